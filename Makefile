@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run install install-dev browser test test-sqlite test-postgres lint format bench soak clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/activate ## runtime dependencies
+	$(BIN)/pip install --quiet -r requirements.txt
+
+install-dev: $(BIN)/activate ## runtime, test and lint dependencies
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+
+run: install ## migrate, seed demo data on first start, serve on http://127.0.0.1:5000
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+browser: ## Debian's Chromium for the browser tests (Playwright cannot download its own here)
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi; }
+
+test: install-dev browser lint ## the whole suite on SQLite, then on PostgreSQL if VAT_TEST_POSTGRES_URL is set
+	$(BIN)/pytest
+	@if [ -n "$$VAT_TEST_POSTGRES_URL" ]; then \
+	  echo "== again on PostgreSQL =="; VAT_TEST_BACKEND=postgres $(BIN)/pytest -m "not browser"; \
+	fi
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The trust fund's double-entry ledger."""

@@ -1,0 +1,163 @@
+"""Fixtures: a freshly migrated database per test (SQLite file, or a PostgreSQL database cloned
+from a migrated template when VAT_TEST_BACKEND=postgres), the app, clients and users."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy.engine import make_url
+
+from vat import create_app
+from vat.auth import services as auth
+from vat.auth.models import Role, User
+from vat.db import db
+
+BACKEND = os.environ.get("VAT_TEST_BACKEND", "sqlite")
+POSTGRES_URL = os.environ.get("VAT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+TEST_KEY = "test1:" + "A" * 43 + "="  # 32 bytes, base64
+TEST_SETTINGS: dict[str, Any] = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+    "VAT_DATA_KEY": TEST_KEY,
+    "VAT_MAC_KEY": "test-mac-key-that-is-long-enough-0123456789",
+    "WTF_CSRF_ENABLED": False,
+    "VAT_FAST_PASSWORD_HASHING": True,
+}
+PASSWORD = "correct horse battery staple"
+
+
+def make_app(database_url: str, **overrides: Any) -> Flask:
+    return create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+
+
+def _admin_connection() -> psycopg.Connection[Any]:
+    url = make_url(POSTGRES_URL).set(drivername="postgresql")
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
+def _postgres_url(name: str) -> str:
+    return (
+        make_url(POSTGRES_URL)
+        .set(drivername="postgresql+psycopg", database=name)
+        .render_as_string(hide_password=False)
+    )
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Run every migration once; each test then starts from a copy."""
+    if BACKEND == "postgres":
+        name = f"vat_template_{os.getpid()}"
+        with _admin_connection() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = _postgres_url(name)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.db'}"
+    app = make_app(url)
+    with app.app_context():
+        upgrade(revision="heads")
+        db.engine.dispose()
+    yield url
+    if BACKEND == "postgres":
+        with _admin_connection() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
+    if BACKEND == "postgres":
+        name = f"vat_test_{uuid.uuid4().hex[:12]}"
+        template = make_url(template_database).database
+        with _admin_connection() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        yield _postgres_url(name)
+        with _admin_connection() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        path = tmp_path / "test.db"
+        shutil.copyfile(make_url(template_database).database, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    application = make_app(database_url)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+@dataclass(frozen=True)
+class TestUser:
+    id: int
+    username: str
+    role: Role
+    password: str = PASSWORD
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., TestUser]:
+    """Create a user; roles that see identities get a second factor unless `totp=False`."""
+    counter = iter(range(1, 10_000))
+
+    def create(
+        role: Role = Role.ADVOCATE,
+        scope: str = "CAF",
+        *,
+        totp: bool | None = None,
+        username: str | None = None,
+    ) -> TestUser:
+        name = username or f"{Role(role).value.replace('_', '')}{next(counter)}"
+        with app.app_context():
+            user = auth.create_user(actor=None, username=name, password=PASSWORD, role=role, scope=scope)
+            if totp if totp is not None else Role(role).sees_identities:
+                user.totp_secret = auth.new_totp_secret()
+            db.session.commit()
+            return TestUser(user.id, user.username, Role(role))
+
+    return create
+
+
+def sign_in(app: Flask, client: FlaskClient, user: TestUser) -> None:
+    """A signed-in session without going through the forms (tests of the forms do that)."""
+    with app.app_context():
+        token = auth.start_session(user=db.session.get(User, user.id), address="127.0.0.1")
+        db.session.commit()
+    with client.session_transaction() as session:
+        session["sid"] = token
+        session["_user_id"] = str(user.id)
+
+
+@pytest.fixture
+def login(app: Flask, client: FlaskClient, make_user: Callable[..., TestUser]) -> Callable[..., TestUser]:
+    """login(role, scope) → a new user of that role, signed in on `client`."""
+
+    def sign_in_as(role: Role = Role.ADVOCATE, scope: str = "CAF", **kwargs: Any) -> TestUser:
+        user = make_user(role, scope, **kwargs)
+        sign_in(app, client, user)
+        return user
+
+    return sign_in_as

@@ -1,0 +1,70 @@
+"""VAT Ledger: victim assistance tracking and the trust fund's ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application. `config` overrides everything; with TESTING set, the environment
+    is not read at all, so a developer's shell cannot point tests at a real database."""
+    from vat import config as configuration
+
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(configuration.load(Path(app.instance_path), config))
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from vat.crypto import KeyRing
+    from vat.db import db
+    from vat.extensions import csrf, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # the server-side session table does this job
+    app.extensions["vat_keyring"] = KeyRing.parse(app.config["VAT_DATA_KEY"])
+
+
+def register_blueprints(app: Flask) -> None:
+    from ledger.views import bp as ledger_bp
+    from vat.admin import bp as admin_bp
+    from vat.auth.views import bp as auth_bp
+    from vat.main import bp as main_bp
+
+    for blueprint in (main_bp, auth_bp, admin_bp, ledger_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from vat.auth.policy import enforce
+    from vat.errors import register_error_handlers
+    from vat.headers import register_security_headers
+    from vat.templating import register_template_helpers
+
+    app.before_request(enforce)
+    register_security_headers(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from vat.cli import register
+
+    register(app)

@@ -1,0 +1,114 @@
+"""The audit log: append-only (database triggers refuse UPDATE and DELETE) and HMAC-chained.
+
+Each row's hash covers its own fields and the previous row's hash, keyed with VAT_MAC_KEY (kept
+outside the database), so an edited, inserted or removed row breaks the chain at that point.
+Details never hold identities: name the object by its id or case code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vat.db import Base, UTCDateTime, db, lock_for_chain, utcnow
+
+GENESIS = "0" * 64
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"), index=True)
+    actor_name: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    country_code: Mapped[str | None] = mapped_column(String(3), index=True)
+    address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+def record(
+    action: str,
+    *,
+    actor: Any | None,
+    object_type: str | None = None,
+    object_id: object = None,
+    country_code: str | None = None,
+    address: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain (in the caller's transaction)."""
+    lock_for_chain("audit_event")
+    event = AuditEvent(
+        at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_name=getattr(actor, "username", None) or "system",
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        country_code=country_code,
+        address=address,
+        detail=json.dumps(detail or {}, sort_keys=True, default=str),
+        prev_hash=_head_hash(),
+    )
+    event.hash = _digest(event)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _head_hash() -> str:
+    last = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    return last or GENESIS
+
+
+def _digest(event: AuditEvent) -> str:
+    fields = [
+        event.prev_hash,
+        event.at.isoformat(),
+        str(event.actor_id),
+        event.actor_name,
+        event.action,
+        str(event.object_type),
+        str(event.object_id),
+        str(event.country_code),
+        str(event.address),
+        event.detail,
+    ]
+    message = json.dumps(fields, ensure_ascii=False).encode()
+    key = current_app.config["VAT_MAC_KEY"].encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    rows: int
+    head: str
+    problem: str | None
+
+
+def verify() -> ChainReport:
+    """Walk the chain from the start; report the first row that does not verify."""
+    previous = GENESIS
+    count = 0
+    for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
+        count += 1
+        if event.prev_hash != previous:
+            return ChainReport(count, previous, f"row {event.id}: a row before it was removed or altered")
+        if not hmac.compare_digest(event.hash, _digest(event)):
+            return ChainReport(count, previous, f"row {event.id}: its content was altered")
+        previous = event.hash
+    return ChainReport(count, previous, None)

@@ -1,0 +1,1 @@
+"""Users, server-side sessions, roles, scope, the deny-by-default policy and TOTP."""

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vat.crypto import EncryptedText
+from vat.db import Base, UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    ADVOCATE = "advocate"
+    SENIOR_ADVOCATE = "senior_advocate"
+    FUND_MANAGER = "fund_manager"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+    @property
+    def sees_identities(self) -> bool:
+        return self in (Role.ADVOCATE, Role.SENIOR_ADVOCATE)
+
+
+class User(UserMixin, Base):
+    __tablename__ = "auth_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The TOTP secret is encrypted like any identity field; None until the user enrols.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText("auth_user.totp_secret"))
+    totp_last_timecode: Mapped[int] = mapped_column(Integer, default=0)
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    scopes: Mapped[list[UserScope]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def needs_totp(self) -> bool:
+        return Role(self.role).sees_identities
+
+    @property
+    def scope_label(self) -> str:
+        return ", ".join(str(s) for s in self.scopes) or "—"
+
+
+class UserScope(Base):
+    """One country, or one mission within a country, that a user works on."""
+
+    __tablename__ = "auth_user_scope"
+    __table_args__ = (UniqueConstraint("user_id", "country_code", "mission"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"))
+    country_code: Mapped[str] = mapped_column(String(3))
+    mission: Mapped[str | None] = mapped_column(String(40))
+
+    user: Mapped[User] = relationship(back_populates="scopes")
+
+    def __str__(self) -> str:
+        return f"{self.country_code}/{self.mission}" if self.mission else self.country_code
+
+
+class UserSession(Base):
+    """A server-side session: the cookie carries a random token whose hash is stored here."""
+
+    __tablename__ = "auth_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    address: Mapped[str | None] = mapped_column(String(64))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed logins per account and per address, kept in the database so every process sees them."""
+
+    __tablename__ = "auth_login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BreakGlass(Base):
+    """A senior advocate's stated reason for opening one record outside their scope."""
+
+    __tablename__ = "auth_break_glass"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id"), index=True)
+    record_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

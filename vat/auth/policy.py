@@ -1,0 +1,172 @@
+"""One place that decides who may do what. Deny by default: an endpoint that declares no
+permission is refused, and a test walks the URL map to keep every endpoint declared."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+
+from vat.auth.models import BreakGlass, Role, User
+from vat.auth.services import is_fresh
+from vat.db import utcnow
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Permission(enum.StrEnum):
+    PUBLIC = "public"  # anyone, signed in or not (login page, static files, health)
+    SIGNED_IN = "signed_in"  # any signed-in user (dashboard, own password, own second factor)
+    VIEW_IDENTITY = "view_identity"
+    EDIT_CASES = "edit_cases"
+    VIEW_CASES = "view_cases"  # case codes and aggregates
+    RECORD_LEDGER = "record_ledger"
+    APPROVE_DISBURSEMENT = "approve_disbursement"
+    READ_LEDGER = "read_ledger"
+    READ_AUDIT = "read_audit"
+    MANAGE_USERS = "manage_users"
+    BREAK_GLASS = "break_glass"
+    EDIT_POLICY = "edit_policy"  # allegation clock rules and similar reference data
+
+
+_A, _S, _F, _U, _M = (
+    Role.ADVOCATE,
+    Role.SENIOR_ADVOCATE,
+    Role.FUND_MANAGER,
+    Role.AUDITOR,
+    Role.ADMIN,
+)
+
+GRANTS: dict[Permission, frozenset[Role]] = {
+    Permission.VIEW_IDENTITY: frozenset({_A, _S}),
+    Permission.EDIT_CASES: frozenset({_A, _S}),
+    Permission.VIEW_CASES: frozenset({_A, _S, _F, _U}),
+    Permission.RECORD_LEDGER: frozenset({_F}),
+    Permission.APPROVE_DISBURSEMENT: frozenset({_F}),
+    Permission.READ_LEDGER: frozenset({_S, _F, _U}),
+    Permission.READ_AUDIT: frozenset({_S, _F, _U, _M}),
+    Permission.MANAGE_USERS: frozenset({_M}),
+    Permission.BREAK_GLASS: frozenset({_S}),
+    Permission.EDIT_POLICY: frozenset({_S}),
+}
+
+# Roles whose view of victim data is limited to their scope (everyone else sees all or nothing).
+SCOPED_ROLES = frozenset({_A, _S})
+
+
+def can(user: Any, permission: Permission) -> bool:
+    if permission is Permission.PUBLIC:
+        return True
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if permission is Permission.SIGNED_IN:
+        return True
+    return Role(user.role) in GRANTS[permission]
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    """Declare the permission an endpoint needs; the check itself runs in `enforce`."""
+
+    def mark(view: F) -> F:
+        view.vat_permission = permission  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+public = requires(Permission.PUBLIC)
+signed_in = requires(Permission.SIGNED_IN)
+
+
+def declared_permission(app: Flask, endpoint: str | None) -> Permission | None:
+    if endpoint is None:
+        return None
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return Permission.PUBLIC
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "vat_permission", None)
+
+
+def enforce() -> Any:
+    """before_request: refuse undeclared endpoints, send strangers to login, check the role."""
+    if request.endpoint is None:
+        return None  # 404/405 answered by the router
+    permission = declared_permission(current_app, request.endpoint)
+    if permission is None:
+        current_app.logger.error("endpoint %s declares no permission", request.endpoint)
+        abort(403)
+    if permission is Permission.PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if not can(current_user, permission):
+        abort(403)
+    if current_user.needs_totp and not current_user.totp_secret:
+        if request.endpoint not in ENROLMENT_ENDPOINTS:
+            return redirect(url_for("auth.enrol_totp"))
+    return None
+
+
+# Where a user who must enrol a second factor may go before enrolling.
+ENROLMENT_ENDPOINTS = frozenset({"auth.enrol_totp", "auth.logout"})
+
+
+def fresh_required(view: F) -> F:
+    """Sensitive actions need a password (and code) entered within VAT_FRESH_MINUTES."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        row = g.get("user_session")
+        if row is None or not is_fresh(row):
+            flash("Confirm it is you to continue.", "info")
+            return redirect(url_for("auth.reauthenticate", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def scope_filter(
+    user: User,
+    country_column: Any,
+    mission_column: Any,
+    *,
+    record_type: str | None = None,
+    id_column: Any = None,
+) -> ColumnElement[bool]:
+    """The SQL condition that keeps a query on victim data inside the user's scope.
+
+    With `record_type` and `id_column`, records a senior advocate opened by breaking the glass
+    (and whose grant has not expired) are inside too.
+    """
+    role = Role(user.role)
+    if role not in SCOPED_ROLES:
+        return true() if role in (Role.FUND_MANAGER, Role.AUDITOR) else false()
+    clauses: list[ColumnElement[bool]] = []
+    if record_type is not None and id_column is not None and role is Role.SENIOR_ADVOCATE:
+        granted = select(BreakGlass.record_id).where(
+            BreakGlass.user_id == user.id,
+            BreakGlass.record_type == record_type,
+            BreakGlass.expires_at > utcnow(),
+        )
+        clauses.append(id_column.in_(granted))
+    for scope in user.scopes:
+        if scope.mission:
+            clauses.append(and_(country_column == scope.country_code, mission_column == scope.mission))
+        else:
+            clauses.append(country_column == scope.country_code)
+    return or_(*clauses) if clauses else false()
+
+
+def in_scope(user: User, country_code: str, mission: str | None) -> bool:
+    """The same rule as `scope_filter`, for one record already loaded."""
+    role = Role(user.role)
+    if role not in SCOPED_ROLES:
+        return role in (Role.FUND_MANAGER, Role.AUDITOR)
+    return any(
+        s.country_code == country_code and (s.mission is None or s.mission == mission) for s in user.scopes
+    )

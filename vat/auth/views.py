@@ -1,0 +1,193 @@
+"""Sign in (password, then the second factor), sign out, re-authenticate, password, enrolment."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import segno
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from vat.auth import services
+from vat.auth.forms import CodeForm, LoginForm, PasswordForm, ReauthForm
+from vat.auth.models import User
+from vat.auth.policy import public, signed_in
+from vat.db import db, utcnow
+from vat.errors import DomainError
+from vat.extensions import login_manager
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+PENDING_SECONDS = 300
+
+
+@login_manager.user_loader
+def load_user(_user_id: str) -> User | None:
+    token = session.get("sid")
+    if not token:
+        return None
+    row = services.find_session(token)
+    if db.session.dirty:
+        db.session.commit()  # the session's touch or its expiry, before any work of the request
+    if row is None:
+        session.clear()
+        return None
+    g.user_session = row
+    return row.user
+
+
+def client_address() -> str | None:
+    return request.remote_addr
+
+
+def safe_next(target: str | None) -> str:
+    """Only a local path: no scheme, no host, no `//host` or `\\host` tricks."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return url_for("main.dashboard")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target:
+        return url_for("main.dashboard")
+    return target
+
+
+def _finish_login(user: User) -> Response:
+    token = services.start_session(user=user, address=client_address())
+    db.session.commit()
+    next_url = session.get("next")
+    session.clear()  # a new session for a new login: nothing from before survives
+    session["sid"] = token
+    login_user(user)
+    return redirect(safe_next(next_url))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = LoginForm()
+    if request.method == "GET" and request.args.get("next"):
+        session["next"] = safe_next(request.args["next"])
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(
+                username=form.username.data, password=form.password.data, address=client_address()
+            )
+        except services.LoginRefused as refused:
+            db.session.commit()  # keep the failure count
+            status = 429 if isinstance(refused, services.LoginThrottled) else 200
+            flash(str(refused), "error")
+            return render_template("auth/login.html", form=form), status
+        db.session.commit()
+        if user.totp_secret:
+            next_url = session.get("next")
+            session.clear()
+            session.update(pending_user=user.id, pending_at=utcnow().timestamp(), next=next_url)
+            return redirect(url_for("auth.second_factor"))
+        return _finish_login(user)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+def second_factor() -> str | Response:
+    pending_at = session.get("pending_at", 0)
+    user = db.session.get(User, session.get("pending_user", 0))
+    if user is None or utcnow().timestamp() - pending_at > PENDING_SECONDS:
+        session.clear()
+        flash("Sign in again.", "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            services.verify_totp(user=user, code=form.code.data, address=client_address())
+        except services.LoginRefused as refused:
+            db.session.commit()
+            flash(str(refused), "error")
+            return render_template("auth/code.html", form=form), 200
+        return _finish_login(user)
+    return render_template("auth/code.html", form=form)
+
+
+@bp.post("/logout")
+@signed_in
+def logout() -> Response:
+    if token := session.get("sid"):
+        services.end_session(token)
+        db.session.commit()
+    logout_user()
+    session.clear()
+    response = redirect(url_for("auth.login"))
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
+
+
+@bp.route("/reauthenticate", methods=["GET", "POST"])
+@signed_in
+def reauthenticate() -> str | Response:
+    form = ReauthForm()
+    if form.validate_on_submit():
+        try:
+            services.authenticate(
+                username=current_user.username, password=form.password.data, address=client_address()
+            )
+            if current_user.totp_secret:
+                services.verify_totp(user=current_user, code=form.code.data or "", address=client_address())
+            services.refresh_session(g.user_session)
+        except DomainError as refused:
+            db.session.commit()
+            flash(str(refused), "error")
+            return render_template("auth/reauthenticate.html", form=form)
+        db.session.commit()
+        return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/reauthenticate.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@signed_in
+def change_password() -> str | Response:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(user=current_user, current=form.current.data, new=form.new.data)
+        except DomainError as error:
+            form.new.errors.append(str(error))
+            return render_template("auth/password.html", form=form)
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash("Password changed. Every session has ended: sign in with the new password.", "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/password.html", form=form)
+
+
+@bp.route("/second-factor", methods=["GET", "POST"])
+@signed_in
+def enrol_totp() -> str | Response:
+    """Enrol (or replace) the authenticator: show a new secret, confirm it with a first code."""
+    secret = session.get("enrol_secret")
+    if request.method == "GET" or not secret:
+        secret = session["enrol_secret"] = services.new_totp_secret()
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            services.confirm_totp_enrolment(user=current_user, secret=secret, code=form.code.data)
+        except DomainError as error:
+            form.code.errors.append(str(error))
+        else:
+            session.pop("enrol_secret")
+            flash("Second factor enrolled. Sign in again with a code.", "success")
+            db.session.commit()
+            logout_user()
+            session.clear()
+            return redirect(url_for("auth.login"))
+    uri = services.provisioning_uri(current_user, secret)
+    qr = segno.make(uri, micro=False).svg_data_uri(scale=4)
+    return render_template(
+        "auth/enrol.html",
+        form=form,
+        secret=secret,
+        qr=qr,
+        required=current_user.needs_totp and not current_user.totp_secret,
+    )

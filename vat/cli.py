@@ -1,0 +1,195 @@
+"""Operations from the command line: users, demo data, keys, audit, backup and restore."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import Text, select, type_coerce, update
+from sqlalchemy.engine import make_url
+
+from vat import audit
+from vat.auth import services as auth
+from vat.auth.models import Role
+from vat.crypto import EncryptedText, KeyRing, generate_key_entry, key_id_of
+from vat.db import Base, db
+from vat.errors import DomainError
+
+
+def register(app: Flask) -> None:
+    for command in (create_user, seed_demo, backup, restore):
+        app.cli.add_command(command)
+    app.cli.add_command(keys)
+    app.cli.add_command(audit_group)
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--scope", default="", help="e.g. 'CAF, COD/MONUSCO'")
+@click.password_option()
+def create_user(username: str, role: str, scope: str, password: str) -> None:
+    """Create a user (the way to bootstrap the first admin in production)."""
+    try:
+        auth.create_user(actor=None, username=username, password=password, role=Role(role), scope=scope)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"created {username} ({role})")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Load demo users and data once; prints the demo passwords on first run only."""
+    from vat.demo import seed_demo as run
+
+    created = run()
+    if created is None:
+        click.echo("demo data already loaded")
+        return
+    db.session.commit()
+    click.echo("Demo users (shown once; roles that see identities enrol a second factor at first sign-in):")
+    for username, role, password in created:
+        click.echo(f"  {username:<16} {role:<16} {password}")
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+@click.group("keys")
+def keys() -> None:
+    """Manage the data-encryption key ring."""
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new key entry, to put first in VAT_DATA_KEY before `flask keys rotate`."""
+    click.echo(generate_key_entry())
+
+
+@keys.command("rotate")
+@click.option(
+    "--generate",
+    "generate_new",
+    is_flag=True,
+    help="Development: add a new key to instance/secrets.json first.",
+)
+def keys_rotate(generate_new: bool) -> None:
+    """Re-encrypt every encrypted value under the first key of the ring."""
+    if generate_new:
+        _prepend_development_key()
+    changed = rotate_all()
+    db.session.commit()
+    click.echo(f"re-encrypted {changed} values under key {current_app.extensions['vat_keyring'].active_id}")
+
+
+def _prepend_development_key() -> None:
+    if current_app.config["VAT_ENV"] == "production":
+        raise click.ClickException("in production, put a new key first in VAT_DATA_KEY instead")
+    path = Path(current_app.instance_path) / "secrets.json"
+    stored = json.loads(path.read_text())
+    stored["VAT_DATA_KEY"] = f"{generate_key_entry()},{stored['VAT_DATA_KEY']}"
+    path.write_text(json.dumps(stored, indent=2))
+    current_app.config["VAT_DATA_KEY"] = stored["VAT_DATA_KEY"]
+    current_app.extensions["vat_keyring"] = KeyRing.parse(stored["VAT_DATA_KEY"])
+
+
+def rotate_all() -> int:
+    """Move every encrypted column to the active key; returns how many values changed."""
+    ring: KeyRing = current_app.extensions["vat_keyring"]
+    changed = 0
+    for table in Base.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, EncryptedText)]
+        if not columns:
+            continue
+        (pk,) = table.primary_key.columns
+        raw = [type_coerce(c, Text).label(c.name) for c in columns]
+        for row in db.session.execute(select(pk, *raw)).mappings().all():
+            values = {}
+            for column in columns:
+                stored = row[column.name]
+                if stored is not None and key_id_of(stored) != ring.active_id:
+                    plain = ring.decrypt(stored, column.type.context)
+                    values[column.name] = type_coerce(ring.encrypt(plain, column.type.context), Text)
+            if values:
+                db.session.execute(update(table).where(pk == row[pk.name]).values(values))
+                changed += len(values)
+    audit.record("keys.rotate", actor=None, detail={"values": changed, "key": ring.active_id})
+    return changed
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit chain; exit 1 naming the first broken row."""
+    report = audit.verify()
+    if report.problem:
+        click.echo(f"audit log BROKEN at {report.problem}", err=True)
+        raise SystemExit(1)
+    click.echo(f"audit log intact: {report.rows} rows, head {report.head}")
+
+
+# --- backup and restore ----------------------------------------------------------------------
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup(path: Path) -> None:
+    """Copy the live database to PATH (SQLite online backup API, or pg_dump -Fc)."""
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        source = sqlite3.connect(url.database)
+        target = sqlite3.connect(path)
+        with target:
+            source.backup(target)
+        source.close()
+        target.close()
+    else:
+        _run_pg("pg_dump", "--format=custom", f"--file={path}", _libpq_url(url))
+    click.echo(f"backup written to {path}")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm that the current database is replaced.")
+def restore(path: Path, yes: bool) -> None:
+    """Replace the database with the backup at PATH."""
+    if not yes:
+        raise click.ClickException("restore replaces every row of the database: add --yes")
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    db.session.remove()
+    db.engine.dispose()
+    if url.get_backend_name() == "sqlite":
+        source = sqlite3.connect(path)
+        target = sqlite3.connect(url.database)
+        with target:
+            source.backup(target)
+        source.close()
+        target.close()
+    else:
+        _run_pg(
+            "pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_libpq_url(url)}", str(path)
+        )
+    click.echo(f"restored from {path}")
+
+
+def _libpq_url(url: object) -> str:
+    return make_url(str(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _run_pg(program: str, *args: str) -> None:
+    if shutil.which(program) is None:
+        raise click.ClickException(f"{program} is not installed (PostgreSQL client tools)")
+    subprocess.run([program, *args], check=True)  # noqa: S603 - fixed program, our own arguments

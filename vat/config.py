@@ -1,0 +1,108 @@
+"""Configuration: safe defaults, then the environment (read in the factory, never at import)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from vat.crypto import generate_key_entry
+
+DEFAULTS: dict[str, Any] = {
+    "VAT_ENV": "development",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "SESSION_COOKIE_NAME": "vat_session",
+    "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the server-side session
+    "VAT_SESSION_IDLE_MINUTES": 15,
+    "VAT_SESSION_ABSOLUTE_HOURS": 12,
+    "VAT_FRESH_MINUTES": 10,
+    "VAT_LOGIN_MAX_FAILURES": 5,
+    "VAT_LOGIN_LOCK_MINUTES": 15,
+    "VAT_LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
+    "VAT_SUPPRESSION_THRESHOLD": 5,
+    "VAT_NO_UPDATE_DAYS": 90,
+    "TRUSTED_HOSTS": None,
+}
+
+# Environment variables read at start; anything else comes from DEFAULTS or the caller.
+ENVIRONMENT_KEYS = ("VAT_ENV", "SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY")
+
+
+class ConfigurationError(RuntimeError):
+    """The application must not start with this configuration."""
+
+
+def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Return the configuration: defaults, then the environment, then the caller's overrides."""
+    config = dict(DEFAULTS)
+    from_environment = overrides is None or not overrides.get("TESTING")
+    if from_environment:
+        config.update({k: os.environ[k] for k in ENVIRONMENT_KEYS if os.environ.get(k)})
+        if os.environ.get("DATABASE_URL"):
+            config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+        if os.environ.get("TRUSTED_HOSTS"):
+            config["TRUSTED_HOSTS"] = os.environ["TRUSTED_HOSTS"].split(",")
+    config.update(overrides or {})
+    config.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{instance_path / 'vat.db'}")
+    config["SQLALCHEMY_DATABASE_URI"] = _with_psycopg(config["SQLALCHEMY_DATABASE_URI"])
+
+    if config["VAT_ENV"] == "production":
+        _require_production_settings(config)
+        config["SESSION_COOKIE_SECURE"] = True
+        config["SESSION_COOKIE_NAME"] = "__Host-vat_session"
+    else:
+        _fill_development_secrets(config, instance_path)
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=config["VAT_SESSION_ABSOLUTE_HOURS"])
+    return config
+
+
+def _with_psycopg(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _require_production_settings(config: dict[str, Any]) -> None:
+    missing = [k for k in ("SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY") if not config.get(k)]
+    if missing:
+        raise ConfigurationError(f"production needs these set in the environment: {missing}")
+    if len(config["SECRET_KEY"]) < 32 or config["SECRET_KEY"] in {"dev", "change-me", "secret"}:
+        raise ConfigurationError("SECRET_KEY is a default or too short (32+ characters)")
+    if len(config["VAT_MAC_KEY"]) < 32:
+        raise ConfigurationError("VAT_MAC_KEY is too short (32+ characters)")
+    if not config.get("TRUSTED_HOSTS"):
+        raise ConfigurationError("production needs TRUSTED_HOSTS (comma-separated host names)")
+
+
+def _fill_development_secrets(config: dict[str, Any], instance_path: Path) -> None:
+    """Development keeps its own random secrets in instance/secrets.json (mode 0600)."""
+    missing = [k for k in ("SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY") if not config.get(k)]
+    if not missing:
+        return
+    path = instance_path / "secrets.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    generators = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(48),
+        "VAT_DATA_KEY": generate_key_entry,
+        "VAT_MAC_KEY": lambda: secrets.token_urlsafe(48),
+    }
+    changed = False
+    for key in missing:
+        if key not in stored:
+            stored[key] = generators[key]()
+            changed = True
+        config[key] = stored[key]
+    if changed:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=2))

@@ -1,0 +1,117 @@
+"""Field encryption (AES-256-GCM with a key ring) and blind indexes for exact-match search.
+
+A stored value reads `v1:<key id>:<base64(nonce | ciphertext | tag)>`. The associated data binds
+each ciphertext to its table and column, so a value copied into another column fails to decrypt.
+The key ring comes from VAT_DATA_KEY, `id:base64key` entries separated by commas, the first
+being the one that encrypts; the others only decrypt, until `flask keys rotate` has moved every
+value to the first.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import current_app
+from sqlalchemy import Text
+from sqlalchemy.types import TypeDecorator
+
+PREFIX = "v1"
+
+
+class DecryptionError(Exception):
+    """A ciphertext cannot be decrypted with the key ring (unknown key, wrong key, or tampering)."""
+
+
+def generate_key_entry() -> str:
+    key_id = secrets.token_hex(4)
+    return f"{key_id}:{base64.urlsafe_b64encode(AESGCM.generate_key(bit_length=256)).decode()}"
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    keys: dict[str, bytes]
+    active_id: str
+
+    @classmethod
+    def parse(cls, spec: str) -> KeyRing:
+        keys: dict[str, bytes] = {}
+        order: list[str] = []
+        for entry in filter(None, (e.strip() for e in spec.split(","))):
+            key_id, _, encoded = entry.partition(":")
+            key = base64.urlsafe_b64decode(encoded)
+            if not key_id or len(key) != 32:
+                raise ValueError("VAT_DATA_KEY entries must be id:base64(32 bytes)")
+            keys[key_id] = key
+            order.append(key_id)
+        if not order:
+            raise ValueError("VAT_DATA_KEY holds no key")
+        return cls(keys=keys, active_id=order[0])
+
+    def encrypt(self, plaintext: str, context: str) -> str:
+        nonce = os.urandom(12)
+        sealed = AESGCM(self.keys[self.active_id]).encrypt(nonce, plaintext.encode(), context.encode())
+        return f"{PREFIX}:{self.active_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+    def decrypt(self, stored: str, context: str) -> str:
+        version, key_id, payload = _split(stored)
+        if version != PREFIX or key_id not in self.keys:
+            raise DecryptionError(f"no key {key_id!r} in the key ring")
+        raw = base64.b64decode(payload)
+        try:
+            plain = AESGCM(self.keys[key_id]).decrypt(raw[:12], raw[12:], context.encode())
+        except InvalidTag as exc:
+            raise DecryptionError("ciphertext does not verify (wrong key, column or tampering)") from exc
+        return plain.decode()
+
+
+def key_id_of(stored: str) -> str:
+    return _split(stored)[1]
+
+
+def _split(stored: str) -> tuple[str, str, str]:
+    parts = stored.split(":", 2)
+    if len(parts) != 3:
+        raise DecryptionError("not an encrypted value")
+    return parts[0], parts[1], parts[2]
+
+
+def keyring() -> KeyRing:
+    return current_app.extensions["vat_keyring"]
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A text column encrypted at rest; `context` (e.g. "vat_victim.name") is its associated data."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, context: str) -> None:
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else keyring().encrypt(value, self.context)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else keyring().decrypt(value, self.context)
+
+
+def normalise(value: str) -> str:
+    """The form a name is compared in: NFC, case-folded, inner whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFC", value).casefold().split())
+
+
+def blind_index(value: str, purpose: str) -> str:
+    """HMAC-SHA256 of the normalised value under VAT_MAC_KEY: equal inputs give equal indexes."""
+    key = current_app.config["VAT_MAC_KEY"].encode()
+    message = f"{purpose}\x00{normalise(value)}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()

@@ -1,0 +1,154 @@
+"""The database layer: declarative base, session, column types and SQLite durability settings."""
+
+from __future__ import annotations
+
+import contextvars
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import BigInteger, DateTime, MetaData, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: store UTC-aware timestamps")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Money(TypeDecorator[Decimal]):
+    """A Decimal stored as an integer count of minor units (SQLite keeps NUMERIC as a float).
+
+    `Money(2)` stores cents. A value with more decimal places than the exponent allows is refused,
+    not rounded: rounding is a business rule and belongs to the service that knows it.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, exponent: int = 2) -> None:
+        super().__init__()
+        self.exponent = exponent
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"Money needs a Decimal, got {type(value).__name__}")
+        minor = value.scaleb(self.exponent)
+        if minor != minor.to_integral_value():
+            raise ValueError(f"{value} has more than {self.exponent} decimal places")
+        return int(minor)
+
+    def process_result_value(self, value: int | None, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(value).scaleb(-self.exponent)
+
+
+# SQLite: every write transaction must start with BEGIN IMMEDIATE, or a deferred transaction that
+# reads then writes fails at once with SQLITE_BUSY_SNAPSHOT under WAL instead of waiting its turn.
+# We start every transaction IMMEDIATE unless a caller has declared it read-only.
+_sqlite_read_only: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_read_only", default=False)
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(connection: Any) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    connection.exec_driver_sql("BEGIN" if _sqlite_read_only.get() else "BEGIN IMMEDIATE")
+
+
+class read_only:  # noqa: N801 - used as a context manager, reads like a statement
+    """Within this block, new SQLite transactions begin DEFERRED (for long read-only reports)."""
+
+    def __enter__(self) -> None:
+        self._token = _sqlite_read_only.set(True)
+
+    def __exit__(self, *exc: object) -> None:
+        _sqlite_read_only.reset(self._token)
+
+
+def lock_for_chain(name: str) -> None:
+    """Serialise writers of a hash chain: PostgreSQL advisory lock; SQLite already holds one."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": name})
+
+
+def append_only_ddl(table: str, dialect: str) -> list[str]:
+    """DDL that makes `table` refuse UPDATE and DELETE, used by migrations."""
+    if dialect == "sqlite":
+        return [
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
+        ]
+    return [
+        "CREATE OR REPLACE FUNCTION vat_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION vat_refuse_change()",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION vat_refuse_change()",
+    ]
+
+
+def drop_append_only_ddl(table: str, dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER {table}_no_update", f"DROP TRIGGER {table}_no_delete"]
+    return [
+        f"DROP TRIGGER {table}_append_only ON {table}",
+        f"DROP TRIGGER {table}_no_truncate ON {table}",
+    ]

@@ -1,0 +1,38 @@
+"""Demo data for `flask seed-demo`: invented people only, written through the services."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select
+
+from vat.auth import services as auth
+from vat.auth.models import Role, User
+
+DEMO_USERS = [
+    ("admin", Role.ADMIN, ""),
+    ("amina.advocate", Role.ADVOCATE, "CAF"),
+    ("jean.advocate", Role.ADVOCATE, "COD, HTI"),
+    ("grace.senior", Role.SENIOR_ADVOCATE, "CAF, COD, HTI, SSD"),
+    ("omar.fund", Role.FUND_MANAGER, ""),
+    ("li.fund", Role.FUND_MANAGER, ""),
+    ("sofia.auditor", Role.AUDITOR, ""),
+]
+
+
+def seed_demo() -> list[tuple[str, str, str]] | None:
+    """Create the demo users and data; None if the database already has users (idempotent)."""
+    if db_has_users():
+        return None
+    created = []
+    for username, role, scope in DEMO_USERS:
+        password = "demo-" + secrets.token_urlsafe(12)
+        auth.create_user(actor=None, username=username, password=password, role=role, scope=scope)
+        created.append((username, role.label, password))
+    return created
+
+
+def db_has_users() -> bool:
+    from vat.db import db
+
+    return bool(db.session.scalar(select(func.count(User.id))))

@@ -1,0 +1,25 @@
+"""What every template may use: the navigation for the user's role and a permission test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_login import current_user
+
+from vat.auth.policy import Permission, can
+
+# (endpoint, label, permission) in display order; a link shows only to those who may follow it.
+NAVIGATION: list[tuple[str, str, Permission]] = [
+    ("main.dashboard", "Dashboard", Permission.SIGNED_IN),
+    ("ledger.index", "Trust fund", Permission.READ_LEDGER),
+    ("admin.users", "Users", Permission.MANAGE_USERS),
+    ("admin.audit_log", "Audit log", Permission.READ_AUDIT),
+]
+
+
+def register_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        links = [(e, label) for e, label, p in NAVIGATION if can(current_user, p)]
+        return {"navigation": links, "can": lambda name: can(current_user, Permission(name))}

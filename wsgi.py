@@ -1,0 +1,5 @@
+"""WSGI entry point: `gunicorn wsgi:app`, and what `flask` discovers."""
+
+from vat import create_app
+
+app = create_app()
