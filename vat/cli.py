@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import Text, select, type_coerce, update
 from sqlalchemy.engine import make_url
 
@@ -29,6 +30,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--scope", default="", help="e.g. 'CAF, COD/MONUSCO'")
@@ -44,6 +46,7 @@ def create_user(username: str, role: str, scope: str, password: str) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Load demo users and data once; prints the demo passwords on first run only."""
     from vat.demo import seed_demo as run
@@ -61,7 +64,7 @@ def seed_demo() -> None:
 # --- keys ------------------------------------------------------------------------------------
 
 
-@click.group("keys")
+@click.group("keys", cls=AppGroup)
 def keys() -> None:
     """Manage the data-encryption key ring."""
 
@@ -126,7 +129,7 @@ def rotate_all() -> int:
 # --- audit -----------------------------------------------------------------------------------
 
 
-@click.group("audit")
+@click.group("audit", cls=AppGroup)
 def audit_group() -> None:
     """The audit log."""
 
@@ -145,6 +148,7 @@ def audit_verify() -> None:
 
 
 @click.command("backup")
+@with_appcontext
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup(path: Path) -> None:
     """Copy the live database to PATH (SQLite online backup API, or pg_dump -Fc)."""
@@ -162,6 +166,7 @@ def backup(path: Path) -> None:
 
 
 @click.command("restore")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Confirm that the current database is replaced.")
 def restore(path: Path, yes: bool) -> None:

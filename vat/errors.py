@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, render_template
+from flask.globals import request_ctx
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -37,6 +38,8 @@ ERROR_TITLES = {
 
 def register_error_handlers(app: Flask) -> None:
     def render(status: int) -> tuple[str, int]:
+        if request_ctx.url_adapter is None:  # refused before routing (e.g. an untrusted Host)
+            return ERROR_TITLES[status], status
         return render_template("errors/error.html", status=status, title=ERROR_TITLES[status]), status
 
     @app.errorhandler(HTTPException)

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from vat.auth.models import Role
@@ -42,7 +42,7 @@ class PasswordForm(FlaskForm):
     )
 
 
-ROLE_CHOICES = [(r.value, r.label) for r in Role]
+ROLE_CHOICES = [SelectChoice(r.value, r.label) for r in Role]
 SCOPE_HELP = "Countries or missions, comma-separated: CAF, COD/MONUSCO"
 
 

@@ -1,0 +1,133 @@
+"""The factory, configuration guards, headers, CSRF and error pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import TEST_SETTINGS, make_app
+from vat import create_app
+from vat.auth.models import Role
+from vat.auth.policy import public
+from vat.config import ConfigurationError
+
+PRODUCTION_SECRETS = {
+    "SECRET_KEY": "p" * 48,
+    "VAT_DATA_KEY": TEST_SETTINGS["VAT_DATA_KEY"],
+    "VAT_MAC_KEY": "m" * 48,
+    "TRUSTED_HOSTS": ["vat.example.org"],
+}
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY", "TRUSTED_HOSTS"])
+def test_production_refuses_to_start_without_each_secret(monkeypatch, tmp_path, missing):
+    for key in ("SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY", "TRUSTED_HOSTS", "DATABASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("VAT_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.db")
+    for key, value in PRODUCTION_SECRETS.items():
+        if key != missing:
+            monkeypatch.setenv(key, ",".join(value) if isinstance(value, list) else value)
+    with pytest.raises(ConfigurationError):
+        create_app()
+
+
+def test_production_refuses_a_default_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("VAT_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.db")
+    monkeypatch.setenv("SECRET_KEY", "dev")
+    monkeypatch.setenv("VAT_DATA_KEY", PRODUCTION_SECRETS["VAT_DATA_KEY"])
+    monkeypatch.setenv("VAT_MAC_KEY", "m" * 48)
+    monkeypatch.setenv("TRUSTED_HOSTS", "vat.example.org")
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        create_app()
+
+
+def test_production_starts_with_real_secrets_and_hardens_cookies(monkeypatch, tmp_path):
+    monkeypatch.setenv("VAT_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.db")
+    for key, value in PRODUCTION_SECRETS.items():
+        monkeypatch.setenv(key, ",".join(value) if isinstance(value, list) else value)
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
+    assert app.config["TRUSTED_HOSTS"] == ["vat.example.org"]
+    response = app.test_client().get("/health", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+
+
+def test_development_generates_and_keeps_its_secrets(monkeypatch, tmp_path):
+    from vat import config
+
+    for key in ("SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY", "VAT_ENV"):
+        monkeypatch.delenv(key, raising=False)
+    first = config.load(tmp_path, {})
+    second = config.load(tmp_path, {})
+    assert first["SECRET_KEY"] == second["SECRET_KEY"] and len(first["SECRET_KEY"]) >= 32
+    assert first["VAT_DATA_KEY"] == second["VAT_DATA_KEY"]
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0
+
+
+def test_postgres_urls_use_psycopg_3(tmp_path):
+    from vat import config
+
+    loaded = config.load(tmp_path, {**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": "postgresql://u@h/d"})
+    assert loaded["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/d"
+
+
+def test_security_headers_on_every_page(client, login):
+    login(Role.ADMIN, "")
+    for path in ("/", "/admin/users", "/auth/login", "/no-such-page"):
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Cache-Control"] == "no-store"
+
+
+def test_static_files_are_served_locally_and_cacheable(client):
+    with client.get("/static/app.css") as response:
+        assert response.status_code == 200
+        assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+def test_session_cookie_is_httponly_and_samesite(client, make_user):
+    user = make_user(Role.ADMIN, "")
+    response = client.post("/auth/login", data={"username": user.username, "password": user.password})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_post_without_csrf_token_is_refused(database_url, make_user):
+    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    user = make_user(Role.ADMIN, "")
+    response = client.post("/auth/login", data={"username": user.username, "password": user.password})
+    assert response.status_code == 400
+    assert "csrf" not in response.get_data(as_text=True).lower() or "Bad request" in response.get_data(
+        as_text=True
+    )
+
+
+def test_oversized_request_is_refused(client):
+    response = client.post("/auth/login", data={"username": "x" * (3 * 1024 * 1024)})
+    assert response.status_code == 413
+
+
+def test_server_error_page_leaks_nothing(database_url, caplog):
+    app = make_app(database_url)
+
+    @app.get("/boom")
+    @public
+    def boom():
+        raise RuntimeError("secret-canary-value")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "secret-canary-value" not in body and "Traceback" not in body
+
+
+def test_health_is_public(client):
+    assert client.get("/health").json == {"status": "ok"}

@@ -1,0 +1,67 @@
+"""The audit log is append-only and its chain exposes any edit or removal."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from vat import audit
+from vat.db import db, drop_append_only_ddl
+
+
+def write_events(app, count=5):
+    with app.app_context():
+        for n in range(count):
+            audit.record("test.event", actor=None, object_type="thing", object_id=n, detail={"n": n})
+        db.session.commit()
+
+
+def tamper(app, statement):
+    """Bypass the application: drop the triggers the way someone with database rights could."""
+    with app.app_context():
+        for ddl in drop_append_only_ddl("audit_event", db.engine.dialect.name):
+            db.session.execute(text(ddl))
+        db.session.execute(text(statement))
+        db.session.commit()
+
+
+def test_chain_verifies_when_untouched(app):
+    write_events(app)
+    with app.app_context():
+        report = audit.verify()
+    assert report.problem is None and report.rows == 5
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_event SET action = 'x' WHERE id = 2", "DELETE FROM audit_event WHERE id = 2"]
+)
+def test_database_refuses_updates_and_deletes(app, statement):
+    write_events(app)
+    with app.app_context(), pytest.raises(DatabaseError, match="append-only"):
+        db.session.execute(text(statement))
+    with app.app_context():
+        assert audit.verify().problem is None
+
+
+def test_verify_names_an_edited_row(app, runner):
+    write_events(app)
+    tamper(app, "UPDATE audit_event SET detail = '{\"n\": 99}' WHERE id = 3")
+    with app.app_context():
+        assert audit.verify().problem.startswith("row 3:")
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "row 3" in result.output
+
+
+def test_verify_names_the_row_after_a_removed_one(app, runner):
+    write_events(app)
+    tamper(app, "DELETE FROM audit_event WHERE id = 3")
+    with app.app_context():
+        assert audit.verify().problem.startswith("row 4:")
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 1
+
+
+def test_verify_command_succeeds_on_an_intact_log(app, runner):
+    write_events(app)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "intact: 5 rows" in result.output
