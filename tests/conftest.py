@@ -38,8 +38,26 @@ TEST_SETTINGS: dict[str, Any] = {
 PASSWORD = "correct horse battery staple"
 
 
+_apps_to_close: list[Flask] = []
+
+
 def make_app(database_url: str, **overrides: Any) -> Flask:
-    return create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+    """An app on `database_url`; its connections are closed when the test ends."""
+    application = create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+    _apps_to_close.append(application)
+    return application
+
+
+def _dispose_apps() -> None:
+    while _apps_to_close:
+        with _apps_to_close.pop().app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _close_apps() -> Iterator[None]:
+    yield
+    _dispose_apps()
 
 
 def _admin_connection() -> psycopg.Connection[Any]:
@@ -84,6 +102,7 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
         with _admin_connection() as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         yield _postgres_url(name)
+        _dispose_apps()
         with _admin_connection() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
@@ -93,11 +112,8 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    application = make_app(database_url)
-    yield application
-    with application.app_context():
-        db.engine.dispose()
+def app(database_url: str) -> Flask:
+    return make_app(database_url)
 
 
 @pytest.fixture
