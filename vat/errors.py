@@ -33,7 +33,19 @@ ERROR_TITLES = {
     429: "Too many attempts",
     500: "Something went wrong",
     503: "Busy — please try again",
+    507: "Storage full",
 }
+
+
+def database_error_status(error: OperationalError) -> int:
+    """503 for a busy database or a lost race (submit again), 507 for a full disk, else 500."""
+    message = str(error.orig).lower()
+    code = getattr(error.orig, "sqlstate", None) or ""
+    if code == "53100" or "disk is full" in message or "no space left" in message:
+        return 507
+    if code in ("40001", "40P01", "55P03") or "locked" in message or "busy" in message:
+        return 503
+    return 500
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -50,12 +62,16 @@ def register_error_handlers(app: Flask) -> None:
         return render(status)
 
     @app.errorhandler(OperationalError)
-    def database_busy(error: OperationalError) -> Any:
+    def database_unavailable(error: OperationalError) -> Any:
         db.session.rollback()
-        if "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower():
-            return render(503)
-        app.logger.exception("database error")
-        return render(500)
+        status = database_error_status(error)
+        if status == 500:
+            app.logger.exception("database error")
+        else:
+            app.logger.warning(
+                "database refused a write (%s): answered %s", type(error.orig).__name__, status
+            )
+        return render(status)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Any:
