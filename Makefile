@@ -32,6 +32,10 @@ test: install-dev browser lint ## the whole suite on SQLite, then on PostgreSQL 
 	  echo "== again on PostgreSQL =="; VAT_TEST_BACKEND=postgres $(BIN)/pytest -m "not browser"; \
 	fi
 
+soak: install-dev ## longer fault and load tests against real servers (bounded), SQLite then PostgreSQL
+	VAT_SOAK=1 $(BIN)/pytest tests/soak
+	@if [ -n "$$VAT_TEST_POSTGRES_URL" ]; then VAT_SOAK=1 VAT_TEST_BACKEND=postgres $(BIN)/pytest tests/soak; fi
+
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
