@@ -36,9 +36,10 @@ soak: install-dev ## longer fault and load tests against real servers (bounded),
 	VAT_SOAK=1 $(BIN)/pytest tests/soak
 	@if [ -n "$$VAT_TEST_POSTGRES_URL" ]; then VAT_SOAK=1 VAT_TEST_BACKEND=postgres $(BIN)/pytest tests/soak; fi
 
-lint:
+lint: ## ruff (lint with security rules, format) and bandit (medium severity and up) on app code
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --recursive vat ledger --severity-level medium
 
 format:
 	$(BIN)/ruff format .
