@@ -1,15 +1,713 @@
-"""The ledger's blueprint."""
+"""The ledger's blueprint: parse the form, call one service, commit once, redirect."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import json
+from collections.abc import Callable
+from datetime import date
+from typing import Any
 
-from vat.auth.policy import Permission, requires
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
 
-bp = Blueprint("ledger", __name__, url_prefix="/ledger")
+from ledger import engine, reports, services
+from ledger.cli import attach
+from ledger.forms import (
+    CloseForm,
+    DirectSupportForm,
+    DonorForm,
+    JournalFilterForm,
+    PledgeForm,
+    ProjectForm,
+    ProjectProgressForm,
+    RateForm,
+    ReceiptForm,
+    RejectForm,
+    ReleaseForm,
+    ReversalForm,
+    TrancheForm,
+    TransferForm,
+    WithholdingForm,
+)
+from ledger.models import (
+    Account,
+    DirectSupport,
+    Donor,
+    DonorKind,
+    Entry,
+    ExchangeRate,
+    Period,
+    Pledge,
+    Posting,
+    Project,
+    ProjectFocus,
+    ProjectStatus,
+    Tranche,
+    Withholding,
+    WithholdingTransfer,
+)
+from vat.auth.forms import EmptyForm
+from vat.auth.policy import Permission, fresh_required, requires
+from vat.db import db, read_only
+from vat.errors import DomainError, NotAllowed
+
+bp = Blueprint("ledger", __name__, url_prefix="/ledger", static_folder="static", static_url_path="/static")
+attach(bp.cli)
+
+View = str | WerkzeugResponse
+
+
+def _book(
+    form: Any, template: str, run: Callable[[], Any], done: str, then: Callable[[Any], str], **context: Any
+) -> View:
+    """The shape of every booking view: validate, call the service, commit once, redirect."""
+    if form.validate_on_submit():
+        try:
+            result = run()
+        except NotAllowed as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return render_template(template, form=form, **context), 403
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return render_template(template, form=form, **context), 422
+        db.session.commit()
+        flash(done, "success")
+        return redirect(then(result))
+    return render_template(template, form=form, **context)
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+# --- overview --------------------------------------------------------------------------------
 
 
 @bp.get("/")
 @requires(Permission.READ_LEDGER)
 def index() -> str:
-    return render_template("ledger/index.html")
+    with read_only():
+        position = services.fund_position()
+        pending = db.session.scalars(
+            select(Tranche).where(Tranche.status == "pending").order_by(Tranche.requested_at)
+        ).all()
+        recon = reports.reconciliation()
+        statement = reports.fund_statement()
+        recent = db.session.scalars(select(Entry).order_by(Entry.seq.desc()).limit(8)).all()
+        projects = db.session.scalars(select(Project)).all()
+        behind = sum(1 for p in projects if services.behind_schedule(p))
+        return render_template(
+            "ledger/index.html",
+            position=position,
+            pending=pending,
+            recon=recon,
+            statement=statement,
+            recent=recent,
+            projects=projects,
+            behind=behind,
+        )
+
+
+# --- donors, pledges, receipts ---------------------------------------------------------------
+
+
+@bp.get("/donors")
+@requires(Permission.READ_LEDGER)
+def donors() -> str:
+    return render_template("ledger/donors.html", rows=reports.donor_summary())
+
+
+@bp.route("/donors/new", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_donor() -> View:
+    form = DonorForm()
+    return _book(
+        form,
+        "ledger/form.html",
+        lambda: services.create_donor(
+            actor=current_user,
+            name=form.name.data or "",
+            kind=DonorKind(form.kind.data),
+            country_code=form.country_code.data or None,
+        ),
+        "Donor added.",
+        lambda donor: url_for("ledger.donor", donor_id=donor.id),
+        title="New donor",
+    )
+
+
+@bp.get("/donors/<int:donor_id>")
+@requires(Permission.READ_LEDGER)
+def donor(donor_id: int) -> str:
+    row = db.get_or_404(Donor, donor_id)
+    return render_template(
+        "ledger/donor.html",
+        donor=row,
+        pledges=reports.donor_pledges(row),
+        receipts=reports.donor_receipts(row),
+    )
+
+
+@bp.route("/donors/<int:donor_id>/pledge", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_pledge(donor_id: int) -> View:
+    row = db.get_or_404(Donor, donor_id)
+    form = PledgeForm()
+    return _book(
+        form,
+        "ledger/form.html",
+        lambda: services.record_pledge(
+            actor=current_user,
+            key=form.key.data,
+            donor=row,
+            currency=form.currency.data,
+            amount=form.amount.data,
+            pledged_on=form.pledged_on.data,
+            earmark=form.earmark.data,
+            reference=form.reference.data,
+        ),
+        "Pledge recorded.",
+        lambda _: url_for("ledger.donor", donor_id=row.id),
+        title=f"Pledge by {row.name}",
+    )
+
+
+@bp.route("/donors/<int:donor_id>/receipt", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_receipt(donor_id: int) -> View:
+    row = db.get_or_404(Donor, donor_id)
+    form = ReceiptForm()
+    open_pledges = [p for p in reports.donor_pledges(row) if p["outstanding"] > 0]
+    form.pledge_id.choices = [("", "Unpledged contribution")] + [
+        (
+            str(p["pledge"].id),
+            f"{p['pledge'].pledged_on} · {p['pledge'].currency} {p['outstanding']:,} outstanding",
+        )
+        for p in open_pledges
+    ]
+    if request.method == "GET" and open_pledges:
+        form.pledge_id.data = str(open_pledges[0]["pledge"].id)
+        form.currency.data = open_pledges[0]["pledge"].currency
+
+    def run() -> Any:
+        pledge = db.session.get(Pledge, int(form.pledge_id.data)) if form.pledge_id.data else None
+        return services.record_receipt(
+            actor=current_user,
+            key=form.key.data,
+            donor=row,
+            pledge=pledge,
+            amount=form.amount.data,
+            currency=form.currency.data,
+            received_on=form.received_on.data,
+            bank_reference=form.bank_reference.data,
+            rate=form.rate.data,
+        )
+
+    return _book(
+        form,
+        "ledger/form.html",
+        run,
+        "Receipt recorded.",
+        lambda _: url_for("ledger.donor", donor_id=row.id),
+        title=f"Receipt from {row.name}",
+    )
+
+
+# --- exchange rates --------------------------------------------------------------------------
+
+
+@bp.get("/rates")
+@requires(Permission.READ_LEDGER)
+def rates() -> str:
+    return render_template("ledger/rates.html", form=RateForm(), rows=_rate_rows())
+
+
+@bp.post("/rates")
+@requires(Permission.RECORD_LEDGER)
+def record_rate() -> View:
+    form = RateForm()
+    return _book(
+        form,
+        "ledger/rates.html",
+        lambda: services.set_rate(
+            actor=current_user,
+            currency=form.currency.data,
+            month=form.month.data,
+            rate=form.rate.data,
+            source=form.source.data,
+        ),
+        "Rate recorded.",
+        lambda _: url_for("ledger.rates"),
+        rows=_rate_rows(),
+    )
+
+
+def _rate_rows() -> list[tuple[ExchangeRate, bool]]:
+    used = set(
+        db.session.scalars(select(Posting.fx_rate_id).where(Posting.fx_rate_id.is_not(None)).distinct())
+    )
+    rows = db.session.scalars(select(ExchangeRate).order_by(ExchangeRate.month.desc(), ExchangeRate.currency))
+    return [(r, r.id in used) for r in rows]
+
+
+# --- withholdings ----------------------------------------------------------------------------
+
+
+@bp.get("/withholdings")
+@requires(Permission.READ_LEDGER)
+def reconciliation() -> str:
+    with read_only():
+        return render_template(
+            "ledger/reconciliation.html", recon=reports.reconciliation(), buckets=reports.AGEING_BUCKETS
+        )
+
+
+@bp.route("/withholdings/new", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_withholding() -> View:
+    form = WithholdingForm()
+    if request.method == "GET" and request.args.get("allegation"):
+        form.allegation_ref.data = request.args["allegation"][:40]
+    return _book(
+        form,
+        "ledger/form.html",
+        lambda: services.record_withholding(
+            actor=current_user,
+            key=form.key.data,
+            allegation_ref=form.allegation_ref.data,
+            country_code=form.country_code.data,
+            amount=form.amount.data,
+            currency=form.currency.data,
+            decided_on=form.decided_on.data,
+            decision_reference=form.decision_reference.data,
+        ),
+        "Withholding recorded.",
+        lambda w: url_for("ledger.withholding", withholding_id=w.id),
+        title="Payment withheld for a substantiated allegation",
+    )
+
+
+@bp.get("/withholdings/<int:withholding_id>")
+@requires(Permission.READ_LEDGER)
+def withholding(withholding_id: int) -> str:
+    row = db.get_or_404(Withholding, withholding_id)
+    transfers = db.session.scalars(
+        select(WithholdingTransfer)
+        .where(WithholdingTransfer.withholding_id == row.id)
+        .order_by(WithholdingTransfer.transferred_on)
+    ).all()
+    return render_template(
+        "ledger/withholding.html",
+        w=row,
+        transfers=[(t, engine.from_minor(t.amount_minor, row.currency)) for t in transfers],
+        withheld=engine.from_minor(row.amount_minor, row.currency),
+        outstanding=services.withholding_outstanding(row),
+    )
+
+
+@bp.route("/withholdings/<int:withholding_id>/transfer", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_transfer(withholding_id: int) -> View:
+    row = db.get_or_404(Withholding, withholding_id)
+    form = TransferForm()
+    return _book(
+        form,
+        "ledger/form.html",
+        lambda: services.record_withholding_transfer(
+            actor=current_user,
+            key=form.key.data,
+            withholding=row,
+            amount=form.amount.data,
+            transferred_on=form.transferred_on.data,
+            reference=form.reference.data,
+        ),
+        "Transfer recorded.",
+        lambda _: url_for("ledger.withholding", withholding_id=row.id),
+        title=f"Transfer into the fund: {row.country_code}, allegation {row.allegation_ref}",
+    )
+
+
+# --- projects and disbursements --------------------------------------------------------------
+
+
+@bp.get("/projects")
+@requires(Permission.READ_LEDGER)
+def projects() -> str:
+    rows = db.session.scalars(select(Project).order_by(Project.approved_on.desc())).all()
+    return render_template(
+        "ledger/projects.html",
+        rows=[(p, reports.project_figures(p)) for p in rows],
+        focus={f.value: f.label for f in ProjectFocus},
+        position=services.fund_position(),
+    )
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_project() -> View:
+    form = ProjectForm()
+    return _book(
+        form,
+        "ledger/form.html",
+        lambda: services.approve_project(
+            actor=current_user,
+            key=form.key.data,
+            title=form.title.data,
+            partner=form.partner.data,
+            country_code=form.country_code.data,
+            focus=ProjectFocus(form.focus.data),
+            currency=form.currency.data,
+            amount=form.amount.data,
+            approved_on=form.approved_on.data,
+            planned_start=form.planned_start.data,
+            planned_end=form.planned_end.data,
+            case_codes=_lines(form.case_codes.data),
+        ),
+        "Project approved.",
+        lambda p: url_for("ledger.project", project_id=p.id),
+        title="Approve a project",
+        note=f"Available to commit: US${services.fund_position()['available']:,.2f}",
+    )
+
+
+@bp.get("/projects/<int:project_id>")
+@requires(Permission.READ_LEDGER)
+def project(project_id: int) -> str:
+    row = db.get_or_404(Project, project_id)
+    tranches = db.session.scalars(
+        select(Tranche).where(Tranche.project_id == row.id).order_by(Tranche.paid_on, Tranche.id)
+    ).all()
+    progress = ProjectProgressForm(obj=row)
+    return render_template(
+        "ledger/project.html",
+        p=row,
+        figures=reports.project_figures(row),
+        tranches=[(t, engine.from_minor(t.amount_minor, row.currency)) for t in tranches],
+        focus=ProjectFocus(row.focus).label,
+        progress=progress,
+    )
+
+
+@bp.post("/projects/<int:project_id>/progress")
+@requires(Permission.RECORD_LEDGER)
+def project_progress(project_id: int) -> View:
+    row = db.get_or_404(Project, project_id)
+    form = ProjectProgressForm()
+    if not form.validate_on_submit():
+        flash(
+            "Check the progress form: " + "; ".join(e for errs in form.errors.values() for e in errs), "error"
+        )
+        return redirect(url_for("ledger.project", project_id=row.id))
+    try:
+        services.update_project(
+            actor=current_user,
+            project=row,
+            status=ProjectStatus(form.status.data),
+            actual_start=form.actual_start.data,
+            actual_end=form.actual_end.data,
+            victims_supported=form.victims_supported.data or 0,
+            add_case_codes=_lines(form.case_codes.data),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("ledger.project", project_id=row.id))
+    db.session.commit()
+    flash("Project updated.", "success")
+    return redirect(url_for("ledger.project", project_id=row.id))
+
+
+@bp.route("/projects/<int:project_id>/release", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def release_project(project_id: int) -> View:
+    row = db.get_or_404(Project, project_id)
+    form = ReleaseForm()
+    return _book(
+        form,
+        "ledger/form.html",
+        lambda: services.release_project(
+            actor=current_user,
+            key=form.key.data,
+            project=row,
+            on=form.on.data,
+            reason=form.reason.data,
+            status=ProjectStatus(form.status.data),
+        ),
+        "Project ended; its undisbursed balance is back in the fund.",
+        lambda _: url_for("ledger.project", project_id=row.id),
+        title=f"End {row.title}",
+        note=f"Undisbursed: {row.currency} {services.undisbursed(row):,}",
+    )
+
+
+@bp.route("/projects/<int:project_id>/disburse", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def disburse(project_id: int) -> View:
+    row = db.get_or_404(Project, project_id)
+    form = TrancheForm()
+
+    def done(tranche: Tranche) -> str:
+        if tranche.status == "pending":
+            flash("Above the approval threshold: another fund manager must approve it.", "info")
+        return url_for("ledger.project", project_id=row.id)
+
+    return _book(
+        form,
+        "ledger/form.html",
+        lambda: services.request_disbursement(
+            actor=current_user,
+            key=form.key.data,
+            project=row,
+            amount=form.amount.data,
+            paid_on=form.paid_on.data,
+            reference=form.reference.data,
+        ),
+        "Disbursement recorded.",
+        done,
+        title=f"Disburse a tranche to {row.partner}",
+        note=(
+            f"Undisbursed: {row.currency} {services.undisbursed(row):,}. Programme support cost of "
+            f"{services.psc_rate() * 100:.0f}% is booked with it. Above US${services.approval_threshold():,} "
+            "a second fund manager approves."
+        ),
+    )
+
+
+def _approvals_page(status: int = 200) -> tuple[str, int]:
+    rows = db.session.scalars(
+        select(Tranche).where(Tranche.status == "pending").order_by(Tranche.requested_at)
+    ).all()
+    page = render_template(
+        "ledger/approvals.html",
+        rows=[(t, engine.from_minor(t.amount_minor, t.project.currency)) for t in rows],
+        form=EmptyForm(),
+        reject=RejectForm(),
+    )
+    return page, status
+
+
+@bp.get("/approvals")
+@requires(Permission.APPROVE_DISBURSEMENT)
+def approvals() -> tuple[str, int]:
+    return _approvals_page()
+
+
+@bp.post("/approvals/<int:tranche_id>/approve")
+@requires(Permission.APPROVE_DISBURSEMENT)
+@fresh_required
+def approve(tranche_id: int) -> View | tuple[str, int]:
+    tranche = db.get_or_404(Tranche, tranche_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.approve_disbursement(actor=current_user, tranche=tranche)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _approvals_page(403 if isinstance(error, NotAllowed) else 409)
+    db.session.commit()
+    flash("Disbursement approved and posted.", "success")
+    return redirect(url_for("ledger.approvals"))
+
+
+@bp.post("/approvals/<int:tranche_id>/reject")
+@requires(Permission.APPROVE_DISBURSEMENT)
+@fresh_required
+def reject(tranche_id: int) -> View:
+    tranche = db.get_or_404(Tranche, tranche_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        flash("Give a reason for rejecting.", "error")
+        return redirect(url_for("ledger.approvals"))
+    try:
+        services.reject_disbursement(actor=current_user, tranche=tranche, reason=form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("ledger.approvals"))
+    db.session.commit()
+    flash("Disbursement rejected.", "success")
+    return redirect(url_for("ledger.approvals"))
+
+
+# --- direct support --------------------------------------------------------------------------
+
+
+@bp.get("/direct-support")
+@requires(Permission.READ_LEDGER)
+def direct_support() -> str:
+    rows = db.session.scalars(select(DirectSupport).order_by(DirectSupport.paid_on.desc())).all()
+    return render_template(
+        "ledger/direct_support.html",
+        rows=[(r, engine.from_minor(r.amount_minor, r.currency)) for r in rows],
+    )
+
+
+@bp.route("/direct-support/new", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_direct_support() -> View:
+    form = DirectSupportForm()
+    return _book(
+        form,
+        "ledger/form.html",
+        lambda: services.pay_direct_support(
+            actor=current_user,
+            key=form.key.data,
+            case_code=form.case_code.data,
+            country_code=form.country_code.data or None,
+            purpose=form.purpose.data,
+            amount=form.amount.data,
+            currency=form.currency.data,
+            paid_on=form.paid_on.data,
+        ),
+        "Payment recorded.",
+        lambda _: url_for("ledger.direct_support"),
+        title="Direct support to a victim",
+    )
+
+
+# --- journal, entries, trial balance, fund statement -----------------------------------------
+
+
+@bp.get("/journal")
+@requires(Permission.READ_LEDGER)
+def journal() -> str:
+    form = JournalFilterForm(request.args)
+    accounts = db.session.scalars(select(Account).order_by(Account.code)).all()
+    form.account.choices = [("", "All")] + [(a.code, f"{a.code} {a.name}") for a in accounts]
+    form.kind.choices = [("", "All")] + [(k, k.replace("_", " ")) for k in engine.EntryKind.ALL]
+    form.donor.choices = [("", "All")] + [
+        (str(d.id), d.name) for d in db.session.scalars(select(Donor).order_by(Donor.name))
+    ]
+    query = select(Entry).order_by(Entry.seq.desc())
+    filters = {}
+    if form.validate():
+        posting_filter = []
+        if form.account.data:
+            posting_filter.append(Posting.account_id == engine.account_id(form.account.data))
+        if form.project.data:
+            posting_filter.append(Posting.project_id == form.project.data)
+        if form.donor.data:
+            posting_filter.append(Posting.donor_id == int(form.donor.data))
+        if form.country.data:
+            posting_filter.append(Posting.country_code == form.country.data)
+        if posting_filter:
+            query = query.where(Entry.id.in_(select(Posting.entry_id).where(*posting_filter)))
+        if form.start.data:
+            query = query.where(Entry.entry_date >= form.start.data)
+        if form.end.data:
+            query = query.where(Entry.entry_date <= form.end.data)
+        if form.kind.data:
+            query = query.where(Entry.kind == form.kind.data)
+        filters = {k: v for k, v in request.args.items() if k != "page" and v}
+    page = db.paginate(query, per_page=50, max_per_page=50)
+    return render_template("ledger/journal.html", form=form, page=page, filters=filters)
+
+
+def _entry_context(row: Entry) -> dict[str, Any]:
+    return {
+        "entry": row,
+        "reversal": engine.reversal_of(row),
+        "accounts": {a.id: a for a in db.session.scalars(select(Account))},
+        "donors": {d.id: d.name for d in db.session.scalars(select(Donor))},
+    }
+
+
+@bp.get("/entries/<int:entry_id>")
+@requires(Permission.READ_LEDGER)
+def entry(entry_id: int) -> str:
+    row = db.get_or_404(Entry, entry_id)
+    form = ReversalForm()
+    form.on.data = date.today()
+    return render_template("ledger/entry.html", form=form, **_entry_context(row))
+
+
+@bp.post("/entries/<int:entry_id>")
+@requires(Permission.RECORD_LEDGER)
+def reverse(entry_id: int) -> View:
+    row = db.get_or_404(Entry, entry_id)
+    form = ReversalForm()
+    return _book(
+        form,
+        "ledger/entry.html",
+        lambda: services.reverse_entry(
+            actor=current_user, key=form.key.data, entry=row, on=form.on.data, reason=form.reason.data
+        ),
+        "Entry reversed.",
+        lambda reversal: url_for("ledger.entry", entry_id=reversal.id),
+        **_entry_context(row),
+    )
+
+
+@bp.get("/trial-balance")
+@requires(Permission.READ_LEDGER)
+def trial_balance() -> str:
+    as_of = request.args.get("as_of")
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        day = None
+    with read_only():
+        rows = reports.trial_balance(day)
+        return render_template(
+            "ledger/trial_balance.html",
+            rows=rows,
+            as_of=day,
+            debit=sum(r.debit for r in rows),
+            credit=sum(r.credit for r in rows),
+            checks=reports.subledger_checks(),
+        )
+
+
+@bp.get("/statement")
+@requires(Permission.READ_LEDGER)
+def statement() -> str:
+    with read_only():
+        return render_template(
+            "ledger/statement.html", s=reports.fund_statement(), donors=reports.donor_summary()
+        )
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+@bp.get("/periods")
+@requires(Permission.READ_LEDGER)
+def periods() -> str:
+    return render_template("ledger/periods.html", form=CloseForm(), rows=reports.periods())
+
+
+@bp.post("/periods")
+@requires(Permission.RECORD_LEDGER)
+def close_period() -> View:
+    form = CloseForm()
+    return _book(
+        form,
+        "ledger/periods.html",
+        lambda: services.close_period(actor=current_user, month=form.month.data),
+        "Month closed.",
+        lambda p: url_for("ledger.period", period_id=p.id),
+        rows=reports.periods(),
+    )
+
+
+@bp.get("/periods/<int:period_id>")
+@requires(Permission.READ_LEDGER)
+def period(period_id: int) -> str:
+    row = db.get_or_404(Period, period_id)
+    return render_template("ledger/close_pack.html", period=row, pack=json.loads(row.close_pack))
+
+
+@bp.get("/periods/<int:period_id>/close-pack.json")
+@requires(Permission.READ_LEDGER)
+def period_export(period_id: int) -> Response:
+    row = db.get_or_404(Period, period_id)
+    return Response(
+        row.close_pack,
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename=close-pack-{row.month:%Y-%m}.json"},
+    )

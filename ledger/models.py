@@ -1,0 +1,333 @@
+"""The trust fund's ledger: the chart of accounts, journal entries and postings (append-only,
+hash-chained), exchange rates, closed periods, and the sub-ledgers whose money moves only
+through entries (donors and pledges, withholdings, projects and tranches, direct support)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vat.db import Base, Money, UTCDateTime, utcnow
+
+# An exchange rate is an exact decimal with up to 8 places, stored like money (integer units).
+Rate = Money(8)
+
+
+class AccountType(enum.StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    NET_ASSETS = "net_assets"
+    REVENUE = "revenue"
+    EXPENSE = "expense"
+
+    @property
+    def debit_normal(self) -> bool:
+        return self in (AccountType.ASSET, AccountType.EXPENSE)
+
+
+class Currency(Base):
+    """A currency the fund deals in, with its ISO 4217 exponent (USD 2, JPY 0, KWD 3)."""
+
+    __tablename__ = "ledger_currency"
+
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    exponent: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(60))
+
+
+class Account(Base):
+    __tablename__ = "ledger_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    type: Mapped[str] = mapped_column(String(12))
+    # The sub-ledger this account controls: "pledge", "withholding" or "project".
+    controls: Mapped[str | None] = mapped_column(String(20))
+    # Exchange-difference and rounding accounts may carry a line of zero in the original currency.
+    residual: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @property
+    def account_type(self) -> AccountType:
+        return AccountType(self.type)
+
+
+class ExchangeRate(Base):
+    """The UN operational rate of exchange: units of `currency` per US dollar, fixed per month.
+
+    A rate that a posting has used is frozen (a database trigger refuses to change or remove it).
+    """
+
+    __tablename__ = "ledger_fx_rate"
+    __table_args__ = (UniqueConstraint("currency", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    currency: Mapped[str] = mapped_column(ForeignKey("ledger_currency.code"))
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month
+    rate: Mapped[Decimal] = mapped_column(Rate)
+    source: Mapped[str] = mapped_column(String(120))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Period(Base):
+    """A closed month. Rows exist only for closed months and are append-only: no reopening."""
+
+    __tablename__ = "ledger_period"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date, unique=True)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    head_seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    close_pack: Mapped[str] = mapped_column(Text)  # canonical JSON, as exported
+
+
+class Entry(Base):
+    """A journal entry. Append-only; `seq` is gapless and each hash covers the previous one."""
+
+    __tablename__ = "ledger_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    entry_date: Mapped[date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    memo: Mapped[str] = mapped_column(String(300))
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+    maker_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    checker_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    postings: Mapped[list[Posting]] = relationship(
+        back_populates="entry", order_by="Posting.id", lazy="selectin"
+    )
+    reverses: Mapped[Entry | None] = relationship(remote_side="Entry.id", foreign_keys=[reverses_id])
+
+
+class Posting(Base):
+    """One line of an entry. Amounts are integer minor units (debit positive): `amount_minor` in
+    the line's own currency at that currency's exponent, `usd_minor` in US cents. Dimensions make
+    every reconciliation one GROUP BY; `running_usd_minor` is the account's balance after it."""
+
+    __tablename__ = "ledger_posting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"), index=True)
+    currency: Mapped[str] = mapped_column(ForeignKey("ledger_currency.code"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    rate: Mapped[Decimal] = mapped_column(Rate)
+    fx_rate_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_fx_rate.id"), index=True)
+    usd_minor: Mapped[int] = mapped_column(BigInteger)
+    running_usd_minor: Mapped[int] = mapped_column(BigInteger)
+    donor_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_donor.id"), index=True)
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_pledge.id"), index=True)
+    withholding_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_withholding.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_project.id"), index=True)
+    country_code: Mapped[str | None] = mapped_column(String(3), index=True)
+    allegation_ref: Mapped[str | None] = mapped_column(String(40), index=True)
+    case_code: Mapped[str | None] = mapped_column(String(40), index=True)
+
+    entry: Mapped[Entry] = relationship(back_populates="postings")
+    account: Mapped[Account] = relationship(lazy="joined")
+
+
+# --- sub-ledgers -----------------------------------------------------------------------------
+# A sub-ledger row is written first (its id is a dimension of the postings) and its `entry_id` set
+# in the same transaction once the entry is posted; NULL is never committed.
+
+
+class DonorKind(enum.StrEnum):
+    MEMBER_STATE = "member_state"
+    OTHER = "other"
+
+
+class Donor(Base):
+    __tablename__ = "ledger_donor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    country_code: Mapped[str | None] = mapped_column(String(3), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Pledge(Base):
+    __tablename__ = "ledger_pledge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("ledger_donor.id"), index=True)
+    currency: Mapped[str] = mapped_column(ForeignKey("ledger_currency.code"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    pledged_on: Mapped[date] = mapped_column(Date)
+    earmark: Mapped[str | None] = mapped_column(String(200))
+    reference: Mapped[str | None] = mapped_column(String(80))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+
+    donor: Mapped[Donor] = relationship(lazy="joined")
+
+
+class Receipt(Base):
+    """Money received from a donor, against a pledge or unpledged."""
+
+    __tablename__ = "ledger_receipt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("ledger_donor.id"), index=True)
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_pledge.id"), index=True)
+    currency: Mapped[str] = mapped_column(ForeignKey("ledger_currency.code"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    received_on: Mapped[date] = mapped_column(Date)
+    bank_reference: Mapped[str] = mapped_column(String(80))
+    rate: Mapped[Decimal] = mapped_column(Rate)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+
+    donor: Mapped[Donor] = relationship(lazy="joined")
+
+
+class Withholding(Base):
+    """A payment withheld from a contributing country for a substantiated allegation."""
+
+    __tablename__ = "ledger_withholding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    allegation_ref: Mapped[str] = mapped_column(String(40), index=True)
+    country_code: Mapped[str] = mapped_column(String(3), index=True)
+    currency: Mapped[str] = mapped_column(ForeignKey("ledger_currency.code"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    decided_on: Mapped[date] = mapped_column(Date)
+    decision_reference: Mapped[str | None] = mapped_column(String(80))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+
+
+class WithholdingTransfer(Base):
+    __tablename__ = "ledger_withholding_transfer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    withholding_id: Mapped[int] = mapped_column(ForeignKey("ledger_withholding.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    transferred_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(80))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+
+
+class ProjectStatus(enum.StrEnum):
+    APPROVED = "approved"
+    ONGOING = "ongoing"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class ProjectFocus(enum.StrEnum):
+    DIRECT_SUPPORT = "direct_support"
+    SERVICES = "services"
+    INCOME_GENERATION = "income_generation"
+    OUTREACH = "outreach"
+    EDUCATION = "education"
+
+    @property
+    def label(self) -> str:
+        return {
+            "direct_support": "Direct victim support",
+            "services": "Medical, psychosocial and legal services",
+            "income_generation": "Income generation",
+            "outreach": "Outreach",
+            "education": "Education and vocational training",
+        }[self.value]
+
+
+class Project(Base):
+    """A grant approved by the review committee. Status and actual dates change as it runs;
+    the money (approval, tranches, cancellation) moves only through entries."""
+
+    __tablename__ = "ledger_project"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    partner: Mapped[str] = mapped_column(String(120))
+    country_code: Mapped[str] = mapped_column(String(3), index=True)
+    focus: Mapped[str] = mapped_column(String(30))
+    currency: Mapped[str] = mapped_column(ForeignKey("ledger_currency.code"))
+    approved_minor: Mapped[int] = mapped_column(BigInteger)
+    approved_on: Mapped[date] = mapped_column(Date)
+    planned_start: Mapped[date] = mapped_column(Date)
+    planned_end: Mapped[date] = mapped_column(Date)
+    actual_start: Mapped[date | None] = mapped_column(Date)
+    actual_end: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default=ProjectStatus.APPROVED.value)
+    victims_supported: Mapped[int] = mapped_column(Integer, default=0)
+    # The undisbursed balance given back to the fund when the project was cancelled or completed.
+    released_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+
+    beneficiaries: Mapped[list[ProjectBeneficiary]] = relationship(
+        order_by="ProjectBeneficiary.case_code", lazy="selectin"
+    )
+
+
+class ProjectBeneficiary(Base):
+    """A victim directly supported by a project, by case code only."""
+
+    __tablename__ = "ledger_project_beneficiary"
+    __table_args__ = (UniqueConstraint("project_id", "case_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("ledger_project.id"))
+    case_code: Mapped[str] = mapped_column(String(40))
+
+
+class Tranche(Base):
+    """A disbursement to a project's partner. Above the approval threshold it is requested by one
+    fund manager and posts only when another approves it."""
+
+    __tablename__ = "ledger_tranche"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("ledger_project.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(80))
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))  # pending, posted, rejected
+    maker_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    checker_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+    psc_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+
+    project: Mapped[Project] = relationship(lazy="joined")
+
+
+class DirectSupport(Base):
+    """A payment from the fund to one victim, known here by case code only."""
+
+    __tablename__ = "ledger_direct_support"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_code: Mapped[str] = mapped_column(String(40), index=True)
+    country_code: Mapped[str | None] = mapped_column(String(3))
+    purpose: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(ForeignKey("ledger_currency.code"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
