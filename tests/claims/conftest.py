@@ -1,0 +1,132 @@
+"""Fixtures for claims: victims with children and consents, and claims at any step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from vat.auth.models import Role, User
+from vat.claims import services
+from vat.claims.models import Claim, ClaimStep
+from vat.db import db
+from vat.victims import services as victims
+from vat.victims.models import Victim
+
+S = ClaimStep
+CONSENTS = ("share_member_state", "dna_testing", "contact", "paternity_disclosure")
+
+# The details each step needs to be entered (the state machine test uses them for every move).
+DETAILS: dict[ClaimStep, dict[str, Any]] = {
+    S.CONSENT_OBTAINED: {},
+    S.REFERRED: {"channel": "permanent_mission", "reference": "NV/2026/17"},
+    S.DNA_REQUESTED: {},
+    S.SAMPLES_TAKEN: {},
+    S.DNA_RESULT: {"result": "match"},
+    S.PATERNITY_ESTABLISHED: {"basis": "acknowledgment"},
+    S.SUPPORT_ORDERED: {"amount": Decimal("50.00"), "currency": "USD", "frequency": "monthly"},
+    S.CLOSED: {"reason": "unresolved"},
+}
+PATH = [
+    S.CONSENT_OBTAINED,
+    S.REFERRED,
+    S.DNA_REQUESTED,
+    S.SAMPLES_TAKEN,
+    S.DNA_RESULT,
+    S.PATERNITY_ESTABLISHED,
+    S.SUPPORT_ORDERED,
+    S.PAYING,
+]
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+@pytest.fixture
+def advocate(ctx: None, make_user: Callable[..., Any]) -> User:
+    user = make_user(Role.ADVOCATE, "CAF")
+    return db.session.get(User, user.id)
+
+
+def new_victim(
+    actor: User, *, country: str = "CAF", consents: tuple[str, ...] = CONSENTS, children: int = 1
+) -> Victim:
+    victim = victims.register_victim(
+        actor=actor,
+        country_code=country,
+        sex="female",
+        name="Amani Test",
+        registered_on=date.today() - timedelta(days=400),
+    )
+    for purpose in consents:
+        victims.record_consent(
+            actor=actor,
+            victim=victim,
+            purpose=purpose,
+            given_on=date.today() - timedelta(days=300),
+            method="written",
+            version="v1",
+        )
+    for _ in range(children):
+        victims.add_child(
+            actor=actor, victim=victim, birth_date=date.today() - timedelta(days=200), sex="male"
+        )
+    return victim
+
+
+def open_claim(actor: User, victim: Victim, **values: Any) -> Claim:
+    values = {
+        "child_ids": [c.id for c in victim.children],
+        "father_name": "Sgt Example",
+        "father_service_number": "SN-1234",
+        "father_unit": "3rd Battalion",
+        "father_nationality": "BGD",
+        "father_category": "military_contingent",
+        "opened_on": date.today() - timedelta(days=100),
+        **values,
+    }
+    return services.open_claim(actor=actor, victim=victim, **values)
+
+
+def claim_at(
+    actor: User, step: ClaimStep, *, dna_result: str = "match", victim: Victim | None = None
+) -> Claim:
+    """A claim walked along the usual path up to `step` (CLOSED: closed from "recorded")."""
+    claim = open_claim(actor, victim or new_victim(actor))
+    if step is S.CLOSED:
+        services.advance(actor=actor, claim=claim, to=S.CLOSED, reason="unresolved")
+        return claim
+    for target in PATH:
+        if claim.current_step is step:
+            break
+        if target is S.PAYING:
+            pay(actor, claim)
+            continue
+        details = dict(DETAILS[target])
+        if target is S.DNA_RESULT:
+            details["result"] = dna_result
+        if target is S.PATERNITY_ESTABLISHED:
+            details["basis"] = "court_decision"
+        services.advance(actor=actor, claim=claim, to=target, on=date.today(), **details)
+    assert claim.current_step is step
+    return claim
+
+
+def pay(actor: User, claim: Claim, amount: str = "50.00", **values: Any) -> Any:
+    return services.record_payment(
+        actor=actor,
+        claim=claim,
+        amount=Decimal(amount),
+        currency_code=values.pop("currency_code", "USD"),
+        received_on=values.pop("received_on", date.today()),
+        route=values.pop("route", "bank_transfer"),
+        **values,
+    )

@@ -1,0 +1,135 @@
+"""The state machine: every allowed move works, every other move is refused with a clear message."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.claims.conftest import DETAILS, S, claim_at, new_victim, open_claim, pay
+from vat.claims import services
+from vat.claims.models import ClaimStep
+from vat.claims.services import TRANSITIONS, IllegalMove
+from vat.errors import DomainError
+
+PAIRS = [(a, b) for a in ClaimStep for b in ClaimStep]
+
+
+def _start(advocate, source: ClaimStep, target: ClaimStep):
+    # From a DNA result, a retest needs an inconclusive result; everything else follows a match.
+    result = "inconclusive" if (source, target) == (S.DNA_RESULT, S.DNA_REQUESTED) else "match"
+    return claim_at(advocate, source, dna_result=result)
+
+
+@pytest.mark.parametrize(("source", "target"), [p for p in PAIRS if p[1] in TRANSITIONS[p[0]]])
+def test_every_allowed_move(advocate, source, target):
+    claim = _start(advocate, source, target)
+    if target is S.PAYING:
+        pay(advocate, claim)
+    else:
+        services.advance(actor=advocate, claim=claim, to=target, on=date.today(), **DETAILS[target])
+    assert claim.current_step is target
+    event = claim.events[-1]
+    assert (event.from_step, event.to_step, event.recorded_by_id) == (source, target, advocate.id)
+
+
+@pytest.mark.parametrize(("source", "target"), [p for p in PAIRS if p[1] not in TRANSITIONS[p[0]]])
+def test_every_forbidden_move(advocate, source, target):
+    claim = _start(advocate, source, target)
+    events = len(claim.events)
+    with pytest.raises(IllegalMove) as refused:
+        services.advance(actor=advocate, claim=claim, to=target, on=date.today(), **DETAILS.get(target, {}))
+    assert f"cannot move to “{target.label}”" in str(refused.value)
+    assert "Allowed next" in str(refused.value)
+    assert claim.current_step is source
+    assert len(claim.events) == events
+
+
+def test_paying_needs_a_payment(advocate):
+    claim = claim_at(advocate, S.SUPPORT_ORDERED)
+    with pytest.raises(IllegalMove, match="first payment"):
+        services.advance(actor=advocate, claim=claim, to=S.PAYING)
+
+
+def test_acknowledgment_skips_dna_but_a_court_needs_a_result(advocate):
+    claim = claim_at(advocate, S.REFERRED)
+    with pytest.raises(IllegalMove, match="only the alleged father's acknowledgment"):
+        services.advance(actor=advocate, claim=claim, to=S.PATERNITY_ESTABLISHED, basis="court_decision")
+    services.advance(actor=advocate, claim=claim, to=S.PATERNITY_ESTABLISHED, basis="acknowledgment")
+    assert claim.current_step is S.PATERNITY_ESTABLISHED
+
+
+def test_exclusion_closes_as_father_excluded_only(advocate):
+    claim = claim_at(advocate, S.DNA_RESULT, dna_result="exclusion")
+    with pytest.raises(IllegalMove, match="excluded"):
+        services.advance(actor=advocate, claim=claim, to=S.PATERNITY_ESTABLISHED, basis="acknowledgment")
+    with pytest.raises(IllegalMove, match="Only an inconclusive"):
+        services.advance(actor=advocate, claim=claim, to=S.DNA_REQUESTED)
+    with pytest.raises(IllegalMove, match="resolved only once paternity"):
+        services.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="resolved")
+    services.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="father_excluded")
+    assert claim.closing_reason == "father_excluded"
+
+
+def test_father_excluded_needs_an_exclusion(advocate):
+    claim = claim_at(advocate, S.DNA_RESULT, dna_result="match")
+    with pytest.raises(IllegalMove, match="excludes him"):
+        services.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="father_excluded")
+
+
+def test_reopen_returns_to_the_step_closed_from_and_is_recorded(advocate):
+    claim = claim_at(advocate, S.DNA_REQUESTED)
+    services.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="withdrawn")
+    with pytest.raises(IllegalMove):
+        services.advance(actor=advocate, claim=claim, to=S.SAMPLES_TAKEN)
+    services.reopen(actor=advocate, claim=claim)
+    assert claim.current_step is S.DNA_REQUESTED
+    assert claim.closing_reason is None
+    assert claim.events[-1].kind == "reopen"
+    assert "withdrawn" in claim.events[-1].note
+    with pytest.raises(IllegalMove, match="Only a closed claim"):
+        services.reopen(actor=advocate, claim=claim)
+
+
+def test_consent_is_required_to_share_and_to_test(advocate):
+    victim = new_victim(advocate, consents=("contact",))
+    claim = open_claim(advocate, victim)
+    with pytest.raises(IllegalMove, match="consent to share"):
+        services.advance(actor=advocate, claim=claim, to=S.CONSENT_OBTAINED)
+    from vat.victims import services as victims
+
+    victims.record_consent(
+        actor=advocate,
+        victim=victim,
+        purpose="share_member_state",
+        given_on=date.today(),
+        method="verbal",
+        version="v1",
+    )
+    services.advance(actor=advocate, claim=claim, to=S.CONSENT_OBTAINED)
+    services.advance(actor=advocate, claim=claim, to=S.REFERRED, channel="permanent_mission")
+    assert victim.disclosures and victim.disclosures[-1].recipient_kind == "member_state"
+    assert claim.letters[-1].direction == "sent"
+    with pytest.raises(IllegalMove, match="DNA testing"):
+        services.advance(actor=advocate, claim=claim, to=S.DNA_REQUESTED)
+
+
+def test_steps_cannot_go_back_in_time_or_into_the_future(advocate):
+    claim = claim_at(advocate, S.CONSENT_OBTAINED)
+    with pytest.raises(DomainError, match="before the current step"):
+        services.advance(actor=advocate, claim=claim, to=S.REFERRED, on=claim.step_on - timedelta(days=1))
+    with pytest.raises(DomainError, match="future"):
+        services.advance(actor=advocate, claim=claim, to=S.REFERRED, on=date.today() + timedelta(days=1))
+
+
+def test_open_with_consent_moves_on_and_checks_children(advocate):
+    victim = new_victim(advocate, children=2)
+    other = new_victim(advocate)
+    with pytest.raises(DomainError, match="this victim's children"):
+        open_claim(advocate, victim, child_ids=[other.children[0].id])
+    with pytest.raises(DomainError, match="at least one child"):
+        open_claim(advocate, victim, child_ids=[])
+    claim = open_claim(advocate, victim, with_consent=True)
+    assert claim.current_step is S.CONSENT_OBTAINED
+    assert len(claim.children) == 2
+    assert claim.member_state == "BGD"

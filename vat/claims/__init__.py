@@ -1,0 +1,1 @@
+"""Paternity and child-support claims, from report to outcome."""

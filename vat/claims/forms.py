@@ -1,0 +1,168 @@
+"""Forms for claims. Choices come from the model enums (an unknown value is a form error); the
+service checks everything again, so a form only shapes input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from vat.allegations.models import Labelled, PersonnelCategory
+from vat.claims.models import (
+    ClaimStep,
+    ClosingReason,
+    DnaResult,
+    Frequency,
+    LetterChannel,
+    LetterDirection,
+    PaternityBasis,
+    PaymentRoute,
+)
+from vat.victims.models import Channel
+
+UNSET = [SelectChoice("", "—")]
+
+
+def choices(enum: type[Labelled], *, blank: bool = False) -> list[SelectChoice]:
+    return (UNSET if blank else []) + [SelectChoice(m.value, m.label) for m in enum]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ChooseVictimForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    victim = SelectField("Victim (case code)", choices=[], validators=[DataRequired()])
+
+
+class ClaimForm(FlaskForm):
+    child_ids = MultiCheckboxField("Children the claim is for", choices=[], coerce=int)
+    allegation_id = SelectField("Allegation", choices=[], validate_choice=True)
+    father_name = StringField("Alleged father's name", validators=[Optional(), Length(max=200)])
+    father_service_number = StringField("Service number", validators=[Optional(), Length(max=100)])
+    father_unit = StringField("Unit", validators=[Optional(), Length(max=200)])
+    father_nationality = SelectField("Nationality", choices=[], validate_choice=True)
+    father_category = SelectField("Personnel category", choices=choices(PersonnelCategory), default="unknown")
+    member_state = SelectField(
+        "Member state", choices=[], validate_choice=True, description="Defaults to the father's nationality."
+    )
+    opened_on = DateField("Opened on", validators=[Optional()])
+    with_consent = BooleanField(
+        "The victim has consented to share the claim with the member state (consent recorded on her/his page)"
+    )
+
+
+class FatherForm(FlaskForm):
+    father_name = StringField("Alleged father's name", validators=[Optional(), Length(max=200)])
+    father_service_number = StringField("Service number", validators=[Optional(), Length(max=100)])
+    father_unit = StringField("Unit", validators=[Optional(), Length(max=200)])
+    father_nationality = SelectField("Nationality", choices=[], validate_choice=True)
+    father_category = SelectField("Personnel category", choices=choices(PersonnelCategory))
+
+
+class StepForm(FlaskForm):
+    on = DateField("Date of this step", validators=[DataRequired()])
+
+
+class ReferForm(StepForm):
+    channel = SelectField("Channel", choices=choices(LetterChannel), default="permanent_mission")
+    reference = StringField("Reference (note verbale, letter)", validators=[Optional(), Length(max=100)])
+
+
+class SamplesForm(StepForm):
+    on = DateField("Mother and child sampled on", validators=[DataRequired()])
+    father_sampled_on = DateField("Alleged father sampled on", validators=[DataRequired()])
+
+
+class ResultForm(StepForm):
+    result = SelectField("DNA result", choices=choices(DnaResult, blank=True), validators=[DataRequired()])
+
+
+class PaternityForm(StepForm):
+    basis = SelectField(
+        "Established by", choices=choices(PaternityBasis, blank=True), validators=[DataRequired()]
+    )
+
+
+class OrderForm(StepForm):
+    on = DateField("Order made on", validators=[DataRequired()])
+    amount = DecimalField("Amount per period", places=2, validators=[DataRequired()])
+    currency = StringField("Currency (ISO code)", validators=[DataRequired(), Length(min=3, max=3)])
+    frequency = SelectField("Frequency", choices=choices(Frequency), default="monthly")
+    starts_on = DateField("Payments start on", validators=[DataRequired()])
+    ends_on = DateField("Payments end on (if set)", validators=[Optional()])
+
+
+class CloseForm(StepForm):
+    reason = SelectField("Why", choices=choices(ClosingReason, blank=True), validators=[DataRequired()])
+
+
+STEP_FORMS: dict[ClaimStep, type[StepForm]] = {
+    ClaimStep.CONSENT_OBTAINED: StepForm,
+    ClaimStep.REFERRED: ReferForm,
+    ClaimStep.DNA_REQUESTED: StepForm,
+    ClaimStep.SAMPLES_TAKEN: SamplesForm,
+    ClaimStep.DNA_RESULT: ResultForm,
+    ClaimStep.PATERNITY_ESTABLISHED: PaternityForm,
+    ClaimStep.SUPPORT_ORDERED: OrderForm,
+    ClaimStep.CLOSED: CloseForm,
+}
+
+
+def step_details(form: StepForm) -> dict[str, Any]:
+    """The form's data as the service's keyword arguments (the CSRF token left out)."""
+    return {name: f.data for name, f in form._fields.items() if name != "csrf_token"}
+
+
+class ReopenForm(FlaskForm):
+    on = DateField("Reopened on", validators=[DataRequired()])
+
+
+class LetterForm(FlaskForm):
+    direction = SelectField("Letter", choices=choices(LetterDirection), default="sent")
+    dated_on = DateField("Dated", validators=[DataRequired()])
+    channel = SelectField("Channel", choices=choices(LetterChannel), default="permanent_mission")
+    reference = StringField("Reference", validators=[Optional(), Length(max=100)])
+    summary = TextAreaField("Summary", validators=[Optional(), Length(max=2000)])
+
+
+class PaymentForm(FlaskForm):
+    token = HiddenField()
+    amount = DecimalField("Amount", places=2, validators=[DataRequired()])
+    currency_code = StringField("Currency (ISO code)", validators=[DataRequired(), Length(min=3, max=3)])
+    received_on = DateField("Received on", validators=[DataRequired()])
+    route = SelectField("Route", choices=choices(PaymentRoute), default="bank_transfer")
+    reference = StringField("Reference", validators=[Optional(), Length(max=100)])
+
+
+class InformForm(FlaskForm):
+    occurred_on = DateField("Date", validators=[DataRequired()])
+    channel = SelectField("Channel", choices=choices(Channel), default="in_person")
+    language = StringField("Language", validators=[Optional(), Length(max=40)])
+    summary = TextAreaField("What the victim was told", validators=[Optional(), Length(max=5000)])
+
+
+class FilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    country_code = StringField("Country", validators=[Optional(), Length(max=3)])
+    step = SelectField("Step", choices=[SelectChoice("", "any")] + choices(ClaimStep), validate_choice=True)
+    member_state = StringField("Member state", validators=[Optional(), Length(max=3)])

@@ -1,0 +1,287 @@
+"""Paternity and child-support claims: the claim and its steps, the member-state correspondence,
+support orders and payments. The alleged father's identity is encrypted at rest and deferred: a
+list never loads (or decrypts) it; only the claims service reads it, and audits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, Date, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vat.allegations.models import Allegation, Labelled
+from vat.auth.models import User
+from vat.crypto import EncryptedText
+from vat.db import Base, Money, UTCDateTime, utcnow
+from vat.victims.models import Child, Consent, Victim
+
+
+class ClaimStep(Labelled):
+    """The pipeline from report to outcome (DOMAIN.md), in order."""
+
+    RECORDED = "recorded"
+    CONSENT_OBTAINED = "consent_obtained"
+    REFERRED = "referred"
+    DNA_REQUESTED = "dna_requested"
+    SAMPLES_TAKEN = "samples_taken"
+    DNA_RESULT = "dna_result"
+    PATERNITY_ESTABLISHED = "paternity_established"
+    SUPPORT_ORDERED = "support_ordered"
+    PAYING = "paying"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return STEP_LABELS[self]
+
+    @property
+    def position(self) -> int:
+        return list(ClaimStep).index(self)
+
+
+STEP_LABELS = {
+    ClaimStep.RECORDED: "Recorded",
+    ClaimStep.CONSENT_OBTAINED: "Consent obtained",
+    ClaimStep.REFERRED: "Referred to the member state",
+    ClaimStep.DNA_REQUESTED: "DNA sampling requested",
+    ClaimStep.SAMPLES_TAKEN: "Samples taken",
+    ClaimStep.DNA_RESULT: "DNA result",
+    ClaimStep.PATERNITY_ESTABLISHED: "Paternity established",
+    ClaimStep.SUPPORT_ORDERED: "Child-support order",
+    ClaimStep.PAYING: "Payments",
+    ClaimStep.CLOSED: "Closed",
+}
+
+
+class DnaResult(Labelled):
+    MATCH = "match"
+    EXCLUSION = "exclusion"
+    INCONCLUSIVE = "inconclusive"
+
+
+class PaternityBasis(Labelled):
+    COURT_DECISION = "court_decision"
+    ACKNOWLEDGMENT = "acknowledgment"
+
+
+class ClosingReason(Labelled):
+    RESOLVED = "resolved"
+    UNRESOLVED = "unresolved"
+    WITHDRAWN = "withdrawn"
+    FATHER_EXCLUDED = "father_excluded"
+
+    @property
+    def label(self) -> str:
+        return {
+            ClosingReason.WITHDRAWN: "withdrawn by the victim",
+            ClosingReason.FATHER_EXCLUDED: "alleged father excluded",
+        }.get(self, self.value)
+
+
+class Frequency(Labelled):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+    ONCE = "once"
+
+    @property
+    def months(self) -> int:
+        return {"monthly": 1, "quarterly": 3, "yearly": 12, "once": 0}[self.value]
+
+    @property
+    def label(self) -> str:
+        return "once (lump sum)" if self is Frequency.ONCE else self.value
+
+
+class LetterDirection(Labelled):
+    SENT = "sent"
+    RECEIVED = "received"
+
+    @property
+    def label(self) -> str:
+        return "sent to the member state" if self is LetterDirection.SENT else "reply from the member state"
+
+
+class LetterChannel(Labelled):
+    PERMANENT_MISSION = "permanent_mission"
+    NOTE_VERBALE = "note_verbale"
+    EMBASSY = "embassy"
+    EMAIL = "email"
+    MEETING = "meeting"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            LetterChannel.PERMANENT_MISSION: "through the permanent mission",
+            LetterChannel.NOTE_VERBALE: "note verbale",
+        }.get(self, self.value)
+
+
+class PaymentRoute(Labelled):
+    BANK_TRANSFER = "bank_transfer"
+    MOBILE_MONEY = "mobile_money"
+    THROUGH_MISSION = "through_mission"
+    THROUGH_MEMBER_STATE = "through_member_state"
+    CASH = "cash"
+    OTHER = "other"
+
+
+claim_child = Table(
+    "vat_claim_child",
+    Base.metadata,
+    Column("claim_id", ForeignKey("vat_claim.id", ondelete="CASCADE"), primary_key=True),
+    Column("child_id", ForeignKey("vat_child.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Claim(Base):
+    __tablename__ = "vat_claim"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
+    allegation_id: Mapped[int | None] = mapped_column(ForeignKey("vat_allegation.id", ondelete="SET NULL"))
+    # The consent to share the claim with the member state (the victims domain keeps consents).
+    share_consent_id: Mapped[int | None] = mapped_column(ForeignKey("vat_consent.id", ondelete="SET NULL"))
+    member_state: Mapped[str] = mapped_column(String(3), index=True)
+    father_nationality: Mapped[str | None] = mapped_column(String(3))
+    father_category: Mapped[str] = mapped_column(String(30))
+    step: Mapped[str] = mapped_column(String(30), default=ClaimStep.RECORDED, index=True)
+    # The date the current step happened, and the date it was recorded (the victim is owed an
+    # update from then on).
+    step_on: Mapped[date] = mapped_column(Date)
+    step_recorded_on: Mapped[date] = mapped_column(Date)
+    opened_on: Mapped[date] = mapped_column(Date, index=True)
+    closing_reason: Mapped[str | None] = mapped_column(String(20))
+    step_before_close: Mapped[str | None] = mapped_column(String(30))
+    referral_channel: Mapped[str | None] = mapped_column(String(30))
+    referral_reference: Mapped[str | None] = mapped_column(String(100))
+    referred_on: Mapped[date | None] = mapped_column(Date)
+    dna_requested_on: Mapped[date | None] = mapped_column(Date)
+    mother_child_sampled_on: Mapped[date | None] = mapped_column(Date)
+    father_sampled_on: Mapped[date | None] = mapped_column(Date)
+    dna_result: Mapped[str | None] = mapped_column(String(20))
+    dna_result_on: Mapped[date | None] = mapped_column(Date)
+    paternity_basis: Mapped[str | None] = mapped_column(String(20))
+    paternity_established_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    father_name: Mapped[str | None] = mapped_column(
+        EncryptedText("vat_claim.father_name"), deferred=True, deferred_group="identity"
+    )
+    father_service_number: Mapped[str | None] = mapped_column(
+        EncryptedText("vat_claim.father_service_number"), deferred=True, deferred_group="identity"
+    )
+    father_unit: Mapped[str | None] = mapped_column(
+        EncryptedText("vat_claim.father_unit"), deferred=True, deferred_group="identity"
+    )
+
+    victim: Mapped[Victim] = relationship()
+    allegation: Mapped[Allegation | None] = relationship()
+    share_consent: Mapped[Consent | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    children: Mapped[list[Child]] = relationship(secondary=claim_child, order_by="Child.id")
+    events: Mapped[list[ClaimEvent]] = relationship(
+        back_populates="claim", cascade="all, delete-orphan", order_by="ClaimEvent.id"
+    )
+    letters: Mapped[list[Letter]] = relationship(
+        back_populates="claim", cascade="all, delete-orphan", order_by=lambda: [Letter.dated_on, Letter.id]
+    )
+    orders: Mapped[list[SupportOrder]] = relationship(
+        back_populates="claim",
+        cascade="all, delete-orphan",
+        order_by=lambda: [SupportOrder.starts_on, SupportOrder.id],
+    )
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="claim",
+        cascade="all, delete-orphan",
+        order_by=lambda: [Payment.received_on, Payment.id],
+    )
+
+    @property
+    def code(self) -> str:
+        return f"PC-{self.id:05d}"
+
+    @property
+    def current_step(self) -> ClaimStep:
+        return ClaimStep(self.step)
+
+
+class ClaimEvent(Base):
+    """One step taken (or a reopening): when it happened, who recorded it. Never edited."""
+
+    __tablename__ = "vat_claim_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("vat_claim.id", ondelete="CASCADE"), index=True)
+    from_step: Mapped[str | None] = mapped_column(String(30))
+    to_step: Mapped[str] = mapped_column(String(30))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20), default="step")  # step, reopen
+    note: Mapped[str | None] = mapped_column(String(200))  # non-identifying: "match", "court decision"
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    claim: Mapped[Claim] = relationship(back_populates="events")
+    recorded_by: Mapped[User | None] = relationship()
+
+
+class Letter(Base):
+    """One letter to the member state, or one reply from it."""
+
+    __tablename__ = "vat_claim_letter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("vat_claim.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(10))
+    dated_on: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(30))
+    reference: Mapped[str | None] = mapped_column(String(100))
+    summary: Mapped[str | None] = mapped_column(EncryptedText("vat_claim_letter.summary"), deferred=True)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    claim: Mapped[Claim] = relationship(back_populates="letters")
+
+
+class SupportOrder(Base):
+    """A child-support order: `amount` due each period from `starts_on` (to `ends_on`, if set).
+    A later order ends the one before it the day before it starts."""
+
+    __tablename__ = "vat_claim_order"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("vat_claim.id", ondelete="CASCADE"), index=True)
+    ordered_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money(2))
+    currency: Mapped[str] = mapped_column(String(3))
+    frequency: Mapped[str] = mapped_column(String(20))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    claim: Mapped[Claim] = relationship(back_populates="orders")
+
+
+class Payment(Base):
+    """Money received for the child; `token` makes a resubmitted form book once."""
+
+    __tablename__ = "vat_claim_payment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("vat_claim.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money(2))
+    currency: Mapped[str] = mapped_column(String(3))
+    received_on: Mapped[date] = mapped_column(Date)
+    route: Mapped[str] = mapped_column(String(30))
+    reference: Mapped[str | None] = mapped_column(String(100))
+    token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    claim: Mapped[Claim] = relationship(back_populates="payments")

@@ -1,0 +1,826 @@
+"""The claims service: the one state machine for paternity and child-support claims, the
+member-state correspondence clock, child-support schedules and arrears.
+
+Victims are read through the victims service (scope, consents, communications); the alleged
+father's identity is decrypted only here, and every reading is audited.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pycountry
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from vat import audit
+from vat.allegations.models import PersonnelCategory
+from vat.allegations.services import (
+    InvalidField,
+    add_months,
+    choice,
+    clean_text,
+    country,
+    past_date,
+    today,
+)
+from vat.auth.policy import in_scope
+from vat.claims.models import (
+    Claim,
+    ClaimEvent,
+    ClaimStep,
+    ClosingReason,
+    DnaResult,
+    Frequency,
+    Letter,
+    LetterChannel,
+    LetterDirection,
+    PaternityBasis,
+    Payment,
+    PaymentRoute,
+    SupportOrder,
+)
+from vat.db import db
+from vat.errors import Conflict, DomainError
+from vat.victims import services as victims
+from vat.victims.models import ConsentPurpose, RecipientKind, Victim
+
+S = ClaimStep
+
+# The state machine: from each step, the steps the law and the procedure allow next. Skips are
+# deliberate: an acknowledgment of paternity needs no DNA test, so paternity can be established
+# from any step after the referral; an inconclusive DNA result can be retested. PAYING is reached
+# by recording the first payment; a closed claim leaves CLOSED only by `reopen`.
+TRANSITIONS: dict[ClaimStep, frozenset[ClaimStep]] = {
+    S.RECORDED: frozenset({S.CONSENT_OBTAINED, S.CLOSED}),
+    S.CONSENT_OBTAINED: frozenset({S.REFERRED, S.CLOSED}),
+    S.REFERRED: frozenset({S.DNA_REQUESTED, S.PATERNITY_ESTABLISHED, S.CLOSED}),
+    S.DNA_REQUESTED: frozenset({S.SAMPLES_TAKEN, S.PATERNITY_ESTABLISHED, S.CLOSED}),
+    S.SAMPLES_TAKEN: frozenset({S.DNA_RESULT, S.PATERNITY_ESTABLISHED, S.CLOSED}),
+    S.DNA_RESULT: frozenset({S.DNA_REQUESTED, S.PATERNITY_ESTABLISHED, S.CLOSED}),
+    S.PATERNITY_ESTABLISHED: frozenset({S.SUPPORT_ORDERED, S.CLOSED}),
+    S.SUPPORT_ORDERED: frozenset({S.PAYING, S.CLOSED}),
+    S.PAYING: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+# Steps an advocate moves to from the claim page (PAYING follows from recording a payment).
+MANUAL_STEPS = [s for s in ClaimStep if s not in (S.RECORDED, S.PAYING)]
+
+WAITING_FLAGS = (180, 90, 30)
+AGE_BUCKETS = ((90, "up to 90 days"), (180, "91–180 days"), (365, "181–365 days"), (730, "1–2 years"))
+MAX_AMOUNT = Decimal("1e12")
+
+
+class IllegalMove(DomainError):
+    """A step the state machine does not allow from where the claim stands."""
+
+
+# --- scope: every claim query starts here -----------------------------------------------------
+
+
+def visible_claims(user: Any) -> Select[tuple[Claim]]:
+    """Claims of victims in the user's scope (the victims service owns that rule)."""
+    return select(Claim).join(Claim.victim).where(victims.in_scope_condition(user))
+
+
+def get_claim(user: Any, claim_id: int) -> Claim | None:
+    return db.session.scalar(
+        visible_claims(user)
+        .where(Claim.id == claim_id)
+        .options(
+            selectinload(Claim.letters),
+            selectinload(Claim.orders),
+            selectinload(Claim.payments),
+            selectinload(Claim.events).selectinload(ClaimEvent.recorded_by),
+            selectinload(Claim.children),
+        )
+    )
+
+
+def _audit(action: str, *, actor: Any, claim: Claim, **detail: Any) -> None:
+    audit.record(
+        action,
+        actor=actor,
+        object_type="claim",
+        object_id=claim.code,
+        country_code=claim.victim.country_code,
+        detail={"victim": claim.victim.case_code, **detail},
+    )
+
+
+def read_father_identity(*, actor: Any, claim: Claim) -> dict[str, str | None]:
+    """Decrypt the alleged father's identity for the actor, and record that they saw it."""
+    _audit("claim.view_identity", actor=actor, claim=claim)
+    return {
+        "father_name": claim.father_name,
+        "father_service_number": claim.father_service_number,
+        "father_unit": claim.father_unit,
+    }
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def money(field_name: str, value: Any) -> Decimal:
+    if value is None or value == "":
+        raise InvalidField(field_name, "Give an amount.")
+    if isinstance(value, float):
+        raise InvalidField(field_name, "Give the amount as a decimal number.")
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation as error:
+        raise InvalidField(field_name, "Give the amount as a number, e.g. 120.50.") from error
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidField(field_name, "The amount must be more than zero.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidField(field_name, "Give the amount to the cent at most (two decimals).")
+    if amount >= MAX_AMOUNT:
+        raise InvalidField(field_name, "This amount is too large.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def currency(field_name: str, value: str | None) -> str:
+    code = (value or "").strip().upper()
+    if not code or pycountry.currencies.get(alpha_3=code) is None:
+        raise InvalidField(field_name, "Use an ISO 4217 currency code (e.g. USD, XAF, CDF, HTG).")
+    return code
+
+
+def country_name(code: str) -> str:
+    found = pycountry.countries.get(alpha_3=code)
+    return getattr(found, "name", code) if found else code
+
+
+def _step_date(claim: Claim, field_name: str, value: date | None) -> date:
+    when = past_date(field_name, value) or today()
+    if when < claim.step_on:
+        raise InvalidField(
+            field_name,
+            f"This step cannot be dated before the current step ({claim.current_step.label}, "
+            f"{claim.step_on.isoformat()}).",
+        )
+    return when
+
+
+def _share_consent(victim: Victim, member_state: str) -> Any:
+    """The victim's consent to share with this member state (named by code or name, or unnamed)."""
+    for recipient in (member_state, country_name(member_state)):
+        consent = victims.active_consent(victim, ConsentPurpose.SHARE_MEMBER_STATE, recipient)
+        if consent is not None:
+            return consent
+    return None
+
+
+# --- open a claim -----------------------------------------------------------------------------
+
+
+def open_claim(
+    *,
+    actor: Any,
+    victim: Victim,
+    child_ids: Iterable[int] = (),
+    allegation_id: int | None = None,
+    father_name: str | None = None,
+    father_service_number: str | None = None,
+    father_unit: str | None = None,
+    father_nationality: str | None = None,
+    father_category: str | None = None,
+    member_state: str | None = None,
+    opened_on: date | None = None,
+    with_consent: bool = False,
+) -> Claim:
+    """Open a claim for a victim (already loaded through the actor's scope) and her/his children.
+    With `with_consent`, the victim's consent to share with the member state is taken as given
+    now and the claim moves on to "consent obtained" at once."""
+    if not in_scope(actor, victim.country_code, victim.mission):
+        raise DomainError("This victim is outside your scope.")
+    nationality = country("father_nationality", father_nationality, required=False)
+    state = country("member_state", member_state, required=False) or nationality
+    if state is None:
+        raise InvalidField("member_state", "Give the member state (or the alleged father's nationality).")
+    wanted = {int(i) for i in child_ids}
+    children = [c for c in victim.children if c.id in wanted]
+    if len(children) != len(wanted):
+        raise InvalidField("child_ids", "Choose only this victim's children.")
+    if not children:
+        raise InvalidField("child_ids", "Choose at least one child the claim is for.")
+    if allegation_id is not None and all(a.id != allegation_id for a in victim.allegations):
+        raise InvalidField("allegation_id", "Choose one of this victim's allegations.")
+    opened = past_date("opened_on", opened_on) or today()
+    claim = Claim(
+        victim=victim,
+        allegation_id=allegation_id,
+        member_state=state,
+        father_nationality=nationality,
+        father_category=choice("father_category", father_category, PersonnelCategory, default="unknown"),
+        father_name=clean_text("father_name", father_name, max_length=200),
+        father_service_number=clean_text("father_service_number", father_service_number, max_length=100),
+        father_unit=clean_text("father_unit", father_unit, max_length=200),
+        step=S.RECORDED,
+        step_on=opened,
+        step_recorded_on=today(),
+        opened_on=opened,
+        created_by_id=getattr(actor, "id", None),
+        children=children,
+    )
+    db.session.add(claim)
+    db.session.flush()
+    db.session.add(
+        ClaimEvent(
+            claim=claim, to_step=S.RECORDED, occurred_on=opened, recorded_by_id=getattr(actor, "id", None)
+        )
+    )
+    db.session.flush()
+    _audit(
+        "claim.open",
+        actor=actor,
+        claim=claim,
+        children=[c.id for c in children],
+        member_state=state,
+    )
+    if with_consent:
+        advance(actor=actor, claim=claim, to=S.CONSENT_OBTAINED, on=opened)
+    return claim
+
+
+def update_father(
+    *,
+    actor: Any,
+    claim: Claim,
+    father_name: str | None,
+    father_service_number: str | None,
+    father_unit: str | None,
+    father_nationality: str | None,
+    father_category: str | None,
+) -> Claim:
+    cleaned = {
+        "father_name": clean_text("father_name", father_name, max_length=200),
+        "father_service_number": clean_text("father_service_number", father_service_number, max_length=100),
+        "father_unit": clean_text("father_unit", father_unit, max_length=200),
+        "father_nationality": country("father_nationality", father_nationality, required=False),
+        "father_category": choice("father_category", father_category, PersonnelCategory, default="unknown"),
+    }
+    changed = sorted(k for k, v in cleaned.items() if getattr(claim, k) != v)
+    for key, value in cleaned.items():
+        setattr(claim, key, value)
+    db.session.flush()
+    _audit("claim.update_father", actor=actor, claim=claim, fields=changed)
+    return claim
+
+
+# --- the state machine ------------------------------------------------------------------------
+
+
+def allowed_steps(claim: Claim) -> list[ClaimStep]:
+    """Where the claim may go next, in pipeline order (for the claim page's buttons)."""
+    return [s for s in ClaimStep if s in TRANSITIONS[claim.current_step]]
+
+
+def illegal_move(claim: Claim, target: ClaimStep, why: str | None = None) -> IllegalMove:
+    allowed = ", ".join(f"“{s.label}”" for s in allowed_steps(claim)) or "none (reopen it first)"
+    reason = why or f"A claim at “{claim.current_step.label}” cannot move to “{target.label}”."
+    return IllegalMove(f"{reason} Allowed next: {allowed}.")
+
+
+def _to_consent(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    consent = _share_consent(claim.victim, claim.member_state)
+    if consent is None:
+        raise IllegalMove(
+            "Record the victim's consent to share with the member state first (on the victim's page)."
+        )
+    claim.share_consent_id = consent.id
+    return None
+
+
+def _to_referred(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    consent = _share_consent(claim.victim, claim.member_state)
+    if consent is None:
+        raise IllegalMove("The victim's consent to share with the member state is no longer in force.")
+    channel = choice("channel", details.get("channel"), LetterChannel, default="permanent_mission")
+    reference = clean_text("reference", details.get("reference"), max_length=100)
+    claim.referral_channel, claim.referral_reference, claim.referred_on = channel, reference, on
+    claim.letters.append(
+        Letter(
+            direction=LetterDirection.SENT,
+            dated_on=on,
+            channel=channel,
+            reference=reference,
+            summary="Referral of the paternity claim",
+            recorded_by_id=getattr(actor, "id", None),
+        )
+    )
+    victims.record_disclosure(
+        actor=actor,
+        victim=claim.victim,
+        recipient_kind=RecipientKind.MEMBER_STATE,
+        recipient=consent.recipient or country_name(claim.member_state),
+        purpose=f"Paternity claim {claim.code}",
+        shared_on=on,
+    )
+    return LetterChannel(channel).label
+
+
+def _to_dna_requested(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    if claim.current_step is S.DNA_RESULT and claim.dna_result != DnaResult.INCONCLUSIVE:
+        raise illegal_move(claim, S.DNA_REQUESTED, "Only an inconclusive DNA result can be retested.")
+    if victims.active_consent(claim.victim, ConsentPurpose.DNA_TESTING) is None:
+        raise IllegalMove("Record the victim's consent to DNA testing first (on the victim's page).")
+    claim.dna_requested_on = on
+    claim.mother_child_sampled_on = claim.father_sampled_on = None
+    claim.dna_result = claim.dna_result_on = None
+    return None
+
+
+def _to_samples(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    father_on = _step_date(claim, "father_sampled_on", details.get("father_sampled_on") or on)
+    claim.mother_child_sampled_on = on
+    claim.father_sampled_on = father_on
+    return None
+
+
+def _to_dna_result(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    if not details.get("result"):
+        raise InvalidField("result", "Give the DNA result.")
+    result = choice("result", details.get("result"), DnaResult)
+    claim.dna_result, claim.dna_result_on = result, on
+    return result
+
+
+def _to_paternity(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    if not details.get("basis"):
+        raise InvalidField("basis", "Say how paternity was established.")
+    basis = choice("basis", details.get("basis"), PaternityBasis)
+    if claim.current_step is S.DNA_RESULT and claim.dna_result == DnaResult.EXCLUSION:
+        raise illegal_move(
+            claim, S.PATERNITY_ESTABLISHED, "The DNA result excluded the alleged father: close the claim."
+        )
+    if claim.current_step is not S.DNA_RESULT and basis != PaternityBasis.ACKNOWLEDGMENT:
+        raise illegal_move(
+            claim,
+            S.PATERNITY_ESTABLISHED,
+            "Without a DNA result, only the alleged father's acknowledgment establishes paternity.",
+        )
+    claim.paternity_basis, claim.paternity_established_on = basis, on
+    return PaternityBasis(basis).label
+
+
+def _to_support(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    frequency = choice("frequency", details.get("frequency"), Frequency, default="monthly")
+    starts_on = details.get("starts_on") or on
+    ends_on = details.get("ends_on")
+    if ends_on is not None and ends_on < starts_on:
+        raise InvalidField("ends_on", "The order cannot end before it starts.")
+    if starts_on.year < 1900 or starts_on > on + timedelta(days=3660):
+        raise InvalidField("starts_on", "Give the date the order starts.")
+    order = SupportOrder(
+        ordered_on=on,
+        amount=money("amount", details.get("amount")),
+        currency=currency("currency", details.get("currency")),
+        frequency=frequency,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        recorded_by_id=getattr(actor, "id", None),
+    )
+    claim.orders.append(order)
+    return f"{order.amount} {order.currency} {Frequency(frequency).label}"
+
+
+def _to_paying(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    if not claim.payments:
+        raise illegal_move(
+            claim, S.PAYING, "Record the first payment: the claim moves to “Payments” with it."
+        )
+    return None
+
+
+def _to_closed(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    if not details.get("reason"):
+        raise InvalidField("reason", "Say why the claim is closed.")
+    reason = choice("reason", details.get("reason"), ClosingReason)
+    if reason == ClosingReason.FATHER_EXCLUDED and claim.dna_result != DnaResult.EXCLUSION:
+        raise illegal_move(
+            claim, S.CLOSED, "Only a DNA result that excludes him closes a claim as “father excluded”."
+        )
+    if reason == ClosingReason.RESOLVED and claim.paternity_established_on is None:
+        raise illegal_move(claim, S.CLOSED, "A claim is resolved only once paternity is established.")
+    claim.step_before_close, claim.closing_reason, claim.closed_on = claim.step, reason, on
+    return ClosingReason(reason).label
+
+
+ENTER: dict[ClaimStep, Callable[[Any, Claim, date, dict[str, Any]], str | None]] = {
+    S.CONSENT_OBTAINED: _to_consent,
+    S.REFERRED: _to_referred,
+    S.DNA_REQUESTED: _to_dna_requested,
+    S.SAMPLES_TAKEN: _to_samples,
+    S.DNA_RESULT: _to_dna_result,
+    S.PATERNITY_ESTABLISHED: _to_paternity,
+    S.SUPPORT_ORDERED: _to_support,
+    S.PAYING: _to_paying,
+    S.CLOSED: _to_closed,
+}
+
+
+def advance(*, actor: Any, claim: Claim, to: str, on: date | None = None, **details: Any) -> ClaimEvent:
+    """Move the claim to step `to`, dated `on`, if the state machine allows it from where it
+    stands. `details` carry what the step records (result, basis, order terms, reason...)."""
+    try:
+        target = ClaimStep(to)
+    except ValueError as error:
+        raise IllegalMove("No such step.") from error
+    if target not in TRANSITIONS[claim.current_step]:
+        raise illegal_move(claim, target)
+    when = _step_date(claim, "on", on)
+    note = ENTER[target](actor, claim, when, details)
+    return _enter(actor=actor, claim=claim, target=target, on=when, note=note, kind="step")
+
+
+def _enter(
+    *, actor: Any, claim: Claim, target: ClaimStep, on: date, note: str | None, kind: str
+) -> ClaimEvent:
+    before = claim.step
+    claim.step, claim.step_on, claim.step_recorded_on = target, on, today()
+    event = ClaimEvent(
+        claim=claim,
+        from_step=before,
+        to_step=target,
+        occurred_on=on,
+        kind=kind,
+        note=note,
+        recorded_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(event)
+    db.session.flush()
+    _audit(f"claim.{kind}", actor=actor, claim=claim, step_from=before, step_to=target.value, on=on)
+    return event
+
+
+def reopen(*, actor: Any, claim: Claim, on: date | None = None) -> ClaimEvent:
+    """A closed claim returns to the step it was closed from; the closing stays in its history."""
+    if claim.current_step is not S.CLOSED:
+        raise IllegalMove("Only a closed claim can be reopened.")
+    when = _step_date(claim, "on", on)
+    target = ClaimStep(claim.step_before_close or S.RECORDED)
+    reason = claim.closing_reason
+    claim.closing_reason = claim.closed_on = claim.step_before_close = None
+    return _enter(
+        actor=actor,
+        claim=claim,
+        target=target,
+        on=when,
+        note=f"reopened (was {ClosingReason(reason).label})" if reason else "reopened",
+        kind="reopen",
+    )
+
+
+# --- member-state correspondence --------------------------------------------------------------
+
+
+def record_letter(
+    *,
+    actor: Any,
+    claim: Claim,
+    direction: str,
+    dated_on: date | None,
+    channel: str | None,
+    reference: str | None = None,
+    summary: str | None = None,
+) -> Letter:
+    if claim.current_step is S.CLOSED:
+        raise DomainError("This claim is closed: reopen it to record more.")
+    when = past_date("dated_on", dated_on, required=True) or today()
+    if when < claim.opened_on:
+        raise InvalidField("dated_on", "This letter cannot be dated before the claim was opened.")
+    letter = Letter(
+        direction=choice("direction", direction, LetterDirection),
+        dated_on=when,
+        channel=choice("channel", channel, LetterChannel, default="permanent_mission"),
+        reference=clean_text("reference", reference, max_length=100),
+        summary=clean_text("summary", summary, max_length=2000),
+        recorded_by_id=getattr(actor, "id", None),
+    )
+    claim.letters.append(letter)
+    db.session.flush()
+    _audit("claim.letter", actor=actor, claim=claim, letter=letter.id, direction=letter.direction)
+    return letter
+
+
+@dataclass(frozen=True)
+class Waiting:
+    member_state: str
+    since: date
+    days: int
+
+    @property
+    def flag(self) -> int:
+        """30, 90 or 180: the longest threshold passed without a reply (0: none yet)."""
+        return next((f for f in WAITING_FLAGS if self.days >= f), 0)
+
+    @property
+    def text(self) -> str:
+        return f"waiting on {self.member_state} for {self.days} day{'s' if self.days != 1 else ''}"
+
+
+def waiting(claim: Claim, on: date | None = None) -> Waiting | None:
+    """Since the first letter the member state has not answered (None: nothing unanswered)."""
+    if claim.current_step is S.CLOSED:
+        return None
+    since: date | None = None
+    for letter in sorted(claim.letters, key=lambda x: (x.dated_on, x.id or 0)):
+        if letter.direction == LetterDirection.RECEIVED:
+            since = None
+        elif since is None:
+            since = letter.dated_on
+    if since is None:
+        return None
+    return Waiting(claim.member_state, since, max(((on or today()) - since).days, 0))
+
+
+# --- schedules and arrears --------------------------------------------------------------------
+
+
+@dataclass
+class Instalment:
+    due_on: date
+    amount: Decimal
+    currency: str
+    paid: Decimal = Decimal("0.00")
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid
+
+
+@dataclass
+class Balance:
+    currency: str
+    due: Decimal = Decimal("0.00")
+    received: Decimal = Decimal("0.00")
+
+    @property
+    def arrears(self) -> Decimal:
+        return self.due - self.received
+
+
+@dataclass
+class Schedule:
+    instalments: list[Instalment] = field(default_factory=list)
+    balances: list[Balance] = field(default_factory=list)
+    next_due: Instalment | None = None
+
+
+def instalments(orders: Sequence[SupportOrder], until: date) -> tuple[list[Instalment], Instalment | None]:
+    """The payments due under the orders up to `until` (each on the first day of its period),
+    and the next one after it. A later order ends the one before it."""
+    ordered = sorted(orders, key=lambda o: (o.starts_on, o.ordered_on))
+    due: list[Instalment] = []
+    upcoming: Instalment | None = None
+    for position, order in enumerate(ordered):
+        end = order.ends_on
+        if position + 1 < len(ordered):
+            cut = ordered[position + 1].starts_on - timedelta(days=1)
+            end = cut if end is None else min(end, cut)
+        frequency = Frequency(order.frequency)
+        index = 0
+        while True:
+            if frequency is Frequency.ONCE:
+                due_on = order.starts_on if index == 0 else None
+            else:
+                due_on = add_months(order.starts_on, index * frequency.months)
+            if due_on is None or (end is not None and due_on > end):
+                break
+            if due_on > until:
+                if upcoming is None or due_on < upcoming.due_on:
+                    upcoming = Instalment(due_on, order.amount, order.currency)
+                break
+            due.append(Instalment(due_on, order.amount, order.currency))
+            index += 1
+    return due, upcoming
+
+
+def schedule(orders: Sequence[SupportOrder], payments: Sequence[Payment], on: date | None = None) -> Schedule:
+    """What was due, what was received, and the arrears per currency; payments settle the oldest
+    instalment first."""
+    due, upcoming = instalments(orders, on or today())
+    balances: dict[str, Balance] = {}
+    for item in due:
+        balances.setdefault(item.currency, Balance(item.currency)).due += item.amount
+    credit: dict[str, Decimal] = defaultdict(Decimal)
+    for payment in payments:
+        balances.setdefault(payment.currency, Balance(payment.currency)).received += payment.amount
+        credit[payment.currency] += payment.amount
+    for item in due:
+        item.paid = min(item.amount, credit[item.currency])
+        credit[item.currency] -= item.paid
+    return Schedule(due, sorted(balances.values(), key=lambda b: b.currency), upcoming)
+
+
+def record_payment(
+    *,
+    actor: Any,
+    claim: Claim,
+    amount: Any,
+    currency_code: str | None,
+    received_on: date | None,
+    route: str | None,
+    reference: str | None = None,
+    token: str | None = None,
+) -> Payment:
+    """Record money received for the child. The same `token` twice books once. The first payment
+    moves the claim to "Payments"."""
+    token = (token or "").strip()[:64] or None
+    if token is not None:
+        existing = db.session.scalar(select(Payment).where(Payment.token == token))
+        if existing is not None:
+            if existing.claim_id != claim.id:
+                raise Conflict("This form was already used for another claim; open it again.")
+            return existing
+    if claim.current_step not in (S.SUPPORT_ORDERED, S.PAYING):
+        raise IllegalMove("Payments are recorded once a child-support order is set (and before closing).")
+    code = currency("currency_code", currency_code)
+    if code not in {o.currency for o in claim.orders}:
+        currencies = ", ".join(sorted({o.currency for o in claim.orders}))
+        raise InvalidField("currency_code", f"Record the payment in the order's currency ({currencies}).")
+    when = past_date("received_on", received_on, required=True) or today()
+    first_order = min(o.ordered_on for o in claim.orders)
+    if when < first_order:
+        raise InvalidField("received_on", "A payment cannot be received before the order was made.")
+    payment = Payment(
+        amount=money("amount", amount),
+        currency=code,
+        received_on=when,
+        route=choice("route", route, PaymentRoute, default="other"),
+        reference=clean_text("reference", reference, max_length=100),
+        token=token,
+        recorded_by_id=getattr(actor, "id", None),
+    )
+    claim.payments.append(payment)
+    db.session.flush()
+    _audit(
+        "claim.payment", actor=actor, claim=claim, payment=payment.id, amount=payment.amount, currency=code
+    )
+    if claim.current_step is S.SUPPORT_ORDERED:
+        _enter(actor=actor, claim=claim, target=S.PAYING, on=max(when, claim.step_on), note=None, kind="step")
+    return payment
+
+
+# --- victim updates ---------------------------------------------------------------------------
+
+
+def victim_update_owed(claim: Claim) -> bool:
+    """The claim's step changed and the victim has not been given an update since."""
+    last = claim.victim.last_update_on
+    return last is None or last < claim.step_recorded_on
+
+
+def victim_without_update(claim: Claim, on: date | None = None) -> bool:
+    """No case update to the victim for the configured number of days (default 90)."""
+    if claim.current_step is S.CLOSED:
+        return False
+    since = claim.victim.last_update_on or claim.opened_on
+    return ((on or today()) - since).days >= victims.no_update_days()
+
+
+def update_text(claim: Claim) -> str:
+    """A suggested summary for the update owed to the victim (no names)."""
+    step = claim.current_step
+    if step is S.CLOSED and claim.closing_reason:
+        return f"Paternity claim {claim.code}: closed ({ClosingReason(claim.closing_reason).label})."
+    if step is S.REFERRED:
+        return f"Paternity claim {claim.code}: referred to {country_name(claim.member_state)}."
+    return f"Paternity claim {claim.code}: {step.label.lower()} on {claim.step_on.isoformat()}."
+
+
+def inform_victim(
+    *,
+    actor: Any,
+    claim: Claim,
+    occurred_on: date | None,
+    channel: str,
+    summary: str | None,
+    language: str | None = None,
+) -> Any:
+    """Record the case update given to the victim, through the victims service."""
+    communication = victims.log_communication(
+        actor=actor,
+        victim=claim.victim,
+        occurred_on=occurred_on,
+        channel=channel,
+        summary=summary,
+        case_update_given=True,
+        language=language,
+    )
+    _audit("claim.victim_informed", actor=actor, claim=claim, communication=communication.id)
+    return communication
+
+
+# --- lists and the dashboard ------------------------------------------------------------------
+
+
+@dataclass
+class ClaimRow:
+    claim: Claim
+    waiting: Waiting | None
+    age_days: int
+    update_owed: bool
+    no_update: bool
+    balances: list[Balance]
+
+    @property
+    def arrears(self) -> list[Balance]:
+        return [b for b in self.balances if b.arrears]
+
+
+@dataclass
+class ClaimFilters:
+    country_code: str = ""
+    step: str = ""
+    member_state: str = ""
+
+
+def claim_rows(user: Any, filters: ClaimFilters, on: date | None = None) -> list[ClaimRow]:
+    """The claims in scope matching the filters, oldest waiting first (then oldest opened)."""
+    on = on or today()
+    query = visible_claims(user).options(
+        selectinload(Claim.letters), selectinload(Claim.orders), selectinload(Claim.payments)
+    )
+    if filters.country_code:
+        query = query.where(Victim.country_code == filters.country_code)
+    if filters.step:
+        query = query.where(Claim.step == filters.step)
+    if filters.member_state:
+        query = query.where(Claim.member_state == filters.member_state)
+    rows = []
+    for claim in db.session.scalars(query):
+        plan = schedule(claim.orders, claim.payments, on) if claim.orders else Schedule()
+        rows.append(
+            ClaimRow(
+                claim=claim,
+                waiting=waiting(claim, on),
+                age_days=(on - claim.opened_on).days,
+                update_owed=claim.current_step is not S.CLOSED and victim_update_owed(claim),
+                no_update=victim_without_update(claim, on),
+                balances=plan.balances,
+            )
+        )
+    rows.sort(
+        key=lambda r: (
+            r.claim.current_step is S.CLOSED,
+            -(r.waiting.days if r.waiting else -1),
+            r.claim.opened_on,
+            r.claim.id,
+        )
+    )
+    return rows
+
+
+@dataclass
+class Dashboard:
+    by_step: list[tuple[ClaimStep, int]]
+    by_member_state: list[tuple[str, int, int]]  # state, open claims, longest wait in days
+    by_age: list[tuple[str, int]]
+    waiting_flags: dict[int, int]
+    update_owed: int
+    no_update: int
+    arrears: list[Balance]
+    total: int
+
+
+def dashboard(rows: Iterable[ClaimRow]) -> Dashboard:
+    rows = list(rows)
+    open_rows = [r for r in rows if r.claim.current_step is not S.CLOSED]
+    steps: dict[ClaimStep, int] = defaultdict(int)
+    for row in rows:
+        steps[row.claim.current_step] += 1
+    states: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in open_rows:
+        entry = states[row.claim.member_state]
+        entry[0] += 1
+        entry[1] = max(entry[1], row.waiting.days if row.waiting else 0)
+    ages: dict[str, int] = defaultdict(int)
+    for row in open_rows:
+        ages[next((label for limit, label in AGE_BUCKETS if row.age_days <= limit), "over 2 years")] += 1
+    flags = {f: sum(1 for r in open_rows if r.waiting and r.waiting.flag == f) for f in WAITING_FLAGS}
+    arrears: dict[str, Balance] = {}
+    for row in rows:
+        for balance in row.balances:
+            total = arrears.setdefault(balance.currency, Balance(balance.currency))
+            total.due += balance.due
+            total.received += balance.received
+    return Dashboard(
+        by_step=[(s, steps[s]) for s in ClaimStep if steps[s]],
+        by_member_state=sorted(((k, v[0], v[1]) for k, v in states.items()), key=lambda x: (-x[2], x[0])),
+        by_age=[
+            (label, ages[label]) for label in [b[1] for b in AGE_BUCKETS] + ["over 2 years"] if ages[label]
+        ],
+        waiting_flags=flags,
+        update_owed=sum(1 for r in open_rows if r.update_owed),
+        no_update=sum(1 for r in open_rows if r.no_update),
+        arrears=sorted(arrears.values(), key=lambda b: b.currency),
+        total=len(rows),
+    )

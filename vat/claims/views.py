@@ -1,0 +1,348 @@
+"""Claims blueprint: parse, call one service, commit once, redirect. Scope is applied by the
+service's queries (a claim of a victim outside the user's scope answers 404)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from vat.allegations.services import InvalidField, country_choices, today
+from vat.auth.policy import Permission, requires
+from vat.claims import services
+from vat.claims.forms import (
+    STEP_FORMS,
+    ChooseVictimForm,
+    ClaimForm,
+    FatherForm,
+    FilterForm,
+    InformForm,
+    LetterForm,
+    PaymentForm,
+    ReopenForm,
+    step_details,
+)
+from vat.claims.models import Claim, ClaimStep
+from vat.db import db
+from vat.errors import DomainError
+from vat.victims import services as victims
+from vat.victims.models import Victim
+
+bp = Blueprint("claims", __name__, url_prefix="/vat/claims")
+
+PER_PAGE = 50
+
+
+def show_error(form: FlaskForm, error: DomainError) -> None:
+    """Put a service's refusal on the field it names, or at the top of the page."""
+    if isinstance(error, InvalidField) and error.field in form:
+        form[error.field].errors = [*form[error.field].errors, str(error)]
+    else:
+        flash(str(error), "error")
+
+
+def load_claim(claim_id: int) -> Claim:
+    claim = services.get_claim(current_user, claim_id)
+    if claim is None:
+        abort(404)
+    return claim
+
+
+def to_claim(claim: Claim, anchor: str = "") -> Response:
+    return redirect(url_for("claims.show", claim_id=claim.id) + (f"#{anchor}" if anchor else ""))
+
+
+def countries(blank: str = "—") -> list[SelectChoice]:
+    return [SelectChoice("", blank)] + [SelectChoice(code, label) for code, label in country_choices()]
+
+
+# --- list and dashboard -----------------------------------------------------------------------
+
+
+@bp.get("/")
+@requires(Permission.VIEW_CASES)
+def index() -> str:
+    form = FilterForm(request.args)
+    filters = services.ClaimFilters()
+    if form.validate():
+        filters = services.ClaimFilters(
+            country_code=(form.country_code.data or "").strip().upper(),
+            step=form.step.data or "",
+            member_state=(form.member_state.data or "").strip().upper(),
+        )
+    rows = services.claim_rows(current_user, filters)
+    summary = services.dashboard(services.claim_rows(current_user, services.ClaimFilters()))
+    page_number = max(request.args.get("page", 1, type=int) or 1, 1)
+    pages = max((len(rows) + PER_PAGE - 1) // PER_PAGE, 1)
+    shown = rows[(page_number - 1) * PER_PAGE : page_number * PER_PAGE]
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "vat/claims/index.html",
+        form=form,
+        rows=shown,
+        count=len(rows),
+        page_number=page_number,
+        pages=pages,
+        args=args,
+        summary=summary,
+        no_update_days=victims.no_update_days(),
+    )
+
+
+# --- open a claim -----------------------------------------------------------------------------
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def new() -> str | Response:
+    victim_id = request.args.get("victim", type=int)
+    if victim_id is None:
+        chooser = ChooseVictimForm(request.args)
+        chooser.victim.choices = [SelectChoice("", "—")] + [
+            SelectChoice(str(v.id), v.case_code)
+            for v in db.session.scalars(victims.visible_victims(current_user).order_by(Victim.case_code))
+        ]
+        return render_template("vat/claims/choose_victim.html", form=chooser)
+    victim = victims.get_victim(current_user, victim_id)
+    if victim is None:
+        abort(404)
+    form = ClaimForm()
+    form.child_ids.choices = [
+        SelectChoice(c.id, f"Child {n}, born {c.birth_date or 'date unknown'}, {c.sex}")
+        for n, c in enumerate(victim.children, start=1)
+    ]
+    form.allegation_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(a.id), a.reference) for a in victim.allegations
+    ]
+    form.father_nationality.choices = countries()
+    form.member_state.choices = countries("same as nationality")
+    if request.method == "GET":
+        form.opened_on.data = today()
+        form.child_ids.data = [c.id for c in victim.children]
+        if victim.allegations and victim.allegations[0].perpetrator_country:
+            form.father_nationality.data = victim.allegations[0].perpetrator_country
+    if form.validate_on_submit():
+        try:
+            claim = services.open_claim(
+                actor=current_user,
+                victim=victim,
+                child_ids=form.child_ids.data or [],
+                allegation_id=int(form.allegation_id.data) if form.allegation_id.data else None,
+                father_name=form.father_name.data,
+                father_service_number=form.father_service_number.data,
+                father_unit=form.father_unit.data,
+                father_nationality=form.father_nationality.data,
+                father_category=form.father_category.data,
+                member_state=form.member_state.data,
+                opened_on=form.opened_on.data,
+                with_consent=form.with_consent.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Claim {claim.code} opened.", "success")
+            return to_claim(claim)
+    return render_template("vat/claims/new.html", form=form, victim=victim)
+
+
+# --- the claim page ---------------------------------------------------------------------------
+
+
+@bp.get("/<int:claim_id>")
+@requires(Permission.VIEW_IDENTITY)
+def show(claim_id: int) -> str:
+    claim = load_claim(claim_id)
+    identity = services.read_father_identity(actor=current_user, claim=claim)
+    db.session.commit()
+    plan = services.schedule(claim.orders, claim.payments) if claim.orders else None
+    return render_template(
+        "vat/claims/show.html",
+        claim=claim,
+        identity=identity,
+        next_steps=[s for s in services.allowed_steps(claim) if s in STEP_FORMS],
+        waiting=services.waiting(claim),
+        plan=plan,
+        update_owed=claim.current_step is not ClaimStep.CLOSED and services.victim_update_owed(claim),
+        no_update=services.victim_without_update(claim),
+        no_update_days=victims.no_update_days(),
+        consent_in_force=claim.share_consent is not None and claim.share_consent.active,
+        steps=ClaimStep,
+    )
+
+
+@bp.route("/<int:claim_id>/father", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def edit_father(claim_id: int) -> str | Response:
+    claim = load_claim(claim_id)
+    form = FatherForm()
+    form.father_nationality.choices = countries()
+    if request.method == "GET":
+        identity = services.read_father_identity(actor=current_user, claim=claim)
+        db.session.commit()
+        form.process(
+            data={
+                **identity,
+                "father_nationality": claim.father_nationality or "",
+                "father_category": claim.father_category,
+            }
+        )
+    if form.validate_on_submit():
+        try:
+            services.update_father(actor=current_user, claim=claim, **step_details(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Alleged father's details saved.", "success")
+            return to_claim(claim)
+    return render_template(
+        "vat/claims/record_form.html", form=form, claim=claim, title="Alleged father", submit="Save"
+    )
+
+
+@bp.route("/<int:claim_id>/step/<step>", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def step(claim_id: int, step: str) -> str | Response:
+    claim = load_claim(claim_id)
+    try:
+        target = ClaimStep(step)
+    except ValueError:
+        abort(404)
+    if target not in STEP_FORMS:
+        abort(404)
+    form = STEP_FORMS[target]()
+    if request.method == "GET":
+        form.on.data = today()
+        if "starts_on" in form:
+            form["starts_on"].data = today()
+        if "father_sampled_on" in form:
+            form["father_sampled_on"].data = today()
+        if target not in services.TRANSITIONS[claim.current_step]:
+            flash(str(services.illegal_move(claim, target)), "error")
+    if form.validate_on_submit():
+        try:
+            services.advance(actor=current_user, claim=claim, to=target, **step_details(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Claim {claim.code}: {target.label.lower()}. Now tell the victim.", "success")
+            return redirect(url_for("claims.inform", claim_id=claim.id))
+    return render_template(
+        "vat/claims/record_form.html", form=form, claim=claim, title=target.label, submit="Record this step"
+    )
+
+
+@bp.route("/<int:claim_id>/reopen", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def reopen(claim_id: int) -> str | Response:
+    claim = load_claim(claim_id)
+    form = ReopenForm()
+    if request.method == "GET":
+        form.on.data = today()
+    if form.validate_on_submit():
+        try:
+            services.reopen(actor=current_user, claim=claim, on=form.on.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Claim {claim.code} reopened. Now tell the victim.", "success")
+            return redirect(url_for("claims.inform", claim_id=claim.id))
+    return render_template(
+        "vat/claims/record_form.html", form=form, claim=claim, title="Reopen the claim", submit="Reopen"
+    )
+
+
+@bp.route("/<int:claim_id>/letters/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def letter(claim_id: int) -> str | Response:
+    claim = load_claim(claim_id)
+    form = LetterForm()
+    if request.method == "GET":
+        form.dated_on.data = today()
+        form.direction.data = request.args.get("direction", "sent")
+    if form.validate_on_submit():
+        try:
+            services.record_letter(actor=current_user, claim=claim, **step_details(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Correspondence recorded.", "success")
+            return to_claim(claim, "letters")
+    return render_template(
+        "vat/claims/record_form.html",
+        form=form,
+        claim=claim,
+        title="Member-state correspondence",
+        submit="Save",
+    )
+
+
+@bp.route("/<int:claim_id>/payments/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def payment(claim_id: int) -> str | Response:
+    claim = load_claim(claim_id)
+    form = PaymentForm()
+    if request.method == "GET":
+        form.token.data = secrets.token_urlsafe(24)
+        form.received_on.data = today()
+        if claim.orders:
+            form.currency_code.data = claim.orders[-1].currency
+    if form.validate_on_submit():
+        before = claim.step
+        try:
+            services.record_payment(actor=current_user, claim=claim, **step_details(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Payment recorded.", "success")
+            if claim.step != before:
+                return redirect(url_for("claims.inform", claim_id=claim.id))
+            return to_claim(claim, "schedule")
+    return render_template(
+        "vat/claims/record_form.html", form=form, claim=claim, title="Record a payment", submit="Save"
+    )
+
+
+@bp.route("/<int:claim_id>/inform", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def inform(claim_id: int) -> str | Response:
+    claim = load_claim(claim_id)
+    form = InformForm()
+    if request.method == "GET":
+        form.occurred_on.data = today()
+        form.summary.data = services.update_text(claim)
+    if form.validate_on_submit():
+        values: dict[str, Any] = step_details(form)
+        try:
+            services.inform_victim(actor=current_user, claim=claim, **values)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Update to the victim recorded.", "success")
+            return to_claim(claim)
+    return render_template(
+        "vat/claims/record_form.html",
+        form=form,
+        claim=claim,
+        title="Record the update given to the victim",
+        submit="Save",
+        prompt=services.victim_update_owed(claim),
+    )
