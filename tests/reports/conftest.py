@@ -1,0 +1,224 @@
+"""A small hand-made world with known answers, for every report test.
+
+Victims (CAF unless noted):
+  CAR-2020-0001 female minor, 2020: medical completed (referred 03-01, started 03-11), psychosocial
+                referred; one contact 10 days ago, one 200 days ago          → supported
+  CAR-2020-0002 female adult, 2020: legal declined                          → not supported
+  CAR-2020-0003 female adult, 2020: nothing                                 → not supported
+  CAR-2021-0004 male minor, 2021: direct support US$250 (and US$100 paid, then reversed) → supported
+  CAR-2021-0005 female adult, 2021: listed by project P1                    → supported
+  CAR-2021-0006 female adult, 2021: listed by P1; education in progress, trust-fund project,
+                US$120 not booked in the ledger                            → supported
+  CAR-2021-0007 female adult, 2021: shelter not available                   → not supported
+  DRC-2021-0001 (COD) female adult, 2021: material completed               → supported
+  DRC-2021-0002 (COD) female adult, 2021: nothing                          → not supported
+All but CAR-2020-0003 and DRC-2021-0002 consented to aggregate reporting.
+
+Ledger (USD): Norway pledges 5,000 (01-05) and pays 3,000 of it (01-20); Donor B gives 2,000
+unpledged (02-01); NPL withheld 800 (02-10), 500 transferred (03-01); project P1 approved 1,500
+(02-15), 1,000 disbursed (03-10) with 13% programme support cost (130); direct support 250 (03-15);
+100 more (03-16) reversed (03-17).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from ledger import services as ledger
+from ledger.models import DonorKind, ProjectFocus
+from vat.auth.models import Role, User
+from vat.db import db
+from vat.victims.models import Assistance, Communication, Consent, Victim
+
+CAF, COD = ("CAF", "MINUSCA"), ("COD", "MONUSCO")
+VICTIMS = [
+    # case code, place, sex, age group, registered
+    ("CAR-2020-0001", CAF, "female", "minor", date(2020, 3, 1)),
+    ("CAR-2020-0002", CAF, "female", "adult", date(2020, 4, 1)),
+    ("CAR-2020-0003", CAF, "female", "adult", date(2020, 5, 1)),
+    ("CAR-2021-0004", CAF, "male", "minor", date(2021, 1, 10)),
+    ("CAR-2021-0005", CAF, "female", "adult", date(2021, 1, 11)),
+    ("CAR-2021-0006", CAF, "female", "adult", date(2021, 1, 12)),
+    ("CAR-2021-0007", CAF, "female", "adult", date(2021, 1, 13)),
+    ("DRC-2021-0001", COD, "female", "adult", date(2021, 2, 1)),
+    ("DRC-2021-0002", COD, "female", "adult", date(2021, 2, 2)),
+]
+NOT_CONSENTING = {"CAR-2020-0003", "DRC-2021-0002"}
+
+
+@dataclass(frozen=True)
+class World:
+    fund_manager_id: int
+    today: date
+
+
+def _service(victim: Victim, service_type: str, status: str, **values) -> None:
+    db.session.add(Assistance(victim=victim, service_type=service_type, status=status, **values))
+
+
+@pytest.fixture
+def world(app, make_user) -> World:
+    manager = make_user(Role.FUND_MANAGER, "")
+    today = date.today()
+    with app.app_context():
+        actor = db.session.get(User, manager.id)
+        victims = {}
+        for code, (country, mission), sex, age, registered in VICTIMS:
+            victim = Victim(
+                case_code=code,
+                country_code=country,
+                mission=mission,
+                sex=sex,
+                age_group=age,
+                registered_on=registered,
+            )
+            db.session.add(victim)
+            victims[code] = victim
+            if code not in NOT_CONSENTING:
+                victim.consents.append(
+                    Consent(purpose="aggregate_reporting", given_on=registered, method="written", version="1")
+                )
+        _service(
+            victims["CAR-2020-0001"],
+            "medical",
+            "completed",
+            referral_date=date(2020, 3, 1),
+            start_date=date(2020, 3, 11),
+            end_date=date(2020, 4, 1),
+        )
+        _service(victims["CAR-2020-0001"], "psychosocial", "referred", referral_date=date(2020, 3, 5))
+        _service(victims["CAR-2020-0002"], "legal", "declined", referral_date=date(2020, 5, 1))
+        _service(
+            victims["CAR-2021-0006"],
+            "education",
+            "in_progress",
+            referral_date=date(2021, 2, 1),
+            start_date=date(2021, 2, 20),
+            cost=Decimal("120.00"),
+            currency="USD",
+            funding_source="trust_fund_project",
+        )
+        _service(victims["CAR-2021-0007"], "shelter", "not_available", referral_date=date(2021, 2, 1))
+        _service(
+            victims["DRC-2021-0001"],
+            "material",
+            "completed",
+            referral_date=date(2021, 2, 3),
+            start_date=date(2021, 2, 3),
+            end_date=date(2021, 2, 3),
+        )
+        for days_ago in (10, 200):
+            db.session.add(
+                Communication(
+                    victim=victims["CAR-2020-0001"],
+                    occurred_on=today - timedelta(days=days_ago),
+                    channel="phone",
+                    by_whom="advocate",
+                    case_update_given=True,
+                )
+            )
+        db.session.flush()
+
+        usd = "USD"
+        norway = ledger.create_donor(actor=actor, name="", kind=DonorKind.MEMBER_STATE, country_code="NOR")
+        other = ledger.create_donor(actor=actor, name="Donor B", kind=DonorKind.OTHER)
+        pledge = ledger.record_pledge(
+            actor=actor,
+            key="k-pledge",
+            donor=norway,
+            currency=usd,
+            amount=Decimal("5000.00"),
+            pledged_on=date(2021, 1, 5),
+        )
+        ledger.record_receipt(
+            actor=actor,
+            key="k-receipt-1",
+            donor=norway,
+            amount=Decimal("3000.00"),
+            currency=usd,
+            received_on=date(2021, 1, 20),
+            bank_reference="BR-1",
+            pledge=pledge,
+        )
+        ledger.record_receipt(
+            actor=actor,
+            key="k-receipt-2",
+            donor=other,
+            amount=Decimal("2000.00"),
+            currency=usd,
+            received_on=date(2021, 2, 1),
+            bank_reference="BR-2",
+        )
+        withholding = ledger.record_withholding(
+            actor=actor,
+            key="k-withheld",
+            allegation_ref="0399/15",
+            country_code="NPL",
+            amount=Decimal("800.00"),
+            decided_on=date(2021, 2, 10),
+        )
+        ledger.record_withholding_transfer(
+            actor=actor,
+            key="k-transfer",
+            withholding=withholding,
+            amount=Decimal("500.00"),
+            transferred_on=date(2021, 3, 1),
+            reference="TR-1",
+        )
+        project = ledger.approve_project(
+            actor=actor,
+            key="k-project",
+            title="P1",
+            partner="IRC",
+            country_code="CAF",
+            focus=ProjectFocus.DIRECT_SUPPORT,
+            currency=usd,
+            amount=Decimal("1500.00"),
+            approved_on=date(2021, 2, 15),
+            planned_start=date(2021, 3, 1),
+            planned_end=date(2021, 12, 31),
+            case_codes=["CAR-2021-0005", "CAR-2021-0006"],
+        )
+        ledger.request_disbursement(
+            actor=actor,
+            key="k-tranche",
+            project=project,
+            amount=Decimal("1000.00"),
+            paid_on=date(2021, 3, 10),
+            reference="T-1",
+        )
+        ledger.pay_direct_support(
+            actor=actor,
+            key="k-direct",
+            case_code="CAR-2021-0004",
+            amount=Decimal("250.00"),
+            currency=usd,
+            paid_on=date(2021, 3, 15),
+            purpose="school fees",
+            country_code="CAF",
+        )
+        mistaken = ledger.pay_direct_support(
+            actor=actor,
+            key="k-direct-2",
+            case_code="CAR-2021-0004",
+            amount=Decimal("100.00"),
+            currency=usd,
+            paid_on=date(2021, 3, 16),
+            purpose="duplicate",
+            country_code="CAF",
+        )
+        from ledger.models import Entry
+
+        ledger.reverse_entry(
+            actor=actor,
+            key="k-reverse",
+            entry=db.session.get(Entry, mistaken.entry_id),
+            on=date(2021, 3, 17),
+            reason="paid twice",
+        )
+        db.session.commit()
+    return World(manager.id, today)

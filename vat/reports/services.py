@@ -1,0 +1,728 @@
+"""The report queries. Each figure is one SQL aggregate (GROUP BY, conditional sums, window
+functions): no Python loop walks a whole table. Money comes back from SQL as integer minor units
+(US cents) and becomes Decimal here; percentages are Decimal too.
+
+Scope: advocates and senior advocates see their scope, one row per victim by case code (never an
+identity). Fund managers and auditors see aggregates only, counting only victims who consented to
+aggregate reporting, with small cells suppressed (see suppression.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import aliased
+
+from ledger.engine import (
+    CASH,
+    GRANTS_PAYABLE,
+    PLEDGES_RECEIVABLE,
+    WITHHELD_RECEIVABLE,
+    EntryKind,
+)
+from ledger.models import (
+    Account,
+    AccountType,
+    Donor,
+    Entry,
+    Posting,
+    Project,
+    ProjectBeneficiary,
+    ProjectStatus,
+)
+from vat.auth.models import Role
+from vat.auth.policy import SCOPED_ROLES, scope_filter
+from vat.db import db
+from vat.reports.suppression import SuppressedTable, suppress
+from vat.victims.models import (
+    AgeGroup,
+    Assistance,
+    Communication,
+    Consent,
+    ConsentPurpose,
+    FundingSource,
+    ServiceStatus,
+    ServiceType,
+    Victim,
+)
+
+HUNDRED = Decimal(100)
+DELIVERED = (ServiceStatus.IN_PROGRESS.value, ServiceStatus.COMPLETED.value)
+TRUST_FUND_SOURCES = (FundingSource.TRUST_FUND_PROJECT.value, FundingSource.DIRECT_TRUST_FUND.value)
+
+
+def cents(minor: Any) -> Decimal:
+    return Decimal(int(minor or 0)).scaleb(-2)
+
+
+def share(part: int, whole: int) -> Decimal | None:
+    """part / whole as a percentage to one decimal place (None when there is no whole)."""
+    if not whole:
+        return None
+    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def threshold() -> int:
+    return int(current_app.config["VAT_SUPPRESSION_THRESHOLD"])
+
+
+def sees_rows(user: Any) -> bool:
+    """Advocates see one row per victim in their scope; everyone else gets suppressed aggregates."""
+    return Role(user.role) in SCOPED_ROLES
+
+
+# --- SQL helpers that differ between SQLite and PostgreSQL -----------------------------------
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def days_between(later: Any, earlier: Any) -> ColumnElement[Any]:
+    """Whole days from `earlier` to `later` (NULL if either is NULL)."""
+    if _dialect() == "postgresql":
+        return type_coerce(cast(later, Date) - cast(earlier, Date), BigInteger)
+    return cast(func.julianday(later) - func.julianday(earlier), BigInteger)
+
+
+def month_of(day: Any) -> ColumnElement[str]:
+    if _dialect() == "postgresql":
+        return func.to_char(day, "YYYY-MM")
+    return func.strftime("%Y-%m", day)
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VictimFilters:
+    country_code: str = ""
+    mission: str = ""
+    year: int | None = None  # the year the victim was registered
+    sex: str = ""
+    minor: bool | None = None  # True: minors only; False: adults only; None: everyone
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in ("", None)}
+
+
+def _victim_conditions(
+    user: Any, filters: VictimFilters, *, consented_only: bool
+) -> list[ColumnElement[bool]]:
+    conditions = [
+        scope_filter(user, Victim.country_code, Victim.mission, record_type="victim", id_column=Victim.id)
+    ]
+    if filters.country_code:
+        conditions.append(Victim.country_code == filters.country_code.upper())
+    if filters.mission:
+        conditions.append(Victim.mission == filters.mission)
+    if filters.year:
+        conditions.append(Victim.registered_on >= date(filters.year, 1, 1))
+        conditions.append(Victim.registered_on < date(filters.year + 1, 1, 1))
+    if filters.sex:
+        conditions.append(Victim.sex == filters.sex)
+    if filters.minor is True:
+        conditions.append(Victim.age_group == AgeGroup.MINOR.value)
+    elif filters.minor is False:
+        conditions.append(Victim.age_group != AgeGroup.MINOR.value)
+    if consented_only:
+        conditions.append(
+            exists().where(
+                Consent.victim_id == Victim.id,
+                Consent.purpose == ConsentPurpose.AGGREGATE_REPORTING.value,
+                Consent.withdrawn_on.is_(None),
+                Consent.superseded.is_(False),
+            )
+        )
+    return conditions
+
+
+# --- trust-fund money, as subqueries keyed by case code ---------------------------------------
+
+_original = aliased(Entry)
+
+
+def effective_kind() -> ColumnElement[str]:
+    """A reversal counts under the kind of the entry it reverses, so every sum nets it out."""
+    return case((Entry.kind == EntryKind.REVERSAL, _original.kind), else_=Entry.kind)
+
+
+def _postings(*columns: Any) -> Select[Any]:
+    return (
+        select(*columns)
+        .select_from(Posting)
+        .join(Entry, Entry.id == Posting.entry_id)
+        .outerjoin(_original, _original.id == Entry.reverses_id)
+        .join(Account, Account.id == Posting.account_id)
+    )
+
+
+def _direct_support_by_case() -> Any:
+    """US cents the fund paid each victim directly (reversals netted)."""
+    return (
+        _postings(Posting.case_code.label("case_code"), func.sum(Posting.usd_minor).label("minor"))
+        .where(Posting.case_code.is_not(None), effective_kind() == EntryKind.VICTIM_SUPPORT)
+        .where(Account.type == AccountType.EXPENSE.value)
+        .group_by(Posting.case_code)
+        .subquery("direct")
+    )
+
+
+def _disbursed_by_project() -> Any:
+    """US cents paid out to each project's partner (tranches, reversals netted)."""
+    return (
+        _postings(Posting.project_id.label("project_id"), (-func.sum(Posting.usd_minor)).label("minor"))
+        .where(Account.code == CASH, effective_kind() == EntryKind.DISBURSEMENT)
+        .group_by(Posting.project_id)
+        .subquery("disbursed")
+    )
+
+
+def _project_share_by_case() -> Any:
+    """For each case code listed by projects: how many projects, and an equal share of what each
+    project has disbursed (rounded down to the cent per project)."""
+    disbursed = _disbursed_by_project()
+    listed = (
+        select(ProjectBeneficiary.project_id, func.count().label("listed"))
+        .group_by(ProjectBeneficiary.project_id)
+        .subquery("listed")
+    )
+    per_project = cast(func.coalesce(disbursed.c.minor, 0), BigInteger) // listed.c.listed
+    return (
+        select(
+            ProjectBeneficiary.case_code.label("case_code"),
+            func.count().label("projects"),
+            cast(func.sum(per_project), BigInteger).label("minor"),
+        )
+        .join(listed, listed.c.project_id == ProjectBeneficiary.project_id)
+        .outerjoin(disbursed, disbursed.c.project_id == ProjectBeneficiary.project_id)
+        .group_by(ProjectBeneficiary.case_code)
+        .subquery("projects")
+    )
+
+
+# --- per-victim support ----------------------------------------------------------------------
+
+TYPE_COLUMNS = [(f"type_{t.value}", t) for t in ServiceType]
+STATUS_COLUMNS = [(f"status_{s.value}", s) for s in ServiceStatus]
+
+
+def _services_by_victim() -> Any:
+    funded_cost = case(
+        (
+            and_(
+                Assistance.funding_source.in_(TRUST_FUND_SOURCES),
+                Assistance.ledger_entry_id.is_(None),
+                Assistance.currency == "USD",
+            ),
+            type_coerce(Assistance.cost, BigInteger),
+        ),
+        else_=0,
+    )
+    return (
+        select(
+            Assistance.victim_id.label("victim_id"),
+            func.count().label("services"),
+            *[
+                func.sum(case((Assistance.service_type == t.value, 1), else_=0)).label(n)
+                for n, t in TYPE_COLUMNS
+            ],
+            *[func.sum(case((Assistance.status == s.value, 1), else_=0)).label(n) for n, s in STATUS_COLUMNS],
+            func.sum(case((Assistance.status.in_(DELIVERED), 1), else_=0)).label("delivered"),
+            func.min(Assistance.referral_date).label("first_referral"),
+            func.min(Assistance.start_date).label("first_start"),
+            func.sum(func.coalesce(funded_cost, 0)).label("funded_minor"),
+        )
+        .group_by(Assistance.victim_id)
+        .subquery("services")
+    )
+
+
+def _communications_since(since: date) -> Any:
+    return (
+        select(Communication.victim_id.label("victim_id"), func.count().label("contacts"))
+        .where(Communication.occurred_on >= since)
+        .group_by(Communication.victim_id)
+        .subquery("contacts")
+    )
+
+
+def support_rows(
+    user: Any, filters: VictimFilters, *, today: date | None = None, consented_only: bool = False
+) -> Select[Any]:
+    """One row per victim in scope: case code, categories, services by type and status, days from
+    first referral to first service, trust-fund money (US cents), recent contacts, supported."""
+    today = today or date.today()
+    since = today - timedelta(days=int(current_app.config["VAT_NO_UPDATE_DAYS"]))
+    services = _services_by_victim()
+    direct = _direct_support_by_case()
+    projects = _project_share_by_case()
+    contacts = _communications_since(since)
+    delivered = func.coalesce(services.c.delivered, 0)
+    direct_minor = func.coalesce(direct.c.minor, 0)
+    project_count = func.coalesce(projects.c.projects, 0)
+    supported = or_(delivered > 0, direct_minor > 0, project_count > 0)
+    return (
+        select(
+            Victim.case_code,
+            Victim.country_code,
+            Victim.mission,
+            Victim.sex,
+            Victim.age_group,
+            Victim.status,
+            Victim.registered_on,
+            func.coalesce(services.c.services, 0).label("services"),
+            *[func.coalesce(services.c[n], 0).label(n) for n, _ in TYPE_COLUMNS],
+            *[func.coalesce(services.c[n], 0).label(n) for n, _ in STATUS_COLUMNS],
+            delivered.label("delivered"),
+            days_between(services.c.first_start, services.c.first_referral).label("days_to_service"),
+            direct_minor.label("direct_minor"),
+            project_count.label("projects"),
+            func.coalesce(projects.c.minor, 0).label("project_minor"),
+            func.coalesce(services.c.funded_minor, 0).label("funded_minor"),
+            func.coalesce(contacts.c.contacts, 0).label("recent_contacts"),
+            Victim.last_update_on,
+            case((supported, 1), else_=0).label("supported"),
+        )
+        .outerjoin(services, services.c.victim_id == Victim.id)
+        .outerjoin(direct, direct.c.case_code == Victim.case_code)
+        .outerjoin(projects, projects.c.case_code == Victim.case_code)
+        .outerjoin(contacts, contacts.c.victim_id == Victim.id)
+        .where(*_victim_conditions(user, filters, consented_only=consented_only))
+        .order_by(Victim.country_code, Victim.case_code)
+    )
+
+
+@dataclass(frozen=True)
+class Headline:
+    victims: int | None
+    supported: int | None
+    not_supported: int | None
+    not_supported_share: Decimal | None  # percent
+    direct_usd: Decimal | None = None
+    project_usd: Decimal | None = None
+    funded_usd: Decimal | None = None
+
+
+def headline(user: Any, filters: VictimFilters, *, today: date | None = None) -> Headline:
+    """Victims supported vs not supported at all, with the share that got nothing."""
+    rows = support_rows(user, filters, today=today).order_by(None).subquery()
+    total, supported, direct, project, funded = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(rows.c.supported), 0),
+            func.coalesce(func.sum(rows.c.direct_minor), 0),
+            func.coalesce(func.sum(rows.c.project_minor), 0),
+            func.coalesce(func.sum(rows.c.funded_minor), 0),
+        )
+    ).one()
+    total, supported = int(total), int(supported)
+    return Headline(
+        victims=total,
+        supported=supported,
+        not_supported=total - supported,
+        not_supported_share=share(total - supported, total),
+        direct_usd=cents(direct),
+        project_usd=cents(project),
+        funded_usd=cents(funded),
+    )
+
+
+@dataclass(frozen=True)
+class AggregateSupport:
+    """What leaves the advocates' scope: counts only, consenting victims only, suppressed."""
+
+    by_place: SuppressedTable  # rows: country / mission; columns: supported, not supported
+    by_service: SuppressedTable  # rows: service type; columns: status (counts of services)
+    headline: Headline
+
+
+SUPPORT_COLUMNS = ["supported", "not supported"]
+
+
+def aggregate_support(user: Any, filters: VictimFilters, *, today: date | None = None) -> AggregateSupport:
+    rows = support_rows(user, filters, today=today, consented_only=True).order_by(None).subquery()
+    place = func.coalesce(rows.c.country_code, "") + literal(" / ") + func.coalesce(rows.c.mission, "—")
+    grouped = db.session.execute(
+        select(
+            place.label("place"),
+            func.coalesce(func.sum(rows.c.supported), 0),
+            func.count(),
+        )
+        .group_by(place)
+        .order_by(place)
+    ).all()
+    places = [str(p) for p, _, _ in grouped]
+    by_place = suppress(
+        places,
+        SUPPORT_COLUMNS,
+        [[int(s), int(n) - int(s)] for _, s, n in grouped],
+        threshold=threshold(),
+    )
+
+    service_counts = db.session.execute(
+        select(Assistance.service_type, Assistance.status, func.count())
+        .join(Victim, Victim.id == Assistance.victim_id)
+        .where(*_victim_conditions(user, filters, consented_only=True))
+        .group_by(Assistance.service_type, Assistance.status)
+    ).all()
+    counts = {(t, s): int(n) for t, s, n in service_counts}
+    types = [t for t in ServiceType if any(k[0] == t.value for k in counts)]
+    statuses = list(ServiceStatus)
+    by_service = suppress(
+        [t.label for t in types],
+        [s.label for s in statuses],
+        [[counts.get((t.value, s.value), 0) for s in statuses] for t in types],
+        threshold=threshold(),
+    )
+    total = by_place.grand_total
+    supported, not_supported = by_place.column_totals if places else (0, 0)
+    return AggregateSupport(
+        by_place=by_place,
+        by_service=by_service,
+        headline=Headline(
+            victims=total,
+            supported=supported,
+            not_supported=not_supported,
+            not_supported_share=(
+                share(not_supported, total) if total is not None and not_supported is not None else None
+            ),
+        ),
+    )
+
+
+SUPPORT_HEADER = [
+    "case code",
+    "country",
+    "mission",
+    "sex",
+    "age group",
+    "status",
+    "registered on",
+    "services",
+    *[f"services: {t.label}" for _, t in TYPE_COLUMNS],
+    *[f"status: {s.label}" for _, s in STATUS_COLUMNS],
+    "services delivered",
+    "days from referral to first service",
+    "direct support (USD)",
+    "projects listing the victim",
+    "share of project disbursements (USD)",
+    "other trust-fund services (USD)",
+    "contacts in the last 90 days",
+    "last case update",
+    "supported",
+]
+
+
+def support_export_rows(rows: Any) -> Any:
+    """The rows of `support_rows` as export cells: money in dollars, supported as yes/no."""
+    for row in rows:
+        values = list(row)
+        direct_at = SUPPORT_HEADER.index("direct support (USD)")
+        for offset in (0, 2, 3):
+            values[direct_at + offset] = cents(values[direct_at + offset])
+        values[-1] = bool(values[-1])
+        yield values
+
+
+def aggregate_export_rows(table: SuppressedTable) -> list[list[Any]]:
+    """A suppressed table as rows, hidden cells written as the text "suppressed"."""
+
+    def show(value: int | None) -> Any:
+        return "suppressed" if value is None else value
+
+    rows = [
+        [label, *[show(v) for v in cells], show(total)]
+        for label, cells, total in zip(table.row_labels, table.cells, table.row_totals, strict=True)
+    ]
+    rows.append(["total", *[show(v) for v in table.column_totals], show(table.grand_total)])
+    return rows
+
+
+# --- fund statement --------------------------------------------------------------------------
+
+
+@dataclass
+class FundStatement:
+    start: date
+    end: date
+    opening_balance: Decimal
+    closing_balance: Decimal
+    opening_cash: Decimal
+    closing_cash: Decimal
+    income: list[tuple[str, str, Decimal]]  # (category, source, amount)
+    expenses: list[tuple[str, Decimal]]  # (category, amount)
+    pledges: list[tuple[str, Decimal, Decimal, Decimal]]  # donor, pledged, received, outstanding
+    withheld: list[tuple[str, Decimal, Decimal, Decimal]]  # country, withheld, transferred, outstanding
+    projects: list[dict[str, Any]]
+    months: list[tuple[str, Decimal, Decimal]]  # month, income, spending
+    total_income: Decimal = field(default=Decimal(0))
+    total_expenses: Decimal = field(default=Decimal(0))
+
+
+REVENUE_AND_EXPENSE = (AccountType.REVENUE.value, AccountType.EXPENSE.value, AccountType.NET_ASSETS.value)
+
+
+def _fund_balance_before(day: date) -> Decimal:
+    """Net assets (debit-positive sums negated) from entries dated before `day`."""
+    minor = db.session.scalar(
+        _postings(func.coalesce(func.sum(Posting.usd_minor), 0)).where(
+            Account.type.in_(REVENUE_AND_EXPENSE), Entry.entry_date < day
+        )
+    )
+    return -cents(minor)
+
+
+def _cash_before(day: date) -> Decimal:
+    minor = db.session.scalar(
+        _postings(func.coalesce(func.sum(Posting.usd_minor), 0)).where(
+            Account.code == CASH, Entry.entry_date < day
+        )
+    )
+    return cents(minor)
+
+
+def fund_statement(start: date, end: date, *, today: date | None = None) -> FundStatement:
+    """Income by source, expenses by category, opening and closing balance for [start, end];
+    pledges vs receipts, withheld reconciliation and the project portfolio as at `end`."""
+    today = today or date.today()
+    after_end = end + timedelta(days=1)
+    in_period = and_(Entry.entry_date >= start, Entry.entry_date <= end)
+    as_at_end = Entry.entry_date <= end
+
+    contributions = db.session.execute(
+        _postings(Donor.name, -func.sum(Posting.usd_minor))
+        .outerjoin(Donor, Donor.id == Posting.donor_id)
+        .where(Account.code == "4000", in_period)
+        .group_by(Donor.name)
+        .order_by(Donor.name)
+    ).all()
+    withheld_income = db.session.execute(
+        _postings(Posting.country_code, -func.sum(Posting.usd_minor))
+        .where(Account.code == "4100", in_period)
+        .group_by(Posting.country_code)
+        .order_by(Posting.country_code)
+    ).all()
+    other_income = db.session.execute(
+        _postings(Account.name, -func.sum(Posting.usd_minor))
+        .where(Account.type == AccountType.REVENUE.value, Account.code.not_in(("4000", "4100")), in_period)
+        .group_by(Account.code, Account.name)
+        .order_by(Account.code)
+    ).all()
+    income = (
+        [("Voluntary contributions", name or "unnamed donor", cents(m)) for name, m in contributions]
+        + [("Withheld payments", code or "unknown country", cents(m)) for code, m in withheld_income]
+        + [("Other", name, cents(m)) for name, m in other_income if m]
+    )
+    expenses = [
+        (name, cents(m))
+        for name, m in db.session.execute(
+            _postings(Account.name, func.sum(Posting.usd_minor))
+            .where(Account.type == AccountType.EXPENSE.value, in_period)
+            .group_by(Account.code, Account.name)
+            .order_by(Account.code)
+        ).all()
+    ]
+
+    pledges = [
+        (name, cents(pledged), cents(received), cents(outstanding))
+        for name, pledged, received, outstanding in db.session.execute(
+            _postings(
+                Donor.name,
+                func.sum(
+                    case(
+                        (
+                            and_(Account.code == PLEDGES_RECEIVABLE, effective_kind() == EntryKind.PLEDGE),
+                            Posting.usd_minor,
+                        ),
+                        else_=0,
+                    )
+                ),
+                func.sum(
+                    case(
+                        (
+                            and_(Account.code == CASH, effective_kind() == EntryKind.RECEIPT),
+                            Posting.usd_minor,
+                        ),
+                        else_=0,
+                    )
+                ),
+                func.sum(case((Account.code == PLEDGES_RECEIVABLE, Posting.usd_minor), else_=0)),
+            )
+            .join(Donor, Donor.id == Posting.donor_id)
+            .where(as_at_end, Account.code.in_((PLEDGES_RECEIVABLE, CASH)))
+            .group_by(Donor.name)
+            .order_by(Donor.name)
+        ).all()
+    ]
+    withheld = [
+        (code, cents(decided), cents(transferred), cents(outstanding))
+        for code, decided, transferred, outstanding in db.session.execute(
+            _postings(
+                Posting.country_code,
+                func.sum(
+                    case(
+                        (
+                            and_(
+                                Account.code == WITHHELD_RECEIVABLE, effective_kind() == EntryKind.WITHHOLDING
+                            ),
+                            Posting.usd_minor,
+                        ),
+                        else_=0,
+                    )
+                ),
+                func.sum(
+                    case(
+                        (
+                            and_(Account.code == CASH, effective_kind() == EntryKind.WITHHELD_TRANSFER),
+                            Posting.usd_minor,
+                        ),
+                        else_=0,
+                    )
+                ),
+                func.sum(case((Account.code == WITHHELD_RECEIVABLE, Posting.usd_minor), else_=0)),
+            )
+            .where(as_at_end, Posting.withholding_id.is_not(None))
+            .where(Account.code.in_((WITHHELD_RECEIVABLE, CASH)))
+            .group_by(Posting.country_code)
+            .order_by(Posting.country_code)
+        ).all()
+    ]
+
+    projects = project_portfolio(end, today=today)
+    period_month = month_of(Entry.entry_date)
+    months = [
+        (month, -cents(revenue), cents(expense))
+        for month, revenue, expense in db.session.execute(
+            _postings(
+                period_month,
+                func.sum(case((Account.type == AccountType.REVENUE.value, Posting.usd_minor), else_=0)),
+                func.sum(case((Account.type == AccountType.EXPENSE.value, Posting.usd_minor), else_=0)),
+            )
+            .where(in_period, Account.type.in_((AccountType.REVENUE.value, AccountType.EXPENSE.value)))
+            .group_by(period_month)
+            .order_by(period_month)
+        ).all()
+    ]
+    total_income = sum((amount for _, _, amount in income), Decimal(0))
+    total_expenses = sum((amount for _, amount in expenses), Decimal(0))
+    return FundStatement(
+        start=start,
+        end=end,
+        opening_balance=_fund_balance_before(start),
+        closing_balance=_fund_balance_before(after_end),
+        opening_cash=_cash_before(start),
+        closing_cash=_cash_before(after_end),
+        income=income,
+        expenses=expenses,
+        pledges=pledges,
+        withheld=withheld,
+        projects=projects,
+        months=months,
+        total_income=total_income,
+        total_expenses=total_expenses,
+    )
+
+
+def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str, Any]]:
+    """Every project approved by `end`: approved, disbursed and remaining (US dollars), schedule,
+    and the victims it lists (count only)."""
+    today = today or date.today()
+    money = (
+        _postings(
+            Posting.project_id.label("project_id"),
+            (
+                -func.sum(
+                    case(
+                        (
+                            and_(
+                                Account.code == GRANTS_PAYABLE, effective_kind() == EntryKind.GRANT_APPROVAL
+                            ),
+                            Posting.usd_minor,
+                        ),
+                        else_=0,
+                    )
+                )
+            ).label("approved"),
+            (
+                -func.sum(
+                    case(
+                        (
+                            and_(Account.code == CASH, effective_kind() == EntryKind.DISBURSEMENT),
+                            Posting.usd_minor,
+                        ),
+                        else_=0,
+                    )
+                )
+            ).label("disbursed"),
+            (-func.sum(case((Account.code == GRANTS_PAYABLE, Posting.usd_minor), else_=0))).label(
+                "remaining"
+            ),
+        )
+        .where(Posting.project_id.is_not(None), Entry.entry_date <= end)
+        .group_by(Posting.project_id)
+        .subquery("money")
+    )
+    listed = (
+        select(ProjectBeneficiary.project_id, func.count().label("listed"))
+        .group_by(ProjectBeneficiary.project_id)
+        .subquery("listed")
+    )
+    open_status = Project.status.not_in((ProjectStatus.COMPLETED.value, ProjectStatus.CANCELLED.value))
+    late = and_(
+        open_status,
+        or_(and_(Project.actual_start.is_(None), Project.planned_start < today), Project.planned_end < today),
+    )
+    result = db.session.execute(
+        select(
+            Project.title,
+            Project.partner,
+            Project.country_code,
+            Project.focus,
+            Project.status,
+            Project.planned_start,
+            Project.planned_end,
+            Project.actual_start,
+            Project.actual_end,
+            func.coalesce(money.c.approved, 0),
+            func.coalesce(money.c.disbursed, 0),
+            func.coalesce(money.c.remaining, 0),
+            func.coalesce(listed.c.listed, 0),
+            case((late, 1), else_=0),
+        )
+        .outerjoin(money, money.c.project_id == Project.id)
+        .outerjoin(listed, listed.c.project_id == Project.id)
+        .where(Project.approved_on <= end)
+        .order_by(Project.approved_on, Project.id)
+    ).all()
+    keys = (
+        "title partner country focus status planned_start planned_end actual_start actual_end "
+        "approved disbursed remaining victims_listed behind_schedule"
+    ).split()
+    projects = []
+    for row in result:
+        item = dict(zip(keys, row, strict=True))
+        for name in ("approved", "disbursed", "remaining"):
+            item[name] = cents(item[name])
+        item["behind_schedule"] = bool(item["behind_schedule"])
+        projects.append(item)
+    return projects

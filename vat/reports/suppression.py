@@ -1,0 +1,147 @@
+"""Small-cell suppression for aggregate tables that leave the advocates' scope (S13).
+
+A table of counts is extended with its row totals, column totals and grand total. Every count
+from 1 to threshold − 1 is hidden (primary suppression). Then complementary cells are hidden
+until no hidden value can be worked out from the shown ones by adding and subtracting.
+
+Why that test is exact: negate the totals column and row (except the grand total) and every line
+of the extended grid sums to zero. The hidden cells are edges of a bipartite graph (grid rows on
+one side, grid columns on the other). A hidden cell lying on a cycle of hidden cells can move by
++d, −d, +d … around the cycle without changing any line sum, so it cannot be recovered; a hidden
+cell on no cycle (a bridge, e.g. the only hidden cell of its row) is fixed by the line sums. So we
+close every bridge with the cheapest rectangle of extra hidden cells, and repeat until none is left.
+Zero cells are used as complements only when nothing else fits, since an empty cell is often
+known from outside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ZERO_PENALTY = 10**9  # a zero complement protects little: prefer any non-zero cell
+TOTAL_PENALTY = 10**6  # hiding a total costs more than hiding an inner cell
+
+
+@dataclass(frozen=True)
+class SuppressedTable:
+    """Counts with their totals; `None` marks a hidden cell. `hidden` lists (row, column) in the
+    extended grid, where row `len(rows)` holds the column totals and column `len(columns)` the
+    row totals."""
+
+    row_labels: list[str]
+    column_labels: list[str]
+    cells: list[list[int | None]]
+    row_totals: list[int | None]
+    column_totals: list[int | None]
+    grand_total: int | None
+    hidden: frozenset[tuple[int, int]]
+    threshold: int
+
+    @property
+    def suppressed(self) -> bool:
+        return bool(self.hidden)
+
+
+def extend(cells: Sequence[Sequence[int]]) -> list[list[int]]:
+    """The grid with a totals column and a totals row appended."""
+    width = len(cells[0]) if cells else 0
+    grid = [[*row, sum(row)] for row in cells]
+    grid.append([sum(row[j] for row in grid) for j in range(width + 1)])
+    return grid
+
+
+def hidden_cells(grid: Sequence[Sequence[int]], threshold: int) -> set[tuple[int, int]]:
+    """Primary and complementary suppression on an extended grid (see the module docstring)."""
+    rows, cols = len(grid), len(grid[0])
+    hidden = {(i, j) for i in range(rows) for j in range(cols) if 0 < grid[i][j] < threshold}
+
+    def cost(i: int, j: int) -> int:
+        if (i, j) in hidden:
+            return 0
+        value = grid[i][j]
+        penalty = TOTAL_PENALTY if i == rows - 1 or j == cols - 1 else 0
+        return (value if value > 0 else ZERO_PENALTY) + penalty
+
+    while (bridge := _first_bridge(hidden, rows, cols)) is not None:
+        i, j = bridge
+        best: tuple[int, int, int] | None = None
+        for other_row in range(rows):
+            if other_row == i:
+                continue
+            for other_col in range(cols):
+                if other_col == j:
+                    continue
+                price = cost(i, other_col) + cost(other_row, j) + cost(other_row, other_col)
+                if best is None or price < best[0]:
+                    best = (price, other_row, other_col)
+        if best is None:  # a grid of one line cannot be protected: hide all of it
+            return {(r, c) for r in range(rows) for c in range(cols)}
+        _, other_row, other_col = best
+        hidden |= {(i, other_col), (other_row, j), (other_row, other_col)}
+    return hidden
+
+
+def _first_bridge(hidden: set[tuple[int, int]], rows: int, cols: int) -> tuple[int, int] | None:
+    """A hidden cell whose edge lies on no cycle of hidden cells, if any (Tarjan's bridges)."""
+    adjacency: dict[int, list[tuple[int, tuple[int, int]]]] = {}
+    for i, j in hidden:
+        row_node, col_node = i, rows + j
+        adjacency.setdefault(row_node, []).append((col_node, (i, j)))
+        adjacency.setdefault(col_node, []).append((row_node, (i, j)))
+    order: dict[int, int] = {}
+    low: dict[int, int] = {}
+    bridges: list[tuple[int, int]] = []
+    for start in sorted(adjacency):
+        if start in order:
+            continue
+        order[start] = low[start] = len(order)
+        stack: list[tuple[int, tuple[int, int] | None, int]] = [(start, None, 0)]
+        while stack:
+            node, via, index = stack.pop()
+            edges = adjacency[node]
+            if index < len(edges):
+                stack.append((node, via, index + 1))
+                neighbour, cell = edges[index]
+                if cell == via:
+                    continue
+                if neighbour in order:
+                    low[node] = min(low[node], order[neighbour])
+                else:
+                    order[neighbour] = low[neighbour] = len(order)
+                    stack.append((neighbour, cell, 0))
+            elif stack:
+                parent = stack[-1][0]
+                low[parent] = min(low[parent], low[node])
+                if low[node] > order[parent] and via is not None:
+                    bridges.append(via)
+    return min(bridges) if bridges else None
+
+
+def suppress(
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    cells: Sequence[Sequence[int]],
+    *,
+    threshold: int,
+) -> SuppressedTable:
+    """Hide small counts and their complements; threshold ≤ 1 hides nothing."""
+    if not row_labels or not column_labels:
+        return SuppressedTable(
+            list(row_labels), list(column_labels), [], [], [0] * len(column_labels), 0, frozenset(), threshold
+        )
+    grid = extend(cells)
+    hidden = hidden_cells(grid, threshold) if threshold > 1 else set()
+    shown = [
+        [None if (i, j) in hidden else grid[i][j] for j in range(len(grid[0]))] for i in range(len(grid))
+    ]
+    return SuppressedTable(
+        row_labels=list(row_labels),
+        column_labels=list(column_labels),
+        cells=[row[:-1] for row in shown[:-1]],
+        row_totals=[row[-1] for row in shown[:-1]],
+        column_totals=shown[-1][:-1],
+        grand_total=shown[-1][-1],
+        hidden=frozenset(hidden),
+        threshold=threshold,
+    )
