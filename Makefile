@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run install install-dev browser test test-sqlite test-postgres lint format bench soak clean
+.PHONY: run install install-dev browser test lint format bench soak translations clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: install-dev browser lint ## the whole suite on SQLite, then on PostgreSQL 
 soak: install-dev ## longer fault and load tests against real servers (bounded), SQLite then PostgreSQL
 	VAT_SOAK=1 $(BIN)/pytest tests/soak
 	@if [ -n "$$VAT_TEST_POSTGRES_URL" ]; then VAT_SOAK=1 VAT_TEST_BACKEND=postgres $(BIN)/pytest tests/soak; fi
+
+translations: ## extract the interface's strings and update the French and Chinese catalogues
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keyword _l --sort-by-file --omit-header --output-file translations/messages.pot .
+	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations --omit-header --no-fuzzy-matching
 
 lint: ## ruff (lint with security rules, format) and bandit (medium severity and up) on app code
 	$(BIN)/ruff check .

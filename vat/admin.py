@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, select
 from werkzeug.wrappers import Response
@@ -43,7 +44,7 @@ def new_user() -> str | Response:
             flash(str(error), "error")
             return render_template("admin/user_form.html", form=form, user=None)
         db.session.commit()
-        flash("User created.", "success")
+        flash(_("User created."), "success")
         return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
 
@@ -69,7 +70,7 @@ def edit_user(user_id: int) -> str | Response:
             flash(str(error), "error")
             return render_template("admin/user_form.html", form=form, user=user)
         db.session.commit()
-        flash("User updated.", "success")
+        flash(_("User updated."), "success")
         return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user)
 

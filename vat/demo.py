@@ -28,7 +28,7 @@ def seed_demo() -> list[tuple[str, str, str]] | None:
     for username, role, scope in DEMO_USERS:
         password = "demo-" + secrets.token_urlsafe(12)
         auth.create_user(actor=None, username=username, password=password, role=role, scope=scope)
-        created.append((username, role.label, password))
+        created.append((username, role.value, password))
     return created
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, render_template
 from flask.globals import request_ctx
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -25,15 +26,15 @@ class Conflict(DomainError):
 
 
 ERROR_TITLES = {
-    400: "Bad request",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    413: "Too large",
-    429: "Too many attempts",
-    500: "Something went wrong",
-    503: "Busy — please try again",
-    507: "Storage full",
+    400: _l("Bad request"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    405: _l("Method not allowed"),
+    413: _l("Too large"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong"),
+    503: _l("Busy — please try again"),
+    507: _l("Storage full"),
 }
 
 
@@ -51,7 +52,7 @@ def database_error_status(error: OperationalError) -> int:
 def register_error_handlers(app: Flask) -> None:
     def render(status: int) -> tuple[str, int]:
         if request_ctx.url_adapter is None:  # refused before routing (e.g. an untrusted Host)
-            return ERROR_TITLES[status], status
+            return str(ERROR_TITLES[status]), status
         return render_template("errors/error.html", status=status, title=ERROR_TITLES[status]), status
 
     @app.errorhandler(HTTPException)

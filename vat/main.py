@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
+from vat.auth import services
+from vat.auth.forms import LanguageForm
 from vat.auth.policy import public, signed_in
+from vat.db import db
 
 bp = Blueprint("main", __name__)
 
@@ -14,6 +19,18 @@ bp = Blueprint("main", __name__)
 @signed_in
 def dashboard() -> str:
     return render_template("main/dashboard.html", role=current_user.role)
+
+
+@bp.route("/language", methods=["GET", "POST"])
+@signed_in
+def language() -> str | Response:
+    form = LanguageForm(language=current_user.language or "")
+    if form.validate_on_submit():
+        services.set_language(user=current_user, language=form.language.data or None)
+        db.session.commit()
+        flash(_("Language saved."), "success")
+        return redirect(url_for("main.dashboard"))
+    return render_template("main/language.html", form=form)
 
 
 @bp.get("/health")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask_babel import get_locale
 from flask_login import current_user
 
+from vat.auth.models import ROLE_LABELS, Role
 from vat.auth.policy import Permission, can
 
 # (endpoint, label, permission) in display order; a link shows only to those who may follow it.
@@ -22,4 +24,9 @@ def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject() -> dict[str, Any]:
         links = [(e, label) for e, label, p in NAVIGATION if can(current_user, p)]
-        return {"navigation": links, "can": lambda name: can(current_user, Permission(name))}
+        return {
+            "navigation": links,
+            "can": lambda name: can(current_user, Permission(name)),
+            "role_label": lambda role: ROLE_LABELS[Role(role)],
+            "current_locale": lambda: str(get_locale()),
+        }

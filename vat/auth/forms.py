@@ -1,8 +1,10 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from vat.auth.models import Role
+from vat.auth.models import ROLE_LABELS
+from vat.i18n import LANGUAGES
 
 
 class EmptyForm(FlaskForm):
@@ -10,50 +12,62 @@ class EmptyForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+
+
+CODE_FIELD_OPTIONS = {"autocomplete": "one-time-code", "inputmode": "numeric"}
 
 
 class CodeForm(FlaskForm):
     code = StringField(
-        "Six-digit code from your authenticator app",
+        _l("Six-digit code from your authenticator app"),
         validators=[DataRequired(), Length(min=6, max=7)],
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+        render_kw=CODE_FIELD_OPTIONS,
     )
 
 
 class ReauthForm(FlaskForm):
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
     code = StringField(
-        "Code from your authenticator app (if enrolled)",
+        _l("Code from your authenticator app (if enrolled)"),
         validators=[Optional(), Length(min=6, max=7)],
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+        render_kw=CODE_FIELD_OPTIONS,
     )
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired(), Length(max=128)])
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
     new = PasswordField(
-        "New password (12 characters or more; a few unrelated words work well)",
+        _l("New password (12 characters or more; a few unrelated words work well)"),
         validators=[DataRequired(), Length(max=128)],
     )
     confirm = PasswordField(
-        "New password again", validators=[DataRequired(), EqualTo("new", "The passwords differ.")]
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new", _l("The passwords differ."))],
     )
 
 
-ROLE_CHOICES = [SelectChoice(r.value, r.label) for r in Role]
-SCOPE_HELP = "Countries or missions, comma-separated: CAF, COD/MONUSCO"
+class LanguageForm(FlaskForm):
+    language = SelectField(
+        _l("Language"),
+        choices=[SelectChoice("", _l("As my browser asks"))]
+        + [SelectChoice(code, name) for code, name in LANGUAGES.items()],
+    )
+
+
+ROLE_CHOICES = [SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()]
+SCOPE_HELP = _l("Countries or missions, comma-separated: CAF, COD/MONUSCO")
 
 
 class NewUserForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=128)])
-    role = SelectField("Role", choices=ROLE_CHOICES)
-    scope = StringField("Scope", validators=[Length(max=500)], description=SCOPE_HELP)
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=128)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    scope = StringField(_l("Scope"), validators=[Length(max=500)], description=SCOPE_HELP)
 
 
 class EditUserForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES)
-    scope = StringField("Scope", validators=[Length(max=500)], description=SCOPE_HELP)
-    active = BooleanField("Active")
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    scope = StringField(_l("Scope"), validators=[Length(max=500)], description=SCOPE_HELP)
+    active = BooleanField(_l("Active"))

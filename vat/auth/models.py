@@ -3,6 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,12 +20,17 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
     @property
-    def label(self) -> str:
-        return self.value.replace("_", " ")
-
-    @property
     def sees_identities(self) -> bool:
         return self in (Role.ADVOCATE, Role.SENIOR_ADVOCATE)
+
+
+ROLE_LABELS = {
+    Role.ADVOCATE: _l("advocate"),
+    Role.SENIOR_ADVOCATE: _l("senior advocate"),
+    Role.FUND_MANAGER: _l("fund manager"),
+    Role.AUDITOR: _l("auditor"),
+    Role.ADMIN: _l("admin"),
+}
 
 
 class User(UserMixin, Base):

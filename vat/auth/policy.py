@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
@@ -123,7 +124,7 @@ def fresh_required(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         row = g.get("user_session")
         if row is None or not is_fresh(row):
-            flash("Confirm it is you to continue.", "info")
+            flash(_("Confirm it is you to continue."), "info")
             return redirect(url_for("auth.reauthenticate", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 

@@ -12,10 +12,12 @@ import pyotp
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from zxcvbn import zxcvbn
 
-from vat import audit
+from vat import audit, i18n
 from vat.auth.models import BreakGlass, LoginThrottle, Role, User, UserScope, UserSession
 from vat.db import db, utcnow
 from vat.errors import DomainError
@@ -32,8 +34,8 @@ def _hasher() -> PasswordHasher:
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 MIN_ZXCVBN_SCORE = 3  # of 0-4: "safely unguessable" against online and throttled attacks
-GENERIC_LOGIN_ERROR = "Invalid username or password."
-LOCKED_ERROR = "Too many failed attempts. Try again later."
+GENERIC_LOGIN_ERROR = _l("Invalid username or password.")
+LOCKED_ERROR = _l("Too many failed attempts. Try again later.")
 
 
 class LoginRefused(DomainError):
@@ -54,13 +56,13 @@ class WeakPassword(DomainError):
 def check_password_strength(password: str, *, username: str = "") -> None:
     """Length rules, then zxcvbn's offline estimate (common passwords, words, keyboard walks)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPassword(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+        raise WeakPassword(_("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH))
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise WeakPassword(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+        raise WeakPassword(_("Use at most %(count)d characters.", count=MAX_PASSWORD_LENGTH))
     if username and username.lower() in password.lower():
-        raise WeakPassword("The password must not contain the username.")
+        raise WeakPassword(_("The password must not contain the username."))
     if zxcvbn(password, user_inputs=[username, "vat", "ledger"])["score"] < MIN_ZXCVBN_SCORE:
-        raise WeakPassword("This password is too easy to guess; a few unrelated words work well.")
+        raise WeakPassword(_("This password is too easy to guess; a few unrelated words work well."))
 
 
 def hash_password(password: str) -> str:
@@ -94,7 +96,9 @@ def parse_scope(text: str) -> list[tuple[str, str | None]]:
         country, _, mission = item.partition("/")
         country = country.strip().upper()
         if len(country) != 3 or not country.isalpha() or not country.isascii():
-            raise DomainError(f"Scope entry {item!r}: use an ISO country code like CAF or COD/MONUSCO.")
+            raise DomainError(
+                _("Scope entry %(entry)s: use an ISO country code like CAF or COD/MONUSCO.", entry=item)
+            )
         entries.append((country, mission.strip().upper() or None))
     return entries
 
@@ -106,9 +110,9 @@ def create_user(*, actor: Any, username: str, password: str, role: Role, scope: 
         or len(username) > 64
         or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
     ):
-        raise DomainError("Usernames use letters, digits, dots, dashes and underscores.")
+        raise DomainError(_("Usernames use letters, digits, dots, dashes and underscores."))
     if db.session.scalar(select(User.id).where(User.username == username)):
-        raise DomainError("That username is taken.")
+        raise DomainError(_("That username is taken."))
     check_password_strength(password, username=username)
     user = User(username=username, password_hash=hash_password(password), role=Role(role), active=True)
     user.scopes = [UserScope(country_code=c, mission=m) for c, m in parse_scope(scope)]
@@ -126,7 +130,7 @@ def create_user(*, actor: Any, username: str, password: str, role: Role, scope: 
 
 def update_user(*, actor: Any, user: User, role: Role, scope: str, active: bool) -> User:
     if user.id == getattr(actor, "id", None) and (not active or Role(role) is not Role.ADMIN):
-        raise DomainError("You cannot demote or deactivate yourself.")
+        raise DomainError(_("You cannot demote or deactivate yourself."))
     user.role = Role(role)
     user.scopes = [UserScope(country_code=c, mission=m) for c, m in parse_scope(scope)]
     was_active, user.active = user.active, active
@@ -143,9 +147,15 @@ def update_user(*, actor: Any, user: User, role: Role, scope: str, active: bool)
     return user
 
 
+def set_language(*, user: User, language: str | None) -> None:
+    if language is not None and language not in i18n.LANGUAGES:
+        raise DomainError(_("Unknown language."))
+    user.language = language
+
+
 def change_password(*, user: User, current: str, new: str) -> None:
     if not _password_matches(user, current):
-        raise DomainError("The current password is wrong.")
+        raise DomainError(_("The current password is wrong."))
     check_password_strength(new, username=user.username)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
@@ -167,7 +177,7 @@ def authenticate(*, username: str, password: str, address: str | None) -> User:
         audit.record(
             "auth.login_failed", actor=None, address=address, detail={"username_known": user is not None}
         )
-        raise LoginRefused(GENERIC_LOGIN_ERROR)
+        raise LoginRefused(str(GENERIC_LOGIN_ERROR))
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     _clear_failures(f"user:{username}")
@@ -188,7 +198,7 @@ def _refuse_if_throttled(keys: list[str]) -> None:
         select(LoginThrottle.key).where(LoginThrottle.key.in_(keys), LoginThrottle.locked_until > now)
     )
     if locked:
-        raise LoginThrottled(LOCKED_ERROR)
+        raise LoginThrottled(str(LOCKED_ERROR))
 
 
 def _count_failure(keys: list[str]) -> None:
@@ -243,7 +253,7 @@ def _accept_code(user: User, secret: str, code: str) -> bool:
 
 def confirm_totp_enrolment(*, user: User, secret: str, code: str) -> None:
     if not _accept_code(user, secret, code):
-        raise DomainError("That code does not match. Check the time on your phone and try again.")
+        raise DomainError(_("That code does not match. Check the time on your phone and try again."))
     user.totp_secret = secret
     end_all_sessions(user)
     audit.record("auth.totp_enrolled", actor=user, object_type="user", object_id=user.id)
@@ -255,7 +265,7 @@ def verify_totp(*, user: User, code: str, address: str | None) -> None:
     if user.totp_secret is None or not _accept_code(user, user.totp_secret, code):
         _count_failure(keys)
         audit.record("auth.totp_failed", actor=user, address=address)
-        raise LoginRefused("That code is not valid (or was already used).")
+        raise LoginRefused(_("That code is not valid (or was already used)."))
 
 
 # --- server-side sessions --------------------------------------------------------------------
@@ -338,10 +348,10 @@ def break_glass(
 ) -> BreakGlass:
     """Open one out-of-scope record for a few hours; the reason is audited and shown to its owner."""
     if Role(actor.role) is not Role.SENIOR_ADVOCATE:
-        raise DomainError("Only a senior advocate may break the glass.")
+        raise DomainError(_("Only a senior advocate may break the glass."))
     reason = reason.strip()
     if len(reason) < 15:
-        raise DomainError("State the reason in a sentence (15 characters or more).")
+        raise DomainError(_("State the reason in a sentence (15 characters or more)."))
     grant = BreakGlass(
         user_id=actor.id,
         record_type=record_type,

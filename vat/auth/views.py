@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import segno
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -96,7 +97,7 @@ def second_factor() -> str | Response:
     user = db.session.get(User, session.get("pending_user", 0))
     if user is None or utcnow().timestamp() - pending_at > PENDING_SECONDS:
         session.clear()
-        flash("Sign in again.", "info")
+        flash(_("Sign in again."), "info")
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
@@ -157,7 +158,7 @@ def change_password() -> str | Response:
         db.session.commit()
         logout_user()
         session.clear()
-        flash("Password changed. Every session has ended: sign in with the new password.", "success")
+        flash(_("Password changed. Every session has ended: sign in with the new password."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/password.html", form=form)
 
@@ -177,7 +178,7 @@ def enrol_totp() -> str | Response:
             form.code.errors.append(str(error))
         else:
             session.pop("enrol_secret")
-            flash("Second factor enrolled. Sign in again with a code.", "success")
+            flash(_("Second factor enrolled. Sign in again with a code."), "success")
             db.session.commit()
             logout_user()
             session.clear()
