@@ -131,3 +131,23 @@ def test_server_error_page_leaks_nothing(database_url, caplog):
 
 def test_health_is_public(client):
     assert client.get("/health").json == {"status": "ok"}
+
+
+def test_client_address_comes_from_the_trusted_proxy_only(database_url, make_user):
+    user = make_user(Role.FUND_MANAGER, "")
+    direct = make_app(database_url)
+    proxied = make_app(database_url, VAT_PROXY_HOPS=1)
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    for application in (direct, proxied):
+        application.test_client().post(
+            "/auth/login", data={"username": user.username, "password": "wrong password!!"}, headers=forwarded
+        )
+    with direct.app_context():
+        from sqlalchemy import select
+
+        from vat.auth.models import LoginThrottle
+        from vat.db import db
+
+        keys = set(db.session.scalars(select(LoginThrottle.key)))
+    assert "addr:203.0.113.7" in keys  # the proxied app believed its proxy
+    assert "addr:127.0.0.1" in keys  # the direct app ignored the forged header

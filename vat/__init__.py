@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +23,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.update(configuration.load(Path(app.instance_path), config))
+    if hops := app.config["VAT_PROXY_HOPS"]:
+        # Behind a reverse proxy: take the client's address and scheme from the proxy's headers.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)

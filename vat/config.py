@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "VAT_SUPPRESSION_THRESHOLD": 5,
     "VAT_NO_UPDATE_DAYS": 90,
     "TRUSTED_HOSTS": None,
+    "VAT_PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-* headers we trust
 }
 
 # Environment variables read at start; anything else comes from DEFAULTS or the caller.
@@ -51,6 +52,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
             config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
         if os.environ.get("TRUSTED_HOSTS"):
             config["TRUSTED_HOSTS"] = os.environ["TRUSTED_HOSTS"].split(",")
+        if os.environ.get("VAT_PROXY_HOPS"):
+            config["VAT_PROXY_HOPS"] = int(os.environ["VAT_PROXY_HOPS"])
     config.update(overrides or {})
     config.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{instance_path / 'vat.db'}")
     config["SQLALCHEMY_DATABASE_URI"] = _with_psycopg(config["SQLALCHEMY_DATABASE_URI"])
