@@ -51,10 +51,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from ledger.views import bp as ledger_bp
     from vat.admin import bp as admin_bp
+    from vat.allegations.views import bp as allegations_bp
     from vat.auth.views import bp as auth_bp
     from vat.main import bp as main_bp
+    from vat.victims.views import bp as victims_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, ledger_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, ledger_bp, victims_bp, allegations_bp):
         app.register_blueprint(blueprint)
 
 

@@ -14,6 +14,9 @@ from vat.auth.policy import Permission, can
 # (endpoint, label, permission) in display order; a link shows only to those who may follow it.
 NAVIGATION: list[tuple[str, str, Permission]] = [
     ("main.dashboard", "Dashboard", Permission.SIGNED_IN),
+    ("victims.attention", "Needs attention", Permission.VIEW_IDENTITY),
+    ("victims.index", "Victims", Permission.VIEW_IDENTITY),
+    ("allegations.index", "Allegations", Permission.VIEW_IDENTITY),
     ("ledger.index", "Trust fund", Permission.READ_LEDGER),
     ("admin.users", "Users", Permission.MANAGE_USERS),
     ("admin.audit_log", "Audit log", Permission.READ_AUDIT),

@@ -1,0 +1,432 @@
+"""The victims service, called directly: case codes, identities, consents, assistance,
+communications and tasks, search, and the trust-fund hook the ledger calls."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+
+from tests.vat.conftest import register
+from vat import audit
+from vat.allegations import services as allegations
+from vat.allegations.services import InvalidField
+from vat.auth.models import User
+from vat.db import db
+from vat.errors import DomainError
+from vat.victims import services
+from vat.victims.models import Assistance, ServiceStatus, Victim, VictimStatus
+
+TODAY = date.today()
+AGO = TODAY - timedelta(days=40)
+
+
+def test_case_codes_count_per_prefix_and_year(actor: User) -> None:
+    first = register(actor)
+    second = register(actor)
+    drc = register(actor, country_code="COD", mission="MONUSCO")
+    custom = register(actor, prefix="bangui")
+    year = TODAY.year
+    assert first.case_code == f"CAR-{year}-0001"
+    assert second.case_code == f"CAR-{year}-0002"
+    assert drc.case_code == f"DRC-{year}-0001"
+    assert custom.case_code == f"BANGUI-{year}-0001"
+    with pytest.raises(InvalidField) as refused:
+        register(actor, prefix="no spaces!")
+    assert refused.value.field == "prefix"
+
+
+def test_identity_is_encrypted_at_rest_and_reading_it_is_audited(actor: User) -> None:
+    victim = register(actor, name="Ama Kossi", contact="+236 70 00 00 00", date_of_birth=date(2001, 3, 4))
+    db.session.commit()
+    stored = db.session.execute(text("SELECT name, contact, date_of_birth FROM vat_victim")).one()
+    assert all(value.startswith("v1:") for value in stored)
+    assert "Ama" not in "".join(stored)
+    identity = services.read_identity(actor=actor, victim=victim)
+    assert identity["name"] == "Ama Kossi"
+    assert identity["date_of_birth"] == "2001-03-04"
+    events = db.session.scalars(
+        select(audit.AuditEvent).where(audit.AuditEvent.object_type == "victim")
+    ).all()
+    assert "victim.view_identity" in [e.action for e in events]
+    assert all("Ama" not in e.detail and e.object_id == victim.case_code for e in events)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["زينب عبد الله", "אסתר כהן", "Ngozi Nwankwo-Mbeki", "Анна Петрова", "  Zoë\u0301 d’Arc  ", "ⓂⒶⓇⒾⒺ 😀"],
+)
+def test_unicode_and_right_to_left_names_round_trip_and_are_found(actor: User, name: str) -> None:
+    victim = register(actor, name=name, aliases="Alias One; أم محمد")
+    db.session.commit()
+    db.session.expire_all()
+    assert services.read_identity(actor=actor, victim=victim)["name"] == name.strip()
+    found = db.session.execute(services.victim_rows(actor, services.VictimFilters(name=name.upper()))).all()
+    assert [row.id for row in found] == [victim.id]
+    by_alias = db.session.execute(services.victim_rows(actor, services.VictimFilters(name="أم محمد"))).all()
+    assert [row.id for row in by_alias] == [victim.id]
+    nothing = db.session.execute(services.victim_rows(actor, services.VictimFilters(name=name[:3]))).all()
+    assert nothing == []  # exact match only: no partial search over identities
+
+
+def test_bad_input_is_refused_with_the_field_named(actor: User) -> None:
+    cases = [
+        ({"sex": "other"}, "sex"),
+        ({"age_group": "teen"}, "age_group"),
+        ({"country_code": "XXX"}, "country_code"),
+        ({"country_code": "SSD"}, "country_code"),  # outside scope
+        ({"country_code": "COD", "mission": "MINUSCA"}, "country_code"),  # wrong mission in scope
+        ({"date_of_birth": TODAY + timedelta(days=1)}, "date_of_birth"),
+        ({"name": "x" * 201}, "name"),
+        ({"notes": "x" * 5001}, "notes"),
+    ]
+    for values, field in cases:
+        with pytest.raises(InvalidField) as refused:
+            register(actor, **values)
+        assert refused.value.field == field, values
+    assert db.session.scalar(select(Victim.id)) is None
+
+
+def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(actor: User) -> None:
+    victim = register(actor, consents=[])
+    with pytest.raises(InvalidField, match="consent to receive services"):
+        services.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
+    services.record_consent(
+        actor=actor, victim=victim, purpose="services", given_on=AGO, method="verbal", version="2"
+    )
+    services.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
+    with pytest.raises(InvalidField, match="named provider") as refused:
+        services.record_assistance(
+            actor=actor, victim=victim, service_type="legal", provider="Clinique Juridique", status="referred"
+        )
+    assert refused.value.field == "provider"
+    referral = services.record_consent(
+        actor=actor,
+        victim=victim,
+        purpose="referral",
+        given_on=AGO,
+        method="written",
+        version="1",
+        recipient="Clinique Juridique",
+    )
+    legal = services.record_assistance(
+        actor=actor, victim=victim, service_type="legal", provider="clinique juridique", status="referred"
+    )
+    with pytest.raises(InvalidField):  # consent names another provider
+        services.record_assistance(
+            actor=actor, victim=victim, service_type="medical", provider="MSF", status="referred"
+        )
+    with pytest.raises(InvalidField, match="member state"):
+        services.record_disclosure(
+            actor=actor,
+            victim=victim,
+            recipient_kind="member_state",
+            recipient="FRA",
+            purpose="paternity",
+            shared_on=AGO,
+        )
+    share = services.record_consent(
+        actor=actor, victim=victim, purpose="share_member_state", given_on=AGO, method="written", version="1"
+    )
+    disclosure = services.record_disclosure(
+        actor=actor,
+        victim=victim,
+        recipient_kind="member_state",
+        recipient="FRA",
+        purpose="paternity",
+        shared_on=AGO,
+    )
+    completed = services.record_assistance(
+        actor=actor,
+        victim=victim,
+        service_type="material",
+        status="completed",
+        referral_date=AGO,
+        start_date=AGO,
+        end_date=AGO,
+    )
+    result = services.withdraw_consent(actor=actor, victim=victim, consent=referral)
+    assert result.cancelled_services == [legal] and legal.status == ServiceStatus.CANCELLED
+    services.withdraw_consent(actor=actor, victim=victim, consent=share)
+    assert disclosure.cancelled_on == TODAY
+    services_consent = services.active_consent(victim, "services")
+    assert services_consent is not None
+    result = services.withdraw_consent(actor=actor, victim=victim, consent=services_consent)
+    assert [s.service_type for s in result.cancelled_services] == ["medical"]
+    assert completed.status == ServiceStatus.COMPLETED  # history is not rewritten
+    with pytest.raises(DomainError, match="no longer in force"):
+        services.withdraw_consent(actor=actor, victim=victim, consent=services_consent)
+
+
+def test_a_new_consent_version_supersedes_the_previous(actor: User) -> None:
+    victim = register(actor, consents=["contact"])
+    old = services.active_consent(victim, "contact")
+    new = services.record_consent(
+        actor=actor, victim=victim, purpose="contact", given_on=TODAY, method="written", version="2026-2"
+    )
+    assert old is not None and old.superseded and services.active_consent(victim, "contact") is new
+
+
+def test_assistance_dates_must_be_consistent(actor: User) -> None:
+    victim = register(actor)
+    cases = [
+        ({"referral_date": AGO, "start_date": AGO - timedelta(days=1)}, "start_date", "before the referral"),
+        ({"start_date": AGO, "end_date": AGO - timedelta(days=1)}, "end_date", "end before it started"),
+        ({"end_date": AGO}, "start_date", "start date"),
+        ({"status": "completed", "start_date": AGO}, "end_date", "end date of a completed"),
+        ({"referral_date": TODAY + timedelta(days=2)}, "referral_date", "future"),
+        ({"service_type": "spa"}, "service_type", "Choose one of"),
+        ({"status": "lost"}, "status", "Choose one of"),
+        ({"cost": Decimal("-1"), "currency": "USD"}, "cost", "negative"),
+        ({"cost": Decimal("1.005"), "currency": "USD"}, "cost", "two decimals"),
+        ({"cost": Decimal("10")}, "currency", "currency"),
+        ({"cost": Decimal("10"), "currency": "ZZZ"}, "currency", "ISO 4217"),
+        ({"provider": "p" * 201}, "provider", "at most"),
+    ]
+    for values, field, message in cases:
+        values = {"service_type": "medical", **values}
+        with pytest.raises(InvalidField, match=message) as refused:
+            services.record_assistance(actor=actor, victim=victim, **values)
+        assert refused.value.field == field, values
+    assert victim.services == []
+    ok = services.record_assistance(
+        actor=actor,
+        victim=victim,
+        service_type="medical",
+        referral_date=AGO,
+        start_date=AGO,
+        end_date=TODAY,
+        status="completed",
+        cost=Decimal("120.50"),
+        currency="xaf",
+        notes="Suivi à l’hôpital",
+    )
+    db.session.commit()
+    db.session.expire_all()
+    assert ok.cost == Decimal("120.50") and ok.currency == "XAF" and ok.notes == "Suivi à l’hôpital"
+
+
+def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(actor: User) -> None:
+    first, second = register(actor), register(actor)
+    allegation = allegations.create_allegation(
+        actor=actor, reference="0399/15", country_code="CAF", mission="MINUSCA", received_on=AGO
+    )
+    allegations.link_victim(actor=actor, victim=first, allegation=allegation)
+    allegations.link_victim(actor=actor, victim=second, allegation=allegation)
+    values = {
+        "country_code": "CAF",
+        "mission": "MINUSCA",
+        "received_on": AGO,
+        "investigation_completed_on": None,
+    }
+    allegations.update_allegation(actor=actor, allegation=allegation, **values, outcome="substantiated")
+    assert [t.outcome for t in first.tasks] == ["substantiated"]
+    assert len(second.tasks) == 1
+    # Recording the same outcome again opens nothing more; a changed outcome updates the open task.
+    allegations.update_allegation(actor=actor, allegation=allegation, **values, outcome="unsubstantiated")
+    assert [t.outcome for t in first.tasks] == ["unsubstantiated"]
+    task = first.tasks[0]
+    with pytest.raises(InvalidField, match="case update"):
+        services.log_communication(
+            actor=actor,
+            victim=first,
+            occurred_on=TODAY,
+            channel="in_person",
+            summary="Told her.",
+            case_update_given=False,
+            closes_task_ids=[task.id],
+        )
+    with pytest.raises(InvalidField):  # another victim's task
+        services.log_communication(
+            actor=actor,
+            victim=first,
+            occurred_on=TODAY,
+            channel="phone",
+            summary=None,
+            case_update_given=True,
+            closes_task_ids=[second.tasks[0].id],
+        )
+    communication = services.log_communication(
+        actor=actor,
+        victim=first,
+        occurred_on=TODAY,
+        channel="in_person",
+        summary="Outcome explained in Sango.",
+        case_update_given=True,
+        language="Sango",
+        closes_task_ids=[task.id],
+        next_update_due=TODAY + timedelta(days=30),
+    )
+    assert task.closed_by_communication_id == communication.id
+    assert first.last_update_on == TODAY and first.next_update_due == TODAY + timedelta(days=30)
+    assert second.tasks[0].closed_at is None
+    # A victim linked after the outcome is owed the same letter.
+    third = register(actor)
+    allegations.link_victim(actor=actor, victim=third, allegation=allegation)
+    assert [t.outcome for t in third.tasks] == ["unsubstantiated"]
+
+
+def test_communication_needs_consent_to_be_contacted(actor: User) -> None:
+    victim = register(actor, consents=["services"])
+    with pytest.raises(InvalidField, match="be contacted"):
+        services.log_communication(
+            actor=actor,
+            victim=victim,
+            occurred_on=TODAY,
+            channel="phone",
+            summary=None,
+            case_update_given=True,
+        )
+    with pytest.raises(InvalidField, match="future"):
+        services.record_consent(
+            actor=actor,
+            victim=victim,
+            purpose="contact",
+            given_on=TODAY + timedelta(days=1),
+            method="verbal",
+            version="1",
+        )
+
+
+def test_filters_no_assistance_no_update_minor_status(actor: User, make_user) -> None:  # type: ignore[no-untyped-def]
+    old = register(actor, registered_on=TODAY - timedelta(days=200), age_group="minor")
+    helped = register(actor, registered_on=TODAY - timedelta(days=200))
+    services.record_assistance(
+        actor=actor,
+        victim=helped,
+        service_type="medical",
+        status="in_progress",
+        referral_date=AGO,
+        start_date=AGO,
+    )
+    services.log_communication(
+        actor=actor,
+        victim=helped,
+        occurred_on=TODAY - timedelta(days=5),
+        channel="phone",
+        summary=None,
+        case_update_given=True,
+    )
+    referred_only = register(actor)
+    services.record_assistance(actor=actor, victim=referred_only, service_type="legal", status="referred")
+    closed = register(actor, registered_on=TODAY - timedelta(days=300))
+    services.set_status(actor=actor, victim=closed, status="closed")
+
+    def ids(**filters: object) -> set[int]:
+        rows = db.session.execute(services.victim_rows(actor, services.VictimFilters(**filters))).all()
+        return {row.id for row in rows}
+
+    assert ids(no_assistance=True) == {old.id, referred_only.id, closed.id}
+    assert ids(no_update=True) == {old.id}  # closed cases are not flagged
+    assert ids(minor=True) == {old.id}
+    assert ids(status="closed") == {closed.id}
+    assert ids(case_code=helped.case_code.lower()) == {helped.id}
+    assert ids(country_code="COD") == set()
+    db.session.commit()
+    other = db.session.get(User, make_user(scope="HTI").id)
+    assert db.session.execute(services.victim_rows(other, services.VictimFilters())).all() == []
+    with pytest.raises(DomainError, match="already closed"):
+        services.set_status(actor=actor, victim=closed, status="closed")
+    services.set_status(actor=actor, victim=closed, status=VictimStatus.ACTIVE)
+
+
+def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
+    actor: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    from vat.auth.models import Role
+
+    victim = register(actor)
+    db.session.commit()
+    manager = db.session.get(User, make_user(Role.FUND_MANAGER, "").id)
+    service = services.record_trust_fund_support(
+        actor=manager,
+        case_code=victim.case_code.lower(),
+        amount=Decimal("250.00"),
+        currency="USD",
+        paid_on=AGO,
+        ledger_entry_id=42,
+    )
+    again = services.record_trust_fund_support(
+        actor=manager,
+        case_code=victim.case_code,
+        amount=Decimal("250.00"),
+        currency="USD",
+        paid_on=AGO,
+        ledger_entry_id=42,
+    )
+    assert again.id == service.id
+    assert (service.funding_source, service.status, service.cost, service.ledger_entry_id) == (
+        "direct_trust_fund",
+        "completed",
+        Decimal("250.00"),
+        42,
+    )
+    assert db.session.scalar(select(Assistance.id).where(Assistance.victim_id == victim.id)) == service.id
+    with pytest.raises(DomainError, match="No victim"):
+        services.record_trust_fund_support(
+            actor=manager,
+            case_code="CAR-1999-9999",
+            amount=Decimal("1"),
+            currency="USD",
+            paid_on=AGO,
+            ledger_entry_id=43,
+        )
+    no_consent = register(actor, consents=[])
+    with pytest.raises(InvalidField, match="receive services"):
+        services.record_trust_fund_support(
+            actor=manager,
+            case_code=no_consent.case_code,
+            amount=Decimal("1"),
+            currency="USD",
+            paid_on=AGO,
+            ledger_entry_id=44,
+        )
+
+
+def test_open_items_and_timeline(actor: User) -> None:
+    victim = register(actor, registered_on=TODAY - timedelta(days=120))
+    allegation = allegations.create_allegation(
+        actor=actor, reference="CAF-2026-01", country_code="CAF", received_on=TODAY - timedelta(days=20)
+    )
+    allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
+    services.record_assistance(
+        actor=actor,
+        victim=victim,
+        service_type="psychosocial",
+        status="referred",
+        referral_date=TODAY - timedelta(days=31),
+    )
+    items = {item.kind for item in services.open_items(victim, allegations.rules())}
+    assert items == {"overdue_step", "stuck_service", "no_update", "no_assistance"}
+    titles = [event.title for event in services.timeline(victim)]
+    assert titles[0] == "Allegation CAF-2026-01: received" and titles[-1] == "Case registered"
+    dates = [event.on for event in services.timeline(victim)]
+    assert dates == sorted(dates, reverse=True)
+    assert any("received" in t for t in titles) and any("Referred for psychosocial" in t for t in titles)
+
+
+def test_break_glass_opens_one_victim_and_shows_on_the_advocates_dashboard(actor: User, make_user) -> None:  # type: ignore[no-untyped-def]
+    from vat.auth.models import Role
+
+    victim = register(actor)
+    db.session.commit()
+    senior = db.session.get(User, make_user(Role.SENIOR_ADVOCATE, "HTI").id)
+    assert services.get_victim(senior, victim.id) is None
+    with pytest.raises(DomainError, match="15 characters"):
+        services.break_glass_victim(actor=senior, case_code=victim.case_code, reason="urgent")
+    services.break_glass_victim(
+        actor=senior, case_code=victim.case_code, reason="Medical evacuation needs her file tonight."
+    )
+    assert services.get_victim(senior, victim.id) is victim
+    assert services.get_victim(senior, register(actor).id) is None
+    breaks = services.attention(actor).glass_breaks
+    assert [(g.user_id, code) for g, code in breaks] == [(senior.id, victim.case_code)]
+    with pytest.raises(DomainError, match="senior"):
+        services.break_glass_victim(actor=actor, case_code=victim.case_code, reason="x" * 20)
+    event = db.session.scalars(
+        select(audit.AuditEvent).where(audit.AuditEvent.action == "auth.break_glass")
+    ).one()
+    assert json.loads(event.detail)["grant"] and event.object_type == "victim"

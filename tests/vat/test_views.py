@@ -1,0 +1,389 @@
+"""Victim-assistance pages through the test client: the journey, scope and roles on every route
+(generated from the URL map), constant queries per list page, form errors, CSRF, no identity leaks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, func, select
+
+from tests.conftest import make_app, sign_in
+from tests.vat.conftest import register
+from vat import audit
+from vat.allegations import services as allegations
+from vat.auth.models import Role, User
+from vat.db import db
+from vat.victims import services
+from vat.victims.models import Assistance, Victim
+
+TODAY = date.today()
+NAME = "Fatimé Zaïnab عائشة"
+
+
+def iso(days_ago: int) -> str:
+    return (TODAY - timedelta(days=days_ago)).isoformat()
+
+
+def test_journey_register_link_refer_complete_inform_and_see_the_timeline(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    user = login(Role.ADVOCATE, "CAF")
+    response = client.post(
+        "/vat/victims/new",
+        data={
+            "country_code": "CAF",
+            "mission": "minusca",
+            "sex": "female",
+            "age_group": "minor",
+            "name": NAME,
+            "contact": "Quartier PK5",
+            "advocate_id": str(user.id),
+        },
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert NAME not in location and "Fatim" not in location
+    victim_id = int(location.rsplit("/", 1)[1])
+    page = client.get(location).get_data(as_text=True)
+    assert f"<bdi>{NAME}</bdi>" in page and "Nothing open" not in page
+    with app.app_context():
+        code = db.session.get(Victim, victim_id).case_code
+    assert re.fullmatch(rf"CAR-{TODAY.year}-\d{{4}}", code)
+
+    for purpose in ("services", "referral", "contact"):
+        response = client.post(
+            f"/vat/victims/{victim_id}/consents/new",
+            data={"purpose": purpose, "given_on": iso(10), "method": "written", "version": "1"},
+        )
+        assert response.status_code == 302, purpose
+    client.post(
+        "/vat/allegations/new",
+        data={
+            "reference": "0042/26",
+            "country_code": "CAF",
+            "mission": "MINUSCA",
+            "personnel_category": "military_contingent",
+            "perpetrator_country": "FRA",
+            "type": "abuse",
+            "sub_type": "rape",
+            "urgency": "normal",
+            "received_on": iso(12),
+            "outcome": "pending",
+        },
+    )
+    assert (
+        client.post(f"/vat/victims/{victim_id}/allegations", data={"reference": "0042/26"}).status_code == 302
+    )
+    response = client.post(
+        f"/vat/victims/{victim_id}/assistance/new",
+        data={
+            "service_type": "medical",
+            "provider": "Hôpital communautaire",
+            "status": "referred",
+            "referral_date": iso(9),
+            "funding_source": "agency",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        service_id = db.session.scalar(select(Assistance.id))
+    response = client.post(
+        f"/vat/victims/{victim_id}/assistance/{service_id}",
+        data={
+            "service_type": "medical",
+            "provider": "Hôpital communautaire",
+            "status": "completed",
+            "referral_date": iso(9),
+            "start_date": iso(8),
+            "end_date": iso(2),
+            "cost": "85.50",
+            "currency": "USD",
+            "funding_source": "agency",
+        },
+    )
+    assert response.status_code == 302
+    response = client.post(
+        f"/vat/victims/{victim_id}/communications/new",
+        data={
+            "occurred_on": iso(1),
+            "channel": "in_person",
+            "language": "Sango",
+            "summary": "Treatment explained.",
+            "case_update_given": "y",
+            "next_update_due": iso(-30),
+        },
+    )
+    assert response.status_code == 302
+    page = client.get(f"/vat/victims/{victim_id}").get_data(as_text=True)
+    for expected in (
+        "Allegation 0042/26: received",
+        "Referred for medical help",
+        "Medical help started",
+        "Medical help ended",
+        "Contact by in person — case update given",
+        "Treatment explained.",
+        "85.50 USD",
+    ):
+        assert expected in page, expected
+    timeline = page[page.index('class="timeline"') :]
+    assert (
+        timeline.index("Contact by in person")
+        < timeline.index("Medical help ended")
+        < timeline.index("Referred for")
+    )
+    with app.app_context():
+        actions = db.session.scalars(
+            select(audit.AuditEvent.action).where(audit.AuditEvent.object_id == code)
+        ).all()
+    assert {
+        "victim.create",
+        "victim.view_identity",
+        "victim.assistance_update",
+        "victim.communication_create",
+        "allegation.link_victim",
+    } <= set(actions)
+    assert NAME not in client.get("/vat/victims").get_data(as_text=True)  # lists show case codes
+
+
+def test_form_errors_name_the_field_and_save_nothing(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    login(Role.ADVOCATE, "CAF")
+    bad = [
+        {"country_code": "CAF", "sex": "alien"},
+        {"country_code": "SSD"},
+        {"country_code": "CAF", "date_of_birth": iso(-3)},
+        {"country_code": "CAF", "name": "n" * 201},
+        {"country_code": "CAF", "notes": "n" * 5001},
+        {"country_code": "CAF", "date_of_birth": "31/02/2020"},
+    ]
+    for data in bad:
+        response = client.post("/vat/victims/new", data=data)
+        assert response.status_code == 200, data
+        assert 'class="error"' in response.get_data(as_text=True), data
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Victim.id))) == 0
+
+
+def test_assistance_date_error_shows_on_the_form(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    user = login(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        victim_id = register(db.session.get(User, user.id)).id
+        db.session.commit()
+    response = client.post(
+        f"/vat/victims/{victim_id}/assistance/new",
+        data={
+            "service_type": "medical",
+            "status": "in_progress",
+            "referral_date": iso(5),
+            "start_date": iso(6),
+            "funding_source": "unknown",
+        },
+    )
+    assert response.status_code == 200
+    assert "The service cannot start before the referral date." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Assistance.id))) == 0
+
+
+def test_csrf_is_required(database_url: str, make_user: Callable[..., Any]) -> None:
+    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    user = make_user(Role.ADVOCATE, "CAF")
+    sign_in(app, client, user)
+    response = client.post("/vat/victims/new", data={"country_code": "CAF"})
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Victim.id))) == 0
+        db.engine.dispose()
+
+
+# --- every route, as another scope and as every other role -----------------------------------
+
+MY_BLUEPRINTS = ("victims.", "allegations.")
+
+
+@pytest.fixture
+def records(app: Flask, make_user: Callable[..., Any]) -> dict[str, Any]:
+    owner = make_user(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        actor = db.session.get(User, owner.id)
+        victim = register(actor, name=NAME)
+        allegation = allegations.create_allegation(
+            actor=actor, reference="9/26", country_code="CAF", received_on=TODAY
+        )
+        allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
+        service = services.record_assistance(
+            actor=actor, victim=victim, service_type="medical", status="referred"
+        )
+        child = services.add_child(actor=actor, victim=victim, sex="female")
+        db.session.commit()
+        return {
+            "victim_id": victim.id,
+            "allegation_id": allegation.id,
+            "service_id": service.id,
+            "child_id": child.id,
+            "consent_id": victim.consents[0].id,
+            "step": "assessed",
+            "code": victim.case_code,
+        }
+
+
+def vat_routes(app: Flask) -> Iterator[tuple[str, str, set[str]]]:
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(MY_BLUEPRINTS):
+            yield rule.endpoint, rule.rule, set(rule.arguments)
+
+
+def test_all_vat_routes_are_under_my_blueprints_or_another_vat_domain(app: Flask) -> None:
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/vat/victims") or rule.rule.startswith("/vat/allegations"):
+            assert rule.endpoint.startswith(MY_BLUEPRINTS), rule.rule
+
+
+def build(path: str, values: dict[str, Any]) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), path)
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "expected"),
+    [
+        (Role.ADVOCATE, "HTI", 404),
+        (Role.SENIOR_ADVOCATE, "COD, HTI, SSD", 404),
+        (Role.ADVOCATE, "CAF/OTHERMISSION", 404),
+        (Role.FUND_MANAGER, "", 403),
+        (Role.AUDITOR, "", 403),
+        (Role.ADMIN, "", 403),
+    ],
+)
+def test_every_record_route_refuses_outsiders(
+    app: Flask,
+    client: FlaskClient,
+    login: Callable[..., Any],
+    records: dict[str, Any],
+    role: Role,
+    scope: str,
+    expected: int,
+) -> None:
+    """Generated from the URL map: a new route under these blueprints is covered automatically."""
+    login(role, scope)
+    checked = 0
+    for endpoint, path, arguments in vat_routes(app):
+        scoped = bool(arguments - {"step"})
+        if expected == 404 and not scoped:
+            continue  # pages without a record id show the user's own scope (tested elsewhere)
+        url = build(path, records)
+        for method in ("GET", "POST"):
+            rule_methods = next(r.methods for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+            if method not in (rule_methods or set()):
+                continue
+            response = client.open(
+                url, method=method, data={"reason": "x" * 30, "case_code": records["code"]}
+            )
+            want = expected
+            if endpoint == "allegations.update_clock_rule" and role is Role.SENIOR_ADVOCATE:
+                want = 302  # policy, not victim data: any senior advocate may edit the rules
+            elif endpoint == "allegations.update_clock_rule" and expected == 404:
+                want = 403
+            assert response.status_code == want, (role, method, url, response.status_code)
+            assert records["code"] not in response.get_data(as_text=True)
+            assert NAME not in response.get_data(as_text=True)
+            checked += 1
+    assert checked >= 10
+
+
+@pytest.mark.parametrize("role", [Role.FUND_MANAGER, Role.AUDITOR, Role.ADMIN])
+def test_pages_without_ids_are_refused_to_roles_that_do_not_see_victims(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], role: Role
+) -> None:
+    login(role, "")
+    for _endpoint, path, arguments in vat_routes(app):
+        if not arguments:
+            assert client.get(path).status_code in (403, 405), path
+
+
+def test_advocates_cannot_break_the_glass_or_edit_rules(
+    client: FlaskClient, login: Callable[..., Any], records: dict[str, Any]
+) -> None:
+    login(Role.ADVOCATE, "HTI")
+    assert client.get("/vat/break-glass").status_code == 403
+    assert (
+        client.post("/vat/allegations/clock-rules/assessed", data={"assessed-amount": "1"}).status_code == 403
+    )
+
+
+def test_senior_breaks_the_glass_through_the_form(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], records: dict[str, Any]
+) -> None:
+    login(Role.SENIOR_ADVOCATE, "HTI")
+    url = f"/vat/victims/{records['victim_id']}"
+    assert client.get(url).status_code == 404
+    response = client.post("/vat/break-glass", data={"case_code": records["code"], "reason": "too short"})
+    assert response.status_code == 200 and client.get(url).status_code == 404
+    response = client.post(
+        "/vat/break-glass",
+        data={"case_code": records["code"].lower(), "reason": "The victim is in hospital in Port-au-Prince."},
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith(url)
+    assert NAME in client.get(url).get_data(as_text=True)
+
+
+# --- constant number of queries per list page ------------------------------------------------
+
+
+@contextmanager
+def counting(app: Flask) -> Iterator[list[str]]:
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_lists_issue_a_constant_number_of_queries(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    user = login(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        actor = db.session.get(User, user.id)
+        for number in range(60):
+            victim = register(actor, name=f"Person {number}")
+            services.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
+            allegation = allegations.create_allegation(
+                actor=actor,
+                reference=f"{number}/26",
+                country_code="CAF",
+                received_on=TODAY - timedelta(days=number),
+            )
+            allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
+        db.session.commit()
+    counts = {}
+    for path in ("/vat/victims", "/vat/allegations/", "/vat/victims?no_assistance=y&minor=&name=Person+3"):
+        for size in (2, 10, 50):
+            joiner = "&" if "?" in path else "?"
+            with counting(app) as statements:
+                response = client.get(f"{path}{joiner}per_page={size}")
+            assert response.status_code == 200
+            counts[(path, size)] = len(statements)
+        assert counts[(path, 2)] == counts[(path, 10)] == counts[(path, 50)], counts
+    print("queries per list page:", counts)
+    with counting(app) as statements:
+        client.get("/vat/attention?all=1")
+    attention_queries = len(statements)
+    assert attention_queries < 20, attention_queries

@@ -1,0 +1,1 @@
+"""Allegations of sexual exploitation and abuse, their clock and their outcome."""

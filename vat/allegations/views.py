@@ -1,0 +1,198 @@
+"""Allegations blueprint: list, record, update, the clock, victims linked, and the clock rules."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from vat.allegations import services
+from vat.allegations.forms import AllegationForm, ClockRuleForm, LinkVictimForm
+from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Outcome, Step, VictimAllegation
+from vat.auth.forms import EmptyForm
+from vat.auth.policy import Permission, requires
+from vat.db import db
+from vat.errors import DomainError
+from vat.victims import services as victim_services
+from vat.victims.views import form_values, show_error
+
+bp = Blueprint("allegations", __name__, url_prefix="/vat/allegations")
+
+
+def load_allegation(allegation_id: int) -> Allegation:
+    allegation = services.get_allegation(current_user, allegation_id)
+    if allegation is None:
+        abort(404)
+    return allegation
+
+
+def prepare(form: AllegationForm) -> None:
+    countries = sorted({s.country_code for s in current_user.scopes})
+    form.country_code.choices = [SelectChoice(c, c) for c in countries]
+    form.perpetrator_country.choices = [SelectChoice("", "— unknown —")] + [
+        SelectChoice(code, name) for code, name in services.country_choices()
+    ]
+
+
+@bp.get("/")
+@requires(Permission.VIEW_IDENTITY)
+def index() -> str:
+    query = services.visible_allegations(current_user).order_by(
+        Allegation.received_on.desc(), Allegation.id.desc()
+    )
+    reference = request.args.get("reference", "").strip()[:40]
+    if reference:
+        query = query.where(Allegation.reference == reference)
+    outcome = request.args.get("outcome", "")
+    if outcome in {o.value for o in Outcome}:
+        query = query.where(Allegation.outcome == outcome)
+    page = db.paginate(query, max_per_page=100)
+    ids = [a.id for a in page.items]
+    victims = dict(
+        db.session.execute(
+            select(VictimAllegation.allegation_id, func.count())
+            .where(VictimAllegation.allegation_id.in_(ids))
+            .group_by(VictimAllegation.allegation_id)
+        ).all()
+    )
+    rule_list = services.rules()
+    overdue = {a.id: services.overdue_steps(a, rule_list) for a in page.items}
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "vat/allegations/index.html",
+        page=page,
+        victims=victims,
+        overdue=overdue,
+        args=args,
+        reference=reference,
+        outcome=outcome,
+        outcomes=Outcome,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def new() -> str | Response:
+    form = AllegationForm()
+    prepare(form)
+    if form.validate_on_submit():
+        try:
+            allegation = services.create_allegation(actor=current_user, **form_values(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Allegation {allegation.reference} recorded.", "success")
+            return redirect(url_for("allegations.show", allegation_id=allegation.id))
+    return render_template("vat/allegations/form.html", form=form, allegation=None)
+
+
+@bp.get("/<int:allegation_id>")
+@requires(Permission.VIEW_IDENTITY)
+def show(allegation_id: int) -> str:
+    allegation = load_allegation(allegation_id)
+    linked = db.session.execute(
+        select(VictimAllegation.victim_id, victim_services.Victim.case_code)
+        .join(victim_services.Victim, victim_services.Victim.id == VictimAllegation.victim_id)
+        .where(
+            VictimAllegation.allegation_id == allegation.id, victim_services.in_scope_condition(current_user)
+        )
+        .order_by(victim_services.Victim.case_code)
+    ).all()
+    return render_template(
+        "vat/allegations/show.html",
+        allegation=allegation,
+        clock=services.clock(allegation),
+        linked=linked,
+        link_form=LinkVictimForm(),
+        button=EmptyForm(),
+    )
+
+
+@bp.route("/<int:allegation_id>/edit", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def edit(allegation_id: int) -> str | Response:
+    allegation = load_allegation(allegation_id)
+    form = AllegationForm(obj=allegation) if request.method == "GET" else AllegationForm()
+    prepare(form)
+    if request.method == "GET":
+        form.perpetrator_country.data = allegation.perpetrator_country or ""
+        form.sub_type.data = allegation.sub_type or ""
+    if request.method == "POST" and form.validate_on_submit():
+        values = form_values(form, "reference")
+        try:
+            services.update_allegation(actor=current_user, allegation=allegation, **values)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Allegation updated.", "success")
+            return redirect(url_for("allegations.show", allegation_id=allegation.id))
+    form.reference.render_kw = {"readonly": True}
+    return render_template("vat/allegations/form.html", form=form, allegation=allegation)
+
+
+@bp.post("/<int:allegation_id>/victims")
+@requires(Permission.EDIT_CASES)
+def link_victim(allegation_id: int) -> Response:
+    allegation = load_allegation(allegation_id)
+    form = LinkVictimForm()
+    victim = (
+        victim_services.find_by_case_code(current_user, form.case_code.data or "")
+        if form.validate()
+        else None
+    )
+    if victim is None:
+        flash("No victim in your scope has that case code.", "error")
+    else:
+        try:
+            services.link_victim(actor=current_user, victim=victim, allegation=allegation)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(f"{victim.case_code} linked.", "success")
+    return redirect(url_for("allegations.show", allegation_id=allegation.id))
+
+
+@bp.get("/clock-rules")
+@requires(Permission.VIEW_IDENTITY)
+def clock_rules() -> str:
+    rule_list = services.rules()
+    forms = {r.step: ClockRuleForm(obj=r, prefix=r.step) for r in rule_list}
+    return render_template(
+        "vat/allegations/rules.html", rules=rule_list, forms=forms, labels=STEP_LABELS, Step=Step
+    )
+
+
+@bp.post("/clock-rules/<step>")
+@requires(Permission.EDIT_POLICY)
+def update_clock_rule(step: str) -> Response:
+    rule = db.session.get(ClockRule, step)
+    if rule is None:
+        abort(404)
+    form = ClockRuleForm(prefix=step)
+    if not form.validate_on_submit():
+        flash("Check the limit: a whole number of days or months between 1 and 3650.", "error")
+        return redirect(url_for("allegations.clock_rules"))
+    try:
+        services.update_rule(
+            actor=current_user,
+            step=step,
+            amount=form.amount.data,
+            unit=form.unit.data,
+            reduced_amount=form.reduced_amount.data,
+            reduced_from=form.reduced_from.data or None,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"Rule for “{STEP_LABELS[Step(step)]}” updated; every clock uses it from now on.", "success")
+    return redirect(url_for("allegations.clock_rules"))

@@ -1,0 +1,1 @@
+"""Victims, their consents, the assistance they receive, their children and every contact."""

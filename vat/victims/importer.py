@@ -1,0 +1,393 @@
+"""Import the spreadsheets advocates kept before this tool: victims, allegations, victim–allegation
+links and assistance, from CSV (one kind per file) or XLSX (one sheet per kind).
+
+All or nothing: every row goes through the same services as the forms, inside a savepoint; any
+bad row rolls the whole file back and the report names each bad row, column and reason.
+Re-importing a file creates no duplicates: existing case codes, reference numbers, links and
+services (same victim, type, provider and referral date) are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import IO, Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import select
+
+from vat import audit
+from vat.allegations import services as allegations
+from vat.allegations.models import (
+    SUB_TYPES,
+    Allegation,
+    AllegationType,
+    Outcome,
+    PersonnelCategory,
+    Urgency,
+)
+from vat.allegations.services import InvalidField
+from vat.db import db
+from vat.errors import DomainError
+from vat.victims import services
+from vat.victims.models import (
+    AgeGroup,
+    Assistance,
+    ConsentMethod,
+    ConsentPurpose,
+    FundingSource,
+    ServiceStatus,
+    ServiceType,
+    Sex,
+)
+
+KINDS = ("victims", "allegations", "links", "assistance")
+MAX_ROWS = 20_000
+MAX_CELL = 5000
+
+COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
+    "victims": [
+        ("case_code", True, "e.g. CAR-2016-0007; kept as is, and the key for re-imports"),
+        ("country_code", True, "ISO 3166 alpha-3: CAF, COD, HTI, SSD…"),
+        ("mission", False, "e.g. MINUSCA"),
+        ("registered_on", False, "YYYY-MM-DD; today if empty"),
+        ("sex", False, ", ".join(m.value for m in Sex)),
+        ("age_group", False, ", ".join(m.value for m in AgeGroup)),
+        ("date_of_birth", False, "YYYY-MM-DD"),
+        ("name", False, "encrypted"),
+        ("aliases", False, "encrypted; separate names with ;"),
+        ("contact", False, "encrypted"),
+        ("location", False, "encrypted"),
+        ("notes", False, "encrypted"),
+        ("consents", False, "purposes given, separated by ; — " + ", ".join(m.value for m in ConsentPurpose)),
+        ("consent_date", False, "YYYY-MM-DD (needed with consents)"),
+        ("consent_method", False, ", ".join(m.value for m in ConsentMethod)),
+    ],
+    "allegations": [
+        ("reference", True, "e.g. 0399/15; the key for re-imports"),
+        ("country_code", True, "ISO 3166 alpha-3"),
+        ("mission", False, "entity or mission"),
+        ("personnel_category", False, ", ".join(m.value for m in PersonnelCategory)),
+        ("perpetrator_country", False, "ISO 3166 alpha-3"),
+        ("type", False, ", ".join(m.value for m in AllegationType)),
+        ("sub_type", False, ", ".join(v for v, _ in SUB_TYPES if v)),
+        ("urgency", False, ", ".join(m.value for m in Urgency)),
+        ("received_on", False, "YYYY-MM-DD"),
+        ("assessed_on", False, "YYYY-MM-DD"),
+        ("referred_on", False, "YYYY-MM-DD"),
+        ("nio_decision_on", False, "YYYY-MM-DD"),
+        ("investigation_completed_on", False, "YYYY-MM-DD"),
+        ("report_submitted_on", False, "YYYY-MM-DD"),
+        ("outcome", False, ", ".join(m.value for m in Outcome)),
+        ("actions_taken", False, "free text"),
+    ],
+    "links": [
+        ("case_code", True, "a victim's case code"),
+        ("reference", True, "an allegation's reference number"),
+    ],
+    "assistance": [
+        ("case_code", True, "a victim's case code"),
+        ("service_type", True, ", ".join(m.value for m in ServiceType)),
+        ("provider", False, "e.g. UNFPA, an NGO"),
+        ("referral_date", False, "YYYY-MM-DD"),
+        ("start_date", False, "YYYY-MM-DD"),
+        ("end_date", False, "YYYY-MM-DD"),
+        ("status", False, ", ".join(m.value for m in ServiceStatus)),
+        ("cost", False, "a number, e.g. 120.50"),
+        ("currency", False, "ISO 4217, e.g. USD, XAF"),
+        ("funding_source", False, ", ".join(m.value for m in FundingSource)),
+        ("notes", False, "encrypted"),
+    ],
+}
+DATE_COLUMNS = {
+    "registered_on",
+    "date_of_birth",
+    "consent_date",
+    "referral_date",
+    "start_date",
+    "end_date",
+    *allegations.STEP_FIELDS,
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    sheet: str
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    errors: list[RowError] = field(default_factory=list)
+    created: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def summary(self) -> str:
+        made = ", ".join(f"{n} {k}" for k, n in self.created.items() if n) or "nothing new"
+        kept = sum(self.skipped.values())
+        return f"{made} created from {self.rows} rows" + (
+            f"; {kept} already present and left as they were" if kept else ""
+        )
+
+
+class FileRefused(DomainError):
+    pass
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _read_sheets(filename: str, stream: IO[bytes], kind: str | None) -> dict[str, list[dict[str, Any]]]:
+    name = filename.lower()
+    if name.endswith(".xlsx"):
+        try:
+            workbook = load_workbook(stream, read_only=True, data_only=True)
+        except (InvalidFileException, KeyError, OSError, ValueError) as error:
+            raise FileRefused("This file is not a readable XLSX workbook.") from error
+        sheets = {}
+        for sheet in workbook.worksheets:
+            title = sheet.title.strip().lower()
+            if title in ("readme", "instructions"):
+                continue
+            if title not in KINDS:
+                raise FileRefused(f"Unknown sheet {sheet.title!r}: use {', '.join(KINDS)}.")
+            sheets[title] = _rows(sheet.iter_rows(values_only=True))
+        workbook.close()
+        return sheets
+    if name.endswith(".csv"):
+        if kind not in KINDS:
+            raise FileRefused("Say what the CSV file holds.")
+        try:
+            text = stream.read().decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise FileRefused("Save the CSV file as UTF-8.") from error
+        return {kind: _rows(iter(csv.reader(io.StringIO(text))))}
+    raise FileRefused("Upload a .csv or .xlsx file.")
+
+
+def _rows(rows: Iterator[Any]) -> list[dict[str, Any]]:
+    header = next(rows, None)
+    if header is None:
+        return []
+    names = [str(h).strip().lower() if h is not None else "" for h in header]
+    result = []
+    for values in rows:
+        if values is None or all(v in (None, "") for v in values):
+            result.append({})
+            continue
+        result.append({names[i]: v for i, v in enumerate(values) if i < len(names) and names[i]})
+        if len(result) > MAX_ROWS:
+            raise FileRefused(f"Import at most {MAX_ROWS} rows at a time.")
+    result.insert(0, {"__header__": names})
+    return result
+
+
+# --- converting cells ------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _date(column: str, value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError as error:
+        raise InvalidField(column, "Write dates as YYYY-MM-DD.") from error
+
+
+def _values(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for column, _, _ in COLUMNS[kind]:
+        raw = row.get(column)
+        if column in DATE_COLUMNS:
+            values[column] = _date(column, raw)
+        else:
+            text = _text(raw)
+            if len(text) > MAX_CELL:
+                raise InvalidField(column, f"Use at most {MAX_CELL} characters.")
+            values[column] = text
+    return values
+
+
+# --- importing -------------------------------------------------------------------------------
+
+
+def import_file(*, actor: Any, filename: str, stream: IO[bytes], kind: str | None = None) -> ImportReport:
+    report = ImportReport()
+    try:
+        sheets = _read_sheets(filename, stream, kind)
+    except FileRefused as error:
+        report.errors.append(RowError("file", 0, "", str(error)))
+        return report
+    savepoint = db.session.begin_nested()
+    for sheet in KINDS:
+        rows = sheets.get(sheet)
+        if not rows:
+            continue
+        header = rows[0]["__header__"]
+        missing = [c for c, required, _ in COLUMNS[sheet] if required and c not in header]
+        unknown = [c for c in header if c and c not in {name for name, _, _ in COLUMNS[sheet]}]
+        for column in missing:
+            report.errors.append(RowError(sheet, 1, column, "This required column is missing."))
+        for column in unknown:
+            report.errors.append(RowError(sheet, 1, column, "Unknown column (see the template)."))
+        if missing or unknown:
+            continue
+        for number, row in enumerate(rows[1:], start=2):
+            if not row:
+                continue
+            report.rows += 1
+            try:
+                outcome = IMPORTERS[sheet](actor, _values(sheet, row))
+            except InvalidField as error:
+                report.errors.append(RowError(sheet, number, error.field, str(error)))
+            except DomainError as error:
+                report.errors.append(RowError(sheet, number, "", str(error)))
+            else:
+                (report.created if outcome else report.skipped)[sheet] += 1
+    if report.errors:
+        savepoint.rollback()
+        return report
+    savepoint.commit()
+    audit.record(
+        "victim.import",
+        actor=actor,
+        object_type="import",
+        detail={"created": dict(report.created), "skipped": dict(report.skipped), "rows": report.rows},
+    )
+    return report
+
+
+def _victim(actor: Any, case_code: str, column: str = "case_code") -> Any:
+    victim = services.find_by_case_code(actor, case_code)
+    if victim is None:
+        raise InvalidField(column, "No victim in your scope has this case code (in this file or already).")
+    return victim
+
+
+def _import_victim(actor: Any, values: dict[str, Any]) -> bool:
+    code = values.pop("case_code").upper()
+    if services.find_by_case_code(actor, code) is not None:
+        return False
+    consents = [p.strip() for p in values.pop("consents").split(";") if p.strip()]
+    consent_date, method = values.pop("consent_date"), values.pop("consent_method") or "other"
+    if consents and consent_date is None:
+        raise InvalidField("consent_date", "Give the date the consents were given.")
+    victim = services.register_victim(
+        actor=actor, case_code=code, registered_on=values.pop("registered_on"), **values
+    )
+    for purpose in consents:
+        try:
+            services.record_consent(
+                actor=actor,
+                victim=victim,
+                purpose=purpose,
+                given_on=consent_date,
+                method=method,
+                version="import",
+            )
+        except InvalidField as error:
+            raise InvalidField(CONSENT_COLUMNS.get(error.field, "consents"), str(error)) from error
+    return True
+
+
+def _import_allegation(actor: Any, values: dict[str, Any]) -> bool:
+    reference = values.pop("reference")
+    existing = db.session.scalar(select(Allegation).where(Allegation.reference == reference))
+    if existing is not None:
+        if allegations.get_allegation(actor, existing.id) is None:
+            raise InvalidField(
+                "reference", "This reference number belongs to an allegation outside your scope."
+            )
+        return False
+    allegations.create_allegation(actor=actor, reference=reference, **values)
+    return True
+
+
+def _import_link(actor: Any, values: dict[str, Any]) -> bool:
+    victim = _victim(actor, values["case_code"])
+    allegation = allegations.find_by_reference(actor, values["reference"])
+    if allegation is None:
+        raise InvalidField("reference", "No allegation in your scope has this reference number.")
+    if any(link.allegation_id == allegation.id for link in victim.allegation_links):
+        return False
+    allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
+    return True
+
+
+def _import_assistance(actor: Any, values: dict[str, Any]) -> bool:
+    victim = _victim(actor, values.pop("case_code"))
+    service_type = (values.get("service_type") or "").strip().lower()
+    duplicate = db.session.scalar(
+        select(Assistance.id).where(
+            Assistance.victim_id == victim.id,
+            Assistance.service_type == service_type,
+            Assistance.provider.is_(None)
+            if not values["provider"]
+            else Assistance.provider == values["provider"],
+            Assistance.referral_date.is_(None)
+            if values["referral_date"] is None
+            else Assistance.referral_date == values["referral_date"],
+        )
+    )
+    if duplicate:
+        return False
+    services.record_assistance(actor=actor, victim=victim, **values)
+    return True
+
+
+CONSENT_COLUMNS = {"purpose": "consents", "given_on": "consent_date", "method": "consent_method"}
+
+IMPORTERS = {
+    "victims": _import_victim,
+    "allegations": _import_allegation,
+    "links": _import_link,
+    "assistance": _import_assistance,
+}
+
+
+def template_workbook() -> io.BytesIO:
+    """The documented template: one sheet per kind with its header row, and a README sheet."""
+    workbook = Workbook()
+    readme = workbook.active
+    readme.title = "README"
+    readme.append(["sheet", "column", "required", "values"])
+    for kind in KINDS:
+        sheet = workbook.create_sheet(kind)
+        sheet.append([name for name, _, _ in COLUMNS[kind]])
+        for name, required, help_text in COLUMNS[kind]:
+            readme.append([kind, name, "yes" if required else "", help_text])
+    readme.append([])
+    readme.append(
+        ["Delete no sheet you need; leave a sheet with only its header row to import nothing of that kind."]
+    )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    return buffer

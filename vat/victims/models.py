@@ -1,0 +1,348 @@
+"""Victims and what is recorded for and with them. Identity fields are encrypted at rest and
+deferred: a list never loads (or decrypts) them; only the victims service reads them, and audits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vat.allegations.models import Allegation, Labelled, VictimAllegation
+from vat.auth.models import User
+from vat.crypto import EncryptedText
+from vat.db import Base, Money, UTCDateTime, utcnow
+
+
+class Sex(Labelled):
+    FEMALE = "female"
+    MALE = "male"
+    UNKNOWN = "unknown"
+
+
+class AgeGroup(Labelled):
+    ADULT = "adult"
+    MINOR = "minor"
+    UNKNOWN = "unknown"
+
+
+class VictimStatus(Labelled):
+    ACTIVE = "active"
+    CLOSED = "closed"
+    LOST_CONTACT = "lost_contact"
+
+
+class ConsentPurpose(Labelled):
+    SERVICES = "services"
+    REFERRAL = "referral"
+    SHARE_MEMBER_STATE = "share_member_state"
+    PATERNITY_DISCLOSURE = "paternity_disclosure"
+    DNA_TESTING = "dna_testing"
+    CONTACT = "contact"
+    AGGREGATE_REPORTING = "aggregate_reporting"
+
+    @property
+    def label(self) -> str:
+        return CONSENT_LABELS[self]
+
+
+CONSENT_LABELS = {
+    ConsentPurpose.SERVICES: "receive services",
+    ConsentPurpose.REFERRAL: "be referred to a named provider",
+    ConsentPurpose.SHARE_MEMBER_STATE: "share with a member state",
+    ConsentPurpose.PATERNITY_DISCLOSURE: "paternity disclosure",
+    ConsentPurpose.DNA_TESTING: "DNA testing",
+    ConsentPurpose.CONTACT: "be contacted",
+    ConsentPurpose.AGGREGATE_REPORTING: "be counted in aggregate reporting",
+}
+
+
+class ConsentMethod(Labelled):
+    WRITTEN = "written"
+    VERBAL = "verbal"
+    THUMBPRINT = "thumbprint"
+    GUARDIAN = "guardian"
+    OTHER = "other"
+
+
+class ServiceType(Labelled):
+    MEDICAL = "medical"
+    PSYCHOSOCIAL = "psychosocial"
+    LEGAL = "legal"
+    MATERIAL = "material"
+    SHELTER = "shelter"
+    EDUCATION = "education"
+    LIVELIHOOD = "livelihood"
+    PROTECTION = "protection"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return "material / basic needs" if self is ServiceType.MATERIAL else self.value
+
+
+class ServiceStatus(Labelled):
+    REFERRED = "referred"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    NOT_AVAILABLE = "not_available"
+    CANCELLED = "cancelled"  # set when the consent it needed was withdrawn
+
+    @property
+    def label(self) -> str:
+        return {
+            ServiceStatus.DECLINED: "declined by the victim",
+            ServiceStatus.CANCELLED: "cancelled (consent withdrawn)",
+        }.get(self, self.value.replace("_", " "))
+
+
+class FundingSource(Labelled):
+    TRUST_FUND_PROJECT = "trust_fund_project"
+    DIRECT_TRUST_FUND = "direct_trust_fund"
+    MISSION_BUDGET = "mission_budget"
+    AGENCY = "agency"
+    PETTY_CASH = "petty_cash"
+    UNKNOWN = "unknown"
+
+    @property
+    def label(self) -> str:
+        return {
+            FundingSource.TRUST_FUND_PROJECT: "trust-fund project",
+            FundingSource.DIRECT_TRUST_FUND: "direct trust-fund support",
+        }.get(self, self.value.replace("_", " "))
+
+
+class Channel(Labelled):
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    MESSAGE = "message"
+    LETTER = "letter"
+    THIRD_PARTY = "third_party"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {Channel.MESSAGE: "text message", Channel.THIRD_PARTY: "through a third party"}.get(
+            self, self.value.replace("_", " ")
+        )
+
+
+class RecipientKind(Labelled):
+    MEMBER_STATE = "member_state"
+    PROVIDER = "provider"
+
+
+class Victim(Base):
+    __tablename__ = "vat_victim"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_code: Mapped[str] = mapped_column(String(40), unique=True)
+    country_code: Mapped[str] = mapped_column(String(3), index=True)
+    mission: Mapped[str | None] = mapped_column(String(40))
+    advocate_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=VictimStatus.ACTIVE, index=True)
+    sex: Mapped[str] = mapped_column(String(10), default=Sex.UNKNOWN)
+    age_group: Mapped[str] = mapped_column(String(10), default=AgeGroup.UNKNOWN)
+    registered_on: Mapped[date] = mapped_column(Date)
+    # The date of the last communication that gave a case update (None: never informed).
+    last_update_on: Mapped[date | None] = mapped_column(Date, index=True)
+    next_update_due: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    name: Mapped[str | None] = mapped_column(
+        EncryptedText("vat_victim.name"), deferred=True, deferred_group="identity"
+    )
+    aliases: Mapped[str | None] = mapped_column(
+        EncryptedText("vat_victim.aliases"), deferred=True, deferred_group="identity"
+    )
+    date_of_birth: Mapped[str | None] = mapped_column(
+        EncryptedText("vat_victim.date_of_birth"), deferred=True, deferred_group="identity"
+    )
+    contact: Mapped[str | None] = mapped_column(
+        EncryptedText("vat_victim.contact"), deferred=True, deferred_group="identity"
+    )
+    location: Mapped[str | None] = mapped_column(
+        EncryptedText("vat_victim.location"), deferred=True, deferred_group="identity"
+    )
+    notes: Mapped[str | None] = mapped_column(
+        EncryptedText("vat_victim.notes"), deferred=True, deferred_group="identity"
+    )
+
+    advocate: Mapped[User | None] = relationship()
+    allegation_links: Mapped[list[VictimAllegation]] = relationship(
+        back_populates="victim", cascade="all, delete-orphan"
+    )
+    consents: Mapped[list[Consent]] = relationship(
+        back_populates="victim", cascade="all, delete-orphan", order_by="Consent.id"
+    )
+    services: Mapped[list[Assistance]] = relationship(
+        back_populates="victim", cascade="all, delete-orphan", order_by="Assistance.id"
+    )
+    children: Mapped[list[Child]] = relationship(
+        back_populates="victim", cascade="all, delete-orphan", order_by="Child.id"
+    )
+    communications: Mapped[list[Communication]] = relationship(
+        back_populates="victim", cascade="all, delete-orphan", order_by="Communication.id"
+    )
+    tasks: Mapped[list[VictimTask]] = relationship(
+        back_populates="victim", cascade="all, delete-orphan", order_by="VictimTask.id"
+    )
+    disclosures: Mapped[list[Disclosure]] = relationship(
+        back_populates="victim", cascade="all, delete-orphan", order_by="Disclosure.id"
+    )
+
+    @property
+    def allegations(self) -> list[Allegation]:
+        return [link.allegation for link in self.allegation_links]
+
+
+class VictimNameKey(Base):
+    """Blind indexes of a victim's name and aliases, for exact-match search without decryption."""
+
+    __tablename__ = "vat_victim_name_key"
+    __table_args__ = (UniqueConstraint("victim_id", "digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class CaseCounter(Base):
+    """The last number used for a case-code prefix and year (CAR-2017-0042)."""
+
+    __tablename__ = "vat_case_counter"
+
+    prefix: Mapped[str] = mapped_column(String(12), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Consent(Base):
+    """One consent given for one purpose; withdrawn (never deleted) when the victim says so."""
+
+    __tablename__ = "vat_consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(30))
+    given_on: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(20))
+    version: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str | None] = mapped_column(String(200))  # the named provider or state, if any
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    victim: Mapped[Victim] = relationship(back_populates="consents")
+
+    @property
+    def active(self) -> bool:
+        return self.withdrawn_on is None and not self.superseded
+
+
+class Assistance(Base):
+    """One service for one victim."""
+
+    __tablename__ = "vat_assistance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
+    service_type: Mapped[str] = mapped_column(String(20))
+    provider: Mapped[str | None] = mapped_column(String(200))
+    referral_date: Mapped[date | None] = mapped_column(Date)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    cost: Mapped[Decimal | None] = mapped_column(Money(2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    funding_source: Mapped[str] = mapped_column(String(30), default=FundingSource.UNKNOWN)
+    # The ledger entry that paid for it (a plain id: the victim domain never imports the ledger).
+    ledger_entry_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    notes: Mapped[str | None] = mapped_column(EncryptedText("vat_assistance.notes"), deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    victim: Mapped[Victim] = relationship(back_populates="services")
+
+
+class Child(Base):
+    """A child born as a result of SEA (a paternity claim links to it in the claims domain)."""
+
+    __tablename__ = "vat_child"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10), default=Sex.UNKNOWN)
+    notes: Mapped[str | None] = mapped_column(EncryptedText("vat_child.notes"), deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    victim: Mapped[Victim] = relationship(back_populates="children")
+
+
+class Communication(Base):
+    """One contact with the victim."""
+
+    __tablename__ = "vat_communication"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
+    occurred_on: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str | None] = mapped_column(String(40))
+    by_whom: Mapped[str] = mapped_column(String(120))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    case_update_given: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_update_due: Mapped[date | None] = mapped_column(Date)
+    summary: Mapped[str | None] = mapped_column(EncryptedText("vat_communication.summary"), deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    victim: Mapped[Victim] = relationship(back_populates="communications")
+
+
+class VictimTask(Base):
+    """Something owed to the victim, open until done: "inform the victim of the outcome"."""
+
+    __tablename__ = "vat_victim_task"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
+    allegation_id: Mapped[int | None] = mapped_column(ForeignKey("vat_allegation.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_communication_id: Mapped[int | None] = mapped_column(
+        ForeignKey("vat_communication.id", ondelete="SET NULL")
+    )
+
+    victim: Mapped[Victim] = relationship(back_populates="tasks")
+    allegation: Mapped[Allegation | None] = relationship()
+
+    @property
+    def label(self) -> str:
+        ref = self.allegation.reference if self.allegation else "—"
+        return f"Inform the victim of the outcome of allegation {ref} ({self.outcome})"
+
+
+class Disclosure(Base):
+    """The victim's file shared with a member state or referred to a named provider; it needs
+    the matching consent and is cancelled when that consent is withdrawn."""
+
+    __tablename__ = "vat_disclosure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
+    recipient_kind: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(200))
+    shared_on: Mapped[date] = mapped_column(Date)
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    victim: Mapped[Victim] = relationship(back_populates="disclosures")

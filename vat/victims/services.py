@@ -1,0 +1,1043 @@
+"""The victims service: the only code that reads or writes victim identities (it decrypts and
+audits), enforces consents, and keeps every query inside the actor's scope."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pycountry
+from flask import current_app
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
+from sqlalchemy.orm import selectinload
+
+from vat import audit
+from vat.allegations import services as allegations
+from vat.allegations.models import Allegation, ClockRule, Step, VictimAllegation
+from vat.allegations.services import (
+    InvalidField,
+    choice,
+    clean_text,
+    country,
+    mission,
+    past_date,
+    today,
+)
+from vat.auth import services as auth
+from vat.auth.models import BreakGlass, Role, User
+from vat.auth.policy import in_scope, scope_filter
+from vat.crypto import blind_index
+from vat.db import db, utcnow
+from vat.errors import DomainError
+from vat.victims.models import (
+    AgeGroup,
+    Assistance,
+    CaseCounter,
+    Channel,
+    Child,
+    Communication,
+    Consent,
+    ConsentMethod,
+    ConsentPurpose,
+    Disclosure,
+    FundingSource,
+    RecipientKind,
+    ServiceStatus,
+    ServiceType,
+    Sex,
+    Victim,
+    VictimNameKey,
+    VictimStatus,
+    VictimTask,
+)
+
+NAME_PURPOSE = "vat_victim.name"
+IDENTITY_FIELDS = ("name", "aliases", "date_of_birth", "contact", "location", "notes")
+TEXT_LIMITS = {"name": 200, "aliases": 500, "contact": 500, "location": 500, "notes": 5000}
+# Services that are happening (or about to) for the victim: these need the victim's consent.
+ONGOING = (ServiceStatus.REFERRED, ServiceStatus.IN_PROGRESS)
+DELIVERED = (ServiceStatus.IN_PROGRESS, ServiceStatus.COMPLETED)
+STUCK_DAYS = 30
+INFORM_OUTCOME = "inform_outcome"
+DEFAULT_PREFIXES = {"CAF": "CAR", "COD": "DRC"}
+
+
+def no_update_days() -> int:
+    return int(current_app.config["VAT_NO_UPDATE_DAYS"])
+
+
+# --- scope: every victim query starts here ---------------------------------------------------
+
+
+def in_scope_condition(user: Any) -> ColumnElement[bool]:
+    return scope_filter(user, Victim.country_code, Victim.mission, record_type="victim", id_column=Victim.id)
+
+
+def visible_victims(user: Any) -> Select[tuple[Victim]]:
+    return select(Victim).where(in_scope_condition(user))
+
+
+def get_victim(user: Any, victim_id: int) -> Victim | None:
+    return db.session.scalar(visible_victims(user).where(Victim.id == victim_id))
+
+
+def find_by_case_code(user: Any, case_code: str) -> Victim | None:
+    return db.session.scalar(visible_victims(user).where(Victim.case_code == case_code.strip().upper()))
+
+
+# --- search and lists ------------------------------------------------------------------------
+
+
+@dataclass
+class VictimFilters:
+    case_code: str = ""
+    name: str = ""
+    country_code: str = ""
+    status: str = ""
+    advocate_id: int | None = None
+    minor: bool = False
+    no_assistance: bool = False
+    no_update: bool = False
+
+
+def received_assistance() -> ColumnElement[bool]:
+    return exists().where(Assistance.victim_id == Victim.id, Assistance.status.in_(list(DELIVERED)))
+
+
+def without_update_since(cutoff: date) -> ColumnElement[bool]:
+    return and_(
+        Victim.status == VictimStatus.ACTIVE,
+        func.coalesce(Victim.last_update_on, Victim.registered_on) <= cutoff,
+    )
+
+
+def victim_rows(user: Any, filters: VictimFilters) -> Select[Any]:
+    """The list query: case codes and categories, no identity column, one statement per page."""
+    query = (
+        select(
+            Victim.id,
+            Victim.case_code,
+            Victim.country_code,
+            Victim.mission,
+            Victim.status,
+            Victim.sex,
+            Victim.age_group,
+            Victim.registered_on,
+            Victim.last_update_on,
+            User.username.label("advocate"),
+            received_assistance().label("assisted"),
+        )
+        .outerjoin(User, User.id == Victim.advocate_id)
+        .where(in_scope_condition(user))
+        .order_by(Victim.registered_on.desc(), Victim.id.desc())
+    )
+    if filters.case_code.strip():
+        query = query.where(Victim.case_code == filters.case_code.strip().upper())
+    if filters.name.strip():
+        digest = blind_index(filters.name, NAME_PURPOSE)
+        query = query.where(
+            exists().where(VictimNameKey.victim_id == Victim.id, VictimNameKey.digest == digest)
+        )
+    if filters.country_code:
+        query = query.where(Victim.country_code == filters.country_code)
+    if filters.status:
+        query = query.where(Victim.status == filters.status)
+    if filters.advocate_id:
+        query = query.where(Victim.advocate_id == filters.advocate_id)
+    if filters.minor:
+        query = query.where(Victim.age_group == AgeGroup.MINOR)
+    if filters.no_assistance:
+        query = query.where(not_(received_assistance()))
+    if filters.no_update:
+        query = query.where(without_update_since(today() - timedelta(days=no_update_days())))
+    return query
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows (several columns per row, which `db.paginate` cannot give): two queries."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def paginate_rows(query: Select[Any], *, page: int, per_page: int) -> Page:
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=list(rows), page=page, per_page=per_page, total=total)
+
+
+def advocates_for(user: Any) -> list[User]:
+    """Advocates who may be put in charge of victims in the user's countries."""
+    countries = {s.country_code for s in user.scopes}
+    users = db.session.scalars(
+        select(User)
+        .where(User.role.in_([Role.ADVOCATE, Role.SENIOR_ADVOCATE]), User.active.is_(True))
+        .order_by(User.username)
+    ).all()
+    return [u for u in users if countries & {s.country_code for s in u.scopes}]
+
+
+# --- case codes ------------------------------------------------------------------------------
+
+PREFIX_PATTERN = re.compile(r"^[A-Z0-9]{2,10}$")
+CASE_CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9/-]{2,39}$")
+
+
+def default_prefix(country_code: str) -> str:
+    return DEFAULT_PREFIXES.get(country_code, country_code)
+
+
+def next_case_code(prefix: str, year: int) -> str:
+    prefix = prefix.strip().upper()
+    if not PREFIX_PATTERN.match(prefix):
+        raise InvalidField("prefix", "Use 2 to 10 capital letters or digits for the prefix.")
+    counter = db.session.get(CaseCounter, (prefix, year), with_for_update=True)
+    if counter is None:
+        counter = CaseCounter(prefix=prefix, year=year, last=0)
+        db.session.add(counter)
+    while True:
+        counter.last += 1
+        code = f"{prefix}-{year}-{counter.last:04d}"
+        if not db.session.scalar(select(Victim.id).where(Victim.case_code == code)):
+            return code
+
+
+# --- victims ---------------------------------------------------------------------------------
+
+
+def _identity(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {k: clean_text(k, values.get(k), max_length=n) for k, n in TEXT_LIMITS.items()}
+    born = past_date("date_of_birth", values.get("date_of_birth"))
+    cleaned["date_of_birth"] = born.isoformat() if born else None
+    return cleaned
+
+
+def _categories(actor: Any, values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {
+        "country_code": country("country_code", values.get("country_code")),
+        "mission": mission("mission", values.get("mission")),
+        "sex": choice("sex", values.get("sex"), Sex, default="unknown"),
+        "age_group": choice("age_group", values.get("age_group"), AgeGroup, default="unknown"),
+    }
+    if not in_scope(actor, cleaned["country_code"], cleaned["mission"]):
+        raise InvalidField("country_code", "This country or mission is outside your scope.")
+    advocate_id = values.get("advocate_id")
+    if advocate_id:
+        advocate = db.session.get(User, int(advocate_id))
+        if (
+            advocate is None
+            or not advocate.active
+            or not Role(advocate.role).sees_identities
+            or not in_scope(advocate, cleaned["country_code"], cleaned["mission"])
+        ):
+            raise InvalidField("advocate_id", "Choose an active advocate who works on this country.")
+    cleaned["advocate_id"] = int(advocate_id) if advocate_id else None
+    return cleaned
+
+
+def _index_names(victim: Victim, name: str | None, aliases: str | None) -> None:
+    db.session.execute(VictimNameKey.__table__.delete().where(VictimNameKey.victim_id == victim.id))
+    names = [name or ""] + re.split(r"[;\n]", aliases or "")
+    digests = {blind_index(n, NAME_PURPOSE) for n in names if n.strip()}
+    db.session.add_all(VictimNameKey(victim_id=victim.id, digest=d) for d in sorted(digests))
+
+
+def register_victim(
+    *,
+    actor: Any,
+    prefix: str | None = None,
+    case_code: str | None = None,
+    registered_on: date | None = None,
+    **values: Any,
+) -> Victim:
+    """Register a victim. `case_code` is for imports of existing records; otherwise one is made."""
+    categories = _categories(actor, values)
+    identity = _identity(values)
+    registered_on = past_date("registered_on", registered_on) or today()
+    if case_code:
+        case_code = case_code.strip().upper()
+        if not CASE_CODE_PATTERN.match(case_code):
+            raise InvalidField("case_code", "Case codes use capital letters, digits and dashes.")
+        if db.session.scalar(select(Victim.id).where(Victim.case_code == case_code)):
+            raise InvalidField("case_code", "This case code is taken.")
+    else:
+        case_code = next_case_code(prefix or default_prefix(categories["country_code"]), registered_on.year)
+    victim = Victim(
+        case_code=case_code,
+        registered_on=registered_on,
+        status=VictimStatus.ACTIVE,
+        advocate_id=categories.pop("advocate_id") or (actor.id if _is_advocate(actor) else None),
+        **categories,
+        **identity,
+    )
+    db.session.add(victim)
+    db.session.flush()
+    _index_names(victim, identity["name"], identity["aliases"])
+    audit.record(
+        "victim.create",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"identity_fields": sorted(k for k, v in identity.items() if v)},
+    )
+    return victim
+
+
+def _is_advocate(user: Any) -> bool:
+    return user is not None and Role(user.role).sees_identities
+
+
+def update_victim(*, actor: Any, victim: Victim, **values: Any) -> Victim:
+    categories = _categories(actor, values)
+    identity = _identity(values)
+    changed = [k for k, v in {**categories, **identity}.items() if getattr(victim, k) != v]
+    for key, value in {**categories, **identity}.items():
+        setattr(victim, key, value)
+    if "name" in changed or "aliases" in changed:
+        _index_names(victim, identity["name"], identity["aliases"])
+    db.session.flush()
+    audit.record(
+        "victim.update",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"fields": sorted(changed)},
+    )
+    return victim
+
+
+def set_status(*, actor: Any, victim: Victim, status: str) -> Victim:
+    status = choice("status", status, VictimStatus)
+    if status == victim.status:
+        raise DomainError(f"The case is already {VictimStatus(status).label}.")
+    before, victim.status = victim.status, status
+    db.session.flush()
+    audit.record(
+        "victim.status",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"from": before, "to": status},
+    )
+    return victim
+
+
+def read_identity(*, actor: Any, victim: Victim) -> dict[str, str | None]:
+    """Decrypt the victim's identity for the actor, and record that they saw it."""
+    audit.record(
+        "victim.view_identity",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+    )
+    return {name: getattr(victim, name) for name in IDENTITY_FIELDS}
+
+
+# --- consents --------------------------------------------------------------------------------
+
+
+def active_consent(victim: Victim, purpose: str, recipient: str | None = None) -> Consent | None:
+    """The consent in force for this purpose (and, if it names one, this recipient)."""
+    for consent in reversed(victim.consents):
+        if consent.purpose != purpose or not consent.active:
+            continue
+        if (
+            consent.recipient
+            and recipient is not None
+            and consent.recipient.casefold() != recipient.casefold()
+        ):
+            continue
+        return consent
+    return None
+
+
+def require_consent(
+    victim: Victim, purpose: str, recipient: str | None = None, *, field: str = "status"
+) -> None:
+    if active_consent(victim, purpose, recipient) is None:
+        label = ConsentPurpose(purpose).label
+        named = f" for {recipient}" if recipient and purpose != ConsentPurpose.SERVICES else ""
+        raise InvalidField(
+            field,
+            f"Refused: the victim has not given (or has withdrawn) consent to {label}{named}. "
+            "Record the consent first.",
+        )
+
+
+def record_consent(
+    *,
+    actor: Any,
+    victim: Victim,
+    purpose: str,
+    given_on: date | None,
+    method: str,
+    version: str,
+    recipient: str | None = None,
+) -> Consent:
+    purpose = choice("purpose", purpose, ConsentPurpose)
+    given = past_date("given_on", given_on, required=True)
+    method = choice("method", method, ConsentMethod)
+    version_text = clean_text("version", version, max_length=20, required=True)
+    named = clean_text("recipient", recipient, max_length=200)
+    for previous in victim.consents:
+        if previous.purpose == purpose and previous.active and previous.recipient == named:
+            previous.superseded = True
+    consent = Consent(
+        victim=victim,
+        purpose=purpose,
+        given_on=given,
+        method=method,
+        version=version_text,
+        recipient=named,
+        recorded_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(consent)
+    db.session.flush()
+    audit.record(
+        "victim.consent_given",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"purpose": purpose, "version": consent.version, "consent": consent.id},
+    )
+    return consent
+
+
+@dataclass
+class Withdrawal:
+    consent: Consent
+    cancelled_services: list[Assistance] = field(default_factory=list)
+    cancelled_disclosures: list[Disclosure] = field(default_factory=list)
+
+
+def withdraw_consent(
+    *, actor: Any, victim: Victim, consent: Consent, withdrawn_on: date | None = None
+) -> Withdrawal:
+    """Withdraw a consent and cancel what depended on it (pending referrals, shares)."""
+    if consent.victim_id != victim.id:
+        raise DomainError("That consent belongs to another victim.")
+    if not consent.active:
+        raise DomainError("This consent is no longer in force.")
+    when = past_date("withdrawn_on", withdrawn_on) or today()
+    if when < consent.given_on:
+        raise InvalidField("withdrawn_on", "A consent cannot be withdrawn before it was given.")
+    consent.withdrawn_on = when
+    result = Withdrawal(consent)
+    for service in victim.services:
+        if service.status not in ONGOING:
+            continue
+        needs = [(ConsentPurpose.SERVICES, None)]
+        if service.provider:
+            needs.append((ConsentPurpose.REFERRAL, service.provider))
+        if any(active_consent(victim, p, r) is None for p, r in needs):
+            service.status = ServiceStatus.CANCELLED
+            result.cancelled_services.append(service)
+    for disclosure in victim.disclosures:
+        if (
+            disclosure.cancelled_on is None
+            and active_consent(victim, DISCLOSURE_CONSENT[disclosure.recipient_kind], disclosure.recipient)
+            is None
+        ):
+            disclosure.cancelled_on = when
+            result.cancelled_disclosures.append(disclosure)
+    db.session.flush()
+    audit.record(
+        "victim.consent_withdrawn",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={
+            "purpose": consent.purpose,
+            "consent": consent.id,
+            "cancelled_services": [s.id for s in result.cancelled_services],
+            "cancelled_disclosures": [d.id for d in result.cancelled_disclosures],
+        },
+    )
+    return result
+
+
+DISCLOSURE_CONSENT = {
+    RecipientKind.MEMBER_STATE: ConsentPurpose.SHARE_MEMBER_STATE,
+    RecipientKind.PROVIDER: ConsentPurpose.REFERRAL,
+}
+
+
+def record_disclosure(
+    *, actor: Any, victim: Victim, recipient_kind: str, recipient: str, purpose: str, shared_on: date | None
+) -> Disclosure:
+    kind = choice("recipient_kind", recipient_kind, RecipientKind)
+    name = clean_text("recipient", recipient, max_length=200, required=True)
+    require_consent(victim, DISCLOSURE_CONSENT[kind], name, field="recipient")
+    disclosure = Disclosure(
+        victim=victim,
+        recipient_kind=kind,
+        recipient=name,
+        purpose=clean_text("purpose", purpose, max_length=200, required=True),
+        shared_on=past_date("shared_on", shared_on) or today(),
+        recorded_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(disclosure)
+    db.session.flush()
+    audit.record(
+        "victim.disclosure",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"recipient_kind": kind, "disclosure": disclosure.id},
+    )
+    return disclosure
+
+
+# --- assistance ------------------------------------------------------------------------------
+
+
+def _money(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation as error:
+        raise InvalidField("cost", "Give the cost as a number, e.g. 120.50.") from error
+    if not amount.is_finite() or amount < 0:
+        raise InvalidField("cost", "The cost cannot be negative.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidField("cost", "Give the cost to the cent at most (two decimals).")
+    if amount >= Decimal("1e13"):
+        raise InvalidField("cost", "This cost is too large.")
+    return amount
+
+
+def _currency(value: str | None, cost: Decimal | None) -> str | None:
+    code = (value or "").strip().upper()
+    if not code:
+        if cost is not None:
+            raise InvalidField("currency", "Give the currency of the cost (e.g. USD, XAF).")
+        return None
+    if pycountry.currencies.get(alpha_3=code) is None:
+        raise InvalidField("currency", "Use an ISO 4217 currency code (e.g. USD, XAF, CDF, HTG).")
+    return code
+
+
+def _assistance_values(victim: Victim, values: dict[str, Any], *, new: bool) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {
+        "service_type": choice("service_type", values.get("service_type"), ServiceType),
+        "provider": clean_text("provider", values.get("provider"), max_length=200),
+        "referral_date": past_date("referral_date", values.get("referral_date")),
+        "start_date": past_date("start_date", values.get("start_date")),
+        "end_date": past_date("end_date", values.get("end_date")),
+        "status": choice("status", values.get("status"), ServiceStatus, default="referred"),
+        "funding_source": choice(
+            "funding_source", values.get("funding_source"), FundingSource, default="unknown"
+        ),
+        "notes": clean_text("notes", values.get("notes"), max_length=5000),
+    }
+    cleaned["cost"] = _money(values.get("cost"))
+    cleaned["currency"] = _currency(values.get("currency"), cleaned["cost"])
+    referral, start, end = cleaned["referral_date"], cleaned["start_date"], cleaned["end_date"]
+    if start and referral and start < referral:
+        raise InvalidField("start_date", "The service cannot start before the referral date.")
+    if end and not start:
+        raise InvalidField("start_date", "Give the start date when the service has ended.")
+    if end and start and end < start:
+        raise InvalidField("end_date", "The service cannot end before it started.")
+    if cleaned["status"] == ServiceStatus.COMPLETED and not end:
+        raise InvalidField("end_date", "Give the end date of a completed service.")
+    if cleaned["status"] == ServiceStatus.IN_PROGRESS and not start:
+        raise InvalidField("start_date", "Give the start date of a service in progress.")
+    needs_consent = cleaned["status"] in ONGOING or (new and cleaned["status"] == ServiceStatus.COMPLETED)
+    if needs_consent:
+        require_consent(victim, ConsentPurpose.SERVICES)
+        if cleaned["provider"]:
+            require_consent(victim, ConsentPurpose.REFERRAL, cleaned["provider"], field="provider")
+    return cleaned
+
+
+def record_assistance(*, actor: Any, victim: Victim, **values: Any) -> Assistance:
+    cleaned = _assistance_values(victim, values, new=True)
+    service = Assistance(victim=victim, **cleaned)
+    db.session.add(service)
+    db.session.flush()
+    audit.record(
+        "victim.assistance_create",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"assistance": service.id, "type": service.service_type, "status": service.status},
+    )
+    return service
+
+
+def update_assistance(*, actor: Any, victim: Victim, service: Assistance, **values: Any) -> Assistance:
+    if service.victim_id != victim.id:
+        raise DomainError("That service belongs to another victim.")
+    cleaned = _assistance_values(victim, values, new=False)
+    changed = sorted(k for k, v in cleaned.items() if getattr(service, k) != v)
+    for key, value in cleaned.items():
+        setattr(service, key, value)
+    db.session.flush()
+    audit.record(
+        "victim.assistance_update",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"assistance": service.id, "fields": changed, "status": service.status},
+    )
+    return service
+
+
+def record_trust_fund_support(
+    *, actor: Any, case_code: str, amount: Decimal, currency: str, paid_on: date, ledger_entry_id: int
+) -> Assistance:
+    """Called by the ledger when the trust fund pays a victim directly: one assistance row linked
+    to the ledger entry. Calling again for the same entry returns the same row."""
+    existing = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == ledger_entry_id))
+    if existing is not None:
+        return existing
+    victim = db.session.scalar(
+        select(Victim).where(Victim.case_code == case_code.strip().upper(), in_scope_condition(actor))
+    )
+    if victim is None:
+        raise DomainError(f"No victim has case code {case_code.strip().upper()}.")
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise InvalidField("cost", "Direct support needs a positive Decimal amount.")
+    service = record_assistance(
+        actor=actor,
+        victim=victim,
+        service_type=ServiceType.MATERIAL,
+        provider=None,
+        referral_date=paid_on,
+        start_date=paid_on,
+        end_date=paid_on,
+        status=ServiceStatus.COMPLETED,
+        cost=amount,
+        currency=currency,
+        funding_source=FundingSource.DIRECT_TRUST_FUND,
+    )
+    service.ledger_entry_id = ledger_entry_id
+    db.session.flush()
+    return service
+
+
+# --- children --------------------------------------------------------------------------------
+
+
+def _child_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "birth_date": past_date("birth_date", values.get("birth_date")),
+        "sex": choice("sex", values.get("sex"), Sex, default="unknown"),
+        "notes": clean_text("notes", values.get("notes"), max_length=5000),
+    }
+
+
+def add_child(*, actor: Any, victim: Victim, **values: Any) -> Child:
+    child = Child(victim=victim, **_child_values(values))
+    db.session.add(child)
+    db.session.flush()
+    audit.record(
+        "victim.child_create",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"child": child.id},
+    )
+    return child
+
+
+def update_child(*, actor: Any, victim: Victim, child: Child, **values: Any) -> Child:
+    if child.victim_id != victim.id:
+        raise DomainError("That child is recorded for another victim.")
+    cleaned = _child_values(values)
+    changed = sorted(k for k, v in cleaned.items() if getattr(child, k) != v)
+    for key, value in cleaned.items():
+        setattr(child, key, value)
+    db.session.flush()
+    audit.record(
+        "victim.child_update",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"child": child.id, "fields": changed},
+    )
+    return child
+
+
+# --- communications and the right to be informed --------------------------------------------
+
+
+def log_communication(
+    *,
+    actor: Any,
+    victim: Victim,
+    occurred_on: date | None,
+    channel: str,
+    summary: str | None,
+    case_update_given: bool,
+    language: str | None = None,
+    by_whom: str | None = None,
+    next_update_due: date | None = None,
+    closes_task_ids: Iterable[int] = (),
+) -> Communication:
+    occurred = past_date("occurred_on", occurred_on, required=True) or today()
+    require_consent(victim, ConsentPurpose.CONTACT, field="channel")
+    if next_update_due is not None and next_update_due < occurred:
+        raise InvalidField("next_update_due", "The next update cannot be due before this contact.")
+    open_tasks = {t.id: t for t in victim.tasks if t.closed_at is None}
+    closing = [int(i) for i in closes_task_ids]
+    if any(i not in open_tasks for i in closing):
+        raise InvalidField("closes_tasks", "Choose only this victim's open tasks.")
+    if closing and not case_update_given:
+        raise InvalidField(
+            "case_update_given", "Informing the victim of an outcome is a case update: tick it."
+        )
+    communication = Communication(
+        victim=victim,
+        occurred_on=occurred,
+        channel=choice("channel", channel, Channel),
+        language=clean_text("language", language, max_length=40),
+        by_whom=clean_text("by_whom", by_whom, max_length=120) or getattr(actor, "username", "system"),
+        recorded_by_id=getattr(actor, "id", None),
+        case_update_given=bool(case_update_given),
+        next_update_due=next_update_due,
+        summary=clean_text("summary", summary, max_length=5000),
+    )
+    db.session.add(communication)
+    db.session.flush()
+    now = utcnow()
+    for task_id in closing:
+        open_tasks[task_id].closed_at = now
+        open_tasks[task_id].closed_by_communication_id = communication.id
+    if case_update_given and (victim.last_update_on is None or occurred >= victim.last_update_on):
+        victim.last_update_on = occurred
+    if next_update_due is not None or case_update_given:
+        victim.next_update_due = next_update_due
+    db.session.flush()
+    audit.record(
+        "victim.communication_create",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={
+            "communication": communication.id,
+            "update_given": bool(case_update_given),
+            "closed_tasks": closing,
+        },
+    )
+    return communication
+
+
+def open_outcome_tasks(
+    *, actor: Any, allegation: Allegation, victims: Iterable[Victim] | None = None
+) -> list[VictimTask]:
+    """An outcome was recorded: every linked victim must be told. One open task per victim and
+    allegation; a changed outcome updates the open task rather than adding another."""
+    targets = list(victims) if victims is not None else [link.victim for link in allegation.links]
+    created = []
+    for victim in targets:
+        task = next(
+            (t for t in victim.tasks if t.allegation_id == allegation.id and t.closed_at is None), None
+        )
+        if task is not None:
+            task.outcome = allegation.outcome
+            continue
+        task = VictimTask(
+            victim=victim, allegation=allegation, kind=INFORM_OUTCOME, outcome=allegation.outcome
+        )
+        db.session.add(task)
+        created.append(task)
+    db.session.flush()
+    for task in created:
+        audit.record(
+            "victim.task_open",
+            actor=actor,
+            object_type="victim",
+            object_id=task.victim.case_code,
+            country_code=task.victim.country_code,
+            detail={"task": task.id, "kind": INFORM_OUTCOME, "allegation": allegation.reference},
+        )
+    return created
+
+
+# --- break the glass -------------------------------------------------------------------------
+
+
+def break_glass_victim(*, actor: Any, case_code: str, reason: str) -> Victim:
+    """A senior advocate opens one victim outside their scope, with a stated reason."""
+    if Role(actor.role) is not Role.SENIOR_ADVOCATE:
+        raise DomainError("Only a senior advocate may break the glass.")
+    victim = db.session.scalar(select(Victim).where(Victim.case_code == case_code.strip().upper()))
+    if victim is None:
+        raise InvalidField("case_code", "No victim has this case code.")
+    auth.break_glass(
+        actor=actor,
+        record_type="victim",
+        record_id=victim.id,
+        reason=reason,
+        country_code=victim.country_code,
+    )
+    return victim
+
+
+def glass_breaks_for(user: Any, *, days: int = 30) -> list[tuple[BreakGlass, str]]:
+    """Recent break-glass openings of victims this user is in charge of (shown on their dashboard)."""
+    rows = db.session.execute(
+        select(BreakGlass, Victim.case_code)
+        .join(Victim, and_(BreakGlass.record_type == "victim", BreakGlass.record_id == Victim.id))
+        .where(Victim.advocate_id == user.id, BreakGlass.created_at >= utcnow() - timedelta(days=days))
+        .options(selectinload(BreakGlass.user))
+        .order_by(BreakGlass.created_at.desc())
+    ).all()
+    return [(grant, code) for grant, code in rows]
+
+
+# --- the victim page: timeline and open items ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    on: date
+    kind: str
+    title: str
+    detail: str = ""
+
+
+def load_victim_file(victim: Victim) -> None:
+    """Load everything the victim page shows in a fixed number of queries."""
+    db.session.execute(
+        select(Victim)
+        .where(Victim.id == victim.id)
+        .options(
+            selectinload(Victim.consents),
+            selectinload(Victim.services).undefer(Assistance.notes),
+            selectinload(Victim.children).undefer(Child.notes),
+            selectinload(Victim.communications).undefer(Communication.summary),
+            selectinload(Victim.tasks),
+            selectinload(Victim.disclosures),
+            selectinload(Victim.allegation_links).selectinload(VictimAllegation.allegation),
+        )
+    ).all()
+
+
+def timeline(victim: Victim) -> list[Event]:
+    events = [Event(victim.registered_on, "case", "Case registered", victim.case_code)]
+    for link in victim.allegation_links:
+        allegation = link.allegation
+        for step in Step:
+            when = allegation.step_date(step)
+            if when:
+                events.append(
+                    Event(when, "allegation", f"Allegation {allegation.reference}: {step_label(step)}")
+                )
+    for service in victim.services:
+        name = ServiceType(service.service_type).label
+        provider = f" ({service.provider})" if service.provider else ""
+        if service.referral_date:
+            events.append(Event(service.referral_date, "service", f"Referred for {name} help{provider}"))
+        if service.start_date:
+            events.append(Event(service.start_date, "service", f"{name.capitalize()} help started{provider}"))
+        if service.end_date:
+            status = ServiceStatus(service.status).label
+            events.append(
+                Event(service.end_date, "service", f"{name.capitalize()} help ended{provider}", status)
+            )
+    for communication in victim.communications:
+        update = " — case update given" if communication.case_update_given else ""
+        events.append(
+            Event(
+                communication.occurred_on,
+                "communication",
+                f"Contact by {Channel(communication.channel).label}{update}",
+                communication.summary or "",
+            )
+        )
+    for consent in victim.consents:
+        label = ConsentPurpose(consent.purpose).label
+        events.append(Event(consent.given_on, "consent", f"Consent to {label} given ({consent.method})"))
+        if consent.withdrawn_on:
+            events.append(Event(consent.withdrawn_on, "consent", f"Consent to {label} withdrawn"))
+    for child in victim.children:
+        if child.birth_date:
+            events.append(Event(child.birth_date, "child", f"Child born ({Sex(child.sex).label})"))
+    for disclosure in victim.disclosures:
+        kind = RecipientKind(disclosure.recipient_kind).label
+        events.append(Event(disclosure.shared_on, "disclosure", f"Shared with {kind} {disclosure.recipient}"))
+    return sorted(events, key=lambda e: e.on, reverse=True)
+
+
+def step_label(step: Step) -> str:
+    from vat.allegations.models import STEP_LABELS
+
+    return STEP_LABELS[step].lower()
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    kind: str
+    text: str
+
+
+def open_items(victim: Victim, rule_list: list[ClockRule], on: date | None = None) -> list[OpenItem]:
+    on = on or today()
+    items: list[OpenItem] = []
+    for link in victim.allegation_links:
+        for state in allegations.overdue_steps(link.allegation, rule_list, on):
+            items.append(
+                OpenItem(
+                    "overdue_step",
+                    f"Allegation {link.allegation.reference}: {state.label.lower()} {state.text}",
+                )
+            )
+    for service in victim.services:
+        if _stuck(service, on) and service.referral_date is not None:
+            days = (on - service.referral_date).days
+            kind = ServiceType(service.service_type).label.capitalize()
+            items.append(
+                OpenItem(
+                    "stuck_service",
+                    f"{kind} referral not started after {days} days",
+                )
+            )
+    for task in victim.tasks:
+        if task.closed_at is None:
+            items.append(OpenItem("task", task.label))
+    if victim.status == VictimStatus.ACTIVE:
+        since = victim.last_update_on or victim.registered_on
+        if (on - since).days >= no_update_days():
+            what = "since the last update" if victim.last_update_on else "since registration, never updated"
+            items.append(OpenItem("no_update", f"No case update for {(on - since).days} days ({what})"))
+        if victim.next_update_due and victim.next_update_due < on:
+            items.append(
+                OpenItem("update_due", f"Next update was due on {victim.next_update_due.isoformat()}")
+            )
+        if not any(s.status in DELIVERED for s in victim.services):
+            items.append(OpenItem("no_assistance", "No assistance received yet"))
+    return items
+
+
+def _stuck(service: Assistance, on: date) -> bool:
+    return (
+        service.status == ServiceStatus.REFERRED
+        and service.start_date is None
+        and service.referral_date is not None
+        and (on - service.referral_date).days >= STUCK_DAYS
+    )
+
+
+# --- the advocate's dashboard ----------------------------------------------------------------
+
+
+@dataclass
+class Attention:
+    overdue_steps: list[tuple[int, str, str, str]] = field(default_factory=list)  # victim id, code, ref, text
+    stuck_services: list[tuple[int, str, str, int]] = field(default_factory=list)  # id, code, type, days
+    no_assistance: list[tuple[int, str]] = field(default_factory=list)
+    no_update: list[tuple[int, str, date]] = field(default_factory=list)
+    open_tasks: list[tuple[int, str, str]] = field(default_factory=list)
+    glass_breaks: list[tuple[BreakGlass, str]] = field(default_factory=list)
+
+
+ATTENTION_LIMIT = 100
+
+
+def attention(user: Any, *, mine_only: bool = True, on: date | None = None) -> Attention:
+    """My victims (or all in my scope) that need something done — a fixed number of queries."""
+    on = on or today()
+    mine: ColumnElement[bool] = Victim.advocate_id == user.id if mine_only else in_scope_condition(user)
+    condition = and_(in_scope_condition(user), mine, Victim.status != VictimStatus.CLOSED)
+    result = Attention()
+    rule_list = allegations.rules()
+    rows = db.session.execute(
+        select(Victim.id, Victim.case_code, Allegation)
+        .join(VictimAllegation, VictimAllegation.victim_id == Victim.id)
+        .join(Allegation, Allegation.id == VictimAllegation.allegation_id)
+        .where(condition)
+        .order_by(Victim.case_code)
+    ).all()
+    for victim_id, code, allegation in rows:
+        for state in allegations.overdue_steps(allegation, rule_list, on):
+            result.overdue_steps.append(
+                (victim_id, code, allegation.reference, f"{state.label}: {state.text}")
+            )
+    cutoff = on - timedelta(days=STUCK_DAYS)
+    for victim_id, code, kind, referred in db.session.execute(
+        select(Victim.id, Victim.case_code, Assistance.service_type, Assistance.referral_date)
+        .join(Assistance, Assistance.victim_id == Victim.id)
+        .where(
+            condition,
+            Assistance.status == ServiceStatus.REFERRED,
+            Assistance.start_date.is_(None),
+            Assistance.referral_date <= cutoff,
+        )
+        .order_by(Assistance.referral_date)
+        .limit(ATTENTION_LIMIT)
+    ):
+        result.stuck_services.append((victim_id, code, ServiceType(kind).label, (on - referred).days))
+    result.no_assistance = [
+        (i, c)
+        for i, c in db.session.execute(
+            select(Victim.id, Victim.case_code)
+            .where(condition, Victim.status == VictimStatus.ACTIVE, not_(received_assistance()))
+            .order_by(Victim.registered_on)
+            .limit(ATTENTION_LIMIT)
+        )
+    ]
+    result.no_update = [
+        (i, c, d)
+        for i, c, d in db.session.execute(
+            select(Victim.id, Victim.case_code, func.coalesce(Victim.last_update_on, Victim.registered_on))
+            .where(condition, without_update_since(on - timedelta(days=no_update_days())))
+            .order_by(func.coalesce(Victim.last_update_on, Victim.registered_on))
+            .limit(ATTENTION_LIMIT)
+        )
+    ]
+    result.open_tasks = [
+        (i, c, f"Inform the victim of the outcome of {ref} ({outcome})")
+        for i, c, ref, outcome in db.session.execute(
+            select(Victim.id, Victim.case_code, Allegation.reference, VictimTask.outcome)
+            .join(VictimTask, VictimTask.victim_id == Victim.id)
+            .outerjoin(Allegation, Allegation.id == VictimTask.allegation_id)
+            .where(condition, VictimTask.closed_at.is_(None))
+            .order_by(VictimTask.created_at)
+            .limit(ATTENTION_LIMIT)
+        )
+    ]
+    result.glass_breaks = glass_breaks_for(user)
+    return result

@@ -1,0 +1,506 @@
+"""Victims blueprint: parse, call one service, commit once, redirect. Scope is applied by the
+service's queries; an id outside the user's scope answers 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from vat.allegations import services as allegation_services
+from vat.allegations.services import InvalidField
+from vat.auth.forms import EmptyForm
+from vat.auth.policy import Permission, requires
+from vat.db import db
+from vat.errors import DomainError
+from vat.victims import importer, services
+from vat.victims.forms import (
+    AssistanceForm,
+    BreakGlassForm,
+    ChildForm,
+    CommunicationForm,
+    ConsentForm,
+    DisclosureForm,
+    ImportForm,
+    LinkAllegationForm,
+    SearchForm,
+    StatusForm,
+    VictimForm,
+    WithdrawForm,
+)
+from vat.victims.models import Assistance, Child, Consent, Victim, VictimStatus
+
+bp = Blueprint("victims", __name__, url_prefix="/vat")
+
+
+def show_error(form: FlaskForm, error: DomainError) -> None:
+    """Put a service's refusal on the field it names, or at the top of the page."""
+    if isinstance(error, InvalidField) and error.field in form:
+        form[error.field].errors = [*form[error.field].errors, str(error)]
+    else:
+        flash(str(error), "error")
+
+
+def form_values(form: FlaskForm, *skip: str) -> dict[str, Any]:
+    return {k: v for k, v in form.data.items() if k not in ("csrf_token", *skip)}
+
+
+def load_victim(victim_id: int) -> Victim:
+    victim = services.get_victim(current_user, victim_id)
+    if victim is None:
+        abort(404)
+    return victim
+
+
+def scope_countries() -> list[tuple[str, str]]:
+    codes = sorted({s.country_code for s in current_user.scopes})
+    return [SelectChoice(c, c) for c in codes]
+
+
+def advocate_choices() -> list[SelectChoice]:
+    advocates = services.advocates_for(current_user)
+    return [SelectChoice("", "—")] + [SelectChoice(str(u.id), u.username) for u in advocates]
+
+
+def prepare_victim_form(form: VictimForm) -> None:
+    form.country_code.choices = scope_countries()
+    form.advocate_id.choices = advocate_choices()
+
+
+def to_victim_page(victim: Victim, anchor: str = "") -> Response:
+    return redirect(url_for("victims.show", victim_id=victim.id) + (f"#{anchor}" if anchor else ""))
+
+
+# --- list, search, register ------------------------------------------------------------------
+
+
+@bp.get("/victims")
+@requires(Permission.VIEW_IDENTITY)
+def index() -> str:
+    form = SearchForm(request.args)
+    form.country_code.choices = [SelectChoice("", "—"), *scope_countries()]
+    form.advocate_id.choices = advocate_choices()
+    filters = services.VictimFilters()
+    if form.validate():
+        filters = services.VictimFilters(
+            case_code=form.case_code.data or "",
+            name=form.name.data or "",
+            country_code=form.country_code.data or "",
+            status=form.status.data or "",
+            advocate_id=int(form.advocate_id.data) if form.advocate_id.data else None,
+            minor=form.minor.data,
+            no_assistance=form.no_assistance.data,
+            no_update=form.no_update.data,
+        )
+    page = services.paginate_rows(
+        services.victim_rows(current_user, filters),
+        page=request.args.get("page", 1, type=lambda v: max(1, int(v))),
+        per_page=request.args.get("per_page", 20, type=lambda v: min(100, max(1, int(v)))),
+    )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "vat/victims/index.html", form=form, page=page, args=args, no_update_days=services.no_update_days()
+    )
+
+
+@bp.route("/victims/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def new() -> str | Response:
+    form = VictimForm()
+    prepare_victim_form(form)
+    if request.method == "GET":
+        form.advocate_id.data = str(current_user.id)
+    if form.validate_on_submit():
+        try:
+            victim = services.register_victim(actor=current_user, **form_values(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Victim registered as {victim.case_code}.", "success")
+            return to_victim_page(victim)
+    return render_template("vat/victims/form.html", form=form, victim=None)
+
+
+# --- the victim page -------------------------------------------------------------------------
+
+
+@bp.get("/victims/<int:victim_id>")
+@requires(Permission.VIEW_IDENTITY)
+def show(victim_id: int) -> str:
+    victim = load_victim(victim_id)
+    services.load_victim_file(victim)
+    identity = services.read_identity(actor=current_user, victim=victim)
+    db.session.commit()
+    rule_list = allegation_services.rules()
+    return render_template(
+        "vat/victims/show.html",
+        victim=victim,
+        identity=identity,
+        timeline=services.timeline(victim),
+        open_items=services.open_items(victim, rule_list),
+        status_form=StatusForm(status=victim.status),
+        link_form=LinkAllegationForm(),
+        button=EmptyForm(),
+        statuses=VictimStatus,
+    )
+
+
+@bp.route("/victims/<int:victim_id>/edit", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def edit(victim_id: int) -> str | Response:
+    victim = load_victim(victim_id)
+    form = VictimForm()
+    prepare_victim_form(form)
+    del form.prefix
+    if request.method == "GET":
+        identity = services.read_identity(actor=current_user, victim=victim)
+        db.session.commit()
+        form.process(data={**identity, "date_of_birth": None})
+        form.country_code.data = victim.country_code
+        form.mission.data = victim.mission
+        form.sex.data, form.age_group.data = victim.sex, victim.age_group
+        form.advocate_id.data = str(victim.advocate_id or "")
+        if identity["date_of_birth"]:
+            from datetime import date
+
+            form.date_of_birth.data = date.fromisoformat(identity["date_of_birth"])
+    elif form.validate_on_submit():
+        try:
+            services.update_victim(actor=current_user, victim=victim, **form_values(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Victim updated.", "success")
+            return to_victim_page(victim)
+    return render_template("vat/victims/form.html", form=form, victim=victim)
+
+
+@bp.post("/victims/<int:victim_id>/status")
+@requires(Permission.EDIT_CASES)
+def set_status(victim_id: int) -> Response:
+    victim = load_victim(victim_id)
+    form = StatusForm()
+    if form.validate_on_submit():
+        try:
+            services.set_status(actor=current_user, victim=victim, status=form.status.data)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(f"Status set to {VictimStatus(victim.status).label}.", "success")
+    else:
+        flash("Choose a listed status.", "error")
+    return to_victim_page(victim)
+
+
+# --- consents and disclosures ----------------------------------------------------------------
+
+
+@bp.route("/victims/<int:victim_id>/consents/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def new_consent(victim_id: int) -> str | Response:
+    victim = load_victim(victim_id)
+    form = ConsentForm()
+    if form.validate_on_submit():
+        try:
+            services.record_consent(actor=current_user, victim=victim, **form_values(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Consent recorded.", "success")
+            return to_victim_page(victim, "consents")
+    return render_template("vat/victims/record_form.html", form=form, victim=victim, title="Record a consent")
+
+
+@bp.route("/victims/<int:victim_id>/consents/<int:consent_id>/withdraw", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def withdraw_consent(victim_id: int, consent_id: int) -> str | Response:
+    victim = load_victim(victim_id)
+    consent = db.session.get(Consent, consent_id)
+    if consent is None or consent.victim_id != victim.id:
+        abort(404)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            result = services.withdraw_consent(
+                actor=current_user, victim=victim, consent=consent, withdrawn_on=form.withdrawn_on.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"Consent withdrawn. Cancelled {len(result.cancelled_services)} service(s) "
+                f"and {len(result.cancelled_disclosures)} share(s) that depended on it.",
+                "success",
+            )
+            return to_victim_page(victim, "consents")
+    return render_template(
+        "vat/victims/record_form.html",
+        form=form,
+        victim=victim,
+        title="Withdraw a consent",
+        submit="Withdraw",
+        lede="Withdrawing cancels pending referrals and shares that need this consent.",
+    )
+
+
+@bp.route("/victims/<int:victim_id>/disclosures/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def new_disclosure(victim_id: int) -> str | Response:
+    victim = load_victim(victim_id)
+    form = DisclosureForm()
+    if form.validate_on_submit():
+        try:
+            services.record_disclosure(actor=current_user, victim=victim, **form_values(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Share recorded.", "success")
+            return to_victim_page(victim, "disclosures")
+    return render_template(
+        "vat/victims/record_form.html",
+        form=form,
+        victim=victim,
+        title="Record a share or a referral of the file",
+    )
+
+
+# --- assistance, children, communications ----------------------------------------------------
+
+
+@bp.route("/victims/<int:victim_id>/assistance/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def new_assistance(victim_id: int) -> str | Response:
+    victim = load_victim(victim_id)
+    form = AssistanceForm()
+    if form.validate_on_submit():
+        try:
+            services.record_assistance(actor=current_user, victim=victim, **form_values(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Service recorded.", "success")
+            return to_victim_page(victim, "services")
+    return render_template("vat/victims/record_form.html", form=form, victim=victim, title="Record a service")
+
+
+@bp.route("/victims/<int:victim_id>/assistance/<int:service_id>", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def edit_assistance(victim_id: int, service_id: int) -> str | Response:
+    victim = load_victim(victim_id)
+    service = db.session.get(Assistance, service_id)
+    if service is None or service.victim_id != victim.id:
+        abort(404)
+    form = AssistanceForm(obj=service) if request.method == "GET" else AssistanceForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            services.update_assistance(
+                actor=current_user, victim=victim, service=service, **form_values(form)
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Service updated.", "success")
+            return to_victim_page(victim, "services")
+    return render_template("vat/victims/record_form.html", form=form, victim=victim, title="Update a service")
+
+
+@bp.route("/victims/<int:victim_id>/children/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def new_child(victim_id: int) -> str | Response:
+    victim = load_victim(victim_id)
+    form = ChildForm()
+    if form.validate_on_submit():
+        try:
+            services.add_child(actor=current_user, victim=victim, **form_values(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Child recorded.", "success")
+            return to_victim_page(victim, "children")
+    return render_template("vat/victims/record_form.html", form=form, victim=victim, title="Record a child")
+
+
+@bp.route("/victims/<int:victim_id>/children/<int:child_id>", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def edit_child(victim_id: int, child_id: int) -> str | Response:
+    victim = load_victim(victim_id)
+    child = db.session.get(Child, child_id)
+    if child is None or child.victim_id != victim.id:
+        abort(404)
+    form = ChildForm(obj=child) if request.method == "GET" else ChildForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            services.update_child(actor=current_user, victim=victim, child=child, **form_values(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Child updated.", "success")
+            return to_victim_page(victim, "children")
+    return render_template("vat/victims/record_form.html", form=form, victim=victim, title="Update a child")
+
+
+@bp.route("/victims/<int:victim_id>/communications/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def new_communication(victim_id: int) -> str | Response:
+    victim = load_victim(victim_id)
+    form = CommunicationForm()
+    open_tasks = [t for t in victim.tasks if t.closed_at is None]
+    form.closes_tasks.choices = [SelectChoice(t.id, t.label) for t in open_tasks]
+    if not open_tasks:
+        del form.closes_tasks
+    if request.method == "GET":
+        form.by_whom.data = current_user.username
+    if form.validate_on_submit():
+        values = form_values(form, "closes_tasks")
+        try:
+            services.log_communication(
+                actor=current_user,
+                victim=victim,
+                closes_task_ids=form.closes_tasks.data if open_tasks else (),
+                **values,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Communication recorded.", "success")
+            return to_victim_page(victim, "communications")
+    return render_template(
+        "vat/victims/record_form.html", form=form, victim=victim, title="Record a communication"
+    )
+
+
+# --- allegations linked ----------------------------------------------------------------------
+
+
+@bp.post("/victims/<int:victim_id>/allegations")
+@requires(Permission.EDIT_CASES)
+def link_allegation(victim_id: int) -> Response:
+    victim = load_victim(victim_id)
+    form = LinkAllegationForm()
+    if not form.validate_on_submit():
+        flash("Give an allegation reference number.", "error")
+        return to_victim_page(victim, "allegations")
+    allegation = allegation_services.find_by_reference(current_user, form.reference.data)
+    if allegation is None:
+        flash("No allegation in your scope has that reference number.", "error")
+        return to_victim_page(victim, "allegations")
+    try:
+        allegation_services.link_victim(actor=current_user, victim=victim, allegation=allegation)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"Linked to allegation {allegation.reference}.", "success")
+    return to_victim_page(victim, "allegations")
+
+
+@bp.post("/victims/<int:victim_id>/allegations/<int:allegation_id>/unlink")
+@requires(Permission.EDIT_CASES)
+def unlink_allegation(victim_id: int, allegation_id: int) -> Response:
+    victim = load_victim(victim_id)
+    allegation = allegation_services.get_allegation(current_user, allegation_id)
+    if allegation is None or not EmptyForm().validate_on_submit():
+        abort(404)
+    try:
+        allegation_services.unlink_victim(actor=current_user, victim=victim, allegation=allegation)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"Unlinked from allegation {allegation.reference}.", "success")
+    return to_victim_page(victim, "allegations")
+
+
+# --- dashboard, break-glass, import ----------------------------------------------------------
+
+
+@bp.get("/attention")
+@requires(Permission.VIEW_IDENTITY)
+def attention() -> str:
+    mine_only = request.args.get("all") != "1"
+    return render_template(
+        "vat/victims/attention.html",
+        attention=services.attention(current_user, mine_only=mine_only),
+        mine_only=mine_only,
+        no_update_days=services.no_update_days(),
+        stuck_days=services.STUCK_DAYS,
+    )
+
+
+@bp.route("/break-glass", methods=["GET", "POST"])
+@requires(Permission.BREAK_GLASS)
+def break_glass() -> str | Response:
+    form = BreakGlassForm()
+    if request.method == "GET" and request.args.get("case_code"):
+        form.case_code.data = request.args["case_code"][:40]
+    if form.validate_on_submit():
+        try:
+            victim = services.break_glass_victim(
+                actor=current_user, case_code=form.case_code.data, reason=form.reason.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Access granted for a few hours; the victim's advocate will see your reason.", "success")
+            return to_victim_page(victim)
+    return render_template("vat/victims/break_glass.html", form=form)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def import_records() -> str:
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        report = importer.import_file(
+            actor=current_user, filename=upload.filename or "", stream=upload.stream, kind=form.kind.data
+        )
+        if report.ok:
+            db.session.commit()
+            flash(f"Imported: {report.summary}.", "success")
+        else:
+            db.session.rollback()
+            flash("Nothing was imported: fix the rows listed below and upload the file again.", "error")
+    return render_template("vat/victims/import.html", form=form, report=report, columns=importer.COLUMNS)
+
+
+@bp.get("/import/template.xlsx")
+@requires(Permission.EDIT_CASES)
+def import_template() -> Response:
+    return send_file(
+        importer.template_workbook(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name="vat-import-template.xlsx",
+    )
