@@ -53,10 +53,11 @@ def register_blueprints(app: Flask) -> None:
     from vat.admin import bp as admin_bp
     from vat.allegations.views import bp as allegations_bp
     from vat.auth.views import bp as auth_bp
+    from vat.claims.views import bp as claims_bp
     from vat.main import bp as main_bp
     from vat.victims.views import bp as victims_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, ledger_bp, victims_bp, allegations_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, ledger_bp, victims_bp, allegations_bp, claims_bp):
         app.register_blueprint(blueprint)
 
 

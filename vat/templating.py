@@ -17,6 +17,7 @@ NAVIGATION: list[tuple[str, str, Permission]] = [
     ("victims.attention", "Needs attention", Permission.VIEW_IDENTITY),
     ("victims.index", "Victims", Permission.VIEW_IDENTITY),
     ("allegations.index", "Allegations", Permission.VIEW_IDENTITY),
+    ("claims.index", "Claims", Permission.VIEW_CASES),
     ("ledger.index", "Trust fund", Permission.READ_LEDGER),
     ("admin.users", "Users", Permission.MANAGE_USERS),
     ("admin.audit_log", "Audit log", Permission.READ_AUDIT),

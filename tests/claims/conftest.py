@@ -97,12 +97,19 @@ def open_claim(actor: User, victim: Victim, **values: Any) -> Claim:
 
 
 def claim_at(
-    actor: User, step: ClaimStep, *, dna_result: str = "match", victim: Victim | None = None
+    actor: User,
+    step: ClaimStep,
+    *,
+    dna_result: str = "match",
+    victim: Victim | None = None,
+    opened_on: date | None = None,
 ) -> Claim:
-    """A claim walked along the usual path up to `step` (CLOSED: closed from "recorded")."""
-    claim = open_claim(actor, victim or new_victim(actor))
+    """A claim walked along the usual path up to `step` (CLOSED: closed from "recorded"), every
+    step dated the day the claim was opened (100 days ago unless told)."""
+    opened_on = opened_on or date.today() - timedelta(days=100)
+    claim = open_claim(actor, victim or new_victim(actor), opened_on=opened_on)
     if step is S.CLOSED:
-        services.advance(actor=actor, claim=claim, to=S.CLOSED, reason="unresolved")
+        services.advance(actor=actor, claim=claim, to=S.CLOSED, on=opened_on, reason="unresolved")
         return claim
     for target in PATH:
         if claim.current_step is step:
@@ -115,7 +122,7 @@ def claim_at(
             details["result"] = dna_result
         if target is S.PATERNITY_ESTABLISHED:
             details["basis"] = "court_decision"
-        services.advance(actor=actor, claim=claim, to=target, on=date.today(), **details)
+        services.advance(actor=actor, claim=claim, to=target, on=opened_on, **details)
     assert claim.current_step is step
     return claim
 
@@ -126,7 +133,7 @@ def pay(actor: User, claim: Claim, amount: str = "50.00", **values: Any) -> Any:
         claim=claim,
         amount=Decimal(amount),
         currency_code=values.pop("currency_code", "USD"),
-        received_on=values.pop("received_on", date.today()),
+        received_on=values.pop("received_on", claim.step_on),
         route=values.pop("route", "bank_transfer"),
         **values,
     )

@@ -164,5 +164,5 @@ class FilterForm(FlaskForm):
         csrf = False
 
     country_code = StringField("Country", validators=[Optional(), Length(max=3)])
-    step = SelectField("Step", choices=[SelectChoice("", "any")] + choices(ClaimStep), validate_choice=True)
+    step = SelectField("Step", choices=[SelectChoice("", "any")] + choices(ClaimStep), validate_choice=False)
     member_state = StringField("Member state", validators=[Optional(), Length(max=3)])

@@ -72,7 +72,7 @@ def index() -> str:
     if form.validate():
         filters = services.ClaimFilters(
             country_code=(form.country_code.data or "").strip().upper(),
-            step=form.step.data or "",
+            step=form.step.data if form.step.data in set(ClaimStep) else "",
             member_state=(form.member_state.data or "").strip().upper(),
         )
     rows = services.claim_rows(current_user, filters)

@@ -1,0 +1,170 @@
+"""Child-support schedules and arrears: the payments due per period, settled oldest first."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.claims.conftest import S, claim_at, pay
+from vat.claims import services
+from vat.claims.models import Frequency, Payment, SupportOrder
+from vat.claims.services import IllegalMove
+from vat.errors import DomainError
+
+
+def order(amount="100.00", frequency="monthly", starts_on=date(2025, 1, 31), ends_on=None, currency="USD"):
+    return SupportOrder(
+        ordered_on=starts_on,
+        amount=Decimal(amount),
+        currency=currency,
+        frequency=frequency,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+
+
+def payment(amount, received_on=date(2025, 2, 1), currency="USD"):
+    return Payment(amount=Decimal(amount), currency=currency, received_on=received_on, route="cash")
+
+
+def test_monthly_periods_keep_the_day_or_the_month_end():
+    plan = services.schedule([order()], [], on=date(2025, 4, 30))
+    assert [i.due_on for i in plan.instalments] == [
+        date(2025, 1, 31),
+        date(2025, 2, 28),
+        date(2025, 3, 31),
+        date(2025, 4, 30),
+    ]
+    assert plan.next_due is not None and plan.next_due.due_on == date(2025, 5, 31)
+    assert plan.balances[0].due == Decimal("400.00")
+
+
+def test_quarterly_yearly_once_and_end_date():
+    quarterly = services.schedule(
+        [order(frequency="quarterly", starts_on=date(2025, 1, 1))], [], on=date(2025, 12, 31)
+    )
+    assert len(quarterly.instalments) == 4
+    yearly = services.schedule(
+        [order(frequency="yearly", starts_on=date(2020, 6, 1))], [], on=date(2025, 6, 1)
+    )
+    assert len(yearly.instalments) == 6
+    once = services.schedule([order(frequency="once", starts_on=date(2025, 1, 1))], [], on=date(2030, 1, 1))
+    assert len(once.instalments) == 1 and once.next_due is None
+    ended = services.schedule(
+        [order(starts_on=date(2025, 1, 1), ends_on=date(2025, 3, 15))], [], on=date(2026, 1, 1)
+    )
+    assert len(ended.instalments) == 3 and ended.next_due is None
+
+
+def test_a_later_order_ends_the_earlier_one():
+    first = order(amount="100.00", starts_on=date(2025, 1, 1))
+    second = order(amount="150.00", starts_on=date(2025, 4, 1))
+    plan = services.schedule([second, first], [], on=date(2025, 5, 1))
+    assert [(i.due_on, i.amount) for i in plan.instalments] == [
+        (date(2025, 1, 1), Decimal("100.00")),
+        (date(2025, 2, 1), Decimal("100.00")),
+        (date(2025, 3, 1), Decimal("100.00")),
+        (date(2025, 4, 1), Decimal("150.00")),
+        (date(2025, 5, 1), Decimal("150.00")),
+    ]
+
+
+def test_payments_settle_the_oldest_period_first():
+    plan = services.schedule([order(starts_on=date(2025, 1, 1))], [payment("150.00")], on=date(2025, 3, 1))
+    assert [i.paid for i in plan.instalments] == [Decimal("100.00"), Decimal("50.00"), Decimal("0.00")]
+    assert plan.balances[0].arrears == Decimal("150.00")
+
+
+def test_nothing_due_before_the_start():
+    plan = services.schedule([order(starts_on=date(2025, 6, 1))], [], on=date(2025, 5, 1))
+    assert plan.instalments == [] and plan.next_due.due_on == date(2025, 6, 1)
+
+
+amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100000"), places=2)
+days = st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    amount=amounts,
+    frequency=st.sampled_from([f.value for f in Frequency]),
+    starts_on=days,
+    length=st.one_of(st.none(), st.integers(min_value=0, max_value=4000)),
+    paid=st.lists(amounts, max_size=30),
+    on=days,
+)
+def test_arrears_are_due_minus_received_and_nothing_due_is_negative(
+    amount, frequency, starts_on, length, paid, on
+):
+    ends_on = None if length is None else starts_on + timedelta(days=length)
+    orders = [order(str(amount), frequency, starts_on, ends_on)]
+    payments = [payment(str(p)) for p in paid]
+    plan = services.schedule(orders, payments, on=on)
+    due = sum((i.amount for i in plan.instalments), Decimal(0))
+    received = sum((p.amount for p in payments), Decimal(0))
+    assert all(i.amount > 0 and i.due_on <= on and i.due_on >= starts_on for i in plan.instalments)
+    assert all(ends_on is None or i.due_on <= ends_on for i in plan.instalments)
+    assert all(Decimal(0) <= i.paid <= i.amount for i in plan.instalments)
+    assert sum((i.paid for i in plan.instalments), Decimal(0)) == min(due, received)
+    balance = {b.currency: b for b in plan.balances}.get("USD")
+    if balance is None:
+        assert due == received == 0
+    else:
+        assert (balance.due, balance.received) == (due, received)
+        assert balance.arrears == due - received
+        assert balance.due >= 0
+
+
+# --- through the service and the database -----------------------------------------------------
+
+
+def test_first_payment_moves_the_claim_on_and_a_token_books_once(advocate):
+    claim = claim_at(advocate, S.SUPPORT_ORDERED)
+    first = pay(advocate, claim, "20.00", token="abc")
+    again = pay(advocate, claim, "20.00", token="abc")
+    assert first is again and len(claim.payments) == 1
+    assert claim.current_step is S.PAYING
+    plan = services.schedule(claim.orders, claim.payments)
+    assert plan.balances[0].received == Decimal("20.00")
+    assert plan.balances[0].arrears == plan.balances[0].due - Decimal("20.00")
+
+
+def test_payment_rules(advocate):
+    early = claim_at(advocate, S.PATERNITY_ESTABLISHED)
+    with pytest.raises(IllegalMove, match="order is set"):
+        pay(advocate, early)
+    claim = claim_at(advocate, S.SUPPORT_ORDERED)
+    with pytest.raises(DomainError, match="order's currency"):
+        pay(advocate, claim, currency_code="EUR")
+    with pytest.raises(DomainError, match="ISO 4217"):
+        pay(advocate, claim, currency_code="XXZ")
+    with pytest.raises(DomainError, match="more than zero"):
+        pay(advocate, claim, "-5")
+    with pytest.raises(DomainError, match="two decimals"):
+        pay(advocate, claim, "1.005")
+    with pytest.raises(DomainError, match="before the order"):
+        pay(advocate, claim, received_on=date.today() - timedelta(days=365))
+    assert claim.current_step is S.SUPPORT_ORDERED
+
+
+def test_support_order_terms_are_checked(advocate):
+    claim = claim_at(advocate, S.PATERNITY_ESTABLISHED)
+    with pytest.raises(DomainError, match="end before it starts"):
+        services.advance(
+            actor=advocate,
+            claim=claim,
+            to=S.SUPPORT_ORDERED,
+            amount=Decimal("10"),
+            currency="USD",
+            starts_on=date.today(),
+            ends_on=date.today() - timedelta(days=1),
+        )
+    with pytest.raises(DomainError, match="Give an amount"):
+        services.advance(actor=advocate, claim=claim, to=S.SUPPORT_ORDERED, currency="USD")
+    with pytest.raises(DomainError, match="decimal number"):
+        services.advance(actor=advocate, claim=claim, to=S.SUPPORT_ORDERED, amount=1.5, currency="USD")
+    assert claim.current_step is S.PATERNITY_ESTABLISHED and not claim.orders

@@ -1,0 +1,219 @@
+"""The claims pages through the client: every route refuses roles without the permission (403)
+and claims outside the advocate's scope (404); the journey works; names stay out of URLs."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.claims.conftest import S, claim_at
+from tests.conftest import make_app
+from vat.audit import AuditEvent
+from vat.auth.models import Role, User
+from vat.claims.models import Claim, Payment
+from vat.db import db
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def claim_id(app, make_user):
+    """A claim at "support order" for a victim in CAF, recorded by its own advocate."""
+    owner = make_user(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        claim = claim_at(db.session.get(User, owner.id), S.SUPPORT_ORDERED)
+        db.session.commit()
+        return claim.id
+
+
+def routes(claim_id):
+    """Every claims route as (method, path): GETs and the POSTs behind each form."""
+    base = f"/vat/claims/{claim_id}"
+    pages = [
+        "/vat/claims/new",
+        base,
+        f"{base}/father",
+        f"{base}/step/closed",
+        f"{base}/reopen",
+        f"{base}/letters/new",
+        f"{base}/payments/new",
+        f"{base}/inform",
+    ]
+    return [("GET", "/vat/claims/")] + [("GET", p) for p in pages] + [("POST", p) for p in pages if p != base]
+
+
+ALL_ROUTES_COUNT = 16
+
+
+def test_route_list_covers_the_blueprint(app, claim_id):
+    rules = {r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith("claims.")}
+    assert len(rules) == 9
+    assert len(routes(claim_id)) == ALL_ROUTES_COUNT
+
+
+@pytest.mark.parametrize("role", [Role.FUND_MANAGER, Role.AUDITOR, Role.ADMIN])
+def test_roles_without_permission_get_403(client, login, claim_id, role):
+    login(role, "CAF")
+    for method, path in routes(claim_id):
+        response = client.open(path, method=method, data={})
+        if path == "/vat/claims/" and role is not Role.ADMIN:
+            assert response.status_code == 200, path  # case codes and aggregates only
+            assert f"/vat/claims/{claim_id}" not in response.get_data(as_text=True)
+        else:
+            assert response.status_code == 403, (method, path)
+
+
+@pytest.mark.parametrize("role", [Role.ADVOCATE, Role.SENIOR_ADVOCATE])
+def test_claims_outside_scope_answer_404(client, login, claim_id, role):
+    login(role, "COD")
+    for method, path in routes(claim_id):
+        if path in ("/vat/claims/", "/vat/claims/new"):
+            continue
+        assert client.open(path, method=method, data={}).status_code == 404, (method, path)
+    assert client.get("/vat/claims/new?victim=1").status_code == 404
+    page = client.get("/vat/claims/").get_data(as_text=True)
+    assert "PC-" not in page
+
+
+def test_signed_out_is_sent_to_login(client, claim_id):
+    for method, path in routes(claim_id):
+        response = client.open(path, method=method, data={})
+        assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_the_claim_page_shows_identity_and_audits_it(app, client, login, claim_id):
+    login(Role.ADVOCATE, "CAF")
+    page = client.get(f"/vat/claims/{claim_id}").get_data(as_text=True)
+    assert "<bdi>Sgt Example</bdi>" in page
+    assert "Record a payment" in page
+    assert 'id="arrears"' in page
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "claim")).all()
+        assert actions[-1] == "claim.view_identity"
+
+
+def test_open_a_claim_move_it_and_tell_the_victim(app, client, login, make_user):
+    user = login(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        from tests.claims.conftest import new_victim
+
+        victim = new_victim(db.session.get(User, user.id))
+        db.session.commit()
+        victim_id, child_id = victim.id, victim.children[0].id
+    assert "CAR-" in client.get("/vat/claims/new").get_data(as_text=True)
+    form = client.get(f"/vat/claims/new?victim={victim_id}").get_data(as_text=True)
+    assert 'name="child_ids"' in form
+    response = client.post(
+        f"/vat/claims/new?victim={victim_id}",
+        data={
+            "child_ids": [str(child_id)],
+            "allegation_id": "",
+            "father_name": "Lt ئەحمەد",
+            "father_service_number": "X-77",
+            "father_unit": "",
+            "father_nationality": "PAK",
+            "father_category": "military_contingent",
+            "member_state": "",
+            "opened_on": (TODAY - timedelta(days=10)).isoformat(),
+            "with_consent": "y",
+        },
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    claim_id = int(re.search(r"/vat/claims/(\d+)", location).group(1))
+    assert "Lt" not in location
+    page = client.get(location).get_data(as_text=True)
+    assert "Consent obtained" in page and "victim-update-prompt" in page
+    assert "<bdi>Lt ئەحمەد</bdi>" in page
+
+    # an illegal move is refused with the reason, and nothing changes
+    response = client.post(
+        f"/vat/claims/{claim_id}/step/closed", data={"on": TODAY.isoformat(), "reason": "resolved"}
+    )
+    assert response.status_code == 200
+    assert "resolved only once paternity" in response.get_data(as_text=True)
+
+    response = client.post(
+        f"/vat/claims/{claim_id}/step/referred",
+        data={"on": TODAY.isoformat(), "channel": "permanent_mission", "reference": "NV-1"},
+    )
+    assert response.headers["Location"].endswith(f"/vat/claims/{claim_id}/inform")
+    inform = client.get(f"/vat/claims/{claim_id}/inform").get_data(as_text=True)
+    assert "referred to Pakistan" in inform
+    response = client.post(
+        f"/vat/claims/{claim_id}/inform",
+        data={"occurred_on": TODAY.isoformat(), "channel": "in_person", "summary": "Referred."},
+    )
+    assert response.status_code == 302
+    page = client.get(f"/vat/claims/{claim_id}").get_data(as_text=True)
+    assert "victim-update-prompt" not in page
+    assert "waiting on PAK for 0 days" in page.replace("Waiting", "waiting")
+
+    client.post(
+        f"/vat/claims/{claim_id}/letters/new",
+        data={"direction": "received", "dated_on": TODAY.isoformat(), "channel": "email", "reference": "R-1"},
+    )
+    assert "waiting on PAK" not in client.get(f"/vat/claims/{claim_id}").get_data(as_text=True).lower()
+    with app.app_context():
+        claim = db.session.get(Claim, claim_id)
+        assert [letter.direction for letter in claim.letters] == ["sent", "received"]
+
+
+def test_form_errors_and_unknown_steps(client, login, claim_id):
+    login(Role.ADVOCATE, "CAF")
+    assert client.get(f"/vat/claims/{claim_id}/step/paying").status_code == 404
+    assert client.get(f"/vat/claims/{claim_id}/step/nonsense").status_code == 404
+    response = client.post(f"/vat/claims/{claim_id}/payments/new", data={"amount": "abc"})
+    assert response.status_code == 200 and "has-error" in response.get_data(as_text=True)
+    page = client.get(f"/vat/claims/{claim_id}/step/dna_requested").get_data(as_text=True)
+    assert "cannot move to" in page
+
+
+def test_a_payment_submitted_twice_books_once(app, client, login, claim_id):
+    login(Role.ADVOCATE, "CAF")
+    form = client.get(f"/vat/claims/{claim_id}/payments/new").get_data(as_text=True)
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', form).group(1)
+    data = {
+        "token": token,
+        "amount": "25.00",
+        "currency_code": "USD",
+        "received_on": TODAY.isoformat(),
+        "route": "mobile_money",
+    }
+    first = client.post(f"/vat/claims/{claim_id}/payments/new", data=data)
+    second = client.post(f"/vat/claims/{claim_id}/payments/new", data=data)
+    assert first.status_code == second.status_code == 302
+    with app.app_context():
+        payments = db.session.scalars(select(Payment).where(Payment.claim_id == claim_id)).all()
+        assert len(payments) == 1
+        assert db.session.get(Claim, claim_id).step == "paying"
+    page = client.get(f"/vat/claims/{claim_id}").get_data(as_text=True)
+    assert "25.00 USD" in page
+
+
+def test_list_filters(client, login, claim_id):
+    login(Role.ADVOCATE, "CAF")
+    assert f"PC-{claim_id:05d}" in client.get("/vat/claims/?step=support_ordered").get_data(as_text=True)
+    assert f"PC-{claim_id:05d}" not in client.get("/vat/claims/?step=referred").get_data(as_text=True)
+    assert f"PC-{claim_id:05d}" in client.get("/vat/claims/?member_state=bgd&country_code=CAF").get_data(
+        as_text=True
+    )
+    assert f"PC-{claim_id:05d}" not in client.get("/vat/claims/?country_code=HTI").get_data(as_text=True)
+    assert client.get("/vat/claims/?step=bogus").status_code == 200
+
+
+def test_forms_need_a_csrf_token(database_url, make_user, claim_id):
+    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    from tests.conftest import sign_in
+
+    sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
+    response = client.post(
+        f"/vat/claims/{claim_id}/step/closed", data={"on": TODAY.isoformat(), "reason": "withdrawn"}
+    )
+    assert response.status_code in (200, 400)
+    with app.app_context():
+        assert db.session.get(Claim, claim_id).step == "support_ordered"
