@@ -55,9 +55,11 @@ def register_blueprints(app: Flask) -> None:
     from vat.auth.views import bp as auth_bp
     from vat.claims.views import bp as claims_bp
     from vat.main import bp as main_bp
+    from vat.reports.views import bp as reports_bp
     from vat.victims.views import bp as victims_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, ledger_bp, victims_bp, allegations_bp, claims_bp):
+    blueprints = (main_bp, auth_bp, admin_bp, ledger_bp, victims_bp, allegations_bp, claims_bp, reports_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 

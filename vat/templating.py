@@ -19,6 +19,7 @@ NAVIGATION: list[tuple[str, str, Permission]] = [
     ("allegations.index", "Allegations", Permission.VIEW_IDENTITY),
     ("claims.index", "Claims", Permission.VIEW_CASES),
     ("ledger.index", "Trust fund", Permission.READ_LEDGER),
+    ("reports.index", "Reports", Permission.VIEW_CASES),
     ("admin.users", "Users", Permission.MANAGE_USERS),
     ("admin.audit_log", "Audit log", Permission.READ_AUDIT),
 ]

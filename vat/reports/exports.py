@@ -37,12 +37,12 @@ def neutralise(value: Any) -> Cell:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
-def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    """CSV text, one line at a time (with a BOM so spreadsheets read it as UTF-8)."""
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool = True) -> Iterator[str]:
+    """CSV text, one line at a time; a file starts with a BOM so spreadsheets read it as UTF-8."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([neutralise(h) for h in header])
-    yield "\ufeff" + buffer.getvalue()
+    yield ("\ufeff" if bom else "") + buffer.getvalue()
     for row in rows:
         buffer.seek(0)
         buffer.truncate()

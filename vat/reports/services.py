@@ -643,6 +643,12 @@ def fund_statement(start: date, end: date, *, today: date | None = None) -> Fund
     )
 
 
+PROJECT_KEYS = (
+    "title partner country focus status planned_start planned_end actual_start actual_end "
+    "approved disbursed remaining victims_listed behind_schedule"
+).split()
+
+
 def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str, Any]]:
     """Every project approved by `end`: approved, disbursed and remaining (US dollars), schedule,
     and the victims it lists (count only)."""
@@ -714,15 +720,24 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
         .where(Project.approved_on <= end)
         .order_by(Project.approved_on, Project.id)
     ).all()
-    keys = (
-        "title partner country focus status planned_start planned_end actual_start actual_end "
-        "approved disbursed remaining victims_listed behind_schedule"
-    ).split()
     projects = []
     for row in result:
-        item = dict(zip(keys, row, strict=True))
+        item = dict(zip(PROJECT_KEYS, row, strict=True))
         for name in ("approved", "disbursed", "remaining"):
             item[name] = cents(item[name])
         item["behind_schedule"] = bool(item["behind_schedule"])
         projects.append(item)
     return projects
+
+
+def services_by_type(user: Any, filters: VictimFilters) -> list[tuple[str, int]]:
+    """How many services of each type the victims in scope were referred to or received."""
+    counts = dict(
+        db.session.execute(
+            select(Assistance.service_type, func.count())
+            .join(Victim, Victim.id == Assistance.victim_id)
+            .where(*_victim_conditions(user, filters, consented_only=False))
+            .group_by(Assistance.service_type)
+        ).all()
+    )
+    return [(t.label, int(counts.get(t.value, 0))) for t in ServiceType]

@@ -1,0 +1,124 @@
+"""The report pages and exports through the client: roles, scope, suppression, audit rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from vat.audit import AuditEvent
+from vat.auth.models import Role
+from vat.db import db
+from vat.reports.services import SUPPORT_HEADER
+
+
+def _exports(app):
+    with app.app_context():
+        return db.session.scalars(select(AuditEvent).where(AuditEvent.action == "report.export")).all()
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_who_reaches_which_report(client, login, role):
+    login(role, "CAF")
+    may_view_cases = role in (Role.ADVOCATE, Role.SENIOR_ADVOCATE, Role.FUND_MANAGER, Role.AUDITOR)
+    may_read_ledger = role in (Role.SENIOR_ADVOCATE, Role.FUND_MANAGER, Role.AUDITOR)
+    for path, allowed in [
+        ("/reports/", may_view_cases),
+        ("/reports/victims", may_view_cases),
+        ("/reports/victims/export.csv", may_view_cases),
+        ("/reports/fund", may_read_ledger),
+        ("/reports/fund/export.xlsx", may_read_ledger),
+    ]:
+        assert client.get(path).status_code == (200 if allowed else 403), (role, path)
+
+
+def test_strangers_go_to_login(client):
+    response = client.get("/reports/victims")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_advocate_page_shows_rows_and_headline(client, login, world):
+    login(Role.ADVOCATE, "CAF")
+    page = client.get("/reports/victims").get_data(as_text=True)
+    assert 'id="victims-total">7<' in page
+    assert 'id="not-supported-share">42.9% of victims' in page
+    assert "CAR-2021-0004" in page and "DRC-2021-0001" not in page
+    assert 'role="img"' in page and "style=" not in page
+    filtered = client.get("/reports/victims?year=2020&sex=&minor=").get_data(as_text=True)
+    assert 'id="victims-total">3<' in filtered and "66.7%" in filtered
+
+
+def test_bad_filters_are_ignored_not_a_crash(client, login, world):
+    login(Role.ADVOCATE, "CAF")
+    assert client.get("/reports/victims?year=abc&sex=nonsense&country=%3D1").status_code == 200
+
+
+def test_advocate_csv_export_is_streamed_safe_and_audited(app, client, login, world):
+    user = login(Role.ADVOCATE, "CAF")
+    response = client.get("/reports/victims/export.csv?minor=yes")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="victim-support-')
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == SUPPORT_HEADER
+    assert [r[0] for r in rows[1:]] == ["CAR-2020-0001", "CAR-2021-0004"]
+    direct = SUPPORT_HEADER.index("direct support (USD)")
+    assert rows[2][direct] == "250.00"
+    [event] = _exports(app)
+    assert event.actor_id == user.id and event.object_id == "victim-support"
+    assert json.loads(event.detail) == {"filters": {"minor": True}, "format": "csv", "rows": 2}
+
+
+def test_advocate_xlsx_export_has_header_and_rows(client, login, world):
+    login(Role.ADVOCATE, "CAF")
+    response = client.get("/reports/victims/export.xlsx")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert list(values[0]) == SUPPORT_HEADER
+    assert len(values) == 1 + 7
+    by_code = {r[0]: r for r in values[1:]}
+    assert by_code["CAR-2021-0005"][SUPPORT_HEADER.index("share of project disbursements (USD)")] == 500
+    assert by_code["CAR-2020-0003"][SUPPORT_HEADER.index("supported")] == "no"
+
+
+def test_auditor_sees_suppressed_aggregates_only(app, client, login, world):
+    login(Role.AUDITOR, "")
+    page = client.get("/reports/victims").get_data(as_text=True)
+    assert "CAR-20" not in page  # no case code leaves the advocates' scope
+    assert "suppressed" in page
+    response = client.get("/reports/victims/export.xlsx")
+    workbook = load_workbook(io.BytesIO(response.data))
+    places = list(workbook["Victims by place"].iter_rows(values_only=True))
+    assert places[0] == ("country / mission", "supported", "not supported", "total")
+    assert places[1] == ("CAF / MINUSCA", "suppressed", "suppressed", "suppressed")
+    assert places[-1] == ("total", "suppressed", "suppressed", 7)
+    text = client.get("/reports/victims/export.csv").get_data(as_text=True)
+    assert "CAR-20" not in text and "suppressed" in text
+    assert [e.object_id for e in _exports(app)] == ["victim-support-aggregate"] * 2
+
+
+def test_fund_statement_page_and_exports(app, client, login, world):
+    login(Role.FUND_MANAGER, "")
+    page = client.get("/reports/fund?start=2021-01-01&end=2021-12-31").get_data(as_text=True)
+    assert 'id="closing-balance"><span class="money">US$5,920.00' in page
+    assert "Norway" in page and "NPL" in page and "P1" in page
+    assert 'aria-labelledby="fund-by-month-title fund-by-month-desc"' in page
+    response = client.get("/reports/fund/export.xlsx?start=2021-01-01&end=2021-12-31")
+    workbook = load_workbook(io.BytesIO(response.data))
+    assert workbook.sheetnames[1:] == ["Pledges and receipts", "Withheld payments", "Projects", "By month"]
+    summary = list(workbook.worksheets[0].iter_rows(values_only=True))
+    assert summary[0] == ("item", "source", "US$")
+    assert ("closing fund balance", None, 5920) in summary
+    months = list(workbook["By month"].iter_rows(values_only=True))
+    assert months[1:] == [("2021-01", 5000, 0), ("2021-02", 2800, 1500), ("2021-03", 0, 380)]
+    text = client.get("/reports/fund/export.csv?start=2021-01-01&end=2021-12-31").get_data(as_text=True)
+    assert text.count("\ufeff") == 1 and "closing fund balance" in text
+    assert [e.object_id for e in _exports(app)] == ["fund-statement"] * 2
+
+
+def test_unknown_export_format_is_404(client, login):
+    login(Role.SENIOR_ADVOCATE, "CAF")
+    assert client.get("/reports/victims/export.pdf").status_code == 404

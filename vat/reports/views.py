@@ -1,0 +1,254 @@
+"""The reports blueprint: parse the filters, call one service, render or export.
+
+Every export is audited (who, which report, which filters, how many rows). The exports hold case
+codes and figures, never an identity field, so they need no fresh login; aggregate pages and
+exports for fund managers and auditors are suppressed (see services.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_login import current_user
+
+from vat import audit
+from vat.auth.policy import Permission, requires
+from vat.db import db, read_only
+from vat.reports import services
+from vat.reports.charts import Series, bar_chart
+from vat.reports.exports import csv_lines, xlsx_bytes
+from vat.reports.forms import PeriodForm, VictimFilterForm
+from vat.reports.services import SUPPORT_COLUMNS, SUPPORT_HEADER, VictimFilters
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+PAGE_SIZE = 100
+FORMATS = ("csv", "xlsx")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _victim_filters() -> tuple[VictimFilterForm, VictimFilters]:
+    form = VictimFilterForm(request.args)
+    if request.args and not form.validate():
+        return form, VictimFilters()
+    minor = {"yes": True, "no": False}.get(form.minor.data or "")
+    return form, VictimFilters(
+        country_code=(form.country.data or "").strip().upper(),
+        mission=(form.mission.data or "").strip().upper(),
+        year=form.year.data,
+        sex=form.sex.data or "",
+        minor=minor,
+    )
+
+
+def _period() -> tuple[PeriodForm, date, date]:
+    form = PeriodForm(request.args)
+    if request.args:
+        form.validate()
+    start, end = form.period(date.today())
+    return form, start, end
+
+
+def _audit_export(report: str, fmt: str, filters: dict[str, Any], rows: int) -> None:
+    audit.record(
+        "report.export",
+        actor=current_user,
+        object_type="report",
+        object_id=report,
+        address=request.remote_addr,
+        detail={"format": fmt, "filters": filters, "rows": rows},
+    )
+    db.session.commit()
+
+
+def _download(name: str, fmt: str, body: Any) -> Response:
+    filename = f"{name}-{date.today().isoformat()}.{fmt}"  # made here, never from the request
+    mimetype = "text/csv" if fmt == "csv" else XLSX_TYPE
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/")
+@requires(Permission.VIEW_CASES)
+def index() -> str:
+    return render_template("reports/index.html")
+
+
+# --- per-victim support ------------------------------------------------------------------------
+
+
+@bp.get("/victims")
+@requires(Permission.VIEW_CASES)
+def victims() -> str:
+    form, filters = _victim_filters()
+    with read_only():
+        if not services.sees_rows(current_user):
+            result = services.aggregate_support(current_user, filters)
+            totals = result.by_service.row_totals
+            chart = bar_chart(
+                chart_id="services-by-type",
+                title="Services by type (consenting victims; small counts hidden)",
+                categories=result.by_service.row_labels,
+                series=[Series("services", totals, "series-1")],
+            )
+            return render_template(
+                "reports/victims_aggregate.html", form=form, result=result, chart=chart, args=request.args
+            )
+        figures = services.headline(current_user, filters)
+        page = max(request.args.get("page", 1, type=int) or 1, 1)
+        query = services.support_rows(current_user, filters).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        rows = db.session.execute(query).all()
+        by_type = services.services_by_type(current_user, filters)
+    chart = bar_chart(
+        chart_id="services-by-type",
+        title="Services by type",
+        categories=[label for label, _ in by_type],
+        series=[Series("services", [count for _, count in by_type], "series-1")],
+    )
+    return render_template(
+        "reports/victims.html",
+        form=form,
+        figures=figures,
+        rows=rows,
+        page=page,
+        pages=max(((figures.victims or 0) + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        type_columns=services.TYPE_COLUMNS,
+        status_columns=services.STATUS_COLUMNS,
+        cents=services.cents,
+        chart=chart,
+        by_type=by_type,
+        args={k: v for k, v in request.args.items() if k != "page"},
+    )
+
+
+@bp.get("/victims/export.<fmt>")
+@requires(Permission.VIEW_CASES)
+def victims_export(fmt: str) -> Response:
+    if fmt not in FORMATS:
+        abort(404)
+    _, filters = _victim_filters()
+    if services.sees_rows(current_user):
+        figures = services.headline(current_user, filters)
+        _audit_export("victim-support", fmt, filters.as_dict(), figures.victims or 0)
+        query = services.support_rows(current_user, filters)
+        if fmt == "csv":
+
+            def generate() -> Any:
+                with read_only():
+                    result = db.session.execute(query.execution_options(yield_per=1000))
+                    try:
+                        yield from csv_lines(SUPPORT_HEADER, services.support_export_rows(result))
+                    finally:  # also when the download is abandoned: release the server-side cursor
+                        result.close()
+
+            return _download("victim-support", fmt, stream_with_context(generate()))
+        with read_only():
+            result = db.session.execute(query.execution_options(yield_per=1000))
+            body = xlsx_bytes([("Victim support", SUPPORT_HEADER, services.support_export_rows(result))])
+        return _download("victim-support", fmt, body)
+
+    with read_only():
+        result = services.aggregate_support(current_user, filters)
+    by_place = ("Victims by place", ["country / mission", *SUPPORT_COLUMNS, "total"])
+    by_service = ("Services by type", ["service type", *result.by_service.column_labels, "total"])
+    place_rows = services.aggregate_export_rows(result.by_place)
+    service_rows = services.aggregate_export_rows(result.by_service)
+    _audit_export("victim-support-aggregate", fmt, filters.as_dict(), len(place_rows) + len(service_rows))
+    if fmt == "csv":
+        lines = [
+            *csv_lines(by_place[1], place_rows),
+            "\r\n",
+            *csv_lines(by_service[1], service_rows, bom=False),
+        ]
+        return _download("victim-support-aggregate", fmt, "".join(lines))
+    body = xlsx_bytes([(*by_place, place_rows), (*by_service, service_rows)])
+    return _download("victim-support-aggregate", fmt, body)
+
+
+# --- fund statement --------------------------------------------------------------------------
+
+
+@bp.get("/fund")
+@requires(Permission.READ_LEDGER)
+def fund() -> str:
+    form, start, end = _period()
+    with read_only():
+        statement = services.fund_statement(start, end)
+    chart = bar_chart(
+        chart_id="fund-by-month",
+        title=f"Income and spending by month, {start:%d %b %Y} to {end:%d %b %Y} (US$)",
+        categories=[month for month, _, _ in statement.months],
+        series=[
+            Series("income", [income for _, income, _ in statement.months], "series-1"),
+            Series("spending", [spending for _, _, spending in statement.months], "series-2"),
+        ],
+    )
+    return render_template(
+        "reports/fund.html", form=form, statement=statement, chart=chart, args=request.args
+    )
+
+
+FUND_SHEETS = {
+    "summary": ["item", "source", "US$"],
+    "pledges": ["donor", "pledged US$", "received US$", "outstanding US$"],
+    "withheld": ["contributing country", "withheld US$", "transferred US$", "outstanding US$"],
+    "projects": [
+        "title",
+        "partner",
+        "country",
+        "focus",
+        "status",
+        "planned start",
+        "planned end",
+        "actual start",
+        "actual end",
+        "approved US$",
+        "disbursed US$",
+        "remaining US$",
+        "victims listed",
+        "behind schedule",
+    ],
+    "months": ["month", "income US$", "spending US$"],
+}
+
+
+def _fund_sheets(statement: services.FundStatement) -> list[tuple[str, list[str], list[list[Any]]]]:
+    summary: list[list[Any]] = [["opening fund balance", "", statement.opening_balance]]
+    summary += [[f"income: {category}", source, amount] for category, source, amount in statement.income]
+    summary.append(["total income", "", statement.total_income])
+    summary += [[f"expense: {category}", "", amount] for category, amount in statement.expenses]
+    summary.append(["total expenses", "", statement.total_expenses])
+    summary.append(["closing fund balance", "", statement.closing_balance])
+    summary.append(["opening cash", "", statement.opening_cash])
+    summary.append(["closing cash", "", statement.closing_cash])
+    projects = [[p[k] for k in services.PROJECT_KEYS] for p in statement.projects]
+    return [
+        (f"Fund {statement.start} to {statement.end}"[:31], FUND_SHEETS["summary"], summary),
+        ("Pledges and receipts", FUND_SHEETS["pledges"], [list(r) for r in statement.pledges]),
+        ("Withheld payments", FUND_SHEETS["withheld"], [list(r) for r in statement.withheld]),
+        ("Projects", FUND_SHEETS["projects"], projects),
+        ("By month", FUND_SHEETS["months"], [list(r) for r in statement.months]),
+    ]
+
+
+@bp.get("/fund/export.<fmt>")
+@requires(Permission.READ_LEDGER)
+def fund_export(fmt: str) -> Response:
+    if fmt not in FORMATS:
+        abort(404)
+    _, start, end = _period()
+    with read_only():
+        statement = services.fund_statement(start, end)
+    sheets = _fund_sheets(statement)
+    _audit_export(
+        "fund-statement", fmt, {"start": start, "end": end}, sum(len(rows) for _, _, rows in sheets)
+    )
+    if fmt == "csv":
+        lines: list[str] = []
+        for number, (title, header, rows) in enumerate(sheets):
+            section = [[title, *row] for row in rows]
+            lines += [*csv_lines(["section", *header], section, bom=number == 0), "\r\n"]
+        return _download("fund-statement", fmt, "".join(lines))
+    return _download("fund-statement", fmt, xlsx_bytes(sheets))
