@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from ledger.models import Account
@@ -11,6 +11,7 @@ from vat.db import db
 
 
 @click.command("init")
+@with_appcontext
 def init() -> None:
     """Check that the migration seeded the chart of accounts (run `flask db upgrade` first)."""
     count = db.session.scalar(select(func.count(Account.id)))
@@ -21,6 +22,7 @@ def init() -> None:
 
 
 @click.command("verify")
+@with_appcontext
 def verify_command() -> None:
     """Recompute every invariant, balance and the hash chain; exit 1 naming the first problem."""
     from ledger.verify import verify

@@ -15,6 +15,7 @@ from wtforms import (
     DecimalField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -24,7 +25,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from ledger.models import DonorKind, ProjectFocus, ProjectStatus
 
 MAX_AMOUNT = 10**12
-COUNTRY_CHOICES = [("", "—")] + sorted(((c.alpha_3, c.name) for c in pycountry.countries), key=lambda c: c[1])
+COUNTRY_CHOICES = [SelectChoice("", "—")] + [
+    SelectChoice(code, name)
+    for code, name in sorted(((c.alpha_3, c.name) for c in pycountry.countries), key=lambda c: c[1])
+]
 
 
 def finite(form: Any, field: Any) -> None:
@@ -78,7 +82,10 @@ def currency_field(default: str = "USD") -> StringField:
 class DonorForm(FlaskForm):
     kind = SelectField(
         "Kind",
-        choices=[(DonorKind.MEMBER_STATE.value, "Member state"), (DonorKind.OTHER.value, "Other donor")],
+        choices=[
+            SelectChoice(DonorKind.MEMBER_STATE.value, "Member state"),
+            SelectChoice(DonorKind.OTHER.value, "Other donor"),
+        ],
     )
     country_code = SelectField("Member state", choices=COUNTRY_CHOICES, validators=[Optional()])
     name = StringField("Name (other donors)", validators=[Optional(), Length(max=120)])
@@ -140,7 +147,7 @@ class ProjectForm(KeyedForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     partner = StringField("Implementing partner", validators=[DataRequired(), Length(max=120)])
     country_code = SelectField("Country", choices=COUNTRY_CHOICES, validators=[DataRequired()])
-    focus = SelectField("Focus", choices=[(f.value, f.label) for f in ProjectFocus])
+    focus = SelectField("Focus", choices=[SelectChoice(f.value, f.label) for f in ProjectFocus])
     amount = amount_field("Approved amount")
     currency = currency_field()
     approved_on = DateField("Approved by the review committee on", validators=[DataRequired(), not_future])
@@ -154,7 +161,11 @@ class ProjectForm(KeyedForm):
 class ProjectProgressForm(FlaskForm):
     status = SelectField(
         "Status",
-        choices=[(s.value, s.value.capitalize()) for s in ProjectStatus if s is not ProjectStatus.CANCELLED],
+        choices=[
+            SelectChoice(s.value, s.value.capitalize())
+            for s in ProjectStatus
+            if s is not ProjectStatus.CANCELLED
+        ],
     )
     actual_start = DateField("Actual start", validators=[Optional(), not_future])
     actual_end = DateField("Actual end", validators=[Optional(), not_future])
@@ -167,7 +178,10 @@ class ProjectProgressForm(FlaskForm):
 class ReleaseForm(KeyedForm):
     status = SelectField(
         "End the project as",
-        choices=[(ProjectStatus.COMPLETED.value, "Completed"), (ProjectStatus.CANCELLED.value, "Cancelled")],
+        choices=[
+            SelectChoice(ProjectStatus.COMPLETED.value, "Completed"),
+            SelectChoice(ProjectStatus.CANCELLED.value, "Cancelled"),
+        ],
     )
     on = DateField("Date", validators=[DataRequired(), not_future])
     reason = StringField("Reason", validators=[DataRequired(), Length(max=200)])

@@ -37,48 +37,56 @@ def verify() -> VerifyReport:
         return VerifyReport(seq, postings, previous_hash, problem)
 
     query = select(Entry).order_by(Entry.seq).execution_options(yield_per=500)
-    for entry in db.session.scalars(query):
-        seq += 1
-        where = f"entry {entry.seq} (id {entry.id})"
-        if entry.seq != seq:
-            return report(f"entry {seq} is missing: the sequence jumps to {entry.seq}")
-        if entry.prev_hash != previous_hash:
-            return report(f"{where}: it does not link to the entry before it")
-        if not hmac.compare_digest(entry.hash, engine.entry_hash(entry, codes)):
-            return report(f"{where}: its content was altered (hash mismatch)")
-        lines = entry.postings
-        postings += len(lines)
-        if len(lines) < 2:
-            return report(f"{where}: fewer than two postings")
-        by_currency: dict[str, int] = defaultdict(int)
-        for line in lines:
-            by_currency[line.currency] += line.amount_minor
-            if line.amount_minor == 0 and not (accounts[line.account_id].residual and line.usd_minor):
-                return report(f"{where}: a zero line outside the exchange and rounding accounts")
-            if line.currency == engine.USD and line.amount_minor != line.usd_minor:
-                return report(f"{where}: a US-dollar line whose dollar value differs from its amount")
-            running[line.account_id] += line.usd_minor
-            if running[line.account_id] != line.running_usd_minor:
-                return report(f"{where}: the running balance of account {codes[line.account_id]} is wrong")
-            if line.account_id == cash_id and running[line.account_id] < 0:
-                return report(f"{where}: cash goes negative")
-        unbalanced = sorted(c for c, total in by_currency.items() if total)
-        if unbalanced:
-            return report(f"{where}: does not balance in {unbalanced[0]}")
-        if sum(line.usd_minor for line in lines):
-            return report(f"{where}: does not balance in USD")
-        if entry.reverses_id is not None:
-            original = entries_by_id.get(entry.reverses_id)
-            if original is None or original.kind == engine.EntryKind.REVERSAL:
-                return report(f"{where}: reverses an entry that is not an earlier, non-reversal entry")
-            mirror = [(p.account_id, p.currency, -p.amount_minor, -p.usd_minor) for p in original.postings]
-            mine = [(p.account_id, p.currency, p.amount_minor, p.usd_minor) for p in lines]
-            if sorted(mirror) != sorted(mine):
-                return report(f"{where}: is not the mirror image of the entry it reverses")
-        entries_by_id[entry.id] = entry
-        previous_hash = entry.hash
-        if len(entries_by_id) > 5000:  # keep memory flat on long ledgers; reversals look back
-            entries_by_id = {k: v for k, v in entries_by_id.items() if k > entry.id - 5000}
+    rows = db.session.scalars(query)
+    try:
+        for entry in rows:
+            seq += 1
+            where = f"entry {entry.seq} (id {entry.id})"
+            if entry.seq != seq:
+                return report(f"entry {seq} is missing: the sequence jumps to {entry.seq}")
+            if entry.prev_hash != previous_hash:
+                return report(f"{where}: it does not link to the entry before it")
+            if not hmac.compare_digest(entry.hash, engine.entry_hash(entry, codes)):
+                return report(f"{where}: its content was altered (hash mismatch)")
+            lines = entry.postings
+            postings += len(lines)
+            if len(lines) < 2:
+                return report(f"{where}: fewer than two postings")
+            by_currency: dict[str, int] = defaultdict(int)
+            for line in lines:
+                by_currency[line.currency] += line.amount_minor
+                if line.amount_minor == 0 and not (accounts[line.account_id].residual and line.usd_minor):
+                    return report(f"{where}: a zero line outside the exchange and rounding accounts")
+                if line.currency == engine.USD and line.amount_minor != line.usd_minor:
+                    return report(f"{where}: a US-dollar line whose dollar value differs from its amount")
+                running[line.account_id] += line.usd_minor
+                if running[line.account_id] != line.running_usd_minor:
+                    return report(
+                        f"{where}: the running balance of account {codes[line.account_id]} is wrong"
+                    )
+                if line.account_id == cash_id and running[line.account_id] < 0:
+                    return report(f"{where}: cash goes negative")
+            unbalanced = sorted(c for c, total in by_currency.items() if total)
+            if unbalanced:
+                return report(f"{where}: does not balance in {unbalanced[0]}")
+            if sum(line.usd_minor for line in lines):
+                return report(f"{where}: does not balance in USD")
+            if entry.reverses_id is not None:
+                original = entries_by_id.get(entry.reverses_id)
+                if original is None or original.kind == engine.EntryKind.REVERSAL:
+                    return report(f"{where}: reverses an entry that is not an earlier, non-reversal entry")
+                mirror = [
+                    (p.account_id, p.currency, -p.amount_minor, -p.usd_minor) for p in original.postings
+                ]
+                mine = [(p.account_id, p.currency, p.amount_minor, p.usd_minor) for p in lines]
+                if sorted(mirror) != sorted(mine):
+                    return report(f"{where}: is not the mirror image of the entry it reverses")
+            entries_by_id[entry.id] = entry
+            previous_hash = entry.hash
+            if len(entries_by_id) > 10000:  # keep memory flat; reversals look back 5,000+ entries
+                entries_by_id = {k: v for k, v in entries_by_id.items() if k > entry.id - 5000}
+    finally:
+        rows.close()  # a server-side cursor on PostgreSQL
 
     total_postings = db.session.scalar(select(func.count(Posting.id)))
     if total_postings != postings:

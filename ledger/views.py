@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
+from wtforms import SelectChoice
 
 from ledger import engine, reports, services
 from ledger.cli import attach
@@ -182,8 +183,8 @@ def new_receipt(donor_id: int) -> View:
     row = db.get_or_404(Donor, donor_id)
     form = ReceiptForm()
     open_pledges = [p for p in reports.donor_pledges(row) if p["outstanding"] > 0]
-    form.pledge_id.choices = [("", "Unpledged contribution")] + [
-        (
+    form.pledge_id.choices = [SelectChoice("", "Unpledged contribution")] + [
+        SelectChoice(
             str(p["pledge"].id),
             f"{p['pledge'].pledged_on} · {p['pledge'].currency} {p['outstanding']:,} outstanding",
         )
@@ -578,10 +579,14 @@ def new_direct_support() -> View:
 def journal() -> str:
     form = JournalFilterForm(request.args)
     accounts = db.session.scalars(select(Account).order_by(Account.code)).all()
-    form.account.choices = [("", "All")] + [(a.code, f"{a.code} {a.name}") for a in accounts]
-    form.kind.choices = [("", "All")] + [(k, k.replace("_", " ")) for k in engine.EntryKind.ALL]
-    form.donor.choices = [("", "All")] + [
-        (str(d.id), d.name) for d in db.session.scalars(select(Donor).order_by(Donor.name))
+    form.account.choices = [SelectChoice("", "All")] + [
+        SelectChoice(a.code, f"{a.code} {a.name}") for a in accounts
+    ]
+    form.kind.choices = [SelectChoice("", "All")] + [
+        SelectChoice(k, k.replace("_", " ")) for k in engine.EntryKind.ALL
+    ]
+    form.donor.choices = [SelectChoice("", "All")] + [
+        SelectChoice(str(d.id), d.name) for d in db.session.scalars(select(Donor).order_by(Donor.name))
     ]
     query = select(Entry).order_by(Entry.seq.desc())
     filters = {}

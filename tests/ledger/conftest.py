@@ -1,0 +1,101 @@
+"""Ledger fixtures: an app context with two fund managers, and helpers that book events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from ledger import services
+from ledger.models import Donor, DonorKind, Project, ProjectFocus
+from vat.auth import services as auth
+from vat.auth.models import Role, User
+from vat.db import db
+
+PASSWORD = "correct horse battery staple"
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Fund:
+    """Books events for a test with sensible defaults; every call mints a new key."""
+
+    maker: User
+    checker: User
+
+    def donor(self, country: str = "NOR") -> Donor:
+        existing = db.session.scalar(select(Donor).where(Donor.country_code == country))
+        return existing or services.create_donor(
+            actor=self.maker, name="", kind=DonorKind.MEMBER_STATE, country_code=country
+        )
+
+    def rate(self, currency: str, month: date, rate: str) -> Any:
+        return services.set_rate(
+            actor=self.maker, currency=currency, month=month, rate=Decimal(rate), source="test"
+        )
+
+    def contribute(
+        self, amount: str = "100000", on: date = date(2019, 1, 10), donor: Donor | None = None
+    ) -> Any:
+        donor = donor or self.donor()
+        return services.record_receipt(
+            actor=self.maker,
+            key=key(),
+            donor=donor,
+            amount=Decimal(amount),
+            currency="USD",
+            received_on=on,
+            bank_reference="BANK-1",
+        )
+
+    def project(self, amount: str = "50000", on: date = date(2019, 2, 1), currency: str = "USD") -> Project:
+        return services.approve_project(
+            actor=self.maker,
+            key=key(),
+            title="Livelihoods",
+            partner="IRC",
+            country_code="CAF",
+            focus=ProjectFocus.INCOME_GENERATION,
+            currency=currency,
+            amount=Decimal(amount),
+            approved_on=on,
+            planned_start=on,
+            planned_end=date(2020, 1, 31),
+        )
+
+    def disburse(self, project: Project, amount: str, on: date = date(2019, 3, 1), **kw: Any) -> Any:
+        return services.request_disbursement(
+            actor=kw.get("actor", self.maker),
+            key=kw.get("key") or key(),
+            project=project,
+            amount=Decimal(amount),
+            paid_on=on,
+            reference="PAY-1",
+        )
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    with app.app_context():
+        yield app
+        db.session.rollback()
+
+
+@pytest.fixture
+def fund(ctx: Flask) -> Fund:
+    users = [
+        auth.create_user(actor=None, username=f"fund{n}", password=PASSWORD, role=Role.FUND_MANAGER)
+        for n in (1, 2)
+    ]
+    db.session.commit()
+    return Fund(*users)

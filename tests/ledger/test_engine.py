@@ -1,0 +1,500 @@
+"""The posting engine and the fund's events, without HTTP: each invariant, and an attempt to break it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DatabaseError
+
+from ledger import engine, reports, services
+from ledger.engine import EntryKind, Line
+from ledger.models import Entry, Posting, ProjectStatus
+from ledger.verify import verify
+from tests.conftest import BACKEND
+from tests.ledger.conftest import key
+from vat.db import db
+from vat.errors import Conflict, DomainError, NotAllowed
+
+D = Decimal
+
+
+def entries() -> int:
+    return db.session.scalar(select(func.count(Entry.id)))
+
+
+# --- money and rounding ----------------------------------------------------------------------
+
+
+def test_conversion_rounds_half_to_even_and_minor_units_follow_the_currency(fund):
+    assert engine.to_usd(D("0.125"), D(1)) == D("0.12")
+    assert engine.to_usd(D("0.135"), D(1)) == D("0.14")
+    assert engine.to_usd(D("100"), D("3")) == D("33.33")
+    assert engine.to_minor(D("1234"), "JPY") == 1234
+    assert engine.to_minor(D("1.234"), "KWD") == 1234
+    assert engine.to_minor(D("12.34"), "USD") == 1234
+    with pytest.raises(DomainError, match="at most 0 decimal places"):
+        engine.to_minor(D("1.5"), "JPY")
+    with pytest.raises(DomainError, match="at most 2 decimal places"):
+        engine.to_minor(D("0.001"), "USD")
+    with pytest.raises(TypeError):
+        engine.to_minor(0.1, "USD")  # type: ignore[arg-type]
+
+
+def test_rounding_residual_goes_to_a_zero_line_on_the_rounding_account(fund):
+    fund.contribute("10")
+    rate = fund.rate("EUR", date(2019, 1, 1), "3")
+    k = key()
+    assert engine.begin(k, {}) is None
+    entry = engine.post(
+        actor=fund.maker,
+        key=k,
+        payload={},
+        kind=EntryKind.RECEIPT,
+        entry_date=date(2019, 1, 15),
+        memo="three lines at a rate that leaves a cent",
+        lines=[
+            Line(engine.CASH, "EUR", D("0.02"), rate),  # 0.0067 → 0.01
+            Line(engine.CONTRIBUTIONS, "EUR", D("-0.01"), rate),  # 0.0033 → 0.00
+            Line(engine.CONTRIBUTIONS, "EUR", D("-0.01"), rate),
+        ],
+    )
+    residual = [p for p in entry.postings if p.account_id == engine.account_id(engine.ROUNDING)]
+    assert len(residual) == 1 and residual[0].amount_minor == 0 and residual[0].usd_minor == -1
+    assert sum(p.usd_minor for p in entry.postings) == 0
+    assert verify().problem is None
+
+
+def test_unbalanced_single_line_and_zero_entries_are_refused(fund):
+    fund.contribute("10")
+    for lines, message in (
+        ([Line(engine.CASH, "USD", D("5")), Line(engine.CONTRIBUTIONS, "USD", D("-4"))], "balance"),
+        ([Line(engine.CASH, "USD", D("0"))], "zero"),
+        ([Line(engine.CASH, "USD", D("5"))], "two lines|balance"),
+    ):
+        with pytest.raises(DomainError, match=message):
+            engine.post(
+                actor=None,
+                key=key(),
+                payload={},
+                kind=EntryKind.RECEIPT,
+                entry_date=date(2019, 1, 1),
+                memo="",
+                lines=lines,
+            )
+
+
+# --- append-only, enforced by the database ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_posting SET amount_minor = amount_minor + 1",
+        "DELETE FROM ledger_posting",
+        "UPDATE ledger_entry SET memo = 'edited'",
+        "DELETE FROM ledger_entry",
+    ],
+)
+def test_raw_sql_cannot_update_or_delete_entries_or_postings(fund, statement):
+    fund.contribute("10")
+    db.session.commit()
+    with pytest.raises(DatabaseError, match="append-only"):
+        db.session.execute(text(statement))
+    db.session.rollback()
+    assert verify().problem is None
+
+
+def test_a_closed_period_cannot_be_reopened_by_raw_sql(fund):
+    fund.contribute("10")
+    services.close_period(actor=fund.maker, month=date(2019, 1, 1))
+    db.session.commit()
+    with pytest.raises(DatabaseError, match="append-only"):
+        db.session.execute(text("DELETE FROM ledger_period"))
+    db.session.rollback()
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="deferred constraint triggers are PostgreSQL's")
+def test_postgres_refuses_an_unbalanced_entry_booked_by_raw_sql_at_commit(fund):
+    fund.contribute("10")
+    db.session.commit()
+    cash = engine.account_id(engine.CASH)
+    db.session.execute(
+        text(
+            "INSERT INTO ledger_entry (seq, entry_date, kind, memo, idempotency_key, request_hash,"
+            " created_at, prev_hash, hash)"
+            " VALUES (99, '2019-01-02', 'receipt', 'forged', 'k', 'h', now(), 'p', 'forged')"
+        )
+    )
+    entry_id = db.session.scalar(text("SELECT id FROM ledger_entry WHERE seq = 99"))
+    for amount in (100, -99):
+        db.session.execute(
+            text(
+                "INSERT INTO ledger_posting (entry_id, account_id, currency, amount_minor, rate, usd_minor,"
+                " running_usd_minor) VALUES (:e, :a, 'USD', :m, 100000000, :m, 0)"
+            ),
+            {"e": entry_id, "a": cash, "m": amount},
+        )
+    with pytest.raises(DatabaseError, match="does not balance"):
+        db.session.commit()
+    db.session.rollback()
+
+
+# --- idempotency -----------------------------------------------------------------------------
+
+
+def test_the_same_key_books_once_and_a_changed_payload_is_a_conflict(fund):
+    donor = fund.donor()
+    k = key()
+    kwargs = dict(donor=donor, currency="USD", amount=D("1000"), pledged_on=date(2019, 1, 3))
+    first = services.record_pledge(actor=fund.maker, key=k, **kwargs)
+    again = services.record_pledge(actor=fund.maker, key=k, **kwargs)
+    assert again.id == first.id and entries() == 1
+    with pytest.raises(Conflict):
+        services.record_pledge(actor=fund.maker, key=k, **{**kwargs, "amount": D("1001")})
+    assert entries() == 1
+
+
+# --- reversals -------------------------------------------------------------------------------
+
+
+def test_a_reversal_mirrors_the_entry_once_and_cannot_be_reversed(fund):
+    receipt = fund.contribute("500")
+    original = db.session.get(Entry, receipt.entry_id)
+    before = engine.usd_balance(engine.CASH)
+    reversal = services.reverse_entry(
+        actor=fund.maker, key=key(), entry=original, on=date.today(), reason="typo"
+    )
+    assert reversal.reverses_id == original.id
+    assert engine.usd_balance(engine.CASH) == before - D("500")
+    with pytest.raises(Conflict, match="already been reversed"):
+        services.reverse_entry(actor=fund.maker, key=key(), entry=original, on=date.today(), reason="again")
+    with pytest.raises(DomainError, match="cannot itself be reversed"):
+        services.reverse_entry(actor=fund.maker, key=key(), entry=reversal, on=date.today(), reason="undo")
+    assert verify().problem is None
+
+
+def test_a_pledge_with_receipts_cannot_be_reversed_before_them(fund):
+    donor = fund.donor()
+    pledge = services.record_pledge(
+        actor=fund.maker, key=key(), donor=donor, currency="USD", amount=D("100"), pledged_on=date(2019, 1, 1)
+    )
+    services.record_receipt(
+        actor=fund.maker,
+        key=key(),
+        donor=donor,
+        pledge=pledge,
+        amount=D("40"),
+        currency="USD",
+        received_on=date(2019, 1, 2),
+        bank_reference="B",
+    )
+    with pytest.raises(DomainError, match="reverse them first"):
+        services.reverse_entry(
+            actor=fund.maker,
+            key=key(),
+            entry=db.session.get(Entry, pledge.entry_id),
+            on=date.today(),
+            reason="x",
+        )
+
+
+# --- cash, commitments, disbursements --------------------------------------------------------
+
+
+def test_cash_never_goes_negative(fund):
+    fund.contribute("100")
+    with pytest.raises(DomainError, match="Not enough cash"):
+        services.pay_direct_support(
+            actor=fund.maker,
+            key=key(),
+            case_code="CAR-2017-0042",
+            amount=D("100.01"),
+            currency="USD",
+            paid_on=date(2019, 2, 1),
+            purpose="rent",
+        )
+    support = services.pay_direct_support(
+        actor=fund.maker,
+        key=key(),
+        case_code="car-2017-0042",
+        amount=D("100"),
+        currency="USD",
+        paid_on=date(2019, 2, 1),
+        purpose="rent",
+    )
+    assert support.case_code == "CAR-2017-0042"
+    assert engine.usd_balance(engine.CASH) == 0
+    posting = db.session.scalar(select(Posting).where(Posting.case_code == "CAR-2017-0042").limit(1))
+    assert posting is not None
+
+
+def test_approving_beyond_available_to_commit_is_refused(fund):
+    fund.contribute("113000")
+    fund.project("100000")  # with 13% programme support cost: exactly what is available
+    assert services.fund_position()["available"] == 0
+    with pytest.raises(DomainError, match="Not enough to commit"):
+        fund.project("1")
+
+
+def test_a_disbursement_never_exceeds_the_undisbursed_amount_and_carries_the_support_cost(fund):
+    fund.contribute("100000")
+    project = fund.project("5000")
+    tranche = fund.disburse(project, "3000")
+    assert tranche.status == "posted" and tranche.psc_entry_id
+    assert engine.usd_balance(engine.PROGRAMME_SUPPORT) == D("390.00")
+    with pytest.raises(DomainError, match="undisbursed"):
+        fund.disburse(project, "2000.01")
+    fund.disburse(project, "2000")
+    assert services.undisbursed(project) == 0
+    assert project.status == ProjectStatus.ONGOING
+    assert verify().problem is None
+
+
+def test_maker_checker_above_the_threshold(fund):
+    fund.contribute("200000")
+    project = fund.project("100000")
+    tranche = fund.disburse(project, "20000")
+    assert tranche.status == "pending" and tranche.entry_id is None
+    with pytest.raises(NotAllowed):
+        services.approve_disbursement(actor=fund.maker, tranche=tranche)
+    services.approve_disbursement(actor=fund.checker, tranche=tranche)
+    entry = db.session.get(Entry, tranche.entry_id)
+    assert (entry.maker_id, entry.checker_id) == (fund.maker.id, fund.checker.id)
+    with pytest.raises(Conflict):
+        services.approve_disbursement(actor=fund.checker, tranche=tranche)
+
+
+def test_pending_requests_count_against_the_undisbursed_amount(fund):
+    fund.contribute("200000")
+    project = fund.project("30000")
+    fund.disburse(project, "20000")  # pending
+    with pytest.raises(DomainError, match="after pending"):
+        fund.disburse(project, "10000.01")
+
+
+def test_releasing_a_project_returns_its_commitment(fund):
+    fund.contribute("100000")
+    project = fund.project("50000")
+    fund.disburse(project, "5000")
+    available = services.fund_position()["available"]
+    services.release_project(
+        actor=fund.maker,
+        key=key(),
+        project=project,
+        on=date.today(),
+        reason="partner closed",
+        status=ProjectStatus.CANCELLED,
+    )
+    assert services.undisbursed(project) == 0
+    assert services.fund_position()["available"] == available + D("45000") * D("1.13")
+    assert all(not c["difference"] for c in reports.subledger_checks())
+
+
+# --- exchange rates --------------------------------------------------------------------------
+
+
+def test_a_receipt_in_another_month_books_the_realised_exchange_difference(fund):
+    fund.rate("EUR", date(2019, 1, 1), "0.8")
+    fund.rate("EUR", date(2019, 3, 1), "0.9")
+    donor = fund.donor("DEU")
+    pledge = services.record_pledge(
+        actor=fund.maker,
+        key=key(),
+        donor=donor,
+        currency="EUR",
+        amount=D("1000"),
+        pledged_on=date(2019, 1, 5),
+    )
+    assert engine.usd_balance(engine.PLEDGES_RECEIVABLE) == D("1250.00")
+    services.record_receipt(
+        actor=fund.maker,
+        key=key(),
+        donor=donor,
+        pledge=pledge,
+        amount=D("1000"),
+        currency="EUR",
+        received_on=date(2019, 3, 5),
+        bank_reference="B",
+    )
+    assert engine.usd_balance(engine.PLEDGES_RECEIVABLE) == 0
+    assert engine.usd_balance(engine.CASH) == D("1111.11")
+    assert engine.usd_balance(engine.EXCHANGE_DIFFERENCES) == D("138.89")  # a loss, debit
+    assert verify().problem is None
+
+
+def test_a_used_rate_is_frozen_in_the_service_and_in_the_database(fund):
+    rate = fund.rate("EUR", date(2019, 1, 1), "0.8")
+    fund.rate("EUR", date(2019, 1, 1), "0.81")  # unused: may be corrected
+    donor = fund.donor("DEU")
+    services.record_pledge(
+        actor=fund.maker, key=key(), donor=donor, currency="EUR", amount=D("10"), pledged_on=date(2019, 1, 5)
+    )
+    with pytest.raises(Conflict, match="frozen"):
+        fund.rate("EUR", date(2019, 1, 1), "0.82")
+    db.session.commit()
+    with pytest.raises(DatabaseError, match="frozen"):
+        db.session.execute(text("UPDATE ledger_fx_rate SET rate = 1 WHERE id = :id"), {"id": rate.id})
+    db.session.rollback()
+
+
+def test_a_receipt_rate_must_agree_with_the_months_rate(fund):
+    fund.rate("EUR", date(2019, 1, 1), "0.8")
+    donor = fund.donor("DEU")
+    with pytest.raises(DomainError, match="operational rate"):
+        services.record_receipt(
+            actor=fund.maker,
+            key=key(),
+            donor=donor,
+            amount=D("10"),
+            currency="EUR",
+            received_on=date(2019, 1, 9),
+            bank_reference="B",
+            rate=D("0.7"),
+        )
+    receipt = services.record_receipt(
+        actor=fund.maker,
+        key=key(),
+        donor=donor,
+        amount=D("10"),
+        currency="EUR",
+        received_on=date(2019, 2, 9),
+        bank_reference="B",
+        rate=D("0.75"),
+    )
+    assert receipt.rate == D("0.75")  # recorded as February's rate
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+def test_a_closed_month_refuses_postings_in_the_service_and_in_the_database(fund):
+    fund.contribute("100", on=date(2019, 1, 10))
+    period = services.close_period(actor=fund.maker, month=date(2019, 1, 20))
+    assert period.head_seq == 1
+    with pytest.raises(DomainError, match="January 2019 is closed"):
+        fund.contribute("5", on=date(2019, 1, 31))
+    db.session.commit()
+    with pytest.raises(DatabaseError, match="closed"):
+        db.session.execute(
+            text(
+                "INSERT INTO ledger_entry (seq, entry_date, kind, memo, idempotency_key, request_hash,"
+                " created_at, prev_hash, hash) VALUES (2, '2019-01-15', 'receipt', 'late', 'k', 'h',"
+                " '2019-01-15 00:00:00', 'p', 'late')"
+            )
+        )
+    db.session.rollback()
+    with pytest.raises(Conflict):
+        services.close_period(actor=fund.maker, month=date(2019, 1, 1))
+    with pytest.raises(DomainError, match="has ended"):
+        services.close_period(actor=fund.maker, month=date.today())
+
+
+def test_the_close_pack_holds_control_totals_reconciliations_rates_and_the_chain_head(fund):
+    fund.rate("EUR", date(2019, 1, 1), "0.8")
+    fund.contribute("100", on=date(2019, 1, 10))
+    period = services.close_period(actor=fund.maker, month=date(2019, 1, 1))
+    import json
+
+    pack = json.loads(period.close_pack)
+    assert pack["period"] == "2019-01"
+    assert pack["chain_head"] == {"seq": 1, "hash": period.head_hash}
+    assert {"account": "1000", "name": "Cash at bank", "debit": "100.00", "credit": "0.00"} in pack[
+        "trial_balance"
+    ]
+    assert pack["rates"][0]["currency"] == "EUR"
+
+
+# --- withheld payments -----------------------------------------------------------------------
+
+
+def test_reconciliation_totals_equal_the_ledger_with_ageing(fund):
+    today = date(2020, 6, 30)
+    w1 = services.record_withholding(
+        actor=fund.maker,
+        key=key(),
+        allegation_ref="0399/15",
+        country_code="ZAF",
+        amount=D("100000"),
+        decided_on=date(2019, 1, 10),
+    )
+    services.record_withholding(
+        actor=fund.maker,
+        key=key(),
+        allegation_ref="0412/17",
+        country_code="ZAF",
+        amount=D("25000"),
+        decided_on=today - timedelta(days=30),
+    )
+    services.record_withholding_transfer(
+        actor=fund.maker,
+        key=key(),
+        withholding=w1,
+        amount=D("60000"),
+        transferred_on=date(2019, 6, 1),
+        reference="T-1",
+    )
+    with pytest.raises(DomainError, match="outstanding"):
+        services.record_withholding_transfer(
+            actor=fund.maker,
+            key=key(),
+            withholding=w1,
+            amount=D("40000.01"),
+            transferred_on=date(2019, 7, 1),
+            reference="T-2",
+        )
+    recon = reports.reconciliation(today)
+    assert recon.ties
+    assert recon.totals["USD"] == {
+        "withheld": D("125000"),
+        "transferred": D("60000"),
+        "outstanding": D("65000"),
+    }
+    assert recon.ledger["USD"]["outstanding"] == engine.usd_balance(engine.WITHHELD_RECEIVABLE)
+    assert recon.ageing["0–90 days"] == D("25000") and recon.ageing["over 365 days"] == D("40000")
+    assert recon.by_country[0]["country"] == "ZAF" and recon.by_country[0]["allegations"] == 2
+
+
+# --- verify ----------------------------------------------------------------------------------
+
+
+def _tamper(statement: str, table: str = "ledger_posting") -> None:
+    """Drop the append-only trigger (as a hostile DBA could), edit a row, commit."""
+    dialect = db.session.get_bind().dialect.name
+    from vat.db import append_only_ddl, drop_append_only_ddl
+
+    for ddl in drop_append_only_ddl(table, dialect):
+        db.session.execute(text(ddl))
+    db.session.execute(text(statement))
+    for ddl in append_only_ddl(table, dialect):
+        db.session.execute(text(ddl))
+    db.session.commit()
+
+
+def test_verify_names_a_tampered_posting(fund, runner):
+    fund.contribute("100")
+    fund.contribute("200", donor=fund.donor("SWE"))
+    db.session.commit()
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0 and "ledger intact: 2 entries" in result.output
+    second = db.session.scalar(select(Entry.id).where(Entry.seq == 2))
+    _tamper(f"UPDATE ledger_posting SET usd_minor = usd_minor + 1 WHERE entry_id = {second}")
+    db.session.expire_all()
+    assert verify().problem == f"entry 2 (id {second}): its content was altered (hash mismatch)"
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1 and "entry 2" in result.output
+
+
+def test_verify_notices_a_removed_entry(fund):
+    fund.contribute("100")
+    fund.contribute("200", donor=fund.donor("SWE"))
+    fund.contribute("300", donor=fund.donor("DNK"))
+    db.session.commit()
+    second = db.session.scalar(select(Entry.id).where(Entry.seq == 2))
+    db.session.execute(text(f"DELETE FROM ledger_receipt WHERE entry_id = {second}"))
+    _tamper(f"DELETE FROM ledger_posting WHERE entry_id = {second}")
+    _tamper(f"DELETE FROM ledger_entry WHERE id = {second}", table="ledger_entry")
+    db.session.expire_all()
+    assert verify().problem == "entry 2 is missing: the sequence jumps to 3"

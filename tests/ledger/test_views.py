@@ -1,0 +1,253 @@
+"""The ledger's pages through the test client: roles, CSRF, double submission, maker–checker."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from ledger import engine
+from ledger.models import Entry, Tranche
+from tests.conftest import make_app, sign_in
+from vat.auth.models import Role
+from vat.db import db
+
+
+def minted_key(html: str) -> str:
+    match = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', html)
+    assert match, "the form carries no idempotency key"
+    return match.group(1)
+
+
+def entry_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Entry.id)))
+
+
+def book(client, path: str, **data) -> object:
+    data.setdefault("key", minted_key(client.get(path).get_data(as_text=True)))
+    return client.post(path, data=data)
+
+
+@pytest.fixture
+def manager(login):
+    return login(Role.FUND_MANAGER, "")
+
+
+def seed_cash_and_project(client, amount: str = "100000") -> None:
+    assert (
+        client.post("/ledger/donors/new", data={"kind": "member_state", "country_code": "NOR"}).status_code
+        == 302
+    )
+    response = book(
+        client,
+        "/ledger/donors/1/receipt",
+        pledge_id="",
+        amount="200000",
+        currency="USD",
+        received_on="2019-01-10",
+        bank_reference="B-1",
+    )
+    assert response.status_code == 302
+    response = book(
+        client,
+        "/ledger/projects/new",
+        title="Livelihoods",
+        partner="IRC",
+        country_code="CAF",
+        focus="income_generation",
+        amount=amount,
+        currency="USD",
+        approved_on="2019-02-01",
+        planned_start="2019-03-01",
+        planned_end="2020-03-01",
+        case_codes="CAR-2017-0042\nCAR-2017-0043",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", [Role.ADVOCATE, Role.ADMIN])
+def test_roles_without_the_ledger_are_refused(client, login, role):
+    login(role, "CAF")
+    assert client.get("/ledger/").status_code == 403
+    assert client.get("/ledger/journal").status_code == 403
+
+
+@pytest.mark.parametrize("role", [Role.AUDITOR, Role.SENIOR_ADVOCATE])
+def test_readers_read_but_cannot_book(app, client, login, role):
+    login(role, "CAF")
+    for path in (
+        "/ledger/",
+        "/ledger/withholdings",
+        "/ledger/trial-balance",
+        "/ledger/statement",
+        "/ledger/rates",
+    ):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/ledger/withholdings/new").status_code == 403
+    assert client.post("/ledger/rates", data={"currency": "EUR"}).status_code == 403
+    assert client.post("/ledger/periods", data={"month": "2019-01-01"}).status_code == 403
+    assert client.get("/ledger/approvals").status_code == 403
+    assert entry_count(app) == 0
+
+
+def test_a_form_submitted_twice_books_once(app, client, manager):
+    client.post("/ledger/donors/new", data={"kind": "member_state", "country_code": "SWE"})
+    path = "/ledger/donors/1/pledge"
+    data = {
+        "key": minted_key(client.get(path).get_data(as_text=True)),
+        "amount": "250000.00",
+        "currency": "USD",
+        "pledged_on": "2019-01-05",
+    }
+    assert client.post(path, data=data).status_code == 302
+    assert client.post(path, data=data).status_code == 302
+    assert entry_count(app) == 1
+    changed = client.post(path, data={**data, "amount": "250001"})
+    assert changed.status_code == 422 and "different values" in changed.get_data(as_text=True)
+    assert entry_count(app) == 1
+
+
+def test_each_rendering_mints_a_new_key(client, manager):
+    client.post("/ledger/donors/new", data={"kind": "member_state", "country_code": "SWE"})
+    first = minted_key(client.get("/ledger/donors/1/pledge").get_data(as_text=True))
+    second = minted_key(client.get("/ledger/donors/1/pledge").get_data(as_text=True))
+    assert first != second
+
+
+def test_a_post_without_csrf_token_is_refused(database_url, make_user):
+    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
+    response = client.post("/ledger/donors/new", data={"kind": "member_state", "country_code": "SWE"})
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Entry.id))) == 0
+
+
+def test_a_domain_refusal_is_shown_on_the_form(app, client, manager):
+    client.post("/ledger/donors/new", data={"kind": "member_state", "country_code": "SWE"})
+    response = book(
+        client,
+        "/ledger/direct-support/new",
+        case_code="CAR-2017-0042",
+        country_code="CAF",
+        purpose="rent",
+        amount="10",
+        currency="USD",
+        paid_on="2019-01-10",
+    )
+    assert response.status_code == 422 and "Not enough cash" in response.get_data(as_text=True)
+
+
+def test_maker_cannot_approve_their_own_disbursement_another_manager_can(app, client, manager, make_user):
+    seed_cash_and_project(client)
+    response = book(
+        client, "/ledger/projects/1/disburse", amount="25000", paid_on="2019-03-02", reference="P-1"
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        tranche = db.session.scalar(select(Tranche))
+        assert tranche.status == "pending"
+    assert "your request" in client.get("/ledger/approvals").get_data(as_text=True)
+    refused = client.post(f"/ledger/approvals/{tranche.id}/approve")
+    assert refused.status_code == 403 and "another fund manager" in refused.get_data(as_text=True)
+
+    checker = app.test_client()
+    sign_in(app, checker, make_user(Role.FUND_MANAGER, ""))
+    assert checker.post(f"/ledger/approvals/{tranche.id}/approve").status_code == 302
+    with app.app_context():
+        tranche = db.session.get(Tranche, tranche.id)
+        assert tranche.status == "posted" and tranche.checker_id is not None
+    page = client.get("/ledger/projects/1").get_data(as_text=True)
+    assert "USD 25,000.00" in page
+
+
+def test_the_journey_updates_the_fund_balance_and_the_reconciliation(app, client, manager):
+    seed_cash_and_project(client)
+    assert (
+        book(
+            client, "/ledger/projects/1/disburse", amount="5000", paid_on="2019-03-02", reference="P"
+        ).status_code
+        == 302
+    )
+    response = book(
+        client,
+        "/ledger/withholdings/new",
+        allegation_ref="0399/15",
+        country_code="ZAF",
+        amount="20000",
+        currency="USD",
+        decided_on="2019-02-01",
+    )
+    assert response.status_code == 302 and response.location.endswith("/ledger/withholdings/1")
+    assert (
+        book(
+            client,
+            "/ledger/withholdings/1/transfer",
+            amount="15000",
+            transferred_on="2019-04-01",
+            reference="T-1",
+        ).status_code
+        == 302
+    )
+
+    index = client.get("/ledger/").get_data(as_text=True)
+    # 200,000 + 15,000 in, 5,000 out plus 13% programme support cost
+    assert "US$209,350.00" in index
+    recon = client.get("/ledger/withholdings").get_data(as_text=True)
+    assert "Records and ledger agree." in recon and "0399/15" in recon and "USD 5,000.00" in recon
+    with app.app_context():
+        assert engine.usd_balance(engine.WITHHELD_RECEIVABLE) == 5000
+
+
+def test_journal_filters_entry_detail_reversal_and_trial_balance(app, client, manager):
+    seed_cash_and_project(client)
+    journal = client.get("/ledger/journal?kind=grant_approval").get_data(as_text=True)
+    assert "Grant approved" in journal and "Receipt from" not in journal
+    assert "Receipt from" in client.get("/ledger/journal?account=1000").get_data(as_text=True)
+    assert "No entries match" in client.get("/ledger/journal?country=LBR").get_data(as_text=True)
+    assert "Receipt from" in client.get("/ledger/journal?donor=1&start=2019-01-01&end=2019-01-31").get_data(
+        as_text=True
+    )
+
+    detail = client.get("/ledger/entries/2")
+    assert detail.status_code == 200 and "Reverse this entry" in detail.get_data(as_text=True)
+    reversed_ = book(client, "/ledger/entries/2", on=date.today().isoformat(), reason="approved twice")
+    assert reversed_.status_code == 302
+    assert "Reversed by" in client.get("/ledger/entries/2").get_data(as_text=True)
+    again = client.post(
+        "/ledger/entries/2", data={"key": "f" * 32, "on": date.today().isoformat(), "reason": "x"}
+    )
+    assert again.status_code == 422 and "already been reversed" in again.get_data(as_text=True)
+
+    trial = client.get("/ledger/trial-balance").get_data(as_text=True)
+    assert "badge-bad" not in trial
+
+
+def test_closing_a_month_and_exporting_its_close_pack(app, client, manager):
+    seed_cash_and_project(client)
+    response = client.post("/ledger/periods", data={"month": "2019-01-15"})
+    assert response.status_code == 302
+    pack = client.get("/ledger/periods/1/close-pack.json")
+    assert pack.status_code == 200 and pack.json["period"] == "2019-01"
+    assert "attachment" in pack.headers["Content-Disposition"]
+    late = book(
+        client,
+        "/ledger/donors/1/receipt",
+        pledge_id="",
+        amount="1",
+        currency="USD",
+        received_on="2019-01-20",
+        bank_reference="late",
+    )
+    assert late.status_code == 422 and "January 2019 is closed" in late.get_data(as_text=True)
+
+
+def test_verify_command_reports_an_intact_ledger(runner, client, manager):
+    seed_cash_and_project(client)
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0 and "ledger intact: 2 entries" in result.output
+    assert "1000  Cash at bank" in runner.invoke(args=["ledger", "init"]).output
