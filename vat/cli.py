@@ -20,10 +20,11 @@ from vat.auth.models import Role
 from vat.crypto import EncryptedText, KeyRing, generate_key_entry, key_id_of
 from vat.db import Base, db
 from vat.errors import DomainError
+from vat.scale import seed_scale
 
 
 def register(app: Flask) -> None:
-    for command in (create_user, seed_demo, backup, restore):
+    for command in (create_user, seed_demo, seed_scale, backup, restore):
         app.cli.add_command(command)
     app.cli.add_command(keys)
     app.cli.add_command(audit_group)
