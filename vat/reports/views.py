@@ -167,6 +167,62 @@ def victims_export(fmt: str) -> Response:
     return _download("victim-support-aggregate", fmt, body)
 
 
+# --- assistance ------------------------------------------------------------------------------
+
+
+def _grouping() -> str:
+    by = request.args.get("by", "type")
+    return by if by in services.ASSISTANCE_GROUPS else "type"
+
+
+@bp.get("/assistance")
+@requires(Permission.VIEW_CASES)
+def assistance() -> str:
+    form, filters = _victim_filters()
+    by = _grouping()
+    with read_only():
+        report = services.assistance_report(current_user, filters, by=by)
+    chart = bar_chart(
+        chart_id="assistance-chart",
+        title=f"Services by {services.ASSISTANCE_GROUPS[by]}",
+        categories=report.table.row_labels,
+        series=[Series("services", report.table.row_totals, "series-1")],
+    )
+    return render_template(
+        "reports/assistance.html",
+        form=form,
+        report=report,
+        chart=chart,
+        groups=services.ASSISTANCE_GROUPS,
+        by=by,
+        aggregate=not services.sees_rows(current_user),
+        args=request.args,
+    )
+
+
+@bp.get("/assistance/export.<fmt>")
+@requires(Permission.VIEW_CASES)
+def assistance_export(fmt: str) -> Response:
+    if fmt not in FORMATS:
+        abort(404)
+    _, filters = _victim_filters()
+    by = _grouping()
+    with read_only():
+        report = services.assistance_report(current_user, filters, by=by)
+    header = [
+        services.ASSISTANCE_GROUPS[by],
+        *report.table.column_labels,
+        "total",
+        "median days referral to start",
+        "median days start to completion",
+    ]
+    rows = services.assistance_export_rows(report)
+    _audit_export("assistance", fmt, {**filters.as_dict(), "by": by}, len(rows))
+    if fmt == "csv":
+        return _download("assistance", fmt, "".join(csv_lines(header, rows)))
+    return _download("assistance", fmt, xlsx_bytes([("Assistance", header, rows)]))
+
+
 # --- fund statement --------------------------------------------------------------------------
 
 

@@ -1,0 +1,111 @@
+"""The assistance report: counts by grouping and status, and medians computed in SQL."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from tests.reports.test_suppression import _extended, recoverable
+from vat.auth.models import Role, User
+from vat.db import db
+from vat.reports import services as reports
+from vat.reports.services import VictimFilters
+from vat.victims.models import Assistance, Victim
+
+
+@pytest.fixture
+def more_medical(app, world):
+    """Two more medical services for CAR-2020-0003 (who did not consent to aggregate reporting):
+    referral→start 4 and 30 days, start→completion 5 and 30 days."""
+    with app.app_context():
+        victim = db.session.scalar(select(Victim).where(Victim.case_code == "CAR-2020-0003"))
+        for start, end in ((date(2020, 6, 5), date(2020, 6, 10)), (date(2020, 7, 1), date(2020, 7, 31))):
+            db.session.add(
+                Assistance(
+                    victim=victim,
+                    service_type="medical",
+                    status="completed",
+                    referral_date=date(2020, 6, 1),
+                    start_date=start,
+                    end_date=end,
+                )
+            )
+        db.session.commit()
+
+
+def _user(app, make_user, role, scope="CAF"):
+    made = make_user(role, scope)
+    return made.id
+
+
+def test_by_type_with_medians_for_an_advocate(app, make_user, more_medical):
+    uid = _user(app, make_user, Role.ADVOCATE)
+    with app.app_context():
+        report = reports.assistance_report(db.session.get(User, uid), VictimFilters(), by="type")
+        table = report.table
+        assert table.row_labels == ["medical", "psychosocial", "legal", "shelter", "education"]
+        assert table.row_totals == [3, 1, 1, 1, 1]
+        completed = table.column_labels.index("completed")
+        assert table.cells[0][completed] == 3
+        assert not table.suppressed
+        # medical: referral→start 4, 10, 30 → 10; start→completion 5, 21, 30 → 21
+        assert report.referral_to_start[0] == Decimal("10.0")
+        assert report.start_to_end[0] == Decimal("21.0")
+        assert report.referral_to_start[4] == Decimal("19.0") and report.start_to_end[4] is None
+        # overall: 4, 10, 19, 30 → 14.5 (even count: the mean of the middle two)
+        assert report.overall_referral_to_start == Decimal("14.5")
+        assert report.overall_start_to_end == Decimal("21.0")
+
+
+def test_by_year_and_filters(app, make_user, more_medical):
+    uid = _user(app, make_user, Role.ADVOCATE)
+    with app.app_context():
+        user = db.session.get(User, uid)
+        by_year = reports.assistance_report(user, VictimFilters(), by="year")
+        assert dict(zip(by_year.table.row_labels, by_year.table.row_totals, strict=True)) == {
+            "2020": 5,
+            "2021": 2,
+        }
+        minors = reports.assistance_report(user, VictimFilters(minor=True), by="provider")
+        assert minors.table.row_labels == ["not recorded"] and minors.table.grand_total == 2
+
+
+def test_aggregate_for_an_auditor_suppresses_counts_and_small_medians(app, make_user, more_medical):
+    uid = _user(app, make_user, Role.AUDITOR, "")
+    with app.app_context():
+        report = reports.assistance_report(db.session.get(User, uid), VictimFilters(), by="type")
+        table = report.table
+        assert "medical" in table.row_labels
+        assert table.grand_total == 6  # consenting victims only: the two extra medical services are out
+        assert all(v is None or v == 0 or v >= 5 for row in table.cells for v in row)
+        assert recoverable(_extended(table)) == []
+        assert report.overall_referral_to_start is None  # three values: fewer than the threshold
+
+
+def test_assistance_page_and_export(app, client, login, more_medical):
+    login(Role.ADVOCATE, "CAF")
+    page = client.get("/reports/assistance?by=type").get_data(as_text=True)
+    assert 'id="median-to-start">14.5<' in page
+    assert 'aria-labelledby="assistance-chart-title assistance-chart-desc"' in page
+    assert client.get("/reports/assistance?by=nonsense").status_code == 200
+    response = client.get("/reports/assistance/export.xlsx?by=year")
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert rows[0][0] == "year of referral" and rows[0][-2:] == (
+        "median days referral to start",
+        "median days start to completion",
+    )
+    assert rows[1][0] == "2020" and rows[-1][0] == "total"
+    csv_text = client.get("/reports/assistance/export.csv?by=provider").get_data(as_text=True)
+    assert "not recorded" in csv_text
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN])
+def test_assistance_is_refused_to_the_admin(client, login, role):
+    login(role, "")
+    assert client.get("/reports/assistance").status_code == 403
+    assert client.get("/reports/assistance/export.csv").status_code == 403
