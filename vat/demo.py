@@ -6,8 +6,10 @@ import secrets
 
 from sqlalchemy import func, select
 
+from ledger.demo import seed_ledger_demo
 from vat.auth import services as auth
 from vat.auth.models import Role, User
+from vat.victims import demo as victims_demo
 
 DEMO_USERS = [
     ("admin", Role.ADMIN, ""),
@@ -29,6 +31,7 @@ def seed_demo() -> list[tuple[str, str, str]] | None:
         password = "demo-" + secrets.token_urlsafe(12)
         auth.create_user(actor=None, username=username, password=password, role=role, scope=scope)
         created.append((username, role.value, password))
+    seed_ledger_demo()
     return created
 
 

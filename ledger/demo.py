@@ -1,0 +1,517 @@
+"""The fund's history at the scale of DOMAIN.md, for demonstrations: 20 member-state donors,
+about US$2.5 million of income of which about US$600,000 withheld from contributing countries
+(much of it transferred late), and 12 projects in the DRC, the CAR and Liberia. Invented figures,
+booked through the services like any other entry."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ledger import services
+from ledger.models import DonorKind, Entry, ProjectFocus, ProjectStatus
+from vat.auth.models import Role, User
+from vat.db import db
+
+D = Decimal
+
+# Units per US dollar around 2016–2020; each month drifts a little from these.
+BASE_RATES = {
+    "EUR": D("0.89"),
+    "GBP": D("0.77"),
+    "JPY": D("110.5"),
+    "CHF": D("0.99"),
+    "NOK": D("8.5"),
+    "AUD": D("1.36"),
+    "CAD": D("1.31"),
+}
+
+# donor (ISO 3166 alpha-3), currency, amount pledged, date pledged, share received, instalments
+PLEDGES = [
+    ("NOR", "NOK", D("2000000"), date(2016, 9, 15), D("1"), 2),
+    ("JPN", "JPY", D("30000000"), date(2016, 11, 2), D("1"), 1),
+    ("DEU", "EUR", D("180000"), date(2017, 1, 20), D("1"), 2),
+    ("GBR", "GBP", D("120000"), date(2017, 2, 8), D("1"), 1),
+    ("AUS", "AUD", D("150000"), date(2017, 3, 14), D("1"), 1),
+    ("CAN", "CAD", D("130000"), date(2017, 5, 3), D("1"), 2),
+    ("CHE", "CHF", D("100000"), date(2017, 6, 21), D("1"), 1),
+    ("ITA", "EUR", D("100000"), date(2017, 9, 12), D("1"), 1),
+    ("NLD", "EUR", D("90000"), date(2017, 10, 5), D("1"), 1),
+    ("IND", "USD", D("100000"), date(2017, 11, 16), D("1"), 1),
+    ("BGD", "USD", D("50000"), date(2018, 1, 9), D("1"), 1),
+    ("FIN", "EUR", D("80000"), date(2018, 3, 1), D("1"), 2),
+    ("LUX", "EUR", D("50000"), date(2018, 4, 24), D("1"), 1),
+    ("PRT", "EUR", D("30000"), date(2018, 6, 7), D("1"), 1),
+    ("CYP", "EUR", D("10000"), date(2018, 9, 18), D("1"), 1),
+    ("SVK", "EUR", D("20000"), date(2018, 11, 27), D("0.5"), 1),
+    ("NGA", "USD", D("25000"), date(2019, 2, 11), D("0"), 1),
+    ("LKA", "USD", D("20000"), date(2019, 4, 2), D("1"), 1),
+    ("BTN", "USD", D("10000"), date(2019, 6, 19), D("0.5"), 1),
+    ("USA", "USD", D("100000"), date(2019, 7, 30), D("1"), 1),
+]
+
+# allegation reference, contributing country, amount withheld (USD), decided, share transferred, when
+WITHHOLDINGS = [
+    ("0311/16", "COG", D("48500"), date(2016, 10, 4), D("1"), date(2018, 11, 20)),
+    ("0347/16", "GAB", D("36200"), date(2016, 12, 12), D("1"), date(2019, 3, 15)),
+    ("0402/17", "ZAF", D("61800"), date(2017, 3, 22), D("0.5"), date(2019, 5, 10)),
+    ("0415/17", "TZA", D("52400"), date(2017, 5, 30), D("1"), date(2019, 7, 1)),
+    ("0433/17", "BDI", D("27900"), date(2017, 8, 17), D("0"), None),
+    ("0456/17", "MAR", D("44300"), date(2017, 11, 6), D("1"), date(2019, 9, 12)),
+    ("0478/18", "CMR", D("39600"), date(2018, 2, 19), D("0"), None),
+    ("0491/18", "NER", D("33100"), date(2018, 4, 25), D("1"), date(2019, 10, 30)),
+    ("0502/18", "SEN", D("41700"), date(2018, 7, 9), D("0.6"), date(2019, 12, 5)),
+    ("0517/18", "COG", D("55200"), date(2018, 9, 27), D("0"), None),
+    ("0529/19", "BFA", D("29800"), date(2019, 1, 23), D("1"), date(2020, 2, 14)),
+    ("0544/19", "ZAF", D("38900"), date(2019, 4, 16), D("0"), None),
+    ("0561/19", "GAB", D("31600"), date(2019, 8, 8), D("0"), None),
+    ("0573/19", "TZA", D("24800"), date(2019, 11, 19), D("0"), None),
+    ("0588/19", "NER", D("34200"), date(2019, 12, 2), D("0"), None),
+]
+
+# title, partner, country, focus, USD approved, approved, planned start, planned end, status,
+# share disbursed, victims directly supported
+PROJECTS = [
+    (
+        "Medical and psychosocial care, Beni",
+        "Panzi Foundation",
+        "COD",
+        ProjectFocus.SERVICES,
+        D("180000"),
+        date(2017, 11, 20),
+        date(2018, 1, 15),
+        date(2019, 1, 15),
+        ProjectStatus.COMPLETED,
+        D("1"),
+        48,
+    ),
+    (
+        "Livelihoods for mothers of children born of SEA",
+        "World Vision",
+        "COD",
+        ProjectFocus.INCOME_GENERATION,
+        D("140000"),
+        date(2017, 12, 5),
+        date(2018, 2, 1),
+        date(2019, 3, 31),
+        ProjectStatus.COMPLETED,
+        D("1"),
+        25,
+    ),
+    (
+        "Community outreach on reporting channels",
+        "Search for Common Ground",
+        "LBR",
+        ProjectFocus.OUTREACH,
+        D("75000"),
+        date(2018, 2, 14),
+        date(2018, 4, 1),
+        date(2019, 3, 31),
+        ProjectStatus.COMPLETED,
+        D("1"),
+        0,
+    ),
+    (
+        "Legal aid clinics, Bangui",
+        "Avocats Sans Frontières",
+        "CAF",
+        ProjectFocus.SERVICES,
+        D("120000"),
+        date(2018, 5, 9),
+        date(2018, 7, 1),
+        date(2019, 12, 31),
+        ProjectStatus.ONGOING,
+        D("0.6"),
+        31,
+    ),
+    (
+        "Direct support to victims, CAR",
+        "International Rescue Committee",
+        "CAF",
+        ProjectFocus.DIRECT_SUPPORT,
+        D("160000"),
+        date(2018, 10, 24),
+        date(2018, 11, 1),
+        date(2019, 11, 30),
+        ProjectStatus.ONGOING,
+        D("0.75"),
+        62,
+    ),
+    (
+        "School fees and vocational training",
+        "Norwegian Refugee Council",
+        "LBR",
+        ProjectFocus.EDUCATION,
+        D("95000"),
+        date(2018, 11, 14),
+        date(2019, 1, 7),
+        date(2020, 6, 30),
+        ProjectStatus.ONGOING,
+        D("0.5"),
+        40,
+    ),
+    (
+        "Income generation, Kananga",
+        "Caritas Congo",
+        "COD",
+        ProjectFocus.INCOME_GENERATION,
+        D("110000"),
+        date(2019, 1, 29),
+        date(2019, 3, 1),
+        date(2020, 2, 29),
+        ProjectStatus.ONGOING,
+        D("0.4"),
+        35,
+    ),
+    (
+        "Psychosocial support, Bambari",
+        "Médecins du Monde",
+        "CAF",
+        ProjectFocus.SERVICES,
+        D("130000"),
+        date(2019, 3, 20),
+        date(2019, 5, 1),
+        date(2020, 4, 30),
+        ProjectStatus.ONGOING,
+        D("0.3"),
+        28,
+    ),
+    (
+        "Outreach to communities near camps",
+        "Liberia Crusaders for Peace",
+        "LBR",
+        ProjectFocus.OUTREACH,
+        D("60000"),
+        date(2019, 5, 15),
+        date(2019, 7, 1),
+        date(2020, 6, 30),
+        ProjectStatus.ONGOING,
+        D("0.5"),
+        0,
+    ),
+    (
+        "Medical referral network, Ituri",
+        "Médecins Sans Frontières",
+        "COD",
+        ProjectFocus.SERVICES,
+        D("150000"),
+        date(2019, 7, 10),
+        date(2019, 9, 1),
+        date(2020, 8, 31),
+        ProjectStatus.ONGOING,
+        D("0.25"),
+        22,
+    ),
+    (
+        "Vocational training for young mothers",
+        "Plan International",
+        "CAF",
+        ProjectFocus.EDUCATION,
+        D("90000"),
+        date(2019, 9, 25),
+        date(2019, 11, 1),
+        date(2020, 10, 31),
+        ProjectStatus.ONGOING,
+        D("0.2"),
+        18,
+    ),
+    (
+        "Livelihoods grants, Monrovia",
+        "BRAC Liberia",
+        "LBR",
+        ProjectFocus.INCOME_GENERATION,
+        D("85000"),
+        date(2019, 11, 27),
+        date(2020, 2, 1),
+        date(2021, 1, 31),
+        ProjectStatus.APPROVED,
+        D("0"),
+        0,
+    ),
+]
+
+# case code, country, purpose, USD, paid
+DIRECT_SUPPORT = [
+    ("CAR-2017-0042", "CAF", "School fees and uniforms for two children", D("640"), date(2019, 2, 18)),
+    ("CAR-2017-0057", "CAF", "Rent for six months after relocation", D("900"), date(2019, 4, 3)),
+    ("COD-2018-0113", "COD", "Medical treatment not covered by a project", D("1250"), date(2019, 6, 26)),
+    ("LBR-2016-0008", "LBR", "Start-up capital for a market stall", D("500"), date(2019, 9, 9)),
+    ("COD-2017-0091", "COD", "Transport and lodging for a court hearing", D("380"), date(2020, 1, 21)),
+]
+
+CLOSE_THROUGH = date(2019, 12, 1)
+
+
+def _key() -> str:
+    return uuid.uuid4().hex
+
+
+def _months(start: date, end: date) -> list[date]:
+    months, current = [], start.replace(day=1)
+    while current <= end:
+        months.append(current)
+        current = (current.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return months
+
+
+def _rate(base: Decimal, index: int, currency: str) -> Decimal:
+    drift = D(str(round(0.03 * math.sin(index / 3.0) + 0.01 * math.cos(index), 4)))
+    places = D("0.01") if currency == "JPY" else D("0.0001")
+    return (base * (1 + drift)).quantize(places)
+
+
+def _manager(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username, User.role == Role.FUND_MANAGER))
+
+
+def seed_ledger_demo() -> bool:
+    """Book the demo history once; False if the ledger already holds entries."""
+    if db.session.scalar(select(func.count(Entry.id))):
+        return False
+    maker = _manager("omar.fund")
+    checker = _manager("li.fund")
+    for index, month in enumerate(_months(date(2016, 7, 1), date(2020, 6, 1))):
+        for currency, base in BASE_RATES.items():
+            services.set_rate(
+                actor=maker,
+                currency=currency,
+                month=month,
+                rate=_rate(base, index, currency),
+                source="UN operational rates of exchange (demo)",
+            )
+
+    events: list[tuple[date, int, Callable[[], Any]]] = []
+
+    def at(day: date, action: Callable[[], Any]) -> None:
+        events.append((day, len(events), action))
+
+    donors = {}
+    for code, currency, amount, pledged_on, share, instalments in PLEDGES:
+        donor = services.create_donor(actor=maker, name="", kind=DonorKind.MEMBER_STATE, country_code=code)
+        donors[code] = donor
+        pledge_box: dict[str, Any] = {}
+
+        def pledge(
+            donor: Any = donor,
+            currency: str = currency,
+            amount: Decimal = amount,
+            on: date = pledged_on,
+            box: dict[str, Any] = pledge_box,
+        ) -> None:
+            box["pledge"] = services.record_pledge(
+                actor=maker,
+                key=_key(),
+                donor=donor,
+                currency=currency,
+                amount=amount,
+                pledged_on=on,
+                reference=f"Letter {on:%Y}/{donor.country_code}",
+            )
+
+        at(pledged_on, pledge)
+        received = (amount * share).quantize(D("1"))
+        base = (received / instalments).quantize(D("1"))
+        parts = [base] * (instalments - 1) + [received - base * (instalments - 1)] if received else []
+        for n, part in enumerate(parts):
+
+            def receive(
+                donor: Any = donor,
+                currency: str = currency,
+                part: Decimal = part,
+                n: int = n,
+                box: dict[str, Any] = pledge_box,
+                on: date = pledged_on + timedelta(days=45 + 120 * n),
+            ) -> None:
+                services.record_receipt(
+                    actor=maker,
+                    key=_key(),
+                    donor=donor,
+                    pledge=box["pledge"],
+                    amount=part,
+                    currency=currency,
+                    received_on=on,
+                    bank_reference=f"BNK-{on:%y%m%d}-{donor.country_code}{n + 1}",
+                )
+
+            at(pledged_on + timedelta(days=45 + 120 * n), receive)
+
+    def unpledged(code: str, amount: Decimal, on: date) -> Callable[[], Any]:
+        return lambda: services.record_receipt(
+            actor=maker,
+            key=_key(),
+            donor=donors[code],
+            amount=amount,
+            currency="USD",
+            received_on=on,
+            bank_reference=f"BNK-{on:%y%m%d}-{code}",
+        )
+
+    at(date(2018, 12, 14), unpledged("IND", D("50000"), date(2018, 12, 14)))
+    at(date(2019, 12, 10), unpledged("JPN", D("40000"), date(2019, 12, 10)))
+
+    for ref, country, amount, decided, share, transferred_on in WITHHOLDINGS:
+        box: dict[str, Any] = {}
+
+        def withhold(
+            ref: str = ref,
+            country: str = country,
+            amount: Decimal = amount,
+            on: date = decided,
+            box: dict[str, Any] = box,
+        ) -> None:
+            box["w"] = services.record_withholding(
+                actor=maker,
+                key=_key(),
+                allegation_ref=ref,
+                country_code=country,
+                amount=amount,
+                decided_on=on,
+                decision_reference=f"DFS/{on:%Y}/{ref}",
+            )
+
+        at(decided, withhold)
+        if share and transferred_on:
+            transferred = (amount * share).quantize(D("0.01"))
+
+            def transfer(
+                amount: Decimal = transferred,
+                on: date = transferred_on,
+                box: dict[str, Any] = box,
+            ) -> None:
+                services.record_withholding_transfer(
+                    actor=maker,
+                    key=_key(),
+                    withholding=box["w"],
+                    amount=amount,
+                    transferred_on=on,
+                    reference=f"UNHQ-TRF-{on:%Y%m%d}",
+                )
+
+            at(transferred_on, transfer)
+
+    for n, (
+        title,
+        partner,
+        country,
+        focus,
+        amount,
+        approved,
+        start,
+        end,
+        status,
+        share,
+        victims,
+    ) in enumerate(PROJECTS):
+        box = {}
+        codes = (
+            [f"CAR-2018-{i:04d}" for i in range(1, victims + 1)]
+            if focus is ProjectFocus.DIRECT_SUPPORT
+            else []
+        )
+
+        def approve(
+            title: str = title,
+            partner: str = partner,
+            country: str = country,
+            focus: Any = focus,
+            amount: Decimal = amount,
+            on: date = approved,
+            start: date = start,
+            end: date = end,
+            codes: list[str] = codes,
+            box: dict[str, Any] = box,
+        ) -> None:
+            box["p"] = services.approve_project(
+                actor=maker,
+                key=_key(),
+                title=title,
+                partner=partner,
+                country_code=country,
+                focus=focus,
+                currency="USD",
+                amount=amount,
+                approved_on=on,
+                planned_start=start,
+                planned_end=end,
+                case_codes=codes,
+            )
+
+        at(approved, approve)
+        tranches = 3 if share == 1 else max(1, int(share * 4))
+        paid = (amount * share).quantize(D("0.01"))
+        slice_ = (paid / tranches).quantize(D("0.01"))
+        # Most projects started late: the first tranche goes out weeks after the planned start.
+        first = start + timedelta(days=20 + 9 * n)
+        for t in range(tranches if paid else 0):
+            value = slice_ if t < tranches - 1 else paid - slice_ * (tranches - 1)
+
+            def disburse(
+                value: Decimal = value,
+                on: date = first + timedelta(days=110 * t),
+                box: dict[str, Any] = box,
+                t: int = t,
+            ) -> None:
+                tranche = services.request_disbursement(
+                    actor=maker,
+                    key=_key(),
+                    project=box["p"],
+                    amount=value,
+                    paid_on=on,
+                    reference=f"PAY-{on:%Y%m%d}-{box['p'].id}-{t + 1}",
+                )
+                if tranche.status == "pending" and checker is not None:
+                    services.approve_disbursement(actor=checker, tranche=tranche)
+
+            at(first + timedelta(days=110 * t), disburse)
+
+        def progress(
+            status: ProjectStatus = status, victims: int = victims, box: dict[str, Any] = box, end: date = end
+        ) -> None:
+            project = box["p"]
+            if status is ProjectStatus.COMPLETED:
+                services.update_project(
+                    actor=maker,
+                    project=project,
+                    status=status,
+                    actual_start=project.actual_start,
+                    actual_end=end + timedelta(days=75),
+                    victims_supported=victims,
+                )
+            elif status is ProjectStatus.ONGOING:
+                services.update_project(
+                    actor=maker,
+                    project=project,
+                    status=status,
+                    actual_start=project.actual_start,
+                    actual_end=None,
+                    victims_supported=victims,
+                )
+
+        at(date(2020, 6, 30), progress)
+
+    for case_code, country, purpose, amount, paid_on in DIRECT_SUPPORT:
+        at(
+            paid_on,
+            lambda c=case_code, k=country, p=purpose, a=amount, on=paid_on: services.pay_direct_support(
+                actor=maker,
+                key=_key(),
+                case_code=c,
+                country_code=k,
+                purpose=p,
+                amount=a,
+                currency="USD",
+                paid_on=on,
+            ),
+        )
+
+    for _, _, action in sorted(events, key=lambda e: (e[0], e[1])):
+        action()
+    for month in _months(date(2016, 9, 1), CLOSE_THROUGH):
+        services.close_period(actor=maker, month=month)
+    return True

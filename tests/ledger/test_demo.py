@@ -1,0 +1,32 @@
+"""The demo history: the scale of DOMAIN.md, booked through the services, and it verifies."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from ledger import reports, services
+from ledger.demo import PLEDGES, seed_ledger_demo
+from ledger.models import Donor, Project
+from ledger.verify import verify
+from vat.db import db
+from vat.demo import seed_demo
+
+
+def test_demo_history_is_at_the_scale_of_the_fund_and_verifies(ctx):
+    assert seed_demo() is not None  # users, then the ledger's history
+    db.session.commit()
+    assert seed_ledger_demo() is False  # once only
+    assert verify().problem is None
+    statement = reports.fund_statement()
+    withheld = sum(value for _, value in statement["withheld"])
+    assert withheld == Decimal("600000")
+    assert Decimal("2400000") < statement["income"] < Decimal("2700000")
+    assert db.session.scalar(select(func.count(Donor.id))) == len(PLEDGES) == 20
+    projects = db.session.scalars(select(Project)).all()
+    assert len(projects) == 12 and {p.country_code for p in projects} == {"COD", "CAF", "LBR"}
+    assert sorted(p.status for p in projects).count("completed") == 3
+    assert services.fund_position()["available"] > 0
+    assert reports.reconciliation().ties
+    assert not any(c["difference"] for c in reports.subledger_checks())
