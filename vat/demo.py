@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from ledger.demo import seed_ledger_demo
 from vat.auth import services as auth
 from vat.auth.models import Role, User
+from vat.claims.demo import seed_claims
 from vat.victims import demo as victims_demo
 
 DEMO_USERS = [
@@ -31,6 +32,7 @@ def seed_demo() -> list[tuple[str, str, str]] | None:
         password = "demo-" + secrets.token_urlsafe(12)
         auth.create_user(actor=None, username=username, password=password, role=role, scope=scope)
         created.append((username, role.value, password))
+    seed_claims()
     seed_ledger_demo()
     return created
 

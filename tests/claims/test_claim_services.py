@@ -68,16 +68,16 @@ def test_each_step_change_owes_the_victim_an_update(advocate):
     services.inform_victim(
         actor=advocate,
         claim=claim,
-        occurred_on=TODAY,
+        occurred_on=TODAY - timedelta(days=5),
         channel="in_person",
         summary=services.update_text(claim),
     )
     assert not services.victim_update_owed(claim)
-    assert claim.victim.last_update_on == TODAY
-    services.advance(actor=advocate, claim=claim, to=S.REFERRED)
-    # recorded the same day: the update given earlier today does count (it is dated today too)
-    claim.step_recorded_on = TODAY + timedelta(days=1)
+    assert claim.victim.last_update_on == TODAY - timedelta(days=5)
+    services.advance(actor=advocate, claim=claim, to=S.REFERRED, on=TODAY)
     assert services.victim_update_owed(claim)
+    services.inform_victim(actor=advocate, claim=claim, occurred_on=TODAY, channel="phone", summary=None)
+    assert not services.victim_update_owed(claim)
 
 
 def test_no_update_for_90_days_is_flagged(advocate):

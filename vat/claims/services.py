@@ -16,7 +16,7 @@ from typing import Any
 
 import pycountry
 from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from vat import audit
 from vat.allegations.models import PersonnelCategory
@@ -673,9 +673,9 @@ def record_payment(
 
 
 def victim_update_owed(claim: Claim) -> bool:
-    """The claim's step changed and the victim has not been given an update since."""
+    """The claim reached its current step and the victim has had no case update since."""
     last = claim.victim.last_update_on
-    return last is None or last < claim.step_recorded_on
+    return last is None or last < claim.step_on
 
 
 def victim_without_update(claim: Claim, on: date | None = None) -> bool:
@@ -747,7 +747,10 @@ def claim_rows(user: Any, filters: ClaimFilters, on: date | None = None) -> list
     """The claims in scope matching the filters, oldest waiting first (then oldest opened)."""
     on = on or today()
     query = visible_claims(user).options(
-        selectinload(Claim.letters), selectinload(Claim.orders), selectinload(Claim.payments)
+        contains_eager(Claim.victim),
+        selectinload(Claim.letters),
+        selectinload(Claim.orders),
+        selectinload(Claim.payments),
     )
     if filters.country_code:
         query = query.where(Victim.country_code == filters.country_code)

@@ -1,0 +1,313 @@
+"""Demo claims at every step, for `flask seed-demo`: invented people only, written through the
+victims and claims services (so every row is audited like real work)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from vat.auth.models import User
+from vat.claims import services
+from vat.claims.models import Claim, ClaimStep
+from vat.db import db
+from vat.victims import services as victims
+
+S = ClaimStep
+ALL_CONSENTS = ("share_member_state", "paternity_disclosure", "dna_testing", "contact")
+
+
+@dataclass
+class Story:
+    """One claim: where the victim lives, who the alleged father is, and its steps (days ago)."""
+
+    advocate: str
+    country: str
+    nationality: str
+    category: str
+    opened: int  # days ago
+    steps: list[tuple[ClaimStep, int, dict[str, Any]]] = field(default_factory=list)
+    letters: list[tuple[str, int]] = field(default_factory=list)  # (direction, days ago)
+    payments: list[tuple[str, int]] = field(default_factory=list)  # (amount, days ago)
+    consents: tuple[str, ...] = ALL_CONSENTS
+    informed: int | None = None  # the last case update given to the victim (days ago)
+    reopen: int | None = None
+
+
+REFER = {"channel": "permanent_mission", "reference": "NV/DEMO"}
+USD_ORDER = {"amount": Decimal("60.00"), "currency": "USD", "frequency": "monthly"}
+
+STORIES = [
+    Story("amina.advocate", "CAF", "BGD", "military_contingent", 20, consents=("contact",), informed=15),
+    Story(
+        "amina.advocate", "CAF", "PAK", "military_contingent", 45, [(S.CONSENT_OBTAINED, 40, {})], informed=40
+    ),
+    # referred long ago and never answered: flagged at 180 days, and the victim was never told
+    Story(
+        "amina.advocate",
+        "CAF",
+        "BGD",
+        "military_contingent",
+        260,
+        [(S.CONSENT_OBTAINED, 250, {}), (S.REFERRED, 210, REFER)],
+    ),
+    Story(
+        "amina.advocate",
+        "CAF",
+        "NPL",
+        "formed_police",
+        150,
+        [(S.CONSENT_OBTAINED, 145, {}), (S.REFERRED, 140, REFER)],
+        letters=[("received", 100), ("sent", 95)],
+        informed=95,
+    ),
+    Story(
+        "amina.advocate",
+        "CAF",
+        "RWA",
+        "military_contingent",
+        200,
+        [(S.CONSENT_OBTAINED, 195, {}), (S.REFERRED, 190, REFER), (S.DNA_REQUESTED, 120, {})],
+        letters=[("received", 150), ("sent", 35)],
+        informed=110,
+    ),
+    Story(
+        "amina.advocate",
+        "CAF",
+        "ZMB",
+        "military_contingent",
+        300,
+        [
+            (S.CONSENT_OBTAINED, 295, {}),
+            (S.REFERRED, 290, REFER),
+            (S.DNA_REQUESTED, 200, {}),
+            (S.SAMPLES_TAKEN, 150, {}),
+        ],
+        letters=[("received", 210)],
+        informed=140,
+    ),
+    Story(
+        "amina.advocate",
+        "CAF",
+        "BGD",
+        "military_contingent",
+        400,
+        [
+            (S.CONSENT_OBTAINED, 395, {}),
+            (S.REFERRED, 390, REFER),
+            (S.DNA_REQUESTED, 300, {}),
+            (S.SAMPLES_TAKEN, 260, {}),
+            (S.DNA_RESULT, 200, {"result": "inconclusive"}),
+        ],
+        letters=[("received", 320)],
+        informed=60,
+    ),
+    # an acknowledgment establishes paternity without any DNA test
+    Story(
+        "jean.advocate",
+        "COD",
+        "URY",
+        "military_expert",
+        240,
+        [
+            (S.CONSENT_OBTAINED, 235, {}),
+            (S.REFERRED, 230, REFER),
+            (S.PATERNITY_ESTABLISHED, 120, {"basis": "acknowledgment"}),
+        ],
+        letters=[("received", 125)],
+        informed=118,
+    ),
+    Story(
+        "jean.advocate",
+        "COD",
+        "ZAF",
+        "military_contingent",
+        500,
+        [
+            (S.CONSENT_OBTAINED, 495, {}),
+            (S.REFERRED, 490, REFER),
+            (S.DNA_REQUESTED, 400, {}),
+            (S.SAMPLES_TAKEN, 380, {}),
+            (S.DNA_RESULT, 330, {"result": "match"}),
+            (S.PATERNITY_ESTABLISHED, 250, {"basis": "court_decision"}),
+            (S.SUPPORT_ORDERED, 100, {**USD_ORDER, "starts_on_days": 95}),
+        ],
+        letters=[("received", 420)],
+        informed=90,
+    ),
+    Story(
+        "amina.advocate",
+        "CAF",
+        "MAR",
+        "military_contingent",
+        700,
+        [
+            (S.CONSENT_OBTAINED, 690, {}),
+            (S.REFERRED, 680, REFER),
+            (S.DNA_REQUESTED, 600, {}),
+            (S.SAMPLES_TAKEN, 580, {}),
+            (S.DNA_RESULT, 500, {"result": "match"}),
+            (S.PATERNITY_ESTABLISHED, 420, {"basis": "court_decision"}),
+            (
+                S.SUPPORT_ORDERED,
+                380,
+                {
+                    "amount": Decimal("25000.00"),
+                    "currency": "XAF",
+                    "frequency": "monthly",
+                    "starts_on_days": 365,
+                },
+            ),
+        ],
+        letters=[("received", 600)],
+        payments=[("25000.00", 360), ("25000.00", 330), ("50000.00", 240), ("25000.00", 100)],
+        informed=30,
+    ),
+    Story(
+        "amina.advocate",
+        "CAF",
+        "TZA",
+        "military_contingent",
+        420,
+        [
+            (S.CONSENT_OBTAINED, 415, {}),
+            (S.REFERRED, 410, REFER),
+            (S.DNA_REQUESTED, 330, {}),
+            (S.SAMPLES_TAKEN, 300, {}),
+            (S.DNA_RESULT, 260, {"result": "exclusion"}),
+            (S.CLOSED, 255, {"reason": "father_excluded"}),
+        ],
+        letters=[("received", 350)],
+        informed=250,
+    ),
+    Story(
+        "jean.advocate",
+        "HTI",
+        "BRA",
+        "formed_police",
+        900,
+        [
+            (S.CONSENT_OBTAINED, 890, {}),
+            (S.REFERRED, 880, REFER),
+            (S.PATERNITY_ESTABLISHED, 700, {"basis": "acknowledgment"}),
+            (
+                S.SUPPORT_ORDERED,
+                650,
+                {"amount": Decimal("1500.00"), "currency": "USD", "frequency": "once", "starts_on_days": 640},
+            ),
+        ],
+        letters=[("received", 760)],
+        payments=[("1500.00", 600)],
+        informed=500,
+    ),
+    # withdrawn by the victim, then reopened when she changed her mind
+    Story(
+        "amina.advocate",
+        "CAF",
+        "SEN",
+        "civilian",
+        180,
+        [(S.CONSENT_OBTAINED, 175, {}), (S.REFERRED, 170, REFER), (S.CLOSED, 120, {"reason": "withdrawn"})],
+        informed=10,
+        reopen=12,
+    ),
+]
+
+
+def seed_claims(today: date | None = None) -> list[Claim]:
+    """Claims at every step for the demo advocates' victims; nothing if they do not exist."""
+    today = today or date.today()
+    users = {u.username: u for u in db.session.scalars(select(User).where(User.username.like("%.advocate")))}
+    claims = []
+    for number, story in enumerate(STORIES, start=1):
+        actor = users.get(story.advocate)
+        if actor is None:
+            continue
+        claims.append(_tell(actor, story, today, number))
+    # the stories close the last one after resolving it: "resolved"
+    resolved = next(
+        (c for c in claims if c.current_step is S.PAYING and c.orders[0].frequency == "once"), None
+    )
+    if resolved is not None:
+        services.advance(actor=resolved.created_by, claim=resolved, to=S.CLOSED, on=today, reason="resolved")
+    return claims
+
+
+def _tell(actor: User, story: Story, today: date, number: int) -> Claim:
+    ago = lambda days: today - timedelta(days=days)  # noqa: E731 - reads best inline
+    victim = victims.register_victim(
+        actor=actor,
+        country_code=story.country,
+        sex="female",
+        age_group="adult",
+        name=f"Demo Mother {number}",
+        registered_on=ago(story.opened + 30),
+    )
+    for purpose in story.consents:
+        victims.record_consent(
+            actor=actor,
+            victim=victim,
+            purpose=purpose,
+            given_on=ago(story.opened),
+            method="written",
+            version="v1",
+        )
+    victims.add_child(actor=actor, victim=victim, birth_date=ago(story.opened + 200), sex="unknown")
+    claim = services.open_claim(
+        actor=actor,
+        victim=victim,
+        child_ids=[c.id for c in victim.children],
+        father_name=f"Demo Father {number}",
+        father_service_number=f"DEMO-{number:04d}",
+        father_unit="Demo unit",
+        father_nationality=story.nationality,
+        father_category=story.category,
+        opened_on=ago(story.opened),
+    )
+    letters = sorted(story.letters, key=lambda item: -item[1])
+    payments = sorted(story.payments, key=lambda item: -item[1])
+    for step, days, details in story.steps:
+        for direction, when in [x for x in letters if x[1] > days]:
+            services.record_letter(
+                actor=actor, claim=claim, direction=direction, dated_on=ago(when), channel="email"
+            )
+        letters = [x for x in letters if x[1] <= days]
+        extra = dict(details)
+        if "starts_on_days" in extra:
+            extra["starts_on"] = ago(extra.pop("starts_on_days"))
+        if step is S.CLOSED:
+            for amount, when in payments:
+                _pay(actor, claim, amount, ago(when))
+            payments = []
+        services.advance(actor=actor, claim=claim, to=step, on=ago(days), **extra)
+    for direction, when in letters:
+        services.record_letter(
+            actor=actor, claim=claim, direction=direction, dated_on=ago(when), channel="email"
+        )
+    for amount, when in payments:
+        _pay(actor, claim, amount, ago(when))
+    if story.reopen is not None:
+        services.reopen(actor=actor, claim=claim, on=ago(story.reopen))
+    if story.informed is not None and "contact" in story.consents:
+        services.inform_victim(
+            actor=actor,
+            claim=claim,
+            occurred_on=ago(story.informed),
+            channel="in_person",
+            summary="Claim update.",
+        )
+    return claim
+
+
+def _pay(actor: User, claim: Claim, amount: str, received_on: date) -> None:
+    services.record_payment(
+        actor=actor,
+        claim=claim,
+        amount=Decimal(amount),
+        currency_code=claim.orders[-1].currency,
+        received_on=received_on,
+        route="through_member_state",
+    )
