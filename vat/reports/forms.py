@@ -36,6 +36,12 @@ class VictimFilterForm(ReportForm):
     )
 
 
+class AllegationFilterForm(ReportForm):
+    country = VictimFilterForm.country
+    mission = VictimFilterForm.mission
+    year = IntegerField("Year received", validators=[Optional(), NumberRange(min=1990, max=2100)])
+
+
 class PeriodForm(ReportForm):
     start = DateField("From", validators=[Optional()])
     end = DateField("To", validators=[Optional()])

@@ -145,3 +145,15 @@ def suppress(
         hidden=frozenset(hidden),
         threshold=threshold,
     )
+
+
+def suppress_line(values: Sequence[int], *, threshold: int) -> list[int | None]:
+    """One line of counts whose total is shown and which no other line shares (a partition of one
+    known total): hide counts from 1 to threshold − 1, and if that hides only one cell, hide the
+    smallest other cell too (a non-zero one if there is any), so only their sum can be known."""
+    hidden = {i for i, v in enumerate(values) if 0 < v < threshold} if threshold > 1 else set()
+    if len(hidden) == 1:
+        others = [i for i in range(len(values)) if i not in hidden]
+        if others:
+            hidden.add(min(others, key=lambda i: (values[i] == 0, values[i])))
+    return [None if i in hidden else v for i, v in enumerate(values)]

@@ -18,7 +18,7 @@ from vat.db import db, read_only
 from vat.reports import services
 from vat.reports.charts import Series, bar_chart
 from vat.reports.exports import csv_lines, xlsx_bytes
-from vat.reports.forms import PeriodForm, VictimFilterForm
+from vat.reports.forms import AllegationFilterForm, PeriodForm, VictimFilterForm
 from vat.reports.services import SUPPORT_COLUMNS, SUPPORT_HEADER, VictimFilters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -221,6 +221,80 @@ def assistance_export(fmt: str) -> Response:
     if fmt == "csv":
         return _download("assistance", fmt, "".join(csv_lines(header, rows)))
     return _download("assistance", fmt, xlsx_bytes([("Assistance", header, rows)]))
+
+
+# --- allegation clock ----------------------------------------------------------------------
+
+
+@bp.get("/clock")
+@requires(Permission.VIEW_CASES)
+def clock() -> str:
+    form, filters = _allegation_filters()
+    with read_only():
+        report = services.clock_report(current_user, filters)
+    late_at = [k for k, _ in services.CLOCK_STATES].index("late")
+    overdue_at = [k for k, _ in services.CLOCK_STATES].index("overdue")
+    chart = bar_chart(
+        chart_id="clock-chart",
+        title="Allegation clock: steps on time and late, by step",
+        categories=[row.label for row in report.rows],
+        series=[
+            Series("on time", [row.counts[0] for row in report.rows], "series-1"),
+            Series(
+                "late or overdue",
+                [_sum(row.counts[late_at], row.counts[overdue_at]) for row in report.rows],
+                "series-2",
+            ),
+        ],
+    )
+    return render_template(
+        "reports/clock.html",
+        form=form,
+        report=report,
+        states=services.CLOCK_STATES,
+        chart=chart,
+        args=request.args,
+    )
+
+
+def _sum(*values: int | None) -> int | None:
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+def _allegation_filters() -> tuple[AllegationFilterForm, VictimFilters]:
+    form = AllegationFilterForm(request.args)
+    if request.args and not form.validate():
+        return form, VictimFilters()
+    return form, VictimFilters(
+        country_code=(form.country.data or "").strip().upper(),
+        mission=(form.mission.data or "").strip().upper(),
+        year=form.year.data,
+    )
+
+
+@bp.get("/clock/export.<fmt>")
+@requires(Permission.VIEW_CASES)
+def clock_export(fmt: str) -> Response:
+    if fmt not in FORMATS:
+        abort(404)
+    _, filters = _allegation_filters()
+    with read_only():
+        report = services.clock_report(current_user, filters)
+    header = ["step", "limit", *[label for _, label in services.CLOCK_STATES], "allegations", "average days"]
+    rows = [
+        [
+            row.label,
+            row.limit,
+            *["suppressed" if n is None else n for n in row.counts],
+            row.allegations,
+            row.average_days,
+        ]
+        for row in report.rows
+    ]
+    _audit_export("allegation-clock", fmt, filters.as_dict(), len(rows))
+    if fmt == "csv":
+        return _download("allegation-clock", fmt, "".join(csv_lines(header, rows)))
+    return _download("allegation-clock", fmt, xlsx_bytes([("Allegation clock", header, rows)]))
 
 
 # --- fund statement --------------------------------------------------------------------------
