@@ -32,6 +32,7 @@ def seed_demo() -> list[tuple[str, str, str]] | None:
         password = "demo-" + secrets.token_urlsafe(12)
         auth.create_user(actor=None, username=username, password=password, role=role, scope=scope)
         created.append((username, role.value, password))
+    victims_demo.seed()
     seed_claims()
     seed_ledger_demo()
     return created

@@ -203,8 +203,10 @@ def test_csrf_is_required(database_url: str, make_user: Callable[..., Any]) -> N
     response = client.post("/vat/victims/new", data={"country_code": "CAF"})
     assert response.status_code == 400
     with app.app_context():
-        assert db.session.scalar(select(func.count(Victim.id))) == 0
+        saved = db.session.scalar(select(func.count(Victim.id)))
+        db.session.remove()
         db.engine.dispose()
+    assert saved == 0
 
 
 # --- every route, as another scope and as every other role -----------------------------------

@@ -127,6 +127,11 @@ def find_by_reference(user: Any, reference: str) -> Allegation | None:
     return db.session.scalar(visible_allegations(user).where(Allegation.reference == reference.strip()))
 
 
+def find_by_reference_anywhere(reference: str) -> Allegation | None:
+    """Whatever the scope: for uniqueness checks only, never to show the record."""
+    return db.session.scalar(select(Allegation).where(Allegation.reference == reference.strip()))
+
+
 # --- record and update ----------------------------------------------------------------------
 
 STEP_FIELDS = [f"{s.value}_on" for s in Step]

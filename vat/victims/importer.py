@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -155,7 +156,7 @@ def _read_sheets(filename: str, stream: IO[bytes], kind: str | None) -> dict[str
     if name.endswith(".xlsx"):
         try:
             workbook = load_workbook(stream, read_only=True, data_only=True)
-        except (InvalidFileException, KeyError, OSError, ValueError) as error:
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
             raise FileRefused("This file is not a readable XLSX workbook.") from error
         sheets = {}
         for sheet in workbook.worksheets:

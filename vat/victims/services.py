@@ -853,6 +853,7 @@ def load_victim_file(victim: Victim) -> None:
             selectinload(Victim.disclosures),
             selectinload(Victim.allegation_links).selectinload(VictimAllegation.allegation),
         )
+        .execution_options(populate_existing=True)  # undefer notes of rows already in the session
     ).all()
 
 

@@ -1,0 +1,164 @@
+"""Spreadsheet import: all or nothing with a per-row report, idempotent re-import, CSV and XLSX,
+the downloadable template."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from vat.allegations.models import Allegation, VictimAllegation
+from vat.auth.models import Role, User
+from vat.db import db
+from vat.victims import importer, services
+from vat.victims.models import Assistance, Victim
+
+PAST = (date.today() - timedelta(days=60)).isoformat()
+LATER = (date.today() - timedelta(days=50)).isoformat()
+
+SHEETS: dict[str, list[list[Any]]] = {
+    "victims": [
+        ["case_code", "country_code", "mission", "sex", "age_group", "name", "consents", "consent_date"],
+        ["CAR-2016-0007", "CAF", "MINUSCA", "female", "minor", "Grâce Yakité", "services;contact", PAST],
+        ["CAR-2016-0008", "CAF", "MINUSCA", "unknown", "unknown", "مريم", "", None],
+    ],
+    "allegations": [
+        ["reference", "country_code", "mission", "personnel_category", "type", "received_on", "outcome"],
+        ["0399/15", "CAF", "MINUSCA", "military_contingent", "abuse", PAST, "pending"],
+    ],
+    "links": [["case_code", "reference"], ["CAR-2016-0007", "0399/15"], ["CAR-2016-0008", "0399/15"]],
+    "assistance": [
+        [
+            "case_code",
+            "service_type",
+            "provider",
+            "referral_date",
+            "start_date",
+            "status",
+            "cost",
+            "currency",
+        ],
+        ["CAR-2016-0007", "medical", "", PAST, LATER, "in_progress", 120.5, "USD"],
+    ],
+}
+
+
+def workbook(sheets: dict[str, list[list[Any]]]) -> io.BytesIO:
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    buffer.seek(0)
+    return buffer
+
+
+def counts() -> tuple[int, int, int, int]:
+    return tuple(  # type: ignore[return-value]
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Victim, Allegation, VictimAllegation, Assistance)
+    )
+
+
+def test_a_good_workbook_imports_and_a_second_import_creates_nothing(ctx: Flask, actor: User) -> None:
+    report = importer.import_file(actor=actor, filename="old.xlsx", stream=workbook(SHEETS))
+    assert report.ok, report.errors
+    assert dict(report.created) == {"victims": 2, "allegations": 1, "links": 2, "assistance": 1}
+    db.session.commit()
+    assert counts() == (2, 1, 2, 1)
+    victim = services.find_by_case_code(actor, "CAR-2016-0007")
+    assert victim is not None and services.read_identity(actor=actor, victim=victim)["name"] == "Grâce Yakité"
+    assert victim.services[0].cost is not None and str(victim.services[0].cost) == "120.50"
+    again = importer.import_file(actor=actor, filename="old.xlsx", stream=workbook(SHEETS))
+    assert again.ok and sum(again.created.values()) == 0 and sum(again.skipped.values()) == 6
+    assert counts() == (2, 1, 2, 1)
+
+
+def test_any_bad_row_imports_nothing_and_names_row_column_and_reason(ctx: Flask, actor: User) -> None:
+    sheets = {kind: [list(r) for r in rows] for kind, rows in SHEETS.items()}
+    sheets["victims"].append(["CAR-2016-0009", "CAF", "MINUSCA", "alien", "adult", "X", "", None])
+    sheets["victims"].append(["CAR-2016-0010", "SSD", "", "female", "adult", "Y", "", None])
+    sheets["assistance"].append(["CAR-2016-0007", "medical", "", LATER, PAST, "in_progress", None, None])
+    sheets["assistance"].append(
+        ["CAR-2016-0008", "legal", "", PAST, None, "referred", None, None]
+    )  # no consent
+    report = importer.import_file(actor=actor, filename="bad.xlsx", stream=workbook(sheets))
+    assert not report.ok
+    found = {(e.sheet, e.row, e.column) for e in report.errors}
+    assert found == {
+        ("victims", 4, "sex"),
+        ("victims", 5, "country_code"),
+        ("assistance", 3, "start_date"),
+        ("assistance", 4, "status"),
+    }
+    assert all(e.message for e in report.errors)
+    assert counts() == (0, 0, 0, 0)
+
+
+def test_bad_files_and_headers_are_reported(ctx: Flask, actor: User) -> None:
+    cases = [
+        ("notes.txt", b"hello", "victims", ("file", 0, "")),
+        ("broken.xlsx", b"not a zip", None, ("file", 0, "")),
+        ("latin1.csv", "case_code\nCAR-é".encode("latin-1"), "victims", ("file", 0, "")),
+        ("x.csv", b"case_code,colour\nA-1,red\n", "victims", ("victims", 1, "country_code")),
+    ]
+    for name, content, kind, first in cases:
+        report = importer.import_file(actor=actor, filename=name, stream=io.BytesIO(content), kind=kind)
+        assert not report.ok
+        assert (report.errors[0].sheet, report.errors[0].row, report.errors[0].column) == first, name
+    report = importer.import_file(
+        actor=actor, filename="x.csv", stream=io.BytesIO(b"case_code,colour\nA-1,red\n"), kind="victims"
+    )
+    assert ("victims", 1, "colour") in {(e.sheet, e.row, e.column) for e in report.errors}
+
+
+def test_csv_import_in_utf8_with_a_bom(ctx: Flask, actor: User) -> None:
+    text = (
+        "case_code,country_code,mission,name,date_of_birth\n"
+        "DRC-2015-0001,COD,MONUSCO,Ésther Mbuyi,2001-02-03\n"
+    )
+    report = importer.import_file(
+        actor=actor, filename="v.csv", stream=io.BytesIO(("\ufeff" + text).encode()), kind="victims"
+    )
+    assert report.ok, report.errors
+    report = importer.import_file(
+        actor=actor,
+        filename="v.csv",
+        stream=io.BytesIO(b"case_code,country_code,mission\nbad code!,COD,MONUSCO\n"),
+        kind="victims",
+    )
+    assert [(e.row, e.column) for e in report.errors] == [(2, "case_code")]
+
+
+def test_import_page_and_template(app: Flask, client: FlaskClient, login: Callable[..., Any]) -> None:
+    login(Role.ADVOCATE, "CAF")
+    template = client.get("/vat/import/template.xlsx")
+    assert template.status_code == 200
+    book = load_workbook(io.BytesIO(template.data))
+    assert book.sheetnames == ["README", "victims", "allegations", "links", "assistance"]
+    assert [c.value for c in book["links"][1]] == ["case_code", "reference"]
+    response = client.post(
+        "/vat/import",
+        data={"kind": "victims", "file": (workbook(SHEETS), "old.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200 and "2 victims" in response.get_data(as_text=True)
+    bad = {"victims": [SHEETS["victims"][0], ["CAR-2016-0100", "CAF", "", "alien", "", "", "", None]]}
+    response = client.post(
+        "/vat/import",
+        data={"kind": "victims", "file": (workbook(bad), "bad.xlsx")},
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+    assert "nothing was imported" in page and "<td>sex</td>" in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Victim.id))) == 2
