@@ -687,13 +687,30 @@ def victim_without_update(claim: Claim, on: date | None = None) -> bool:
 
 
 def update_text(claim: Claim) -> str:
-    """A suggested summary for the update owed to the victim (no names)."""
-    step = claim.current_step
-    if step is S.CLOSED and claim.closing_reason:
-        return f"Paternity claim {claim.code}: closed ({ClosingReason(claim.closing_reason).label})."
-    if step is S.REFERRED:
-        return f"Paternity claim {claim.code}: referred to {country_name(claim.member_state)}."
-    return f"Paternity claim {claim.code}: {step.label.lower()} on {claim.step_on.isoformat()}."
+    """A suggested summary of the update owed to the victim (no names)."""
+    state = country_name(claim.member_state)
+    order = claim.orders[-1] if claim.orders else None
+    basis = (claim.paternity_basis or "").replace("_", " ")
+    texts = {
+        S.RECORDED: "recorded.",
+        S.CONSENT_OBTAINED: f"consent recorded; the claim can now be referred to {state}.",
+        S.REFERRED: f"referred to {state}.",
+        S.DNA_REQUESTED: "DNA sampling requested.",
+        S.SAMPLES_TAKEN: "DNA samples taken.",
+        S.DNA_RESULT: f"DNA result received ({claim.dna_result}).",
+        S.PATERNITY_ESTABLISHED: f"paternity established ({basis}).",
+        S.SUPPORT_ORDERED: (
+            f"child-support order made: {order.amount} {order.currency} {order.frequency} "
+            f"from {order.starts_on.isoformat()}."
+            if order
+            else "child-support order made."
+        ),
+        S.PAYING: "payments have started.",
+        S.CLOSED: f"closed ({ClosingReason(claim.closing_reason).label})."
+        if claim.closing_reason
+        else "closed.",
+    }
+    return f"Paternity claim {claim.code}, {claim.step_on.isoformat()}: {texts[claim.current_step]}"
 
 
 def inform_victim(

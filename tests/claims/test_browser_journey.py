@@ -1,0 +1,95 @@
+"""The claim journey in a real browser: open a claim, refer it, record the member state's reply
+and a DNA result, establish paternity, set a support order, record a payment, see the arrears
+and the prompt to tell the victim."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+import pytest
+
+from tests.claims.conftest import new_victim
+from tests.conftest import PASSWORD
+from vat.auth.models import Role, User
+from vat.db import db
+
+pytestmark = pytest.mark.browser
+
+
+def test_claim_from_report_to_payment(app, live_server, page, make_user):
+    user = make_user(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        advocate = db.session.get(User, user.id)
+        secret = advocate.totp_secret
+        victim = new_victim(advocate)
+        db.session.commit()
+        victim_id, case_code = victim.id, victim.case_code
+
+    page.goto(f"{live_server}/auth/login")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Dashboard").wait_for()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Claims").click()
+    page.get_by_role("link", name="Open a claim").click()
+    page.get_by_label("Victim (case code)").select_option(label=case_code)
+    page.get_by_role("button", name="Continue").click()
+    assert page.url.endswith(f"?victim={victim_id}")
+    page.get_by_label("Alleged father's name").fill("Capitaine Exemple")
+    page.get_by_label("Service number").fill("SN-42")
+    page.get_by_label("Nationality").select_option("PAK")
+    page.get_by_label(re.compile("The victim has consented")).check()
+    page.get_by_role("button", name="Open the claim").click()
+    page.get_by_role("heading", name=re.compile(r"Claim PC-\d+")).wait_for()
+    claim_url = page.url
+    assert "Exemple" not in claim_url
+    assert page.locator("bdi", has_text="Capitaine Exemple").is_visible()
+
+    def step(link: str, fill: dict[str, str] | None = None) -> None:
+        page.goto(claim_url)
+        page.get_by_role("link", name=link, exact=True).click()
+        for label, value in (fill or {}).items():
+            field = page.get_by_label(label)
+            if field.evaluate("e => e.tagName") == "SELECT":
+                field.select_option(value)
+            else:
+                field.fill(value)
+        page.get_by_role("button", name="Record this step").click()
+        page.get_by_role("heading", name="Record the update given to the victim").wait_for()
+
+    step("Referred to the member state", {"Reference (note verbale, letter)": "NV/2026/9"})
+    page.goto(claim_url)
+    assert page.locator("#waiting").inner_text().startswith("Claim waiting on PAK for 0 days")
+    page.get_by_role("link", name="Record a reply").click()
+    page.get_by_label("Reference").fill("PAK/REPLY/1")
+    page.get_by_role("button", name="Save").click()
+    assert page.locator("#waiting").count() == 0
+
+    step("DNA sampling requested")
+    step("Samples taken")
+    step("DNA result", {"DNA result": "match"})
+    step("Paternity established", {"Established by": "court_decision"})
+    step("Child-support order", {"Amount per period": "50.00", "Currency (ISO code)": "USD"})
+
+    page.goto(claim_url)
+    page.get_by_role("link", name="Record a payment").click()
+    page.get_by_label("Amount", exact=True).fill("20.00")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("heading", name="Record the update given to the victim").wait_for()
+
+    page.goto(claim_url)
+    assert "Payments" in page.get_by_role("heading", level=1).inner_text()
+    arrears = page.locator("#arrears tbody tr").first.inner_text()
+    assert re.split(r"\s+", arrears.strip()) == ["USD", "50.00", "20.00", "30.00"]
+    prompt = page.locator("#victim-update-prompt")
+    assert prompt.is_visible()
+    prompt.get_by_role("link", name="Record the update given to the victim").click()
+    assert "payments have started" in page.get_by_label("What the victim was told").input_value()
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("heading", name=re.compile(r"Claim PC-\d+")).wait_for()
+    assert page.locator("#victim-update-prompt").count() == 0
+    assert page.get_by_text("Capitaine Exemple").count() == 1
