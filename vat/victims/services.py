@@ -364,6 +364,18 @@ def read_identity(*, actor: Any, victim: Victim) -> dict[str, str | None]:
     return {name: getattr(victim, name) for name in IDENTITY_FIELDS}
 
 
+def record_read(*, actor: Any, victim: Victim, what: str, record_id: int) -> None:
+    """Record that the actor opened an encrypted note of this victim's (a service or a child)."""
+    audit.record(
+        "victim.view_record",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={what: record_id},
+    )
+
+
 # --- consents --------------------------------------------------------------------------------
 
 
@@ -967,11 +979,11 @@ def _stuck(service: Assistance, on: date) -> bool:
 
 @dataclass
 class Attention:
-    overdue_steps: list[tuple[int, str, str, str]] = field(default_factory=list)  # victim id, code, ref, text
+    overdue_steps: list[tuple[int, str, str, Any]] = field(default_factory=list)  # id, code, ref, StepState
     stuck_services: list[tuple[int, str, str, int]] = field(default_factory=list)  # id, code, type, days
     no_assistance: list[tuple[int, str]] = field(default_factory=list)
     no_update: list[tuple[int, str, date]] = field(default_factory=list)
-    open_tasks: list[tuple[int, str, str]] = field(default_factory=list)
+    open_tasks: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, code, ref, outcome
     glass_breaks: list[tuple[BreakGlass, str]] = field(default_factory=list)
 
 
@@ -994,9 +1006,7 @@ def attention(user: Any, *, mine_only: bool = True, on: date | None = None) -> A
     ).all()
     for victim_id, code, allegation in rows:
         for state in allegations.overdue_steps(allegation, rule_list, on):
-            result.overdue_steps.append(
-                (victim_id, code, allegation.reference, f"{state.label}: {state.text}")
-            )
+            result.overdue_steps.append((victim_id, code, allegation.reference, state))
     cutoff = on - timedelta(days=STUCK_DAYS)
     for victim_id, code, kind, referred in db.session.execute(
         select(Victim.id, Victim.case_code, Assistance.service_type, Assistance.referral_date)
@@ -1010,7 +1020,7 @@ def attention(user: Any, *, mine_only: bool = True, on: date | None = None) -> A
         .order_by(Assistance.referral_date)
         .limit(ATTENTION_LIMIT)
     ):
-        result.stuck_services.append((victim_id, code, ServiceType(kind).label, (on - referred).days))
+        result.stuck_services.append((victim_id, code, kind, (on - referred).days))
     result.no_assistance = [
         (i, c)
         for i, c in db.session.execute(
@@ -1030,7 +1040,7 @@ def attention(user: Any, *, mine_only: bool = True, on: date | None = None) -> A
         )
     ]
     result.open_tasks = [
-        (i, c, f"Inform the victim of the outcome of {ref} ({outcome})")
+        (i, c, ref or "—", outcome)
         for i, c, ref, outcome in db.session.execute(
             select(Victim.id, Victim.case_code, Allegation.reference, VictimTask.outcome)
             .join(VictimTask, VictimTask.victim_id == Victim.id)

@@ -17,7 +17,7 @@ from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.errors import DomainError
-from vat.victims import importer, services
+from vat.victims import importer, labels, services
 from vat.victims.forms import (
     AssistanceForm,
     BreakGlassForm,
@@ -35,6 +35,11 @@ from vat.victims.forms import (
 from vat.victims.models import Assistance, Child, Consent, Victim, VictimStatus
 
 bp = Blueprint("victims", __name__, url_prefix="/vat")
+
+
+@bp.app_context_processor
+def label_helpers() -> dict[str, Any]:
+    return labels.HELPERS
 
 
 def show_error(form: FlaskForm, error: DomainError) -> None:
@@ -308,6 +313,9 @@ def edit_assistance(victim_id: int, service_id: int) -> str | Response:
     service = db.session.get(Assistance, service_id)
     if service is None or service.victim_id != victim.id:
         abort(404)
+    if request.method == "GET":
+        services.record_read(actor=current_user, victim=victim, what="assistance", record_id=service.id)
+        db.session.commit()
     form = AssistanceForm(obj=service) if request.method == "GET" else AssistanceForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
@@ -349,6 +357,9 @@ def edit_child(victim_id: int, child_id: int) -> str | Response:
     child = db.session.get(Child, child_id)
     if child is None or child.victim_id != victim.id:
         abort(404)
+    if request.method == "GET":
+        services.record_read(actor=current_user, victim=victim, what="child", record_id=child.id)
+        db.session.commit()
     form = ChildForm(obj=child) if request.method == "GET" else ChildForm()
     if request.method == "POST" and form.validate_on_submit():
         try:

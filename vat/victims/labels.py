@@ -1,0 +1,140 @@
+"""The words shown for stored values (enums, clock states), translated; templates call these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
+from vat.allegations.models import Step
+from vat.allegations.services import StepState
+
+LABELS: dict[str, Any] = {
+    # sex, age group, status
+    "female": _l("female"),
+    "male": _l("male"),
+    "unknown": _l("unknown"),
+    "adult": _l("adult"),
+    "minor": _l("minor"),
+    "active": _l("active"),
+    "closed": _l("closed"),
+    "lost_contact": _l("lost contact"),
+    # consents
+    "services": _l("receive services"),
+    "referral": _l("be referred to a named provider"),
+    "share_member_state": _l("share with a member state"),
+    "paternity_disclosure": _l("paternity disclosure"),
+    "dna_testing": _l("DNA testing"),
+    "contact": _l("be contacted"),
+    "aggregate_reporting": _l("be counted in aggregate reporting"),
+    "written": _l("written"),
+    "verbal": _l("verbal"),
+    "thumbprint": _l("thumbprint"),
+    "guardian": _l("by a guardian"),
+    "other": _l("other"),
+    # services
+    "medical": _l("medical"),
+    "psychosocial": _l("psychosocial"),
+    "legal": _l("legal"),
+    "material": _l("material / basic needs"),
+    "shelter": _l("shelter"),
+    "education": _l("education"),
+    "livelihood": _l("livelihood"),
+    "protection": _l("protection"),
+    "referred": _l("referred"),
+    "in_progress": _l("in progress"),
+    "completed": _l("completed"),
+    "declined": _l("declined by the victim"),
+    "not_available": _l("not available"),
+    "cancelled": _l("cancelled (consent withdrawn)"),
+    "trust_fund_project": _l("trust-fund project"),
+    "direct_trust_fund": _l("direct trust-fund support"),
+    "mission_budget": _l("mission budget"),
+    "agency": _l("agency"),
+    "petty_cash": _l("petty cash"),
+    # communications and shares
+    "in_person": _l("in person"),
+    "phone": _l("phone"),
+    "message": _l("text message"),
+    "letter": _l("letter"),
+    "third_party": _l("through a third party"),
+    "member_state": _l("member state"),
+    "provider": _l("provider"),
+    # allegations
+    "military_contingent": _l("military contingent"),
+    "military_expert": _l("military expert on mission"),
+    "formed_police": _l("formed police unit"),
+    "individual_police": _l("individual police"),
+    "civilian": _l("civilian staff"),
+    "un_volunteer": _l("UN volunteer"),
+    "contractor": _l("contractor"),
+    "implementing_partner": _l("implementing partner"),
+    "non_un_force": _l("non-UN force"),
+    "exploitation": _l("sexual exploitation"),
+    "abuse": _l("sexual abuse"),
+    "rape": _l("rape"),
+    "sexual_assault": _l("sexual assault"),
+    "sexual_activity_with_minor": _l("sexual activity with a minor"),
+    "transactional_sex": _l("transactional sex"),
+    "exploitative_relationship": _l("exploitative relationship"),
+    "normal": _l("normal"),
+    "high_priority": _l("high priority"),
+    "urgent": _l("urgent"),
+    "pending": _l("pending"),
+    "substantiated": _l("substantiated"),
+    "unsubstantiated": _l("unsubstantiated"),
+    "days": _l("days"),
+    "months": _l("months"),
+    "reduced_high_priority": _l("for high-priority and urgent cases"),
+    "reduced_urgent": _l("for urgent cases"),
+}
+
+STEPS: dict[str, Any] = {
+    Step.RECEIVED: _l("Received"),
+    Step.ASSESSED: _l("Assessed and reported"),
+    Step.REFERRED: _l("Referred for investigation"),
+    Step.NIO_DECISION: _l("National investigation officer decision"),
+    Step.INVESTIGATION_COMPLETED: _l("Investigation completed"),
+    Step.REPORT_SUBMITTED: _l("Report submitted for action"),
+}
+
+
+def vat_label(value: str | None) -> str:
+    if not value:
+        return "—"
+    return str(LABELS.get(value, value.replace("_", " ")))
+
+
+def step_label(step: str) -> str:
+    return str(STEPS.get(Step(step), step))
+
+
+def step_text(state: StepState) -> str:
+    days = state.days
+    if state.state == "on_time":
+        return _("on time")
+    if state.state == "late":
+        return ngettext("late by %(num)s day", "late by %(num)s days", days)
+    if state.state == "due":
+        return ngettext("due in %(num)s day", "due in %(num)s days", days)
+    if state.state == "overdue":
+        return ngettext("overdue by %(num)s day", "overdue by %(num)s days", days)
+    if state.state == "waiting":
+        return _("waiting for an earlier step")
+    if state.state == "not_applicable":
+        return _("not applicable")
+    return _("done")
+
+
+def limit_text(state: StepState) -> str:
+    if not state.limit:
+        return "—"
+    amount, unit = state.limit.split(" ", 1)
+    if unit.startswith("month"):
+        return ngettext("%(num)s month", "%(num)s months", int(amount))
+    return ngettext("%(num)s day", "%(num)s days", int(amount))
+
+
+HELPERS = {"vat_label": vat_label, "step_label": step_label, "step_text": step_text, "limit_text": limit_text}
