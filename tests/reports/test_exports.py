@@ -83,3 +83,15 @@ def test_chart_is_accessible_svg_without_inline_style():
     assert "style=" not in svg and "<script" not in svg
     assert "&lt;b&gt;" in svg and "<b>" not in svg
     assert svg.count("<rect") == 3 + 2  # three bars (None hidden) and two legend keys
+
+
+def test_a_chart_with_nothing_to_show_says_so():
+    empty = str(bar_chart(chart_id="c2", title="t", categories=["a"], series=[Series("s", [None])]))
+    assert "<svg" not in empty and "Nothing to chart" in empty
+
+
+def test_long_category_lists_slant_and_shorten_their_labels():
+    labels = [f"a very long category label number {n}" for n in range(6)]
+    svg = str(bar_chart(chart_id="c3", title="t", categories=labels, series=[Series("s", [1] * 6)]))
+    assert svg.count('transform="rotate(-35') == 6
+    assert "a very long category …" in svg

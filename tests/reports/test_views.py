@@ -63,7 +63,7 @@ def test_advocate_csv_export_is_streamed_safe_and_audited(app, client, login, wo
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith('attachment; filename="victim-support-')
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0] == SUPPORT_HEADER
+    assert rows[0] == [h.format(days=90) for h in SUPPORT_HEADER]
     assert [r[0] for r in rows[1:]] == ["CAR-2020-0001", "CAR-2021-0004"]
     direct = SUPPORT_HEADER.index("direct support (USD)")
     assert rows[2][direct] == "250.00"
@@ -77,7 +77,7 @@ def test_advocate_xlsx_export_has_header_and_rows(client, login, world):
     response = client.get("/reports/victims/export.xlsx")
     sheet = load_workbook(io.BytesIO(response.data)).active
     values = list(sheet.iter_rows(values_only=True))
-    assert list(values[0]) == SUPPORT_HEADER
+    assert list(values[0]) == [h.format(days=90) for h in SUPPORT_HEADER]
     assert len(values) == 1 + 7
     by_code = {r[0]: r for r in values[1:]}
     assert by_code["CAR-2021-0005"][SUPPORT_HEADER.index("share of project disbursements (USD)")] == 500

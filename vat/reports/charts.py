@@ -16,6 +16,7 @@ PLOT_HEIGHT = 200
 LABEL_SPACE = 48
 LEFT = 64
 ONE_PLACE = Decimal("0.1")
+MAX_LABEL = 22
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,13 @@ def _figure(value: Decimal | int) -> str:
 
 def bar_chart(*, chart_id: str, title: str, categories: Sequence[str], series: Sequence[Series]) -> Markup:
     """A grouped bar chart of non-negative values, one group per category."""
-    height = PLOT_TOP + PLOT_HEIGHT + LABEL_SPACE + 20 * max(len(series), 1)
     known = [Decimal(v) for s in series for v in s.values if v is not None]
+    if not any(v > 0 for v in known):
+        return Markup('<p class="help chart-empty">Nothing to chart: every figure is zero or suppressed.</p>')
+    slanted = len(categories) > 4  # long lists of labels slant so they do not overlap
+    longest = max((len(_short(c)) for c in categories), default=0)
+    label_space = LABEL_SPACE + 4 * longest if slanted else LABEL_SPACE
+    height = PLOT_TOP + PLOT_HEIGHT + label_space + 20 * max(len(series), 1)
     top = max([v for v in known if v > 0], default=Decimal(1))
     groups = max(len(categories), 1)
     group_width = Decimal(WIDTH - LEFT - 8) / groups
@@ -64,19 +70,30 @@ def bar_chart(*, chart_id: str, title: str, categories: Sequence[str], series: S
                 f'y="{_coordinate(base - bar)}" width="{_coordinate(bar_width)}" height="{_coordinate(bar)}">'
                 f"<title>{escape(category)}, {escape(line.name)}: {_figure(value)}</title></rect>"
             )
-        centre = Decimal(LEFT) + group_width * index + group_width / 2
-        parts.append(
-            f'<text class="tick" x="{_coordinate(centre)}" y="{base + 16}" text-anchor="middle">'
-            f"{escape(category)}</text>"
-        )
+        centre = _coordinate(Decimal(LEFT) + group_width * index + group_width / 2)
+        if slanted:
+            parts.append(
+                f'<text class="tick" x="{centre}" y="{base + 14}" text-anchor="end" '
+                f'transform="rotate(-35 {centre} {base + 14})">{escape(_short(category))}</text>'
+            )
+        else:
+            parts.append(
+                f'<text class="tick" x="{centre}" y="{base + 16}" text-anchor="middle">'
+                f"{escape(category)}</text>"
+            )
     for number, line in enumerate(series):
-        y = PLOT_TOP + PLOT_HEIGHT + LABEL_SPACE + 20 * number
+        y = PLOT_TOP + PLOT_HEIGHT + label_space + 20 * number
         parts.append(
             f'<rect class="bar {escape(line.css_class)}" x="{LEFT}" y="{y - 10}" width="12" height="12"/>'
         )
         parts.append(f'<text class="legend" x="{LEFT + 18}" y="{y}">{escape(line.name)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every interpolated text above is escaped
+
+
+def _short(label: str) -> str:
+    """A category label short enough for the axis (the table beside the chart has it in full)."""
+    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
 
 
 def _description(categories: Sequence[str], series: Sequence[Series]) -> str:

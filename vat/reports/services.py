@@ -431,10 +431,16 @@ SUPPORT_HEADER = [
     "projects listing the victim",
     "share of project disbursements (USD)",
     "other trust-fund services (USD)",
-    "contacts in the last 90 days",
+    "contacts in the last {days} days",
     "last case update",
     "supported",
 ]
+
+
+def support_header() -> list[str]:
+    """The export header, with the contact window the report used (VAT_NO_UPDATE_DAYS)."""
+    days = int(current_app.config["VAT_NO_UPDATE_DAYS"])
+    return [h.format(days=days) for h in SUPPORT_HEADER]
 
 
 def support_export_rows(rows: Any) -> Any:

@@ -19,7 +19,7 @@ from vat.reports import services
 from vat.reports.charts import Series, bar_chart
 from vat.reports.exports import csv_lines, xlsx_bytes
 from vat.reports.forms import AllegationFilterForm, PeriodForm, VictimFilterForm
-from vat.reports.services import SUPPORT_COLUMNS, SUPPORT_HEADER, VictimFilters
+from vat.reports.services import SUPPORT_COLUMNS, VictimFilters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -139,14 +139,16 @@ def victims_export(fmt: str) -> Response:
                 with read_only():
                     result = db.session.execute(query.execution_options(yield_per=1000))
                     try:
-                        yield from csv_lines(SUPPORT_HEADER, services.support_export_rows(result))
+                        yield from csv_lines(services.support_header(), services.support_export_rows(result))
                     finally:  # also when the download is abandoned: release the server-side cursor
                         result.close()
 
             return _download("victim-support", fmt, stream_with_context(generate()))
         with read_only():
             result = db.session.execute(query.execution_options(yield_per=1000))
-            body = xlsx_bytes([("Victim support", SUPPORT_HEADER, services.support_export_rows(result))])
+            body = xlsx_bytes(
+                [("Victim support", services.support_header(), services.support_export_rows(result))]
+            )
         return _download("victim-support", fmt, body)
 
     with read_only():
