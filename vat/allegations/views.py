@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -16,6 +17,7 @@ from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.errors import DomainError
 from vat.victims import services as victim_services
+from vat.victims.labels import step_label
 from vat.victims.views import form_values, show_error
 
 bp = Blueprint("allegations", __name__, url_prefix="/vat/allegations")
@@ -85,7 +87,7 @@ def new() -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash(f"Allegation {allegation.reference} recorded.", "success")
+            flash(_("Allegation %(reference)s recorded.", reference=allegation.reference), "success")
             return redirect(url_for("allegations.show", allegation_id=allegation.id))
     return render_template("vat/allegations/form.html", form=form, allegation=None)
 
@@ -130,7 +132,7 @@ def edit(allegation_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Allegation updated.", "success")
+            flash(_("Allegation updated."), "success")
             return redirect(url_for("allegations.show", allegation_id=allegation.id))
     form.reference.render_kw = {"readonly": True}
     return render_template("vat/allegations/form.html", form=form, allegation=allegation)
@@ -147,7 +149,7 @@ def link_victim(allegation_id: int) -> Response:
         else None
     )
     if victim is None:
-        flash("No victim in your scope has that case code.", "error")
+        flash(_("No victim in your scope has that case code."), "error")
     else:
         try:
             services.link_victim(actor=current_user, victim=victim, allegation=allegation)
@@ -156,7 +158,7 @@ def link_victim(allegation_id: int) -> Response:
             flash(str(error), "error")
         else:
             db.session.commit()
-            flash(f"{victim.case_code} linked.", "success")
+            flash(_("%(code)s linked.", code=victim.case_code), "success")
     return redirect(url_for("allegations.show", allegation_id=allegation.id))
 
 
@@ -178,7 +180,7 @@ def update_clock_rule(step: str) -> Response:
         abort(404)
     form = ClockRuleForm(prefix=step)
     if not form.validate_on_submit():
-        flash("Check the limit: a whole number of days or months between 1 and 3650.", "error")
+        flash(_("Check the limit: a whole number of days or months between 1 and 3650."), "error")
         return redirect(url_for("allegations.clock_rules"))
     try:
         services.update_rule(
@@ -194,5 +196,8 @@ def update_clock_rule(step: str) -> Response:
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(f"Rule for “{STEP_LABELS[Step(step)]}” updated; every clock uses it from now on.", "success")
+        flash(
+            _("Rule for “%(step)s” updated; every clock uses it from now on.", step=step_label(step)),
+            "success",
+        )
     return redirect(url_for("allegations.clock_rules"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -127,7 +128,7 @@ def new() -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash(f"Victim registered as {victim.case_code}.", "success")
+            flash(_("Victim registered as %(code)s.", code=victim.case_code), "success")
             return to_victim_page(victim)
     return render_template("vat/victims/form.html", form=form, victim=None)
 
@@ -183,7 +184,7 @@ def edit(victim_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Victim updated.", "success")
+            flash(_("Victim updated."), "success")
             return to_victim_page(victim)
     return render_template("vat/victims/form.html", form=form, victim=victim)
 
@@ -201,9 +202,9 @@ def set_status(victim_id: int) -> Response:
             flash(str(error), "error")
         else:
             db.session.commit()
-            flash(f"Status set to {VictimStatus(victim.status).label}.", "success")
+            flash(_("Status set to %(status)s.", status=labels.vat_label(victim.status)), "success")
     else:
-        flash("Choose a listed status.", "error")
+        flash(_("Choose a listed status."), "error")
     return to_victim_page(victim)
 
 
@@ -223,9 +224,11 @@ def new_consent(victim_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Consent recorded.", "success")
+            flash(_("Consent recorded."), "success")
             return to_victim_page(victim, "consents")
-    return render_template("vat/victims/record_form.html", form=form, victim=victim, title="Record a consent")
+    return render_template(
+        "vat/victims/record_form.html", form=form, victim=victim, title=_("Record a consent")
+    )
 
 
 @bp.route("/victims/<int:victim_id>/consents/<int:consent_id>/withdraw", methods=["GET", "POST"])
@@ -247,8 +250,12 @@ def withdraw_consent(victim_id: int, consent_id: int) -> str | Response:
         else:
             db.session.commit()
             flash(
-                f"Consent withdrawn. Cancelled {len(result.cancelled_services)} service(s) "
-                f"and {len(result.cancelled_disclosures)} share(s) that depended on it.",
+                _(
+                    "Consent withdrawn. Cancelled %(services)s service(s) and %(shares)s share(s) "
+                    "that depended on it.",
+                    services=len(result.cancelled_services),
+                    shares=len(result.cancelled_disclosures),
+                ),
                 "success",
             )
             return to_victim_page(victim, "consents")
@@ -256,9 +263,9 @@ def withdraw_consent(victim_id: int, consent_id: int) -> str | Response:
         "vat/victims/record_form.html",
         form=form,
         victim=victim,
-        title="Withdraw a consent",
-        submit="Withdraw",
-        lede="Withdrawing cancels pending referrals and shares that need this consent.",
+        title=_("Withdraw a consent"),
+        submit=_("Withdraw"),
+        lede=_("Withdrawing cancels pending referrals and shares that need this consent."),
     )
 
 
@@ -275,13 +282,13 @@ def new_disclosure(victim_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Share recorded.", "success")
+            flash(_("Share recorded."), "success")
             return to_victim_page(victim, "disclosures")
     return render_template(
         "vat/victims/record_form.html",
         form=form,
         victim=victim,
-        title="Record a share or a referral of the file",
+        title=_("Record a share or a referral of the file"),
     )
 
 
@@ -301,9 +308,11 @@ def new_assistance(victim_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Service recorded.", "success")
+            flash(_("Service recorded."), "success")
             return to_victim_page(victim, "services")
-    return render_template("vat/victims/record_form.html", form=form, victim=victim, title="Record a service")
+    return render_template(
+        "vat/victims/record_form.html", form=form, victim=victim, title=_("Record a service")
+    )
 
 
 @bp.route("/victims/<int:victim_id>/assistance/<int:service_id>", methods=["GET", "POST"])
@@ -327,9 +336,11 @@ def edit_assistance(victim_id: int, service_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Service updated.", "success")
+            flash(_("Service updated."), "success")
             return to_victim_page(victim, "services")
-    return render_template("vat/victims/record_form.html", form=form, victim=victim, title="Update a service")
+    return render_template(
+        "vat/victims/record_form.html", form=form, victim=victim, title=_("Update a service")
+    )
 
 
 @bp.route("/victims/<int:victim_id>/children/new", methods=["GET", "POST"])
@@ -345,9 +356,11 @@ def new_child(victim_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Child recorded.", "success")
+            flash(_("Child recorded."), "success")
             return to_victim_page(victim, "children")
-    return render_template("vat/victims/record_form.html", form=form, victim=victim, title="Record a child")
+    return render_template(
+        "vat/victims/record_form.html", form=form, victim=victim, title=_("Record a child")
+    )
 
 
 @bp.route("/victims/<int:victim_id>/children/<int:child_id>", methods=["GET", "POST"])
@@ -369,9 +382,11 @@ def edit_child(victim_id: int, child_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Child updated.", "success")
+            flash(_("Child updated."), "success")
             return to_victim_page(victim, "children")
-    return render_template("vat/victims/record_form.html", form=form, victim=victim, title="Update a child")
+    return render_template(
+        "vat/victims/record_form.html", form=form, victim=victim, title=_("Update a child")
+    )
 
 
 @bp.route("/victims/<int:victim_id>/communications/new", methods=["GET", "POST"])
@@ -399,10 +414,10 @@ def new_communication(victim_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Communication recorded.", "success")
+            flash(_("Communication recorded."), "success")
             return to_victim_page(victim, "communications")
     return render_template(
-        "vat/victims/record_form.html", form=form, victim=victim, title="Record a communication"
+        "vat/victims/record_form.html", form=form, victim=victim, title=_("Record a communication")
     )
 
 
@@ -415,11 +430,11 @@ def link_allegation(victim_id: int) -> Response:
     victim = load_victim(victim_id)
     form = LinkAllegationForm()
     if not form.validate_on_submit():
-        flash("Give an allegation reference number.", "error")
+        flash(_("Give an allegation reference number."), "error")
         return to_victim_page(victim, "allegations")
     allegation = allegation_services.find_by_reference(current_user, form.reference.data)
     if allegation is None:
-        flash("No allegation in your scope has that reference number.", "error")
+        flash(_("No allegation in your scope has that reference number."), "error")
         return to_victim_page(victim, "allegations")
     try:
         allegation_services.link_victim(actor=current_user, victim=victim, allegation=allegation)
@@ -428,7 +443,7 @@ def link_allegation(victim_id: int) -> Response:
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(f"Linked to allegation {allegation.reference}.", "success")
+        flash(_("Linked to allegation %(reference)s.", reference=allegation.reference), "success")
     return to_victim_page(victim, "allegations")
 
 
@@ -446,7 +461,7 @@ def unlink_allegation(victim_id: int, allegation_id: int) -> Response:
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(f"Unlinked from allegation {allegation.reference}.", "success")
+        flash(_("Unlinked from allegation %(reference)s.", reference=allegation.reference), "success")
     return to_victim_page(victim, "allegations")
 
 
@@ -482,7 +497,7 @@ def break_glass() -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Access granted for a few hours; the victim's advocate will see your reason.", "success")
+            flash(_("Access granted for a few hours; the victim's advocate will see your reason."), "success")
             return to_victim_page(victim)
     return render_template("vat/victims/break_glass.html", form=form)
 
@@ -499,10 +514,10 @@ def import_records() -> str:
         )
         if report.ok:
             db.session.commit()
-            flash(f"Imported: {report.summary}.", "success")
+            flash(_("Imported: %(summary)s.", summary=report.summary), "success")
         else:
             db.session.rollback()
-            flash("Nothing was imported: fix the rows listed below and upload the file again.", "error")
+            flash(_("Nothing was imported: fix the rows listed below and upload the file again."), "error")
     return render_template("vat/victims/import.html", form=form, report=report, columns=importer.COLUMNS)
 
 
