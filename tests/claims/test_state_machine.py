@@ -94,18 +94,19 @@ def test_reopen_returns_to_the_step_closed_from_and_is_recorded(advocate):
 def test_consent_is_required_to_share_and_to_test(advocate):
     victim = new_victim(advocate, consents=("contact",))
     claim = open_claim(advocate, victim)
-    with pytest.raises(IllegalMove, match="consent to share"):
+    with pytest.raises(IllegalMove, match="to share with Bangladesh and to paternity disclosure"):
         services.advance(actor=advocate, claim=claim, to=S.CONSENT_OBTAINED)
     from vat.victims import services as victims
 
-    victims.record_consent(
-        actor=advocate,
-        victim=victim,
-        purpose="share_member_state",
-        given_on=date.today(),
-        method="verbal",
-        version="v1",
-    )
+    for purpose in ("share_member_state", "paternity_disclosure"):
+        victims.record_consent(
+            actor=advocate,
+            victim=victim,
+            purpose=purpose,
+            given_on=date.today(),
+            method="verbal",
+            version="v1",
+        )
     services.advance(actor=advocate, claim=claim, to=S.CONSENT_OBTAINED)
     services.advance(actor=advocate, claim=claim, to=S.REFERRED, channel="permanent_mission")
     assert victim.disclosures and victim.disclosures[-1].recipient_kind == "member_state"
@@ -133,3 +134,32 @@ def test_open_with_consent_moves_on_and_checks_children(advocate):
     assert claim.current_step is S.CONSENT_OBTAINED
     assert len(claim.children) == 2
     assert claim.member_state == "BGD"
+
+
+def test_a_new_order_varies_the_support_and_the_next_payment_resumes(advocate):
+    claim = claim_at(advocate, S.PAYING)
+    with pytest.raises(DomainError, match="start after the one in force"):
+        services.advance(
+            actor=advocate,
+            claim=claim,
+            to=S.SUPPORT_ORDERED,
+            amount="80",
+            currency="USD",
+            starts_on=claim.orders[0].starts_on,
+        )
+    services.advance(
+        actor=advocate, claim=claim, to=S.SUPPORT_ORDERED, on=date.today(), amount="80", currency="USD"
+    )
+    assert claim.current_step is S.SUPPORT_ORDERED and len(claim.orders) == 2
+    pay(advocate, claim, "80.00", received_on=date.today())
+    assert claim.current_step is S.PAYING
+
+
+def test_withdrawn_share_consent_stops_the_referral(advocate):
+    from vat.victims import services as victims
+
+    claim = claim_at(advocate, S.CONSENT_OBTAINED)
+    consent = victims.active_consent(claim.victim, "share_member_state")
+    victims.withdraw_consent(actor=advocate, victim=claim.victim, consent=consent)
+    with pytest.raises(IllegalMove, match="not in force"):
+        services.advance(actor=advocate, claim=claim, to=S.REFERRED)

@@ -55,7 +55,8 @@ S = ClaimStep
 # The state machine: from each step, the steps the law and the procedure allow next. Skips are
 # deliberate: an acknowledgment of paternity needs no DNA test, so paternity can be established
 # from any step after the referral; an inconclusive DNA result can be retested. PAYING is reached
-# by recording the first payment; a closed claim leaves CLOSED only by `reopen`.
+# by recording the first payment; a new order (a variation) takes a paying claim back to
+# SUPPORT_ORDERED until a payment under it arrives; a closed claim leaves CLOSED only by `reopen`.
 TRANSITIONS: dict[ClaimStep, frozenset[ClaimStep]] = {
     S.RECORDED: frozenset({S.CONSENT_OBTAINED, S.CLOSED}),
     S.CONSENT_OBTAINED: frozenset({S.REFERRED, S.CLOSED}),
@@ -65,7 +66,7 @@ TRANSITIONS: dict[ClaimStep, frozenset[ClaimStep]] = {
     S.DNA_RESULT: frozenset({S.DNA_REQUESTED, S.PATERNITY_ESTABLISHED, S.CLOSED}),
     S.PATERNITY_ESTABLISHED: frozenset({S.SUPPORT_ORDERED, S.CLOSED}),
     S.SUPPORT_ORDERED: frozenset({S.PAYING, S.CLOSED}),
-    S.PAYING: frozenset({S.CLOSED}),
+    S.PAYING: frozenset({S.SUPPORT_ORDERED, S.CLOSED}),
     S.CLOSED: frozenset(),
 }
 
@@ -86,7 +87,12 @@ class IllegalMove(DomainError):
 
 def visible_claims(user: Any) -> Select[tuple[Claim]]:
     """Claims of victims in the user's scope (the victims service owns that rule)."""
-    return select(Claim).join(Claim.victim).where(victims.in_scope_condition(user))
+    return (
+        select(Claim)
+        .join(Claim.victim)
+        .where(victims.in_scope_condition(user))
+        .options(contains_eager(Claim.victim))
+    )
 
 
 def get_claim(user: Any, claim_id: int) -> Claim | None:
@@ -288,20 +294,34 @@ def illegal_move(claim: Claim, target: ClaimStep, why: str | None = None) -> Ill
     return IllegalMove(f"{reason} Allowed next: {allowed}.")
 
 
-def _to_consent(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
-    consent = _share_consent(claim.victim, claim.member_state)
-    if consent is None:
-        raise IllegalMove(
-            "Record the victim's consent to share with the member state first (on the victim's page)."
+def _consents_in_force(claim: Claim) -> Any:
+    """The consent to share with the member state, if the victim has also consented to the
+    disclosure of the paternity claim; otherwise a refusal that says what is missing."""
+    share = _share_consent(claim.victim, claim.member_state)
+    disclosure = victims.active_consent(claim.victim, ConsentPurpose.PATERNITY_DISCLOSURE)
+    missing = [
+        label
+        for label, consent in (
+            (f"to share with {country_name(claim.member_state)}", share),
+            ("to paternity disclosure", disclosure),
         )
-    claim.share_consent_id = consent.id
+        if consent is None
+    ]
+    if missing:
+        raise IllegalMove(
+            f"The victim's consent {' and '.join(missing)} is not in force: "
+            "record it on the victim's page first."
+        )
+    return share
+
+
+def _to_consent(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    claim.share_consent_id = _consents_in_force(claim).id
     return None
 
 
 def _to_referred(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
-    consent = _share_consent(claim.victim, claim.member_state)
-    if consent is None:
-        raise IllegalMove("The victim's consent to share with the member state is no longer in force.")
+    consent = _consents_in_force(claim)
     channel = choice("channel", details.get("channel"), LetterChannel, default="permanent_mission")
     reference = clean_text("reference", details.get("reference"), max_length=100)
     claim.referral_channel, claim.referral_reference, claim.referred_on = channel, reference, on
@@ -378,6 +398,11 @@ def _to_support(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> 
         raise InvalidField("ends_on", "The order cannot end before it starts.")
     if starts_on.year < 1900 or starts_on > on + timedelta(days=3660):
         raise InvalidField("starts_on", "Give the date the order starts.")
+    latest = max((o.starts_on for o in claim.orders), default=None)
+    if latest is not None and starts_on <= latest:
+        raise InvalidField(
+            "starts_on", f"A new order must start after the one in force (from {latest.isoformat()})."
+        )
     order = SupportOrder(
         ordered_on=on,
         amount=money("amount", details.get("amount")),
