@@ -173,3 +173,26 @@ def test_lists_stay_in_scope_sort_oldest_waiting_first_and_sum_up(ctx, make_user
     assert summary.arrears[0].currency == "USD"
     assert summary.arrears[0].received == 10
     assert summary.arrears[0].arrears == summary.arrears[0].due - 10
+
+
+def test_key_rotation_moves_the_fathers_identity_and_letters_to_the_new_key(app, database_url, make_user):
+    from tests.conftest import make_app
+    from vat.claims.models import Claim
+    from vat.cli import rotate_all
+    from vat.crypto import generate_key_entry
+
+    user = make_user(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        claim = claim_at(db.session.get(User, user.id), S.REFERRED)
+        db.session.commit()
+        claim_id, old_key = claim.id, app.config["VAT_DATA_KEY"]
+    new_entry = generate_key_entry()
+    rotated = make_app(database_url, VAT_DATA_KEY=f"{new_entry},{old_key}")
+    with rotated.app_context():
+        rotate_all()
+        db.session.commit()
+    only_new = make_app(database_url, VAT_DATA_KEY=new_entry)
+    with only_new.app_context():
+        claim = db.session.get(Claim, claim_id)
+        assert claim.father_name == "Sgt Example" and claim.father_unit == "3rd Battalion"
+        assert claim.letters[0].summary == "Referral of the paternity claim"
