@@ -27,7 +27,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import func, select
 
 from ledger.models import Account, Currency, Entry, ExchangeRate, Period, Posting
@@ -112,10 +112,14 @@ class Line:
 
 
 def exponent(currency: str) -> int:
-    value = db.session.scalar(select(Currency.exponent).where(Currency.code == currency))
-    if value is None:
-        raise DomainError(f"Unknown currency {currency}.")
-    return value
+    # Asked once per amount shown: remembered for the app context (a list page asks hundreds).
+    known = g.setdefault("ledger_exponents", {})
+    if currency not in known:
+        value = db.session.scalar(select(Currency.exponent).where(Currency.code == currency))
+        if value is None:
+            raise DomainError(f"Unknown currency {currency}.")
+        known[currency] = value
+    return known[currency]
 
 
 def to_minor(amount: Decimal, currency: str) -> int:

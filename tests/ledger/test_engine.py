@@ -498,3 +498,60 @@ def test_verify_notices_a_removed_entry(fund):
     _tamper(f"DELETE FROM ledger_entry WHERE id = {second}", table="ledger_entry")
     db.session.expire_all()
     assert verify().problem == "entry 2 is missing: the sequence jumps to 3"
+
+
+# --- direct support reaches the victims domain through a signal -------------------------------
+
+
+def test_direct_support_announces_the_payment_inside_the_booking_transaction(fund):
+    fund.contribute("1000")
+    received = []
+
+    def record(sender, **payment):
+        received.append(payment)
+
+    services.direct_support_paid.connect(record)
+    try:
+        support = services.pay_direct_support(
+            actor=fund.maker,
+            key=key(),
+            case_code="CAR-2017-0042",
+            amount=D("250"),
+            currency="USD",
+            paid_on=date(2019, 2, 1),
+            purpose="school fees",
+        )
+    finally:
+        services.direct_support_paid.disconnect(record)
+    assert received == [
+        {
+            "actor": fund.maker,
+            "case_code": "CAR-2017-0042",
+            "amount": D("250"),
+            "currency": "USD",
+            "paid_on": date(2019, 2, 1),
+            "ledger_entry_id": support.entry_id,
+        }
+    ]
+
+
+def test_a_receiver_refusing_the_payment_refuses_the_booking(fund):
+    fund.contribute("1000")
+
+    def refuse(sender, **payment):
+        raise DomainError("No victim has case code CAR-2099-0001.")
+
+    services.direct_support_paid.connect(refuse)
+    try:
+        with pytest.raises(DomainError, match="No victim"):
+            services.pay_direct_support(
+                actor=fund.maker,
+                key=key(),
+                case_code="CAR-2099-0001",
+                amount=D("250"),
+                currency="USD",
+                paid_on=date(2019, 2, 1),
+                purpose="rent",
+            )
+    finally:
+        services.direct_support_paid.disconnect(refuse)

@@ -251,3 +251,13 @@ def test_verify_command_reports_an_intact_ledger(runner, client, manager):
     result = runner.invoke(args=["ledger", "verify"])
     assert result.exit_code == 0 and "ledger intact: 2 entries" in result.output
     assert "1000  Cash at bank" in runner.invoke(args=["ledger", "init"]).output
+
+
+def test_case_codes_link_to_victims_only_for_those_who_may_open_them(app, client, manager, make_user):
+    seed_cash_and_project(client)
+    page = client.get("/ledger/projects/1").get_data(as_text=True)
+    assert "<code>CAR-2017-0042</code>" in page and "/vat/victims" not in page
+    senior = app.test_client()
+    sign_in(app, senior, make_user(Role.SENIOR_ADVOCATE, "CAF"))
+    page = senior.get("/ledger/projects/1").get_data(as_text=True)
+    assert "case_code=CAR-2017-0042" in page
