@@ -681,7 +681,7 @@ class Chain:
 
 
 def seed_ledger(loader: Loader, plan: Plan, rng: random.Random, people: People) -> None:
-    accounts = dict(loader.connection.execute(select(Account.code, Account.id)).tuples().all())
+    accounts = {code: id_ for code, id_ in loader.connection.execute(select(Account.code, Account.id))}
     chain = Chain(accounts=accounts, codes={v: k for k, v in accounts.items()}, psc=psc_rate())
     donors = [
         {"id": n, "name": f"Government of {code}", "kind": "member_state", "country_code": code}

@@ -1,0 +1,240 @@
+"""Benchmarks at scale (issue 7). They run with `make bench` (VAT_BENCH=1) against databases seeded
+by `flask seed-scale`, kept between runs under instance/bench/ (SQLite) or as `vat_bench_<N>`
+(PostgreSQL, when VAT_TEST_POSTGRES_URL is set). Each benchmark records rows of one table — the
+app's figure, the reference figure measured in the same run, their ratio — printed at the end.
+
+The query-count tests (test_query_counts.py) are deterministic and run in the normal suite."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import make_url
+
+from tests.conftest import TEST_SETTINGS, _admin_connection, _postgres_url, make_app
+from vat.auth import services as auth
+from vat.auth.models import Role, User
+from vat.db import db
+from vat.scale import COUNTRIES
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = os.environ.get("VAT_BENCH") == "1"
+VICTIMS = int(os.environ.get("VAT_BENCH_VICTIMS", "100000"))
+RESULTS = Path(os.environ.get("VAT_BENCH_RESULTS", ROOT / "instance" / "bench" / "results.jsonl"))
+ALL_COUNTRIES = ", ".join(f"{c}/{m}" if m else c for c, m in COUNTRIES)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if BENCH:
+        return
+    skip = pytest.mark.skip(reason="benchmark: run with `make bench`")
+    for item in items:
+        path = str(item.fspath)
+        if "tests/bench/" in path and not path.endswith("test_query_counts.py"):
+            item.add_marker(skip)
+
+
+# --- seeded databases ------------------------------------------------------------------------
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgres"] if os.environ.get("VAT_TEST_POSTGRES_URL") else ["sqlite"]
+
+
+def seeded_url(backend: str, victims: int) -> str:
+    """A migrated database seeded with `victims`, made once and kept (seeding takes minutes)."""
+    if backend == "sqlite":
+        path = ROOT / "instance" / "bench" / f"scale-{victims}.db"
+        url = f"sqlite:///{path}"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _seed(url + ".tmp", victims)
+            for suffix in ("", "-wal", "-shm"):
+                partial = Path(f"{path}.tmp{suffix}")
+                if partial.exists():
+                    partial.rename(f"{path}{suffix}")
+        return url
+    name = f"vat_bench_{victims}"
+    with _admin_connection() as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}_tmp"')
+            conn.execute(f'CREATE DATABASE "{name}_tmp"')
+    if not exists:
+        _seed(_postgres_url(f"{name}_tmp"), victims)
+        with _admin_connection() as conn:
+            conn.execute(f'ALTER DATABASE "{name}_tmp" RENAME TO "{name}"')
+    return _postgres_url(name)
+
+
+def _seed(url: str, victims: int) -> None:
+    from flask_migrate import upgrade
+
+    app = make_app(url)
+    with app.app_context():
+        upgrade(revision="heads")
+    started = time.perf_counter()
+    result = app.test_cli_runner().invoke(args=["seed-scale", "--victims", str(victims)])
+    assert result.exit_code == 0, result.output
+    record("seed", "seed-scale (s)", make_url(url).get_backend_name(), time.perf_counter() - started, None)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def copy_database(url: str, suffix: str) -> str:
+    """A scratch copy of a seeded database (for benchmarks that write)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        source = Path(parsed.database or "")
+        target = source.with_name(f"{source.stem}-{suffix}.db")
+        for extra in ("-wal", "-shm"):
+            Path(f"{target}{extra}").unlink(missing_ok=True)
+        shutil.copyfile(source, target)
+        if Path(f"{source}-wal").exists():
+            shutil.copyfile(f"{source}-wal", f"{target}-wal")
+        return f"sqlite:///{target}"
+    name = f"{parsed.database}_{suffix}"
+    with _admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"')
+    return _postgres_url(name)
+
+
+def drop_copy(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        for extra in ("", "-wal", "-shm"):
+            Path(f"{parsed.database}{extra}").unlink(missing_ok=True)
+        return
+    with _admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+
+
+@dataclass
+class Seeded:
+    backend: str
+    url: str
+    app: Flask
+
+
+@pytest.fixture(scope="session", params=backends())
+def seeded(request: pytest.FixtureRequest) -> Seeded:
+    url = seeded_url(request.param, VICTIMS)
+    return Seeded(request.param, url, make_app(url))
+
+
+# --- users and sessions ----------------------------------------------------------------------
+
+
+def session_user(app: Flask, role: Role, scope: str = ALL_COUNTRIES) -> int:
+    """A user of `role` (made once per database), for signed-in requests."""
+    username = f"bench-{role.value.replace('_', '-')}"
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = auth.create_user(
+                actor=None, username=username, password="bench " + "x" * 24, role=role, scope=scope
+            )
+            if role.sees_identities:
+                user.totp_secret = auth.new_totp_secret()
+            db.session.commit()
+        return user.id
+
+
+def signed_in_client(app: Flask, user_id: int) -> FlaskClient:
+    client = app.test_client()
+    with app.app_context():
+        token = auth.start_session(user=db.session.get(User, user_id), address="127.0.0.1")
+        db.session.commit()
+    with client.session_transaction() as session:
+        session["sid"] = token
+        session["_user_id"] = str(user_id)
+    return client
+
+
+def cookie_of(client: FlaskClient) -> str:
+    cookie = client.get_cookie(TEST_SETTINGS.get("SESSION_COOKIE_NAME", "vat_session"))
+    assert cookie is not None
+    return f"{cookie.key}={cookie.value}"
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+class QueryLog:
+    """Statements sent to the database while active (a before_cursor_execute listener)."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, Any]] = []
+
+    def __call__(
+        self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        self.statements.append((statement, parameters))
+
+
+@contextmanager
+def logged_queries(app: Flask) -> Iterator[QueryLog]:
+    log = QueryLog()
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", log)
+    try:
+        yield log
+    finally:
+        event.remove(engine, "before_cursor_execute", log)
+
+
+def timed(run: Callable[[], Any], repeat: int = 1) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def record(
+    group: str, measure: str, backend: str, app_value: float, reference: float | None, **extra: Any
+) -> None:
+    """Append one row of the results table (read back by `python -m tests.bench.report`)."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    row = {
+        "group": group,
+        "measure": measure,
+        "backend": backend,
+        "victims": VICTIMS,
+        "app": app_value,
+        "reference": reference,
+        "ratio": (app_value / reference) if reference else None,
+        **extra,
+    }
+    with RESULTS.open("a") as out:
+        out.write(json.dumps(row) + "\n")
+
+
+def count_rows(app: Flask, model: Any) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model)) or 0
