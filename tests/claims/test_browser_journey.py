@@ -61,7 +61,7 @@ def test_claim_from_report_to_payment(app, live_server, page, make_user):
         page.get_by_role("button", name="Record this step").click()
         page.get_by_role("heading", name="Record the update given to the victim").wait_for()
 
-    step("Referred to the member state", {"Reference (note verbale, letter)": "NV/2026/9"})
+    step("Refer to the member state", {"Reference (note verbale, letter)": "NV/2026/9"})
     page.goto(claim_url)
     assert page.locator("#waiting").inner_text().startswith("Claim waiting on PAK for 0 days")
     page.get_by_role("link", name="Record a reply").click()
@@ -69,11 +69,11 @@ def test_claim_from_report_to_payment(app, live_server, page, make_user):
     page.get_by_role("button", name="Save").click()
     assert page.locator("#waiting").count() == 0
 
-    step("DNA sampling requested")
-    step("Samples taken")
-    step("DNA result", {"DNA result": "match"})
-    step("Paternity established", {"Established by": "court_decision"})
-    step("Child-support order", {"Amount per period": "50.00", "Currency (ISO code)": "USD"})
+    step("Request DNA sampling")
+    step("Record samples taken")
+    step("Record the DNA result", {"DNA result": "match"})
+    step("Record paternity established", {"Established by": "court_decision"})
+    step("Record a child-support order", {"Amount per period": "50.00", "Currency (ISO code)": "USD"})
 
     page.goto(claim_url)
     page.get_by_role("link", name="Record a payment").click()

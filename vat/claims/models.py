@@ -36,8 +36,9 @@ class ClaimStep(Labelled):
         return STEP_LABELS[self]
 
     @property
-    def position(self) -> int:
-        return list(ClaimStep).index(self)
+    def action(self) -> str:
+        """The button that moves a claim to this step."""
+        return STEP_ACTIONS.get(self, STEP_LABELS[self])
 
 
 STEP_LABELS = {
@@ -51,6 +52,18 @@ STEP_LABELS = {
     ClaimStep.SUPPORT_ORDERED: "Child-support order",
     ClaimStep.PAYING: "Payments",
     ClaimStep.CLOSED: "Closed",
+}
+
+
+STEP_ACTIONS = {
+    ClaimStep.CONSENT_OBTAINED: "Record the consent",
+    ClaimStep.REFERRED: "Refer to the member state",
+    ClaimStep.DNA_REQUESTED: "Request DNA sampling",
+    ClaimStep.SAMPLES_TAKEN: "Record samples taken",
+    ClaimStep.DNA_RESULT: "Record the DNA result",
+    ClaimStep.PATERNITY_ESTABLISHED: "Record paternity established",
+    ClaimStep.SUPPORT_ORDERED: "Record a child-support order",
+    ClaimStep.CLOSED: "Close the claim",
 }
 
 

@@ -808,7 +808,7 @@ def claim_rows(user: Any, filters: ClaimFilters, on: date | None = None) -> list
                 claim=claim,
                 waiting=waiting(claim, on),
                 age_days=(on - claim.opened_on).days,
-                update_owed=claim.current_step is not S.CLOSED and victim_update_owed(claim),
+                update_owed=victim_update_owed(claim),
                 no_update=victim_without_update(claim, on),
                 balances=plan.balances,
             )
@@ -864,7 +864,7 @@ def dashboard(rows: Iterable[ClaimRow]) -> Dashboard:
             (label, ages[label]) for label in [b[1] for b in AGE_BUCKETS] + ["over 2 years"] if ages[label]
         ],
         waiting_flags=flags,
-        update_owed=sum(1 for r in open_rows if r.update_owed),
+        update_owed=sum(1 for r in rows if r.update_owed),
         no_update=sum(1 for r in open_rows if r.no_update),
         arrears=sorted(arrears.values(), key=lambda b: b.currency),
         total=len(rows),

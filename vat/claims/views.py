@@ -169,7 +169,7 @@ def show(claim_id: int) -> str:
         next_steps=[s for s in services.allowed_steps(claim) if s in STEP_FORMS],
         waiting=services.waiting(claim),
         plan=plan,
-        update_owed=claim.current_step is not ClaimStep.CLOSED and services.victim_update_owed(claim),
+        update_owed=services.victim_update_owed(claim),
         no_update=services.victim_without_update(claim),
         no_update_days=victims.no_update_days(),
         consent_in_force=claim.share_consent is not None and claim.share_consent.active,
@@ -238,7 +238,7 @@ def step(claim_id: int, step: str) -> str | Response:
             flash(f"Claim {claim.code}: {target.label.lower()}. Now tell the victim.", "success")
             return redirect(url_for("claims.inform", claim_id=claim.id))
     return render_template(
-        "vat/claims/record_form.html", form=form, claim=claim, title=target.label, submit="Record this step"
+        "vat/claims/record_form.html", form=form, claim=claim, title=target.action, submit="Record this step"
     )
 
 
