@@ -184,3 +184,12 @@ def test_fund_statement_for_march_has_the_right_opening_balance(app, world):
         assert statement.total_expenses == Decimal("380.00")
         assert statement.closing_balance == Decimal("5920.00")
         assert statement.closing_cash == Decimal("4120.00")
+
+
+def test_a_page_of_rows_equals_the_same_slice_of_all_rows(app, world, as_user):
+    with app.app_context():
+        senior = as_user(Role.SENIOR_ADVOCATE, "CAF,COD")
+        every = db.session.execute(reports.support_rows(senior, VictimFilters())).all()
+        page = db.session.execute(reports.support_rows(senior, VictimFilters(), page=(3, 2))).all()
+        assert [tuple(r) for r in page] == [tuple(r) for r in every[2:5]]
+        assert len(every) == 9

@@ -180,15 +180,18 @@ def _postings(*columns: Any) -> Select[Any]:
     )
 
 
-def _direct_support_by_case() -> Any:
-    """US cents the fund paid each victim directly (reversals netted)."""
-    return (
+def _direct_support_by_case(codes: Any = None) -> Any:
+    """US cents the fund paid each victim directly (reversals netted), optionally only for the
+    case codes `codes` selects."""
+    query = (
         _postings(Posting.case_code.label("case_code"), func.sum(Posting.usd_minor).label("minor"))
         .where(Posting.case_code.is_not(None), effective_kind() == EntryKind.VICTIM_SUPPORT)
         .where(Account.type == AccountType.EXPENSE.value)
         .group_by(Posting.case_code)
-        .subquery("direct")
     )
+    if codes is not None:
+        query = query.where(Posting.case_code.in_(codes))
+    return query.subquery("direct")
 
 
 def _disbursed_by_project() -> Any:
@@ -201,7 +204,7 @@ def _disbursed_by_project() -> Any:
     )
 
 
-def _project_share_by_case() -> Any:
+def _project_share_by_case(codes: Any = None) -> Any:
     """For each case code listed by projects: how many projects, and an equal share of what each
     project has disbursed (rounded down to the cent per project)."""
     disbursed = _disbursed_by_project()
@@ -219,6 +222,7 @@ def _project_share_by_case() -> Any:
         )
         .join(listed, listed.c.project_id == ProjectBeneficiary.project_id)
         .outerjoin(disbursed, disbursed.c.project_id == ProjectBeneficiary.project_id)
+        .where(*([] if codes is None else [ProjectBeneficiary.case_code.in_(codes)]))
         .group_by(ProjectBeneficiary.case_code)
         .subquery("projects")
     )
@@ -230,7 +234,7 @@ TYPE_COLUMNS = [(f"type_{t.value}", t) for t in ServiceType]
 STATUS_COLUMNS = [(f"status_{s.value}", s) for s in ServiceStatus]
 
 
-def _services_by_victim() -> Any:
+def _services_by_victim(ids: Any = None) -> Any:
     funded_cost = case(
         (
             and_(
@@ -256,31 +260,52 @@ def _services_by_victim() -> Any:
             func.min(Assistance.start_date).label("first_start"),
             func.sum(func.coalesce(funded_cost, 0)).label("funded_minor"),
         )
+        .where(*([] if ids is None else [Assistance.victim_id.in_(ids)]))
         .group_by(Assistance.victim_id)
         .subquery("services")
     )
 
 
-def _communications_since(since: date) -> Any:
+def _communications_since(since: date, ids: Any = None) -> Any:
     return (
         select(Communication.victim_id.label("victim_id"), func.count().label("contacts"))
-        .where(Communication.occurred_on >= since)
+        .where(
+            Communication.occurred_on >= since, *([] if ids is None else [Communication.victim_id.in_(ids)])
+        )
         .group_by(Communication.victim_id)
         .subquery("contacts")
     )
 
 
 def support_rows(
-    user: Any, filters: VictimFilters, *, today: date | None = None, consented_only: bool = False
+    user: Any,
+    filters: VictimFilters,
+    *,
+    today: date | None = None,
+    consented_only: bool = False,
+    page: tuple[int, int] | None = None,
 ) -> Select[Any]:
     """One row per victim in scope: case code, categories, services by type and status, days from
-    first referral to first service, trust-fund money (US cents), recent contacts, supported."""
+    first referral to first service, trust-fund money (US cents), recent contacts, supported.
+    With `page` = (limit, offset), only that page's victims are aggregated."""
     today = today or date.today()
     since = today - timedelta(days=int(current_app.config["VAT_NO_UPDATE_DAYS"]))
-    services = _services_by_victim()
-    direct = _direct_support_by_case()
-    projects = _project_share_by_case()
-    contacts = _communications_since(since)
+    conditions = _victim_conditions(user, filters, consented_only=consented_only)
+    ids = codes = None
+    if page is not None:
+        limit, offset = page
+        ids = (
+            select(Victim.id)
+            .where(*conditions)
+            .order_by(Victim.country_code, Victim.case_code)
+            .limit(limit)
+            .offset(offset)
+        )
+        codes = select(Victim.case_code).where(Victim.id.in_(ids))
+    services = _services_by_victim(ids)
+    direct = _direct_support_by_case(codes)
+    projects = _project_share_by_case(codes)
+    contacts = _communications_since(since, ids)
     delivered = func.coalesce(services.c.delivered, 0)
     direct_minor = func.coalesce(direct.c.minor, 0)
     project_count = func.coalesce(projects.c.projects, 0)
@@ -311,7 +336,7 @@ def support_rows(
         .outerjoin(direct, direct.c.case_code == Victim.case_code)
         .outerjoin(projects, projects.c.case_code == Victim.case_code)
         .outerjoin(contacts, contacts.c.victim_id == Victim.id)
-        .where(*_victim_conditions(user, filters, consented_only=consented_only))
+        .where(*conditions, *([] if ids is None else [Victim.id.in_(ids)]))
         .order_by(Victim.country_code, Victim.case_code)
     )
 
@@ -327,27 +352,51 @@ class Headline:
     funded_usd: Decimal | None = None
 
 
+def _supported() -> ColumnElement[bool]:
+    """A victim got something: a service in progress or completed, direct support from the fund
+    (net of reversals), or a trust-fund project that lists them. EXISTS and IN, so the database
+    stops at the first match instead of aggregating every service."""
+    direct = _direct_support_by_case()
+    return or_(
+        exists().where(Assistance.victim_id == Victim.id, Assistance.status.in_(DELIVERED)),
+        Victim.case_code.in_(select(direct.c.case_code).where(direct.c.minor > 0)),
+        Victim.case_code.in_(select(ProjectBeneficiary.case_code)),
+    )
+
+
 def headline(user: Any, filters: VictimFilters, *, today: date | None = None) -> Headline:
-    """Victims supported vs not supported at all, with the share that got nothing."""
-    rows = support_rows(user, filters, today=today).order_by(None).subquery()
-    total, supported, direct, project, funded = db.session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(rows.c.supported), 0),
-            func.coalesce(func.sum(rows.c.direct_minor), 0),
-            func.coalesce(func.sum(rows.c.project_minor), 0),
-            func.coalesce(func.sum(rows.c.funded_minor), 0),
-        )
+    """Victims supported vs not supported at all, with the share that got nothing, and the
+    trust-fund money that reached them."""
+    conditions = _victim_conditions(user, filters, consented_only=False)
+    total, supported = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(case((_supported(), 1), else_=0)), 0)).where(*conditions)
     ).one()
+    codes = select(Victim.case_code).where(*conditions)
+    direct = _direct_support_by_case()
+    projects = _project_share_by_case()
+    direct_minor = db.session.scalar(select(func.sum(direct.c.minor)).where(direct.c.case_code.in_(codes)))
+    project_minor = db.session.scalar(
+        select(func.sum(projects.c.minor)).where(projects.c.case_code.in_(codes))
+    )
+    funded_minor = db.session.scalar(
+        select(func.sum(type_coerce(Assistance.cost, BigInteger)))
+        .join(Victim, Victim.id == Assistance.victim_id)
+        .where(
+            *conditions,
+            Assistance.funding_source.in_(TRUST_FUND_SOURCES),
+            Assistance.ledger_entry_id.is_(None),
+            Assistance.currency == "USD",
+        )
+    )
     total, supported = int(total), int(supported)
     return Headline(
         victims=total,
         supported=supported,
         not_supported=total - supported,
         not_supported_share=share(total - supported, total),
-        direct_usd=cents(direct),
-        project_usd=cents(project),
-        funded_usd=cents(funded),
+        direct_usd=cents(direct_minor),
+        project_usd=cents(project_minor),
+        funded_usd=cents(funded_minor),
     )
 
 
@@ -364,14 +413,12 @@ SUPPORT_COLUMNS = ["supported", "not supported"]
 
 
 def aggregate_support(user: Any, filters: VictimFilters, *, today: date | None = None) -> AggregateSupport:
-    rows = support_rows(user, filters, today=today, consented_only=True).order_by(None).subquery()
-    place = func.coalesce(rows.c.country_code, "") + literal(" / ") + func.coalesce(rows.c.mission, "—")
+    place = Victim.country_code + literal(" / ") + func.coalesce(Victim.mission, "—")
     grouped = db.session.execute(
         select(
-            place.label("place"),
-            func.coalesce(func.sum(rows.c.supported), 0),
-            func.count(),
+            place.label("place"), func.coalesce(func.sum(case((_supported(), 1), else_=0)), 0), func.count()
         )
+        .where(*_victim_conditions(user, filters, consented_only=True))
         .group_by(place)
         .order_by(place)
     ).all()

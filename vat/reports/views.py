@@ -98,7 +98,7 @@ def victims() -> str:
             )
         figures = services.headline(current_user, filters)
         page = max(request.args.get("page", 1, type=int) or 1, 1)
-        query = services.support_rows(current_user, filters).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        query = services.support_rows(current_user, filters, page=(PAGE_SIZE, (page - 1) * PAGE_SIZE))
         rows = db.session.execute(query).all()
         by_type = services.services_by_type(current_user, filters)
     chart = bar_chart(
