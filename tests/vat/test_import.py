@@ -152,6 +152,7 @@ def test_import_page_and_template(app: Flask, client: FlaskClient, login: Callab
         content_type="multipart/form-data",
     )
     assert response.status_code == 200 and "2 victims" in response.get_data(as_text=True)
+    assert "nothing was imported" not in response.get_data(as_text=True)
     bad = {"victims": [SHEETS["victims"][0], ["CAR-2016-0100", "CAF", "", "alien", "", "", "", None]]}
     response = client.post(
         "/vat/import",
@@ -162,3 +163,18 @@ def test_import_page_and_template(app: Flask, client: FlaskClient, login: Callab
     assert "nothing was imported" in page and "<td>sex</td>" in page
     with app.app_context():
         assert db.session.scalar(select(func.count(Victim.id))) == 2
+
+
+def test_large_files_show_progress_while_rows_are_checked(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(importer, "PROGRESS_EVERY", 2)
+    login(Role.ADVOCATE, "CAF")
+    response = client.post(
+        "/vat/import",
+        data={"kind": "victims", "file": (workbook(SHEETS), "old.xlsx")},
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+    assert "2 of 6 rows checked" in page and "4 of 6 rows checked" in page and "6 of 6 rows checked" in page
+    assert page.index("6 of 6 rows checked") < page.index("Imported:")

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -48,7 +48,7 @@ from vat.victims.models import (
 )
 
 KINDS = ("victims", "allegations", "links", "assistance")
-MAX_ROWS = 20_000
+MAX_ROWS = 10_000
 MAX_CELL = 5000
 
 COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
@@ -239,13 +239,31 @@ def _values(kind: str, row: dict[str, Any]) -> dict[str, Any]:
 # --- importing -------------------------------------------------------------------------------
 
 
-def import_file(*, actor: Any, filename: str, stream: IO[bytes], kind: str | None = None) -> ImportReport:
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return 100 * self.done // self.total if self.total else 100
+
+
+PROGRESS_EVERY = 250
+
+
+def import_steps(
+    *, actor: Any, filename: str, stream: IO[bytes], kind: str | None = None
+) -> Iterator[Progress | ImportReport]:
+    """Import, yielding progress every few hundred rows, then the report (always last)."""
     report = ImportReport()
     try:
         sheets = _read_sheets(filename, stream, kind)
     except FileRefused as error:
         report.errors.append(RowError("file", 0, "", str(error)))
-        return report
+        yield report
+        return
+    total = sum(1 for rows in sheets.values() for row in rows[1:] if row)
     savepoint = db.session.begin_nested()
     for sheet in KINDS:
         rows = sheets.get(sheet)
@@ -272,9 +290,12 @@ def import_file(*, actor: Any, filename: str, stream: IO[bytes], kind: str | Non
                 report.errors.append(RowError(sheet, number, "", str(error)))
             else:
                 (report.created if outcome else report.skipped)[sheet] += 1
+            if report.rows % PROGRESS_EVERY == 0:
+                yield Progress(report.rows, total)
     if report.errors:
         savepoint.rollback()
-        return report
+        yield report
+        return
     savepoint.commit()
     audit.record(
         "victim.import",
@@ -282,7 +303,13 @@ def import_file(*, actor: Any, filename: str, stream: IO[bytes], kind: str | Non
         object_type="import",
         detail={"created": dict(report.created), "skipped": dict(report.skipped), "rows": report.rows},
     )
-    return report
+    yield report
+
+
+def import_file(*, actor: Any, filename: str, stream: IO[bytes], kind: str | None = None) -> ImportReport:
+    """Import a whole file at once (no progress): the report."""
+    *_, report = import_steps(actor=actor, filename=filename, stream=stream, kind=kind)
+    return cast(ImportReport, report)
 
 
 def _victim(actor: Any, case_code: str, column: str = "case_code") -> Any:

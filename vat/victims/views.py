@@ -3,9 +3,23 @@ service's queries; an id outside the user's scope answers 404."""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_template,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -504,21 +518,40 @@ def break_glass() -> str | Response:
 
 @bp.route("/import", methods=["GET", "POST"])
 @requires(Permission.EDIT_CASES)
-def import_records() -> str:
+def import_records() -> str | Response:
+    """The report streams in: progress lines while a large file is checked, then the outcome."""
     form = ImportForm()
-    report = None
-    if form.validate_on_submit():
-        upload = form.file.data
-        report = importer.import_file(
-            actor=current_user, filename=upload.filename or "", stream=upload.stream, kind=form.kind.data
-        )
-        if report.ok:
-            db.session.commit()
-            flash(_("Imported: %(summary)s.", summary=report.summary), "success")
-        else:
-            db.session.rollback()
-            flash(_("Nothing was imported: fix the rows listed below and upload the file again."), "error")
-    return render_template("vat/victims/import.html", form=form, report=report, columns=importer.COLUMNS)
+    if not form.validate_on_submit():
+        return render_template("vat/victims/import.html", form=form, steps=None, columns=importer.COLUMNS)
+    upload = form.file.data
+    steps = importer.import_steps(
+        actor=current_user,
+        filename=upload.filename or "",
+        stream=io.BytesIO(upload.read()),
+        kind=form.kind.data,
+    )
+    page = stream_template(
+        "vat/victims/import.html", form=form, steps=committed(steps), columns=importer.COLUMNS
+    )
+    return current_app.response_class(stream_with_context(page), mimetype="text/html")
+
+
+def committed(steps: Iterator[Any]) -> Iterator[Any]:
+    """Pass progress through; commit a clean import, roll back anything else."""
+    try:
+        for step in steps:
+            if isinstance(step, importer.ImportReport):
+                if step.ok:
+                    db.session.commit()
+                else:
+                    db.session.rollback()
+            yield step
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("import failed")
+        failed = importer.ImportReport()
+        failed.errors.append(importer.RowError("file", 0, "", _("The import failed; nothing was saved.")))
+        yield failed
 
 
 @bp.get("/import/template.xlsx")
