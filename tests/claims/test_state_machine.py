@@ -163,3 +163,12 @@ def test_withdrawn_share_consent_stops_the_referral(advocate):
     victims.withdraw_consent(actor=advocate, victim=claim.victim, consent=consent)
     with pytest.raises(IllegalMove, match="not in force"):
         services.advance(actor=advocate, claim=claim, to=S.REFERRED)
+
+
+def test_the_same_step_submitted_twice_is_recorded_once(advocate):
+    claim = claim_at(advocate, S.CONSENT_OBTAINED)
+    first = services.advance(actor=advocate, claim=claim, to=S.REFERRED, on=date.today(), channel="email")
+    again = services.advance(actor=advocate, claim=claim, to=S.REFERRED, on=date.today(), channel="email")
+    assert first is again
+    assert [e.to_step for e in claim.events].count(S.REFERRED) == 1
+    assert len(claim.letters) == 1

@@ -458,6 +458,14 @@ def advance(*, actor: Any, claim: Claim, to: str, on: date | None = None, **deta
         target = ClaimStep(to)
     except ValueError as error:
         raise IllegalMove("No such step.") from error
+    last = claim.events[-1] if claim.events else None
+    if (
+        last is not None
+        and target is claim.current_step
+        and last.to_step == target
+        and last.occurred_on == (on or today())
+    ):
+        return last  # the same step submitted twice (a double click): recorded once
     if target not in TRANSITIONS[claim.current_step]:
         raise illegal_move(claim, target)
     when = _step_date(claim, "on", on)
