@@ -7,7 +7,9 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -244,13 +246,13 @@ class ProjectFocus(enum.StrEnum):
     EDUCATION = "education"
 
     @property
-    def label(self) -> str:
+    def label(self) -> Any:
         return {
-            "direct_support": "Direct victim support",
-            "services": "Medical, psychosocial and legal services",
-            "income_generation": "Income generation",
-            "outreach": "Outreach",
-            "education": "Education and vocational training",
+            "direct_support": _l("Direct victim support"),
+            "services": _l("Medical, psychosocial and legal services"),
+            "income_generation": _l("Income generation"),
+            "outreach": _l("Outreach"),
+            "education": _l("Education and vocational training"),
         }[self.value]
 
 

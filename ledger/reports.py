@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from ledger import engine
@@ -104,9 +105,9 @@ def fund_statement(start: date | None = None, end: date | None = None) -> dict[s
     exchange = -(total(engine.EXCHANGE_DIFFERENCES) + total(engine.ROUNDING))
     income = sum((v for _, v in voluntary), Decimal(0)) + sum((v for _, v in withheld), Decimal(0)) + exchange
     expenses = [
-        ("Project grants", total(engine.GRANT_EXPENSE)),
-        ("Direct support to victims", total(engine.VICTIM_SUPPORT)),
-        ("Programme support cost", total(engine.PROGRAMME_SUPPORT)),
+        (_l("Project grants"), total(engine.GRANT_EXPENSE)),
+        (_l("Direct support to victims"), total(engine.VICTIM_SUPPORT)),
+        (_l("Programme support cost"), total(engine.PROGRAMME_SUPPORT)),
     ]
     spent = sum((v for _, v in expenses), Decimal(0))
     return {

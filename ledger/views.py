@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -135,9 +136,9 @@ def new_donor() -> View:
             kind=DonorKind(form.kind.data),
             country_code=form.country_code.data or None,
         ),
-        "Donor added.",
+        _("Donor added."),
         lambda donor: url_for("ledger.donor", donor_id=donor.id),
-        title="New donor",
+        title=_("New donor"),
     )
 
 
@@ -171,9 +172,9 @@ def new_pledge(donor_id: int) -> View:
             earmark=form.earmark.data,
             reference=form.reference.data,
         ),
-        "Pledge recorded.",
+        _("Pledge recorded."),
         lambda _: url_for("ledger.donor", donor_id=row.id),
-        title=f"Pledge by {row.name}",
+        title=_("Pledge by %(donor)s", donor=row.name),
     )
 
 
@@ -183,10 +184,15 @@ def new_receipt(donor_id: int) -> View:
     row = db.get_or_404(Donor, donor_id)
     form = ReceiptForm()
     open_pledges = [p for p in reports.donor_pledges(row) if p["outstanding"] > 0]
-    form.pledge_id.choices = [SelectChoice("", "Unpledged contribution")] + [
+    form.pledge_id.choices = [SelectChoice("", _("Unpledged contribution"))] + [
         SelectChoice(
             str(p["pledge"].id),
-            f"{p['pledge'].pledged_on} · {p['pledge'].currency} {p['outstanding']:,} outstanding",
+            _(
+                "%(day)s · %(currency)s %(amount)s outstanding",
+                day=p["pledge"].pledged_on,
+                currency=p["pledge"].currency,
+                amount=f"{p['outstanding']:,}",
+            ),
         )
         for p in open_pledges
     ]
@@ -212,9 +218,9 @@ def new_receipt(donor_id: int) -> View:
         form,
         "ledger/form.html",
         run,
-        "Receipt recorded.",
+        _("Receipt recorded."),
         lambda _: url_for("ledger.donor", donor_id=row.id),
-        title=f"Receipt from {row.name}",
+        title=_("Receipt from %(donor)s", donor=row.name),
     )
 
 
@@ -241,7 +247,7 @@ def record_rate() -> View:
             rate=form.rate.data,
             source=form.source.data,
         ),
-        "Rate recorded.",
+        _("Rate recorded."),
         lambda _: url_for("ledger.rates"),
         rows=_rate_rows(),
     )
@@ -263,8 +269,20 @@ def _rate_rows() -> list[tuple[ExchangeRate, bool]]:
 def reconciliation() -> str:
     with read_only():
         return render_template(
-            "ledger/reconciliation.html", recon=reports.reconciliation(), buckets=reports.AGEING_BUCKETS
+            "ledger/reconciliation.html",
+            recon=reports.reconciliation(),
+            buckets=reports.AGEING_BUCKETS,
+            bucket_labels=_bucket_labels(),
         )
+
+
+def _bucket_labels() -> dict[str, str]:
+    return {
+        "0–90 days": _("0–90 days"),
+        "91–180 days": _("91–180 days"),
+        "181–365 days": _("181–365 days"),
+        "over 365 days": _("over 365 days"),
+    }
 
 
 @bp.route("/withholdings/new", methods=["GET", "POST"])
@@ -286,9 +304,9 @@ def new_withholding() -> View:
             decided_on=form.decided_on.data,
             decision_reference=form.decision_reference.data,
         ),
-        "Withholding recorded.",
+        _("Withholding recorded."),
         lambda w: url_for("ledger.withholding", withholding_id=w.id),
-        title="Payment withheld for a substantiated allegation",
+        title=_("Payment withheld for a substantiated allegation"),
     )
 
 
@@ -326,9 +344,13 @@ def new_transfer(withholding_id: int) -> View:
             transferred_on=form.transferred_on.data,
             reference=form.reference.data,
         ),
-        "Transfer recorded.",
+        _("Transfer recorded."),
         lambda _: url_for("ledger.withholding", withholding_id=row.id),
-        title=f"Transfer into the fund: {row.country_code}, allegation {row.allegation_ref}",
+        title=_(
+            "Transfer into the fund: %(country)s, allegation %(reference)s",
+            country=row.country_code,
+            reference=row.allegation_ref,
+        ),
     )
 
 
@@ -368,10 +390,10 @@ def new_project() -> View:
             planned_end=form.planned_end.data,
             case_codes=_lines(form.case_codes.data),
         ),
-        "Project approved.",
+        _("Project approved."),
         lambda p: url_for("ledger.project", project_id=p.id),
-        title="Approve a project",
-        note=f"Available to commit: US${services.fund_position()['available']:,.2f}",
+        title=_("Approve a project"),
+        note=_("Available to commit: US$%(amount)s", amount=f"{services.fund_position()['available']:,.2f}"),
     )
 
 
@@ -400,7 +422,11 @@ def project_progress(project_id: int) -> View:
     form = ProjectProgressForm()
     if not form.validate_on_submit():
         flash(
-            "Check the progress form: " + "; ".join(e for errs in form.errors.values() for e in errs), "error"
+            _(
+                "Check the progress form: %(errors)s",
+                errors="; ".join(e for errs in form.errors.values() for e in errs),
+            ),
+            "error",
         )
         return redirect(url_for("ledger.project", project_id=row.id))
     try:
@@ -418,7 +444,7 @@ def project_progress(project_id: int) -> View:
         flash(str(error), "error")
         return redirect(url_for("ledger.project", project_id=row.id))
     db.session.commit()
-    flash("Project updated.", "success")
+    flash(_("Project updated."), "success")
     return redirect(url_for("ledger.project", project_id=row.id))
 
 
@@ -438,10 +464,14 @@ def release_project(project_id: int) -> View:
             reason=form.reason.data,
             status=ProjectStatus(form.status.data),
         ),
-        "Project ended; its undisbursed balance is back in the fund.",
+        _("Project ended; its undisbursed balance is back in the fund."),
         lambda _: url_for("ledger.project", project_id=row.id),
-        title=f"End {row.title}",
-        note=f"Undisbursed: {row.currency} {services.undisbursed(row):,}",
+        title=_("End %(project)s", project=row.title),
+        note=_(
+            "Undisbursed: %(currency)s %(amount)s",
+            currency=row.currency,
+            amount=f"{services.undisbursed(row):,}",
+        ),
     )
 
 
@@ -453,7 +483,7 @@ def disburse(project_id: int) -> View:
 
     def done(tranche: Tranche) -> str:
         if tranche.status == "pending":
-            flash("Above the approval threshold: another fund manager must approve it.", "info")
+            flash(_("Above the approval threshold: another fund manager must approve it."), "info")
         return url_for("ledger.project", project_id=row.id)
 
     return _book(
@@ -467,13 +497,16 @@ def disburse(project_id: int) -> View:
             paid_on=form.paid_on.data,
             reference=form.reference.data,
         ),
-        "Disbursement recorded.",
+        _("Disbursement recorded."),
         done,
-        title=f"Disburse a tranche to {row.partner}",
-        note=(
-            f"Undisbursed: {row.currency} {services.undisbursed(row):,}. Programme support cost of "
-            f"{services.psc_rate() * 100:.0f}% is booked with it. Above US${services.approval_threshold():,} "
-            "a second fund manager approves."
+        title=_("Disburse a tranche to %(partner)s", partner=row.partner),
+        note=_(
+            "Undisbursed: %(currency)s %(amount)s. A programme support cost of %(rate)s%% is booked with it. "
+            "Above US$%(threshold)s a second fund manager approves.",
+            currency=row.currency,
+            amount=f"{services.undisbursed(row):,}",
+            rate=f"{services.psc_rate() * 100:.0f}",
+            threshold=f"{services.approval_threshold():,}",
         ),
     )
 
@@ -511,7 +544,7 @@ def approve(tranche_id: int) -> View | tuple[str, int]:
         flash(str(error), "error")
         return _approvals_page(403 if isinstance(error, NotAllowed) else 409)
     db.session.commit()
-    flash("Disbursement approved and posted.", "success")
+    flash(_("Disbursement approved and posted."), "success")
     return redirect(url_for("ledger.approvals"))
 
 
@@ -522,7 +555,7 @@ def reject(tranche_id: int) -> View:
     tranche = db.get_or_404(Tranche, tranche_id)
     form = RejectForm()
     if not form.validate_on_submit():
-        flash("Give a reason for rejecting.", "error")
+        flash(_("Give a reason for rejecting."), "error")
         return redirect(url_for("ledger.approvals"))
     try:
         services.reject_disbursement(actor=current_user, tranche=tranche, reason=form.reason.data)
@@ -531,7 +564,7 @@ def reject(tranche_id: int) -> View:
         flash(str(error), "error")
         return redirect(url_for("ledger.approvals"))
     db.session.commit()
-    flash("Disbursement rejected.", "success")
+    flash(_("Disbursement rejected."), "success")
     return redirect(url_for("ledger.approvals"))
 
 
@@ -565,9 +598,9 @@ def new_direct_support() -> View:
             currency=form.currency.data,
             paid_on=form.paid_on.data,
         ),
-        "Payment recorded.",
+        _("Payment recorded."),
         lambda _: url_for("ledger.direct_support"),
-        title="Direct support to a victim",
+        title=_("Direct support to a victim"),
     )
 
 
@@ -579,13 +612,13 @@ def new_direct_support() -> View:
 def journal() -> str:
     form = JournalFilterForm(request.args)
     accounts = db.session.scalars(select(Account).order_by(Account.code)).all()
-    form.account.choices = [SelectChoice("", "All")] + [
+    form.account.choices = [SelectChoice("", _("All"))] + [
         SelectChoice(a.code, f"{a.code} {a.name}") for a in accounts
     ]
-    form.kind.choices = [SelectChoice("", "All")] + [
-        SelectChoice(k, k.replace("_", " ")) for k in engine.EntryKind.ALL
+    form.kind.choices = [SelectChoice("", _("All"))] + [
+        SelectChoice(k, label) for k, label in _kind_labels().items()
     ]
-    form.donor.choices = [SelectChoice("", "All")] + [
+    form.donor.choices = [SelectChoice("", _("All"))] + [
         SelectChoice(str(d.id), d.name) for d in db.session.scalars(select(Donor).order_by(Donor.name))
     ]
     query = select(Entry).order_by(Entry.seq.desc())
@@ -611,6 +644,21 @@ def journal() -> str:
         filters = {k: v for k, v in request.args.items() if k != "page" and v}
     page = db.paginate(query, per_page=50, max_per_page=50)
     return render_template("ledger/journal.html", form=form, page=page, filters=filters)
+
+
+def _kind_labels() -> dict[str, str]:
+    return {
+        engine.EntryKind.PLEDGE: _("pledge"),
+        engine.EntryKind.RECEIPT: _("receipt"),
+        engine.EntryKind.WITHHOLDING: _("withholding"),
+        engine.EntryKind.WITHHELD_TRANSFER: _("withheld transfer"),
+        engine.EntryKind.GRANT_APPROVAL: _("grant approval"),
+        engine.EntryKind.GRANT_RELEASE: _("grant release"),
+        engine.EntryKind.DISBURSEMENT: _("disbursement"),
+        engine.EntryKind.PROGRAMME_SUPPORT: _("programme support cost"),
+        engine.EntryKind.VICTIM_SUPPORT: _("victim support"),
+        engine.EntryKind.REVERSAL: _("reversal"),
+    }
 
 
 def _entry_context(row: Entry) -> dict[str, Any]:
@@ -642,7 +690,7 @@ def reverse(entry_id: int) -> View:
         lambda: services.reverse_entry(
             actor=current_user, key=form.key.data, entry=row, on=form.on.data, reason=form.reason.data
         ),
-        "Entry reversed.",
+        _("Entry reversed."),
         lambda reversal: url_for("ledger.entry", entry_id=reversal.id),
         **_entry_context(row),
     )
@@ -665,6 +713,11 @@ def trial_balance() -> str:
             debit=sum(r.debit for r in rows),
             credit=sum(r.credit for r in rows),
             checks=reports.subledger_checks(),
+            subledger_names={
+                "pledges": _("pledges"),
+                "withholdings": _("withholdings"),
+                "grant commitments": _("grant commitments"),
+            },
         )
 
 
@@ -694,7 +747,7 @@ def close_period() -> View:
         form,
         "ledger/periods.html",
         lambda: services.close_period(actor=current_user, month=form.month.data),
-        "Month closed.",
+        _("Month closed."),
         lambda p: url_for("ledger.period", period_id=p.id),
         rows=reports.periods(),
     )
