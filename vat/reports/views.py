@@ -19,6 +19,7 @@ from vat.reports import services
 from vat.reports.charts import Series, bar_chart
 from vat.reports.exports import csv_lines, xlsx_bytes
 from vat.reports.forms import AllegationFilterForm, PeriodForm, VictimFilterForm
+from vat.reports.pdf import fund_statement_pdf
 from vat.reports.services import SUPPORT_COLUMNS, VictimFilters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -64,7 +65,7 @@ def _audit_export(report: str, fmt: str, filters: dict[str, Any], rows: int) -> 
 
 def _download(name: str, fmt: str, body: Any) -> Response:
     filename = f"{name}-{date.today().isoformat()}.{fmt}"  # made here, never from the request
-    mimetype = "text/csv" if fmt == "csv" else XLSX_TYPE
+    mimetype = {"csv": "text/csv", "xlsx": XLSX_TYPE, "pdf": "application/pdf"}[fmt]
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -368,7 +369,7 @@ def _fund_sheets(statement: services.FundStatement) -> list[tuple[str, list[str]
 @bp.get("/fund/export.<fmt>")
 @requires(Permission.READ_LEDGER)
 def fund_export(fmt: str) -> Response:
-    if fmt not in FORMATS:
+    if fmt not in (*FORMATS, "pdf"):
         abort(404)
     _, start, end = _period()
     with read_only():
@@ -377,6 +378,9 @@ def fund_export(fmt: str) -> Response:
     _audit_export(
         "fund-statement", fmt, {"start": start, "end": end}, sum(len(rows) for _, _, rows in sheets)
     )
+    if fmt == "pdf":
+        title = f"Fund statement, {start.isoformat()} to {end.isoformat()}"
+        return _download("fund-statement", fmt, fund_statement_pdf(title, sheets, generated=date.today()))
     if fmt == "csv":
         lines: list[str] = []
         for number, (title, header, rows) in enumerate(sheets):
