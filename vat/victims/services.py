@@ -912,7 +912,10 @@ def timeline(victim: Victim) -> list[Event]:
     for disclosure in victim.disclosures:
         kind = RecipientKind(disclosure.recipient_kind).label
         events.append(Event(disclosure.shared_on, "disclosure", f"Shared with {kind} {disclosure.recipient}"))
-    return sorted(events, key=lambda e: e.on, reverse=True)
+    # Newest first; within one day, in the order things happen (registered, consented, referred, told).
+    order = {"case": 0, "consent": 1, "allegation": 2, "disclosure": 3, "service": 4, "child": 5}
+    ranked = sorted(enumerate(events), key=lambda p: (p[1].on, order.get(p[1].kind, 6), p[0]), reverse=True)
+    return [event for _, event in ranked]
 
 
 def step_label(step: Step) -> str:
