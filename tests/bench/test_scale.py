@@ -1,0 +1,520 @@
+"""The benchmarks of issue 7, items 1 to 6: each measures the app and a reference in the same run
+and records one row per figure (see conftest.record). Nothing here asserts a time: the figures go
+to the table that `make bench` prints and docs/benchmarks.md keeps."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from ledger import engine
+from ledger.engine import EntryKind, Line
+from ledger.models import Entry, Posting
+from tests.bench.conftest import (
+    ROOT,
+    VICTIMS,
+    Seeded,
+    cookie_of,
+    copy_database,
+    drop_copy,
+    logged_queries,
+    make_app,
+    median,
+    p95,
+    record,
+    session_user,
+    signed_in_client,
+    timed,
+)
+from tests.bench.sql import reconciliation_sql, support_sql
+from vat.auth.models import Role, User
+from vat.db import db, read_only
+from vat.victims.models import Communication
+
+REQUESTS = int(os.environ.get("VAT_BENCH_REQUESTS", "200"))
+BOOKINGS = int(os.environ.get("VAT_BENCH_BOOKINGS", "100000"))
+LOAD_SECONDS = int(os.environ.get("VAT_BENCH_LOAD_SECONDS", "30"))
+COMMIT_EVERY = 100
+
+
+def _raw(app: Flask, sql: str, params: Any = None, *, many: bool = False) -> int:
+    """Run hand-written SQL through the bare driver; return the rows fetched."""
+    with app.app_context():
+        connection = db.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, params or {})
+            count = 0
+            while rows := cursor.fetchmany(5000):
+                count += len(rows)
+            cursor.close()
+            connection.rollback()
+            return count
+        finally:
+            connection.close()
+
+
+def _since(app: Flask) -> date:
+    return date.today() - timedelta(days=int(app.config["VAT_NO_UPDATE_DAYS"]))
+
+
+def _date_param(backend: str, day: date) -> Any:
+    return day.isoformat() if backend == "sqlite" else day
+
+
+# --- 1. the per-victim support report --------------------------------------------------------
+
+
+def test_support_report(seeded: Seeded) -> None:
+    from vat.reports import services as reports
+
+    app = seeded.app
+    user_id = session_user(app, Role.SENIOR_ADVOCATE)
+    rows: list[int] = []
+
+    def run_app() -> None:
+        with app.app_context(), read_only():
+            user = db.session.get(User, user_id)
+            query = reports.support_rows(user, reports.VictimFilters())
+            rows.append(len(db.session.execute(query).all()))
+
+    sql, params = support_sql(seeded.backend, _date_param(seeded.backend, _since(app)))
+    reference_rows: list[int] = []
+
+    def run_reference() -> None:
+        reference_rows.append(_raw(app, sql, params))
+
+    run_app(), run_reference()  # warm the page cache the same for both
+    app_times, reference_times = [], []
+    for _ in range(3):
+        app_times += timed(run_app)
+        reference_times += timed(run_reference)
+    assert rows[-1] == reference_rows[-1] == VICTIMS
+    record(
+        "1 support report",
+        f"all {VICTIMS:,} victims, median of 3 (s)",
+        seeded.backend,
+        median(app_times),
+        median(reference_times),
+        target="≤ 1.5×",
+        met=median(app_times) <= 1.5 * median(reference_times),
+    )
+
+
+# --- 2. list and timeline pages through the test client ---------------------------------------
+
+
+def _replay(app: Flask, statements: list[tuple[str, Any]]) -> float:
+    """The page's SELECT statements, sent again through the bare driver (the reference)."""
+    with app.app_context():
+        connection = db.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            started = time.perf_counter()
+            for statement, parameters in statements:
+                cursor.execute(statement, parameters)
+                cursor.fetchall()
+            elapsed = time.perf_counter() - started
+            connection.rollback()
+            return elapsed
+        finally:
+            connection.close()
+
+
+def test_pages(seeded: Seeded) -> None:
+    app = seeded.app
+    client = signed_in_client(app, session_user(app, Role.SENIOR_ADVOCATE))
+    with app.app_context():
+        busiest = db.session.execute(
+            select(Communication.victim_id)
+            .group_by(Communication.victim_id)
+            .order_by(func.count().desc(), Communication.victim_id)
+            .limit(1)
+        ).scalar_one()
+    pages = {
+        "victim list, active, page 1": "/vat/victims?status=active",
+        "victim list, active, page 2,000": "/vat/victims?status=active&page=2000",
+        "victim page (timeline)": f"/vat/victims/{busiest}",
+    }
+    for label, url in pages.items():
+        for _ in range(5):
+            assert client.get(url).status_code == 200
+        with logged_queries(app) as log:
+            assert client.get(url).status_code == 200
+        selects = [(s, p) for s, p in log.statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+        times = []
+        reference = []
+        for _ in range(REQUESTS):
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append(time.perf_counter() - started)
+            assert response.status_code == 200
+            reference.append(_replay(app, selects))
+        extra = {"queries": len(log.statements), "target": "p95 < 150 ms under load (item 3)"}
+        record(
+            "2 pages",
+            f"{label}: median (ms)",
+            seeded.backend,
+            median(times) * 1e3,
+            median(reference) * 1e3,
+            **extra,
+        )
+        record(
+            "2 pages", f"{label}: p95 (ms)", seeded.backend, p95(times) * 1e3, p95(reference) * 1e3, **extra
+        )
+
+
+# --- 3. HTTP under load --------------------------------------------------------------------------
+
+LUA = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format('WRK {"requests": %d, "seconds": %f, "errors": %d, "non2xx": %d, '
+    .. '"p50": %f, "p95": %f, "p99": %f}\\n',
+    summary.requests, summary.duration / 1e6, errors, summary.errors.status,
+    latency:percentile(50) / 1e3, latency:percentile(95) / 1e3, latency:percentile(99) / 1e3))
+end
+"""
+
+
+def _wrk(url: str, cookie: str, script: Path) -> dict[str, Any]:
+    command = [
+        "wrk",
+        "--threads",
+        "2",
+        "--connections",
+        "20",
+        "--duration",
+        f"{LOAD_SECONDS}s",
+        "--timeout",
+        "10s",
+        "--script",
+        str(script),
+        "--header",
+        f"Cookie: {cookie}",
+        url,
+    ]
+    output = subprocess.run(  # noqa: S603 - wrk on loopback, our arguments
+        command, capture_output=True, text=True, timeout=LOAD_SECONDS + 60, check=True
+    ).stdout
+    line = next(x for x in output.splitlines() if x.startswith("WRK "))
+    return json.loads(line[4:])
+
+
+def _warm(base: str, cookie: str, paths: Any) -> None:
+    """Until every worker has booted and answered each page once (bounded: 60 s)."""
+    deadline = time.monotonic() + 60
+    for path in paths:
+        for _ in range(8):
+            request = urllib.request.Request(base + path, headers={"Cookie": cookie})  # noqa: S310 - loopback
+            while True:
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+                        assert response.status == 200, path
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+
+
+def test_http_load(seeded: Seeded, tmp_path: Path) -> None:
+    from tests.soak.conftest import Server
+
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (make bench installs it)")
+    app = seeded.app
+    cookie = cookie_of(signed_in_client(app, session_user(app, Role.SENIOR_ADVOCATE)))
+    script = tmp_path / "p95.lua"
+    script.write_text(LUA)
+    server = Server(seeded.url, workers=4)
+    server.start()
+    paths = {
+        "health": "/health",
+        "dashboard": "/",
+        "victim list": "/vat/victims?status=active",
+        "victim list, page 2,000": "/vat/victims?status=active&page=2000",
+    }
+    try:
+        _warm(server.url, cookie, paths.values())
+        results = {name: _wrk(server.url + path, cookie, script) for name, path in paths.items()}
+    finally:
+        server.stop()
+    health = results.pop("health")
+    for name, figures in results.items():
+        for measure, unit in (("requests", "req/s"), ("p50", "ms"), ("p95", "ms"), ("p99", "ms")):
+            if measure == "requests":
+                mine, reference = (
+                    figures["requests"] / figures["seconds"],
+                    health["requests"] / health["seconds"],
+                )
+            else:
+                mine, reference = figures[measure], health[measure]
+            extra: dict[str, Any] = {"errors": figures["errors"] + figures["non2xx"]}
+            if measure == "p95" and "list" in name:
+                extra.update(target="< 150 ms", met=mine < 150)
+            record(
+                "3 HTTP, 20 clients",
+                f"{name} vs /health: {measure} ({unit})",
+                seeded.backend,
+                mine,
+                reference,
+                **extra,
+            )
+        record(
+            "3 HTTP, 20 clients",
+            f"{name}: errors (reference: /health errors)",
+            seeded.backend,
+            figures["errors"] + figures["non2xx"],
+            health["errors"] + health["non2xx"],
+        )
+
+
+# --- 4. the ledger: booking and verify -------------------------------------------------------
+
+
+def _book_through_engine(app: Flask, count: int) -> tuple[float, int]:
+    """`count` direct-support events through the posting engine, committed every 100."""
+    day = date.today()
+    with app.app_context():
+        first = db.session.scalar(select(func.max(Entry.seq))) or 0
+        db.session.commit()
+        started = time.perf_counter()
+        for number in range(count):
+            amount = Decimal(100 + number % 900)
+            key = f"bench-{number}"
+            payload = {"event": "bench", "n": number}
+            assert engine.begin(key, payload) is None
+            dims = {"case_code": f"BENCH-{number % 1000:04d}", "country_code": "CAF"}
+            engine.post(
+                actor=None,
+                key=key,
+                payload=payload,
+                kind=EntryKind.VICTIM_SUPPORT,
+                entry_date=day,
+                memo="benchmark",
+                lines=[
+                    Line(engine.VICTIM_SUPPORT, "USD", amount, dims=dims),
+                    Line(engine.CASH, "USD", -amount, dims=dims),
+                ],
+            )
+            if (number + 1) % COMMIT_EVERY == 0:
+                db.session.commit()
+        db.session.commit()
+        return time.perf_counter() - started, first
+
+
+def _insert_raw(app: Flask, source: Flask, after_seq: int) -> float:
+    """The same entries and postings, read back from `source`, inserted with executemany."""
+    with source.app_context():
+        entries = [
+            dict(r._mapping)
+            for r in db.session.execute(
+                select(Entry.__table__).where(Entry.seq > after_seq).order_by(Entry.seq)
+            )
+        ]
+        postings = [
+            dict(r._mapping)
+            for r in db.session.execute(
+                select(Posting.__table__).where(Posting.entry_id > after_seq).order_by(Posting.id)
+            )
+        ]
+        db.session.rollback()
+    by_entry: dict[int, list[dict[str, Any]]] = {}
+    for posting in postings:
+        by_entry.setdefault(posting["entry_id"], []).append(posting)
+    entry_table, posting_table = Entry.__table__, Posting.__table__
+    with app.app_context():
+        connection = db.engine.raw_connection()
+        cursor = connection.cursor()
+        style = db.engine.dialect.paramstyle
+        entry_sql = _insert_sql(entry_table.name, list(entries[0]), style)
+        posting_sql = _insert_sql(posting_table.name, list(postings[0]), style)
+        entry_rows = [_driver_row(app, entry_table, e) for e in entries]
+        posting_rows = {k: [_driver_row(app, posting_table, p) for p in v] for k, v in by_entry.items()}
+        begin = "BEGIN IMMEDIATE" if style == "qmark" else None  # SQLite connections are autocommit
+        started = time.perf_counter()
+        for start in range(0, len(entries), COMMIT_EVERY):
+            batch = entries[start : start + COMMIT_EVERY]
+            if begin:
+                cursor.execute(begin)
+            cursor.executemany(entry_sql, entry_rows[start : start + COMMIT_EVERY])
+            cursor.executemany(posting_sql, [row for e in batch for row in posting_rows[e["id"]]])
+            connection.commit()
+        elapsed = time.perf_counter() - started
+        connection.close()
+    return elapsed
+
+
+def _insert_sql(table: str, columns: list[str], style: str) -> str:
+    marks = ", ".join("?" if style == "qmark" else "%s" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 - our metadata
+
+
+def _driver_row(app: Flask, table: Any, row: dict[str, Any]) -> tuple[Any, ...]:
+    """A row as the driver takes it (the column types' bind processing done beforehand)."""
+    dialect = db.engine.dialect
+    values = []
+    for name, value in row.items():
+        processor = table.c[name].type._cached_bind_processor(dialect)
+        values.append(processor(value) if processor else value)
+    return tuple(values)
+
+
+def test_ledger_booking(seeded: Seeded) -> None:
+    app_copy = copy_database(seeded.url, "book")
+    raw_copy = copy_database(seeded.url, "raw")
+    try:
+        booking_app, raw_app = make_app(app_copy), make_app(raw_copy)
+        elapsed, first = _book_through_engine(booking_app, BOOKINGS)
+        reference = _insert_raw(raw_app, booking_app, first)
+        with booking_app.app_context():
+            db.engine.dispose()
+        with raw_app.app_context():
+            db.engine.dispose()
+    finally:
+        drop_copy(app_copy)
+        drop_copy(raw_copy)
+    record(
+        "4 ledger",
+        f"booking {BOOKINGS:,} events, committed every {COMMIT_EVERY}: entries/s",
+        seeded.backend,
+        BOOKINGS / elapsed,
+        BOOKINGS / reference,
+        target="within 5× (time)",
+        met=elapsed <= 5 * reference,
+        seconds=elapsed,
+        reference_seconds=reference,
+    )
+
+
+def test_ledger_verify(seeded: Seeded) -> None:
+    from ledger.verify import verify
+
+    app = seeded.app
+    with app.app_context(), read_only():
+        started = time.perf_counter()
+        report = verify()
+        elapsed = time.perf_counter() - started
+        db.session.rollback()
+    assert report.problem is None, report.problem
+    sum_time = timed(
+        lambda: _raw(app, "SELECT count(*), sum(usd_minor), sum(amount_minor) FROM ledger_posting"), 3
+    )
+    scan_time = timed(
+        lambda: (
+            _raw(app, "SELECT * FROM ledger_entry ORDER BY seq"),
+            _raw(app, "SELECT * FROM ledger_posting ORDER BY entry_id, id"),
+        )
+    )
+    record(
+        "4 ledger",
+        f"verify {report.postings:,} postings vs raw SQL sum (s)",
+        seeded.backend,
+        elapsed,
+        median(sum_time),
+        target="≤ 3×",
+        met=elapsed <= 3 * median(sum_time),
+    )
+    record(
+        "4 ledger",
+        f"verify {report.postings:,} postings vs raw fetch of every entry and posting (s)",
+        seeded.backend,
+        elapsed,
+        scan_time[0],
+    )
+
+
+# --- 5. withheld reconciliation and fund statement -----------------------------------------------
+
+
+def test_reconciliation_and_fund_statement(seeded: Seeded) -> None:
+    from ledger.reports import reconciliation
+    from vat.reports.services import fund_statement
+
+    app = seeded.app
+    start, end = date(2019, 1, 1), date(2026, 10, 31)
+
+    def run_reconciliation() -> None:
+        with app.app_context(), read_only():
+            assert reconciliation().ties
+
+    def run_statement() -> None:
+        with app.app_context(), read_only():
+            fund_statement(start, end)
+
+    recon_sql = reconciliation_sql()
+    statement_sql, statement_params = _statement_sql(seeded.backend, start, end)
+    run_reconciliation(), _raw(app, recon_sql)
+    record(
+        "5 ledger reports",
+        "withheld reconciliation, full data (s)",
+        seeded.backend,
+        median(timed(run_reconciliation, 3)),
+        median(timed(lambda: _raw(app, recon_sql), 3)),
+        target="≤ 1.5×",
+    )
+    run_statement(), _raw(app, statement_sql, statement_params)
+    record(
+        "5 ledger reports",
+        "fund statement 2019–2026 (s)",
+        seeded.backend,
+        median(timed(run_statement, 3)),
+        median(timed(lambda: _raw(app, statement_sql, statement_params), 3)),
+        target="≤ 1.5×",
+    )
+
+
+def _statement_sql(backend: str, start: date, end: date) -> tuple[str, Any]:
+    from tests.bench.sql import fund_statement_sql
+
+    return fund_statement_sql(backend, _date_param(backend, start), _date_param(backend, end))
+
+
+# --- 6. memory while exporting ---------------------------------------------------------------
+
+EXPORT_SCRIPT = ROOT / "tests" / "bench" / "export_rss.py"
+
+
+def _peak(url: str, mode: str) -> dict[str, Any]:
+    output = subprocess.run(  # noqa: S603 - our interpreter and script
+        [sys.executable, str(EXPORT_SCRIPT), url, mode],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_memory(seeded: Seeded, fmt: str) -> None:
+    session_user(seeded.app, Role.SENIOR_ADVOCATE)
+    mine = _peak(seeded.url, fmt)
+    reference = _peak(seeded.url, "raw-csv")
+    record(
+        "6 export memory",
+        f"per-victim report, {fmt.upper()}, {VICTIMS:,} rows: RSS growth (MB) vs raw cursor to CSV",
+        seeded.backend,
+        mine["growth_mb"],
+        reference["growth_mb"],
+        target="< 100 MB",
+        met=mine["growth_mb"] < 100,
+        seconds=mine["seconds"],
+        reference_seconds=reference["seconds"],
+    )
