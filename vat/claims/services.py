@@ -95,11 +95,14 @@ def visible_claims(user: Any) -> Select[tuple[Claim]]:
     )
 
 
-def get_claim(user: Any, claim_id: int) -> Claim | None:
+def get_claim(user: Any, claim_id: int, *, for_update: bool = False) -> Claim | None:
+    """One claim in the user's scope; `for_update` locks its row until the transaction ends, so
+    two people moving the same claim at once take turns (PostgreSQL; SQLite writes serially)."""
+    query = visible_claims(user).where(Claim.id == claim_id)
+    if for_update:
+        query = query.with_for_update(of=Claim)
     return db.session.scalar(
-        visible_claims(user)
-        .where(Claim.id == claim_id)
-        .options(
+        query.options(
             selectinload(Claim.letters),
             selectinload(Claim.orders),
             selectinload(Claim.payments),

@@ -47,7 +47,7 @@ def show_error(form: FlaskForm, error: DomainError) -> None:
 
 
 def load_claim(claim_id: int) -> Claim:
-    claim = services.get_claim(current_user, claim_id)
+    claim = services.get_claim(current_user, claim_id, for_update=request.method == "POST")
     if claim is None:
         abort(404)
     return claim
