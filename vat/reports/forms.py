@@ -42,6 +42,10 @@ class AllegationFilterForm(ReportForm):
     year = IntegerField("Year received", validators=[Optional(), NumberRange(min=1990, max=2100)])
 
 
+class ClaimFilterForm(VictimFilterForm):
+    year = IntegerField("Year opened", validators=[Optional(), NumberRange(min=1990, max=2100)])
+
+
 class PeriodForm(ReportForm):
     start = DateField("From", validators=[Optional()])
     end = DateField("To", validators=[Optional()])

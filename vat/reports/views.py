@@ -18,7 +18,7 @@ from vat.db import db, read_only
 from vat.reports import services
 from vat.reports.charts import Series, bar_chart
 from vat.reports.exports import csv_lines, xlsx_bytes
-from vat.reports.forms import AllegationFilterForm, PeriodForm, VictimFilterForm
+from vat.reports.forms import AllegationFilterForm, ClaimFilterForm, PeriodForm, VictimFilterForm
 from vat.reports.pdf import fund_statement_pdf
 from vat.reports.services import SUPPORT_COLUMNS, VictimFilters
 
@@ -298,6 +298,84 @@ def clock_export(fmt: str) -> Response:
     if fmt == "csv":
         return _download("allegation-clock", fmt, "".join(csv_lines(header, rows)))
     return _download("allegation-clock", fmt, xlsx_bytes([("Allegation clock", header, rows)]))
+
+
+# --- paternity and child-support claims ----------------------------------------------------
+
+
+@bp.get("/claims")
+@requires(Permission.VIEW_CASES)
+def claims() -> str:
+    form, filters = _claim_filters()
+    with read_only():
+        report = services.claims_report(current_user, filters)
+    chart = bar_chart(
+        chart_id="claims-chart",
+        title="Claims by step",
+        categories=report.by_state.column_labels,
+        series=[Series("claims", report.by_state.column_totals, "series-1")],
+    )
+    return render_template("reports/claims.html", form=form, report=report, chart=chart, args=request.args)
+
+
+def _claim_filters() -> tuple[ClaimFilterForm, VictimFilters]:
+    form = ClaimFilterForm(request.args)
+    if request.args and not form.validate():
+        return form, VictimFilters()
+    minor = {"yes": True, "no": False}.get(form.minor.data or "")
+    return form, VictimFilters(
+        country_code=(form.country.data or "").strip().upper(),
+        mission=(form.mission.data or "").strip().upper(),
+        year=form.year.data,
+        sex=form.sex.data or "",
+        minor=minor,
+    )
+
+
+def _claims_sheets(report: services.ClaimsReport) -> list[tuple[str, list[str], list[list[Any]]]]:
+    def show(value: Any) -> Any:
+        return "suppressed" if value is None else value
+
+    return [
+        (
+            "By member state and step",
+            ["member state", *report.by_state.column_labels, "total"],
+            services.aggregate_export_rows(report.by_state),
+        ),
+        ("Open claims by age", ["age", "open claims"], [[label, show(n)] for label, n in report.by_age]),
+        (
+            "Waiting on member states",
+            ["member state", "open claims", "waiting for a reply", "longest wait (days)"],
+            [[w.member_state, show(w.open_claims), show(w.waiting), w.longest_days] for w in report.waiting],
+        ),
+        (
+            "Child support",
+            ["currency", "due", "received", "arrears", "claims in arrears"],
+            [
+                [a.currency, show(a.due), show(a.received), show(a.arrears), show(a.claims_in_arrears)]
+                for a in report.arrears
+            ],
+        ),
+    ]
+
+
+@bp.get("/claims/export.<fmt>")
+@requires(Permission.VIEW_CASES)
+def claims_export(fmt: str) -> Response:
+    if fmt not in FORMATS:
+        abort(404)
+    _, filters = _claim_filters()
+    with read_only():
+        report = services.claims_report(current_user, filters)
+    sheets = _claims_sheets(report)
+    _audit_export("claims", fmt, filters.as_dict(), sum(len(rows) for _, _, rows in sheets))
+    if fmt == "csv":
+        lines: list[str] = []
+        for number, (title, header, rows) in enumerate(sheets):
+            section = [[title, *row] for row in rows]
+            lines += [*csv_lines(["section", *header], section, bom=number == 0), "\r\n"]
+        return _download("claims", fmt, "".join(lines))
+    return _download("claims", fmt, xlsx_bytes(sheets))
 
 
 # --- fund statement --------------------------------------------------------------------------

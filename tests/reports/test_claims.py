@@ -1,0 +1,169 @@
+"""The claims report in SQL, against the claims service's own dashboard (computed claim by claim
+in Python) over hand-made claims with letters, orders and payments."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from vat.auth.models import Role, User
+from vat.claims import services as claims_service
+from vat.claims.models import Claim, Letter, Payment, SupportOrder
+from vat.db import db
+from vat.reports import services as reports
+from vat.reports.services import VictimFilters
+from vat.victims.models import Victim
+
+TODAY = date(2021, 6, 30)
+D = date
+
+
+def _claim(code, member_state, step, opened, letters=(), orders=(), payments=()):
+    victim = db.session.scalar(select(Victim).where(Victim.case_code == code))
+    claim = Claim(
+        victim_id=victim.id,
+        member_state=member_state,
+        father_category="military_contingent",
+        step=step,
+        step_on=opened,
+        step_recorded_on=opened,
+        opened_on=opened,
+        closed_on=opened if step == "closed" else None,
+    )
+    for direction, on in letters:
+        claim.letters.append(Letter(direction=direction, dated_on=on, channel="note_verbale"))
+    for amount, currency, frequency, starts, ends in orders:
+        claim.orders.append(
+            SupportOrder(
+                ordered_on=starts,
+                amount=Decimal(amount),
+                currency=currency,
+                frequency=frequency,
+                starts_on=starts,
+                ends_on=ends,
+            )
+        )
+    for amount, currency, on in payments:
+        claim.payments.append(
+            Payment(amount=Decimal(amount), currency=currency, received_on=on, route="other")
+        )
+    db.session.add(claim)
+    db.session.flush()
+
+
+@pytest.fixture
+def claims(app, world):
+    """NPL: one claim referred, waiting since 15 Jan (166 days); one with a monthly order of
+    USD 100 from 31 Jan (6 due by 30 June, clamped to month ends), 250 paid, waiting since a letter
+    sent the day a reply came (333 days). BGD: one paying, quarterly EUR 300 replaced by a yearly
+    EUR 1,000 (2,200 due, all paid), not waiting; one closed with a lump sum of USD 500 unpaid."""
+    with app.app_context():
+        _claim("CAR-2020-0001", "NPL", "referred", D(2021, 1, 10), letters=[("sent", D(2021, 1, 15))])
+        _claim(
+            "CAR-2021-0005",
+            "NPL",
+            "support_ordered",
+            D(2020, 6, 1),
+            letters=[("sent", D(2020, 7, 1)), ("received", D(2020, 8, 1)), ("sent", D(2020, 8, 1))],
+            orders=[("100.00", "USD", "monthly", D(2021, 1, 31), None)],
+            payments=[("250.00", "USD", D(2021, 3, 1))],
+        )
+        _claim(
+            "CAR-2021-0006",
+            "BGD",
+            "paying",
+            D(2019, 1, 1),
+            letters=[("sent", D(2019, 2, 1)), ("received", D(2019, 3, 1))],
+            orders=[
+                ("300.00", "EUR", "quarterly", D(2020, 1, 15), None),
+                ("1000.00", "EUR", "yearly", D(2021, 1, 15), None),
+            ],
+            payments=[("2200.00", "EUR", D(2021, 2, 1))],
+        )
+        _claim(
+            "CAR-2020-0002",
+            "BGD",
+            "closed",
+            D(2018, 1, 1),
+            orders=[("500.00", "USD", "once", D(2018, 6, 1), None)],
+        )
+        db.session.commit()
+    return TODAY
+
+
+def _report(app, make_user, role, scope="CAF", on=TODAY):
+    uid = make_user(role, scope).id
+    with app.app_context():
+        return reports.claims_report(db.session.get(User, uid), VictimFilters(), today=on), uid
+
+
+def test_claims_report_figures(app, make_user, claims):
+    report, _ = _report(app, make_user, Role.ADVOCATE)
+    table = report.by_state
+    assert table.row_labels == ["BGD", "NPL"]
+    assert table.row_totals == [2, 2]
+    assert dict(report.by_age) == {
+        "up to 90 days": 0, "91–180 days": 1, "181–365 days": 0, "1–2 years": 1, "over 2 years": 1,
+    }  # fmt: skip
+    waiting = {w.member_state: w for w in report.waiting}
+    assert (waiting["NPL"].open_claims, waiting["NPL"].waiting, waiting["NPL"].longest_days) == (2, 2, 333)
+    assert (waiting["BGD"].open_claims, waiting["BGD"].waiting, waiting["BGD"].longest_days) == (1, 0, None)
+    arrears = {a.currency: a for a in report.arrears}
+    assert (arrears["EUR"].due, arrears["EUR"].received, arrears["EUR"].arrears) == (
+        Decimal("2200.00"), Decimal("2200.00"), Decimal("0.00"),
+    )  # fmt: skip
+    assert (arrears["USD"].due, arrears["USD"].received, arrears["USD"].arrears) == (
+        Decimal("1100.00"), Decimal("250.00"), Decimal("850.00"),
+    )  # fmt: skip
+    assert arrears["USD"].claims_in_arrears == 2 and arrears["EUR"].claims_in_arrears == 0
+
+
+@pytest.mark.parametrize("on", [TODAY, D(2024, 2, 29), D(2025, 12, 31)])
+def test_the_sql_report_agrees_with_the_claims_dashboard(app, make_user, claims, on):
+    report, uid = _report(app, make_user, Role.SENIOR_ADVOCATE, "CAF,COD", on=on)
+    with app.app_context():
+        rows = claims_service.claim_rows(db.session.get(User, uid), claims_service.ClaimFilters(), on=on)
+        board = claims_service.dashboard(rows)
+    assert {s.label: n for s, n in board.by_step} == {
+        label: n
+        for label, n in zip(report.by_state.column_labels, report.by_state.column_totals, strict=True)
+        if n
+    }
+    assert {state: (n, longest) for state, n, longest in board.by_member_state} == {
+        w.member_state: (w.open_claims, w.longest_days or 0) for w in report.waiting
+    }
+    assert {label: n for label, n in board.by_age} == {label: n for label, n in report.by_age if n}
+    assert {b.currency: (b.due, b.received) for b in board.arrears} == {
+        a.currency: (a.due, a.received) for a in report.arrears
+    }
+
+
+def test_an_auditor_gets_the_claims_suppressed(app, make_user, claims):
+    report, _ = _report(app, make_user, Role.AUDITOR, "")
+    assert all(v is None or v == 0 or v >= 5 for row in report.by_state.cells for v in row)
+    assert all(a.due is None for a in report.arrears)  # fewer than five claims with orders
+    assert all(w.longest_days is None for w in report.waiting)
+
+
+def test_claims_page_and_export(client, login, claims):
+    login(Role.ADVOCATE, "CAF")
+    page = client.get("/reports/claims").get_data(as_text=True)
+    assert "Claims by member state and step" in page and 'role="img"' in page
+    response = client.get("/reports/claims/export.xlsx")
+    workbook = load_workbook(io.BytesIO(response.data))
+    assert workbook.sheetnames == [
+        "By member state and step",
+        "Open claims by age",
+        "Waiting on member states",
+        "Child support",
+    ]
+    money = list(workbook["Child support"].iter_rows(values_only=True))
+    assert money[0] == ("currency", "due", "received", "arrears", "claims in arrears")
+    usd = next(row for row in money if row[0] == "USD")  # as at today: more instalments have fallen due
+    assert usd[2] == 250 and usd[3] == usd[1] - 250 and usd[4] == 2
+    assert client.get("/reports/claims/export.csv").status_code == 200
