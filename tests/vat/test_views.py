@@ -389,3 +389,101 @@ def test_lists_issue_a_constant_number_of_queries(
         client.get("/vat/attention?all=1")
     attention_queries = len(statements)
     assert attention_queries < 20, attention_queries
+
+
+def test_attention_page_lists_what_needs_doing_each_a_link(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any]
+) -> None:
+    user = login(Role.ADVOCATE, "CAF")
+    senior = make_user(Role.SENIOR_ADVOCATE, "HTI")
+    with app.test_request_context():
+        actor = db.session.get(User, user.id)
+        old = register(actor, registered_on=TODAY - timedelta(days=120))
+        stuck = register(actor)
+        services.record_assistance(
+            actor=actor,
+            victim=stuck,
+            service_type="legal",
+            status="referred",
+            referral_date=TODAY - timedelta(days=45),
+        )
+        allegation = allegations.create_allegation(
+            actor=actor, reference="77/26", country_code="CAF", received_on=TODAY - timedelta(days=30)
+        )
+        allegations.link_victim(actor=actor, victim=old, allegation=allegation)
+        values = {"country_code": "CAF", "received_on": TODAY - timedelta(days=30)}
+        allegations.update_allegation(actor=actor, allegation=allegation, outcome="substantiated", **values)
+        services.break_glass_victim(
+            actor=db.session.get(User, senior.id),
+            case_code=stuck.case_code,
+            reason="Evacuation: hospital needs it.",
+        )
+        db.session.commit()
+        codes = (old.case_code, stuck.case_code)
+    page = client.get("/vat/attention").get_data(as_text=True)
+    for expected in (
+        "Inform the victim of the outcome of allegation 77/26 (substantiated)",
+        "Assessed and reported, overdue by 23 days",
+        "legal, referred 45 days ago",
+        "Evacuation: hospital needs it.",
+        f">{codes[0]}</a>",
+        f">{codes[1]}</a>",
+    ):
+        assert expected in page, expected
+    no_update = page[page.index('id="update-heading"') :]
+    assert codes[0] in no_update and codes[1] not in no_update
+
+
+def test_list_pages_show_only_the_users_scope(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], records: dict[str, Any]
+) -> None:
+    login(Role.ADVOCATE, "HTI")
+    for path in (
+        "/vat/victims",
+        "/vat/allegations/",
+        "/vat/attention?all=1",
+        f"/vat/victims?case_code={records['code']}",
+    ):
+        page = client.get(path).get_data(as_text=True)
+        assert f">{records['code']}</a>" not in page and ">9/26</a>" not in page, path
+        assert "No victim matches." in page or "No allegation." in page or "Needs attention" in page
+
+
+def test_edit_close_reopen_and_withdraw_through_the_pages(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    user = login(Role.ADVOCATE, "CAF")
+    with app.test_request_context():
+        victim = register(db.session.get(User, user.id), name="Awa", date_of_birth=date(2004, 5, 6))
+        db.session.commit()
+        victim_id, consent_id = victim.id, victim.consents[0].id
+    form = client.get(f"/vat/victims/{victim_id}/edit").get_data(as_text=True)
+    assert 'value="2004-05-06"' in form and 'value="Awa"' in form
+    response = client.post(
+        f"/vat/victims/{victim_id}/edit",
+        data={
+            "country_code": "CAF",
+            "mission": "MINUSCA",
+            "sex": "female",
+            "age_group": "adult",
+            "name": "Awa Zanga",
+            "date_of_birth": "2004-05-06",
+            "advocate_id": str(user.id),
+        },
+    )
+    assert response.status_code == 302
+    assert client.post(f"/vat/victims/{victim_id}/status", data={"status": "closed"}).status_code == 302
+    assert client.post(f"/vat/victims/{victim_id}/status", data={"status": "active"}).status_code == 302
+    response = client.post(
+        f"/vat/victims/{victim_id}/consents/{consent_id}/withdraw", data={"withdrawn_on": iso(0)}
+    )
+    assert response.status_code == 302
+    with app.test_request_context():
+        victim = db.session.get(Victim, victim_id)
+        assert victim.status == "active" and victim.consents[0].withdrawn_on == TODAY
+        assert services.read_identity(actor=None, victim=victim)["name"] == "Awa Zanga"
+        statuses = db.session.scalars(
+            select(audit.AuditEvent.detail).where(audit.AuditEvent.action == "victim.status")
+        ).all()
+    assert len(statuses) == 2
+    assert client.get(f"/vat/victims/{victim_id}/consents/999999/withdraw").status_code == 404

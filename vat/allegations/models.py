@@ -20,10 +20,6 @@ class Labelled(enum.StrEnum):
     def label(self) -> str:
         return LABELS.get(self.value, self.value.replace("_", " "))
 
-    @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        return [(m.value, m.label) for m in cls]
-
 
 LABELS = {
     "military_expert": "military expert on mission",

@@ -10,7 +10,6 @@ from typing import Any
 
 import pycountry
 from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
 
 from vat import audit
 from vat.allegations.models import (
@@ -396,6 +395,3 @@ def update_rule(
     )
     return rule
 
-
-def allegations_with_links(query: Select[tuple[Allegation]]) -> Select[tuple[Allegation]]:
-    return query.options(selectinload(Allegation.links).selectinload(VictimAllegation.victim))
