@@ -394,4 +394,3 @@ def update_rule(
         },
     )
     return rule
-
