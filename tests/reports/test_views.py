@@ -7,6 +7,7 @@ import io
 import json
 import re
 import zlib
+from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from vat.audit import AuditEvent
 from vat.auth.models import Role
 from vat.db import db
+from vat.reports.deidentify import date_shift, pseudonym
 from vat.reports.services import SUPPORT_HEADER
 
 
@@ -156,3 +158,28 @@ def test_fund_statement_pdf_renders(app, client, login, world):
     assert [e.detail for e in _exports(app)] == [
         '{"filters": {"end": "2021-12-31", "start": "2021-01-01"}, "format": "pdf", "rows": 19}'
     ]
+
+
+def test_deidentified_export_for_analysts(app, client, login, world):
+    login(Role.ADVOCATE, "CAF")
+    first = client.get("/reports/victims/export-deidentified.csv").get_data(as_text=True)
+    again = client.get("/reports/victims/export-deidentified.csv").get_data(as_text=True)
+    assert first == again  # stable ids and offsets: successive exports can be joined
+    assert "CAR-" not in first and "MINUSCA" not in first
+    rows = list(csv.reader(io.StringIO(first.lstrip("\ufeff"))))
+    header = rows[0]
+    assert header[0] == "pseudonymous id" and "mission" not in header
+    assert "registered on (shifted)" in header
+    assert len(rows) == 1 + 6  # CAR-2020-0003 did not consent to aggregate reporting
+    with app.app_context():
+        assert pseudonym("CAR-2020-0003") not in first
+        shift = date_shift("CAR-2020-0001")
+        assert timedelta(days=-30) <= shift <= timedelta(days=30) and shift
+        row = next(r for r in rows if r[0] == pseudonym("CAR-2020-0001"))
+    assert row[header.index("registered on (shifted)")] == (date(2020, 3, 1) + shift).isoformat()
+    assert [e.object_id for e in _exports(app)] == ["victim-support-deidentified"] * 2
+
+
+def test_deidentified_export_is_refused_to_aggregate_roles(client, login, world):
+    login(Role.AUDITOR, "")
+    assert client.get("/reports/victims/export-deidentified.xlsx").status_code == 403

@@ -17,6 +17,7 @@ from vat.auth.policy import Permission, requires
 from vat.db import db, read_only
 from vat.reports import services
 from vat.reports.charts import Series, bar_chart
+from vat.reports.deidentify import deidentify
 from vat.reports.exports import csv_lines, xlsx_bytes
 from vat.reports.forms import AllegationFilterForm, ClaimFilterForm, PeriodForm, VictimFilterForm
 from vat.reports.pdf import fund_statement_pdf
@@ -168,6 +169,28 @@ def victims_export(fmt: str) -> Response:
         return _download("victim-support-aggregate", fmt, "".join(lines))
     body = xlsx_bytes([(*by_place, place_rows), (*by_service, service_rows)])
     return _download("victim-support-aggregate", fmt, body)
+
+
+@bp.get("/victims/export-deidentified.<fmt>")
+@requires(Permission.VIEW_CASES)
+def victims_export_deidentified(fmt: str) -> Response:
+    """Per-victim rows for analysts: consenting victims only, pseudonymous ids, shifted dates."""
+    if fmt not in FORMATS:
+        abort(404)
+    if not services.sees_rows(current_user):
+        abort(403)  # those who see only aggregates get no rows, even de-identified ones
+    _, filters = _victim_filters()
+    query = services.support_rows(current_user, filters, consented_only=True)
+    with read_only():
+        result = db.session.execute(query)
+        header, rows = deidentify(services.support_header(), services.support_export_rows(result))
+        materialised = list(rows)
+    _audit_export("victim-support-deidentified", fmt, filters.as_dict(), len(materialised))
+    if fmt == "csv":
+        return _download("victim-support-deidentified", fmt, "".join(csv_lines(header, materialised)))
+    return _download(
+        "victim-support-deidentified", fmt, xlsx_bytes([("Victim support", header, materialised)])
+    )
 
 
 # --- assistance ------------------------------------------------------------------------------
