@@ -336,7 +336,8 @@ def test_senior_breaks_the_glass_through_the_form(
         data={"case_code": records["code"].lower(), "reason": "The victim is in hospital in Port-au-Prince."},
     )
     assert response.status_code == 302 and response.headers["Location"].endswith(url)
-    assert NAME in client.get(url).get_data(as_text=True)
+    page = client.get(url).get_data(as_text=True)
+    assert NAME in page and "by breaking the glass" in page
 
 
 # --- constant number of queries per list page ------------------------------------------------
@@ -487,3 +488,45 @@ def test_edit_close_reopen_and_withdraw_through_the_pages(
         ).all()
     assert len(statuses) == 2
     assert client.get(f"/vat/victims/{victim_id}/consents/999999/withdraw").status_code == 404
+
+
+def test_the_victim_page_costs_the_same_queries_however_much_it_holds(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    user = login(Role.ADVOCATE, "CAF")
+
+    def victim_with(items: int) -> int:
+        with app.test_request_context():
+            actor = db.session.get(User, user.id)
+            victim = register(actor)
+            for number in range(items):
+                services.record_assistance(
+                    actor=actor, victim=victim, service_type="medical", status="referred"
+                )
+                services.add_child(actor=actor, victim=victim, notes=f"child {number}")
+                services.log_communication(
+                    actor=actor,
+                    victim=victim,
+                    occurred_on=TODAY,
+                    channel="phone",
+                    summary="s",
+                    case_update_given=True,
+                )
+                allegation = allegations.create_allegation(
+                    actor=actor, reference=f"{items}-{number}", country_code="CAF", received_on=TODAY
+                )
+                allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
+                values = {"country_code": "CAF", "received_on": TODAY}
+                allegations.update_allegation(
+                    actor=actor, allegation=allegation, outcome="substantiated", **values
+                )
+            db.session.commit()
+            return victim.id
+
+    small, large = victim_with(1), victim_with(8)
+    counts = []
+    for victim_id in (small, large):
+        with counting(app) as statements:
+            assert client.get(f"/vat/victims/{victim_id}").status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts

@@ -188,8 +188,12 @@ class Page:
 
 
 def paginate_rows(query: Select[Any], *, page: int, per_page: int) -> Page:
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    # Count and skip on victim ids alone (an index covers them); the page's other columns and
+    # subqueries are computed for its own rows only, not for every row skipped over.
+    ids = query.with_only_columns(Victim.id)
+    total = db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
+    window = ids.limit(per_page).offset((page - 1) * per_page).subquery()
+    rows = db.session.execute(query.where(Victim.id.in_(select(window.c.id)))).all()
     return Page(items=list(rows), page=page, per_page=per_page, total=total)
 
 
@@ -861,7 +865,8 @@ def load_victim_file(victim: Victim) -> None:
             selectinload(Victim.services).undefer(Assistance.notes),
             selectinload(Victim.children).undefer(Child.notes),
             selectinload(Victim.communications).undefer(Communication.summary),
-            selectinload(Victim.tasks),
+            selectinload(Victim.tasks).selectinload(VictimTask.allegation),
+            selectinload(Victim.advocate),
             selectinload(Victim.disclosures),
             selectinload(Victim.allegation_links).selectinload(VictimAllegation.allegation),
         )

@@ -29,7 +29,7 @@ from wtforms import SelectChoice
 from vat.allegations import services as allegation_services
 from vat.allegations.services import InvalidField
 from vat.auth.forms import EmptyForm
-from vat.auth.policy import Permission, requires
+from vat.auth.policy import Permission, in_scope, requires
 from vat.db import db
 from vat.errors import DomainError
 from vat.victims import importer, labels, services
@@ -168,6 +168,7 @@ def show(victim_id: int) -> str:
         link_form=LinkAllegationForm(),
         button=EmptyForm(),
         statuses=VictimStatus,
+        through_glass=not in_scope(current_user, victim.country_code, victim.mission),
     )
 
 
