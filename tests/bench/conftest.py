@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import TEST_SETTINGS, _admin_connection, _postgres_url, make_app
@@ -132,8 +132,16 @@ class Seeded:
 
 @pytest.fixture(scope="session", params=backends())
 def seeded(request: pytest.FixtureRequest) -> Seeded:
+    from flask_migrate import upgrade
+
     url = seeded_url(request.param, VICTIMS)
-    return Seeded(request.param, url, make_app(url))
+    app = make_app(url)
+    with app.app_context():
+        upgrade(revision="heads")  # a database seeded before the latest migration gets it now
+        with db.engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+        db.engine.dispose()
+    return Seeded(request.param, url, app)
 
 
 # --- users and sessions ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vat.allegations.models import Allegation, Labelled, VictimAllegation
@@ -136,6 +136,12 @@ class RecipientKind(Labelled):
 
 class Victim(Base):
     __tablename__ = "vat_victim"
+    __table_args__ = (  # the list pages and counts from these alone (migration 0500)
+        Index(
+            "ix_vat_victim_listing", "registered_on", "id", "status", "country_code", "mission", "advocate_id"
+        ),
+        Index("ix_vat_victim_scope", "status", "country_code", "mission", "advocate_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_code: Mapped[str] = mapped_column(String(40), unique=True)
