@@ -32,6 +32,14 @@ test: install-dev browser lint ## the whole suite on SQLite, then on PostgreSQL 
 	  echo "== again on PostgreSQL =="; VAT_TEST_BACKEND=postgres $(BIN)/pytest -m "not browser"; \
 	fi
 
+bench: install-dev ## benchmarks at 100,000 victims (issue 7): seeds once (minutes), prints one table; SQLite, then PostgreSQL if VAT_TEST_POSTGRES_URL is set
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; fi; }
+	rm -f instance/bench/results.jsonl
+	VAT_BENCH=1 $(BIN)/pytest tests/bench -q
+	$(BIN)/python -m tests.bench.report
+
 soak: install-dev ## longer fault and load tests against real servers (bounded), SQLite then PostgreSQL
 	VAT_SOAK=1 $(BIN)/pytest tests/soak
 	@if [ -n "$$VAT_TEST_POSTGRES_URL" ]; then VAT_SOAK=1 VAT_TEST_BACKEND=postgres $(BIN)/pytest tests/soak; fi
