@@ -363,7 +363,7 @@ def projects() -> str:
     rows = db.session.scalars(select(Project).order_by(Project.approved_on.desc())).all()
     return render_template(
         "ledger/projects.html",
-        rows=[(p, reports.project_figures(p)) for p in rows],
+        rows=list(zip(rows, reports.projects_figures(list(rows)), strict=True)),
         focus={f.value: f.label for f in ProjectFocus},
         position=services.fund_position(),
     )
@@ -667,6 +667,7 @@ def _entry_context(row: Entry) -> dict[str, Any]:
         "reversal": engine.reversal_of(row),
         "accounts": {a.id: a for a in db.session.scalars(select(Account))},
         "donors": {d.id: d.name for d in db.session.scalars(select(Donor))},
+        "amounts": {p.id: engine.from_minor(p.amount_minor, p.currency) for p in row.postings},
     }
 
 
