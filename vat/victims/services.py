@@ -266,8 +266,9 @@ def _categories(actor: Any, values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _index_names(victim: Victim, name: str | None, aliases: str | None) -> None:
-    db.session.execute(VictimNameKey.__table__.delete().where(VictimNameKey.victim_id == victim.id))
+def _index_names(victim: Victim, name: str | None, aliases: str | None, *, new: bool = False) -> None:
+    if not new:
+        db.session.execute(VictimNameKey.__table__.delete().where(VictimNameKey.victim_id == victim.id))
     names = [name or ""] + re.split(r"[;\n]", aliases or "")
     digests = {blind_index(n, NAME_PURPOSE) for n in names if n.strip()}
     db.session.add_all(VictimNameKey(victim_id=victim.id, digest=d) for d in sorted(digests))
@@ -303,7 +304,7 @@ def register_victim(
     )
     db.session.add(victim)
     db.session.flush()
-    _index_names(victim, identity["name"], identity["aliases"])
+    _index_names(victim, identity["name"], identity["aliases"], new=True)
     audit.record(
         "victim.create",
         actor=actor,
