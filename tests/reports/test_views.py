@@ -183,3 +183,12 @@ def test_deidentified_export_for_analysts(app, client, login, world):
 def test_deidentified_export_is_refused_to_aggregate_roles(client, login, world):
     login(Role.AUDITOR, "")
     assert client.get("/reports/victims/export-deidentified.xlsx").status_code == 403
+
+
+def test_fund_statement_hides_small_counts_of_victims_from_aggregate_roles(app, client, login, world):
+    login(Role.AUDITOR, "")
+    response = client.get("/reports/fund/export.xlsx?start=2021-01-01&end=2021-12-31")
+    projects = list(load_workbook(io.BytesIO(response.data))["Projects"].iter_rows(values_only=True))
+    listed = projects[0].index("victims listed")
+    assert projects[1][listed] == "suppressed"  # two victims: fewer than five
+    assert "suppressed" in client.get("/reports/fund?start=2021-01-01&end=2021-12-31").get_data(as_text=True)

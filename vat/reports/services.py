@@ -560,9 +560,12 @@ def _cash_before(day: date) -> Decimal:
     return cents(minor)
 
 
-def fund_statement(start: date, end: date, *, today: date | None = None) -> FundStatement:
+def fund_statement(
+    start: date, end: date, *, today: date | None = None, small_counts_below: int = 1
+) -> FundStatement:
     """Income by source, expenses by category, opening and closing balance for [start, end];
-    pledges vs receipts, withheld reconciliation and the project portfolio as at `end`."""
+    pledges vs receipts, withheld reconciliation and the project portfolio as at `end`.
+    A project's count of listed victims from 1 to `small_counts_below` − 1 is hidden (None)."""
     today = today or date.today()
     after_end = end + timedelta(days=1)
     in_period = and_(Entry.entry_date >= start, Entry.entry_date <= end)
@@ -668,6 +671,9 @@ def fund_statement(start: date, end: date, *, today: date | None = None) -> Fund
     ]
 
     projects = project_portfolio(end, today=today)
+    for project in projects:
+        if 0 < project["victims_listed"] < small_counts_below:
+            project["victims_listed"] = None
     period_month = month_of(Entry.entry_date)
     months = [
         (month, -cents(revenue), cents(expense))

@@ -52,6 +52,11 @@ def _period() -> tuple[PeriodForm, date, date]:
     return form, start, end
 
 
+def _small_counts_below() -> int:
+    """Counts of victims are suppressed below the threshold for those who see only aggregates."""
+    return 1 if services.sees_rows(current_user) else services.threshold()
+
+
 def _audit_export(report: str, fmt: str, filters: dict[str, Any], rows: int) -> None:
     audit.record(
         "report.export",
@@ -409,7 +414,7 @@ def claims_export(fmt: str) -> Response:
 def fund() -> str:
     form, start, end = _period()
     with read_only():
-        statement = services.fund_statement(start, end)
+        statement = services.fund_statement(start, end, small_counts_below=_small_counts_below())
     chart = bar_chart(
         chart_id="fund-by-month",
         title=f"Income and spending by month, {start:%d %b %Y} to {end:%d %b %Y} (US$)",
@@ -457,7 +462,10 @@ def _fund_sheets(statement: services.FundStatement) -> list[tuple[str, list[str]
     summary.append(["closing fund balance", "", statement.closing_balance])
     summary.append(["opening cash", "", statement.opening_cash])
     summary.append(["closing cash", "", statement.closing_cash])
-    projects = [[p[k] for k in services.PROJECT_KEYS] for p in statement.projects]
+    projects = [
+        ["suppressed" if k == "victims_listed" and p[k] is None else p[k] for k in services.PROJECT_KEYS]
+        for p in statement.projects
+    ]
     return [
         (f"Fund {statement.start} to {statement.end}"[:31], FUND_SHEETS["summary"], summary),
         ("Pledges and receipts", FUND_SHEETS["pledges"], [list(r) for r in statement.pledges]),
@@ -474,7 +482,7 @@ def fund_export(fmt: str) -> Response:
         abort(404)
     _, start, end = _period()
     with read_only():
-        statement = services.fund_statement(start, end)
+        statement = services.fund_statement(start, end, small_counts_below=_small_counts_below())
     sheets = _fund_sheets(statement)
     _audit_export(
         "fund-statement", fmt, {"start": start, "end": end}, sum(len(rows) for _, _, rows in sheets)
