@@ -22,7 +22,7 @@ from vat.db import db
 from vat.errors import DomainError
 
 PROPERTY_SETTINGS = settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -37,15 +37,16 @@ amount = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("50000"), plac
 currency = st.sampled_from(["USD", "EUR", "JPY"])
 pick = st.integers(min_value=0, max_value=50)
 share = st.sampled_from([Decimal("0.25"), Decimal("0.5"), Decimal("1"), Decimal("1.2")])
+then = st.sampled_from([None, Decimal("0.25"), Decimal("0.5"), Decimal("1")])  # a follow-up event
 
 events = st.lists(
     st.one_of(
         st.tuples(st.just("contribute"), amount, day),
         st.tuples(st.just("pledge"), amount, currency, day),
         st.tuples(st.just("receive"), pick, share, day),
-        st.tuples(st.just("withhold"), amount, day),
+        st.tuples(st.just("withhold"), amount, day, then),
         st.tuples(st.just("transfer"), pick, share, day),
-        st.tuples(st.just("approve"), amount, currency, day),
+        st.tuples(st.just("approve"), amount, currency, day, then),
         st.tuples(st.just("disburse"), pick, share, day),
         st.tuples(st.just("support"), amount, day),
         st.tuples(st.just("reverse"), pick, day),
@@ -125,7 +126,7 @@ class Run:
                 bank_reference="B",
             )
         elif name == "withhold":
-            value, on = args
+            value, on, then_transfer = args
             self.withholdings.append(
                 self.call(
                     services.record_withholding,
@@ -135,6 +136,8 @@ class Run:
                     decided_on=on,
                 )
             )
+            if then_transfer:
+                self.apply(("transfer", len(self.withholdings) - 1, then_transfer, on))
         elif name == "transfer" and self.withholdings:
             index, part, on = args
             w = self.withholdings[index % len(self.withholdings)]
@@ -147,7 +150,7 @@ class Run:
                 reference="T",
             )
         elif name == "approve":
-            value, code, on = args
+            value, code, on, then_disburse = args
             self.projects.append(
                 self.call(
                     services.approve_project,
@@ -162,6 +165,8 @@ class Run:
                     planned_end=date(2020, 1, 1),
                 )
             )
+            if then_disburse:
+                self.apply(("disburse", len(self.projects) - 1, then_disburse, on))
         elif name == "disburse" and self.projects:
             index, part, on = args
             p = self.projects[index % len(self.projects)]
