@@ -1,0 +1,112 @@
+"""Security fixtures: a database holding the demo data (seeded once per session, copied per
+test), and the seeded objects each URL parameter is filled from, inside and outside a scope."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from tests.conftest import BACKEND, _admin_connection, _dispose_apps, _postgres_url, make_app
+from vat.db import db
+
+IN_SCOPE = "CAF"  # the scope of every scoped test user
+OUT_OF_SCOPE = "COD"
+
+
+@pytest.fixture(scope="session")
+def seeded_template(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The migrated template plus `flask seed-demo`, once per session."""
+    if BACKEND == "postgres":
+        name = f"vat_seeded_{uuid.uuid4().hex[:12]}"
+        with _admin_connection() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_database).database}"')
+        url = _postgres_url(name)
+    else:
+        path = tmp_path_factory.mktemp("seeded") / "seeded.db"
+        shutil.copyfile(make_url(template_database).database, path)
+        url = f"sqlite:///{path}"
+    app = make_app(url)
+    with app.test_request_context():
+        from vat.demo import seed_demo
+
+        seed_demo()
+        db.session.commit()
+    _dispose_apps()
+    yield url
+    if BACKEND == "postgres":
+        with _admin_connection() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(seeded_template: str, tmp_path: Path) -> Iterator[str]:
+    """Overrides the root fixture: every security test starts from the seeded demo data."""
+    if BACKEND == "postgres":
+        name = f"vat_test_{uuid.uuid4().hex[:12]}"
+        with _admin_connection() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(seeded_template).database}"')
+        yield _postgres_url(name)
+        _dispose_apps()
+        with _admin_connection() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        path = tmp_path / "test.db"
+        shutil.copyfile(make_url(seeded_template).database, path)
+        yield f"sqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class Objects:
+    """Ids of seeded records, by URL parameter name, for one country."""
+
+    ids: dict[str, int | str]
+
+
+def _first(statement) -> int:
+    value = db.session.scalar(statement.limit(1))
+    assert value is not None, statement
+    return value
+
+
+def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
+    """URL parameters filled from records of `country` (victim data) and the ledger."""
+    from ledger.models import Donor, Entry, Period, Project, Tranche, Withholding
+    from vat.allegations.models import Allegation
+    from vat.auth.models import User
+    from vat.claims.models import Claim
+    from vat.victims.models import Assistance, Child, Consent, Victim
+
+    with app.app_context():
+        victim = db.session.scalar(
+            select(Victim)
+            .where(Victim.country_code == country)
+            .where(Victim.id.in_(select(Child.victim_id)))
+            .where(Victim.id.in_(select(Assistance.victim_id)))
+            .where(Victim.id.in_(select(Consent.victim_id)))
+            .order_by(Victim.id)
+            .limit(1)
+        )
+        assert victim is not None, country
+        return {
+            "victim_id": victim.id,
+            "service_id": _first(select(Assistance.id).where(Assistance.victim_id == victim.id)),
+            "child_id": _first(select(Child.id).where(Child.victim_id == victim.id)),
+            "consent_id": _first(select(Consent.id).where(Consent.victim_id == victim.id)),
+            "allegation_id": _first(select(Allegation.id).where(Allegation.country_code == country)),
+            "claim_id": _first(select(Claim.id).join(Victim).where(Victim.country_code == country)),
+            "donor_id": _first(select(Donor.id).order_by(Donor.id)),
+            "entry_id": _first(select(Entry.id).order_by(Entry.id.desc())),
+            "period_id": _first(select(Period.id).order_by(Period.id)),
+            "project_id": _first(select(Project.id).order_by(Project.id)),
+            "tranche_id": _first(select(Tranche.id).order_by(Tranche.id)),
+            "withholding_id": _first(select(Withholding.id).order_by(Withholding.id)),
+            "user_id": _first(select(User.id).order_by(User.id)),
+        }

@@ -1,0 +1,244 @@
+"""The authorization matrix: every route in the URL map × every role (and nobody signed in) ×
+a record inside and outside the user's scope → the expected answer. A route missing from
+MATRIX, or whose declared permission differs from it, fails the test: adding a route means
+deciding here who may use it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import sign_in
+from tests.security.conftest import IN_SCOPE, OUT_OF_SCOPE, seeded_objects
+from vat.auth.models import Role
+from vat.auth.policy import SCOPED_ROLES, can, declared_permission
+from vat.auth.policy import Permission as P
+
+ANY = "any"  # the URL names no victim data (or none at all): scope does not apply
+SCOPED = "scoped"  # the URL names victim data: outside a scoped user's scope it is 404
+
+# (method, endpoint) → (the permission it must declare, whether its records are scoped)
+MATRIX: dict[tuple[str, str], tuple[P, str]] = {
+    ("GET", "main.dashboard"): (P.SIGNED_IN, ANY),
+    ("GET", "admin.audit_log"): (P.READ_AUDIT, ANY),
+    ("GET", "admin.users"): (P.MANAGE_USERS, ANY),
+    ("GET", "admin.edit_user"): (P.MANAGE_USERS, ANY),
+    ("POST", "admin.edit_user"): (P.MANAGE_USERS, ANY),
+    ("GET", "admin.new_user"): (P.MANAGE_USERS, ANY),
+    ("POST", "admin.new_user"): (P.MANAGE_USERS, ANY),
+    ("GET", "auth.login"): (P.PUBLIC, ANY),
+    ("POST", "auth.login"): (P.PUBLIC, ANY),
+    ("GET", "auth.second_factor"): (P.PUBLIC, ANY),
+    ("POST", "auth.second_factor"): (P.PUBLIC, ANY),
+    ("POST", "auth.logout"): (P.SIGNED_IN, ANY),
+    ("GET", "auth.change_password"): (P.SIGNED_IN, ANY),
+    ("POST", "auth.change_password"): (P.SIGNED_IN, ANY),
+    ("GET", "auth.reauthenticate"): (P.SIGNED_IN, ANY),
+    ("POST", "auth.reauthenticate"): (P.SIGNED_IN, ANY),
+    ("GET", "auth.enrol_totp"): (P.SIGNED_IN, ANY),
+    ("POST", "auth.enrol_totp"): (P.SIGNED_IN, ANY),
+    ("GET", "main.health"): (P.PUBLIC, ANY),
+    ("GET", "main.language"): (P.SIGNED_IN, ANY),
+    ("POST", "main.language"): (P.SIGNED_IN, ANY),
+    ("GET", "ledger.index"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.approvals"): (P.APPROVE_DISBURSEMENT, ANY),
+    ("POST", "ledger.approve"): (P.APPROVE_DISBURSEMENT, ANY),
+    ("POST", "ledger.reject"): (P.APPROVE_DISBURSEMENT, ANY),
+    ("GET", "ledger.direct_support"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.new_direct_support"): (P.RECORD_LEDGER, ANY),
+    ("POST", "ledger.new_direct_support"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.donors"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.donor"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.new_pledge"): (P.RECORD_LEDGER, ANY),
+    ("POST", "ledger.new_pledge"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.new_receipt"): (P.RECORD_LEDGER, ANY),
+    ("POST", "ledger.new_receipt"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.new_donor"): (P.RECORD_LEDGER, ANY),
+    ("POST", "ledger.new_donor"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.entry"): (P.READ_LEDGER, ANY),
+    ("POST", "ledger.reverse"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.journal"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.periods"): (P.READ_LEDGER, ANY),
+    ("POST", "ledger.close_period"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.period"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.period_export"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.projects"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.project"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.disburse"): (P.RECORD_LEDGER, ANY),
+    ("POST", "ledger.disburse"): (P.RECORD_LEDGER, ANY),
+    ("POST", "ledger.project_progress"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.release_project"): (P.RECORD_LEDGER, ANY),
+    ("POST", "ledger.release_project"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.new_project"): (P.RECORD_LEDGER, ANY),
+    ("POST", "ledger.new_project"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.rates"): (P.READ_LEDGER, ANY),
+    ("POST", "ledger.record_rate"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.statement"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.static"): (P.PUBLIC, ANY),
+    ("GET", "ledger.trial_balance"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.reconciliation"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.withholding"): (P.READ_LEDGER, ANY),
+    ("GET", "ledger.new_transfer"): (P.RECORD_LEDGER, ANY),
+    ("POST", "ledger.new_transfer"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.new_withholding"): (P.RECORD_LEDGER, ANY),
+    ("POST", "ledger.new_withholding"): (P.RECORD_LEDGER, ANY),
+    ("GET", "reports.index"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.assistance"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.assistance_export"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.claims"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.claims_export"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.clock"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.clock_export"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.fund"): (P.READ_LEDGER, ANY),
+    ("GET", "reports.fund_export"): (P.READ_LEDGER, ANY),
+    ("GET", "reports.victims"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.victims_export_deidentified"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.victims_export"): (P.VIEW_CASES, ANY),
+    ("GET", "static"): (P.PUBLIC, ANY),
+    ("GET", "allegations.index"): (P.VIEW_IDENTITY, ANY),
+    ("GET", "allegations.show"): (P.VIEW_IDENTITY, SCOPED),
+    ("GET", "allegations.edit"): (P.EDIT_CASES, SCOPED),
+    ("POST", "allegations.edit"): (P.EDIT_CASES, SCOPED),
+    ("POST", "allegations.link_victim"): (P.EDIT_CASES, SCOPED),
+    ("GET", "allegations.clock_rules"): (P.VIEW_IDENTITY, ANY),
+    ("POST", "allegations.update_clock_rule"): (P.EDIT_POLICY, ANY),
+    ("GET", "allegations.new"): (P.EDIT_CASES, ANY),
+    ("POST", "allegations.new"): (P.EDIT_CASES, ANY),
+    ("GET", "victims.attention"): (P.VIEW_IDENTITY, ANY),
+    ("GET", "victims.break_glass"): (P.BREAK_GLASS, ANY),
+    ("POST", "victims.break_glass"): (P.BREAK_GLASS, ANY),
+    ("GET", "claims.index"): (P.VIEW_CASES, ANY),
+    ("GET", "claims.show"): (P.VIEW_IDENTITY, SCOPED),
+    ("GET", "claims.edit_father"): (P.EDIT_CASES, SCOPED),
+    ("POST", "claims.edit_father"): (P.EDIT_CASES, SCOPED),
+    ("GET", "claims.inform"): (P.EDIT_CASES, SCOPED),
+    ("POST", "claims.inform"): (P.EDIT_CASES, SCOPED),
+    ("GET", "claims.letter"): (P.EDIT_CASES, SCOPED),
+    ("POST", "claims.letter"): (P.EDIT_CASES, SCOPED),
+    ("GET", "claims.payment"): (P.EDIT_CASES, SCOPED),
+    ("POST", "claims.payment"): (P.EDIT_CASES, SCOPED),
+    ("GET", "claims.reopen"): (P.EDIT_CASES, SCOPED),
+    ("POST", "claims.reopen"): (P.EDIT_CASES, SCOPED),
+    ("GET", "claims.step"): (P.EDIT_CASES, SCOPED),
+    ("POST", "claims.step"): (P.EDIT_CASES, SCOPED),
+    ("GET", "claims.new"): (P.EDIT_CASES, ANY),
+    ("POST", "claims.new"): (P.EDIT_CASES, ANY),
+    ("GET", "victims.import_records"): (P.EDIT_CASES, ANY),
+    ("POST", "victims.import_records"): (P.EDIT_CASES, ANY),
+    ("GET", "victims.import_template"): (P.EDIT_CASES, ANY),
+    ("GET", "victims.index"): (P.VIEW_IDENTITY, ANY),
+    ("GET", "victims.show"): (P.VIEW_IDENTITY, SCOPED),
+    ("POST", "victims.link_allegation"): (P.EDIT_CASES, SCOPED),
+    ("POST", "victims.unlink_allegation"): (P.EDIT_CASES, SCOPED),
+    ("GET", "victims.edit_assistance"): (P.EDIT_CASES, SCOPED),
+    ("POST", "victims.edit_assistance"): (P.EDIT_CASES, SCOPED),
+    ("GET", "victims.new_assistance"): (P.EDIT_CASES, SCOPED),
+    ("POST", "victims.new_assistance"): (P.EDIT_CASES, SCOPED),
+    ("GET", "victims.edit_child"): (P.EDIT_CASES, SCOPED),
+    ("POST", "victims.edit_child"): (P.EDIT_CASES, SCOPED),
+    ("GET", "victims.new_child"): (P.EDIT_CASES, SCOPED),
+    ("POST", "victims.new_child"): (P.EDIT_CASES, SCOPED),
+    ("GET", "victims.new_communication"): (P.EDIT_CASES, SCOPED),
+    ("POST", "victims.new_communication"): (P.EDIT_CASES, SCOPED),
+    ("GET", "victims.withdraw_consent"): (P.EDIT_CASES, SCOPED),
+    ("POST", "victims.withdraw_consent"): (P.EDIT_CASES, SCOPED),
+    ("GET", "victims.new_consent"): (P.EDIT_CASES, SCOPED),
+    ("POST", "victims.new_consent"): (P.EDIT_CASES, SCOPED),
+    ("GET", "victims.new_disclosure"): (P.EDIT_CASES, SCOPED),
+    ("POST", "victims.new_disclosure"): (P.EDIT_CASES, SCOPED),
+    ("GET", "victims.edit"): (P.EDIT_CASES, SCOPED),
+    ("POST", "victims.edit"): (P.EDIT_CASES, SCOPED),
+    ("POST", "victims.set_status"): (P.EDIT_CASES, SCOPED),
+    ("GET", "victims.new"): (P.EDIT_CASES, ANY),
+    ("POST", "victims.new"): (P.EDIT_CASES, ANY),
+}
+
+# Roles the view itself refuses beyond the declared permission (a second check inside the view).
+REFUSED_IN_VIEW: dict[tuple[str, str], frozenset[Role]] = {
+    # those who see only aggregates get no rows, even de-identified ones
+    ("GET", "reports.victims_export_deidentified"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+}
+
+# Values for URL parameters that are not record ids.
+FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv"}
+STATIC_FILES = {"static": {"filename": "app.css"}, "ledger.static": {"filename": "ledger.css"}}
+
+
+class _RoleOnly:
+    is_authenticated = True
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+
+
+def routes(app):
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def test_every_route_has_an_entry_matching_its_declared_permission(app):
+    missing, wrong = [], []
+    for rule, method in routes(app):
+        entry = MATRIX.get((method, rule.endpoint))
+        if entry is None:
+            missing.append((method, rule.rule))
+        elif entry[0] is not declared_permission(app, rule.endpoint):
+            wrong.append((method, rule.rule, entry[0], declared_permission(app, rule.endpoint)))
+    assert not missing, f"routes without an entry in MATRIX: {missing}"
+    assert not wrong, f"routes whose declared permission differs from MATRIX: {wrong}"
+    stale = set(MATRIX) - {(method, rule.endpoint) for rule, method in routes(app)}
+    assert not stale, f"MATRIX entries for routes that no longer exist: {stale}"
+
+
+def expected(role: Role | None, key: tuple[str, str], inside: bool) -> str:
+    permission, where = MATRIX[key]
+    if permission is P.PUBLIC:
+        return "served"
+    if role is None:
+        return "login"
+    if not can(_RoleOnly(role), permission) or role in REFUSED_IN_VIEW.get(key, ()):
+        return "forbidden"
+    if where == SCOPED and role in SCOPED_ROLES and not inside:
+        return "not found"
+    return "served"
+
+
+def outcome(response) -> str:
+    status = response.status_code
+    if status == 302 and response.headers["Location"].startswith("/auth/login?next="):
+        return "login"
+    if status >= 500:
+        return f"error {status}"
+    return {403: "forbidden", 404: "not found", 401: "unauthorized"}.get(status, "served")
+
+
+@pytest.mark.parametrize("role", [None, *Role], ids=lambda r: r.value if r else "anonymous")
+def test_every_route_answers_as_the_matrix_says(app, make_user, role):
+    user = make_user(role, IN_SCOPE) if role else None
+    records = {True: seeded_objects(app, IN_SCOPE), False: seeded_objects(app, OUT_OF_SCOPE)}
+
+    def new_client():
+        client = app.test_client()
+        if user:
+            sign_in(app, client, user)
+        return client
+
+    reused = new_client()
+    mismatches, checked = [], 0
+    for rule, method in routes(app):
+        where = MATRIX[(method, rule.endpoint)][1]
+        for inside in (True, False) if where == SCOPED else (True,):
+            values = {**records[inside], **FIXED_ARGUMENTS, **STATIC_FILES.get(rule.endpoint, {})}
+            url = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
+            # A POST, or any page of the sign-in flow, may end or change the session: use a new one.
+            fresh = method == "POST" or rule.endpoint.startswith("auth.")
+            client = new_client() if fresh else reused
+            response = client.open(url, method=method)
+            got = outcome(response)
+            response.close()
+            want = expected(role, (method, rule.endpoint), inside)
+            checked += 1
+            if got != want:
+                mismatches.append((method, url, "inside" if inside else "outside", want, got))
+    assert not mismatches, mismatches
+    assert checked >= len(MATRIX)
