@@ -120,22 +120,9 @@ def _count(app: Flask, role: Role, page: str) -> tuple[int, int]:
     return response.status_code, len(log.statements)
 
 
-# Known to grow (one query per row); recorded in docs/benchmarks.md as left to fix.
-GROWING = {
-    "/ledger/donors/{donor}": "per pledge: outstanding and reversal looked up one by one",
-    "/ledger/projects": "per project: undisbursed, disbursed and pending summed one by one",
-}
-
-
-def _case(role: Role, page: str) -> object:
-    marks = [pytest.mark.xfail(reason=GROWING[page], strict=True)] if page in GROWING else []
-    return pytest.param(role, page, marks=marks)
-
-
 @pytest.mark.parametrize(
     ("role", "page"),
-    [_case(Role.SENIOR_ADVOCATE, p) for p in ADVOCATE_PAGES]
-    + [_case(Role.FUND_MANAGER, p) for p in FUND_PAGES],
+    [(Role.SENIOR_ADVOCATE, p) for p in ADVOCATE_PAGES] + [(Role.FUND_MANAGER, p) for p in FUND_PAGES],
 )
 def test_query_count_does_not_grow_with_the_data(sized_apps: dict[int, Flask], role: Role, page: str) -> None:
     small_status, small = _count(sized_apps[SIZES[0]], role, page)

@@ -30,7 +30,7 @@ from vat.allegations import services as allegation_services
 from vat.allegations.services import InvalidField
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, in_scope, requires
-from vat.db import db
+from vat.db import db, read_only
 from vat.errors import DomainError
 from vat.victims import importer, labels, services
 from vat.victims.forms import (
@@ -101,6 +101,13 @@ def to_victim_page(victim: Victim, anchor: str = "") -> Response:
 @bp.get("/victims")
 @requires(Permission.VIEW_IDENTITY)
 def index() -> str:
+    # Read-only: on SQLite a default (IMMEDIATE) transaction would hold the write lock while the
+    # list counts, one request at a time across workers (docs/benchmarks.md).
+    with read_only():
+        return _index()
+
+
+def _index() -> str:
     form = SearchForm(request.args)
     form.country_code.choices = [SelectChoice("", "—"), *scope_countries()]
     form.advocate_id.choices = advocate_choices()
