@@ -67,7 +67,7 @@ def test_fund_manager_reads_the_fund_statement_and_downloads_it(
     )
     _shot(page, "fund")
     with page.expect_download() as download:
-        page.get_by_role("link", name="Excel (XLSX)").click()
+        page.get_by_role("link", name="Excel (XLSX)", exact=True).click()
     path = tmp_path / download.value.suggested_filename
     download.value.save_as(path)
     assert path.name.startswith("fund-statement-")
@@ -91,7 +91,7 @@ def test_advocate_reads_the_per_victim_report_and_downloads_csv(
     assert "66.7%" in page.locator("#not-supported-share").inner_text()
     _shot(page, "victims")
     with page.expect_download() as download:
-        page.get_by_role("link", name="CSV").click()
+        page.get_by_role("link", name="CSV", exact=True).click()
     path = tmp_path / download.value.suggested_filename
     download.value.save_as(path)
     lines = path.read_text(encoding="utf-8-sig").splitlines()

@@ -13,7 +13,7 @@ from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports import services as reports
 from vat.reports.services import VictimFilters
-from vat.victims.models import Assistance
+from vat.victims.models import Assistance, Victim
 
 
 @pytest.fixture
@@ -193,3 +193,28 @@ def test_a_page_of_rows_equals_the_same_slice_of_all_rows(app, world, as_user):
         page = db.session.execute(reports.support_rows(senior, VictimFilters(), page=(3, 2))).all()
         assert [tuple(r) for r in page] == [tuple(r) for r in every[2:5]]
         assert len(every) == 9
+
+
+def test_non_consenting_victims_change_no_aggregate_count(app, world, as_user):
+    """S13: a victim who did not consent to aggregate reporting is invisible to aggregates, whatever
+    they received."""
+    with app.app_context():
+        auditor = as_user(Role.AUDITOR, "")
+        before = reports.aggregate_support(auditor, VictimFilters())
+        for n, status in enumerate(("completed", "declined", "in_progress")):
+            victim = Victim(
+                case_code=f"CAR-2021-09{n:02d}",
+                country_code="CAF",
+                mission="MINUSCA",
+                sex="female",
+                age_group="adult",
+                registered_on=date(2021, 5, 1),
+            )
+            victim.services.append(
+                Assistance(service_type="medical", status=status, referral_date=date(2021, 5, 2))
+            )
+            db.session.add(victim)
+        db.session.flush()
+        after = reports.aggregate_support(auditor, VictimFilters())
+        assert after == before
+        assert reports.headline(as_user(Role.SENIOR_ADVOCATE, "CAF"), VictimFilters()).victims == 7 + 3

@@ -192,3 +192,17 @@ def test_fund_statement_hides_small_counts_of_victims_from_aggregate_roles(app, 
     listed = projects[0].index("victims listed")
     assert projects[1][listed] == "suppressed"  # two victims: fewer than five
     assert "suppressed" in client.get("/reports/fund?start=2021-01-01&end=2021-12-31").get_data(as_text=True)
+
+
+def test_reports_landing_page_shows_each_role_its_figures(app, client, login, world):
+    login(Role.ADVOCATE, "CAF")
+    page = client.get("/reports/").get_data(as_text=True)
+    assert 'id="summary-victims">7<' in page and 'id="summary-not-supported">3<' in page
+    assert 'id="summary-overdue">0<' in page and "summary-fund-balance" not in page
+
+    client.post("/auth/logout")
+    login(Role.FUND_MANAGER, "")
+    page = client.get("/reports/").get_data(as_text=True)
+    assert 'id="summary-victims">7<' in page
+    assert 'id="summary-not-supported"><span class="suppressed">suppressed' in page
+    assert 'id="summary-fund-balance"><span class="money">US$5,920.00' in page

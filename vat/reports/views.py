@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from flask_login import current_user
 
 from vat import audit
-from vat.auth.policy import Permission, requires
+from vat.auth.policy import Permission, can, requires
 from vat.db import db, read_only
 from vat.reports import services
 from vat.reports.charts import Series, bar_chart
@@ -80,7 +80,20 @@ def _download(name: str, fmt: str, body: Any) -> Response:
 @bp.get("/")
 @requires(Permission.VIEW_CASES)
 def index() -> str:
-    return render_template("reports/index.html")
+    with read_only():
+        figures = services.summary(current_user, reads_ledger=can(current_user, Permission.READ_LEDGER))
+    chart = None
+    if figures.fund is not None:
+        chart = bar_chart(
+            chart_id="fund-this-year",
+            title="The fund's income and spending by month, this year (US$)",
+            categories=[month for month, _, _ in figures.fund.months],
+            series=[
+                Series("income", [income for _, income, _ in figures.fund.months], "series-1"),
+                Series("spending", [spending for _, _, spending in figures.fund.months], "series-2"),
+            ],
+        )
+    return render_template("reports/index.html", summary=figures, chart=chart)
 
 
 # --- per-victim support ------------------------------------------------------------------------
