@@ -126,6 +126,7 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("POST", "victims.import_records"): (P.EDIT_CASES, ANY),
     ("GET", "victims.import_template"): (P.EDIT_CASES, ANY),
     ("GET", "victims.index"): (P.VIEW_IDENTITY, ANY),
+    ("POST", "victims.by_name"): (P.VIEW_IDENTITY, ANY),
     ("GET", "victims.show"): (P.VIEW_IDENTITY, SCOPED),
     ("POST", "victims.link_allegation"): (P.EDIT_CASES, SCOPED),
     ("POST", "victims.unlink_allegation"): (P.EDIT_CASES, SCOPED),

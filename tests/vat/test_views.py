@@ -377,7 +377,7 @@ def test_lists_issue_a_constant_number_of_queries(
             allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
         db.session.commit()
     counts = {}
-    for path in ("/vat/victims", "/vat/allegations/", "/vat/victims?no_assistance=y&minor=&name=Person+3"):
+    for path in ("/vat/victims", "/vat/allegations/", "/vat/victims?no_assistance=y&minor=&country_code=CAF"):
         for size in (2, 10, 50):
             joiner = "&" if "?" in path else "?"
             with counting(app) as statements:
@@ -530,3 +530,26 @@ def test_the_victim_page_costs_the_same_queries_however_much_it_holds(
             assert client.get(f"/vat/victims/{victim_id}").status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_name_search_is_posted_exact_scoped_and_audited(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any]
+) -> None:
+    other = make_user(Role.ADVOCATE, "HTI")
+    user = login(Role.ADVOCATE, "CAF")
+    with app.test_request_context():
+        mine = register(db.session.get(User, user.id), name=NAME, aliases="Maman Zaïnab")
+        register(db.session.get(User, other.id), country_code="HTI", mission="", name=NAME)
+        db.session.commit()
+        code = mine.case_code
+    assert client.get("/vat/victims/by-name").status_code == 405
+    for query, found in ((NAME.upper(), True), ("maman  zaïnab", True), (NAME[:6], False)):
+        page = client.post("/vat/victims/by-name", data={"name": query}).get_data(as_text=True)
+        assert (f">{code}</a>" in page) is found, query
+        assert f">HTI-{TODAY.year}-" not in page  # another scope's namesake stays hidden
+    with app.app_context():
+        events = db.session.scalars(
+            select(audit.AuditEvent).where(audit.AuditEvent.action == "victim.search_by_name")
+        ).all()
+    assert len(events) == 3 and code in events[0].detail
+    assert all("Zaïnab" not in e.detail and "Fatim" not in e.detail for e in events)

@@ -71,13 +71,18 @@ class SearchForm(FlaskForm):
         csrf = False
 
     case_code = StringField(_l("Case code"), validators=[Optional(), Length(max=40)])
-    name = StringField(_l("Exact name"), validators=[Optional(), Length(max=200)])
     country_code = SelectField(_l("Country"), choices=UNSET, validators=[Optional()])
     status = SelectField(_l("Status"), choices=UNSET + choices(VictimStatus), validators=[Optional()])
     advocate_id = SelectField(_l("Advocate"), choices=UNSET, validators=[Optional()])
     minor = BooleanField(_l("Minors"))
     no_assistance = BooleanField(_l("No assistance received yet"))
     no_update = BooleanField(_l("No update in 90 days"))
+
+
+class NameSearchForm(FlaskForm):
+    """Posted, never in the query string: a name must not reach URLs, history or server logs."""
+
+    name = StringField(_l("Exact name or other name"), validators=[DataRequired(), Length(max=200)])
 
 
 class StatusForm(FlaskForm):

@@ -197,6 +197,22 @@ def paginate_rows(query: Select[Any], *, page: int, per_page: int) -> Page:
     return Page(items=list(rows), page=page, per_page=per_page, total=total)
 
 
+NAME_RESULTS = 100
+
+
+def find_by_name(*, actor: Any, name: str) -> Page:
+    """Victims in scope whose name or other name is exactly this one (normalised); audited,
+    because a match tells the searcher that this person is a victim. The name is not recorded."""
+    page = paginate_rows(victim_rows(actor, VictimFilters(name=name)), page=1, per_page=NAME_RESULTS)
+    audit.record(
+        "victim.search_by_name",
+        actor=actor,
+        object_type="victim",
+        detail={"matches": [row.case_code for row in page.items]},
+    )
+    return page
+
+
 def advocates_for(user: Any) -> list[User]:
     """Advocates who may be put in charge of victims in the user's countries."""
     countries = {s.country_code for s in user.scopes}

@@ -42,6 +42,7 @@ from vat.victims.forms import (
     DisclosureForm,
     ImportForm,
     LinkAllegationForm,
+    NameSearchForm,
     SearchForm,
     StatusForm,
     VictimForm,
@@ -115,7 +116,6 @@ def _index() -> str:
     if form.validate():
         filters = services.VictimFilters(
             case_code=form.case_code.data or "",
-            name=form.name.data or "",
             country_code=form.country_code.data or "",
             status=form.status.data or "",
             advocate_id=int(form.advocate_id.data) if form.advocate_id.data else None,
@@ -130,7 +130,45 @@ def _index() -> str:
     )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
-        "vat/victims/index.html", form=form, page=page, args=args, no_update_days=services.no_update_days()
+        "vat/victims/index.html",
+        form=form,
+        name_form=NameSearchForm(),
+        page=page,
+        args=args,
+        no_update_days=services.no_update_days(),
+    )
+
+
+@bp.post("/victims/by-name")
+@requires(Permission.VIEW_IDENTITY)
+def by_name() -> str:
+    """Exact-name search (blind index): posted, so the name stays out of URLs; audited."""
+    name_form = NameSearchForm()
+    form = SearchForm(formdata=None)
+    form.country_code.choices = [SelectChoice("", "—"), *scope_countries()]
+    form.advocate_id.choices = advocate_choices()
+    if not name_form.validate_on_submit():
+        page = services.paginate_rows(
+            services.victim_rows(current_user, services.VictimFilters()), page=1, per_page=20
+        )
+        return render_template(
+            "vat/victims/index.html",
+            form=form,
+            name_form=name_form,
+            page=page,
+            args={},
+            no_update_days=services.no_update_days(),
+        )
+    page = services.find_by_name(actor=current_user, name=name_form.name.data)
+    db.session.commit()
+    return render_template(
+        "vat/victims/index.html",
+        form=form,
+        name_form=name_form,
+        page=page,
+        args={},
+        no_update_days=services.no_update_days(),
+        searched_name=True,
     )
 
 
