@@ -206,3 +206,13 @@ def test_reports_landing_page_shows_each_role_its_figures(app, client, login, wo
     assert 'id="summary-victims">7<' in page
     assert 'id="summary-not-supported"><span class="suppressed">suppressed' in page
     assert 'id="summary-fund-balance"><span class="money">US$5,920.00' in page
+
+
+@pytest.mark.parametrize(
+    "path", ["/reports/victims", "/reports/assistance", "/reports/clock", "/reports/claims", "/reports/fund"]
+)
+def test_stray_parameters_do_not_break_the_links(client, login, world, path):
+    login(Role.SENIOR_ADVOCATE, "CAF")
+    response = client.get(f"{path}?fmt=x&page=2&year=2020&start=2021-01-01&by=type&evil=%3Cscript%3E")
+    assert response.status_code == 200
+    assert "evil" not in response.get_data(as_text=True)

@@ -52,6 +52,13 @@ def _period() -> tuple[PeriodForm, date, date]:
     return form, start, end
 
 
+def _carried(form: Any, *extra: str) -> dict[str, str]:
+    """The filters to carry into export and page links: only the form's own fields (never, say, a
+    stray `fmt` or `page` from the address)."""
+    names = {field.name for field in form} | set(extra)
+    return {k: v for k, v in request.args.items() if k in names}
+
+
 def _small_counts_below() -> int:
     """Counts of victims are suppressed below the threshold for those who see only aggregates."""
     return 1 if services.sees_rows(current_user) else services.threshold()
@@ -114,7 +121,7 @@ def victims() -> str:
                 series=[Series("services", totals, "series-1")],
             )
             return render_template(
-                "reports/victims_aggregate.html", form=form, result=result, chart=chart, args=request.args
+                "reports/victims_aggregate.html", form=form, result=result, chart=chart, args=_carried(form)
             )
         figures = services.headline(current_user, filters)
         page = max(request.args.get("page", 1, type=int) or 1, 1)
@@ -139,7 +146,7 @@ def victims() -> str:
         cents=services.cents,
         chart=chart,
         by_type=by_type,
-        args={k: v for k, v in request.args.items() if k != "page"},
+        args=_carried(form),
     )
 
 
@@ -240,7 +247,7 @@ def assistance() -> str:
         groups=services.ASSISTANCE_GROUPS,
         by=by,
         aggregate=not services.sees_rows(current_user),
-        args=request.args,
+        args=_carried(form, "by"),
     )
 
 
@@ -297,7 +304,7 @@ def clock() -> str:
         report=report,
         states=services.CLOCK_STATES,
         chart=chart,
-        args=request.args,
+        args=_carried(form),
     )
 
 
@@ -356,7 +363,7 @@ def claims() -> str:
         categories=report.by_state.column_labels,
         series=[Series("claims", report.by_state.column_totals, "series-1")],
     )
-    return render_template("reports/claims.html", form=form, report=report, chart=chart, args=request.args)
+    return render_template("reports/claims.html", form=form, report=report, chart=chart, args=_carried(form))
 
 
 def _claim_filters() -> tuple[ClaimFilterForm, VictimFilters]:
@@ -438,7 +445,7 @@ def fund() -> str:
         ],
     )
     return render_template(
-        "reports/fund.html", form=form, statement=statement, chart=chart, args=request.args
+        "reports/fund.html", form=form, statement=statement, chart=chart, args=_carried(form)
     )
 
 
