@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from flask.testing import FlaskClient
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
+from werkzeug.routing import Rule
 
-from tests.conftest import BACKEND, _admin_connection, _dispose_apps, _postgres_url, make_app
-from vat.db import db
+from tests.conftest import BACKEND, _admin_connection, _dispose_apps, _postgres_url, make_app, sign_in
+from vat.auth.models import Role
+from vat.auth.policy import Permission, declared_permission
+from vat.db import Base, db
 
 IN_SCOPE = "CAF"  # the scope of every scoped test user
 OUT_OF_SCOPE = "COD"
@@ -63,13 +68,6 @@ def database_url(seeded_template: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{path}"
 
 
-@dataclass(frozen=True)
-class Objects:
-    """Ids of seeded records, by URL parameter name, for one country."""
-
-    ids: dict[str, int | str]
-
-
 def _first(statement) -> int:
     value = db.session.scalar(statement.limit(1))
     assert value is not None, statement
@@ -110,3 +108,74 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
             "withholding_id": _first(select(Withholding.id).order_by(Withholding.id)),
             "user_id": _first(select(User.id).order_by(User.id)),
         }
+
+
+# Who posts each kind of route in the form tests: a role that holds the permission.
+POSTING_ROLE = {
+    "signed_in": Role.ADVOCATE,
+    "edit_cases": Role.ADVOCATE,
+    "view_identity": Role.ADVOCATE,
+    "record_ledger": Role.FUND_MANAGER,
+    "approve_disbursement": Role.FUND_MANAGER,
+    "manage_users": Role.ADMIN,
+    "edit_policy": Role.SENIOR_ADVOCATE,
+    "break_glass": Role.SENIOR_ADVOCATE,
+}
+FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv"}
+# The sign-in flow changes the session it runs in: its forms are tested in tests/auth.
+SKIPPED_ENDPOINTS = frozenset({"auth.logout", "auth.second_factor"})
+
+
+@dataclass
+class PostRoute:
+    rule: Rule
+    url: str
+    values: dict[str, Any]
+    permission: Permission
+    role: Role | None
+
+    @property
+    def endpoint(self) -> str:
+        return self.rule.endpoint
+
+
+def post_routes(app: Flask) -> list[PostRoute]:
+    """Every POST route, its URL filled with in-scope records, and the role that may post it."""
+    values = {**seeded_objects(app, IN_SCOPE), **FIXED_ARGUMENTS}
+    found = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if "POST" not in rule.methods or rule.endpoint in SKIPPED_ENDPOINTS:
+            continue
+        permission = declared_permission(app, rule.endpoint)
+        assert permission is not None, rule.endpoint
+        url = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
+        role = None if permission is Permission.PUBLIC else POSTING_ROLE[permission.value]
+        found.append(PostRoute(rule, url, values, permission, role))
+    return found
+
+
+class Clients:
+    """A signed-in test client per role (a new one on demand), on one app."""
+
+    def __init__(self, app: Flask, make_user: Callable[..., Any]) -> None:
+        self.app = app
+        self.make_user = make_user
+        self.users: dict[Role, Any] = {}
+
+    def signed_in(self, role: Role | None) -> FlaskClient:
+        client = self.app.test_client()
+        if role is not None:
+            if role not in self.users:
+                self.users[role] = self.make_user(role, IN_SCOPE)
+            sign_in(self.app, client, self.users[role])
+        return client
+
+
+def table_counts(app: Flask) -> dict[str, int]:
+    """Rows in every table, in one statement."""
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    counts = ", ".join(f'(SELECT count(*) FROM "{name}")' for name in tables)
+    with app.app_context():
+        row = db.session.execute(text(f"SELECT {counts}")).one()
+        db.session.rollback()
+    return dict(zip(tables, row, strict=True))

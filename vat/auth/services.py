@@ -93,7 +93,7 @@ def parse_scope(text: str) -> list[tuple[str, str | None]]:
     """'CAF, COD/MONUSCO' → [('CAF', None), ('COD', 'MONUSCO')]."""
     entries = []
     for item in filter(None, (part.strip() for part in text.replace(";", ",").split(","))):
-        country, _, mission = item.partition("/")
+        country, _slash, mission = item.partition("/")
         country = country.strip().upper()
         if len(country) != 3 or not country.isalpha() or not country.isascii():
             raise DomainError(
