@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from ledger import engine
-from ledger.models import Account, Entry, Period, Posting
+from ledger.models import Account, Entry, ExchangeRate, Period, Posting
 from vat.db import db
 
 
@@ -110,6 +110,17 @@ def verify() -> VerifyReport:
         )
         if late is not None:
             return report(f"entry {late}: dated in {period.month:%Y-%m}, booked after the month was closed")
+
+    drifted = db.session.execute(
+        select(Posting.id, ExchangeRate.currency, ExchangeRate.month)
+        .join(ExchangeRate, Posting.fx_rate_id == ExchangeRate.id)
+        .where((Posting.rate != ExchangeRate.rate) | (Posting.currency != ExchangeRate.currency))
+        .limit(1)
+    ).first()
+    if drifted is not None:
+        return report(
+            f"the {drifted[1]} rate of {drifted[2]:%Y-%m} differs from the rate posting {drifted[0]} used"
+        )
 
     for code, dimension, label in (
         (engine.PLEDGES_RECEIVABLE, Posting.pledge_id, "pledge"),

@@ -555,3 +555,28 @@ def test_a_receiver_refusing_the_payment_refuses_the_booking(fund):
             )
     finally:
         services.direct_support_paid.disconnect(refuse)
+
+
+def test_verify_notices_a_used_rate_changed_behind_the_triggers(fund):
+    rate = fund.rate("EUR", date(2019, 1, 1), "0.8")
+    services.record_pledge(
+        actor=fund.maker,
+        key=key(),
+        donor=fund.donor("DEU"),
+        currency="EUR",
+        amount=D("10"),
+        pledged_on=date(2019, 1, 5),
+    )
+    db.session.commit()
+    dialect = db.session.get_bind().dialect.name
+    triggers = (
+        ["ledger_fx_rate_frozen_update"]
+        if dialect == "sqlite"
+        else ["ledger_fx_rate_frozen ON ledger_fx_rate"]
+    )
+    for name in triggers:
+        db.session.execute(text(f"DROP TRIGGER {name}"))
+    db.session.execute(text("UPDATE ledger_fx_rate SET rate = 90000000 WHERE id = :id"), {"id": rate.id})
+    db.session.commit()
+    db.session.expire_all()
+    assert verify().problem.startswith("the EUR rate of 2019-01 differs")
