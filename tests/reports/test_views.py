@@ -10,6 +10,8 @@ import zlib
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -216,3 +218,37 @@ def test_stray_parameters_do_not_break_the_links(client, login, world, path):
     response = client.get(f"{path}?fmt=x&page=2&year=2020&start=2021-01-01&by=type&evil=%3Cscript%3E")
     assert response.status_code == 200
     assert "evil" not in response.get_data(as_text=True)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["country", "mission", "year", "sex", "minor", "page", "by", "start", "end"]),
+        st.text(max_size=60),
+        max_size=6,
+    ),
+    path=st.sampled_from(["/reports/victims", "/reports/assistance", "/reports/clock", "/reports/claims"]),
+)
+def test_hostile_filters_never_fail(client, login, params, path):
+    with client.session_transaction() as session:
+        signed_in = "sid" in session
+    if not signed_in:
+        login(Role.SENIOR_ADVOCATE, "CAF")
+    response = client.get(path, query_string=params)
+    assert response.status_code == 200, (path, params)
+    assert client.get(path + "/export.csv", query_string=params).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["\x00", "A\x00B", "\u202eABC", "x" * 41, "A\x00B\x00C"])
+@pytest.mark.parametrize("name", ["mission", "country", "sex", "minor", "by", "start"])
+def test_control_characters_in_filters(client, login, value, name):
+    """PostgreSQL refuses NUL in text: a filter holding one must be a form error, not a 500."""
+    login(Role.SENIOR_ADVOCATE, "CAF")
+    for path in (
+        "/reports/victims",
+        "/reports/assistance",
+        "/reports/clock",
+        "/reports/claims",
+        "/reports/fund",
+    ):
+        assert client.get(path, query_string={name: value}).status_code == 200, (path, name, value)

@@ -22,7 +22,14 @@ class VictimFilterForm(ReportForm):
         "Country",
         validators=[Optional(), Regexp(r"^[A-Za-z]{3}$", message="Use a three-letter code, e.g. CAF.")],
     )
-    mission = StringField("Mission", validators=[Optional(), Length(max=40)])
+    mission = StringField(
+        "Mission",
+        validators=[
+            Optional(),
+            Length(max=40),
+            Regexp(r"^[\w .\-/]*$", message="Use letters, digits, spaces, dots, dashes or slashes."),
+        ],
+    )
     year = IntegerField("Year registered", validators=[Optional(), NumberRange(min=1990, max=2100)])
     sex = SelectField(
         "Sex",
