@@ -14,11 +14,17 @@ from ledger.engine import EntryKind, Line
 from ledger.models import Entry, Posting, ProjectStatus
 from ledger.verify import verify
 from tests.conftest import BACKEND
-from tests.ledger.conftest import key
+from tests.ledger.conftest import PASSWORD, key
+from vat.auth import services as auth
+from vat.auth.models import Role
 from vat.db import db
 from vat.errors import Conflict, DomainError, NotAllowed
 
 D = Decimal
+
+
+def auth_user(role: Role, scope: str):
+    return auth.create_user(actor=None, username=f"u{role.value}", password=PASSWORD, role=role, scope=scope)
 
 
 def entries() -> int:
@@ -580,3 +586,43 @@ def test_verify_notices_a_used_rate_changed_behind_the_triggers(fund):
     db.session.commit()
     db.session.expire_all()
     assert verify().problem.startswith("the EUR rate of 2019-01 differs")
+
+
+def test_the_signal_wires_to_the_victims_service_into_one_assistance_record(fund):
+    """The wiring the lead adds in the factory: the ledger pays, the victim's record shows it."""
+    from vat.victims import services as victims
+    from vat.victims.models import Assistance, FundingSource
+
+    advocate = auth_user(Role.ADVOCATE, "CAF")
+    victim = victims.register_victim(
+        actor=advocate, country_code="CAF", sex="female", name="Amani Test", registered_on=date(2019, 1, 2)
+    )
+    victims.record_consent(
+        actor=advocate,
+        victim=victim,
+        purpose="services",
+        given_on=date(2019, 1, 2),
+        method="written",
+        version="v1",
+    )
+    fund.contribute("1000")
+
+    def record(sender, **payment):
+        victims.record_trust_fund_support(**payment)
+
+    services.direct_support_paid.connect(record)
+    try:
+        support = services.pay_direct_support(
+            actor=fund.maker,
+            key=key(),
+            case_code=victim.case_code.lower(),
+            amount=D("300"),
+            currency="USD",
+            paid_on=date(2019, 2, 1),
+            purpose="school fees",
+        )
+    finally:
+        services.direct_support_paid.disconnect(record)
+    service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == support.entry_id))
+    assert service.victim_id == victim.id and service.funding_source == FundingSource.DIRECT_TRUST_FUND
+    assert service.cost == D("300")
