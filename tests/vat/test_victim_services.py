@@ -430,3 +430,31 @@ def test_break_glass_opens_one_victim_and_shows_on_the_advocates_dashboard(actor
         select(audit.AuditEvent).where(audit.AuditEvent.action == "auth.break_glass")
     ).one()
     assert json.loads(event.detail)["grant"] and event.object_type == "victim"
+
+
+def test_concurrent_registrations_get_distinct_case_codes(app, make_user) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    user = make_user(scope="CAF")
+    barrier = threading.Barrier(4)
+    codes: list[str] = []
+    errors: list[BaseException] = []
+
+    def register_one() -> None:
+        try:
+            with app.test_request_context():
+                actor = db.session.get(User, user.id)
+                db.session.commit()  # hold no transaction (nor, on SQLite, the write lock) while waiting
+                barrier.wait(timeout=10)
+                codes.append(register(actor, consents=[], prefix="RACE").case_code)
+                db.session.commit()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=register_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(codes) == [f"RACE-{TODAY.year}-{n:04d}" for n in range(1, 5)]

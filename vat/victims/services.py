@@ -13,6 +13,7 @@ from typing import Any
 import pycountry
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from vat import audit
@@ -240,8 +241,14 @@ def next_case_code(prefix: str, year: int) -> str:
         raise InvalidField("prefix", "Use 2 to 10 capital letters or digits for the prefix.")
     counter = db.session.get(CaseCounter, (prefix, year), with_for_update=True)
     if counter is None:
-        counter = CaseCounter(prefix=prefix, year=year, last=0)
-        db.session.add(counter)
+        try:  # the first code of a prefix and year: another request may be creating it too
+            with db.session.begin_nested():
+                db.session.add(CaseCounter(prefix=prefix, year=year, last=0))
+        except IntegrityError:
+            pass
+        counter = db.session.get(CaseCounter, (prefix, year), with_for_update=True, populate_existing=True)
+        if counter is None:
+            raise DomainError("The case-code counter could not be read; try again.")
     while True:
         counter.last += 1
         code = f"{prefix}-{year}-{counter.last:04d}"
