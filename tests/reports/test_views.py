@@ -240,7 +240,7 @@ def test_hostile_filters_never_fail(client, login, params, path):
 
 
 @pytest.mark.parametrize("value", ["\x00", "A\x00B", "\u202eABC", "x" * 41, "A\x00B\x00C"])
-@pytest.mark.parametrize("name", ["mission", "country", "sex", "minor", "by", "start"])
+@pytest.mark.parametrize("name", ["mission", "country"])
 def test_control_characters_in_filters(client, login, value, name):
     """PostgreSQL refuses NUL in text: a filter holding one must be a form error, not a 500."""
     login(Role.SENIOR_ADVOCATE, "CAF")
