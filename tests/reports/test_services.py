@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from tests.reports.test_suppression import _extended, recoverable
 from vat.auth.models import Role, User
@@ -218,3 +218,30 @@ def test_non_consenting_victims_change_no_aggregate_count(app, world, as_user):
         after = reports.aggregate_support(auditor, VictimFilters())
         assert after == before
         assert reports.headline(as_user(Role.SENIOR_ADVOCATE, "CAF"), VictimFilters()).victims == 7 + 3
+
+
+def test_the_oios_figure_356_victims_133_with_nothing(app, as_user):
+    """DOMAIN.md (OIOS §110): of 356 victims, 133 (37%) received no assistance at all."""
+    with app.app_context():
+        db.session.execute(
+            insert(Victim),
+            [
+                {
+                    "case_code": f"CAR-2016-{n:04d}",
+                    "country_code": "CAF",
+                    "sex": "female",
+                    "registered_on": date(2016, 1, 1),
+                }
+                for n in range(356)
+            ],
+        )
+        ids = db.session.scalars(select(Victim.id).order_by(Victim.id)).all()
+        db.session.execute(
+            insert(Assistance),
+            [{"victim_id": i, "service_type": "medical", "status": "completed"} for i in ids[133:]]
+            + [{"victim_id": i, "service_type": "legal", "status": "declined"} for i in ids[:50]],
+        )
+        db.session.commit()
+        figures = reports.headline(as_user(Role.SENIOR_ADVOCATE, "CAF"), VictimFilters())
+        assert (figures.victims, figures.supported, figures.not_supported) == (356, 223, 133)
+        assert figures.not_supported_share == Decimal("37.4")
