@@ -109,6 +109,12 @@ def copy_database(url: str, suffix: str) -> str:
     name = f"{parsed.database}_{suffix}"
     with _admin_connection() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # A template must have no other connection: close this run's own (the session's app).
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (parsed.database,),
+        )
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"')
     return _postgres_url(name)
 

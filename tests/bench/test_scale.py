@@ -375,6 +375,8 @@ def _driver_row(app: Flask, table: Any, row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def test_ledger_booking(seeded: Seeded) -> None:
+    with seeded.app.app_context():
+        db.engine.dispose()  # the copies are taken from it
     app_copy = copy_database(seeded.url, "book")
     raw_copy = copy_database(seeded.url, "raw")
     try:
@@ -390,14 +392,14 @@ def test_ledger_booking(seeded: Seeded) -> None:
         drop_copy(raw_copy)
     record(
         "4 ledger",
-        f"booking {BOOKINGS:,} events, committed every {COMMIT_EVERY}: entries/s",
+        f"booking {BOOKINGS:,} events: engine vs raw executemany, commit every {COMMIT_EVERY} (s)",
         seeded.backend,
-        BOOKINGS / elapsed,
-        BOOKINGS / reference,
-        target="within 5× (time)",
+        elapsed,
+        reference,
+        target="≤ 5×",
         met=elapsed <= 5 * reference,
-        seconds=elapsed,
-        reference_seconds=reference,
+        entries_per_second=BOOKINGS / elapsed,
+        reference_entries_per_second=BOOKINGS / reference,
     )
 
 
