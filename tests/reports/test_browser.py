@@ -54,6 +54,8 @@ def test_fund_manager_reads_the_fund_statement_and_downloads_it(
     problems = _watch_console(page)
     _sign_in(page, live_server, manager.username)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    assert page.locator("#summary-fund-balance").inner_text() == "US$5,920.00"
+    _shot(page, "index")
     page.get_by_role("link", name="Per-victim support").click()
     page.get_by_role("heading", name="Per-victim support (aggregate)").wait_for()
     assert "CAR-20" not in page.content()
