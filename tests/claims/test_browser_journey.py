@@ -42,7 +42,7 @@ def test_claim_from_report_to_payment(app, live_server, page, make_user):
     page.get_by_label("Alleged father's name").fill("Capitaine Exemple")
     page.get_by_label("Service number").fill("SN-42")
     page.get_by_label("Nationality").select_option("PAK")
-    page.get_by_label(re.compile("The victim has consented")).check()
+    page.get_by_label(re.compile("The victim consents")).check()
     page.get_by_role("button", name="Open the claim").click()
     page.get_by_role("heading", name=re.compile(r"Claim PC-\d+")).wait_for()
     claim_url = page.url

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -22,6 +23,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from vat.allegations.models import Labelled, PersonnelCategory
 from vat.claims.models import (
+    ClaimLabelled,
     ClaimStep,
     ClosingReason,
     DnaResult,
@@ -31,13 +33,20 @@ from vat.claims.models import (
     PaternityBasis,
     PaymentRoute,
 )
+from vat.victims.labels import LABELS as VICTIM_LABELS
 from vat.victims.models import Channel
 
 UNSET = [SelectChoice("", "—")]
 
 
 def choices(enum: type[Labelled], *, blank: bool = False) -> list[SelectChoice]:
-    return (UNSET if blank else []) + [SelectChoice(m.value, m.label) for m in enum]
+    """Options with translated labels (the victims domain translates the values it names)."""
+    return (UNSET if blank else []) + [
+        SelectChoice(
+            m.value, m.label if isinstance(m, ClaimLabelled) else VICTIM_LABELS.get(m.value, m.label)
+        )
+        for m in enum
+    ]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -49,69 +58,76 @@ class ChooseVictimForm(FlaskForm):
     class Meta:
         csrf = False
 
-    victim = SelectField("Victim (case code)", choices=[], validators=[DataRequired()])
+    victim = SelectField(_l("Victim (case code)"), choices=[], validators=[DataRequired()])
 
 
 class ClaimForm(FlaskForm):
-    child_ids = MultiCheckboxField("Children the claim is for", choices=[], coerce=int)
-    allegation_id = SelectField("Allegation", choices=[], validate_choice=True)
-    father_name = StringField("Alleged father's name", validators=[Optional(), Length(max=200)])
-    father_service_number = StringField("Service number", validators=[Optional(), Length(max=100)])
-    father_unit = StringField("Unit", validators=[Optional(), Length(max=200)])
-    father_nationality = SelectField("Nationality", choices=[], validate_choice=True)
-    father_category = SelectField("Personnel category", choices=choices(PersonnelCategory), default="unknown")
-    member_state = SelectField(
-        "Member state", choices=[], validate_choice=True, description="Defaults to the father's nationality."
+    child_ids = MultiCheckboxField(_l("Children the claim is for"), choices=[], coerce=int)
+    allegation_id = SelectField(_l("Allegation"), choices=[], validate_choice=True)
+    father_name = StringField(_l("Alleged father's name"), validators=[Optional(), Length(max=200)])
+    father_service_number = StringField(_l("Service number"), validators=[Optional(), Length(max=100)])
+    father_unit = StringField(_l("Unit"), validators=[Optional(), Length(max=200)])
+    father_nationality = SelectField(_l("Nationality"), choices=[], validate_choice=True)
+    father_category = SelectField(
+        _l("Personnel category"), choices=choices(PersonnelCategory), default="unknown"
     )
-    opened_on = DateField("Opened on", validators=[Optional()])
+    member_state = SelectField(
+        _l("Member state"),
+        choices=[],
+        validate_choice=True,
+        description=_l("Defaults to the father's nationality."),
+    )
+    opened_on = DateField(_l("Opened on"), validators=[Optional()])
     with_consent = BooleanField(
-        "The victim has consented to share the claim with the member state (consent recorded on her/his page)"
+        _l("The victim consents to share the claim with the member state (recorded on her/his page)")
     )
 
 
 class FatherForm(FlaskForm):
-    father_name = StringField("Alleged father's name", validators=[Optional(), Length(max=200)])
-    father_service_number = StringField("Service number", validators=[Optional(), Length(max=100)])
-    father_unit = StringField("Unit", validators=[Optional(), Length(max=200)])
-    father_nationality = SelectField("Nationality", choices=[], validate_choice=True)
-    father_category = SelectField("Personnel category", choices=choices(PersonnelCategory))
+    father_name = StringField(_l("Alleged father's name"), validators=[Optional(), Length(max=200)])
+    father_service_number = StringField(_l("Service number"), validators=[Optional(), Length(max=100)])
+    father_unit = StringField(_l("Unit"), validators=[Optional(), Length(max=200)])
+    father_nationality = SelectField(_l("Nationality"), choices=[], validate_choice=True)
+    father_category = SelectField(_l("Personnel category"), choices=choices(PersonnelCategory))
 
 
 class StepForm(FlaskForm):
-    on = DateField("Date of this step", validators=[DataRequired()])
+    on = DateField(_l("Date of this step"), validators=[DataRequired()])
 
 
 class ReferForm(StepForm):
-    channel = SelectField("Channel", choices=choices(LetterChannel), default="permanent_mission")
-    reference = StringField("Reference (note verbale, letter)", validators=[Optional(), Length(max=100)])
+    channel = SelectField(_l("Channel"), choices=choices(LetterChannel), default="permanent_mission")
+    reference = StringField(_l("Reference (note verbale, letter)"), validators=[Optional(), Length(max=100)])
 
 
 class SamplesForm(StepForm):
-    on = DateField("Mother and child sampled on", validators=[DataRequired()])
-    father_sampled_on = DateField("Alleged father sampled on", validators=[DataRequired()])
+    on = DateField(_l("Mother and child sampled on"), validators=[DataRequired()])
+    father_sampled_on = DateField(_l("Alleged father sampled on"), validators=[DataRequired()])
 
 
 class ResultForm(StepForm):
-    result = SelectField("DNA result", choices=choices(DnaResult, blank=True), validators=[DataRequired()])
+    result = SelectField(
+        _l("DNA result"), choices=choices(DnaResult, blank=True), validators=[DataRequired()]
+    )
 
 
 class PaternityForm(StepForm):
     basis = SelectField(
-        "Established by", choices=choices(PaternityBasis, blank=True), validators=[DataRequired()]
+        _l("Established by"), choices=choices(PaternityBasis, blank=True), validators=[DataRequired()]
     )
 
 
 class OrderForm(StepForm):
-    on = DateField("Order made on", validators=[DataRequired()])
-    amount = DecimalField("Amount per period", places=2, validators=[DataRequired()])
-    currency = StringField("Currency (ISO code)", validators=[DataRequired(), Length(min=3, max=3)])
-    frequency = SelectField("Frequency", choices=choices(Frequency), default="monthly")
-    starts_on = DateField("Payments start on", validators=[DataRequired()])
-    ends_on = DateField("Payments end on (if set)", validators=[Optional()])
+    on = DateField(_l("Order made on"), validators=[DataRequired()])
+    amount = DecimalField(_l("Amount per period"), places=2, validators=[DataRequired()])
+    currency = StringField(_l("Currency (ISO code)"), validators=[DataRequired(), Length(min=3, max=3)])
+    frequency = SelectField(_l("Frequency"), choices=choices(Frequency), default="monthly")
+    starts_on = DateField(_l("Payments start on"), validators=[DataRequired()])
+    ends_on = DateField(_l("Payments end on (if set)"), validators=[Optional()])
 
 
 class CloseForm(StepForm):
-    reason = SelectField("Why", choices=choices(ClosingReason, blank=True), validators=[DataRequired()])
+    reason = SelectField(_l("Why"), choices=choices(ClosingReason, blank=True), validators=[DataRequired()])
 
 
 STEP_FORMS: dict[ClaimStep, type[StepForm]] = {
@@ -132,37 +148,39 @@ def step_details(form: StepForm) -> dict[str, Any]:
 
 
 class ReopenForm(FlaskForm):
-    on = DateField("Reopened on", validators=[DataRequired()])
+    on = DateField(_l("Reopened on"), validators=[DataRequired()])
 
 
 class LetterForm(FlaskForm):
-    direction = SelectField("Letter", choices=choices(LetterDirection), default="sent")
-    dated_on = DateField("Dated", validators=[DataRequired()])
-    channel = SelectField("Channel", choices=choices(LetterChannel), default="permanent_mission")
-    reference = StringField("Reference", validators=[Optional(), Length(max=100)])
-    summary = TextAreaField("Summary", validators=[Optional(), Length(max=2000)])
+    direction = SelectField(_l("Letter"), choices=choices(LetterDirection), default="sent")
+    dated_on = DateField(_l("Dated"), validators=[DataRequired()])
+    channel = SelectField(_l("Channel"), choices=choices(LetterChannel), default="permanent_mission")
+    reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)])
+    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=2000)])
 
 
 class PaymentForm(FlaskForm):
     token = HiddenField()
-    amount = DecimalField("Amount", places=2, validators=[DataRequired()])
-    currency_code = StringField("Currency (ISO code)", validators=[DataRequired(), Length(min=3, max=3)])
-    received_on = DateField("Received on", validators=[DataRequired()])
-    route = SelectField("Route", choices=choices(PaymentRoute), default="bank_transfer")
-    reference = StringField("Reference", validators=[Optional(), Length(max=100)])
+    amount = DecimalField(_l("Amount"), places=2, validators=[DataRequired()])
+    currency_code = StringField(_l("Currency (ISO code)"), validators=[DataRequired(), Length(min=3, max=3)])
+    received_on = DateField(_l("Received on"), validators=[DataRequired()])
+    route = SelectField(_l("Route"), choices=choices(PaymentRoute), default="bank_transfer")
+    reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)])
 
 
 class InformForm(FlaskForm):
-    occurred_on = DateField("Date", validators=[DataRequired()])
-    channel = SelectField("Channel", choices=choices(Channel), default="in_person")
-    language = StringField("Language", validators=[Optional(), Length(max=40)])
-    summary = TextAreaField("What the victim was told", validators=[Optional(), Length(max=5000)])
+    occurred_on = DateField(_l("Date"), validators=[DataRequired()])
+    channel = SelectField(_l("Channel"), choices=choices(Channel), default="in_person")
+    language = StringField(_l("Language"), validators=[Optional(), Length(max=40)])
+    summary = TextAreaField(_l("What the victim was told"), validators=[Optional(), Length(max=5000)])
 
 
 class FilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    country_code = StringField("Country", validators=[Optional(), Length(max=3)])
-    step = SelectField("Step", choices=[SelectChoice("", "any")] + choices(ClaimStep), validate_choice=False)
-    member_state = StringField("Member state", validators=[Optional(), Length(max=3)])
+    country_code = StringField(_l("Country"), validators=[Optional(), Length(max=3)])
+    step = SelectField(
+        _l("Step"), choices=[SelectChoice("", _l("any"))] + choices(ClaimStep), validate_choice=False
+    )
+    member_state = StringField(_l("Member state"), validators=[Optional(), Length(max=3)])

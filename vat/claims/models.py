@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -17,7 +19,13 @@ from vat.db import Base, Money, UTCDateTime, utcnow
 from vat.victims.models import Child, Consent, Victim
 
 
-class ClaimStep(Labelled):
+class ClaimLabelled(Labelled):
+    @property
+    def label(self) -> str:
+        return CLAIM_LABELS.get(self.value) or self.value.replace("_", " ")
+
+
+class ClaimStep(ClaimLabelled):
     """The pipeline from report to outcome (DOMAIN.md), in order."""
 
     RECORDED = "recorded"
@@ -36,12 +44,17 @@ class ClaimStep(Labelled):
         return STEP_LABELS[self]
 
     @property
+    def title(self) -> str:
+        """The English name, for services' messages (they run outside requests, untranslated)."""
+        return STEP_TITLES[self]
+
+    @property
     def action(self) -> str:
         """The button that moves a claim to this step."""
         return STEP_ACTIONS.get(self, STEP_LABELS[self])
 
 
-STEP_LABELS = {
+STEP_TITLES: dict[ClaimStep, str] = {
     ClaimStep.RECORDED: "Recorded",
     ClaimStep.CONSENT_OBTAINED: "Consent obtained",
     ClaimStep.REFERRED: "Referred to the member state",
@@ -54,45 +67,51 @@ STEP_LABELS = {
     ClaimStep.CLOSED: "Closed",
 }
 
+# Lazy strings: translated when shown, in the reader's language.
+STEP_LABELS: dict[ClaimStep, Any] = {
+    ClaimStep.RECORDED: _l("Recorded"),
+    ClaimStep.CONSENT_OBTAINED: _l("Consent obtained"),
+    ClaimStep.REFERRED: _l("Referred to the member state"),
+    ClaimStep.DNA_REQUESTED: _l("DNA sampling requested"),
+    ClaimStep.SAMPLES_TAKEN: _l("Samples taken"),
+    ClaimStep.DNA_RESULT: _l("DNA result"),
+    ClaimStep.PATERNITY_ESTABLISHED: _l("Paternity established"),
+    ClaimStep.SUPPORT_ORDERED: _l("Child-support order"),
+    ClaimStep.PAYING: _l("Payments"),
+    ClaimStep.CLOSED: _l("Closed"),
+}
 
-STEP_ACTIONS = {
-    ClaimStep.CONSENT_OBTAINED: "Record the consent",
-    ClaimStep.REFERRED: "Refer to the member state",
-    ClaimStep.DNA_REQUESTED: "Request DNA sampling",
-    ClaimStep.SAMPLES_TAKEN: "Record samples taken",
-    ClaimStep.DNA_RESULT: "Record the DNA result",
-    ClaimStep.PATERNITY_ESTABLISHED: "Record paternity established",
-    ClaimStep.SUPPORT_ORDERED: "Record a child-support order",
-    ClaimStep.CLOSED: "Close the claim",
+STEP_ACTIONS: dict[ClaimStep, Any] = {
+    ClaimStep.CONSENT_OBTAINED: _l("Record the consent"),
+    ClaimStep.REFERRED: _l("Refer to the member state"),
+    ClaimStep.DNA_REQUESTED: _l("Request DNA sampling"),
+    ClaimStep.SAMPLES_TAKEN: _l("Record samples taken"),
+    ClaimStep.DNA_RESULT: _l("Record the DNA result"),
+    ClaimStep.PATERNITY_ESTABLISHED: _l("Record paternity established"),
+    ClaimStep.SUPPORT_ORDERED: _l("Record a child-support order"),
+    ClaimStep.CLOSED: _l("Close the claim"),
 }
 
 
-class DnaResult(Labelled):
+class DnaResult(ClaimLabelled):
     MATCH = "match"
     EXCLUSION = "exclusion"
     INCONCLUSIVE = "inconclusive"
 
 
-class PaternityBasis(Labelled):
+class PaternityBasis(ClaimLabelled):
     COURT_DECISION = "court_decision"
     ACKNOWLEDGMENT = "acknowledgment"
 
 
-class ClosingReason(Labelled):
+class ClosingReason(ClaimLabelled):
     RESOLVED = "resolved"
     UNRESOLVED = "unresolved"
     WITHDRAWN = "withdrawn"
     FATHER_EXCLUDED = "father_excluded"
 
-    @property
-    def label(self) -> str:
-        return {
-            ClosingReason.WITHDRAWN: "withdrawn by the victim",
-            ClosingReason.FATHER_EXCLUDED: "alleged father excluded",
-        }.get(self, self.value)
 
-
-class Frequency(Labelled):
+class Frequency(ClaimLabelled):
     MONTHLY = "monthly"
     QUARTERLY = "quarterly"
     YEARLY = "yearly"
@@ -102,21 +121,13 @@ class Frequency(Labelled):
     def months(self) -> int:
         return {"monthly": 1, "quarterly": 3, "yearly": 12, "once": 0}[self.value]
 
-    @property
-    def label(self) -> str:
-        return "once (lump sum)" if self is Frequency.ONCE else self.value
 
-
-class LetterDirection(Labelled):
+class LetterDirection(ClaimLabelled):
     SENT = "sent"
     RECEIVED = "received"
 
-    @property
-    def label(self) -> str:
-        return "sent to the member state" if self is LetterDirection.SENT else "reply from the member state"
 
-
-class LetterChannel(Labelled):
+class LetterChannel(ClaimLabelled):
     PERMANENT_MISSION = "permanent_mission"
     NOTE_VERBALE = "note_verbale"
     EMBASSY = "embassy"
@@ -124,21 +135,44 @@ class LetterChannel(Labelled):
     MEETING = "meeting"
     OTHER = "other"
 
-    @property
-    def label(self) -> str:
-        return {
-            LetterChannel.PERMANENT_MISSION: "through the permanent mission",
-            LetterChannel.NOTE_VERBALE: "note verbale",
-        }.get(self, self.value)
 
-
-class PaymentRoute(Labelled):
+class PaymentRoute(ClaimLabelled):
     BANK_TRANSFER = "bank_transfer"
     MOBILE_MONEY = "mobile_money"
     THROUGH_MISSION = "through_mission"
     THROUGH_MEMBER_STATE = "through_member_state"
     CASH = "cash"
     OTHER = "other"
+
+
+CLAIM_LABELS: dict[str, Any] = {
+    "match": _l("match"),
+    "exclusion": _l("exclusion"),
+    "inconclusive": _l("inconclusive"),
+    "court_decision": _l("court decision"),
+    "acknowledgment": _l("acknowledgment by the father"),
+    "resolved": _l("resolved"),
+    "unresolved": _l("unresolved"),
+    "withdrawn": _l("withdrawn by the victim"),
+    "father_excluded": _l("alleged father excluded"),
+    "monthly": _l("monthly"),
+    "quarterly": _l("quarterly"),
+    "yearly": _l("yearly"),
+    "once": _l("once (lump sum)"),
+    "sent": _l("sent to the member state"),
+    "received": _l("reply from the member state"),
+    "permanent_mission": _l("through the permanent mission"),
+    "note_verbale": _l("note verbale"),
+    "embassy": _l("embassy"),
+    "email": _l("email"),
+    "meeting": _l("meeting"),
+    "other": _l("other"),
+    "bank_transfer": _l("bank transfer"),
+    "mobile_money": _l("mobile money"),
+    "through_mission": _l("through the mission"),
+    "through_member_state": _l("through the member state"),
+    "cash": _l("cash"),
+}
 
 
 claim_child = Table(

@@ -171,7 +171,7 @@ def _step_date(claim: Claim, field_name: str, value: date | None) -> date:
     if when < claim.step_on:
         raise InvalidField(
             field_name,
-            f"This step cannot be dated before the current step ({claim.current_step.label}, "
+            f"This step cannot be dated before the current step ({claim.current_step.title}, "
             f"{claim.step_on.isoformat()}).",
         )
     return when
@@ -292,8 +292,8 @@ def allowed_steps(claim: Claim) -> list[ClaimStep]:
 
 
 def illegal_move(claim: Claim, target: ClaimStep, why: str | None = None) -> IllegalMove:
-    allowed = ", ".join(f"“{s.label}”" for s in allowed_steps(claim)) or "none (reopen it first)"
-    reason = why or f"A claim at “{claim.current_step.label}” cannot move to “{target.label}”."
+    allowed = ", ".join(f"“{s.title}”" for s in allowed_steps(claim)) or "none (reopen it first)"
+    reason = why or f"A claim at “{claim.current_step.title}” cannot move to “{target.title}”."
     return IllegalMove(f"{reason} Allowed next: {allowed}.")
 
 
@@ -346,7 +346,7 @@ def _to_referred(actor: Any, claim: Claim, on: date, details: dict[str, Any]) ->
         purpose=f"Paternity claim {claim.code}",
         shared_on=on,
     )
-    return LetterChannel(channel).label
+    return channel
 
 
 def _to_dna_requested(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
@@ -390,7 +390,7 @@ def _to_paternity(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -
             "Without a DNA result, only the alleged father's acknowledgment establishes paternity.",
         )
     claim.paternity_basis, claim.paternity_established_on = basis, on
-    return PaternityBasis(basis).label
+    return basis
 
 
 def _to_support(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
@@ -416,7 +416,7 @@ def _to_support(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> 
         recorded_by_id=getattr(actor, "id", None),
     )
     claim.orders.append(order)
-    return f"{order.amount} {order.currency} {Frequency(frequency).label}"
+    return f"{order.amount} {order.currency}"
 
 
 def _to_paying(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
@@ -438,7 +438,7 @@ def _to_closed(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> s
     if reason == ClosingReason.RESOLVED and claim.paternity_established_on is None:
         raise illegal_move(claim, S.CLOSED, "A claim is resolved only once paternity is established.")
     claim.step_before_close, claim.closing_reason, claim.closed_on = claim.step, reason, on
-    return ClosingReason(reason).label
+    return reason
 
 
 ENTER: dict[ClaimStep, Callable[[Any, Claim, date, dict[str, Any]], str | None]] = {
@@ -456,7 +456,8 @@ ENTER: dict[ClaimStep, Callable[[Any, Claim, date, dict[str, Any]], str | None]]
 
 def advance(*, actor: Any, claim: Claim, to: str, on: date | None = None, **details: Any) -> ClaimEvent:
     """Move the claim to step `to`, dated `on`, if the state machine allows it from where it
-    stands. `details` carry what the step records (result, basis, order terms, reason...)."""
+    stands. `details` carry what the step records (result, basis, order terms, reason...); the
+    event keeps the code of what was recorded (a channel, result, basis, reason), never words."""
     try:
         target = ClaimStep(to)
     except ValueError as error:
@@ -509,7 +510,7 @@ def reopen(*, actor: Any, claim: Claim, on: date | None = None) -> ClaimEvent:
         claim=claim,
         target=target,
         on=when,
-        note=f"reopened (was {ClosingReason(reason).label})" if reason else "reopened",
+        note=reason,
         kind="reopen",
     )
 
@@ -742,7 +743,7 @@ def update_text(claim: Claim) -> str:
             else "child-support order made."
         ),
         S.PAYING: "payments have started.",
-        S.CLOSED: f"closed ({ClosingReason(claim.closing_reason).label})."
+        S.CLOSED: f"closed ({claim.closing_reason.replace('_', ' ')})."
         if claim.closing_reason
         else "closed.",
     }

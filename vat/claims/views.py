@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -27,6 +28,7 @@ from vat.claims.forms import (
     ReopenForm,
     step_details,
 )
+from vat.claims.labels import claim_label
 from vat.claims.models import Claim, ClaimStep
 from vat.db import db
 from vat.errors import DomainError
@@ -36,6 +38,11 @@ from vat.victims.models import Victim
 bp = Blueprint("claims", __name__, url_prefix="/vat/claims")
 
 PER_PAGE = 50
+
+
+@bp.context_processor
+def helpers() -> dict[str, Any]:
+    return {"claim_label": claim_label}
 
 
 def show_error(form: FlaskForm, error: DomainError) -> None:
@@ -113,14 +120,22 @@ def new() -> str | Response:
         abort(404)
     form = ClaimForm()
     form.child_ids.choices = [
-        SelectChoice(c.id, f"Child {n}, born {c.birth_date or 'date unknown'}, {c.sex}")
+        SelectChoice(
+            c.id,
+            _("Child %(num)s, born %(date)s, %(sex)s")
+            % {
+                "num": n,
+                "date": c.birth_date.isoformat() if c.birth_date else _("date unknown"),
+                "sex": claim_label(c.sex),
+            },
+        )
         for n, c in enumerate(victim.children, start=1)
     ]
     form.allegation_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(str(a.id), a.reference) for a in victim.allegations
     ]
     form.father_nationality.choices = countries()
-    form.member_state.choices = countries("same as nationality")
+    form.member_state.choices = countries(_("same as nationality"))
     if request.method == "GET":
         form.opened_on.data = today()
         form.child_ids.data = [c.id for c in victim.children]
@@ -147,7 +162,7 @@ def new() -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash(f"Claim {claim.code} opened.", "success")
+            flash(_("Claim %(code)s opened.", code=claim.code), "success")
             return to_claim(claim)
     return render_template("vat/claims/new.html", form=form, victim=victim)
 
@@ -201,10 +216,10 @@ def edit_father(claim_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Alleged father's details saved.", "success")
+            flash(_("Alleged father's details saved."), "success")
             return to_claim(claim)
     return render_template(
-        "vat/claims/record_form.html", form=form, claim=claim, title="Alleged father", submit="Save"
+        "vat/claims/record_form.html", form=form, claim=claim, title=_("Alleged father"), submit=_("Save")
     )
 
 
@@ -235,10 +250,17 @@ def step(claim_id: int, step: str) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash(f"Claim {claim.code}: {target.label.lower()}. Now tell the victim.", "success")
+            flash(
+                _("Claim %(code)s: %(step)s. Now tell the victim.", code=claim.code, step=target.label),
+                "success",
+            )
             return redirect(url_for("claims.inform", claim_id=claim.id))
     return render_template(
-        "vat/claims/record_form.html", form=form, claim=claim, title=target.action, submit="Record this step"
+        "vat/claims/record_form.html",
+        form=form,
+        claim=claim,
+        title=target.action,
+        submit=_("Record this step"),
     )
 
 
@@ -257,10 +279,10 @@ def reopen(claim_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash(f"Claim {claim.code} reopened. Now tell the victim.", "success")
+            flash(_("Claim %(code)s reopened. Now tell the victim.", code=claim.code), "success")
             return redirect(url_for("claims.inform", claim_id=claim.id))
     return render_template(
-        "vat/claims/record_form.html", form=form, claim=claim, title="Reopen the claim", submit="Reopen"
+        "vat/claims/record_form.html", form=form, claim=claim, title=_("Reopen the claim"), submit=_("Reopen")
     )
 
 
@@ -280,14 +302,14 @@ def letter(claim_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Correspondence recorded.", "success")
+            flash(_("Correspondence recorded."), "success")
             return to_claim(claim, "letters")
     return render_template(
         "vat/claims/record_form.html",
         form=form,
         claim=claim,
-        title="Member-state correspondence",
-        submit="Save",
+        title=_("Member-state correspondence"),
+        submit=_("Save"),
     )
 
 
@@ -310,12 +332,12 @@ def payment(claim_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Payment recorded.", "success")
+            flash(_("Payment recorded."), "success")
             if claim.step != before:
                 return redirect(url_for("claims.inform", claim_id=claim.id))
             return to_claim(claim, "schedule")
     return render_template(
-        "vat/claims/record_form.html", form=form, claim=claim, title="Record a payment", submit="Save"
+        "vat/claims/record_form.html", form=form, claim=claim, title=_("Record a payment"), submit=_("Save")
     )
 
 
@@ -336,13 +358,13 @@ def inform(claim_id: int) -> str | Response:
             show_error(form, error)
         else:
             db.session.commit()
-            flash("Update to the victim recorded.", "success")
+            flash(_("Update to the victim recorded."), "success")
             return to_claim(claim)
     return render_template(
         "vat/claims/record_form.html",
         form=form,
         claim=claim,
-        title="Record the update given to the victim",
-        submit="Save",
+        title=_("Record the update given to the victim"),
+        submit=_("Save"),
         prompt=services.victim_update_owed(claim),
     )
