@@ -217,3 +217,19 @@ def test_forms_need_a_csrf_token(database_url, make_user, claim_id):
     assert response.status_code == 400
     with app.app_context():
         assert db.session.get(Claim, claim_id).step == "support_ordered"
+
+
+def test_a_senior_advocate_who_breaks_the_glass_sees_the_claim(app, client, login, claim_id):
+    senior = login(Role.SENIOR_ADVOCATE, "HTI")
+    assert client.get(f"/vat/claims/{claim_id}").status_code == 404
+    from vat.victims import services as victims
+
+    with app.test_request_context():
+        claim = db.session.get(Claim, claim_id)
+        victims.break_glass_victim(
+            actor=db.session.get(User, senior.id),
+            case_code=claim.victim.case_code,
+            reason="The advocate in charge is away; the victim is at the office now.",
+        )
+        db.session.commit()
+    assert client.get(f"/vat/claims/{claim_id}").status_code == 200
