@@ -194,7 +194,7 @@ def test_a_payment_submitted_twice_books_once(app, client, login, claim_id):
     assert "25.00 USD" in page
 
 
-def test_list_filters(client, login, claim_id):
+def test_list_filters(app, client, login, claim_id):
     login(Role.ADVOCATE, "CAF")
     assert f"PC-{claim_id:05d}" in client.get("/vat/claims/?step=support_ordered").get_data(as_text=True)
     assert f"PC-{claim_id:05d}" not in client.get("/vat/claims/?step=referred").get_data(as_text=True)
@@ -203,6 +203,12 @@ def test_list_filters(client, login, claim_id):
     )
     assert f"PC-{claim_id:05d}" not in client.get("/vat/claims/?country_code=HTI").get_data(as_text=True)
     assert client.get("/vat/claims/?step=bogus").status_code == 200
+    with app.app_context():
+        victim_id = db.session.get(Claim, claim_id).victim_id
+    assert f"PC-{claim_id:05d}" in client.get(f"/vat/claims/?victim={victim_id}").get_data(as_text=True)
+    assert f"PC-{claim_id:05d}" not in client.get(f"/vat/claims/?victim={victim_id + 1}").get_data(
+        as_text=True
+    )
 
 
 def test_forms_need_a_csrf_token(database_url, make_user, claim_id):

@@ -795,6 +795,7 @@ class ClaimFilters:
     country_code: str = ""
     step: str = ""
     member_state: str = ""
+    victim_id: int | None = None
 
 
 def claim_rows(user: Any, filters: ClaimFilters, on: date | None = None) -> list[ClaimRow]:
@@ -812,6 +813,8 @@ def claim_rows(user: Any, filters: ClaimFilters, on: date | None = None) -> list
         query = query.where(Claim.step == filters.step)
     if filters.member_state:
         query = query.where(Claim.member_state == filters.member_state)
+    if filters.victim_id is not None:
+        query = query.where(Claim.victim_id == filters.victim_id)
     rows = []
     for claim in db.session.scalars(query):
         plan = schedule(claim.orders, claim.payments, on) if claim.orders else Schedule()

@@ -81,6 +81,7 @@ def index() -> str:
             country_code=(form.country_code.data or "").strip().upper(),
             step=form.step.data if form.step.data in set(ClaimStep) else "",
             member_state=(form.member_state.data or "").strip().upper(),
+            victim_id=request.args.get("victim", type=int),
         )
     rows = services.claim_rows(current_user, filters)
     summary = services.dashboard(services.claim_rows(current_user, services.ClaimFilters()))
