@@ -195,8 +195,8 @@ class Claim(Base):
     father_nationality: Mapped[str | None] = mapped_column(String(3))
     father_category: Mapped[str] = mapped_column(String(30))
     step: Mapped[str] = mapped_column(String(30), default=ClaimStep.RECORDED, index=True)
-    # The date the current step happened, and the date it was recorded (the victim is owed an
-    # update from then on).
+    # The date the current step happened (the victim is owed an update given on or after it),
+    # and the date it was recorded (how late steps reach the system).
     step_on: Mapped[date] = mapped_column(Date)
     step_recorded_on: Mapped[date] = mapped_column(Date)
     opened_on: Mapped[date] = mapped_column(Date, index=True)
