@@ -984,7 +984,8 @@ def _finish(connection: Connection) -> None:
                     )
                 )
         connection.commit()
-        connection.execute(text("ANALYZE"))
+        # VACUUM sets the visibility map too (index-only scans); it cannot run in a transaction.
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
     else:
         connection.execute(text("ANALYZE"))
     connection.commit()
