@@ -9,8 +9,9 @@ from werkzeug.wrappers import Response
 
 from vat.auth import services
 from vat.auth.forms import LanguageForm
-from vat.auth.policy import public, signed_in
+from vat.auth.policy import Permission, can, public, signed_in
 from vat.db import db
+from vat.reports.views import landing_figures
 
 bp = Blueprint("main", __name__)
 
@@ -18,7 +19,8 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @signed_in
 def dashboard() -> str:
-    return render_template("main/dashboard.html", role=current_user.role)
+    figures = landing_figures() if can(current_user, Permission.VIEW_CASES) else {}
+    return render_template("main/dashboard.html", role=current_user.role, **figures)
 
 
 @bp.route("/language", methods=["GET", "POST"])

@@ -87,6 +87,11 @@ def _download(name: str, fmt: str, body: Any) -> Response:
 @bp.get("/")
 @requires(Permission.VIEW_CASES)
 def index() -> str:
+    return render_template("reports/index.html", **landing_figures())
+
+
+def landing_figures() -> dict[str, Any]:
+    """The few figures and the chart that open each role's dashboard and the reports page."""
     with read_only():
         figures = services.summary(current_user, reads_ledger=can(current_user, Permission.READ_LEDGER))
     chart = None
@@ -100,7 +105,7 @@ def index() -> str:
                 Series("spending", [spending for _, _, spending in figures.fund.months], "series-2"),
             ],
         )
-    return render_template("reports/index.html", summary=figures, chart=chart)
+    return {"summary": figures, "chart": chart}
 
 
 # --- per-victim support ------------------------------------------------------------------------
