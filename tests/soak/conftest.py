@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,9 +55,10 @@ def server_environment(database_url: str) -> dict[str, str]:
 class Server:
     """gunicorn serving wsgi:app on a loopback port; `kill()` is SIGKILL, `start()` restarts."""
 
-    def __init__(self, database_url: str, workers: int = 2) -> None:
+    def __init__(self, database_url: str, workers: int = 2, preload: bool = False) -> None:
         self.database_url = database_url
         self.workers = workers
+        self.preload = preload  # import the app once, in the master, instead of once per worker
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -72,6 +74,7 @@ class Server:
             str(self.workers),
             "--log-level",
             "warning",
+            *(["--preload"] if self.preload else []),
             "wsgi:app",
         ]
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
@@ -101,7 +104,7 @@ class Server:
 def start_server(database_url: str) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
-    def start(**kwargs: int) -> Server:
+    def start(**kwargs: Any) -> Server:
         server = Server(database_url, **kwargs)
         server.start()
         servers.append(server)

@@ -4,6 +4,7 @@ subprocesses with the server's own environment."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -154,6 +155,37 @@ def finish(verifiers: list[subprocess.Popen[bytes]]) -> list[str]:
         if process.returncode != 0:
             failed.append(out.decode())
     return failed
+
+
+class Verifier:
+    """tests/soak/verifier.py as a subprocess with the server's environment: `check()` runs
+    `flask ledger verify` and `flask audit verify` and returns the failures."""
+
+    def __init__(self, database_url: str) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [sys.executable, "-m", "tests.soak.verifier"],
+            cwd=ROOT,
+            env=server_environment(database_url),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def check(self) -> list[str]:
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write("verify\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            return ["the verifier exited"]
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+        if self.process.stdout:
+            self.process.stdout.close()
 
 
 def flask(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
