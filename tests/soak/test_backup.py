@@ -6,6 +6,7 @@ import threading
 import uuid
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from ledger.models import Entry
 from tests.conftest import BACKEND, _admin_connection, _postgres_url, make_app
@@ -26,9 +27,7 @@ def empty_database(tmp_path, name: str) -> str:
 def drop(url: str) -> None:
     if BACKEND == "postgres":
         with _admin_connection() as conn:
-            conn.execute(
-                f'DROP DATABASE IF EXISTS "{make_app(url).config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[1]}" WITH (FORCE)'
-            )
+            conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 def entries(url: str) -> int:
