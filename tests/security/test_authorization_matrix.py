@@ -127,6 +127,7 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("GET", "victims.import_template"): (P.EDIT_CASES, ANY),
     ("GET", "victims.index"): (P.VIEW_IDENTITY, ANY),
     ("POST", "victims.by_name"): (P.VIEW_IDENTITY, ANY),
+    ("POST", "victims.export_disclosure"): (P.VIEW_IDENTITY, SCOPED),
     ("GET", "victims.show"): (P.VIEW_IDENTITY, SCOPED),
     ("POST", "victims.link_allegation"): (P.EDIT_CASES, SCOPED),
     ("POST", "victims.unlink_allegation"): (P.EDIT_CASES, SCOPED),
@@ -157,6 +158,8 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
 REFUSED_IN_VIEW: dict[tuple[str, str], frozenset[Role]] = {
     # those who see only aggregates get no rows, even de-identified ones
     ("GET", "reports.victims_export_deidentified"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    # identities leave the system only with a senior advocate (DESIGN, Security)
+    ("POST", "victims.export_disclosure"): frozenset({Role.ADVOCATE}),
 }
 
 # Values for URL parameters that are not record ids.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 from sqlalchemy import event, func, select
 
 from tests.conftest import make_app, sign_in
@@ -296,6 +298,8 @@ def test_every_record_route_refuses_outsiders(
                 want = 302  # policy, not victim data: any senior advocate may edit the rules
             elif endpoint == "allegations.update_clock_rule" and expected == 404:
                 want = 403
+            elif endpoint == "victims.export_disclosure" and role is Role.ADVOCATE:
+                want = 403  # identities leave only with a senior advocate, whatever the scope
             assert response.status_code == want, (role, method, url, response.status_code)
             assert records["code"] not in response.get_data(as_text=True)
             assert NAME not in response.get_data(as_text=True)
@@ -553,3 +557,46 @@ def test_name_search_is_posted_exact_scoped_and_audited(
         ).all()
     assert len(events) == 3 and code in events[0].detail
     assert all("Zaïnab" not in e.detail and "Fatim" not in e.detail for e in events)
+
+
+def test_a_senior_exports_a_shared_file_only_while_its_consent_stands(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any]
+) -> None:
+    advocate = make_user(Role.ADVOCATE, "CAF")
+    with app.test_request_context():
+        actor = db.session.get(User, advocate.id)
+        victim = register(actor, name='=HYPERLINK("http://x")', consents=["share_member_state", "services"])
+        services.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
+        disclosure = services.record_disclosure(
+            actor=actor,
+            victim=victim,
+            recipient_kind="member_state",
+            recipient="FRA",
+            purpose="paternity",
+            shared_on=TODAY,
+        )
+        db.session.commit()
+        victim_id, disclosure_id = victim.id, disclosure.id
+    url = f"/vat/victims/{victim_id}/export"
+    sign_in(app, client, advocate)
+    assert client.post(url, data={"disclosure_id": disclosure_id}).status_code == 403
+    login(Role.SENIOR_ADVOCATE, "CAF")
+    response = client.post(url, data={"disclosure_id": disclosure_id})
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    facts = {row[0]: row[1] for row in book["victim"].iter_rows(min_row=2, values_only=True)}
+    assert facts["name"] == '\'=HYPERLINK("http://x")'  # inert in a spreadsheet
+    assert [r[0] for r in book["assistance"].iter_rows(min_row=2, values_only=True)] == ["medical"]
+    with app.test_request_context():
+        victim = db.session.get(Victim, victim_id)
+        consent = services.active_consent(victim, "share_member_state")
+        services.withdraw_consent(actor=db.session.get(User, advocate.id), victim=victim, consent=consent)
+        db.session.commit()
+    response = client.post(url, data={"disclosure_id": disclosure_id})
+    assert response.status_code == 302
+    assert client.post(url, data={"disclosure_id": 999999}).status_code == 302
+    with app.app_context():
+        exports = db.session.scalars(
+            select(audit.AuditEvent).where(audit.AuditEvent.action == "victim.export_identity")
+        ).all()
+    assert len(exports) == 1

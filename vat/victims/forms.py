@@ -10,6 +10,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -17,7 +18,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from vat.allegations.models import Labelled
 from vat.victims.labels import LABELS
@@ -148,6 +149,10 @@ class DisclosureForm(FlaskForm):
     )
     purpose = StringField(_l("Purpose"), validators=[DataRequired(), Length(max=200)])
     shared_on = DateField(_l("Shared on"), validators=[Optional()])
+
+
+class ExportForm(FlaskForm):
+    disclosure_id = IntegerField(validators=[DataRequired()], widget=HiddenInput())
 
 
 class LinkAllegationForm(FlaskForm):

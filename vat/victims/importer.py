@@ -252,18 +252,39 @@ class Progress:
 PROGRESS_EVERY = 250
 
 
+def read_file(filename: str, stream: IO[bytes], kind: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The sheets of a file, each a header then its rows; FileRefused if it cannot be read."""
+    return _read_sheets(filename, stream, kind)
+
+
+def row_count(sheets: dict[str, list[dict[str, Any]]]) -> int:
+    return sum(1 for rows in sheets.values() for row in rows[1:] if row)
+
+
+def refused(error: FileRefused) -> ImportReport:
+    report = ImportReport()
+    report.errors.append(RowError("file", 0, "", str(error)))
+    return report
+
+
 def import_steps(
     *, actor: Any, filename: str, stream: IO[bytes], kind: str | None = None
 ) -> Iterator[Progress | ImportReport]:
-    """Import, yielding progress every few hundred rows, then the report (always last)."""
-    report = ImportReport()
+    """Read and import a file, yielding progress every few hundred rows, then the report."""
     try:
-        sheets = _read_sheets(filename, stream, kind)
+        sheets = read_file(filename, stream, kind)
     except FileRefused as error:
-        report.errors.append(RowError("file", 0, "", str(error)))
-        yield report
+        yield refused(error)
         return
-    total = sum(1 for rows in sheets.values() for row in rows[1:] if row)
+    yield from import_sheets(actor=actor, sheets=sheets)
+
+
+def import_sheets(
+    *, actor: Any, sheets: dict[str, list[dict[str, Any]]]
+) -> Iterator[Progress | ImportReport]:
+    """Import read sheets in one savepoint, yielding progress, then the report (always last)."""
+    report = ImportReport()
+    total = row_count(sheets)
     savepoint = db.session.begin_nested()
     for sheet in KINDS:
         rows = sheets.get(sheet)

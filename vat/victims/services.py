@@ -33,7 +33,8 @@ from vat.auth.models import BreakGlass, Role, User
 from vat.auth.policy import in_scope, scope_filter
 from vat.crypto import blind_index
 from vat.db import db, utcnow
-from vat.errors import DomainError
+from vat.errors import DomainError, NotAllowed
+from vat.reports.exports import xlsx_bytes
 from vat.victims.models import (
     AgeGroup,
     Assistance,
@@ -560,6 +561,63 @@ def record_disclosure(
         detail={"recipient_kind": kind, "disclosure": disclosure.id},
     )
     return disclosure
+
+
+def export_disclosure(*, actor: Any, victim: Victim, disclosure: Disclosure) -> bytes:
+    """The victim's file for a recorded share, as a workbook: senior advocates only, only while
+    the share stands and its consent is in force, and audited (the export holds the identity)."""
+    if Role(actor.role) is not Role.SENIOR_ADVOCATE:
+        raise NotAllowed("Only a senior advocate may export a victim's identity.")
+    if disclosure.victim_id != victim.id:
+        raise DomainError("That share belongs to another victim.")
+    if disclosure.cancelled_on is not None:
+        raise DomainError("This share was cancelled when its consent was withdrawn: nothing to export.")
+    require_consent(
+        victim, DISCLOSURE_CONSENT[disclosure.recipient_kind], disclosure.recipient, field="recipient"
+    )
+    identity = {name: getattr(victim, name) for name in IDENTITY_FIELDS}
+    facts = [
+        ("case code", victim.case_code),
+        ("country", victim.country_code),
+        ("mission", victim.mission),
+        ("sex", victim.sex),
+        ("age group at the incident", victim.age_group),
+        *((name.replace("_", " "), value) for name, value in identity.items()),
+        ("shared with", f"{disclosure.recipient} ({disclosure.recipient_kind.replace('_', ' ')})"),
+        ("purpose", disclosure.purpose),
+        ("shared on", disclosure.shared_on),
+    ]
+    services_rows = [
+        (s.service_type, s.provider, s.referral_date, s.start_date, s.end_date, s.status, s.cost, s.currency)
+        for s in victim.services
+    ]
+    allegation_rows = [
+        (a.reference, a.country_code, a.mission, a.type, a.received_on, a.outcome) for a in victim.allegations
+    ]
+    workbook = xlsx_bytes(
+        [
+            ("victim", ["field", "value"], facts),
+            (
+                "assistance",
+                ["service", "provider", "referred", "start", "end", "status", "cost", "currency"],
+                services_rows,
+            ),
+            (
+                "allegations",
+                ["reference", "country", "mission", "type", "received", "outcome"],
+                allegation_rows,
+            ),
+        ]
+    )
+    audit.record(
+        "victim.export_identity",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"disclosure": disclosure.id, "recipient_kind": disclosure.recipient_kind},
+    )
+    return workbook
 
 
 # --- assistance ------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from flask import (
     request,
     send_file,
     stream_template,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -29,9 +28,10 @@ from wtforms import SelectChoice
 from vat.allegations import services as allegation_services
 from vat.allegations.services import InvalidField
 from vat.auth.forms import EmptyForm
-from vat.auth.policy import Permission, in_scope, requires
+from vat.auth.models import Role
+from vat.auth.policy import Permission, fresh_required, in_scope, requires
 from vat.db import db, read_only
-from vat.errors import DomainError
+from vat.errors import DomainError, NotAllowed
 from vat.victims import importer, labels, services
 from vat.victims.forms import (
     AssistanceForm,
@@ -40,6 +40,7 @@ from vat.victims.forms import (
     CommunicationForm,
     ConsentForm,
     DisclosureForm,
+    ExportForm,
     ImportForm,
     LinkAllegationForm,
     NameSearchForm,
@@ -48,7 +49,7 @@ from vat.victims.forms import (
     VictimForm,
     WithdrawForm,
 )
-from vat.victims.models import Assistance, Child, Consent, Victim, VictimStatus
+from vat.victims.models import Assistance, Child, Consent, Disclosure, Victim, VictimStatus
 
 bp = Blueprint("victims", __name__, url_prefix="/vat")
 
@@ -352,6 +353,38 @@ def new_disclosure(victim_id: int) -> str | Response:
     )
 
 
+@bp.post("/victims/<int:victim_id>/export")
+@requires(Permission.VIEW_IDENTITY)
+@fresh_required
+def export_disclosure(victim_id: int) -> Response:
+    """Download the file of a recorded share (senior advocates; refused in the service too)."""
+    if Role(current_user.role) is not Role.SENIOR_ADVOCATE:
+        abort(403)
+    victim = load_victim(victim_id)
+    form = ExportForm()
+    disclosure = db.session.get(Disclosure, form.disclosure_id.data) if form.validate_on_submit() else None
+    if disclosure is None or disclosure.victim_id != victim.id:
+        flash(_("Choose one of this victim's shares."), "error")
+        return to_victim_page(victim, "disclosures")
+    services.load_victim_file(victim)
+    try:
+        workbook = services.export_disclosure(actor=current_user, victim=victim, disclosure=disclosure)
+    except NotAllowed:
+        db.session.rollback()
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return to_victim_page(victim, "disclosures")
+    db.session.commit()
+    return send_file(
+        io.BytesIO(workbook),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"{victim.case_code}-share-{disclosure.id}.xlsx",
+    )
+
+
 # --- assistance, children, communications ----------------------------------------------------
 
 
@@ -570,16 +603,23 @@ def import_records() -> str | Response:
     if not form.validate_on_submit():
         return render_template("vat/victims/import.html", form=form, steps=None, columns=importer.COLUMNS)
     upload = form.file.data
-    steps = importer.import_steps(
-        actor=current_user,
-        filename=upload.filename or "",
-        stream=io.BytesIO(upload.read()),
-        kind=form.kind.data,
-    )
-    page = stream_template(
-        "vat/victims/import.html", form=form, steps=committed(steps), columns=importer.COLUMNS
-    )
-    return current_app.response_class(stream_with_context(page), mimetype="text/html")
+    try:
+        sheets = importer.read_file(upload.filename or "", io.BytesIO(upload.read()), form.kind.data)
+    except importer.FileRefused as error:
+        return render_template(
+            "vat/victims/import.html", form=form, steps=[importer.refused(error)], columns=importer.COLUMNS
+        )
+    finally:
+        upload.close()
+    steps = committed(importer.import_sheets(actor=current_user, sheets=sheets))
+    if importer.row_count(sheets) <= importer.PROGRESS_EVERY:  # small: one plain page
+        return render_template(
+            "vat/victims/import.html", form=form, steps=list(steps), columns=importer.COLUMNS
+        )
+    # Large: the page streams (progress lines, then the report); all the work runs in the stream,
+    # inside the request context that stream_template keeps for it.
+    page = stream_template("vat/victims/import.html", form=form, steps=steps, columns=importer.COLUMNS)
+    return current_app.response_class(page, mimetype="text/html")
 
 
 def committed(steps: Iterator[Any]) -> Iterator[Any]:
