@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, Regexp
@@ -19,26 +20,30 @@ class ReportForm(FlaskForm):
 
 class VictimFilterForm(ReportForm):
     country = StringField(
-        "Country",
-        validators=[Optional(), Regexp(r"^[A-Za-z]{3}$", message="Use a three-letter code, e.g. CAF.")],
+        _l("Country"),
+        validators=[Optional(), Regexp(r"^[A-Za-z]{3}$", message=_l("Use a three-letter code, e.g. CAF."))],
     )
     mission = StringField(
-        "Mission",
+        _l("Mission"),
         validators=[
             Optional(),
             Length(max=40),
-            Regexp(r"^[\w .\-/]*$", message="Use letters, digits, spaces, dots, dashes or slashes."),
+            Regexp(r"^[\w .\-/]*$", message=_l("Use letters, digits, spaces, dots, dashes or slashes.")),
         ],
     )
-    year = IntegerField("Year registered", validators=[Optional(), NumberRange(min=1990, max=2100)])
+    year = IntegerField(_l("Year registered"), validators=[Optional(), NumberRange(min=1990, max=2100)])
     sex = SelectField(
-        "Sex",
-        choices=[SelectChoice("", "any")] + [SelectChoice(s.value, s.label) for s in Sex],
+        _l("Sex"),
+        choices=[SelectChoice("", _l("any"))] + [SelectChoice(s.value, s.label) for s in Sex],
         default="",
     )
     minor = SelectField(
-        "Minor at the time",
-        choices=[SelectChoice("", "any"), SelectChoice("yes", "minors"), SelectChoice("no", "not minors")],
+        _l("Minor at the time"),
+        choices=[
+            SelectChoice("", _l("any")),
+            SelectChoice("yes", _l("minors")),
+            SelectChoice("no", _l("not minors")),
+        ],
         default="",
     )
 
@@ -46,16 +51,16 @@ class VictimFilterForm(ReportForm):
 class AllegationFilterForm(ReportForm):
     country = VictimFilterForm.country
     mission = VictimFilterForm.mission
-    year = IntegerField("Year received", validators=[Optional(), NumberRange(min=1990, max=2100)])
+    year = IntegerField(_l("Year received"), validators=[Optional(), NumberRange(min=1990, max=2100)])
 
 
 class ClaimFilterForm(VictimFilterForm):
-    year = IntegerField("Year opened", validators=[Optional(), NumberRange(min=1990, max=2100)])
+    year = IntegerField(_l("Year opened"), validators=[Optional(), NumberRange(min=1990, max=2100)])
 
 
 class PeriodForm(ReportForm):
-    start = DateField("From", validators=[Optional()])
-    end = DateField("To", validators=[Optional()])
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
 
     def period(self, today: date) -> tuple[date, date]:
         start = self.start.data or date(today.year, 1, 1)

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -811,11 +812,11 @@ def services_by_type(user: Any, filters: VictimFilters) -> list[tuple[str, int]]
 # --- assistance --------------------------------------------------------------------------------
 
 ASSISTANCE_GROUPS = {
-    "type": "service type",
-    "provider": "provider",
-    "country": "country",
-    "mission": "mission",
-    "year": "year of referral",
+    "type": _l("service type"),
+    "provider": _l("provider"),
+    "country": _l("country"),
+    "mission": _l("mission"),
+    "year": _l("year of referral"),
 }
 
 
@@ -937,12 +938,12 @@ def assistance_export_rows(report: AssistanceReport) -> list[list[Any]]:
 # --- allegation clock --------------------------------------------------------------------------
 
 CLOCK_STATES = [
-    ("on_time", "on time"),
-    ("late", "late"),
-    ("due", "open, within the limit"),
-    ("overdue", "open, overdue"),
-    ("waiting", "waiting for an earlier step"),
-    ("not_applicable", "not applicable"),
+    ("on_time", _l("on time")),
+    ("late", _l("late")),
+    ("due", _l("open, within the limit")),
+    ("overdue", _l("open, overdue")),
+    ("waiting", _l("waiting for an earlier step")),
+    ("not_applicable", _l("not applicable")),
 ]
 
 

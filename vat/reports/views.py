@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from vat import audit
@@ -98,11 +99,11 @@ def landing_figures() -> dict[str, Any]:
     if figures.fund is not None:
         chart = bar_chart(
             chart_id="fund-this-year",
-            title="The fund's income and spending by month, this year (US$)",
+            title=_("The fund's income and spending by month, this year (US$)"),
             categories=[month for month, _, _ in figures.fund.months],
             series=[
-                Series("income", [income for _, income, _ in figures.fund.months], "series-1"),
-                Series("spending", [spending for _, _, spending in figures.fund.months], "series-2"),
+                Series(_("income"), [income for _, income, _ in figures.fund.months], "series-1"),
+                Series(_("spending"), [spending for _, _, spending in figures.fund.months], "series-2"),
             ],
         )
     return {"summary": figures, "chart": chart}
@@ -121,9 +122,9 @@ def victims() -> str:
             totals = result.by_service.row_totals
             chart = bar_chart(
                 chart_id="services-by-type",
-                title="Services by type (consenting victims; small counts hidden)",
+                title=_("Services by type (consenting victims; small counts hidden)"),
                 categories=result.by_service.row_labels,
-                series=[Series("services", totals, "series-1")],
+                series=[Series(_("services"), totals, "series-1")],
             )
             return render_template(
                 "reports/victims_aggregate.html", form=form, result=result, chart=chart, args=_carried(form)
@@ -135,9 +136,9 @@ def victims() -> str:
         by_type = services.services_by_type(current_user, filters)
     chart = bar_chart(
         chart_id="services-by-type",
-        title="Services by type",
+        title=_("Services by type"),
         categories=[label for label, _ in by_type],
-        series=[Series("services", [count for _, count in by_type], "series-1")],
+        series=[Series(_("services"), [count for _, count in by_type], "series-1")],
     )
     return render_template(
         "reports/victims.html",
@@ -160,7 +161,7 @@ def victims() -> str:
 def victims_export(fmt: str) -> Response:
     if fmt not in FORMATS:
         abort(404)
-    _, filters = _victim_filters()
+    _form, filters = _victim_filters()
     if services.sees_rows(current_user):
         figures = services.headline(current_user, filters)
         _audit_export("victim-support", fmt, filters.as_dict(), figures.victims or 0)
@@ -209,7 +210,7 @@ def victims_export_deidentified(fmt: str) -> Response:
         abort(404)
     if not services.sees_rows(current_user):
         abort(403)  # those who see only aggregates get no rows, even de-identified ones
-    _, filters = _victim_filters()
+    _form, filters = _victim_filters()
     query = services.support_rows(current_user, filters, consented_only=True)
     with read_only():
         result = db.session.execute(query)
@@ -240,9 +241,9 @@ def assistance() -> str:
         report = services.assistance_report(current_user, filters, by=by)
     chart = bar_chart(
         chart_id="assistance-chart",
-        title=f"Services by {services.ASSISTANCE_GROUPS[by]}",
+        title=_("Services by %(group)s", group=services.ASSISTANCE_GROUPS[by]),
         categories=report.table.row_labels,
-        series=[Series("services", report.table.row_totals, "series-1")],
+        series=[Series(_("services"), report.table.row_totals, "series-1")],
     )
     return render_template(
         "reports/assistance.html",
@@ -261,7 +262,7 @@ def assistance() -> str:
 def assistance_export(fmt: str) -> Response:
     if fmt not in FORMATS:
         abort(404)
-    _, filters = _victim_filters()
+    _form, filters = _victim_filters()
     by = _grouping()
     with read_only():
         report = services.assistance_report(current_user, filters, by=by)
@@ -292,12 +293,12 @@ def clock() -> str:
     overdue_at = [k for k, _ in services.CLOCK_STATES].index("overdue")
     chart = bar_chart(
         chart_id="clock-chart",
-        title="Allegation clock: steps on time and late, by step",
+        title=_("Allegation clock: steps on time and late, by step"),
         categories=[row.label for row in report.rows],
         series=[
-            Series("on time", [row.counts[0] for row in report.rows], "series-1"),
+            Series(_("on time"), [row.counts[0] for row in report.rows], "series-1"),
             Series(
-                "late or overdue",
+                _("late or overdue"),
                 [_sum(row.counts[late_at], row.counts[overdue_at]) for row in report.rows],
                 "series-2",
             ),
@@ -333,7 +334,7 @@ def _allegation_filters() -> tuple[AllegationFilterForm, VictimFilters]:
 def clock_export(fmt: str) -> Response:
     if fmt not in FORMATS:
         abort(404)
-    _, filters = _allegation_filters()
+    _form, filters = _allegation_filters()
     with read_only():
         report = services.clock_report(current_user, filters)
     header = ["step", "limit", *[label for _, label in services.CLOCK_STATES], "allegations", "average days"]
@@ -364,9 +365,9 @@ def claims() -> str:
         report = services.claims_report(current_user, filters)
     chart = bar_chart(
         chart_id="claims-chart",
-        title="Claims by step",
+        title=_("Claims by step"),
         categories=report.by_state.column_labels,
-        series=[Series("claims", report.by_state.column_totals, "series-1")],
+        series=[Series(_("claims"), report.by_state.column_totals, "series-1")],
     )
     return render_template("reports/claims.html", form=form, report=report, chart=chart, args=_carried(form))
 
@@ -417,7 +418,7 @@ def _claims_sheets(report: services.ClaimsReport) -> list[tuple[str, list[str], 
 def claims_export(fmt: str) -> Response:
     if fmt not in FORMATS:
         abort(404)
-    _, filters = _claim_filters()
+    _form, filters = _claim_filters()
     with read_only():
         report = services.claims_report(current_user, filters)
     sheets = _claims_sheets(report)
@@ -442,11 +443,15 @@ def fund() -> str:
         statement = services.fund_statement(start, end, small_counts_below=_small_counts_below())
     chart = bar_chart(
         chart_id="fund-by-month",
-        title=f"Income and spending by month, {start:%d %b %Y} to {end:%d %b %Y} (US$)",
+        title=_(
+            "Income and spending by month, %(start)s to %(end)s (US$)",
+            start=f"{start:%d %b %Y}",
+            end=f"{end:%d %b %Y}",
+        ),
         categories=[month for month, _, _ in statement.months],
         series=[
-            Series("income", [income for _, income, _ in statement.months], "series-1"),
-            Series("spending", [spending for _, _, spending in statement.months], "series-2"),
+            Series(_("income"), [income for _, income, _ in statement.months], "series-1"),
+            Series(_("spending"), [spending for _, _, spending in statement.months], "series-2"),
         ],
     )
     return render_template(
@@ -505,7 +510,7 @@ def _fund_sheets(statement: services.FundStatement) -> list[tuple[str, list[str]
 def fund_export(fmt: str) -> Response:
     if fmt not in (*FORMATS, "pdf"):
         abort(404)
-    _, start, end = _period()
+    _form, start, end = _period()
     with read_only():
         statement = services.fund_statement(start, end, small_counts_below=_small_counts_below())
     sheets = _fund_sheets(statement)
