@@ -215,14 +215,14 @@ def _wrk(url: str, cookie: str, script: Path) -> dict[str, Any]:
 
 
 def _warm(base: str, cookie: str, paths: Any) -> None:
-    """Until every worker has booted and answered each page once (bounded: 60 s)."""
-    deadline = time.monotonic() + 60
+    """Until every worker has booted and answered each page once (bounded: 3 minutes)."""
+    deadline = time.monotonic() + 180
     for path in paths:
         for _ in range(8):
             request = urllib.request.Request(base + path, headers={"Cookie": cookie})  # noqa: S310 - loopback
             while True:
                 try:
-                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+                    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
                         assert response.status == 200, path
                         break
                 except OSError:
