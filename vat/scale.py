@@ -977,11 +977,10 @@ def _finish(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         for table in db.metadata.sorted_tables:
             if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement is not False:
+                following = (connection.scalar(select(func.max(table.c.id))) or 0) + 1
                 connection.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608 - table names from our metadata
-                        f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"
-                    )
+                    text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :following, false)"),
+                    {"table": table.name, "following": following},
                 )
         connection.commit()
         # VACUUM sets the visibility map too (index-only scans); it cannot run in a transaction.
