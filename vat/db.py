@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,17 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+class _StatementsOnly(logging.Filter):
+    """SQL logging at DEBUG also prints every result row, decrypted: identities would reach the
+    logs. Statements (INFO, with parameters hidden by `hide_parameters`) pass; rows do not."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(_StatementsOnly())
 
 
 def utcnow() -> datetime:
