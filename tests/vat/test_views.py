@@ -533,6 +533,7 @@ def test_the_victim_page_costs_the_same_queries_however_much_it_holds(
         with counting(app) as statements:
             assert client.get(f"/vat/victims/{victim_id}").status_code == 200
         counts.append(len(statements))
+    print("queries per victim page:", counts)
     assert counts[0] == counts[1], counts
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pycountry
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -35,6 +36,8 @@ from vat.crypto import blind_index
 from vat.db import db, utcnow
 from vat.errors import DomainError, NotAllowed
 from vat.reports.exports import xlsx_bytes
+from vat.victims import labels
+from vat.victims.labels import vat_label
 from vat.victims.models import (
     AgeGroup,
     Assistance,
@@ -957,58 +960,67 @@ def load_victim_file(victim: Victim) -> None:
 
 
 def timeline(victim: Victim) -> list[Event]:
-    events = [Event(victim.registered_on, "case", "Case registered", victim.case_code)]
+    """Everything that happened to and for the victim, newest first, in the reader's language."""
+    events = [Event(victim.registered_on, "case", _("Case registered"), victim.case_code)]
     for link in victim.allegation_links:
         allegation = link.allegation
         for step in Step:
             when = allegation.step_date(step)
             if when:
-                events.append(
-                    Event(when, "allegation", f"Allegation {allegation.reference}: {step_label(step)}")
+                title = _(
+                    "Allegation %(reference)s: %(step)s", reference=allegation.reference, step=_step(step)
                 )
+                events.append(Event(when, "allegation", title))
     for service in victim.services:
-        name = ServiceType(service.service_type).label
+        name = vat_label(service.service_type)
         provider = f" ({service.provider})" if service.provider else ""
         if service.referral_date:
-            events.append(Event(service.referral_date, "service", f"Referred for {name} help{provider}"))
+            title = _("Referred for %(service)s help", service=name) + provider
+            events.append(Event(service.referral_date, "service", title))
         if service.start_date:
-            events.append(Event(service.start_date, "service", f"{name.capitalize()} help started{provider}"))
+            title = _("%(service)s help started", service=name.capitalize()) + provider
+            events.append(Event(service.start_date, "service", title))
         if service.end_date:
-            status = ServiceStatus(service.status).label
-            events.append(
-                Event(service.end_date, "service", f"{name.capitalize()} help ended{provider}", status)
-            )
+            title = _("%(service)s help ended", service=name.capitalize()) + provider
+            events.append(Event(service.end_date, "service", title, vat_label(service.status)))
     for communication in victim.communications:
-        update = " — case update given" if communication.case_update_given else ""
-        events.append(
-            Event(
-                communication.occurred_on,
-                "communication",
-                f"Contact by {Channel(communication.channel).label}{update}",
-                communication.summary or "",
-            )
+        channel = vat_label(communication.channel)
+        title = (
+            _("Contact by %(channel)s — case update given", channel=channel)
+            if communication.case_update_given
+            else _("Contact by %(channel)s", channel=channel)
         )
+        events.append(Event(communication.occurred_on, "communication", title, communication.summary or ""))
     for consent in victim.consents:
-        label = ConsentPurpose(consent.purpose).label
-        events.append(Event(consent.given_on, "consent", f"Consent to {label} given ({consent.method})"))
+        purpose = vat_label(consent.purpose)
+        title = _(
+            "Consent to %(purpose)s given (%(method)s)", purpose=purpose, method=vat_label(consent.method)
+        )
+        events.append(Event(consent.given_on, "consent", title))
         if consent.withdrawn_on:
-            events.append(Event(consent.withdrawn_on, "consent", f"Consent to {label} withdrawn"))
+            events.append(
+                Event(consent.withdrawn_on, "consent", _("Consent to %(purpose)s withdrawn", purpose=purpose))
+            )
     for child in victim.children:
         if child.birth_date:
-            events.append(Event(child.birth_date, "child", f"Child born ({Sex(child.sex).label})"))
+            events.append(
+                Event(child.birth_date, "child", _("Child born (%(sex)s)", sex=vat_label(child.sex)))
+            )
     for disclosure in victim.disclosures:
-        kind = RecipientKind(disclosure.recipient_kind).label
-        events.append(Event(disclosure.shared_on, "disclosure", f"Shared with {kind} {disclosure.recipient}"))
+        title = _(
+            "Shared with %(kind)s %(recipient)s",
+            kind=vat_label(disclosure.recipient_kind),
+            recipient=disclosure.recipient,
+        )
+        events.append(Event(disclosure.shared_on, "disclosure", title))
     # Newest first; within one day, in the order things happen (registered, consented, referred, told).
     order = {"case": 0, "consent": 1, "allegation": 2, "disclosure": 3, "service": 4, "child": 5}
     ranked = sorted(enumerate(events), key=lambda p: (p[1].on, order.get(p[1].kind, 6), p[0]), reverse=True)
-    return [event for _, event in ranked]
+    return [event for _index, event in ranked]
 
 
-def step_label(step: Step) -> str:
-    from vat.allegations.models import STEP_LABELS
-
-    return STEP_LABELS[step].lower()
+def _step(step: Step) -> str:
+    return labels.step_label(step).lower()
 
 
 @dataclass(frozen=True)
@@ -1018,40 +1030,49 @@ class OpenItem:
 
 
 def open_items(victim: Victim, rule_list: list[ClockRule], on: date | None = None) -> list[OpenItem]:
+    """What is owed to or pending for this victim (the victim page lists them first)."""
     on = on or today()
     items: list[OpenItem] = []
     for link in victim.allegation_links:
         for state in allegations.overdue_steps(link.allegation, rule_list, on):
-            items.append(
-                OpenItem(
-                    "overdue_step",
-                    f"Allegation {link.allegation.reference}: {state.label.lower()} {state.text}",
-                )
+            text = _(
+                "Allegation %(reference)s: %(step)s %(state)s",
+                reference=link.allegation.reference,
+                step=_step(state.step),
+                state=labels.step_text(state),
             )
+            items.append(OpenItem("overdue_step", text))
     for service in victim.services:
         if _stuck(service, on) and service.referral_date is not None:
-            days = (on - service.referral_date).days
-            kind = ServiceType(service.service_type).label.capitalize()
-            items.append(
-                OpenItem(
-                    "stuck_service",
-                    f"{kind} referral not started after {days} days",
-                )
+            text = _(
+                "%(service)s referral not started after %(days)s days",
+                service=vat_label(service.service_type).capitalize(),
+                days=(on - service.referral_date).days,
             )
+            items.append(OpenItem("stuck_service", text))
     for task in victim.tasks:
         if task.closed_at is None:
-            items.append(OpenItem("task", task.label))
+            text = _(
+                "Inform the victim of the outcome of allegation %(reference)s (%(outcome)s)",
+                reference=task.allegation.reference if task.allegation else "—",
+                outcome=vat_label(task.outcome),
+            )
+            items.append(OpenItem("task", text))
     if victim.status == VictimStatus.ACTIVE:
         since = victim.last_update_on or victim.registered_on
-        if (on - since).days >= no_update_days():
-            what = "since the last update" if victim.last_update_on else "since registration, never updated"
-            items.append(OpenItem("no_update", f"No case update for {(on - since).days} days ({what})"))
-        if victim.next_update_due and victim.next_update_due < on:
-            items.append(
-                OpenItem("update_due", f"Next update was due on {victim.next_update_due.isoformat()}")
+        days = (on - since).days
+        if days >= no_update_days():
+            text = (
+                _("No case update for %(days)s days (since the last update)", days=days)
+                if victim.last_update_on
+                else _("No case update for %(days)s days (since registration, never updated)", days=days)
             )
+            items.append(OpenItem("no_update", text))
+        if victim.next_update_due and victim.next_update_due < on:
+            text = _("Next update was due on %(date)s", date=victim.next_update_due.isoformat())
+            items.append(OpenItem("update_due", text))
         if not any(s.status in DELIVERED for s in victim.services):
-            items.append(OpenItem("no_assistance", "No assistance received yet"))
+            items.append(OpenItem("no_assistance", _("No assistance received yet")))
     return items
 
 
