@@ -252,3 +252,16 @@ def test_unknown_and_locked_accounts_answer_like_any_other(app, make_user):
     assert known.get_data(as_text=True).replace(user.username, "U") == unknown.get_data(as_text=True).replace(
         "no.such.person", "U"
     )
+
+
+def test_charts_escape_every_label_they_draw():
+    from vat.reports.charts import Series, bar_chart
+
+    svg = bar_chart(
+        chart_id="chart",
+        title=PAYLOAD,
+        categories=[PAYLOAD, "</svg><script>alert(1)</script>"],
+        series=[Series(name=PAYLOAD, values=[3, 4], css_class='x" onload="alert(1)')],
+    )
+    assert "<img" not in svg and "<script" not in svg and '" onload=' not in svg
+    assert svg.count("&lt;img src=x onerror=alert(1)&gt;") >= 3
