@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from flask import (
@@ -49,7 +50,7 @@ from vat.victims.forms import (
     VictimForm,
     WithdrawForm,
 )
-from vat.victims.models import Assistance, Child, Consent, Disclosure, Victim, VictimStatus
+from vat.victims.models import Assistance, Child, Consent, Disclosure, Victim
 
 bp = Blueprint("victims", __name__, url_prefix="/vat")
 
@@ -78,7 +79,7 @@ def load_victim(victim_id: int) -> Victim:
     return victim
 
 
-def scope_countries() -> list[tuple[str, str]]:
+def scope_countries() -> list[SelectChoice]:
     codes = sorted({s.country_code for s in current_user.scopes})
     return [SelectChoice(c, c) for c in codes]
 
@@ -213,7 +214,6 @@ def show(victim_id: int) -> str:
         status_form=StatusForm(status=victim.status),
         link_form=LinkAllegationForm(),
         button=EmptyForm(),
-        statuses=VictimStatus,
         through_glass=not in_scope(current_user, victim.country_code, victim.mission),
     )
 
@@ -234,8 +234,6 @@ def edit(victim_id: int) -> str | Response:
         form.sex.data, form.age_group.data = victim.sex, victim.age_group
         form.advocate_id.data = str(victim.advocate_id or "")
         if identity["date_of_birth"]:
-            from datetime import date
-
             form.date_of_birth.data = date.fromisoformat(identity["date_of_birth"])
     elif form.validate_on_submit():
         try:
