@@ -10,13 +10,15 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pyotp
+from flask import Flask
 from sqlalchemy import func, select
 
 from ledger import services
@@ -29,6 +31,19 @@ from vat.db import db
 PAID_ON = (date.today() - timedelta(days=1)).isoformat()
 
 
+@contextmanager
+def connected(database_url: str) -> Iterator[Flask]:
+    """An app context on the database whose connections are closed on leaving (the servers are
+    killed and restarted meanwhile: nothing of ours should sit in a pool)."""
+    app = make_app(database_url)
+    with app.test_request_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
 @dataclass(frozen=True)
 class Fund:
     donor_id: int
@@ -37,8 +52,7 @@ class Fund:
 
 def open_fund(database_url: str, manager_id: int, *, cash: str = "1000000", project: str = "0") -> Fund:
     """A donor whose contribution is in the bank and, if asked, a project approved for `project`."""
-    app = make_app(database_url)
-    with app.app_context():
+    with connected(database_url):
         actor = db.session.get(User, manager_id)
         donor = services.create_donor(actor=actor, name="", kind=DonorKind.MEMBER_STATE, country_code="NOR")
         services.record_receipt(
@@ -120,15 +134,13 @@ def post_tranche(client: Client, project_id: int, key: str, token: str, amount: 
 
 
 def entries_with(database_url: str, keys: list[str]) -> set[str]:
-    app = make_app(database_url)
-    with app.app_context():
+    with connected(database_url):
         found = db.session.scalars(select(Entry.idempotency_key).where(Entry.idempotency_key.in_(keys)))
         return set(found)
 
 
 def entry_count(database_url: str) -> int:
-    app = make_app(database_url)
-    with app.app_context():
+    with connected(database_url):
         return db.session.scalar(select(func.count(Entry.id))) or 0
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from ledger.models import Entry
-from tests.conftest import BACKEND, _admin_connection, _postgres_url, make_app
-from tests.soak.helpers import Verifier, flask, form_token, open_fund, post_receipt, signed_in
+from tests.conftest import BACKEND, _admin_connection, _postgres_url
+from tests.soak.helpers import Verifier, connected, flask, form_token, open_fund, post_receipt, signed_in
 from vat.auth.models import Role
 from vat.db import db
 
@@ -31,10 +31,8 @@ def drop(url: str) -> None:
 
 
 def entries(url: str) -> int:
-    with make_app(url).app_context():
-        count = db.session.scalar(select(func.count(Entry.id))) or 0
-        db.engine.dispose()
-        return count
+    with connected(url):
+        return db.session.scalar(select(func.count(Entry.id))) or 0
 
 
 def test_backups_taken_under_writes_restore_to_databases_that_verify(

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 
 from ledger import services
 from ledger.models import Entry, Project, Tranche
-from tests.conftest import BACKEND, make_app
+from tests.conftest import BACKEND
 from tests.soak.helpers import (
+    connected,
     entries_with,
     finish,
     form_token,
@@ -35,12 +36,12 @@ SUCCESS = 302
 
 
 def tranches_with(database_url: str, key: str) -> int:
-    with make_app(database_url).app_context():
+    with connected(database_url):
         return db.session.scalar(select(func.count(Tranche.id)).where(Tranche.idempotency_key == key)) or 0
 
 
 def undisbursed(database_url: str, project_id: int) -> Decimal:
-    with make_app(database_url).app_context():
+    with connected(database_url):
         return services.undisbursed(db.session.get(Project, project_id))
 
 
@@ -156,7 +157,7 @@ def test_contending_writers_succeed_or_are_told_to_try_again_and_nothing_is_lost
     for key in refused:  # and trying again works
         assert post_receipt(first, fund, key, token) == SUCCESS
     assert entries_with(database_url, list(outcomes)) == set(outcomes)
-    with make_app(database_url).app_context():
+    with connected(database_url):
         assert db.session.scalar(select(func.count(Entry.id))) == len(outcomes) + 1
     assert not finish(start_verifiers(database_url))
     print(f"contention: {len(outcomes)} writes, {len(refused)} told to try again, all saved in the end")

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from ledger import services
 from ledger.models import Project, Tranche
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import PASSWORD
 from tests.soak.conftest import Client
 from tests.soak.helpers import (
+    connected,
     entries_with,
     entry_count,
     form_token,
@@ -84,7 +85,7 @@ def test_maker_checker_holds_across_instances(start_server, make_user, database_
     key = uuid.uuid4().hex
     status, _ = post_tranche(maker_on_first, fund.project_id, key, token, "25000")  # above the threshold
     assert status == 302
-    with make_app(database_url).app_context():
+    with connected(database_url):
         tranche = db.session.scalar(select(Tranche).where(Tranche.idempotency_key == key))
         assert tranche.status == "pending"
         tranche_id = tranche.id
@@ -100,7 +101,7 @@ def test_maker_checker_holds_across_instances(start_server, make_user, database_
     checkers = [signed_in(first.url, checker.username), signed_in(second.url, other.username)]
     statuses = together([lambda c=c: approve(c) for c in checkers])
     assert sorted(statuses) == [302, 409], statuses  # one approval posts it; the other finds it done
-    with make_app(database_url).app_context():
+    with connected(database_url):
         tranche = db.session.get(Tranche, tranche_id)
         assert tranche.status == "posted" and tranche.checker_id in (checker.id, other.id)
         assert tranche.checker_id != tranche.maker_id
