@@ -10,10 +10,11 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-install: $(BIN)/activate ## runtime dependencies
+install: $(BIN)/activate ## runtime dependencies and the compiled French and Chinese catalogues
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pybabel compile --directory translations --statistics
 
-install-dev: $(BIN)/activate ## runtime, test and lint dependencies
+install-dev: install ## runtime, test and lint dependencies
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 
 run: install ## migrate, seed demo data on first start, serve on http://127.0.0.1:5000

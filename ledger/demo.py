@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -270,8 +270,12 @@ def _manager(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username, User.role == Role.FUND_MANAGER))
 
 
-def seed_ledger_demo() -> bool:
-    """Book the demo history once; False if the ledger already holds entries."""
+def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
+    """Book the demo history once; False if the ledger already holds entries.
+
+    `recipients` are (case code, country) pairs of registered victims to pay direct support to, in
+    place of the invented ones (the victims' service refuses a payment to an unknown case code).
+    """
     if db.session.scalar(select(func.count(Entry.id))):
         return False
     maker = _manager("omar.fund")
@@ -495,7 +499,11 @@ def seed_ledger_demo() -> bool:
 
         at(date(2020, 6, 30), progress)
 
-    for case_code, country, purpose, amount, paid_on in DIRECT_SUPPORT:
+    payments = DIRECT_SUPPORT
+    if recipients:
+        paired = zip(recipients, DIRECT_SUPPORT, strict=False)  # as many payments as recipients
+        payments = [(code, country, *rest) for (code, country), (_code, _country, *rest) in paired]
+    for case_code, country, purpose, amount, paid_on in payments:
         at(
             paid_on,
             lambda c=case_code, k=country, p=purpose, a=amount, on=paid_on: services.pay_direct_support(

@@ -73,6 +73,19 @@ def _postgres_url(name: str) -> str:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations() -> None:
+    """Compile the French and Chinese catalogues, as `make install` does for the server."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in (Path(__file__).resolve().parent.parent / "translations").glob("*/LC_MESSAGES/messages.po"):
+        with open(po_path, "rb") as source:
+            catalogue = read_po(source, locale=po_path.parts[-3])
+        with open(po_path.with_suffix(".mo"), "wb") as target:
+            write_mo(target, catalogue)
+
+
 @pytest.fixture(scope="session")
 def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Run every migration once; each test then starts from a copy."""

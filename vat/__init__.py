@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_request_hooks(app)
     register_commands(app)
+    connect_domains()
     return app
 
 
@@ -73,6 +74,20 @@ def register_request_hooks(app: Flask) -> None:
     register_security_headers(app)
     register_error_handlers(app)
     register_template_helpers(app)
+
+
+def connect_domains() -> None:
+    """A direct-support payment in the ledger records the assistance it paid for (ledger never
+    imports victims code; it announces the payment, within the same transaction)."""
+    from ledger.services import direct_support_paid
+
+    direct_support_paid.connect(_record_direct_support)
+
+
+def _record_direct_support(sender: object, **payment: Any) -> None:
+    from vat.victims.services import record_trust_fund_support
+
+    record_trust_fund_support(**payment)
 
 
 def register_commands(app: Flask) -> None:

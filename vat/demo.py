@@ -11,6 +11,7 @@ from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.claims.demo import seed_claims
 from vat.victims import demo as victims_demo
+from vat.victims.models import Victim
 
 DEMO_USERS = [
     ("admin", Role.ADMIN, ""),
@@ -34,8 +35,21 @@ def seed_demo() -> list[tuple[str, str, str]] | None:
         created.append((username, role.value, password))
     victims_demo.seed()
     seed_claims()
-    seed_ledger_demo()
+    seed_ledger_demo(recipients=direct_support_recipients())
     return created
+
+
+def direct_support_recipients() -> list[tuple[str, str]]:
+    """Demo victims the trust fund paid directly: a few in CAR and the DRC."""
+    from vat.db import db
+
+    rows = db.session.execute(
+        select(Victim.case_code, Victim.country_code)
+        .where(Victim.country_code.in_(["CAF", "COD"]))
+        .order_by(Victim.country_code, Victim.id)
+    ).all()
+    by_country = {country: [tuple(r) for r in rows if r[1] == country] for country in ("CAF", "COD")}
+    return [*by_country["CAF"][:3], *by_country["COD"][:2]]
 
 
 def db_has_users() -> bool:

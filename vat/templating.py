@@ -1,31 +1,54 @@
-"""What every template may use: the navigation for the user's role and a permission test."""
+"""What every template may use: the navigation for the user's role, a permission test, and
+numbers, amounts and dates formatted for the reader's language."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from vat.auth.models import ROLE_LABELS, Role
 from vat.auth.policy import Permission, can
 
 # (endpoint, label, permission) in display order; a link shows only to those who may follow it.
-NAVIGATION: list[tuple[str, str, Permission]] = [
-    ("main.dashboard", "Dashboard", Permission.SIGNED_IN),
-    ("victims.attention", "Needs attention", Permission.VIEW_IDENTITY),
-    ("victims.index", "Victims", Permission.VIEW_IDENTITY),
-    ("allegations.index", "Allegations", Permission.VIEW_IDENTITY),
-    ("claims.index", "Claims", Permission.VIEW_CASES),
-    ("ledger.index", "Trust fund", Permission.READ_LEDGER),
-    ("reports.index", "Reports", Permission.VIEW_CASES),
-    ("admin.users", "Users", Permission.MANAGE_USERS),
-    ("admin.audit_log", "Audit log", Permission.READ_AUDIT),
+NAVIGATION: list[tuple[str, Any, Permission]] = [
+    ("main.dashboard", _l("Dashboard"), Permission.SIGNED_IN),
+    ("victims.attention", _l("Needs attention"), Permission.VIEW_IDENTITY),
+    ("victims.index", _l("Victims"), Permission.VIEW_IDENTITY),
+    ("allegations.index", _l("Allegations"), Permission.VIEW_IDENTITY),
+    ("claims.index", _l("Claims"), Permission.VIEW_CASES),
+    ("ledger.index", _l("Trust fund"), Permission.READ_LEDGER),
+    ("reports.index", _l("Reports"), Permission.VIEW_CASES),
+    ("admin.users", _l("Users"), Permission.MANAGE_USERS),
+    ("admin.audit_log", _l("Audit log"), Permission.READ_AUDIT),
 ]
 
 
+def number(value: int | Decimal | None) -> str:
+    return "—" if value is None else format_decimal(value)
+
+
+def amount(value: Decimal | None) -> str:
+    """An amount with two decimals, grouped the reader's way (1,234.50 / 1 234,50 / 1,234.50)."""
+    return "—" if value is None else format_decimal(value, format="#,##0.00")
+
+
+def day(value: date | datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return format_datetime(value, "medium")
+    return format_date(value, "medium")
+
+
 def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters.update(number=number, amount=amount, day=day)
+
     @app.context_processor
     def inject() -> dict[str, Any]:
         links = [(e, label) for e, label, p in NAVIGATION if can(current_user, p)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from ledger import reports, services
@@ -14,6 +15,7 @@ from vat.db import db
 from vat.demo import seed_demo
 
 
+@pytest.mark.linked_domains
 def test_demo_history_is_at_the_scale_of_the_fund_and_verifies(ctx):
     assert seed_demo() is not None  # users, then the ledger's history
     db.session.commit()
