@@ -38,6 +38,19 @@ def amount(value: Decimal | None) -> str:
     return "—" if value is None else format_decimal(value, format="#,##0.00")
 
 
+def money(value: Decimal | None) -> str:
+    """An amount in its own currency's precision (USD 1,234.50; JPY 1,234), grouped the reader's way."""
+    if value is None:
+        return "—"
+    places = max(0, -int(value.as_tuple().exponent))
+    return format_decimal(value, format="#,##0." + "0" * places if places else "#,##0")
+
+
+def cents(minor_units: int | None) -> str:
+    """US dollars held as integer cents, shown without ever becoming a float."""
+    return "—" if minor_units is None else amount(Decimal(minor_units).scaleb(-2))
+
+
 def day(value: date | datetime | None) -> str:
     if value is None:
         return "—"
@@ -47,7 +60,7 @@ def day(value: date | datetime | None) -> str:
 
 
 def register_template_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(number=number, amount=amount, day=day)
+    app.jinja_env.filters.update(number=number, amount=amount, money=money, cents=cents, day=day)
 
     @app.context_processor
     def inject() -> dict[str, Any]:
