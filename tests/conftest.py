@@ -79,7 +79,8 @@ def compiled_translations() -> None:
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    for po_path in (Path(__file__).resolve().parent.parent / "translations").glob("*/LC_MESSAGES/messages.po"):
+    translations = Path(__file__).resolve().parent.parent / "translations"
+    for po_path in translations.glob("*/LC_MESSAGES/messages.po"):
         with open(po_path, "rb") as source:
             catalogue = read_po(source, locale=po_path.parts[-3])
         with open(po_path.with_suffix(".mo"), "wb") as target:
