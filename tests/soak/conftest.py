@@ -55,7 +55,7 @@ def server_environment(database_url: str) -> dict[str, str]:
 class Server:
     """gunicorn serving wsgi:app on a loopback port; `kill()` is SIGKILL, `start()` restarts."""
 
-    def __init__(self, database_url: str, workers: int = 2, preload: bool = False) -> None:
+    def __init__(self, database_url: str, workers: int = 2, preload: bool = True) -> None:
         self.database_url = database_url
         self.workers = workers
         self.preload = preload  # import the app once, in the master, instead of once per worker
