@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.browser.conftest import browser, live_server, page  # noqa: F401 - for the claim journey
 from vat.auth.models import Role, User
 from vat.claims import services
 from vat.claims.models import Claim, ClaimStep

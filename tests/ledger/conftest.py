@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from ledger import services
 from ledger.models import Donor, DonorKind, Project, ProjectFocus
-from tests.browser.conftest import browser, live_server, page  # noqa: F401 - for the journey
 from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.db import db

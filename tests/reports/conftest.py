@@ -31,7 +31,6 @@ import pytest
 import vat
 from ledger import services as ledger
 from ledger.models import DonorKind, ProjectFocus
-from tests.browser.conftest import browser, live_server, page  # noqa: F401 - for test_browser.py
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.victims.models import Assistance, Communication, Consent, Victim

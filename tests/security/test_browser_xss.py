@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 
-from tests.browser.conftest import browser, live_server, page  # noqa: F401 - fixtures
 from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.db import db
