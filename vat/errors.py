@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template, request
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
@@ -47,6 +47,14 @@ def database_error_status(error: OperationalError) -> int:
     if code in ("40001", "40P01", "55P03") or "locked" in message or "busy" in message:
         return 503
     return 500
+
+
+def refuse_nul_characters() -> None:
+    """before_request: a NUL character is never valid input, and PostgreSQL refuses to store one
+    (a 500 there, silently kept on SQLite): answer 400 before any work."""
+    fields = (request.args, request.form)
+    if any("\x00" in value for values in fields for _, value in values.items(multi=True)):
+        abort(400)
 
 
 def register_error_handlers(app: Flask) -> None:

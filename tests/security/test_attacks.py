@@ -266,3 +266,12 @@ def test_charts_escape_every_label_they_draw():
     )
     assert "<img" not in svg and "<script" not in svg and '" onload=' not in svg
     assert svg.count("&lt;img src=x onerror=alert(1)&gt;") >= 3
+
+
+def test_a_nul_character_anywhere_is_refused_before_any_work(app, make_user):
+    client = Clients(app, make_user).signed_in(Role.FUND_MANAGER)
+    before = table_counts(app)
+    form = {"currency": "EUR", "month": "2026-01-01", "rate": "0.9", "source": ["UN", "x\x00"]}
+    assert client.post("/ledger/rates", data=form).status_code == 400
+    assert client.get("/ledger/journal", query_string={"q": "a\x00b"}).status_code == 400
+    assert table_counts(app) == before
