@@ -21,9 +21,18 @@ class VerifyReport:
     problem: str | None
 
 
+def _read_one_snapshot() -> None:
+    """On PostgreSQL, read the whole ledger from one snapshot: under the default READ COMMITTED
+    each statement sees a newer state, so an entry booked while we walk would look like stray
+    postings. (SQLite's transaction is one snapshot already.) Only when we open the transaction."""
+    if db.session.get_bind().dialect.name == "postgresql" and not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def verify() -> VerifyReport:
     from ledger.reports import subledger_checks
 
+    _read_one_snapshot()
     accounts = {a.id: a for a in db.session.scalars(select(Account))}
     codes = {a.id: a.code for a in accounts.values()}
     cash_id = next(a.id for a in accounts.values() if a.code == engine.CASH)
