@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run install install-dev browser test lint format bench soak translations clean
+.PHONY: run install install-dev browser fonts test lint format bench soak translations clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,12 @@ browser: ## Debian's Chromium for the browser tests (Playwright cannot download 
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi; }
 
-test: install-dev browser lint ## the whole suite on SQLite, then on PostgreSQL if VAT_TEST_POSTGRES_URL is set
+fonts: ## DejaVu Sans and WenQuanYi Micro Hei (Latin, Chinese) for the fund statement PDF
+	@[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] && [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-dejavu-core fonts-wqy-microhei; \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-dejavu-core fonts-wqy-microhei; fi; }
+
+test: install-dev browser fonts lint ## the whole suite on SQLite, then on PostgreSQL if VAT_TEST_POSTGRES_URL is set
 	$(BIN)/pytest
 	@if [ -n "$$VAT_TEST_POSTGRES_URL" ]; then \
 	  echo "== again on PostgreSQL =="; VAT_TEST_BACKEND=postgres $(BIN)/pytest -m "not browser"; \
@@ -46,8 +51,8 @@ soak: install-dev ## longer fault and load tests against real servers (bounded),
 	@if [ -n "$$VAT_TEST_POSTGRES_URL" ]; then VAT_SOAK=1 VAT_TEST_BACKEND=postgres $(BIN)/pytest tests/soak; fi
 
 translations: ## extract the interface's strings and update the French and Chinese catalogues
-	$(BIN)/pybabel extract --mapping-file babel.cfg --keyword _l --sort-by-file --omit-header --output-file translations/messages.pot .
-	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations --omit-header --no-fuzzy-matching
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keyword _l --sort-by-file --omit-header --width 100 --output-file translations/messages.pot .
+	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations --no-fuzzy-matching --width 100
 
 lint: ## ruff (lint with security rules, format) and bandit (medium severity and up) on app code
 	$(BIN)/ruff check .

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-import zlib
 from datetime import date, timedelta
 
 import pytest
@@ -15,6 +13,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from tests.reports.pdf_text import pdf_text
 from vat.audit import AuditEvent
 from vat.auth.models import Role
 from vat.db import db
@@ -130,25 +129,13 @@ def test_unknown_export_format_is_404(client, login):
     assert client.get("/reports/victims/export.pdf").status_code == 404
 
 
-def _pdf_text(data: bytes) -> str:
-    """The text drawn on the pages: every (compressed) content stream, inflated."""
-    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S)
-    inflated = []
-    for stream in streams:
-        try:
-            inflated.append(zlib.decompress(stream).decode("latin-1"))
-        except zlib.error:
-            inflated.append(stream.decode("latin-1"))
-    return "".join(inflated)
-
-
 def test_fund_statement_pdf_renders(app, client, login, world):
     login(Role.AUDITOR, "")
     response = client.get("/reports/fund/export.pdf?start=2021-01-01&end=2021-12-31")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF-") and response.data.rstrip().endswith(b"%%EOF")
     assert response.headers["Content-Disposition"].startswith('attachment; filename="fund-statement-')
-    text = _pdf_text(response.data)
+    text = pdf_text(response.data)
     for expected in (
         "Fund statement, 2021-01-01 to 2021-12-31",
         "closing fund balance",

@@ -1,31 +1,56 @@
-"""The fund statement as a PDF (fpdf2, core fonts): the same sections as the page and the XLSX.
+"""The fund statement as a PDF (fpdf2): the same sections as the page and the XLSX.
 
-The core PDF fonts cover Latin-1 only; any other character is shown as "?" (names in other
-scripts read correctly in the page, the CSV and the XLSX)."""
+Text is set in DejaVu Sans (Latin, Greek, Cyrillic) with WenQuanYi Micro Hei as the fallback for
+Chinese; `make fonts` installs both from Debian (`make test` depends on it). Without
+them the PDF falls back to the core Helvetica font, which covers Latin-1 only: it then says on its
+first page that other characters are shown as "?", and the app logs a warning."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from flask_babel import format_date, gettext
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 HEADING = FontFace(emphasis="BOLD", fill_color=(238, 241, 245))
+FONTS = Path("/usr/share/fonts/truetype")
+TEXT_FONT = {"": FONTS / "dejavu" / "DejaVuSans.ttf", "B": FONTS / "dejavu" / "DejaVuSans-Bold.ttf"}
+CHINESE_FONT = FONTS / "wqy" / "wqy-microhei.ttc"
+FALLBACK_FONT = "Helvetica"
+
+log = logging.getLogger(__name__)
 
 
-def _text(value: Any) -> str:
+def unicode_fonts_installed() -> bool:
+    return all(path.is_file() for path in (*TEXT_FONT.values(), CHINESE_FONT))
+
+
+def _use_unicode_fonts(pdf: FPDF) -> str:
+    """Register the fonts; return the family to write with."""
+    for style, path in TEXT_FONT.items():
+        pdf.add_font("DejaVu", style=style, fname=path)
+    pdf.add_font("WenQuanYi", fname=CHINESE_FONT)
+    pdf.set_fallback_fonts(["WenQuanYi"], exact_match=False)  # bold Chinese falls back to regular
+    return "DejaVu"
+
+
+def _text(value: Any, *, unicode: bool = True) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext("yes") if value else gettext("no")
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).encode("latin-1", "replace").decode("latin-1")
+    text = str(value)
+    return text if unicode else text.encode("latin-1", "replace").decode("latin-1")
 
 
 def fund_statement_pdf(
@@ -33,21 +58,32 @@ def fund_statement_pdf(
 ) -> bytes:
     """One section per sheet: a heading and a table whose money columns align right."""
     pdf = FPDF(orientation="landscape", format="A4")
-    pdf.set_title(_text(title))
+    unicode = unicode_fonts_installed()
+    family = _use_unicode_fonts(pdf) if unicode else FALLBACK_FONT
+
+    def text(value: Any) -> str:
+        return _text(value, unicode=unicode)
+
+    pdf.set_title(text(title))
     pdf.set_creator("VAT Ledger")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
-    pdf.set_font("Helvetica", style="B", size=16)
-    pdf.cell(0, 10, _text(title), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=9)
-    pdf.cell(0, 6, f"US dollars. Generated {generated.isoformat()}.", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, style="B", size=16)
+    pdf.cell(0, 10, text(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, size=9)
+    generated_on = gettext("US dollars. Generated on %(date)s.", date=format_date(generated, "long"))
+    pdf.cell(0, 6, text(generated_on), new_x="LMARGIN", new_y="NEXT")
+    if not unicode:
+        log.warning("PDF fonts missing under %s: falling back to Helvetica (Latin-1 only)", FONTS)
+        notice = "Fonts missing on the server: characters outside Latin-1 are shown as '?'."
+        pdf.cell(0, 6, notice, new_x="LMARGIN", new_y="NEXT")
     for name, header, rows in sheets:
         pdf.ln(4)
-        pdf.set_font("Helvetica", style="B", size=12)
-        pdf.cell(0, 8, _text(name), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", size=8)
+        pdf.set_font(family, style="B", size=12)
+        pdf.cell(0, 8, text(name), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, size=8)
         if not rows:
-            pdf.cell(0, 6, "None.", new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(0, 6, text(gettext("None.")), new_x="LMARGIN", new_y="NEXT")
             continue
         numeric = [
             all(isinstance(r[i], Decimal | int) or r[i] is None for r in rows) for i in range(len(header))
@@ -56,9 +92,9 @@ def fund_statement_pdf(
         with pdf.table(headings_style=HEADING, text_align=align, line_height=5) as table:
             heading = table.row()
             for label in header:
-                heading.cell(_text(label))
+                heading.cell(text(label))
             for values in rows:
                 row = table.row()
                 for value in values:
-                    row.cell(_text(value))
+                    row.cell(text(value))
     return bytes(pdf.output())
