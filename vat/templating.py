@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from babel.dates import format_skeleton
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
@@ -52,6 +53,9 @@ def cents(minor_units: int | None) -> str:
 
 
 def day(value: date | datetime | None) -> str:
+    """A date (1 Mar 2026 / 1 mars 2026 / 2026年3月1日), or a date and time, the reader's way.
+
+    Pages only: form inputs and exports keep ISO 8601."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
@@ -59,8 +63,13 @@ def day(value: date | datetime | None) -> str:
     return format_date(value, "medium")
 
 
+def month(value: date | None) -> str:
+    """A month of a year (Mar 2026 / mars 2026 / 2026年3月)."""
+    return "—" if value is None else format_skeleton("yMMM", value, locale=get_locale())
+
+
 def register_template_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(number=number, amount=amount, money=money, cents=cents, day=day)
+    app.jinja_env.filters.update(number=number, amount=amount, money=money, cents=cents, day=day, month=month)
 
     @app.context_processor
     def inject() -> dict[str, Any]:
