@@ -601,3 +601,37 @@ def test_a_senior_exports_a_shared_file_only_while_its_consent_stands(
             select(audit.AuditEvent).where(audit.AuditEvent.action == "victim.export_identity")
         ).all()
     assert len(exports) == 1
+
+
+def test_a_long_lists_total_is_kept_a_while_but_its_rows_and_pages_are_exact(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vat import kept
+
+    app.config["VAT_LIST_COUNT_SECONDS"] = 30
+    now = [500.0]
+    monkeypatch.setattr(kept, "_clock", lambda: now[0])
+    monkeypatch.setattr(services, "_kept_totals", kept.KeptValues())
+    user = login(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        actor = db.session.get(User, user.id)
+        for number in range(4):
+            register(actor, name=f"Person {number}")
+        db.session.commit()
+    first = client.get("/vat/victims?per_page=2").get_data(as_text=True)
+    assert "4 victims." in first and "Page 1 of 2" in first
+    with app.app_context():
+        newest = register(db.session.get(User, user.id), name="Person 5")
+        db.session.commit()
+        newest_code = newest.case_code
+    kept_page = client.get("/vat/victims?per_page=2").get_data(as_text=True)
+    assert "4 victims." in kept_page, "the total is kept for 30 s"
+    assert f">{newest_code}</a>" in kept_page, "the rows are read on every request"
+    last = client.get("/vat/victims?per_page=2&page=2").get_data(as_text=True)
+    assert "Page 2 of 3" in last and "page=3" in last, "a next page exists: the pager says so"
+    now[0] += 31
+    fresh = client.get("/vat/victims?per_page=2").get_data(as_text=True)
+    assert "5 victims." in fresh and "Page 1 of 3" in fresh
+    client.get("/auth/logout")
+    login(Role.ADVOCATE, "COD")
+    assert "No victim matches." in client.get("/vat/victims?per_page=2").get_data(as_text=True)

@@ -16,7 +16,7 @@ from flask_login import current_user
 from vat import audit
 from vat.auth.policy import Permission, can, requires
 from vat.db import db, read_only
-from vat.reports import services
+from vat.reports import services, snapshots
 from vat.reports.charts import Series, bar_chart
 from vat.reports.deidentify import deidentify
 from vat.reports.exports import csv_lines, xlsx_bytes
@@ -93,10 +93,10 @@ def index() -> str:
 
 def landing_figures() -> dict[str, Any]:
     """The few figures and the chart that open each role's dashboard and the reports page."""
-    with read_only():
-        figures = services.summary(current_user, reads_ledger=can(current_user, Permission.READ_LEDGER))
+    kept = snapshots.summary_for(current_user, reads_ledger=can(current_user, Permission.READ_LEDGER))
+    figures = kept.summary
     chart = None
-    if figures.fund is not None:
+    if figures is not None and figures.fund is not None:
         chart = bar_chart(
             chart_id="fund-this-year",
             title=_("The fund's income and spending by month, this year (US$)"),
@@ -106,7 +106,7 @@ def landing_figures() -> dict[str, Any]:
                 Series(_("spending"), [spending for _, _, spending in figures.fund.months], "series-2"),
             ],
         )
-    return {"summary": figures, "chart": chart}
+    return {"summary": figures, "chart": chart, "figures_as_of": kept.computed_at}
 
 
 # --- per-victim support ------------------------------------------------------------------------

@@ -4,7 +4,7 @@ audits), enforces consents, and keeps every query inside the actor's scope."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -35,6 +35,7 @@ from vat.auth.policy import in_scope, scope_filter
 from vat.crypto import blind_index
 from vat.db import db, utcnow
 from vat.errors import DomainError, NotAllowed
+from vat.kept import KeptValues
 from vat.reports.exports import xlsx_bytes
 from vat.victims import labels
 from vat.victims.labels import vat_label
@@ -97,7 +98,7 @@ def find_by_case_code(user: Any, case_code: str) -> Victim | None:
 # --- search and lists ------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class VictimFilters:
     case_code: str = ""
     name: str = ""
@@ -133,10 +134,10 @@ def victim_rows(user: Any, filters: VictimFilters) -> Select[Any]:
             Victim.age_group,
             Victim.registered_on,
             Victim.last_update_on,
-            User.username.label("advocate"),
+            # A subquery, not a join: counting and skipping then read the victims' index alone.
+            select(User.username).where(User.id == Victim.advocate_id).scalar_subquery().label("advocate"),
             received_assistance().label("assisted"),
         )
-        .outerjoin(User, User.id == Victim.advocate_id)
         .where(in_scope_condition(user))
         .order_by(Victim.registered_on.desc(), Victim.id.desc())
     )
@@ -169,11 +170,12 @@ class Page:
     items: list[Any]
     page: int
     per_page: int
-    total: int
+    total: int  # may be a few seconds old (kept counts); `more` never is
+    more: bool = False  # rows exist after this page
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return max(1, -(-self.total // self.per_page), self.page + self.more)
 
     @property
     def has_prev(self) -> bool:
@@ -181,7 +183,7 @@ class Page:
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.more
 
     @property
     def prev_num(self) -> int:
@@ -192,14 +194,30 @@ class Page:
         return self.page + 1
 
 
-def paginate_rows(query: Select[Any], *, page: int, per_page: int) -> Page:
+_kept_totals = KeptValues()
+
+
+def paginate_rows(query: Select[Any], *, page: int, per_page: int, kept_as: Hashable | None = None) -> Page:
+    """One page of `query`. With `kept_as` (the list and who views it), the total is counted at
+    most once per `VAT_LIST_COUNT_SECONDS` for that key: at 100,000 victims the count is the page's
+    main cost. The rows, and whether more follow, are always read."""
     # Count and skip on victim ids alone (an index covers them); the page's other columns and
     # subqueries are computed for its own rows only, not for every row skipped over.
     ids = query.with_only_columns(Victim.id)
-    total = db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
-    window = ids.limit(per_page).offset((page - 1) * per_page).subquery()
-    rows = db.session.execute(query.where(Victim.id.in_(select(window.c.id)))).all()
-    return Page(items=list(rows), page=page, per_page=per_page, total=total)
+    window = db.session.scalars(ids.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    more = len(window) > per_page
+    rows = db.session.execute(query.where(Victim.id.in_(window[:per_page]))).all() if window else []
+
+    def count() -> int:
+        return db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
+
+    if kept_as is None:
+        total = count()
+    else:
+        max_age = float(current_app.config["VAT_LIST_COUNT_SECONDS"])
+        total = _kept_totals.get(kept_as, count, max_age=max_age)
+    total = max(total, (page - 1) * per_page + len(rows))
+    return Page(items=list(rows), page=page, per_page=per_page, total=total, more=more)
 
 
 NAME_RESULTS = 100

@@ -129,6 +129,7 @@ def _index() -> str:
         services.victim_rows(current_user, filters),
         page=request.args.get("page", 1, type=lambda v: max(1, int(v))),
         per_page=request.args.get("per_page", 20, type=lambda v: min(100, max(1, int(v)))),
+        kept_as=("victims", current_user.id, filters),
     )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
