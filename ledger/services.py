@@ -16,6 +16,7 @@ from typing import Any
 import pycountry
 from flask import current_app
 from flask.signals import Namespace
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ledger import engine
@@ -80,13 +81,13 @@ def _positive(amount: Decimal) -> None:
     if not isinstance(amount, Decimal):
         raise TypeError("money must be a Decimal")
     if amount <= 0:
-        raise DomainError("The amount must be more than zero.")
+        raise DomainError(_l("The amount must be more than zero."))
 
 
 def _country(code: str) -> str:
     country = pycountry.countries.get(alpha_3=(code or "").upper())
     if country is None:
-        raise DomainError(f"Unknown country code {code!r}.")
+        raise DomainError(_l("Unknown country code %(code)r.", code=code))
     return country.alpha_3
 
 
@@ -116,9 +117,9 @@ def create_donor(*, actor: Any, name: str, kind: DonorKind, country_code: str | 
         code = None
         name = " ".join((name or "").split())
         if not name:
-            raise DomainError("Give the donor's name.")
+            raise DomainError(_l("Give the donor's name."))
     if db.session.scalar(select(Donor.id).where((Donor.name == name) | (Donor.country_code == code))):
-        raise Conflict(f"{name} is already a donor.")
+        raise Conflict(_l("%(name)s is already a donor.", name=name))
     donor = Donor(name=name, kind=kind.value, country_code=code)
     db.session.add(donor)
     db.session.flush()
@@ -130,12 +131,12 @@ def set_rate(*, actor: Any, currency: str, month: date, rate: Decimal, source: s
     """Record (or, while no posting has used it, correct) the month's operational rate."""
     currency = currency.upper()
     if currency == USD:
-        raise DomainError("The US dollar is the fund's currency: its rate is always 1.")
+        raise DomainError(_l("The US dollar is the fund's currency: its rate is always 1."))
     engine.exponent(currency)
     if not isinstance(rate, Decimal) or rate <= 0:
-        raise DomainError("The rate must be a positive number.")
+        raise DomainError(_l("The rate must be a positive number."))
     if rate != rate.quantize(Decimal(1).scaleb(-engine.RATE_PLACES)):
-        raise DomainError(f"A rate has at most {engine.RATE_PLACES} decimal places.")
+        raise DomainError(_l("A rate has at most %(places)s decimal places.", places=engine.RATE_PLACES))
     month = engine.month_of(month)
     row = db.session.scalar(
         select(ExchangeRate).where(ExchangeRate.currency == currency, ExchangeRate.month == month)
@@ -143,7 +144,13 @@ def set_rate(*, actor: Any, currency: str, month: date, rate: Decimal, source: s
     if row is not None:
         used = db.session.scalar(select(Posting.id).where(Posting.fx_rate_id == row.id).limit(1))
         if used is not None:
-            raise Conflict(f"The {currency} rate for {month:%Y-%m} is frozen: entries use it.")
+            raise Conflict(
+                _l(
+                    "The %(currency)s rate for %(month)s is frozen: entries use it.",
+                    currency=currency,
+                    month=f"{month:%Y-%m}",
+                )
+            )
         before = row.rate
         row.rate, row.source, row.recorded_by_id = rate, source, getattr(actor, "id", None)
         db.session.flush()
@@ -174,8 +181,13 @@ def _rate_with(
         return set_rate(actor=actor, currency=currency, month=day, rate=given, source=source)
     if row is not None and given is not None and given != row.rate:
         raise DomainError(
-            f"The UN operational rate for {currency} in {day:%Y-%m} is {row.rate.normalize()}; "
-            "leave the rate empty to use it."
+            _l(
+                "The UN operational rate for %(currency)s in %(month)s is %(rate)s; "
+                "leave the rate empty to use it.",
+                currency=currency,
+                month=f"{day:%Y-%m}",
+                rate=row.rate.normalize(),
+            )
         )
     return engine.rate_for(currency, day)
 
@@ -304,21 +316,30 @@ def record_receipt(
     if done := engine.begin(key, payload):
         return _existing(Receipt, done)
     if not (bank_reference or "").strip():
-        raise DomainError("Give the bank reference.")
+        raise DomainError(_l("Give the bank reference."))
     if pledge is not None:
         if pledge.donor_id != donor.id:
-            raise DomainError("That pledge is another donor's.")
+            raise DomainError(_l("That pledge is another donor's."))
         if pledge.currency != currency:
-            raise DomainError(f"The pledge is in {pledge.currency}: record the receipt in {pledge.currency}.")
+            raise DomainError(
+                _l(
+                    "The pledge is in %(currency)s: record the receipt in %(currency)s.",
+                    currency=pledge.currency,
+                )
+            )
         if _is_reversed(pledge.entry_id):
-            raise DomainError("That pledge was reversed.")
+            raise DomainError(_l("That pledge was reversed."))
         if received_on < pledge.pledged_on:
-            raise DomainError("A receipt cannot predate its pledge.")
+            raise DomainError(_l("A receipt cannot predate its pledge."))
         outstanding = pledge_outstanding(pledge)
         if amount > outstanding:
             raise DomainError(
-                f"Only {currency} {outstanding:,} of this pledge is outstanding; "
-                "record the excess as an unpledged contribution."
+                _l(
+                    "Only %(currency)s %(amount)s of this pledge is outstanding; record the excess as an "
+                    "unpledged contribution.",
+                    currency=currency,
+                    amount=f"{outstanding:,}",
+                )
             )
     cash_rate = _rate_with(currency, received_on, rate, f"entered with receipt {bank_reference}", actor)
     receipt = Receipt(
@@ -394,7 +415,7 @@ def record_withholding(
     if done := engine.begin(key, payload):
         return _existing(Withholding, done)
     if not allegation_ref:
-        raise DomainError("Give the allegation's reference number.")
+        raise DomainError(_l("Give the allegation's reference number."))
     country = _country(country_code)
     rate = engine.rate_for(currency, decided_on)
     withholding = Withholding(
@@ -450,14 +471,20 @@ def record_withholding_transfer(
     if done := engine.begin(key, payload):
         return _existing(WithholdingTransfer, done)
     if not (reference or "").strip():
-        raise DomainError("Give the transfer's reference.")
+        raise DomainError(_l("Give the transfer's reference."))
     if _is_reversed(withholding.entry_id):
-        raise DomainError("That withholding was reversed.")
+        raise DomainError(_l("That withholding was reversed."))
     if transferred_on < withholding.decided_on:
-        raise DomainError("A transfer cannot predate the withholding decision.")
+        raise DomainError(_l("A transfer cannot predate the withholding decision."))
     outstanding = withholding_outstanding(withholding)
     if amount > outstanding:
-        raise DomainError(f"Only {withholding.currency} {outstanding:,} of this withholding is outstanding.")
+        raise DomainError(
+            _l(
+                "Only %(currency)s %(amount)s of this withholding is outstanding.",
+                currency=withholding.currency,
+                amount=f"{outstanding:,}",
+            )
+        )
     currency = withholding.currency
     transfer = WithholdingTransfer(
         withholding_id=withholding.id,
@@ -547,9 +574,9 @@ def approve_project(
     if done := engine.begin(key, payload):
         return _existing(Project, done)
     if not title.strip() or not partner.strip():
-        raise DomainError("Give the project's title and implementing partner.")
+        raise DomainError(_l("Give the project's title and implementing partner."))
     if planned_end < planned_start:
-        raise DomainError("The planned end is before the planned start.")
+        raise DomainError(_l("The planned end is before the planned start."))
     country = _country(country_code)
     rate = engine.rate_for(currency, approved_on)
     usd = engine.to_usd(amount, rate.rate if rate else Decimal(1))
@@ -557,8 +584,12 @@ def approve_project(
     needed = usd + (usd * psc_rate()).quantize(engine.CENT, rounding=ROUND_HALF_EVEN)
     if needed > available:
         raise DomainError(
-            f"Not enough to commit: US${available:,.2f} is available; this grant and its programme "
-            f"support cost need US${needed:,.2f}."
+            _l(
+                "Not enough to commit: US$%(available)s is available; this grant and its programme "
+                "support cost need US$%(needed)s.",
+                available=f"{available:,.2f}",
+                needed=f"{needed:,.2f}",
+            )
         )
     project = Project(
         title=title.strip(),
@@ -621,15 +652,17 @@ def update_project(
 ) -> Project:
     """Progress of a project (no money moves: cancelling releases the rest via `cancel_project`)."""
     if project.status in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
-        raise DomainError(f"The project is {project.status}.")
+        raise DomainError(_l("The project has ended (cancelled or completed)."))
     if status is ProjectStatus.CANCELLED or (status is ProjectStatus.COMPLETED and undisbursed(project)):
-        raise DomainError("Use “End the project” to cancel or complete it: it releases what is undisbursed.")
+        raise DomainError(
+            _l("Use “End the project” to cancel or complete it: it releases what is undisbursed.")
+        )
     if actual_start and actual_end and actual_end < actual_start:
-        raise DomainError("The actual end is before the actual start.")
+        raise DomainError(_l("The actual end is before the actual start."))
     if status is ProjectStatus.COMPLETED and not actual_end:
-        raise DomainError("A completed project needs its actual end date.")
+        raise DomainError(_l("A completed project needs its actual end date."))
     if victims_supported < 0:
-        raise DomainError("The number of victims cannot be negative.")
+        raise DomainError(_l("The number of victims cannot be negative."))
     known = {b.case_code for b in project.beneficiaries}
     for code in sorted({c.strip().upper() for c in add_case_codes or [] if c.strip()} - known):
         db.session.add(ProjectBeneficiary(project_id=project.id, case_code=code))
@@ -660,15 +693,15 @@ def release_project(
     if engine.begin(key, payload):
         return project
     if status not in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
-        raise DomainError("A project is released when it is cancelled or completed.")
+        raise DomainError(_l("A project is released when it is cancelled or completed."))
     if project.status in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
-        raise DomainError(f"The project is already {project.status}.")
+        raise DomainError(_l("The project has already ended (cancelled or completed)."))
     if _is_reversed(project.entry_id):
-        raise DomainError("The project's approval was reversed.")
+        raise DomainError(_l("The project's approval was reversed."))
     if not reason:
-        raise DomainError("Say why the project ends with money undisbursed.")
+        raise DomainError(_l("Say why the project ends with money undisbursed."))
     if pending_total(project):
-        raise DomainError("Decide the pending disbursements of this project first.")
+        raise DomainError(_l("Decide the pending disbursements of this project first."))
     left = undisbursed(project)
     project.status = status.value
     if status is ProjectStatus.COMPLETED:
@@ -713,18 +746,24 @@ def request_disbursement(
     existing = db.session.scalar(select(Tranche).where(Tranche.idempotency_key == key))
     if existing is not None:
         if existing.request_hash != engine.request_hash(payload):
-            raise Conflict("This form was already submitted with different values; open it again.")
+            raise Conflict(_l("This form was already submitted with different values; open it again."))
         return existing
     if not (reference or "").strip():
-        raise DomainError("Give the payment reference.")
+        raise DomainError(_l("Give the payment reference."))
     if project.status in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
-        raise DomainError(f"The project is {project.status}: nothing more can be disbursed.")
+        raise DomainError(
+            _l("The project has ended (cancelled or completed): nothing more can be disbursed.")
+        )
     engine.refuse_closed_or_future(paid_on)
     room = undisbursed(project) - pending_total(project)
     if amount > room:
         raise DomainError(
-            f"Only {project.currency} {room:,} of the approved amount is undisbursed "
-            "(after pending requests)."
+            _l(
+                "Only %(currency)s %(amount)s of the approved amount is undisbursed "
+                "(after pending requests).",
+                currency=project.currency,
+                amount=f"{room:,}",
+            )
         )
     rate = engine.rate_for(project.currency, paid_on)
     usd = engine.to_usd(amount, rate.rate if rate else Decimal(1))
@@ -752,9 +791,9 @@ def approve_disbursement(*, actor: Any, tranche: Tranche) -> Tranche:
     engine.lock()
     db.session.refresh(tranche)
     if tranche.status != "pending":
-        raise Conflict(f"This disbursement is already {tranche.status}.")
+        raise Conflict(_l("This disbursement is already decided (approved or rejected)."))
     if tranche.maker_id == getattr(actor, "id", None):
-        raise NotAllowed("You requested this disbursement: another fund manager must approve it.")
+        raise NotAllowed(_l("You requested this disbursement: another fund manager must approve it."))
     maker = db.session.get(User, tranche.maker_id) if tranche.maker_id else None
     _post_tranche(actor=actor, tranche=tranche, maker=maker)
     return tranche
@@ -764,7 +803,7 @@ def reject_disbursement(*, actor: Any, tranche: Tranche, reason: str) -> Tranche
     engine.lock()
     db.session.refresh(tranche)
     if tranche.status != "pending":
-        raise Conflict(f"This disbursement is already {tranche.status}.")
+        raise Conflict(_l("This disbursement is already decided (approved or rejected)."))
     tranche.status = "rejected"
     tranche.checker_id = getattr(actor, "id", None)
     tranche.decided_at = utcnow()
@@ -778,7 +817,11 @@ def _post_tranche(*, actor: Any, tranche: Tranche, maker: Any) -> None:
     amount = engine.from_minor(tranche.amount_minor, project.currency)
     if amount > undisbursed(project):
         raise DomainError(
-            f"Only {project.currency} {undisbursed(project):,} of the approved amount is undisbursed."
+            _l(
+                "Only %(currency)s %(amount)s of the approved amount is undisbursed.",
+                currency=project.currency,
+                amount=f"{undisbursed(project):,}",
+            )
         )
     dims = {"project_id": project.id, "country_code": project.country_code}
     booked = _booked_rate(GRANTS_PAYABLE, project_id=project.id)
@@ -873,9 +916,9 @@ def pay_direct_support(
     if done := engine.begin(key, payload):
         return _existing(DirectSupport, done)
     if not case_code or len(case_code) > 40:
-        raise DomainError("Give the victim's case code.")
+        raise DomainError(_l("Give the victim's case code."))
     if not (purpose or "").strip():
-        raise DomainError("Give the purpose of the payment.")
+        raise DomainError(_l("Give the purpose of the payment."))
     country = _country(country_code) if country_code else None
     support = DirectSupport(
         case_code=case_code,
@@ -943,24 +986,24 @@ def reverse_entry(*, actor: Any, key: str, entry: Entry, on: date, reason: str) 
     if done := engine.begin(key, payload):
         return done
     if not reason:
-        raise DomainError("Say why the entry is reversed.")
+        raise DomainError(_l("Say why the entry is reversed."))
     if entry.kind == EntryKind.PROGRAMME_SUPPORT:
-        raise DomainError("Reverse the disbursement: its programme support cost is reversed with it.")
+        raise DomainError(_l("Reverse the disbursement: its programme support cost is reversed with it."))
     if entry.kind == EntryKind.GRANT_RELEASE:
-        raise DomainError("A release cannot be reversed: approve a new project instead.")
+        raise DomainError(_l("A release cannot be reversed: approve a new project instead."))
     if entry.kind == EntryKind.PLEDGE:
         pledge = _existing(Pledge, entry)
         if _live(Receipt, pledge_id=pledge.id):
-            raise DomainError("Receipts stand against this pledge: reverse them first.")
+            raise DomainError(_l("Receipts stand against this pledge: reverse them first."))
     if entry.kind == EntryKind.WITHHOLDING:
         withholding = _existing(Withholding, entry)
         if _live(WithholdingTransfer, withholding_id=withholding.id):
-            raise DomainError("Transfers stand against this withholding: reverse them first.")
+            raise DomainError(_l("Transfers stand against this withholding: reverse them first."))
     project = None
     if entry.kind == EntryKind.GRANT_APPROVAL:
         project = _existing(Project, entry)
         if _live(Tranche, project_id=project.id) or pending_total(project):
-            raise DomainError("Disbursements stand against this project: reverse or decide them first.")
+            raise DomainError(_l("Disbursements stand against this project: reverse or decide them first."))
     tranche = None
     if entry.kind == EntryKind.DISBURSEMENT:
         tranche = db.session.scalars(select(Tranche).where(Tranche.entry_id == entry.id)).one()
@@ -988,15 +1031,19 @@ def close_period(*, actor: Any, month: date) -> Period:
     engine.lock()
     month = engine.month_of(month)
     if month >= engine.month_of(date.today()):
-        raise DomainError("Only a month that has ended can be closed.")
+        raise DomainError(_l("Only a month that has ended can be closed."))
     if engine.is_closed(month):
-        raise Conflict(f"{month:%B %Y} is already closed.")
+        raise Conflict(_l("%(month)s is already closed.", month=f"{month:%Y-%m}"))
     problem = verify().problem
     if problem:
-        raise DomainError(f"The ledger does not verify ({problem}); it cannot be closed.")
+        raise DomainError(
+            _l("The ledger does not verify (%(problem)s); it cannot be closed.", problem=problem)
+        )
     differences = [c for c in reports.subledger_checks() if c["difference"]]
     if differences:
-        raise DomainError(f"The {differences[0]['name']} sub-ledger differs from its control account.")
+        raise DomainError(
+            _l("The %(name)s sub-ledger differs from its control account.", name=differences[0]["name"])
+        )
     seq, head_hash = engine.head()
     pack = reports.close_pack(
         month, head_seq=seq, head_hash=head_hash, closed_by=getattr(actor, "username", None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel
 from flask_login import current_user
 
@@ -12,6 +12,8 @@ babel = Babel()
 
 
 def select_locale() -> str:
+    if not has_request_context():  # commands and tests of services: messages in English
+        return "en"
     chosen = getattr(current_user, "language", None) if current_user else None
     if chosen in LANGUAGES:
         return chosen

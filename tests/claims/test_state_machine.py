@@ -39,7 +39,7 @@ def test_every_forbidden_move(advocate, source, target):
     events = len(claim.events)
     with pytest.raises(IllegalMove) as refused:
         services.advance(actor=advocate, claim=claim, to=target, on=date.today(), **DETAILS.get(target, {}))
-    assert f"cannot move to “{target.title}”" in str(refused.value)
+    assert f"cannot move to “{target.label}”" in str(refused.value)
     assert "Allowed next" in str(refused.value)
     assert claim.current_step is source
     assert len(claim.events) == events
@@ -94,7 +94,7 @@ def test_reopen_returns_to_the_step_closed_from_and_is_recorded(advocate):
 def test_consent_is_required_to_share_and_to_test(advocate):
     victim = new_victim(advocate, consents=("contact",))
     claim = open_claim(advocate, victim)
-    with pytest.raises(IllegalMove, match="to share with Bangladesh and to paternity disclosure"):
+    with pytest.raises(IllegalMove, match="to share with Bangladesh; to paternity disclosure"):
         services.advance(actor=advocate, claim=claim, to=S.CONSENT_OBTAINED)
     from vat.victims import services as victims
 

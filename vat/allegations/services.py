@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pycountry
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
 from vat import audit
@@ -49,12 +50,12 @@ def clean_text(field: str, value: str | None, *, max_length: int, required: bool
     value = (value or "").strip()
     if not value:
         if required:
-            raise InvalidField(field, "This field is required.")
+            raise InvalidField(field, _l("This field is required."))
         return None
     if len(value) > max_length:
-        raise InvalidField(field, f"Use at most {max_length} characters.")
+        raise InvalidField(field, _l("Use at most %(count)s characters.", count=max_length))
     if "\x00" in value:
-        raise InvalidField(field, "This text holds a character that cannot be stored.")
+        raise InvalidField(field, _l("This text holds a character that cannot be stored."))
     return value
 
 
@@ -62,19 +63,19 @@ def choice(field: str, value: str | None, allowed: type[Any], *, default: str | 
     value = (value or "").strip().lower().replace(" ", "_").replace("-", "_") or default
     valid = {m.value for m in allowed}
     if value not in valid:
-        raise InvalidField(field, f"Choose one of: {', '.join(sorted(valid))}.")
+        raise InvalidField(field, _l("Choose one of: %(values)s.", values=", ".join(sorted(valid))))
     return value
 
 
 def past_date(field: str, value: date | None, *, required: bool = False) -> date | None:
     if value is None:
         if required:
-            raise InvalidField(field, "This date is required.")
+            raise InvalidField(field, _l("This date is required."))
         return None
     if value > today():
-        raise InvalidField(field, "This date cannot be in the future.")
+        raise InvalidField(field, _l("This date cannot be in the future."))
     if value.year < 1900:
-        raise InvalidField(field, "This date is too far in the past.")
+        raise InvalidField(field, _l("This date is too far in the past."))
     return value
 
 
@@ -82,10 +83,10 @@ def country(field: str, value: str | None, *, required: bool = True) -> str | No
     value = (value or "").strip().upper()
     if not value:
         if required:
-            raise InvalidField(field, "Choose a country.")
+            raise InvalidField(field, _l("Choose a country."))
         return None
     if pycountry.countries.get(alpha_3=value) is None:
-        raise InvalidField(field, "Use an ISO 3166 three-letter country code (e.g. CAF, COD).")
+        raise InvalidField(field, _l("Use an ISO 3166 three-letter country code (e.g. CAF, COD)."))
     return value
 
 
@@ -94,7 +95,7 @@ def mission(field: str, value: str | None) -> str | None:
     if not value:
         return None
     if len(value) > 40 or not all(c.isalnum() or c in " -/" for c in value):
-        raise InvalidField(field, "Use the mission or entity's short name (letters and digits).")
+        raise InvalidField(field, _l("Use the mission or entity's short name (letters and digits)."))
     return value
 
 
@@ -153,18 +154,20 @@ def _validate(values: Mapping[str, Any]) -> dict[str, Any]:
     }
     sub_type = (values.get("sub_type") or "").strip().lower().replace(" ", "_") or None
     if sub_type is not None and sub_type not in {v for v, _ in SUB_TYPES if v}:
-        raise InvalidField("sub_type", "Choose a listed sub-type.")
+        raise InvalidField("sub_type", _l("Choose a listed sub-type."))
     cleaned["sub_type"] = sub_type
     previous: tuple[str, date] | None = None
     for name in STEP_FIELDS:
         when = past_date(name, values.get(name))
         cleaned[name] = when
         if when is not None and previous is not None and when < previous[1]:
-            raise InvalidField(name, f"This step cannot come before “{_step_label(previous[0])}”.")
+            raise InvalidField(
+                name, _l("This step cannot come before “%(step)s”.", step=_step_label(previous[0]))
+            )
         if when is not None and name != "nio_decision_on":
             previous = (name, when)
     if cleaned["received_on"] is None and any(cleaned[n] for n in STEP_FIELDS[1:]):
-        raise InvalidField("received_on", "Give the date received before later steps.")
+        raise InvalidField("received_on", _l("Give the date received before later steps."))
     return cleaned
 
 
@@ -176,7 +179,7 @@ def _require_scope(actor: Any, country_code: str, mission_name: str | None) -> N
     from vat.auth.policy import in_scope
 
     if not in_scope(actor, country_code, mission_name):
-        raise InvalidField("country_code", "This country or mission is outside your scope.")
+        raise InvalidField("country_code", _l("This country or mission is outside your scope."))
 
 
 def create_allegation(*, actor: Any, reference: str, **values: Any) -> Allegation:
@@ -184,7 +187,7 @@ def create_allegation(*, actor: Any, reference: str, **values: Any) -> Allegatio
     cleaned = _validate(values)
     _require_scope(actor, cleaned["country_code"], cleaned["mission"])
     if db.session.scalar(select(Allegation.id).where(Allegation.reference == reference)):
-        raise InvalidField("reference", "An allegation with this reference number exists already.")
+        raise InvalidField("reference", _l("An allegation with this reference number exists already."))
     allegation = Allegation(reference=reference, **cleaned)
     db.session.add(allegation)
     db.session.flush()
@@ -225,7 +228,7 @@ def update_allegation(*, actor: Any, allegation: Allegation, **values: Any) -> A
 def link_victim(*, actor: Any, victim: Any, allegation: Allegation) -> VictimAllegation:
     """Name a victim in an allegation; both are already loaded through the actor's scope."""
     if any(link.allegation_id == allegation.id for link in victim.allegation_links):
-        raise DomainError("This victim is already linked to that allegation.")
+        raise DomainError(_l("This victim is already linked to that allegation."))
     link = VictimAllegation(victim=victim, allegation=allegation)
     db.session.add(link)
     db.session.flush()
@@ -247,7 +250,7 @@ def link_victim(*, actor: Any, victim: Any, allegation: Allegation) -> VictimAll
 def unlink_victim(*, actor: Any, victim: Any, allegation: Allegation) -> None:
     link = next((x for x in victim.allegation_links if x.allegation_id == allegation.id), None)
     if link is None:
-        raise DomainError("This victim is not linked to that allegation.")
+        raise DomainError(_l("This victim is not linked to that allegation."))
     victim.allegation_links.remove(link)
     db.session.flush()
     audit.record(
@@ -367,17 +370,17 @@ def update_rule(
 ) -> ClockRule:
     rule = db.session.get(ClockRule, step)
     if rule is None:
-        raise DomainError("No such step.")
+        raise DomainError(_l("No such step."))
     if unit not in ("days", "months"):
-        raise InvalidField("unit", "Use days or months.")
+        raise InvalidField("unit", _l("Use days or months."))
     if not 0 < amount <= 3650:
-        raise InvalidField("amount", "Give a limit between 1 and 3650.")
+        raise InvalidField("amount", _l("Give a limit between 1 and 3650."))
     if reduced_amount is not None and not 0 < reduced_amount <= amount:
         raise InvalidField(
-            "reduced_amount", "The shortened limit must be positive and no longer than the limit."
+            "reduced_amount", _l("The shortened limit must be positive and no longer than the limit.")
         )
     if reduced_amount is not None and reduced_from not in {u.value for u in Urgency} - {"normal"}:
-        raise InvalidField("reduced_from", "Say which cases get the shortened limit.")
+        raise InvalidField("reduced_from", _l("Say which cases get the shortened limit."))
     before = {"amount": rule.amount, "unit": rule.unit, "reduced_amount": rule.reduced_amount}
     rule.amount, rule.unit = amount, unit
     rule.reduced_amount = reduced_amount

@@ -44,28 +44,10 @@ class ClaimStep(ClaimLabelled):
         return STEP_LABELS[self]
 
     @property
-    def title(self) -> str:
-        """The English name, for services' messages (they run outside requests, untranslated)."""
-        return STEP_TITLES[self]
-
-    @property
     def action(self) -> str:
         """The button that moves a claim to this step."""
         return STEP_ACTIONS.get(self, STEP_LABELS[self])
 
-
-STEP_TITLES: dict[ClaimStep, str] = {
-    ClaimStep.RECORDED: "Recorded",
-    ClaimStep.CONSENT_OBTAINED: "Consent obtained",
-    ClaimStep.REFERRED: "Referred to the member state",
-    ClaimStep.DNA_REQUESTED: "DNA sampling requested",
-    ClaimStep.SAMPLES_TAKEN: "Samples taken",
-    ClaimStep.DNA_RESULT: "DNA result",
-    ClaimStep.PATERNITY_ESTABLISHED: "Paternity established",
-    ClaimStep.SUPPORT_ORDERED: "Child-support order",
-    ClaimStep.PAYING: "Payments",
-    ClaimStep.CLOSED: "Closed",
-}
 
 # Lazy strings: translated when shown, in the reader's language.
 STEP_LABELS: dict[ClaimStep, Any] = {

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pycountry
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -138,26 +139,26 @@ def read_father_identity(*, actor: Any, claim: Claim) -> dict[str, str | None]:
 
 def money(field_name: str, value: Any) -> Decimal:
     if value is None or value == "":
-        raise InvalidField(field_name, "Give an amount.")
+        raise InvalidField(field_name, _l("Give an amount."))
     if isinstance(value, float):
-        raise InvalidField(field_name, "Give the amount as a decimal number.")
+        raise InvalidField(field_name, _l("Give the amount as a decimal number."))
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", ""))
     except InvalidOperation as error:
-        raise InvalidField(field_name, "Give the amount as a number, e.g. 120.50.") from error
+        raise InvalidField(field_name, _l("Give the amount as a number, e.g. 120.50.")) from error
     if not amount.is_finite() or amount <= 0:
-        raise InvalidField(field_name, "The amount must be more than zero.")
+        raise InvalidField(field_name, _l("The amount must be more than zero."))
     if amount != amount.quantize(Decimal("0.01")):
-        raise InvalidField(field_name, "Give the amount to the cent at most (two decimals).")
+        raise InvalidField(field_name, _l("Give the amount to the cent at most (two decimals)."))
     if amount >= MAX_AMOUNT:
-        raise InvalidField(field_name, "This amount is too large.")
+        raise InvalidField(field_name, _l("This amount is too large."))
     return amount.quantize(Decimal("0.01"))
 
 
 def currency(field_name: str, value: str | None) -> str:
     code = (value or "").strip().upper()
     if not code or pycountry.currencies.get(alpha_3=code) is None:
-        raise InvalidField(field_name, "Use an ISO 4217 currency code (e.g. USD, XAF, CDF, HTG).")
+        raise InvalidField(field_name, _l("Use an ISO 4217 currency code (e.g. USD, XAF, CDF, HTG)."))
     return code
 
 
@@ -171,8 +172,11 @@ def _step_date(claim: Claim, field_name: str, value: date | None) -> date:
     if when < claim.step_on:
         raise InvalidField(
             field_name,
-            f"This step cannot be dated before the current step ({claim.current_step.title}, "
-            f"{claim.step_on.isoformat()}).",
+            _l(
+                "This step cannot be dated before the current step (%(step)s, %(date)s).",
+                step=claim.current_step.label,
+                date=claim.step_on.isoformat(),
+            ),
         )
     return when
 
@@ -208,19 +212,19 @@ def open_claim(
     With `with_consent`, the victim's consent to share with the member state is taken as given
     now and the claim moves on to "consent obtained" at once."""
     if not in_scope(actor, victim.country_code, victim.mission):
-        raise DomainError("This victim is outside your scope.")
+        raise DomainError(_l("This victim is outside your scope."))
     nationality = country("father_nationality", father_nationality, required=False)
     state = country("member_state", member_state, required=False) or nationality
     if state is None:
-        raise InvalidField("member_state", "Give the member state (or the alleged father's nationality).")
+        raise InvalidField("member_state", _l("Give the member state (or the alleged father's nationality)."))
     wanted = {int(i) for i in child_ids}
     children = [c for c in victim.children if c.id in wanted]
     if len(children) != len(wanted):
-        raise InvalidField("child_ids", "Choose only this victim's children.")
+        raise InvalidField("child_ids", _l("Choose only this victim's children."))
     if not children:
-        raise InvalidField("child_ids", "Choose at least one child the claim is for.")
+        raise InvalidField("child_ids", _l("Choose at least one child the claim is for."))
     if allegation_id is not None and all(a.id != allegation_id for a in victim.allegations):
-        raise InvalidField("allegation_id", "Choose one of this victim's allegations.")
+        raise InvalidField("allegation_id", _l("Choose one of this victim's allegations."))
     opened = past_date("opened_on", opened_on) or today()
     claim = Claim(
         victim=victim,
@@ -292,9 +296,13 @@ def allowed_steps(claim: Claim) -> list[ClaimStep]:
 
 
 def illegal_move(claim: Claim, target: ClaimStep, why: str | None = None) -> IllegalMove:
-    allowed = ", ".join(f"“{s.title}”" for s in allowed_steps(claim)) or "none (reopen it first)"
-    reason = why or f"A claim at “{claim.current_step.title}” cannot move to “{target.title}”."
-    return IllegalMove(f"{reason} Allowed next: {allowed}.")
+    allowed = ", ".join(f"“{s.label}”" for s in allowed_steps(claim)) or _l("none (reopen it first)")
+    reason = why or _l(
+        "A claim at “%(current)s” cannot move to “%(target)s”.",
+        current=claim.current_step.label,
+        target=target.label,
+    )
+    return IllegalMove(_l("%(reason)s Allowed next: %(allowed)s.", reason=reason, allowed=allowed))
 
 
 def _consents_in_force(claim: Claim) -> Any:
@@ -305,15 +313,17 @@ def _consents_in_force(claim: Claim) -> Any:
     missing = [
         label
         for label, consent in (
-            (f"to share with {country_name(claim.member_state)}", share),
-            ("to paternity disclosure", disclosure),
+            (_l("to share with %(country)s", country=country_name(claim.member_state)), share),
+            (_l("to paternity disclosure"), disclosure),
         )
         if consent is None
     ]
     if missing:
         raise IllegalMove(
-            f"The victim's consent {' and '.join(missing)} is not in force: "
-            "record it on the victim's page first."
+            _l(
+                "The victim's consent is not in force (%(consents)s): record it on the victim's page first.",
+                consents="; ".join(str(label) for label in missing),
+            )
         )
     return share
 
@@ -351,9 +361,9 @@ def _to_referred(actor: Any, claim: Claim, on: date, details: dict[str, Any]) ->
 
 def _to_dna_requested(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
     if claim.current_step is S.DNA_RESULT and claim.dna_result != DnaResult.INCONCLUSIVE:
-        raise illegal_move(claim, S.DNA_REQUESTED, "Only an inconclusive DNA result can be retested.")
+        raise illegal_move(claim, S.DNA_REQUESTED, _l("Only an inconclusive DNA result can be retested."))
     if victims.active_consent(claim.victim, ConsentPurpose.DNA_TESTING) is None:
-        raise IllegalMove("Record the victim's consent to DNA testing first (on the victim's page).")
+        raise IllegalMove(_l("Record the victim's consent to DNA testing first (on the victim's page)."))
     claim.dna_requested_on = on
     claim.mother_child_sampled_on = claim.father_sampled_on = None
     claim.dna_result = claim.dna_result_on = None
@@ -369,7 +379,7 @@ def _to_samples(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> 
 
 def _to_dna_result(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
     if not details.get("result"):
-        raise InvalidField("result", "Give the DNA result.")
+        raise InvalidField("result", _l("Give the DNA result."))
     result = choice("result", details.get("result"), DnaResult)
     claim.dna_result, claim.dna_result_on = result, on
     return result
@@ -377,17 +387,17 @@ def _to_dna_result(actor: Any, claim: Claim, on: date, details: dict[str, Any]) 
 
 def _to_paternity(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
     if not details.get("basis"):
-        raise InvalidField("basis", "Say how paternity was established.")
+        raise InvalidField("basis", _l("Say how paternity was established."))
     basis = choice("basis", details.get("basis"), PaternityBasis)
     if claim.current_step is S.DNA_RESULT and claim.dna_result == DnaResult.EXCLUSION:
         raise illegal_move(
-            claim, S.PATERNITY_ESTABLISHED, "The DNA result excluded the alleged father: close the claim."
+            claim, S.PATERNITY_ESTABLISHED, _l("The DNA result excluded the alleged father: close the claim.")
         )
     if claim.current_step is not S.DNA_RESULT and basis != PaternityBasis.ACKNOWLEDGMENT:
         raise illegal_move(
             claim,
             S.PATERNITY_ESTABLISHED,
-            "Without a DNA result, only the alleged father's acknowledgment establishes paternity.",
+            _l("Without a DNA result, only the alleged father's acknowledgment establishes paternity."),
         )
     claim.paternity_basis, claim.paternity_established_on = basis, on
     return basis
@@ -398,13 +408,14 @@ def _to_support(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> 
     starts_on = details.get("starts_on") or on
     ends_on = details.get("ends_on")
     if ends_on is not None and ends_on < starts_on:
-        raise InvalidField("ends_on", "The order cannot end before it starts.")
+        raise InvalidField("ends_on", _l("The order cannot end before it starts."))
     if starts_on.year < 1900 or starts_on > on + timedelta(days=3660):
-        raise InvalidField("starts_on", "Give the date the order starts.")
+        raise InvalidField("starts_on", _l("Give the date the order starts."))
     latest = max((o.starts_on for o in claim.orders), default=None)
     if latest is not None and starts_on <= latest:
         raise InvalidField(
-            "starts_on", f"A new order must start after the one in force (from {latest.isoformat()})."
+            "starts_on",
+            _l("A new order must start after the one in force (from %(date)s).", date=latest.isoformat()),
         )
     order = SupportOrder(
         ordered_on=on,
@@ -422,21 +433,21 @@ def _to_support(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> 
 def _to_paying(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
     if not claim.payments:
         raise illegal_move(
-            claim, S.PAYING, "Record the first payment: the claim moves to “Payments” with it."
+            claim, S.PAYING, _l("Record the first payment: the claim moves to “Payments” with it.")
         )
     return None
 
 
 def _to_closed(actor: Any, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
     if not details.get("reason"):
-        raise InvalidField("reason", "Say why the claim is closed.")
+        raise InvalidField("reason", _l("Say why the claim is closed."))
     reason = choice("reason", details.get("reason"), ClosingReason)
     if reason == ClosingReason.FATHER_EXCLUDED and claim.dna_result != DnaResult.EXCLUSION:
         raise illegal_move(
-            claim, S.CLOSED, "Only a DNA result that excludes him closes a claim as “father excluded”."
+            claim, S.CLOSED, _l("Only a DNA result that excludes him closes a claim as “father excluded”.")
         )
     if reason == ClosingReason.RESOLVED and claim.paternity_established_on is None:
-        raise illegal_move(claim, S.CLOSED, "A claim is resolved only once paternity is established.")
+        raise illegal_move(claim, S.CLOSED, _l("A claim is resolved only once paternity is established."))
     claim.step_before_close, claim.closing_reason, claim.closed_on = claim.step, reason, on
     return reason
 
@@ -461,7 +472,7 @@ def advance(*, actor: Any, claim: Claim, to: str, on: date | None = None, **deta
     try:
         target = ClaimStep(to)
     except ValueError as error:
-        raise IllegalMove("No such step.") from error
+        raise IllegalMove(_l("No such step.")) from error
     last = claim.events[-1] if claim.events else None
     if (
         last is not None
@@ -500,7 +511,7 @@ def _enter(
 def reopen(*, actor: Any, claim: Claim, on: date | None = None) -> ClaimEvent:
     """A closed claim returns to the step it was closed from; the closing stays in its history."""
     if claim.current_step is not S.CLOSED:
-        raise IllegalMove("Only a closed claim can be reopened.")
+        raise IllegalMove(_l("Only a closed claim can be reopened."))
     when = _step_date(claim, "on", on)
     target = ClaimStep(claim.step_before_close or S.RECORDED)
     reason = claim.closing_reason
@@ -529,10 +540,10 @@ def record_letter(
     summary: str | None = None,
 ) -> Letter:
     if claim.current_step is S.CLOSED:
-        raise DomainError("This claim is closed: reopen it to record more.")
+        raise DomainError(_l("This claim is closed: reopen it to record more."))
     when = past_date("dated_on", dated_on, required=True) or today()
     if when < claim.opened_on:
-        raise InvalidField("dated_on", "This letter cannot be dated before the claim was opened.")
+        raise InvalidField("dated_on", _l("This letter cannot be dated before the claim was opened."))
     letter = Letter(
         direction=choice("direction", direction, LetterDirection),
         dated_on=when,
@@ -675,18 +686,21 @@ def record_payment(
         existing = db.session.scalar(select(Payment).where(Payment.token == token))
         if existing is not None:
             if existing.claim_id != claim.id:
-                raise Conflict("This form was already used for another claim; open it again.")
+                raise Conflict(_l("This form was already used for another claim; open it again."))
             return existing
     if claim.current_step not in (S.SUPPORT_ORDERED, S.PAYING):
-        raise IllegalMove("Payments are recorded once a child-support order is set (and before closing).")
+        raise IllegalMove(_l("Payments are recorded once a child-support order is set (and before closing)."))
     code = currency("currency_code", currency_code)
     if code not in {o.currency for o in claim.orders}:
         currencies = ", ".join(sorted({o.currency for o in claim.orders}))
-        raise InvalidField("currency_code", f"Record the payment in the order's currency ({currencies}).")
+        raise InvalidField(
+            "currency_code",
+            _l("Record the payment in the order's currency (%(currencies)s).", currencies=currencies),
+        )
     when = past_date("received_on", received_on, required=True) or today()
     first_order = min(o.ordered_on for o in claim.orders)
     if when < first_order:
-        raise InvalidField("received_on", "A payment cannot be received before the order was made.")
+        raise InvalidField("received_on", _l("A payment cannot be received before the order was made."))
     payment = Payment(
         amount=money("amount", amount),
         currency=code,

@@ -13,6 +13,7 @@ from typing import Any
 import pycountry
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -260,7 +261,7 @@ def default_prefix(country_code: str) -> str:
 def next_case_code(prefix: str, year: int) -> str:
     prefix = prefix.strip().upper()
     if not PREFIX_PATTERN.match(prefix):
-        raise InvalidField("prefix", "Use 2 to 10 capital letters or digits for the prefix.")
+        raise InvalidField("prefix", _l("Use 2 to 10 capital letters or digits for the prefix."))
     counter = db.session.get(CaseCounter, (prefix, year), with_for_update=True)
     if counter is None:
         try:  # the first code of a prefix and year: another request may be creating it too
@@ -270,7 +271,7 @@ def next_case_code(prefix: str, year: int) -> str:
             pass
         counter = db.session.get(CaseCounter, (prefix, year), with_for_update=True, populate_existing=True)
         if counter is None:
-            raise DomainError("The case-code counter could not be read; try again.")
+            raise DomainError(_l("The case-code counter could not be read; try again."))
     while True:
         counter.last += 1
         code = f"{prefix}-{year}-{counter.last:04d}"
@@ -296,7 +297,7 @@ def _categories(actor: Any, values: dict[str, Any]) -> dict[str, Any]:
         "age_group": choice("age_group", values.get("age_group"), AgeGroup, default="unknown"),
     }
     if not in_scope(actor, cleaned["country_code"], cleaned["mission"]):
-        raise InvalidField("country_code", "This country or mission is outside your scope.")
+        raise InvalidField("country_code", _l("This country or mission is outside your scope."))
     advocate_id = values.get("advocate_id")
     if advocate_id:
         advocate = db.session.get(User, int(advocate_id))
@@ -306,7 +307,7 @@ def _categories(actor: Any, values: dict[str, Any]) -> dict[str, Any]:
             or not Role(advocate.role).sees_identities
             or not in_scope(advocate, cleaned["country_code"], cleaned["mission"])
         ):
-            raise InvalidField("advocate_id", "Choose an active advocate who works on this country.")
+            raise InvalidField("advocate_id", _l("Choose an active advocate who works on this country."))
     cleaned["advocate_id"] = int(advocate_id) if advocate_id else None
     return cleaned
 
@@ -334,9 +335,9 @@ def register_victim(
     if case_code:
         case_code = case_code.strip().upper()
         if not CASE_CODE_PATTERN.match(case_code):
-            raise InvalidField("case_code", "Case codes use capital letters, digits and dashes.")
+            raise InvalidField("case_code", _l("Case codes use capital letters, digits and dashes."))
         if db.session.scalar(select(Victim.id).where(Victim.case_code == case_code)):
-            raise InvalidField("case_code", "This case code is taken.")
+            raise InvalidField("case_code", _l("This case code is taken."))
     else:
         case_code = next_case_code(prefix or default_prefix(categories["country_code"]), registered_on.year)
     victim = Victim(
@@ -388,7 +389,7 @@ def update_victim(*, actor: Any, victim: Victim, **values: Any) -> Victim:
 def set_status(*, actor: Any, victim: Victim, status: str) -> Victim:
     status = choice("status", status, VictimStatus)
     if status == victim.status:
-        raise DomainError(f"The case is already {VictimStatus(status).label}.")
+        raise DomainError(_l("The case is already %(status)s.", status=vat_label(status)))
     before, victim.status = victim.status, status
     db.session.flush()
     audit.record(
@@ -448,13 +449,20 @@ def require_consent(
     victim: Victim, purpose: str, recipient: str | None = None, *, field: str = "status"
 ) -> None:
     if active_consent(victim, purpose, recipient) is None:
-        label = ConsentPurpose(purpose).label
-        named = f" for {recipient}" if recipient and purpose != ConsentPurpose.SERVICES else ""
-        raise InvalidField(
-            field,
-            f"Refused: the victim has not given (or has withdrawn) consent to {label}{named}. "
-            "Record the consent first.",
-        )
+        if recipient and purpose != ConsentPurpose.SERVICES:
+            message = _l(
+                "Refused: the victim has not given (or has withdrawn) consent to %(purpose)s for "
+                "%(recipient)s. Record the consent first.",
+                purpose=vat_label(purpose),
+                recipient=recipient,
+            )
+        else:
+            message = _l(
+                "Refused: the victim has not given (or has withdrawn) consent to %(purpose)s. "
+                "Record the consent first.",
+                purpose=vat_label(purpose),
+            )
+        raise InvalidField(field, message)
 
 
 def record_consent(
@@ -509,12 +517,12 @@ def withdraw_consent(
 ) -> Withdrawal:
     """Withdraw a consent and cancel what depended on it (pending referrals, shares)."""
     if consent.victim_id != victim.id:
-        raise DomainError("That consent belongs to another victim.")
+        raise DomainError(_l("That consent belongs to another victim."))
     if not consent.active:
-        raise DomainError("This consent is no longer in force.")
+        raise DomainError(_l("This consent is no longer in force."))
     when = past_date("withdrawn_on", withdrawn_on) or today()
     if when < consent.given_on:
-        raise InvalidField("withdrawn_on", "A consent cannot be withdrawn before it was given.")
+        raise InvalidField("withdrawn_on", _l("A consent cannot be withdrawn before it was given."))
     consent.withdrawn_on = when
     result = Withdrawal(consent)
     for service in victim.services:
@@ -588,11 +596,11 @@ def export_disclosure(*, actor: Any, victim: Victim, disclosure: Disclosure) -> 
     """The victim's file for a recorded share, as a workbook: senior advocates only, only while
     the share stands and its consent is in force, and audited (the export holds the identity)."""
     if Role(actor.role) is not Role.SENIOR_ADVOCATE:
-        raise NotAllowed("Only a senior advocate may export a victim's identity.")
+        raise NotAllowed(_l("Only a senior advocate may export a victim's identity."))
     if disclosure.victim_id != victim.id:
-        raise DomainError("That share belongs to another victim.")
+        raise DomainError(_l("That share belongs to another victim."))
     if disclosure.cancelled_on is not None:
-        raise DomainError("This share was cancelled when its consent was withdrawn: nothing to export.")
+        raise DomainError(_l("This share was cancelled when its consent was withdrawn: nothing to export."))
     require_consent(
         victim, DISCLOSURE_CONSENT[disclosure.recipient_kind], disclosure.recipient, field="recipient"
     )
@@ -650,13 +658,13 @@ def _money(value: Any) -> Decimal | None:
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", ""))
     except InvalidOperation as error:
-        raise InvalidField("cost", "Give the cost as a number, e.g. 120.50.") from error
+        raise InvalidField("cost", _l("Give the cost as a number, e.g. 120.50.")) from error
     if not amount.is_finite() or amount < 0:
-        raise InvalidField("cost", "The cost cannot be negative.")
+        raise InvalidField("cost", _l("The cost cannot be negative."))
     if amount != amount.quantize(Decimal("0.01")):
-        raise InvalidField("cost", "Give the cost to the cent at most (two decimals).")
+        raise InvalidField("cost", _l("Give the cost to the cent at most (two decimals)."))
     if amount >= Decimal("1e13"):
-        raise InvalidField("cost", "This cost is too large.")
+        raise InvalidField("cost", _l("This cost is too large."))
     return amount
 
 
@@ -664,10 +672,10 @@ def _currency(value: str | None, cost: Decimal | None) -> str | None:
     code = (value or "").strip().upper()
     if not code:
         if cost is not None:
-            raise InvalidField("currency", "Give the currency of the cost (e.g. USD, XAF).")
+            raise InvalidField("currency", _l("Give the currency of the cost (e.g. USD, XAF)."))
         return None
     if pycountry.currencies.get(alpha_3=code) is None:
-        raise InvalidField("currency", "Use an ISO 4217 currency code (e.g. USD, XAF, CDF, HTG).")
+        raise InvalidField("currency", _l("Use an ISO 4217 currency code (e.g. USD, XAF, CDF, HTG)."))
     return code
 
 
@@ -688,15 +696,15 @@ def _assistance_values(victim: Victim, values: dict[str, Any], *, new: bool) -> 
     cleaned["currency"] = _currency(values.get("currency"), cleaned["cost"])
     referral, start, end = cleaned["referral_date"], cleaned["start_date"], cleaned["end_date"]
     if start and referral and start < referral:
-        raise InvalidField("start_date", "The service cannot start before the referral date.")
+        raise InvalidField("start_date", _l("The service cannot start before the referral date."))
     if end and not start:
-        raise InvalidField("start_date", "Give the start date when the service has ended.")
+        raise InvalidField("start_date", _l("Give the start date when the service has ended."))
     if end and start and end < start:
-        raise InvalidField("end_date", "The service cannot end before it started.")
+        raise InvalidField("end_date", _l("The service cannot end before it started."))
     if cleaned["status"] == ServiceStatus.COMPLETED and not end:
-        raise InvalidField("end_date", "Give the end date of a completed service.")
+        raise InvalidField("end_date", _l("Give the end date of a completed service."))
     if cleaned["status"] == ServiceStatus.IN_PROGRESS and not start:
-        raise InvalidField("start_date", "Give the start date of a service in progress.")
+        raise InvalidField("start_date", _l("Give the start date of a service in progress."))
     needs_consent = cleaned["status"] in ONGOING or (new and cleaned["status"] == ServiceStatus.COMPLETED)
     if needs_consent:
         require_consent(victim, ConsentPurpose.SERVICES)
@@ -723,7 +731,7 @@ def record_assistance(*, actor: Any, victim: Victim, **values: Any) -> Assistanc
 
 def update_assistance(*, actor: Any, victim: Victim, service: Assistance, **values: Any) -> Assistance:
     if service.victim_id != victim.id:
-        raise DomainError("That service belongs to another victim.")
+        raise DomainError(_l("That service belongs to another victim."))
     cleaned = _assistance_values(victim, values, new=False)
     changed = sorted(k for k, v in cleaned.items() if getattr(service, k) != v)
     for key, value in cleaned.items():
@@ -752,9 +760,9 @@ def record_trust_fund_support(
         select(Victim).where(Victim.case_code == case_code.strip().upper(), in_scope_condition(actor))
     )
     if victim is None:
-        raise DomainError(f"No victim has case code {case_code.strip().upper()}.")
+        raise DomainError(_l("No victim has case code %(code)s.", code=case_code.strip().upper()))
     if not isinstance(amount, Decimal) or amount <= 0:
-        raise InvalidField("cost", "Direct support needs a positive Decimal amount.")
+        raise InvalidField("cost", _l("Direct support needs a positive Decimal amount."))
     service = record_assistance(
         actor=actor,
         victim=victim,
@@ -801,7 +809,7 @@ def add_child(*, actor: Any, victim: Victim, **values: Any) -> Child:
 
 def update_child(*, actor: Any, victim: Victim, child: Child, **values: Any) -> Child:
     if child.victim_id != victim.id:
-        raise DomainError("That child is recorded for another victim.")
+        raise DomainError(_l("That child is recorded for another victim."))
     cleaned = _child_values(values)
     changed = sorted(k for k, v in cleaned.items() if getattr(child, k) != v)
     for key, value in cleaned.items():
@@ -837,14 +845,14 @@ def log_communication(
     occurred = past_date("occurred_on", occurred_on, required=True) or today()
     require_consent(victim, ConsentPurpose.CONTACT, field="channel")
     if next_update_due is not None and next_update_due < occurred:
-        raise InvalidField("next_update_due", "The next update cannot be due before this contact.")
+        raise InvalidField("next_update_due", _l("The next update cannot be due before this contact."))
     open_tasks = {t.id: t for t in victim.tasks if t.closed_at is None}
     closing = [int(i) for i in closes_task_ids]
     if any(i not in open_tasks for i in closing):
-        raise InvalidField("closes_tasks", "Choose only this victim's open tasks.")
+        raise InvalidField("closes_tasks", _l("Choose only this victim's open tasks."))
     if closing and not case_update_given:
         raise InvalidField(
-            "case_update_given", "Informing the victim of an outcome is a case update: tick it."
+            "case_update_given", _l("Informing the victim of an outcome is a case update: tick it.")
         )
     communication = Communication(
         victim=victim,
@@ -921,10 +929,10 @@ def open_outcome_tasks(
 def break_glass_victim(*, actor: Any, case_code: str, reason: str) -> Victim:
     """A senior advocate opens one victim outside their scope, with a stated reason."""
     if Role(actor.role) is not Role.SENIOR_ADVOCATE:
-        raise DomainError("Only a senior advocate may break the glass.")
+        raise DomainError(_l("Only a senior advocate may break the glass."))
     victim = db.session.scalar(select(Victim).where(Victim.case_code == case_code.strip().upper()))
     if victim is None:
-        raise InvalidField("case_code", "No victim has this case code.")
+        raise InvalidField("case_code", _l("No victim has this case code."))
     auth.break_glass(
         actor=actor,
         record_type="victim",
