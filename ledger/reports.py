@@ -7,10 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, case, cast, func, or_, select
 
 from ledger import engine
 from ledger.engine import (
@@ -22,6 +22,7 @@ from ledger.engine import (
 )
 from ledger.models import (
     Account,
+    Currency,
     Donor,
     Entry,
     ExchangeRate,
@@ -226,21 +227,25 @@ def _reversed(entry_id: int | None) -> bool:
 # --- withholdings: reconciliation with ageing --------------------------------------------------
 
 
-def bucket(days: int) -> str:
-    for low, high, label in AGEING_BUCKETS:
-        if days >= low and (high is None or days <= high):
-            return label
-    return AGEING_BUCKETS[0][2]
+class WithholdingRow(NamedTuple):
+    """What the reconciliation shows of a withholding record."""
+
+    id: int
+    allegation_ref: str
+    country_code: str
+    currency: str
+    decided_on: date
 
 
 @dataclass
 class ReconciliationLine:
-    withholding: Withholding
+    withholding: WithholdingRow
     withheld: Decimal
     transferred: Decimal
     ledger_outstanding: Decimal
     last_transfer: date | None
     days_outstanding: int
+    age: str  # the ageing bucket of its days outstanding
 
     @property
     def outstanding(self) -> Decimal:
@@ -248,7 +253,7 @@ class ReconciliationLine:
 
     @property
     def ageing(self) -> str | None:
-        return bucket(self.days_outstanding) if self.outstanding else None
+        return self.age if self.outstanding else None
 
 
 @dataclass
@@ -276,100 +281,184 @@ class Reconciliation:
 def reconciliation(today: date | None = None) -> Reconciliation:
     """Per allegation and per contributing country: withheld, transferred and outstanding from the
     sub-ledger records, the days outstanding and their ageing bucket — with totals set against the
-    withheld-income, withheld-receivable and cash accounts, which must agree."""
+    withheld-income, withheld-receivable and cash accounts, which must agree. One grouped query per
+    table of the page: the lines, the countries with their ageing, the accounts."""
     today = today or date.today()
-    withholdings = db.session.scalars(
-        _live(select(Withholding), Withholding).order_by(Withholding.decided_on, Withholding.id)
-    ).all()
-    transfers: dict[int, list[WithholdingTransfer]] = defaultdict(list)
-    for transfer in db.session.scalars(_live(select(WithholdingTransfer), WithholdingTransfer)):
-        transfers[transfer.withholding_id].append(transfer)
-    ledger_outstanding = dict(
-        db.session.execute(
-            select(Posting.withholding_id, func.sum(Posting.amount_minor))
-            .where(Posting.account_id == engine.account_id(WITHHELD_RECEIVABLE))
-            .group_by(Posting.withholding_id)
-        ).all()
-    )
-    lines = []
-    for w in withholdings:
-        done = transfers.get(w.id, [])
-        transferred = sum((t.amount_minor for t in done), 0)
-        last = max((t.transferred_on for t in done), default=None)
-        line = ReconciliationLine(
-            withholding=w,
-            withheld=from_minor(w.amount_minor, w.currency),
-            transferred=from_minor(transferred, w.currency),
-            ledger_outstanding=from_minor(ledger_outstanding.get(w.id) or 0, w.currency),
-            last_transfer=last,
-            days_outstanding=(today - w.decided_on).days,
-        )
-        lines.append(line)
-
-    by_country: dict[tuple[str, str], dict[str, Any]] = {}
-    ageing: dict[str, Decimal] = {label: Decimal(0) for _, _, label in AGEING_BUCKETS}
-    totals: dict[str, dict[str, Decimal]] = {}
-    for line in lines:
-        w = line.withholding
-        row = by_country.setdefault(
-            (w.country_code, w.currency),
-            {
-                "country": w.country_code,
-                "currency": w.currency,
-                "allegations": 0,
-                "withheld": Decimal(0),
-                "transferred": Decimal(0),
-                "outstanding": Decimal(0),
-                "oldest_days": 0,
-            },
-        )
-        row["allegations"] += 1
-        row["withheld"] += line.withheld
-        row["transferred"] += line.transferred
-        row["outstanding"] += line.outstanding
-        if line.outstanding:
-            row["oldest_days"] = max(row["oldest_days"], line.days_outstanding)
-            if w.currency == engine.USD:
-                ageing[line.ageing or ""] += line.outstanding
-        t = totals.setdefault(
-            w.currency, {"withheld": Decimal(0), "transferred": Decimal(0), "outstanding": Decimal(0)}
-        )
-        t["withheld"] += line.withheld
-        t["transferred"] += line.transferred
-        t["outstanding"] += line.outstanding
+    by_country, ageing, totals = _withholding_summary(today)
     return Reconciliation(
-        lines=sorted(lines, key=lambda x: (-(x.outstanding > 0), -x.days_outstanding)),
-        by_country=sorted(by_country.values(), key=lambda r: (-r["outstanding"], r["country"])),
+        lines=_reconciliation_lines(today),
+        by_country=by_country,
         ageing=ageing,
         totals=totals,
         ledger=_withholding_ledger_totals(),
     )
 
 
-def _withholding_ledger_totals() -> dict[str, dict[str, Decimal]]:
-    """From the accounts, per currency: withheld = credits to withheld income (net of reversals),
-    transferred = cash received with a withholding dimension, outstanding = the receivable."""
+def _sum(minor: Any) -> ColumnElement[int]:
+    """A sum of minor units as an integer (PostgreSQL sums bigints as numeric)."""
+    return cast(func.sum(minor), BigInteger)
 
-    def per_currency(code: str, *where: Any) -> dict[str, Decimal]:
-        query = (
-            select(Posting.currency, func.sum(Posting.amount_minor))
-            .where(Posting.account_id == engine.account_id(code), *where)
-            .group_by(Posting.currency)
+
+def _transfers_by_withholding() -> Any:
+    """Per withholding: what its live transfers brought in (`paid`) and the last day (`last_on`)."""
+    return _live(
+        select(
+            WithholdingTransfer.withholding_id.label("withholding_id"),
+            _sum(WithholdingTransfer.amount_minor).label("paid"),
+            func.max(WithholdingTransfer.transferred_on).label("last_on"),
+        ).group_by(WithholdingTransfer.withholding_id),
+        WithholdingTransfer,
+    ).subquery("paid")
+
+
+def _ageing_bucket(decided_on: Any, today: date) -> ColumnElement[int]:
+    """The index in AGEING_BUCKETS of the days from `decided_on` to `today` (a day in the future
+    counts in the first bucket)."""
+    limits = [
+        (decided_on >= today - timedelta(days=high), index)
+        for index, (_, high, _) in enumerate(AGEING_BUCKETS)
+        if high is not None
+    ]
+    return case(*limits, else_=len(AGEING_BUCKETS) - 1)
+
+
+def _reconciliation_lines(today: date) -> list[ReconciliationLine]:
+    """Every live withholding, those with something outstanding first, oldest first."""
+    paid = _transfers_by_withholding()
+    receivable = (
+        select(Posting.withholding_id.label("withholding_id"), _sum(Posting.amount_minor).label("minor"))
+        .where(Posting.account_id == engine.account_id(WITHHELD_RECEIVABLE))
+        .group_by(Posting.withholding_id)
+        .subquery("receivable")
+    )
+    transferred = func.coalesce(paid.c.paid, 0)
+    query = _live(
+        select(
+            Withholding.id,
+            Withholding.allegation_ref,
+            Withholding.country_code,
+            Withholding.currency,
+            Withholding.decided_on,
+            Withholding.amount_minor,
+            transferred,
+            paid.c.last_on,
+            func.coalesce(receivable.c.minor, 0),
+            _ageing_bucket(Withholding.decided_on, today),
         )
-        return {c: from_minor(v or 0, c) for c, v in db.session.execute(query)}
+        .outerjoin(paid, paid.c.withholding_id == Withholding.id)
+        .outerjoin(receivable, receivable.c.withholding_id == Withholding.id)
+        .order_by(
+            case((Withholding.amount_minor - transferred > 0, 0), else_=1),
+            Withholding.decided_on,
+            Withholding.id,
+        ),
+        Withholding,
+    )
+    places = _exponents()
+    labels = [label for _, _, label in AGEING_BUCKETS]
+    lines = []
+    rows = db.session.execute(query)
+    for id_, ref, country, currency, decided_on, withheld, paid_minor, last, ledger, age in rows:
+        exponent = places[currency]
+        lines.append(
+            ReconciliationLine(
+                withholding=WithholdingRow(id_, ref, country, currency, decided_on),
+                withheld=Decimal(withheld).scaleb(-exponent),
+                transferred=Decimal(paid_minor).scaleb(-exponent),
+                ledger_outstanding=Decimal(ledger).scaleb(-exponent),
+                last_transfer=last,
+                days_outstanding=(today - decided_on).days,
+                age=labels[age],
+            )
+        )
+    return lines
 
-    withheld = per_currency(engine.WITHHELD_INCOME)
-    transferred = per_currency(engine.CASH, Posting.withholding_id.is_not(None))
-    outstanding = per_currency(WITHHELD_RECEIVABLE)
-    currencies = set(withheld) | set(transferred) | set(outstanding)
-    return {
-        c: {
-            "withheld": -withheld.get(c, Decimal(0)),
-            "transferred": transferred.get(c, Decimal(0)),
-            "outstanding": outstanding.get(c, Decimal(0)),
+
+def _exponents() -> dict[str, int]:
+    """Decimal places per currency code."""
+    return dict(db.session.execute(select(Currency.code, Currency.exponent)).all())
+
+
+def _amounts() -> dict[str, Decimal]:
+    return {"withheld": Decimal(0), "transferred": Decimal(0), "outstanding": Decimal(0)}
+
+
+def _withholding_summary(
+    today: date,
+) -> tuple[list[dict[str, Any]], dict[str, Decimal], dict[str, dict[str, Decimal]]]:
+    """By contributing country and currency, the ageing of what is outstanding in US dollars, and
+    the totals per currency — from one query grouped by country, currency and ageing bucket."""
+    paid = _transfers_by_withholding()
+    transferred = func.coalesce(paid.c.paid, 0)
+    outstanding = Withholding.amount_minor - transferred
+    age = _ageing_bucket(Withholding.decided_on, today)
+    query = _live(
+        select(
+            Withholding.country_code,
+            Withholding.currency,
+            age,
+            func.count(),
+            _sum(Withholding.amount_minor),
+            _sum(transferred),
+            func.min(case((outstanding != 0, Withholding.decided_on))),
+        )
+        .outerjoin(paid, paid.c.withholding_id == Withholding.id)
+        .group_by(Withholding.country_code, Withholding.currency, age),
+        Withholding,
+    )
+    labels = [label for _, _, label in AGEING_BUCKETS]
+    by_country: dict[tuple[str, str], dict[str, Any]] = {}
+    ageing = {label: Decimal(0) for label in labels}
+    totals: dict[str, dict[str, Decimal]] = defaultdict(_amounts)
+    rows = db.session.execute(query)
+    for country, currency, age_index, count, withheld_minor, paid_minor, oldest in rows:
+        amounts = {
+            "withheld": from_minor(withheld_minor, currency),
+            "transferred": from_minor(paid_minor, currency),
         }
-        for c in currencies
-    }
+        amounts["outstanding"] = amounts["withheld"] - amounts["transferred"]
+        row = by_country.setdefault(
+            (country, currency),
+            {"country": country, "currency": currency, "allegations": 0, **_amounts(), "oldest_days": 0},
+        )
+        row["allegations"] += count
+        if oldest is not None:
+            row["oldest_days"] = max(row["oldest_days"], (today - oldest).days)
+        for name, amount in amounts.items():
+            row[name] += amount
+            totals[currency][name] += amount
+        if currency == engine.USD and amounts["outstanding"]:
+            ageing[labels[age_index]] += amounts["outstanding"]
+    countries = sorted(by_country.values(), key=lambda r: (-r["outstanding"], r["country"], r["currency"]))
+    return countries, ageing, dict(sorted(totals.items()))
+
+
+def _withholding_ledger_totals() -> dict[str, dict[str, Decimal]]:
+    """From the accounts, per currency, in one query: withheld = credits to withheld income (net of
+    reversals), transferred = cash received with a withholding dimension, outstanding = the
+    receivable."""
+    income, cash, receivable = (
+        engine.account_id(code) for code in (engine.WITHHELD_INCOME, engine.CASH, WITHHELD_RECEIVABLE)
+    )
+    query = (
+        select(Posting.account_id, Posting.currency, _sum(Posting.amount_minor))
+        .where(
+            or_(
+                Posting.account_id.in_((income, receivable)),
+                and_(Posting.account_id == cash, Posting.withholding_id.is_not(None)),
+            )
+        )
+        .group_by(Posting.account_id, Posting.currency)
+    )
+    totals: dict[str, dict[str, Decimal]] = {}
+    for account, currency, minor in db.session.execute(query):
+        values = totals.setdefault(currency, _amounts())
+        amount = from_minor(minor or 0, currency)
+        if account == income:
+            values["withheld"] = -amount  # credits
+        else:
+            values["transferred" if account == cash else "outstanding"] = amount
+    return totals
 
 
 # --- projects --------------------------------------------------------------------------------
