@@ -98,6 +98,10 @@ def test_advocate_reads_the_per_victim_report_and_downloads_csv(
     download.value.save_as(path)
     lines = path.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 1 + 3
+    # the link went to the download page: its script started the download and shows the progress
+    page.locator("#export-status", has_text="Done").wait_for()
+    assert page.locator("#export-bar").evaluate("bar => [bar.value, bar.max]") == [1, 1]
+    _shot(page, "download")
     page.goto(f"{live_server}/reports/assistance")
     _shot(page, "assistance")
     page.goto(f"{live_server}/reports/clock")

@@ -93,6 +93,9 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("GET", "reports.victims"): (P.VIEW_CASES, ANY),
     ("GET", "reports.victims_export_deidentified"): (P.VIEW_CASES, ANY),
     ("GET", "reports.victims_export"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.victims_download"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.victims_download_deidentified"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.export_progress"): (P.VIEW_CASES, ANY),
     ("GET", "static"): (P.PUBLIC, ANY),
     ("GET", "allegations.index"): (P.VIEW_IDENTITY, ANY),
     ("GET", "allegations.show"): (P.VIEW_IDENTITY, SCOPED),
@@ -158,6 +161,9 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
 REFUSED_IN_VIEW: dict[tuple[str, str], frozenset[Role]] = {
     # those who see only aggregates get no rows, even de-identified ones
     ("GET", "reports.victims_export_deidentified"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    # the download pages with a progress bar are for the per-victim exports only
+    ("GET", "reports.victims_download"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("GET", "reports.victims_download_deidentified"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
     # identities leave the system only with a senior advocate (DESIGN, Security)
     ("POST", "victims.export_disclosure"): frozenset({Role.ADVOCATE}),
 }

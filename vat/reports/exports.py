@@ -1,5 +1,6 @@
 """Exports that are safe to open in a spreadsheet (S17): CSV streamed row by row through the csv
-module, XLSX through openpyxl's write-only mode. A text cell that a spreadsheet would read as a
+module, XLSX through openpyxl's write-only mode into a temporary file that is then streamed back
+in blocks (memory stays flat however many rows). A text cell that a spreadsheet would read as a
 formula (starting with =, +, -, @, tab, CR or NUL) gets a leading apostrophe; numbers, dates and
 Decimals stay typed, so a negative amount is still a number. Bidirectional-override characters
 (CVE-2021-42574) are removed from text."""
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from openpyxl import Workbook
 
@@ -50,17 +53,47 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool
         yield buffer.getvalue()
 
 
-def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
-    """A workbook of one or more (title, header, rows) sheets, written in write-only mode."""
+Sheets = Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]
+BLOCK = 64 * 1024
+
+
+def xlsx_file(sheets: Sheets) -> IO[bytes]:
+    """A workbook of one or more (title, header, rows) sheets, written in write-only mode (each
+    sheet goes to disk row by row) into an anonymous temporary file, rewound. The caller closes it
+    (closing removes it)."""
     workbook = Workbook(write_only=True)
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=_sheet_title(title))
         sheet.append([_xlsx_cell(neutralise(h)) for h in header])
         for row in rows:
             sheet.append([_xlsx_cell(neutralise(v)) for v in row])
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
+    output = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - handed to the caller
+    try:
+        workbook.save(output)
+    except BaseException:
+        output.close()
+        raise
+    output.seek(0)
+    return output
+
+
+def xlsx_bytes(sheets: Sheets) -> bytes:
+    """The same workbook as bytes, for small files that are kept whole (e.g. encrypted first)."""
+    with xlsx_file(sheets) as output:
+        return output.read()
+
+
+def file_size(handle: IO[bytes]) -> int:
+    return os.fstat(handle.fileno()).st_size
+
+
+def blocks(handle: IO[bytes]) -> Iterator[bytes]:
+    """The file in blocks, closed (and so removed) at the end or when the download is abandoned."""
+    try:
+        while block := handle.read(BLOCK):
+            yield block
+    finally:
+        handle.close()
 
 
 def _xlsx_cell(value: Cell) -> Cell:

@@ -59,7 +59,7 @@ from vat.auth.policy import SCOPED_ROLES, scope_filter
 from vat.claims.models import Claim, ClaimStep, Frequency, Letter, LetterDirection, Payment, SupportOrder
 from vat.claims.services import AGE_BUCKETS
 from vat.db import db
-from vat.reports.suppression import SuppressedTable, suppress, suppress_line
+from vat.reports.suppression import Setting, SuppressedTable, suppress, suppress_line, too_few_to_show
 from vat.victims.models import (
     AgeGroup,
     Assistance,
@@ -1349,3 +1349,93 @@ def summary(user: Any, *, reads_ledger: bool, today: date | None = None) -> Summ
         waiting_on_member_states=None if any(n is None for n in waiting) else sum(n for n in waiting if n),
         fund=fund,
     )
+
+
+# --- query-set-size control for those who see only aggregates (S13) ------------------------------
+# A report's population cube: how many units fall in each combination of the filterable dimensions
+# (country, mission, year, sex, minor), with the same meaning as the filters' SQL conditions.
+
+
+def _minor_flag(age_group: Any) -> ColumnElement[Any]:
+    """1 for minors, 0 for everyone else with an age group (the `minor=False` filter), NULL if none."""
+    return case((age_group == AgeGroup.MINOR.value, 1), (age_group.is_not(None), 0), else_=None)
+
+
+def _cube(
+    columns: list[Any], select_from: Any, conditions: list[Any], join: Any = None
+) -> dict[Setting, int]:
+    query = select(*columns, func.count()).select_from(select_from)
+    if join is not None:
+        query = query.join(*join)
+    rows = db.session.execute(query.where(*conditions).group_by(*columns)).all()
+    cube: dict[Setting, int] = {}
+    for *key, n in rows:
+        country, mission, year, sex, minor = (*key, None, None)[:5]
+        setting = (country, mission, int(year) if year else None, sex, None if minor is None else int(minor))
+        cube[setting] = cube.get(setting, 0) + int(n)
+    return cube
+
+
+def victim_cube(user: Any) -> dict[Setting, int]:
+    """Consenting victims in scope, by country, mission, year registered, sex and minor."""
+    columns = [
+        Victim.country_code,
+        Victim.mission,
+        year_of(Victim.registered_on),
+        Victim.sex,
+        _minor_flag(Victim.age_group),
+    ]
+    return _cube(columns, Victim, _victim_conditions(user, VictimFilters(), consented_only=True))
+
+
+def claim_cube(user: Any) -> dict[Setting, int]:
+    """Claims of consenting victims in scope, by the victim's country, mission, sex and minor and
+    the year the claim was opened."""
+    columns = [
+        Victim.country_code,
+        Victim.mission,
+        year_of(Claim.opened_on),
+        Victim.sex,
+        _minor_flag(Victim.age_group),
+    ]
+    conditions = _claim_conditions(user, VictimFilters(), consented_only=True)
+    return _cube(columns, Claim, conditions, join=(Victim, Victim.id == Claim.victim_id))
+
+
+def allegation_cube(user: Any) -> dict[Setting, int]:
+    """Allegations in scope, by country, mission and year received."""
+    columns = [Allegation.country_code, Allegation.mission, year_of(Allegation.received_on)]
+    scope = scope_filter(
+        user, Allegation.country_code, Allegation.mission, record_type="allegation", id_column=Allegation.id
+    )
+    return _cube(columns, Allegation, [scope])
+
+
+POPULATIONS = {"victims": victim_cube, "claims": claim_cube, "allegations": allegation_cube}
+
+
+def filter_setting(filters: VictimFilters) -> Setting:
+    minor = None if filters.minor is None else int(filters.minor)
+    return (
+        filters.country_code.upper() or None,
+        filters.mission or None,
+        filters.year,
+        filters.sex or None,
+        minor,
+    )
+
+
+def too_few_to_show_for(user: Any, filters: VictimFilters, population: str) -> bool:
+    """Whether an aggregate-only viewer is refused this filter setting: it matches fewer than the
+    threshold, or it could be subtracted from a coarser report to show fewer than the threshold
+    (see suppression.too_few_to_show). Advocates see their rows anyway: never refused."""
+    setting = filter_setting(filters)
+    if sees_rows(user) or all(value is None for value in setting):
+        return False
+    return too_few_to_show(POPULATIONS[population](user), setting, threshold())
+
+
+def victims_count(user: Any, filters: VictimFilters, *, consented_only: bool = False) -> int:
+    """How many victims a per-victim export holds (for its audit row and its progress bar)."""
+    conditions = _victim_conditions(user, filters, consented_only=consented_only)
+    return int(db.session.scalar(select(func.count()).select_from(Victim).where(*conditions)) or 0)

@@ -16,8 +16,9 @@ known from outside.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 ZERO_PENALTY = 10**9  # a zero complement protects little: prefer any non-zero cell
 TOTAL_PENALTY = 10**6  # hiding a total costs more than hiding an inner cell
@@ -157,3 +158,50 @@ def suppress_line(values: Sequence[int], *, threshold: int) -> list[int | None]:
         if others:
             hidden.add(min(others, key=lambda i: (values[i] == 0, values[i])))
     return [None if i in hidden else v for i, v in enumerate(values)]
+
+
+# --- query-set-size control: filters that would let two reports be subtracted (S13) ------------
+
+Setting = tuple[object, ...]  # one filter value per dimension; None: that dimension is not filtered
+
+
+def matches(key: Setting, setting: Setting) -> bool:
+    return all(wanted is None or value == wanted for value, wanted in zip(key, setting, strict=True))
+
+
+def population(cube: Mapping[Setting, int], setting: Setting) -> int:
+    """How many units (victims, claims, allegations) a filter setting picks out of the cube (the
+    counts of every combination of the filterable dimensions)."""
+    return sum(n for key, n in cube.items() if matches(key, setting))
+
+
+def too_few_to_show(cube: Mapping[Setting, int], setting: Setting, threshold: int) -> bool:
+    """Refuse a filter setting whose population is below the threshold, or differs by 1 to
+    threshold − 1 units from the population of any coarser setting (fewer filters), so that no
+    two shown reports can be subtracted to give a report on fewer than `threshold` units.
+
+    The coarser settings that matter are exactly those made of the setting's closure: every
+    dimension on which all its units share one value, set to that value. Any setting whose
+    population contains this one's can only filter on those dimensions with those values, so
+    checking each subset of the closure covers every pair of nested populations. The unfiltered
+    report is never refused (it has nothing coarser; its own cells are suppressed)."""
+    if threshold <= 1 or all(value is None for value in setting):
+        return False
+    members = {key: n for key, n in cube.items() if n > 0 and matches(key, setting)}
+    size = sum(members.values())
+    if size < threshold:
+        return True
+    closure = [_shared_value(members, d) for d in range(len(setting))]
+    filtered = [d for d, value in enumerate(closure) if value is not None]
+    for chosen in range(len(filtered)):
+        for kept in combinations(filtered, chosen):
+            coarser = tuple(closure[d] if d in kept else None for d in range(len(setting)))
+            if 0 < population(cube, coarser) - size < threshold:
+                return True
+    return False
+
+
+def _shared_value(members: Mapping[Setting, int], dimension: int) -> object:
+    """The value every member has on `dimension`, or None if they differ."""
+    values = {key[dimension] for key in members}
+    return values.pop() if len(values) == 1 else None

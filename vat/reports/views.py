@@ -7,19 +7,29 @@ exports for fund managers and auditors are suppressed (see services.py)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import IO, Any
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    jsonify,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from vat import audit
 from vat.auth.policy import Permission, can, requires
 from vat.db import db, read_only
-from vat.reports import services, snapshots
+from vat.reports import progress, services, snapshots
 from vat.reports.charts import Series, bar_chart
 from vat.reports.deidentify import deidentify
-from vat.reports.exports import csv_lines, xlsx_bytes
+from vat.reports.exports import blocks, csv_lines, file_size, xlsx_file
 from vat.reports.forms import AllegationFilterForm, ClaimFilterForm, PeriodForm, VictimFilterForm
 from vat.reports.pdf import fund_statement_pdf
 from vat.reports.services import SUPPORT_COLUMNS, VictimFilters
@@ -65,6 +75,25 @@ def _small_counts_below() -> int:
     return 1 if services.sees_rows(current_user) else services.threshold()
 
 
+TOO_FEW_VICTIMS = _l("Too few victims match these filters to show figures; widen them.")
+TOO_FEW_ALLEGATIONS = _l("Too few allegations match these filters to show figures; widen them.")
+
+
+def _too_few(form: Any, endpoint: str, title: str, population: str, *, status: int = 200) -> Response:
+    """The page that refuses a filter setting to an aggregate-only viewer (query-set-size control,
+    see services.too_few_to_show_for): the filters to widen and why, never an empty table."""
+    message = TOO_FEW_ALLEGATIONS if population == "allegations" else TOO_FEW_VICTIMS
+    page = render_template(
+        "reports/too_few.html",
+        form=form,
+        endpoint=endpoint,
+        title=title,
+        message=message,
+        threshold=services.threshold(),
+    )
+    return Response(page, status=status)
+
+
 def _audit_export(report: str, fmt: str, filters: dict[str, Any], rows: int) -> None:
     audit.record(
         "report.export",
@@ -83,6 +112,61 @@ def _download(name: str, fmt: str, body: Any) -> Response:
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _download_file(
+    name: str, fmt: str, handle: IO[bytes], tracker: progress.Tracker | None = None
+) -> Response:
+    """A file made on disk, streamed back in blocks with its length (so the browser shows its own
+    progress too); the file is closed, and so removed, when the response is."""
+    if tracker is not None:
+        tracker.sending()
+
+    def generate() -> Any:
+        yield from blocks(handle)
+        if tracker is not None:
+            tracker.finished()
+
+    response = _download(name, fmt, generate())
+    response.content_length = file_size(handle)
+    response.call_on_close(handle.close)
+    return response
+
+
+def _per_victim_download(
+    name: str, fmt: str, query: Any, total: int, *, deidentified: bool = False
+) -> Response:
+    """One row per victim, streamed: CSV straight from a server-side cursor, XLSX written to a
+    temporary file from the same cursor and then streamed. The rows are counted into the export's
+    progress token if the link carried one (see progress.py)."""
+    tracker = progress.Tracker(request.args.get("progress", ""), current_user.id)
+    tracker.writing(total)
+
+    def table(result: Any) -> tuple[list[str], Any]:
+        header, rows = services.support_header(), services.support_export_rows(result)
+        if deidentified:
+            header, rows = deidentify(header, rows)
+        return header, tracker.counted(rows)
+
+    if fmt == "csv":
+
+        def generate() -> Any:
+            with read_only():
+                result = db.session.execute(query.execution_options(yield_per=1000))
+                try:
+                    yield from csv_lines(*table(result))
+                finally:  # also when the download is abandoned: release the server-side cursor
+                    result.close()
+            tracker.finished()
+
+        return _download(name, fmt, stream_with_context(generate()))
+    with read_only():
+        result = db.session.execute(query.execution_options(yield_per=1000))
+        try:
+            handle = xlsx_file([("Victim support", *table(result))])
+        finally:
+            result.close()
+    return _download_file(name, fmt, handle, tracker)
 
 
 @bp.get("/")
@@ -114,9 +198,11 @@ def landing_figures() -> dict[str, Any]:
 
 @bp.get("/victims")
 @requires(Permission.VIEW_CASES)
-def victims() -> str:
+def victims() -> str | Response:
     form, filters = _victim_filters()
     with read_only():
+        if services.too_few_to_show_for(current_user, filters, "victims"):
+            return _too_few(form, "reports.victims", _("Per-victim support"), "victims")
         if not services.sees_rows(current_user):
             result = services.aggregate_support(current_user, filters)
             totals = result.by_service.row_totals
@@ -161,28 +247,17 @@ def victims() -> str:
 def victims_export(fmt: str) -> Response:
     if fmt not in FORMATS:
         abort(404)
-    _form, filters = _victim_filters()
+    form, filters = _victim_filters()
+    with read_only():
+        refused = services.too_few_to_show_for(current_user, filters, "victims")
+    if refused:
+        return _too_few(form, "reports.victims", _("Per-victim support"), "victims", status=422)
     if services.sees_rows(current_user):
-        figures = services.headline(current_user, filters)
-        _audit_export("victim-support", fmt, filters.as_dict(), figures.victims or 0)
-        query = services.support_rows(current_user, filters)
-        if fmt == "csv":
-
-            def generate() -> Any:
-                with read_only():
-                    result = db.session.execute(query.execution_options(yield_per=1000))
-                    try:
-                        yield from csv_lines(services.support_header(), services.support_export_rows(result))
-                    finally:  # also when the download is abandoned: release the server-side cursor
-                        result.close()
-
-            return _download("victim-support", fmt, stream_with_context(generate()))
         with read_only():
-            result = db.session.execute(query.execution_options(yield_per=1000))
-            body = xlsx_bytes(
-                [("Victim support", services.support_header(), services.support_export_rows(result))]
-            )
-        return _download("victim-support", fmt, body)
+            total = services.victims_count(current_user, filters)
+        _audit_export("victim-support", fmt, filters.as_dict(), total)
+        query = services.support_rows(current_user, filters)
+        return _per_victim_download("victim-support", fmt, query, total)
 
     with read_only():
         result = services.aggregate_support(current_user, filters)
@@ -198,8 +273,8 @@ def victims_export(fmt: str) -> Response:
             *csv_lines(by_service[1], service_rows, bom=False),
         ]
         return _download("victim-support-aggregate", fmt, "".join(lines))
-    body = xlsx_bytes([(*by_place, place_rows), (*by_service, service_rows)])
-    return _download("victim-support-aggregate", fmt, body)
+    body = xlsx_file([(*by_place, place_rows), (*by_service, service_rows)])
+    return _download_file("victim-support-aggregate", fmt, body)
 
 
 @bp.get("/victims/export-deidentified.<fmt>")
@@ -211,17 +286,48 @@ def victims_export_deidentified(fmt: str) -> Response:
     if not services.sees_rows(current_user):
         abort(403)  # those who see only aggregates get no rows, even de-identified ones
     _form, filters = _victim_filters()
-    query = services.support_rows(current_user, filters, consented_only=True)
     with read_only():
-        result = db.session.execute(query)
-        header, rows = deidentify(services.support_header(), services.support_export_rows(result))
-        materialised = list(rows)
-    _audit_export("victim-support-deidentified", fmt, filters.as_dict(), len(materialised))
-    if fmt == "csv":
-        return _download("victim-support-deidentified", fmt, "".join(csv_lines(header, materialised)))
-    return _download(
-        "victim-support-deidentified", fmt, xlsx_bytes([("Victim support", header, materialised)])
+        total = services.victims_count(current_user, filters, consented_only=True)
+    _audit_export("victim-support-deidentified", fmt, filters.as_dict(), total)
+    query = services.support_rows(current_user, filters, consented_only=True)
+    return _per_victim_download("victim-support-deidentified", fmt, query, total, deidentified=True)
+
+
+@bp.get("/victims/download.<fmt>")
+@requires(Permission.VIEW_CASES)
+def victims_download(fmt: str) -> str:
+    """The page that starts the per-victim export and shows how far it has got."""
+    return _progress_page("reports.victims_export", fmt)
+
+
+@bp.get("/victims/download-deidentified.<fmt>")
+@requires(Permission.VIEW_CASES)
+def victims_download_deidentified(fmt: str) -> str:
+    return _progress_page("reports.victims_export_deidentified", fmt)
+
+
+def _progress_page(export_endpoint: str, fmt: str) -> str:
+    if fmt not in FORMATS:
+        abort(404)
+    if not services.sees_rows(current_user):
+        abort(403)  # aggregate roles download small suppressed tables directly
+    args = _carried(VictimFilterForm(request.args))
+    token = progress.new_token(current_user.id)
+    return render_template(
+        "reports/download.html",
+        download_url=url_for(export_endpoint, fmt=fmt, progress=token, **args),
+        status_url=url_for("reports.export_progress", token=token),
+        back_url=url_for("reports.victims", **args),
     )
+
+
+@bp.get("/export-progress")
+@requires(Permission.VIEW_CASES)
+def export_progress() -> Response:
+    """How far the signed-in user's export has got; "unknown" for any token not theirs."""
+    response = jsonify(progress.status(request.args.get("token", ""), current_user.id))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- assistance ------------------------------------------------------------------------------
@@ -234,10 +340,12 @@ def _grouping() -> str:
 
 @bp.get("/assistance")
 @requires(Permission.VIEW_CASES)
-def assistance() -> str:
+def assistance() -> str | Response:
     form, filters = _victim_filters()
     by = _grouping()
     with read_only():
+        if services.too_few_to_show_for(current_user, filters, "victims"):
+            return _too_few(form, "reports.assistance", _("Assistance"), "victims")
         report = services.assistance_report(current_user, filters, by=by)
     chart = bar_chart(
         chart_id="assistance-chart",
@@ -262,9 +370,11 @@ def assistance() -> str:
 def assistance_export(fmt: str) -> Response:
     if fmt not in FORMATS:
         abort(404)
-    _form, filters = _victim_filters()
+    form, filters = _victim_filters()
     by = _grouping()
     with read_only():
+        if services.too_few_to_show_for(current_user, filters, "victims"):
+            return _too_few(form, "reports.assistance", _("Assistance"), "victims", status=422)
         report = services.assistance_report(current_user, filters, by=by)
     header = [
         services.ASSISTANCE_GROUPS[by],
@@ -277,7 +387,7 @@ def assistance_export(fmt: str) -> Response:
     _audit_export("assistance", fmt, {**filters.as_dict(), "by": by}, len(rows))
     if fmt == "csv":
         return _download("assistance", fmt, "".join(csv_lines(header, rows)))
-    return _download("assistance", fmt, xlsx_bytes([("Assistance", header, rows)]))
+    return _download_file("assistance", fmt, xlsx_file([("Assistance", header, rows)]))
 
 
 # --- allegation clock ----------------------------------------------------------------------
@@ -285,9 +395,11 @@ def assistance_export(fmt: str) -> Response:
 
 @bp.get("/clock")
 @requires(Permission.VIEW_CASES)
-def clock() -> str:
+def clock() -> str | Response:
     form, filters = _allegation_filters()
     with read_only():
+        if services.too_few_to_show_for(current_user, filters, "allegations"):
+            return _too_few(form, "reports.clock", _("Allegation clock"), "allegations")
         report = services.clock_report(current_user, filters)
     late_at = [k for k, _ in services.CLOCK_STATES].index("late")
     overdue_at = [k for k, _ in services.CLOCK_STATES].index("overdue")
@@ -334,8 +446,10 @@ def _allegation_filters() -> tuple[AllegationFilterForm, VictimFilters]:
 def clock_export(fmt: str) -> Response:
     if fmt not in FORMATS:
         abort(404)
-    _form, filters = _allegation_filters()
+    form, filters = _allegation_filters()
     with read_only():
+        if services.too_few_to_show_for(current_user, filters, "allegations"):
+            return _too_few(form, "reports.clock", _("Allegation clock"), "allegations", status=422)
         report = services.clock_report(current_user, filters)
     header = ["step", "limit", *[label for _, label in services.CLOCK_STATES], "allegations", "average days"]
     rows = [
@@ -351,7 +465,7 @@ def clock_export(fmt: str) -> Response:
     _audit_export("allegation-clock", fmt, filters.as_dict(), len(rows))
     if fmt == "csv":
         return _download("allegation-clock", fmt, "".join(csv_lines(header, rows)))
-    return _download("allegation-clock", fmt, xlsx_bytes([("Allegation clock", header, rows)]))
+    return _download_file("allegation-clock", fmt, xlsx_file([("Allegation clock", header, rows)]))
 
 
 # --- paternity and child-support claims ----------------------------------------------------
@@ -359,9 +473,11 @@ def clock_export(fmt: str) -> Response:
 
 @bp.get("/claims")
 @requires(Permission.VIEW_CASES)
-def claims() -> str:
+def claims() -> str | Response:
     form, filters = _claim_filters()
     with read_only():
+        if services.too_few_to_show_for(current_user, filters, "claims"):
+            return _too_few(form, "reports.claims", _("Paternity claims"), "claims")
         report = services.claims_report(current_user, filters)
     chart = bar_chart(
         chart_id="claims-chart",
@@ -418,8 +534,10 @@ def _claims_sheets(report: services.ClaimsReport) -> list[tuple[str, list[str], 
 def claims_export(fmt: str) -> Response:
     if fmt not in FORMATS:
         abort(404)
-    _form, filters = _claim_filters()
+    form, filters = _claim_filters()
     with read_only():
+        if services.too_few_to_show_for(current_user, filters, "claims"):
+            return _too_few(form, "reports.claims", _("Paternity claims"), "claims", status=422)
         report = services.claims_report(current_user, filters)
     sheets = _claims_sheets(report)
     _audit_export("claims", fmt, filters.as_dict(), sum(len(rows) for _, _, rows in sheets))
@@ -429,7 +547,7 @@ def claims_export(fmt: str) -> Response:
             section = [[title, *row] for row in rows]
             lines += [*csv_lines(["section", *header], section, bom=number == 0), "\r\n"]
         return _download("claims", fmt, "".join(lines))
-    return _download("claims", fmt, xlsx_bytes(sheets))
+    return _download_file("claims", fmt, xlsx_file(sheets))
 
 
 # --- fund statement --------------------------------------------------------------------------
@@ -526,4 +644,4 @@ def fund_export(fmt: str) -> Response:
             section = [[title, *row] for row in rows]
             lines += [*csv_lines(["section", *header], section, bom=number == 0), "\r\n"]
         return _download("fund-statement", fmt, "".join(lines))
-    return _download("fund-statement", fmt, xlsx_bytes(sheets))
+    return _download_file("fund-statement", fmt, xlsx_file(sheets))
