@@ -132,6 +132,17 @@ class read_only:  # noqa: N801 - used as a context manager, reads like a stateme
         _sqlite_read_only.reset(self._token)
 
 
+def commit_keeping_loaded() -> None:
+    """Commit, leaving what the session has loaded usable without a reload (the request's user):
+    a request can then end its first, read-only transaction and begin the next in another mode."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 def lock_for_chain(name: str) -> None:
     """Serialise writers of a hash chain: PostgreSQL advisory lock; SQLite already holds one."""
     if db.session.get_bind().dialect.name == "postgresql":

@@ -15,11 +15,12 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 from zxcvbn import zxcvbn
 
 from vat import audit, i18n
 from vat.auth.models import BreakGlass, LoginThrottle, Role, User, UserScope, UserSession
-from vat.db import db, utcnow
+from vat.db import commit_keeping_loaded, db, read_only, utcnow
 from vat.errors import DomainError
 
 _HASHER = PasswordHasher()  # argon2id, argon2-cffi's defaults (t=3, 64 MiB, p=4)
@@ -294,12 +295,18 @@ def start_session(*, user: User, address: str | None) -> str:
 
 
 def find_session(token: str) -> UserSession | None:
-    """The live session for this token, touched; None if ended, idle too long, or too old."""
-    row = db.session.scalar(
-        select(UserSession).where(
-            UserSession.token_hash == _token_hash(token), UserSession.ended_at.is_(None)
+    """The live session for this token, touched; None if ended, idle too long, or too old.
+
+    Read in a transaction of its own, with the user and their scopes, and committed: on SQLite a
+    request that only reads never takes the write lock for finding who is asking (a write happens
+    only to end the session or to touch it, every 30 s, each in a short transaction of its own)."""
+    with read_only():
+        row = db.session.scalar(
+            select(UserSession)
+            .where(UserSession.token_hash == _token_hash(token), UserSession.ended_at.is_(None))
+            .options(joinedload(UserSession.user).selectinload(User.scopes))
         )
-    )
+        commit_keeping_loaded()
     if row is None or not row.user.active:
         return None
     now = utcnow()
@@ -308,9 +315,11 @@ def find_session(token: str) -> UserSession | None:
     absolute = timedelta(hours=cfg["VAT_SESSION_ABSOLUTE_HOURS"])
     if now - row.last_seen_at > idle or now - row.created_at > absolute:
         row.ended_at = now
+        commit_keeping_loaded()
         return None
     if now - row.last_seen_at > timedelta(seconds=30):  # a write every 30 s, not every request
         row.last_seen_at = now
+        commit_keeping_loaded()
     return row
 
 

@@ -28,9 +28,7 @@ def load_user(_user_id: str) -> User | None:
     token = session.get("sid")
     if not token:
         return None
-    row = services.find_session(token)
-    if db.session.dirty:
-        db.session.commit()  # the session's touch or its expiry, before any work of the request
+    row = services.find_session(token)  # its touch or expiry committed, before any work of the request
     if row is None:
         session.clear()
         return None

@@ -367,13 +367,16 @@ def _supported() -> ColumnElement[bool]:
     )
 
 
-def headline(user: Any, filters: VictimFilters, *, today: date | None = None) -> Headline:
-    """Victims supported vs not supported at all, with the share that got nothing, and the
-    trust-fund money that reached them."""
+def headline(user: Any, filters: VictimFilters, *, today: date | None = None, money: bool = True) -> Headline:
+    """Victims supported vs not supported at all, with the share that got nothing, and (unless
+    `money` is false: the dashboards show counts only) the trust-fund money that reached them."""
     conditions = _victim_conditions(user, filters, consented_only=False)
     total, supported = db.session.execute(
         select(func.count(), func.coalesce(func.sum(case((_supported(), 1), else_=0)), 0)).where(*conditions)
     ).one()
+    total, supported = int(total), int(supported)
+    if not money:
+        return Headline(total, supported, total - supported, share(total - supported, total))
     codes = select(Victim.case_code).where(*conditions)
     direct = _direct_support_by_case()
     projects = _project_share_by_case()
@@ -1331,7 +1334,9 @@ def summary(user: Any, *, reads_ledger: bool, today: date | None = None) -> Summ
     today = today or date.today()
     aggregate = not sees_rows(user)
     figures = (
-        aggregate_support(user, VictimFilters()).headline if aggregate else headline(user, VictimFilters())
+        aggregate_support(user, VictimFilters()).headline
+        if aggregate
+        else headline(user, VictimFilters(), money=False)
     )
     clock = clock_report(user, VictimFilters(), today=today)
     overdue_at = [k for k, _ in CLOCK_STATES].index("overdue")
