@@ -65,6 +65,7 @@ DEFAULT_PSC_RATE = Decimal("0.13")
 # connects to it to record the matching assistance (the ledger never imports victims code).
 signals = Namespace()
 direct_support_paid = signals.signal("ledger-direct-support-paid")
+direct_support_reversed = signals.signal("ledger-direct-support-reversed")
 
 
 def approval_threshold() -> Decimal:
@@ -1016,6 +1017,12 @@ def reverse_entry(*, actor: Any, key: str, entry: Entry, on: date, reason: str) 
     if project is not None:
         project.status = ProjectStatus.CANCELLED.value
     db.session.flush()
+    if entry.kind == EntryKind.VICTIM_SUPPORT:
+        direct_support_reversed.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            actor=actor,
+            ledger_entry_id=entry.id,
+        )
     return reversal
 
 

@@ -78,17 +78,24 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def connect_domains() -> None:
-    """A direct-support payment in the ledger records the assistance it paid for (ledger never
-    imports victims code; it announces the payment, within the same transaction)."""
-    from ledger.services import direct_support_paid
+    """A direct-support payment in the ledger records the assistance it paid for, and its reversal
+    cancels it (ledger never imports victims code; it announces both, within the same transaction)."""
+    from ledger.services import direct_support_paid, direct_support_reversed
 
     direct_support_paid.connect(_record_direct_support)
+    direct_support_reversed.connect(_cancel_direct_support)
 
 
 def _record_direct_support(sender: object, **payment: Any) -> None:
     from vat.victims.services import record_trust_fund_support
 
     record_trust_fund_support(**payment)
+
+
+def _cancel_direct_support(sender: object, **reversal: Any) -> None:
+    from vat.victims.services import cancel_trust_fund_support
+
+    cancel_trust_fund_support(**reversal)
 
 
 def register_commands(app: Flask) -> None:

@@ -112,6 +112,7 @@ def ledger_alone(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
         yield
         return
     services.direct_support_paid.disconnect(vat._record_direct_support)
+    services.direct_support_reversed.disconnect(vat._cancel_direct_support)
     try:
         yield
     finally:

@@ -458,3 +458,48 @@ def test_concurrent_registrations_get_distinct_case_codes(app, make_user) -> Non
         thread.join()
     assert errors == []
     assert sorted(codes) == [f"RACE-{TODAY.year}-{n:04d}" for n in range(1, 5)]
+
+
+def test_reversing_a_direct_support_payment_cancels_the_assistance_it_recorded(
+    actor: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    from ledger import services as ledger
+    from ledger.models import DonorKind, Entry
+    from vat.auth.models import Role
+
+    victim = register(actor)
+    db.session.commit()
+    manager = db.session.get(User, make_user(Role.FUND_MANAGER, "").id)
+    donor = ledger.create_donor(actor=manager, name="Donor B", kind=DonorKind.OTHER)
+    ledger.record_receipt(
+        actor=manager,
+        key="gift",
+        donor=donor,
+        amount=Decimal("1000.00"),
+        currency="USD",
+        received_on=AGO,
+        bank_reference="BR-1",
+    )
+    payment = ledger.pay_direct_support(
+        actor=manager,
+        key="pay",
+        case_code=victim.case_code,
+        amount=Decimal("250.00"),
+        currency="USD",
+        paid_on=AGO,
+        purpose="school fees",
+    )
+    service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == payment.entry_id))
+    assert service is not None and service.status == "completed"
+    assert (
+        db.session.execute(services.victim_rows(actor, services.VictimFilters(no_assistance=True))).all()
+        == []
+    )
+    entry = db.session.get(Entry, payment.entry_id)
+    ledger.reverse_entry(actor=manager, key="undo", entry=entry, on=date.today(), reason="paid twice")
+    assert service.status == "cancelled", "the reversed payment no longer counts as assistance"
+    unassisted = db.session.execute(
+        services.victim_rows(actor, services.VictimFilters(no_assistance=True))
+    ).all()
+    assert [row.case_code for row in unassisted] == [victim.case_code]
+    assert services.cancel_trust_fund_support(actor=manager, ledger_entry_id=payment.entry_id) is service

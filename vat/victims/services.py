@@ -781,6 +781,26 @@ def record_trust_fund_support(
     return service
 
 
+def cancel_trust_fund_support(*, actor: Any, ledger_entry_id: int) -> Assistance | None:
+    """Called by the ledger when a direct-support payment is reversed: the assistance it recorded
+    is cancelled (kept, with its ledger entry, for the record), so the victim no longer counts as
+    supported by it."""
+    service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == ledger_entry_id))
+    if service is None or service.status == ServiceStatus.CANCELLED:
+        return service
+    service.status = ServiceStatus.CANCELLED
+    db.session.flush()
+    audit.record(
+        "victim.assistance_update",
+        actor=actor,
+        object_type="victim",
+        object_id=service.victim.case_code,
+        country_code=service.victim.country_code,
+        detail={"assistance": service.id, "fields": ["status"], "status": service.status, "reversed": True},
+    )
+    return service
+
+
 # --- children --------------------------------------------------------------------------------
 
 
