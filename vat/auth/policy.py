@@ -125,10 +125,18 @@ def fresh_required(view: F) -> F:
         row = g.get("user_session")
         if row is None or not is_fresh(row):
             flash(_("Confirm it is you to continue."), "info")
-            return redirect(url_for("auth.reauthenticate", next=request.full_path.rstrip("?")))
+            return redirect(url_for("auth.reauthenticate", next=_after_confirming()))
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _after_confirming() -> str | None:
+    """Where to go once the sign-in is confirmed: back to this page, or, for a form sent with POST
+    (a redirect cannot send it again), to the page the form names in its `back` field."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    return request.form.get("back")
 
 
 def scope_filter(

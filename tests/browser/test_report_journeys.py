@@ -1,0 +1,147 @@
+"""Journeys in a real browser for the auditor and the senior advocate: sign in, read the figures
+their dashboard opens with, open a report and export it; the senior advocate also downloads a
+victim's shared file, which asks for a fresh sign-in first. (The fund manager's and the
+advocate's journeys are in tests/reports/test_browser.py.) Data: the reports' hand-built world."""
+
+from __future__ import annotations
+
+import csv
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyotp
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from tests.conftest import PASSWORD
+from tests.reports.conftest import world  # noqa: F401 (the data set, a fixture)
+from vat.auth.models import Role, User, UserSession
+from vat.db import db
+from vat.reports.services import support_header
+from vat.reports.views import FUND_SHEETS
+from vat.victims import services as victims
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("world")]
+
+
+def _sign_in(page, live_server: str, username: str, secret: str | None = None) -> None:
+    page.goto(f"{live_server}/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    if secret:
+        page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
+        page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Dashboard").wait_for()
+
+
+def _download(page, link, folder: Path) -> Path:
+    with page.expect_download() as download:
+        link.click()
+    path = folder / download.value.suggested_filename
+    download.value.save_as(path)
+    return path
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    return list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+
+
+def test_auditor_reads_the_fund_on_the_dashboard_and_exports_the_statement(
+    app, live_server, page, make_user, tmp_path
+):
+    auditor = make_user(Role.AUDITOR, "")
+    _sign_in(page, live_server, auditor.username)
+    assert page.locator("#summary-fund-balance").inner_text() == "US$5,920.00"
+    assert page.locator("#summary-victims").is_visible()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    page.get_by_role("link", name="Fund statement").click()
+    page.get_by_label("From").fill("2021-01-01")
+    page.get_by_label("To").fill("2021-12-31")
+    page.get_by_role("button", name="Show").click()
+    assert page.get_by_role("img", name="Income and spending by month").is_visible()
+
+    path = _download(page, page.get_by_role("link", name="CSV", exact=True), tmp_path)
+    assert path.name.startswith("fund-statement-")
+    rows = _csv_rows(path)
+    assert rows[0] == ["section", *FUND_SHEETS["summary"]]
+    assert ["closing fund balance", "", "5920.00"] in [row[1:] for row in rows]
+
+
+def _victim_with_a_share(app, advocate_id: int) -> int:
+    """A CAF victim who consented to a referral to IRC, and the share of her file with IRC."""
+    with app.test_request_context():
+        actor = db.session.get(User, advocate_id)
+        victim = victims.register_victim(
+            actor=actor,
+            country_code="CAF",
+            mission="MINUSCA",
+            sex="female",
+            name="Prisca Journey",
+            registered_on=date(2022, 5, 2),
+        )
+        victims.record_consent(
+            actor=actor,
+            victim=victim,
+            purpose="referral",
+            recipient="IRC",
+            given_on=date(2022, 5, 2),
+            method="written",
+            version="1",
+        )
+        victims.record_disclosure(
+            actor=actor,
+            victim=victim,
+            recipient_kind="provider",
+            recipient="IRC",
+            purpose="medical follow-up",
+            shared_on=date(2022, 5, 3),
+        )
+        db.session.commit()
+        return victim.id
+
+
+def _age_the_sign_in(app, user_id: int, minutes: int) -> None:
+    with app.app_context():
+        for row in db.session.scalars(select(UserSession).where(UserSession.user_id == user_id)):
+            row.authenticated_at -= timedelta(minutes=minutes)
+        db.session.commit()
+
+
+def test_senior_advocate_exports_the_support_report_and_a_shared_file_after_a_fresh_sign_in(
+    app, live_server, page, make_user, tmp_path
+):
+    senior = make_user(Role.SENIOR_ADVOCATE, "CAF")
+    with app.app_context():
+        secret = db.session.get(User, senior.id).totp_secret
+    victim_id = _victim_with_a_share(app, senior.id)
+    _sign_in(page, live_server, senior.username, secret)
+    assert page.locator("#summary-victims").inner_text() == "8"  # the world's 7 in CAF, and hers
+    assert page.locator("#summary-not-supported").is_visible()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    page.get_by_role("link", name="Per-victim support").click()
+    page.get_by_label("Year registered").fill("2020")
+    page.get_by_role("button", name="Show").click()
+    assert page.locator("#victims-total").inner_text() == "3"
+    rows = _csv_rows(_download(page, page.get_by_role("link", name="CSV", exact=True), tmp_path))
+    with app.app_context():
+        assert rows[0] == support_header()
+    assert sorted(row[0] for row in rows[1:]) == ["CAR-2020-0001", "CAR-2020-0002", "CAR-2020-0003"]
+
+    _age_the_sign_in(app, senior.id, minutes=app.config["VAT_FRESH_MINUTES"] + 1)
+    page.goto(f"{live_server}/vat/victims/{victim_id}")
+    page.get_by_role("button", name="Download the shared file").click()
+    page.get_by_role("heading", name="Confirm it is you").wait_for()
+    page.get_by_label("Password").fill(PASSWORD)
+    next_code = pyotp.TOTP(secret).at(time.time() + 30)  # the sign-in used this step's code, once
+    page.get_by_label("Code from your authenticator app (if enrolled)").fill(next_code)
+    page.get_by_role("button", name="Confirm").click()
+    shared = _download(page, page.get_by_role("button", name="Download the shared file"), tmp_path)
+    sheet = load_workbook(shared)["victim"]
+    facts = dict(sheet.iter_rows(min_row=2, values_only=True))
+    assert next(sheet.iter_rows(max_row=1, values_only=True)) == ("field", "value")
+    assert facts["name"] == "Prisca Journey" and facts["shared with"] == "IRC (provider)"
