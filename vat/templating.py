@@ -53,7 +53,7 @@ def cents(minor_units: int | None) -> str:
 
 
 def day(value: date | datetime | None) -> str:
-    """A date (1 Mar 2026 / 1 mars 2026 / 2026年3月1日), or a date and time, the reader's way.
+    """A date (Mar 1, 2026 / 1 mars 2026 / 2026年3月1日), or a date and time, the reader's way.
 
     Pages only: form inputs and exports keep ISO 8601."""
     if value is None:
