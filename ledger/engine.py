@@ -14,6 +14,9 @@ Rules it enforces (each also checked from scratch by `flask ledger verify`):
 * every entry is hash-chained (HMAC with VAT_MAC_KEY over the previous hash and the entry);
 * all of this runs under one lock per ledger (PostgreSQL advisory lock; SQLite's write lock),
   so two writers can never both pass a check that only one of them may pass.
+
+`post` books one entry; `post_many` books a list of events in one transaction with the same checks
+(one read of the chain head and of each balance, one INSERT per table); `post` is `post_many` of one.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from ledger.models import Account, Currency, Entry, ExchangeRate, Period, Posting
 from vat import audit
@@ -203,14 +206,32 @@ def is_closed(day: date) -> bool:
     return db.session.scalar(select(Period.id).where(Period.month == month_of(day))) is not None
 
 
-def refuse_closed_or_future(day: date) -> None:
-    if is_closed(day):
-        raise DomainError(f"{day:%B %Y} is closed: date the entry in an open month.")
-    if day > date.today():
+def refuse_closed_or_future(*days: date) -> None:
+    """Refuse if any of `days` is in a closed month or in the future (one query for them all)."""
+    months = sorted({month_of(day) for day in days})
+    closed = set(db.session.scalars(select(Period.month).where(Period.month.in_(months))))
+    for day in sorted(days):
+        if month_of(day) in closed:
+            raise DomainError(f"{day:%B %Y} is closed: date the entry in an open month.")
+    if max(days) > date.today():
         raise DomainError("The date is in the future.")
 
 
 # --- posting ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Event:
+    """One entry to book with `post_many`: the arguments of `post`, less the actor."""
+
+    key: str
+    payload: dict[str, Any]
+    kind: str
+    entry_date: date
+    memo: str
+    lines: list[Line]
+    reverses: Entry | None = None
+    maker: Any = None
 
 
 def _accounts() -> dict[str, Account]:
@@ -245,55 +266,143 @@ def post(
     maker: Any = None,
 ) -> Entry:
     """Book one balanced entry. Call `begin` first (it takes the lock and checks the key)."""
-    lock()
-    if kind not in EntryKind.ALL:
-        raise ValueError(f"unknown entry kind {kind}")
-    refuse_closed_or_future(entry_date)
-    accounts = _accounts()
-    rows = _convert(lines, accounts)
-    _check_balanced(rows, accounts)
+    event = Event(key, payload, kind, entry_date, memo, lines, reverses, maker)
+    (entry_id,) = post_many(actor=actor, events=[event])
+    return db.session.get_one(Entry, entry_id)
 
-    seq, prev_hash = head()
-    entry = Entry(
-        seq=seq + 1,
-        entry_date=entry_date,
-        kind=kind,
-        memo=memo[:300],
-        idempotency_key=key,
-        request_hash=request_hash(payload),
-        reverses_id=reverses.id if reverses else None,
-        maker_id=getattr(maker or actor, "id", None),
-        checker_id=getattr(actor, "id", None) if maker is not None else None,
-        prev_hash=prev_hash,
-    )
+
+def post_many(*, actor: Any, events: list[Event]) -> list[int]:
+    """Book `events` in order, each as its own entry, with every check of `post`; all or nothing
+    (every event is checked before anything is written).
+
+    One lock, one read of the keys, of the chain head and of each account's running balance, one
+    INSERT per table, whatever the number of events: imports and the benchmark book this way.
+    Returns the entries' ids in the order of `events`. As with `begin`, a key already booked for
+    the same request gives that entry again, and for a different request is a conflict."""
+    lock()
+    db.session.flush()  # the sub-ledger rows that postings name
+    booked = _booked_keys([event.key for event in events])
+    fresh: list[tuple[Event, str]] = []
+    for event in events:
+        check_key(event.key)
+        digest = request_hash(event.payload)
+        if event.key in booked:
+            if booked[event.key][1] != digest:
+                raise Conflict("This form was already submitted with different values; open it again.")
+            continue
+        booked[event.key] = (None, digest)
+        fresh.append((event, digest))
+    if fresh:
+        for (event, digest), entry_id in zip(fresh, _book(actor, fresh), strict=True):
+            booked[event.key] = (entry_id, digest)
+    return [booked[event.key][0] for event in events]  # type: ignore[misc]
+
+
+def _booked_keys(keys: list[str]) -> dict[str, tuple[int | None, str]]:
+    """Entry id and request hash of each of `keys` already booked."""
+    found: dict[str, tuple[int | None, str]] = {}
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), 500):
+        query = select(Entry.idempotency_key, Entry.id, Entry.request_hash).where(
+            Entry.idempotency_key.in_(unique[start : start + 500])
+        )
+        found.update({key: (entry_id, digest) for key, entry_id, digest in db.session.execute(query)})
+    return found
+
+
+def _book(actor: Any, events: list[tuple[Event, str]]) -> list[int]:
+    """Check then write new entries (each event with its request hash), their postings and their
+    audit events; the entries' ids in order."""
+    for event, _ in events:
+        if event.kind not in EntryKind.ALL:
+            raise ValueError(f"unknown entry kind {event.kind}")
+    refuse_closed_or_future(*(event.entry_date for event, _ in events))
+    accounts = _accounts()
+    codes = {a.id: a.code for a in accounts.values()}
+    never_negative = {accounts[code].id for code in NEVER_NEGATIVE}
+    secret = mac_key()
+    first_seq, prev_hash = head()
     running: dict[int, int] = {}
+    entries: list[dict[str, Any]] = []
+    postings: list[list[dict[str, Any]]] = []
+    for seq, (event, digest) in enumerate(events, start=first_seq + 1):
+        rows = _convert(event.lines, accounts)
+        _check_balanced(rows)
+        _carry_running(rows, running, never_negative)
+        entry = {
+            "seq": seq,
+            "entry_date": event.entry_date,
+            "kind": event.kind,
+            "memo": event.memo[:300],
+            "idempotency_key": event.key,
+            "request_hash": digest,
+            "reverses_id": event.reverses.id if event.reverses else None,
+            "maker_id": getattr(event.maker or actor, "id", None),
+            "checker_id": getattr(actor, "id", None) if event.maker is not None else None,
+            "prev_hash": prev_hash,
+        }
+        entry["hash"] = prev_hash = _hash(secret, entry, rows, codes)
+        entries.append(entry)
+        postings.append(rows)
+    ids = _insert(entries, postings)
+    audit.record_many(
+        actor=actor,
+        events=[
+            {
+                "action": f"ledger.{entry['kind']}",
+                "object_type": "ledger_entry",
+                "object_id": entry_id,
+                "detail": {
+                    "seq": entry["seq"],
+                    "date": entry["entry_date"],
+                    "memo": entry["memo"],
+                    "key": entry["idempotency_key"],
+                },
+            }
+            for entry, entry_id in zip(entries, ids, strict=True)
+        ],
+    )
+    return ids
+
+
+def _carry_running(rows: list[dict[str, Any]], running: dict[int, int], never_negative: set[int]) -> None:
+    """Each row's account balance after it (`running` carries them from entry to entry); refuses
+    an entry that leaves cash below zero."""
+    before: dict[int, int] = {}
     for row in rows:
-        account_id = row.account_id
+        account_id = row["account_id"]
         if account_id not in running:
             running[account_id] = running_usd(account_id)
-        running[account_id] += row.usd_minor
-        row.running_usd_minor = running[account_id]
-    for code in NEVER_NEGATIVE:
-        account_id = accounts[code].id
-        if account_id in running and running[account_id] < 0:
-            available = cents(running_usd(account_id))
-            raise DomainError(f"Not enough cash: the fund holds US${available:,.2f}.")
-    entry.postings = rows
-    entry.hash = entry_hash(entry, {a.id: a.code for a in accounts.values()})
-    db.session.add(entry)
-    db.session.flush()
-    audit.record(
-        f"ledger.{kind}",
-        actor=actor,
-        object_type="ledger_entry",
-        object_id=entry.id,
-        detail={"seq": entry.seq, "date": entry_date, "memo": entry.memo, "key": key},
+        before.setdefault(account_id, running[account_id])
+        running[account_id] += row["usd_minor"]
+        row["running_usd_minor"] = running[account_id]
+    for account_id in never_negative & before.keys():
+        if running[account_id] < 0:
+            raise DomainError(f"Not enough cash: the fund holds US${cents(before[account_id]):,.2f}.")
+
+
+def _insert(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]]) -> list[int]:
+    """Entries, then their postings, each in one executemany; the entries' ids in order."""
+    entry_table, posting_table = Entry.__table__, Posting.__table__
+    db.session.execute(insert(entry_table), entries)
+    ids = dict(
+        db.session.execute(
+            select(entry_table.c.seq, entry_table.c.id).where(
+                entry_table.c.seq.between(entries[0]["seq"], entries[-1]["seq"])
+            )
+        ).all()
     )
-    return entry
+    rows = [
+        row | {"entry_id": ids[entry["seq"]]}
+        for entry, lines in zip(entries, postings, strict=True)
+        for row in lines
+    ]
+    db.session.execute(insert(posting_table), rows)
+    return [ids[entry["seq"]] for entry in entries]
 
 
-def _convert(lines: list[Line], accounts: dict[str, Account]) -> list[Posting]:
-    rows: list[Posting] = []
+def _convert(lines: list[Line], accounts: dict[str, Account]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for line in lines:
         account = accounts.get(line.account)
         if account is None:
@@ -309,86 +418,110 @@ def _convert(lines: list[Line], accounts: dict[str, Account]) -> list[Posting]:
         usd = line.usd if line.usd is not None else to_usd(line.amount, rate)
         if line.currency == USD and usd != line.amount:
             raise ValueError("a US-dollar line is its own dollar value")
-        unknown = set(line.dims) - set(DIMENSIONS)
-        if unknown:
-            raise ValueError(f"unknown dimensions {unknown}")
-        rows.append(
-            Posting(
-                account_id=account.id,
-                currency=line.currency,
-                amount_minor=amount_minor,
-                rate=rate,
-                fx_rate_id=line.rate.id if line.rate is not None else None,
-                usd_minor=to_minor(usd, USD),
-                **line.dims,
-            )
-        )
+        rows.append(_row(account.id, line, amount_minor, rate, to_minor(usd, USD)))
     converted = sum(1 for line in lines if line.currency != USD and line.usd is None)
-    residual = sum(r.usd_minor for r in rows)
+    residual = sum(r["usd_minor"] for r in rows)
     if residual:
         # Rounding each converted line to the cent leaves at most half a cent per line.
         if 2 * abs(residual) > converted:
             raise DomainError("The entry does not balance in US dollars.")
         foreign = next(line for line in lines if line.currency != USD)
-        rows.append(
-            Posting(
-                account_id=accounts[ROUNDING].id,
-                currency=foreign.currency,
-                amount_minor=0,
-                rate=Decimal(1) if foreign.rate is None else foreign.rate.rate,
-                fx_rate_id=foreign.rate.id if foreign.rate is not None else None,
-                usd_minor=-residual,
-                **foreign.dims,
-            )
-        )
+        rate = Decimal(1) if foreign.rate is None else foreign.rate.rate
+        rows.append(_row(accounts[ROUNDING].id, foreign, 0, rate, -residual))
     return rows
 
 
-def _check_balanced(rows: list[Posting], accounts: dict[str, Account]) -> None:
+def _row(account_id: int, line: Line, amount_minor: int, rate: Decimal, usd_minor: int) -> dict[str, Any]:
+    """A posting as inserted: `line`'s currency, rate and dimensions with the amounts given."""
+    unknown = set(line.dims) - set(DIMENSIONS)
+    if unknown:
+        raise ValueError(f"unknown dimensions {unknown}")
+    return {
+        "account_id": account_id,
+        "currency": line.currency,
+        "amount_minor": amount_minor,
+        "rate": rate,
+        "fx_rate_id": line.rate.id if line.rate is not None else None,
+        "usd_minor": usd_minor,
+        **{name: line.dims.get(name) for name in DIMENSIONS},
+    }
+
+
+def _check_balanced(rows: list[dict[str, Any]]) -> None:
     if len(rows) < 2:
         raise DomainError("An entry needs at least two lines.")
     by_currency: dict[str, int] = defaultdict(int)
     for row in rows:
-        by_currency[row.currency] += row.amount_minor
+        by_currency[row["currency"]] += row["amount_minor"]
     if any(by_currency.values()):
         raise DomainError("The entry does not balance in every currency.")
-    if sum(r.usd_minor for r in rows):
+    if sum(r["usd_minor"] for r in rows):
         raise DomainError("The entry does not balance in US dollars.")
 
 
 # --- the hash chain --------------------------------------------------------------------------
 
+# What each entry's hash covers, in this order; `flask ledger verify` reads the same columns.
+HASHED_ENTRY_FIELDS = (
+    "prev_hash",
+    "seq",
+    "entry_date",  # ISO 8601
+    "kind",
+    "memo",
+    "idempotency_key",
+    "request_hash",
+    "reverses_id",
+    "maker_id",
+    "checker_id",
+)
+HASHED_POSTING_FIELDS = (
+    "account_id",  # as the account's code
+    "currency",
+    "amount_minor",
+    "rate",  # in units of 10^-8
+    "usd_minor",
+    "running_usd_minor",
+    *DIMENSIONS,
+)
 
-def entry_hash(entry: Entry, account_codes: dict[int, str]) -> str:
-    """HMAC of the previous hash and the entry's canonical form (amounts as integers)."""
+
+def mac_key() -> bytes:
+    return current_app.config["VAT_MAC_KEY"].encode()
+
+
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")), without building an encoder per call
+_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def chain_hash(secret: bytes, fields: list[Any], postings: list[Any]) -> str:
+    """HMAC-SHA256 of an entry's canonical form: the HASHED_ENTRY_FIELDS, then its postings (each
+    the HASHED_POSTING_FIELDS) in id order, as compact JSON."""
+    message = _CANONICAL_JSON.encode([*fields, postings]).encode()
+    return hmac.digest(secret, message, "sha256").hex()
+
+
+def entry_hash(entry: Any, account_codes: dict[int, str]) -> str:
+    """The hash of an entry (or anything with its attributes and `postings`)."""
+    fields = [getattr(entry, name) for name in HASHED_ENTRY_FIELDS]
+    fields[2] = fields[2].isoformat()
     postings = [
-        [
-            account_codes[p.account_id],
-            p.currency,
-            p.amount_minor,
-            int(p.rate.scaleb(RATE_PLACES)),
-            p.usd_minor,
-            p.running_usd_minor,
-            *[getattr(p, d) for d in DIMENSIONS],
-        ]
+        _hashed_posting([getattr(p, name) for name in HASHED_POSTING_FIELDS], account_codes)
         for p in entry.postings
     ]
-    fields = [
-        entry.prev_hash,
-        entry.seq,
-        entry.entry_date.isoformat(),
-        entry.kind,
-        entry.memo,
-        entry.idempotency_key,
-        entry.request_hash,
-        entry.reverses_id,
-        entry.maker_id,
-        entry.checker_id,
-        postings,
-    ]
-    message = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
-    secret = current_app.config["VAT_MAC_KEY"].encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return chain_hash(mac_key(), fields, postings)
+
+
+def _hash(secret: bytes, entry: dict[str, Any], rows: list[dict[str, Any]], codes: dict[int, str]) -> str:
+    fields = [entry[name] for name in HASHED_ENTRY_FIELDS]
+    fields[2] = fields[2].isoformat()
+    postings = [_hashed_posting([row[name] for name in HASHED_POSTING_FIELDS], codes) for row in rows]
+    return chain_hash(secret, fields, postings)
+
+
+def _hashed_posting(values: list[Any], codes: dict[int, str]) -> list[Any]:
+    values[0] = codes[values[0]]
+    values[3] = int(values[3].scaleb(RATE_PLACES))
+    return values
 
 
 # --- reversal --------------------------------------------------------------------------------

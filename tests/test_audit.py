@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from vat import audit
@@ -65,3 +67,24 @@ def test_verify_command_succeeds_on_an_intact_log(app, runner):
     write_events(app)
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0 and "intact: 5 rows" in result.output
+
+
+def test_events_recorded_together_continue_the_chain_in_order(app):
+    write_events(app, count=2)
+    with app.app_context():
+        audit.record_many(
+            actor=None,
+            events=[
+                {"action": "test.batch", "object_type": "thing", "object_id": n, "detail": {"n": n}}
+                for n in (7, 8, 9)
+            ],
+        )
+        audit.record("test.event", actor=None, object_id="after")
+        db.session.commit()
+        rows = db.session.scalars(select(audit.AuditEvent).order_by(audit.AuditEvent.id)).all()
+        assert [r.object_id for r in rows] == ["0", "1", "7", "8", "9", "after"]
+        assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(rows))
+        assert audit.verify().problem is None and audit.verify().rows == 6
+    tamper(app, f"UPDATE audit_event SET detail = '{{\"n\": 1}}' WHERE id = {rows[3].id}")
+    with app.app_context():
+        assert audit.verify().problem.startswith(f"row {rows[3].id}:")
