@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from ledger import reports, services
-from ledger.models import Entry, Withholding, WithholdingTransfer
+from ledger.models import Account, Entry, Withholding, WithholdingTransfer
+from tests.bench.sql import ageing_limits, bind, reconciliation_sql
+from tests.conftest import BACKEND
 from tests.ledger.conftest import Fund, key
 from vat.db import db
 
@@ -161,3 +163,38 @@ def test_a_ledger_that_disagrees_with_the_records_shows_the_difference(recon, fu
     }
     [line] = [x for x in changed.lines if x.withholding.allegation_ref == "B"]
     assert (line.outstanding, line.ledger_outstanding) == (D("22500.00"), D("25000.00"))
+
+
+def test_the_benchmark_reference_sql_gives_the_page_figures(recon):
+    """The hand-written SQL the benchmark sets against reconciliation() (tests/bench/sql.py) must
+    compute what the page shows, or the benchmark's ratio means nothing."""
+    backend = "sqlite" if BACKEND == "sqlite" else "postgres"
+    connection = db.session.connection()
+    lines, groups, accounts = (
+        connection.exec_driver_sql(sql, bind(backend, sql, ageing_limits(TODAY))).all()
+        for sql in reconciliation_sql(backend)
+    )
+    labels = [label for _, _, label in reports.AGEING_BUCKETS]
+    assert [
+        (row[0], row[1], D(row[5] - row[6]).scaleb(-2), D(row[8]).scaleb(-2), labels[row[9]]) for row in lines
+    ] == [
+        (x.withholding.id, x.withholding.allegation_ref, x.outstanding, x.ledger_outstanding, x.age)
+        for x in recon.lines
+    ]
+    countries: dict[tuple[str, str], list[int]] = {}
+    for country, currency, _bucket, count, withheld, paid, _oldest in groups:
+        sums = countries.setdefault((country, currency), [0, 0, 0])
+        sums[0], sums[1], sums[2] = sums[0] + count, sums[1] + withheld, sums[2] + paid
+    assert countries == {
+        (r["country"], r["currency"]): [r["allegations"], r["withheld"] * 100, r["transferred"] * 100]
+        for r in recon.by_country
+    }
+    code = {a.id: a.code for a in db.session.scalars(select(Account))}
+    ledger = {(code[account], currency): D(minor).scaleb(-2) for account, currency, minor in accounts}
+    names = {"4100": "withheld", "1000": "transferred", "1200": "outstanding"}
+    assert ledger == {
+        (account, currency): (-1 if account == "4100" else 1) * recon.ledger[currency][name]
+        for currency in recon.ledger
+        for account, name in names.items()
+        if recon.ledger[currency][name]
+    }

@@ -38,8 +38,10 @@ from sqlalchemy.orm import aliased
 
 from ledger.engine import (
     CASH,
+    CONTRIBUTIONS,
     GRANTS_PAYABLE,
     PLEDGES_RECEIVABLE,
+    WITHHELD_INCOME,
     WITHHELD_RECEIVABLE,
     EntryKind,
 )
@@ -542,26 +544,132 @@ class FundStatement:
     total_expenses: Decimal = field(default=Decimal(0))
 
 
-REVENUE_AND_EXPENSE = (AccountType.REVENUE.value, AccountType.EXPENSE.value, AccountType.NET_ASSETS.value)
+FUND_BALANCE_TYPES = (AccountType.REVENUE.value, AccountType.EXPENSE.value, AccountType.NET_ASSETS.value)
+FLOW_TYPES = (AccountType.REVENUE.value, AccountType.EXPENSE.value)
 
 
-def _fund_balance_before(day: date) -> Decimal:
-    """Net assets (debit-positive sums negated) from entries dated before `day`."""
-    minor = db.session.scalar(
-        _postings(func.coalesce(func.sum(Posting.usd_minor), 0)).where(
-            Account.type.in_(REVENUE_AND_EXPENSE), Entry.entry_date < day
-        )
+def _minor_sum(column: Any) -> ColumnElement[int]:
+    """A sum of minor units, as an integer on both backends (PostgreSQL sums bigints as numeric)."""
+    return cast(func.sum(column), BigInteger)
+
+
+@dataclass
+class _PeriodSums:
+    """US cents per account in [start, end] (contributions also per donor, withheld income also per
+    country, revenue and expenses also per month), and the fund balance and cash before and in it."""
+
+    by_account: dict[int, int] = field(default_factory=dict)
+    by_donor: dict[int | None, int] = field(default_factory=dict)
+    by_country: dict[str | None, int] = field(default_factory=dict)
+    by_month: dict[str, list[int]] = field(default_factory=dict)  # month: [revenue, expenses]
+    fund_before: int = 0
+    fund_during: int = 0
+    cash_before: int = 0
+    cash_during: int = 0
+
+
+def _period_sums(start: date, end: date, accounts: dict[str, Any]) -> _PeriodSums:
+    """One pass over the postings to `end`, grouped by account, donor (contributions only), country
+    (withheld income only) and month (NULL before `start`)."""
+    ids = {a.code: a.id for a in accounts.values()}
+    wanted = [a.id for a in accounts.values() if a.type in FUND_BALANCE_TYPES or a.code == CASH]
+    donor = case((Posting.account_id == ids[CONTRIBUTIONS], Posting.donor_id))
+    country = case((Posting.account_id == ids[WITHHELD_INCOME], Posting.country_code))
+    month = case((Entry.entry_date >= start, month_of(Entry.entry_date)))
+    rows = db.session.execute(
+        select(Posting.account_id, donor, country, month, _minor_sum(Posting.usd_minor))
+        .join(Entry, Entry.id == Posting.entry_id)
+        .where(Entry.entry_date <= end, Posting.account_id.in_(wanted))
+        .group_by(Posting.account_id, donor, country, month)
     )
-    return -cents(minor)
+    type_of = {a.id: a.type for a in accounts.values()}
+    sums = _PeriodSums()
+    for account_id, donor_id, country_code, period_month, minor in rows:
+        before = period_month is None
+        if account_id == ids[CASH]:
+            sums.cash_before += minor if before else 0
+            sums.cash_during += 0 if before else minor
+            continue
+        sums.fund_before += minor if before else 0
+        sums.fund_during += 0 if before else minor
+        if before or type_of[account_id] not in FLOW_TYPES:
+            continue
+        sums.by_account[account_id] = sums.by_account.get(account_id, 0) + minor
+        if account_id == ids[CONTRIBUTIONS]:
+            sums.by_donor[donor_id] = sums.by_donor.get(donor_id, 0) + minor
+        if account_id == ids[WITHHELD_INCOME]:
+            sums.by_country[country_code] = sums.by_country.get(country_code, 0) + minor
+        flows = sums.by_month.setdefault(period_month, [0, 0])
+        flows[type_of[account_id] == AccountType.EXPENSE.value] += minor
+    return sums
 
 
-def _cash_before(day: date) -> Decimal:
-    minor = db.session.scalar(
-        _postings(func.coalesce(func.sum(Posting.usd_minor), 0)).where(
-            Account.code == CASH, Entry.entry_date < day
-        )
+def _income(sums: _PeriodSums, accounts: dict[str, Any], donors: list[Any]) -> list[tuple[str, str, Decimal]]:
+    """Voluntary contributions by donor (`donors`: ids and names in order), withheld payments by
+    country, then any other revenue account with a balance."""
+    named = [(name, sums.by_donor[id_]) for id_, name in donors if id_ in sums.by_donor]
+    if None in sums.by_donor:
+        named.append(("unnamed donor", sums.by_donor[None]))
+    countries = sorted(sums.by_country.items(), key=lambda item: (item[0] is None, item[0] or ""))
+    others = sorted(
+        (a for a in accounts.values() if a.type == AccountType.REVENUE.value),
+        key=lambda a: a.code,
     )
-    return cents(minor)
+    return (
+        [("Voluntary contributions", name, -cents(m)) for name, m in named]
+        + [("Withheld payments", code or "unknown country", -cents(m)) for code, m in countries]
+        + [
+            ("Other", a.name, -cents(sums.by_account[a.id]))
+            for a in others
+            if a.code not in (CONTRIBUTIONS, WITHHELD_INCOME) and sums.by_account.get(a.id)
+        ]
+    )
+
+
+def _expenses(sums: _PeriodSums, accounts: dict[str, Any]) -> list[tuple[str, Decimal]]:
+    """Each expense account with postings in the period, by code."""
+    return [
+        (a.name, cents(sums.by_account[a.id]))
+        for a in sorted(accounts.values(), key=lambda a: a.code)
+        if a.type == AccountType.EXPENSE.value and a.id in sums.by_account
+    ]
+
+
+def _sub_ledger_balances(
+    end: date,
+    accounts: dict[str, Any],
+    *,
+    group: Any,
+    of: ColumnElement[bool],
+    receivable: str,
+    origin: str,
+    settlement: str,
+) -> dict[Any, tuple[Decimal, Decimal, Decimal]]:
+    """Per value of `group` as at `end`, over the postings `of` selects, in US dollars: what the
+    `origin` entries put on the `receivable` account, the cash the `settlement` entries brought in,
+    and the receivable's balance (reversals counted under the kind they reverse). In the order of
+    `group`."""
+    receivable_id, cash_id = accounts[receivable].id, accounts[CASH].id
+    kind = effective_kind()
+
+    def amount(condition: Any) -> ColumnElement[int]:
+        return _minor_sum(case((condition, Posting.usd_minor), else_=0))
+
+    rows = db.session.execute(
+        select(
+            group,
+            amount(and_(Posting.account_id == receivable_id, kind == origin)),
+            amount(and_(Posting.account_id == cash_id, kind == settlement)),
+            amount(Posting.account_id == receivable_id),
+        )
+        .select_from(Posting)
+        .join(Entry, Entry.id == Posting.entry_id)
+        .outerjoin(_original, _original.id == Entry.reverses_id)
+        .where(Entry.entry_date <= end, Posting.account_id.in_((receivable_id, cash_id)), of)
+        .group_by(group)
+        .order_by(group)
+    )
+    return {key: (cents(made), cents(settled), cents(left)) for key, made, settled, left in rows}
 
 
 def fund_statement(
@@ -569,146 +677,56 @@ def fund_statement(
 ) -> FundStatement:
     """Income by source, expenses by category, opening and closing balance for [start, end];
     pledges vs receipts, withheld reconciliation and the project portfolio as at `end`.
-    A project's count of listed victims from 1 to `small_counts_below` − 1 is hidden (None)."""
+    A project's count of listed victims from 1 to `small_counts_below` − 1 is hidden (None).
+    One grouped query each for the period's sums, the pledges, the withholdings and the projects."""
     today = today or date.today()
-    after_end = end + timedelta(days=1)
-    in_period = and_(Entry.entry_date >= start, Entry.entry_date <= end)
-    as_at_end = Entry.entry_date <= end
-
-    contributions = db.session.execute(
-        _postings(Donor.name, -func.sum(Posting.usd_minor))
-        .outerjoin(Donor, Donor.id == Posting.donor_id)
-        .where(Account.code == "4000", in_period)
-        .group_by(Donor.name)
-        .order_by(Donor.name)
-    ).all()
-    withheld_income = db.session.execute(
-        _postings(Posting.country_code, -func.sum(Posting.usd_minor))
-        .where(Account.code == "4100", in_period)
-        .group_by(Posting.country_code)
-        .order_by(Posting.country_code)
-    ).all()
-    other_income = db.session.execute(
-        _postings(Account.name, -func.sum(Posting.usd_minor))
-        .where(Account.type == AccountType.REVENUE.value, Account.code.not_in(("4000", "4100")), in_period)
-        .group_by(Account.code, Account.name)
-        .order_by(Account.code)
-    ).all()
-    income = (
-        [("Voluntary contributions", name or "unnamed donor", cents(m)) for name, m in contributions]
-        + [("Withheld payments", code or "unknown country", cents(m)) for code, m in withheld_income]
-        + [("Other", name, cents(m)) for name, m in other_income if m]
+    accounts = {
+        a.code: a for a in db.session.execute(select(Account.id, Account.code, Account.name, Account.type))
+    }
+    donors = db.session.execute(select(Donor.id, Donor.name).order_by(Donor.name)).all()
+    sums = _period_sums(start, end, accounts)
+    income = _income(sums, accounts, donors)
+    expenses = _expenses(sums, accounts)
+    by_donor = _sub_ledger_balances(
+        end,
+        accounts,
+        group=Posting.donor_id,
+        of=Posting.donor_id.is_not(None),
+        receivable=PLEDGES_RECEIVABLE,
+        origin=EntryKind.PLEDGE,
+        settlement=EntryKind.RECEIPT,
     )
-    expenses = [
-        (name, cents(m))
-        for name, m in db.session.execute(
-            _postings(Account.name, func.sum(Posting.usd_minor))
-            .where(Account.type == AccountType.EXPENSE.value, in_period)
-            .group_by(Account.code, Account.name)
-            .order_by(Account.code)
-        ).all()
-    ]
-
-    pledges = [
-        (name, cents(pledged), cents(received), cents(outstanding))
-        for name, pledged, received, outstanding in db.session.execute(
-            _postings(
-                Donor.name,
-                func.sum(
-                    case(
-                        (
-                            and_(Account.code == PLEDGES_RECEIVABLE, effective_kind() == EntryKind.PLEDGE),
-                            Posting.usd_minor,
-                        ),
-                        else_=0,
-                    )
-                ),
-                func.sum(
-                    case(
-                        (
-                            and_(Account.code == CASH, effective_kind() == EntryKind.RECEIPT),
-                            Posting.usd_minor,
-                        ),
-                        else_=0,
-                    )
-                ),
-                func.sum(case((Account.code == PLEDGES_RECEIVABLE, Posting.usd_minor), else_=0)),
-            )
-            .join(Donor, Donor.id == Posting.donor_id)
-            .where(as_at_end, Account.code.in_((PLEDGES_RECEIVABLE, CASH)))
-            .group_by(Donor.name)
-            .order_by(Donor.name)
-        ).all()
-    ]
-    withheld = [
-        (code, cents(decided), cents(transferred), cents(outstanding))
-        for code, decided, transferred, outstanding in db.session.execute(
-            _postings(
-                Posting.country_code,
-                func.sum(
-                    case(
-                        (
-                            and_(
-                                Account.code == WITHHELD_RECEIVABLE, effective_kind() == EntryKind.WITHHOLDING
-                            ),
-                            Posting.usd_minor,
-                        ),
-                        else_=0,
-                    )
-                ),
-                func.sum(
-                    case(
-                        (
-                            and_(Account.code == CASH, effective_kind() == EntryKind.WITHHELD_TRANSFER),
-                            Posting.usd_minor,
-                        ),
-                        else_=0,
-                    )
-                ),
-                func.sum(case((Account.code == WITHHELD_RECEIVABLE, Posting.usd_minor), else_=0)),
-            )
-            .where(as_at_end, Posting.withholding_id.is_not(None))
-            .where(Account.code.in_((WITHHELD_RECEIVABLE, CASH)))
-            .group_by(Posting.country_code)
-            .order_by(Posting.country_code)
-        ).all()
-    ]
-
+    by_country = _sub_ledger_balances(
+        end,
+        accounts,
+        group=Posting.country_code,
+        of=Posting.withholding_id.is_not(None),
+        receivable=WITHHELD_RECEIVABLE,
+        origin=EntryKind.WITHHOLDING,
+        settlement=EntryKind.WITHHELD_TRANSFER,
+    )
     projects = project_portfolio(end, today=today)
     for project in projects:
         if 0 < project["victims_listed"] < small_counts_below:
             project["victims_listed"] = None
-    period_month = month_of(Entry.entry_date)
     months = [
-        (month, -cents(revenue), cents(expense))
-        for month, revenue, expense in db.session.execute(
-            _postings(
-                period_month,
-                func.sum(case((Account.type == AccountType.REVENUE.value, Posting.usd_minor), else_=0)),
-                func.sum(case((Account.type == AccountType.EXPENSE.value, Posting.usd_minor), else_=0)),
-            )
-            .where(in_period, Account.type.in_((AccountType.REVENUE.value, AccountType.EXPENSE.value)))
-            .group_by(period_month)
-            .order_by(period_month)
-        ).all()
+        (month, -cents(revenue), cents(spent)) for month, (revenue, spent) in sorted(sums.by_month.items())
     ]
-    total_income = sum((amount for _, _, amount in income), Decimal(0))
-    total_expenses = sum((amount for _, amount in expenses), Decimal(0))
     return FundStatement(
         start=start,
         end=end,
-        opening_balance=_fund_balance_before(start),
-        closing_balance=_fund_balance_before(after_end),
-        opening_cash=_cash_before(start),
-        closing_cash=_cash_before(after_end),
+        opening_balance=-cents(sums.fund_before),
+        closing_balance=-cents(sums.fund_before + sums.fund_during),
+        opening_cash=cents(sums.cash_before),
+        closing_cash=cents(sums.cash_before + sums.cash_during),
         income=income,
         expenses=expenses,
-        pledges=pledges,
-        withheld=withheld,
+        pledges=[(name, *by_donor[id_]) for id_, name in donors if id_ in by_donor],
+        withheld=[(code, *amounts) for code, amounts in by_country.items()],
         projects=projects,
         months=months,
-        total_income=total_income,
-        total_expenses=total_expenses,
+        total_income=sum((amount for _, _, amount in income), Decimal(0)),
+        total_expenses=sum((amount for _, amount in expenses), Decimal(0)),
     )
 
 

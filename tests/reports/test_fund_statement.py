@@ -1,0 +1,132 @@
+"""The fund statement beyond the known answers of test_services.py: a reversed pledge, income that
+is neither a contribution nor withheld, and the benchmark's hand-written SQL giving the same
+figures as the app (tests/bench/sql.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ledger import services as ledger
+from ledger.models import Account, DonorKind, Entry, Pledge
+from tests.bench.sql import bind, fund_statement_sql
+from tests.conftest import BACKEND
+from vat.db import db
+from vat.reports import services as reports
+
+D = Decimal
+YEAR = (date(2021, 1, 1), date(2021, 12, 31))
+
+
+def _manager(world):
+    from vat.auth.models import User
+
+    return db.session.get(User, world.fund_manager_id)
+
+
+def test_a_reversed_pledge_leaves_the_donor_with_nothing_pledged(app, world):
+    with app.app_context():
+        manager = _manager(world)
+        sweden = ledger.create_donor(
+            actor=manager, name="Sweden", kind=DonorKind.MEMBER_STATE, country_code="SWE"
+        )
+        pledge = ledger.record_pledge(
+            actor=manager,
+            key="pledge-sweden",
+            donor=sweden,
+            amount=D("700"),
+            currency="USD",
+            pledged_on=date(2021, 4, 1),
+        )
+        ledger.reverse_entry(
+            actor=manager,
+            key="reverse-sweden",
+            entry=db.session.get(Entry, pledge.entry_id),
+            on=date(2021, 4, 2),
+            reason="pledged twice",
+        )
+        db.session.commit()
+        statement = reports.fund_statement(*YEAR, today=date(2021, 6, 1))
+        assert ("Sweden", D("0.00"), D("0.00"), D("0.00")) in statement.pledges
+        assert ("Voluntary contributions", "Sweden", D("0.00")) in statement.income
+        assert statement.total_income == D("7800.00")  # as before the pledge
+        assert db.session.scalar(select(Pledge.id).where(Pledge.donor_id == sweden.id)) == pledge.id
+
+
+def test_other_income_has_its_own_line_and_counts_in_the_balance(app, world):
+    """Income on a revenue account other than contributions and withheld payments (an exchange
+    gain here, booked through the engine) is listed under "Other" by account name."""
+    from ledger import engine
+    from ledger.engine import Line
+
+    with app.app_context():
+        gain = db.session.scalar(select(Account).where(Account.code == engine.EXCHANGE_DIFFERENCES))
+        payload = {"event": "test gain"}
+        assert engine.begin("gain", payload) is None
+        engine.post(
+            actor=_manager(world),
+            key="gain",
+            payload=payload,
+            kind=engine.EntryKind.RECEIPT,  # exchange differences ride on receipts and transfers
+            entry_date=date(2021, 5, 3),
+            memo="exchange gain",
+            lines=[Line(engine.CASH, "USD", D("12.34")), Line(gain.code, "USD", D("-12.34"))],
+        )
+        db.session.commit()
+        statement = reports.fund_statement(*YEAR, today=date(2021, 6, 1))
+        assert statement.income[-1] == ("Other", gain.name, D("12.34"))
+        assert statement.total_income == D("7812.34")
+        assert statement.closing_balance == D("5932.34")
+        assert statement.closing_cash == D("4132.34")
+        assert ("2021-05", D("12.34"), D("0.00")) in statement.months
+
+
+def test_the_benchmark_reference_sql_gives_the_statement_figures(app, world):
+    """The hand-written SQL the benchmark sets against fund_statement() must compute what the
+    statement shows, or the benchmark's ratio means nothing."""
+    backend = "sqlite" if BACKEND == "sqlite" else "postgres"
+    start, end, today = date(2021, 2, 1), date(2021, 12, 31), date(2021, 6, 1)
+    with app.app_context():
+        statement = reports.fund_statement(start, end, today=today)
+        connection = db.session.connection()
+        period, pledges, withheld, projects, donors = (
+            connection.exec_driver_sql(
+                sql, bind(backend, sql, {"start": start, "end": end, "today": today})
+            ).all()
+            for sql in fund_statement_sql(backend)
+        )
+        accounts = {a.id: a for a in db.session.scalars(select(Account))}
+    name = dict(donors)
+    in_period = [row for row in period if row[3] is not None]
+    before = [row for row in period if row[3] is None]
+    fund = {"revenue", "expense", "net_assets"}
+
+    def cents(rows, keep) -> Decimal:
+        return D(sum(row[4] for row in rows if keep(accounts[row[0]]))).scaleb(-2)
+
+    assert statement.opening_balance == -cents(before, lambda a: a.type in fund)
+    assert statement.closing_balance == -cents(period, lambda a: a.type in fund)
+    assert statement.opening_cash == cents(before, lambda a: a.code == "1000")
+    assert statement.closing_cash == cents(period, lambda a: a.code == "1000")
+    assert statement.total_income == -cents(in_period, lambda a: a.type == "revenue")
+    assert statement.total_expenses == cents(in_period, lambda a: a.type == "expense")
+    contributions = {name[row[1]]: 0 for row in in_period if accounts[row[0]].code == "4000"}
+    for row in in_period:
+        if accounts[row[0]].code == "4000":
+            contributions[name[row[1]]] -= row[4]
+    assert [(s, D(m).scaleb(-2)) for s, m in sorted(contributions.items())] == [
+        (source, amount)
+        for category, source, amount in statement.income
+        if category == "Voluntary contributions"
+    ]
+    assert [(d, *(D(v).scaleb(-2) for v in values)) for d, *values in pledges] == statement.pledges
+    assert [(c, *(D(v).scaleb(-2) for v in values)) for c, *values in withheld] == statement.withheld
+    assert [
+        (row[0], D(row[9]).scaleb(-2), D(row[10]).scaleb(-2), D(row[11]).scaleb(-2), row[12], bool(row[13]))
+        for row in projects
+    ] == [
+        (p["title"], p["approved"], p["disbursed"], p["remaining"], p["victims_listed"], p["behind_schedule"])
+        for p in statement.projects
+    ]
