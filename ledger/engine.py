@@ -320,7 +320,7 @@ def _book(actor: Any, events: list[tuple[Event, str]]) -> list[int]:
     accounts = _accounts()
     codes = {a.id: a.code for a in accounts.values()}
     never_negative = {accounts[code].id for code in NEVER_NEGATIVE}
-    secret = mac_key()
+    mac = chain_mac()
     first_seq, prev_hash = head()
     running: dict[int, int] = {}
     entries: list[dict[str, Any]] = []
@@ -341,7 +341,7 @@ def _book(actor: Any, events: list[tuple[Event, str]]) -> list[int]:
             "checker_id": getattr(actor, "id", None) if event.maker is not None else None,
             "prev_hash": prev_hash,
         }
-        entry["hash"] = prev_hash = _hash(secret, entry, rows, codes)
+        entry["hash"] = prev_hash = _hash(mac, entry, rows, codes)
         entries.append(entry)
         postings.append(rows)
     ids = _insert(entries, postings)
@@ -485,19 +485,23 @@ HASHED_POSTING_FIELDS = (
 )
 
 
-def mac_key() -> bytes:
-    return current_app.config["VAT_MAC_KEY"].encode()
+def chain_mac() -> hmac.HMAC:
+    """HMAC-SHA256 keyed with VAT_MAC_KEY, to `copy()` for each entry (keying it once per entry
+    costs more than hashing the entry)."""
+    return hmac.new(current_app.config["VAT_MAC_KEY"].encode(), digestmod=hashlib.sha256)
 
 
-# json.dumps(..., ensure_ascii=False, separators=(",", ":")), without building an encoder per call
-_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")) without building an encoder per call
+# (check_circular only guards against self-containing lists, which entries cannot be).
+_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
-def chain_hash(secret: bytes, fields: list[Any], postings: list[Any]) -> str:
-    """HMAC-SHA256 of an entry's canonical form: the HASHED_ENTRY_FIELDS, then its postings (each
-    the HASHED_POSTING_FIELDS) in id order, as compact JSON."""
-    message = _CANONICAL_JSON.encode([*fields, postings]).encode()
-    return hmac.digest(secret, message, "sha256").hex()
+def chain_hash(mac: hmac.HMAC, fields: list[Any], postings: list[Any]) -> str:
+    """The hex HMAC (`mac` from `chain_mac`) of an entry's canonical form: the HASHED_ENTRY_FIELDS,
+    then its postings (each the HASHED_POSTING_FIELDS) in id order, as compact JSON."""
+    entry_mac = mac.copy()
+    entry_mac.update(_CANONICAL_JSON.encode([*fields, postings]).encode())
+    return entry_mac.hexdigest()
 
 
 def entry_hash(entry: Any, account_codes: dict[int, str]) -> str:
@@ -508,14 +512,14 @@ def entry_hash(entry: Any, account_codes: dict[int, str]) -> str:
         _hashed_posting([getattr(p, name) for name in HASHED_POSTING_FIELDS], account_codes)
         for p in entry.postings
     ]
-    return chain_hash(mac_key(), fields, postings)
+    return chain_hash(chain_mac(), fields, postings)
 
 
-def _hash(secret: bytes, entry: dict[str, Any], rows: list[dict[str, Any]], codes: dict[int, str]) -> str:
+def _hash(mac: hmac.HMAC, entry: dict[str, Any], rows: list[dict[str, Any]], codes: dict[int, str]) -> str:
     fields = [entry[name] for name in HASHED_ENTRY_FIELDS]
     fields[2] = fields[2].isoformat()
     postings = [_hashed_posting([row[name] for name in HASHED_POSTING_FIELDS], codes) for row in rows]
-    return chain_hash(secret, fields, postings)
+    return chain_hash(mac, fields, postings)
 
 
 def _hashed_posting(values: list[Any], codes: dict[int, str]) -> list[Any]:

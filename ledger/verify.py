@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import itertools
+import operator
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -117,7 +118,7 @@ def _walk_chain() -> VerifyReport:
     codes = {a.id: a.code for a in accounts.values()}
     residual = {a.id for a in accounts.values() if a.residual}
     cash_id = next(a.id for a in accounts.values() if a.code == engine.CASH)
-    secret = engine.mac_key()
+    mac = engine.chain_mac()
     running: dict[int, int] = {}
     previous_hash = engine.GENESIS
     previous_id = 0
@@ -127,32 +128,32 @@ def _walk_chain() -> VerifyReport:
     def report(problem: str | None) -> VerifyReport:
         return VerifyReport(seq, count, previous_hash, problem)
 
-    postings = _posting_rows()
-    pending = next(postings, None)
+    by_entry = itertools.groupby(_posting_rows(), key=operator.itemgetter(0))
+    next_entry, next_lines = next(by_entry, (None, None))
     for entry_id, stored_hash, *fields in _entry_rows():
         prev_hash, entry_seq = fields[0], fields[1]
         seq += 1
-        where = f"entry {entry_seq} (id {entry_id})"
         if entry_seq != seq:
             return report(f"entry {seq} is missing: the sequence jumps to {entry_seq}")
         if prev_hash != previous_hash:
-            return report(f"{where}: it does not link to the entry before it")
+            return report(f"entry {seq} (id {entry_id}): it does not link to the entry before it")
         if entry_id <= previous_id:
+            where = f"entry {seq} (id {entry_id})"
             return report(f"{where}: numbered out of chain order (its id is below the entry before it)")
-        while pending is not None and pending[0] < entry_id:  # postings of no entry: counted below
-            pending = next(postings, None)
+        while next_entry is not None and next_entry < entry_id:  # postings of no entry: counted later
+            next_entry, next_lines = next(by_entry, (None, None))
         lines = []
-        while pending is not None and pending[0] == entry_id:
-            lines.append(pending)
-            pending = next(postings, None)
+        if next_entry == entry_id:
+            lines = list(next_lines)  # type: ignore[arg-type]
+            next_entry, next_lines = next(by_entry, (None, None))
         fields[2] = _iso(fields[2])
         hashed = [[codes[line[1]], *line[2:]] for line in lines]
-        if not hmac.compare_digest(stored_hash, engine.chain_hash(secret, fields, hashed)):
-            return report(f"{where}: its content was altered (hash mismatch)")
+        if not hmac.compare_digest(stored_hash, engine.chain_hash(mac, fields, hashed)):
+            return report(f"entry {seq} (id {entry_id}): its content was altered (hash mismatch)")
         count += len(lines)
         problem = _entry_problem(lines, running, residual, cash_id, codes)
         if problem:
-            return report(f"{where}: {problem}")
+            return report(f"entry {seq} (id {entry_id}): {problem}")
         previous_hash, previous_id = stored_hash, entry_id
     return report(None)
 
@@ -160,23 +161,24 @@ def _walk_chain() -> VerifyReport:
 def _entry_problem(
     lines: list[Any], running: dict[int, int], residual: set[int], cash_id: int, codes: dict[int, str]
 ) -> str | None:
-    """What is wrong with one entry's postings (`running` carries the balances along the chain)."""
+    """What is wrong with one entry's postings (`running` carries the balances along the chain).
+    A line is (entry_id, account_id, currency, amount_minor, rate, usd_minor, running_usd_minor, ...)."""
     if len(lines) < 2:
         return "fewer than two postings"
     by_currency: dict[str, int] = {}
     usd_total = 0
-    for _, account_id, currency, amount, _rate, usd, balance, *_dims in lines:
+    for line in lines:
+        account_id, currency, amount, usd, balance = line[1], line[2], line[3], line[5], line[6]
         by_currency[currency] = by_currency.get(currency, 0) + amount
         usd_total += usd
         if amount == 0 and not (account_id in residual and usd):
             return "a zero line outside the exchange and rounding accounts"
         if currency == engine.USD and amount != usd:
             return "a US-dollar line whose dollar value differs from its amount"
-        balance_before = running.get(account_id, 0)
-        if balance_before + usd != balance:
+        if running.get(account_id, 0) + usd != balance:
             return f"the running balance of account {codes[account_id]} is wrong"
         running[account_id] = balance
-        if account_id == cash_id and balance < 0:
+        if balance < 0 and account_id == cash_id:
             return "cash goes negative"
     if any(by_currency.values()):
         return f"does not balance in {min(c for c, total in by_currency.items() if total)}"
