@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pyotp
 import pytest
+from babel.dates import format_date
 
 from tests.conftest import PASSWORD
 from vat.allegations import services as allegations
@@ -98,5 +99,7 @@ def test_advocate_registers_refers_informs_and_reads_the_timeline(app, live_serv
     ):
         assert timeline.get_by_text(text).count() >= 1, text
     entries = timeline.locator("li").all_inner_texts()
-    assert entries[0].startswith(day(0)) and "Contact by in person" in entries[0]
+    assert "Contact by in person" in entries[0]  # the newest first, dated the reader's way
+    assert timeline.locator("li time").first.get_attribute("datetime") == day(0)
+    assert entries[0].startswith(format_date(date.today(), "medium", locale="en"))
     assert NAME not in page.url
