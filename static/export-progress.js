@@ -10,7 +10,12 @@
   var bar = document.getElementById("export-bar");
   var status = document.getElementById("export-status");
   var link = document.getElementById("export-link");
-  var numbers = new Intl.NumberFormat(document.documentElement.lang || undefined);
+  var numbers;
+  try {
+    numbers = new Intl.NumberFormat(document.documentElement.lang.replace(/_/g, "-") || undefined);
+  } catch (error) {
+    numbers = new Intl.NumberFormat(); // a locale name the browser does not know
+  }
 
   function show(state, rows, total) {
     var text = box.dataset["text" + state.charAt(0).toUpperCase() + state.slice(1)] || "";
