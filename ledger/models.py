@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -130,10 +131,12 @@ class Posting(Base):
     every reconciliation one GROUP BY; `running_usd_minor` is the account's balance after it."""
 
     __tablename__ = "ledger_posting"
+    # An account's latest posting (its running balance) in one probe, on PostgreSQL too.
+    __table_args__ = (Index("ix_ledger_posting_account_id_id", "account_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"), index=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
     currency: Mapped[str] = mapped_column(ForeignKey("ledger_currency.code"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     rate: Mapped[Decimal] = mapped_column(Rate)
