@@ -119,7 +119,10 @@ def create_donor(*, actor: Any, name: str, kind: DonorKind, country_code: str | 
         name = " ".join((name or "").split())
         if not name:
             raise DomainError(_l("Give the donor's name."))
-    if db.session.scalar(select(Donor.id).where((Donor.name == name) | (Donor.country_code == code))):
+    same = Donor.name == name
+    if code is not None:  # (comparing with None would match every donor that is not a state)
+        same = same | (Donor.country_code == code)
+    if db.session.scalar(select(Donor.id).where(same)):
         raise Conflict(_l("%(name)s is already a donor.", name=name))
     donor = Donor(name=name, kind=kind.value, country_code=code)
     db.session.add(donor)

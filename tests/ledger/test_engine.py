@@ -626,3 +626,16 @@ def test_the_signal_wires_to_the_victims_service_into_one_assistance_record(fund
     service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == support.entry_id))
     assert service.victim_id == victim.id and service.funding_source == FundingSource.DIRECT_TRUST_FUND
     assert service.cost == D("300")
+
+
+def test_donors_are_unique_by_name_and_member_states_by_country(fund):
+    from ledger.models import DonorKind
+
+    first = services.create_donor(actor=fund.maker, name="Foundation A", kind=DonorKind.OTHER)
+    second = services.create_donor(actor=fund.maker, name="  Foundation   B ", kind=DonorKind.OTHER)
+    assert (first.name, second.name, second.country_code) == ("Foundation A", "Foundation B", None)
+    with pytest.raises(Conflict, match="already a donor"):
+        services.create_donor(actor=fund.maker, name="Foundation A", kind=DonorKind.OTHER)
+    services.create_donor(actor=fund.maker, name="", kind=DonorKind.MEMBER_STATE, country_code="SWE")
+    with pytest.raises(Conflict, match="already a donor"):
+        services.create_donor(actor=fund.maker, name="", kind=DonorKind.MEMBER_STATE, country_code="SWE")
