@@ -154,18 +154,18 @@ def test_lists_stay_in_scope_sort_oldest_waiting_first_and_sum_up(ctx, make_user
     closed = claim_at(advocate, S.CLOSED)
     hidden = claim_at(other, S.RECORDED, victim=new_victim(other, country="COD"))
 
-    rows = services.claim_rows(advocate, services.ClaimFilters())
-    assert [r.claim.id for r in rows] == [old.id, paying.id, recent.id, closed.id]  # paying: 100 days
-    assert rows[-1].claim.id == closed.id
-    assert hidden.id not in {r.claim.id for r in rows}
-    assert services.get_claim(advocate, hidden.id) is None
-    assert [r.claim.id for r in services.claim_rows(advocate, services.ClaimFilters(step="paying"))] == [
-        paying.id
-    ]
-    assert services.claim_rows(advocate, services.ClaimFilters(country_code="COD")) == []
-    assert len(services.claim_rows(advocate, services.ClaimFilters(member_state="BGD"))) == 4
+    def listed(**filters: str) -> list[int]:
+        page = services.claims_page(advocate, services.ClaimFilters(**filters))
+        return [r.claim.id for r in page.items]
 
-    summary = services.dashboard(rows)
+    assert listed() == [old.id, paying.id, recent.id, closed.id]  # paying: 100 days
+    assert hidden.id not in listed()
+    assert services.get_claim(advocate, hidden.id) is None
+    assert listed(step="paying") == [paying.id]
+    assert listed(country_code="COD") == []
+    assert len(listed(member_state="BGD")) == 4
+
+    summary = services.dashboard(advocate)
     assert summary.total == 4
     assert dict(summary.by_step)[S.REFERRED] == 2
     assert summary.by_member_state == [("BGD", 3, 200)]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from decimal import Decimal
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 
-from tests.claims.conftest import S, claim_at, pay
+from tests.claims.conftest import S, claim_at, new_victim, pay
 from vat.auth.models import Role, User
 from vat.claims import services
+from vat.claims.models import Claim, Letter, Payment, SupportOrder
 from vat.db import db
 
 
@@ -64,3 +66,76 @@ def test_list_and_page_queries_do_not_grow(app, client, login):
         assert client.get(f"/vat/claims/{large}").status_code == 200
     assert len(few) == len(many), (len(few), len(many))
     assert len(page_small) == len(page_large), (len(page_small), len(page_large))
+
+
+def bulk_claims(app, user_id: int, how_many: int) -> None:
+    """`how_many` claims for one victim in the user's scope, each with a letter sent and one
+    answered, a monthly order and a payment, inserted in bulk (a few statements, not services)."""
+    with app.app_context():
+        victim = new_victim(db.session.get(User, user_id), children=0)
+        opened = date.today() - timedelta(days=400)
+        ids = db.session.scalars(
+            insert(Claim).returning(Claim.id, sort_by_parameter_order=True),
+            [
+                {
+                    "victim_id": victim.id,
+                    "member_state": "BGD",
+                    "father_category": "military_contingent",
+                    "step": S.PAYING.value,
+                    "step_on": opened,
+                    "step_recorded_on": opened,
+                    "opened_on": opened + timedelta(days=n % 300),
+                }
+                for n in range(how_many)
+            ],
+        ).all()
+        db.session.execute(
+            insert(Letter),
+            [
+                {"claim_id": claim_id, "direction": direction, "dated_on": opened, "channel": "email"}
+                for claim_id in ids
+                for direction in ("sent", "received", "sent")
+            ],
+        )
+        db.session.execute(
+            insert(SupportOrder),
+            [
+                {
+                    "claim_id": claim_id,
+                    "ordered_on": opened,
+                    "amount": Decimal("20.00"),
+                    "currency": "USD",
+                    "frequency": "monthly",
+                    "starts_on": opened,
+                }
+                for claim_id in ids
+            ],
+        )
+        db.session.execute(
+            insert(Payment),
+            [
+                {
+                    "claim_id": claim_id,
+                    "amount": Decimal("20.00"),
+                    "currency": "USD",
+                    "received_on": opened,
+                    "route": "other",
+                }
+                for claim_id in ids
+            ],
+        )
+        db.session.commit()
+
+
+def test_the_claims_list_costs_the_same_statements_for_3_and_for_603_claims(app, client, login):
+    user = login(Role.SENIOR_ADVOCATE, "CAF")
+    bulk_claims(app, user.id, 3)
+    with counting(app) as few:
+        page = client.get("/vat/claims/").get_data(as_text=True)
+    assert "3 claims, oldest waiting first." in page
+    bulk_claims(app, user.id, 600)  # more than a selectin chunk (500) of claims, orders, payments
+    with counting(app) as many:
+        page = client.get("/vat/claims/?page=2").get_data(as_text=True)
+    assert "603 claims, oldest waiting first." in page and "Page 2 of 13" in page
+    assert len(few) == len(many), (len(few), len(many))
+    assert len(many) <= 16, many

@@ -1,5 +1,5 @@
-"""The claims report in SQL, against the claims service's own dashboard (computed claim by claim
-in Python) over hand-made claims with letters, orders and payments."""
+"""The claims report in SQL, against the claims service's own dashboard (its own queries, with
+amounts due counted in Python) over hand-made claims with letters, orders and payments."""
 
 from __future__ import annotations
 
@@ -127,8 +127,7 @@ def test_claims_report_figures(app, make_user, claims):
 def test_the_sql_report_agrees_with_the_claims_dashboard(app, make_user, claims, on):
     report, uid = _report(app, make_user, Role.SENIOR_ADVOCATE, "CAF,COD", on=on)
     with app.app_context():
-        rows = claims_service.claim_rows(db.session.get(User, uid), claims_service.ClaimFilters(), on=on)
-        board = claims_service.dashboard(rows)
+        board = claims_service.dashboard(db.session.get(User, uid), on=on)
     assert {s.label: n for s, n in board.by_step} == {
         label: n
         for label, n in zip(report.by_state.column_labels, report.by_state.column_totals, strict=True)

@@ -7,17 +7,20 @@ father's identity is decrypted only here, and every reading is audited.
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import groupby
 from typing import Any
 
 import pycountry
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from vat import audit
 from vat.allegations.models import PersonnelCategory
@@ -48,6 +51,7 @@ from vat.claims.models import (
 )
 from vat.db import db
 from vat.errors import Conflict, DomainError
+from vat.kept import KeptValues
 from vat.victims import services as victims
 from vat.victims.models import ConsentPurpose, RecipientKind, Victim
 
@@ -622,17 +626,26 @@ class Schedule:
     next_due: Instalment | None = None
 
 
-def instalments(orders: Sequence[SupportOrder], until: date) -> tuple[list[Instalment], Instalment | None]:
-    """The payments due under the orders up to `until` (each on the first day of its period),
-    and the next one after it. A later order ends the one before it."""
+def _order_periods(orders: Sequence[Any]) -> list[tuple[Any, date | None]]:
+    """Each order with the last day it runs (None: open-ended): a later order ends the one
+    before it. `orders` are support orders or rows with the same columns."""
     ordered = sorted(orders, key=lambda o: (o.starts_on, o.ordered_on))
-    due: list[Instalment] = []
-    upcoming: Instalment | None = None
+    periods = []
     for position, order in enumerate(ordered):
         end = order.ends_on
         if position + 1 < len(ordered):
             cut = ordered[position + 1].starts_on - timedelta(days=1)
             end = cut if end is None else min(end, cut)
+        periods.append((order, end))
+    return periods
+
+
+def instalments(orders: Sequence[SupportOrder], until: date) -> tuple[list[Instalment], Instalment | None]:
+    """The payments due under the orders up to `until` (each on the first day of its period),
+    and the next one after it. A later order ends the one before it."""
+    due: list[Instalment] = []
+    upcoming: Instalment | None = None
+    for order, end in _order_periods(orders):
         frequency = Frequency(order.frequency)
         index = 0
         while True:
@@ -649,6 +662,33 @@ def instalments(orders: Sequence[SupportOrder], until: date) -> tuple[list[Insta
             due.append(Instalment(due_on, order.amount, order.currency))
             index += 1
     return due, upcoming
+
+
+def instalments_due(starts_on: date, frequency: Frequency, last_day: date) -> int:
+    """How many instalments `instalments` lists from `starts_on` up to `last_day`, counted
+    without listing them: one every N months on the start's day of the month, clamped to the
+    end of shorter months (so a month's last day reaches any later day of the month)."""
+    if starts_on > last_day:
+        return 0
+    if frequency is Frequency.ONCE:
+        return 1
+    months = (last_day.year - starts_on.year) * 12 + last_day.month - starts_on.month
+    month_ends = last_day.day == calendar.monthrange(last_day.year, last_day.month)[1]
+    if starts_on.day > last_day.day and not month_ends:
+        months -= 1
+    return months // frequency.months + 1 if months >= 0 else 0
+
+
+def amounts_due(orders: Sequence[Any], until: date) -> dict[str, Decimal]:
+    """What fell due under one claim's orders up to `until`, per currency (the sum of
+    `instalments`' amounts); currencies with nothing due yet are left out."""
+    due: dict[str, Decimal] = {}
+    for order, end in _order_periods(orders):
+        last_day = until if end is None else min(until, end)
+        count = instalments_due(order.starts_on, Frequency(order.frequency), last_day)
+        if count:
+            due[order.currency] = due.get(order.currency, Decimal("0.00")) + order.amount * count
+    return due
 
 
 def schedule(orders: Sequence[SupportOrder], payments: Sequence[Payment], on: date | None = None) -> Schedule:
@@ -788,6 +828,11 @@ def inform_victim(
 
 
 # --- lists and the dashboard ------------------------------------------------------------------
+#
+# Both are computed in SQL over the claims in scope: the list reads one page of claims (ordered
+# and cut in SQL) and works out each row's waiting time, flags and balances from that page's
+# letters, orders and payments only; the dashboard's counts are grouped in SQL. Days are compared
+# as dates computed in Python (`on - 90 days`), so no SQL needs a dialect's date arithmetic.
 
 
 @dataclass
@@ -812,15 +857,28 @@ class ClaimFilters:
     victim_id: int | None = None
 
 
-def claim_rows(user: Any, filters: ClaimFilters, on: date | None = None) -> list[ClaimRow]:
-    """The claims in scope matching the filters, oldest waiting first (then oldest opened)."""
-    on = on or today()
-    query = visible_claims(user).options(
-        contains_eager(Claim.victim),
-        selectinload(Claim.letters),
-        selectinload(Claim.orders),
-        selectinload(Claim.payments),
+def _waiting_starts() -> Any:
+    """Per claim with an unanswered letter: the date of the first sent letter that no reply
+    follows (by date, then by the order recorded), as `waiting` finds it letter by letter."""
+    sent, reply = aliased(Letter), aliased(Letter)
+    later_reply = exists().where(
+        reply.claim_id == sent.claim_id,
+        reply.direction == LetterDirection.RECEIVED.value,
+        or_(reply.dated_on > sent.dated_on, and_(reply.dated_on == sent.dated_on, reply.id > sent.id)),
     )
+    return (
+        select(sent.claim_id.label("claim_id"), func.min(sent.dated_on).label("since"))
+        .where(sent.direction == LetterDirection.SENT.value, ~later_reply)
+        .group_by(sent.claim_id)
+        .subquery("waiting_starts")
+    )
+
+
+def _claims_in_scope(user: Any, *columns: Any) -> Select[Any]:
+    return select(*columns).select_from(Claim).join(Claim.victim).where(victims.in_scope_condition(user))
+
+
+def _filtered(query: Select[Any], filters: ClaimFilters) -> Select[Any]:
     if filters.country_code:
         query = query.where(Victim.country_code == filters.country_code)
     if filters.step:
@@ -829,28 +887,60 @@ def claim_rows(user: Any, filters: ClaimFilters, on: date | None = None) -> list
         query = query.where(Claim.member_state == filters.member_state)
     if filters.victim_id is not None:
         query = query.where(Claim.victim_id == filters.victim_id)
-    rows = []
-    for claim in db.session.scalars(query):
-        plan = schedule(claim.orders, claim.payments, on) if claim.orders else Schedule()
-        rows.append(
-            ClaimRow(
-                claim=claim,
-                waiting=waiting(claim, on),
-                age_days=(on - claim.opened_on).days,
-                update_owed=victim_update_owed(claim),
-                no_update=victim_without_update(claim, on),
-                balances=plan.balances,
-            )
+    return query
+
+
+def claim_row(claim: Claim, on: date) -> ClaimRow:
+    """A list row: the claim with what it waits for and owes (its letters, orders and payments
+    loaded)."""
+    plan = schedule(claim.orders, claim.payments, on) if claim.orders else Schedule()
+    return ClaimRow(
+        claim=claim,
+        waiting=waiting(claim, on),
+        age_days=(on - claim.opened_on).days,
+        update_owed=victim_update_owed(claim),
+        no_update=victim_without_update(claim, on),
+        balances=plan.balances,
+    )
+
+
+def claims_page(
+    user: Any, filters: ClaimFilters, *, page: int = 1, per_page: int = 50, on: date | None = None
+) -> victims.Page:
+    """One page of the claims in scope matching the filters: open claims first, the longest
+    waiting on a member state first, then the oldest opened. Ordered, counted and cut in SQL;
+    only the page's claims are loaded with their letters, orders and payments."""
+    on = on or today()
+    starts = _waiting_starts()
+    closed = Claim.step == S.CLOSED.value
+    since = case((closed, None), (starts.c.since > on, on), else_=starts.c.since)
+    query = (
+        _filtered(_claims_in_scope(user, Claim), filters)
+        .outerjoin(starts, starts.c.claim_id == Claim.id)
+        .options(
+            contains_eager(Claim.victim),
+            selectinload(Claim.letters),
+            selectinload(Claim.orders),
+            selectinload(Claim.payments),
         )
-    rows.sort(
-        key=lambda r: (
-            r.claim.current_step is S.CLOSED,
-            -(r.waiting.days if r.waiting else -1),
-            r.claim.opened_on,
-            r.claim.id,
+        .order_by(
+            case((closed, 1), else_=0),
+            case((since.is_(None), 1), else_=0),
+            since,
+            Claim.opened_on,
+            Claim.id,
         )
     )
-    return rows
+    total = db.session.scalar(_filtered(_claims_in_scope(user, func.count(Claim.id)), filters)) or 0
+    page = max(min(page, -(-total // per_page)), 1)  # past the last page: the last page
+    claims = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return victims.Page(
+        items=[claim_row(claim, on) for claim in claims],
+        page=page,
+        per_page=per_page,
+        total=total,
+        more=page * per_page < total,
+    )
 
 
 @dataclass
@@ -865,36 +955,121 @@ class Dashboard:
     total: int
 
 
-def dashboard(rows: Iterable[ClaimRow]) -> Dashboard:
-    rows = list(rows)
-    open_rows = [r for r in rows if r.claim.current_step is not S.CLOSED]
+OLDEST_AGE = "over 2 years"
+AGE_LABELS = [label for _, label in AGE_BUCKETS] + [OLDEST_AGE]
+
+_kept_dashboards = KeptValues()
+
+
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def dashboard(user: Any, on: date | None = None) -> Dashboard:
+    """Every claim in scope summed up: by step; open claims by member state (with the longest
+    wait), by age and by waiting flag; victims owed an update; child support due and received.
+    Kept per viewer for `VAT_LIST_COUNT_SECONDS`, like a list's total (the page's main cost)."""
+    max_age = float(current_app.config["VAT_LIST_COUNT_SECONDS"])
+    return _kept_dashboards.get(
+        ("claims", user.id, on), lambda: _dashboard(user, on or today()), max_age=max_age
+    )
+
+
+def _dashboard(user: Any, on: date) -> Dashboard:
+    groups = _claims_by_step_and_member_state(user, on)
+    open_groups = [g for g in groups if g["step"] is not S.CLOSED]
     steps: dict[ClaimStep, int] = defaultdict(int)
-    for row in rows:
-        steps[row.claim.current_step] += 1
     states: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for row in open_rows:
-        entry = states[row.claim.member_state]
-        entry[0] += 1
-        entry[1] = max(entry[1], row.waiting.days if row.waiting else 0)
-    ages: dict[str, int] = defaultdict(int)
-    for row in open_rows:
-        ages[next((label for limit, label in AGE_BUCKETS if row.age_days <= limit), "over 2 years")] += 1
-    flags = {f: sum(1 for r in open_rows if r.waiting and r.waiting.flag == f) for f in WAITING_FLAGS}
-    arrears: dict[str, Balance] = {}
-    for row in rows:
-        for balance in row.balances:
-            total = arrears.setdefault(balance.currency, Balance(balance.currency))
-            total.due += balance.due
-            total.received += balance.received
+    for group in groups:
+        steps[group["step"]] += group["claims"]
+    for group in open_groups:
+        state = states[group["member_state"]]
+        state[0] += group["claims"]
+        state[1] = max(state[1], group["longest"])
+    ages = {label: sum(g[label] for g in open_groups) for label in AGE_LABELS}
     return Dashboard(
         by_step=[(s, steps[s]) for s in ClaimStep if steps[s]],
-        by_member_state=sorted(((k, v[0], v[1]) for k, v in states.items()), key=lambda x: (-x[2], x[0])),
-        by_age=[
-            (label, ages[label]) for label in [b[1] for b in AGE_BUCKETS] + ["over 2 years"] if ages[label]
-        ],
-        waiting_flags=flags,
-        update_owed=sum(1 for r in rows if r.update_owed),
-        no_update=sum(1 for r in open_rows if r.no_update),
-        arrears=sorted(arrears.values(), key=lambda b: b.currency),
-        total=len(rows),
+        by_member_state=sorted(
+            ((k, n, days) for k, (n, days) in states.items()), key=lambda x: (-x[2], x[0])
+        ),
+        by_age=[(label, ages[label]) for label in AGE_LABELS if ages[label]],
+        waiting_flags={f: sum(g[f] for g in open_groups) for f in WAITING_FLAGS},
+        update_owed=sum(g["update_owed"] for g in groups),
+        no_update=sum(g["no_update"] for g in open_groups),
+        arrears=_support_totals(user, on),
+        total=sum(steps.values()),
     )
+
+
+def _claims_by_step_and_member_state(user: Any, on: date) -> list[dict[Any, Any]]:
+    """One grouped statement: per step and member state, how many claims, how many victims owed
+    an update, the longest wait in days, how many victims had no update for too long, and how
+    many claims fall in each age bucket and at each waiting flag (meaningful for open claims)."""
+    starts = _waiting_starts()
+    since = starts.c.since
+
+    def days_ago(days: int) -> date:
+        return on - timedelta(days=days)
+
+    age = case(
+        *[(Claim.opened_on >= days_ago(limit), label) for limit, label in AGE_BUCKETS], else_=OLDEST_AGE
+    )
+    flag = case(*[(since <= days_ago(f), f) for f in WAITING_FLAGS], else_=0)
+    rows = db.session.execute(
+        _claims_in_scope(
+            user,
+            Claim.step,
+            Claim.member_state,
+            func.count(Claim.id),
+            _count(or_(Victim.last_update_on.is_(None), Victim.last_update_on < Claim.step_on)),
+            func.min(since),
+            _count(
+                func.coalesce(Victim.last_update_on, Claim.opened_on) <= days_ago(victims.no_update_days())
+            ),
+            *[_count(age == label) for label in AGE_LABELS],
+            *[_count(flag == f) for f in WAITING_FLAGS],
+        )
+        .outerjoin(starts, starts.c.claim_id == Claim.id)
+        .group_by(Claim.step, Claim.member_state)
+    ).all()
+    groups = []
+    for step, state, claims, owed, first_since, no_update, *counts in rows:
+        longest = max((on - first_since).days, 0) if first_since is not None else 0
+        group: dict[Any, Any] = {"step": ClaimStep(step), "member_state": state, "claims": int(claims)}
+        group.update(update_owed=int(owed), longest=longest, no_update=int(no_update))
+        group.update(zip([*AGE_LABELS, *WAITING_FLAGS], (int(n) for n in counts), strict=True))
+        groups.append(group)
+    return groups
+
+
+def _support_totals(user: Any, on: date) -> list[Balance]:
+    """Child support due (from every order in scope, read as plain rows in one statement) and
+    received (summed in SQL), per currency, over the claims that have an order."""
+    orders = db.session.execute(
+        _claims_in_scope(
+            user,
+            SupportOrder.claim_id,
+            SupportOrder.starts_on,
+            SupportOrder.ordered_on,
+            SupportOrder.ends_on,
+            SupportOrder.frequency,
+            SupportOrder.amount,
+            SupportOrder.currency,
+        )
+        .join(SupportOrder, SupportOrder.claim_id == Claim.id)
+        .order_by(SupportOrder.claim_id)
+    ).all()
+    totals: dict[str, Balance] = {}
+    for _, claim_orders in groupby(orders, key=lambda order: order.claim_id):
+        for code, amount in amounts_due(list(claim_orders), on).items():
+            totals.setdefault(code, Balance(code)).due += amount
+    has_order = exists().where(SupportOrder.claim_id == Claim.id)
+    received = db.session.execute(
+        _claims_in_scope(user, Payment.currency, func.sum(Payment.amount))
+        .join(Payment, Payment.claim_id == Claim.id)
+        .where(has_order)
+        .group_by(Payment.currency)
+    ).all()
+    for code, amount in received:
+        totals.setdefault(code, Balance(code)).received += amount
+    return sorted(totals.values(), key=lambda b: b.currency)

@@ -83,21 +83,19 @@ def index() -> str:
             member_state=(form.member_state.data or "").strip().upper(),
             victim_id=request.args.get("victim", type=int),
         )
-    rows = services.claim_rows(current_user, filters)
-    summary = services.dashboard(services.claim_rows(current_user, services.ClaimFilters()))
-    page_number = max(request.args.get("page", 1, type=int) or 1, 1)
-    pages = max((len(rows) + PER_PAGE - 1) // PER_PAGE, 1)
-    shown = rows[(page_number - 1) * PER_PAGE : page_number * PER_PAGE]
+    page = services.claims_page(
+        current_user, filters, page=request.args.get("page", 1, type=int) or 1, per_page=PER_PAGE
+    )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "vat/claims/index.html",
         form=form,
-        rows=shown,
-        count=len(rows),
-        page_number=page_number,
-        pages=pages,
+        rows=page.items,
+        count=page.total,
+        page_number=page.page,
+        pages=page.pages,
         args=args,
-        summary=summary,
+        summary=services.dashboard(current_user),
         no_update_days=victims.no_update_days(),
     )
 
