@@ -299,6 +299,12 @@ def _sum(minor: Any) -> ColumnElement[int]:
     return cast(func.sum(minor), BigInteger)
 
 
+def withheld_totals(today: date | None = None) -> dict[str, dict[str, Decimal]]:
+    """The reconciliation's totals per currency (withheld, transferred, outstanding from the
+    records) without its lines: for pages that show only the totals."""
+    return _withholding_summary(today or date.today())[2]
+
+
 def _transfers_by_withholding() -> Any:
     """Per withholding: what its live transfers brought in (`paid`) and the last day (`last_on`)."""
     return _live(

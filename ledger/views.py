@@ -97,7 +97,7 @@ def index() -> str:
         pending = db.session.scalars(
             select(Tranche).where(Tranche.status == "pending").order_by(Tranche.requested_at)
         ).all()
-        recon = reports.reconciliation()
+        withheld = reports.withheld_totals()
         statement = reports.fund_statement()
         recent = db.session.scalars(select(Entry).order_by(Entry.seq.desc()).limit(8)).all()
         projects = db.session.scalars(select(Project)).all()
@@ -106,7 +106,7 @@ def index() -> str:
             "ledger/index.html",
             position=position,
             pending=pending,
-            recon=recon,
+            withheld=withheld,
             statement=statement,
             recent=recent,
             projects=projects,

@@ -197,6 +197,7 @@ def test_the_journey_updates_the_fund_balance_and_the_reconciliation(app, client
     index = client.get("/ledger/").get_data(as_text=True)
     # 200,000 + 15,000 in, 5,000 out plus 13% programme support cost
     assert "US$209,350.00" in index
+    assert "USD 5,000.00" in index  # withheld, not yet transferred
     recon = client.get("/ledger/withholdings").get_data(as_text=True)
     assert "Records and ledger agree." in recon and "0399/15" in recon and "USD 5,000.00" in recon
     with app.app_context():
