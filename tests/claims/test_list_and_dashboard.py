@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.claims.conftest import S
+from vat import kept
 from vat.auth.models import Role, User
 from vat.claims import services
 from vat.claims.models import Claim, Frequency, Letter, Payment, SupportOrder
@@ -132,7 +133,7 @@ def test_the_list_is_ordered_and_paged_in_sql(claims):
     assert _codes(made, first) + _codes(made, second) == ["B", "A", "F", "C", "E", "D"]
     assert (first.total, first.pages, first.more, second.more) == (6, 2, True, False)
     past_the_end = services.claims_page(advocate, services.ClaimFilters(), page=9, per_page=4, on=ON)
-    assert (past_the_end.page, _codes(made, past_the_end)) == (2, ["E", "D"])
+    assert (past_the_end.items, past_the_end.total, past_the_end.more) == ([], 6, False)
     bgd = services.claims_page(advocate, services.ClaimFilters(member_state="BGD"), on=ON)
     assert (_codes(made, bgd), bgd.total) == (["F", "C", "D"], 3)
     assert _codes(made, services.claims_page(advocate, services.ClaimFilters(step="referred"), on=ON)) == [
@@ -251,3 +252,24 @@ def test_amounts_due_end_an_order_where_the_next_begins():
         "USD": Decimal("30.00") * 5 + Decimal("40.00") * 3
     }  # 31 Jan..31 May; 1 Jun, 1 Sep, 1 Dec
     assert services.amounts_due([ended], D(2021, 1, 1)) == {"EUR": Decimal("15.00")}
+
+
+def test_totals_and_dashboard_are_kept_per_viewer_for_a_few_seconds(claims, app, monkeypatch):
+    advocate, made = claims
+    now = [1000.0]
+    monkeypatch.setattr(kept, "_clock", lambda: now[0])
+    monkeypatch.setattr(services, "_kept_counts", kept.KeptValues())
+    monkeypatch.setattr(services, "_kept_dashboards", kept.KeptValues())
+    monkeypatch.setitem(app.config, "VAT_LIST_COUNT_SECONDS", 30)
+    key = ("claims", advocate.id, services.ClaimFilters())
+
+    def look() -> tuple[list[str], int, int]:
+        page = services.claims_page(advocate, services.ClaimFilters(), on=ON, kept_as=key)
+        return _codes(made, page), page.total, services.dashboard(advocate, on=ON).total
+
+    assert look() == (["B", "A", "F", "C", "E", "D"], 6, 6)
+    made["H"] = _claim(made["E"].victim, "NPL", S.RECORDED, D(2021, 6, 29))
+    now[0] += 29
+    assert look() == (["B", "A", "F", "C", "E", "H", "D"], 7, 6)  # rows exact; 7 seen, 6 counted
+    now[0] += 2
+    assert look()[1:] == (7, 7)

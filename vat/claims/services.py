@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -849,7 +849,7 @@ class ClaimRow:
         return [b for b in self.balances if b.arrears]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ClaimFilters:
     country_code: str = ""
     step: str = ""
@@ -904,13 +904,27 @@ def claim_row(claim: Claim, on: date) -> ClaimRow:
     )
 
 
+MAX_PAGE = 100_000  # a page number past any list (keeps the offset within the database's range)
+
+_kept_counts = KeptValues()
+
+
 def claims_page(
-    user: Any, filters: ClaimFilters, *, page: int = 1, per_page: int = 50, on: date | None = None
+    user: Any,
+    filters: ClaimFilters,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    on: date | None = None,
+    kept_as: Hashable | None = None,
 ) -> victims.Page:
     """One page of the claims in scope matching the filters: open claims first, the longest
-    waiting on a member state first, then the oldest opened. Ordered, counted and cut in SQL;
-    only the page's claims are loaded with their letters, orders and payments."""
+    waiting on a member state first, then the oldest opened. Ordered and cut in SQL; only the
+    page's claims are loaded with their letters, orders and payments. With `kept_as` (the list
+    and who views it), the total is counted at most once per `VAT_LIST_COUNT_SECONDS`, as the
+    victim list's is; the rows, and whether more follow, are always read."""
     on = on or today()
+    page = min(max(page, 1), MAX_PAGE)
     starts = _waiting_starts()
     closed = Claim.step == S.CLOSED.value
     since = case((closed, None), (starts.c.since > on, on), else_=starts.c.since)
@@ -931,15 +945,22 @@ def claims_page(
             Claim.id,
         )
     )
-    total = db.session.scalar(_filtered(_claims_in_scope(user, func.count(Claim.id)), filters)) or 0
-    page = max(min(page, -(-total // per_page)), 1)  # past the last page: the last page
-    claims = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    window = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    claims = window[:per_page]
+
+    def count() -> int:
+        return db.session.scalar(_filtered(_claims_in_scope(user, func.count(Claim.id)), filters)) or 0
+
+    if kept_as is None:
+        total = count()
+    else:
+        total = _kept_counts.get(kept_as, count, max_age=float(current_app.config["VAT_LIST_COUNT_SECONDS"]))
     return victims.Page(
         items=[claim_row(claim, on) for claim in claims],
         page=page,
         per_page=per_page,
-        total=total,
-        more=page * per_page < total,
+        total=max(total, (page - 1) * per_page + len(claims) if claims else 0),  # a kept total may lag
+        more=len(window) > per_page,
     )
 
 
