@@ -396,7 +396,6 @@ def headline(user: Any, filters: VictimFilters, *, today: date | None = None, mo
             Assistance.currency == "USD",
         )
     )
-    total, supported = int(total), int(supported)
     return Headline(
         victims=total,
         supported=supported,
