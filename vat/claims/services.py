@@ -90,14 +90,15 @@ class IllegalMove(DomainError):
 # --- scope: every claim query starts here -----------------------------------------------------
 
 
+def claims_in_scope(user: Any, *columns: Any) -> Select[Any]:
+    """`columns` over the claims of victims in the user's scope (the victims service owns that
+    rule), the victim joined."""
+    return select(*columns).select_from(Claim).join(Claim.victim).where(victims.in_scope_condition(user))
+
+
 def visible_claims(user: Any) -> Select[tuple[Claim]]:
-    """Claims of victims in the user's scope (the victims service owns that rule)."""
-    return (
-        select(Claim)
-        .join(Claim.victim)
-        .where(victims.in_scope_condition(user))
-        .options(contains_eager(Claim.victim))
-    )
+    """Claims of victims in the user's scope, each with its victim."""
+    return claims_in_scope(user, Claim).options(contains_eager(Claim.victim))
 
 
 def get_claim(user: Any, claim_id: int, *, for_update: bool = False) -> Claim | None:
@@ -874,10 +875,6 @@ def _waiting_starts() -> Any:
     )
 
 
-def _claims_in_scope(user: Any, *columns: Any) -> Select[Any]:
-    return select(*columns).select_from(Claim).join(Claim.victim).where(victims.in_scope_condition(user))
-
-
 def _filtered(query: Select[Any], filters: ClaimFilters) -> Select[Any]:
     if filters.country_code:
         query = query.where(Victim.country_code == filters.country_code)
@@ -929,10 +926,9 @@ def claims_page(
     closed = Claim.step == S.CLOSED.value
     since = case((closed, None), (starts.c.since > on, on), else_=starts.c.since)
     query = (
-        _filtered(_claims_in_scope(user, Claim), filters)
+        _filtered(visible_claims(user), filters)
         .outerjoin(starts, starts.c.claim_id == Claim.id)
         .options(
-            contains_eager(Claim.victim),
             selectinload(Claim.letters),
             selectinload(Claim.orders),
             selectinload(Claim.payments),
@@ -949,7 +945,7 @@ def claims_page(
     claims = window[:per_page]
 
     def count() -> int:
-        return db.session.scalar(_filtered(_claims_in_scope(user, func.count(Claim.id)), filters)) or 0
+        return db.session.scalar(_filtered(claims_in_scope(user, func.count(Claim.id)), filters)) or 0
 
     if kept_as is None:
         total = count()
@@ -1037,7 +1033,7 @@ def _claims_by_step_and_member_state(user: Any, on: date) -> list[dict[Any, Any]
     )
     flag = case(*[(since <= days_ago(f), f) for f in WAITING_FLAGS], else_=0)
     rows = db.session.execute(
-        _claims_in_scope(
+        claims_in_scope(
             user,
             Claim.step,
             Claim.member_state,
@@ -1067,7 +1063,7 @@ def _support_totals(user: Any, on: date) -> list[Balance]:
     """Child support due (from every order in scope, read as plain rows in one statement) and
     received (summed in SQL), per currency, over the claims that have an order."""
     orders = db.session.execute(
-        _claims_in_scope(
+        claims_in_scope(
             user,
             SupportOrder.claim_id,
             SupportOrder.starts_on,
@@ -1086,7 +1082,7 @@ def _support_totals(user: Any, on: date) -> list[Balance]:
             totals.setdefault(code, Balance(code)).due += amount
     has_order = exists().where(SupportOrder.claim_id == Claim.id)
     received = db.session.execute(
-        _claims_in_scope(user, Payment.currency, func.sum(Payment.amount))
+        claims_in_scope(user, Payment.currency, func.sum(Payment.amount))
         .join(Payment, Payment.claim_id == Claim.id)
         .where(has_order)
         .group_by(Payment.currency)
