@@ -19,7 +19,7 @@ from typing import Any
 import pycountry
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from vat import audit
@@ -875,16 +875,21 @@ def _waiting_starts() -> Any:
     )
 
 
-def _filtered(query: Select[Any], filters: ClaimFilters) -> Select[Any]:
+def _matching(user: Any, filters: ClaimFilters) -> list[ColumnElement[bool]]:
+    """Conditions on the claim alone for the list: its victim in scope (and in the country asked
+    for) is checked claim by claim in a subquery, so PostgreSQL looks up each claim's victim
+    instead of scanning all 100,000 victims to join them."""
+    victim = [Victim.id == Claim.victim_id, victims.in_scope_condition(user)]
     if filters.country_code:
-        query = query.where(Victim.country_code == filters.country_code)
+        victim.append(Victim.country_code == filters.country_code)
+    conditions = [select(true()).where(*victim).correlate(Claim).scalar_subquery()]
     if filters.step:
-        query = query.where(Claim.step == filters.step)
+        conditions.append(Claim.step == filters.step)
     if filters.member_state:
-        query = query.where(Claim.member_state == filters.member_state)
+        conditions.append(Claim.member_state == filters.member_state)
     if filters.victim_id is not None:
-        query = query.where(Claim.victim_id == filters.victim_id)
-    return query
+        conditions.append(Claim.victim_id == filters.victim_id)
+    return conditions
 
 
 def claim_row(claim: Claim, on: date) -> ClaimRow:
@@ -899,6 +904,20 @@ def claim_row(claim: Claim, on: date) -> ClaimRow:
         no_update=victim_without_update(claim, on),
         balances=plan.balances,
     )
+
+
+def _load_for_rows(user: Any, ids: Sequence[int]) -> list[Claim]:
+    """The claims with these ids, in this order, each with its victim, letters, orders and
+    payments (what a list row shows)."""
+    if not ids:
+        return []
+    loaded = db.session.scalars(
+        visible_claims(user)
+        .where(Claim.id.in_(ids))
+        .options(selectinload(Claim.letters), selectinload(Claim.orders), selectinload(Claim.payments))
+    ).all()
+    by_id = {claim.id: claim for claim in loaded}
+    return [by_id[claim_id] for claim_id in ids if claim_id in by_id]  # gone meanwhile: left out
 
 
 MAX_PAGE = 100_000  # a page number past any list (keeps the offset within the database's range)
@@ -922,17 +941,14 @@ def claims_page(
     victim list's is; the rows, and whether more follow, are always read."""
     on = on or today()
     page = min(max(page, 1), MAX_PAGE)
+    matching = _matching(user, filters)
     starts = _waiting_starts()
     closed = Claim.step == S.CLOSED.value
     since = case((closed, None), (starts.c.since > on, on), else_=starts.c.since)
-    query = (
-        _filtered(visible_claims(user), filters)
+    window = db.session.scalars(
+        select(Claim.id)
+        .where(*matching)
         .outerjoin(starts, starts.c.claim_id == Claim.id)
-        .options(
-            selectinload(Claim.letters),
-            selectinload(Claim.orders),
-            selectinload(Claim.payments),
-        )
         .order_by(
             case((closed, 1), else_=0),
             case((since.is_(None), 1), else_=0),
@@ -940,12 +956,13 @@ def claims_page(
             Claim.opened_on,
             Claim.id,
         )
-    )
-    window = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    claims = window[:per_page]
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
+    ).all()
+    claims = _load_for_rows(user, window[:per_page])
 
     def count() -> int:
-        return db.session.scalar(_filtered(claims_in_scope(user, func.count(Claim.id)), filters)) or 0
+        return db.session.scalar(select(func.count(Claim.id)).where(*matching)) or 0
 
     if kept_as is None:
         total = count()
