@@ -90,15 +90,28 @@ class IllegalMove(DomainError):
 # --- scope: every claim query starts here -----------------------------------------------------
 
 
+def claim_in_scope(user: Any, *victim_conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The claim's victim is in the user's scope (the victims service owns that rule) and meets
+    `victim_conditions`: checked claim by claim in a correlated subquery, so PostgreSQL looks up
+    each claim's victim by key instead of scanning every victim to join them (at 100,000 victims
+    and 5,000 claims, the scan was most of the list's time)."""
+    return (
+        select(true())
+        .where(Victim.id == Claim.victim_id, victims.in_scope_condition(user), *victim_conditions)
+        .correlate(Claim)
+        .scalar_subquery()
+    )
+
+
 def claims_in_scope(user: Any, *columns: Any) -> Select[Any]:
-    """`columns` over the claims of victims in the user's scope (the victims service owns that
-    rule), the victim joined."""
-    return select(*columns).select_from(Claim).join(Claim.victim).where(victims.in_scope_condition(user))
+    """`columns` over the claims of victims in the user's scope (join the victim for its own
+    columns)."""
+    return select(*columns).select_from(Claim).where(claim_in_scope(user))
 
 
 def visible_claims(user: Any) -> Select[tuple[Claim]]:
     """Claims of victims in the user's scope, each with its victim."""
-    return claims_in_scope(user, Claim).options(contains_eager(Claim.victim))
+    return claims_in_scope(user, Claim).join(Claim.victim).options(contains_eager(Claim.victim))
 
 
 def get_claim(user: Any, claim_id: int, *, for_update: bool = False) -> Claim | None:
@@ -876,13 +889,9 @@ def _waiting_starts() -> Any:
 
 
 def _matching(user: Any, filters: ClaimFilters) -> list[ColumnElement[bool]]:
-    """Conditions on the claim alone for the list: its victim in scope (and in the country asked
-    for) is checked claim by claim in a subquery, so PostgreSQL looks up each claim's victim
-    instead of scanning all 100,000 victims to join them."""
-    victim = [Victim.id == Claim.victim_id, victims.in_scope_condition(user)]
-    if filters.country_code:
-        victim.append(Victim.country_code == filters.country_code)
-    conditions = [select(true()).where(*victim).correlate(Claim).scalar_subquery()]
+    """Conditions on the claim alone: in scope, and matching the filters."""
+    country = [Victim.country_code == filters.country_code] if filters.country_code else []
+    conditions = [claim_in_scope(user, *country)]
     if filters.step:
         conditions.append(Claim.step == filters.step)
     if filters.member_state:
@@ -1063,6 +1072,7 @@ def _claims_by_step_and_member_state(user: Any, on: date) -> list[dict[Any, Any]
             *[_count(age == label) for label in AGE_LABELS],
             *[_count(flag == f) for f in WAITING_FLAGS],
         )
+        .join(Claim.victim)
         .outerjoin(starts, starts.c.claim_id == Claim.id)
         .group_by(Claim.step, Claim.member_state)
     ).all()
