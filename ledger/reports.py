@@ -558,29 +558,47 @@ def subledger_checks() -> list[dict[str, Any]]:
                 }
             )
 
-    pledges: dict[str, int] = defaultdict(int)
-    for p in db.session.scalars(_live(select(Pledge), Pledge)):
-        pledges[p.currency] += p.amount_minor
-    for r in db.session.scalars(_live(select(Receipt).where(Receipt.pledge_id.is_not(None)), Receipt)):
-        pledges[r.currency] -= r.amount_minor
-    compare("pledges", PLEDGES_RECEIVABLE, pledges, 1)
+    def sums(query: Select[Any]) -> dict[str, int]:
+        return {currency: int(total or 0) for currency, total in db.session.execute(query)}
 
-    withheld: dict[str, int] = defaultdict(int)
-    currency_of: dict[int, str] = {}
-    for w in db.session.scalars(_live(select(Withholding), Withholding)):
-        withheld[w.currency] += w.amount_minor
-        currency_of[w.id] = w.currency
-    for t in db.session.scalars(_live(select(WithholdingTransfer), WithholdingTransfer)):
-        withheld[currency_of[t.withholding_id]] -= t.amount_minor
-    compare("withholdings", WITHHELD_RECEIVABLE, withheld, 1)
+    def net(plus: dict[str, int], minus: dict[str, int]) -> dict[str, int]:
+        return {c: plus.get(c, 0) - minus.get(c, 0) for c in set(plus) | set(minus)}
 
-    grants: dict[str, int] = defaultdict(int)
-    live_projects = {p.id: p for p in db.session.scalars(_live(select(Project), Project))}
-    for project in live_projects.values():
-        grants[project.currency] += project.approved_minor - project.released_minor
-    for tranche in db.session.scalars(_live(select(Tranche).where(Tranche.status == "posted"), Tranche)):
-        if tranche.project_id in live_projects:
-            grants[live_projects[tranche.project_id].currency] -= tranche.amount_minor
+    pledged = sums(
+        _live(select(Pledge.currency, func.sum(Pledge.amount_minor)), Pledge).group_by(Pledge.currency)
+    )
+    received = sums(
+        _live(select(Receipt.currency, func.sum(Receipt.amount_minor)), Receipt)
+        .where(Receipt.pledge_id.is_not(None))
+        .group_by(Receipt.currency)
+    )
+    compare("pledges", PLEDGES_RECEIVABLE, net(pledged, received), 1)
+
+    withheld = sums(
+        _live(select(Withholding.currency, func.sum(Withholding.amount_minor)), Withholding).group_by(
+            Withholding.currency
+        )
+    )
+    transferred = sums(
+        _live(select(Withholding.currency, func.sum(WithholdingTransfer.amount_minor)), WithholdingTransfer)
+        .join(Withholding, Withholding.id == WithholdingTransfer.withholding_id)
+        .group_by(Withholding.currency)
+    )
+    compare("withholdings", WITHHELD_RECEIVABLE, net(withheld, transferred), 1)
+
+    live_projects = _live(select(Project.id), Project)
+    committed = sums(
+        _live(
+            select(Project.currency, func.sum(Project.approved_minor - Project.released_minor)), Project
+        ).group_by(Project.currency)
+    )
+    disbursed = sums(
+        _live(select(Project.currency, func.sum(Tranche.amount_minor)), Tranche)
+        .join(Project, Project.id == Tranche.project_id)
+        .where(Tranche.status == "posted", Tranche.project_id.in_(live_projects))
+        .group_by(Project.currency)
+    )
+    grants = net(committed, disbursed)
     compare("grant commitments", GRANTS_PAYABLE, grants, -1)
     return checks
 

@@ -639,3 +639,20 @@ def test_donors_are_unique_by_name_and_member_states_by_country(fund):
     services.create_donor(actor=fund.maker, name="", kind=DonorKind.MEMBER_STATE, country_code="SWE")
     with pytest.raises(Conflict, match="already a donor"):
         services.create_donor(actor=fund.maker, name="", kind=DonorKind.MEMBER_STATE, country_code="SWE")
+
+
+def test_subledger_checks_name_a_record_that_differs_from_its_control_account(fund):
+    fund.contribute("100000")
+    project = fund.project("50000")
+    fund.disburse(project, "5000")
+    assert {c["name"] for c in reports.subledger_checks()} >= {"grant commitments"}
+    assert all(not c["difference"] for c in reports.subledger_checks())
+    # A sub-ledger row changed behind the engine's back (the ledger's own rows are append-only):
+    db.session.execute(
+        text("UPDATE ledger_project SET approved_minor = approved_minor + 100 WHERE id = :id"),
+        {"id": project.id},
+    )
+    differences = {
+        (c["name"], c["currency"]): c["difference"] for c in reports.subledger_checks() if c["difference"]
+    }
+    assert differences == {("grant commitments", "USD"): D("1.00")}
