@@ -52,7 +52,7 @@ from ledger.models import (
 )
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, fresh_required, requires
-from vat.db import db, read_only
+from vat.db import commit_keeping_loaded, db, read_only
 from vat.errors import DomainError, NotAllowed
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger", static_folder="static", static_url_path="/static")
@@ -76,7 +76,7 @@ def _book(
             db.session.rollback()
             flash(str(error), "error")
             return render_template(template, form=form, **context), 422
-        db.session.commit()
+        commit_keeping_loaded()  # what follows reads no expired row
         flash(done, "success")
         return redirect(then(result))
     return render_template(template, form=form, **context)
@@ -443,7 +443,7 @@ def project_progress(project_id: int) -> View:
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("ledger.project", project_id=row.id))
-    db.session.commit()
+    commit_keeping_loaded()  # what follows reads no expired row
     flash(_("Project updated."), "success")
     return redirect(url_for("ledger.project", project_id=row.id))
 
@@ -543,7 +543,7 @@ def approve(tranche_id: int) -> View | tuple[str, int]:
         db.session.rollback()
         flash(str(error), "error")
         return _approvals_page(403 if isinstance(error, NotAllowed) else 409)
-    db.session.commit()
+    commit_keeping_loaded()  # what follows reads no expired row
     flash(_("Disbursement approved and posted."), "success")
     return redirect(url_for("ledger.approvals"))
 
@@ -563,7 +563,7 @@ def reject(tranche_id: int) -> View:
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("ledger.approvals"))
-    db.session.commit()
+    commit_keeping_loaded()  # what follows reads no expired row
     flash(_("Disbursement rejected."), "success")
     return redirect(url_for("ledger.approvals"))
 

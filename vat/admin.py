@@ -13,7 +13,7 @@ from vat.auth import services
 from vat.auth.forms import EditUserForm, NewUserForm
 from vat.auth.models import Role, User
 from vat.auth.policy import Permission, fresh_required, requires
-from vat.db import db
+from vat.db import commit_keeping_loaded, db
 from vat.errors import DomainError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -43,7 +43,7 @@ def new_user() -> str | Response:
         except DomainError as error:
             flash(str(error), "error")
             return render_template("admin/user_form.html", form=form, user=None)
-        db.session.commit()
+        commit_keeping_loaded()  # what follows reads no expired row
         flash(_("User created."), "success")
         return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
@@ -69,7 +69,7 @@ def edit_user(user_id: int) -> str | Response:
         except DomainError as error:
             flash(str(error), "error")
             return render_template("admin/user_form.html", form=form, user=user)
-        db.session.commit()
+        commit_keeping_loaded()  # what follows reads no expired row
         flash(_("User updated."), "success")
         return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user)

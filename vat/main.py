@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from vat.auth import services
 from vat.auth.forms import LanguageForm
 from vat.auth.policy import Permission, can, public, signed_in
-from vat.db import db
+from vat.db import commit_keeping_loaded
 from vat.reports.views import landing_figures
 
 bp = Blueprint("main", __name__)
@@ -29,7 +29,7 @@ def language() -> str | Response:
     form = LanguageForm(language=current_user.language or "")
     if form.validate_on_submit():
         services.set_language(user=current_user, language=form.language.data or None)
-        db.session.commit()
+        commit_keeping_loaded()  # what follows reads no expired row
         flash(_("Language saved."), "success")
         return redirect(url_for("main.dashboard"))
     return render_template("main/language.html", form=form)

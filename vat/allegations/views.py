@@ -14,7 +14,7 @@ from vat.allegations.forms import AllegationForm, ClockRuleForm, LinkVictimForm
 from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Outcome, Step, VictimAllegation
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
-from vat.db import db
+from vat.db import commit_keeping_loaded, db
 from vat.errors import DomainError
 from vat.victims import services as victim_services
 from vat.victims.labels import step_label
@@ -86,7 +86,7 @@ def new() -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Allegation %(reference)s recorded.", reference=allegation.reference), "success")
             return redirect(url_for("allegations.show", allegation_id=allegation.id))
     return render_template("vat/allegations/form.html", form=form, allegation=None)
@@ -131,7 +131,7 @@ def edit(allegation_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Allegation updated."), "success")
             return redirect(url_for("allegations.show", allegation_id=allegation.id))
     form.reference.render_kw = {"readonly": True}
@@ -157,7 +157,7 @@ def link_victim(allegation_id: int) -> Response:
             db.session.rollback()
             flash(str(error), "error")
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("%(code)s linked.", code=victim.case_code), "success")
     return redirect(url_for("allegations.show", allegation_id=allegation.id))
 
@@ -195,7 +195,7 @@ def update_clock_rule(step: str) -> Response:
         db.session.rollback()
         flash(str(error), "error")
     else:
-        db.session.commit()
+        commit_keeping_loaded()  # what follows reads no expired row
         flash(
             _("Rule for “%(step)s” updated; every clock uses it from now on.", step=step_label(step)),
             "success",

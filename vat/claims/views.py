@@ -30,7 +30,7 @@ from vat.claims.forms import (
 )
 from vat.claims.labels import claim_label
 from vat.claims.models import Claim, ClaimStep
-from vat.db import db
+from vat.db import commit_keeping_loaded, db
 from vat.errors import DomainError
 from vat.victims import services as victims
 from vat.victims.models import Victim
@@ -164,7 +164,7 @@ def new() -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Claim %(code)s opened.", code=claim.code), "success")
             return to_claim(claim)
     return render_template("vat/claims/new.html", form=form, victim=victim)
@@ -218,7 +218,7 @@ def edit_father(claim_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Alleged father's details saved."), "success")
             return to_claim(claim)
     return render_template(
@@ -252,7 +252,7 @@ def step(claim_id: int, step: str) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(
                 _("Claim %(code)s: %(step)s. Now tell the victim.", code=claim.code, step=target.label),
                 "success",
@@ -281,7 +281,7 @@ def reopen(claim_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Claim %(code)s reopened. Now tell the victim.", code=claim.code), "success")
             return redirect(url_for("claims.inform", claim_id=claim.id))
     return render_template(
@@ -304,7 +304,7 @@ def letter(claim_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Correspondence recorded."), "success")
             return to_claim(claim, "letters")
     return render_template(
@@ -334,7 +334,7 @@ def payment(claim_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Payment recorded."), "success")
             if claim.step != before:
                 return redirect(url_for("claims.inform", claim_id=claim.id))
@@ -360,7 +360,7 @@ def inform(claim_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Update to the victim recorded."), "success")
             return to_claim(claim)
     return render_template(

@@ -31,7 +31,7 @@ from vat.allegations.services import InvalidField
 from vat.auth.forms import EmptyForm
 from vat.auth.models import Role
 from vat.auth.policy import Permission, fresh_required, in_scope, requires
-from vat.db import db, read_only
+from vat.db import commit_keeping_loaded, db, read_only
 from vat.errors import DomainError, NotAllowed
 from vat.victims import importer, labels, services
 from vat.victims.forms import (
@@ -189,7 +189,7 @@ def new() -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Victim registered as %(code)s.", code=victim.case_code), "success")
             return to_victim_page(victim)
     return render_template("vat/victims/form.html", form=form, victim=None)
@@ -243,7 +243,7 @@ def edit(victim_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Victim updated."), "success")
             return to_victim_page(victim)
     return render_template("vat/victims/form.html", form=form, victim=victim)
@@ -261,7 +261,7 @@ def set_status(victim_id: int) -> Response:
             db.session.rollback()
             flash(str(error), "error")
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Status set to %(status)s.", status=labels.vat_label(victim.status)), "success")
     else:
         flash(_("Choose a listed status."), "error")
@@ -283,7 +283,7 @@ def new_consent(victim_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Consent recorded."), "success")
             return to_victim_page(victim, "consents")
     return render_template(
@@ -308,7 +308,7 @@ def withdraw_consent(victim_id: int, consent_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(
                 _(
                     "Consent withdrawn. Cancelled %(services)s service(s) and %(shares)s share(s) "
@@ -341,7 +341,7 @@ def new_disclosure(victim_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Share recorded."), "success")
             return to_victim_page(victim, "disclosures")
     return render_template(
@@ -399,7 +399,7 @@ def new_assistance(victim_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Service recorded."), "success")
             return to_victim_page(victim, "services")
     return render_template(
@@ -427,7 +427,7 @@ def edit_assistance(victim_id: int, service_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Service updated."), "success")
             return to_victim_page(victim, "services")
     return render_template(
@@ -447,7 +447,7 @@ def new_child(victim_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Child recorded."), "success")
             return to_victim_page(victim, "children")
     return render_template(
@@ -473,7 +473,7 @@ def edit_child(victim_id: int, child_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Child updated."), "success")
             return to_victim_page(victim, "children")
     return render_template(
@@ -505,7 +505,7 @@ def new_communication(victim_id: int) -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Communication recorded."), "success")
             return to_victim_page(victim, "communications")
     return render_template(
@@ -534,7 +534,7 @@ def link_allegation(victim_id: int) -> Response:
         db.session.rollback()
         flash(str(error), "error")
     else:
-        db.session.commit()
+        commit_keeping_loaded()  # what follows reads no expired row
         flash(_("Linked to allegation %(reference)s.", reference=allegation.reference), "success")
     return to_victim_page(victim, "allegations")
 
@@ -552,7 +552,7 @@ def unlink_allegation(victim_id: int, allegation_id: int) -> Response:
         db.session.rollback()
         flash(str(error), "error")
     else:
-        db.session.commit()
+        commit_keeping_loaded()  # what follows reads no expired row
         flash(_("Unlinked from allegation %(reference)s.", reference=allegation.reference), "success")
     return to_victim_page(victim, "allegations")
 
@@ -588,7 +588,7 @@ def break_glass() -> str | Response:
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
+            commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Access granted for a few hours; the victim's advocate will see your reason."), "success")
             return to_victim_page(victim)
     return render_template("vat/victims/break_glass.html", form=form)
