@@ -12,6 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
+from flask import current_app
+
 T = TypeVar("T")
 
 _clock = time.monotonic  # replaced by the tests
@@ -43,3 +45,11 @@ class KeptValues:
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+
+
+def list_figure(store: KeptValues, key: Hashable | None, compute: Callable[[], T]) -> T:
+    """`compute()` kept in `store` under `key` for `VAT_LIST_COUNT_SECONDS` (a list's total, a
+    list page's dashboard); with no key, computed every time."""
+    if key is None:
+        return compute()
+    return store.get(key, compute, max_age=float(current_app.config["VAT_LIST_COUNT_SECONDS"]))

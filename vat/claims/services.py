@@ -17,7 +17,6 @@ from itertools import groupby
 from typing import Any
 
 import pycountry
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import aliased, contains_eager, selectinload
@@ -51,7 +50,7 @@ from vat.claims.models import (
 )
 from vat.db import db
 from vat.errors import Conflict, DomainError
-from vat.kept import KeptValues
+from vat.kept import KeptValues, list_figure
 from vat.victims import services as victims
 from vat.victims.models import ConsentPurpose, RecipientKind, Victim
 
@@ -973,10 +972,7 @@ def claims_page(
     def count() -> int:
         return db.session.scalar(select(func.count(Claim.id)).where(*matching)) or 0
 
-    if kept_as is None:
-        total = count()
-    else:
-        total = _kept_counts.get(kept_as, count, max_age=float(current_app.config["VAT_LIST_COUNT_SECONDS"]))
+    total = list_figure(_kept_counts, kept_as, count)
     return victims.Page(
         items=[claim_row(claim, on) for claim in claims],
         page=page,
@@ -1012,10 +1008,7 @@ def dashboard(user: Any, on: date | None = None) -> Dashboard:
     """Every claim in scope summed up: by step; open claims by member state (with the longest
     wait), by age and by waiting flag; victims owed an update; child support due and received.
     Kept per viewer for `VAT_LIST_COUNT_SECONDS`, like a list's total (the page's main cost)."""
-    max_age = float(current_app.config["VAT_LIST_COUNT_SECONDS"])
-    return _kept_dashboards.get(
-        ("claims", user.id, on), lambda: _dashboard(user, on or today()), max_age=max_age
-    )
+    return list_figure(_kept_dashboards, ("claims", user.id, on), lambda: _dashboard(user, on or today()))
 
 
 def _dashboard(user: Any, on: date) -> Dashboard:

@@ -36,7 +36,7 @@ from vat.auth.policy import in_scope, scope_filter
 from vat.crypto import blind_index
 from vat.db import db, utcnow
 from vat.errors import DomainError, NotAllowed
-from vat.kept import KeptValues
+from vat.kept import KeptValues, list_figure
 from vat.reports.exports import xlsx_bytes
 from vat.victims import labels
 from vat.victims.labels import vat_label
@@ -212,12 +212,7 @@ def paginate_rows(query: Select[Any], *, page: int, per_page: int, kept_as: Hash
     def count() -> int:
         return db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
 
-    if kept_as is None:
-        total = count()
-    else:
-        max_age = float(current_app.config["VAT_LIST_COUNT_SECONDS"])
-        total = _kept_totals.get(kept_as, count, max_age=max_age)
-    total = max(total, (page - 1) * per_page + len(rows))
+    total = max(list_figure(_kept_totals, kept_as, count), (page - 1) * per_page + len(rows))
     return Page(items=list(rows), page=page, per_page=per_page, total=total, more=more)
 
 
