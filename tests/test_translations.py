@@ -92,6 +92,23 @@ def test_the_users_choice_beats_the_browser(app, client, login):
     assert translated(app, "zh", "Dashboard") in dashboard
 
 
+def test_the_catalogue_kept_for_a_request_follows_force_locale_and_refresh(app):
+    """vat.i18n keeps the reader's catalogue for the request where Flask-Babel resets it."""
+    from flask import render_template_string
+    from flask_babel import refresh
+
+    french, chinese = translated(app, "fr", "Victims"), translated(app, "zh", "Victims")
+    with app.test_request_context(headers={"Accept-Language": "fr"}) as context:
+        assert gettext("Victims") == render_template_string("{{ _('Victims') }}") == french
+        with force_locale("zh"):
+            assert gettext("Victims") == render_template_string("{{ _('Victims') }}") == chinese
+        assert gettext("Victims") == french
+        context.request.environ["HTTP_ACCEPT_LANGUAGE"] = "zh"
+        context.request.__dict__.pop("accept_languages", None)
+        refresh()
+        assert gettext("Victims") == chinese
+
+
 def test_numbers_and_dates_follow_the_locale(app):
     from datetime import date
     from decimal import Decimal

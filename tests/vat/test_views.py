@@ -635,3 +635,49 @@ def test_a_long_lists_total_is_kept_a_while_but_its_rows_and_pages_are_exact(
     client.get("/auth/logout")
     login(Role.ADVOCATE, "COD")
     assert "No victim matches." in client.get("/vat/victims?per_page=2").get_data(as_text=True)
+
+
+def test_deep_pages_seek_from_kept_page_starts_and_skip_no_row_when_the_list_changes(
+    app: Flask, login: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vat import kept
+
+    app.config["VAT_LIST_COUNT_SECONDS"] = 30
+    now = [500.0]
+    monkeypatch.setattr(kept, "_clock", lambda: now[0])
+    monkeypatch.setattr(services, "_kept_page_starts", kept.KeptValues())
+    monkeypatch.setattr(services, "DEEP_OFFSET", 0)  # every page after the first seeks
+    user = login(Role.ADVOCATE, "CAF")
+    with app.test_request_context():
+        actor = db.session.get(User, user.id)
+        for day in range(7):  # registered on 1 to 7 March, newest first in the list
+            register(actor, name=f"Person {day}", registered_on=date(2026, 3, 1 + day))
+        db.session.commit()
+
+        def pages() -> list[tuple[list[str], bool]]:
+            query = services.victim_rows(actor, services.VictimFilters())
+            return [
+                ([row.case_code for row in page.items], page.more)
+                for page in (
+                    services.paginate_rows(query, page=number, per_page=2, kept_as="list")
+                    for number in range(1, 6)
+                )
+            ]
+
+        everyone = [
+            row.case_code for row in db.session.execute(services.victim_rows(actor, services.VictimFilters()))
+        ]
+        by_offset = [(everyone[i : i + 2], i + 2 < len(everyone)) for i in range(0, 10, 2)]
+        assert pages() == by_offset, "seeking gives what skipping gives"
+        assert pages()[4] == ([], False), "past the end: nothing, and no next page"
+
+        # A victim registered on 4 March lands inside page 2 (7, 6 | 5, 4 | ...) while the starts are kept.
+        late = register(actor, name="Late", registered_on=date(2026, 3, 4)).case_code
+        db.session.commit()
+        kept_pages = pages()
+        assert [len(codes) for codes, _ in kept_pages[:4]] == [2, 3, 2, 1], "page 2 holds one more row"
+        shown = [code for codes, _ in kept_pages for code in codes]
+        assert sorted(shown) == sorted([*everyone, late]), "no row skipped over, none shown twice"
+
+        now[0] += 31  # the starts are worked out again: pages of two once more
+        assert [len(codes) for codes, _ in pages()[:4]] == [2, 2, 2, 2]
