@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar
@@ -17,6 +18,7 @@ from flask import current_app
 T = TypeVar("T")
 
 _clock = time.monotonic  # replaced by the tests
+_every_store: weakref.WeakSet[KeptValues] = weakref.WeakSet()
 
 
 class KeptValues:
@@ -26,6 +28,7 @@ class KeptValues:
         self._values: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()
         self._max_keys = max_keys
+        _every_store.add(self)
 
     def get(self, key: Hashable, compute: Callable[[], T], *, max_age: float) -> T:
         if max_age <= 0:
@@ -45,6 +48,12 @@ class KeptValues:
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+
+
+def forget_all() -> None:
+    """Empty every store: the next request computes afresh (the benchmarks' first, cold view)."""
+    for store in list(_every_store):
+        store.clear()
 
 
 def list_figure(store: KeptValues, key: Hashable | None, compute: Callable[[], T]) -> T:
