@@ -10,7 +10,7 @@ from typing import Any
 
 import pycountry
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 
 from vat import audit
 from vat.allegations.models import (
@@ -345,7 +345,7 @@ def clock(
         if start is None:
             states.append(StepState(step, STEP_LABELS[step], done, None, limit, "waiting", 0))
             continue
-        due = add_months(start, amount) if unit == "months" else start + timedelta(days=amount)
+        due = deadline(start, amount, unit)
         if done is not None:
             late = (done - due).days
             state = StepState(
@@ -363,6 +363,42 @@ def overdue_steps(
     allegation: Allegation, rule_list: list[ClockRule], on: date | None = None
 ) -> list[StepState]:
     return [s for s in clock(allegation, rule_list=rule_list, on=on) if s.state == "overdue"]
+
+
+def deadline(start: date, amount: int, unit: str) -> date:
+    return add_months(start, amount) if unit == "months" else start + timedelta(days=amount)
+
+
+def _latest_late_start(amount: int, unit: str, on: date) -> date:
+    """The latest start whose deadline is already past on `on` (a later start never has an earlier
+    deadline, so every start up to this one is late too)."""
+    start = add_months(on, -amount) if unit == "months" else on - timedelta(days=amount)
+    while deadline(start, amount, unit) >= on:
+        start -= timedelta(days=1)
+    return start
+
+
+def has_overdue_step(rule_list: list[ClockRule], on: date) -> ColumnElement[bool]:
+    """SQL for "`overdue_steps` is not empty": the same verdict, with each deadline turned into the
+    latest start that is late by `on`, so that no date arithmetic runs in SQL (SQLite and
+    PostgreSQL add months differently) and a plain comparison of the start column remains."""
+    steps = {step.value for step in list(Step)[1:]}
+    overdue = []
+    for rule in rule_list:
+        if rule.step not in steps:
+            continue
+        start = getattr(Allegation, f"{rule.starts_from}_on")
+        by_amount: dict[int, list[str]] = {}
+        for urgency in Urgency:
+            by_amount.setdefault(_rule_limit(rule, urgency)[0], []).append(urgency.value)
+        late = [
+            and_(Allegation.urgency.in_(urgencies), start <= _latest_late_start(amount, rule.unit, on))
+            for amount, urgencies in by_amount.items()
+        ]
+        categories = [c for c in rule.applies_to.split(",") if c]
+        applies = [Allegation.personnel_category.in_(categories)] if categories else []
+        overdue.append(and_(getattr(Allegation, f"{rule.step}_on").is_(None), or_(*late), *applies))
+    return or_(*overdue) if overdue else false()
 
 
 def update_rule(

@@ -141,13 +141,15 @@ class Victim(Base):
             "ix_vat_victim_listing", "registered_on", "id", "status", "country_code", "mission", "advocate_id"
         ),
         Index("ix_vat_victim_scope", "status", "country_code", "mission", "advocate_id"),
+        # An advocate's victims in case-code order: the "needs attention" page stops at its limit (0700).
+        Index("ix_vat_victim_advocate_id_case_code", "advocate_id", "case_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_code: Mapped[str] = mapped_column(String(40), unique=True)
     country_code: Mapped[str] = mapped_column(String(3), index=True)
     mission: Mapped[str | None] = mapped_column(String(40))
-    advocate_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"), index=True)
+    advocate_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
     status: Mapped[str] = mapped_column(String(20), default=VictimStatus.ACTIVE, index=True)
     sex: Mapped[str] = mapped_column(String(10), default=Sex.UNKNOWN)
     age_group: Mapped[str] = mapped_column(String(10), default=AgeGroup.UNKNOWN)
@@ -254,15 +256,19 @@ class Assistance(Base):
     """One service for one victim."""
 
     __tablename__ = "vat_assistance"
+    __table_args__ = (  # whether a victim received assistance, and stuck referrals oldest first (0700)
+        Index("ix_vat_assistance_victim_id_status", "victim_id", "status"),
+        Index("ix_vat_assistance_status_referral_date", "status", "referral_date", "start_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"))
     service_type: Mapped[str] = mapped_column(String(20))
     provider: Mapped[str | None] = mapped_column(String(200))
     referral_date: Mapped[date | None] = mapped_column(Date)
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20))
     cost: Mapped[Decimal | None] = mapped_column(Money(2))
     currency: Mapped[str | None] = mapped_column(String(3))
     funding_source: Mapped[str] = mapped_column(String(30), default=FundingSource.UNKNOWN)
@@ -314,6 +320,7 @@ class VictimTask(Base):
     """Something owed to the victim, open until done: "inform the victim of the outcome"."""
 
     __tablename__ = "vat_victim_task"
+    __table_args__ = (Index("ix_vat_victim_task_open", "closed_at", "created_at"),)  # oldest open first
 
     id: Mapped[int] = mapped_column(primary_key=True)
     victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)

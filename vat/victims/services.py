@@ -37,6 +37,7 @@ from vat.crypto import blind_index
 from vat.db import db, utcnow
 from vat.errors import DomainError, NotAllowed
 from vat.kept import KeptValues, list_figure
+from vat.paging import Page
 from vat.reports.exports import xlsx_bytes
 from vat.victims import labels
 from vat.victims.labels import vat_label
@@ -166,37 +167,6 @@ def victim_rows(user: Any, filters: VictimFilters) -> Select[Any]:
     if filters.no_update:
         query = query.where(without_update_since(today() - timedelta(days=no_update_days())))
     return query
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of rows (several columns per row, which `db.paginate` cannot give): two queries."""
-
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int  # may be a few seconds old (kept counts); `more` never is
-    more: bool = False  # rows exist after this page
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page), self.page + self.more)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.more
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 _kept_totals = KeptValues()
@@ -1184,30 +1154,44 @@ class Attention:
     no_update: list[tuple[int, str, date]] = field(default_factory=list)
     open_tasks: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, code, ref, outcome
     glass_breaks: list[tuple[BreakGlass, str]] = field(default_factory=list)
+    more: set[str] = field(default_factory=set)  # the sections cut at ATTENTION_LIMIT
 
 
 ATTENTION_LIMIT = 100
 
 
+def _first(result: Attention, section: str, rows: list[Any]) -> list[Any]:
+    """A section's first ATTENTION_LIMIT rows, from a query that fetched one more to tell if more exist."""
+    if len(rows) > ATTENTION_LIMIT:
+        result.more.add(section)
+    return rows[:ATTENTION_LIMIT]
+
+
 def attention(user: Any, *, mine_only: bool = True, on: date | None = None) -> Attention:
-    """My victims (or all in my scope) that need something done — a fixed number of queries."""
+    """My victims (or all in my scope) that need something done: each section its first
+    ATTENTION_LIMIT rows, in a fixed number of queries whatever the number of victims."""
     on = on or today()
     mine: ColumnElement[bool] = Victim.advocate_id == user.id if mine_only else in_scope_condition(user)
     condition = and_(in_scope_condition(user), mine, Victim.status != VictimStatus.CLOSED)
     result = Attention()
     rule_list = allegations.rules()
-    rows = db.session.execute(
-        select(Victim.id, Victim.case_code, Allegation)
-        .join(VictimAllegation, VictimAllegation.victim_id == Victim.id)
-        .join(Allegation, Allegation.id == VictimAllegation.allegation_id)
-        .where(condition)
-        .order_by(Victim.case_code)
-    ).all()
-    for victim_id, code, allegation in rows:
-        for state in allegations.overdue_steps(allegation, rule_list, on):
-            result.overdue_steps.append((victim_id, code, allegation.reference, state))
+    # SQL picks the allegations with an overdue step (one more than a page of them: each has at
+    # least one); the clock then says which steps, as on the allegation's page.
+    overdue = [
+        (victim_id, code, allegation.reference, state)
+        for victim_id, code, allegation in db.session.execute(
+            select(Victim.id, Victim.case_code, Allegation)
+            .join(VictimAllegation, VictimAllegation.victim_id == Victim.id)
+            .join(Allegation, Allegation.id == VictimAllegation.allegation_id)
+            .where(condition, allegations.has_overdue_step(rule_list, on))
+            .order_by(Victim.case_code, Allegation.reference)
+            .limit(ATTENTION_LIMIT + 1)
+        )
+        for state in allegations.overdue_steps(allegation, rule_list, on)
+    ]
+    result.overdue_steps = _first(result, "overdue_steps", overdue)
     cutoff = on - timedelta(days=STUCK_DAYS)
-    for victim_id, code, kind, referred in db.session.execute(
+    stuck = db.session.execute(
         select(Victim.id, Victim.case_code, Assistance.service_type, Assistance.referral_date)
         .join(Assistance, Assistance.victim_id == Victim.id)
         .where(
@@ -1217,37 +1201,37 @@ def attention(user: Any, *, mine_only: bool = True, on: date | None = None) -> A
             Assistance.referral_date <= cutoff,
         )
         .order_by(Assistance.referral_date)
-        .limit(ATTENTION_LIMIT)
-    ):
-        result.stuck_services.append((victim_id, code, kind, (on - referred).days))
-    result.no_assistance = [
-        (i, c)
-        for i, c in db.session.execute(
-            select(Victim.id, Victim.case_code)
-            .where(condition, Victim.status == VictimStatus.ACTIVE, not_(received_assistance()))
-            .order_by(Victim.registered_on)
-            .limit(ATTENTION_LIMIT)
-        )
+        .limit(ATTENTION_LIMIT + 1)
+    ).all()
+    result.stuck_services = [
+        (victim_id, code, kind, (on - referred).days)
+        for victim_id, code, kind, referred in _first(result, "stuck_services", list(stuck))
     ]
-    result.no_update = [
-        (i, c, d)
-        for i, c, d in db.session.execute(
-            select(Victim.id, Victim.case_code, func.coalesce(Victim.last_update_on, Victim.registered_on))
-            .where(condition, without_update_since(on - timedelta(days=no_update_days())))
-            .order_by(func.coalesce(Victim.last_update_on, Victim.registered_on))
-            .limit(ATTENTION_LIMIT)
-        )
-    ]
+    no_assistance = db.session.execute(
+        select(Victim.id, Victim.case_code)
+        .where(condition, Victim.status == VictimStatus.ACTIVE, not_(received_assistance()))
+        .order_by(Victim.registered_on)
+        .limit(ATTENTION_LIMIT + 1)
+    ).all()
+    result.no_assistance = [(i, c) for i, c in _first(result, "no_assistance", list(no_assistance))]
+    since = func.coalesce(Victim.last_update_on, Victim.registered_on)
+    no_update = db.session.execute(
+        select(Victim.id, Victim.case_code, since)
+        .where(condition, without_update_since(on - timedelta(days=no_update_days())))
+        .order_by(since)
+        .limit(ATTENTION_LIMIT + 1)
+    ).all()
+    result.no_update = [(i, c, d) for i, c, d in _first(result, "no_update", list(no_update))]
+    open_tasks = db.session.execute(
+        select(Victim.id, Victim.case_code, Allegation.reference, VictimTask.outcome)
+        .join(VictimTask, VictimTask.victim_id == Victim.id)
+        .outerjoin(Allegation, Allegation.id == VictimTask.allegation_id)
+        .where(condition, VictimTask.closed_at.is_(None))
+        .order_by(VictimTask.created_at)
+        .limit(ATTENTION_LIMIT + 1)
+    ).all()
     result.open_tasks = [
-        (i, c, ref or "—", outcome)
-        for i, c, ref, outcome in db.session.execute(
-            select(Victim.id, Victim.case_code, Allegation.reference, VictimTask.outcome)
-            .join(VictimTask, VictimTask.victim_id == Victim.id)
-            .outerjoin(Allegation, Allegation.id == VictimTask.allegation_id)
-            .where(condition, VictimTask.closed_at.is_(None))
-            .order_by(VictimTask.created_at)
-            .limit(ATTENTION_LIMIT)
-        )
+        (i, c, ref or "—", outcome) for i, c, ref, outcome in _first(result, "open_tasks", list(open_tasks))
     ]
     result.glass_breaks = glass_breaks_for(user)
     return result

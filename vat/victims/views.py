@@ -570,6 +570,7 @@ def attention() -> str:
         mine_only=mine_only,
         no_update_days=services.no_update_days(),
         stuck_days=services.STUCK_DAYS,
+        attention_limit=services.ATTENTION_LIMIT,
     )
 
 

@@ -1,0 +1,52 @@
+"""One page of a list, cut in SQL: what the `pager` macros read, for lists of any kind of row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select
+
+from vat.db import db
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows (several columns per row, which `db.paginate` cannot give): two queries."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int  # may be a few seconds old (kept counts); `more` never is
+    more: bool = False  # rows exist after this page
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page), self.page + self.more)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.more
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def page_of(query: Select[Any], *, page: int, per_page: int, count: Callable[[], int]) -> Page:
+    """Page `page` of an ordered `query`: its rows and one more (is there a next page?), and the
+    list's total from `count` (which may keep it a few seconds, as `vat.kept.list_figure` does)."""
+    rows = db.session.execute(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    total = max(count(), (page - 1) * per_page + min(len(rows), per_page))  # a kept total may lag
+    return Page(
+        items=list(rows[:per_page]), page=page, per_page=per_page, total=total, more=len(rows) > per_page
+    )
