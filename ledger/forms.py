@@ -250,3 +250,49 @@ class JournalFilterForm(FlaskForm):
     project = IntegerField(_l("Project no."), validators=[Optional()])
     donor = SelectField(_l("Donor"), validators=[Optional()])
     country = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validators=[Optional()])
+
+
+def country_code_filter() -> StringField:
+    """A list filter by country code, as the list shows it: typed, not chosen from 250 options
+    rendered on every page of the list."""
+    return StringField(
+        _l("Country"),
+        validators=[
+            Optional(),
+            Regexp(
+                r"^[A-Za-z]{3}$", message=_l("Use an ISO 3166 three-letter country code (e.g. CAF, COD).")
+            ),
+        ],
+        filters=[lambda v: v.strip().upper() if v else v],
+    )
+
+
+class DirectSupportFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    currency = StringField(
+        _l("Currency"),
+        validators=[Optional(), Regexp(r"^[A-Za-z]{3}$", message=_l("Three letters, e.g. USD."))],
+    )
+    country = country_code_filter()
+    case_code = StringField(_l("Case code"), validators=[Optional(), Length(max=40)])
+
+
+class ProjectFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice("", "—")] + [SelectChoice(s.value, text) for s, text in STATUS_LABELS.items()],
+        validators=[Optional()],
+    )
+    focus = SelectField(
+        _l("Focus"),
+        choices=[SelectChoice("", "—")] + [SelectChoice(f.value, f.label) for f in ProjectFocus],
+        validators=[Optional()],
+    )
+    country = country_code_filter()

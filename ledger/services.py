@@ -531,9 +531,10 @@ def record_withholding_transfer(
 
 def fund_position() -> dict[str, Decimal]:
     """Cash, open commitments (grants approved, not yet disbursed), the programme support cost
-    those commitments will draw, and what is left to commit — all in US dollars."""
-    cash = engine.usd_balance(CASH)
-    commitments = -engine.usd_balance(GRANTS_PAYABLE)
+    those commitments will draw, and what is left to commit — all in US dollars. Each balance is
+    its account's latest running balance (one index probe), not a sum over its postings."""
+    cash = engine.cents(engine.running_usd(engine.account_id(CASH)))
+    commitments = -engine.cents(engine.running_usd(engine.account_id(GRANTS_PAYABLE)))
     reserve = (commitments * psc_rate()).quantize(engine.CENT, rounding=ROUND_HALF_EVEN)
     return {
         "cash": cash,

@@ -5,23 +5,27 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectChoice
 
-from ledger import engine, reports, services
+from ledger import engine, kept, reports, services
 from ledger.cli import attach
 from ledger.forms import (
     CloseForm,
+    DirectSupportFilterForm,
     DirectSupportForm,
     DonorForm,
     JournalFilterForm,
     PledgeForm,
+    ProjectFilterForm,
     ProjectForm,
     ProjectProgressForm,
     RateForm,
@@ -35,7 +39,6 @@ from ledger.forms import (
 )
 from ledger.models import (
     Account,
-    DirectSupport,
     Donor,
     DonorKind,
     Entry,
@@ -54,6 +57,7 @@ from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import commit_keeping_loaded, db, read_only
 from vat.errors import DomainError, NotAllowed
+from vat.paging import page_of
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger", static_folder="static", static_url_path="/static")
 attach(bp.cli)
@@ -86,25 +90,33 @@ def _lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+LIST_PAGE = 50  # rows on a page of the donors, projects and direct-support lists
+MAX_PAGE = 100_000  # a larger page number is read as this one (past the end: an empty page)
+
+
+def _page_number() -> int:
+    return request.args.get("page", 1, type=lambda v: min(max(1, int(v)), MAX_PAGE))
+
+
+def _filters() -> dict[str, str]:
+    """The list's filters as given, for the pager's links."""
+    return {k: v for k, v in request.args.items() if k != "page" and v}
+
+
 # --- overview --------------------------------------------------------------------------------
 
 
 @bp.get("/")
 @requires(Permission.READ_LEDGER)
 def index() -> str:
+    today = date.today()
     with read_only():
-        position = services.fund_position()
-        pending = db.session.scalars(
-            select(Tranche).where(Tranche.status == "pending").order_by(Tranche.requested_at)
-        ).all()
-        withheld = reports.withheld_totals()
-        statement = reports.fund_statement()
+        statement, withheld, pending = kept.figures("overview", lambda: _overview(today), today)
         recent = db.session.scalars(select(Entry).order_by(Entry.seq.desc()).limit(8)).all()
-        projects = db.session.scalars(select(Project)).all()
-        behind = sum(1 for p in projects if services.behind_schedule(p))
+        projects, behind = reports.project_counts(today)
         return render_template(
             "ledger/index.html",
-            position=position,
+            position=statement["position"],
             pending=pending,
             withheld=withheld,
             statement=statement,
@@ -114,13 +126,33 @@ def index() -> str:
         )
 
 
+def _overview(today: date) -> tuple[dict[str, Any], dict[str, dict[str, Decimal]], int]:
+    """The fund statement, the withheld totals and how many disbursements await approval."""
+    pending = db.session.scalar(select(func.count(Tranche.id)).where(Tranche.status == "pending"))
+    return reports.fund_statement(), reports.withheld_totals(today), pending or 0
+
+
 # --- donors, pledges, receipts ---------------------------------------------------------------
 
 
 @bp.get("/donors")
 @requires(Permission.READ_LEDGER)
 def donors() -> str:
-    return render_template("ledger/donors.html", rows=reports.donor_summary())
+    with read_only():
+        page = page_of(
+            select(Donor).order_by(Donor.name, Donor.id),
+            page=_page_number(),
+            per_page=LIST_PAGE,
+            count=lambda: db.session.scalar(select(func.count(Donor.id))) or 0,
+        )
+        # Kept while the ledger is unchanged (ledger.kept): a pass over 250,000 postings.
+        figures = kept.figures("donor figures", reports.donor_figures)
+        return render_template(
+            "ledger/donors.html",
+            page=page,
+            rows=[(donor, figures.get(donor.id, reports.DonorFigures())) for (donor,) in page.items],
+            total=sum(figures.values(), reports.DonorFigures()),
+        )
 
 
 @bp.route("/donors/new", methods=["GET", "POST"])
@@ -360,13 +392,45 @@ def new_transfer(withholding_id: int) -> View:
 @bp.get("/projects")
 @requires(Permission.READ_LEDGER)
 def projects() -> str:
-    rows = db.session.scalars(select(Project).order_by(Project.approved_on.desc())).all()
-    return render_template(
-        "ledger/projects.html",
-        rows=list(zip(rows, reports.projects_figures(list(rows)), strict=True)),
-        focus={f.value: f.label for f in ProjectFocus},
-        position=services.fund_position(),
-    )
+    with read_only():
+        form = ProjectFilterForm(request.args)
+        query = select(Project).order_by(Project.approved_on.desc(), Project.id.desc())
+        if form.validate():
+            if form.status.data:
+                query = query.where(Project.status == form.status.data)
+            if form.focus.data:
+                query = query.where(Project.focus == form.focus.data)
+            if form.country.data:
+                query = query.where(Project.country_code == form.country.data)
+        # Beneficiaries are not shown here: not loaded with the page (selectin by default).
+        query = query.options(lazyload(Project.beneficiaries))
+        page = page_of(
+            query,
+            page=_page_number(),
+            per_page=LIST_PAGE,
+            count=lambda: db.session.scalar(select(func.count()).select_from(query.subquery())) or 0,
+        )
+        rows = [project for (project,) in page.items]
+        return render_template(
+            "ledger/projects.html",
+            form=form,
+            page=page,
+            rows=list(zip(rows, reports.projects_figures(rows), strict=True)),
+            filters=_filters(),
+            focus={f.value: f.label for f in ProjectFocus},
+            statuses=_status_labels(),
+            position=services.fund_position(),
+        )
+
+
+def _status_labels() -> dict[str, str]:
+    """The `status_label` macro's words, translated once for a page of projects, not once a row."""
+    return {
+        ProjectStatus.APPROVED: _("approved"),
+        ProjectStatus.ONGOING: _("ongoing"),
+        ProjectStatus.COMPLETED: _("completed"),
+        ProjectStatus.CANCELLED: _("cancelled"),
+    }
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
@@ -574,11 +638,35 @@ def reject(tranche_id: int) -> View:
 @bp.get("/direct-support")
 @requires(Permission.READ_LEDGER)
 def direct_support() -> str:
-    rows = db.session.scalars(select(DirectSupport).order_by(DirectSupport.paid_on.desc())).all()
-    return render_template(
-        "ledger/direct_support.html",
-        rows=[(r, engine.from_minor(r.amount_minor, r.currency)) for r in rows],
-    )
+    with read_only():
+        form = DirectSupportFilterForm(request.args)
+        filters = reports.DirectSupportFilters()
+        if form.validate():
+            filters = reports.DirectSupportFilters(
+                start=form.start.data,
+                end=form.end.data,
+                currency=(form.currency.data or "").upper(),
+                country_code=form.country.data or "",
+                case_code=(form.case_code.data or "").strip().upper(),
+            )
+        # Kept while the ledger is unchanged (ledger.kept): every payment is an entry.
+        totals = kept.figures(
+            "direct support totals", lambda: reports.direct_support_totals(filters), filters
+        )
+        page = page_of(
+            reports.direct_support_rows(filters),
+            page=_page_number(),
+            per_page=LIST_PAGE,
+            count=lambda: sum(t.payments for t in totals),
+        )
+        return render_template(
+            "ledger/direct_support.html",
+            form=form,
+            page=page,
+            rows=reports.with_amounts([payment for (payment,) in page.items]),
+            totals=totals,
+            filters=_filters(),
+        )
 
 
 @bp.route("/direct-support/new", methods=["GET", "POST"])
@@ -706,14 +794,16 @@ def trial_balance() -> str:
     except ValueError:
         day = None
     with read_only():
-        rows = reports.trial_balance(day)
+        rows, checks = kept.figures(
+            "trial balance", lambda: (reports.trial_balance(day), reports.subledger_checks()), day
+        )
         return render_template(
             "ledger/trial_balance.html",
             rows=rows,
             as_of=day,
             debit=sum(r.debit for r in rows),
             credit=sum(r.credit for r in rows),
-            checks=reports.subledger_checks(),
+            checks=checks,
             subledger_names={
                 "pledges": _("pledges"),
                 "withholdings": _("withholdings"),
@@ -726,8 +816,14 @@ def trial_balance() -> str:
 @requires(Permission.READ_LEDGER)
 def statement() -> str:
     with read_only():
+        fund, by_donor = kept.figures(
+            "statement", lambda: (reports.fund_statement(), reports.donor_figures())
+        )
+        donors = db.session.scalars(select(Donor).order_by(Donor.name))
         return render_template(
-            "ledger/statement.html", s=reports.fund_statement(), donors=reports.donor_summary()
+            "ledger/statement.html",
+            s=fund,
+            donors=[(donor, by_donor.get(donor.id, reports.DonorFigures())) for donor in donors],
         )
 
 

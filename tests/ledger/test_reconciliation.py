@@ -4,6 +4,8 @@ reversed withholdings and transfers left out."""
 
 from __future__ import annotations
 
+import gc
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -15,6 +17,7 @@ from ledger.models import Account, Entry, Withholding, WithholdingTransfer
 from tests.bench.sql import ageing_limits, bind, reconciliation_sql
 from tests.conftest import BACKEND
 from tests.ledger.conftest import Fund, key
+from vat.auth.models import Role
 from vat.db import db
 
 D = Decimal
@@ -72,8 +75,7 @@ def recon(fund: Fund) -> reports.Reconciliation:
 
 def test_lines_outstanding_first_oldest_first_without_reversed_records(recon):
     summary = [
-        (line.withholding.allegation_ref, line.withholding.currency, line.outstanding, line.days_outstanding)
-        for line in recon.lines
+        (line.allegation_ref, line.currency, line.outstanding, line.days_outstanding) for line in recon.lines
     ]
     assert summary == [
         ("A", "USD", D("40000.00"), 537),
@@ -88,7 +90,7 @@ def test_lines_outstanding_first_oldest_first_without_reversed_records(recon):
 
 
 def test_each_line_shows_its_transfers_the_receivable_and_its_ageing(recon):
-    lines = {line.withholding.allegation_ref: line for line in recon.lines}
+    lines = {line.allegation_ref: line for line in recon.lines}
     a, d, e = lines["A"], lines["D"], lines["E"]
     assert (a.withheld, a.transferred, a.last_transfer) == (D("100000.00"), D("60000.00"), date(2019, 6, 1))
     assert (d.transferred, d.last_transfer, d.ledger_outstanding) == (D("0.00"), None, D("20000.00"))
@@ -135,7 +137,7 @@ def test_totals_per_currency_tie_to_the_accounts(recon):
     assert recon.ledger == recon.totals
     assert recon.ties
     for currency, totals in recon.totals.items():
-        lines = [line for line in recon.lines if line.withholding.currency == currency]
+        lines = [line for line in recon.lines if line.currency == currency]
         assert sum(line.outstanding for line in lines) == totals["outstanding"]
 
 
@@ -161,7 +163,7 @@ def test_a_ledger_that_disagrees_with_the_records_shows_the_difference(recon, fu
         "transferred": D("2500.00"),
         "outstanding": D("-2500.00"),
     }
-    [line] = [x for x in changed.lines if x.withholding.allegation_ref == "B"]
+    [line] = [x for x in changed.lines if x.allegation_ref == "B"]
     assert (line.outstanding, line.ledger_outstanding) == (D("22500.00"), D("25000.00"))
 
 
@@ -178,8 +180,7 @@ def test_the_benchmark_reference_sql_gives_the_page_figures(recon):
     assert [
         (row[0], row[1], D(row[5] - row[6]).scaleb(-2), D(row[8]).scaleb(-2), labels[row[9]]) for row in lines
     ] == [
-        (x.withholding.id, x.withholding.allegation_ref, x.outstanding, x.ledger_outstanding, x.age)
-        for x in recon.lines
+        (x.withholding_id, x.allegation_ref, x.outstanding, x.ledger_outstanding, x.age) for x in recon.lines
     ]
     countries: dict[tuple[str, str], list[int]] = {}
     for country, currency, _bucket, count, withheld, paid, _oldest in groups:
@@ -198,3 +199,67 @@ def test_the_benchmark_reference_sql_gives_the_page_figures(recon):
         for account, name in names.items()
         if recon.ledger[currency][name]
     }
+
+
+def test_the_page_lists_every_line_with_its_figures(recon, client, login):
+    """What the page shows of each line, through the client: the link to its withholding, the
+    country, the amounts in its currency, the days and the ageing bucket (as at today, so every
+    line is over a year old) — the line transferred in full last, without days."""
+    db.session.rollback()  # the fixture's transaction: SQLite lets one writer in at a time
+    login(Role.FUND_MANAGER, "")
+    page = client.get("/ledger/withholdings").get_data(as_text=True)
+    table = page.split('id="by-allegation"')[1].split("<tbody>")[1].split("</tbody>")[0]
+    rows = [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    ]
+    decided = {w.allegation_ref: w.decided_on for w in db.session.scalars(select(Withholding))}
+    days = {ref: str((date.today() - on).days) for ref, on in decided.items()}
+    late = "over 365 days"
+    assert [row[:2] + row[3:] for row in rows] == [
+        ["A", "ZAF", "USD 100,000.00", "USD 60,000.00", "USD 40,000.00", days["A"], late],
+        ["F", "NPL", "USD 7,000.00", "USD 0.00", "USD 7,000.00", days["F"], late],
+        ["G", "RWA", "EUR 8,000.00", "EUR 0.00", "EUR 8,000.00", days["G"], late],
+        ["D", "NPL", "USD 20,000.00", "USD 0.00", "USD 20,000.00", days["D"], late],
+        ["C", "NPL", "USD 10,000.00", "USD 0.00", "USD 10,000.00", days["C"], late],
+        ["B", "ZAF", "USD 25,000.00", "USD 0.00", "USD 25,000.00", days["B"], late],
+        ["I", "ZAF", "USD 1,000.00", "USD 0.00", "USD 1,000.00", days["I"], late],
+        ["E", "NPL", "USD 5,000.00", "USD 5,000.00", "USD 0.00", "—", "transferred"],
+    ]
+    assert rows[0][2] == "Jan 10, 2019"
+    ids = {w.allegation_ref: w.id for w in db.session.scalars(select(Withholding))}
+    assert re.findall(r'href="/ledger/withholdings/(\d+)"', table) == [str(ids[ref]) for ref in "AFGDCBIE"]
+
+
+def test_the_lines_are_built_with_the_cycle_collector_paused_and_it_is_restored(fund, monkeypatch):
+    """Full collections walk every object in the process, so the 50,000 lines of the full data are
+    built with Python's cycle collector off. It is on again afterwards (also when building
+    fails), and stays off where the caller had turned it off."""
+    withhold(fund, "A", "ZAF", "100", date(2019, 1, 10))
+    collecting = []
+    line = reports.ReconciliationLine
+
+    def observed(**fields):
+        collecting.append(gc.isenabled())
+        return line(**fields)
+
+    monkeypatch.setattr(reports, "ReconciliationLine", observed)
+    assert gc.isenabled()
+    reports.reconciliation(TODAY)
+    assert collecting == [False] and gc.isenabled()
+
+    def failing(**fields):
+        raise RuntimeError("building a line failed")
+
+    monkeypatch.setattr(reports, "ReconciliationLine", failing)
+    with pytest.raises(RuntimeError, match="building a line failed"):
+        reports.reconciliation(TODAY)
+    assert gc.isenabled()
+
+    monkeypatch.setattr(reports, "ReconciliationLine", line)
+    gc.disable()
+    try:
+        assert len(reports.reconciliation(TODAY).lines) == 1
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

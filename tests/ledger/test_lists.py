@@ -1,0 +1,218 @@
+"""The trust fund's list pages: donors, projects and direct support, a page at a time with their
+figures and totals worked out in SQL, and the figures they read (services and reports)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from ledger import engine, reports, services, views
+from ledger.models import DonorKind, Entry, ProjectStatus
+from tests.ledger.conftest import Fund, key
+from vat.auth.models import Role
+from vat.db import db
+
+
+def pay(fund: Fund, case_code: str, amount: str, on: date, currency: str = "USD") -> None:
+    services.pay_direct_support(
+        actor=fund.maker,
+        key=key(),
+        case_code=case_code,
+        amount=D(amount),
+        currency=currency,
+        paid_on=on,
+        purpose="rent",
+        country_code="CAF",
+    )
+
+
+# --- the figures -----------------------------------------------------------------------------
+
+
+def test_the_fund_position_reads_the_running_balances_the_postings_add_up_to(fund):
+    fund.contribute("100000")
+    project = fund.project("40000")
+    fund.disburse(project, "10000")
+    position = services.fund_position()
+    assert position["cash"] == engine.usd_balance(engine.CASH) == D("100000") - D("10000") * D("1.13")
+    assert position["commitments"] == -engine.usd_balance(engine.GRANTS_PAYABLE) == D("30000")
+    assert position["available"] == position["cash"] - D("30000") * D("1.13")
+
+
+def test_donor_figures_count_live_pledges_receipts_and_what_is_outstanding(fund):
+    norway, sweden = fund.donor("NOR"), fund.donor("SWE")
+    fund.donor("FIN")  # nothing booked yet
+    pledge = services.record_pledge(
+        actor=fund.maker,
+        key=key(),
+        donor=norway,
+        currency="USD",
+        amount=D("1000"),
+        pledged_on=date(2019, 1, 1),
+    )
+    withdrawn = services.record_pledge(
+        actor=fund.maker,
+        key=key(),
+        donor=norway,
+        currency="USD",
+        amount=D("500"),
+        pledged_on=date(2019, 1, 2),
+    )
+    services.reverse_entry(
+        actor=fund.maker,
+        key=key(),
+        entry=db.session.get(Entry, withdrawn.entry_id),
+        on=date.today(),
+        reason="x",
+    )
+    services.record_receipt(
+        actor=fund.maker,
+        key=key(),
+        donor=norway,
+        pledge=pledge,
+        amount=D("400"),
+        currency="USD",
+        received_on=date(2019, 1, 3),
+        bank_reference="B",
+    )
+    fund.contribute("250", donor=sweden)  # unpledged
+
+    figures = reports.donor_figures()
+    assert figures[norway.id] == reports.DonorFigures(D("1000"), D("400"), D("600"))
+    assert figures[sweden.id] == reports.DonorFigures(D("0"), D("250"), D("0"))
+    assert len(figures) == 2
+    summary = {row["donor"].country_code: row for row in reports.donor_summary()}
+    assert summary["FIN"]["pledged"] == summary["FIN"]["received"] == 0
+    assert (summary["NOR"]["pledged"], summary["NOR"]["outstanding"]) == (D("1000"), D("600"))
+
+
+def test_direct_support_rows_and_totals_follow_the_filters(fund):
+    fund.contribute("10000")
+    pay(fund, "CAR-1", "100", date(2019, 2, 1))
+    pay(fund, "CAR-2", "200", date(2019, 3, 1))
+    pay(fund, "CAR-2", "300", date(2019, 4, 1))
+
+    def shown(filters: reports.DirectSupportFilters) -> list[str]:
+        return [
+            f"{r.case_code} {r.paid_on:%m}" for r in db.session.scalars(reports.direct_support_rows(filters))
+        ]
+
+    everything = reports.DirectSupportFilters()
+    assert shown(everything) == ["CAR-2 04", "CAR-2 03", "CAR-1 02"]  # the latest paid first
+    assert reports.direct_support_totals(everything) == [reports.SupportTotal("USD", 3, D("600"))]
+    march_on = reports.DirectSupportFilters(start=date(2019, 3, 1), end=date(2019, 3, 31))
+    assert shown(march_on) == ["CAR-2 03"]
+    assert reports.direct_support_totals(march_on) == [reports.SupportTotal("USD", 1, D("200"))]
+    one_case = reports.DirectSupportFilters(case_code=" car-2 ")
+    assert reports.direct_support_totals(one_case) == [reports.SupportTotal("USD", 2, D("500"))]
+    assert reports.direct_support_totals(reports.DirectSupportFilters(currency="EUR")) == []
+
+
+def test_projects_figures_read_the_given_projects_only(fund):
+    fund.contribute("100000")
+    first, second = fund.project("10000"), fund.project("20000")
+    fund.disburse(first, "4000")
+    fund.disburse(second, "5000")
+    [figures] = reports.projects_figures([second])
+    assert (figures["approved"], figures["disbursed"], figures["remaining"]) == (
+        D("20000"),
+        D("5000"),
+        D("15000"),
+    )
+    assert reports.projects_figures([]) == []
+
+
+# --- the pages -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_a_page(monkeypatch):
+    monkeypatch.setattr(views, "LIST_PAGE", 2)
+
+
+def test_direct_support_is_listed_a_page_at_a_time_with_the_totals_of_all_matching(
+    fund, client, login, two_a_page
+):
+    fund.contribute("10000")
+    for month, amount in ((2, "100"), (3, "200"), (4, "300")):
+        pay(fund, f"CAR-{month}", amount, date(2019, month, 1))
+    db.session.commit()
+    login(Role.FUND_MANAGER, "")
+
+    first = client.get("/ledger/direct-support").get_data(as_text=True)
+    assert "CAR-4" in first and "CAR-3" in first and "CAR-2" not in first
+    assert "Total of 3 payments" in first and "USD 600.00" in first
+    assert "Page 1 of 2" in first and "page=2" in first
+    second = client.get("/ledger/direct-support?page=2").get_data(as_text=True)
+    assert "CAR-2" in second and "CAR-4" not in second and "Total of 3 payments" in second
+
+    spring = client.get("/ledger/direct-support?start=2019-03-01&end=2019-04-30").get_data(as_text=True)
+    assert "CAR-2" not in spring and "Total of 2 payments" in spring and "USD 500.00" in spring
+    assert "Page 1 of" not in spring  # one page: no pager
+    none = client.get("/ledger/direct-support?currency=EUR").get_data(as_text=True)
+    assert "No payments match." in none and "Total of" not in none
+    refused = client.get("/ledger/direct-support?currency=EURO")  # ignored, as the journal's filters are
+    assert refused.status_code == 200 and "Three letters" in refused.get_data(as_text=True)
+
+
+def test_the_totals_follow_a_payment_booked_after_they_were_shown(fund, client, login):
+    fund.contribute("10000")
+    pay(fund, "CAR-1", "100", date(2019, 2, 1))
+    db.session.commit()
+    login(Role.FUND_MANAGER, "")
+    assert "Total of 1 payment" in client.get("/ledger/direct-support").get_data(as_text=True)
+    pay(fund, "CAR-2", "50", date(2019, 2, 2))
+    db.session.commit()
+    page = client.get("/ledger/direct-support").get_data(as_text=True)
+    assert "Total of 2 payments" in page and "USD 150.00" in page
+
+
+def test_projects_are_listed_a_page_at_a_time_and_filtered(fund, client, login, two_a_page):
+    fund.contribute("100000")
+    for day in (1, 2, 3):
+        fund.project("1000", on=date(2019, 2, day))
+    project = fund.project("2000", on=date(2019, 2, 4))
+    services.update_project(
+        actor=fund.maker,
+        project=project,
+        status=ProjectStatus.ONGOING,
+        actual_start=date(2019, 2, 5),
+        actual_end=None,
+        victims_supported=3,
+    )
+    db.session.commit()
+    login(Role.FUND_MANAGER, "")
+
+    first = client.get("/ledger/projects").get_data(as_text=True)
+    assert "4 projects" in first and "Page 1 of 2" in first and "USD 2,000.00" in first
+    ongoing = client.get("/ledger/projects?status=ongoing").get_data(as_text=True)
+    assert "1 project," in ongoing and "USD 2,000.00" in ongoing and "USD 1,000.00" not in ongoing
+    assert "No projects match." in client.get("/ledger/projects?country=LBR").get_data(as_text=True)
+
+
+def test_donors_are_listed_a_page_at_a_time_with_the_totals_of_all_donors(fund, client, login, two_a_page):
+    for country, amount in (("DEU", "100"), ("NOR", "200"), ("SWE", "300")):
+        fund.contribute(
+            amount,
+            donor=services.create_donor(
+                actor=fund.maker, name="", kind=DonorKind.MEMBER_STATE, country_code=country
+            ),
+        )
+    db.session.commit()
+    login(Role.FUND_MANAGER, "")
+
+    first = client.get("/ledger/donors").get_data(as_text=True)
+    assert "Germany" in first and "Norway" in first and "Sweden" not in first
+    assert "Total, all donors" in first and "US$600.00" in first and "Page 1 of 2" in first
+    second = client.get("/ledger/donors?page=2").get_data(as_text=True)
+    assert "Sweden" in second and "US$300.00" in second and "US$600.00" in second
+
+
+def test_the_new_project_form_says_what_is_available_to_commit(fund, client, login):
+    fund.contribute("1000")
+    db.session.commit()
+    login(Role.FUND_MANAGER, "")
+    page = client.get("/ledger/projects/new").get_data(as_text=True)
+    assert "Available to commit: US$1,000.00" in page
