@@ -199,22 +199,29 @@ def _direct_support_by_case(codes: Any = None) -> Any:
     return query.subquery("direct")
 
 
-def _disbursed_by_project() -> Any:
-    """US cents paid out to each project's partner (tranches, reversals netted)."""
-    return (
+def _disbursed_by_project(projects: Any = None) -> Any:
+    """US cents paid out to each project's partner (tranches, reversals netted), optionally only
+    for the project ids `projects` selects."""
+    query = (
         _postings(Posting.project_id.label("project_id"), (-func.sum(Posting.usd_minor)).label("minor"))
         .where(Account.code == CASH, effective_kind() == EntryKind.DISBURSEMENT)
         .group_by(Posting.project_id)
-        .subquery("disbursed")
     )
+    if projects is not None:
+        query = query.where(Posting.project_id.in_(projects))
+    return query.subquery("disbursed")
 
 
 def _project_share_by_case(codes: Any = None) -> Any:
     """For each case code listed by projects: how many projects, and an equal share of what each
     project has disbursed (rounded down to the cent per project)."""
-    disbursed = _disbursed_by_project()
+    projects = None
+    if codes is not None:  # only the projects that list one of those victims
+        projects = select(ProjectBeneficiary.project_id).where(ProjectBeneficiary.case_code.in_(codes))
+    disbursed = _disbursed_by_project(projects)
     listed = (
         select(ProjectBeneficiary.project_id, func.count().label("listed"))
+        .where(*([] if projects is None else [ProjectBeneficiary.project_id.in_(projects)]))
         .group_by(ProjectBeneficiary.project_id)
         .subquery("listed")
     )
@@ -292,21 +299,27 @@ def support_rows(
 ) -> Select[Any]:
     """One row per victim in scope: case code, categories, services by type and status, days from
     first referral to first service, trust-fund money (US cents), recent contacts, supported.
-    With `page` = (limit, offset), only that page's victims are aggregated."""
+    With `page` = (limit, offset), only that page's victims are read and aggregated: the page is
+    chosen once (a CTE, which both databases compute once however often it is read)."""
     today = today or date.today()
     since = today - timedelta(days=int(current_app.config["VAT_NO_UPDATE_DAYS"]))
     conditions = _victim_conditions(user, filters, consented_only=consented_only)
     ids = codes = None
+    victims: Any = Victim
+    order = (Victim.country_code, Victim.case_code)
     if page is not None:
         limit, offset = page
-        ids = (
-            select(Victim.id)
+        chosen = (
+            select(Victim.id, Victim.country_code, Victim.case_code)
             .where(*conditions)
             .order_by(Victim.country_code, Victim.case_code)
             .limit(limit)
             .offset(offset)
+            .cte("page")
         )
-        codes = select(Victim.case_code).where(Victim.id.in_(ids))
+        ids, codes = select(chosen.c.id), select(chosen.c.case_code)
+        victims, conditions = chosen.join(Victim, Victim.id == chosen.c.id), []
+        order = (chosen.c.country_code, chosen.c.case_code)  # sorts the page, not every victim
     services = _services_by_victim(ids)
     direct = _direct_support_by_case(codes)
     projects = _project_share_by_case(codes)
@@ -337,12 +350,13 @@ def support_rows(
             Victim.last_update_on,
             case((supported, 1), else_=0).label("supported"),
         )
+        .select_from(victims)
         .outerjoin(services, services.c.victim_id == Victim.id)
         .outerjoin(direct, direct.c.case_code == Victim.case_code)
         .outerjoin(projects, projects.c.case_code == Victim.case_code)
         .outerjoin(contacts, contacts.c.victim_id == Victim.id)
-        .where(*conditions, *([] if ids is None else [Victim.id.in_(ids)]))
-        .order_by(Victim.country_code, Victim.case_code)
+        .where(*conditions)
+        .order_by(*order)
     )
 
 

@@ -6,17 +6,21 @@ worker keeps the last figures per *what the viewer may see* (role, scopes, break
 ledger access) for `VAT_SUMMARY_SECONDS`. Older figures are still shown, with their time, while
 one background thread computes new ones; a request that has no figures yet waits at most
 `VAT_SUMMARY_WAIT_SECONDS` for them, after which the page says they are being prepared. With
-`VAT_SUMMARY_SECONDS = 0` every request computes its figures (the tests' setting)."""
+`VAT_SUMMARY_SECONDS = 0` every request computes its figures (the tests' setting).
+
+The report pages (assistance, clock, claims, per-victim totals) are kept the same way, per viewer
+and per report with its filters (`report_for`): a report is a picture of the data at a time, and
+the page says which."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -27,8 +31,9 @@ from vat.reports import services
 
 log = logging.getLogger(__name__)
 
-MAX_KEYS = 256  # distinct scopes held per worker; the oldest goes first
+MAX_KEYS = 256  # distinct scopes (and reports with their filters) held per worker; the oldest goes first
 _clock = time.monotonic  # replaced by the tests
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,14 +52,14 @@ class Viewer:
 
 
 @dataclass(frozen=True)
-class Figures:
-    summary: services.Summary | None  # None: still being computed
+class Figures(Generic[T]):
+    value: T | None  # None: still being computed
     computed_at: datetime | None
 
 
 @dataclass
 class _Entry:
-    figures: Figures
+    figures: Figures[Any]
     computed: float  # _clock() when computed
     worker: threading.Thread | None = None
 
@@ -63,22 +68,37 @@ _entries: dict[tuple[Any, ...], _Entry] = {}
 _lock = threading.Lock()
 
 
-def summary_for(user: Any, *, reads_ledger: bool) -> Figures:
+def summary_for(user: Any, *, reads_ledger: bool) -> Figures[services.Summary]:
     """The figures for `user`'s dashboard, fresh or at most `VAT_SUMMARY_SECONDS` old."""
+
+    def compute(viewer: Viewer) -> services.Summary:
+        return services.summary(viewer, reads_ledger=reads_ledger, today=date.today())
+
+    return _kept_for(user, ("dashboard", reads_ledger), compute)
+
+
+def report_for(user: Any, report: tuple[Hashable, ...], compute: Callable[[Viewer], T]) -> Figures[T]:
+    """`compute(viewer)` for `user`, kept like the dashboard's figures under `report` (its name and
+    every filter that changes it) and what the viewer may see."""
+    return _kept_for(user, ("report", *report), compute)
+
+
+def _kept_for(user: Any, name: tuple[Hashable, ...], compute: Callable[[Viewer], T]) -> Figures[T]:
     viewer = Viewer(
         id=user.id,
         role=str(Role(user.role).value),
         scopes=tuple(ScopeView(s.country_code, s.mission) for s in user.scopes),
     )
     max_age = float(current_app.config["VAT_SUMMARY_SECONDS"])
-
-    def compute() -> services.Summary:
-        return services.summary(viewer, reads_ledger=reads_ledger, today=date.today())
-
     if max_age <= 0:
-        return Figures(compute(), utcnow())
-    key = (viewer.role, viewer.scopes, _grants(viewer), reads_ledger, date.today())
-    return _cached(key, compute, max_age=max_age, wait=float(current_app.config["VAT_SUMMARY_WAIT_SECONDS"]))
+        return Figures(compute(viewer), utcnow())
+    key = (*name, viewer.role, viewer.scopes, _grants(viewer), date.today())
+    return _cached(
+        key,
+        lambda: compute(viewer),
+        max_age=max_age,
+        wait=float(current_app.config["VAT_SUMMARY_WAIT_SECONDS"]),
+    )
 
 
 def _grants(viewer: Viewer) -> tuple[tuple[str, int], ...]:
@@ -93,13 +113,11 @@ def _grants(viewer: Viewer) -> tuple[tuple[str, int], ...]:
     return (viewer.id, *((kind, record) for kind, record in rows)) if rows else ()
 
 
-def _cached(
-    key: tuple[Any, ...], compute: Callable[[], services.Summary], *, max_age: float, wait: float
-) -> Figures:
+def _cached(key: tuple[Any, ...], compute: Callable[[], T], *, max_age: float, wait: float) -> Figures[T]:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with _lock:
         entry = _entries.get(key)
-        if entry and entry.figures.summary is not None and _clock() - entry.computed < max_age:
+        if entry and entry.figures.value is not None and _clock() - entry.computed < max_age:
             return entry.figures
         if entry is None:
             _forget_oldest()
@@ -108,18 +126,18 @@ def _cached(
             entry.worker = threading.Thread(target=_refresh, args=(app, key, compute), daemon=True)
             entry.worker.start()
         worker = entry.worker
-    if entry.figures.summary is None:
+    if entry.figures.value is None:
         worker.join(timeout=wait)
     with _lock:
         return _entries[key].figures if key in _entries else Figures(None, None)
 
 
-def _refresh(app: Flask, key: tuple[Any, ...], compute: Callable[[], services.Summary]) -> None:
+def _refresh(app: Flask, key: tuple[Any, ...], compute: Callable[[], Any]) -> None:
     try:
         with app.app_context(), read_only():
             figures = Figures(compute(), utcnow())
     except Exception:  # the last figures stay; the next request past their age tries again
-        log.exception("dashboard figures could not be computed")
+        log.exception("figures could not be computed: %s", key[:2])
         return
     with _lock:
         if key in _entries:

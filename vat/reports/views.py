@@ -6,8 +6,10 @@ exports for fund managers and auditors are suppressed (see services.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import date
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
 
 from flask import (
     Blueprint,
@@ -19,10 +21,13 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
+from ledger import kept
 from vat import audit
 from vat.auth.policy import Permission, can, requires
 from vat.db import db, read_only
@@ -39,6 +44,7 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 PAGE_SIZE = 100
 FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+T = TypeVar("T")
 
 
 def _victim_filters() -> tuple[VictimFilterForm, VictimFilters]:
@@ -92,6 +98,34 @@ def _too_few(form: Any, endpoint: str, title: str, population: str, *, status: i
         threshold=services.threshold(),
     )
     return Response(page, status=status)
+
+
+@dataclass(frozen=True)
+class Checked(Generic[T]):
+    """A report and the query-set-size check of its filters, made in the same computation so that
+    a kept report is shown exactly when its own check passed. `report` is None: refused."""
+
+    report: T | None
+
+
+def _kept_report(
+    name: str, filters: VictimFilters, population: str, make: Callable[[Any], T], *options: Hashable
+) -> snapshots.Figures[Checked[T]]:
+    """`make(viewer)` for the signed-in user and these filters, kept per viewer for a few minutes
+    (snapshots.report_for): a report aggregates the whole scope, seconds at 100,000 victims."""
+
+    def compute(viewer: Any) -> Checked[T]:
+        if services.too_few_to_show_for(viewer, filters, population):
+            return Checked(None)
+        return Checked(make(viewer))
+
+    with read_only():
+        return snapshots.report_for(current_user, (name, filters, *options), compute)
+
+
+def _pending(form: Any, endpoint: str, title: str) -> str:
+    """The page shown while a report's figures are still being computed in the background."""
+    return render_template("reports/pending.html", form=form, endpoint=endpoint, title=title)
 
 
 def _audit_export(report: str, fmt: str, filters: dict[str, Any], rows: int) -> None:
@@ -178,7 +212,7 @@ def index() -> str:
 def landing_figures() -> dict[str, Any]:
     """The few figures and the chart that open each role's dashboard and the reports page."""
     kept = snapshots.summary_for(current_user, reads_ledger=can(current_user, Permission.READ_LEDGER))
-    figures = kept.summary
+    figures = kept.value
     chart = None
     if figures is not None and figures.fund is not None:
         chart = bar_chart(
@@ -200,26 +234,43 @@ def landing_figures() -> dict[str, Any]:
 @requires(Permission.VIEW_CASES)
 def victims() -> str | Response:
     form, filters = _victim_filters()
-    with read_only():
-        if services.too_few_to_show_for(current_user, filters, "victims"):
-            return _too_few(form, "reports.victims", _("Per-victim support"), "victims")
-        if not services.sees_rows(current_user):
-            result = services.aggregate_support(current_user, filters)
-            totals = result.by_service.row_totals
-            chart = bar_chart(
-                chart_id="services-by-type",
-                title=_("Services by type (consenting victims; small counts hidden)"),
-                categories=result.by_service.row_labels,
-                series=[Series(_("services"), totals, "series-1")],
-            )
-            return render_template(
-                "reports/victims_aggregate.html", form=form, result=result, chart=chart, args=_carried(form)
-            )
-        figures = services.headline(current_user, filters)
-        page = max(request.args.get("page", 1, type=int) or 1, 1)
+    title = _("Per-victim support")
+    if not services.sees_rows(current_user):
+        snapshot = _kept_report(
+            "victims-aggregate", filters, "victims", lambda user: services.aggregate_support(user, filters)
+        )
+        if snapshot.value is None:
+            return _pending(form, "reports.victims", title)
+        result = snapshot.value.report
+        if result is None:
+            return _too_few(form, "reports.victims", title, "victims")
+        chart = bar_chart(
+            chart_id="services-by-type",
+            title=_("Services by type (consenting victims; small counts hidden)"),
+            categories=result.by_service.row_labels,
+            series=[Series(_("services"), result.by_service.row_totals, "series-1")],
+        )
+        return render_template(
+            "reports/victims_aggregate.html",
+            form=form,
+            result=result,
+            chart=chart,
+            args=_carried(form),
+            figures_as_of=snapshot.computed_at,
+        )
+    snapshot = _kept_report(
+        "victims",
+        filters,
+        "victims",
+        lambda user: (services.headline(user, filters), services.services_by_type(user, filters)),
+    )
+    if snapshot.value is None or snapshot.value.report is None:  # advocates are never refused (see services)
+        return _pending(form, "reports.victims", title)
+    figures, by_type = snapshot.value.report
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    with read_only():  # only this page's victims, always read afresh
         query = services.support_rows(current_user, filters, page=(PAGE_SIZE, (page - 1) * PAGE_SIZE))
         rows = db.session.execute(query).all()
-        by_type = services.services_by_type(current_user, filters)
     chart = bar_chart(
         chart_id="services-by-type",
         title=_("Services by type"),
@@ -239,6 +290,7 @@ def victims() -> str | Response:
         chart=chart,
         by_type=by_type,
         args=_carried(form),
+        figures_as_of=snapshot.computed_at,
     )
 
 
@@ -343,10 +395,14 @@ def _grouping() -> str:
 def assistance() -> str | Response:
     form, filters = _victim_filters()
     by = _grouping()
-    with read_only():
-        if services.too_few_to_show_for(current_user, filters, "victims"):
-            return _too_few(form, "reports.assistance", _("Assistance"), "victims")
-        report = services.assistance_report(current_user, filters, by=by)
+    snapshot = _kept_report(
+        "assistance", filters, "victims", lambda user: services.assistance_report(user, filters, by=by), by
+    )
+    if snapshot.value is None:
+        return _pending(form, "reports.assistance", _("Assistance"))
+    report = snapshot.value.report
+    if report is None:
+        return _too_few(form, "reports.assistance", _("Assistance"), "victims")
     chart = bar_chart(
         chart_id="assistance-chart",
         title=_("Services by %(group)s", group=services.ASSISTANCE_GROUPS[by]),
@@ -362,6 +418,7 @@ def assistance() -> str | Response:
         by=by,
         aggregate=not services.sees_rows(current_user),
         args=_carried(form, "by"),
+        figures_as_of=snapshot.computed_at,
     )
 
 
@@ -397,10 +454,14 @@ def assistance_export(fmt: str) -> Response:
 @requires(Permission.VIEW_CASES)
 def clock() -> str | Response:
     form, filters = _allegation_filters()
-    with read_only():
-        if services.too_few_to_show_for(current_user, filters, "allegations"):
-            return _too_few(form, "reports.clock", _("Allegation clock"), "allegations")
-        report = services.clock_report(current_user, filters)
+    snapshot = _kept_report(
+        "clock", filters, "allegations", lambda user: services.clock_report(user, filters)
+    )
+    if snapshot.value is None:
+        return _pending(form, "reports.clock", _("Allegation clock"))
+    report = snapshot.value.report
+    if report is None:
+        return _too_few(form, "reports.clock", _("Allegation clock"), "allegations")
     late_at = [k for k, _ in services.CLOCK_STATES].index("late")
     overdue_at = [k for k, _ in services.CLOCK_STATES].index("overdue")
     chart = bar_chart(
@@ -423,6 +484,7 @@ def clock() -> str | Response:
         states=services.CLOCK_STATES,
         chart=chart,
         args=_carried(form),
+        figures_as_of=snapshot.computed_at,
     )
 
 
@@ -475,17 +537,26 @@ def clock_export(fmt: str) -> Response:
 @requires(Permission.VIEW_CASES)
 def claims() -> str | Response:
     form, filters = _claim_filters()
-    with read_only():
-        if services.too_few_to_show_for(current_user, filters, "claims"):
-            return _too_few(form, "reports.claims", _("Paternity claims"), "claims")
-        report = services.claims_report(current_user, filters)
+    snapshot = _kept_report("claims", filters, "claims", lambda user: services.claims_report(user, filters))
+    if snapshot.value is None:
+        return _pending(form, "reports.claims", _("Paternity claims"))
+    report = snapshot.value.report
+    if report is None:
+        return _too_few(form, "reports.claims", _("Paternity claims"), "claims")
     chart = bar_chart(
         chart_id="claims-chart",
         title=_("Claims by step"),
         categories=report.by_state.column_labels,
         series=[Series(_("claims"), report.by_state.column_totals, "series-1")],
     )
-    return render_template("reports/claims.html", form=form, report=report, chart=chart, args=_carried(form))
+    return render_template(
+        "reports/claims.html",
+        form=form,
+        report=report,
+        chart=chart,
+        args=_carried(form),
+        figures_as_of=snapshot.computed_at,
+    )
 
 
 def _claim_filters() -> tuple[ClaimFilterForm, VictimFilters]:
@@ -557,8 +628,18 @@ def claims_export(fmt: str) -> Response:
 @requires(Permission.READ_LEDGER)
 def fund() -> str:
     form, start, end = _period()
+    today, small_counts_below = date.today(), _small_counts_below()
+
+    def compute() -> tuple[services.FundStatement, Markup]:
+        statement = services.fund_statement(start, end, today=today, small_counts_below=small_counts_below)
+        # The portfolio's rows (2,000 at 100,000 victims) take seconds to format: kept rendered.
+        portfolio = render_template("reports/_fund_portfolio.html", projects=statement.projects)
+        return statement, Markup(portfolio)  # noqa: S704 - Jinja escaped it while rendering
+
     with read_only():
-        statement = services.fund_statement(start, end, small_counts_below=_small_counts_below())
+        statement, portfolio = kept.figures(
+            "fund report", compute, start, end, today, small_counts_below, str(get_locale())
+        )
     chart = bar_chart(
         chart_id="fund-by-month",
         title=_(
@@ -573,7 +654,12 @@ def fund() -> str:
         ],
     )
     return render_template(
-        "reports/fund.html", form=form, statement=statement, chart=chart, args=_carried(form)
+        "reports/fund.html",
+        form=form,
+        statement=statement,
+        portfolio=portfolio,
+        chart=chart,
+        args=_carried(form),
     )
 
 
