@@ -4,6 +4,7 @@ and claims outside the advocate's scope (404); the journey works; names stay out
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from tests.claims.conftest import S, claim_at
 from tests.conftest import make_app
+from vat.allegations import services as allegations
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
 from vat.claims.models import Claim, Payment
@@ -102,8 +104,9 @@ def test_open_a_claim_move_it_and_tell_the_victim(app, client, login, make_user)
 
         victim = new_victim(db.session.get(User, user.id))
         db.session.commit()
-        victim_id, child_id = victim.id, victim.children[0].id
-    assert "CAR-" in client.get("/vat/claims/new").get_data(as_text=True)
+        victim_id, child_id, case_code = victim.id, victim.children[0].id, victim.case_code
+    response = client.get(f"/vat/claims/new?case_code={case_code}")
+    assert response.headers["Location"].endswith(f"/vat/claims/new?victim={victim_id}")
     form = client.get(f"/vat/claims/new?victim={victim_id}").get_data(as_text=True)
     assert 'name="child_ids"' in form
     response = client.post(
@@ -239,3 +242,150 @@ def test_a_senior_advocate_who_breaks_the_glass_sees_the_claim(app, client, logi
         )
         db.session.commit()
     assert client.get(f"/vat/claims/{claim_id}").status_code == 200
+
+
+# --- choosing the victim: by case code, never a list of every victim in scope ------------------
+
+
+@dataclass(frozen=True)
+class Chosen:
+    victim_id: int
+    case_code: str
+    child_ids: list[int]
+    allegation_id: int  # the victim's own allegation
+    other_allegation_id: int  # another victim's, in the same scope
+    outside_case_code: str  # a victim in another country
+
+
+@pytest.fixture
+def chosen(app, make_user):
+    owner = make_user(Role.ADVOCATE, "CAF")
+    outsider = make_user(Role.ADVOCATE, "COD")
+    with app.app_context():
+        from tests.claims.conftest import new_victim
+
+        actor = db.session.get(User, owner.id)
+        victim, other = new_victim(actor), new_victim(actor)
+        own, others = (
+            allegations.create_allegation(
+                actor=actor, reference=reference, country_code="CAF", received_on=TODAY
+            )
+            for reference in ("ALG-OWN", "ALG-OTHER")
+        )
+        allegations.link_victim(actor=actor, victim=victim, allegation=own)
+        allegations.link_victim(actor=actor, victim=other, allegation=others)
+        outside = new_victim(db.session.get(User, outsider.id), country="COD")
+        db.session.commit()
+        children = [c.id for c in victim.children]
+        return Chosen(victim.id, victim.case_code, children, own.id, others.id, outside.case_code)
+
+
+def claim_values(chosen, allegation_id):
+    return {
+        "child_ids": [str(c) for c in chosen.child_ids],
+        "allegation_id": str(allegation_id),
+        "father_nationality": "PAK",
+        "father_category": "military_contingent",
+        "member_state": "",
+        "opened_on": TODAY.isoformat(),
+    }
+
+
+def claims_of(app, victim_id):
+    with app.app_context():
+        return db.session.scalars(select(Claim).where(Claim.victim_id == victim_id)).all()
+
+
+def test_the_chooser_asks_for_a_case_code_and_lists_no_victim(client, login, chosen):
+    login(Role.ADVOCATE, "CAF")
+    response = client.get("/vat/claims/new")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'name="case_code"' in page
+    assert "<option" not in page and chosen.case_code not in page
+    assert "has-error" not in page  # no complaint before anything is typed
+
+
+def test_a_case_code_in_scope_leads_to_the_form_with_only_that_victims_allegations(
+    app, client, login, chosen
+):
+    login(Role.ADVOCATE, "CAF")
+    typed = f"  {chosen.case_code.lower()} "
+    response = client.get("/vat/claims/new", query_string={"case_code": typed})
+    assert response.status_code == 302
+    form_path = f"/vat/claims/new?victim={chosen.victim_id}"
+    assert response.headers["Location"].endswith(form_path)
+
+    form = client.get(form_path).get_data(as_text=True)
+    assert "ALG-OWN" in form and "ALG-OTHER" not in form
+    refused = client.post(form_path, data=claim_values(chosen, chosen.other_allegation_id))
+    assert refused.status_code == 200 and "has-error" in refused.get_data(as_text=True)
+    assert claims_of(app, chosen.victim_id) == []
+
+    response = client.post(form_path, data=claim_values(chosen, chosen.allegation_id))
+    assert response.status_code == 302
+    [claim] = claims_of(app, chosen.victim_id)
+    assert claim.allegation_id == chosen.allegation_id
+
+
+def test_a_case_code_outside_the_scope_answers_like_one_that_does_not_exist(client, login, chosen):
+    login(Role.ADVOCATE, "CAF")
+    answers = {}
+    for code in (chosen.outside_case_code, "ZZZ-1999-9999"):
+        response = client.get("/vat/claims/new", query_string={"case_code": code})
+        answers[code] = (response.status_code, response.get_data(as_text=True).replace(code, "CODE"))
+    assert answers[chosen.outside_case_code] == answers["ZZZ-1999-9999"]
+    status, page = answers["ZZZ-1999-9999"]
+    assert status == 404
+    assert "No victim in your scope has that case code." in page
+    assert "/vat/claims/new?victim=" not in page
+    empty = client.get("/vat/claims/new?case_code=")
+    assert empty.status_code == 200 and "has-error" in empty.get_data(as_text=True)
+
+
+def test_the_victim_in_another_scope_cannot_be_opened_by_id_either(app, client, login, chosen):
+    login(Role.ADVOCATE, "COD")
+    assert client.get(f"/vat/claims/new?victim={chosen.victim_id}").status_code == 404
+    response = client.post(
+        f"/vat/claims/new?victim={chosen.victim_id}", data=claim_values(chosen, chosen.allegation_id)
+    )
+    assert response.status_code == 404
+    assert claims_of(app, chosen.victim_id) == []
+
+
+@pytest.mark.parametrize("role", [Role.FUND_MANAGER, Role.AUDITOR, Role.ADMIN])
+def test_roles_that_do_not_edit_cases_cannot_look_up_a_case_code(client, login, chosen, role):
+    login(role, "CAF")
+    response = client.get("/vat/claims/new", query_string={"case_code": chosen.case_code})
+    assert response.status_code == 403
+    assert chosen.case_code not in response.get_data(as_text=True)
+
+
+def test_opening_a_claim_needs_a_csrf_token(database_url, make_user, chosen):
+    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    from tests.conftest import sign_in
+
+    sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
+    form_path = f"/vat/claims/new?victim={chosen.victim_id}"
+    values = claim_values(chosen, chosen.allegation_id)
+    assert client.post(form_path, data=values).status_code == 400
+    assert claims_of(app, chosen.victim_id) == []
+    token = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(form_path).get_data(as_text=True)
+    )
+    assert client.post(form_path, data={**values, "csrf_token": token.group(1)}).status_code == 302
+    assert len(claims_of(app, chosen.victim_id)) == 1
+
+
+def test_the_victim_page_offers_a_claim_for_that_victim_once_a_child_is_recorded(app, client, login, chosen):
+    user = login(Role.ADVOCATE, "CAF")
+    link = f'href="/vat/claims/new?victim={chosen.victim_id}"'
+    assert link in client.get(f"/vat/victims/{chosen.victim_id}").get_data(as_text=True)
+    with app.app_context():
+        from tests.claims.conftest import new_victim
+
+        childless = new_victim(db.session.get(User, user.id), children=0)
+        db.session.commit()
+        childless_id = childless.id
+    assert "/vat/claims/new?victim=" not in client.get(f"/vat/victims/{childless_id}").get_data(as_text=True)

@@ -55,10 +55,12 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class ChooseVictimForm(FlaskForm):
+    """The victim by case code: a list of every victim in scope would not scale."""
+
     class Meta:
         csrf = False
 
-    victim = SelectField(_l("Victim (case code)"), choices=[], validators=[DataRequired()])
+    case_code = StringField(_l("Victim's case code"), validators=[DataRequired(), Length(max=40)])
 
 
 class ClaimForm(FlaskForm):

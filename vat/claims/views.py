@@ -30,10 +30,9 @@ from vat.claims.forms import (
 )
 from vat.claims.labels import claim_label
 from vat.claims.models import Claim, ClaimStep
-from vat.db import commit_keeping_loaded, db
+from vat.db import commit_keeping_loaded, db, read_only
 from vat.errors import DomainError
 from vat.victims import services as victims
-from vat.victims.models import Victim
 
 bp = Blueprint("claims", __name__, url_prefix="/vat/claims")
 
@@ -109,15 +108,11 @@ def index() -> str:
 
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.EDIT_CASES)
-def new() -> str | Response:
+def new() -> str | tuple[str, int] | Response:
     victim_id = request.args.get("victim", type=int)
     if victim_id is None:
-        chooser = ChooseVictimForm(request.args)
-        chooser.victim.choices = [SelectChoice("", "—")] + [
-            SelectChoice(str(v.id), v.case_code)
-            for v in db.session.scalars(victims.visible_victims(current_user).order_by(Victim.case_code))
-        ]
-        return render_template("vat/claims/choose_victim.html", form=chooser)
+        with read_only():  # a lookup: on SQLite it need not wait for the write lock
+            return choose_victim()
     victim = victims.get_victim(current_user, victim_id)
     if victim is None:
         abort(404)
@@ -168,6 +163,19 @@ def new() -> str | Response:
             flash(_("Claim %(code)s opened.", code=claim.code), "success")
             return to_claim(claim)
     return render_template("vat/claims/new.html", form=form, victim=victim)
+
+
+def choose_victim() -> str | tuple[str, int] | Response:
+    """The first step: the victim by case code. A code outside the user's scope gets the same
+    answer as one that does not exist."""
+    chooser = ChooseVictimForm(request.args)
+    if "case_code" not in request.args or not chooser.validate():
+        return render_template("vat/claims/choose_victim.html", form=chooser)
+    victim = victims.find_by_case_code(current_user, chooser.case_code.data or "")
+    if victim is None:
+        chooser.case_code.errors = [_("No victim in your scope has that case code.")]
+        return render_template("vat/claims/choose_victim.html", form=chooser), 404
+    return redirect(url_for("claims.new", victim=victim.id))
 
 
 # --- the claim page ---------------------------------------------------------------------------
