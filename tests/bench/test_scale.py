@@ -150,6 +150,7 @@ def test_pages(seeded: Seeded) -> None:
         "victim list, active, page 1": "/vat/victims?status=active",
         "victim list, active, page 2,000": "/vat/victims?status=active&page=2000",
         "victim page (timeline)": f"/vat/victims/{busiest}",
+        "needs attention, every victim in scope": "/vat/attention?all=1",
     }
     for label, url in pages.items():
         for _ in range(5):
@@ -179,7 +180,6 @@ def test_pages(seeded: Seeded) -> None:
         )
 
 
-# --- 3. HTTP under load --------------------------------------------------------------------------
 # --- 2b. every page -------------------------------------------------------------------------------
 
 PAGE_VIEWS = int(os.environ.get("VAT_BENCH_PAGE_VIEWS", "20"))
@@ -271,6 +271,7 @@ def test_every_page(seeded: Seeded) -> None:
         app.config.update(saved)
 
 
+# --- 3. HTTP under load --------------------------------------------------------------------------
 
 LUA = """
 done = function(summary, latency, requests)
