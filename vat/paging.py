@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,4 +49,16 @@ def page_of(query: Select[Any], *, page: int, per_page: int, count: Callable[[],
     total = max(count(), (page - 1) * per_page + min(len(rows), per_page))  # a kept total may lag
     return Page(
         items=list(rows[:per_page]), page=page, per_page=per_page, total=total, more=len(rows) > per_page
+    )
+
+
+def page_of_rows(rows: Sequence[Any], *, page: int, per_page: int) -> Page:
+    """Page `page` of rows already at hand (kept figures), in their order."""
+    start = (page - 1) * per_page
+    return Page(
+        items=list(rows[start : start + per_page]),
+        page=page,
+        per_page=per_page,
+        total=len(rows),
+        more=len(rows) > start + per_page,
     )

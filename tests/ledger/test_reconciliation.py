@@ -263,3 +263,23 @@ def test_the_lines_are_built_with_the_cycle_collector_paused_and_it_is_restored(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_lines_come_a_page_at_a_time_in_their_order(recon, client, login, monkeypatch):
+    from ledger import views
+
+    db.session.rollback()  # the fixture's transaction: SQLite lets one writer in at a time
+    monkeypatch.setattr(views, "LIST_PAGE", 3)
+    login(Role.FUND_MANAGER, "")
+    shown = []
+    for number in (1, 2, 3):
+        page = client.get(f"/ledger/withholdings?page={number}").get_data(as_text=True)
+        assert f"Page {number} of 3" in page
+        table = page.split('id="by-allegation"')[1].split("</tbody>")[0]
+        shown.append(re.findall(r'href="/ledger/withholdings/\d+">(\w+)</a>', table))
+        assert ("page=4" in page) is False
+    assert shown == [["A", "F", "G"], ["D", "C", "B"], ["I", "E"]]
+    countries = page.split("By contributing country")[1].split("</tbody>")[0]
+    assert all(f"<td>{code}</td>" in countries for code in ("ZAF", "NPL", "RWA")), (
+        "every line counts, on every page"
+    )
