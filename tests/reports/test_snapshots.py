@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from tests.reports.snapshot_helpers import add_victim as _add_victim
+from tests.reports.snapshot_helpers import wait_for_workers as _wait_for_workers
 from vat.auth.models import BreakGlass, Role
 from vat.db import db, utcnow
 from vat.reports import services, snapshots
@@ -32,27 +34,6 @@ def kept(app, monkeypatch):
     yield now, calls
     _wait_for_workers()
     snapshots.clear()
-
-
-def _wait_for_workers() -> None:
-    for entry in list(snapshots._entries.values()):
-        if entry.worker is not None:
-            entry.worker.join(timeout=30)
-
-
-def _add_victim(app, code: str) -> None:
-    with app.app_context():
-        db.session.add(
-            Victim(
-                case_code=code,
-                country_code="CAF",
-                mission="MINUSCA",
-                sex="female",
-                age_group="adult",
-                registered_on=date(2022, 1, 1),
-            )
-        )
-        db.session.commit()
 
 
 def _victims_shown(client) -> str:
