@@ -7,7 +7,7 @@ import gc
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -42,6 +42,7 @@ from ledger.models import (
 )
 from ledger.services import behind_schedule, fund_position, psc_rate
 from vat.db import db
+from vat.paging import Page, page_of
 
 AGEING_BUCKETS = (
     (0, 90, "0–90 days"),
@@ -189,51 +190,84 @@ def donor_summary() -> list[dict[str, Any]]:
     return rows
 
 
-def donor_pledges(donor: Donor) -> list[dict[str, Any]]:
-    # Outstanding balances and reversals in one query each, not one per pledge.
-    balances = dict(
-        db.session.execute(
-            select(Posting.pledge_id, func.sum(Posting.amount_minor))
-            .join(Pledge, Pledge.id == Posting.pledge_id)
-            .where(
-                Posting.account_id == engine.account_id(PLEDGES_RECEIVABLE),
-                Posting.currency == Pledge.currency,
-                Pledge.donor_id == donor.id,
-            )
-            .group_by(Posting.pledge_id)
-        ).all()
+def donor_pledges(donor: Donor, *, page: int, per_page: int) -> Page:
+    """One page of the donor's pledges, newest first, each with what is received and outstanding
+    (in the pledge's currency): the page's balances are read pledge by pledge, not the donor's."""
+    receivable = engine.account_id(PLEDGES_RECEIVABLE)
+    balance = (
+        select(func.coalesce(func.sum(Posting.amount_minor), 0))
+        .where(
+            Posting.pledge_id == Pledge.id,
+            Posting.account_id == receivable,
+            Posting.currency == Pledge.currency,
+        )
+        .scalar_subquery()
     )
-    reversed_entries = _reversed_entries()
+    found = page_of(
+        select(Pledge, balance, Pledge.entry_id.in_(engine.reversed_ids()))
+        .where(Pledge.donor_id == donor.id)
+        .order_by(Pledge.pledged_on.desc(), Pledge.id.desc()),
+        page=page,
+        per_page=per_page,
+        count=lambda: (
+            db.session.scalar(select(func.count(Pledge.id)).where(Pledge.donor_id == donor.id)) or 0
+        ),
+    )
     rows = []
-    for pledge in db.session.scalars(
-        select(Pledge).where(Pledge.donor_id == donor.id).order_by(Pledge.pledged_on)
-    ):
+    for pledge, balance_minor, reversed_ in found.items:
         amount = from_minor(pledge.amount_minor, pledge.currency)
-        outstanding = from_minor(balances.get(pledge.id) or 0, pledge.currency)
-        reversed_ = pledge.entry_id in reversed_entries
+        outstanding = from_minor(balance_minor, pledge.currency)
         rows.append(
             {
                 "pledge": pledge,
                 "amount": amount,
                 "received": Decimal(0) if reversed_ else amount - outstanding,
                 "outstanding": outstanding,
-                "reversed": reversed_,
+                "reversed": bool(reversed_),
             }
         )
-    return rows
+    return replace(found, items=rows)
 
 
-def donor_receipts(donor: Donor) -> list[tuple[Receipt, Decimal, bool]]:
-    receipts = db.session.scalars(
-        select(Receipt).where(Receipt.donor_id == donor.id).order_by(Receipt.received_on, Receipt.id)
+def donor_receipts(donor: Donor, *, page: int, per_page: int) -> Page:
+    """One page of the donor's receipts, newest first: (receipt, amount, reversed) rows."""
+    found = page_of(
+        select(Receipt, Receipt.entry_id.in_(engine.reversed_ids()))
+        .where(Receipt.donor_id == donor.id)
+        .order_by(Receipt.received_on.desc(), Receipt.id.desc()),
+        page=page,
+        per_page=per_page,
+        count=lambda: (
+            db.session.scalar(select(func.count(Receipt.id)).where(Receipt.donor_id == donor.id)) or 0
+        ),
     )
-    reversed_entries = _reversed_entries()
-    return [(r, from_minor(r.amount_minor, r.currency), r.entry_id in reversed_entries) for r in receipts]
+    return replace(
+        found,
+        items=[(r, from_minor(r.amount_minor, r.currency), bool(reversed_)) for r, reversed_ in found.items],
+    )
 
 
-def _reversed_entries() -> set[int]:
-    """Ids of the entries that have been reversed (reversals are few)."""
-    return set(db.session.scalars(engine.reversed_ids()))
+def open_pledges(donor: Donor, *, limit: int) -> list[tuple[Pledge, Decimal]]:
+    """The donor's `limit` oldest pledges with something outstanding, with what is outstanding
+    (in the pledge's currency). A reversed pledge has nothing outstanding."""
+    outstanding = func.sum(Posting.amount_minor)
+    rows = db.session.execute(
+        select(Pledge, outstanding)
+        .join(
+            Posting,
+            and_(
+                Posting.pledge_id == Pledge.id,
+                Posting.account_id == engine.account_id(PLEDGES_RECEIVABLE),
+                Posting.currency == Pledge.currency,
+            ),
+        )
+        .where(Pledge.donor_id == donor.id)
+        .group_by(Pledge.id)
+        .having(outstanding > 0)
+        .order_by(Pledge.pledged_on, Pledge.id)
+        .limit(limit)
+    )
+    return [(pledge, from_minor(minor, pledge.currency)) for pledge, minor in rows]
 
 
 def _reversed(entry_id: int | None) -> bool:

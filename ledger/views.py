@@ -177,13 +177,23 @@ def new_donor() -> View:
 @bp.get("/donors/<int:donor_id>")
 @requires(Permission.READ_LEDGER)
 def donor(donor_id: int) -> str:
-    row = db.get_or_404(Donor, donor_id)
-    return render_template(
-        "ledger/donor.html",
-        donor=row,
-        pledges=reports.donor_pledges(row),
-        receipts=reports.donor_receipts(row),
-    )
+    """The donor's figures and one page of its pledges and of its receipts (one page number for
+    both: page 2 shows the next 50 of each)."""
+    number = _page_number()
+    with read_only():
+        row = db.get_or_404(Donor, donor_id)
+        pledges = reports.donor_pledges(row, page=number, per_page=LIST_PAGE)
+        receipts = reports.donor_receipts(row, page=number, per_page=LIST_PAGE)
+        # Kept while the ledger is unchanged (ledger.kept), shared with the donors list.
+        figures = kept.figures("donor figures", reports.donor_figures)
+        return render_template(
+            "ledger/donor.html",
+            donor=row,
+            figures=figures.get(row.id, reports.DonorFigures()),
+            pledges=pledges,
+            receipts=receipts,
+            page=max(pledges, receipts, key=lambda p: p.pages),
+        )
 
 
 @bp.route("/donors/<int:donor_id>/pledge", methods=["GET", "POST"])
@@ -210,27 +220,35 @@ def new_pledge(donor_id: int) -> View:
     )
 
 
+OPEN_PLEDGES_OFFERED = 100  # the receipt form's choice of pledges: the oldest open ones
+
+
 @bp.route("/donors/<int:donor_id>/receipt", methods=["GET", "POST"])
 @requires(Permission.RECORD_LEDGER)
 def new_receipt(donor_id: int) -> View:
     row = db.get_or_404(Donor, donor_id)
     form = ReceiptForm()
-    open_pledges = [p for p in reports.donor_pledges(row) if p["outstanding"] > 0]
+    open_pledges = reports.open_pledges(row, limit=OPEN_PLEDGES_OFFERED + 1)
     form.pledge_id.choices = [SelectChoice("", _("Unpledged contribution"))] + [
         SelectChoice(
-            str(p["pledge"].id),
+            str(pledge.id),
             _(
                 "%(day)s · %(currency)s %(amount)s outstanding",
-                day=p["pledge"].pledged_on,
-                currency=p["pledge"].currency,
-                amount=f"{p['outstanding']:,}",
+                day=pledge.pledged_on,
+                currency=pledge.currency,
+                amount=f"{outstanding:,}",
             ),
         )
-        for p in open_pledges
+        for pledge, outstanding in open_pledges[:OPEN_PLEDGES_OFFERED]
     ]
     if request.method == "GET" and open_pledges:
-        form.pledge_id.data = str(open_pledges[0]["pledge"].id)
-        form.currency.data = open_pledges[0]["pledge"].currency
+        form.pledge_id.data = str(open_pledges[0][0].id)
+        form.currency.data = open_pledges[0][0].currency
+    note = (
+        _("Only the %(count)s oldest pledges not yet fully received are listed.", count=OPEN_PLEDGES_OFFERED)
+        if len(open_pledges) > OPEN_PLEDGES_OFFERED
+        else None
+    )
 
     def run() -> Any:
         pledge = db.session.get(Pledge, int(form.pledge_id.data)) if form.pledge_id.data else None
@@ -253,6 +271,7 @@ def new_receipt(donor_id: int) -> View:
         _("Receipt recorded."),
         lambda _: url_for("ledger.donor", donor_id=row.id),
         title=_("Receipt from %(donor)s", donor=row.name),
+        note=note,
     )
 
 

@@ -53,6 +53,8 @@ FUND_PAGES = [
     "/ledger/donors",
     "/ledger/donors?page=2",
     "/ledger/donors/{donor}",
+    "/ledger/donors/{donor}?page=2",
+    "/ledger/donors/{donor}/receipt",
     "/ledger/projects",
     "/ledger/projects?page=2",
     "/ledger/projects?status=ongoing&focus=services&country=CAF",
