@@ -137,7 +137,7 @@ class Seeded:
 
 
 @pytest.fixture(scope="session", params=backends())
-def seeded(request: pytest.FixtureRequest) -> Seeded:
+def seeded(request: pytest.FixtureRequest) -> Iterator[Seeded]:
     from flask_migrate import upgrade
 
     url = seeded_url(request.param, VICTIMS)
@@ -147,7 +147,9 @@ def seeded(request: pytest.FixtureRequest) -> Seeded:
         with db.engine.begin() as connection:
             connection.execute(text("ANALYZE"))
         db.engine.dispose()
-    return Seeded(request.param, url, app)
+    yield Seeded(request.param, url, app)
+    with app.app_context():
+        db.engine.dispose()  # no connection left for the garbage collector to close at exit
 
 
 # --- users and sessions ----------------------------------------------------------------------
