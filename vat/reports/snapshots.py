@@ -137,7 +137,7 @@ def _refresh(app: Flask, key: tuple[Any, ...], compute: Callable[[], Any]) -> No
         with app.app_context(), read_only():
             figures = Figures(compute(), utcnow())
     except Exception:  # the last figures stay; the next request past their age tries again
-        log.exception("figures could not be computed: %s", key[:2])
+        log.exception("figures could not be computed: %s", key[0])  # the report, not its filters
         return
     with _lock:
         if key in _entries:
