@@ -15,9 +15,10 @@ from sqlalchemy import select
 from vat import audit
 from vat.allegations import services
 from vat.allegations.models import Allegation, ClockRule
-from vat.allegations.services import InvalidField, add_months, clock
+from vat.allegations.services import add_months, clock
 from vat.auth.models import Role, User
 from vat.db import db
+from vat.inputs import InvalidField
 
 ON = date(2026, 6, 30)
 

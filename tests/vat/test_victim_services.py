@@ -13,10 +13,10 @@ from sqlalchemy import select, text
 from tests.vat.conftest import register
 from vat import audit
 from vat.allegations import services as allegations
-from vat.allegations.services import InvalidField
 from vat.auth.models import User
 from vat.db import db
 from vat.errors import DomainError
+from vat.inputs import InvalidField
 from vat.victims import services
 from vat.victims.models import Assistance, ServiceStatus, Victim, VictimStatus
 

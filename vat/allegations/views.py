@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from vat import inputs
 from vat.allegations import services
 from vat.allegations.forms import AllegationForm, ClockRuleForm, LinkVictimForm
 from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Outcome, Step, VictimAllegation
@@ -34,7 +35,7 @@ def prepare(form: AllegationForm) -> None:
     countries = sorted({s.country_code for s in current_user.scopes})
     form.country_code.choices = [SelectChoice(c, c) for c in countries]
     form.perpetrator_country.choices = [SelectChoice("", "— unknown —")] + [
-        SelectChoice(code, name) for code, name in services.country_choices()
+        SelectChoice(code, name) for code, name in inputs.country_choices()
     ]
 
 

@@ -23,15 +23,7 @@ from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from vat import audit
 from vat.allegations.models import PersonnelCategory
-from vat.allegations.services import (
-    InvalidField,
-    add_months,
-    choice,
-    clean_text,
-    country,
-    past_date,
-    today,
-)
+from vat.allegations.services import add_months
 from vat.auth.policy import in_scope
 from vat.claims.models import (
     Claim,
@@ -50,6 +42,7 @@ from vat.claims.models import (
 )
 from vat.db import db
 from vat.errors import Conflict, DomainError
+from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
 from vat.kept import KeptValues, list_figure
 from vat.victims import services as victims
 from vat.victims.models import ConsentPurpose, RecipientKind, Victim

@@ -13,7 +13,6 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from vat.allegations.services import InvalidField, country_choices, today
 from vat.auth.policy import Permission, requires
 from vat.claims import services
 from vat.claims.forms import (
@@ -32,6 +31,7 @@ from vat.claims.labels import claim_label
 from vat.claims.models import Claim, ClaimStep
 from vat.db import commit_keeping_loaded, db, read_only
 from vat.errors import DomainError
+from vat.inputs import InvalidField, country_choices, today
 from vat.victims import services as victims
 
 bp = Blueprint("claims", __name__, url_prefix="/vat/claims")

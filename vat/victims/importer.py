@@ -32,9 +32,9 @@ from vat.allegations.models import (
     PersonnelCategory,
     Urgency,
 )
-from vat.allegations.services import InvalidField
 from vat.db import db
 from vat.errors import DomainError
+from vat.inputs import InvalidField
 from vat.victims import services
 from vat.victims.models import (
     AgeGroup,

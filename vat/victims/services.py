@@ -21,21 +21,13 @@ from sqlalchemy.orm import selectinload
 from vat import audit
 from vat.allegations import services as allegations
 from vat.allegations.models import Allegation, ClockRule, Step, VictimAllegation
-from vat.allegations.services import (
-    InvalidField,
-    choice,
-    clean_text,
-    country,
-    mission,
-    past_date,
-    today,
-)
 from vat.auth import services as auth
 from vat.auth.models import BreakGlass, Role, User
 from vat.auth.policy import in_scope, scope_filter
 from vat.crypto import blind_index
 from vat.db import db, utcnow
 from vat.errors import DomainError, NotAllowed
+from vat.inputs import InvalidField, choice, clean_text, country, mission, past_date, today
 from vat.kept import KeptValues, list_figure
 from vat.paging import Page
 from vat.reports.exports import xlsx_bytes

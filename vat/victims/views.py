@@ -27,12 +27,12 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from vat.allegations import services as allegation_services
-from vat.allegations.services import InvalidField
 from vat.auth.forms import EmptyForm
 from vat.auth.models import Role
 from vat.auth.policy import Permission, fresh_required, in_scope, requires
 from vat.db import commit_keeping_loaded, db, read_only
 from vat.errors import DomainError, NotAllowed
+from vat.inputs import InvalidField
 from vat.victims import importer, labels, services
 from vat.victims.forms import (
     AssistanceForm,

@@ -1,0 +1,84 @@
+"""Input cleaning shared by every domain service: trimmed text, choices, dates, countries.
+
+Each refusal is an `InvalidField` that names the form field (or spreadsheet column) it is about.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pycountry
+from flask_babel import lazy_gettext as _l
+
+from vat.errors import DomainError
+
+
+class InvalidField(DomainError):
+    """A value refused by a rule; `field` names the form field / spreadsheet column."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def today() -> date:
+    return date.today()
+
+
+def clean_text(field: str, value: str | None, *, max_length: int, required: bool = False) -> str | None:
+    """Trim surrounding spaces only (names round-trip exactly); refuse oversized text."""
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise InvalidField(field, _l("This field is required."))
+        return None
+    if len(value) > max_length:
+        raise InvalidField(field, _l("Use at most %(count)s characters.", count=max_length))
+    if "\x00" in value:
+        raise InvalidField(field, _l("This text holds a character that cannot be stored."))
+    return value
+
+
+def choice(field: str, value: str | None, allowed: type[Any], *, default: str | None = None) -> str:
+    value = (value or "").strip().lower().replace(" ", "_").replace("-", "_") or default
+    valid = {m.value for m in allowed}
+    if value not in valid:
+        raise InvalidField(field, _l("Choose one of: %(values)s.", values=", ".join(sorted(valid))))
+    return value
+
+
+def past_date(field: str, value: date | None, *, required: bool = False) -> date | None:
+    if value is None:
+        if required:
+            raise InvalidField(field, _l("This date is required."))
+        return None
+    if value > today():
+        raise InvalidField(field, _l("This date cannot be in the future."))
+    if value.year < 1900:
+        raise InvalidField(field, _l("This date is too far in the past."))
+    return value
+
+
+def country(field: str, value: str | None, *, required: bool = True) -> str | None:
+    value = (value or "").strip().upper()
+    if not value:
+        if required:
+            raise InvalidField(field, _l("Choose a country."))
+        return None
+    if pycountry.countries.get(alpha_3=value) is None:
+        raise InvalidField(field, _l("Use an ISO 3166 three-letter country code (e.g. CAF, COD)."))
+    return value
+
+
+def mission(field: str, value: str | None) -> str | None:
+    value = (value or "").strip().upper()
+    if not value:
+        return None
+    if len(value) > 40 or not all(c.isalnum() or c in " -/" for c in value):
+        raise InvalidField(field, _l("Use the mission or entity's short name (letters and digits)."))
+    return value
+
+
+def country_choices() -> list[tuple[str, str]]:
+    return sorted(((c.alpha_3, f"{c.name} ({c.alpha_3})") for c in pycountry.countries), key=lambda c: c[1])
