@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from seeding.cli import register as register_seeding
 from vat.audit import AuditEvent
 from vat.auth.models import User
 from vat.db import db
@@ -31,6 +32,7 @@ def test_create_user_refuses_a_weak_password(app, runner):
 
 
 def test_seed_demo_prints_passwords_once_and_is_idempotent(app, runner):
+    register_seeding(app)  # as wsgi.py does: the app itself does not know the seeding commands
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     assert "admin" in first.output and "demo-" in first.output

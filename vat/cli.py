@@ -1,4 +1,5 @@
-"""Operations from the command line: users, demo data, keys, audit, backup and restore."""
+"""Operations from the command line: users, keys, audit, backup and restore (the seeding commands
+are in `seeding.cli`)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,10 @@ from vat.auth.models import Role
 from vat.crypto import EncryptedText, KeyRing, generate_key_entry, key_id_of
 from vat.db import Base, db
 from vat.errors import DomainError
-from vat.scale import seed_scale
 
 
 def register(app: Flask) -> None:
-    for command in (create_user, seed_demo, seed_scale, backup, restore):
+    for command in (create_user, backup, restore):
         app.cli.add_command(command)
     app.cli.add_command(keys)
     app.cli.add_command(audit_group)
@@ -44,22 +44,6 @@ def create_user(username: str, role: str, scope: str, password: str) -> None:
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"created {username} ({role})")
-
-
-@click.command("seed-demo")
-@with_appcontext
-def seed_demo() -> None:
-    """Load demo users and data once; prints the demo passwords on first run only."""
-    from vat.demo import seed_demo as run
-
-    created = run()
-    if created is None:
-        click.echo("demo data already loaded")
-        return
-    db.session.commit()
-    click.echo("Demo users (shown once; roles that see identities enrol a second factor at first sign-in):")
-    for username, role, password in created:
-        click.echo(f"  {username:<16} {role:<16} {password}")
 
 
 # --- keys ------------------------------------------------------------------------------------

@@ -24,11 +24,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 
+from seeding.scale import seed_scale
+from seeding.scale_plan import COUNTRIES
 from tests.conftest import TEST_SETTINGS, _admin_connection, _postgres_url, make_app
 from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.scale import COUNTRIES
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = os.environ.get("VAT_BENCH") == "1"
@@ -87,7 +88,7 @@ def _seed(url: str, victims: int) -> None:
     with app.app_context():
         upgrade(revision="heads")
     started = time.perf_counter()
-    result = app.test_cli_runner().invoke(args=["seed-scale", "--victims", str(victims)])
+    result = app.test_cli_runner().invoke(seed_scale, args=["--victims", str(victims)])
     assert result.exit_code == 0, result.output
     record("seed", "seed-scale (s)", make_url(url).get_backend_name(), time.perf_counter() - started, None)
     with app.app_context():

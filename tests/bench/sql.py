@@ -34,7 +34,7 @@ def ageing_limits(today: date) -> dict[str, date]:
 
 def support_sql(backend: str, since: Any, countries: list[str] | None = None) -> tuple[str, dict[str, Any]]:
     """One row per victim: services by type and status, trust-fund money, recent contacts."""
-    from vat.scale import COUNTRIES
+    from seeding.scale_plan import COUNTRIES
 
     countries = countries or [c for c, _ in COUNTRIES]
     types = [

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from ledger.models import Donor, Pledge, Project, Tranche
+from seeding.scale import seed_scale
 from tests.bench.conftest import logged_queries, session_user, signed_in_client
 from tests.conftest import BACKEND, _admin_connection, _postgres_url, make_app
 from vat.allegations.models import Allegation, VictimAllegation
@@ -114,7 +115,7 @@ def sized_apps(
             shutil.copyfile(make_url(template_database).database or "", path)
             url = f"sqlite:///{path}"
         app = make_app(url)
-        result = app.test_cli_runner().invoke(args=["seed-scale", "--victims", str(size)])
+        result = app.test_cli_runner().invoke(seed_scale, args=["--victims", str(size)])
         assert result.exit_code == 0, result.output
         apps[size] = app
     yield apps

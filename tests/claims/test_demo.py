@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from seeding.demo_claims import seed_claims
 from vat.auth.models import Role
 from vat.claims import services
-from vat.claims.demo import seed_claims
 from vat.claims.models import ClaimStep
 from vat.db import db
 

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger import reports, services
-from ledger.demo import PLEDGES, seed_ledger_demo
 from ledger.models import Donor, Project
 from ledger.verify import verify
+from seeding.demo import seed_demo
+from seeding.demo_ledger import PLEDGES, seed_ledger_demo
 from vat.db import db
-from vat.demo import seed_demo
 
 
 @pytest.mark.linked_domains

@@ -40,7 +40,7 @@ def seeded_template(template_database: str, tmp_path_factory: pytest.TempPathFac
         url = f"sqlite:///{path}"
     app = make_app(url)
     with app.test_request_context():
-        from vat.demo import seed_demo
+        from seeding.demo import seed_demo
 
         seed_demo()
         db.session.commit()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import func, not_, select
 
+from seeding import demo_victims as demo
+from seeding.demo import DEMO_USERS
 from vat.auth import services as auth
 from vat.db import db
-from vat.demo import DEMO_USERS
-from vat.victims import demo, services
+from vat.victims import services
 from vat.victims.models import Victim
 
 

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
@@ -502,19 +503,23 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
     payments = DIRECT_SUPPORT
     if recipients:
         paired = zip(recipients, DIRECT_SUPPORT, strict=False)  # as many payments as recipients
-        payments = [(code, country, *rest) for (code, country), (_code, _country, *rest) in paired]
+        payments = [
+            (code, country, purpose, amount, paid_on)
+            for (code, country), (_, _, purpose, amount, paid_on) in paired
+        ]
     for case_code, country, purpose, amount, paid_on in payments:
         at(
             paid_on,
-            lambda c=case_code, k=country, p=purpose, a=amount, on=paid_on: services.pay_direct_support(
+            partial(
+                services.pay_direct_support,
                 actor=maker,
                 key=_key(),
-                case_code=c,
-                country_code=k,
-                purpose=p,
-                amount=a,
+                case_code=case_code,
+                country_code=country,
+                purpose=purpose,
+                amount=amount,
                 currency="USD",
-                paid_on=on,
+                paid_on=paid_on,
             ),
         )
 

@@ -6,11 +6,11 @@ import secrets
 
 from sqlalchemy import func, select
 
-from ledger.demo import seed_ledger_demo
+from seeding import demo_victims
+from seeding.demo_claims import seed_claims
+from seeding.demo_ledger import seed_ledger_demo
 from vat.auth import services as auth
 from vat.auth.models import Role, User
-from vat.claims.demo import seed_claims
-from vat.victims import demo as victims_demo
 from vat.victims.models import Victim
 
 DEMO_USERS = [
@@ -33,7 +33,7 @@ def seed_demo() -> list[tuple[str, str, str]] | None:
         password = "demo-" + secrets.token_urlsafe(12)
         auth.create_user(actor=None, username=username, password=password, role=role, scope=scope)
         created.append((username, role.value, password))
-    victims_demo.seed()
+    demo_victims.seed()
     seed_claims()
     seed_ledger_demo(recipients=direct_support_recipients())
     return created
@@ -48,7 +48,7 @@ def direct_support_recipients() -> list[tuple[str, str]]:
         .where(Victim.country_code.in_(["CAF", "COD"]))
         .order_by(Victim.country_code, Victim.id)
     ).all()
-    by_country = {country: [tuple(r) for r in rows if r[1] == country] for country in ("CAF", "COD")}
+    by_country = {country: [(r[0], r[1]) for r in rows if r[1] == country] for country in ("CAF", "COD")}
     return [*by_country["CAF"][:3], *by_country["COD"][:2]]
 
 

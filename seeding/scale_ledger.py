@@ -1,0 +1,420 @@
+"""The ledger half of `flask seed-scale`: donors, pledges and receipts, withholdings and their
+transfers, projects and their tranches, direct support, all in US dollars. Every entry is booked
+by the posting engine (`ledger.engine.post_many`), a batch per transaction, so the hash chain,
+running balances and audit events are the engine's own and `flask ledger verify` passes.
+
+Sub-ledger rows that postings name (pledges, withholdings, projects) are written before their
+entries and given their entry's id after, as the ledger's services do; the others are written
+after, with their entry's id.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import FromClause, bindparam, update
+
+from ledger import engine
+from ledger.engine import EntryKind, Line
+from ledger.models import (
+    DirectSupport,
+    Donor,
+    Pledge,
+    Project,
+    ProjectBeneficiary,
+    Receipt,
+    Tranche,
+    Withholding,
+    WithholdingTransfer,
+)
+from ledger.services import psc_rate
+from seeding.scale_plan import (
+    CONTRIBUTING,
+    COUNTRIES,
+    DONORS,
+    FIRST_DAY,
+    LAST_DAY,
+    USD,
+    Loader,
+    People,
+    Plan,
+    as_table,
+    later,
+    noon,
+    random_day,
+)
+from vat.db import db
+
+LEDGER_BATCH = 2_000  # entries per call of the engine and per transaction
+
+
+@dataclass(order=True)
+class Planned:
+    """One entry the plan books: sorted by date, then by the order it was planned in."""
+
+    day: date
+    order: int
+    kind: str = field(compare=False)
+    amount: int = field(compare=False)  # US cents
+    refs: dict[str, Any] = field(compare=False, default_factory=dict)
+
+
+def _months() -> list[date]:
+    months, month = [], FIRST_DAY
+    while month <= LAST_DAY:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _in_month(month: date, rng: random.Random) -> date:
+    following = (month + timedelta(days=32)).replace(day=1)
+    return month + timedelta(days=rng.randrange(min((following - month).days, (LAST_DAY - month).days + 1)))
+
+
+def ledger_size(plan: Plan) -> int:
+    """Roughly how many entries `plan_ledger` makes (for the progress bar)."""
+    return plan.pledges * 3 + plan.withholdings * 2 + plan.projects * 45 + plan.direct_support
+
+
+def plan_ledger(plan: Plan, rng: random.Random, people: People) -> tuple[list[Planned], list[dict[str, Any]]]:
+    """Every entry to book, in date order, and the projects they fund."""
+    months = _months()
+    events: list[Planned] = []
+    order = iter(range(10**9))
+
+    def add(day: date, kind: str, amount: int, **refs: Any) -> None:
+        if day <= LAST_DAY:
+            events.append(Planned(day, next(order), kind, amount, refs))
+
+    for pledge_id in range(1, plan.pledges + 1):
+        day = random_day(rng, FIRST_DAY, date(2026, 6, 30))
+        donor_id = rng.randrange(1, len(DONORS) + 1)
+        amount = rng.randrange(2_000_000, 20_000_000)
+        add(day, EntryKind.PLEDGE, amount, pledge_id=pledge_id, donor_id=donor_id)
+        first = amount // 2
+        add(later(day, rng, 60), EntryKind.RECEIPT, first, pledge_id=pledge_id, donor_id=donor_id)
+        add(later(day, rng, 400), EntryKind.RECEIPT, amount - first, pledge_id=pledge_id, donor_id=donor_id)
+    for withholding_id in range(1, plan.withholdings + 1):
+        day = random_day(rng, FIRST_DAY, date(2026, 8, 31))
+        reference, _ = people.allegations[rng.randrange(len(people.allegations))]
+        amount = rng.randrange(100_000, 5_000_000)
+        refs = {
+            "withholding_id": withholding_id,
+            "allegation_ref": reference,
+            "country": rng.choice(CONTRIBUTING),
+        }
+        add(day, EntryKind.WITHHOLDING, amount, **refs)
+        if rng.random() < 0.8:
+            paid = amount if rng.random() < 0.7 else amount // 2
+            add(later(day, rng, 500), EntryKind.WITHHELD_TRANSFER, paid, **refs)
+    projects = []
+    for project_id in range(1, plan.projects + 1):
+        day = _in_month(months[rng.randrange(6, len(months) - 24)], rng)
+        country, _ = COUNTRIES[rng.randrange(len(COUNTRIES))]
+        tranche = rng.randrange(500_000, 5_000_000)
+        approved = tranche * 30
+        add(day, EntryKind.GRANT_APPROVAL, approved, project_id=project_id, country=country)
+        paid = 0
+        for number in range(1, 22):
+            paid_on = _in_month((day + timedelta(days=31 * number)).replace(day=1), rng)
+            if paid_on <= LAST_DAY:
+                paid += 1
+                add(
+                    paid_on,
+                    EntryKind.DISBURSEMENT,
+                    tranche,
+                    project_id=project_id,
+                    country=country,
+                    number=number,
+                )
+        codes = sorted({people.case_codes[rng.randrange(len(people.case_codes))] for _ in range(10)})
+        projects.append(
+            {
+                "id": project_id,
+                "title": f"Support project {project_id}",
+                "partner": rng.choice(["Caritas", "IRC", "MSF", "Femmes Actives", "Plan"]),
+                "country_code": country,
+                "focus": rng.choice(["direct_support", "services", "income_generation", "education"]),
+                "currency": USD,
+                "approved_minor": approved,
+                "approved_on": day,
+                "planned_start": day + timedelta(days=30),
+                "planned_end": day + timedelta(days=760),
+                "actual_start": _in_month((day + timedelta(days=31)).replace(day=1), rng) if paid else None,
+                "actual_end": None,
+                "status": "ongoing" if paid else "approved",
+                "victims_supported": len(codes),
+                "released_minor": 0,
+                "entry_id": None,
+                "case_codes": codes,
+            }
+        )
+    for _ in range(plan.direct_support):
+        victim = rng.randrange(len(people.case_codes))
+        add(
+            random_day(rng, date(2019, 7, 1)),
+            EntryKind.VICTIM_SUPPORT,
+            rng.randrange(5_000, 200_000),
+            case_code=people.case_codes[victim],
+            country=people.countries[victim],
+        )
+    events.sort()
+    return events, projects
+
+
+def seed_ledger(loader: Loader, plan: Plan, rng: random.Random, people: People) -> None:
+    donors: list[dict[str, Any]] = [
+        {"id": n, "name": f"Government of {code}", "kind": "member_state", "country_code": code}
+        for n, code in enumerate(DONORS, start=1)
+    ]
+    loader.insert(Donor.__table__, [{**d, "created_at": noon(FIRST_DAY)} for d in donors])
+    db.session.commit()
+    events, projects = plan_ledger(plan, rng, people)
+    books = Books(
+        donor_country={d["id"]: d["country_code"] for d in donors},
+        projects={p["id"]: p for p in projects},
+        psc=psc_rate(),
+    )
+    for event in events:
+        books.add(event)
+        if len(books.batch.events) >= LEDGER_BATCH:
+            books.batch.post(loader)
+    books.batch.post(loader)
+
+
+# Sub-ledger rows in foreign-key order: those the postings name, then those that name their entry.
+NAMED: tuple[tuple[str, FromClause], ...] = (
+    ("project", Project.__table__),
+    ("beneficiary", ProjectBeneficiary.__table__),
+    ("pledge", Pledge.__table__),
+    ("withholding", Withholding.__table__),
+)
+NAMING: tuple[tuple[str, FromClause], ...] = (
+    ("receipt", Receipt.__table__),
+    ("transfer", WithholdingTransfer.__table__),
+    ("tranche", Tranche.__table__),
+    ("direct", DirectSupport.__table__),
+)
+
+
+@dataclass
+class Batch:
+    """The entries of one transaction and their sub-ledger rows. Until the engine has booked the
+    entries, a row's `entry_id` (and a tranche's `psc_entry_id`) holds its event's position."""
+
+    events: list[engine.Event] = field(default_factory=list)
+    named: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    naming: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+    def book(self, kind: str, day: date, memo: str, lines: list[Line], key: str) -> int:
+        """Queue one entry; its position in the batch."""
+        payload = {"event": kind, "key": key}
+        self.events.append(engine.Event(key, payload, kind, day, memo, lines))
+        return len(self.events) - 1
+
+    def post(self, loader: Loader) -> None:
+        if not self.events:
+            return
+        for name, table in NAMED:
+            loader.insert(table, [{**row, "entry_id": None} for row in self.named.get(name, [])])
+        ids = engine.post_many(actor=None, events=self.events)
+        for name, table in NAMED:
+            links = [
+                {"row_id": row["id"], "entry": ids[row["entry_id"]]}
+                for row in self.named.get(name, [])
+                if "entry_id" in row
+            ]
+            if links:
+                statement = update(as_table(table)).where(table.c.id == bindparam("row_id"))
+                db.session.execute(statement.values(entry_id=bindparam("entry")), links)
+        for name, table in NAMING:
+            rows = self.naming.get(name, [])
+            for row in rows:
+                row["entry_id"] = ids[row["entry_id"]]
+                if row.get("psc_entry_id") is not None:
+                    row["psc_entry_id"] = ids[row["psc_entry_id"]]
+            loader.insert(table, rows)
+        db.session.commit()
+        loader.bar.update(len(self.events))
+        self.events, self.named, self.naming = [], defaultdict(list), defaultdict(list)
+
+
+def _usd(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+def _pair(debit: str, credit: str, cents: int, dims: dict[str, Any]) -> list[Line]:
+    amount = _usd(cents)
+    return [Line(debit, USD, amount, dims=dims), Line(credit, USD, -amount, dims=dims)]
+
+
+@dataclass
+class Books:
+    """Turns planned events into engine events and sub-ledger rows. It follows the fund's cash
+    to skip, as the fund would, a payment that the cash at hand cannot cover (the engine would
+    refuse it)."""
+
+    donor_country: dict[int, str]
+    projects: dict[int, dict[str, Any]]
+    psc: Decimal
+    cash: int = 0  # US cents
+    batch: Batch = field(default_factory=Batch)
+    ids: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, event: Planned) -> None:
+        refs, amount, day, kind = event.refs, event.amount, event.day, event.kind
+        key = f"scale-{event.order}"
+        batch = self.batch
+        if kind in (EntryKind.PLEDGE, EntryKind.RECEIPT):
+            pledge_id = refs["pledge_id"]
+            dims = {
+                "donor_id": refs["donor_id"],
+                "pledge_id": pledge_id,
+                "country_code": self.donor_country[refs["donor_id"]],
+            }
+            if kind == EntryKind.PLEDGE:
+                lines = _pair(engine.PLEDGES_RECEIVABLE, engine.CONTRIBUTIONS, amount, dims)
+                position = batch.book(kind, day, f"Pledge {pledge_id}", lines, key)
+                batch.named["pledge"].append(
+                    {
+                        "id": pledge_id,
+                        "donor_id": refs["donor_id"],
+                        "currency": USD,
+                        "amount_minor": amount,
+                        "pledged_on": day,
+                        "earmark": None,
+                        "reference": f"PL-{pledge_id}",
+                        "entry_id": position,
+                    }
+                )
+                return
+            lines = _pair(engine.CASH, engine.PLEDGES_RECEIVABLE, amount, dims)
+            self.cash += amount
+            position = batch.book(kind, day, f"Receipt on pledge {pledge_id}", lines, key)
+            self.ids["receipt"] += 1
+            batch.naming["receipt"].append(
+                {
+                    "id": self.ids["receipt"],
+                    "donor_id": refs["donor_id"],
+                    "pledge_id": pledge_id,
+                    "currency": USD,
+                    "amount_minor": amount,
+                    "received_on": day,
+                    "bank_reference": f"BANK-{self.ids['receipt']}",
+                    "rate": Decimal(1),
+                    "entry_id": position,
+                }
+            )
+        elif kind in (EntryKind.WITHHOLDING, EntryKind.WITHHELD_TRANSFER):
+            dims = {
+                "withholding_id": refs["withholding_id"],
+                "country_code": refs["country"],
+                "allegation_ref": refs["allegation_ref"],
+            }
+            if kind == EntryKind.WITHHOLDING:
+                lines = _pair(engine.WITHHELD_RECEIVABLE, engine.WITHHELD_INCOME, amount, dims)
+                position = batch.book(kind, day, f"Withheld from {refs['country']}", lines, key)
+                batch.named["withholding"].append(
+                    {
+                        "id": refs["withholding_id"],
+                        "allegation_ref": refs["allegation_ref"],
+                        "country_code": refs["country"],
+                        "currency": USD,
+                        "amount_minor": amount,
+                        "decided_on": day,
+                        "decision_reference": None,
+                        "entry_id": position,
+                    }
+                )
+                return
+            lines = _pair(engine.CASH, engine.WITHHELD_RECEIVABLE, amount, dims)
+            self.cash += amount
+            position = batch.book(kind, day, f"Transfer from {refs['country']}", lines, key)
+            self.ids["transfer"] += 1
+            batch.naming["transfer"].append(
+                {
+                    "id": self.ids["transfer"],
+                    "withholding_id": refs["withholding_id"],
+                    "amount_minor": amount,
+                    "transferred_on": day,
+                    "reference": f"TR-{self.ids['transfer']}",
+                    "entry_id": position,
+                }
+            )
+        elif kind == EntryKind.GRANT_APPROVAL:
+            project = self.projects[refs["project_id"]]
+            dims = {"project_id": project["id"], "country_code": project["country_code"]}
+            lines = _pair(engine.GRANT_EXPENSE, engine.GRANTS_PAYABLE, amount, dims)
+            position = batch.book(kind, day, f"Grant approved: {project['title']}", lines, key)
+            batch.named["project"].append(
+                {k: v for k, v in project.items() if k != "case_codes"} | {"entry_id": position}
+            )
+            for code in project["case_codes"]:
+                self.ids["beneficiary"] += 1
+                batch.named["beneficiary"].append(
+                    {"id": self.ids["beneficiary"], "project_id": project["id"], "case_code": code}
+                )
+        elif kind == EntryKind.DISBURSEMENT:
+            self._tranche(event, self.projects[refs["project_id"]])
+        elif amount <= self.cash:
+            dims = {"case_code": refs["case_code"], "country_code": refs["country"]}
+            lines = _pair(engine.VICTIM_SUPPORT, engine.CASH, amount, dims)
+            self.cash -= amount
+            position = batch.book(kind, day, f"Direct support to {refs['case_code']}", lines, key)
+            self.ids["direct"] += 1
+            batch.naming["direct"].append(
+                {
+                    "id": self.ids["direct"],
+                    "case_code": refs["case_code"],
+                    "country_code": refs["country"],
+                    "purpose": "school fees",
+                    "currency": USD,
+                    "amount_minor": amount,
+                    "paid_on": day,
+                    "entry_id": position,
+                }
+            )
+
+    def _tranche(self, event: Planned, project: dict[str, Any]) -> None:
+        """A disbursement and its programme support cost, as the ledger's services book them."""
+        amount, day = event.amount, event.day
+        psc = int((Decimal(amount) * self.psc).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+        if self.cash < amount + psc:
+            return
+        self.cash -= amount + psc
+        self.ids["tranche"] += 1
+        number = self.ids["tranche"]
+        key = f"scale-tranche-{project['id']}-{event.refs['number']}"
+        dims = {"project_id": project["id"], "country_code": project["country_code"]}
+        memo = f"Tranche to {project['partner']} for {project['title']}"
+        lines = _pair(engine.GRANTS_PAYABLE, engine.CASH, amount, dims)
+        position = self.batch.book(EntryKind.DISBURSEMENT, day, memo, lines, key)
+        psc_position = None
+        if psc:
+            lines = _pair(engine.PROGRAMME_SUPPORT, engine.CASH, psc, dims)
+            memo = f"Programme support cost on tranche TRN-{number}"
+            psc_position = self.batch.book(EntryKind.PROGRAMME_SUPPORT, day, memo, lines, key + ":psc")
+        self.batch.naming["tranche"].append(
+            {
+                "id": number,
+                "project_id": project["id"],
+                "amount_minor": amount,
+                "paid_on": day,
+                "reference": f"TRN-{number}",
+                "idempotency_key": key,
+                "request_hash": engine.request_hash({"event": "disbursement", "tranche": number}),
+                "status": "posted",
+                "maker_id": None,
+                "checker_id": None,
+                "requested_at": noon(day),
+                "decided_at": noon(day),
+                "entry_id": position,
+                "psc_entry_id": psc_position,
+            }
+        )

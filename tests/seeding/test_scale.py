@@ -1,0 +1,38 @@
+"""`flask seed-scale` books the ledger through the posting engine: what it seeds verifies."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+
+from ledger.models import DirectSupport, Entry, Pledge, Project, Receipt, Tranche, Withholding
+from ledger.verify import verify
+from seeding.scale import seed_scale
+from vat.audit import AuditEvent
+from vat.db import db
+from vat.victims.models import Victim
+
+
+def test_seed_scale_books_through_the_engine_and_the_ledger_verifies(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    result = runner.invoke(seed_scale, args=["--victims", "500"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Victim.id))) == 500
+        report = verify()
+        assert report.problem is None
+        entries = db.session.scalar(select(func.count(Entry.id)))
+        assert report.entries == entries and entries > 1_000
+        booked = db.session.scalar(
+            select(func.count(AuditEvent.id)).where(AuditEvent.object_type == "ledger_entry")
+        )
+        assert booked == entries  # the engine's audit event for each entry
+        for model in (Pledge, Receipt, Withholding, Project, Tranche, DirectSupport):
+            assert db.session.scalar(select(func.count(model.id))) > 0
+            assert db.session.scalar(select(func.count(model.id)).where(model.entry_id.is_(None))) == 0
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 0
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    again = runner.invoke(seed_scale, args=["--victims", "500"])
+    assert again.exit_code != 0 and "freshly migrated" in again.output
