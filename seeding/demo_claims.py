@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from vat.auth.models import User
-from vat.claims import services
+from vat.claims import correspondence, pipeline, support
 from vat.claims.models import Claim, ClaimStep
 from vat.db import db
 from vat.victims import services as victims
@@ -231,8 +231,8 @@ def seed_claims(today: date | None = None) -> list[Claim]:
     resolved = next(
         (c for c in claims if c.current_step is S.PAYING and c.orders[0].frequency == "once"), None
     )
-    if resolved is not None:
-        services.advance(actor=resolved.created_by, claim=resolved, to=S.CLOSED, on=today, reason="resolved")
+    if resolved is not None and resolved.created_by is not None:
+        pipeline.advance(actor=resolved.created_by, claim=resolved, to=S.CLOSED, on=today, reason="resolved")
     return claims
 
 
@@ -256,7 +256,7 @@ def _tell(actor: User, story: Story, today: date, number: int) -> Claim:
             version="v1",
         )
     victims.add_child(actor=actor, victim=victim, birth_date=ago(story.opened + 200), sex="unknown")
-    claim = services.open_claim(
+    claim = pipeline.open_claim(
         actor=actor,
         victim=victim,
         child_ids=[c.id for c in victim.children],
@@ -271,7 +271,7 @@ def _tell(actor: User, story: Story, today: date, number: int) -> Claim:
     payments = sorted(story.payments, key=lambda item: -item[1])
     for step, days, details in story.steps:
         for direction, when in [x for x in letters if x[1] > days]:
-            services.record_letter(
+            correspondence.record_letter(
                 actor=actor, claim=claim, direction=direction, dated_on=ago(when), channel="email"
             )
         letters = [x for x in letters if x[1] <= days]
@@ -282,17 +282,17 @@ def _tell(actor: User, story: Story, today: date, number: int) -> Claim:
             for amount, when in payments:
                 _pay(actor, claim, amount, ago(when))
             payments = []
-        services.advance(actor=actor, claim=claim, to=step, on=ago(days), **extra)
+        pipeline.advance(actor=actor, claim=claim, to=step, on=ago(days), **extra)
     for direction, when in letters:
-        services.record_letter(
+        correspondence.record_letter(
             actor=actor, claim=claim, direction=direction, dated_on=ago(when), channel="email"
         )
     for amount, when in payments:
         _pay(actor, claim, amount, ago(when))
     if story.reopen is not None:
-        services.reopen(actor=actor, claim=claim, on=ago(story.reopen))
+        pipeline.reopen(actor=actor, claim=claim, on=ago(story.reopen))
     if story.informed is not None and "contact" in story.consents:
-        services.inform_victim(
+        correspondence.inform_victim(
             actor=actor,
             claim=claim,
             occurred_on=ago(story.informed),
@@ -303,7 +303,7 @@ def _tell(actor: User, story: Story, today: date, number: int) -> Claim:
 
 
 def _pay(actor: User, claim: Claim, amount: str, received_on: date) -> None:
-    services.record_payment(
+    support.record_payment(
         actor=actor,
         claim=claim,
         amount=Decimal(amount),

@@ -15,7 +15,7 @@ from flask_babel import force_locale
 from ledger import services as ledger
 from vat.auth.models import Role, User
 from vat.claims.models import ClaimStep
-from vat.claims.services import illegal_move
+from vat.claims.pipeline import illegal_move
 from vat.db import db
 from vat.errors import DomainError
 from vat.victims import services as victims

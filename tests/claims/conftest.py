@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from vat.auth.models import Role, User
-from vat.claims import services
+from vat.claims import pipeline, support
 from vat.claims.models import Claim, ClaimStep
 from vat.db import db
 from vat.victims import services as victims
@@ -93,7 +93,7 @@ def open_claim(actor: User, victim: Victim, **values: Any) -> Claim:
         "opened_on": date.today() - timedelta(days=100),
         **values,
     }
-    return services.open_claim(actor=actor, victim=victim, **values)
+    return pipeline.open_claim(actor=actor, victim=victim, **values)
 
 
 def claim_at(
@@ -109,7 +109,7 @@ def claim_at(
     opened_on = opened_on or date.today() - timedelta(days=100)
     claim = open_claim(actor, victim or new_victim(actor), opened_on=opened_on)
     if step is S.CLOSED:
-        services.advance(actor=actor, claim=claim, to=S.CLOSED, on=opened_on, reason="unresolved")
+        pipeline.advance(actor=actor, claim=claim, to=S.CLOSED, on=opened_on, reason="unresolved")
         return claim
     for target in PATH:
         if claim.current_step is step:
@@ -122,13 +122,13 @@ def claim_at(
             details["result"] = dna_result
         if target is S.PATERNITY_ESTABLISHED:
             details["basis"] = "court_decision"
-        services.advance(actor=actor, claim=claim, to=target, on=opened_on, **details)
+        pipeline.advance(actor=actor, claim=claim, to=target, on=opened_on, **details)
     assert claim.current_step is step
     return claim
 
 
 def pay(actor: User, claim: Claim, amount: str = "50.00", **values: Any) -> Any:
-    return services.record_payment(
+    return support.record_payment(
         actor=actor,
         claim=claim,
         amount=Decimal(amount),

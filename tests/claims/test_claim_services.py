@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from tests.claims.conftest import S, claim_at, new_victim, open_claim, pay
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
-from vat.claims import services
+from vat.claims import correspondence, listing, pipeline
 from vat.db import db
 from vat.errors import DomainError
 
@@ -20,81 +20,89 @@ TODAY = date.today()
 
 def test_waiting_on_the_member_state_and_its_flags(advocate):
     claim = claim_at(advocate, S.CONSENT_OBTAINED)
-    assert services.waiting(claim) is None
-    services.advance(actor=advocate, claim=claim, to=S.REFERRED, on=TODAY - timedelta(days=95))
-    waiting = services.waiting(claim)
+    assert correspondence.waiting(claim) is None
+    pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED, on=TODAY - timedelta(days=95))
+    waiting = correspondence.waiting(claim)
     assert (waiting.member_state, waiting.days, waiting.flag) == ("BGD", 95, 90)
     assert waiting.text == "waiting on BGD for 95 days"
-    services.record_letter(
+    correspondence.record_letter(
         actor=advocate,
         claim=claim,
         direction="sent",
         dated_on=TODAY - timedelta(days=40),
         channel="note_verbale",
     )
-    assert services.waiting(claim).days == 95  # still waiting since the first unanswered letter
-    services.record_letter(
+    assert correspondence.waiting(claim).days == 95  # still waiting since the first unanswered letter
+    correspondence.record_letter(
         actor=advocate,
         claim=claim,
         direction="received",
         dated_on=TODAY - timedelta(days=10),
         channel="email",
     )
-    assert services.waiting(claim) is None
-    services.record_letter(actor=advocate, claim=claim, direction="sent", dated_on=TODAY, channel="email")
-    assert services.waiting(claim).days == 0 and services.waiting(claim).flag == 0
-    assert services.waiting(claim, TODAY + timedelta(days=200)).flag == 180
-    assert services.waiting(claim, TODAY + timedelta(days=31)).flag == 30
+    assert correspondence.waiting(claim) is None
+    correspondence.record_letter(
+        actor=advocate, claim=claim, direction="sent", dated_on=TODAY, channel="email"
+    )
+    assert correspondence.waiting(claim).days == 0 and correspondence.waiting(claim).flag == 0
+    assert correspondence.waiting(claim, TODAY + timedelta(days=200)).flag == 180
+    assert correspondence.waiting(claim, TODAY + timedelta(days=31)).flag == 30
 
 
 def test_letters_refused_before_opening_and_on_closed_claims(advocate):
     claim = claim_at(advocate, S.REFERRED)
     with pytest.raises(DomainError, match="before the claim was opened"):
-        services.record_letter(
+        correspondence.record_letter(
             actor=advocate,
             claim=claim,
             direction="sent",
             dated_on=TODAY - timedelta(days=1000),
             channel="email",
         )
-    services.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="withdrawn")
+    pipeline.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="withdrawn")
     with pytest.raises(DomainError, match="closed"):
-        services.record_letter(actor=advocate, claim=claim, direction="sent", dated_on=TODAY, channel="email")
+        correspondence.record_letter(
+            actor=advocate, claim=claim, direction="sent", dated_on=TODAY, channel="email"
+        )
 
 
 def test_each_step_change_owes_the_victim_an_update(advocate):
     claim = claim_at(advocate, S.CONSENT_OBTAINED)
-    assert services.victim_update_owed(claim)
-    services.inform_victim(
+    assert correspondence.victim_update_owed(claim)
+    correspondence.inform_victim(
         actor=advocate,
         claim=claim,
         occurred_on=TODAY - timedelta(days=5),
         channel="in_person",
-        summary=services.update_text(claim),
+        summary=correspondence.update_text(claim),
     )
-    assert not services.victim_update_owed(claim)
+    assert not correspondence.victim_update_owed(claim)
     assert claim.victim.last_update_on == TODAY - timedelta(days=5)
-    services.advance(actor=advocate, claim=claim, to=S.REFERRED, on=TODAY)
-    assert services.victim_update_owed(claim)
-    services.inform_victim(actor=advocate, claim=claim, occurred_on=TODAY, channel="phone", summary=None)
-    assert not services.victim_update_owed(claim)
+    pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED, on=TODAY)
+    assert correspondence.victim_update_owed(claim)
+    correspondence.inform_victim(
+        actor=advocate, claim=claim, occurred_on=TODAY, channel="phone", summary=None
+    )
+    assert not correspondence.victim_update_owed(claim)
 
 
 def test_no_update_for_90_days_is_flagged(advocate):
     claim = claim_at(advocate, S.REFERRED)
-    assert services.victim_without_update(claim)  # never informed, opened 100 days ago
-    services.inform_victim(
+    assert correspondence.victim_without_update(claim)  # never informed, opened 100 days ago
+    correspondence.inform_victim(
         actor=advocate, claim=claim, occurred_on=TODAY - timedelta(days=89), channel="phone", summary=None
     )
-    assert not services.victim_without_update(claim)
-    assert services.victim_without_update(claim, TODAY + timedelta(days=1))
+    assert not correspondence.victim_without_update(claim)
+    assert correspondence.victim_without_update(claim, TODAY + timedelta(days=1))
 
 
 def test_informing_needs_the_contact_consent(advocate):
     victim = new_victim(advocate, consents=("share_member_state",))
     claim = open_claim(advocate, victim)
     with pytest.raises(DomainError, match="consent"):
-        services.inform_victim(actor=advocate, claim=claim, occurred_on=TODAY, channel="phone", summary=None)
+        correspondence.inform_victim(
+            actor=advocate, claim=claim, occurred_on=TODAY, channel="phone", summary=None
+        )
 
 
 def test_father_identity_is_encrypted_and_every_reading_audited(advocate):
@@ -106,7 +114,7 @@ def test_father_identity_is_encrypted_and_every_reading_audited(advocate):
     ).one()
     assert all(value.startswith("v1:") for value in raw)
     assert "Example" not in "".join(raw)
-    identity = services.read_father_identity(actor=advocate, claim=claim)
+    identity = pipeline.read_father_identity(actor=advocate, claim=claim)
     assert identity["father_name"] == "Sgt Example"
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "claim")).all()
     assert [e.action for e in events][-1] == "claim.view_identity"
@@ -116,7 +124,7 @@ def test_father_identity_is_encrypted_and_every_reading_audited(advocate):
 
 def test_update_father(advocate):
     claim = claim_at(advocate, S.RECORDED)
-    services.update_father(
+    pipeline.update_father(
         actor=advocate,
         claim=claim,
         father_name="Cpl Другой",
@@ -131,7 +139,7 @@ def test_update_father(advocate):
         "formed_police",
     )
     with pytest.raises(DomainError, match="ISO 3166"):
-        services.update_father(
+        pipeline.update_father(
             actor=advocate,
             claim=claim,
             father_name=None,
@@ -146,26 +154,26 @@ def test_lists_stay_in_scope_sort_oldest_waiting_first_and_sum_up(ctx, make_user
     first, second = make_user(Role.ADVOCATE, "CAF"), make_user(Role.ADVOCATE, "COD")
     advocate, other = db.session.get(User, first.id), db.session.get(User, second.id)
     old = claim_at(advocate, S.CONSENT_OBTAINED, opened_on=TODAY - timedelta(days=300))
-    services.advance(actor=advocate, claim=old, to=S.REFERRED, on=TODAY - timedelta(days=200))
+    pipeline.advance(actor=advocate, claim=old, to=S.REFERRED, on=TODAY - timedelta(days=200))
     recent = claim_at(advocate, S.CONSENT_OBTAINED)
-    services.advance(actor=advocate, claim=recent, to=S.REFERRED, on=TODAY - timedelta(days=40))
+    pipeline.advance(actor=advocate, claim=recent, to=S.REFERRED, on=TODAY - timedelta(days=40))
     paying = claim_at(advocate, S.SUPPORT_ORDERED)
     pay(advocate, paying, "10.00")
     closed = claim_at(advocate, S.CLOSED)
     hidden = claim_at(other, S.RECORDED, victim=new_victim(other, country="COD"))
 
     def listed(**filters: str) -> list[int]:
-        page = services.claims_page(advocate, services.ClaimFilters(**filters))
+        page = listing.claims_page(advocate, listing.ClaimFilters(**filters))
         return [r.claim.id for r in page.items]
 
     assert listed() == [old.id, paying.id, recent.id, closed.id]  # paying: 100 days
     assert hidden.id not in listed()
-    assert services.get_claim(advocate, hidden.id) is None
+    assert listing.get_claim(advocate, hidden.id) is None
     assert listed(step="paying") == [paying.id]
     assert listed(country_code="COD") == []
     assert len(listed(member_state="BGD")) == 4
 
-    summary = services.dashboard(advocate)
+    summary = listing.dashboard(advocate)
     assert summary.total == 4
     assert dict(summary.by_step)[S.REFERRED] == 2
     assert summary.by_member_state == [("BGD", 3, 200)]

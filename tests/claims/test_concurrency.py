@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from tests.claims.conftest import S, claim_at
 from vat.auth.models import Role, User
-from vat.claims import services
+from vat.claims import listing, pipeline
 from vat.claims.models import ClaimEvent
 from vat.db import db
 
@@ -27,8 +27,8 @@ def test_two_referrals_at_once_record_one_step(app, make_user):
     def refer(user_id: int, hold: bool) -> None:
         with app.app_context():
             actor = db.session.get(User, user_id)
-            claim = services.get_claim(actor, claim_id, for_update=True)
-            services.advance(actor=actor, claim=claim, to=S.REFERRED, on=date.today(), channel="email")
+            claim = listing.get_claim(actor, claim_id, for_update=True)
+            pipeline.advance(actor=actor, claim=claim, to=S.REFERRED, on=date.today(), channel="email")
             if hold:
                 holding.set()
                 time.sleep(0.5)  # the other request arrives while this one holds the claim

@@ -11,8 +11,8 @@ import pytest
 from tests.claims.conftest import S
 from vat import kept
 from vat.auth.models import Role, User
-from vat.claims import services
-from vat.claims.models import Claim, Frequency, Letter, Payment, SupportOrder
+from vat.claims import listing
+from vat.claims.models import Claim, Letter, Payment, SupportOrder
 from vat.db import db
 from vat.victims.models import Victim
 
@@ -127,25 +127,25 @@ def _codes(made, page) -> list[str]:
 
 def test_the_list_is_ordered_and_paged_in_sql(claims):
     advocate, made = claims
-    first = services.claims_page(advocate, services.ClaimFilters(), per_page=4, on=ON)
-    second = services.claims_page(advocate, services.ClaimFilters(), page=2, per_page=4, on=ON)
+    first = listing.claims_page(advocate, listing.ClaimFilters(), per_page=4, on=ON)
+    second = listing.claims_page(advocate, listing.ClaimFilters(), page=2, per_page=4, on=ON)
     # open first, the longest waiting first, then the oldest opened; the closed claim last
     assert _codes(made, first) + _codes(made, second) == ["B", "A", "F", "C", "E", "D"]
     assert (first.total, first.pages, first.more, second.more) == (6, 2, True, False)
-    past_the_end = services.claims_page(advocate, services.ClaimFilters(), page=9, per_page=4, on=ON)
+    past_the_end = listing.claims_page(advocate, listing.ClaimFilters(), page=9, per_page=4, on=ON)
     assert (past_the_end.items, past_the_end.total, past_the_end.more) == ([], 6, False)
-    bgd = services.claims_page(advocate, services.ClaimFilters(member_state="BGD"), on=ON)
+    bgd = listing.claims_page(advocate, listing.ClaimFilters(member_state="BGD"), on=ON)
     assert (_codes(made, bgd), bgd.total) == (["F", "C", "D"], 3)
-    assert _codes(made, services.claims_page(advocate, services.ClaimFilters(step="referred"), on=ON)) == [
+    assert _codes(made, listing.claims_page(advocate, listing.ClaimFilters(step="referred"), on=ON)) == [
         "A",
         "F",
     ]
-    assert services.claims_page(advocate, services.ClaimFilters(country_code="COD"), on=ON).total == 0
+    assert listing.claims_page(advocate, listing.ClaimFilters(country_code="COD"), on=ON).total == 0
 
 
 def test_each_row_carries_its_wait_flags_and_arrears(claims):
     advocate, made = claims
-    rows = {row.claim.id: row for row in services.claims_page(advocate, services.ClaimFilters(), on=ON).items}
+    rows = {row.claim.id: row for row in listing.claims_page(advocate, listing.ClaimFilters(), on=ON).items}
     b, a, f, d, e = (rows[made[name].id] for name in "BAFDE")
     assert [(r.waiting.days, r.waiting.flag) for r in (b, a, f)] == [(333, 180), (166, 90), (30, 30)]
     assert d.waiting is None and e.waiting is None
@@ -163,7 +163,7 @@ def test_each_row_carries_its_wait_flags_and_arrears(claims):
 
 def test_the_dashboard_figures(claims):
     advocate, _ = claims
-    board = services.dashboard(advocate, on=ON)
+    board = listing.dashboard(advocate, on=ON)
     assert board.total == 6
     assert board.by_step == [
         (S.RECORDED, 1),
@@ -185,87 +185,25 @@ def test_the_dashboard_figures(claims):
 
 def test_an_empty_scope_has_an_empty_list_and_dashboard(ctx, make_user):
     nobody = db.session.get(User, make_user(Role.ADVOCATE, "HTI").id)
-    page = services.claims_page(nobody, services.ClaimFilters(), on=ON)
+    page = listing.claims_page(nobody, listing.ClaimFilters(), on=ON)
     assert (page.items, page.total, page.pages) == ([], 0, 1)
-    board = services.dashboard(nobody, on=ON)
+    board = listing.dashboard(nobody, on=ON)
     assert (board.total, board.by_step, board.by_member_state, board.arrears) == (0, [], [], [])
     assert board.waiting_flags == {180: 0, 90: 0, 30: 0}
-
-
-STARTS = [D(2020, 1, 31), D(2020, 2, 29), D(2020, 3, 15), D(2021, 1, 1), D(2020, 11, 30)]
-UNTIL = [
-    D(2020, 1, 30),
-    D(2020, 1, 31),
-    D(2020, 2, 28),
-    D(2020, 2, 29),
-    D(2020, 4, 30),
-    D(2021, 2, 28),
-    D(2022, 12, 31),
-]
-
-
-@pytest.mark.parametrize("frequency", list(Frequency))
-def test_counting_instalments_agrees_with_listing_them(frequency):
-    for starts in STARTS:
-        for until in UNTIL:
-            order = SupportOrder(
-                ordered_on=starts,
-                amount=Decimal("10.00"),
-                currency="USD",
-                frequency=frequency,
-                starts_on=starts,
-            )
-            listed, _ = services.instalments([order], until)
-            assert services.instalments_due(starts, frequency, until) == len(listed), (starts, until)
-            assert services.amounts_due([order], until) == (
-                {"USD": Decimal("10.00") * len(listed)} if listed else {}
-            )
-
-
-def test_amounts_due_end_an_order_where_the_next_begins():
-    first = SupportOrder(
-        ordered_on=D(2020, 1, 1),
-        amount=Decimal("30.00"),
-        currency="USD",
-        frequency="monthly",
-        starts_on=D(2020, 1, 31),
-    )
-    ended = SupportOrder(
-        ordered_on=D(2020, 1, 1),
-        amount=Decimal("5.00"),
-        currency="EUR",
-        frequency="monthly",
-        starts_on=D(2020, 1, 1),
-        ends_on=D(2020, 3, 1),
-    )
-    second = SupportOrder(
-        ordered_on=D(2020, 6, 1),
-        amount=Decimal("40.00"),
-        currency="USD",
-        frequency="quarterly",
-        starts_on=D(2020, 6, 1),
-    )
-    orders = [second, first]
-    listed, _ = services.instalments(orders, D(2021, 1, 1))
-    assert services.amounts_due(orders, D(2021, 1, 1)) == {"USD": sum(i.amount for i in listed)}
-    assert services.amounts_due(orders, D(2021, 1, 1)) == {
-        "USD": Decimal("30.00") * 5 + Decimal("40.00") * 3
-    }  # 31 Jan..31 May; 1 Jun, 1 Sep, 1 Dec
-    assert services.amounts_due([ended], D(2021, 1, 1)) == {"EUR": Decimal("15.00")}
 
 
 def test_totals_and_dashboard_are_kept_per_viewer_for_a_few_seconds(claims, app, monkeypatch):
     advocate, made = claims
     now = [1000.0]
     monkeypatch.setattr(kept, "_clock", lambda: now[0])
-    monkeypatch.setattr(services, "_kept_counts", kept.KeptValues())
-    monkeypatch.setattr(services, "_kept_dashboards", kept.KeptValues())
+    monkeypatch.setattr(listing, "_kept_counts", kept.KeptValues())
+    monkeypatch.setattr(listing, "_kept_dashboards", kept.KeptValues())
     monkeypatch.setitem(app.config, "VAT_LIST_COUNT_SECONDS", 30)
-    key = ("claims", advocate.id, services.ClaimFilters())
+    key = ("claims", advocate.id, listing.ClaimFilters())
 
     def look() -> tuple[list[str], int, int]:
-        page = services.claims_page(advocate, services.ClaimFilters(), on=ON, kept_as=key)
-        return _codes(made, page), page.total, services.dashboard(advocate, on=ON).total
+        page = listing.claims_page(advocate, listing.ClaimFilters(), on=ON, kept_as=key)
+        return _codes(made, page), page.total, listing.dashboard(advocate, on=ON).total
 
     assert look() == (["B", "A", "F", "C", "E", "D"], 6, 6)
     made["H"] = _claim(made["E"].victim, "NPL", S.RECORDED, D(2021, 6, 29))

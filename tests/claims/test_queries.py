@@ -11,7 +11,7 @@ from sqlalchemy import event, insert
 
 from tests.claims.conftest import S, claim_at, new_victim, pay
 from vat.auth.models import Role, User
-from vat.claims import services
+from vat.claims import correspondence, listing
 from vat.claims.models import Claim, Letter, Payment, SupportOrder
 from vat.db import db
 
@@ -37,7 +37,7 @@ def add_claims(app, user_id: int, how_many: int) -> int:
         actor = db.session.get(User, user_id)
         for _ in range(how_many):
             claim = claim_at(actor, S.PAYING)
-            services.record_letter(
+            correspondence.record_letter(
                 actor=actor, claim=claim, direction="sent", dated_on=date.today(), channel="email"
             )
             for days in (3, 2, 1):
@@ -56,7 +56,7 @@ def test_list_and_page_queries_do_not_grow(app, client, login):
     large = add_claims(app, user.id, 12)
     with app.app_context():
         actor = db.session.get(User, user.id)
-        claim = services.get_claim(actor, large)
+        claim = listing.get_claim(actor, large)
         for days in range(20):
             pay(actor, claim, "1.00", received_on=date.today() - timedelta(days=days % 3))
         db.session.commit()

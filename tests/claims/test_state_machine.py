@@ -7,9 +7,10 @@ from datetime import date, timedelta
 import pytest
 
 from tests.claims.conftest import DETAILS, S, claim_at, new_victim, open_claim, pay
-from vat.claims import services
+from vat.claims import pipeline
+from vat.claims.history import IllegalMove
 from vat.claims.models import ClaimStep
-from vat.claims.services import TRANSITIONS, IllegalMove
+from vat.claims.pipeline import TRANSITIONS
 from vat.errors import DomainError
 
 PAIRS = [(a, b) for a in ClaimStep for b in ClaimStep]
@@ -27,7 +28,7 @@ def test_every_allowed_move(advocate, source, target):
     if target is S.PAYING:
         pay(advocate, claim)
     else:
-        services.advance(actor=advocate, claim=claim, to=target, on=date.today(), **DETAILS[target])
+        pipeline.advance(actor=advocate, claim=claim, to=target, on=date.today(), **DETAILS[target])
     assert claim.current_step is target
     event = claim.events[-1]
     assert (event.from_step, event.to_step, event.recorded_by_id) == (source, target, advocate.id)
@@ -38,7 +39,7 @@ def test_every_forbidden_move(advocate, source, target):
     claim = _start(advocate, source, target)
     events = len(claim.events)
     with pytest.raises(IllegalMove) as refused:
-        services.advance(actor=advocate, claim=claim, to=target, on=date.today(), **DETAILS.get(target, {}))
+        pipeline.advance(actor=advocate, claim=claim, to=target, on=date.today(), **DETAILS.get(target, {}))
     assert f"cannot move to “{target.label}”" in str(refused.value)
     assert "Allowed next" in str(refused.value)
     assert claim.current_step is source
@@ -48,54 +49,54 @@ def test_every_forbidden_move(advocate, source, target):
 def test_paying_needs_a_payment(advocate):
     claim = claim_at(advocate, S.SUPPORT_ORDERED)
     with pytest.raises(IllegalMove, match="first payment"):
-        services.advance(actor=advocate, claim=claim, to=S.PAYING)
+        pipeline.advance(actor=advocate, claim=claim, to=S.PAYING)
 
 
 def test_acknowledgment_skips_dna_but_a_court_needs_a_result(advocate):
     claim = claim_at(advocate, S.REFERRED)
     with pytest.raises(IllegalMove, match="only the alleged father's acknowledgment"):
-        services.advance(actor=advocate, claim=claim, to=S.PATERNITY_ESTABLISHED, basis="court_decision")
-    services.advance(actor=advocate, claim=claim, to=S.PATERNITY_ESTABLISHED, basis="acknowledgment")
+        pipeline.advance(actor=advocate, claim=claim, to=S.PATERNITY_ESTABLISHED, basis="court_decision")
+    pipeline.advance(actor=advocate, claim=claim, to=S.PATERNITY_ESTABLISHED, basis="acknowledgment")
     assert claim.current_step is S.PATERNITY_ESTABLISHED
 
 
 def test_exclusion_closes_as_father_excluded_only(advocate):
     claim = claim_at(advocate, S.DNA_RESULT, dna_result="exclusion")
     with pytest.raises(IllegalMove, match="excluded"):
-        services.advance(actor=advocate, claim=claim, to=S.PATERNITY_ESTABLISHED, basis="acknowledgment")
+        pipeline.advance(actor=advocate, claim=claim, to=S.PATERNITY_ESTABLISHED, basis="acknowledgment")
     with pytest.raises(IllegalMove, match="Only an inconclusive"):
-        services.advance(actor=advocate, claim=claim, to=S.DNA_REQUESTED)
+        pipeline.advance(actor=advocate, claim=claim, to=S.DNA_REQUESTED)
     with pytest.raises(IllegalMove, match="resolved only once paternity"):
-        services.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="resolved")
-    services.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="father_excluded")
+        pipeline.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="resolved")
+    pipeline.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="father_excluded")
     assert claim.closing_reason == "father_excluded"
 
 
 def test_father_excluded_needs_an_exclusion(advocate):
     claim = claim_at(advocate, S.DNA_RESULT, dna_result="match")
     with pytest.raises(IllegalMove, match="excludes him"):
-        services.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="father_excluded")
+        pipeline.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="father_excluded")
 
 
 def test_reopen_returns_to_the_step_closed_from_and_is_recorded(advocate):
     claim = claim_at(advocate, S.DNA_REQUESTED)
-    services.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="withdrawn")
+    pipeline.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="withdrawn")
     with pytest.raises(IllegalMove):
-        services.advance(actor=advocate, claim=claim, to=S.SAMPLES_TAKEN)
-    services.reopen(actor=advocate, claim=claim)
+        pipeline.advance(actor=advocate, claim=claim, to=S.SAMPLES_TAKEN)
+    pipeline.reopen(actor=advocate, claim=claim)
     assert claim.current_step is S.DNA_REQUESTED
     assert claim.closing_reason is None
     assert claim.events[-1].kind == "reopen"
     assert claim.events[-1].note == "withdrawn"
     with pytest.raises(IllegalMove, match="Only a closed claim"):
-        services.reopen(actor=advocate, claim=claim)
+        pipeline.reopen(actor=advocate, claim=claim)
 
 
 def test_consent_is_required_to_share_and_to_test(advocate):
     victim = new_victim(advocate, consents=("contact",))
     claim = open_claim(advocate, victim)
     with pytest.raises(IllegalMove, match="to share with Bangladesh; to paternity disclosure"):
-        services.advance(actor=advocate, claim=claim, to=S.CONSENT_OBTAINED)
+        pipeline.advance(actor=advocate, claim=claim, to=S.CONSENT_OBTAINED)
     from vat.victims import services as victims
 
     for purpose in ("share_member_state", "paternity_disclosure"):
@@ -107,20 +108,20 @@ def test_consent_is_required_to_share_and_to_test(advocate):
             method="verbal",
             version="v1",
         )
-    services.advance(actor=advocate, claim=claim, to=S.CONSENT_OBTAINED)
-    services.advance(actor=advocate, claim=claim, to=S.REFERRED, channel="permanent_mission")
+    pipeline.advance(actor=advocate, claim=claim, to=S.CONSENT_OBTAINED)
+    pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED, channel="permanent_mission")
     assert victim.disclosures and victim.disclosures[-1].recipient_kind == "member_state"
     assert claim.letters[-1].direction == "sent"
     with pytest.raises(IllegalMove, match="DNA testing"):
-        services.advance(actor=advocate, claim=claim, to=S.DNA_REQUESTED)
+        pipeline.advance(actor=advocate, claim=claim, to=S.DNA_REQUESTED)
 
 
 def test_steps_cannot_go_back_in_time_or_into_the_future(advocate):
     claim = claim_at(advocate, S.CONSENT_OBTAINED)
     with pytest.raises(DomainError, match="before the current step"):
-        services.advance(actor=advocate, claim=claim, to=S.REFERRED, on=claim.step_on - timedelta(days=1))
+        pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED, on=claim.step_on - timedelta(days=1))
     with pytest.raises(DomainError, match="future"):
-        services.advance(actor=advocate, claim=claim, to=S.REFERRED, on=date.today() + timedelta(days=1))
+        pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED, on=date.today() + timedelta(days=1))
 
 
 def test_open_with_consent_moves_on_and_checks_children(advocate):
@@ -139,7 +140,7 @@ def test_open_with_consent_moves_on_and_checks_children(advocate):
 def test_a_new_order_varies_the_support_and_the_next_payment_resumes(advocate):
     claim = claim_at(advocate, S.PAYING)
     with pytest.raises(DomainError, match="start after the one in force"):
-        services.advance(
+        pipeline.advance(
             actor=advocate,
             claim=claim,
             to=S.SUPPORT_ORDERED,
@@ -147,7 +148,7 @@ def test_a_new_order_varies_the_support_and_the_next_payment_resumes(advocate):
             currency="USD",
             starts_on=claim.orders[0].starts_on,
         )
-    services.advance(
+    pipeline.advance(
         actor=advocate, claim=claim, to=S.SUPPORT_ORDERED, on=date.today(), amount="80", currency="USD"
     )
     assert claim.current_step is S.SUPPORT_ORDERED and len(claim.orders) == 2
@@ -162,13 +163,13 @@ def test_withdrawn_share_consent_stops_the_referral(advocate):
     consent = victims.active_consent(claim.victim, "share_member_state")
     victims.withdraw_consent(actor=advocate, victim=claim.victim, consent=consent)
     with pytest.raises(IllegalMove, match="not in force"):
-        services.advance(actor=advocate, claim=claim, to=S.REFERRED)
+        pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED)
 
 
 def test_the_same_step_submitted_twice_is_recorded_once(advocate):
     claim = claim_at(advocate, S.CONSENT_OBTAINED)
-    first = services.advance(actor=advocate, claim=claim, to=S.REFERRED, on=date.today(), channel="email")
-    again = services.advance(actor=advocate, claim=claim, to=S.REFERRED, on=date.today(), channel="email")
+    first = pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED, on=date.today(), channel="email")
+    again = pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED, on=date.today(), channel="email")
     assert first is again
     assert [e.to_step for e in claim.events].count(S.REFERRED) == 1
     assert len(claim.letters) == 1

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from vat.auth.models import Role, User
-from vat.claims import services as claims_service
+from vat.claims import listing
 from vat.claims.models import Claim, Letter, Payment, SupportOrder
 from vat.db import db
 from vat.reports import services as reports
@@ -127,7 +127,7 @@ def test_claims_report_figures(app, make_user, claims):
 def test_the_sql_report_agrees_with_the_claims_dashboard(app, make_user, claims, on):
     report, uid = _report(app, make_user, Role.SENIOR_ADVOCATE, "CAF,COD", on=on)
     with app.app_context():
-        board = claims_service.dashboard(db.session.get(User, uid), on=on)
+        board = listing.dashboard(db.session.get(User, uid), on=on)
     assert {s.label: n for s, n in board.by_step} == {
         label: n
         for label, n in zip(report.by_state.column_labels, report.by_state.column_totals, strict=True)

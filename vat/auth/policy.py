@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
+from vat.auth.actor import Actor
 from vat.auth.models import BreakGlass, Role, User
 from vat.auth.services import is_fresh
 from vat.db import utcnow
@@ -171,7 +172,7 @@ def scope_filter(
     return or_(*clauses) if clauses else false()
 
 
-def in_scope(user: User, country_code: str, mission: str | None) -> bool:
+def in_scope(user: Actor, country_code: str, mission: str | None) -> bool:
     """The same rule as `scope_filter`, for one record already loaded."""
     role = Role(user.role)
     if role not in SCOPED_ROLES:

@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
+from wtforms import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it; its stubs predate it
 
 from vat.auth.policy import Permission, requires
-from vat.claims import services
+from vat.claims import correspondence, listing, pipeline, support
 from vat.claims.forms import (
     STEP_FORMS,
     ChooseVictimForm,
@@ -53,7 +53,7 @@ def show_error(form: FlaskForm, error: DomainError) -> None:
 
 
 def load_claim(claim_id: int) -> Claim:
-    claim = services.get_claim(current_user, claim_id, for_update=request.method == "POST")
+    claim = listing.get_claim(current_user, claim_id, for_update=request.method == "POST")
     if claim is None:
         abort(404)
     return claim
@@ -74,15 +74,15 @@ def countries(blank: str = "—") -> list[SelectChoice]:
 @requires(Permission.VIEW_CASES)
 def index() -> str:
     form = FilterForm(request.args)
-    filters = services.ClaimFilters()
+    filters = listing.ClaimFilters()
     if form.validate():
-        filters = services.ClaimFilters(
+        filters = listing.ClaimFilters(
             country_code=(form.country_code.data or "").strip().upper(),
             step=form.step.data if form.step.data in set(ClaimStep) else "",
             member_state=(form.member_state.data or "").strip().upper(),
             victim_id=request.args.get("victim", type=int),
         )
-    page = services.claims_page(
+    page = listing.claims_page(
         current_user,
         filters,
         page=request.args.get("page", 1, type=int) or 1,
@@ -98,7 +98,7 @@ def index() -> str:
         page_number=page.page,
         pages=page.pages,
         args=args,
-        summary=services.dashboard(current_user),
+        summary=listing.dashboard(current_user),
         no_update_days=victims.no_update_days(),
     )
 
@@ -141,7 +141,7 @@ def new() -> str | tuple[str, int] | Response:
             form.father_nationality.data = victim.allegations[0].perpetrator_country
     if form.validate_on_submit():
         try:
-            claim = services.open_claim(
+            claim = pipeline.open_claim(
                 actor=current_user,
                 victim=victim,
                 child_ids=form.child_ids.data or [],
@@ -185,18 +185,18 @@ def choose_victim() -> str | tuple[str, int] | Response:
 @requires(Permission.VIEW_IDENTITY)
 def show(claim_id: int) -> str:
     claim = load_claim(claim_id)
-    identity = services.read_father_identity(actor=current_user, claim=claim)
+    identity = pipeline.read_father_identity(actor=current_user, claim=claim)
     db.session.commit()
-    plan = services.schedule(claim.orders, claim.payments) if claim.orders else None
+    plan = support.schedule(claim.orders, claim.payments) if claim.orders else None
     return render_template(
         "vat/claims/show.html",
         claim=claim,
         identity=identity,
-        next_steps=[s for s in services.allowed_steps(claim) if s in STEP_FORMS],
-        waiting=services.waiting(claim),
+        next_steps=[s for s in pipeline.allowed_steps(claim) if s in STEP_FORMS],
+        waiting=correspondence.waiting(claim),
         plan=plan,
-        update_owed=services.victim_update_owed(claim),
-        no_update=services.victim_without_update(claim),
+        update_owed=correspondence.victim_update_owed(claim),
+        no_update=correspondence.victim_without_update(claim),
         no_update_days=victims.no_update_days(),
         consent_in_force=claim.share_consent is not None and claim.share_consent.active,
         steps=ClaimStep,
@@ -210,7 +210,7 @@ def edit_father(claim_id: int) -> str | Response:
     form = FatherForm()
     form.father_nationality.choices = countries()
     if request.method == "GET":
-        identity = services.read_father_identity(actor=current_user, claim=claim)
+        identity = pipeline.read_father_identity(actor=current_user, claim=claim)
         db.session.commit()
         form.process(
             data={
@@ -221,7 +221,7 @@ def edit_father(claim_id: int) -> str | Response:
         )
     if form.validate_on_submit():
         try:
-            services.update_father(actor=current_user, claim=claim, **step_details(form))
+            pipeline.update_father(actor=current_user, claim=claim, **step_details(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -251,11 +251,11 @@ def step(claim_id: int, step: str) -> str | Response:
             form["starts_on"].data = today()
         if "father_sampled_on" in form:
             form["father_sampled_on"].data = today()
-        if target not in services.TRANSITIONS[claim.current_step]:
-            flash(str(services.illegal_move(claim, target)), "error")
+        if target not in pipeline.TRANSITIONS[claim.current_step]:
+            flash(str(pipeline.illegal_move(claim, target)), "error")
     if form.validate_on_submit():
         try:
-            services.advance(actor=current_user, claim=claim, to=target, **step_details(form))
+            pipeline.advance(actor=current_user, claim=claim, to=target, **step_details(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -284,7 +284,7 @@ def reopen(claim_id: int) -> str | Response:
         form.on.data = today()
     if form.validate_on_submit():
         try:
-            services.reopen(actor=current_user, claim=claim, on=form.on.data)
+            pipeline.reopen(actor=current_user, claim=claim, on=form.on.data)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -307,7 +307,7 @@ def letter(claim_id: int) -> str | Response:
         form.direction.data = request.args.get("direction", "sent")
     if form.validate_on_submit():
         try:
-            services.record_letter(actor=current_user, claim=claim, **step_details(form))
+            correspondence.record_letter(actor=current_user, claim=claim, **step_details(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -337,7 +337,7 @@ def payment(claim_id: int) -> str | Response:
     if form.validate_on_submit():
         before = claim.step
         try:
-            services.record_payment(actor=current_user, claim=claim, **step_details(form))
+            support.record_payment(actor=current_user, claim=claim, **step_details(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -359,11 +359,11 @@ def inform(claim_id: int) -> str | Response:
     form = InformForm()
     if request.method == "GET":
         form.occurred_on.data = today()
-        form.summary.data = services.update_text(claim)
+        form.summary.data = correspondence.update_text(claim)
     if form.validate_on_submit():
         values: dict[str, Any] = step_details(form)
         try:
-            services.inform_victim(actor=current_user, claim=claim, **values)
+            correspondence.inform_victim(actor=current_user, claim=claim, **values)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -377,5 +377,5 @@ def inform(claim_id: int) -> str | Response:
         claim=claim,
         title=_("Record the update given to the victim"),
         submit=_("Save"),
-        prompt=services.victim_update_owed(claim),
+        prompt=correspondence.victim_update_owed(claim),
     )

@@ -58,8 +58,8 @@ from ledger.models import (
 from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Step, Urgency
 from vat.auth.models import Role
 from vat.auth.policy import SCOPED_ROLES, scope_filter
+from vat.claims.listing import AGE_BUCKETS
 from vat.claims.models import Claim, ClaimStep, Frequency, Letter, LetterDirection, Payment, SupportOrder
-from vat.claims.services import AGE_BUCKETS
 from vat.db import db
 from vat.reports.suppression import Setting, SuppressedTable, suppress, suppress_line, too_few_to_show
 from vat.victims.models import (

@@ -1,0 +1,151 @@
+"""Who waits on whom: the letters exchanged with the member state (and how long it has not
+answered), and the case updates owed to the victim."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+from vat.auth.actor import Actor
+from vat.claims.history import audit_claim, country_name
+from vat.claims.models import Claim, ClaimStep, Letter, LetterChannel, LetterDirection
+from vat.db import db
+from vat.errors import DomainError
+from vat.inputs import InvalidField, choice, clean_text, past_date, today
+from vat.victims import services as victims
+from vat.victims.models import Communication
+
+S = ClaimStep
+WAITING_FLAGS = (180, 90, 30)
+
+
+# --- member-state correspondence --------------------------------------------------------------
+
+
+def record_letter(
+    *,
+    actor: Actor,
+    claim: Claim,
+    direction: str,
+    dated_on: date | None,
+    channel: str | None,
+    reference: str | None = None,
+    summary: str | None = None,
+) -> Letter:
+    if claim.current_step is S.CLOSED:
+        raise DomainError(_l("This claim is closed: reopen it to record more."))
+    when = past_date("dated_on", dated_on, required=True) or today()
+    if when < claim.opened_on:
+        raise InvalidField("dated_on", _l("This letter cannot be dated before the claim was opened."))
+    letter = Letter(
+        direction=choice("direction", direction, LetterDirection),
+        dated_on=when,
+        channel=choice("channel", channel, LetterChannel, default="permanent_mission"),
+        reference=clean_text("reference", reference, max_length=100),
+        summary=clean_text("summary", summary, max_length=2000),
+        recorded_by_id=actor.id,
+    )
+    claim.letters.append(letter)
+    db.session.flush()
+    audit_claim("claim.letter", actor=actor, claim=claim, letter=letter.id, direction=letter.direction)
+    return letter
+
+
+@dataclass(frozen=True)
+class Waiting:
+    member_state: str
+    since: date
+    days: int
+
+    @property
+    def flag(self) -> int:
+        """30, 90 or 180: the longest threshold passed without a reply (0: none yet)."""
+        return next((f for f in WAITING_FLAGS if self.days >= f), 0)
+
+    @property
+    def text(self) -> str:
+        return f"waiting on {self.member_state} for {self.days} day{'s' if self.days != 1 else ''}"
+
+
+def waiting(claim: Claim, on: date | None = None) -> Waiting | None:
+    """Since the first letter the member state has not answered (None: nothing unanswered)."""
+    if claim.current_step is S.CLOSED:
+        return None
+    since: date | None = None
+    for letter in sorted(claim.letters, key=lambda x: (x.dated_on, x.id or 0)):
+        if letter.direction == LetterDirection.RECEIVED:
+            since = None
+        elif since is None:
+            since = letter.dated_on
+    if since is None:
+        return None
+    return Waiting(claim.member_state, since, max(((on or today()) - since).days, 0))
+
+
+# --- victim updates ---------------------------------------------------------------------------
+
+
+def victim_update_owed(claim: Claim) -> bool:
+    """The claim reached its current step and the victim has had no case update since."""
+    last = claim.victim.last_update_on
+    return last is None or last < claim.step_on
+
+
+def victim_without_update(claim: Claim, on: date | None = None) -> bool:
+    """No case update to the victim for the configured number of days (default 90)."""
+    if claim.current_step is S.CLOSED:
+        return False
+    since = claim.victim.last_update_on or claim.opened_on
+    return ((on or today()) - since).days >= victims.no_update_days()
+
+
+def update_text(claim: Claim) -> str:
+    """A suggested summary of the update owed to the victim (no names)."""
+    state = country_name(claim.member_state)
+    order = claim.orders[-1] if claim.orders else None
+    basis = (claim.paternity_basis or "").replace("_", " ")
+    texts = {
+        S.RECORDED: "recorded.",
+        S.CONSENT_OBTAINED: f"consent recorded; the claim can now be referred to {state}.",
+        S.REFERRED: f"referred to {state}.",
+        S.DNA_REQUESTED: "DNA sampling requested.",
+        S.SAMPLES_TAKEN: "DNA samples taken.",
+        S.DNA_RESULT: f"DNA result received ({claim.dna_result}).",
+        S.PATERNITY_ESTABLISHED: f"paternity established ({basis}).",
+        S.SUPPORT_ORDERED: (
+            f"child-support order made: {order.amount} {order.currency} {order.frequency} "
+            f"from {order.starts_on.isoformat()}."
+            if order
+            else "child-support order made."
+        ),
+        S.PAYING: "payments have started.",
+        S.CLOSED: f"closed ({claim.closing_reason.replace('_', ' ')})."
+        if claim.closing_reason
+        else "closed.",
+    }
+    return f"Paternity claim {claim.code}, {claim.step_on.isoformat()}: {texts[claim.current_step]}"
+
+
+def inform_victim(
+    *,
+    actor: Actor,
+    claim: Claim,
+    occurred_on: date | None,
+    channel: str,
+    summary: str | None,
+    language: str | None = None,
+) -> Communication:
+    """Record the case update given to the victim, through the victims service."""
+    communication = victims.log_communication(
+        actor=actor,
+        victim=claim.victim,
+        occurred_on=occurred_on,
+        channel=channel,
+        summary=summary,
+        case_update_given=True,
+        language=language,
+    )
+    audit_claim("claim.victim_informed", actor=actor, claim=claim, communication=communication.id)
+    return communication

@@ -1,0 +1,73 @@
+"""A claim's history: each step it enters is an event and an audit row; every service that
+moves or records on a claim writes both through here."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pycountry
+from flask_babel import lazy_gettext as _l
+
+from vat import audit
+from vat.auth.actor import Actor
+from vat.claims.models import Claim, ClaimEvent, ClaimStep
+from vat.db import db
+from vat.errors import DomainError
+from vat.inputs import InvalidField, past_date, today
+
+
+class IllegalMove(DomainError):
+    """A step the state machine does not allow from where the claim stands."""
+
+
+def audit_claim(action: str, *, actor: Actor, claim: Claim, **detail: Any) -> None:
+    audit.record(
+        action,
+        actor=actor,
+        object_type="claim",
+        object_id=claim.code,
+        country_code=claim.victim.country_code,
+        detail={"victim": claim.victim.case_code, **detail},
+    )
+
+
+def country_name(code: str) -> str:
+    found = pycountry.countries.get(alpha_3=code)
+    return getattr(found, "name", code) if found else code
+
+
+def step_date(claim: Claim, field_name: str, value: date | None) -> date:
+    """The date a step happened: not in the future, nor before the step the claim is at."""
+    when = past_date(field_name, value) or today()
+    if when < claim.step_on:
+        raise InvalidField(
+            field_name,
+            _l(
+                "This step cannot be dated before the current step (%(step)s, %(date)s).",
+                step=claim.current_step.label,
+                date=claim.step_on.isoformat(),
+            ),
+        )
+    return when
+
+
+def enter_step(
+    *, actor: Actor, claim: Claim, target: ClaimStep, on: date, note: str | None, kind: str
+) -> ClaimEvent:
+    """Put the claim at `target` (the caller checked the move is allowed) and record it."""
+    before = claim.step
+    claim.step, claim.step_on, claim.step_recorded_on = target, on, today()
+    event = ClaimEvent(
+        claim=claim,
+        from_step=before,
+        to_step=target,
+        occurred_on=on,
+        kind=kind,
+        note=note,
+        recorded_by_id=actor.id,
+    )
+    db.session.add(event)
+    db.session.flush()
+    audit_claim(f"claim.{kind}", actor=actor, claim=claim, step_from=before, step_to=target.value, on=on)
+    return event

@@ -1,0 +1,366 @@
+"""A claim's pipeline: opening it, the one state machine that moves it step by step (each step
+recording what it needs: consents, the referral, DNA, paternity, the support order), closing and
+reopening.
+
+Victims are read through the victims service (scope, consents, disclosures); the alleged
+father's identity is decrypted only here, and every reading is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from vat.allegations.models import PersonnelCategory
+from vat.auth.actor import Actor
+from vat.auth.policy import in_scope
+from vat.claims.history import IllegalMove, audit_claim, country_name, enter_step, step_date
+from vat.claims.models import (
+    Claim,
+    ClaimEvent,
+    ClaimStep,
+    ClosingReason,
+    DnaResult,
+    Letter,
+    LetterChannel,
+    LetterDirection,
+    PaternityBasis,
+)
+from vat.claims.support import new_order
+from vat.db import db
+from vat.errors import DomainError
+from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
+from vat.victims import services as victims
+from vat.victims.models import Consent, ConsentPurpose, RecipientKind, Victim
+
+S = ClaimStep
+
+# The state machine: from each step, the steps the law and the procedure allow next. Skips are
+# deliberate: an acknowledgment of paternity needs no DNA test, so paternity can be established
+# from any step after the referral; an inconclusive DNA result can be retested. PAYING is reached
+# by recording the first payment; a new order (a variation) takes a paying claim back to
+# SUPPORT_ORDERED until a payment under it arrives; a closed claim leaves CLOSED only by `reopen`.
+TRANSITIONS: dict[ClaimStep, frozenset[ClaimStep]] = {
+    S.RECORDED: frozenset({S.CONSENT_OBTAINED, S.CLOSED}),
+    S.CONSENT_OBTAINED: frozenset({S.REFERRED, S.CLOSED}),
+    S.REFERRED: frozenset({S.DNA_REQUESTED, S.PATERNITY_ESTABLISHED, S.CLOSED}),
+    S.DNA_REQUESTED: frozenset({S.SAMPLES_TAKEN, S.PATERNITY_ESTABLISHED, S.CLOSED}),
+    S.SAMPLES_TAKEN: frozenset({S.DNA_RESULT, S.PATERNITY_ESTABLISHED, S.CLOSED}),
+    S.DNA_RESULT: frozenset({S.DNA_REQUESTED, S.PATERNITY_ESTABLISHED, S.CLOSED}),
+    S.PATERNITY_ESTABLISHED: frozenset({S.SUPPORT_ORDERED, S.CLOSED}),
+    S.SUPPORT_ORDERED: frozenset({S.PAYING, S.CLOSED}),
+    S.PAYING: frozenset({S.SUPPORT_ORDERED, S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+
+def read_father_identity(*, actor: Actor, claim: Claim) -> dict[str, str | None]:
+    """Decrypt the alleged father's identity for the actor, and record that they saw it."""
+    audit_claim("claim.view_identity", actor=actor, claim=claim)
+    return {
+        "father_name": claim.father_name,
+        "father_service_number": claim.father_service_number,
+        "father_unit": claim.father_unit,
+    }
+
+
+def _share_consent(victim: Victim, member_state: str) -> Consent | None:
+    """The victim's consent to share with this member state (named by code or name, or unnamed)."""
+    for recipient in (member_state, country_name(member_state)):
+        consent = victims.active_consent(victim, ConsentPurpose.SHARE_MEMBER_STATE, recipient)
+        if consent is not None:
+            return consent
+    return None
+
+
+# --- open a claim -----------------------------------------------------------------------------
+
+
+def open_claim(
+    *,
+    actor: Actor,
+    victim: Victim,
+    child_ids: Iterable[int] = (),
+    allegation_id: int | None = None,
+    father_name: str | None = None,
+    father_service_number: str | None = None,
+    father_unit: str | None = None,
+    father_nationality: str | None = None,
+    father_category: str | None = None,
+    member_state: str | None = None,
+    opened_on: date | None = None,
+    with_consent: bool = False,
+) -> Claim:
+    """Open a claim for a victim (already loaded through the actor's scope) and her/his children.
+    With `with_consent`, the victim's consent to share with the member state is taken as given
+    now and the claim moves on to "consent obtained" at once."""
+    if not in_scope(actor, victim.country_code, victim.mission):
+        raise DomainError(_l("This victim is outside your scope."))
+    nationality = country("father_nationality", father_nationality, required=False)
+    state = country("member_state", member_state, required=False) or nationality
+    if state is None:
+        raise InvalidField("member_state", _l("Give the member state (or the alleged father's nationality)."))
+    wanted = {int(i) for i in child_ids}
+    children = [c for c in victim.children if c.id in wanted]
+    if len(children) != len(wanted):
+        raise InvalidField("child_ids", _l("Choose only this victim's children."))
+    if not children:
+        raise InvalidField("child_ids", _l("Choose at least one child the claim is for."))
+    if allegation_id is not None and all(a.id != allegation_id for a in victim.allegations):
+        raise InvalidField("allegation_id", _l("Choose one of this victim's allegations."))
+    opened = past_date("opened_on", opened_on) or today()
+    claim = Claim(
+        victim=victim,
+        allegation_id=allegation_id,
+        member_state=state,
+        father_nationality=nationality,
+        father_category=choice("father_category", father_category, PersonnelCategory, default="unknown"),
+        father_name=clean_text("father_name", father_name, max_length=200),
+        father_service_number=clean_text("father_service_number", father_service_number, max_length=100),
+        father_unit=clean_text("father_unit", father_unit, max_length=200),
+        step=S.RECORDED,
+        step_on=opened,
+        step_recorded_on=today(),
+        opened_on=opened,
+        created_by_id=actor.id,
+        children=children,
+    )
+    db.session.add(claim)
+    db.session.flush()
+    db.session.add(ClaimEvent(claim=claim, to_step=S.RECORDED, occurred_on=opened, recorded_by_id=actor.id))
+    db.session.flush()
+    audit_claim(
+        "claim.open",
+        actor=actor,
+        claim=claim,
+        children=[c.id for c in children],
+        member_state=state,
+    )
+    if with_consent:
+        advance(actor=actor, claim=claim, to=S.CONSENT_OBTAINED, on=opened)
+    return claim
+
+
+def update_father(
+    *,
+    actor: Actor,
+    claim: Claim,
+    father_name: str | None,
+    father_service_number: str | None,
+    father_unit: str | None,
+    father_nationality: str | None,
+    father_category: str | None,
+) -> Claim:
+    cleaned = {
+        "father_name": clean_text("father_name", father_name, max_length=200),
+        "father_service_number": clean_text("father_service_number", father_service_number, max_length=100),
+        "father_unit": clean_text("father_unit", father_unit, max_length=200),
+        "father_nationality": country("father_nationality", father_nationality, required=False),
+        "father_category": choice("father_category", father_category, PersonnelCategory, default="unknown"),
+    }
+    changed = sorted(k for k, v in cleaned.items() if getattr(claim, k) != v)
+    for key, value in cleaned.items():
+        setattr(claim, key, value)
+    db.session.flush()
+    audit_claim("claim.update_father", actor=actor, claim=claim, fields=changed)
+    return claim
+
+
+# --- the state machine ------------------------------------------------------------------------
+
+
+def allowed_steps(claim: Claim) -> list[ClaimStep]:
+    """Where the claim may go next, in pipeline order (for the claim page's buttons)."""
+    return [s for s in ClaimStep if s in TRANSITIONS[claim.current_step]]
+
+
+def illegal_move(claim: Claim, target: ClaimStep, why: str | None = None) -> IllegalMove:
+    allowed = ", ".join(f"“{s.label}”" for s in allowed_steps(claim)) or _l("none (reopen it first)")
+    reason = why or _l(
+        "A claim at “%(current)s” cannot move to “%(target)s”.",
+        current=claim.current_step.label,
+        target=target.label,
+    )
+    return IllegalMove(_l("%(reason)s Allowed next: %(allowed)s.", reason=reason, allowed=allowed))
+
+
+def _consents_in_force(claim: Claim) -> Consent:
+    """The consent to share with the member state, if the victim has also consented to the
+    disclosure of the paternity claim; otherwise a refusal that says what is missing."""
+    share = _share_consent(claim.victim, claim.member_state)
+    disclosure = victims.active_consent(claim.victim, ConsentPurpose.PATERNITY_DISCLOSURE)
+    missing = [
+        label
+        for label, consent in (
+            (_l("to share with %(country)s", country=country_name(claim.member_state)), share),
+            (_l("to paternity disclosure"), disclosure),
+        )
+        if consent is None
+    ]
+    if missing or share is None:
+        raise IllegalMove(
+            _l(
+                "The victim's consent is not in force (%(consents)s): record it on the victim's page first.",
+                consents="; ".join(str(label) for label in missing),
+            )
+        )
+    return share
+
+
+def _to_consent(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    claim.share_consent_id = _consents_in_force(claim).id
+    return None
+
+
+def _to_referred(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    consent = _consents_in_force(claim)
+    channel = choice("channel", details.get("channel"), LetterChannel, default="permanent_mission")
+    reference = clean_text("reference", details.get("reference"), max_length=100)
+    claim.referral_channel, claim.referral_reference, claim.referred_on = channel, reference, on
+    claim.letters.append(
+        Letter(
+            direction=LetterDirection.SENT,
+            dated_on=on,
+            channel=channel,
+            reference=reference,
+            summary="Referral of the paternity claim",
+            recorded_by_id=actor.id,
+        )
+    )
+    victims.record_disclosure(
+        actor=actor,
+        victim=claim.victim,
+        recipient_kind=RecipientKind.MEMBER_STATE,
+        recipient=consent.recipient or country_name(claim.member_state),
+        purpose=f"Paternity claim {claim.code}",
+        shared_on=on,
+    )
+    return channel
+
+
+def _to_dna_requested(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    if claim.current_step is S.DNA_RESULT and claim.dna_result != DnaResult.INCONCLUSIVE:
+        raise illegal_move(claim, S.DNA_REQUESTED, _l("Only an inconclusive DNA result can be retested."))
+    if victims.active_consent(claim.victim, ConsentPurpose.DNA_TESTING) is None:
+        raise IllegalMove(_l("Record the victim's consent to DNA testing first (on the victim's page)."))
+    claim.dna_requested_on = on
+    claim.mother_child_sampled_on = claim.father_sampled_on = None
+    claim.dna_result = claim.dna_result_on = None
+    return None
+
+
+def _to_samples(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    father_on = step_date(claim, "father_sampled_on", details.get("father_sampled_on") or on)
+    claim.mother_child_sampled_on = on
+    claim.father_sampled_on = father_on
+    return None
+
+
+def _to_dna_result(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    if not details.get("result"):
+        raise InvalidField("result", _l("Give the DNA result."))
+    result = choice("result", details.get("result"), DnaResult)
+    claim.dna_result, claim.dna_result_on = result, on
+    return result
+
+
+def _to_paternity(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    if not details.get("basis"):
+        raise InvalidField("basis", _l("Say how paternity was established."))
+    basis = choice("basis", details.get("basis"), PaternityBasis)
+    if claim.current_step is S.DNA_RESULT and claim.dna_result == DnaResult.EXCLUSION:
+        raise illegal_move(
+            claim, S.PATERNITY_ESTABLISHED, _l("The DNA result excluded the alleged father: close the claim.")
+        )
+    if claim.current_step is not S.DNA_RESULT and basis != PaternityBasis.ACKNOWLEDGMENT:
+        raise illegal_move(
+            claim,
+            S.PATERNITY_ESTABLISHED,
+            _l("Without a DNA result, only the alleged father's acknowledgment establishes paternity."),
+        )
+    claim.paternity_basis, claim.paternity_established_on = basis, on
+    return basis
+
+
+def _to_support(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    order = new_order(actor=actor, claim=claim, on=on, details=details)
+    return f"{order.amount} {order.currency}"
+
+
+def _to_paying(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    if not claim.payments:
+        raise illegal_move(
+            claim, S.PAYING, _l("Record the first payment: the claim moves to “Payments” with it.")
+        )
+    return None
+
+
+def _to_closed(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    if not details.get("reason"):
+        raise InvalidField("reason", _l("Say why the claim is closed."))
+    reason = choice("reason", details.get("reason"), ClosingReason)
+    if reason == ClosingReason.FATHER_EXCLUDED and claim.dna_result != DnaResult.EXCLUSION:
+        raise illegal_move(
+            claim, S.CLOSED, _l("Only a DNA result that excludes him closes a claim as “father excluded”.")
+        )
+    if reason == ClosingReason.RESOLVED and claim.paternity_established_on is None:
+        raise illegal_move(claim, S.CLOSED, _l("A claim is resolved only once paternity is established."))
+    claim.step_before_close, claim.closing_reason, claim.closed_on = claim.step, reason, on
+    return reason
+
+
+ENTER: dict[ClaimStep, Callable[[Actor, Claim, date, dict[str, Any]], str | None]] = {
+    S.CONSENT_OBTAINED: _to_consent,
+    S.REFERRED: _to_referred,
+    S.DNA_REQUESTED: _to_dna_requested,
+    S.SAMPLES_TAKEN: _to_samples,
+    S.DNA_RESULT: _to_dna_result,
+    S.PATERNITY_ESTABLISHED: _to_paternity,
+    S.SUPPORT_ORDERED: _to_support,
+    S.PAYING: _to_paying,
+    S.CLOSED: _to_closed,
+}
+
+
+def advance(*, actor: Actor, claim: Claim, to: str, on: date | None = None, **details: Any) -> ClaimEvent:
+    """Move the claim to step `to`, dated `on`, if the state machine allows it from where it
+    stands. `details` carry what the step records (result, basis, order terms, reason...); the
+    event keeps the code of what was recorded (a channel, result, basis, reason), never words."""
+    try:
+        target = ClaimStep(to)
+    except ValueError as error:
+        raise IllegalMove(_l("No such step.")) from error
+    last = claim.events[-1] if claim.events else None
+    if (
+        last is not None
+        and target is claim.current_step
+        and last.to_step == target
+        and last.occurred_on == (on or today())
+    ):
+        return last  # the same step submitted twice (a double click): recorded once
+    if target not in TRANSITIONS[claim.current_step]:
+        raise illegal_move(claim, target)
+    when = step_date(claim, "on", on)
+    note = ENTER[target](actor, claim, when, details)
+    return enter_step(actor=actor, claim=claim, target=target, on=when, note=note, kind="step")
+
+
+def reopen(*, actor: Actor, claim: Claim, on: date | None = None) -> ClaimEvent:
+    """A closed claim returns to the step it was closed from; the closing stays in its history."""
+    if claim.current_step is not S.CLOSED:
+        raise IllegalMove(_l("Only a closed claim can be reopened."))
+    when = step_date(claim, "on", on)
+    target = ClaimStep(claim.step_before_close or S.RECORDED)
+    reason = claim.closing_reason
+    claim.closing_reason = claim.closed_on = claim.step_before_close = None
+    return enter_step(
+        actor=actor,
+        claim=claim,
+        target=target,
+        on=when,
+        note=reason,
+        kind="reopen",
+    )

@@ -1,0 +1,286 @@
+"""Child support: the orders a member state's court sets, the instalments they make due, the
+payments received, and the arrears.
+
+The instalment rule is written twice, side by side below: `instalments` lists each instalment
+(the claim page's schedule); `instalments_due` counts them by arithmetic, so `amounts_due` can sum
+every order in scope without listing (the dashboard). tests/claims/test_schedule.py holds the
+property test that the two agree.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol, TypeVar
+
+import pycountry
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from vat.allegations.services import add_months
+from vat.auth.actor import Actor
+from vat.claims.history import IllegalMove, audit_claim, enter_step
+from vat.claims.models import Claim, ClaimStep, Frequency, Payment, PaymentRoute, SupportOrder
+from vat.db import db
+from vat.errors import Conflict
+from vat.inputs import InvalidField, choice, clean_text, past_date, today
+
+S = ClaimStep
+MAX_AMOUNT = Decimal("1e12")
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def money(field_name: str, value: Any) -> Decimal:
+    """An amount of a support order or a payment: more than zero, to the cent at most."""
+    if value is None or value == "":
+        raise InvalidField(field_name, _l("Give an amount."))
+    if isinstance(value, float):
+        raise InvalidField(field_name, _l("Give the amount as a decimal number."))
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation as error:
+        raise InvalidField(field_name, _l("Give the amount as a number, e.g. 120.50.")) from error
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidField(field_name, _l("The amount must be more than zero."))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidField(field_name, _l("Give the amount to the cent at most (two decimals)."))
+    if amount >= MAX_AMOUNT:
+        raise InvalidField(field_name, _l("This amount is too large."))
+    return amount.quantize(Decimal("0.01"))
+
+
+def currency(field_name: str, value: str | None) -> str:
+    """An ISO 4217 currency code."""
+    code = (value or "").strip().upper()
+    if not code or pycountry.currencies.get(alpha_3=code) is None:
+        raise InvalidField(field_name, _l("Use an ISO 4217 currency code (e.g. USD, XAF, CDF, HTG)."))
+    return code
+
+
+# --- orders and schedules ---------------------------------------------------------------------
+
+
+@dataclass
+class Instalment:
+    due_on: date
+    amount: Decimal
+    currency: str
+    paid: Decimal = Decimal("0.00")
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid
+
+
+@dataclass
+class Balance:
+    currency: str
+    due: Decimal = Decimal("0.00")
+    received: Decimal = Decimal("0.00")
+
+    @property
+    def arrears(self) -> Decimal:
+        return self.due - self.received
+
+
+@dataclass
+class Schedule:
+    instalments: list[Instalment] = field(default_factory=list)
+    balances: list[Balance] = field(default_factory=list)
+    next_due: Instalment | None = None
+
+
+class OrderTerms(Protocol):
+    """A support order's terms: a `SupportOrder`, or a row of its columns read in SQL."""
+
+    @property
+    def ordered_on(self) -> date: ...
+    @property
+    def starts_on(self) -> date: ...
+    @property
+    def ends_on(self) -> date | None: ...
+    @property
+    def frequency(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+
+
+Terms = TypeVar("Terms", bound=OrderTerms)
+
+
+def new_order(*, actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> SupportOrder:
+    """A child-support order made on `on` with the terms in `details`, added to the claim."""
+    frequency = choice("frequency", details.get("frequency"), Frequency, default="monthly")
+    starts_on = details.get("starts_on") or on
+    ends_on = details.get("ends_on")
+    if ends_on is not None and ends_on < starts_on:
+        raise InvalidField("ends_on", _l("The order cannot end before it starts."))
+    if starts_on.year < 1900 or starts_on > on + timedelta(days=3660):
+        raise InvalidField("starts_on", _l("Give the date the order starts."))
+    latest = max((o.starts_on for o in claim.orders), default=None)
+    if latest is not None and starts_on <= latest:
+        raise InvalidField(
+            "starts_on",
+            _l("A new order must start after the one in force (from %(date)s).", date=latest.isoformat()),
+        )
+    order = SupportOrder(
+        ordered_on=on,
+        amount=money("amount", details.get("amount")),
+        currency=currency("currency", details.get("currency")),
+        frequency=frequency,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        recorded_by_id=actor.id,
+    )
+    claim.orders.append(order)
+    return order
+
+
+def _order_periods(orders: Sequence[Terms]) -> list[tuple[Terms, date | None]]:
+    """Each order with the last day it runs (None: open-ended): a later order ends the one
+    before it. `orders` are support orders or rows with the same columns."""
+    ordered = sorted(orders, key=lambda o: (o.starts_on, o.ordered_on))
+    periods: list[tuple[Terms, date | None]] = []
+    for position, order in enumerate(ordered):
+        end = order.ends_on
+        if position + 1 < len(ordered):
+            cut = ordered[position + 1].starts_on - timedelta(days=1)
+            end = cut if end is None else min(end, cut)
+        periods.append((order, end))
+    return periods
+
+
+# --- the instalment rule, twice: listed and counted --------------------------------------------
+
+
+def instalments(orders: Sequence[SupportOrder], until: date) -> tuple[list[Instalment], Instalment | None]:
+    """The payments due under the orders up to `until` (each on the first day of its period),
+    and the next one after it. A later order ends the one before it."""
+    due: list[Instalment] = []
+    upcoming: Instalment | None = None
+    for order, end in _order_periods(orders):
+        frequency = Frequency(order.frequency)
+        index = 0
+        while True:
+            if frequency is Frequency.ONCE:
+                due_on = order.starts_on if index == 0 else None
+            else:
+                due_on = add_months(order.starts_on, index * frequency.months)
+            if due_on is None or (end is not None and due_on > end):
+                break
+            if due_on > until:
+                if upcoming is None or due_on < upcoming.due_on:
+                    upcoming = Instalment(due_on, order.amount, order.currency)
+                break
+            due.append(Instalment(due_on, order.amount, order.currency))
+            index += 1
+    return due, upcoming
+
+
+def instalments_due(starts_on: date, frequency: Frequency, last_day: date) -> int:
+    """How many instalments `instalments` lists from `starts_on` up to `last_day`, counted
+    without listing them: one every N months on the start's day of the month, clamped to the
+    end of shorter months (so a month's last day reaches any later day of the month)."""
+    if starts_on > last_day:
+        return 0
+    if frequency is Frequency.ONCE:
+        return 1
+    months = (last_day.year - starts_on.year) * 12 + last_day.month - starts_on.month
+    month_ends = last_day.day == calendar.monthrange(last_day.year, last_day.month)[1]
+    if starts_on.day > last_day.day and not month_ends:
+        months -= 1
+    return months // frequency.months + 1 if months >= 0 else 0
+
+
+def amounts_due(orders: Sequence[OrderTerms], until: date) -> dict[str, Decimal]:
+    """What fell due under one claim's orders up to `until`, per currency (the sum of
+    `instalments`' amounts); currencies with nothing due yet are left out."""
+    due: dict[str, Decimal] = {}
+    for order, end in _order_periods(orders):
+        last_day = until if end is None else min(until, end)
+        count = instalments_due(order.starts_on, Frequency(order.frequency), last_day)
+        if count:
+            due[order.currency] = due.get(order.currency, Decimal("0.00")) + order.amount * count
+    return due
+
+
+# --- payments and arrears ---------------------------------------------------------------------
+
+
+def schedule(orders: Sequence[SupportOrder], payments: Sequence[Payment], on: date | None = None) -> Schedule:
+    """What was due, what was received, and the arrears per currency; payments settle the oldest
+    instalment first."""
+    due, upcoming = instalments(orders, on or today())
+    balances: dict[str, Balance] = {}
+    for item in due:
+        balances.setdefault(item.currency, Balance(item.currency)).due += item.amount
+    credit: dict[str, Decimal] = defaultdict(Decimal)
+    for payment in payments:
+        balances.setdefault(payment.currency, Balance(payment.currency)).received += payment.amount
+        credit[payment.currency] += payment.amount
+    for item in due:
+        item.paid = min(item.amount, credit[item.currency])
+        credit[item.currency] -= item.paid
+    return Schedule(due, sorted(balances.values(), key=lambda b: b.currency), upcoming)
+
+
+def record_payment(
+    *,
+    actor: Actor,
+    claim: Claim,
+    amount: Any,
+    currency_code: str | None,
+    received_on: date | None,
+    route: str | None,
+    reference: str | None = None,
+    token: str | None = None,
+) -> Payment:
+    """Record money received for the child. The same `token` twice books once. The first payment
+    moves the claim to "Payments"."""
+    token = (token or "").strip()[:64] or None
+    if token is not None:
+        existing = db.session.scalar(select(Payment).where(Payment.token == token))
+        if existing is not None:
+            if existing.claim_id != claim.id:
+                raise Conflict(_l("This form was already used for another claim; open it again."))
+            return existing
+    if claim.current_step not in (S.SUPPORT_ORDERED, S.PAYING):
+        raise IllegalMove(_l("Payments are recorded once a child-support order is set (and before closing)."))
+    code = currency("currency_code", currency_code)
+    if code not in {o.currency for o in claim.orders}:
+        currencies = ", ".join(sorted({o.currency for o in claim.orders}))
+        raise InvalidField(
+            "currency_code",
+            _l("Record the payment in the order's currency (%(currencies)s).", currencies=currencies),
+        )
+    when = past_date("received_on", received_on, required=True) or today()
+    first_order = min(o.ordered_on for o in claim.orders)
+    if when < first_order:
+        raise InvalidField("received_on", _l("A payment cannot be received before the order was made."))
+    payment = Payment(
+        amount=money("amount", amount),
+        currency=code,
+        received_on=when,
+        route=choice("route", route, PaymentRoute, default="other"),
+        reference=clean_text("reference", reference, max_length=100),
+        token=token,
+        recorded_by_id=actor.id,
+    )
+    claim.payments.append(payment)
+    db.session.flush()
+    audit_claim(
+        "claim.payment", actor=actor, claim=claim, payment=payment.id, amount=payment.amount, currency=code
+    )
+    if claim.current_step is S.SUPPORT_ORDERED:
+        enter_step(
+            actor=actor, claim=claim, target=S.PAYING, on=max(when, claim.step_on), note=None, kind="step"
+        )
+    return payment
