@@ -7,13 +7,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Date, String, literal, select
 
 from tests.claims.conftest import S, claim_at, pay
 from vat.claims import pipeline, support
 from vat.claims.history import IllegalMove
 from vat.claims.models import Frequency, Payment, SupportOrder
+from vat.db import db
 from vat.errors import DomainError
 
 
@@ -171,8 +173,9 @@ def test_support_order_terms_are_checked(advocate):
     assert claim.current_step is S.PATERNITY_ESTABLISHED and not claim.orders
 
 
-# The instalment rule is written twice in vat/claims/support.py: listed (`instalments`, the claim
-# page) and counted (`instalments_due` and `amounts_due`, the dashboard). They must agree.
+# The instalment rule is written three times in vat/claims/support.py: listed (`instalments`, the
+# claim page), counted (`instalments_due` and `amounts_due`, the dashboard) and counted in SQL
+# (`instalments_due_sql`, the reports). They must agree.
 
 
 def month_end(year: int, month: int) -> date:
@@ -214,13 +217,33 @@ def support_orders(draw):
     )
 
 
-@settings(max_examples=300, deadline=None)
+def counted_in_sql(orders: list[SupportOrder], on: date) -> list[int]:
+    """`instalments_due_sql` for each order alone, in one statement over literal columns."""
+    last_days = [on if o.ends_on is None else min(on, o.ends_on) for o in orders]
+    return list(
+        db.session.execute(
+            select(
+                *[
+                    support.instalments_due_sql(
+                        literal(o.starts_on, Date), literal(last_day, Date), literal(o.frequency, String)
+                    )
+                    for o, last_day in zip(orders, last_days, strict=True)
+                ]
+            )
+        ).one()
+    )
+
+
+# The database is only read (literals), so one database serves every generated example.
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(orders=st.lists(support_orders(), min_size=1, max_size=4), on=schedule_days)
-def test_counting_instalments_agrees_with_listing_them(orders, on):
-    for alone in orders:
+def test_listing_counting_and_counting_in_sql_agree(ctx, orders, on):
+    in_sql = counted_in_sql(orders, on)
+    for alone, sql_count in zip(orders, in_sql, strict=True):
         listed, _ = support.instalments([alone], on)
         last_day = on if alone.ends_on is None else min(on, alone.ends_on)
-        assert support.instalments_due(alone.starts_on, Frequency(alone.frequency), last_day) == len(listed)
+        counted = support.instalments_due(alone.starts_on, Frequency(alone.frequency), last_day)
+        assert counted == sql_count == len(listed)
     listed, _ = support.instalments(orders, on)
     summed: dict[str, Decimal] = {}
     for instalment in listed:

@@ -1,10 +1,11 @@
 """Child support: the orders a member state's court sets, the instalments they make due, the
 payments received, and the arrears.
 
-The instalment rule is written twice, side by side below: `instalments` lists each instalment
-(the claim page's schedule); `instalments_due` counts them by arithmetic, so `amounts_due` can sum
-every order in scope without listing (the dashboard). tests/claims/test_schedule.py holds the
-property test that the two agree.
+The instalment rule is written three times, side by side below: `instalments` lists each
+instalment (the claim page's schedule); `instalments_due` counts them by arithmetic, so
+`amounts_due` can sum every order in scope without listing (the dashboard); and
+`instalments_due_sql` counts them in SQL (the reports). tests/claims/test_schedule.py holds the
+property test that they agree.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 import pycountry
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Date, Integer, case, cast, func, or_, select
 
 from vat.allegations.services import add_months
 from vat.auth.actor import Actor
@@ -198,6 +199,40 @@ def instalments_due(starts_on: date, frequency: Frequency, last_day: date) -> in
     if starts_on.day > last_day.day and not month_ends:
         months -= 1
     return months // frequency.months + 1 if months >= 0 else 0
+
+
+def instalments_due_sql(
+    starts_on: ColumnElement[Any], last_day: ColumnElement[Any], frequency: ColumnElement[Any]
+) -> ColumnElement[int]:
+    """`instalments_due` as an SQL expression over an order's columns (the reports sum every
+    order in SQL)."""
+    months = (_date_part("year", last_day) * 12 + _date_part("month", last_day)) - (
+        _date_part("year", starts_on) * 12 + _date_part("month", starts_on)
+    )
+    month_ends = _date_part("day", _next_day(last_day)) == 1
+    reaches_day = or_(_date_part("day", starts_on) <= _date_part("day", last_day), month_ends)
+    last_index = months - case((reaches_day, 0), else_=1)
+    step = case(*[(frequency == f.value, f.months) for f in Frequency if f.months], else_=1)
+    return case(
+        (starts_on > last_day, 0),
+        (frequency == Frequency.ONCE.value, 1),
+        (last_index < 0, 0),
+        else_=last_index // step + 1,
+    )
+
+
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _date_part(part: str, day: ColumnElement[Any]) -> ColumnElement[int]:
+    if _postgresql():
+        return cast(func.extract(part, day), Integer)
+    return cast(func.strftime({"year": "%Y", "month": "%m", "day": "%d"}[part], day), Integer)
+
+
+def _next_day(day: ColumnElement[Any]) -> ColumnElement[Any]:
+    return cast(day + 1, Date) if _postgresql() else func.date(day, "+1 day")
 
 
 def amounts_due(orders: Sequence[OrderTerms], until: date) -> dict[str, Decimal]:
