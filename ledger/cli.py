@@ -7,6 +7,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from ledger.models import Account
+from ledger.verify import verify
 from vat.db import db
 
 
@@ -25,8 +26,6 @@ def init() -> None:
 @with_appcontext
 def verify_command() -> None:
     """Recompute every invariant, balance and the hash chain; exit 1 naming the first problem."""
-    from ledger.verify import verify
-
     report = verify()
     if report.problem:
         click.echo(f"ledger BROKEN: {report.problem}", err=True)

@@ -28,13 +28,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, g
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 
 from ledger.models import Account, Currency, Entry, ExchangeRate, Period, Posting
 from vat import audit
+from vat.auth.actor import Actor
 from vat.db import db, lock_for_chain
 from vat.errors import Conflict, DomainError
 
@@ -231,7 +232,7 @@ class Event:
     memo: str
     lines: list[Line]
     reverses: Entry | None = None
-    maker: Any = None
+    maker: Actor | None = None
 
 
 def _accounts() -> dict[str, Account]:
@@ -255,7 +256,7 @@ def head() -> tuple[int, str]:
 
 def post(
     *,
-    actor: Any,
+    actor: Actor | None,
     key: str,
     payload: dict[str, Any],
     kind: str,
@@ -263,7 +264,7 @@ def post(
     memo: str,
     lines: list[Line],
     reverses: Entry | None = None,
-    maker: Any = None,
+    maker: Actor | None = None,
 ) -> Entry:
     """Book one balanced entry. Call `begin` first (it takes the lock and checks the key)."""
     event = Event(key, payload, kind, entry_date, memo, lines, reverses, maker)
@@ -271,7 +272,7 @@ def post(
     return db.session.get_one(Entry, entry_id)
 
 
-def post_many(*, actor: Any, events: list[Event]) -> list[int]:
+def post_many(*, actor: Actor | None, events: list[Event]) -> list[int]:
     """Book `events` in order, each as its own entry, with every check of `post`; all or nothing
     (every event is checked before anything is written).
 
@@ -310,7 +311,7 @@ def _booked_keys(keys: list[str]) -> dict[str, tuple[int | None, str]]:
     return found
 
 
-def _book(actor: Any, events: list[tuple[Event, str]]) -> list[int]:
+def _book(actor: Actor | None, events: list[tuple[Event, str]]) -> list[int]:
     """Check then write new entries (each event with its request hash), their postings and their
     audit events; the entries' ids in order."""
     for event, _ in events:
@@ -383,7 +384,7 @@ def _carry_running(rows: list[dict[str, Any]], running: dict[int, int], never_ne
 
 def _insert(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]]) -> list[int]:
     """Entries, then their postings, each in one executemany; the entries' ids in order."""
-    entry_table, posting_table = Entry.__table__, Posting.__table__
+    entry_table, posting_table = cast(Table, Entry.__table__), cast(Table, Posting.__table__)
     db.session.execute(insert(entry_table), entries)
     ids = dict(
         db.session.execute(
@@ -531,7 +532,9 @@ def _hashed_posting(values: list[Any], codes: dict[int, str]) -> list[Any]:
 # --- reversal --------------------------------------------------------------------------------
 
 
-def reverse(*, actor: Any, key: str, payload: dict[str, Any], entry: Entry, on: date, memo: str) -> Entry:
+def reverse(
+    *, actor: Actor | None, key: str, payload: dict[str, Any], entry: Entry, on: date, memo: str
+) -> Entry:
     """Book the mirror image of `entry` (same dollar values, rates and dimensions)."""
     if entry.kind == EntryKind.REVERSAL:
         raise DomainError("A reversal cannot itself be reversed: book the right entry instead.")

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, String, except_, func, or_, select, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, Select, String, except_, func, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from ledger import engine
 from ledger.models import Account, Entry, ExchangeRate, Period, Posting
+from ledger.reports.subledgers import subledger_checks
 from vat.db import db
 
 ROWS_PER_FETCH = 10_000
@@ -92,7 +93,7 @@ _cursor_numbers = itertools.count()
 
 def _entry_rows() -> Iterator[Any]:
     """(id, hash, *the hashed fields) of every entry, in chain order."""
-    hashed = [ENTRIES.c[name] for name in engine.HASHED_ENTRY_FIELDS]
+    hashed: list[ColumnElement[Any]] = [ENTRIES.c[name] for name in engine.HASHED_ENTRY_FIELDS]
     date_index = engine.HASHED_ENTRY_FIELDS.index("entry_date")
     hashed[date_index] = type_coerce(hashed[date_index], String)  # as the driver gives it
     return _rows(select(ENTRIES.c.id, ENTRIES.c.hash, *hashed).order_by(ENTRIES.c.seq))
@@ -100,7 +101,7 @@ def _entry_rows() -> Iterator[Any]:
 
 def _posting_rows() -> Iterator[Any]:
     """(entry_id, *the hashed fields) of every posting by entry, rates as stored (10^-8 units)."""
-    hashed = [POSTINGS.c[name] for name in engine.HASHED_POSTING_FIELDS]
+    hashed: list[ColumnElement[Any]] = [POSTINGS.c[name] for name in engine.HASHED_POSTING_FIELDS]
     rate_index = engine.HASHED_POSTING_FIELDS.index("rate")
     hashed[rate_index] = type_coerce(hashed[rate_index], BigInteger)
     return _rows(select(POSTINGS.c.entry_id, *hashed).order_by(POSTINGS.c.entry_id, POSTINGS.c.id))
@@ -298,8 +299,6 @@ def _subledger_limits(walked: VerifyReport) -> str | None:
 
 
 def _subledgers_against_control_accounts(walked: VerifyReport) -> str | None:
-    from ledger.reports import subledger_checks
-
     for check in subledger_checks():
         if check["difference"]:
             return (

@@ -16,7 +16,7 @@ from sqlalchemy.orm import lazyload
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectChoice
 
-from ledger import engine, kept, reports, services
+from ledger import engine, kept
 from ledger.cli import attach
 from ledger.forms import (
     CloseForm,
@@ -53,6 +53,15 @@ from ledger.models import (
     Withholding,
     WithholdingTransfer,
 )
+from ledger.reports import (
+    direct_support_list,
+    donor_figures,
+    project_figures,
+    statements,
+    subledgers,
+    withheld,
+)
+from ledger.services import contributions, corrections, grants, months, victim_support, withholdings
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import commit_keeping_loaded, db, read_only
@@ -113,7 +122,7 @@ def index() -> str:
     with read_only():
         statement, withheld, pending = kept.figures("overview", lambda: _overview(today), today)
         recent = db.session.scalars(select(Entry).order_by(Entry.seq.desc()).limit(8)).all()
-        projects, behind = reports.project_counts(today)
+        projects, behind = project_figures.project_counts(today)
         return render_template(
             "ledger/index.html",
             position=statement["position"],
@@ -129,7 +138,7 @@ def index() -> str:
 def _overview(today: date) -> tuple[dict[str, Any], dict[str, dict[str, Decimal]], int]:
     """The fund statement, the withheld totals and how many disbursements await approval."""
     pending = db.session.scalar(select(func.count(Tranche.id)).where(Tranche.status == "pending"))
-    return reports.fund_statement(), reports.withheld_totals(today), pending or 0
+    return statements.fund_statement(), withheld.withheld_totals(today), pending or 0
 
 
 # --- donors, pledges, receipts ---------------------------------------------------------------
@@ -146,12 +155,12 @@ def donors() -> str:
             count=lambda: db.session.scalar(select(func.count(Donor.id))) or 0,
         )
         # Kept while the ledger is unchanged (ledger.kept): a pass over 250,000 postings.
-        figures = kept.figures("donor figures", reports.donor_figures)
+        figures = kept.figures("donor figures", donor_figures.donor_figures)
         return render_template(
             "ledger/donors.html",
             page=page,
-            rows=[(donor, figures.get(donor.id, reports.DonorFigures())) for (donor,) in page.items],
-            total=sum(figures.values(), reports.DonorFigures()),
+            rows=[(donor, figures.get(donor.id, donor_figures.DonorFigures())) for (donor,) in page.items],
+            total=sum(figures.values(), donor_figures.DonorFigures()),
         )
 
 
@@ -162,7 +171,7 @@ def new_donor() -> View:
     return _book(
         form,
         "ledger/form.html",
-        lambda: services.create_donor(
+        lambda: contributions.create_donor(
             actor=current_user,
             name=form.name.data or "",
             kind=DonorKind(form.kind.data),
@@ -182,14 +191,14 @@ def donor(donor_id: int) -> str:
     number = _page_number()
     with read_only():
         row = db.get_or_404(Donor, donor_id)
-        pledges = reports.donor_pledges(row, page=number, per_page=LIST_PAGE)
-        receipts = reports.donor_receipts(row, page=number, per_page=LIST_PAGE)
+        pledges = donor_figures.donor_pledges(row, page=number, per_page=LIST_PAGE)
+        receipts = donor_figures.donor_receipts(row, page=number, per_page=LIST_PAGE)
         # Kept while the ledger is unchanged (ledger.kept), shared with the donors list.
-        figures = kept.figures("donor figures", reports.donor_figures)
+        figures = kept.figures("donor figures", donor_figures.donor_figures)
         return render_template(
             "ledger/donor.html",
             donor=row,
-            figures=figures.get(row.id, reports.DonorFigures()),
+            figures=figures.get(row.id, donor_figures.DonorFigures()),
             pledges=pledges,
             receipts=receipts,
             page=max(pledges, receipts, key=lambda p: p.pages),
@@ -204,7 +213,7 @@ def new_pledge(donor_id: int) -> View:
     return _book(
         form,
         "ledger/form.html",
-        lambda: services.record_pledge(
+        lambda: contributions.record_pledge(
             actor=current_user,
             key=form.key.data,
             donor=row,
@@ -228,7 +237,7 @@ OPEN_PLEDGES_OFFERED = 100  # the receipt form's choice of pledges: the oldest o
 def new_receipt(donor_id: int) -> View:
     row = db.get_or_404(Donor, donor_id)
     form = ReceiptForm()
-    open_pledges = reports.open_pledges(row, limit=OPEN_PLEDGES_OFFERED + 1)
+    open_pledges = donor_figures.open_pledges(row, limit=OPEN_PLEDGES_OFFERED + 1)
     form.pledge_id.choices = [SelectChoice("", _("Unpledged contribution"))] + [
         SelectChoice(
             str(pledge.id),
@@ -252,7 +261,7 @@ def new_receipt(donor_id: int) -> View:
 
     def run() -> Any:
         pledge = db.session.get(Pledge, int(form.pledge_id.data)) if form.pledge_id.data else None
-        return services.record_receipt(
+        return contributions.record_receipt(
             actor=current_user,
             key=form.key.data,
             donor=row,
@@ -291,7 +300,7 @@ def record_rate() -> View:
     return _book(
         form,
         "ledger/rates.html",
-        lambda: services.set_rate(
+        lambda: months.set_rate(
             actor=current_user,
             currency=form.currency.data,
             month=form.month.data,
@@ -323,13 +332,13 @@ def reconciliation() -> str:
     today = date.today()
     number = _page_number()
     with read_only():
-        recon = kept.figures("reconciliation", lambda: reports.reconciliation(today), today)
+        recon = kept.figures("reconciliation", lambda: withheld.reconciliation(today), today)
         page = page_of_rows(recon.lines, page=number, per_page=LIST_PAGE)
         return render_template(
             "ledger/reconciliation.html",
             recon=recon,
             page=page,
-            buckets=reports.AGEING_BUCKETS,
+            buckets=withheld.AGEING_BUCKETS,
             bucket_labels=_bucket_labels(),
         )
 
@@ -352,7 +361,7 @@ def new_withholding() -> View:
     return _book(
         form,
         "ledger/form.html",
-        lambda: services.record_withholding(
+        lambda: withholdings.record_withholding(
             actor=current_user,
             key=form.key.data,
             allegation_ref=form.allegation_ref.data,
@@ -382,7 +391,7 @@ def withholding(withholding_id: int) -> str:
         w=row,
         transfers=[(t, engine.from_minor(t.amount_minor, row.currency)) for t in transfers],
         withheld=engine.from_minor(row.amount_minor, row.currency),
-        outstanding=services.withholding_outstanding(row),
+        outstanding=withholdings.withholding_outstanding(row),
     )
 
 
@@ -394,7 +403,7 @@ def new_transfer(withholding_id: int) -> View:
     return _book(
         form,
         "ledger/form.html",
-        lambda: services.record_withholding_transfer(
+        lambda: withholdings.record_withholding_transfer(
             actor=current_user,
             key=form.key.data,
             withholding=row,
@@ -441,11 +450,11 @@ def projects() -> str:
             "ledger/projects.html",
             form=form,
             page=page,
-            rows=list(zip(rows, reports.projects_figures(rows), strict=True)),
+            rows=list(zip(rows, project_figures.projects_figures(rows), strict=True)),
             filters=_filters(),
             focus={f.value: f.label for f in ProjectFocus},
             statuses=_status_labels(),
-            position=services.fund_position(),
+            position=grants.fund_position(),
         )
 
 
@@ -466,7 +475,7 @@ def new_project() -> View:
     return _book(
         form,
         "ledger/form.html",
-        lambda: services.approve_project(
+        lambda: grants.approve_project(
             actor=current_user,
             key=form.key.data,
             title=form.title.data,
@@ -483,7 +492,7 @@ def new_project() -> View:
         _("Project approved."),
         lambda p: url_for("ledger.project", project_id=p.id),
         title=_("Approve a project"),
-        note=_("Available to commit: US$%(amount)s", amount=f"{services.fund_position()['available']:,.2f}"),
+        note=_("Available to commit: US$%(amount)s", amount=f"{grants.fund_position()['available']:,.2f}"),
     )
 
 
@@ -498,7 +507,7 @@ def project(project_id: int) -> str:
     return render_template(
         "ledger/project.html",
         p=row,
-        figures=reports.project_figures(row),
+        figures=project_figures.project_figures(row),
         tranches=[(t, engine.from_minor(t.amount_minor, row.currency)) for t in tranches],
         focus=ProjectFocus(row.focus).label,
         progress=progress,
@@ -520,7 +529,7 @@ def project_progress(project_id: int) -> View:
         )
         return redirect(url_for("ledger.project", project_id=row.id))
     try:
-        services.update_project(
+        grants.update_project(
             actor=current_user,
             project=row,
             status=ProjectStatus(form.status.data),
@@ -546,7 +555,7 @@ def release_project(project_id: int) -> View:
     return _book(
         form,
         "ledger/form.html",
-        lambda: services.release_project(
+        lambda: grants.release_project(
             actor=current_user,
             key=form.key.data,
             project=row,
@@ -560,7 +569,7 @@ def release_project(project_id: int) -> View:
         note=_(
             "Undisbursed: %(currency)s %(amount)s",
             currency=row.currency,
-            amount=f"{services.undisbursed(row):,}",
+            amount=f"{grants.undisbursed(row):,}",
         ),
     )
 
@@ -579,7 +588,7 @@ def disburse(project_id: int) -> View:
     return _book(
         form,
         "ledger/form.html",
-        lambda: services.request_disbursement(
+        lambda: grants.request_disbursement(
             actor=current_user,
             key=form.key.data,
             project=row,
@@ -594,9 +603,9 @@ def disburse(project_id: int) -> View:
             "Undisbursed: %(currency)s %(amount)s. A programme support cost of %(rate)s%% is booked with it. "
             "Above US$%(threshold)s a second fund manager approves.",
             currency=row.currency,
-            amount=f"{services.undisbursed(row):,}",
-            rate=f"{services.psc_rate() * 100:.0f}",
-            threshold=f"{services.approval_threshold():,}",
+            amount=f"{grants.undisbursed(row):,}",
+            rate=f"{grants.psc_rate() * 100:.0f}",
+            threshold=f"{grants.approval_threshold():,}",
         ),
     )
 
@@ -628,7 +637,7 @@ def approve(tranche_id: int) -> View | tuple[str, int]:
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        services.approve_disbursement(actor=current_user, tranche=tranche)
+        grants.approve_disbursement(actor=current_user, tranche=tranche)
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -648,7 +657,7 @@ def reject(tranche_id: int) -> View:
         flash(_("Give a reason for rejecting."), "error")
         return redirect(url_for("ledger.approvals"))
     try:
-        services.reject_disbursement(actor=current_user, tranche=tranche, reason=form.reason.data)
+        grants.reject_disbursement(actor=current_user, tranche=tranche, reason=form.reason.data)
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -666,9 +675,9 @@ def reject(tranche_id: int) -> View:
 def direct_support() -> str:
     with read_only():
         form = DirectSupportFilterForm(request.args)
-        filters = reports.DirectSupportFilters()
+        filters = direct_support_list.DirectSupportFilters()
         if form.validate():
-            filters = reports.DirectSupportFilters(
+            filters = direct_support_list.DirectSupportFilters(
                 start=form.start.data,
                 end=form.end.data,
                 currency=(form.currency.data or "").upper(),
@@ -677,10 +686,10 @@ def direct_support() -> str:
             )
         # Kept while the ledger is unchanged (ledger.kept): every payment is an entry.
         totals = kept.figures(
-            "direct support totals", lambda: reports.direct_support_totals(filters), filters
+            "direct support totals", lambda: direct_support_list.direct_support_totals(filters), filters
         )
         page = page_of(
-            reports.direct_support_rows(filters),
+            direct_support_list.direct_support_rows(filters),
             page=_page_number(),
             per_page=LIST_PAGE,
             count=lambda: sum(t.payments for t in totals),
@@ -689,7 +698,7 @@ def direct_support() -> str:
             "ledger/direct_support.html",
             form=form,
             page=page,
-            rows=reports.with_amounts([payment for (payment,) in page.items]),
+            rows=direct_support_list.with_amounts([payment for (payment,) in page.items]),
             totals=totals,
             filters=_filters(),
         )
@@ -702,7 +711,7 @@ def new_direct_support() -> View:
     return _book(
         form,
         "ledger/form.html",
-        lambda: services.pay_direct_support(
+        lambda: victim_support.pay_direct_support(
             actor=current_user,
             key=form.key.data,
             case_code=form.case_code.data,
@@ -802,7 +811,7 @@ def reverse(entry_id: int) -> View:
     return _book(
         form,
         "ledger/entry.html",
-        lambda: services.reverse_entry(
+        lambda: corrections.reverse_entry(
             actor=current_user, key=form.key.data, entry=row, on=form.on.data, reason=form.reason.data
         ),
         _("Entry reversed."),
@@ -821,7 +830,7 @@ def trial_balance() -> str:
         day = None
     with read_only():
         rows, checks = kept.figures(
-            "trial balance", lambda: (reports.trial_balance(day), reports.subledger_checks()), day
+            "trial balance", lambda: (statements.trial_balance(day), subledgers.subledger_checks()), day
         )
         return render_template(
             "ledger/trial_balance.html",
@@ -843,13 +852,13 @@ def trial_balance() -> str:
 def statement() -> str:
     with read_only():
         fund, by_donor = kept.figures(
-            "statement", lambda: (reports.fund_statement(), reports.donor_figures())
+            "statement", lambda: (statements.fund_statement(), donor_figures.donor_figures())
         )
         donors = db.session.scalars(select(Donor).order_by(Donor.name))
         return render_template(
             "ledger/statement.html",
             s=fund,
-            donors=[(donor, by_donor.get(donor.id, reports.DonorFigures())) for donor in donors],
+            donors=[(donor, by_donor.get(donor.id, donor_figures.DonorFigures())) for donor in donors],
         )
 
 
@@ -859,7 +868,7 @@ def statement() -> str:
 @bp.get("/periods")
 @requires(Permission.READ_LEDGER)
 def periods() -> str:
-    return render_template("ledger/periods.html", form=CloseForm(), rows=reports.periods())
+    return render_template("ledger/periods.html", form=CloseForm(), rows=months.periods())
 
 
 @bp.post("/periods")
@@ -869,10 +878,10 @@ def close_period() -> View:
     return _book(
         form,
         "ledger/periods.html",
-        lambda: services.close_period(actor=current_user, month=form.month.data),
+        lambda: months.close_period(actor=current_user, month=form.month.data),
         _("Month closed."),
         lambda p: url_for("ledger.period", period_id=p.id),
-        rows=reports.periods(),
+        rows=months.periods(),
     )
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ledger import services
 from ledger.models import DonorKind, Entry, ProjectFocus, ProjectStatus
+from ledger.services import contributions, grants, months, victim_support, withholdings
 from vat.auth.models import Role, User
 from vat.db import db
 
@@ -283,7 +283,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
     checker = _manager("li.fund")
     for index, month in enumerate(_months(date(2016, 7, 1), date(2020, 6, 1))):
         for currency, base in BASE_RATES.items():
-            services.set_rate(
+            months.set_rate(
                 actor=maker,
                 currency=currency,
                 month=month,
@@ -298,7 +298,9 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
 
     donors = {}
     for code, currency, amount, pledged_on, share, instalments in PLEDGES:
-        donor = services.create_donor(actor=maker, name="", kind=DonorKind.MEMBER_STATE, country_code=code)
+        donor = contributions.create_donor(
+            actor=maker, name="", kind=DonorKind.MEMBER_STATE, country_code=code
+        )
         donors[code] = donor
         pledge_box: dict[str, Any] = {}
 
@@ -309,7 +311,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
             on: date = pledged_on,
             box: dict[str, Any] = pledge_box,
         ) -> None:
-            box["pledge"] = services.record_pledge(
+            box["pledge"] = contributions.record_pledge(
                 actor=maker,
                 key=_key(),
                 donor=donor,
@@ -333,7 +335,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
                 box: dict[str, Any] = pledge_box,
                 on: date = pledged_on + timedelta(days=45 + 120 * n),
             ) -> None:
-                services.record_receipt(
+                contributions.record_receipt(
                     actor=maker,
                     key=_key(),
                     donor=donor,
@@ -347,7 +349,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
             at(pledged_on + timedelta(days=45 + 120 * n), receive)
 
     def unpledged(code: str, amount: Decimal, on: date) -> Callable[[], Any]:
-        return lambda: services.record_receipt(
+        return lambda: contributions.record_receipt(
             actor=maker,
             key=_key(),
             donor=donors[code],
@@ -370,7 +372,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
             on: date = decided,
             box: dict[str, Any] = box,
         ) -> None:
-            box["w"] = services.record_withholding(
+            box["w"] = withholdings.record_withholding(
                 actor=maker,
                 key=_key(),
                 allegation_ref=ref,
@@ -389,7 +391,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
                 on: date = transferred_on,
                 box: dict[str, Any] = box,
             ) -> None:
-                services.record_withholding_transfer(
+                withholdings.record_withholding_transfer(
                     actor=maker,
                     key=_key(),
                     withholding=box["w"],
@@ -432,7 +434,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
             codes: list[str] = codes,
             box: dict[str, Any] = box,
         ) -> None:
-            box["p"] = services.approve_project(
+            box["p"] = grants.approve_project(
                 actor=maker,
                 key=_key(),
                 title=title,
@@ -462,7 +464,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
                 box: dict[str, Any] = box,
                 t: int = t,
             ) -> None:
-                tranche = services.request_disbursement(
+                tranche = grants.request_disbursement(
                     actor=maker,
                     key=_key(),
                     project=box["p"],
@@ -471,7 +473,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
                     reference=f"PAY-{on:%Y%m%d}-{box['p'].id}-{t + 1}",
                 )
                 if tranche.status == "pending" and checker is not None:
-                    services.approve_disbursement(actor=checker, tranche=tranche)
+                    grants.approve_disbursement(actor=checker, tranche=tranche)
 
             at(first + timedelta(days=110 * t), disburse)
 
@@ -480,7 +482,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
         ) -> None:
             project = box["p"]
             if status is ProjectStatus.COMPLETED:
-                services.update_project(
+                grants.update_project(
                     actor=maker,
                     project=project,
                     status=status,
@@ -489,7 +491,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
                     victims_supported=victims,
                 )
             elif status is ProjectStatus.ONGOING:
-                services.update_project(
+                grants.update_project(
                     actor=maker,
                     project=project,
                     status=status,
@@ -511,7 +513,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
         at(
             paid_on,
             partial(
-                services.pay_direct_support,
+                victim_support.pay_direct_support,
                 actor=maker,
                 key=_key(),
                 case_code=case_code,
@@ -526,5 +528,5 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
     for _, _, action in sorted(events, key=lambda e: (e[0], e[1])):
         action()
     for month in _months(date(2016, 9, 1), CLOSE_THROUGH):
-        services.close_period(actor=maker, month=month)
+        months.close_period(actor=maker, month=month)
     return True

@@ -32,7 +32,7 @@ from ledger.models import (
     Withholding,
     WithholdingTransfer,
 )
-from ledger.services import psc_rate
+from ledger.services.grants import psc_rate
 from seeding.scale_plan import (
     CONTRIBUTING,
     COUNTRIES,

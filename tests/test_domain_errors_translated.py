@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from flask_babel import force_locale
 
-from ledger import services as ledger
+from ledger.services import months
 from vat.auth.models import Role, User
 from vat.claims.models import ClaimStep
 from vat.claims.pipeline import illegal_move
@@ -71,7 +71,7 @@ def test_a_refusal_raised_outside_a_request_is_english_and_translates_when_shown
     with app.app_context():
         actor = db.session.get(User, manager.id)
         with pytest.raises(DomainError) as refused:
-            ledger.set_rate(
+            months.set_rate(
                 actor=actor, currency="USD", month=date(2026, 1, 1), rate=Decimal("1"), source="UN"
             )
         assert str(refused.value) == "The US dollar is the fund's currency: its rate is always 1."

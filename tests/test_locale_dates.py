@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger import services as ledger
+from ledger.services import months
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.templating import day, month
@@ -49,7 +49,7 @@ def test_rates_show_the_month_the_locales_way(app, client, login, language):
     user = login(Role.FUND_MANAGER, "")
     with app.app_context():
         actor = db.session.get(User, user.id)
-        ledger.set_rate(
+        months.set_rate(
             actor=actor, currency="XAF", month=date(2026, 3, 1), rate=Decimal("600.5"), source="UN"
         )
         db.session.commit()

@@ -80,7 +80,7 @@ def register_request_hooks(app: Flask) -> None:
 def connect_domains() -> None:
     """A direct-support payment in the ledger records the assistance it paid for, and its reversal
     cancels it (ledger never imports victims code; it announces both, within the same transaction)."""
-    from ledger.services import direct_support_paid, direct_support_reversed
+    from ledger.services.victim_support import direct_support_paid, direct_support_reversed
 
     direct_support_paid.connect(_record_direct_support)
     direct_support_reversed.connect(_cancel_direct_support)

@@ -42,7 +42,7 @@ class Page:
         return self.page + 1
 
 
-def page_of(query: Select[Any], *, page: int, per_page: int, count: Callable[[], int]) -> Page:
+def page_of(query: Select[*tuple[Any, ...]], *, page: int, per_page: int, count: Callable[[], int]) -> Page:
     """Page `page` of an ordered `query`: its rows and one more (is there a next page?), and the
     list's total from `count` (which may keep it a few seconds, as `vat.kept.list_figure` does)."""
     rows = db.session.execute(query.limit(per_page + 1).offset((page - 1) * per_page)).all()

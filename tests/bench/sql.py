@@ -26,7 +26,7 @@ def bind(backend: str, sql: str, params: dict[str, Any]) -> dict[str, Any]:
 def ageing_limits(today: date) -> dict[str, date]:
     """The parameters of `reconciliation_sql`: the earliest decision day of each ageing bucket but
     the last, as at `today`."""
-    from ledger.reports import AGEING_BUCKETS
+    from ledger.reports.withheld import AGEING_BUCKETS
 
     limits = [today - timedelta(days=high) for _, high, _ in AGEING_BUCKETS if high is not None]
     return dict(zip(("young", "middle", "old"), limits, strict=True))

@@ -544,7 +544,7 @@ def test_ledger_verify(seeded: Seeded) -> None:
 
 
 def test_reconciliation_and_fund_statement(seeded: Seeded) -> None:
-    from ledger.reports import reconciliation
+    from ledger.reports.withheld import reconciliation
     from vat.reports.services import fund_statement
 
     app = seeded.app

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ledger import services
 from ledger.models import Donor, DonorKind, Project, ProjectFocus
+from ledger.services import contributions, grants, months, victim_support
 from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.db import db
@@ -35,12 +35,12 @@ class Fund:
 
     def donor(self, country: str = "NOR") -> Donor:
         existing = db.session.scalar(select(Donor).where(Donor.country_code == country))
-        return existing or services.create_donor(
+        return existing or contributions.create_donor(
             actor=self.maker, name="", kind=DonorKind.MEMBER_STATE, country_code=country
         )
 
     def rate(self, currency: str, month: date, rate: str) -> Any:
-        return services.set_rate(
+        return months.set_rate(
             actor=self.maker, currency=currency, month=month, rate=Decimal(rate), source="test"
         )
 
@@ -48,7 +48,7 @@ class Fund:
         self, amount: str = "100000", on: date = date(2019, 1, 10), donor: Donor | None = None
     ) -> Any:
         donor = donor or self.donor()
-        return services.record_receipt(
+        return contributions.record_receipt(
             actor=self.maker,
             key=key(),
             donor=donor,
@@ -59,7 +59,7 @@ class Fund:
         )
 
     def project(self, amount: str = "50000", on: date = date(2019, 2, 1), currency: str = "USD") -> Project:
-        return services.approve_project(
+        return grants.approve_project(
             actor=self.maker,
             key=key(),
             title="Livelihoods",
@@ -74,7 +74,7 @@ class Fund:
         )
 
     def disburse(self, project: Project, amount: str, on: date = date(2019, 3, 1), **kw: Any) -> Any:
-        return services.request_disbursement(
+        return grants.request_disbursement(
             actor=kw.get("actor", self.maker),
             key=kw.get("key") or key(),
             project=project,
@@ -111,8 +111,8 @@ def ledger_alone(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
     if request.node.get_closest_marker("linked_domains"):
         yield
         return
-    services.direct_support_paid.disconnect(vat._record_direct_support)
-    services.direct_support_reversed.disconnect(vat._cancel_direct_support)
+    victim_support.direct_support_paid.disconnect(vat._record_direct_support)
+    victim_support.direct_support_reversed.disconnect(vat._cancel_direct_support)
     try:
         yield
     finally:

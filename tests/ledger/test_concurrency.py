@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ledger import services
 from ledger.models import Entry, Project, Tranche
+from ledger.services import grants, victim_support
 from ledger.verify import verify
 from tests.ledger.conftest import key
 from vat.auth.models import User
@@ -56,7 +56,7 @@ def test_two_concurrent_disbursements_cannot_overspend_a_project(ctx, fund):
     db.session.commit()
 
     def disburse(user_id: int) -> Any:
-        return lambda: services.request_disbursement(
+        return lambda: grants.request_disbursement(
             actor=db.session.get(User, user_id),
             key=key(),
             project=db.session.get(Project, project_id),
@@ -69,7 +69,7 @@ def test_two_concurrent_disbursements_cannot_overspend_a_project(ctx, fund):
     assert sorted(o.split(":")[0] for o in outcomes) == ["ok", "ok", "refused", "refused"], outcomes
     db.session.expire_all()
     project = db.session.get(Project, project_id)
-    assert services.undisbursed(project) == Decimal("20000")
+    assert grants.undisbursed(project) == Decimal("20000")
     assert verify().problem is None
 
 
@@ -79,7 +79,7 @@ def test_cash_is_not_overspent_by_concurrent_payments(ctx, fund):
     db.session.commit()
 
     def pay() -> None:
-        services.pay_direct_support(
+        victim_support.pay_direct_support(
             actor=db.session.get(User, maker_id),
             key=key(),
             case_code="CAR-2017-0001",
@@ -102,7 +102,7 @@ def test_the_same_form_submitted_from_many_threads_books_once(ctx, fund):
     shared = key()
 
     def submit() -> None:
-        services.request_disbursement(
+        grants.request_disbursement(
             actor=db.session.get(User, maker_id),
             key=shared,
             project=db.session.get(Project, project_id),

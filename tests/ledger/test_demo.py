@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from ledger import reports, services
 from ledger.models import Donor, Project
+from ledger.reports import statements, subledgers, withheld
+from ledger.services import grants
 from ledger.verify import verify
 from seeding.demo import seed_demo
 from seeding.demo_ledger import PLEDGES, seed_ledger_demo
@@ -21,14 +22,14 @@ def test_demo_history_is_at_the_scale_of_the_fund_and_verifies(ctx):
     db.session.commit()
     assert seed_ledger_demo() is False  # once only
     assert verify().problem is None
-    statement = reports.fund_statement()
-    withheld = sum(value for _, value in statement["withheld"])
-    assert withheld == Decimal("600000")
+    statement = statements.fund_statement()
+    withheld_total = sum(value for _, value in statement["withheld"])
+    assert withheld_total == Decimal("600000")
     assert Decimal("2400000") < statement["income"] < Decimal("2700000")
     assert db.session.scalar(select(func.count(Donor.id))) == len(PLEDGES) == 20
     projects = db.session.scalars(select(Project)).all()
     assert len(projects) == 12 and {p.country_code for p in projects} == {"COD", "CAF", "LBR"}
     assert sorted(p.status for p in projects).count("completed") == 3
-    assert services.fund_position()["available"] > 0
-    assert reports.reconciliation().ties
-    assert not any(c["difference"] for c in reports.subledger_checks())
+    assert grants.fund_position()["available"] > 0
+    assert withheld.reconciliation().ties
+    assert not any(c["difference"] for c in subledgers.subledger_checks())

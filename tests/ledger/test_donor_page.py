@@ -8,15 +8,17 @@ from decimal import Decimal as D
 
 import pytest
 
-from ledger import reports, services, views
+from ledger import views
 from ledger.models import Donor, Entry, Pledge
+from ledger.reports import donor_figures
+from ledger.services import contributions, corrections
 from tests.ledger.conftest import Fund, key
 from vat.auth.models import Role
 from vat.db import db
 
 
 def pledge(fund: Fund, donor: Donor, amount: str, on: date, reference: str) -> Pledge:
-    return services.record_pledge(
+    return contributions.record_pledge(
         actor=fund.maker,
         key=key(),
         donor=donor,
@@ -28,7 +30,7 @@ def pledge(fund: Fund, donor: Donor, amount: str, on: date, reference: str) -> P
 
 
 def receive(fund: Fund, donor: Donor, amount: str, on: date, reference: str, against: Pledge | None) -> None:
-    services.record_receipt(
+    contributions.record_receipt(
         actor=fund.maker,
         key=key(),
         donor=donor,
@@ -42,7 +44,7 @@ def receive(fund: Fund, donor: Donor, amount: str, on: date, reference: str, aga
 
 def withdraw(fund: Fund, withdrawn: Pledge) -> None:
     entry = db.session.get(Entry, withdrawn.entry_id)
-    services.reverse_entry(actor=fund.maker, key=key(), entry=entry, on=date.today(), reason="x")
+    corrections.reverse_entry(actor=fund.maker, key=key(), entry=entry, on=date.today(), reason="x")
 
 
 @pytest.fixture
@@ -62,33 +64,33 @@ def norway(fund: Fund) -> Donor:
 
 
 def test_a_page_of_pledges_newest_first_with_what_is_received_and_outstanding(norway):
-    first = reports.donor_pledges(norway, page=1, per_page=3)
+    first = donor_figures.donor_pledges(norway, page=1, per_page=3)
     assert (first.total, first.has_next) == (4, True)
     assert [
         (row["pledge"].reference, row["received"], row["outstanding"], row["reversed"]) for row in first.items
     ] == [("P-4", D(0), D(400), False), ("P-3", D(0), D(0), True), ("P-2", D(50), D(150), False)]
-    second = reports.donor_pledges(norway, page=2, per_page=3)
+    second = donor_figures.donor_pledges(norway, page=2, per_page=3)
     assert [row["pledge"].reference for row in second.items] == ["P-1"] and not second.has_next
     assert (second.items[0]["received"], second.items[0]["outstanding"]) == (D(100), D(0))
 
 
 def test_a_page_of_receipts_newest_first(norway):
-    first = reports.donor_receipts(norway, page=1, per_page=2)
+    first = donor_figures.donor_receipts(norway, page=1, per_page=2)
     assert [(r.bank_reference, value, reversed_) for r, value, reversed_ in first.items] == [
         ("B-3", D(25), False),
         ("B-2", D(50), False),
     ]
     assert (first.total, first.pages) == (3, 2)
-    second = reports.donor_receipts(norway, page=2, per_page=2)
+    second = donor_figures.donor_receipts(norway, page=2, per_page=2)
     assert [r.bank_reference for r, _, _ in second.items] == ["B-1"]
 
 
 def test_open_pledges_are_the_oldest_with_something_outstanding(norway):
-    assert [(p.reference, outstanding) for p, outstanding in reports.open_pledges(norway, limit=5)] == [
+    assert [(p.reference, outstanding) for p, outstanding in donor_figures.open_pledges(norway, limit=5)] == [
         ("P-2", D(150)),
         ("P-4", D(400)),
     ]
-    assert [p.reference for p, _ in reports.open_pledges(norway, limit=1)] == ["P-2"]
+    assert [p.reference for p, _ in donor_figures.open_pledges(norway, limit=1)] == ["P-2"]
 
 
 def test_the_donor_page_shows_its_figures_and_a_page_of_each_list(norway, client, login, monkeypatch):
@@ -123,7 +125,7 @@ def test_the_receipt_form_offers_the_oldest_open_pledges_first_chosen(norway, cl
     form = client.get(path).get_data(as_text=True)
     assert "USD 150.00 outstanding" in form and "USD 400.00 outstanding" in form
     assert form.count("outstanding</option>") == 2  # not P-1 (received) nor P-3 (withdrawn)
-    [open_pledge] = [p for p, _ in reports.open_pledges(norway, limit=1)]
+    [open_pledge] = [p for p, _ in donor_figures.open_pledges(norway, limit=1)]
     assert f'<option selected value="{open_pledge.id}">' in form
     assert "oldest pledges not yet fully received" not in form
 

@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
-from ledger import engine, reports, services
+from ledger import engine
 from ledger.engine import EntryKind, Line
 from ledger.models import Entry, Posting, ProjectStatus
+from ledger.reports import subledgers, withheld
+from ledger.services import contributions, corrections, grants, months, victim_support, withholdings
 from ledger.verify import verify
 from tests.conftest import BACKEND
 from tests.ledger.conftest import PASSWORD, key
@@ -115,7 +117,7 @@ def test_raw_sql_cannot_update_or_delete_entries_or_postings(fund, statement):
 
 def test_a_closed_period_cannot_be_reopened_by_raw_sql(fund):
     fund.contribute("10")
-    services.close_period(actor=fund.maker, month=date(2019, 1, 1))
+    months.close_period(actor=fund.maker, month=date(2019, 1, 1))
     db.session.commit()
     with pytest.raises(DatabaseError, match="append-only"):
         db.session.execute(text("DELETE FROM ledger_period"))
@@ -155,11 +157,11 @@ def test_the_same_key_books_once_and_a_changed_payload_is_a_conflict(fund):
     donor = fund.donor()
     k = key()
     kwargs = dict(donor=donor, currency="USD", amount=D("1000"), pledged_on=date(2019, 1, 3))
-    first = services.record_pledge(actor=fund.maker, key=k, **kwargs)
-    again = services.record_pledge(actor=fund.maker, key=k, **kwargs)
+    first = contributions.record_pledge(actor=fund.maker, key=k, **kwargs)
+    again = contributions.record_pledge(actor=fund.maker, key=k, **kwargs)
     assert again.id == first.id and entries() == 1
     with pytest.raises(Conflict):
-        services.record_pledge(actor=fund.maker, key=k, **{**kwargs, "amount": D("1001")})
+        contributions.record_pledge(actor=fund.maker, key=k, **{**kwargs, "amount": D("1001")})
     assert entries() == 1
 
 
@@ -170,24 +172,26 @@ def test_a_reversal_mirrors_the_entry_once_and_cannot_be_reversed(fund):
     receipt = fund.contribute("500")
     original = db.session.get(Entry, receipt.entry_id)
     before = engine.usd_balance(engine.CASH)
-    reversal = services.reverse_entry(
+    reversal = corrections.reverse_entry(
         actor=fund.maker, key=key(), entry=original, on=date.today(), reason="typo"
     )
     assert reversal.reverses_id == original.id
     assert engine.usd_balance(engine.CASH) == before - D("500")
     with pytest.raises(Conflict, match="already been reversed"):
-        services.reverse_entry(actor=fund.maker, key=key(), entry=original, on=date.today(), reason="again")
+        corrections.reverse_entry(
+            actor=fund.maker, key=key(), entry=original, on=date.today(), reason="again"
+        )
     with pytest.raises(DomainError, match="cannot itself be reversed"):
-        services.reverse_entry(actor=fund.maker, key=key(), entry=reversal, on=date.today(), reason="undo")
+        corrections.reverse_entry(actor=fund.maker, key=key(), entry=reversal, on=date.today(), reason="undo")
     assert verify().problem is None
 
 
 def test_a_pledge_with_receipts_cannot_be_reversed_before_them(fund):
     donor = fund.donor()
-    pledge = services.record_pledge(
+    pledge = contributions.record_pledge(
         actor=fund.maker, key=key(), donor=donor, currency="USD", amount=D("100"), pledged_on=date(2019, 1, 1)
     )
-    services.record_receipt(
+    contributions.record_receipt(
         actor=fund.maker,
         key=key(),
         donor=donor,
@@ -198,7 +202,7 @@ def test_a_pledge_with_receipts_cannot_be_reversed_before_them(fund):
         bank_reference="B",
     )
     with pytest.raises(DomainError, match="reverse them first"):
-        services.reverse_entry(
+        corrections.reverse_entry(
             actor=fund.maker,
             key=key(),
             entry=db.session.get(Entry, pledge.entry_id),
@@ -213,7 +217,7 @@ def test_a_pledge_with_receipts_cannot_be_reversed_before_them(fund):
 def test_cash_never_goes_negative(fund):
     fund.contribute("100")
     with pytest.raises(DomainError, match="Not enough cash"):
-        services.pay_direct_support(
+        victim_support.pay_direct_support(
             actor=fund.maker,
             key=key(),
             case_code="CAR-2017-0042",
@@ -222,7 +226,7 @@ def test_cash_never_goes_negative(fund):
             paid_on=date(2019, 2, 1),
             purpose="rent",
         )
-    support = services.pay_direct_support(
+    support = victim_support.pay_direct_support(
         actor=fund.maker,
         key=key(),
         case_code="car-2017-0042",
@@ -240,7 +244,7 @@ def test_cash_never_goes_negative(fund):
 def test_approving_beyond_available_to_commit_is_refused(fund):
     fund.contribute("113000")
     fund.project("100000")  # with 13% programme support cost: exactly what is available
-    assert services.fund_position()["available"] == 0
+    assert grants.fund_position()["available"] == 0
     with pytest.raises(DomainError, match="Not enough to commit"):
         fund.project("1")
 
@@ -254,7 +258,7 @@ def test_a_disbursement_never_exceeds_the_undisbursed_amount_and_carries_the_sup
     with pytest.raises(DomainError, match="undisbursed"):
         fund.disburse(project, "2000.01")
     fund.disburse(project, "2000")
-    assert services.undisbursed(project) == 0
+    assert grants.undisbursed(project) == 0
     assert project.status == ProjectStatus.ONGOING
     assert verify().problem is None
 
@@ -265,12 +269,12 @@ def test_maker_checker_above_the_threshold(fund):
     tranche = fund.disburse(project, "20000")
     assert tranche.status == "pending" and tranche.entry_id is None
     with pytest.raises(NotAllowed):
-        services.approve_disbursement(actor=fund.maker, tranche=tranche)
-    services.approve_disbursement(actor=fund.checker, tranche=tranche)
+        grants.approve_disbursement(actor=fund.maker, tranche=tranche)
+    grants.approve_disbursement(actor=fund.checker, tranche=tranche)
     entry = db.session.get(Entry, tranche.entry_id)
     assert (entry.maker_id, entry.checker_id) == (fund.maker.id, fund.checker.id)
     with pytest.raises(Conflict):
-        services.approve_disbursement(actor=fund.checker, tranche=tranche)
+        grants.approve_disbursement(actor=fund.checker, tranche=tranche)
 
 
 def test_pending_requests_count_against_the_undisbursed_amount(fund):
@@ -285,8 +289,8 @@ def test_releasing_a_project_returns_its_commitment(fund):
     fund.contribute("100000")
     project = fund.project("50000")
     fund.disburse(project, "5000")
-    available = services.fund_position()["available"]
-    services.release_project(
+    available = grants.fund_position()["available"]
+    grants.release_project(
         actor=fund.maker,
         key=key(),
         project=project,
@@ -294,9 +298,9 @@ def test_releasing_a_project_returns_its_commitment(fund):
         reason="partner closed",
         status=ProjectStatus.CANCELLED,
     )
-    assert services.undisbursed(project) == 0
-    assert services.fund_position()["available"] == available + D("45000") * D("1.13")
-    assert all(not c["difference"] for c in reports.subledger_checks())
+    assert grants.undisbursed(project) == 0
+    assert grants.fund_position()["available"] == available + D("45000") * D("1.13")
+    assert all(not c["difference"] for c in subledgers.subledger_checks())
 
 
 # --- exchange rates --------------------------------------------------------------------------
@@ -306,7 +310,7 @@ def test_a_receipt_in_another_month_books_the_realised_exchange_difference(fund)
     fund.rate("EUR", date(2019, 1, 1), "0.8")
     fund.rate("EUR", date(2019, 3, 1), "0.9")
     donor = fund.donor("DEU")
-    pledge = services.record_pledge(
+    pledge = contributions.record_pledge(
         actor=fund.maker,
         key=key(),
         donor=donor,
@@ -315,7 +319,7 @@ def test_a_receipt_in_another_month_books_the_realised_exchange_difference(fund)
         pledged_on=date(2019, 1, 5),
     )
     assert engine.usd_balance(engine.PLEDGES_RECEIVABLE) == D("1250.00")
-    services.record_receipt(
+    contributions.record_receipt(
         actor=fund.maker,
         key=key(),
         donor=donor,
@@ -335,7 +339,7 @@ def test_a_used_rate_is_frozen_in_the_service_and_in_the_database(fund):
     rate = fund.rate("EUR", date(2019, 1, 1), "0.8")
     fund.rate("EUR", date(2019, 1, 1), "0.81")  # unused: may be corrected
     donor = fund.donor("DEU")
-    services.record_pledge(
+    contributions.record_pledge(
         actor=fund.maker, key=key(), donor=donor, currency="EUR", amount=D("10"), pledged_on=date(2019, 1, 5)
     )
     with pytest.raises(Conflict, match="frozen"):
@@ -350,7 +354,7 @@ def test_a_receipt_rate_must_agree_with_the_months_rate(fund):
     fund.rate("EUR", date(2019, 1, 1), "0.8")
     donor = fund.donor("DEU")
     with pytest.raises(DomainError, match="operational rate"):
-        services.record_receipt(
+        contributions.record_receipt(
             actor=fund.maker,
             key=key(),
             donor=donor,
@@ -360,7 +364,7 @@ def test_a_receipt_rate_must_agree_with_the_months_rate(fund):
             bank_reference="B",
             rate=D("0.7"),
         )
-    receipt = services.record_receipt(
+    receipt = contributions.record_receipt(
         actor=fund.maker,
         key=key(),
         donor=donor,
@@ -378,7 +382,7 @@ def test_a_receipt_rate_must_agree_with_the_months_rate(fund):
 
 def test_a_closed_month_refuses_postings_in_the_service_and_in_the_database(fund):
     fund.contribute("100", on=date(2019, 1, 10))
-    period = services.close_period(actor=fund.maker, month=date(2019, 1, 20))
+    period = months.close_period(actor=fund.maker, month=date(2019, 1, 20))
     assert period.head_seq == 1
     with pytest.raises(DomainError, match="January 2019 is closed"):
         fund.contribute("5", on=date(2019, 1, 31))
@@ -393,15 +397,15 @@ def test_a_closed_month_refuses_postings_in_the_service_and_in_the_database(fund
         )
     db.session.rollback()
     with pytest.raises(Conflict):
-        services.close_period(actor=fund.maker, month=date(2019, 1, 1))
+        months.close_period(actor=fund.maker, month=date(2019, 1, 1))
     with pytest.raises(DomainError, match="has ended"):
-        services.close_period(actor=fund.maker, month=date.today())
+        months.close_period(actor=fund.maker, month=date.today())
 
 
 def test_the_close_pack_holds_control_totals_reconciliations_rates_and_the_chain_head(fund):
     fund.rate("EUR", date(2019, 1, 1), "0.8")
     fund.contribute("100", on=date(2019, 1, 10))
-    period = services.close_period(actor=fund.maker, month=date(2019, 1, 1))
+    period = months.close_period(actor=fund.maker, month=date(2019, 1, 1))
     import json
 
     pack = json.loads(period.close_pack)
@@ -418,7 +422,7 @@ def test_the_close_pack_holds_control_totals_reconciliations_rates_and_the_chain
 
 def test_reconciliation_totals_equal_the_ledger_with_ageing(fund):
     today = date(2020, 6, 30)
-    w1 = services.record_withholding(
+    w1 = withholdings.record_withholding(
         actor=fund.maker,
         key=key(),
         allegation_ref="0399/15",
@@ -426,7 +430,7 @@ def test_reconciliation_totals_equal_the_ledger_with_ageing(fund):
         amount=D("100000"),
         decided_on=date(2019, 1, 10),
     )
-    services.record_withholding(
+    withholdings.record_withholding(
         actor=fund.maker,
         key=key(),
         allegation_ref="0412/17",
@@ -434,7 +438,7 @@ def test_reconciliation_totals_equal_the_ledger_with_ageing(fund):
         amount=D("25000"),
         decided_on=today - timedelta(days=30),
     )
-    services.record_withholding_transfer(
+    withholdings.record_withholding_transfer(
         actor=fund.maker,
         key=key(),
         withholding=w1,
@@ -443,7 +447,7 @@ def test_reconciliation_totals_equal_the_ledger_with_ageing(fund):
         reference="T-1",
     )
     with pytest.raises(DomainError, match="outstanding"):
-        services.record_withholding_transfer(
+        withholdings.record_withholding_transfer(
             actor=fund.maker,
             key=key(),
             withholding=w1,
@@ -451,7 +455,7 @@ def test_reconciliation_totals_equal_the_ledger_with_ageing(fund):
             transferred_on=date(2019, 7, 1),
             reference="T-2",
         )
-    recon = reports.reconciliation(today)
+    recon = withheld.reconciliation(today)
     assert recon.ties
     assert recon.totals["USD"] == {
         "withheld": D("125000"),
@@ -516,9 +520,9 @@ def test_direct_support_announces_the_payment_inside_the_booking_transaction(fun
     def record(sender, **payment):
         received.append(payment)
 
-    services.direct_support_paid.connect(record)
+    victim_support.direct_support_paid.connect(record)
     try:
-        support = services.pay_direct_support(
+        support = victim_support.pay_direct_support(
             actor=fund.maker,
             key=key(),
             case_code="CAR-2017-0042",
@@ -528,7 +532,7 @@ def test_direct_support_announces_the_payment_inside_the_booking_transaction(fun
             purpose="school fees",
         )
     finally:
-        services.direct_support_paid.disconnect(record)
+        victim_support.direct_support_paid.disconnect(record)
     assert received == [
         {
             "actor": fund.maker,
@@ -547,10 +551,10 @@ def test_a_receiver_refusing_the_payment_refuses_the_booking(fund):
     def refuse(sender, **payment):
         raise DomainError("No victim has case code CAR-2099-0001.")
 
-    services.direct_support_paid.connect(refuse)
+    victim_support.direct_support_paid.connect(refuse)
     try:
         with pytest.raises(DomainError, match="No victim"):
-            services.pay_direct_support(
+            victim_support.pay_direct_support(
                 actor=fund.maker,
                 key=key(),
                 case_code="CAR-2099-0001",
@@ -560,12 +564,12 @@ def test_a_receiver_refusing_the_payment_refuses_the_booking(fund):
                 purpose="rent",
             )
     finally:
-        services.direct_support_paid.disconnect(refuse)
+        victim_support.direct_support_paid.disconnect(refuse)
 
 
 def test_verify_notices_a_used_rate_changed_behind_the_triggers(fund):
     rate = fund.rate("EUR", date(2019, 1, 1), "0.8")
-    services.record_pledge(
+    contributions.record_pledge(
         actor=fund.maker,
         key=key(),
         donor=fund.donor("DEU"),
@@ -610,9 +614,9 @@ def test_the_signal_wires_to_the_victims_service_into_one_assistance_record(fund
     def record(sender, **payment):
         victims.record_trust_fund_support(**payment)
 
-    services.direct_support_paid.connect(record)
+    victim_support.direct_support_paid.connect(record)
     try:
-        support = services.pay_direct_support(
+        support = victim_support.pay_direct_support(
             actor=fund.maker,
             key=key(),
             case_code=victim.case_code.lower(),
@@ -622,7 +626,7 @@ def test_the_signal_wires_to_the_victims_service_into_one_assistance_record(fund
             purpose="school fees",
         )
     finally:
-        services.direct_support_paid.disconnect(record)
+        victim_support.direct_support_paid.disconnect(record)
     service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == support.entry_id))
     assert service.victim_id == victim.id and service.funding_source == FundingSource.DIRECT_TRUST_FUND
     assert service.cost == D("300")
@@ -631,28 +635,28 @@ def test_the_signal_wires_to_the_victims_service_into_one_assistance_record(fund
 def test_donors_are_unique_by_name_and_member_states_by_country(fund):
     from ledger.models import DonorKind
 
-    first = services.create_donor(actor=fund.maker, name="Foundation A", kind=DonorKind.OTHER)
-    second = services.create_donor(actor=fund.maker, name="  Foundation   B ", kind=DonorKind.OTHER)
+    first = contributions.create_donor(actor=fund.maker, name="Foundation A", kind=DonorKind.OTHER)
+    second = contributions.create_donor(actor=fund.maker, name="  Foundation   B ", kind=DonorKind.OTHER)
     assert (first.name, second.name, second.country_code) == ("Foundation A", "Foundation B", None)
     with pytest.raises(Conflict, match="already a donor"):
-        services.create_donor(actor=fund.maker, name="Foundation A", kind=DonorKind.OTHER)
-    services.create_donor(actor=fund.maker, name="", kind=DonorKind.MEMBER_STATE, country_code="SWE")
+        contributions.create_donor(actor=fund.maker, name="Foundation A", kind=DonorKind.OTHER)
+    contributions.create_donor(actor=fund.maker, name="", kind=DonorKind.MEMBER_STATE, country_code="SWE")
     with pytest.raises(Conflict, match="already a donor"):
-        services.create_donor(actor=fund.maker, name="", kind=DonorKind.MEMBER_STATE, country_code="SWE")
+        contributions.create_donor(actor=fund.maker, name="", kind=DonorKind.MEMBER_STATE, country_code="SWE")
 
 
 def test_subledger_checks_name_a_record_that_differs_from_its_control_account(fund):
     fund.contribute("100000")
     project = fund.project("50000")
     fund.disburse(project, "5000")
-    assert {c["name"] for c in reports.subledger_checks()} >= {"grant commitments"}
-    assert all(not c["difference"] for c in reports.subledger_checks())
+    assert {c["name"] for c in subledgers.subledger_checks()} >= {"grant commitments"}
+    assert all(not c["difference"] for c in subledgers.subledger_checks())
     # A sub-ledger row changed behind the engine's back (the ledger's own rows are append-only):
     db.session.execute(
         text("UPDATE ledger_project SET approved_minor = approved_minor + 100 WHERE id = :id"),
         {"id": project.id},
     )
     differences = {
-        (c["name"], c["currency"]): c["difference"] for c in reports.subledger_checks() if c["difference"]
+        (c["name"], c["currency"]): c["difference"] for c in subledgers.subledger_checks() if c["difference"]
     }
     assert differences == {("grant commitments", "USD"): D("1.00")}

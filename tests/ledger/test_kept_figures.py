@@ -9,8 +9,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from ledger import kept, services
+from ledger import kept
 from ledger.models import ProjectStatus
+from ledger.services import grants, months
 from tests.bench.conftest import logged_queries
 from tests.ledger.conftest import key
 from tests.ledger.test_views import book, seed_cash_and_project
@@ -62,7 +63,7 @@ def test_every_change_to_the_ledger_changes_its_version(fund):
     changed()
     project = fund.project()
     changed()
-    services.update_project(
+    grants.update_project(
         actor=fund.maker,
         project=project,
         status=ProjectStatus.ONGOING,
@@ -74,12 +75,12 @@ def test_every_change_to_the_ledger_changes_its_version(fund):
     tranche = fund.disburse(project, "20000")  # above the approval threshold: pending, no entry
     assert tranche.status == "pending"
     changed()
-    services.reject_disbursement(actor=fund.checker, tranche=tranche, reason="wrong partner")
+    grants.reject_disbursement(actor=fund.checker, tranche=tranche, reason="wrong partner")
     changed()
     small = fund.project(amount="5000")
     fund.disburse(small, "5000")
     changed()
-    services.release_project(  # nothing left to release: no entry
+    grants.release_project(  # nothing left to release: no entry
         actor=fund.maker,
         key=key(),
         project=small,
@@ -88,7 +89,7 @@ def test_every_change_to_the_ledger_changes_its_version(fund):
         status=ProjectStatus.COMPLETED,
     )
     changed()
-    services.close_period(actor=fund.maker, month=date(2019, 1, 1))
+    months.close_period(actor=fund.maker, month=date(2019, 1, 1))
     changed()
     without_entry = set(
         db.session.scalars(

@@ -8,15 +8,17 @@ from decimal import Decimal as D
 
 import pytest
 
-from ledger import engine, reports, services, views
+from ledger import engine, views
 from ledger.models import DonorKind, Entry, ProjectStatus
+from ledger.reports import direct_support_list, donor_figures, project_figures
+from ledger.services import contributions, corrections, grants, victim_support
 from tests.ledger.conftest import Fund, key
 from vat.auth.models import Role
 from vat.db import db
 
 
 def pay(fund: Fund, case_code: str, amount: str, on: date, currency: str = "USD") -> None:
-    services.pay_direct_support(
+    victim_support.pay_direct_support(
         actor=fund.maker,
         key=key(),
         case_code=case_code,
@@ -35,7 +37,7 @@ def test_the_fund_position_reads_the_running_balances_the_postings_add_up_to(fun
     fund.contribute("100000")
     project = fund.project("40000")
     fund.disburse(project, "10000")
-    position = services.fund_position()
+    position = grants.fund_position()
     assert position["cash"] == engine.usd_balance(engine.CASH) == D("100000") - D("10000") * D("1.13")
     assert position["commitments"] == -engine.usd_balance(engine.GRANTS_PAYABLE) == D("30000")
     assert position["available"] == position["cash"] - D("30000") * D("1.13")
@@ -44,7 +46,7 @@ def test_the_fund_position_reads_the_running_balances_the_postings_add_up_to(fun
 def test_donor_figures_count_live_pledges_receipts_and_what_is_outstanding(fund):
     norway, sweden = fund.donor("NOR"), fund.donor("SWE")
     fund.donor("FIN")  # nothing booked yet
-    pledge = services.record_pledge(
+    pledge = contributions.record_pledge(
         actor=fund.maker,
         key=key(),
         donor=norway,
@@ -52,7 +54,7 @@ def test_donor_figures_count_live_pledges_receipts_and_what_is_outstanding(fund)
         amount=D("1000"),
         pledged_on=date(2019, 1, 1),
     )
-    withdrawn = services.record_pledge(
+    withdrawn = contributions.record_pledge(
         actor=fund.maker,
         key=key(),
         donor=norway,
@@ -60,14 +62,14 @@ def test_donor_figures_count_live_pledges_receipts_and_what_is_outstanding(fund)
         amount=D("500"),
         pledged_on=date(2019, 1, 2),
     )
-    services.reverse_entry(
+    corrections.reverse_entry(
         actor=fund.maker,
         key=key(),
         entry=db.session.get(Entry, withdrawn.entry_id),
         on=date.today(),
         reason="x",
     )
-    services.record_receipt(
+    contributions.record_receipt(
         actor=fund.maker,
         key=key(),
         donor=norway,
@@ -79,11 +81,11 @@ def test_donor_figures_count_live_pledges_receipts_and_what_is_outstanding(fund)
     )
     fund.contribute("250", donor=sweden)  # unpledged
 
-    figures = reports.donor_figures()
-    assert figures[norway.id] == reports.DonorFigures(D("1000"), D("400"), D("600"))
-    assert figures[sweden.id] == reports.DonorFigures(D("0"), D("250"), D("0"))
+    figures = donor_figures.donor_figures()
+    assert figures[norway.id] == donor_figures.DonorFigures(D("1000"), D("400"), D("600"))
+    assert figures[sweden.id] == donor_figures.DonorFigures(D("0"), D("250"), D("0"))
     assert len(figures) == 2
-    summary = {row["donor"].country_code: row for row in reports.donor_summary()}
+    summary = {row["donor"].country_code: row for row in donor_figures.donor_summary()}
     assert summary["FIN"]["pledged"] == summary["FIN"]["received"] == 0
     assert (summary["NOR"]["pledged"], summary["NOR"]["outstanding"]) == (D("1000"), D("600"))
 
@@ -94,20 +96,30 @@ def test_direct_support_rows_and_totals_follow_the_filters(fund):
     pay(fund, "CAR-2", "200", date(2019, 3, 1))
     pay(fund, "CAR-2", "300", date(2019, 4, 1))
 
-    def shown(filters: reports.DirectSupportFilters) -> list[str]:
+    def shown(filters: direct_support_list.DirectSupportFilters) -> list[str]:
         return [
-            f"{r.case_code} {r.paid_on:%m}" for r in db.session.scalars(reports.direct_support_rows(filters))
+            f"{r.case_code} {r.paid_on:%m}"
+            for r in db.session.scalars(direct_support_list.direct_support_rows(filters))
         ]
 
-    everything = reports.DirectSupportFilters()
+    everything = direct_support_list.DirectSupportFilters()
     assert shown(everything) == ["CAR-2 04", "CAR-2 03", "CAR-1 02"]  # the latest paid first
-    assert reports.direct_support_totals(everything) == [reports.SupportTotal("USD", 3, D("600"))]
-    march_on = reports.DirectSupportFilters(start=date(2019, 3, 1), end=date(2019, 3, 31))
+    assert direct_support_list.direct_support_totals(everything) == [
+        direct_support_list.SupportTotal("USD", 3, D("600"))
+    ]
+    march_on = direct_support_list.DirectSupportFilters(start=date(2019, 3, 1), end=date(2019, 3, 31))
     assert shown(march_on) == ["CAR-2 03"]
-    assert reports.direct_support_totals(march_on) == [reports.SupportTotal("USD", 1, D("200"))]
-    one_case = reports.DirectSupportFilters(case_code=" car-2 ")
-    assert reports.direct_support_totals(one_case) == [reports.SupportTotal("USD", 2, D("500"))]
-    assert reports.direct_support_totals(reports.DirectSupportFilters(currency="EUR")) == []
+    assert direct_support_list.direct_support_totals(march_on) == [
+        direct_support_list.SupportTotal("USD", 1, D("200"))
+    ]
+    one_case = direct_support_list.DirectSupportFilters(case_code=" car-2 ")
+    assert direct_support_list.direct_support_totals(one_case) == [
+        direct_support_list.SupportTotal("USD", 2, D("500"))
+    ]
+    assert (
+        direct_support_list.direct_support_totals(direct_support_list.DirectSupportFilters(currency="EUR"))
+        == []
+    )
 
 
 def test_projects_figures_read_the_given_projects_only(fund):
@@ -115,13 +127,13 @@ def test_projects_figures_read_the_given_projects_only(fund):
     first, second = fund.project("10000"), fund.project("20000")
     fund.disburse(first, "4000")
     fund.disburse(second, "5000")
-    [figures] = reports.projects_figures([second])
+    [figures] = project_figures.projects_figures([second])
     assert (figures["approved"], figures["disbursed"], figures["remaining"]) == (
         D("20000"),
         D("5000"),
         D("15000"),
     )
-    assert reports.projects_figures([]) == []
+    assert project_figures.projects_figures([]) == []
 
 
 # --- the pages -------------------------------------------------------------------------------
@@ -174,7 +186,7 @@ def test_projects_are_listed_a_page_at_a_time_and_filtered(fund, client, login, 
     for day in (1, 2, 3):
         fund.project("1000", on=date(2019, 2, day))
     project = fund.project("2000", on=date(2019, 2, 4))
-    services.update_project(
+    grants.update_project(
         actor=fund.maker,
         project=project,
         status=ProjectStatus.ONGOING,
@@ -196,7 +208,7 @@ def test_donors_are_listed_a_page_at_a_time_with_the_totals_of_all_donors(fund, 
     for country, amount in (("DEU", "100"), ("NOR", "200"), ("SWE", "300")):
         fund.contribute(
             amount,
-            donor=services.create_donor(
+            donor=contributions.create_donor(
                 actor=fund.maker, name="", kind=DonorKind.MEMBER_STATE, country_code=country
             ),
         )

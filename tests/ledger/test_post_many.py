@@ -9,9 +9,10 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import event, func, select
 
-from ledger import engine, services
+from ledger import engine
 from ledger.engine import EntryKind, Event, Line
 from ledger.models import Entry, Posting
+from ledger.services import months
 from ledger.verify import verify
 from tests.ledger.conftest import key
 from tests.ledger.test_concurrency import run_together
@@ -104,7 +105,7 @@ def test_a_batch_that_would_overdraw_cash_books_nothing(fund):
 )
 def test_one_event_in_a_closed_month_or_the_future_refuses_the_batch(fund, day, message):
     fund.contribute("1000", on=date(2019, 1, 10))
-    services.close_period(actor=fund.maker, month=date(2019, 1, 1))
+    months.close_period(actor=fund.maker, month=date(2019, 1, 1))
     before = counts()
     with pytest.raises(DomainError, match=message):
         engine.post_many(actor=fund.maker, events=[payment("10", on=date(2019, 2, 1)), payment("10", on=day)])

@@ -13,9 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from ledger import engine, reports, services
+from ledger import engine
 from ledger.engine import EntryKind, Line
 from ledger.models import Entry, Posting, ProjectFocus
+from ledger.reports import statements, subledgers, withheld
+from ledger.services import contributions, corrections, grants, victim_support, withholdings
 from ledger.verify import verify
 from tests.ledger.conftest import key
 from vat.db import db
@@ -104,7 +106,7 @@ class Run:
         if name == "contribute":
             value, on = args
             self.call(
-                services.record_receipt,
+                contributions.record_receipt,
                 donor=donors[0],
                 amount=value,
                 currency="USD",
@@ -114,7 +116,7 @@ class Run:
         elif name == "pledge":
             value, code, on = args
             pledge = self.call(
-                services.record_pledge,
+                contributions.record_pledge,
                 donor=donors[1],
                 currency=code,
                 amount=_quantize(value, code),
@@ -124,9 +126,9 @@ class Run:
         elif name == "receive" and self.pledges:
             index, part, on = args
             pledge = self.pledges[index % len(self.pledges)]
-            value = _quantize(services.pledge_outstanding(pledge) * part, pledge.currency)
+            value = _quantize(contributions.pledge_outstanding(pledge) * part, pledge.currency)
             self.call(
-                services.record_receipt,
+                contributions.record_receipt,
                 donor=pledge.donor,
                 pledge=pledge,
                 amount=value,
@@ -138,7 +140,7 @@ class Run:
             value, on, then_transfer = args
             self.withholdings.append(
                 self.call(
-                    services.record_withholding,
+                    withholdings.record_withholding,
                     allegation_ref=f"{len(self.withholdings):04d}/19",
                     country_code="ZAF",
                     amount=value,
@@ -150,9 +152,9 @@ class Run:
         elif name == "transfer" and self.withholdings:
             index, part, on = args
             w = self.withholdings[index % len(self.withholdings)]
-            value = _quantize(services.withholding_outstanding(w) * part, "USD")
+            value = _quantize(withholdings.withholding_outstanding(w) * part, "USD")
             self.call(
-                services.record_withholding_transfer,
+                withholdings.record_withholding_transfer,
                 withholding=w,
                 amount=value,
                 transferred_on=max(on, w.decided_on),
@@ -162,7 +164,7 @@ class Run:
             value, code, on, then_disburse = args
             self.projects.append(
                 self.call(
-                    services.approve_project,
+                    grants.approve_project,
                     title="P",
                     partner="IRC",
                     country_code="COD",
@@ -179,16 +181,16 @@ class Run:
         elif name == "disburse" and self.projects:
             index, part, on = args
             p = self.projects[index % len(self.projects)]
-            value = _quantize(services.undisbursed(p) * part, p.currency)
+            value = _quantize(grants.undisbursed(p) * part, p.currency)
             tranche = self.call(
-                services.request_disbursement, project=p, amount=value, paid_on=on, reference="P"
+                grants.request_disbursement, project=p, amount=value, paid_on=on, reference="P"
             )
             if tranche.status == "pending":
-                services.approve_disbursement(actor=self.fund.checker, tranche=tranche)
+                grants.approve_disbursement(actor=self.fund.checker, tranche=tranche)
         elif name == "support":
             value, on = args
             self.call(
-                services.pay_direct_support,
+                victim_support.pay_direct_support,
                 case_code="CAR-2017-0001",
                 amount=value,
                 currency="USD",
@@ -200,7 +202,9 @@ class Run:
             ids = db.session.scalars(select(Entry.id).order_by(Entry.id)).all()
             if ids:
                 target = db.session.get(Entry, ids[index % len(ids)])
-                self.call(services.reverse_entry, entry=target, on=max(on, target.entry_date), reason="test")
+                self.call(
+                    corrections.reverse_entry, entry=target, on=max(on, target.entry_date), reason="test"
+                )
         elif name == "replay" and self.calls:
             (index,) = args
             function, kwargs, result = self.calls[index % len(self.calls)]
@@ -214,7 +218,7 @@ def assert_invariants() -> None:
     report = verify()
     assert report.problem is None, report.problem
     assert engine.usd_balance(engine.CASH) >= 0
-    rows = reports.trial_balance()
+    rows = statements.trial_balance()
     assert sum(r.debit for r in rows) == sum(r.credit for r in rows)
     recomputed: dict[int, int] = defaultdict(int)
     last: dict[int, int] = {}
@@ -222,8 +226,8 @@ def assert_invariants() -> None:
         recomputed[posting.account_id] += posting.usd_minor
         last[posting.account_id] = posting.running_usd_minor
     assert recomputed == last
-    assert not any(c["difference"] for c in reports.subledger_checks())
-    assert reports.reconciliation().ties
+    assert not any(c["difference"] for c in subledgers.subledger_checks())
+    assert withheld.reconciliation().ties
     for per_currency in db.session.execute(
         select(Posting.entry_id, Posting.currency, func.sum(Posting.amount_minor))
         .group_by(Posting.entry_id, Posting.currency)

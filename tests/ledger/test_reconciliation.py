@@ -12,8 +12,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from ledger import reports, services
 from ledger.models import Account, Entry, Withholding, WithholdingTransfer
+from ledger.reports import withheld
+from ledger.services import corrections, withholdings
 from tests.bench.sql import ageing_limits, bind, reconciliation_sql
 from tests.conftest import BACKEND
 from tests.ledger.conftest import Fund, key
@@ -25,7 +26,7 @@ TODAY = date(2020, 6, 30)
 
 
 def withhold(fund: Fund, ref: str, country: str, amount: str, on: date, currency: str = "USD") -> Withholding:
-    return services.record_withholding(
+    return withholdings.record_withholding(
         actor=fund.maker,
         key=key(),
         allegation_ref=ref,
@@ -37,7 +38,7 @@ def withhold(fund: Fund, ref: str, country: str, amount: str, on: date, currency
 
 
 def transfer(fund: Fund, withholding: Withholding, amount: str, on: date) -> Entry:
-    made = services.record_withholding_transfer(
+    made = withholdings.record_withholding_transfer(
         actor=fund.maker,
         key=key(),
         withholding=withholding,
@@ -49,11 +50,11 @@ def transfer(fund: Fund, withholding: Withholding, amount: str, on: date) -> Ent
 
 
 def reverse(fund: Fund, entry: Entry) -> None:
-    services.reverse_entry(actor=fund.maker, key=key(), entry=entry, on=TODAY, reason="booked by mistake")
+    corrections.reverse_entry(actor=fund.maker, key=key(), entry=entry, on=TODAY, reason="booked by mistake")
 
 
 @pytest.fixture
-def recon(fund: Fund) -> reports.Reconciliation:
+def recon(fund: Fund) -> withheld.Reconciliation:
     days_ago = lambda n: TODAY - timedelta(days=n)  # noqa: E731
     fund.rate("EUR", date(2019, 12, 1), "0.8")
     a = withhold(fund, "A", "ZAF", "100000", date(2019, 1, 10))
@@ -70,7 +71,7 @@ def recon(fund: Fund) -> reports.Reconciliation:
     reverse(fund, db.session.get(Entry, h.entry_id))
     withhold(fund, "I", "ZAF", "1000", TODAY + timedelta(days=5))
     db.session.commit()
-    return reports.reconciliation(TODAY)
+    return withheld.reconciliation(TODAY)
 
 
 def test_lines_outstanding_first_oldest_first_without_reversed_records(recon):
@@ -156,7 +157,7 @@ def test_a_ledger_that_disagrees_with_the_records_shows_the_difference(recon, fu
         )
     )
     db.session.flush()
-    changed = reports.reconciliation(TODAY)
+    changed = withheld.reconciliation(TODAY)
     assert not changed.ties
     assert changed.differences["USD"] == {
         "withheld": D("0.00"),
@@ -176,16 +177,16 @@ def test_the_benchmark_reference_sql_gives_the_page_figures(recon):
         connection.exec_driver_sql(sql, bind(backend, sql, ageing_limits(TODAY))).all()
         for sql in reconciliation_sql(backend)
     )
-    labels = [label for _, _, label in reports.AGEING_BUCKETS]
+    labels = [label for _, _, label in withheld.AGEING_BUCKETS]
     assert [
         (row[0], row[1], D(row[5] - row[6]).scaleb(-2), D(row[8]).scaleb(-2), labels[row[9]]) for row in lines
     ] == [
         (x.withholding_id, x.allegation_ref, x.outstanding, x.ledger_outstanding, x.age) for x in recon.lines
     ]
     countries: dict[tuple[str, str], list[int]] = {}
-    for country, currency, _bucket, count, withheld, paid, _oldest in groups:
+    for country, currency, _bucket, count, withheld_minor, paid, _oldest in groups:
         sums = countries.setdefault((country, currency), [0, 0, 0])
-        sums[0], sums[1], sums[2] = sums[0] + count, sums[1] + withheld, sums[2] + paid
+        sums[0], sums[1], sums[2] = sums[0] + count, sums[1] + withheld_minor, sums[2] + paid
     assert countries == {
         (r["country"], r["currency"]): [r["allegations"], r["withheld"] * 100, r["transferred"] * 100]
         for r in recon.by_country
@@ -237,29 +238,29 @@ def test_the_lines_are_built_with_the_cycle_collector_paused_and_it_is_restored(
     fails), and stays off where the caller had turned it off."""
     withhold(fund, "A", "ZAF", "100", date(2019, 1, 10))
     collecting = []
-    line = reports.ReconciliationLine
+    line = withheld.ReconciliationLine
 
     def observed(**fields):
         collecting.append(gc.isenabled())
         return line(**fields)
 
-    monkeypatch.setattr(reports, "ReconciliationLine", observed)
+    monkeypatch.setattr(withheld, "ReconciliationLine", observed)
     assert gc.isenabled()
-    reports.reconciliation(TODAY)
+    withheld.reconciliation(TODAY)
     assert collecting == [False] and gc.isenabled()
 
     def failing(**fields):
         raise RuntimeError("building a line failed")
 
-    monkeypatch.setattr(reports, "ReconciliationLine", failing)
+    monkeypatch.setattr(withheld, "ReconciliationLine", failing)
     with pytest.raises(RuntimeError, match="building a line failed"):
-        reports.reconciliation(TODAY)
+        withheld.reconciliation(TODAY)
     assert gc.isenabled()
 
-    monkeypatch.setattr(reports, "ReconciliationLine", line)
+    monkeypatch.setattr(withheld, "ReconciliationLine", line)
     gc.disable()
     try:
-        assert len(reports.reconciliation(TODAY).lines) == 1
+        assert len(withheld.reconciliation(TODAY).lines) == 1
         assert not gc.isenabled()
     finally:
         gc.enable()

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, text
 
-from ledger import engine, services
+from ledger import engine
 from ledger.engine import EntryKind, Event, Line
 from ledger.models import Account, Entry, Posting
+from ledger.services import corrections, months
 from ledger.verify import verify
 from tests.ledger.conftest import key
 from tests.ledger.test_engine import _tamper
@@ -164,7 +165,7 @@ def test_verify_notices_a_reversal_of_a_reversal(funded):
 
 
 def test_verify_notices_an_entry_booked_into_a_closed_month(funded):
-    services.close_period(actor=funded.maker, month=date(2019, 1, 1))
+    months.close_period(actor=funded.maker, month=date(2019, 1, 1))
     dialect = db.session.get_bind().dialect.name
     db.session.execute(
         text(
@@ -198,7 +199,9 @@ def test_verify_accepts_the_reversal_of_an_entry_thousands_of_entries_back(funde
                 for case in cases[start : start + 2_000]
             ],
         )
-    services.reverse_entry(actor=funded.maker, key=key(), entry=original, on=date(2019, 3, 1), reason="typo")
+    corrections.reverse_entry(
+        actor=funded.maker, key=key(), entry=original, on=date(2019, 3, 1), reason="typo"
+    )
     report = verify()
     assert report.problem is None and report.entries == 10_053
 

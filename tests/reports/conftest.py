@@ -29,8 +29,8 @@ from decimal import Decimal
 import pytest
 
 import vat
-from ledger import services as ledger
 from ledger.models import DonorKind, ProjectFocus
+from ledger.services import contributions, corrections, grants, victim_support, withholdings
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.victims.models import Assistance, Communication, Consent, Victim
@@ -65,7 +65,7 @@ def _service(victim: Victim, service_type: str, status: str, **values) -> None:
 def world(app, make_user) -> World:
     # The data set is inserted row by row, services included; the app's link that records a
     # direct-support payment as an assistance row is off while it is built (it is tested in ledger).
-    ledger.direct_support_paid.disconnect(vat._record_direct_support)
+    victim_support.direct_support_paid.disconnect(vat._record_direct_support)
     try:
         return _build_world(app, make_user)
     finally:
@@ -135,9 +135,11 @@ def _build_world(app, make_user) -> World:
         db.session.flush()
 
         usd = "USD"
-        norway = ledger.create_donor(actor=actor, name="", kind=DonorKind.MEMBER_STATE, country_code="NOR")
-        other = ledger.create_donor(actor=actor, name="Donor B", kind=DonorKind.OTHER)
-        pledge = ledger.record_pledge(
+        norway = contributions.create_donor(
+            actor=actor, name="", kind=DonorKind.MEMBER_STATE, country_code="NOR"
+        )
+        other = contributions.create_donor(actor=actor, name="Donor B", kind=DonorKind.OTHER)
+        pledge = contributions.record_pledge(
             actor=actor,
             key="k-pledge",
             donor=norway,
@@ -145,7 +147,7 @@ def _build_world(app, make_user) -> World:
             amount=Decimal("5000.00"),
             pledged_on=date(2021, 1, 5),
         )
-        ledger.record_receipt(
+        contributions.record_receipt(
             actor=actor,
             key="k-receipt-1",
             donor=norway,
@@ -155,7 +157,7 @@ def _build_world(app, make_user) -> World:
             bank_reference="BR-1",
             pledge=pledge,
         )
-        ledger.record_receipt(
+        contributions.record_receipt(
             actor=actor,
             key="k-receipt-2",
             donor=other,
@@ -164,7 +166,7 @@ def _build_world(app, make_user) -> World:
             received_on=date(2021, 2, 1),
             bank_reference="BR-2",
         )
-        withholding = ledger.record_withholding(
+        withholding = withholdings.record_withholding(
             actor=actor,
             key="k-withheld",
             allegation_ref="0399/15",
@@ -172,7 +174,7 @@ def _build_world(app, make_user) -> World:
             amount=Decimal("800.00"),
             decided_on=date(2021, 2, 10),
         )
-        ledger.record_withholding_transfer(
+        withholdings.record_withholding_transfer(
             actor=actor,
             key="k-transfer",
             withholding=withholding,
@@ -180,7 +182,7 @@ def _build_world(app, make_user) -> World:
             transferred_on=date(2021, 3, 1),
             reference="TR-1",
         )
-        project = ledger.approve_project(
+        project = grants.approve_project(
             actor=actor,
             key="k-project",
             title="P1",
@@ -194,7 +196,7 @@ def _build_world(app, make_user) -> World:
             planned_end=date(2021, 12, 31),
             case_codes=["CAR-2021-0005", "CAR-2021-0006"],
         )
-        ledger.request_disbursement(
+        grants.request_disbursement(
             actor=actor,
             key="k-tranche",
             project=project,
@@ -202,7 +204,7 @@ def _build_world(app, make_user) -> World:
             paid_on=date(2021, 3, 10),
             reference="T-1",
         )
-        ledger.pay_direct_support(
+        victim_support.pay_direct_support(
             actor=actor,
             key="k-direct",
             case_code="CAR-2021-0004",
@@ -212,7 +214,7 @@ def _build_world(app, make_user) -> World:
             purpose="school fees",
             country_code="CAF",
         )
-        mistaken = ledger.pay_direct_support(
+        mistaken = victim_support.pay_direct_support(
             actor=actor,
             key="k-direct-2",
             case_code="CAR-2021-0004",
@@ -224,7 +226,7 @@ def _build_world(app, make_user) -> World:
         )
         from ledger.models import Entry
 
-        ledger.reverse_entry(
+        corrections.reverse_entry(
             actor=actor,
             key="k-reverse",
             entry=db.session.get(Entry, mistaken.entry_id),

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from ledger import services as ledger
 from ledger.models import Account, DonorKind, Entry, Pledge
+from ledger.services import contributions, corrections
 from tests.bench.sql import bind, fund_statement_sql
 from tests.conftest import BACKEND
 from vat.db import db
@@ -29,10 +29,10 @@ def _manager(world):
 def test_a_reversed_pledge_leaves_the_donor_with_nothing_pledged(app, world):
     with app.app_context():
         manager = _manager(world)
-        sweden = ledger.create_donor(
+        sweden = contributions.create_donor(
             actor=manager, name="Sweden", kind=DonorKind.MEMBER_STATE, country_code="SWE"
         )
-        pledge = ledger.record_pledge(
+        pledge = contributions.record_pledge(
             actor=manager,
             key="pledge-sweden",
             donor=sweden,
@@ -40,7 +40,7 @@ def test_a_reversed_pledge_leaves_the_donor_with_nothing_pledged(app, world):
             currency="USD",
             pledged_on=date(2021, 4, 1),
         )
-        ledger.reverse_entry(
+        corrections.reverse_entry(
             actor=manager,
             key="reverse-sweden",
             entry=db.session.get(Entry, pledge.entry_id),

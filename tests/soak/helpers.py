@@ -21,8 +21,8 @@ import pyotp
 from flask import Flask
 from sqlalchemy import func, select
 
-from ledger import services
 from ledger.models import DonorKind, Entry, Project, ProjectFocus
+from ledger.services import contributions, grants
 from tests.conftest import PASSWORD, make_app
 from tests.soak.conftest import ROOT, Client, server_environment
 from vat.auth.models import User
@@ -54,8 +54,10 @@ def open_fund(database_url: str, manager_id: int, *, cash: str = "1000000", proj
     """A donor whose contribution is in the bank and, if asked, a project approved for `project`."""
     with connected(database_url):
         actor = db.session.get(User, manager_id)
-        donor = services.create_donor(actor=actor, name="", kind=DonorKind.MEMBER_STATE, country_code="NOR")
-        services.record_receipt(
+        donor = contributions.create_donor(
+            actor=actor, name="", kind=DonorKind.MEMBER_STATE, country_code="NOR"
+        )
+        contributions.record_receipt(
             actor=actor,
             key=uuid.uuid4().hex,
             donor=donor,
@@ -73,7 +75,7 @@ def open_fund(database_url: str, manager_id: int, *, cash: str = "1000000", proj
 
 def new_project(actor: User, amount: Decimal) -> Project:
     day = date.today() - timedelta(days=2)
-    return services.approve_project(
+    return grants.approve_project(
         actor=actor,
         key=uuid.uuid4().hex,
         title="Last dollars",

@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from ledger import services
 from ledger.models import Entry, Project, Tranche
+from ledger.services import grants
 from tests.conftest import BACKEND
 from tests.soak.helpers import (
     connected,
@@ -42,7 +42,7 @@ def tranches_with(database_url: str, key: str) -> int:
 
 def undisbursed(database_url: str, project_id: int) -> Decimal:
     with connected(database_url):
-        return services.undisbursed(db.session.get(Project, project_id))
+        return grants.undisbursed(db.session.get(Project, project_id))
 
 
 def test_twenty_clients_double_and_triple_submitting_one_form_book_it_once(

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from ledger import services
 from ledger.models import Project, Tranche
+from ledger.services import grants
 from tests.conftest import PASSWORD
 from tests.soak.conftest import Client
 from tests.soak.helpers import (
@@ -105,4 +105,4 @@ def test_maker_checker_holds_across_instances(start_server, make_user, database_
         tranche = db.session.get(Tranche, tranche_id)
         assert tranche.status == "posted" and tranche.checker_id in (checker.id, other.id)
         assert tranche.checker_id != tranche.maker_id
-        assert services.undisbursed(db.session.get(Project, fund.project_id)) == Decimal("75000")
+        assert grants.undisbursed(db.session.get(Project, fund.project_id)) == Decimal("75000")

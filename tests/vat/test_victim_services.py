@@ -463,15 +463,15 @@ def test_concurrent_registrations_get_distinct_case_codes(app, make_user) -> Non
 def test_reversing_a_direct_support_payment_cancels_the_assistance_it_recorded(
     actor: User, make_user
 ) -> None:  # type: ignore[no-untyped-def]
-    from ledger import services as ledger
     from ledger.models import DonorKind, Entry
+    from ledger.services import contributions, corrections, victim_support
     from vat.auth.models import Role
 
     victim = register(actor)
     db.session.commit()
     manager = db.session.get(User, make_user(Role.FUND_MANAGER, "").id)
-    donor = ledger.create_donor(actor=manager, name="Donor B", kind=DonorKind.OTHER)
-    ledger.record_receipt(
+    donor = contributions.create_donor(actor=manager, name="Donor B", kind=DonorKind.OTHER)
+    contributions.record_receipt(
         actor=manager,
         key="gift",
         donor=donor,
@@ -480,7 +480,7 @@ def test_reversing_a_direct_support_payment_cancels_the_assistance_it_recorded(
         received_on=AGO,
         bank_reference="BR-1",
     )
-    payment = ledger.pay_direct_support(
+    payment = victim_support.pay_direct_support(
         actor=manager,
         key="pay",
         case_code=victim.case_code,
@@ -496,7 +496,7 @@ def test_reversing_a_direct_support_payment_cancels_the_assistance_it_recorded(
         == []
     )
     entry = db.session.get(Entry, payment.entry_id)
-    ledger.reverse_entry(actor=manager, key="undo", entry=entry, on=date.today(), reason="paid twice")
+    corrections.reverse_entry(actor=manager, key="undo", entry=entry, on=date.today(), reason="paid twice")
     assert service.status == "cancelled", "the reversed payment no longer counts as assistance"
     unassisted = db.session.execute(
         services.victim_rows(actor, services.VictimFilters(no_assistance=True))

@@ -1,0 +1,69 @@
+"""The list of direct-support payments, narrowed by filters, with its totals per currency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from ledger.models import DirectSupport
+from ledger.reports.amounts import exponents
+from vat.db import db
+
+
+@dataclass(frozen=True)
+class DirectSupportFilters:
+    """What the direct-support list is narrowed to (hashable: it keys the list's kept totals)."""
+
+    start: date | None = None
+    end: date | None = None
+    currency: str = ""
+    country_code: str = ""
+    case_code: str = ""
+
+
+def direct_support_rows(filters: DirectSupportFilters) -> Select[Any]:
+    """The payments matching `filters`, newest first (an index on (paid_on, id) serves the order)."""
+    query = select(DirectSupport).order_by(DirectSupport.paid_on.desc(), DirectSupport.id.desc())
+    if filters.start:
+        query = query.where(DirectSupport.paid_on >= filters.start)
+    if filters.end:
+        query = query.where(DirectSupport.paid_on <= filters.end)
+    if filters.currency:
+        query = query.where(DirectSupport.currency == filters.currency.upper())
+    if filters.country_code:
+        query = query.where(DirectSupport.country_code == filters.country_code)
+    if filters.case_code:
+        query = query.where(DirectSupport.case_code == filters.case_code.strip().upper())
+    return query
+
+
+def with_amounts(payments: list[DirectSupport]) -> list[tuple[DirectSupport, Decimal]]:
+    """Each payment with its amount in its currency (one query, whatever currencies they are in)."""
+    places = exponents()
+    return [(p, Decimal(p.amount_minor).scaleb(-places[p.currency])) for p in payments]
+
+
+@dataclass(frozen=True)
+class SupportTotal:
+    currency: str
+    payments: int
+    amount: Decimal
+
+
+def direct_support_totals(filters: DirectSupportFilters) -> list[SupportTotal]:
+    """Per currency, the number and sum of the payments matching `filters`: one GROUP BY over
+    them all (200,000 at 100,000 victims)."""
+    matching = direct_support_rows(filters).order_by(None).subquery()
+    places = exponents()
+    return [
+        SupportTotal(currency, payments, Decimal(minor).scaleb(-places[currency]))
+        for currency, payments, minor in db.session.execute(
+            select(matching.c.currency, func.count(), func.sum(matching.c.amount_minor))
+            .group_by(matching.c.currency)
+            .order_by(matching.c.currency)
+        )
+    ]

@@ -1,0 +1,148 @@
+"""What donors gave: each donor's figures in US dollars, and a donor's pledges and receipts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, select
+
+from ledger import engine
+from ledger.engine import PLEDGES_RECEIVABLE, cents, from_minor
+from ledger.models import Donor, Pledge, Posting, Receipt
+from vat.db import db
+from vat.paging import Page, page_of
+
+
+@dataclass(frozen=True)
+class DonorFigures:
+    """A donor's figures in US dollars: pledged, received (against pledges and unpledged), outstanding."""
+
+    pledged: Decimal = Decimal(0)
+    received: Decimal = Decimal(0)
+    outstanding: Decimal = Decimal(0)
+
+    def __add__(self, other: DonorFigures) -> DonorFigures:
+        return DonorFigures(
+            self.pledged + other.pledged, self.received + other.received, self.outstanding + other.outstanding
+        )
+
+
+def donor_figures() -> dict[int, DonorFigures]:
+    """Every donor's figures, by donor id, whatever the number of donors: one pass over the
+    donors' postings, read from the index on (donor_id, account_id, entry_id, usd_minor) alone.
+    A pledge counts as pledged while its entry stands (is not reversed)."""
+    receivable = engine.account_id(PLEDGES_RECEIVABLE)
+    live_pledges = select(Pledge.entry_id).where(Pledge.entry_id.not_in(engine.reversed_ids()))
+
+    def total(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, Posting.usd_minor))), 0)
+
+    rows = db.session.execute(
+        select(
+            Posting.donor_id,
+            total(and_(Posting.account_id == receivable, Posting.entry_id.in_(live_pledges))),
+            total(Posting.account_id == engine.account_id(engine.CASH)),
+            total(Posting.account_id == receivable),
+        )
+        .where(Posting.donor_id.is_not(None))
+        .group_by(Posting.donor_id)
+    )
+    return {
+        donor_id: DonorFigures(cents(pledged), cents(received), cents(outstanding))
+        for donor_id, pledged, received, outstanding in rows
+        if donor_id is not None
+    }
+
+
+def donor_summary() -> list[dict[str, Any]]:
+    """Per donor, in US dollars: pledged, received against pledges and unpledged, outstanding."""
+    figures = donor_figures()
+    rows = []
+    for donor in db.session.scalars(select(Donor).order_by(Donor.name)):
+        row = figures.get(donor.id, DonorFigures())
+        rows.append(
+            {"donor": donor, "pledged": row.pledged, "received": row.received, "outstanding": row.outstanding}
+        )
+    return rows
+
+
+def donor_pledges(donor: Donor, *, page: int, per_page: int) -> Page:
+    """One page of the donor's pledges, newest first, each with what is received and outstanding
+    (in the pledge's currency): the page's balances are read pledge by pledge, not the donor's."""
+    receivable = engine.account_id(PLEDGES_RECEIVABLE)
+    balance = (
+        select(func.coalesce(func.sum(Posting.amount_minor), 0))
+        .where(
+            Posting.pledge_id == Pledge.id,
+            Posting.account_id == receivable,
+            Posting.currency == Pledge.currency,
+        )
+        .scalar_subquery()
+    )
+    found = page_of(
+        select(Pledge, balance, Pledge.entry_id.in_(engine.reversed_ids()))
+        .where(Pledge.donor_id == donor.id)
+        .order_by(Pledge.pledged_on.desc(), Pledge.id.desc()),
+        page=page,
+        per_page=per_page,
+        count=lambda: (
+            db.session.scalar(select(func.count(Pledge.id)).where(Pledge.donor_id == donor.id)) or 0
+        ),
+    )
+    rows = []
+    for pledge, balance_minor, reversed_ in found.items:
+        amount = from_minor(pledge.amount_minor, pledge.currency)
+        outstanding = from_minor(balance_minor, pledge.currency)
+        rows.append(
+            {
+                "pledge": pledge,
+                "amount": amount,
+                "received": Decimal(0) if reversed_ else amount - outstanding,
+                "outstanding": outstanding,
+                "reversed": bool(reversed_),
+            }
+        )
+    return replace(found, items=rows)
+
+
+def donor_receipts(donor: Donor, *, page: int, per_page: int) -> Page:
+    """One page of the donor's receipts, newest first: (receipt, amount, reversed) rows."""
+    found = page_of(
+        select(Receipt, Receipt.entry_id.in_(engine.reversed_ids()))
+        .where(Receipt.donor_id == donor.id)
+        .order_by(Receipt.received_on.desc(), Receipt.id.desc()),
+        page=page,
+        per_page=per_page,
+        count=lambda: (
+            db.session.scalar(select(func.count(Receipt.id)).where(Receipt.donor_id == donor.id)) or 0
+        ),
+    )
+    return replace(
+        found,
+        items=[(r, from_minor(r.amount_minor, r.currency), bool(reversed_)) for r, reversed_ in found.items],
+    )
+
+
+def open_pledges(donor: Donor, *, limit: int) -> list[tuple[Pledge, Decimal]]:
+    """The donor's `limit` oldest pledges with something outstanding, with what is outstanding
+    (in the pledge's currency). A reversed pledge has nothing outstanding."""
+    outstanding = func.sum(Posting.amount_minor)
+    rows = db.session.execute(
+        select(Pledge, outstanding)
+        .join(
+            Posting,
+            and_(
+                Posting.pledge_id == Pledge.id,
+                Posting.account_id == engine.account_id(PLEDGES_RECEIVABLE),
+                Posting.currency == Pledge.currency,
+            ),
+        )
+        .where(Pledge.donor_id == donor.id)
+        .group_by(Pledge.id)
+        .having(outstanding > 0)
+        .order_by(Pledge.pledged_on, Pledge.id)
+        .limit(limit)
+    )
+    return [(pledge, from_minor(minor, pledge.currency)) for pledge, minor in rows]

@@ -1,0 +1,1 @@
+"""The fund's events, one module per capability, each booked through the posting engine."""

@@ -1,0 +1,122 @@
+"""What the fund's events share as they are booked: the amount and country checks, the audit row,
+the record an entry booked, whether an entry stands, and clearing a receivable or payable at the
+rate it was booked at."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import pycountry
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, select
+
+from ledger import engine
+from ledger.engine import EXCHANGE_DIFFERENCES, Line
+from ledger.models import Entry, ExchangeRate, Posting
+from vat import audit
+from vat.auth.actor import Actor
+from vat.db import db
+from vat.errors import DomainError
+
+T = TypeVar("T")
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
+
+
+def positive(amount: Decimal) -> None:
+    if not isinstance(amount, Decimal):
+        raise TypeError("money must be a Decimal")
+    if amount <= 0:
+        raise DomainError(_l("The amount must be more than zero."))
+
+
+def country(code: str) -> str:
+    """The ISO 3166 alpha-3 code, checked."""
+    found = pycountry.countries.get(alpha_3=(code or "").upper())
+    if found is None:
+        raise DomainError(_l("Unknown country code %(code)r.", code=code))
+    return str(found.alpha_3)
+
+
+def country_name(code: str) -> str:
+    return str(pycountry.countries.lookup(country(code)).name)
+
+
+def record_audit(action: str, actor: Actor, object_type: str, object_id: object, **detail: Any) -> None:
+    audit.record(
+        f"ledger.{action}",
+        actor=actor,
+        object_type=f"ledger_{object_type}",
+        object_id=object_id,
+        detail=detail,
+    )
+
+
+def booked_by(model: type[T], entry: Entry) -> T:
+    """The sub-ledger record that `entry` booked (an event submitted twice returns it)."""
+    return db.session.scalars(select(model).where(model.entry_id == entry.id)).one()  # type: ignore[attr-defined]
+
+
+def is_reversed(entry_id: int | None) -> bool:
+    return (
+        entry_id is not None
+        and db.session.scalar(select(Entry.id).where(Entry.reverses_id == entry_id)) is not None
+    )
+
+
+def standing(query: Q, model: Any) -> Q:
+    """`query` narrowed to the sub-ledger rows whose entry stands (is booked and not reversed)."""
+    return query.where(model.entry_id.is_not(None), model.entry_id.not_in(engine.reversed_ids()))
+
+
+def standing_count(model: Any, **where: Any) -> int:
+    """How many sub-ledger rows matching `where` stand."""
+    query = standing(select(func.count(model.id)), model)
+    for name, value in where.items():
+        query = query.where(getattr(model, name) == value)
+    return db.session.scalar(query) or 0
+
+
+def booked_rate(account: str, **dims: Any) -> ExchangeRate | None:
+    """The rate of the first posting on `account` for this sub-ledger record."""
+    query = select(Posting.fx_rate_id).where(Posting.account_id == engine.account_id(account))
+    for name, value in dims.items():
+        query = query.where(getattr(Posting, name) == value)
+    rate_id = db.session.scalar(query.order_by(Posting.id).limit(1))
+    return db.session.get(ExchangeRate, rate_id) if rate_id else None
+
+
+def clearing_value(
+    account: str, currency: str, amount: Decimal, dims: dict[str, Any], rate: ExchangeRate | None
+) -> Decimal:
+    """The dollar value at which `amount` clears a receivable or payable: at the rate it was
+    booked at, or, when it clears the rest, exactly the dollars left on it."""
+    left = engine.currency_balance(account, currency, **dims)
+    if abs(left) == amount:
+        return abs(engine.usd_balance(account, **dims))
+    return engine.to_usd(amount, Decimal(1) if rate is None else rate.rate)
+
+
+def clearing_line(
+    account: str, currency: str, amount: Decimal, *, record: dict[str, Any], dims: dict[str, Any], sign: int
+) -> Line:
+    """The line that clears `amount` off `account` for one sub-ledger `record` (`sign` is -1 for a
+    receivable, +1 for a payable), at the rate the record was booked at."""
+    booked = booked_rate(account, **record)
+    clear = clearing_value(account, currency, amount, record, booked)
+    return Line(account, currency, sign * amount, booked, usd=sign * clear, dims=dims)
+
+
+def with_exchange_difference(lines: list[Line], currency: str, dims: dict[str, Any]) -> list[Line]:
+    """Add the realised exchange difference that makes the entry balance in dollars."""
+    difference = sum(
+        (
+            line.usd
+            if line.usd is not None
+            else engine.to_usd(line.amount, line.rate.rate if line.rate else Decimal(1))
+        )
+        for line in lines
+    )
+    if difference:
+        lines.append(Line(EXCHANGE_DIFFERENCES, currency, Decimal(0), usd=-difference, dims=dims))
+    return lines

@@ -1,0 +1,208 @@
+"""Voluntary contributions: donors, their pledges, and the money received from them.
+
+Every money event takes an idempotency key minted when its form was rendered."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ledger import engine
+from ledger.engine import CASH, CONTRIBUTIONS, PLEDGES_RECEIVABLE, EntryKind, Line
+from ledger.models import Donor, DonorKind, Pledge, Receipt
+from ledger.services.booking import (
+    booked_by,
+    clearing_line,
+    country,
+    country_name,
+    is_reversed,
+    positive,
+    record_audit,
+    with_exchange_difference,
+)
+from ledger.services.months import rate_with
+from vat.auth.actor import Actor
+from vat.db import db
+from vat.errors import Conflict, DomainError
+
+
+def create_donor(*, actor: Actor, name: str, kind: DonorKind, country_code: str | None = None) -> Donor:
+    """A member state (named by its ISO country code) or another donor (by name)."""
+    code: str | None
+    if kind is DonorKind.MEMBER_STATE:
+        code = country(country_code or "")
+        name = country_name(code)
+    else:
+        code = None
+        name = " ".join((name or "").split())
+        if not name:
+            raise DomainError(_l("Give the donor's name."))
+    same = Donor.name == name
+    if code is not None:  # (comparing with None would match every donor that is not a state)
+        same = same | (Donor.country_code == code)
+    if db.session.scalar(select(Donor.id).where(same)):
+        raise Conflict(_l("%(name)s is already a donor.", name=name))
+    donor = Donor(name=name, kind=kind.value, country_code=code)
+    db.session.add(donor)
+    db.session.flush()
+    record_audit("donor.create", actor, "donor", donor.id, name=name, kind=kind.value)
+    return donor
+
+
+def record_pledge(
+    *,
+    actor: Actor,
+    key: str,
+    donor: Donor,
+    currency: str,
+    amount: Decimal,
+    pledged_on: date,
+    earmark: str | None = None,
+    reference: str | None = None,
+) -> Pledge:
+    positive(amount)
+    currency = currency.upper()
+    payload = {
+        "event": "pledge",
+        "donor": donor.id,
+        "currency": currency,
+        "amount": amount,
+        "on": pledged_on,
+        "earmark": earmark,
+        "reference": reference,
+    }
+    if done := engine.begin(key, payload):
+        return booked_by(Pledge, done)
+    rate = engine.rate_for(currency, pledged_on)
+    pledge = Pledge(
+        donor_id=donor.id,
+        currency=currency,
+        amount_minor=engine.to_minor(amount, currency),
+        pledged_on=pledged_on,
+        earmark=earmark or None,
+        reference=reference or None,
+    )
+    db.session.add(pledge)
+    db.session.flush()
+    dims = {"donor_id": donor.id, "pledge_id": pledge.id, "country_code": donor.country_code}
+    entry = engine.post(
+        actor=actor,
+        key=key,
+        payload=payload,
+        kind=EntryKind.PLEDGE,
+        entry_date=pledged_on,
+        memo=f"Pledge by {donor.name}" + (f" (earmarked: {earmark})" if earmark else ""),
+        lines=[
+            Line(PLEDGES_RECEIVABLE, currency, amount, rate, dims=dims),
+            Line(CONTRIBUTIONS, currency, -amount, rate, dims=dims),
+        ],
+    )
+    pledge.entry_id = entry.id
+    db.session.flush()
+    return pledge
+
+
+def pledge_outstanding(pledge: Pledge) -> Decimal:
+    return engine.currency_balance(PLEDGES_RECEIVABLE, pledge.currency, pledge_id=pledge.id)
+
+
+def _check_against_pledge(pledge: Pledge, *, donor: Donor, currency: str, amount: Decimal, on: date) -> None:
+    if pledge.donor_id != donor.id:
+        raise DomainError(_l("That pledge is another donor's."))
+    if pledge.currency != currency:
+        raise DomainError(
+            _l(
+                "The pledge is in %(currency)s: record the receipt in %(currency)s.",
+                currency=pledge.currency,
+            )
+        )
+    if is_reversed(pledge.entry_id):
+        raise DomainError(_l("That pledge was reversed."))
+    if on < pledge.pledged_on:
+        raise DomainError(_l("A receipt cannot predate its pledge."))
+    outstanding = pledge_outstanding(pledge)
+    if amount > outstanding:
+        raise DomainError(
+            _l(
+                "Only %(currency)s %(amount)s of this pledge is outstanding; record the excess as an "
+                "unpledged contribution.",
+                currency=currency,
+                amount=f"{outstanding:,}",
+            )
+        )
+
+
+def record_receipt(
+    *,
+    actor: Actor,
+    key: str,
+    donor: Donor,
+    amount: Decimal,
+    currency: str,
+    received_on: date,
+    bank_reference: str,
+    pledge: Pledge | None = None,
+    rate: Decimal | None = None,
+) -> Receipt:
+    """Money in from a donor: against a pledge (clearing it at the pledge's dollar value and
+    booking the realised exchange difference), or unpledged (straight to contributions)."""
+    positive(amount)
+    currency = currency.upper()
+    payload = {
+        "event": "receipt",
+        "donor": donor.id,
+        "pledge": pledge.id if pledge else None,
+        "currency": currency,
+        "amount": amount,
+        "on": received_on,
+        "reference": bank_reference,
+        "rate": rate,
+    }
+    if done := engine.begin(key, payload):
+        return booked_by(Receipt, done)
+    if not (bank_reference or "").strip():
+        raise DomainError(_l("Give the bank reference."))
+    if pledge is not None:
+        _check_against_pledge(pledge, donor=donor, currency=currency, amount=amount, on=received_on)
+    cash_rate = rate_with(currency, received_on, rate, f"entered with receipt {bank_reference}", actor)
+    receipt = Receipt(
+        donor_id=donor.id,
+        pledge_id=pledge.id if pledge else None,
+        currency=currency,
+        amount_minor=engine.to_minor(amount, currency),
+        received_on=received_on,
+        bank_reference=bank_reference.strip(),
+        rate=cash_rate.rate if cash_rate else Decimal(1),
+    )
+    db.session.add(receipt)
+    db.session.flush()
+    dims: dict[str, Any] = {"donor_id": donor.id, "country_code": donor.country_code}
+    if pledge is None:
+        lines = [
+            Line(CASH, currency, amount, cash_rate, dims=dims),
+            Line(CONTRIBUTIONS, currency, -amount, cash_rate, dims=dims),
+        ]
+    else:
+        dims["pledge_id"] = pledge.id
+        cleared = clearing_line(
+            PLEDGES_RECEIVABLE, currency, amount, record={"pledge_id": pledge.id}, dims=dims, sign=-1
+        )
+        lines = with_exchange_difference(
+            [Line(CASH, currency, amount, cash_rate, dims=dims), cleared], currency, dims
+        )
+    entry = engine.post(
+        actor=actor,
+        key=key,
+        payload=payload,
+        kind=EntryKind.RECEIPT,
+        entry_date=received_on,
+        memo=f"Receipt from {donor.name}, ref. {receipt.bank_reference}",
+        lines=lines,
+    )
+    receipt.entry_id = entry.id
+    db.session.flush()
+    return receipt

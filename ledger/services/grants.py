@@ -1,0 +1,396 @@
+"""Projects: grants approved within what the fund can commit, their progress and end, and the
+tranches paid to partners (with maker–checker above a threshold and the programme support cost)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from ledger import engine
+from ledger.engine import CASH, GRANT_EXPENSE, GRANTS_PAYABLE, PROGRAMME_SUPPORT, USD, EntryKind, Line
+from ledger.models import Project, ProjectBeneficiary, ProjectFocus, ProjectStatus, Tranche
+from ledger.services.booking import (
+    booked_by,
+    booked_rate,
+    clearing_line,
+    country,
+    is_reversed,
+    positive,
+    record_audit,
+    with_exchange_difference,
+)
+from vat.auth.actor import Actor
+from vat.auth.models import User
+from vat.db import db, utcnow
+from vat.errors import Conflict, DomainError, NotAllowed
+
+DEFAULT_APPROVAL_THRESHOLD_USD = Decimal("10000")
+DEFAULT_PSC_RATE = Decimal("0.13")
+
+
+def approval_threshold() -> Decimal:
+    return Decimal(
+        str(current_app.config.get("LEDGER_APPROVAL_THRESHOLD_USD", DEFAULT_APPROVAL_THRESHOLD_USD))
+    )
+
+
+def psc_rate() -> Decimal:
+    return Decimal(str(current_app.config.get("LEDGER_PSC_RATE", DEFAULT_PSC_RATE)))
+
+
+def programme_support(usd: Decimal) -> Decimal:
+    """The programme support cost on `usd`, to the cent."""
+    return (usd * psc_rate()).quantize(engine.CENT, rounding=ROUND_HALF_EVEN)
+
+
+def fund_position() -> dict[str, Decimal]:
+    """Cash, open commitments (grants approved, not yet disbursed), the programme support cost
+    those commitments will draw, and what is left to commit — all in US dollars. Each balance is
+    its account's latest running balance (one index probe), not a sum over its postings."""
+    cash = engine.cents(engine.running_usd(engine.account_id(CASH)))
+    commitments = -engine.cents(engine.running_usd(engine.account_id(GRANTS_PAYABLE)))
+    reserve = programme_support(commitments)
+    return {
+        "cash": cash,
+        "commitments": commitments,
+        "psc_reserve": reserve,
+        "available": cash - commitments - reserve,
+    }
+
+
+def approve_project(
+    *,
+    actor: Actor,
+    key: str,
+    title: str,
+    partner: str,
+    country_code: str,
+    focus: ProjectFocus,
+    currency: str,
+    amount: Decimal,
+    approved_on: date,
+    planned_start: date,
+    planned_end: date,
+    case_codes: list[str] | None = None,
+) -> Project:
+    """A grant approved by the review committee, within what is available to commit."""
+    positive(amount)
+    currency = currency.upper()
+    codes = sorted({c.strip().upper() for c in case_codes or [] if c.strip()})
+    payload = {
+        "event": "grant_approval",
+        "title": title,
+        "partner": partner,
+        "country": country_code,
+        "focus": focus.value,
+        "currency": currency,
+        "amount": amount,
+        "on": approved_on,
+        "start": planned_start,
+        "end": planned_end,
+        "cases": codes,
+    }
+    if done := engine.begin(key, payload):
+        return booked_by(Project, done)
+    if not title.strip() or not partner.strip():
+        raise DomainError(_l("Give the project's title and implementing partner."))
+    if planned_end < planned_start:
+        raise DomainError(_l("The planned end is before the planned start."))
+    code = country(country_code)
+    rate = engine.rate_for(currency, approved_on)
+    usd = engine.to_usd(amount, rate.rate if rate else Decimal(1))
+    available = fund_position()["available"]
+    needed = usd + programme_support(usd)
+    if needed > available:
+        raise DomainError(
+            _l(
+                "Not enough to commit: US$%(available)s is available; this grant and its programme "
+                "support cost need US$%(needed)s.",
+                available=f"{available:,.2f}",
+                needed=f"{needed:,.2f}",
+            )
+        )
+    project = Project(
+        title=title.strip(),
+        partner=partner.strip(),
+        country_code=code,
+        focus=focus.value,
+        currency=currency,
+        approved_minor=engine.to_minor(amount, currency),
+        approved_on=approved_on,
+        planned_start=planned_start,
+        planned_end=planned_end,
+        status=ProjectStatus.APPROVED.value,
+        victims_supported=len(codes),
+    )
+    db.session.add(project)
+    db.session.flush()
+    for code in codes:
+        db.session.add(ProjectBeneficiary(project_id=project.id, case_code=code))
+    dims = {"project_id": project.id, "country_code": code}
+    entry = engine.post(
+        actor=actor,
+        key=key,
+        payload=payload,
+        kind=EntryKind.GRANT_APPROVAL,
+        entry_date=approved_on,
+        memo=f"Grant approved: {project.title} ({project.partner})",
+        lines=[
+            Line(GRANT_EXPENSE, currency, amount, rate, dims=dims),
+            Line(GRANTS_PAYABLE, currency, -amount, rate, dims=dims),
+        ],
+    )
+    project.entry_id = entry.id
+    db.session.flush()
+    return project
+
+
+def undisbursed(project: Project) -> Decimal:
+    """What is approved and not yet disbursed, in the project's currency."""
+    return -engine.currency_balance(GRANTS_PAYABLE, project.currency, project_id=project.id)
+
+
+def pending_total(project: Project) -> Decimal:
+    minor = db.session.scalar(
+        select(func.coalesce(func.sum(Tranche.amount_minor), 0)).where(
+            Tranche.project_id == project.id, Tranche.status == "pending"
+        )
+    )
+    return engine.from_minor(minor or 0, project.currency)
+
+
+def update_project(
+    *,
+    actor: Actor,
+    project: Project,
+    status: ProjectStatus,
+    actual_start: date | None,
+    actual_end: date | None,
+    victims_supported: int,
+    add_case_codes: list[str] | None = None,
+) -> Project:
+    """Progress of a project (no money moves: cancelling releases the rest via `cancel_project`)."""
+    if project.status in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
+        raise DomainError(_l("The project has ended (cancelled or completed)."))
+    if status is ProjectStatus.CANCELLED or (status is ProjectStatus.COMPLETED and undisbursed(project)):
+        raise DomainError(
+            _l("Use “End the project” to cancel or complete it: it releases what is undisbursed.")
+        )
+    if actual_start and actual_end and actual_end < actual_start:
+        raise DomainError(_l("The actual end is before the actual start."))
+    if status is ProjectStatus.COMPLETED and not actual_end:
+        raise DomainError(_l("A completed project needs its actual end date."))
+    if victims_supported < 0:
+        raise DomainError(_l("The number of victims cannot be negative."))
+    known = {b.case_code for b in project.beneficiaries}
+    for code in sorted({c.strip().upper() for c in add_case_codes or [] if c.strip()} - known):
+        db.session.add(ProjectBeneficiary(project_id=project.id, case_code=code))
+        known.add(code)
+    before = {"status": project.status, "start": project.actual_start, "end": project.actual_end}
+    project.status = status.value
+    project.actual_start = actual_start
+    project.actual_end = actual_end
+    project.victims_supported = max(victims_supported, len(known))
+    db.session.flush()
+    record_audit("project.update", actor, "project", project.id, before=before, status=status.value)
+    return project
+
+
+def release_project(
+    *, actor: Actor, key: str, project: Project, on: date, reason: str, status: ProjectStatus
+) -> Project:
+    """End a project — cancelled, or completed with money left — and give its undisbursed
+    commitment back to the fund."""
+    reason = (reason or "").strip()
+    payload = {
+        "event": "grant_release",
+        "project": project.id,
+        "on": on,
+        "reason": reason,
+        "status": status.value,
+    }
+    if engine.begin(key, payload):
+        return project
+    if status not in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
+        raise DomainError(_l("A project is released when it is cancelled or completed."))
+    if project.status in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
+        raise DomainError(_l("The project has already ended (cancelled or completed)."))
+    if is_reversed(project.entry_id):
+        raise DomainError(_l("The project's approval was reversed."))
+    if not reason:
+        raise DomainError(_l("Say why the project ends with money undisbursed."))
+    if pending_total(project):
+        raise DomainError(_l("Decide the pending disbursements of this project first."))
+    left = undisbursed(project)
+    project.status = status.value
+    if status is ProjectStatus.COMPLETED:
+        project.actual_end = project.actual_end or on
+    if left:
+        dims = {"project_id": project.id, "country_code": project.country_code}
+        usd = -engine.usd_balance(GRANTS_PAYABLE, project_id=project.id)
+        rate = booked_rate(GRANTS_PAYABLE, project_id=project.id)
+        engine.post(
+            actor=actor,
+            key=key,
+            payload=payload,
+            kind=EntryKind.GRANT_RELEASE,
+            entry_date=on,
+            memo=f"Undisbursed grant released ({status.value}): {project.title}. {reason}"[:300],
+            lines=[
+                Line(GRANTS_PAYABLE, project.currency, left, rate, usd=usd, dims=dims),
+                Line(GRANT_EXPENSE, project.currency, -left, rate, usd=-usd, dims=dims),
+            ],
+        )
+        project.released_minor = engine.to_minor(left, project.currency)
+    db.session.flush()
+    record_audit(
+        "project.release", actor, "project", project.id, released=left, status=status.value, reason=reason
+    )
+    return project
+
+
+def request_disbursement(
+    *, actor: Actor, key: str, project: Project, amount: Decimal, paid_on: date, reference: str
+) -> Tranche:
+    """A tranche to the project's partner: posted at once up to the approval threshold (in US
+    dollars), otherwise left pending until another fund manager approves it."""
+    positive(amount)
+    payload = {
+        "event": "disbursement",
+        "project": project.id,
+        "amount": amount,
+        "on": paid_on,
+        "ref": reference,
+    }
+    engine.lock()
+    engine.check_key(key)
+    existing = db.session.scalar(select(Tranche).where(Tranche.idempotency_key == key))
+    if existing is not None:
+        if existing.request_hash != engine.request_hash(payload):
+            raise Conflict(_l("This form was already submitted with different values; open it again."))
+        return existing
+    if not (reference or "").strip():
+        raise DomainError(_l("Give the payment reference."))
+    if project.status in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
+        raise DomainError(
+            _l("The project has ended (cancelled or completed): nothing more can be disbursed.")
+        )
+    engine.refuse_closed_or_future(paid_on)
+    room = undisbursed(project) - pending_total(project)
+    if amount > room:
+        raise DomainError(
+            _l(
+                "Only %(currency)s %(amount)s of the approved amount is undisbursed "
+                "(after pending requests).",
+                currency=project.currency,
+                amount=f"{room:,}",
+            )
+        )
+    rate = engine.rate_for(project.currency, paid_on)
+    usd = engine.to_usd(amount, rate.rate if rate else Decimal(1))
+    tranche = Tranche(
+        project_id=project.id,
+        amount_minor=engine.to_minor(amount, project.currency),
+        paid_on=paid_on,
+        reference=reference.strip(),
+        idempotency_key=key,
+        request_hash=engine.request_hash(payload),
+        status="pending",
+        maker_id=actor.id,
+    )
+    db.session.add(tranche)
+    db.session.flush()
+    if usd > approval_threshold():
+        record_audit("disbursement.request", actor, "tranche", tranche.id, project=project.id, amount=amount)
+        return tranche
+    _post_tranche(actor=actor, tranche=tranche, maker=None)
+    return tranche
+
+
+def approve_disbursement(*, actor: Actor, tranche: Tranche) -> Tranche:
+    """The second fund manager's approval: the maker may not approve their own request."""
+    engine.lock()
+    db.session.refresh(tranche)
+    if tranche.status != "pending":
+        raise Conflict(_l("This disbursement is already decided (approved or rejected)."))
+    if tranche.maker_id == actor.id:
+        raise NotAllowed(_l("You requested this disbursement: another fund manager must approve it."))
+    maker = db.session.get(User, tranche.maker_id) if tranche.maker_id else None
+    _post_tranche(actor=actor, tranche=tranche, maker=maker)
+    return tranche
+
+
+def reject_disbursement(*, actor: Actor, tranche: Tranche, reason: str) -> Tranche:
+    engine.lock()
+    db.session.refresh(tranche)
+    if tranche.status != "pending":
+        raise Conflict(_l("This disbursement is already decided (approved or rejected)."))
+    tranche.status = "rejected"
+    tranche.checker_id = actor.id
+    tranche.decided_at = utcnow()
+    db.session.flush()
+    record_audit("disbursement.reject", actor, "tranche", tranche.id, reason=reason)
+    return tranche
+
+
+def _post_tranche(*, actor: Actor, tranche: Tranche, maker: Actor | None) -> None:
+    project = tranche.project
+    amount = engine.from_minor(tranche.amount_minor, project.currency)
+    if amount > undisbursed(project):
+        raise DomainError(
+            _l(
+                "Only %(currency)s %(amount)s of the approved amount is undisbursed.",
+                currency=project.currency,
+                amount=f"{undisbursed(project):,}",
+            )
+        )
+    dims = {"project_id": project.id, "country_code": project.country_code}
+    payload = {"event": "disbursement", "tranche": tranche.id}
+    cleared = clearing_line(
+        GRANTS_PAYABLE, project.currency, amount, record={"project_id": project.id}, dims=dims, sign=1
+    )
+    cash = Line(
+        CASH, project.currency, -amount, engine.rate_for(project.currency, tranche.paid_on), dims=dims
+    )
+    lines = with_exchange_difference([cleared, cash], project.currency, dims)
+    entry = engine.post(
+        actor=actor,
+        key=tranche.idempotency_key,
+        payload=payload,
+        kind=EntryKind.DISBURSEMENT,
+        entry_date=tranche.paid_on,
+        memo=f"Tranche to {project.partner} for {project.title}, ref. {tranche.reference}",
+        lines=lines,
+        maker=maker,
+    )
+    cash_id = engine.account_id(CASH)
+    paid_usd = -sum(p.usd_minor for p in entry.postings if p.account_id == cash_id)
+    psc = programme_support(engine.cents(paid_usd))
+    psc_entry = None
+    if psc:
+        psc_entry = engine.post(
+            actor=actor,
+            key=tranche.idempotency_key + ":psc",
+            payload=payload,
+            kind=EntryKind.PROGRAMME_SUPPORT,
+            entry_date=tranche.paid_on,
+            memo=f"Programme support cost at {psc_rate() * 100:.2f}% on entry {entry.seq}",
+            lines=[
+                Line(PROGRAMME_SUPPORT, USD, psc, dims=dims),
+                Line(CASH, USD, -psc, dims=dims),
+            ],
+            maker=maker,
+        )
+    tranche.status = "posted"
+    tranche.entry_id = entry.id
+    tranche.psc_entry_id = psc_entry.id if psc_entry else None
+    tranche.checker_id = actor.id if maker is not None else None
+    tranche.decided_at = utcnow()
+    if project.status == ProjectStatus.APPROVED:
+        project.status = ProjectStatus.ONGOING.value
+        project.actual_start = project.actual_start or tranche.paid_on
+    db.session.flush()

@@ -1,0 +1,94 @@
+"""Direct support: a payment from the fund to one victim, known to the ledger by case code only."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from flask import current_app
+from flask.signals import Namespace
+from flask_babel import lazy_gettext as _l
+
+from ledger import engine
+from ledger.engine import CASH, VICTIM_SUPPORT, EntryKind, Line
+from ledger.models import DirectSupport
+from ledger.services.booking import booked_by, country, positive
+from vat.auth.actor import Actor
+from vat.db import db
+from vat.errors import DomainError
+
+# Sent, inside the booking transaction, when the fund pays a victim directly (or the payment is
+# reversed); the victims domain connects to them to record the matching assistance (the ledger
+# never imports victims code).
+signals = Namespace()
+direct_support_paid = signals.signal("ledger-direct-support-paid")
+direct_support_reversed = signals.signal("ledger-direct-support-reversed")
+
+
+def pay_direct_support(
+    *,
+    actor: Actor,
+    key: str,
+    case_code: str,
+    amount: Decimal,
+    currency: str,
+    paid_on: date,
+    purpose: str,
+    country_code: str | None = None,
+) -> DirectSupport:
+    """A payment from the fund to one victim, known to the ledger by case code only."""
+    positive(amount)
+    currency = currency.upper()
+    case_code = (case_code or "").strip().upper()
+    payload = {
+        "event": "victim_support",
+        "case": case_code,
+        "currency": currency,
+        "amount": amount,
+        "on": paid_on,
+        "purpose": purpose,
+        "country": country_code,
+    }
+    if done := engine.begin(key, payload):
+        return booked_by(DirectSupport, done)
+    if not case_code or len(case_code) > 40:
+        raise DomainError(_l("Give the victim's case code."))
+    if not (purpose or "").strip():
+        raise DomainError(_l("Give the purpose of the payment."))
+    code = country(country_code) if country_code else None
+    support = DirectSupport(
+        case_code=case_code,
+        country_code=code,
+        purpose=purpose.strip(),
+        currency=currency,
+        amount_minor=engine.to_minor(amount, currency),
+        paid_on=paid_on,
+    )
+    db.session.add(support)
+    db.session.flush()
+    rate = engine.rate_for(currency, paid_on)
+    dims = {"case_code": case_code, "country_code": code}
+    entry = engine.post(
+        actor=actor,
+        key=key,
+        payload=payload,
+        kind=EntryKind.VICTIM_SUPPORT,
+        entry_date=paid_on,
+        memo=f"Direct support to {case_code}: {support.purpose}"[:300],
+        lines=[
+            Line(VICTIM_SUPPORT, currency, amount, rate, dims=dims),
+            Line(CASH, currency, -amount, rate, dims=dims),
+        ],
+    )
+    support.entry_id = entry.id
+    db.session.flush()
+    direct_support_paid.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        actor=actor,
+        case_code=case_code,
+        amount=amount,
+        currency=currency,
+        paid_on=paid_on,
+        ledger_entry_id=entry.id,
+    )
+    return support

@@ -1,0 +1,153 @@
+"""Payments withheld from contributing countries for substantiated allegations, and the transfers
+that bring them to the fund."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+
+from ledger import engine
+from ledger.engine import CASH, USD, WITHHELD_INCOME, WITHHELD_RECEIVABLE, EntryKind, Line
+from ledger.models import Withholding, WithholdingTransfer
+from ledger.services.booking import (
+    booked_by,
+    clearing_line,
+    country,
+    is_reversed,
+    positive,
+    with_exchange_difference,
+)
+from vat.auth.actor import Actor
+from vat.db import db
+from vat.errors import DomainError
+
+
+def record_withholding(
+    *,
+    actor: Actor,
+    key: str,
+    allegation_ref: str,
+    country_code: str,
+    amount: Decimal,
+    decided_on: date,
+    currency: str = USD,
+    decision_reference: str | None = None,
+) -> Withholding:
+    """A payment withheld from a contributing country for a substantiated allegation."""
+    positive(amount)
+    currency = currency.upper()
+    allegation_ref = (allegation_ref or "").strip()
+    payload = {
+        "event": "withholding",
+        "allegation": allegation_ref,
+        "country": country_code,
+        "currency": currency,
+        "amount": amount,
+        "on": decided_on,
+        "decision": decision_reference,
+    }
+    if done := engine.begin(key, payload):
+        return booked_by(Withholding, done)
+    if not allegation_ref:
+        raise DomainError(_l("Give the allegation's reference number."))
+    code = country(country_code)
+    rate = engine.rate_for(currency, decided_on)
+    withholding = Withholding(
+        allegation_ref=allegation_ref,
+        country_code=code,
+        currency=currency,
+        amount_minor=engine.to_minor(amount, currency),
+        decided_on=decided_on,
+        decision_reference=decision_reference or None,
+    )
+    db.session.add(withholding)
+    db.session.flush()
+    dims = {"withholding_id": withholding.id, "country_code": code, "allegation_ref": allegation_ref}
+    entry = engine.post(
+        actor=actor,
+        key=key,
+        payload=payload,
+        kind=EntryKind.WITHHOLDING,
+        entry_date=decided_on,
+        memo=f"Withheld from {code} for allegation {allegation_ref}",
+        lines=[
+            Line(WITHHELD_RECEIVABLE, currency, amount, rate, dims=dims),
+            Line(WITHHELD_INCOME, currency, -amount, rate, dims=dims),
+        ],
+    )
+    withholding.entry_id = entry.id
+    db.session.flush()
+    return withholding
+
+
+def withholding_outstanding(withholding: Withholding) -> Decimal:
+    return engine.currency_balance(WITHHELD_RECEIVABLE, withholding.currency, withholding_id=withholding.id)
+
+
+def record_withholding_transfer(
+    *,
+    actor: Actor,
+    key: str,
+    withholding: Withholding,
+    amount: Decimal,
+    transferred_on: date,
+    reference: str,
+) -> WithholdingTransfer:
+    """A withheld amount (or part of it) that reached the fund."""
+    positive(amount)
+    payload = {
+        "event": "withheld_transfer",
+        "withholding": withholding.id,
+        "amount": amount,
+        "on": transferred_on,
+        "reference": reference,
+    }
+    if done := engine.begin(key, payload):
+        return booked_by(WithholdingTransfer, done)
+    if not (reference or "").strip():
+        raise DomainError(_l("Give the transfer's reference."))
+    if is_reversed(withholding.entry_id):
+        raise DomainError(_l("That withholding was reversed."))
+    if transferred_on < withholding.decided_on:
+        raise DomainError(_l("A transfer cannot predate the withholding decision."))
+    outstanding = withholding_outstanding(withholding)
+    if amount > outstanding:
+        raise DomainError(
+            _l(
+                "Only %(currency)s %(amount)s of this withholding is outstanding.",
+                currency=withholding.currency,
+                amount=f"{outstanding:,}",
+            )
+        )
+    currency = withholding.currency
+    transfer = WithholdingTransfer(
+        withholding_id=withholding.id,
+        amount_minor=engine.to_minor(amount, currency),
+        transferred_on=transferred_on,
+        reference=reference.strip(),
+    )
+    db.session.add(transfer)
+    db.session.flush()
+    dims = {
+        "withholding_id": withholding.id,
+        "country_code": withholding.country_code,
+        "allegation_ref": withholding.allegation_ref,
+    }
+    cash = Line(CASH, currency, amount, engine.rate_for(currency, transferred_on), dims=dims)
+    cleared = clearing_line(
+        WITHHELD_RECEIVABLE, currency, amount, record={"withholding_id": withholding.id}, dims=dims, sign=-1
+    )
+    entry = engine.post(
+        actor=actor,
+        key=key,
+        payload=payload,
+        kind=EntryKind.WITHHELD_TRANSFER,
+        entry_date=transferred_on,
+        memo=f"Transfer of amount withheld from {withholding.country_code} ({withholding.allegation_ref})",
+        lines=with_exchange_difference([cash, cleared], currency, dims),
+    )
+    transfer.entry_id = entry.id
+    db.session.flush()
+    return transfer
