@@ -267,8 +267,10 @@ def _rate(base: Decimal, index: int, currency: str) -> Decimal:
     return (base * (1 + drift)).quantize(places)
 
 
-def _manager(username: str) -> User | None:
-    return db.session.scalar(select(User).where(User.username == username, User.role == Role.FUND_MANAGER))
+def _manager(username: str) -> User:
+    return db.session.scalars(
+        select(User).where(User.username == username, User.role == Role.FUND_MANAGER)
+    ).one()
 
 
 def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
