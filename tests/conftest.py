@@ -9,11 +9,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -75,6 +77,23 @@ def _postgres_url(name: str) -> str:
         .set(drivername="postgresql+psycopg", database=name)
         .render_as_string(hide_password=False)
     )
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates]:
+    """The test's clock, stopped at the instant the test starts (or at the instant a
+    `@pytest.mark.clock("2026-12-31T23:59:59Z")` names), so that no test sees the day change under
+    it unless it moves the clock itself (`clock.move_to`, `clock.shift`)."""
+    marker = request.node.get_closest_marker("clock")
+    start = datetime.fromisoformat(marker.args[0]) if marker else datetime.now(UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def today(clock: time_machine.Coordinates) -> date:
+    """The day the test runs on, read from its clock when it starts, never at import."""
+    return date.today()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -15,13 +15,11 @@ from vat.claims import correspondence, listing, pipeline
 from vat.db import db
 from vat.errors import DomainError
 
-TODAY = date.today()
 
-
-def test_waiting_on_the_member_state_and_its_flags(advocate):
+def test_waiting_on_the_member_state_and_its_flags(advocate, today):
     claim = claim_at(advocate, S.CONSENT_OBTAINED)
     assert correspondence.waiting(claim) is None
-    pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED, on=TODAY - timedelta(days=95))
+    pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED, on=today - timedelta(days=95))
     waiting = correspondence.waiting(claim)
     assert (waiting.member_state, waiting.days, waiting.flag) == ("BGD", 95, 90)
     assert waiting.text == "waiting on BGD for 95 days"
@@ -29,7 +27,7 @@ def test_waiting_on_the_member_state_and_its_flags(advocate):
         actor=advocate,
         claim=claim,
         direction="sent",
-        dated_on=TODAY - timedelta(days=40),
+        dated_on=today - timedelta(days=40),
         channel="note_verbale",
     )
     assert correspondence.waiting(claim).days == 95  # still waiting since the first unanswered letter
@@ -37,71 +35,71 @@ def test_waiting_on_the_member_state_and_its_flags(advocate):
         actor=advocate,
         claim=claim,
         direction="received",
-        dated_on=TODAY - timedelta(days=10),
+        dated_on=today - timedelta(days=10),
         channel="email",
     )
     assert correspondence.waiting(claim) is None
     correspondence.record_letter(
-        actor=advocate, claim=claim, direction="sent", dated_on=TODAY, channel="email"
+        actor=advocate, claim=claim, direction="sent", dated_on=today, channel="email"
     )
     assert correspondence.waiting(claim).days == 0 and correspondence.waiting(claim).flag == 0
-    assert correspondence.waiting(claim, TODAY + timedelta(days=200)).flag == 180
-    assert correspondence.waiting(claim, TODAY + timedelta(days=31)).flag == 30
+    assert correspondence.waiting(claim, today + timedelta(days=200)).flag == 180
+    assert correspondence.waiting(claim, today + timedelta(days=31)).flag == 30
 
 
-def test_letters_refused_before_opening_and_on_closed_claims(advocate):
+def test_letters_refused_before_opening_and_on_closed_claims(advocate, today):
     claim = claim_at(advocate, S.REFERRED)
     with pytest.raises(DomainError, match="before the claim was opened"):
         correspondence.record_letter(
             actor=advocate,
             claim=claim,
             direction="sent",
-            dated_on=TODAY - timedelta(days=1000),
+            dated_on=today - timedelta(days=1000),
             channel="email",
         )
     pipeline.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="withdrawn")
     with pytest.raises(DomainError, match="closed"):
         correspondence.record_letter(
-            actor=advocate, claim=claim, direction="sent", dated_on=TODAY, channel="email"
+            actor=advocate, claim=claim, direction="sent", dated_on=today, channel="email"
         )
 
 
-def test_each_step_change_owes_the_victim_an_update(advocate):
+def test_each_step_change_owes_the_victim_an_update(advocate, today):
     claim = claim_at(advocate, S.CONSENT_OBTAINED)
     assert correspondence.victim_update_owed(claim)
     correspondence.inform_victim(
         actor=advocate,
         claim=claim,
-        occurred_on=TODAY - timedelta(days=5),
+        occurred_on=today - timedelta(days=5),
         channel="in_person",
         summary=correspondence.update_text(claim),
     )
     assert not correspondence.victim_update_owed(claim)
-    assert claim.victim.last_update_on == TODAY - timedelta(days=5)
-    pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED, on=TODAY)
+    assert claim.victim.last_update_on == today - timedelta(days=5)
+    pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED, on=today)
     assert correspondence.victim_update_owed(claim)
     correspondence.inform_victim(
-        actor=advocate, claim=claim, occurred_on=TODAY, channel="phone", summary=None
+        actor=advocate, claim=claim, occurred_on=today, channel="phone", summary=None
     )
     assert not correspondence.victim_update_owed(claim)
 
 
-def test_no_update_for_90_days_is_flagged(advocate):
+def test_no_update_for_90_days_is_flagged(advocate, today):
     claim = claim_at(advocate, S.REFERRED)
     assert correspondence.victim_without_update(claim)  # never informed, opened 100 days ago
     correspondence.inform_victim(
-        actor=advocate, claim=claim, occurred_on=TODAY - timedelta(days=89), channel="phone", summary=None
+        actor=advocate, claim=claim, occurred_on=today - timedelta(days=89), channel="phone", summary=None
     )
     assert not correspondence.victim_without_update(claim)
-    assert correspondence.victim_without_update(claim, TODAY + timedelta(days=1))
+    assert correspondence.victim_without_update(claim, today + timedelta(days=1))
 
 
-def test_informing_needs_the_contact_consent(advocate):
+def test_informing_needs_the_contact_consent(advocate, today):
     victim = new_victim(advocate, consents=("share_member_state",))
     claim = open_claim(advocate, victim)
     with pytest.raises(DomainError, match="consent"):
         correspondence.inform_victim(
-            actor=advocate, claim=claim, occurred_on=TODAY, channel="phone", summary=None
+            actor=advocate, claim=claim, occurred_on=today, channel="phone", summary=None
         )
 
 
@@ -150,13 +148,13 @@ def test_update_father(advocate):
         )
 
 
-def test_lists_stay_in_scope_sort_oldest_waiting_first_and_sum_up(ctx, make_user):
+def test_lists_stay_in_scope_sort_oldest_waiting_first_and_sum_up(ctx, make_user, today):
     first, second = make_user(Role.ADVOCATE, "CAF"), make_user(Role.ADVOCATE, "COD")
     advocate, other = db.session.get(User, first.id), db.session.get(User, second.id)
-    old = claim_at(advocate, S.CONSENT_OBTAINED, opened_on=TODAY - timedelta(days=300))
-    pipeline.advance(actor=advocate, claim=old, to=S.REFERRED, on=TODAY - timedelta(days=200))
+    old = claim_at(advocate, S.CONSENT_OBTAINED, opened_on=today - timedelta(days=300))
+    pipeline.advance(actor=advocate, claim=old, to=S.REFERRED, on=today - timedelta(days=200))
     recent = claim_at(advocate, S.CONSENT_OBTAINED)
-    pipeline.advance(actor=advocate, claim=recent, to=S.REFERRED, on=TODAY - timedelta(days=40))
+    pipeline.advance(actor=advocate, claim=recent, to=S.REFERRED, on=today - timedelta(days=40))
     paying = claim_at(advocate, S.SUPPORT_ORDERED)
     pay(advocate, paying, "10.00")
     closed = claim_at(advocate, S.CLOSED)

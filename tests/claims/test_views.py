@@ -18,8 +18,6 @@ from vat.auth.models import Role, User
 from vat.claims.models import Claim, Payment
 from vat.db import db
 
-TODAY = date.today()
-
 
 @pytest.fixture
 def claim_id(app, make_user):
@@ -97,7 +95,7 @@ def test_the_claim_page_shows_identity_and_audits_it(app, client, login, claim_i
         assert actions[-1] == "claim.view_identity"
 
 
-def test_open_a_claim_move_it_and_tell_the_victim(app, client, login, make_user):
+def test_open_a_claim_move_it_and_tell_the_victim(app, client, login, make_user, today):
     user = login(Role.ADVOCATE, "CAF")
     with app.app_context():
         from tests.claims.conftest import new_victim
@@ -120,7 +118,7 @@ def test_open_a_claim_move_it_and_tell_the_victim(app, client, login, make_user)
             "father_nationality": "PAK",
             "father_category": "military_contingent",
             "member_state": "",
-            "opened_on": (TODAY - timedelta(days=10)).isoformat(),
+            "opened_on": (today - timedelta(days=10)).isoformat(),
             "with_consent": "y",
         },
     )
@@ -134,21 +132,21 @@ def test_open_a_claim_move_it_and_tell_the_victim(app, client, login, make_user)
 
     # an illegal move is refused with the reason, and nothing changes
     response = client.post(
-        f"/vat/claims/{claim_id}/step/closed", data={"on": TODAY.isoformat(), "reason": "resolved"}
+        f"/vat/claims/{claim_id}/step/closed", data={"on": today.isoformat(), "reason": "resolved"}
     )
     assert response.status_code == 200
     assert "resolved only once paternity" in response.get_data(as_text=True)
 
     response = client.post(
         f"/vat/claims/{claim_id}/step/referred",
-        data={"on": TODAY.isoformat(), "channel": "permanent_mission", "reference": "NV-1"},
+        data={"on": today.isoformat(), "channel": "permanent_mission", "reference": "NV-1"},
     )
     assert response.headers["Location"].endswith(f"/vat/claims/{claim_id}/inform")
     inform = client.get(f"/vat/claims/{claim_id}/inform").get_data(as_text=True)
     assert "referred to Pakistan" in inform
     response = client.post(
         f"/vat/claims/{claim_id}/inform",
-        data={"occurred_on": TODAY.isoformat(), "channel": "in_person", "summary": "Referred."},
+        data={"occurred_on": today.isoformat(), "channel": "in_person", "summary": "Referred."},
     )
     assert response.status_code == 302
     page = client.get(f"/vat/claims/{claim_id}").get_data(as_text=True)
@@ -157,7 +155,7 @@ def test_open_a_claim_move_it_and_tell_the_victim(app, client, login, make_user)
 
     client.post(
         f"/vat/claims/{claim_id}/letters/new",
-        data={"direction": "received", "dated_on": TODAY.isoformat(), "channel": "email", "reference": "R-1"},
+        data={"direction": "received", "dated_on": today.isoformat(), "channel": "email", "reference": "R-1"},
     )
     assert "waiting on PAK" not in client.get(f"/vat/claims/{claim_id}").get_data(as_text=True).lower()
     with app.app_context():
@@ -175,7 +173,7 @@ def test_form_errors_and_unknown_steps(client, login, claim_id):
     assert "cannot move to" in page
 
 
-def test_a_payment_submitted_twice_books_once(app, client, login, claim_id):
+def test_a_payment_submitted_twice_books_once(app, client, login, claim_id, today):
     login(Role.ADVOCATE, "CAF")
     form = client.get(f"/vat/claims/{claim_id}/payments/new").get_data(as_text=True)
     token = re.search(r'name="token" type="hidden" value="([^"]+)"', form).group(1)
@@ -183,7 +181,7 @@ def test_a_payment_submitted_twice_books_once(app, client, login, claim_id):
         "token": token,
         "amount": "25.00",
         "currency_code": "USD",
-        "received_on": TODAY.isoformat(),
+        "received_on": today.isoformat(),
         "route": "mobile_money",
     }
     first = client.post(f"/vat/claims/{claim_id}/payments/new", data=data)
@@ -214,14 +212,14 @@ def test_list_filters(app, client, login, claim_id):
     )
 
 
-def test_forms_need_a_csrf_token(database_url, make_user, claim_id):
+def test_forms_need_a_csrf_token(database_url, make_user, claim_id, today):
     app = make_app(database_url, WTF_CSRF_ENABLED=True)
     client = app.test_client()
     from tests.conftest import sign_in
 
     sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
     response = client.post(
-        f"/vat/claims/{claim_id}/step/closed", data={"on": TODAY.isoformat(), "reason": "withdrawn"}
+        f"/vat/claims/{claim_id}/step/closed", data={"on": today.isoformat(), "reason": "withdrawn"}
     )
     assert response.status_code == 400
     with app.app_context():
@@ -258,7 +256,7 @@ class Chosen:
 
 
 @pytest.fixture
-def chosen(app, make_user):
+def chosen(app, make_user, today):
     owner = make_user(Role.ADVOCATE, "CAF")
     outsider = make_user(Role.ADVOCATE, "COD")
     with app.app_context():
@@ -268,7 +266,7 @@ def chosen(app, make_user):
         victim, other = new_victim(actor), new_victim(actor)
         own, others = (
             allegations.create_allegation(
-                actor=actor, reference=reference, country_code="CAF", received_on=TODAY
+                actor=actor, reference=reference, country_code="CAF", received_on=today
             )
             for reference in ("ALG-OWN", "ALG-OTHER")
         )
@@ -287,7 +285,7 @@ def claim_values(chosen, allegation_id):
         "father_nationality": "PAK",
         "father_category": "military_contingent",
         "member_state": "",
-        "opened_on": TODAY.isoformat(),
+        "opened_on": date.today().isoformat(),  # read when the form is posted
     }
 
 

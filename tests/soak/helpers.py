@@ -28,7 +28,10 @@ from tests.soak.conftest import ROOT, Client, server_environment
 from vat.auth.models import User
 from vat.db import db
 
-PAID_ON = (date.today() - timedelta(days=1)).isoformat()
+
+def _yesterday() -> str:
+    """Read when the form is posted: a soak run may cross midnight."""
+    return (date.today() - timedelta(days=1)).isoformat()
 
 
 @contextmanager
@@ -120,7 +123,7 @@ def post_receipt(client: Client, fund: Fund, key: str, token: str, amount: str =
             "pledge_id": "",
             "amount": amount,
             "currency": "USD",
-            "received_on": PAID_ON,
+            "received_on": _yesterday(),
             "bank_reference": f"R-{key[:8]}",
             "rate": "",
         },
@@ -131,7 +134,7 @@ def post_receipt(client: Client, fund: Fund, key: str, token: str, amount: str =
 def post_tranche(client: Client, project_id: int, key: str, token: str, amount: str) -> tuple[int, str]:
     return client.request(
         f"/ledger/projects/{project_id}/disburse",
-        {"csrf_token": token, "key": key, "amount": amount, "paid_on": PAID_ON, "reference": "T-1"},
+        {"csrf_token": token, "key": key, "amount": amount, "paid_on": _yesterday(), "reference": "T-1"},
     )
 
 

@@ -21,7 +21,6 @@ from vat.auth.models import Role, User
 from vat.db import db
 from vat.victims import services
 
-TODAY = date.today()
 # Month ends and the days around them: where adding months clamps (31 August + 6 months).
 DAYS_TO_CHECK = [
     date(2026, 2, 27),
@@ -99,23 +98,23 @@ def test_no_rule_means_nothing_is_overdue(ctx: Flask) -> None:
     ).all()
 
 
-def _overdue_victims(actor: User, count: int, series: str = "X") -> list[str]:
+def _overdue_victims(actor: User, today: date, count: int, series: str = "X") -> list[str]:
     """Victims each named in one allegation whose assessment is overdue; their case codes."""
     codes = []
     for number in range(count):
-        victim = register(actor, registered_on=TODAY - timedelta(days=120))
+        victim = register(actor, registered_on=today - timedelta(days=120))
         services.record_assistance(
             actor=actor,
             victim=victim,
             service_type="legal",
             status="referred",
-            referral_date=TODAY - timedelta(days=45 + number),
+            referral_date=today - timedelta(days=45 + number),
         )
         allegation = allegations.create_allegation(
             actor=actor,
             reference=f"{series}{count - number}/26",
             country_code="CAF",
-            received_on=TODAY - timedelta(days=30),
+            received_on=today - timedelta(days=30),
         )
         allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
         codes.append(victim.case_code)
@@ -123,18 +122,18 @@ def _overdue_victims(actor: User, count: int, series: str = "X") -> list[str]:
 
 
 def test_each_section_shows_its_first_rows_and_says_more_exist(
-    actor: User, monkeypatch: pytest.MonkeyPatch
+    actor: User, monkeypatch: pytest.MonkeyPatch, today: date
 ) -> None:
-    codes = _overdue_victims(actor, 4)
-    twice = register(actor, registered_on=TODAY - timedelta(days=120))  # named in two allegations
+    codes = _overdue_victims(actor, today, 4)
+    twice = register(actor, registered_on=today - timedelta(days=120))  # named in two allegations
     for reference in ("B/26", "A/26"):
         allegation = allegations.create_allegation(
-            actor=actor, reference=reference, country_code="CAF", received_on=TODAY - timedelta(days=30)
+            actor=actor, reference=reference, country_code="CAF", received_on=today - timedelta(days=30)
         )
         allegations.link_victim(actor=actor, victim=twice, allegation=allegation)
     on_time = register(actor)
     allegation = allegations.create_allegation(
-        actor=actor, reference="0/26", country_code="CAF", received_on=TODAY
+        actor=actor, reference="0/26", country_code="CAF", received_on=today
     )
     allegations.link_victim(actor=actor, victim=on_time, allegation=allegation)
 
@@ -161,15 +160,15 @@ def test_each_section_shows_its_first_rows_and_says_more_exist(
 
 
 def test_closed_victims_and_other_advocates_victims_are_left_out(
-    actor: User, make_user: Callable[..., Any]
+    actor: User, make_user: Callable[..., Any], today: date
 ) -> None:
-    mine, closed = _overdue_victims(actor, 2)
+    mine, closed = _overdue_victims(actor, today, 2)
     victim = services.find_by_case_code(actor, closed)
     assert victim is not None
     services.set_status(actor=actor, victim=victim, status="closed")
     db.session.commit()
     colleague = db.session.get(User, make_user(Role.ADVOCATE, "CAF").id)
-    theirs = _overdue_victims(colleague, 1, series="Y")[0]
+    theirs = _overdue_victims(colleague, today, 1, series="Y")[0]
     listed = {code for _, code, _, _ in services.attention(actor).overdue_steps}
     assert listed == {mine}
     everyone = {code for _, code, _, _ in services.attention(actor, mine_only=False).overdue_steps}
@@ -177,11 +176,11 @@ def test_closed_victims_and_other_advocates_victims_are_left_out(
 
 
 def test_the_page_says_when_a_section_shows_only_its_first_rows(
-    app: Flask, client: FlaskClient, login: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, login: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, today: date
 ) -> None:
     user = login(Role.ADVOCATE, "CAF")
     with app.test_request_context():
-        codes = _overdue_victims(db.session.get(User, user.id), 3)
+        codes = _overdue_victims(db.session.get(User, user.id), today, 3)
         db.session.commit()
     monkeypatch.setattr(services, "ATTENTION_LIMIT", 2)
     page = client.get("/vat/attention").get_data(as_text=True)

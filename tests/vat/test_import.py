@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import Workbook, load_workbook
@@ -19,34 +20,36 @@ from vat.db import db
 from vat.victims import importer, services
 from vat.victims.models import Assistance, Victim
 
-PAST = (date.today() - timedelta(days=60)).isoformat()
-LATER = (date.today() - timedelta(days=50)).isoformat()
 
-SHEETS: dict[str, list[list[Any]]] = {
-    "victims": [
-        ["case_code", "country_code", "mission", "sex", "age_group", "name", "consents", "consent_date"],
-        ["CAR-2016-0007", "CAF", "MINUSCA", "female", "minor", "Grâce Yakité", "services;contact", PAST],
-        ["CAR-2016-0008", "CAF", "MINUSCA", "unknown", "unknown", "مريم", "", None],
-    ],
-    "allegations": [
-        ["reference", "country_code", "mission", "personnel_category", "type", "received_on", "outcome"],
-        ["0399/15", "CAF", "MINUSCA", "military_contingent", "abuse", PAST, "pending"],
-    ],
-    "links": [["case_code", "reference"], ["CAR-2016-0007", "0399/15"], ["CAR-2016-0008", "0399/15"]],
-    "assistance": [
-        [
-            "case_code",
-            "service_type",
-            "provider",
-            "referral_date",
-            "start_date",
-            "status",
-            "cost",
-            "currency",
+@pytest.fixture
+def sheets(today: date) -> dict[str, list[list[Any]]]:
+    """A good workbook's sheets, dated relative to the day the test runs."""
+    past, later = (today - timedelta(days=60)).isoformat(), (today - timedelta(days=50)).isoformat()
+    return {
+        "victims": [
+            ["case_code", "country_code", "mission", "sex", "age_group", "name", "consents", "consent_date"],
+            ["CAR-2016-0007", "CAF", "MINUSCA", "female", "minor", "Grâce Yakité", "services;contact", past],
+            ["CAR-2016-0008", "CAF", "MINUSCA", "unknown", "unknown", "مريم", "", None],
         ],
-        ["CAR-2016-0007", "medical", "", PAST, LATER, "in_progress", 120.5, "USD"],
-    ],
-}
+        "allegations": [
+            ["reference", "country_code", "mission", "personnel_category", "type", "received_on", "outcome"],
+            ["0399/15", "CAF", "MINUSCA", "military_contingent", "abuse", past, "pending"],
+        ],
+        "links": [["case_code", "reference"], ["CAR-2016-0007", "0399/15"], ["CAR-2016-0008", "0399/15"]],
+        "assistance": [
+            [
+                "case_code",
+                "service_type",
+                "provider",
+                "referral_date",
+                "start_date",
+                "status",
+                "cost",
+                "currency",
+            ],
+            ["CAR-2016-0007", "medical", "", past, later, "in_progress", 120.5, "USD"],
+        ],
+    }
 
 
 def workbook(sheets: dict[str, list[list[Any]]]) -> io.BytesIO:
@@ -69,8 +72,10 @@ def counts() -> tuple[int, int, int, int]:
     )
 
 
-def test_a_good_workbook_imports_and_a_second_import_creates_nothing(ctx: Flask, actor: User) -> None:
-    report = importer.import_file(actor=actor, filename="old.xlsx", stream=workbook(SHEETS))
+def test_a_good_workbook_imports_and_a_second_import_creates_nothing(
+    ctx: Flask, actor: User, sheets: dict[str, list[list[Any]]]
+) -> None:
+    report = importer.import_file(actor=actor, filename="old.xlsx", stream=workbook(sheets))
     assert report.ok, report.errors
     assert dict(report.created) == {"victims": 2, "allegations": 1, "links": 2, "assistance": 1}
     db.session.commit()
@@ -78,18 +83,20 @@ def test_a_good_workbook_imports_and_a_second_import_creates_nothing(ctx: Flask,
     victim = services.find_by_case_code(actor, "CAR-2016-0007")
     assert victim is not None and services.read_identity(actor=actor, victim=victim)["name"] == "Grâce Yakité"
     assert victim.services[0].cost is not None and str(victim.services[0].cost) == "120.50"
-    again = importer.import_file(actor=actor, filename="old.xlsx", stream=workbook(SHEETS))
+    again = importer.import_file(actor=actor, filename="old.xlsx", stream=workbook(sheets))
     assert again.ok and sum(again.created.values()) == 0 and sum(again.skipped.values()) == 6
     assert counts() == (2, 1, 2, 1)
 
 
-def test_any_bad_row_imports_nothing_and_names_row_column_and_reason(ctx: Flask, actor: User) -> None:
-    sheets = {kind: [list(r) for r in rows] for kind, rows in SHEETS.items()}
+def test_any_bad_row_imports_nothing_and_names_row_column_and_reason(
+    ctx: Flask, actor: User, sheets: dict[str, list[list[Any]]], today: date
+) -> None:
+    past, later = (today - timedelta(days=60)).isoformat(), (today - timedelta(days=50)).isoformat()
     sheets["victims"].append(["CAR-2016-0009", "CAF", "MINUSCA", "alien", "adult", "X", "", None])
     sheets["victims"].append(["CAR-2016-0010", "SSD", "", "female", "adult", "Y", "", None])
-    sheets["assistance"].append(["CAR-2016-0007", "medical", "", LATER, PAST, "in_progress", None, None])
+    sheets["assistance"].append(["CAR-2016-0007", "medical", "", later, past, "in_progress", None, None])
     sheets["assistance"].append(
-        ["CAR-2016-0008", "legal", "", PAST, None, "referred", None, None]
+        ["CAR-2016-0008", "legal", "", past, None, "referred", None, None]
     )  # no consent
     report = importer.import_file(actor=actor, filename="bad.xlsx", stream=workbook(sheets))
     assert not report.ok
@@ -139,7 +146,9 @@ def test_csv_import_in_utf8_with_a_bom(ctx: Flask, actor: User) -> None:
     assert [(e.row, e.column) for e in report.errors] == [(2, "case_code")]
 
 
-def test_import_page_and_template(app: Flask, client: FlaskClient, login: Callable[..., Any]) -> None:
+def test_import_page_and_template(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], sheets: dict[str, list[list[Any]]]
+) -> None:
     login(Role.ADVOCATE, "CAF")
     template = client.get("/vat/import/template.xlsx")
     assert template.status_code == 200
@@ -148,12 +157,12 @@ def test_import_page_and_template(app: Flask, client: FlaskClient, login: Callab
     assert [c.value for c in book["links"][1]] == ["case_code", "reference"]
     response = client.post(
         "/vat/import",
-        data={"kind": "victims", "file": (workbook(SHEETS), "old.xlsx")},
+        data={"kind": "victims", "file": (workbook(sheets), "old.xlsx")},
         content_type="multipart/form-data",
     )
     assert response.status_code == 200 and "2 victims" in response.get_data(as_text=True)
     assert "nothing was imported" not in response.get_data(as_text=True)
-    bad = {"victims": [SHEETS["victims"][0], ["CAR-2016-0100", "CAF", "", "alien", "", "", "", None]]}
+    bad = {"victims": [sheets["victims"][0], ["CAR-2016-0100", "CAF", "", "alien", "", "", "", None]]}
     response = client.post(
         "/vat/import",
         data={"kind": "victims", "file": (workbook(bad), "bad.xlsx")},
@@ -166,13 +175,17 @@ def test_import_page_and_template(app: Flask, client: FlaskClient, login: Callab
 
 
 def test_large_files_show_progress_while_rows_are_checked(
-    app: Flask, client: FlaskClient, login: Callable[..., Any], monkeypatch: Any
+    app: Flask,
+    client: FlaskClient,
+    login: Callable[..., Any],
+    monkeypatch: Any,
+    sheets: dict[str, list[list[Any]]],
 ) -> None:
     monkeypatch.setattr(importer, "PROGRESS_EVERY", 2)
     login(Role.ADVOCATE, "CAF")
     response = client.post(
         "/vat/import",
-        data={"kind": "victims", "file": (workbook(SHEETS), "old.xlsx")},
+        data={"kind": "victims", "file": (workbook(sheets), "old.xlsx")},
         content_type="multipart/form-data",
     )
     page = response.get_data(as_text=True)

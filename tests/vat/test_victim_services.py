@@ -20,16 +20,18 @@ from vat.inputs import InvalidField
 from vat.victims import services
 from vat.victims.models import Assistance, ServiceStatus, Victim, VictimStatus
 
-TODAY = date.today()
-AGO = TODAY - timedelta(days=40)
+
+@pytest.fixture
+def ago(today: date) -> date:
+    return today - timedelta(days=40)
 
 
-def test_case_codes_count_per_prefix_and_year(actor: User) -> None:
+def test_case_codes_count_per_prefix_and_year(actor: User, today: date) -> None:
     first = register(actor)
     second = register(actor)
     drc = register(actor, country_code="COD", mission="MONUSCO")
     custom = register(actor, prefix="bangui")
-    year = TODAY.year
+    year = today.year
     assert first.case_code == f"CAR-{year}-0001"
     assert second.case_code == f"CAR-{year}-0002"
     assert drc.case_code == f"DRC-{year}-0001"
@@ -72,14 +74,14 @@ def test_unicode_and_right_to_left_names_round_trip_and_are_found(actor: User, n
     assert nothing == []  # exact match only: no partial search over identities
 
 
-def test_bad_input_is_refused_with_the_field_named(actor: User) -> None:
+def test_bad_input_is_refused_with_the_field_named(actor: User, today: date) -> None:
     cases = [
         ({"sex": "other"}, "sex"),
         ({"age_group": "teen"}, "age_group"),
         ({"country_code": "XXX"}, "country_code"),
         ({"country_code": "SSD"}, "country_code"),  # outside scope
         ({"country_code": "COD", "mission": "MINUSCA"}, "country_code"),  # wrong mission in scope
-        ({"date_of_birth": TODAY + timedelta(days=1)}, "date_of_birth"),
+        ({"date_of_birth": today + timedelta(days=1)}, "date_of_birth"),
         ({"name": "x" * 201}, "name"),
         ({"notes": "x" * 5001}, "notes"),
     ]
@@ -90,12 +92,14 @@ def test_bad_input_is_refused_with_the_field_named(actor: User) -> None:
     assert db.session.scalar(select(Victim.id)) is None
 
 
-def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(actor: User) -> None:
+def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(
+    actor: User, today: date, ago: date
+) -> None:
     victim = register(actor, consents=[])
     with pytest.raises(InvalidField, match="consent to receive services"):
         services.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
     services.record_consent(
-        actor=actor, victim=victim, purpose="services", given_on=AGO, method="verbal", version="2"
+        actor=actor, victim=victim, purpose="services", given_on=ago, method="verbal", version="2"
     )
     services.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
     with pytest.raises(InvalidField, match="named provider") as refused:
@@ -107,7 +111,7 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(actor: U
         actor=actor,
         victim=victim,
         purpose="referral",
-        given_on=AGO,
+        given_on=ago,
         method="written",
         version="1",
         recipient="Clinique Juridique",
@@ -126,10 +130,10 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(actor: U
             recipient_kind="member_state",
             recipient="FRA",
             purpose="paternity",
-            shared_on=AGO,
+            shared_on=ago,
         )
     share = services.record_consent(
-        actor=actor, victim=victim, purpose="share_member_state", given_on=AGO, method="written", version="1"
+        actor=actor, victim=victim, purpose="share_member_state", given_on=ago, method="written", version="1"
     )
     disclosure = services.record_disclosure(
         actor=actor,
@@ -137,21 +141,21 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(actor: U
         recipient_kind="member_state",
         recipient="FRA",
         purpose="paternity",
-        shared_on=AGO,
+        shared_on=ago,
     )
     completed = services.record_assistance(
         actor=actor,
         victim=victim,
         service_type="material",
         status="completed",
-        referral_date=AGO,
-        start_date=AGO,
-        end_date=AGO,
+        referral_date=ago,
+        start_date=ago,
+        end_date=ago,
     )
     result = services.withdraw_consent(actor=actor, victim=victim, consent=referral)
     assert result.cancelled_services == [legal] and legal.status == ServiceStatus.CANCELLED
     services.withdraw_consent(actor=actor, victim=victim, consent=share)
-    assert disclosure.cancelled_on == TODAY
+    assert disclosure.cancelled_on == today
     services_consent = services.active_consent(victim, "services")
     assert services_consent is not None
     result = services.withdraw_consent(actor=actor, victim=victim, consent=services_consent)
@@ -161,23 +165,23 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(actor: U
         services.withdraw_consent(actor=actor, victim=victim, consent=services_consent)
 
 
-def test_a_new_consent_version_supersedes_the_previous(actor: User) -> None:
+def test_a_new_consent_version_supersedes_the_previous(actor: User, today: date) -> None:
     victim = register(actor, consents=["contact"])
     old = services.active_consent(victim, "contact")
     new = services.record_consent(
-        actor=actor, victim=victim, purpose="contact", given_on=TODAY, method="written", version="2026-2"
+        actor=actor, victim=victim, purpose="contact", given_on=today, method="written", version="2026-2"
     )
     assert old is not None and old.superseded and services.active_consent(victim, "contact") is new
 
 
-def test_assistance_dates_must_be_consistent(actor: User) -> None:
+def test_assistance_dates_must_be_consistent(actor: User, today: date, ago: date) -> None:
     victim = register(actor)
     cases = [
-        ({"referral_date": AGO, "start_date": AGO - timedelta(days=1)}, "start_date", "before the referral"),
-        ({"start_date": AGO, "end_date": AGO - timedelta(days=1)}, "end_date", "end before it started"),
-        ({"end_date": AGO}, "start_date", "start date"),
-        ({"status": "completed", "start_date": AGO}, "end_date", "end date of a completed"),
-        ({"referral_date": TODAY + timedelta(days=2)}, "referral_date", "future"),
+        ({"referral_date": ago, "start_date": ago - timedelta(days=1)}, "start_date", "before the referral"),
+        ({"start_date": ago, "end_date": ago - timedelta(days=1)}, "end_date", "end before it started"),
+        ({"end_date": ago}, "start_date", "start date"),
+        ({"status": "completed", "start_date": ago}, "end_date", "end date of a completed"),
+        ({"referral_date": today + timedelta(days=2)}, "referral_date", "future"),
         ({"service_type": "spa"}, "service_type", "Choose one of"),
         ({"status": "lost"}, "status", "Choose one of"),
         ({"cost": Decimal("-1"), "currency": "USD"}, "cost", "negative"),
@@ -196,9 +200,9 @@ def test_assistance_dates_must_be_consistent(actor: User) -> None:
         actor=actor,
         victim=victim,
         service_type="medical",
-        referral_date=AGO,
-        start_date=AGO,
-        end_date=TODAY,
+        referral_date=ago,
+        start_date=ago,
+        end_date=today,
         status="completed",
         cost=Decimal("120.50"),
         currency="xaf",
@@ -209,17 +213,19 @@ def test_assistance_dates_must_be_consistent(actor: User) -> None:
     assert ok.cost == Decimal("120.50") and ok.currency == "XAF" and ok.notes == "Suivi à l’hôpital"
 
 
-def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(actor: User) -> None:
+def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(
+    actor: User, today: date, ago: date
+) -> None:
     first, second = register(actor), register(actor)
     allegation = allegations.create_allegation(
-        actor=actor, reference="0399/15", country_code="CAF", mission="MINUSCA", received_on=AGO
+        actor=actor, reference="0399/15", country_code="CAF", mission="MINUSCA", received_on=ago
     )
     allegations.link_victim(actor=actor, victim=first, allegation=allegation)
     allegations.link_victim(actor=actor, victim=second, allegation=allegation)
     values = {
         "country_code": "CAF",
         "mission": "MINUSCA",
-        "received_on": AGO,
+        "received_on": ago,
         "investigation_completed_on": None,
     }
     allegations.update_allegation(actor=actor, allegation=allegation, **values, outcome="substantiated")
@@ -233,7 +239,7 @@ def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(actor:
         services.log_communication(
             actor=actor,
             victim=first,
-            occurred_on=TODAY,
+            occurred_on=today,
             channel="in_person",
             summary="Told her.",
             case_update_given=False,
@@ -243,7 +249,7 @@ def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(actor:
         services.log_communication(
             actor=actor,
             victim=first,
-            occurred_on=TODAY,
+            occurred_on=today,
             channel="phone",
             summary=None,
             case_update_given=True,
@@ -252,16 +258,16 @@ def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(actor:
     communication = services.log_communication(
         actor=actor,
         victim=first,
-        occurred_on=TODAY,
+        occurred_on=today,
         channel="in_person",
         summary="Outcome explained in Sango.",
         case_update_given=True,
         language="Sango",
         closes_task_ids=[task.id],
-        next_update_due=TODAY + timedelta(days=30),
+        next_update_due=today + timedelta(days=30),
     )
     assert task.closed_by_communication_id == communication.id
-    assert first.last_update_on == TODAY and first.next_update_due == TODAY + timedelta(days=30)
+    assert first.last_update_on == today and first.next_update_due == today + timedelta(days=30)
     assert second.tasks[0].closed_at is None
     # A victim linked after the outcome is owed the same letter.
     third = register(actor)
@@ -269,13 +275,13 @@ def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(actor:
     assert [t.outcome for t in third.tasks] == ["unsubstantiated"]
 
 
-def test_communication_needs_consent_to_be_contacted(actor: User) -> None:
+def test_communication_needs_consent_to_be_contacted(actor: User, today: date) -> None:
     victim = register(actor, consents=["services"])
     with pytest.raises(InvalidField, match="be contacted"):
         services.log_communication(
             actor=actor,
             victim=victim,
-            occurred_on=TODAY,
+            occurred_on=today,
             channel="phone",
             summary=None,
             case_update_given=True,
@@ -285,34 +291,34 @@ def test_communication_needs_consent_to_be_contacted(actor: User) -> None:
             actor=actor,
             victim=victim,
             purpose="contact",
-            given_on=TODAY + timedelta(days=1),
+            given_on=today + timedelta(days=1),
             method="verbal",
             version="1",
         )
 
 
-def test_filters_no_assistance_no_update_minor_status(actor: User, make_user) -> None:  # type: ignore[no-untyped-def]
-    old = register(actor, registered_on=TODAY - timedelta(days=200), age_group="minor")
-    helped = register(actor, registered_on=TODAY - timedelta(days=200))
+def test_filters_no_assistance_no_update_minor_status(actor: User, make_user, today, ago) -> None:  # type: ignore[no-untyped-def]
+    old = register(actor, registered_on=today - timedelta(days=200), age_group="minor")
+    helped = register(actor, registered_on=today - timedelta(days=200))
     services.record_assistance(
         actor=actor,
         victim=helped,
         service_type="medical",
         status="in_progress",
-        referral_date=AGO,
-        start_date=AGO,
+        referral_date=ago,
+        start_date=ago,
     )
     services.log_communication(
         actor=actor,
         victim=helped,
-        occurred_on=TODAY - timedelta(days=5),
+        occurred_on=today - timedelta(days=5),
         channel="phone",
         summary=None,
         case_update_given=True,
     )
     referred_only = register(actor)
     services.record_assistance(actor=actor, victim=referred_only, service_type="legal", status="referred")
-    closed = register(actor, registered_on=TODAY - timedelta(days=300))
+    closed = register(actor, registered_on=today - timedelta(days=300))
     services.set_status(actor=actor, victim=closed, status="closed")
 
     def ids(**filters: object) -> set[int]:
@@ -334,7 +340,7 @@ def test_filters_no_assistance_no_update_minor_status(actor: User, make_user) ->
 
 
 def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
-    actor: User, make_user
+    actor: User, make_user, ago
 ) -> None:  # type: ignore[no-untyped-def]
     from vat.auth.models import Role
 
@@ -346,7 +352,7 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
         case_code=victim.case_code.lower(),
         amount=Decimal("250.00"),
         currency="USD",
-        paid_on=AGO,
+        paid_on=ago,
         ledger_entry_id=42,
     )
     again = services.record_trust_fund_support(
@@ -354,7 +360,7 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
         case_code=victim.case_code,
         amount=Decimal("250.00"),
         currency="USD",
-        paid_on=AGO,
+        paid_on=ago,
         ledger_entry_id=42,
     )
     assert again.id == service.id
@@ -371,7 +377,7 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
             case_code="CAR-1999-9999",
             amount=Decimal("1"),
             currency="USD",
-            paid_on=AGO,
+            paid_on=ago,
             ledger_entry_id=43,
         )
     no_consent = register(actor, consents=[])
@@ -381,15 +387,15 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
             case_code=no_consent.case_code,
             amount=Decimal("1"),
             currency="USD",
-            paid_on=AGO,
+            paid_on=ago,
             ledger_entry_id=44,
         )
 
 
-def test_open_items_and_timeline(actor: User) -> None:
-    victim = register(actor, registered_on=TODAY - timedelta(days=120))
+def test_open_items_and_timeline(actor: User, today: date) -> None:
+    victim = register(actor, registered_on=today - timedelta(days=120))
     allegation = allegations.create_allegation(
-        actor=actor, reference="CAF-2026-01", country_code="CAF", received_on=TODAY - timedelta(days=20)
+        actor=actor, reference="CAF-2026-01", country_code="CAF", received_on=today - timedelta(days=20)
     )
     allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
     services.record_assistance(
@@ -397,7 +403,7 @@ def test_open_items_and_timeline(actor: User) -> None:
         victim=victim,
         service_type="psychosocial",
         status="referred",
-        referral_date=TODAY - timedelta(days=31),
+        referral_date=today - timedelta(days=31),
     )
     items = {item.kind for item in services.open_items(victim, allegations.rules())}
     assert items == {"overdue_step", "stuck_service", "no_update", "no_assistance"}
@@ -432,7 +438,7 @@ def test_break_glass_opens_one_victim_and_shows_on_the_advocates_dashboard(actor
     assert json.loads(event.detail)["grant"] and event.object_type == "victim"
 
 
-def test_concurrent_registrations_get_distinct_case_codes(app, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_registrations_get_distinct_case_codes(app, make_user, today) -> None:  # type: ignore[no-untyped-def]
     import threading
 
     user = make_user(scope="CAF")
@@ -457,11 +463,11 @@ def test_concurrent_registrations_get_distinct_case_codes(app, make_user) -> Non
     for thread in threads:
         thread.join()
     assert errors == []
-    assert sorted(codes) == [f"RACE-{TODAY.year}-{n:04d}" for n in range(1, 5)]
+    assert sorted(codes) == [f"RACE-{today.year}-{n:04d}" for n in range(1, 5)]
 
 
 def test_reversing_a_direct_support_payment_cancels_the_assistance_it_recorded(
-    actor: User, make_user
+    actor: User, make_user, ago
 ) -> None:  # type: ignore[no-untyped-def]
     from ledger.models import DonorKind, Entry
     from ledger.services import contributions, corrections, victim_support
@@ -477,7 +483,7 @@ def test_reversing_a_direct_support_payment_cancels_the_assistance_it_recorded(
         donor=donor,
         amount=Decimal("1000.00"),
         currency="USD",
-        received_on=AGO,
+        received_on=ago,
         bank_reference="BR-1",
     )
     payment = victim_support.pay_direct_support(
@@ -486,7 +492,7 @@ def test_reversing_a_direct_support_payment_cancels_the_assistance_it_recorded(
         case_code=victim.case_code,
         amount=Decimal("250.00"),
         currency="USD",
-        paid_on=AGO,
+        paid_on=ago,
         purpose="school fees",
     )
     service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == payment.entry_id))

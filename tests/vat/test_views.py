@@ -25,16 +25,17 @@ from vat.db import db
 from vat.victims import services
 from vat.victims.models import Assistance, Victim
 
-TODAY = date.today()
 NAME = "Fatimé Zaïnab عائشة"
 
 
-def iso(days_ago: int) -> str:
-    return (TODAY - timedelta(days=days_ago)).isoformat()
+@pytest.fixture
+def iso(today: date) -> Callable[[int], str]:
+    """iso(n): the date n days before today, as a form field carries it."""
+    return lambda days_ago: (today - timedelta(days=days_ago)).isoformat()
 
 
 def test_journey_register_link_refer_complete_inform_and_see_the_timeline(
-    app: Flask, client: FlaskClient, login: Callable[..., Any]
+    app: Flask, client: FlaskClient, login: Callable[..., Any], today: date, iso: Callable[[int], str]
 ) -> None:
     user = login(Role.ADVOCATE, "CAF")
     response = client.post(
@@ -57,7 +58,7 @@ def test_journey_register_link_refer_complete_inform_and_see_the_timeline(
     assert f"<bdi>{NAME}</bdi>" in page and "Nothing open" not in page
     with app.app_context():
         code = db.session.get(Victim, victim_id).case_code
-    assert re.fullmatch(rf"CAR-{TODAY.year}-\d{{4}}", code)
+    assert re.fullmatch(rf"CAR-{today.year}-\d{{4}}", code)
 
     for purpose in ("services", "referral", "contact"):
         response = client.post(
@@ -155,7 +156,7 @@ def test_journey_register_link_refer_complete_inform_and_see_the_timeline(
 
 
 def test_form_errors_name_the_field_and_save_nothing(
-    app: Flask, client: FlaskClient, login: Callable[..., Any]
+    app: Flask, client: FlaskClient, login: Callable[..., Any], iso: Callable[[int], str]
 ) -> None:
     login(Role.ADVOCATE, "CAF")
     bad = [
@@ -175,7 +176,7 @@ def test_form_errors_name_the_field_and_save_nothing(
 
 
 def test_assistance_date_error_shows_on_the_form(
-    app: Flask, client: FlaskClient, login: Callable[..., Any]
+    app: Flask, client: FlaskClient, login: Callable[..., Any], iso: Callable[[int], str]
 ) -> None:
     user = login(Role.ADVOCATE, "CAF")
     with app.app_context():
@@ -217,13 +218,13 @@ MY_BLUEPRINTS = ("victims.", "allegations.")
 
 
 @pytest.fixture
-def records(app: Flask, make_user: Callable[..., Any]) -> dict[str, Any]:
+def records(app: Flask, make_user: Callable[..., Any], today: date) -> dict[str, Any]:
     owner = make_user(Role.ADVOCATE, "CAF")
     with app.app_context():
         actor = db.session.get(User, owner.id)
         victim = register(actor, name=NAME)
         allegation = allegations.create_allegation(
-            actor=actor, reference="9/26", country_code="CAF", received_on=TODAY
+            actor=actor, reference="9/26", country_code="CAF", received_on=today
         )
         allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
         service = services.record_assistance(
@@ -364,7 +365,7 @@ def counting(app: Flask) -> Iterator[list[str]]:
 
 
 def test_lists_issue_a_constant_number_of_queries(
-    app: Flask, client: FlaskClient, login: Callable[..., Any]
+    app: Flask, client: FlaskClient, login: Callable[..., Any], today: date
 ) -> None:
     user = login(Role.ADVOCATE, "CAF")
     with app.app_context():
@@ -376,7 +377,7 @@ def test_lists_issue_a_constant_number_of_queries(
                 actor=actor,
                 reference=f"{number}/26",
                 country_code="CAF",
-                received_on=TODAY - timedelta(days=number),
+                received_on=today - timedelta(days=number),
             )
             allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
         db.session.commit()
@@ -397,26 +398,26 @@ def test_lists_issue_a_constant_number_of_queries(
 
 
 def test_attention_page_lists_what_needs_doing_each_a_link(
-    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any]
+    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any], today: date
 ) -> None:
     user = login(Role.ADVOCATE, "CAF")
     senior = make_user(Role.SENIOR_ADVOCATE, "HTI")
     with app.test_request_context():
         actor = db.session.get(User, user.id)
-        old = register(actor, registered_on=TODAY - timedelta(days=120))
+        old = register(actor, registered_on=today - timedelta(days=120))
         stuck = register(actor)
         services.record_assistance(
             actor=actor,
             victim=stuck,
             service_type="legal",
             status="referred",
-            referral_date=TODAY - timedelta(days=45),
+            referral_date=today - timedelta(days=45),
         )
         allegation = allegations.create_allegation(
-            actor=actor, reference="77/26", country_code="CAF", received_on=TODAY - timedelta(days=30)
+            actor=actor, reference="77/26", country_code="CAF", received_on=today - timedelta(days=30)
         )
         allegations.link_victim(actor=actor, victim=old, allegation=allegation)
-        values = {"country_code": "CAF", "received_on": TODAY - timedelta(days=30)}
+        values = {"country_code": "CAF", "received_on": today - timedelta(days=30)}
         allegations.update_allegation(actor=actor, allegation=allegation, outcome="substantiated", **values)
         services.break_glass_victim(
             actor=db.session.get(User, senior.id),
@@ -455,7 +456,7 @@ def test_list_pages_show_only_the_users_scope(
 
 
 def test_edit_close_reopen_and_withdraw_through_the_pages(
-    app: Flask, client: FlaskClient, login: Callable[..., Any]
+    app: Flask, client: FlaskClient, login: Callable[..., Any], today: date, iso: Callable[[int], str]
 ) -> None:
     user = login(Role.ADVOCATE, "CAF")
     with app.test_request_context():
@@ -485,7 +486,7 @@ def test_edit_close_reopen_and_withdraw_through_the_pages(
     assert response.status_code == 302
     with app.test_request_context():
         victim = db.session.get(Victim, victim_id)
-        assert victim.status == "active" and victim.consents[0].withdrawn_on == TODAY
+        assert victim.status == "active" and victim.consents[0].withdrawn_on == today
         assert services.read_identity(actor=None, victim=victim)["name"] == "Awa Zanga"
         statuses = db.session.scalars(
             select(audit.AuditEvent.detail).where(audit.AuditEvent.action == "victim.status")
@@ -495,7 +496,7 @@ def test_edit_close_reopen_and_withdraw_through_the_pages(
 
 
 def test_the_victim_page_costs_the_same_queries_however_much_it_holds(
-    app: Flask, client: FlaskClient, login: Callable[..., Any]
+    app: Flask, client: FlaskClient, login: Callable[..., Any], today: date
 ) -> None:
     user = login(Role.ADVOCATE, "CAF")
 
@@ -511,16 +512,16 @@ def test_the_victim_page_costs_the_same_queries_however_much_it_holds(
                 services.log_communication(
                     actor=actor,
                     victim=victim,
-                    occurred_on=TODAY,
+                    occurred_on=today,
                     channel="phone",
                     summary="s",
                     case_update_given=True,
                 )
                 allegation = allegations.create_allegation(
-                    actor=actor, reference=f"{items}-{number}", country_code="CAF", received_on=TODAY
+                    actor=actor, reference=f"{items}-{number}", country_code="CAF", received_on=today
                 )
                 allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
-                values = {"country_code": "CAF", "received_on": TODAY}
+                values = {"country_code": "CAF", "received_on": today}
                 allegations.update_allegation(
                     actor=actor, allegation=allegation, outcome="substantiated", **values
                 )
@@ -538,7 +539,7 @@ def test_the_victim_page_costs_the_same_queries_however_much_it_holds(
 
 
 def test_name_search_is_posted_exact_scoped_and_audited(
-    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any]
+    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any], today: date
 ) -> None:
     other = make_user(Role.ADVOCATE, "HTI")
     user = login(Role.ADVOCATE, "CAF")
@@ -551,7 +552,7 @@ def test_name_search_is_posted_exact_scoped_and_audited(
     for query, found in ((NAME.upper(), True), ("maman  zaïnab", True), (NAME[:6], False)):
         page = client.post("/vat/victims/by-name", data={"name": query}).get_data(as_text=True)
         assert (f">{code}</a>" in page) is found, query
-        assert f">HTI-{TODAY.year}-" not in page  # another scope's namesake stays hidden
+        assert f">HTI-{today.year}-" not in page  # another scope's namesake stays hidden
     with app.app_context():
         events = db.session.scalars(
             select(audit.AuditEvent).where(audit.AuditEvent.action == "victim.search_by_name")
@@ -561,7 +562,7 @@ def test_name_search_is_posted_exact_scoped_and_audited(
 
 
 def test_a_senior_exports_a_shared_file_only_while_its_consent_stands(
-    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any]
+    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any], today: date
 ) -> None:
     advocate = make_user(Role.ADVOCATE, "CAF")
     with app.test_request_context():
@@ -574,7 +575,7 @@ def test_a_senior_exports_a_shared_file_only_while_its_consent_stands(
             recipient_kind="member_state",
             recipient="FRA",
             purpose="paternity",
-            shared_on=TODAY,
+            shared_on=today,
         )
         db.session.commit()
         victim_id, disclosure_id = victim.id, disclosure.id
