@@ -11,7 +11,7 @@ from vat.auth import services
 from vat.auth.forms import LanguageForm
 from vat.auth.policy import Permission, can, public, signed_in
 from vat.db import commit_keeping_loaded
-from vat.reports.views import landing_figures
+from vat.reports.views.landing import landing_figures
 
 bp = Blueprint("main", __name__)
 

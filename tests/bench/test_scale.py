@@ -81,7 +81,8 @@ def _date_param(backend: str, day: date) -> Any:
 
 
 def test_support_report(seeded: Seeded) -> None:
-    from vat.reports import services as reports
+    from vat.reports.scope import VictimFilters
+    from vat.reports.support import support_rows
 
     app = seeded.app
     user_id = session_user(app, Role.SENIOR_ADVOCATE)
@@ -90,7 +91,7 @@ def test_support_report(seeded: Seeded) -> None:
     def run_app() -> None:
         with app.app_context(), read_only():
             user = db.session.get(User, user_id)
-            query = reports.support_rows(user, reports.VictimFilters())
+            query = support_rows(user, VictimFilters())
             rows.append(len(db.session.execute(query).all()))
 
     sql, params = support_sql(seeded.backend, _date_param(seeded.backend, _since(app)))
@@ -545,7 +546,7 @@ def test_ledger_verify(seeded: Seeded) -> None:
 
 def test_reconciliation_and_fund_statement(seeded: Seeded) -> None:
     from ledger.reports.withheld import reconciliation
-    from vat.reports.services import fund_statement
+    from vat.reports.fund import fund_statement
 
     app = seeded.app
     start, end = date(2019, 1, 1), date(2026, 10, 31)

@@ -19,8 +19,8 @@ from tests.conftest import PASSWORD
 from tests.reports.conftest import world  # noqa: F401 (the data set, a fixture)
 from vat.auth.models import Role, User, UserSession
 from vat.db import db
-from vat.reports.services import support_header
-from vat.reports.views import FUND_SHEETS
+from vat.reports.support import support_header
+from vat.reports.views.fund import FUND_SHEETS
 from vat.victims import services as victims
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("world")]

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from tests.reports.test_suppression import _extended, recoverable
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.reports import services as reports
-from vat.reports.services import VictimFilters
+from vat.reports.assistance import assistance_report
+from vat.reports.scope import VictimFilters
 from vat.victims.models import Assistance, Victim
 
 
@@ -46,7 +46,7 @@ def _user(app, make_user, role, scope="CAF"):
 def test_by_type_with_medians_for_an_advocate(app, make_user, more_medical):
     uid = _user(app, make_user, Role.ADVOCATE)
     with app.app_context():
-        report = reports.assistance_report(db.session.get(User, uid), VictimFilters(), by="type")
+        report = assistance_report(db.session.get(User, uid), VictimFilters(), by="type")
         table = report.table
         assert table.row_labels == ["medical", "psychosocial", "legal", "shelter", "education"]
         assert table.row_totals == [3, 1, 1, 1, 1]
@@ -66,19 +66,19 @@ def test_by_year_and_filters(app, make_user, more_medical):
     uid = _user(app, make_user, Role.ADVOCATE)
     with app.app_context():
         user = db.session.get(User, uid)
-        by_year = reports.assistance_report(user, VictimFilters(), by="year")
+        by_year = assistance_report(user, VictimFilters(), by="year")
         assert dict(zip(by_year.table.row_labels, by_year.table.row_totals, strict=True)) == {
             "2020": 5,
             "2021": 2,
         }
-        minors = reports.assistance_report(user, VictimFilters(minor=True), by="provider")
+        minors = assistance_report(user, VictimFilters(minor=True), by="provider")
         assert minors.table.row_labels == ["not recorded"] and minors.table.grand_total == 2
 
 
 def test_aggregate_for_an_auditor_suppresses_counts_and_small_medians(app, make_user, more_medical):
     uid = _user(app, make_user, Role.AUDITOR, "")
     with app.app_context():
-        report = reports.assistance_report(db.session.get(User, uid), VictimFilters(), by="type")
+        report = assistance_report(db.session.get(User, uid), VictimFilters(), by="type")
         table = report.table
         assert "medical" in table.row_labels
         assert table.grand_total == 6  # consenting victims only: the two extra medical services are out

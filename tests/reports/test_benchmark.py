@@ -16,8 +16,9 @@ from sqlalchemy import insert, text
 
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.reports import services as reports
-from vat.reports.services import VictimFilters
+from vat.reports.assistance import assistance_report
+from vat.reports.scope import VictimFilters
+from vat.reports.support import support_rows
 from vat.victims.models import Assistance, Communication, Victim
 
 pytestmark = [
@@ -109,11 +110,11 @@ def test_per_victim_report_over_many_victims(app, make_user):
         _, filled = _timed(lambda: _fill(VICTIMS))
         user = db.session.get(User, uid)
         expected, hand = _timed(lambda: db.session.execute(text(HAND_WRITTEN)).one())
-        figures, headline = _timed(lambda: reports.headline(user, VictimFilters()))
+        figures, headline = _timed(lambda: headline(user, VictimFilters()))
         page, first_page = _timed(
-            lambda: db.session.execute(reports.support_rows(user, VictimFilters(), page=(100, 50_000))).all()
+            lambda: db.session.execute(support_rows(user, VictimFilters(), page=(100, 50_000))).all()
         )
-        assistance, by_type = _timed(lambda: reports.assistance_report(user, VictimFilters(), by="type"))
+        assistance, by_type = _timed(lambda: assistance_report(user, VictimFilters(), by="type"))
         print(
             f"\n{db.session.get_bind().dialect.name}, {VICTIMS:,} victims (filled in {filled:.1f}s):"
             f"\n  hand-written SQL (supported or not)      {hand * 1000:8.0f} ms"

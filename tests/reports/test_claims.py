@@ -15,8 +15,8 @@ from vat.auth.models import Role, User
 from vat.claims import listing
 from vat.claims.models import Claim, Letter, Payment, SupportOrder
 from vat.db import db
-from vat.reports import services as reports
-from vat.reports.services import VictimFilters
+from vat.reports.claims import claims_report
+from vat.reports.scope import VictimFilters
 from vat.victims.models import Victim
 
 TODAY = date(2021, 6, 30)
@@ -99,7 +99,7 @@ def claims(app, world):
 def _report(app, make_user, role, scope="CAF", on=TODAY):
     uid = make_user(role, scope).id
     with app.app_context():
-        return reports.claims_report(db.session.get(User, uid), VictimFilters(), today=on), uid
+        return claims_report(db.session.get(User, uid), VictimFilters(), today=on), uid
 
 
 def test_claims_report_figures(app, make_user, claims):

@@ -15,8 +15,8 @@ from vat.allegations import services as allegations
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.reports import services as reports
-from vat.reports.services import CLOCK_STATES, VictimFilters
+from vat.reports.clock import CLOCK_STATES, clock_report
+from vat.reports.scope import VictimFilters
 from vat.reports.suppression import suppress_line
 
 TODAY = date(2021, 6, 30)
@@ -64,7 +64,7 @@ def dated(app):
 def _report(app, make_user, role, scope="CAF", filters=None):
     uid = make_user(role, scope).id
     with app.app_context():
-        return reports.clock_report(db.session.get(User, uid), filters or VictimFilters(), today=TODAY)
+        return clock_report(db.session.get(User, uid), filters or VictimFilters(), today=TODAY)
 
 
 def _counts(row):

@@ -15,8 +15,8 @@ from sqlalchemy import delete, func, select
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.reports import services
-from vat.reports.services import VictimFilters
+from vat.reports.populations import filter_setting, too_few_to_show_for, victim_cube
+from vat.reports.scope import VictimFilters, threshold, victim_conditions
 from vat.reports.suppression import population, too_few_to_show
 from vat.victims.models import Consent, Victim
 
@@ -144,15 +144,15 @@ def test_refusals_follow_the_victims_the_sql_filters_select(app, make_user, vict
     with app.app_context():
         _replace_victims(victims)
         auditor = db.session.get(User, auditor_id)
-        k = services.threshold()
-        cube = services.victim_cube(auditor)
+        k = threshold()
+        cube = victim_cube(auditor)
         shown = {}
         for setting in DB_SETTINGS:
             filters = _filters(setting)
-            conditions = services._victim_conditions(auditor, filters, consented_only=True)
+            conditions = victim_conditions(auditor, filters, consented_only=True)
             members = frozenset(db.session.scalars(select(Victim.id).where(*conditions)))
-            assert population(cube, services.filter_setting(filters)) == len(members), setting
-            if not services.too_few_to_show_for(auditor, filters, "victims"):
+            assert population(cube, filter_setting(filters)) == len(members), setting
+            if not too_few_to_show_for(auditor, filters, "victims"):
                 shown[members] = setting
         for members, setting in shown.items():
             for wider, wider_setting in shown.items():

@@ -14,7 +14,7 @@ from ledger.services import contributions, corrections
 from tests.bench.sql import bind, fund_statement_sql
 from tests.conftest import BACKEND
 from vat.db import db
-from vat.reports import services as reports
+from vat.reports.fund import fund_statement
 
 D = Decimal
 YEAR = (date(2021, 1, 1), date(2021, 12, 31))
@@ -48,7 +48,7 @@ def test_a_reversed_pledge_leaves_the_donor_with_nothing_pledged(app, world):
             reason="pledged twice",
         )
         db.session.commit()
-        statement = reports.fund_statement(*YEAR, today=date(2021, 6, 1))
+        statement = fund_statement(*YEAR, today=date(2021, 6, 1))
         assert ("Sweden", D("0.00"), D("0.00"), D("0.00")) in statement.pledges
         assert ("Voluntary contributions", "Sweden", D("0.00")) in statement.income
         assert statement.total_income == D("7800.00")  # as before the pledge
@@ -75,7 +75,7 @@ def test_other_income_has_its_own_line_and_counts_in_the_balance(app, world):
             lines=[Line(engine.CASH, "USD", D("12.34")), Line(gain.code, "USD", D("-12.34"))],
         )
         db.session.commit()
-        statement = reports.fund_statement(*YEAR, today=date(2021, 6, 1))
+        statement = fund_statement(*YEAR, today=date(2021, 6, 1))
         assert statement.income[-1] == ("Other", gain.name, D("12.34"))
         assert statement.total_income == D("7812.34")
         assert statement.closing_balance == D("5932.34")
@@ -89,7 +89,7 @@ def test_the_benchmark_reference_sql_gives_the_statement_figures(app, world):
     backend = "sqlite" if BACKEND == "sqlite" else "postgres"
     start, end, today = date(2021, 2, 1), date(2021, 12, 31), date(2021, 6, 1)
     with app.app_context():
-        statement = reports.fund_statement(start, end, today=today)
+        statement = fund_statement(start, end, today=today)
         connection = db.session.connection()
         period, pledges, withheld, projects, donors = (
             connection.exec_driver_sql(

@@ -10,7 +10,8 @@ import pytest
 from tests.reports.snapshot_helpers import add_victim as _add_victim
 from tests.reports.snapshot_helpers import wait_for_workers as _wait_for_workers
 from vat.auth.models import Role
-from vat.reports import services, snapshots
+from vat.reports import populations, snapshots
+from vat.reports.views import assistance as assistance_views
 
 TOO_FEW = "Too few victims match these filters to show figures; widen them."
 
@@ -66,13 +67,13 @@ def test_aggregate_reports_say_as_of_when(client, login, world, kept, path):
 def test_a_refusal_is_kept_with_the_figures_it_guards(app, client, login, world, kept, monkeypatch):
     login(Role.AUDITOR, "")
     checks = []
-    real = services.too_few_to_show_for
+    real = populations.too_few_to_show_for
 
     def counted(user, filters, population):
         checks.append(filters)
         return real(user, filters, population)
 
-    monkeypatch.setattr(services, "too_few_to_show_for", counted)
+    monkeypatch.setattr(populations, "too_few_to_show_for", counted)
     for _ in range(2):
         page = client.get("/reports/assistance", query_string={"country": "CAF"}).get_data(as_text=True)
         assert TOO_FEW in page and "<table" not in page
@@ -85,13 +86,13 @@ def test_a_refusal_is_kept_with_the_figures_it_guards(app, client, login, world,
 def test_a_slow_report_shows_a_notice_not_a_hang(app, client, login, world, kept, monkeypatch):
     app.config["VAT_SUMMARY_WAIT_SECONDS"] = 0.05
     release = threading.Event()
-    real = services.assistance_report
+    real = assistance_views.assistance_report
 
     def slow(user, filters, **kwargs):
         release.wait(timeout=30)
         return real(user, filters, **kwargs)
 
-    monkeypatch.setattr(services, "assistance_report", slow)
+    monkeypatch.setattr(assistance_views, "assistance_report", slow)
     login(Role.ADVOCATE, "CAF")
     response = client.get("/reports/assistance?by=provider")
     page = response.get_data(as_text=True)

@@ -17,9 +17,10 @@ from tests.conftest import sign_in
 from vat.audit import AuditEvent
 from vat.auth.models import Role
 from vat.db import db
-from vat.reports import progress, views
+from vat.reports import progress
 from vat.reports.deidentify import pseudonym
 from vat.reports.exports import blocks, xlsx_file
+from vat.reports.views import victims as victim_views
 
 
 @pytest.fixture(autouse=True)
@@ -151,7 +152,7 @@ def test_an_abandoned_xlsx_download_closes_its_file(client, login, world, monkey
         opened.append(xlsx_file(sheets))
         return opened[-1]
 
-    monkeypatch.setattr(views, "xlsx_file", recording)
+    monkeypatch.setattr(victim_views, "xlsx_file", recording)
     login(Role.ADVOCATE, "CAF")
     response = client.get("/reports/victims/export.xlsx", buffered=False)
     if read_first_block:

@@ -11,8 +11,9 @@ from sqlalchemy import insert, select
 from tests.reports.test_suppression import _extended, recoverable
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.reports import services as reports
-from vat.reports.services import VictimFilters
+from vat.reports.fund import fund_statement
+from vat.reports.scope import VictimFilters, cents, sees_rows
+from vat.reports.support import aggregate_support, headline, support_rows
 from vat.victims.models import Assistance, Victim
 
 
@@ -28,7 +29,7 @@ def as_user(app, make_user):
 
 def _rows(user, filters=None):
     filters = filters or VictimFilters()
-    return {r.case_code: r for r in db.session.execute(reports.support_rows(user, filters)).all()}
+    return {r.case_code: r for r in db.session.execute(support_rows(user, filters)).all()}
 
 
 def test_per_victim_rows_for_an_advocate_in_scope(app, world, as_user):
@@ -47,19 +48,19 @@ def test_per_victim_rows_for_an_advocate_in_scope(app, world, as_user):
         assert rows["CAR-2020-0002"].supported == 0 and rows["CAR-2020-0002"].status_declined == 1
         assert rows["CAR-2020-0003"].services == 0 and rows["CAR-2020-0003"].days_to_service is None
         direct = rows["CAR-2021-0004"]
-        assert reports.cents(direct.direct_minor) == Decimal("250.00")  # the reversed 100 nets out
+        assert cents(direct.direct_minor) == Decimal("250.00")  # the reversed 100 nets out
         assert direct.supported == 1
         for code in ("CAR-2021-0005", "CAR-2021-0006"):
             assert rows[code].projects == 1
-            assert reports.cents(rows[code].project_minor) == Decimal("500.00")  # 1,000 disbursed / 2 listed
-        assert reports.cents(rows["CAR-2021-0006"].funded_minor) == Decimal("120.00")
+            assert cents(rows[code].project_minor) == Decimal("500.00")  # 1,000 disbursed / 2 listed
+        assert cents(rows["CAR-2021-0006"].funded_minor) == Decimal("120.00")
         assert rows["CAR-2021-0007"].supported == 0
 
 
 def test_headline_share_of_victims_with_nothing(app, world, as_user):
     with app.app_context():
         advocate = as_user(Role.ADVOCATE, "CAF")
-        figures = reports.headline(advocate, VictimFilters())
+        figures = headline(advocate, VictimFilters())
         assert (figures.victims, figures.supported, figures.not_supported) == (7, 4, 3)
         assert figures.not_supported_share == Decimal("42.9")
         assert figures.direct_usd == Decimal("250.00")
@@ -67,7 +68,7 @@ def test_headline_share_of_victims_with_nothing(app, world, as_user):
         assert figures.funded_usd == Decimal("120.00")
 
         senior = as_user(Role.SENIOR_ADVOCATE, "CAF,COD")
-        everyone = reports.headline(senior, VictimFilters())
+        everyone = headline(senior, VictimFilters())
         assert (everyone.victims, everyone.supported, everyone.not_supported) == (9, 5, 4)
         assert everyone.not_supported_share == Decimal("44.4")
 
@@ -85,20 +86,20 @@ def test_headline_share_of_victims_with_nothing(app, world, as_user):
 )
 def test_filters(app, world, as_user, filters, expected):
     with app.app_context():
-        figures = reports.headline(as_user(Role.ADVOCATE, "CAF"), filters)
+        figures = headline(as_user(Role.ADVOCATE, "CAF"), filters)
         assert (figures.victims, figures.supported, figures.not_supported_share) == expected
 
 
 def test_an_advocate_without_scope_sees_nothing(app, world, as_user):
     with app.app_context():
-        assert reports.headline(as_user(Role.ADVOCATE, ""), VictimFilters()).victims == 0
+        assert headline(as_user(Role.ADVOCATE, ""), VictimFilters()).victims == 0
 
 
 def test_aggregates_for_an_auditor_count_consenting_victims_and_suppress(app, world, as_user):
     with app.app_context():
         auditor = as_user(Role.AUDITOR, "")
-        assert not reports.sees_rows(auditor)
-        result = reports.aggregate_support(auditor, VictimFilters())
+        assert not sees_rows(auditor)
+        result = aggregate_support(auditor, VictimFilters())
         # consenting: CAF 6 (4 supported, 2 not), COD 1 (supported)
         table = result.by_place
         assert table.row_labels == ["CAF / MINUSCA", "COD / MONUSCO"]
@@ -118,7 +119,7 @@ def test_aggregates_for_an_auditor_count_consenting_victims_and_suppress(app, wo
 def test_aggregates_show_large_cells(app, world, as_user):
     with app.app_context():
         app.config["VAT_SUPPRESSION_THRESHOLD"] = 1
-        result = reports.aggregate_support(as_user(Role.FUND_MANAGER, ""), VictimFilters())
+        result = aggregate_support(as_user(Role.FUND_MANAGER, ""), VictimFilters())
         assert result.by_place.cells == [[4, 2], [1, 0]]
         assert result.headline.not_supported_share == Decimal("28.6")
 
@@ -127,7 +128,7 @@ def test_direct_support_linked_assistance_is_not_counted_twice(app, world, as_us
     with app.app_context():
         linked = db.session.scalars(select(Assistance).where(Assistance.ledger_entry_id.is_not(None))).all()
         rows = _rows(as_user(Role.ADVOCATE, "CAF"))
-        assert reports.cents(rows["CAR-2021-0004"].funded_minor) == Decimal("0.00")
+        assert cents(rows["CAR-2021-0004"].funded_minor) == Decimal("0.00")
         assert rows["CAR-2021-0004"].services == len(
             [a for a in linked if a.victim.case_code == "CAR-2021-0004"]
         )
@@ -135,7 +136,7 @@ def test_direct_support_linked_assistance_is_not_counted_twice(app, world, as_us
 
 def test_fund_statement_for_the_year(app, world):
     with app.app_context():
-        statement = reports.fund_statement(date(2021, 1, 1), date(2021, 12, 31), today=date(2021, 6, 1))
+        statement = fund_statement(date(2021, 1, 1), date(2021, 12, 31), today=date(2021, 6, 1))
         assert statement.opening_balance == 0
         assert statement.income == [
             ("Voluntary contributions", "Donor B", Decimal("2000.00")),
@@ -177,7 +178,7 @@ def test_fund_statement_for_the_year(app, world):
 
 def test_fund_statement_for_march_has_the_right_opening_balance(app, world):
     with app.app_context():
-        statement = reports.fund_statement(date(2021, 3, 1), date(2021, 3, 31))
+        statement = fund_statement(date(2021, 3, 1), date(2021, 3, 31))
         assert statement.opening_balance == Decimal("6300.00")
         assert statement.opening_cash == Decimal("5000.00")
         assert statement.income == []
@@ -189,8 +190,8 @@ def test_fund_statement_for_march_has_the_right_opening_balance(app, world):
 def test_a_page_of_rows_equals_the_same_slice_of_all_rows(app, world, as_user):
     with app.app_context():
         senior = as_user(Role.SENIOR_ADVOCATE, "CAF,COD")
-        every = db.session.execute(reports.support_rows(senior, VictimFilters())).all()
-        page = db.session.execute(reports.support_rows(senior, VictimFilters(), page=(3, 2))).all()
+        every = db.session.execute(support_rows(senior, VictimFilters())).all()
+        page = db.session.execute(support_rows(senior, VictimFilters(), page=(3, 2))).all()
         assert [tuple(r) for r in page] == [tuple(r) for r in every[2:5]]
         assert len(every) == 9
 
@@ -200,7 +201,7 @@ def test_non_consenting_victims_change_no_aggregate_count(app, world, as_user):
     they received."""
     with app.app_context():
         auditor = as_user(Role.AUDITOR, "")
-        before = reports.aggregate_support(auditor, VictimFilters())
+        before = aggregate_support(auditor, VictimFilters())
         for n, status in enumerate(("completed", "declined", "in_progress")):
             victim = Victim(
                 case_code=f"CAR-2021-09{n:02d}",
@@ -215,9 +216,9 @@ def test_non_consenting_victims_change_no_aggregate_count(app, world, as_user):
             )
             db.session.add(victim)
         db.session.flush()
-        after = reports.aggregate_support(auditor, VictimFilters())
+        after = aggregate_support(auditor, VictimFilters())
         assert after == before
-        assert reports.headline(as_user(Role.SENIOR_ADVOCATE, "CAF"), VictimFilters()).victims == 7 + 3
+        assert headline(as_user(Role.SENIOR_ADVOCATE, "CAF"), VictimFilters()).victims == 7 + 3
 
 
 def test_the_oios_figure_356_victims_133_with_nothing(app, as_user):
@@ -242,6 +243,6 @@ def test_the_oios_figure_356_victims_133_with_nothing(app, as_user):
             + [{"victim_id": i, "service_type": "legal", "status": "declined"} for i in ids[:50]],
         )
         db.session.commit()
-        figures = reports.headline(as_user(Role.SENIOR_ADVOCATE, "CAF"), VictimFilters())
+        figures = headline(as_user(Role.SENIOR_ADVOCATE, "CAF"), VictimFilters())
         assert (figures.victims, figures.supported, figures.not_supported) == (356, 223, 133)
         assert figures.not_supported_share == Decimal("37.4")

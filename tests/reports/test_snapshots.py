@@ -11,7 +11,7 @@ from tests.reports.snapshot_helpers import add_victim as _add_victim
 from tests.reports.snapshot_helpers import wait_for_workers as _wait_for_workers
 from vat.auth.models import BreakGlass, Role
 from vat.db import db, utcnow
-from vat.reports import services, snapshots
+from vat.reports import snapshots
 from vat.victims.models import Victim
 
 
@@ -22,14 +22,14 @@ def kept(app, monkeypatch):
     app.config["VAT_SUMMARY_WAIT_SECONDS"] = 30
     now = [1000.0]
     calls = []
-    real = services.summary
+    real = snapshots.summary
 
     def counted(user, **kwargs):
         calls.append(user.scopes)
         return real(user, **kwargs)
 
     monkeypatch.setattr(snapshots, "_clock", lambda: now[0])
-    monkeypatch.setattr(services, "summary", counted)
+    monkeypatch.setattr(snapshots, "summary", counted)
     snapshots.clear()
     yield now, calls
     _wait_for_workers()
@@ -93,13 +93,13 @@ def test_a_slow_first_computation_shows_a_notice_not_a_hang(app, client, login, 
     _, calls = kept
     app.config["VAT_SUMMARY_WAIT_SECONDS"] = 0.05
     release = threading.Event()
-    counted = services.summary
+    counted = snapshots.summary
 
     def slow(user, **kwargs):
         release.wait(timeout=30)
         return counted(user, **kwargs)
 
-    monkeypatch.setattr(services, "summary", slow)
+    monkeypatch.setattr(snapshots, "summary", slow)
     login(Role.ADVOCATE, "CAF")
     page = client.get("/").get_data(as_text=True)
     assert 'id="summary-pending"' in page and 'id="summary-victims"' not in page
@@ -110,7 +110,7 @@ def test_a_slow_first_computation_shows_a_notice_not_a_hang(app, client, login, 
 
 def test_a_failed_computation_is_tried_again_by_the_next_request(client, login, world, kept, monkeypatch):
     _, calls = kept
-    counted = services.summary
+    counted = snapshots.summary
     failures = [1]
 
     def flaky(user, **kwargs):
@@ -119,7 +119,7 @@ def test_a_failed_computation_is_tried_again_by_the_next_request(client, login, 
             raise RuntimeError("database went away")
         return counted(user, **kwargs)
 
-    monkeypatch.setattr(services, "summary", flaky)
+    monkeypatch.setattr(snapshots, "summary", flaky)
     login(Role.ADVOCATE, "CAF")
     assert 'id="summary-pending"' in client.get("/").get_data(as_text=True)
     _wait_for_workers()

@@ -18,7 +18,7 @@ from vat.audit import AuditEvent
 from vat.auth.models import Role
 from vat.db import db
 from vat.reports.deidentify import date_shift, pseudonym
-from vat.reports.services import SUPPORT_HEADER
+from vat.reports.support import SUPPORT_HEADER
 
 
 def _exports(app):

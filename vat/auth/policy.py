@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from vat.auth.actor import Actor
-from vat.auth.models import BreakGlass, Role, User
+from vat.auth.models import BreakGlass, Role
 from vat.auth.services import is_fresh
 from vat.db import utcnow
 
@@ -141,7 +141,7 @@ def _after_confirming() -> str | None:
 
 
 def scope_filter(
-    user: User,
+    user: Actor,
     country_column: Any,
     mission_column: Any,
     *,

@@ -7,7 +7,8 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in wtforms 3.3, not its 3.2 stubs
 from wtforms.validators import Length, NumberRange, Optional, Regexp
 
 from vat.victims.models import Sex
@@ -18,7 +19,9 @@ class ReportForm(FlaskForm):
         csrf = False
 
 
-class VictimFilterForm(ReportForm):
+class PlaceFilterForm(ReportForm):
+    """The filters every report has: country and mission."""
+
     country = StringField(
         _l("Country"),
         validators=[Optional(), Regexp(r"^[A-Za-z]{3}$", message=_l("Use a three-letter code, e.g. CAF."))],
@@ -31,6 +34,9 @@ class VictimFilterForm(ReportForm):
             Regexp(r"^[\w .\-/]*$", message=_l("Use letters, digits, spaces, dots, dashes or slashes.")),
         ],
     )
+
+
+class VictimFilterForm(PlaceFilterForm):
     year = IntegerField(_l("Year registered"), validators=[Optional(), NumberRange(min=1990, max=2100)])
     sex = SelectField(
         _l("Sex"),
@@ -48,9 +54,7 @@ class VictimFilterForm(ReportForm):
     )
 
 
-class AllegationFilterForm(ReportForm):
-    country = VictimFilterForm.country
-    mission = VictimFilterForm.mission
+class AllegationFilterForm(PlaceFilterForm):
     year = IntegerField(_l("Year received"), validators=[Optional(), NumberRange(min=1990, max=2100)])
 
 

@@ -1,6 +1,6 @@
 """The dashboard's figures at scale: computed once per viewer and interval, kept in memory.
 
-`services.summary` aggregates every victim, allegation, claim and posting the viewer may see —
+`summary.summary` aggregates every victim, allegation, claim and posting the viewer may see —
 seconds at 100,000 victims (docs/benchmarks.md) — and opens every role's dashboard. So each
 worker keeps the last figures per *what the viewer may see* (role, scopes, break-glass grants,
 ledger access) for `VAT_SUMMARY_SECONDS`. Older figures are still shown, with their time, while
@@ -25,9 +25,10 @@ from typing import Any, Generic, TypeVar
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from vat.auth.actor import Actor
 from vat.auth.models import BreakGlass, Role
 from vat.db import db, read_only, utcnow
-from vat.reports import services
+from vat.reports.summary import Summary, summary
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ class Viewer:
     """What the scope filter reads of a user, detached from the request (a thread computes with it)."""
 
     id: int
-    role: str
+    username: str
+    role: Role
     scopes: tuple[ScopeView, ...]
 
 
@@ -68,25 +70,26 @@ _entries: dict[tuple[Any, ...], _Entry] = {}
 _lock = threading.Lock()
 
 
-def summary_for(user: Any, *, reads_ledger: bool) -> Figures[services.Summary]:
+def summary_for(user: Actor, *, reads_ledger: bool) -> Figures[Summary]:
     """The figures for `user`'s dashboard, fresh or at most `VAT_SUMMARY_SECONDS` old."""
 
-    def compute(viewer: Viewer) -> services.Summary:
-        return services.summary(viewer, reads_ledger=reads_ledger, today=date.today())
+    def compute(viewer: Viewer) -> Summary:
+        return summary(viewer, reads_ledger=reads_ledger, today=date.today())
 
     return _kept_for(user, ("dashboard", reads_ledger), compute)
 
 
-def report_for(user: Any, report: tuple[Hashable, ...], compute: Callable[[Viewer], T]) -> Figures[T]:
+def report_for(user: Actor, report: tuple[Hashable, ...], compute: Callable[[Viewer], T]) -> Figures[T]:
     """`compute(viewer)` for `user`, kept like the dashboard's figures under `report` (its name and
     every filter that changes it) and what the viewer may see."""
     return _kept_for(user, ("report", *report), compute)
 
 
-def _kept_for(user: Any, name: tuple[Hashable, ...], compute: Callable[[Viewer], T]) -> Figures[T]:
+def _kept_for(user: Actor, name: tuple[Hashable, ...], compute: Callable[[Viewer], T]) -> Figures[T]:
     viewer = Viewer(
         id=user.id,
-        role=str(Role(user.role).value),
+        username=user.username,
+        role=Role(user.role),
         scopes=tuple(ScopeView(s.country_code, s.mission) for s in user.scopes),
     )
     max_age = float(current_app.config["VAT_SUMMARY_SECONDS"])
@@ -101,7 +104,7 @@ def _kept_for(user: Any, name: tuple[Hashable, ...], compute: Callable[[Viewer],
     )
 
 
-def _grants(viewer: Viewer) -> tuple[tuple[str, int], ...]:
+def _grants(viewer: Viewer) -> tuple[int | tuple[str, int], ...]:
     """A senior advocate's open break-glass records widen their figures: part of the key."""
     if Role(viewer.role) is not Role.SENIOR_ADVOCATE:
         return ()

@@ -1,0 +1,244 @@
+"""The paternity and child-support claims report: claims by member state and step, their age,
+member states' silence, and child support due, received and in arrears."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import aliased
+
+from vat.auth.actor import Actor
+from vat.claims.listing import AGE_BUCKETS
+from vat.claims.models import Claim, ClaimStep, Letter, LetterDirection, Payment, SupportOrder
+from vat.claims.support import instalments_due_sql
+from vat.db import db
+from vat.reports.scope import VictimFilters, cents, claim_conditions, sees_rows, threshold
+from vat.reports.sql import days_between, dialect
+from vat.reports.suppression import SuppressedTable, suppress, suppress_line
+from vat.victims.models import Victim
+
+
+def _least(*values: Any) -> ColumnElement[Any]:
+    """The smallest of the values (SQLite's scalar min, PostgreSQL's least)."""
+    return func.least(*values) if dialect() == "postgresql" else func.min(*values)
+
+
+def _previous_day(day: Any) -> ColumnElement[Any]:
+    return cast(day - 1, Date) if dialect() == "postgresql" else func.date(day, "-1 day")
+
+
+@dataclass(frozen=True)
+class ArrearsLine:
+    currency: str
+    due: Decimal | None
+    received: Decimal | None
+    arrears: Decimal | None
+    claims_in_arrears: int | None
+
+
+@dataclass(frozen=True)
+class WaitingLine:
+    member_state: str
+    open_claims: int | None
+    waiting: int | None
+    longest_days: int | None
+
+
+@dataclass(frozen=True)
+class ClaimsReport:
+    by_state: SuppressedTable  # rows: member states; columns: steps
+    by_age: list[tuple[str, int | None]]  # open claims by age
+    waiting: list[WaitingLine]
+    arrears: list[ArrearsLine]
+    threshold: int
+
+
+def claims_report(user: Actor, filters: VictimFilters, *, today: date | None = None) -> ClaimsReport:
+    """Claims by member state and step; open claims by age; member states' silence (days since
+    the first letter they have not answered); child-support due, received and in arrears.
+    `filters.year` is the year a claim was opened. Aggregate roles: consenting victims only,
+    suppressed."""
+    today = today or date.today()
+    aggregate = not sees_rows(user)
+    limit = threshold() if aggregate else 1
+    conditions = claim_conditions(user, filters, consented_only=aggregate)
+
+    def claims(*columns: Any) -> Select[Any]:
+        return (
+            select(*columns).select_from(Claim).join(Victim, Victim.id == Claim.victim_id).where(*conditions)
+        )
+
+    counts = db.session.execute(
+        claims(Claim.member_state, Claim.step, func.count()).group_by(Claim.member_state, Claim.step)
+    ).all()
+    states = sorted({s for s, _, _ in counts})
+    grid = {(s, step): int(n) for s, step, n in counts}
+    steps = list(ClaimStep)
+    by_state = suppress(
+        states,
+        [s.label for s in steps],
+        [[grid.get((s, step.value), 0) for step in steps] for s in states],
+        threshold=limit,
+    )
+
+    is_open = Claim.step != ClaimStep.CLOSED.value
+    age = days_between(literal(today, Date), Claim.opened_on)
+    buckets = [*AGE_BUCKETS, (None, "over 2 years")]
+    bucket = case(*[(age <= limit_days, label) for limit_days, label in AGE_BUCKETS], else_="over 2 years")
+    ages: dict[str, int] = dict(
+        db.session.execute(claims(bucket, func.count()).where(is_open).group_by(bucket)).all()
+    )
+    age_counts = [int(ages.get(label, 0)) for _, label in buckets]
+    by_age = list(
+        zip([label for _, label in buckets], suppress_line(age_counts, threshold=limit), strict=True)
+    )
+
+    waiting = _waiting_by_state(claims, is_open, today, limit)
+    arrears = _arrears_by_currency(claims, today, limit)
+    return ClaimsReport(by_state=by_state, by_age=by_age, waiting=waiting, arrears=arrears, threshold=limit)
+
+
+def _waiting_by_state(claims: Any, is_open: Any, today: date, limit: int) -> list[WaitingLine]:
+    """The first sent letter after the last reply (by date, then by the order recorded) starts the
+    wait, as in the claims service."""
+    replies = (
+        select(
+            Letter.claim_id,
+            Letter.dated_on,
+            Letter.id,
+            func.row_number()
+            .over(partition_by=Letter.claim_id, order_by=(Letter.dated_on.desc(), Letter.id.desc()))
+            .label("rn"),
+        )
+        .where(Letter.direction == LetterDirection.RECEIVED.value)
+        .subquery("replies")
+    )
+    last_reply = (
+        select(replies.c.claim_id, replies.c.dated_on, replies.c.id).where(replies.c.rn == 1).subquery()
+    )
+    sent = aliased(Letter)
+    since = (
+        select(sent.claim_id.label("claim_id"), func.min(sent.dated_on).label("since"))
+        .outerjoin(last_reply, last_reply.c.claim_id == sent.claim_id)
+        .where(
+            sent.direction == LetterDirection.SENT.value,
+            or_(
+                last_reply.c.claim_id.is_(None),
+                sent.dated_on > last_reply.c.dated_on,
+                and_(sent.dated_on == last_reply.c.dated_on, sent.id > last_reply.c.id),
+            ),
+        )
+        .group_by(sent.claim_id)
+        .subquery("since")
+    )
+    days = days_between(literal(today, Date), since.c.since)
+    rows = db.session.execute(
+        claims(
+            Claim.member_state,
+            func.count(),
+            func.count(since.c.since),
+            func.max(case((days > 0, days), else_=0)),
+        )
+        .outerjoin(since, since.c.claim_id == Claim.id)
+        .where(is_open)
+        .group_by(Claim.member_state)
+        .order_by(Claim.member_state)
+    ).all()
+    lines = []
+    for state, open_claims, waiting, longest in rows:
+        shown = suppress_line([int(open_claims) - int(waiting), int(waiting)], threshold=limit)
+        lines.append(
+            WaitingLine(
+                member_state=state,
+                open_claims=int(open_claims) if int(open_claims) >= limit else None,
+                waiting=shown[1],
+                longest_days=int(longest or 0) if shown[1] is not None and int(waiting) else None,
+            )
+        )
+    return lines
+
+
+def _arrears_by_currency(claims: Any, today: date, limit: int) -> list[ArrearsLine]:
+    ends = func.lead(SupportOrder.starts_on).over(
+        partition_by=SupportOrder.claim_id, order_by=(SupportOrder.starts_on, SupportOrder.ordered_on)
+    )
+    orders = select(
+        SupportOrder.claim_id,
+        SupportOrder.currency,
+        type_coerce(SupportOrder.amount, BigInteger).label("amount"),
+        SupportOrder.frequency,
+        SupportOrder.starts_on,
+        SupportOrder.ends_on,
+        ends.label("next_start"),
+    ).subquery("orders")
+    today_value = literal(today, Date)
+    until = _least(
+        today_value,
+        func.coalesce(orders.c.ends_on, today_value),
+        func.coalesce(_previous_day(orders.c.next_start), today_value),
+    )
+    instalments = instalments_due_sql(orders.c.starts_on, until, orders.c.frequency)
+    due = (
+        select(
+            orders.c.claim_id,
+            orders.c.currency,
+            cast(func.sum(instalments * orders.c.amount), BigInteger).label("due"),
+        )
+        .group_by(orders.c.claim_id, orders.c.currency)
+        .subquery("due")
+    )
+    received = (
+        select(
+            Payment.claim_id,
+            Payment.currency,
+            cast(func.sum(type_coerce(Payment.amount, BigInteger)), BigInteger).label("received"),
+        )
+        .group_by(Payment.claim_id, Payment.currency)
+        .subquery("received")
+    )
+    balance = func.coalesce(due.c.due, 0) - func.coalesce(received.c.received, 0)
+    rows = db.session.execute(
+        claims(
+            due.c.currency,
+            func.sum(func.coalesce(due.c.due, 0)),
+            func.sum(func.coalesce(received.c.received, 0)),
+            func.sum(case((balance > 0, 1), else_=0)),
+            func.count(),
+        )
+        .join(due, due.c.claim_id == Claim.id)
+        .outerjoin(received, and_(received.c.claim_id == Claim.id, received.c.currency == due.c.currency))
+        .group_by(due.c.currency)
+        .order_by(due.c.currency)
+    ).all()
+    lines = []
+    for currency, due_minor, received_minor, in_arrears, with_orders in rows:
+        hidden = int(with_orders) < limit
+        lines.append(
+            ArrearsLine(
+                currency=currency,
+                due=None if hidden else cents(due_minor),
+                received=None if hidden else cents(received_minor),
+                arrears=None if hidden else cents(due_minor) - cents(received_minor),
+                claims_in_arrears=suppress_line([int(in_arrears)], threshold=limit)[0]
+                if not hidden
+                else None,
+            )
+        )
+    return lines

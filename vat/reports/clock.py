@@ -1,0 +1,126 @@
+"""The allegation clock: for each step, how many allegations met its limit, missed it or are
+open within it or overdue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Date, Integer, String, and_, case, cast, func, literal, select
+
+from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Step, Urgency
+from vat.auth.actor import Actor
+from vat.db import db
+from vat.reports.scope import VictimFilters, place_conditions, sees_rows, threshold
+from vat.reports.sql import days_between, dialect
+from vat.reports.suppression import suppress_line
+
+CLOCK_STATES = [
+    ("on_time", _l("on time")),
+    ("late", _l("late")),
+    ("due", _l("open, within the limit")),
+    ("overdue", _l("open, overdue")),
+    ("waiting", _l("waiting for an earlier step")),
+    ("not_applicable", _l("not applicable")),
+]
+
+
+@dataclass(frozen=True)
+class ClockRow:
+    step: str
+    label: str
+    limit: str
+    counts: list[int | None]  # in CLOCK_STATES order; None: suppressed
+    allegations: int
+    average_days: Decimal | None  # completed steps, from the step they are counted from
+
+
+@dataclass(frozen=True)
+class ClockReport:
+    rows: list[ClockRow]
+    allegations: int
+    threshold: int
+
+
+def _deadline(start: Any, amount: ColumnElement[Any], unit: str) -> ColumnElement[Any]:
+    """`start` plus `amount` days or calendar months (clamped to the month's end, like the
+    allegations service's add_months), in SQL."""
+    amount = cast(amount, Integer)
+    if dialect() == "postgresql":
+        if unit == "months":
+            return cast(start + func.make_interval(0, amount), Date)
+        return start + amount
+    if unit == "months":
+        plain = func.date(start, literal("+") + cast(amount, String) + literal(" months"))
+        month_end = func.date(
+            start, "start of month", literal("+") + cast(amount + 1, String) + literal(" months"), "-1 day"
+        )
+        return func.min(plain, month_end)
+    return func.date(start, literal("+") + cast(amount, String) + literal(" days"))
+
+
+def _limit_text(rule: ClockRule) -> str:
+    text = f"{rule.amount} {rule.unit}"
+    if rule.reduced_amount is not None and rule.reduced_from:
+        text += f" ({rule.reduced_amount} {rule.unit} if {Urgency(rule.reduced_from).label} or more urgent)"
+    return text
+
+
+def clock_report(user: Actor, filters: VictimFilters, *, today: date | None = None) -> ClockReport:
+    """For each step of the allegation clock: how many allegations met the limit, missed it, are
+    open within it or overdue; the average days taken against the prescribed limit. Fund managers
+    and auditors get each line suppressed (small counts hidden, with a complement)."""
+    today = today or date.today()
+    conditions = place_conditions(
+        user, filters, record=Allegation, record_type="allegation", dated=Allegation.received_on
+    )
+    limit = 1 if sees_rows(user) else threshold()
+    rows = []
+    total = int(db.session.scalar(select(func.count()).select_from(Allegation).where(*conditions)) or 0)
+    for rule in db.session.scalars(select(ClockRule).order_by(ClockRule.position)):
+        done = getattr(Allegation, f"{rule.step}_on")
+        start = getattr(Allegation, f"{rule.starts_from}_on")
+        amount: ColumnElement[Any] = literal(rule.amount)
+        if rule.reduced_amount is not None and rule.reduced_from:
+            urgent = [u.value for u in Urgency if u.rank >= Urgency(rule.reduced_from).rank]
+            amount = case((Allegation.urgency.in_(urgent), rule.reduced_amount), else_=rule.amount)
+        due = _deadline(start, amount, rule.unit)
+        categories = [c for c in rule.applies_to.split(",") if c]
+        applies = Allegation.personnel_category.in_(categories) if categories else literal(True)
+        started = and_(applies, start.is_not(None))
+        states = {
+            "on_time": and_(started, done.is_not(None), done <= due),
+            "late": and_(started, done.is_not(None), done > due),
+            "due": and_(started, done.is_(None), literal(today, Date) <= due),
+            "overdue": and_(started, done.is_(None), literal(today, Date) > due),
+            "waiting": and_(applies, start.is_(None)),
+            "not_applicable": ~applies if categories else literal(False),
+        }
+        completed = and_(started, done.is_not(None))
+        figures = db.session.execute(
+            select(
+                *[func.coalesce(func.sum(case((states[k], 1), else_=0)), 0) for k, _ in CLOCK_STATES],
+                func.avg(case((completed, days_between(done, start)), else_=None)),
+                func.coalesce(func.sum(case((completed, 1), else_=0)), 0),
+            ).where(*conditions)
+        ).one()
+        counts = [int(n) for n in figures[: len(CLOCK_STATES)]]
+        average, finished = figures[-2], int(figures[-1])
+        rows.append(
+            ClockRow(
+                step=rule.step,
+                label=STEP_LABELS[Step(rule.step)],
+                limit=_limit_text(rule),
+                counts=suppress_line(counts, threshold=limit),
+                allegations=total,
+                average_days=(
+                    Decimal(str(average)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+                    if average is not None and finished >= limit
+                    else None
+                ),
+            )
+        )
+    return ClockReport(rows=rows, allegations=total, threshold=limit)

@@ -1,0 +1,122 @@
+"""What every report shares: who sees rows and who sees suppressed aggregates, the filters as
+SQL conditions on the viewer's scope, and money from US cents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import ColumnElement, exists
+
+from vat.auth.actor import Actor
+from vat.auth.models import Role
+from vat.auth.policy import SCOPED_ROLES, scope_filter
+from vat.claims.models import Claim
+from vat.reports.suppression import SuppressedTable
+from vat.victims.models import AgeGroup, Consent, ConsentPurpose, Victim
+
+HUNDRED = Decimal(100)
+
+
+def cents(minor: Any) -> Decimal:
+    return Decimal(int(minor or 0)).scaleb(-2)
+
+
+def share(part: int, whole: int) -> Decimal | None:
+    """part / whole as a percentage to one decimal place (None when there is no whole)."""
+    if not whole:
+        return None
+    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def threshold() -> int:
+    return int(current_app.config["VAT_SUPPRESSION_THRESHOLD"])
+
+
+def sees_rows(user: Actor) -> bool:
+    """Advocates see one row per victim in their scope; everyone else gets suppressed aggregates."""
+    return Role(user.role) in SCOPED_ROLES
+
+
+@dataclass(frozen=True)
+class VictimFilters:
+    country_code: str = ""
+    mission: str = ""
+    year: int | None = None  # the year the victim was registered
+    sex: str = ""
+    minor: bool | None = None  # True: minors only; False: adults only; None: everyone
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in ("", None)}
+
+
+def in_year(day: Any, year: int) -> list[ColumnElement[bool]]:
+    """`day` falls in `year`: two comparisons, so an index on `day` serves."""
+    return [day >= date(year, 1, 1), day < date(year + 1, 1, 1)]
+
+
+def place_conditions(
+    user: Actor, filters: VictimFilters, *, record: Any, record_type: str, dated: Any
+) -> list[ColumnElement[bool]]:
+    """The viewer's scope and the place and year filters on a victim or an allegation (`record`,
+    with its country_code, mission and id; `dated`: the day the year filter reads)."""
+    conditions = [
+        scope_filter(user, record.country_code, record.mission, record_type=record_type, id_column=record.id)
+    ]
+    if filters.country_code:
+        conditions.append(record.country_code == filters.country_code.upper())
+    if filters.mission:
+        conditions.append(record.mission == filters.mission)
+    if filters.year:
+        conditions += in_year(dated, filters.year)
+    return conditions
+
+
+def victim_conditions(
+    user: Actor, filters: VictimFilters, *, consented_only: bool
+) -> list[ColumnElement[bool]]:
+    conditions = place_conditions(
+        user, filters, record=Victim, record_type="victim", dated=Victim.registered_on
+    )
+    if filters.sex:
+        conditions.append(Victim.sex == filters.sex)
+    if filters.minor is True:
+        conditions.append(Victim.age_group == AgeGroup.MINOR.value)
+    elif filters.minor is False:
+        conditions.append(Victim.age_group != AgeGroup.MINOR.value)
+    if consented_only:
+        conditions.append(
+            exists().where(
+                Consent.victim_id == Victim.id,
+                Consent.purpose == ConsentPurpose.AGGREGATE_REPORTING.value,
+                Consent.withdrawn_on.is_(None),
+                Consent.superseded.is_(False),
+            )
+        )
+    return conditions
+
+
+def claim_conditions(
+    user: Actor, filters: VictimFilters, *, consented_only: bool
+) -> list[ColumnElement[bool]]:
+    conditions = victim_conditions(user, replace(filters, year=None), consented_only=consented_only)
+    if filters.year:
+        conditions += in_year(Claim.opened_on, filters.year)
+    return conditions
+
+
+def aggregate_export_rows(table: SuppressedTable) -> list[list[Any]]:
+    """A suppressed table as rows, hidden cells written as the text "suppressed"."""
+
+    def show(value: int | None) -> Any:
+        return "suppressed" if value is None else value
+
+    rows = [
+        [label, *[show(v) for v in cells], show(total)]
+        for label, cells, total in zip(table.row_labels, table.cells, table.row_totals, strict=True)
+    ]
+    rows.append(["total", *[show(v) for v in table.column_totals], show(table.grand_total)])
+    return rows

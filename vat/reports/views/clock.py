@@ -1,0 +1,90 @@
+"""The allegation clock's page and export."""
+
+from __future__ import annotations
+
+from flask import Response, abort, render_template
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from vat.auth.policy import Permission, requires
+from vat.db import read_only
+from vat.reports.charts import Series, bar_chart
+from vat.reports.clock import CLOCK_STATES, clock_report
+from vat.reports.forms import AllegationFilterForm
+from vat.reports.views.blueprint import (
+    FORMATS,
+    audit_export,
+    bp,
+    carried,
+    download_sheet,
+    filters_from,
+    kept_report,
+    pending,
+    refused,
+    too_few,
+)
+
+
+@bp.get("/clock")
+@requires(Permission.VIEW_CASES)
+def clock() -> str | Response:
+    form, filters = filters_from(AllegationFilterForm)
+    snapshot = kept_report("clock", filters, "allegations", lambda user: clock_report(user, filters))
+    if snapshot.value is None:
+        return pending(form, "reports.clock", _("Allegation clock"))
+    report = snapshot.value.report
+    if report is None:
+        return too_few(form, "reports.clock", _("Allegation clock"), "allegations")
+    late_at = [k for k, _ in CLOCK_STATES].index("late")
+    overdue_at = [k for k, _ in CLOCK_STATES].index("overdue")
+    chart = bar_chart(
+        chart_id="clock-chart",
+        title=_("Allegation clock: steps on time and late, by step"),
+        categories=[row.label for row in report.rows],
+        series=[
+            Series(_("on time"), [row.counts[0] for row in report.rows], "series-1"),
+            Series(
+                _("late or overdue"),
+                [_sum(row.counts[late_at], row.counts[overdue_at]) for row in report.rows],
+                "series-2",
+            ),
+        ],
+    )
+    return render_template(
+        "reports/clock.html",
+        form=form,
+        report=report,
+        states=CLOCK_STATES,
+        chart=chart,
+        args=carried(form),
+        figures_as_of=snapshot.computed_at,
+    )
+
+
+def _sum(*values: int | None) -> int | None:
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+@bp.get("/clock/export.<fmt>")
+@requires(Permission.VIEW_CASES)
+def clock_export(fmt: str) -> Response:
+    if fmt not in FORMATS:
+        abort(404)
+    form, filters = filters_from(AllegationFilterForm)
+    if refused(filters, "allegations"):
+        return too_few(form, "reports.clock", _("Allegation clock"), "allegations", status=422)
+    with read_only():
+        report = clock_report(current_user, filters)
+    header = ["step", "limit", *[str(label) for _, label in CLOCK_STATES], "allegations", "average days"]
+    rows = [
+        [
+            row.label,
+            row.limit,
+            *["suppressed" if n is None else n for n in row.counts],
+            row.allegations,
+            row.average_days,
+        ]
+        for row in report.rows
+    ]
+    audit_export("allegation-clock", fmt, filters.as_dict(), len(rows))
+    return download_sheet("allegation-clock", fmt, ("Allegation clock", header, rows))

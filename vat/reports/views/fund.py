@@ -1,0 +1,130 @@
+"""The fund statement's page and export (CSV, workbook or PDF)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Response, abort, render_template
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from ledger import kept
+from vat.auth.policy import Permission, requires
+from vat.db import read_only
+from vat.reports.charts import Series, bar_chart
+from vat.reports.fund import PROJECT_KEYS, FundStatement, fund_statement
+from vat.reports.pdf import fund_statement_pdf
+from vat.reports.views.blueprint import (
+    FORMATS,
+    Sheet,
+    audit_export,
+    bp,
+    carried,
+    download,
+    download_sheets,
+    period,
+    small_counts_below,
+)
+
+
+@bp.get("/fund")
+@requires(Permission.READ_LEDGER)
+def fund() -> str:
+    form, start, end = period()
+    today, below = date.today(), small_counts_below()
+
+    def compute() -> tuple[FundStatement, Markup]:
+        statement = fund_statement(start, end, today=today, small_counts_below=below)
+        # The portfolio's rows take seconds to format at scale: kept rendered.
+        portfolio = render_template("reports/_fund_portfolio.html", projects=statement.projects)
+        return statement, Markup(portfolio)  # noqa: S704  # nosec B704 - escaped by Jinja as it rendered
+
+    with read_only():
+        statement, portfolio = kept.figures(
+            "fund report", compute, start, end, today, below, str(get_locale())
+        )
+    chart = bar_chart(
+        chart_id="fund-by-month",
+        title=_(
+            "Income and spending by month, %(start)s to %(end)s (US$)",
+            start=f"{start:%d %b %Y}",
+            end=f"{end:%d %b %Y}",
+        ),
+        categories=[month for month, _, _ in statement.months],
+        series=[
+            Series(_("income"), [income for _, income, _ in statement.months], "series-1"),
+            Series(_("spending"), [spending for _, _, spending in statement.months], "series-2"),
+        ],
+    )
+    return render_template(
+        "reports/fund.html",
+        form=form,
+        statement=statement,
+        portfolio=portfolio,
+        chart=chart,
+        args=carried(form),
+    )
+
+
+FUND_SHEETS = {
+    "summary": ["item", "source", "US$"],
+    "pledges": ["donor", "pledged US$", "received US$", "outstanding US$"],
+    "withheld": ["contributing country", "withheld US$", "transferred US$", "outstanding US$"],
+    "projects": [
+        "title",
+        "partner",
+        "country",
+        "focus",
+        "status",
+        "planned start",
+        "planned end",
+        "actual start",
+        "actual end",
+        "approved US$",
+        "disbursed US$",
+        "remaining US$",
+        "victims listed",
+        "behind schedule",
+    ],
+    "months": ["month", "income US$", "spending US$"],
+}
+
+
+def _fund_sheets(statement: FundStatement) -> list[Sheet]:
+    summary: list[list[Any]] = [["opening fund balance", "", statement.opening_balance]]
+    summary += [[f"income: {category}", source, amount] for category, source, amount in statement.income]
+    summary.append(["total income", "", statement.total_income])
+    summary += [[f"expense: {category}", "", amount] for category, amount in statement.expenses]
+    summary.append(["total expenses", "", statement.total_expenses])
+    summary.append(["closing fund balance", "", statement.closing_balance])
+    summary.append(["opening cash", "", statement.opening_cash])
+    summary.append(["closing cash", "", statement.closing_cash])
+    projects = [
+        ["suppressed" if k == "victims_listed" and p[k] is None else p[k] for k in PROJECT_KEYS]
+        for p in statement.projects
+    ]
+    return [
+        (f"Fund {statement.start} to {statement.end}"[:31], FUND_SHEETS["summary"], summary),
+        ("Pledges and receipts", FUND_SHEETS["pledges"], [list(r) for r in statement.pledges]),
+        ("Withheld payments", FUND_SHEETS["withheld"], [list(r) for r in statement.withheld]),
+        ("Projects", FUND_SHEETS["projects"], projects),
+        ("By month", FUND_SHEETS["months"], [list(r) for r in statement.months]),
+    ]
+
+
+@bp.get("/fund/export.<fmt>")
+@requires(Permission.READ_LEDGER)
+def fund_export(fmt: str) -> Response:
+    if fmt not in (*FORMATS, "pdf"):
+        abort(404)
+    _form, start, end = period()
+    with read_only():
+        statement = fund_statement(start, end, small_counts_below=small_counts_below())
+    sheets = _fund_sheets(statement)
+    audit_export("fund-statement", fmt, {"start": start, "end": end}, sum(len(rows) for _, _, rows in sheets))
+    if fmt == "pdf":
+        title = f"Fund statement, {start.isoformat()} to {end.isoformat()}"
+        return download("fund-statement", fmt, fund_statement_pdf(title, sheets, generated=date.today()))
+    return download_sheets("fund-statement", fmt, sheets)

@@ -1,0 +1,239 @@
+"""Per-victim support: rows for advocates (a page at a time, or streamed whole as an export),
+suppressed aggregates for everyone else, and the page that follows a long export's progress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from flask import Response, abort, jsonify, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import Result, Select
+
+from vat.auth.policy import Permission, requires
+from vat.db import db, read_only
+from vat.reports import progress
+from vat.reports.charts import Series, bar_chart
+from vat.reports.deidentify import deidentify
+from vat.reports.exports import csv_lines, xlsx_file
+from vat.reports.forms import VictimFilterForm
+from vat.reports.scope import VictimFilters, aggregate_export_rows, cents, sees_rows
+from vat.reports.support import (
+    STATUS_COLUMNS,
+    SUPPORT_COLUMNS,
+    TYPE_COLUMNS,
+    aggregate_support,
+    headline,
+    services_by_type,
+    support_export_rows,
+    support_header,
+    support_rows,
+    victims_count,
+)
+from vat.reports.views.blueprint import (
+    FORMATS,
+    audit_export,
+    bp,
+    carried,
+    download,
+    download_file,
+    filters_from,
+    kept_report,
+    pending,
+    refused,
+    too_few,
+)
+
+PAGE_SIZE = 100
+
+
+@bp.get("/victims")
+@requires(Permission.VIEW_CASES)
+def victims() -> str | Response:
+    form, filters = filters_from(VictimFilterForm)
+    if not sees_rows(current_user):
+        return _aggregate_page(form, filters)
+    title = _("Per-victim support")
+    snapshot = kept_report(
+        "victims",
+        filters,
+        "victims",
+        lambda user: (headline(user, filters), services_by_type(user, filters)),
+    )
+    if snapshot.value is None or snapshot.value.report is None:  # advocates are never refused
+        return pending(form, "reports.victims", title)
+    figures, by_type = snapshot.value.report
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    with read_only():  # only this page's victims, always read afresh
+        query = support_rows(current_user, filters, page=(PAGE_SIZE, (page - 1) * PAGE_SIZE))
+        rows = db.session.execute(query).all()
+    chart = bar_chart(
+        chart_id="services-by-type",
+        title=_("Services by type"),
+        categories=[label for label, _ in by_type],
+        series=[Series(_("services"), [count for _, count in by_type], "series-1")],
+    )
+    return render_template(
+        "reports/victims.html",
+        form=form,
+        figures=figures,
+        rows=rows,
+        page=page,
+        pages=max(((figures.victims or 0) + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        type_columns=TYPE_COLUMNS,
+        status_columns=STATUS_COLUMNS,
+        cents=cents,
+        chart=chart,
+        by_type=by_type,
+        args=carried(form),
+        figures_as_of=snapshot.computed_at,
+    )
+
+
+def _aggregate_page(form: VictimFilterForm, filters: VictimFilters) -> str | Response:
+    """What fund managers and auditors see: consenting victims only, counts suppressed."""
+    title = _("Per-victim support")
+    snapshot = kept_report(
+        "victims-aggregate", filters, "victims", lambda user: aggregate_support(user, filters)
+    )
+    if snapshot.value is None:
+        return pending(form, "reports.victims", title)
+    result = snapshot.value.report
+    if result is None:
+        return too_few(form, "reports.victims", title, "victims")
+    chart = bar_chart(
+        chart_id="services-by-type",
+        title=_("Services by type (consenting victims; small counts hidden)"),
+        categories=result.by_service.row_labels,
+        series=[Series(_("services"), result.by_service.row_totals, "series-1")],
+    )
+    return render_template(
+        "reports/victims_aggregate.html",
+        form=form,
+        result=result,
+        chart=chart,
+        args=carried(form),
+        figures_as_of=snapshot.computed_at,
+    )
+
+
+@bp.get("/victims/export.<fmt>")
+@requires(Permission.VIEW_CASES)
+def victims_export(fmt: str) -> Response:
+    if fmt not in FORMATS:
+        abort(404)
+    form, filters = filters_from(VictimFilterForm)
+    if refused(filters, "victims"):
+        return too_few(form, "reports.victims", _("Per-victim support"), "victims", status=422)
+    if sees_rows(current_user):
+        with read_only():
+            total = victims_count(current_user, filters)
+        audit_export("victim-support", fmt, filters.as_dict(), total)
+        return _per_victim_download("victim-support", fmt, support_rows(current_user, filters), total)
+
+    with read_only():
+        result = aggregate_support(current_user, filters)
+    by_place = ("Victims by place", ["country / mission", *SUPPORT_COLUMNS, "total"])
+    by_service = ("Services by type", ["service type", *result.by_service.column_labels, "total"])
+    place_rows = aggregate_export_rows(result.by_place)
+    service_rows = aggregate_export_rows(result.by_service)
+    audit_export("victim-support-aggregate", fmt, filters.as_dict(), len(place_rows) + len(service_rows))
+    if fmt == "csv":
+        lines = [
+            *csv_lines(by_place[1], place_rows),
+            "\r\n",
+            *csv_lines(by_service[1], service_rows, bom=False),
+        ]
+        return download("victim-support-aggregate", fmt, "".join(lines))
+    body = xlsx_file([(*by_place, place_rows), (*by_service, service_rows)])
+    return download_file("victim-support-aggregate", fmt, body)
+
+
+@bp.get("/victims/export-deidentified.<fmt>")
+@requires(Permission.VIEW_CASES)
+def victims_export_deidentified(fmt: str) -> Response:
+    """Per-victim rows for analysts: consenting victims only, pseudonymous ids, shifted dates."""
+    if fmt not in FORMATS:
+        abort(404)
+    if not sees_rows(current_user):
+        abort(403)  # those who see only aggregates get no rows, even de-identified ones
+    _form, filters = filters_from(VictimFilterForm)
+    with read_only():
+        total = victims_count(current_user, filters, consented_only=True)
+    audit_export("victim-support-deidentified", fmt, filters.as_dict(), total)
+    query = support_rows(current_user, filters, consented_only=True)
+    return _per_victim_download("victim-support-deidentified", fmt, query, total, deidentified=True)
+
+
+def _per_victim_download(
+    name: str, fmt: str, query: Select[Any], total: int, *, deidentified: bool = False
+) -> Response:
+    """One row per victim, streamed: CSV straight from a server-side cursor, XLSX written to a
+    temporary file from the same cursor and then streamed. The rows are counted into the export's
+    progress token if the link carried one (see progress.py)."""
+    tracker = progress.Tracker(request.args.get("progress", ""), current_user.id)
+    tracker.writing(total)
+
+    def table(result: Result[Any]) -> tuple[list[str], Iterable[Any]]:
+        header, rows = support_header(), support_export_rows(result)
+        if deidentified:
+            header, rows = deidentify(header, rows)
+        return header, tracker.counted(rows)
+
+    if fmt == "csv":
+
+        def generate() -> Iterator[str]:
+            with read_only():
+                result = db.session.execute(query.execution_options(yield_per=1000))
+                try:
+                    yield from csv_lines(*table(result))
+                finally:  # also when the download is abandoned: release the server-side cursor
+                    result.close()
+            tracker.finished()
+
+        return download(name, fmt, stream_with_context(generate()))
+    with read_only():
+        result = db.session.execute(query.execution_options(yield_per=1000))
+        try:
+            handle = xlsx_file([("Victim support", *table(result))])
+        finally:
+            result.close()
+    return download_file(name, fmt, handle, tracker)
+
+
+@bp.get("/victims/download.<fmt>")
+@requires(Permission.VIEW_CASES)
+def victims_download(fmt: str) -> str:
+    """The page that starts the per-victim export and shows how far it has got."""
+    return _progress_page("reports.victims_export", fmt)
+
+
+@bp.get("/victims/download-deidentified.<fmt>")
+@requires(Permission.VIEW_CASES)
+def victims_download_deidentified(fmt: str) -> str:
+    return _progress_page("reports.victims_export_deidentified", fmt)
+
+
+def _progress_page(export_endpoint: str, fmt: str) -> str:
+    if fmt not in FORMATS:
+        abort(404)
+    if not sees_rows(current_user):
+        abort(403)  # aggregate roles download small suppressed tables directly
+    args = carried(VictimFilterForm(request.args))
+    token = progress.new_token(current_user.id)
+    return render_template(
+        "reports/download.html",
+        download_url=url_for(export_endpoint, fmt=fmt, progress=token, **args),
+        status_url=url_for("reports.export_progress", token=token),
+        back_url=url_for("reports.victims", **args),
+    )
+
+
+@bp.get("/export-progress")
+@requires(Permission.VIEW_CASES)
+def export_progress() -> Response:
+    """How far the signed-in user's export has got; "unknown" for any token not theirs."""
+    response = jsonify(progress.status(request.args.get("token", ""), current_user.id))
+    response.headers["Cache-Control"] = "no-store"
+    return response
