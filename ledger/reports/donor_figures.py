@@ -68,6 +68,20 @@ def donor_summary() -> list[dict[str, Any]]:
     return rows
 
 
+def _newest_first(
+    model: type[Pledge] | type[Receipt], day: Any, *columns: Any, donor: Donor, page: int, per_page: int
+) -> Page:
+    """One page of the donor's `model` rows, newest first by `day`: (row, *columns, reversed)."""
+    return page_of(
+        select(model, *columns, model.entry_id.in_(engine.reversed_ids()))
+        .where(model.donor_id == donor.id)
+        .order_by(day.desc(), model.id.desc()),
+        page=page,
+        per_page=per_page,
+        count=lambda: db.session.scalar(select(func.count(model.id)).where(model.donor_id == donor.id)) or 0,
+    )
+
+
 def donor_pledges(donor: Donor, *, page: int, per_page: int) -> Page:
     """One page of the donor's pledges, newest first, each with what is received and outstanding
     (in the pledge's currency): the page's balances are read pledge by pledge, not the donor's."""
@@ -81,16 +95,7 @@ def donor_pledges(donor: Donor, *, page: int, per_page: int) -> Page:
         )
         .scalar_subquery()
     )
-    found = page_of(
-        select(Pledge, balance, Pledge.entry_id.in_(engine.reversed_ids()))
-        .where(Pledge.donor_id == donor.id)
-        .order_by(Pledge.pledged_on.desc(), Pledge.id.desc()),
-        page=page,
-        per_page=per_page,
-        count=lambda: (
-            db.session.scalar(select(func.count(Pledge.id)).where(Pledge.donor_id == donor.id)) or 0
-        ),
-    )
+    found = _newest_first(Pledge, Pledge.pledged_on, balance, donor=donor, page=page, per_page=per_page)
     rows = []
     for pledge, balance_minor, reversed_ in found.items:
         amount = from_minor(pledge.amount_minor, pledge.currency)
@@ -109,16 +114,7 @@ def donor_pledges(donor: Donor, *, page: int, per_page: int) -> Page:
 
 def donor_receipts(donor: Donor, *, page: int, per_page: int) -> Page:
     """One page of the donor's receipts, newest first: (receipt, amount, reversed) rows."""
-    found = page_of(
-        select(Receipt, Receipt.entry_id.in_(engine.reversed_ids()))
-        .where(Receipt.donor_id == donor.id)
-        .order_by(Receipt.received_on.desc(), Receipt.id.desc()),
-        page=page,
-        per_page=per_page,
-        count=lambda: (
-            db.session.scalar(select(func.count(Receipt.id)).where(Receipt.donor_id == donor.id)) or 0
-        ),
-    )
+    found = _newest_first(Receipt, Receipt.received_on, donor=donor, page=page, per_page=per_page)
     return replace(
         found,
         items=[(r, from_minor(r.amount_minor, r.currency), bool(reversed_)) for r, reversed_ in found.items],

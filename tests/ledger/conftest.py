@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ledger.models import Donor, DonorKind, Project, ProjectFocus
-from ledger.services import contributions, grants, months, victim_support
+from ledger.models import DirectSupport, Donor, DonorKind, Entry, Pledge, Project, ProjectFocus, Receipt
+from ledger.services import contributions, corrections, grants, months, victim_support
 from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.db import db
@@ -58,6 +58,34 @@ class Fund:
             bank_reference="BANK-1",
         )
 
+    def pledge(self, donor: Donor, amount: str, on: date, currency: str = "USD") -> Pledge:
+        return contributions.record_pledge(
+            actor=self.maker, key=key(), donor=donor, currency=currency, amount=Decimal(amount), pledged_on=on
+        )
+
+    def receive(
+        self,
+        donor: Donor,
+        amount: str,
+        on: date,
+        currency: str = "USD",
+        pledge: Pledge | None = None,
+        bank_reference: str = "B",
+    ) -> Receipt:
+        return contributions.record_receipt(
+            actor=self.maker,
+            key=key(),
+            donor=donor,
+            pledge=pledge,
+            amount=Decimal(amount),
+            currency=currency,
+            received_on=on,
+            bank_reference=bank_reference,
+        )
+
+    def reverse(self, entry: Entry, on: date, reason: str) -> Entry:
+        return corrections.reverse_entry(actor=self.maker, key=key(), entry=entry, on=on, reason=reason)
+
     def project(self, amount: str = "50000", on: date = date(2019, 2, 1), currency: str = "USD") -> Project:
         return grants.approve_project(
             actor=self.maker,
@@ -81,6 +109,27 @@ class Fund:
             amount=Decimal(amount),
             paid_on=on,
             reference="PAY-1",
+        )
+
+    def pay(
+        self,
+        case_code: str,
+        amount: str,
+        on: date = date(2019, 2, 1),
+        purpose: str = "rent",
+        currency: str = "USD",
+        **kw: Any,
+    ) -> DirectSupport:
+        """Direct support to one victim (`actor` and `country_code` may be given)."""
+        return victim_support.pay_direct_support(
+            actor=kw.get("actor", self.maker),
+            key=key(),
+            case_code=case_code,
+            amount=Decimal(amount),
+            currency=currency,
+            paid_on=on,
+            purpose=purpose,
+            country_code=kw.get("country_code"),
         )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ledger.models import Entry, Project, Tranche
-from ledger.services import grants, victim_support
+from ledger.services import grants
 from ledger.verify import verify
 from tests.ledger.conftest import key
 from vat.auth.models import User
@@ -79,15 +79,7 @@ def test_cash_is_not_overspent_by_concurrent_payments(ctx, fund):
     db.session.commit()
 
     def pay() -> None:
-        victim_support.pay_direct_support(
-            actor=db.session.get(User, maker_id),
-            key=key(),
-            case_code="CAR-2017-0001",
-            amount=Decimal("300"),
-            currency="USD",
-            paid_on=date(2019, 2, 1),
-            purpose="rent",
-        )
+        fund.pay("CAR-2017-0001", "300", actor=db.session.get(User, maker_id))
 
     outcomes = run_together(ctx, [pay] * 5)
     assert sum(o == "ok" for o in outcomes) == 3, outcomes

@@ -11,7 +11,7 @@ import pytest
 from ledger import views
 from ledger.models import Donor, Entry, Pledge
 from ledger.reports import donor_figures
-from ledger.services import contributions, corrections
+from ledger.services import contributions
 from tests.ledger.conftest import Fund, key
 from vat.auth.models import Role
 from vat.db import db
@@ -30,21 +30,12 @@ def pledge(fund: Fund, donor: Donor, amount: str, on: date, reference: str) -> P
 
 
 def receive(fund: Fund, donor: Donor, amount: str, on: date, reference: str, against: Pledge | None) -> None:
-    contributions.record_receipt(
-        actor=fund.maker,
-        key=key(),
-        donor=donor,
-        pledge=against,
-        amount=D(amount),
-        currency="USD",
-        received_on=on,
-        bank_reference=reference,
-    )
+    fund.receive(donor, amount, on, pledge=against, bank_reference=reference)
 
 
 def withdraw(fund: Fund, withdrawn: Pledge) -> None:
     entry = db.session.get(Entry, withdrawn.entry_id)
-    corrections.reverse_entry(actor=fund.maker, key=key(), entry=entry, on=date.today(), reason="x")
+    fund.reverse(entry, on=date.today(), reason="x")
 
 
 @pytest.fixture

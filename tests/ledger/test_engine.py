@@ -13,7 +13,7 @@ from ledger import engine
 from ledger.engine import EntryKind, Line
 from ledger.models import Entry, Posting, ProjectStatus
 from ledger.reports import subledgers, withheld
-from ledger.services import contributions, corrections, grants, months, victim_support, withholdings
+from ledger.services import contributions, grants, months, victim_support, withholdings
 from ledger.verify import verify
 from tests.conftest import BACKEND
 from tests.ledger.conftest import PASSWORD, key
@@ -172,43 +172,22 @@ def test_a_reversal_mirrors_the_entry_once_and_cannot_be_reversed(fund):
     receipt = fund.contribute("500")
     original = db.session.get(Entry, receipt.entry_id)
     before = engine.usd_balance(engine.CASH)
-    reversal = corrections.reverse_entry(
-        actor=fund.maker, key=key(), entry=original, on=date.today(), reason="typo"
-    )
+    reversal = fund.reverse(original, on=date.today(), reason="typo")
     assert reversal.reverses_id == original.id
     assert engine.usd_balance(engine.CASH) == before - D("500")
     with pytest.raises(Conflict, match="already been reversed"):
-        corrections.reverse_entry(
-            actor=fund.maker, key=key(), entry=original, on=date.today(), reason="again"
-        )
+        fund.reverse(original, on=date.today(), reason="again")
     with pytest.raises(DomainError, match="cannot itself be reversed"):
-        corrections.reverse_entry(actor=fund.maker, key=key(), entry=reversal, on=date.today(), reason="undo")
+        fund.reverse(reversal, on=date.today(), reason="undo")
     assert verify().problem is None
 
 
 def test_a_pledge_with_receipts_cannot_be_reversed_before_them(fund):
     donor = fund.donor()
-    pledge = contributions.record_pledge(
-        actor=fund.maker, key=key(), donor=donor, currency="USD", amount=D("100"), pledged_on=date(2019, 1, 1)
-    )
-    contributions.record_receipt(
-        actor=fund.maker,
-        key=key(),
-        donor=donor,
-        pledge=pledge,
-        amount=D("40"),
-        currency="USD",
-        received_on=date(2019, 1, 2),
-        bank_reference="B",
-    )
+    pledge = fund.pledge(donor, "100", date(2019, 1, 1))
+    fund.receive(donor, "40", date(2019, 1, 2), pledge=pledge)
     with pytest.raises(DomainError, match="reverse them first"):
-        corrections.reverse_entry(
-            actor=fund.maker,
-            key=key(),
-            entry=db.session.get(Entry, pledge.entry_id),
-            on=date.today(),
-            reason="x",
-        )
+        fund.reverse(db.session.get(Entry, pledge.entry_id), on=date.today(), reason="x")
 
 
 # --- cash, commitments, disbursements --------------------------------------------------------
@@ -217,24 +196,8 @@ def test_a_pledge_with_receipts_cannot_be_reversed_before_them(fund):
 def test_cash_never_goes_negative(fund):
     fund.contribute("100")
     with pytest.raises(DomainError, match="Not enough cash"):
-        victim_support.pay_direct_support(
-            actor=fund.maker,
-            key=key(),
-            case_code="CAR-2017-0042",
-            amount=D("100.01"),
-            currency="USD",
-            paid_on=date(2019, 2, 1),
-            purpose="rent",
-        )
-    support = victim_support.pay_direct_support(
-        actor=fund.maker,
-        key=key(),
-        case_code="car-2017-0042",
-        amount=D("100"),
-        currency="USD",
-        paid_on=date(2019, 2, 1),
-        purpose="rent",
-    )
+        fund.pay("CAR-2017-0042", "100.01")
+    support = fund.pay("car-2017-0042", "100")
     assert support.case_code == "CAR-2017-0042"
     assert engine.usd_balance(engine.CASH) == 0
     posting = db.session.scalar(select(Posting).where(Posting.case_code == "CAR-2017-0042").limit(1))
@@ -310,25 +273,9 @@ def test_a_receipt_in_another_month_books_the_realised_exchange_difference(fund)
     fund.rate("EUR", date(2019, 1, 1), "0.8")
     fund.rate("EUR", date(2019, 3, 1), "0.9")
     donor = fund.donor("DEU")
-    pledge = contributions.record_pledge(
-        actor=fund.maker,
-        key=key(),
-        donor=donor,
-        currency="EUR",
-        amount=D("1000"),
-        pledged_on=date(2019, 1, 5),
-    )
+    pledge = fund.pledge(donor, "1000", date(2019, 1, 5), currency="EUR")
     assert engine.usd_balance(engine.PLEDGES_RECEIVABLE) == D("1250.00")
-    contributions.record_receipt(
-        actor=fund.maker,
-        key=key(),
-        donor=donor,
-        pledge=pledge,
-        amount=D("1000"),
-        currency="EUR",
-        received_on=date(2019, 3, 5),
-        bank_reference="B",
-    )
+    fund.receive(donor, "1000", date(2019, 3, 5), currency="EUR", pledge=pledge)
     assert engine.usd_balance(engine.PLEDGES_RECEIVABLE) == 0
     assert engine.usd_balance(engine.CASH) == D("1111.11")
     assert engine.usd_balance(engine.EXCHANGE_DIFFERENCES) == D("138.89")  # a loss, debit
@@ -339,9 +286,7 @@ def test_a_used_rate_is_frozen_in_the_service_and_in_the_database(fund):
     rate = fund.rate("EUR", date(2019, 1, 1), "0.8")
     fund.rate("EUR", date(2019, 1, 1), "0.81")  # unused: may be corrected
     donor = fund.donor("DEU")
-    contributions.record_pledge(
-        actor=fund.maker, key=key(), donor=donor, currency="EUR", amount=D("10"), pledged_on=date(2019, 1, 5)
-    )
+    fund.pledge(donor, "10", date(2019, 1, 5), currency="EUR")
     with pytest.raises(Conflict, match="frozen"):
         fund.rate("EUR", date(2019, 1, 1), "0.82")
     db.session.commit()
@@ -520,19 +465,8 @@ def test_direct_support_announces_the_payment_inside_the_booking_transaction(fun
     def record(sender, **payment):
         received.append(payment)
 
-    victim_support.direct_support_paid.connect(record)
-    try:
-        support = victim_support.pay_direct_support(
-            actor=fund.maker,
-            key=key(),
-            case_code="CAR-2017-0042",
-            amount=D("250"),
-            currency="USD",
-            paid_on=date(2019, 2, 1),
-            purpose="school fees",
-        )
-    finally:
-        victim_support.direct_support_paid.disconnect(record)
+    with victim_support.direct_support_paid.connected_to(record):
+        support = fund.pay("CAR-2017-0042", "250", purpose="school fees")
     assert received == [
         {
             "actor": fund.maker,
@@ -551,32 +485,16 @@ def test_a_receiver_refusing_the_payment_refuses_the_booking(fund):
     def refuse(sender, **payment):
         raise DomainError("No victim has case code CAR-2099-0001.")
 
-    victim_support.direct_support_paid.connect(refuse)
-    try:
-        with pytest.raises(DomainError, match="No victim"):
-            victim_support.pay_direct_support(
-                actor=fund.maker,
-                key=key(),
-                case_code="CAR-2099-0001",
-                amount=D("250"),
-                currency="USD",
-                paid_on=date(2019, 2, 1),
-                purpose="rent",
-            )
-    finally:
-        victim_support.direct_support_paid.disconnect(refuse)
+    with (
+        victim_support.direct_support_paid.connected_to(refuse),
+        pytest.raises(DomainError, match="No victim"),
+    ):
+        fund.pay("CAR-2099-0001", "250")
 
 
 def test_verify_notices_a_used_rate_changed_behind_the_triggers(fund):
     rate = fund.rate("EUR", date(2019, 1, 1), "0.8")
-    contributions.record_pledge(
-        actor=fund.maker,
-        key=key(),
-        donor=fund.donor("DEU"),
-        currency="EUR",
-        amount=D("10"),
-        pledged_on=date(2019, 1, 5),
-    )
+    fund.pledge(fund.donor("DEU"), "10", date(2019, 1, 5), currency="EUR")
     db.session.commit()
     dialect = db.session.get_bind().dialect.name
     triggers = (
@@ -614,19 +532,8 @@ def test_the_signal_wires_to_the_victims_service_into_one_assistance_record(fund
     def record(sender, **payment):
         victims.record_trust_fund_support(**payment)
 
-    victim_support.direct_support_paid.connect(record)
-    try:
-        support = victim_support.pay_direct_support(
-            actor=fund.maker,
-            key=key(),
-            case_code=victim.case_code.lower(),
-            amount=D("300"),
-            currency="USD",
-            paid_on=date(2019, 2, 1),
-            purpose="school fees",
-        )
-    finally:
-        victim_support.direct_support_paid.disconnect(record)
+    with victim_support.direct_support_paid.connected_to(record):
+        support = fund.pay(victim.case_code.lower(), "300", purpose="school fees")
     service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == support.entry_id))
     assert service.victim_id == victim.id and service.funding_source == FundingSource.DIRECT_TRUST_FUND
     assert service.cost == D("300")

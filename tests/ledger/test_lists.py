@@ -11,23 +11,14 @@ import pytest
 from ledger import engine, views
 from ledger.models import DonorKind, Entry, ProjectStatus
 from ledger.reports import direct_support_list, donor_figures, project_figures
-from ledger.services import contributions, corrections, grants, victim_support
-from tests.ledger.conftest import Fund, key
+from ledger.services import contributions, grants
+from tests.ledger.conftest import Fund
 from vat.auth.models import Role
 from vat.db import db
 
 
 def pay(fund: Fund, case_code: str, amount: str, on: date, currency: str = "USD") -> None:
-    victim_support.pay_direct_support(
-        actor=fund.maker,
-        key=key(),
-        case_code=case_code,
-        amount=D(amount),
-        currency=currency,
-        paid_on=on,
-        purpose="rent",
-        country_code="CAF",
-    )
+    fund.pay(case_code, amount, on, currency=currency, country_code="CAF")
 
 
 # --- the figures -----------------------------------------------------------------------------
@@ -46,39 +37,10 @@ def test_the_fund_position_reads_the_running_balances_the_postings_add_up_to(fun
 def test_donor_figures_count_live_pledges_receipts_and_what_is_outstanding(fund):
     norway, sweden = fund.donor("NOR"), fund.donor("SWE")
     fund.donor("FIN")  # nothing booked yet
-    pledge = contributions.record_pledge(
-        actor=fund.maker,
-        key=key(),
-        donor=norway,
-        currency="USD",
-        amount=D("1000"),
-        pledged_on=date(2019, 1, 1),
-    )
-    withdrawn = contributions.record_pledge(
-        actor=fund.maker,
-        key=key(),
-        donor=norway,
-        currency="USD",
-        amount=D("500"),
-        pledged_on=date(2019, 1, 2),
-    )
-    corrections.reverse_entry(
-        actor=fund.maker,
-        key=key(),
-        entry=db.session.get(Entry, withdrawn.entry_id),
-        on=date.today(),
-        reason="x",
-    )
-    contributions.record_receipt(
-        actor=fund.maker,
-        key=key(),
-        donor=norway,
-        pledge=pledge,
-        amount=D("400"),
-        currency="USD",
-        received_on=date(2019, 1, 3),
-        bank_reference="B",
-    )
+    pledge = fund.pledge(norway, "1000", date(2019, 1, 1))
+    withdrawn = fund.pledge(norway, "500", date(2019, 1, 2))
+    fund.reverse(db.session.get(Entry, withdrawn.entry_id), on=date.today(), reason="x")
+    fund.receive(norway, "400", date(2019, 1, 3), pledge=pledge)
     fund.contribute("250", donor=sweden)  # unpledged
 
     figures = donor_figures.donor_figures()

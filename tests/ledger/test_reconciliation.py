@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ledger.models import Account, Entry, Withholding, WithholdingTransfer
 from ledger.reports import withheld
-from ledger.services import corrections, withholdings
+from ledger.services import withholdings
 from tests.bench.sql import ageing_limits, bind, reconciliation_sql
 from tests.conftest import BACKEND
 from tests.ledger.conftest import Fund, key
@@ -50,7 +50,7 @@ def transfer(fund: Fund, withholding: Withholding, amount: str, on: date) -> Ent
 
 
 def reverse(fund: Fund, entry: Entry) -> None:
-    corrections.reverse_entry(actor=fund.maker, key=key(), entry=entry, on=TODAY, reason="booked by mistake")
+    fund.reverse(entry, on=TODAY, reason="booked by mistake")
 
 
 @pytest.fixture

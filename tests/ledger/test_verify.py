@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, text
 from ledger import engine
 from ledger.engine import EntryKind, Event, Line
 from ledger.models import Account, Entry, Posting
-from ledger.services import corrections, months
+from ledger.services import months
 from ledger.verify import verify
 from tests.ledger.conftest import key
 from tests.ledger.test_engine import _tamper
@@ -199,9 +199,7 @@ def test_verify_accepts_the_reversal_of_an_entry_thousands_of_entries_back(funde
                 for case in cases[start : start + 2_000]
             ],
         )
-    corrections.reverse_entry(
-        actor=funded.maker, key=key(), entry=original, on=date(2019, 3, 1), reason="typo"
-    )
+    funded.reverse(original, on=date(2019, 3, 1), reason="typo")
     report = verify()
     assert report.problem is None and report.entries == 10_053
 
