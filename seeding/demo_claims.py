@@ -14,7 +14,7 @@ from vat.auth.models import User
 from vat.claims import correspondence, pipeline, support
 from vat.claims.models import Claim, ClaimStep
 from vat.db import db
-from vat.victims import services as victims
+from vat.victims import consents, family, identity
 
 S = ClaimStep
 ALL_CONSENTS = ("share_member_state", "paternity_disclosure", "dna_testing", "contact")
@@ -238,7 +238,7 @@ def seed_claims(today: date | None = None) -> list[Claim]:
 
 def _tell(actor: User, story: Story, today: date, number: int) -> Claim:
     ago = lambda days: today - timedelta(days=days)  # noqa: E731 - reads best inline
-    victim = victims.register_victim(
+    victim = identity.register_victim(
         actor=actor,
         country_code=story.country,
         sex="female",
@@ -247,7 +247,7 @@ def _tell(actor: User, story: Story, today: date, number: int) -> Claim:
         registered_on=ago(story.opened + 30),
     )
     for purpose in story.consents:
-        victims.record_consent(
+        consents.record_consent(
             actor=actor,
             victim=victim,
             purpose=purpose,
@@ -255,7 +255,7 @@ def _tell(actor: User, story: Story, today: date, number: int) -> Claim:
             method="written",
             version="v1",
         )
-    victims.add_child(actor=actor, victim=victim, birth_date=ago(story.opened + 200), sex="unknown")
+    family.add_child(actor=actor, victim=victim, birth_date=ago(story.opened + 200), sex="unknown")
     claim = pipeline.open_claim(
         actor=actor,
         victim=victim,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from vat.allegations import services as allegations
 from vat.auth.models import User
 from vat.db import db
-from vat.victims import services
+from vat.victims import assistance, consents, family, identity, outcomes
 from vat.victims.models import Victim
 
 PLACES: dict[str, dict[str, Any]] = {
@@ -113,7 +113,7 @@ def _victim(
 ) -> Victim:
     registered = today - timedelta(days=rng.randint(20, 5 * 365))
     minor = rng.random() < 0.25
-    victim = services.register_victim(
+    victim = identity.register_victim(
         actor=actor,
         country_code=country,
         mission=place["mission"],
@@ -146,7 +146,7 @@ def _victim(
     if rng.random() < 0.3:
         purposes += ["share_member_state", "paternity_disclosure"]
     for purpose in purposes:
-        services.record_consent(
+        consents.record_consent(
             actor=actor,
             victim=victim,
             purpose=purpose,
@@ -184,7 +184,7 @@ def _allegations(
             **steps,
         )
         for victim in group:
-            allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
+            outcomes.link_victim(actor=actor, victim=victim, allegation=allegation)
         if steps["report_submitted_on"]:
             outcome = "substantiated" if rng.random() < 0.4 else "unsubstantiated"
             actions = (
@@ -247,11 +247,11 @@ def _steps(rng: random.Random, received: date, today: date) -> dict[str, date | 
 def _assist_and_inform(
     rng: random.Random, actor: User, place: dict[str, Any], victim: Victim, today: date
 ) -> None:
-    can_serve = services.active_consent(victim, "services") is not None
+    can_serve = consents.active_consent(victim, "services") is not None
     if can_serve and rng.random() < 0.72:
         for number in range(rng.randint(1, 3)):
             _service(rng, actor, place, victim, today, delivered=number == 0)
-    if services.active_consent(victim, "contact") is None:
+    if consents.active_consent(victim, "contact") is None:
         return
     when = victim.registered_on
     while rng.random() < 0.7:
@@ -263,7 +263,7 @@ def _assist_and_inform(
             for t in victim.tasks
             if t.closed_at is None and t.allegation and (t.allegation.report_submitted_on or today) <= when
         ]
-        services.log_communication(
+        family.log_communication(
             actor=actor,
             victim=victim,
             occurred_on=when,
@@ -283,7 +283,7 @@ def _assist_and_inform(
         )
     if rng.random() < 0.15:
         birth = victim.registered_on + timedelta(days=rng.randint(30, 250))
-        services.add_child(
+        family.add_child(
             actor=actor,
             victim=victim,
             birth_date=min(birth, today),
@@ -298,7 +298,7 @@ def _service(
     referral = victim.registered_on + timedelta(days=rng.randint(0, 60))
     if referral > today:
         referral = today
-    provider = rng.choice(place["providers"]) if services.active_consent(victim, "referral") else None
+    provider = rng.choice(place["providers"]) if consents.active_consent(victim, "referral") else None
     roll = rng.random() * (0.7 if delivered else 1)
     start = referral + timedelta(days=rng.randint(1, 40))
     end = start + timedelta(days=rng.randint(1, 200))
@@ -328,4 +328,4 @@ def _service(
             ),
             "currency": place["currency"],
         }
-    services.record_assistance(actor=actor, victim=victim, **values)
+    assistance.record_assistance(actor=actor, victim=victim, **values)

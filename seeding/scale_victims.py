@@ -29,10 +29,11 @@ from seeding.scale_plan import (
     noon,
     random_day,
 )
-from vat.allegations.models import Allegation, VictimAllegation
+from vat.allegations.models import Allegation
 from vat.claims.models import Claim, ClaimEvent, Letter, Payment, SupportOrder, claim_child
 from vat.crypto import blind_index
 from vat.db import db
+from vat.victims.identity import NAME_PURPOSE, default_prefix
 from vat.victims.models import (
     Assistance,
     CaseCounter,
@@ -40,9 +41,9 @@ from vat.victims.models import (
     Communication,
     Consent,
     Victim,
+    VictimAllegation,
     VictimNameKey,
 )
-from vat.victims.services import NAME_PURPOSE, default_prefix
 
 
 def seed_victims(loader: Loader, plan: Plan, rng: random.Random, advocates: dict[str, int]) -> People:

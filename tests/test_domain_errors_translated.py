@@ -18,7 +18,7 @@ from vat.claims.models import ClaimStep
 from vat.claims.pipeline import illegal_move
 from vat.db import db
 from vat.errors import DomainError
-from vat.victims import services as victims
+from vat.victims import identity
 
 DONOR_NAME_REFUSAL = {
     "en": "Give the donor's name.",
@@ -49,7 +49,7 @@ def test_a_ledger_refusal_is_shown_in_the_readers_language(client, login, langua
 def test_a_case_refusal_with_a_translated_value_is_flashed_in_french(app, client, login):
     advocate = login(Role.ADVOCATE, "CAF")
     with app.app_context():
-        victim = victims.register_victim(
+        victim = identity.register_victim(
             actor=db.session.get(User, advocate.id),
             country_code="CAF",
             sex="female",

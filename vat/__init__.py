@@ -79,21 +79,25 @@ def register_request_hooks(app: Flask) -> None:
 
 def connect_domains() -> None:
     """A direct-support payment in the ledger records the assistance it paid for, and its reversal
-    cancels it (ledger never imports victims code; it announces both, within the same transaction)."""
+    cancels it (ledger never imports victims code; it announces both, within the same transaction).
+    An allegation's outcome opens a task to tell each victim named in it, the same way."""
     from ledger.services.victim_support import direct_support_paid, direct_support_reversed
+    from vat.allegations.services import outcome_recorded
+    from vat.victims.outcomes import on_outcome_recorded
 
     direct_support_paid.connect(_record_direct_support)
     direct_support_reversed.connect(_cancel_direct_support)
+    outcome_recorded.connect(on_outcome_recorded)
 
 
 def _record_direct_support(sender: object, **payment: Any) -> None:
-    from vat.victims.services import record_trust_fund_support
+    from vat.victims.assistance import record_trust_fund_support
 
     record_trust_fund_support(**payment)
 
 
 def _cancel_direct_support(sender: object, **reversal: Any) -> None:
-    from vat.victims.services import cancel_trust_fund_support
+    from vat.victims.assistance import cancel_trust_fund_support
 
     cancel_trust_fund_support(**reversal)
 

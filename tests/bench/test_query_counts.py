@@ -18,11 +18,11 @@ from ledger.models import Donor, Pledge, Project, Tranche
 from seeding.scale import seed_scale
 from tests.bench.conftest import logged_queries, session_user, signed_in_client
 from tests.conftest import BACKEND, _admin_connection, _postgres_url, make_app
-from vat.allegations.models import Allegation, VictimAllegation
+from vat.allegations.models import Allegation
 from vat.auth.models import Role
 from vat.claims.models import Claim, ClaimEvent
 from vat.db import db
-from vat.victims.models import Assistance, Communication, Victim
+from vat.victims.models import Assistance, Communication, Victim, VictimAllegation
 
 SIZES = (100, 400)
 

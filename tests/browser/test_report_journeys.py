@@ -21,7 +21,7 @@ from vat.auth.models import Role, User, UserSession
 from vat.db import db
 from vat.reports.support import support_header
 from vat.reports.views.fund import FUND_SHEETS
-from vat.victims import services as victims
+from vat.victims import consents, identity
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("world")]
 
@@ -75,7 +75,7 @@ def _victim_with_a_share(app, advocate_id: int) -> int:
     """A CAF victim who consented to a referral to IRC, and the share of her file with IRC."""
     with app.test_request_context():
         actor = db.session.get(User, advocate_id)
-        victim = victims.register_victim(
+        victim = identity.register_victim(
             actor=actor,
             country_code="CAF",
             mission="MINUSCA",
@@ -83,7 +83,7 @@ def _victim_with_a_share(app, advocate_id: int) -> int:
             name="Prisca Journey",
             registered_on=date(2022, 5, 2),
         )
-        victims.record_consent(
+        consents.record_consent(
             actor=actor,
             victim=victim,
             purpose="referral",
@@ -92,7 +92,7 @@ def _victim_with_a_share(app, advocate_id: int) -> int:
             method="written",
             version="1",
         )
-        victims.record_disclosure(
+        consents.record_disclosure(
             actor=actor,
             victim=victim,
             recipient_kind="provider",

@@ -14,7 +14,8 @@ from vat.auth.models import Role, User
 from vat.claims import pipeline, support
 from vat.claims.models import Claim, ClaimStep
 from vat.db import db
-from vat.victims import services as victims
+from vat.victims import family, identity
+from vat.victims.consents import record_consent
 from vat.victims.models import Victim
 
 S = ClaimStep
@@ -59,7 +60,7 @@ def advocate(ctx: None, make_user: Callable[..., Any]) -> User:
 def new_victim(
     actor: User, *, country: str = "CAF", consents: tuple[str, ...] = CONSENTS, children: int = 1
 ) -> Victim:
-    victim = victims.register_victim(
+    victim = identity.register_victim(
         actor=actor,
         country_code=country,
         sex="female",
@@ -67,7 +68,7 @@ def new_victim(
         registered_on=date.today() - timedelta(days=400),
     )
     for purpose in consents:
-        victims.record_consent(
+        record_consent(
             actor=actor,
             victim=victim,
             purpose=purpose,
@@ -76,7 +77,7 @@ def new_victim(
             version="v1",
         )
     for _ in range(children):
-        victims.add_child(
+        family.add_child(
             actor=actor, victim=victim, birth_date=date.today() - timedelta(days=200), sex="male"
         )
     return victim

@@ -97,10 +97,10 @@ def test_consent_is_required_to_share_and_to_test(advocate):
     claim = open_claim(advocate, victim)
     with pytest.raises(IllegalMove, match="to share with Bangladesh; to paternity disclosure"):
         pipeline.advance(actor=advocate, claim=claim, to=S.CONSENT_OBTAINED)
-    from vat.victims import services as victims
+    from vat.victims import consents
 
     for purpose in ("share_member_state", "paternity_disclosure"):
-        victims.record_consent(
+        consents.record_consent(
             actor=advocate,
             victim=victim,
             purpose=purpose,
@@ -157,11 +157,11 @@ def test_a_new_order_varies_the_support_and_the_next_payment_resumes(advocate):
 
 
 def test_withdrawn_share_consent_stops_the_referral(advocate):
-    from vat.victims import services as victims
+    from vat.victims import consents
 
     claim = claim_at(advocate, S.CONSENT_OBTAINED)
-    consent = victims.active_consent(claim.victim, "share_member_state")
-    victims.withdraw_consent(actor=advocate, victim=claim.victim, consent=consent)
+    consent = consents.active_consent(claim.victim, "share_member_state")
+    consents.withdraw_consent(actor=advocate, victim=claim.victim, consent=consent)
     with pytest.raises(IllegalMove, match="not in force"):
         pipeline.advance(actor=advocate, claim=claim, to=S.REFERRED)
 

@@ -17,6 +17,7 @@ from vat.audit import AuditEvent
 from vat.auth.models import Role, User
 from vat.claims.models import Claim, Payment
 from vat.db import db
+from vat.victims import outcomes
 
 
 @pytest.fixture
@@ -229,11 +230,11 @@ def test_forms_need_a_csrf_token(database_url, make_user, claim_id, today):
 def test_a_senior_advocate_who_breaks_the_glass_sees_the_claim(app, client, login, claim_id):
     senior = login(Role.SENIOR_ADVOCATE, "HTI")
     assert client.get(f"/vat/claims/{claim_id}").status_code == 404
-    from vat.victims import services as victims
+    from vat.victims import identity
 
     with app.test_request_context():
         claim = db.session.get(Claim, claim_id)
-        victims.break_glass_victim(
+        identity.break_glass_victim(
             actor=db.session.get(User, senior.id),
             case_code=claim.victim.case_code,
             reason="The advocate in charge is away; the victim is at the office now.",
@@ -270,8 +271,8 @@ def chosen(app, make_user, today):
             )
             for reference in ("ALG-OWN", "ALG-OTHER")
         )
-        allegations.link_victim(actor=actor, victim=victim, allegation=own)
-        allegations.link_victim(actor=actor, victim=other, allegation=others)
+        outcomes.link_victim(actor=actor, victim=victim, allegation=own)
+        outcomes.link_victim(actor=actor, victim=other, allegation=others)
         outside = new_victim(db.session.get(User, outsider.id), country="COD")
         db.session.commit()
         children = [c.id for c in victim.children]

@@ -512,14 +512,14 @@ def test_verify_notices_a_used_rate_changed_behind_the_triggers(fund):
 
 def test_the_signal_wires_to_the_victims_service_into_one_assistance_record(fund):
     """The wiring the lead adds in the factory: the ledger pays, the victim's record shows it."""
-    from vat.victims import services as victims
+    from vat.victims import assistance, consents, identity
     from vat.victims.models import Assistance, FundingSource
 
     advocate = auth_user(Role.ADVOCATE, "CAF")
-    victim = victims.register_victim(
+    victim = identity.register_victim(
         actor=advocate, country_code="CAF", sex="female", name="Amani Test", registered_on=date(2019, 1, 2)
     )
-    victims.record_consent(
+    consents.record_consent(
         actor=advocate,
         victim=victim,
         purpose="services",
@@ -530,7 +530,7 @@ def test_the_signal_wires_to_the_victims_service_into_one_assistance_record(fund
     fund.contribute("1000")
 
     def record(sender, **payment):
-        victims.record_trust_fund_support(**payment)
+        assistance.record_trust_fund_support(**payment)
 
     with victim_support.direct_support_paid.connected_to(record):
         support = fund.pay(victim.case_code.lower(), "300", purpose="school fees")

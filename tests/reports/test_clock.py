@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from vat.allegations import services as allegations
+from vat.allegations import clock
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
@@ -103,10 +103,10 @@ def test_steps_on_time_late_open_and_averages(app, make_user, dated):
 def test_the_sql_clock_agrees_with_the_allegations_service(app, make_user, dated):
     report = _report(app, make_user, Role.SENIOR_ADVOCATE)
     with app.app_context():
-        rule_list = allegations.rules()
+        rule_list = clock.rules()
         expected: dict[str, dict[str, int]] = {}
         for allegation in db.session.scalars(select(Allegation)):
-            for state in allegations.clock(allegation, rule_list=rule_list, on=TODAY)[1:]:
+            for state in clock.clock(allegation, rule_list=rule_list, on=TODAY)[1:]:
                 counts = expected.setdefault(state.step.value, dict.fromkeys((k for k, _ in CLOCK_STATES), 0))
                 counts[state.state] += 1
     assert {r.step: _counts(r) for r in report.rows} == expected

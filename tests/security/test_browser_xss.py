@@ -10,7 +10,7 @@ import pytest
 from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import services as victims
+from vat.victims import identity
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ def signed_in_cookie(app, user_id: int) -> str:
 def test_stored_markup_runs_nothing_in_the_browser(app, make_user, live_server, page):  # noqa: F811
     advocate = make_user(Role.ADVOCATE, "CAF")
     with app.test_request_context():
-        victim = victims.register_victim(
+        victim = identity.register_victim(
             actor=db.session.get(User, advocate.id),
             country_code="CAF",
             sex="female",

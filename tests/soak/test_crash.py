@@ -21,7 +21,7 @@ from tests.security.forms import rendered_values
 from tests.soak.helpers import Verifier, connected, form_token, open_fund, post_receipt, signed_in
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import services as victims
+from vat.victims import identity
 from vat.victims.models import Victim
 
 KILLS = 50 if BACKEND == "sqlite" else 20
@@ -30,7 +30,7 @@ TIME_LIMIT = 240  # seconds for all the kills
 
 def register_victim(database_url: str, advocate_id: int) -> int:
     with connected(database_url):
-        victim = victims.register_victim(
+        victim = identity.register_victim(
             actor=db.session.get(User, advocate_id),
             country_code="CAF",
             sex="female",

@@ -11,7 +11,8 @@ from flask import Flask
 
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import services
+from vat.victims import identity
+from vat.victims.consents import record_consent
 from vat.victims.models import ConsentPurpose, Victim
 
 ALL_CONSENTS = [p.value for p in ConsentPurpose]
@@ -35,9 +36,9 @@ def actor(ctx: Flask, make_user: Callable[..., Any]) -> User:
 def register(actor: User, *, consents: list[str] | None = None, **values: Any) -> Victim:
     values.setdefault("country_code", "CAF")
     values.setdefault("mission", "MINUSCA")
-    victim = services.register_victim(actor=actor, **values)
+    victim = identity.register_victim(actor=actor, **values)
     for purpose in ALL_CONSENTS if consents is None else consents:
-        services.record_consent(
+        record_consent(
             actor=actor,
             victim=victim,
             purpose=purpose,

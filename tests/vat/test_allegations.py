@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from vat import audit
 from vat.allegations import services
+from vat.allegations.clock import add_months, clock
+from vat.allegations.clock import rules as clock_rules
 from vat.allegations.models import Allegation, ClockRule
-from vat.allegations.services import add_months, clock
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.inputs import InvalidField
@@ -29,7 +30,7 @@ def states(allegation: Allegation, on: date = ON) -> dict[str, str]:
 
 def test_seeded_rules_hold_the_limits_of_the_oios_report(ctx: Flask) -> None:
     rules = {
-        r.step: (r.starts_from, r.amount, r.unit, r.reduced_amount, r.reduced_from) for r in services.rules()
+        r.step: (r.starts_from, r.amount, r.unit, r.reduced_amount, r.reduced_from) for r in clock_rules()
     }
     assert rules == {
         "assessed": ("received", 7, "days", None, None),

@@ -15,11 +15,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.vat.conftest import register
+from vat.allegations import clock
 from vat.allegations import services as allegations
 from vat.allegations.models import Allegation, ClockRule
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import services
+from vat.victims import assistance, identity, listing, outcomes
 
 # Month ends and the days around them: where adding months clamps (31 August + 6 months).
 DAYS_TO_CHECK = [
@@ -62,11 +63,9 @@ def _allegations(count: int) -> None:
 
 
 def _agree(on: date) -> None:
-    rule_list = allegations.rules()
-    found = set(db.session.scalars(select(Allegation.id).where(allegations.has_overdue_step(rule_list, on))))
-    computed = {
-        a.id for a in db.session.scalars(select(Allegation)) if allegations.overdue_steps(a, rule_list, on)
-    }
+    rule_list = clock.rules()
+    found = set(db.session.scalars(select(Allegation.id).where(clock.has_overdue_step(rule_list, on))))
+    computed = {a.id for a in db.session.scalars(select(Allegation)) if clock.overdue_steps(a, rule_list, on)}
     assert found == computed, on
     assert computed, on  # the check compares something
 
@@ -94,7 +93,7 @@ def test_sql_and_clock_agree_under_other_rules(ctx: Flask) -> None:
 def test_no_rule_means_nothing_is_overdue(ctx: Flask) -> None:
     _allegations(20)
     assert not db.session.scalars(
-        select(Allegation.id).where(allegations.has_overdue_step([], DAYS_TO_CHECK[-1]))
+        select(Allegation.id).where(clock.has_overdue_step([], DAYS_TO_CHECK[-1]))
     ).all()
 
 
@@ -103,7 +102,7 @@ def _overdue_victims(actor: User, today: date, count: int, series: str = "X") ->
     codes = []
     for number in range(count):
         victim = register(actor, registered_on=today - timedelta(days=120))
-        services.record_assistance(
+        assistance.record_assistance(
             actor=actor,
             victim=victim,
             service_type="legal",
@@ -116,7 +115,7 @@ def _overdue_victims(actor: User, today: date, count: int, series: str = "X") ->
             country_code="CAF",
             received_on=today - timedelta(days=30),
         )
-        allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
+        outcomes.link_victim(actor=actor, victim=victim, allegation=allegation)
         codes.append(victim.case_code)
     return codes
 
@@ -130,14 +129,14 @@ def test_each_section_shows_its_first_rows_and_says_more_exist(
         allegation = allegations.create_allegation(
             actor=actor, reference=reference, country_code="CAF", received_on=today - timedelta(days=30)
         )
-        allegations.link_victim(actor=actor, victim=twice, allegation=allegation)
+        outcomes.link_victim(actor=actor, victim=twice, allegation=allegation)
     on_time = register(actor)
     allegation = allegations.create_allegation(
         actor=actor, reference="0/26", country_code="CAF", received_on=today
     )
-    allegations.link_victim(actor=actor, victim=on_time, allegation=allegation)
+    outcomes.link_victim(actor=actor, victim=on_time, allegation=allegation)
 
-    everything = services.attention(actor)
+    everything = listing.attention(actor)
     assert [(code, reference) for _, code, reference, _ in everything.overdue_steps] == [
         *[(code, f"X{4 - n}/26") for n, code in enumerate(codes)],
         (twice.case_code, "A/26"),
@@ -146,16 +145,16 @@ def test_each_section_shows_its_first_rows_and_says_more_exist(
     assert {state.text for *_, state in everything.overdue_steps} == {"overdue by 23 days"}
     assert everything.more == set()
 
-    monkeypatch.setattr(services, "ATTENTION_LIMIT", 3)
-    cut = services.attention(actor)
+    monkeypatch.setattr(listing, "ATTENTION_LIMIT", 3)
+    cut = listing.attention(actor)
     assert cut.overdue_steps == everything.overdue_steps[:3]
     assert cut.stuck_services == everything.stuck_services[:3]
     assert [days for *_, days in cut.stuck_services] == [48, 47, 46]  # the oldest referral first
     assert len(cut.no_assistance) == len(cut.no_update) == 3
     assert cut.more == {"overdue_steps", "stuck_services", "no_assistance", "no_update"}
 
-    monkeypatch.setattr(services, "ATTENTION_LIMIT", 6)
-    exactly = services.attention(actor)
+    monkeypatch.setattr(listing, "ATTENTION_LIMIT", 6)
+    exactly = listing.attention(actor)
     assert exactly.overdue_steps == everything.overdue_steps and "overdue_steps" not in exactly.more
 
 
@@ -163,15 +162,15 @@ def test_closed_victims_and_other_advocates_victims_are_left_out(
     actor: User, make_user: Callable[..., Any], today: date
 ) -> None:
     mine, closed = _overdue_victims(actor, today, 2)
-    victim = services.find_by_case_code(actor, closed)
+    victim = identity.find_by_case_code(actor, closed)
     assert victim is not None
-    services.set_status(actor=actor, victim=victim, status="closed")
+    identity.set_status(actor=actor, victim=victim, status="closed")
     db.session.commit()
     colleague = db.session.get(User, make_user(Role.ADVOCATE, "CAF").id)
     theirs = _overdue_victims(colleague, today, 1, series="Y")[0]
-    listed = {code for _, code, _, _ in services.attention(actor).overdue_steps}
+    listed = {code for _, code, _, _ in listing.attention(actor).overdue_steps}
     assert listed == {mine}
-    everyone = {code for _, code, _, _ in services.attention(actor, mine_only=False).overdue_steps}
+    everyone = {code for _, code, _, _ in listing.attention(actor, mine_only=False).overdue_steps}
     assert everyone == {mine, theirs}
 
 
@@ -182,11 +181,11 @@ def test_the_page_says_when_a_section_shows_only_its_first_rows(
     with app.test_request_context():
         codes = _overdue_victims(db.session.get(User, user.id), today, 3)
         db.session.commit()
-    monkeypatch.setattr(services, "ATTENTION_LIMIT", 2)
+    monkeypatch.setattr(listing, "ATTENTION_LIMIT", 2)
     page = client.get("/vat/attention").get_data(as_text=True)
     overdue = page[page.index('id="overdue-heading"') : page.index('id="stuck-heading"')]
     assert "Overdue allegation steps (2)" in overdue and "Only the first 2 are shown." in overdue
     assert f">{codes[0]}</a>" in overdue and f">{codes[2]}</a>" not in overdue
-    monkeypatch.setattr(services, "ATTENTION_LIMIT", 3)
+    monkeypatch.setattr(listing, "ATTENTION_LIMIT", 3)
     page = client.get("/vat/attention").get_data(as_text=True)
     assert "Only the first" not in page and f">{codes[2]}</a>" in page

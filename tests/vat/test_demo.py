@@ -9,7 +9,7 @@ from seeding import demo_victims as demo
 from seeding.demo import DEMO_USERS
 from vat.auth import services as auth
 from vat.db import db
-from vat.victims import services
+from vat.victims import listing
 from vat.victims.models import Victim
 
 
@@ -24,5 +24,5 @@ def test_demo_victims_cover_four_countries_and_a_third_get_nothing(ctx: Flask) -
         db.session.execute(select(Victim.country_code, func.count()).group_by(Victim.country_code)).all()
     )
     assert set(countries) == {"CAF", "COD", "HTI", "SSD"}
-    unassisted = db.session.scalar(select(func.count(Victim.id)).where(not_(services.received_assistance())))
+    unassisted = db.session.scalar(select(func.count(Victim.id)).where(not_(listing.received_assistance())))
     assert 0.25 <= unassisted / 40 <= 0.5

@@ -14,11 +14,11 @@ from flask.testing import FlaskClient
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from vat.allegations.models import Allegation, VictimAllegation
+from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import importer, services
-from vat.victims.models import Assistance, Victim
+from vat.victims import identity, importer
+from vat.victims.models import Assistance, Victim, VictimAllegation
 
 
 @pytest.fixture
@@ -80,8 +80,8 @@ def test_a_good_workbook_imports_and_a_second_import_creates_nothing(
     assert dict(report.created) == {"victims": 2, "allegations": 1, "links": 2, "assistance": 1}
     db.session.commit()
     assert counts() == (2, 1, 2, 1)
-    victim = services.find_by_case_code(actor, "CAR-2016-0007")
-    assert victim is not None and services.read_identity(actor=actor, victim=victim)["name"] == "Grâce Yakité"
+    victim = identity.find_by_case_code(actor, "CAR-2016-0007")
+    assert victim is not None and identity.read_identity(actor=actor, victim=victim)["name"] == "Grâce Yakité"
     assert victim.services[0].cost is not None and str(victim.services[0].cost) == "120.50"
     again = importer.import_file(actor=actor, filename="old.xlsx", stream=workbook(sheets))
     assert again.ok and sum(again.created.values()) == 0 and sum(again.skipped.values()) == 6

@@ -12,12 +12,13 @@ from sqlalchemy import select, text
 
 from tests.vat.conftest import register
 from vat import audit
+from vat.allegations import clock
 from vat.allegations import services as allegations
 from vat.auth.models import User
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField
-from vat.victims import services
+from vat.victims import assistance, consents, family, identity, listing, outcomes, timeline
 from vat.victims.models import Assistance, ServiceStatus, Victim, VictimStatus
 
 
@@ -47,9 +48,9 @@ def test_identity_is_encrypted_at_rest_and_reading_it_is_audited(actor: User) ->
     stored = db.session.execute(text("SELECT name, contact, date_of_birth FROM vat_victim")).one()
     assert all(value.startswith("v1:") for value in stored)
     assert "Ama" not in "".join(stored)
-    identity = services.read_identity(actor=actor, victim=victim)
-    assert identity["name"] == "Ama Kossi"
-    assert identity["date_of_birth"] == "2001-03-04"
+    person = identity.read_identity(actor=actor, victim=victim)
+    assert person["name"] == "Ama Kossi"
+    assert person["date_of_birth"] == "2001-03-04"
     events = db.session.scalars(
         select(audit.AuditEvent).where(audit.AuditEvent.object_type == "victim")
     ).all()
@@ -65,12 +66,12 @@ def test_unicode_and_right_to_left_names_round_trip_and_are_found(actor: User, n
     victim = register(actor, name=name, aliases="Alias One; أم محمد")
     db.session.commit()
     db.session.expire_all()
-    assert services.read_identity(actor=actor, victim=victim)["name"] == name.strip()
-    found = db.session.execute(services.victim_rows(actor, services.VictimFilters(name=name.upper()))).all()
+    assert identity.read_identity(actor=actor, victim=victim)["name"] == name.strip()
+    found = db.session.execute(listing.victim_rows(actor, listing.VictimFilters(name=name.upper()))).all()
     assert [row.id for row in found] == [victim.id]
-    by_alias = db.session.execute(services.victim_rows(actor, services.VictimFilters(name="أم محمد"))).all()
+    by_alias = db.session.execute(listing.victim_rows(actor, listing.VictimFilters(name="أم محمد"))).all()
     assert [row.id for row in by_alias] == [victim.id]
-    nothing = db.session.execute(services.victim_rows(actor, services.VictimFilters(name=name[:3]))).all()
+    nothing = db.session.execute(listing.victim_rows(actor, listing.VictimFilters(name=name[:3]))).all()
     assert nothing == []  # exact match only: no partial search over identities
 
 
@@ -97,17 +98,17 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(
 ) -> None:
     victim = register(actor, consents=[])
     with pytest.raises(InvalidField, match="consent to receive services"):
-        services.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
-    services.record_consent(
+        assistance.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
+    consents.record_consent(
         actor=actor, victim=victim, purpose="services", given_on=ago, method="verbal", version="2"
     )
-    services.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
+    assistance.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
     with pytest.raises(InvalidField, match="named provider") as refused:
-        services.record_assistance(
+        assistance.record_assistance(
             actor=actor, victim=victim, service_type="legal", provider="Clinique Juridique", status="referred"
         )
     assert refused.value.field == "provider"
-    referral = services.record_consent(
+    referral = consents.record_consent(
         actor=actor,
         victim=victim,
         purpose="referral",
@@ -116,15 +117,15 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(
         version="1",
         recipient="Clinique Juridique",
     )
-    legal = services.record_assistance(
+    legal = assistance.record_assistance(
         actor=actor, victim=victim, service_type="legal", provider="clinique juridique", status="referred"
     )
     with pytest.raises(InvalidField):  # consent names another provider
-        services.record_assistance(
+        assistance.record_assistance(
             actor=actor, victim=victim, service_type="medical", provider="MSF", status="referred"
         )
     with pytest.raises(InvalidField, match="member state"):
-        services.record_disclosure(
+        consents.record_disclosure(
             actor=actor,
             victim=victim,
             recipient_kind="member_state",
@@ -132,10 +133,10 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(
             purpose="paternity",
             shared_on=ago,
         )
-    share = services.record_consent(
+    share = consents.record_consent(
         actor=actor, victim=victim, purpose="share_member_state", given_on=ago, method="written", version="1"
     )
-    disclosure = services.record_disclosure(
+    disclosure = consents.record_disclosure(
         actor=actor,
         victim=victim,
         recipient_kind="member_state",
@@ -143,7 +144,7 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(
         purpose="paternity",
         shared_on=ago,
     )
-    completed = services.record_assistance(
+    completed = assistance.record_assistance(
         actor=actor,
         victim=victim,
         service_type="material",
@@ -152,26 +153,26 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(
         start_date=ago,
         end_date=ago,
     )
-    result = services.withdraw_consent(actor=actor, victim=victim, consent=referral)
+    result = consents.withdraw_consent(actor=actor, victim=victim, consent=referral)
     assert result.cancelled_services == [legal] and legal.status == ServiceStatus.CANCELLED
-    services.withdraw_consent(actor=actor, victim=victim, consent=share)
+    consents.withdraw_consent(actor=actor, victim=victim, consent=share)
     assert disclosure.cancelled_on == today
-    services_consent = services.active_consent(victim, "services")
+    services_consent = consents.active_consent(victim, "services")
     assert services_consent is not None
-    result = services.withdraw_consent(actor=actor, victim=victim, consent=services_consent)
+    result = consents.withdraw_consent(actor=actor, victim=victim, consent=services_consent)
     assert [s.service_type for s in result.cancelled_services] == ["medical"]
     assert completed.status == ServiceStatus.COMPLETED  # history is not rewritten
     with pytest.raises(DomainError, match="no longer in force"):
-        services.withdraw_consent(actor=actor, victim=victim, consent=services_consent)
+        consents.withdraw_consent(actor=actor, victim=victim, consent=services_consent)
 
 
 def test_a_new_consent_version_supersedes_the_previous(actor: User, today: date) -> None:
     victim = register(actor, consents=["contact"])
-    old = services.active_consent(victim, "contact")
-    new = services.record_consent(
+    old = consents.active_consent(victim, "contact")
+    new = consents.record_consent(
         actor=actor, victim=victim, purpose="contact", given_on=today, method="written", version="2026-2"
     )
-    assert old is not None and old.superseded and services.active_consent(victim, "contact") is new
+    assert old is not None and old.superseded and consents.active_consent(victim, "contact") is new
 
 
 def test_assistance_dates_must_be_consistent(actor: User, today: date, ago: date) -> None:
@@ -193,10 +194,10 @@ def test_assistance_dates_must_be_consistent(actor: User, today: date, ago: date
     for values, field, message in cases:
         values = {"service_type": "medical", **values}
         with pytest.raises(InvalidField, match=message) as refused:
-            services.record_assistance(actor=actor, victim=victim, **values)
+            assistance.record_assistance(actor=actor, victim=victim, **values)
         assert refused.value.field == field, values
     assert victim.services == []
-    ok = services.record_assistance(
+    ok = assistance.record_assistance(
         actor=actor,
         victim=victim,
         service_type="medical",
@@ -220,8 +221,8 @@ def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(
     allegation = allegations.create_allegation(
         actor=actor, reference="0399/15", country_code="CAF", mission="MINUSCA", received_on=ago
     )
-    allegations.link_victim(actor=actor, victim=first, allegation=allegation)
-    allegations.link_victim(actor=actor, victim=second, allegation=allegation)
+    outcomes.link_victim(actor=actor, victim=first, allegation=allegation)
+    outcomes.link_victim(actor=actor, victim=second, allegation=allegation)
     values = {
         "country_code": "CAF",
         "mission": "MINUSCA",
@@ -236,7 +237,7 @@ def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(
     assert [t.outcome for t in first.tasks] == ["unsubstantiated"]
     task = first.tasks[0]
     with pytest.raises(InvalidField, match="case update"):
-        services.log_communication(
+        family.log_communication(
             actor=actor,
             victim=first,
             occurred_on=today,
@@ -246,7 +247,7 @@ def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(
             closes_task_ids=[task.id],
         )
     with pytest.raises(InvalidField):  # another victim's task
-        services.log_communication(
+        family.log_communication(
             actor=actor,
             victim=first,
             occurred_on=today,
@@ -255,7 +256,7 @@ def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(
             case_update_given=True,
             closes_task_ids=[second.tasks[0].id],
         )
-    communication = services.log_communication(
+    communication = family.log_communication(
         actor=actor,
         victim=first,
         occurred_on=today,
@@ -271,14 +272,14 @@ def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(
     assert second.tasks[0].closed_at is None
     # A victim linked after the outcome is owed the same letter.
     third = register(actor)
-    allegations.link_victim(actor=actor, victim=third, allegation=allegation)
+    outcomes.link_victim(actor=actor, victim=third, allegation=allegation)
     assert [t.outcome for t in third.tasks] == ["unsubstantiated"]
 
 
 def test_communication_needs_consent_to_be_contacted(actor: User, today: date) -> None:
     victim = register(actor, consents=["services"])
     with pytest.raises(InvalidField, match="be contacted"):
-        services.log_communication(
+        family.log_communication(
             actor=actor,
             victim=victim,
             occurred_on=today,
@@ -287,7 +288,7 @@ def test_communication_needs_consent_to_be_contacted(actor: User, today: date) -
             case_update_given=True,
         )
     with pytest.raises(InvalidField, match="future"):
-        services.record_consent(
+        consents.record_consent(
             actor=actor,
             victim=victim,
             purpose="contact",
@@ -300,7 +301,7 @@ def test_communication_needs_consent_to_be_contacted(actor: User, today: date) -
 def test_filters_no_assistance_no_update_minor_status(actor: User, make_user, today, ago) -> None:  # type: ignore[no-untyped-def]
     old = register(actor, registered_on=today - timedelta(days=200), age_group="minor")
     helped = register(actor, registered_on=today - timedelta(days=200))
-    services.record_assistance(
+    assistance.record_assistance(
         actor=actor,
         victim=helped,
         service_type="medical",
@@ -308,7 +309,7 @@ def test_filters_no_assistance_no_update_minor_status(actor: User, make_user, to
         referral_date=ago,
         start_date=ago,
     )
-    services.log_communication(
+    family.log_communication(
         actor=actor,
         victim=helped,
         occurred_on=today - timedelta(days=5),
@@ -317,12 +318,12 @@ def test_filters_no_assistance_no_update_minor_status(actor: User, make_user, to
         case_update_given=True,
     )
     referred_only = register(actor)
-    services.record_assistance(actor=actor, victim=referred_only, service_type="legal", status="referred")
+    assistance.record_assistance(actor=actor, victim=referred_only, service_type="legal", status="referred")
     closed = register(actor, registered_on=today - timedelta(days=300))
-    services.set_status(actor=actor, victim=closed, status="closed")
+    identity.set_status(actor=actor, victim=closed, status="closed")
 
     def ids(**filters: object) -> set[int]:
-        rows = db.session.execute(services.victim_rows(actor, services.VictimFilters(**filters))).all()
+        rows = db.session.execute(listing.victim_rows(actor, listing.VictimFilters(**filters))).all()
         return {row.id for row in rows}
 
     assert ids(no_assistance=True) == {old.id, referred_only.id, closed.id}
@@ -333,10 +334,10 @@ def test_filters_no_assistance_no_update_minor_status(actor: User, make_user, to
     assert ids(country_code="COD") == set()
     db.session.commit()
     other = db.session.get(User, make_user(scope="HTI").id)
-    assert db.session.execute(services.victim_rows(other, services.VictimFilters())).all() == []
+    assert db.session.execute(listing.victim_rows(other, listing.VictimFilters())).all() == []
     with pytest.raises(DomainError, match="already closed"):
-        services.set_status(actor=actor, victim=closed, status="closed")
-    services.set_status(actor=actor, victim=closed, status=VictimStatus.ACTIVE)
+        identity.set_status(actor=actor, victim=closed, status="closed")
+    identity.set_status(actor=actor, victim=closed, status=VictimStatus.ACTIVE)
 
 
 def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
@@ -347,7 +348,7 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
     victim = register(actor)
     db.session.commit()
     manager = db.session.get(User, make_user(Role.FUND_MANAGER, "").id)
-    service = services.record_trust_fund_support(
+    service = assistance.record_trust_fund_support(
         actor=manager,
         case_code=victim.case_code.lower(),
         amount=Decimal("250.00"),
@@ -355,7 +356,7 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
         paid_on=ago,
         ledger_entry_id=42,
     )
-    again = services.record_trust_fund_support(
+    again = assistance.record_trust_fund_support(
         actor=manager,
         case_code=victim.case_code,
         amount=Decimal("250.00"),
@@ -372,7 +373,7 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
     )
     assert db.session.scalar(select(Assistance.id).where(Assistance.victim_id == victim.id)) == service.id
     with pytest.raises(DomainError, match="No victim"):
-        services.record_trust_fund_support(
+        assistance.record_trust_fund_support(
             actor=manager,
             case_code="CAR-1999-9999",
             amount=Decimal("1"),
@@ -382,7 +383,7 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
         )
     no_consent = register(actor, consents=[])
     with pytest.raises(InvalidField, match="receive services"):
-        services.record_trust_fund_support(
+        assistance.record_trust_fund_support(
             actor=manager,
             case_code=no_consent.case_code,
             amount=Decimal("1"),
@@ -397,19 +398,19 @@ def test_open_items_and_timeline(actor: User, today: date) -> None:
     allegation = allegations.create_allegation(
         actor=actor, reference="CAF-2026-01", country_code="CAF", received_on=today - timedelta(days=20)
     )
-    allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
-    services.record_assistance(
+    outcomes.link_victim(actor=actor, victim=victim, allegation=allegation)
+    assistance.record_assistance(
         actor=actor,
         victim=victim,
         service_type="psychosocial",
         status="referred",
         referral_date=today - timedelta(days=31),
     )
-    items = {item.kind for item in services.open_items(victim, allegations.rules())}
+    items = {item.kind for item in timeline.open_items(victim, clock.rules())}
     assert items == {"overdue_step", "stuck_service", "no_update", "no_assistance"}
-    titles = [event.title for event in services.timeline(victim)]
+    titles = [event.title for event in timeline.timeline(victim)]
     assert titles[0] == "Allegation CAF-2026-01: received" and titles[-1] == "Case registered"
-    dates = [event.on for event in services.timeline(victim)]
+    dates = [event.on for event in timeline.timeline(victim)]
     assert dates == sorted(dates, reverse=True)
     assert any("received" in t for t in titles) and any("Referred for psychosocial" in t for t in titles)
 
@@ -420,18 +421,18 @@ def test_break_glass_opens_one_victim_and_shows_on_the_advocates_dashboard(actor
     victim = register(actor)
     db.session.commit()
     senior = db.session.get(User, make_user(Role.SENIOR_ADVOCATE, "HTI").id)
-    assert services.get_victim(senior, victim.id) is None
+    assert identity.get_victim(senior, victim.id) is None
     with pytest.raises(DomainError, match="15 characters"):
-        services.break_glass_victim(actor=senior, case_code=victim.case_code, reason="urgent")
-    services.break_glass_victim(
+        identity.break_glass_victim(actor=senior, case_code=victim.case_code, reason="urgent")
+    identity.break_glass_victim(
         actor=senior, case_code=victim.case_code, reason="Medical evacuation needs her file tonight."
     )
-    assert services.get_victim(senior, victim.id) is victim
-    assert services.get_victim(senior, register(actor).id) is None
-    breaks = services.attention(actor).glass_breaks
+    assert identity.get_victim(senior, victim.id) is victim
+    assert identity.get_victim(senior, register(actor).id) is None
+    breaks = listing.attention(actor).glass_breaks
     assert [(g.user_id, code) for g, code in breaks] == [(senior.id, victim.case_code)]
     with pytest.raises(DomainError, match="senior"):
-        services.break_glass_victim(actor=actor, case_code=victim.case_code, reason="x" * 20)
+        identity.break_glass_victim(actor=actor, case_code=victim.case_code, reason="x" * 20)
     event = db.session.scalars(
         select(audit.AuditEvent).where(audit.AuditEvent.action == "auth.break_glass")
     ).one()
@@ -498,14 +499,13 @@ def test_reversing_a_direct_support_payment_cancels_the_assistance_it_recorded(
     service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == payment.entry_id))
     assert service is not None and service.status == "completed"
     assert (
-        db.session.execute(services.victim_rows(actor, services.VictimFilters(no_assistance=True))).all()
-        == []
+        db.session.execute(listing.victim_rows(actor, listing.VictimFilters(no_assistance=True))).all() == []
     )
     entry = db.session.get(Entry, payment.entry_id)
     corrections.reverse_entry(actor=manager, key="undo", entry=entry, on=date.today(), reason="paid twice")
     assert service.status == "cancelled", "the reversed payment no longer counts as assistance"
     unassisted = db.session.execute(
-        services.victim_rows(actor, services.VictimFilters(no_assistance=True))
+        listing.victim_rows(actor, listing.VictimFilters(no_assistance=True))
     ).all()
     assert [row.case_code for row in unassisted] == [victim.case_code]
-    assert services.cancel_trust_fund_support(actor=manager, ledger_entry_id=payment.entry_id) is service
+    assert assistance.cancel_trust_fund_support(actor=manager, ledger_entry_id=payment.entry_id) is service

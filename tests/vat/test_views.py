@@ -22,7 +22,7 @@ from vat import audit
 from vat.allegations import services as allegations
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import services
+from vat.victims import assistance, consents, family, identity, listing, outcomes
 from vat.victims.models import Assistance, Victim
 
 NAME = "Fatimé Zaïnab عائشة"
@@ -226,11 +226,11 @@ def records(app: Flask, make_user: Callable[..., Any], today: date) -> dict[str,
         allegation = allegations.create_allegation(
             actor=actor, reference="9/26", country_code="CAF", received_on=today
         )
-        allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
-        service = services.record_assistance(
+        outcomes.link_victim(actor=actor, victim=victim, allegation=allegation)
+        service = assistance.record_assistance(
             actor=actor, victim=victim, service_type="medical", status="referred"
         )
-        child = services.add_child(actor=actor, victim=victim, sex="female")
+        child = family.add_child(actor=actor, victim=victim, sex="female")
         db.session.commit()
         return {
             "victim_id": victim.id,
@@ -372,14 +372,16 @@ def test_lists_issue_a_constant_number_of_queries(
         actor = db.session.get(User, user.id)
         for number in range(60):
             victim = register(actor, name=f"Person {number}")
-            services.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
+            assistance.record_assistance(
+                actor=actor, victim=victim, service_type="medical", status="referred"
+            )
             allegation = allegations.create_allegation(
                 actor=actor,
                 reference=f"{number}/26",
                 country_code="CAF",
                 received_on=today - timedelta(days=number),
             )
-            allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
+            outcomes.link_victim(actor=actor, victim=victim, allegation=allegation)
         db.session.commit()
     counts = {}
     for path in ("/vat/victims", "/vat/allegations/", "/vat/victims?no_assistance=y&minor=&country_code=CAF"):
@@ -406,7 +408,7 @@ def test_attention_page_lists_what_needs_doing_each_a_link(
         actor = db.session.get(User, user.id)
         old = register(actor, registered_on=today - timedelta(days=120))
         stuck = register(actor)
-        services.record_assistance(
+        assistance.record_assistance(
             actor=actor,
             victim=stuck,
             service_type="legal",
@@ -416,10 +418,10 @@ def test_attention_page_lists_what_needs_doing_each_a_link(
         allegation = allegations.create_allegation(
             actor=actor, reference="77/26", country_code="CAF", received_on=today - timedelta(days=30)
         )
-        allegations.link_victim(actor=actor, victim=old, allegation=allegation)
+        outcomes.link_victim(actor=actor, victim=old, allegation=allegation)
         values = {"country_code": "CAF", "received_on": today - timedelta(days=30)}
         allegations.update_allegation(actor=actor, allegation=allegation, outcome="substantiated", **values)
-        services.break_glass_victim(
+        identity.break_glass_victim(
             actor=db.session.get(User, senior.id),
             case_code=stuck.case_code,
             reason="Evacuation: hospital needs it.",
@@ -487,7 +489,7 @@ def test_edit_close_reopen_and_withdraw_through_the_pages(
     with app.test_request_context():
         victim = db.session.get(Victim, victim_id)
         assert victim.status == "active" and victim.consents[0].withdrawn_on == today
-        assert services.read_identity(actor=None, victim=victim)["name"] == "Awa Zanga"
+        assert identity.read_identity(actor=None, victim=victim)["name"] == "Awa Zanga"
         statuses = db.session.scalars(
             select(audit.AuditEvent.detail).where(audit.AuditEvent.action == "victim.status")
         ).all()
@@ -505,11 +507,11 @@ def test_the_victim_page_costs_the_same_queries_however_much_it_holds(
             actor = db.session.get(User, user.id)
             victim = register(actor)
             for number in range(items):
-                services.record_assistance(
+                assistance.record_assistance(
                     actor=actor, victim=victim, service_type="medical", status="referred"
                 )
-                services.add_child(actor=actor, victim=victim, notes=f"child {number}")
-                services.log_communication(
+                family.add_child(actor=actor, victim=victim, notes=f"child {number}")
+                family.log_communication(
                     actor=actor,
                     victim=victim,
                     occurred_on=today,
@@ -520,7 +522,7 @@ def test_the_victim_page_costs_the_same_queries_however_much_it_holds(
                 allegation = allegations.create_allegation(
                     actor=actor, reference=f"{items}-{number}", country_code="CAF", received_on=today
                 )
-                allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
+                outcomes.link_victim(actor=actor, victim=victim, allegation=allegation)
                 values = {"country_code": "CAF", "received_on": today}
                 allegations.update_allegation(
                     actor=actor, allegation=allegation, outcome="substantiated", **values
@@ -568,8 +570,8 @@ def test_a_senior_exports_a_shared_file_only_while_its_consent_stands(
     with app.test_request_context():
         actor = db.session.get(User, advocate.id)
         victim = register(actor, name='=HYPERLINK("http://x")', consents=["share_member_state", "services"])
-        services.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
-        disclosure = services.record_disclosure(
+        assistance.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
+        disclosure = consents.record_disclosure(
             actor=actor,
             victim=victim,
             recipient_kind="member_state",
@@ -591,8 +593,8 @@ def test_a_senior_exports_a_shared_file_only_while_its_consent_stands(
     assert [r[0] for r in book["assistance"].iter_rows(min_row=2, values_only=True)] == ["medical"]
     with app.test_request_context():
         victim = db.session.get(Victim, victim_id)
-        consent = services.active_consent(victim, "share_member_state")
-        services.withdraw_consent(actor=db.session.get(User, advocate.id), victim=victim, consent=consent)
+        consent = consents.active_consent(victim, "share_member_state")
+        consents.withdraw_consent(actor=db.session.get(User, advocate.id), victim=victim, consent=consent)
         db.session.commit()
     response = client.post(url, data={"disclosure_id": disclosure_id})
     assert response.status_code == 302
@@ -612,7 +614,7 @@ def test_a_long_lists_total_is_kept_a_while_but_its_rows_and_pages_are_exact(
     app.config["VAT_LIST_COUNT_SECONDS"] = 30
     now = [500.0]
     monkeypatch.setattr(kept, "_clock", lambda: now[0])
-    monkeypatch.setattr(services, "_kept_totals", kept.KeptValues())
+    monkeypatch.setattr(listing, "_kept_totals", kept.KeptValues())
     user = login(Role.ADVOCATE, "CAF")
     with app.app_context():
         actor = db.session.get(User, user.id)
@@ -646,8 +648,8 @@ def test_deep_pages_seek_from_kept_page_starts_and_skip_no_row_when_the_list_cha
     app.config["VAT_LIST_COUNT_SECONDS"] = 30
     now = [500.0]
     monkeypatch.setattr(kept, "_clock", lambda: now[0])
-    monkeypatch.setattr(services, "_kept_page_starts", kept.KeptValues())
-    monkeypatch.setattr(services, "DEEP_OFFSET", 0)  # every page after the first seeks
+    monkeypatch.setattr(listing, "_kept_page_starts", kept.KeptValues())
+    monkeypatch.setattr(listing, "DEEP_OFFSET", 0)  # every page after the first seeks
     user = login(Role.ADVOCATE, "CAF")
     with app.test_request_context():
         actor = db.session.get(User, user.id)
@@ -656,17 +658,17 @@ def test_deep_pages_seek_from_kept_page_starts_and_skip_no_row_when_the_list_cha
         db.session.commit()
 
         def pages() -> list[tuple[list[str], bool]]:
-            query = services.victim_rows(actor, services.VictimFilters())
+            query = listing.victim_rows(actor, listing.VictimFilters())
             return [
                 ([row.case_code for row in page.items], page.more)
                 for page in (
-                    services.paginate_rows(query, page=number, per_page=2, kept_as="list")
+                    listing.paginate_rows(query, page=number, per_page=2, kept_as="list")
                     for number in range(1, 6)
                 )
             ]
 
         everyone = [
-            row.case_code for row in db.session.execute(services.victim_rows(actor, services.VictimFilters()))
+            row.case_code for row in db.session.execute(listing.victim_rows(actor, listing.VictimFilters()))
         ]
         by_offset = [(everyone[i : i + 2], i + 2 < len(everyone)) for i in range(0, 10, 2)]
         assert pages() == by_offset, "seeking gives what skipping gives"

@@ -1,18 +1,15 @@
-"""Allegations, the rules of their clock (kept as data) and their links to victims."""
+"""Allegations and the rules of their clock (kept as data). The victims named in an allegation are
+linked from the victims domain (vat.victims.models.VictimAllegation)."""
 
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Date, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from vat.db import Base, UTCDateTime, utcnow
-
-if TYPE_CHECKING:
-    from vat.victims.models import Victim
 
 
 class Labelled(enum.StrEnum):
@@ -125,29 +122,8 @@ class Allegation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    links: Mapped[list[VictimAllegation]] = relationship(
-        back_populates="allegation", cascade="all, delete-orphan"
-    )
-
     def step_date(self, step: Step) -> date | None:
         return getattr(self, f"{step.value}_on")
-
-
-class VictimAllegation(Base):
-    """A victim named in an allegation (many-to-many)."""
-
-    __tablename__ = "vat_victim_allegation"
-    __table_args__ = (UniqueConstraint("victim_id", "allegation_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
-    allegation_id: Mapped[int] = mapped_column(
-        ForeignKey("vat_allegation.id", ondelete="CASCADE"), index=True
-    )
-    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    allegation: Mapped[Allegation] = relationship(back_populates="links")
-    victim: Mapped[Victim] = relationship(back_populates="allegation_links")
 
 
 class ClockRule(Base):

@@ -1,15 +1,14 @@
-"""Allegations: record, update, link to victims, and compute the clock from rules kept as data."""
+"""Allegations: record and update them, and edit the rules of their clock (vat.allegations.clock)."""
 
 from __future__ import annotations
 
-import calendar
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
+from flask.signals import Namespace
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy import Select, select
 
 from vat import audit
 from vat.allegations.models import (
@@ -22,17 +21,23 @@ from vat.allegations.models import (
     PersonnelCategory,
     Step,
     Urgency,
-    VictimAllegation,
 )
-from vat.auth.policy import scope_filter
+from vat.auth.actor import Actor
+from vat.auth.policy import in_scope, scope_filter
 from vat.db import db
 from vat.errors import DomainError
-from vat.inputs import InvalidField, choice, clean_text, country, mission, past_date, today
+from vat.inputs import InvalidField, choice, clean_text, country, mission, past_date
+
+# An outcome was recorded: the victims named in the allegation must be told. Sent within the
+# transaction that records it (sender: the allegation; `actor`); the factory connects the victims
+# domain, which this one never imports.
+signals = Namespace()
+outcome_recorded = signals.signal("allegation-outcome-recorded")
 
 # --- scope ----------------------------------------------------------------------------------
 
 
-def visible_allegations(user: Any) -> Select[tuple[Allegation]]:
+def visible_allegations(user: Actor) -> Select[tuple[Allegation]]:
     """Every query for allegations starts here: the user's scope, in one place."""
     return select(Allegation).where(
         scope_filter(
@@ -45,11 +50,11 @@ def visible_allegations(user: Any) -> Select[tuple[Allegation]]:
     )
 
 
-def get_allegation(user: Any, allegation_id: int) -> Allegation | None:
+def get_allegation(user: Actor, allegation_id: int) -> Allegation | None:
     return db.session.scalar(visible_allegations(user).where(Allegation.id == allegation_id))
 
 
-def find_by_reference(user: Any, reference: str) -> Allegation | None:
+def find_by_reference(user: Actor, reference: str) -> Allegation | None:
     return db.session.scalar(visible_allegations(user).where(Allegation.reference == reference.strip()))
 
 
@@ -101,14 +106,12 @@ def _step_label(field: str) -> str:
     return STEP_LABELS[Step(field.removesuffix("_on"))]
 
 
-def _require_scope(actor: Any, country_code: str, mission_name: str | None) -> None:
-    from vat.auth.policy import in_scope
-
+def _require_scope(actor: Actor, country_code: str, mission_name: str | None) -> None:
     if not in_scope(actor, country_code, mission_name):
         raise InvalidField("country_code", _l("This country or mission is outside your scope."))
 
 
-def create_allegation(*, actor: Any, reference: str, **values: Any) -> Allegation:
+def create_allegation(*, actor: Actor, reference: str, **values: Any) -> Allegation:
     reference = clean_text("reference", reference, max_length=40, required=True) or ""
     cleaned = _validate(values)
     _require_scope(actor, cleaned["country_code"], cleaned["mission"])
@@ -128,7 +131,7 @@ def create_allegation(*, actor: Any, reference: str, **values: Any) -> Allegatio
     return allegation
 
 
-def update_allegation(*, actor: Any, allegation: Allegation, **values: Any) -> Allegation:
+def update_allegation(*, actor: Actor, allegation: Allegation, **values: Any) -> Allegation:
     cleaned = _validate(values)
     _require_scope(actor, cleaned["country_code"], cleaned["mission"])
     changed = [k for k, v in cleaned.items() if getattr(allegation, k) != v]
@@ -145,190 +148,12 @@ def update_allegation(*, actor: Any, allegation: Allegation, **values: Any) -> A
         detail={"fields": changed},
     )
     if allegation.outcome != outcome_before and allegation.outcome != Outcome.PENDING:
-        from vat.victims.services import open_outcome_tasks
-
-        open_outcome_tasks(actor=actor, allegation=allegation)
+        outcome_recorded.send(allegation, actor=actor)
     return allegation
 
 
-def link_victim(*, actor: Any, victim: Any, allegation: Allegation) -> VictimAllegation:
-    """Name a victim in an allegation; both are already loaded through the actor's scope."""
-    if any(link.allegation_id == allegation.id for link in victim.allegation_links):
-        raise DomainError(_l("This victim is already linked to that allegation."))
-    link = VictimAllegation(victim=victim, allegation=allegation)
-    db.session.add(link)
-    db.session.flush()
-    audit.record(
-        "allegation.link_victim",
-        actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
-        detail={"allegation": allegation.reference},
-    )
-    if allegation.outcome != Outcome.PENDING:
-        from vat.victims.services import open_outcome_tasks
-
-        open_outcome_tasks(actor=actor, allegation=allegation, victims=[victim])
-    return link
-
-
-def unlink_victim(*, actor: Any, victim: Any, allegation: Allegation) -> None:
-    link = next((x for x in victim.allegation_links if x.allegation_id == allegation.id), None)
-    if link is None:
-        raise DomainError(_l("This victim is not linked to that allegation."))
-    victim.allegation_links.remove(link)
-    db.session.flush()
-    audit.record(
-        "allegation.unlink_victim",
-        actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
-        detail={"allegation": allegation.reference},
-    )
-
-
-# --- the clock ------------------------------------------------------------------------------
-
-
-def add_months(start: date, months: int) -> date:
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
-
-
-def rules() -> list[ClockRule]:
-    return list(db.session.scalars(select(ClockRule).order_by(ClockRule.position)))
-
-
-@dataclass(frozen=True)
-class StepState:
-    step: Step
-    label: str
-    done_on: date | None
-    due_on: date | None
-    limit: str  # "7 days", "3 months"
-    state: str  # done, on_time, late, due, overdue, waiting, not_applicable
-    days: int  # late by / due in / overdue by
-
-    @property
-    def text(self) -> str:
-        if self.state == "on_time":
-            return "on time"
-        if self.state == "late":
-            return f"late by {self.days} day{'s' if self.days != 1 else ''}"
-        if self.state == "due":
-            return f"due in {self.days} day{'s' if self.days != 1 else ''}"
-        if self.state == "overdue":
-            return f"overdue by {self.days} day{'s' if self.days != 1 else ''}"
-        if self.state == "waiting":
-            return "waiting for an earlier step"
-        if self.state == "not_applicable":
-            return "not applicable"
-        return "done"
-
-    @property
-    def bad(self) -> bool:
-        return self.state in ("late", "overdue")
-
-
-def _rule_limit(rule: ClockRule, urgency: str) -> tuple[int, str]:
-    reduced = (
-        rule.reduced_amount is not None
-        and rule.reduced_from is not None
-        and Urgency(urgency).rank >= Urgency(rule.reduced_from).rank
-    )
-    return (rule.reduced_amount if reduced else rule.amount) or 0, rule.unit
-
-
-def clock(
-    allegation: Allegation, *, rule_list: Iterable[ClockRule] | None = None, on: date | None = None
-) -> list[StepState]:
-    """Each step with its deadline and where it stands, from the rules table."""
-    on = on or today()
-    by_step = {r.step: r for r in (rule_list if rule_list is not None else rules())}
-    states = [
-        StepState(Step.RECEIVED, STEP_LABELS[Step.RECEIVED], allegation.received_on, None, "", "done", 0)
-        if allegation.received_on
-        else StepState(Step.RECEIVED, STEP_LABELS[Step.RECEIVED], None, None, "", "waiting", 0)
-    ]
-    for step in list(Step)[1:]:
-        rule = by_step.get(step.value)
-        done = allegation.step_date(step)
-        if rule is None:
-            states.append(
-                StepState(step, STEP_LABELS[step], done, None, "", "done" if done else "waiting", 0)
-            )
-            continue
-        applies = [c for c in rule.applies_to.split(",") if c]
-        if applies and allegation.personnel_category not in applies:
-            states.append(StepState(step, STEP_LABELS[step], done, None, "", "not_applicable", 0))
-            continue
-        amount, unit = _rule_limit(rule, allegation.urgency)
-        limit = f"{amount} {unit if amount != 1 else unit.rstrip('s')}"
-        start = allegation.step_date(Step(rule.starts_from))
-        if start is None:
-            states.append(StepState(step, STEP_LABELS[step], done, None, limit, "waiting", 0))
-            continue
-        due = deadline(start, amount, unit)
-        if done is not None:
-            late = (done - due).days
-            state = StepState(
-                step, STEP_LABELS[step], done, due, limit, "late" if late > 0 else "on_time", late
-            )
-        elif on <= due:
-            state = StepState(step, STEP_LABELS[step], None, due, limit, "due", (due - on).days)
-        else:
-            state = StepState(step, STEP_LABELS[step], None, due, limit, "overdue", (on - due).days)
-        states.append(state)
-    return states
-
-
-def overdue_steps(
-    allegation: Allegation, rule_list: list[ClockRule], on: date | None = None
-) -> list[StepState]:
-    return [s for s in clock(allegation, rule_list=rule_list, on=on) if s.state == "overdue"]
-
-
-def deadline(start: date, amount: int, unit: str) -> date:
-    return add_months(start, amount) if unit == "months" else start + timedelta(days=amount)
-
-
-def _latest_late_start(amount: int, unit: str, on: date) -> date:
-    """The latest start whose deadline is already past on `on` (a later start never has an earlier
-    deadline, so every start up to this one is late too)."""
-    start = add_months(on, -amount) if unit == "months" else on - timedelta(days=amount)
-    while deadline(start, amount, unit) >= on:
-        start -= timedelta(days=1)
-    return start
-
-
-def has_overdue_step(rule_list: list[ClockRule], on: date) -> ColumnElement[bool]:
-    """SQL for "`overdue_steps` is not empty": the same verdict, with each deadline turned into the
-    latest start that is late by `on`, so that no date arithmetic runs in SQL (SQLite and
-    PostgreSQL add months differently) and a plain comparison of the start column remains."""
-    steps = {step.value for step in list(Step)[1:]}
-    overdue = []
-    for rule in rule_list:
-        if rule.step not in steps:
-            continue
-        start = getattr(Allegation, f"{rule.starts_from}_on")
-        by_amount: dict[int, list[str]] = {}
-        for urgency in Urgency:
-            by_amount.setdefault(_rule_limit(rule, urgency)[0], []).append(urgency.value)
-        late = [
-            and_(Allegation.urgency.in_(urgencies), start <= _latest_late_start(amount, rule.unit, on))
-            for amount, urgencies in by_amount.items()
-        ]
-        categories = [c for c in rule.applies_to.split(",") if c]
-        applies = [Allegation.personnel_category.in_(categories)] if categories else []
-        overdue.append(and_(getattr(Allegation, f"{rule.step}_on").is_(None), or_(*late), *applies))
-    return or_(*overdue) if overdue else false()
-
-
 def update_rule(
-    *, actor: Any, step: str, amount: int, unit: str, reduced_amount: int | None, reduced_from: str | None
+    *, actor: Actor, step: str, amount: int, unit: str, reduced_amount: int | None, reduced_from: str | None
 ) -> ClockRule:
     rule = db.session.get(ClockRule, step)
     if rule is None:

@@ -10,15 +10,16 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from vat import inputs
-from vat.allegations import services
+from vat.allegations import clock, services
 from vat.allegations.forms import AllegationForm, ClockRuleForm, LinkVictimForm
-from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Outcome, Step, VictimAllegation
+from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Outcome, Step
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
 from vat.db import commit_keeping_loaded, db
 from vat.errors import DomainError
-from vat.victims import services as victim_services
+from vat.victims import identity, outcomes
 from vat.victims.labels import step_label
+from vat.victims.models import Victim, VictimAllegation
 from vat.victims.views import form_values, show_error
 
 bp = Blueprint("allegations", __name__, url_prefix="/vat/allegations")
@@ -60,8 +61,8 @@ def index() -> str:
             .group_by(VictimAllegation.allegation_id)
         ).all()
     )
-    rule_list = services.rules()
-    overdue = {a.id: services.overdue_steps(a, rule_list) for a in page.items}
+    rule_list = clock.rules()
+    overdue = {a.id: clock.overdue_steps(a, rule_list) for a in page.items}
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "vat/allegations/index.html",
@@ -98,17 +99,15 @@ def new() -> str | Response:
 def show(allegation_id: int) -> str:
     allegation = load_allegation(allegation_id)
     linked = db.session.execute(
-        select(VictimAllegation.victim_id, victim_services.Victim.case_code)
-        .join(victim_services.Victim, victim_services.Victim.id == VictimAllegation.victim_id)
-        .where(
-            VictimAllegation.allegation_id == allegation.id, victim_services.in_scope_condition(current_user)
-        )
-        .order_by(victim_services.Victim.case_code)
+        select(VictimAllegation.victim_id, Victim.case_code)
+        .join(Victim, Victim.id == VictimAllegation.victim_id)
+        .where(VictimAllegation.allegation_id == allegation.id, identity.in_scope_condition(current_user))
+        .order_by(Victim.case_code)
     ).all()
     return render_template(
         "vat/allegations/show.html",
         allegation=allegation,
-        clock=services.clock(allegation),
+        clock=clock.clock(allegation),
         linked=linked,
         link_form=LinkVictimForm(),
         button=EmptyForm(),
@@ -144,16 +143,12 @@ def edit(allegation_id: int) -> str | Response:
 def link_victim(allegation_id: int) -> Response:
     allegation = load_allegation(allegation_id)
     form = LinkVictimForm()
-    victim = (
-        victim_services.find_by_case_code(current_user, form.case_code.data or "")
-        if form.validate()
-        else None
-    )
+    victim = identity.find_by_case_code(current_user, form.case_code.data or "") if form.validate() else None
     if victim is None:
         flash(_("No victim in your scope has that case code."), "error")
     else:
         try:
-            services.link_victim(actor=current_user, victim=victim, allegation=allegation)
+            outcomes.link_victim(actor=current_user, victim=victim, allegation=allegation)
         except DomainError as error:
             db.session.rollback()
             flash(str(error), "error")
@@ -166,7 +161,7 @@ def link_victim(allegation_id: int) -> Response:
 @bp.get("/clock-rules")
 @requires(Permission.VIEW_IDENTITY)
 def clock_rules() -> str:
-    rule_list = services.rules()
+    rule_list = clock.rules()
     forms = {r.step: ClockRuleForm(obj=r, prefix=r.step) for r in rule_list}
     return render_template(
         "vat/allegations/rules.html", rules=rule_list, forms=forms, labels=STEP_LABELS, Step=Step

@@ -14,7 +14,8 @@ from vat.claims.models import Claim, ClaimStep, Letter, LetterChannel, LetterDir
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date, today
-from vat.victims import services as victims
+from vat.victims import family
+from vat.victims import listing as victim_listing
 from vat.victims.models import Communication
 
 S = ClaimStep
@@ -98,7 +99,7 @@ def victim_without_update(claim: Claim, on: date | None = None) -> bool:
     if claim.current_step is S.CLOSED:
         return False
     since = claim.victim.last_update_on or claim.opened_on
-    return ((on or today()) - since).days >= victims.no_update_days()
+    return ((on or today()) - since).days >= victim_listing.no_update_days()
 
 
 def update_text(claim: Claim) -> str:
@@ -138,7 +139,7 @@ def inform_victim(
     language: str | None = None,
 ) -> Communication:
     """Record the case update given to the victim, through the victims service."""
-    communication = victims.log_communication(
+    communication = family.log_communication(
         actor=actor,
         victim=claim.victim,
         occurred_on=occurred_on,

@@ -26,7 +26,9 @@ from vat.claims.support import Balance, Schedule, amounts_due, schedule
 from vat.db import db
 from vat.inputs import today
 from vat.kept import KeptValues, list_figure
-from vat.victims import services as victims
+from vat.paging import Page
+from vat.victims import identity
+from vat.victims import listing as victim_listing
 from vat.victims.models import Victim
 
 S = ClaimStep
@@ -43,7 +45,7 @@ def claim_in_scope(user: Actor, *victim_conditions: ColumnElement[bool]) -> Colu
     and 5,000 claims, the scan was most of the list's time)."""
     return (
         select(true())
-        .where(Victim.id == Claim.victim_id, victims.in_scope_condition(user), *victim_conditions)
+        .where(Victim.id == Claim.victim_id, identity.in_scope_condition(user), *victim_conditions)
         .correlate(Claim)
         .scalar_subquery()
     )
@@ -178,7 +180,7 @@ def claims_page(
     per_page: int = 50,
     on: date | None = None,
     kept_as: Hashable | None = None,
-) -> victims.Page:
+) -> Page:
     """One page of the claims in scope matching the filters: open claims first, the longest
     waiting on a member state first, then the oldest opened. Ordered and cut in SQL; only the
     page's claims are loaded with their letters, orders and payments. With `kept_as` (the list
@@ -210,7 +212,7 @@ def claims_page(
         return db.session.scalar(select(func.count(Claim.id)).where(*matching)) or 0
 
     total = list_figure(_kept_counts, kept_as, count)
-    return victims.Page(
+    return Page(
         items=[claim_row(claim, on) for claim in claims],
         page=page,
         per_page=per_page,
@@ -297,7 +299,8 @@ def _claims_by_step_and_member_state(user: Actor, on: date) -> list[dict[Any, An
             _count(or_(Victim.last_update_on.is_(None), Victim.last_update_on < Claim.step_on)),
             func.min(since),
             _count(
-                func.coalesce(Victim.last_update_on, Claim.opened_on) <= days_ago(victims.no_update_days())
+                func.coalesce(Victim.last_update_on, Claim.opened_on)
+                <= days_ago(victim_listing.no_update_days())
             ),
             *[_count(age == label) for label in AGE_LABELS],
             *[_count(flag == f) for f in WAITING_FLAGS],

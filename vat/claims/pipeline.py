@@ -33,7 +33,7 @@ from vat.claims.support import new_order
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
-from vat.victims import services as victims
+from vat.victims import consents
 from vat.victims.models import Consent, ConsentPurpose, RecipientKind, Victim
 
 S = ClaimStep
@@ -70,7 +70,7 @@ def read_father_identity(*, actor: Actor, claim: Claim) -> dict[str, str | None]
 def _share_consent(victim: Victim, member_state: str) -> Consent | None:
     """The victim's consent to share with this member state (named by code or name, or unnamed)."""
     for recipient in (member_state, country_name(member_state)):
-        consent = victims.active_consent(victim, ConsentPurpose.SHARE_MEMBER_STATE, recipient)
+        consent = consents.active_consent(victim, ConsentPurpose.SHARE_MEMBER_STATE, recipient)
         if consent is not None:
             return consent
     return None
@@ -191,7 +191,7 @@ def _consents_in_force(claim: Claim) -> Consent:
     """The consent to share with the member state, if the victim has also consented to the
     disclosure of the paternity claim; otherwise a refusal that says what is missing."""
     share = _share_consent(claim.victim, claim.member_state)
-    disclosure = victims.active_consent(claim.victim, ConsentPurpose.PATERNITY_DISCLOSURE)
+    disclosure = consents.active_consent(claim.victim, ConsentPurpose.PATERNITY_DISCLOSURE)
     missing = [
         label
         for label, consent in (
@@ -230,7 +230,7 @@ def _to_referred(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) 
             recorded_by_id=actor.id,
         )
     )
-    victims.record_disclosure(
+    consents.record_disclosure(
         actor=actor,
         victim=claim.victim,
         recipient_kind=RecipientKind.MEMBER_STATE,
@@ -244,7 +244,7 @@ def _to_referred(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) 
 def _to_dna_requested(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
     if claim.current_step is S.DNA_RESULT and claim.dna_result != DnaResult.INCONCLUSIVE:
         raise illegal_move(claim, S.DNA_REQUESTED, _l("Only an inconclusive DNA result can be retested."))
-    if victims.active_consent(claim.victim, ConsentPurpose.DNA_TESTING) is None:
+    if consents.active_consent(claim.victim, ConsentPurpose.DNA_TESTING) is None:
         raise IllegalMove(_l("Record the victim's consent to DNA testing first (on the victim's page)."))
     claim.dna_requested_on = on
     claim.mother_child_sampled_on = claim.father_sampled_on = None

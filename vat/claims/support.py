@@ -22,7 +22,7 @@ import pycountry
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Date, Integer, case, cast, func, or_, select
 
-from vat.allegations.services import add_months
+from vat.allegations.clock import add_months
 from vat.auth.actor import Actor
 from vat.claims.history import IllegalMove, audit_claim, enter_step
 from vat.claims.models import Claim, ClaimStep, Frequency, Payment, PaymentRoute, SupportOrder

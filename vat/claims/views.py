@@ -32,7 +32,8 @@ from vat.claims.models import Claim, ClaimStep
 from vat.db import commit_keeping_loaded, db, read_only
 from vat.errors import DomainError
 from vat.inputs import InvalidField, country_choices, today
-from vat.victims import services as victims
+from vat.victims import identity
+from vat.victims import listing as victim_listing
 
 bp = Blueprint("claims", __name__, url_prefix="/vat/claims")
 
@@ -99,7 +100,7 @@ def index() -> str:
         pages=page.pages,
         args=args,
         summary=listing.dashboard(current_user),
-        no_update_days=victims.no_update_days(),
+        no_update_days=victim_listing.no_update_days(),
     )
 
 
@@ -113,7 +114,7 @@ def new() -> str | tuple[str, int] | Response:
     if victim_id is None:
         with read_only():  # a lookup: on SQLite it need not wait for the write lock
             return choose_victim()
-    victim = victims.get_victim(current_user, victim_id)
+    victim = identity.get_victim(current_user, victim_id)
     if victim is None:
         abort(404)
     form = ClaimForm()
@@ -171,7 +172,7 @@ def choose_victim() -> str | tuple[str, int] | Response:
     chooser = ChooseVictimForm(request.args)
     if "case_code" not in request.args or not chooser.validate():
         return render_template("vat/claims/choose_victim.html", form=chooser)
-    victim = victims.find_by_case_code(current_user, chooser.case_code.data or "")
+    victim = identity.find_by_case_code(current_user, chooser.case_code.data or "")
     if victim is None:
         chooser.case_code.errors = [_("No victim in your scope has that case code.")]
         return render_template("vat/claims/choose_victim.html", form=chooser), 404
@@ -197,7 +198,7 @@ def show(claim_id: int) -> str:
         plan=plan,
         update_owed=correspondence.victim_update_owed(claim),
         no_update=correspondence.victim_without_update(claim),
-        no_update_days=victims.no_update_days(),
+        no_update_days=victim_listing.no_update_days(),
         consent_in_force=claim.share_consent is not None and claim.share_consent.active,
         steps=ClaimStep,
     )

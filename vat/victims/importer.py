@@ -35,7 +35,7 @@ from vat.allegations.models import (
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField
-from vat.victims import services
+from vat.victims import assistance, consents, identity, outcomes
 from vat.victims.models import (
     AgeGroup,
     Assistance,
@@ -334,7 +334,7 @@ def import_file(*, actor: Any, filename: str, stream: IO[bytes], kind: str | Non
 
 
 def _victim(actor: Any, case_code: str, column: str = "case_code") -> Any:
-    victim = services.find_by_case_code(actor, case_code)
+    victim = identity.find_by_case_code(actor, case_code)
     if victim is None:
         raise InvalidField(column, "No victim in your scope has this case code (in this file or already).")
     return victim
@@ -342,18 +342,18 @@ def _victim(actor: Any, case_code: str, column: str = "case_code") -> Any:
 
 def _import_victim(actor: Any, values: dict[str, Any]) -> bool:
     code = values.pop("case_code").upper()
-    if services.find_by_case_code(actor, code) is not None:
+    if identity.find_by_case_code(actor, code) is not None:
         return False
-    consents = [p.strip() for p in values.pop("consents").split(";") if p.strip()]
+    purposes = [p.strip() for p in values.pop("consents").split(";") if p.strip()]
     consent_date, method = values.pop("consent_date"), values.pop("consent_method") or "other"
-    if consents and consent_date is None:
+    if purposes and consent_date is None:
         raise InvalidField("consent_date", "Give the date the consents were given.")
-    victim = services.register_victim(
+    victim = identity.register_victim(
         actor=actor, case_code=code, registered_on=values.pop("registered_on"), **values
     )
-    for purpose in consents:
+    for purpose in purposes:
         try:
-            services.record_consent(
+            consents.record_consent(
                 actor=actor,
                 victim=victim,
                 purpose=purpose,
@@ -386,7 +386,7 @@ def _import_link(actor: Any, values: dict[str, Any]) -> bool:
         raise InvalidField("reference", "No allegation in your scope has this reference number.")
     if any(link.allegation_id == allegation.id for link in victim.allegation_links):
         return False
-    allegations.link_victim(actor=actor, victim=victim, allegation=allegation)
+    outcomes.link_victim(actor=actor, victim=victim, allegation=allegation)
     return True
 
 
@@ -407,7 +407,7 @@ def _import_assistance(actor: Any, values: dict[str, Any]) -> bool:
     )
     if duplicate:
         return False
-    services.record_assistance(actor=actor, victim=victim, **values)
+    assistance.record_assistance(actor=actor, victim=victim, **values)
     return True
 
 

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from vat.allegations.clock import StepState
 from vat.allegations.models import Step
-from vat.allegations.services import StepState
 
 LABELS: dict[str, Any] = {
     # sex, age group, status

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vat.allegations.models import Allegation, Labelled, VictimAllegation
+from vat.allegations.models import Allegation, Labelled
 from vat.auth.models import User
 from vat.crypto import EncryptedText
 from vat.db import Base, Money, UTCDateTime, utcnow
@@ -205,6 +205,24 @@ class Victim(Base):
     @property
     def allegations(self) -> list[Allegation]:
         return [link.allegation for link in self.allegation_links]
+
+
+class VictimAllegation(Base):
+    """A victim named in an allegation (many-to-many). Kept on the victims' side: this domain
+    knows allegations, the allegations domain does not know victims."""
+
+    __tablename__ = "vat_victim_allegation"
+    __table_args__ = (UniqueConstraint("victim_id", "allegation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
+    allegation_id: Mapped[int] = mapped_column(
+        ForeignKey("vat_allegation.id", ondelete="CASCADE"), index=True
+    )
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    allegation: Mapped[Allegation] = relationship()
+    victim: Mapped[Victim] = relationship(back_populates="allegation_links")
 
 
 class VictimNameKey(Base):

@@ -26,6 +26,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from vat.allegations import clock
 from vat.allegations import services as allegation_services
 from vat.auth.forms import EmptyForm
 from vat.auth.models import Role
@@ -33,7 +34,7 @@ from vat.auth.policy import Permission, fresh_required, in_scope, requires
 from vat.db import commit_keeping_loaded, db, read_only
 from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField
-from vat.victims import importer, labels, services
+from vat.victims import assistance, consents, family, identity, importer, labels, listing, outcomes, timeline
 from vat.victims.forms import (
     AssistanceForm,
     BreakGlassForm,
@@ -73,7 +74,7 @@ def form_values(form: FlaskForm, *skip: str) -> dict[str, Any]:
 
 
 def load_victim(victim_id: int) -> Victim:
-    victim = services.get_victim(current_user, victim_id)
+    victim = identity.get_victim(current_user, victim_id)
     if victim is None:
         abort(404)
     return victim
@@ -85,7 +86,7 @@ def scope_countries() -> list[SelectChoice]:
 
 
 def advocate_choices() -> list[SelectChoice]:
-    advocates = services.advocates_for(current_user)
+    advocates = identity.advocates_for(current_user)
     return [SelectChoice("", "—")] + [SelectChoice(str(u.id), u.username) for u in advocates]
 
 
@@ -114,9 +115,9 @@ def _index() -> str:
     form = SearchForm(request.args)
     form.country_code.choices = [SelectChoice("", "—"), *scope_countries()]
     form.advocate_id.choices = advocate_choices()
-    filters = services.VictimFilters()
+    filters = listing.VictimFilters()
     if form.validate():
-        filters = services.VictimFilters(
+        filters = listing.VictimFilters(
             case_code=form.case_code.data or "",
             country_code=form.country_code.data or "",
             status=form.status.data or "",
@@ -125,8 +126,8 @@ def _index() -> str:
             no_assistance=form.no_assistance.data,
             no_update=form.no_update.data,
         )
-    page = services.paginate_rows(
-        services.victim_rows(current_user, filters),
+    page = listing.paginate_rows(
+        listing.victim_rows(current_user, filters),
         page=request.args.get("page", 1, type=lambda v: max(1, int(v))),
         per_page=request.args.get("per_page", 20, type=lambda v: min(100, max(1, int(v)))),
         kept_as=("victims", current_user.id, filters),
@@ -138,7 +139,7 @@ def _index() -> str:
         name_form=NameSearchForm(),
         page=page,
         args=args,
-        no_update_days=services.no_update_days(),
+        no_update_days=listing.no_update_days(),
     )
 
 
@@ -151,8 +152,8 @@ def by_name() -> str:
     form.country_code.choices = [SelectChoice("", "—"), *scope_countries()]
     form.advocate_id.choices = advocate_choices()
     if not name_form.validate_on_submit():
-        page = services.paginate_rows(
-            services.victim_rows(current_user, services.VictimFilters()), page=1, per_page=20
+        page = listing.paginate_rows(
+            listing.victim_rows(current_user, listing.VictimFilters()), page=1, per_page=20
         )
         return render_template(
             "vat/victims/index.html",
@@ -160,9 +161,9 @@ def by_name() -> str:
             name_form=name_form,
             page=page,
             args={},
-            no_update_days=services.no_update_days(),
+            no_update_days=listing.no_update_days(),
         )
-    page = services.find_by_name(actor=current_user, name=name_form.name.data)
+    page = listing.find_by_name(actor=current_user, name=name_form.name.data)
     db.session.commit()
     return render_template(
         "vat/victims/index.html",
@@ -170,7 +171,7 @@ def by_name() -> str:
         name_form=name_form,
         page=page,
         args={},
-        no_update_days=services.no_update_days(),
+        no_update_days=listing.no_update_days(),
         searched_name=True,
     )
 
@@ -184,7 +185,7 @@ def new() -> str | Response:
         form.advocate_id.data = str(current_user.id)
     if form.validate_on_submit():
         try:
-            victim = services.register_victim(actor=current_user, **form_values(form))
+            victim = identity.register_victim(actor=current_user, **form_values(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -202,16 +203,16 @@ def new() -> str | Response:
 @requires(Permission.VIEW_IDENTITY)
 def show(victim_id: int) -> str:
     victim = load_victim(victim_id)
-    services.load_victim_file(victim)
-    identity = services.read_identity(actor=current_user, victim=victim)
+    timeline.load_victim_file(victim)
+    person = identity.read_identity(actor=current_user, victim=victim)
     db.session.commit()
-    rule_list = allegation_services.rules()
+    rule_list = clock.rules()
     return render_template(
         "vat/victims/show.html",
         victim=victim,
-        identity=identity,
-        timeline=services.timeline(victim),
-        open_items=services.open_items(victim, rule_list),
+        identity=person,
+        timeline=timeline.timeline(victim),
+        open_items=timeline.open_items(victim, rule_list),
         status_form=StatusForm(status=victim.status),
         link_form=LinkAllegationForm(),
         button=EmptyForm(),
@@ -227,18 +228,18 @@ def edit(victim_id: int) -> str | Response:
     prepare_victim_form(form)
     del form.prefix
     if request.method == "GET":
-        identity = services.read_identity(actor=current_user, victim=victim)
+        person = identity.read_identity(actor=current_user, victim=victim)
         db.session.commit()
-        form.process(data={**identity, "date_of_birth": None})
+        form.process(data={**person, "date_of_birth": None})
         form.country_code.data = victim.country_code
         form.mission.data = victim.mission
         form.sex.data, form.age_group.data = victim.sex, victim.age_group
         form.advocate_id.data = str(victim.advocate_id or "")
-        if identity["date_of_birth"]:
-            form.date_of_birth.data = date.fromisoformat(identity["date_of_birth"])
+        if person["date_of_birth"]:
+            form.date_of_birth.data = date.fromisoformat(person["date_of_birth"])
     elif form.validate_on_submit():
         try:
-            services.update_victim(actor=current_user, victim=victim, **form_values(form))
+            identity.update_victim(actor=current_user, victim=victim, **form_values(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -256,7 +257,7 @@ def set_status(victim_id: int) -> Response:
     form = StatusForm()
     if form.validate_on_submit():
         try:
-            services.set_status(actor=current_user, victim=victim, status=form.status.data)
+            identity.set_status(actor=current_user, victim=victim, status=form.status.data)
         except DomainError as error:
             db.session.rollback()
             flash(str(error), "error")
@@ -278,7 +279,7 @@ def new_consent(victim_id: int) -> str | Response:
     form = ConsentForm()
     if form.validate_on_submit():
         try:
-            services.record_consent(actor=current_user, victim=victim, **form_values(form))
+            consents.record_consent(actor=current_user, victim=victim, **form_values(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -301,7 +302,7 @@ def withdraw_consent(victim_id: int, consent_id: int) -> str | Response:
     form = WithdrawForm()
     if form.validate_on_submit():
         try:
-            result = services.withdraw_consent(
+            result = consents.withdraw_consent(
                 actor=current_user, victim=victim, consent=consent, withdrawn_on=form.withdrawn_on.data
             )
         except DomainError as error:
@@ -336,7 +337,7 @@ def new_disclosure(victim_id: int) -> str | Response:
     form = DisclosureForm()
     if form.validate_on_submit():
         try:
-            services.record_disclosure(actor=current_user, victim=victim, **form_values(form))
+            consents.record_disclosure(actor=current_user, victim=victim, **form_values(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -365,9 +366,9 @@ def export_disclosure(victim_id: int) -> Response:
     if disclosure is None or disclosure.victim_id != victim.id:
         flash(_("Choose one of this victim's shares."), "error")
         return to_victim_page(victim, "disclosures")
-    services.load_victim_file(victim)
+    timeline.load_victim_file(victim)
     try:
-        workbook = services.export_disclosure(actor=current_user, victim=victim, disclosure=disclosure)
+        workbook = consents.export_disclosure(actor=current_user, victim=victim, disclosure=disclosure)
     except NotAllowed:
         db.session.rollback()
         abort(403)
@@ -394,7 +395,7 @@ def new_assistance(victim_id: int) -> str | Response:
     form = AssistanceForm()
     if form.validate_on_submit():
         try:
-            services.record_assistance(actor=current_user, victim=victim, **form_values(form))
+            assistance.record_assistance(actor=current_user, victim=victim, **form_values(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -415,12 +416,12 @@ def edit_assistance(victim_id: int, service_id: int) -> str | Response:
     if service is None or service.victim_id != victim.id:
         abort(404)
     if request.method == "GET":
-        services.record_read(actor=current_user, victim=victim, what="assistance", record_id=service.id)
+        identity.record_read(actor=current_user, victim=victim, what="assistance", record_id=service.id)
         db.session.commit()
     form = AssistanceForm(obj=service) if request.method == "GET" else AssistanceForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
-            services.update_assistance(
+            assistance.update_assistance(
                 actor=current_user, victim=victim, service=service, **form_values(form)
             )
         except DomainError as error:
@@ -442,7 +443,7 @@ def new_child(victim_id: int) -> str | Response:
     form = ChildForm()
     if form.validate_on_submit():
         try:
-            services.add_child(actor=current_user, victim=victim, **form_values(form))
+            family.add_child(actor=current_user, victim=victim, **form_values(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -463,12 +464,12 @@ def edit_child(victim_id: int, child_id: int) -> str | Response:
     if child is None or child.victim_id != victim.id:
         abort(404)
     if request.method == "GET":
-        services.record_read(actor=current_user, victim=victim, what="child", record_id=child.id)
+        identity.record_read(actor=current_user, victim=victim, what="child", record_id=child.id)
         db.session.commit()
     form = ChildForm(obj=child) if request.method == "GET" else ChildForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
-            services.update_child(actor=current_user, victim=victim, child=child, **form_values(form))
+            family.update_child(actor=current_user, victim=victim, child=child, **form_values(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -495,7 +496,7 @@ def new_communication(victim_id: int) -> str | Response:
     if form.validate_on_submit():
         values = form_values(form, "closes_tasks")
         try:
-            services.log_communication(
+            family.log_communication(
                 actor=current_user,
                 victim=victim,
                 closes_task_ids=form.closes_tasks.data if open_tasks else (),
@@ -529,7 +530,7 @@ def link_allegation(victim_id: int) -> Response:
         flash(_("No allegation in your scope has that reference number."), "error")
         return to_victim_page(victim, "allegations")
     try:
-        allegation_services.link_victim(actor=current_user, victim=victim, allegation=allegation)
+        outcomes.link_victim(actor=current_user, victim=victim, allegation=allegation)
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -547,7 +548,7 @@ def unlink_allegation(victim_id: int, allegation_id: int) -> Response:
     if allegation is None or not EmptyForm().validate_on_submit():
         abort(404)
     try:
-        allegation_services.unlink_victim(actor=current_user, victim=victim, allegation=allegation)
+        outcomes.unlink_victim(actor=current_user, victim=victim, allegation=allegation)
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -566,11 +567,11 @@ def attention() -> str:
     mine_only = request.args.get("all") != "1"
     return render_template(
         "vat/victims/attention.html",
-        attention=services.attention(current_user, mine_only=mine_only),
+        attention=listing.attention(current_user, mine_only=mine_only),
         mine_only=mine_only,
-        no_update_days=services.no_update_days(),
-        stuck_days=services.STUCK_DAYS,
-        attention_limit=services.ATTENTION_LIMIT,
+        no_update_days=listing.no_update_days(),
+        stuck_days=assistance.STUCK_DAYS,
+        attention_limit=listing.ATTENTION_LIMIT,
     )
 
 
@@ -582,7 +583,7 @@ def break_glass() -> str | Response:
         form.case_code.data = request.args["case_code"][:40]
     if form.validate_on_submit():
         try:
-            victim = services.break_glass_victim(
+            victim = identity.break_glass_victim(
                 actor=current_user, case_code=form.case_code.data, reason=form.reason.data
             )
         except DomainError as error:

@@ -1,0 +1,152 @@
+"""The allegation clock: each step's deadline and where it stands, computed from the rules kept
+as data. The rule is written twice, side by side: `clock` in Python for one allegation's page, and
+`has_overdue_step` in SQL to find the allegations with an overdue step among many (the advocate's
+dashboard); tests/vat/test_clock_twins.py checks that they agree."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import ColumnElement, and_, false, or_, select
+
+from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Step, Urgency
+from vat.db import db
+from vat.inputs import today
+
+
+def add_months(start: date, months: int) -> date:
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def rules() -> list[ClockRule]:
+    return list(db.session.scalars(select(ClockRule).order_by(ClockRule.position)))
+
+
+@dataclass(frozen=True)
+class StepState:
+    step: Step
+    label: str
+    done_on: date | None
+    due_on: date | None
+    limit: str  # "7 days", "3 months"
+    state: str  # done, on_time, late, due, overdue, waiting, not_applicable
+    days: int  # late by / due in / overdue by
+
+    @property
+    def text(self) -> str:
+        if self.state == "on_time":
+            return "on time"
+        if self.state == "late":
+            return f"late by {self.days} day{'s' if self.days != 1 else ''}"
+        if self.state == "due":
+            return f"due in {self.days} day{'s' if self.days != 1 else ''}"
+        if self.state == "overdue":
+            return f"overdue by {self.days} day{'s' if self.days != 1 else ''}"
+        if self.state == "waiting":
+            return "waiting for an earlier step"
+        if self.state == "not_applicable":
+            return "not applicable"
+        return "done"
+
+    @property
+    def bad(self) -> bool:
+        return self.state in ("late", "overdue")
+
+
+def _rule_limit(rule: ClockRule, urgency: str) -> tuple[int, str]:
+    reduced = (
+        rule.reduced_amount is not None
+        and rule.reduced_from is not None
+        and Urgency(urgency).rank >= Urgency(rule.reduced_from).rank
+    )
+    return (rule.reduced_amount if reduced else rule.amount) or 0, rule.unit
+
+
+def clock(
+    allegation: Allegation, *, rule_list: Iterable[ClockRule] | None = None, on: date | None = None
+) -> list[StepState]:
+    """Each step with its deadline and where it stands, from the rules table."""
+    on = on or today()
+    by_step = {r.step: r for r in (rule_list if rule_list is not None else rules())}
+    states = [
+        StepState(Step.RECEIVED, STEP_LABELS[Step.RECEIVED], allegation.received_on, None, "", "done", 0)
+        if allegation.received_on
+        else StepState(Step.RECEIVED, STEP_LABELS[Step.RECEIVED], None, None, "", "waiting", 0)
+    ]
+    for step in list(Step)[1:]:
+        rule = by_step.get(step.value)
+        done = allegation.step_date(step)
+        if rule is None:
+            states.append(
+                StepState(step, STEP_LABELS[step], done, None, "", "done" if done else "waiting", 0)
+            )
+            continue
+        applies = [c for c in rule.applies_to.split(",") if c]
+        if applies and allegation.personnel_category not in applies:
+            states.append(StepState(step, STEP_LABELS[step], done, None, "", "not_applicable", 0))
+            continue
+        amount, unit = _rule_limit(rule, allegation.urgency)
+        limit = f"{amount} {unit if amount != 1 else unit.rstrip('s')}"
+        start = allegation.step_date(Step(rule.starts_from))
+        if start is None:
+            states.append(StepState(step, STEP_LABELS[step], done, None, limit, "waiting", 0))
+            continue
+        due = deadline(start, amount, unit)
+        if done is not None:
+            late = (done - due).days
+            state = StepState(
+                step, STEP_LABELS[step], done, due, limit, "late" if late > 0 else "on_time", late
+            )
+        elif on <= due:
+            state = StepState(step, STEP_LABELS[step], None, due, limit, "due", (due - on).days)
+        else:
+            state = StepState(step, STEP_LABELS[step], None, due, limit, "overdue", (on - due).days)
+        states.append(state)
+    return states
+
+
+def overdue_steps(
+    allegation: Allegation, rule_list: list[ClockRule], on: date | None = None
+) -> list[StepState]:
+    return [s for s in clock(allegation, rule_list=rule_list, on=on) if s.state == "overdue"]
+
+
+def deadline(start: date, amount: int, unit: str) -> date:
+    return add_months(start, amount) if unit == "months" else start + timedelta(days=amount)
+
+
+def _latest_late_start(amount: int, unit: str, on: date) -> date:
+    """The latest start whose deadline is already past on `on` (a later start never has an earlier
+    deadline, so every start up to this one is late too)."""
+    start = add_months(on, -amount) if unit == "months" else on - timedelta(days=amount)
+    while deadline(start, amount, unit) >= on:
+        start -= timedelta(days=1)
+    return start
+
+
+def has_overdue_step(rule_list: list[ClockRule], on: date) -> ColumnElement[bool]:
+    """SQL for "`overdue_steps` is not empty": the same verdict, with each deadline turned into the
+    latest start that is late by `on`, so that no date arithmetic runs in SQL (SQLite and
+    PostgreSQL add months differently) and a plain comparison of the start column remains."""
+    steps = {step.value for step in list(Step)[1:]}
+    overdue = []
+    for rule in rule_list:
+        if rule.step not in steps:
+            continue
+        start = getattr(Allegation, f"{rule.starts_from}_on")
+        by_amount: dict[int, list[str]] = {}
+        for urgency in Urgency:
+            by_amount.setdefault(_rule_limit(rule, urgency)[0], []).append(urgency.value)
+        late = [
+            and_(Allegation.urgency.in_(urgencies), start <= _latest_late_start(amount, rule.unit, on))
+            for amount, urgencies in by_amount.items()
+        ]
+        categories = [c for c in rule.applies_to.split(",") if c]
+        applies = [Allegation.personnel_category.in_(categories)] if categories else []
+        overdue.append(and_(getattr(Allegation, f"{rule.step}_on").is_(None), or_(*late), *applies))
+    return or_(*overdue) if overdue else false()

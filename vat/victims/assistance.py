@@ -1,0 +1,180 @@
+"""Assistance to victims: services recorded by advocates, and the trust fund's direct support
+recorded when the ledger pays it (and cancelled when the ledger reverses it)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pycountry
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from vat import audit
+from vat.auth.actor import Actor
+from vat.db import db
+from vat.errors import DomainError
+from vat.inputs import InvalidField, choice, clean_text, past_date
+from vat.victims.consents import ONGOING, require_consent
+from vat.victims.identity import in_scope_condition
+from vat.victims.models import (
+    Assistance,
+    ConsentPurpose,
+    FundingSource,
+    ServiceStatus,
+    ServiceType,
+    Victim,
+)
+
+DELIVERED = (ServiceStatus.IN_PROGRESS, ServiceStatus.COMPLETED)
+STUCK_DAYS = 30
+
+
+def _money(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation as error:
+        raise InvalidField("cost", _l("Give the cost as a number, e.g. 120.50.")) from error
+    if not amount.is_finite() or amount < 0:
+        raise InvalidField("cost", _l("The cost cannot be negative."))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidField("cost", _l("Give the cost to the cent at most (two decimals)."))
+    if amount >= Decimal("1e13"):
+        raise InvalidField("cost", _l("This cost is too large."))
+    return amount
+
+
+def _currency(value: str | None, cost: Decimal | None) -> str | None:
+    code = (value or "").strip().upper()
+    if not code:
+        if cost is not None:
+            raise InvalidField("currency", _l("Give the currency of the cost (e.g. USD, XAF)."))
+        return None
+    if pycountry.currencies.get(alpha_3=code) is None:
+        raise InvalidField("currency", _l("Use an ISO 4217 currency code (e.g. USD, XAF, CDF, HTG)."))
+    return code
+
+
+def _assistance_values(victim: Victim, values: dict[str, Any], *, new: bool) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {
+        "service_type": choice("service_type", values.get("service_type"), ServiceType),
+        "provider": clean_text("provider", values.get("provider"), max_length=200),
+        "referral_date": past_date("referral_date", values.get("referral_date")),
+        "start_date": past_date("start_date", values.get("start_date")),
+        "end_date": past_date("end_date", values.get("end_date")),
+        "status": choice("status", values.get("status"), ServiceStatus, default="referred"),
+        "funding_source": choice(
+            "funding_source", values.get("funding_source"), FundingSource, default="unknown"
+        ),
+        "notes": clean_text("notes", values.get("notes"), max_length=5000),
+    }
+    cleaned["cost"] = _money(values.get("cost"))
+    cleaned["currency"] = _currency(values.get("currency"), cleaned["cost"])
+    referral, start, end = cleaned["referral_date"], cleaned["start_date"], cleaned["end_date"]
+    if start and referral and start < referral:
+        raise InvalidField("start_date", _l("The service cannot start before the referral date."))
+    if end and not start:
+        raise InvalidField("start_date", _l("Give the start date when the service has ended."))
+    if end and start and end < start:
+        raise InvalidField("end_date", _l("The service cannot end before it started."))
+    if cleaned["status"] == ServiceStatus.COMPLETED and not end:
+        raise InvalidField("end_date", _l("Give the end date of a completed service."))
+    if cleaned["status"] == ServiceStatus.IN_PROGRESS and not start:
+        raise InvalidField("start_date", _l("Give the start date of a service in progress."))
+    needs_consent = cleaned["status"] in ONGOING or (new and cleaned["status"] == ServiceStatus.COMPLETED)
+    if needs_consent:
+        require_consent(victim, ConsentPurpose.SERVICES)
+        if cleaned["provider"]:
+            require_consent(victim, ConsentPurpose.REFERRAL, cleaned["provider"], field="provider")
+    return cleaned
+
+
+def record_assistance(*, actor: Actor, victim: Victim, **values: Any) -> Assistance:
+    cleaned = _assistance_values(victim, values, new=True)
+    service = Assistance(victim=victim, **cleaned)
+    db.session.add(service)
+    db.session.flush()
+    audit.record(
+        "victim.assistance_create",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"assistance": service.id, "type": service.service_type, "status": service.status},
+    )
+    return service
+
+
+def update_assistance(*, actor: Actor, victim: Victim, service: Assistance, **values: Any) -> Assistance:
+    if service.victim_id != victim.id:
+        raise DomainError(_l("That service belongs to another victim."))
+    cleaned = _assistance_values(victim, values, new=False)
+    changed = sorted(k for k, v in cleaned.items() if getattr(service, k) != v)
+    for key, value in cleaned.items():
+        setattr(service, key, value)
+    db.session.flush()
+    audit.record(
+        "victim.assistance_update",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"assistance": service.id, "fields": changed, "status": service.status},
+    )
+    return service
+
+
+def record_trust_fund_support(
+    *, actor: Actor, case_code: str, amount: Decimal, currency: str, paid_on: date, ledger_entry_id: int
+) -> Assistance:
+    """Called by the ledger when the trust fund pays a victim directly: one assistance row linked
+    to the ledger entry. Calling again for the same entry returns the same row."""
+    existing = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == ledger_entry_id))
+    if existing is not None:
+        return existing
+    victim = db.session.scalar(
+        select(Victim).where(Victim.case_code == case_code.strip().upper(), in_scope_condition(actor))
+    )
+    if victim is None:
+        raise DomainError(_l("No victim has case code %(code)s.", code=case_code.strip().upper()))
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise InvalidField("cost", _l("Direct support needs a positive Decimal amount."))
+    service = record_assistance(
+        actor=actor,
+        victim=victim,
+        service_type=ServiceType.MATERIAL,
+        provider=None,
+        referral_date=paid_on,
+        start_date=paid_on,
+        end_date=paid_on,
+        status=ServiceStatus.COMPLETED,
+        cost=amount,
+        currency=currency,
+        funding_source=FundingSource.DIRECT_TRUST_FUND,
+    )
+    service.ledger_entry_id = ledger_entry_id
+    db.session.flush()
+    return service
+
+
+def cancel_trust_fund_support(*, actor: Actor, ledger_entry_id: int) -> Assistance | None:
+    """Called by the ledger when a direct-support payment is reversed: the assistance it recorded
+    is cancelled (kept, with its ledger entry, for the record), so the victim no longer counts as
+    supported by it."""
+    service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == ledger_entry_id))
+    if service is None or service.status == ServiceStatus.CANCELLED:
+        return service
+    service.status = ServiceStatus.CANCELLED
+    db.session.flush()
+    audit.record(
+        "victim.assistance_update",
+        actor=actor,
+        object_type="victim",
+        object_id=service.victim.case_code,
+        country_code=service.victim.country_code,
+        detail={"assistance": service.id, "fields": ["status"], "status": service.status, "reversed": True},
+    )
+    return service

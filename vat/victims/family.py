@@ -1,0 +1,134 @@
+"""Children born of the exploitation or abuse, and the victim's communications with the team (a
+case update told, outcome tasks closed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from vat import audit
+from vat.auth.actor import Actor
+from vat.db import db, utcnow
+from vat.errors import DomainError
+from vat.inputs import InvalidField, choice, clean_text, past_date, today
+from vat.victims.consents import require_consent
+from vat.victims.models import (
+    Channel,
+    Child,
+    Communication,
+    ConsentPurpose,
+    Sex,
+    Victim,
+)
+
+# --- children --------------------------------------------------------------------------------
+
+
+def _child_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "birth_date": past_date("birth_date", values.get("birth_date")),
+        "sex": choice("sex", values.get("sex"), Sex, default="unknown"),
+        "notes": clean_text("notes", values.get("notes"), max_length=5000),
+    }
+
+
+def add_child(*, actor: Actor, victim: Victim, **values: Any) -> Child:
+    child = Child(victim=victim, **_child_values(values))
+    db.session.add(child)
+    db.session.flush()
+    audit.record(
+        "victim.child_create",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"child": child.id},
+    )
+    return child
+
+
+def update_child(*, actor: Actor, victim: Victim, child: Child, **values: Any) -> Child:
+    if child.victim_id != victim.id:
+        raise DomainError(_l("That child is recorded for another victim."))
+    cleaned = _child_values(values)
+    changed = sorted(k for k, v in cleaned.items() if getattr(child, k) != v)
+    for key, value in cleaned.items():
+        setattr(child, key, value)
+    db.session.flush()
+    audit.record(
+        "victim.child_update",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"child": child.id, "fields": changed},
+    )
+    return child
+
+
+# --- communications and the right to be informed --------------------------------------------
+
+
+def log_communication(
+    *,
+    actor: Actor,
+    victim: Victim,
+    occurred_on: date | None,
+    channel: str,
+    summary: str | None,
+    case_update_given: bool,
+    language: str | None = None,
+    by_whom: str | None = None,
+    next_update_due: date | None = None,
+    closes_task_ids: Iterable[int] = (),
+) -> Communication:
+    occurred = past_date("occurred_on", occurred_on, required=True) or today()
+    require_consent(victim, ConsentPurpose.CONTACT, field="channel")
+    if next_update_due is not None and next_update_due < occurred:
+        raise InvalidField("next_update_due", _l("The next update cannot be due before this contact."))
+    open_tasks = {t.id: t for t in victim.tasks if t.closed_at is None}
+    closing = [int(i) for i in closes_task_ids]
+    if any(i not in open_tasks for i in closing):
+        raise InvalidField("closes_tasks", _l("Choose only this victim's open tasks."))
+    if closing and not case_update_given:
+        raise InvalidField(
+            "case_update_given", _l("Informing the victim of an outcome is a case update: tick it.")
+        )
+    communication = Communication(
+        victim=victim,
+        occurred_on=occurred,
+        channel=choice("channel", channel, Channel),
+        language=clean_text("language", language, max_length=40),
+        by_whom=clean_text("by_whom", by_whom, max_length=120) or getattr(actor, "username", "system"),
+        recorded_by_id=getattr(actor, "id", None),
+        case_update_given=bool(case_update_given),
+        next_update_due=next_update_due,
+        summary=clean_text("summary", summary, max_length=5000),
+    )
+    db.session.add(communication)
+    db.session.flush()
+    now = utcnow()
+    for task_id in closing:
+        open_tasks[task_id].closed_at = now
+        open_tasks[task_id].closed_by_communication_id = communication.id
+    if case_update_given and (victim.last_update_on is None or occurred >= victim.last_update_on):
+        victim.last_update_on = occurred
+    if next_update_due is not None or case_update_given:
+        victim.next_update_due = next_update_due
+    db.session.flush()
+    audit.record(
+        "victim.communication_create",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={
+            "communication": communication.id,
+            "update_given": bool(case_update_given),
+            "closed_tasks": closing,
+        },
+    )
+    return communication

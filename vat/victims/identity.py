@@ -1,0 +1,279 @@
+"""Who the victims are: every victim query starts from the actor's scope here; registering,
+updating and closing a case, case codes, reading the encrypted identity (audited), and breaking
+the glass. The only code that writes or decrypts victim identities."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from vat import audit
+from vat.auth import services as auth
+from vat.auth.actor import Actor
+from vat.auth.models import BreakGlass, Role, User
+from vat.auth.policy import in_scope, scope_filter
+from vat.crypto import blind_index
+from vat.db import db, utcnow
+from vat.errors import DomainError
+from vat.inputs import InvalidField, choice, clean_text, country, mission, past_date, today
+from vat.victims.labels import vat_label
+from vat.victims.models import (
+    AgeGroup,
+    CaseCounter,
+    Sex,
+    Victim,
+    VictimNameKey,
+    VictimStatus,
+)
+
+NAME_PURPOSE = "vat_victim.name"
+IDENTITY_FIELDS = ("name", "aliases", "date_of_birth", "contact", "location", "notes")
+TEXT_LIMITS = {"name": 200, "aliases": 500, "contact": 500, "location": 500, "notes": 5000}
+DEFAULT_PREFIXES = {"CAF": "CAR", "COD": "DRC"}
+
+
+# --- scope: every victim query starts here ---------------------------------------------------
+
+
+def in_scope_condition(user: Actor) -> ColumnElement[bool]:
+    return scope_filter(user, Victim.country_code, Victim.mission, record_type="victim", id_column=Victim.id)
+
+
+def visible_victims(user: Actor) -> Select[tuple[Victim]]:
+    return select(Victim).where(in_scope_condition(user))
+
+
+def get_victim(user: Actor, victim_id: int) -> Victim | None:
+    return db.session.scalar(visible_victims(user).where(Victim.id == victim_id))
+
+
+def find_by_case_code(user: Actor, case_code: str) -> Victim | None:
+    return db.session.scalar(visible_victims(user).where(Victim.case_code == case_code.strip().upper()))
+
+
+def advocates_for(user: Actor) -> list[User]:
+    """Advocates who may be put in charge of victims in the user's countries."""
+    countries = {s.country_code for s in user.scopes}
+    users = db.session.scalars(
+        select(User)
+        .where(User.role.in_([Role.ADVOCATE, Role.SENIOR_ADVOCATE]), User.active.is_(True))
+        .order_by(User.username)
+    ).all()
+    return [u for u in users if countries & {s.country_code for s in u.scopes}]
+
+
+# --- case codes ------------------------------------------------------------------------------
+
+PREFIX_PATTERN = re.compile(r"^[A-Z0-9]{2,10}$")
+CASE_CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9/-]{2,39}$")
+
+
+def default_prefix(country_code: str) -> str:
+    return DEFAULT_PREFIXES.get(country_code, country_code)
+
+
+def next_case_code(prefix: str, year: int) -> str:
+    prefix = prefix.strip().upper()
+    if not PREFIX_PATTERN.match(prefix):
+        raise InvalidField("prefix", _l("Use 2 to 10 capital letters or digits for the prefix."))
+    counter = db.session.get(CaseCounter, (prefix, year), with_for_update=True)
+    if counter is None:
+        try:  # the first code of a prefix and year: another request may be creating it too
+            with db.session.begin_nested():
+                db.session.add(CaseCounter(prefix=prefix, year=year, last=0))
+        except IntegrityError:
+            pass
+        counter = db.session.get(CaseCounter, (prefix, year), with_for_update=True, populate_existing=True)
+        if counter is None:
+            raise DomainError(_l("The case-code counter could not be read; try again."))
+    while True:
+        counter.last += 1
+        code = f"{prefix}-{year}-{counter.last:04d}"
+        if not db.session.scalar(select(Victim.id).where(Victim.case_code == code)):
+            return code
+
+
+# --- victims ---------------------------------------------------------------------------------
+
+
+def _identity(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {k: clean_text(k, values.get(k), max_length=n) for k, n in TEXT_LIMITS.items()}
+    born = past_date("date_of_birth", values.get("date_of_birth"))
+    cleaned["date_of_birth"] = born.isoformat() if born else None
+    return cleaned
+
+
+def _categories(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {
+        "country_code": country("country_code", values.get("country_code")),
+        "mission": mission("mission", values.get("mission")),
+        "sex": choice("sex", values.get("sex"), Sex, default="unknown"),
+        "age_group": choice("age_group", values.get("age_group"), AgeGroup, default="unknown"),
+    }
+    if not in_scope(actor, cleaned["country_code"], cleaned["mission"]):
+        raise InvalidField("country_code", _l("This country or mission is outside your scope."))
+    advocate_id = values.get("advocate_id")
+    if advocate_id:
+        advocate = db.session.get(User, int(advocate_id))
+        if (
+            advocate is None
+            or not advocate.active
+            or not Role(advocate.role).sees_identities
+            or not in_scope(advocate, cleaned["country_code"], cleaned["mission"])
+        ):
+            raise InvalidField("advocate_id", _l("Choose an active advocate who works on this country."))
+    cleaned["advocate_id"] = int(advocate_id) if advocate_id else None
+    return cleaned
+
+
+def _index_names(victim: Victim, name: str | None, aliases: str | None, *, new: bool = False) -> None:
+    if not new:
+        db.session.execute(VictimNameKey.__table__.delete().where(VictimNameKey.victim_id == victim.id))
+    names = [name or ""] + re.split(r"[;\n]", aliases or "")
+    digests = {blind_index(n, NAME_PURPOSE) for n in names if n.strip()}
+    db.session.add_all(VictimNameKey(victim_id=victim.id, digest=d) for d in sorted(digests))
+
+
+def register_victim(
+    *,
+    actor: Actor,
+    prefix: str | None = None,
+    case_code: str | None = None,
+    registered_on: date | None = None,
+    **values: Any,
+) -> Victim:
+    """Register a victim. `case_code` is for imports of existing records; otherwise one is made."""
+    categories = _categories(actor, values)
+    identity = _identity(values)
+    registered_on = past_date("registered_on", registered_on) or today()
+    if case_code:
+        case_code = case_code.strip().upper()
+        if not CASE_CODE_PATTERN.match(case_code):
+            raise InvalidField("case_code", _l("Case codes use capital letters, digits and dashes."))
+        if db.session.scalar(select(Victim.id).where(Victim.case_code == case_code)):
+            raise InvalidField("case_code", _l("This case code is taken."))
+    else:
+        case_code = next_case_code(prefix or default_prefix(categories["country_code"]), registered_on.year)
+    victim = Victim(
+        case_code=case_code,
+        registered_on=registered_on,
+        status=VictimStatus.ACTIVE,
+        advocate_id=categories.pop("advocate_id") or (actor.id if _is_advocate(actor) else None),
+        **categories,
+        **identity,
+    )
+    db.session.add(victim)
+    db.session.flush()
+    _index_names(victim, identity["name"], identity["aliases"], new=True)
+    audit.record(
+        "victim.create",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"identity_fields": sorted(k for k, v in identity.items() if v)},
+    )
+    return victim
+
+
+def _is_advocate(user: Actor) -> bool:
+    return user is not None and Role(user.role).sees_identities
+
+
+def update_victim(*, actor: Actor, victim: Victim, **values: Any) -> Victim:
+    categories = _categories(actor, values)
+    identity = _identity(values)
+    changed = [k for k, v in {**categories, **identity}.items() if getattr(victim, k) != v]
+    for key, value in {**categories, **identity}.items():
+        setattr(victim, key, value)
+    if "name" in changed or "aliases" in changed:
+        _index_names(victim, identity["name"], identity["aliases"])
+    db.session.flush()
+    audit.record(
+        "victim.update",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"fields": sorted(changed)},
+    )
+    return victim
+
+
+def set_status(*, actor: Actor, victim: Victim, status: str) -> Victim:
+    status = choice("status", status, VictimStatus)
+    if status == victim.status:
+        raise DomainError(_l("The case is already %(status)s.", status=vat_label(status)))
+    before, victim.status = victim.status, status
+    db.session.flush()
+    audit.record(
+        "victim.status",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"from": before, "to": status},
+    )
+    return victim
+
+
+def read_identity(*, actor: Actor, victim: Victim) -> dict[str, str | None]:
+    """Decrypt the victim's identity for the actor, and record that they saw it."""
+    audit.record(
+        "victim.view_identity",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+    )
+    return {name: getattr(victim, name) for name in IDENTITY_FIELDS}
+
+
+def record_read(*, actor: Actor, victim: Victim, what: str, record_id: int) -> None:
+    """Record that the actor opened an encrypted note of this victim's (a service or a child)."""
+    audit.record(
+        "victim.view_record",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={what: record_id},
+    )
+
+
+# --- break the glass -------------------------------------------------------------------------
+
+
+def break_glass_victim(*, actor: Actor, case_code: str, reason: str) -> Victim:
+    """A senior advocate opens one victim outside their scope, with a stated reason."""
+    if Role(actor.role) is not Role.SENIOR_ADVOCATE:
+        raise DomainError(_l("Only a senior advocate may break the glass."))
+    victim = db.session.scalar(select(Victim).where(Victim.case_code == case_code.strip().upper()))
+    if victim is None:
+        raise InvalidField("case_code", _l("No victim has this case code."))
+    auth.break_glass(
+        actor=actor,
+        record_type="victim",
+        record_id=victim.id,
+        reason=reason,
+        country_code=victim.country_code,
+    )
+    return victim
+
+
+def glass_breaks_for(user: Actor, *, days: int = 30) -> list[tuple[BreakGlass, str]]:
+    """Recent break-glass openings of victims this user is in charge of (shown on their dashboard)."""
+    rows = db.session.execute(
+        select(BreakGlass, Victim.case_code)
+        .join(Victim, and_(BreakGlass.record_type == "victim", BreakGlass.record_id == Victim.id))
+        .where(Victim.advocate_id == user.id, BreakGlass.created_at >= utcnow() - timedelta(days=days))
+        .options(selectinload(BreakGlass.user))
+        .order_by(BreakGlass.created_at.desc())
+    ).all()
+    return [(grant, code) for grant, code in rows]

@@ -1,0 +1,285 @@
+"""Victim lists without identities: filters, one page of rows (skipping or seeking), the exact
+name search (audited), and the advocate's "needs attention" dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select, tuple_
+
+from vat import audit
+from vat.allegations.clock import has_overdue_step, overdue_steps, rules
+from vat.allegations.models import Allegation
+from vat.auth.actor import Actor
+from vat.auth.models import BreakGlass, User
+from vat.crypto import blind_index
+from vat.db import db
+from vat.inputs import today
+from vat.kept import KeptValues, list_figure
+from vat.paging import Page
+from vat.victims.assistance import DELIVERED, STUCK_DAYS
+from vat.victims.identity import NAME_PURPOSE, glass_breaks_for, in_scope_condition
+from vat.victims.models import (
+    AgeGroup,
+    Assistance,
+    ServiceStatus,
+    Victim,
+    VictimAllegation,
+    VictimNameKey,
+    VictimStatus,
+    VictimTask,
+)
+
+
+def no_update_days() -> int:
+    return int(current_app.config["VAT_NO_UPDATE_DAYS"])
+
+
+# --- search and lists ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VictimFilters:
+    case_code: str = ""
+    name: str = ""
+    country_code: str = ""
+    status: str = ""
+    advocate_id: int | None = None
+    minor: bool = False
+    no_assistance: bool = False
+    no_update: bool = False
+
+
+def received_assistance() -> ColumnElement[bool]:
+    return exists().where(Assistance.victim_id == Victim.id, Assistance.status.in_(list(DELIVERED)))
+
+
+def without_update_since(cutoff: date) -> ColumnElement[bool]:
+    return and_(
+        Victim.status == VictimStatus.ACTIVE,
+        func.coalesce(Victim.last_update_on, Victim.registered_on) <= cutoff,
+    )
+
+
+# The list's order, newest first: a victim's place is its (registered_on, id), compared as a pair.
+LIST_KEY = (Victim.registered_on, Victim.id)
+
+
+def victim_rows(user: Actor, filters: VictimFilters) -> Select[Any]:
+    """The list query: case codes and categories, no identity column, one statement per page."""
+    query = (
+        select(
+            Victim.id,
+            Victim.case_code,
+            Victim.country_code,
+            Victim.mission,
+            Victim.status,
+            Victim.sex,
+            Victim.age_group,
+            Victim.registered_on,
+            Victim.last_update_on,
+            # A subquery, not a join: counting and skipping then read the victims' index alone.
+            select(User.username).where(User.id == Victim.advocate_id).scalar_subquery().label("advocate"),
+            received_assistance().label("assisted"),
+        )
+        .where(in_scope_condition(user))
+        .order_by(*(column.desc() for column in LIST_KEY))
+    )
+    if filters.case_code.strip():
+        query = query.where(Victim.case_code == filters.case_code.strip().upper())
+    if filters.name.strip():
+        digest = blind_index(filters.name, NAME_PURPOSE)
+        query = query.where(
+            exists().where(VictimNameKey.victim_id == Victim.id, VictimNameKey.digest == digest)
+        )
+    if filters.country_code:
+        query = query.where(Victim.country_code == filters.country_code)
+    if filters.status:
+        query = query.where(Victim.status == filters.status)
+    if filters.advocate_id:
+        query = query.where(Victim.advocate_id == filters.advocate_id)
+    if filters.minor:
+        query = query.where(Victim.age_group == AgeGroup.MINOR)
+    if filters.no_assistance:
+        query = query.where(not_(received_assistance()))
+    if filters.no_update:
+        query = query.where(without_update_since(today() - timedelta(days=no_update_days())))
+    return query
+
+
+_kept_totals = KeptValues()
+_kept_page_starts = KeptValues()
+
+# Pages up to this many rows in are reached by skipping rows (OFFSET); deeper ones seek from where
+# the page starts, kept with the list's total: skipping 40,000 rows cost 200 ms a page under load.
+DEEP_OFFSET = 1_000
+
+
+def paginate_rows(query: Select[Any], *, page: int, per_page: int, kept_as: Hashable | None = None) -> Page:
+    """One page of `query` (ordered by LIST_KEY, newest first). With `kept_as` (the list and who
+    views it), the total, and for deep pages where each page starts, are worked out at most once per
+    `VAT_LIST_COUNT_SECONDS` for that key: at 100,000 victims they are the page's main cost. The
+    rows are always read."""
+    # Count and skip on victim ids alone (an index covers them); the page's other columns and
+    # subqueries are computed for its own rows only, not for every row skipped over.
+    ids = query.with_only_columns(Victim.id)
+    skip = (page - 1) * per_page
+    if kept_as is not None and skip > DEEP_OFFSET and _keeps_list_figures():
+        window, more = _seek_page(ids, page, per_page, kept_as)
+    else:
+        window = db.session.scalars(ids.limit(per_page + 1).offset(skip)).all()
+        more = len(window) > per_page
+        window = window[:per_page]
+    rows = db.session.execute(query.where(Victim.id.in_(window))).all() if window else []
+
+    def count() -> int:
+        return db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
+
+    total = max(list_figure(_kept_totals, kept_as, count), skip + len(rows))
+    return Page(items=list(rows), page=page, per_page=per_page, total=total, more=more)
+
+
+def _keeps_list_figures() -> bool:
+    return float(current_app.config["VAT_LIST_COUNT_SECONDS"]) > 0
+
+
+def _seek_page(ids: Select[Any], page: int, per_page: int, kept_as: Hashable) -> tuple[list[int], bool]:
+    """The ids from where page `page` starts to where the next one starts, and whether it exists.
+    The starts may be a few seconds old: a page then holds the rows now between them — a row or
+    two more or fewer than `per_page` — so no row is skipped over between two pages."""
+    starts = list_figure(_kept_page_starts, (kept_as, per_page), lambda: _page_starts(ids, per_page))
+    if page > len(starts):
+        return [], False
+    key = tuple_(*LIST_KEY)
+    window = ids.where(key <= tuple_(*starts[page - 1]))
+    if page < len(starts):
+        window = window.where(key > tuple_(*starts[page]))
+    return list(db.session.scalars(window)), page < len(starts)
+
+
+def _page_starts(ids: Select[Any], per_page: int) -> list[tuple[Any, ...]]:
+    """The LIST_KEY of every page's first row: one pass over the matching rows' index."""
+    number = func.row_number().over(order_by=[column.desc() for column in LIST_KEY])
+    ranked = ids.with_only_columns(*LIST_KEY, number.label("number")).order_by(None).subquery()
+    return [
+        tuple(start)
+        for start in db.session.execute(
+            select(*(ranked.c[column.key] for column in LIST_KEY))
+            .where((ranked.c.number - 1) % per_page == 0)
+            .order_by(ranked.c.number)
+        )
+    ]
+
+
+NAME_RESULTS = 100
+
+
+def find_by_name(*, actor: Actor, name: str) -> Page:
+    """Victims in scope whose name or other name is exactly this one (normalised); audited,
+    because a match tells the searcher that this person is a victim. The name is not recorded."""
+    page = paginate_rows(victim_rows(actor, VictimFilters(name=name)), page=1, per_page=NAME_RESULTS)
+    audit.record(
+        "victim.search_by_name",
+        actor=actor,
+        object_type="victim",
+        detail={"matches": [row.case_code for row in page.items]},
+    )
+    return page
+
+
+# --- the advocate's dashboard ----------------------------------------------------------------
+
+
+@dataclass
+class Attention:
+    overdue_steps: list[tuple[int, str, str, Any]] = field(default_factory=list)  # id, code, ref, StepState
+    stuck_services: list[tuple[int, str, str, int]] = field(default_factory=list)  # id, code, type, days
+    no_assistance: list[tuple[int, str]] = field(default_factory=list)
+    no_update: list[tuple[int, str, date]] = field(default_factory=list)
+    open_tasks: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, code, ref, outcome
+    glass_breaks: list[tuple[BreakGlass, str]] = field(default_factory=list)
+    more: set[str] = field(default_factory=set)  # the sections cut at ATTENTION_LIMIT
+
+
+ATTENTION_LIMIT = 100
+
+
+def _first(result: Attention, section: str, rows: list[Any]) -> list[Any]:
+    """A section's first ATTENTION_LIMIT rows, from a query that fetched one more to tell if more exist."""
+    if len(rows) > ATTENTION_LIMIT:
+        result.more.add(section)
+    return rows[:ATTENTION_LIMIT]
+
+
+def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) -> Attention:
+    """My victims (or all in my scope) that need something done: each section its first
+    ATTENTION_LIMIT rows, in a fixed number of queries whatever the number of victims."""
+    on = on or today()
+    mine: ColumnElement[bool] = Victim.advocate_id == user.id if mine_only else in_scope_condition(user)
+    condition = and_(in_scope_condition(user), mine, Victim.status != VictimStatus.CLOSED)
+    result = Attention()
+    rule_list = rules()
+    # SQL picks the allegations with an overdue step (one more than a page of them: each has at
+    # least one); the clock then says which steps, as on the allegation's page.
+    overdue = [
+        (victim_id, code, allegation.reference, state)
+        for victim_id, code, allegation in db.session.execute(
+            select(Victim.id, Victim.case_code, Allegation)
+            .join(VictimAllegation, VictimAllegation.victim_id == Victim.id)
+            .join(Allegation, Allegation.id == VictimAllegation.allegation_id)
+            .where(condition, has_overdue_step(rule_list, on))
+            .order_by(Victim.case_code, Allegation.reference)
+            .limit(ATTENTION_LIMIT + 1)
+        )
+        for state in overdue_steps(allegation, rule_list, on)
+    ]
+    result.overdue_steps = _first(result, "overdue_steps", overdue)
+    cutoff = on - timedelta(days=STUCK_DAYS)
+    stuck = db.session.execute(
+        select(Victim.id, Victim.case_code, Assistance.service_type, Assistance.referral_date)
+        .join(Assistance, Assistance.victim_id == Victim.id)
+        .where(
+            condition,
+            Assistance.status == ServiceStatus.REFERRED,
+            Assistance.start_date.is_(None),
+            Assistance.referral_date <= cutoff,
+        )
+        .order_by(Assistance.referral_date)
+        .limit(ATTENTION_LIMIT + 1)
+    ).all()
+    result.stuck_services = [
+        (victim_id, code, kind, (on - referred).days)
+        for victim_id, code, kind, referred in _first(result, "stuck_services", list(stuck))
+    ]
+    no_assistance = db.session.execute(
+        select(Victim.id, Victim.case_code)
+        .where(condition, Victim.status == VictimStatus.ACTIVE, not_(received_assistance()))
+        .order_by(Victim.registered_on)
+        .limit(ATTENTION_LIMIT + 1)
+    ).all()
+    result.no_assistance = [(i, c) for i, c in _first(result, "no_assistance", list(no_assistance))]
+    since = func.coalesce(Victim.last_update_on, Victim.registered_on)
+    no_update = db.session.execute(
+        select(Victim.id, Victim.case_code, since)
+        .where(condition, without_update_since(on - timedelta(days=no_update_days())))
+        .order_by(since)
+        .limit(ATTENTION_LIMIT + 1)
+    ).all()
+    result.no_update = [(i, c, d) for i, c, d in _first(result, "no_update", list(no_update))]
+    open_tasks = db.session.execute(
+        select(Victim.id, Victim.case_code, Allegation.reference, VictimTask.outcome)
+        .join(VictimTask, VictimTask.victim_id == Victim.id)
+        .outerjoin(Allegation, Allegation.id == VictimTask.allegation_id)
+        .where(condition, VictimTask.closed_at.is_(None))
+        .order_by(VictimTask.created_at)
+        .limit(ATTENTION_LIMIT + 1)
+    ).all()
+    result.open_tasks = [
+        (i, c, ref or "—", outcome) for i, c, ref, outcome in _first(result, "open_tasks", list(open_tasks))
+    ]
+    result.glass_breaks = glass_breaks_for(user)
+    return result

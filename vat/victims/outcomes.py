@@ -1,0 +1,104 @@
+"""The allegations a victim is named in, and the victim's right to be told their outcome: an
+outcome recorded opens a task per victim (through the allegations domain's signal)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from vat import audit
+from vat.allegations.models import Allegation, Outcome
+from vat.auth.actor import Actor
+from vat.db import db
+from vat.errors import DomainError
+from vat.victims.models import (
+    Victim,
+    VictimAllegation,
+    VictimTask,
+)
+
+INFORM_OUTCOME = "inform_outcome"
+
+
+def link_victim(*, actor: Actor, victim: Victim, allegation: Allegation) -> VictimAllegation:
+    """Name a victim in an allegation; both are already loaded through the actor's scope."""
+    if any(link.allegation_id == allegation.id for link in victim.allegation_links):
+        raise DomainError(_l("This victim is already linked to that allegation."))
+    link = VictimAllegation(victim=victim, allegation=allegation)
+    db.session.add(link)
+    db.session.flush()
+    audit.record(
+        "allegation.link_victim",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"allegation": allegation.reference},
+    )
+    if allegation.outcome != Outcome.PENDING:
+        open_outcome_tasks(actor=actor, allegation=allegation, victims=[victim])
+    return link
+
+
+def unlink_victim(*, actor: Actor, victim: Victim, allegation: Allegation) -> None:
+    link = next((x for x in victim.allegation_links if x.allegation_id == allegation.id), None)
+    if link is None:
+        raise DomainError(_l("This victim is not linked to that allegation."))
+    victim.allegation_links.remove(link)
+    db.session.flush()
+    audit.record(
+        "allegation.unlink_victim",
+        actor=actor,
+        object_type="victim",
+        object_id=victim.case_code,
+        country_code=victim.country_code,
+        detail={"allegation": allegation.reference},
+    )
+
+
+def on_outcome_recorded(allegation: Allegation, *, actor: Actor) -> None:
+    """Receives vat.allegations.services.outcome_recorded (connected by the app factory)."""
+    open_outcome_tasks(actor=actor, allegation=allegation)
+
+
+def open_outcome_tasks(
+    *, actor: Actor, allegation: Allegation, victims: Iterable[Victim] | None = None
+) -> list[VictimTask]:
+    """An outcome was recorded: every linked victim must be told. One open task per victim and
+    allegation; a changed outcome updates the open task rather than adding another."""
+    targets = (
+        list(victims)
+        if victims is not None
+        else db.session.scalars(
+            select(Victim)
+            .join(VictimAllegation, VictimAllegation.victim_id == Victim.id)
+            .where(VictimAllegation.allegation_id == allegation.id)
+            .order_by(VictimAllegation.id)
+        ).all()
+    )
+    created = []
+    for victim in targets:
+        task = next(
+            (t for t in victim.tasks if t.allegation_id == allegation.id and t.closed_at is None), None
+        )
+        if task is not None:
+            task.outcome = allegation.outcome
+            continue
+        task = VictimTask(
+            victim=victim, allegation=allegation, kind=INFORM_OUTCOME, outcome=allegation.outcome
+        )
+        db.session.add(task)
+        created.append(task)
+    db.session.flush()
+    for task in created:
+        audit.record(
+            "victim.task_open",
+            actor=actor,
+            object_type="victim",
+            object_id=task.victim.case_code,
+            country_code=task.victim.country_code,
+            detail={"task": task.id, "kind": INFORM_OUTCOME, "allegation": allegation.reference},
+        )
+    return created
