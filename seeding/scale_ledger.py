@@ -17,13 +17,14 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import FromClause, bindparam, update
+from sqlalchemy import FromClause, String, cast, literal, select, update
 
 from ledger import engine
 from ledger.engine import EntryKind, Line
 from ledger.models import (
     DirectSupport,
     Donor,
+    Entry,
     Pledge,
     Project,
     ProjectBeneficiary,
@@ -189,6 +190,8 @@ def seed_ledger(loader: Loader, plan: Plan, rng: random.Random, people: People) 
 
 
 # Sub-ledger rows in foreign-key order: those the postings name, then those that name their entry.
+# The entry of a pledge, withholding or project is booked under the key `scale-<name>-<row id>`,
+# so one UPDATE per batch and table gives those rows their `entry_id`.
 NAMED: tuple[tuple[str, FromClause], ...] = (
     ("project", Project.__table__),
     ("beneficiary", ProjectBeneficiary.__table__),
@@ -203,10 +206,22 @@ NAMING: tuple[tuple[str, FromClause], ...] = (
 )
 
 
+LINKED = ("project", "pledge", "withholding")
+
+
+def _key_prefix(name: str) -> str:
+    return f"scale-{name}-"
+
+
+def _key(name: str, row_id: int) -> str:
+    return f"{_key_prefix(name)}{row_id}"
+
+
 @dataclass
 class Batch:
     """The entries of one transaction and their sub-ledger rows. Until the engine has booked the
-    entries, a row's `entry_id` (and a tranche's `psc_entry_id`) holds its event's position."""
+    entries, the `entry_id` of a row that names its entry (and a tranche's `psc_entry_id`) holds
+    its event's position."""
 
     events: list[engine.Event] = field(default_factory=list)
     named: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
@@ -222,17 +237,16 @@ class Batch:
         if not self.events:
             return
         for name, table in NAMED:
-            loader.insert(table, [{**row, "entry_id": None} for row in self.named.get(name, [])])
+            loader.insert(table, self.named.get(name, []))
         ids = engine.post_many(actor=None, events=self.events)
+        entries = as_table(Entry.__table__)
         for name, table in NAMED:
-            links = [
-                {"row_id": row["id"], "entry": ids[row["entry_id"]]}
-                for row in self.named.get(name, [])
-                if "entry_id" in row
-            ]
-            if links:
-                statement = update(as_table(table)).where(table.c.id == bindparam("row_id"))
-                db.session.execute(statement.values(entry_id=bindparam("entry")), links)
+            rows = self.named.get(name, [])
+            if name in LINKED and rows:
+                key = literal(_key_prefix(name)) + cast(table.c.id, String)
+                entry = select(entries.c.id).where(entries.c.idempotency_key == key).scalar_subquery()
+                linked = update(as_table(table)).where(table.c.id.in_([row["id"] for row in rows]))
+                db.session.execute(linked.values(entry_id=entry))
         for name, table in NAMING:
             rows = self.naming.get(name, [])
             for row in rows:
@@ -280,7 +294,7 @@ class Books:
             }
             if kind == EntryKind.PLEDGE:
                 lines = _pair(engine.PLEDGES_RECEIVABLE, engine.CONTRIBUTIONS, amount, dims)
-                position = batch.book(kind, day, f"Pledge {pledge_id}", lines, key)
+                batch.book(kind, day, f"Pledge {pledge_id}", lines, _key("pledge", pledge_id))
                 batch.named["pledge"].append(
                     {
                         "id": pledge_id,
@@ -290,7 +304,7 @@ class Books:
                         "pledged_on": day,
                         "earmark": None,
                         "reference": f"PL-{pledge_id}",
-                        "entry_id": position,
+                        "entry_id": None,
                     }
                 )
                 return
@@ -319,7 +333,8 @@ class Books:
             }
             if kind == EntryKind.WITHHOLDING:
                 lines = _pair(engine.WITHHELD_RECEIVABLE, engine.WITHHELD_INCOME, amount, dims)
-                position = batch.book(kind, day, f"Withheld from {refs['country']}", lines, key)
+                key = _key("withholding", refs["withholding_id"])
+                batch.book(kind, day, f"Withheld from {refs['country']}", lines, key)
                 batch.named["withholding"].append(
                     {
                         "id": refs["withholding_id"],
@@ -329,7 +344,7 @@ class Books:
                         "amount_minor": amount,
                         "decided_on": day,
                         "decision_reference": None,
-                        "entry_id": position,
+                        "entry_id": None,
                     }
                 )
                 return
@@ -351,10 +366,9 @@ class Books:
             project = self.projects[refs["project_id"]]
             dims = {"project_id": project["id"], "country_code": project["country_code"]}
             lines = _pair(engine.GRANT_EXPENSE, engine.GRANTS_PAYABLE, amount, dims)
-            position = batch.book(kind, day, f"Grant approved: {project['title']}", lines, key)
-            batch.named["project"].append(
-                {k: v for k, v in project.items() if k != "case_codes"} | {"entry_id": position}
-            )
+            key = _key("project", project["id"])
+            batch.book(kind, day, f"Grant approved: {project['title']}", lines, key)
+            batch.named["project"].append({k: v for k, v in project.items() if k != "case_codes"})
             for code in project["case_codes"]:
                 self.ids["beneficiary"] += 1
                 batch.named["beneficiary"].append(
