@@ -107,3 +107,25 @@ def _description(categories: Sequence[str], series: Sequence[Series]) -> str:
         )
         described.append(f"{line.name} — {values}")
     return "; ".join(described) + ". The same figures are in the table below the chart."
+
+
+def counts_chart(
+    *, chart_id: str, title: str, categories: Sequence[str], name: str, counts: Sequence[int | None]
+) -> Markup:
+    """One series of counts, one bar per category."""
+    return bar_chart(chart_id=chart_id, title=title, categories=categories, series=[Series(name, counts)])
+
+
+def income_and_spending_chart(
+    *, chart_id: str, title: str, months: Sequence[tuple[str, Decimal, Decimal]], income: str, spending: str
+) -> Markup:
+    """The fund's income and spending (US dollars) side by side, one group per month."""
+    return bar_chart(
+        chart_id=chart_id,
+        title=title,
+        categories=[month for month, _, _ in months],
+        series=[
+            Series(income, [amount for _, amount, _ in months], "series-1"),
+            Series(spending, [amount for _, _, amount in months], "series-2"),
+        ],
+    )

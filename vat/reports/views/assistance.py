@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from typing import Any
+
+from flask import Response, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from vat.auth.policy import Permission, requires
 from vat.db import read_only
-from vat.reports.assistance import ASSISTANCE_GROUPS, assistance_export_rows, assistance_report
-from vat.reports.charts import Series, bar_chart
-from vat.reports.forms import VictimFilterForm
-from vat.reports.scope import sees_rows
-from vat.reports.views.blueprint import (
-    FORMATS,
-    audit_export,
-    bp,
-    carried,
-    download_sheet,
-    filters_from,
-    kept_report,
-    pending,
-    refused,
-    too_few,
+from vat.reports.assistance import (
+    ASSISTANCE_GROUPS,
+    AssistanceReport,
+    assistance_export_rows,
+    assistance_report,
 )
+from vat.reports.charts import counts_chart
+from vat.reports.forms import VictimFilterForm
+from vat.reports.scope import VictimFilters, sees_rows
+from vat.reports.snapshots import Viewer
+from vat.reports.views.blueprint import ReportPage, audit_export, bp, download_sheet
+
+PAGE = ReportPage("reports.assistance", VictimFilterForm, "victims", _l("Assistance"))
 
 
 def _grouping() -> str:
@@ -34,44 +34,35 @@ def _grouping() -> str:
 @bp.get("/assistance")
 @requires(Permission.VIEW_CASES)
 def assistance() -> str | Response:
-    form, filters = filters_from(VictimFilterForm)
     by = _grouping()
-    snapshot = kept_report(
-        "assistance", filters, "victims", lambda user: assistance_report(user, filters, by=by), by
-    )
-    if snapshot.value is None:
-        return pending(form, "reports.assistance", _("Assistance"))
-    report = snapshot.value.report
-    if report is None:
-        return too_few(form, "reports.assistance", _("Assistance"), "victims")
-    chart = bar_chart(
-        chart_id="assistance-chart",
-        title=_("Services by %(group)s", group=ASSISTANCE_GROUPS[by]),
-        categories=report.table.row_labels,
-        series=[Series(_("services"), report.table.row_totals, "series-1")],
-    )
-    return render_template(
-        "reports/assistance.html",
-        form=form,
-        report=report,
-        chart=chart,
-        groups=ASSISTANCE_GROUPS,
-        by=by,
-        aggregate=not sees_rows(current_user),
-        args=carried(form, "by"),
-        figures_as_of=snapshot.computed_at,
-    )
+
+    def make(user: Viewer, filters: VictimFilters) -> AssistanceReport:
+        return assistance_report(user, filters, by=by)
+
+    def context(report: AssistanceReport, _filters: VictimFilters) -> dict[str, Any]:
+        chart = counts_chart(
+            chart_id="assistance-chart",
+            title=_("Services by %(group)s", group=ASSISTANCE_GROUPS[by]),
+            categories=report.table.row_labels,
+            name=_("services"),
+            counts=report.table.row_totals,
+        )
+        return {
+            "report": report,
+            "chart": chart,
+            "groups": ASSISTANCE_GROUPS,
+            "by": by,
+            "aggregate": not sees_rows(current_user),
+        }
+
+    return PAGE.show("reports/assistance.html", make, context, by, carry=("by",))
 
 
 @bp.get("/assistance/export.<fmt>")
 @requires(Permission.VIEW_CASES)
 def assistance_export(fmt: str) -> Response:
-    if fmt not in FORMATS:
-        abort(404)
-    form, filters = filters_from(VictimFilterForm)
+    filters = PAGE.export_filters(fmt)
     by = _grouping()
-    if refused(filters, "victims"):
-        return too_few(form, "reports.assistance", _("Assistance"), "victims", status=422)
     with read_only():
         report = assistance_report(current_user, filters, by=by)
     header = [

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import IO, Any, Generic, TypeVar
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -108,6 +108,56 @@ def kept_report(
 
     with read_only():
         return snapshots.report_for(current_user, (name, filters, *options), compute)
+
+
+@dataclass(frozen=True)
+class ReportPage(Generic[FormT]):
+    """One report's page and export: where it lives, its filter form, whose numbers it counts
+    (`population`, for the query-set-size control) and its title."""
+
+    endpoint: str
+    form_class: type[FormT]
+    population: str
+    title: Any  # a lazy string, translated as the page renders
+
+    def show(
+        self,
+        template: str,
+        make: Callable[[Viewer, VictimFilters], T],
+        context: Callable[[T, VictimFilters], dict[str, Any]],
+        *options: Hashable,
+        carry: tuple[str, ...] = (),
+    ) -> str | Response:
+        """The page: its figures kept per viewer (`kept_report`), or the notice that they are
+        being prepared, or the refusal of too narrow filters. `context(report, filters)` gives the
+        template what it shows besides the form, the filters to carry and the figures' time."""
+        form, filters = filters_from(self.form_class)
+        snapshot = kept_report(
+            self.endpoint, filters, self.population, lambda viewer: make(viewer, filters), *options
+        )
+        if snapshot.value is None:
+            return pending(form, self.endpoint, str(self.title))
+        report = snapshot.value.report
+        if report is None:
+            return too_few(form, self.endpoint, str(self.title), self.population)
+        return self.render(template, form, snapshot.computed_at, carry, **context(report, filters))
+
+    def render(
+        self, template: str, form: FormT, as_of: datetime | None, carry: tuple[str, ...], **context: Any
+    ) -> str:
+        return render_template(
+            template, form=form, args=carried(form, *carry), figures_as_of=as_of, **context
+        )
+
+    def export_filters(self, fmt: str, formats: tuple[str, ...] = FORMATS) -> VictimFilters:
+        """The filters of an export, after refusing an unknown format (404) and filters too narrow
+        for an aggregate-only viewer (422, with the page that says which to widen)."""
+        if fmt not in formats:
+            abort(404)
+        form, filters = filters_from(self.form_class)
+        if refused(filters, self.population):
+            abort(too_few(form, self.endpoint, str(self.title), self.population, status=422))
+        return filters
 
 
 def refused(filters: VictimFilters, population: str) -> bool:

@@ -4,55 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, render_template
+from flask import Response
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from vat.auth.policy import Permission, requires
 from vat.db import read_only
-from vat.reports.charts import Series, bar_chart
+from vat.reports.charts import counts_chart
 from vat.reports.claims import ClaimsReport, claims_report
 from vat.reports.forms import ClaimFilterForm
-from vat.reports.scope import aggregate_export_rows
-from vat.reports.views.blueprint import (
-    FORMATS,
-    Sheet,
-    audit_export,
-    bp,
-    carried,
-    download_sheets,
-    filters_from,
-    kept_report,
-    pending,
-    refused,
-    too_few,
-)
+from vat.reports.scope import VictimFilters, aggregate_export_rows
+from vat.reports.views.blueprint import ReportPage, Sheet, audit_export, bp, download_sheets
+
+PAGE = ReportPage("reports.claims", ClaimFilterForm, "claims", _l("Paternity claims"))
 
 
 @bp.get("/claims")
 @requires(Permission.VIEW_CASES)
 def claims() -> str | Response:
-    form, filters = filters_from(ClaimFilterForm)
-    snapshot = kept_report("claims", filters, "claims", lambda user: claims_report(user, filters))
-    if snapshot.value is None:
-        return pending(form, "reports.claims", _("Paternity claims"))
-    report = snapshot.value.report
-    if report is None:
-        return too_few(form, "reports.claims", _("Paternity claims"), "claims")
-    chart = bar_chart(
+    return PAGE.show("reports/claims.html", claims_report, _context)
+
+
+def _context(report: ClaimsReport, _filters: VictimFilters) -> dict[str, Any]:
+    chart = counts_chart(
         chart_id="claims-chart",
         title=_("Claims by step"),
         categories=report.by_state.column_labels,
-        series=[Series(_("claims"), report.by_state.column_totals, "series-1")],
+        name=_("claims"),
+        counts=report.by_state.column_totals,
     )
-    return render_template(
-        "reports/claims.html",
-        form=form,
-        report=report,
-        chart=chart,
-        args=carried(form),
-        figures_as_of=snapshot.computed_at,
-    )
+    return {"report": report, "chart": chart}
 
 
 def _claims_sheets(report: ClaimsReport) -> list[Sheet]:
@@ -85,11 +67,7 @@ def _claims_sheets(report: ClaimsReport) -> list[Sheet]:
 @bp.get("/claims/export.<fmt>")
 @requires(Permission.VIEW_CASES)
 def claims_export(fmt: str) -> Response:
-    if fmt not in FORMATS:
-        abort(404)
-    form, filters = filters_from(ClaimFilterForm)
-    if refused(filters, "claims"):
-        return too_few(form, "reports.claims", _("Paternity claims"), "claims", status=422)
+    filters = PAGE.export_filters(fmt)
     with read_only():
         report = claims_report(current_user, filters)
     sheets = _claims_sheets(report)

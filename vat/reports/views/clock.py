@@ -2,39 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template
+from typing import Any
+
+from flask import Response
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from vat.auth.policy import Permission, requires
 from vat.db import read_only
 from vat.reports.charts import Series, bar_chart
-from vat.reports.clock import CLOCK_STATES, clock_report
+from vat.reports.clock import CLOCK_STATES, ClockReport, clock_report
 from vat.reports.forms import AllegationFilterForm
-from vat.reports.views.blueprint import (
-    FORMATS,
-    audit_export,
-    bp,
-    carried,
-    download_sheet,
-    filters_from,
-    kept_report,
-    pending,
-    refused,
-    too_few,
-)
+from vat.reports.scope import VictimFilters
+from vat.reports.views.blueprint import ReportPage, audit_export, bp, download_sheet
+
+PAGE = ReportPage("reports.clock", AllegationFilterForm, "allegations", _l("Allegation clock"))
 
 
 @bp.get("/clock")
 @requires(Permission.VIEW_CASES)
 def clock() -> str | Response:
-    form, filters = filters_from(AllegationFilterForm)
-    snapshot = kept_report("clock", filters, "allegations", lambda user: clock_report(user, filters))
-    if snapshot.value is None:
-        return pending(form, "reports.clock", _("Allegation clock"))
-    report = snapshot.value.report
-    if report is None:
-        return too_few(form, "reports.clock", _("Allegation clock"), "allegations")
+    return PAGE.show("reports/clock.html", clock_report, _context)
+
+
+def _context(report: ClockReport, _filters: VictimFilters) -> dict[str, Any]:
     late_at = [k for k, _ in CLOCK_STATES].index("late")
     overdue_at = [k for k, _ in CLOCK_STATES].index("overdue")
     chart = bar_chart(
@@ -50,15 +42,7 @@ def clock() -> str | Response:
             ),
         ],
     )
-    return render_template(
-        "reports/clock.html",
-        form=form,
-        report=report,
-        states=CLOCK_STATES,
-        chart=chart,
-        args=carried(form),
-        figures_as_of=snapshot.computed_at,
-    )
+    return {"report": report, "states": CLOCK_STATES, "chart": chart}
 
 
 def _sum(*values: int | None) -> int | None:
@@ -68,11 +52,7 @@ def _sum(*values: int | None) -> int | None:
 @bp.get("/clock/export.<fmt>")
 @requires(Permission.VIEW_CASES)
 def clock_export(fmt: str) -> Response:
-    if fmt not in FORMATS:
-        abort(404)
-    form, filters = filters_from(AllegationFilterForm)
-    if refused(filters, "allegations"):
-        return too_few(form, "reports.clock", _("Allegation clock"), "allegations", status=422)
+    filters = PAGE.export_filters(fmt)
     with read_only():
         report = clock_report(current_user, filters)
     header = ["step", "limit", *[str(label) for _, label in CLOCK_STATES], "allegations", "average days"]

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from ledger import kept
 from vat.auth.policy import Permission, requires
 from vat.db import read_only
-from vat.reports.charts import Series, bar_chart
+from vat.reports.charts import income_and_spending_chart
 from vat.reports.fund import PROJECT_KEYS, FundStatement, fund_statement
 from vat.reports.pdf import fund_statement_pdf
 from vat.reports.views.blueprint import (
@@ -45,18 +45,16 @@ def fund() -> str:
         statement, portfolio = kept.figures(
             "fund report", compute, start, end, today, below, str(get_locale())
         )
-    chart = bar_chart(
+    chart = income_and_spending_chart(
         chart_id="fund-by-month",
         title=_(
             "Income and spending by month, %(start)s to %(end)s (US$)",
             start=f"{start:%d %b %Y}",
             end=f"{end:%d %b %Y}",
         ),
-        categories=[month for month, _, _ in statement.months],
-        series=[
-            Series(_("income"), [income for _, income, _ in statement.months], "series-1"),
-            Series(_("spending"), [spending for _, _, spending in statement.months], "series-2"),
-        ],
+        months=statement.months,
+        income=_("income"),
+        spending=_("spending"),
     )
     return render_template(
         "reports/fund.html",

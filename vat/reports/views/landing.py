@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from vat.auth.policy import Permission, can, requires
 from vat.reports import snapshots
-from vat.reports.charts import Series, bar_chart
+from vat.reports.charts import income_and_spending_chart
 from vat.reports.views.blueprint import bp
 
 
@@ -26,13 +26,11 @@ def landing_figures() -> dict[str, Any]:
     figures = kept.value
     chart = None
     if figures is not None and figures.fund is not None:
-        chart = bar_chart(
+        chart = income_and_spending_chart(
             chart_id="fund-this-year",
             title=_("The fund's income and spending by month, this year (US$)"),
-            categories=[month for month, _, _ in figures.fund.months],
-            series=[
-                Series(_("income"), [income for _, income, _ in figures.fund.months], "series-1"),
-                Series(_("spending"), [spending for _, _, spending in figures.fund.months], "series-2"),
-            ],
+            months=figures.fund.months,
+            income=_("income"),
+            spending=_("spending"),
         )
     return {"summary": figures, "chart": chart, "figures_as_of": kept.computed_at}

@@ -8,21 +8,25 @@ from typing import Any
 
 from flask import Response, abort, jsonify, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Result, Select
 
 from vat.auth.policy import Permission, requires
 from vat.db import db, read_only
 from vat.reports import progress
-from vat.reports.charts import Series, bar_chart
+from vat.reports.charts import counts_chart
 from vat.reports.deidentify import deidentify
 from vat.reports.exports import csv_lines, xlsx_file
 from vat.reports.forms import VictimFilterForm
 from vat.reports.scope import VictimFilters, aggregate_export_rows, cents, sees_rows
+from vat.reports.snapshots import Viewer
 from vat.reports.support import (
     STATUS_COLUMNS,
     SUPPORT_COLUMNS,
     TYPE_COLUMNS,
+    AggregateSupport,
+    Headline,
     aggregate_support,
     headline,
     services_by_type,
@@ -33,99 +37,77 @@ from vat.reports.support import (
 )
 from vat.reports.views.blueprint import (
     FORMATS,
+    ReportPage,
     audit_export,
     bp,
     carried,
     download,
     download_file,
     filters_from,
-    kept_report,
-    pending,
-    refused,
-    too_few,
 )
 
 PAGE_SIZE = 100
 
 
+PAGE = ReportPage("reports.victims", VictimFilterForm, "victims", _l("Per-victim support"))
+
+
 @bp.get("/victims")
 @requires(Permission.VIEW_CASES)
 def victims() -> str | Response:
-    form, filters = filters_from(VictimFilterForm)
-    if not sees_rows(current_user):
-        return _aggregate_page(form, filters)
-    title = _("Per-victim support")
-    snapshot = kept_report(
-        "victims",
-        filters,
-        "victims",
-        lambda user: (headline(user, filters), services_by_type(user, filters)),
-    )
-    if snapshot.value is None or snapshot.value.report is None:  # advocates are never refused
-        return pending(form, "reports.victims", title)
-    figures, by_type = snapshot.value.report
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    with read_only():  # only this page's victims, always read afresh
-        query = support_rows(current_user, filters, page=(PAGE_SIZE, (page - 1) * PAGE_SIZE))
-        rows = db.session.execute(query).all()
-    chart = bar_chart(
-        chart_id="services-by-type",
-        title=_("Services by type"),
-        categories=[label for label, _ in by_type],
-        series=[Series(_("services"), [count for _, count in by_type], "series-1")],
-    )
-    return render_template(
-        "reports/victims.html",
-        form=form,
-        figures=figures,
-        rows=rows,
-        page=page,
-        pages=max(((figures.victims or 0) + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        type_columns=TYPE_COLUMNS,
-        status_columns=STATUS_COLUMNS,
-        cents=cents,
-        chart=chart,
-        by_type=by_type,
-        args=carried(form),
-        figures_as_of=snapshot.computed_at,
-    )
+    if not sees_rows(current_user):  # consenting victims only, counts suppressed
+        return PAGE.show("reports/victims_aggregate.html", aggregate_support, _aggregate_context, "aggregate")
+    return PAGE.show("reports/victims.html", _figures, _rows_context)
 
 
-def _aggregate_page(form: VictimFilterForm, filters: VictimFilters) -> str | Response:
-    """What fund managers and auditors see: consenting victims only, counts suppressed."""
-    title = _("Per-victim support")
-    snapshot = kept_report(
-        "victims-aggregate", filters, "victims", lambda user: aggregate_support(user, filters)
-    )
-    if snapshot.value is None:
-        return pending(form, "reports.victims", title)
-    result = snapshot.value.report
-    if result is None:
-        return too_few(form, "reports.victims", title, "victims")
-    chart = bar_chart(
+def _aggregate_context(result: AggregateSupport, _filters: VictimFilters) -> dict[str, Any]:
+    chart = counts_chart(
         chart_id="services-by-type",
         title=_("Services by type (consenting victims; small counts hidden)"),
         categories=result.by_service.row_labels,
-        series=[Series(_("services"), result.by_service.row_totals, "series-1")],
+        name=_("services"),
+        counts=result.by_service.row_totals,
     )
-    return render_template(
-        "reports/victims_aggregate.html",
-        form=form,
-        result=result,
-        chart=chart,
-        args=carried(form),
-        figures_as_of=snapshot.computed_at,
+    return {"result": result, "chart": chart}
+
+
+def _figures(user: Viewer, filters: VictimFilters) -> tuple[Headline, list[tuple[str, int]]]:
+    return headline(user, filters), services_by_type(user, filters)
+
+
+def _rows_context(
+    figures_by_type: tuple[Headline, list[tuple[str, int]]], filters: VictimFilters
+) -> dict[str, Any]:
+    """The kept figures, and only this page's victims, always read afresh."""
+    figures, by_type = figures_by_type
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    with read_only():
+        query = support_rows(current_user, filters, page=(PAGE_SIZE, (page - 1) * PAGE_SIZE))
+        rows = db.session.execute(query).all()
+    chart = counts_chart(
+        chart_id="services-by-type",
+        title=_("Services by type"),
+        categories=[label for label, _ in by_type],
+        name=_("services"),
+        counts=[count for _, count in by_type],
     )
+    return {
+        "figures": figures,
+        "rows": rows,
+        "page": page,
+        "pages": max(((figures.victims or 0) + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        "type_columns": TYPE_COLUMNS,
+        "status_columns": STATUS_COLUMNS,
+        "cents": cents,
+        "chart": chart,
+        "by_type": by_type,
+    }
 
 
 @bp.get("/victims/export.<fmt>")
 @requires(Permission.VIEW_CASES)
 def victims_export(fmt: str) -> Response:
-    if fmt not in FORMATS:
-        abort(404)
-    form, filters = filters_from(VictimFilterForm)
-    if refused(filters, "victims"):
-        return too_few(form, "reports.victims", _("Per-victim support"), "victims", status=422)
+    filters = PAGE.export_filters(fmt)
     if sees_rows(current_user):
         with read_only():
             total = victims_count(current_user, filters)
