@@ -252,28 +252,9 @@ def test_listing_counting_and_counting_in_sql_agree(ctx, orders, on):
 
 
 def test_amounts_due_end_an_order_where_the_next_begins():
-    first = SupportOrder(
-        ordered_on=date(2020, 1, 1),
-        amount=Decimal("30.00"),
-        currency="USD",
-        frequency="monthly",
-        starts_on=date(2020, 1, 31),
-    )
-    ended = SupportOrder(
-        ordered_on=date(2020, 1, 1),
-        amount=Decimal("5.00"),
-        currency="EUR",
-        frequency="monthly",
-        starts_on=date(2020, 1, 1),
-        ends_on=date(2020, 3, 1),
-    )
-    second = SupportOrder(
-        ordered_on=date(2020, 6, 1),
-        amount=Decimal("40.00"),
-        currency="USD",
-        frequency="quarterly",
-        starts_on=date(2020, 6, 1),
-    )
+    first = order("30.00", "monthly", date(2020, 1, 31))
+    ended = order("5.00", "monthly", date(2020, 1, 1), ends_on=date(2020, 3, 1), currency="EUR")
+    second = order("40.00", "quarterly", date(2020, 6, 1))
     orders = [second, first]
     listed, _ = support.instalments(orders, date(2021, 1, 1))
     assert support.amounts_due(orders, date(2021, 1, 1)) == {"USD": sum(i.amount for i in listed)}

@@ -1,10 +1,12 @@
-"""Claims blueprint: parse, call one service, commit once, redirect. Scope is applied by the
-service's queries (a claim of a victim outside the user's scope answers 404)."""
+"""Claims blueprint: a GET shows a page or a form, a POST validates it, calls one service, commits
+once and redirects. Scope is applied by the services' queries (a claim of a victim outside the
+user's scope answers 404)."""
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -34,10 +36,14 @@ from vat.errors import DomainError
 from vat.inputs import InvalidField, country_choices, today
 from vat.victims import identity
 from vat.victims import listing as victim_listing
+from vat.victims.models import Victim
 
 bp = Blueprint("claims", __name__, url_prefix="/vat/claims")
 
 PER_PAGE = 50
+RECORD_FORM = "vat/claims/record_form.html"
+
+Result = TypeVar("Result")
 
 
 @bp.context_processor
@@ -53,15 +59,43 @@ def show_error(form: FlaskForm, error: DomainError) -> None:
         flash(str(error), "error")
 
 
-def load_claim(claim_id: int) -> Claim:
-    claim = listing.get_claim(current_user, claim_id, for_update=request.method == "POST")
+def save(
+    form: FlaskForm,
+    template: str,
+    run: Callable[[], Result],
+    done: Callable[[Result], str],
+    then: Callable[[Result], str],
+    **context: Any,
+) -> str | Response:
+    """Validate, call the service, commit once, say what was done and redirect; on a refusal,
+    roll back and show it on the form."""
+    if form.validate_on_submit():
+        try:
+            result = run()
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            commit_keeping_loaded()  # what follows reads no expired row
+            flash(done(result), "success")
+            return redirect(then(result))
+    return render_template(template, form=form, **context)
+
+
+def load_claim(claim_id: int, *, for_update: bool = False) -> Claim:
+    """The claim in the user's scope (404 otherwise), its row locked when the request changes it."""
+    claim = listing.get_claim(current_user, claim_id, for_update=for_update)
     if claim is None:
         abort(404)
     return claim
 
 
-def to_claim(claim: Claim, anchor: str = "") -> Response:
-    return redirect(url_for("claims.show", claim_id=claim.id) + (f"#{anchor}" if anchor else ""))
+def claim_url(claim: Claim, anchor: str = "") -> str:
+    return url_for("claims.show", claim_id=claim.id) + (f"#{anchor}" if anchor else "")
+
+
+def inform_url(claim: Claim) -> str:
+    return url_for("claims.inform", claim_id=claim.id)
 
 
 def countries(blank: str = "—") -> list[SelectChoice]:
@@ -107,16 +141,15 @@ def index() -> str:
 # --- open a claim -----------------------------------------------------------------------------
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@requires(Permission.EDIT_CASES)
-def new() -> str | tuple[str, int] | Response:
-    victim_id = request.args.get("victim", type=int)
-    if victim_id is None:
-        with read_only():  # a lookup: on SQLite it need not wait for the write lock
-            return choose_victim()
+def claim_victim(victim_id: int) -> Victim:
     victim = identity.get_victim(current_user, victim_id)
     if victim is None:
         abort(404)
+    return victim
+
+
+def claim_form(victim: Victim) -> ClaimForm:
+    """The form to open a claim, offering this victim's children and allegations."""
     form = ClaimForm()
     form.child_ids.choices = [
         SelectChoice(
@@ -135,35 +168,54 @@ def new() -> str | tuple[str, int] | Response:
     ]
     form.father_nationality.choices = countries()
     form.member_state.choices = countries(_("same as nationality"))
-    if request.method == "GET":
-        form.opened_on.data = today()
-        form.child_ids.data = [c.id for c in victim.children]
-        if victim.allegations and victim.allegations[0].perpetrator_country:
-            form.father_nationality.data = victim.allegations[0].perpetrator_country
-    if form.validate_on_submit():
-        try:
-            claim = pipeline.open_claim(
-                actor=current_user,
-                victim=victim,
-                child_ids=form.child_ids.data or [],
-                allegation_id=int(form.allegation_id.data) if form.allegation_id.data else None,
-                father_name=form.father_name.data,
-                father_service_number=form.father_service_number.data,
-                father_unit=form.father_unit.data,
-                father_nationality=form.father_nationality.data,
-                father_category=form.father_category.data,
-                member_state=form.member_state.data,
-                opened_on=form.opened_on.data,
-                with_consent=form.with_consent.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Claim %(code)s opened.", code=claim.code), "success")
-            return to_claim(claim)
+    return form
+
+
+@bp.get("/new")
+@requires(Permission.EDIT_CASES)
+def new() -> str | tuple[str, int] | Response:
+    victim_id = request.args.get("victim", type=int)
+    if victim_id is None:
+        with read_only():  # a lookup: on SQLite it need not wait for the write lock
+            return choose_victim()
+    victim = claim_victim(victim_id)
+    form = claim_form(victim)
+    form.opened_on.data = today()
+    form.child_ids.data = [c.id for c in victim.children]
+    if victim.allegations and victim.allegations[0].perpetrator_country:
+        form.father_nationality.data = victim.allegations[0].perpetrator_country
     return render_template("vat/claims/new.html", form=form, victim=victim)
+
+
+@bp.post("/new")
+@requires(Permission.EDIT_CASES)
+def open_claim() -> str | tuple[str, int] | Response:
+    victim_id = request.args.get("victim", type=int)
+    if victim_id is None:
+        return choose_victim()
+    victim = claim_victim(victim_id)
+    form = claim_form(victim)
+    return save(
+        form,
+        "vat/claims/new.html",
+        lambda: pipeline.open_claim(
+            actor=current_user,
+            victim=victim,
+            child_ids=form.child_ids.data or [],
+            allegation_id=int(form.allegation_id.data) if form.allegation_id.data else None,
+            father_name=form.father_name.data,
+            father_service_number=form.father_service_number.data,
+            father_unit=form.father_unit.data,
+            father_nationality=form.father_nationality.data,
+            father_category=form.father_category.data,
+            member_state=form.member_state.data,
+            opened_on=form.opened_on.data,
+            with_consent=form.with_consent.data,
+        ),
+        done=lambda claim: _("Claim %(code)s opened.", code=claim.code),
+        then=claim_url,
+        victim=victim,
+    )
 
 
 def choose_victim() -> str | tuple[str, int] | Response:
@@ -204,179 +256,215 @@ def show(claim_id: int) -> str:
     )
 
 
-@bp.route("/<int:claim_id>/father", methods=["GET", "POST"])
-@requires(Permission.EDIT_CASES)
-def edit_father(claim_id: int) -> str | Response:
-    claim = load_claim(claim_id)
+def father_form() -> FatherForm:
     form = FatherForm()
     form.father_nationality.choices = countries()
-    if request.method == "GET":
-        identity = pipeline.read_father_identity(actor=current_user, claim=claim)
-        db.session.commit()
-        form.process(
-            data={
-                **identity,
-                "father_nationality": claim.father_nationality or "",
-                "father_category": claim.father_category,
-            }
-        )
-    if form.validate_on_submit():
-        try:
-            pipeline.update_father(actor=current_user, claim=claim, **step_details(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Alleged father's details saved."), "success")
-            return to_claim(claim)
-    return render_template(
-        "vat/claims/record_form.html", form=form, claim=claim, title=_("Alleged father"), submit=_("Save")
+    return form
+
+
+def father_page(claim: Claim) -> dict[str, Any]:
+    return {"claim": claim, "title": _("Alleged father"), "submit": _("Save")}
+
+
+@bp.get("/<int:claim_id>/father")
+@requires(Permission.EDIT_CASES)
+def edit_father(claim_id: int) -> str:
+    claim = load_claim(claim_id)
+    form = father_form()
+    identity = pipeline.read_father_identity(actor=current_user, claim=claim)
+    db.session.commit()
+    form.process(
+        data={
+            **identity,
+            "father_nationality": claim.father_nationality or "",
+            "father_category": claim.father_category,
+        }
+    )
+    return render_template(RECORD_FORM, form=form, **father_page(claim))
+
+
+@bp.post("/<int:claim_id>/father")
+@requires(Permission.EDIT_CASES)
+def save_father(claim_id: int) -> str | Response:
+    claim = load_claim(claim_id, for_update=True)
+    form = father_form()
+    return save(
+        form,
+        RECORD_FORM,
+        lambda: pipeline.update_father(actor=current_user, claim=claim, **step_details(form)),
+        done=lambda _claim: _("Alleged father's details saved."),
+        then=claim_url,
+        **father_page(claim),
     )
 
 
-@bp.route("/<int:claim_id>/step/<step>", methods=["GET", "POST"])
-@requires(Permission.EDIT_CASES)
-def step(claim_id: int, step: str) -> str | Response:
-    claim = load_claim(claim_id)
+def step_target(step: str) -> ClaimStep:
+    """The step named in the URL, if it is one an advocate records with a form (404 otherwise)."""
     try:
         target = ClaimStep(step)
     except ValueError:
         abort(404)
     if target not in STEP_FORMS:
         abort(404)
+    return target
+
+
+def step_page(claim: Claim, target: ClaimStep) -> dict[str, Any]:
+    return {"claim": claim, "title": target.action, "submit": _("Record this step")}
+
+
+@bp.get("/<int:claim_id>/step/<step>")
+@requires(Permission.EDIT_CASES)
+def step(claim_id: int, step: str) -> str:
+    claim = load_claim(claim_id)
+    target = step_target(step)
     form = STEP_FORMS[target]()
-    if request.method == "GET":
-        form.on.data = today()
-        if "starts_on" in form:
-            form["starts_on"].data = today()
-        if "father_sampled_on" in form:
-            form["father_sampled_on"].data = today()
-        if target not in pipeline.TRANSITIONS[claim.current_step]:
-            flash(str(pipeline.illegal_move(claim, target)), "error")
-    if form.validate_on_submit():
-        try:
-            pipeline.advance(actor=current_user, claim=claim, to=target, **step_details(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(
-                _("Claim %(code)s: %(step)s. Now tell the victim.", code=claim.code, step=target.label),
-                "success",
-            )
-            return redirect(url_for("claims.inform", claim_id=claim.id))
-    return render_template(
-        "vat/claims/record_form.html",
-        form=form,
-        claim=claim,
-        title=target.action,
-        submit=_("Record this step"),
+    form.on.data = today()
+    for starts_today in ("starts_on", "father_sampled_on"):
+        if starts_today in form:
+            form[starts_today].data = today()
+    if target not in pipeline.TRANSITIONS[claim.current_step]:
+        flash(str(pipeline.illegal_move(claim, target)), "error")
+    return render_template(RECORD_FORM, form=form, **step_page(claim, target))
+
+
+@bp.post("/<int:claim_id>/step/<step>")
+@requires(Permission.EDIT_CASES)
+def record_step(claim_id: int, step: str) -> str | Response:
+    claim = load_claim(claim_id, for_update=True)
+    target = step_target(step)
+    form = STEP_FORMS[target]()
+    return save(
+        form,
+        RECORD_FORM,
+        lambda: pipeline.advance(actor=current_user, claim=claim, to=target, **step_details(form)),
+        done=lambda _event: _(
+            "Claim %(code)s: %(step)s. Now tell the victim.", code=claim.code, step=target.label
+        ),
+        then=lambda _event: inform_url(claim),
+        **step_page(claim, target),
     )
 
 
-@bp.route("/<int:claim_id>/reopen", methods=["GET", "POST"])
+def reopen_page(claim: Claim) -> dict[str, Any]:
+    return {"claim": claim, "title": _("Reopen the claim"), "submit": _("Reopen")}
+
+
+@bp.get("/<int:claim_id>/reopen")
 @requires(Permission.EDIT_CASES)
-def reopen(claim_id: int) -> str | Response:
+def reopen(claim_id: int) -> str:
     claim = load_claim(claim_id)
     form = ReopenForm()
-    if request.method == "GET":
-        form.on.data = today()
-    if form.validate_on_submit():
-        try:
-            pipeline.reopen(actor=current_user, claim=claim, on=form.on.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Claim %(code)s reopened. Now tell the victim.", code=claim.code), "success")
-            return redirect(url_for("claims.inform", claim_id=claim.id))
-    return render_template(
-        "vat/claims/record_form.html", form=form, claim=claim, title=_("Reopen the claim"), submit=_("Reopen")
+    form.on.data = today()
+    return render_template(RECORD_FORM, form=form, **reopen_page(claim))
+
+
+@bp.post("/<int:claim_id>/reopen")
+@requires(Permission.EDIT_CASES)
+def reopen_claim(claim_id: int) -> str | Response:
+    claim = load_claim(claim_id, for_update=True)
+    form = ReopenForm()
+    return save(
+        form,
+        RECORD_FORM,
+        lambda: pipeline.reopen(actor=current_user, claim=claim, on=form.on.data),
+        done=lambda _event: _("Claim %(code)s reopened. Now tell the victim.", code=claim.code),
+        then=lambda _event: inform_url(claim),
+        **reopen_page(claim),
     )
 
 
-@bp.route("/<int:claim_id>/letters/new", methods=["GET", "POST"])
+def letter_page(claim: Claim) -> dict[str, Any]:
+    return {"claim": claim, "title": _("Member-state correspondence"), "submit": _("Save")}
+
+
+@bp.get("/<int:claim_id>/letters/new")
 @requires(Permission.EDIT_CASES)
-def letter(claim_id: int) -> str | Response:
+def letter(claim_id: int) -> str:
     claim = load_claim(claim_id)
     form = LetterForm()
-    if request.method == "GET":
-        form.dated_on.data = today()
-        form.direction.data = request.args.get("direction", "sent")
-    if form.validate_on_submit():
-        try:
-            correspondence.record_letter(actor=current_user, claim=claim, **step_details(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Correspondence recorded."), "success")
-            return to_claim(claim, "letters")
-    return render_template(
-        "vat/claims/record_form.html",
-        form=form,
-        claim=claim,
-        title=_("Member-state correspondence"),
-        submit=_("Save"),
+    form.dated_on.data = today()
+    form.direction.data = request.args.get("direction", "sent")
+    return render_template(RECORD_FORM, form=form, **letter_page(claim))
+
+
+@bp.post("/<int:claim_id>/letters/new")
+@requires(Permission.EDIT_CASES)
+def record_letter(claim_id: int) -> str | Response:
+    claim = load_claim(claim_id, for_update=True)
+    form = LetterForm()
+    return save(
+        form,
+        RECORD_FORM,
+        lambda: correspondence.record_letter(actor=current_user, claim=claim, **step_details(form)),
+        done=lambda _letter: _("Correspondence recorded."),
+        then=lambda _letter: claim_url(claim, "letters"),
+        **letter_page(claim),
     )
 
 
-@bp.route("/<int:claim_id>/payments/new", methods=["GET", "POST"])
+def payment_page(claim: Claim) -> dict[str, Any]:
+    return {"claim": claim, "title": _("Record a payment"), "submit": _("Save")}
+
+
+@bp.get("/<int:claim_id>/payments/new")
 @requires(Permission.EDIT_CASES)
-def payment(claim_id: int) -> str | Response:
+def payment(claim_id: int) -> str:
     claim = load_claim(claim_id)
     form = PaymentForm()
-    if request.method == "GET":
-        form.token.data = secrets.token_urlsafe(24)
-        form.received_on.data = today()
-        if claim.orders:
-            form.currency_code.data = claim.orders[-1].currency
-    if form.validate_on_submit():
-        before = claim.step
-        try:
-            support.record_payment(actor=current_user, claim=claim, **step_details(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Payment recorded."), "success")
-            if claim.step != before:
-                return redirect(url_for("claims.inform", claim_id=claim.id))
-            return to_claim(claim, "schedule")
-    return render_template(
-        "vat/claims/record_form.html", form=form, claim=claim, title=_("Record a payment"), submit=_("Save")
+    form.token.data = secrets.token_urlsafe(24)
+    form.received_on.data = today()
+    if claim.orders:
+        form.currency_code.data = claim.orders[-1].currency
+    return render_template(RECORD_FORM, form=form, **payment_page(claim))
+
+
+@bp.post("/<int:claim_id>/payments/new")
+@requires(Permission.EDIT_CASES)
+def record_payment(claim_id: int) -> str | Response:
+    claim = load_claim(claim_id, for_update=True)
+    form = PaymentForm()
+    before = claim.step
+    return save(
+        form,
+        RECORD_FORM,
+        lambda: support.record_payment(actor=current_user, claim=claim, **step_details(form)),
+        done=lambda _payment: _("Payment recorded."),
+        # the first payment moves the claim on: the victim is owed an update
+        then=lambda _payment: inform_url(claim) if claim.step != before else claim_url(claim, "schedule"),
+        **payment_page(claim),
     )
 
 
-@bp.route("/<int:claim_id>/inform", methods=["GET", "POST"])
+def inform_page(claim: Claim) -> dict[str, Any]:
+    return {
+        "claim": claim,
+        "title": _("Record the update given to the victim"),
+        "submit": _("Save"),
+        "prompt": correspondence.victim_update_owed(claim),
+    }
+
+
+@bp.get("/<int:claim_id>/inform")
 @requires(Permission.EDIT_CASES)
-def inform(claim_id: int) -> str | Response:
+def inform(claim_id: int) -> str:
     claim = load_claim(claim_id)
     form = InformForm()
-    if request.method == "GET":
-        form.occurred_on.data = today()
-        form.summary.data = correspondence.update_text(claim)
-    if form.validate_on_submit():
-        values: dict[str, Any] = step_details(form)
-        try:
-            correspondence.inform_victim(actor=current_user, claim=claim, **values)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Update to the victim recorded."), "success")
-            return to_claim(claim)
-    return render_template(
-        "vat/claims/record_form.html",
-        form=form,
-        claim=claim,
-        title=_("Record the update given to the victim"),
-        submit=_("Save"),
-        prompt=correspondence.victim_update_owed(claim),
+    form.occurred_on.data = today()
+    form.summary.data = correspondence.update_text(claim)
+    return render_template(RECORD_FORM, form=form, **inform_page(claim))
+
+
+@bp.post("/<int:claim_id>/inform")
+@requires(Permission.EDIT_CASES)
+def record_update(claim_id: int) -> str | Response:
+    claim = load_claim(claim_id, for_update=True)
+    form = InformForm()
+    return save(
+        form,
+        RECORD_FORM,
+        lambda: correspondence.inform_victim(actor=current_user, claim=claim, **step_details(form)),
+        done=lambda _communication: _("Update to the victim recorded."),
+        then=lambda _communication: claim_url(claim),
+        **inform_page(claim),
     )
