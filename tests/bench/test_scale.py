@@ -1,6 +1,8 @@
 """The benchmarks of issue 7, items 1 to 6: each measures the app and a reference in the same run
 and records one row per figure (see conftest.record). Nothing here asserts a time: the figures go
-to the table that `make bench` prints and docs/benchmarks.md keeps."""
+to the table that `make bench` prints and docs/benchmarks.md keeps. What each one asserts is that
+what it timed was right (the same rows as the reference, every answer a 200, every entry balanced),
+so that a fast wrong answer fails."""
 
 from __future__ import annotations
 
@@ -351,6 +353,8 @@ def test_http_load(seeded: Seeded, tmp_path: Path) -> None:
             server.stop()
         except subprocess.TimeoutExpired:  # workers still busy with the last requests
             server.kill()
+    for name, figures in results.items():  # an error status under load is a wrong answer, not slowness
+        assert figures["requests"] > 0 and figures["non2xx"] == 0, (name, figures)
     health = results.pop("health")
     for name, figures in results.items():
         for measure, unit in (("requests", "req/s"), ("p50", "ms"), ("p95", "ms"), ("p99", "ms")):
@@ -398,6 +402,10 @@ def _book_through_engine(app: Flask, count: int) -> tuple[float, int]:
             db.session.commit()
         elapsed = time.perf_counter() - started
         assert db.session.scalar(select(func.max(Entry.seq))) == first + count  # every event booked once
+        postings = select(Posting.entry_id).where(Posting.entry_id > first)
+        assert db.session.scalar(select(func.count()).select_from(postings.subquery())) == 2 * count
+        unbalanced = postings.group_by(Posting.entry_id).having(func.sum(Posting.usd_minor) != 0)
+        assert db.session.scalar(select(func.count()).select_from(unbalanced.subquery())) == 0
         db.session.commit()
         return elapsed, first
 
@@ -618,6 +626,7 @@ def test_export_memory(seeded: Seeded, fmt: str) -> None:
     session_user(seeded.app, Role.SENIOR_ADVOCATE)
     mine = _peak(seeded.url, fmt)
     reference = _peak(seeded.url, "raw-csv")
+    assert mine["rows"] == reference["rows"] == VICTIMS  # the export holds every victim, once
     record(
         "6 export memory",
         f"per-victim report, {fmt.upper()}, {VICTIMS:,} rows: RSS growth (MB) vs raw cursor to CSV",
