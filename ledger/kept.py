@@ -1,7 +1,7 @@
 """The trust fund's summary figures, kept per worker for as long as the ledger has not changed.
 
 The fund statement, trial balance, sub-ledger checks, withheld totals and donor summary add up
-every posting: seconds at 100,000 victims (docs/benchmarks.md). Entries are only ever appended,
+every posting: seconds at scale (docs/benchmarks.md). Entries are only ever appended,
 each with the next `seq`, so while the chain head stays the same no posting has changed. The few
 ledger records that change without an entry (a donor added, a project's progress or its end with
 nothing left, a rate, a disbursement requested or rejected, a month closed) each write a ledger
@@ -63,7 +63,7 @@ def figures(name: str, compute: Callable[[], T], *arguments: Hashable) -> T:
         if current < kept_version:  # a request that began before a newer one kept its figures
             store = None
         elif current > kept_version or store is None:
-            store = KeptValues(max_keys=16)  # a fund report holds 2,000 projects at scale
+            store = KeptValues(max_keys=16)  # few keys, each large: a fund report holds every project
             current_app.extensions["ledger_figures"] = (current, store)
     if store is None:
         return compute()

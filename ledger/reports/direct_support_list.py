@@ -56,7 +56,7 @@ class SupportTotal:
 
 def direct_support_totals(filters: DirectSupportFilters) -> list[SupportTotal]:
     """Per currency, the number and sum of the payments matching `filters`: one GROUP BY over
-    them all (200,000 at 100,000 victims)."""
+    them all, however many there are."""
     matching = direct_support_rows(filters).order_by(None).subquery()
     places = exponents()
     return [

@@ -32,7 +32,7 @@ AGEING_BUCKETS = (
 @dataclass(slots=True)
 class ReconciliationLine:
     """One live withholding as the page shows it: one flat, slotted object per line (no dict, no
-    nested record), as the page holds 50,000 of them at 100,000 victims."""
+    nested record): the reconciliation holds tens of thousands (docs/benchmarks.md)."""
 
     withholding_id: int
     allegation_ref: str
@@ -184,8 +184,8 @@ def _reconciliation_lines(today: date) -> list[ReconciliationLine]:
 def _cycle_collector_paused() -> Iterator[None]:
     """Python's cycle collector off while many objects are made at once (and back on after, if it
     was on): tens of thousands of new objects set off full collections, each of which walks every
-    object in the process — a third of the reconciliation's time at 100,000 victims. The lines
-    form no reference cycles, so nothing waits that the collector would have freed sooner."""
+    object in the process (docs/benchmarks.md). The lines form no reference cycles, so nothing
+    waits that the collector would have freed sooner."""
     enabled = gc.isenabled()
     gc.disable()
     try:
