@@ -13,8 +13,22 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ledger.models import DirectSupport, Donor, DonorKind, Entry, Pledge, Project, ProjectFocus, Receipt
-from ledger.services import contributions, corrections, grants, months, victim_support
+from ledger import engine
+from ledger.engine import EntryKind, Line
+from ledger.models import (
+    DirectSupport,
+    Donor,
+    DonorKind,
+    Entry,
+    Pledge,
+    Project,
+    ProjectFocus,
+    ProjectStatus,
+    Receipt,
+    Withholding,
+    WithholdingTransfer,
+)
+from ledger.services import contributions, corrections, grants, months, victim_support, withholdings
 from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.db import db
@@ -24,6 +38,19 @@ PASSWORD = "correct horse battery staple"
 
 def key() -> str:
     return uuid.uuid4().hex
+
+
+def post_receipt(lines: list[Line]) -> Entry:
+    """Book `lines` straight through the engine, as no user (the engine's own checks only)."""
+    return engine.post(
+        actor=None,
+        key=key(),
+        payload={},
+        kind=EntryKind.RECEIPT,
+        entry_date=date(2019, 1, 1),
+        memo="",
+        lines=lines,
+    )
 
 
 @dataclass
@@ -71,6 +98,7 @@ class Fund:
         currency: str = "USD",
         pledge: Pledge | None = None,
         bank_reference: str = "B",
+        rate: str | None = None,
     ) -> Receipt:
         return contributions.record_receipt(
             actor=self.maker,
@@ -81,10 +109,34 @@ class Fund:
             currency=currency,
             received_on=on,
             bank_reference=bank_reference,
+            rate=None if rate is None else Decimal(rate),
         )
 
     def reverse(self, entry: Entry, on: date, reason: str) -> Entry:
         return corrections.reverse_entry(actor=self.maker, key=key(), entry=entry, on=on, reason=reason)
+
+    def withhold(self, ref: str, country: str, amount: str, on: date, currency: str = "USD") -> Withholding:
+        return withholdings.record_withholding(
+            actor=self.maker,
+            key=key(),
+            allegation_ref=ref,
+            country_code=country,
+            amount=Decimal(amount),
+            decided_on=on,
+            currency=currency,
+        )
+
+    def transfer(
+        self, withholding: Withholding, amount: str, on: date, reference: str = "T"
+    ) -> WithholdingTransfer:
+        return withholdings.record_withholding_transfer(
+            actor=self.maker,
+            key=key(),
+            withholding=withholding,
+            amount=Decimal(amount),
+            transferred_on=on,
+            reference=reference,
+        )
 
     def project(self, amount: str = "50000", on: date = date(2019, 2, 1), currency: str = "USD") -> Project:
         return grants.approve_project(
@@ -99,6 +151,17 @@ class Fund:
             approved_on=on,
             planned_start=on,
             planned_end=date(2020, 1, 31),
+        )
+
+    def start(self, project: Project, on: date, victims: int) -> Project:
+        """The project is under way since `on` (no money moves)."""
+        return grants.update_project(
+            actor=self.maker,
+            project=project,
+            status=ProjectStatus.ONGOING,
+            actual_start=on,
+            actual_end=None,
+            victims_supported=victims,
         )
 
     def disburse(self, project: Project, amount: str, on: date = date(2019, 3, 1), **kw: Any) -> Any:

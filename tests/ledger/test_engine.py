@@ -13,10 +13,10 @@ from ledger import engine
 from ledger.engine import EntryKind, Line
 from ledger.models import Entry, Posting, ProjectStatus
 from ledger.reports import subledgers, withheld
-from ledger.services import contributions, grants, months, victim_support, withholdings
+from ledger.services import contributions, grants, months, victim_support
 from ledger.verify import verify
 from tests.conftest import BACKEND
-from tests.ledger.conftest import PASSWORD, key
+from tests.ledger.conftest import PASSWORD, key, post_receipt
 from vat.auth import services as auth
 from vat.auth.models import Role
 from vat.db import db
@@ -83,15 +83,7 @@ def test_unbalanced_single_line_and_zero_entries_are_refused(fund):
         ([Line(engine.CASH, "USD", D("5"))], "two lines|balance"),
     ):
         with pytest.raises(DomainError, match=message):
-            engine.post(
-                actor=None,
-                key=key(),
-                payload={},
-                kind=EntryKind.RECEIPT,
-                entry_date=date(2019, 1, 1),
-                memo="",
-                lines=lines,
-            )
+            post_receipt(lines)
 
 
 # --- append-only, enforced by the database ---------------------------------------------------
@@ -299,26 +291,8 @@ def test_a_receipt_rate_must_agree_with_the_months_rate(fund):
     fund.rate("EUR", date(2019, 1, 1), "0.8")
     donor = fund.donor("DEU")
     with pytest.raises(DomainError, match="operational rate"):
-        contributions.record_receipt(
-            actor=fund.maker,
-            key=key(),
-            donor=donor,
-            amount=D("10"),
-            currency="EUR",
-            received_on=date(2019, 1, 9),
-            bank_reference="B",
-            rate=D("0.7"),
-        )
-    receipt = contributions.record_receipt(
-        actor=fund.maker,
-        key=key(),
-        donor=donor,
-        amount=D("10"),
-        currency="EUR",
-        received_on=date(2019, 2, 9),
-        bank_reference="B",
-        rate=D("0.75"),
-    )
+        fund.receive(donor, "10", date(2019, 1, 9), currency="EUR", rate="0.7")
+    receipt = fund.receive(donor, "10", date(2019, 2, 9), currency="EUR", rate="0.75")
     assert receipt.rate == D("0.75")  # recorded as February's rate
 
 
@@ -367,39 +341,11 @@ def test_the_close_pack_holds_control_totals_reconciliations_rates_and_the_chain
 
 def test_reconciliation_totals_equal_the_ledger_with_ageing(fund):
     today = date(2020, 6, 30)
-    w1 = withholdings.record_withholding(
-        actor=fund.maker,
-        key=key(),
-        allegation_ref="0399/15",
-        country_code="ZAF",
-        amount=D("100000"),
-        decided_on=date(2019, 1, 10),
-    )
-    withholdings.record_withholding(
-        actor=fund.maker,
-        key=key(),
-        allegation_ref="0412/17",
-        country_code="ZAF",
-        amount=D("25000"),
-        decided_on=today - timedelta(days=30),
-    )
-    withholdings.record_withholding_transfer(
-        actor=fund.maker,
-        key=key(),
-        withholding=w1,
-        amount=D("60000"),
-        transferred_on=date(2019, 6, 1),
-        reference="T-1",
-    )
+    w1 = fund.withhold("0399/15", "ZAF", "100000", date(2019, 1, 10))
+    fund.withhold("0412/17", "ZAF", "25000", today - timedelta(days=30))
+    fund.transfer(w1, "60000", date(2019, 6, 1), reference="T-1")
     with pytest.raises(DomainError, match="outstanding"):
-        withholdings.record_withholding_transfer(
-            actor=fund.maker,
-            key=key(),
-            withholding=w1,
-            amount=D("40000.01"),
-            transferred_on=date(2019, 7, 1),
-            reference="T-2",
-        )
+        fund.transfer(w1, "40000.01", date(2019, 7, 1), reference="T-2")
     recon = withheld.reconciliation(today)
     assert recon.ties
     assert recon.totals["USD"] == {

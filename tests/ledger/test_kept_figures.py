@@ -63,14 +63,7 @@ def test_every_change_to_the_ledger_changes_its_version(fund):
     changed()
     project = fund.project()
     changed()
-    grants.update_project(
-        actor=fund.maker,
-        project=project,
-        status=ProjectStatus.ONGOING,
-        actual_start=date(2019, 2, 5),
-        actual_end=None,
-        victims_supported=2,
-    )
+    fund.start(project, date(2019, 2, 5), victims=2)
     changed()
     tranche = fund.disburse(project, "20000")  # above the approval threshold: pending, no entry
     assert tranche.status == "pending"

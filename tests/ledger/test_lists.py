@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from ledger import engine, views
-from ledger.models import DonorKind, Entry, ProjectStatus
+from ledger.models import DonorKind, Entry
 from ledger.reports import direct_support_list, donor_figures, project_figures
 from ledger.services import contributions, grants
 from tests.ledger.conftest import Fund
@@ -148,14 +148,7 @@ def test_projects_are_listed_a_page_at_a_time_and_filtered(fund, client, login, 
     for day in (1, 2, 3):
         fund.project("1000", on=date(2019, 2, day))
     project = fund.project("2000", on=date(2019, 2, 4))
-    grants.update_project(
-        actor=fund.maker,
-        project=project,
-        status=ProjectStatus.ONGOING,
-        actual_start=date(2019, 2, 5),
-        actual_end=None,
-        victims_supported=3,
-    )
+    fund.start(project, date(2019, 2, 5), victims=3)
     db.session.commit()
     login(Role.FUND_MANAGER, "")
 

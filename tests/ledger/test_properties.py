@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from ledger import engine
-from ledger.engine import EntryKind, Line
+from ledger.engine import Line
 from ledger.models import Entry, Posting, ProjectFocus
 from ledger.reports import statements, subledgers, withheld
 from ledger.services import contributions, corrections, grants, victim_support, withholdings
 from ledger.verify import verify
-from tests.ledger.conftest import key
+from tests.ledger.conftest import key, post_receipt
 from vat.db import db
 from vat.errors import DomainError
 
@@ -276,27 +276,11 @@ def test_a_balanced_entry_posts_and_one_minor_unit_off_is_refused(rated_fund, am
     try:
         with db.session.begin_nested():
             engine.begin(key(), {})
-            engine.post(
-                actor=None,
-                key=key(),
-                payload={},
-                kind=EntryKind.RECEIPT,
-                entry_date=date(2019, 1, 1),
-                memo="",
-                lines=lines(positive_first),
-            )
+            post_receipt(lines(positive_first))
         assert verify().problem is None
         broken = list(positive_first)
         broken[line % len(broken)] += nudge
         with pytest.raises(DomainError), db.session.begin_nested():
-            engine.post(
-                actor=None,
-                key=key(),
-                payload={},
-                kind=EntryKind.RECEIPT,
-                entry_date=date(2019, 1, 1),
-                memo="",
-                lines=lines(broken),
-            )
+            post_receipt(lines(broken))
     finally:
         db.session.rollback()

@@ -14,10 +14,9 @@ from sqlalchemy import select
 
 from ledger.models import Account, Entry, Withholding, WithholdingTransfer
 from ledger.reports import withheld
-from ledger.services import withholdings
 from tests.bench.sql import ageing_limits, bind, reconciliation_sql
 from tests.conftest import BACKEND
-from tests.ledger.conftest import Fund, key
+from tests.ledger.conftest import Fund
 from vat.auth.models import Role
 from vat.db import db
 
@@ -25,28 +24,8 @@ D = Decimal
 TODAY = date(2020, 6, 30)
 
 
-def withhold(fund: Fund, ref: str, country: str, amount: str, on: date, currency: str = "USD") -> Withholding:
-    return withholdings.record_withholding(
-        actor=fund.maker,
-        key=key(),
-        allegation_ref=ref,
-        country_code=country,
-        amount=D(amount),
-        decided_on=on,
-        currency=currency,
-    )
-
-
 def transfer(fund: Fund, withholding: Withholding, amount: str, on: date) -> Entry:
-    made = withholdings.record_withholding_transfer(
-        actor=fund.maker,
-        key=key(),
-        withholding=withholding,
-        amount=D(amount),
-        transferred_on=on,
-        reference="T",
-    )
-    return db.session.get(Entry, made.entry_id)
+    return db.session.get(Entry, fund.transfer(withholding, amount, on).entry_id)
 
 
 def reverse(fund: Fund, entry: Entry) -> None:
@@ -57,19 +36,19 @@ def reverse(fund: Fund, entry: Entry) -> None:
 def recon(fund: Fund) -> withheld.Reconciliation:
     days_ago = lambda n: TODAY - timedelta(days=n)  # noqa: E731
     fund.rate("EUR", date(2019, 12, 1), "0.8")
-    a = withhold(fund, "A", "ZAF", "100000", date(2019, 1, 10))
+    a = fund.withhold("A", "ZAF", "100000", date(2019, 1, 10))
     transfer(fund, a, "60000", date(2019, 6, 1))
-    withhold(fund, "B", "ZAF", "25000", days_ago(30))
-    withhold(fund, "C", "NPL", "10000", days_ago(90))
-    d = withhold(fund, "D", "NPL", "20000", days_ago(91))
+    fund.withhold("B", "ZAF", "25000", days_ago(30))
+    fund.withhold("C", "NPL", "10000", days_ago(90))
+    d = fund.withhold("D", "NPL", "20000", days_ago(91))
     reverse(fund, transfer(fund, d, "1000", days_ago(10)))
-    e = withhold(fund, "E", "NPL", "5000", days_ago(365))
+    e = fund.withhold("E", "NPL", "5000", days_ago(365))
     transfer(fund, e, "5000", days_ago(300))
-    withhold(fund, "F", "NPL", "7000", days_ago(366))
-    withhold(fund, "G", "RWA", "8000", days_ago(200), currency="EUR")
-    h = withhold(fund, "H", "RWA", "3000", date(2019, 5, 1))
+    fund.withhold("F", "NPL", "7000", days_ago(366))
+    fund.withhold("G", "RWA", "8000", days_ago(200), currency="EUR")
+    h = fund.withhold("H", "RWA", "3000", date(2019, 5, 1))
     reverse(fund, db.session.get(Entry, h.entry_id))
-    withhold(fund, "I", "ZAF", "1000", TODAY + timedelta(days=5))
+    fund.withhold("I", "ZAF", "1000", TODAY + timedelta(days=5))
     db.session.commit()
     return withheld.reconciliation(TODAY)
 
@@ -236,7 +215,7 @@ def test_the_lines_are_built_with_the_cycle_collector_paused_and_it_is_restored(
     """Full collections walk every object in the process, so the 50,000 lines of the full data are
     built with Python's cycle collector off. It is on again afterwards (also when building
     fails), and stays off where the caller had turned it off."""
-    withhold(fund, "A", "ZAF", "100", date(2019, 1, 10))
+    fund.withhold("A", "ZAF", "100", date(2019, 1, 10))
     collecting = []
     line = withheld.ReconciliationLine
 
