@@ -8,12 +8,14 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pyotp
 import pytest
 import time_machine
 from flask import Flask
@@ -131,21 +133,30 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def database_copy(template_url: str, folder: Path, prefix: str = "vat_test") -> Iterator[str]:
+    """A copy of the database at `template_url`: a PostgreSQL database made from it as a template
+    (dropped on leaving), or a copy of the SQLite file in `folder`."""
+    if BACKEND == "postgres":
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        with _admin_connection() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"')
+        try:
+            yield _postgres_url(name)
+        finally:
+            _dispose_apps()
+            with _admin_connection() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        path = folder / "test.db"
+        shutil.copyfile(make_url(template_url).database, path)
+        yield f"sqlite:///{path}"
+
+
 @pytest.fixture
 def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
-    if BACKEND == "postgres":
-        name = f"vat_test_{uuid.uuid4().hex[:12]}"
-        template = make_url(template_database).database
-        with _admin_connection() as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        yield _postgres_url(name)
-        _dispose_apps()
-        with _admin_connection() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        path = tmp_path / "test.db"
-        shutil.copyfile(make_url(template_database).database, path)
-        yield f"sqlite:///{path}"
+    with database_copy(template_database, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -230,6 +241,19 @@ def live_server(app) -> Iterator[str]:
     server.shutdown()
     thread.join()
     server.server_close()
+
+
+def browser_sign_in(page: Any, live_server: str, username: str, secret: str | None = None) -> None:
+    """Sign in through the forms as a person does (the six-digit code when `secret` is given),
+    and wait for the dashboard."""
+    page.goto(f"{live_server}/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    if secret:
+        page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
+        page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Dashboard").wait_for()
 
 
 @pytest.fixture(scope="session")

@@ -4,20 +4,17 @@ Part of the normal suite: the count is deterministic."""
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import ExitStack
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from ledger.models import Donor, Pledge, Project, Tranche
 from seeding.scale import seed_scale
 from tests.bench.conftest import logged_queries, session_user, signed_in_client
-from tests.conftest import BACKEND, _admin_connection, _postgres_url, make_app
+from tests.conftest import database_copy, make_app
 from vat.allegations.models import Allegation
 from vat.auth.models import Role
 from vat.claims.models import Claim, ClaimEvent
@@ -101,31 +98,18 @@ def sized_apps(
     template_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[int, Flask]]:
     """Two seeded databases, copies of the migrated template."""
-    made: list[str] = []
-    apps = {}
-    for size in SIZES:
-        if BACKEND == "postgres":
-            name = f"vat_counts_{uuid.uuid4().hex[:10]}"
-            with _admin_connection() as conn:
-                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_database).database}"')
-            url = _postgres_url(name)
-            made.append(name)
-        else:
-            path = Path(tmp_path_factory.mktemp(f"counts{size}")) / "scale.db"
-            shutil.copyfile(make_url(template_database).database or "", path)
-            url = f"sqlite:///{path}"
-        app = make_app(url)
-        result = app.test_cli_runner().invoke(seed_scale, args=["--victims", str(size)])
-        assert result.exit_code == 0, result.output
-        apps[size] = app
-    yield apps
-    for app in apps.values():
-        with app.app_context():
-            db.engine.dispose()
-    if made:
-        with _admin_connection() as conn:
-            for name in made:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with ExitStack() as copies:
+        apps = {}
+        for size in SIZES:
+            folder = tmp_path_factory.mktemp(f"counts{size}")
+            app = make_app(copies.enter_context(database_copy(template_database, folder, "vat_counts")))
+            result = app.test_cli_runner().invoke(seed_scale, args=["--victims", str(size)])
+            assert result.exit_code == 0, result.output
+            apps[size] = app
+        yield apps
+        for app in apps.values():
+            with app.app_context():
+                db.engine.dispose()
 
 
 def _count(app: Flask, role: Role, page: str) -> tuple[int, int]:

@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, browser_sign_in
 from tests.reports.conftest import world  # noqa: F401 (the data set, a fixture)
 from vat.auth.models import Role, User, UserSession
 from vat.db import db
@@ -24,17 +24,6 @@ from vat.reports.views.fund import FUND_SHEETS
 from vat.victims import consents, identity
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("world")]
-
-
-def _sign_in(page, live_server: str, username: str, secret: str | None = None) -> None:
-    page.goto(f"{live_server}/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if secret:
-        page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Continue").click()
-    page.get_by_role("heading", name="Dashboard").wait_for()
 
 
 def _download(page, link, folder: Path) -> Path:
@@ -53,7 +42,7 @@ def test_auditor_reads_the_fund_on_the_dashboard_and_exports_the_statement(
     app, live_server, page, make_user, tmp_path
 ):
     auditor = make_user(Role.AUDITOR, "")
-    _sign_in(page, live_server, auditor.username)
+    browser_sign_in(page, live_server, auditor.username)
     assert page.locator("#summary-fund-balance").inner_text() == "US$5,920.00"
     assert page.locator("#summary-victims").is_visible()
 
@@ -104,21 +93,21 @@ def _victim_with_a_share(app, advocate_id: int) -> int:
         return victim.id
 
 
-def _age_the_sign_in(app, user_id: int, minutes: int) -> None:
+def _age_thebrowser_sign_in(app, user_id: int, minutes: int) -> None:
     with app.app_context():
         for row in db.session.scalars(select(UserSession).where(UserSession.user_id == user_id)):
             row.authenticated_at -= timedelta(minutes=minutes)
         db.session.commit()
 
 
-def test_senior_advocate_exports_the_support_report_and_a_shared_file_after_a_fresh_sign_in(
+def test_senior_advocate_exports_the_support_report_and_a_shared_file_after_a_freshbrowser_sign_in(
     app, live_server, page, make_user, tmp_path
 ):
     senior = make_user(Role.SENIOR_ADVOCATE, "CAF")
     with app.app_context():
         secret = db.session.get(User, senior.id).totp_secret
     victim_id = _victim_with_a_share(app, senior.id)
-    _sign_in(page, live_server, senior.username, secret)
+    browser_sign_in(page, live_server, senior.username, secret)
     assert page.locator("#summary-victims").inner_text() == "8"  # the world's 7 in CAF, and hers
     assert page.locator("#summary-not-supported").is_visible()
 
@@ -132,7 +121,7 @@ def test_senior_advocate_exports_the_support_report_and_a_shared_file_after_a_fr
         assert rows[0] == support_header()
     assert sorted(row[0] for row in rows[1:]) == ["CAR-2020-0001", "CAR-2020-0002", "CAR-2020-0003"]
 
-    _age_the_sign_in(app, senior.id, minutes=app.config["VAT_FRESH_MINUTES"] + 1)
+    _age_thebrowser_sign_in(app, senior.id, minutes=app.config["VAT_FRESH_MINUTES"] + 1)
     page.goto(f"{live_server}/vat/victims/{victim_id}")
     page.get_by_role("button", name="Download the shared file").click()
     page.get_by_role("heading", name="Confirm it is you").wait_for()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pyotp
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import browser_sign_in
 from vat.auth.models import Role, User
 from vat.db import db
 
@@ -19,13 +18,7 @@ def test_sign_in_see_dashboard_sign_out(app, live_server, page, make_user):
 
     page.goto(f"{live_server}/")
     assert page.url.startswith(f"{live_server}/auth/login")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Continue").click()
-
-    page.get_by_role("heading", name="Dashboard").wait_for()
+    browser_sign_in(page, live_server, user.username, secret)
     assert "senior advocate" in page.content()
     navigation = page.get_by_role("navigation", name="Main")
     assert navigation.get_by_role("link", name="Trust fund").is_visible()

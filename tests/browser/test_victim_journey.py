@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pyotp
 import pytest
 from babel.dates import format_date
 
-from tests.conftest import PASSWORD
+from tests.conftest import browser_sign_in
 from vat.allegations import services as allegations
 from vat.auth.models import Role, User
 from vat.db import db
@@ -38,13 +37,7 @@ def test_advocate_registers_refers_informs_and_reads_the_timeline(app, live_serv
         )
         db.session.commit()
 
-    page.goto(f"{live_server}/auth/login")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_role("heading", name="Dashboard").wait_for()
+    browser_sign_in(page, live_server, user.username, secret)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Victims").click()
     page.get_by_role("link", name="Register a victim").click()

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 
 from tests.claims.conftest import new_victim
-from tests.conftest import PASSWORD
+from tests.conftest import browser_sign_in
 from vat.auth.models import Role, User
 from vat.db import db
 
@@ -26,13 +25,7 @@ def test_claim_from_report_to_payment(app, live_server, page, make_user):
         db.session.commit()
         victim_id, case_code = victim.id, victim.case_code
 
-    page.goto(f"{live_server}/auth/login")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_role("heading", name="Dashboard").wait_for()
+    browser_sign_in(page, live_server, user.username, secret)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Claims").click()
     page.get_by_role("link", name="Open a claim").click()

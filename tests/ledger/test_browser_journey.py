@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import browser_sign_in
 from vat.auth.models import Role
 
 pytestmark = pytest.mark.browser
@@ -30,11 +30,7 @@ def test_fund_manager_journey(live_server, page, make_user):
         lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
     )
 
-    page.goto(f"{live_server}/auth/login")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Dashboard").wait_for()
+    browser_sign_in(page, live_server, user.username)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Trust fund").click()
     page.get_by_role("heading", name="Trust fund ledger").wait_for()
 

@@ -7,28 +7,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pyotp
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import PASSWORD
+from tests.conftest import browser_sign_in
 from vat.auth.models import Role, User
 from vat.db import db
 
 pytestmark = pytest.mark.browser
 
 SHOTS = os.environ.get("VAT_REPORT_SCREENSHOTS")  # a folder, to look at the pages by eye
-
-
-def _sign_in(page, live_server, username, secret=None):
-    page.goto(f"{live_server}/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if secret:
-        page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Continue").click()
-    page.get_by_role("heading", name="Dashboard").wait_for()
 
 
 def _watch_console(page) -> list[str]:
@@ -52,7 +40,7 @@ def test_fund_manager_reads_the_fund_statement_and_downloads_it(
 ):
     manager = make_user(Role.FUND_MANAGER, "")
     problems = _watch_console(page)
-    _sign_in(page, live_server, manager.username)
+    browser_sign_in(page, live_server, manager.username)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
     assert page.locator("#summary-fund-balance").inner_text() == "US$5,920.00"
     _shot(page, "index")
@@ -84,7 +72,7 @@ def test_advocate_reads_the_per_victim_report_and_downloads_csv(
     with app.app_context():
         secret = db.session.get(User, advocate.id).totp_secret
     problems = _watch_console(page)
-    _sign_in(page, live_server, advocate.username, secret)
+    browser_sign_in(page, live_server, advocate.username, secret)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
     page.get_by_role("link", name="Per-victim support").click()
     page.get_by_label("Year registered").fill("2020")

@@ -3,8 +3,6 @@ test), and the seeded objects each URL parameter is filled from, inside and outs
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +12,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 from werkzeug.routing import Rule
 
-from tests.conftest import BACKEND, _admin_connection, _dispose_apps, _postgres_url, make_app, sign_in
+from tests.conftest import _dispose_apps, database_copy, make_app, sign_in
 from vat.auth.models import Role
 from vat.auth.policy import Permission, declared_permission
 from vat.db import Base, db
@@ -29,43 +26,22 @@ OUT_OF_SCOPE = "COD"
 @pytest.fixture(scope="session")
 def seeded_template(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The migrated template plus `flask seed-demo`, once per session."""
-    if BACKEND == "postgres":
-        name = f"vat_seeded_{uuid.uuid4().hex[:12]}"
-        with _admin_connection() as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_database).database}"')
-        url = _postgres_url(name)
-    else:
-        path = tmp_path_factory.mktemp("seeded") / "seeded.db"
-        shutil.copyfile(make_url(template_database).database, path)
-        url = f"sqlite:///{path}"
-    app = make_app(url)
-    with app.test_request_context():
-        from seeding.demo import seed_demo
+    with database_copy(template_database, tmp_path_factory.mktemp("seeded"), "vat_seeded") as url:
+        app = make_app(url)
+        with app.test_request_context():
+            from seeding.demo import seed_demo
 
-        seed_demo()
-        db.session.commit()
-    _dispose_apps()
-    yield url
-    if BACKEND == "postgres":
-        with _admin_connection() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            seed_demo()
+            db.session.commit()
+        _dispose_apps()
+        yield url
 
 
 @pytest.fixture
 def database_url(seeded_template: str, tmp_path: Path) -> Iterator[str]:
     """Overrides the root fixture: every security test starts from the seeded demo data."""
-    if BACKEND == "postgres":
-        name = f"vat_test_{uuid.uuid4().hex[:12]}"
-        with _admin_connection() as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(seeded_template).database}"')
-        yield _postgres_url(name)
-        _dispose_apps()
-        with _admin_connection() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        path = tmp_path / "test.db"
-        shutil.copyfile(make_url(seeded_template).database, path)
-        yield f"sqlite:///{path}"
+    with database_copy(seeded_template, tmp_path) as url:
+        yield url
 
 
 def _first(statement) -> int:
