@@ -4,6 +4,7 @@ rate it was booked at."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -120,3 +121,30 @@ def with_exchange_difference(lines: list[Line], currency: str, dims: dict[str, A
     if difference:
         lines.append(Line(EXCHANGE_DIFFERENCES, currency, Decimal(0), usd=-difference, dims=dims))
     return lines
+
+
+def pair(
+    debit: str, credit: str, currency: str, amount: Decimal, rate: ExchangeRate | None, dims: dict[str, Any]
+) -> list[Line]:
+    """The two lines of an event that debits `debit` and credits `credit` with `amount`."""
+    return [Line(debit, currency, amount, rate, dims=dims), Line(credit, currency, -amount, rate, dims=dims)]
+
+
+def book(
+    record: Any,
+    *,
+    actor: Actor,
+    key: str,
+    payload: dict[str, Any],
+    kind: str,
+    on: date,
+    memo: str,
+    lines: list[Line],
+) -> Entry:
+    """Post the entry of a sub-ledger `record` (already flushed) and link the record to it."""
+    entry = engine.post(
+        actor=actor, key=key, payload=payload, kind=kind, entry_date=on, memo=memo, lines=lines
+    )
+    record.entry_id = entry.id
+    db.session.flush()
+    return entry

@@ -15,11 +15,13 @@ from ledger import engine
 from ledger.engine import CASH, CONTRIBUTIONS, PLEDGES_RECEIVABLE, EntryKind, Line
 from ledger.models import Donor, DonorKind, Pledge, Receipt
 from ledger.services.booking import (
+    book,
     booked_by,
     clearing_line,
     country,
     country_name,
     is_reversed,
+    pair,
     positive,
     record_audit,
     with_exchange_difference,
@@ -89,20 +91,16 @@ def record_pledge(
     db.session.add(pledge)
     db.session.flush()
     dims = {"donor_id": donor.id, "pledge_id": pledge.id, "country_code": donor.country_code}
-    entry = engine.post(
+    book(
+        pledge,
         actor=actor,
         key=key,
         payload=payload,
         kind=EntryKind.PLEDGE,
-        entry_date=pledged_on,
+        on=pledged_on,
         memo=f"Pledge by {donor.name}" + (f" (earmarked: {earmark})" if earmark else ""),
-        lines=[
-            Line(PLEDGES_RECEIVABLE, currency, amount, rate, dims=dims),
-            Line(CONTRIBUTIONS, currency, -amount, rate, dims=dims),
-        ],
+        lines=pair(PLEDGES_RECEIVABLE, CONTRIBUTIONS, currency, amount, rate, dims),
     )
-    pledge.entry_id = entry.id
-    db.session.flush()
     return pledge
 
 
@@ -182,10 +180,7 @@ def record_receipt(
     db.session.flush()
     dims: dict[str, Any] = {"donor_id": donor.id, "country_code": donor.country_code}
     if pledge is None:
-        lines = [
-            Line(CASH, currency, amount, cash_rate, dims=dims),
-            Line(CONTRIBUTIONS, currency, -amount, cash_rate, dims=dims),
-        ]
+        lines = pair(CASH, CONTRIBUTIONS, currency, amount, cash_rate, dims)
     else:
         dims["pledge_id"] = pledge.id
         cleared = clearing_line(
@@ -194,15 +189,14 @@ def record_receipt(
         lines = with_exchange_difference(
             [Line(CASH, currency, amount, cash_rate, dims=dims), cleared], currency, dims
         )
-    entry = engine.post(
+    book(
+        receipt,
         actor=actor,
         key=key,
         payload=payload,
         kind=EntryKind.RECEIPT,
-        entry_date=received_on,
+        on=received_on,
         memo=f"Receipt from {donor.name}, ref. {receipt.bank_reference}",
         lines=lines,
     )
-    receipt.entry_id = entry.id
-    db.session.flush()
     return receipt

@@ -14,11 +14,13 @@ from ledger import engine
 from ledger.engine import CASH, GRANT_EXPENSE, GRANTS_PAYABLE, PROGRAMME_SUPPORT, USD, EntryKind, Line
 from ledger.models import Project, ProjectBeneficiary, ProjectFocus, ProjectStatus, Tranche
 from ledger.services.booking import (
+    book,
     booked_by,
     booked_rate,
     clearing_line,
     country,
     is_reversed,
+    pair,
     positive,
     record_audit,
     with_exchange_difference,
@@ -132,20 +134,16 @@ def approve_project(
     for code in codes:
         db.session.add(ProjectBeneficiary(project_id=project.id, case_code=code))
     dims = {"project_id": project.id, "country_code": code}
-    entry = engine.post(
+    book(
+        project,
         actor=actor,
         key=key,
         payload=payload,
         kind=EntryKind.GRANT_APPROVAL,
-        entry_date=approved_on,
+        on=approved_on,
         memo=f"Grant approved: {project.title} ({project.partner})",
-        lines=[
-            Line(GRANT_EXPENSE, currency, amount, rate, dims=dims),
-            Line(GRANTS_PAYABLE, currency, -amount, rate, dims=dims),
-        ],
+        lines=pair(GRANT_EXPENSE, GRANTS_PAYABLE, currency, amount, rate, dims),
     )
-    project.entry_id = entry.id
-    db.session.flush()
     return project
 
 
@@ -379,10 +377,7 @@ def _post_tranche(*, actor: Actor, tranche: Tranche, maker: Actor | None) -> Non
             kind=EntryKind.PROGRAMME_SUPPORT,
             entry_date=tranche.paid_on,
             memo=f"Programme support cost at {psc_rate() * 100:.2f}% on entry {entry.seq}",
-            lines=[
-                Line(PROGRAMME_SUPPORT, USD, psc, dims=dims),
-                Line(CASH, USD, -psc, dims=dims),
-            ],
+            lines=pair(PROGRAMME_SUPPORT, CASH, USD, psc, None, dims),
             maker=maker,
         )
     tranche.status = "posted"

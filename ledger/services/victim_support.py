@@ -10,9 +10,9 @@ from flask.signals import Namespace
 from flask_babel import lazy_gettext as _l
 
 from ledger import engine
-from ledger.engine import CASH, VICTIM_SUPPORT, EntryKind, Line
+from ledger.engine import CASH, VICTIM_SUPPORT, EntryKind
 from ledger.models import DirectSupport
-from ledger.services.booking import booked_by, country, positive
+from ledger.services.booking import book, booked_by, country, pair, positive
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
@@ -68,20 +68,16 @@ def pay_direct_support(
     db.session.flush()
     rate = engine.rate_for(currency, paid_on)
     dims = {"case_code": case_code, "country_code": code}
-    entry = engine.post(
+    entry = book(
+        support,
         actor=actor,
         key=key,
         payload=payload,
         kind=EntryKind.VICTIM_SUPPORT,
-        entry_date=paid_on,
+        on=paid_on,
         memo=f"Direct support to {case_code}: {support.purpose}"[:300],
-        lines=[
-            Line(VICTIM_SUPPORT, currency, amount, rate, dims=dims),
-            Line(CASH, currency, -amount, rate, dims=dims),
-        ],
+        lines=pair(VICTIM_SUPPORT, CASH, currency, amount, rate, dims),
     )
-    support.entry_id = entry.id
-    db.session.flush()
     direct_support_paid.send(
         current_app._get_current_object(),  # type: ignore[attr-defined]
         actor=actor,

@@ -12,10 +12,12 @@ from ledger import engine
 from ledger.engine import CASH, USD, WITHHELD_INCOME, WITHHELD_RECEIVABLE, EntryKind, Line
 from ledger.models import Withholding, WithholdingTransfer
 from ledger.services.booking import (
+    book,
     booked_by,
     clearing_line,
     country,
     is_reversed,
+    pair,
     positive,
     with_exchange_difference,
 )
@@ -65,20 +67,16 @@ def record_withholding(
     db.session.add(withholding)
     db.session.flush()
     dims = {"withholding_id": withholding.id, "country_code": code, "allegation_ref": allegation_ref}
-    entry = engine.post(
+    book(
+        withholding,
         actor=actor,
         key=key,
         payload=payload,
         kind=EntryKind.WITHHOLDING,
-        entry_date=decided_on,
+        on=decided_on,
         memo=f"Withheld from {code} for allegation {allegation_ref}",
-        lines=[
-            Line(WITHHELD_RECEIVABLE, currency, amount, rate, dims=dims),
-            Line(WITHHELD_INCOME, currency, -amount, rate, dims=dims),
-        ],
+        lines=pair(WITHHELD_RECEIVABLE, WITHHELD_INCOME, currency, amount, rate, dims),
     )
-    withholding.entry_id = entry.id
-    db.session.flush()
     return withholding
 
 
@@ -139,15 +137,14 @@ def record_withholding_transfer(
     cleared = clearing_line(
         WITHHELD_RECEIVABLE, currency, amount, record={"withholding_id": withholding.id}, dims=dims, sign=-1
     )
-    entry = engine.post(
+    book(
+        transfer,
         actor=actor,
         key=key,
         payload=payload,
         kind=EntryKind.WITHHELD_TRANSFER,
-        entry_date=transferred_on,
+        on=transferred_on,
         memo=f"Transfer of amount withheld from {withholding.country_code} ({withholding.allegation_ref})",
         lines=with_exchange_difference([cash, cleared], currency, dims),
     )
-    transfer.entry_id = entry.id
-    db.session.flush()
     return transfer
