@@ -1,10 +1,8 @@
-"""The advocate's "needs attention" page: the overdue allegation steps found in SQL agree with the
-clock computed in Python, and every section shows its first ATTENTION_LIMIT rows and says when
-more exist."""
+"""The advocate's "needs attention" page: every section shows its first ATTENTION_LIMIT rows and
+says when more exist (that SQL and the clock agree on what is overdue: test_clock_twins.py)."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -12,89 +10,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from tests.vat.conftest import register
-from vat.allegations import clock
 from vat.allegations import services as allegations
-from vat.allegations.models import Allegation, ClockRule
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.victims import assistance, identity, listing, outcomes
-
-# Month ends and the days around them: where adding months clamps (31 August + 6 months).
-DAYS_TO_CHECK = [
-    date(2026, 2, 27),
-    date(2026, 2, 28),
-    date(2026, 3, 1),
-    date(2026, 3, 3),
-    date(2026, 4, 30),
-    date(2026, 8, 31),
-    date(2026, 9, 1),
-    date(2027, 2, 28),
-    date(2027, 3, 1),
-    date(2028, 2, 29),
-]
-
-
-def _allegations(count: int) -> None:
-    """Allegations at every stage, their steps dated around month ends."""
-    rng = random.Random(7)
-    starts = [date(2025, 8, 31), date(2025, 10, 31), date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 30)]
-    for number in range(count):
-        day = rng.choice(starts) + timedelta(days=rng.choice([0, 0, 1, -1, rng.randrange(400)]))
-        dates: dict[str, date | None] = {}
-        for step in ("received", "assessed", "referred", "nio_decision", "investigation_completed"):
-            dates[f"{step}_on"] = day if step == "received" or rng.random() < 0.7 else None
-            day += timedelta(days=rng.choice([0, 3, 7, 8, 11, 30, 31, 92, 184, 185]))
-        dates["report_submitted_on"] = day if rng.random() < 0.3 else None
-        if rng.random() < 0.2:  # a step done out of order: the next one waits for nothing
-            dates["assessed_on"] = None
-        db.session.add(
-            Allegation(
-                reference=f"{number}/26",
-                country_code="CAF",
-                personnel_category=rng.choice(["military_contingent", "civilian", "formed_police"]),
-                urgency=rng.choice(["normal", "high_priority", "urgent"]),
-                **dates,
-            )
-        )
-    db.session.flush()
-
-
-def _agree(on: date) -> None:
-    rule_list = clock.rules()
-    found = set(db.session.scalars(select(Allegation.id).where(clock.has_overdue_step(rule_list, on))))
-    computed = {a.id for a in db.session.scalars(select(Allegation)) if clock.overdue_steps(a, rule_list, on)}
-    assert found == computed, on
-    assert computed, on  # the check compares something
-
-
-def test_overdue_allegations_found_in_sql_are_those_the_clock_says(ctx: Flask) -> None:
-    _allegations(400)
-    for on in DAYS_TO_CHECK:
-        _agree(on)
-
-
-def test_sql_and_clock_agree_under_other_rules(ctx: Flask) -> None:
-    """Limits in months, a shortened limit in days and steps for some personnel only."""
-    _allegations(400)
-    rules = {r.step: r for r in db.session.scalars(select(ClockRule))}
-    rules["assessed"].amount, rules["assessed"].unit = 1, "months"
-    rules["assessed"].reduced_amount, rules["assessed"].reduced_from = 1, "urgent"
-    rules["referred"].reduced_amount, rules["referred"].reduced_from = 1, "high_priority"
-    rules["report_submitted"].applies_to = "civilian,formed_police"
-    rules["investigation_completed"].starts_from = "received"
-    db.session.flush()
-    for on in DAYS_TO_CHECK:
-        _agree(on)
-
-
-def test_no_rule_means_nothing_is_overdue(ctx: Flask) -> None:
-    _allegations(20)
-    assert not db.session.scalars(
-        select(Allegation.id).where(clock.has_overdue_step([], DAYS_TO_CHECK[-1]))
-    ).all()
 
 
 def _overdue_victims(actor: User, today: date, count: int, series: str = "X") -> list[str]:
