@@ -34,7 +34,7 @@ from flask import current_app, g
 from sqlalchemy import Table, func, insert, select
 
 from ledger.models import Account, Currency, Entry, ExchangeRate, Period, Posting
-from vat import audit
+from vat import audit, money
 from vat.auth.actor import Actor
 from vat.db import db, lock_for_chain
 from vat.errors import Conflict, DomainError
@@ -116,28 +116,23 @@ class Line:
 
 
 def exponent(currency: str) -> int:
-    # Asked once per amount shown: remembered for the app context (a list page asks hundreds).
-    known = g.setdefault("ledger_exponents", {})
+    """The currency's ISO 4217 exponent, once the fund is known to deal in it."""
+    # Checked once per currency for the app context (a list page asks hundreds of times).
+    known = g.setdefault("ledger_currencies", set())
     if currency not in known:
-        value = db.session.scalar(select(Currency.exponent).where(Currency.code == currency))
-        if value is None:
+        if db.session.scalar(select(Currency.code).where(Currency.code == currency)) is None:
             raise DomainError(f"Unknown currency {currency}.")
-        known[currency] = value
-    return known[currency]
+        known.add(currency)
+    return money.exponent(currency)
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
-    if not isinstance(amount, Decimal):
-        raise TypeError("money must be a Decimal")
-    places = exponent(currency)
-    minor = amount.scaleb(places)
-    if minor != minor.to_integral_value():
-        raise DomainError(f"{currency} amounts have at most {places} decimal places.")
-    return int(minor)
+    exponent(currency)
+    return money.to_minor(amount, currency)
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
-    return Decimal(minor).scaleb(-exponent(currency))
+    return money.from_minor(minor, currency)
 
 
 def cents(minor: int) -> Decimal:

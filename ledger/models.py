@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -23,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vat.db import Base, Money, UTCDateTime, utcnow
+from vat.db import Base, Money, UTCDateTime, one_of, utcnow
 
 # An exchange rate is an exact decimal with up to 8 places, stored like money (integer units).
 Rate = Money(8)
@@ -53,12 +54,13 @@ class Currency(Base):
 
 class Account(Base):
     __tablename__ = "ledger_account"
+    __table_args__ = (one_of("type", AccountType), one_of("controls", ("pledge", "withholding", "project")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(10), unique=True)
     name: Mapped[str] = mapped_column(String(80))
     type: Mapped[str] = mapped_column(String(12))
-    # The sub-ledger this account controls: "pledge", "withholding" or "project".
+    # The sub-ledger this account controls.
     controls: Mapped[str | None] = mapped_column(String(20))
     # Exchange-difference and rounding accounts may carry a line of zero in the original currency.
     residual: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -171,6 +173,7 @@ class DonorKind(enum.StrEnum):
 
 class Donor(Base):
     __tablename__ = "ledger_donor"
+    __table_args__ = (one_of("kind", DonorKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
@@ -181,6 +184,7 @@ class Donor(Base):
 
 class Pledge(Base):
     __tablename__ = "ledger_pledge"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     donor_id: Mapped[int] = mapped_column(ForeignKey("ledger_donor.id"), index=True)
@@ -198,6 +202,7 @@ class Receipt(Base):
     """Money received from a donor, against a pledge or unpledged."""
 
     __tablename__ = "ledger_receipt"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     donor_id: Mapped[int] = mapped_column(ForeignKey("ledger_donor.id"), index=True)
@@ -216,6 +221,7 @@ class Withholding(Base):
     """A payment withheld from a contributing country for a substantiated allegation."""
 
     __tablename__ = "ledger_withholding"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     allegation_ref: Mapped[str] = mapped_column(String(40), index=True)
@@ -229,6 +235,7 @@ class Withholding(Base):
 
 class WithholdingTransfer(Base):
     __tablename__ = "ledger_withholding_transfer"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     withholding_id: Mapped[int] = mapped_column(ForeignKey("ledger_withholding.id"), index=True)
@@ -268,6 +275,12 @@ class Project(Base):
     the money (approval, tranches, cancellation) moves only through entries."""
 
     __tablename__ = "ledger_project"
+    __table_args__ = (
+        one_of("status", ProjectStatus),
+        one_of("focus", ProjectFocus),
+        CheckConstraint("approved_minor > 0", name="approved_positive"),
+        CheckConstraint("released_minor >= 0", name="released_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -303,11 +316,22 @@ class ProjectBeneficiary(Base):
     case_code: Mapped[str] = mapped_column(String(40))
 
 
+class TrancheStatus(enum.StrEnum):
+    PENDING = "pending"
+    POSTED = "posted"
+    REJECTED = "rejected"
+    REVERSED = "reversed"
+
+
 class Tranche(Base):
     """A disbursement to a project's partner. Above the approval threshold it is requested by one
     fund manager and posts only when another approves it."""
 
     __tablename__ = "ledger_tranche"
+    __table_args__ = (
+        one_of("status", TrancheStatus),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("ledger_project.id"), index=True)
@@ -316,7 +340,7 @@ class Tranche(Base):
     reference: Mapped[str] = mapped_column(String(80))
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     request_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20))  # pending, posted, rejected
+    status: Mapped[str] = mapped_column(String(20))
     maker_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
     checker_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -332,7 +356,10 @@ class DirectSupport(Base):
 
     __tablename__ = "ledger_direct_support"
     # The list's order, latest paid first: a page reads its own rows, not a sort of them all.
-    __table_args__ = (Index("ix_ledger_direct_support_paid_on_id", "paid_on", "id"),)
+    __table_args__ = (
+        Index("ix_ledger_direct_support_paid_on_id", "paid_on", "id"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_code: Mapped[str] = mapped_column(String(40), index=True)

@@ -100,9 +100,20 @@ def run_migrations_online():
         context.configure(
             connection=connection, target_metadata=get_metadata(), render_item=render_item, **conf_args
         )
-
-        with context.begin_transaction():
-            context.run_migrations()
+        # SQLite batch migrations copy a table and drop the old one: with foreign keys on, that
+        # drop would cascade to every referencing row. The pragma only works outside a
+        # transaction, so it is set on the driver's connection before the migration begins.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("a migration left rows whose foreign key points nowhere")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextvars
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, DateTime, MetaData, event, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -67,8 +68,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Money(TypeDecorator[Decimal]):
     """A Decimal stored as an integer count of minor units (SQLite keeps NUMERIC as a float).
 
-    `Money(2)` stores cents. A value with more decimal places than the exponent allows is refused,
-    not rounded: rounding is a business rule and belongs to the service that knows it.
+    For a fixed number of places (exchange rates: `Money(8)`). An amount in a currency is stored
+    in that currency's minor units instead (`vat.money.InCurrency`). A value with more decimal
+    places than the exponent allows is refused, not rounded: rounding is a business rule.
     """
 
     impl = BigInteger
@@ -92,6 +94,13 @@ class Money(TypeDecorator[Decimal]):
         if value is None:
             return None
         return Decimal(value).scaleb(-self.exponent)
+
+
+def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
+    """The CHECK that keeps an enumerated column to its enum's values, named ck_<table>_<column>.
+    NULL passes, as in any CHECK: nullability is the column's own rule."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
 
 
 # SQLite: every write transaction must start with BEGIN IMMEDIATE, or a deferred transaction that

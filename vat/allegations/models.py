@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vat.db import Base, UTCDateTime, utcnow
+from vat.db import Base, UTCDateTime, one_of, utcnow
 
 
 class Labelled(enum.StrEnum):
@@ -101,6 +101,12 @@ STEP_LABELS = {
 
 class Allegation(Base):
     __tablename__ = "vat_allegation"
+    __table_args__ = (
+        one_of("personnel_category", PersonnelCategory),
+        one_of("type", AllegationType),
+        one_of("urgency", Urgency),
+        one_of("outcome", Outcome),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(40), unique=True)

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vat.crypto import EncryptedText
-from vat.db import Base, UTCDateTime, utcnow
+from vat.db import Base, UTCDateTime, one_of, utcnow
 
 
 class Role(enum.StrEnum):
@@ -35,6 +35,7 @@ ROLE_LABELS = {
 
 class User(UserMixin, Base):
     __tablename__ = "auth_user"
+    __table_args__ = (one_of("role", Role),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

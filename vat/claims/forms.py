@@ -121,7 +121,7 @@ class PaternityForm(StepForm):
 
 class OrderForm(StepForm):
     on = DateField(_l("Order made on"), validators=[DataRequired()])
-    amount = DecimalField(_l("Amount per period"), places=2, validators=[DataRequired()])
+    amount = DecimalField(_l("Amount per period"), places=None, validators=[DataRequired()])
     currency = StringField(_l("Currency (ISO code)"), validators=[DataRequired(), Length(min=3, max=3)])
     frequency = SelectField(_l("Frequency"), choices=choices(Frequency), default="monthly")
     starts_on = DateField(_l("Payments start on"), validators=[DataRequired()])
@@ -163,7 +163,7 @@ class LetterForm(FlaskForm):
 
 class PaymentForm(FlaskForm):
     token = HiddenField()
-    amount = DecimalField(_l("Amount"), places=2, validators=[DataRequired()])
+    amount = DecimalField(_l("Amount"), places=None, validators=[DataRequired()])
     currency_code = StringField(_l("Currency (ISO code)"), validators=[DataRequired(), Length(min=3, max=3)])
     received_on = DateField(_l("Received on"), validators=[DataRequired()])
     route = SelectField(_l("Route"), choices=choices(PaymentRoute), default="bank_transfer")

@@ -9,13 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, Date, ForeignKey, String, Table
+from sqlalchemy import BigInteger, CheckConstraint, Column, Date, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vat.allegations.models import Allegation, Labelled
+from vat.allegations.models import Allegation, Labelled, PersonnelCategory
 from vat.auth.models import User
 from vat.crypto import EncryptedText
-from vat.db import Base, Money, UTCDateTime, utcnow
+from vat.db import Base, UTCDateTime, one_of, utcnow
+from vat.money import InCurrency, currency_first
 from vat.victims.models import Child, Consent, Victim
 
 
@@ -167,6 +168,14 @@ claim_child = Table(
 
 class Claim(Base):
     __tablename__ = "vat_claim"
+    __table_args__ = (
+        one_of("father_category", PersonnelCategory),
+        one_of("step", ClaimStep),
+        one_of("step_before_close", ClaimStep),
+        one_of("closing_reason", ClosingReason),
+        one_of("dna_result", DnaResult),
+        one_of("paternity_basis", PaternityBasis),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
@@ -240,17 +249,25 @@ class Claim(Base):
         return ClaimStep(self.step)
 
 
+EVENT_KINDS = ("step", "reopen")
+
+
 class ClaimEvent(Base):
     """One step taken (or a reopening): when it happened, who recorded it. Never edited."""
 
     __tablename__ = "vat_claim_event"
+    __table_args__ = (
+        one_of("from_step", ClaimStep),
+        one_of("to_step", ClaimStep),
+        one_of("kind", EVENT_KINDS),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("vat_claim.id", ondelete="CASCADE"), index=True)
     from_step: Mapped[str | None] = mapped_column(String(30))
     to_step: Mapped[str] = mapped_column(String(30))
     occurred_on: Mapped[date] = mapped_column(Date)
-    kind: Mapped[str] = mapped_column(String(20), default="step")  # step, reopen
+    kind: Mapped[str] = mapped_column(String(20), default="step")
     note: Mapped[str | None] = mapped_column(String(200))  # non-identifying: "match", "court decision"
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -263,6 +280,7 @@ class Letter(Base):
     """One letter to the member state, or one reply from it."""
 
     __tablename__ = "vat_claim_letter"
+    __table_args__ = (one_of("direction", LetterDirection), one_of("channel", LetterChannel))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("vat_claim.id", ondelete="CASCADE"), index=True)
@@ -282,12 +300,15 @@ class SupportOrder(Base):
     A later order ends the one before it the day before it starts."""
 
     __tablename__ = "vat_claim_order"
+    __table_args__ = (one_of("frequency", Frequency), CheckConstraint("amount > 0", name="amount_positive"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("vat_claim.id", ondelete="CASCADE"), index=True)
     ordered_on: Mapped[date] = mapped_column(Date)
-    amount: Mapped[Decimal] = mapped_column(Money(2))
+    # In minor units of its currency (ISO 4217 exponent); `amount` reads it as a Decimal.
+    amount_minor: Mapped[int] = mapped_column("amount", BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    amount: InCurrency[Decimal] = InCurrency("amount_minor")
     frequency: Mapped[str] = mapped_column(String(20))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
@@ -296,16 +317,22 @@ class SupportOrder(Base):
 
     claim: Mapped[Claim] = relationship(back_populates="orders")
 
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**currency_first(values))
+
 
 class Payment(Base):
     """Money received for the child; `token` makes a resubmitted form book once."""
 
     __tablename__ = "vat_claim_payment"
+    __table_args__ = (one_of("route", PaymentRoute), CheckConstraint("amount > 0", name="amount_positive"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("vat_claim.id", ondelete="CASCADE"), index=True)
-    amount: Mapped[Decimal] = mapped_column(Money(2))
+    # In minor units of its currency (ISO 4217 exponent); `amount` reads it as a Decimal.
+    amount_minor: Mapped[int] = mapped_column("amount", BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    amount: InCurrency[Decimal] = InCurrency("amount_minor")
     received_on: Mapped[date] = mapped_column(Date)
     route: Mapped[str] = mapped_column(String(30))
     reference: Mapped[str | None] = mapped_column(String(100))
@@ -314,3 +341,6 @@ class Payment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     claim: Mapped[Claim] = relationship(back_populates="payments")
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**currency_first(values))

@@ -5,14 +5,26 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vat.allegations.models import Allegation, Labelled
 from vat.auth.models import User
 from vat.crypto import EncryptedText
-from vat.db import Base, Money, UTCDateTime, utcnow
+from vat.db import Base, UTCDateTime, one_of, utcnow
+from vat.money import InCurrency, currency_first
 
 
 class Sex(Labelled):
@@ -143,6 +155,9 @@ class Victim(Base):
         Index("ix_vat_victim_scope", "status", "country_code", "mission", "advocate_id"),
         # An advocate's victims in case-code order: the "needs attention" page stops at its limit (0700).
         Index("ix_vat_victim_advocate_id_case_code", "advocate_id", "case_code"),
+        one_of("status", VictimStatus),
+        one_of("sex", Sex),
+        one_of("age_group", AgeGroup),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -250,6 +265,7 @@ class Consent(Base):
     """One consent given for one purpose; withdrawn (never deleted) when the victim says so."""
 
     __tablename__ = "vat_consent"
+    __table_args__ = (one_of("purpose", ConsentPurpose), one_of("method", ConsentMethod))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
@@ -277,6 +293,10 @@ class Assistance(Base):
     __table_args__ = (  # whether a victim received assistance, and stuck referrals oldest first (0700)
         Index("ix_vat_assistance_victim_id_status", "victim_id", "status"),
         Index("ix_vat_assistance_status_referral_date", "status", "referral_date", "start_date"),
+        one_of("service_type", ServiceType),
+        one_of("status", ServiceStatus),
+        one_of("funding_source", FundingSource),
+        CheckConstraint("cost >= 0", name="cost_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -287,8 +307,10 @@ class Assistance(Base):
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))
-    cost: Mapped[Decimal | None] = mapped_column(Money(2))
+    # The cost in minor units of its currency (ISO 4217 exponent); `cost` reads it as a Decimal.
+    cost_minor: Mapped[int | None] = mapped_column("cost", BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
+    cost: InCurrency[Decimal | None] = InCurrency("cost_minor")
     funding_source: Mapped[str] = mapped_column(String(30), default=FundingSource.UNKNOWN)
     # The ledger entry that paid for it (a plain id: the victim domain never imports the ledger).
     ledger_entry_id: Mapped[int | None] = mapped_column(Integer, unique=True)
@@ -298,11 +320,15 @@ class Assistance(Base):
 
     victim: Mapped[Victim] = relationship(back_populates="services")
 
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**currency_first(values))
+
 
 class Child(Base):
     """A child born as a result of SEA (a paternity claim links to it in the claims domain)."""
 
     __tablename__ = "vat_child"
+    __table_args__ = (one_of("sex", Sex),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
@@ -318,6 +344,7 @@ class Communication(Base):
     """One contact with the victim."""
 
     __tablename__ = "vat_communication"
+    __table_args__ = (one_of("channel", Channel),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
@@ -365,6 +392,7 @@ class Disclosure(Base):
     the matching consent and is cancelled when that consent is withdrawn."""
 
     __tablename__ = "vat_disclosure"
+    __table_args__ = (one_of("recipient_kind", RecipientKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
