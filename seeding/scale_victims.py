@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from seeding.scale_plan import (
@@ -204,7 +203,7 @@ def _victim_records(
                 "start_date": started,
                 "end_date": later(started, rng, 200) if started and status == "completed" else None,
                 "status": status,
-                "cost": Decimal(rng.randrange(2_000, 90_000)).scaleb(-2),
+                "cost": rng.randrange(2_000, 90_000),  # US cents
                 "currency": USD,
                 "funding_source": rng.choice(FUNDING),
                 "ledger_entry_id": None,
@@ -335,7 +334,7 @@ def _claim(
                 "id": ids["order"],
                 "claim_id": claim_id,
                 "ordered_on": when,
-                "amount": Decimal(rng.randrange(50, 300)),
+                "amount": rng.randrange(50, 300) * 100,  # US cents
                 "currency": USD,
                 "frequency": "monthly",
                 "starts_on": when,
@@ -350,7 +349,7 @@ def _claim(
                 {
                     "id": ids["payment"],
                     "claim_id": claim_id,
-                    "amount": Decimal(rng.randrange(50, 300)),
+                    "amount": rng.randrange(50, 300) * 100,  # US cents
                     "currency": USD,
                     "received_on": when + timedelta(days=30 * month),
                     "route": "bank_transfer",

@@ -7,9 +7,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import CheckConstraint, inspect
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import CheckConstraint, inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from vat.auth.models import Role, User
 from vat.db import db
 
 
@@ -53,3 +55,38 @@ def test_enumerated_columns_and_signs_are_checked(app):
         ):
             with pytest.raises(IntegrityError), connection.begin():
                 connection.exec_driver_sql(statement)
+
+
+def test_amounts_move_between_cents_and_their_currency_minor_units(app, make_user):
+    """Migration 0900 rescales victim-side amounts stored in cents to their currency's own minor
+    units (JPY 0, KWD 3), and its downgrade puts them back."""
+    from tests.vat.conftest import register
+    from vat.victims import assistance
+
+    user = make_user(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        actor = db.session.get(User, user.id)
+        victim = register(actor, consents=["services"])
+        for cost, currency in (("12.340", "KWD"), ("1200", "JPY"), ("85.50", "USD")):
+            assistance.record_assistance(
+                actor=actor,
+                victim=victim,
+                service_type="medical",
+                status="completed",
+                referral_date=victim.registered_on,
+                start_date=victim.registered_on,
+                end_date=victim.registered_on,
+                cost=cost,
+                currency=currency,
+            )
+        db.session.commit()
+        stored = "SELECT currency, cost FROM vat_assistance ORDER BY currency"
+        at_head = db.session.execute(text(stored)).all()
+        db.session.commit()
+        downgrade(revision="0800")
+        in_cents = db.session.execute(text(stored)).all()
+        db.session.commit()
+        upgrade(revision="head")
+        assert [tuple(r) for r in at_head] == [("JPY", 1200), ("KWD", 12340), ("USD", 8550)]
+        assert [tuple(r) for r in in_cents] == [("JPY", 120000), ("KWD", 1234), ("USD", 8550)]
+        assert db.session.execute(text(stored)).all() == at_head

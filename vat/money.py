@@ -31,14 +31,10 @@ NOT_TWO_DECIMALS = {
 MAX_AMOUNT = Decimal("1e12")  # far above any payment; keeps minor units inside a 64-bit integer
 
 
-def currency(field: str, value: str | None, *, required: bool = True) -> str | None:
-    """An ISO 4217 code, upper-cased; refused when unknown."""
+def currency(field: str, value: str | None) -> str:
+    """An ISO 4217 code, upper-cased; refused when missing or unknown."""
     code = (value or "").strip().upper()
-    if not code:
-        if required:
-            raise InvalidField(field, _l("Use an ISO 4217 currency code (e.g. USD, XAF, CDF, HTG)."))
-        return None
-    if pycountry.currencies.get(alpha_3=code) is None:
+    if not code or pycountry.currencies.get(alpha_3=code) is None:
         raise InvalidField(field, _l("Use an ISO 4217 currency code (e.g. USD, XAF, CDF, HTG)."))
     return code
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
-from decimal import Decimal
 
 from sqlalchemy import event, insert
 
@@ -103,7 +102,7 @@ def bulk_claims(app, user_id: int, how_many: int) -> None:
                 {
                     "claim_id": claim_id,
                     "ordered_on": opened,
-                    "amount": Decimal("20.00"),
+                    "amount_minor": 2000,  # USD 20.00
                     "currency": "USD",
                     "frequency": "monthly",
                     "starts_on": opened,
@@ -116,7 +115,7 @@ def bulk_claims(app, user_id: int, how_many: int) -> None:
             [
                 {
                     "claim_id": claim_id,
-                    "amount": Decimal("20.00"),
+                    "amount_minor": 2000,  # USD 20.00
                     "currency": "USD",
                     "received_on": opened,
                     "route": "other",

@@ -147,7 +147,7 @@ def test_payment_rules(advocate):
         pay(advocate, claim, currency_code="XXZ")
     with pytest.raises(DomainError, match="more than zero"):
         pay(advocate, claim, "-5")
-    with pytest.raises(DomainError, match="two decimals"):
+    with pytest.raises(DomainError, match="USD amounts have at most 2 decimal places"):
         pay(advocate, claim, "1.005")
     with pytest.raises(DomainError, match="before the order"):
         pay(advocate, claim, received_on=date.today() - timedelta(days=365))

@@ -186,7 +186,8 @@ def test_assistance_dates_must_be_consistent(actor: User, today: date, ago: date
         ({"service_type": "spa"}, "service_type", "Choose one of"),
         ({"status": "lost"}, "status", "Choose one of"),
         ({"cost": Decimal("-1"), "currency": "USD"}, "cost", "negative"),
-        ({"cost": Decimal("1.005"), "currency": "USD"}, "cost", "two decimals"),
+        ({"cost": Decimal("1.005"), "currency": "USD"}, "cost", "USD amounts have at most 2 decimal places"),
+        ({"cost": Decimal("120.50"), "currency": "XAF"}, "cost", "XAF amounts have at most 0 decimal places"),
         ({"cost": Decimal("10")}, "currency", "currency"),
         ({"cost": Decimal("10"), "currency": "ZZZ"}, "currency", "ISO 4217"),
         ({"provider": "p" * 201}, "provider", "at most"),
@@ -206,12 +207,12 @@ def test_assistance_dates_must_be_consistent(actor: User, today: date, ago: date
         end_date=today,
         status="completed",
         cost=Decimal("120.50"),
-        currency="xaf",
+        currency="cdf",
         notes="Suivi à l’hôpital",
     )
     db.session.commit()
     db.session.expire_all()
-    assert ok.cost == Decimal("120.50") and ok.currency == "XAF" and ok.notes == "Suivi à l’hôpital"
+    assert ok.cost == Decimal("120.50") and ok.currency == "CDF" and ok.notes == "Suivi à l’hôpital"
 
 
 def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(

@@ -7,12 +7,14 @@ from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
+from vat import money
 from vat.auth.actor import Actor
 from vat.claims.correspondence import (
     WAITING_FLAGS,
@@ -319,10 +321,23 @@ def _claims_by_step_and_member_state(user: Actor, on: date) -> list[dict[Any, An
     return groups
 
 
+@dataclass(frozen=True)
+class _OrderRow:
+    """A support order's terms read as plain columns, its amount scaled by its currency."""
+
+    claim_id: int
+    ordered_on: date
+    starts_on: date
+    ends_on: date | None
+    frequency: str
+    amount: Decimal
+    currency: str
+
+
 def _support_totals(user: Actor, on: date) -> list[Balance]:
     """Child support due (from every order in scope, read as plain rows in one statement) and
     received (summed in SQL), per currency, over the claims that have an order."""
-    orders = db.session.execute(
+    rows = db.session.execute(
         claims_in_scope(
             user,
             SupportOrder.claim_id,
@@ -330,23 +345,35 @@ def _support_totals(user: Actor, on: date) -> list[Balance]:
             SupportOrder.ordered_on,
             SupportOrder.ends_on,
             SupportOrder.frequency,
-            SupportOrder.amount,
+            SupportOrder.amount_minor,
             SupportOrder.currency,
         )
         .join(SupportOrder, SupportOrder.claim_id == Claim.id)
         .order_by(SupportOrder.claim_id)
     ).all()
+    orders = [
+        _OrderRow(
+            claim_id=row.claim_id,
+            ordered_on=row.ordered_on,
+            starts_on=row.starts_on,
+            ends_on=row.ends_on,
+            frequency=row.frequency,
+            amount=money.from_minor(row.amount_minor, row.currency),
+            currency=row.currency,
+        )
+        for row in rows
+    ]
     totals: dict[str, Balance] = {}
     for _, claim_orders in groupby(orders, key=lambda order: order.claim_id):
         for code, amount in amounts_due(list(claim_orders), on).items():
             totals.setdefault(code, Balance(code)).due += amount
     has_order = exists().where(SupportOrder.claim_id == Claim.id)
     received = db.session.execute(
-        claims_in_scope(user, Payment.currency, func.sum(Payment.amount))
+        claims_in_scope(user, Payment.currency, func.sum(Payment.amount_minor))
         .join(Payment, Payment.claim_id == Claim.id)
         .where(has_order)
         .group_by(Payment.currency)
     ).all()
-    for code, amount in received:
-        totals.setdefault(code, Balance(code)).received += amount
+    for code, minor in received:
+        totals.setdefault(code, Balance(code)).received += money.from_minor(int(minor), code)
     return sorted(totals.values(), key=lambda b: b.currency)

@@ -15,13 +15,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
-import pycountry
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Date, Integer, case, cast, func, or_, select
 
+from vat import money
 from vat.allegations.clock import add_months
 from vat.auth.actor import Actor
 from vat.claims.history import IllegalMove, audit_claim, enter_step
@@ -31,37 +31,6 @@ from vat.errors import Conflict
 from vat.inputs import InvalidField, choice, clean_text, past_date, today
 
 S = ClaimStep
-MAX_AMOUNT = Decimal("1e12")
-
-
-# --- validation -------------------------------------------------------------------------------
-
-
-def money(field_name: str, value: Any) -> Decimal:
-    """An amount of a support order or a payment: more than zero, to the cent at most."""
-    if value is None or value == "":
-        raise InvalidField(field_name, _l("Give an amount."))
-    if isinstance(value, float):
-        raise InvalidField(field_name, _l("Give the amount as a decimal number."))
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation as error:
-        raise InvalidField(field_name, _l("Give the amount as a number, e.g. 120.50.")) from error
-    if not amount.is_finite() or amount <= 0:
-        raise InvalidField(field_name, _l("The amount must be more than zero."))
-    if amount != amount.quantize(Decimal("0.01")):
-        raise InvalidField(field_name, _l("Give the amount to the cent at most (two decimals)."))
-    if amount >= MAX_AMOUNT:
-        raise InvalidField(field_name, _l("This amount is too large."))
-    return amount.quantize(Decimal("0.01"))
-
-
-def currency(field_name: str, value: str | None) -> str:
-    """An ISO 4217 currency code."""
-    code = (value or "").strip().upper()
-    if not code or pycountry.currencies.get(alpha_3=code) is None:
-        raise InvalidField(field_name, _l("Use an ISO 4217 currency code (e.g. USD, XAF, CDF, HTG)."))
-    return code
 
 
 # --- orders and schedules ---------------------------------------------------------------------
@@ -132,10 +101,11 @@ def new_order(*, actor: Actor, claim: Claim, on: date, details: dict[str, Any]) 
             "starts_on",
             _l("A new order must start after the one in force (from %(date)s).", date=latest.isoformat()),
         )
+    code = money.currency("currency", details.get("currency"))
     order = SupportOrder(
         ordered_on=on,
-        amount=money("amount", details.get("amount")),
-        currency=currency("currency", details.get("currency")),
+        currency=code,
+        amount=money.amount("amount", details.get("amount"), code),
         frequency=frequency,
         starts_on=starts_on,
         ends_on=ends_on,
@@ -289,7 +259,7 @@ def record_payment(
             return existing
     if claim.current_step not in (S.SUPPORT_ORDERED, S.PAYING):
         raise IllegalMove(_l("Payments are recorded once a child-support order is set (and before closing)."))
-    code = currency("currency_code", currency_code)
+    code = money.currency("currency_code", currency_code)
     if code not in {o.currency for o in claim.orders}:
         currencies = ", ".join(sorted({o.currency for o in claim.orders}))
         raise InvalidField(
@@ -301,8 +271,8 @@ def record_payment(
     if when < first_order:
         raise InvalidField("received_on", _l("A payment cannot be received before the order was made."))
     payment = Payment(
-        amount=money("amount", amount),
         currency=code,
+        amount=money.amount("amount", amount, code),
         received_on=when,
         route=choice("route", route, PaymentRoute, default="other"),
         reference=clean_text("reference", reference, max_length=100),

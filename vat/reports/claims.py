@@ -24,12 +24,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from vat import money
 from vat.auth.actor import Actor
 from vat.claims.listing import AGE_BUCKETS
 from vat.claims.models import Claim, ClaimStep, Letter, LetterDirection, Payment, SupportOrder
 from vat.claims.support import instalments_due_sql
 from vat.db import db
-from vat.reports.scope import VictimFilters, cents, claim_conditions, sees_rows, threshold
+from vat.reports.scope import VictimFilters, claim_conditions, sees_rows, threshold
 from vat.reports.sql import days_between, dialect
 from vat.reports.suppression import SuppressedTable, suppress, suppress_line
 from vat.victims.models import Victim
@@ -233,9 +234,9 @@ def _arrears_by_currency(claims: Any, today: date, limit: int) -> list[ArrearsLi
         lines.append(
             ArrearsLine(
                 currency=currency,
-                due=None if hidden else cents(due_minor),
-                received=None if hidden else cents(received_minor),
-                arrears=None if hidden else cents(due_minor) - cents(received_minor),
+                due=None if hidden else money.from_minor(due_minor, currency),
+                received=None if hidden else money.from_minor(received_minor, currency),
+                arrears=None if hidden else money.from_minor(due_minor - received_minor, currency),
                 claims_in_arrears=suppress_line([int(in_arrears)], threshold=limit)[0]
                 if not hidden
                 else None,

@@ -7,11 +7,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import pycountry
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from vat import audit
+from vat import audit, money
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
@@ -40,8 +39,6 @@ def _money(value: Any) -> Decimal | None:
         raise InvalidField("cost", _l("Give the cost as a number, e.g. 120.50.")) from error
     if not amount.is_finite() or amount < 0:
         raise InvalidField("cost", _l("The cost cannot be negative."))
-    if amount != amount.quantize(Decimal("0.01")):
-        raise InvalidField("cost", _l("Give the cost to the cent at most (two decimals)."))
     if amount >= Decimal("1e13"):
         raise InvalidField("cost", _l("This cost is too large."))
     return amount
@@ -53,9 +50,7 @@ def _currency(value: str | None, cost: Decimal | None) -> str | None:
         if cost is not None:
             raise InvalidField("currency", _l("Give the currency of the cost (e.g. USD, XAF)."))
         return None
-    if pycountry.currencies.get(alpha_3=code) is None:
-        raise InvalidField("currency", _l("Use an ISO 4217 currency code (e.g. USD, XAF, CDF, HTG)."))
-    return code
+    return money.currency("currency", code)
 
 
 def _assistance_values(victim: Victim, values: dict[str, Any], *, new: bool) -> dict[str, Any]:
@@ -71,8 +66,10 @@ def _assistance_values(victim: Victim, values: dict[str, Any], *, new: bool) -> 
         ),
         "notes": clean_text("notes", values.get("notes"), max_length=5000),
     }
-    cleaned["cost"] = _money(values.get("cost"))
-    cleaned["currency"] = _currency(values.get("currency"), cleaned["cost"])
+    cost = _money(values.get("cost"))
+    # The currency first: the model reads the cost in the currency's minor units.
+    cleaned["currency"] = _currency(values.get("currency"), cost)
+    cleaned["cost"] = None if cost is None else money.check_places("cost", cost, cleaned["currency"])
     referral, start, end = cleaned["referral_date"], cleaned["start_date"], cleaned["end_date"]
     if start and referral and start < referral:
         raise InvalidField("start_date", _l("The service cannot start before the referral date."))

@@ -1,0 +1,120 @@
+"""KWD 12.345 and JPY 1,200 on the victim side: an assistance cost, and a direct-support payment
+booked by the ledger that records the victim's assistance; KWD 12.3456 is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from tests.vat.conftest import register
+from vat.auth.models import Role, User
+from vat.db import db
+from vat.inputs import InvalidField
+from vat.victims import assistance
+from vat.victims.models import Assistance
+
+AGO = date.today() - timedelta(days=40)
+
+
+def completed(**values: Any) -> dict[str, Any]:
+    return {
+        "service_type": "material",
+        "status": "completed",
+        "referral_date": AGO,
+        "start_date": AGO,
+        "end_date": AGO,
+        "funding_source": "agency",
+        **values,
+    }
+
+
+def test_assistance_costs_keep_their_currency_decimals(actor: User) -> None:
+    victim = register(actor)
+    kwd = assistance.record_assistance(actor=actor, victim=victim, **completed(cost="12.345", currency="KWD"))
+    jpy = assistance.record_assistance(actor=actor, victim=victim, **completed(cost="1,200", currency="JPY"))
+    with pytest.raises(InvalidField, match="KWD amounts have at most 3 decimal places") as refused:
+        assistance.record_assistance(actor=actor, victim=victim, **completed(cost="12.3456", currency="KWD"))
+    assert refused.value.field == "cost"
+    db.session.commit()
+    db.session.expire_all()
+    assert (kwd.cost, kwd.cost_minor, jpy.cost, jpy.cost_minor) == (Decimal("12.345"), 12345, 1200, 1200)
+    assistance.update_assistance(
+        actor=actor, victim=victim, service=jpy, **completed(cost="7.125", currency="KWD")
+    )
+    assert (jpy.cost, jpy.cost_minor, jpy.currency) == (Decimal("7.125"), 7125, "KWD")
+
+
+def test_a_kwd_direct_support_payment_is_the_victims_assistance(actor: User, make_user) -> None:  # type: ignore[no-untyped-def]
+    from ledger import services as ledger
+    from ledger.models import DonorKind
+
+    victim = register(actor)
+    db.session.commit()
+    manager = db.session.get(User, make_user(Role.FUND_MANAGER, "").id)
+    donor = ledger.create_donor(actor=manager, name="Donor K", kind=DonorKind.OTHER)
+    ledger.set_rate(
+        actor=manager, currency="KWD", month=AGO.replace(day=1), rate=Decimal("0.30"), source="test"
+    )
+    ledger.record_receipt(
+        actor=manager,
+        key="gift",
+        donor=donor,
+        amount=Decimal("1000.000"),
+        currency="KWD",
+        received_on=AGO,
+        bank_reference="BR-K",
+    )
+    payment = ledger.pay_direct_support(
+        actor=manager,
+        key="pay",
+        case_code=victim.case_code,
+        amount=Decimal("12.345"),
+        currency="KWD",
+        paid_on=AGO,
+        purpose="school fees",
+    )
+    assert payment.amount_minor == 12345
+    service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == payment.entry_id))
+    assert service is not None and (service.cost, service.currency) == (Decimal("12.345"), "KWD")
+    with pytest.raises(InvalidField, match="KWD amounts have at most 3 decimal places"):
+        ledger.pay_direct_support(
+            actor=manager,
+            key="pay-too-fine",
+            case_code=victim.case_code,
+            amount=Decimal("12.3456"),
+            currency="KWD",
+            paid_on=AGO,
+            purpose="school fees",
+        )
+
+
+def test_the_assistance_form_takes_kwd_and_refuses_a_fourth_decimal(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    user = login(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        victim_id = register(db.session.get(User, user.id)).id
+        db.session.commit()
+    form = {
+        "service_type": "medical",
+        "status": "completed",
+        "referral_date": AGO.isoformat(),
+        "start_date": AGO.isoformat(),
+        "end_date": AGO.isoformat(),
+        "funding_source": "agency",
+        "currency": "KWD",
+    }
+    refused = client.post(f"/vat/victims/{victim_id}/assistance/new", data={**form, "cost": "12.3456"})
+    assert refused.status_code == 200
+    assert "KWD amounts have at most 3 decimal places." in refused.get_data(as_text=True)
+    saved = client.post(f"/vat/victims/{victim_id}/assistance/new", data={**form, "cost": "12.345"})
+    assert saved.status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(Assistance.cost_minor)).all() == [12345]
