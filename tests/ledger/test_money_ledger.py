@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger import services
+from ledger.services import contributions, victim_support
 from tests.ledger.conftest import Fund, key
 from vat.inputs import InvalidField
 
@@ -16,7 +16,7 @@ ON = date(2019, 1, 10)
 
 
 def receive(fund: Fund, amount: str, currency: str):  # type: ignore[no-untyped-def]
-    return services.record_receipt(
+    return contributions.record_receipt(
         actor=fund.maker,
         key=key(),
         donor=fund.donor(),
@@ -28,7 +28,7 @@ def receive(fund: Fund, amount: str, currency: str):  # type: ignore[no-untyped-
 
 
 def pay(fund: Fund, amount: str, currency: str):  # type: ignore[no-untyped-def]
-    return services.pay_direct_support(
+    return victim_support.pay_direct_support(
         actor=fund.maker,
         key=key(),
         case_code="CAR-2019-0001",

@@ -52,17 +52,17 @@ def test_assistance_costs_keep_their_currency_decimals(actor: User) -> None:
 
 
 def test_a_kwd_direct_support_payment_is_the_victims_assistance(actor: User, make_user) -> None:  # type: ignore[no-untyped-def]
-    from ledger import services as ledger
     from ledger.models import DonorKind
+    from ledger.services import contributions, months, victim_support
 
     victim = register(actor)
     db.session.commit()
     manager = db.session.get(User, make_user(Role.FUND_MANAGER, "").id)
-    donor = ledger.create_donor(actor=manager, name="Donor K", kind=DonorKind.OTHER)
-    ledger.set_rate(
+    donor = contributions.create_donor(actor=manager, name="Donor K", kind=DonorKind.OTHER)
+    months.set_rate(
         actor=manager, currency="KWD", month=AGO.replace(day=1), rate=Decimal("0.30"), source="test"
     )
-    ledger.record_receipt(
+    contributions.record_receipt(
         actor=manager,
         key="gift",
         donor=donor,
@@ -71,7 +71,7 @@ def test_a_kwd_direct_support_payment_is_the_victims_assistance(actor: User, mak
         received_on=AGO,
         bank_reference="BR-K",
     )
-    payment = ledger.pay_direct_support(
+    payment = victim_support.pay_direct_support(
         actor=manager,
         key="pay",
         case_code=victim.case_code,
@@ -84,7 +84,7 @@ def test_a_kwd_direct_support_payment_is_the_victims_assistance(actor: User, mak
     service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == payment.entry_id))
     assert service is not None and (service.cost, service.currency) == (Decimal("12.345"), "KWD")
     with pytest.raises(InvalidField, match="KWD amounts have at most 3 decimal places"):
-        ledger.pay_direct_support(
+        victim_support.pay_direct_support(
             actor=manager,
             key="pay-too-fine",
             case_code=victim.case_code,
