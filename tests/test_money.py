@@ -40,3 +40,17 @@ def test_an_amount_is_refused_with_more_decimals_than_its_currency_has():
     ]:
         with pytest.raises(InvalidField, match=message):
             money.amount("amount", value, "USD")
+
+
+def test_the_ledgers_currencies_carry_the_iso_4217_exponents(app):
+    """The ledger's currency table (seeded by its migration) and vat.money agree on every exponent."""
+    from sqlalchemy import select
+
+    from ledger.models import Currency
+    from vat.db import db
+
+    with app.app_context():
+        rows = db.session.execute(select(Currency.code, Currency.exponent)).all()
+        assert rows and {code: places for code, places in rows} == {
+            code: money.exponent(code) for code, _ in rows
+        }
