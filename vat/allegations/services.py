@@ -37,7 +37,7 @@ outcome_recorded = signals.signal("allegation-outcome-recorded")
 # --- scope ----------------------------------------------------------------------------------
 
 
-def visible_allegations(user: Actor) -> Select[tuple[Allegation]]:
+def visible_allegations(user: Actor) -> Select[Allegation]:
     """Every query for allegations starts here: the user's scope, in one place."""
     return select(Allegation).where(
         scope_filter(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from zxcvbn import zxcvbn
 
 from vat import audit, i18n
+from vat.auth.actor import Actor
 from vat.auth.models import BreakGlass, LoginThrottle, Role, User, UserScope, UserSession
 from vat.db import commit_keeping_loaded, db, read_only, utcnow
 from vat.errors import DomainError
@@ -353,7 +354,7 @@ BREAK_GLASS_HOURS = 8
 
 
 def break_glass(
-    *, actor: User, record_type: str, record_id: int, reason: str, country_code: str | None
+    *, actor: Actor, record_type: str, record_id: int, reason: str, country_code: str | None
 ) -> BreakGlass:
     """Open one out-of-scope record for a few hours; the reason is audited and shown to its owner."""
     if Role(actor.role) is not Role.SENIOR_ADVOCATE:

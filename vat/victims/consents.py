@@ -130,7 +130,7 @@ def withdraw_consent(
     for service in victim.services:
         if service.status not in ONGOING:
             continue
-        needs = [(ConsentPurpose.SERVICES, None)]
+        needs: list[tuple[ConsentPurpose, str | None]] = [(ConsentPurpose.SERVICES, None)]
         if service.provider:
             needs.append((ConsentPurpose.REFERRAL, service.provider))
         if any(active_consent(victim, p, r) is None for p, r in needs):
@@ -161,7 +161,7 @@ def withdraw_consent(
     return result
 
 
-DISCLOSURE_CONSENT = {
+DISCLOSURE_CONSENT: dict[str, ConsentPurpose] = {
     RecipientKind.MEMBER_STATE: ConsentPurpose.SHARE_MEMBER_STATE,
     RecipientKind.PROVIDER: ConsentPurpose.REFERRAL,
 }

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -45,7 +45,7 @@ def in_scope_condition(user: Actor) -> ColumnElement[bool]:
     return scope_filter(user, Victim.country_code, Victim.mission, record_type="victim", id_column=Victim.id)
 
 
-def visible_victims(user: Actor) -> Select[tuple[Victim]]:
+def visible_victims(user: Actor) -> Select[Victim]:
     return select(Victim).where(in_scope_condition(user))
 
 
@@ -110,7 +110,7 @@ def _identity(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _categories(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
-    cleaned = {
+    cleaned: dict[str, Any] = {
         "country_code": country("country_code", values.get("country_code")),
         "mission": mission("mission", values.get("mission")),
         "sex": choice("sex", values.get("sex"), Sex, default="unknown"),
@@ -134,7 +134,10 @@ def _categories(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
 
 def _index_names(victim: Victim, name: str | None, aliases: str | None, *, new: bool = False) -> None:
     if not new:
-        db.session.execute(VictimNameKey.__table__.delete().where(VictimNameKey.victim_id == victim.id))
+        db.session.execute(
+            delete(VictimNameKey).where(VictimNameKey.victim_id == victim.id),
+            execution_options={"synchronize_session": False},
+        )
     names = [name or ""] + re.split(r"[;\n]", aliases or "")
     digests = {blind_index(n, NAME_PURPOSE) for n in names if n.strip()}
     db.session.add_all(VictimNameKey(victim_id=victim.id, digest=d) for d in sorted(digests))

@@ -20,6 +20,7 @@ from typing import IO, Any, cast
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 
 from vat import audit
@@ -32,6 +33,7 @@ from vat.allegations.models import (
     PersonnelCategory,
     Urgency,
 )
+from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField
@@ -45,6 +47,7 @@ from vat.victims.models import (
     ServiceStatus,
     ServiceType,
     Sex,
+    Victim,
 )
 
 KINDS = ("victims", "allegations", "links", "assistance")
@@ -184,7 +187,7 @@ def _rows(rows: Iterator[Any]) -> list[dict[str, Any]]:
     if header is None:
         return []
     names = [str(h).strip().lower() if h is not None else "" for h in header]
-    result = []
+    result: list[dict[str, Any]] = []
     for values in rows:
         if values is None or all(v in (None, "") for v in values):
             result.append({})
@@ -268,7 +271,7 @@ def refused(error: FileRefused) -> ImportReport:
 
 
 def import_steps(
-    *, actor: Any, filename: str, stream: IO[bytes], kind: str | None = None
+    *, actor: Actor, filename: str, stream: IO[bytes], kind: str | None = None
 ) -> Iterator[Progress | ImportReport]:
     """Read and import a file, yielding progress every few hundred rows, then the report."""
     try:
@@ -280,7 +283,7 @@ def import_steps(
 
 
 def import_sheets(
-    *, actor: Any, sheets: dict[str, list[dict[str, Any]]]
+    *, actor: Actor, sheets: dict[str, list[dict[str, Any]]]
 ) -> Iterator[Progress | ImportReport]:
     """Import read sheets in one savepoint, yielding progress, then the report (always last)."""
     report = ImportReport()
@@ -327,20 +330,20 @@ def import_sheets(
     yield report
 
 
-def import_file(*, actor: Any, filename: str, stream: IO[bytes], kind: str | None = None) -> ImportReport:
+def import_file(*, actor: Actor, filename: str, stream: IO[bytes], kind: str | None = None) -> ImportReport:
     """Import a whole file at once (no progress): the report."""
     *_, report = import_steps(actor=actor, filename=filename, stream=stream, kind=kind)
     return cast(ImportReport, report)
 
 
-def _victim(actor: Any, case_code: str, column: str = "case_code") -> Any:
+def _victim(actor: Actor, case_code: str, column: str = "case_code") -> Victim:
     victim = identity.find_by_case_code(actor, case_code)
     if victim is None:
         raise InvalidField(column, "No victim in your scope has this case code (in this file or already).")
     return victim
 
 
-def _import_victim(actor: Any, values: dict[str, Any]) -> bool:
+def _import_victim(actor: Actor, values: dict[str, Any]) -> bool:
     code = values.pop("case_code").upper()
     if identity.find_by_case_code(actor, code) is not None:
         return False
@@ -366,7 +369,7 @@ def _import_victim(actor: Any, values: dict[str, Any]) -> bool:
     return True
 
 
-def _import_allegation(actor: Any, values: dict[str, Any]) -> bool:
+def _import_allegation(actor: Actor, values: dict[str, Any]) -> bool:
     reference = values.pop("reference")
     existing = db.session.scalar(select(Allegation).where(Allegation.reference == reference))
     if existing is not None:
@@ -379,7 +382,7 @@ def _import_allegation(actor: Any, values: dict[str, Any]) -> bool:
     return True
 
 
-def _import_link(actor: Any, values: dict[str, Any]) -> bool:
+def _import_link(actor: Actor, values: dict[str, Any]) -> bool:
     victim = _victim(actor, values["case_code"])
     allegation = allegations.find_by_reference(actor, values["reference"])
     if allegation is None:
@@ -390,7 +393,7 @@ def _import_link(actor: Any, values: dict[str, Any]) -> bool:
     return True
 
 
-def _import_assistance(actor: Any, values: dict[str, Any]) -> bool:
+def _import_assistance(actor: Actor, values: dict[str, Any]) -> bool:
     victim = _victim(actor, values.pop("case_code"))
     service_type = (values.get("service_type") or "").strip().lower()
     duplicate = db.session.scalar(
@@ -424,7 +427,7 @@ IMPORTERS = {
 def template_workbook() -> io.BytesIO:
     """The documented template: one sheet per kind with its header row, and a README sheet."""
     workbook = Workbook()
-    readme = workbook.active
+    readme = cast(Worksheet, workbook.active)  # a new workbook has one sheet, its active one
     readme.title = "README"
     readme.append(["sheet", "column", "required", "values"])
     for kind in KINDS:

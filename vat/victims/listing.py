@@ -131,7 +131,7 @@ def paginate_rows(query: Select[Any], *, page: int, per_page: int, kept_as: Hash
     if kept_as is not None and skip > DEEP_OFFSET and _keeps_list_figures():
         window, more = _seek_page(ids, page, per_page, kept_as)
     else:
-        window = db.session.scalars(ids.limit(per_page + 1).offset(skip)).all()
+        window = list(db.session.scalars(ids.limit(per_page + 1).offset(skip)))
         more = len(window) > per_page
         window = window[:per_page]
     rows = db.session.execute(query.where(Victim.id.in_(window))).all() if window else []

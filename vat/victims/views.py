@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
 
 from vat.allegations import clock
 from vat.allegations import services as allegation_services
@@ -163,7 +163,7 @@ def by_name() -> str:
             args={},
             no_update_days=listing.no_update_days(),
         )
-    page = listing.find_by_name(actor=current_user, name=name_form.name.data)
+    page = listing.find_by_name(actor=current_user, name=name_form.name.data or "")
     db.session.commit()
     return render_template(
         "vat/victims/index.html",
@@ -499,7 +499,7 @@ def new_communication(victim_id: int) -> str | Response:
             family.log_communication(
                 actor=current_user,
                 victim=victim,
-                closes_task_ids=form.closes_tasks.data if open_tasks else (),
+                closes_task_ids=(form.closes_tasks.data or []) if open_tasks else (),
                 **values,
             )
         except DomainError as error:
@@ -525,7 +525,7 @@ def link_allegation(victim_id: int) -> Response:
     if not form.validate_on_submit():
         flash(_("Give an allegation reference number."), "error")
         return to_victim_page(victim, "allegations")
-    allegation = allegation_services.find_by_reference(current_user, form.reference.data)
+    allegation = allegation_services.find_by_reference(current_user, form.reference.data or "")
     if allegation is None:
         flash(_("No allegation in your scope has that reference number."), "error")
         return to_victim_page(victim, "allegations")
@@ -584,7 +584,7 @@ def break_glass() -> str | Response:
     if form.validate_on_submit():
         try:
             victim = identity.break_glass_victim(
-                actor=current_user, case_code=form.case_code.data, reason=form.reason.data
+                actor=current_user, case_code=form.case_code.data or "", reason=form.reason.data or ""
             )
         except DomainError as error:
             db.session.rollback()
