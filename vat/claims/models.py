@@ -172,6 +172,7 @@ class Claim(Base):
         one_of("father_category", PersonnelCategory),
         one_of("step", ClaimStep),
         one_of("step_before_close", ClaimStep),
+        one_of("referral_channel", LetterChannel),
         one_of("closing_reason", ClosingReason),
         one_of("dna_result", DnaResult),
         one_of("paternity_basis", PaternityBasis),

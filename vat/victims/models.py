@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vat.allegations.models import Allegation, Labelled
+from vat.allegations.models import Allegation, Labelled, Outcome
 from vat.auth.models import User
 from vat.crypto import EncryptedText
 from vat.db import Base, UTCDateTime, one_of, utcnow
@@ -365,7 +365,10 @@ class VictimTask(Base):
     """Something owed to the victim, open until done: "inform the victim of the outcome"."""
 
     __tablename__ = "vat_victim_task"
-    __table_args__ = (Index("ix_vat_victim_task_open", "closed_at", "created_at"),)  # oldest open first
+    __table_args__ = (
+        Index("ix_vat_victim_task_open", "closed_at", "created_at"),  # oldest open first
+        one_of("outcome", Outcome),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
