@@ -20,7 +20,7 @@ from vat.errors import DomainError
 from vat.victims import identity, outcomes
 from vat.victims.labels import step_label
 from vat.victims.models import Victim, VictimAllegation
-from vat.victims.views import form_values, show_error
+from vat.victims.views.blueprint import form_values, show_error
 
 bp = Blueprint("allegations", __name__, url_prefix="/vat/allegations")
 

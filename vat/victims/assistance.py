@@ -17,14 +17,7 @@ from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date
 from vat.victims.consents import ONGOING, require_consent
 from vat.victims.identity import in_scope_condition
-from vat.victims.models import (
-    Assistance,
-    ConsentPurpose,
-    FundingSource,
-    ServiceStatus,
-    ServiceType,
-    Victim,
-)
+from vat.victims.models import Assistance, ConsentPurpose, FundingSource, ServiceStatus, ServiceType, Victim
 
 DELIVERED = (ServiceStatus.IN_PROGRESS, ServiceStatus.COMPLETED)
 STUCK_DAYS = 30

@@ -15,14 +15,7 @@ from vat.db import db, utcnow
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date, today
 from vat.victims.consents import require_consent
-from vat.victims.models import (
-    Channel,
-    Child,
-    Communication,
-    ConsentPurpose,
-    Sex,
-    Victim,
-)
+from vat.victims.models import Channel, Child, Communication, ConsentPurpose, Sex, Victim
 
 # --- children --------------------------------------------------------------------------------
 

@@ -23,14 +23,7 @@ from vat.db import db, utcnow
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, country, mission, past_date, today
 from vat.victims.labels import vat_label
-from vat.victims.models import (
-    AgeGroup,
-    CaseCounter,
-    Sex,
-    Victim,
-    VictimNameKey,
-    VictimStatus,
-)
+from vat.victims.models import AgeGroup, CaseCounter, Sex, Victim, VictimNameKey, VictimStatus
 
 NAME_PURPOSE = "vat_victim.name"
 IDENTITY_FIELDS = ("name", "aliases", "date_of_birth", "contact", "location", "notes")

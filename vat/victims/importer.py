@@ -25,14 +25,7 @@ from sqlalchemy import select
 
 from vat import audit
 from vat.allegations import services as allegations
-from vat.allegations.models import (
-    SUB_TYPES,
-    Allegation,
-    AllegationType,
-    Outcome,
-    PersonnelCategory,
-    Urgency,
-)
+from vat.allegations.models import SUB_TYPES, Allegation, AllegationType, Outcome, PersonnelCategory, Urgency
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError

@@ -13,11 +13,7 @@ from vat.allegations.models import Allegation, Outcome
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
-from vat.victims.models import (
-    Victim,
-    VictimAllegation,
-    VictimTask,
-)
+from vat.victims.models import Victim, VictimAllegation, VictimTask
 
 INFORM_OUTCOME = "inform_outcome"
 

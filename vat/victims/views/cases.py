@@ -1,0 +1,244 @@
+"""Victims: the list and searches, registering, the victim's page, editing, the case status, and
+the allegations the victim is named in."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
+
+from vat.allegations import clock
+from vat.allegations import services as allegation_services
+from vat.auth.forms import EmptyForm
+from vat.auth.policy import Permission, in_scope, requires
+from vat.db import commit_keeping_loaded, db, read_only
+from vat.errors import DomainError
+from vat.victims import identity, labels, listing, outcomes, timeline
+from vat.victims.forms import LinkAllegationForm, NameSearchForm, SearchForm, StatusForm, VictimForm
+from vat.victims.views.blueprint import (
+    advocate_choices,
+    bp,
+    form_values,
+    load_victim,
+    prepare_victim_form,
+    scope_countries,
+    show_error,
+    to_victim_page,
+)
+
+# --- list, search, register ------------------------------------------------------------------
+
+
+@bp.get("/victims")
+@requires(Permission.VIEW_IDENTITY)
+def index() -> str:
+    # Read-only: on SQLite a default (IMMEDIATE) transaction would hold the write lock while the
+    # list counts, one request at a time across workers (docs/benchmarks.md).
+    with read_only():
+        return _index()
+
+
+def _index() -> str:
+    form = SearchForm(request.args)
+    form.country_code.choices = [SelectChoice("", "—"), *scope_countries()]
+    form.advocate_id.choices = advocate_choices()
+    filters = listing.VictimFilters()
+    if form.validate():
+        filters = listing.VictimFilters(
+            case_code=form.case_code.data or "",
+            country_code=form.country_code.data or "",
+            status=form.status.data or "",
+            advocate_id=int(form.advocate_id.data) if form.advocate_id.data else None,
+            minor=form.minor.data,
+            no_assistance=form.no_assistance.data,
+            no_update=form.no_update.data,
+        )
+    page = listing.paginate_rows(
+        listing.victim_rows(current_user, filters),
+        page=request.args.get("page", 1, type=lambda v: max(1, int(v))),
+        per_page=request.args.get("per_page", 20, type=lambda v: min(100, max(1, int(v)))),
+        kept_as=("victims", current_user.id, filters),
+    )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "vat/victims/index.html",
+        form=form,
+        name_form=NameSearchForm(),
+        page=page,
+        args=args,
+        no_update_days=listing.no_update_days(),
+    )
+
+
+@bp.post("/victims/by-name")
+@requires(Permission.VIEW_IDENTITY)
+def by_name() -> str:
+    """Exact-name search (blind index): posted, so the name stays out of URLs; audited."""
+    name_form = NameSearchForm()
+    form = SearchForm(formdata=None)
+    form.country_code.choices = [SelectChoice("", "—"), *scope_countries()]
+    form.advocate_id.choices = advocate_choices()
+    if not name_form.validate_on_submit():
+        page = listing.paginate_rows(
+            listing.victim_rows(current_user, listing.VictimFilters()), page=1, per_page=20
+        )
+        return render_template(
+            "vat/victims/index.html",
+            form=form,
+            name_form=name_form,
+            page=page,
+            args={},
+            no_update_days=listing.no_update_days(),
+        )
+    page = listing.find_by_name(actor=current_user, name=name_form.name.data or "")
+    db.session.commit()
+    return render_template(
+        "vat/victims/index.html",
+        form=form,
+        name_form=name_form,
+        page=page,
+        args={},
+        no_update_days=listing.no_update_days(),
+        searched_name=True,
+    )
+
+
+@bp.route("/victims/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def new() -> str | Response:
+    form = VictimForm()
+    prepare_victim_form(form)
+    if request.method == "GET":
+        form.advocate_id.data = str(current_user.id)
+    if form.validate_on_submit():
+        try:
+            victim = identity.register_victim(actor=current_user, **form_values(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            commit_keeping_loaded()  # what follows reads no expired row
+            flash(_("Victim registered as %(code)s.", code=victim.case_code), "success")
+            return to_victim_page(victim)
+    return render_template("vat/victims/form.html", form=form, victim=None)
+
+
+# --- the victim page -------------------------------------------------------------------------
+
+
+@bp.get("/victims/<int:victim_id>")
+@requires(Permission.VIEW_IDENTITY)
+def show(victim_id: int) -> str:
+    victim = load_victim(victim_id)
+    timeline.load_victim_file(victim)
+    person = identity.read_identity(actor=current_user, victim=victim)
+    db.session.commit()
+    rule_list = clock.rules()
+    return render_template(
+        "vat/victims/show.html",
+        victim=victim,
+        identity=person,
+        timeline=timeline.timeline(victim),
+        open_items=timeline.open_items(victim, rule_list),
+        status_form=StatusForm(status=victim.status),
+        link_form=LinkAllegationForm(),
+        button=EmptyForm(),
+        through_glass=not in_scope(current_user, victim.country_code, victim.mission),
+    )
+
+
+@bp.route("/victims/<int:victim_id>/edit", methods=["GET", "POST"])
+@requires(Permission.EDIT_CASES)
+def edit(victim_id: int) -> str | Response:
+    victim = load_victim(victim_id)
+    form = VictimForm()
+    prepare_victim_form(form)
+    del form.prefix
+    if request.method == "GET":
+        person = identity.read_identity(actor=current_user, victim=victim)
+        db.session.commit()
+        form.process(data={**person, "date_of_birth": None})
+        form.country_code.data = victim.country_code
+        form.mission.data = victim.mission
+        form.sex.data, form.age_group.data = victim.sex, victim.age_group
+        form.advocate_id.data = str(victim.advocate_id or "")
+        if person["date_of_birth"]:
+            form.date_of_birth.data = date.fromisoformat(person["date_of_birth"])
+    elif form.validate_on_submit():
+        try:
+            identity.update_victim(actor=current_user, victim=victim, **form_values(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            commit_keeping_loaded()  # what follows reads no expired row
+            flash(_("Victim updated."), "success")
+            return to_victim_page(victim)
+    return render_template("vat/victims/form.html", form=form, victim=victim)
+
+
+@bp.post("/victims/<int:victim_id>/status")
+@requires(Permission.EDIT_CASES)
+def set_status(victim_id: int) -> Response:
+    victim = load_victim(victim_id)
+    form = StatusForm()
+    if form.validate_on_submit():
+        try:
+            identity.set_status(actor=current_user, victim=victim, status=form.status.data)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            commit_keeping_loaded()  # what follows reads no expired row
+            flash(_("Status set to %(status)s.", status=labels.vat_label(victim.status)), "success")
+    else:
+        flash(_("Choose a listed status."), "error")
+    return to_victim_page(victim)
+
+
+# --- allegations linked ----------------------------------------------------------------------
+
+
+@bp.post("/victims/<int:victim_id>/allegations")
+@requires(Permission.EDIT_CASES)
+def link_allegation(victim_id: int) -> Response:
+    victim = load_victim(victim_id)
+    form = LinkAllegationForm()
+    if not form.validate_on_submit():
+        flash(_("Give an allegation reference number."), "error")
+        return to_victim_page(victim, "allegations")
+    allegation = allegation_services.find_by_reference(current_user, form.reference.data or "")
+    if allegation is None:
+        flash(_("No allegation in your scope has that reference number."), "error")
+        return to_victim_page(victim, "allegations")
+    try:
+        outcomes.link_victim(actor=current_user, victim=victim, allegation=allegation)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        commit_keeping_loaded()  # what follows reads no expired row
+        flash(_("Linked to allegation %(reference)s.", reference=allegation.reference), "success")
+    return to_victim_page(victim, "allegations")
+
+
+@bp.post("/victims/<int:victim_id>/allegations/<int:allegation_id>/unlink")
+@requires(Permission.EDIT_CASES)
+def unlink_allegation(victim_id: int, allegation_id: int) -> Response:
+    victim = load_victim(victim_id)
+    allegation = allegation_services.get_allegation(current_user, allegation_id)
+    if allegation is None or not EmptyForm().validate_on_submit():
+        abort(404)
+    try:
+        outcomes.unlink_victim(actor=current_user, victim=victim, allegation=allegation)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        commit_keeping_loaded()  # what follows reads no expired row
+        flash(_("Unlinked from allegation %(reference)s.", reference=allegation.reference), "success")
+    return to_victim_page(victim, "allegations")
