@@ -10,12 +10,13 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from vat import audit, money
+from vat import money
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date
 from vat.victims.consents import ONGOING, require_consent
+from vat.victims.history import audit_victim
 from vat.victims.identity import in_scope_condition
 from vat.victims.models import Assistance, ConsentPurpose, FundingSource, ServiceStatus, ServiceType, Victim
 
@@ -87,12 +88,10 @@ def record_assistance(*, actor: Actor, victim: Victim, **values: Any) -> Assista
     service = Assistance(victim=victim, **cleaned)
     db.session.add(service)
     db.session.flush()
-    audit.record(
+    audit_victim(
         "victim.assistance_create",
         actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
+        victim=victim,
         detail={"assistance": service.id, "type": service.service_type, "status": service.status},
     )
     return service
@@ -106,12 +105,10 @@ def update_assistance(*, actor: Actor, victim: Victim, service: Assistance, **va
     for key, value in cleaned.items():
         setattr(service, key, value)
     db.session.flush()
-    audit.record(
+    audit_victim(
         "victim.assistance_update",
         actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
+        victim=victim,
         detail={"assistance": service.id, "fields": changed, "status": service.status},
     )
     return service
@@ -159,12 +156,10 @@ def cancel_trust_fund_support(*, actor: Actor, ledger_entry_id: int) -> Assistan
         return service
     service.status = ServiceStatus.CANCELLED
     db.session.flush()
-    audit.record(
+    audit_victim(
         "victim.assistance_update",
         actor=actor,
-        object_type="victim",
-        object_id=service.victim.case_code,
-        country_code=service.victim.country_code,
+        victim=service.victim,
         detail={"assistance": service.id, "fields": ["status"], "status": service.status, "reversed": True},
     )
     return service

@@ -8,13 +8,13 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
-from vat import audit
 from vat.auth.actor import Actor
 from vat.auth.models import Role
 from vat.db import db
 from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField, choice, clean_text, past_date, today
 from vat.reports.exports import xlsx_bytes
+from vat.victims.history import audit_victim
 from vat.victims.identity import IDENTITY_FIELDS
 from vat.victims.labels import vat_label
 from vat.victims.models import (
@@ -96,12 +96,10 @@ def record_consent(
     )
     db.session.add(consent)
     db.session.flush()
-    audit.record(
+    audit_victim(
         "victim.consent_given",
         actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
+        victim=victim,
         detail={"purpose": purpose, "version": consent.version, "consent": consent.id},
     )
     return consent
@@ -145,12 +143,10 @@ def withdraw_consent(
             disclosure.cancelled_on = when
             result.cancelled_disclosures.append(disclosure)
     db.session.flush()
-    audit.record(
+    audit_victim(
         "victim.consent_withdrawn",
         actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
+        victim=victim,
         detail={
             "purpose": consent.purpose,
             "consent": consent.id,
@@ -183,12 +179,10 @@ def record_disclosure(
     )
     db.session.add(disclosure)
     db.session.flush()
-    audit.record(
+    audit_victim(
         "victim.disclosure",
         actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
+        victim=victim,
         detail={"recipient_kind": kind, "disclosure": disclosure.id},
     )
     return disclosure
@@ -240,12 +234,10 @@ def export_disclosure(*, actor: Actor, victim: Victim, disclosure: Disclosure) -
             ),
         ]
     )
-    audit.record(
+    audit_victim(
         "victim.export_identity",
         actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
+        victim=victim,
         detail={"disclosure": disclosure.id, "recipient_kind": disclosure.recipient_kind},
     )
     return workbook

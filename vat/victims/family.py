@@ -9,12 +9,12 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from vat import audit
 from vat.auth.actor import Actor
 from vat.db import db, utcnow
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date, today
 from vat.victims.consents import require_consent
+from vat.victims.history import audit_victim
 from vat.victims.models import Channel, Child, Communication, ConsentPurpose, Sex, Victim
 
 # --- children --------------------------------------------------------------------------------
@@ -32,14 +32,7 @@ def add_child(*, actor: Actor, victim: Victim, **values: Any) -> Child:
     child = Child(victim=victim, **_child_values(values))
     db.session.add(child)
     db.session.flush()
-    audit.record(
-        "victim.child_create",
-        actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
-        detail={"child": child.id},
-    )
+    audit_victim("victim.child_create", actor=actor, victim=victim, detail={"child": child.id})
     return child
 
 
@@ -51,13 +44,8 @@ def update_child(*, actor: Actor, victim: Victim, child: Child, **values: Any) -
     for key, value in cleaned.items():
         setattr(child, key, value)
     db.session.flush()
-    audit.record(
-        "victim.child_update",
-        actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
-        detail={"child": child.id, "fields": changed},
+    audit_victim(
+        "victim.child_update", actor=actor, victim=victim, detail={"child": child.id, "fields": changed}
     )
     return child
 
@@ -112,12 +100,10 @@ def log_communication(
     if next_update_due is not None or case_update_given:
         victim.next_update_due = next_update_due
     db.session.flush()
-    audit.record(
+    audit_victim(
         "victim.communication_create",
         actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
+        victim=victim,
         detail={
             "communication": communication.id,
             "update_given": bool(case_update_given),

@@ -13,7 +13,6 @@ from sqlalchemy import ColumnElement, Select, and_, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from vat import audit
 from vat.auth import services as auth
 from vat.auth.actor import Actor
 from vat.auth.models import BreakGlass, Role, User
@@ -22,6 +21,7 @@ from vat.crypto import blind_index
 from vat.db import db, utcnow
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, country, mission, past_date, today
+from vat.victims.history import audit_victim
 from vat.victims.labels import vat_label
 from vat.victims.models import AgeGroup, CaseCounter, Sex, Victim, VictimNameKey, VictimStatus
 
@@ -167,12 +167,10 @@ def register_victim(
     db.session.add(victim)
     db.session.flush()
     _index_names(victim, identity["name"], identity["aliases"], new=True)
-    audit.record(
+    audit_victim(
         "victim.create",
         actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
+        victim=victim,
         detail={"identity_fields": sorted(k for k, v in identity.items() if v)},
     )
     return victim
@@ -191,14 +189,7 @@ def update_victim(*, actor: Actor, victim: Victim, **values: Any) -> Victim:
     if "name" in changed or "aliases" in changed:
         _index_names(victim, identity["name"], identity["aliases"])
     db.session.flush()
-    audit.record(
-        "victim.update",
-        actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
-        detail={"fields": sorted(changed)},
-    )
+    audit_victim("victim.update", actor=actor, victim=victim, detail={"fields": sorted(changed)})
     return victim
 
 
@@ -208,39 +199,19 @@ def set_status(*, actor: Actor, victim: Victim, status: str) -> Victim:
         raise DomainError(_l("The case is already %(status)s.", status=vat_label(status)))
     before, victim.status = victim.status, status
     db.session.flush()
-    audit.record(
-        "victim.status",
-        actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
-        detail={"from": before, "to": status},
-    )
+    audit_victim("victim.status", actor=actor, victim=victim, detail={"from": before, "to": status})
     return victim
 
 
 def read_identity(*, actor: Actor, victim: Victim) -> dict[str, str | None]:
     """Decrypt the victim's identity for the actor, and record that they saw it."""
-    audit.record(
-        "victim.view_identity",
-        actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
-    )
+    audit_victim("victim.view_identity", actor=actor, victim=victim)
     return {name: getattr(victim, name) for name in IDENTITY_FIELDS}
 
 
 def record_read(*, actor: Actor, victim: Victim, what: str, record_id: int) -> None:
     """Record that the actor opened an encrypted note of this victim's (a service or a child)."""
-    audit.record(
-        "victim.view_record",
-        actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
-        detail={what: record_id},
-    )
+    audit_victim("victim.view_record", actor=actor, victim=victim, detail={what: record_id})
 
 
 # --- break the glass -------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from vat import audit
 from vat.allegations.models import Allegation, Outcome
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
+from vat.victims.history import audit_victim
 from vat.victims.models import Victim, VictimAllegation, VictimTask
 
 INFORM_OUTCOME = "inform_outcome"
@@ -25,13 +25,8 @@ def link_victim(*, actor: Actor, victim: Victim, allegation: Allegation) -> Vict
     link = VictimAllegation(victim=victim, allegation=allegation)
     db.session.add(link)
     db.session.flush()
-    audit.record(
-        "allegation.link_victim",
-        actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
-        detail={"allegation": allegation.reference},
+    audit_victim(
+        "allegation.link_victim", actor=actor, victim=victim, detail={"allegation": allegation.reference}
     )
     if allegation.outcome != Outcome.PENDING:
         open_outcome_tasks(actor=actor, allegation=allegation, victims=[victim])
@@ -44,13 +39,8 @@ def unlink_victim(*, actor: Actor, victim: Victim, allegation: Allegation) -> No
         raise DomainError(_l("This victim is not linked to that allegation."))
     victim.allegation_links.remove(link)
     db.session.flush()
-    audit.record(
-        "allegation.unlink_victim",
-        actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
-        detail={"allegation": allegation.reference},
+    audit_victim(
+        "allegation.unlink_victim", actor=actor, victim=victim, detail={"allegation": allegation.reference}
     )
 
 
@@ -89,12 +79,10 @@ def open_outcome_tasks(
         created.append(task)
     db.session.flush()
     for task in created:
-        audit.record(
+        audit_victim(
             "victim.task_open",
             actor=actor,
-            object_type="victim",
-            object_id=task.victim.case_code,
-            country_code=task.victim.country_code,
+            victim=task.victim,
             detail={"task": task.id, "kind": INFORM_OUTCOME, "allegation": allegation.reference},
         )
     return created
