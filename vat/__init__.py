@@ -66,11 +66,16 @@ def register_blueprints(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     from vat.auth.policy import enforce
+    from vat.auth.views import identify
     from vat.errors import refuse_nul_characters, register_error_handlers
     from vat.headers import register_security_headers
+    from vat.submission import choose_begin_mode, restore_begin_mode
     from vat.templating import register_template_helpers
 
     app.before_request(refuse_nul_characters)
+    app.before_request(choose_begin_mode)
+    app.teardown_request(restore_begin_mode)
+    app.before_request(identify)
     app.before_request(enforce)
     register_security_headers(app)
     register_error_handlers(app)

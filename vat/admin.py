@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, select
@@ -13,8 +13,8 @@ from vat.auth import services
 from vat.auth.forms import EditUserForm, NewUserForm
 from vat.auth.models import Role, User
 from vat.auth.policy import Permission, fresh_required, requires
-from vat.db import commit_keeping_loaded, db
-from vat.errors import DomainError
+from vat.db import db
+from vat.submission import submit, text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -26,56 +26,69 @@ def users() -> str:
     return render_template("admin/users.html", users=rows)
 
 
-@bp.route("/users/new", methods=["GET", "POST"])
+@bp.get("/users/new")
 @requires(Permission.MANAGE_USERS)
 @fresh_required
-def new_user() -> str | Response:
+def new_user() -> str:
+    return render_template("admin/user_form.html", form=NewUserForm(), user=None)
+
+
+@bp.post("/users/new")
+@requires(Permission.MANAGE_USERS)
+@fresh_required
+def create_user() -> Response | tuple[str, int]:
     form = NewUserForm()
-    if form.validate_on_submit():
-        try:
-            services.create_user(
-                actor=current_user,
-                username=form.username.data,
-                password=form.password.data,
-                role=Role(form.role.data),
-                scope=form.scope.data or "",
-            )
-        except DomainError as error:
-            flash(str(error), "error")
-            return render_template("admin/user_form.html", form=form, user=None)
-        commit_keeping_loaded()  # what follows reads no expired row
-        flash(_("User created."), "success")
-        return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=None)
+    return submit(
+        form,
+        lambda: services.create_user(
+            actor=current_user,
+            username=text(form.username),
+            password=text(form.password),
+            role=Role(form.role.data),
+            scope=text(form.scope),
+        ),
+        done=_("User created."),
+        then=lambda _user: url_for("admin.users"),
+        template="admin/user_form.html",
+        refused_status=200,
+        user=None,
+    )
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@bp.get("/users/<int:user_id>")
 @requires(Permission.MANAGE_USERS)
 @fresh_required
-def edit_user(user_id: int) -> str | Response:
+def edit_user(user_id: int) -> str:
     user = db.get_or_404(User, user_id)
-    form = EditUserForm(obj=user) if request.method == "GET" else EditUserForm()
-    if request.method == "GET":
-        form.scope.data = ", ".join(str(s) for s in user.scopes)
-    if form.validate_on_submit():
-        try:
-            services.update_user(
-                actor=current_user,
-                user=user,
-                role=Role(form.role.data),
-                scope=form.scope.data or "",
-                active=form.active.data,
-            )
-        except DomainError as error:
-            flash(str(error), "error")
-            return render_template("admin/user_form.html", form=form, user=user)
-        commit_keeping_loaded()  # what follows reads no expired row
-        flash(_("User updated."), "success")
-        return redirect(url_for("admin.users"))
+    form = EditUserForm(obj=user)
+    form.scope.data = ", ".join(str(s) for s in user.scopes)
     return render_template("admin/user_form.html", form=form, user=user)
 
 
-def visible_audit_events(user: User) -> Select[tuple[audit.AuditEvent]]:
+@bp.post("/users/<int:user_id>")
+@requires(Permission.MANAGE_USERS)
+@fresh_required
+def update_user(user_id: int) -> Response | tuple[str, int]:
+    user = db.get_or_404(User, user_id)
+    form = EditUserForm()
+    return submit(
+        form,
+        lambda: services.update_user(
+            actor=current_user,
+            user=user,
+            role=Role(form.role.data),
+            scope=text(form.scope),
+            active=bool(form.active.data),
+        ),
+        done=_("User updated."),
+        then=lambda _user: url_for("admin.users"),
+        template="admin/user_form.html",
+        refused_status=200,
+        user=user,
+    )
+
+
+def visible_audit_events(user: User) -> Select[audit.AuditEvent]:
     """Auditors and admins read everything; fund managers the ledger; senior advocates their scope."""
     query = select(audit.AuditEvent).order_by(audit.AuditEvent.id.desc())
     role = Role(user.role)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import enum
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,7 +30,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay loaded after a commit: a request commits once, then flashes and redirects using
+# what it holds, without a new transaction that could wait for the write lock.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 class _StatementsOnly(logging.Filter):
@@ -103,10 +107,21 @@ def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({listed})", name=column)
 
 
-# SQLite: every write transaction must start with BEGIN IMMEDIATE, or a deferred transaction that
+# SQLite: a write transaction must start with BEGIN IMMEDIATE, or a deferred transaction that
 # reads then writes fails at once with SQLITE_BUSY_SNAPSHOT under WAL instead of waiting its turn.
-# We start every transaction IMMEDIATE unless a caller has declared it read-only.
-_sqlite_read_only: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_read_only", default=False)
+# Transactions begin IMMEDIATE unless the caller chose DEFERRED (a request that only reads: see
+# vat.submission); a deferred transaction is also query-only, so a read-only request that tries to
+# write fails every time, in tests, rather than now and then under load.
+
+
+class BeginMode(enum.Enum):
+    DEFERRED = "BEGIN"
+    IMMEDIATE = "BEGIN IMMEDIATE"
+
+
+_begin_mode: contextvars.ContextVar[BeginMode] = contextvars.ContextVar(
+    "sqlite_begin_mode", default=BeginMode.IMMEDIATE
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -128,28 +143,42 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 def _sqlite_on_begin(connection: Any) -> None:
     if connection.dialect.name != "sqlite":
         return
-    connection.exec_driver_sql("BEGIN" if _sqlite_read_only.get() else "BEGIN IMMEDIATE")
+    mode = _begin_mode.get()
+    query_only = mode is BeginMode.DEFERRED
+    if connection.info.get("vat_query_only", False) != query_only:
+        # on the driver's connection: a mode switch is not one of the request's statements
+        connection.connection.driver_connection.execute(f"PRAGMA query_only={int(query_only)}")
+        connection.info["vat_query_only"] = query_only
+    connection.exec_driver_sql(mode.value)
 
 
-class read_only:  # noqa: N801 - used as a context manager, reads like a statement
-    """Within this block, new SQLite transactions begin DEFERRED (for long read-only reports)."""
+def set_begin_mode(mode: BeginMode) -> contextvars.Token[BeginMode]:
+    """Transactions begun from now on (in this context) begin in `mode`; undo with the token."""
+    return _begin_mode.set(mode)
 
-    def __enter__(self) -> None:
-        self._token = _sqlite_read_only.set(True)
 
-    def __exit__(self, *exc: object) -> None:
-        _sqlite_read_only.reset(self._token)
+def reset_begin_mode(token: contextvars.Token[BeginMode]) -> None:
+    _begin_mode.reset(token)
+
+
+@contextlib.contextmanager
+def begin_mode(mode: BeginMode) -> Iterator[None]:
+    """Within this block, new SQLite transactions begin in `mode`."""
+    token = set_begin_mode(mode)
+    try:
+        yield
+    finally:
+        reset_begin_mode(token)
+
+
+def read_only() -> contextlib.AbstractContextManager[None]:
+    """Within this block, new SQLite transactions begin DEFERRED (to be removed with its callers)."""
+    return begin_mode(BeginMode.DEFERRED)
 
 
 def commit_keeping_loaded() -> None:
-    """Commit, leaving what the session has loaded usable without a reload (the request's user):
-    a request can then end its first, read-only transaction and begin the next in another mode."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
+    """Commit (to be removed with its callers: the session no longer expires what it loaded)."""
+    db.session.commit()
 
 
 def lock_for_chain(name: str) -> None:

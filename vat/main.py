@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -10,8 +10,8 @@ from werkzeug.wrappers import Response
 from vat.auth import services
 from vat.auth.forms import LanguageForm
 from vat.auth.policy import Permission, can, public, signed_in
-from vat.db import commit_keeping_loaded
 from vat.reports.views.landing import landing_figures
+from vat.submission import submit
 
 bp = Blueprint("main", __name__)
 
@@ -23,16 +23,24 @@ def dashboard() -> str:
     return render_template("main/dashboard.html", role=current_user.role, **figures)
 
 
-@bp.route("/language", methods=["GET", "POST"])
+@bp.get("/language")
 @signed_in
-def language() -> str | Response:
+def language() -> str:
     form = LanguageForm(language=current_user.language or "")
-    if form.validate_on_submit():
-        services.set_language(user=current_user, language=form.language.data or None)
-        commit_keeping_loaded()  # what follows reads no expired row
-        flash(_("Language saved."), "success")
-        return redirect(url_for("main.dashboard"))
     return render_template("main/language.html", form=form)
+
+
+@bp.post("/language")
+@signed_in
+def save_language() -> Response | tuple[str, int]:
+    form = LanguageForm()
+    return submit(
+        form,
+        lambda: services.set_language(user=current_user, language=form.language.data or None),
+        done=_("Language saved."),
+        then=lambda _result: url_for("main.dashboard"),
+        template="main/language.html",
+    )
 
 
 @bp.get("/health")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import hashlib
 import secrets
@@ -21,7 +22,7 @@ from zxcvbn import zxcvbn
 from vat import audit, i18n
 from vat.auth.actor import Actor
 from vat.auth.models import BreakGlass, LoginThrottle, Role, User, UserScope, UserSession
-from vat.db import commit_keeping_loaded, db, read_only, utcnow
+from vat.db import db, utcnow
 from vat.errors import DomainError
 
 _HASHER = PasswordHasher()  # argon2id, argon2-cffi's defaults (t=3, 64 MiB, p=4)
@@ -296,32 +297,38 @@ def start_session(*, user: User, address: str | None) -> str:
 
 
 def find_session(token: str) -> UserSession | None:
-    """The live session for this token, touched; None if ended, idle too long, or too old.
+    """The session for this token, not ended, with its user and their scopes (reads only)."""
+    return db.session.scalar(
+        select(UserSession)
+        .where(UserSession.token_hash == _token_hash(token), UserSession.ended_at.is_(None))
+        .options(joinedload(UserSession.user).selectinload(User.scopes))
+    )
 
-    Read in a transaction of its own, with the user and their scopes, and committed: on SQLite a
-    request that only reads never takes the write lock for finding who is asking (a write happens
-    only to end the session or to touch it, every 30 s, each in a short transaction of its own)."""
-    with read_only():
-        row = db.session.scalar(
-            select(UserSession)
-            .where(UserSession.token_hash == _token_hash(token), UserSession.ended_at.is_(None))
-            .options(joinedload(UserSession.user).selectinload(User.scopes))
-        )
-        commit_keeping_loaded()
-    if row is None or not row.user.active:
-        return None
+
+class Upkeep(enum.Enum):
+    NONE = "none"
+    TOUCH = "touch"  # seen again: record it, every 30 s rather than every request
+    END = "end"  # idle too long, or too old
+
+
+def upkeep_due(row: UserSession) -> Upkeep:
     now = utcnow()
     cfg = current_app.config
     idle = timedelta(minutes=cfg["VAT_SESSION_IDLE_MINUTES"])
     absolute = timedelta(hours=cfg["VAT_SESSION_ABSOLUTE_HOURS"])
     if now - row.last_seen_at > idle or now - row.created_at > absolute:
-        row.ended_at = now
-        commit_keeping_loaded()
-        return None
-    if now - row.last_seen_at > timedelta(seconds=30):  # a write every 30 s, not every request
-        row.last_seen_at = now
-        commit_keeping_loaded()
-    return row
+        return Upkeep.END
+    if now - row.last_seen_at > timedelta(seconds=30):
+        return Upkeep.TOUCH
+    return Upkeep.NONE
+
+
+def keep_up(row: UserSession, upkeep: Upkeep) -> None:
+    """End the session or record that it was seen, as `upkeep_due` said."""
+    if upkeep is Upkeep.END:
+        row.ended_at = utcnow()
+    elif upkeep is Upkeep.TOUCH:
+        row.last_seen_at = utcnow()
 
 
 def is_fresh(row: UserSession) -> bool:

@@ -14,26 +14,40 @@ from vat.auth import services
 from vat.auth.forms import CodeForm, LoginForm, PasswordForm, ReauthForm
 from vat.auth.models import User
 from vat.auth.policy import public, signed_in
-from vat.db import db, utcnow
+from vat.db import BeginMode, begin_mode, db, utcnow
 from vat.errors import DomainError
 from vat.extensions import login_manager
+from vat.submission import text
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 PENDING_SECONDS = 300
 
 
+def identify() -> None:
+    """before_request: find who is signed in. Ending an idle session or recording that it was seen
+    is committed here, before the request's work, in a short IMMEDIATE transaction of its own: a
+    request that only reads keeps reading without the write lock."""
+    token = session.get("sid")
+    if not token or request.endpoint is None or request.endpoint.endswith("static"):
+        return
+    row = services.find_session(token)
+    upkeep = services.upkeep_due(row) if row is not None and row.user.active else services.Upkeep.END
+    if row is not None and upkeep is not services.Upkeep.NONE:
+        db.session.commit()  # end the reading transaction; the write begins its own
+        with begin_mode(BeginMode.IMMEDIATE):
+            services.keep_up(row, upkeep)
+            db.session.commit()
+    if upkeep is services.Upkeep.END:
+        session.clear()
+        return
+    g.user_session = row
+
+
 @login_manager.user_loader
 def load_user(_user_id: str) -> User | None:
-    token = session.get("sid")
-    if not token:
-        return None
-    row = services.find_session(token)  # its touch or expiry committed, before any work of the request
-    if row is None:
-        session.clear()
-        return None
-    g.user_session = row
-    return row.user
+    row = g.get("user_session")
+    return row.user if row is not None else None
 
 
 def client_address() -> str | None:
@@ -62,7 +76,7 @@ def _finish_login(user: User) -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = LoginForm()
@@ -71,7 +85,7 @@ def login() -> str | Response:
     if form.validate_on_submit():
         try:
             user = services.authenticate(
-                username=form.username.data, password=form.password.data, address=client_address()
+                username=text(form.username), password=text(form.password), address=client_address()
             )
         except services.LoginRefused as refused:
             db.session.commit()  # keep the failure count
@@ -90,7 +104,7 @@ def login() -> str | Response:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @public
-def second_factor() -> str | Response:
+def second_factor() -> str | Response | tuple[str, int]:
     pending_at = session.get("pending_at", 0)
     user = db.session.get(User, session.get("pending_user", 0))
     if user is None or utcnow().timestamp() - pending_at > PENDING_SECONDS:
@@ -100,7 +114,7 @@ def second_factor() -> str | Response:
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            services.verify_totp(user=user, code=form.code.data, address=client_address())
+            services.verify_totp(user=user, code=text(form.code), address=client_address())
         except services.LoginRefused as refused:
             db.session.commit()
             flash(str(refused), "error")
@@ -129,7 +143,7 @@ def reauthenticate() -> str | Response:
     if form.validate_on_submit():
         try:
             services.authenticate(
-                username=current_user.username, password=form.password.data, address=client_address()
+                username=current_user.username, password=text(form.password), address=client_address()
             )
             if current_user.totp_secret:
                 services.verify_totp(user=current_user, code=form.code.data or "", address=client_address())
@@ -149,9 +163,9 @@ def change_password() -> str | Response:
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(user=current_user, current=form.current.data, new=form.new.data)
+            services.change_password(user=current_user, current=text(form.current), new=text(form.new))
         except DomainError as error:
-            form.new.errors.append(str(error))
+            form.new.errors = [*form.new.errors, str(error)]
             return render_template("auth/password.html", form=form)
         db.session.commit()
         logout_user()
@@ -171,9 +185,9 @@ def enrol_totp() -> str | Response:
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            services.confirm_totp_enrolment(user=current_user, secret=secret, code=form.code.data)
+            services.confirm_totp_enrolment(user=current_user, secret=secret, code=text(form.code))
         except DomainError as error:
-            form.code.errors.append(str(error))
+            form.code.errors = [*form.code.errors, str(error)]
         else:
             session.pop("enrol_secret")
             flash(_("Second factor enrolled. Sign in again with a code."), "success")

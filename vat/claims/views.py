@@ -34,6 +34,7 @@ from vat.claims.models import Claim, ClaimStep
 from vat.db import commit_keeping_loaded, db, read_only
 from vat.errors import DomainError
 from vat.inputs import InvalidField, country_choices, today
+from vat.submission import writes
 from vat.victims import identity
 from vat.victims import listing as victim_listing
 from vat.victims.models import Victim
@@ -236,6 +237,7 @@ def choose_victim() -> str | tuple[str, int] | Response:
 
 @bp.get("/<int:claim_id>")
 @requires(Permission.VIEW_IDENTITY)
+@writes
 def show(claim_id: int) -> str:
     claim = load_claim(claim_id)
     identity = pipeline.read_father_identity(actor=current_user, claim=claim)
@@ -268,6 +270,7 @@ def father_page(claim: Claim) -> dict[str, Any]:
 
 @bp.get("/<int:claim_id>/father")
 @requires(Permission.EDIT_CASES)
+@writes
 def edit_father(claim_id: int) -> str:
     claim = load_claim(claim_id)
     form = father_form()

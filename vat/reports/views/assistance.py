@@ -22,6 +22,7 @@ from vat.reports.forms import VictimFilterForm
 from vat.reports.scope import VictimFilters, sees_rows
 from vat.reports.snapshots import Viewer
 from vat.reports.views.blueprint import ReportPage, audit_export, bp, download_sheet
+from vat.submission import writes
 
 PAGE = ReportPage("reports.assistance", VictimFilterForm, "victims", _l("Assistance"))
 
@@ -60,6 +61,7 @@ def assistance() -> str | Response:
 
 @bp.get("/assistance/export.<fmt>")
 @requires(Permission.VIEW_CASES)
+@writes
 def assistance_export(fmt: str) -> Response:
     filters = PAGE.export_filters(fmt)
     by = _grouping()

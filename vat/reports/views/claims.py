@@ -16,6 +16,7 @@ from vat.reports.claims import ClaimsReport, claims_report
 from vat.reports.forms import ClaimFilterForm
 from vat.reports.scope import VictimFilters, aggregate_export_rows
 from vat.reports.views.blueprint import ReportPage, Sheet, audit_export, bp, download_sheets
+from vat.submission import writes
 
 PAGE = ReportPage("reports.claims", ClaimFilterForm, "claims", _l("Paternity claims"))
 
@@ -66,6 +67,7 @@ def _claims_sheets(report: ClaimsReport) -> list[Sheet]:
 
 @bp.get("/claims/export.<fmt>")
 @requires(Permission.VIEW_CASES)
+@writes
 def claims_export(fmt: str) -> Response:
     filters = PAGE.export_filters(fmt)
     with read_only():

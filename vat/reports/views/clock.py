@@ -16,6 +16,7 @@ from vat.reports.clock import CLOCK_STATES, ClockReport, clock_report
 from vat.reports.forms import AllegationFilterForm
 from vat.reports.scope import VictimFilters
 from vat.reports.views.blueprint import ReportPage, audit_export, bp, download_sheet
+from vat.submission import writes
 
 PAGE = ReportPage("reports.clock", AllegationFilterForm, "allegations", _l("Allegation clock"))
 
@@ -51,6 +52,7 @@ def _sum(*values: int | None) -> int | None:
 
 @bp.get("/clock/export.<fmt>")
 @requires(Permission.VIEW_CASES)
+@writes
 def clock_export(fmt: str) -> Response:
     filters = PAGE.export_filters(fmt)
     with read_only():

@@ -27,6 +27,7 @@ from vat.reports.views.blueprint import (
     period,
     small_counts_below,
 )
+from vat.submission import writes
 
 
 @bp.get("/fund")
@@ -114,6 +115,7 @@ def _fund_sheets(statement: FundStatement) -> list[Sheet]:
 
 @bp.get("/fund/export.<fmt>")
 @requires(Permission.READ_LEDGER)
+@writes
 def fund_export(fmt: str) -> Response:
     if fmt not in (*FORMATS, "pdf"):
         abort(404)

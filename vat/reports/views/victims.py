@@ -45,6 +45,7 @@ from vat.reports.views.blueprint import (
     download_file,
     filters_from,
 )
+from vat.submission import writes
 
 PAGE_SIZE = 100
 
@@ -106,6 +107,7 @@ def _rows_context(
 
 @bp.get("/victims/export.<fmt>")
 @requires(Permission.VIEW_CASES)
+@writes
 def victims_export(fmt: str) -> Response:
     filters = PAGE.export_filters(fmt)
     if sees_rows(current_user):
@@ -134,6 +136,7 @@ def victims_export(fmt: str) -> Response:
 
 @bp.get("/victims/export-deidentified.<fmt>")
 @requires(Permission.VIEW_CASES)
+@writes
 def victims_export_deidentified(fmt: str) -> Response:
     """Per-victim rows for analysts: consenting victims only, pseudonymous ids, shifted dates."""
     if fmt not in FORMATS:

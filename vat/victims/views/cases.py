@@ -17,6 +17,7 @@ from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, in_scope, requires
 from vat.db import commit_keeping_loaded, db, read_only
 from vat.errors import DomainError
+from vat.submission import writes
 from vat.victims import identity, labels, listing, outcomes, timeline
 from vat.victims.forms import LinkAllegationForm, NameSearchForm, SearchForm, StatusForm, VictimForm
 from vat.victims.views.blueprint import (
@@ -132,6 +133,7 @@ def new() -> str | Response:
 
 @bp.get("/victims/<int:victim_id>")
 @requires(Permission.VIEW_IDENTITY)
+@writes
 def show(victim_id: int) -> str:
     victim = load_victim(victim_id)
     timeline.load_victim_file(victim)
@@ -153,6 +155,7 @@ def show(victim_id: int) -> str:
 
 @bp.route("/victims/<int:victim_id>/edit", methods=["GET", "POST"])
 @requires(Permission.EDIT_CASES)
+@writes
 def edit(victim_id: int) -> str | Response:
     victim = load_victim(victim_id)
     form = VictimForm()

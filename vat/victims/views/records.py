@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from vat.auth.policy import Permission, requires
 from vat.db import commit_keeping_loaded, db
 from vat.errors import DomainError
+from vat.submission import writes
 from vat.victims import assistance, family, identity
 from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm
 from vat.victims.models import Assistance, Child
@@ -39,6 +40,7 @@ def new_assistance(victim_id: int) -> str | Response:
 
 @bp.route("/victims/<int:victim_id>/assistance/<int:service_id>", methods=["GET", "POST"])
 @requires(Permission.EDIT_CASES)
+@writes
 def edit_assistance(victim_id: int, service_id: int) -> str | Response:
     victim = load_victim(victim_id)
     service = db.session.get(Assistance, service_id)
@@ -87,6 +89,7 @@ def new_child(victim_id: int) -> str | Response:
 
 @bp.route("/victims/<int:victim_id>/children/<int:child_id>", methods=["GET", "POST"])
 @requires(Permission.EDIT_CASES)
+@writes
 def edit_child(victim_id: int, child_id: int) -> str | Response:
     victim = load_victim(victim_id)
     child = db.session.get(Child, child_id)

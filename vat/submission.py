@@ -1,0 +1,102 @@
+"""One unit of work per request: the begin mode a request's transactions take, and `submit`, the
+one shape of a form handler (validate, call one service, commit once, redirect)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app, flash, g, redirect, render_template, request
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import Field
+
+from vat.db import BeginMode, db, reset_begin_mode, set_begin_mode
+from vat.errors import DomainError, NotAllowed
+from vat.inputs import InvalidField
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def writes(view: F) -> F:
+    """Declare a GET (or HEAD) endpoint that writes (e.g. an audit row for an identity shown):
+    its transactions begin IMMEDIATE, waiting their turn for the write lock instead of failing."""
+    view.vat_writes = True  # type: ignore[attr-defined]
+    return view
+
+
+def request_writes() -> bool:
+    if request.method not in READING_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "vat_writes", False))
+
+
+def choose_begin_mode() -> None:
+    """before_request: a request that only reads begins its transactions DEFERRED (no write lock);
+    any other begins them IMMEDIATE, so it reads what it is about to change under the lock."""
+    mode = BeginMode.IMMEDIATE if request_writes() else BeginMode.DEFERRED
+    g.vat_begin_mode = set_begin_mode(mode)
+
+
+def restore_begin_mode(_error: BaseException | None) -> None:
+    """teardown_request: end a reading request's transaction (it wrote nothing: it was query-only),
+    and let what runs after the request (CLI, tests sharing the app context) begin IMMEDIATE."""
+    token = g.pop("vat_begin_mode", None)
+    if token is None:
+        return
+    if token.var.get() is BeginMode.DEFERRED and db.session().in_transaction():
+        db.session.rollback()
+    reset_begin_mode(token)
+
+
+def text(field: Field) -> str:
+    """A text field's value, "" when empty (`.data` is None for a field left out)."""
+    return str(field.data or "")
+
+
+def show_refusal(form: FlaskForm, error: DomainError) -> None:
+    """Put a service's refusal on the field it names, or at the top of the page."""
+    if isinstance(error, InvalidField) and error.field in form:
+        field = form[error.field]
+        field.errors = [*field.errors, str(error)]
+    else:
+        flash(str(error), "error")
+
+
+def submit(
+    form: FlaskForm,
+    run: Callable[[], T],
+    *,
+    done: str | Callable[[T], str],
+    then: Callable[[T], str],
+    template: str,
+    refused_status: int = 422,
+    **context: Any,
+) -> Response | tuple[str, int]:
+    """The POST handler's whole shape: validate `form`, `run` the service, commit once, flash
+    `done` and redirect to `then(result)` (POST/redirect/GET). An invalid form is shown again
+    with its errors; a refusal rolls back and is shown on its field or at the top: 403 for `NotAllowed`,
+    `refused_status` for any other `DomainError`."""
+
+    def again(status: int) -> tuple[str, int]:
+        return render_template(template, form=form, **context), status
+
+    if not form.validate_on_submit():
+        return again(200)
+    try:
+        result = run()
+    except NotAllowed as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return again(403)
+    except DomainError as error:
+        db.session.rollback()
+        show_refusal(form, error)
+        return again(refused_status)
+    db.session.commit()
+    flash(done(result) if callable(done) else done, "success")
+    return redirect(then(result))
