@@ -1,6 +1,6 @@
-"""Claims blueprint: a GET shows a page or a form, a POST validates it, calls one service, commits
-once and redirects. Scope is applied by the services' queries (a claim of a victim outside the
-user's scope answers 404)."""
+"""Claims blueprint: a GET shows a page or a form; a POST hands its form and one service call to
+`submit` (validate, commit once, redirect). Scope is applied by the services' queries (a claim of
+a victim outside the user's scope answers 404)."""
 
 from __future__ import annotations
 
@@ -31,10 +31,9 @@ from vat.claims.forms import (
 )
 from vat.claims.labels import claim_label
 from vat.claims.models import Claim, ClaimStep
-from vat.db import commit_keeping_loaded, db, read_only
-from vat.errors import DomainError
-from vat.inputs import InvalidField, country_choices, today
-from vat.submission import writes
+from vat.db import db
+from vat.inputs import country_choices, today
+from vat.submission import submit, writes
 from vat.victims import identity
 from vat.victims import listing as victim_listing
 from vat.victims.models import Victim
@@ -50,37 +49,6 @@ Result = TypeVar("Result")
 @bp.context_processor
 def helpers() -> dict[str, Any]:
     return {"claim_label": claim_label}
-
-
-def show_error(form: FlaskForm, error: DomainError) -> None:
-    """Put a service's refusal on the field it names, or at the top of the page."""
-    if isinstance(error, InvalidField) and error.field in form:
-        form[error.field].errors = [*form[error.field].errors, str(error)]
-    else:
-        flash(str(error), "error")
-
-
-def save(
-    form: FlaskForm,
-    template: str,
-    run: Callable[[], Result],
-    done: Callable[[Result], str],
-    then: Callable[[Result], str],
-    **context: Any,
-) -> str | Response:
-    """Validate, call the service, commit once, say what was done and redirect; on a refusal,
-    roll back and show it on the form."""
-    if form.validate_on_submit():
-        try:
-            result = run()
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(done(result), "success")
-            return redirect(then(result))
-    return render_template(template, form=form, **context)
 
 
 def load_claim(claim_id: int, *, for_update: bool = False) -> Claim:
@@ -177,8 +145,7 @@ def claim_form(victim: Victim) -> ClaimForm:
 def new() -> str | tuple[str, int] | Response:
     victim_id = request.args.get("victim", type=int)
     if victim_id is None:
-        with read_only():  # a lookup: on SQLite it need not wait for the write lock
-            return choose_victim()
+        return choose_victim()
     victim = claim_victim(victim_id)
     form = claim_form(victim)
     form.opened_on.data = today()
@@ -196,9 +163,8 @@ def open_claim() -> str | tuple[str, int] | Response:
         return choose_victim()
     victim = claim_victim(victim_id)
     form = claim_form(victim)
-    return save(
+    return submit(
         form,
-        "vat/claims/new.html",
         lambda: pipeline.open_claim(
             actor=current_user,
             victim=victim,
@@ -215,6 +181,8 @@ def open_claim() -> str | tuple[str, int] | Response:
         ),
         done=lambda claim: _("Claim %(code)s opened.", code=claim.code),
         then=claim_url,
+        template="vat/claims/new.html",
+        refused_status=200,
         victim=victim,
     )
 
@@ -237,16 +205,16 @@ def choose_victim() -> str | tuple[str, int] | Response:
 
 @bp.get("/<int:claim_id>")
 @requires(Permission.VIEW_IDENTITY)
-@writes
+@writes  # the father's identity shown is audited
 def show(claim_id: int) -> str:
     claim = load_claim(claim_id)
-    identity = pipeline.read_father_identity(actor=current_user, claim=claim)
+    identity_shown = pipeline.read_father_identity(actor=current_user, claim=claim)
     db.session.commit()
     plan = support.schedule(claim.orders, claim.payments) if claim.orders else None
     return render_template(
         "vat/claims/show.html",
         claim=claim,
-        identity=identity,
+        identity=identity_shown,
         next_steps=[s for s in pipeline.allowed_steps(claim) if s in STEP_FORMS],
         waiting=correspondence.waiting(claim),
         plan=plan,
@@ -258,46 +226,72 @@ def show(claim_id: int) -> str:
     )
 
 
+# --- the forms that record on a claim -----------------------------------------------------------
+#
+# Each is a GET that shows the form (prefilled) and a POST that records it; both render
+# record_form.html with the page's title and button.
+
+
+def record_form(form: FlaskForm, claim: Claim, page: dict[str, Any]) -> str:
+    return render_template(RECORD_FORM, form=form, claim=claim, **page)
+
+
+def record_on_claim(
+    form: FlaskForm,
+    claim: Claim,
+    page: dict[str, Any],
+    run: Callable[[], Result],
+    *,
+    done: str,
+    then: Callable[[Result], str],
+) -> tuple[str, int] | Response:
+    """The POST of a form recorded on a claim (loaded for update: its row is locked until the
+    commit); a refusal shows the form again, with the message on its field."""
+    return submit(
+        form, run, done=done, then=then, template=RECORD_FORM, refused_status=200, claim=claim, **page
+    )
+
+
 def father_form() -> FatherForm:
     form = FatherForm()
     form.father_nationality.choices = countries()
     return form
 
 
-def father_page(claim: Claim) -> dict[str, Any]:
-    return {"claim": claim, "title": _("Alleged father"), "submit": _("Save")}
+def father_page() -> dict[str, Any]:
+    return {"title": _("Alleged father"), "submit": _("Save")}
 
 
 @bp.get("/<int:claim_id>/father")
 @requires(Permission.EDIT_CASES)
-@writes
+@writes  # the father's identity shown is audited
 def edit_father(claim_id: int) -> str:
     claim = load_claim(claim_id)
-    form = father_form()
-    identity = pipeline.read_father_identity(actor=current_user, claim=claim)
+    identity_shown = pipeline.read_father_identity(actor=current_user, claim=claim)
     db.session.commit()
+    form = father_form()
     form.process(
         data={
-            **identity,
+            **identity_shown,
             "father_nationality": claim.father_nationality or "",
             "father_category": claim.father_category,
         }
     )
-    return render_template(RECORD_FORM, form=form, **father_page(claim))
+    return record_form(form, claim, father_page())
 
 
 @bp.post("/<int:claim_id>/father")
 @requires(Permission.EDIT_CASES)
-def save_father(claim_id: int) -> str | Response:
+def save_father(claim_id: int) -> tuple[str, int] | Response:
     claim = load_claim(claim_id, for_update=True)
     form = father_form()
-    return save(
+    return record_on_claim(
         form,
-        RECORD_FORM,
+        claim,
+        father_page(),
         lambda: pipeline.update_father(actor=current_user, claim=claim, **step_details(form)),
-        done=lambda _claim: _("Alleged father's details saved."),
+        done=_("Alleged father's details saved."),
         then=claim_url,
-        **father_page(claim),
     )
 
 
@@ -312,8 +306,8 @@ def step_target(step: str) -> ClaimStep:
     return target
 
 
-def step_page(claim: Claim, target: ClaimStep) -> dict[str, Any]:
-    return {"claim": claim, "title": target.action, "submit": _("Record this step")}
+def step_page(target: ClaimStep) -> dict[str, Any]:
+    return {"title": target.action, "submit": _("Record this step")}
 
 
 @bp.get("/<int:claim_id>/step/<step>")
@@ -328,29 +322,27 @@ def step(claim_id: int, step: str) -> str:
             form[starts_today].data = today()
     if target not in pipeline.TRANSITIONS[claim.current_step]:
         flash(str(pipeline.illegal_move(claim, target)), "error")
-    return render_template(RECORD_FORM, form=form, **step_page(claim, target))
+    return record_form(form, claim, step_page(target))
 
 
 @bp.post("/<int:claim_id>/step/<step>")
 @requires(Permission.EDIT_CASES)
-def record_step(claim_id: int, step: str) -> str | Response:
+def record_step(claim_id: int, step: str) -> tuple[str, int] | Response:
     claim = load_claim(claim_id, for_update=True)
     target = step_target(step)
     form = STEP_FORMS[target]()
-    return save(
+    return record_on_claim(
         form,
-        RECORD_FORM,
+        claim,
+        step_page(target),
         lambda: pipeline.advance(actor=current_user, claim=claim, to=target, **step_details(form)),
-        done=lambda _event: _(
-            "Claim %(code)s: %(step)s. Now tell the victim.", code=claim.code, step=target.label
-        ),
+        done=_("Claim %(code)s: %(step)s. Now tell the victim.", code=claim.code, step=target.label),
         then=lambda _event: inform_url(claim),
-        **step_page(claim, target),
     )
 
 
-def reopen_page(claim: Claim) -> dict[str, Any]:
-    return {"claim": claim, "title": _("Reopen the claim"), "submit": _("Reopen")}
+def reopen_page() -> dict[str, Any]:
+    return {"title": _("Reopen the claim"), "submit": _("Reopen")}
 
 
 @bp.get("/<int:claim_id>/reopen")
@@ -359,26 +351,26 @@ def reopen(claim_id: int) -> str:
     claim = load_claim(claim_id)
     form = ReopenForm()
     form.on.data = today()
-    return render_template(RECORD_FORM, form=form, **reopen_page(claim))
+    return record_form(form, claim, reopen_page())
 
 
 @bp.post("/<int:claim_id>/reopen")
 @requires(Permission.EDIT_CASES)
-def reopen_claim(claim_id: int) -> str | Response:
+def reopen_claim(claim_id: int) -> tuple[str, int] | Response:
     claim = load_claim(claim_id, for_update=True)
     form = ReopenForm()
-    return save(
+    return record_on_claim(
         form,
-        RECORD_FORM,
+        claim,
+        reopen_page(),
         lambda: pipeline.reopen(actor=current_user, claim=claim, on=form.on.data),
-        done=lambda _event: _("Claim %(code)s reopened. Now tell the victim.", code=claim.code),
+        done=_("Claim %(code)s reopened. Now tell the victim.", code=claim.code),
         then=lambda _event: inform_url(claim),
-        **reopen_page(claim),
     )
 
 
-def letter_page(claim: Claim) -> dict[str, Any]:
-    return {"claim": claim, "title": _("Member-state correspondence"), "submit": _("Save")}
+def letter_page() -> dict[str, Any]:
+    return {"title": _("Member-state correspondence"), "submit": _("Save")}
 
 
 @bp.get("/<int:claim_id>/letters/new")
@@ -388,26 +380,26 @@ def letter(claim_id: int) -> str:
     form = LetterForm()
     form.dated_on.data = today()
     form.direction.data = request.args.get("direction", "sent")
-    return render_template(RECORD_FORM, form=form, **letter_page(claim))
+    return record_form(form, claim, letter_page())
 
 
 @bp.post("/<int:claim_id>/letters/new")
 @requires(Permission.EDIT_CASES)
-def record_letter(claim_id: int) -> str | Response:
+def record_letter(claim_id: int) -> tuple[str, int] | Response:
     claim = load_claim(claim_id, for_update=True)
     form = LetterForm()
-    return save(
+    return record_on_claim(
         form,
-        RECORD_FORM,
+        claim,
+        letter_page(),
         lambda: correspondence.record_letter(actor=current_user, claim=claim, **step_details(form)),
-        done=lambda _letter: _("Correspondence recorded."),
+        done=_("Correspondence recorded."),
         then=lambda _letter: claim_url(claim, "letters"),
-        **letter_page(claim),
     )
 
 
-def payment_page(claim: Claim) -> dict[str, Any]:
-    return {"claim": claim, "title": _("Record a payment"), "submit": _("Save")}
+def payment_page() -> dict[str, Any]:
+    return {"title": _("Record a payment"), "submit": _("Save")}
 
 
 @bp.get("/<int:claim_id>/payments/new")
@@ -419,29 +411,28 @@ def payment(claim_id: int) -> str:
     form.received_on.data = today()
     if claim.orders:
         form.currency_code.data = claim.orders[-1].currency
-    return render_template(RECORD_FORM, form=form, **payment_page(claim))
+    return record_form(form, claim, payment_page())
 
 
 @bp.post("/<int:claim_id>/payments/new")
 @requires(Permission.EDIT_CASES)
-def record_payment(claim_id: int) -> str | Response:
+def record_payment(claim_id: int) -> tuple[str, int] | Response:
     claim = load_claim(claim_id, for_update=True)
     form = PaymentForm()
     before = claim.step
-    return save(
+    return record_on_claim(
         form,
-        RECORD_FORM,
+        claim,
+        payment_page(),
         lambda: support.record_payment(actor=current_user, claim=claim, **step_details(form)),
-        done=lambda _payment: _("Payment recorded."),
+        done=_("Payment recorded."),
         # the first payment moves the claim on: the victim is owed an update
         then=lambda _payment: inform_url(claim) if claim.step != before else claim_url(claim, "schedule"),
-        **payment_page(claim),
     )
 
 
 def inform_page(claim: Claim) -> dict[str, Any]:
     return {
-        "claim": claim,
         "title": _("Record the update given to the victim"),
         "submit": _("Save"),
         "prompt": correspondence.victim_update_owed(claim),
@@ -455,19 +446,19 @@ def inform(claim_id: int) -> str:
     form = InformForm()
     form.occurred_on.data = today()
     form.summary.data = correspondence.update_text(claim)
-    return render_template(RECORD_FORM, form=form, **inform_page(claim))
+    return record_form(form, claim, inform_page(claim))
 
 
 @bp.post("/<int:claim_id>/inform")
 @requires(Permission.EDIT_CASES)
-def record_update(claim_id: int) -> str | Response:
+def record_update(claim_id: int) -> tuple[str, int] | Response:
     claim = load_claim(claim_id, for_update=True)
     form = InformForm()
-    return save(
+    return record_on_claim(
         form,
-        RECORD_FORM,
+        claim,
+        inform_page(claim),
         lambda: correspondence.inform_victim(actor=current_user, claim=claim, **step_details(form)),
-        done=lambda _communication: _("Update to the victim recorded."),
+        done=_("Update to the victim recorded."),
         then=lambda _communication: claim_url(claim),
-        **inform_page(claim),
     )
