@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from vat.auth.actor import Actor
 from vat.auth.models import BreakGlass, Role
-from vat.db import db, read_only, utcnow
+from vat.db import BeginMode, begin_mode, db, utcnow
 from vat.reports.summary import Summary, summary
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def _cached(key: tuple[Any, ...], compute: Callable[[], T], *, max_age: float, w
 
 def _refresh(app: Flask, key: tuple[Any, ...], compute: Callable[[], Any]) -> None:
     try:
-        with app.app_context(), read_only():
+        with app.app_context(), begin_mode(BeginMode.DEFERRED):  # a thread: not the request's mode
             figures = Figures(compute(), utcnow())
     except Exception:  # the last figures stay; the next request past their age tries again
         log.exception("figures could not be computed: %s", key[0])  # the report, not its filters

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from vat import audit
-from vat.db import db, read_only
+from vat.db import BeginMode, begin_mode, db
 from vat.reports import populations, progress, snapshots
 from vat.reports.exports import blocks, csv_lines, file_size, xlsx_file
 from vat.reports.forms import PeriodForm, ReportForm
@@ -106,8 +106,7 @@ def kept_report(
             return Checked(None)
         return Checked(make(viewer))
 
-    with read_only():
-        return snapshots.report_for(current_user, (name, filters, *options), compute)
+    return snapshots.report_for(current_user, (name, filters, *options), compute)
 
 
 @dataclass(frozen=True)
@@ -155,15 +154,9 @@ class ReportPage(Generic[FormT]):
         if fmt not in formats:
             abort(404)
         form, filters = filters_from(self.form_class)
-        if refused(filters, self.population):
+        if populations.too_few_to_show_for(current_user, filters, self.population):
             abort(too_few(form, self.endpoint, str(self.title), self.population, status=422))
         return filters
-
-
-def refused(filters: VictimFilters, population: str) -> bool:
-    """Whether the signed-in user is refused these filters (see populations.too_few_to_show_for)."""
-    with read_only():
-        return populations.too_few_to_show_for(current_user, filters, population)
 
 
 def pending(form: ReportForm, endpoint: str, title: str) -> str:
@@ -172,15 +165,19 @@ def pending(form: ReportForm, endpoint: str, title: str) -> str:
 
 
 def audit_export(report: str, fmt: str, filters: dict[str, Any], rows: int) -> None:
-    audit.record(
-        "report.export",
-        actor=current_user,
-        object_type="report",
-        object_id=report,
-        address=request.remote_addr,
-        detail={"format": fmt, "filters": filters, "rows": rows},
-    )
-    db.session.commit()
+    """The export's audit row, in a short transaction of its own that takes the write lock: the
+    request read its figures without it."""
+    db.session.commit()  # end the reading transaction
+    with begin_mode(BeginMode.IMMEDIATE):
+        audit.record(
+            "report.export",
+            actor=current_user,
+            object_type="report",
+            object_id=report,
+            address=request.remote_addr,
+            detail={"format": fmt, "filters": filters, "rows": rows},
+        )
+        db.session.commit()
 
 
 def download(name: str, fmt: str, body: Any) -> Response:

@@ -12,7 +12,6 @@ from markupsafe import Markup
 
 from ledger import kept
 from vat.auth.policy import Permission, requires
-from vat.db import read_only
 from vat.reports.charts import income_and_spending_chart
 from vat.reports.fund import PROJECT_KEYS, FundStatement, fund_statement
 from vat.reports.pdf import fund_statement_pdf
@@ -42,10 +41,7 @@ def fund() -> str:
         portfolio = render_template("reports/_fund_portfolio.html", projects=statement.projects)
         return statement, Markup(portfolio)  # noqa: S704  # nosec B704 - escaped by Jinja as it rendered
 
-    with read_only():
-        statement, portfolio = kept.figures(
-            "fund report", compute, start, end, today, below, str(get_locale())
-        )
+    statement, portfolio = kept.figures("fund report", compute, start, end, today, below, str(get_locale()))
     chart = income_and_spending_chart(
         chart_id="fund-by-month",
         title=_(
@@ -120,8 +116,7 @@ def fund_export(fmt: str) -> Response:
     if fmt not in (*FORMATS, "pdf"):
         abort(404)
     _form, start, end = period()
-    with read_only():
-        statement = fund_statement(start, end, small_counts_below=small_counts_below())
+    statement = fund_statement(start, end, small_counts_below=small_counts_below())
     sheets = _fund_sheets(statement)
     audit_export("fund-statement", fmt, {"start": start, "end": end}, sum(len(rows) for _, _, rows in sheets))
     if fmt == "pdf":

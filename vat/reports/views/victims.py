@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import Result, Select
 
 from vat.auth.policy import Permission, requires
-from vat.db import db, read_only
+from vat.db import db
 from vat.reports import progress
 from vat.reports.charts import counts_chart
 from vat.reports.deidentify import deidentify
@@ -82,9 +82,8 @@ def _rows_context(
     """The kept figures, and only this page's victims, always read afresh."""
     figures, by_type = figures_by_type
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    with read_only():
-        query = support_rows(current_user, filters, page=(PAGE_SIZE, (page - 1) * PAGE_SIZE))
-        rows = db.session.execute(query).all()
+    query = support_rows(current_user, filters, page=(PAGE_SIZE, (page - 1) * PAGE_SIZE))
+    rows = db.session.execute(query).all()
     chart = counts_chart(
         chart_id="services-by-type",
         title=_("Services by type"),
@@ -111,13 +110,11 @@ def _rows_context(
 def victims_export(fmt: str) -> Response:
     filters = PAGE.export_filters(fmt)
     if sees_rows(current_user):
-        with read_only():
-            total = victims_count(current_user, filters)
+        total = victims_count(current_user, filters)
         audit_export("victim-support", fmt, filters.as_dict(), total)
         return _per_victim_download("victim-support", fmt, support_rows(current_user, filters), total)
 
-    with read_only():
-        result = aggregate_support(current_user, filters)
+    result = aggregate_support(current_user, filters)
     by_place = ("Victims by place", ["country / mission", *SUPPORT_COLUMNS, "total"])
     by_service = ("Services by type", ["service type", *result.by_service.column_labels, "total"])
     place_rows = aggregate_export_rows(result.by_place)
@@ -144,8 +141,7 @@ def victims_export_deidentified(fmt: str) -> Response:
     if not sees_rows(current_user):
         abort(403)  # those who see only aggregates get no rows, even de-identified ones
     _form, filters = filters_from(VictimFilterForm)
-    with read_only():
-        total = victims_count(current_user, filters, consented_only=True)
+    total = victims_count(current_user, filters, consented_only=True)
     audit_export("victim-support-deidentified", fmt, filters.as_dict(), total)
     query = support_rows(current_user, filters, consented_only=True)
     return _per_victim_download("victim-support-deidentified", fmt, query, total, deidentified=True)
@@ -169,21 +165,19 @@ def _per_victim_download(
     if fmt == "csv":
 
         def generate() -> Iterator[str]:
-            with read_only():
-                result = db.session.execute(query.execution_options(yield_per=1000))
-                try:
-                    yield from csv_lines(*table(result))
-                finally:  # also when the download is abandoned: release the server-side cursor
-                    result.close()
+            result = db.session.execute(query.execution_options(yield_per=1000))
+            try:
+                yield from csv_lines(*table(result))
+            finally:  # also when the download is abandoned: release the server-side cursor
+                result.close()
             tracker.finished()
 
         return download(name, fmt, stream_with_context(generate()))
-    with read_only():
-        result = db.session.execute(query.execution_options(yield_per=1000))
-        try:
-            handle = xlsx_file([("Victim support", *table(result))])
-        finally:
-            result.close()
+    result = db.session.execute(query.execution_options(yield_per=1000))
+    try:
+        handle = xlsx_file([("Victim support", *table(result))])
+    finally:
+        result.close()
     return download_file(name, fmt, handle, tracker)
 
 
