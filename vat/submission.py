@@ -58,6 +58,13 @@ def text(field: Field) -> str:
     return str(field.data or "")
 
 
+def given(value: T | None) -> T:
+    """The value of a field its form requires, once the form is valid (never None then)."""
+    if value is None:
+        raise ValueError("a required field was validated empty")
+    return value
+
+
 def show_refusal(form: FlaskForm, error: DomainError) -> None:
     """Put a service's refusal on the field it names, or at the top of the page."""
     if isinstance(error, InvalidField) and error.field in form:

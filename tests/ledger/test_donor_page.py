@@ -8,10 +8,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from ledger import views
 from ledger.models import Donor, Entry, Pledge
 from ledger.reports import donor_figures
 from ledger.services import contributions
+from ledger.views import contributions as contribution_pages
 from tests.ledger.conftest import Fund, key
 from vat.auth.models import Role
 from vat.db import db
@@ -85,7 +85,7 @@ def test_open_pledges_are_the_oldest_with_something_outstanding(norway):
 
 
 def test_the_donor_page_shows_its_figures_and_a_page_of_each_list(norway, client, login, monkeypatch):
-    monkeypatch.setattr(views, "LIST_PAGE", 2)
+    monkeypatch.setattr(contribution_pages, "LIST_PAGE", 2)
     login(Role.FUND_MANAGER, "")
 
     first = client.get(f"/ledger/donors/{norway.id}").get_data(as_text=True)
@@ -120,7 +120,7 @@ def test_the_receipt_form_offers_the_oldest_open_pledges_first_chosen(norway, cl
     assert f'<option selected value="{open_pledge.id}">' in form
     assert "oldest pledges not yet fully received" not in form
 
-    monkeypatch.setattr(views, "OPEN_PLEDGES_OFFERED", 1)
+    monkeypatch.setattr(contribution_pages, "OPEN_PLEDGES_OFFERED", 1)
     bounded = client.get(path).get_data(as_text=True)
     assert "USD 150.00 outstanding" in bounded and "USD 400.00 outstanding" not in bounded
     assert "Only the 1 oldest pledges not yet fully received are listed." in bounded

@@ -246,10 +246,10 @@ def test_the_lines_are_built_with_the_cycle_collector_paused_and_it_is_restored(
 
 
 def test_the_lines_come_a_page_at_a_time_in_their_order(recon, client, login, monkeypatch):
-    from ledger import views
+    from ledger.views import withholdings
 
     db.session.rollback()  # the fixture's transaction: SQLite lets one writer in at a time
-    monkeypatch.setattr(views, "LIST_PAGE", 3)
+    monkeypatch.setattr(withholdings, "LIST_PAGE", 3)
     login(Role.FUND_MANAGER, "")
     shown = []
     for number in (1, 2, 3):

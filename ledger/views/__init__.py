@@ -1,0 +1,6 @@
+"""The ledger's pages: one blueprint, a module per area."""
+
+from ledger.views import contributions, direct_support, overview, periods, projects, withholdings
+from ledger.views.blueprint import bp
+
+__all__ = ["bp", "contributions", "direct_support", "overview", "periods", "projects", "withholdings"]

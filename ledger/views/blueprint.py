@@ -1,0 +1,38 @@
+"""The ledger's blueprint and what its pages share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, request
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from ledger.cli import attach
+
+bp = Blueprint(
+    "ledger",
+    __name__,
+    url_prefix="/ledger",
+    static_folder=str(Path(__file__).resolve().parent.parent / "static"),
+    static_url_path="/static",
+)
+attach(bp.cli)  # type: ignore[arg-type]  # Blueprint.cli is an AppGroup, typed as a Group
+
+View = str | WerkzeugResponse | tuple[str, int]
+
+
+def lines_of(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+LIST_PAGE = 50  # rows on a page of the donors, projects and direct-support lists
+MAX_PAGE = 100_000  # a larger page number is read as this one (past the end: an empty page)
+
+
+def page_number() -> int:
+    return request.args.get("page", 1, type=lambda v: min(max(1, int(v)), MAX_PAGE))
+
+
+def list_filters() -> dict[str, str]:
+    """The list's filters as given, for the pager's links."""
+    return {k: v for k, v in request.args.items() if k != "page" and v}

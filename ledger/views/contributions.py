@@ -1,0 +1,212 @@
+"""Donors, their pledges and receipts, and the exchange rates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
+
+from ledger import kept
+from ledger.forms import (
+    DonorForm,
+    PledgeForm,
+    RateForm,
+    ReceiptForm,
+)
+from ledger.models import (
+    Donor,
+    DonorKind,
+    ExchangeRate,
+    Pledge,
+    Posting,
+)
+from ledger.reports import (
+    donor_figures,
+)
+from ledger.services import contributions, months
+from ledger.views.blueprint import LIST_PAGE, View, bp, page_number
+from vat.auth.policy import Permission, requires
+from vat.db import db
+from vat.paging import page_of
+from vat.submission import given, submit, text
+
+# --- donors, pledges, receipts ---------------------------------------------------------------
+
+
+@bp.get("/donors")
+@requires(Permission.READ_LEDGER)
+def donors() -> str:
+    page = page_of(
+        select(Donor).order_by(Donor.name, Donor.id),
+        page=page_number(),
+        per_page=LIST_PAGE,
+        count=lambda: db.session.scalar(select(func.count(Donor.id))) or 0,
+    )
+    # Kept while the ledger is unchanged (ledger.kept): a pass over 250,000 postings.
+    figures = kept.figures("donor figures", donor_figures.donor_figures)
+    return render_template(
+        "ledger/donors.html",
+        page=page,
+        rows=[(donor, figures.get(donor.id, donor_figures.DonorFigures())) for (donor,) in page.items],
+        total=sum(figures.values(), donor_figures.DonorFigures()),
+    )
+
+
+@bp.route("/donors/new", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_donor() -> View:
+    form = DonorForm()
+    return submit(
+        form,
+        lambda: contributions.create_donor(
+            actor=current_user,
+            name=form.name.data or "",
+            kind=DonorKind(form.kind.data),
+            country_code=form.country_code.data or None,
+        ),
+        done=_("Donor added."),
+        then=lambda donor: url_for("ledger.donor", donor_id=donor.id),
+        template="ledger/form.html",
+        title=_("New donor"),
+    )
+
+
+@bp.get("/donors/<int:donor_id>")
+@requires(Permission.READ_LEDGER)
+def donor(donor_id: int) -> str:
+    """The donor's figures and one page of its pledges and of its receipts (one page number for
+    both: page 2 shows the next 50 of each)."""
+    number = page_number()
+    row = db.get_or_404(Donor, donor_id)
+    pledges = donor_figures.donor_pledges(row, page=number, per_page=LIST_PAGE)
+    receipts = donor_figures.donor_receipts(row, page=number, per_page=LIST_PAGE)
+    # Kept while the ledger is unchanged (ledger.kept), shared with the donors list.
+    figures = kept.figures("donor figures", donor_figures.donor_figures)
+    return render_template(
+        "ledger/donor.html",
+        donor=row,
+        figures=figures.get(row.id, donor_figures.DonorFigures()),
+        pledges=pledges,
+        receipts=receipts,
+        page=max(pledges, receipts, key=lambda p: p.pages),
+    )
+
+
+@bp.route("/donors/<int:donor_id>/pledge", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_pledge(donor_id: int) -> View:
+    row = db.get_or_404(Donor, donor_id)
+    form = PledgeForm()
+    return submit(
+        form,
+        lambda: contributions.record_pledge(
+            actor=current_user,
+            key=text(form.key),
+            donor=row,
+            currency=text(form.currency),
+            amount=given(form.amount.data),
+            pledged_on=given(form.pledged_on.data),
+            earmark=form.earmark.data,
+            reference=form.reference.data,
+        ),
+        done=_("Pledge recorded."),
+        then=lambda _: url_for("ledger.donor", donor_id=row.id),
+        template="ledger/form.html",
+        title=_("Pledge by %(donor)s", donor=row.name),
+    )
+
+
+OPEN_PLEDGES_OFFERED = 100  # the receipt form's choice of pledges: the oldest open ones
+
+
+@bp.route("/donors/<int:donor_id>/receipt", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_receipt(donor_id: int) -> View:
+    row = db.get_or_404(Donor, donor_id)
+    form = ReceiptForm()
+    open_pledges = donor_figures.open_pledges(row, limit=OPEN_PLEDGES_OFFERED + 1)
+    form.pledge_id.choices = [SelectChoice("", _("Unpledged contribution"))] + [
+        SelectChoice(
+            str(pledge.id),
+            _(
+                "%(day)s · %(currency)s %(amount)s outstanding",
+                day=pledge.pledged_on,
+                currency=pledge.currency,
+                amount=f"{outstanding:,}",
+            ),
+        )
+        for pledge, outstanding in open_pledges[:OPEN_PLEDGES_OFFERED]
+    ]
+    if request.method == "GET" and open_pledges:
+        form.pledge_id.data = str(open_pledges[0][0].id)
+        form.currency.data = open_pledges[0][0].currency
+    note = (
+        _("Only the %(count)s oldest pledges not yet fully received are listed.", count=OPEN_PLEDGES_OFFERED)
+        if len(open_pledges) > OPEN_PLEDGES_OFFERED
+        else None
+    )
+
+    def run() -> Any:
+        pledge = db.session.get(Pledge, int(form.pledge_id.data)) if form.pledge_id.data else None
+        return contributions.record_receipt(
+            actor=current_user,
+            key=text(form.key),
+            donor=row,
+            pledge=pledge,
+            amount=given(form.amount.data),
+            currency=text(form.currency),
+            received_on=given(form.received_on.data),
+            bank_reference=text(form.bank_reference),
+            rate=form.rate.data,
+        )
+
+    return submit(
+        form,
+        run,
+        done=_("Receipt recorded."),
+        then=lambda _: url_for("ledger.donor", donor_id=row.id),
+        template="ledger/form.html",
+        title=_("Receipt from %(donor)s", donor=row.name),
+        note=note,
+    )
+
+
+# --- exchange rates --------------------------------------------------------------------------
+
+
+@bp.get("/rates")
+@requires(Permission.READ_LEDGER)
+def rates() -> str:
+    return render_template("ledger/rates.html", form=RateForm(), rows=_rate_rows())
+
+
+@bp.post("/rates")
+@requires(Permission.RECORD_LEDGER)
+def record_rate() -> View:
+    form = RateForm()
+    return submit(
+        form,
+        lambda: months.set_rate(
+            actor=current_user,
+            currency=text(form.currency),
+            month=given(form.month.data),
+            rate=given(form.rate.data),
+            source=text(form.source),
+        ),
+        done=_("Rate recorded."),
+        then=lambda _: url_for("ledger.rates"),
+        template="ledger/rates.html",
+        rows=_rate_rows(),
+    )
+
+
+def _rate_rows() -> list[tuple[ExchangeRate, bool]]:
+    used = set(
+        db.session.scalars(select(Posting.fx_rate_id).where(Posting.fx_rate_id.is_not(None)).distinct())
+    )
+    rows = db.session.scalars(select(ExchangeRate).order_by(ExchangeRate.month.desc(), ExchangeRate.currency))
+    return [(r, r.id in used) for r in rows]

@@ -1,0 +1,79 @@
+"""Direct support paid to victims from the fund."""
+
+from __future__ import annotations
+
+from flask import render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ledger import kept
+from ledger.forms import (
+    DirectSupportFilterForm,
+    DirectSupportForm,
+)
+from ledger.reports import (
+    direct_support_list,
+)
+from ledger.services import victim_support
+from ledger.views.blueprint import LIST_PAGE, View, bp, list_filters, page_number
+from vat.auth.policy import Permission, requires
+from vat.paging import page_of
+from vat.submission import given, submit, text
+
+# --- direct support --------------------------------------------------------------------------
+
+
+@bp.get("/direct-support")
+@requires(Permission.READ_LEDGER)
+def direct_support() -> str:
+    form = DirectSupportFilterForm(request.args)
+    filters = direct_support_list.DirectSupportFilters()
+    if form.validate():
+        filters = direct_support_list.DirectSupportFilters(
+            start=form.start.data,
+            end=form.end.data,
+            currency=(form.currency.data or "").upper(),
+            country_code=form.country.data or "",
+            case_code=(form.case_code.data or "").strip().upper(),
+        )
+    # Kept while the ledger is unchanged (ledger.kept): every payment is an entry.
+    totals = kept.figures(
+        "direct support totals", lambda: direct_support_list.direct_support_totals(filters), filters
+    )
+    page = page_of(
+        direct_support_list.direct_support_rows(filters),
+        page=page_number(),
+        per_page=LIST_PAGE,
+        count=lambda: sum(t.payments for t in totals),
+    )
+    return render_template(
+        "ledger/direct_support.html",
+        form=form,
+        page=page,
+        rows=direct_support_list.with_amounts([payment for (payment,) in page.items]),
+        totals=totals,
+        filters=list_filters(),
+    )
+
+
+@bp.route("/direct-support/new", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_direct_support() -> View:
+    form = DirectSupportForm()
+    return submit(
+        form,
+        lambda: victim_support.pay_direct_support(
+            actor=current_user,
+            key=text(form.key),
+            case_code=text(form.case_code),
+            country_code=form.country_code.data or None,
+            purpose=text(form.purpose),
+            amount=given(form.amount.data),
+            currency=text(form.currency),
+            paid_on=given(form.paid_on.data),
+        ),
+        done=_("Payment recorded."),
+        then=lambda _: url_for("ledger.direct_support"),
+        template="ledger/form.html",
+        title=_("Direct support to a victim"),
+    )

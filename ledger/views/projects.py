@@ -1,0 +1,280 @@
+"""Projects, their progress, tranches and the approval of large disbursements."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
+
+from ledger import engine
+from ledger.forms import (
+    ProjectFilterForm,
+    ProjectForm,
+    ProjectProgressForm,
+    RejectForm,
+    ReleaseForm,
+    TrancheForm,
+)
+from ledger.models import (
+    Project,
+    ProjectFocus,
+    ProjectStatus,
+    Tranche,
+)
+from ledger.reports import (
+    project_figures,
+)
+from ledger.services import grants
+from ledger.views.blueprint import LIST_PAGE, View, bp, lines_of, list_filters, page_number
+from vat.auth.forms import EmptyForm
+from vat.auth.policy import Permission, fresh_required, requires
+from vat.db import db
+from vat.errors import DomainError, NotAllowed
+from vat.paging import page_of
+from vat.submission import given, submit, text
+
+# --- projects and disbursements --------------------------------------------------------------
+
+
+@bp.get("/projects")
+@requires(Permission.READ_LEDGER)
+def projects() -> str:
+    form = ProjectFilterForm(request.args)
+    query = select(Project).order_by(Project.approved_on.desc(), Project.id.desc())
+    if form.validate():
+        if form.status.data:
+            query = query.where(Project.status == form.status.data)
+        if form.focus.data:
+            query = query.where(Project.focus == form.focus.data)
+        if form.country.data:
+            query = query.where(Project.country_code == form.country.data)
+    # Beneficiaries are not shown here: not loaded with the page (selectin by default).
+    query = query.options(lazyload(Project.beneficiaries))
+    page = page_of(
+        query,
+        page=page_number(),
+        per_page=LIST_PAGE,
+        count=lambda: db.session.scalar(select(func.count()).select_from(query.subquery())) or 0,
+    )
+    rows = [project for (project,) in page.items]
+    return render_template(
+        "ledger/projects.html",
+        form=form,
+        page=page,
+        rows=list(zip(rows, project_figures.projects_figures(rows), strict=True)),
+        filters=list_filters(),
+        focus={f.value: f.label for f in ProjectFocus},
+        statuses=_status_labels(),
+        position=grants.fund_position(),
+    )
+
+
+def _status_labels() -> dict[str, str]:
+    """The `status_label` macro's words, translated once for a page of projects, not once a row."""
+    return {
+        ProjectStatus.APPROVED: _("approved"),
+        ProjectStatus.ONGOING: _("ongoing"),
+        ProjectStatus.COMPLETED: _("completed"),
+        ProjectStatus.CANCELLED: _("cancelled"),
+    }
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_project() -> View:
+    form = ProjectForm()
+    return submit(
+        form,
+        lambda: grants.approve_project(
+            actor=current_user,
+            key=text(form.key),
+            title=text(form.title),
+            partner=text(form.partner),
+            country_code=form.country_code.data,
+            focus=ProjectFocus(form.focus.data),
+            currency=text(form.currency),
+            amount=given(form.amount.data),
+            approved_on=given(form.approved_on.data),
+            planned_start=given(form.planned_start.data),
+            planned_end=given(form.planned_end.data),
+            case_codes=lines_of(form.case_codes.data),
+        ),
+        done=_("Project approved."),
+        then=lambda p: url_for("ledger.project", project_id=p.id),
+        template="ledger/form.html",
+        title=_("Approve a project"),
+        note=_("Available to commit: US$%(amount)s", amount=f"{grants.fund_position()['available']:,.2f}"),
+    )
+
+
+@bp.get("/projects/<int:project_id>")
+@requires(Permission.READ_LEDGER)
+def project(project_id: int) -> str:
+    row = db.get_or_404(Project, project_id)
+    tranches = db.session.scalars(
+        select(Tranche).where(Tranche.project_id == row.id).order_by(Tranche.paid_on, Tranche.id)
+    ).all()
+    progress = ProjectProgressForm(obj=row)
+    return render_template(
+        "ledger/project.html",
+        p=row,
+        figures=project_figures.project_figures(row),
+        tranches=[(t, engine.from_minor(t.amount_minor, row.currency)) for t in tranches],
+        focus=ProjectFocus(row.focus).label,
+        progress=progress,
+    )
+
+
+@bp.post("/projects/<int:project_id>/progress")
+@requires(Permission.RECORD_LEDGER)
+def project_progress(project_id: int) -> View:
+    row = db.get_or_404(Project, project_id)
+    form = ProjectProgressForm()
+    if not form.validate_on_submit():
+        flash(
+            _(
+                "Check the progress form: %(errors)s",
+                errors="; ".join(e for errs in form.errors.values() for e in errs),
+            ),
+            "error",
+        )
+        return redirect(url_for("ledger.project", project_id=row.id))
+    try:
+        grants.update_project(
+            actor=current_user,
+            project=row,
+            status=ProjectStatus(form.status.data),
+            actual_start=form.actual_start.data,
+            actual_end=form.actual_end.data,
+            victims_supported=form.victims_supported.data or 0,
+            add_case_codes=lines_of(form.case_codes.data),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("ledger.project", project_id=row.id))
+    db.session.commit()
+    flash(_("Project updated."), "success")
+    return redirect(url_for("ledger.project", project_id=row.id))
+
+
+@bp.route("/projects/<int:project_id>/release", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def release_project(project_id: int) -> View:
+    row = db.get_or_404(Project, project_id)
+    form = ReleaseForm()
+    return submit(
+        form,
+        lambda: grants.release_project(
+            actor=current_user,
+            key=text(form.key),
+            project=row,
+            on=given(form.on.data),
+            reason=text(form.reason),
+            status=ProjectStatus(form.status.data),
+        ),
+        done=_("Project ended; its undisbursed balance is back in the fund."),
+        then=lambda _: url_for("ledger.project", project_id=row.id),
+        template="ledger/form.html",
+        title=_("End %(project)s", project=row.title),
+        note=_(
+            "Undisbursed: %(currency)s %(amount)s",
+            currency=row.currency,
+            amount=f"{grants.undisbursed(row):,}",
+        ),
+    )
+
+
+@bp.route("/projects/<int:project_id>/disburse", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def disburse(project_id: int) -> View:
+    row = db.get_or_404(Project, project_id)
+    form = TrancheForm()
+
+    def done(tranche: Tranche) -> str:
+        if tranche.status == "pending":
+            flash(_("Above the approval threshold: another fund manager must approve it."), "info")
+        return url_for("ledger.project", project_id=row.id)
+
+    return submit(
+        form,
+        lambda: grants.request_disbursement(
+            actor=current_user,
+            key=text(form.key),
+            project=row,
+            amount=given(form.amount.data),
+            paid_on=given(form.paid_on.data),
+            reference=text(form.reference),
+        ),
+        done=_("Disbursement recorded."),
+        then=done,
+        template="ledger/form.html",
+        title=_("Disburse a tranche to %(partner)s", partner=row.partner),
+        note=_(
+            "Undisbursed: %(currency)s %(amount)s. A programme support cost of %(rate)s%% is booked with it. "
+            "Above US$%(threshold)s a second fund manager approves.",
+            currency=row.currency,
+            amount=f"{grants.undisbursed(row):,}",
+            rate=f"{grants.psc_rate() * 100:.0f}",
+            threshold=f"{grants.approval_threshold():,}",
+        ),
+    )
+
+
+def _approvals_page(status: int = 200) -> tuple[str, int]:
+    rows = db.session.scalars(
+        select(Tranche).where(Tranche.status == "pending").order_by(Tranche.requested_at)
+    ).all()
+    page = render_template(
+        "ledger/approvals.html",
+        rows=[(t, engine.from_minor(t.amount_minor, t.project.currency)) for t in rows],
+        form=EmptyForm(),
+        reject=RejectForm(),
+    )
+    return page, status
+
+
+@bp.get("/approvals")
+@requires(Permission.APPROVE_DISBURSEMENT)
+def approvals() -> tuple[str, int]:
+    return _approvals_page()
+
+
+@bp.post("/approvals/<int:tranche_id>/approve")
+@requires(Permission.APPROVE_DISBURSEMENT)
+@fresh_required
+def approve(tranche_id: int) -> View | tuple[str, int]:
+    tranche = db.get_or_404(Tranche, tranche_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        grants.approve_disbursement(actor=current_user, tranche=tranche)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _approvals_page(403 if isinstance(error, NotAllowed) else 409)
+    db.session.commit()
+    flash(_("Disbursement approved and posted."), "success")
+    return redirect(url_for("ledger.approvals"))
+
+
+@bp.post("/approvals/<int:tranche_id>/reject")
+@requires(Permission.APPROVE_DISBURSEMENT)
+@fresh_required
+def reject(tranche_id: int) -> View:
+    tranche = db.get_or_404(Tranche, tranche_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason for rejecting."), "error")
+        return redirect(url_for("ledger.approvals"))
+    try:
+        grants.reject_disbursement(actor=current_user, tranche=tranche, reason=text(form.reason))
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("ledger.approvals"))
+    db.session.commit()
+    flash(_("Disbursement rejected."), "success")
+    return redirect(url_for("ledger.approvals"))

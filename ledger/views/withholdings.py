@@ -1,0 +1,127 @@
+"""Withholdings on contributions and their transfers to the fund."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ledger import engine, kept
+from ledger.forms import (
+    TransferForm,
+    WithholdingForm,
+)
+from ledger.models import (
+    Withholding,
+    WithholdingTransfer,
+)
+from ledger.reports import (
+    withheld,
+)
+from ledger.services import withholdings
+from ledger.views.blueprint import LIST_PAGE, View, bp, page_number
+from vat.auth.policy import Permission, requires
+from vat.db import db
+from vat.paging import page_of_rows
+from vat.submission import given, submit, text
+
+# --- withholdings ----------------------------------------------------------------------------
+
+
+@bp.get("/withholdings")
+@requires(Permission.READ_LEDGER)
+def reconciliation() -> str:
+    """The totals, ageing and countries, and one page of the lines (50,000 at 100,000 victims),
+    all worked out once per ledger version and day."""
+    today = date.today()
+    number = page_number()
+    recon = kept.figures("reconciliation", lambda: withheld.reconciliation(today), today)
+    page = page_of_rows(recon.lines, page=number, per_page=LIST_PAGE)
+    return render_template(
+        "ledger/reconciliation.html",
+        recon=recon,
+        page=page,
+        buckets=withheld.AGEING_BUCKETS,
+        bucket_labels=_bucket_labels(),
+    )
+
+
+def _bucket_labels() -> dict[str, str]:
+    return {
+        "0–90 days": _("0–90 days"),
+        "91–180 days": _("91–180 days"),
+        "181–365 days": _("181–365 days"),
+        "over 365 days": _("over 365 days"),
+    }
+
+
+@bp.route("/withholdings/new", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_withholding() -> View:
+    form = WithholdingForm()
+    if request.method == "GET" and request.args.get("allegation"):
+        form.allegation_ref.data = request.args["allegation"][:40]
+    return submit(
+        form,
+        lambda: withholdings.record_withholding(
+            actor=current_user,
+            key=text(form.key),
+            allegation_ref=text(form.allegation_ref),
+            country_code=form.country_code.data,
+            amount=given(form.amount.data),
+            currency=text(form.currency),
+            decided_on=given(form.decided_on.data),
+            decision_reference=form.decision_reference.data,
+        ),
+        done=_("Withholding recorded."),
+        then=lambda w: url_for("ledger.withholding", withholding_id=w.id),
+        template="ledger/form.html",
+        title=_("Payment withheld for a substantiated allegation"),
+    )
+
+
+@bp.get("/withholdings/<int:withholding_id>")
+@requires(Permission.READ_LEDGER)
+def withholding(withholding_id: int) -> str:
+    row = db.get_or_404(Withholding, withholding_id)
+    transfers = db.session.scalars(
+        select(WithholdingTransfer)
+        .where(WithholdingTransfer.withholding_id == row.id)
+        .order_by(WithholdingTransfer.transferred_on)
+    ).all()
+    return render_template(
+        "ledger/withholding.html",
+        w=row,
+        transfers=[(t, engine.from_minor(t.amount_minor, row.currency)) for t in transfers],
+        withheld=engine.from_minor(row.amount_minor, row.currency),
+        outstanding=withholdings.withholding_outstanding(row),
+    )
+
+
+@bp.route("/withholdings/<int:withholding_id>/transfer", methods=["GET", "POST"])
+@requires(Permission.RECORD_LEDGER)
+def new_transfer(withholding_id: int) -> View:
+    row = db.get_or_404(Withholding, withholding_id)
+    form = TransferForm()
+    return submit(
+        form,
+        lambda: withholdings.record_withholding_transfer(
+            actor=current_user,
+            key=text(form.key),
+            withholding=row,
+            amount=given(form.amount.data),
+            transferred_on=given(form.transferred_on.data),
+            reference=text(form.reference),
+        ),
+        done=_("Transfer recorded."),
+        then=lambda _: url_for("ledger.withholding", withholding_id=row.id),
+        template="ledger/form.html",
+        title=_(
+            "Transfer into the fund: %(country)s, allegation %(reference)s",
+            country=row.country_code,
+            reference=row.allegation_ref,
+        ),
+    )
