@@ -17,10 +17,11 @@ from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
 from vat.db import commit_keeping_loaded, db
 from vat.errors import DomainError
+from vat.submission import show_refusal
 from vat.victims import identity, outcomes
 from vat.victims.labels import step_label
 from vat.victims.models import Victim, VictimAllegation
-from vat.victims.views.blueprint import form_values, show_error
+from vat.victims.views.blueprint import form_values
 
 bp = Blueprint("allegations", __name__, url_prefix="/vat/allegations")
 
@@ -86,7 +87,7 @@ def new() -> str | Response:
             allegation = services.create_allegation(actor=current_user, **form_values(form))
         except DomainError as error:
             db.session.rollback()
-            show_error(form, error)
+            show_refusal(form, error)
         else:
             commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Allegation %(reference)s recorded.", reference=allegation.reference), "success")
@@ -129,7 +130,7 @@ def edit(allegation_id: int) -> str | Response:
             services.update_allegation(actor=current_user, allegation=allegation, **values)
         except DomainError as error:
             db.session.rollback()
-            show_error(form, error)
+            show_refusal(form, error)
         else:
             commit_keeping_loaded()  # what follows reads no expired row
             flash(_("Allegation updated."), "success")

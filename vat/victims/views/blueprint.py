@@ -1,18 +1,16 @@
-"""The victims blueprint, and what its pages share: the victim loaded through the user's scope, a
-service's refusal shown on its field, the choices of the victim form."""
+"""The victims blueprint, and what its pages share: the victim loaded through the user's scope, the
+way back to the victim's page, the choices of the victim form."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, redirect, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
 
-from vat.errors import DomainError
-from vat.inputs import InvalidField
 from vat.victims import identity, labels
 from vat.victims.forms import VictimForm
 from vat.victims.models import Victim
@@ -23,14 +21,6 @@ bp = Blueprint("victims", __name__, url_prefix="/vat")
 @bp.app_context_processor
 def label_helpers() -> dict[str, Any]:
     return labels.HELPERS
-
-
-def show_error(form: FlaskForm, error: DomainError) -> None:
-    """Put a service's refusal on the field it names, or at the top of the page."""
-    if isinstance(error, InvalidField) and error.field in form:
-        form[error.field].errors = [*form[error.field].errors, str(error)]
-    else:
-        flash(str(error), "error")
 
 
 def form_values(form: FlaskForm, *skip: str) -> dict[str, Any]:
@@ -59,5 +49,9 @@ def prepare_victim_form(form: VictimForm) -> None:
     form.advocate_id.choices = advocate_choices()
 
 
+def victim_url(victim: Victim, anchor: str = "") -> str:
+    return url_for("victims.show", victim_id=victim.id) + (f"#{anchor}" if anchor else "")
+
+
 def to_victim_page(victim: Victim, anchor: str = "") -> Response:
-    return redirect(url_for("victims.show", victim_id=victim.id) + (f"#{anchor}" if anchor else ""))
+    return redirect(victim_url(victim, anchor))

@@ -15,9 +15,9 @@ from vat.allegations import clock
 from vat.allegations import services as allegation_services
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, in_scope, requires
-from vat.db import commit_keeping_loaded, db, read_only
+from vat.db import db
 from vat.errors import DomainError
-from vat.submission import writes
+from vat.submission import submit, writes
 from vat.victims import identity, labels, listing, outcomes, timeline
 from vat.victims.forms import LinkAllegationForm, NameSearchForm, SearchForm, StatusForm, VictimForm
 from vat.victims.views.blueprint import (
@@ -27,8 +27,8 @@ from vat.victims.views.blueprint import (
     load_victim,
     prepare_victim_form,
     scope_countries,
-    show_error,
     to_victim_page,
+    victim_url,
 )
 
 # --- list, search, register ------------------------------------------------------------------
@@ -37,13 +37,6 @@ from vat.victims.views.blueprint import (
 @bp.get("/victims")
 @requires(Permission.VIEW_IDENTITY)
 def index() -> str:
-    # Read-only: on SQLite a default (IMMEDIATE) transaction would hold the write lock while the
-    # list counts, one request at a time across workers (docs/benchmarks.md).
-    with read_only():
-        return _index()
-
-
-def _index() -> str:
     form = SearchForm(request.args)
     form.country_code.choices = [SelectChoice("", "—"), *scope_countries()]
     form.advocate_id.choices = advocate_choices()
@@ -108,24 +101,28 @@ def by_name() -> str:
     )
 
 
-@bp.route("/victims/new", methods=["GET", "POST"])
+@bp.get("/victims/new")
 @requires(Permission.EDIT_CASES)
-def new() -> str | Response:
+def new() -> str:
     form = VictimForm()
     prepare_victim_form(form)
-    if request.method == "GET":
-        form.advocate_id.data = str(current_user.id)
-    if form.validate_on_submit():
-        try:
-            victim = identity.register_victim(actor=current_user, **form_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Victim registered as %(code)s.", code=victim.case_code), "success")
-            return to_victim_page(victim)
+    form.advocate_id.data = str(current_user.id)
     return render_template("vat/victims/form.html", form=form, victim=None)
+
+
+@bp.post("/victims/new")
+@requires(Permission.EDIT_CASES)
+def create() -> Response | tuple[str, int]:
+    form = VictimForm()
+    prepare_victim_form(form)
+    return submit(
+        form,
+        lambda: identity.register_victim(actor=current_user, **form_values(form)),
+        done=lambda victim: _("Victim registered as %(code)s.", code=victim.case_code),
+        then=victim_url,
+        template="vat/victims/form.html",
+        victim=None,
+    )
 
 
 # --- the victim page -------------------------------------------------------------------------
@@ -153,35 +150,44 @@ def show(victim_id: int) -> str:
     )
 
 
-@bp.route("/victims/<int:victim_id>/edit", methods=["GET", "POST"])
-@requires(Permission.EDIT_CASES)
-@writes
-def edit(victim_id: int) -> str | Response:
-    victim = load_victim(victim_id)
+def edit_form() -> VictimForm:
     form = VictimForm()
     prepare_victim_form(form)
-    del form.prefix
-    if request.method == "GET":
-        person = identity.read_identity(actor=current_user, victim=victim)
-        db.session.commit()
-        form.process(data={**person, "date_of_birth": None})
-        form.country_code.data = victim.country_code
-        form.mission.data = victim.mission
-        form.sex.data, form.age_group.data = victim.sex, victim.age_group
-        form.advocate_id.data = str(victim.advocate_id or "")
-        if person["date_of_birth"]:
-            form.date_of_birth.data = date.fromisoformat(person["date_of_birth"])
-    elif form.validate_on_submit():
-        try:
-            identity.update_victim(actor=current_user, victim=victim, **form_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Victim updated."), "success")
-            return to_victim_page(victim)
+    del form.prefix  # the case code stays
+    return form
+
+
+@bp.get("/victims/<int:victim_id>/edit")
+@requires(Permission.EDIT_CASES)
+@writes
+def edit(victim_id: int) -> str:
+    victim = load_victim(victim_id)
+    form = edit_form()
+    person = identity.read_identity(actor=current_user, victim=victim)
+    db.session.commit()
+    form.process(data={**person, "date_of_birth": None})
+    form.country_code.data = victim.country_code
+    form.mission.data = victim.mission
+    form.sex.data, form.age_group.data = victim.sex, victim.age_group
+    form.advocate_id.data = str(victim.advocate_id or "")
+    if person["date_of_birth"]:
+        form.date_of_birth.data = date.fromisoformat(person["date_of_birth"])
     return render_template("vat/victims/form.html", form=form, victim=victim)
+
+
+@bp.post("/victims/<int:victim_id>/edit")
+@requires(Permission.EDIT_CASES)
+def update(victim_id: int) -> Response | tuple[str, int]:
+    victim = load_victim(victim_id)
+    form = edit_form()
+    return submit(
+        form,
+        lambda: identity.update_victim(actor=current_user, victim=victim, **form_values(form)),
+        done=_("Victim updated."),
+        then=victim_url,
+        template="vat/victims/form.html",
+        victim=victim,
+    )
 
 
 @bp.post("/victims/<int:victim_id>/status")
@@ -196,7 +202,7 @@ def set_status(victim_id: int) -> Response:
             db.session.rollback()
             flash(str(error), "error")
         else:
-            commit_keeping_loaded()  # what follows reads no expired row
+            db.session.commit()
             flash(_("Status set to %(status)s.", status=labels.vat_label(victim.status)), "success")
     else:
         flash(_("Choose a listed status."), "error")
@@ -224,7 +230,7 @@ def link_allegation(victim_id: int) -> Response:
         db.session.rollback()
         flash(str(error), "error")
     else:
-        commit_keeping_loaded()  # what follows reads no expired row
+        db.session.commit()
         flash(_("Linked to allegation %(reference)s.", reference=allegation.reference), "success")
     return to_victim_page(victim, "allegations")
 
@@ -242,6 +248,6 @@ def unlink_allegation(victim_id: int, allegation_id: int) -> Response:
         db.session.rollback()
         flash(str(error), "error")
     else:
-        commit_keeping_loaded()  # what follows reads no expired row
+        db.session.commit()
         flash(_("Unlinked from allegation %(reference)s.", reference=allegation.reference), "success")
     return to_victim_page(victim, "allegations")

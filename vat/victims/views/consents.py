@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from flask import abort, flash, render_template, send_file
 from flask_babel import gettext as _
@@ -11,90 +12,106 @@ from werkzeug.wrappers import Response
 
 from vat.auth.models import Role
 from vat.auth.policy import Permission, fresh_required, requires
-from vat.db import commit_keeping_loaded, db
+from vat.db import db
 from vat.errors import DomainError, NotAllowed
+from vat.submission import submit
 from vat.victims import consents, timeline
 from vat.victims.forms import ConsentForm, DisclosureForm, ExportForm, WithdrawForm
-from vat.victims.models import Consent, Disclosure
-from vat.victims.views.blueprint import bp, form_values, load_victim, show_error, to_victim_page
+from vat.victims.models import Consent, Disclosure, Victim
+from vat.victims.views.blueprint import bp, form_values, load_victim, to_victim_page, victim_url
+
+FORM = "vat/victims/record_form.html"
 
 
-@bp.route("/victims/<int:victim_id>/consents/new", methods=["GET", "POST"])
+@bp.get("/victims/<int:victim_id>/consents/new")
 @requires(Permission.EDIT_CASES)
-def new_consent(victim_id: int) -> str | Response:
+def new_consent(victim_id: int) -> str:
+    victim = load_victim(victim_id)
+    return render_template(FORM, form=ConsentForm(), victim=victim, title=_("Record a consent"))
+
+
+@bp.post("/victims/<int:victim_id>/consents/new")
+@requires(Permission.EDIT_CASES)
+def create_consent(victim_id: int) -> Response | tuple[str, int]:
     victim = load_victim(victim_id)
     form = ConsentForm()
-    if form.validate_on_submit():
-        try:
-            consents.record_consent(actor=current_user, victim=victim, **form_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Consent recorded."), "success")
-            return to_victim_page(victim, "consents")
-    return render_template(
-        "vat/victims/record_form.html", form=form, victim=victim, title=_("Record a consent")
+    return submit(
+        form,
+        lambda: consents.record_consent(actor=current_user, victim=victim, **form_values(form)),
+        done=_("Consent recorded."),
+        then=lambda _consent: victim_url(victim, "consents"),
+        template=FORM,
+        victim=victim,
+        title=_("Record a consent"),
     )
 
 
-@bp.route("/victims/<int:victim_id>/consents/<int:consent_id>/withdraw", methods=["GET", "POST"])
-@requires(Permission.EDIT_CASES)
-def withdraw_consent(victim_id: int, consent_id: int) -> str | Response:
-    victim = load_victim(victim_id)
+def _consent(victim: Victim, consent_id: int) -> Consent:
     consent = db.session.get(Consent, consent_id)
     if consent is None or consent.victim_id != victim.id:
         abort(404)
+    return consent
+
+
+def _withdraw_page() -> dict[str, Any]:
+    return {
+        "title": _("Withdraw a consent"),
+        "submit": _("Withdraw"),
+        "lede": _("Withdrawing cancels pending referrals and shares that need this consent."),
+    }
+
+
+@bp.get("/victims/<int:victim_id>/consents/<int:consent_id>/withdraw")
+@requires(Permission.EDIT_CASES)
+def withdraw_consent(victim_id: int, consent_id: int) -> str:
+    victim = load_victim(victim_id)
+    _consent(victim, consent_id)
+    return render_template(FORM, form=WithdrawForm(), victim=victim, **_withdraw_page())
+
+
+@bp.post("/victims/<int:victim_id>/consents/<int:consent_id>/withdraw")
+@requires(Permission.EDIT_CASES)
+def confirm_withdrawal(victim_id: int, consent_id: int) -> Response | tuple[str, int]:
+    victim = load_victim(victim_id)
+    consent = _consent(victim, consent_id)
     form = WithdrawForm()
-    if form.validate_on_submit():
-        try:
-            result = consents.withdraw_consent(
-                actor=current_user, victim=victim, consent=consent, withdrawn_on=form.withdrawn_on.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(
-                _(
-                    "Consent withdrawn. Cancelled %(services)s service(s) and %(shares)s share(s) "
-                    "that depended on it.",
-                    services=len(result.cancelled_services),
-                    shares=len(result.cancelled_disclosures),
-                ),
-                "success",
-            )
-            return to_victim_page(victim, "consents")
-    return render_template(
-        "vat/victims/record_form.html",
-        form=form,
+    return submit(
+        form,
+        lambda: consents.withdraw_consent(
+            actor=current_user, victim=victim, consent=consent, withdrawn_on=form.withdrawn_on.data
+        ),
+        done=lambda result: _(
+            "Consent withdrawn. Cancelled %(services)s service(s) and %(shares)s share(s) "
+            "that depended on it.",
+            services=len(result.cancelled_services),
+            shares=len(result.cancelled_disclosures),
+        ),
+        then=lambda _result: victim_url(victim, "consents"),
+        template=FORM,
         victim=victim,
-        title=_("Withdraw a consent"),
-        submit=_("Withdraw"),
-        lede=_("Withdrawing cancels pending referrals and shares that need this consent."),
+        **_withdraw_page(),
     )
 
 
-@bp.route("/victims/<int:victim_id>/disclosures/new", methods=["GET", "POST"])
+@bp.get("/victims/<int:victim_id>/disclosures/new")
 @requires(Permission.EDIT_CASES)
-def new_disclosure(victim_id: int) -> str | Response:
+def new_disclosure(victim_id: int) -> str:
+    victim = load_victim(victim_id)
+    title = _("Record a share or a referral of the file")
+    return render_template(FORM, form=DisclosureForm(), victim=victim, title=title)
+
+
+@bp.post("/victims/<int:victim_id>/disclosures/new")
+@requires(Permission.EDIT_CASES)
+def create_disclosure(victim_id: int) -> Response | tuple[str, int]:
     victim = load_victim(victim_id)
     form = DisclosureForm()
-    if form.validate_on_submit():
-        try:
-            consents.record_disclosure(actor=current_user, victim=victim, **form_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Share recorded."), "success")
-            return to_victim_page(victim, "disclosures")
-    return render_template(
-        "vat/victims/record_form.html",
-        form=form,
+    return submit(
+        form,
+        lambda: consents.record_disclosure(actor=current_user, victim=victim, **form_values(form)),
+        done=_("Share recorded."),
+        then=lambda _disclosure: victim_url(victim, "disclosures"),
+        template=FORM,
         victim=victim,
         title=_("Record a share or a referral of the file"),
     )

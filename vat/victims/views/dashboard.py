@@ -6,17 +6,17 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from flask import current_app, flash, render_template, request, send_file, stream_template
+from flask import current_app, render_template, request, send_file, stream_template
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from vat.auth.policy import Permission, requires
-from vat.db import commit_keeping_loaded, db
-from vat.errors import DomainError
+from vat.db import db
+from vat.submission import submit, text
 from vat.victims import assistance, identity, importer, listing
 from vat.victims.forms import BreakGlassForm, ImportForm
-from vat.victims.views.blueprint import bp, show_error, to_victim_page
+from vat.victims.views.blueprint import bp, victim_url
 
 
 @bp.get("/attention")
@@ -33,30 +33,40 @@ def attention() -> str:
     )
 
 
-@bp.route("/break-glass", methods=["GET", "POST"])
+@bp.get("/break-glass")
 @requires(Permission.BREAK_GLASS)
-def break_glass() -> str | Response:
+def break_glass() -> str:
     form = BreakGlassForm()
-    if request.method == "GET" and request.args.get("case_code"):
+    if request.args.get("case_code"):
         form.case_code.data = request.args["case_code"][:40]
-    if form.validate_on_submit():
-        try:
-            victim = identity.break_glass_victim(
-                actor=current_user, case_code=form.case_code.data or "", reason=form.reason.data or ""
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Access granted for a few hours; the victim's advocate will see your reason."), "success")
-            return to_victim_page(victim)
     return render_template("vat/victims/break_glass.html", form=form)
 
 
-@bp.route("/import", methods=["GET", "POST"])
+@bp.post("/break-glass")
+@requires(Permission.BREAK_GLASS)
+def open_through_glass() -> Response | tuple[str, int]:
+    form = BreakGlassForm()
+    return submit(
+        form,
+        lambda: identity.break_glass_victim(
+            actor=current_user, case_code=text(form.case_code), reason=text(form.reason)
+        ),
+        done=_("Access granted for a few hours; the victim's advocate will see your reason."),
+        then=victim_url,
+        template="vat/victims/break_glass.html",
+    )
+
+
+@bp.get("/import")
 @requires(Permission.EDIT_CASES)
-def import_records() -> str | Response:
+def import_records() -> str:
+    form = ImportForm()
+    return render_template("vat/victims/import.html", form=form, steps=None, columns=importer.COLUMNS)
+
+
+@bp.post("/import")
+@requires(Permission.EDIT_CASES)
+def run_import() -> str | Response:
     """The report streams in: progress lines while a large file is checked, then the outcome."""
     form = ImportForm()
     if not form.validate_on_submit():

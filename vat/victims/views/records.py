@@ -2,145 +2,180 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request
+from flask import abort, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
 
 from vat.auth.policy import Permission, requires
-from vat.db import commit_keeping_loaded, db
-from vat.errors import DomainError
-from vat.submission import writes
+from vat.db import db
+from vat.submission import submit, writes
 from vat.victims import assistance, family, identity
 from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm
-from vat.victims.models import Assistance, Child
-from vat.victims.views.blueprint import bp, form_values, load_victim, show_error, to_victim_page
+from vat.victims.models import Assistance, Child, Victim
+from vat.victims.views.blueprint import bp, form_values, load_victim, victim_url
+
+FORM = "vat/victims/record_form.html"
 
 
-@bp.route("/victims/<int:victim_id>/assistance/new", methods=["GET", "POST"])
+@bp.get("/victims/<int:victim_id>/assistance/new")
 @requires(Permission.EDIT_CASES)
-def new_assistance(victim_id: int) -> str | Response:
+def new_assistance(victim_id: int) -> str:
+    victim = load_victim(victim_id)
+    return render_template(FORM, form=AssistanceForm(), victim=victim, title=_("Record a service"))
+
+
+@bp.post("/victims/<int:victim_id>/assistance/new")
+@requires(Permission.EDIT_CASES)
+def create_assistance(victim_id: int) -> Response | tuple[str, int]:
     victim = load_victim(victim_id)
     form = AssistanceForm()
-    if form.validate_on_submit():
-        try:
-            assistance.record_assistance(actor=current_user, victim=victim, **form_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Service recorded."), "success")
-            return to_victim_page(victim, "services")
-    return render_template(
-        "vat/victims/record_form.html", form=form, victim=victim, title=_("Record a service")
+    return submit(
+        form,
+        lambda: assistance.record_assistance(actor=current_user, victim=victim, **form_values(form)),
+        done=_("Service recorded."),
+        then=lambda _service: victim_url(victim, "services"),
+        template=FORM,
+        victim=victim,
+        title=_("Record a service"),
+        refused_status=200,  # the form is shown again as it always was
     )
 
 
-@bp.route("/victims/<int:victim_id>/assistance/<int:service_id>", methods=["GET", "POST"])
-@requires(Permission.EDIT_CASES)
-@writes
-def edit_assistance(victim_id: int, service_id: int) -> str | Response:
-    victim = load_victim(victim_id)
+def _service(victim: Victim, service_id: int) -> Assistance:
     service = db.session.get(Assistance, service_id)
     if service is None or service.victim_id != victim.id:
         abort(404)
-    if request.method == "GET":
-        identity.record_read(actor=current_user, victim=victim, what="assistance", record_id=service.id)
-        db.session.commit()
-    form = AssistanceForm(obj=service) if request.method == "GET" else AssistanceForm()
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            assistance.update_assistance(
-                actor=current_user, victim=victim, service=service, **form_values(form)
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Service updated."), "success")
-            return to_victim_page(victim, "services")
-    return render_template(
-        "vat/victims/record_form.html", form=form, victim=victim, title=_("Update a service")
-    )
+    return service
 
 
-@bp.route("/victims/<int:victim_id>/children/new", methods=["GET", "POST"])
-@requires(Permission.EDIT_CASES)
-def new_child(victim_id: int) -> str | Response:
-    victim = load_victim(victim_id)
-    form = ChildForm()
-    if form.validate_on_submit():
-        try:
-            family.add_child(actor=current_user, victim=victim, **form_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Child recorded."), "success")
-            return to_victim_page(victim, "children")
-    return render_template(
-        "vat/victims/record_form.html", form=form, victim=victim, title=_("Record a child")
-    )
-
-
-@bp.route("/victims/<int:victim_id>/children/<int:child_id>", methods=["GET", "POST"])
+@bp.get("/victims/<int:victim_id>/assistance/<int:service_id>")
 @requires(Permission.EDIT_CASES)
 @writes
-def edit_child(victim_id: int, child_id: int) -> str | Response:
+def edit_assistance(victim_id: int, service_id: int) -> str:
     victim = load_victim(victim_id)
+    service = _service(victim, service_id)
+    identity.record_read(actor=current_user, victim=victim, what="assistance", record_id=service.id)
+    db.session.commit()
+    form = AssistanceForm(obj=service)
+    return render_template(FORM, form=form, victim=victim, title=_("Update a service"))
+
+
+@bp.post("/victims/<int:victim_id>/assistance/<int:service_id>")
+@requires(Permission.EDIT_CASES)
+def update_assistance(victim_id: int, service_id: int) -> Response | tuple[str, int]:
+    victim = load_victim(victim_id)
+    service = _service(victim, service_id)
+    form = AssistanceForm()
+    return submit(
+        form,
+        lambda: assistance.update_assistance(
+            actor=current_user, victim=victim, service=service, **form_values(form)
+        ),
+        done=_("Service updated."),
+        then=lambda _service: victim_url(victim, "services"),
+        template=FORM,
+        victim=victim,
+        title=_("Update a service"),
+        refused_status=200,  # the form is shown again as it always was
+    )
+
+
+@bp.get("/victims/<int:victim_id>/children/new")
+@requires(Permission.EDIT_CASES)
+def new_child(victim_id: int) -> str:
+    victim = load_victim(victim_id)
+    return render_template(FORM, form=ChildForm(), victim=victim, title=_("Record a child"))
+
+
+@bp.post("/victims/<int:victim_id>/children/new")
+@requires(Permission.EDIT_CASES)
+def create_child(victim_id: int) -> Response | tuple[str, int]:
+    victim = load_victim(victim_id)
+    form = ChildForm()
+    return submit(
+        form,
+        lambda: family.add_child(actor=current_user, victim=victim, **form_values(form)),
+        done=_("Child recorded."),
+        then=lambda _child: victim_url(victim, "children"),
+        template=FORM,
+        victim=victim,
+        title=_("Record a child"),
+    )
+
+
+def _child(victim: Victim, child_id: int) -> Child:
     child = db.session.get(Child, child_id)
     if child is None or child.victim_id != victim.id:
         abort(404)
-    if request.method == "GET":
-        identity.record_read(actor=current_user, victim=victim, what="child", record_id=child.id)
-        db.session.commit()
-    form = ChildForm(obj=child) if request.method == "GET" else ChildForm()
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            family.update_child(actor=current_user, victim=victim, child=child, **form_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Child updated."), "success")
-            return to_victim_page(victim, "children")
-    return render_template(
-        "vat/victims/record_form.html", form=form, victim=victim, title=_("Update a child")
+    return child
+
+
+@bp.get("/victims/<int:victim_id>/children/<int:child_id>")
+@requires(Permission.EDIT_CASES)
+@writes
+def edit_child(victim_id: int, child_id: int) -> str:
+    victim = load_victim(victim_id)
+    child = _child(victim, child_id)
+    identity.record_read(actor=current_user, victim=victim, what="child", record_id=child.id)
+    db.session.commit()
+    return render_template(FORM, form=ChildForm(obj=child), victim=victim, title=_("Update a child"))
+
+
+@bp.post("/victims/<int:victim_id>/children/<int:child_id>")
+@requires(Permission.EDIT_CASES)
+def update_child(victim_id: int, child_id: int) -> Response | tuple[str, int]:
+    victim = load_victim(victim_id)
+    child = _child(victim, child_id)
+    form = ChildForm()
+    return submit(
+        form,
+        lambda: family.update_child(actor=current_user, victim=victim, child=child, **form_values(form)),
+        done=_("Child updated."),
+        then=lambda _child: victim_url(victim, "children"),
+        template=FORM,
+        victim=victim,
+        title=_("Update a child"),
     )
 
 
-@bp.route("/victims/<int:victim_id>/communications/new", methods=["GET", "POST"])
-@requires(Permission.EDIT_CASES)
-def new_communication(victim_id: int) -> str | Response:
-    victim = load_victim(victim_id)
+def communication_form(victim: Victim) -> CommunicationForm:
+    """The form offers the victim's open tasks (informing of an outcome) to close, if any."""
     form = CommunicationForm()
     open_tasks = [t for t in victim.tasks if t.closed_at is None]
     form.closes_tasks.choices = [SelectChoice(t.id, t.label) for t in open_tasks]
     if not open_tasks:
         del form.closes_tasks
-    if request.method == "GET":
-        form.by_whom.data = current_user.username
-    if form.validate_on_submit():
-        values = form_values(form, "closes_tasks")
-        try:
-            family.log_communication(
-                actor=current_user,
-                victim=victim,
-                closes_task_ids=(form.closes_tasks.data or []) if open_tasks else (),
-                **values,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Communication recorded."), "success")
-            return to_victim_page(victim, "communications")
-    return render_template(
-        "vat/victims/record_form.html", form=form, victim=victim, title=_("Record a communication")
+    return form
+
+
+@bp.get("/victims/<int:victim_id>/communications/new")
+@requires(Permission.EDIT_CASES)
+def new_communication(victim_id: int) -> str:
+    victim = load_victim(victim_id)
+    form = communication_form(victim)
+    form.by_whom.data = current_user.username
+    return render_template(FORM, form=form, victim=victim, title=_("Record a communication"))
+
+
+@bp.post("/victims/<int:victim_id>/communications/new")
+@requires(Permission.EDIT_CASES)
+def create_communication(victim_id: int) -> Response | tuple[str, int]:
+    victim = load_victim(victim_id)
+    form = communication_form(victim)
+    closes = form.closes_tasks if "closes_tasks" in form else None
+    return submit(
+        form,
+        lambda: family.log_communication(
+            actor=current_user,
+            victim=victim,
+            closes_task_ids=(closes.data or []) if closes is not None else (),
+            **form_values(form, "closes_tasks"),
+        ),
+        done=_("Communication recorded."),
+        then=lambda _communication: victim_url(victim, "communications"),
+        template=FORM,
+        victim=victim,
+        title=_("Record a communication"),
     )
