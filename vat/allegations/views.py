@@ -15,15 +15,17 @@ from vat.allegations.forms import AllegationForm, ClockRuleForm, LinkVictimForm
 from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Outcome, Step
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
-from vat.db import commit_keeping_loaded, db
+from vat.db import db
 from vat.errors import DomainError
-from vat.submission import show_refusal
+from vat.submission import given, submit
 from vat.victims import identity, outcomes
 from vat.victims.labels import step_label
 from vat.victims.models import Victim, VictimAllegation
 from vat.victims.views.blueprint import form_values
 
 bp = Blueprint("allegations", __name__, url_prefix="/vat/allegations")
+
+FORM = "vat/allegations/form.html"
 
 
 def load_allegation(allegation_id: int) -> Allegation:
@@ -77,22 +79,28 @@ def index() -> str:
     )
 
 
-@bp.route("/new", methods=["GET", "POST"])
+@bp.get("/new")
 @requires(Permission.EDIT_CASES)
-def new() -> str | Response:
+def new() -> str:
     form = AllegationForm()
     prepare(form)
-    if form.validate_on_submit():
-        try:
-            allegation = services.create_allegation(actor=current_user, **form_values(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Allegation %(reference)s recorded.", reference=allegation.reference), "success")
-            return redirect(url_for("allegations.show", allegation_id=allegation.id))
-    return render_template("vat/allegations/form.html", form=form, allegation=None)
+    return render_template(FORM, form=form, allegation=None)
+
+
+@bp.post("/new")
+@requires(Permission.EDIT_CASES)
+def create() -> Response | tuple[str, int]:
+    form = AllegationForm()
+    prepare(form)
+    return submit(
+        form,
+        lambda: services.create_allegation(actor=current_user, **form_values(form)),
+        done=lambda allegation: _("Allegation %(reference)s recorded.", reference=allegation.reference),
+        then=lambda allegation: url_for("allegations.show", allegation_id=allegation.id),
+        template=FORM,
+        refused_status=200,
+        allegation=None,
+    )
 
 
 @bp.get("/<int:allegation_id>")
@@ -115,28 +123,36 @@ def show(allegation_id: int) -> str:
     )
 
 
-@bp.route("/<int:allegation_id>/edit", methods=["GET", "POST"])
+@bp.get("/<int:allegation_id>/edit")
 @requires(Permission.EDIT_CASES)
-def edit(allegation_id: int) -> str | Response:
+def edit(allegation_id: int) -> str:
     allegation = load_allegation(allegation_id)
-    form = AllegationForm(obj=allegation) if request.method == "GET" else AllegationForm()
+    form = AllegationForm(obj=allegation)
     prepare(form)
-    if request.method == "GET":
-        form.perpetrator_country.data = allegation.perpetrator_country or ""
-        form.sub_type.data = allegation.sub_type or ""
-    if request.method == "POST" and form.validate_on_submit():
-        values = form_values(form, "reference")
-        try:
-            services.update_allegation(actor=current_user, allegation=allegation, **values)
-        except DomainError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            commit_keeping_loaded()  # what follows reads no expired row
-            flash(_("Allegation updated."), "success")
-            return redirect(url_for("allegations.show", allegation_id=allegation.id))
+    form.perpetrator_country.data = allegation.perpetrator_country or ""
+    form.sub_type.data = allegation.sub_type or ""
     form.reference.render_kw = {"readonly": True}
-    return render_template("vat/allegations/form.html", form=form, allegation=allegation)
+    return render_template(FORM, form=form, allegation=allegation)
+
+
+@bp.post("/<int:allegation_id>/edit")
+@requires(Permission.EDIT_CASES)
+def update(allegation_id: int) -> Response | tuple[str, int]:
+    allegation = load_allegation(allegation_id)
+    form = AllegationForm()
+    prepare(form)
+    form.reference.render_kw = {"readonly": True}
+    return submit(
+        form,
+        lambda: services.update_allegation(
+            actor=current_user, allegation=allegation, **form_values(form, "reference")
+        ),
+        done=_("Allegation updated."),
+        then=lambda _result: url_for("allegations.show", allegation_id=allegation.id),
+        template=FORM,
+        refused_status=200,
+        allegation=allegation,
+    )
 
 
 @bp.post("/<int:allegation_id>/victims")
@@ -154,7 +170,7 @@ def link_victim(allegation_id: int) -> Response:
             db.session.rollback()
             flash(str(error), "error")
         else:
-            commit_keeping_loaded()  # what follows reads no expired row
+            db.session.commit()
             flash(_("%(code)s linked.", code=victim.case_code), "success")
     return redirect(url_for("allegations.show", allegation_id=allegation.id))
 
@@ -183,7 +199,7 @@ def update_clock_rule(step: str) -> Response:
         services.update_rule(
             actor=current_user,
             step=step,
-            amount=form.amount.data,
+            amount=given(form.amount.data),
             unit=form.unit.data,
             reduced_amount=form.reduced_amount.data,
             reduced_from=form.reduced_from.data or None,
@@ -192,7 +208,7 @@ def update_clock_rule(step: str) -> Response:
         db.session.rollback()
         flash(str(error), "error")
     else:
-        commit_keeping_loaded()  # what follows reads no expired row
+        db.session.commit()
         flash(
             _("Rule for “%(step)s” updated; every clock uses it from now on.", step=step_label(step)),
             "success",
