@@ -3,6 +3,7 @@ way back to the victim's page, the choices of the victim form."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, redirect, url_for
@@ -11,6 +12,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
 
+from vat.submission import submit
 from vat.victims import identity, labels
 from vat.victims.forms import VictimForm
 from vat.victims.models import Victim
@@ -55,3 +57,30 @@ def victim_url(victim: Victim, anchor: str = "") -> str:
 
 def to_victim_page(victim: Victim, anchor: str = "") -> Response:
     return redirect(victim_url(victim, anchor))
+
+
+RECORD_FORM = "vat/victims/record_form.html"
+
+
+def record_on_file(
+    victim: Victim,
+    form: FlaskForm,
+    record: Callable[..., object],
+    *,
+    done: str | Callable[[Any], str],
+    anchor: str,
+    title: str,
+    **page: Any,
+) -> Response | tuple[str, int]:
+    """The POST of a form that records on the victim's file: `record` is called with the form's
+    values and the victim; back to the victim's page at `anchor`."""
+    return submit(
+        form,
+        lambda: record(actor=current_user, victim=victim, **form_values(form)),
+        done=done,
+        then=lambda _recorded: victim_url(victim, anchor),
+        template=RECORD_FORM,
+        victim=victim,
+        title=title,
+        **page,
+    )

@@ -18,30 +18,32 @@ from vat.submission import submit
 from vat.victims import consents, timeline
 from vat.victims.forms import ConsentForm, DisclosureForm, ExportForm, WithdrawForm
 from vat.victims.models import Consent, Disclosure, Victim
-from vat.victims.views.blueprint import bp, form_values, load_victim, to_victim_page, victim_url
-
-FORM = "vat/victims/record_form.html"
+from vat.victims.views.blueprint import (
+    RECORD_FORM,
+    bp,
+    load_victim,
+    record_on_file,
+    to_victim_page,
+    victim_url,
+)
 
 
 @bp.get("/victims/<int:victim_id>/consents/new")
 @requires(Permission.EDIT_CASES)
 def new_consent(victim_id: int) -> str:
     victim = load_victim(victim_id)
-    return render_template(FORM, form=ConsentForm(), victim=victim, title=_("Record a consent"))
+    return render_template(RECORD_FORM, form=ConsentForm(), victim=victim, title=_("Record a consent"))
 
 
 @bp.post("/victims/<int:victim_id>/consents/new")
 @requires(Permission.EDIT_CASES)
 def create_consent(victim_id: int) -> Response | tuple[str, int]:
-    victim = load_victim(victim_id)
-    form = ConsentForm()
-    return submit(
-        form,
-        lambda: consents.record_consent(actor=current_user, victim=victim, **form_values(form)),
+    return record_on_file(
+        load_victim(victim_id),
+        ConsentForm(),
+        consents.record_consent,
         done=_("Consent recorded."),
-        then=lambda _consent: victim_url(victim, "consents"),
-        template=FORM,
-        victim=victim,
+        anchor="consents",
         title=_("Record a consent"),
     )
 
@@ -66,7 +68,7 @@ def _withdraw_page() -> dict[str, Any]:
 def withdraw_consent(victim_id: int, consent_id: int) -> str:
     victim = load_victim(victim_id)
     _consent(victim, consent_id)
-    return render_template(FORM, form=WithdrawForm(), victim=victim, **_withdraw_page())
+    return render_template(RECORD_FORM, form=WithdrawForm(), victim=victim, **_withdraw_page())
 
 
 @bp.post("/victims/<int:victim_id>/consents/<int:consent_id>/withdraw")
@@ -87,7 +89,7 @@ def confirm_withdrawal(victim_id: int, consent_id: int) -> Response | tuple[str,
             shares=len(result.cancelled_disclosures),
         ),
         then=lambda _result: victim_url(victim, "consents"),
-        template=FORM,
+        template=RECORD_FORM,
         victim=victim,
         **_withdraw_page(),
     )
@@ -98,21 +100,18 @@ def confirm_withdrawal(victim_id: int, consent_id: int) -> Response | tuple[str,
 def new_disclosure(victim_id: int) -> str:
     victim = load_victim(victim_id)
     title = _("Record a share or a referral of the file")
-    return render_template(FORM, form=DisclosureForm(), victim=victim, title=title)
+    return render_template(RECORD_FORM, form=DisclosureForm(), victim=victim, title=title)
 
 
 @bp.post("/victims/<int:victim_id>/disclosures/new")
 @requires(Permission.EDIT_CASES)
 def create_disclosure(victim_id: int) -> Response | tuple[str, int]:
-    victim = load_victim(victim_id)
-    form = DisclosureForm()
-    return submit(
-        form,
-        lambda: consents.record_disclosure(actor=current_user, victim=victim, **form_values(form)),
+    return record_on_file(
+        load_victim(victim_id),
+        DisclosureForm(),
+        consents.record_disclosure,
         done=_("Share recorded."),
-        then=lambda _disclosure: victim_url(victim, "disclosures"),
-        template=FORM,
-        victim=victim,
+        anchor="disclosures",
         title=_("Record a share or a referral of the file"),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import abort, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,30 +16,25 @@ from vat.submission import submit, writes
 from vat.victims import assistance, family, identity
 from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm
 from vat.victims.models import Assistance, Child, Victim
-from vat.victims.views.blueprint import bp, form_values, load_victim, victim_url
-
-FORM = "vat/victims/record_form.html"
+from vat.victims.views.blueprint import RECORD_FORM, bp, form_values, load_victim, record_on_file, victim_url
 
 
 @bp.get("/victims/<int:victim_id>/assistance/new")
 @requires(Permission.EDIT_CASES)
 def new_assistance(victim_id: int) -> str:
     victim = load_victim(victim_id)
-    return render_template(FORM, form=AssistanceForm(), victim=victim, title=_("Record a service"))
+    return render_template(RECORD_FORM, form=AssistanceForm(), victim=victim, title=_("Record a service"))
 
 
 @bp.post("/victims/<int:victim_id>/assistance/new")
 @requires(Permission.EDIT_CASES)
 def create_assistance(victim_id: int) -> Response | tuple[str, int]:
-    victim = load_victim(victim_id)
-    form = AssistanceForm()
-    return submit(
-        form,
-        lambda: assistance.record_assistance(actor=current_user, victim=victim, **form_values(form)),
+    return record_on_file(
+        load_victim(victim_id),
+        AssistanceForm(),
+        assistance.record_assistance,
         done=_("Service recorded."),
-        then=lambda _service: victim_url(victim, "services"),
-        template=FORM,
-        victim=victim,
+        anchor="services",
         title=_("Record a service"),
         refused_status=200,  # the form is shown again as it always was
     )
@@ -59,24 +56,19 @@ def edit_assistance(victim_id: int, service_id: int) -> str:
     identity.record_read(actor=current_user, victim=victim, what="assistance", record_id=service.id)
     db.session.commit()
     form = AssistanceForm(obj=service)
-    return render_template(FORM, form=form, victim=victim, title=_("Update a service"))
+    return render_template(RECORD_FORM, form=form, victim=victim, title=_("Update a service"))
 
 
 @bp.post("/victims/<int:victim_id>/assistance/<int:service_id>")
 @requires(Permission.EDIT_CASES)
 def update_assistance(victim_id: int, service_id: int) -> Response | tuple[str, int]:
     victim = load_victim(victim_id)
-    service = _service(victim, service_id)
-    form = AssistanceForm()
-    return submit(
-        form,
-        lambda: assistance.update_assistance(
-            actor=current_user, victim=victim, service=service, **form_values(form)
-        ),
+    return record_on_file(
+        victim,
+        AssistanceForm(),
+        partial(assistance.update_assistance, service=_service(victim, service_id)),
         done=_("Service updated."),
-        then=lambda _service: victim_url(victim, "services"),
-        template=FORM,
-        victim=victim,
+        anchor="services",
         title=_("Update a service"),
         refused_status=200,  # the form is shown again as it always was
     )
@@ -86,21 +78,18 @@ def update_assistance(victim_id: int, service_id: int) -> Response | tuple[str, 
 @requires(Permission.EDIT_CASES)
 def new_child(victim_id: int) -> str:
     victim = load_victim(victim_id)
-    return render_template(FORM, form=ChildForm(), victim=victim, title=_("Record a child"))
+    return render_template(RECORD_FORM, form=ChildForm(), victim=victim, title=_("Record a child"))
 
 
 @bp.post("/victims/<int:victim_id>/children/new")
 @requires(Permission.EDIT_CASES)
 def create_child(victim_id: int) -> Response | tuple[str, int]:
-    victim = load_victim(victim_id)
-    form = ChildForm()
-    return submit(
-        form,
-        lambda: family.add_child(actor=current_user, victim=victim, **form_values(form)),
+    return record_on_file(
+        load_victim(victim_id),
+        ChildForm(),
+        family.add_child,
         done=_("Child recorded."),
-        then=lambda _child: victim_url(victim, "children"),
-        template=FORM,
-        victim=victim,
+        anchor="children",
         title=_("Record a child"),
     )
 
@@ -120,22 +109,19 @@ def edit_child(victim_id: int, child_id: int) -> str:
     child = _child(victim, child_id)
     identity.record_read(actor=current_user, victim=victim, what="child", record_id=child.id)
     db.session.commit()
-    return render_template(FORM, form=ChildForm(obj=child), victim=victim, title=_("Update a child"))
+    return render_template(RECORD_FORM, form=ChildForm(obj=child), victim=victim, title=_("Update a child"))
 
 
 @bp.post("/victims/<int:victim_id>/children/<int:child_id>")
 @requires(Permission.EDIT_CASES)
 def update_child(victim_id: int, child_id: int) -> Response | tuple[str, int]:
     victim = load_victim(victim_id)
-    child = _child(victim, child_id)
-    form = ChildForm()
-    return submit(
-        form,
-        lambda: family.update_child(actor=current_user, victim=victim, child=child, **form_values(form)),
+    return record_on_file(
+        victim,
+        ChildForm(),
+        partial(family.update_child, child=_child(victim, child_id)),
         done=_("Child updated."),
-        then=lambda _child: victim_url(victim, "children"),
-        template=FORM,
-        victim=victim,
+        anchor="children",
         title=_("Update a child"),
     )
 
@@ -156,7 +142,7 @@ def new_communication(victim_id: int) -> str:
     victim = load_victim(victim_id)
     form = communication_form(victim)
     form.by_whom.data = current_user.username
-    return render_template(FORM, form=form, victim=victim, title=_("Record a communication"))
+    return render_template(RECORD_FORM, form=form, victim=victim, title=_("Record a communication"))
 
 
 @bp.post("/victims/<int:victim_id>/communications/new")
@@ -175,7 +161,7 @@ def create_communication(victim_id: int) -> Response | tuple[str, int]:
         ),
         done=_("Communication recorded."),
         then=lambda _communication: victim_url(victim, "communications"),
-        template=FORM,
+        template=RECORD_FORM,
         victim=victim,
         title=_("Record a communication"),
     )
