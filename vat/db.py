@@ -171,16 +171,6 @@ def begin_mode(mode: BeginMode) -> Iterator[None]:
         reset_begin_mode(token)
 
 
-def read_only() -> contextlib.AbstractContextManager[None]:
-    """Within this block, new SQLite transactions begin DEFERRED (to be removed with its callers)."""
-    return begin_mode(BeginMode.DEFERRED)
-
-
-def commit_keeping_loaded() -> None:
-    """Commit (to be removed with its callers: the session no longer expires what it loaded)."""
-    db.session.commit()
-
-
 def lock_for_chain(name: str) -> None:
     """Serialise writers of a hash chain: PostgreSQL advisory lock; SQLite already holds one."""
     if db.session.get_bind().dialect.name == "postgresql":

@@ -43,7 +43,7 @@ from tests.bench.conftest import (
 )
 from tests.bench.sql import ageing_limits, bind, fund_statement_sql, reconciliation_sql, support_sql
 from vat.auth.models import Role, User
-from vat.db import db, read_only
+from vat.db import BeginMode, begin_mode, db
 from vat.victims.models import Communication
 
 pytestmark = pytest.mark.timeout(4 * 3600)  # bounded by their own sizes, not the suite's 300 s
@@ -91,7 +91,7 @@ def test_support_report(seeded: Seeded) -> None:
     rows: list[int] = []
 
     def run_app() -> None:
-        with app.app_context(), read_only():
+        with app.app_context(), begin_mode(BeginMode.DEFERRED):
             user = db.session.get(User, user_id)
             query = support_rows(user, VictimFilters())
             rows.append(len(db.session.execute(query).all()))
@@ -214,7 +214,7 @@ def _every_page(app: Flask) -> list[str]:
         for rule in app.url_map.iter_rules()
         if "GET" in (rule.methods or ()) and not rule.arguments and not rule.rule.startswith(NOT_PAGES)
     )
-    with app.app_context(), read_only():
+    with app.app_context(), begin_mode(BeginMode.DEFERRED):
         detail = [
             url.format(record_id)
             for url, sql in BUSIEST.items()
@@ -516,7 +516,7 @@ def test_ledger_verify(seeded: Seeded) -> None:
     from ledger.verify import verify
 
     app = seeded.app
-    with app.app_context(), read_only():
+    with app.app_context(), begin_mode(BeginMode.DEFERRED):
         started = time.perf_counter()
         report = verify()
         elapsed = time.perf_counter() - started
@@ -560,11 +560,11 @@ def test_reconciliation_and_fund_statement(seeded: Seeded) -> None:
     start, end = date(2019, 1, 1), date(2026, 10, 31)
 
     def run_reconciliation() -> None:
-        with app.app_context(), read_only():
+        with app.app_context(), begin_mode(BeginMode.DEFERRED):
             assert reconciliation().ties
 
     def run_statement() -> None:
-        with app.app_context(), read_only():
+        with app.app_context(), begin_mode(BeginMode.DEFERRED):
             fund_statement(start, end)
 
     backend = seeded.backend
