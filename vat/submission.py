@@ -107,3 +107,17 @@ def submit(
     db.session.commit()
     flash(done(result) if callable(done) else done, "success")
     return redirect(then(result))
+
+
+def act(run: Callable[[], object], *, done: str, back: str) -> Response:
+    """A button or a small form shown on another page: run the service, commit once, and go
+    `back` to that page either way, with `done` or the refusal flashed (rolled back)."""
+    try:
+        run()
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return redirect(back)

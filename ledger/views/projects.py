@@ -33,7 +33,7 @@ from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
 from vat.errors import DomainError, NotAllowed
 from vat.paging import page_of
-from vat.submission import given, submit, text
+from vat.submission import act, given, submit, text
 
 # --- projects and disbursements --------------------------------------------------------------
 
@@ -141,8 +141,8 @@ def project_progress(project_id: int) -> View:
             "error",
         )
         return redirect(url_for("ledger.project", project_id=row.id))
-    try:
-        grants.update_project(
+    return act(
+        lambda: grants.update_project(
             actor=current_user,
             project=row,
             status=ProjectStatus(form.status.data),
@@ -150,14 +150,10 @@ def project_progress(project_id: int) -> View:
             actual_end=form.actual_end.data,
             victims_supported=form.victims_supported.data or 0,
             add_case_codes=lines_of(form.case_codes.data),
-        )
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("ledger.project", project_id=row.id))
-    db.session.commit()
-    flash(_("Project updated."), "success")
-    return redirect(url_for("ledger.project", project_id=row.id))
+        ),
+        done=_("Project updated."),
+        back=url_for("ledger.project", project_id=row.id),
+    )
 
 
 @bp.route("/projects/<int:project_id>/release", methods=["GET", "POST"])
@@ -269,12 +265,8 @@ def reject(tranche_id: int) -> View:
     if not form.validate_on_submit():
         flash(_("Give a reason for rejecting."), "error")
         return redirect(url_for("ledger.approvals"))
-    try:
-        grants.reject_disbursement(actor=current_user, tranche=tranche, reason=text(form.reason))
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("ledger.approvals"))
-    db.session.commit()
-    flash(_("Disbursement rejected."), "success")
-    return redirect(url_for("ledger.approvals"))
+    return act(
+        lambda: grants.reject_disbursement(actor=current_user, tranche=tranche, reason=text(form.reason)),
+        done=_("Disbursement rejected."),
+        back=url_for("ledger.approvals"),
+    )

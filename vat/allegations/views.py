@@ -16,8 +16,7 @@ from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Outcome, 
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
 from vat.db import db
-from vat.errors import DomainError
-from vat.submission import given, submit
+from vat.submission import act, given, submit
 from vat.victims import identity, outcomes
 from vat.victims.labels import step_label
 from vat.victims.models import Victim, VictimAllegation
@@ -161,18 +160,15 @@ def link_victim(allegation_id: int) -> Response:
     allegation = load_allegation(allegation_id)
     form = LinkVictimForm()
     victim = identity.find_by_case_code(current_user, form.case_code.data or "") if form.validate() else None
+    back = url_for("allegations.show", allegation_id=allegation.id)
     if victim is None:
         flash(_("No victim in your scope has that case code."), "error")
-    else:
-        try:
-            outcomes.link_victim(actor=current_user, victim=victim, allegation=allegation)
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("%(code)s linked.", code=victim.case_code), "success")
-    return redirect(url_for("allegations.show", allegation_id=allegation.id))
+        return redirect(back)
+    return act(
+        lambda: outcomes.link_victim(actor=current_user, victim=victim, allegation=allegation),
+        done=_("%(code)s linked.", code=victim.case_code),
+        back=back,
+    )
 
 
 @bp.get("/clock-rules")
@@ -195,22 +191,15 @@ def update_clock_rule(step: str) -> Response:
     if not form.validate_on_submit():
         flash(_("Check the limit: a whole number of days or months between 1 and 3650."), "error")
         return redirect(url_for("allegations.clock_rules"))
-    try:
-        services.update_rule(
+    return act(
+        lambda: services.update_rule(
             actor=current_user,
             step=step,
             amount=given(form.amount.data),
             unit=form.unit.data,
             reduced_amount=form.reduced_amount.data,
             reduced_from=form.reduced_from.data or None,
-        )
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(
-            _("Rule for “%(step)s” updated; every clock uses it from now on.", step=step_label(step)),
-            "success",
-        )
-    return redirect(url_for("allegations.clock_rules"))
+        ),
+        done=_("Rule for “%(step)s” updated; every clock uses it from now on.", step=step_label(step)),
+        back=url_for("allegations.clock_rules"),
+    )
