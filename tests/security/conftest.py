@@ -99,7 +99,7 @@ POSTING_ROLE = {
 }
 FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv"}
 # The sign-in flow changes the session it runs in: its forms are tested in tests/auth.
-SKIPPED_ENDPOINTS = frozenset({"auth.logout", "auth.second_factor"})
+SKIPPED_ENDPOINTS = frozenset({"auth.logout", "auth.check_second_factor"})
 
 
 @dataclass

@@ -63,7 +63,7 @@ BY_KIND = {"date": st.one_of(DATES, HOSTILE), "decimal": st.one_of(AMOUNTS, HOST
 BOOKKEEPING = {
     (table, endpoint)
     for table in ("auth_login_throttle", "audit_event")
-    for endpoint in ("auth.login", "auth.reauthenticate")
+    for endpoint in ("auth.submit_login", "auth.confirm_reauthentication")
 } | {("audit_event", "victims.by_name")}
 
 

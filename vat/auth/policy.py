@@ -115,7 +115,7 @@ def enforce() -> Any:
 
 
 # Where a user who must enrol a second factor may go before enrolling.
-ENROLMENT_ENDPOINTS = frozenset({"auth.enrol_totp", "auth.logout"})
+ENROLMENT_ENDPOINTS = frozenset({"auth.enrol_totp", "auth.confirm_totp", "auth.logout"})
 
 
 def fresh_required(view: F) -> F:

@@ -74,53 +74,76 @@ def _finish_login(user: User) -> Response:
     return redirect(safe_next(next_url))
 
 
-@bp.route("/login", methods=["GET", "POST"])
+@bp.get("/login")
 @public
-def login() -> str | Response | tuple[str, int]:
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    if request.args.get("next"):
+        session["next"] = safe_next(request.args["next"])
+    return render_template("auth/login.html", form=LoginForm())
+
+
+@bp.post("/login")
+@public
+def submit_login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = LoginForm()
-    if request.method == "GET" and request.args.get("next"):
-        session["next"] = safe_next(request.args["next"])
-    if form.validate_on_submit():
-        try:
-            user = services.authenticate(
-                username=text(form.username), password=text(form.password), address=client_address()
-            )
-        except services.LoginRefused as refused:
-            db.session.commit()  # keep the failure count
-            status = 429 if isinstance(refused, services.LoginThrottled) else 200
-            flash(str(refused), "error")
-            return render_template("auth/login.html", form=form), status
-        db.session.commit()
-        if user.totp_secret:
-            next_url = session.get("next")
-            session.clear()
-            session.update(pending_user=user.id, pending_at=utcnow().timestamp(), next=next_url)
-            return redirect(url_for("auth.second_factor"))
-        return _finish_login(user)
-    return render_template("auth/login.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    try:
+        user = services.authenticate(
+            username=text(form.username), password=text(form.password), address=client_address()
+        )
+    except services.LoginRefused as refused:
+        db.session.commit()  # keep the failure count
+        status = 429 if isinstance(refused, services.LoginThrottled) else 200
+        flash(str(refused), "error")
+        return render_template("auth/login.html", form=form), status
+    db.session.commit()
+    if user.totp_secret:
+        next_url = session.get("next")
+        session.clear()
+        session.update(pending_user=user.id, pending_at=utcnow().timestamp(), next=next_url)
+        return redirect(url_for("auth.second_factor"))
+    return _finish_login(user)
 
 
-@bp.route("/login/code", methods=["GET", "POST"])
-@public
-def second_factor() -> str | Response | tuple[str, int]:
-    pending_at = session.get("pending_at", 0)
+def _pending_user() -> User | None:
+    """The user who gave their password and has yet to give a code (for a few minutes)."""
     user = db.session.get(User, session.get("pending_user", 0))
-    if user is None or utcnow().timestamp() - pending_at > PENDING_SECONDS:
+    if user is None or utcnow().timestamp() - session.get("pending_at", 0) > PENDING_SECONDS:
         session.clear()
         flash(_("Sign in again."), "info")
+        return None
+    return user
+
+
+@bp.get("/login/code")
+@public
+def second_factor() -> str | Response:
+    if _pending_user() is None:
+        return redirect(url_for("auth.login"))
+    return render_template("auth/code.html", form=CodeForm())
+
+
+@bp.post("/login/code")
+@public
+def check_second_factor() -> str | Response:
+    user = _pending_user()
+    if user is None:
         return redirect(url_for("auth.login"))
     form = CodeForm()
-    if form.validate_on_submit():
-        try:
-            services.verify_totp(user=user, code=text(form.code), address=client_address())
-        except services.LoginRefused as refused:
-            db.session.commit()
-            flash(str(refused), "error")
-            return render_template("auth/code.html", form=form), 200
-        return _finish_login(user)
-    return render_template("auth/code.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/code.html", form=form)
+    try:
+        services.verify_totp(user=user, code=text(form.code), address=client_address())
+    except services.LoginRefused as refused:
+        db.session.commit()  # keep the failure count
+        flash(str(refused), "error")
+        return render_template("auth/code.html", form=form)
+    return _finish_login(user)
 
 
 @bp.post("/logout")
@@ -136,52 +159,70 @@ def logout() -> Response:
     return response
 
 
-@bp.route("/reauthenticate", methods=["GET", "POST"])
+@bp.get("/reauthenticate")
 @signed_in
-def reauthenticate() -> str | Response:
+def reauthenticate() -> str:
+    return render_template("auth/reauthenticate.html", form=ReauthForm())
+
+
+@bp.post("/reauthenticate")
+@signed_in
+def confirm_reauthentication() -> str | Response:
     form = ReauthForm()
-    if form.validate_on_submit():
-        try:
-            services.authenticate(
-                username=current_user.username, password=text(form.password), address=client_address()
-            )
-            if current_user.totp_secret:
-                services.verify_totp(user=current_user, code=form.code.data or "", address=client_address())
-            services.refresh_session(g.user_session)
-        except DomainError as refused:
-            db.session.commit()
-            flash(str(refused), "error")
-            return render_template("auth/reauthenticate.html", form=form)
-        db.session.commit()
-        return redirect(safe_next(request.args.get("next")))
-    return render_template("auth/reauthenticate.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/reauthenticate.html", form=form)
+    try:
+        services.authenticate(
+            username=current_user.username, password=text(form.password), address=client_address()
+        )
+        if current_user.totp_secret:
+            services.verify_totp(user=current_user, code=text(form.code), address=client_address())
+        services.refresh_session(g.user_session)
+    except DomainError as refused:
+        db.session.commit()  # keep the failure count
+        flash(str(refused), "error")
+        return render_template("auth/reauthenticate.html", form=form)
+    db.session.commit()
+    return redirect(safe_next(request.args.get("next")))
 
 
-@bp.route("/password", methods=["GET", "POST"])
+@bp.get("/password")
 @signed_in
-def change_password() -> str | Response:
+def change_password() -> str:
+    return render_template("auth/password.html", form=PasswordForm())
+
+
+@bp.post("/password")
+@signed_in
+def save_password() -> str | Response:
     form = PasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(user=current_user, current=text(form.current), new=text(form.new))
-        except DomainError as error:
-            form.new.errors = [*form.new.errors, str(error)]
-            return render_template("auth/password.html", form=form)
-        db.session.commit()
-        logout_user()
-        session.clear()
-        flash(_("Password changed. Every session has ended: sign in with the new password."), "success")
-        return redirect(url_for("auth.login"))
-    return render_template("auth/password.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/password.html", form=form)
+    try:
+        services.change_password(user=current_user, current=text(form.current), new=text(form.new))
+    except DomainError as error:
+        form.new.errors = [*form.new.errors, str(error)]
+        return render_template("auth/password.html", form=form)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("Password changed. Every session has ended: sign in with the new password."), "success")
+    return redirect(url_for("auth.login"))
 
 
-@bp.route("/second-factor", methods=["GET", "POST"])
+@bp.get("/second-factor")
 @signed_in
-def enrol_totp() -> str | Response:
+def enrol_totp() -> str:
     """Enrol (or replace) the authenticator: show a new secret, confirm it with a first code."""
-    secret = session.get("enrol_secret")
-    if request.method == "GET" or not secret:
-        secret = session["enrol_secret"] = services.new_totp_secret()
+    session["enrol_secret"] = secret = services.new_totp_secret()
+    return _enrolment_page(CodeForm(), secret)
+
+
+@bp.post("/second-factor")
+@signed_in
+def confirm_totp() -> str | Response:
+    secret = session.get("enrol_secret") or services.new_totp_secret()
+    session["enrol_secret"] = secret
     form = CodeForm()
     if form.validate_on_submit():
         try:
@@ -195,6 +236,10 @@ def enrol_totp() -> str | Response:
             logout_user()
             session.clear()
             return redirect(url_for("auth.login"))
+    return _enrolment_page(form, secret)
+
+
+def _enrolment_page(form: CodeForm, secret: str) -> str:
     uri = services.provisioning_uri(current_user, secret)
     qr = segno.make(uri, micro=False).svg_data_uri(scale=4)
     return render_template(
