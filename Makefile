@@ -54,9 +54,10 @@ translations: ## extract the interface's strings and update the French and Chine
 	$(BIN)/pybabel extract --mapping-file babel.cfg --keyword _l --sort-by-file --omit-header --width 100 --output-file translations/messages.pot .
 	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations --no-fuzzy-matching --width 100
 
-lint: ## ruff (lint with security rules, format) and bandit (medium severity and up) on app code
+lint: ## ruff (lint with security rules, format), mypy (vat, ledger, seeding) and bandit (medium and up) on app code
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/bandit --quiet --recursive vat ledger --severity-level medium
 
 format:

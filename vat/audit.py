@@ -72,7 +72,7 @@ def record_many(*, actor: Any | None, events: list[dict[str, Any]]) -> None:
     for fields in events:
         rows.append(_row(actor, previous, **fields))
         previous = rows[-1]["hash"]
-    db.session.execute(insert(AuditEvent.__table__), rows)
+    db.session.execute(insert(AuditEvent), rows)
 
 
 def _row(

@@ -13,7 +13,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import Text, select, type_coerce, update
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from vat import audit
 from vat.auth import services as auth
@@ -87,12 +87,19 @@ def _prepend_development_key() -> None:
     current_app.extensions["vat_keyring"] = KeyRing.parse(stored["VAT_DATA_KEY"])
 
 
+def _sqlite_file(url: URL) -> str:
+    if not url.database:
+        raise click.ClickException("DATABASE_URL names no SQLite file")
+    return url.database
+
+
 def rotate_all() -> int:
     """Move every encrypted column to the active key; returns how many values changed."""
     ring: KeyRing = current_app.extensions["vat_keyring"]
     changed = 0
     for table in Base.metadata.sorted_tables:
-        columns = [c for c in table.columns if isinstance(c.type, EncryptedText)]
+        encrypted = {c.name: c.type for c in table.columns if isinstance(c.type, EncryptedText)}
+        columns = [c for c in table.columns if c.name in encrypted]
         if not columns:
             continue
         (pk,) = table.primary_key.columns
@@ -102,8 +109,10 @@ def rotate_all() -> int:
             for column in columns:
                 stored = row[column.name]
                 if stored is not None and key_id_of(stored) != ring.active_id:
-                    plain = ring.decrypt(stored, column.type.context)
-                    values[column.name] = type_coerce(ring.encrypt(plain, column.type.context), Text)
+                    plain = ring.decrypt(stored, encrypted[column.name].context)
+                    values[column.name] = type_coerce(
+                        ring.encrypt(plain, encrypted[column.name].context), Text
+                    )
             if values:
                 db.session.execute(update(table).where(pk == row[pk.name]).values(values))
                 changed += len(values)
@@ -139,7 +148,7 @@ def backup(path: Path) -> None:
     """Copy the live database to PATH (SQLite online backup API, or pg_dump -Fc)."""
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() == "sqlite":
-        source = sqlite3.connect(url.database)
+        source = sqlite3.connect(_sqlite_file(url))
         target = sqlite3.connect(path)
         with target:
             source.backup(target)
@@ -163,7 +172,7 @@ def restore(path: Path, yes: bool) -> None:
     db.engine.dispose()
     if url.get_backend_name() == "sqlite":
         source = sqlite3.connect(path)
-        target = sqlite3.connect(url.database)
+        target = sqlite3.connect(_sqlite_file(url))
         with target:
             source.backup(target)
         source.close()

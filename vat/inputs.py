@@ -41,11 +41,11 @@ def clean_text(field: str, value: str | None, *, max_length: int, required: bool
 
 
 def choice(field: str, value: str | None, allowed: type[Any], *, default: str | None = None) -> str:
-    value = (value or "").strip().lower().replace(" ", "_").replace("-", "_") or default
+    cleaned = (value or "").strip().lower().replace(" ", "_").replace("-", "_") or default
     valid = {m.value for m in allowed}
-    if value not in valid:
+    if cleaned is None or cleaned not in valid:
         raise InvalidField(field, _l("Choose one of: %(values)s.", values=", ".join(sorted(valid))))
-    return value
+    return cleaned
 
 
 def past_date(field: str, value: date | None, *, required: bool = False) -> date | None:
