@@ -131,8 +131,8 @@ def approve_project(
     )
     db.session.add(project)
     db.session.flush()
-    for code in codes:
-        db.session.add(ProjectBeneficiary(project_id=project.id, case_code=code))
+    for case_code in codes:
+        db.session.add(ProjectBeneficiary(project_id=project.id, case_code=case_code))
     dims = {"project_id": project.id, "country_code": code}
     book(
         project,

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DatabaseError
 
 from ledger import engine
 from ledger.engine import EntryKind, Line
-from ledger.models import Entry, Posting, ProjectStatus
+from ledger.models import Entry, Posting, ProjectFocus, ProjectStatus
 from ledger.reports import subledgers, withheld
 from ledger.services import contributions, grants, months, victim_support
 from ledger.verify import verify
@@ -202,6 +202,28 @@ def test_approving_beyond_available_to_commit_is_refused(fund):
     assert grants.fund_position()["available"] == 0
     with pytest.raises(DomainError, match="Not enough to commit"):
         fund.project("1")
+
+
+def test_a_grant_with_beneficiaries_is_booked_under_its_country(fund):
+    fund.contribute("100000")
+    project = grants.approve_project(
+        actor=fund.maker,
+        key=key(),
+        title="Clinic",
+        partner="MSF",
+        country_code="CAF",
+        focus=ProjectFocus.INCOME_GENERATION,
+        currency="USD",
+        amount=Decimal("5000"),
+        approved_on=date(2019, 2, 1),
+        planned_start=date(2019, 2, 1),
+        planned_end=date(2020, 1, 31),
+        case_codes=["CAR-2017-0042", "CAR-2017-0043"],
+    )
+    countries = db.session.scalars(
+        select(Posting.country_code).where(Posting.project_id == project.id).distinct()
+    ).all()
+    assert (project.country_code, countries) == ("CAF", ["CAF"])
 
 
 def test_a_disbursement_never_exceeds_the_undisbursed_amount_and_carries_the_support_cost(fund):
