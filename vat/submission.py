@@ -48,7 +48,10 @@ def restore_begin_mode(_error: BaseException | None) -> None:
     token = g.pop("vat_begin_mode", None)
     if token is None:
         return
-    if token.var.get() is BeginMode.DEFERRED and db.session().in_transaction():
+    # Only SQLite's query-only transaction needs ending here; on PostgreSQL the session may be
+    # shared with a response still streaming from a server-side cursor (stream_with_context).
+    reading = token.var.get() is BeginMode.DEFERRED
+    if reading and db.session().in_transaction() and db.session.get_bind().dialect.name == "sqlite":
         db.session.rollback()
     reset_begin_mode(token)
 
