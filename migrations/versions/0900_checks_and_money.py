@@ -42,6 +42,20 @@ EXPONENTS = {
 AMOUNTS = [("vat_assistance", "cost"), ("vat_claim_order", "amount"), ("vat_claim_payment", "amount")]
 
 # table, column, the values it may hold (CHECK named ck_<table>_<column>)
+# Frozen here as they stood at this revision (a migration never imports the models' enums).
+PERSONNEL_CATEGORIES = (
+    "military_contingent",
+    "military_expert",
+    "formed_police",
+    "individual_police",
+    "civilian",
+    "un_volunteer",
+    "contractor",
+    "implementing_partner",
+    "non_un_force",
+    "unknown",
+)
+
 ENUMS = [
     ("auth_user", "role", ("advocate", "senior_advocate", "fund_manager", "auditor", "admin")),
     ("ledger_account", "controls", ("pledge", "withholding", "project")),
@@ -51,22 +65,7 @@ ENUMS = [
     ("ledger_project", "status", ("approved", "ongoing", "completed", "cancelled")),
     ("ledger_tranche", "status", ("pending", "posted", "rejected", "reversed")),
     ("vat_allegation", "outcome", ("pending", "substantiated", "unsubstantiated")),
-    (
-        "vat_allegation",
-        "personnel_category",
-        (
-            "military_contingent",
-            "military_expert",
-            "formed_police",
-            "individual_police",
-            "civilian",
-            "un_volunteer",
-            "contractor",
-            "implementing_partner",
-            "non_un_force",
-            "unknown",
-        ),
-    ),
+    ("vat_allegation", "personnel_category", PERSONNEL_CATEGORIES),
     ("vat_allegation", "type", ("exploitation", "abuse", "other", "unknown")),
     ("vat_allegation", "urgency", ("normal", "high_priority", "urgent")),
     (
@@ -97,22 +96,7 @@ ENUMS = [
     ("vat_child", "sex", ("female", "male", "unknown")),
     ("vat_claim", "closing_reason", ("resolved", "unresolved", "withdrawn", "father_excluded")),
     ("vat_claim", "dna_result", ("match", "exclusion", "inconclusive")),
-    (
-        "vat_claim",
-        "father_category",
-        (
-            "military_contingent",
-            "military_expert",
-            "formed_police",
-            "individual_police",
-            "civilian",
-            "un_volunteer",
-            "contractor",
-            "implementing_partner",
-            "non_un_force",
-            "unknown",
-        ),
-    ),
+    ("vat_claim", "father_category", PERSONNEL_CATEGORIES),
     ("vat_claim", "paternity_basis", ("court_decision", "acknowledgment")),
     (
         "vat_claim",

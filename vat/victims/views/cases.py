@@ -4,6 +4,7 @@ the allegations the victim is named in."""
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
@@ -16,8 +17,7 @@ from vat.allegations import services as allegation_services
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, in_scope, requires
 from vat.db import db
-from vat.errors import DomainError
-from vat.submission import submit, writes
+from vat.submission import act, submit, writes
 from vat.victims import identity, labels, listing, outcomes, timeline
 from vat.victims.forms import LinkAllegationForm, NameSearchForm, SearchForm, StatusForm, VictimForm
 from vat.victims.views.blueprint import (
@@ -195,18 +195,15 @@ def update(victim_id: int) -> Response | tuple[str, int]:
 def set_status(victim_id: int) -> Response:
     victim = load_victim(victim_id)
     form = StatusForm()
-    if form.validate_on_submit():
-        try:
-            identity.set_status(actor=current_user, victim=victim, status=form.status.data)
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("Status set to %(status)s.", status=labels.vat_label(victim.status)), "success")
-    else:
+    if not form.validate_on_submit():
         flash(_("Choose a listed status."), "error")
-    return to_victim_page(victim)
+        return to_victim_page(victim)
+    status = form.status.data
+    return act(
+        partial(identity.set_status, actor=current_user, victim=victim, status=status),
+        done=_("Status set to %(status)s.", status=labels.vat_label(status)),
+        back=victim_url(victim),
+    )
 
 
 # --- allegations linked ----------------------------------------------------------------------
@@ -224,15 +221,11 @@ def link_allegation(victim_id: int) -> Response:
     if allegation is None:
         flash(_("No allegation in your scope has that reference number."), "error")
         return to_victim_page(victim, "allegations")
-    try:
-        outcomes.link_victim(actor=current_user, victim=victim, allegation=allegation)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("Linked to allegation %(reference)s.", reference=allegation.reference), "success")
-    return to_victim_page(victim, "allegations")
+    return act(
+        partial(outcomes.link_victim, actor=current_user, victim=victim, allegation=allegation),
+        done=_("Linked to allegation %(reference)s.", reference=allegation.reference),
+        back=victim_url(victim, "allegations"),
+    )
 
 
 @bp.post("/victims/<int:victim_id>/allegations/<int:allegation_id>/unlink")
@@ -242,12 +235,8 @@ def unlink_allegation(victim_id: int, allegation_id: int) -> Response:
     allegation = allegation_services.get_allegation(current_user, allegation_id)
     if allegation is None or not EmptyForm().validate_on_submit():
         abort(404)
-    try:
-        outcomes.unlink_victim(actor=current_user, victim=victim, allegation=allegation)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("Unlinked from allegation %(reference)s.", reference=allegation.reference), "success")
-    return to_victim_page(victim, "allegations")
+    return act(
+        partial(outcomes.unlink_victim, actor=current_user, victim=victim, allegation=allegation),
+        done=_("Unlinked from allegation %(reference)s.", reference=allegation.reference),
+        back=victim_url(victim, "allegations"),
+    )

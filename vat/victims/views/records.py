@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TypeVar
 
 from flask import abort, render_template
 from flask_babel import gettext as _
@@ -40,11 +41,15 @@ def create_assistance(victim_id: int) -> Response | tuple[str, int]:
     )
 
 
-def _service(victim: Victim, service_id: int) -> Assistance:
-    service = db.session.get(Assistance, service_id)
-    if service is None or service.victim_id != victim.id:
+R = TypeVar("R", Assistance, Child)
+
+
+def _on_file(victim: Victim, kind: type[R], record_id: int) -> R:
+    """A record of this victim's file; any other id answers 404, as one outside scope does."""
+    record = db.session.get(kind, record_id)
+    if record is None or record.victim_id != victim.id:
         abort(404)
-    return service
+    return record
 
 
 @bp.get("/victims/<int:victim_id>/assistance/<int:service_id>")
@@ -52,7 +57,7 @@ def _service(victim: Victim, service_id: int) -> Assistance:
 @writes
 def edit_assistance(victim_id: int, service_id: int) -> str:
     victim = load_victim(victim_id)
-    service = _service(victim, service_id)
+    service = _on_file(victim, Assistance, service_id)
     identity.record_read(actor=current_user, victim=victim, what="assistance", record_id=service.id)
     db.session.commit()
     form = AssistanceForm(obj=service)
@@ -66,7 +71,7 @@ def update_assistance(victim_id: int, service_id: int) -> Response | tuple[str, 
     return record_on_file(
         victim,
         AssistanceForm(),
-        partial(assistance.update_assistance, service=_service(victim, service_id)),
+        partial(assistance.update_assistance, service=_on_file(victim, Assistance, service_id)),
         done=_("Service updated."),
         anchor="services",
         title=_("Update a service"),
@@ -94,19 +99,12 @@ def create_child(victim_id: int) -> Response | tuple[str, int]:
     )
 
 
-def _child(victim: Victim, child_id: int) -> Child:
-    child = db.session.get(Child, child_id)
-    if child is None or child.victim_id != victim.id:
-        abort(404)
-    return child
-
-
 @bp.get("/victims/<int:victim_id>/children/<int:child_id>")
 @requires(Permission.EDIT_CASES)
 @writes
 def edit_child(victim_id: int, child_id: int) -> str:
     victim = load_victim(victim_id)
-    child = _child(victim, child_id)
+    child = _on_file(victim, Child, child_id)
     identity.record_read(actor=current_user, victim=victim, what="child", record_id=child.id)
     db.session.commit()
     return render_template(RECORD_FORM, form=ChildForm(obj=child), victim=victim, title=_("Update a child"))
@@ -119,7 +117,7 @@ def update_child(victim_id: int, child_id: int) -> Response | tuple[str, int]:
     return record_on_file(
         victim,
         ChildForm(),
-        partial(family.update_child, child=_child(victim, child_id)),
+        partial(family.update_child, child=_on_file(victim, Child, child_id)),
         done=_("Child updated."),
         anchor="children",
         title=_("Update a child"),
