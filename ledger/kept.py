@@ -11,7 +11,6 @@ computes the figures again."""
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Hashable
 from typing import TypeVar
@@ -22,10 +21,10 @@ from sqlalchemy import func, select
 from ledger.models import Entry
 from vat.audit import AuditEvent
 from vat.db import db
-from vat.kept import KeptValues
 
 T = TypeVar("T")
 
+MAX_KEYS = 16  # few keys, each large: a fund report holds every project
 _lock = threading.Lock()
 
 # The audit actions of ledger services that change records without booking an entry.
@@ -63,8 +62,17 @@ def figures(name: str, compute: Callable[[], T], *arguments: Hashable) -> T:
         if current < kept_version:  # a request that began before a newer one kept its figures
             store = None
         elif current > kept_version or store is None:
-            store = KeptValues(max_keys=16)  # few keys, each large: a fund report holds every project
+            store = {}
             current_app.extensions["ledger_figures"] = (current, store)
     if store is None:
         return compute()
-    return store.get((name, *arguments), compute, max_age=math.inf)
+    key = (name, *arguments)
+    with _lock:
+        if key in store:
+            return store[key]
+    value = compute()
+    with _lock:
+        while len(store) >= MAX_KEYS:
+            del store[next(iter(store))]
+        store[key] = value
+    return value

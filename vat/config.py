@@ -30,9 +30,6 @@ DEFAULTS: dict[str, Any] = {
     "VAT_LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
     "VAT_SUPPRESSION_THRESHOLD": 5,
     "VAT_NO_UPDATE_DAYS": 90,
-    "VAT_SUMMARY_SECONDS": 300,  # dashboard and report figures are kept this long (reports/snapshots.py)
-    "VAT_SUMMARY_WAIT_SECONDS": 3,  # a dashboard or report waits this long for figures it lacks
-    "VAT_LIST_COUNT_SECONDS": 30,  # a long list's total and page starts are worked out at most this often
     "TRUSTED_HOSTS": None,
     "VAT_PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-* headers we trust
 }

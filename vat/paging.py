@@ -1,4 +1,5 @@
-"""One page of a list, cut in SQL: what the `pager` macros read, for lists of any kind of row."""
+"""One page of a list, cut in SQL: what the `pager` macros read, for lists of any kind of row.
+Page sizes come from a fixed set, whatever the address asks for."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ from sqlalchemy import Select
 
 from vat.db import db
 
+PAGE_SIZES = (20, 50, 100)
+
+
+def page_size(asked: int | None) -> int:
+    """The page size asked for if the lists offer it, else the smallest."""
+    return asked if asked in PAGE_SIZES else PAGE_SIZES[0]
+
 
 @dataclass(frozen=True)
 class Page:
@@ -18,7 +26,7 @@ class Page:
     items: list[Any]
     page: int
     per_page: int
-    total: int  # may be a few seconds old (kept counts); `more` never is
+    total: int
     more: bool = False  # rows exist after this page
 
     @property
@@ -44,16 +52,16 @@ class Page:
 
 def page_of(query: Select[*tuple[Any, ...]], *, page: int, per_page: int, count: Callable[[], int]) -> Page:
     """Page `page` of an ordered `query`: its rows and one more (is there a next page?), and the
-    list's total from `count` (which may keep it a few seconds, as `vat.kept.list_figure` does)."""
+    list's total from `count`."""
     rows = db.session.execute(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    total = max(count(), (page - 1) * per_page + min(len(rows), per_page))  # a kept total may lag
+    total = count()
     return Page(
         items=list(rows[:per_page]), page=page, per_page=per_page, total=total, more=len(rows) > per_page
     )
 
 
 def page_of_rows(rows: Sequence[Any], *, page: int, per_page: int) -> Page:
-    """Page `page` of rows already at hand (kept figures), in their order."""
+    """Page `page` of rows already at hand, in their order."""
     start = (page - 1) * per_page
     return Page(
         items=list(rows[start : start + per_page]),

@@ -4,7 +4,7 @@ in SQL, one page loaded), and the dashboard's counts grouped in SQL."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -27,7 +27,6 @@ from vat.claims.models import Claim, ClaimEvent, ClaimStep, Letter, LetterDirect
 from vat.claims.support import Balance, Schedule, amounts_due, schedule
 from vat.db import db
 from vat.inputs import today
-from vat.kept import KeptValues, list_figure
 from vat.paging import Page
 from vat.victims import identity
 from vat.victims import listing as victim_listing
@@ -171,8 +170,6 @@ def _load_for_rows(user: Actor, ids: Sequence[int]) -> list[Claim]:
 
 MAX_PAGE = 100_000  # a page number past any list (keeps the offset within the database's range)
 
-_kept_counts = KeptValues()
-
 
 def claims_page(
     user: Actor,
@@ -181,13 +178,10 @@ def claims_page(
     page: int = 1,
     per_page: int = 50,
     on: date | None = None,
-    kept_as: Hashable | None = None,
 ) -> Page:
     """One page of the claims in scope matching the filters: open claims first, the longest
     waiting on a member state first, then the oldest opened. Ordered and cut in SQL; only the
-    page's claims are loaded with their letters, orders and payments. With `kept_as` (the list
-    and who views it), the total is counted at most once per `VAT_LIST_COUNT_SECONDS`, as the
-    victim list's is; the rows, and whether more follow, are always read."""
+    page's claims are loaded with their letters, orders and payments; the total is counted."""
     on = on or today()
     page = min(max(page, 1), MAX_PAGE)
     matching = _matching(user, filters)
@@ -210,15 +204,12 @@ def claims_page(
     ).all()
     claims = _load_for_rows(user, window[:per_page])
 
-    def count() -> int:
-        return db.session.scalar(select(func.count(Claim.id)).where(*matching)) or 0
-
-    total = list_figure(_kept_counts, kept_as, count)
+    total = db.session.scalar(select(func.count(Claim.id)).where(*matching)) or 0
     return Page(
         items=[claim_row(claim, on) for claim in claims],
         page=page,
         per_page=per_page,
-        total=max(total, (page - 1) * per_page + len(claims) if claims else 0),  # a kept total may lag
+        total=total,
         more=len(window) > per_page,
     )
 
@@ -238,8 +229,6 @@ class Dashboard:
 OLDEST_AGE = "over 2 years"
 AGE_LABELS = [label for _, label in AGE_BUCKETS] + [OLDEST_AGE]
 
-_kept_dashboards = KeptValues()
-
 
 def _count(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -247,12 +236,8 @@ def _count(condition: Any) -> Any:
 
 def dashboard(user: Actor, on: date | None = None) -> Dashboard:
     """Every claim in scope summed up: by step; open claims by member state (with the longest
-    wait), by age and by waiting flag; victims owed an update; child support due and received.
-    Kept per viewer for `VAT_LIST_COUNT_SECONDS`, like a list's total (the page's main cost)."""
-    return list_figure(_kept_dashboards, ("claims", user.id, on), lambda: _dashboard(user, on or today()))
-
-
-def _dashboard(user: Actor, on: date) -> Dashboard:
+    wait), by age and by waiting flag; victims owed an update; child support due and received."""
+    on = on or today()
     groups = _claims_by_step_and_member_state(user, on)
     open_groups = [g for g in groups if g["step"] is not S.CLOSED]
     steps: dict[ClaimStep, int] = defaultdict(int)

@@ -91,7 +91,6 @@ def index() -> str:
         filters,
         page=request.args.get("page", 1, type=int) or 1,
         per_page=PER_PAGE,
-        kept_as=("claims", current_user.id, filters),
     )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(

@@ -3,13 +3,12 @@ name search (audited), and the advocate's "needs attention" dashboard."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 
 from vat import audit
 from vat.allegations.clock import has_overdue_step, overdue_steps, rules
@@ -19,7 +18,6 @@ from vat.auth.models import BreakGlass, User
 from vat.crypto import blind_index
 from vat.db import db
 from vat.inputs import today
-from vat.kept import KeptValues, list_figure
 from vat.paging import Page
 from vat.victims.assistance import DELIVERED, STUCK_DAYS
 from vat.victims.identity import NAME_PURPOSE, glass_breaks_for, in_scope_condition
@@ -111,68 +109,17 @@ def victim_rows(user: Actor, filters: VictimFilters) -> Select[Any]:
     return query
 
 
-_kept_totals = KeptValues()
-_kept_page_starts = KeptValues()
-
-# Pages up to this many rows in are reached by skipping rows (OFFSET); deeper ones seek from where
-# the page starts, kept with the list's total: skipping 40,000 rows cost 200 ms a page under load.
-DEEP_OFFSET = 1_000
-
-
-def paginate_rows(query: Select[Any], *, page: int, per_page: int, kept_as: Hashable | None = None) -> Page:
-    """One page of `query` (ordered by LIST_KEY, newest first). With `kept_as` (the list and who
-    views it), the total, and for deep pages where each page starts, are worked out at most once per
-    `VAT_LIST_COUNT_SECONDS` for that key: at 100,000 victims they are the page's main cost. The
-    rows are always read."""
-    # Count and skip on victim ids alone (an index covers them); the page's other columns and
-    # subqueries are computed for its own rows only, not for every row skipped over.
+def paginate_rows(query: Select[Any], *, page: int, per_page: int) -> Page:
+    """One page of `query` (ordered by LIST_KEY, newest first) and the list's exact total.
+    Counting and skipping read victim ids alone (an index covers them); the page's other columns
+    and subqueries are computed for its own rows only, not for every row skipped over."""
     ids = query.with_only_columns(Victim.id)
-    skip = (page - 1) * per_page
-    if kept_as is not None and skip > DEEP_OFFSET and _keeps_list_figures():
-        window, more = _seek_page(ids, page, per_page, kept_as)
-    else:
-        window = list(db.session.scalars(ids.limit(per_page + 1).offset(skip)))
-        more = len(window) > per_page
-        window = window[:per_page]
+    window = list(db.session.scalars(ids.limit(per_page + 1).offset((page - 1) * per_page)))
+    more = len(window) > per_page
+    window = window[:per_page]
     rows = db.session.execute(query.where(Victim.id.in_(window))).all() if window else []
-
-    def count() -> int:
-        return db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
-
-    total = max(list_figure(_kept_totals, kept_as, count), skip + len(rows))
+    total = db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
     return Page(items=list(rows), page=page, per_page=per_page, total=total, more=more)
-
-
-def _keeps_list_figures() -> bool:
-    return float(current_app.config["VAT_LIST_COUNT_SECONDS"]) > 0
-
-
-def _seek_page(ids: Select[Any], page: int, per_page: int, kept_as: Hashable) -> tuple[list[int], bool]:
-    """The ids from where page `page` starts to where the next one starts, and whether it exists.
-    The starts may be a few seconds old: a page then holds the rows now between them — a row or
-    two more or fewer than `per_page` — so no row is skipped over between two pages."""
-    starts = list_figure(_kept_page_starts, (kept_as, per_page), lambda: _page_starts(ids, per_page))
-    if page > len(starts):
-        return [], False
-    key = tuple_(*LIST_KEY)
-    window = ids.where(key <= tuple_(*starts[page - 1]))
-    if page < len(starts):
-        window = window.where(key > tuple_(*starts[page]))
-    return list(db.session.scalars(window)), page < len(starts)
-
-
-def _page_starts(ids: Select[Any], per_page: int) -> list[tuple[Any, ...]]:
-    """The LIST_KEY of every page's first row: one pass over the matching rows' index."""
-    number = func.row_number().over(order_by=[column.desc() for column in LIST_KEY])
-    ranked = ids.with_only_columns(*LIST_KEY, number.label("number")).order_by(None).subquery()
-    return [
-        tuple(start)
-        for start in db.session.execute(
-            select(*(ranked.c[column.key] for column in LIST_KEY))
-            .where((ranked.c.number - 1) % per_page == 0)
-            .order_by(ranked.c.number)
-        )
-    ]
 
 
 NAME_RESULTS = 100

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from vat.auth.actor import Actor
 from vat.auth.policy import Permission, requires
 from vat.reports.assistance import (
     ASSISTANCE_GROUPS,
@@ -19,7 +20,6 @@ from vat.reports.assistance import (
 from vat.reports.charts import counts_chart
 from vat.reports.forms import VictimFilterForm
 from vat.reports.scope import VictimFilters, sees_rows
-from vat.reports.snapshots import Viewer
 from vat.reports.views.blueprint import ReportPage, audit_export, bp, download_sheet
 from vat.submission import writes
 
@@ -36,7 +36,7 @@ def _grouping() -> str:
 def assistance() -> str | Response:
     by = _grouping()
 
-    def make(user: Viewer, filters: VictimFilters) -> AssistanceReport:
+    def make(user: Actor, filters: VictimFilters) -> AssistanceReport:
         return assistance_report(user, filters, by=by)
 
     def context(report: AssistanceReport, _filters: VictimFilters) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def assistance() -> str | Response:
             "aggregate": not sees_rows(current_user),
         }
 
-    return PAGE.show("reports/assistance.html", make, context, by, carry=("by",))
+    return PAGE.show("reports/assistance.html", make, context, carry=("by",))
 
 
 @bp.get("/assistance/export.<fmt>")

@@ -1,5 +1,6 @@
-"""The reports blueprint and what its pages share: filters read from the address, reports kept per
-viewer, the refusal of too narrow filters, audited downloads.
+"""The reports blueprint and what its pages share: filters read from the address, the refusal of
+too narrow filters, audited downloads. Every page computes its figures in the request, from the
+database as it is: the same for every viewer entitled to them, on every worker and server.
 
 Every export is audited (who, which report, which filters, how many rows). The exports hold case
 codes and figures, never an identity field, so they need no fresh login; aggregate pages and
@@ -7,9 +8,9 @@ exports for fund managers and auditors are suppressed (see vat/reports/suppressi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import IO, Any, Generic, TypeVar
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -17,12 +18,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from vat import audit
+from vat.auth.actor import Actor
 from vat.db import BeginMode, begin_mode, db
-from vat.reports import populations, progress, snapshots
+from vat.reports import populations, progress
 from vat.reports.exports import blocks, csv_lines, file_size, xlsx_file
 from vat.reports.forms import PeriodForm, ReportForm
 from vat.reports.scope import VictimFilters, sees_rows, threshold
-from vat.reports.snapshots import Viewer
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -88,28 +89,6 @@ def too_few(form: ReportForm, endpoint: str, title: str, population: str, *, sta
 
 
 @dataclass(frozen=True)
-class Checked(Generic[T]):
-    """A report and the query-set-size check of its filters, made in the same computation so that
-    a kept report is shown exactly when its own check passed. `report` is None: refused."""
-
-    report: T | None
-
-
-def kept_report(
-    name: str, filters: VictimFilters, population: str, make: Callable[[Viewer], T], *options: Hashable
-) -> snapshots.Figures[Checked[T]]:
-    """`make(viewer)` for the signed-in user and these filters, kept per viewer for a few minutes
-    (snapshots.report_for): a report aggregates the whole scope, seconds at 100,000 victims."""
-
-    def compute(viewer: Viewer) -> Checked[T]:
-        if populations.too_few_to_show_for(viewer, filters, population):
-            return Checked(None)
-        return Checked(make(viewer))
-
-    return snapshots.report_for(current_user, (name, filters, *options), compute)
-
-
-@dataclass(frozen=True)
 class ReportPage(Generic[FormT]):
     """One report's page and export: where it lives, its filter form, whose numbers it counts
     (`population`, for the query-set-size control) and its title."""
@@ -122,31 +101,18 @@ class ReportPage(Generic[FormT]):
     def show(
         self,
         template: str,
-        make: Callable[[Viewer, VictimFilters], T],
+        make: Callable[[Actor, VictimFilters], T],
         context: Callable[[T, VictimFilters], dict[str, Any]],
-        *options: Hashable,
+        *,
         carry: tuple[str, ...] = (),
     ) -> str | Response:
-        """The page: its figures kept per viewer (`kept_report`), or the notice that they are
-        being prepared, or the refusal of too narrow filters. `context(report, filters)` gives the
-        template what it shows besides the form, the filters to carry and the figures' time."""
+        """The page, or the refusal of too narrow filters. `context(report, filters)` gives the
+        template what it shows besides the form and the filters to carry."""
         form, filters = filters_from(self.form_class)
-        snapshot = kept_report(
-            self.endpoint, filters, self.population, lambda viewer: make(viewer, filters), *options
-        )
-        if snapshot.value is None:
-            return pending(form, self.endpoint, str(self.title))
-        report = snapshot.value.report
-        if report is None:
+        if populations.too_few_to_show_for(current_user, filters, self.population):
             return too_few(form, self.endpoint, str(self.title), self.population)
-        return self.render(template, form, snapshot.computed_at, carry, **context(report, filters))
-
-    def render(
-        self, template: str, form: FormT, as_of: datetime | None, carry: tuple[str, ...], **context: Any
-    ) -> str:
-        return render_template(
-            template, form=form, args=carried(form, *carry), figures_as_of=as_of, **context
-        )
+        report = make(current_user, filters)
+        return render_template(template, form=form, args=carried(form, *carry), **context(report, filters))
 
     def export_filters(self, fmt: str, formats: tuple[str, ...] = FORMATS) -> VictimFilters:
         """The filters of an export, after refusing an unknown format (404) and filters too narrow
@@ -157,11 +123,6 @@ class ReportPage(Generic[FormT]):
         if populations.too_few_to_show_for(current_user, filters, self.population):
             abort(too_few(form, self.endpoint, str(self.title), self.population, status=422))
         return filters
-
-
-def pending(form: ReportForm, endpoint: str, title: str) -> str:
-    """The page shown while a report's figures are still being computed in the background."""
-    return render_template("reports/pending.html", form=form, endpoint=endpoint, title=title)
 
 
 def audit_export(report: str, fmt: str, filters: dict[str, Any], rows: int) -> None:

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from vat.auth.policy import Permission, can, requires
-from vat.reports import snapshots
 from vat.reports.charts import income_and_spending_chart
+from vat.reports.summary import summary
 from vat.reports.views.blueprint import bp
 
 
@@ -22,10 +22,9 @@ def index() -> str:
 
 def landing_figures() -> dict[str, Any]:
     """The few figures and the chart that open each role's dashboard and the reports page."""
-    kept = snapshots.summary_for(current_user, reads_ledger=can(current_user, Permission.READ_LEDGER))
-    figures = kept.value
+    figures = summary(current_user, reads_ledger=can(current_user, Permission.READ_LEDGER))
     chart = None
-    if figures is not None and figures.fund is not None:
+    if figures.fund is not None:
         chart = income_and_spending_chart(
             chart_id="fund-this-year",
             title=_("The fund's income and spending by month, this year (US$)"),
@@ -33,4 +32,4 @@ def landing_figures() -> dict[str, Any]:
             income=_("income"),
             spending=_("spending"),
         )
-    return {"summary": figures, "chart": chart, "figures_as_of": kept.computed_at}
+    return {"summary": figures, "chart": chart}

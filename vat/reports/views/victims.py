@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Result, Select
 
+from vat.auth.actor import Actor
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.reports import progress
@@ -20,7 +21,6 @@ from vat.reports.deidentify import deidentify
 from vat.reports.exports import csv_lines, xlsx_file
 from vat.reports.forms import VictimFilterForm
 from vat.reports.scope import VictimFilters, aggregate_export_rows, cents, sees_rows
-from vat.reports.snapshots import Viewer
 from vat.reports.support import (
     STATUS_COLUMNS,
     SUPPORT_COLUMNS,
@@ -56,8 +56,8 @@ PAGE = ReportPage("reports.victims", VictimFilterForm, "victims", _l("Per-victim
 @bp.get("/victims")
 @requires(Permission.VIEW_CASES)
 def victims() -> str | Response:
-    if not sees_rows(current_user):  # consenting victims only, counts suppressed
-        return PAGE.show("reports/victims_aggregate.html", aggregate_support, _aggregate_context, "aggregate")
+    if not sees_rows(current_user):  # counts only, small ones suppressed
+        return PAGE.show("reports/victims_aggregate.html", aggregate_support, _aggregate_context)
     return PAGE.show("reports/victims.html", _figures, _rows_context)
 
 
@@ -72,14 +72,14 @@ def _aggregate_context(result: AggregateSupport, _filters: VictimFilters) -> dic
     return {"result": result, "chart": chart}
 
 
-def _figures(user: Viewer, filters: VictimFilters) -> tuple[Headline, list[tuple[str, int]]]:
+def _figures(user: Actor, filters: VictimFilters) -> tuple[Headline, list[tuple[str, int]]]:
     return headline(user, filters), services_by_type(user, filters)
 
 
 def _rows_context(
     figures_by_type: tuple[Headline, list[tuple[str, int]]], filters: VictimFilters
 ) -> dict[str, Any]:
-    """The kept figures, and only this page's victims, always read afresh."""
+    """The figures over every victim matching the filters, and this page's victims."""
     figures, by_type = figures_by_type
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     query = support_rows(current_user, filters, page=(PAGE_SIZE, (page - 1) * PAGE_SIZE))
