@@ -20,8 +20,8 @@ from vat.victims.models import Assistance, Victim
 
 @pytest.fixture
 def more_medical(app, world):
-    """Two more medical services for CAR-2020-0003 (who did not consent to aggregate reporting):
-    referral→start 4 and 30 days, start→completion 5 and 30 days."""
+    """Two more medical services for CAR-2020-0003 (who did not consent to aggregate reporting,
+    and is counted all the same): referral→start 4 and 30 days, start→completion 5 and 30 days."""
     with app.app_context():
         victim = db.session.scalar(select(Victim).where(Victim.case_code == "CAR-2020-0003"))
         for start, end in ((date(2020, 6, 5), date(2020, 6, 10)), (date(2020, 7, 1), date(2020, 7, 31))):
@@ -81,10 +81,11 @@ def test_aggregate_for_an_auditor_suppresses_counts_and_small_medians(app, make_
         report = assistance_report(db.session.get(User, uid), VictimFilters(), by="type")
         table = report.table
         assert "medical" in table.row_labels
-        assert table.grand_total == 6  # consenting victims only: the two extra medical services are out
+        assert table.grand_total == 8  # every service in reach, consent to aggregate reporting or not
         assert all(v is None or v == 0 or v >= 5 for row in table.cells for v in row)
         assert recoverable(_extended(table)) == []
-        assert report.overall_referral_to_start is None  # three values: fewer than the threshold
+        assert report.overall_referral_to_start == Decimal("10.0")  # 0, 4, 10, 19, 30: five values
+        assert report.overall_start_to_end is None  # 0, 5, 21, 30: fewer than the threshold
 
 
 def test_assistance_page_and_export(app, client, login, more_medical):

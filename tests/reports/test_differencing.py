@@ -95,7 +95,7 @@ victims_strategy = st.lists(
         st.sampled_from((2020, 2021)),
         st.sampled_from(("female", "male", "unknown")),
         st.sampled_from(("minor", "adult", "unknown")),
-        st.booleans(),  # consented to aggregate reporting
+        st.booleans(),  # consented to aggregate reporting: counted either way
     ),
     max_size=25,
 )
@@ -149,7 +149,7 @@ def test_refusals_follow_the_victims_the_sql_filters_select(app, make_user, vict
         shown = {}
         for setting in DB_SETTINGS:
             filters = _filters(setting)
-            conditions = victim_conditions(auditor, filters, consented_only=True)
+            conditions = victim_conditions(auditor, filters, consented_only=False)
             members = frozenset(db.session.scalars(select(Victim.id).where(*conditions)))
             assert population(cube, filter_setting(filters)) == len(members), setting
             if not too_few_to_show_for(auditor, filters, "victims"):
@@ -158,7 +158,7 @@ def test_refusals_follow_the_victims_the_sql_filters_select(app, make_user, vict
             for wider, wider_setting in shown.items():
                 if members < wider:
                     assert len(wider - members) >= k, (setting, wider_setting)
-        total = db.session.scalar(select(func.count()).select_from(Consent))
+        total = db.session.scalar(select(func.count()).select_from(Victim))
         assert population(cube, (None,) * 5) == total
 
 
@@ -169,8 +169,8 @@ TOO_FEW = "Too few victims match these filters to show figures; widen them."
 
 def test_auditor_is_refused_a_narrow_filter_with_the_message_not_an_empty_table(app, client, login, world):
     login(Role.AUDITOR, "")
-    # Seven consenting victims: six in CAF, one in COD. CAF alone would leave one victim when
-    # subtracted from the unfiltered report.
+    # Nine victims: seven in CAF, two in COD. CAF alone would leave two victims when subtracted
+    # from the unfiltered report.
     for path in ("/reports/victims", "/reports/assistance"):
         response = client.get(path, query_string={"country": "CAF"})
         page = response.get_data(as_text=True)
@@ -178,7 +178,7 @@ def test_auditor_is_refused_a_narrow_filter_with_the_message_not_an_empty_table(
         assert 'id="too-few"' in page and "<table" not in page
         assert 'name="country"' in page  # the filters are there to widen
     unfiltered = client.get("/reports/victims").get_data(as_text=True)
-    assert TOO_FEW not in unfiltered and 'id="victims-total">7<' in unfiltered
+    assert TOO_FEW not in unfiltered and 'id="victims-total">9<' in unfiltered
 
 
 def test_exports_are_refused_too_and_not_audited_as_exports(app, client, login, world):
@@ -188,7 +188,7 @@ def test_exports_are_refused_too_and_not_audited_as_exports(app, client, login, 
         "/reports/victims/export.xlsx",
         "/reports/assistance/export.csv",
     ):
-        response = client.get(path, query_string={"year": "2021"})  # 5 of 7: two are left out
+        response = client.get(path, query_string={"year": "2021"})  # 6 of 9: three are left out
         assert response.status_code == 422, path
         assert TOO_FEW in response.get_data(as_text=True)
         assert "Content-Disposition" not in response.headers
@@ -209,11 +209,11 @@ def test_claims_and_clock_refuse_filters_over_too_few_claims_or_allegations(clie
 def test_a_filter_wide_enough_is_shown_to_the_auditor(app, client, login, world):
     app.config["VAT_SUPPRESSION_THRESHOLD"] = 2
     login(Role.AUDITOR, "")
-    # Two consenting minors (CAF / MINUSCA); five others, four of them in CAF: every wider
-    # setting differs by at least two.
+    # Two minors (CAF / MINUSCA); seven others, five of them in CAF: every wider setting differs
+    # by at least two.
     page = client.get("/reports/victims", query_string={"minor": "yes"}).get_data(as_text=True)
     assert TOO_FEW not in page and 'id="victims-total">2<' in page
-    # Sex: one consenting male, so "female" would leave him alone when subtracted.
+    # Sex: one male, so "female" would leave him alone when subtracted.
     assert TOO_FEW in client.get("/reports/victims", query_string={"sex": "female"}).get_data(as_text=True)
 
 

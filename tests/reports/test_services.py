@@ -95,21 +95,21 @@ def test_an_advocate_without_scope_sees_nothing(app, world, as_user):
         assert headline(as_user(Role.ADVOCATE, ""), VictimFilters()).victims == 0
 
 
-def test_aggregates_for_an_auditor_count_consenting_victims_and_suppress(app, world, as_user):
+def test_aggregates_for_an_auditor_count_every_victim_and_suppress(app, world, as_user):
     with app.app_context():
         auditor = as_user(Role.AUDITOR, "")
         assert not sees_rows(auditor)
         result = aggregate_support(auditor, VictimFilters())
-        # consenting: CAF 6 (4 supported, 2 not), COD 1 (supported)
+        # every victim, consent to aggregate reporting or not: CAF 7 (4 supported, 3 not), COD 2 (1, 1)
         table = result.by_place
         assert table.row_labels == ["CAF / MINUSCA", "COD / MONUSCO"]
-        assert table.grand_total == 7
+        assert table.grand_total == 9
         assert all(v is None or v == 0 or v >= 5 for row in table.cells for v in row)
-        assert table.cells == [[None, None], [None, 0]]
-        # the COD total (1) is small, so the CAF total (6) would give it away: both hidden, and so on
+        assert table.cells == [[None, None], [None, None]]
+        # the COD total (2) is small, so the CAF total (7) would give it away: both hidden, and so on
         assert (table.row_totals, table.column_totals) == ([None, None], [None, None])
         assert recoverable(_extended(table)) == []
-        assert (result.headline.victims, result.headline.supported) == (7, None)
+        assert (result.headline.victims, result.headline.supported) == (9, None)
         assert result.headline.not_supported is None and result.headline.not_supported_share is None
 
         services = result.by_service
@@ -120,8 +120,8 @@ def test_aggregates_show_large_cells(app, world, as_user):
     with app.app_context():
         app.config["VAT_SUPPRESSION_THRESHOLD"] = 1
         result = aggregate_support(as_user(Role.FUND_MANAGER, ""), VictimFilters())
-        assert result.by_place.cells == [[4, 2], [1, 0]]
-        assert result.headline.not_supported_share == Decimal("28.6")
+        assert result.by_place.cells == [[4, 3], [1, 1]]
+        assert result.headline.not_supported_share == Decimal("44.4")
 
 
 def test_direct_support_linked_assistance_is_not_counted_twice(app, world, as_user):
@@ -196,12 +196,12 @@ def test_a_page_of_rows_equals_the_same_slice_of_all_rows(app, world, as_user):
         assert len(every) == 9
 
 
-def test_non_consenting_victims_change_no_aggregate_count(app, world, as_user):
-    """S13: a victim who did not consent to aggregate reporting is invisible to aggregates, whatever
-    they received."""
+def test_victims_without_the_consent_to_aggregate_reporting_are_counted(app, world, as_user):
+    """Counting is not sharing (docs/reports-privacy.md): the consent governs rows that leave the
+    advocates, not whether a victim is counted."""
     with app.app_context():
         auditor = as_user(Role.AUDITOR, "")
-        before = aggregate_support(auditor, VictimFilters())
+        before = aggregate_support(auditor, VictimFilters()).by_place.grand_total
         for n, status in enumerate(("completed", "declined", "in_progress")):
             victim = Victim(
                 case_code=f"CAR-2021-09{n:02d}",
@@ -217,8 +217,9 @@ def test_non_consenting_victims_change_no_aggregate_count(app, world, as_user):
             db.session.add(victim)
         db.session.flush()
         after = aggregate_support(auditor, VictimFilters())
-        assert after == before
-        assert headline(as_user(Role.SENIOR_ADVOCATE, "CAF"), VictimFilters()).victims == 7 + 3
+        assert (before, after.by_place.grand_total) == (9, 12)
+        assert after.by_place.column_totals == [7, 5]  # two of the three received a service
+        assert headline(as_user(Role.SENIOR_ADVOCATE, "CAF,COD"), VictimFilters()).victims == 12
 
 
 def test_the_oios_figure_356_victims_133_with_nothing(app, as_user):

@@ -76,14 +76,13 @@ class AssistanceReport:
 
 def assistance_report(user: Actor, filters: VictimFilters, *, by: str = "type") -> AssistanceReport:
     """Services grouped by type, provider, country, mission or year of referral, against their
-    status; median days from referral to start and from start to completion. Fund managers and
-    auditors get consenting victims only, small counts suppressed, medians of fewer than the
-    threshold hidden."""
+    status; median days from referral to start and from start to completion. Every victim in
+    reach is counted; for fund managers and auditors small counts are suppressed and medians of
+    fewer than the threshold hidden."""
     if by not in ASSISTANCE_GROUPS:
         raise ValueError(f"unknown grouping {by!r}")
-    aggregate = not sees_rows(user)
-    limit = threshold() if aggregate else 1
-    conditions = victim_conditions(user, filters, consented_only=aggregate)
+    limit = 1 if sees_rows(user) else threshold()
+    conditions = victim_conditions(user, filters, consented_only=False)
     group = _assistance_group(by)
     counts = db.session.execute(
         select(group, Assistance.status, func.count())

@@ -74,12 +74,11 @@ class ClaimsReport:
 def claims_report(user: Actor, filters: VictimFilters, *, today: date | None = None) -> ClaimsReport:
     """Claims by member state and step; open claims by age; member states' silence (days since
     the first letter they have not answered); child-support due, received and in arrears.
-    `filters.year` is the year a claim was opened. Aggregate roles: consenting victims only,
-    suppressed."""
+    `filters.year` is the year a claim was opened. Every claim in reach is counted; for aggregate
+    roles small counts are suppressed."""
     today = today or date.today()
-    aggregate = not sees_rows(user)
-    limit = threshold() if aggregate else 1
-    conditions = claim_conditions(user, filters, consented_only=aggregate)
+    limit = 1 if sees_rows(user) else threshold()
+    conditions = claim_conditions(user, filters, consented_only=False)
 
     def claims(*columns: Any) -> Select[Any]:
         return (

@@ -46,7 +46,7 @@ def _cube(
 
 
 def victim_cube(user: Actor) -> dict[Setting, int]:
-    """Consenting victims in scope, by country, mission, year registered, sex and minor."""
+    """Victims in reach, by country, mission, year registered, sex and minor."""
     columns = [
         Victim.country_code,
         Victim.mission,
@@ -54,11 +54,11 @@ def victim_cube(user: Actor) -> dict[Setting, int]:
         Victim.sex,
         _minor_flag(Victim.age_group),
     ]
-    return _cube(columns, Victim, victim_conditions(user, VictimFilters(), consented_only=True))
+    return _cube(columns, Victim, victim_conditions(user, VictimFilters(), consented_only=False))
 
 
 def claim_cube(user: Actor) -> dict[Setting, int]:
-    """Claims of consenting victims in scope, by the victim's country, mission, sex and minor and
+    """Claims of victims in reach, by the victim's country, mission, sex and minor and
     the year the claim was opened."""
     columns = [
         Victim.country_code,
@@ -67,7 +67,7 @@ def claim_cube(user: Actor) -> dict[Setting, int]:
         Victim.sex,
         _minor_flag(Victim.age_group),
     ]
-    conditions = claim_conditions(user, VictimFilters(), consented_only=True)
+    conditions = claim_conditions(user, VictimFilters(), consented_only=False)
     return _cube(columns, Claim, conditions, join=(Victim, Victim.id == Claim.victim_id))
 
 

@@ -1,5 +1,9 @@
 """What every report shares: who sees rows and who sees suppressed aggregates, the filters as
-SQL conditions on the viewer's scope, and money from US cents."""
+SQL conditions on the viewer's scope, and money from US cents.
+
+Counting is not sharing (docs/reports-privacy.md): every count covers every victim within the
+viewer's reach. The consent to aggregate reporting decides only which victims' records leave the
+advocates as rows (`consented_only`, for the de-identified export)."""
 
 from __future__ import annotations
 
@@ -78,6 +82,8 @@ def place_conditions(
 def victim_conditions(
     user: Actor, filters: VictimFilters, *, consented_only: bool
 ) -> list[ColumnElement[bool]]:
+    """The victims in the viewer's reach matching `filters`; with `consented_only`, only those
+    whose records may leave the advocates (never for a count)."""
     conditions = place_conditions(
         user, filters, record=Victim, record_type="victim", dated=Victim.registered_on
     )

@@ -1,4 +1,6 @@
-"""The few figures that matter to each role: the reports landing page and the dashboards."""
+"""The few figures that matter to each role: the reports landing page and the dashboards.
+Every viewer entitled to the same victims sees the same counts; those outside the advocates'
+scope see small ones suppressed (docs/reports-privacy.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from vat.reports.claims import claims_report
 from vat.reports.clock import CLOCK_STATES, clock_report
 from vat.reports.fund import FundStatement, fund_statement
 from vat.reports.scope import VictimFilters, sees_rows, threshold
-from vat.reports.support import Headline, aggregate_support, headline
+from vat.reports.support import Headline, headline
+from vat.reports.suppression import suppress_line
 
 
 @dataclass(frozen=True)
@@ -27,11 +30,9 @@ class Summary:
 def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Summary:
     today = today or date.today()
     aggregate = not sees_rows(user)
-    figures = (
-        aggregate_support(user, VictimFilters()).headline
-        if aggregate
-        else headline(user, VictimFilters(), money=False)
-    )
+    figures = headline(user, VictimFilters(), money=False)
+    if aggregate:
+        figures = _small_counts_hidden(figures, threshold())
     clock = clock_report(user, VictimFilters(), today=today)
     overdue_at = [k for k, _ in CLOCK_STATES].index("overdue")
     overdue = [row.counts[overdue_at] for row in clock.rows]
@@ -48,3 +49,16 @@ def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Su
         waiting_on_member_states=None if any(n is None for n in waiting) else sum(n for n in waiting if n),
         fund=fund,
     )
+
+
+def _small_counts_hidden(figures: Headline, below: int) -> Headline:
+    """The headline with counts from 1 to `below` − 1 hidden, and a complement with them so that
+    neither part of the total can be worked out from the other."""
+    victims = figures.victims or 0
+    if 0 < victims < below:
+        return Headline(None, None, None, None)
+    supported, not_supported = suppress_line(
+        [figures.supported or 0, figures.not_supported or 0], threshold=below
+    )
+    share = figures.not_supported_share if not_supported is not None else None
+    return Headline(victims, supported, not_supported, share)

@@ -220,7 +220,7 @@ def headline(
 
 @dataclass(frozen=True)
 class AggregateSupport:
-    """What leaves the advocates' scope: counts only, consenting victims only, suppressed."""
+    """What leaves the advocates' scope: counts of every victim in reach, small ones suppressed."""
 
     by_place: SuppressedTable  # rows: country / mission; columns: supported, not supported
     by_service: SuppressedTable  # rows: service type; columns: status (counts of services)
@@ -236,7 +236,7 @@ def aggregate_support(user: Actor, filters: VictimFilters, *, today: date | None
         select(
             place.label("place"), func.coalesce(func.sum(case((_supported(), 1), else_=0)), 0), func.count()
         )
-        .where(*victim_conditions(user, filters, consented_only=True))
+        .where(*victim_conditions(user, filters, consented_only=False))
         .group_by(place)
         .order_by(place)
     ).all()
@@ -251,7 +251,7 @@ def aggregate_support(user: Actor, filters: VictimFilters, *, today: date | None
     service_counts = db.session.execute(
         select(Assistance.service_type, Assistance.status, func.count())
         .join(Victim, Victim.id == Assistance.victim_id)
-        .where(*victim_conditions(user, filters, consented_only=True))
+        .where(*victim_conditions(user, filters, consented_only=False))
         .group_by(Assistance.service_type, Assistance.status)
     ).all()
     counts = {(t, s): int(n) for t, s, n in service_counts}

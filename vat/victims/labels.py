@@ -28,7 +28,7 @@ LABELS: dict[str, Any] = {
     "paternity_disclosure": _l("paternity disclosure"),
     "dna_testing": _l("DNA testing"),
     "contact": _l("be contacted"),
-    "aggregate_reporting": _l("be counted in aggregate reporting"),
+    "aggregate_reporting": _l("share de-identified records for analysis"),
     "written": _l("written"),
     "verbal": _l("verbal"),
     "thumbprint": _l("thumbprint"),

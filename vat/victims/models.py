@@ -66,7 +66,7 @@ CONSENT_LABELS = {
     ConsentPurpose.PATERNITY_DISCLOSURE: "paternity disclosure",
     ConsentPurpose.DNA_TESTING: "DNA testing",
     ConsentPurpose.CONTACT: "be contacted",
-    ConsentPurpose.AGGREGATE_REPORTING: "be counted in aggregate reporting",
+    ConsentPurpose.AGGREGATE_REPORTING: "share de-identified records for analysis",
 }
 
 

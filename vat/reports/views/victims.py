@@ -64,7 +64,7 @@ def victims() -> str | Response:
 def _aggregate_context(result: AggregateSupport, _filters: VictimFilters) -> dict[str, Any]:
     chart = counts_chart(
         chart_id="services-by-type",
-        title=_("Services by type (consenting victims; small counts hidden)"),
+        title=_("Services by type (small counts hidden)"),
         categories=result.by_service.row_labels,
         name=_("services"),
         counts=result.by_service.row_totals,
