@@ -14,6 +14,10 @@ from vat.db import db
 from vat.victims.models import Victim
 
 
+def _text(html: str | None) -> str:
+    return re.sub(r"<[^>]+>", "", html or "").strip()
+
+
 def headline(page: str) -> tuple[str, str, str]:
     """The dashboard's victims, victims with no support and their share, as shown."""
     victims = re.search(r'id="summary-victims">(.*?)</strong>', page, re.S)
@@ -21,7 +25,7 @@ def headline(page: str) -> tuple[str, str, str]:
         r'id="summary-not-supported">(.*?)</strong>\s*(?:<small[^>]*>(.*?)</small>)?', page, re.S
     )
     assert victims is not None and nothing is not None, "the page shows the headline"
-    return victims.group(1).strip(), nothing.group(1).strip(), (nothing.group(2) or "").strip()
+    return _text(victims.group(1)), _text(nothing.group(1)), _text(nothing.group(2))
 
 
 @pytest.fixture
