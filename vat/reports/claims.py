@@ -3,6 +3,7 @@ member states' silence, and child support due, received and in arrears."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -78,13 +79,7 @@ def claims_report(user: Actor, filters: VictimFilters, *, today: date | None = N
     roles small counts are suppressed."""
     today = today or date.today()
     limit = 1 if sees_rows(user) else threshold()
-    conditions = claim_conditions(user, filters, consented_only=False)
-
-    def claims(*columns: Any) -> Select[Any]:
-        return (
-            select(*columns).select_from(Claim).join(Victim, Victim.id == Claim.victim_id).where(*conditions)
-        )
-
+    claims = _claims_in_reach(user, filters)
     counts = db.session.execute(
         claims(Claim.member_state, Claim.step, func.count()).group_by(Claim.member_state, Claim.step)
     ).all()
@@ -98,24 +93,47 @@ def claims_report(user: Actor, filters: VictimFilters, *, today: date | None = N
         threshold=limit,
     )
 
-    is_open = Claim.step != ClaimStep.CLOSED.value
     age = days_between(literal(today, Date), Claim.opened_on)
     buckets = [*AGE_BUCKETS, (None, "over 2 years")]
     bucket = case(*[(age <= limit_days, label) for limit_days, label in AGE_BUCKETS], else_="over 2 years")
     ages: dict[str, int] = dict(
-        db.session.execute(claims(bucket, func.count()).where(is_open).group_by(bucket)).all()
+        db.session.execute(claims(bucket, func.count()).where(IS_OPEN).group_by(bucket)).all()
     )
     age_counts = [int(ages.get(label, 0)) for _, label in buckets]
     by_age = list(
         zip([label for _, label in buckets], suppress_line(age_counts, threshold=limit), strict=True)
     )
 
-    waiting = _waiting_by_state(claims, is_open, today, limit)
+    waiting = _waiting_by_state(claims, today, limit)
     arrears = _arrears_by_currency(claims, today, limit)
     return ClaimsReport(by_state=by_state, by_age=by_age, waiting=waiting, arrears=arrears, threshold=limit)
 
 
-def _waiting_by_state(claims: Any, is_open: Any, today: date, limit: int) -> list[WaitingLine]:
+IS_OPEN = Claim.step != ClaimStep.CLOSED.value
+
+
+def _claims_in_reach(user: Actor, filters: VictimFilters) -> Callable[..., Select[Any]]:
+    """`claims(*columns)`: those columns over the claims in the viewer's reach matching `filters`."""
+    conditions = claim_conditions(user, filters, consented_only=False)
+
+    def claims(*columns: Any) -> Select[Any]:
+        return (
+            select(*columns).select_from(Claim).join(Victim, Victim.id == Claim.victim_id).where(*conditions)
+        )
+
+    return claims
+
+
+def waiting_on_member_states(
+    user: Actor, filters: VictimFilters, *, today: date | None = None
+) -> list[WaitingLine]:
+    """Per member state, open claims and how many wait for its reply (what the dashboard shows,
+    without the rest of the claims report)."""
+    limit = 1 if sees_rows(user) else threshold()
+    return _waiting_by_state(_claims_in_reach(user, filters), today or date.today(), limit)
+
+
+def _waiting_by_state(claims: Callable[..., Select[Any]], today: date, limit: int) -> list[WaitingLine]:
     """The first sent letter after the last reply (by date, then by the order recorded) starts the
     wait, as in the claims service."""
     replies = (
@@ -157,7 +175,7 @@ def _waiting_by_state(claims: Any, is_open: Any, today: date, limit: int) -> lis
             func.max(case((days > 0, days), else_=0)),
         )
         .outerjoin(since, since.c.claim_id == Claim.id)
-        .where(is_open)
+        .where(IS_OPEN)
         .group_by(Claim.member_state)
         .order_by(Claim.member_state)
     ).all()
@@ -175,7 +193,7 @@ def _waiting_by_state(claims: Any, is_open: Any, today: date, limit: int) -> lis
     return lines
 
 
-def _arrears_by_currency(claims: Any, today: date, limit: int) -> list[ArrearsLine]:
+def _arrears_by_currency(claims: Callable[..., Select[Any]], today: date, limit: int) -> list[ArrearsLine]:
     ends = func.lead(SupportOrder.starts_on).over(
         partition_by=SupportOrder.claim_id, order_by=(SupportOrder.starts_on, SupportOrder.ordered_on)
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from vat.auth.actor import Actor
-from vat.reports.claims import claims_report
+from vat.reports.claims import waiting_on_member_states
 from vat.reports.clock import CLOCK_STATES, clock_report
 from vat.reports.fund import FundStatement, fund_statement
 from vat.reports.scope import VictimFilters, sees_rows, threshold
@@ -36,7 +36,7 @@ def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Su
     clock = clock_report(user, VictimFilters(), today=today)
     overdue_at = [k for k, _ in CLOCK_STATES].index("overdue")
     overdue = [row.counts[overdue_at] for row in clock.rows]
-    waiting = [line.waiting for line in claims_report(user, VictimFilters(), today=today).waiting]
+    waiting = [line.waiting for line in waiting_on_member_states(user, VictimFilters(), today=today)]
     fund = None
     if reads_ledger:
         fund = fund_statement(
