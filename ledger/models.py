@@ -351,6 +351,27 @@ class Tranche(Base):
     project: Mapped[Project] = relationship(lazy="joined")
 
 
+class ProjectPayment(Base):
+    """What a tranche paid one of its project's beneficiaries, by case code: in the project's
+    currency and in US cents at the tranche's rate. It stands while the tranche's entry stands
+    (`entry_id` is set when the tranche posts; a pending tranche's payments wait with it)."""
+
+    __tablename__ = "ledger_project_payment"
+    __table_args__ = (
+        UniqueConstraint("tranche_id", "case_code"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("usd_minor >= 0", name="usd_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tranche_id: Mapped[int] = mapped_column(ForeignKey("ledger_tranche.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("ledger_project.id"), index=True)
+    case_code: Mapped[str] = mapped_column(String(40), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    usd_minor: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), index=True)
+
+
 class DirectSupport(Base):
     """A payment from the fund to one victim, known here by case code only."""
 

@@ -21,7 +21,7 @@ from ledger.models import Entry, Posting
 from seeding.scale_ledger import ledger_size, seed_ledger
 from seeding.scale_plan import COUNTRIES, SEED, Loader, Plan
 from seeding.scale_victims import seed_victims
-from vat import audit
+from vat import audit, figures
 from vat.auth import services as auth
 from vat.auth.models import Role
 from vat.db import db
@@ -48,6 +48,8 @@ def seed_scale(victim_count: int, seed: int) -> None:
         seed_ledger(loader, plan, rng, people)
     for model in (Entry, Posting):  # written by the posting engine, not the loader
         loader.counts[model.__tablename__] = db.session.scalar(select(func.count(model.id))) or 0
+    for name, summary in figures.summaries().items():  # the loader wrote around the services
+        loader.counts[name] = summary.rebuild()
     db.session.commit()
     with db.engine.connect() as connection:
         _finish(connection)

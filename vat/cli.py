@@ -21,6 +21,7 @@ from vat.auth.models import Role
 from vat.crypto import EncryptedText, KeyRing, generate_key_entry, key_id_of
 from vat.db import Base, db
 from vat.errors import DomainError
+from vat.figures import figures
 
 
 def register(app: Flask) -> None:
@@ -28,6 +29,7 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(keys)
     app.cli.add_command(audit_group)
+    app.cli.add_command(figures)
 
 
 @click.command("create-user")

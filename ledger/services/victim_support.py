@@ -84,6 +84,7 @@ def pay_direct_support(
         case_code=case_code,
         amount=amount,
         currency=currency,
+        usd_minor=engine.to_minor(engine.to_usd(amount, rate.rate if rate else Decimal(1)), engine.USD),
         paid_on=paid_on,
         ledger_entry_id=entry.id,
     )

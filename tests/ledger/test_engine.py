@@ -441,6 +441,7 @@ def test_direct_support_announces_the_payment_inside_the_booking_transaction(fun
             "case_code": "CAR-2017-0042",
             "amount": D("250"),
             "currency": "USD",
+            "usd_minor": 25000,
             "paid_on": date(2019, 2, 1),
             "ledger_entry_id": support.entry_id,
         }

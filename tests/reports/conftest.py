@@ -6,9 +6,9 @@ Victims (CAF unless noted):
   CAR-2020-0002 female adult, 2020: legal declined                          → not supported
   CAR-2020-0003 female adult, 2020: nothing                                 → not supported
   CAR-2021-0004 male minor, 2021: direct support US$250 (and US$100 paid, then reversed) → supported
-  CAR-2021-0005 female adult, 2021: listed by project P1                    → supported
-  CAR-2021-0006 female adult, 2021: listed by P1; education in progress, trust-fund project,
-                US$120 not booked in the ledger                            → supported
+  CAR-2021-0005 female adult, 2021: listed by project P1, paid US$500 by it → supported
+  CAR-2021-0006 female adult, 2021: listed by P1 and paid US$500 by it; education in progress,
+                trust-fund project, US$120 not booked in the ledger        → supported
   CAR-2021-0007 female adult, 2021: shelter not available                   → not supported
   DRC-2021-0001 (COD) female adult, 2021: material completed               → supported
   DRC-2021-0002 (COD) female adult, 2021: nothing                          → not supported
@@ -16,8 +16,10 @@ All but CAR-2020-0003 and DRC-2021-0002 consented to aggregate reporting.
 
 Ledger (USD): Norway pledges 5,000 (01-05) and pays 3,000 of it (01-20); Donor B gives 2,000
 unpledged (02-01); NPL withheld 800 (02-10), 500 transferred (03-01); project P1 approved 1,500
-(02-15), 1,000 disbursed (03-10) with 13% programme support cost (130); direct support 250 (03-15);
-100 more (03-16) reversed (03-17).
+(02-15), 1,000 disbursed (03-10), 500 of it to each of its two beneficiaries, with 13% programme
+support cost (130); direct support 250 (03-15); 100 more (03-16) reversed (03-17).
+The fund's payments to victims are recorded on the victims' side row by row too, and the support
+summaries rebuilt from them at the end, as after an import run outside the app.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from ledger.models import DonorKind, ProjectFocus
 from ledger.services import contributions, corrections, grants, victim_support, withholdings
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims.models import Assistance, Communication, Consent, Victim
+from vat.victims import support_summary
+from vat.victims.models import Assistance, Communication, Consent, FundPayment, Victim
 
 CAF, COD = ("CAF", "MINUSCA"), ("COD", "MONUSCO")
 VICTIMS = [
@@ -196,7 +199,7 @@ def _build_world(app, make_user) -> World:
             planned_end=date(2021, 12, 31),
             case_codes=["CAR-2021-0005", "CAR-2021-0006"],
         )
-        grants.request_disbursement(
+        tranche = grants.request_disbursement(
             actor=actor,
             key="k-tranche",
             project=project,
@@ -204,7 +207,7 @@ def _build_world(app, make_user) -> World:
             paid_on=date(2021, 3, 10),
             reference="T-1",
         )
-        victim_support.pay_direct_support(
+        paid = victim_support.pay_direct_support(
             actor=actor,
             key="k-direct",
             case_code="CAR-2021-0004",
@@ -233,5 +236,26 @@ def _build_world(app, make_user) -> World:
             on=date(2021, 3, 17),
             reason="paid twice",
         )
+        for code, source, entry_id, usd_minor, reversed_ in (
+            ("CAR-2021-0004", "direct", paid.entry_id, 25000, False),
+            ("CAR-2021-0004", "direct", mistaken.entry_id, 10000, True),
+            ("CAR-2021-0005", "project", tranche.entry_id, 50000, False),
+            ("CAR-2021-0006", "project", tranche.entry_id, 50000, False),
+        ):
+            db.session.add(
+                FundPayment(
+                    victim_id=victims[code].id,
+                    source=source,
+                    ledger_entry_id=entry_id,
+                    project_id=project.id if source == "project" else None,
+                    currency=usd,
+                    amount_minor=usd_minor,
+                    usd_minor=usd_minor,
+                    paid_on=date(2021, 3, 15),
+                    reversed=reversed_,
+                )
+            )
+        db.session.flush()
+        support_summary.rebuild()
         db.session.commit()
     return World(manager.id, today)

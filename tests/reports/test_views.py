@@ -85,7 +85,7 @@ def test_advocate_xlsx_export_has_header_and_rows(client, login, world):
     assert list(values[0]) == [h.format(days=90) for h in SUPPORT_HEADER]
     assert len(values) == 1 + 7
     by_code = {r[0]: r for r in values[1:]}
-    assert by_code["CAR-2021-0005"][SUPPORT_HEADER.index("share of project disbursements (USD)")] == 500
+    assert by_code["CAR-2021-0005"][SUPPORT_HEADER.index("paid by projects (USD)")] == 500
     assert by_code["CAR-2020-0003"][SUPPORT_HEADER.index("supported")] == "no"
 
 

@@ -354,6 +354,7 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
         case_code=victim.case_code.lower(),
         amount=Decimal("250.00"),
         currency="USD",
+        usd_minor=25000,
         paid_on=ago,
         ledger_entry_id=42,
     )
@@ -362,6 +363,7 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
         case_code=victim.case_code,
         amount=Decimal("250.00"),
         currency="USD",
+        usd_minor=25000,
         paid_on=ago,
         ledger_entry_id=42,
     )
@@ -379,6 +381,7 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
             case_code="CAR-1999-9999",
             amount=Decimal("1"),
             currency="USD",
+            usd_minor=100,
             paid_on=ago,
             ledger_entry_id=43,
         )
@@ -389,6 +392,7 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
             case_code=no_consent.case_code,
             amount=Decimal("1"),
             currency="USD",
+            usd_minor=100,
             paid_on=ago,
             ledger_entry_id=44,
         )

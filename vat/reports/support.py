@@ -11,37 +11,38 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     Select,
     SQLColumnExpression,
     and_,
     case,
-    exists,
     func,
     literal,
-    or_,
     select,
     type_coerce,
 )
 
-from ledger.models import ProjectBeneficiary
 from vat.auth.actor import Actor
 from vat.db import db
-from vat.reports.fund_money import direct_support_by_case, project_share_by_case
 from vat.reports.scope import VictimFilters, cents, share, threshold, victim_conditions
 from vat.reports.sql import days_between
 from vat.reports.suppression import SuppressedTable, suppress
-from vat.victims.models import Assistance, Communication, FundingSource, ServiceStatus, ServiceType, Victim
+from vat.victims.models import (
+    Assistance,
+    Communication,
+    FundingSource,
+    ServiceStatus,
+    ServiceType,
+    SupportSummary,
+    Victim,
+)
+from vat.victims.support_summary import STATUS_COLUMNS, TYPE_COLUMNS, supported_in_summary
 
-DELIVERED = (ServiceStatus.IN_PROGRESS.value, ServiceStatus.COMPLETED.value)
 TRUST_FUND_SOURCES = (FundingSource.TRUST_FUND_PROJECT.value, FundingSource.DIRECT_TRUST_FUND.value)
 
 
-TYPE_COLUMNS = [(f"type_{t.value}", t) for t in ServiceType]
-STATUS_COLUMNS = [(f"status_{s.value}", s) for s in ServiceStatus]
-
-
-def _services_by_victim(ids: Any = None) -> Any:
+def _service_dates(ids: Any = None) -> Any:
+    """Per victim: the first referral and first start (days to service), and the cost of trust-fund
+    services the ledger did not pay itself. Counts and money come from the support summary."""
     funded_cost = case(
         (
             and_(
@@ -56,13 +57,6 @@ def _services_by_victim(ids: Any = None) -> Any:
     return (
         select(
             Assistance.victim_id.label("victim_id"),
-            func.count().label("services"),
-            *[
-                func.sum(case((Assistance.service_type == t.value, 1), else_=0)).label(n)
-                for n, t in TYPE_COLUMNS
-            ],
-            *[func.sum(case((Assistance.status == s.value, 1), else_=0)).label(n) for n, s in STATUS_COLUMNS],
-            func.sum(case((Assistance.status.in_(DELIVERED), 1), else_=0)).label("delivered"),
             func.min(Assistance.referral_date).label("first_referral"),
             func.min(Assistance.start_date).label("first_start"),
             func.sum(func.coalesce(funded_cost, 0)).label("funded_minor"),
@@ -99,7 +93,7 @@ def support_rows(
     today = today or date.today()
     since = today - timedelta(days=int(current_app.config["VAT_NO_UPDATE_DAYS"]))
     conditions = victim_conditions(user, filters, consented_only=consented_only)
-    ids = codes = None
+    ids = None
     victims: Any = Victim
     order: tuple[SQLColumnExpression[Any], ...] = (Victim.country_code, Victim.case_code)
     if page is not None:
@@ -112,17 +106,13 @@ def support_rows(
             .offset(offset)
             .cte("page")
         )
-        ids, codes = select(chosen.c.id), select(chosen.c.case_code)
+        ids = select(chosen.c.id)
         victims, conditions = chosen.join(Victim, Victim.id == chosen.c.id), []
         order = (chosen.c.country_code, chosen.c.case_code)  # sorts the page, not every victim
-    services = _services_by_victim(ids)
-    direct = direct_support_by_case(codes)
-    projects = project_share_by_case(codes)
+    services = _service_dates(ids)
     contacts = _communications_since(since, ids)
-    delivered = func.coalesce(services.c.delivered, 0)
-    direct_minor = func.coalesce(direct.c.minor, 0)
-    project_count = func.coalesce(projects.c.projects, 0)
-    supported = or_(delivered > 0, direct_minor > 0, project_count > 0)
+    kept = SupportSummary
+    counted = [func.coalesce(getattr(kept, n), 0) for n, _ in STATUS_COLUMNS]
     return (
         select(
             Victim.case_code,
@@ -132,23 +122,24 @@ def support_rows(
             Victim.age_group,
             Victim.status,
             Victim.registered_on,
-            func.coalesce(services.c.services, 0).label("services"),
-            *[func.coalesce(services.c[n], 0).label(n) for n, _ in TYPE_COLUMNS],
-            *[func.coalesce(services.c[n], 0).label(n) for n, _ in STATUS_COLUMNS],
-            delivered.label("delivered"),
+            sum(counted[1:], counted[0]).label("services"),
+            *[func.coalesce(getattr(kept, n), 0).label(n) for n, _ in TYPE_COLUMNS],
+            *[func.coalesce(getattr(kept, n), 0).label(n) for n, _ in STATUS_COLUMNS],
+            (func.coalesce(kept.status_in_progress, 0) + func.coalesce(kept.status_completed, 0)).label(
+                "delivered"
+            ),
             days_between(services.c.first_start, services.c.first_referral).label("days_to_service"),
-            direct_minor.label("direct_minor"),
-            project_count.label("projects"),
-            func.coalesce(projects.c.minor, 0).label("project_minor"),
+            func.coalesce(kept.direct_usd_minor, 0).label("direct_minor"),
+            func.coalesce(kept.projects, 0).label("projects"),
+            func.coalesce(kept.project_usd_minor, 0).label("project_minor"),
             func.coalesce(services.c.funded_minor, 0).label("funded_minor"),
             func.coalesce(contacts.c.contacts, 0).label("recent_contacts"),
             Victim.last_update_on,
-            case((supported, 1), else_=0).label("supported"),
+            case((kept.supported.is_(True), 1), else_=0).label("supported"),
         )
         .select_from(victims)
+        .outerjoin(kept, kept.victim_id == Victim.id)
         .outerjoin(services, services.c.victim_id == Victim.id)
-        .outerjoin(direct, direct.c.case_code == Victim.case_code)
-        .outerjoin(projects, projects.c.case_code == Victim.case_code)
         .outerjoin(contacts, contacts.c.victim_id == Victim.id)
         .where(*conditions)
         .order_by(*order)
@@ -166,16 +157,9 @@ class Headline:
     funded_usd: Decimal | None = None
 
 
-def _supported() -> ColumnElement[bool]:
-    """A victim got something: a service in progress or completed, direct support from the fund
-    (net of reversals), or a trust-fund project that lists them. EXISTS and IN, so the database
-    stops at the first match instead of aggregating every service."""
-    direct = direct_support_by_case()
-    return or_(
-        exists().where(Assistance.victim_id == Victim.id, Assistance.status.in_(DELIVERED)),
-        Victim.case_code.in_(select(direct.c.case_code).where(direct.c.minor > 0)),
-        Victim.case_code.in_(select(ProjectBeneficiary.case_code)),
-    )
+def _supported_count() -> Any:
+    """How many of the rows' victims the support summary counts as supported."""
+    return func.coalesce(func.sum(case((supported_in_summary(), 1), else_=0)), 0)
 
 
 def headline(
@@ -185,18 +169,16 @@ def headline(
     `money` is false: the dashboards show counts only) the trust-fund money that reached them."""
     conditions = victim_conditions(user, filters, consented_only=False)
     total, supported = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((_supported(), 1), else_=0)), 0)).where(*conditions)
+        select(func.count(), _supported_count()).select_from(Victim).where(*conditions)
     ).one()
     total, supported = int(total), int(supported)
     if not money:
         return Headline(total, supported, total - supported, share(total - supported, total))
-    codes = select(Victim.case_code).where(*conditions)
-    direct = direct_support_by_case()
-    projects = project_share_by_case()
-    direct_minor = db.session.scalar(select(func.sum(direct.c.minor)).where(direct.c.case_code.in_(codes)))
-    project_minor = db.session.scalar(
-        select(func.sum(projects.c.minor)).where(projects.c.case_code.in_(codes))
-    )
+    direct_minor, project_minor = db.session.execute(
+        select(func.sum(SupportSummary.direct_usd_minor), func.sum(SupportSummary.project_usd_minor))
+        .join(Victim, Victim.id == SupportSummary.victim_id)
+        .where(*conditions)
+    ).one()
     funded_minor = db.session.scalar(
         select(func.sum(type_coerce(Assistance.cost, BigInteger)))
         .join(Victim, Victim.id == Assistance.victim_id)
@@ -233,9 +215,7 @@ SUPPORT_COLUMNS = ["supported", "not supported"]
 def aggregate_support(user: Actor, filters: VictimFilters, *, today: date | None = None) -> AggregateSupport:
     place = Victim.country_code + literal(" / ") + func.coalesce(Victim.mission, "—")
     grouped = db.session.execute(
-        select(
-            place.label("place"), func.coalesce(func.sum(case((_supported(), 1), else_=0)), 0), func.count()
-        )
+        select(place.label("place"), _supported_count(), func.count())
         .where(*victim_conditions(user, filters, consented_only=False))
         .group_by(place)
         .order_by(place)
@@ -293,8 +273,8 @@ SUPPORT_HEADER = [
     "services delivered",
     "days from referral to first service",
     "direct support (USD)",
-    "projects listing the victim",
-    "share of project disbursements (USD)",
+    "projects that paid the victim",
+    "paid by projects (USD)",
     "other trust-fund services (USD)",
     "contacts in the last {days} days",
     "last case update",

@@ -15,12 +15,19 @@ from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date
+from vat.victims import payments, support_summary
 from vat.victims.consents import ONGOING, require_consent
 from vat.victims.history import audit_victim
-from vat.victims.identity import in_scope_condition
-from vat.victims.models import Assistance, ConsentPurpose, FundingSource, ServiceStatus, ServiceType, Victim
+from vat.victims.models import (
+    Assistance,
+    ConsentPurpose,
+    FundingSource,
+    PaymentSource,
+    ServiceStatus,
+    ServiceType,
+    Victim,
+)
 
-DELIVERED = (ServiceStatus.IN_PROGRESS, ServiceStatus.COMPLETED)
 STUCK_DAYS = 30
 
 
@@ -94,6 +101,7 @@ def record_assistance(*, actor: Actor, victim: Victim, **values: Any) -> Assista
         victim=victim,
         detail={"assistance": service.id, "type": service.service_type, "status": service.status},
     )
+    support_summary.refresh(victim.id)
     return service
 
 
@@ -111,22 +119,27 @@ def update_assistance(*, actor: Actor, victim: Victim, service: Assistance, **va
         victim=victim,
         detail={"assistance": service.id, "fields": changed, "status": service.status},
     )
+    support_summary.refresh(victim.id)
     return service
 
 
 def record_trust_fund_support(
-    *, actor: Actor, case_code: str, amount: Decimal, currency: str, paid_on: date, ledger_entry_id: int
+    *,
+    actor: Actor,
+    case_code: str,
+    amount: Decimal,
+    currency: str,
+    usd_minor: int,
+    paid_on: date,
+    ledger_entry_id: int,
 ) -> Assistance:
     """Called by the ledger when the trust fund pays a victim directly: one assistance row linked
-    to the ledger entry. Calling again for the same entry returns the same row."""
+    to the ledger entry, and the payment that reached the victim. Calling again for the same
+    entry returns the same row."""
     existing = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == ledger_entry_id))
     if existing is not None:
         return existing
-    victim = db.session.scalar(
-        select(Victim).where(Victim.case_code == case_code.strip().upper(), in_scope_condition(actor))
-    )
-    if victim is None:
-        raise DomainError(_l("No victim has case code %(code)s.", code=case_code.strip().upper()))
+    victim = payments.victim_by_case_code(actor, case_code)
     if not isinstance(amount, Decimal) or amount <= 0:
         raise InvalidField("cost", _l("Direct support needs a positive Decimal amount."))
     service = record_assistance(
@@ -144,6 +157,16 @@ def record_trust_fund_support(
     )
     service.ledger_entry_id = ledger_entry_id
     db.session.flush()
+    payments.record_payment(
+        actor=actor,
+        victim=victim,
+        source=PaymentSource.DIRECT,
+        ledger_entry_id=ledger_entry_id,
+        currency=currency,
+        amount_minor=money.to_minor(amount, currency),
+        usd_minor=usd_minor,
+        paid_on=paid_on,
+    )
     return service
 
 
@@ -151,6 +174,7 @@ def cancel_trust_fund_support(*, actor: Actor, ledger_entry_id: int) -> Assistan
     """Called by the ledger when a direct-support payment is reversed: the assistance it recorded
     is cancelled (kept, with its ledger entry, for the record), so the victim no longer counts as
     supported by it."""
+    payments.reverse_payments(actor=actor, ledger_entry_id=ledger_entry_id)
     service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == ledger_entry_id))
     if service is None or service.status == ServiceStatus.CANCELLED:
         return service
@@ -162,4 +186,5 @@ def cancel_trust_fund_support(*, actor: Actor, ledger_entry_id: int) -> Assistan
         victim=service.victim,
         detail={"assistance": service.id, "fields": ["status"], "status": service.status, "reversed": True},
     )
+    support_summary.refresh(service.victim_id)
     return service

@@ -14,6 +14,7 @@ from vat.db import db
 from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField, choice, clean_text, past_date, today
 from vat.reports.exports import xlsx_bytes
+from vat.victims import support_summary
 from vat.victims.history import audit_victim
 from vat.victims.identity import IDENTITY_FIELDS
 from vat.victims.labels import vat_label
@@ -143,6 +144,8 @@ def withdraw_consent(
             disclosure.cancelled_on = when
             result.cancelled_disclosures.append(disclosure)
     db.session.flush()
+    if result.cancelled_services:
+        support_summary.refresh(victim.id)
     audit_victim(
         "victim.consent_withdrawn",
         actor=actor,

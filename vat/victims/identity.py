@@ -21,6 +21,7 @@ from vat.crypto import blind_index
 from vat.db import db, utcnow
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, country, mission, past_date, today
+from vat.victims import support_summary
 from vat.victims.history import audit_victim
 from vat.victims.labels import vat_label
 from vat.victims.models import AgeGroup, CaseCounter, Sex, Victim, VictimNameKey, VictimStatus
@@ -167,6 +168,7 @@ def register_victim(
     db.session.add(victim)
     db.session.flush()
     _index_names(victim, identity["name"], identity["aliases"], new=True)
+    support_summary.start(victim.id)
     audit_victim(
         "victim.create",
         actor=actor,

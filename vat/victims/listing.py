@@ -19,7 +19,7 @@ from vat.crypto import blind_index
 from vat.db import db
 from vat.inputs import today
 from vat.paging import Page
-from vat.victims.assistance import DELIVERED, STUCK_DAYS
+from vat.victims.assistance import STUCK_DAYS
 from vat.victims.identity import NAME_PURPOSE, glass_breaks_for, in_scope_condition
 from vat.victims.models import (
     AgeGroup,
@@ -31,6 +31,7 @@ from vat.victims.models import (
     VictimStatus,
     VictimTask,
 )
+from vat.victims.support_summary import supported_in_summary
 
 
 def no_update_days() -> int:
@@ -53,7 +54,8 @@ class VictimFilters:
 
 
 def received_assistance() -> ColumnElement[bool]:
-    return exists().where(Assistance.victim_id == Victim.id, Assistance.status.in_(list(DELIVERED)))
+    """Supported, as the victim's support summary says (vat.victims.support_summary)."""
+    return supported_in_summary(Victim.id)
 
 
 def without_update_since(cutoff: date) -> ColumnElement[bool]:

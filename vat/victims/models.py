@@ -408,3 +408,65 @@ class Disclosure(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     victim: Mapped[Victim] = relationship(back_populates="disclosures")
+
+
+class PaymentSource(Labelled):
+    DIRECT = "direct"  # direct support from the fund to the victim
+    PROJECT = "project"  # a project's payment to the victim, out of a tranche
+
+
+class FundPayment(Base):
+    """Money from the trust fund that reached a victim, as the ledger announced it (its entry and
+    project are plain ids: this domain never imports the ledger). A reversed entry marks it
+    reversed; the row stays for the record."""
+
+    __tablename__ = "vat_fund_payment"
+    __table_args__ = (
+        UniqueConstraint("ledger_entry_id", "victim_id"),
+        one_of("source", PaymentSource),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("usd_minor >= 0", name="usd_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(10))
+    ledger_entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    project_id: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    usd_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    reversed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SupportSummary(Base):
+    """One row per victim: services by status and by type, the fund's money that reached them by
+    source (US cents, reversals out) and whether they are supported. Kept by the victim services
+    in the transaction of each change (vat.victims.support_summary); `flask figures verify`
+    recomputes it from the services and payments."""
+
+    __tablename__ = "vat_victim_support_summary"
+
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), primary_key=True)
+    status_referred: Mapped[int] = mapped_column(Integer, default=0)
+    status_in_progress: Mapped[int] = mapped_column(Integer, default=0)
+    status_completed: Mapped[int] = mapped_column(Integer, default=0)
+    status_declined: Mapped[int] = mapped_column(Integer, default=0)
+    status_not_available: Mapped[int] = mapped_column(Integer, default=0)
+    status_cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    type_medical: Mapped[int] = mapped_column(Integer, default=0)
+    type_psychosocial: Mapped[int] = mapped_column(Integer, default=0)
+    type_legal: Mapped[int] = mapped_column(Integer, default=0)
+    type_material: Mapped[int] = mapped_column(Integer, default=0)
+    type_shelter: Mapped[int] = mapped_column(Integer, default=0)
+    type_education: Mapped[int] = mapped_column(Integer, default=0)
+    type_livelihood: Mapped[int] = mapped_column(Integer, default=0)
+    type_protection: Mapped[int] = mapped_column(Integer, default=0)
+    type_other: Mapped[int] = mapped_column(Integer, default=0)
+    direct_usd_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    project_usd_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    projects: Mapped[int] = mapped_column(Integer, default=0)  # projects whose payments reached them
+    supported: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,8 +13,8 @@ from vat.allegations.clock import overdue_steps
 from vat.allegations.models import ClockRule, Step
 from vat.db import db
 from vat.inputs import today
-from vat.victims import labels
-from vat.victims.assistance import DELIVERED, STUCK_DAYS
+from vat.victims import labels, support_summary
+from vat.victims.assistance import STUCK_DAYS
 from vat.victims.labels import vat_label
 from vat.victims.listing import no_update_days
 from vat.victims.models import (
@@ -168,7 +168,7 @@ def open_items(victim: Victim, rule_list: list[ClockRule], on: date | None = Non
         if victim.next_update_due and victim.next_update_due < on:
             text = _("Next update was due on %(date)s", date=victim.next_update_due.isoformat())
             items.append(OpenItem("update_due", text))
-        if not any(s.status in DELIVERED for s in victim.services):
+        if not support_summary.supported(victim.id):
             items.append(OpenItem("no_assistance", _("No assistance received yet")))
     return items
 

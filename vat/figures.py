@@ -1,0 +1,55 @@
+"""The summaries kept exact in the transaction that changes them, and `flask figures verify` and
+`flask figures rebuild`, which check them against their source rows and recompute them (after a
+restore, or an import run outside the app). Each summary is a module, or any object, with
+`differences() -> list[str]` and `rebuild() -> int`."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import click
+from flask.cli import AppGroup
+
+from vat.db import db
+
+
+class Summary(Protocol):
+    def differences(self) -> list[str]: ...
+
+    def rebuild(self) -> int: ...
+
+
+def summaries() -> dict[str, Summary]:
+    """Every kept summary, by name."""
+    from vat.victims import support_summary
+
+    return {"victim support": support_summary}
+
+
+def differences() -> list[str]:
+    """Every difference between a kept summary and its source rows, named."""
+    return [difference for summary in summaries().values() for difference in summary.differences()]
+
+
+@click.group("figures", cls=AppGroup)
+def figures() -> None:
+    """Check and rebuild the kept summaries every page reads."""
+
+
+@figures.command("verify")
+def figures_verify() -> None:
+    """Recompute every summary from its source rows; name each difference (exit 1 if any)."""
+    found = differences()
+    for difference in found:
+        click.echo(difference)
+    if found:
+        raise click.ClickException(f"{len(found)} differences")
+    click.echo("figures verify: every summary agrees with its source rows")
+
+
+@figures.command("rebuild")
+def figures_rebuild() -> None:
+    """Recompute every summary from its source rows, in one transaction."""
+    for name, summary in summaries().items():
+        click.echo(f"{name}: {summary.rebuild()} rows")
+    db.session.commit()

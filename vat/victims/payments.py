@@ -1,0 +1,118 @@
+"""The fund's money that reached a victim, as the ledger announces it through its signals (the
+ledger never imports this code): direct support paid or reversed, and a tranche's payments to a
+project's beneficiaries or their reversal. Each keeps the victims' support summaries exact."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from vat.auth.actor import Actor
+from vat.db import db
+from vat.errors import DomainError
+from vat.victims import support_summary
+from vat.victims.history import audit_victim
+from vat.victims.identity import in_scope_condition
+from vat.victims.models import FundPayment, PaymentSource, Victim
+
+
+def victim_by_case_code(actor: Actor, case_code: str) -> Victim:
+    code = case_code.strip().upper()
+    victim = db.session.scalar(select(Victim).where(Victim.case_code == code, in_scope_condition(actor)))
+    if victim is None:
+        raise DomainError(_l("No victim has case code %(code)s.", code=code))
+    return victim
+
+
+def record_payment(
+    *,
+    actor: Actor,
+    victim: Victim,
+    source: PaymentSource,
+    ledger_entry_id: int,
+    currency: str,
+    amount_minor: int,
+    usd_minor: int,
+    paid_on: date,
+    project_id: int | None = None,
+) -> FundPayment:
+    """One payment that reached `victim`; the same entry announced again returns the same row."""
+    existing = db.session.scalar(
+        select(FundPayment).where(
+            FundPayment.ledger_entry_id == ledger_entry_id, FundPayment.victim_id == victim.id
+        )
+    )
+    if existing is not None:
+        return existing
+    payment = FundPayment(
+        victim_id=victim.id,
+        source=source.value,
+        ledger_entry_id=ledger_entry_id,
+        project_id=project_id,
+        currency=currency,
+        amount_minor=amount_minor,
+        usd_minor=usd_minor,
+        paid_on=paid_on,
+        reversed=False,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    audit_victim(
+        "victim.fund_payment",
+        actor=actor,
+        victim=victim,
+        detail={"source": source.value, "entry": ledger_entry_id, "project": project_id, "usd": usd_minor},
+    )
+    support_summary.refresh(victim.id)
+    return payment
+
+
+def record_project_payments(
+    *,
+    actor: Actor,
+    project_id: int,
+    ledger_entry_id: int,
+    currency: str,
+    paid_on: date,
+    payments: list[dict[str, Any]],
+) -> list[FundPayment]:
+    """Called by the ledger when a tranche that pays victims posts: `payments` holds each
+    beneficiary's `case_code`, `amount_minor` (the project's currency) and `usd_minor`."""
+    return [
+        record_payment(
+            actor=actor,
+            victim=victim_by_case_code(actor, paid["case_code"]),
+            source=PaymentSource.PROJECT,
+            ledger_entry_id=ledger_entry_id,
+            project_id=project_id,
+            currency=currency,
+            amount_minor=int(paid["amount_minor"]),
+            usd_minor=int(paid["usd_minor"]),
+            paid_on=paid_on,
+        )
+        for paid in payments
+    ]
+
+
+def reverse_payments(*, actor: Actor, ledger_entry_id: int) -> list[FundPayment]:
+    """Called by the ledger when the entry that paid victims is reversed: its payments no longer
+    count (kept, marked reversed, for the record)."""
+    reversed_now = list(
+        db.session.scalars(
+            select(FundPayment).where(
+                FundPayment.ledger_entry_id == ledger_entry_id, FundPayment.reversed.is_(False)
+            )
+        )
+    )
+    for payment in reversed_now:
+        payment.reversed = True
+        db.session.flush()
+        victim = db.session.get_one(Victim, payment.victim_id)
+        audit_victim(
+            "victim.fund_payment_reversed", actor=actor, victim=victim, detail={"entry": ledger_entry_id}
+        )
+        support_summary.refresh(victim.id)
+    return reversed_now

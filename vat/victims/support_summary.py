@@ -1,0 +1,214 @@
+"""Whether a victim was supported — one definition, in Python and its SQL twin side by side — and
+the per-victim support summary that the victim services keep exact in the transaction of each
+change. Lists, the victim page, dashboards and reports read the summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+
+from vat.db import UTCDateTime, db, utcnow
+from vat.victims.models import (
+    Assistance,
+    FundPayment,
+    PaymentSource,
+    ServiceStatus,
+    ServiceType,
+    SupportSummary,
+    Victim,
+)
+
+DELIVERED = (ServiceStatus.IN_PROGRESS, ServiceStatus.COMPLETED)
+
+
+class _Service(Protocol):
+    status: str
+
+
+class _Payment(Protocol):
+    reversed: bool
+
+
+# --- the definition, twice --------------------------------------------------------------------
+
+
+def is_supported(services: Iterable[_Service], payments: Iterable[_Payment]) -> bool:
+    """A victim is supported when they received a service (in progress or completed) or money from
+    the fund reached them (a direct or project payment recorded for them and not reversed). Being
+    listed as a project's beneficiary is not support."""
+    return any(s.status in DELIVERED for s in services) or any(not p.reversed for p in payments)
+
+
+def supported_sql(victim_id: Any) -> ColumnElement[bool]:
+    """`is_supported` for the victim whose id is `victim_id`, in SQL."""
+    return or_(
+        exists().where(Assistance.victim_id == victim_id, Assistance.status.in_(DELIVERED)),
+        exists().where(FundPayment.victim_id == victim_id, FundPayment.reversed.is_(False)),
+    )
+
+
+# --- the summary ------------------------------------------------------------------------------
+
+STATUS_COLUMNS = [(f"status_{s.value}", s) for s in ServiceStatus]
+TYPE_COLUMNS = [(f"type_{t.value}", t) for t in ServiceType]
+COUNTED = [name for name, _ in STATUS_COLUMNS + TYPE_COLUMNS]
+FIGURES = [*COUNTED, "direct_usd_minor", "project_usd_minor", "projects", "supported"]
+
+
+def _source_rows(victim_ids: Any = None) -> Select[*tuple[Any, ...]]:
+    """The summary as the services and payments say it should be: one row per victim (all of
+    them, or those `victim_ids` selects), columns `victim_id` then FIGURES."""
+    only = [] if victim_ids is None else [Victim.id.in_(victim_ids)]
+    services = (
+        select(
+            Assistance.victim_id.label("victim_id"),
+            *[func.sum(case((Assistance.status == s.value, 1), else_=0)).label(n) for n, s in STATUS_COLUMNS],
+            *[
+                func.sum(case((Assistance.service_type == t.value, 1), else_=0)).label(n)
+                for n, t in TYPE_COLUMNS
+            ],
+        )
+        .where(*([] if victim_ids is None else [Assistance.victim_id.in_(victim_ids)]))
+        .group_by(Assistance.victim_id)
+        .subquery("services")
+    )
+
+    def paid(source: PaymentSource) -> Any:
+        return func.sum(case((FundPayment.source == source.value, FundPayment.usd_minor), else_=0))
+
+    payments = (
+        select(
+            FundPayment.victim_id.label("victim_id"),
+            paid(PaymentSource.DIRECT).label("direct_usd_minor"),
+            paid(PaymentSource.PROJECT).label("project_usd_minor"),
+            func.count(FundPayment.project_id.distinct()).label("projects"),
+        )
+        .where(
+            FundPayment.reversed.is_(False),
+            *([] if victim_ids is None else [FundPayment.victim_id.in_(victim_ids)]),
+        )
+        .group_by(FundPayment.victim_id)
+        .subquery("payments")
+    )
+    return (
+        select(
+            Victim.id.label("victim_id"),
+            *[func.coalesce(services.c[n], 0).label(n) for n in COUNTED],
+            cast(func.coalesce(payments.c.direct_usd_minor, 0), BigInteger).label("direct_usd_minor"),
+            cast(func.coalesce(payments.c.project_usd_minor, 0), BigInteger).label("project_usd_minor"),
+            func.coalesce(payments.c.projects, 0).label("projects"),
+            supported_sql(Victim.id).label("supported"),
+        )
+        .outerjoin(services, services.c.victim_id == Victim.id)
+        .outerjoin(payments, payments.c.victim_id == Victim.id)
+        .where(*only)
+    )
+
+
+def refresh(victim_id: int) -> SupportSummary:
+    """Bring one victim's summary row up to date, in the caller's transaction. The row is locked
+    before the victim's services are read (PostgreSQL), so two changes to the same victim at once
+    cannot each write a count that misses the other's."""
+    row = db.session.scalar(
+        select(SupportSummary)
+        .where(SupportSummary.victim_id == victim_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        row = SupportSummary(victim_id=victim_id)
+        db.session.add(row)
+    db.session.flush()
+    figures = db.session.execute(_source_rows([victim_id])).one()._mapping
+    changed = False
+    for name in FIGURES:
+        value = bool(figures[name]) if name == "supported" else int(figures[name])
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    if changed or row.updated_at is None:
+        row.updated_at = utcnow()
+    db.session.flush()
+    return row
+
+
+def start(victim_id: int) -> None:
+    """A newly registered victim's summary: nothing received yet."""
+    figures: dict[str, Any] = dict.fromkeys(FIGURES, 0) | {"supported": False}
+    db.session.add(SupportSummary(victim_id=victim_id, **figures, updated_at=utcnow()))
+    db.session.flush()
+
+
+def supported(victim_id: int) -> bool:
+    """What the summary says of one victim (the victim page's open item)."""
+    return bool(
+        db.session.scalar(select(SupportSummary.supported).where(SupportSummary.victim_id == victim_id))
+    )
+
+
+def supported_in_summary(victim_id: Any = Victim.id) -> ColumnElement[bool]:
+    """Whether the summary counts the victim `victim_id` as supported (lists, dashboards, reports)."""
+    # Correlated to the enclosing query's victims, never a victims table of its own (which would
+    # count every victim once per row of the enclosing query, or in a query without victims, once).
+    return (
+        exists()
+        .where(and_(SupportSummary.victim_id == victim_id, SupportSummary.supported.is_(True)))
+        .correlate_except(SupportSummary)
+    )
+
+
+# --- verify and rebuild (registered with `flask figures`) ---------------------------------------
+
+NAME = "victim support summary"
+
+
+def differences() -> list[str]:
+    """Each summary row that disagrees with the services and payments, named by case code."""
+    expected = {row.victim_id: row._mapping for row in db.session.execute(_source_rows())}
+    kept = {row.victim_id: row for row in db.session.scalars(select(SupportSummary))}
+    codes = {victim_id: code for victim_id, code in db.session.execute(select(Victim.id, Victim.case_code))}
+    found: list[str] = []
+    for victim_id, figures in sorted(expected.items()):
+        row = kept.get(victim_id)
+        code = codes[victim_id]
+        if row is None:
+            found.append(f"{NAME}: victim {code} has no row")
+            continue
+        for name in FIGURES:
+            want = bool(figures[name]) if name == "supported" else int(figures[name])
+            if getattr(row, name) != want:
+                found.append(f"{NAME}: victim {code} {name} is {getattr(row, name)}, should be {want}")
+    found += [
+        f"{NAME}: row for victim id {i} that does not exist" for i in sorted(kept.keys() - expected.keys())
+    ]
+    return found
+
+
+def rebuild() -> int:
+    """Recompute every row from the services and payments (after a restore, or an import run
+    outside the app); returns how many rows were written."""
+    db.session.execute(delete(SupportSummary))
+    source = _source_rows().add_columns(literal(utcnow(), UTCDateTime()).label("updated_at")).subquery()
+    columns = ["victim_id", *FIGURES, "updated_at"]
+    db.session.execute(
+        insert(SupportSummary).from_select(columns, select(*[source.c[n] for n in columns])),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.expire_all()
+    return int(db.session.scalar(select(func.count()).select_from(SupportSummary)) or 0)
