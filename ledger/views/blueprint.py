@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, render_template, request
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ledger.cli import attach
@@ -19,6 +21,13 @@ bp = Blueprint(
 attach(bp.cli)  # type: ignore[arg-type]  # Blueprint.cli is an AppGroup, typed as a Group
 
 View = str | WerkzeugResponse | tuple[str, int]
+
+FORM_PAGE = "ledger/form.html"  # a form on a page of its own: a title, a note, the fields
+
+
+def form_page(form: FlaskForm, **context: Any) -> str:
+    """The GET of a form page; its POST shows it again through `submit(..., template=FORM_PAGE)`."""
+    return render_template(FORM_PAGE, form=form, **context)
 
 
 def lines_of(text: str | None) -> list[str]:

@@ -11,24 +11,11 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
 
 from ledger import kept
-from ledger.forms import (
-    DonorForm,
-    PledgeForm,
-    RateForm,
-    ReceiptForm,
-)
-from ledger.models import (
-    Donor,
-    DonorKind,
-    ExchangeRate,
-    Pledge,
-    Posting,
-)
-from ledger.reports import (
-    donor_figures,
-)
+from ledger.forms import DonorForm, PledgeForm, RateForm, ReceiptForm
+from ledger.models import Donor, DonorKind, ExchangeRate, Pledge, Posting
+from ledger.reports import donor_figures
 from ledger.services import contributions, months
-from ledger.views.blueprint import LIST_PAGE, View, bp, page_number
+from ledger.views.blueprint import FORM_PAGE, LIST_PAGE, View, bp, form_page, page_number
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.paging import page_of
@@ -56,21 +43,27 @@ def donors() -> str:
     )
 
 
-@bp.route("/donors/new", methods=["GET", "POST"])
+@bp.get("/donors/new")
 @requires(Permission.RECORD_LEDGER)
-def new_donor() -> View:
+def new_donor() -> str:
+    return form_page(DonorForm(), title=_("New donor"))
+
+
+@bp.post("/donors/new")
+@requires(Permission.RECORD_LEDGER)
+def create_donor() -> View:
     form = DonorForm()
     return submit(
         form,
         lambda: contributions.create_donor(
             actor=current_user,
-            name=form.name.data or "",
+            name=text(form.name),
             kind=DonorKind(form.kind.data),
             country_code=form.country_code.data or None,
         ),
         done=_("Donor added."),
         then=lambda donor: url_for("ledger.donor", donor_id=donor.id),
-        template="ledger/form.html",
+        template=FORM_PAGE,
         title=_("New donor"),
     )
 
@@ -96,9 +89,15 @@ def donor(donor_id: int) -> str:
     )
 
 
-@bp.route("/donors/<int:donor_id>/pledge", methods=["GET", "POST"])
+@bp.get("/donors/<int:donor_id>/pledge")
 @requires(Permission.RECORD_LEDGER)
-def new_pledge(donor_id: int) -> View:
+def new_pledge(donor_id: int) -> str:
+    return form_page(PledgeForm(), **_pledge_page(db.get_or_404(Donor, donor_id)))
+
+
+@bp.post("/donors/<int:donor_id>/pledge")
+@requires(Permission.RECORD_LEDGER)
+def record_pledge(donor_id: int) -> View:
     row = db.get_or_404(Donor, donor_id)
     form = PledgeForm()
     return submit(
@@ -115,40 +114,30 @@ def new_pledge(donor_id: int) -> View:
         ),
         done=_("Pledge recorded."),
         then=lambda _: url_for("ledger.donor", donor_id=row.id),
-        template="ledger/form.html",
-        title=_("Pledge by %(donor)s", donor=row.name),
+        template=FORM_PAGE,
+        **_pledge_page(row),
     )
+
+
+def _pledge_page(donor: Donor) -> dict[str, Any]:
+    return {"title": _("Pledge by %(donor)s", donor=donor.name)}
 
 
 OPEN_PLEDGES_OFFERED = 100  # the receipt form's choice of pledges: the oldest open ones
 
 
-@bp.route("/donors/<int:donor_id>/receipt", methods=["GET", "POST"])
+@bp.get("/donors/<int:donor_id>/receipt")
 @requires(Permission.RECORD_LEDGER)
-def new_receipt(donor_id: int) -> View:
+def new_receipt(donor_id: int) -> str:
+    form, page = _receipt_page(db.get_or_404(Donor, donor_id))
+    return form_page(form, **page)
+
+
+@bp.post("/donors/<int:donor_id>/receipt")
+@requires(Permission.RECORD_LEDGER)
+def record_receipt(donor_id: int) -> View:
     row = db.get_or_404(Donor, donor_id)
-    form = ReceiptForm()
-    open_pledges = donor_figures.open_pledges(row, limit=OPEN_PLEDGES_OFFERED + 1)
-    form.pledge_id.choices = [SelectChoice("", _("Unpledged contribution"))] + [
-        SelectChoice(
-            str(pledge.id),
-            _(
-                "%(day)s · %(currency)s %(amount)s outstanding",
-                day=pledge.pledged_on,
-                currency=pledge.currency,
-                amount=f"{outstanding:,}",
-            ),
-        )
-        for pledge, outstanding in open_pledges[:OPEN_PLEDGES_OFFERED]
-    ]
-    if request.method == "GET" and open_pledges:
-        form.pledge_id.data = str(open_pledges[0][0].id)
-        form.currency.data = open_pledges[0][0].currency
-    note = (
-        _("Only the %(count)s oldest pledges not yet fully received are listed.", count=OPEN_PLEDGES_OFFERED)
-        if len(open_pledges) > OPEN_PLEDGES_OFFERED
-        else None
-    )
+    form, page = _receipt_page(row)
 
     def run() -> Any:
         pledge = db.session.get(Pledge, int(form.pledge_id.data)) if form.pledge_id.data else None
@@ -169,10 +158,37 @@ def new_receipt(donor_id: int) -> View:
         run,
         done=_("Receipt recorded."),
         then=lambda _: url_for("ledger.donor", donor_id=row.id),
-        template="ledger/form.html",
-        title=_("Receipt from %(donor)s", donor=row.name),
-        note=note,
+        template=FORM_PAGE,
+        **page,
     )
+
+
+def _receipt_page(donor: Donor) -> tuple[ReceiptForm, dict[str, Any]]:
+    """The receipt form, offering the donor's oldest open pledges (the oldest chosen on a new
+    form), and the page's title and note."""
+    form = ReceiptForm()
+    open_pledges = donor_figures.open_pledges(donor, limit=OPEN_PLEDGES_OFFERED + 1)
+    form.pledge_id.choices = [SelectChoice("", _("Unpledged contribution"))] + [
+        SelectChoice(
+            str(pledge.id),
+            _(
+                "%(day)s · %(currency)s %(amount)s outstanding",
+                day=pledge.pledged_on,
+                currency=pledge.currency,
+                amount=f"{outstanding:,}",
+            ),
+        )
+        for pledge, outstanding in open_pledges[:OPEN_PLEDGES_OFFERED]
+    ]
+    if request.method == "GET" and open_pledges:
+        form.pledge_id.data = str(open_pledges[0][0].id)
+        form.currency.data = open_pledges[0][0].currency
+    note = (
+        _("Only the %(count)s oldest pledges not yet fully received are listed.", count=OPEN_PLEDGES_OFFERED)
+        if len(open_pledges) > OPEN_PLEDGES_OFFERED
+        else None
+    )
+    return form, {"title": _("Receipt from %(donor)s", donor=donor.name), "note": note}
 
 
 # --- exchange rates --------------------------------------------------------------------------

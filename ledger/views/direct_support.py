@@ -7,15 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ledger import kept
-from ledger.forms import (
-    DirectSupportFilterForm,
-    DirectSupportForm,
-)
-from ledger.reports import (
-    direct_support_list,
-)
+from ledger.forms import DirectSupportFilterForm, DirectSupportForm
+from ledger.reports import direct_support_list
 from ledger.services import victim_support
-from ledger.views.blueprint import LIST_PAGE, View, bp, list_filters, page_number
+from ledger.views.blueprint import FORM_PAGE, LIST_PAGE, View, bp, form_page, list_filters, page_number
 from vat.auth.policy import Permission, requires
 from vat.paging import page_of
 from vat.submission import given, submit, text
@@ -56,9 +51,15 @@ def direct_support() -> str:
     )
 
 
-@bp.route("/direct-support/new", methods=["GET", "POST"])
+@bp.get("/direct-support/new")
 @requires(Permission.RECORD_LEDGER)
-def new_direct_support() -> View:
+def new_direct_support() -> str:
+    return form_page(DirectSupportForm(), title=_("Direct support to a victim"))
+
+
+@bp.post("/direct-support/new")
+@requires(Permission.RECORD_LEDGER)
+def pay_direct_support() -> View:
     form = DirectSupportForm()
     return submit(
         form,
@@ -74,6 +75,6 @@ def new_direct_support() -> View:
         ),
         done=_("Payment recorded."),
         then=lambda _: url_for("ledger.direct_support"),
-        template="ledger/form.html",
+        template=FORM_PAGE,
         title=_("Direct support to a victim"),
     )

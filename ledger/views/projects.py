@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -17,21 +19,22 @@ from ledger.forms import (
     ReleaseForm,
     TrancheForm,
 )
-from ledger.models import (
-    Project,
-    ProjectFocus,
-    ProjectStatus,
-    Tranche,
-)
-from ledger.reports import (
-    project_figures,
-)
+from ledger.models import Project, ProjectFocus, ProjectStatus, Tranche
+from ledger.reports import project_figures
 from ledger.services import grants
-from ledger.views.blueprint import LIST_PAGE, View, bp, lines_of, list_filters, page_number
+from ledger.views.blueprint import (
+    FORM_PAGE,
+    LIST_PAGE,
+    View,
+    bp,
+    form_page,
+    lines_of,
+    list_filters,
+    page_number,
+)
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
-from vat.errors import DomainError, NotAllowed
 from vat.paging import page_of
 from vat.submission import act, given, submit, text
 
@@ -81,9 +84,15 @@ def _status_labels() -> dict[str, str]:
     }
 
 
-@bp.route("/projects/new", methods=["GET", "POST"])
+@bp.get("/projects/new")
 @requires(Permission.RECORD_LEDGER)
-def new_project() -> View:
+def new_project() -> str:
+    return form_page(ProjectForm(), **_new_project_page())
+
+
+@bp.post("/projects/new")
+@requires(Permission.RECORD_LEDGER)
+def approve_project() -> View:
     form = ProjectForm()
     return submit(
         form,
@@ -103,10 +112,17 @@ def new_project() -> View:
         ),
         done=_("Project approved."),
         then=lambda p: url_for("ledger.project", project_id=p.id),
-        template="ledger/form.html",
-        title=_("Approve a project"),
-        note=_("Available to commit: US$%(amount)s", amount=f"{grants.fund_position()['available']:,.2f}"),
+        template=FORM_PAGE,
+        **_new_project_page(),
     )
+
+
+def _new_project_page() -> dict[str, Any]:
+    available = grants.fund_position()["available"]
+    return {
+        "title": _("Approve a project"),
+        "note": _("Available to commit: US$%(amount)s", amount=f"{available:,.2f}"),
+    }
 
 
 @bp.get("/projects/<int:project_id>")
@@ -156,9 +172,15 @@ def project_progress(project_id: int) -> View:
     )
 
 
-@bp.route("/projects/<int:project_id>/release", methods=["GET", "POST"])
+@bp.get("/projects/<int:project_id>/release")
 @requires(Permission.RECORD_LEDGER)
-def release_project(project_id: int) -> View:
+def release_project(project_id: int) -> str:
+    return form_page(ReleaseForm(), **_release_page(db.get_or_404(Project, project_id)))
+
+
+@bp.post("/projects/<int:project_id>/release")
+@requires(Permission.RECORD_LEDGER)
+def end_project(project_id: int) -> View:
     row = db.get_or_404(Project, project_id)
     form = ReleaseForm()
     return submit(
@@ -173,23 +195,33 @@ def release_project(project_id: int) -> View:
         ),
         done=_("Project ended; its undisbursed balance is back in the fund."),
         then=lambda _: url_for("ledger.project", project_id=row.id),
-        template="ledger/form.html",
-        title=_("End %(project)s", project=row.title),
-        note=_(
-            "Undisbursed: %(currency)s %(amount)s",
-            currency=row.currency,
-            amount=f"{grants.undisbursed(row):,}",
-        ),
+        template=FORM_PAGE,
+        **_release_page(row),
     )
 
 
-@bp.route("/projects/<int:project_id>/disburse", methods=["GET", "POST"])
+def _release_page(project: Project) -> dict[str, Any]:
+    return {
+        "title": _("End %(project)s", project=project.title),
+        "note": _(
+            "Undisbursed: %(currency)s %(amount)s", currency=project.currency, amount=_undisbursed(project)
+        ),
+    }
+
+
+@bp.get("/projects/<int:project_id>/disburse")
 @requires(Permission.RECORD_LEDGER)
-def disburse(project_id: int) -> View:
+def disburse(project_id: int) -> str:
+    return form_page(TrancheForm(), **_disburse_page(db.get_or_404(Project, project_id)))
+
+
+@bp.post("/projects/<int:project_id>/disburse")
+@requires(Permission.RECORD_LEDGER)
+def request_disbursement(project_id: int) -> View:
     row = db.get_or_404(Project, project_id)
     form = TrancheForm()
 
-    def done(tranche: Tranche) -> str:
+    def then(tranche: Tranche) -> str:
         if tranche.status == "pending":
             flash(_("Above the approval threshold: another fund manager must approve it."), "info")
         return url_for("ledger.project", project_id=row.id)
@@ -205,55 +237,60 @@ def disburse(project_id: int) -> View:
             reference=text(form.reference),
         ),
         done=_("Disbursement recorded."),
-        then=done,
-        template="ledger/form.html",
-        title=_("Disburse a tranche to %(partner)s", partner=row.partner),
-        note=_(
+        then=then,
+        template=FORM_PAGE,
+        **_disburse_page(row),
+    )
+
+
+def _disburse_page(project: Project) -> dict[str, Any]:
+    return {
+        "title": _("Disburse a tranche to %(partner)s", partner=project.partner),
+        "note": _(
             "Undisbursed: %(currency)s %(amount)s. A programme support cost of %(rate)s%% is booked with it. "
             "Above US$%(threshold)s a second fund manager approves.",
-            currency=row.currency,
-            amount=f"{grants.undisbursed(row):,}",
+            currency=project.currency,
+            amount=_undisbursed(project),
             rate=f"{grants.psc_rate() * 100:.0f}",
             threshold=f"{grants.approval_threshold():,}",
         ),
-    )
+    }
 
 
-def _approvals_page(status: int = 200) -> tuple[str, int]:
-    rows = db.session.scalars(
-        select(Tranche).where(Tranche.status == "pending").order_by(Tranche.requested_at)
-    ).all()
-    page = render_template(
-        "ledger/approvals.html",
-        rows=[(t, engine.from_minor(t.amount_minor, t.project.currency)) for t in rows],
-        form=EmptyForm(),
-        reject=RejectForm(),
-    )
-    return page, status
+def _undisbursed(project: Project) -> str:
+    return f"{grants.undisbursed(project):,}"
 
 
 @bp.get("/approvals")
 @requires(Permission.APPROVE_DISBURSEMENT)
-def approvals() -> tuple[str, int]:
-    return _approvals_page()
+def approvals() -> str:
+    return render_template("ledger/approvals.html", form=EmptyForm(), **_approvals_page())
 
 
 @bp.post("/approvals/<int:tranche_id>/approve")
 @requires(Permission.APPROVE_DISBURSEMENT)
 @fresh_required
-def approve(tranche_id: int) -> View | tuple[str, int]:
+def approve(tranche_id: int) -> View:
     tranche = db.get_or_404(Tranche, tranche_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        grants.approve_disbursement(actor=current_user, tranche=tranche)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return _approvals_page(403 if isinstance(error, NotAllowed) else 409)
-    db.session.commit()
-    flash(_("Disbursement approved and posted."), "success")
-    return redirect(url_for("ledger.approvals"))
+    return submit(
+        EmptyForm(),
+        lambda: grants.approve_disbursement(actor=current_user, tranche=tranche),
+        done=_("Disbursement approved and posted."),
+        then=lambda _: url_for("ledger.approvals"),
+        template="ledger/approvals.html",
+        refused_status=409,
+        **_approvals_page(),
+    )
+
+
+def _approvals_page() -> dict[str, Any]:
+    rows = db.session.scalars(
+        select(Tranche).where(Tranche.status == "pending").order_by(Tranche.requested_at)
+    ).all()
+    return {
+        "rows": [(t, engine.from_minor(t.amount_minor, t.project.currency)) for t in rows],
+        "reject": RejectForm(),
+    }
 
 
 @bp.post("/approvals/<int:tranche_id>/reject")

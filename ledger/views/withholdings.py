@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
@@ -10,19 +11,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ledger import engine, kept
-from ledger.forms import (
-    TransferForm,
-    WithholdingForm,
-)
-from ledger.models import (
-    Withholding,
-    WithholdingTransfer,
-)
-from ledger.reports import (
-    withheld,
-)
+from ledger.forms import TransferForm, WithholdingForm
+from ledger.models import Withholding, WithholdingTransfer
+from ledger.reports import withheld
 from ledger.services import withholdings
-from ledger.views.blueprint import LIST_PAGE, View, bp, page_number
+from ledger.views.blueprint import FORM_PAGE, LIST_PAGE, View, bp, form_page, page_number
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.paging import page_of_rows
@@ -58,12 +51,18 @@ def _bucket_labels() -> dict[str, str]:
     }
 
 
-@bp.route("/withholdings/new", methods=["GET", "POST"])
+@bp.get("/withholdings/new")
 @requires(Permission.RECORD_LEDGER)
-def new_withholding() -> View:
+def new_withholding() -> str:
     form = WithholdingForm()
-    if request.method == "GET" and request.args.get("allegation"):
-        form.allegation_ref.data = request.args["allegation"][:40]
+    form.allegation_ref.data = request.args.get("allegation", "")[:40]
+    return form_page(form, title=_("Payment withheld for a substantiated allegation"))
+
+
+@bp.post("/withholdings/new")
+@requires(Permission.RECORD_LEDGER)
+def record_withholding() -> View:
+    form = WithholdingForm()
     return submit(
         form,
         lambda: withholdings.record_withholding(
@@ -78,7 +77,7 @@ def new_withholding() -> View:
         ),
         done=_("Withholding recorded."),
         then=lambda w: url_for("ledger.withholding", withholding_id=w.id),
-        template="ledger/form.html",
+        template=FORM_PAGE,
         title=_("Payment withheld for a substantiated allegation"),
     )
 
@@ -101,9 +100,15 @@ def withholding(withholding_id: int) -> str:
     )
 
 
-@bp.route("/withholdings/<int:withholding_id>/transfer", methods=["GET", "POST"])
+@bp.get("/withholdings/<int:withholding_id>/transfer")
 @requires(Permission.RECORD_LEDGER)
-def new_transfer(withholding_id: int) -> View:
+def new_transfer(withholding_id: int) -> str:
+    return form_page(TransferForm(), **_transfer_page(db.get_or_404(Withholding, withholding_id)))
+
+
+@bp.post("/withholdings/<int:withholding_id>/transfer")
+@requires(Permission.RECORD_LEDGER)
+def record_transfer(withholding_id: int) -> View:
     row = db.get_or_404(Withholding, withholding_id)
     form = TransferForm()
     return submit(
@@ -118,10 +123,16 @@ def new_transfer(withholding_id: int) -> View:
         ),
         done=_("Transfer recorded."),
         then=lambda _: url_for("ledger.withholding", withholding_id=row.id),
-        template="ledger/form.html",
-        title=_(
-            "Transfer into the fund: %(country)s, allegation %(reference)s",
-            country=row.country_code,
-            reference=row.allegation_ref,
-        ),
+        template=FORM_PAGE,
+        **_transfer_page(row),
     )
+
+
+def _transfer_page(withholding: Withholding) -> dict[str, Any]:
+    return {
+        "title": _(
+            "Transfer into the fund: %(country)s, allegation %(reference)s",
+            country=withholding.country_code,
+            reference=withholding.allegation_ref,
+        )
+    }
