@@ -1,11 +1,11 @@
-"""The fund's months: each month's operational exchange rates, and closing a month with its pack."""
+"""The fund's months: each month's operational exchange rates, and closing them in order with
+their packs. A closed month refuses anything new dated in it: entries (the engine), rates (here)."""
 
 from __future__ import annotations
 
 import json
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -13,9 +13,8 @@ from sqlalchemy import func, select
 from ledger import engine
 from ledger.engine import USD
 from ledger.models import Entry, ExchangeRate, Period, Posting
-from ledger.reports.statements import trial_balance
+from ledger.reports.close_pack import close_pack, month_end
 from ledger.reports.subledgers import subledger_checks
-from ledger.reports.withheld import reconciliation
 from ledger.services.booking import record_audit
 from ledger.verify import verify
 from vat.auth.actor import Actor
@@ -36,6 +35,10 @@ def set_rate(*, actor: Actor, currency: str, month: date, rate: Decimal, source:
     if rate != rate.quantize(Decimal(1).scaleb(-engine.RATE_PLACES)):
         raise DomainError(_l("A rate has at most %(places)s decimal places.", places=engine.RATE_PLACES))
     month = engine.month_of(month)
+    if engine.is_closed(month):
+        raise Conflict(
+            _l("%(month)s is closed: its rates are sealed in its close pack.", month=f"{month:%Y-%m}")
+        )
     row = db.session.scalar(
         select(ExchangeRate).where(ExchangeRate.currency == currency, ExchangeRate.month == month)
     )
@@ -102,6 +105,7 @@ def close_period(*, actor: Actor, month: date) -> Period:
         raise DomainError(_l("Only a month that has ended can be closed."))
     if engine.is_closed(month):
         raise Conflict(_l("%(month)s is already closed.", month=f"{month:%Y-%m}"))
+    refuse_open_earlier(month)
     problem = verify().problem
     if problem:
         raise DomainError(
@@ -127,41 +131,25 @@ def close_period(*, actor: Actor, month: date) -> Period:
     return period
 
 
-def close_pack(month: date, *, head_seq: int, head_hash: str, closed_by: str | None) -> dict[str, Any]:
-    """What auditors keep: control totals to the month's end, sub-ledger reconciliations, the
-    rates used in the month, and the chain head that seals it."""
-    next_month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-    end = next_month - timedelta(days=1)
-    rates = db.session.scalars(
-        select(ExchangeRate).where(ExchangeRate.month == month).order_by(ExchangeRate.currency)
-    ).all()
-    entries = db.session.scalar(
-        select(func.count(Entry.id)).where(Entry.entry_date >= month, Entry.entry_date <= end)
-    )
-    return {
-        "fund": "Trust Fund in Support of Victims of Sexual Exploitation and Abuse",
-        "period": f"{month:%Y-%m}",
-        "closed_by": closed_by,
-        "entries_in_period": entries,
-        "chain_head": {"seq": head_seq, "hash": head_hash},
-        "trial_balance": [
-            {
-                "account": r.account.code,
-                "name": r.account.name,
-                "debit": str(r.debit),
-                "credit": str(r.credit),
-            }
-            for r in trial_balance(end)
-        ],
-        "subledgers": [{k: str(v) for k, v in c.items()} for c in subledger_checks()],
-        "withholdings": {
-            currency: {k: str(v) for k, v in values.items()}
-            for currency, values in reconciliation(end).totals.items()
-        },
-        "rates": [
-            {"currency": r.currency, "rate": str(r.rate.normalize()), "source": r.source} for r in rates
-        ],
-    }
+def refuse_open_earlier(month: date) -> None:
+    """Months close in order: refused while an earlier month that has entries is still open
+    (one query per closed month before it, at most)."""
+    closed = set(db.session.scalars(select(Period.month).where(Period.month < month)))
+    since = date.min
+    while (
+        first := db.session.scalar(
+            select(func.min(Entry.entry_date)).where(Entry.entry_date >= since, Entry.entry_date < month)
+        )
+    ) is not None:
+        earlier = engine.month_of(first)
+        if earlier not in closed:
+            raise Conflict(
+                _l(
+                    "Close %(earlier)s first: months close in order, and it has entries.",
+                    earlier=f"{earlier:%Y-%m}",
+                )
+            )
+        since = month_end(earlier) + timedelta(days=1)
 
 
 def periods() -> list[Period]:

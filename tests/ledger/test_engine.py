@@ -354,7 +354,7 @@ def test_the_close_pack_holds_control_totals_reconciliations_rates_and_the_chain
     assert pack["chain_head"] == {"seq": 1, "hash": period.head_hash}
     assert {"account": "1000", "name": "Cash at bank", "debit": "100.00", "credit": "0.00"} in pack[
         "trial_balance"
-    ]
+    ]["rows"]
     assert pack["rates"][0]["currency"] == "EUR"
 
 
