@@ -33,6 +33,7 @@ from typing import Any, cast
 from flask import current_app, g
 from sqlalchemy import Table, func, insert, select
 
+from ledger import balances
 from ledger.models import Account, Currency, Entry, ExchangeRate, Period, Posting
 from vat import audit, money
 from vat.auth.actor import Actor
@@ -341,6 +342,7 @@ def _book(actor: Actor | None, events: list[tuple[Event, str]]) -> list[int]:
         entries.append(entry)
         postings.append(rows)
     ids = _insert(entries, postings)
+    balances.add(entries, postings)  # in this transaction: the figures are exact once it commits
     audit.record_many(
         actor=actor,
         events=[

@@ -161,6 +161,43 @@ class Posting(Base):
     account: Mapped[Account] = relationship(lazy="joined")
 
 
+class Balance(Base):
+    """The sum of the postings of one account, month, currency and combination of dimensions,
+    written by the posting engine in the transaction that posts them (ledger.balances). An
+    absent dimension is 0 or '' rather than NULL, so that the upsert's conflict target matches it."""
+
+    __tablename__ = "ledger_balance"
+    __table_args__ = (
+        UniqueConstraint(
+            "account_id",
+            "month",
+            "currency",
+            "donor_id",
+            "pledge_id",
+            "project_id",
+            "country_code",
+            "allegation_ref",
+            "case_code",
+        ),
+        Index("ix_ledger_balance_project_id", "project_id", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month
+    currency: Mapped[str] = mapped_column(ForeignKey("ledger_currency.code"))
+    donor_id: Mapped[int] = mapped_column(Integer)
+    pledge_id: Mapped[int] = mapped_column(Integer)
+    project_id: Mapped[int] = mapped_column(Integer)
+    country_code: Mapped[str] = mapped_column(String(3))
+    allegation_ref: Mapped[str] = mapped_column(String(40))
+    case_code: Mapped[str] = mapped_column(String(40))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    usd_minor: Mapped[int] = mapped_column(BigInteger)
+    usd_debit_minor: Mapped[int] = mapped_column(BigInteger)  # the debits' part of usd_minor
+    postings: Mapped[int] = mapped_column(Integer)
+
+
 # --- sub-ledgers -----------------------------------------------------------------------------
 # A sub-ledger row is written first (its id is a dimension of the postings) and its `entry_id` set
 # in the same transaction once the entry is posted; NULL is never committed.

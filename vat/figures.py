@@ -21,9 +21,10 @@ class Summary(Protocol):
 
 def summaries() -> dict[str, Summary]:
     """Every kept summary, by name."""
+    from ledger import balances
     from vat.victims import support_summary
 
-    return {"victim support": support_summary}
+    return {"ledger balances": balances, "victim support": support_summary}
 
 
 def differences() -> list[str]:

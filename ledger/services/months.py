@@ -10,7 +10,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from ledger import engine
+from ledger import balances, engine
 from ledger.engine import USD
 from ledger.models import Entry, ExchangeRate, Period, Posting
 from ledger.reports.close_pack import close_pack, month_end
@@ -106,7 +106,7 @@ def close_period(*, actor: Actor, month: date) -> Period:
     if engine.is_closed(month):
         raise Conflict(_l("%(month)s is already closed.", month=f"{month:%Y-%m}"))
     refuse_open_earlier(month)
-    problem = verify().problem
+    problem = verify().problem or next(iter(balances.differences()), None)
     if problem:
         raise DomainError(
             _l("The ledger does not verify (%(problem)s); it cannot be closed.", problem=problem)

@@ -1,0 +1,220 @@
+"""The ledger's balances per account, month, currency and dimensions (`ledger_balance`), kept
+exact by the posting engine in the transaction that posts: one upsert per booking.
+
+Every figure that adds up postings reads these instead: a range of whole months straight from
+the table, and a range that starts or ends inside a month as that month's rows less the postings
+of its days outside the range (few, as ranges start on the 1st or end today). `differences`
+recomputes them from the postings and names each row that differs; `rebuild` writes them anew
+(`flask figures verify` and `flask figures rebuild`)."""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+from typing import cast as typed
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    Integer,
+    Subquery,
+    Table,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ledger.models import Balance, Entry, Posting
+from vat.db import db, lock_for_chain
+
+# Dimensions and the value that stands for "none" (a NULL would never match ON CONFLICT).
+DIMENSIONS: dict[str, Any] = {
+    "donor_id": 0,
+    "pledge_id": 0,
+    "project_id": 0,
+    "country_code": "",
+    "allegation_ref": "",
+    "case_code": "",
+}
+KEY = ("account_id", "month", "currency", *DIMENSIONS)
+SUMS = ("amount_minor", "usd_minor", "usd_debit_minor", "postings")
+ROWS_PER_STATEMENT = 2000  # 13 parameters a row: under SQLite's and psycopg's limits
+
+
+def _table() -> Table:
+    return typed(Table, Balance.__table__)
+
+
+# --- kept by the engine ------------------------------------------------------------------------
+
+
+def add(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]]) -> None:
+    """Add the postings just inserted (each entry's rows, as the engine built them) to the
+    balances: summed per key here, then one INSERT ... ON CONFLICT DO UPDATE."""
+    summed: dict[tuple[Any, ...], list[int]] = {}
+    for entry, rows in zip(entries, postings, strict=True):
+        month = entry["entry_date"].replace(day=1)
+        for row in rows:
+            key = (
+                row["account_id"],
+                month,
+                row["currency"],
+                *(row[name] if row[name] is not None else none for name, none in DIMENSIONS.items()),
+            )
+            sums = summed.setdefault(key, [0, 0, 0, 0])
+            sums[0] += row["amount_minor"]
+            sums[1] += row["usd_minor"]
+            sums[2] += max(row["usd_minor"], 0)
+            sums[3] += 1
+    values = [dict(zip(KEY + SUMS, (*key, *sums), strict=True)) for key, sums in summed.items()]
+    for start in range(0, len(values), ROWS_PER_STATEMENT):
+        db.session.execute(_upsert(values[start : start + ROWS_PER_STATEMENT]))
+
+
+def _upsert(values: list[dict[str, Any]]) -> Any:
+    table = _table()
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(values)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[name] for name in KEY],
+        set_={name: table.c[name] + statement.excluded[name] for name in SUMS},
+    )
+
+
+# --- read by the reports -----------------------------------------------------------------------
+
+
+def month_end(day: date) -> date:
+    return day.replace(day=monthrange(day.year, day.month)[1])
+
+
+def _postings_on(first: date, last: date) -> Any:
+    """The postings dated from `first` to `last` (within one month), negated and shaped like
+    balance rows: what a range that starts or ends inside that month leaves out of it."""
+    dims = [func.coalesce(getattr(Posting, name), none).label(name) for name, none in DIMENSIONS.items()]
+    return (
+        select(
+            Posting.account_id,
+            literal(first.replace(day=1), Date).label("month"),
+            Posting.currency,
+            *dims,
+            (-Posting.amount_minor).label("amount_minor"),
+            (-Posting.usd_minor).label("usd_minor"),
+            (-case((Posting.usd_minor > 0, Posting.usd_minor), else_=0)).label("usd_debit_minor"),
+            literal(-1, Integer).label("postings"),
+        )
+        .join(Entry, Entry.id == Posting.entry_id)
+        .where(Entry.entry_date.between(first, last))
+    )
+
+
+def balances(start: date | None = None, end: date | None = None) -> Subquery:
+    """The balance rows of the postings dated from `start` to `end` (inclusive; open when None),
+    with the columns of `ledger_balance`: group and sum them as a report needs. An absent
+    dimension is 0 or '' (see `DIMENSIONS`)."""
+    table = _table()
+    kept = select(*(table.c[name] for name in KEY + SUMS))
+    parts = []
+    if start is not None:
+        kept = kept.where(table.c.month >= start.replace(day=1))
+        if start.day > 1:
+            parts.append(_postings_on(start.replace(day=1), date.fromordinal(start.toordinal() - 1)))
+    if end is not None:
+        kept = kept.where(table.c.month <= end.replace(day=1))
+        if end < month_end(end):
+            parts.append(_postings_on(date.fromordinal(end.toordinal() + 1), month_end(end)))
+    if not parts:
+        return kept.subquery("balance")
+    return union_all(kept, *parts).subquery("balance")
+
+
+def summed(column: Any) -> ColumnElement[int]:
+    """A sum of minor units as an integer on both backends (PostgreSQL sums bigints as numeric)."""
+    return cast(func.coalesce(func.sum(column), 0), BigInteger)
+
+
+def none_if_absent(name: str, value: Any) -> Any:
+    """A dimension's value as the postings hold it: None where the balances hold 0 or ''."""
+    return None if value == DIMENSIONS[name] else value
+
+
+# --- verify and rebuild ------------------------------------------------------------------------
+
+
+def _month_of_entry() -> ColumnElement[Any]:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc(literal_column("'month'"), Entry.entry_date), Date)
+    return func.date(Entry.entry_date, literal_column("'start of month'"))
+
+
+def _from_postings() -> Any:
+    """The balance rows computed from the postings."""
+    return (
+        select(
+            Posting.account_id,
+            _month_of_entry().label("month"),
+            Posting.currency,
+            *(func.coalesce(getattr(Posting, name), none).label(name) for name, none in DIMENSIONS.items()),
+            func.sum(Posting.amount_minor).label("amount_minor"),
+            func.sum(Posting.usd_minor).label("usd_minor"),
+            func.sum(case((Posting.usd_minor > 0, Posting.usd_minor), else_=0)).label("usd_debit_minor"),
+            func.count().label("postings"),
+        )
+        .join(Entry, Entry.id == Posting.entry_id)
+        .group_by(Posting.account_id, _month_of_entry(), Posting.currency, *DIMENSIONS)
+    )
+
+
+def _keyed(rows: Iterable[Any]) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    keyed = {}
+    for row in rows:
+        key = (row[0], _day(row[1]), *row[2 : len(KEY)])
+        keyed[key] = tuple(int(value) for value in row[len(KEY) :])
+    return keyed
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def differences() -> list[str]:
+    """Each balance row that differs from what the postings add up to, named by its key."""
+    lock_for_chain("ledger")  # no booking between the two reads
+    table = _table()
+    kept = _keyed(db.session.execute(select(*(table.c[name] for name in KEY + SUMS))))
+    computed = _keyed(db.session.execute(_from_postings()))
+    found = []
+    for key in sorted(kept.keys() | computed.keys(), key=repr):
+        held, due = kept.get(key), computed.get(key)
+        if held != due:
+            named = ", ".join(
+                f"{name} {value}"
+                for name, value in zip(KEY, key, strict=True)
+                if name not in DIMENSIONS or value != DIMENSIONS[name]
+            )
+            found.append(f"balance ({named}): holds {_sums(held)}; the postings add up to {_sums(due)}")
+    return found
+
+
+def _sums(values: tuple[int, ...] | None) -> str:
+    if values is None:
+        return "no row"
+    return ", ".join(f"{name} {value}" for name, value in zip(SUMS, values, strict=True))
+
+
+def rebuild() -> int:
+    """Write every balance anew from the postings; how many rows there are."""
+    lock_for_chain("ledger")
+    table = _table()
+    db.session.execute(delete(table))
+    db.session.execute(table.insert().from_select(list(KEY + SUMS), _from_postings()))
+    return db.session.scalar(select(func.count()).select_from(table)) or 0
