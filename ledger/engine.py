@@ -15,8 +15,9 @@ Rules it enforces (each also checked from scratch by `flask ledger verify`):
 * all of this runs under one lock per ledger (PostgreSQL advisory lock; SQLite's write lock),
   so two writers can never both pass a check that only one of them may pass.
 
-`post` books one entry; `post_many` books a list of events in one transaction with the same checks
-(one read of the chain head and of each balance, one INSERT per table); `post` is `post_many` of one.
+The transaction holding the lock reads what the checks need once (`ledger.state`), so a booking
+only writes. `post` books one entry; `post_many` books a list of events in one transaction with
+the same checks (one INSERT per table); `post` is `post_many` of one.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ from typing import Any, cast
 
 from flask import current_app, g
 from sqlalchemy import Table, func, insert, select
+from sqlalchemy.orm import make_transient_to_detached
 
-from ledger import balances
+from ledger import balances, state
 from ledger.models import Account, Currency, Entry, ExchangeRate, Period, Posting
+from ledger.state import Booked, ChartAccount, Ledger
 from vat import audit, money
 from vat.auth.actor import Actor
-from vat.db import db, lock_for_chain
+from vat.db import db, lock_for_chain, utcnow
 from vat.errors import Conflict, DomainError
 
 GENESIS = "0" * 64
@@ -75,18 +78,8 @@ class EntryKind:
     VICTIM_SUPPORT = "victim_support"
     REVERSAL = "reversal"
 
-    ALL = (
-        PLEDGE,
-        RECEIPT,
-        WITHHOLDING,
-        WITHHELD_TRANSFER,
-        GRANT_APPROVAL,
-        GRANT_RELEASE,
-        DISBURSEMENT,
-        PROGRAMME_SUPPORT,
-        VICTIM_SUPPORT,
-        REVERSAL,
-    )
+    ALL: tuple[str, ...] = (PLEDGE, RECEIPT, WITHHOLDING, WITHHELD_TRANSFER, GRANT_APPROVAL, GRANT_RELEASE)
+    ALL += (DISBURSEMENT, PROGRAMME_SUPPORT, VICTIM_SUPPORT, REVERSAL)
 
 
 DIMENSIONS = (
@@ -174,8 +167,9 @@ def request_hash(payload: dict[str, Any]) -> str:
 
 
 def lock() -> None:
-    """Serialise every writer of the ledger until the transaction ends."""
-    lock_for_chain("ledger")
+    """Serialise every writer of the ledger until the transaction ends; with it the audit log's
+    chain, which every booking extends (in this order, as every writer takes them)."""
+    lock_for_chain("ledger", "audit_event")
 
 
 def check_key(key: str) -> None:
@@ -186,14 +180,13 @@ def check_key(key: str) -> None:
 def begin(key: str, payload: dict[str, Any]) -> Entry | None:
     """Take the ledger lock, then: the entry already booked under `key` for this same request, or
     None if the key is new. The same key with a different request is refused."""
-    lock()
     check_key(key)
-    existing = db.session.scalar(select(Entry).where(Entry.idempotency_key == key))
-    if existing is None:
+    booked = _ledger(key).keys[key]
+    if booked is None:
         return None
-    if existing.request_hash != request_hash(payload):
+    if booked.request_hash != request_hash(payload):
         raise Conflict("This form was already submitted with different values; open it again.")
-    return existing
+    return db.session.get_one(Entry, booked.entry_id)
 
 
 # --- periods ---------------------------------------------------------------------------------
@@ -203,10 +196,12 @@ def is_closed(day: date) -> bool:
     return db.session.scalar(select(Period.id).where(Period.month == month_of(day))) is not None
 
 
-def refuse_closed_or_future(*days: date) -> None:
-    """Refuse if any of `days` is in a closed month or in the future (one query for them all)."""
-    months = sorted({month_of(day) for day in days})
-    closed = set(db.session.scalars(select(Period.month).where(Period.month.in_(months))))
+def refuse_closed_or_future(*days: date, closed: set[date] | None = None) -> None:
+    """Refuse if any of `days` is in a closed month (of `closed`, or else read in one query for
+    them all) or in the future."""
+    if closed is None:
+        months = sorted({month_of(day) for day in days})
+        closed = set(db.session.scalars(select(Period.month).where(Period.month.in_(months))))
     for day in sorted(days):
         if month_of(day) in closed:
             raise DomainError(f"{day:%B %Y} is closed: date the entry in an open month.")
@@ -231,10 +226,6 @@ class Event:
     maker: Actor | None = None
 
 
-def _accounts() -> dict[str, Account]:
-    return {a.code: a for a in db.session.scalars(select(Account))}
-
-
 def running_usd(account_id: int) -> int:
     value = db.session.scalar(
         select(Posting.running_usd_minor)
@@ -248,6 +239,12 @@ def running_usd(account_id: int) -> int:
 def head() -> tuple[int, str]:
     row = db.session.execute(select(Entry.seq, Entry.hash).order_by(Entry.seq.desc()).limit(1)).first()
     return (row[0], row[1]) if row else (0, GENESIS)
+
+
+def _ledger(key: str | None = None) -> Ledger:
+    """The ledger as this transaction knows it, `key` looked up, under the lock."""
+    lock()  # no statement once held
+    return state.known(key)
 
 
 def post(
@@ -264,62 +261,70 @@ def post(
 ) -> Entry:
     """Book one balanced entry. Call `begin` first (it takes the lock and checks the key)."""
     event = Event(key, payload, kind, entry_date, memo, lines, reverses, maker)
-    (entry_id,) = post_many(actor=actor, events=[event])
-    return db.session.get_one(Entry, entry_id)
+    ids, written = _post(actor, [event])
+    if ids[0] not in written:  # booked before, under this key
+        return db.session.get_one(Entry, ids[0])
+    # The row as written: no need to read it back (its postings load if asked for).
+    entry = Entry(**written[ids[0]])
+    make_transient_to_detached(entry)
+    db.session.add(entry)
+    return entry
 
 
 def post_many(*, actor: Actor | None, events: list[Event]) -> list[int]:
     """Book `events` in order, each as its own entry, with every check of `post`; all or nothing
     (every event is checked before anything is written).
 
-    One lock, one read of the keys, of the chain head and of each account's running balance, one
-    INSERT per table, whatever the number of events: imports and the benchmark book this way.
-    Returns the entries' ids in the order of `events`. As with `begin`, a key already booked for
-    the same request gives that entry again, and for a different request is a conflict."""
-    lock()
-    db.session.flush()  # the sub-ledger rows that postings name
-    booked = _booked_keys([event.key for event in events])
-    fresh: list[tuple[Event, str]] = []
+    One lock, one read of the ledger and of the keys, one INSERT per table, whatever the number of
+    events: imports and the benchmark book this way. Returns the entries' ids in the order of
+    `events`. As with `begin`, a key already booked for the same request gives that entry again,
+    and for a different request is a conflict."""
+    return _post(actor, events)[0]
+
+
+def _post(actor: Actor | None, events: list[Event]) -> tuple[list[int], dict[int, dict[str, Any]]]:
+    """`post_many`, with the rows of the entries it wrote, by id."""
     for event in events:
         check_key(event.key)
+    ledger = _ledger(events[0].key if len(events) == 1 else None)
+    db.session.flush()  # the sub-ledger rows that postings name
+    unknown = sorted({event.key for event in events} - ledger.keys.keys())
+    if unknown:
+        ledger.keys |= dict.fromkeys(unknown) | state.booked_keys(unknown)
+    digests: dict[str, str] = {}
+    fresh: list[tuple[Event, str]] = []
+    for event in events:
         digest = request_hash(event.payload)
-        if event.key in booked:
-            if booked[event.key][1] != digest:
+        booked = ledger.keys[event.key]
+        earlier = booked.request_hash if booked is not None else digests.get(event.key)
+        if earlier is not None:
+            if earlier != digest:
                 raise Conflict("This form was already submitted with different values; open it again.")
             continue
-        booked[event.key] = (None, digest)
+        digests[event.key] = digest
         fresh.append((event, digest))
-    if fresh:
-        for (event, digest), entry_id in zip(fresh, _book(actor, fresh), strict=True):
-            booked[event.key] = (entry_id, digest)
-    return [booked[event.key][0] for event in events]  # type: ignore[misc]
+    written = _book(actor, ledger, fresh) if fresh else []
+    for row in written:
+        ledger.keys[row["idempotency_key"]] = Booked(row["id"], row["request_hash"])
+    ids = [cast(Booked, ledger.keys[event.key]).entry_id for event in events]
+    return ids, {row["id"]: row for row in written}
 
 
-def _booked_keys(keys: list[str]) -> dict[str, tuple[int | None, str]]:
-    """Entry id and request hash of each of `keys` already booked."""
-    found: dict[str, tuple[int | None, str]] = {}
-    unique = sorted(set(keys))
-    for start in range(0, len(unique), 500):
-        query = select(Entry.idempotency_key, Entry.id, Entry.request_hash).where(
-            Entry.idempotency_key.in_(unique[start : start + 500])
-        )
-        found.update({key: (entry_id, digest) for key, entry_id, digest in db.session.execute(query)})
-    return found
-
-
-def _book(actor: Actor | None, events: list[tuple[Event, str]]) -> list[int]:
+def _book(actor: Actor | None, ledger: Ledger, events: list[tuple[Event, str]]) -> list[dict[str, Any]]:
     """Check then write new entries (each event with its request hash), their postings and their
-    audit events; the entries' ids in order."""
+    audit events; the entries' rows as written, ids included, in order. `ledger` moves on only
+    once they are written."""
     for event, _ in events:
         if event.kind not in EntryKind.ALL:
             raise ValueError(f"unknown entry kind {event.kind}")
-    refuse_closed_or_future(*(event.entry_date for event, _ in events))
-    accounts = _accounts()
+    refuse_closed_or_future(*(event.entry_date for event, _ in events), closed=ledger.closed)
+    accounts = ledger.accounts
     codes = {a.id: a.code for a in accounts.values()}
     never_negative = {accounts[code].id for code in NEVER_NEGATIVE}
     mac = chain_mac()
-    first_seq, prev_hash = head()
-    running: dict[int, int] = {}
+    first_seq, prev_hash = ledger.seq, ledger.hash or GENESIS
+    running = dict(ledger.running)
+    created_at = utcnow()
     entries: list[dict[str, Any]] = []
     postings: list[list[dict[str, Any]]] = []
     for seq, (event, digest) in enumerate(events, start=first_seq + 1):
@@ -337,6 +342,7 @@ def _book(actor: Actor | None, events: list[tuple[Event, str]]) -> list[int]:
             "maker_id": getattr(event.maker or actor, "id", None),
             "checker_id": getattr(actor, "id", None) if event.maker is not None else None,
             "prev_hash": prev_hash,
+            "created_at": created_at,
         }
         entry["hash"] = prev_hash = _hash(mac, entry, rows, codes)
         entries.append(entry)
@@ -360,7 +366,8 @@ def _book(actor: Actor | None, events: list[tuple[Event, str]]) -> list[int]:
             for entry, entry_id in zip(entries, ids, strict=True)
         ],
     )
-    return ids
+    ledger.seq, ledger.hash, ledger.running = entries[-1]["seq"], prev_hash, running
+    return [entry | {"id": entry_id} for entry, entry_id in zip(entries, ids, strict=True)]
 
 
 def _carry_running(rows: list[dict[str, Any]], running: dict[int, int], never_negative: set[int]) -> None:
@@ -369,8 +376,6 @@ def _carry_running(rows: list[dict[str, Any]], running: dict[int, int], never_ne
     before: dict[int, int] = {}
     for row in rows:
         account_id = row["account_id"]
-        if account_id not in running:
-            running[account_id] = running_usd(account_id)
         before.setdefault(account_id, running[account_id])
         running[account_id] += row["usd_minor"]
         row["running_usd_minor"] = running[account_id]
@@ -380,26 +385,21 @@ def _carry_running(rows: list[dict[str, Any]], running: dict[int, int], never_ne
 
 
 def _insert(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]]) -> list[int]:
-    """Entries, then their postings, each in one executemany; the entries' ids in order."""
+    """Entries (their ids returned), then their postings, each in one executemany; the entries'
+    ids in order."""
     entry_table, posting_table = cast(Table, Entry.__table__), cast(Table, Posting.__table__)
-    db.session.execute(insert(entry_table), entries)
-    ids = dict(
-        db.session.execute(
-            select(entry_table.c.seq, entry_table.c.id).where(
-                entry_table.c.seq.between(entries[0]["seq"], entries[-1]["seq"])
-            )
-        ).all()
-    )
+    # Each id by its entry's seq: asking for them in order would cost a statement per row on SQLite.
+    returning = insert(entry_table).returning(entry_table.c.seq, entry_table.c.id)
+    by_seq: dict[int, int] = dict(db.session.execute(returning, entries).all())
+    ids = [by_seq[entry["seq"]] for entry in entries]
     rows = [
-        row | {"entry_id": ids[entry["seq"]]}
-        for entry, lines in zip(entries, postings, strict=True)
-        for row in lines
+        row | {"entry_id": entry_id} for entry_id, lines in zip(ids, postings, strict=True) for row in lines
     ]
     db.session.execute(insert(posting_table), rows)
-    return [ids[entry["seq"]] for entry in entries]
+    return ids
 
 
-def _convert(lines: list[Line], accounts: dict[str, Account]) -> list[dict[str, Any]]:
+def _convert(lines: list[Line], accounts: dict[str, ChartAccount]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for line in lines:
         account = accounts.get(line.account)
@@ -537,7 +537,7 @@ def reverse(
         raise DomainError("A reversal cannot itself be reversed: book the right entry instead.")
     if reversal_of(entry) is not None:
         raise Conflict(f"Entry {entry.seq} has already been reversed.")
-    codes = {a.id: a.code for a in db.session.scalars(select(Account))}
+    codes = {a.id: a.code for a in _ledger().accounts.values()}
     lines = [
         Line(
             account=codes[p.account_id],

@@ -13,13 +13,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import ForeignKey, String, Text, insert, select
+from sqlalchemy import ForeignKey, Select, String, Text, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vat.db import Base, UTCDateTime, db, lock_for_chain, utcnow
+from vat.db import Base, UTCDateTime, db, lock_for_chain, transaction_memo, utcnow
 
 GENESIS = "0" * 64
 
@@ -58,6 +58,7 @@ def record(
     )
     db.session.add(event)
     db.session.flush()
+    transaction_memo()["audit_head"] = event.hash
     return event
 
 
@@ -73,6 +74,7 @@ def record_many(*, actor: Any | None, events: list[dict[str, Any]]) -> None:
         rows.append(_row(actor, previous, **fields))
         previous = rows[-1]["hash"]
     db.session.execute(insert(AuditEvent), rows)
+    transaction_memo()["audit_head"] = previous
 
 
 def _row(
@@ -102,9 +104,22 @@ def _row(
     return row
 
 
+def head_query() -> Select[str]:
+    """The hash of the chain's last event (no row: the chain is empty)."""
+    return select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+
+
+def known_head(head: str | None) -> None:
+    """`head_query`'s answer, read by a caller that holds the chain's lock: kept for the rest of
+    the transaction, as every event it appends is."""
+    transaction_memo()["audit_head"] = head or GENESIS
+
+
 def _head_hash() -> str:
-    last = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    return last or GENESIS
+    memo = transaction_memo()
+    if "audit_head" not in memo:
+        memo["audit_head"] = db.session.scalar(head_query()) or GENESIS
+    return cast(str, memo["audit_head"])
 
 
 def _digest(event: Any) -> str:

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, event, text
@@ -171,10 +171,31 @@ def begin_mode(mode: BeginMode) -> Iterator[None]:
         reset_begin_mode(token)
 
 
-def lock_for_chain(name: str) -> None:
-    """Serialise writers of a hash chain: PostgreSQL advisory lock; SQLite already holds one."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": name})
+def transaction_memo() -> dict[str, Any]:
+    """What the current transaction (the innermost: a savepoint has its own) has learnt under
+    its locks, such as a chain's head; forgotten when it ends, so no other transaction sees it."""
+    session = db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None:
+        return {}
+    memo = session.info.get("transaction_memo")
+    if memo is None or memo[0] is not transaction:
+        memo = session.info["transaction_memo"] = (transaction, {})
+    return cast(dict[str, Any], memo[1])
+
+
+def lock_for_chain(*names: str) -> None:
+    """Serialise writers of hash chains until the transaction ends: PostgreSQL advisory locks, in
+    the order given, in one statement, each asked for once per transaction; SQLite already holds
+    its write lock."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    wanted = [name for name in names if name not in transaction_memo().get("locks", ())]
+    if not wanted:
+        return
+    calls = ", ".join(f"pg_advisory_xact_lock(hashtext(:n{i}))" for i in range(len(wanted)))
+    db.session.execute(text(f"SELECT {calls}"), {f"n{i}": name for i, name in enumerate(wanted)})
+    transaction_memo().setdefault("locks", set()).update(wanted)
 
 
 def append_only_ddl(table: str, dialect: str) -> list[str]:

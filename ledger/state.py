@@ -1,0 +1,115 @@
+"""What a transaction holding the ledger's lock knows of the ledger: the chain's head, each
+account and its running balance, the closed months and the idempotency keys looked up.
+
+Read once, in one statement, and carried from booking to booking by the engine: nobody else can
+change the ledger until the transaction ends (the lock), and the transaction forgets it when it
+ends (`vat.db.transaction_memo`), so a booking only writes. The audit chain's head is read in the
+same statement and handed to `vat.audit`, which carries it the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, NamedTuple
+
+from flask import g
+from sqlalchemy import String, cast, event, func, select
+
+from ledger.models import Account, Currency, Entry, Period, Posting
+from vat import audit
+from vat.db import db, transaction_memo
+
+
+class ChartAccount(NamedTuple):
+    id: int
+    code: str
+    residual: bool
+
+
+class Booked(NamedTuple):
+    entry_id: int
+    request_hash: str
+
+
+@dataclass
+class Ledger:
+    seq: int  # the chain's head (0 and None before the first entry)
+    hash: str | None
+    accounts: dict[str, ChartAccount]  # by code
+    running: dict[int, int]  # each account's US-dollar balance in minor units, by account id
+    closed: set[date]  # the closed months
+    keys: dict[str, Booked | None]  # the idempotency keys looked up so far (None: not booked)
+
+
+def known(key: str | None = None) -> Ledger:
+    """The ledger as this transaction knows it, with `key` looked up. The caller holds the lock."""
+    ledger: Ledger | None = transaction_memo().get("ledger")
+    if ledger is not None:
+        if key is not None and key not in ledger.keys:
+            ledger.keys |= {key: None} | booked_keys([key])
+        return ledger
+    rows = db.session.execute(_read(key)).all()
+    first = rows[0]
+    audit.known_head(first.audit_head)
+    g.setdefault("ledger_currencies", set()).update((first.currencies or "").split(","))
+    ledger = Ledger(
+        seq=first.head_seq or 0,
+        hash=first.head_hash,
+        accounts={row.code: ChartAccount(row.id, row.code, row.residual) for row in rows},
+        running={row.id: row.running or 0 for row in rows},
+        closed={date.fromisoformat(month) for month in (first.closed or "").split(",") if month},
+        keys={} if key is None else {key: Booked(first.key_id, first.key_hash) if first.key_id else None},
+    )
+    transaction_memo()["ledger"] = ledger
+    return ledger
+
+
+def _read(key: str | None) -> Any:
+    """One row per account with its running balance; the rest, the same on every row, as
+    scalar subqueries (each runs once)."""
+    latest = select(Entry.seq, Entry.hash).order_by(Entry.seq.desc()).limit(1)
+    booked = select(Entry.id, Entry.request_hash).where(Entry.idempotency_key == key)
+    return select(
+        Account.id,
+        Account.code,
+        Account.residual,
+        select(Posting.running_usd_minor)
+        .where(Posting.account_id == Account.id)
+        .order_by(Posting.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("running"),
+        latest.with_only_columns(Entry.seq).scalar_subquery().label("head_seq"),
+        latest.with_only_columns(Entry.hash).scalar_subquery().label("head_hash"),
+        select(func.aggregate_strings(cast(Period.month, String), ",")).scalar_subquery().label("closed"),
+        select(func.aggregate_strings(Currency.code, ",")).scalar_subquery().label("currencies"),
+        audit.head_query().scalar_subquery().label("audit_head"),
+        *(
+            []
+            if key is None
+            else [
+                booked.with_only_columns(Entry.id).scalar_subquery().label("key_id"),
+                booked.with_only_columns(Entry.request_hash).scalar_subquery().label("key_hash"),
+            ]
+        ),
+    )
+
+
+def booked_keys(keys: list[str]) -> dict[str, Booked | None]:
+    """Entry id and request hash of each of `keys` already booked."""
+    found: dict[str, Booked | None] = {}
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), 500):
+        query = select(Entry.idempotency_key, Entry.id, Entry.request_hash).where(
+            Entry.idempotency_key.in_(unique[start : start + 500])
+        )
+        found.update({key: Booked(entry_id, digest) for key, entry_id, digest in db.session.execute(query)})
+    return found
+
+
+@event.listens_for(Period, "after_insert")
+def _month_closed(mapper: Any, connection: Any, period: Period) -> None:
+    """A month closed in a transaction that has booked: what it knows follows."""
+    ledger: Ledger | None = transaction_memo().get("ledger")
+    if ledger is not None:
+        ledger.closed.add(period.month)

@@ -1,0 +1,95 @@
+"""The shape of one booking: how many SQL statements the engine sends for it, on both backends.
+A gate on the engine's round trips (issue 14 allows six), not a timing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+
+from ledger import engine
+from ledger.engine import CASH, CONTRIBUTIONS, EntryKind, Line
+from tests.ledger.conftest import Fund, key
+from vat.auth.models import User
+from vat.db import db
+
+BUDGET = 6
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Every statement sent to the database within the block, transaction control left out."""
+    sent: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def book(actor: User | None, booking_key: str, amount: str) -> Any:
+    return engine.post(
+        actor=actor,
+        key=booking_key,
+        payload={"amount": amount},
+        kind=EntryKind.RECEIPT,
+        entry_date=date(2019, 1, 15),
+        memo="counted",
+        lines=[Line(CASH, "USD", Decimal(amount)), Line(CONTRIBUTIONS, "USD", -Decimal(amount))],
+    )
+
+
+def form_booking(actor: User | None, amount: str) -> Any:
+    """What a form's service does with the engine: `begin` (lock, key), then `post`."""
+    booking_key = key()
+    assert engine.begin(booking_key, {"amount": amount}) is None
+    return book(actor, booking_key, amount)
+
+
+def counted_in_new_request(app: Flask, user_id: int, work: Any) -> list[str]:
+    """Run `work(actor)` as a request would (its own app context, the signed-in user loaded
+    first, nothing else known), commit, and return the statements sent from the start of `work`."""
+    with app.app_context():
+        actor = db.session.get_one(User, user_id)
+        with statements() as sent:
+            assert work(actor) is not None
+            db.session.commit()
+        return sent
+
+
+def test_a_form_booking_sends_at_most_six_statements(ctx: Flask, fund: Fund) -> None:
+    fund.contribute("1000")
+    db.session.commit()
+    sent = counted_in_new_request(ctx, fund.maker.id, lambda actor: form_booking(actor, "10"))
+    assert len(sent) <= BUDGET, sent
+
+
+def test_a_booking_straight_through_post_sends_at_most_six_statements(ctx: Flask, fund: Fund) -> None:
+    fund.contribute("1000")
+    db.session.commit()
+    sent = counted_in_new_request(ctx, fund.maker.id, lambda actor: book(actor, key(), "10"))
+    assert len(sent) <= BUDGET, sent
+
+
+def test_a_second_booking_in_the_same_transaction_reads_only_its_key(ctx: Flask, fund: Fund) -> None:
+    fund.contribute("1000")
+    db.session.commit()
+    with ctx.app_context():
+        first = form_booking(None, "10")
+        with statements() as sent:
+            second = form_booking(None, "20")
+        db.session.commit()
+        assert second.seq == first.seq + 1
+        reads = [s for s in sent if not s.lstrip().upper().startswith("INSERT")]
+        assert len(reads) == 1 and "idempotency_key" in reads[0], sent
