@@ -12,7 +12,7 @@ from flask import Flask
 
 from vat.auth.models import Role, User
 from vat.claims import pipeline, support
-from vat.claims.models import Claim, ClaimStep
+from vat.claims.models import Claim, ClaimStep, Letter, Payment, SupportOrder
 from vat.db import db
 from vat.victims import family, identity
 from vat.victims.consents import record_consent
@@ -128,6 +128,11 @@ def claim_at(
     return claim
 
 
+def order_support(actor: User, claim: Claim, **terms: Any) -> Any:
+    """Move the claim to SUPPORT_ORDERED under an order with these terms (amount, currency...)."""
+    return pipeline.advance(actor=actor, claim=claim, to=S.SUPPORT_ORDERED, **terms)
+
+
 def pay(actor: User, claim: Claim, amount: str = "50.00", **values: Any) -> Any:
     return support.record_payment(
         actor=actor,
@@ -138,3 +143,56 @@ def pay(actor: User, claim: Claim, amount: str = "50.00", **values: Any) -> Any:
         route=values.pop("route", "bank_transfer"),
         **values,
     )
+
+
+def support_order(
+    amount: str, currency: str, frequency: str, starts_on: date, ends_on: date | None = None
+) -> SupportOrder:
+    """An order made the day it starts, not yet added to a claim."""
+    return SupportOrder(
+        ordered_on=starts_on,
+        amount=Decimal(amount),
+        currency=currency,
+        frequency=frequency,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+
+
+def build_claim(
+    victim: Victim,
+    member_state: str,
+    step: ClaimStep,
+    opened: date,
+    step_on: date | None = None,
+    *,
+    letters: tuple[tuple[str, date], ...] | list[tuple[str, date]] = (),
+    orders: tuple[tuple[str, str, str, date], ...] | list[tuple[str, str, str, date]] = (),
+    payments: tuple[tuple[str, str, date], ...] | list[tuple[str, str, date]] = (),
+) -> Claim:
+    """A claim written straight to its tables, at `step` since `step_on` (the day it was opened
+    unless told), without walking the pipeline: a hand-built history whose figures a test works
+    out by hand. Letters are (direction, date), orders (amount, currency, frequency, start) and
+    payments (amount, currency, date)."""
+    step_on = step_on or opened
+    claim = Claim(
+        victim=victim,
+        member_state=member_state,
+        father_category="military_contingent",
+        step=step,
+        step_on=step_on,
+        step_recorded_on=step_on,
+        opened_on=opened,
+        closed_on=step_on if step == S.CLOSED else None,
+    )
+    for direction, on in letters:
+        claim.letters.append(Letter(direction=direction, dated_on=on, channel="note_verbale"))
+    for amount, currency, frequency, starts in orders:
+        claim.orders.append(support_order(amount, currency, frequency, starts))
+    for amount, currency, on in payments:
+        claim.payments.append(
+            Payment(amount=Decimal(amount), currency=currency, received_on=on, route="other")
+        )
+    db.session.add(claim)
+    db.session.flush()
+    return claim

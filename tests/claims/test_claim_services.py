@@ -16,6 +16,12 @@ from vat.db import db
 from vat.errors import DomainError
 
 
+def letter(actor, claim, direction, dated_on, channel="email"):
+    return correspondence.record_letter(
+        actor=actor, claim=claim, direction=direction, dated_on=dated_on, channel=channel
+    )
+
+
 def test_waiting_on_the_member_state_and_its_flags(advocate, today):
     claim = claim_at(advocate, S.CONSENT_OBTAINED)
     assert correspondence.waiting(claim) is None
@@ -23,25 +29,11 @@ def test_waiting_on_the_member_state_and_its_flags(advocate, today):
     waiting = correspondence.waiting(claim)
     assert (waiting.member_state, waiting.days, waiting.flag) == ("BGD", 95, 90)
     assert waiting.text == "waiting on BGD for 95 days"
-    correspondence.record_letter(
-        actor=advocate,
-        claim=claim,
-        direction="sent",
-        dated_on=today - timedelta(days=40),
-        channel="note_verbale",
-    )
+    letter(advocate, claim, "sent", today - timedelta(days=40), channel="note_verbale")
     assert correspondence.waiting(claim).days == 95  # still waiting since the first unanswered letter
-    correspondence.record_letter(
-        actor=advocate,
-        claim=claim,
-        direction="received",
-        dated_on=today - timedelta(days=10),
-        channel="email",
-    )
+    letter(advocate, claim, "received", today - timedelta(days=10))
     assert correspondence.waiting(claim) is None
-    correspondence.record_letter(
-        actor=advocate, claim=claim, direction="sent", dated_on=today, channel="email"
-    )
+    letter(advocate, claim, "sent", today)
     assert correspondence.waiting(claim).days == 0 and correspondence.waiting(claim).flag == 0
     assert correspondence.waiting(claim, today + timedelta(days=200)).flag == 180
     assert correspondence.waiting(claim, today + timedelta(days=31)).flag == 30
@@ -50,18 +42,10 @@ def test_waiting_on_the_member_state_and_its_flags(advocate, today):
 def test_letters_refused_before_opening_and_on_closed_claims(advocate, today):
     claim = claim_at(advocate, S.REFERRED)
     with pytest.raises(DomainError, match="before the claim was opened"):
-        correspondence.record_letter(
-            actor=advocate,
-            claim=claim,
-            direction="sent",
-            dated_on=today - timedelta(days=1000),
-            channel="email",
-        )
+        letter(advocate, claim, "sent", today - timedelta(days=1000))
     pipeline.advance(actor=advocate, claim=claim, to=S.CLOSED, reason="withdrawn")
     with pytest.raises(DomainError, match="closed"):
-        correspondence.record_letter(
-            actor=advocate, claim=claim, direction="sent", dated_on=today, channel="email"
-        )
+        letter(advocate, claim, "sent", today)
 
 
 def test_each_step_change_owes_the_victim_an_update(advocate, today):
@@ -122,30 +106,21 @@ def test_father_identity_is_encrypted_and_every_reading_audited(advocate):
 
 def test_update_father(advocate):
     claim = claim_at(advocate, S.RECORDED)
-    pipeline.update_father(
-        actor=advocate,
-        claim=claim,
-        father_name="Cpl Другой",
-        father_service_number=None,
-        father_unit="2nd",
-        father_nationality="NPL",
-        father_category="formed_police",
-    )
+    father = {
+        "father_name": "Cpl Другой",
+        "father_service_number": None,
+        "father_unit": "2nd",
+        "father_nationality": "NPL",
+        "father_category": "formed_police",
+    }
+    pipeline.update_father(actor=advocate, claim=claim, **father)
     assert (claim.father_name, claim.father_nationality, claim.father_category) == (
         "Cpl Другой",
         "NPL",
         "formed_police",
     )
     with pytest.raises(DomainError, match="ISO 3166"):
-        pipeline.update_father(
-            actor=advocate,
-            claim=claim,
-            father_name=None,
-            father_service_number=None,
-            father_unit=None,
-            father_nationality="ZZZ",
-            father_category="civilian",
-        )
+        pipeline.update_father(actor=advocate, claim=claim, **{**father, "father_nationality": "ZZZ"})
 
 
 def test_lists_stay_in_scope_sort_oldest_waiting_first_and_sum_up(ctx, make_user, today):

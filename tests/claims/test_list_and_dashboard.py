@@ -8,10 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from tests.claims.conftest import S
+from tests.claims.conftest import S, build_claim
 from vat.auth.models import Role, User
 from vat.claims import listing
-from vat.claims.models import Claim, Letter, Payment, SupportOrder
 from vat.db import db
 from vat.victims.models import Victim
 
@@ -31,38 +30,6 @@ def _victim(code: str, country: str, last_update_on: date | None) -> Victim:
     return victim
 
 
-def _claim(victim, member_state, step, opened, step_on=None, letters=(), orders=(), payments=()) -> Claim:
-    claim = Claim(
-        victim=victim,
-        member_state=member_state,
-        father_category="military_contingent",
-        step=step,
-        step_on=step_on or opened,
-        step_recorded_on=step_on or opened,
-        opened_on=opened,
-        closed_on=step_on if step == S.CLOSED else None,
-    )
-    for direction, on in letters:
-        claim.letters.append(Letter(direction=direction, dated_on=on, channel="note_verbale"))
-    for amount, currency, frequency, starts in orders:
-        claim.orders.append(
-            SupportOrder(
-                ordered_on=starts,
-                amount=Decimal(amount),
-                currency=currency,
-                frequency=frequency,
-                starts_on=starts,
-            )
-        )
-    for amount, currency, on in payments:
-        claim.payments.append(
-            Payment(amount=Decimal(amount), currency=currency, received_on=on, route="other")
-        )
-    db.session.add(claim)
-    db.session.flush()
-    return claim
-
-
 @pytest.fixture
 def claims(ctx, make_user):
     """Six claims in CAF, one in COD (out of the advocate's scope). Waiting on the member state:
@@ -75,10 +42,10 @@ def claims(ctx, make_user):
         _victim("CAR-T-3", "CAF", D(2021, 1, 1)),
     )
     made = {
-        "A": _claim(
+        "A": build_claim(
             never, "NPL", S.REFERRED, D(2021, 1, 10), D(2021, 1, 15), letters=[("sent", D(2021, 1, 15))]
         ),
-        "B": _claim(
+        "B": build_claim(
             june,
             "NPL",
             S.SUPPORT_ORDERED,
@@ -88,7 +55,7 @@ def claims(ctx, make_user):
             orders=[("100.00", "USD", "monthly", D(2021, 1, 31))],  # 31 Jan, 28 Feb ... 30 Jun: 600
             payments=[("250.00", "USD", D(2021, 3, 1))],
         ),
-        "C": _claim(
+        "C": build_claim(
             january,
             "BGD",
             S.PAYING,
@@ -101,7 +68,7 @@ def claims(ctx, make_user):
             ],
             payments=[("2200.00", "EUR", D(2021, 2, 1))],
         ),
-        "D": _claim(
+        "D": build_claim(
             never,
             "BGD",
             S.CLOSED,
@@ -109,13 +76,13 @@ def claims(ctx, make_user):
             D(2018, 6, 1),
             orders=[("500.00", "USD", "once", D(2018, 6, 1))],
         ),
-        "E": _claim(june, "NPL", S.RECORDED, ON - timedelta(days=90)),  # exactly 90 days old
-        "F": _claim(
+        "E": build_claim(june, "NPL", S.RECORDED, ON - timedelta(days=90)),  # exactly 90 days old
+        "F": build_claim(
             january, "BGD", S.REFERRED, D(2021, 3, 1), D(2021, 5, 31), letters=[("sent", D(2021, 5, 31))]
         ),
     }
     outside = _victim("COD-T-1", "COD", None)
-    made["G"] = _claim(outside, "NPL", S.REFERRED, D(2015, 1, 1), letters=[("sent", D(2015, 1, 1))])
+    made["G"] = build_claim(outside, "NPL", S.REFERRED, D(2015, 1, 1), letters=[("sent", D(2015, 1, 1))])
     return advocate, made
 
 
@@ -199,5 +166,5 @@ def test_totals_and_dashboard_are_exact_on_every_call(claims):
         return _codes(made, page), page.total, listing.dashboard(advocate, on=ON).total
 
     assert look() == (["B", "A", "F", "C", "E", "D"], 6, 6)
-    made["H"] = _claim(made["E"].victim, "NPL", S.RECORDED, D(2021, 6, 29))
+    made["H"] = build_claim(made["E"].victim, "NPL", S.RECORDED, D(2021, 6, 29))
     assert look() == (["B", "A", "F", "C", "E", "H", "D"], 7, 7)

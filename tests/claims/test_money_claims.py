@@ -8,23 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from tests.claims.conftest import S, claim_at, pay
-from vat.claims import pipeline, support
+from tests.claims.conftest import S, claim_at, order_support, pay
+from vat.claims import support
 from vat.db import db
 from vat.errors import DomainError
 
 
 def order_in(advocate, currency: str, amount: str):  # type: ignore[no-untyped-def]
     claim = claim_at(advocate, S.PATERNITY_ESTABLISHED)
-    pipeline.advance(
-        actor=advocate,
-        claim=claim,
-        to=S.SUPPORT_ORDERED,
-        on=claim.step_on,
-        amount=amount,
-        currency=currency,
-        frequency="monthly",
-    )
+    order_support(advocate, claim, on=claim.step_on, amount=amount, currency=currency, frequency="monthly")
     return claim
 
 
@@ -49,13 +41,7 @@ def test_support_orders_and_payments_keep_their_currency_decimals(advocate):  # 
 def test_a_kwd_order_with_a_fourth_decimal_is_refused(advocate):  # type: ignore[no-untyped-def]
     claim = claim_at(advocate, S.PATERNITY_ESTABLISHED)
     with pytest.raises(DomainError, match="KWD amounts have at most 3 decimal places"):
-        pipeline.advance(
-            actor=advocate,
-            claim=claim,
-            to=S.SUPPORT_ORDERED,
-            on=claim.step_on,
-            amount="12.3456",
-            currency="KWD",
-            frequency="monthly",
+        order_support(
+            advocate, claim, on=claim.step_on, amount="12.3456", currency="KWD", frequency="monthly"
         )
     assert claim.current_step is S.PATERNITY_ESTABLISHED

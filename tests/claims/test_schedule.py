@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Date, String, literal, select
 
-from tests.claims.conftest import S, claim_at, pay
-from vat.claims import pipeline, support
+from tests.claims.conftest import S, claim_at, order_support, pay, support_order
+from vat.claims import support
 from vat.claims.history import IllegalMove
 from vat.claims.models import Frequency, Payment, SupportOrder
 from vat.db import db
@@ -20,14 +20,7 @@ from vat.errors import DomainError
 
 
 def order(amount="100.00", frequency="monthly", starts_on=date(2025, 1, 31), ends_on=None, currency="USD"):
-    return SupportOrder(
-        ordered_on=starts_on,
-        amount=Decimal(amount),
-        currency=currency,
-        frequency=frequency,
-        starts_on=starts_on,
-        ends_on=ends_on,
-    )
+    return support_order(amount, currency, frequency, starts_on, ends_on)
 
 
 def payment(amount, received_on=date(2025, 2, 1), currency="USD"):
@@ -157,19 +150,18 @@ def test_payment_rules(advocate):
 def test_support_order_terms_are_checked(advocate):
     claim = claim_at(advocate, S.PATERNITY_ESTABLISHED)
     with pytest.raises(DomainError, match="end before it starts"):
-        pipeline.advance(
-            actor=advocate,
-            claim=claim,
-            to=S.SUPPORT_ORDERED,
+        order_support(
+            advocate,
+            claim,
             amount=Decimal("10"),
             currency="USD",
             starts_on=date.today(),
             ends_on=date.today() - timedelta(days=1),
         )
     with pytest.raises(DomainError, match="Give an amount"):
-        pipeline.advance(actor=advocate, claim=claim, to=S.SUPPORT_ORDERED, currency="USD")
+        order_support(advocate, claim, currency="USD")
     with pytest.raises(DomainError, match="decimal number"):
-        pipeline.advance(actor=advocate, claim=claim, to=S.SUPPORT_ORDERED, amount=1.5, currency="USD")
+        order_support(advocate, claim, amount=1.5, currency="USD")
     assert claim.current_step is S.PATERNITY_ESTABLISHED and not claim.orders
 
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.claims.conftest import DETAILS, S, claim_at, new_victim, open_claim, pay
+from tests.claims.conftest import DETAILS, S, claim_at, new_victim, open_claim, order_support, pay
 from vat.claims import pipeline
 from vat.claims.history import IllegalMove
 from vat.claims.models import ClaimStep
@@ -140,17 +140,8 @@ def test_open_with_consent_moves_on_and_checks_children(advocate):
 def test_a_new_order_varies_the_support_and_the_next_payment_resumes(advocate):
     claim = claim_at(advocate, S.PAYING)
     with pytest.raises(DomainError, match="start after the one in force"):
-        pipeline.advance(
-            actor=advocate,
-            claim=claim,
-            to=S.SUPPORT_ORDERED,
-            amount="80",
-            currency="USD",
-            starts_on=claim.orders[0].starts_on,
-        )
-    pipeline.advance(
-        actor=advocate, claim=claim, to=S.SUPPORT_ORDERED, on=date.today(), amount="80", currency="USD"
-    )
+        order_support(advocate, claim, amount="80", currency="USD", starts_on=claim.orders[0].starts_on)
+    order_support(advocate, claim, on=date.today(), amount="80", currency="USD")
     assert claim.current_step is S.SUPPORT_ORDERED and len(claim.orders) == 2
     pay(advocate, claim, "80.00", received_on=date.today())
     assert claim.current_step is S.PAYING

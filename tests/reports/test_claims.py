@@ -11,9 +11,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from tests.claims.conftest import build_claim
 from vat.auth.models import Role, User
 from vat.claims import listing
-from vat.claims.models import Claim, Letter, Payment, SupportOrder
 from vat.db import db
 from vat.reports.claims import claims_report
 from vat.reports.scope import VictimFilters
@@ -23,37 +23,9 @@ TODAY = date(2021, 6, 30)
 D = date
 
 
-def _claim(code, member_state, step, opened, letters=(), orders=(), payments=()):
+def _claim(code, member_state, step, opened, **history):
     victim = db.session.scalar(select(Victim).where(Victim.case_code == code))
-    claim = Claim(
-        victim_id=victim.id,
-        member_state=member_state,
-        father_category="military_contingent",
-        step=step,
-        step_on=opened,
-        step_recorded_on=opened,
-        opened_on=opened,
-        closed_on=opened if step == "closed" else None,
-    )
-    for direction, on in letters:
-        claim.letters.append(Letter(direction=direction, dated_on=on, channel="note_verbale"))
-    for amount, currency, frequency, starts, ends in orders:
-        claim.orders.append(
-            SupportOrder(
-                ordered_on=starts,
-                amount=Decimal(amount),
-                currency=currency,
-                frequency=frequency,
-                starts_on=starts,
-                ends_on=ends,
-            )
-        )
-    for amount, currency, on in payments:
-        claim.payments.append(
-            Payment(amount=Decimal(amount), currency=currency, received_on=on, route="other")
-        )
-    db.session.add(claim)
-    db.session.flush()
+    build_claim(victim, member_state, step, opened, **history)
 
 
 @pytest.fixture
@@ -70,7 +42,7 @@ def claims(app, world):
             "support_ordered",
             D(2020, 6, 1),
             letters=[("sent", D(2020, 7, 1)), ("received", D(2020, 8, 1)), ("sent", D(2020, 8, 1))],
-            orders=[("100.00", "USD", "monthly", D(2021, 1, 31), None)],
+            orders=[("100.00", "USD", "monthly", D(2021, 1, 31))],
             payments=[("250.00", "USD", D(2021, 3, 1))],
         )
         _claim(
@@ -80,8 +52,8 @@ def claims(app, world):
             D(2019, 1, 1),
             letters=[("sent", D(2019, 2, 1)), ("received", D(2019, 3, 1))],
             orders=[
-                ("300.00", "EUR", "quarterly", D(2020, 1, 15), None),
-                ("1000.00", "EUR", "yearly", D(2021, 1, 15), None),
+                ("300.00", "EUR", "quarterly", D(2020, 1, 15)),
+                ("1000.00", "EUR", "yearly", D(2021, 1, 15)),
             ],
             payments=[("2200.00", "EUR", D(2021, 2, 1))],
         )
@@ -90,7 +62,7 @@ def claims(app, world):
             "BGD",
             "closed",
             D(2018, 1, 1),
-            orders=[("500.00", "USD", "once", D(2018, 6, 1), None)],
+            orders=[("500.00", "USD", "once", D(2018, 6, 1))],
         )
         db.session.commit()
     return TODAY
