@@ -12,6 +12,8 @@ import sqlalchemy as sa
 
 from vat.db import append_only_ddl, drop_append_only_ddl
 
+from migrations.schema import create_indexes, drop_tables
+
 
 revision = '0100'
 down_revision = '0001'
@@ -163,9 +165,7 @@ def upgrade():
     sa.UniqueConstraint('reverses_id', name=op.f('uq_ledger_entry_reverses_id')),
     sa.UniqueConstraint('seq', name=op.f('uq_ledger_entry_seq'))
     )
-    with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ledger_entry_entry_date'), ['entry_date'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_entry_kind'), ['kind'], unique=False)
+    create_indexes('ledger_entry', 'entry_date', 'kind')
 
     op.create_table('ledger_fx_rate',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -206,8 +206,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_direct_support')),
     sa.UniqueConstraint('entry_id', name=op.f('uq_ledger_direct_support_entry_id'))
     )
-    with op.batch_alter_table('ledger_direct_support', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ledger_direct_support_case_code'), ['case_code'], unique=False)
+    create_indexes('ledger_direct_support', 'case_code')
 
     op.create_table('ledger_pledge',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -224,8 +223,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_pledge')),
     sa.UniqueConstraint('entry_id', name=op.f('uq_ledger_pledge_entry_id'))
     )
-    with op.batch_alter_table('ledger_pledge', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ledger_pledge_donor_id'), ['donor_id'], unique=False)
+    create_indexes('ledger_pledge', 'donor_id')
 
     op.create_table('ledger_project',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -249,8 +247,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_project')),
     sa.UniqueConstraint('entry_id', name=op.f('uq_ledger_project_entry_id'))
     )
-    with op.batch_alter_table('ledger_project', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ledger_project_country_code'), ['country_code'], unique=False)
+    create_indexes('ledger_project', 'country_code')
 
     op.create_table('ledger_withholding',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -266,9 +263,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_withholding')),
     sa.UniqueConstraint('entry_id', name=op.f('uq_ledger_withholding_entry_id'))
     )
-    with op.batch_alter_table('ledger_withholding', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ledger_withholding_allegation_ref'), ['allegation_ref'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_withholding_country_code'), ['country_code'], unique=False)
+    create_indexes('ledger_withholding', 'allegation_ref', 'country_code')
 
     op.create_table('ledger_posting',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -297,17 +292,10 @@ def upgrade():
     sa.ForeignKeyConstraint(['withholding_id'], ['ledger_withholding.id'], name=op.f('fk_ledger_posting_withholding_id_ledger_withholding')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_posting'))
     )
-    with op.batch_alter_table('ledger_posting', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ledger_posting_account_id'), ['account_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_posting_allegation_ref'), ['allegation_ref'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_posting_case_code'), ['case_code'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_posting_country_code'), ['country_code'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_posting_donor_id'), ['donor_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_posting_entry_id'), ['entry_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_posting_fx_rate_id'), ['fx_rate_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_posting_pledge_id'), ['pledge_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_posting_project_id'), ['project_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_posting_withholding_id'), ['withholding_id'], unique=False)
+    create_indexes(
+        'ledger_posting', 'account_id', 'allegation_ref', 'case_code', 'country_code', 'donor_id', 'entry_id',
+        'fx_rate_id', 'pledge_id', 'project_id', 'withholding_id',
+    )
 
     op.create_table('ledger_project_beneficiary',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -334,9 +322,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_receipt')),
     sa.UniqueConstraint('entry_id', name=op.f('uq_ledger_receipt_entry_id'))
     )
-    with op.batch_alter_table('ledger_receipt', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ledger_receipt_donor_id'), ['donor_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_receipt_pledge_id'), ['pledge_id'], unique=False)
+    create_indexes('ledger_receipt', 'donor_id', 'pledge_id')
 
     op.create_table('ledger_tranche',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -363,8 +349,7 @@ def upgrade():
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_ledger_tranche_idempotency_key')),
     sa.UniqueConstraint('psc_entry_id', name=op.f('uq_ledger_tranche_psc_entry_id'))
     )
-    with op.batch_alter_table('ledger_tranche', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ledger_tranche_project_id'), ['project_id'], unique=False)
+    create_indexes('ledger_tranche', 'project_id')
 
     op.create_table('ledger_withholding_transfer',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -378,8 +363,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_withholding_transfer')),
     sa.UniqueConstraint('entry_id', name=op.f('uq_ledger_withholding_transfer_entry_id'))
     )
-    with op.batch_alter_table('ledger_withholding_transfer', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ledger_withholding_transfer_withholding_id'), ['withholding_id'], unique=False)
+    create_indexes('ledger_withholding_transfer', 'withholding_id')
 
     currency = sa.table('ledger_currency', sa.column('code', sa.String), sa.column('exponent', sa.Integer),
                         sa.column('name', sa.String))
@@ -412,10 +396,9 @@ def downgrade():
     for table in APPEND_ONLY:
         for statement in drop_append_only_ddl(table, dialect):
             op.execute(statement)
-    for table in (
+    drop_tables(
         'ledger_posting', 'ledger_direct_support', 'ledger_tranche', 'ledger_project_beneficiary',
         'ledger_project', 'ledger_withholding_transfer', 'ledger_withholding', 'ledger_receipt',
         'ledger_pledge', 'ledger_period', 'ledger_fx_rate', 'ledger_entry', 'ledger_donor',
         'ledger_account', 'ledger_currency',
-    ):
-        op.drop_table(table)
+    )

@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from alembic import op
 import sqlalchemy as sa
 
+from migrations.schema import create_indexes, drop_tables
+
 
 # revision identifiers, used by Alembic.
 revision = '0200'
@@ -44,8 +46,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vat_allegation')),
     sa.UniqueConstraint('reference', name=op.f('uq_vat_allegation_reference'))
     )
-    with op.batch_alter_table('vat_allegation', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_vat_allegation_country_code'), ['country_code'], unique=False)
+    create_indexes('vat_allegation', 'country_code')
 
     op.create_table('vat_case_counter',
     sa.Column('prefix', sa.String(length=12), nullable=False),
@@ -89,11 +90,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vat_victim')),
     sa.UniqueConstraint('case_code', name=op.f('uq_vat_victim_case_code'))
     )
-    with op.batch_alter_table('vat_victim', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_vat_victim_advocate_id'), ['advocate_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_vat_victim_country_code'), ['country_code'], unique=False)
-        batch_op.create_index(batch_op.f('ix_vat_victim_last_update_on'), ['last_update_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_vat_victim_status'), ['status'], unique=False)
+    create_indexes('vat_victim', 'advocate_id', 'country_code', 'last_update_on', 'status')
 
     op.create_table('vat_assistance',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -115,9 +112,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vat_assistance')),
     sa.UniqueConstraint('ledger_entry_id', name=op.f('uq_vat_assistance_ledger_entry_id'))
     )
-    with op.batch_alter_table('vat_assistance', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_vat_assistance_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_vat_assistance_victim_id'), ['victim_id'], unique=False)
+    create_indexes('vat_assistance', 'status', 'victim_id')
 
     op.create_table('vat_child',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -129,8 +124,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['victim_id'], ['vat_victim.id'], name=op.f('fk_vat_child_victim_id_vat_victim'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vat_child'))
     )
-    with op.batch_alter_table('vat_child', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_vat_child_victim_id'), ['victim_id'], unique=False)
+    create_indexes('vat_child', 'victim_id')
 
     op.create_table('vat_communication',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -148,8 +142,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['victim_id'], ['vat_victim.id'], name=op.f('fk_vat_communication_victim_id_vat_victim'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vat_communication'))
     )
-    with op.batch_alter_table('vat_communication', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_vat_communication_victim_id'), ['victim_id'], unique=False)
+    create_indexes('vat_communication', 'victim_id')
 
     op.create_table('vat_consent',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -167,8 +160,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['victim_id'], ['vat_victim.id'], name=op.f('fk_vat_consent_victim_id_vat_victim'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vat_consent'))
     )
-    with op.batch_alter_table('vat_consent', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_vat_consent_victim_id'), ['victim_id'], unique=False)
+    create_indexes('vat_consent', 'victim_id')
 
     op.create_table('vat_disclosure',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -184,8 +176,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['victim_id'], ['vat_victim.id'], name=op.f('fk_vat_disclosure_victim_id_vat_victim'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vat_disclosure'))
     )
-    with op.batch_alter_table('vat_disclosure', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_vat_disclosure_victim_id'), ['victim_id'], unique=False)
+    create_indexes('vat_disclosure', 'victim_id')
 
     op.create_table('vat_victim_allegation',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -197,9 +188,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vat_victim_allegation')),
     sa.UniqueConstraint('victim_id', 'allegation_id', name=op.f('uq_vat_victim_allegation_victim_id'))
     )
-    with op.batch_alter_table('vat_victim_allegation', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_vat_victim_allegation_allegation_id'), ['allegation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_vat_victim_allegation_victim_id'), ['victim_id'], unique=False)
+    create_indexes('vat_victim_allegation', 'allegation_id', 'victim_id')
 
     op.create_table('vat_victim_name_key',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -209,9 +198,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vat_victim_name_key')),
     sa.UniqueConstraint('victim_id', 'digest', name=op.f('uq_vat_victim_name_key_victim_id'))
     )
-    with op.batch_alter_table('vat_victim_name_key', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_vat_victim_name_key_digest'), ['digest'], unique=False)
-        batch_op.create_index(batch_op.f('ix_vat_victim_name_key_victim_id'), ['victim_id'], unique=False)
+    create_indexes('vat_victim_name_key', 'digest', 'victim_id')
 
     op.create_table('vat_victim_task',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -227,8 +214,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['victim_id'], ['vat_victim.id'], name=op.f('fk_vat_victim_task_victim_id_vat_victim'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vat_victim_task'))
     )
-    with op.batch_alter_table('vat_victim_task', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_vat_victim_task_victim_id'), ['victim_id'], unique=False)
+    create_indexes('vat_victim_task', 'victim_id')
 
     # ### end Alembic commands ###
     rules = sa.table(
@@ -255,53 +241,8 @@ def upgrade():
 
 
 def downgrade():
-    # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('vat_victim_task', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vat_victim_task_victim_id'))
-
-    op.drop_table('vat_victim_task')
-    with op.batch_alter_table('vat_victim_name_key', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vat_victim_name_key_victim_id'))
-        batch_op.drop_index(batch_op.f('ix_vat_victim_name_key_digest'))
-
-    op.drop_table('vat_victim_name_key')
-    with op.batch_alter_table('vat_victim_allegation', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vat_victim_allegation_victim_id'))
-        batch_op.drop_index(batch_op.f('ix_vat_victim_allegation_allegation_id'))
-
-    op.drop_table('vat_victim_allegation')
-    with op.batch_alter_table('vat_disclosure', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vat_disclosure_victim_id'))
-
-    op.drop_table('vat_disclosure')
-    with op.batch_alter_table('vat_consent', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vat_consent_victim_id'))
-
-    op.drop_table('vat_consent')
-    with op.batch_alter_table('vat_communication', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vat_communication_victim_id'))
-
-    op.drop_table('vat_communication')
-    with op.batch_alter_table('vat_child', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vat_child_victim_id'))
-
-    op.drop_table('vat_child')
-    with op.batch_alter_table('vat_assistance', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vat_assistance_victim_id'))
-        batch_op.drop_index(batch_op.f('ix_vat_assistance_status'))
-
-    op.drop_table('vat_assistance')
-    with op.batch_alter_table('vat_victim', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vat_victim_status'))
-        batch_op.drop_index(batch_op.f('ix_vat_victim_last_update_on'))
-        batch_op.drop_index(batch_op.f('ix_vat_victim_country_code'))
-        batch_op.drop_index(batch_op.f('ix_vat_victim_advocate_id'))
-
-    op.drop_table('vat_victim')
-    op.drop_table('vat_clock_rule')
-    op.drop_table('vat_case_counter')
-    with op.batch_alter_table('vat_allegation', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vat_allegation_country_code'))
-
-    op.drop_table('vat_allegation')
-    # ### end Alembic commands ###
+    drop_tables(
+        'vat_victim_task', 'vat_victim_name_key', 'vat_victim_allegation', 'vat_disclosure', 'vat_consent',
+        'vat_communication', 'vat_child', 'vat_assistance', 'vat_victim', 'vat_clock_rule', 'vat_case_counter',
+        'vat_allegation',
+    )

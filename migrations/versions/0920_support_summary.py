@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
+from migrations.schema import create_indexes, drop_tables
+
 revision = "0920"
 down_revision = "0910"
 branch_labels = None
@@ -64,8 +66,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vat_fund_payment")),
         sa.UniqueConstraint("ledger_entry_id", "victim_id", name=op.f("uq_vat_fund_payment_ledger_entry_id")),
     )
-    op.create_index(op.f("ix_vat_fund_payment_victim_id"), "vat_fund_payment", ["victim_id"])
-    op.create_index(op.f("ix_vat_fund_payment_ledger_entry_id"), "vat_fund_payment", ["ledger_entry_id"])
+    create_indexes("vat_fund_payment", "victim_id", "ledger_entry_id")
 
     op.create_table(
         "ledger_project_payment",
@@ -94,8 +95,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_project_payment")),
         sa.UniqueConstraint("tranche_id", "case_code", name=op.f("uq_ledger_project_payment_tranche_id")),
     )
-    for column in ("tranche_id", "project_id", "case_code", "entry_id"):
-        op.create_index(op.f(f"ix_ledger_project_payment_{column}"), "ledger_project_payment", [column])
+    create_indexes("ledger_project_payment", "tranche_id", "project_id", "case_code", "entry_id")
 
     op.create_table(
         "vat_victim_support_summary",
@@ -115,9 +115,7 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("victim_id", name=op.f("pk_vat_victim_support_summary")),
     )
-    op.create_index(
-        op.f("ix_vat_victim_support_summary_supported"), "vat_victim_support_summary", ["supported"]
-    )
+    create_indexes("vat_victim_support_summary", "supported")
     _fill()
 
 
@@ -160,11 +158,4 @@ def _fill():
 
 
 def downgrade():
-    op.drop_index(op.f("ix_vat_victim_support_summary_supported"), table_name="vat_victim_support_summary")
-    op.drop_table("vat_victim_support_summary")
-    for column in ("tranche_id", "project_id", "case_code", "entry_id"):
-        op.drop_index(op.f(f"ix_ledger_project_payment_{column}"), table_name="ledger_project_payment")
-    op.drop_table("ledger_project_payment")
-    op.drop_index(op.f("ix_vat_fund_payment_ledger_entry_id"), table_name="vat_fund_payment")
-    op.drop_index(op.f("ix_vat_fund_payment_victim_id"), table_name="vat_fund_payment")
-    op.drop_table("vat_fund_payment")
+    drop_tables("vat_victim_support_summary", "ledger_project_payment", "vat_fund_payment")

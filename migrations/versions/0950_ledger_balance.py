@@ -80,5 +80,4 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_index("ix_ledger_balance_project_id", table_name="ledger_balance")
-    op.drop_table("ledger_balance")
+    op.drop_table("ledger_balance")  # its index goes with it
