@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ledger.models import DonorKind, Entry, ProjectFocus
 from ledger.services import contributions, corrections, grants
+from tests.ledger.conftest import Fund
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports.scope import VictimFilters
@@ -45,15 +46,7 @@ def test_a_victim_on_a_project_whose_approval_was_reversed_is_not_supported(app,
         code = victim.case_code
         identity.register_victim(actor=advocate, country_code="CAF", mission="MINUSCA")  # never helped
         donor = contributions.create_donor(actor=manager, name="Donor", kind=DonorKind.OTHER)
-        contributions.record_receipt(
-            actor=manager,
-            key="receipt",
-            donor=donor,
-            amount=Decimal("5000.00"),
-            currency="USD",
-            received_on=on,
-            bank_reference="B-1",
-        )
+        Fund(manager).receive(donor, "5000.00", on, bank_reference="B-1")
         project = grants.approve_project(
             actor=manager,
             key="project",

@@ -53,46 +53,22 @@ def test_assistance_costs_keep_their_currency_decimals(actor: User) -> None:
 
 def test_a_kwd_direct_support_payment_is_the_victims_assistance(actor: User, make_user) -> None:  # type: ignore[no-untyped-def]
     from ledger.models import DonorKind
-    from ledger.services import contributions, months, victim_support
+    from ledger.services import contributions
+    from tests.ledger.conftest import Fund
 
     victim = register(actor)
     db.session.commit()
     manager = db.session.get(User, make_user(Role.FUND_MANAGER, "").id)
+    fund = Fund(manager)
     donor = contributions.create_donor(actor=manager, name="Donor K", kind=DonorKind.OTHER)
-    months.set_rate(
-        actor=manager, currency="KWD", month=AGO.replace(day=1), rate=Decimal("0.30"), source="test"
-    )
-    contributions.record_receipt(
-        actor=manager,
-        key="gift",
-        donor=donor,
-        amount=Decimal("1000.000"),
-        currency="KWD",
-        received_on=AGO,
-        bank_reference="BR-K",
-    )
-    payment = victim_support.pay_direct_support(
-        actor=manager,
-        key="pay",
-        case_code=victim.case_code,
-        amount=Decimal("12.345"),
-        currency="KWD",
-        paid_on=AGO,
-        purpose="school fees",
-    )
+    fund.rate("KWD", AGO.replace(day=1), "0.30")
+    fund.receive(donor, "1000.000", AGO, currency="KWD", bank_reference="BR-K")
+    payment = fund.pay(victim.case_code, "12.345", AGO, purpose="school fees", currency="KWD")
     assert payment.amount_minor == 12345
     service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == payment.entry_id))
     assert service is not None and (service.cost, service.currency) == (Decimal("12.345"), "KWD")
     with pytest.raises(InvalidField, match="KWD amounts have at most 3 decimal places"):
-        victim_support.pay_direct_support(
-            actor=manager,
-            key="pay-too-fine",
-            case_code=victim.case_code,
-            amount=Decimal("12.3456"),
-            currency="KWD",
-            paid_on=AGO,
-            purpose="school fees",
-        )
+        fund.pay(victim.case_code, "12.3456", AGO, purpose="school fees", currency="KWD")
 
 
 def test_the_assistance_form_takes_kwd_and_refuses_a_fourth_decimal(

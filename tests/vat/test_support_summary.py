@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from flask import Flask
@@ -14,7 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from ledger.models import DonorKind, Entry
-from ledger.services import contributions, corrections, victim_support
+from ledger.services import contributions, corrections
+from tests.ledger.conftest import Fund
 from tests.vat.conftest import register
 from vat.auth.models import Role, User
 from vat.db import db
@@ -121,24 +121,9 @@ def test_direct_support_paid_and_reversed_through_the_ledger(
     manager = db.session.get_one(User, make_user(Role.FUND_MANAGER, "").id)
     donor = contributions.create_donor(actor=manager, name="Donor", kind=DonorKind.OTHER)
     on = date.today() - timedelta(days=3)
-    contributions.record_receipt(
-        actor=manager,
-        key="receipt",
-        donor=donor,
-        amount=Decimal("1000.00"),
-        currency="USD",
-        received_on=on,
-        bank_reference="B-1",
-    )
-    paid = victim_support.pay_direct_support(
-        actor=manager,
-        key="direct",
-        case_code=victim.case_code,
-        amount=Decimal("250.00"),
-        currency="USD",
-        paid_on=on,
-        purpose="rent",
-    )
+    fund = Fund(manager)
+    fund.receive(donor, "1000.00", on, bank_reference="B-1")
+    paid = fund.pay(victim.case_code, "250.00", on, purpose="rent")
     row = summary_of(victim)
     assert (row.direct_usd_minor, row.status_completed, row.supported) == (25000, 1, True)
     corrections.reverse_entry(

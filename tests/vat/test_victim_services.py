@@ -476,31 +476,17 @@ def test_reversing_a_direct_support_payment_cancels_the_assistance_it_recorded(
     actor: User, make_user, ago
 ) -> None:  # type: ignore[no-untyped-def]
     from ledger.models import DonorKind, Entry
-    from ledger.services import contributions, corrections, victim_support
+    from ledger.services import contributions, corrections
+    from tests.ledger.conftest import Fund
     from vat.auth.models import Role
 
     victim = register(actor)
     db.session.commit()
     manager = db.session.get(User, make_user(Role.FUND_MANAGER, "").id)
     donor = contributions.create_donor(actor=manager, name="Donor B", kind=DonorKind.OTHER)
-    contributions.record_receipt(
-        actor=manager,
-        key="gift",
-        donor=donor,
-        amount=Decimal("1000.00"),
-        currency="USD",
-        received_on=ago,
-        bank_reference="BR-1",
-    )
-    payment = victim_support.pay_direct_support(
-        actor=manager,
-        key="pay",
-        case_code=victim.case_code,
-        amount=Decimal("250.00"),
-        currency="USD",
-        paid_on=ago,
-        purpose="school fees",
-    )
+    fund = Fund(manager)
+    fund.receive(donor, "1000.00", ago, bank_reference="BR-1")
+    payment = fund.pay(victim.case_code, "250.00", ago, purpose="school fees")
     service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == payment.entry_id))
     assert service is not None and service.status == "completed"
     assert (
