@@ -9,6 +9,7 @@ recomputes them from the postings and names each row that differs; `rebuild` wri
 
 from __future__ import annotations
 
+import functools
 from calendar import monthrange
 from collections.abc import Iterable
 from datetime import date
@@ -76,14 +77,18 @@ def add(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]]) -> 
             sums[2] += max(row["usd_minor"], 0)
             sums[3] += 1
     values = [dict(zip(KEY + SUMS, (*key, *sums), strict=True)) for key, sums in summed.items()]
+    upsert = _upsert(db.session.get_bind().dialect.name)
     for start in range(0, len(values), ROWS_PER_STATEMENT):
-        db.session.execute(_upsert(values[start : start + ROWS_PER_STATEMENT]))
+        db.session.execute(upsert, values[start : start + ROWS_PER_STATEMENT])
 
 
-def _upsert(values: list[dict[str, Any]]) -> Any:
+@functools.cache
+def _upsert(dialect_name: str) -> Any:
+    """Sent as one multi-row statement (insertmanyvalues); built once, so compiled once: a
+    statement with its rows in it (`.values(rows)`) is compiled anew for every booking."""
     table = _table()
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(values)
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table)
     return statement.on_conflict_do_update(
         index_elements=[table.c[name] for name in KEY],
         set_={name: table.c[name] + statement.excluded[name] for name in SUMS},
