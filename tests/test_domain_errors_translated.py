@@ -13,12 +13,12 @@ import pytest
 from flask_babel import force_locale
 
 from ledger.services import months
+from tests.vat.conftest import register
 from vat.auth.models import Role, User
 from vat.claims.models import ClaimStep
 from vat.claims.pipeline import illegal_move
 from vat.db import db
 from vat.errors import DomainError
-from vat.victims import identity
 
 DONOR_NAME_REFUSAL = {
     "en": "Give the donor's name.",
@@ -49,15 +49,9 @@ def test_a_ledger_refusal_is_shown_in_the_readers_language(client, login, langua
 def test_a_case_refusal_with_a_translated_value_is_flashed_in_french(app, client, login):
     advocate = login(Role.ADVOCATE, "CAF")
     with app.app_context():
-        victim = identity.register_victim(
-            actor=db.session.get(User, advocate.id),
-            country_code="CAF",
-            sex="female",
-            name="Test Person",
-            registered_on=date(2025, 1, 10),
-        )
+        actor = db.session.get(User, advocate.id)
+        victim_id = register(actor, consents=[], sex="female", name="Test Person").id
         db.session.commit()
-        victim_id = victim.id
     client.post("/language", data={"language": "fr"})
     response = client.post(
         f"/vat/victims/{victim_id}/status", data={"status": "active"}, follow_redirects=True

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.vat.conftest import give_consents
 from vat.auth.models import Role, User
 from vat.claims import pipeline, support
 from vat.claims.models import Claim, ClaimStep, Letter, Payment, SupportOrder
 from vat.db import db
 from vat.victims import family, identity
-from vat.victims.consents import record_consent
 from vat.victims.models import Victim
 
 S = ClaimStep
@@ -67,15 +67,7 @@ def new_victim(
         name="Amani Test",
         registered_on=date.today() - timedelta(days=400),
     )
-    for purpose in consents:
-        record_consent(
-            actor=actor,
-            victim=victim,
-            purpose=purpose,
-            given_on=date.today() - timedelta(days=300),
-            method="written",
-            version="v1",
-        )
+    give_consents(actor, victim, consents, given_on=date.today() - timedelta(days=300), version="v1")
     for _ in range(children):
         family.add_child(
             actor=actor, victim=victim, birth_date=date.today() - timedelta(days=200), sex="male"

@@ -31,8 +31,9 @@ from decimal import Decimal
 import pytest
 
 import vat
-from ledger.models import DonorKind, ProjectFocus
-from ledger.services import contributions, corrections, grants, victim_support, withholdings
+from ledger.models import DonorKind, Entry, ProjectFocus
+from ledger.services import contributions, grants, victim_support
+from tests.ledger.conftest import Fund
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.victims import support_summary
@@ -138,53 +139,14 @@ def _build_world(app, make_user) -> World:
         db.session.flush()
 
         usd = "USD"
-        norway = contributions.create_donor(
-            actor=actor, name="", kind=DonorKind.MEMBER_STATE, country_code="NOR"
-        )
+        fund = Fund(actor)
+        norway = fund.donor("NOR")
         other = contributions.create_donor(actor=actor, name="Donor B", kind=DonorKind.OTHER)
-        pledge = contributions.record_pledge(
-            actor=actor,
-            key="k-pledge",
-            donor=norway,
-            currency=usd,
-            amount=Decimal("5000.00"),
-            pledged_on=date(2021, 1, 5),
-        )
-        contributions.record_receipt(
-            actor=actor,
-            key="k-receipt-1",
-            donor=norway,
-            amount=Decimal("3000.00"),
-            currency=usd,
-            received_on=date(2021, 1, 20),
-            bank_reference="BR-1",
-            pledge=pledge,
-        )
-        contributions.record_receipt(
-            actor=actor,
-            key="k-receipt-2",
-            donor=other,
-            amount=Decimal("2000.00"),
-            currency=usd,
-            received_on=date(2021, 2, 1),
-            bank_reference="BR-2",
-        )
-        withholding = withholdings.record_withholding(
-            actor=actor,
-            key="k-withheld",
-            allegation_ref="0399/15",
-            country_code="NPL",
-            amount=Decimal("800.00"),
-            decided_on=date(2021, 2, 10),
-        )
-        withholdings.record_withholding_transfer(
-            actor=actor,
-            key="k-transfer",
-            withholding=withholding,
-            amount=Decimal("500.00"),
-            transferred_on=date(2021, 3, 1),
-            reference="TR-1",
-        )
+        pledge = fund.pledge(norway, "5000.00", date(2021, 1, 5))
+        fund.receive(norway, "3000.00", date(2021, 1, 20), pledge=pledge, bank_reference="BR-1")
+        fund.receive(other, "2000.00", date(2021, 2, 1), bank_reference="BR-2")
+        withholding = fund.withhold("0399/15", "NPL", "800.00", date(2021, 2, 10))
+        fund.transfer(withholding, "500.00", date(2021, 3, 1), reference="TR-1")
         project = grants.approve_project(
             actor=actor,
             key="k-project",
@@ -207,35 +169,13 @@ def _build_world(app, make_user) -> World:
             paid_on=date(2021, 3, 10),
             reference="T-1",
         )
-        paid = victim_support.pay_direct_support(
-            actor=actor,
-            key="k-direct",
-            case_code="CAR-2021-0004",
-            amount=Decimal("250.00"),
-            currency=usd,
-            paid_on=date(2021, 3, 15),
-            purpose="school fees",
-            country_code="CAF",
+        paid = fund.pay(
+            "CAR-2021-0004", "250.00", date(2021, 3, 15), purpose="school fees", country_code="CAF"
         )
-        mistaken = victim_support.pay_direct_support(
-            actor=actor,
-            key="k-direct-2",
-            case_code="CAR-2021-0004",
-            amount=Decimal("100.00"),
-            currency=usd,
-            paid_on=date(2021, 3, 16),
-            purpose="duplicate",
-            country_code="CAF",
+        mistaken = fund.pay(
+            "CAR-2021-0004", "100.00", date(2021, 3, 16), purpose="duplicate", country_code="CAF"
         )
-        from ledger.models import Entry
-
-        corrections.reverse_entry(
-            actor=actor,
-            key="k-reverse",
-            entry=db.session.get(Entry, mistaken.entry_id),
-            on=date(2021, 3, 17),
-            reason="paid twice",
-        )
+        fund.reverse(db.session.get_one(Entry, mistaken.entry_id), date(2021, 3, 17), "paid twice")
         for code, source, entry_id, usd_minor, reversed_ in (
             ("CAR-2021-0004", "direct", paid.entry_id, 25000, False),
             ("CAR-2021-0004", "direct", mistaken.entry_id, 10000, True),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -37,13 +37,16 @@ def register(actor: User, *, consents: list[str] | None = None, **values: Any) -
     values.setdefault("country_code", "CAF")
     values.setdefault("mission", "MINUSCA")
     victim = identity.register_victim(actor=actor, **values)
-    for purpose in ALL_CONSENTS if consents is None else consents:
-        record_consent(
-            actor=actor,
-            victim=victim,
-            purpose=purpose,
-            given_on=date.today() - timedelta(days=100),
-            method="written",
-            version="1",
-        )
+    given_on = date.today() - timedelta(days=100)
+    give_consents(actor, victim, ALL_CONSENTS if consents is None else consents, given_on=given_on)
     return victim
+
+
+def give_consents(
+    actor: User, victim: Victim, purposes: Iterable[str], *, given_on: date, version: str = "1"
+) -> None:
+    """The victim's written consent to each purpose, given on `given_on`."""
+    for purpose in purposes:
+        record_consent(
+            actor=actor, victim=victim, purpose=purpose, given_on=given_on, method="written", version=version
+        )
