@@ -17,11 +17,12 @@ from sqlalchemy import select
 
 from tests.conftest import PASSWORD, browser_sign_in
 from tests.reports.conftest import world  # noqa: F401 (the data set, a fixture)
+from tests.vat.conftest import register
 from vat.auth.models import Role, User, UserSession
 from vat.db import db
 from vat.reports.support import support_header
 from vat.reports.views.fund import FUND_SHEETS
-from vat.victims import consents, identity
+from vat.victims import consents
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("world")]
 
@@ -64,13 +65,8 @@ def _victim_with_a_share(app, advocate_id: int) -> int:
     """A CAF victim who consented to a referral to IRC, and the share of her file with IRC."""
     with app.test_request_context():
         actor = db.session.get(User, advocate_id)
-        victim = identity.register_victim(
-            actor=actor,
-            country_code="CAF",
-            mission="MINUSCA",
-            sex="female",
-            name="Prisca Journey",
-            registered_on=date(2022, 5, 2),
+        victim = register(
+            actor, consents=[], sex="female", name="Prisca Journey", registered_on=date(2022, 5, 2)
         )
         consents.record_consent(
             actor=actor,

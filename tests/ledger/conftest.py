@@ -139,19 +139,28 @@ class Fund:
             reference=reference,
         )
 
-    def project(self, amount: str = "50000", on: date = date(2019, 2, 1), currency: str = "USD") -> Project:
+    def project(
+        self,
+        amount: str = "50000",
+        on: date = date(2019, 2, 1),
+        currency: str = "USD",
+        *,
+        until: date = date(2020, 1, 31),
+        **terms: Any,
+    ) -> Project:
+        """A CAF project approved and planned to start on `on`; `terms` may name its title,
+        partner, focus and beneficiaries' case codes."""
+        terms = {"title": "Livelihoods", "partner": "IRC", "focus": ProjectFocus.INCOME_GENERATION, **terms}
         return grants.approve_project(
             actor=self.maker,
             key=key(),
-            title="Livelihoods",
-            partner="IRC",
             country_code="CAF",
-            focus=ProjectFocus.INCOME_GENERATION,
             currency=currency,
             amount=Decimal(amount),
             approved_on=on,
             planned_start=on,
-            planned_end=date(2020, 1, 31),
+            planned_end=until,
+            **terms,
         )
 
     def start(self, project: Project, on: date, victims: int) -> Project:

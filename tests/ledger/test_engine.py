@@ -11,7 +11,7 @@ from sqlalchemy.exc import DatabaseError
 
 from ledger import engine
 from ledger.engine import EntryKind, Line
-from ledger.models import Entry, Posting, ProjectFocus, ProjectStatus
+from ledger.models import Entry, Posting, ProjectStatus
 from ledger.reports import subledgers, withheld
 from ledger.services import contributions, grants, months, victim_support
 from ledger.verify import verify
@@ -206,19 +206,8 @@ def test_approving_beyond_available_to_commit_is_refused(fund):
 
 def test_a_grant_with_beneficiaries_is_booked_under_its_country(fund):
     fund.contribute("100000")
-    project = grants.approve_project(
-        actor=fund.maker,
-        key=key(),
-        title="Clinic",
-        partner="MSF",
-        country_code="CAF",
-        focus=ProjectFocus.INCOME_GENERATION,
-        currency="USD",
-        amount=Decimal("5000"),
-        approved_on=date(2019, 2, 1),
-        planned_start=date(2019, 2, 1),
-        planned_end=date(2020, 1, 31),
-        case_codes=["CAR-2017-0042", "CAR-2017-0043"],
+    project = fund.project(
+        "5000", title="Clinic", partner="MSF", case_codes=["CAR-2017-0042", "CAR-2017-0043"]
     )
     countries = db.session.scalars(
         select(Posting.country_code).where(Posting.project_id == project.id).distinct()

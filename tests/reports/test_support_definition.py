@@ -5,12 +5,11 @@ thing, and a beneficiary listing alone is not support (issue 14, item 4)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select
 
 from ledger.models import DonorKind, Entry, ProjectFocus
-from ledger.services import contributions, corrections, grants
+from ledger.services import contributions, corrections
 from tests.ledger.conftest import Fund
 from vat.auth.models import Role, User
 from vat.db import db
@@ -46,19 +45,14 @@ def test_a_victim_on_a_project_whose_approval_was_reversed_is_not_supported(app,
         code = victim.case_code
         identity.register_victim(actor=advocate, country_code="CAF", mission="MINUSCA")  # never helped
         donor = contributions.create_donor(actor=manager, name="Donor", kind=DonorKind.OTHER)
-        Fund(manager).receive(donor, "5000.00", on, bank_reference="B-1")
-        project = grants.approve_project(
-            actor=manager,
-            key="project",
+        fund = Fund(manager)
+        fund.receive(donor, "5000.00", on, bank_reference="B-1")
+        project = fund.project(
+            "1000.00",
+            on,
+            until=on + timedelta(days=200),
             title="Cash for rent",
-            partner="IRC",
-            country_code="CAF",
             focus=ProjectFocus.DIRECT_SUPPORT,
-            currency="USD",
-            amount=Decimal("1000.00"),
-            approved_on=on,
-            planned_start=on,
-            planned_end=on + timedelta(days=200),
             case_codes=[code],
         )
         db.session.commit()

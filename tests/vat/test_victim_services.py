@@ -124,26 +124,18 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(
         assistance.record_assistance(
             actor=actor, victim=victim, service_type="medical", provider="MSF", status="referred"
         )
+    to_france = {
+        "recipient_kind": "member_state",
+        "recipient": "FRA",
+        "purpose": "paternity",
+        "shared_on": ago,
+    }
     with pytest.raises(InvalidField, match="member state"):
-        consents.record_disclosure(
-            actor=actor,
-            victim=victim,
-            recipient_kind="member_state",
-            recipient="FRA",
-            purpose="paternity",
-            shared_on=ago,
-        )
+        consents.record_disclosure(actor=actor, victim=victim, **to_france)
     share = consents.record_consent(
         actor=actor, victim=victim, purpose="share_member_state", given_on=ago, method="written", version="1"
     )
-    disclosure = consents.record_disclosure(
-        actor=actor,
-        victim=victim,
-        recipient_kind="member_state",
-        recipient="FRA",
-        purpose="paternity",
-        shared_on=ago,
-    )
+    disclosure = consents.record_disclosure(actor=actor, victim=victim, **to_france)
     completed = assistance.record_assistance(
         actor=actor,
         victim=victim,
