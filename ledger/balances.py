@@ -1,6 +1,11 @@
 """The ledger's balances per account, month, currency and dimensions (`ledger_balance`), kept
 exact by the posting engine in the transaction that posts: one upsert per booking.
 
+Each posting counts in two rows: its detail row (every dimension) and its total row, where the
+dimensions with a value per record (pledge, project, allegation, case) only say whether the
+posting had one. Fund-wide figures read the total rows: a few per account and month, where
+there are nearly as many detail rows as postings.
+
 Every figure that adds up postings reads these instead: a range of whole months straight from
 the table, and a range that starts or ends inside a month as that month's rows less the postings
 of its days outside the range (few, as ranges start on the 1st or end today). `differences`
@@ -46,9 +51,11 @@ DIMENSIONS: dict[str, Any] = {
     "allegation_ref": "",
     "case_code": "",
 }
-KEY = ("account_id", "month", "currency", *DIMENSIONS)
+# In total rows, these dimensions hold this marker when the posting had a value.
+MARKED: dict[str, Any] = {"pledge_id": -1, "project_id": -1, "allegation_ref": "*", "case_code": "*"}
+KEY = ("detail", "account_id", "month", "currency", *DIMENSIONS)
 SUMS = ("amount_minor", "usd_minor", "usd_debit_minor", "postings")
-ROWS_PER_STATEMENT = 2000  # 13 parameters a row: under SQLite's and psycopg's limits
+ROWS_PER_STATEMENT = 2000  # 14 parameters a row: under SQLite's and psycopg's limits
 
 
 def _table() -> Table:
@@ -65,17 +72,19 @@ def add(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]]) -> 
     for entry, rows in zip(entries, postings, strict=True):
         month = entry["entry_date"].replace(day=1)
         for row in rows:
-            key = (
-                row["account_id"],
-                month,
-                row["currency"],
-                *(row[name] if row[name] is not None else none for name, none in DIMENSIONS.items()),
-            )
-            sums = summed.setdefault(key, [0, 0, 0, 0])
-            sums[0] += row["amount_minor"]
-            sums[1] += row["usd_minor"]
-            sums[2] += max(row["usd_minor"], 0)
-            sums[3] += 1
+            dims = [row[name] if row[name] is not None else none for name, none in DIMENSIONS.items()]
+            marked = [
+                MARKED[name] if name in MARKED and row[name] is not None else value
+                for name, value in zip(DIMENSIONS, dims, strict=True)
+            ]
+            for detail, values in ((True, dims), (False, marked)):
+                sums = summed.setdefault(
+                    (detail, row["account_id"], month, row["currency"], *values), [0, 0, 0, 0]
+                )
+                sums[0] += row["amount_minor"]
+                sums[1] += row["usd_minor"]
+                sums[2] += max(row["usd_minor"], 0)
+                sums[3] += 1
     values = [dict(zip(KEY + SUMS, (*key, *sums), strict=True)) for key, sums in summed.items()]
     upsert = _upsert(db.session.get_bind().dialect.name)
     for start in range(0, len(values), ROWS_PER_STATEMENT):
@@ -102,16 +111,32 @@ def month_end(day: date) -> date:
     return day.replace(day=monthrange(day.year, day.month)[1])
 
 
-def _postings_on(first: date, last: date) -> Any:
+def _dimensions(detail: bool) -> list[Any]:
+    """The postings' dimensions as the detail or the total rows hold them (unlabelled)."""
+    columns: list[Any] = []
+    for name, none in DIMENSIONS.items():
+        column = getattr(Posting, name)
+        if detail or name not in MARKED:
+            columns.append(func.coalesce(column, none))
+        else:
+            columns.append(case((column.is_(None), none), else_=MARKED[name]))
+    return columns
+
+
+def _labelled(columns: list[Any]) -> list[Any]:
+    return [column.label(name) for column, name in zip(columns, DIMENSIONS, strict=True)]
+
+
+def _postings_on(first: date, last: date, detail: bool) -> Any:
     """The postings dated from `first` to `last` (within one month), negated and shaped like
     balance rows: what a range that starts or ends inside that month leaves out of it."""
-    dims = [func.coalesce(getattr(Posting, name), none).label(name) for name, none in DIMENSIONS.items()]
     return (
         select(
+            literal(detail).label("detail"),
             Posting.account_id,
             literal(first.replace(day=1), Date).label("month"),
             Posting.currency,
-            *dims,
+            *_labelled(_dimensions(detail)),
             (-Posting.amount_minor).label("amount_minor"),
             (-Posting.usd_minor).label("usd_minor"),
             (-case((Posting.usd_minor > 0, Posting.usd_minor), else_=0)).label("usd_debit_minor"),
@@ -122,21 +147,21 @@ def _postings_on(first: date, last: date) -> Any:
     )
 
 
-def balances(start: date | None = None, end: date | None = None) -> Subquery:
-    """The balance rows of the postings dated from `start` to `end` (inclusive; open when None),
-    with the columns of `ledger_balance`: group and sum them as a report needs. An absent
-    dimension is 0 or '' (see `DIMENSIONS`)."""
+def balances(start: date | None = None, end: date | None = None, *, detail: bool = False) -> Subquery:
+    """The total rows (or with `detail` the detail rows) of the postings dated from `start` to
+    `end` (inclusive; open when None), with the columns of `ledger_balance`: group and sum them
+    as a report needs. An absent dimension is 0 or '' (see `DIMENSIONS` and `MARKED`)."""
     table = _table()
-    kept = select(*(table.c[name] for name in KEY + SUMS))
+    kept = select(*(table.c[name] for name in KEY + SUMS)).where(table.c.detail == detail)
     parts = []
     if start is not None:
         kept = kept.where(table.c.month >= start.replace(day=1))
         if start.day > 1:
-            parts.append(_postings_on(start.replace(day=1), date.fromordinal(start.toordinal() - 1)))
+            parts.append(_postings_on(start.replace(day=1), date.fromordinal(start.toordinal() - 1), detail))
     if end is not None:
         kept = kept.where(table.c.month <= end.replace(day=1))
         if end < month_end(end):
-            parts.append(_postings_on(date.fromordinal(end.toordinal() + 1), month_end(end)))
+            parts.append(_postings_on(date.fromordinal(end.toordinal() + 1), month_end(end), detail))
     if not parts:
         return kept.subquery("balance")
     return union_all(kept, *parts).subquery("balance")
@@ -161,28 +186,30 @@ def _month_of_entry() -> ColumnElement[Any]:
     return func.date(Entry.entry_date, literal_column("'start of month'"))
 
 
-def _from_postings() -> Any:
-    """The balance rows computed from the postings."""
+def _from_postings(detail: bool) -> Any:
+    """The detail or the total rows computed from the postings."""
+    dims = _dimensions(detail)
     return (
         select(
+            literal(detail).label("detail"),
             Posting.account_id,
             _month_of_entry().label("month"),
             Posting.currency,
-            *(func.coalesce(getattr(Posting, name), none).label(name) for name, none in DIMENSIONS.items()),
+            *_labelled(dims),
             func.sum(Posting.amount_minor).label("amount_minor"),
             func.sum(Posting.usd_minor).label("usd_minor"),
             func.sum(case((Posting.usd_minor > 0, Posting.usd_minor), else_=0)).label("usd_debit_minor"),
             func.count().label("postings"),
         )
         .join(Entry, Entry.id == Posting.entry_id)
-        .group_by(Posting.account_id, _month_of_entry(), Posting.currency, *DIMENSIONS)
+        .group_by(Posting.account_id, _month_of_entry(), Posting.currency, *dims)
     )
 
 
 def _keyed(rows: Iterable[Any]) -> dict[tuple[Any, ...], tuple[int, ...]]:
     keyed = {}
     for row in rows:
-        key = (row[0], _day(row[1]), *row[2 : len(KEY)])
+        key = (bool(row[0]), row[1], _day(row[2]), *row[3 : len(KEY)])
         keyed[key] = tuple(int(value) for value in row[len(KEY) :])
     return keyed
 
@@ -196,17 +223,21 @@ def differences() -> list[str]:
     lock_for_chain("ledger")  # no booking between the two reads
     table = _table()
     kept = _keyed(db.session.execute(select(*(table.c[name] for name in KEY + SUMS))))
-    computed = _keyed(db.session.execute(_from_postings()))
+    computed = _keyed(db.session.execute(_from_postings(detail=True)))
+    computed.update(_keyed(db.session.execute(_from_postings(detail=False))))
     found = []
     for key in sorted(kept.keys() | computed.keys(), key=repr):
         held, due = kept.get(key), computed.get(key)
         if held != due:
             named = ", ".join(
                 f"{name} {value}"
-                for name, value in zip(KEY, key, strict=True)
+                for name, value in zip(KEY[1:], key[1:], strict=True)
                 if name not in DIMENSIONS or value != DIMENSIONS[name]
             )
-            found.append(f"balance ({named}): holds {_sums(held)}; the postings add up to {_sums(due)}")
+            grain = "detail" if key[0] else "total"
+            found.append(
+                f"{grain} balance ({named}): holds {_sums(held)}; the postings add up to {_sums(due)}"
+            )
     return found
 
 
@@ -221,5 +252,6 @@ def rebuild() -> int:
     lock_for_chain("ledger")
     table = _table()
     db.session.execute(delete(table))
-    db.session.execute(table.insert().from_select(list(KEY + SUMS), _from_postings()))
+    for detail in (True, False):
+        db.session.execute(table.insert().from_select(list(KEY + SUMS), _from_postings(detail)))
     return db.session.scalar(select(func.count()).select_from(table)) or 0

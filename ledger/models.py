@@ -163,12 +163,15 @@ class Posting(Base):
 
 class Balance(Base):
     """The sum of the postings of one account, month, currency and combination of dimensions,
-    written by the posting engine in the transaction that posts them (ledger.balances). An
-    absent dimension is 0 or '' rather than NULL, so that the upsert's conflict target matches it."""
+    written by the posting engine in the transaction that posts them (ledger.balances): a detail
+    row, or a total row where a dimension with a value per record only says whether there was
+    one. An absent dimension is 0 or '' rather than NULL, so that the upsert's conflict target
+    matches it."""
 
     __tablename__ = "ledger_balance"
     __table_args__ = (
         UniqueConstraint(
+            "detail",
             "account_id",
             "month",
             "currency",
@@ -183,6 +186,7 @@ class Balance(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    detail: Mapped[bool] = mapped_column(Boolean)
     account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
     month: Mapped[date] = mapped_column(Date)  # the first day of the month
     currency: Mapped[str] = mapped_column(ForeignKey("ledger_currency.code"))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
 
 from ledger import engine
+from ledger.balances import balances, summed
 from ledger.engine import PLEDGES_RECEIVABLE, cents, from_minor
 from ledger.models import Donor, Pledge, Posting, Receipt
 from vat.db import db
@@ -29,30 +31,29 @@ class DonorFigures:
         )
 
 
-def donor_figures() -> dict[int, DonorFigures]:
-    """Every donor's figures, by donor id, whatever the number of donors: one pass over the
-    donors' postings, read from the index on (donor_id, account_id, entry_id, usd_minor) alone.
-    A pledge counts as pledged while its entry stands (is not reversed)."""
-    receivable = engine.account_id(PLEDGES_RECEIVABLE)
-    live_pledges = select(Pledge.entry_id).where(Pledge.entry_id.not_in(engine.reversed_ids()))
+def donor_figures(end: date | None = None) -> dict[int, DonorFigures]:
+    """Every donor's figures to `end` (all time when None), by donor id, from the balances: pledged
+    is what contributions booked against a pledge came to (a reversed pledge nets to nothing),
+    received the cash from the donor, outstanding the pledges receivable."""
+    kept = balances(end=end)
+    c = kept.c
 
     def total(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.coalesce(func.sum(case((condition, Posting.usd_minor))), 0)
+        return summed(case((condition, c.usd_minor), else_=0))
 
     rows = db.session.execute(
         select(
-            Posting.donor_id,
-            total(and_(Posting.account_id == receivable, Posting.entry_id.in_(live_pledges))),
-            total(Posting.account_id == engine.account_id(engine.CASH)),
-            total(Posting.account_id == receivable),
+            c.donor_id,
+            total(and_(c.account_id == engine.account_id(engine.CONTRIBUTIONS), c.pledge_id != 0)),
+            total(c.account_id == engine.account_id(engine.CASH)),
+            total(c.account_id == engine.account_id(PLEDGES_RECEIVABLE)),
         )
-        .where(Posting.donor_id.is_not(None))
-        .group_by(Posting.donor_id)
+        .where(c.donor_id != 0)
+        .group_by(c.donor_id)
     )
     return {
-        donor_id: DonorFigures(cents(pledged), cents(received), cents(outstanding))
+        donor_id: DonorFigures(-cents(pledged), cents(received), cents(outstanding))
         for donor_id, pledged, received, outstanding in rows
-        if donor_id is not None
     }
 
 

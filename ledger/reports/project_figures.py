@@ -7,12 +7,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from ledger import engine
-from ledger.engine import GRANTS_PAYABLE, from_minor
-from ledger.models import Posting, Project, ProjectStatus, Tranche
-from ledger.reports.amounts import exponents
+from ledger.balances import summed
+from ledger.engine import CASH, GRANTS_PAYABLE, EntryKind, from_minor
+from ledger.models import (
+    Account,
+    Balance,
+    Entry,
+    Posting,
+    Project,
+    ProjectBeneficiary,
+    ProjectStatus,
+    Tranche,
+)
+from ledger.reports.amounts import effective_kind, exponents, postings
 from ledger.services.booking import standing
 from ledger.services.grants import pending_total, undisbursed
 from vat.db import db
@@ -47,14 +57,15 @@ def projects_figures(projects: list[Project], today: date | None = None) -> list
     ids = [project.id for project in projects]
     payable = dict(
         db.session.execute(
-            select(Posting.project_id, func.sum(Posting.amount_minor))
-            .join(Project, Project.id == Posting.project_id)
+            select(Balance.project_id, summed(Balance.amount_minor))
+            .join(Project, Project.id == Balance.project_id)
             .where(
-                Posting.project_id.in_(ids),
-                Posting.account_id == engine.account_id(GRANTS_PAYABLE),
-                Posting.currency == Project.currency,
+                Balance.detail.is_(True),
+                Balance.project_id.in_(ids),
+                Balance.account_id == engine.account_id(GRANTS_PAYABLE),
+                Balance.currency == Project.currency,
             )
-            .group_by(Posting.project_id)
+            .group_by(Balance.project_id)
         ).all()
     )
     tranches = (
@@ -84,14 +95,19 @@ def projects_figures(projects: list[Project], today: date | None = None) -> list
 def project_counts(today: date | None = None) -> tuple[int, int]:
     """How many projects there are and how many are behind schedule (`behind_schedule`), in SQL."""
     today = today or date.today()
-    behind = and_(
-        Project.status.not_in((ProjectStatus.COMPLETED.value, ProjectStatus.CANCELLED.value)),
-        or_(and_(Project.actual_start.is_(None), Project.planned_start < today), Project.planned_end < today),
-    )
+    behind = _behind_schedule_sql(today)
     count, late = db.session.execute(
         select(func.count(), func.coalesce(func.sum(case((behind, 1), else_=0)), 0)).select_from(Project)
     ).one()
     return count, int(late)
+
+
+def _behind_schedule_sql(today: date) -> ColumnElement[bool]:
+    """`behind_schedule` in SQL."""
+    return and_(
+        Project.status.not_in((ProjectStatus.COMPLETED.value, ProjectStatus.CANCELLED.value)),
+        or_(and_(Project.actual_start.is_(None), Project.planned_start < today), Project.planned_end < today),
+    )
 
 
 def disbursed_amount(project: Project) -> Decimal:
@@ -104,3 +120,70 @@ def disbursed_amount(project: Project) -> Decimal:
         )
     )
     return from_minor(minor or 0, project.currency)
+
+
+PROJECT_KEYS = (
+    "title partner country focus status planned_start planned_end actual_start actual_end "
+    "approved disbursed remaining victims_listed behind_schedule"
+).split()
+
+
+def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str, Any]]:
+    """Every project approved by `end`: approved, disbursed and remaining (US dollars, reversals
+    netted against what they reverse), schedule, and the victims it lists (count only)."""
+    today = today or date.today()
+
+    def credited(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return -func.sum(case((condition, Posting.usd_minor), else_=0))
+
+    money = (
+        postings(
+            Posting.project_id.label("project_id"),
+            credited(
+                and_(Account.code == GRANTS_PAYABLE, effective_kind() == EntryKind.GRANT_APPROVAL)
+            ).label("approved"),
+            credited(and_(Account.code == CASH, effective_kind() == EntryKind.DISBURSEMENT)).label(
+                "disbursed"
+            ),
+            credited(Account.code == GRANTS_PAYABLE).label("remaining"),
+        )
+        .where(Posting.project_id.is_not(None), Entry.entry_date <= end)
+        .group_by(Posting.project_id)
+        .subquery("money")
+    )
+    listed = (
+        select(ProjectBeneficiary.project_id, func.count().label("listed"))
+        .group_by(ProjectBeneficiary.project_id)
+        .subquery("listed")
+    )
+    late = _behind_schedule_sql(today)
+    result = db.session.execute(
+        select(
+            Project.title,
+            Project.partner,
+            Project.country_code,
+            Project.focus,
+            Project.status,
+            Project.planned_start,
+            Project.planned_end,
+            Project.actual_start,
+            Project.actual_end,
+            func.coalesce(money.c.approved, 0),
+            func.coalesce(money.c.disbursed, 0),
+            func.coalesce(money.c.remaining, 0),
+            func.coalesce(listed.c.listed, 0),
+            case((late, 1), else_=0),
+        )
+        .outerjoin(money, money.c.project_id == Project.id)
+        .outerjoin(listed, listed.c.project_id == Project.id)
+        .where(Project.approved_on <= end)
+        .order_by(Project.approved_on, Project.id)
+    ).all()
+    projects = []
+    for row in result:
+        item = dict(zip(PROJECT_KEYS, row, strict=True))
+        for name in ("approved", "disbursed", "remaining"):
+            item[name] = engine.cents(item[name])
+        item["behind_schedule"] = bool(item["behind_schedule"])
+        projects.append(item)
+    return projects

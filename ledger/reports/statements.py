@@ -1,4 +1,12 @@
-"""The trial balance and the fund statement (income by source, expenses, the fund's position)."""
+"""The trial balance and the fund statement: the one definition of the fund's income, expenses,
+cash and fund balance, read from the balances the engine keeps (ledger.balances).
+
+Income is what the revenue accounts were credited with (voluntary contributions by donor,
+withheld payments by contributing country, realised exchange differences and rounding); expenses
+what the expense accounts were debited with; the fund balance is the net assets (the revenue,
+expense and fund-balance accounts, credit positive), which is cash and receivables less what is
+payable; cash is the bank account's balance. The dashboard, the ledger's overview and statement,
+and the fund report with its exports all show these."""
 
 from __future__ import annotations
 
@@ -8,18 +16,20 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import case, select
 
 from ledger import engine
+from ledger.balances import balances, summed
 from ledger.engine import cents
-from ledger.models import Account, Donor, Entry, Posting
-from ledger.services.grants import fund_position, psc_rate
+from ledger.models import Account, AccountType, Donor
+from ledger.reports.donor_figures import donor_figures
+from ledger.services.grants import programme_support, psc_rate
 from vat.db import db
 
 
 @dataclass
 class BalanceRow:
-    account: Any  # the account's id, code, name and type: a row, not an ORM object, to be kept
+    account: Any  # the account's id, code, name and type
     debit: Decimal
     credit: Decimal
 
@@ -30,68 +40,205 @@ class BalanceRow:
 
 def trial_balance(as_of: date | None = None) -> list[BalanceRow]:
     """Every account's US-dollar debits and credits (to `as_of`, inclusive)."""
-    debit = func.coalesce(func.sum(Posting.usd_minor).filter(Posting.usd_minor > 0), 0)
-    credit = func.coalesce(func.sum(Posting.usd_minor).filter(Posting.usd_minor < 0), 0)
-    query = select(Posting.account_id, debit, credit).join(Entry).group_by(Posting.account_id)
-    if as_of is not None:
-        query = query.where(Entry.entry_date <= as_of)
-    sums = {row[0]: (row[1], row[2]) for row in db.session.execute(query)}
+    kept = balances(end=as_of)
+    sums = {
+        account_id: (debit, total - debit)
+        for account_id, debit, total in db_rows(
+            select(kept.c.account_id, summed(kept.c.usd_debit_minor), summed(kept.c.usd_minor)).group_by(
+                kept.c.account_id
+            )
+        )
+    }
     rows = []
-    accounts = select(Account.id, Account.code, Account.name, Account.type).order_by(Account.code)
-    for account in db.session.execute(accounts):
-        d, c = sums.get(account.id, (0, 0))
-        rows.append(BalanceRow(account, cents(d), -cents(c)))
+    for account in db_rows(
+        select(Account.id, Account.code, Account.name, Account.type).order_by(Account.code)
+    ):
+        debit, credit = sums.get(account.id, (0, 0))
+        rows.append(BalanceRow(account, cents(debit), -cents(credit)))
     return rows
 
 
-def fund_statement(start: date | None = None, end: date | None = None) -> dict[str, Any]:
-    """Income by source (voluntary by donor, withheld by country), expenses by category with the
-    programme support cost on its own line, and the fund balance."""
+def db_rows(query: Any) -> list[Any]:
+    return list(db.session.execute(query))
 
-    def postings(code: str) -> Select[int]:
-        query = (
-            select(func.coalesce(func.sum(Posting.usd_minor), 0))
-            .join(Entry)
-            .where(Posting.account_id == engine.account_id(code))
-        )
-        if start:
-            query = query.where(Entry.entry_date >= start)
-        if end:
-            query = query.where(Entry.entry_date <= end)
-        return query
 
-    def total(code: str) -> Decimal:
-        return cents(db.session.scalar(postings(code)) or 0)
+# The accounts whose balance is the fund balance (net assets), credit positive.
+FUND_BALANCE_TYPES = (AccountType.REVENUE.value, AccountType.EXPENSE.value, AccountType.NET_ASSETS.value)
+EXCHANGE_ACCOUNTS = (engine.EXCHANGE_DIFFERENCES, engine.ROUNDING)
+EXPENSES = (
+    (engine.GRANT_EXPENSE, _l("Project grants")),
+    (engine.VICTIM_SUPPORT, _l("Direct support to victims")),
+    (engine.PROGRAMME_SUPPORT, _l("Programme support cost")),
+)
 
-    def credits_by(code: str, group: Any) -> list[tuple[Any, Decimal]]:
-        query = postings(code).add_columns(group).group_by(group)
-        return [(key, -cents(value)) for value, key in db.session.execute(query)]
 
-    donors = {d.id: d.name for d in db.session.scalars(select(Donor))}
-    voluntary = sorted(
-        ((donors.get(k, "—"), v) for k, v in credits_by(engine.CONTRIBUTIONS, Posting.donor_id) if v),
-        key=lambda r: -r[1],
+@dataclass
+class FundStatement:
+    """The fund's statement for the days from `start` (since inception when None) to `end`, in
+    US dollars; pledges, withheld payments and the position as at `end`."""
+
+    start: date | None
+    end: date
+    opening_balance: Decimal  # the fund balance at the start
+    closing_balance: Decimal  # the fund balance at the end
+    opening_cash: Decimal
+    closing_cash: Decimal
+    voluntary: list[tuple[str, Decimal]]  # income: contributions by donor
+    withheld_income: list[tuple[str, Decimal]]  # income: withheld payments by contributing country
+    exchange: Decimal  # income: realised exchange differences and rounding
+    expenses: list[tuple[Any, Decimal]]  # (category, amount)
+    pledges: list[tuple[str, Decimal, Decimal, Decimal]]  # donor, pledged, received, outstanding
+    withheld: list[tuple[str, Decimal, Decimal, Decimal]]  # country, withheld, transferred, outstanding
+    months: list[tuple[str, Decimal, Decimal]]  # month, income, spending
+    position: dict[str, Decimal]  # cash, commitments, psc_reserve, available
+    psc_rate: Decimal
+
+    @property
+    def income(self) -> list[tuple[Any, str, Decimal]]:
+        """(category, source, amount): by donor, by contributing country, exchange differences."""
+        lines: list[tuple[Any, str, Decimal]] = [
+            *((_l("Voluntary contributions"), donor, amount) for donor, amount in self.voluntary),
+            *((_l("Withheld payments"), country, amount) for country, amount in self.withheld_income),
+        ]
+        if self.exchange:
+            lines.append((_l("Realised exchange differences and rounding"), "", self.exchange))
+        return lines
+
+    @property
+    def total_income(self) -> Decimal:
+        return sum((amount for _, _, amount in self.income), Decimal(0))
+
+    @property
+    def total_expenses(self) -> Decimal:
+        return sum((amount for _, amount in self.expenses), Decimal(0))
+
+    @property
+    def surplus(self) -> Decimal:
+        """Income less expenses: what the period added to the fund balance."""
+        return self.total_income - self.total_expenses
+
+
+def _by_account(start: date | None, end: date | None) -> dict[int, int]:
+    kept = balances(start, end)
+    return dict(db_rows(select(kept.c.account_id, summed(kept.c.usd_minor)).group_by(kept.c.account_id)))
+
+
+def fund_balance(as_of: date | None = None) -> Decimal:
+    """The fund balance (net assets) at the end of `as_of` (today when None), in US dollars: the
+    figure the dashboard, the ledger's overview and the fund statement show under that name."""
+    in_fund = {id_ for id_, type_ in db_rows(select(Account.id, Account.type)) if type_ in FUND_BALANCE_TYPES}
+    return _fund_total(_by_account(None, as_of or date.today()), in_fund)
+
+
+def _fund_total(sums: dict[int, int], in_fund: set[int]) -> Decimal:
+    return -cents(sum(minor for account, minor in sums.items() if account in in_fund))
+
+
+def fund_statement(start: date | None = None, end: date | None = None) -> FundStatement:
+    """The statement for [start, end] (since inception to today by default): a few grouped reads
+    of the balances, whatever the number of postings."""
+    end = end or date.today()
+    accounts = {a.code: a for a in db_rows(select(Account.id, Account.code, Account.type))}
+    ids = {code: a.id for code, a in accounts.items()}
+    in_fund = {a.id for a in accounts.values() if a.type in FUND_BALANCE_TYPES}
+    before = _by_account(None, _day_before(start)) if start else {}
+    to_end = _by_account(None, end)
+    during = {k: v - before.get(k, 0) for k, v in to_end.items()}
+    kept = balances(start, end)
+    donors = dict(db_rows(select(Donor.id, Donor.name)))
+    voluntary = _credits(kept, kept.c.donor_id, ids[engine.CONTRIBUTIONS])
+    withheld = _credits(kept, kept.c.country_code, ids[engine.WITHHELD_INCOME])
+    cash = cents(to_end.get(ids[engine.CASH], 0))
+    commitments = -cents(to_end.get(ids[engine.GRANTS_PAYABLE], 0))
+    reserve = programme_support(commitments)
+    return FundStatement(
+        start=start,
+        end=end,
+        opening_balance=_fund_total(before, in_fund),
+        closing_balance=_fund_total(to_end, in_fund),
+        opening_cash=cents(before.get(ids[engine.CASH], 0)),
+        closing_cash=cash,
+        voluntary=sorted(((donors.get(d, "—"), v) for d, v in voluntary.items()), key=_by_name),
+        withheld_income=sorted(((c or "—", v) for c, v in withheld.items()), key=_by_name),
+        exchange=-cents(sum(during.get(ids[code], 0) for code in EXCHANGE_ACCOUNTS)),
+        expenses=[(label, cents(during[ids[code]])) for code, label in EXPENSES if during.get(ids[code])],
+        pledges=_pledges(end, donors),
+        withheld=_withheld(end, ids),
+        months=_months(kept, accounts),
+        position={
+            "cash": cash,
+            "commitments": commitments,
+            "psc_reserve": reserve,
+            "available": cash - commitments - reserve,
+        },
+        psc_rate=psc_rate(),
     )
-    withheld = sorted(
-        ((k or "—", v) for k, v in credits_by(engine.WITHHELD_INCOME, Posting.country_code) if v),
-        key=lambda r: -r[1],
+
+
+def _by_name(line: tuple[str, Decimal]) -> str:
+    return line[0]
+
+
+def _day_before(day: date) -> date:
+    return date.fromordinal(day.toordinal() - 1)
+
+
+def _credits(kept: Any, group: Any, account_id: int) -> dict[Any, Decimal]:
+    """What `account_id` was credited with in the range, per value of `group`."""
+    query = select(group, summed(kept.c.usd_minor)).where(kept.c.account_id == account_id).group_by(group)
+    return {key: -cents(minor) for key, minor in db_rows(query)}
+
+
+def _months(kept: Any, accounts: dict[str, Any]) -> list[tuple[str, Decimal, Decimal]]:
+    """Income and spending per month of the range, for months with either."""
+    revenue = [a.id for a in accounts.values() if a.type == AccountType.REVENUE.value]
+    expense = [a.id for a in accounts.values() if a.type == AccountType.EXPENSE.value]
+    query = (
+        select(kept.c.month, kept.c.account_id, summed(kept.c.usd_minor))
+        .where(kept.c.account_id.in_(revenue + expense))
+        .group_by(kept.c.month, kept.c.account_id)
     )
-    exchange = -(total(engine.EXCHANGE_DIFFERENCES) + total(engine.ROUNDING))
-    income = sum((v for _, v in voluntary), Decimal(0)) + sum((v for _, v in withheld), Decimal(0)) + exchange
-    expenses = [
-        (_l("Project grants"), total(engine.GRANT_EXPENSE)),
-        (_l("Direct support to victims"), total(engine.VICTIM_SUPPORT)),
-        (_l("Programme support cost"), total(engine.PROGRAMME_SUPPORT)),
+    months: dict[str, list[Decimal]] = {}
+    for month, account_id, minor in db_rows(query):
+        flows = months.setdefault(str(month)[:7], [Decimal(0), Decimal(0)])
+        if account_id in expense:
+            flows[1] += cents(minor)
+        else:
+            flows[0] -= cents(minor)
+    return [(month, income, spent) for month, (income, spent) in sorted(months.items()) if income or spent]
+
+
+def _pledges(end: date, donors: dict[int, str]) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+    """Per donor (by name) as at `end`: pledged, received and outstanding."""
+    figures = donor_figures(end)
+    return [
+        (donors[donor], f.pledged, f.received, f.outstanding)
+        for donor, f in sorted(figures.items(), key=lambda item: donors.get(item[0], ""))
+        if donor in donors
     ]
-    spent = sum((v for _, v in expenses), Decimal(0))
-    return {
-        "voluntary": voluntary,
-        "withheld": withheld,
-        "exchange": exchange,
-        "income": income,
-        "expenses": expenses,
-        "spent": spent,
-        "surplus": income - spent,
-        "position": fund_position(),
-        "psc_rate": psc_rate(),
-    }
+
+
+def _withheld(end: date, ids: dict[str, int]) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+    """Per contributing country as at `end`: withheld, transferred and outstanding."""
+    kept = balances(end=end)
+    c = kept.c
+
+    def total(condition: Any) -> Any:
+        return summed(case_of(condition, c.usd_minor))
+
+    query = (
+        select(
+            c.country_code,
+            total(c.account_id == ids[engine.WITHHELD_INCOME]),
+            total(c.account_id == ids[engine.CASH]),
+            total(c.account_id == ids[engine.WITHHELD_RECEIVABLE]),
+        )
+        .where(c.allegation_ref != "")
+        .group_by(c.country_code)
+        .order_by(c.country_code)
+    )
+    return [(country, -cents(w), cents(t), cents(o)) for country, w, t, o in db_rows(query)]
+
+
+def case_of(condition: Any, value: Any) -> Any:
+    return case((condition, value), else_=0)

@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from ledger import engine
+from ledger.balances import balances, summed
 from ledger.engine import GRANTS_PAYABLE, PLEDGES_RECEIVABLE, WITHHELD_RECEIVABLE, from_minor
-from ledger.models import Pledge, Posting, Project, Receipt, Tranche, Withholding, WithholdingTransfer
+from ledger.models import Pledge, Project, Receipt, Tranche, Withholding, WithholdingTransfer
 from ledger.services.booking import standing
 from vat.db import db
 
@@ -17,13 +18,14 @@ def subledger_checks() -> list[dict[str, Any]]:
     """Open totals computed from the sub-ledger records (not from postings), per currency, set
     against the balance of each control account in that currency."""
     checks = []
+    kept = balances()
 
     def compare(name: str, account: str, records: dict[str, int], sign: int) -> None:
-        control = dict(
+        control: dict[str, int] = dict(
             db.session.execute(
-                select(Posting.currency, func.sum(Posting.amount_minor))
-                .where(Posting.account_id == engine.account_id(account))
-                .group_by(Posting.currency)
+                select(kept.c.currency, summed(kept.c.amount_minor))
+                .where(kept.c.account_id == engine.account_id(account))
+                .group_by(kept.c.currency)
             ).all()
         )
         for currency in sorted(set(records) | {c for c, v in control.items() if v}):

@@ -3,23 +3,23 @@ transferred and is outstanding, with its ageing, set against the accounts."""
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 
 from ledger import engine
+from ledger.balances import balances
 from ledger.engine import WITHHELD_RECEIVABLE, from_minor
 from ledger.models import Posting, Withholding, WithholdingTransfer
 from ledger.reports.amounts import exponents, summed
 from ledger.services.booking import standing
 from vat.db import db
+from vat.paging import Page, page_of
 
 AGEING_BUCKETS = (
     (0, 90, "0–90 days"),
@@ -31,8 +31,7 @@ AGEING_BUCKETS = (
 
 @dataclass(slots=True)
 class ReconciliationLine:
-    """One live withholding as the page shows it: one flat, slotted object per line (no dict, no
-    nested record): the reconciliation holds tens of thousands (docs/benchmarks.md)."""
+    """One live withholding as the page shows it."""
 
     withholding_id: int
     allegation_ref: str
@@ -77,15 +76,16 @@ class Reconciliation:
         return not any(v for d in self.differences.values() for v in d.values())
 
 
-def reconciliation(today: date | None = None) -> Reconciliation:
+def reconciliation(today: date | None = None, *, lines: bool = True) -> Reconciliation:
     """Per allegation and per contributing country: withheld, transferred and outstanding from the
     sub-ledger records, the days outstanding and their ageing bucket — with totals set against the
     withheld-income, withheld-receivable and cash accounts, which must agree. One grouped query per
-    table of the page: the lines, the countries with their ageing, the accounts."""
+    table of the page: the lines (none with `lines=False`, for a page that reads them a page at a
+    time with `line_page`), the countries with their ageing, the accounts."""
     today = today or date.today()
     by_country, ageing, totals = _withholding_summary(today)
     return Reconciliation(
-        lines=_reconciliation_lines(today),
+        lines=_reconciliation_lines(today) if lines else [],
         by_country=by_country,
         ageing=ageing,
         totals=totals,
@@ -122,8 +122,23 @@ def _ageing_bucket(decided_on: Any, today: date) -> ColumnElement[int]:
     return case(*limits, else_=len(AGEING_BUCKETS) - 1)
 
 
+def line_page(today: date, *, page: int, per_page: int) -> Page:
+    """One page of the reconciliation's lines, in their order (the page reads its own rows)."""
+    found = page_of(
+        _lines_query(today),
+        page=page,
+        per_page=per_page,
+        count=lambda: db.session.scalar(standing(select(func.count(Withholding.id)), Withholding)) or 0,
+    )
+    return replace(found, items=_lines(found.items, today))
+
+
 def _reconciliation_lines(today: date) -> list[ReconciliationLine]:
     """Every live withholding, those with something outstanding first, oldest first."""
+    return _lines(db.session.execute(_lines_query(today)).all(), today)
+
+
+def _lines_query(today: date) -> Select[Any]:
     paid = _transfers_by_withholding()
     receivable = (
         select(Posting.withholding_id.label("withholding_id"), summed(Posting.amount_minor).label("minor"))
@@ -132,7 +147,7 @@ def _reconciliation_lines(today: date) -> list[ReconciliationLine]:
         .subquery("receivable")
     )
     transferred = func.coalesce(paid.c.paid, 0)
-    query = standing(
+    return standing(
         select(
             Withholding.id,
             Withholding.allegation_ref,
@@ -154,45 +169,27 @@ def _reconciliation_lines(today: date) -> list[ReconciliationLine]:
         ),
         Withholding,
     )
+
+
+def _lines(rows: Sequence[Any], today: date) -> list[ReconciliationLine]:
     places = exponents()
     labels = [label for _, _, label in AGEING_BUCKETS]
-    lines = []
-    with _cycle_collector_paused():
-        # Core rows, fetched in one call: the ORM would copy each row into a tuple of its own.
-        rows = db.session.connection().execute(query).all()
-        for id_, ref, country, currency, decided_on, withheld, paid_minor, last, ledger, age in rows:
-            exponent = places[currency]
-            lines.append(
-                ReconciliationLine(
-                    withholding_id=id_,
-                    allegation_ref=ref,
-                    country_code=country,
-                    currency=currency,
-                    decided_on=decided_on,
-                    withheld=Decimal(withheld).scaleb(-exponent),
-                    transferred=Decimal(paid_minor).scaleb(-exponent),
-                    ledger_outstanding=Decimal(ledger).scaleb(-exponent),
-                    last_transfer=last,
-                    days_outstanding=(today - decided_on).days,
-                    age=labels[age],
-                )
-            )
-    return lines
-
-
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while many objects are made at once (and back on after, if it
-    was on): tens of thousands of new objects set off full collections, each of which walks every
-    object in the process (docs/benchmarks.md). The lines form no reference cycles, so nothing
-    waits that the collector would have freed sooner."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    return [
+        ReconciliationLine(
+            withholding_id=id_,
+            allegation_ref=ref,
+            country_code=country,
+            currency=currency,
+            decided_on=decided_on,
+            withheld=Decimal(withheld).scaleb(-places[currency]),
+            transferred=Decimal(paid_minor).scaleb(-places[currency]),
+            ledger_outstanding=Decimal(ledger).scaleb(-places[currency]),
+            last_transfer=last,
+            days_outstanding=(today - decided_on).days,
+            age=labels[age],
+        )
+        for id_, ref, country, currency, decided_on, withheld, paid_minor, last, ledger, age in rows
+    ]
 
 
 def _amounts() -> dict[str, Decimal]:
@@ -250,21 +247,22 @@ def _withholding_summary(
 
 
 def _withholding_ledger_totals() -> dict[str, dict[str, Decimal]]:
-    """From the accounts, per currency, in one query: withheld = credits to withheld income (net of
-    reversals), transferred = cash received with a withholding dimension, outstanding = the
+    """From the accounts' balances, per currency, in one query: withheld = credits to withheld
+    income (net of reversals), transferred = cash received for an allegation, outstanding = the
     receivable."""
     income, cash, receivable = (
         engine.account_id(code) for code in (engine.WITHHELD_INCOME, engine.CASH, WITHHELD_RECEIVABLE)
     )
+    kept = balances()
     query = (
-        select(Posting.account_id, Posting.currency, summed(Posting.amount_minor))
+        select(kept.c.account_id, kept.c.currency, summed(kept.c.amount_minor))
         .where(
             or_(
-                Posting.account_id.in_((income, receivable)),
-                and_(Posting.account_id == cash, Posting.withholding_id.is_not(None)),
+                kept.c.account_id.in_((income, receivable)),
+                and_(kept.c.account_id == cash, kept.c.allegation_ref != ""),
             )
         )
-        .group_by(Posting.account_id, Posting.currency)
+        .group_by(kept.c.account_id, kept.c.currency)
     )
     totals: dict[str, dict[str, Decimal]] = {}
     for account, currency, minor in db.session.execute(query):

@@ -10,7 +10,6 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
 
-from ledger import kept
 from ledger.forms import DonorForm, PledgeForm, RateForm, ReceiptForm
 from ledger.models import Donor, DonorKind, ExchangeRate, Pledge, Posting
 from ledger.reports import donor_figures
@@ -33,8 +32,7 @@ def donors() -> str:
         per_page=LIST_PAGE,
         count=lambda: db.session.scalar(select(func.count(Donor.id))) or 0,
     )
-    # Kept while the ledger is unchanged (ledger.kept): a pass over 250,000 postings.
-    figures = kept.figures("donor figures", donor_figures.donor_figures)
+    figures = donor_figures.donor_figures()
     return render_template(
         "ledger/donors.html",
         page=page,
@@ -77,8 +75,7 @@ def donor(donor_id: int) -> str:
     row = db.get_or_404(Donor, donor_id)
     pledges = donor_figures.donor_pledges(row, page=number, per_page=LIST_PAGE)
     receipts = donor_figures.donor_receipts(row, page=number, per_page=LIST_PAGE)
-    # Kept while the ledger is unchanged (ledger.kept), shared with the donors list.
-    figures = kept.figures("donor figures", donor_figures.donor_figures)
+    figures = donor_figures.donor_figures()
     return render_template(
         "ledger/donor.html",
         donor=row,

@@ -6,7 +6,6 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ledger import kept
 from ledger.forms import DirectSupportFilterForm, DirectSupportForm
 from ledger.reports import direct_support_list
 from ledger.services import victim_support
@@ -31,10 +30,7 @@ def direct_support() -> str:
             country_code=form.country.data or "",
             case_code=(form.case_code.data or "").strip().upper(),
         )
-    # Kept while the ledger is unchanged (ledger.kept): every payment is an entry.
-    totals = kept.figures(
-        "direct support totals", lambda: direct_support_list.direct_support_totals(filters), filters
-    )
+    totals = direct_support_list.direct_support_totals(filters)
     page = page_of(
         direct_support_list.direct_support_rows(filters),
         page=page_number(),

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
 
-from ledger import engine, kept
+from ledger import engine
 from ledger.forms import (
     JournalFilterForm,
     ReversalForm,
@@ -44,12 +44,12 @@ from vat.submission import given, submit, text
 @requires(Permission.READ_LEDGER)
 def index() -> str:
     today = date.today()
-    statement, withheld, pending = kept.figures("overview", lambda: _overview(today), today)
+    statement, withheld, pending = _overview(today)
     recent = db.session.scalars(select(Entry).order_by(Entry.seq.desc()).limit(8)).all()
     projects, behind = project_figures.project_counts(today)
     return render_template(
         "ledger/index.html",
-        position=statement["position"],
+        position=statement.position,
         pending=pending,
         withheld=withheld,
         statement=statement,
@@ -59,7 +59,7 @@ def index() -> str:
     )
 
 
-def _overview(today: date) -> tuple[dict[str, Any], dict[str, dict[str, Decimal]], int]:
+def _overview(today: date) -> tuple[statements.FundStatement, dict[str, dict[str, Decimal]], int]:
     """The fund statement, the withheld totals and how many disbursements await approval."""
     pending = db.session.scalar(select(func.count(Tranche.id)).where(Tranche.status == "pending"))
     return statements.fund_statement(), withheld.withheld_totals(today), pending or 0
@@ -170,9 +170,7 @@ def trial_balance() -> str:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         day = None
-    rows, checks = kept.figures(
-        "trial balance", lambda: (statements.trial_balance(day), subledgers.subledger_checks()), day
-    )
+    rows, checks = statements.trial_balance(day), subledgers.subledger_checks()
     return render_template(
         "ledger/trial_balance.html",
         rows=rows,
@@ -191,9 +189,7 @@ def trial_balance() -> str:
 @bp.get("/statement")
 @requires(Permission.READ_LEDGER)
 def statement() -> str:
-    fund, by_donor = kept.figures(
-        "statement", lambda: (statements.fund_statement(), donor_figures.donor_figures())
-    )
+    fund, by_donor = statements.fund_statement(), donor_figures.donor_figures()
     donors = db.session.scalars(select(Donor).order_by(Donor.name))
     return render_template(
         "ledger/statement.html",

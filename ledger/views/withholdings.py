@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ledger import engine, kept
+from ledger import engine
 from ledger.forms import TransferForm, WithholdingForm
 from ledger.models import Withholding, WithholdingTransfer
 from ledger.reports import withheld
@@ -18,7 +18,6 @@ from ledger.services import withholdings
 from ledger.views.blueprint import FORM_PAGE, LIST_PAGE, View, bp, form_page, page_number
 from vat.auth.policy import Permission, requires
 from vat.db import db
-from vat.paging import page_of_rows
 from vat.submission import given, submit, text
 
 # --- withholdings ----------------------------------------------------------------------------
@@ -27,12 +26,10 @@ from vat.submission import given, submit, text
 @bp.get("/withholdings")
 @requires(Permission.READ_LEDGER)
 def reconciliation() -> str:
-    """The totals, ageing and countries, and one page of the lines (50,000 at 100,000 victims),
-    all worked out once per ledger version and day."""
+    """The totals, ageing and countries, and one page of the lines (50,000 at 100,000 victims)."""
     today = date.today()
-    number = page_number()
-    recon = kept.figures("reconciliation", lambda: withheld.reconciliation(today), today)
-    page = page_of_rows(recon.lines, page=number, per_page=LIST_PAGE)
+    recon = withheld.reconciliation(today, lines=False)
+    page = withheld.line_page(today, page=page_number(), per_page=LIST_PAGE)
     return render_template(
         "ledger/reconciliation.html",
         recon=recon,

@@ -21,9 +21,9 @@ from vat.db import db
 from vat.errors import DomainError
 
 
-def kept_usd(code: str, **where: object) -> int:
+def kept_usd(code: str, detail: bool = True, **where: object) -> int:
     query = select(func.coalesce(func.sum(Balance.usd_minor), 0)).where(
-        Balance.account_id == engine.account_id(code)
+        Balance.account_id == engine.account_id(code), Balance.detail.is_(detail)
     )
     for name, value in where.items():
         query = query.where(getattr(Balance, name) == value)
@@ -57,8 +57,14 @@ def test_every_booking_adds_its_postings_to_the_balances_at_once(fund):
     # the payment and its reversal: a month each, netting to nothing
     assert kept_usd(engine.VICTIM_SUPPORT, case_code="CAR-7", month=date(2019, 2, 1)) == 300_00
     assert kept_usd(engine.VICTIM_SUPPORT, case_code="CAR-7", month=date(2019, 3, 1)) == -300_00
+    # the total rows: the case code only marked, the same sums
+    assert kept_usd(engine.VICTIM_SUPPORT, detail=False, case_code="*", month=date(2019, 2, 1)) == 300_00
     for code in (engine.CASH, engine.PLEDGES_RECEIVABLE, engine.GRANTS_PAYABLE, engine.EXCHANGE_DIFFERENCES):
-        assert D(kept_usd(code)).scaleb(-2) == engine.usd_balance(code)
+        assert (
+            D(kept_usd(code)).scaleb(-2)
+            == D(kept_usd(code, detail=False)).scaleb(-2)
+            == engine.usd_balance(code)
+        )
 
 
 def test_a_batch_writes_its_balances_in_one_statement(fund, app):

@@ -86,8 +86,10 @@ def test_fund_manager_journey(live_server, page, make_user):
     assert page.locator("#remaining").inner_text() == "USD 45,000.00"
 
     fund.get_by_role("link", name="Overview").click()
-    # 100,000 received + 15,000 transferred − 5,000 disbursed − 650 programme support cost
-    assert page.locator("#fund-balance").inner_text() == "US$109,350.00"
+    # cash: 100,000 received + 15,000 transferred − 5,000 disbursed − 650 programme support cost
+    assert page.locator("#cash").inner_text() == "US$109,350.00"
+    # fund balance: 100,000 pledged + 20,000 withheld − a grant of 50,000 − 650
+    assert page.locator("#fund-balance").inner_text() == "US$69,350.00"
     assert page.locator("#available").inner_text() == "US$58,500.00"
 
     fund.get_by_role("link", name="Withheld payments").click()

@@ -23,9 +23,9 @@ def test_demo_history_is_at_the_scale_of_the_fund_and_verifies(ctx):
     assert seed_ledger_demo() is False  # once only
     assert verify().problem is None
     statement = statements.fund_statement()
-    withheld_total = sum(value for _, value in statement["withheld"])
+    withheld_total = sum(value for _, value in statement.withheld_income)
     assert withheld_total == Decimal("600000")
-    assert Decimal("2400000") < statement["income"] < Decimal("2700000")
+    assert Decimal("2400000") < statement.total_income < Decimal("2700000")
     assert db.session.scalar(select(func.count(Donor.id))) == len(PLEDGES) == 20
     projects = db.session.scalars(select(Project)).all()
     assert len(projects) == 12 and {p.country_code for p in projects} == {"COD", "CAF", "LBR"}

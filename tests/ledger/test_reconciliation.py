@@ -4,7 +4,6 @@ reversed withholdings and transfers left out."""
 
 from __future__ import annotations
 
-import gc
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -209,40 +208,6 @@ def test_the_page_lists_every_line_with_its_figures(recon, client, login):
     assert rows[0][2] == "Jan 10, 2019"
     ids = {w.allegation_ref: w.id for w in db.session.scalars(select(Withholding))}
     assert re.findall(r'href="/ledger/withholdings/(\d+)"', table) == [str(ids[ref]) for ref in "AFGDCBIE"]
-
-
-def test_the_lines_are_built_with_the_cycle_collector_paused_and_it_is_restored(fund, monkeypatch):
-    """Full collections walk every object in the process, so the 50,000 lines of the full data are
-    built with Python's cycle collector off. It is on again afterwards (also when building
-    fails), and stays off where the caller had turned it off."""
-    fund.withhold("A", "ZAF", "100", date(2019, 1, 10))
-    collecting = []
-    line = withheld.ReconciliationLine
-
-    def observed(**fields):
-        collecting.append(gc.isenabled())
-        return line(**fields)
-
-    monkeypatch.setattr(withheld, "ReconciliationLine", observed)
-    assert gc.isenabled()
-    withheld.reconciliation(TODAY)
-    assert collecting == [False] and gc.isenabled()
-
-    def failing(**fields):
-        raise RuntimeError("building a line failed")
-
-    monkeypatch.setattr(withheld, "ReconciliationLine", failing)
-    with pytest.raises(RuntimeError, match="building a line failed"):
-        withheld.reconciliation(TODAY)
-    assert gc.isenabled()
-
-    monkeypatch.setattr(withheld, "ReconciliationLine", line)
-    gc.disable()
-    try:
-        assert len(withheld.reconciliation(TODAY).lines) == 1
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
 
 
 def test_the_lines_come_a_page_at_a_time_in_their_order(recon, client, login, monkeypatch):

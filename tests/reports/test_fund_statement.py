@@ -55,9 +55,9 @@ def test_a_reversed_pledge_leaves_the_donor_with_nothing_pledged(app, world):
         assert db.session.scalar(select(Pledge.id).where(Pledge.donor_id == sweden.id)) == pledge.id
 
 
-def test_other_income_has_its_own_line_and_counts_in_the_balance(app, world):
+def test_an_exchange_gain_has_its_own_line_and_counts_in_the_balance(app, world):
     """Income on a revenue account other than contributions and withheld payments (an exchange
-    gain here, booked through the engine) is listed under "Other" by account name."""
+    gain here, booked through the engine) has the ledger's line for exchange differences."""
     from ledger import engine
     from ledger.engine import Line
 
@@ -76,7 +76,7 @@ def test_other_income_has_its_own_line_and_counts_in_the_balance(app, world):
         )
         db.session.commit()
         statement = fund_statement(*YEAR, today=date(2021, 6, 1))
-        assert statement.income[-1] == ("Other", gain.name, D("12.34"))
+        assert statement.income[-1] == ("Realised exchange differences and rounding", "", D("12.34"))
         assert statement.total_income == D("7812.34")
         assert statement.closing_balance == D("5932.34")
         assert statement.closing_cash == D("4132.34")

@@ -5,28 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, case, cast, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import BigInteger, cast, func, select
 
 from ledger.engine import CASH, EntryKind
-from ledger.models import Account, AccountType, Entry, Posting, ProjectBeneficiary
-
-original = aliased(Entry)
-
-
-def effective_kind() -> ColumnElement[str]:
-    """A reversal counts under the kind of the entry it reverses, so every sum nets it out."""
-    return case((Entry.kind == EntryKind.REVERSAL, original.kind), else_=Entry.kind)
-
-
-def postings(*columns: Any) -> Select[Any]:
-    return (
-        select(*columns)
-        .select_from(Posting)
-        .join(Entry, Entry.id == Posting.entry_id)
-        .outerjoin(original, original.id == Entry.reverses_id)
-        .join(Account, Account.id == Posting.account_id)
-    )
+from ledger.models import Account, AccountType, Posting, ProjectBeneficiary
+from ledger.reports.amounts import effective_kind, postings
 
 
 def direct_support_by_case(codes: Any = None) -> Any:

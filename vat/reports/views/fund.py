@@ -6,11 +6,8 @@ from datetime import date
 from typing import Any
 
 from flask import Response, abort, render_template
-from flask_babel import get_locale
 from flask_babel import gettext as _
-from markupsafe import Markup
 
-from ledger import kept
 from vat.auth.policy import Permission, requires
 from vat.reports.charts import income_and_spending_chart
 from vat.reports.fund import PROJECT_KEYS, FundStatement, fund_statement
@@ -33,15 +30,7 @@ from vat.submission import writes
 @requires(Permission.READ_LEDGER)
 def fund() -> str:
     form, start, end = period()
-    today, below = date.today(), small_counts_below()
-
-    def compute() -> tuple[FundStatement, Markup]:
-        statement = fund_statement(start, end, today=today, small_counts_below=below)
-        # The portfolio's rows take seconds to format at scale: kept rendered.
-        portfolio = render_template("reports/_fund_portfolio.html", projects=statement.projects)
-        return statement, Markup(portfolio)  # noqa: S704  # nosec B704 - escaped by Jinja as it rendered
-
-    statement, portfolio = kept.figures("fund report", compute, start, end, today, below, str(get_locale()))
+    statement = fund_statement(start, end, small_counts_below=small_counts_below())
     chart = income_and_spending_chart(
         chart_id="fund-by-month",
         title=_(
@@ -57,7 +46,6 @@ def fund() -> str:
         "reports/fund.html",
         form=form,
         statement=statement,
-        portfolio=portfolio,
         chart=chart,
         args=carried(form),
     )
