@@ -39,7 +39,7 @@ from vat.db import db
 from vat.victims import support_summary
 from vat.victims.models import Assistance, Communication, Consent, FundPayment, Victim
 
-CAF, COD = ("CAF", "MINUSCA"), ("COD", "MONUSCO")
+CAF, COD = {"country_code": "CAF", "mission": "MINUSCA"}, {"country_code": "COD", "mission": "MONUSCO"}
 VICTIMS = [
     # case code, place, sex, age group, registered
     ("CAR-2020-0001", CAF, "female", "minor", date(2020, 3, 1)),
@@ -53,16 +53,22 @@ VICTIMS = [
     ("DRC-2021-0002", COD, "female", "adult", date(2021, 2, 2)),
 ]
 NOT_CONSENTING = {"CAR-2020-0003", "DRC-2021-0002"}
+TRUST_FUND_COST = {"cost": Decimal("120.00"), "currency": "USD", "funding_source": "trust_fund_project"}
+SERVICES = [
+    # case code, type, status, referred, started, ended, cost
+    ("CAR-2020-0001", "medical", "completed", date(2020, 3, 1), date(2020, 3, 11), date(2020, 4, 1), {}),
+    ("CAR-2020-0001", "psychosocial", "referred", date(2020, 3, 5), None, None, {}),
+    ("CAR-2020-0002", "legal", "declined", date(2020, 5, 1), None, None, {}),
+    ("CAR-2021-0006", "education", "in_progress", date(2021, 2, 1), date(2021, 2, 20), None, TRUST_FUND_COST),
+    ("CAR-2021-0007", "shelter", "not_available", date(2021, 2, 1), None, None, {}),
+    ("DRC-2021-0001", "material", "completed", date(2021, 2, 3), date(2021, 2, 3), date(2021, 2, 3), {}),
+]
 
 
 @dataclass(frozen=True)
 class World:
     fund_manager_id: int
     today: date
-
-
-def _service(victim: Victim, service_type: str, status: str, **values) -> None:
-    db.session.add(Assistance(victim=victim, service_type=service_type, status=status, **values))
 
 
 @pytest.fixture
@@ -82,50 +88,25 @@ def _build_world(app, make_user) -> World:
     with app.app_context():
         actor = db.session.get(User, manager.id)
         victims = {}
-        for code, (country, mission), sex, age, registered in VICTIMS:
-            victim = Victim(
-                case_code=code,
-                country_code=country,
-                mission=mission,
-                sex=sex,
-                age_group=age,
-                registered_on=registered,
-            )
+        for code, place, sex, age, registered in VICTIMS:
+            victim = Victim(case_code=code, sex=sex, age_group=age, registered_on=registered, **place)
             db.session.add(victim)
             victims[code] = victim
             if code not in NOT_CONSENTING:
                 victim.consents.append(
                     Consent(purpose="aggregate_reporting", given_on=registered, method="written", version="1")
                 )
-        _service(
-            victims["CAR-2020-0001"],
-            "medical",
-            "completed",
-            referral_date=date(2020, 3, 1),
-            start_date=date(2020, 3, 11),
-            end_date=date(2020, 4, 1),
-        )
-        _service(victims["CAR-2020-0001"], "psychosocial", "referred", referral_date=date(2020, 3, 5))
-        _service(victims["CAR-2020-0002"], "legal", "declined", referral_date=date(2020, 5, 1))
-        _service(
-            victims["CAR-2021-0006"],
-            "education",
-            "in_progress",
-            referral_date=date(2021, 2, 1),
-            start_date=date(2021, 2, 20),
-            cost=Decimal("120.00"),
-            currency="USD",
-            funding_source="trust_fund_project",
-        )
-        _service(victims["CAR-2021-0007"], "shelter", "not_available", referral_date=date(2021, 2, 1))
-        _service(
-            victims["DRC-2021-0001"],
-            "material",
-            "completed",
-            referral_date=date(2021, 2, 3),
-            start_date=date(2021, 2, 3),
-            end_date=date(2021, 2, 3),
-        )
+        for code, service_type, status, referred, started, ended, cost in SERVICES:
+            victims[code].services.append(
+                Assistance(
+                    service_type=service_type,
+                    status=status,
+                    referral_date=referred,
+                    start_date=started,
+                    end_date=ended,
+                    **cost,
+                )
+            )
         for days_ago in (10, 200):
             db.session.add(
                 Communication(
