@@ -1,6 +1,7 @@
 """Steps the migrations share. Like the migrations, this module never imports the models: a
 migration builds the schema as it stood at its revision."""
 
+import sqlalchemy as sa
 from alembic import op
 
 
@@ -14,3 +15,10 @@ def drop_tables(*tables: str) -> None:
     """Drop the tables in this order (referencing tables first); their indexes go with them."""
     for table in tables:
         op.drop_table(table)
+
+
+def foreign_key(table: str, column: str, target: str, **options: str) -> sa.ForeignKeyConstraint:
+    """A foreign key from `table.column` to `target` ("table.column"), named as the models'
+    convention names it: fk_<table>_<column>_<referred table>."""
+    name = f"fk_{table}_{column}_{target.split('.')[0]}"
+    return sa.ForeignKeyConstraint([column], [target], name=op.f(name), **options)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.schema import create_indexes, drop_tables
+from migrations.schema import create_indexes, drop_tables, foreign_key
 
 revision = "0920"
 down_revision = "0910"
@@ -57,12 +57,7 @@ def upgrade():
         sa.CheckConstraint("amount_minor > 0", name=op.f("ck_vat_fund_payment_amount_positive")),
         sa.CheckConstraint("usd_minor >= 0", name=op.f("ck_vat_fund_payment_usd_not_negative")),
         sa.CheckConstraint("source IN ('direct', 'project')", name=op.f("ck_vat_fund_payment_source")),
-        sa.ForeignKeyConstraint(
-            ["victim_id"],
-            ["vat_victim.id"],
-            name=op.f("fk_vat_fund_payment_victim_id_vat_victim"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("vat_fund_payment", "victim_id", "vat_victim.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vat_fund_payment")),
         sa.UniqueConstraint("ledger_entry_id", "victim_id", name=op.f("uq_vat_fund_payment_ledger_entry_id")),
     )
@@ -79,19 +74,9 @@ def upgrade():
         sa.Column("entry_id", sa.Integer(), nullable=True),
         sa.CheckConstraint("amount_minor > 0", name=op.f("ck_ledger_project_payment_amount_positive")),
         sa.CheckConstraint("usd_minor >= 0", name=op.f("ck_ledger_project_payment_usd_not_negative")),
-        sa.ForeignKeyConstraint(
-            ["entry_id"], ["ledger_entry.id"], name=op.f("fk_ledger_project_payment_entry_id_ledger_entry")
-        ),
-        sa.ForeignKeyConstraint(
-            ["project_id"],
-            ["ledger_project.id"],
-            name=op.f("fk_ledger_project_payment_project_id_ledger_project"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["tranche_id"],
-            ["ledger_tranche.id"],
-            name=op.f("fk_ledger_project_payment_tranche_id_ledger_tranche"),
-        ),
+        foreign_key("ledger_project_payment", "entry_id", "ledger_entry.id"),
+        foreign_key("ledger_project_payment", "project_id", "ledger_project.id"),
+        foreign_key("ledger_project_payment", "tranche_id", "ledger_tranche.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_project_payment")),
         sa.UniqueConstraint("tranche_id", "case_code", name=op.f("uq_ledger_project_payment_tranche_id")),
     )
@@ -107,12 +92,7 @@ def upgrade():
         sa.Column("projects", sa.Integer(), nullable=False),
         sa.Column("supported", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["victim_id"],
-            ["vat_victim.id"],
-            name=op.f("fk_vat_victim_support_summary_victim_id_vat_victim"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("vat_victim_support_summary", "victim_id", "vat_victim.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("victim_id", name=op.f("pk_vat_victim_support_summary")),
     )
     create_indexes("vat_victim_support_summary", "supported")

@@ -15,6 +15,8 @@ Create Date: 2026-12-05
 import sqlalchemy as sa
 from alembic import op
 
+from migrations.schema import foreign_key
+
 revision = "0950"
 down_revision = "0920"
 branch_labels = None
@@ -50,12 +52,8 @@ def upgrade():
         sa.Column("usd_minor", sa.BigInteger(), nullable=False),
         sa.Column("usd_debit_minor", sa.BigInteger(), nullable=False),
         sa.Column("postings", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"], ["ledger_account.id"], name=op.f("fk_ledger_balance_account_id_ledger_account")
-        ),
-        sa.ForeignKeyConstraint(
-            ["currency"], ["ledger_currency.code"], name=op.f("fk_ledger_balance_currency_ledger_currency")
-        ),
+        foreign_key("ledger_balance", "account_id", "ledger_account.id"),
+        foreign_key("ledger_balance", "currency", "ledger_currency.code"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_balance")),
         sa.UniqueConstraint(*KEY, name=op.f("uq_ledger_balance_account_id")),
     )
