@@ -38,12 +38,20 @@ test: install-dev browser fonts lint ## the whole suite on SQLite, then on Postg
 	  echo "== again on PostgreSQL =="; VAT_TEST_BACKEND=postgres $(BIN)/pytest -m "not browser"; \
 	fi
 
-bench: install-dev ## benchmarks at 100,000 victims (issue 7): seeds once (minutes), prints one table; SQLite, then PostgreSQL if VAT_TEST_POSTGRES_URL is set
+# The peers the booking benchmark compares with (django-hordak, beancount), in a virtualenv of its own.
+PEERS_VENV := instance/bench/peers-venv
+
+$(PEERS_VENV)/installed: tests/bench/peers/requirements.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install --quiet -r tests/bench/peers/requirements.txt
+	touch $@
+
+bench: install-dev $(PEERS_VENV)/installed ## benchmarks at 100,000 victims (issue 7): seeds once (minutes), prints one table; SQLite, then PostgreSQL if VAT_TEST_POSTGRES_URL is set (and booking beside its peers)
 	@command -v wrk >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; \
 	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; fi; }
 	rm -f instance/bench/results.jsonl
-	VAT_BENCH=1 $(BIN)/pytest tests/bench -q
+	VAT_BENCH=1 VAT_BENCH_PEERS_PYTHON=$(PEERS_VENV)/bin/python $(BIN)/pytest tests/bench -q
 	$(BIN)/python -m tests.bench.report
 
 soak: install-dev ## longer fault and load tests against real servers (bounded), SQLite then PostgreSQL
