@@ -22,3 +22,10 @@ def foreign_key(table: str, column: str, target: str, **options: str) -> sa.Fore
     convention names it: fk_<table>_<column>_<referred table>."""
     name = f"fk_{table}_{column}_{target.split('.')[0]}"
     return sa.ForeignKeyConstraint([column], [target], name=op.f(name), **options)
+
+
+def replace_index(table: str, old: tuple[str, list[str]], new: tuple[str, list[str]]) -> None:
+    """Create the index `new` (name, columns), then drop `old`, which it replaces; a downgrade
+    replaces them the other way round."""
+    op.create_index(new[0], table, new[1])
+    op.drop_index(old[0], table_name=table)

@@ -12,19 +12,20 @@ Create Date: 2026-11-22
 
 """
 
-from alembic import op
+from migrations.schema import replace_index
 
 revision = "0600"
 down_revision = "0500"
 branch_labels = None
 depends_on = None
 
+BY_ACCOUNT = ("ix_ledger_posting_account_id", ["account_id"])
+BY_ACCOUNT_IN_ORDER = ("ix_ledger_posting_account_id_id", ["account_id", "id"])
+
 
 def upgrade():
-    op.create_index("ix_ledger_posting_account_id_id", "ledger_posting", ["account_id", "id"])
-    op.drop_index("ix_ledger_posting_account_id", table_name="ledger_posting")
+    replace_index("ledger_posting", BY_ACCOUNT, BY_ACCOUNT_IN_ORDER)
 
 
 def downgrade():
-    op.create_index("ix_ledger_posting_account_id", "ledger_posting", ["account_id"])
-    op.drop_index("ix_ledger_posting_account_id_id", table_name="ledger_posting")
+    replace_index("ledger_posting", BY_ACCOUNT_IN_ORDER, BY_ACCOUNT)

@@ -16,29 +16,40 @@ Create Date: 2026-11-22
 
 from alembic import op
 
+from migrations.schema import replace_index
+
 revision = "0700"
 down_revision = "0600"
 branch_labels = None
 depends_on = None
 
+# table, the index replaced, the index replacing it (name, columns)
+REPLACED = [
+    (
+        "vat_victim",
+        ("ix_vat_victim_advocate_id", ["advocate_id"]),
+        ("ix_vat_victim_advocate_id_case_code", ["advocate_id", "case_code"]),
+    ),
+    (
+        "vat_assistance",
+        ("ix_vat_assistance_victim_id", ["victim_id"]),
+        ("ix_vat_assistance_victim_id_status", ["victim_id", "status"]),
+    ),
+    (
+        "vat_assistance",
+        ("ix_vat_assistance_status", ["status"]),
+        ("ix_vat_assistance_status_referral_date", ["status", "referral_date", "start_date"]),
+    ),
+]
+
 
 def upgrade():
-    op.create_index("ix_vat_victim_advocate_id_case_code", "vat_victim", ["advocate_id", "case_code"])
-    op.drop_index("ix_vat_victim_advocate_id", table_name="vat_victim")
-    op.create_index("ix_vat_assistance_victim_id_status", "vat_assistance", ["victim_id", "status"])
-    op.drop_index("ix_vat_assistance_victim_id", table_name="vat_assistance")
-    op.create_index(
-        "ix_vat_assistance_status_referral_date", "vat_assistance", ["status", "referral_date", "start_date"]
-    )
-    op.drop_index("ix_vat_assistance_status", table_name="vat_assistance")
+    for table, old, new in REPLACED:
+        replace_index(table, old, new)
     op.create_index("ix_vat_victim_task_open", "vat_victim_task", ["closed_at", "created_at"])
 
 
 def downgrade():
     op.drop_index("ix_vat_victim_task_open", table_name="vat_victim_task")
-    op.create_index("ix_vat_assistance_status", "vat_assistance", ["status"])
-    op.drop_index("ix_vat_assistance_status_referral_date", table_name="vat_assistance")
-    op.create_index("ix_vat_assistance_victim_id", "vat_assistance", ["victim_id"])
-    op.drop_index("ix_vat_assistance_victim_id_status", table_name="vat_assistance")
-    op.create_index("ix_vat_victim_advocate_id", "vat_victim", ["advocate_id"])
-    op.drop_index("ix_vat_victim_advocate_id_case_code", table_name="vat_victim")
+    for table, old, new in reversed(REPLACED):
+        replace_index(table, new, old)

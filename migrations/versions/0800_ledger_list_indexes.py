@@ -19,23 +19,22 @@ Create Date: 2026-11-22
 
 from alembic import op
 
+from migrations.schema import replace_index
+
 revision = "0800"
 down_revision = "0700"
 branch_labels = None
 depends_on = None
 
+BY_DONOR = ("ix_ledger_posting_donor_id", ["donor_id"])
+DONOR_FIGURES = ("ix_ledger_posting_donor_id_figures", ["donor_id", "account_id", "entry_id", "usd_minor"])
+
 
 def upgrade():
     op.create_index("ix_ledger_direct_support_paid_on_id", "ledger_direct_support", ["paid_on", "id"])
-    op.create_index(
-        "ix_ledger_posting_donor_id_figures",
-        "ledger_posting",
-        ["donor_id", "account_id", "entry_id", "usd_minor"],
-    )
-    op.drop_index("ix_ledger_posting_donor_id", table_name="ledger_posting")
+    replace_index("ledger_posting", BY_DONOR, DONOR_FIGURES)
 
 
 def downgrade():
-    op.create_index("ix_ledger_posting_donor_id", "ledger_posting", ["donor_id"])
-    op.drop_index("ix_ledger_posting_donor_id_figures", table_name="ledger_posting")
+    replace_index("ledger_posting", DONOR_FIGURES, BY_DONOR)
     op.drop_index("ix_ledger_direct_support_paid_on_id", table_name="ledger_direct_support")
