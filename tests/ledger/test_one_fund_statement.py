@@ -7,7 +7,10 @@ import re
 from datetime import date
 from decimal import Decimal as D
 
-from ledger.reports import statements
+from sqlalchemy import select
+
+from ledger.models import Donor
+from ledger.reports import donor_figures, statements
 from tests.ledger.conftest import Fund
 from tests.ledger.test_balances import book_a_bit_of_everything
 from vat.auth.models import Role
@@ -38,6 +41,15 @@ def test_the_statement_overview_report_and_dashboard_agree(app, client, login, f
         year.pledges,
         year.withheld,
     )
+    by_donor = donor_figures.donor_figures()
+    names = {donor.id: donor.name for donor in db.session.scalars(select(Donor))}
+    assert ledger.pledges == [
+        (names[d], f.pledged, f.received, f.outstanding)
+        for d, f in sorted(by_donor.items(), key=lambda i: names[i[0]])
+    ]
+    mid_month = statements.fund_statement(date(2019, 1, 16), today)
+    assert mid_month.opening_balance == statements.fund_balance(date(2019, 1, 15))
+    assert mid_month.closing_balance == mid_month.opening_balance + mid_month.surplus == balance
     # 100,000 received; a pledge of 9,000 euros at 0.90 (10,000) and 555.56 gained receiving 4,000
     # of it at 0.80; 2,500 and 800 withheld; a grant of 20,000 and 650 programme support cost on
     # its tranche; direct support paid and reversed
