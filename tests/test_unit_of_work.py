@@ -16,6 +16,7 @@ from sqlalchemy import event, func, select
 
 from tests import conftest
 from tests.conftest import BACKEND, make_app, sign_in
+from tests.statements import statements_sent
 from vat import audit
 from vat.auth.models import LoginThrottle, Role, User
 from vat.auth.policy import public
@@ -67,17 +68,10 @@ def test_app(database_url: str) -> Flask:
 @pytest.fixture
 def begins(test_app: Flask) -> Iterator[list[str]]:
     """Every BEGIN the app's connections issue, in order."""
-    statements: list[str] = []
-
-    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.startswith("BEGIN"):
-            statements.append(statement)
-
     with test_app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    yield statements
-    event.remove(engine, "before_cursor_execute", note)
+    with statements_sent(engine, lambda sql: sql.startswith("BEGIN")) as statements:
+        yield statements
 
 
 @pytest.mark.parametrize(

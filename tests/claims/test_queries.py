@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from tests.claims.conftest import S, claim_at, new_victim, pay
+from tests.statements import counting
 from vat.auth.models import Role, User
 from vat.claims import correspondence, listing
 from vat.claims.models import Claim, Letter, Payment, SupportOrder
 from vat.db import db
-
-
-@contextmanager
-def counting(app) -> Iterator[list[str]]:
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def count(conn, cursor, statement, *args) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def add_claims(app, user_id: int, how_many: int) -> int:

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from ledger import engine
 from ledger.engine import EntryKind, Event, Line
@@ -16,6 +16,7 @@ from ledger.services import months
 from ledger.verify import verify
 from tests.ledger.conftest import key
 from tests.ledger.test_concurrency import run_together
+from tests.statements import statements_sent
 from vat import audit
 from vat.audit import AuditEvent
 from vat.db import db
@@ -115,22 +116,13 @@ def test_one_event_in_a_closed_month_or_the_future_refuses_the_batch(fund, day, 
 def test_the_statements_sent_do_not_grow_with_the_batch(fund):
     fund.contribute("100000")
     db.session.commit()
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
-        statements.append(statement)
-
     sizes = {}
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        for size in (1, 2, 40):  # the first call also reloads what the commit expired
-            statements.clear()
+    for size in (1, 2, 40):  # the first call also reloads what the commit expired
+        with statements_sent(db.engine) as statements:
             engine.post_many(
                 actor=fund.maker, events=[payment("1", case=f"CAR-{n % 3}") for n in range(size)]
             )
-            sizes[size] = len(statements)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+        sizes[size] = len(statements)
     assert sizes[2] == sizes[40], sizes
     assert verify().problem is None
 

@@ -3,18 +3,17 @@ A gate on the engine's round trips (issue 14 allows six), not a timing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
 
 from ledger import engine
 from ledger.engine import CASH, CONTRIBUTIONS, EntryKind, Line
 from tests.ledger.conftest import Fund, key
+from tests.statements import statements_sent
 from vat.auth.models import User
 from vat.db import db
 
@@ -22,20 +21,9 @@ BUDGET = 6
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
+def statements() -> AbstractContextManager[list[str]]:
     """Every statement sent to the database within the block, transaction control left out."""
-    sent: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
-            sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    return statements_sent(db.engine, lambda sql: not sql.lstrip().upper().startswith(TRANSACTION_CONTROL))
 
 
 def book(actor: User | None, booking_key: str, amount: str) -> Any:
