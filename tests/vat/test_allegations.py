@@ -24,6 +24,15 @@ from vat.inputs import InvalidField
 ON = date(2026, 6, 30)
 
 
+def received(
+    reference: str, *, personnel: str = "military_contingent", urgency: str = "normal", **dates: date
+) -> Allegation:
+    """A CAF allegation (not saved) with the dates of its steps (received_on, assessed_on...)."""
+    return Allegation(
+        reference=reference, country_code="CAF", personnel_category=personnel, urgency=urgency, **dates
+    )
+
+
 def states(allegation: Allegation, on: date = ON) -> dict[str, str]:
     return {s.step.value: s.text for s in clock(allegation, on=on)}
 
@@ -42,11 +51,8 @@ def test_seeded_rules_hold_the_limits_of_the_oios_report(ctx: Flask) -> None:
 
 
 def test_each_step_is_on_time_late_due_or_overdue(ctx: Flask) -> None:
-    allegation = Allegation(
-        reference="1/26",
-        country_code="CAF",
-        personnel_category="military_contingent",
-        urgency="normal",
+    allegation = received(
+        "1/26",
         received_on=date(2026, 6, 1),
         assessed_on=date(2026, 6, 8),  # exactly 7 days: on time
         referred_on=date(2026, 6, 20),  # 12 days after assessment: 9 late
@@ -63,17 +69,15 @@ def test_each_step_is_on_time_late_due_or_overdue(ctx: Flask) -> None:
 
 
 def test_urgent_and_high_priority_cases_get_the_shortened_limits(ctx: Flask) -> None:
-    base = {
-        "reference": "2/26",
-        "country_code": "CAF",
-        "personnel_category": "military_contingent",
+    dates = {
         "received_on": date(2026, 1, 1),
         "assessed_on": date(2026, 1, 2),
         "referred_on": date(2026, 1, 3),
     }
     due = {}
     for urgency in ("normal", "high_priority", "urgent"):
-        steps = {s.step.value: s.due_on for s in clock(Allegation(urgency=urgency, **base), on=ON)}
+        allegation = received("2/26", urgency=urgency, **dates)
+        steps = {s.step.value: s.due_on for s in clock(allegation, on=ON)}
         due[urgency] = (steps["nio_decision"], steps["investigation_completed"])
     assert due["normal"] == (date(2026, 1, 13), date(2026, 7, 3))
     assert due["high_priority"] == (date(2026, 1, 13), date(2026, 4, 3))
@@ -81,15 +85,7 @@ def test_urgent_and_high_priority_cases_get_the_shortened_limits(ctx: Flask) -> 
 
 
 def test_the_nio_step_applies_to_military_contingents_only(ctx: Flask) -> None:
-    civilian = Allegation(
-        reference="3/26",
-        country_code="CAF",
-        personnel_category="civilian",
-        urgency="normal",
-        received_on=ON,
-        assessed_on=ON,
-        referred_on=ON,
-    )
+    civilian = received("3/26", personnel="civilian", received_on=ON, assessed_on=ON, referred_on=ON)
     assert states(civilian)["nio_decision"] == "not applicable"
 
 
@@ -103,13 +99,7 @@ def test_a_policy_change_moves_every_deadline_and_is_audited(
     ctx: Flask, make_user: Callable[..., Any]
 ) -> None:
     senior = db.session.get(User, make_user(Role.SENIOR_ADVOCATE, "CAF").id)
-    allegation = Allegation(
-        reference="4/26",
-        country_code="CAF",
-        personnel_category="civilian",
-        urgency="normal",
-        received_on=date(2026, 6, 1),
-    )
+    allegation = received("4/26", personnel="civilian", received_on=date(2026, 6, 1))
     assert states(allegation)["assessed"] == "overdue by 22 days"
     services.update_rule(
         actor=senior, step="assessed", amount=1, unit="months", reduced_amount=None, reduced_from=None
