@@ -47,18 +47,14 @@ def recoverable(shown: list[list[int | None]]) -> list[tuple[int, int]]:
         return Fraction(-1 if is_total else 1)
 
     equations = []
-    for i in range(n_rows):
-        eq = [Fraction(0)] * len(unknowns)
-        for j in range(n_cols):
-            if (i, j) in index:
-                eq[index[(i, j)]] += coefficient(i, j, True)
-        equations.append(eq)
-    for j in range(n_cols):
-        eq = [Fraction(0)] * len(unknowns)
-        for i in range(n_rows):
-            if (i, j) in index:
-                eq[index[(i, j)]] += coefficient(i, j, False)
-        equations.append(eq)
+    for line_is_row, lines, length in ((True, n_rows, n_cols), (False, n_cols, n_rows)):
+        for line in range(lines):
+            eq = [Fraction(0)] * len(unknowns)
+            for along in range(length):
+                cell = (line, along) if line_is_row else (along, line)
+                if cell in index:
+                    eq[index[cell]] += coefficient(*cell, line_is_row)
+            equations.append(eq)
     base = _rank(equations)
     found = []
     for cell, k in index.items():
