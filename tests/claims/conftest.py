@@ -137,6 +137,25 @@ def pay(actor: User, claim: Claim, amount: str = "50.00", **values: Any) -> Any:
     )
 
 
+# Histories the claims list and the claims report both count, as at 30 June 2021 (each test works
+# its figures out by hand): a monthly USD order with a payment, a waiting letter sent the day a
+# reply came; EUR orders replaced, all paid, answered; a lump sum unpaid.
+MONTHLY_USD = {
+    "letters": [("sent", date(2020, 7, 1)), ("received", date(2020, 8, 1)), ("sent", date(2020, 8, 1))],
+    "orders": [("100.00", "USD", "monthly", date(2021, 1, 31))],  # 31 Jan, 28 Feb ... 30 Jun: 600
+    "payments": [("250.00", "USD", date(2021, 3, 1))],
+}
+EUR_PAID = {
+    "letters": [("sent", date(2019, 2, 1)), ("received", date(2019, 3, 1))],
+    "orders": [
+        ("300.00", "EUR", "quarterly", date(2020, 1, 15)),  # 4 quarters until the next order: 1,200
+        ("1000.00", "EUR", "yearly", date(2021, 1, 15)),  # 1,000
+    ],
+    "payments": [("2200.00", "EUR", date(2021, 2, 1))],
+}
+LUMP_SUM_UNPAID = {"orders": [("500.00", "USD", "once", date(2018, 6, 1))]}
+
+
 def support_order(
     amount: str, currency: str, frequency: str, starts_on: date, ends_on: date | None = None
 ) -> SupportOrder:

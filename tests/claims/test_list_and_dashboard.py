@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.claims.conftest import S, build_claim
+from tests.claims.conftest import EUR_PAID, LUMP_SUM_UNPAID, MONTHLY_USD, S, build_claim
 from vat.auth.models import Role, User
 from vat.claims import listing
 from vat.db import db
@@ -45,37 +45,9 @@ def claims(ctx, make_user):
         "A": build_claim(
             never, "NPL", S.REFERRED, D(2021, 1, 10), D(2021, 1, 15), letters=[("sent", D(2021, 1, 15))]
         ),
-        "B": build_claim(
-            june,
-            "NPL",
-            S.SUPPORT_ORDERED,
-            D(2020, 6, 1),
-            D(2021, 1, 31),
-            letters=[("sent", D(2020, 7, 1)), ("received", D(2020, 8, 1)), ("sent", D(2020, 8, 1))],
-            orders=[("100.00", "USD", "monthly", D(2021, 1, 31))],  # 31 Jan, 28 Feb ... 30 Jun: 600
-            payments=[("250.00", "USD", D(2021, 3, 1))],
-        ),
-        "C": build_claim(
-            january,
-            "BGD",
-            S.PAYING,
-            D(2019, 1, 1),
-            D(2021, 2, 1),
-            letters=[("sent", D(2019, 2, 1)), ("received", D(2019, 3, 1))],
-            orders=[
-                ("300.00", "EUR", "quarterly", D(2020, 1, 15)),  # 4 quarters until the next order: 1,200
-                ("1000.00", "EUR", "yearly", D(2021, 1, 15)),  # 1,000
-            ],
-            payments=[("2200.00", "EUR", D(2021, 2, 1))],
-        ),
-        "D": build_claim(
-            never,
-            "BGD",
-            S.CLOSED,
-            D(2018, 1, 1),
-            D(2018, 6, 1),
-            orders=[("500.00", "USD", "once", D(2018, 6, 1))],
-        ),
+        "B": build_claim(june, "NPL", S.SUPPORT_ORDERED, D(2020, 6, 1), D(2021, 1, 31), **MONTHLY_USD),
+        "C": build_claim(january, "BGD", S.PAYING, D(2019, 1, 1), D(2021, 2, 1), **EUR_PAID),
+        "D": build_claim(never, "BGD", S.CLOSED, D(2018, 1, 1), D(2018, 6, 1), **LUMP_SUM_UNPAID),
         "E": build_claim(june, "NPL", S.RECORDED, ON - timedelta(days=90)),  # exactly 90 days old
         "F": build_claim(
             january, "BGD", S.REFERRED, D(2021, 3, 1), D(2021, 5, 31), letters=[("sent", D(2021, 5, 31))]

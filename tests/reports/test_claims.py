@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.claims.conftest import build_claim
+from tests.claims.conftest import EUR_PAID, LUMP_SUM_UNPAID, MONTHLY_USD, build_claim
 from vat.auth.models import Role, User
 from vat.claims import listing
 from vat.db import db
@@ -36,34 +36,9 @@ def claims(app, world):
     EUR 1,000 (2,200 due, all paid), not waiting; one closed with a lump sum of USD 500 unpaid."""
     with app.app_context():
         _claim("CAR-2020-0001", "NPL", "referred", D(2021, 1, 10), letters=[("sent", D(2021, 1, 15))])
-        _claim(
-            "CAR-2021-0005",
-            "NPL",
-            "support_ordered",
-            D(2020, 6, 1),
-            letters=[("sent", D(2020, 7, 1)), ("received", D(2020, 8, 1)), ("sent", D(2020, 8, 1))],
-            orders=[("100.00", "USD", "monthly", D(2021, 1, 31))],
-            payments=[("250.00", "USD", D(2021, 3, 1))],
-        )
-        _claim(
-            "CAR-2021-0006",
-            "BGD",
-            "paying",
-            D(2019, 1, 1),
-            letters=[("sent", D(2019, 2, 1)), ("received", D(2019, 3, 1))],
-            orders=[
-                ("300.00", "EUR", "quarterly", D(2020, 1, 15)),
-                ("1000.00", "EUR", "yearly", D(2021, 1, 15)),
-            ],
-            payments=[("2200.00", "EUR", D(2021, 2, 1))],
-        )
-        _claim(
-            "CAR-2020-0002",
-            "BGD",
-            "closed",
-            D(2018, 1, 1),
-            orders=[("500.00", "USD", "once", D(2018, 6, 1))],
-        )
+        _claim("CAR-2021-0005", "NPL", "support_ordered", D(2020, 6, 1), **MONTHLY_USD)
+        _claim("CAR-2021-0006", "BGD", "paying", D(2019, 1, 1), **EUR_PAID)
+        _claim("CAR-2020-0002", "BGD", "closed", D(2018, 1, 1), **LUMP_SUM_UNPAID)
         db.session.commit()
     return TODAY
 
