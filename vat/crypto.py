@@ -112,6 +112,10 @@ def normalise(value: str) -> str:
 
 def blind_index(value: str, purpose: str) -> str:
     """HMAC-SHA256 of the normalised value under VAT_MAC_KEY: equal inputs give equal indexes."""
+    return mac(normalise(value), purpose)
+
+
+def mac(value: str, purpose: str) -> str:
+    """HMAC-SHA256 of the value exactly as given, under VAT_MAC_KEY."""
     key = current_app.config["VAT_MAC_KEY"].encode()
-    message = f"{purpose}\x00{normalise(value)}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()

@@ -191,3 +191,68 @@ def test_large_files_show_progress_while_rows_are_checked(
     page = response.get_data(as_text=True)
     assert "2 of 6 rows checked" in page and "4 of 6 rows checked" in page and "6 of 6 rows checked" in page
     assert page.index("6 of 6 rows checked") < page.index("Imported:")
+
+
+def test_rows_are_the_same_only_when_the_file_says_so_and_every_skip_is_listed(
+    ctx: Flask, actor: User, sheets: dict[str, list[list[Any]]], today: date
+) -> None:
+    past, later, later_still = ((today - timedelta(days=d)).isoformat() for d in (60, 50, 40))
+    header = [*sheets["assistance"][0], "notes", "row_key"]
+    first = ["CAR-2016-0007", "medical", "UNFPA", past, later, "in_progress", 120.5, "USD", "first visit", ""]
+    sheets["assistance"] = [
+        header,
+        first,
+        # Same victim, type, provider and referral date, other content: another service.
+        ["CAR-2016-0007", "medical", "UNFPA", past, later_still, "in_progress", 80, "USD", "second", ""],
+        first,  # identical in every column: the same row
+        ["CAR-2016-0008", "psychosocial", "", past, None, "referred", None, None, "", "S-1"],
+        ["CAR-2016-0008", "psychosocial", "", past, later, "completed", None, None, "", "S-1"],  # same key
+    ]
+    sheets["victims"][1][6] = "services;contact;referral"  # to be referred to UNFPA
+    sheets["victims"][2][6:8] = ["services", past]
+    report = importer.import_file(actor=actor, filename="old.xlsx", stream=workbook(sheets))
+    assert report.ok, report.errors
+    assert report.created["assistance"] == 3
+    assert [(s.sheet, s.row, s.reason) for s in report.skipped_rows] == [
+        ("assistance", 4, "Row 2 has the same content in every column."),
+        ("assistance", 6, "Row 5 has the same row_key."),
+    ]
+    db.session.commit()
+    assert counts() == (2, 1, 2, 3)
+
+    again = importer.import_file(actor=actor, filename="old.xlsx", stream=workbook(sheets))
+    assert again.ok and sum(again.created.values()) == 0
+    listed = [(s.sheet, s.row) for s in again.skipped_rows]
+    assert listed == [
+        ("victims", 2),
+        ("victims", 3),
+        ("allegations", 2),
+        ("links", 2),
+        ("links", 3),
+        *(("assistance", row) for row in range(2, 7)),
+    ]
+    assert again.rows == len(listed) == sum(again.skipped.values())
+    reasons = {(s.sheet, s.row): s.reason for s in again.skipped_rows}
+    assert reasons["victims", 2] == "A victim with this case code is already registered."
+    assert reasons["assistance", 3] == "A service imported before has the same content in every column."
+    assert reasons["assistance", 5] == "A service imported before has the same row_key."
+    assert reasons["assistance", 6] == "Row 5 has the same row_key."
+    assert counts() == (2, 1, 2, 3)
+
+
+def test_skipped_rows_are_listed_on_the_page_in_the_readers_language(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], sheets: dict[str, list[list[Any]]]
+) -> None:
+    login(Role.ADVOCATE, "CAF")
+    sheets["victims"].append(sheets["victims"][1])
+    expectations = {"en": "Row 2 has the same case code.", "fr": "La ligne 2 a le même code de dossier."}
+    for language, expected in expectations.items():
+        response = client.post(
+            "/vat/import",
+            data={"kind": "victims", "file": (workbook({"victims": sheets["victims"]}), "v.xlsx")},
+            content_type="multipart/form-data",
+            headers={"Accept-Language": language},
+        )
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and expected in page, language
+        assert '<td class="num">4</td>' in page

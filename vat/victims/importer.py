@@ -3,21 +3,28 @@ links and assistance, from CSV (one kind per file) or XLSX (one sheet per kind).
 
 All or nothing: every row goes through the same services as the forms, inside a savepoint; any
 bad row rolls the whole file back and the report names each bad row, column and reason.
-Re-importing a file creates no duplicates: existing case codes, reference numbers, links and
-services (same victim, type, provider and referral date) are skipped.
+
+No row is dropped silently. Two rows are the same only when the file says so: the same key
+column (a victim's case code, an allegation's reference number, a link's pair, a service's
+`row_key`), or, for a service without a `row_key`, identical content in every column. A row the
+same as an earlier row of the file, or as a row imported before, is skipped, and the report lists
+each skipped row with its number and why. A service remembers the keyed digest of its row, so
+importing a file again creates nothing twice.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any, cast
 
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
@@ -27,6 +34,7 @@ from vat import audit
 from vat.allegations import services as allegations
 from vat.allegations.models import SUB_TYPES, Allegation, AllegationType, Outcome, PersonnelCategory, Urgency
 from vat.auth.actor import Actor
+from vat.crypto import mac
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField
@@ -99,6 +107,7 @@ COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
         ("currency", False, "ISO 4217, e.g. USD, XAF"),
         ("funding_source", False, ", ".join(m.value for m in FundingSource)),
         ("notes", False, "encrypted"),
+        ("row_key", False, "your own identifier of the row: rows with the same row_key are one service"),
     ],
 }
 DATE_COLUMNS = {
@@ -120,11 +129,19 @@ class RowError:
     message: str
 
 
+@dataclass(frozen=True)
+class RowSkipped:
+    sheet: str
+    row: int
+    reason: str
+
+
 @dataclass
 class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     created: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
+    skipped_rows: list[RowSkipped] = field(default_factory=list)
     rows: int = 0
 
     @property
@@ -136,7 +153,7 @@ class ImportReport:
         made = ", ".join(f"{n} {k}" for k, n in self.created.items() if n) or "nothing new"
         kept = sum(self.skipped.values())
         return f"{made} created from {self.rows} rows" + (
-            f"; {kept} already present and left as they were" if kept else ""
+            f"; {kept} rows skipped (listed below)" if kept else ""
         )
 
 
@@ -295,18 +312,30 @@ def import_sheets(
             report.errors.append(RowError(sheet, 1, column, "Unknown column (see the template)."))
         if missing or unknown:
             continue
+        seen: dict[str, int] = {}  # a row's identity: the first row of the sheet that had it
         for number, row in enumerate(rows[1:], start=2):
             if not row:
                 continue
             report.rows += 1
             try:
-                outcome = IMPORTERS[sheet](actor, _values(sheet, row))
+                values = _values(sheet, row)
+                key, sameness = IDENTITIES[sheet](values)
+                skipped: str | None
+                if key in seen:
+                    skipped = str(_l("Row %(row)s has %(why)s.", row=seen[key], why=sameness))
+                else:
+                    seen[key] = number
+                    skipped = IMPORTERS[sheet](actor, values)
             except InvalidField as error:
                 report.errors.append(RowError(sheet, number, error.field, str(error)))
             except DomainError as error:
                 report.errors.append(RowError(sheet, number, "", str(error)))
             else:
-                (report.created if outcome else report.skipped)[sheet] += 1
+                if skipped is None:
+                    report.created[sheet] += 1
+                else:
+                    report.skipped[sheet] += 1
+                    report.skipped_rows.append(RowSkipped(sheet, number, skipped))
             if report.rows % PROGRESS_EVERY == 0:
                 yield Progress(report.rows, total)
     if report.errors:
@@ -336,10 +365,10 @@ def _victim(actor: Actor, case_code: str, column: str = "case_code") -> Victim:
     return victim
 
 
-def _import_victim(actor: Actor, values: dict[str, Any]) -> bool:
+def _import_victim(actor: Actor, values: dict[str, Any]) -> str | None:
     code = values.pop("case_code").upper()
     if identity.find_by_case_code(actor, code) is not None:
-        return False
+        return str(_l("A victim with this case code is already registered."))
     purposes = [p.strip() for p in values.pop("consents").split(";") if p.strip()]
     consent_date, method = values.pop("consent_date"), values.pop("consent_method") or "other"
     if purposes and consent_date is None:
@@ -359,10 +388,10 @@ def _import_victim(actor: Actor, values: dict[str, Any]) -> bool:
             )
         except InvalidField as error:
             raise InvalidField(CONSENT_COLUMNS.get(error.field, "consents"), str(error)) from error
-    return True
+    return None
 
 
-def _import_allegation(actor: Actor, values: dict[str, Any]) -> bool:
+def _import_allegation(actor: Actor, values: dict[str, Any]) -> str | None:
     reference = values.pop("reference")
     existing = db.session.scalar(select(Allegation).where(Allegation.reference == reference))
     if existing is not None:
@@ -370,44 +399,53 @@ def _import_allegation(actor: Actor, values: dict[str, Any]) -> bool:
             raise InvalidField(
                 "reference", "This reference number belongs to an allegation outside your scope."
             )
-        return False
+        return str(_l("An allegation with this reference number is already recorded."))
     allegations.create_allegation(actor=actor, reference=reference, **values)
-    return True
+    return None
 
 
-def _import_link(actor: Actor, values: dict[str, Any]) -> bool:
+def _import_link(actor: Actor, values: dict[str, Any]) -> str | None:
     victim = _victim(actor, values["case_code"])
     allegation = allegations.find_by_reference(actor, values["reference"])
     if allegation is None:
         raise InvalidField("reference", "No allegation in your scope has this reference number.")
     if any(link.allegation_id == allegation.id for link in victim.allegation_links):
-        return False
+        return str(_l("This victim is already linked to this allegation."))
     outcomes.link_victim(actor=actor, victim=victim, allegation=allegation)
-    return True
+    return None
 
 
-def _import_assistance(actor: Actor, values: dict[str, Any]) -> bool:
+def _service_identity(values: dict[str, Any]) -> tuple[str, str]:
+    """A service row's identity, keyed under VAT_MAC_KEY (the notes are encrypted, their digest
+    must not be guessable): its row_key if it has one, else the content of every column."""
+    if values["row_key"]:
+        return mac(values["row_key"], "import:assistance:row_key"), str(_l("the same row_key"))
+    content = json.dumps([values[name] for name, _, _ in COLUMNS["assistance"]], default=str)
+    return mac(content, "import:assistance:content"), str(_l("the same content in every column"))
+
+
+def _import_assistance(actor: Actor, values: dict[str, Any]) -> str | None:
+    key, sameness = _service_identity(values)
+    if db.session.scalar(select(Assistance.id).where(Assistance.import_key == key)) is not None:
+        return str(_l("A service imported before has %(why)s.", why=sameness))
     victim = _victim(actor, values.pop("case_code"))
-    service_type = (values.get("service_type") or "").strip().lower()
-    duplicate = db.session.scalar(
-        select(Assistance.id).where(
-            Assistance.victim_id == victim.id,
-            Assistance.service_type == service_type,
-            Assistance.provider.is_(None)
-            if not values["provider"]
-            else Assistance.provider == values["provider"],
-            Assistance.referral_date.is_(None)
-            if values["referral_date"] is None
-            else Assistance.referral_date == values["referral_date"],
-        )
-    )
-    if duplicate:
-        return False
-    assistance.record_assistance(actor=actor, victim=victim, **values)
-    return True
+    values.pop("row_key")
+    service = assistance.record_assistance(actor=actor, victim=victim, **values)
+    service.import_key = key
+    return None
 
 
 CONSENT_COLUMNS = {"purpose": "consents", "given_on": "consent_date", "method": "consent_method"}
+
+IDENTITIES: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
+    "victims": lambda v: (v["case_code"].upper(), str(_l("the same case code"))),
+    "allegations": lambda v: (v["reference"], str(_l("the same reference number"))),
+    "links": lambda v: (
+        f"{v['case_code'].upper()}\x00{v['reference']}",
+        str(_l("the same victim and allegation")),
+    ),
+    "assistance": _service_identity,
+}
 
 IMPORTERS = {
     "victims": _import_victim,

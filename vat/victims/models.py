@@ -315,6 +315,8 @@ class Assistance(Base):
     # The ledger entry that paid for it (a plain id: the victim domain never imports the ledger).
     ledger_entry_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     notes: Mapped[str | None] = mapped_column(EncryptedText("vat_assistance.notes"), deferred=True)
+    # The keyed digest of the spreadsheet row it was imported from (vat.victims.importer).
+    import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
