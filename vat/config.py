@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "VAT_NO_UPDATE_DAYS": 90,
     "TRUSTED_HOSTS": None,
     "VAT_PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-* headers we trust
+    "VAT_TIME_ZONE": "UTC",  # IANA name: times are shown in it to users who chose none
 }
 
 # Environment variables read at start; anything else comes from DEFAULTS or the caller.

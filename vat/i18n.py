@@ -1,11 +1,13 @@
-"""Languages: English, French and Chinese (Simplified). The user's choice wins, then the browser's."""
+"""Languages: English, French and Chinese (Simplified). The user's choice wins, then the browser's.
+Time zones: the user's choice, then the deployment's."""
 
 from __future__ import annotations
 
 from functools import cached_property
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.support import NullTranslations
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, Domain
 from flask_babel import _get_current_context as babel_request_state
 from flask_login import current_user
@@ -48,6 +50,22 @@ def select_locale() -> str:
     return request.accept_languages.best_match(list(LANGUAGES), default="en")
 
 
+def select_timezone() -> str:
+    """The reader's time zone: their choice, else the deployment's (VAT_TIME_ZONE)."""
+    chosen = getattr(current_user, "time_zone", None) if has_request_context() and current_user else None
+    return chosen or current_app.config["VAT_TIME_ZONE"]
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone called `name`; ValueError if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:  # ValueError: a path, not a name
+        raise ValueError(name) from error
+
+
 def init_app(app: Flask, translations: str) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translations)
-    babel.init_app(app, locale_selector=select_locale)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["VAT_TIME_ZONE"]
+    zone(app.config["VAT_TIME_ZONE"])  # a misspelt zone stops the start, not a page
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)

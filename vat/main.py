@@ -26,7 +26,7 @@ def dashboard() -> str:
 @bp.get("/language")
 @signed_in
 def language() -> str:
-    form = LanguageForm(language=current_user.language or "")
+    form = LanguageForm(language=current_user.language or "", time_zone=current_user.time_zone or "")
     return render_template("main/language.html", form=form)
 
 
@@ -34,10 +34,15 @@ def language() -> str:
 @signed_in
 def save_language() -> Response | tuple[str, int]:
     form = LanguageForm()
+
+    def save() -> None:
+        services.set_language(user=current_user, language=form.language.data or None)
+        services.set_time_zone(user=current_user, time_zone=form.time_zone.data or None)
+
     return submit(
         form,
-        lambda: services.set_language(user=current_user, language=form.language.data or None),
-        done=_("Language saved."),
+        save,
+        done=_("Preferences saved."),
         then=lambda _result: url_for("main.dashboard"),
         template="main/language.html",
     )

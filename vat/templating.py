@@ -3,13 +3,13 @@ numbers, amounts and dates formatted for the reader's language."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_skeleton
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -53,14 +53,23 @@ def cents(minor_units: int | None) -> str:
 
 
 def day(value: date | datetime | None) -> str:
-    """A date (Mar 1, 2026 / 1 mars 2026 / 2026年3月1日), or a date and time, the reader's way.
+    """A date (Mar 1, 2026 / 1 mars 2026 / 2026年3月1日) the reader's way; a moment as `when`.
 
     Pages only: form inputs and exports keep ISO 8601."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        return format_datetime(value, "medium")
+        return when(value)
     return format_date(value, "medium")
+
+
+def when(value: datetime | None) -> str:
+    """A moment in the reader's time zone, the reader's way, with the zone's label
+    (Dec 5, 2026, 3:04:05 PM CET / 5 déc. 2026, 15:04:05 CET). Stored times are UTC."""
+    if value is None:
+        return "—"
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(get_timezone())
+    return f"{format_datetime(local, 'medium')} {local.tzname()}"
 
 
 def month(value: date | None) -> str:
@@ -69,7 +78,9 @@ def month(value: date | None) -> str:
 
 
 def register_template_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(number=number, amount=amount, money=money, cents=cents, day=day, month=month)
+    app.jinja_env.filters.update(
+        number=number, amount=amount, money=money, cents=cents, day=day, when=when, month=month
+    )
 
     @app.context_processor
     def inject() -> dict[str, Any]:

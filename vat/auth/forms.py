@@ -1,3 +1,7 @@
+from typing import Any
+from zoneinfo import available_timezones
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
@@ -50,11 +54,23 @@ class PasswordForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
+    """The reader's preferences: language and time zone."""
+
     language = SelectField(
         _l("Language"),
         choices=[SelectChoice("", _l("As my browser asks"))]
         + [SelectChoice(code, name) for code, name in LANGUAGES.items()],
     )
+    time_zone = SelectField(
+        _l("Time zone"), default="", description=_l("Times are shown in it, with its name.")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        default = _l("The fund's (%(zone)s)", zone=current_app.config["VAT_TIME_ZONE"])
+        self.time_zone.choices = [SelectChoice("", default)] + [
+            SelectChoice(name, name) for name in sorted(available_timezones())
+        ]
 
 
 ROLE_CHOICES = [SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()]

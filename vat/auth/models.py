@@ -46,6 +46,7 @@ class User(UserMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(EncryptedText("auth_user.totp_secret"))
     totp_last_timecode: Mapped[int] = mapped_column(Integer, default=0)
     language: Mapped[str | None] = mapped_column(String(8))
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: VAT_TIME_ZONE
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -24,6 +24,7 @@ from vat.auth.actor import Actor
 from vat.auth.models import BreakGlass, LoginThrottle, Role, User, UserScope, UserSession
 from vat.db import db, utcnow
 from vat.errors import DomainError
+from vat.inputs import InvalidField
 
 _HASHER = PasswordHasher()  # argon2id, argon2-cffi's defaults (t=3, 64 MiB, p=4)
 # Tests may use argon2's cheapest profile (still argon2id) so that hundreds of users hash quickly.
@@ -154,6 +155,18 @@ def set_language(*, user: User, language: str | None) -> None:
     if language is not None and language not in i18n.LANGUAGES:
         raise DomainError(_("Unknown language."))
     user.language = language
+
+
+def set_time_zone(*, user: User, time_zone: str | None) -> None:
+    """The zone times are shown in to `user` (an IANA name; None: the deployment's)."""
+    if time_zone is not None:
+        try:
+            i18n.zone(time_zone)
+        except ValueError as error:
+            raise InvalidField(
+                "time_zone", _("Unknown time zone: use a name such as Europe/Paris.")
+            ) from error
+    user.time_zone = time_zone
 
 
 def change_password(*, user: User, current: str, new: str) -> None:
