@@ -12,7 +12,6 @@ import os
 import subprocess
 import time
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from ledger import engine
-from ledger.engine import CASH, CONTRIBUTIONS, EntryKind, Line
+from ledger.engine import CASH, EntryKind
 from ledger.models import Account, Entry, Posting
 from ledger.verify import verify
 from tests.bench.conftest import ROOT, copy_database, drop_copy, make_app, record
-from tests.bench.test_scale import _driver_row, _insert_sql
+from tests.bench.test_scale import _bench_event, _driver_row, _insert_sql
 from tests.conftest import _admin_connection, _postgres_url
 from vat.db import db
 
@@ -45,16 +44,8 @@ GROUP = "4b booking, peers"
 
 
 def _event(number: int, day: date) -> engine.Event:
-    amount = Decimal(100 + number % 900)
-    dims = {"country_code": "CAF"}
-    return engine.Event(
-        key=f"peer-{number}",
-        payload={"event": "peer", "n": number},
-        kind=EntryKind.RECEIPT,
-        entry_date=day,
-        memo="benchmark",
-        lines=[Line(CASH, "USD", amount, dims=dims), Line(CONTRIBUTIONS, "USD", -amount, dims=dims)],
-    )
+    """A receipt: cash debited, contributions credited."""
+    return _bench_event(number, day, kind=EntryKind.RECEIPT, debit=CASH)
 
 
 def _book_ours(app: Flask, day: date) -> tuple[float, float]:

@@ -400,19 +400,21 @@ def _book_through_engine(app: Flask, count: int) -> tuple[float, int]:
         return elapsed, first
 
 
-def _bench_event(number: int, day: date) -> engine.Event:
+def _bench_event(
+    number: int, day: date, kind: str = EntryKind.VICTIM_SUPPORT, debit: str = engine.VICTIM_SUPPORT
+) -> engine.Event:
+    """Event `number`: `debit` debited and cash credited (victim support by default), or, for a
+    receipt, cash debited and contributions credited."""
     amount = Decimal(100 + number % 900)
     dims = {"case_code": f"BENCH-{number % 1000:04d}", "country_code": "CAF"}
+    credit = engine.CONTRIBUTIONS if debit == engine.CASH else engine.CASH
     return engine.Event(
         key=f"bench-{number}",
         payload={"event": "bench", "n": number},
-        kind=EntryKind.VICTIM_SUPPORT,
+        kind=kind,
         entry_date=day,
         memo="benchmark",
-        lines=[
-            Line(engine.VICTIM_SUPPORT, "USD", amount, dims=dims),
-            Line(engine.CASH, "USD", -amount, dims=dims),
-        ],
+        lines=[Line(debit, "USD", amount, dims=dims), Line(credit, "USD", -amount, dims=dims)],
     )
 
 
