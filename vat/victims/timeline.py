@@ -155,6 +155,7 @@ def open_items(victim: Victim, rule_list: list[ClockRule], on: date | None = Non
                 outcome=vat_label(task.outcome),
             )
             items.append(OpenItem("task", text))
+    supported = support_summary.supported(victim.id)  # read for every victim: the page's queries stay fixed
     if victim.status == VictimStatus.ACTIVE:
         since = victim.last_update_on or victim.registered_on
         days = (on - since).days
@@ -168,7 +169,7 @@ def open_items(victim: Victim, rule_list: list[ClockRule], on: date | None = Non
         if victim.next_update_due and victim.next_update_due < on:
             text = _("Next update was due on %(date)s", date=victim.next_update_due.isoformat())
             items.append(OpenItem("update_due", text))
-        if not support_summary.supported(victim.id):
+        if not supported:
             items.append(OpenItem("no_assistance", _("No assistance received yet")))
     return items
 
