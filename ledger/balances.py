@@ -88,7 +88,7 @@ def add(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]]) -> 
     values = [dict(zip(KEY + SUMS, (*key, *sums), strict=True)) for key, sums in summed.items()]
     upsert = _upsert(db.session.get_bind().dialect.name)
     for start in range(0, len(values), ROWS_PER_STATEMENT):
-        db.session.execute(upsert, values[start : start + ROWS_PER_STATEMENT])
+        db.session.connection().execute(upsert, values[start : start + ROWS_PER_STATEMENT])
 
 
 @functools.cache

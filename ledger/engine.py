@@ -390,12 +390,12 @@ def _insert(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]])
     entry_table, posting_table = cast(Table, Entry.__table__), cast(Table, Posting.__table__)
     # Each id by its entry's seq: asking for them in order would cost a statement per row on SQLite.
     returning = insert(entry_table).returning(entry_table.c.seq, entry_table.c.id)
-    by_seq: dict[int, int] = dict(db.session.execute(returning, entries).all())
+    by_seq: dict[int, int] = dict(db.session.connection().execute(returning, entries).all())
     ids = [by_seq[entry["seq"]] for entry in entries]
     rows = [
         row | {"entry_id": entry_id} for entry_id, lines in zip(ids, postings, strict=True) for row in lines
     ]
-    db.session.execute(insert(posting_table), rows)
+    db.session.connection().execute(insert(posting_table), rows)
     return ids
 
 

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import ForeignKey, Select, String, Text, insert, select
+from sqlalchemy import ForeignKey, Select, String, Table, Text, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat.db import Base, UTCDateTime, db, lock_for_chain, transaction_memo, utcnow
@@ -73,7 +73,8 @@ def record_many(*, actor: Any | None, events: list[dict[str, Any]]) -> None:
     for fields in events:
         rows.append(_row(actor, previous, **fields))
         previous = rows[-1]["hash"]
-    db.session.execute(insert(AuditEvent), rows)
+    # The table, not the entity: the ORM's bulk insert costs more than the statement itself.
+    db.session.connection().execute(insert(cast(Table, AuditEvent.__table__)), rows)
     transaction_memo()["audit_head"] = previous
 
 

@@ -194,7 +194,7 @@ def lock_for_chain(*names: str) -> None:
     if not wanted:
         return
     calls = ", ".join(f"pg_advisory_xact_lock(hashtext(:n{i}))" for i in range(len(wanted)))
-    db.session.execute(text(f"SELECT {calls}"), {f"n{i}": name for i, name in enumerate(wanted)})
+    db.session.connection().execute(text(f"SELECT {calls}"), {f"n{i}": name for i, name in enumerate(wanted)})
     transaction_memo().setdefault("locks", set()).update(wanted)
 
 
