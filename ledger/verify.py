@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 from ledger import engine
 from ledger.models import Account, Entry, ExchangeRate, Period, Posting
 from ledger.reports.subledgers import subledger_checks
+from vat import anchors, audit
 from vat.db import db
 
 ROWS_PER_FETCH = 10_000
@@ -61,11 +62,26 @@ def verify() -> VerifyReport:
         _rates,
         _subledger_limits,
         _subledgers_against_control_accounts,
+        _anchored,
     ):
         problem = check(walked)
         if problem:
             return VerifyReport(walked.entries, walked.postings, walked.head, problem)
     return walked
+
+
+def anchor_heads() -> anchors.Heads:
+    """Both chains' heads, as an anchor line names them."""
+    seq, head_hash = engine.head()
+    return {"ledger": {"seq": seq, "hash": head_hash}, "audit": audit.anchor_head()}
+
+
+def _anchored(walked: VerifyReport) -> str | None:
+    """The newest entries are still there: the chain's head anchored outside the database (see
+    vat/anchors.py) is an entry of the chain, with the same hash."""
+    return anchors.check(
+        "ledger", "seq", lambda seq: db.session.scalar(select(Entry.hash).where(Entry.seq == seq))
+    )
 
 
 # --- the walk along the chain ----------------------------------------------------------------

@@ -3,8 +3,10 @@ from a migrated template when VAT_TEST_BACKEND=postgres), the app, clients and u
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,9 +49,15 @@ PASSWORD = "correct horse battery staple"
 _apps_to_close: list[Flask] = []
 
 
+ANCHORS = Path(tempfile.mkdtemp(prefix="vat-anchors-"))
+
+
 def make_app(database_url: str, **overrides: Any) -> Flask:
-    """An app on `database_url`; its connections are closed when the test ends."""
-    application = create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+    """An app on `database_url`; its connections are closed when the test ends. Each database
+    has its own anchor file (tests share the instance folder)."""
+    anchor_file = ANCHORS / f"{hashlib.sha256(database_url.encode()).hexdigest()[:16]}.jsonl"
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "VAT_ANCHOR_FILE": str(anchor_file)}
+    application = create_app({**TEST_SETTINGS, **settings, **overrides})
     _apps_to_close.append(application)
     return application
 

@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import ForeignKey, Select, String, Table, Text, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vat import anchors
 from vat.db import Base, UTCDateTime, db, lock_for_chain, transaction_memo, utcnow
 
 GENESIS = "0" * 64
@@ -159,4 +160,15 @@ def verify() -> ChainReport:
         if not hmac.compare_digest(event.hash, _digest(event)):
             return ChainReport(count, previous, f"row {event.id}: its content was altered")
         previous = event.hash
-    return ChainReport(count, previous, None)
+    return ChainReport(count, previous, anchors.check("audit", "id", _hash_of))
+
+
+def _hash_of(event_id: int) -> str | None:
+    return db.session.scalar(select(AuditEvent.hash).where(AuditEvent.id == event_id))
+
+
+def anchor_head() -> dict[str, Any]:
+    """The chain's head as an anchor names it (see vat/anchors.py)."""
+    newest = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    row = db.session.execute(newest).first()
+    return {"id": row[0], "hash": row[1]} if row else {"id": 0, "hash": GENESIS}

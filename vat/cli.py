@@ -15,7 +15,8 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import Text, select, type_coerce, update
 from sqlalchemy.engine import URL, make_url
 
-from vat import audit
+from vat import anchors, audit
+from vat.app_role import grant_app_role
 from vat.auth import services as auth
 from vat.auth.models import Role
 from vat.crypto import EncryptedText, KeyRing, generate_key_entry, key_id_of
@@ -25,7 +26,7 @@ from vat.figures import figures
 
 
 def register(app: Flask) -> None:
-    for command in (create_user, backup, restore):
+    for command in (create_user, backup, restore, anchor, grant_app_role):
         app.cli.add_command(command)
     app.cli.add_command(keys)
     app.cli.add_command(audit_group)
@@ -140,6 +141,23 @@ def audit_verify() -> None:
     click.echo(f"audit log intact: {report.rows} rows, head {report.head}")
 
 
+@click.command("anchor")
+@with_appcontext
+def anchor() -> None:
+    """Write both chains' heads, signed, to the append-only anchor file (daily, from cron)."""
+    line = _anchor_now("flask anchor")
+    click.echo(f"anchored to {anchors.path()}: {json.dumps(line['heads'], sort_keys=True)}")
+
+
+def _anchor_now(reason: str) -> dict[str, object]:
+    from ledger.verify import anchor_heads  # imported when run, as vat.figures does
+
+    line = anchors.signed(anchor_heads(), reason)
+    db.session.rollback()
+    anchors.append(line)
+    return line
+
+
 # --- backup and restore ----------------------------------------------------------------------
 
 
@@ -183,6 +201,8 @@ def restore(path: Path, yes: bool) -> None:
         _run_pg(
             "pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_libpq_url(url)}", str(path)
         )
+    # The restored history is the one to check from now on (its heads may be older).
+    _anchor_now(f"restore from {path.name}")
     click.echo(f"restored from {path}")
 
 

@@ -16,7 +16,8 @@ from ledger.models import Entry, ExchangeRate, Period, Posting
 from ledger.reports.close_pack import close_pack, month_end
 from ledger.reports.subledgers import subledger_checks
 from ledger.services.booking import record_audit
-from ledger.verify import verify
+from ledger.verify import anchor_heads, verify
+from vat import anchors
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import Conflict, DomainError
@@ -118,6 +119,8 @@ def close_period(*, actor: Actor, month: date) -> Period:
         )
     seq, head_hash = engine.head()
     pack = close_pack(month, head_seq=seq, head_hash=head_hash, closed_by=actor.username)
+    pack["anchor"] = anchor = anchors.signed(anchor_heads(), f"close {month:%Y-%m}")
+    anchors.append_after_commit(anchor)
     period = Period(
         month=month,
         closed_by_id=actor.id,
