@@ -158,14 +158,18 @@ def test_deidentified_export_for_analysts(app, client, login, world):
     rows = list(csv.reader(io.StringIO(first.lstrip("\ufeff"))))
     header = rows[0]
     assert header[0] == "pseudonymous id" and "mission" not in header
-    assert "registered on (shifted)" in header
+    assert "registered (month, shifted)" in header and "direct support (USD) band" in header
     assert len(rows) == 1 + 6  # CAR-2020-0003 did not consent to aggregate reporting
     with app.app_context():
         assert pseudonym("CAR-2020-0003") not in first
         shift = date_shift("CAR-2020-0001")
         assert timedelta(days=-30) <= shift <= timedelta(days=30) and shift
         row = next(r for r in rows if r[0] == pseudonym("CAR-2020-0001"))
-    assert row[header.index("registered on (shifted)")] == (date(2020, 3, 1) + shift).isoformat()
+    assert row[header.index("registered (month, shifted)")] == f"{date(2020, 3, 1) + shift:%Y-%m}"
+    bands = {"0", "under 100", "100–499", "500–999", "1,000–2,499", "2,500–4,999", "5,000–9,999"}
+    bands |= {"10,000 or more"}
+    for name in ("direct support (USD) band", "paid by projects (USD) band"):
+        assert {r[header.index(name)] for r in rows[1:]} <= bands
     assert [e.object_id for e in _exports(app)] == ["victim-support-deidentified"] * 2
 
 

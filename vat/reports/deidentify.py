@@ -1,8 +1,13 @@
 """De-identified per-victim rows, for analysis outside the advocates' scope: the case code becomes
 a stable keyed hash (the same victim gets the same id in every export, and nobody without the key
-can go back), every date moves by the same secret offset for a given victim (intervals stay true,
-calendar dates do not), the mission is dropped, and only victims who consented to aggregate
-reporting are included. Identity fields are never read by reports in the first place."""
+can go back), every date moves by the same secret offset for a given victim and is then shown
+as its month only, money is shown as a band, the mission is dropped, and only victims who
+consented to aggregate reporting are included. Identity fields are never read by reports in the
+first place.
+
+Bands and months, not amounts and days: the ledger's direct-support list shows each payment's
+exact amount and date beside its case code, so an exact figure here would join a pseudonym back
+to its case code (issue 15, item 10). Intervals (days from referral to a service) stay exact."""
 
 from __future__ import annotations
 
@@ -10,11 +15,16 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app
 
 MAX_SHIFT_DAYS = 30
+# Upper bounds of the money bands, in US dollars; the last band is open.
+MONEY_BANDS = (100, 500, 1_000, 2_500, 5_000, 10_000)
+MONEY_COLUMNS = ("direct support (USD)", "paid by projects (USD)", "other trust-fund services (USD)")
+DATE_COLUMNS = ("registered on", "last case update")
 
 
 def _keyed(purpose: str, case_code: str) -> bytes:
@@ -33,12 +43,35 @@ def date_shift(case_code: str) -> timedelta:
     return timedelta(days=days or MAX_SHIFT_DAYS)
 
 
+def money_band(amount: Decimal) -> str:
+    """The band of `amount` (US dollars): 0, under 100, 100–499, … 10,000 or more."""
+    if not amount:
+        return "0"
+    lower = 0
+    for upper in MONEY_BANDS:
+        if amount < upper:
+            return f"under {upper:,}" if lower == 0 else f"{lower:,}–{upper - 1:,}"
+        lower = upper
+    return f"{lower:,} or more"
+
+
+def _renamed(name: str, i: int, code_at: int, date_columns: list[int], money_columns: list[int]) -> str:
+    if i == code_at:
+        return "pseudonymous id"
+    if i in date_columns:
+        return f"{name.removesuffix(' on')} (month, shifted)"
+    if i in money_columns:
+        return f"{name} band"
+    return name
+
+
 def deidentify(header: list[str], rows: Iterable[list[Any]]) -> tuple[list[str], Iterator[list[Any]]]:
     """The header and rows of the per-victim export, de-identified (see the module docstring)."""
     code_at, mission_at = header.index("case code"), header.index("mission")
-    date_columns = [i for i, name in enumerate(header) if name in ("registered on", "last case update")]
+    date_columns = [i for i, name in enumerate(header) if name in DATE_COLUMNS]
+    money_columns = [i for i, name in enumerate(header) if name in MONEY_COLUMNS]
     new_header = [
-        "pseudonymous id" if i == code_at else f"{name} (shifted)" if i in date_columns else name
+        _renamed(name, i, code_at, date_columns, money_columns)
         for i, name in enumerate(header)
         if i != mission_at
     ]
@@ -51,7 +84,9 @@ def deidentify(header: list[str], rows: Iterable[list[Any]]) -> tuple[list[str],
             values[code_at] = pseudonym(code)
             for i in date_columns:
                 if isinstance(values[i], date):
-                    values[i] = values[i] + shift
+                    values[i] = f"{values[i] + shift:%Y-%m}"
+            for i in money_columns:
+                values[i] = money_band(Decimal(values[i] or 0))
             yield [v for i, v in enumerate(values) if i != mission_at]
 
     return new_header, generate()
