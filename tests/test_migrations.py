@@ -90,3 +90,45 @@ def test_amounts_move_between_cents_and_their_currency_minor_units(app, make_use
         assert [tuple(r) for r in at_head] == [("JPY", 1200), ("KWD", 12340), ("USD", 8550)]
         assert [tuple(r) for r in in_cents] == [("JPY", 120000), ("KWD", 1234), ("USD", 8550)]
         assert db.session.execute(text(stored)).all() == at_head
+
+
+def test_fields_that_can_carry_identity_are_encrypted_at_rest_and_back(app, make_user):
+    """Migration 1070 encrypts the rows already there; its downgrade puts the clear text back."""
+    from datetime import date
+
+    from tests.vat.conftest import register
+    from vat.victims import consents, family
+    from vat.victims.models import Child, Disclosure
+
+    user = make_user(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        actor = db.session.get(User, user.id)
+        victim = register(actor)
+        family.add_child(actor=actor, victim=victim, birth_date=date(2019, 4, 2), sex="female")
+        consents.record_disclosure(
+            actor=actor,
+            victim=victim,
+            recipient_kind="provider",
+            recipient="Clinique Sainte-Anne",
+            purpose="Follow-up of the pregnancy",
+            shared_on=None,
+        )
+        db.session.commit()
+        stored = "SELECT birth_date, recipient, purpose FROM vat_child, vat_disclosure"
+        at_head = db.session.execute(text(stored)).one()
+        assert all(str(value).startswith("v1:") for value in at_head), "clear text at rest"
+        assert db.session.query(Child).one().birth_date == date(2019, 4, 2)
+        assert db.session.query(Disclosure).one().recipient == "Clinique Sainte-Anne"
+        db.session.commit()
+        downgrade(revision="0980")
+        clear = db.session.execute(text(stored)).one()
+        db.session.commit()
+        upgrade(revision="heads")
+        assert [str(value) for value in clear] == [
+            "2019-04-02",
+            "Clinique Sainte-Anne",
+            "Follow-up of the pregnancy",
+        ]
+        db.session.expunge_all()
+        assert db.session.query(Child).one().birth_date == date(2019, 4, 2)
+        assert db.session.query(Disclosure).one().purpose == "Follow-up of the pregnancy"

@@ -19,7 +19,7 @@ from vat import anchors, audit
 from vat.app_role import grant_app_role
 from vat.auth import services as auth
 from vat.auth.models import Role
-from vat.crypto import EncryptedText, KeyRing, generate_key_entry, key_id_of
+from vat.crypto import ENCRYPTED_TYPES, KeyRing, generate_key_entry, key_id_of
 from vat.db import Base, db
 from vat.errors import DomainError
 from vat.figures import figures
@@ -101,7 +101,7 @@ def rotate_all() -> int:
     ring: KeyRing = current_app.extensions["vat_keyring"]
     changed = 0
     for table in Base.metadata.sorted_tables:
-        encrypted = {c.name: c.type for c in table.columns if isinstance(c.type, EncryptedText)}
+        encrypted = {c.name: c.type for c in table.columns if isinstance(c.type, ENCRYPTED_TYPES)}
         columns = [c for c in table.columns if c.name in encrypted]
         if not columns:
             continue

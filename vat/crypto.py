@@ -16,6 +16,7 @@ import os
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -103,6 +104,27 @@ class EncryptedText(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else keyring().decrypt(value, self.context)
+
+
+class EncryptedDate(TypeDecorator[date]):
+    """A date encrypted at rest (its ISO form, as `EncryptedText` keeps text): for dates that
+    could help identify someone, such as a child's birth date. Never compared in SQL."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, context: str) -> None:
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value: date | None, dialect: Any) -> str | None:
+        return None if value is None else keyring().encrypt(value.isoformat(), self.context)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> date | None:
+        return None if value is None else date.fromisoformat(keyring().decrypt(value, self.context))
+
+
+ENCRYPTED_TYPES = (EncryptedText, EncryptedDate)
 
 
 def normalise(value: str) -> str:

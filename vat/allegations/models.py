@@ -6,9 +6,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, String, Text
+from sqlalchemy import Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vat.crypto import EncryptedText
 from vat.db import Base, UTCDateTime, one_of, utcnow
 
 
@@ -124,7 +125,7 @@ class Allegation(Base):
     investigation_completed_on: Mapped[date | None] = mapped_column(Date)
     report_submitted_on: Mapped[date | None] = mapped_column(Date)
     outcome: Mapped[str] = mapped_column(String(20), default=Outcome.PENDING)
-    actions_taken: Mapped[str | None] = mapped_column(Text)
+    actions_taken: Mapped[str | None] = mapped_column(EncryptedText("vat_allegation.actions_taken"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vat.crypto import EncryptedText
@@ -121,7 +121,7 @@ class BreakGlass(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id"), index=True)
     record_type: Mapped[str] = mapped_column(String(40))
     record_id: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(EncryptedText("auth_break_glass.reason"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vat.allegations.models import Allegation, Labelled, Outcome
 from vat.auth.models import User
-from vat.crypto import EncryptedText
+from vat.crypto import EncryptedDate, EncryptedText
 from vat.db import Base, UTCDateTime, one_of, utcnow
 from vat.money import InCurrency, currency_first
 
@@ -334,7 +334,7 @@ class Child(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
-    birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_date: Mapped[date | None] = mapped_column(EncryptedDate("vat_child.birth_date"))
     sex: Mapped[str] = mapped_column(String(10), default=Sex.UNKNOWN)
     notes: Mapped[str | None] = mapped_column(EncryptedText("vat_child.notes"), deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -402,8 +402,8 @@ class Disclosure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
     recipient_kind: Mapped[str] = mapped_column(String(20))
-    recipient: Mapped[str] = mapped_column(String(200))
-    purpose: Mapped[str] = mapped_column(String(200))
+    recipient: Mapped[str] = mapped_column(EncryptedText("vat_disclosure.recipient"))
+    purpose: Mapped[str] = mapped_column(EncryptedText("vat_disclosure.purpose"))
     shared_on: Mapped[date] = mapped_column(Date)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
