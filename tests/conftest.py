@@ -52,11 +52,15 @@ _apps_to_close: list[Flask] = []
 ANCHORS = Path(tempfile.mkdtemp(prefix="vat-anchors-"))
 
 
+def anchor_file(database_url: str) -> str:
+    """The anchor file of the database at `database_url`, for this test run."""
+    return str(ANCHORS / f"{hashlib.sha256(database_url.encode()).hexdigest()[:16]}.jsonl")
+
+
 def make_app(database_url: str, **overrides: Any) -> Flask:
     """An app on `database_url`; its connections are closed when the test ends. Each database
     has its own anchor file (tests share the instance folder)."""
-    anchor_file = ANCHORS / f"{hashlib.sha256(database_url.encode()).hexdigest()[:16]}.jsonl"
-    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "VAT_ANCHOR_FILE": str(anchor_file)}
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "VAT_ANCHOR_FILE": anchor_file(database_url)}
     application = create_app({**TEST_SETTINGS, **settings, **overrides})
     _apps_to_close.append(application)
     return application

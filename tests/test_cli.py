@@ -55,3 +55,80 @@ def test_backup_then_restore_gives_back_the_same_rows(app, runner, tmp_path, mak
     assert result.exit_code == 0, result.output
     assert (count(app, User), count(app, AuditEvent)) == before
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def _book(app, amount):
+    from decimal import Decimal
+
+    from ledger.engine import CASH, CONTRIBUTIONS, Line
+    from tests.ledger.conftest import post_receipt
+
+    with app.app_context():
+        lines = [Line(CASH, "USD", Decimal(amount)), Line(CONTRIBUTIONS, "USD", -Decimal(amount))]
+        post_receipt(lines)
+        db.session.commit()
+
+
+def test_restore_rebuilds_the_summaries_verifies_and_anchors(app, runner, tmp_path):
+    """A backup taken with a ledger summary off (altered behind the app) comes back with the
+    summary rebuilt from its postings; an older backup restored after an anchor is anchored anew."""
+    from sqlalchemy import text
+
+    from vat import anchors
+    from vat.figures import differences
+
+    _book(app, "100")
+    with app.app_context():
+        db.session.execute(text("UPDATE ledger_balance SET usd_minor = usd_minor + 1"))
+        db.session.commit()
+        assert differences()
+    backup = tmp_path / "backup.dump"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    _book(app, "200")
+    assert runner.invoke(args=["anchor"]).exit_code == 0
+    result = runner.invoke(args=["restore", str(backup), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "ledger balances: rebuilt" in result.output and "heads anchored" in result.output
+    with app.app_context():
+        assert differences() == []
+        assert anchors.latest()[0]["reason"] == "restore from backup.dump"
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 0
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_a_restored_database_that_does_not_verify_is_not_anchored(app, runner, tmp_path):
+    from sqlalchemy import text
+
+    from vat import anchors
+    from vat.db import drop_append_only_ddl
+
+    _book(app, "100")
+    with app.app_context():
+        for ddl in drop_append_only_ddl("audit_event", db.engine.dialect.name):
+            db.session.execute(text(ddl))
+        db.session.execute(text("UPDATE audit_event SET action = 'altered' WHERE id = 1"))
+        db.session.commit()
+    backup = tmp_path / "backup.dump"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    result = runner.invoke(args=["restore", str(backup), "--yes"])
+    assert result.exit_code == 1 and "does not verify" in result.output
+    with app.app_context():
+        assert anchors.latest() == (None, None)
+
+
+def test_restore_is_refused_while_a_server_is_connected(app, runner, tmp_path, database_url):
+    import pytest
+    from sqlalchemy import create_engine
+
+    from tests.conftest import BACKEND
+
+    if BACKEND != "postgres":
+        pytest.skip("SQLite has no list of connected clients: its backup API restores under a lock")
+    backup = tmp_path / "backup.dump"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    server = create_engine(database_url)
+    with server.connect():
+        result = runner.invoke(args=["restore", str(backup), "--yes"])
+    server.dispose()
+    assert result.exit_code == 1 and "1 other connections" in result.output
+    assert "Nothing was restored" in result.output

@@ -149,8 +149,9 @@ class ChainReport:
     problem: str | None
 
 
-def verify() -> ChainReport:
-    """Walk the chain from the start; report the first row that does not verify."""
+def verify(*, anchored: bool = True) -> ChainReport:
+    """Walk the chain from the start; report the first row that does not verify, then (unless
+    `anchored` is false) check the chain against the latest anchor."""
     previous = GENESIS
     count = 0
     for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
@@ -160,7 +161,7 @@ def verify() -> ChainReport:
         if not hmac.compare_digest(event.hash, _digest(event)):
             return ChainReport(count, previous, f"row {event.id}: its content was altered")
         previous = event.hash
-    return ChainReport(count, previous, anchors.check("audit", "id", _hash_of))
+    return ChainReport(count, previous, anchors.check("audit", "id", _hash_of) if anchored else None)
 
 
 def _hash_of(event_id: int) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import Text, select, type_coerce, update
+from sqlalchemy import Text, select, text, type_coerce, update
 from sqlalchemy.engine import URL, make_url
 
 from vat import anchors, audit
@@ -22,7 +22,7 @@ from vat.auth.models import Role
 from vat.crypto import ENCRYPTED_TYPES, KeyRing, generate_key_entry, key_id_of
 from vat.db import Base, db
 from vat.errors import DomainError
-from vat.figures import figures
+from vat.figures import figures, summaries
 
 
 def register(app: Flask) -> None:
@@ -184,12 +184,15 @@ def backup(path: Path) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Confirm that the current database is replaced.")
 def restore(path: Path, yes: bool) -> None:
-    """Replace the database with the backup at PATH."""
+    """Replace the database with the backup at PATH (refused on PostgreSQL while app servers are
+    connected); then rebuild the kept summaries, verify both chains and anchor their heads."""
     if not yes:
         raise click.ClickException("restore replaces every row of the database: add --yes")
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
     db.session.remove()
     db.engine.dispose()
+    if url.get_backend_name() != "sqlite":
+        _refuse_while_connected()
     if url.get_backend_name() == "sqlite":
         source = sqlite3.connect(path)
         target = sqlite3.connect(_sqlite_file(url))
@@ -201,9 +204,41 @@ def restore(path: Path, yes: bool) -> None:
         _run_pg(
             "pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_libpq_url(url)}", str(path)
         )
-    # The restored history is the one to check from now on (its heads may be older).
-    _anchor_now(f"restore from {path.name}")
     click.echo(f"restored from {path}")
+    _after_restore(path)
+
+
+def _refuse_while_connected() -> None:
+    """Servers connected to the database would answer from a history being replaced under them."""
+    with db.engine.connect() as connection:
+        others = connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    db.engine.dispose()
+    if others:
+        raise click.ClickException(
+            f"{others} other connections to this database (app servers, workers?): stop them "
+            "first. Nothing was restored."
+        )
+
+
+def _after_restore(path: Path) -> None:
+    """The summaries from the restored rows, both chains checked, and their heads anchored: the
+    restored history is the one to check from now on (its heads may be older than the anchor's)."""
+    from ledger.verify import verify  # imported when run, as vat.figures does
+
+    for name, summary in summaries().items():
+        click.echo(f"{name}: rebuilt, {summary.rebuild()} rows")
+    db.session.commit()
+    problem = verify(anchored=False).problem or audit.verify(anchored=False).problem
+    db.session.rollback()
+    if problem:
+        raise click.ClickException(f"the restored database does not verify ({problem}); not anchored")
+    _anchor_now(f"restore from {path.name}")
+    click.echo("ledger and audit log verify; heads anchored")
 
 
 def _libpq_url(url: object) -> str:

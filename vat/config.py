@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Environment variables read at start; anything else comes from DEFAULTS or the caller.
-ENVIRONMENT_KEYS = ("VAT_ENV", "SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY")
+ENVIRONMENT_KEYS = ("VAT_ENV", "SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY", "VAT_ANCHOR_FILE")
 
 
 class ConfigurationError(RuntimeError):

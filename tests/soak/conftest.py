@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_SETTINGS
+from tests.conftest import TEST_SETTINGS, anchor_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +48,7 @@ def server_environment(database_url: str) -> dict[str, str]:
         SECRET_KEY=TEST_SETTINGS["SECRET_KEY"],
         VAT_DATA_KEY=TEST_SETTINGS["VAT_DATA_KEY"],
         VAT_MAC_KEY=TEST_SETTINGS["VAT_MAC_KEY"],
+        VAT_ANCHOR_FILE=anchor_file(database_url),  # never the instance folder's own
     )
     return env
 
