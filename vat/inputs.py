@@ -48,6 +48,22 @@ def choice(field: str, value: str | None, allowed: type[Any], *, default: str | 
     return cleaned
 
 
+YES = {"yes", "y", "true", "1", "x", "oui", "是"}
+NO = {"", "no", "n", "false", "0", "non", "否"}
+
+
+def yes_no(field: str, value: object) -> bool:
+    """A yes/no cell or field: True, False, or the words for them (English, French, Chinese)."""
+    if isinstance(value, bool):
+        return value
+    cleaned = str(value if value is not None else "").strip().lower()
+    if cleaned in YES:
+        return True
+    if cleaned in NO:
+        return False
+    raise InvalidField(field, _l("Answer yes or no."))
+
+
 def past_date(field: str, value: date | None, *, required: bool = False) -> date | None:
     if value is None:
         if required:

@@ -44,6 +44,7 @@ def allegation_steps(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "personnel_category": draw(st.sampled_from(["military_contingent", "civilian", "formed_police"])),
         "urgency": draw(st.sampled_from([u.value for u in Urgency])),
+        "historical": draw(st.booleans()),
         **dates,
     }
 

@@ -256,3 +256,30 @@ def test_skipped_rows_are_listed_on_the_page_in_the_readers_language(
         page = response.get_data(as_text=True)
         assert response.status_code == 200 and expected in page, language
         assert '<td class="num">4</td>' in page
+
+
+def test_historical_allegations_import_without_false_alarms(ctx: Flask, actor: User) -> None:
+    """Issue 17, item 3: an old tracker's allegation without step dates, marked historical, shows
+    its steps as not recorded, not overdue; an unrecognised yes/no is refused by name."""
+    from vat.allegations import clock
+    from vat.allegations.models import Allegation
+
+    text = (
+        "reference,country_code,mission,received_on,historical\n"
+        "0007/15,COD,MONUSCO,2015-03-02,oui\n"
+        "0008/15,COD,MONUSCO,2015-03-09,\n"
+    )
+    report = importer.import_file(
+        actor=actor, filename="a.csv", stream=io.BytesIO(text.encode()), kind="allegations"
+    )
+    assert report.ok, report.errors
+    old = db.session.scalar(select(Allegation).where(Allegation.reference == "0007/15"))
+    recent = db.session.scalar(select(Allegation).where(Allegation.reference == "0008/15"))
+    assert old.historical and not recent.historical
+    assert clock.overdue_steps(old, clock.rules()) == []
+    assert clock.overdue_steps(recent, clock.rules()) != []
+    bad = "reference,country_code,mission,received_on,historical\n0009/15,COD,MONUSCO,2015-03-02,maybe\n"
+    report = importer.import_file(
+        actor=actor, filename="b.csv", stream=io.BytesIO(bad.encode()), kind="allegations"
+    )
+    assert [(e.row, e.column) for e in report.errors] == [(2, "historical")]

@@ -34,8 +34,9 @@ class StepState:
     done_on: date | None
     due_on: date | None
     limit: str  # "7 days", "3 months"
-    state: str  # done, on_time, late, due, overdue, waiting, not_applicable
+    state: str  # done, on_time, late, due, overdue, waiting, not_applicable, not_recorded, done_by
     days: int  # late by / due in / overdue by
+    done_by: date | None = None  # state done_by: the date of the next step recorded, a bound
 
     @property
     def text(self) -> str:
@@ -51,6 +52,10 @@ class StepState:
             return "waiting for an earlier step"
         if self.state == "not_applicable":
             return "not applicable"
+        if self.state == "not_recorded":
+            return "not recorded"
+        if self.state == "done_by":
+            return f"not recorded; done by {self.done_by}"
         return "done"
 
     @property
@@ -70,7 +75,9 @@ def _rule_limit(rule: ClockRule, urgency: str) -> tuple[int, str]:
 def clock(
     allegation: Allegation, *, rule_list: Iterable[ClockRule] | None = None, on: date | None = None
 ) -> list[StepState]:
-    """Each step with its deadline and where it stands, from the rules table."""
+    """Each step with its deadline and where it stands, from the rules table. A step without a
+    date is not overdue when a later step has one (it was done by then: `done_by`) or when the
+    record is historical (imported from a tracker that did not keep it: `not_recorded`)."""
     on = on or today()
     by_step = {r.step: r for r in (rule_list if rule_list is not None else rules())}
     states = [
@@ -78,36 +85,41 @@ def clock(
         if allegation.received_on
         else StepState(Step.RECEIVED, STEP_LABELS[Step.RECEIVED], None, None, "", "waiting", 0)
     ]
-    for step in list(Step)[1:]:
-        rule = by_step.get(step.value)
-        done = allegation.step_date(step)
-        if rule is None:
-            states.append(
-                StepState(step, STEP_LABELS[step], done, None, "", "done" if done else "waiting", 0)
-            )
-            continue
-        applies = [c for c in rule.applies_to.split(",") if c]
-        if applies and allegation.personnel_category not in applies:
-            states.append(StepState(step, STEP_LABELS[step], done, None, "", "not_applicable", 0))
-            continue
-        amount, unit = _rule_limit(rule, allegation.urgency)
-        limit = f"{amount} {unit if amount != 1 else unit.rstrip('s')}"
-        start = allegation.step_date(Step(rule.starts_from))
-        if start is None:
-            states.append(StepState(step, STEP_LABELS[step], done, None, limit, "waiting", 0))
-            continue
-        due = deadline(start, amount, unit)
-        if done is not None:
-            late = (done - due).days
-            state = StepState(
-                step, STEP_LABELS[step], done, due, limit, "late" if late > 0 else "on_time", late
-            )
-        elif on <= due:
-            state = StepState(step, STEP_LABELS[step], None, due, limit, "due", (due - on).days)
-        else:
-            state = StepState(step, STEP_LABELS[step], None, due, limit, "overdue", (on - due).days)
-        states.append(state)
+    steps = list(Step)
+    for position, step in enumerate(steps[1:], start=1):
+        later = [d for d in (allegation.step_date(s) for s in steps[position + 1 :]) if d is not None]
+        states.append(_step_state(allegation, step, by_step.get(step.value), min(later, default=None), on))
     return states
+
+
+def _step_state(
+    allegation: Allegation, step: Step, rule: ClockRule | None, next_done: date | None, on: date
+) -> StepState:
+    """Where `step` stands on `on`; `next_done` is the earliest date of a later step, if any."""
+    label, done = STEP_LABELS[step], allegation.step_date(step)
+    amount, unit = _rule_limit(rule, allegation.urgency) if rule else (0, "")
+    limit = _limit_text(amount, unit) if rule else ""
+    applies = [c for c in rule.applies_to.split(",") if c] if rule else []
+    if applies and allegation.personnel_category not in applies:
+        return StepState(step, label, done, None, "", "not_applicable", 0)
+    if done is None and next_done is not None:
+        return StepState(step, label, None, None, limit, "done_by", 0, next_done)
+    if done is None and allegation.historical:
+        return StepState(step, label, None, None, limit, "not_recorded", 0)
+    start = allegation.step_date(Step(rule.starts_from)) if rule else None
+    if rule is None or start is None:  # done, but when it was due is not known; or waiting
+        return StepState(step, label, done, None, limit, "done" if done else "waiting", 0)
+    due = deadline(start, amount, unit)
+    if done is not None:
+        late = (done - due).days
+        return StepState(step, label, done, due, limit, "late" if late > 0 else "on_time", late)
+    if on <= due:
+        return StepState(step, label, None, due, limit, "due", (due - on).days)
+    return StepState(step, label, None, due, limit, "overdue", (on - due).days)
+
+
+def _limit_text(amount: int, unit: str) -> str:
+    return f"{amount} {unit if amount != 1 else unit.rstrip('s')}"
 
 
 def overdue_steps(
@@ -134,6 +146,7 @@ def has_overdue_step(rule_list: list[ClockRule], on: date) -> ColumnElement[bool
     latest start that is late by `on`, so that no date arithmetic runs in SQL (SQLite and
     PostgreSQL add months differently) and a plain comparison of the start column remains."""
     steps = {step.value for step in list(Step)[1:]}
+    order = [step.value for step in Step]
     overdue = []
     for rule in rule_list:
         if rule.step not in steps:
@@ -148,5 +161,7 @@ def has_overdue_step(rule_list: list[ClockRule], on: date) -> ColumnElement[bool
         ]
         categories = [c for c in rule.applies_to.split(",") if c]
         applies = [Allegation.personnel_category.in_(categories)] if categories else []
-        overdue.append(and_(getattr(Allegation, f"{rule.step}_on").is_(None), or_(*late), *applies))
+        no_later = [getattr(Allegation, f"{s}_on").is_(None) for s in order[order.index(rule.step) + 1 :]]
+        missing = getattr(Allegation, f"{rule.step}_on").is_(None)
+        overdue.append(and_(missing, *no_later, Allegation.historical.is_(False), or_(*late), *applies))
     return or_(*overdue) if overdue else false()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, String
+from sqlalchemy import Boolean, Date, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat.crypto import EncryptedText
@@ -126,6 +126,9 @@ class Allegation(Base):
     report_submitted_on: Mapped[date | None] = mapped_column(Date)
     outcome: Mapped[str] = mapped_column(String(20), default=Outcome.PENDING)
     actions_taken: Mapped[str | None] = mapped_column(EncryptedText("vat_allegation.actions_taken"))
+    # Imported from a tracker that did not keep every step: a step without a date is "not
+    # recorded", never overdue.
+    historical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

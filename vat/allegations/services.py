@@ -26,7 +26,7 @@ from vat.auth.actor import Actor
 from vat.auth.policy import in_scope, scope_filter
 from vat.db import db
 from vat.errors import DomainError
-from vat.inputs import InvalidField, choice, clean_text, country, mission, past_date
+from vat.inputs import InvalidField, choice, clean_text, country, mission, past_date, yes_no
 
 # An outcome was recorded: the victims named in the allegation must be told. Sent within the
 # transaction that records it (sender: the allegation; `actor`); the factory connects the victims
@@ -83,6 +83,8 @@ def _validate(values: Mapping[str, Any]) -> dict[str, Any]:
         "outcome": choice("outcome", values.get("outcome"), Outcome, default="pending"),
         "actions_taken": clean_text("actions_taken", values.get("actions_taken"), max_length=2000),
     }
+    if "historical" in values:  # set by the importer; the forms leave it as it is
+        cleaned["historical"] = yes_no("historical", values["historical"])
     sub_type = (values.get("sub_type") or "").strip().lower().replace(" ", "_") or None
     if sub_type is not None and sub_type not in {v for v, _ in SUB_TYPES if v}:
         raise InvalidField("sub_type", _l("Choose a listed sub-type."))

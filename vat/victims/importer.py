@@ -90,6 +90,11 @@ COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
         ("report_submitted_on", False, "YYYY-MM-DD"),
         ("outcome", False, ", ".join(m.value for m in Outcome)),
         ("actions_taken", False, "free text"),
+        (
+            "historical",
+            False,
+            "yes for a record from an old tracker: steps without a date are not recorded, not overdue",
+        ),
     ],
     "links": [
         ("case_code", True, "a victim's case code"),

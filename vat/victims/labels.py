@@ -10,6 +10,7 @@ from flask_babel import ngettext
 
 from vat.allegations.clock import StepState
 from vat.allegations.models import Step
+from vat.templating import day
 
 LABELS: dict[str, Any] = {
     # sex, age group, status
@@ -125,6 +126,10 @@ def step_text(state: StepState) -> str:
         return _("waiting for an earlier step")
     if state.state == "not_applicable":
         return _("not applicable")
+    if state.state == "not_recorded":
+        return _("not recorded")
+    if state.state == "done_by" and state.done_by is not None:
+        return _("not recorded; done by %(date)s", date=day(state.done_by))
     return _("done")
 
 

@@ -1,0 +1,26 @@
+"""schema: allegations imported from old trackers are marked historical (issue 17, item 3)
+
+A step without a date on a historical record is "not recorded", never overdue.
+
+Revision ID: 1071
+Revises: 1070
+Create Date: 2026-12-05
+
+"""
+
+from alembic import op
+from sqlalchemy import Boolean, Column, false
+
+revision = "1071"
+down_revision = "1070"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("vat_allegation", Column("historical", Boolean, nullable=False, server_default=false()))
+
+
+def downgrade():
+    with op.batch_alter_table("vat_allegation") as batch:
+        batch.drop_column("historical")
