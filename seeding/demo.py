@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from seeding import demo_victims
 from seeding.demo_claims import seed_claims
-from seeding.demo_ledger import seed_ledger_demo
+from seeding.demo_ledger import WITHHOLDINGS, seed_ledger_demo
 from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.victims.models import Victim
@@ -35,6 +35,7 @@ def seed_demo() -> list[tuple[str, str, str]] | None:
         created.append((username, role.value, password))
     demo_victims.seed()
     seed_claims()
+    demo_victims.seed_withheld_allegations((ref, country, on) for ref, country, _, on, *_ in WITHHOLDINGS)
     seed_ledger_demo(recipients=direct_support_recipients())
     return created
 

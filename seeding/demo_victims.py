@@ -8,6 +8,7 @@ Everything is written through the services, so consents, audit and the clock wor
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -208,6 +209,27 @@ def _allegations(
             allegations.update_allegation(
                 actor=actor, allegation=allegation, outcome=outcome, actions_taken=actions, **values
             )
+
+
+def seed_withheld_allegations(withheld: Iterable[tuple[str, str, date]]) -> None:
+    """The substantiated allegations the demo ledger withholds for — (reference, contributing
+    country, decision date) — recorded as historical cases in the Central African Republic (the
+    ledger refuses a withholding for an allegation it cannot find substantiated)."""
+    actor = db.session.scalars(select(User).where(User.username == "grace.senior")).one()
+    for reference, country, decided in withheld:
+        allegations.create_allegation(
+            actor=actor,
+            reference=reference,
+            country_code="CAF",
+            mission="MINUSCA",
+            personnel_category="military_contingent",
+            perpetrator_country=country,
+            type="exploitation",
+            received_on=decided - timedelta(days=240),
+            report_submitted_on=decided - timedelta(days=30),
+            outcome="substantiated",
+            historical=True,
+        )
 
 
 def _reference(rng: random.Random, received: date) -> str:

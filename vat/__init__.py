@@ -85,14 +85,17 @@ def register_request_hooks(app: Flask) -> None:
 def connect_domains() -> None:
     """A direct-support payment in the ledger records the assistance it paid for, and its reversal
     cancels it (ledger never imports victims code; it announces both, within the same transaction).
-    An allegation's outcome opens a task to tell each victim named in it, the same way."""
+    An allegation's outcome opens a task to tell each victim named in it, the same way; and a
+    withholding is refused unless its allegation is substantiated against that country."""
     from ledger.services.victim_support import direct_support_paid, direct_support_reversed
-    from vat.allegations.services import outcome_recorded
+    from ledger.services.withholdings import withholding_requested
+    from vat.allegations.services import check_withholding, outcome_recorded
     from vat.victims.outcomes import on_outcome_recorded
 
     direct_support_paid.connect(_record_direct_support)
     direct_support_reversed.connect(_cancel_direct_support)
     outcome_recorded.connect(on_outcome_recorded)
+    withholding_requested.connect(check_withholding)
 
 
 def _record_direct_support(sender: object, **payment: Any) -> None:

@@ -99,6 +99,27 @@ def withheld_totals(today: date | None = None) -> dict[str, dict[str, Decimal]]:
     return _withholding_summary(today or date.today())[2]
 
 
+def for_allegation(allegation_ref: str) -> dict[str, dict[str, Decimal]]:
+    """What was withheld for one allegation, transferred and outstanding, per currency."""
+    paid = _transfers_by_withholding()
+    query = standing(
+        select(Withholding.currency, summed(Withholding.amount_minor), summed(func.coalesce(paid.c.paid, 0)))
+        .outerjoin(paid, paid.c.withholding_id == Withholding.id)
+        .where(Withholding.allegation_ref == allegation_ref)
+        .group_by(Withholding.currency),
+        Withholding,
+    )
+    amounts: dict[str, dict[str, Decimal]] = {}
+    for currency, withheld_minor, paid_minor in db.session.execute(query):
+        withheld, transferred = from_minor(withheld_minor, currency), from_minor(paid_minor, currency)
+        amounts[currency] = {
+            "withheld": withheld,
+            "transferred": transferred,
+            "outstanding": withheld - transferred,
+        }
+    return dict(sorted(amounts.items()))
+
+
 def _transfers_by_withholding() -> Any:
     """Per withholding: what its live transfers brought in (`paid`) and the last day (`last_on`)."""
     return standing(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from flask.signals import Namespace
 from flask_babel import lazy_gettext as _l
 
 from ledger import engine
@@ -24,6 +25,13 @@ from ledger.services.booking import (
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
+
+signals = Namespace()
+# Sent before a withholding is booked, with `allegation_ref` and `country_code`: the victims' side
+# (connected by the app factory) refuses, by raising DomainError, a reference it does not know, an
+# allegation not substantiated, or a country other than the allegation's contributing country.
+# The ledger imports no victims code; it asks.
+withholding_requested = signals.signal("ledger-withholding-requested")
 
 
 def record_withholding(
@@ -55,6 +63,7 @@ def record_withholding(
     if not allegation_ref:
         raise DomainError(_l("Give the allegation's reference number."))
     code = country(country_code)
+    withholding_requested.send(None, allegation_ref=allegation_ref, country_code=code)
     rate = engine.rate_for(currency, decided_on)
     withholding = Withholding(
         allegation_ref=allegation_ref,

@@ -225,16 +225,19 @@ def fund(ctx: Flask) -> Fund:
 
 @pytest.fixture(autouse=True)
 def ledger_alone(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
-    """Ledger tests pay invented case codes: the app's link that records each direct-support
-    payment as the victim's assistance (which refuses unknown case codes) is off here, except in
-    tests marked `linked_domains`."""
+    """Ledger tests pay invented case codes and withhold for invented allegations: the app's
+    links that record each direct-support payment as the victim's assistance (which refuses
+    unknown case codes) and check each withholding against its allegation are off here, except
+    in tests marked `linked_domains`."""
     import vat
+    from vat.allegations.services import check_withholding
 
     if request.node.get_closest_marker("linked_domains"):
         yield
         return
     victim_support.direct_support_paid.disconnect(vat._record_direct_support)
     victim_support.direct_support_reversed.disconnect(vat._cancel_direct_support)
+    withholdings.withholding_requested.disconnect(check_withholding)
     try:
         yield
     finally:

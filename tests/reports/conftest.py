@@ -34,6 +34,7 @@ import vat
 from ledger.models import DonorKind, Entry, ProjectFocus
 from ledger.services import contributions, grants, victim_support
 from tests.ledger.conftest import Fund
+from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.victims import support_summary
@@ -126,6 +127,17 @@ def _build_world(app, make_user) -> World:
         pledge = fund.pledge(norway, "5000.00", date(2021, 1, 5))
         fund.receive(norway, "3000.00", date(2021, 1, 20), pledge=pledge, bank_reference="BR-1")
         fund.receive(other, "2000.00", date(2021, 2, 1), bank_reference="BR-2")
+        # The ledger withholds only for a substantiated allegation against the same country.
+        db.session.add(
+            Allegation(
+                reference="0399/15",
+                **CAF,
+                perpetrator_country="NPL",
+                received_on=date(2015, 6, 1),
+                outcome="substantiated",
+                historical=True,
+            )
+        )
         withholding = fund.withhold("0399/15", "NPL", "800.00", date(2021, 2, 10))
         fund.transfer(withholding, "500.00", date(2021, 3, 1), reference="TR-1")
         project = grants.approve_project(

@@ -112,6 +112,29 @@ def test_the_sql_clock_agrees_with_the_allegations_service(app, make_user, dated
     assert {r.step: _counts(r) for r in report.rows} == expected
 
 
+def test_the_sql_clock_agrees_on_bounded_and_historical_steps(app, make_user, dated):
+    """Issue 17, item 3: a step without a date but a later one is done by then; a historical
+    record's steps without dates are not recorded; neither is overdue, in both clocks."""
+    with app.app_context():
+        db.session.add_all(
+            [
+                Allegation(
+                    reference="0005/21", country_code="CAF", mission="MINUSCA", personnel_category="civilian",
+                    received_on=D(2021, 1, 4), referred_on=D(2021, 1, 20),
+                ),
+                Allegation(
+                    reference="0006/15", country_code="CAF", mission="MINUSCA", personnel_category="civilian",
+                    received_on=D(2015, 3, 2), historical=True,
+                ),
+            ]
+        )  # fmt: skip
+        db.session.commit()
+    test_the_sql_clock_agrees_with_the_allegations_service(app, make_user, dated)
+    rows = {r.step: _counts(r) for r in _report(app, make_user, Role.SENIOR_ADVOCATE).rows}
+    assert rows["assessed"]["done_by"] == 1 and rows["referred"]["not_recorded"] == 1
+    assert rows["referred"]["done"] == 1 and rows["assessed"]["not_recorded"] == 1  # 0005/21, 0006/15
+
+
 def test_filters_and_scope(app, make_user, dated):
     assert _report(app, make_user, Role.ADVOCATE, filters=VictimFilters(year=2020)).allegations == 2
     assert _report(app, make_user, Role.ADVOCATE, scope="COD").allegations == 0
@@ -120,7 +143,7 @@ def test_filters_and_scope(app, make_user, dated):
 def test_auditor_lines_are_suppressed_with_a_complement(app, make_user, dated):
     report = _report(app, make_user, Role.AUDITOR, scope="")
     assessed = report.rows[0]
-    assert assessed.counts == [None, None, 0, 0, 0, 0]
+    assert assessed.counts == [None, None, 0, 0, 0, 0, 0, 0, 0]
     assert assessed.average_days is None
     for row in report.rows:
         assert sum(n is None for n in row.counts) != 1

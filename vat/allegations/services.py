@@ -154,6 +154,30 @@ def update_allegation(*, actor: Actor, allegation: Allegation, **values: Any) ->
     return allegation
 
 
+def check_withholding(sender: object, *, allegation_ref: str, country_code: str) -> None:
+    """Receives ledger.services.withholdings.withholding_requested (connected by the app factory):
+    resolution 70/286 withholds for a substantiated allegation, from the country whose personnel
+    it concerns."""
+    allegation = find_by_reference_anywhere(allegation_ref)
+    if allegation is None:
+        raise DomainError(_l("No allegation has the reference %(reference)s.", reference=allegation_ref))
+    if allegation.outcome != Outcome.SUBSTANTIATED:
+        raise DomainError(
+            _l(
+                "Allegation %(reference)s is not substantiated: nothing can be withheld for it yet.",
+                reference=allegation_ref,
+            )
+        )
+    if allegation.perpetrator_country != country_code:
+        raise DomainError(
+            _l(
+                "Allegation %(reference)s concerns personnel of %(country)s: withhold from that country.",
+                reference=allegation_ref,
+                country=allegation.perpetrator_country or "—",
+            )
+        )
+
+
 def update_rule(
     *, actor: Actor, step: str, amount: int, unit: str, reduced_amount: int | None, reduced_from: str | None
 ) -> ClockRule:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
 
+from ledger.reports import withheld
 from vat import inputs
 from vat.allegations import clock, services
 from vat.allegations.forms import AllegationForm, ClockRuleForm, LinkVictimForm
@@ -116,6 +117,7 @@ def show(allegation_id: int) -> str:
         "vat/allegations/show.html",
         allegation=allegation,
         clock=clock.clock(allegation),
+        withheld=withheld.for_allegation(allegation.reference),
         linked=linked,
         link_form=LinkVictimForm(),
         button=EmptyForm(),

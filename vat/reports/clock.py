@@ -9,7 +9,20 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Date, Integer, String, and_, case, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Step, Urgency
 from vat.auth.actor import Actor
@@ -24,6 +37,9 @@ CLOCK_STATES = [
     ("due", _l("open, within the limit")),
     ("overdue", _l("open, overdue")),
     ("waiting", _l("waiting for an earlier step")),
+    ("done", _l("done, its start not recorded")),
+    ("done_by", _l("not recorded, done by a later step")),
+    ("not_recorded", _l("not recorded (historical record)")),
     ("not_applicable", _l("not applicable")),
 ]
 
@@ -62,6 +78,11 @@ def _deadline(start: Any, amount: ColumnElement[Any], unit: str) -> ColumnElemen
     return func.date(start, literal("+") + cast(amount, String) + literal(" days"))
 
 
+def _after(step: str) -> list[Step]:
+    steps = list(Step)
+    return steps[steps.index(Step(step)) + 1 :]
+
+
 def _limit_text(rule: ClockRule) -> str:
     text = f"{rule.amount} {rule.unit}"
     if rule.reduced_amount is not None and rule.reduced_from:
@@ -91,12 +112,21 @@ def clock_report(user: Actor, filters: VictimFilters, *, today: date | None = No
         categories = [c for c in rule.applies_to.split(",") if c]
         applies = Allegation.personnel_category.in_(categories) if categories else literal(True)
         started = and_(applies, start.is_not(None))
+        # As vat.allegations.clock does: a later step's date bounds this one; a historical record
+        # without it has it "not recorded".
+        later_dates = [getattr(Allegation, f"{s.value}_on").is_not(None) for s in _after(rule.step)]
+        later = or_(*later_dates) if later_dates else false()
+        missing = and_(applies, done.is_(None))
+        open_ = and_(missing, ~later, Allegation.historical.is_(False))
         states = {
             "on_time": and_(started, done.is_not(None), done <= due),
             "late": and_(started, done.is_not(None), done > due),
-            "due": and_(started, done.is_(None), literal(today, Date) <= due),
-            "overdue": and_(started, done.is_(None), literal(today, Date) > due),
-            "waiting": and_(applies, start.is_(None)),
+            "due": and_(started, open_, literal(today, Date) <= due),
+            "overdue": and_(started, open_, literal(today, Date) > due),
+            "waiting": and_(start.is_(None), open_),
+            "done": and_(applies, start.is_(None), done.is_not(None)),
+            "done_by": and_(missing, later),
+            "not_recorded": and_(missing, ~later, Allegation.historical.is_(True)),
             "not_applicable": ~applies if categories else literal(False),
         }
         completed = and_(started, done.is_not(None))

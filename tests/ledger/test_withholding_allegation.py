@@ -1,0 +1,93 @@
+"""A withholding is driven by its allegation (issue 17, item 4): the ledger refuses one for an
+unknown or unsubstantiated allegation, or from a country other than the one whose personnel the
+allegation concerns; the allegation's page shows what was withheld, transferred, outstanding."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from ledger.models import Withholding
+from tests.ledger.test_views import book
+from vat.allegations.models import Allegation
+from vat.auth.models import Role
+from vat.db import db
+from vat.errors import DomainError
+
+pytestmark = pytest.mark.linked_domains
+
+
+def _allegation(reference: str, outcome: str, contributor: str) -> None:
+    db.session.add(
+        Allegation(
+            reference=reference,
+            country_code="CAF",
+            mission="MINUSCA",
+            personnel_category="military_contingent",
+            perpetrator_country=contributor,
+            received_on=date(2018, 1, 10),
+            outcome=outcome,
+            historical=True,
+        )
+    )
+    db.session.commit()
+
+
+@pytest.mark.parametrize(
+    ("reference", "country", "refusal"),
+    [
+        ("NO-SUCH-ALLEGATION", "ZAF", "No allegation has the reference NO-SUCH-ALLEGATION."),
+        ("0002/18", "ZAF", "Allegation 0002/18 is not substantiated"),
+        ("0001/18", "ATA", "Allegation 0001/18 concerns personnel of ZAF"),
+        ("0001/18", "NPL", "Allegation 0001/18 concerns personnel of ZAF"),
+    ],
+)
+def test_the_ledger_refuses_a_withholding_its_allegation_does_not_support(fund, reference, country, refusal):
+    _allegation("0001/18", "substantiated", "ZAF")
+    _allegation("0002/18", "pending", "ZAF")
+    with pytest.raises(DomainError, match=refusal):
+        fund.withhold(reference, country, "1000", date(2019, 2, 1))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Withholding.id))) == 0
+
+
+def test_a_substantiated_allegation_against_that_country_is_withheld_for(fund):
+    _allegation("0001/18", "substantiated", "ZAF")
+    withholding = fund.withhold("0001/18", "ZAF", "1000", date(2019, 2, 1))
+    assert withholding.amount_minor == 100000
+
+
+def test_the_form_shows_the_refusal_and_books_nothing(app, client, login):
+    login(Role.FUND_MANAGER, "")
+    with app.app_context():
+        _allegation("0002/18", "pending", "ZAF")
+    response = book(
+        client,
+        "/ledger/withholdings/new",
+        allegation_ref="0002/18",
+        country_code="ZAF",
+        amount="20000",
+        currency="USD",
+        decided_on="2019-02-01",
+    )
+    assert response.status_code == 422
+    assert "Allegation 0002/18 is not substantiated" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Withholding.id))) == 0
+
+
+def test_the_allegation_page_shows_withheld_transferred_outstanding(app, client, login, fund):
+    _allegation("0001/18", "substantiated", "ZAF")
+    fund.contribute("1000")
+    withholding = fund.withhold("0001/18", "ZAF", "20000", date(2019, 2, 1))
+    fund.transfer(withholding, "15000", date(2019, 4, 1))
+    db.session.commit()
+    allegation_id = db.session.scalar(select(Allegation.id).where(Allegation.reference == "0001/18"))
+    db.session.rollback()  # the request below writes (its session, the audit): no lock held here
+    login(Role.SENIOR_ADVOCATE, "CAF")
+    page = client.get(f"/vat/allegations/{allegation_id}").get_data(as_text=True)
+    assert "Payments withheld" in page
+    for figure in ("20,000.00", "15,000.00", "5,000.00"):
+        assert figure in page
