@@ -91,3 +91,24 @@ def test_the_allegation_page_shows_withheld_transferred_outstanding(app, client,
     assert "Payments withheld" in page
     for figure in ("20,000.00", "15,000.00", "5,000.00"):
         assert figure in page
+
+
+def test_fund_managers_see_the_withholdings_to_record(app, client, login, fund):
+    _allegation("0001/18", "substantiated", "ZAF")
+    _allegation("0003/18", "substantiated", "NPL")
+    _allegation("0002/18", "pending", "ZAF")
+    fund.withhold("0001/18", "ZAF", "1000", date(2019, 2, 1))
+    db.session.commit()
+    db.session.rollback()
+    login(Role.FUND_MANAGER, "")
+    page = client.get("/vat/allegations/withholding-proposals").get_data(as_text=True)
+    assert "0003/18" in page and "NPL" in page
+    assert "0001/18" not in page  # withheld already
+    assert "0002/18" not in page  # not substantiated
+    assert "/ledger/withholdings/new?allegation=0003/18" in page
+
+
+@pytest.mark.parametrize("role", [Role.ADVOCATE, Role.SENIOR_ADVOCATE, Role.AUDITOR, Role.ADMIN])
+def test_roles_that_do_not_book_cannot_see_the_proposals(client, login, role):
+    login(role, "CAF")
+    assert client.get("/vat/allegations/withholding-proposals").status_code == 403

@@ -97,6 +97,7 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("GET", "reports.victims_download_deidentified"): (P.VIEW_CASES, ANY),
     ("GET", "reports.export_progress"): (P.VIEW_CASES, ANY),
     ("GET", "static"): (P.PUBLIC, ANY),
+    ("GET", "allegations.withholding_proposals"): (P.RECORD_LEDGER, ANY),
     ("GET", "allegations.index"): (P.VIEW_IDENTITY, ANY),
     ("GET", "allegations.show"): (P.VIEW_IDENTITY, SCOPED),
     ("GET", "allegations.edit"): (P.EDIT_CASES, SCOPED),

@@ -10,6 +10,7 @@ from flask.signals import Namespace
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
+from ledger.models import Withholding
 from vat import audit
 from vat.allegations.models import (
     STEP_LABELS,
@@ -152,6 +153,28 @@ def update_allegation(*, actor: Actor, allegation: Allegation, **values: Any) ->
     if allegation.outcome != outcome_before and allegation.outcome != Outcome.PENDING:
         outcome_recorded.send(allegation, actor=actor)
     return allegation
+
+
+# Resolution 70/286 withholds payments for the contingents of troop- and police-contributing countries.
+CONTINGENTS = (PersonnelCategory.MILITARY_CONTINGENT, PersonnelCategory.FORMED_POLICE)
+
+
+def withholding_proposals() -> list[Allegation]:
+    """Substantiated allegations against a contingent, its contributing country known, for which
+    nothing has been withheld yet: what the fund managers should withhold for, oldest first."""
+    withheld = select(Withholding.id).where(Withholding.allegation_ref == Allegation.reference)
+    return list(
+        db.session.scalars(
+            select(Allegation)
+            .where(
+                Allegation.outcome == Outcome.SUBSTANTIATED,
+                Allegation.personnel_category.in_(CONTINGENTS),
+                Allegation.perpetrator_country.is_not(None),
+                ~withheld.exists(),
+            )
+            .order_by(Allegation.report_submitted_on, Allegation.received_on, Allegation.id)
+        )
+    )
 
 
 def check_withholding(sender: object, *, allegation_ref: str, country_code: str) -> None:
