@@ -101,7 +101,7 @@ def test_fund_managers_see_the_withholdings_to_record(app, client, login, fund):
     db.session.commit()
     db.session.rollback()
     login(Role.FUND_MANAGER, "")
-    page = client.get("/vat/allegations/withholding-proposals").get_data(as_text=True)
+    page = client.get("/reports/withholdings-to-record").get_data(as_text=True)
     assert "0003/18" in page and "NPL" in page
     assert "0001/18" not in page  # withheld already
     assert "0002/18" not in page  # not substantiated
@@ -111,4 +111,4 @@ def test_fund_managers_see_the_withholdings_to_record(app, client, login, fund):
 @pytest.mark.parametrize("role", [Role.ADVOCATE, Role.SENIOR_ADVOCATE, Role.AUDITOR, Role.ADMIN])
 def test_roles_that_do_not_book_cannot_see_the_proposals(client, login, role):
     login(role, "CAF")
-    assert client.get("/vat/allegations/withholding-proposals").status_code == 403
+    assert client.get("/reports/withholdings-to-record").status_code == 403

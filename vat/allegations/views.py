@@ -103,13 +103,6 @@ def create() -> Response | tuple[str, int]:
     )
 
 
-@bp.get("/withholding-proposals")
-@requires(Permission.RECORD_LEDGER)
-def withholding_proposals() -> str:
-    """For fund managers: substantiated allegations against a contingent with nothing withheld."""
-    return render_template("vat/allegations/proposals.html", proposals=services.withholding_proposals())
-
-
 @bp.get("/<int:allegation_id>")
 @requires(Permission.VIEW_IDENTITY)
 def show(allegation_id: int) -> str:
