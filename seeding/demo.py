@@ -40,6 +40,25 @@ def seed_demo() -> list[tuple[str, str, str]] | None:
     return created
 
 
+def reset_demo_passwords() -> list[tuple[str, str, str]]:
+    """A new random password for each demo user there is (development's `flask demo-users
+    --reset`); audited, and every session of theirs ended."""
+    from vat import audit
+    from vat.db import db
+
+    renewed = []
+    for username, role, _scope in DEMO_USERS:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            continue
+        password = "demo-" + secrets.token_urlsafe(12)
+        user.password_hash = auth.hash_password(password)
+        auth.end_all_sessions(user)
+        audit.record("auth.demo_password_reset", actor=None, object_type="user", object_id=user.id)
+        renewed.append((username, role.value, password))
+    return renewed
+
+
 def direct_support_recipients() -> list[tuple[str, str]]:
     """Demo victims the trust fund paid directly: a few in CAR and the DRC."""
     from vat.db import db

@@ -59,8 +59,12 @@ def anchor_file(database_url: str) -> str:
 
 def make_app(database_url: str, **overrides: Any) -> Flask:
     """An app on `database_url`; its connections are closed when the test ends. Each database
-    has its own anchor file (tests share the instance folder)."""
-    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "VAT_ANCHOR_FILE": anchor_file(database_url)}
+    has its own anchor file and demo passwords file (tests share the instance folder)."""
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "VAT_ANCHOR_FILE": anchor_file(database_url),
+        "VAT_DEMO_PASSWORDS_FILE": anchor_file(database_url).removesuffix(".jsonl") + "-demo-passwords.txt",
+    }
     application = create_app({**TEST_SETTINGS, **settings, **overrides})
     _apps_to_close.append(application)
     return application

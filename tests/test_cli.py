@@ -42,6 +42,31 @@ def test_seed_demo_prints_passwords_once_and_is_idempotent(app, runner):
     assert count(app, User) == users
 
 
+def test_demo_users_shows_the_passwords_again_and_resets_them(app, runner):
+    """Issue 19, item 7: in development the demo passwords can be seen again, or renewed."""
+    from vat.auth import services as auth
+
+    register_seeding(app)
+    first = runner.invoke(args=["seed-demo"]).output
+    shown = runner.invoke(args=["demo-users"])
+    assert shown.exit_code == 0
+    admin_line = next(line for line in first.splitlines() if line.strip().startswith("admin "))
+    assert admin_line.split()[-1] in shown.output
+    reset = runner.invoke(args=["demo-users", "--reset"])
+    assert reset.exit_code == 0
+    new_password = next(line for line in reset.output.splitlines() if line.startswith("admin ")).split()[-1]
+    assert new_password != admin_line.split()[-1]
+    with app.app_context():
+        assert auth.authenticate(username="admin", password=new_password, address=None).username == "admin"
+        db.session.commit()
+    page = app.test_client().get("/auth/login").get_data(as_text=True)
+    assert 'id="demo-users-hint"' in page and "flask demo-users" in page
+    app.config["VAT_ENV"] = "production"
+    assert 'id="demo-users-hint"' not in app.test_client().get("/auth/login").get_data(as_text=True)
+    refused = runner.invoke(args=["demo-users"])
+    assert refused.exit_code != 0 and "development" in refused.output
+
+
 def test_backup_then_restore_gives_back_the_same_rows(app, runner, tmp_path, make_user):
     make_user()
     before = (count(app, User), count(app, AuditEvent))
