@@ -20,6 +20,7 @@ SCOPED = "scoped"  # the URL names victim data: outside a scoped user's scope it
 MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("GET", "main.dashboard"): (P.SIGNED_IN, ANY),
     ("GET", "admin.audit_log"): (P.READ_AUDIT, ANY),
+    ("GET", "admin.audit_export"): (P.READ_AUDIT, ANY),
     ("GET", "admin.users"): (P.MANAGE_USERS, ANY),
     ("GET", "admin.edit_user"): (P.MANAGE_USERS, ANY),
     ("POST", "admin.update_user"): (P.MANAGE_USERS, ANY),
