@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ledger.cli import attach
+from ledger.labels import account_name, account_type
 
 bp = Blueprint(
     "ledger",
@@ -19,6 +20,12 @@ bp = Blueprint(
     static_url_path="/static",
 )
 attach(bp.cli)  # type: ignore[arg-type]  # Blueprint.cli is an AppGroup, typed as a Group
+
+
+@bp.context_processor
+def account_labels() -> dict[str, Any]:
+    """Account names and types in the reader's language, for the ledger's pages."""
+    return {"account_name": account_name, "account_type": account_type}
 
 View = str | WerkzeugResponse | tuple[str, int]
 

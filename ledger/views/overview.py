@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
 
 from ledger import engine
+from ledger.labels import account_name
 from ledger.forms import (
     JournalFilterForm,
     ReversalForm,
@@ -74,7 +75,7 @@ def journal() -> str:
     form = JournalFilterForm(request.args)
     accounts = db.session.scalars(select(Account).order_by(Account.code)).all()
     form.account.choices = [SelectChoice("", _("All"))] + [
-        SelectChoice(a.code, f"{a.code} {a.name}") for a in accounts
+        SelectChoice(a.code, f"{a.code} {account_name(a.code, a.name)}") for a in accounts
     ]
     form.kind.choices = [SelectChoice("", _("All"))] + [
         SelectChoice(k, label) for k, label in _kind_labels().items()
