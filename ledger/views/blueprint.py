@@ -27,6 +27,7 @@ def account_labels() -> dict[str, Any]:
     """Account names and types in the reader's language, for the ledger's pages."""
     return {"account_name": account_name, "account_type": account_type}
 
+
 View = str | WerkzeugResponse | tuple[str, int]
 
 FORM_PAGE = "ledger/form.html"  # a form on a page of its own: a title, a note, the fields

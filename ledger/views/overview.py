@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
 
 from ledger import engine
-from ledger.labels import account_name
 from ledger.forms import (
     JournalFilterForm,
     ReversalForm,
 )
+from ledger.labels import account_name
 from ledger.models import (
     Account,
     Donor,
