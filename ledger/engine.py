@@ -35,7 +35,7 @@ from flask import current_app, g
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
-from ledger import balances, state
+from ledger import balances, refusals, state
 from ledger.models import Account, Currency, Entry, ExchangeRate, Period, Posting
 from ledger.state import Booked, ChartAccount, Ledger
 from vat import audit, money
@@ -115,7 +115,7 @@ def exponent(currency: str) -> int:
     known = g.setdefault("ledger_currencies", set())
     if currency not in known:
         if db.session.scalar(select(Currency.code).where(Currency.code == currency)) is None:
-            raise DomainError(f"Unknown currency {currency}.")
+            raise DomainError(refusals.unknown_currency(currency))
         known.add(currency)
     return money.exponent(currency)
 
@@ -153,9 +153,7 @@ def rate_for(currency: str, day: date) -> ExchangeRate | None:
         select(ExchangeRate).where(ExchangeRate.currency == currency, ExchangeRate.month == month_of(day))
     )
     if row is None:
-        raise DomainError(
-            f"No UN operational rate for {currency} in {day:%Y-%m}: record it under Exchange rates first."
-        )
+        raise DomainError(refusals.no_rate(currency, day))
     return row
 
 
@@ -174,7 +172,7 @@ def lock() -> None:
 
 def check_key(key: str) -> None:
     if not key or len(key) > 64:
-        raise DomainError("This form has expired: open it again.")
+        raise DomainError(refusals.FORM_EXPIRED)
 
 
 def begin(key: str, payload: dict[str, Any]) -> Entry | None:
@@ -185,7 +183,7 @@ def begin(key: str, payload: dict[str, Any]) -> Entry | None:
     if booked is None:
         return None
     if booked.request_hash != request_hash(payload):
-        raise Conflict("This form was already submitted with different values; open it again.")
+        raise Conflict(refusals.RESUBMITTED_DIFFERENTLY)
     return db.session.get_one(Entry, booked.entry_id)
 
 
@@ -204,9 +202,9 @@ def refuse_closed_or_future(*days: date, closed: set[date] | None = None) -> Non
         closed = set(db.session.scalars(select(Period.month).where(Period.month.in_(months))))
     for day in sorted(days):
         if month_of(day) in closed:
-            raise DomainError(f"{day:%B %Y} is closed: date the entry in an open month.")
+            raise DomainError(refusals.closed_month(day))
     if max(days) > date.today():
-        raise DomainError("The date is in the future.")
+        raise DomainError(refusals.FUTURE_DATE)
 
 
 # --- posting ---------------------------------------------------------------------------------
@@ -299,7 +297,7 @@ def _post(actor: Actor | None, events: list[Event]) -> tuple[list[int], dict[int
         earlier = booked.request_hash if booked is not None else digests.get(event.key)
         if earlier is not None:
             if earlier != digest:
-                raise Conflict("This form was already submitted with different values; open it again.")
+                raise Conflict(refusals.RESUBMITTED_DIFFERENTLY)
             continue
         digests[event.key] = digest
         fresh.append((event, digest))
@@ -381,7 +379,7 @@ def _carry_running(rows: list[dict[str, Any]], running: dict[int, int], never_ne
         row["running_usd_minor"] = running[account_id]
     for account_id in never_negative & before.keys():
         if running[account_id] < 0:
-            raise DomainError(f"Not enough cash: the fund holds US${cents(before[account_id]):,.2f}.")
+            raise DomainError(refusals.not_enough_cash(cents(before[account_id])))
 
 
 def _insert(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]]) -> list[int]:
@@ -407,7 +405,7 @@ def _convert(lines: list[Line], accounts: dict[str, ChartAccount]) -> list[dict[
             raise ValueError(f"unknown account {line.account}")
         amount_minor = to_minor(line.amount, line.currency)
         if amount_minor == 0 and not account.residual:
-            raise DomainError("An amount must not be zero.")
+            raise DomainError(refusals.ZERO_AMOUNT)
         rate = Decimal(1) if line.rate is None else line.rate.rate
         if line.currency != USD and line.rate is None and line.usd is None:
             raise ValueError("a line in a foreign currency needs a rate or a dollar value")
@@ -422,7 +420,7 @@ def _convert(lines: list[Line], accounts: dict[str, ChartAccount]) -> list[dict[
     if residual:
         # Rounding each converted line to the cent leaves at most half a cent per line.
         if 2 * abs(residual) > converted:
-            raise DomainError("The entry does not balance in US dollars.")
+            raise DomainError(refusals.UNBALANCED_USD)
         foreign = next(line for line in lines if line.currency != USD)
         rate = Decimal(1) if foreign.rate is None else foreign.rate.rate
         rows.append(_row(accounts[ROUNDING].id, foreign, 0, rate, -residual))
@@ -447,14 +445,14 @@ def _row(account_id: int, line: Line, amount_minor: int, rate: Decimal, usd_mino
 
 def _check_balanced(rows: list[dict[str, Any]]) -> None:
     if len(rows) < 2:
-        raise DomainError("An entry needs at least two lines.")
+        raise DomainError(refusals.ONE_LINE)
     by_currency: dict[str, int] = defaultdict(int)
     for row in rows:
         by_currency[row["currency"]] += row["amount_minor"]
     if any(by_currency.values()):
-        raise DomainError("The entry does not balance in every currency.")
+        raise DomainError(refusals.UNBALANCED_CURRENCY)
     if sum(r["usd_minor"] for r in rows):
-        raise DomainError("The entry does not balance in US dollars.")
+        raise DomainError(refusals.UNBALANCED_USD)
 
 
 # --- the hash chain --------------------------------------------------------------------------
@@ -534,9 +532,9 @@ def reverse(
 ) -> Entry:
     """Book the mirror image of `entry` (same dollar values, rates and dimensions)."""
     if entry.kind == EntryKind.REVERSAL:
-        raise DomainError("A reversal cannot itself be reversed: book the right entry instead.")
+        raise DomainError(refusals.REVERSING_A_REVERSAL)
     if reversal_of(entry) is not None:
-        raise Conflict(f"Entry {entry.seq} has already been reversed.")
+        raise Conflict(refusals.reversed_already(entry.seq))
     codes = {a.id: a.code for a in _ledger().accounts.values()}
     lines = [
         Line(

@@ -82,3 +82,21 @@ def test_a_message_built_from_other_messages_is_translated_whole(app):
             f"Une demande à l'étape «\u00a0{closed}\u00a0» ne peut pas passer à «\u00a0{paying}\u00a0». "
             "Étapes suivantes possibles\u00a0: aucune (rouvrez-la d'abord)."
         )
+
+
+ENGINE_REFUSALS = {
+    "en": "Not enough cash: the fund holds US$0.00.",
+    "fr": "Trésorerie insuffisante : le fonds détient 0.00 dollars des États-Unis.",
+    "zh": "现金不足：基金持有 0.00 美元。",
+}
+
+
+@pytest.mark.parametrize("language", sorted(ENGINE_REFUSALS))
+def test_the_posting_engines_refusals_are_translated_too(app, language):
+    """Issue 19, item 1: the engine's own refusals (not only the services') in fr and zh."""
+    from ledger import refusals
+
+    with app.test_request_context(headers={"Accept-Language": language}), force_locale(language):
+        assert str(refusals.not_enough_cash(Decimal("0"))) == ENGINE_REFUSALS[language]
+        month = {"en": "January 2019", "fr": "janvier 2019", "zh": "2019年1月"}[language]
+        assert str(refusals.closed_month(date(2019, 1, 5))).startswith(month)
