@@ -90,6 +90,8 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("GET", "reports.claims_export"): (P.VIEW_CASES, ANY),
     ("GET", "reports.clock"): (P.VIEW_CASES, ANY),
     ("GET", "reports.clock_export"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.statistics_page"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.statistics_export"): (P.VIEW_CASES, ANY),
     ("GET", "reports.fund"): (P.READ_LEDGER, ANY),
     ("GET", "reports.fund_export"): (P.READ_LEDGER, ANY),
     ("GET", "reports.victims"): (P.VIEW_CASES, ANY),

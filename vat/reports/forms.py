@@ -4,6 +4,7 @@ its export link carries the same filters. They change nothing, so they carry no 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,6 +12,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in wtforms 3.3, not its 3.2 stubs
 from wtforms.validators import Length, NumberRange, Optional, Regexp
 
+from vat.reports.scope import Period
 from vat.victims.models import Sex
 
 
@@ -70,3 +72,61 @@ class PeriodForm(ReportForm):
         start = self.start.data or date(today.year, 1, 1)
         end = self.end.data or date(today.year, 12, 31)
         return (start, end) if start <= end else (end, start)
+
+
+class PeriodChoiceForm(ReportForm):
+    """A period as the UN publishes figures for one: a quarter, a calendar year, or a date range.
+    A choice without its value, a malformed quarter or a range ending before it starts is a form
+    error (the page says which field to correct), never a guess."""
+
+    period = SelectField(
+        _l("Period"),
+        choices=[
+            SelectChoice("year", _l("a year")),
+            SelectChoice("quarter", _l("a quarter")),
+            SelectChoice("range", _l("a date range")),
+        ],
+        default="year",
+    )
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(min=1990, max=2100)])
+    quarter = StringField(
+        _l("Quarter"),
+        validators=[
+            Optional(),
+            Regexp(r"^\s*(199\d|20\d\d|2100)-[Qq][1-4]\s*$", message=_l("Write a quarter as 2024-Q3.")),
+        ],
+    )
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        kind = self.period.data
+        if kind == "year" and self.year.data is None and not self.year.errors:
+            self.year.errors = [*self.year.errors, _l("Give the year, e.g. 2024.")]
+            valid = False
+        elif kind == "quarter" and not (self.quarter.data or "").strip() and not self.quarter.errors:
+            self.quarter.errors = [*self.quarter.errors, _l("Give the quarter, e.g. 2024-Q3.")]
+            valid = False
+        elif kind == "range":
+            for bound in (self.start, self.end):
+                if bound.data is None and not bound.errors:
+                    bound.errors = [*bound.errors, _l("Give both dates of the range.")]
+                    valid = False
+            if self.start.data and self.end.data and self.end.data < self.start.data:
+                self.end.errors = [*self.end.errors, _l("The range ends before it starts.")]
+                valid = False
+        return valid
+
+    def chosen_period(self) -> Period:
+        """The period of a validated form."""
+        if self.period.data == "quarter":
+            year, quarter = (self.quarter.data or "").strip().upper().split("-Q")
+            return Period.of_quarter(int(year), int(quarter))
+        if self.period.data == "range" and self.start.data and self.end.data:
+            return Period.of_range(self.start.data, self.end.data)
+        return Period.of_year(int(self.year.data or 0))
+
+
+class StatisticsFilterForm(PlaceFilterForm, PeriodChoiceForm):
+    """The UN statistics' filters: country, mission and a period."""

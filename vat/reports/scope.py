@@ -8,7 +8,7 @@ advocates as rows (`consented_only`, for the de-identified export)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -55,6 +55,46 @@ class VictimFilters:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in ("", None)}
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a report counts, first and last included: a calendar quarter, a calendar year or
+    a date range. `year` and `quarter` name a quarter or a year (None for a range), the settings
+    the query-set-size control compares."""
+
+    start: date
+    end: date
+    kind: str  # "quarter", "year" or "range"
+    year: int | None = None
+    quarter: int | None = None
+
+    @classmethod
+    def of_year(cls, year: int) -> Period:
+        return cls(date(year, 1, 1), date(year, 12, 31), "year", year)
+
+    @classmethod
+    def of_quarter(cls, year: int, quarter: int) -> Period:
+        first_month = 3 * (quarter - 1) + 1
+        after = date(year + 1, 1, 1) if quarter == 4 else date(year, first_month + 3, 1)
+        return cls(date(year, first_month, 1), after - timedelta(days=1), "quarter", year, quarter)
+
+    @classmethod
+    def of_range(cls, start: date, end: date) -> Period:
+        return cls(start, end, "range")
+
+    @property
+    def name(self) -> str:
+        """2024, 2024-Q3 or 2024-01-01/2024-02-15 (ISO 8601's interval)."""
+        if self.kind == "quarter":
+            return f"{self.year}-Q{self.quarter}"
+        if self.kind == "year":
+            return str(self.year)
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+    def conditions(self, day: Any) -> list[ColumnElement[bool]]:
+        """`day` falls in the period: two comparisons, so an index on `day` serves."""
+        return [day >= self.start, day < self.end + timedelta(days=1)]
 
 
 def in_year(day: Any, year: int) -> list[ColumnElement[bool]]:

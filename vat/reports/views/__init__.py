@@ -1,6 +1,6 @@
 """The reports blueprint: each page's module registers its routes on it as it is imported."""
 
-from vat.reports.views import assistance, claims, clock, fund, landing, victims, withholdings
+from vat.reports.views import assistance, claims, clock, fund, landing, statistics, victims, withholdings
 from vat.reports.views.blueprint import bp
 
-__all__ = ["assistance", "bp", "claims", "clock", "fund", "landing", "victims", "withholdings"]
+__all__ = ["assistance", "bp", "claims", "clock", "fund", "landing", "statistics", "victims", "withholdings"]

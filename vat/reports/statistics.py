@@ -1,0 +1,234 @@
+"""Statistics as the UN publishes them, for a quarter, a year or a date range: allegations by
+type and sub-type, by outcome, by mission and by personnel category (counted by the day they
+were received); victims by sex and age group with the unknowns kept apart (by the day they were
+registered); paternity and child-support claims by step (by the day they were opened).
+
+Every count covers everything in the viewer's reach. For fund managers and auditors each table is
+suppressed (small counts hidden, with complements), and each of the three populations is shown
+only for settings the query-set-size control allows (docs/reports-privacy.md): a quarter or a year
+is a setting of its own, compared with its year and with the whole; a free date range could be
+subtracted from a range a day longer, so it is shown to advocates only.
+
+The UN's "entity category" (peacekeeping operations and special political missions; agencies,
+funds and programmes; implementing partners; non-UN forces) is not recorded on an allegation, so
+no table is derived for it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import func, select
+
+from vat.allegations.models import Allegation, AllegationType, Outcome, PersonnelCategory
+from vat.auth.actor import Actor
+from vat.claims.models import Claim, ClaimStep
+from vat.db import db
+from vat.reports.scope import (
+    Period,
+    VictimFilters,
+    claim_conditions,
+    place_conditions,
+    sees_rows,
+    threshold,
+    victim_conditions,
+)
+from vat.reports.sql import month_of
+from vat.reports.suppression import Setting, SuppressedTable, suppress, too_few_to_show
+from vat.victims.models import AgeGroup, Sex, Victim
+
+NOT_RECORDED = ""  # a sub-type or mission left empty
+SUB_TYPE_COLUMNS = [
+    "rape",
+    "sexual_assault",
+    "sexual_activity_with_minor",
+    "transactional_sex",
+    "exploitative_relationship",
+    "other",
+    NOT_RECORDED,
+]
+SEXES = [Sex.FEMALE.value, Sex.MALE.value, Sex.UNKNOWN.value]
+AGE_GROUPS = [AgeGroup.MINOR.value, AgeGroup.ADULT.value, AgeGroup.UNKNOWN.value]
+# The UN's groups: sex and age both known, and everyone else apart (never counted as adults).
+GROUPS = [
+    ("girls", Sex.FEMALE.value, AgeGroup.MINOR.value),
+    ("women", Sex.FEMALE.value, AgeGroup.ADULT.value),
+    ("boys", Sex.MALE.value, AgeGroup.MINOR.value),
+    ("men", Sex.MALE.value, AgeGroup.ADULT.value),
+]
+UNKNOWN_GROUP = "unknown"
+POPULATIONS = ("allegations", "victims", "claims")
+
+
+@dataclass(frozen=True)
+class AllegationTables:
+    by_type: SuppressedTable  # rows: types; columns: sub-types (codes; "" = not recorded)
+    by_outcome: SuppressedTable  # rows: outcomes; one column
+    by_mission: SuppressedTable  # rows: missions ("" = not recorded); one column
+    by_personnel: SuppressedTable  # rows: personnel categories; one column
+
+
+@dataclass(frozen=True)
+class VictimTables:
+    by_sex_and_age: SuppressedTable  # rows: sexes; columns: age groups
+    groups: list[tuple[str, int | None]]  # girls, women, boys, men, unknown; None: hidden
+
+
+@dataclass(frozen=True)
+class Statistics:
+    period: Period
+    threshold: int
+    allegations: AllegationTables | None  # None: refused to an aggregate-only viewer
+    victims: VictimTables | None
+    claims: SuppressedTable | None  # rows: claim steps; one column
+    refused: frozenset[str]  # populations too few to show for these filters
+
+    @property
+    def tables(self) -> int:
+        shown = [self.allegations is not None] * 4 + [self.victims is not None] * 2
+        return sum(shown) + (self.claims is not None)
+
+
+def statistics(user: Actor, filters: VictimFilters, period: Period) -> Statistics:
+    """The UN's breakdowns for `period`, over what the viewer may count (`filters`: country and
+    mission). A free date range is for advocates only: the view refuses it to everyone else."""
+    filters = VictimFilters(country_code=filters.country_code, mission=filters.mission)
+    limit = 1 if sees_rows(user) else threshold()
+    refused = frozenset(p for p in POPULATIONS if too_few(user, filters, period, p))
+    return Statistics(
+        period=period,
+        threshold=limit,
+        allegations=None if "allegations" in refused else _allegations(user, filters, period, limit),
+        victims=None if "victims" in refused else _victims(user, filters, period, limit),
+        claims=None if "claims" in refused else _claims(user, filters, period, limit),
+        refused=refused,
+    )
+
+
+def _one_column(name: str, labels: Sequence[str], counts: dict[str, int], limit: int) -> SuppressedTable:
+    return suppress(labels, [name], [[counts.get(label, 0)] for label in labels], threshold=limit)
+
+
+def _allegations(user: Actor, filters: VictimFilters, period: Period, limit: int) -> AllegationTables:
+    conditions = [
+        *place_conditions(
+            user, filters, record=Allegation, record_type="allegation", dated=Allegation.received_on
+        ),
+        *period.conditions(Allegation.received_on),
+    ]
+
+    def counted(*columns: Any) -> list[Any]:
+        query = select(*columns, func.count()).select_from(Allegation).where(*conditions)
+        return list(db.session.execute(query.group_by(*columns)).all())
+
+    types = [t.value for t in AllegationType]
+    pairs: dict[tuple[str, str], int] = {}
+    for kind, sub_type, n in counted(Allegation.type, Allegation.sub_type):
+        sub = sub_type if sub_type in SUB_TYPE_COLUMNS else NOT_RECORDED
+        pairs[(kind, sub)] = pairs.get((kind, sub), 0) + int(n)
+    by_type = suppress(
+        types,
+        SUB_TYPE_COLUMNS,
+        [[pairs.get((kind, sub), 0) for sub in SUB_TYPE_COLUMNS] for kind in types],
+        threshold=limit,
+    )
+    outcomes = {k: int(n) for k, n in counted(Allegation.outcome)}
+    missions: dict[str, int] = {}
+    for mission, n in counted(Allegation.mission):
+        missions[mission or NOT_RECORDED] = missions.get(mission or NOT_RECORDED, 0) + int(n)
+    categories = {k: int(n) for k, n in counted(Allegation.personnel_category)}
+    return AllegationTables(
+        by_type=by_type,
+        by_outcome=_one_column("allegations", [o.value for o in Outcome], outcomes, limit),
+        by_mission=_one_column("allegations", sorted(missions), missions, limit),
+        by_personnel=_one_column("allegations", [c.value for c in PersonnelCategory], categories, limit),
+    )
+
+
+def _victims(user: Actor, filters: VictimFilters, period: Period, limit: int) -> VictimTables:
+    conditions = [
+        *victim_conditions(user, filters, consented_only=False),
+        *period.conditions(Victim.registered_on),
+    ]
+    query = select(Victim.sex, Victim.age_group, func.count()).where(*conditions)
+    grid = {
+        (sex, age): int(n) for sex, age, n in db.session.execute(query.group_by(Victim.sex, Victim.age_group))
+    }
+    table = suppress(
+        SEXES, AGE_GROUPS, [[grid.get((sex, age), 0) for age in AGE_GROUPS] for sex in SEXES], threshold=limit
+    )
+    return VictimTables(by_sex_and_age=table, groups=un_groups(table))
+
+
+def un_groups(table: SuppressedTable) -> list[tuple[str, int | None]]:
+    """Girls, women, boys, men — and everyone whose sex or age is unknown, apart: the grand total
+    less the four, shown only when the table shows all five (so it reveals nothing the table does
+    not)."""
+    known = [table.cells[SEXES.index(sex)][AGE_GROUPS.index(age)] for _, sex, age in GROUPS]
+    unknown = None
+    if table.grand_total is not None and all(n is not None for n in known):
+        unknown = table.grand_total - sum(n for n in known if n is not None)
+    return [*zip([name for name, _, _ in GROUPS], known, strict=True), (UNKNOWN_GROUP, unknown)]
+
+
+def _claims(user: Actor, filters: VictimFilters, period: Period, limit: int) -> SuppressedTable:
+    conditions = [
+        *claim_conditions(user, filters, consented_only=False),
+        *period.conditions(Claim.opened_on),
+    ]
+    query = (
+        select(Claim.step, func.count())
+        .select_from(Claim)
+        .join(Victim, Victim.id == Claim.victim_id)
+        .where(*conditions)
+        .group_by(Claim.step)
+    )
+    steps = {step: int(n) for step, n in db.session.execute(query)}
+    return _one_column("claims", [s.value for s in ClaimStep], steps, limit)
+
+
+# --- query-set-size control over quarters and years ---------------------------------------------
+
+
+def period_cube(user: Actor, population: str) -> dict[Setting, int]:
+    """A population in the viewer's reach by country, mission, year and quarter of its date."""
+    everything = VictimFilters()
+    if population == "allegations":
+        columns: list[Any] = [Allegation.country_code, Allegation.mission, month_of(Allegation.received_on)]
+        query = select(*columns, func.count()).select_from(Allegation)
+        conditions = place_conditions(
+            user, everything, record=Allegation, record_type="allegation", dated=Allegation.received_on
+        )
+    elif population == "victims":
+        columns = [Victim.country_code, Victim.mission, month_of(Victim.registered_on)]
+        query = select(*columns, func.count()).select_from(Victim)
+        conditions = victim_conditions(user, everything, consented_only=False)
+    else:
+        columns = [Victim.country_code, Victim.mission, month_of(Claim.opened_on)]
+        query = select(*columns, func.count()).select_from(Claim).join(Victim, Victim.id == Claim.victim_id)
+        conditions = claim_conditions(user, everything, consented_only=False)
+    cube: dict[Setting, int] = {}
+    for row in db.session.execute(query.where(*conditions).group_by(*columns)):
+        country, mission, month, n = tuple(row)
+        year, quarter = (int(month[:4]), (int(month[5:7]) + 2) // 3) if month else (None, None)
+        key = (country, mission, year, quarter)
+        cube[key] = cube.get(key, 0) + int(n)
+    return cube
+
+
+def setting_of(filters: VictimFilters, period: Period) -> Setting:
+    return (filters.country_code.upper() or None, filters.mission or None, period.year, period.quarter)
+
+
+def too_few(user: Actor, filters: VictimFilters, period: Period, population: str) -> bool:
+    """Whether an aggregate-only viewer is refused this population for these filters: a quarter
+    or a year (with a country or a mission) matching fewer than the threshold, or differing by 1
+    to threshold − 1 from a coarser setting (its year, the whole). Ranges are refused by the view;
+    advocates are never refused."""
+    if sees_rows(user):
+        return False
+    if period.kind == "range":
+        return True
+    filters = replace(filters, year=None)
+    return too_few_to_show(period_cube(user, population), setting_of(filters, period), threshold())
