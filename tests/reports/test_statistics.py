@@ -405,3 +405,34 @@ def test_an_auditors_export_writes_suppressed_cells_as_such(app, client, login, 
     assert rows[("By status and outcome", "total")] == ["7"]
     assert rows[("By mission", "MINUSCA")] == ["5"]
     assert not any(section.startswith("Victims") or section.startswith("Paternity") for section, _ in rows)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("fr", ["Statistiques telles que l’ONU les publie", "filles", "âge inconnu", "Écrivez un trimestre"]),
+        ("zh", ["按联合国发布方式编制的统计", "女童", "年龄不详", "季度请写作 2024-Q3。"]),
+    ],
+)
+def test_the_page_speaks_french_and_chinese(client, login, records, language, words):
+    login(Role.SENIOR_ADVOCATE, "CAF, COD")
+    headers = {"Accept-Language": language}
+    text = client.get("/reports/statistics?period=quarter&quarter=2024-Q3", headers=headers).get_data(
+        as_text=True
+    )
+    text += client.get("/reports/statistics?period=quarter&quarter=2024", headers=headers).get_data(
+        as_text=True
+    )
+    for word in words:
+        assert word in text
+
+
+def test_a_sub_type_outside_the_list_gets_its_own_column(app, make_user, records):
+    with app.app_context():
+        db.session.add(
+            Allegation(reference="A9", **CAF, type="abuse", sub_type="abuse_other", received_on=D(2024, 8, 8))
+        )
+        db.session.commit()
+    by_type = _figures(app, make_user).allegations.by_type
+    assert by_type.column_labels[-2:] == ["abuse_other", ""]
+    assert _grid(by_type)[("abuse", "abuse_other")] == 1

@@ -125,12 +125,14 @@ def _allegations(user: Actor, filters: VictimFilters, period: Period, limit: int
     types = [t.value for t in AllegationType]
     pairs: dict[tuple[str, str], int] = {}
     for kind, sub_type, n in counted(Allegation.type, Allegation.sub_type):
-        sub = sub_type if sub_type in SUB_TYPE_COLUMNS else NOT_RECORDED
-        pairs[(kind, sub)] = pairs.get((kind, sub), 0) + int(n)
+        pairs[(kind, sub_type or NOT_RECORDED)] = pairs.get((kind, sub_type or NOT_RECORDED), 0) + int(n)
+    # A sub-type outside the usual list (a newer one, an imported one) gets a column of its own.
+    others = sorted({sub for _, sub in pairs} - set(SUB_TYPE_COLUMNS))
+    sub_types = [*SUB_TYPE_COLUMNS[:-1], *others, NOT_RECORDED]
     by_type = suppress(
         types,
-        SUB_TYPE_COLUMNS,
-        [[pairs.get((kind, sub), 0) for sub in SUB_TYPE_COLUMNS] for kind in types],
+        sub_types,
+        [[pairs.get((kind, sub), 0) for sub in sub_types] for kind in types],
         threshold=limit,
     )
     outcomes = {k: int(n) for k, n in counted(Allegation.outcome)}
