@@ -35,7 +35,8 @@ from vat.auth.models import Role, User
 from vat.claims.models import Claim
 from vat.db import db
 from vat.reports.scope import Period, VictimFilters
-from vat.reports.statistics import statistics
+from vat.reports.statistics import period_cube, setting_of, statistics
+from vat.reports.suppression import population
 from vat.victims.models import Victim
 
 D = date
@@ -436,3 +437,23 @@ def test_a_sub_type_outside_the_list_gets_its_own_column(app, make_user, records
     by_type = _figures(app, make_user).allegations.by_type
     assert by_type.column_labels[-2:] == ["abuse_other", ""]
     assert _grid(by_type)[("abuse", "abuse_other")] == 1
+
+
+def test_the_refusals_count_what_the_tables_count(app, make_user, records):
+    """The query-set-size control's cube and the tables select the same records for every quarter
+    and year, in every population (a refusal never judges other records than those shown)."""
+    uid = make_user(Role.SENIOR_ADVOCATE, "CAF, COD").id
+    with app.test_request_context():
+        user = db.session.get(User, uid)
+        cubes = {p: period_cube(user, p) for p in ("allegations", "victims", "claims")}
+        for period in [Period.of_year(2024), *[Period.of_quarter(2024, q) for q in (1, 2, 3, 4)]]:
+            for country in ("", "CAF"):
+                filters = VictimFilters(country_code=country)
+                report = statistics(user, filters, period)
+                setting = setting_of(filters, period)
+                shown = {
+                    "allegations": report.allegations.by_outcome.grand_total,
+                    "victims": report.victims.by_sex_and_age.grand_total,
+                    "claims": report.claims.grand_total,
+                }
+                assert shown == {p: population(cube, setting) for p, cube in cubes.items()}, period.name
