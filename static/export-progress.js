@@ -1,6 +1,6 @@
-// The download page of a large export (templates/reports/download.html): start the download,
-// then poll the export's progress every second and show it in the <progress> bar. No inline
-// script (the CSP forbids it); the texts come translated in data- attributes.
+// The page of an export job (templates/reports/job.html): poll the job's record every second and
+// show it in the <progress> bar; when the file is ready, download it (once: the server deletes
+// it). No inline script (the CSP forbids it); the texts come translated in data- attributes.
 (function () {
   "use strict";
   var box = document.getElementById("export-progress");
@@ -17,17 +17,32 @@
     numbers = new Intl.NumberFormat(); // a locale name the browser does not know
   }
 
-  function show(state, rows, total) {
-    var text = box.dataset["text" + state.charAt(0).toUpperCase() + state.slice(1)] || "";
-    if (state === "writing" && total) {
-      bar.max = total;
-      bar.value = rows;
-      text += " " + numbers.format(rows) + " / " + numbers.format(total);
-    } else if (state === "sending" || state === "finished") {
+  function text(name) {
+    return box.dataset["text" + name.charAt(0).toUpperCase() + name.slice(1)] || "";
+  }
+
+  function show(job) {
+    var shown = text(job.state);
+    if (job.state === "running" && job.total) {
+      bar.max = job.total;
+      bar.value = job.rows;
+      shown += " " + numbers.format(job.rows) + " / " + numbers.format(job.total);
+    } else if (job.state === "finished") {
       bar.max = 1;
       bar.value = 1;
+      if (job.file) {
+        link.href = job.file;
+        link.hidden = false;
+        link.click();
+      } else {
+        shown = text("taken");
+      }
+    } else if (job.state === "failed") {
+      bar.max = 1;
+      bar.value = 0;
+      shown += " " + (job.error || "");
     }
-    status.textContent = text;
+    status.textContent = shown;
   }
 
   function poll() {
@@ -35,9 +50,9 @@
       .then(function (response) {
         return response.json();
       })
-      .then(function (progress) {
-        show(progress.state, progress.rows, progress.total);
-        if (progress.state !== "finished" && progress.state !== "unknown") {
+      .then(function (job) {
+        show(job);
+        if (job.state === "queued" || job.state === "running") {
           window.setTimeout(poll, 1000);
         }
       })
@@ -46,6 +61,5 @@
       });
   }
 
-  link.click();
   window.setTimeout(poll, 300);
 })();

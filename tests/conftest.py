@@ -42,6 +42,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "VAT_MAC_KEY": "test-mac-key-that-is-long-enough-0123456789",
     "WTF_CSRF_ENABLED": False,
     "VAT_FAST_PASSWORD_HASHING": True,
+    "VAT_JOBS_IMMEDIATE": True,  # a job runs at once, inside the request or command that starts it
 }
 PASSWORD = "correct horse battery staple"
 
@@ -174,8 +175,8 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def app(database_url: str) -> Flask:
-    return make_app(database_url)
+def app(database_url: str, tmp_path: Path) -> Flask:
+    return make_app(database_url, VAT_JOBS_FOLDER=str(tmp_path / "jobs"))
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from vat import i18n
+    from vat import i18n, jobs
     from vat.crypto import KeyRing
     from vat.db import db
     from vat.extensions import csrf, login_manager, migrate
@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = None  # the server-side session table does this job
     app.extensions["vat_keyring"] = KeyRing.parse(app.config["VAT_DATA_KEY"])
+    jobs.init_app(app)
     i18n.init_app(app, str(ROOT / "translations"))
 
 

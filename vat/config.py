@@ -33,6 +33,12 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_HOSTS": None,
     "VAT_PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-* headers we trust
     "VAT_TIME_ZONE": "UTC",  # IANA name: times are shown in it to users who chose none
+    "VAT_JOBS_REDIS_URL": None,  # redis://host:6379/0: several app servers share one queue
+    "VAT_JOBS_FOLDER": None,  # the embedded queue and the jobs' files; default instance/jobs
+    "VAT_JOBS_QUEUE_NAME": "vat",
+    "VAT_JOBS_IMMEDIATE": False,  # run a job in the caller at once (tests)
+    "VAT_JOBS_HEARTBEAT_SECONDS": 5,
+    "VAT_JOBS_STALE_SECONDS": 60,  # a running job silent this long reads as interrupted
 }
 
 # Environment variables read at start; anything else comes from DEFAULTS or the caller.
@@ -55,6 +61,12 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
             config["TRUSTED_HOSTS"] = os.environ["TRUSTED_HOSTS"].split(",")
         if os.environ.get("VAT_PROXY_HOPS"):
             config["VAT_PROXY_HOPS"] = int(os.environ["VAT_PROXY_HOPS"])
+        for key in ("VAT_JOBS_REDIS_URL", "VAT_JOBS_FOLDER", "VAT_JOBS_QUEUE_NAME"):
+            if os.environ.get(key):
+                config[key] = os.environ[key]
+        for key in ("VAT_JOBS_HEARTBEAT_SECONDS", "VAT_JOBS_STALE_SECONDS"):
+            if os.environ.get(key):
+                config[key] = float(os.environ[key])
     config.update(overrides or {})
     config.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{instance_path / 'vat.db'}")
     config["SQLALCHEMY_DATABASE_URI"] = _with_psycopg(config["SQLALCHEMY_DATABASE_URI"])

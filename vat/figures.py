@@ -1,15 +1,16 @@
 """The summaries kept exact in the transaction that changes them, and `flask figures verify` and
 `flask figures rebuild`, which check them against their source rows and recompute them (after a
-restore, or an import run outside the app). Each summary is a module, or any object, with
-`differences() -> list[str]` and `rebuild() -> int`."""
+restore, or an import run outside the app), in the command or as a job (`--job`). Each summary is
+a module, or any object, with `differences() -> list[str]` and `rebuild() -> int`."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import click
 from flask.cli import AppGroup
 
+from vat import jobs
 from vat.db import db
 
 
@@ -48,9 +49,28 @@ def figures_verify() -> None:
     click.echo("figures verify: every summary agrees with its source rows")
 
 
+@jobs.kind("figures-rebuild")
+def rebuild(*, job: jobs.Job, progress: jobs.Progress, params: dict[str, Any]) -> None:
+    """Recompute every summary from its source rows, in one transaction; progress counts summaries,
+    written outside it (on SQLite the transaction holds the write lock until it commits)."""
+    kept = summaries()
+    progress.total(len(kept))
+    for summary in kept.values():
+        summary.rebuild()
+    db.session.commit()
+    progress.done(len(kept))
+
+
 @figures.command("rebuild")
-def figures_rebuild() -> None:
+@click.option("--job", "as_job", is_flag=True, help="Queue it for the jobs worker; print the job's id.")
+def figures_rebuild(as_job: bool) -> None:
     """Recompute every summary from its source rows, in one transaction."""
+    if as_job:
+        job = jobs.create(kind_name="figures-rebuild", owner_id=None)
+        db.session.commit()
+        jobs.enqueue(job.id, {})
+        click.echo(f"figures rebuild queued as job {job.id} (flask jobs show {job.id})")
+        return
     for name, summary in summaries().items():
         click.echo(f"{name}: {summary.rebuild()} rows")
     db.session.commit()

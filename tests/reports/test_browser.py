@@ -80,14 +80,15 @@ def test_advocate_reads_the_per_victim_report_and_downloads_csv(
     assert page.locator("#victims-total").inner_text() == "3"
     assert "66.7%" in page.locator("#not-supported-share").inner_text()
     _shot(page, "victims")
+    page.get_by_role("link", name="CSV", exact=True).click()  # the page that starts the export job
     with page.expect_download() as download:
-        page.get_by_role("link", name="CSV", exact=True).click()
+        page.get_by_role("button", name="Prepare the file").click()
     path = tmp_path / download.value.suggested_filename
     download.value.save_as(path)
     lines = path.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 1 + 3
-    # the link went to the download page: its script started the download and shows the progress
-    page.locator("#export-status", has_text="Done").wait_for()
+    # the job's page: its script polled the job's record, then fetched the file once
+    page.locator("#export-status", has_text="ready").wait_for()
     assert page.locator("#export-bar").evaluate("bar => [bar.value, bar.max]") == [1, 1]
     _shot(page, "download")
     page.goto(f"{live_server}/reports/assistance")

@@ -15,6 +15,7 @@ from vat.auth.policy import Permission as P
 
 ANY = "any"  # the URL names no victim data (or none at all): scope does not apply
 SCOPED = "scoped"  # the URL names victim data: outside a scoped user's scope it is 404
+OWNER = "owner"  # the URL names someone's job: anyone but its owner gets 404
 
 # (method, endpoint) → (the permission it must declare, whether its records are scoped)
 MATRIX: dict[tuple[str, str], tuple[P, str]] = {
@@ -99,7 +100,11 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("GET", "reports.victims_export"): (P.VIEW_CASES, ANY),
     ("GET", "reports.victims_download"): (P.VIEW_CASES, ANY),
     ("GET", "reports.victims_download_deidentified"): (P.VIEW_CASES, ANY),
-    ("GET", "reports.export_progress"): (P.VIEW_CASES, ANY),
+    ("POST", "reports.start_victims_export"): (P.VIEW_CASES, ANY),
+    ("POST", "reports.start_victims_export_deidentified"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.export_job"): (P.VIEW_CASES, OWNER),
+    ("GET", "reports.export_job_status"): (P.VIEW_CASES, OWNER),
+    ("GET", "reports.export_job_file"): (P.VIEW_CASES, OWNER),
     ("GET", "static"): (P.PUBLIC, ANY),
     ("GET", "allegations.index"): (P.VIEW_IDENTITY, ANY),
     ("GET", "allegations.show"): (P.VIEW_IDENTITY, SCOPED),
@@ -168,12 +173,14 @@ REFUSED_IN_VIEW: dict[tuple[str, str], frozenset[Role]] = {
     # the download pages with a progress bar are for the per-victim exports only
     ("GET", "reports.victims_download"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
     ("GET", "reports.victims_download_deidentified"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("POST", "reports.start_victims_export"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("POST", "reports.start_victims_export_deidentified"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
     # identities leave the system only with a senior advocate (DESIGN, Security)
     ("POST", "victims.export_disclosure"): frozenset({Role.ADVOCATE}),
 }
 
 # Values for URL parameters that are not record ids.
-FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv"}
+FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv", "job_id": "A" * 32}  # a job no user owns
 STATIC_FILES = {"static": {"filename": "app.css"}, "ledger.static": {"filename": "ledger.css"}}
 
 
@@ -213,6 +220,8 @@ def expected(role: Role | None, key: tuple[str, str], inside: bool) -> str:
     if not can(_RoleOnly(role), permission) or role in REFUSED_IN_VIEW.get(key, ()):
         return "forbidden"
     if where == SCOPED and role in SCOPED_ROLES and not inside:
+        return "not found"
+    if where == OWNER:
         return "not found"
     return "served"
 

@@ -1,6 +1,17 @@
 """The reports blueprint: each page's module registers its routes on it as it is imported."""
 
-from vat.reports.views import assistance, claims, clock, fund, landing, statistics, victims, withholdings
+from vat.reports.views import assistance, claims, clock, fund, jobs, landing, statistics, victims, withholdings
 from vat.reports.views.blueprint import bp
 
-__all__ = ["assistance", "bp", "claims", "clock", "fund", "landing", "statistics", "victims", "withholdings"]
+__all__ = [
+    "assistance",
+    "bp",
+    "claims",
+    "clock",
+    "fund",
+    "jobs",
+    "landing",
+    "statistics",
+    "victims",
+    "withholdings",
+]

@@ -8,7 +8,7 @@ exports for fund managers and auditors are suppressed (see vat/reports/suppressi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any, Generic, TypeVar
@@ -20,7 +20,7 @@ from flask_login import current_user
 from vat import audit
 from vat.auth.actor import Actor
 from vat.db import BeginMode, begin_mode, db
-from vat.reports import populations, progress
+from vat.reports import populations
 from vat.reports.exports import blocks, csv_lines, file_size, xlsx_file
 from vat.reports.forms import PeriodForm, ReportForm
 from vat.reports.scope import VictimFilters, sees_rows, threshold
@@ -149,20 +149,10 @@ def download(name: str, fmt: str, body: Any) -> Response:
     return response
 
 
-def download_file(
-    name: str, fmt: str, handle: IO[bytes], tracker: progress.Tracker | None = None
-) -> Response:
+def download_file(name: str, fmt: str, handle: IO[bytes]) -> Response:
     """A file made on disk, streamed back in blocks with its length (so the browser shows its own
     progress too); the file is closed, and so removed, when the response is."""
-    if tracker is not None:
-        tracker.sending()
-
-    def generate() -> Iterable[bytes]:
-        yield from blocks(handle)
-        if tracker is not None:
-            tracker.finished()
-
-    response = download(name, fmt, generate())
+    response = download(name, fmt, blocks(handle))
     response.content_length = file_size(handle)
     response.call_on_close(handle.close)
     return response

@@ -1,21 +1,24 @@
-"""Per-victim support: rows for advocates (a page at a time, or streamed whole as an export),
-suppressed aggregates for everyone else, and the page that follows a long export's progress."""
+"""Per-victim support: rows for advocates (a page at a time, or whole as an export, run as a job),
+suppressed aggregates for everyone else."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from flask import Response, abort, jsonify, render_template, request, stream_with_context, url_for
+from flask import Response, abort, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Result, Select
+from werkzeug.wrappers import Response as WerkzeugResponse
 
+from vat import jobs
 from vat.auth.actor import Actor
+from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
 from vat.db import db
-from vat.reports import progress
+from vat.reports import export_jobs
 from vat.reports.charts import counts_chart
 from vat.reports.deidentify import deidentify
 from vat.reports.exports import csv_lines, xlsx_file
@@ -151,16 +154,14 @@ def _per_victim_download(
     name: str, fmt: str, query: Select[Any], total: int, *, deidentified: bool = False
 ) -> Response:
     """One row per victim, streamed: CSV straight from a server-side cursor, XLSX written to a
-    temporary file from the same cursor and then streamed. The rows are counted into the export's
-    progress token if the link carried one (see progress.py)."""
-    tracker = progress.Tracker(request.args.get("progress", ""), current_user.id)
-    tracker.writing(total)
+    temporary file from the same cursor and then streamed. (The report's pages start the same
+    export as a job instead: see `start_export` and export_jobs.py.)"""
 
     def table(result: Result[Any]) -> tuple[list[str], Iterable[Any]]:
         header, rows = support_header(), support_export_rows(result)
         if deidentified:
             header, rows = deidentify(header, rows)
-        return header, tracker.counted(rows)
+        return header, rows
 
     if fmt == "csv":
 
@@ -170,7 +171,6 @@ def _per_victim_download(
                 yield from csv_lines(*table(result))
             finally:  # also when the download is abandoned: release the server-side cursor
                 result.close()
-            tracker.finished()
 
         return download(name, fmt, stream_with_context(generate()))
     result = db.session.execute(query.execution_options(yield_per=1000))
@@ -178,41 +178,59 @@ def _per_victim_download(
         handle = xlsx_file([("Victim support", *table(result))])
     finally:
         result.close()
-    return download_file(name, fmt, handle, tracker)
+    return download_file(name, fmt, handle)
 
 
 @bp.get("/victims/download.<fmt>")
 @requires(Permission.VIEW_CASES)
 def victims_download(fmt: str) -> str:
-    """The page that starts the per-victim export and shows how far it has got."""
-    return _progress_page("reports.victims_export", fmt)
+    """The page that starts the per-victim export as a job."""
+    return _start_page("reports.start_victims_export", fmt)
 
 
 @bp.get("/victims/download-deidentified.<fmt>")
 @requires(Permission.VIEW_CASES)
 def victims_download_deidentified(fmt: str) -> str:
-    return _progress_page("reports.victims_export_deidentified", fmt)
+    return _start_page("reports.start_victims_export_deidentified", fmt)
 
 
-def _progress_page(export_endpoint: str, fmt: str) -> str:
+@bp.post("/victims/download.<fmt>")
+@requires(Permission.VIEW_CASES)
+def start_victims_export(fmt: str) -> WerkzeugResponse:
+    return _start_export("victim-support", fmt)
+
+
+@bp.post("/victims/download-deidentified.<fmt>")
+@requires(Permission.VIEW_CASES)
+def start_victims_export_deidentified(fmt: str) -> WerkzeugResponse:
+    return _start_export("victim-support-deidentified", fmt)
+
+
+def _refuse_unless_rows(fmt: str) -> None:
     if fmt not in FORMATS:
         abort(404)
     if not sees_rows(current_user):
         abort(403)  # aggregate roles download small suppressed tables directly
+
+
+def _start_page(start_endpoint: str, fmt: str) -> str:
+    _refuse_unless_rows(fmt)
     args = carried(VictimFilterForm(request.args))
-    token = progress.new_token(current_user.id)
     return render_template(
         "reports/download.html",
-        download_url=url_for(export_endpoint, fmt=fmt, progress=token, **args),
-        status_url=url_for("reports.export_progress", token=token),
+        form=EmptyForm(),
+        start_url=url_for(start_endpoint, fmt=fmt, **args),
         back_url=url_for("reports.victims", **args),
     )
 
 
-@bp.get("/export-progress")
-@requires(Permission.VIEW_CASES)
-def export_progress() -> Response:
-    """How far the signed-in user's export has got; "unknown" for any token not theirs."""
-    response = jsonify(progress.status(request.args.get("token", ""), current_user.id))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+def _start_export(name: str, fmt: str) -> WerkzeugResponse:
+    """Queue the export (the filters come from the address, as on the report) and follow it."""
+    _refuse_unless_rows(fmt)
+    if not EmptyForm().validate_on_submit():
+        abort(400)  # no CSRF token
+    _form, filters = filters_from(VictimFilterForm)
+    job = export_jobs.start(actor=current_user, name=name, fmt=fmt)
+    db.session.commit()
+    jobs.enqueue(job.id, export_jobs.parameters(fmt=fmt, filters=filters, address=request.remote_addr))
+    return redirect(url_for("reports.export_job", job_id=job.id), 303)

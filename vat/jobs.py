@@ -1,0 +1,320 @@
+"""Long work as jobs: a record of each job in the app's database, run by a Huey consumer.
+
+The queue is Huey's: embedded (SqliteHuey, its file in the jobs folder) on one machine, RedisHuey
+when VAT_JOBS_REDIS_URL names a Redis server that several app servers share. The queue carries only
+a job's id and its parameters; what a person sees is the job record here, written by the worker
+on its own short transactions: state, rows done of the total, and a heartbeat every few seconds
+while it runs. A record left "running" whose heartbeat is older than VAT_JOBS_STALE_SECONDS belongs
+to a worker that died (kill -9, a lost machine): it reads as failed, "interrupted", never as still
+going. A job's file (an export) lives in the jobs folder for an hour at most, for its owner only,
+and is deleted once downloaded.
+
+Job kinds register a function with `@kind("name")`; `flask jobs worker` runs the consumer."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from flask_babel import lazy_gettext as _l
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from sqlalchemy import ForeignKey, Integer, String, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vat.db import Base, BeginMode, UTCDateTime, begin_mode, db, one_of, utcnow
+from vat.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+STATES = ("queued", "running", "finished", "failed")
+FILE_LIFETIME = timedelta(hours=1)
+EVERY_ROWS = 1000  # write the count this often, not on every row
+INTERRUPTED = _l("Interrupted; start it again.")
+FAILED = _l("The job failed; nothing was kept. Start it again.")
+NOT_QUEUED = _l("The job could not be queued; start it again.")
+Row = TypeVar("Row")
+
+
+class Job(Base):
+    """One piece of long work and how far it has got. No parameters and no identity: the
+    parameters travel in the queue's message; `error` holds a message safe to show."""
+
+    __tablename__ = "job"
+    __table_args__ = (one_of("state", STATES),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"), index=True)  # NULL: CLI
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows_total: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result_path: Mapped[str | None] = mapped_column(String(64))  # a file name in the jobs folder
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+@dataclass(frozen=True)
+class Status:
+    """What a job reads as now: a "running" job whose worker stopped beating reads as failed."""
+
+    state: str
+    rows: int
+    total: int | None
+    error: str | None
+    has_file: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "rows": self.rows, "total": self.total, "error": self.error}
+
+
+# --- kinds and the queue --------------------------------------------------------------------
+
+Runner = Callable[..., str | None]  # (job=, progress=, params=) -> the result file's name, or None
+KINDS: dict[str, Runner] = {}
+
+
+def kind(name: str) -> Callable[[Runner], Runner]:
+    """Register a job kind: `runner(job=, progress=, params=)` does the work, commits what it
+    changes, and returns the name of the file it wrote in `folder()` (or None)."""
+
+    def register(runner: Runner) -> Runner:
+        KINDS[name] = runner
+        return runner
+
+    return register
+
+
+def init_app(app: Flask) -> None:
+    """The app's queue, and its two tasks: run a job, and (every five minutes) sweep old files."""
+    name, immediate = app.config["VAT_JOBS_QUEUE_NAME"], app.config["VAT_JOBS_IMMEDIATE"]
+    queue: Huey
+    if immediate:  # tests: a job runs at once, in the caller, on Huey's memory storage
+        queue = Huey(name, results=False, immediate=True)
+    elif app.config.get("VAT_JOBS_REDIS_URL"):
+        queue = RedisHuey(name, url=app.config["VAT_JOBS_REDIS_URL"], results=False)
+    else:
+        queue = SqliteHuey(name, filename=str(folder_of(app) / "queue.db"), results=False)
+
+    @queue.task(name="vat.jobs.run")
+    def run_task(job_id: str, params: dict[str, Any]) -> None:
+        with app.app_context():
+            execute(job_id, params)
+
+    @queue.periodic_task(crontab(minute="*/5"), name="vat.jobs.sweep")
+    def sweep_task() -> None:
+        with app.app_context():
+            sweep()
+
+    app.extensions["vat_jobs"] = (queue, run_task)
+    app.cli.add_command(jobs_group)
+
+
+def queue_of(app: Flask) -> Huey:
+    return app.extensions["vat_jobs"][0]
+
+
+def folder_of(app: Flask) -> Path:
+    """Where the embedded queue and the jobs' files live (VAT_JOBS_FOLDER; share it between app
+    servers when they share a Redis queue, so any server can hand over any worker's file)."""
+    path = Path(app.config.get("VAT_JOBS_FOLDER") or Path(app.instance_path) / "jobs")
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def folder() -> Path:
+    files = folder_of(current_app) / "files"
+    files.mkdir(exist_ok=True, mode=0o700)
+    return files
+
+
+# --- the record's service -------------------------------------------------------------------
+
+
+def create(*, kind_name: str, owner_id: int | None) -> Job:
+    """A queued job (flushed): commit it, then `enqueue` it, so the worker finds the record."""
+    if kind_name not in KINDS:
+        raise ValueError(f"unknown job kind {kind_name!r}")
+    job = Job(id=secrets.token_urlsafe(24), kind=kind_name, owner_id=owner_id, state="queued", rows_done=0)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def enqueue(job_id: str, params: dict[str, Any]) -> None:
+    """Hand a committed job to the queue; if the queue cannot take it, the job reads as failed."""
+    sweep()
+    try:
+        current_app.extensions["vat_jobs"][1](job_id, params)
+    except Exception:
+        log.exception("job %s could not be queued", job_id)
+        _write(job_id, state="failed", error=str(NOT_QUEUED), finished_at=utcnow())
+
+
+def owned(job_id: str, owner_id: int) -> Job | None:
+    """The job if it exists and belongs to this user; None otherwise (the view answers 404)."""
+    job = db.session.get(Job, job_id) if len(job_id) <= 32 else None
+    return job if job is not None and job.owner_id == owner_id else None
+
+
+def status(job: Job, *, now: datetime | None = None) -> Status:
+    now = now or utcnow()
+    stale = timedelta(seconds=current_app.config["VAT_JOBS_STALE_SECONDS"])
+    state, error = job.state, job.error
+    if state == "running" and (job.heartbeat_at is None or now - job.heartbeat_at > stale):
+        state, error = "failed", str(INTERRUPTED)
+    has_file = state == "finished" and job.result_path is not None and not _expired(job, now)
+    return Status(state, job.rows_done, job.rows_total, error, has_file)
+
+
+def _expired(job: Job, now: datetime) -> bool:
+    return job.finished_at is None or now - job.finished_at > FILE_LIFETIME
+
+
+def take_file(job: Job) -> Path | None:
+    """The finished job's file, handed over once: the record forgets it now, the caller deletes
+    the file once sent. None when there is none (never made, already taken, or over an hour old)."""
+    if not status(job).has_file or job.result_path is None:
+        return None
+    path = folder() / job.result_path
+    _write(job.id, result_path=None)
+    job.result_path = None
+    return path if path.is_file() else None
+
+
+def sweep() -> None:
+    """Delete job files over an hour old (taken or not, finished or left by a dead worker)."""
+    cutoff = utcnow() - FILE_LIFETIME
+    for path in folder().iterdir():
+        if path.stat().st_mtime < cutoff.timestamp():
+            path.unlink(missing_ok=True)
+    with begin_mode(BeginMode.IMMEDIATE), db.engine.begin() as connection:
+        connection.execute(
+            update(Job).where(Job.result_path.is_not(None), Job.finished_at < cutoff).values(result_path=None)
+        )
+
+
+def _write(job_id: str, *conditions: Any, **values: Any) -> bool:
+    """Change the record on a connection of its own, committed at once: progress is visible to
+    every process while the job's own transaction is still open."""
+    with begin_mode(BeginMode.IMMEDIATE), db.engine.begin() as connection:
+        result = connection.execute(update(Job).where(Job.id == job_id, *conditions).values(**values))
+        return result.rowcount == 1
+
+
+# --- running a job (in the worker) ------------------------------------------------------------
+
+
+class Progress:
+    """A running job's counts and heartbeat, written to its record."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+
+    def total(self, rows: int) -> None:
+        _write(self.job_id, rows_total=rows, rows_done=0, heartbeat_at=utcnow())
+
+    def done(self, rows: int) -> None:
+        _write(self.job_id, Job.state == "running", rows_done=rows, heartbeat_at=utcnow())
+
+    def counted(self, rows: Iterable[Row]) -> Iterator[Row]:
+        """The rows, unchanged, with the count written every EVERY_ROWS rows."""
+        done = 0
+        for row in rows:
+            yield row
+            done += 1
+            if done % EVERY_ROWS == 0:
+                self.done(done)
+        self.done(done)
+
+    @contextlib.contextmanager
+    def beating(self) -> Iterator[None]:
+        """A thread that writes the heartbeat every VAT_JOBS_HEARTBEAT_SECONDS while the job
+        runs, even through one long statement; it stops with the job (or with the process)."""
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        every = app.config["VAT_JOBS_HEARTBEAT_SECONDS"]
+        stop = threading.Event()
+
+        def beat() -> None:
+            with app.app_context():
+                while not stop.wait(every):
+                    try:
+                        _write(self.job_id, Job.state == "running", heartbeat_at=utcnow())
+                    except Exception:  # a busy database: the next beat tries again
+                        log.warning("job %s: heartbeat not written", self.job_id)
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{self.job_id[:6]}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+
+def execute(job_id: str, params: dict[str, Any]) -> None:
+    """Run one job: claim it (queued → running), run its kind, record the outcome. A job already
+    claimed, or no longer queued, is left alone."""
+    if not _write(job_id, Job.state == "queued", state="running", heartbeat_at=utcnow()):
+        log.warning("job %s is not queued; not run", job_id)
+        return
+    with begin_mode(BeginMode.DEFERRED):
+        job = db.session.execute(select(Job).where(Job.id == job_id)).scalar_one()
+        db.session.expunge(job)  # a snapshot: reading it later must not begin a transaction
+        db.session.rollback()
+    progress = Progress(job_id)
+    try:
+        with progress.beating():
+            result = KINDS[job.kind](job=job, progress=progress, params=params)
+    except DomainError as refusal:
+        db.session.rollback()
+        _write(job_id, state="failed", error=str(refusal)[:200], finished_at=utcnow())
+    except Exception:
+        db.session.rollback()
+        log.exception("job %s (%s) failed", job_id, job.kind)
+        _write(job_id, state="failed", error=str(FAILED), finished_at=utcnow())
+    else:
+        _write(job_id, state="finished", result_path=result, finished_at=utcnow(), heartbeat_at=utcnow())
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+@click.group("jobs", cls=AppGroup)
+def jobs_group() -> None:
+    """Run the jobs' worker; show a job."""
+
+
+@jobs_group.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Jobs run at once (threads).")
+def jobs_worker(workers: int) -> None:
+    """Run the consumer: take jobs from the queue and run them, until SIGINT or SIGTERM."""
+    queue = queue_of(current_app)
+    click.echo(f"jobs worker: {workers} threads on {type(queue).__name__} {queue.name!r}")
+    queue.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+
+
+@jobs_group.command("show")
+@click.argument("job_id")
+def jobs_show(job_id: str) -> None:
+    """A job's state and counts (exit 1 if it failed)."""
+    with begin_mode(BeginMode.DEFERRED):
+        job = db.session.get(Job, job_id)
+        if job is None:
+            raise click.ClickException("no such job")
+        now = status(job)
+    total = "?" if now.total is None else now.total
+    click.echo(f"{job.kind}: {now.state}, {now.rows} / {total}" + (f" ({now.error})" if now.error else ""))
+    if now.state == "failed":
+        raise SystemExit(1)
