@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
+PORT ?= 5000
 
 .PHONY: run install install-dev browser fonts test lint format bench soak translations clean
 
@@ -17,10 +18,13 @@ install: $(BIN)/activate ## runtime dependencies and the compiled French and Chi
 install-dev: install ## runtime, test and lint dependencies
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 
-run: install ## migrate, seed demo data on first start, serve on http://127.0.0.1:5000
+run: install ## migrate, seed demo data on first start, serve on http://127.0.0.1:5000 with the jobs worker
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@# The jobs worker runs beside the server and stops with it (Ctrl-C, or the server exiting).
+	$(FLASK) jobs worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 browser: ## Debian's Chromium for the browser tests (Playwright cannot download its own here)
 	@command -v chromium >/dev/null || { \

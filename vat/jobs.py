@@ -185,12 +185,13 @@ def _expired(job: Job, now: datetime) -> bool:
 def take_file(job: Job) -> Path | None:
     """The finished job's file, handed over once: the record forgets it now, the caller deletes
     the file once sent. None when there is none (never made, already taken, or over an hour old)."""
-    if not status(job).has_file or job.result_path is None:
+    name = job.result_path
+    if not status(job).has_file or name is None:
         return None
-    path = folder() / job.result_path
-    _write(job.id, result_path=None)
+    taken = _write(job.id, Job.result_path == name, result_path=None)  # once, even if asked twice
     job.result_path = None
-    return path if path.is_file() else None
+    path = folder() / name
+    return path if taken and path.is_file() else None
 
 
 def sweep() -> None:
@@ -302,7 +303,8 @@ def jobs_worker(workers: int) -> None:
     """Run the consumer: take jobs from the queue and run them, until SIGINT or SIGTERM."""
     queue = queue_of(current_app)
     click.echo(f"jobs worker: {workers} threads on {type(queue).__name__} {queue.name!r}")
-    queue.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+    # An idle worker polls the embedded queue at most a second apart (Huey's default backs off to 10 s).
+    queue.create_consumer(workers=workers, worker_type="thread", periodic=True, max_delay=1.0).run()
 
 
 @jobs_group.command("show")

@@ -125,6 +125,7 @@ class Client:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()
         )
+        self.location: str | None = None  # where the last redirect pointed
 
     def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str]:
         body = None if data is None else urllib.parse.urlencode(data).encode()
@@ -133,6 +134,7 @@ class Client:
             with self.opener.open(request, timeout=30) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
+            self.location = error.headers.get("Location")
             return error.code, error.read().decode()
 
     def csrf_token(self, path: str) -> str:
