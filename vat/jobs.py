@@ -28,7 +28,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 from huey import Huey, RedisHuey, SqliteHuey, crontab
-from sqlalchemy import ForeignKey, Integer, String, select, update
+from sqlalchemy import ForeignKey, Integer, String, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat.db import Base, BeginMode, UTCDateTime, begin_mode, db, one_of, utcnow
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 STATES = ("queued", "running", "finished", "failed")
 FILE_LIFETIME = timedelta(hours=1)
+RECORD_LIFETIME = timedelta(days=30)  # a job's record is how far it got, not an audit row
 EVERY_ROWS = 1000  # write the count this often, not on every row
 INTERRUPTED = _l("Interrupted; start it again.")
 FAILED = _l("The job failed; nothing was kept. Start it again.")
@@ -195,7 +196,8 @@ def take_file(job: Job) -> Path | None:
 
 
 def sweep() -> None:
-    """Delete job files over an hour old (taken or not, finished or left by a dead worker)."""
+    """Delete job files over an hour old (taken or not, finished or left by a dead worker), and
+    job records over RECORD_LIFETIME old."""
     cutoff = utcnow() - FILE_LIFETIME
     for path in folder().iterdir():
         if path.stat().st_mtime < cutoff.timestamp():
@@ -204,6 +206,7 @@ def sweep() -> None:
         connection.execute(
             update(Job).where(Job.result_path.is_not(None), Job.finished_at < cutoff).values(result_path=None)
         )
+        connection.execute(delete(Job).where(Job.created_at < utcnow() - RECORD_LIFETIME))
 
 
 def _write(job_id: str, *conditions: Any, **values: Any) -> bool:

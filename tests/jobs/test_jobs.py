@@ -63,6 +63,15 @@ def test_a_running_job_whose_heartbeat_is_stale_reads_as_failed(app):
         assert jobs.status(job).state == "failed"
 
 
+def test_the_sweep_forgets_job_records_after_thirty_days(app):
+    with app.app_context():
+        old, recent = (jobs.create(kind_name="figures-rebuild", owner_id=None) for _ in range(2))
+        old.created_at = utcnow() - jobs.RECORD_LIFETIME - timedelta(minutes=1)
+        db.session.commit()
+        jobs.sweep()
+        assert db.session.scalars(select(jobs.Job.id)).all() == [recent.id]
+
+
 def test_figures_rebuild_runs_as_a_job_from_the_command_line(app, runner):
     result = runner.invoke(args=["figures", "rebuild", "--job"])
     assert result.exit_code == 0, result.output
