@@ -6,7 +6,7 @@ and the name of the file it made or a message safe to show. A "running" job whos
 older than VAT_JOBS_STALE_SECONDS reads as failed (interrupted). No parameters, no identity.
 
 Revision ID: 1060
-Revises: 0980
+Revises: 1071
 Create Date: 2026-12-05
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision = "1060"
-down_revision = "0980"
+down_revision = "1071"
 branch_labels = None
 depends_on = None
 
