@@ -1,6 +1,16 @@
 """The reports blueprint: each page's module registers its routes on it as it is imported."""
 
-from vat.reports.views import assistance, claims, clock, fund, jobs, landing, statistics, victims, withholdings
+from vat.reports.views import (
+    assistance,
+    claims,
+    clock,
+    fund,
+    jobs,
+    landing,
+    statistics,
+    victims,
+    withholdings,
+)
 from vat.reports.views.blueprint import bp
 
 __all__ = [
