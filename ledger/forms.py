@@ -3,9 +3,11 @@ form is rendered, so a second submission of the same page books nothing more."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pycountry
@@ -201,10 +203,47 @@ class ReleaseForm(KeyedForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
 
 
+PAYMENT_LINE = re.compile(r"([A-Za-z0-9/_-]{1,40})[\s,;:]+([0-9]+(?:\.[0-9]+)?)")
+
+
+def payment_lines(text: str | None) -> list[tuple[str, Decimal]]:
+    """The "Paid to victims" box: one case code and amount a line (e.g. `CAR-2017-0042 250.00`)."""
+    payments = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = PAYMENT_LINE.fullmatch(line.strip())
+        try:
+            amount = Decimal(match.group(2)) if match else None
+        except InvalidOperation:
+            amount = None
+        if match is None or amount is None or not 0 < amount <= MAX_AMOUNT:
+            raise ValidationError(
+                _(
+                    "Line %(number)s: give a case code and an amount, e.g. CAR-2017-0042 250.00.",
+                    number=number,
+                )
+            )
+        payments.append((match.group(1).upper(), amount))
+    return payments
+
+
+def payments_to_victims(form: Any, field: Any) -> None:
+    payment_lines(field.data)
+
+
 class TrancheForm(KeyedForm):
     amount = amount_field(_l("Tranche amount"))
     paid_on = DateField(_l("Payment date"), validators=[DataRequired(), not_future])
     reference = StringField(_l("Payment reference"), validators=[DataRequired(), Length(max=80)])
+    victim_payments = TextAreaField(
+        _l("Paid to victims (optional)"),
+        validators=[Optional(), Length(max=5000), payments_to_victims],
+        description=_l(
+            "What this tranche paid victims directly: one case code and amount (in the project's "
+            "currency) a line, e.g. CAR-2017-0042 250.00. Only money paid counts as support, not a listing."
+        ),
+    )
 
 
 class RejectForm(FlaskForm):

@@ -85,9 +85,11 @@ def register_request_hooks(app: Flask) -> None:
 
 def connect_domains() -> None:
     """A direct-support payment in the ledger records the assistance it paid for, and its reversal
-    cancels it (ledger never imports victims code; it announces both, within the same transaction).
-    An allegation's outcome opens a task to tell each victim named in it, the same way; and a
-    withholding is refused unless its allegation is substantiated against that country."""
+    cancels it; a tranche's payments to victims record the money that reached each, and its
+    reversal reverses them (ledger never imports victims code; it announces each, within the same
+    transaction). An allegation's outcome opens a task to tell each victim named in it, the same
+    way; and a withholding is refused unless its allegation is substantiated against that country."""
+    from ledger.services.grants import project_payments_paid, project_payments_reversed
     from ledger.services.victim_support import direct_support_paid, direct_support_reversed
     from ledger.services.withholdings import withholding_requested
     from vat.allegations.services import check_withholding, outcome_recorded
@@ -95,6 +97,8 @@ def connect_domains() -> None:
 
     direct_support_paid.connect(_record_direct_support)
     direct_support_reversed.connect(_cancel_direct_support)
+    project_payments_paid.connect(_record_project_payments)
+    project_payments_reversed.connect(_reverse_project_payments)
     outcome_recorded.connect(on_outcome_recorded)
     withholding_requested.connect(check_withholding)
 
@@ -109,6 +113,18 @@ def _cancel_direct_support(sender: object, **reversal: Any) -> None:
     from vat.victims.assistance import cancel_trust_fund_support
 
     cancel_trust_fund_support(**reversal)
+
+
+def _record_project_payments(sender: object, **payments: Any) -> None:
+    from vat.victims.payments import record_project_payments
+
+    record_project_payments(**payments)
+
+
+def _reverse_project_payments(sender: object, **reversal: Any) -> None:
+    from vat.victims.payments import reverse_payments
+
+    reverse_payments(**reversal)
 
 
 def register_commands(app: Flask) -> None:

@@ -1,7 +1,8 @@
 """The summaries kept exact in the transaction that changes them, and `flask figures verify` and
 `flask figures rebuild`, which check them against their source rows and recompute them (after a
 restore, or an import run outside the app), in the command or as a job (`--job`). Each summary is
-a module, or any object, with `differences() -> list[str]` and `rebuild() -> int`."""
+a module, or any object, with `differences() -> list[str]` and `rebuild() -> int`; each check
+(source rows of the ledger and of the victims' records that must agree) has `differences()` only."""
 
 from __future__ import annotations
 
@@ -28,9 +29,21 @@ def summaries() -> dict[str, Summary]:
     return {"ledger balances": balances, "victim support": support_summary}
 
 
+class Check(Protocol):
+    def differences(self) -> list[str]: ...
+
+
+def checks() -> dict[str, Check]:
+    """Source rows of two domains that must agree (nothing kept, so nothing to rebuild)."""
+    from vat.reports import fund_money
+
+    return {"payments to victims": fund_money}
+
+
 def differences() -> list[str]:
-    """Every difference between a kept summary and its source rows, named."""
-    return [difference for summary in summaries().values() for difference in summary.differences()]
+    """Every difference between a kept summary and its source rows, and every check's, named."""
+    found = [difference for summary in summaries().values() for difference in summary.differences()]
+    return found + [difference for check in checks().values() for difference in check.differences()]
 
 
 @click.group("figures", cls=AppGroup)

@@ -20,7 +20,7 @@ from ledger.models import (
     WithholdingTransfer,
 )
 from ledger.services.booking import booked_by, standing_count
-from ledger.services.grants import pending_total
+from ledger.services.grants import pending_total, project_payments_reversed
 from ledger.services.victim_support import direct_support_reversed
 from vat.auth.actor import Actor
 from vat.db import db
@@ -65,6 +65,12 @@ def reverse_entry(*, actor: Actor, key: str, entry: Entry, on: date, reason: str
     if project is not None:
         project.status = ProjectStatus.CANCELLED.value
     db.session.flush()
+    if tranche is not None:  # what it paid victims no longer reached them
+        project_payments_reversed.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            actor=actor,
+            ledger_entry_id=entry.id,
+        )
     if entry.kind == EntryKind.VICTIM_SUPPORT:
         direct_support_reversed.send(
             current_app._get_current_object(),  # type: ignore[attr-defined]

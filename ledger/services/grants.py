@@ -3,16 +3,26 @@ tranches paid to partners (with maker–checker above a threshold and the progra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from flask import current_app
+from flask.signals import Namespace
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ledger import engine
 from ledger.engine import CASH, GRANT_EXPENSE, GRANTS_PAYABLE, PROGRAMME_SUPPORT, USD, EntryKind, Line
-from ledger.models import Project, ProjectBeneficiary, ProjectFocus, ProjectStatus, Tranche
+from ledger.models import (
+    ExchangeRate,
+    Project,
+    ProjectBeneficiary,
+    ProjectFocus,
+    ProjectPayment,
+    ProjectStatus,
+    Tranche,
+)
 from ledger.services.booking import (
     book,
     booked_by,
@@ -32,6 +42,12 @@ from vat.errors import Conflict, DomainError, NotAllowed
 
 DEFAULT_APPROVAL_THRESHOLD_USD = Decimal("10000")
 DEFAULT_PSC_RATE = Decimal("0.13")
+
+# Sent, inside the booking transaction, when a tranche that paid victims posts (or is reversed);
+# the victims domain records each payment that reached a victim (the ledger never imports it).
+signals = Namespace()
+project_payments_paid = signals.signal("ledger-project-payments-paid")
+project_payments_reversed = signals.signal("ledger-project-payments-reversed")
 
 
 def approval_threshold() -> Decimal:
@@ -252,18 +268,30 @@ def release_project(
 
 
 def request_disbursement(
-    *, actor: Actor, key: str, project: Project, amount: Decimal, paid_on: date, reference: str
+    *,
+    actor: Actor,
+    key: str,
+    project: Project,
+    amount: Decimal,
+    paid_on: date,
+    reference: str,
+    victim_payments: Sequence[tuple[str, Decimal]] = (),
 ) -> Tranche:
     """A tranche to the project's partner: posted at once up to the approval threshold (in US
-    dollars), otherwise left pending until another fund manager approves it."""
+    dollars), otherwise left pending until another fund manager approves it. `victim_payments`
+    is what the tranche paid victims, by case code (in the project's currency, at most the
+    tranche): each counts as money that reached its victim once the tranche posts."""
     positive(amount)
-    payload = {
+    paid = _victim_payments(victim_payments, amount, project.currency)
+    payload: dict[str, object] = {
         "event": "disbursement",
         "project": project.id,
         "amount": amount,
         "on": paid_on,
         "ref": reference,
     }
+    if paid:
+        payload["victims"] = [[code, str(value)] for code, value in paid]
     engine.lock()
     engine.check_key(key)
     existing = db.session.scalar(select(Tranche).where(Tranche.idempotency_key == key))
@@ -302,11 +330,63 @@ def request_disbursement(
     )
     db.session.add(tranche)
     db.session.flush()
+    _record_victim_payments(project, tranche, paid)
     if usd > approval_threshold():
         record_audit("disbursement.request", actor, "tranche", tranche.id, project=project.id, amount=amount)
         return tranche
     _post_tranche(actor=actor, tranche=tranche, maker=None)
     return tranche
+
+
+def _victim_payments(
+    payments: Sequence[tuple[str, Decimal]], tranche: Decimal, currency: str
+) -> list[tuple[str, Decimal]]:
+    """The payments to victims checked: a case code each, once, a positive amount in the
+    project's currency, and no more in all than the tranche."""
+    checked: list[tuple[str, Decimal]] = []
+    for case_code, amount in payments:
+        code = (case_code or "").strip().upper()
+        if not code or len(code) > 40:
+            raise DomainError(_l("Give each victim's case code."))
+        if code in {c for c, _ in checked}:
+            raise DomainError(_l("Case code %(code)s is given twice.", code=code))
+        positive(amount)
+        engine.to_minor(amount, currency)  # refuses more decimals than the currency has
+        checked.append((code, amount))
+    total = sum((amount for _, amount in checked), Decimal(0))
+    if total > tranche:
+        raise DomainError(
+            _l(
+                "The payments to victims (%(currency)s %(total)s) are more than the tranche "
+                "(%(currency)s %(amount)s).",
+                currency=currency,
+                total=f"{total:,}",
+                amount=f"{tranche:,}",
+            )
+        )
+    return sorted(checked)
+
+
+def _record_victim_payments(project: Project, tranche: Tranche, paid: list[tuple[str, Decimal]]) -> None:
+    """The tranche's payments to victims, waiting with it until it posts; a victim paid is one of
+    the project's beneficiaries."""
+    listed = {b.case_code for b in project.beneficiaries}
+    for code, amount in paid:
+        db.session.add(
+            ProjectPayment(
+                tranche_id=tranche.id,
+                project_id=project.id,
+                case_code=code,
+                amount_minor=engine.to_minor(amount, project.currency),
+                usd_minor=0,  # set at the tranche's rate when it posts
+            )
+        )
+        if code not in listed:
+            db.session.add(ProjectBeneficiary(project_id=project.id, case_code=code))
+    if paid:
+        project.victims_supported = max(project.victims_supported, len(listed | {c for c, _ in paid}))
+        db.session.flush()
+        db.session.expire(project, ["beneficiaries"])
 
 
 def approve_disbursement(*, actor: Actor, tranche: Tranche) -> Tranche:
@@ -380,6 +460,7 @@ def _post_tranche(*, actor: Actor, tranche: Tranche, maker: Actor | None) -> Non
             lines=pair(PROGRAMME_SUPPORT, CASH, USD, psc, None, dims),
             maker=maker,
         )
+    _post_victim_payments(actor=actor, tranche=tranche, entry_id=entry.id, rate=cash.rate)
     tranche.status = "posted"
     tranche.entry_id = entry.id
     tranche.psc_entry_id = psc_entry.id if psc_entry else None
@@ -389,3 +470,31 @@ def _post_tranche(*, actor: Actor, tranche: Tranche, maker: Actor | None) -> Non
         project.status = ProjectStatus.ONGOING.value
         project.actual_start = project.actual_start or tranche.paid_on
     db.session.flush()
+
+
+def _post_victim_payments(
+    *, actor: Actor, tranche: Tranche, entry_id: int, rate: ExchangeRate | None
+) -> None:
+    """The tranche posted: its payments to victims stand with its entry, valued in US cents at
+    the tranche's rate, and the victims domain records each as money that reached the victim."""
+    payments = list(db.session.scalars(select(ProjectPayment).where(ProjectPayment.tranche_id == tranche.id)))
+    if not payments:
+        return
+    project = tranche.project
+    for payment in payments:
+        amount = engine.from_minor(payment.amount_minor, project.currency)
+        payment.usd_minor = engine.to_minor(engine.to_usd(amount, rate.rate if rate else Decimal(1)), USD)
+        payment.entry_id = entry_id
+    db.session.flush()
+    project_payments_paid.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        actor=actor,
+        project_id=project.id,
+        ledger_entry_id=entry_id,
+        currency=project.currency,
+        paid_on=tranche.paid_on,
+        payments=[
+            {"case_code": p.case_code, "amount_minor": p.amount_minor, "usd_minor": p.usd_minor}
+            for p in payments
+        ],
+    )

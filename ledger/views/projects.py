@@ -18,8 +18,9 @@ from ledger.forms import (
     RejectForm,
     ReleaseForm,
     TrancheForm,
+    payment_lines,
 )
-from ledger.models import Project, ProjectFocus, ProjectStatus, Tranche
+from ledger.models import Project, ProjectFocus, ProjectPayment, ProjectStatus, Tranche
 from ledger.reports import project_figures
 from ledger.services import grants
 from ledger.views.blueprint import (
@@ -133,11 +134,19 @@ def project(project_id: int) -> str:
         select(Tranche).where(Tranche.project_id == row.id).order_by(Tranche.paid_on, Tranche.id)
     ).all()
     progress = ProjectProgressForm(obj=row)
+    paid: dict[int, list[tuple[str, Any]]] = {}
+    for payment in db.session.scalars(
+        select(ProjectPayment).where(ProjectPayment.project_id == row.id).order_by(ProjectPayment.case_code)
+    ):
+        paid.setdefault(payment.tranche_id, []).append(
+            (payment.case_code, engine.from_minor(payment.amount_minor, row.currency))
+        )
     return render_template(
         "ledger/project.html",
         p=row,
         figures=project_figures.project_figures(row),
         tranches=[(t, engine.from_minor(t.amount_minor, row.currency)) for t in tranches],
+        paid=paid,
         focus=ProjectFocus(row.focus).label,
         progress=progress,
     )
@@ -235,6 +244,7 @@ def request_disbursement(project_id: int) -> View:
             amount=given(form.amount.data),
             paid_on=given(form.paid_on.data),
             reference=text(form.reference),
+            victim_payments=payment_lines(form.victim_payments.data),
         ),
         done=_("Disbursement recorded."),
         then=then,

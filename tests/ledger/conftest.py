@@ -182,6 +182,7 @@ class Fund:
             amount=Decimal(amount),
             paid_on=on,
             reference="PAY-1",
+            victim_payments=kw.get("victim_payments", ()),
         )
 
     def pay(

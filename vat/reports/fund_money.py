@@ -1,67 +1,65 @@
-"""The trust fund's money as subqueries (US cents, reversals netted), for the per-victim support
-report and the fund statement."""
+"""The fund's money that reached victims, as the ledger booked it and as the victims' records
+hold it (vat_fund_payment, which the support summaries count), compared per case code: a check
+of `flask figures verify`. Both sides are source rows; a difference needs a correction, not a
+rebuild."""
 
 from __future__ import annotations
 
-from typing import Any
+from sqlalchemy import select
 
-from sqlalchemy import BigInteger, cast, func, select
+from ledger.engine import EntryKind, cents
+from ledger.models import Account, AccountType, Posting, ProjectPayment
+from ledger.reports.amounts import effective_kind, postings, summed
+from ledger.services.booking import standing
+from vat.db import db
+from vat.victims.models import FundPayment, PaymentSource, Victim
 
-from ledger.engine import CASH, EntryKind
-from ledger.models import Account, AccountType, Posting, ProjectBeneficiary
-from ledger.reports.amounts import effective_kind, postings
+NAME = "payments to victims"
 
 
-def direct_support_by_case(codes: Any = None) -> Any:
-    """US cents the fund paid each victim directly (reversals netted), optionally only for the
-    case codes `codes` selects."""
+def direct_support_by_case() -> dict[str, int]:
+    """US cents the ledger paid each case code directly (reversals netted)."""
     query = (
-        postings(Posting.case_code.label("case_code"), func.sum(Posting.usd_minor).label("minor"))
+        postings(Posting.case_code, summed(Posting.usd_minor))
         .where(Posting.case_code.is_not(None), effective_kind() == EntryKind.VICTIM_SUPPORT)
         .where(Account.type == AccountType.EXPENSE.value)
         .group_by(Posting.case_code)
     )
-    if codes is not None:
-        query = query.where(Posting.case_code.in_(codes))
-    return query.subquery("direct")
+    return {code: int(minor or 0) for code, minor in db.session.execute(query)}
 
 
-def _disbursed_by_project(projects: Any = None) -> Any:
-    """US cents paid out to each project's partner (tranches, reversals netted), optionally only
-    for the project ids `projects` selects."""
+def project_payments_by_case() -> dict[str, int]:
+    """US cents the standing tranches paid each case code (ledger_project_payment)."""
+    query = standing(
+        select(ProjectPayment.case_code, summed(ProjectPayment.usd_minor)).group_by(ProjectPayment.case_code),
+        ProjectPayment,
+    )
+    return {code: int(minor or 0) for code, minor in db.session.execute(query)}
+
+
+def recorded_by_case(source: PaymentSource) -> dict[str, int]:
+    """US cents the victims' records hold as paid by `source` (not reversed), per case code."""
     query = (
-        postings(Posting.project_id.label("project_id"), (-func.sum(Posting.usd_minor)).label("minor"))
-        .where(Account.code == CASH, effective_kind() == EntryKind.DISBURSEMENT)
-        .group_by(Posting.project_id)
+        select(Victim.case_code, summed(FundPayment.usd_minor))
+        .join(Victim, Victim.id == FundPayment.victim_id)
+        .where(FundPayment.source == source.value, FundPayment.reversed.is_(False))
+        .group_by(Victim.case_code)
     )
-    if projects is not None:
-        query = query.where(Posting.project_id.in_(projects))
-    return query.subquery("disbursed")
+    return {code: int(minor or 0) for code, minor in db.session.execute(query)}
 
 
-def project_share_by_case(codes: Any = None) -> Any:
-    """For each case code listed by projects: how many projects, and an equal share of what each
-    project has disbursed (rounded down to the cent per project)."""
-    projects = None
-    if codes is not None:  # only the projects that list one of those victims
-        projects = select(ProjectBeneficiary.project_id).where(ProjectBeneficiary.case_code.in_(codes))
-    disbursed = _disbursed_by_project(projects)
-    listed = (
-        select(ProjectBeneficiary.project_id, func.count().label("listed"))
-        .where(*([] if projects is None else [ProjectBeneficiary.project_id.in_(projects)]))
-        .group_by(ProjectBeneficiary.project_id)
-        .subquery("listed")
-    )
-    per_project = cast(func.coalesce(disbursed.c.minor, 0), BigInteger) // listed.c.listed
-    return (
-        select(
-            ProjectBeneficiary.case_code.label("case_code"),
-            func.count().label("projects"),
-            cast(func.sum(per_project), BigInteger).label("minor"),
-        )
-        .join(listed, listed.c.project_id == ProjectBeneficiary.project_id)
-        .outerjoin(disbursed, disbursed.c.project_id == ProjectBeneficiary.project_id)
-        .where(*([] if codes is None else [ProjectBeneficiary.case_code.in_(codes)]))
-        .group_by(ProjectBeneficiary.case_code)
-        .subquery("projects")
-    )
+def differences() -> list[str]:
+    """Each case code whose payments the ledger and the victims' records disagree on."""
+    found = []
+    for what, booked, recorded in (
+        ("direct support", direct_support_by_case(), recorded_by_case(PaymentSource.DIRECT)),
+        ("project payments", project_payments_by_case(), recorded_by_case(PaymentSource.PROJECT)),
+    ):
+        for code in sorted(booked.keys() | recorded.keys()):
+            in_ledger, for_victim = booked.get(code, 0), recorded.get(code, 0)
+            if in_ledger != for_victim:
+                found.append(
+                    f"{NAME}: case {code} {what} is US${cents(in_ledger):,.2f} in the ledger, "
+                    f"US${cents(for_victim):,.2f} recorded for the victim"
+                )
+    return found

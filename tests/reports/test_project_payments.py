@@ -1,0 +1,203 @@
+"""A tranche's payments to victims (issue 14, item 4): recorded with the tranche, each victim
+sees their own amount, a reversal takes them back; and `flask figures verify` compares what the
+ledger paid each case code with what the victims' records hold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select, text
+
+from ledger.models import DonorKind, Entry, ProjectPayment, Tranche
+from ledger.services import contributions, corrections, grants
+from tests.ledger.conftest import Fund, key
+from tests.ledger.test_views import book, seed_cash_and_project
+from vat.auth.models import Role, User
+from vat.db import db
+from vat.errors import DomainError
+from vat.figures import differences
+from vat.reports import fund_money
+from vat.reports.scope import VictimFilters
+from vat.reports.support import headline, support_rows
+from vat.victims import identity, support_summary
+from vat.victims.consents import record_consent
+from vat.victims.models import FundPayment, SupportSummary, Victim
+
+ON = date.today() - timedelta(days=5)
+
+
+@pytest.fixture
+def people(app: Flask, make_user: Callable[..., Any]) -> Any:
+    advocate_id = make_user(Role.SENIOR_ADVOCATE, "CAF").id
+    manager_id = make_user(Role.FUND_MANAGER, "").id
+    checker_id = make_user(Role.FUND_MANAGER, "").id
+    with app.test_request_context():
+        advocate = db.session.get_one(User, advocate_id)
+        manager = db.session.get_one(User, manager_id)
+        checker = db.session.get_one(User, checker_id)
+        codes = [
+            identity.register_victim(actor=advocate, country_code="CAF", mission="MINUSCA").case_code
+            for _ in range(3)
+        ]
+        donor = contributions.create_donor(actor=manager, name="Donor", kind=DonorKind.OTHER)
+        fund = Fund(manager, checker)
+        fund.receive(donor, "100000.00", ON, bank_reference="B-1")
+        project = fund.project(
+            "20000.00", ON, until=ON + timedelta(days=200), title="Cash for rent", case_codes=codes
+        )
+        db.session.commit()
+        yield advocate, fund, project, codes
+
+
+def summary(code: str) -> SupportSummary:
+    victim_id = db.session.scalar(select(Victim.id).where(Victim.case_code == code))
+    row = db.session.get(SupportSummary, victim_id, populate_existing=True)
+    assert row is not None
+    return row
+
+
+def report_rows(advocate: User) -> dict[str, Any]:
+    return {row.case_code: row for row in db.session.execute(support_rows(advocate, VictimFilters()))}
+
+
+def test_a_tranche_paying_two_victims_different_amounts(people: Any) -> None:
+    advocate, fund, project, (first, second, listed_only) = people
+    tranche = fund.disburse(
+        project,
+        "1000.00",
+        ON,
+        victim_payments=[(first.lower(), Decimal("250.00")), (second, Decimal("75.50"))],
+    )
+    db.session.commit()
+    assert tranche.status == "posted"
+    assert (summary(first).project_usd_minor, summary(first).projects, summary(first).supported) == (
+        25000,
+        1,
+        True,
+    )
+    assert (summary(second).project_usd_minor, summary(second).supported) == (7550, True)
+    assert (summary(listed_only).project_usd_minor, summary(listed_only).supported) == (0, False)
+    rows = report_rows(advocate)
+    assert (rows[first].project_minor, rows[second].project_minor, rows[listed_only].project_minor) == (
+        25000,
+        7550,
+        0,
+    )
+    assert headline(advocate, VictimFilters()).project_usd == Decimal("325.50")
+    assert differences() == []
+
+    corrections.reverse_entry(
+        actor=fund.maker, key=key(), entry=db.session.get_one(Entry, tranche.entry_id), on=ON, reason="wrong"
+    )
+    db.session.commit()
+    for code in (first, second):
+        assert (summary(code).project_usd_minor, summary(code).projects, summary(code).supported) == (
+            0,
+            0,
+            False,
+        )
+    assert db.session.scalar(select(func.count()).where(FundPayment.reversed.is_(True))) == 2
+    assert headline(advocate, VictimFilters(), money=False).supported == 0
+    assert differences() == []
+
+
+def test_a_tranche_above_the_threshold_pays_its_victims_when_approved(people: Any) -> None:
+    advocate, fund, project, (first, *_) = people
+    tranche = fund.disburse(project, "15000.00", ON, victim_payments=[(first, Decimal("500"))])
+    db.session.commit()
+    assert tranche.status == "pending"
+    assert not summary(first).supported  # waiting with its tranche
+    grants.approve_disbursement(actor=fund.checker, tranche=tranche)
+    db.session.commit()
+    assert (summary(first).project_usd_minor, summary(first).supported) == (50000, True)
+    assert differences() == []
+
+
+@pytest.mark.parametrize(
+    ("payments", "message"),
+    [
+        ([(0, "600"), (1, "500")], "more than the tranche"),
+        ([(0, "1"), (0, "2")], "given twice"),
+        ([(0, "0")], "more than zero"),
+        ([(None, "10")], "No victim has case code NOBODY-1"),
+    ],
+)
+def test_refused_payments_book_nothing(people: Any, payments: Any, message: str) -> None:
+    advocate, fund, project, codes = people
+    named = [("NOBODY-1" if n is None else codes[n], Decimal(v)) for n, v in payments]
+    with pytest.raises(DomainError, match=message):
+        fund.disburse(project, "1000.00", ON, victim_payments=named)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Tranche)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ProjectPayment)) == 0
+
+
+def test_verify_names_a_payment_altered_behind_the_app(app: Flask, people: Any, runner: Any) -> None:
+    advocate, fund, project, (first, second, _) = people
+    victim = db.session.scalars(select(Victim).where(Victim.case_code == first)).one()
+    record_consent(
+        actor=advocate, victim=victim, purpose="services", given_on=ON, method="written", version="1"
+    )
+    fund.pay(first, "120.00", ON, purpose="rent")
+    fund.disburse(project, "1000.00", ON, victim_payments=[(second, Decimal("40"))])
+    db.session.commit()
+    assert fund_money.differences() == []
+    db.session.execute(text("UPDATE vat_fund_payment SET usd_minor = usd_minor + 1"))
+    db.session.commit()
+    found = fund_money.differences()
+    assert found == [
+        f"payments to victims: case {first} direct support is US$120.00 in the ledger, "
+        "US$120.01 recorded for the victim",
+        f"payments to victims: case {second} project payments is US$40.00 in the ledger, "
+        "US$40.01 recorded for the victim",
+    ]
+    result = runner.invoke(args=["figures", "verify"])
+    assert result.exit_code == 1
+    assert f"case {first} direct support is US$120.00 in the ledger" in result.output
+    db.session.rollback()
+    assert support_summary.differences() != []  # the summaries read the altered rows too
+
+
+def test_the_disbursement_form_records_what_it_paid_each_victim(
+    app: Flask, client: Any, login: Callable[..., Any], make_user: Callable[..., Any]
+) -> None:
+    advocate_id = make_user(Role.SENIOR_ADVOCATE, "CAF").id
+    with app.test_request_context():
+        advocate = db.session.get_one(User, advocate_id)
+        codes = [identity.register_victim(actor=advocate, country_code="CAF").case_code for _ in range(2)]
+        db.session.commit()
+    login(Role.FUND_MANAGER, "")
+    seed_cash_and_project(client)
+    path = "/ledger/projects/1/disburse"
+    page = client.get(path).get_data(as_text=True)
+    assert "Paid to victims" in page
+    form = {"amount": "1000", "paid_on": ON.isoformat(), "reference": "P-1"}
+    refused = book(client, path, **form, victim_payments=f"{codes[0]} two hundred")
+    assert refused.status_code == 200 and "Line 1: give a case code and an amount" in refused.get_data(
+        as_text=True
+    )
+    too_much = book(client, path, **form, victim_payments=f"{codes[0]} 900\n{codes[1]} 200")
+    assert too_much.status_code == 422 and "more than the tranche" in too_much.get_data(as_text=True)
+    done = book(client, path, **form, victim_payments=f"{codes[0]} 250.00\n\n{codes[1]}, 80")
+    assert done.status_code == 302
+    with app.app_context():
+        assert {
+            (p.case_code, p.amount_minor, p.usd_minor) for p in db.session.scalars(select(ProjectPayment))
+        } == {
+            (codes[0], 25000, 25000),
+            (codes[1], 8000, 8000),
+        }
+        assert differences() == []
+    project_page = client.get("/ledger/projects/1").get_data(as_text=True)
+    assert codes[0] in project_page and "250.00" in project_page
+
+
+def test_an_advocate_cannot_disburse(client: Any, login: Callable[..., Any]) -> None:
+    login(Role.SENIOR_ADVOCATE, "CAF")
+    response = client.post("/ledger/projects/1/disburse", data={"amount": "1", "victim_payments": "CAR-1 1"})
+    assert response.status_code == 403
