@@ -8,21 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from ledger import engine
-from ledger.balances import summed
-from ledger.engine import CASH, GRANTS_PAYABLE, EntryKind, from_minor
-from ledger.models import (
-    Account,
-    Balance,
-    Entry,
-    Posting,
-    Project,
-    ProjectBeneficiary,
-    ProjectStatus,
-    Tranche,
-)
-from ledger.reports.amounts import effective_kind, exponents, postings
+from ledger.balances import balances, summed
+from ledger.engine import CASH, GRANT_EXPENSE, GRANTS_PAYABLE, PROGRAMME_SUPPORT, from_minor
+from ledger.models import Balance, Entry, Project, ProjectPayment, ProjectStatus, Tranche
+from ledger.reports.amounts import exponents
 from ledger.services.booking import standing
 from ledger.services.grants import pending_total, undisbursed
 from vat.db import db
@@ -124,38 +116,44 @@ def disbursed_amount(project: Project) -> Decimal:
 
 PROJECT_KEYS = (
     "title partner country focus status planned_start planned_end actual_start actual_end "
-    "approved disbursed remaining victims_listed behind_schedule"
+    "approved disbursed remaining victims_paid behind_schedule"
 ).split()
 
 
 def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str, Any]]:
     """Every project approved by `end`: approved, disbursed and remaining (US dollars, reversals
-    netted against what they reverse), schedule, and the victims it lists (count only)."""
+    netted against what they reverse), schedule, and how many victims its tranches paid (count
+    only). The money is read from the balances the engine keeps, one row per project and account:
+    only an approval debits grant expense; the cash a project drew is its tranches and their
+    programme support cost; grants payable is what remains."""
     today = today or date.today()
+    kept = balances(end=end, detail=True)
+    c = kept.c
 
-    def credited(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-        return -func.sum(case((condition, Posting.usd_minor), else_=0))
+    def on(account: str, column: Any) -> ColumnElement[Any]:
+        return summed(case((c.account_id == engine.account_id(account), column), else_=0))
 
     money = (
-        postings(
-            Posting.project_id.label("project_id"),
-            credited(
-                and_(Account.code == GRANTS_PAYABLE, effective_kind() == EntryKind.GRANT_APPROVAL)
-            ).label("approved"),
-            credited(and_(Account.code == CASH, effective_kind() == EntryKind.DISBURSEMENT)).label(
-                "disbursed"
-            ),
-            credited(Account.code == GRANTS_PAYABLE).label("remaining"),
+        select(
+            c.project_id.label("project_id"),
+            on(GRANT_EXPENSE, c.usd_debit_minor).label("approved"),
+            (-on(CASH, c.usd_minor) - on(PROGRAMME_SUPPORT, c.usd_minor)).label("disbursed"),
+            (-on(GRANTS_PAYABLE, c.usd_minor)).label("remaining"),
         )
-        .where(Posting.project_id.is_not(None), Entry.entry_date <= end)
-        .group_by(Posting.project_id)
+        .where(c.project_id != 0)
+        .group_by(c.project_id)
         .subquery("money")
     )
-    listed = (
-        select(ProjectBeneficiary.project_id, func.count().label("listed"))
-        .group_by(ProjectBeneficiary.project_id)
-        .subquery("listed")
-    )
+    withdrawn = aliased(Entry)  # the reversal of the project's approval, if booked by `end`
+    paid = (
+        standing(
+            select(ProjectPayment.project_id, func.count(ProjectPayment.case_code.distinct()).label("paid"))
+            .join(Tranche, Tranche.id == ProjectPayment.tranche_id)
+            .where(Tranche.paid_on <= end)
+            .group_by(ProjectPayment.project_id),
+            ProjectPayment,
+        )
+    ).subquery("paid")
     late = _behind_schedule_sql(today)
     result = db.session.execute(
         select(
@@ -168,14 +166,15 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
             Project.planned_end,
             Project.actual_start,
             Project.actual_end,
-            func.coalesce(money.c.approved, 0),
+            case((withdrawn.id.is_not(None), 0), else_=func.coalesce(money.c.approved, 0)),
             func.coalesce(money.c.disbursed, 0),
             func.coalesce(money.c.remaining, 0),
-            func.coalesce(listed.c.listed, 0),
+            func.coalesce(paid.c.paid, 0),
             case((late, 1), else_=0),
         )
         .outerjoin(money, money.c.project_id == Project.id)
-        .outerjoin(listed, listed.c.project_id == Project.id)
+        .outerjoin(paid, paid.c.project_id == Project.id)
+        .outerjoin(withdrawn, and_(withdrawn.reverses_id == Project.entry_id, withdrawn.entry_date <= end))
         .where(Project.approved_on <= end)
         .order_by(Project.approved_on, Project.id)
     ).all()

@@ -59,43 +59,23 @@ WITH s AS (
            sum(CASE WHEN funding_source IN ('trust_fund_project', 'direct_trust_fund')
                      AND ledger_entry_id IS NULL AND currency = 'USD' THEN cost ELSE 0 END) AS funded_minor
     FROM vat_assistance GROUP BY victim_id),
-d AS (
-    SELECT p.case_code, sum(p.usd_minor) AS minor
-    FROM ledger_posting p
-    JOIN ledger_entry e ON e.id = p.entry_id
-    LEFT JOIN ledger_entry o ON o.id = e.reverses_id
-    JOIN ledger_account a ON a.id = p.account_id
-    WHERE p.case_code IS NOT NULL AND a.type = 'expense'
-      AND (CASE WHEN e.kind = 'reversal' THEN o.kind ELSE e.kind END) = 'victim_support'
-    GROUP BY p.case_code),
-paid AS (
-    SELECT p.project_id, -sum(p.usd_minor) AS minor
-    FROM ledger_posting p
-    JOIN ledger_entry e ON e.id = p.entry_id
-    LEFT JOIN ledger_entry o ON o.id = e.reverses_id
-    JOIN ledger_account a ON a.id = p.account_id
-    WHERE a.code = '1000' AND (CASE WHEN e.kind = 'reversal' THEN o.kind ELSE e.kind END) = 'disbursement'
-    GROUP BY p.project_id),
-listed AS (SELECT project_id, count(*) AS listed FROM ledger_project_beneficiary GROUP BY project_id),
-pr AS (
-    SELECT b.case_code, count(*) AS projects, sum(coalesce(paid.minor, 0) / listed.listed) AS minor
-    FROM ledger_project_beneficiary b
-    JOIN listed ON listed.project_id = b.project_id
-    LEFT JOIN paid ON paid.project_id = b.project_id
-    GROUP BY b.case_code),
+f AS (
+    SELECT victim_id,
+           sum(CASE WHEN source = 'direct' THEN usd_minor ELSE 0 END) AS direct_minor,
+           count(DISTINCT project_id) AS projects,
+           sum(CASE WHEN source = 'project' THEN usd_minor ELSE 0 END) AS project_minor
+    FROM vat_fund_payment WHERE NOT reversed GROUP BY victim_id),
 c AS (
     SELECT victim_id, count(*) AS contacts FROM vat_communication
     WHERE occurred_on >= {placeholder(backend, "since")} GROUP BY victim_id)
 SELECT v.case_code, v.country_code, v.mission, v.sex, v.age_group, v.status, v.registered_on,
        coalesce(s.services, 0), {", ".join(counts)}, coalesce(s.delivered, 0), {days},
-       coalesce(d.minor, 0), coalesce(pr.projects, 0), coalesce(pr.minor, 0), coalesce(s.funded_minor, 0),
-       coalesce(c.contacts, 0), v.last_update_on,
-       CASE WHEN coalesce(s.delivered, 0) > 0 OR coalesce(d.minor, 0) > 0 OR coalesce(pr.projects, 0) > 0
-            THEN 1 ELSE 0 END
+       coalesce(f.direct_minor, 0), coalesce(f.projects, 0), coalesce(f.project_minor, 0),
+       coalesce(s.funded_minor, 0), coalesce(c.contacts, 0), v.last_update_on,
+       CASE WHEN coalesce(s.delivered, 0) > 0 OR f.victim_id IS NOT NULL THEN 1 ELSE 0 END
 FROM vat_victim v
 LEFT JOIN s ON s.victim_id = v.id
-LEFT JOIN d ON d.case_code = v.case_code
-LEFT JOIN pr ON pr.case_code = v.case_code
+LEFT JOIN f ON f.victim_id = v.id
 LEFT JOIN c ON c.victim_id = v.id
 WHERE v.country_code IN ({places})
 ORDER BY v.country_code, v.case_code"""  # noqa: S608 - constants only
@@ -200,7 +180,7 @@ ORDER BY {group}"""  # noqa: S608 - constants only
     projects = f"""
 SELECT pr.title, pr.partner, pr.country_code, pr.focus, pr.status, pr.planned_start, pr.planned_end,
        pr.actual_start, pr.actual_end, coalesce(m.approved, 0), coalesce(m.disbursed, 0),
-       coalesce(m.remaining, 0), coalesce(l.listed, 0),
+       coalesce(m.remaining, 0), coalesce(l.paid, 0),
        CASE WHEN pr.status NOT IN ('completed', 'cancelled')
              AND ((pr.actual_start IS NULL AND pr.planned_start < {today}) OR pr.planned_end < {today})
             THEN 1 ELSE 0 END
@@ -217,8 +197,12 @@ LEFT JOIN (
     LEFT JOIN ledger_entry o ON o.id = e.reverses_id
     WHERE p.project_id IS NOT NULL AND e.entry_date <= {end}
     GROUP BY p.project_id) m ON m.project_id = pr.id
-LEFT JOIN (SELECT project_id, count(*) AS listed FROM ledger_project_beneficiary GROUP BY project_id) l
-       ON l.project_id = pr.id
+LEFT JOIN (
+    SELECT pp.project_id, count(DISTINCT pp.case_code) AS paid
+    FROM ledger_project_payment pp JOIN ledger_tranche t ON t.id = pp.tranche_id
+    WHERE t.paid_on <= {end} AND pp.entry_id IS NOT NULL
+      AND pp.entry_id NOT IN (SELECT reverses_id FROM ledger_entry WHERE reverses_id IS NOT NULL)
+    GROUP BY pp.project_id) l ON l.project_id = pr.id
 WHERE pr.approved_on <= {end}
 ORDER BY pr.approved_on, pr.id"""  # noqa: S608 - constants only
     donors = "SELECT id, name FROM ledger_donor ORDER BY name"

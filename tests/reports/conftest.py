@@ -154,13 +154,14 @@ def _build_world(app, make_user) -> World:
             planned_end=date(2021, 12, 31),
             case_codes=["CAR-2021-0005", "CAR-2021-0006"],
         )
-        tranche = grants.request_disbursement(
+        grants.request_disbursement(
             actor=actor,
             key="k-tranche",
             project=project,
             amount=Decimal("1000.00"),
             paid_on=date(2021, 3, 10),
             reference="T-1",
+            victim_payments=[("CAR-2021-0005", Decimal("500.00")), ("CAR-2021-0006", Decimal("500.00"))],
         )
         paid = fund.pay(
             "CAR-2021-0004", "250.00", date(2021, 3, 15), purpose="school fees", country_code="CAF"
@@ -172,8 +173,6 @@ def _build_world(app, make_user) -> World:
         for code, source, entry_id, usd_minor, reversed_ in (
             ("CAR-2021-0004", "direct", paid.entry_id, 25000, False),
             ("CAR-2021-0004", "direct", mistaken.entry_id, 10000, True),
-            ("CAR-2021-0005", "project", tranche.entry_id, 50000, False),
-            ("CAR-2021-0006", "project", tranche.entry_id, 50000, False),
         ):
             db.session.add(
                 FundPayment(

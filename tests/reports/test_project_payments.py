@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 
 from ledger.models import DonorKind, Entry, ProjectPayment, Tranche
 from ledger.services import contributions, corrections, grants
+from tests.conftest import sign_in
 from tests.ledger.conftest import Fund, key
 from tests.ledger.test_views import book, seed_cash_and_project
 from vat.auth.models import Role, User
@@ -166,7 +167,8 @@ def test_verify_names_a_payment_altered_behind_the_app(app: Flask, people: Any, 
 def test_the_disbursement_form_records_what_it_paid_each_victim(
     app: Flask, client: Any, login: Callable[..., Any], make_user: Callable[..., Any]
 ) -> None:
-    advocate_id = make_user(Role.SENIOR_ADVOCATE, "CAF").id
+    advocate_user = make_user(Role.SENIOR_ADVOCATE, "CAF")
+    advocate_id = advocate_user.id
     with app.test_request_context():
         advocate = db.session.get_one(User, advocate_id)
         codes = [identity.register_victim(actor=advocate, country_code="CAF").case_code for _ in range(2)]
@@ -195,6 +197,15 @@ def test_the_disbursement_form_records_what_it_paid_each_victim(
         assert differences() == []
     project_page = client.get("/ledger/projects/1").get_data(as_text=True)
     assert codes[0] in project_page and "250.00" in project_page
+
+    client.post("/auth/logout")
+    sign_in(app, client, advocate_user)
+    with app.app_context():
+        victim_ids = [db.session.scalar(select(Victim.id).where(Victim.case_code == c)) for c in codes]
+    first, second = (client.get(f"/vat/victims/{i}").get_data(as_text=True) for i in victim_ids)
+    assert "Money from the trust fund" in first
+    assert ">250.00 USD<" in first and ">80.00 USD<" not in first
+    assert ">80.00 USD<" in second and ">250.00 USD<" not in second
 
 
 def test_an_advocate_cannot_disburse(client: Any, login: Callable[..., Any]) -> None:

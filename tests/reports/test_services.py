@@ -169,7 +169,7 @@ def test_fund_statement_for_the_year(app, world):
             Decimal("1000.00"),
             Decimal("500.00"),
         )
-        assert project["victims_listed"] == 2 and not project["behind_schedule"]
+        assert project["victims_paid"] == 2 and not project["behind_schedule"]
         assert statement.months == [
             ("2021-01", Decimal("5000.00"), Decimal("0.00")),
             ("2021-02", Decimal("2800.00"), Decimal("1500.00")),

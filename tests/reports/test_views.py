@@ -182,8 +182,8 @@ def test_fund_statement_hides_small_counts_of_victims_from_aggregate_roles(app, 
     login(Role.AUDITOR, "")
     response = client.get("/reports/fund/export.xlsx?start=2021-01-01&end=2021-12-31")
     projects = list(load_workbook(io.BytesIO(response.data))["Projects"].iter_rows(values_only=True))
-    listed = projects[0].index("victims listed")
-    assert projects[1][listed] == "suppressed"  # two victims: fewer than five
+    paid = projects[0].index("victims paid")
+    assert projects[1][paid] == "suppressed"  # two victims: fewer than five
     assert "suppressed" in client.get("/reports/fund?start=2021-01-01&end=2021-12-31").get_data(as_text=True)
 
 

@@ -24,10 +24,10 @@ def fund_statement(
     start: date, end: date, *, today: date | None = None, small_counts_below: int = 1
 ) -> FundStatement:
     """The ledger's statement for [start, end] and the project portfolio as at `end`. A project's
-    count of listed victims from 1 to `small_counts_below` − 1 is hidden (None)."""
+    count of victims paid from 1 to `small_counts_below` − 1 is hidden (None)."""
     projects = project_portfolio(end, today=today or date.today())
     for project in projects:
-        if 0 < project["victims_listed"] < small_counts_below:
-            project["victims_listed"] = None
+        if 0 < project["victims_paid"] < small_counts_below:
+            project["victims_paid"] = None
     statement = statements.fund_statement(start, end)
     return FundStatement(**vars(statement), projects=projects)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
+from ledger.reports.statements import FundStatement, fund_balance, fund_statement
 from vat.auth.actor import Actor
 from vat.reports.claims import waiting_on_member_states
 from vat.reports.clock import CLOCK_STATES, clock_report
-from vat.reports.fund import FundStatement, fund_statement
 from vat.reports.scope import VictimFilters, sees_rows, threshold
 from vat.reports.support import Headline, headline
 from vat.reports.suppression import suppress_line
@@ -24,6 +25,7 @@ class Summary:
     aggregate: bool
     overdue_steps: int | None  # allegation steps past their limit and not done (None: suppressed)
     waiting_on_member_states: int | None  # open claims with a letter unanswered
+    fund_balance: Decimal | None  # today, for those who read the ledger
     fund: FundStatement | None  # this year to date, for those who read the ledger
 
 
@@ -37,16 +39,15 @@ def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Su
     overdue_at = [k for k, _ in CLOCK_STATES].index("overdue")
     overdue = [row.counts[overdue_at] for row in clock.rows]
     waiting = [line.waiting for line in waiting_on_member_states(user, VictimFilters(), today=today)]
-    fund = None
-    if reads_ledger:
-        fund = fund_statement(
-            date(today.year, 1, 1), today, today=today, small_counts_below=threshold() if aggregate else 1
-        )
+    # The ledger's own figures, read from its balances (no project portfolio: it is not shown).
+    balance = fund_balance(today) if reads_ledger else None
+    fund = fund_statement(date(today.year, 1, 1), today) if reads_ledger else None
     return Summary(
         headline=figures,
         aggregate=aggregate,
         overdue_steps=None if any(n is None for n in overdue) else sum(n for n in overdue if n is not None),
         waiting_on_member_states=None if any(n is None for n in waiting) else sum(n for n in waiting if n),
+        fund_balance=balance,
         fund=fund,
     )
 

@@ -5,11 +5,13 @@ project's beneficiaries or their reversal. Each keeps the victims' support summa
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from vat import money
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
@@ -116,3 +118,14 @@ def reverse_payments(*, actor: Actor, ledger_entry_id: int) -> list[FundPayment]
         )
         support_summary.refresh(victim.id)
     return reversed_now
+
+
+def payments_of(victim_id: int) -> list[tuple[FundPayment, Decimal]]:
+    """The fund's payments to one victim, latest first, each with its amount in its currency
+    (the victim page)."""
+    rows = db.session.scalars(
+        select(FundPayment)
+        .where(FundPayment.victim_id == victim_id)
+        .order_by(FundPayment.paid_on.desc(), FundPayment.id.desc())
+    )
+    return [(row, money.from_minor(row.amount_minor, row.currency)) for row in rows]

@@ -68,7 +68,7 @@ FUND_SHEETS = {
         "approved US$",
         "disbursed US$",
         "remaining US$",
-        "victims listed",
+        "victims paid",
         "behind schedule",
     ],
     "months": ["month", "income US$", "spending US$"],
@@ -85,7 +85,7 @@ def _fund_sheets(statement: FundStatement) -> list[Sheet]:
     summary.append(["opening cash", "", statement.opening_cash])
     summary.append(["closing cash", "", statement.closing_cash])
     projects = [
-        ["suppressed" if k == "victims_listed" and p[k] is None else p[k] for k in PROJECT_KEYS]
+        ["suppressed" if k == "victims_paid" and p[k] is None else p[k] for k in PROJECT_KEYS]
         for p in statement.projects
     ]
     return [

@@ -19,7 +19,7 @@ from vat.auth.policy import Permission, in_scope, requires
 from vat.db import db
 from vat.paging import page_size
 from vat.submission import act, submit, writes
-from vat.victims import identity, labels, listing, outcomes, timeline
+from vat.victims import identity, labels, listing, outcomes, payments, timeline
 from vat.victims.forms import LinkAllegationForm, NameSearchForm, SearchForm, StatusForm, VictimForm
 from vat.victims.views.blueprint import (
     advocate_choices,
@@ -143,6 +143,7 @@ def show(victim_id: int) -> str:
         identity=person,
         timeline=timeline.timeline(victim),
         open_items=timeline.open_items(victim, rule_list),
+        payments=payments.payments_of(victim.id),
         status_form=StatusForm(status=victim.status),
         link_form=LinkAllegationForm(),
         button=EmptyForm(),
