@@ -28,6 +28,7 @@ from ledger.models import (
     Pledge,
     Project,
     ProjectBeneficiary,
+    ProjectPayment,
     Receipt,
     Tranche,
     Withholding,
@@ -50,6 +51,7 @@ from seeding.scale_plan import (
     random_day,
 )
 from vat.db import db
+from vat.victims.models import FundPayment
 
 LEDGER_BATCH = 2_000  # entries per call of the engine and per transaction
 
@@ -134,7 +136,9 @@ def plan_ledger(plan: Plan, rng: random.Random, people: People) -> tuple[list[Pl
                     country=country,
                     number=number,
                 )
-        codes = sorted({people.case_codes[rng.randrange(len(people.case_codes))] for _ in range(10)})
+        listed = {rng.randrange(len(people.case_codes)) for _ in range(10)}
+        victims = {people.case_codes[n]: n + 1 for n in listed}  # victim ids follow the case codes
+        codes = sorted(victims)
         projects.append(
             {
                 "id": project_id,
@@ -154,6 +158,7 @@ def plan_ledger(plan: Plan, rng: random.Random, people: People) -> tuple[list[Pl
                 "released_minor": 0,
                 "entry_id": None,
                 "case_codes": codes,
+                "victim_ids": victims,
             }
         )
     for _ in range(plan.direct_support):
@@ -164,6 +169,7 @@ def plan_ledger(plan: Plan, rng: random.Random, people: People) -> tuple[list[Pl
             rng.randrange(5_000, 200_000),
             case_code=people.case_codes[victim],
             country=people.countries[victim],
+            victim_id=victim + 1,
         )
     events.sort()
     return events, projects
@@ -203,7 +209,12 @@ NAMING: tuple[tuple[str, FromClause], ...] = (
     ("transfer", WithholdingTransfer.__table__),
     ("tranche", Tranche.__table__),
     ("direct", DirectSupport.__table__),
+    ("project_payment", ProjectPayment.__table__),
+    ("fund_payment", FundPayment.__table__),
 )
+# The columns of those rows that hold their event's position until the entries are booked.
+ENTRY_COLUMNS = ("entry_id", "psc_entry_id", "ledger_entry_id")
+PAID_PER_TRANCHE = 3  # victims a direct-support project's tranche pays, a tenth of it each
 
 
 LINKED = ("project", "pledge", "withholding")
@@ -250,9 +261,9 @@ class Batch:
         for name, table in NAMING:
             rows = self.naming.get(name, [])
             for row in rows:
-                row["entry_id"] = ids[row["entry_id"]]
-                if row.get("psc_entry_id") is not None:
-                    row["psc_entry_id"] = ids[row["psc_entry_id"]]
+                for column in ENTRY_COLUMNS:
+                    if row.get(column) is not None:
+                        row[column] = ids[row[column]]
             loader.insert(table, rows)
         db.session.commit()
         loader.bar.update(len(self.events))
@@ -368,7 +379,9 @@ class Books:
             lines = _pair(engine.GRANT_EXPENSE, engine.GRANTS_PAYABLE, amount, dims)
             key = _key("project", project["id"])
             batch.book(kind, day, f"Grant approved: {project['title']}", lines, key)
-            batch.named["project"].append({k: v for k, v in project.items() if k != "case_codes"})
+            batch.named["project"].append(
+                {k: v for k, v in project.items() if k not in ("case_codes", "victim_ids")}
+            )
             for code in project["case_codes"]:
                 self.ids["beneficiary"] += 1
                 batch.named["beneficiary"].append(
@@ -394,6 +407,34 @@ class Books:
                     "entry_id": position,
                 }
             )
+            self._reached(refs["victim_id"], "direct", position, amount, day)
+
+    def _reached(
+        self,
+        victim_id: int,
+        source: str,
+        position: int,
+        amount: int,
+        day: date,
+        project_id: int | None = None,
+    ) -> None:
+        """The money that reached a victim, as the victims' records hold it (vat_fund_payment)."""
+        self.ids["fund_payment"] += 1
+        self.batch.naming["fund_payment"].append(
+            {
+                "id": self.ids["fund_payment"],
+                "victim_id": victim_id,
+                "source": source,
+                "ledger_entry_id": position,
+                "project_id": project_id,
+                "currency": USD,
+                "amount_minor": amount,
+                "usd_minor": amount,
+                "paid_on": day,
+                "reversed": False,
+                "created_at": noon(day),
+            }
+        )
 
     def _tranche(self, event: Planned, project: dict[str, Any]) -> None:
         """A disbursement and its programme support cost, as the ledger's services book them."""
@@ -432,3 +473,19 @@ class Books:
                 "psc_entry_id": psc_position,
             }
         )
+        if project["focus"] != "direct_support":
+            return
+        for code in project["case_codes"][:PAID_PER_TRANCHE]:
+            self.ids["project_payment"] += 1
+            self.batch.naming["project_payment"].append(
+                {
+                    "id": self.ids["project_payment"],
+                    "tranche_id": number,
+                    "project_id": project["id"],
+                    "case_code": code,
+                    "amount_minor": amount // 10,
+                    "usd_minor": amount // 10,
+                    "entry_id": position,
+                }
+            )
+            self._reached(project["victim_ids"][code], "project", position, amount // 10, day, project["id"])

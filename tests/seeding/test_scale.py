@@ -6,12 +6,22 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
-from ledger.models import DirectSupport, Entry, Pledge, Project, Receipt, Tranche, Withholding
+from ledger.models import (
+    DirectSupport,
+    Entry,
+    Pledge,
+    Project,
+    ProjectPayment,
+    Receipt,
+    Tranche,
+    Withholding,
+)
 from ledger.verify import verify
 from seeding.scale import seed_scale
 from vat.audit import AuditEvent
 from vat.db import db
-from vat.victims.models import Victim
+from vat.figures import differences
+from vat.victims.models import FundPayment, SupportSummary, Victim
 
 
 def test_seed_scale_books_through_the_engine_and_the_ledger_verifies(
@@ -34,5 +44,34 @@ def test_seed_scale_books_through_the_engine_and_the_ledger_verifies(
             assert db.session.scalar(select(func.count(model.id)).where(model.entry_id.is_(None))) == 0
     assert runner.invoke(args=["ledger", "verify"]).exit_code == 0
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    figures = runner.invoke(args=["figures", "verify"])
+    assert figures.exit_code == 0, figures.output
     again = runner.invoke(seed_scale, args=["--victims", "500"])
     assert again.exit_code != 0 and "freshly migrated" in again.output
+
+
+def test_the_scale_data_pays_victims_and_their_summaries_say_so(app: Flask, runner: FlaskCliRunner) -> None:
+    """Direct support and direct-support projects' tranches reach victims: each payment is in the
+    victims' records (vat_fund_payment) and their support summaries, as `flask figures verify`
+    checks against the ledger."""
+    assert runner.invoke(seed_scale, args=["--victims", "300"]).exit_code == 0
+    with app.app_context():
+        direct = db.session.scalar(select(func.count(DirectSupport.id)))
+        assert (
+            direct
+            and db.session.scalar(select(func.count(FundPayment.id)).where(FundPayment.source == "direct"))
+            == direct
+        )
+        paid = db.session.scalar(select(func.count(ProjectPayment.id)))
+        assert paid and paid == db.session.scalar(
+            select(func.count(FundPayment.id)).where(FundPayment.source == "project")
+        )
+        in_summaries = db.session.execute(
+            select(func.sum(SupportSummary.direct_usd_minor), func.sum(SupportSummary.project_usd_minor))
+        ).one()
+        in_ledger = db.session.execute(
+            select(func.sum(DirectSupport.amount_minor)).select_from(DirectSupport)
+        ).scalar()
+        assert in_summaries[0] == in_ledger
+        assert in_summaries[1] == db.session.scalar(select(func.sum(ProjectPayment.usd_minor)))
+        assert differences() == []
