@@ -89,7 +89,11 @@ def connect_domains() -> None:
     reversal reverses them (ledger never imports victims code; it announces each, within the same
     transaction). An allegation's outcome opens a task to tell each victim named in it, the same
     way; and a withholding is refused unless its allegation is substantiated against that country."""
-    from ledger.services.grants import project_payments_paid, project_payments_reversed
+    from ledger.services.grants import (
+        project_payees_named,
+        project_payments_paid,
+        project_payments_reversed,
+    )
     from ledger.services.victim_support import direct_support_paid, direct_support_reversed
     from ledger.services.withholdings import withholding_requested
     from vat.allegations.services import check_withholding, outcome_recorded
@@ -97,6 +101,7 @@ def connect_domains() -> None:
 
     direct_support_paid.connect(_record_direct_support)
     direct_support_reversed.connect(_cancel_direct_support)
+    project_payees_named.connect(_check_project_payees)
     project_payments_paid.connect(_record_project_payments)
     project_payments_reversed.connect(_reverse_project_payments)
     outcome_recorded.connect(on_outcome_recorded)
@@ -113,6 +118,12 @@ def _cancel_direct_support(sender: object, **reversal: Any) -> None:
     from vat.victims.assistance import cancel_trust_fund_support
 
     cancel_trust_fund_support(**reversal)
+
+
+def _check_project_payees(sender: object, **payees: Any) -> None:
+    from vat.victims.payments import check_payees
+
+    check_payees(**payees)
 
 
 def _record_project_payments(sender: object, **payments: Any) -> None:

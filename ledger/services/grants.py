@@ -46,6 +46,7 @@ DEFAULT_PSC_RATE = Decimal("0.13")
 # Sent, inside the booking transaction, when a tranche that paid victims posts (or is reversed);
 # the victims domain records each payment that reached a victim (the ledger never imports it).
 signals = Namespace()
+project_payees_named = signals.signal("ledger-project-payees-named")  # a receiver refuses unknown ones
 project_payments_paid = signals.signal("ledger-project-payments-paid")
 project_payments_reversed = signals.signal("ledger-project-payments-reversed")
 
@@ -328,6 +329,12 @@ def request_disbursement(
         status="pending",
         maker_id=actor.id,
     )
+    if paid:  # checked when requested, not only when a pending tranche is approved
+        project_payees_named.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            actor=actor,
+            case_codes=[code for code, _ in paid],
+        )
     db.session.add(tranche)
     db.session.flush()
     _record_victim_payments(project, tranche, paid)

@@ -109,6 +109,11 @@ def test_a_tranche_paying_two_victims_different_amounts(people: Any) -> None:
 
 def test_a_tranche_above_the_threshold_pays_its_victims_when_approved(people: Any) -> None:
     advocate, fund, project, (first, *_) = people
+    with pytest.raises(DomainError, match="No victim has case code NOBODY-2"):
+        fund.disburse(
+            project, "15000.00", ON, victim_payments=[(first, Decimal("1")), ("NOBODY-2", Decimal("1"))]
+        )
+    db.session.rollback()
     tranche = fund.disburse(project, "15000.00", ON, victim_payments=[(first, Decimal("500"))])
     db.session.commit()
     assert tranche.status == "pending"

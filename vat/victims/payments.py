@@ -29,6 +29,18 @@ def victim_by_case_code(actor: Actor, case_code: str) -> Victim:
     return victim
 
 
+def check_payees(*, actor: Actor, case_codes: list[str]) -> None:
+    """Called by the ledger when a tranche names the victims it pays: each must be a victim."""
+    found = set(
+        db.session.scalars(
+            select(Victim.case_code).where(Victim.case_code.in_(case_codes), in_scope_condition(actor))
+        )
+    )
+    for code in case_codes:
+        if code not in found:
+            raise DomainError(_l("No victim has case code %(code)s.", code=code))
+
+
 def record_payment(
     *,
     actor: Actor,
