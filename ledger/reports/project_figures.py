@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
-from sqlalchemy.orm import aliased
 
 from ledger import engine
 from ledger.balances import balances, summed
@@ -144,7 +143,13 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
         .group_by(c.project_id)
         .subquery("money")
     )
-    withdrawn = aliased(Entry)  # the reversal of the project's approval, if booked by `end`
+    # The day the project's approval was reversed, if it was: one probe of a unique index.
+    withdrawn_on = (
+        select(Entry.entry_date)
+        .where(Entry.reverses_id == Project.entry_id)
+        .correlate(Project)
+        .scalar_subquery()
+    )
     paid = (
         standing(
             select(ProjectPayment.project_id, func.count(ProjectPayment.case_code.distinct()).label("paid"))
@@ -166,7 +171,7 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
             Project.planned_end,
             Project.actual_start,
             Project.actual_end,
-            case((withdrawn.id.is_not(None), 0), else_=func.coalesce(money.c.approved, 0)),
+            case((withdrawn_on <= end, 0), else_=func.coalesce(money.c.approved, 0)),
             func.coalesce(money.c.disbursed, 0),
             func.coalesce(money.c.remaining, 0),
             func.coalesce(paid.c.paid, 0),
@@ -174,7 +179,6 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
         )
         .outerjoin(money, money.c.project_id == Project.id)
         .outerjoin(paid, paid.c.project_id == Project.id)
-        .outerjoin(withdrawn, and_(withdrawn.reverses_id == Project.entry_id, withdrawn.entry_date <= end))
         .where(Project.approved_on <= end)
         .order_by(Project.approved_on, Project.id)
     ).all()

@@ -130,3 +130,52 @@ def test_the_benchmark_reference_sql_gives_the_statement_figures(app, world):
         (p["title"], p["approved"], p["disbursed"], p["remaining"], p["victims_paid"], p["behind_schedule"])
         for p in statement.projects
     ]
+
+
+def test_the_portfolio_nets_a_reversed_approval_from_the_day_it_is_reversed(app, world):
+    """The portfolio reads the balances: a project whose approval was reversed shows nothing
+    approved from the reversal's day, as the reference SQL over the postings says."""
+    from ledger.models import ProjectFocus
+    from ledger.services import grants
+
+    backend = "sqlite" if BACKEND == "sqlite" else "postgres"
+    with app.app_context():
+        manager = _manager(world)
+        project = grants.approve_project(
+            actor=manager,
+            key="k-mistake",
+            title="P2",
+            partner="IRC",
+            country_code="CAF",
+            focus=ProjectFocus.SERVICES,
+            currency="USD",
+            amount=D("100.00"),
+            approved_on=date(2021, 4, 1),
+            planned_start=date(2021, 5, 1),
+            planned_end=date(2021, 12, 31),
+        )
+        corrections.reverse_entry(
+            actor=manager,
+            key="k-mistake-reversed",
+            entry=db.session.get(Entry, project.entry_id),
+            on=date(2021, 5, 3),
+            reason="approved twice",
+        )
+        db.session.commit()
+        for end, approved in ((date(2021, 4, 30), D("100.00")), (date(2021, 12, 31), D("0.00"))):
+            statement = fund_statement(date(2021, 1, 1), end, today=date(2021, 6, 1))
+            mistake = next(p for p in statement.projects if p["title"] == "P2")
+            assert (mistake["approved"], mistake["disbursed"], mistake["remaining"]) == (
+                approved,
+                0,
+                approved,
+            )
+            projects_sql = fund_statement_sql(backend)[3]
+            params = bind(
+                backend, projects_sql, {"start": date(2021, 1, 1), "end": end, "today": date(2021, 6, 1)}
+            )
+            reference = db.session.connection().exec_driver_sql(projects_sql, params).all()
+            assert [
+                (row[0], D(row[9]).scaleb(-2), D(row[10]).scaleb(-2), D(row[11]).scaleb(-2))
+                for row in reference
+            ] == [(p["title"], p["approved"], p["disbursed"], p["remaining"]) for p in statement.projects]
