@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, render_template, request, stream_with_context, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from vat import audit_log as audit_log_service
 from vat.audit_log import AuditFilterForm, AuditFilters
 from vat.auth import services
-from vat.auth.forms import EditUserForm, NewUserForm
+from vat.auth.forms import EditUserForm, EmptyForm, NewUserForm
 from vat.auth.models import Role, User
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import BeginMode, begin_mode, db
@@ -66,7 +66,7 @@ def edit_user(user_id: int) -> str:
     user = db.get_or_404(User, user_id)
     form = EditUserForm(obj=user)
     form.scope.data = ", ".join(str(s) for s in user.scopes)
-    return render_template("admin/user_form.html", form=form, user=user)
+    return render_template("admin/user_form.html", form=form, user=user, action_form=EmptyForm())
 
 
 @bp.post("/users/<int:user_id>")
@@ -89,7 +89,34 @@ def update_user(user_id: int) -> Response | tuple[str, int]:
         template="admin/user_form.html",
         refused_status=200,
         user=user,
+        action_form=EmptyForm(),
     )
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+@requires(Permission.MANAGE_USERS)
+@fresh_required
+def end_user_sessions(user_id: int) -> Response:
+    user = db.get_or_404(User, user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    ended = services.end_sessions_of(actor=current_user, user=user)
+    db.session.commit()
+    flash(_("Sessions ended: %(count)d.", count=ended), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@requires(Permission.MANAGE_USERS)
+@fresh_required
+def unlock_user(user_id: int) -> Response:
+    user = db.get_or_404(User, user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.unlock_account(actor=current_user, user=user)
+    db.session.commit()
+    flash(_("Account unlocked."), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 @bp.get("/audit")

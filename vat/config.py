@@ -18,6 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
     "SESSION_COOKIE_NAME": "vat_session",
+    "VAT_DEVICE_COOKIE_NAME": "vat_device",
     "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
@@ -25,9 +26,17 @@ DEFAULTS: dict[str, Any] = {
     "VAT_SESSION_IDLE_MINUTES": 15,
     "VAT_SESSION_ABSOLUTE_HOURS": 12,
     "VAT_FRESH_MINUTES": 10,
+    # Per account: this many failures at full speed, then a wait that starts at
+    # VAT_LOGIN_DELAY_SECONDS and doubles with each failure, up to VAT_LOGIN_LOCK_MINUTES; failures
+    # are forgotten VAT_LOGIN_MEMORY_HOURS after the first. A device the account signed in from
+    # before (its cookie) has a count of its own. Per address: a hard limit per VAT_LOGIN_LOCK_MINUTES.
     "VAT_LOGIN_MAX_FAILURES": 5,
+    "VAT_LOGIN_DELAY_SECONDS": 30,
     "VAT_LOGIN_LOCK_MINUTES": 15,
+    "VAT_LOGIN_MEMORY_HOURS": 24,
     "VAT_LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
+    "VAT_DEVICE_COOKIE_DAYS": 90,
+    "VAT_TOTP_MAX_FAILURES": 5,  # wrong codes (since the last right one) that lock the account
     "VAT_SUPPRESSION_THRESHOLD": 5,
     "VAT_NO_UPDATE_DAYS": 90,
     "TRUSTED_HOSTS": None,
@@ -75,6 +84,7 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
         _require_production_settings(config)
         config["SESSION_COOKIE_SECURE"] = True
         config["SESSION_COOKIE_NAME"] = "__Host-vat_session"
+        config["VAT_DEVICE_COOKIE_NAME"] = "__Host-vat_device"
     else:
         _fill_development_secrets(config, instance_path)
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=config["VAT_SESSION_ABSOLUTE_HOURS"])

@@ -143,7 +143,9 @@ def test_identity_roles_must_enrol_before_anything_else(app, client, make_user):
     assert client.get("/").headers["Location"] == "/auth/second-factor"
     page = client.get("/auth/second-factor").get_data(as_text=True)
     secret = page.split('id="totp-secret">')[1].split("<")[0]
-    response = client.post("/auth/second-factor", data={"code": pyotp.TOTP(secret).now()})
+    response = client.post(
+        "/auth/second-factor", data={"password": PASSWORD, "code": pyotp.TOTP(secret).now()}
+    )
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(User, user.id).totp_secret == secret

@@ -4,9 +4,10 @@ from zoneinfo import available_timezones
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from vat.auth.models import ROLE_LABELS
 from vat.i18n import LANGUAGES
@@ -14,6 +15,12 @@ from vat.i18n import LANGUAGES
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that POST."""
+
+
+class EndSessionForm(FlaskForm):
+    """End one of your sessions (its id in a hidden field, kept to what an id can be)."""
+
+    session_id = IntegerField(widget=HiddenInput(), validators=[DataRequired(), NumberRange(1, 2**31 - 1)])
 
 
 class LoginForm(FlaskForm):
@@ -24,10 +31,14 @@ class LoginForm(FlaskForm):
 CODE_FIELD_OPTIONS = {"autocomplete": "one-time-code", "inputmode": "numeric"}
 
 
+# A code of the wrong shape is not refused here: the service counts and audits it as a failure.
+CODE_MAX_LENGTH = 64
+
+
 class CodeForm(FlaskForm):
     code = StringField(
         _l("Six-digit code from your authenticator app"),
-        validators=[DataRequired(), Length(min=6, max=7)],
+        validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)],
         render_kw=CODE_FIELD_OPTIONS,
     )
 
@@ -36,7 +47,23 @@ class ReauthForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
     code = StringField(
         _l("Code from your authenticator app (if enrolled)"),
-        validators=[Optional(), Length(min=6, max=7)],
+        validators=[Optional(), Length(max=CODE_MAX_LENGTH)],
+        render_kw=CODE_FIELD_OPTIONS,
+    )
+
+
+class EnrolForm(FlaskForm):
+    """Setting up an authenticator needs the password, and replacing one a code from it."""
+
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+    current_code = StringField(
+        _l("Code from your current authenticator app"),
+        validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)],
+        render_kw=CODE_FIELD_OPTIONS,
+    )
+    code = StringField(
+        _l("Six-digit code from the new authenticator app"),
+        validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)],
         render_kw=CODE_FIELD_OPTIONS,
     )
 

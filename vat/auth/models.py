@@ -45,6 +45,10 @@ class User(UserMixin, Base):
     # The TOTP secret is encrypted like any identity field; None until the user enrols.
     totp_secret: Mapped[str | None] = mapped_column(EncryptedText("auth_user.totp_secret"))
     totp_last_timecode: Mapped[int] = mapped_column(Integer, default=0)
+    # Wrong second-factor codes since the last right one; a right password does not reset it.
+    totp_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when the account locks (too many wrong codes); only an administrator clears it.
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     language: Mapped[str | None] = mapped_column(String(8))
     time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: VAT_TIME_ZONE
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -96,13 +100,27 @@ class UserSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
 
 
+class TotpEnrolment(Base):
+    """A new authenticator's secret while its owner confirms it: kept here, encrypted, never in
+    the (signed, readable) session cookie."""
+
+    __tablename__ = "auth_totp_enrolment"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(EncryptedText("auth_totp_enrolment.secret"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class LoginThrottle(Base):
-    """Failed logins per account and per address, kept in the database so every process sees them."""
+    """Login attempts per account (or known device) and per address, kept in the database so every
+    process sees them. `failures` counts attempts not yet followed by a success; `locked_until` is
+    the time before which the key may not try again."""
 
     __tablename__ = "auth_login_throttle"
 

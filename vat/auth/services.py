@@ -6,8 +6,8 @@ import enum
 import functools
 import hashlib
 import secrets
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import pyotp
 from argon2 import PasswordHasher, profiles
@@ -15,15 +15,20 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from itsdangerous import BadData, URLSafeTimedSerializer
+from sqlalchemy import case, delete, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from zxcvbn import zxcvbn
 
 from vat import audit, i18n
 from vat.auth.actor import Actor
-from vat.auth.models import BreakGlass, LoginThrottle, Role, User, UserScope, UserSession
-from vat.db import db, utcnow
-from vat.errors import DomainError
+from vat.auth.models import BreakGlass, LoginThrottle, Role, TotpEnrolment, User, UserScope, UserSession
+from vat.db import UTCDateTime, db, utcnow
+from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField
 
 _HASHER = PasswordHasher()  # argon2id, argon2-cffi's defaults (t=3, 64 MiB, p=4)
@@ -40,6 +45,8 @@ MAX_PASSWORD_LENGTH = 128
 MIN_ZXCVBN_SCORE = 3  # of 0-4: "safely unguessable" against online and throttled attacks
 GENERIC_LOGIN_ERROR = _l("Invalid username or password.")
 LOCKED_ERROR = _l("Too many failed attempts. Try again later.")
+ACCOUNT_LOCKED_ERROR = _l("This account is locked after too many wrong codes: ask an administrator.")
+CODE_REFUSED_ERROR = _l("That code is not valid (or was already used).")
 
 
 class LoginRefused(DomainError):
@@ -47,6 +54,18 @@ class LoginRefused(DomainError):
 
 
 class LoginThrottled(LoginRefused):
+    pass
+
+
+class AccountLocked(LoginRefused):
+    pass
+
+
+class CodeRefused(LoginRefused):
+    pass
+
+
+class MalformedCode(CodeRefused):
     pass
 
 
@@ -180,67 +199,173 @@ def change_password(*, user: User, current: str, new: str) -> None:
 
 
 # --- login and throttling --------------------------------------------------------------------
+#
+# Every attempt is counted before the password is checked, in one atomic statement (INSERT .. ON
+# CONFLICT DO UPDATE .. WHERE the key may try now); a success then takes its count back. A
+# concurrent attempt on the same key waits for the row (PostgreSQL) or the write lock (SQLite) and
+# then sees the count and the wait: no more attempts are checked than the limits allow, and there
+# is no race on the first failure's insert. See docs/security.md, "Login limits".
 
 
-def authenticate(*, username: str, password: str, address: str | None) -> User:
-    """Return the user for these credentials, or raise with the same message whatever went wrong."""
+def authenticate(*, username: str, password: str, address: str | None, device: str | None = None) -> User:
+    """Return the user for these credentials, or raise with the same message whatever went wrong.
+
+    `device` is the device cookie a previous sign-in left: a device that signed in to this account
+    before is throttled on its own count, so that guesses from elsewhere cannot lock its owner out."""
     username = username.strip().lower()[:64]
-    keys = [f"user:{username}", f"addr:{address}"]
-    _refuse_if_throttled(keys)
     user = db.session.scalar(select(User).where(User.username == username))
+    known_device = _device_of(device, user)
+    account_key = f"device:{known_device}" if known_device else f"user:{username}"
+    _claim_attempt(_address_key(address))
+    failures = _claim_attempt(account_key)
     if not _password_matches(user, password) or user is None or not user.active:
-        _count_failure(keys)
         audit.record(
-            "auth.login_failed", actor=None, address=address, detail={"username_known": user is not None}
+            "auth.login_failed",
+            actor=None,
+            address=address,
+            detail={"username_known": user is not None, "failures": failures},
         )
         raise LoginRefused(str(GENERIC_LOGIN_ERROR))
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    _clear_failures(f"user:{username}")
+    _clear_attempts(account_key)
+    _give_back_attempt(_address_key(address))
+    if _locked_at(user) is not None:
+        audit.record("auth.login_locked", actor=user, object_type="user", object_id=user.id, address=address)
+        raise AccountLocked(str(ACCOUNT_LOCKED_ERROR))
     return user
 
 
-def _limits() -> dict[str, int]:
+def _address_key(address: str | None) -> str:
+    return f"addr:{address}"
+
+
+def _rows_changed(statement: Any) -> int:
+    """Run an UPDATE and return how many rows it changed."""
+    result = cast(CursorResult[Any], db.session.execute(statement))
+    return int(result.rowcount)
+
+
+def _insert() -> Any:
+    """INSERT with ON CONFLICT, in the dialect of the database in use."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert
+    return sqlite_insert
+
+
+def _claim_attempt(key: str) -> int:
+    """Count one attempt for `key` and return the attempts counted (this one included); raise
+    LoginThrottled, counting nothing, while the key must wait."""
     cfg = current_app.config
-    return {
-        "user": cfg["VAT_LOGIN_MAX_FAILURES"],
-        "addr": cfg["VAT_LOGIN_MAX_FAILURES_PER_ADDRESS"],
-    }
-
-
-def _refuse_if_throttled(keys: list[str]) -> None:
     now = utcnow()
-    locked = db.session.scalar(
-        select(LoginThrottle.key).where(LoginThrottle.key.in_(keys), LoginThrottle.locked_until > now)
+    table = LoginThrottle.__table__
+    is_address = key.startswith("addr:")
+    memory = (
+        timedelta(minutes=cfg["VAT_LOGIN_LOCK_MINUTES"])
+        if is_address
+        else timedelta(hours=cfg["VAT_LOGIN_MEMORY_HOURS"])
     )
-    if locked:
+    at_now = literal(now, UTCDateTime())
+    forgotten = table.c.window_started_at < literal(now - memory, UTCDateTime())
+    statement = (
+        _insert()(table)
+        .values(key=key, failures=1, window_started_at=now, locked_until=None)
+        .on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "failures": case((forgotten, 1), else_=table.c.failures + 1),
+                "window_started_at": case((forgotten, at_now), else_=table.c.window_started_at),
+            },
+            where=or_(table.c.locked_until.is_(None), table.c.locked_until <= at_now),
+        )
+        .returning(table.c.failures)
+    )
+    failures = db.session.execute(statement).scalar_one_or_none()
+    if failures is None:
         raise LoginThrottled(str(LOCKED_ERROR))
+    wait = _wait_after(failures, is_address=is_address)
+    if wait is not None:
+        db.session.execute(
+            update(LoginThrottle).where(LoginThrottle.key == key).values(locked_until=now + wait)
+        )
+    return int(failures)
 
 
-def _count_failure(keys: list[str]) -> None:
-    now = utcnow()
-    window = timedelta(minutes=current_app.config["VAT_LOGIN_LOCK_MINUTES"])
-    limits = _limits()
-    for key in keys:
-        row = db.session.get(LoginThrottle, key, with_for_update=True)
-        if row is None:
-            row = LoginThrottle(key=key, failures=0, window_started_at=now)
-            db.session.add(row)
-        if now - row.window_started_at > window:
-            row.failures, row.window_started_at = 0, now
-        row.failures += 1
-        if row.failures >= limits[key.split(":", 1)[0]]:
-            row.locked_until = now + window
-    db.session.flush()
+def _wait_after(failures: int, *, is_address: bool) -> timedelta | None:
+    """How long a key waits after this many attempts: an address stops at its hard limit for the
+    whole window; an account (or device) waits a time that doubles with each failure, capped."""
+    cfg = current_app.config
+    cap = timedelta(minutes=cfg["VAT_LOGIN_LOCK_MINUTES"])
+    if is_address:
+        return cap if failures >= cfg["VAT_LOGIN_MAX_FAILURES_PER_ADDRESS"] else None
+    beyond = failures - cfg["VAT_LOGIN_MAX_FAILURES"]
+    if beyond < 0:
+        return None
+    return min(timedelta(seconds=cfg["VAT_LOGIN_DELAY_SECONDS"]) * 2 ** min(beyond, 20), cap)
 
 
-def _clear_failures(key: str) -> None:
+def _clear_attempts(key: str) -> None:
     db.session.execute(
         update(LoginThrottle).where(LoginThrottle.key == key).values(failures=0, locked_until=None)
     )
 
 
+def _give_back_attempt(key: str) -> None:
+    """The attempt succeeded: it no longer counts against the address (which stays limited if the
+    other attempts reach the limit on their own)."""
+    below_limit = LoginThrottle.failures - 1 < current_app.config["VAT_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    db.session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.key == key, LoginThrottle.failures > 0)
+        .values(
+            failures=LoginThrottle.failures - 1,
+            locked_until=case((below_limit, None), else_=LoginThrottle.locked_until),
+        )
+    )
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="vat.auth.device")
+
+
+def device_cookie(*, user: User, current: str | None) -> str:
+    """The device cookie to leave after `user` signed in: the one they brought if it is theirs,
+    else a new one naming a new random device."""
+    if current and _device_of(current, user):
+        return current
+    return _device_serializer().dumps({"user": user.id, "device": secrets.token_urlsafe(16)})
+
+
+def _device_of(token: str | None, user: User | None) -> str | None:
+    """The device a valid cookie of `user` names, or None."""
+    if not token or user is None:
+        return None
+    max_age = int(timedelta(days=current_app.config["VAT_DEVICE_COOKIE_DAYS"]).total_seconds())
+    try:
+        payload = _device_serializer().loads(token, max_age=max_age)
+    except BadData:
+        return None
+    if not isinstance(payload, dict) or payload.get("user") != user.id:
+        return None
+    device = payload.get("device")
+    return device if isinstance(device, str) else None
+
+
+def _locked_at(user: User) -> datetime | None:
+    """Read from the database, not from the (possibly older) loaded object."""
+    return db.session.scalar(select(User.locked_at).where(User.id == user.id))
+
+
 # --- second factor ---------------------------------------------------------------------------
+#
+# A wrong code counts against the account (auth_user.totp_failures) and only a right code resets
+# it; VAT_TOTP_MAX_FAILURES lock the account. Like passwords, the attempt is counted first, in one
+# UPDATE that refuses a locked account, so parallel guesses cannot pass the limit. A right code is
+# consumed by a conditional UPDATE (.. WHERE totp_last_timecode < step): of any number of parallel
+# requests with one code, exactly one changes the row and opens a session.
+
+ENROLMENT_MINUTES = 10
+CODE_DIGITS = frozenset("0123456789")
 
 
 def new_totp_secret() -> str:
@@ -251,37 +376,157 @@ def provisioning_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="VAT Ledger")
 
 
-def _accept_code(user: User, secret: str, code: str) -> bool:
-    """A code is valid for its 30 s step (±1) and only once: later timecodes only."""
+def _well_formed(code: str) -> str | None:
+    """Six ASCII digits (spaces allowed between), or None: `isdigit` also accepts '١٢٣٤٥٦'."""
     code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
-        return False
+    return code if len(code) == 6 and set(code) <= CODE_DIGITS else None
+
+
+def _matching_step(secret: str, code: str) -> int | None:
+    """The 30 s step (this one, or one either side) whose code this is, or None."""
     totp = pyotp.TOTP(secret)
     now = utcnow().timestamp()
     for drift in (0, -1, 1):
         at = now + drift * totp.interval
-        timecode = int(at) // totp.interval
-        if timecode > user.totp_last_timecode and secrets.compare_digest(totp.at(at), code):
-            user.totp_last_timecode = timecode
-            return True
-    return False
-
-
-def confirm_totp_enrolment(*, user: User, secret: str, code: str) -> None:
-    if not _accept_code(user, secret, code):
-        raise DomainError(_("That code does not match. Check the time on your phone and try again."))
-    user.totp_secret = secret
-    end_all_sessions(user)
-    audit.record("auth.totp_enrolled", actor=user, object_type="user", object_id=user.id)
+        if secrets.compare_digest(totp.at(at), code):
+            return int(at) // totp.interval
+    return None
 
 
 def verify_totp(*, user: User, code: str, address: str | None) -> None:
-    keys = [f"user:{user.username}", f"addr:{address}"]
-    _refuse_if_throttled(keys)
-    if user.totp_secret is None or not _accept_code(user, user.totp_secret, code):
-        _count_failure(keys)
-        audit.record("auth.totp_failed", actor=user, address=address)
-        raise LoginRefused(_("That code is not valid (or was already used)."))
+    """Accept `code` once (it is consumed), or raise; every refusal is counted and audited."""
+    _claim_attempt(_address_key(address))
+    failures = _claim_code_attempt(user)
+    if failures is None:
+        audit.record("auth.totp_locked", actor=user, object_type="user", object_id=user.id, address=address)
+        raise AccountLocked(str(ACCOUNT_LOCKED_ERROR))
+    well_formed = _well_formed(code)
+    step = _matching_step(user.totp_secret, well_formed) if well_formed and user.totp_secret else None
+    if step is not None and _consume_step(user, step):
+        _give_back_attempt(_address_key(address))
+        return
+    if step is not None:  # the right code, already used: a replay, not a guess
+        _give_back_code_attempt(user)
+        audit.record("auth.totp_replayed", actor=user, object_type="user", object_id=user.id, address=address)
+        raise CodeRefused(str(CODE_REFUSED_ERROR))
+    audit.record(
+        "auth.totp_failed",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        address=address,
+        detail={"malformed": well_formed is None, "failures": failures},
+    )
+    if failures >= current_app.config["VAT_TOTP_MAX_FAILURES"]:
+        _lock(user, address=address)
+    if well_formed is None:
+        raise MalformedCode(_("A code is six digits (0 to 9)."))
+    raise CodeRefused(str(CODE_REFUSED_ERROR))
+
+
+def _claim_code_attempt(user: User) -> int | None:
+    """Count one code attempt for `user`; None (nothing counted) if the account is locked."""
+    failures = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.locked_at.is_(None))
+        .values(totp_failures=User.totp_failures + 1)
+        .returning(User.totp_failures)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return None if failures is None else int(failures)
+
+
+def _give_back_code_attempt(user: User) -> None:
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.totp_failures > 0)
+        .values(totp_failures=User.totp_failures - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _consume_step(user: User, step: int) -> bool:
+    """Mark `step` used if no later or equal step was; True if this call did."""
+    consumed = _rows_changed(
+        update(User)
+        .where(User.id == user.id, User.totp_last_timecode < step, User.locked_at.is_(None))
+        .values(totp_last_timecode=step, totp_failures=0)
+        .execution_options(synchronize_session=False)
+    )
+    if consumed == 1:
+        set_committed_value(user, "totp_last_timecode", step)
+        set_committed_value(user, "totp_failures", 0)
+    return consumed == 1
+
+
+def _lock(user: User, *, address: str | None) -> None:
+    now = utcnow()
+    locked = _rows_changed(
+        update(User)
+        .where(User.id == user.id, User.locked_at.is_(None))
+        .values(locked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if locked:
+        set_committed_value(user, "locked_at", now)
+        end_all_sessions(user)
+        audit.record(
+            "auth.account_locked", actor=user, object_type="user", object_id=user.id, address=address
+        )
+
+
+def unlock_account(*, actor: Any, user: User) -> None:
+    """An administrator unlocks an account locked by wrong codes; the count starts again."""
+    if user.locked_at is None:
+        return
+    user.locked_at = None
+    user.totp_failures = 0
+    audit.record("auth.account_unlocked", actor=actor, object_type="user", object_id=user.id)
+
+
+def start_totp_enrolment(*, user: User) -> str:
+    """The secret of the authenticator `user` is setting up: the pending one if recent, else new.
+    Kept encrypted in the database until confirmed; never sent anywhere but this user's page."""
+    pending = db.session.get(TotpEnrolment, user.id)
+    if pending is not None and utcnow() - pending.created_at <= timedelta(minutes=ENROLMENT_MINUTES):
+        return pending.secret
+    if pending is not None:
+        db.session.delete(pending)
+        db.session.flush()
+    pending = TotpEnrolment(user_id=user.id, secret=new_totp_secret(), created_at=utcnow())
+    db.session.add(pending)
+    db.session.flush()
+    return pending.secret
+
+
+def pending_totp_secret(*, user: User) -> str | None:
+    pending = db.session.get(TotpEnrolment, user.id)
+    if pending is None or utcnow() - pending.created_at > timedelta(minutes=ENROLMENT_MINUTES):
+        return None
+    return pending.secret
+
+
+def confirm_totp_enrolment(
+    *, user: User, password: str, current_code: str, code: str, address: str | None, device: str | None
+) -> None:
+    """Make the pending authenticator the user's: the password, a code from the authenticator
+    being replaced (if any), and a first code from the new one."""
+    authenticate(username=user.username, password=password, address=address, device=device)
+    if user.totp_secret is not None:
+        verify_totp(user=user, code=current_code, address=address)
+    secret = pending_totp_secret(user=user)
+    if secret is None:
+        raise DomainError(_("This set-up has expired: open the page again for a new key."))
+    new_code = _well_formed(code)
+    step = _matching_step(secret, new_code) if new_code else None
+    if step is None:
+        raise DomainError(_("That code does not match. Check the time on your phone and try again."))
+    user.totp_secret = secret
+    user.totp_last_timecode = max(user.totp_last_timecode, step)  # the confirming code opens nothing
+    user.totp_failures = 0
+    db.session.execute(delete(TotpEnrolment).where(TotpEnrolment.user_id == user.id))
+    end_all_sessions(user)
+    audit.record("auth.totp_enrolled", actor=user, object_type="user", object_id=user.id, address=address)
 
 
 # --- server-side sessions --------------------------------------------------------------------
@@ -291,7 +536,10 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(*, user: User, address: str | None) -> str:
+USER_AGENT_LENGTH = 200
+
+
+def start_session(*, user: User, address: str | None, user_agent: str | None = None) -> str:
     """Open a session and return its token (to put in the signed cookie; only its hash is kept)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -303,10 +551,56 @@ def start_session(*, user: User, address: str | None) -> str:
             last_seen_at=now,
             authenticated_at=now,
             address=address,
+            user_agent=(user_agent or "")[:USER_AGENT_LENGTH] or None,
         )
     )
     audit.record("auth.login", actor=user, object_type="user", object_id=user.id, address=address)
     return token
+
+
+def is_current(row: UserSession, token: str | None) -> bool:
+    return token is not None and secrets.compare_digest(row.token_hash, _token_hash(token))
+
+
+def open_sessions(user: User) -> list[UserSession]:
+    """The user's sessions not ended nor expired, the most recently seen first."""
+    cfg = current_app.config
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            select(UserSession)
+            .where(
+                UserSession.user_id == user.id,
+                UserSession.ended_at.is_(None),
+                UserSession.last_seen_at > now - timedelta(minutes=cfg["VAT_SESSION_IDLE_MINUTES"]),
+                UserSession.created_at > now - timedelta(hours=cfg["VAT_SESSION_ABSOLUTE_HOURS"]),
+            )
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        )
+    )
+
+
+def end_own_session(*, actor: User, row: UserSession) -> UserSession:
+    """End one of the actor's own sessions."""
+    if row.user_id != actor.id:
+        raise NotAllowed(_("That is not one of your sessions."))
+    if row.ended_at is None:
+        row.ended_at = utcnow()
+        audit.record("auth.session_ended", actor=actor, object_type="user", object_id=actor.id)
+    return row
+
+
+def end_sessions_of(*, actor: Any, user: User) -> int:
+    """An administrator ends every session of `user`; returns how many were open."""
+    ended = end_all_sessions(user)
+    audit.record(
+        "auth.sessions_ended_by_admin",
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        detail={"sessions": ended},
+    )
+    return ended
 
 
 def find_session(token: str) -> UserSession | None:
@@ -359,8 +653,8 @@ def end_session(token: str) -> None:
     )
 
 
-def end_all_sessions(user: User) -> None:
-    db.session.execute(
+def end_all_sessions(user: User) -> int:
+    return _rows_changed(
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
         .values(ended_at=utcnow())

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import segno
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from vat.auth import services
-from vat.auth.forms import CodeForm, LoginForm, PasswordForm, ReauthForm
-from vat.auth.models import User
+from vat.auth.forms import CodeForm, EndSessionForm, EnrolForm, LoginForm, PasswordForm, ReauthForm
+from vat.auth.models import User, UserSession
 from vat.auth.policy import public, signed_in
 from vat.db import BeginMode, begin_mode, db, utcnow
 from vat.errors import DomainError
 from vat.extensions import login_manager
-from vat.submission import text
+from vat.submission import text, writes
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -64,14 +76,40 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def device_cookie() -> str | None:
+    return request.cookies.get(current_app.config["VAT_DEVICE_COOKIE_NAME"])
+
+
 def _finish_login(user: User) -> Response:
-    token = services.start_session(user=user, address=client_address())
+    token = services.start_session(user=user, address=client_address(), user_agent=request.user_agent.string)
     db.session.commit()
     next_url = session.get("next")
     session.clear()  # a new session for a new login: nothing from before survives
     session["sid"] = token
     login_user(user)
-    return redirect(safe_next(next_url))
+    response = redirect(safe_next(next_url))
+    cfg = current_app.config
+    response.set_cookie(
+        cfg["VAT_DEVICE_COOKIE_NAME"],
+        services.device_cookie(user=user, current=device_cookie()),
+        max_age=int(timedelta(days=cfg["VAT_DEVICE_COOKIE_DAYS"]).total_seconds()),
+        secure=cfg["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def refusal_status(refused: services.LoginRefused) -> int:
+    """429 while throttled, 403 for a locked account, 400 for a malformed code, else 200 (the
+    form again, as for any mistake)."""
+    if isinstance(refused, services.LoginThrottled):
+        return 429
+    if isinstance(refused, services.AccountLocked):
+        return 403
+    if isinstance(refused, services.MalformedCode):
+        return 400
+    return 200
 
 
 @bp.get("/login")
@@ -94,13 +132,15 @@ def submit_login() -> str | Response | tuple[str, int]:
         return render_template("auth/login.html", form=form)
     try:
         user = services.authenticate(
-            username=text(form.username), password=text(form.password), address=client_address()
+            username=text(form.username),
+            password=text(form.password),
+            address=client_address(),
+            device=device_cookie(),
         )
     except services.LoginRefused as refused:
         db.session.commit()  # keep the failure count
-        status = 429 if isinstance(refused, services.LoginThrottled) else 200
         flash(str(refused), "error")
-        return render_template("auth/login.html", form=form), status
+        return render_template("auth/login.html", form=form), refusal_status(refused)
     db.session.commit()
     if user.totp_secret:
         next_url = session.get("next")
@@ -130,19 +170,19 @@ def second_factor() -> str | Response:
 
 @bp.post("/login/code")
 @public
-def check_second_factor() -> str | Response:
+def check_second_factor() -> str | Response | tuple[str, int]:
     user = _pending_user()
     if user is None:
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if not form.validate_on_submit():
-        return render_template("auth/code.html", form=form)
+        return render_template("auth/code.html", form=form), 400
     try:
         services.verify_totp(user=user, code=text(form.code), address=client_address())
     except services.LoginRefused as refused:
         db.session.commit()  # keep the failure count
         flash(str(refused), "error")
-        return render_template("auth/code.html", form=form)
+        return render_template("auth/code.html", form=form), refusal_status(refused)
     return _finish_login(user)
 
 
@@ -167,21 +207,24 @@ def reauthenticate() -> str:
 
 @bp.post("/reauthenticate")
 @signed_in
-def confirm_reauthentication() -> str | Response:
+def confirm_reauthentication() -> str | Response | tuple[str, int]:
     form = ReauthForm()
     if not form.validate_on_submit():
         return render_template("auth/reauthenticate.html", form=form)
     try:
         services.authenticate(
-            username=current_user.username, password=text(form.password), address=client_address()
+            username=current_user.username,
+            password=text(form.password),
+            address=client_address(),
+            device=device_cookie(),
         )
         if current_user.totp_secret:
             services.verify_totp(user=current_user, code=text(form.code), address=client_address())
         services.refresh_session(g.user_session)
-    except DomainError as refused:
+    except services.LoginRefused as refused:
         db.session.commit()  # keep the failure count
         flash(str(refused), "error")
-        return render_template("auth/reauthenticate.html", form=form)
+        return render_template("auth/reauthenticate.html", form=form), refusal_status(refused)
     db.session.commit()
     return redirect(safe_next(request.args.get("next")))
 
@@ -212,36 +255,59 @@ def save_password() -> str | Response:
 
 @bp.get("/second-factor")
 @signed_in
+@writes
 def enrol_totp() -> str:
-    """Enrol (or replace) the authenticator: show a new secret, confirm it with a first code."""
-    session["enrol_secret"] = secret = services.new_totp_secret()
-    return _enrolment_page(CodeForm(), secret)
+    """Enrol (or replace) the authenticator: show a new secret, kept server-side until confirmed."""
+    secret = services.start_totp_enrolment(user=current_user)
+    db.session.commit()
+    return _enrolment_page(_enrol_form(), secret)
 
 
 @bp.post("/second-factor")
 @signed_in
-def confirm_totp() -> str | Response:
-    secret = session.get("enrol_secret") or services.new_totp_secret()
-    session["enrol_secret"] = secret
-    form = CodeForm()
+def confirm_totp() -> str | Response | tuple[str, int]:
+    form = _enrol_form()
     if form.validate_on_submit():
         try:
-            services.confirm_totp_enrolment(user=current_user, secret=secret, code=text(form.code))
+            services.confirm_totp_enrolment(
+                user=current_user,
+                password=text(form.password),
+                current_code=text(form.current_code) if "current_code" in form else "",
+                code=text(form.code),
+                address=client_address(),
+                device=device_cookie(),
+            )
+        except services.LoginRefused as refused:
+            db.session.commit()  # keep the failure count
+            flash(str(refused), "error")
+            return _enrolment_page(form), refusal_status(refused)
         except DomainError as error:
+            db.session.commit()  # the password and current code were right: they were consumed
             form.code.errors = [*form.code.errors, str(error)]
         else:
-            session.pop("enrol_secret")
             flash(_("Second factor enrolled. Sign in again with a code."), "success")
             db.session.commit()
             logout_user()
             session.clear()
             return redirect(url_for("auth.login"))
-    return _enrolment_page(form, secret)
+    return _enrolment_page(form)
 
 
-def _enrolment_page(form: CodeForm, secret: str) -> str:
-    uri = services.provisioning_uri(current_user, secret)
-    qr = segno.make(uri, micro=False).svg_data_uri(scale=4)
+def _enrol_form() -> EnrolForm:
+    """A first authenticator needs no current code: there is none."""
+    form = EnrolForm()
+    if current_user.totp_secret is None:
+        del form.current_code
+    return form
+
+
+def _enrolment_page(form: EnrolForm, secret: str | None = None) -> str:
+    """The set-up page. Without `secret` (a POST), the pending one is shown if there still is one:
+    a POST never makes one, so the page says to start again."""
+    if secret is None:
+        secret = services.pending_totp_secret(user=current_user)
+    uri = services.provisioning_uri(current_user, secret) if secret else None
+    qr = segno.make(uri, micro=False).svg_data_uri(scale=4) if uri else None
     return render_template(
         "auth/enrol.html",
         form=form,
@@ -249,3 +315,35 @@ def _enrolment_page(form: CodeForm, secret: str) -> str:
         qr=qr,
         required=current_user.needs_totp and not current_user.totp_secret,
     )
+
+
+@bp.get("/sessions")
+@signed_in
+def sessions() -> str:
+    """The user's own open sessions: device, address, last seen; each can be ended."""
+    rows = services.open_sessions(current_user)
+    token = session.get("sid")
+    return render_template(
+        "auth/sessions.html",
+        rows=[(row, services.is_current(row, token)) for row in rows],
+        form=EndSessionForm(),
+    )
+
+
+@bp.post("/sessions/end")
+@signed_in
+def end_session() -> Response:
+    form = EndSessionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    row = db.session.get(UserSession, form.session_id.data)
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+    services.end_own_session(actor=current_user, row=row)
+    db.session.commit()
+    if services.is_current(row, session.get("sid")):
+        logout_user()
+        session.clear()
+        return redirect(url_for("auth.login"))
+    flash(_("Session ended."), "success")
+    return redirect(url_for("auth.sessions"))
