@@ -15,19 +15,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import case, delete, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from zxcvbn import zxcvbn
 
 from vat import audit, i18n
+from vat.auth import throttle
 from vat.auth.actor import Actor
-from vat.auth.models import BreakGlass, LoginThrottle, Role, TotpEnrolment, User, UserScope, UserSession
-from vat.db import UTCDateTime, db, utcnow
+from vat.auth.models import BreakGlass, Role, TotpEnrolment, User, UserScope, UserSession
+from vat.auth.throttle import LoginRefused
+from vat.db import db, utcnow
 from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField
 
@@ -44,17 +43,8 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 MIN_ZXCVBN_SCORE = 3  # of 0-4: "safely unguessable" against online and throttled attacks
 GENERIC_LOGIN_ERROR = _l("Invalid username or password.")
-LOCKED_ERROR = _l("Too many failed attempts. Try again later.")
 ACCOUNT_LOCKED_ERROR = _l("This account is locked after too many wrong codes: ask an administrator.")
 CODE_REFUSED_ERROR = _l("That code is not valid (or was already used).")
-
-
-class LoginRefused(DomainError):
-    pass
-
-
-class LoginThrottled(LoginRefused):
-    pass
 
 
 class AccountLocked(LoginRefused):
@@ -198,13 +188,7 @@ def change_password(*, user: User, current: str, new: str) -> None:
     audit.record("user.password_change", actor=user, object_type="user", object_id=user.id)
 
 
-# --- login and throttling --------------------------------------------------------------------
-#
-# Every attempt is counted before the password is checked, in one atomic statement (INSERT .. ON
-# CONFLICT DO UPDATE .. WHERE the key may try now); a success then takes its count back. A
-# concurrent attempt on the same key waits for the row (PostgreSQL) or the write lock (SQLite) and
-# then sees the count and the wait: no more attempts are checked than the limits allow, and there
-# is no race on the first failure's insert. See docs/security.md, "Login limits".
+# --- login (attempts are counted in vat.auth.throttle) ---------------------------------------
 
 
 def authenticate(*, username: str, password: str, address: str | None, device: str | None = None) -> User:
@@ -214,10 +198,10 @@ def authenticate(*, username: str, password: str, address: str | None, device: s
     before is throttled on its own count, so that guesses from elsewhere cannot lock its owner out."""
     username = username.strip().lower()[:64]
     user = db.session.scalar(select(User).where(User.username == username))
-    known_device = _device_of(device, user)
+    known_device = throttle.device_of(device, user)
     account_key = f"device:{known_device}" if known_device else f"user:{username}"
-    _claim_attempt(_address_key(address))
-    failures = _claim_attempt(account_key)
+    throttle.claim_attempt(throttle.address_key(address))
+    failures = throttle.claim_attempt(account_key)
     if not _password_matches(user, password) or user is None or not user.active:
         audit.record(
             "auth.login_failed",
@@ -228,127 +212,18 @@ def authenticate(*, username: str, password: str, address: str | None, device: s
         raise LoginRefused(str(GENERIC_LOGIN_ERROR))
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    _clear_attempts(account_key)
-    _give_back_attempt(_address_key(address))
+    throttle.clear_attempts(account_key)
+    throttle.give_back_attempt(throttle.address_key(address))
     if _locked_at(user) is not None:
         audit.record("auth.login_locked", actor=user, object_type="user", object_id=user.id, address=address)
         raise AccountLocked(str(ACCOUNT_LOCKED_ERROR))
     return user
 
 
-def _address_key(address: str | None) -> str:
-    return f"addr:{address}"
-
-
 def _rows_changed(statement: Any) -> int:
     """Run an UPDATE and return how many rows it changed."""
     result = cast(CursorResult[Any], db.session.execute(statement))
     return int(result.rowcount)
-
-
-def _insert() -> Any:
-    """INSERT with ON CONFLICT, in the dialect of the database in use."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert
-    return sqlite_insert
-
-
-def _claim_attempt(key: str) -> int:
-    """Count one attempt for `key` and return the attempts counted (this one included); raise
-    LoginThrottled, counting nothing, while the key must wait."""
-    cfg = current_app.config
-    now = utcnow()
-    table = LoginThrottle.__table__
-    is_address = key.startswith("addr:")
-    memory = (
-        timedelta(minutes=cfg["VAT_LOGIN_LOCK_MINUTES"])
-        if is_address
-        else timedelta(hours=cfg["VAT_LOGIN_MEMORY_HOURS"])
-    )
-    at_now = literal(now, UTCDateTime())
-    forgotten = table.c.window_started_at < literal(now - memory, UTCDateTime())
-    statement = (
-        _insert()(table)
-        .values(key=key, failures=1, window_started_at=now, locked_until=None)
-        .on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
-                "failures": case((forgotten, 1), else_=table.c.failures + 1),
-                "window_started_at": case((forgotten, at_now), else_=table.c.window_started_at),
-            },
-            where=or_(table.c.locked_until.is_(None), table.c.locked_until <= at_now),
-        )
-        .returning(table.c.failures)
-    )
-    failures = db.session.execute(statement).scalar_one_or_none()
-    if failures is None:
-        raise LoginThrottled(str(LOCKED_ERROR))
-    wait = _wait_after(failures, is_address=is_address)
-    if wait is not None:
-        db.session.execute(
-            update(LoginThrottle).where(LoginThrottle.key == key).values(locked_until=now + wait)
-        )
-    return int(failures)
-
-
-def _wait_after(failures: int, *, is_address: bool) -> timedelta | None:
-    """How long a key waits after this many attempts: an address stops at its hard limit for the
-    whole window; an account (or device) waits a time that doubles with each failure, capped."""
-    cfg = current_app.config
-    cap = timedelta(minutes=cfg["VAT_LOGIN_LOCK_MINUTES"])
-    if is_address:
-        return cap if failures >= cfg["VAT_LOGIN_MAX_FAILURES_PER_ADDRESS"] else None
-    beyond = failures - cfg["VAT_LOGIN_MAX_FAILURES"]
-    if beyond < 0:
-        return None
-    return min(timedelta(seconds=cfg["VAT_LOGIN_DELAY_SECONDS"]) * 2 ** min(beyond, 20), cap)
-
-
-def _clear_attempts(key: str) -> None:
-    db.session.execute(
-        update(LoginThrottle).where(LoginThrottle.key == key).values(failures=0, locked_until=None)
-    )
-
-
-def _give_back_attempt(key: str) -> None:
-    """The attempt succeeded: it no longer counts against the address (which stays limited if the
-    other attempts reach the limit on their own)."""
-    below_limit = LoginThrottle.failures - 1 < current_app.config["VAT_LOGIN_MAX_FAILURES_PER_ADDRESS"]
-    db.session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.key == key, LoginThrottle.failures > 0)
-        .values(
-            failures=LoginThrottle.failures - 1,
-            locked_until=case((below_limit, None), else_=LoginThrottle.locked_until),
-        )
-    )
-
-
-def _device_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key or "", salt="vat.auth.device")
-
-
-def device_cookie(*, user: User, current: str | None) -> str:
-    """The device cookie to leave after `user` signed in: the one they brought if it is theirs,
-    else a new one naming a new random device."""
-    if current and _device_of(current, user):
-        return current
-    return _device_serializer().dumps({"user": user.id, "device": secrets.token_urlsafe(16)})
-
-
-def _device_of(token: str | None, user: User | None) -> str | None:
-    """The device a valid cookie of `user` names, or None."""
-    if not token or user is None:
-        return None
-    max_age = int(timedelta(days=current_app.config["VAT_DEVICE_COOKIE_DAYS"]).total_seconds())
-    try:
-        payload = _device_serializer().loads(token, max_age=max_age)
-    except BadData:
-        return None
-    if not isinstance(payload, dict) or payload.get("user") != user.id:
-        return None
-    device = payload.get("device")
-    return device if isinstance(device, str) else None
 
 
 def _locked_at(user: User) -> datetime | None:
@@ -395,7 +270,7 @@ def _matching_step(secret: str, code: str) -> int | None:
 
 def verify_totp(*, user: User, code: str, address: str | None) -> None:
     """Accept `code` once (it is consumed), or raise; every refusal is counted and audited."""
-    _claim_attempt(_address_key(address))
+    throttle.claim_attempt(throttle.address_key(address))
     failures = _claim_code_attempt(user)
     if failures is None:
         audit.record("auth.totp_locked", actor=user, object_type="user", object_id=user.id, address=address)
@@ -403,7 +278,7 @@ def verify_totp(*, user: User, code: str, address: str | None) -> None:
     well_formed = _well_formed(code)
     step = _matching_step(user.totp_secret, well_formed) if well_formed and user.totp_secret else None
     if step is not None and _consume_step(user, step):
-        _give_back_attempt(_address_key(address))
+        throttle.give_back_attempt(throttle.address_key(address))
         return
     if step is not None:  # the right code, already used: a replay, not a guess
         _give_back_code_attempt(user)

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from vat.auth import services
+from vat.auth import services, throttle
 from vat.auth.forms import CodeForm, EndSessionForm, EnrolForm, LoginForm, PasswordForm, ReauthForm
 from vat.auth.models import User, UserSession
 from vat.auth.policy import public, signed_in
@@ -91,7 +91,7 @@ def _finish_login(user: User) -> Response:
     cfg = current_app.config
     response.set_cookie(
         cfg["VAT_DEVICE_COOKIE_NAME"],
-        services.device_cookie(user=user, current=device_cookie()),
+        throttle.device_cookie(user=user, current=device_cookie()),
         max_age=int(timedelta(days=cfg["VAT_DEVICE_COOKIE_DAYS"]).total_seconds()),
         secure=cfg["SESSION_COOKIE_SECURE"],
         httponly=True,
@@ -103,7 +103,7 @@ def _finish_login(user: User) -> Response:
 def refusal_status(refused: services.LoginRefused) -> int:
     """429 while throttled, 403 for a locked account, 400 for a malformed code, else 200 (the
     form again, as for any mistake)."""
-    if isinstance(refused, services.LoginThrottled):
+    if isinstance(refused, throttle.LoginThrottled):
         return 429
     if isinstance(refused, services.AccountLocked):
         return 403
