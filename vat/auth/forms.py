@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange
 from wtforms.widgets import HiddenInput
 
 from vat.auth.models import ROLE_LABELS
@@ -31,39 +31,27 @@ class LoginForm(FlaskForm):
 CODE_FIELD_OPTIONS = {"autocomplete": "one-time-code", "inputmode": "numeric"}
 
 
-# A code of the wrong shape is not refused here: the service counts and audits it as a failure.
-CODE_MAX_LENGTH = 64
+# A code for the account's authenticator is not validated here, whatever its shape (empty, too
+# long, not digits): the service counts and audits it as a failed attempt.
 
 
 class CodeForm(FlaskForm):
-    code = StringField(
-        _l("Six-digit code from your authenticator app"),
-        validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)],
-        render_kw=CODE_FIELD_OPTIONS,
-    )
+    code = StringField(_l("Six-digit code from your authenticator app"), render_kw=CODE_FIELD_OPTIONS)
 
 
 class ReauthForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
-    code = StringField(
-        _l("Code from your authenticator app (if enrolled)"),
-        validators=[Optional(), Length(max=CODE_MAX_LENGTH)],
-        render_kw=CODE_FIELD_OPTIONS,
-    )
+    code = StringField(_l("Code from your authenticator app (if enrolled)"), render_kw=CODE_FIELD_OPTIONS)
 
 
 class EnrolForm(FlaskForm):
     """Setting up an authenticator needs the password, and replacing one a code from it."""
 
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
-    current_code = StringField(
-        _l("Code from your current authenticator app"),
-        validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)],
-        render_kw=CODE_FIELD_OPTIONS,
-    )
+    current_code = StringField(_l("Code from your current authenticator app"), render_kw=CODE_FIELD_OPTIONS)
     code = StringField(
         _l("Six-digit code from the new authenticator app"),
-        validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)],
+        validators=[DataRequired(), Length(max=64)],
         render_kw=CODE_FIELD_OPTIONS,
     )
 
