@@ -212,3 +212,20 @@ def test_one_code_opens_one_session(app, make_user):
     assert sorted(statuses) == [200, 200, 302]
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(UserSession.user_id == user.id)) == 1
+
+
+def test_malformed_codes_when_replacing_the_authenticator_are_4xx(app, client, make_user):
+    user = make_user(Role.ADVOCATE, "CAF")
+    sign_in(app, client, user)
+    new_secret(client)
+    response = client.post(
+        "/auth/second-factor", data={"password": PASSWORD, "current_code": "١٢٣٤٥٦", "code": "123456"}
+    )
+    assert response.status_code == 400
+    assert read(app, user).totp_failures == 1
+    current = pyotp.TOTP(read(app, user).totp_secret).now()
+    response = client.post(
+        "/auth/second-factor", data={"password": PASSWORD, "current_code": current, "code": "١٢٣٤٥٦"}
+    )
+    assert response.status_code == 200 and b"does not match" in response.get_data()
+    assert read(app, user).totp_secret != new_secret(client)
