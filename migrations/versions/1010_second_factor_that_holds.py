@@ -6,7 +6,7 @@
   the session cookie.
 
 Revision ID: 1010
-Revises: 0980
+Revises: 1060
 Create Date: 2026-12-05
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "1010"
-down_revision = "0980"
+down_revision = "1060"
 branch_labels = None
 depends_on = None
 
