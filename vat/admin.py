@@ -12,13 +12,13 @@ from werkzeug.wrappers import Response
 
 from vat import audit_log as audit_log_service
 from vat.audit_log import AuditFilterForm, AuditFilters
-from vat.auth import services
+from vat.auth import break_glass, services
 from vat.auth.forms import EditUserForm, EmptyForm, NewUserForm
-from vat.auth.models import Role, User
+from vat.auth.models import BreakGlass, Role, User
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import BeginMode, begin_mode, db
 from vat.reports.exports import csv_lines
-from vat.submission import submit, text
+from vat.submission import act, submit, text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -117,6 +117,29 @@ def unlock_user(user_id: int) -> Response:
     db.session.commit()
     flash(_("Account unlocked."), "success")
     return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.get("/break-glass")
+@requires(Permission.REVIEW_BREAK_GLASS)
+def break_glass_review() -> str:
+    """Every use of the glass (those not yet acknowledged first), for another senior advocate or
+    an auditor to read and acknowledge."""
+    everything = request.args.get("all") == "1"
+    grants = break_glass.to_review(unacknowledged_only=not everything)
+    return render_template("admin/break_glass.html", grants=grants, everything=everything, button=EmptyForm())
+
+
+@bp.post("/break-glass/<int:grant_id>/acknowledge")
+@requires(Permission.REVIEW_BREAK_GLASS)
+def acknowledge_break_glass(grant_id: int) -> Response:
+    grant = db.get_or_404(BreakGlass, grant_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return act(
+        lambda: break_glass.acknowledge(actor=current_user, grant=grant),
+        done=_("Acknowledged."),
+        back=url_for("admin.break_glass_review"),
+    )
 
 
 @bp.get("/audit")

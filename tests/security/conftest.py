@@ -15,12 +15,32 @@ from sqlalchemy import select, text
 from werkzeug.routing import Rule
 
 from tests.conftest import _dispose_apps, database_copy, make_app, sign_in
-from vat.auth.models import Role
+from vat.auth.models import BreakGlass, Role, User
 from vat.auth.policy import Permission, declared_permission
 from vat.db import Base, db
 
 IN_SCOPE = "CAF"  # the scope of every scoped test user
 OUT_OF_SCOPE = "COD"
+
+
+def _a_use_of_the_glass() -> None:
+    """The demo has none; the review routes need one to act on."""
+    from datetime import timedelta
+
+    from vat.db import utcnow
+    from vat.victims.models import Victim
+
+    senior = db.session.scalar(select(User).where(User.role == Role.SENIOR_ADVOCATE).order_by(User.id))
+    victim_id = db.session.scalar(select(Victim.id).order_by(Victim.id))
+    db.session.add(
+        BreakGlass(
+            user_id=senior.id,
+            record_type="victim",
+            record_id=victim_id,
+            reason="Seeded for the authorization tests.",
+            expires_at=utcnow() + timedelta(hours=1),
+        )
+    )
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +52,7 @@ def seeded_template(template_database: str, tmp_path_factory: pytest.TempPathFac
             from seeding.demo import seed_demo
 
             seed_demo()
+            _a_use_of_the_glass()
             db.session.commit()
         _dispose_apps()
         yield url
@@ -54,7 +75,6 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
     """URL parameters filled from records of `country` (victim data) and the ledger."""
     from ledger.models import Donor, Entry, Period, Project, Tranche, Withholding
     from vat.allegations.models import Allegation
-    from vat.auth.models import User
     from vat.claims.models import Claim
     from vat.victims.models import Assistance, Child, Consent, Victim
 
@@ -83,6 +103,7 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
             "tranche_id": _first(select(Tranche.id).order_by(Tranche.id)),
             "withholding_id": _first(select(Withholding.id).order_by(Withholding.id)),
             "user_id": _first(select(User.id).order_by(User.id)),
+            "grant_id": _first(select(BreakGlass.id).order_by(BreakGlass.id)),
         }
 
 
@@ -97,6 +118,7 @@ POSTING_ROLE = {
     "manage_users": Role.ADMIN,
     "edit_policy": Role.SENIOR_ADVOCATE,
     "break_glass": Role.SENIOR_ADVOCATE,
+    "review_break_glass": Role.AUDITOR,
 }
 FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv", "job_id": "A" * 32}
 # The sign-in flow changes the session it runs in: its forms are tested in tests/auth.

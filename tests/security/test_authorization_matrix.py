@@ -22,6 +22,8 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("GET", "main.dashboard"): (P.SIGNED_IN, ANY),
     ("GET", "admin.audit_log"): (P.READ_AUDIT, ANY),
     ("GET", "admin.audit_export"): (P.READ_AUDIT, ANY),
+    ("GET", "admin.break_glass_review"): (P.REVIEW_BREAK_GLASS, ANY),
+    ("POST", "admin.acknowledge_break_glass"): (P.REVIEW_BREAK_GLASS, ANY),
     ("GET", "admin.users"): (P.MANAGE_USERS, ANY),
     ("GET", "admin.edit_user"): (P.MANAGE_USERS, ANY),
     ("POST", "admin.update_user"): (P.MANAGE_USERS, ANY),

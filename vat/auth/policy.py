@@ -33,6 +33,7 @@ class Permission(enum.StrEnum):
     READ_AUDIT = "read_audit"
     MANAGE_USERS = "manage_users"
     BREAK_GLASS = "break_glass"
+    REVIEW_BREAK_GLASS = "review_break_glass"  # read each use's reason, acknowledge it
     EDIT_POLICY = "edit_policy"  # allegation clock rules and similar reference data
 
 
@@ -54,6 +55,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.READ_AUDIT: frozenset({_S, _F, _U, _M}),
     Permission.MANAGE_USERS: frozenset({_M}),
     Permission.BREAK_GLASS: frozenset({_S}),
+    Permission.REVIEW_BREAK_GLASS: frozenset({_S, _U}),
     Permission.EDIT_POLICY: frozenset({_S}),
 }
 

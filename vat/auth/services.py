@@ -23,8 +23,7 @@ from zxcvbn import zxcvbn
 
 from vat import audit, i18n
 from vat.auth import throttle
-from vat.auth.actor import Actor
-from vat.auth.models import BreakGlass, Role, TotpEnrolment, User, UserScope, UserSession
+from vat.auth.models import Role, TotpEnrolment, User, UserScope, UserSession
 from vat.auth.throttle import LoginRefused
 from vat.db import db, utcnow
 from vat.errors import DomainError, NotAllowed
@@ -534,38 +533,3 @@ def end_all_sessions(user: User) -> int:
         .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
         .values(ended_at=utcnow())
     )
-
-
-# --- break the glass -------------------------------------------------------------------------
-
-
-BREAK_GLASS_HOURS = 8
-
-
-def break_glass(
-    *, actor: Actor, record_type: str, record_id: int, reason: str, country_code: str | None
-) -> BreakGlass:
-    """Open one out-of-scope record for a few hours; the reason is audited and shown to its owner."""
-    if Role(actor.role) is not Role.SENIOR_ADVOCATE:
-        raise DomainError(_("Only a senior advocate may break the glass."))
-    reason = reason.strip()
-    if len(reason) < 15:
-        raise DomainError(_("State the reason in a sentence (15 characters or more)."))
-    grant = BreakGlass(
-        user_id=actor.id,
-        record_type=record_type,
-        record_id=record_id,
-        reason=reason,
-        expires_at=utcnow() + timedelta(hours=BREAK_GLASS_HOURS),
-    )
-    db.session.add(grant)
-    db.session.flush()
-    audit.record(
-        "auth.break_glass",
-        actor=actor,
-        object_type=record_type,
-        object_id=record_id,
-        country_code=country_code,
-        detail={"grant": grant.id},
-    )
-    return grant

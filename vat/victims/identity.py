@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, Select, and_, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from vat.auth import services as auth
 from vat.auth.actor import Actor
+from vat.auth.break_glass import break_glass
 from vat.auth.models import BreakGlass, Role, User
 from vat.auth.policy import in_scope, scope_filter
 from vat.crypto import blind_index
@@ -226,7 +226,9 @@ def break_glass_victim(*, actor: Actor, case_code: str, reason: str) -> Victim:
     victim = db.session.scalar(select(Victim).where(Victim.case_code == case_code.strip().upper()))
     if victim is None:
         raise InvalidField("case_code", _l("No victim has this case code."))
-    auth.break_glass(
+    if in_scope(actor, victim.country_code, victim.mission):
+        raise InvalidField("case_code", _l("This victim is in your scope: open the record directly."))
+    break_glass(
         actor=actor,
         record_type="victim",
         record_id=victim.id,
