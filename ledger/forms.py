@@ -1,10 +1,9 @@
-"""Forms of the ledger. Every form that books money carries an idempotency key minted when the
-form is rendered, so a second submission of the same page books nothing more."""
+"""Forms of the ledger. Every form that books money is a `KeyedForm`: it carries a key minted when
+the form is rendered, so a second submission of the same page books nothing more."""
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -17,7 +16,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DecimalField,
-    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -27,6 +25,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ledger.models import DonorKind, ProjectFocus, ProjectStatus
+from vat.request_keys import KeyedForm
 
 MAX_AMOUNT = 10**12
 STATUS_LABELS = {
@@ -59,19 +58,6 @@ def not_future(form: Any, field: Any) -> None:
         raise ValidationError(_("The date is in the future."))
 
 
-class KeyedForm(FlaskForm):
-    """A form that books money: `key` is new each time the page is rendered."""
-
-    key = HiddenField(
-        validators=[DataRequired(), Regexp(r"^[0-9a-f]{32}$", message=_l("This form has expired."))]
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.key.data:
-            self.key.data = uuid.uuid4().hex
-
-
 def amount_field(label: Any = None) -> DecimalField:
     return DecimalField(
         label or _l("Amount"),
@@ -89,7 +75,7 @@ def currency_field(default: str = "USD") -> StringField:
     )
 
 
-class DonorForm(FlaskForm):
+class DonorForm(KeyedForm):
     kind = SelectField(
         _l("Kind"),
         choices=[

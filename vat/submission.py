@@ -11,9 +11,11 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import Field
 
+from vat import request_keys
 from vat.db import BeginMode, db, reset_begin_mode, set_begin_mode
 from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField
+from vat.request_keys import KeyedForm
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -96,27 +98,44 @@ def submit(
         return render_template(template, form=form, **context), status
 
     if not form.validate_on_submit():
+        show_hidden_errors(form)
         return again(200)
     try:
+        claimed = claim_key(form)
+        if claimed is not None and claimed.earlier is not None:
+            return already_recorded(claimed.earlier)
         result = run()
+        target = then(result)
+        if claimed is not None:
+            request_keys.settle(claimed, result, target)
     except NotAllowed as error:
         db.session.rollback()
         flash(str(error), "error")
         return again(403)
+    except request_keys.KeyReused as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return again(409)
     except DomainError as error:
         db.session.rollback()
         show_refusal(form, error)
         return again(refused_status)
     db.session.commit()
     flash(done(result) if callable(done) else done, "success")
-    return redirect(then(result))
+    return redirect(target)
 
 
-def act(run: Callable[[], object], *, done: str, back: str) -> Response:
+def act(run: Callable[[], object], *, done: str, back: str, form: FlaskForm | None = None) -> Response:
     """A button or a small form shown on another page: run the service, commit once, and go
-    `back` to that page either way, with `done` or the refusal flashed (rolled back)."""
+    `back` to that page either way, with `done` or the refusal flashed (rolled back). A keyed
+    `form` (a small create form) records once, however often it is submitted."""
     try:
-        run()
+        claimed = claim_key(form) if form is not None else None
+        if claimed is not None and claimed.earlier is not None:
+            return already_recorded(claimed.earlier)
+        result = run()
+        if claimed is not None:
+            request_keys.settle(claimed, result, back)
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -124,3 +143,23 @@ def act(run: Callable[[], object], *, done: str, back: str) -> Response:
         db.session.commit()
         flash(done, "success")
     return redirect(back)
+
+
+def claim_key(form: FlaskForm) -> request_keys.Claim | None:
+    """Claim a create form's key in this transaction (None for a form without one)."""
+    return request_keys.claim(form) if isinstance(form, KeyedForm) else None
+
+
+def already_recorded(earlier: request_keys.RequestKey) -> Response:
+    """A second submission of a form: nothing more is done; back to what the first one recorded."""
+    db.session.rollback()
+    flash(str(request_keys.ALREADY_RECORDED), "success")
+    return redirect(earlier.target or request.path)
+
+
+def show_hidden_errors(form: FlaskForm) -> None:
+    """A hidden field's error (an expired or forged key) has no place on the page: flash it."""
+    for field in form:
+        if field.type == "HiddenField":
+            for error in field.errors:
+                flash(str(error), "error")

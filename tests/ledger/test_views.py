@@ -106,7 +106,7 @@ def test_a_form_submitted_twice_books_once(app, client, manager):
     assert client.post(path, data=data).status_code == 302
     assert entry_count(app) == 1
     changed = client.post(path, data={**data, "amount": "250001"})
-    assert changed.status_code == 422 and "different values" in changed.get_data(as_text=True)
+    assert changed.status_code == 409 and "different values" in changed.get_data(as_text=True)
     assert entry_count(app) == 1
 
 

@@ -16,6 +16,7 @@ from vat.allegations.models import (
     PersonnelCategory,
     Urgency,
 )
+from vat.request_keys import KeyedForm
 from vat.victims.labels import LABELS
 
 
@@ -23,7 +24,7 @@ def choices(enum: type[Labelled]) -> list[SelectChoice]:
     return [SelectChoice(m.value, LABELS.get(m.value, m.label)) for m in enum]
 
 
-class AllegationForm(FlaskForm):
+class AllegationForm(KeyedForm):
     reference = StringField(
         _l("Reference number (e.g. 0399/15)"), validators=[DataRequired(), Length(max=40)]
     )
@@ -51,7 +52,7 @@ class AllegationForm(FlaskForm):
     )
 
 
-class LinkVictimForm(FlaskForm):
+class LinkVictimForm(KeyedForm):
     case_code = StringField(_l("Victim's case code"), validators=[DataRequired(), Length(max=40)])
 
 

@@ -170,6 +170,7 @@ def link_victim(allegation_id: int) -> Response:
         lambda: outcomes.link_victim(actor=current_user, victim=victim, allegation=allegation),
         done=_("%(code)s linked.", code=victim.case_code),
         back=back,
+        form=form,
     )
 
 

@@ -11,6 +11,7 @@ from wtforms.widgets import HiddenInput
 
 from vat.auth.models import ROLE_LABELS
 from vat.i18n import LANGUAGES
+from vat.request_keys import KeyedForm
 
 
 class EmptyForm(FlaskForm):
@@ -92,7 +93,7 @@ ROLE_CHOICES = [SelectChoice(role.value, label) for role, label in ROLE_LABELS.i
 SCOPE_HELP = _l("Countries or missions, comma-separated: CAF, COD/MONUSCO")
 
 
-class NewUserForm(FlaskForm):
+class NewUserForm(KeyedForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=128)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)

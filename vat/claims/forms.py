@@ -33,6 +33,7 @@ from vat.claims.models import (
     PaternityBasis,
     PaymentRoute,
 )
+from vat.request_keys import KeyedForm
 from vat.victims.labels import LABELS as VICTIM_LABELS
 from vat.victims.models import Channel
 
@@ -63,7 +64,7 @@ class ChooseVictimForm(FlaskForm):
     case_code = StringField(_l("Victim's case code"), validators=[DataRequired(), Length(max=40)])
 
 
-class ClaimForm(FlaskForm):
+class ClaimForm(KeyedForm):
     child_ids = MultiCheckboxField(_l("Children the claim is for"), choices=[], coerce=int)
     allegation_id = SelectField(_l("Allegation"), choices=[], validate_choice=True)
     father_name = StringField(_l("Alleged father's name"), validators=[Optional(), Length(max=200)])
@@ -93,7 +94,7 @@ class FatherForm(FlaskForm):
     father_category = SelectField(_l("Personnel category"), choices=choices(PersonnelCategory))
 
 
-class StepForm(FlaskForm):
+class StepForm(KeyedForm):
     on = DateField(_l("Date of this step"), validators=[DataRequired()])
 
 
@@ -145,15 +146,15 @@ STEP_FORMS: dict[ClaimStep, type[StepForm]] = {
 
 
 def step_details(form: StepForm) -> dict[str, Any]:
-    """The form's data as the service's keyword arguments (the CSRF token left out)."""
-    return {name: f.data for name, f in form._fields.items() if name != "csrf_token"}
+    """The form's data as the service's keyword arguments (the CSRF token and the key left out)."""
+    return {name: value for name, value in form.data.items() if name != "csrf_token"}
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(KeyedForm):
     on = DateField(_l("Reopened on"), validators=[DataRequired()])
 
 
-class LetterForm(FlaskForm):
+class LetterForm(KeyedForm):
     direction = SelectField(_l("Letter"), choices=choices(LetterDirection), default="sent")
     dated_on = DateField(_l("Dated"), validators=[DataRequired()])
     channel = SelectField(_l("Channel"), choices=choices(LetterChannel), default="permanent_mission")
@@ -161,7 +162,7 @@ class LetterForm(FlaskForm):
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=2000)])
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(KeyedForm):
     token = HiddenField()
     amount = DecimalField(_l("Amount"), places=None, validators=[DataRequired()])
     currency_code = StringField(_l("Currency (ISO code)"), validators=[DataRequired(), Length(min=3, max=3)])
@@ -170,7 +171,7 @@ class PaymentForm(FlaskForm):
     reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)])
 
 
-class InformForm(FlaskForm):
+class InformForm(KeyedForm):
     occurred_on = DateField(_l("Date"), validators=[DataRequired()])
     channel = SelectField(_l("Channel"), choices=choices(Channel), default="in_person")
     language = StringField(_l("Language"), validators=[Optional(), Length(max=40)])

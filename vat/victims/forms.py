@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from vat.allegations.models import Labelled
+from vat.request_keys import KeyedForm
 from vat.victims.labels import LABELS
 from vat.victims.models import (
     AgeGroup,
@@ -42,7 +43,7 @@ def choices(enum: type[Labelled]) -> list[SelectChoice]:
     return [SelectChoice(m.value, LABELS.get(m.value, m.label)) for m in enum]
 
 
-class VictimForm(FlaskForm):
+class VictimForm(KeyedForm):
     country_code = SelectField(_l("Country"), choices=[], validators=[DataRequired()])
     mission = StringField(_l("Mission or entity"), validators=[Optional(), Length(max=40)])
     prefix = StringField(
@@ -90,7 +91,7 @@ class StatusForm(FlaskForm):
     status = SelectField(_l("Status"), choices=choices(VictimStatus))
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(KeyedForm):
     purpose = SelectField(_l("Purpose"), choices=choices(ConsentPurpose))
     given_on = DateField(_l("Given on"), validators=[DataRequired()])
     method = SelectField(_l("How given"), choices=choices(ConsentMethod))
@@ -107,7 +108,7 @@ class WithdrawForm(FlaskForm):
     withdrawn_on = DateField(_l("Withdrawn on"), validators=[Optional()])
 
 
-class AssistanceForm(FlaskForm):
+class AssistanceForm(KeyedForm):
     service_type = SelectField(_l("Service"), choices=choices(ServiceType))
     provider = StringField(_l("Provider"), validators=[Optional(), Length(max=200)])
     status = SelectField(_l("Status"), choices=choices(ServiceStatus), default="referred")
@@ -120,7 +121,7 @@ class AssistanceForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
 
 
-class ChildForm(FlaskForm):
+class ChildForm(KeyedForm):
     birth_date = DateField(_l("Birth date (if known)"), validators=[Optional()])
     sex = SelectField(_l("Sex"), choices=choices(Sex), default="unknown")
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
@@ -131,7 +132,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CommunicationForm(FlaskForm):
+class CommunicationForm(KeyedForm):
     occurred_on = DateField(_l("Date"), validators=[DataRequired()])
     channel = SelectField(_l("Channel"), choices=choices(Channel))
     language = StringField(_l("Language"), validators=[Optional(), Length(max=40)])
@@ -142,7 +143,7 @@ class CommunicationForm(FlaskForm):
     next_update_due = DateField(_l("Next update due"), validators=[Optional()])
 
 
-class DisclosureForm(FlaskForm):
+class DisclosureForm(KeyedForm):
     recipient_kind = SelectField(_l("Shared with"), choices=choices(RecipientKind))
     recipient = StringField(
         _l("Recipient (member state or provider)"), validators=[DataRequired(), Length(max=200)]
@@ -155,7 +156,7 @@ class ExportForm(FlaskForm):
     disclosure_id = IntegerField(validators=[DataRequired()], widget=HiddenInput())
 
 
-class LinkAllegationForm(FlaskForm):
+class LinkAllegationForm(KeyedForm):
     reference = StringField(_l("Allegation reference number"), validators=[DataRequired(), Length(max=40)])
 
 

@@ -226,6 +226,7 @@ def link_allegation(victim_id: int) -> Response:
         partial(outcomes.link_victim, actor=current_user, victim=victim, allegation=allegation),
         done=_("Linked to allegation %(reference)s.", reference=allegation.reference),
         back=victim_url(victim, "allegations"),
+        form=form,
     )
 
 

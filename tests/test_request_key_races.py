@@ -1,0 +1,102 @@
+"""One form posted 20 times at once, from 20 threads with their own connections, records once
+(issue 16: "record a service" posted 20× made 20 rows; "register a victim" 10× made 10 victims).
+On PostgreSQL the losers wait on the key's primary key until the winner commits, then follow it;
+on SQLite writers take turns."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import sign_in
+from tests.vat.conftest import register
+from vat.auth.models import Role, User
+from vat.db import db
+from vat.victims.models import Assistance, Victim
+
+SUBMISSIONS = 20
+
+
+def minted_key(html: str) -> str:
+    match = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', html)
+    assert match, "the form carries no key"
+    return match.group(1)
+
+
+def post_at_once(app, user, path: str, data: dict[str, str]) -> list[tuple[int, str]]:
+    """POST `data` to `path` from SUBMISSIONS threads released together; their answers."""
+    clients = [app.test_client() for _ in range(SUBMISSIONS)]
+    for client in clients:
+        sign_in(app, client, user)
+    start = threading.Barrier(SUBMISSIONS)
+    answers: list[tuple[int, str]] = []
+
+    def submit(client) -> None:
+        start.wait(10)
+        response = client.post(path, data=data)
+        answers.append((response.status_code, response.headers.get("Location", "")))
+
+    threads = [threading.Thread(target=submit, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return answers
+
+
+@pytest.fixture
+def advocate(app, make_user):
+    return make_user(Role.ADVOCATE, "CAF")
+
+
+def test_a_service_posted_20_times_at_once_is_recorded_once(app, advocate):
+    with app.test_request_context():
+        victim_id = register(db.session.get(User, advocate.id), name="Race").id
+        db.session.commit()
+    page = app.test_client()
+    sign_in(app, page, advocate)
+    path = f"/vat/victims/{victim_id}/assistance/new"
+    data = {
+        "key": minted_key(page.get(path).get_data(as_text=True)),
+        "service_type": "medical",
+        "status": "referred",
+        "referral_date": (date.today() - timedelta(days=1)).isoformat(),
+        "provider": "Clinic",
+        "funding_source": "unknown",
+    }
+
+    answers = post_at_once(app, advocate, path, data)
+
+    assert len(answers) == SUBMISSIONS
+    assert {status for status, _ in answers} == {302}, answers
+    assert len({location for _, location in answers}) == 1
+    with app.app_context():
+        count = db.session.scalar(select(func.count(Assistance.id)).where(Assistance.victim_id == victim_id))
+    assert count == 1
+
+
+def test_a_victim_registered_20_times_at_once_is_registered_once(app, advocate):
+    page = app.test_client()
+    sign_in(app, page, advocate)
+    data = {
+        "key": minted_key(page.get("/vat/victims/new").get_data(as_text=True)),
+        "country_code": "CAF",
+        "mission": "MINUSCA",
+        "sex": "female",
+        "age_group": "adult",
+        "name": "Race",
+        "advocate_id": str(advocate.id),
+    }
+    with app.app_context():
+        before = db.session.scalar(select(func.count(Victim.id)))
+
+    answers = post_at_once(app, advocate, "/vat/victims/new", data)
+
+    assert {status for status, _ in answers} == {302}, answers
+    assert len({location for _, location in answers}) == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Victim.id))) == before + 1
