@@ -48,7 +48,14 @@ DEFAULTS: dict[str, Any] = {
     "VAT_JOBS_IMMEDIATE": False,  # run a job in the caller at once (tests)
     "VAT_JOBS_HEARTBEAT_SECONDS": 5,
     "VAT_JOBS_STALE_SECONDS": 60,  # a running job silent this long reads as interrupted
+    # PostgreSQL: how long a request's statement waits for a lock, and runs at most, before the
+    # request answers 503 "nothing was saved" (gunicorn.conf.py's worker timeout is above both).
+    "VAT_DB_LOCK_TIMEOUT_MS": 5000,
+    "VAT_DB_STATEMENT_TIMEOUT_MS": 15000,
 }
+
+# Settings also read from the environment as whole numbers.
+INTEGER_ENVIRONMENT_KEYS = ("VAT_PROXY_HOPS", "VAT_DB_LOCK_TIMEOUT_MS", "VAT_DB_STATEMENT_TIMEOUT_MS")
 
 # Environment variables read at start; anything else comes from DEFAULTS or the caller.
 ENVIRONMENT_KEYS = ("VAT_ENV", "SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY", "VAT_ANCHOR_FILE")
@@ -68,8 +75,7 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
             config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
         if os.environ.get("TRUSTED_HOSTS"):
             config["TRUSTED_HOSTS"] = os.environ["TRUSTED_HOSTS"].split(",")
-        if os.environ.get("VAT_PROXY_HOPS"):
-            config["VAT_PROXY_HOPS"] = int(os.environ["VAT_PROXY_HOPS"])
+        config.update({k: int(os.environ[k]) for k in INTEGER_ENVIRONMENT_KEYS if os.environ.get(k)})
         for key in ("VAT_JOBS_REDIS_URL", "VAT_JOBS_FOLDER", "VAT_JOBS_QUEUE_NAME"):
             if os.environ.get(key):
                 config[key] = os.environ[key]

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
+from flask import current_app, has_request_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, event, text
 from sqlalchemy.engine import Engine
@@ -150,6 +151,23 @@ def _sqlite_on_begin(connection: Any) -> None:
         connection.connection.driver_connection.execute(f"PRAGMA query_only={int(query_only)}")
         connection.info["vat_query_only"] = query_only
     connection.exec_driver_sql(mode.value)
+
+
+@event.listens_for(Engine, "begin")
+def _postgres_on_begin(connection: Any) -> None:
+    """PostgreSQL: a request's transaction waits for a lock, and runs a statement, for a bounded
+    time (then the request answers 503, nothing saved). Commands and jobs are not bounded here."""
+    if connection.dialect.name != "postgresql" or not has_request_context():
+        return
+    config = current_app.config
+    connection.exec_driver_sql(
+        "SELECT set_config('lock_timeout', %(lock)s, true), "
+        "set_config('statement_timeout', %(statement)s, true)",
+        {
+            "lock": str(int(config["VAT_DB_LOCK_TIMEOUT_MS"])),
+            "statement": str(int(config["VAT_DB_STATEMENT_TIMEOUT_MS"])),
+        },
+    )
 
 
 def set_begin_mode(mode: BeginMode) -> contextvars.Token[BeginMode]:

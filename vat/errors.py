@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, g, render_template, request
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from vat.db import db
+from vat.extensions import login_manager
 
 
 class DomainError(Exception):
@@ -38,15 +39,31 @@ ERROR_TITLES = {
 }
 
 
-def database_error_status(error: OperationalError) -> int:
-    """503 for a busy database or a lost race (submit again), 507 for a full disk, else 500."""
+# PostgreSQL's answers that mean "nothing was saved, submit again": a lost race (40001, 40P01),
+# a lock not granted in lock_timeout (55P03), a statement cut at statement_timeout (57014), the
+# server shutting down or the connection ended by an administrator (57P01-57P03).
+RETRY_STATES = frozenset({"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03"})
+
+
+def database_error_status(error: DBAPIError) -> int:
+    """503 for a busy or unreachable database or a lost race (submit again), 507 for a full disk,
+    else 500."""
     message = str(error.orig).lower()
     code = getattr(error.orig, "sqlstate", None) or ""
     if code == "53100" or "disk is full" in message or "no space left" in message:
         return 507
-    if code in ("40001", "40P01", "55P03") or "locked" in message or "busy" in message:
+    if error.connection_invalidated or code in RETRY_STATES or code.startswith("08"):
+        return 503
+    if "locked" in message or "busy" in message:
         return 503
     return 500
+
+
+def forget_signed_in_user() -> None:
+    """The page of a database error must not touch the database: the rollback expired every row
+    loaded, and reading the signed-in user again would wait on the same lock (on SQLite, a 500
+    after the busy timeout once more). The page is shown as to a visitor."""
+    g._login_user = login_manager.anonymous_user()
 
 
 def refuse_nul_characters() -> None:
@@ -72,18 +89,31 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError) -> Any:
+        return database_refused(error, database_error_status(error))
+
+    @app.errorhandler(DBAPIError)
+    def connection_lost(error: DBAPIError) -> Any:
+        if not error.connection_invalidated:
+            return unexpected(error)
+        return database_refused(error, 503)
+
+    @app.errorhandler(DisconnectionError)
+    def disconnected(error: DisconnectionError) -> Any:
+        return database_refused(error, 503)
+
+    def database_refused(error: Exception, status: int) -> Any:
         db.session.rollback()
-        status = database_error_status(error)
+        forget_signed_in_user()
         if status == 500:
             app.logger.exception("database error")
         else:
-            app.logger.warning(
-                "database refused a write (%s): answered %s", type(error.orig).__name__, status
-            )
+            cause = type(getattr(error, "orig", None) or error).__name__
+            app.logger.warning("database refused a request (%s): answered %s", cause, status)
         return render(status)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Any:
         db.session.rollback()
+        forget_signed_in_user()
         app.logger.exception("unhandled error on %s", type(error).__name__)
         return render(500)

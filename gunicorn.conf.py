@@ -1,0 +1,23 @@
+"""gunicorn's settings for VAT Ledger: `gunicorn -c gunicorn.conf.py wsgi:app` (gunicorn also reads
+this file by itself when started from the repository; options on the command line win).
+
+A request's waits are bounded by the app, which answers 503 "nothing was saved, submit again":
+on PostgreSQL by `lock_timeout` and `statement_timeout` (VAT_DB_LOCK_TIMEOUT_MS,
+VAT_DB_STATEMENT_TIMEOUT_MS), on SQLite by its 5 s busy timeout. The worker timeout sits above
+them with room for the rest of the request (a lock wait, then the statement, then rendering), so
+gunicorn kills a worker only when something the database cannot bound hangs — and never a request
+the database would have answered."""
+
+import os
+
+# The app's defaults (vat/config.py DEFAULTS); the environment overrides both alike.
+LOCK_TIMEOUT_MS = int(os.environ.get("VAT_DB_LOCK_TIMEOUT_MS", "5000"))
+STATEMENT_TIMEOUT_MS = int(os.environ.get("VAT_DB_STATEMENT_TIMEOUT_MS", "15000"))
+MARGIN_SECONDS = 25
+
+bind = os.environ.get("VAT_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# 45 s by default: a 5 s lock wait, a 15 s statement, 25 s for everything else.
+timeout = (LOCK_TIMEOUT_MS + STATEMENT_TIMEOUT_MS) // 1000 + MARGIN_SECONDS
+graceful_timeout = 30  # a stopping worker finishes its request (and commits) before it goes
+keepalive = 5  # behind a proxy on the same network
