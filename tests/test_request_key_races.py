@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from tests.conftest import sign_in
 from tests.vat.conftest import register
 from vat.auth.models import Role, User
-from vat.db import db
+from vat.db import db, utcnow
+from vat.request_keys import RequestKey
 from vat.victims.models import Assistance, Victim
 
 SUBMISSIONS = 20
@@ -100,3 +101,23 @@ def test_a_victim_registered_20_times_at_once_is_registered_once(app, advocate):
     assert len({location for _, location in answers}) == 1
     with app.app_context():
         assert db.session.scalar(select(func.count(Victim.id))) == before + 1
+
+
+def test_old_request_keys_are_pruned_from_the_command_line(app, runner):
+    with app.app_context():
+        for key, age in (("a" * 32, 40), ("b" * 32, 1)):
+            db.session.add(
+                RequestKey(
+                    key=key,
+                    endpoint="victims.create",
+                    request_hash="0" * 64,
+                    created_at=utcnow() - timedelta(days=age),
+                )
+            )
+        db.session.commit()
+
+    result = runner.invoke(args=["request-keys", "prune", "--days", "30"])
+
+    assert result.exit_code == 0 and "forgot 1 request keys" in result.output
+    with app.app_context():
+        assert db.session.scalars(select(RequestKey.key)).all() == ["b" * 32]

@@ -23,6 +23,7 @@ from vat.crypto import ENCRYPTED_TYPES, KeyRing, generate_key_entry, key_id_of
 from vat.db import Base, db
 from vat.errors import DomainError
 from vat.figures import figures, summaries
+from vat.request_keys import request_keys_group
 
 
 def register(app: Flask) -> None:
@@ -31,6 +32,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(keys)
     app.cli.add_command(audit_group)
     app.cli.add_command(figures)
+    app.cli.add_command(request_keys_group)
 
 
 @click.command("create-user")

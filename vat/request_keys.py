@@ -15,14 +15,16 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import click
 from flask import current_app, request
+from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import ForeignKey, Integer, String, inspect, select, update
+from sqlalchemy import ForeignKey, Integer, String, delete, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField
@@ -139,3 +141,26 @@ def settle(claimed: Claim, result: object, target: str) -> None:
     db.session.execute(
         update(RequestKey).where(RequestKey.key == claimed.key).values(record=record, target=target[:500])
     )
+
+
+def prune(*, older_than: timedelta) -> int:
+    """Forget the keys used more than `older_than` ago (a page is not resubmitted after days);
+    how many were forgotten."""
+    cutoff = utcnow() - older_than
+    count = db.session.scalar(select(func.count()).where(RequestKey.created_at < cutoff)) or 0
+    db.session.execute(delete(RequestKey).where(RequestKey.created_at < cutoff))
+    return count
+
+
+@click.group("request-keys", cls=AppGroup)
+def request_keys_group() -> None:
+    """The keys of submitted forms."""
+
+
+@request_keys_group.command("prune")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(min=1))
+def prune_command(days: int) -> None:
+    """Forget the keys of forms submitted more than DAYS days ago (from cron)."""
+    count = prune(older_than=timedelta(days=days))
+    db.session.commit()
+    click.echo(f"forgot {count} request keys older than {days} days")
