@@ -121,3 +121,34 @@ def test_old_request_keys_are_pruned_from_the_command_line(app, runner):
     assert result.exit_code == 0 and "forgot 1 request keys" in result.output
     with app.app_context():
         assert db.session.scalars(select(RequestKey.key)).all() == ["b" * 32]
+
+
+def test_a_key_is_no_one_elses_and_a_forged_key_is_refused(app, make_user):
+    """Another user posting the same key and values is refused, not sent to the first user's record;
+    a key that is not one the app mints is refused as an expired form. Neither saves anything."""
+    first, second = make_user(Role.ADVOCATE, "CAF"), make_user(Role.ADVOCATE, "CAF")
+    with app.test_request_context():
+        victim_id = register(db.session.get(User, first.id), name="Shared").id
+        db.session.commit()
+    path = f"/vat/victims/{victim_id}/assistance/new"
+    clients = {}
+    for user in (first, second):
+        clients[user.id] = app.test_client()
+        sign_in(app, clients[user.id], user)
+    data = {
+        "key": minted_key(clients[first.id].get(path).get_data(as_text=True)),
+        "service_type": "medical",
+        "status": "referred",
+        "funding_source": "unknown",
+    }
+    assert clients[first.id].post(path, data=data).status_code == 302
+
+    other = clients[second.id].post(path, data=data)
+    forged = clients[second.id].post(path, data={**data, "key": "../../x"})
+
+    assert other.status_code == 409 and "Location" not in other.headers
+    assert "different values" in other.get_data(as_text=True)
+    assert forged.status_code == 200 and "This form has expired." in forged.get_data(as_text=True)
+    with app.app_context():
+        count = db.session.scalar(select(func.count(Assistance.id)).where(Assistance.victim_id == victim_id))
+    assert count == 1
