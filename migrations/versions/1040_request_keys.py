@@ -5,7 +5,7 @@ a keyed digest of the values (never the values), the row created and the page th
 The primary key lets one submission of a key through; the others are sent to its result.
 
 Revision ID: 1040
-Revises: 1011
+Revises: 1072
 Create Date: 2026-12-05
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = "1040"
-down_revision = "1011"
+down_revision = "1072"
 branch_labels = None
 depends_on = None
 
