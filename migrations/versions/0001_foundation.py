@@ -1,9 +1,4 @@
 """foundation: users, scopes, server-side sessions, login throttling, break-glass, audit log
-
-Revision ID: 0001
-Revises: 
-Create Date: 2026-11-22 15:42:29.903172
-
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,8 +11,6 @@ from migrations.schema import create_indexes, drop_tables
 # revision identifiers, used by Alembic.
 revision = '0001'
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade():

@@ -1,11 +1,6 @@
 """ledger: chart of accounts, currencies, exchange rates, entries and postings (append-only,
 balanced at commit on PostgreSQL), closed periods, donors, pledges, receipts, withholdings,
 projects, tranches and direct support
-
-Revision ID: 0100
-Revises: 0001
-Create Date: 2026-11-22 16:05:00
-
 """
 from alembic import op
 import sqlalchemy as sa
@@ -17,8 +12,6 @@ from migrations.schema import create_indexes, drop_tables
 
 revision = '0100'
 down_revision = '0001'
-branch_labels = None
-depends_on = None
 
 APPEND_ONLY = ('ledger_entry', 'ledger_posting', 'ledger_period')
 

@@ -1,10 +1,5 @@
 """victim assistance: victims, consents, assistance, children, communications, tasks, shares,
 allegations, their links, and the allegation clock rules (seeded with the limits of OIOS §72)
-
-Revision ID: 0200
-Revises: 0001
-Create Date: 2026-11-22 15:46:22.253518
-
 """
 from datetime import datetime, timezone
 
@@ -17,8 +12,6 @@ from migrations.schema import create_indexes, drop_tables
 # revision identifiers, used by Alembic.
 revision = '0200'
 down_revision = '0001'
-branch_labels = None
-depends_on = None
 
 
 def upgrade():

@@ -1,9 +1,4 @@
 """claims: paternity and child-support claims, steps, member-state letters, orders, payments
-
-Revision ID: 0300
-Revises: 0200
-Create Date: 2026-11-22 15:49:43.209825
-
 """
 from alembic import op
 import sqlalchemy as sa
@@ -14,8 +9,6 @@ from migrations.schema import create_indexes, drop_tables
 # revision identifiers, used by Alembic.
 revision = '0300'
 down_revision = '0200'
-branch_labels = None
-depends_on = None
 
 
 def upgrade():

@@ -3,19 +3,12 @@
 The list walks victims in registration order and skips to its page on an index that also holds
 the columns it filters and scopes on; the count reads an index that starts with the status.
 Measured in docs/benchmarks.md.
-
-Revision ID: 0500
-Revises: 0400
-Create Date: 2026-11-22
-
 """
 
 from alembic import op
 
 revision = "0500"
 down_revision = "0400"
-branch_labels = None
-depends_on = None
 
 LISTING = ["registered_on", "id", "status", "country_code", "mission", "advocate_id"]
 SCOPE = ["status", "country_code", "mission", "advocate_id"]

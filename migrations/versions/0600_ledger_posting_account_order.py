@@ -5,19 +5,12 @@ Every booking reads each account's running balance from its latest posting. With
 meets the account: 175 ms at 1,000,000 postings for an account last used long ago (the grant
 expense), growing with the table. An index on (account_id, id) finds it in one probe on both
 backends and serves every lookup by account the old one served, so it replaces it.
-
-Revision ID: 0600
-Revises: 0500
-Create Date: 2026-11-22
-
 """
 
 from migrations.schema import replace_index
 
 revision = "0600"
 down_revision = "0500"
-branch_labels = None
-depends_on = None
 
 BY_ACCOUNT = ("ix_ledger_posting_account_id", ["account_id"])
 BY_ACCOUNT_IN_ORDER = ("ix_ledger_posting_account_id_id", ["account_id", "id"])

@@ -7,11 +7,6 @@ replaces the index on the advocate alone), referrals waiting to start by referra
 replaces the index on the status alone), open tasks oldest first. Whether a victim received
 assistance is read from an index alone (it replaces the index on the victim alone).
 Measured in docs/benchmarks.md.
-
-Revision ID: 0700
-Revises: 0600
-Create Date: 2026-11-22
-
 """
 
 from alembic import op
@@ -20,8 +15,6 @@ from migrations.schema import replace_index
 
 revision = "0700"
 down_revision = "0600"
-branch_labels = None
-depends_on = None
 
 # table, the index replaced, the index replacing it (name, columns)
 REPLACED = [

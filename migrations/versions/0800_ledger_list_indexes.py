@@ -10,11 +10,6 @@ postings table it joined 150,000 pledge postings to their entries and looked up 
 (seconds at 100,000 victims). An index on the postings' (donor_id, account_id, entry_id,
 usd_minor) holds all that one pass needs; it serves every lookup by donor the index on
 `donor_id` alone served, so it replaces it.
-
-Revision ID: 0800
-Revises: 0700
-Create Date: 2026-11-22
-
 """
 
 from alembic import op
@@ -23,8 +18,6 @@ from migrations.schema import replace_index
 
 revision = "0800"
 down_revision = "0700"
-branch_labels = None
-depends_on = None
 
 BY_DONOR = ("ix_ledger_posting_donor_id", ["donor_id"])
 DONOR_FIGURES = ("ix_ledger_posting_donor_id_figures", ["donor_id", "account_id", "entry_id", "usd_minor"])

@@ -12,11 +12,6 @@ than being rounded.
 SQLite cannot add a constraint to a table: batch mode copies each table into a new one, with the
 foreign keys switched off by env.py so that dropping the old table cascades nothing. The tables
 with triggers (the append-only journal, audit log, periods and rates) are left as they are.
-
-Revision ID: 0900
-Revises: 0800
-Create Date: 2026-12-05
-
 """
 
 import sqlalchemy as sa
@@ -24,8 +19,6 @@ from alembic import op
 
 revision = "0900"
 down_revision = "0800"
-branch_labels = None
-depends_on = None
 
 # ISO 4217 exponents other than 2 at the time of this migration (as in vat/money.py).
 EXPONENTS = {

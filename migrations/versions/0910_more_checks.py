@@ -2,19 +2,12 @@
 
 Two enumerated columns 0900 left unchecked: the channel a claim was referred through (a letter
 channel) and the allegation outcome a victim is to be told of.
-
-Revision ID: 0910
-Revises: 0900
-Create Date: 2026-12-05
-
 """
 
 from alembic import op
 
 revision = "0910"
 down_revision = "0900"
-branch_labels = None
-depends_on = None
 
 # table, column, the values it may hold (CHECK named ck_<table>_<column>)
 ENUMS = [

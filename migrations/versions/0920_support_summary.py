@@ -6,11 +6,6 @@
 - ledger_project_payment: what a tranche paid each of its project's beneficiaries.
 - vat_victim_support_summary: per victim, services by status and type, money by source, and
   whether they are supported; filled here from the services and payments.
-
-Revision ID: 0920
-Revises: 0910
-Create Date: 2026-12-05
-
 """
 
 from datetime import UTC, datetime
@@ -22,8 +17,6 @@ from migrations.schema import create_indexes, drop_tables, foreign_key
 
 revision = "0920"
 down_revision = "0910"
-branch_labels = None
-depends_on = None
 
 STATUSES = ("referred", "in_progress", "completed", "declined", "not_available", "cancelled")
 TYPES = (

@@ -5,11 +5,6 @@ posting, so they were kept per worker (ledger/kept.py) and could differ between 
 servers. The engine now adds each booking's postings to `ledger_balance` in the same
 transaction; the figures read it. An absent dimension is 0 or '' so that the upsert's
 conflict target matches it on both backends. Filled here from the postings already booked.
-
-Revision ID: 0950
-Revises: 0920
-Create Date: 2026-12-05
-
 """
 
 import sqlalchemy as sa
@@ -19,8 +14,6 @@ from migrations.schema import foreign_key
 
 revision = "0950"
 down_revision = "0920"
-branch_labels = None
-depends_on = None
 
 KEY = (
     "account_id",

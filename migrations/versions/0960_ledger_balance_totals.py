@@ -5,11 +5,6 @@ detail rows of ledger_balance were nearly as many as the postings (98,339 rows f
 postings at 10,000 victims) and a fund-wide figure read them all. Each posting now also counts
 in a total row, where the pledge, project, allegation and case code only say whether it had one
 (-1 or '*'); fund-wide figures read those. Filled here from the postings already booked.
-
-Revision ID: 0960
-Revises: 0950
-Create Date: 2026-12-05
-
 """
 
 import sqlalchemy as sa
@@ -17,8 +12,6 @@ from alembic import op
 
 revision = "0960"
 down_revision = "0950"
-branch_labels = None
-depends_on = None
 
 KEY = (
     "account_id",

@@ -3,11 +3,6 @@
 vat_assistance.import_key: the keyed digest of the row (its row_key, or the content of every
 column), so that importing a file again skips the rows already imported and lists them.
 Services recorded before have none.
-
-Revision ID: 0970
-Revises: 0960
-Create Date: 2026-12-05
-
 """
 
 import sqlalchemy as sa
@@ -15,8 +10,6 @@ from alembic import op
 
 revision = "0970"
 down_revision = "0960"
-branch_labels = None
-depends_on = None
 
 
 def upgrade():

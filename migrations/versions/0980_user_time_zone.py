@@ -2,11 +2,6 @@
 
 auth_user.time_zone: an IANA name (Europe/Paris); NULL shows times in the deployment's zone
 (VAT_TIME_ZONE, UTC unless set).
-
-Revision ID: 0980
-Revises: 0970
-Create Date: 2026-12-05
-
 """
 
 
@@ -15,8 +10,6 @@ from sqlalchemy import Column, String
 
 revision = "0980"
 down_revision = "0970"
-branch_labels = None
-depends_on = None
 
 
 def upgrade():

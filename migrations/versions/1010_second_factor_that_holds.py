@@ -4,11 +4,6 @@
 - auth_user.locked_at: set when too many wrong codes lock the account;
 - auth_totp_enrolment: a new authenticator's secret while it is confirmed, encrypted, kept out of
   the session cookie.
-
-Revision ID: 1010
-Revises: 1060
-Create Date: 2026-12-05
-
 """
 
 import sqlalchemy as sa
@@ -16,8 +11,6 @@ from alembic import op
 
 revision = "1010"
 down_revision = "1060"
-branch_labels = None
-depends_on = None
 
 
 def upgrade():

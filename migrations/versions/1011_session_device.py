@@ -2,11 +2,6 @@
 
 auth_session.user_agent: the browser's User-Agent (cut to 200 characters), shown with the address
 and last-seen time on the user's own sessions page.
-
-Revision ID: 1011
-Revises: 1010
-Create Date: 2026-12-05
-
 """
 
 import sqlalchemy as sa
@@ -14,8 +9,6 @@ from alembic import op
 
 revision = "1011"
 down_revision = "1010"
-branch_labels = None
-depends_on = None
 
 
 def upgrade():

@@ -3,11 +3,6 @@
 vat_request_key: one row per key a create form was submitted with — the form (endpoint), the user,
 a keyed digest of the values (never the values), the row created and the page the answer led to.
 The primary key lets one submission of a key through; the others are sent to its result.
-
-Revision ID: 1040
-Revises: 1072
-Create Date: 2026-12-05
-
 """
 
 import sqlalchemy as sa
@@ -16,8 +11,6 @@ from alembic import op
 
 revision = "1040"
 down_revision = "1072"
-branch_labels = None
-depends_on = None
 
 
 def upgrade():

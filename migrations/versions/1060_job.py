@@ -4,11 +4,6 @@ job: one row per job (an export, a summary rebuild) run by the Huey worker: its 
 (NULL when started from the command line), state, rows done of the total, the worker's heartbeat,
 and the name of the file it made or a message safe to show. A "running" job whose heartbeat is
 older than VAT_JOBS_STALE_SECONDS reads as failed (interrupted). No parameters, no identity.
-
-Revision ID: 1060
-Revises: 1071
-Create Date: 2026-12-05
-
 """
 
 import sqlalchemy as sa
@@ -17,8 +12,6 @@ from alembic import op
 
 revision = "1060"
 down_revision = "1071"
-branch_labels = None
-depends_on = None
 
 
 def upgrade():

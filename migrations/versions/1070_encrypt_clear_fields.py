@@ -3,11 +3,6 @@
 Break-glass reasons, allegations' actions taken, children's birth dates, and the recipients and
 purposes of disclosures become encrypted text (AES-GCM under VAT_DATA_KEY, the column as
 associated data, as vat.crypto does); the rows already there are encrypted here.
-
-Revision ID: 1070
-Revises: 0980
-Create Date: 2026-12-05
-
 """
 
 from alembic import op
@@ -17,8 +12,6 @@ from vat.crypto import keyring
 
 revision = "1070"
 down_revision = "0980"
-branch_labels = None
-depends_on = None
 
 # table, column, its type before
 COLUMNS = [

@@ -1,11 +1,6 @@
 """schema: allegations imported from old trackers are marked historical (issue 17, item 3)
 
 A step without a date on a historical record is "not recorded", never overdue.
-
-Revision ID: 1071
-Revises: 1070
-Create Date: 2026-12-05
-
 """
 
 from alembic import op
@@ -13,8 +8,6 @@ from sqlalchemy import Boolean, Column, false
 
 revision = "1071"
 down_revision = "1070"
-branch_labels = None
-depends_on = None
 
 
 def upgrade():

@@ -1,9 +1,4 @@
 """schema: each use of the glass acknowledged by another senior advocate or an auditor (issue 15)
-
-Revision ID: 1072
-Revises: 1011
-Create Date: 2026-12-05
-
 """
 
 from alembic import op
@@ -11,8 +6,6 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer
 
 revision = "1072"
 down_revision = "1011"
-branch_labels = None
-depends_on = None
 
 
 def upgrade():
