@@ -42,6 +42,7 @@ from vat import audit, money
 from vat.auth.actor import Actor
 from vat.db import db, lock_for_chain, utcnow
 from vat.errors import Conflict, DomainError
+from vat.inputs import today
 
 GENESIS = "0" * 64
 USD = "USD"
@@ -203,7 +204,7 @@ def refuse_closed_or_future(*days: date, closed: set[date] | None = None) -> Non
     for day in sorted(days):
         if month_of(day) in closed:
             raise DomainError(refusals.closed_month(day))
-    if max(days) > date.today():
+    if max(days) > today():
         raise DomainError(refusals.FUTURE_DATE)
 
 

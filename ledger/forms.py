@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,6 +24,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ledger.models import DonorKind, ProjectFocus, ProjectStatus
+from vat.inputs import today
 from vat.request_keys import KeyedForm
 
 MAX_AMOUNT = 10**12
@@ -54,7 +54,7 @@ def positive(limit: int) -> Callable[[Any, Any], None]:
 
 
 def not_future(form: Any, field: Any) -> None:
-    if field.data and field.data > date.today():
+    if field.data and field.data > today():
         raise ValidationError(_("The date is in the future."))
 
 

@@ -5,10 +5,12 @@ Each refusal is an `InvalidField` that names the form field (or spreadsheet colu
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pycountry
+from flask import has_app_context
+from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 
 from vat.errors import DomainError
@@ -23,7 +25,11 @@ class InvalidField(DomainError):
 
 
 def today() -> date:
-    return date.today()
+    """Today where the reader is (their time zone, else the installation's, VAT_TIME_ZONE): what
+    "today" and "in the future" mean on every form. Without an app, the machine's date."""
+    if not has_app_context():
+        return date.today()
+    return datetime.now(get_timezone()).date()
 
 
 def clean_text(field: str, value: str | None, *, max_length: int, required: bool = False) -> str | None:

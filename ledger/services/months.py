@@ -21,6 +21,7 @@ from vat import anchors
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import Conflict, DomainError
+from vat.inputs import today
 
 # --- exchange rates ----------------------------------------------------------------------------
 
@@ -102,7 +103,7 @@ def close_period(*, actor: Actor, month: date) -> Period:
     does not verify. Stores the close pack (control totals, reconciliations, rates, chain head)."""
     engine.lock()
     month = engine.month_of(month)
-    if month >= engine.month_of(date.today()):
+    if month >= engine.month_of(today()):
         raise DomainError(_l("Only a month that has ended can be closed."))
     if engine.is_closed(month):
         raise Conflict(_l("%(month)s is already closed.", month=f"{month:%Y-%m}"))

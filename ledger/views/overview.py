@@ -36,6 +36,7 @@ from ledger.services import corrections
 from ledger.views.blueprint import View, bp
 from vat.auth.policy import Permission, requires
 from vat.db import db
+from vat.inputs import today
 from vat.submission import given, submit, text
 
 # --- overview --------------------------------------------------------------------------------
@@ -138,7 +139,7 @@ def _entry_context(row: Entry) -> dict[str, Any]:
 def entry(entry_id: int) -> str:
     row = db.get_or_404(Entry, entry_id)
     form = ReversalForm()
-    form.on.data = date.today()
+    form.on.data = today()
     return render_template("ledger/entry.html", form=form, **_entry_context(row))
 
 
