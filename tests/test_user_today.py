@@ -58,18 +58,19 @@ def test_the_ledger_takes_the_users_today_and_refuses_their_tomorrow(
 
 
 @pytest.mark.parametrize(("zone", "accepted"), [("Asia/Tokyo", True), (None, False)])
-def test_a_service_dated_the_users_today_is_recorded(app, client, login, zone, accepted):
-    from vat.inputs import past_date
+def test_a_contact_dated_the_users_today_is_recorded(app, client, login, zone, accepted):
+    from tests.vat.conftest import register
 
     with time_machine.travel(LATE_EVENING_UTC, tick=False):
         advocate = login(Role.ADVOCATE, "CAF")
         _in_zone(app, advocate.id, zone)
-        from flask_login import login_user
-
-        with app.test_request_context():
-            login_user(db.session.get(User, advocate.id))
-            if accepted:
-                assert past_date("start_date", date(2026, 12, 6)) == date(2026, 12, 6)
-            else:
-                with pytest.raises(Exception, match="cannot be in the future"):
-                    past_date("start_date", date(2026, 12, 6))
+        with app.app_context():
+            victim_id = register(db.session.get(User, advocate.id)).id
+            db.session.commit()
+        response = client.post(
+            f"/vat/victims/{victim_id}/communications/new",
+            data={"occurred_on": "2026-12-06", "channel": "in_person", "summary": "Seen at the clinic."},
+        )
+    assert (response.status_code == 302) is accepted
+    if not accepted:
+        assert "cannot be in the future" in response.get_data(as_text=True)

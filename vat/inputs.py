@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pycountry
-from flask import has_app_context
-from flask_babel import get_timezone
+from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import lazy_gettext as _l
 
 from vat.errors import DomainError
@@ -26,10 +26,13 @@ class InvalidField(DomainError):
 
 def today() -> date:
     """Today where the reader is (their time zone, else the installation's, VAT_TIME_ZONE): what
-    "today" and "in the future" mean on every form. Without an app, the machine's date."""
+    "today" and "in the future" mean on every form. Read from the request's signed-in session, not
+    through `current_user`, which must not be loaded before the request has found its session."""
     if not has_app_context():
         return date.today()
-    return datetime.now(get_timezone()).date()
+    row = g.get("user_session") if has_request_context() else None
+    chosen = getattr(getattr(row, "user", None), "time_zone", None)
+    return datetime.now(ZoneInfo(chosen or current_app.config["VAT_TIME_ZONE"])).date()
 
 
 def clean_text(field: str, value: str | None, *, max_length: int, required: bool = False) -> str | None:
