@@ -146,7 +146,9 @@ def month_of(day: date) -> date:
 
 
 def rate_for(currency: str, day: date) -> ExchangeRate | None:
-    """The month's operational rate (None for US dollars); refuses when none is recorded."""
+    """The month's confirmed operational rate (None for US dollars); refuses when none is
+    recorded, or when the rate recorded awaits a second fund manager's confirmation: no
+    conversion uses a rate one person set alone."""
     if currency == USD:
         return None
     exponent(currency)
@@ -155,6 +157,8 @@ def rate_for(currency: str, day: date) -> ExchangeRate | None:
     )
     if row is None:
         raise DomainError(refusals.no_rate(currency, day))
+    if not row.confirmed:
+        raise DomainError(refusals.unconfirmed_rate(currency, day))
     return row
 
 
@@ -529,7 +533,14 @@ def _hashed_posting(values: list[Any], codes: dict[int, str]) -> list[Any]:
 
 
 def reverse(
-    *, actor: Actor | None, key: str, payload: dict[str, Any], entry: Entry, on: date, memo: str
+    *,
+    actor: Actor | None,
+    key: str,
+    payload: dict[str, Any],
+    entry: Entry,
+    on: date,
+    memo: str,
+    maker: Actor | None = None,
 ) -> Entry:
     """Book the mirror image of `entry` (same dollar values, rates and dimensions)."""
     if entry.kind == EntryKind.REVERSAL:
@@ -557,6 +568,7 @@ def reverse(
         memo=f"Reversal of entry {entry.seq}: {memo}",
         lines=lines,
         reverses=entry,
+        maker=maker,
     )
 
 

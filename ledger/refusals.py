@@ -33,6 +33,15 @@ def no_rate(currency: str, day: date) -> Any:
     )
 
 
+def unconfirmed_rate(currency: str, day: date) -> Any:
+    return _l(
+        "The %(currency)s rate for %(month)s awaits confirmation by a second fund manager: "
+        "nothing is converted at it until then.",
+        currency=currency,
+        month=f"{day:%Y-%m}",
+    )
+
+
 def _month(day: date) -> str:
     """January 2019 / janvier 2019 / 2019年1月, the reader's way."""
     return format_skeleton("yMMMM", day, locale=get_locale())

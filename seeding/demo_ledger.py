@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 
-from ledger.models import DonorKind, Entry, ProjectFocus, ProjectStatus
-from ledger.services import contributions, grants, months, victim_support, withholdings
+from ledger.models import DonorKind, Entry, Outflow, OutflowKind, ProjectFocus, ProjectStatus
+from ledger.services import contributions, four_eyes, grants, months, victim_support, withholdings
 from vat.auth.models import Role, User
 from vat.db import db
 
@@ -285,13 +285,14 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
     checker = _manager("li.fund")
     for index, month in enumerate(_months(date(2016, 7, 1), date(2020, 6, 1))):
         for currency, base in BASE_RATES.items():
-            months.set_rate(
+            proposed = months.set_rate(
                 actor=maker,
                 currency=currency,
                 month=month,
                 rate=_rate(base, index, currency),
                 source="UN operational rates of exchange (demo)",
             )
+            months.confirm_rate(actor=checker, rate=proposed)  # four eyes on every rate
 
     events: list[tuple[date, int, Callable[[], Any]]] = []
 
@@ -515,14 +516,13 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
         at(
             paid_on,
             partial(
-                victim_support.pay_direct_support,
-                actor=maker,
-                key=_key(),
+                _pay_direct_support,
+                maker=maker,
+                checker=checker,
                 case_code=case_code,
                 country_code=country,
                 purpose=purpose,
                 amount=amount,
-                currency="USD",
                 paid_on=paid_on,
             ),
         )
@@ -532,3 +532,11 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
     for month in _months(date(2016, 9, 1), CLOSE_THROUGH):
         months.close_period(actor=maker, month=month)
     return True
+
+
+def _pay_direct_support(*, maker: User, checker: User, **payment: Any) -> None:
+    """Pay as the maker; what the four-eyes policy holds, the second fund manager approves."""
+    support = victim_support.pay_direct_support(actor=maker, key=_key(), currency="USD", **payment)
+    if support.entry_id is None:
+        outflow = four_eyes.of_record(OutflowKind.DIRECT_SUPPORT, support.id)
+        four_eyes.approve(actor=checker, outflow=cast(Outflow, outflow))

@@ -26,8 +26,13 @@ class DirectSupportFilters:
 
 
 def direct_support_rows(filters: DirectSupportFilters) -> Select[Any]:
-    """The payments matching `filters`, newest first (an index on (paid_on, id) serves the order)."""
-    query = select(DirectSupport).order_by(DirectSupport.paid_on.desc(), DirectSupport.id.desc())
+    """The payments matching `filters`, newest first (an index on (paid_on, id) serves the order);
+    a payment awaiting a second fund manager's approval has no entry yet and is not listed."""
+    query = (
+        select(DirectSupport)
+        .where(DirectSupport.entry_id.is_not(None))
+        .order_by(DirectSupport.paid_on.desc(), DirectSupport.id.desc())
+    )
     if filters.start:
         query = query.where(DirectSupport.paid_on >= filters.start)
     if filters.end:

@@ -140,10 +140,12 @@ def book(
     on: date,
     memo: str,
     lines: list[Line],
+    maker: Actor | None = None,
 ) -> Entry:
-    """Post the entry of a sub-ledger `record` (already flushed) and link the record to it."""
+    """Post the entry of a sub-ledger `record` (already flushed) and link the record to it
+    (`maker`: who asked, when `actor` is the second fund manager approving it)."""
     entry = engine.post(
-        actor=actor, key=key, payload=payload, kind=kind, entry_date=on, memo=memo, lines=lines
+        actor=actor, key=key, payload=payload, kind=kind, entry_date=on, memo=memo, lines=lines, maker=maker
     )
     record.entry_id = entry.id
     db.session.flush()

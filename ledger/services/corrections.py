@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ledger import engine
-from ledger.engine import EntryKind
+from ledger.engine import CASH, CONTRIBUTIONS, WITHHELD_INCOME, EntryKind
 from ledger.models import (
     Entry,
+    Outflow,
+    OutflowKind,
+    OutflowStatus,
     Pledge,
     Project,
     ProjectStatus,
@@ -19,21 +23,100 @@ from ledger.models import (
     Withholding,
     WithholdingTransfer,
 )
+from ledger.services import four_eyes
 from ledger.services.booking import booked_by, standing_count
 from ledger.services.grants import pending_total, project_payments_reversed
 from ledger.services.victim_support import direct_support_reversed
 from vat.auth.actor import Actor
 from vat.db import db
-from vat.errors import DomainError
+from vat.errors import Conflict, DomainError
+
+# The kinds of entry that bring income in: reversing one takes it back out of the fund.
+INCOME_KINDS = frozenset(
+    {EntryKind.RECEIPT, EntryKind.WITHHELD_TRANSFER, EntryKind.PLEDGE, EntryKind.WITHHOLDING}
+)
 
 
-def reverse_entry(*, actor: Actor, key: str, entry: Entry, on: date, reason: str) -> Entry:
+def reverse_entry(*, actor: Actor, key: str, entry: Entry, on: date, reason: str) -> Entry | Outflow:
     """Correct a mistake: book the mirror image of an entry (and of its programme support cost
-    when it is a disbursement). Sub-ledger rows whose entry is reversed no longer count."""
+    when it is a disbursement). Sub-ledger rows whose entry is reversed no longer count.
+
+    Reversing income (a receipt, a withheld transfer, a pledge, a withholding) is an outflow
+    under the four-eyes policy: beyond the limits for its payee (the donor or the contributing
+    country) it waits for a second fund manager, and the pending request is returned."""
     reason = (reason or "").strip()
     payload = {"event": "reversal", "entry": entry.id, "on": on, "reason": reason}
+    engine.lock()
+    if (requested := four_eyes.existing(key, payload)) is not None:
+        return db.session.get_one(Entry, requested.entry_id) if requested.entry_id else requested
     if done := engine.begin(key, payload):
         return done
+    _check_reversible(entry, reason)
+    if entry.kind in INCOME_KINDS:
+        four_eyes.require_fund_manager(actor)
+        engine.refuse_closed_or_future(on)
+        if engine.reversal_of(entry) is not None:
+            raise Conflict(_l("Entry %(seq)s has already been reversed.", seq=entry.seq))
+        asked = four_eyes.of_record(OutflowKind.REVERSAL, entry.id)
+        if asked is not None and asked.status == OutflowStatus.PENDING:
+            raise Conflict(_l("A reversal of this entry already awaits approval."))
+        outflow = four_eyes.submit(
+            actor=actor,
+            kind=OutflowKind.REVERSAL,
+            key=key,
+            payload=payload,
+            usd=_income_taken_back(entry),
+            on=on,
+            record_id=entry.id,
+            payee=_payee(entry),
+            reason=reason[:300],
+        )
+        return db.session.get_one(Entry, outflow.entry_id) if outflow.entry_id else outflow
+    return _reverse(actor=actor, key=key, payload=payload, entry=entry, on=on, reason=reason, maker=None)
+
+
+def _income_taken_back(entry: Entry) -> Decimal:
+    """The dollars that reversing `entry` takes out of the fund: the cash it brought in, or the
+    income it recognised, whichever is more."""
+    cash, income = (
+        engine.account_id(CASH),
+        {engine.account_id(CONTRIBUTIONS), engine.account_id(WITHHELD_INCOME)},
+    )
+    cash_in = sum(p.usd_minor for p in entry.postings if p.account_id == cash and p.usd_minor > 0)
+    recognised = -sum(p.usd_minor for p in entry.postings if p.account_id in income and p.usd_minor < 0)
+    return engine.cents(max(cash_in, recognised))
+
+
+def _payee(entry: Entry) -> str:
+    """Whom reversing income pays back: the donor, or the contributing country."""
+    for posting in entry.postings:
+        if posting.donor_id is not None:
+            return f"donor:{posting.donor_id}"
+    for posting in entry.postings:
+        if posting.country_code is not None:
+            return f"country:{posting.country_code}"
+    return f"entry:{entry.id}"
+
+
+def _post_approved(outflow: Outflow, actor: Actor, maker: Actor | None) -> int:
+    entry = db.session.get_one(Entry, outflow.record_id)
+    _check_reversible(entry, outflow.reason or "")
+    reversal = _reverse(
+        actor=actor,
+        key=outflow.idempotency_key,
+        payload={"event": "reversal", "outflow": outflow.id},
+        entry=entry,
+        on=outflow.value_date,
+        reason=outflow.reason or "",
+        maker=maker,
+    )
+    return reversal.id
+
+
+four_eyes.register(OutflowKind.REVERSAL, post=_post_approved)
+
+
+def _check_reversible(entry: Entry, reason: str) -> None:
     if not reason:
         raise DomainError(_l("Say why the entry is reversed."))
     if entry.kind == EntryKind.PROGRAMME_SUPPORT:
@@ -48,15 +131,27 @@ def reverse_entry(*, actor: Actor, key: str, entry: Entry, on: date, reason: str
         withholding = booked_by(Withholding, entry)
         if standing_count(WithholdingTransfer, withholding_id=withholding.id):
             raise DomainError(_l("Transfers stand against this withholding: reverse them first."))
-    project = None
     if entry.kind == EntryKind.GRANT_APPROVAL:
         project = booked_by(Project, entry)
         if standing_count(Tranche, project_id=project.id) or pending_total(project):
             raise DomainError(_l("Disbursements stand against this project: reverse or decide them first."))
-    tranche = None
-    if entry.kind == EntryKind.DISBURSEMENT:
-        tranche = booked_by(Tranche, entry)
-    reversal = engine.reverse(actor=actor, key=key, payload=payload, entry=entry, on=on, memo=reason)
+
+
+def _reverse(
+    *,
+    actor: Actor,
+    key: str,
+    payload: dict[str, object],
+    entry: Entry,
+    on: date,
+    reason: str,
+    maker: Actor | None,
+) -> Entry:
+    project = booked_by(Project, entry) if entry.kind == EntryKind.GRANT_APPROVAL else None
+    tranche = booked_by(Tranche, entry) if entry.kind == EntryKind.DISBURSEMENT else None
+    reversal = engine.reverse(
+        actor=actor, key=key, payload=payload, entry=entry, on=on, memo=reason, maker=maker
+    )
     if tranche is not None:
         tranche.status = "reversed"
         if tranche.psc_entry_id:

@@ -16,6 +16,8 @@ from ledger import engine
 from ledger.engine import CASH, GRANT_EXPENSE, GRANTS_PAYABLE, PROGRAMME_SUPPORT, USD, EntryKind, Line
 from ledger.models import (
     ExchangeRate,
+    Outflow,
+    OutflowKind,
     Project,
     ProjectBeneficiary,
     ProjectFocus,
@@ -23,6 +25,7 @@ from ledger.models import (
     ProjectStatus,
     Tranche,
 )
+from ledger.services import four_eyes
 from ledger.services.booking import (
     book,
     booked_by,
@@ -36,11 +39,9 @@ from ledger.services.booking import (
     with_exchange_difference,
 )
 from vat.auth.actor import Actor
-from vat.auth.models import User
 from vat.db import db, utcnow
-from vat.errors import Conflict, DomainError, NotAllowed
+from vat.errors import Conflict, DomainError
 
-DEFAULT_APPROVAL_THRESHOLD_USD = Decimal("10000")
 DEFAULT_PSC_RATE = Decimal("0.13")
 
 # Sent, inside the booking transaction, when a tranche that paid victims posts (or is reversed);
@@ -50,11 +51,7 @@ project_payees_named = signals.signal("ledger-project-payees-named")  # a receiv
 project_payments_paid = signals.signal("ledger-project-payments-paid")
 project_payments_reversed = signals.signal("ledger-project-payments-reversed")
 
-
-def approval_threshold() -> Decimal:
-    return Decimal(
-        str(current_app.config.get("LEDGER_APPROVAL_THRESHOLD_USD", DEFAULT_APPROVAL_THRESHOLD_USD))
-    )
+approval_threshold = four_eyes.approval_threshold
 
 
 def psc_rate() -> Decimal:
@@ -278,10 +275,11 @@ def request_disbursement(
     reference: str,
     victim_payments: Sequence[tuple[str, Decimal]] = (),
 ) -> Tranche:
-    """A tranche to the project's partner: posted at once up to the approval threshold (in US
-    dollars), otherwise left pending until another fund manager approves it. `victim_payments`
-    is what the tranche paid victims, by case code (in the project's currency, at most the
-    tranche): each counts as money that reached its victim once the tranche posts."""
+    """A tranche to the project's partner: posted at once while the project's and the partner's
+    outflows of 30 days stay within the approval threshold (in US dollars, at the confirmed
+    rate), otherwise left pending until another fund manager approves it (`four_eyes`).
+    `victim_payments` is what the tranche paid victims, by case code (in the project's currency,
+    at most the tranche): each counts as money that reached its victim once the tranche posts."""
     positive(amount)
     paid = _victim_payments(victim_payments, amount, project.currency)
     payload: dict[str, object] = {
@@ -295,6 +293,7 @@ def request_disbursement(
         payload["victims"] = [[code, str(value)] for code, value in paid]
     engine.lock()
     engine.check_key(key)
+    four_eyes.require_fund_manager(actor)
     existing = db.session.scalar(select(Tranche).where(Tranche.idempotency_key == key))
     if existing is not None:
         if existing.request_hash != engine.request_hash(payload):
@@ -338,10 +337,17 @@ def request_disbursement(
     db.session.add(tranche)
     db.session.flush()
     _record_victim_payments(project, tranche, paid)
-    if usd > approval_threshold():
-        record_audit("disbursement.request", actor, "tranche", tranche.id, project=project.id, amount=amount)
-        return tranche
-    _post_tranche(actor=actor, tranche=tranche, maker=None)
+    four_eyes.submit(
+        actor=actor,
+        kind=OutflowKind.TRANCHE,
+        key=key,
+        payload=payload,
+        usd=usd,
+        on=paid_on,
+        record_id=tranche.id,
+        payee=f"partner:{project.partner}",
+        project_id=project.id,
+    )
     return tranche
 
 
@@ -396,30 +402,38 @@ def _record_victim_payments(project: Project, tranche: Tranche, paid: list[tuple
         db.session.expire(project, ["beneficiaries"])
 
 
+def _outflow(tranche: Tranche) -> Outflow:
+    outflow = four_eyes.of_record(OutflowKind.TRANCHE, tranche.id)
+    if outflow is None:
+        raise Conflict(_l("This disbursement is already decided (approved or rejected)."))
+    return outflow
+
+
 def approve_disbursement(*, actor: Actor, tranche: Tranche) -> Tranche:
     """The second fund manager's approval: the maker may not approve their own request."""
-    engine.lock()
-    db.session.refresh(tranche)
-    if tranche.status != "pending":
-        raise Conflict(_l("This disbursement is already decided (approved or rejected)."))
-    if tranche.maker_id == actor.id:
-        raise NotAllowed(_l("You requested this disbursement: another fund manager must approve it."))
-    maker = db.session.get(User, tranche.maker_id) if tranche.maker_id else None
-    _post_tranche(actor=actor, tranche=tranche, maker=maker)
+    four_eyes.approve(actor=actor, outflow=_outflow(tranche))
     return tranche
 
 
 def reject_disbursement(*, actor: Actor, tranche: Tranche, reason: str) -> Tranche:
-    engine.lock()
-    db.session.refresh(tranche)
-    if tranche.status != "pending":
-        raise Conflict(_l("This disbursement is already decided (approved or rejected)."))
-    tranche.status = "rejected"
-    tranche.checker_id = actor.id
-    tranche.decided_at = utcnow()
-    db.session.flush()
-    record_audit("disbursement.reject", actor, "tranche", tranche.id, reason=reason)
+    four_eyes.reject(actor=actor, outflow=_outflow(tranche), reason=reason)
     return tranche
+
+
+def _post_approved(outflow: Outflow, actor: Actor, maker: Actor | None) -> int:
+    tranche = db.session.get_one(Tranche, outflow.record_id)
+    _post_tranche(actor=actor, tranche=tranche, maker=maker)
+    return tranche.entry_id or 0
+
+
+def _rejected(outflow: Outflow) -> None:
+    tranche = db.session.get_one(Tranche, outflow.record_id)
+    tranche.status = "rejected"
+    tranche.checker_id = outflow.checker_id
+    tranche.decided_at = outflow.decided_at
+
+
+four_eyes.register(OutflowKind.TRANCHE, post=_post_approved, rejected=_rejected)
 
 
 def _post_tranche(*, actor: Actor, tranche: Tranche, maker: Actor | None) -> None:

@@ -3,10 +3,13 @@ their packs. A closed month refuses anything new dated in it: entries (the engin
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -19,16 +22,45 @@ from ledger.services.booking import record_audit
 from ledger.verify import anchor_heads, verify
 from vat import anchors
 from vat.auth.actor import Actor
-from vat.db import db
-from vat.errors import Conflict, DomainError
+from vat.auth.models import Role
+from vat.db import db, utcnow
+from vat.errors import Conflict, DomainError, NotAllowed
 from vat.inputs import today
 
 # --- exchange rates ----------------------------------------------------------------------------
+#
+# Four eyes on rates: a rate one fund manager records (by hand or from the UN operational rates
+# file) is only proposed; it converts nothing until a second fund manager confirms it. A rate
+# further than the band from the previous month's confirmed rate needs a reason as well, which
+# the confirming manager reads.
+
+DEFAULT_RATE_BAND = Decimal("0.10")
+MAX_RATE_ROWS = 2000  # a UN operational rates file lists about 160 currencies a month
+RATES_FILE_COLUMNS = ("currency_code", "rate_per_usd", "effective_date")
 
 
-def set_rate(*, actor: Actor, currency: str, month: date, rate: Decimal, source: str) -> ExchangeRate:
-    """Record (or, while no posting has used it, correct) the month's operational rate."""
+def rate_band() -> Decimal:
+    return Decimal(str(current_app.config.get("LEDGER_RATE_BAND", DEFAULT_RATE_BAND)))
+
+
+def previous_rate(currency: str, month: date) -> ExchangeRate | None:
+    """The latest confirmed rate of `currency` before `month`."""
+    return db.session.scalar(
+        select(ExchangeRate)
+        .where(ExchangeRate.currency == currency, ExchangeRate.month < month, ExchangeRate.confirmed)
+        .order_by(ExchangeRate.month.desc())
+        .limit(1)
+    )
+
+
+def set_rate(
+    *, actor: Actor, currency: str, month: date, rate: Decimal, source: str, reason: str | None = None
+) -> ExchangeRate:
+    """Propose (or, while no posting has used it, correct) the month's operational rate; it takes
+    effect once another fund manager confirms it (`confirm_rate`)."""
+    require_fund_manager(actor)
     currency = currency.upper()
+    reason = (reason or "").strip() or None
     if currency == USD:
         raise DomainError(_l("The US dollar is the fund's currency: its rate is always 1."))
     engine.exponent(currency)
@@ -40,6 +72,18 @@ def set_rate(*, actor: Actor, currency: str, month: date, rate: Decimal, source:
     if engine.is_closed(month):
         raise Conflict(
             _l("%(month)s is closed: its rates are sealed in its close pack.", month=f"{month:%Y-%m}")
+        )
+    previous = previous_rate(currency, month)
+    if previous is not None and abs(rate - previous.rate) > previous.rate * rate_band() and not reason:
+        raise DomainError(
+            _l(
+                "%(currency)s %(rate)s is more than %(band)s%% from the previous month's %(previous)s: "
+                "give the reason for it.",
+                currency=currency,
+                rate=rate.normalize(),
+                band=f"{rate_band() * 100:.0f}",
+                previous=previous.rate.normalize(),
+            )
         )
     row = db.session.scalar(
         select(ExchangeRate).where(ExchangeRate.currency == currency, ExchangeRate.month == month)
@@ -55,24 +99,123 @@ def set_rate(*, actor: Actor, currency: str, month: date, rate: Decimal, source:
                 )
             )
         before = row.rate
-        row.rate, row.source, row.recorded_by_id = rate, source, actor.id
+        row.rate, row.source, row.recorded_by_id, row.reason = rate, source, actor.id, reason
+        row.recorded_at = utcnow()
+        row.confirmed, row.confirmed_by_id, row.confirmed_at = False, None, None
         db.session.flush()
         record_audit(
             "rate.correct", actor, "rate", row.id, currency=currency, month=month, old=before, new=rate
         )
         return row
-    row = ExchangeRate(currency=currency, month=month, rate=rate, source=source, recorded_by_id=actor.id)
+    row = ExchangeRate(
+        currency=currency,
+        month=month,
+        rate=rate,
+        source=source,
+        recorded_by_id=actor.id,
+        reason=reason,
+        confirmed=False,
+    )
     db.session.add(row)
     db.session.flush()
     record_audit("rate.record", actor, "rate", row.id, currency=currency, month=month, rate=rate)
     return row
 
 
+def confirm_rate(*, actor: Actor, rate: ExchangeRate) -> ExchangeRate:
+    """A second fund manager confirms a proposed rate: from now on it converts."""
+    require_fund_manager(actor)
+    db.session.refresh(rate)
+    if rate.confirmed:
+        raise Conflict(_l("This rate is already confirmed."))
+    if rate.recorded_by_id == actor.id:
+        raise NotAllowed(_l("You recorded this rate: another fund manager must confirm it."))
+    if engine.is_closed(rate.month):
+        raise Conflict(
+            _l("%(month)s is closed: its rates are sealed in its close pack.", month=f"{rate.month:%Y-%m}")
+        )
+    rate.confirmed, rate.confirmed_by_id, rate.confirmed_at = True, actor.id, utcnow()
+    db.session.flush()
+    record_audit(
+        "rate.confirm",
+        actor,
+        "rate",
+        rate.id,
+        currency=rate.currency,
+        month=rate.month,
+        rate=rate.rate,
+        recorded_by=rate.recorded_by_id,
+    )
+    return rate
+
+
+def confirm_rates(*, actor: Actor) -> list[ExchangeRate]:
+    """Confirm every proposed rate another fund manager recorded (after reading them)."""
+    require_fund_manager(actor)
+    waiting = db.session.scalars(
+        select(ExchangeRate)
+        .where(~ExchangeRate.confirmed, ExchangeRate.recorded_by_id != actor.id)
+        .order_by(ExchangeRate.month, ExchangeRate.currency)
+    ).all()
+    return [confirm_rate(actor=actor, rate=row) for row in waiting]
+
+
+def import_rates(*, actor: Actor, data: str, source: str) -> list[ExchangeRate]:
+    """Propose the rates of a UN operational rates file, all or none.
+
+    The file is CSV with a header row naming at least `currency_code` (ISO 4217),
+    `rate_per_usd` (units of the currency per US dollar) and `effective_date` (ISO 8601, any day
+    of the month it applies to), and optionally `reason` (needed for a rate beyond the band).
+    Other columns (the currency's name, the country) are ignored. A row for US dollars is skipped.
+    """
+    reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
+    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    missing = [column for column in RATES_FILE_COLUMNS if column not in header]
+    if missing:
+        raise DomainError(_l("The rates file lacks the column(s): %(columns)s.", columns=", ".join(missing)))
+    reader.fieldnames = header
+    rows: list[ExchangeRate] = []
+    for line, record in enumerate(reader, start=2):
+        if line - 1 > MAX_RATE_ROWS:
+            raise DomainError(_l("The rates file has more than %(count)s rows.", count=MAX_RATE_ROWS))
+        currency = (record.get("currency_code") or "").strip().upper()
+        if currency == USD or not any(
+            (value or "").strip() for value in record.values() if isinstance(value, str)
+        ):
+            continue
+        try:
+            rate = Decimal((record.get("rate_per_usd") or "").strip())
+            on = date.fromisoformat((record.get("effective_date") or "").strip())
+        except (InvalidOperation, ValueError):
+            raise DomainError(
+                _l("Line %(line)s: give the rate as a number and the date as YYYY-MM-DD.", line=line)
+            ) from None
+        if not rate.is_finite():
+            raise DomainError(_l("Line %(line)s: the rate must be a positive number.", line=line))
+        try:
+            rows.append(
+                set_rate(
+                    actor=actor,
+                    currency=currency,
+                    month=on,
+                    rate=rate,
+                    source=source,
+                    reason=record.get("reason"),
+                )
+            )
+        except DomainError as refused:
+            raise DomainError(_l("Line %(line)s: %(problem)s", line=line, problem=str(refused))) from None
+    if not rows:
+        raise DomainError(_l("The rates file holds no rate."))
+    return rows
+
+
 def rate_with(
     currency: str, day: date, given: Decimal | None, source: str, actor: Actor
 ) -> ExchangeRate | None:
-    """The month's rate; a rate typed on the form is recorded if the month has none yet and must
-    agree with it otherwise (the operational rate is fixed per month)."""
+    """The month's confirmed rate; a rate typed on the form must agree with it (the operational
+    rate is fixed per month, and set with four eyes under Exchange rates, never from a form that
+    books an entry)."""
     if currency == USD:
         return None
     row = db.session.scalar(
@@ -80,8 +223,6 @@ def rate_with(
             ExchangeRate.currency == currency, ExchangeRate.month == engine.month_of(day)
         )
     )
-    if row is None and given is not None:
-        return set_rate(actor=actor, currency=currency, month=day, rate=given, source=source)
     if row is not None and given is not None and given != row.rate:
         raise DomainError(
             _l(
@@ -93,6 +234,11 @@ def rate_with(
             )
         )
     return engine.rate_for(currency, day)
+
+
+def require_fund_manager(actor: Actor) -> None:
+    if Role(actor.role) is not Role.FUND_MANAGER:
+        raise NotAllowed(_l("Only a fund manager records and confirms exchange rates."))
 
 
 # --- period close ------------------------------------------------------------------------------

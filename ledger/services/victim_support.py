@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 
 from ledger import engine
 from ledger.engine import CASH, VICTIM_SUPPORT, EntryKind
-from ledger.models import DirectSupport
+from ledger.models import DirectSupport, Outflow, OutflowKind
+from ledger.services import four_eyes
 from ledger.services.booking import book, booked_by, country, pair, positive
 from vat.auth.actor import Actor
 from vat.db import db
@@ -36,7 +37,9 @@ def pay_direct_support(
     purpose: str,
     country_code: str | None = None,
 ) -> DirectSupport:
-    """A payment from the fund to one victim, known to the ledger by case code only."""
+    """A payment from the fund to one victim, known to the ledger by case code only. It posts at
+    once within the four-eyes limits (the threshold per case code, the per-victim cap), otherwise
+    it waits for a second fund manager: until then its row has no entry and nothing is paid."""
     positive(amount)
     currency = currency.upper()
     case_code = (case_code or "").strip().upper()
@@ -49,8 +52,12 @@ def pay_direct_support(
         "purpose": purpose,
         "country": country_code,
     }
+    engine.lock()
+    if (requested := four_eyes.existing(key, payload)) is not None:
+        return db.session.get_one(DirectSupport, requested.record_id)
     if done := engine.begin(key, payload):
         return booked_by(DirectSupport, done)
+    four_eyes.require_fund_manager(actor)
     if not case_code or len(case_code) > 40:
         raise DomainError(_l("Give the victim's case code."))
     if not (purpose or "").strip():
@@ -64,28 +71,53 @@ def pay_direct_support(
         amount_minor=engine.to_minor(amount, currency),
         paid_on=paid_on,
     )
+    rate = engine.rate_for(currency, paid_on)
+    engine.refuse_closed_or_future(paid_on)
     db.session.add(support)
     db.session.flush()
+    four_eyes.submit(
+        actor=actor,
+        kind=OutflowKind.DIRECT_SUPPORT,
+        key=key,
+        payload=payload,
+        usd=engine.to_usd(amount, rate.rate if rate else Decimal(1)),
+        on=paid_on,
+        record_id=support.id,
+        payee=f"case:{case_code}",
+        case_code=case_code,
+    )
+    return support
+
+
+def _post(outflow: Outflow, actor: Actor, maker: Actor | None) -> int:
+    """Book the payment (at once, or once approved) and tell the victims domain."""
+    support = db.session.get_one(DirectSupport, outflow.record_id)
+    currency, paid_on = support.currency, support.paid_on
+    amount = engine.from_minor(support.amount_minor, currency)
     rate = engine.rate_for(currency, paid_on)
-    dims = {"case_code": case_code, "country_code": code}
+    dims = {"case_code": support.case_code, "country_code": support.country_code}
     entry = book(
         support,
         actor=actor,
-        key=key,
-        payload=payload,
+        key=outflow.idempotency_key,
+        payload={"event": "victim_support", "outflow": outflow.id},
         kind=EntryKind.VICTIM_SUPPORT,
         on=paid_on,
-        memo=f"Direct support to {case_code}: {support.purpose}"[:300],
+        memo=f"Direct support to {support.case_code}: {support.purpose}"[:300],
         lines=pair(VICTIM_SUPPORT, CASH, currency, amount, rate, dims),
+        maker=maker,
     )
     direct_support_paid.send(
         current_app._get_current_object(),  # type: ignore[attr-defined]
-        actor=actor,
-        case_code=case_code,
+        actor=maker or actor,
+        case_code=support.case_code,
         amount=amount,
         currency=currency,
         usd_minor=engine.to_minor(engine.to_usd(amount, rate.rate if rate else Decimal(1)), engine.USD),
         paid_on=paid_on,
         ledger_entry_id=entry.id,
     )
-    return support
+    return entry.id
+
+
+four_eyes.register(OutflowKind.DIRECT_SUPPORT, post=_post)

@@ -20,6 +20,7 @@ from ledger.models import (
     Donor,
     DonorKind,
     Entry,
+    ExchangeRate,
     Pledge,
     Project,
     ProjectFocus,
@@ -67,10 +68,12 @@ class Fund:
             actor=self.maker, name="", kind=DonorKind.MEMBER_STATE, country_code=country
         )
 
-    def rate(self, currency: str, month: date, rate: str) -> Any:
-        return months.set_rate(
-            actor=self.maker, currency=currency, month=month, rate=Decimal(rate), source="test"
+    def rate(self, currency: str, month: date, rate: str, reason: str | None = "test") -> Any:
+        """The month's rate, recorded by the maker and confirmed by the checker (four eyes)."""
+        row = months.set_rate(
+            actor=self.maker, currency=currency, month=month, rate=Decimal(rate), source="test", reason=reason
         )
+        return months.confirm_rate(actor=self.checker or self.maker, rate=row)
 
     def contribute(
         self, amount: str = "100000", on: date = date(2019, 1, 10), donor: Donor | None = None
@@ -101,6 +104,14 @@ class Fund:
         bank_reference: str = "B",
         rate: str | None = None,
     ) -> Receipt:
+        if rate is not None and currency != "USD":
+            known = db.session.scalar(
+                select(ExchangeRate).where(
+                    ExchangeRate.currency == currency, ExchangeRate.month == on.replace(day=1)
+                )
+            )
+            if known is None:
+                self.rate(currency, on, rate, reason="test")
         return contributions.record_receipt(
             actor=self.maker,
             key=key(),
