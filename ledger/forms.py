@@ -12,6 +12,7 @@ import pycountry
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     DecimalField,
@@ -94,6 +95,20 @@ class RateForm(FlaskForm):
         _l("Units of the currency per US dollar"),
         places=None,
         validators=[DataRequired(), finite, positive(10**9)],
+    )
+    source = StringField(
+        _l("Source"), default="UN operational rates of exchange", validators=[DataRequired(), Length(max=120)]
+    )
+    reason = StringField(
+        _l("Reason (needed when the rate moved more than the band since the previous month)"),
+        validators=[Optional(), Length(max=300)],
+    )
+
+
+class RatesFileForm(FlaskForm):
+    file = FileField(
+        _l("UN operational rates file (CSV: currency_code, rate_per_usd, effective_date, optional reason)"),
+        validators=[FileRequired()],
     )
     source = StringField(
         _l("Source"), default="UN operational rates of exchange", validators=[DataRequired(), Length(max=120)]

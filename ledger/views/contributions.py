@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
 
-from ledger.forms import DonorForm, PledgeForm, RateForm, ReceiptForm
+from ledger.forms import DonorForm, PledgeForm, RateForm, RatesFileForm, ReceiptForm
 from ledger.models import Donor, DonorKind, ExchangeRate, Pledge, Posting
 from ledger.reports import donor_figures
 from ledger.services import contributions, months
 from ledger.views.blueprint import FORM_PAGE, LIST_PAGE, View, bp, form_page, page_number
-from vat.auth.policy import Permission, requires
+from vat.auth.forms import EmptyForm
+from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
+from vat.errors import DomainError, NotAllowed
 from vat.paging import page_of
-from vat.submission import given, submit, text
+from vat.submission import act, given, submit, text
 
 # --- donors, pledges, receipts ---------------------------------------------------------------
 
@@ -194,13 +196,16 @@ def _receipt_page(donor: Donor) -> tuple[ReceiptForm, dict[str, Any]]:
 @bp.get("/rates")
 @requires(Permission.READ_LEDGER)
 def rates() -> str:
-    return render_template("ledger/rates.html", form=RateForm(), rows=_rate_rows())
+    return render_template("ledger/rates.html", **_rates_page())
 
 
 @bp.post("/rates")
 @requires(Permission.RECORD_LEDGER)
+@fresh_required
 def record_rate() -> View:
     form = RateForm()
+    page = _rates_page()
+    page.pop("form")
     return submit(
         form,
         lambda: months.set_rate(
@@ -209,17 +214,86 @@ def record_rate() -> View:
             month=given(form.month.data),
             rate=given(form.rate.data),
             source=text(form.source),
+            reason=form.reason.data or None,
         ),
-        done=_("Rate recorded."),
+        done=_("Rate recorded: it takes effect once another fund manager confirms it."),
         then=lambda _: url_for("ledger.rates"),
         template="ledger/rates.html",
-        rows=_rate_rows(),
+        **page,
     )
 
 
-def _rate_rows() -> list[tuple[ExchangeRate, bool]]:
+MAX_RATES_FILE = 1024 * 1024
+
+
+@bp.post("/rates/import")
+@requires(Permission.RECORD_LEDGER)
+@fresh_required
+def import_rates() -> View:
+    form = RatesFileForm()
+    page = _rates_page() | {"upload": form}
+    if not form.validate_on_submit():
+        return render_template("ledger/rates.html", **page), 200
+    data = form.file.data.stream.read(MAX_RATES_FILE + 1)
+    try:
+        if len(data) > MAX_RATES_FILE:
+            raise DomainError(_("The rates file is larger than 1 MB."))
+        try:
+            decoded = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DomainError(_("The rates file is not UTF-8 text.")) from None
+        rows = months.import_rates(actor=current_user, data=decoded, source=text(form.source))
+    except DomainError as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+        return render_template("ledger/rates.html", **page), 403 if isinstance(refused, NotAllowed) else 422
+    db.session.commit()
+    flash(
+        _(
+            "%(count)s rates loaded: they take effect once another fund manager confirms them.",
+            count=len(rows),
+        ),
+        "success",
+    )
+    return redirect(url_for("ledger.rates"))
+
+
+@bp.post("/rates/<int:rate_id>/confirm")
+@requires(Permission.RECORD_LEDGER)
+@fresh_required
+def confirm_rate(rate_id: int) -> View:
+    row = db.get_or_404(ExchangeRate, rate_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return act(
+        lambda: months.confirm_rate(actor=current_user, rate=row),
+        done=_("Rate confirmed: it now converts."),
+        back=url_for("ledger.rates"),
+    )
+
+
+@bp.post("/rates/confirm")
+@requires(Permission.RECORD_LEDGER)
+@fresh_required
+def confirm_rates() -> View:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return act(
+        lambda: months.confirm_rates(actor=current_user),
+        done=_("Every rate another fund manager recorded is confirmed."),
+        back=url_for("ledger.rates"),
+    )
+
+
+def _rates_page() -> dict[str, Any]:
     used = set(
         db.session.scalars(select(Posting.fx_rate_id).where(Posting.fx_rate_id.is_not(None)).distinct())
     )
     rows = db.session.scalars(select(ExchangeRate).order_by(ExchangeRate.month.desc(), ExchangeRate.currency))
-    return [(r, r.id in used) for r in rows]
+    return {
+        "form": RateForm(),
+        "upload": RatesFileForm(),
+        "confirm": EmptyForm(),
+        "rows": [(r, r.id in used) for r in rows],
+        "band": f"{months.rate_band() * 100:.0f}",
+    }

@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ledger.forms import DirectSupportFilterForm, DirectSupportForm
+from ledger.models import DirectSupport
 from ledger.reports import direct_support_list
 from ledger.services import victim_support
 from ledger.views.blueprint import FORM_PAGE, LIST_PAGE, View, bp, form_page, list_filters, page_number
-from vat.auth.policy import Permission, requires
+from vat.auth.policy import Permission, fresh_required, requires
 from vat.paging import page_of
 from vat.submission import given, submit, text
 
@@ -55,8 +56,15 @@ def new_direct_support() -> str:
 
 @bp.post("/direct-support/new")
 @requires(Permission.RECORD_LEDGER)
+@fresh_required
 def pay_direct_support() -> View:
     form = DirectSupportForm()
+
+    def done(support: DirectSupport) -> str:
+        if support.entry_id is None:
+            return _("Beyond the four-eyes limits: the payment waits for another fund manager's approval.")
+        return _("Payment recorded.")
+
     return submit(
         form,
         lambda: victim_support.pay_direct_support(
@@ -69,7 +77,7 @@ def pay_direct_support() -> View:
             currency=text(form.currency),
             paid_on=given(form.paid_on.data),
         ),
-        done=_("Payment recorded."),
+        done=done,
         then=lambda _: url_for("ledger.direct_support"),
         template=FORM_PAGE,
         title=_("Direct support to a victim"),

@@ -22,6 +22,7 @@ from ledger.models import (
     Account,
     Donor,
     Entry,
+    Outflow,
     Posting,
     Tranche,
 )
@@ -34,7 +35,7 @@ from ledger.reports import (
 )
 from ledger.services import corrections
 from ledger.views.blueprint import View, bp
-from vat.auth.policy import Permission, requires
+from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
 from vat.inputs import today
 from vat.submission import given, submit, text
@@ -145,9 +146,19 @@ def entry(entry_id: int) -> str:
 
 @bp.post("/entries/<int:entry_id>")
 @requires(Permission.RECORD_LEDGER)
+@fresh_required
 def reverse(entry_id: int) -> View:
     row = db.get_or_404(Entry, entry_id)
     form = ReversalForm()
+
+    def done(result: Entry | Outflow) -> str:
+        if isinstance(result, Outflow):
+            return _("Beyond the four-eyes limits: the reversal waits for another fund manager's approval.")
+        return _("Entry reversed.")
+
+    def then(result: Entry | Outflow) -> str:
+        return url_for("ledger.entry", entry_id=result.id if isinstance(result, Entry) else row.id)
+
     return submit(
         form,
         lambda: corrections.reverse_entry(
@@ -157,8 +168,8 @@ def reverse(entry_id: int) -> View:
             on=given(form.on.data),
             reason=text(form.reason),
         ),
-        done=_("Entry reversed."),
-        then=lambda reversal: url_for("ledger.entry", entry_id=reversal.id),
+        done=done,
+        then=then,
         template="ledger/entry.html",
         **_entry_context(row),
     )

@@ -20,9 +20,9 @@ from ledger.forms import (
     TrancheForm,
     payment_lines,
 )
-from ledger.models import Project, ProjectFocus, ProjectPayment, ProjectStatus, Tranche
-from ledger.reports import project_figures
-from ledger.services import grants
+from ledger.models import Outflow, Project, ProjectFocus, ProjectPayment, ProjectStatus, Tranche
+from ledger.reports import approvals_list, project_figures
+from ledger.services import four_eyes, grants
 from ledger.views.blueprint import (
     FORM_PAGE,
     LIST_PAGE,
@@ -226,13 +226,14 @@ def disburse(project_id: int) -> str:
 
 @bp.post("/projects/<int:project_id>/disburse")
 @requires(Permission.RECORD_LEDGER)
+@fresh_required
 def request_disbursement(project_id: int) -> View:
     row = db.get_or_404(Project, project_id)
     form = TrancheForm()
 
     def then(tranche: Tranche) -> str:
         if tranche.status == "pending":
-            flash(_("Above the approval threshold: another fund manager must approve it."), "info")
+            flash(_("Beyond the four-eyes limits: another fund manager must approve it."), "info")
         return url_for("ledger.project", project_id=row.id)
 
     return submit(
@@ -258,7 +259,7 @@ def _disburse_page(project: Project) -> dict[str, Any]:
         "title": _("Disburse a tranche to %(partner)s", partner=project.partner),
         "note": _(
             "Undisbursed: %(currency)s %(amount)s. A programme support cost of %(rate)s%% is booked with it. "
-            "Above US$%(threshold)s a second fund manager approves.",
+            "Above US$%(threshold)s in 30 days to a project or partner a second fund manager approves.",
             currency=project.currency,
             amount=_undisbursed(project),
             rate=f"{grants.psc_rate() * 100:.0f}",
@@ -277,15 +278,15 @@ def approvals() -> str:
     return render_template("ledger/approvals.html", form=EmptyForm(), **_approvals_page())
 
 
-@bp.post("/approvals/<int:tranche_id>/approve")
+@bp.post("/approvals/<int:outflow_id>/approve")
 @requires(Permission.APPROVE_DISBURSEMENT)
 @fresh_required
-def approve(tranche_id: int) -> View:
-    tranche = db.get_or_404(Tranche, tranche_id)
+def approve(outflow_id: int) -> View:
+    outflow = db.get_or_404(Outflow, outflow_id)
     return submit(
         EmptyForm(),
-        lambda: grants.approve_disbursement(actor=current_user, tranche=tranche),
-        done=_("Disbursement approved and posted."),
+        lambda: four_eyes.approve(actor=current_user, outflow=outflow),
+        done=_("Approved and posted."),
         then=lambda _: url_for("ledger.approvals"),
         template="ledger/approvals.html",
         refused_status=409,
@@ -294,26 +295,20 @@ def approve(tranche_id: int) -> View:
 
 
 def _approvals_page() -> dict[str, Any]:
-    rows = db.session.scalars(
-        select(Tranche).where(Tranche.status == "pending").order_by(Tranche.requested_at)
-    ).all()
-    return {
-        "rows": [(t, engine.from_minor(t.amount_minor, t.project.currency)) for t in rows],
-        "reject": RejectForm(),
-    }
+    return {"rows": approvals_list.pending_outflows(), "reject": RejectForm()}
 
 
-@bp.post("/approvals/<int:tranche_id>/reject")
+@bp.post("/approvals/<int:outflow_id>/reject")
 @requires(Permission.APPROVE_DISBURSEMENT)
 @fresh_required
-def reject(tranche_id: int) -> View:
-    tranche = db.get_or_404(Tranche, tranche_id)
+def reject(outflow_id: int) -> View:
+    outflow = db.get_or_404(Outflow, outflow_id)
     form = RejectForm()
     if not form.validate_on_submit():
         flash(_("Give a reason for rejecting."), "error")
         return redirect(url_for("ledger.approvals"))
     return act(
-        lambda: grants.reject_disbursement(actor=current_user, tranche=tranche, reason=text(form.reason)),
-        done=_("Disbursement rejected."),
+        lambda: four_eyes.reject(actor=current_user, outflow=outflow, reason=text(form.reason)),
+        done=_("Request rejected: nothing was posted."),
         back=url_for("ledger.approvals"),
     )

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger import engine
-from ledger.models import Entry, Tranche
+from ledger.models import Entry, Outflow, Tranche
 from tests.conftest import make_app, sign_in
 from vat.auth.models import Role
 from vat.db import db
@@ -151,13 +151,14 @@ def test_maker_cannot_approve_their_own_disbursement_another_manager_can(app, cl
     with app.app_context():
         tranche = db.session.scalar(select(Tranche))
         assert tranche.status == "pending"
+        outflow_id = db.session.scalar(select(Outflow.id).where(Outflow.record_id == tranche.id))
     assert "your request" in client.get("/ledger/approvals").get_data(as_text=True)
-    refused = client.post(f"/ledger/approvals/{tranche.id}/approve")
+    refused = client.post(f"/ledger/approvals/{outflow_id}/approve")
     assert refused.status_code == 403 and "another fund manager" in refused.get_data(as_text=True)
 
     checker = app.test_client()
     sign_in(app, checker, make_user(Role.FUND_MANAGER, ""))
-    assert checker.post(f"/ledger/approvals/{tranche.id}/approve").status_code == 302
+    assert checker.post(f"/ledger/approvals/{outflow_id}/approve").status_code == 302
     with app.app_context():
         tranche = db.session.get(Tranche, tranche.id)
         assert tranche.status == "posted" and tranche.checker_id is not None

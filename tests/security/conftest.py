@@ -73,7 +73,7 @@ def _first(statement) -> int:
 
 def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
     """URL parameters filled from records of `country` (victim data) and the ledger."""
-    from ledger.models import Donor, Entry, Period, Project, Tranche, Withholding
+    from ledger.models import Donor, Entry, ExchangeRate, Outflow, Period, Project, Tranche, Withholding
     from vat.allegations.models import Allegation
     from vat.claims.models import Claim
     from vat.victims.models import Assistance, Child, Consent, Victim
@@ -101,6 +101,8 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
             "period_id": _first(select(Period.id).order_by(Period.id)),
             "project_id": _first(select(Project.id).order_by(Project.id)),
             "tranche_id": _first(select(Tranche.id).order_by(Tranche.id)),
+            "outflow_id": _first(select(Outflow.id).order_by(Outflow.id)),
+            "rate_id": _first(select(ExchangeRate.id).order_by(ExchangeRate.id)),
             "withholding_id": _first(select(Withholding.id).order_by(Withholding.id)),
             "user_id": _first(select(User.id).order_by(User.id)),
             "grant_id": _first(select(BreakGlass.id).order_by(BreakGlass.id)),

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from ledger.models import Project, Tranche
+from ledger.models import Outflow, Project, Tranche
 from ledger.services import grants
 from tests.conftest import PASSWORD
 from tests.soak.conftest import Client
@@ -88,11 +88,11 @@ def test_maker_checker_holds_across_instances(start_server, make_user, database_
     with connected(database_url):
         tranche = db.session.scalar(select(Tranche).where(Tranche.idempotency_key == key))
         assert tranche.status == "pending"
-        tranche_id = tranche.id
+        outflow_id = db.session.scalar(select(Outflow.id).where(Outflow.idempotency_key == key))
 
     def approve(client: Client) -> int:
         return client.post_form(
-            f"/ledger/approvals/{tranche_id}/approve", {}, token_from="/ledger/approvals"
+            f"/ledger/approvals/{outflow_id}/approve", {}, token_from="/ledger/approvals"
         )[0]
 
     maker_on_second = sharing(maker_on_first, second.url)
@@ -102,7 +102,7 @@ def test_maker_checker_holds_across_instances(start_server, make_user, database_
     statuses = together([lambda c=c: approve(c) for c in checkers])
     assert sorted(statuses) == [302, 409], statuses  # one approval posts it; the other finds it done
     with connected(database_url):
-        tranche = db.session.get(Tranche, tranche_id)
+        tranche = db.session.get(Tranche, tranche.id)
         assert tranche.status == "posted" and tranche.checker_id in (checker.id, other.id)
         assert tranche.checker_id != tranche.maker_id
         assert grants.undisbursed(db.session.get(Project, fund.project_id)) == Decimal("75000")
