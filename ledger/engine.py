@@ -146,9 +146,7 @@ def month_of(day: date) -> date:
 
 
 def rate_for(currency: str, day: date) -> ExchangeRate | None:
-    """The month's confirmed operational rate (None for US dollars); refuses when none is
-    recorded, or when the rate recorded awaits a second fund manager's confirmation: no
-    conversion uses a rate one person set alone."""
+    """The month's operational rate (None for US dollars), once a second fund manager confirmed it."""
     if currency == USD:
         return None
     exponent(currency)
@@ -529,47 +527,7 @@ def _hashed_posting(values: list[Any], codes: dict[int, str]) -> list[Any]:
     return values
 
 
-# --- reversal --------------------------------------------------------------------------------
-
-
-def reverse(
-    *,
-    actor: Actor | None,
-    key: str,
-    payload: dict[str, Any],
-    entry: Entry,
-    on: date,
-    memo: str,
-    maker: Actor | None = None,
-) -> Entry:
-    """Book the mirror image of `entry` (same dollar values, rates and dimensions)."""
-    if entry.kind == EntryKind.REVERSAL:
-        raise DomainError(refusals.REVERSING_A_REVERSAL)
-    if reversal_of(entry) is not None:
-        raise Conflict(refusals.reversed_already(entry.seq))
-    codes = {a.id: a.code for a in _ledger().accounts.values()}
-    lines = [
-        Line(
-            account=codes[p.account_id],
-            currency=p.currency,
-            amount=-from_minor(p.amount_minor, p.currency),
-            rate=db.session.get(ExchangeRate, p.fx_rate_id) if p.fx_rate_id else None,
-            usd=-cents(p.usd_minor),
-            dims={d: getattr(p, d) for d in DIMENSIONS if getattr(p, d) is not None},
-        )
-        for p in entry.postings
-    ]
-    return post(
-        actor=actor,
-        key=key,
-        payload=payload,
-        kind=EntryKind.REVERSAL,
-        entry_date=on,
-        memo=f"Reversal of entry {entry.seq}: {memo}",
-        lines=lines,
-        reverses=entry,
-        maker=maker,
-    )
+# --- reversal (booked by ledger.services.corrections) ------------------------------------------
 
 
 def reversal_of(entry: Entry) -> Entry | None:

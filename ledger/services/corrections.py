@@ -7,11 +7,14 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
-from ledger import engine
-from ledger.engine import CASH, CONTRIBUTIONS, WITHHELD_INCOME, EntryKind
+from ledger import engine, refusals
+from ledger.engine import CASH, CONTRIBUTIONS, WITHHELD_INCOME, EntryKind, Line
 from ledger.models import (
+    Account,
     Entry,
+    ExchangeRate,
     Outflow,
     OutflowKind,
     OutflowStatus,
@@ -56,7 +59,7 @@ def reverse_entry(*, actor: Actor, key: str, entry: Entry, on: date, reason: str
         four_eyes.require_fund_manager(actor)
         engine.refuse_closed_or_future(on)
         if engine.reversal_of(entry) is not None:
-            raise Conflict(_l("Entry %(seq)s has already been reversed.", seq=entry.seq))
+            raise Conflict(refusals.reversed_already(entry.seq))
         asked = four_eyes.of_record(OutflowKind.REVERSAL, entry.id)
         if asked is not None and asked.status == OutflowStatus.PENDING:
             raise Conflict(_l("A reversal of this entry already awaits approval."))
@@ -149,14 +152,14 @@ def _reverse(
 ) -> Entry:
     project = booked_by(Project, entry) if entry.kind == EntryKind.GRANT_APPROVAL else None
     tranche = booked_by(Tranche, entry) if entry.kind == EntryKind.DISBURSEMENT else None
-    reversal = engine.reverse(
-        actor=actor, key=key, payload=payload, entry=entry, on=on, memo=reason, maker=maker
-    )
+    reversal = _mirror(actor=actor, key=key, payload=payload, entry=entry, on=on, memo=reason, maker=maker)
     if tranche is not None:
         tranche.status = "reversed"
         if tranche.psc_entry_id:
             psc = db.session.get_one(Entry, tranche.psc_entry_id)
-            engine.reverse(actor=actor, key=key + ":psc", payload=payload, entry=psc, on=on, memo=reason)
+            _mirror(
+                actor=actor, key=key + ":psc", payload=payload, entry=psc, on=on, memo=reason, maker=maker
+            )
     if project is not None:
         project.status = ProjectStatus.CANCELLED.value
     db.session.flush()
@@ -173,3 +176,44 @@ def _reverse(
             ledger_entry_id=entry.id,
         )
     return reversal
+
+
+def _mirror(
+    *,
+    actor: Actor,
+    key: str,
+    payload: dict[str, object],
+    entry: Entry,
+    on: date,
+    memo: str,
+    maker: Actor | None,
+) -> Entry:
+    """Book the mirror image of `entry` (same dollar values, rates and dimensions); `maker` asked
+    for it when `actor` is the second fund manager approving it."""
+    if entry.kind == EntryKind.REVERSAL:
+        raise DomainError(refusals.REVERSING_A_REVERSAL)
+    if engine.reversal_of(entry) is not None:
+        raise Conflict(refusals.reversed_already(entry.seq))
+    codes = dict(db.session.execute(select(Account.id, Account.code)).all())
+    lines = [
+        Line(
+            account=codes[p.account_id],
+            currency=p.currency,
+            amount=-engine.from_minor(p.amount_minor, p.currency),
+            rate=db.session.get(ExchangeRate, p.fx_rate_id) if p.fx_rate_id else None,
+            usd=-engine.cents(p.usd_minor),
+            dims={d: getattr(p, d) for d in engine.DIMENSIONS if getattr(p, d) is not None},
+        )
+        for p in entry.postings
+    ]
+    return engine.post(
+        actor=actor,
+        key=key,
+        payload=dict(payload),
+        kind=EntryKind.REVERSAL,
+        entry_date=on,
+        memo=f"Reversal of entry {entry.seq}: {memo}",
+        lines=lines,
+        reverses=entry,
+        maker=maker,
+    )

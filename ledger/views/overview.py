@@ -23,8 +23,8 @@ from ledger.models import (
     Donor,
     Entry,
     Outflow,
+    OutflowStatus,
     Posting,
-    Tranche,
 )
 from ledger.reports import (
     donor_figures,
@@ -64,7 +64,7 @@ def index() -> str:
 
 def _overview(today: date) -> tuple[statements.FundStatement, dict[str, dict[str, Decimal]], int]:
     """The fund statement, the withheld totals and how many disbursements await approval."""
-    pending = db.session.scalar(select(func.count(Tranche.id)).where(Tranche.status == "pending"))
+    pending = db.session.scalar(select(func.count(Outflow.id)).where(Outflow.status == OutflowStatus.PENDING))
     return statements.fund_statement(), withheld.withheld_totals(today), pending or 0
 
 

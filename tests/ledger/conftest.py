@@ -73,7 +73,15 @@ class Fund:
         row = months.set_rate(
             actor=self.maker, currency=currency, month=month, rate=Decimal(rate), source="test", reason=reason
         )
-        return months.confirm_rate(actor=self.checker or self.maker, rate=row)
+        return months.confirm_rate(actor=self.second(), rate=row)
+
+    def second(self) -> User:
+        """The checker: a second fund manager, created when the test named none."""
+        if self.checker is None:
+            self.checker = auth.create_user(
+                actor=None, username=f"checker{key()[:8]}", password=PASSWORD, role=Role.FUND_MANAGER
+            )
+        return self.checker
 
     def contribute(
         self, amount: str = "100000", on: date = date(2019, 1, 10), donor: Donor | None = None
