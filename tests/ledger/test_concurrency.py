@@ -109,3 +109,30 @@ def test_the_same_form_submitted_from_many_threads_books_once(ctx, fund):
     assert db.session.scalar(select(func.count(Tranche.id))) == 1
     assert db.session.scalar(select(func.count(Entry.id)).where(Entry.kind == "disbursement")) == 1
     assert verify().problem is None
+
+
+def test_split_tranches_sent_at_once_cannot_all_slip_under_the_threshold(ctx, fund):
+    """Five tranches of 9,600 from two managers at the same moment: the rolling sum is read under
+    the ledger's lock, so one posts and four wait for approval."""
+    fund.contribute("200000")
+    project_id = fund.project("100000").id
+    users = [fund.maker.id, fund.checker.id] * 2 + [fund.maker.id]
+    db.session.commit()
+
+    def disburse(user_id: int) -> Any:
+        return lambda: grants.request_disbursement(
+            actor=db.session.get(User, user_id),
+            key=key(),
+            project=db.session.get(Project, project_id),
+            amount=Decimal("9600"),
+            paid_on=date(2019, 3, 1),
+            reference="PAY",
+        )
+
+    outcomes = run_together(ctx, [disburse(u) for u in users])
+    assert outcomes == ["ok"] * 5, outcomes
+    db.session.expire_all()
+    statuses = sorted(db.session.scalars(select(Tranche.status)))
+    assert statuses == ["pending"] * 4 + ["posted"]
+    assert db.session.scalar(select(func.count(Entry.id)).where(Entry.kind == "disbursement")) == 1
+    assert verify().problem is None

@@ -132,6 +132,9 @@ def test_a_stale_sign_in_moves_no_money_and_confirms_no_rate(app, client, manage
             checker.post(f"/ledger/approvals/{outflow_id}/approve"),
             checker.post("/ledger/rates/1/confirm"),
             checker.post("/ledger/rates/confirm"),
+            checker.post(f"/ledger/approvals/{outflow_id}/reject", data={"reason": "no"}),
+            client.post("/ledger/entries/1", data={"on": "2019-01-20", "reason": "wrong"}),
+            client.post("/ledger/rates/import", data={}),
             client.post(
                 "/ledger/rates",
                 data={"currency": "GBP", "month": "2019-01-01", "rate": "0.8", "source": "UN"},
