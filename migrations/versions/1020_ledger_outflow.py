@@ -7,7 +7,7 @@ these rows. Tranches still pending are carried over as pending outflows (their d
 the month's rate), so that they are decided through the same approvals.
 
 Revision ID: 1020
-Revises: 1072
+Revises: 1040
 Create Date: 2026-12-05
 
 """
@@ -20,7 +20,7 @@ from alembic import op
 from migrations.schema import create_indexes, foreign_key
 
 revision = "1020"
-down_revision = "1072"
+down_revision = "1040"
 branch_labels = None
 depends_on = None
 
