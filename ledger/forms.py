@@ -25,6 +25,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ledger.models import DonorKind, ProjectFocus, ProjectStatus
+from vat.addresses import MAX_ID
 from vat.inputs import today
 from vat.request_keys import KeyedForm
 
@@ -287,7 +288,7 @@ class JournalFilterForm(FlaskForm):
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
     kind = SelectField(_l("Source"), validators=[Optional()])
-    project = IntegerField(_l("Project no."), validators=[Optional()])
+    project = IntegerField(_l("Project no."), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
     donor = SelectField(_l("Donor"), validators=[Optional()])
     country = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validators=[Optional()])
 

@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Behind a reverse proxy: take the client's address and scheme from the proxy's headers.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_request_hooks(app)
     register_commands(app)
@@ -48,6 +49,12 @@ def register_extensions(app: Flask) -> None:
     app.extensions["vat_keyring"] = KeyRing.parse(app.config["VAT_DATA_KEY"])
     jobs.init_app(app)
     i18n.init_app(app, str(ROOT / "translations"))
+
+
+def register_converters(app: Flask) -> None:
+    from vat.addresses import RecordIdConverter
+
+    app.url_map.converters["int"] = RecordIdConverter  # every <int:id>: ASCII digits in range
 
 
 def register_blueprints(app: Flask) -> None:

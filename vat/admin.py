@@ -17,6 +17,7 @@ from vat.auth.forms import EditUserForm, EmptyForm, NewUserForm
 from vat.auth.models import BreakGlass, Role, User
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import BeginMode, begin_mode, db
+from vat.paging import page_number
 from vat.reports.exports import csv_lines
 from vat.submission import act, submit, text
 
@@ -147,7 +148,13 @@ def acknowledge_break_glass(grant_id: int) -> Response:
 def audit_log() -> str:
     form = AuditFilterForm(request.args)
     filters = form.filters() if request.args else AuditFilters()
-    page = db.paginate(audit_log_service.events(current_user, filters), per_page=50, max_per_page=50)
+    page = db.paginate(
+        audit_log_service.events(current_user, filters),
+        page=page_number(request.args.get("page")),
+        per_page=50,
+        max_per_page=50,
+        error_out=False,
+    )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "admin/audit.html",

@@ -12,6 +12,18 @@ from sqlalchemy import Select
 from vat.db import db
 
 PAGE_SIZES = (20, 50, 100)
+MAX_PAGE = 100_000  # a larger page number reads as this one (past any list's end: an empty page)
+
+
+def page_number(text: str | None) -> int:
+    """The page an address asks for (`?page=3`): 1 unless written in ASCII digits, at most MAX_PAGE,
+    so the offset stays within the database's integers whatever the address holds."""
+    if not text or not (text.isascii() and text.isdigit()):
+        return 1
+    digits = text.lstrip("0")
+    if len(digits) > len(str(MAX_PAGE)):
+        return MAX_PAGE
+    return max(1, min(int(digits or "0"), MAX_PAGE))
 
 
 def page_size(asked: int | None) -> int:

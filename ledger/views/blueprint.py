@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ledger.cli import attach
 from ledger.labels import account_name, account_type
+from vat import paging
 
 bp = Blueprint(
     "ledger",
@@ -43,11 +44,10 @@ def lines_of(text: str | None) -> list[str]:
 
 
 LIST_PAGE = 50  # rows on a page of the donors, projects and direct-support lists
-MAX_PAGE = 100_000  # a larger page number is read as this one (past the end: an empty page)
 
 
 def page_number() -> int:
-    return request.args.get("page", 1, type=lambda v: min(max(1, int(v)), MAX_PAGE))
+    return paging.page_number(request.args.get("page"))
 
 
 def list_filters() -> dict[str, str]:

@@ -34,7 +34,7 @@ from ledger.reports import (
     withheld,
 )
 from ledger.services import corrections
-from ledger.views.blueprint import View, bp
+from ledger.views.blueprint import View, bp, page_number
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
 from vat.inputs import today
@@ -106,7 +106,7 @@ def journal() -> str:
         if form.kind.data:
             query = query.where(Entry.kind == form.kind.data)
         filters = {k: v for k, v in request.args.items() if k != "page" and v}
-    page = db.paginate(query, per_page=50, max_per_page=50)
+    page = db.paginate(query, page=page_number(), per_page=50, max_per_page=50, error_out=False)
     return render_template("ledger/journal.html", form=form, page=page, filters=filters)
 
 

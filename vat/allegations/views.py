@@ -17,6 +17,7 @@ from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Outcome, 
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
 from vat.db import db
+from vat.paging import page_number
 from vat.submission import act, given, submit
 from vat.victims import identity, outcomes
 from vat.victims.labels import step_label
@@ -55,7 +56,7 @@ def index() -> str:
     outcome = request.args.get("outcome", "")
     if outcome in {o.value for o in Outcome}:
         query = query.where(Allegation.outcome == outcome)
-    page = db.paginate(query, max_per_page=100)
+    page = db.paginate(query, page=page_number(request.args.get("page")), max_per_page=100, error_out=False)
     ids = [a.id for a in page.items]
     victims = dict(
         db.session.execute(

@@ -34,6 +34,7 @@ from vat.submission import text, writes
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 PENDING_SECONDS = 300
+MAX_NEXT = 2000  # a longer `next` is no page of ours
 
 
 def identify() -> None:
@@ -67,8 +68,11 @@ def client_address() -> str | None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a local path: no scheme, no host, no `//host` or `\\host` tricks."""
+    """Only a local path: no scheme, no host, no `//host` or `\\host` tricks, no line breaks or other
+    control characters (they would end up in the Location header)."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return url_for("main.dashboard")
+    if len(target) > MAX_NEXT or not target.isprintable():
         return url_for("main.dashboard")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or "\\" in target:

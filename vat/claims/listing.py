@@ -27,7 +27,7 @@ from vat.claims.models import Claim, ClaimEvent, ClaimStep, Letter, LetterDirect
 from vat.claims.support import Balance, Schedule, amounts_due, schedule
 from vat.db import db
 from vat.inputs import today
-from vat.paging import Page
+from vat.paging import MAX_PAGE, Page
 from vat.victims import identity
 from vat.victims import listing as victim_listing
 from vat.victims.models import Victim
@@ -166,9 +166,6 @@ def _load_for_rows(user: Actor, ids: Sequence[int]) -> list[Claim]:
     ).all()
     by_id = {claim.id: claim for claim in loaded}
     return [by_id[claim_id] for claim_id in ids if claim_id in by_id]  # gone meanwhile: left out
-
-
-MAX_PAGE = 100_000  # a page number past any list (keeps the offset within the database's range)
 
 
 def claims_page(

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it; its stubs predate it
 
+from vat.addresses import record_id
 from vat.auth.policy import Permission, requires
 from vat.claims import correspondence, listing, pipeline, support
 from vat.claims.forms import (
@@ -33,6 +34,7 @@ from vat.claims.labels import claim_label
 from vat.claims.models import Claim, ClaimStep
 from vat.db import db
 from vat.inputs import country_choices, today
+from vat.paging import page_number
 from vat.submission import submit, writes
 from vat.victims import identity
 from vat.victims import listing as victim_listing
@@ -84,12 +86,12 @@ def index() -> str:
             country_code=(form.country_code.data or "").strip().upper(),
             step=form.step.data if form.step.data in set(ClaimStep) else "",
             member_state=(form.member_state.data or "").strip().upper(),
-            victim_id=request.args.get("victim", type=int),
+            victim_id=record_id(request.args.get("victim")),
         )
     page = listing.claims_page(
         current_user,
         filters,
-        page=request.args.get("page", 1, type=int) or 1,
+        page=page_number(request.args.get("page")),
         per_page=PER_PAGE,
     )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
@@ -142,7 +144,7 @@ def claim_form(victim: Victim) -> ClaimForm:
 @bp.get("/new")
 @requires(Permission.EDIT_CASES)
 def new() -> str | tuple[str, int] | Response:
-    victim_id = request.args.get("victim", type=int)
+    victim_id = record_id(request.args.get("victim"))
     if victim_id is None:
         return choose_victim()
     victim = claim_victim(victim_id)
@@ -157,7 +159,7 @@ def new() -> str | tuple[str, int] | Response:
 @bp.post("/new")
 @requires(Permission.EDIT_CASES)
 def open_claim() -> str | tuple[str, int] | Response:
-    victim_id = request.args.get("victim", type=int)
+    victim_id = record_id(request.args.get("victim"))
     if victim_id is None:
         return choose_victim()
     victim = claim_victim(victim_id)

@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
+from vat.addresses import MAX_ID
 from vat.allegations.models import Labelled
 from vat.request_keys import KeyedForm
 from vat.victims.labels import LABELS
@@ -153,7 +154,9 @@ class DisclosureForm(KeyedForm):
 
 
 class ExportForm(FlaskForm):
-    disclosure_id = IntegerField(validators=[DataRequired()], widget=HiddenInput())
+    disclosure_id = IntegerField(
+        validators=[DataRequired(), NumberRange(min=1, max=MAX_ID)], widget=HiddenInput()
+    )
 
 
 class LinkAllegationForm(KeyedForm):

@@ -18,6 +18,7 @@ from vat.auth.actor import Actor
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
 from vat.db import db
+from vat.paging import page_number
 from vat.reports import export_jobs
 from vat.reports.charts import counts_chart
 from vat.reports.deidentify import deidentify
@@ -84,7 +85,7 @@ def _rows_context(
 ) -> dict[str, Any]:
     """The figures over every victim matching the filters, and this page's victims."""
     figures, by_type = figures_by_type
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number(request.args.get("page"))
     query = support_rows(current_user, filters, page=(PAGE_SIZE, (page - 1) * PAGE_SIZE))
     rows = db.session.execute(query).all()
     chart = counts_chart(

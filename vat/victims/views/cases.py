@@ -17,7 +17,7 @@ from vat.allegations import services as allegation_services
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, in_scope, requires
 from vat.db import db
-from vat.paging import page_size
+from vat.paging import page_number, page_size
 from vat.submission import act, submit, writes
 from vat.victims import identity, labels, listing, outcomes, payments, timeline
 from vat.victims.forms import LinkAllegationForm, NameSearchForm, SearchForm, StatusForm, VictimForm
@@ -54,7 +54,7 @@ def index() -> str:
         )
     page = listing.paginate_rows(
         listing.victim_rows(current_user, filters),
-        page=request.args.get("page", 1, type=lambda v: max(1, int(v))),
+        page=page_number(request.args.get("page")),
         per_page=page_size(request.args.get("per_page", type=int)),
     )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
