@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import TEST_SETTINGS, make_app
@@ -10,12 +16,24 @@ from vat.auth.models import Role
 from vat.auth.policy import public
 from vat.config import ConfigurationError
 
-PRODUCTION_SECRETS = {
-    "SECRET_KEY": "p" * 48,
+ROOT = Path(__file__).resolve().parent.parent
+
+PRODUCTION_SECRETS = {  # as `secrets.token_urlsafe(48)` makes them
+    "SECRET_KEY": "q3Xv9LmT0aZ-rW7kHc2NfYs8Ue1JdPb4GoVi6ExRl5MhKtAn_QzCwByDgSu3Fj0Op",
     "VAT_DATA_KEY": TEST_SETTINGS["VAT_DATA_KEY"],
-    "VAT_MAC_KEY": "m" * 48,
+    "VAT_MAC_KEY": "Lk8-Zp2QwN5vR0tYc7HxJ3mA9sE_bU6gFd1WoKi4CnTeVrMy-SlGh0XaPq7Bj2Du",
     "TRUSTED_HOSTS": ["vat.example.org"],
 }
+
+
+def production_environment(monkeypatch, tmp_path, **changes: str) -> None:
+    """The environment of a production start, with `changes` over the real secrets."""
+    monkeypatch.setenv("VAT_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.db")
+    for key, value in PRODUCTION_SECRETS.items():
+        monkeypatch.setenv(key, ",".join(value) if isinstance(value, list) else value)
+    for key, value in changes.items():
+        monkeypatch.setenv(key, value)
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY", "TRUSTED_HOSTS"])
@@ -31,22 +49,64 @@ def test_production_refuses_to_start_without_each_secret(monkeypatch, tmp_path, 
         create_app()
 
 
-def test_production_refuses_a_default_secret_key(monkeypatch, tmp_path):
-    monkeypatch.setenv("VAT_ENV", "production")
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.db")
-    monkeypatch.setenv("SECRET_KEY", "dev")
-    monkeypatch.setenv("VAT_DATA_KEY", PRODUCTION_SECRETS["VAT_DATA_KEY"])
-    monkeypatch.setenv("VAT_MAC_KEY", "m" * 48)
-    monkeypatch.setenv("TRUSTED_HOSTS", "vat.example.org")
-    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+WEAK_SECRETS = [
+    "dev",
+    "a" * 32,
+    "p" * 48,
+    "abcd" * 8,
+    "abcdefghijklmnopqrstuvwxyz012345",
+    "0123456789abcdef0123456789abcdef",
+    "change-me-change-me-change-me-change-me",
+    "qwertyuiopasdfghjklzxcvbnm123456",
+    "passwordpasswordpasswordpassword",
+]
+
+
+@pytest.mark.parametrize("secret", WEAK_SECRETS)
+@pytest.mark.parametrize("key", ["SECRET_KEY", "VAT_MAC_KEY"])
+def test_production_refuses_a_secret_with_little_entropy(monkeypatch, tmp_path, key, secret):
+    production_environment(monkeypatch, tmp_path, **{key: secret})
+    with pytest.raises(ConfigurationError, match=f"^{key} is too (short|easy to guess)"):
         create_app()
 
 
+def test_random_secrets_of_128_bits_and_more_are_accepted():
+    from vat.config import MIN_SECRET_BITS, secret_bits
+
+    for _ in range(200):
+        assert secret_bits(secrets.token_urlsafe(48)) > 2 * MIN_SECRET_BITS
+        assert secret_bits(secrets.token_hex(16)) >= MIN_SECRET_BITS
+
+
+@pytest.mark.parametrize(
+    "written", ["Production", "PRODUCTION", "prod", " production", "production ", "dev", "staging", "test"]
+)
+def test_an_unknown_environment_name_refuses_to_start(monkeypatch, tmp_path, written):
+    """A mistyped VAT_ENV used to run as development: no Secure cookie, no HSTS, generated keys."""
+    production_environment(monkeypatch, tmp_path, VAT_ENV=written)
+    with pytest.raises(
+        ConfigurationError, match=r"^VAT_ENV is .*: write exactly one of development, production"
+    ):
+        create_app()
+
+
+def test_the_cli_refuses_to_start_with_an_unknown_environment(tmp_path):
+    """The message a person starting the server sees, and a failing exit status."""
+    environment = {**os.environ, "VAT_ENV": "Production", "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"}
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "VAT_ENV is 'Production': write exactly one of development, production" in done.stderr
+
+
 def test_production_starts_with_real_secrets_and_hardens_cookies(monkeypatch, tmp_path):
-    monkeypatch.setenv("VAT_ENV", "production")
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.db")
-    for key, value in PRODUCTION_SECRETS.items():
-        monkeypatch.setenv(key, ",".join(value) if isinstance(value, list) else value)
+    production_environment(monkeypatch, tmp_path)
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")

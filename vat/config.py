@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from zxcvbn import zxcvbn
 
 from vat.crypto import generate_key_entry
 
@@ -59,6 +63,13 @@ INTEGER_ENVIRONMENT_KEYS = ("VAT_PROXY_HOPS", "VAT_DB_LOCK_TIMEOUT_MS", "VAT_DB_
 
 # Environment variables read at start; anything else comes from DEFAULTS or the caller.
 ENVIRONMENT_KEYS = ("VAT_ENV", "SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY", "VAT_ANCHOR_FILE")
+# Written exactly: "Production", "prod" or " production" must not quietly run as development.
+ENVIRONMENTS = ("development", "production")
+MIN_SECRET_LENGTH = 32
+# Both estimates of a secret's strength (secret_bits) must reach this. Random secrets clear it:
+# 32 hex digits (128 bits) estimate at 93 or more (1,000 draws), `secrets.token_urlsafe(48)` over
+# 200; 32 × "a" estimates at 0, "change-me" repeated at 45, the alphabet in order at 14.
+MIN_SECRET_BITS = 80
 
 
 class ConfigurationError(RuntimeError):
@@ -83,6 +94,10 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
             if os.environ.get(key):
                 config[key] = float(os.environ[key])
     config.update(overrides or {})
+    if config["VAT_ENV"] not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"VAT_ENV is {config['VAT_ENV']!r}: write exactly one of {', '.join(ENVIRONMENTS)}"
+        )
     config.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{instance_path / 'vat.db'}")
     config["SQLALCHEMY_DATABASE_URI"] = _with_psycopg(config["SQLALCHEMY_DATABASE_URI"])
 
@@ -108,12 +123,33 @@ def _require_production_settings(config: dict[str, Any]) -> None:
     missing = [k for k in ("SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY") if not config.get(k)]
     if missing:
         raise ConfigurationError(f"production needs these set in the environment: {missing}")
-    if len(config["SECRET_KEY"]) < 32 or config["SECRET_KEY"] in {"dev", "change-me", "secret"}:
-        raise ConfigurationError("SECRET_KEY is a default or too short (32+ characters)")
-    if len(config["VAT_MAC_KEY"]) < 32:
-        raise ConfigurationError("VAT_MAC_KEY is too short (32+ characters)")
+    for key in ("SECRET_KEY", "VAT_MAC_KEY"):
+        if problem := weak_secret(config[key]):
+            raise ConfigurationError(
+                f"{key} {problem}: generate one with "
+                'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
     if not config.get("TRUSTED_HOSTS"):
         raise ConfigurationError("production needs TRUSTED_HOSTS (comma-separated host names)")
+
+
+def secret_bits(secret: str) -> float:
+    """The lesser of two estimates of a secret's entropy, in bits: its length times the entropy of
+    its characters' frequencies (repeats and small alphabets score low), and zxcvbn's guess count
+    (words, keyboard walks, sequences and dates score low)."""
+    counts = Counter(secret)
+    per_character = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    guesses_log10 = zxcvbn(secret[:100])["guesses_log10"]  # zxcvbn is quadratic: its first 100
+    return min(per_character * len(secret), guesses_log10 * math.log2(10))
+
+
+def weak_secret(secret: str) -> str | None:
+    """Why a production secret is refused, or None."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"is too short ({MIN_SECRET_LENGTH}+ random characters)"
+    if secret_bits(secret) < MIN_SECRET_BITS:
+        return "is too easy to guess (a default, a repeat, a word or a pattern)"
+    return None
 
 
 def _fill_development_secrets(config: dict[str, Any], instance_path: Path) -> None:
