@@ -14,7 +14,6 @@ importing a file again creates nothing twice.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -38,6 +37,7 @@ from vat.crypto import mac
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField
+from vat.uploads import UploadRefused, check_workbook, csv_rows
 from vat.victims import assistance, consents, identity, outcomes
 from vat.victims.models import (
     AgeGroup,
@@ -53,6 +53,7 @@ from vat.victims.models import (
 
 KINDS = ("victims", "allegations", "links", "assistance")
 MAX_ROWS = 10_000
+MAX_BLANK_ROWS = 10_000  # blank rows between and after them, as spreadsheets keep formatted ones
 MAX_CELL = 5000
 
 COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
@@ -162,8 +163,8 @@ class ImportReport:
         )
 
 
-class FileRefused(DomainError):
-    pass
+class FileRefused(UploadRefused):
+    """The file as a whole is refused (HTTP 422, or 413 through UploadTooLarge)."""
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -172,6 +173,7 @@ class FileRefused(DomainError):
 def _read_sheets(filename: str, stream: IO[bytes], kind: str | None) -> dict[str, list[dict[str, Any]]]:
     name = filename.lower()
     if name.endswith(".xlsx"):
+        check_workbook(stream)  # sizes as the archive declares them, before openpyxl unpacks anything
         try:
             workbook = load_workbook(stream, read_only=True, data_only=True)
         except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
@@ -183,6 +185,9 @@ def _read_sheets(filename: str, stream: IO[bytes], kind: str | None) -> dict[str
                 continue
             if title not in KINDS:
                 raise FileRefused(f"Unknown sheet {sheet.title!r}: use {', '.join(KINDS)}.")
+            # The rows the sheet holds, not the size it declares (a declared A1:XFD1048576 would
+            # pad every row to 16,384 cells and add a million empty rows).
+            sheet.reset_dimensions()
             sheets[title] = _rows(sheet.iter_rows(values_only=True))
         workbook.close()
         return sheets
@@ -193,7 +198,7 @@ def _read_sheets(filename: str, stream: IO[bytes], kind: str | None) -> dict[str
             text = stream.read().decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise FileRefused("Save the CSV file as UTF-8.") from error
-        return {kind: _rows(iter(csv.reader(io.StringIO(text))))}
+        return {kind: _rows(csv_rows(text))}
     raise FileRefused("Upload a .csv or .xlsx file.")
 
 
@@ -203,12 +208,16 @@ def _rows(rows: Iterator[Any]) -> list[dict[str, Any]]:
         return []
     names = [str(h).strip().lower() if h is not None else "" for h in header]
     result: list[dict[str, Any]] = []
+    filled = 0
     for values in rows:
+        if len(result) >= MAX_ROWS + MAX_BLANK_ROWS:  # blank rows count too: each one is kept
+            raise FileRefused(f"Import at most {MAX_ROWS} rows at a time.")
         if values is None or all(v in (None, "") for v in values):
             result.append({})
             continue
         result.append({names[i]: v for i, v in enumerate(values) if i < len(names) and names[i]})
-        if len(result) > MAX_ROWS:
+        filled += 1
+        if filled > MAX_ROWS:
             raise FileRefused(f"Import at most {MAX_ROWS} rows at a time.")
     result.insert(0, {"__header__": names})
     return result
@@ -271,7 +280,8 @@ PROGRESS_EVERY = 250
 
 
 def read_file(filename: str, stream: IO[bytes], kind: str | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The sheets of a file, each a header then its rows; FileRefused if it cannot be read."""
+    """The sheets of a file, each a header then its rows; UploadRefused (FileRefused or a limit of
+    vat.uploads) if it cannot be read."""
     return _read_sheets(filename, stream, kind)
 
 
@@ -279,7 +289,7 @@ def row_count(sheets: dict[str, list[dict[str, Any]]]) -> int:
     return sum(1 for rows in sheets.values() for row in rows[1:] if row)
 
 
-def refused(error: FileRefused) -> ImportReport:
+def refused(error: UploadRefused) -> ImportReport:
     report = ImportReport()
     report.errors.append(RowError("file", 0, "", str(error)))
     return report
@@ -291,7 +301,7 @@ def import_steps(
     """Read and import a file, yielding progress every few hundred rows, then the report."""
     try:
         sheets = read_file(filename, stream, kind)
-    except FileRefused as error:
+    except UploadRefused as error:
         yield refused(error)
         return
     yield from import_sheets(actor=actor, sheets=sheets)

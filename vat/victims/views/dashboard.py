@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.submission import submit, text
+from vat.uploads import UploadRefused
 from vat.victims import assistance, identity, importer, listing
 from vat.victims.forms import BreakGlassForm, ImportForm
 from vat.victims.views.blueprint import bp, victim_url
@@ -66,7 +67,7 @@ def import_records() -> str:
 
 @bp.post("/import")
 @requires(Permission.EDIT_CASES)
-def run_import() -> str | Response:
+def run_import() -> str | Response | tuple[str, int]:
     """The report streams in: progress lines while a large file is checked, then the outcome."""
     form = ImportForm()
     if not form.validate_on_submit():
@@ -74,10 +75,11 @@ def run_import() -> str | Response:
     upload = form.file.data
     try:
         sheets = importer.read_file(upload.filename or "", io.BytesIO(upload.read()), form.kind.data)
-    except importer.FileRefused as error:
-        return render_template(
+    except UploadRefused as error:  # refused as a whole, before any row is read: a 4xx
+        refusal = render_template(
             "vat/victims/import.html", form=form, steps=[importer.refused(error)], columns=importer.COLUMNS
         )
+        return refusal, error.status
     finally:
         upload.close()
     steps = committed(importer.import_sheets(actor=current_user, sheets=sheets))
