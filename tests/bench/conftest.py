@@ -163,7 +163,7 @@ def session_user(app: Flask, role: Role, scope: str = ALL_COUNTRIES) -> int:
         user = db.session.scalar(select(User).where(User.username == username))
         if user is None:
             user = auth.create_user(
-                actor=None, username=username, password="bench " + "x" * 24, role=role, scope=scope
+                actor=None, username=username, password="bench " + "x7Qp2Lm9Zr4" * 2, role=role, scope=scope
             )
             if role.sees_identities:
                 user.totp_secret = auth.new_totp_secret()

@@ -19,12 +19,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
-from zxcvbn import zxcvbn
 
 from vat import audit, i18n
 from vat.auth import throttle
 from vat.auth.models import Role, TotpEnrolment, User, UserScope, UserSession
 from vat.auth.throttle import LoginRefused
+from vat.auth.passwords import check_password_strength
 from vat.db import db, utcnow
 from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField
@@ -38,9 +38,6 @@ def _hasher() -> PasswordHasher:
     return _TEST_HASHER if current_app.config.get("VAT_FAST_PASSWORD_HASHING") else _HASHER
 
 
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 128
-MIN_ZXCVBN_SCORE = 3  # of 0-4: "safely unguessable" against online and throttled attacks
 GENERIC_LOGIN_ERROR = _l("Invalid username or password.")
 ACCOUNT_LOCKED_ERROR = _l("This account is locked after too many wrong codes: ask an administrator.")
 CODE_REFUSED_ERROR = _l("That code is not valid (or was already used).")
@@ -58,23 +55,7 @@ class MalformedCode(CodeRefused):
     pass
 
 
-class WeakPassword(DomainError):
-    pass
-
-
-# --- passwords -------------------------------------------------------------------------------
-
-
-def check_password_strength(password: str, *, username: str = "") -> None:
-    """Length rules, then zxcvbn's offline estimate (common passwords, words, keyboard walks)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPassword(_("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH))
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise WeakPassword(_("Use at most %(count)d characters.", count=MAX_PASSWORD_LENGTH))
-    if username and username.lower() in password.lower():
-        raise WeakPassword(_("The password must not contain the username."))
-    if zxcvbn(password, user_inputs=[username, "vat", "ledger"])["score"] < MIN_ZXCVBN_SCORE:
-        raise WeakPassword(_("This password is too easy to guess; a few unrelated words work well."))
+# --- passwords (their strength: vat.auth.passwords) ------------------------------------------
 
 
 def hash_password(password: str) -> str:
