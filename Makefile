@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run install install-dev browser fonts test lint format bench soak translations clean
+.PHONY: run install install-dev browser fonts test lint audit format bench soak translations clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,9 @@ lint: ## ruff (lint with security rules, format), mypy (vat, ledger, seeding) an
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/bandit --quiet --recursive vat ledger --severity-level medium
+
+audit: install-dev ## pip-audit --strict on the pinned requirements: "ok", "failed" or "skipped: vulnerability data unreachable", never a silent pass (VAT_AUDIT_REQUIRED=1: skipped fails)
+	$(BIN)/python .ci/audit.py
 
 format:
 	$(BIN)/ruff format .
