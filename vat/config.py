@@ -63,7 +63,14 @@ DEFAULTS: dict[str, Any] = {
 INTEGER_ENVIRONMENT_KEYS = ("VAT_PROXY_HOPS", "VAT_DB_LOCK_TIMEOUT_MS", "VAT_DB_STATEMENT_TIMEOUT_MS")
 
 # Environment variables read at start; anything else comes from DEFAULTS or the caller.
-ENVIRONMENT_KEYS = ("VAT_ENV", "SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY", "VAT_ANCHOR_FILE", "VAT_ORGANISATION")
+ENVIRONMENT_KEYS = (
+    "VAT_ENV",
+    "SECRET_KEY",
+    "VAT_DATA_KEY",
+    "VAT_MAC_KEY",
+    "VAT_ANCHOR_FILE",
+    "VAT_ORGANISATION",
+)
 # Written exactly: "Production", "prod" or " production" must not quietly run as development.
 ENVIRONMENTS = ("development", "production")
 MIN_SECRET_LENGTH = 32

@@ -23,8 +23,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from vat import audit, i18n
 from vat.auth import throttle
 from vat.auth.models import Role, TotpEnrolment, User, UserScope, UserSession
-from vat.auth.throttle import LoginRefused
 from vat.auth.passwords import check_password_strength
+from vat.auth.throttle import LoginRefused
 from vat.db import db, utcnow
 from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField
