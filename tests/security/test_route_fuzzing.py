@@ -221,21 +221,19 @@ def test_a_next_with_a_line_break_is_ignored(app, make_user, target):
 @pytest.mark.parametrize("code", ["١٢٣٤٥٦", "１２３４５６", "12345６", "²³⁴⁵⁶⁷"])
 def test_a_code_in_other_digits_is_a_counted_and_audited_failure(app, make_user, code):
     """Non-ASCII digits passed `isdigit()` and then broke `secrets.compare_digest`: a 500, neither
-    counted nor audited."""
+    counted nor audited. Now a malformed code: 400, counted against the account, audited."""
     from sqlalchemy import func, select
 
     from vat.audit import AuditEvent
-    from vat.auth.models import LoginThrottle
+    from vat.auth.models import User
     from vat.db import db
 
     user = make_user(Role.ADVOCATE, IN_SCOPE)
     client = app.test_client()
     client.post("/auth/login", data={"username": user.username, "password": PASSWORD})
     response = client.post("/auth/login/code", data={"code": code})
-    assert response.status_code == 200 and "not valid" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "six digits" in response.get_data(as_text=True)
     with app.app_context():
-        counted = db.session.scalar(
-            select(LoginThrottle.failures).where(LoginThrottle.key == f"user:{user.username}")
-        )
+        counted = db.session.scalar(select(User.totp_failures).where(User.id == user.id))
         audited = db.session.scalar(select(func.count()).where(AuditEvent.action == "auth.totp_failed"))
     assert counted == 1 and audited == 1
