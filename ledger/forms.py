@@ -151,6 +151,11 @@ class WithholdingForm(KeyedForm):
     currency = currency_field()
     decided_on = DateField(_l("Date of the decision"), validators=[DataRequired(), not_future])
     decision_reference = StringField(_l("Decision reference"), validators=[Optional(), Length(max=80)])
+    mission = StringField(
+        _l("Mission holding the money"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("Leave empty for the allegation's mission."),
+    )
 
 
 class TransferForm(KeyedForm):

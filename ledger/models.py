@@ -279,6 +279,7 @@ class Withholding(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     decided_on: Mapped[date] = mapped_column(Date)
     decision_reference: Mapped[str | None] = mapped_column(String(80))
+    mission: Mapped[str | None] = mapped_column(String(40))  # the mission holding the money
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
 
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 
 from ledger import engine
 from ledger.balances import balances
@@ -101,21 +101,35 @@ def withheld_totals(today: date | None = None) -> dict[str, dict[str, Decimal]]:
 
 def for_allegation(allegation_ref: str) -> dict[str, dict[str, Decimal]]:
     """What was withheld for one allegation, transferred and outstanding, per currency."""
+    rows = _amounts_by(literal(""), Withholding.allegation_ref == allegation_ref)
+    return {currency: amounts for (_, currency), amounts in rows.items()}
+
+
+def by_mission() -> dict[tuple[str, str], dict[str, Decimal]]:
+    """Withheld, transferred and outstanding per holding mission ("" if none recorded) and
+    currency: what each mission holds for the fund (OIOS §115)."""
+    return _amounts_by(func.coalesce(Withholding.mission, ""))
+
+
+def _amounts_by(key: Any, *where: Any) -> dict[tuple[str, str], dict[str, Decimal]]:
     paid = _transfers_by_withholding()
     query = standing(
-        select(Withholding.currency, summed(Withholding.amount_minor), summed(func.coalesce(paid.c.paid, 0)))
+        select(
+            key, Withholding.currency, summed(Withholding.amount_minor), summed(func.coalesce(paid.c.paid, 0))
+        )
         .outerjoin(paid, paid.c.withholding_id == Withholding.id)
-        .where(Withholding.allegation_ref == allegation_ref)
-        .group_by(Withholding.currency),
+        .where(*where)
+        .group_by(key, Withholding.currency),
         Withholding,
     )
-    amounts: dict[str, dict[str, Decimal]] = {}
-    for currency, withheld_minor, paid_minor in db.session.execute(query):
+    amounts: dict[tuple[str, str], dict[str, Decimal]] = {}
+    for name, currency, withheld_minor, paid_minor in db.session.execute(query):
         withheld, transferred = from_minor(withheld_minor, currency), from_minor(paid_minor, currency)
-        amounts[currency] = {
+        outstanding = withheld - transferred
+        amounts[(name, currency)] = {
             "withheld": withheld,
             "transferred": transferred,
-            "outstanding": withheld - transferred,
+            "outstanding": outstanding,
         }
     return dict(sorted(amounts.items()))
 

@@ -25,12 +25,13 @@ from ledger.services.booking import (
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
+from vat.inputs import mission as mission_name
 
 signals = Namespace()
 # Sent before a withholding is booked, with `allegation_ref` and `country_code`: the victims' side
 # (connected by the app factory) refuses, by raising DomainError, a reference it does not know, an
-# allegation not substantiated, or a country other than the allegation's contributing country.
-# The ledger imports no victims code; it asks.
+# allegation not substantiated, or a country other than the allegation's contributing country,
+# and answers with the allegation's mission. The ledger imports no victims code; it asks.
 withholding_requested = signals.signal("ledger-withholding-requested")
 
 
@@ -44,8 +45,10 @@ def record_withholding(
     decided_on: date,
     currency: str = USD,
     decision_reference: str | None = None,
+    mission: str | None = None,
 ) -> Withholding:
-    """A payment withheld from a contributing country for a substantiated allegation."""
+    """A payment withheld from a contributing country for a substantiated allegation, held by a
+    mission (OIOS §115: who holds the money must be known): the one given, else the allegation's."""
     positive(amount)
     currency = currency.upper()
     allegation_ref = (allegation_ref or "").strip()
@@ -57,13 +60,15 @@ def record_withholding(
         "amount": amount,
         "on": decided_on,
         "decision": decision_reference,
+        "mission": mission,
     }
     if done := engine.begin(key, payload):
         return booked_by(Withholding, done)
     if not allegation_ref:
         raise DomainError(_l("Give the allegation's reference number."))
     code = country(country_code)
-    withholding_requested.send(None, allegation_ref=allegation_ref, country_code=code)
+    answers = withholding_requested.send(None, allegation_ref=allegation_ref, country_code=code)
+    holding = mission_name("mission", mission) or next((m for _, m in answers if m), None)
     rate = engine.rate_for(currency, decided_on)
     withholding = Withholding(
         allegation_ref=allegation_ref,
@@ -72,6 +77,7 @@ def record_withholding(
         amount_minor=engine.to_minor(amount, currency),
         decided_on=decided_on,
         decision_reference=decision_reference or None,
+        mission=holding,
     )
     db.session.add(withholding)
     db.session.flush()

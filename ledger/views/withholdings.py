@@ -34,6 +34,7 @@ def reconciliation() -> str:
         "ledger/reconciliation.html",
         recon=recon,
         page=page,
+        by_mission=withheld.by_mission(),
         buckets=withheld.AGEING_BUCKETS,
         bucket_labels=_bucket_labels(),
     )
@@ -71,6 +72,7 @@ def record_withholding() -> View:
             currency=text(form.currency),
             decided_on=given(form.decided_on.data),
             decision_reference=form.decision_reference.data,
+            mission=form.mission.data,
         ),
         done=_("Withholding recorded."),
         then=lambda w: url_for("ledger.withholding", withholding_id=w.id),

@@ -5,11 +5,14 @@ allegation concerns; the allegation's page shows what was withheld, transferred,
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from ledger.models import Withholding
+from ledger.services import withholdings
+from tests.ledger.conftest import key
 from tests.ledger.test_views import book
 from vat.allegations.models import Allegation
 from vat.auth.models import Role
@@ -112,3 +115,33 @@ def test_fund_managers_see_the_withholdings_to_record(app, client, login, fund):
 def test_roles_that_do_not_book_cannot_see_the_proposals(client, login, role):
     login(role, "CAF")
     assert client.get("/reports/withholdings-to-record").status_code == 403
+
+
+def test_the_holding_mission_is_recorded_and_reconciled_per_mission(app, client, login, fund):
+    """OIOS §115: which mission holds the money is recorded (the allegation's, unless another is
+    given) and the reconciliation shows what each mission holds."""
+    from ledger.reports import withheld
+
+    _allegation("0001/18", "substantiated", "ZAF")  # MINUSCA
+    _allegation("0003/18", "substantiated", "ZAF")
+    fund.contribute("1000")
+    first = fund.withhold("0001/18", "ZAF", "20000", date(2019, 2, 1))
+    second = withholdings.record_withholding(
+        actor=fund.maker,
+        key=key(),
+        allegation_ref="0003/18",
+        country_code="ZAF",
+        amount=Decimal("5000"),
+        decided_on=date(2019, 2, 2),
+        mission="monusco",
+    )
+    fund.transfer(first, "15000", date(2019, 4, 1))
+    db.session.commit()
+    assert (first.mission, second.mission) == ("MINUSCA", "MONUSCO")
+    figures = withheld.by_mission()
+    assert figures[("MINUSCA", "USD")]["outstanding"] == Decimal("5000")
+    assert figures[("MONUSCO", "USD")]["outstanding"] == Decimal("5000")
+    db.session.rollback()
+    login(Role.FUND_MANAGER, "")
+    page = client.get("/ledger/withholdings").get_data(as_text=True)
+    assert 'id="by-mission"' in page and "MINUSCA" in page and "MONUSCO" in page

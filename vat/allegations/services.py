@@ -177,10 +177,10 @@ def withholding_proposals() -> list[Allegation]:
     )
 
 
-def check_withholding(sender: object, *, allegation_ref: str, country_code: str) -> None:
+def check_withholding(sender: object, *, allegation_ref: str, country_code: str) -> str | None:
     """Receives ledger.services.withholdings.withholding_requested (connected by the app factory):
     resolution 70/286 withholds for a substantiated allegation, from the country whose personnel
-    it concerns."""
+    it concerns. Answers the allegation's mission (the one that holds the money, by default)."""
     allegation = find_by_reference_anywhere(allegation_ref)
     if allegation is None:
         raise DomainError(_l("No allegation has the reference %(reference)s.", reference=allegation_ref))
@@ -199,6 +199,7 @@ def check_withholding(sender: object, *, allegation_ref: str, country_code: str)
                 country=allegation.perpetrator_country or "—",
             )
         )
+    return allegation.mission
 
 
 def update_rule(
