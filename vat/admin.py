@@ -20,6 +20,7 @@ from vat.db import BeginMode, begin_mode, db
 from vat.paging import page_number
 from vat.reports.exports import csv_lines
 from vat.submission import act, submit, text
+from vat.victims.models import Victim
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -127,7 +128,13 @@ def break_glass_review() -> str:
     an auditor to read and acknowledge."""
     everything = request.args.get("all") == "1"
     grants = break_glass.to_review(unacknowledged_only=not everything)
-    return render_template("admin/break_glass.html", grants=grants, everything=everything, button=EmptyForm())
+    victim_ids = {g.record_id for g in grants if g.record_type == "victim"}
+    codes = dict(
+        db.session.execute(select(Victim.id, Victim.case_code).where(Victim.id.in_(victim_ids))).all()
+    )
+    return render_template(
+        "admin/break_glass.html", grants=grants, codes=codes, everything=everything, button=EmptyForm()
+    )
 
 
 @bp.post("/break-glass/<int:grant_id>/acknowledge")

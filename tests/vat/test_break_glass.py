@@ -54,6 +54,7 @@ def test_another_reviewer_acknowledges_and_the_breaker_cannot(app, actor, make_u
     login(Role.AUDITOR, "")
     page = client.get("/admin/break-glass").get_data(as_text=True)
     assert REASON in page and senior.username in page
+    assert victim.case_code in page  # the record named by its case code, never by a name
     assert client.post(f"/admin/break-glass/{grant_id}/acknowledge").status_code == 302
     with app.app_context():
         grant = db.session.get(BreakGlass, grant_id)
