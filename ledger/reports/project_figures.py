@@ -83,14 +83,20 @@ def projects_figures(projects: list[Project], today: date | None = None) -> list
     return figures
 
 
-def project_counts(today: date | None = None) -> tuple[int, int]:
-    """How many projects there are and how many are behind schedule (`behind_schedule`), in SQL."""
+def project_counts(today: date | None = None) -> tuple[dict[str, int], int]:
+    """How many projects there are in each status (in the statuses' order) and how many are
+    behind schedule (`behind_schedule`), in one SQL query."""
     today = today or date.today()
     behind = _behind_schedule_sql(today)
-    count, late = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((behind, 1), else_=0)), 0)).select_from(Project)
-    ).one()
-    return count, int(late)
+    rows = db.session.execute(
+        select(Project.status, func.count(), func.coalesce(func.sum(case((behind, 1), else_=0)), 0))
+        .select_from(Project)
+        .group_by(Project.status)
+    ).all()
+    counts = {status: count for status, count, _ in rows}
+    return {s.value: counts[s.value] for s in ProjectStatus if counts.get(s.value)}, sum(
+        int(r[2]) for r in rows
+    )
 
 
 def _behind_schedule_sql(today: date) -> ColumnElement[bool]:

@@ -35,6 +35,7 @@ from ledger.reports import (
 )
 from ledger.services import corrections
 from ledger.views.blueprint import View, bp, page_number
+from ledger.views.projects import status_labels
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
 from vat.inputs import today
@@ -50,6 +51,7 @@ def index() -> str:
     statement, withheld, pending = _overview(today)
     recent = db.session.scalars(select(Entry).order_by(Entry.seq.desc()).limit(8)).all()
     projects, behind = project_figures.project_counts(today)
+    status_words = status_labels()
     return render_template(
         "ledger/index.html",
         position=statement.position,
@@ -58,6 +60,7 @@ def index() -> str:
         statement=statement,
         recent=recent,
         projects=projects,
+        statuses=status_words,
         behind=behind,
     )
 

@@ -70,12 +70,12 @@ def projects() -> str:
         rows=list(zip(rows, project_figures.projects_figures(rows), strict=True)),
         filters=list_filters(),
         focus={f.value: f.label for f in ProjectFocus},
-        statuses=_status_labels(),
+        statuses=status_labels(),
         position=grants.fund_position(),
     )
 
 
-def _status_labels() -> dict[str, str]:
+def status_labels() -> dict[str, str]:
     """The `status_label` macro's words, translated once for a page of projects, not once a row."""
     return {
         ProjectStatus.APPROVED: _("approved"),

@@ -263,3 +263,19 @@ def test_case_codes_link_to_victims_only_for_those_who_may_open_them(app, client
     sign_in(app, senior, make_user(Role.SENIOR_ADVOCATE, "CAF"))
     page = senior.get("/ledger/projects/1").get_data(as_text=True)
     assert "case_code=CAR-2017-0042" in page
+
+
+def test_the_overview_counts_projects_by_status(app, client, manager):
+    """Issue 19, item 9: the overview said '12 approved' for projects of every status."""
+    from ledger.models import Project, ProjectStatus
+
+    seed_cash_and_project(client)
+    assert re.search(r'id="project-counts">1 approved[,.]', client.get("/ledger/").get_data(as_text=True))
+    with app.app_context():
+        db.session.scalars(select(Project)).one().status = ProjectStatus.COMPLETED.value
+        db.session.commit()
+    counts = client.get("/ledger/").get_data(as_text=True)
+    assert (
+        re.search(r'id="project-counts">1 completed[,.]', counts)
+        and "approved" not in counts.split('id="project-counts"')[1].split("</p>")[0]
+    )

@@ -179,3 +179,20 @@ def test_the_portfolio_nets_a_reversed_approval_from_the_day_it_is_reversed(app,
                 (row[0], D(row[9]).scaleb(-2), D(row[10]).scaleb(-2), D(row[11]).scaleb(-2))
                 for row in reference
             ] == [(p["title"], p["approved"], p["disbursed"], p["remaining"]) for p in statement.projects]
+
+
+def test_the_fund_page_opens_on_the_funds_life(app, client, login, world):
+    """Issue 19, item 9: with no dates asked for, the page shows the fund's life (its first entry
+    to today), not an empty current year."""
+    from sqlalchemy import func
+
+    from vat.auth.models import Role
+
+    with app.app_context():
+        first = db.session.scalar(select(func.min(Entry.entry_date)))
+    login(Role.FUND_MANAGER, "")
+    page = client.get("/reports/fund").get_data(as_text=True)
+    assert f'value="{first.isoformat()}"' in page
+    assert f'value="{date.today().isoformat()}"' in page
+    this_year = client.get(f"/reports/fund?start={date.today().year}-01-01").get_data(as_text=True)
+    assert f'value="{first.isoformat()}"' not in this_year  # a date asked for is kept

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Response, abort, render_template
+from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy import func, select
 
+from ledger.models import Entry
 from vat.auth.policy import Permission, requires
+from vat.db import db
+from vat.inputs import today
 from vat.reports.charts import income_and_spending_chart
 from vat.reports.fund import PROJECT_KEYS, FundStatement, fund_statement
 from vat.reports.pdf import fund_statement_pdf
@@ -26,10 +30,21 @@ from vat.reports.views.blueprint import (
 from vat.submission import writes
 
 
+def fund_period() -> tuple[Any, date, date]:
+    """The period asked for; with none, the fund's life (its first entry to today), so the page
+    opens on figures rather than on an empty current year."""
+    form, start, end = period()
+    if not request.args.get("start") and not request.args.get("end"):
+        first = db.session.scalar(select(func.min(Entry.entry_date)))
+        start, end = first or start, today()
+        form.start.data, form.end.data = start, end
+    return form, start, end
+
+
 @bp.get("/fund")
 @requires(Permission.READ_LEDGER)
 def fund() -> str:
-    form, start, end = period()
+    form, start, end = fund_period()
     statement = fund_statement(start, end, small_counts_below=small_counts_below())
     chart = income_and_spending_chart(
         chart_id="fund-by-month",
@@ -103,7 +118,7 @@ def _fund_sheets(statement: FundStatement) -> list[Sheet]:
 def fund_export(fmt: str) -> Response:
     if fmt not in (*FORMATS, "pdf"):
         abort(404)
-    _form, start, end = period()
+    _form, start, end = fund_period()
     statement = fund_statement(start, end, small_counts_below=small_counts_below())
     sheets = _fund_sheets(statement)
     audit_export("fund-statement", fmt, {"start": start, "end": end}, sum(len(rows) for _, _, rows in sheets))
