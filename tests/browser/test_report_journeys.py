@@ -49,8 +49,8 @@ def test_auditor_reads_the_fund_on_the_dashboard_and_exports_the_statement(
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
     page.get_by_role("link", name="Fund statement").click()
-    page.get_by_label("From").fill("2021-01-01")
-    page.get_by_label("To").fill("2021-12-31")
+    page.get_by_label("From", exact=True).fill("2021-01-01")
+    page.get_by_label("To", exact=True).fill("2021-12-31")
     page.get_by_role("button", name="Show").click()
     assert page.get_by_role("img", name="Income and spending by month").is_visible()
 
