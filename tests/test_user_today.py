@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
-from tests.ledger.test_views import book
+from tests.ledger.pages import book
 from vat.auth.models import Role, User
 from vat.db import db
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -30,9 +31,11 @@ from ledger.models import (
     WithholdingTransfer,
 )
 from ledger.services import contributions, corrections, grants, months, victim_support, withholdings
+from tests.conftest import sign_in
 from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.db import db
+from vat.errors import DomainError
 
 PASSWORD = "correct horse battery staple"
 
@@ -224,6 +227,50 @@ class Fund:
             purpose=purpose,
             country_code=kw.get("country_code"),
         )
+
+
+def run_together(app: Flask, jobs: list[tuple[int, Callable[[User], object]]]) -> list[str]:
+    """Start every (user id, job) at once, each in a thread with its own session, the job given
+    that user and its transaction committed; return the outcomes ("ok" or "refused: ...")."""
+    barrier = threading.Barrier(len(jobs))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def worker(user_id: int, job: Callable[[User], object]) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                job(db.session.get_one(User, user_id))
+                db.session.commit()
+                outcome = "ok"
+            except DomainError as error:
+                db.session.rollback()
+                outcome = f"refused: {error}"
+            finally:
+                db.session.remove()
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=worker, args=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+@pytest.fixture
+def manager(login: Any) -> User:
+    """The test client's user: a fund manager with no country scope."""
+    return login(Role.FUND_MANAGER, "")
+
+
+@pytest.fixture
+def checker(app: Flask, make_user: Any) -> Any:
+    """A second test client, signed in as another fund manager (the four eyes' second pair)."""
+    client = app.test_client()
+    sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
+    return client
 
 
 @pytest.fixture

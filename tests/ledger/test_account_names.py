@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ledger.test_views import seed_cash_and_project
+from tests.ledger.pages import seed_cash_and_project
 from vat.auth.models import Role
 
 

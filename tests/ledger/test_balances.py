@@ -14,8 +14,8 @@ from ledger.models import Balance, Entry, Posting
 from ledger.services import months
 from tests.conftest import make_app
 from tests.ledger.conftest import key
+from tests.ledger.pages import seed_cash_and_project
 from tests.ledger.test_post_many import payment
-from tests.ledger.test_views import seed_cash_and_project
 from vat.auth.models import Role
 from vat.db import db
 from vat.errors import DomainError

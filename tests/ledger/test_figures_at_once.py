@@ -4,16 +4,8 @@ rejected). No figure is kept per worker: they read the balances the engine keeps
 
 from __future__ import annotations
 
-import pytest
-
 from tests.bench.conftest import logged_queries
-from tests.ledger.test_views import book, seed_cash_and_project
-from vat.auth.models import Role
-
-
-@pytest.fixture
-def manager(login):
-    return login(Role.FUND_MANAGER, "")
+from tests.ledger.pages import book, seed_cash_and_project
 
 
 def _page(client, path: str) -> str:

@@ -15,35 +15,14 @@ from sqlalchemy import func, select
 from ledger.models import DirectSupport, Entry, ExchangeRate, Outflow
 from ledger.services import months
 from tests.conftest import make_app, sign_in
-from tests.ledger.test_views import book, seed_cash_and_project
+from tests.ledger.pages import pay_victim, record_rate, seed_cash_and_project
 from vat.auth.models import Role, User
 from vat.db import db, utcnow
 
 
-@pytest.fixture
-def manager(login):
-    return login(Role.FUND_MANAGER, "")
-
-
-@pytest.fixture
-def checker(app, make_user):
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
-    return client
-
-
 def held_support(app, client) -> int:
     seed_cash_and_project(client)
-    response = book(
-        client,
-        "/ledger/direct-support/new",
-        case_code="CAR-2017-0042",
-        country_code="CAF",
-        purpose="relocation",
-        amount="150000",
-        currency="USD",
-        paid_on="2019-01-20",
-    )
+    response = pay_victim(client, "150000", "2019-01-20")
     assert response.status_code == 302
     with app.app_context():
         return db.session.scalars(select(Outflow.id)).one()
@@ -76,12 +55,7 @@ def test_a_rejected_payment_posts_nothing(app, client, manager, checker):
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.SENIOR_ADVOCATE, Role.ADVOCATE, Role.ADMIN])
 def test_other_roles_cannot_approve_or_confirm(app, client, manager, make_user, role):
     outflow_id = held_support(app, client)
-    assert (
-        client.post(
-            "/ledger/rates", data={"currency": "EUR", "month": "2019-01-01", "rate": "0.9", "source": "UN"}
-        ).status_code
-        == 302
-    )
+    assert record_rate(client).status_code == 302
     other = app.test_client()
     sign_in(app, other, make_user(role, "CAF"))
     assert other.post(f"/ledger/approvals/{outflow_id}/approve").status_code == 403
@@ -116,12 +90,7 @@ def test_approving_or_confirming_without_a_csrf_token_is_refused(database_url, m
 
 def test_a_stale_sign_in_moves_no_money_and_confirms_no_rate(app, client, manager, checker):
     outflow_id = held_support(app, client)
-    assert (
-        client.post(
-            "/ledger/rates", data={"currency": "EUR", "month": "2019-01-01", "rate": "0.9", "source": "UN"}
-        ).status_code
-        == 302
-    )
+    assert record_rate(client).status_code == 302
     key_page = client.get("/ledger/direct-support/new").get_data(as_text=True)
     later = utcnow() + timedelta(minutes=app.config["VAT_FRESH_MINUTES"] + 1)
     with time_machine.travel(later - timedelta(minutes=5)):

@@ -14,11 +14,11 @@ from ledger.engine import EntryKind, Event, Line
 from ledger.models import Entry, Posting
 from ledger.services import months
 from ledger.verify import verify
-from tests.ledger.conftest import key
-from tests.ledger.test_concurrency import run_together
+from tests.ledger.conftest import key, run_together
 from tests.statements import statements_sent
 from vat import audit
 from vat.audit import AuditEvent
+from vat.auth.models import User
 from vat.db import db
 from vat.errors import Conflict, DomainError
 
@@ -129,16 +129,12 @@ def test_the_statements_sent_do_not_grow_with_the_batch(fund):
 
 def test_two_batches_at_once_cannot_overspend_cash(ctx, fund):
     fund.contribute("1000")
-    maker_id = fund.maker.id
     db.session.commit()
 
-    def batch() -> None:
-        from vat.auth.models import User
-
-        actor = db.session.get(User, maker_id)
+    def batch(actor: User) -> None:
         engine.post_many(actor=actor, events=[payment("200"), payment("200"), payment("200")])
 
-    outcomes = run_together(ctx, [batch, batch])
+    outcomes = run_together(ctx, [(fund.maker.id, batch)] * 2)
     assert sorted(o.split(":")[0] for o in outcomes) == ["ok", "refused"], outcomes
     db.session.expire_all()
     assert engine.usd_balance(engine.CASH) == D("400")

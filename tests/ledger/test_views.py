@@ -11,61 +11,17 @@ from sqlalchemy import func, select
 from ledger import engine
 from ledger.models import Entry, Outflow, Tranche
 from tests.conftest import make_app, sign_in
+from tests.ledger.pages import (
+    book,
+    entry_count,
+    minted_key,
+    pay_victim,
+    receive,
+    seed_cash_and_project,
+    withhold,
+)
 from vat.auth.models import Role
 from vat.db import db
-
-
-def minted_key(html: str) -> str:
-    match = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', html)
-    assert match, "the form carries no idempotency key"
-    return match.group(1)
-
-
-def entry_count(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(Entry.id)))
-
-
-def book(client, path: str, **data) -> object:
-    data.setdefault("key", minted_key(client.get(path).get_data(as_text=True)))
-    return client.post(path, data=data)
-
-
-@pytest.fixture
-def manager(login):
-    return login(Role.FUND_MANAGER, "")
-
-
-def seed_cash_and_project(client, amount: str = "100000") -> None:
-    assert (
-        client.post("/ledger/donors/new", data={"kind": "member_state", "country_code": "NOR"}).status_code
-        == 302
-    )
-    response = book(
-        client,
-        "/ledger/donors/1/receipt",
-        pledge_id="",
-        amount="200000",
-        currency="USD",
-        received_on="2019-01-10",
-        bank_reference="B-1",
-    )
-    assert response.status_code == 302
-    response = book(
-        client,
-        "/ledger/projects/new",
-        title="Livelihoods",
-        partner="IRC",
-        country_code="CAF",
-        focus="income_generation",
-        amount=amount,
-        currency="USD",
-        approved_on="2019-02-01",
-        planned_start="2019-03-01",
-        planned_end="2020-03-01",
-        case_codes="CAR-2017-0042\nCAR-2017-0043",
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("role", [Role.ADVOCATE, Role.ADMIN])
@@ -129,16 +85,7 @@ def test_a_post_without_csrf_token_is_refused(database_url, make_user):
 
 def test_a_domain_refusal_is_shown_on_the_form(app, client, manager):
     client.post("/ledger/donors/new", data={"kind": "member_state", "country_code": "SWE"})
-    response = book(
-        client,
-        "/ledger/direct-support/new",
-        case_code="CAR-2017-0042",
-        country_code="CAF",
-        purpose="rent",
-        amount="10",
-        currency="USD",
-        paid_on="2019-01-10",
-    )
+    response = pay_victim(client, "10", "2019-01-10", purpose="rent")
     assert response.status_code == 422 and "Not enough cash" in response.get_data(as_text=True)
 
 
@@ -174,15 +121,7 @@ def test_the_journey_updates_the_fund_balance_and_the_reconciliation(app, client
         ).status_code
         == 302
     )
-    response = book(
-        client,
-        "/ledger/withholdings/new",
-        allegation_ref="0399/15",
-        country_code="ZAF",
-        amount="20000",
-        currency="USD",
-        decided_on="2019-02-01",
-    )
+    response = withhold(client, "0399/15")
     assert response.status_code == 302 and response.location.endswith("/ledger/withholdings/1")
     assert (
         book(
@@ -236,15 +175,7 @@ def test_closing_a_month_and_exporting_its_close_pack(app, client, manager):
     pack = client.get("/ledger/periods/1/close-pack.json")
     assert pack.status_code == 200 and pack.json["period"] == "2019-01"
     assert "attachment" in pack.headers["Content-Disposition"]
-    late = book(
-        client,
-        "/ledger/donors/1/receipt",
-        pledge_id="",
-        amount="1",
-        currency="USD",
-        received_on="2019-01-20",
-        bank_reference="late",
-    )
+    late = receive(client, "1", "2019-01-20", bank_reference="late")
     assert late.status_code == 422 and "January 2019 is closed" in late.get_data(as_text=True)
 
 

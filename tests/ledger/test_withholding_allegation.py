@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ledger.models import Withholding
 from ledger.services import withholdings
 from tests.ledger.conftest import key
-from tests.ledger.test_views import book
+from tests.ledger.pages import withhold
 from vat.allegations.models import Allegation
 from vat.auth.models import Role
 from vat.db import db
@@ -66,15 +66,7 @@ def test_the_form_shows_the_refusal_and_books_nothing(app, client, login):
     login(Role.FUND_MANAGER, "")
     with app.app_context():
         _allegation("0002/18", "pending", "ZAF")
-    response = book(
-        client,
-        "/ledger/withholdings/new",
-        allegation_ref="0002/18",
-        country_code="ZAF",
-        amount="20000",
-        currency="USD",
-        decided_on="2019-02-01",
-    )
+    response = withhold(client, "0002/18")
     assert response.status_code == 422
     assert "Allegation 0002/18 is not substantiated" in response.get_data(as_text=True)
     with app.app_context():

@@ -17,7 +17,7 @@ from ledger.models import DonorKind, Entry, ProjectPayment, Tranche
 from ledger.services import contributions, corrections, grants
 from tests.conftest import sign_in
 from tests.ledger.conftest import Fund, key
-from tests.ledger.test_views import book, seed_cash_and_project
+from tests.ledger.pages import book, seed_cash_and_project
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.errors import DomainError

@@ -1,0 +1,80 @@
+"""The ledger's forms through the test client: each books with a freshly minted idempotency key
+and the values a test does not care about, so a test names only what it is about."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ledger.models import Entry
+from vat.db import db
+
+
+def minted_key(html: str) -> str:
+    match = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', html)
+    assert match, "the form carries no idempotency key"
+    return match.group(1)
+
+
+def entry_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Entry.id)))
+
+
+def book(client, path: str, **data) -> Any:
+    data.setdefault("key", minted_key(client.get(path).get_data(as_text=True)))
+    return client.post(path, data=data)
+
+
+def receive(client, amount: str, received_on: str, bank_reference: str = "B-1", donor: int = 1) -> Any:
+    """A receipt in US dollars from donor `donor`, outside any pledge."""
+    fields = {"amount": amount, "received_on": received_on, "bank_reference": bank_reference}
+    return book(client, f"/ledger/donors/{donor}/receipt", pledge_id="", currency="USD", **fields)
+
+
+def pay_victim(client, amount: str, paid_on: str, purpose: str = "relocation") -> Any:
+    """Direct support in US dollars to victim CAR-2017-0042 of the Central African Republic."""
+    victim = {"case_code": "CAR-2017-0042", "country_code": "CAF"}
+    return book(
+        client,
+        "/ledger/direct-support/new",
+        purpose=purpose,
+        amount=amount,
+        currency="USD",
+        paid_on=paid_on,
+        **victim,
+    )
+
+
+def approve_project(client, amount: str, currency: str = "USD", **terms: str) -> Any:
+    """A CAF project approved on 1 February 2019 for a year from March; `terms` may name its title,
+    partner and beneficiaries' case codes."""
+    terms = {"title": "Livelihoods", "partner": "IRC", "case_codes": "", **terms}
+    dates = {"approved_on": "2019-02-01", "planned_start": "2019-03-01", "planned_end": "2020-03-01"}
+    kind = {"country_code": "CAF", "focus": "income_generation"}
+    return book(client, "/ledger/projects/new", amount=amount, currency=currency, **kind, **dates, **terms)
+
+
+def withhold(client, allegation_ref: str, amount: str = "20000") -> Any:
+    """US dollars withheld from South Africa on 1 February 2019 for `allegation_ref`."""
+    decision = {"country_code": "ZAF", "currency": "USD", "decided_on": "2019-02-01"}
+    return book(client, "/ledger/withholdings/new", allegation_ref=allegation_ref, amount=amount, **decision)
+
+
+def record_rate(client, month: str = "2019-01-01", rate: str = "0.9", **more: str) -> Any:
+    """A month's euro rate from the UN, recorded by the client's fund manager alone."""
+    return client.post(
+        "/ledger/rates", data={"currency": "EUR", "month": month, "rate": rate, "source": "UN", **more}
+    )
+
+
+def seed_cash_and_project(client, amount: str = "100000") -> None:
+    assert (
+        client.post("/ledger/donors/new", data={"kind": "member_state", "country_code": "NOR"}).status_code
+        == 302
+    )
+    assert receive(client, "200000", "2019-01-10").status_code == 302
+    response = approve_project(client, amount, case_codes="CAR-2017-0042\nCAR-2017-0043")
+    assert response.status_code == 302, response.get_data(as_text=True)
