@@ -24,6 +24,8 @@ summaries rebuilt from them at the end, as after an import run outside the app.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -64,6 +66,11 @@ SERVICES = [
     ("CAR-2021-0007", "shelter", "not_available", date(2021, 2, 1), None, None, {}),
     ("DRC-2021-0001", "material", "completed", date(2021, 2, 3), date(2021, 2, 3), date(2021, 2, 3), {}),
 ]
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    """A CSV export's rows, without the byte-order mark written for Excel."""
+    return list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ Claims (victim's place), by the day opened:
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import date
@@ -29,6 +28,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from tests.reports.conftest import csv_rows
 from vat.allegations.models import Allegation
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
@@ -74,6 +74,15 @@ CLAIMS = [
     ("V8", "closed", D(2024, 10, 10)),
 ]
 Q3 = Period.of_quarter(2024, 3)
+TABLES = [
+    "By type and sub-type",
+    "By status and outcome",
+    "By mission",
+    "By personnel category",
+    "Victims by sex and age",
+    "Victims by UN group",
+    "Paternity claims by step",
+]
 
 
 @pytest.fixture
@@ -331,23 +340,19 @@ def test_an_unknown_format_is_not_found(client, login):
     assert client.get("/reports/statistics/export.pdf").status_code == 404
 
 
+def _sections(response) -> dict[tuple[str, str], list[str]]:
+    """The CSV export's cells by (section, row label), in the order of the file."""
+    lines = csv_rows(response.get_data(as_text=True))
+    return {(line[0], line[1]): line[2:] for line in lines if line and line[0] != "section"}
+
+
 def test_the_csv_export_has_one_section_per_table_and_is_audited(app, client, login, records):
     user = login(Role.SENIOR_ADVOCATE, "CAF, COD")
     response = client.get("/reports/statistics/export.csv?period=quarter&quarter=2024-Q3&country=caf")
     assert response.status_code == 200
     assert 'filename="un-statistics-2024-Q3-' in response.headers["Content-Disposition"]
-    lines = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    sections = [line[0] for line in lines if line and line[0] != "section"]
-    assert list(dict.fromkeys(sections)) == [
-        "By type and sub-type",
-        "By status and outcome",
-        "By mission",
-        "By personnel category",
-        "Victims by sex and age",
-        "Victims by UN group",
-        "Paternity claims by step",
-    ]
-    rows = {(line[0], line[1]): line[2:] for line in lines if line and line[0] != "section"}
+    rows = _sections(response)
+    assert list(dict.fromkeys(section for section, _ in rows)) == TABLES
     assert rows[("By status and outcome", "substantiated")] == ["2"]
     assert rows[("By status and outcome", "total")] == ["4"]  # CAF only: MONUSCO's is not counted
     assert rows[("By type and sub-type", "sexual abuse")] == ["1", "0", "1", "0", "0", "0", "0", "2"]
@@ -367,15 +372,7 @@ def test_the_xlsx_export_has_one_sheet_per_table(client, login, records):
     response = client.get("/reports/statistics/export.xlsx?period=range&start=2024-07-01&end=2024-07-31")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.data), read_only=True)
-    assert book.sheetnames == [
-        "By type and sub-type",
-        "By status and outcome",
-        "By mission",
-        "By personnel category",
-        "Victims by sex and age",
-        "Victims by UN group",
-        "Paternity claims by step",
-    ]
+    assert book.sheetnames == TABLES
     outcome = [list(row) for row in book["By status and outcome"].iter_rows(values_only=True)]
     assert outcome == [
         ["outcome", "allegations"],
@@ -400,8 +397,7 @@ def test_an_auditors_export_writes_suppressed_cells_as_such(app, client, login, 
     login(Role.AUDITOR, "")
     response = client.get("/reports/statistics/export.csv?period=year&year=2024")
     assert response.status_code == 200
-    lines = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    rows = {(line[0], line[1]): line[2:] for line in lines if line and line[0] != "section"}
+    rows = _sections(response)
     assert rows[("By status and outcome", "pending")] == ["suppressed"]
     assert rows[("By status and outcome", "total")] == ["7"]
     assert rows[("By mission", "MINUSCA")] == ["5"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import date, timedelta
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from tests.reports.conftest import csv_rows
 from tests.reports.pdf_text import pdf_text
 from vat.audit import AuditEvent
 from vat.auth.models import Role
@@ -67,7 +67,7 @@ def test_advocate_csv_export_is_streamed_safe_and_audited(app, client, login, wo
     response = client.get("/reports/victims/export.csv?minor=yes")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith('attachment; filename="victim-support-')
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    rows = csv_rows(response.get_data(as_text=True))
     assert rows[0] == [h.format(days=90) for h in SUPPORT_HEADER]
     assert [r[0] for r in rows[1:]] == ["CAR-2020-0001", "CAR-2021-0004"]
     direct = SUPPORT_HEADER.index("direct support (USD)")
@@ -155,7 +155,7 @@ def test_deidentified_export_for_analysts(app, client, login, world):
     again = client.get("/reports/victims/export-deidentified.csv").get_data(as_text=True)
     assert first == again  # stable ids and offsets: successive exports can be joined
     assert "CAR-" not in first and "MINUSCA" not in first
-    rows = list(csv.reader(io.StringIO(first.lstrip("\ufeff"))))
+    rows = csv_rows(first)
     header = rows[0]
     assert header[0] == "pseudonymous id" and "mission" not in header
     assert "registered (month, shifted)" in header and "direct support (USD) band" in header
