@@ -78,9 +78,9 @@ def test_fields_that_can_carry_identity_are_encrypted_at_rest(app, make_user):
     (text columns since the former migration 1070, now in the baseline) and read back clear."""
     from datetime import date
 
-    from tests.vat.conftest import register
+    from tests.vat.conftest import register, share
     from vat.auth.models import Role, User
-    from vat.victims import consents, family
+    from vat.victims import family
     from vat.victims.models import Child, Disclosure
 
     user = make_user(Role.ADVOCATE, "CAF")
@@ -88,14 +88,7 @@ def test_fields_that_can_carry_identity_are_encrypted_at_rest(app, make_user):
         actor = db.session.get(User, user.id)
         victim = register(actor)
         family.add_child(actor=actor, victim=victim, birth_date=date(2019, 4, 2), sex="female")
-        consents.record_disclosure(
-            actor=actor,
-            victim=victim,
-            recipient_kind="provider",
-            recipient="Clinique Sainte-Anne",
-            purpose="Follow-up of the pregnancy",
-            shared_on=None,
-        )
+        share(actor, victim, "Clinique Sainte-Anne", "Follow-up of the pregnancy")
         db.session.commit()
         stored = db.session.execute(
             text("SELECT birth_date, recipient, purpose FROM vat_child, vat_disclosure")

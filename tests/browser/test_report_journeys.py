@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from tests.conftest import PASSWORD, browser_sign_in
 from tests.reports.conftest import world  # noqa: F401 (the data set, a fixture)
-from tests.vat.conftest import register
+from tests.vat.conftest import register, share
 from vat.auth.models import Role, User, UserSession
 from vat.db import db
 from vat.reports.support import support_header
@@ -77,14 +77,7 @@ def _victim_with_a_share(app, advocate_id: int) -> int:
             method="written",
             version="1",
         )
-        consents.record_disclosure(
-            actor=actor,
-            victim=victim,
-            recipient_kind="provider",
-            recipient="IRC",
-            purpose="medical follow-up",
-            shared_on=date(2022, 5, 3),
-        )
+        share(actor, victim, "IRC", "medical follow-up", on=date(2022, 5, 3))
         db.session.commit()
         return victim.id
 

@@ -12,9 +12,10 @@ from flask import Flask
 from ledger.models import ProjectFocus
 from tests.ledger.conftest import Fund
 from tests.statements import counting
+from tests.vat.conftest import assist
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import assistance, identity
+from vat.victims import identity
 from vat.victims.consents import record_consent
 
 BOUND = 40  # statements for the whole request: session, user, the figures
@@ -40,15 +41,7 @@ def more_of_everything(app: Flask, manager_id: int, advocate_id: int) -> None:
             record_consent(
                 actor=advocate, victim=victim, purpose="services", given_on=on, method="written", version="1"
             )
-            assistance.record_assistance(
-                actor=advocate,
-                victim=victim,
-                service_type="medical",
-                status="completed" if n % 2 else "referred",
-                referral_date=on,
-                start_date=on if n % 2 else None,
-                end_date=on if n % 2 else None,
-            )
+            assist(advocate, victim, "completed" if n % 2 else "referred", on)
             codes.append(victim.case_code)
         fund = Fund(manager)
         fund.contribute("50000", on)

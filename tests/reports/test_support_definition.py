@@ -11,11 +11,12 @@ from sqlalchemy import select
 from ledger.models import DonorKind, Entry, ProjectFocus
 from ledger.services import contributions, corrections
 from tests.ledger.conftest import Fund
+from tests.vat.conftest import assist
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports.scope import VictimFilters
 from vat.reports.support import headline
-from vat.victims import assistance, identity, listing, support_summary
+from vat.victims import identity, listing, support_summary
 from vat.victims.consents import record_consent
 from vat.victims.timeline import open_items
 
@@ -73,15 +74,7 @@ def test_a_victim_on_a_project_whose_approval_was_reversed_is_not_supported(app,
         record_consent(
             actor=advocate, victim=victim, purpose="services", given_on=on, method="written", version="1"
         )
-        assistance.record_assistance(
-            actor=advocate,
-            victim=victim,
-            service_type="medical",
-            status="completed",
-            referral_date=on,
-            start_date=on,
-            end_date=on,
-        )
+        assist(advocate, victim, "completed", on)
         db.session.commit()
         assert set(_readers_say(advocate, code).values()) == {True}
         # A viewer whose reach is every victim (no condition on the victims at all) counts the same.

@@ -11,9 +11,9 @@ from flask import Flask
 
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import identity
+from vat.victims import assistance, consents, family, identity
 from vat.victims.consents import record_consent
-from vat.victims.models import ConsentPurpose, Victim
+from vat.victims.models import Assistance, Communication, ConsentPurpose, Disclosure, Victim
 
 ALL_CONSENTS = [p.value for p in ConsentPurpose]
 
@@ -50,3 +50,31 @@ def give_consents(
         record_consent(
             actor=actor, victim=victim, purpose=purpose, given_on=given_on, method="written", version=version
         )
+
+
+def assist(
+    actor: User, victim: Victim, status: str = "referred", on: date | None = None, **values: Any
+) -> Assistance:
+    """A medical service (unless `values` name another type) referred on `on`, started that day
+    once in progress and ended that day once completed, unless `values` say otherwise."""
+    dates = {"referral_date": on} if on else {}
+    if on and status in ("in_progress", "completed"):
+        dates["start_date"] = on
+    if on and status == "completed":
+        dates["end_date"] = on
+    values = {"service_type": "medical", "status": status, **dates, **values}
+    return assistance.record_assistance(actor=actor, victim=victim, **values)
+
+
+def contact(actor: User, victim: Victim, on: date | None, **values: Any) -> Communication:
+    """A call on `on` that gave the victim a case update, unless `values` say otherwise."""
+    values = {"channel": "phone", "summary": None, "case_update_given": True, **values}
+    return family.log_communication(actor=actor, victim=victim, occurred_on=on, **values)
+
+
+def share(
+    actor: User, victim: Victim, recipient: str, purpose: str, kind: str = "provider", on: date | None = None
+) -> Disclosure:
+    """The victim's file shared with `recipient`, a provider unless told, on `on` (today if None)."""
+    shared = {"recipient": recipient, "purpose": purpose, "shared_on": on}
+    return consents.record_disclosure(actor=actor, victim=victim, recipient_kind=kind, **shared)

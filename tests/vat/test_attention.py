@@ -11,11 +11,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.vat.conftest import register
+from tests.vat.conftest import assist, register
 from vat.allegations import services as allegations
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import assistance, identity, listing, outcomes
+from vat.victims import identity, listing, outcomes
 
 
 def _overdue_victims(actor: User, today: date, count: int, series: str = "X") -> list[str]:
@@ -23,13 +23,7 @@ def _overdue_victims(actor: User, today: date, count: int, series: str = "X") ->
     codes = []
     for number in range(count):
         victim = register(actor, registered_on=today - timedelta(days=120))
-        assistance.record_assistance(
-            actor=actor,
-            victim=victim,
-            service_type="legal",
-            status="referred",
-            referral_date=today - timedelta(days=45 + number),
-        )
+        assist(actor, victim, on=today - timedelta(days=45 + number), service_type="legal")
         allegation = allegations.create_allegation(
             actor=actor,
             reference=f"{series}{count - number}/26",

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 
-from tests.vat.conftest import register
+from tests.vat.conftest import assist, contact, register
 from vat import audit
 from vat.allegations import clock
 from vat.allegations import services as allegations
@@ -230,25 +230,10 @@ def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(
     assert [t.outcome for t in first.tasks] == ["unsubstantiated"]
     task = first.tasks[0]
     with pytest.raises(InvalidField, match="case update"):
-        family.log_communication(
-            actor=actor,
-            victim=first,
-            occurred_on=today,
-            channel="in_person",
-            summary="Told her.",
-            case_update_given=False,
-            closes_task_ids=[task.id],
-        )
+        told = {"channel": "in_person", "summary": "Told her.", "case_update_given": False}
+        contact(actor, first, today, closes_task_ids=[task.id], **told)
     with pytest.raises(InvalidField):  # another victim's task
-        family.log_communication(
-            actor=actor,
-            victim=first,
-            occurred_on=today,
-            channel="phone",
-            summary=None,
-            case_update_given=True,
-            closes_task_ids=[second.tasks[0].id],
-        )
+        contact(actor, first, today, closes_task_ids=[second.tasks[0].id])
     communication = family.log_communication(
         actor=actor,
         victim=first,
@@ -272,14 +257,7 @@ def test_outcome_opens_a_task_per_linked_victim_closed_by_a_communication(
 def test_communication_needs_consent_to_be_contacted(actor: User, today: date) -> None:
     victim = register(actor, consents=["services"])
     with pytest.raises(InvalidField, match="be contacted"):
-        family.log_communication(
-            actor=actor,
-            victim=victim,
-            occurred_on=today,
-            channel="phone",
-            summary=None,
-            case_update_given=True,
-        )
+        contact(actor, victim, today)
     with pytest.raises(InvalidField, match="future"):
         consents.record_consent(
             actor=actor,
@@ -294,22 +272,8 @@ def test_communication_needs_consent_to_be_contacted(actor: User, today: date) -
 def test_filters_no_assistance_no_update_minor_status(actor: User, make_user, today, ago) -> None:  # type: ignore[no-untyped-def]
     old = register(actor, registered_on=today - timedelta(days=200), age_group="minor")
     helped = register(actor, registered_on=today - timedelta(days=200))
-    assistance.record_assistance(
-        actor=actor,
-        victim=helped,
-        service_type="medical",
-        status="in_progress",
-        referral_date=ago,
-        start_date=ago,
-    )
-    family.log_communication(
-        actor=actor,
-        victim=helped,
-        occurred_on=today - timedelta(days=5),
-        channel="phone",
-        summary=None,
-        case_update_given=True,
-    )
+    assist(actor, helped, "in_progress", ago)
+    contact(actor, helped, today - timedelta(days=5))
     referred_only = register(actor)
     assistance.record_assistance(actor=actor, victim=referred_only, service_type="legal", status="referred")
     closed = register(actor, registered_on=today - timedelta(days=300))

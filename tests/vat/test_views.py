@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import make_app, sign_in
 from tests.statements import counting
-from tests.vat.conftest import register
+from tests.vat.conftest import contact, register, share
 from vat import audit
 from vat.allegations import services as allegations
 from vat.auth.models import Role, User
@@ -495,14 +495,7 @@ def test_the_victim_page_costs_the_same_queries_however_much_it_holds(
                     actor=actor, victim=victim, service_type="medical", status="referred"
                 )
                 family.add_child(actor=actor, victim=victim, notes=f"child {number}")
-                family.log_communication(
-                    actor=actor,
-                    victim=victim,
-                    occurred_on=today,
-                    channel="phone",
-                    summary="s",
-                    case_update_given=True,
-                )
+                contact(actor, victim, today, summary="s")
                 allegation = allegations.create_allegation(
                     actor=actor, reference=f"{items}-{number}", country_code="CAF", received_on=today
                 )
@@ -555,14 +548,7 @@ def test_a_senior_exports_a_shared_file_only_while_its_consent_stands(
         actor = db.session.get(User, advocate.id)
         victim = register(actor, name='=HYPERLINK("http://x")', consents=["share_member_state", "services"])
         assistance.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
-        disclosure = consents.record_disclosure(
-            actor=actor,
-            victim=victim,
-            recipient_kind="member_state",
-            recipient="FRA",
-            purpose="paternity",
-            shared_on=today,
-        )
+        disclosure = share(actor, victim, "FRA", "paternity", kind="member_state", on=today)
         db.session.commit()
         victim_id, disclosure_id = victim.id, disclosure.id
     url = f"/vat/victims/{victim_id}/export"
