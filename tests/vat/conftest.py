@@ -33,6 +33,28 @@ def actor(ctx: Flask, make_user: Callable[..., Any]) -> User:
     return user
 
 
+@pytest.fixture
+def manager(ctx: Flask, make_user: Callable[..., Any]) -> User:
+    """A fund manager, loaded in the test's app context."""
+    db.session.commit()  # end the context's transaction: make_user writes on a connection of its own
+    return db.session.get_one(User, make_user(Role.FUND_MANAGER, "").id)
+
+
+@pytest.fixture
+def people(app: Flask) -> Callable[..., list[str]]:
+    """Registers `count` victims named Person `first`, Person `first + 1`… for the user whose id
+    it is given, commits, and returns their case codes."""
+
+    def register_people(user_id: int, count: int, first: int = 0) -> list[str]:
+        with app.app_context():
+            actor = db.session.get_one(User, user_id)
+            victims = [register(actor, name=f"Person {n}") for n in range(first, first + count)]
+            db.session.commit()
+            return [victim.case_code for victim in victims]
+
+    return register_people
+
+
 def register(actor: User, *, consents: list[str] | None = None, **values: Any) -> Victim:
     values.setdefault("country_code", "CAF")
     values.setdefault("mission", "MINUSCA")

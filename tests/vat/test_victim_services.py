@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from sqlalchemy import select, text
@@ -298,31 +299,14 @@ def test_filters_no_assistance_no_update_minor_status(actor: User, make_user, to
 
 
 def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
-    actor: User, make_user, ago
-) -> None:  # type: ignore[no-untyped-def]
-    from vat.auth.models import Role
-
+    actor: User, manager: User, ago: date
+) -> None:
     victim = register(actor)
     db.session.commit()
-    manager = db.session.get(User, make_user(Role.FUND_MANAGER, "").id)
-    service = assistance.record_trust_fund_support(
-        actor=manager,
-        case_code=victim.case_code.lower(),
-        amount=Decimal("250.00"),
-        currency="USD",
-        usd_minor=25000,
-        paid_on=ago,
-        ledger_entry_id=42,
-    )
-    again = assistance.record_trust_fund_support(
-        actor=manager,
-        case_code=victim.case_code,
-        amount=Decimal("250.00"),
-        currency="USD",
-        usd_minor=25000,
-        paid_on=ago,
-        ledger_entry_id=42,
-    )
+    support = partial(assistance.record_trust_fund_support, actor=manager, currency="USD", paid_on=ago)
+    paid = {"amount": Decimal("250.00"), "usd_minor": 25000, "ledger_entry_id": 42}
+    service = support(case_code=victim.case_code.lower(), **paid)
+    again = support(case_code=victim.case_code, **paid)
     assert again.id == service.id
     assert (service.funding_source, service.status, service.cost, service.ledger_entry_id) == (
         "direct_trust_fund",
@@ -332,26 +316,10 @@ def test_record_trust_fund_support_is_linked_to_the_ledger_entry_and_idempotent(
     )
     assert db.session.scalar(select(Assistance.id).where(Assistance.victim_id == victim.id)) == service.id
     with pytest.raises(DomainError, match="No victim"):
-        assistance.record_trust_fund_support(
-            actor=manager,
-            case_code="CAR-1999-9999",
-            amount=Decimal("1"),
-            currency="USD",
-            usd_minor=100,
-            paid_on=ago,
-            ledger_entry_id=43,
-        )
+        support(case_code="CAR-1999-9999", amount=Decimal("1"), usd_minor=100, ledger_entry_id=43)
     no_consent = register(actor, consents=[])
     with pytest.raises(InvalidField, match="receive services"):
-        assistance.record_trust_fund_support(
-            actor=manager,
-            case_code=no_consent.case_code,
-            amount=Decimal("1"),
-            currency="USD",
-            usd_minor=100,
-            paid_on=ago,
-            ledger_entry_id=44,
-        )
+        support(case_code=no_consent.case_code, amount=Decimal("1"), usd_minor=100, ledger_entry_id=44)
 
 
 def test_open_items_and_timeline(actor: User, today: date) -> None:
@@ -360,13 +328,7 @@ def test_open_items_and_timeline(actor: User, today: date) -> None:
         actor=actor, reference="CAF-2026-01", country_code="CAF", received_on=today - timedelta(days=20)
     )
     outcomes.link_victim(actor=actor, victim=victim, allegation=allegation)
-    assistance.record_assistance(
-        actor=actor,
-        victim=victim,
-        service_type="psychosocial",
-        status="referred",
-        referral_date=today - timedelta(days=31),
-    )
+    assist(actor, victim, on=today - timedelta(days=31), service_type="psychosocial")
     items = {item.kind for item in timeline.open_items(victim, clock.rules())}
     assert items == {"overdue_step", "stuck_service", "no_update", "no_assistance"}
     titles = [event.title for event in timeline.timeline(victim)]
@@ -429,16 +391,14 @@ def test_concurrent_registrations_get_distinct_case_codes(app, make_user, today)
 
 
 def test_reversing_a_direct_support_payment_cancels_the_assistance_it_recorded(
-    actor: User, make_user, ago
-) -> None:  # type: ignore[no-untyped-def]
+    actor: User, manager: User, ago: date
+) -> None:
     from ledger.models import DonorKind, Entry
     from ledger.services import contributions, corrections
     from tests.ledger.conftest import Fund
-    from vat.auth.models import Role
 
     victim = register(actor)
     db.session.commit()
-    manager = db.session.get(User, make_user(Role.FUND_MANAGER, "").id)
     donor = contributions.create_donor(actor=manager, name="Donor B", kind=DonorKind.OTHER)
     fund = Fund(manager)
     fund.receive(donor, "1000.00", ago, bank_reference="BR-1")

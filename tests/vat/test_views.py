@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import make_app, sign_in
 from tests.statements import counting
-from tests.vat.conftest import contact, register, share
+from tests.vat.conftest import assist, contact, register, share
 from vat import audit
 from vat.allegations import services as allegations
 from vat.auth.models import Role, User
@@ -356,9 +356,7 @@ def test_lists_issue_a_constant_number_of_queries(
         actor = db.session.get(User, user.id)
         for number in range(60):
             victim = register(actor, name=f"Person {number}")
-            assistance.record_assistance(
-                actor=actor, victim=victim, service_type="medical", status="referred"
-            )
+            assist(actor, victim)
             allegation = allegations.create_allegation(
                 actor=actor,
                 reference=f"{number}/26",
@@ -392,13 +390,7 @@ def test_attention_page_lists_what_needs_doing_each_a_link(
         actor = db.session.get(User, user.id)
         old = register(actor, registered_on=today - timedelta(days=120))
         stuck = register(actor)
-        assistance.record_assistance(
-            actor=actor,
-            victim=stuck,
-            service_type="legal",
-            status="referred",
-            referral_date=today - timedelta(days=45),
-        )
+        assist(actor, stuck, on=today - timedelta(days=45), service_type="legal")
         allegation = allegations.create_allegation(
             actor=actor, reference="77/26", country_code="CAF", received_on=today - timedelta(days=30)
         )
@@ -577,20 +569,13 @@ def test_a_senior_exports_a_shared_file_only_while_its_consent_stands(
 
 
 def test_a_lists_total_and_rows_are_exact_on_every_request(
-    app: Flask, client: FlaskClient, login: Callable[..., Any]
+    client: FlaskClient, login: Callable[..., Any], people: Callable[..., list[str]]
 ) -> None:
     user = login(Role.ADVOCATE, "CAF")
-    with app.app_context():
-        actor = db.session.get(User, user.id)
-        for number in range(4):
-            register(actor, name=f"Person {number}")
-        db.session.commit()
+    people(user.id, 4)
     first = client.get("/vat/victims?per_page=20").get_data(as_text=True)
     assert "4 victims." in first
-    with app.app_context():
-        newest = register(db.session.get(User, user.id), name="Person 5")
-        db.session.commit()
-        newest_code = newest.case_code
+    [newest_code] = people(user.id, 1, first=5)
     page = client.get("/vat/victims").get_data(as_text=True)
     assert "5 victims." in page and f">{newest_code}</a>" in page
     client.get("/auth/logout")
@@ -600,13 +585,8 @@ def test_a_lists_total_and_rows_are_exact_on_every_request(
 
 @pytest.mark.parametrize(("asked", "given"), [("50", 50), ("100", 100), ("2", 20), ("1000", 20), ("x", 20)])
 def test_page_sizes_come_from_a_fixed_set(
-    app: Flask, client: FlaskClient, login: Callable[..., Any], asked: str, given: int
+    client: FlaskClient, login: Callable[..., Any], people: Callable[..., list[str]], asked: str, given: int
 ) -> None:
-    user = login(Role.ADVOCATE, "CAF")
-    with app.app_context():
-        actor = db.session.get(User, user.id)
-        for number in range(101):
-            register(actor, name=f"Person {number}")
-        db.session.commit()
+    people(login(Role.ADVOCATE, "CAF").id, 101)
     page = client.get(f"/vat/victims?per_page={asked}").get_data(as_text=True)
     assert f"Page 1 of {-(-101 // given)}" in page
