@@ -84,31 +84,26 @@ def test_journey_register_link_refer_complete_inform_and_see_the_timeline(
     assert (
         client.post(f"/vat/victims/{victim_id}/allegations", data={"reference": "0042/26"}).status_code == 302
     )
-    response = client.post(
-        f"/vat/victims/{victim_id}/assistance/new",
-        data={
-            "service_type": "medical",
-            "provider": "Hôpital communautaire",
-            "status": "referred",
-            "referral_date": iso(9),
-            "funding_source": "agency",
-        },
-    )
+    referred = {
+        "service_type": "medical",
+        "provider": "Hôpital communautaire",
+        "status": "referred",
+        "referral_date": iso(9),
+        "funding_source": "agency",
+    }
+    response = client.post(f"/vat/victims/{victim_id}/assistance/new", data=referred)
     assert response.status_code == 302
     with app.app_context():
         service_id = db.session.scalar(select(Assistance.id))
     response = client.post(
         f"/vat/victims/{victim_id}/assistance/{service_id}",
         data={
-            "service_type": "medical",
-            "provider": "Hôpital communautaire",
+            **referred,
             "status": "completed",
-            "referral_date": iso(9),
             "start_date": iso(8),
             "end_date": iso(2),
             "cost": "85.50",
             "currency": "USD",
-            "funding_source": "agency",
         },
     )
     assert response.status_code == 302
