@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import func, select
@@ -295,115 +294,105 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
             months.confirm_rate(actor=checker, rate=proposed)  # four eyes on every rate
 
     events: list[tuple[date, int, Callable[[], Any]]] = []
+    booked: dict[str, Any] = {}  # what an event booked, by name, for the later events that use it
 
-    def at(day: date, action: Callable[[], Any]) -> None:
-        events.append((day, len(events), action))
+    def at(
+        day: date, book: Callable[..., Any], name: str = "", uses: dict[str, str] | None = None, **values: Any
+    ) -> None:
+        """Book `book(**values)` on `day` (events run in date order): `uses` maps an argument to the
+        name of what an earlier event booked, `name` keeps what this one books."""
+
+        def run() -> None:
+            found = {argument: booked[ref] for argument, ref in (uses or {}).items()}
+            booked[name] = book(**values, **found)
+
+        events.append((day, len(events), run))
 
     donors = {}
-    for code, currency, amount, pledged_on, share, instalments in PLEDGES:
-        donor = contributions.create_donor(
+    for index, (code, currency, amount, pledged_on, share, instalments) in enumerate(PLEDGES):
+        donors[code] = contributions.create_donor(
             actor=maker, name="", kind=DonorKind.MEMBER_STATE, country_code=code
         )
-        donors[code] = donor
-        pledge_box: dict[str, Any] = {}
-
-        def pledge(
-            donor: Any = donor,
-            currency: str = currency,
-            amount: Decimal = amount,
-            on: date = pledged_on,
-            box: dict[str, Any] = pledge_box,
-        ) -> None:
-            box["pledge"] = contributions.record_pledge(
-                actor=maker,
-                key=_key(),
-                donor=donor,
-                currency=currency,
-                amount=amount,
-                pledged_on=on,
-                reference=f"Letter {on:%Y}/{donor.country_code}",
-            )
-
-        at(pledged_on, pledge)
+        money: dict[str, Any] = {"actor": maker, "donor": donors[code], "currency": currency}
+        pledge = f"pledge {index}"
+        letter = f"Letter {pledged_on:%Y}/{code}"
+        at(
+            pledged_on,
+            contributions.record_pledge,
+            pledge,
+            key=_key(),
+            amount=amount,
+            pledged_on=pledged_on,
+            reference=letter,
+            **money,
+        )
         received = (amount * share).quantize(D("1"))
         base = (received / instalments).quantize(D("1"))
         parts = [base] * (instalments - 1) + [received - base * (instalments - 1)] if received else []
         for n, part in enumerate(parts):
-
-            def receive(
-                donor: Any = donor,
-                currency: str = currency,
-                part: Decimal = part,
-                n: int = n,
-                box: dict[str, Any] = pledge_box,
-                on: date = pledged_on + timedelta(days=45 + 120 * n),
-            ) -> None:
-                contributions.record_receipt(
-                    actor=maker,
-                    key=_key(),
-                    donor=donor,
-                    pledge=box["pledge"],
-                    amount=part,
-                    currency=currency,
-                    received_on=on,
-                    bank_reference=f"BNK-{on:%y%m%d}-{donor.country_code}{n + 1}",
-                )
-
-            at(pledged_on + timedelta(days=45 + 120 * n), receive)
-
-    def unpledged(code: str, amount: Decimal, on: date) -> Callable[[], Any]:
-        return lambda: contributions.record_receipt(
-            actor=maker,
-            key=_key(),
-            donor=donors[code],
-            amount=amount,
-            currency="USD",
-            received_on=on,
-            bank_reference=f"BNK-{on:%y%m%d}-{code}",
-        )
-
-    at(date(2018, 12, 14), unpledged("IND", D("50000"), date(2018, 12, 14)))
-    at(date(2019, 12, 10), unpledged("JPN", D("40000"), date(2019, 12, 10)))
-
-    for ref, country, amount, decided, share, transferred_on in WITHHOLDINGS:
-        box: dict[str, Any] = {}
-
-        def withhold(
-            ref: str = ref,
-            country: str = country,
-            amount: Decimal = amount,
-            on: date = decided,
-            box: dict[str, Any] = box,
-        ) -> None:
-            box["w"] = withholdings.record_withholding(
-                actor=maker,
+            on = pledged_on + timedelta(days=45 + 120 * n)
+            receipt: dict[str, Any] = {"received_on": on, "bank_reference": f"BNK-{on:%y%m%d}-{code}{n + 1}"}
+            at(
+                on,
+                contributions.record_receipt,
+                uses={"pledge": pledge},
                 key=_key(),
-                allegation_ref=ref,
-                country_code=country,
-                amount=amount,
-                decided_on=on,
-                decision_reference=f"DFS/{on:%Y}/{ref}",
+                amount=part,
+                **receipt,
+                **money,
             )
 
-        at(decided, withhold)
+    for code, amount, on in (
+        ("IND", D("50000"), date(2018, 12, 14)),
+        ("JPN", D("40000"), date(2019, 12, 10)),
+    ):
+        unpledged: dict[str, Any] = {
+            "donor": donors[code],
+            "currency": "USD",
+            "bank_reference": f"BNK-{on:%y%m%d}-{code}",
+        }
+        at(
+            on,
+            contributions.record_receipt,
+            actor=maker,
+            key=_key(),
+            amount=amount,
+            received_on=on,
+            **unpledged,
+        )
+
+    for ref, country, amount, decided, share, transferred_on in WITHHOLDINGS:
+        withholding = f"withholding {ref}"
+        decision: dict[str, Any] = {
+            "allegation_ref": ref,
+            "country_code": country,
+            "decision_reference": f"DFS/{decided:%Y}/{ref}",
+        }
+        at(
+            decided,
+            withholdings.record_withholding,
+            withholding,
+            actor=maker,
+            key=_key(),
+            amount=amount,
+            decided_on=decided,
+            **decision,
+        )
         if share and transferred_on:
+            transfer: dict[str, Any] = {
+                "transferred_on": transferred_on,
+                "reference": f"UNHQ-TRF-{transferred_on:%Y%m%d}",
+            }
             transferred = (amount * share).quantize(D("0.01"))
-
-            def transfer(
-                amount: Decimal = transferred,
-                on: date = transferred_on,
-                box: dict[str, Any] = box,
-            ) -> None:
-                withholdings.record_withholding_transfer(
-                    actor=maker,
-                    key=_key(),
-                    withholding=box["w"],
-                    amount=amount,
-                    transferred_on=on,
-                    reference=f"UNHQ-TRF-{on:%Y%m%d}",
-                )
-
-            at(transferred_on, transfer)
+            at(
+                transferred_on,
+                withholdings.record_withholding_transfer,
+                uses={"withholding": withholding},
+                actor=maker,
+                key=_key(),
+                amount=transferred,
+                **transfer,
+            )
 
     for n, (
         title,
@@ -418,41 +407,28 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
         share,
         victims,
     ) in enumerate(PROJECTS):
-        box = {}
-        codes = (
-            [f"CAR-2018-{i:04d}" for i in range(1, victims + 1)]
-            if focus is ProjectFocus.DIRECT_SUPPORT
-            else []
+        project = f"project {n}"
+        direct = focus is ProjectFocus.DIRECT_SUPPORT
+        codes = [f"CAR-2018-{i:04d}" for i in range(1, victims + 1)] if direct else []
+        terms: dict[str, Any] = {
+            "title": title,
+            "partner": partner,
+            "country_code": country,
+            "focus": focus,
+            "case_codes": codes,
+        }
+        plan: dict[str, Any] = {"approved_on": approved, "planned_start": start, "planned_end": end}
+        at(
+            approved,
+            grants.approve_project,
+            project,
+            actor=maker,
+            key=_key(),
+            currency="USD",
+            amount=amount,
+            **terms,
+            **plan,
         )
-
-        def approve(
-            title: str = title,
-            partner: str = partner,
-            country: str = country,
-            focus: Any = focus,
-            amount: Decimal = amount,
-            on: date = approved,
-            start: date = start,
-            end: date = end,
-            codes: list[str] = codes,
-            box: dict[str, Any] = box,
-        ) -> None:
-            box["p"] = grants.approve_project(
-                actor=maker,
-                key=_key(),
-                title=title,
-                partner=partner,
-                country_code=country,
-                focus=focus,
-                currency="USD",
-                amount=amount,
-                approved_on=on,
-                planned_start=start,
-                planned_end=end,
-                case_codes=codes,
-            )
-
-        at(approved, approve)
         tranches = 3 if share == 1 else max(1, int(share * 4))
         paid = (amount * share).quantize(D("0.01"))
         slice_ = (paid / tranches).quantize(D("0.01"))
@@ -460,50 +436,27 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
         first = start + timedelta(days=20 + 9 * n)
         for t in range(tranches if paid else 0):
             value = slice_ if t < tranches - 1 else paid - slice_ * (tranches - 1)
-
-            def disburse(
-                value: Decimal = value,
-                on: date = first + timedelta(days=110 * t),
-                box: dict[str, Any] = box,
-                t: int = t,
-            ) -> None:
-                tranche = grants.request_disbursement(
-                    actor=maker,
-                    key=_key(),
-                    project=box["p"],
-                    amount=value,
-                    paid_on=on,
-                    reference=f"PAY-{on:%Y%m%d}-{box['p'].id}-{t + 1}",
-                )
-                if tranche.status == "pending" and checker is not None:
-                    grants.approve_disbursement(actor=checker, tranche=tranche)
-
-            at(first + timedelta(days=110 * t), disburse)
-
-        def progress(
-            status: ProjectStatus = status, victims: int = victims, box: dict[str, Any] = box, end: date = end
-        ) -> None:
-            project = box["p"]
-            if status is ProjectStatus.COMPLETED:
-                grants.update_project(
-                    actor=maker,
-                    project=project,
-                    status=status,
-                    actual_start=project.actual_start,
-                    actual_end=end + timedelta(days=75),
-                    victims_supported=victims,
-                )
-            elif status is ProjectStatus.ONGOING:
-                grants.update_project(
-                    actor=maker,
-                    project=project,
-                    status=status,
-                    actual_start=project.actual_start,
-                    actual_end=None,
-                    victims_supported=victims,
-                )
-
-        at(date(2020, 6, 30), progress)
+            on = first + timedelta(days=110 * t)
+            at(
+                on,
+                _disburse,
+                uses={"project": project},
+                maker=maker,
+                checker=checker,
+                number=t + 1,
+                amount=value,
+                paid_on=on,
+            )
+        ended = end + timedelta(days=75)
+        at(
+            date(2020, 6, 30),
+            _progress,
+            uses={"project": project},
+            actor=maker,
+            status=status,
+            victims=victims,
+            ended=ended,
+        )
 
     payments = DIRECT_SUPPORT
     if recipients:
@@ -513,25 +466,41 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
             for (code, country), (_, _, purpose, amount, paid_on) in paired
         ]
     for case_code, country, purpose, amount, paid_on in payments:
-        at(
-            paid_on,
-            partial(
-                _pay_direct_support,
-                maker=maker,
-                checker=checker,
-                case_code=case_code,
-                country_code=country,
-                purpose=purpose,
-                amount=amount,
-                paid_on=paid_on,
-            ),
-        )
+        payment: dict[str, Any] = {
+            "case_code": case_code,
+            "country_code": country,
+            "purpose": purpose,
+            "amount": amount,
+        }
+        at(paid_on, _pay_direct_support, maker=maker, checker=checker, paid_on=paid_on, **payment)
 
     for _, _, action in sorted(events, key=lambda e: (e[0], e[1])):
         action()
     for month in _months(date(2016, 9, 1), CLOSE_THROUGH):
         months.close_period(actor=maker, month=month)
     return True
+
+
+def _disburse(*, maker: User, checker: User | None, project: Any, number: int, **tranche: Any) -> None:
+    """A tranche paid as the maker; what the four-eyes policy holds, the second fund manager approves."""
+    reference = f"PAY-{tranche['paid_on']:%Y%m%d}-{project.id}-{number}"
+    paid = grants.request_disbursement(
+        actor=maker, key=_key(), project=project, reference=reference, **tranche
+    )
+    if paid.status == "pending" and checker is not None:
+        grants.approve_disbursement(actor=checker, tranche=paid)
+
+
+def _progress(*, actor: User, project: Any, status: ProjectStatus, victims: int, ended: date) -> None:
+    """Where the project stands in mid-2020: completed (on `ended`) or ongoing; else as approved."""
+    if status in (ProjectStatus.COMPLETED, ProjectStatus.ONGOING):
+        actual_end = ended if status is ProjectStatus.COMPLETED else None
+        progress: dict[str, Any] = {
+            "actual_start": project.actual_start,
+            "actual_end": actual_end,
+            "victims_supported": victims,
+        }
+        grants.update_project(actor=actor, project=project, status=status, **progress)
 
 
 def _pay_direct_support(*, maker: User, checker: User, **payment: Any) -> None:
