@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck
 from sqlalchemy import select, text
 from werkzeug.routing import Rule
 
@@ -71,6 +72,32 @@ def _first(statement) -> int:
     return value
 
 
+def victim_with_everything(country: str) -> Any:
+    """The first seeded victim of `country` with a child, a service and a consent: every form
+    about a victim has something to show."""
+    from vat.victims.models import Assistance, Child, Consent, Victim
+
+    victim = db.session.scalars(
+        select(Victim)
+        .where(Victim.country_code == country)
+        .where(Victim.id.in_(select(Child.victim_id)))
+        .where(Victim.id.in_(select(Assistance.victim_id)))
+        .where(Victim.id.in_(select(Consent.victim_id)))
+        .order_by(Victim.id)
+    ).first()
+    assert victim is not None, country
+    return victim
+
+
+# What every fuzzing test runs with: reproducible examples, none kept between runs, no time limit.
+FUZZING = {
+    "deadline": None,
+    "derandomize": True,
+    "database": None,
+    "suppress_health_check": list(HealthCheck),
+}
+
+
 def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
     """URL parameters filled from records of `country` (victim data) and the ledger."""
     from ledger.models import Donor, Entry, ExchangeRate, Outflow, Period, Project, Tranche, Withholding
@@ -79,16 +106,7 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
     from vat.victims.models import Assistance, Child, Consent, Victim
 
     with app.app_context():
-        victim = db.session.scalar(
-            select(Victim)
-            .where(Victim.country_code == country)
-            .where(Victim.id.in_(select(Child.victim_id)))
-            .where(Victim.id.in_(select(Assistance.victim_id)))
-            .where(Victim.id.in_(select(Consent.victim_id)))
-            .order_by(Victim.id)
-            .limit(1)
-        )
-        assert victim is not None, country
+        victim = victim_with_everything(country)
         return {
             "victim_id": victim.id,
             "service_id": _first(select(Assistance.id).where(Assistance.victim_id == victim.id)),

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.security.conftest import IN_SCOPE, Clients, table_counts
+from tests.security.conftest import IN_SCOPE, Clients, table_counts, victim_with_everything
 from tests.security.forms import rendered_values
 from vat.auth.models import Role
 from vat.db import db
@@ -162,18 +162,10 @@ def records(app: Flask) -> dict[str, str | int]:
     """Seeded records of the scope each form is posted on."""
     from vat.allegations.models import Allegation
     from vat.claims.models import Claim, ClaimStep
-    from vat.victims.models import Assistance, Child, Consent, Victim, VictimAllegation
+    from vat.victims.models import Victim, VictimAllegation
 
     with app.app_context():
-        victim = db.session.scalars(
-            select(Victim)
-            .where(Victim.country_code == IN_SCOPE)
-            .where(Victim.id.in_(select(Child.victim_id)))
-            .where(Victim.id.in_(select(Assistance.victim_id)))
-            .where(Victim.id.in_(select(Consent.victim_id)))
-            .order_by(Victim.id)
-        ).first()
-        assert victim is not None
+        victim = victim_with_everything(IN_SCOPE)
         linked = set(
             db.session.scalars(
                 select(VictimAllegation.allegation_id).where(VictimAllegation.victim_id == victim.id)

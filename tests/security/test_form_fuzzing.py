@@ -8,10 +8,10 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.security.conftest import Clients, post_routes, table_counts
+from tests.security.conftest import FUZZING, Clients, post_routes, table_counts
 from tests.security.forms import form_fields, starting_values
 
 EXAMPLES_PER_ROUTE = 12
@@ -97,13 +97,7 @@ def fuzz(app, clients: Clients, route, failures: list, tally: Counter) -> None:
     start = starting_values(fields, page.get_data(as_text=True) if page.status_code == 200 else None)
     page.close()
 
-    @settings(
-        max_examples=EXAMPLES_PER_ROUTE,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @settings(max_examples=EXAMPLES_PER_ROUTE, **FUZZING)
     @given(hostile=hostile_data(fields))
     def post(hostile):
         client = clients.signed_in(route.role)

@@ -12,12 +12,19 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.routing import IntegerConverter, Rule
 
 from tests.conftest import PASSWORD
-from tests.security.conftest import FIXED_ARGUMENTS, IN_SCOPE, SKIPPED_ENDPOINTS, Clients, seeded_objects
+from tests.security.conftest import (
+    FIXED_ARGUMENTS,
+    FUZZING,
+    IN_SCOPE,
+    SKIPPED_ENDPOINTS,
+    Clients,
+    seeded_objects,
+)
 from tests.security.forms import form_fields
 from vat.auth.models import Role
 from vat.auth.policy import can, declared_permission
@@ -100,13 +107,7 @@ def fuzz(
     examples = EXAMPLES_PER_ROLE if method == "GET" else POSTS_PER_ROLE
 
     def examples_as(role: Role | None) -> None:
-        @settings(
-            max_examples=examples,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
+        @settings(max_examples=examples, **FUZZING)
         @given(path=hostile_path, query=hostile_query)
         def visit(path, query):
             nonlocal made
