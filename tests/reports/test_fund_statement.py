@@ -10,9 +10,10 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from ledger.models import Account, DonorKind, Entry, Pledge
-from ledger.services import contributions, corrections
+from ledger.services import contributions
 from tests.bench.sql import bind, fund_statement_sql
 from tests.conftest import BACKEND
+from tests.ledger.conftest import Fund
 from vat.db import db
 from vat.reports.fund import fund_statement
 
@@ -32,21 +33,9 @@ def test_a_reversed_pledge_leaves_the_donor_with_nothing_pledged(app, world):
         sweden = contributions.create_donor(
             actor=manager, name="Sweden", kind=DonorKind.MEMBER_STATE, country_code="SWE"
         )
-        pledge = contributions.record_pledge(
-            actor=manager,
-            key="pledge-sweden",
-            donor=sweden,
-            amount=D("700"),
-            currency="USD",
-            pledged_on=date(2021, 4, 1),
-        )
-        corrections.reverse_entry(
-            actor=manager,
-            key="reverse-sweden",
-            entry=db.session.get(Entry, pledge.entry_id),
-            on=date(2021, 4, 2),
-            reason="pledged twice",
-        )
+        fund = Fund(manager)
+        pledge = fund.pledge(sweden, "700", date(2021, 4, 1))
+        fund.reverse(db.session.get_one(Entry, pledge.entry_id), date(2021, 4, 2), "pledged twice")
         db.session.commit()
         statement = fund_statement(*YEAR, today=date(2021, 6, 1))
         assert ("Sweden", D("0.00"), D("0.00"), D("0.00")) in statement.pledges
@@ -154,13 +143,7 @@ def test_the_portfolio_nets_a_reversed_approval_from_the_day_it_is_reversed(app,
             planned_start=date(2021, 5, 1),
             planned_end=date(2021, 12, 31),
         )
-        corrections.reverse_entry(
-            actor=manager,
-            key="k-mistake-reversed",
-            entry=db.session.get(Entry, project.entry_id),
-            on=date(2021, 5, 3),
-            reason="approved twice",
-        )
+        Fund(manager).reverse(db.session.get_one(Entry, project.entry_id), date(2021, 5, 3), "approved twice")
         db.session.commit()
         for end, approved in ((date(2021, 4, 30), D("100.00")), (date(2021, 12, 31), D("0.00"))):
             statement = fund_statement(date(2021, 1, 1), end, today=date(2021, 6, 1))
