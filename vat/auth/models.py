@@ -53,6 +53,13 @@ class User(UserMixin, Base):
     time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: VAT_TIME_ZONE
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # An administrator's password reset: the SHA-256 of a one-time code and when it expires. The
+    # code only lets its owner choose a new password (vat.auth.resets); it never signs anyone in.
+    reset_code_hash: Mapped[str | None] = mapped_column(String(64))
+    reset_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when an administrator resets the second factor: the user enrols again at next sign-in,
+    # whatever their role.
+    must_enrol_totp: Mapped[bool] = mapped_column(Boolean, default=False)
 
     scopes: Mapped[list[UserScope]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -64,7 +71,7 @@ class User(UserMixin, Base):
 
     @property
     def needs_totp(self) -> bool:
-        return Role(self.role).sees_identities
+        return Role(self.role).sees_identities or self.must_enrol_totp
 
     @property
     def scope_label(self) -> str:
@@ -147,3 +154,51 @@ class BreakGlass(Base):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+
+
+class AdminRequestKind(enum.StrEnum):
+    CREATE_USER = "create_user"
+    CHANGE_USER = "change_user"
+    RESET_PASSWORD = "reset_password"
+    RESET_SECOND_FACTOR = "reset_second_factor"
+
+
+class AdminRequestStatus(enum.StrEnum):
+    PENDING = "pending"  # waits for a second administrator (until expires_at)
+    APPROVED = "approved"
+    REFUSED = "refused"
+    ALONE = "alone"  # a one-admin office (VAT_SINGLE_ADMIN_OFFICE): done by one, listed for review
+
+
+class AdminRequest(Base):
+    """One administrator's act on a privileged account (vat.auth.admin_requests): it takes effect
+    when a second administrator approves it, never the one who asked."""
+
+    __tablename__ = "auth_admin_request"
+    __table_args__ = (one_of("kind", AdminRequestKind), one_of("status", AdminRequestStatus))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    # The account acted on (None until a requested account is created).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"), index=True)
+    # What the account is to become: the username (a new account), role, scope and active flag.
+    username: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(20))
+    scope: Mapped[str | None] = mapped_column(String(500))
+    active: Mapped[bool | None] = mapped_column(Boolean)
+    # A new account's initial password, hashed when asked (never kept in clear).
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A single-admin act read by an auditor (or a later second administrator).
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
