@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, stream_with_context, url_for
@@ -12,11 +13,13 @@ from werkzeug.wrappers import Response
 
 from vat import audit_log as audit_log_service
 from vat.audit_log import AuditFilterForm, AuditFilters
-from vat.auth import break_glass, services
+from vat.auth import admin_requests, break_glass, services
 from vat.auth.forms import EditUserForm, EmptyForm, NewUserForm
-from vat.auth.models import BreakGlass, Role, User
+from vat.auth.models import AdminRequest, BreakGlass, Role, User
 from vat.auth.policy import Permission, fresh_required, requires
-from vat.db import BeginMode, begin_mode, db
+from vat.auth.resets import RESET_HOURS
+from vat.db import BeginMode, begin_mode, db, utcnow
+from vat.errors import DomainError, NotAllowed
 from vat.paging import page_number
 from vat.reports.exports import csv_lines
 from vat.submission import act, submit, text
@@ -39,6 +42,26 @@ def new_user() -> str:
     return render_template("admin/user_form.html", form=NewUserForm(), user=None)
 
 
+def _done(applied: str) -> Callable[[admin_requests.Outcome], str]:
+    """The message once an act is asked for, applied, or applied alone in a one-admin office."""
+
+    def message(outcome: admin_requests.Outcome) -> str:
+        if outcome.waiting:
+            return _(
+                "Request recorded: another administrator must approve it within %(hours)d hours.",
+                hours=admin_requests.REQUEST_HOURS,
+            )
+        if outcome.request is not None:
+            return _("%(done)s Done alone (one-admin office): listed for review.", done=applied)
+        return applied
+
+    return message
+
+
+def _after(outcome: admin_requests.Outcome) -> str:
+    return url_for("admin.requests") if outcome.waiting else url_for("admin.users")
+
+
 @bp.post("/users/new")
 @requires(Permission.MANAGE_USERS)
 @fresh_required
@@ -46,15 +69,15 @@ def create_user() -> Response | tuple[str, int]:
     form = NewUserForm()
     return submit(
         form,
-        lambda: services.create_user(
+        lambda: admin_requests.propose_new_user(
             actor=current_user,
             username=text(form.username),
             password=text(form.password),
             role=Role(form.role.data),
             scope=text(form.scope),
         ),
-        done=_("User created."),
-        then=lambda _user: url_for("admin.users"),
+        done=_done(_("User created.")),
+        then=_after,
         template="admin/user_form.html",
         refused_status=200,
         user=None,
@@ -68,7 +91,18 @@ def edit_user(user_id: int) -> str:
     user = db.get_or_404(User, user_id)
     form = EditUserForm(obj=user)
     form.scope.data = ", ".join(str(s) for s in user.scopes)
-    return render_template("admin/user_form.html", form=form, user=user, action_form=EmptyForm())
+    return _user_page(form, user)
+
+
+def _user_page(form: EditUserForm, user: User) -> str:
+    return render_template(
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        action_form=EmptyForm(),
+        privileged=admin_requests.is_privileged(user.role),
+        waiting=[r for r in admin_requests.pending() if r.user_id == user.id],
+    )
 
 
 @bp.post("/users/<int:user_id>")
@@ -79,19 +113,137 @@ def update_user(user_id: int) -> Response | tuple[str, int]:
     form = EditUserForm()
     return submit(
         form,
-        lambda: services.update_user(
+        lambda: admin_requests.propose_change(
             actor=current_user,
             user=user,
             role=Role(form.role.data),
             scope=text(form.scope),
             active=bool(form.active.data),
         ),
-        done=_("User updated."),
-        then=lambda _user: url_for("admin.users"),
+        done=_done(_("User updated.")),
+        then=_after,
         template="admin/user_form.html",
         refused_status=200,
         user=user,
         action_form=EmptyForm(),
+        privileged=admin_requests.is_privileged(user.role),
+        waiting=[],
+    )
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+@requires(Permission.MANAGE_USERS)
+@fresh_required
+def reset_password(user_id: int) -> Response | str:
+    """Reset a password: the one-time code is on this response only (never flashed: the flash
+    travels in the readable session cookie); a privileged account's reset waits for approval."""
+    user = db.get_or_404(User, user_id)
+    return _run_act(
+        lambda: admin_requests.propose_password_reset(actor=current_user, user=user),
+        done=_("Password reset."),
+        back=url_for("admin.edit_user", user_id=user.id),
+    )
+
+
+@bp.post("/users/<int:user_id>/reset-second-factor")
+@requires(Permission.MANAGE_USERS)
+@fresh_required
+def reset_second_factor(user_id: int) -> Response | str:
+    user = db.get_or_404(User, user_id)
+    return _run_act(
+        lambda: admin_requests.propose_second_factor_reset(actor=current_user, user=user),
+        done=_("Second factor reset: the user enrols a new authenticator at next sign-in."),
+        back=url_for("admin.edit_user", user_id=user.id),
+    )
+
+
+def _run_act(run: Callable[[], admin_requests.Outcome], *, done: str, back: str) -> Response | str:
+    """A button that acts on an account: commit once; show a reset code once, else redirect."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        outcome = run()
+    except NotAllowed as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(back)
+    db.session.commit()
+    if outcome.reset_code is not None and outcome.user is not None:
+        return render_template(
+            "admin/reset_code.html", user=outcome.user, code=outcome.reset_code, hours=RESET_HOURS
+        )
+    flash(_done(done)(outcome), "success")
+    return redirect(url_for("admin.requests") if outcome.waiting else back)
+
+
+@bp.get("/requests")
+@requires(Permission.MANAGE_USERS)
+def requests() -> str:
+    """Requests waiting for a second administrator, and what became of the latest ones."""
+    return render_template(
+        "admin/requests.html",
+        waiting=admin_requests.pending(),
+        latest=admin_requests.recent(),
+        now=utcnow(),
+        button=EmptyForm(),
+        admins=admin_requests.active_admins(),
+        hours=admin_requests.REQUEST_HOURS,
+    )
+
+
+@bp.post("/requests/<int:request_id>/approve")
+@requires(Permission.MANAGE_USERS)
+@fresh_required
+def approve_request(request_id: int) -> Response | str:
+    asked = db.get_or_404(AdminRequest, request_id)
+    return _run_act(
+        lambda: admin_requests.approve(actor=current_user, request=asked),
+        done=_("Approved and applied."),
+        back=url_for("admin.requests"),
+    )
+
+
+@bp.post("/requests/<int:request_id>/refuse")
+@requires(Permission.MANAGE_USERS)
+@fresh_required
+def refuse_request(request_id: int) -> Response:
+    asked = db.get_or_404(AdminRequest, request_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return act(
+        lambda: admin_requests.refuse(actor=current_user, request=asked),
+        done=_("Refused: nothing was changed."),
+        back=url_for("admin.requests"),
+    )
+
+
+@bp.get("/acted-alone")
+@requires(Permission.REVIEW_ADMIN_ACTS)
+def acted_alone() -> str:
+    """What an administrator did alone in a one-admin office, for an auditor to read."""
+    everything = request.args.get("all") == "1"
+    return render_template(
+        "admin/acted_alone.html",
+        acts=admin_requests.acted_alone(unreviewed_only=not everything),
+        everything=everything,
+        button=EmptyForm(),
+    )
+
+
+@bp.post("/acted-alone/<int:request_id>/acknowledge")
+@requires(Permission.REVIEW_ADMIN_ACTS)
+def acknowledge_act(request_id: int) -> Response:
+    done_alone = db.get_or_404(AdminRequest, request_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return act(
+        lambda: admin_requests.acknowledge(actor=current_user, request=done_alone),
+        done=_("Acknowledged."),
+        back=url_for("admin.acted_alone"),
     )
 
 

@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     "VAT_DB_LOCK_TIMEOUT_MS": 5000,
     "VAT_DB_STATEMENT_TIMEOUT_MS": 15000,
     "VAT_ORGANISATION": "United Nations",  # its words are refused as passwords (vat.auth.passwords)
+    # A one-admin office: with one active administrator, acts on privileged accounts need no second
+    # one; each is audited as single-admin and listed for an auditor (vat.auth.admin_requests).
+    "VAT_SINGLE_ADMIN_OFFICE": False,
 }
 
 # Settings also read from the environment as whole numbers.
@@ -71,6 +74,7 @@ ENVIRONMENT_KEYS = (
     "VAT_ANCHOR_FILE",
     "VAT_ORGANISATION",
 )
+YES = ("1", "true", "yes", "on")
 # Written exactly: "Production", "prod" or " production" must not quietly run as development.
 ENVIRONMENTS = ("development", "production")
 MIN_SECRET_LENGTH = 32
@@ -98,6 +102,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
         for key in ("VAT_JOBS_REDIS_URL", "VAT_JOBS_FOLDER", "VAT_JOBS_QUEUE_NAME"):
             if os.environ.get(key):
                 config[key] = os.environ[key]
+        if os.environ.get("VAT_SINGLE_ADMIN_OFFICE"):
+            config["VAT_SINGLE_ADMIN_OFFICE"] = os.environ["VAT_SINGLE_ADMIN_OFFICE"].strip().lower() in YES
         for key in ("VAT_JOBS_HEARTBEAT_SECONDS", "VAT_JOBS_STALE_SECONDS"):
             if os.environ.get(key):
                 config[key] = float(os.environ[key])

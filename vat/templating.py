@@ -13,7 +13,14 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from vat.auth.models import ROLE_LABELS, Role
+from vat.auth.models import (
+    REQUEST_KIND_LABELS,
+    REQUEST_STATUS_LABELS,
+    ROLE_LABELS,
+    AdminRequestKind,
+    AdminRequestStatus,
+    Role,
+)
 from vat.auth.policy import Permission, can
 
 # (endpoint, label, permission) in display order; a link shows only to those who may follow it.
@@ -89,5 +96,7 @@ def register_template_helpers(app: Flask) -> None:
             "navigation": links,
             "can": lambda name: can(current_user, Permission(name)),
             "role_label": lambda role: ROLE_LABELS[Role(role)],
+            "request_kind_label": lambda kind: REQUEST_KIND_LABELS[AdminRequestKind(kind)],
+            "request_status_label": lambda status: REQUEST_STATUS_LABELS[AdminRequestStatus(status)],
             "current_locale": lambda: str(get_locale()),
         }

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from werkzeug.routing import Rule
 
 from tests.conftest import _dispose_apps, database_copy, make_app, sign_in
-from vat.auth.models import BreakGlass, Role, User
+from vat.auth.models import AdminRequest, BreakGlass, Role, User
 from vat.auth.policy import Permission, declared_permission
 from vat.db import Base, db
 
@@ -44,6 +44,26 @@ def _a_use_of_the_glass() -> None:
     )
 
 
+def _an_admin_request() -> None:
+    """The demo has none; the approval routes need one to act on: the demo administrator asks
+    to reset a senior advocate's second factor."""
+    from datetime import timedelta
+
+    from vat.db import utcnow
+
+    admin = db.session.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id))
+    senior = db.session.scalar(select(User).where(User.role == Role.SENIOR_ADVOCATE).order_by(User.id))
+    db.session.add(
+        AdminRequest(
+            kind="reset_second_factor",
+            status="pending",
+            user_id=senior.id,
+            requested_by_id=admin.id,
+            expires_at=utcnow() + timedelta(hours=72),
+        )
+    )
+
+
 @pytest.fixture(scope="session")
 def seeded_template(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The migrated template plus `flask seed-demo`, once per session."""
@@ -54,6 +74,7 @@ def seeded_template(template_database: str, tmp_path_factory: pytest.TempPathFac
 
             seed_demo()
             _a_use_of_the_glass()
+            _an_admin_request()
             db.session.commit()
         _dispose_apps()
         yield url
@@ -124,6 +145,7 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
             "withholding_id": _first(select(Withholding.id).order_by(Withholding.id)),
             "user_id": _first(select(User.id).order_by(User.id)),
             "grant_id": _first(select(BreakGlass.id).order_by(BreakGlass.id)),
+            "request_id": _first(select(AdminRequest.id).order_by(AdminRequest.id)),
         }
 
 
@@ -139,6 +161,7 @@ POSTING_ROLE = {
     "edit_policy": Role.SENIOR_ADVOCATE,
     "break_glass": Role.SENIOR_ADVOCATE,
     "review_break_glass": Role.AUDITOR,
+    "review_admin_acts": Role.AUDITOR,
 }
 FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv", "job_id": "A" * 32}
 # The sign-in flow changes the session it runs in: its forms are tested in tests/auth.

@@ -141,7 +141,7 @@ CREATE_FORMS = [
         {
             "username": "new.user",
             "password": "a long enough password 123",
-            "role": "advocate",
+            "role": "auditor",  # created at once: a privileged account waits for a second admin
             "scope": "CAF",
         },
         {"username": "other.user"},

@@ -104,3 +104,22 @@ class EditUserForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
     scope = StringField(_l("Scope"), validators=[Length(max=500)], description=SCOPE_HELP)
     active = BooleanField(_l("Active"))
+
+
+class ResetPasswordForm(FlaskForm):
+    """Choose a new password with the one-time code an administrator gave."""
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    code = StringField(
+        _l("Reset code from your administrator"),
+        validators=[DataRequired(), Length(max=64)],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "characters"},
+    )
+    new = PasswordField(
+        _l("New password (12 characters or more; a few unrelated words work well)"),
+        validators=[DataRequired(), Length(max=128)],
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new", _l("The passwords differ."))],
+    )

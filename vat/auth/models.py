@@ -159,7 +159,7 @@ class BreakGlass(Base):
 class AdminRequestKind(enum.StrEnum):
     CREATE_USER = "create_user"
     CHANGE_USER = "change_user"
-    RESET_PASSWORD = "reset_password"
+    RESET_PASSWORD = "reset_password"  # noqa: S105  # a kind of request, not a password
     RESET_SECOND_FACTOR = "reset_second_factor"
 
 
@@ -168,6 +168,20 @@ class AdminRequestStatus(enum.StrEnum):
     APPROVED = "approved"
     REFUSED = "refused"
     ALONE = "alone"  # a one-admin office (VAT_SINGLE_ADMIN_OFFICE): done by one, listed for review
+
+
+REQUEST_KIND_LABELS = {
+    AdminRequestKind.CREATE_USER: _l("new account"),
+    AdminRequestKind.CHANGE_USER: _l("role, scope or status"),
+    AdminRequestKind.RESET_PASSWORD: _l("password reset"),
+    AdminRequestKind.RESET_SECOND_FACTOR: _l("second-factor reset"),
+}
+REQUEST_STATUS_LABELS = {
+    AdminRequestStatus.PENDING: _l("waiting"),
+    AdminRequestStatus.APPROVED: _l("approved"),
+    AdminRequestStatus.REFUSED: _l("refused"),
+    AdminRequestStatus.ALONE: _l("done alone"),
+}
 
 
 class AdminRequest(Base):

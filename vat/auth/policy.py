@@ -35,6 +35,7 @@ class Permission(enum.StrEnum):
     BREAK_GLASS = "break_glass"
     REVIEW_BREAK_GLASS = "review_break_glass"  # read each use's reason, acknowledge it
     EDIT_POLICY = "edit_policy"  # allegation clock rules and similar reference data
+    REVIEW_ADMIN_ACTS = "review_admin_acts"  # read and acknowledge what one administrator did alone
 
 
 _A, _S, _F, _U, _M = (
@@ -57,7 +58,21 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.BREAK_GLASS: frozenset({_S}),
     Permission.REVIEW_BREAK_GLASS: frozenset({_S, _U}),
     Permission.EDIT_POLICY: frozenset({_S}),
+    Permission.REVIEW_ADMIN_ACTS: frozenset({_U, _M}),
 }
+
+# What makes an account privileged: it sees identities, moves money or administers accounts.
+# Creating or elevating such an account, widening its scope, and resetting its password or second
+# factor take two administrators (vat.auth.admin_requests). Today every role but the auditor's.
+PRIVILEGED_PERMISSIONS = (
+    Permission.VIEW_IDENTITY,
+    Permission.EDIT_CASES,
+    Permission.BREAK_GLASS,
+    Permission.RECORD_LEDGER,
+    Permission.APPROVE_DISBURSEMENT,
+    Permission.MANAGE_USERS,
+)
+PRIVILEGED_ROLES: frozenset[Role] = frozenset().union(*(GRANTS[p] for p in PRIVILEGED_PERMISSIONS))
 
 # Roles whose view of victim data is limited to their scope (everyone else sees all or nothing).
 SCOPED_ROLES = frozenset({_A, _S})

@@ -24,6 +24,7 @@ from vat import audit, i18n
 from vat.auth import throttle
 from vat.auth.models import Role, TotpEnrolment, User, UserScope, UserSession
 from vat.auth.passwords import check_password_strength
+from vat.auth.scopes import Scope, parse_scope
 from vat.auth.throttle import LoginRefused
 from vat.db import db, utcnow
 from vat.errors import DomainError, NotAllowed
@@ -82,33 +83,52 @@ def _password_matches(user: User | None, password: str) -> bool:
 # --- users -----------------------------------------------------------------------------------
 
 
-def parse_scope(text: str) -> list[tuple[str, str | None]]:
-    """'CAF, COD/MONUSCO' → [('CAF', None), ('COD', 'MONUSCO')]."""
-    entries = []
-    for item in filter(None, (part.strip() for part in text.replace(";", ",").split(","))):
-        country, _slash, mission = item.partition("/")
-        country = country.strip().upper()
-        if len(country) != 3 or not country.isalpha() or not country.isascii():
-            raise DomainError(
-                _("Scope entry %(entry)s: use an ISO country code like CAF or COD/MONUSCO.", entry=item)
-            )
-        entries.append((country, mission.strip().upper() or None))
-    return entries
+def scope_text(scopes: list[Scope]) -> str:
+    """[('CAF', None), ('COD', 'MONUSCO')] → 'CAF, COD/MONUSCO' (as a form shows it)."""
+    return ", ".join(f"{country}/{mission}" if mission else country for country, mission in scopes)
 
 
-def create_user(*, actor: Any, username: str, password: str, role: Role, scope: str = "") -> User:
+def check_new_user(*, username: str, password: str, scope: str) -> tuple[str, list[Scope]]:
+    """The username as it will be stored and the scope's entries, or a refusal naming its field."""
     username = username.strip().lower()
     if (
         not username
         or len(username) > 64
         or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
     ):
-        raise DomainError(_("Usernames use letters, digits, dots, dashes and underscores."))
+        raise InvalidField("username", _("Usernames use letters, digits, dots, dashes and underscores."))
     if db.session.scalar(select(User.id).where(User.username == username)):
-        raise DomainError(_("That username is taken."))
-    check_password_strength(password, username=username)
-    user = User(username=username, password_hash=hash_password(password), role=Role(role), active=True)
-    user.scopes = [UserScope(country_code=c, mission=m) for c, m in parse_scope(scope)]
+        raise InvalidField("username", _("That username is taken."))
+    entries = parse_scope(scope)
+    try:
+        check_password_strength(password, username=username)
+    except DomainError as weak:
+        raise InvalidField("password", str(weak)) from weak
+    return username, entries
+
+
+def create_user(*, actor: Any, username: str, password: str, role: Role, scope: str = "") -> User:
+    username, entries = check_new_user(username=username, password=password, scope=scope)
+    return add_user(
+        actor=actor, username=username, password_hash=hash_password(password), role=role, scopes=entries
+    )
+
+
+def add_user(
+    *,
+    actor: Any,
+    username: str,
+    password_hash: str,
+    role: Role,
+    scopes: list[Scope],
+    detail: dict[str, Any] | None = None,
+) -> User:
+    """Add an account whose username and scope are checked (`check_new_user`) and whose password
+    is already hashed; `detail` adds to the audit row (the request that asked for it)."""
+    if db.session.scalar(select(User.id).where(User.username == username)):
+        raise InvalidField("username", _("That username is taken."))
+    user = User(username=username, password_hash=password_hash, role=Role(role), active=True)
+    user.scopes = [UserScope(country_code=c, mission=m) for c, m in scopes]
     db.session.add(user)
     db.session.flush()
     audit.record(
@@ -116,16 +136,34 @@ def create_user(*, actor: Any, username: str, password: str, role: Role, scope: 
         actor=actor,
         object_type="user",
         object_id=user.id,
-        detail={"role": str(role), "scope": user.scope_label},
+        detail={"role": str(role), "scope": user.scope_label, **(detail or {})},
     )
     return user
 
 
-def update_user(*, actor: Any, user: User, role: Role, scope: str, active: bool) -> User:
+def scopes_of(user: User) -> list[Scope]:
+    return [(s.country_code, s.mission) for s in user.scopes]
+
+
+def parse_scope_for(user: User, scope: str) -> list[Scope]:
+    """`scope` for this account: missions it already has stay accepted."""
+    return parse_scope(scope, also_known=[m for _c, m in scopes_of(user) if m])
+
+
+def update_user(
+    *,
+    actor: Any,
+    user: User,
+    role: Role,
+    scope: str,
+    active: bool,
+    detail: dict[str, Any] | None = None,
+) -> User:
     if user.id == getattr(actor, "id", None) and (not active or Role(role) is not Role.ADMIN):
         raise DomainError(_("You cannot demote or deactivate yourself."))
+    entries = parse_scope_for(user, scope)
     user.role = Role(role)
-    user.scopes = [UserScope(country_code=c, mission=m) for c, m in parse_scope(scope)]
+    user.scopes = [UserScope(country_code=c, mission=m) for c, m in entries]
     was_active, user.active = user.active, active
     if was_active and not active:
         end_all_sessions(user)
@@ -135,7 +173,7 @@ def update_user(*, actor: Any, user: User, role: Role, scope: str, active: bool)
         actor=actor,
         object_type="user",
         object_id=user.id,
-        detail={"role": str(role), "scope": user.scope_label, "active": active},
+        detail={"role": str(role), "scope": user.scope_label, "active": active, **(detail or {})},
     )
     return user
 
@@ -331,12 +369,19 @@ def _lock(user: User, *, address: str | None) -> None:
 
 
 def unlock_account(*, actor: Any, user: User) -> None:
-    """An administrator unlocks an account locked by wrong codes; the count starts again."""
-    if user.locked_at is None:
-        return
+    """An administrator helps a locked-out user: the lock after wrong codes is lifted, the count of
+    wrong codes and the account's count of failed sign-ins (and its wait) start again."""
+    was_locked = user.locked_at is not None
     user.locked_at = None
     user.totp_failures = 0
-    audit.record("auth.account_unlocked", actor=actor, object_type="user", object_id=user.id)
+    throttle.clear_attempts(f"user:{user.username}")
+    audit.record(
+        "auth.account_unlocked",
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        detail={"was_locked": was_locked},
+    )
 
 
 def start_totp_enrolment(*, user: User) -> str:
@@ -379,6 +424,7 @@ def confirm_totp_enrolment(
     user.totp_secret = secret
     user.totp_last_timecode = max(user.totp_last_timecode, step)  # the confirming code opens nothing
     user.totp_failures = 0
+    user.must_enrol_totp = False
     db.session.execute(delete(TotpEnrolment).where(TotpEnrolment.user_id == user.id))
     end_all_sessions(user)
     audit.record("auth.totp_enrolled", actor=user, object_type="user", object_id=user.id, address=address)

@@ -22,14 +22,23 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from vat.auth import services, throttle
-from vat.auth.forms import CodeForm, EndSessionForm, EnrolForm, LoginForm, PasswordForm, ReauthForm
+from vat.auth import resets, services, throttle
+from vat.auth.forms import (
+    CodeForm,
+    EndSessionForm,
+    EnrolForm,
+    LoginForm,
+    PasswordForm,
+    ReauthForm,
+    ResetPasswordForm,
+)
 from vat.auth.models import User, UserSession
 from vat.auth.policy import public, signed_in
 from vat.db import BeginMode, begin_mode, db, utcnow
 from vat.errors import DomainError
 from vat.extensions import login_manager
-from vat.submission import text, writes
+from vat.inputs import InvalidField
+from vat.submission import show_refusal, text, writes
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -319,6 +328,42 @@ def _enrolment_page(form: EnrolForm, secret: str | None = None) -> str:
         qr=qr,
         required=current_user.needs_totp and not current_user.totp_secret,
     )
+
+
+@bp.get("/reset")
+@public
+def reset_password() -> str:
+    return render_template("auth/reset.html", form=ResetPasswordForm())
+
+
+@bp.post("/reset")
+@public
+def use_reset_code() -> str | Response | tuple[str, int]:
+    """Choose a new password with an administrator's one-time code; then sign in as usual."""
+    form = ResetPasswordForm()
+    if not form.validate_on_submit():
+        return render_template("auth/reset.html", form=form)
+    try:
+        resets.use_reset_code(
+            username=text(form.username),
+            code=text(form.code),
+            new_password=text(form.new),
+            address=client_address(),
+        )
+    except services.LoginRefused as refused:
+        db.session.commit()  # keep the attempt counted
+        flash(str(refused), "error")
+        return render_template("auth/reset.html", form=form), refusal_status(refused)
+    except InvalidField as refused:
+        db.session.commit()  # keep the attempt counted and the failure audited
+        show_refusal(form, refused)
+        return render_template("auth/reset.html", form=form), 200
+    db.session.commit()
+    if current_user.is_authenticated:
+        logout_user()
+    session.clear()
+    flash(_("Password set. Sign in with it."), "success")
+    return redirect(url_for("auth.login"))
 
 
 @bp.get("/sessions")
