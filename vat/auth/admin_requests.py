@@ -32,7 +32,7 @@ from vat import audit
 from vat.auth import resets, services
 from vat.auth.actor import Actor
 from vat.auth.models import AdminRequest, AdminRequestKind, AdminRequestStatus, Role, User
-from vat.auth.policy import PRIVILEGED_ROLES, SCOPED_ROLES
+from vat.auth.policy import PRIVILEGED_ROLES, SCOPED_ROLES, permissions_of
 from vat.auth.scopes import parse_scope, widens
 from vat.db import db, utcnow
 from vat.errors import Conflict, NotAllowed
@@ -155,12 +155,13 @@ def propose_new_user(*, actor: Actor, username: str, password: str, role: Role, 
 
 
 def elevates(user: User, *, role: Role, scope: str, active: bool) -> bool:
-    """True if the change gives `user` more than they have: a privileged role they did not hold,
-    an account reactivated into one, or a wider scope for a scoped privileged role."""
+    """True if the change gives `user` more than they have: a privileged role with a permission
+    their role lacks (a senior advocate made advocate gains none), an account reactivated into a
+    privileged role, or a wider scope for a scoped privileged role."""
     role = Role(role)
     if not is_privileged(role) or not active:
         return False
-    if role is not Role(user.role) or not user.active:
+    if not user.active or not permissions_of(role) <= permissions_of(Role(user.role)):
         return True
     new = services.parse_scope_for(user, scope)
     return role in SCOPED_ROLES and widens(services.scopes_of(user), new)
