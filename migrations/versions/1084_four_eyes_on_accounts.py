@@ -22,7 +22,9 @@ def upgrade():
     with op.batch_alter_table("auth_user") as batch:
         batch.add_column(sa.Column("reset_code_hash", sa.String(64), nullable=True))
         batch.add_column(sa.Column("reset_expires_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("must_enrol_totp", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(
+            sa.Column("must_enrol_totp", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     table = "auth_admin_request"
     op.create_table(
         table,
