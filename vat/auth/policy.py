@@ -78,6 +78,7 @@ PRIVILEGED_ROLES: frozenset[Role] = frozenset().union(*(GRANTS[p] for p in PRIVI
 def permissions_of(role: Role) -> frozenset[Permission]:
     return frozenset(permission for permission, roles in GRANTS.items() if Role(role) in roles)
 
+
 # Roles whose view of victim data is limited to their scope (everyone else sees all or nothing).
 SCOPED_ROLES = frozenset({_A, _S})
 
