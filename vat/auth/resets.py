@@ -30,7 +30,7 @@ from vat.errors import DomainError
 from vat.inputs import InvalidField
 
 RESET_HOURS = 24
-# Read aloud or typed from a message: no 0/O, 1/I/L, 5 groups of 5 (about 122 bits).
+# Read aloud or typed from a message: no 0/O, 1/I/L, 5 groups of 5 (about 124 bits).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_GROUPS, GROUP_LENGTH = 5, 5
 # argon2 cannot verify this: the old password no longer opens the account.
