@@ -200,10 +200,9 @@ def requests() -> str:
 @fresh_required
 def approve_request(request_id: int) -> Response | str:
     asked = db.get_or_404(AdminRequest, request_id)
+    approved, back = _("Approved and applied."), url_for("admin.requests")
     return _run_act(
-        lambda: admin_requests.approve(actor=current_user, request=asked),
-        done=_("Approved and applied."),
-        back=url_for("admin.requests"),
+        lambda: admin_requests.approve(actor=current_user, request=asked), done=approved, back=back
     )
 
 
@@ -212,12 +211,9 @@ def approve_request(request_id: int) -> Response | str:
 @fresh_required
 def refuse_request(request_id: int) -> Response:
     asked = db.get_or_404(AdminRequest, request_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    return act(
-        lambda: admin_requests.refuse(actor=current_user, request=asked),
-        done=_("Refused: nothing was changed."),
-        back=url_for("admin.requests"),
+    refused = _("Refused: nothing was changed.")
+    return _button(
+        lambda: admin_requests.refuse(actor=current_user, request=asked), refused, "admin.requests"
     )
 
 
@@ -238,13 +234,17 @@ def acted_alone() -> str:
 @requires(Permission.REVIEW_ADMIN_ACTS)
 def acknowledge_act(request_id: int) -> Response:
     done_alone = db.get_or_404(AdminRequest, request_id)
+    read = _("Acknowledged.")
+    return _button(
+        lambda: admin_requests.acknowledge(actor=current_user, request=done_alone), read, "admin.acted_alone"
+    )
+
+
+def _button(run: Callable[[], object], done: str, back: str) -> Response:
+    """A button's POST (its form holds only the CSRF token): run, commit, back to `back`."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-    return act(
-        lambda: admin_requests.acknowledge(actor=current_user, request=done_alone),
-        done=_("Acknowledged."),
-        back=url_for("admin.acted_alone"),
-    )
+    return act(run, done=done, back=url_for(back))
 
 
 @bp.post("/users/<int:user_id>/sessions/end")
@@ -293,12 +293,9 @@ def break_glass_review() -> str:
 @requires(Permission.REVIEW_BREAK_GLASS)
 def acknowledge_break_glass(grant_id: int) -> Response:
     grant = db.get_or_404(BreakGlass, grant_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    return act(
-        lambda: break_glass.acknowledge(actor=current_user, grant=grant),
-        done=_("Acknowledged."),
-        back=url_for("admin.break_glass_review"),
+    read = _("Acknowledged.")
+    return _button(
+        lambda: break_glass.acknowledge(actor=current_user, grant=grant), read, "admin.break_glass_review"
     )
 
 

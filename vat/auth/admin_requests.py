@@ -216,8 +216,8 @@ def _apply_alone(actor: Actor, request: AdminRequest) -> Outcome:
 
 
 def _decide(actor: Actor, request: AdminRequest, status: AdminRequestStatus) -> None:
-    """Move a pending request to `status` in one conditional UPDATE, or say why not. An approval
-    is never the requester's; a refusal may be (withdrawing it)."""
+    """Move a pending request to `status` in one conditional UPDATE and audit it, or say why not.
+    An approval is never the requester's; a refusal may be (withdrawing it)."""
     _require_admin(actor)
     if status is AdminRequestStatus.APPROVED and request.requested_by_id == actor.id:
         raise NotAllowed(_l("You asked for this: another administrator must approve it."))
@@ -242,6 +242,13 @@ def _decide(actor: Actor, request: AdminRequest, status: AdminRequestStatus) -> 
     )
     db.session.refresh(request)
     if changed.rowcount == 1:
+        audit.record(
+            f"admin_request.{'approve' if status is AdminRequestStatus.APPROVED else 'refuse'}",
+            actor=actor,
+            object_type="user",
+            object_id=request.user_id,
+            detail={"request": request.id, "kind": request.kind, "requested_by": request.requested_by_id},
+        )
         return
     if request.status != _PENDING:
         raise Conflict(_l("This request is already decided."))
@@ -251,13 +258,6 @@ def _decide(actor: Actor, request: AdminRequest, status: AdminRequestStatus) -> 
 def approve(*, actor: Actor, request: AdminRequest) -> Outcome:
     """A second administrator approves: the request is applied now, in this transaction."""
     _decide(actor, request, AdminRequestStatus.APPROVED)
-    audit.record(
-        "admin_request.approve",
-        actor=actor,
-        object_type="user",
-        object_id=request.user_id,
-        detail={"request": request.id, "kind": request.kind, "requested_by": request.requested_by_id},
-    )
     return _apply(actor, request)
 
 
@@ -265,13 +265,6 @@ def refuse(*, actor: Actor, request: AdminRequest) -> AdminRequest:
     """Another administrator refuses the request, or its requester withdraws it: nothing applies."""
     _decide(actor, request, AdminRequestStatus.REFUSED)
     request.password_hash = None  # the account will not be made: its initial password goes
-    audit.record(
-        "admin_request.refuse",
-        actor=actor,
-        object_type="user",
-        object_id=request.user_id,
-        detail={"request": request.id, "kind": request.kind, "requested_by": request.requested_by_id},
-    )
     return request
 
 
@@ -344,22 +337,22 @@ def acted_alone(*, unreviewed_only: bool = True) -> list[AdminRequest]:
 
 
 def acknowledge(*, actor: Actor, request: AdminRequest) -> AdminRequest:
-    """An auditor (or another administrator) has read a single-admin act: never its author."""
+    """An auditor (or another administrator) has read a single-admin act: never its author. One
+    conditional UPDATE, so two readers at once record one acknowledgement."""
     if Role(actor.role) not in (Role.AUDITOR, Role.ADMIN):
         raise NotAllowed(_l("Only an auditor or an administrator reviews what an administrator did alone."))
-    if request.status != _ALONE:
-        raise Conflict(_l("Only an act done alone is reviewed here."))
     if request.requested_by_id == actor.id:
         raise NotAllowed(_l("Someone else reviews what you did alone."))
-    if request.reviewed_at is not None:
-        raise Conflict(_l("This act is already reviewed."))
-    request.reviewed_by_id, request.reviewed_at = actor.id, utcnow()
-    db.session.flush()
-    audit.record(
-        "admin_request.reviewed",
-        actor=actor,
-        object_type="user",
-        object_id=request.user_id,
-        detail={"request": request.id},
+    unread = (
+        AdminRequest.id == request.id,
+        AdminRequest.status == _ALONE,
+        AdminRequest.reviewed_at.is_(None),
+        AdminRequest.requested_by_id != actor.id,
     )
+    marked = update(AdminRequest).where(*unread).values(reviewed_by_id=actor.id, reviewed_at=utcnow())
+    result = cast(CursorResult[Any], db.session.execute(marked.execution_options(synchronize_session=False)))
+    db.session.refresh(request)
+    if result.rowcount != 1:
+        raise Conflict(_l("Only an act done alone and not yet reviewed is acknowledged here."))
+    audit.record("admin_request.reviewed", actor=actor, object_type="user", object_id=request.user_id)
     return request

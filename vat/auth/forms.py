@@ -57,16 +57,24 @@ class EnrolForm(FlaskForm):
     )
 
 
-class PasswordForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
-    new = PasswordField(
+def new_password_field() -> Any:
+    return PasswordField(
         _l("New password (12 characters or more; a few unrelated words work well)"),
         validators=[DataRequired(), Length(max=128)],
     )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(), EqualTo("new", _l("The passwords differ."))],
+
+
+def confirmation_field() -> Any:
+    """The new password again, equal to the form's `new` field."""
+    return PasswordField(
+        _l("New password again"), validators=[DataRequired(), EqualTo("new", _l("The passwords differ."))]
     )
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
+    new = new_password_field()
+    confirm = confirmation_field()
 
 
 class LanguageForm(FlaskForm):
@@ -115,11 +123,5 @@ class ResetPasswordForm(FlaskForm):
         validators=[DataRequired(), Length(max=64)],
         render_kw={"autocomplete": "one-time-code", "autocapitalize": "characters"},
     )
-    new = PasswordField(
-        _l("New password (12 characters or more; a few unrelated words work well)"),
-        validators=[DataRequired(), Length(max=128)],
-    )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(), EqualTo("new", _l("The passwords differ."))],
-    )
+    new = new_password_field()
+    confirm = confirmation_field()

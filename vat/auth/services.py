@@ -375,13 +375,8 @@ def unlock_account(*, actor: Any, user: User) -> None:
     user.locked_at = None
     user.totp_failures = 0
     throttle.clear_attempts(f"user:{user.username}")
-    audit.record(
-        "auth.account_unlocked",
-        actor=actor,
-        object_type="user",
-        object_id=user.id,
-        detail={"was_locked": was_locked},
-    )
+    unlocked = {"was_locked": was_locked}
+    audit.record("auth.account_unlocked", actor=actor, object_type="user", object_id=user.id, detail=unlocked)
 
 
 def start_totp_enrolment(*, user: User) -> str:
