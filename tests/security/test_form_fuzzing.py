@@ -58,12 +58,12 @@ HOSTILE = st.one_of(
 BY_KIND = {"date": st.one_of(DATES, HOSTILE), "decimal": st.one_of(AMOUNTS, HOSTILE)}
 
 
-# Rows a refused submission may add: a failed sign-in or confirmation is counted and audited, and
-# a search by name (posted, to keep the name out of URLs) answers 200 and is audited.
+# Rows a refused submission may add: a failed sign-in, confirmation or reset code is counted and
+# audited, and a search by name (posted, to keep the name out of URLs) answers 200 and is audited.
 BOOKKEEPING = {
     (table, endpoint)
     for table in ("auth_login_throttle", "audit_event")
-    for endpoint in ("auth.submit_login", "auth.confirm_reauthentication")
+    for endpoint in ("auth.submit_login", "auth.confirm_reauthentication", "auth.use_reset_code")
 } | {("audit_event", "victims.by_name")}
 
 
