@@ -259,7 +259,7 @@ def build(path: str, values: dict[str, Any]) -> str:
     [
         (Role.ADVOCATE, "HTI", 404),
         (Role.SENIOR_ADVOCATE, "COD, HTI, SSD", 404),
-        (Role.ADVOCATE, "CAF/OTHERMISSION", 404),
+        (Role.ADVOCATE, "CAF/MINUSMA", 404),  # another mission of the country
         (Role.FUND_MANAGER, "", 403),
         (Role.AUDITOR, "", 403),
         (Role.ADMIN, "", 403),
