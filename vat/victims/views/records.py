@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 from flask import abort, render_template
+from flask_babel import LazyString
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
 
@@ -19,29 +24,27 @@ from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm
 from vat.victims.models import Assistance, Child, Victim
 from vat.victims.views.blueprint import RECORD_FORM, bp, form_values, load_victim, record_on_file, victim_url
 
-
-@bp.get("/victims/<int:victim_id>/assistance/new")
-@requires(Permission.EDIT_CASES)
-def new_assistance(victim_id: int) -> str:
-    victim = load_victim(victim_id)
-    return render_template(RECORD_FORM, form=AssistanceForm(), victim=victim, title=_("Record a service"))
-
-
-@bp.post("/victims/<int:victim_id>/assistance/new")
-@requires(Permission.EDIT_CASES)
-def create_assistance(victim_id: int) -> Response | tuple[str, int]:
-    return record_on_file(
-        load_victim(victim_id),
-        AssistanceForm(),
-        assistance.record_assistance,
-        done=_("Service recorded."),
-        anchor="services",
-        title=_("Record a service"),
-        refused_status=200,  # the form is shown again as it always was
-    )
-
-
 R = TypeVar("R", Assistance, Child)
+
+
+@dataclass(frozen=True)
+class OnFile(Generic[R]):
+    """A kind of record kept on a victim's file, which has the same four pages as any other:
+    new and create, edit (an audited read) and update."""
+
+    name: str  # the endpoints' suffix (new_<name>, ...) and what the read audit row names
+    path: str  # the URL segment below the victim
+    id_name: str  # the record's id in the URL
+    model: type[R]
+    form: Callable[..., FlaskForm]
+    add: Callable[..., object]
+    update: Callable[[R], Callable[..., object]]  # the update service, bound to the record
+    anchor: str
+    new_title: LazyString
+    edit_title: LazyString
+    added: LazyString
+    updated: LazyString
+    refused_status: int = 422
 
 
 def _on_file(victim: Victim, kind: type[R], record_id: int) -> R:
@@ -52,76 +55,87 @@ def _on_file(victim: Victim, kind: type[R], record_id: int) -> R:
     return record
 
 
-@bp.get("/victims/<int:victim_id>/assistance/<int:service_id>")
-@requires(Permission.EDIT_CASES)
-@writes
-def edit_assistance(victim_id: int, service_id: int) -> str:
-    victim = load_victim(victim_id)
-    service = _on_file(victim, Assistance, service_id)
-    identity.record_read(actor=current_user, victim=victim, what="assistance", record_id=service.id)
-    db.session.commit()
-    form = AssistanceForm(obj=service)
-    return render_template(RECORD_FORM, form=form, victim=victim, title=_("Update a service"))
+def _record_pages(kind: OnFile[Any]) -> None:
+    """Route the four pages of one kind of record."""
+
+    def new(victim_id: int) -> str:
+        victim = load_victim(victim_id)
+        return render_template(RECORD_FORM, form=kind.form(), victim=victim, title=str(kind.new_title))
+
+    def create(victim_id: int) -> Response | tuple[str, int]:
+        return record_on_file(
+            load_victim(victim_id),
+            kind.form(),
+            kind.add,
+            done=str(kind.added),
+            anchor=kind.anchor,
+            title=str(kind.new_title),
+            refused_status=kind.refused_status,
+        )
+
+    def edit(victim_id: int, **ids: int) -> str:
+        victim = load_victim(victim_id)
+        record = _on_file(victim, kind.model, ids[kind.id_name])
+        identity.record_read(actor=current_user, victim=victim, what=kind.name, record_id=record.id)
+        db.session.commit()
+        return render_template(
+            RECORD_FORM, form=kind.form(obj=record), victim=victim, title=str(kind.edit_title)
+        )
+
+    def update(victim_id: int, **ids: int) -> Response | tuple[str, int]:
+        victim = load_victim(victim_id)
+        return record_on_file(
+            victim,
+            kind.form(),
+            kind.update(_on_file(victim, kind.model, ids[kind.id_name])),
+            done=str(kind.updated),
+            anchor=kind.anchor,
+            title=str(kind.edit_title),
+            refused_status=kind.refused_status,
+        )
+
+    many = f"/victims/<int:victim_id>/{kind.path}"
+    one = f"{many}/<int:{kind.id_name}>"
+    allowed = requires(Permission.EDIT_CASES)
+    bp.add_url_rule(f"{many}/new", f"new_{kind.name}", allowed(new), methods=["GET"])
+    bp.add_url_rule(f"{many}/new", f"create_{kind.name}", allowed(create), methods=["POST"])
+    bp.add_url_rule(one, f"edit_{kind.name}", allowed(writes(edit)), methods=["GET"])
+    bp.add_url_rule(one, f"update_{kind.name}", allowed(update), methods=["POST"])
 
 
-@bp.post("/victims/<int:victim_id>/assistance/<int:service_id>")
-@requires(Permission.EDIT_CASES)
-def update_assistance(victim_id: int, service_id: int) -> Response | tuple[str, int]:
-    victim = load_victim(victim_id)
-    return record_on_file(
-        victim,
-        AssistanceForm(),
-        partial(assistance.update_assistance, service=_on_file(victim, Assistance, service_id)),
-        done=_("Service updated."),
+_record_pages(
+    OnFile(
+        name="assistance",
+        path="assistance",
+        id_name="service_id",
+        model=Assistance,
+        form=AssistanceForm,
+        add=assistance.record_assistance,
+        update=lambda service: partial(assistance.update_assistance, service=service),
         anchor="services",
-        title=_("Update a service"),
+        new_title=_l("Record a service"),
+        edit_title=_l("Update a service"),
+        added=_l("Service recorded."),
+        updated=_l("Service updated."),
         refused_status=200,  # the form is shown again as it always was
     )
-
-
-@bp.get("/victims/<int:victim_id>/children/new")
-@requires(Permission.EDIT_CASES)
-def new_child(victim_id: int) -> str:
-    victim = load_victim(victim_id)
-    return render_template(RECORD_FORM, form=ChildForm(), victim=victim, title=_("Record a child"))
-
-
-@bp.post("/victims/<int:victim_id>/children/new")
-@requires(Permission.EDIT_CASES)
-def create_child(victim_id: int) -> Response | tuple[str, int]:
-    return record_on_file(
-        load_victim(victim_id),
-        ChildForm(),
-        family.add_child,
-        done=_("Child recorded."),
+)
+_record_pages(
+    OnFile(
+        name="child",
+        path="children",
+        id_name="child_id",
+        model=Child,
+        form=ChildForm,
+        add=family.add_child,
+        update=lambda child: partial(family.update_child, child=child),
         anchor="children",
-        title=_("Record a child"),
+        new_title=_l("Record a child"),
+        edit_title=_l("Update a child"),
+        added=_l("Child recorded."),
+        updated=_l("Child updated."),
     )
-
-
-@bp.get("/victims/<int:victim_id>/children/<int:child_id>")
-@requires(Permission.EDIT_CASES)
-@writes
-def edit_child(victim_id: int, child_id: int) -> str:
-    victim = load_victim(victim_id)
-    child = _on_file(victim, Child, child_id)
-    identity.record_read(actor=current_user, victim=victim, what="child", record_id=child.id)
-    db.session.commit()
-    return render_template(RECORD_FORM, form=ChildForm(obj=child), victim=victim, title=_("Update a child"))
-
-
-@bp.post("/victims/<int:victim_id>/children/<int:child_id>")
-@requires(Permission.EDIT_CASES)
-def update_child(victim_id: int, child_id: int) -> Response | tuple[str, int]:
-    victim = load_victim(victim_id)
-    return record_on_file(
-        victim,
-        ChildForm(),
-        partial(family.update_child, child=_on_file(victim, Child, child_id)),
-        done=_("Child updated."),
-        anchor="children",
-        title=_("Update a child"),
-    )
+)
 
 
 def communication_form(victim: Victim) -> CommunicationForm:
