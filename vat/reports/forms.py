@@ -16,6 +16,11 @@ from vat.reports.scope import Period
 from vat.victims.models import Sex
 
 
+def year_field(label: Any) -> IntegerField:
+    """A year to filter by, optional, within the years a report can cover."""
+    return IntegerField(label, validators=[Optional(), NumberRange(min=1990, max=2100)])
+
+
 class ReportForm(FlaskForm):
     class Meta:
         csrf = False
@@ -39,7 +44,7 @@ class PlaceFilterForm(ReportForm):
 
 
 class VictimFilterForm(PlaceFilterForm):
-    year = IntegerField(_l("Year registered"), validators=[Optional(), NumberRange(min=1990, max=2100)])
+    year = year_field(_l("Year registered"))
     sex = SelectField(
         _l("Sex"),
         choices=[SelectChoice("", _l("any"))] + [SelectChoice(s.value, s.label) for s in Sex],
@@ -57,11 +62,11 @@ class VictimFilterForm(PlaceFilterForm):
 
 
 class AllegationFilterForm(PlaceFilterForm):
-    year = IntegerField(_l("Year received"), validators=[Optional(), NumberRange(min=1990, max=2100)])
+    year = year_field(_l("Year received"))
 
 
 class ClaimFilterForm(VictimFilterForm):
-    year = IntegerField(_l("Year opened"), validators=[Optional(), NumberRange(min=1990, max=2100)])
+    year = year_field(_l("Year opened"))
 
 
 class PeriodForm(ReportForm):
@@ -88,7 +93,7 @@ class PeriodChoiceForm(ReportForm):
         ],
         default="year",
     )
-    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(min=1990, max=2100)])
+    year = year_field(_l("Year"))
     quarter = StringField(
         _l("Quarter"),
         validators=[
