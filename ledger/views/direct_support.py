@@ -22,15 +22,7 @@ from vat.submission import given, submit, text
 @requires(Permission.READ_LEDGER)
 def direct_support() -> str:
     form = DirectSupportFilterForm(request.args)
-    filters = direct_support_list.DirectSupportFilters()
-    if form.validate():
-        filters = direct_support_list.DirectSupportFilters(
-            start=form.start.data,
-            end=form.end.data,
-            currency=(form.currency.data or "").upper(),
-            country_code=form.country.data or "",
-            case_code=(form.case_code.data or "").strip().upper(),
-        )
+    filters = _filters(form) if form.validate() else direct_support_list.DirectSupportFilters()
     totals = direct_support_list.direct_support_totals(filters)
     page = page_of(
         direct_support_list.direct_support_rows(filters),
@@ -45,6 +37,17 @@ def direct_support() -> str:
         rows=direct_support_list.with_amounts([payment for (payment,) in page.items]),
         totals=totals,
         filters=list_filters(),
+    )
+
+
+def _filters(form: DirectSupportFilterForm) -> direct_support_list.DirectSupportFilters:
+    """The list's filters, from a valid filter form."""
+    return direct_support_list.DirectSupportFilters(
+        start=form.start.data,
+        end=form.end.data,
+        currency=(form.currency.data or "").upper(),
+        country_code=form.country.data or "",
+        case_code=(form.case_code.data or "").strip().upper(),
     )
 
 

@@ -80,14 +80,7 @@ def countries(blank: str = "—") -> list[SelectChoice]:
 @requires(Permission.VIEW_CASES)
 def index() -> str:
     form = FilterForm(request.args)
-    filters = listing.ClaimFilters()
-    if form.validate():
-        filters = listing.ClaimFilters(
-            country_code=(form.country_code.data or "").strip().upper(),
-            step=form.step.data if form.step.data in set(ClaimStep) else "",
-            member_state=(form.member_state.data or "").strip().upper(),
-            victim_id=record_id(request.args.get("victim")),
-        )
+    filters = _filters(form) if form.validate() else listing.ClaimFilters()
     page = listing.claims_page(
         current_user,
         filters,
@@ -105,6 +98,16 @@ def index() -> str:
         args=args,
         summary=listing.dashboard(current_user),
         no_update_days=victim_listing.no_update_days(),
+    )
+
+
+def _filters(form: FilterForm) -> listing.ClaimFilters:
+    """The list's filters, from a valid filter form."""
+    return listing.ClaimFilters(
+        country_code=(form.country_code.data or "").strip().upper(),
+        step=form.step.data if form.step.data in set(ClaimStep) else "",
+        member_state=(form.member_state.data or "").strip().upper(),
+        victim_id=record_id(request.args.get("victim")),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import partial
+from typing import Any
 
 from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
@@ -38,33 +39,27 @@ from vat.victims.views.blueprint import (
 @bp.get("/victims")
 @requires(Permission.VIEW_IDENTITY)
 def index() -> str:
-    form = SearchForm(request.args)
-    form.country_code.choices = [SelectChoice("", "—"), *scope_countries()]
-    form.advocate_id.choices = advocate_choices()
-    filters = listing.VictimFilters()
-    if form.validate():
-        filters = listing.VictimFilters(
-            case_code=form.case_code.data or "",
-            country_code=form.country_code.data or "",
-            status=form.status.data or "",
-            advocate_id=int(form.advocate_id.data) if form.advocate_id.data else None,
-            minor=form.minor.data,
-            no_assistance=form.no_assistance.data,
-            no_update=form.no_update.data,
-        )
+    form = _search_form(request.args)
+    filters = _filters(form) if form.validate() else listing.VictimFilters()
     page = listing.paginate_rows(
         listing.victim_rows(current_user, filters),
         page=page_number(request.args.get("page")),
         per_page=page_size(request.args.get("per_page", type=int)),
     )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template(
-        "vat/victims/index.html",
-        form=form,
-        name_form=NameSearchForm(),
-        page=page,
-        args=args,
-        no_update_days=listing.no_update_days(),
+    return _index_page(form, NameSearchForm(), page, args=args)
+
+
+def _filters(form: SearchForm) -> listing.VictimFilters:
+    """The list's filters, from a valid search form."""
+    return listing.VictimFilters(
+        case_code=form.case_code.data or "",
+        country_code=form.country_code.data or "",
+        status=form.status.data or "",
+        advocate_id=int(form.advocate_id.data) if form.advocate_id.data else None,
+        minor=form.minor.data,
+        no_assistance=form.no_assistance.data,
+        no_update=form.no_update.data,
     )
 
 
@@ -73,31 +68,36 @@ def index() -> str:
 def by_name() -> str:
     """Exact-name search (blind index): posted, so the name stays out of URLs; audited."""
     name_form = NameSearchForm()
-    form = SearchForm(formdata=None)
-    form.country_code.choices = [SelectChoice("", "—"), *scope_countries()]
-    form.advocate_id.choices = advocate_choices()
+    form = _search_form(None)
     if not name_form.validate_on_submit():
         page = listing.paginate_rows(
             listing.victim_rows(current_user, listing.VictimFilters()), page=1, per_page=20
         )
-        return render_template(
-            "vat/victims/index.html",
-            form=form,
-            name_form=name_form,
-            page=page,
-            args={},
-            no_update_days=listing.no_update_days(),
-        )
+        return _index_page(form, name_form, page)
     page = listing.find_by_name(actor=current_user, name=name_form.name.data or "")
     db.session.commit()
+    return _index_page(form, name_form, page, searched_name=True)
+
+
+def _search_form(formdata: Any) -> SearchForm:
+    """The list's filters, offering the countries of the user's scope and its advocates."""
+    form = SearchForm(formdata)
+    form.country_code.choices = [SelectChoice("", "—"), *scope_countries()]
+    form.advocate_id.choices = advocate_choices()
+    return form
+
+
+def _index_page(
+    form: SearchForm, name_form: NameSearchForm, page: Any, *, args: dict[str, str] | None = None, **more: Any
+) -> str:
     return render_template(
         "vat/victims/index.html",
         form=form,
         name_form=name_form,
         page=page,
-        args={},
+        args=args or {},
         no_update_days=listing.no_update_days(),
-        searched_name=True,
+        **more,
     )
 
 
