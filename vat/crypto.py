@@ -17,13 +17,15 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 PREFIX = "v1"
 
@@ -89,8 +91,8 @@ def keyring() -> KeyRing:
     return current_app.extensions["vat_keyring"]
 
 
-class EncryptedText(TypeDecorator[str]):
-    """A text column encrypted at rest; `context` (e.g. "vat_victim.name") is its associated data."""
+class Encrypted(TypeDecorator[T]):
+    """A column stored encrypted, as text; `context` (e.g. "vat_victim.name") is its associated data."""
 
     impl = Text
     cache_ok = True
@@ -98,6 +100,12 @@ class EncryptedText(TypeDecorator[str]):
     def __init__(self, context: str) -> None:
         super().__init__()
         self.context = context
+
+
+class EncryptedText(Encrypted[str]):
+    """A text column encrypted at rest."""
+
+    cache_ok = True  # SQLAlchemy reads it from each class itself, not from its bases
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else keyring().encrypt(value, self.context)
@@ -106,16 +114,11 @@ class EncryptedText(TypeDecorator[str]):
         return None if value is None else keyring().decrypt(value, self.context)
 
 
-class EncryptedDate(TypeDecorator[date]):
+class EncryptedDate(Encrypted[date]):
     """A date encrypted at rest (its ISO form, as `EncryptedText` keeps text): for dates that
     could help identify someone, such as a child's birth date. Never compared in SQL."""
 
-    impl = Text
     cache_ok = True
-
-    def __init__(self, context: str) -> None:
-        super().__init__()
-        self.context = context
 
     def process_bind_param(self, value: date | None, dialect: Any) -> str | None:
         return None if value is None else keyring().encrypt(value.isoformat(), self.context)
