@@ -291,28 +291,26 @@ def _rates(walked: VerifyReport) -> str | None:
 
 def _subledger_limits(walked: VerifyReport) -> str | None:
     """No pledge or withholding received beyond what was due; no project paid beyond its grant."""
-    for code, dimension, label in (
-        (engine.PLEDGES_RECEIVABLE, Posting.pledge_id, "pledge"),
-        (engine.WITHHELD_RECEIVABLE, Posting.withholding_id, "withholding"),
+    balance = func.sum(Posting.amount_minor)
+    for code, dimension, beyond, problem in (
+        (engine.PLEDGES_RECEIVABLE, Posting.pledge_id, balance < 0, "pledge {}: more received than was due"),
+        (
+            engine.WITHHELD_RECEIVABLE,
+            Posting.withholding_id,
+            balance < 0,
+            "withholding {}: more received than was due",
+        ),
+        (engine.GRANTS_PAYABLE, Posting.project_id, balance > 0, "project {}: disbursed more than approved"),
     ):
         over = db.session.execute(
-            select(dimension, Posting.currency)
+            select(dimension)
             .where(Posting.account_id == engine.account_id(code))
             .group_by(dimension, Posting.currency)
-            .having(func.sum(Posting.amount_minor) < 0)
+            .having(beyond)
             .limit(1)
         ).first()
         if over is not None:
-            return f"{label} {over[0]}: more received than was due"
-    overspent = db.session.execute(
-        select(Posting.project_id)
-        .where(Posting.account_id == engine.account_id(engine.GRANTS_PAYABLE))
-        .group_by(Posting.project_id, Posting.currency)
-        .having(func.sum(Posting.amount_minor) > 0)
-        .limit(1)
-    ).first()
-    if overspent is not None:
-        return f"project {overspent[0]}: disbursed more than approved"
+            return problem.format(over[0])
     return None
 
 
