@@ -23,6 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 from sqlalchemy import Text
+from sqlalchemy.orm import MappedColumn, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
@@ -128,6 +129,12 @@ class EncryptedDate(Encrypted[date]):
 
 
 ENCRYPTED_TYPES = (EncryptedText, EncryptedDate)
+
+
+def identity_column(context: str) -> MappedColumn[Any]:
+    """A field that identifies someone: encrypted, and deferred in the "identity" group, so a
+    list never loads (or decrypts) it; only the service that audits the read asks for it."""
+    return mapped_column(EncryptedText(context), deferred=True, deferred_group="identity")
 
 
 def normalise(value: str) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vat.allegations.models import Allegation, Labelled, PersonnelCategory
 from vat.auth.models import User
-from vat.crypto import EncryptedText
+from vat.crypto import EncryptedText, identity_column
 from vat.db import Base, UTCDateTime, one_of, utcnow
 from vat.money import InCurrency, currency_first
 from vat.victims.models import Child, Consent, Victim
@@ -209,15 +209,9 @@ class Claim(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    father_name: Mapped[str | None] = mapped_column(
-        EncryptedText("vat_claim.father_name"), deferred=True, deferred_group="identity"
-    )
-    father_service_number: Mapped[str | None] = mapped_column(
-        EncryptedText("vat_claim.father_service_number"), deferred=True, deferred_group="identity"
-    )
-    father_unit: Mapped[str | None] = mapped_column(
-        EncryptedText("vat_claim.father_unit"), deferred=True, deferred_group="identity"
-    )
+    father_name: Mapped[str | None] = identity_column("vat_claim.father_name")
+    father_service_number: Mapped[str | None] = identity_column("vat_claim.father_service_number")
+    father_unit: Mapped[str | None] = identity_column("vat_claim.father_unit")
 
     victim: Mapped[Victim] = relationship()
     allegation: Mapped[Allegation | None] = relationship()

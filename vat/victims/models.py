@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vat.allegations.models import Allegation, Labelled, Outcome
 from vat.auth.models import User
-from vat.crypto import EncryptedDate, EncryptedText
+from vat.crypto import EncryptedDate, EncryptedText, identity_column
 from vat.db import Base, UTCDateTime, one_of, utcnow
 from vat.money import InCurrency, currency_first
 
@@ -175,24 +175,12 @@ class Victim(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    name: Mapped[str | None] = mapped_column(
-        EncryptedText("vat_victim.name"), deferred=True, deferred_group="identity"
-    )
-    aliases: Mapped[str | None] = mapped_column(
-        EncryptedText("vat_victim.aliases"), deferred=True, deferred_group="identity"
-    )
-    date_of_birth: Mapped[str | None] = mapped_column(
-        EncryptedText("vat_victim.date_of_birth"), deferred=True, deferred_group="identity"
-    )
-    contact: Mapped[str | None] = mapped_column(
-        EncryptedText("vat_victim.contact"), deferred=True, deferred_group="identity"
-    )
-    location: Mapped[str | None] = mapped_column(
-        EncryptedText("vat_victim.location"), deferred=True, deferred_group="identity"
-    )
-    notes: Mapped[str | None] = mapped_column(
-        EncryptedText("vat_victim.notes"), deferred=True, deferred_group="identity"
-    )
+    name: Mapped[str | None] = identity_column("vat_victim.name")
+    aliases: Mapped[str | None] = identity_column("vat_victim.aliases")
+    date_of_birth: Mapped[str | None] = identity_column("vat_victim.date_of_birth")
+    contact: Mapped[str | None] = identity_column("vat_victim.contact")
+    location: Mapped[str | None] = identity_column("vat_victim.location")
+    notes: Mapped[str | None] = identity_column("vat_victim.notes")
 
     advocate: Mapped[User | None] = relationship()
     allegation_links: Mapped[list[VictimAllegation]] = relationship(
