@@ -113,9 +113,12 @@ def _finish_login(user: User) -> Response:
     return response
 
 
-def refusal_status(refused: services.LoginRefused) -> int:
-    """429 while throttled, 403 for a locked account, 400 for a malformed code, else 200 (the
-    form again, as for any mistake)."""
+def answer_refusal(refused: services.LoginRefused) -> int:
+    """Keep the failure count the refused step recorded, say why, and give the status to show the
+    form again with: 429 while throttled, 403 for a locked account, 400 for a malformed code,
+    else 200 (as for any mistake)."""
+    db.session.commit()
+    flash(str(refused), "error")
     if isinstance(refused, throttle.LoginThrottled):
         return 429
     if isinstance(refused, services.AccountLocked):
@@ -151,9 +154,8 @@ def submit_login() -> str | Response | tuple[str, int]:
             device=device_cookie(),
         )
     except services.LoginRefused as refused:
-        db.session.commit()  # keep the failure count
-        flash(str(refused), "error")
-        return render_template("auth/login.html", form=form), refusal_status(refused)
+        status = answer_refusal(refused)
+        return render_template("auth/login.html", form=form), status
     db.session.commit()
     if user.totp_secret:
         next_url = session.get("next")
@@ -193,9 +195,8 @@ def check_second_factor() -> str | Response | tuple[str, int]:
     try:
         services.verify_totp(user=user, code=text(form.code), address=client_address())
     except services.LoginRefused as refused:
-        db.session.commit()  # keep the failure count
-        flash(str(refused), "error")
-        return render_template("auth/code.html", form=form), refusal_status(refused)
+        status = answer_refusal(refused)
+        return render_template("auth/code.html", form=form), status
     return _finish_login(user)
 
 
@@ -235,9 +236,8 @@ def confirm_reauthentication() -> str | Response | tuple[str, int]:
             services.verify_totp(user=current_user, code=text(form.code), address=client_address())
         services.refresh_session(g.user_session)
     except services.LoginRefused as refused:
-        db.session.commit()  # keep the failure count
-        flash(str(refused), "error")
-        return render_template("auth/reauthenticate.html", form=form), refusal_status(refused)
+        status = answer_refusal(refused)
+        return render_template("auth/reauthenticate.html", form=form), status
     db.session.commit()
     return redirect(safe_next(request.args.get("next")))
 
@@ -291,9 +291,8 @@ def confirm_totp() -> str | Response | tuple[str, int]:
                 device=device_cookie(),
             )
         except services.LoginRefused as refused:
-            db.session.commit()  # keep the failure count
-            flash(str(refused), "error")
-            return _enrolment_page(form), refusal_status(refused)
+            status = answer_refusal(refused)
+            return _enrolment_page(form), status
         except DomainError as error:
             db.session.commit()  # the password and current code were right: they were consumed
             form.code.errors = [*form.code.errors, str(error)]
@@ -351,9 +350,8 @@ def use_reset_code() -> str | Response | tuple[str, int]:
             address=client_address(),
         )
     except services.LoginRefused as refused:
-        db.session.commit()  # keep the attempt counted
-        flash(str(refused), "error")
-        return render_template("auth/reset.html", form=form), refusal_status(refused)
+        status = answer_refusal(refused)
+        return render_template("auth/reset.html", form=form), status
     except InvalidField as refused:
         db.session.commit()  # keep the attempt counted and the failure audited
         show_refusal(form, refused)
