@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import sign_in
 from tests.vat.conftest import register
+from vat import jobs
 from vat.auth.models import Role, User
 from vat.db import db, utcnow
 from vat.request_keys import RequestKey
@@ -152,3 +153,27 @@ def test_a_key_is_no_one_elses_and_a_forged_key_is_refused(app, make_user):
     with app.app_context():
         count = db.session.scalar(select(func.count(Assistance.id)).where(Assistance.victim_id == victim_id))
     assert count == 1
+
+
+def test_the_worker_forgets_expired_request_keys_every_day(app):
+    """The queue's periodic task, due at 03:17 every day and at no other minute, run as the
+    consumer runs it: keys older than VAT_REQUEST_KEY_DAYS go, newer ones stay."""
+    app.config["VAT_REQUEST_KEY_DAYS"] = 7
+    with app.app_context():
+        for key, age in (("a" * 32, 8), ("b" * 32, 6)):
+            db.session.add(
+                RequestKey(
+                    key=key,
+                    endpoint="victims.create",
+                    request_hash="0" * 64,
+                    created_at=utcnow() - timedelta(days=age),
+                )
+            )
+        db.session.commit()
+    queue = jobs.queue_of(app)
+    due = [task for task in queue.read_periodic(datetime(2026, 12, 6, 3, 17)) if task.name.endswith("prune")]
+    assert len(due) == 1
+    assert not [t for t in queue.read_periodic(datetime(2026, 12, 6, 3, 18)) if t.name.endswith("prune")]
+    queue.execute(due[0])
+    with app.app_context():
+        assert db.session.scalars(select(RequestKey.key)).all() == ["b" * 32]

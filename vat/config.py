@@ -52,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "VAT_JOBS_IMMEDIATE": False,  # run a job in the caller at once (tests)
     "VAT_JOBS_HEARTBEAT_SECONDS": 5,
     "VAT_JOBS_STALE_SECONDS": 60,  # a running job silent this long reads as interrupted
+    "VAT_REQUEST_KEY_DAYS": 30,  # the worker forgets the keys of forms submitted longer ago (daily)
     # PostgreSQL: how long a request's statement waits for a lock, and runs at most, before the
     # request answers 503 "nothing was saved" (gunicorn.conf.py's worker timeout is above both).
     "VAT_DB_LOCK_TIMEOUT_MS": 5000,

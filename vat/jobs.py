@@ -31,6 +31,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import ForeignKey, Integer, String, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vat import request_keys
 from vat.db import Base, BeginMode, UTCDateTime, begin_mode, db, one_of, utcnow
 from vat.errors import DomainError
 
@@ -98,7 +99,8 @@ def kind(name: str) -> Callable[[Runner], Runner]:
 
 
 def init_app(app: Flask) -> None:
-    """The app's queue, and its two tasks: run a job, and (every five minutes) sweep old files."""
+    """The app's queue and its tasks: run a job; every five minutes sweep old files; every day
+    forget expired request keys."""
     name, immediate = app.config["VAT_JOBS_QUEUE_NAME"], app.config["VAT_JOBS_IMMEDIATE"]
     queue: Huey
     if immediate:  # tests: a job runs at once, in the caller, on Huey's memory storage
@@ -117,6 +119,12 @@ def init_app(app: Flask) -> None:
     def sweep_task() -> None:
         with app.app_context():
             sweep()
+
+    @queue.periodic_task(crontab(hour="3", minute="17"), name="vat.request_keys.prune")
+    def prune_request_keys_task() -> None:
+        with app.app_context():
+            count = request_keys.prune_expired()
+            log.info("forgot %d request keys", count)
 
     app.extensions["vat_jobs"] = (queue, run_task)
     app.cli.add_command(jobs_group)

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField
 from wtforms.validators import Optional, Regexp
 
-from vat.db import Base, UTCDateTime, db, utcnow
+from vat.db import Base, BeginMode, UTCDateTime, begin_mode, db, utcnow
 from vat.errors import Conflict
 
 KEY_PATTERN = r"^[0-9a-f]{32}$"
@@ -152,6 +152,15 @@ def prune(*, older_than: timedelta) -> int:
     return count
 
 
+def prune_expired() -> int:
+    """Forget the keys older than VAT_REQUEST_KEY_DAYS in a short transaction of their own; the
+    jobs' worker runs it every day (`vat.jobs`)."""
+    with begin_mode(BeginMode.IMMEDIATE):
+        count = prune(older_than=timedelta(days=current_app.config["VAT_REQUEST_KEY_DAYS"]))
+        db.session.commit()
+    return count
+
+
 @click.group("request-keys", cls=AppGroup)
 def request_keys_group() -> None:
     """The keys of submitted forms."""
@@ -160,7 +169,8 @@ def request_keys_group() -> None:
 @request_keys_group.command("prune")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(min=1))
 def prune_command(days: int) -> None:
-    """Forget the keys of forms submitted more than DAYS days ago (from cron)."""
+    """Forget the keys of forms submitted more than DAYS days ago (the worker does it daily with
+    VAT_REQUEST_KEY_DAYS)."""
     count = prune(older_than=timedelta(days=days))
     db.session.commit()
     click.echo(f"forgot {count} request keys older than {days} days")
