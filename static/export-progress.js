@@ -1,4 +1,5 @@
-// The page of an export job (templates/reports/job.html): poll the job's record every second and
+// The page of an export job (templates/reports/job.html), or of an import job
+// (templates/vat/victims/import_job.html, data-reload: the page itself shows the outcome): poll the job's record every second and
 // show it in the <progress> bar; when the file is ready, download it (once: the server deletes
 // it). No inline script (the CSP forbids it); the texts come translated in data- attributes.
 (function () {
@@ -51,6 +52,10 @@
         return response.json();
       })
       .then(function (job) {
+        if (box.dataset.reload && (job.state === "finished" || job.state === "failed")) {
+          window.location.reload(); // the page shows the outcome (an import's report)
+          return;
+        }
         show(job);
         if (job.state === "queued" || job.state === "running") {
           window.setTimeout(poll, 1000);

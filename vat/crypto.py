@@ -92,6 +92,18 @@ def keyring() -> KeyRing:
     return current_app.extensions["vat_keyring"]
 
 
+class Sealed(str):
+    """A value encrypted before its statement (`seal`): the column types store it as it is. The
+    importer encrypts in its job, so that its one write transaction does no cryptography."""
+
+
+def seal(value: str | date | None, context: str) -> Sealed | None:
+    if value is None:
+        return None
+    plain = value.isoformat() if isinstance(value, date) else value
+    return Sealed(keyring().encrypt(plain, context))
+
+
 class Encrypted(TypeDecorator[T]):
     """A column stored encrypted, as text; `context` (e.g. "vat_victim.name") is its associated data."""
 
@@ -109,7 +121,9 @@ class EncryptedText(Encrypted[str]):
     cache_ok = True  # SQLAlchemy reads it from each class itself, not from its bases
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
-        return None if value is None else keyring().encrypt(value, self.context)
+        if value is None or isinstance(value, Sealed):
+            return value
+        return keyring().encrypt(value, self.context)
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else keyring().decrypt(value, self.context)
@@ -121,8 +135,10 @@ class EncryptedDate(Encrypted[date]):
 
     cache_ok = True
 
-    def process_bind_param(self, value: date | None, dialect: Any) -> str | None:
-        return None if value is None else keyring().encrypt(value.isoformat(), self.context)
+    def process_bind_param(self, value: date | Sealed | None, dialect: Any) -> str | None:
+        if value is None or isinstance(value, Sealed):
+            return value
+        return keyring().encrypt(value.isoformat(), self.context)
 
     def process_result_value(self, value: str | None, dialect: Any) -> date | None:
         return None if value is None else date.fromisoformat(keyring().decrypt(value, self.context))

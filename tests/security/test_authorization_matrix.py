@@ -155,6 +155,8 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("GET", "victims.import_records"): (P.EDIT_CASES, ANY),
     ("POST", "victims.run_import"): (P.EDIT_CASES, ANY),
     ("GET", "victims.import_template"): (P.EDIT_CASES, ANY),
+    ("GET", "victims.import_job_page"): (P.EDIT_CASES, OWNER),
+    ("GET", "victims.import_job_status"): (P.EDIT_CASES, OWNER),
     ("GET", "victims.index"): (P.VIEW_IDENTITY, ANY),
     ("POST", "victims.by_name"): (P.VIEW_IDENTITY, ANY),
     ("POST", "victims.export_disclosure"): (P.VIEW_IDENTITY, SCOPED),

@@ -14,10 +14,12 @@ from flask.testing import FlaskClient
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from tests.conftest import sign_in
+from vat import jobs
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import identity, importer
+from vat.victims import identity, import_rows, importer
 from vat.victims.models import Assistance, Victim, VictimAllegation
 
 
@@ -160,13 +162,15 @@ def test_import_page_and_template(
         data={"kind": "victims", "file": (workbook(sheets), "old.xlsx")},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 200 and "2 victims" in response.get_data(as_text=True)
-    assert "nothing was imported" not in response.get_data(as_text=True)
+    assert response.status_code == 303 and response.location.startswith("/vat/import/jobs/")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "2 victims" in page and "nothing was imported" not in page
     bad = {"victims": [sheets["victims"][0], ["CAR-2016-0100", "CAF", "", "alien", "", "", "", None]]}
     response = client.post(
         "/vat/import",
         data={"kind": "victims", "file": (workbook(bad), "bad.xlsx")},
         content_type="multipart/form-data",
+        follow_redirects=True,
     )
     page = response.get_data(as_text=True)
     assert "nothing was imported" in page and "<td>sex</td>" in page
@@ -174,23 +178,74 @@ def test_import_page_and_template(
         assert db.session.scalar(select(func.count(Victim.id))) == 2
 
 
-def test_large_files_show_progress_while_rows_are_checked(
+def test_the_import_runs_as_a_job_for_its_owner_only(
     app: Flask,
     client: FlaskClient,
     login: Callable[..., Any],
-    monkeypatch: Any,
+    make_user: Callable[..., Any],
     sheets: dict[str, list[list[Any]]],
 ) -> None:
-    monkeypatch.setattr(importer, "PROGRESS_EVERY", 2)
+    """The upload is stored (encrypted) and deleted once the worker has read it; the job's
+    status counts the rows checked; another advocate gets 404 for the page and its status; a
+    file refused as a whole answers 4xx before any job."""
+    owner = login(Role.ADVOCATE, "CAF")
+    response = client.post(
+        "/vat/import",
+        data={"kind": "victims", "file": (workbook(sheets), "old.xlsx")},
+        content_type="multipart/form-data",
+    )
+    job_url = response.location
+    status = client.get(f"{job_url}/status").get_json()
+    assert status == {"state": "finished", "rows": 6, "total": 6, "error": None}
+    with app.app_context():
+        job = db.session.get(jobs.Job, job_url.rsplit("/", 1)[1])
+        assert job is not None and job.owner_id == owner.id and job.kind == "victims-import"
+        assert [p.suffix for p in jobs.folder_of(app).joinpath("files").iterdir()] == [".json"]
+        assert counts() == (2, 1, 2, 1)
+    sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
+    assert client.get(job_url).status_code == 404
+    assert client.get(f"{job_url}/status").status_code == 404
+    refused = client.post(
+        "/vat/import",
+        data={"kind": "victims", "file": (io.BytesIO(b"hello"), "notes.txt")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422 and "Upload a .csv or .xlsx file." in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(jobs.Job.id))) == 1
+
+
+def test_the_import_is_refused_to_other_roles_and_without_csrf(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], sheets: dict[str, list[list[Any]]]
+) -> None:
+    login(Role.FUND_MANAGER, "CAF")
+    for method, path in (("get", "/vat/import"), ("post", "/vat/import"), ("get", "/vat/import/jobs/x")):
+        assert getattr(client, method)(path).status_code == 403, path
+    app.config["WTF_CSRF_ENABLED"] = True
     login(Role.ADVOCATE, "CAF")
     response = client.post(
         "/vat/import",
         data={"kind": "victims", "file": (workbook(sheets), "old.xlsx")},
         content_type="multipart/form-data",
     )
-    page = response.get_data(as_text=True)
-    assert "2 of 6 rows checked" in page and "4 of 6 rows checked" in page and "6 of 6 rows checked" in page
-    assert page.index("6 of 6 rows checked") < page.index("Imported:")
+    assert response.status_code == 400
+    with app.app_context():
+        assert counts() == (0, 0, 0, 0) and db.session.scalar(select(func.count(jobs.Job.id))) == 0
+
+
+def test_records_changed_while_checking_import_nothing(
+    ctx: Flask, actor: User, sheets: dict[str, list[list[Any]]]
+) -> None:
+    """Between the check and the save, another advocate registers one of the file's case codes:
+    the save refuses the whole file."""
+    sheets_read = importer.read_file("old.xlsx", workbook(sheets))
+    report, plan = importer.check_sheets(actor=actor, sheets=sheets_read)
+    assert report.ok
+    identity.register_victim(actor=actor, case_code="CAR-2016-0008", country_code="CAF", mission="MINUSCA")
+    with pytest.raises(import_rows.RecordsChanged):
+        importer.save(actor=actor, report=report, plan=plan)
+    db.session.rollback()
+    assert counts() == (0, 0, 0, 0)
 
 
 def test_rows_are_the_same_only_when_the_file_says_so_and_every_skip_is_listed(
@@ -252,6 +307,7 @@ def test_skipped_rows_are_listed_on_the_page_in_the_readers_language(
             data={"kind": "victims", "file": (workbook({"victims": sheets["victims"]}), "v.xlsx")},
             content_type="multipart/form-data",
             headers={"Accept-Language": language},
+            follow_redirects=True,
         )
         page = response.get_data(as_text=True)
         assert response.status_code == 200 and expected in page, language
@@ -283,3 +339,47 @@ def test_historical_allegations_import_without_false_alarms(ctx: Flask, actor: U
         actor=actor, filename="b.csv", stream=io.BytesIO(bad.encode()), kind="allegations"
     )
     assert [(e.row, e.column) for e in report.errors] == [(2, "historical")]
+
+
+def test_two_imports_of_one_file_at_once_save_it_once(
+    app: Flask, make_user: Callable[..., Any], sheets: dict[str, list[list[Any]]]
+) -> None:
+    """Two workers check the same file, then save at the same moment (a barrier between): one
+    saves; the other finds the records changed (SQLite: it waits its turn, then compares) or its
+    insert refused by a unique key (PostgreSQL: both compared before either committed). Nothing
+    is doubled."""
+    import threading
+
+    from sqlalchemy.exc import IntegrityError
+
+    user = make_user(Role.ADVOCATE, "CAF")
+    content = workbook(sheets).getvalue()
+    checked = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def one_worker() -> None:
+        with app.test_request_context():
+            actor = db.session.get(User, user.id)
+            report, plan = importer.check_sheets(
+                actor=actor, sheets=importer.read_file("old.xlsx", io.BytesIO(content))
+            )
+            db.session.rollback()
+            checked.wait(timeout=30)
+            try:
+                importer.save(actor=actor, report=report, plan=plan)
+                db.session.commit()
+                outcomes.append("saved")
+            except (import_rows.RecordsChanged, IntegrityError) as error:
+                db.session.rollback()
+                outcomes.append(type(error).__name__)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=one_worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(outcomes) == 2 and outcomes.count("saved") == 1, outcomes
+    with app.app_context():
+        assert counts() == (2, 1, 2, 1)

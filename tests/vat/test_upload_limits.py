@@ -256,8 +256,9 @@ def test_one_far_cell_cannot_make_a_million_rows(
     login(Role.ADVOCATE, "CAF")
     with peak_growth() as used:
         response = sheet_upload(client, app, rows, "A1:XFD1048576")
-    assert response.status_code == 422
-    assert "Import at most 10000 rows at a time." in response.get_data(as_text=True)
+    # The rows are read by the import's job (run at once in tests), which reports the refusal.
+    assert response.status_code == 303
+    assert "Import at most 10000 rows at a time." in client.get(response.location).get_data(as_text=True)
     assert used["seconds"] < 2.0 and used["megabytes"] < 50, used
     assert victims(app) == 0
 
@@ -268,7 +269,8 @@ def test_a_sheet_declaring_a_large_extent_reads_the_rows_it_holds(
     rows = row_xml(1, "case_code", "country_code") + row_xml(2, "CAR-2016-0101", "CAF")
     login(Role.ADVOCATE, "CAF")
     response = sheet_upload(client, app, rows, "A1:XFD1048576")
-    assert response.status_code == 200 and "1 victims created" in response.get_data(as_text=True)
+    assert response.status_code == 303  # read by the import's job (run at once in tests)
+    assert "1 victims created" in client.get(response.location).get_data(as_text=True)
 
 
 def test_a_csv_field_over_the_limit_answers_422_naming_its_line(

@@ -90,6 +90,11 @@ def _assistance_values(victim: Victim, values: dict[str, Any], *, new: bool) -> 
     return cleaned
 
 
+def new_service_columns(victim: Victim, values: dict[str, Any]) -> dict[str, Any]:
+    """A new service's checked columns, written nowhere: `victim` only needs its consents."""
+    return _assistance_values(victim, values, new=True)
+
+
 def record_assistance(*, actor: Actor, victim: Victim, **values: Any) -> Assistance:
     cleaned = _assistance_values(victim, values, new=True)
     service = Assistance(victim=victim, **cleaned)

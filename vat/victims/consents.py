@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -78,23 +79,17 @@ def record_consent(
     version: str,
     recipient: str | None = None,
 ) -> Consent:
-    purpose = choice("purpose", purpose, ConsentPurpose)
-    given = past_date("given_on", given_on, required=True)
-    method = choice("method", method, ConsentMethod)
-    version_text = clean_text("version", version, max_length=20, required=True)
-    named = clean_text("recipient", recipient, max_length=200)
-    for previous in victim.consents:
-        if previous.purpose == purpose and previous.active and previous.recipient == named:
-            previous.superseded = True
-    consent = Consent(
-        victim=victim,
-        purpose=purpose,
-        given_on=given,
-        method=method,
-        version=version_text,
-        recipient=named,
-        recorded_by_id=getattr(actor, "id", None),
+    values = consent_columns(
+        actor=actor, purpose=purpose, given_on=given_on, method=method, version=version, recipient=recipient
     )
+    for previous in victim.consents:
+        if (
+            previous.purpose == values["purpose"]
+            and previous.active
+            and previous.recipient == values["recipient"]
+        ):
+            previous.superseded = True
+    consent = Consent(victim=victim, **values)
     db.session.add(consent)
     db.session.flush()
     audit_victim(
@@ -104,6 +99,20 @@ def record_consent(
         detail={"purpose": purpose, "version": consent.version, "consent": consent.id},
     )
     return consent
+
+
+def consent_columns(
+    *, actor: Actor, purpose: str, given_on: date | None, method: str, version: str, recipient: str | None
+) -> dict[str, Any]:
+    """A new consent's checked columns (the victim's aside), written nowhere."""
+    return {
+        "purpose": choice("purpose", purpose, ConsentPurpose),
+        "given_on": past_date("given_on", given_on, required=True),
+        "method": choice("method", method, ConsentMethod),
+        "version": clean_text("version", version, max_length=20, required=True),
+        "recipient": clean_text("recipient", recipient, max_length=200),
+        "recorded_by_id": getattr(actor, "id", None),
+    }
 
 
 @dataclass

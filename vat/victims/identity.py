@@ -132,9 +132,13 @@ def _index_names(victim: Victim, name: str | None, aliases: str | None, *, new: 
             delete(VictimNameKey).where(VictimNameKey.victim_id == victim.id),
             execution_options={"synchronize_session": False},
         )
+    db.session.add_all(VictimNameKey(victim_id=victim.id, digest=d) for d in name_digests(name, aliases))
+
+
+def name_digests(name: str | None, aliases: str | None) -> list[str]:
+    """The blind indexes a victim is found by: the name and each alias."""
     names = [name or ""] + re.split(r"[;\n]", aliases or "")
-    digests = {blind_index(n, NAME_PURPOSE) for n in names if n.strip()}
-    db.session.add_all(VictimNameKey(victim_id=victim.id, digest=d) for d in sorted(digests))
+    return sorted({blind_index(n, NAME_PURPOSE) for n in names if n.strip()})
 
 
 def register_victim(
@@ -146,25 +150,13 @@ def register_victim(
     **values: Any,
 ) -> Victim:
     """Register a victim. `case_code` is for imports of existing records; otherwise one is made."""
-    categories = _categories(actor, values)
-    identity = _identity(values)
-    registered_on = past_date("registered_on", registered_on) or today()
-    if case_code:
-        case_code = case_code.strip().upper()
-        if not CASE_CODE_PATTERN.match(case_code):
-            raise InvalidField("case_code", _l("Case codes use capital letters, digits and dashes."))
-        if db.session.scalar(select(Victim.id).where(Victim.case_code == case_code)):
-            raise InvalidField("case_code", _l("This case code is taken."))
-    else:
-        case_code = next_case_code(prefix or default_prefix(categories["country_code"]), registered_on.year)
-    victim = Victim(
-        case_code=case_code,
-        registered_on=registered_on,
-        status=VictimStatus.ACTIVE,
-        advocate_id=categories.pop("advocate_id") or (actor.id if _is_advocate(actor) else None),
-        **categories,
-        **identity,
-    )
+    columns = new_victim_columns(actor=actor, case_code=case_code, registered_on=registered_on, **values)
+    if not columns["case_code"]:
+        columns["case_code"] = next_case_code(
+            prefix or default_prefix(columns["country_code"]), columns["registered_on"].year
+        )
+    victim = Victim(**columns)
+    identity = {name: columns[name] for name in IDENTITY_FIELDS}
     db.session.add(victim)
     db.session.flush()
     _index_names(victim, identity["name"], identity["aliases"], new=True)
@@ -176,6 +168,31 @@ def register_victim(
         detail={"identity_fields": sorted(k for k, v in identity.items() if v)},
     )
     return victim
+
+
+def new_victim_columns(
+    *, actor: Actor, case_code: str | None, registered_on: date | None, **values: Any
+) -> dict[str, Any]:
+    """A new victim's checked columns, written nowhere (the importer inserts many at once);
+    `case_code` empty when one is still to be made."""
+    categories = _categories(actor, values)
+    identity = _identity(values)
+    registered_on = past_date("registered_on", registered_on) or today()
+    if case_code:
+        case_code = case_code.strip().upper()
+        if not CASE_CODE_PATTERN.match(case_code):
+            raise InvalidField("case_code", _l("Case codes use capital letters, digits and dashes."))
+        if db.session.scalar(select(Victim.id).where(Victim.case_code == case_code)):
+            raise InvalidField("case_code", _l("This case code is taken."))
+    advocate_id = categories.pop("advocate_id") or (actor.id if _is_advocate(actor) else None)
+    return {
+        "case_code": case_code or "",
+        "registered_on": registered_on,
+        "status": VictimStatus.ACTIVE,
+        "advocate_id": advocate_id,
+        **categories,
+        **identity,
+    }
 
 
 def _is_advocate(user: Actor) -> bool:

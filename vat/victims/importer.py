@@ -1,8 +1,10 @@
 """Import the spreadsheets advocates kept before this tool: victims, allegations, victim–allegation
 links and assistance, from CSV (one kind per file) or XLSX (one sheet per kind).
 
-All or nothing: every row goes through the same services as the forms, inside a savepoint; any
-bad row rolls the whole file back and the report names each bad row, column and reason.
+All or nothing: every row goes through the same checks as the forms (vat.victims.import_rows
+prepares them, reading only, then writes them in one short transaction); any bad row imports
+nothing and the report names each bad row, column and reason. In the app the import runs as a
+job (vat.victims.import_job).
 
 No row is dropped silently. Two rows are the same only when the file says so: the same key
 column (a victim's case code, an allegation's reference number, a link's pair, a service's
@@ -15,11 +17,10 @@ importing a file again creates nothing twice.
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import IO, Any, cast
 
@@ -27,28 +28,24 @@ from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy import select
 
 from vat import audit
 from vat.allegations import services as allegations
-from vat.allegations.models import SUB_TYPES, Allegation, AllegationType, Outcome, PersonnelCategory, Urgency
+from vat.allegations.models import SUB_TYPES, AllegationType, Outcome, PersonnelCategory, Urgency
 from vat.auth.actor import Actor
-from vat.crypto import mac
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField
 from vat.uploads import UploadRefused, check_workbook, csv_rows
-from vat.victims import assistance, consents, identity, outcomes
+from vat.victims import import_rows
 from vat.victims.models import (
     AgeGroup,
-    Assistance,
     ConsentMethod,
     ConsentPurpose,
     FundingSource,
     ServiceStatus,
     ServiceType,
     Sex,
-    Victim,
 )
 
 KINDS = ("victims", "allegations", "links", "assistance")
@@ -266,54 +263,55 @@ def _values(kind: str, row: dict[str, Any]) -> dict[str, Any]:
 # --- importing -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int
-
-    @property
-    def percent(self) -> int:
-        return 100 * self.done // self.total if self.total else 100
-
-
-PROGRESS_EVERY = 250
-
-
 def read_file(filename: str, stream: IO[bytes], kind: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """The sheets of a file, each a header then its rows; UploadRefused (FileRefused or a limit of
     vat.uploads) if it cannot be read."""
     return _read_sheets(filename, stream, kind)
 
 
+def check_upload(filename: str, stream: IO[bytes], kind: str | None) -> None:
+    """What can be refused before the file is stored for a job, in milliseconds: its type; a
+    workbook's declared sizes (vat.uploads); a CSV file's kind, encoding, fields and row count (a
+    CSV file parses fast, a workbook's rows are read by the job). Leaves the stream at its start."""
+    name = filename.lower()
+    if name.endswith(".xlsx"):
+        check_workbook(stream)
+    elif not name.endswith(".csv"):
+        raise FileRefused("Upload a .csv or .xlsx file.")
+    else:
+        _read_sheets(filename, stream, kind)
+        stream.seek(0)
+
+
+def as_dict(report: ImportReport) -> dict[str, Any]:
+    """The report as the job stores it and the page shows it."""
+    return {
+        "ok": report.ok,
+        "summary": report.summary,
+        "rows": report.rows,
+        "created": dict(report.created),
+        "skipped": dict(report.skipped),
+        "errors": [asdict(error) for error in report.errors],
+        "skipped_rows": [asdict(row) for row in report.skipped_rows],
+    }
+
+
 def row_count(sheets: dict[str, list[dict[str, Any]]]) -> int:
     return sum(1 for rows in sheets.values() for row in rows[1:] if row)
 
 
-def refused(error: UploadRefused) -> ImportReport:
+def refused(error: UploadRefused | DomainError) -> ImportReport:
     report = ImportReport()
     report.errors.append(RowError("file", 0, "", str(error)))
     return report
 
 
-def import_steps(
-    *, actor: Actor, filename: str, stream: IO[bytes], kind: str | None = None
-) -> Iterator[Progress | ImportReport]:
-    """Read and import a file, yielding progress every few hundred rows, then the report."""
-    try:
-        sheets = read_file(filename, stream, kind)
-    except UploadRefused as error:
-        yield refused(error)
-        return
-    yield from import_sheets(actor=actor, sheets=sheets)
-
-
-def import_sheets(
-    *, actor: Actor, sheets: dict[str, list[dict[str, Any]]]
-) -> Iterator[Progress | ImportReport]:
-    """Import read sheets in one savepoint, yielding progress, then the report (always last)."""
-    report = ImportReport()
-    total = row_count(sheets)
-    savepoint = db.session.begin_nested()
+def check_sheets(
+    *, actor: Actor, sheets: dict[str, list[dict[str, Any]]], on_row: Callable[[int], None] | None = None
+) -> tuple[ImportReport, import_rows.Plan]:
+    """Check every row and encrypt what it holds, writing nothing: the report (its errors and
+    skipped rows) and the plan `save` writes. `on_row(rows checked)` after each row."""
+    report, plan = ImportReport(), import_rows.Plan()
     for sheet in KINDS:
         rows = sheets.get(sheet)
         if not rows:
@@ -340,7 +338,7 @@ def import_sheets(
                     skipped = str(_l("Row %(row)s has %(why)s.", row=seen[key], why=sameness))
                 else:
                     seen[key] = number
-                    skipped = IMPORTERS[sheet](actor, values)
+                    skipped = PREPARERS[sheet](plan, actor, values, key, sameness)
             except InvalidField as error:
                 report.errors.append(RowError(sheet, number, error.field, str(error)))
             except DomainError as error:
@@ -351,106 +349,52 @@ def import_sheets(
                 else:
                     report.skipped[sheet] += 1
                     report.skipped_rows.append(RowSkipped(sheet, number, skipped))
-            if report.rows % PROGRESS_EVERY == 0:
-                yield Progress(report.rows, total)
-    if report.errors:
-        savepoint.rollback()
-        yield report
-        return
-    savepoint.commit()
-    audit.record(
-        "victim.import",
-        actor=actor,
-        object_type="import",
-        detail={"created": dict(report.created), "skipped": dict(report.skipped), "rows": report.rows},
-    )
-    yield report
+            if on_row is not None:
+                on_row(report.rows)
+    if report.ok:
+        import_rows.finish(plan)
+    return report, plan
+
+
+def save(*, actor: Actor, report: ImportReport, plan: import_rows.Plan, job: str | None = None) -> None:
+    """Write a clean report's plan in the caller's transaction (RecordsChanged if what it relied
+    on has changed since it was checked), and the import's own audit row."""
+    import_rows.apply(actor, plan)
+    detail: dict[str, Any] = {
+        "created": dict(report.created),
+        "skipped": dict(report.skipped),
+        "rows": report.rows,
+    }
+    if job is not None:
+        detail["job"] = job
+    audit.record("victim.import", actor=actor, object_type="import", detail=detail)
+
+
+def import_sheets(*, actor: Actor, sheets: dict[str, list[dict[str, Any]]]) -> ImportReport:
+    """Check and save read sheets in the caller's transaction: all or nothing."""
+    report, plan = check_sheets(actor=actor, sheets=sheets)
+    if not report.ok:
+        return report
+    try:
+        with db.session.begin_nested():
+            save(actor=actor, report=report, plan=plan)
+    except import_rows.RecordsChanged as error:
+        return refused(error)
+    return report
 
 
 def import_file(*, actor: Actor, filename: str, stream: IO[bytes], kind: str | None = None) -> ImportReport:
-    """Import a whole file at once (no progress): the report."""
-    *_, report = import_steps(actor=actor, filename=filename, stream=stream, kind=kind)
-    return cast(ImportReport, report)
-
-
-def _victim(actor: Actor, case_code: str, column: str = "case_code") -> Victim:
-    victim = identity.find_by_case_code(actor, case_code)
-    if victim is None:
-        raise InvalidField(column, "No victim in your scope has this case code (in this file or already).")
-    return victim
-
-
-def _import_victim(actor: Actor, values: dict[str, Any]) -> str | None:
-    code = values.pop("case_code").upper()
-    if identity.find_by_case_code(actor, code) is not None:
-        return str(_l("A victim with this case code is already registered."))
-    purposes = [p.strip() for p in values.pop("consents").split(";") if p.strip()]
-    consent_date, method = values.pop("consent_date"), values.pop("consent_method") or "other"
-    if purposes and consent_date is None:
-        raise InvalidField("consent_date", "Give the date the consents were given.")
-    victim = identity.register_victim(
-        actor=actor, case_code=code, registered_on=values.pop("registered_on"), **values
-    )
-    for purpose in purposes:
-        try:
-            consents.record_consent(
-                actor=actor,
-                victim=victim,
-                purpose=purpose,
-                given_on=consent_date,
-                method=method,
-                version="import",
-            )
-        except InvalidField as error:
-            raise InvalidField(CONSENT_COLUMNS.get(error.field, "consents"), str(error)) from error
-    return None
-
-
-def _import_allegation(actor: Actor, values: dict[str, Any]) -> str | None:
-    reference = values.pop("reference")
-    existing = db.session.scalar(select(Allegation).where(Allegation.reference == reference))
-    if existing is not None:
-        if allegations.get_allegation(actor, existing.id) is None:
-            raise InvalidField(
-                "reference", "This reference number belongs to an allegation outside your scope."
-            )
-        return str(_l("An allegation with this reference number is already recorded."))
-    allegations.create_allegation(actor=actor, reference=reference, **values)
-    return None
-
-
-def _import_link(actor: Actor, values: dict[str, Any]) -> str | None:
-    victim = _victim(actor, values["case_code"])
-    allegation = allegations.find_by_reference(actor, values["reference"])
-    if allegation is None:
-        raise InvalidField("reference", "No allegation in your scope has this reference number.")
-    if any(link.allegation_id == allegation.id for link in victim.allegation_links):
-        return str(_l("This victim is already linked to this allegation."))
-    outcomes.link_victim(actor=actor, victim=victim, allegation=allegation)
-    return None
+    """Read, check and save a whole file in the caller's transaction: the report."""
+    try:
+        sheets = read_file(filename, stream, kind)
+    except UploadRefused as error:
+        return refused(error)
+    return import_sheets(actor=actor, sheets=sheets)
 
 
 def _service_identity(values: dict[str, Any]) -> tuple[str, str]:
-    """A service row's identity, keyed under VAT_MAC_KEY (the notes are encrypted, their digest
-    must not be guessable): its row_key if it has one, else the content of every column."""
-    if values["row_key"]:
-        return mac(values["row_key"], "import:assistance:row_key"), str(_l("the same row_key"))
-    content = json.dumps([values[name] for name, _, _ in COLUMNS["assistance"]], default=str)
-    return mac(content, "import:assistance:content"), str(_l("the same content in every column"))
+    return import_rows.service_identity(values, [name for name, _, _ in COLUMNS["assistance"]])
 
-
-def _import_assistance(actor: Actor, values: dict[str, Any]) -> str | None:
-    key, sameness = _service_identity(values)
-    if db.session.scalar(select(Assistance.id).where(Assistance.import_key == key)) is not None:
-        return str(_l("A service imported before has %(why)s.", why=sameness))
-    victim = _victim(actor, values.pop("case_code"))
-    values.pop("row_key")
-    service = assistance.record_assistance(actor=actor, victim=victim, **values)
-    service.import_key = key
-    return None
-
-
-CONSENT_COLUMNS = {"purpose": "consents", "given_on": "consent_date", "method": "consent_method"}
 
 IDENTITIES: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     "victims": lambda v: (v["case_code"].upper(), str(_l("the same case code"))),
@@ -462,11 +406,14 @@ IDENTITIES: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     "assistance": _service_identity,
 }
 
-IMPORTERS = {
-    "victims": _import_victim,
-    "allegations": _import_allegation,
-    "links": _import_link,
-    "assistance": _import_assistance,
+Preparer = Callable[[import_rows.Plan, Actor, dict[str, Any], str, str], "str | None"]
+PREPARERS: dict[str, Preparer] = {
+    "victims": lambda plan, actor, values, _key, _same: import_rows.prepare_victim(plan, actor, values),
+    "allegations": lambda plan, actor, values, _key, _same: import_rows.prepare_allegation(
+        plan, actor, values
+    ),
+    "links": lambda plan, actor, values, _key, _same: import_rows.prepare_link(plan, actor, values),
+    "assistance": import_rows.prepare_service,
 }
 
 

@@ -148,6 +148,22 @@ def refresh(victim_id: int) -> SupportSummary:
     return row
 
 
+def refresh_many(victim_ids: list[int]) -> None:
+    """Bring these victims' summaries up to date in a few statements (the importer's victims and
+    services), in the caller's transaction: their rows are replaced by what the sources say."""
+    columns = ["victim_id", *FIGURES, "updated_at"]
+    for start_at in range(0, len(victim_ids), 500):
+        ids = victim_ids[start_at : start_at + 500]
+        db.session.execute(delete(SupportSummary).where(SupportSummary.victim_id.in_(ids)))
+        source = (
+            _source_rows(ids).add_columns(literal(utcnow(), UTCDateTime()).label("updated_at")).subquery()
+        )
+        db.session.execute(
+            insert(SupportSummary).from_select(columns, select(*[source.c[n] for n in columns])),
+            execution_options={"synchronize_session": False},
+        )
+
+
 def start(victim_id: int) -> None:
     """A newly registered victim's summary: nothing received yet."""
     figures: dict[str, Any] = dict.fromkeys(FIGURES, 0) | {"supported": False}

@@ -1,21 +1,21 @@
-"""The advocate's dashboard, breaking the glass, and importing records."""
+"""The advocate's dashboard, breaking the glass, and importing records (as a job)."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from typing import Any
 
-from flask import current_app, render_template, request, send_file, stream_template
+from flask import abort, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from vat import jobs
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.submission import submit, text
 from vat.uploads import UploadRefused
-from vat.victims import assistance, identity, importer, listing
+from vat.victims import assistance, identity, import_job, importer, listing
 from vat.victims.forms import BreakGlassForm, ImportForm
 from vat.victims.views.blueprint import bp, victim_url
 
@@ -62,53 +62,67 @@ def open_through_glass() -> Response | tuple[str, int]:
 @requires(Permission.EDIT_CASES)
 def import_records() -> str:
     form = ImportForm()
-    return render_template("vat/victims/import.html", form=form, steps=None, columns=importer.COLUMNS)
+    return render_template("vat/victims/import.html", form=form, report=None, columns=importer.COLUMNS)
 
 
 @bp.post("/import")
 @requires(Permission.EDIT_CASES)
 def run_import() -> str | Response | tuple[str, int]:
-    """The report streams in: progress lines while a large file is checked, then the outcome."""
+    """Store the file and queue the import (checked and saved by the jobs' worker); follow it."""
     form = ImportForm()
     if not form.validate_on_submit():
-        return render_template("vat/victims/import.html", form=form, steps=None, columns=importer.COLUMNS)
+        return render_template("vat/victims/import.html", form=form, report=None, columns=importer.COLUMNS)
     upload = form.file.data
     try:
-        sheets = importer.read_file(upload.filename or "", io.BytesIO(upload.read()), form.kind.data)
-    except UploadRefused as error:  # refused as a whole, before any row is read: a 4xx
-        refusal = render_template(
-            "vat/victims/import.html", form=form, steps=[importer.refused(error)], columns=importer.COLUMNS
-        )
-        return refusal, error.status
+        content = upload.read()
+        importer.check_upload(upload.filename or "", io.BytesIO(content), form.kind.data)
+    except UploadRefused as error:  # refused as a whole, before it is stored: a 4xx
+        report = importer.as_dict(importer.refused(error))
+        page = render_template("vat/victims/import.html", form=form, report=report, columns=importer.COLUMNS)
+        return page, error.status
     finally:
         upload.close()
-    steps = committed(importer.import_sheets(actor=current_user, sheets=sheets))
-    if importer.row_count(sheets) <= importer.PROGRESS_EVERY:  # small: one plain page
-        return render_template(
-            "vat/victims/import.html", form=form, steps=list(steps), columns=importer.COLUMNS
-        )
-    # Large: the page streams (progress lines, then the report); all the work runs in the stream,
-    # inside the request context that stream_template keeps for it.
-    page = stream_template("vat/victims/import.html", form=form, steps=steps, columns=importer.COLUMNS)
-    return current_app.response_class(page, mimetype="text/html")
+    job, params = import_job.start(
+        actor=current_user,
+        filename=upload.filename or "",
+        content=content,
+        kind=form.kind.data,
+        locale=str(get_locale() or "en"),
+    )
+    db.session.commit()
+    jobs.enqueue(job.id, params)
+    return redirect(url_for("victims.import_job_page", job_id=job.id), 303)
 
 
-def committed(steps: Iterator[Any]) -> Iterator[Any]:
-    """Pass progress through; commit a clean import, roll back anything else."""
-    try:
-        for step in steps:
-            if isinstance(step, importer.ImportReport):
-                if step.ok:
-                    db.session.commit()
-                else:
-                    db.session.rollback()
-            yield step
-    except Exception:
-        db.session.rollback()
-        current_app.logger.exception("import failed")
-        failed = importer.ImportReport()
-        failed.errors.append(importer.RowError("file", 0, "", _("The import failed; nothing was saved.")))
-        yield failed
+def _owned_import(job_id: str) -> jobs.Job:
+    job = jobs.owned(job_id, current_user.id)
+    if job is None or job.kind != import_job.KIND:
+        abort(404)
+    return job
+
+
+@bp.get("/import/jobs/<job_id>")
+@requires(Permission.EDIT_CASES)
+def import_job_page(job_id: str) -> str:
+    """How far the import has got (the page polls its status), then its report."""
+    job = _owned_import(job_id)
+    return render_template(
+        "vat/victims/import_job.html",
+        status=jobs.status(job),
+        report=import_job.report_of(job),
+        status_url=url_for("victims.import_job_status", job_id=job.id),
+    )
+
+
+@bp.get("/import/jobs/<job_id>/status")
+@requires(Permission.EDIT_CASES)
+def import_job_status(job_id: str) -> Response:
+    now = jobs.status(_owned_import(job_id))
+    body = now.as_dict()
+    body["error"] = _(now.error) if now.error else None  # stored in English, shown translated
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/import/template.xlsx")

@@ -1,0 +1,89 @@
+"""A 10,000-row workbook (the importer's limit) for measuring imports: victims with names and
+consents, allegations, links and services, in the proportions of a tracker kept for years."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+from openpyxl import Workbook
+
+VICTIMS, ALLEGATIONS, LINKS, SERVICES = 3000, 200, 1800, 5000  # 10,000 rows
+
+
+def big_workbook(today: date, *, victims: int = VICTIMS, services: int = SERVICES) -> io.BytesIO:
+    """The workbook; every row imports (CAF, MINUSCA), every service has a consent to rely on."""
+    past, later = (today - timedelta(days=400)).isoformat(), (today - timedelta(days=300)).isoformat()
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("victims")
+    sheet.append(
+        [
+            "case_code",
+            "country_code",
+            "mission",
+            "sex",
+            "age_group",
+            "name",
+            "contact",
+            "consents",
+            "consent_date",
+        ]
+    )
+    for n in range(victims):
+        sheet.append(
+            [
+                f"CAR-2016-{n:05d}",
+                "CAF",
+                "MINUSCA",
+                "female",
+                "adult",
+                f"Name {n}",
+                f"+236 7000 {n:04d}",
+                "services;contact",
+                past,
+            ]
+        )
+    sheet = book.create_sheet("allegations")
+    sheet.append(
+        ["reference", "country_code", "mission", "personnel_category", "type", "received_on", "outcome"]
+    )
+    allegations = ALLEGATIONS if victims == VICTIMS else max(victims // 15, 1)
+    for n in range(allegations):
+        sheet.append([f"{n:04d}/16", "CAF", "MINUSCA", "military_contingent", "abuse", past, "pending"])
+    sheet = book.create_sheet("links")
+    sheet.append(["case_code", "reference"])
+    links = LINKS if victims == VICTIMS else victims * 3 // 5
+    for n in range(links):
+        sheet.append([f"CAR-2016-{n:05d}", f"{n % allegations:04d}/16"])
+    sheet = book.create_sheet("assistance")
+    sheet.append(
+        [
+            "case_code",
+            "service_type",
+            "provider",
+            "referral_date",
+            "start_date",
+            "status",
+            "cost",
+            "currency",
+            "notes",
+        ]
+    )
+    for n in range(services):
+        sheet.append(
+            [
+                f"CAR-2016-{n % victims:05d}",
+                "medical",
+                "",
+                past,
+                later,
+                "in_progress",
+                "120.50",
+                "USD",
+                f"visit {n}",
+            ]
+        )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    buffer.seek(0)
+    return buffer
