@@ -104,18 +104,19 @@ def test_a_victim_registered_20_times_at_once_is_registered_once(app, advocate):
         assert db.session.scalar(select(func.count(Victim.id))) == before + 1
 
 
-def test_old_request_keys_are_pruned_from_the_command_line(app, runner):
+def keys_aged(app, ages: dict[str, int]) -> None:
+    """Request keys used `ages[key]` days ago."""
     with app.app_context():
-        for key, age in (("a" * 32, 40), ("b" * 32, 1)):
+        for key, age in ages.items():
+            created_at = utcnow() - timedelta(days=age)
             db.session.add(
-                RequestKey(
-                    key=key,
-                    endpoint="victims.create",
-                    request_hash="0" * 64,
-                    created_at=utcnow() - timedelta(days=age),
-                )
+                RequestKey(key=key, endpoint="victims.create", request_hash="0" * 64, created_at=created_at)
             )
         db.session.commit()
+
+
+def test_old_request_keys_are_pruned_from_the_command_line(app, runner):
+    keys_aged(app, {"a" * 32: 40, "b" * 32: 1})
 
     result = runner.invoke(args=["request-keys", "prune", "--days", "30"])
 
@@ -159,17 +160,7 @@ def test_the_worker_forgets_expired_request_keys_every_day(app):
     """The queue's periodic task, due at 03:17 every day and at no other minute, run as the
     consumer runs it: keys older than VAT_REQUEST_KEY_DAYS go, newer ones stay."""
     app.config["VAT_REQUEST_KEY_DAYS"] = 7
-    with app.app_context():
-        for key, age in (("a" * 32, 8), ("b" * 32, 6)):
-            db.session.add(
-                RequestKey(
-                    key=key,
-                    endpoint="victims.create",
-                    request_hash="0" * 64,
-                    created_at=utcnow() - timedelta(days=age),
-                )
-            )
-        db.session.commit()
+    keys_aged(app, {"a" * 32: 8, "b" * 32: 6})
     queue = jobs.queue_of(app)
     due = [task for task in queue.read_periodic(datetime(2026, 12, 6, 3, 17)) if task.name.endswith("prune")]
     assert len(due) == 1

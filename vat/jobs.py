@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from flask import Flask, current_app
+from flask import Flask, abort, current_app
 from flask.cli import AppGroup
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import ForeignKey, Integer, String, delete, select, update
@@ -175,6 +176,21 @@ def owned(job_id: str, owner_id: int) -> Job | None:
     """The job if it exists and belongs to this user; None otherwise (the view answers 404)."""
     job = db.session.get(Job, job_id) if len(job_id) <= 32 else None
     return job if job is not None and job.owner_id == owner_id else None
+
+
+def owned_or_404(job_id: str, owner_id: int, kind_names: Iterable[str] | None = None) -> Job:
+    """`owned`, for a view: anyone but the owner (or a job of another kind) gets 404."""
+    job = owned(job_id, owner_id)
+    if job is None or (kind_names is not None and job.kind not in kind_names):
+        abort(404)
+    return job
+
+
+def shown(now: Status) -> dict[str, Any]:
+    """The status as a page's script reads it; the error (stored in English) translated."""
+    body = now.as_dict()
+    body["error"] = gettext(now.error) if now.error else None
+    return body
 
 
 def status(job: Job, *, now: datetime | None = None) -> Status:

@@ -4,7 +4,6 @@ else gets 404, as for a record outside their scope)."""
 from __future__ import annotations
 
 from flask import Response, abort, jsonify, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from vat import jobs
@@ -13,10 +12,7 @@ from vat.reports.views.blueprint import bp, download_file
 
 
 def _owned(job_id: str) -> jobs.Job:
-    job = jobs.owned(job_id, current_user.id)
-    if job is None:
-        abort(404)
-    return job
+    return jobs.owned_or_404(job_id, current_user.id)
 
 
 @bp.get("/jobs/<job_id>")
@@ -36,8 +32,7 @@ def export_job(job_id: str) -> str:
 def export_job_status(job_id: str) -> Response:
     """How far the job has got, as its record says (a job whose worker died reads as failed)."""
     now = jobs.status(_owned(job_id))
-    body = now.as_dict()
-    body["error"] = _(now.error) if now.error else None  # stored in English, shown translated
+    body = jobs.shown(now)
     body["file"] = url_for("reports.export_job_file", job_id=job_id) if now.has_file else None
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, jsonify, redirect, render_template, request, send_file, url_for
+from flask import jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -95,10 +95,7 @@ def run_import() -> str | Response | tuple[str, int]:
 
 
 def _owned_import(job_id: str) -> jobs.Job:
-    job = jobs.owned(job_id, current_user.id)
-    if job is None or job.kind != import_job.KIND:
-        abort(404)
-    return job
+    return jobs.owned_or_404(job_id, current_user.id, (import_job.KIND,))
 
 
 @bp.get("/import/jobs/<job_id>")
@@ -117,10 +114,7 @@ def import_job_page(job_id: str) -> str:
 @bp.get("/import/jobs/<job_id>/status")
 @requires(Permission.EDIT_CASES)
 def import_job_status(job_id: str) -> Response:
-    now = jobs.status(_owned_import(job_id))
-    body = now.as_dict()
-    body["error"] = _(now.error) if now.error else None  # stored in English, shown translated
-    response = jsonify(body)
+    response = jsonify(jobs.shown(jobs.status(_owned_import(job_id))))
     response.headers["Cache-Control"] = "no-store"
     return response
 
