@@ -383,3 +383,25 @@ def test_two_imports_of_one_file_at_once_save_it_once(
     assert len(outcomes) == 2 and outcomes.count("saved") == 1, outcomes
     with app.app_context():
         assert counts() == (2, 1, 2, 1)
+
+
+def test_an_import_whose_owner_lost_the_right_fails_and_its_upload_is_deleted(
+    app: Flask, make_user: Callable[..., Any], sheets: dict[str, list[list[Any]]]
+) -> None:
+    from vat.victims import import_job
+
+    user = make_user(Role.ADVOCATE, "CAF")
+    with app.test_request_context():
+        owner = db.session.get(User, user.id)
+        job, params = import_job.start(
+            actor=owner, filename="old.xlsx", content=workbook(sheets).getvalue(), kind=None, locale="fr"
+        )
+        upload = jobs.folder() / f"{job.id}.upload"
+        assert upload.is_file() and b"CAR-2016" not in upload.read_bytes()  # stored encrypted
+        owner.active = False
+        db.session.commit()
+        jobs.enqueue(job.id, params)
+        db.session.expire_all()  # the worker wrote the record on its own connection
+        now = jobs.status(db.session.get(jobs.Job, job.id))
+        assert (now.state, now.error) == ("failed", "Only an active advocate may import records.")
+        assert not upload.exists() and counts() == (0, 0, 0, 0)

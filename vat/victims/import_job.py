@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError
 
 from vat import jobs
@@ -30,6 +31,7 @@ from vat.victims.import_rows import RecordsChanged
 
 KIND = "victims-import"
 UPLOAD_CONTEXT = "job.upload"
+ONLY_EDITORS = _l("Only an active advocate may import records.")
 log = logging.getLogger(__name__)
 
 
@@ -72,7 +74,7 @@ def run(*, job: jobs.Job, progress: jobs.Progress, params: dict[str, Any]) -> st
         permitted = owner is not None and owner.active and can(owner, Permission.EDIT_CASES)
         db.session.rollback()
     if owner is None or not permitted:
-        raise NotAllowed("Only advocates import records.")
+        raise NotAllowed(ONLY_EDITORS)
     with force_locale(params.get("locale") or "en"):
         report, timings = _import(owner, job, progress, content, params)
     name = f"{job.id}.json"
