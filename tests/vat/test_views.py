@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from tests.conftest import make_app, sign_in
 from tests.statements import counting
 from tests.vat.conftest import assist, contact, register, share
-from vat import audit
+from vat import audit, jobs
 from vat.allegations import services as allegations
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import assistance, consents, family, identity, outcomes
+from vat.victims import assistance, consents, family, identity, import_job, outcomes
 from vat.victims.models import Assistance, Victim
 
 NAME = "Fatimé Zaïnab عائشة"
@@ -226,8 +226,10 @@ def records(app: Flask, make_user: Callable[..., Any], today: date) -> dict[str,
             actor=actor, victim=victim, service_type="medical", status="referred"
         )
         child = family.add_child(actor=actor, victim=victim, sex="female")
+        job = jobs.create(kind_name=import_job.KIND, owner_id=owner.id)  # the owner's import
         db.session.commit()
         return {
+            "job_id": job.id,
             "victim_id": victim.id,
             "allegation_id": allegation.id,
             "service_id": service.id,
