@@ -15,7 +15,7 @@ from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date
-from vat.victims import payments, support_summary
+from vat.victims import needs, payments, support_summary
 from vat.victims.consents import ONGOING, require_consent
 from vat.victims.history import audit_victim
 from vat.victims.models import (
@@ -107,6 +107,7 @@ def record_assistance(*, actor: Actor, victim: Victim, **values: Any) -> Assista
         detail={"assistance": service.id, "type": service.service_type, "status": service.status},
     )
     support_summary.refresh(victim.id)
+    needs.follow_service(actor=actor, victim=victim, service=service)
     return service
 
 
@@ -125,6 +126,7 @@ def update_assistance(*, actor: Actor, victim: Victim, service: Assistance, **va
         detail={"assistance": service.id, "fields": changed, "status": service.status},
     )
     support_summary.refresh(victim.id)
+    needs.follow_service(actor=actor, victim=victim, service=service)
     return service
 
 

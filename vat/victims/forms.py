@@ -30,10 +30,13 @@ from vat.victims.models import (
     ConsentMethod,
     ConsentPurpose,
     FundingSource,
+    NeedStatus,
     RecipientKind,
+    Satisfaction,
     ServiceStatus,
     ServiceType,
     Sex,
+    UnmetReason,
     VictimStatus,
 )
 
@@ -80,6 +83,7 @@ class SearchForm(FlaskForm):
     minor = BooleanField(_l("Minors"))
     no_assistance = BooleanField(_l("No assistance received yet"))
     no_update = BooleanField(_l("No update in 90 days"))
+    needs_not_met = BooleanField(_l("A need unmet or partly met"))
 
 
 class NameSearchForm(FlaskForm):
@@ -120,6 +124,25 @@ class AssistanceForm(KeyedForm):
     currency = StringField(_l("Currency (ISO code, e.g. USD, XAF)"), validators=[Optional(), Length(max=3)])
     funding_source = SelectField(_l("Funding source"), choices=choices(FundingSource), default="unknown")
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
+
+
+class NeedForm(KeyedForm):
+    need_type = SelectField(_l("Need"), choices=choices(ServiceType))
+    status = SelectField(_l("Status"), choices=choices(NeedStatus), default="unmet")
+    reason = SelectField(
+        _l("Why it is unmet or partly met"), choices=UNSET + choices(UnmetReason), validators=[Optional()]
+    )
+    assessed_on = DateField(_l("Assessed on"), validators=[Optional()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+
+class FeedbackForm(KeyedForm):
+    given_on = DateField(_l("Feedback given on"), validators=[Optional()])
+    satisfaction = SelectField(_l("Was the victim satisfied?"), choices=choices(Satisfaction))
+    complaint = BooleanField(_l("The victim made a complaint"))
+    complaint_text = TextAreaField(_l("The complaint"), validators=[Optional(), Length(max=5000)])
+    follow_up_needed = BooleanField(_l("A follow-up is needed"))
+    follow_up_on = DateField(_l("Follow up by"), validators=[Optional()])
 
 
 class ChildForm(KeyedForm):

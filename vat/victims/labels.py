@@ -55,6 +55,20 @@ LABELS: dict[str, Any] = {
     "mission_budget": _l("mission budget"),
     "agency": _l("agency"),
     "petty_cash": _l("petty cash"),
+    # needs
+    "met": _l("met"),
+    "partly_met": _l("partly met"),
+    "unmet": _l("unmet"),
+    "no_longer_needed": _l("no longer needed"),
+    "no_provider": _l("no provider"),
+    "no_funds": _l("no funds"),
+    "no_consent": _l("no consent"),
+    "waiting_list": _l("waiting list"),
+    "victim_unreachable": _l("victim unreachable"),
+    # feedback
+    "satisfied": _l("satisfied"),
+    "not_satisfied": _l("not satisfied"),
+    "unsure": _l("unsure"),
     # communications and shares
     "in_person": _l("in person"),
     "phone": _l("phone"),

@@ -24,6 +24,7 @@ from vat.victims.identity import NAME_PURPOSE, glass_breaks_for, in_scope_condit
 from vat.victims.models import (
     AgeGroup,
     Assistance,
+    Need,
     ServiceStatus,
     Victim,
     VictimAllegation,
@@ -31,6 +32,7 @@ from vat.victims.models import (
     VictimStatus,
     VictimTask,
 )
+from vat.victims.needs import NOT_MET, has_need_not_met
 from vat.victims.support_summary import supported_in_summary
 
 
@@ -51,6 +53,7 @@ class VictimFilters:
     minor: bool = False
     no_assistance: bool = False
     no_update: bool = False
+    needs_not_met: bool = False
 
 
 def received_assistance() -> ColumnElement[bool]:
@@ -108,6 +111,8 @@ def victim_rows(user: Actor, filters: VictimFilters) -> Select[Any]:
         query = query.where(not_(received_assistance()))
     if filters.no_update:
         query = query.where(without_update_since(today() - timedelta(days=no_update_days())))
+    if filters.needs_not_met:
+        query = query.where(has_need_not_met(Victim.id))
     return query
 
 
@@ -151,6 +156,9 @@ class Attention:
     no_update: list[tuple[int, str, date]] = field(default_factory=list)
     open_tasks: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, code, ref, outcome
     glass_breaks: list[tuple[BreakGlass, str]] = field(default_factory=list)
+    needs_not_met: list[tuple[int, str, str, str, str | None]] = field(
+        default_factory=list
+    )  # id, code, type, status, reason
     more: set[str] = field(default_factory=set)  # the sections cut at ATTENTION_LIMIT
 
 
@@ -230,5 +238,13 @@ def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) ->
     result.open_tasks = [
         (i, c, ref or "—", outcome) for i, c, ref, outcome in _first(result, "open_tasks", list(open_tasks))
     ]
+    not_met = db.session.execute(
+        select(Victim.id, Victim.case_code, Need.need_type, Need.status, Need.reason)
+        .join(Need, Need.victim_id == Victim.id)
+        .where(condition, Need.status.in_(NOT_MET))
+        .order_by(Need.assessed_on, Victim.case_code, Need.need_type)
+        .limit(ATTENTION_LIMIT + 1)
+    ).all()
+    result.needs_not_met = [tuple(row) for row in _first(result, "needs_not_met", list(not_met))]
     result.glass_breaks = glass_breaks_for(user)
     return result

@@ -204,6 +204,12 @@ class Victim(Base):
     disclosures: Mapped[list[Disclosure]] = relationship(
         back_populates="victim", cascade="all, delete-orphan", order_by="Disclosure.id"
     )
+    needs: Mapped[list[Need]] = relationship(
+        back_populates="victim", cascade="all, delete-orphan", order_by="Need.id"
+    )
+    feedback: Mapped[list[Feedback]] = relationship(
+        back_populates="victim", cascade="all, delete-orphan", order_by="Feedback.id"
+    )
 
     @property
     def allegations(self) -> list[Allegation]:
@@ -398,6 +404,93 @@ class Disclosure(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     victim: Mapped[Victim] = relationship(back_populates="disclosures")
+
+
+class NeedStatus(Labelled):
+    MET = "met"
+    PARTLY_MET = "partly_met"
+    UNMET = "unmet"
+    DECLINED = "declined"  # by the victim
+    NO_LONGER_NEEDED = "no_longer_needed"
+
+
+class UnmetReason(Labelled):
+    NO_PROVIDER = "no_provider"
+    NO_FUNDS = "no_funds"
+    NO_CONSENT = "no_consent"
+    WAITING_LIST = "waiting_list"
+    VICTIM_UNREACHABLE = "victim_unreachable"
+
+
+class Need(Base):
+    """One of the victim's individual needs (the 2008 strategy's medical, legal, psychosocial and
+    immediate material care, and the rest), as last assessed or as the services since keep it.
+    The kinds are the service types, so a service keeps the need of its own type current."""
+
+    __tablename__ = "vat_need"
+    __table_args__ = (
+        UniqueConstraint("victim_id", "need_type"),
+        # Victims with a need in a given state, by type: the lists, attention and reports (1080).
+        Index("ix_vat_need_status_need_type", "status", "need_type", "victim_id"),
+        one_of("need_type", ServiceType),
+        one_of("status", NeedStatus),
+        one_of("reason", UnmetReason),
+        CheckConstraint("reason IS NULL OR status IN ('unmet', 'partly_met')", name="reason_when_unmet"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"))
+    need_type: Mapped[str] = mapped_column(String(20))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(30))  # why unmet or partly met, if known
+    note: Mapped[str | None] = mapped_column(EncryptedText("vat_need.note"), deferred=True)
+    assessed_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    victim: Mapped[Victim] = relationship(back_populates="needs")
+
+
+class Satisfaction(Labelled):
+    SATISFIED = "satisfied"
+    NOT_SATISFIED = "not_satisfied"
+    UNSURE = "unsure"
+
+
+class Feedback(Base):
+    """What the victim said of a service, or of a case update (a communication): satisfied or
+    not, a complaint, a follow-up owed. Reported per provider and per service type."""
+
+    __tablename__ = "vat_feedback"
+    __table_args__ = (
+        one_of("satisfaction", Satisfaction),
+        CheckConstraint("(assistance_id IS NULL) <> (communication_id IS NULL)", name="about_one_thing"),
+        CheckConstraint("follow_up_on IS NULL OR follow_up_needed", name="follow_up_date_when_needed"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
+    assistance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("vat_assistance.id", ondelete="CASCADE"), index=True
+    )
+    communication_id: Mapped[int | None] = mapped_column(
+        ForeignKey("vat_communication.id", ondelete="CASCADE"), index=True
+    )
+    given_on: Mapped[date] = mapped_column(Date)
+    satisfaction: Mapped[str] = mapped_column(String(20))
+    complaint: Mapped[bool] = mapped_column(Boolean, default=False)
+    complaint_text: Mapped[str | None] = mapped_column(
+        EncryptedText("vat_feedback.complaint_text"), deferred=True
+    )
+    follow_up_needed: Mapped[bool] = mapped_column(Boolean, default=False)
+    follow_up_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    victim: Mapped[Victim] = relationship(back_populates="feedback")
+    service: Mapped[Assistance | None] = relationship()
+    communication: Mapped[Communication | None] = relationship()
 
 
 class PaymentSource(Labelled):

@@ -17,10 +17,13 @@ from vat.victims import labels, support_summary
 from vat.victims.assistance import STUCK_DAYS
 from vat.victims.labels import vat_label
 from vat.victims.listing import no_update_days
+from vat.victims.needs import NOT_MET
 from vat.victims.models import (
     Assistance,
     Child,
     Communication,
+    Feedback,
+    Need,
     ServiceStatus,
     Victim,
     VictimAllegation,
@@ -50,6 +53,8 @@ def load_victim_file(victim: Victim) -> None:
             selectinload(Victim.tasks).selectinload(VictimTask.allegation),
             selectinload(Victim.advocate),
             selectinload(Victim.disclosures),
+            selectinload(Victim.needs).undefer(Need.note),
+            selectinload(Victim.feedback).undefer(Feedback.complaint_text),
             selectinload(Victim.allegation_links).selectinload(VictimAllegation.allegation),
         )
         .execution_options(populate_existing=True)  # undefer notes of rows already in the session
@@ -155,6 +160,12 @@ def open_items(victim: Victim, rule_list: list[ClockRule], on: date | None = Non
                 outcome=vat_label(task.outcome),
             )
             items.append(OpenItem("task", text))
+    for need in victim.needs:
+        if need.status in NOT_MET:
+            text = _(
+                "Need %(need)s: %(status)s", need=vat_label(need.need_type), status=vat_label(need.status)
+            )
+            items.append(OpenItem("need", text))
     supported = support_summary.supported(victim.id)  # read for every victim: the page's queries stay fixed
     if victim.status == VictimStatus.ACTIVE:
         since = victim.last_update_on or victim.registered_on
