@@ -124,7 +124,7 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
     from ledger.models import Donor, Entry, ExchangeRate, Outflow, Period, Project, Tranche, Withholding
     from vat.allegations.models import Allegation
     from vat.claims.models import Claim
-    from vat.victims.models import Assistance, Child, Consent, Victim
+    from vat.victims.models import Assistance, Child, Communication, Consent, Victim
 
     with app.app_context():
         victim = victim_with_everything(country)
@@ -132,6 +132,7 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
             "victim_id": victim.id,
             "service_id": _first(select(Assistance.id).where(Assistance.victim_id == victim.id)),
             "child_id": _first(select(Child.id).where(Child.victim_id == victim.id)),
+            "communication_id": _first(select(Communication.id).where(Communication.victim_id == victim.id)),
             "consent_id": _first(select(Consent.id).where(Consent.victim_id == victim.id)),
             "allegation_id": _first(select(Allegation.id).where(Allegation.country_code == country)),
             "claim_id": _first(select(Claim.id).join(Victim).where(Victim.country_code == country)),

@@ -63,6 +63,27 @@ CREATE_FORMS = [
         {"summary": "Called again"},
     ),
     CreateForm(
+        "victims.assess_need",
+        "/vat/victims/{victim_id}/needs/new",
+        "vat_need",
+        {"need_type": "livelihood", "status": "unmet", "reason": "no_funds", "assessed_on": YESTERDAY},
+        {"reason": "waiting_list"},
+    ),
+    CreateForm(
+        "victims.record_service_feedback",
+        "/vat/victims/{victim_id}/assistance/{service_id}/feedback/new",
+        "vat_feedback",
+        {"satisfaction": "satisfied", "given_on": YESTERDAY},
+        {"satisfaction": "unsure"},
+    ),
+    CreateForm(
+        "victims.record_update_feedback",
+        "/vat/victims/{victim_id}/communications/{communication_id}/feedback/new",
+        "vat_feedback",
+        {"satisfaction": "not_satisfied", "given_on": YESTERDAY},
+        {"satisfaction": "unsure"},
+    ),
+    CreateForm(
         "victims.create_consent",
         "/vat/victims/{victim_id}/consents/new",
         "vat_consent",
@@ -162,7 +183,7 @@ def records(app: Flask) -> dict[str, str | int]:
     """Seeded records of the scope each form is posted on."""
     from vat.allegations.models import Allegation
     from vat.claims.models import Claim, ClaimStep
-    from vat.victims.models import Victim, VictimAllegation
+    from vat.victims.models import Assistance, Communication, Victim, VictimAllegation
 
     with app.app_context():
         victim = victim_with_everything(IN_SCOPE)
@@ -196,6 +217,12 @@ def records(app: Flask) -> dict[str, str | int]:
         paying = next(c for c in claims if c.orders and c.current_step is not ClaimStep.CLOSED)
         return {
             "victim_id": victim.id,
+            "service_id": db.session.scalars(
+                select(Assistance.id).where(Assistance.victim_id == victim.id)
+            ).first(),
+            "communication_id": db.session.scalars(
+                select(Communication.id).where(Communication.victim_id == victim.id)
+            ).first(),
             "unlinked_reference": unlinked[0].reference,
             "other_reference": unlinked[1].reference,
             "allegation_id": allegation.id,

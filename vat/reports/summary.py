@@ -12,6 +12,7 @@ from ledger.reports.statements import FundStatement, fund_balance, fund_statemen
 from vat.auth.actor import Actor
 from vat.reports.claims import waiting_on_member_states
 from vat.reports.clock import CLOCK_STATES, clock_report
+from vat.reports.needs import UNMET_COLUMN, needs_table, unmet_by_type
 from vat.reports.scope import VictimFilters, sees_rows, threshold
 from vat.reports.support import Headline, headline
 from vat.reports.suppression import suppress_line
@@ -27,6 +28,8 @@ class Summary:
     waiting_on_member_states: int | None  # open claims with a letter unanswered
     fund_balance: Decimal | None  # today, for those who read the ledger
     fund: FundStatement | None  # this year to date, for those who read the ledger
+    unmet_needs: int | None = 0  # victims' needs assessed unmet (None: suppressed)
+    unmet_by_type: tuple[tuple[str, int | None], ...] = ()  # as the per-victim report shows them
 
 
 def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Summary:
@@ -42,6 +45,7 @@ def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Su
     # The ledger's own figures, read from its balances (no project portfolio: it is not shown).
     balance = fund_balance(today) if reads_ledger else None
     fund = fund_statement(date(today.year, 1, 1), today) if reads_ledger else None
+    needs = needs_table(user, VictimFilters())  # suppressed as on the report, so the two agree
     return Summary(
         headline=figures,
         aggregate=aggregate,
@@ -49,6 +53,8 @@ def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Su
         waiting_on_member_states=None if any(n is None for n in waiting) else sum(n for n in waiting if n),
         fund_balance=balance,
         fund=fund,
+        unmet_needs=needs.column_totals[UNMET_COLUMN],
+        unmet_by_type=tuple((label, n) for label, n in unmet_by_type(needs) if n != 0),
     )
 
 

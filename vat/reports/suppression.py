@@ -52,10 +52,13 @@ def extend(cells: Sequence[Sequence[int]]) -> list[list[int]]:
     return grid
 
 
-def hidden_cells(grid: Sequence[Sequence[int]], threshold: int) -> set[tuple[int, int]]:
-    """Primary and complementary suppression on an extended grid (see the module docstring)."""
+def hidden_cells(
+    grid: Sequence[Sequence[int]], threshold: int, forced: frozenset[tuple[int, int]] = frozenset()
+) -> set[tuple[int, int]]:
+    """Primary and complementary suppression on an extended grid (see the module docstring);
+    `forced` cells are hidden from the start (a total another table shares had to hide)."""
     rows, cols = len(grid), len(grid[0])
-    hidden = {(i, j) for i in range(rows) for j in range(cols) if 0 < grid[i][j] < threshold}
+    hidden = {(i, j) for i in range(rows) for j in range(cols) if 0 < grid[i][j] < threshold} | set(forced)
 
     def cost(i: int, j: int) -> int:
         if (i, j) in hidden:
@@ -125,6 +128,7 @@ def suppress(
     cells: Sequence[Sequence[int]],
     *,
     threshold: int,
+    forced: frozenset[tuple[int, int]] = frozenset(),
 ) -> SuppressedTable:
     """Hide small counts and their complements; threshold ≤ 1 hides nothing."""
     if not row_labels or not column_labels:
@@ -132,7 +136,7 @@ def suppress(
             list(row_labels), list(column_labels), [], [], [0] * len(column_labels), 0, frozenset(), threshold
         )
     grid = extend(cells)
-    hidden = hidden_cells(grid, threshold) if threshold > 1 else set()
+    hidden = hidden_cells(grid, threshold, forced) if threshold > 1 else set()
     shown = [
         [None if (i, j) in hidden else grid[i][j] for j in range(len(grid[0]))] for i in range(len(grid))
     ]
@@ -146,6 +150,35 @@ def suppress(
         hidden=frozenset(hidden),
         threshold=threshold,
     )
+
+
+def suppress_sharing_row_totals(
+    row_labels: Sequence[str],
+    first: tuple[Sequence[str], Sequence[Sequence[int]]],
+    second: tuple[Sequence[str], Sequence[Sequence[int]]],
+    *,
+    threshold: int,
+) -> tuple[SuppressedTable, SuppressedTable]:
+    """Two tables of the same rows whose row totals are equal (two ways of splitting the same
+    units): a total hidden in one is hidden in the other too, and each table then protects it with
+    complements of its own, until neither hides a total the other shows."""
+    forced_rows: frozenset[int] = frozenset()
+    while True:
+        tables = [
+            suppress(row_labels, labels, cells, threshold=threshold, forced=_totals(forced_rows, len(labels)))
+            for labels, cells in (first, second)
+        ]
+        rows_hidden = frozenset(
+            i for table in tables for i, j in table.hidden if j == len(table.column_labels)
+        )
+        if rows_hidden <= forced_rows:
+            return tables[0], tables[1]
+        forced_rows |= rows_hidden
+
+
+def _totals(rows: frozenset[int], width: int) -> frozenset[tuple[int, int]]:
+    """The row-total cells of `rows` in an extended grid of `width` columns (before the total)."""
+    return frozenset((i, width) for i in rows)
 
 
 def suppress_line(values: Sequence[int], *, threshold: int) -> list[int | None]:

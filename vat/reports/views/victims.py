@@ -24,6 +24,7 @@ from vat.reports.charts import counts_chart
 from vat.reports.deidentify import deidentify
 from vat.reports.exports import csv_lines, xlsx_file
 from vat.reports.forms import VictimFilterForm
+from vat.reports.needs import needs_table
 from vat.reports.scope import VictimFilters, aggregate_export_rows, cents, sees_rows
 from vat.reports.support import (
     STATUS_COLUMNS,
@@ -73,7 +74,7 @@ def _aggregate_context(result: AggregateSupport, _filters: VictimFilters) -> dic
         name=_("services"),
         counts=result.by_service.row_totals,
     )
-    return {"result": result, "chart": chart}
+    return {"result": result, "chart": chart, "needs": needs_table(current_user, _filters)}
 
 
 def _figures(user: Actor, filters: VictimFilters) -> tuple[Headline, list[tuple[str, int]]]:
@@ -105,6 +106,7 @@ def _rows_context(
         "cents": cents,
         "chart": chart,
         "by_type": by_type,
+        "needs": needs_table(current_user, filters),
     }
 
 

@@ -9,12 +9,12 @@ from werkzeug.wrappers import Response
 
 from vat.auth.policy import Permission, requires
 from vat.db import db
+from vat.submission import submit
 from vat.victims import needs
 from vat.victims.forms import FeedbackForm, NeedForm
 from vat.victims.labels import vat_label
 from vat.victims.models import Assistance, Communication, ServiceType, Victim
 from vat.victims.views.blueprint import RECORD_FORM, bp, form_values, load_victim, record_on_file, victim_url
-from vat.submission import submit
 
 
 def _need_form(victim: Victim) -> NeedForm:

@@ -1,0 +1,193 @@
+"""Needs met and unmet by type, and the quality of the help as victims judge it: satisfaction and
+complaints per service type or per provider (issue 18). Every count covers every victim within
+the viewer's reach; for those outside the advocates' scope small counts are suppressed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, select
+
+from vat.auth.actor import Actor
+from vat.db import db
+from vat.reports.scope import VictimFilters, sees_rows, share, threshold, victim_conditions
+from vat.reports.suppression import SuppressedTable, suppress, suppress_sharing_row_totals
+from vat.victims.labels import vat_label
+from vat.victims.models import (
+    Assistance,
+    Communication,
+    Feedback,
+    Need,
+    NeedStatus,
+    Satisfaction,
+    ServiceType,
+    Victim,
+)
+
+
+def _limit(user: Actor) -> int:
+    return 1 if sees_rows(user) else threshold()
+
+
+# --- needs by type and status -------------------------------------------------------------------
+
+
+def needs_table(user: Actor, filters: VictimFilters) -> SuppressedTable:
+    """Needs assessed, by type (rows) and status (columns): one need per victim and type, so each
+    count is a count of victims."""
+    counts = {
+        (kind, status): int(n)
+        for kind, status, n in db.session.execute(
+            select(Need.need_type, Need.status, func.count())
+            .join(Victim, Victim.id == Need.victim_id)
+            .where(*victim_conditions(user, filters, consented_only=False))
+            .group_by(Need.need_type, Need.status)
+        )
+    }
+    statuses = list(NeedStatus)
+    return suppress(
+        [vat_label(t.value) for t in ServiceType],
+        [vat_label(s.value) for s in statuses],
+        [[counts.get((t.value, s.value), 0) for s in statuses] for t in ServiceType],
+        threshold=_limit(user),
+    )
+
+
+UNMET_COLUMN = list(NeedStatus).index(NeedStatus.UNMET)
+
+
+def unmet_by_type(table: SuppressedTable) -> list[tuple[str, int | None]]:
+    """The unmet column of `needs_table`, as suppressed there (so the two never disagree)."""
+    return [(label, cells[UNMET_COLUMN]) for label, cells in zip(table.row_labels, table.cells, strict=True)]
+
+
+# --- the quality of the help -----------------------------------------------------------------
+
+QUALITY_GROUPS = {"type": _l("service type"), "provider": _l("provider")}
+CASE_UPDATES = "case_updates"  # the row of feedback on case updates, grouped by type
+SATISFACTION = list(Satisfaction)
+COMPLAINT_COLUMNS = [_l("complaint"), _l("no complaint")]
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    by: str
+    satisfaction: SuppressedTable  # rows: groups; columns: satisfied, not satisfied, unsure
+    complaints: SuppressedTable  # the same rows; columns: complaint, no complaint
+    satisfied_share: list[Decimal | None]  # percent of each row's feedback, None when hidden
+    complaint_share: list[Decimal | None]
+
+
+def _shown_share(part: int | None, whole: int | None) -> Decimal | None:
+    return None if part is None or whole is None else share(part, whole)
+
+
+def _grouped(
+    group: SQLColumnExpression[Any] | None, about: Any, on: ColumnElement[bool], conditions: list[Any]
+) -> list[tuple[Any, str, bool, int]]:
+    """Feedback on `about` (services or case updates) counted by satisfaction and complaint, and
+    by `group` if one is given (else every row's group is None)."""
+    keys = [group] if group is not None else []
+    found = db.session.execute(
+        select(*keys, Feedback.satisfaction, Feedback.complaint, func.count())
+        .select_from(Feedback)
+        .join(about, on)
+        .join(Victim, Victim.id == Feedback.victim_id)
+        .where(*conditions)
+        .group_by(*keys, Feedback.satisfaction, Feedback.complaint)
+    ).all()
+    return [(row[0], *row[1:]) if group is not None else (None, *row) for row in found]
+
+
+def quality_report(user: Actor, filters: VictimFilters, *, by: str = "type") -> QualityReport:
+    """The victims' feedback per service type (with a row for case updates) or per provider (the
+    provider as typed on the service): how many were satisfied, not satisfied or unsure, and how
+    many complained."""
+    if by not in QUALITY_GROUPS:
+        raise ValueError(f"unknown grouping {by!r}")
+    conditions = victim_conditions(user, filters, consented_only=False)
+    group = Assistance.service_type if by == "type" else func.coalesce(Assistance.provider, "not recorded")
+    rows = _grouped(group, Assistance, Assistance.id == Feedback.assistance_id, conditions)
+    if by == "type":
+        rows += _grouped(None, Communication, Communication.id == Feedback.communication_id, conditions)
+    counts: dict[tuple[str, str, bool], int] = {}
+    for key, satisfaction, complaint, n in rows:
+        cell = (CASE_UPDATES if key is None else str(key), satisfaction, bool(complaint))
+        counts[cell] = counts.get(cell, 0) + int(n)
+    keys = sorted({k for k, _, _ in counts})
+    if by == "type":
+        order = [t.value for t in ServiceType] + [CASE_UPDATES]
+        keys.sort(key=lambda k: order.index(k) if k in order else len(order))
+    labels = [
+        str(_l("case updates")) if k == CASE_UPDATES else vat_label(k) if by == "type" else k for k in keys
+    ]
+
+    def count(key: str, satisfaction: str | None = None, complaint: bool | None = None) -> int:
+        return sum(
+            n
+            for (k, s, c), n in counts.items()
+            if k == key
+            and (satisfaction is None or s == satisfaction)
+            and (complaint is None or c == complaint)
+        )
+
+    satisfaction, complaints = suppress_sharing_row_totals(
+        labels,
+        (
+            [vat_label(s.value) for s in SATISFACTION],
+            [[count(k, s.value) for s in SATISFACTION] for k in keys],
+        ),
+        (
+            [str(c) for c in COMPLAINT_COLUMNS],
+            [[count(k, complaint=True), count(k, complaint=False)] for k in keys],
+        ),
+        threshold=_limit(user),
+    )
+    return QualityReport(
+        by=by,
+        satisfaction=satisfaction,
+        complaints=complaints,
+        satisfied_share=[
+            _shown_share(cells[0], total)
+            for cells, total in zip(satisfaction.cells, satisfaction.row_totals, strict=True)
+        ],
+        complaint_share=[
+            _shown_share(cells[0], total)
+            for cells, total in zip(complaints.cells, complaints.row_totals, strict=True)
+        ],
+    )
+
+
+QUALITY_HEADER = [
+    "satisfied",
+    "not satisfied",
+    "unsure",
+    "feedback",
+    "satisfied (%)",
+    "complaints",
+    "no complaint",
+    "with a complaint (%)",
+]
+
+
+def quality_export_rows(report: QualityReport) -> list[list[Any]]:
+    """One row per group and a total row; hidden cells read "suppressed"."""
+
+    def show(value: Any) -> Any:
+        return "suppressed" if value is None else value
+
+    s, c = report.satisfaction, report.complaints
+    rows = [
+        [label, *map(show, s.cells[i]), show(s.row_totals[i]), show(report.satisfied_share[i])]
+        + [*map(show, c.cells[i]), show(report.complaint_share[i])]
+        for i, label in enumerate(s.row_labels)
+    ]
+    rows.append(
+        ["total", *map(show, s.column_totals), show(s.grand_total)]
+        + [show(_shown_share(s.column_totals[0], s.grand_total))]
+        + [*map(show, c.column_totals), show(_shown_share(c.column_totals[0], c.grand_total))]
+    )
+    return rows
