@@ -49,8 +49,8 @@ def quality() -> str | Response:
             ),
             categories=report.satisfaction.row_labels,
             series=[
-                Series(_("satisfied (%)"), report.satisfied_share, "series-1"),
-                Series(_("with a complaint (%)"), report.complaint_share, "series-2"),
+                Series(_("satisfied (%%)"), report.satisfied_share, "series-1"),
+                Series(_("with a complaint (%%)"), report.complaint_share, "series-2"),
             ],
         )
         return {
