@@ -99,7 +99,9 @@ def _grouped(
         .where(*conditions)
         .group_by(*keys, Feedback.satisfaction, Feedback.complaint)
     ).all()
-    return [(row[0], *row[1:]) if group is not None else (None, *row) for row in found]
+    if group is None:
+        return [(None, str(row[0]), bool(row[1]), int(row[2])) for row in found]
+    return [(row[0], str(row[1]), bool(row[2]), int(row[3])) for row in found]
 
 
 def quality_report(user: Actor, filters: VictimFilters, *, by: str = "type") -> QualityReport:
@@ -114,9 +116,9 @@ def quality_report(user: Actor, filters: VictimFilters, *, by: str = "type") -> 
     if by == "type":
         rows += _grouped(None, Communication, Communication.id == Feedback.communication_id, conditions)
     counts: dict[tuple[str, str, bool], int] = {}
-    for key, satisfaction, complaint, n in rows:
-        cell = (CASE_UPDATES if key is None else str(key), satisfaction, bool(complaint))
-        counts[cell] = counts.get(cell, 0) + int(n)
+    for key, said, complained, n in rows:
+        cell = (CASE_UPDATES if key is None else str(key), said, complained)
+        counts[cell] = counts.get(cell, 0) + n
     keys = sorted({k for k, _, _ in counts})
     if by == "type":
         order = [t.value for t in ServiceType] + [CASE_UPDATES]
@@ -125,13 +127,11 @@ def quality_report(user: Actor, filters: VictimFilters, *, by: str = "type") -> 
         str(_l("case updates")) if k == CASE_UPDATES else vat_label(k) if by == "type" else k for k in keys
     ]
 
-    def count(key: str, satisfaction: str | None = None, complaint: bool | None = None) -> int:
+    def count(key: str, said: str | None = None, complained: bool | None = None) -> int:
         return sum(
             n
             for (k, s, c), n in counts.items()
-            if k == key
-            and (satisfaction is None or s == satisfaction)
-            and (complaint is None or c == complaint)
+            if k == key and (said is None or s == said) and (complained is None or c == complained)
         )
 
     satisfaction, complaints = suppress_sharing_row_totals(
@@ -142,7 +142,7 @@ def quality_report(user: Actor, filters: VictimFilters, *, by: str = "type") -> 
         ),
         (
             [str(c) for c in COMPLAINT_COLUMNS],
-            [[count(k, complaint=True), count(k, complaint=False)] for k in keys],
+            [[count(k, complained=True), count(k, complained=False)] for k in keys],
         ),
         threshold=_limit(user),
     )
