@@ -18,7 +18,7 @@ from sqlalchemy import select
 from vat.allegations import services as allegations
 from vat.auth.models import User
 from vat.db import db
-from vat.victims import assistance, consents, family, identity, outcomes
+from vat.victims import assistance, consents, family, identity, needs, outcomes
 from vat.victims.models import Victim
 
 PLACES: dict[str, dict[str, Any]] = {
@@ -270,9 +270,11 @@ def _assist_and_inform(
     rng: random.Random, actor: User, place: dict[str, Any], victim: Victim, today: date
 ) -> None:
     can_serve = consents.active_consent(victim, "services") is not None
+    draw = _assess_needs(actor, victim, today)
     if can_serve and rng.random() < 0.72:
         for number in range(rng.randint(1, 3)):
             _service(rng, actor, place, victim, today, delivered=number == 0)
+    _feedback(draw, actor, victim)
     if consents.active_consent(victim, "contact") is None:
         return
     when = victim.registered_on
@@ -311,6 +313,38 @@ def _assist_and_inform(
             birth_date=min(birth, today),
             sex=rng.choice(["female", "male"]),
             notes=rng.choice(["", "Attends primary school.", "Needs a birth certificate."]),
+        )
+
+
+def _assess_needs(actor: User, victim: Victim, today: date) -> random.Random:
+    """One to three needs, assessed soon after registration (the services then keep them). Drawn
+    from a generator of the victim's own, so the rest of the demo stays as it was."""
+    draw = random.Random(f"needs {victim.case_code}")  # noqa: S311 - repeatable demo data, not security
+    assessed = min(victim.registered_on + timedelta(days=draw.randint(0, 10)), today)
+    for kind in draw.sample(SERVICES, draw.randint(1, 3)):
+        status = draw.choice(["unmet", "unmet", "unmet", "partly_met", "declined"])
+        reasons = [None, "no_provider", "no_funds", "waiting_list", "victim_unreachable"]
+        reason = draw.choice(reasons) if status in needs.NOT_MET else None
+        needs.assess_need(
+            actor=actor, victim=victim, need_type=kind, status=status, assessed_on=assessed, reason=reason
+        )
+    return draw
+
+
+def _feedback(draw: random.Random, actor: User, victim: Victim) -> None:
+    """The victim's word on some of the services delivered."""
+    for service in list(victim.services):
+        if service.start_date is None or draw.random() < 0.4:
+            continue
+        complained = draw.random() < 0.2
+        needs.record_feedback(
+            actor=actor,
+            victim=victim,
+            service=service,
+            given_on=service.end_date or service.start_date,
+            satisfaction=draw.choice(["satisfied", "satisfied", "not_satisfied", "unsure"]),
+            complaint=complained,
+            complaint_text="Waited a long time to be seen." if complained else None,
         )
 
 
