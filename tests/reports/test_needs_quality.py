@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.vat.conftest import register
+from tests.vat.conftest import contact, register
 from vat import audit
 from vat.auth.models import Role, User
 from vat.db import db
@@ -24,7 +24,7 @@ from vat.reports.needs import needs_table, quality_export_rows, quality_report, 
 from vat.reports.scope import VictimFilters
 from vat.reports.summary import summary
 from vat.reports.suppression import suppress, suppress_sharing_row_totals
-from vat.victims import assistance, family, needs
+from vat.victims import assistance, needs
 
 
 @pytest.fixture
@@ -75,14 +75,7 @@ def feedback_world(app: Flask, make_user: Callable[..., Any], today: date) -> No
             complaint=True,
         )
         for victim in caf[:2]:
-            update = family.log_communication(
-                actor=actor,
-                victim=victim,
-                occurred_on=today,
-                channel="phone",
-                summary=None,
-                case_update_given=True,
-            )
+            update = contact(actor, victim, today)
             needs.record_feedback(actor=actor, victim=victim, communication=update, satisfaction="satisfied")
         needs.record_feedback(
             actor=actor,

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from tests.vat.conftest import register
+from tests.vat.conftest import contact, register
 from vat import audit
 from vat.auth.models import User
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField
-from vat.victims import assistance, family, listing, needs, timeline
+from vat.victims import assistance, listing, needs, timeline
 from vat.victims.models import Need, NeedStatus, Victim
 
 
@@ -193,9 +193,7 @@ def test_feedback_on_a_service_and_on_a_case_update(actor: User, ago: date, toda
     service = assistance.record_assistance(
         actor=actor, victim=victim, service_type="medical", provider="Clinique A", status="referred"
     )
-    update = family.log_communication(
-        actor=actor, victim=victim, occurred_on=ago, channel="phone", summary=None, case_update_given=True
-    )
+    update = contact(actor, victim, ago)
     on_service = needs.record_feedback(
         actor=actor,
         victim=victim,

@@ -227,21 +227,14 @@ def records(app: Flask, make_user: Callable[..., Any], today: date) -> dict[str,
         )
         child = family.add_child(actor=actor, victim=victim, sex="female")
         job = jobs.create(kind_name=import_job.KIND, owner_id=owner.id)  # the owner's import
-        contact = family.log_communication(
-            actor=actor,
-            victim=victim,
-            occurred_on=today,
-            channel="phone",
-            summary=None,
-            case_update_given=True,
-        )
+        update = contact(actor, victim, today)
         db.session.commit()
         return {
             "job_id": job.id,
             "victim_id": victim.id,
             "allegation_id": allegation.id,
             "service_id": service.id,
-            "communication_id": contact.id,
+            "communication_id": update.id,
             "child_id": child.id,
             "consent_id": victim.consents[0].id,
             "step": "assessed",

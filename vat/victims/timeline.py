@@ -17,7 +17,6 @@ from vat.victims import labels, support_summary
 from vat.victims.assistance import STUCK_DAYS
 from vat.victims.labels import vat_label
 from vat.victims.listing import no_update_days
-from vat.victims.needs import NOT_MET
 from vat.victims.models import (
     Assistance,
     Child,
@@ -30,6 +29,7 @@ from vat.victims.models import (
     VictimStatus,
     VictimTask,
 )
+from vat.victims.needs import NOT_MET
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,21 +20,16 @@ from vat.reports.assistance import (
 from vat.reports.charts import counts_chart
 from vat.reports.forms import VictimFilterForm
 from vat.reports.scope import VictimFilters, sees_rows
-from vat.reports.views.blueprint import ReportPage, audit_export, bp, download_sheet
+from vat.reports.views.blueprint import ReportPage, audit_export, bp, download_sheet, grouping
 from vat.submission import writes
 
 PAGE = ReportPage("reports.assistance", VictimFilterForm, "victims", _l("Assistance"))
 
 
-def _grouping() -> str:
-    by = request.args.get("by", "type")
-    return by if by in ASSISTANCE_GROUPS else "type"
-
-
 @bp.get("/assistance")
 @requires(Permission.VIEW_CASES)
 def assistance() -> str | Response:
-    by = _grouping()
+    by = grouping(ASSISTANCE_GROUPS)
 
     def make(user: Actor, filters: VictimFilters) -> AssistanceReport:
         return assistance_report(user, filters, by=by)
@@ -63,7 +58,7 @@ def assistance() -> str | Response:
 @writes
 def assistance_export(fmt: str) -> Response:
     filters = PAGE.export_filters(fmt)
-    by = _grouping()
+    by = grouping(ASSISTANCE_GROUPS)
     report = assistance_report(current_user, filters, by=by)
     header = [
         str(ASSISTANCE_GROUPS[by]),

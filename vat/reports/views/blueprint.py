@@ -64,6 +64,12 @@ def carried(form: ReportForm, *extra: str) -> dict[str, Any]:
     return {k: v for k, v in request.args.items() if k in names}
 
 
+def grouping(groups: dict[str, Any], default: str = "type") -> str:
+    """The report's grouping named in the address (`by`), if it is one of `groups`."""
+    by = request.args.get("by", default)
+    return by if by in groups else default
+
+
 def small_counts_below() -> int:
     """Counts of victims are suppressed below the threshold for those who see only aggregates."""
     return 1 if sees_rows(current_user) else threshold()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,21 +21,16 @@ from vat.reports.needs import (
     quality_report,
 )
 from vat.reports.scope import VictimFilters, sees_rows
-from vat.reports.views.blueprint import ReportPage, audit_export, bp, download_sheet
+from vat.reports.views.blueprint import ReportPage, audit_export, bp, download_sheet, grouping
 from vat.submission import writes
 
 PAGE = ReportPage("reports.quality", VictimFilterForm, "victims", _l("Quality of the help"))
 
 
-def _grouping() -> str:
-    by = request.args.get("by", "type")
-    return by if by in QUALITY_GROUPS else "type"
-
-
 @bp.get("/quality")
 @requires(Permission.VIEW_CASES)
 def quality() -> str | Response:
-    by = _grouping()
+    by = grouping(QUALITY_GROUPS)
 
     def make(user: Actor, filters: VictimFilters) -> QualityReport:
         return quality_report(user, filters, by=by)
@@ -69,7 +64,7 @@ def quality() -> str | Response:
 @writes
 def quality_export(fmt: str) -> Response:
     filters = PAGE.export_filters(fmt)
-    by = _grouping()
+    by = grouping(QUALITY_GROUPS)
     report = quality_report(current_user, filters, by=by)
     rows = quality_export_rows(report)
     audit_export("quality", fmt, {**filters.as_dict(), "by": by}, len(rows))

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from flask import abort, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from vat.auth.policy import Permission, requires
 from vat.db import db
-from vat.submission import submit
 from vat.victims import needs
 from vat.victims.forms import FeedbackForm, NeedForm
 from vat.victims.labels import vat_label
 from vat.victims.models import Assistance, Communication, ServiceType, Victim
-from vat.victims.views.blueprint import RECORD_FORM, bp, form_values, load_victim, record_on_file, victim_url
+from vat.victims.views.blueprint import RECORD_FORM, bp, load_victim, record_on_file
+
+NEED_LEDE = _l("Assessing a need already assessed replaces its status and reason.")
 
 
 def _need_form(victim: Victim) -> NeedForm:
@@ -33,9 +37,8 @@ def _need_form(victim: Victim) -> NeedForm:
 @requires(Permission.EDIT_CASES)
 def new_need(victim_id: int) -> str:
     victim = load_victim(victim_id)
-    lede = _("Assessing a need already assessed replaces its status and reason.")
     return render_template(
-        RECORD_FORM, form=_need_form(victim), victim=victim, title=_("Assess a need"), lede=lede
+        RECORD_FORM, form=_need_form(victim), victim=victim, title=_("Assess a need"), lede=NEED_LEDE
     )
 
 
@@ -49,6 +52,7 @@ def assess_need(victim_id: int) -> Response | tuple[str, int]:
         done=_("Need assessed."),
         anchor="needs",
         title=_("Assess a need"),
+        lede=NEED_LEDE,
     )
 
 
@@ -66,9 +70,23 @@ def _update(victim: Victim, communication_id: int) -> Communication:
     return communication
 
 
+FEEDBACK_TITLE = _l("Record the victim's feedback")
+
+
 def _feedback_page(victim: Victim, about: str) -> str:
-    return render_template(
-        RECORD_FORM, form=FeedbackForm(), victim=victim, title=_("Record the victim's feedback"), lede=about
+    return render_template(RECORD_FORM, form=FeedbackForm(), victim=victim, title=FEEDBACK_TITLE, lede=about)
+
+
+def _record_feedback(victim: Victim, about: str, anchor: str, **record: Any) -> Response | tuple[str, int]:
+    """The feedback form's POST, about the service or the case update in `record`."""
+    return record_on_file(
+        victim,
+        FeedbackForm(),
+        partial(needs.record_feedback, **record),
+        done=_("Feedback recorded."),
+        anchor=anchor,
+        title=str(FEEDBACK_TITLE),
+        lede=about,
     )
 
 
@@ -93,19 +111,7 @@ def new_service_feedback(victim_id: int, service_id: int) -> str:
 def record_service_feedback(victim_id: int, service_id: int) -> Response | tuple[str, int]:
     victim = load_victim(victim_id)
     service = _service(victim, service_id)
-    form = FeedbackForm()
-    return submit(
-        form,
-        lambda: needs.record_feedback(
-            actor=current_user, victim=victim, service=service, **form_values(form)
-        ),
-        done=_("Feedback recorded."),
-        then=lambda _feedback: victim_url(victim, "services"),
-        template=RECORD_FORM,
-        victim=victim,
-        title=_("Record the victim's feedback"),
-        lede=_about_service(service),
-    )
+    return _record_feedback(victim, _about_service(service), "services", service=service)
 
 
 @bp.get("/victims/<int:victim_id>/communications/<int:communication_id>/feedback/new")
@@ -120,16 +126,6 @@ def new_update_feedback(victim_id: int, communication_id: int) -> str:
 def record_update_feedback(victim_id: int, communication_id: int) -> Response | tuple[str, int]:
     victim = load_victim(victim_id)
     communication = _update(victim, communication_id)
-    form = FeedbackForm()
-    return submit(
-        form,
-        lambda: needs.record_feedback(
-            actor=current_user, victim=victim, communication=communication, **form_values(form)
-        ),
-        done=_("Feedback recorded."),
-        then=lambda _feedback: victim_url(victim, "communications"),
-        template=RECORD_FORM,
-        victim=victim,
-        title=_("Record the victim's feedback"),
-        lede=_about_update(communication),
+    return _record_feedback(
+        victim, _about_update(communication), "communications", communication=communication
     )
