@@ -17,7 +17,7 @@ from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField
 from vat.victims import assistance, listing, needs, timeline
-from vat.victims.models import Need, NeedStatus, Victim
+from vat.victims.models import Assistance, Need, NeedStatus, Victim
 
 
 @pytest.fixture
@@ -101,57 +101,37 @@ def test_services_keep_the_need_of_their_type_current(actor: User, ago: date, to
         needs.assess_need(actor=actor, victim=victim, need_type=kind, status="unmet", assessed_on=ago)
     needs.assess_need(actor=actor, victim=victim, need_type="education", status="no_longer_needed")
 
+    def serve(kind: str, status: str, service: Assistance | None = None) -> Assistance:
+        """A service of `kind` recorded (or `service` updated) with `status` and the dates it needs."""
+        started = {"referral_date": ago, "start_date": ago} if status in ("in_progress", "completed") else {}
+        values = {"service_type": kind, "status": status, **started}
+        if status == "completed":
+            values["end_date"] = today
+        if service is None:
+            return assistance.record_assistance(actor=actor, victim=victim, **values)
+        return assistance.update_assistance(actor=actor, victim=victim, service=service, **values)
+
     # In progress: partly met. Completed with none other open: met.
-    medical = assistance.record_assistance(
-        actor=actor,
-        victim=victim,
-        service_type="medical",
-        status="in_progress",
-        referral_date=ago,
-        start_date=ago,
-    )
+    medical = serve("medical", "in_progress")
     assert _status(victim, "medical") == (NeedStatus.PARTLY_MET, None)
-    assistance.update_assistance(
-        actor=actor,
-        victim=victim,
-        service=medical,
-        service_type="medical",
-        status="completed",
-        referral_date=ago,
-        start_date=ago,
-        end_date=today,
-    )
+    serve("medical", "completed", medical)
     assert _status(victim, "medical") == (NeedStatus.MET, None)
 
     # Completed while another of the type is still referred: partly met.
-    assistance.record_assistance(actor=actor, victim=victim, service_type="legal", status="referred")
-    assistance.record_assistance(
-        actor=actor,
-        victim=victim,
-        service_type="legal",
-        status="completed",
-        referral_date=ago,
-        start_date=ago,
-        end_date=today,
-    )
+    serve("legal", "referred")
+    serve("legal", "completed")
     assert _status(victim, "legal") == (NeedStatus.PARTLY_MET, None)
 
     # Not available: the unmet need takes "no provider" as its reason; referred changes nothing.
-    assistance.record_assistance(
-        actor=actor, victim=victim, service_type="psychosocial", status="not_available"
-    )
+    serve("psychosocial", "not_available")
     assert _status(victim, "psychosocial") == (NeedStatus.UNMET, "no_provider")
-    assistance.record_assistance(actor=actor, victim=victim, service_type="shelter", status="referred")
+    serve("shelter", "referred")
     assert _status(victim, "shelter") == (NeedStatus.UNMET, None)
 
     # A need no longer needed stays so; a type never assessed creates no need.
-    assistance.record_assistance(
-        actor=actor, victim=victim, service_type="education", status="in_progress", start_date=ago
-    )
+    serve("education", "in_progress")
     assert _status(victim, "education") == (NeedStatus.NO_LONGER_NEEDED, None)
-    assistance.record_assistance(
-        actor=actor, victim=victim, service_type="livelihood", status="in_progress", start_date=ago
-    )
+    serve("livelihood", "in_progress")
     assert db.session.scalar(select(Need).where(Need.need_type == "livelihood")) is None
     changes = [detail for action, detail in _events(victim) if action == "victim.need_update"]
     assert {"need": "medical", "status": "met", "reason": None, "assistance": medical.id} in changes
