@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.vat.conftest import contact, register
+from tests.vat.conftest import assist, contact, register
 from vat import audit
 from vat.auth.models import Role, User
 from vat.db import db
@@ -24,7 +24,7 @@ from vat.reports.needs import needs_table, quality_export_rows, quality_report, 
 from vat.reports.scope import VictimFilters
 from vat.reports.summary import summary
 from vat.reports.suppression import suppress, suppress_sharing_row_totals
-from vat.victims import assistance, needs
+from vat.victims import needs
 
 
 @pytest.fixture
@@ -50,9 +50,7 @@ def feedback_world(app: Flask, make_user: Callable[..., Any], today: date) -> No
         needs.assess_need(actor=actor, victim=cod, need_type="medical", status="unmet")
 
         def service(victim: Any, kind: str, provider: str) -> Any:
-            return assistance.record_assistance(
-                actor=actor, victim=victim, service_type=kind, provider=provider, status="referred"
-            )
+            return assist(actor, victim, service_type=kind, provider=provider)
 
         for victim, said, complained in [
             (caf[0], "satisfied", False),

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from tests.vat.conftest import contact, register
+from tests.vat.conftest import assist, contact, register
 from vat import audit
 from vat.auth.models import User
 from vat.db import db
@@ -102,14 +102,13 @@ def test_services_keep_the_need_of_their_type_current(actor: User, ago: date, to
     needs.assess_need(actor=actor, victim=victim, need_type="education", status="no_longer_needed")
 
     def serve(kind: str, status: str, service: Assistance | None = None) -> Assistance:
-        """A service of `kind` recorded (or `service` updated) with `status` and the dates it needs."""
-        started = {"referral_date": ago, "start_date": ago} if status in ("in_progress", "completed") else {}
-        values = {"service_type": kind, "status": status, **started}
-        if status == "completed":
-            values["end_date"] = today
+        """A service of `kind` recorded (or `service` updated) with `status`, dated `ago`."""
         if service is None:
-            return assistance.record_assistance(actor=actor, victim=victim, **values)
-        return assistance.update_assistance(actor=actor, victim=victim, service=service, **values)
+            return assist(actor, victim, status, ago, service_type=kind)
+        dates = {"referral_date": ago, "start_date": ago, "end_date": today}
+        return assistance.update_assistance(
+            actor=actor, victim=victim, service=service, service_type=kind, status=status, **dates
+        )
 
     # In progress: partly met. Completed with none other open: met.
     medical = serve("medical", "in_progress")
@@ -142,9 +141,7 @@ def test_a_refused_service_leaves_the_need_as_it_was(actor: User, ago: date) -> 
     needs.assess_need(actor=actor, victim=victim, need_type="medical", status="unmet")
     db.session.commit()
     with pytest.raises(DomainError):
-        assistance.record_assistance(
-            actor=actor, victim=victim, service_type="medical", status="in_progress", start_date=ago
-        )
+        assist(actor, victim, "in_progress", ago)
     db.session.rollback()
     assert _status(victim, "medical") == (NeedStatus.UNMET, None)
 
@@ -170,9 +167,7 @@ def test_victims_with_a_need_not_met_are_listed_and_need_attention(actor: User) 
 
 def test_feedback_on_a_service_and_on_a_case_update(actor: User, ago: date, today: date) -> None:
     victim = register(actor)
-    service = assistance.record_assistance(
-        actor=actor, victim=victim, service_type="medical", provider="Clinique A", status="referred"
-    )
+    service = assist(actor, victim, provider="Clinique A")
     update = contact(actor, victim, ago)
     on_service = needs.record_feedback(
         actor=actor,
@@ -200,10 +195,7 @@ def test_feedback_on_a_service_and_on_a_case_update(actor: User, ago: date, toda
 
 def test_bad_feedback_is_refused(actor: User, today: date) -> None:
     victim, other = register(actor), register(actor)
-    service = assistance.record_assistance(
-        actor=actor, victim=victim, service_type="legal", status="referred"
-    )
-    others = assistance.record_assistance(actor=actor, victim=other, service_type="legal", status="referred")
+    service, others = assist(actor, victim), assist(actor, other)
     with pytest.raises(DomainError):
         needs.record_feedback(actor=actor, victim=victim, service=others, satisfaction="satisfied")
     with pytest.raises(DomainError):

@@ -15,10 +15,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import make_app, sign_in
-from tests.vat.conftest import contact, register
+from tests.vat.conftest import assist, contact, register
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import assistance
 from vat.victims.models import Feedback, Need
 
 
@@ -29,12 +28,7 @@ def file(app: Flask, make_user: Callable[..., Any], today: date) -> dict[str, in
     with app.app_context():
         actor = db.session.get(User, owner.id)
         victim, other = register(actor), register(actor)
-        service = assistance.record_assistance(
-            actor=actor, victim=victim, service_type="legal", status="referred"
-        )
-        others = assistance.record_assistance(
-            actor=actor, victim=other, service_type="legal", status="referred"
-        )
+        service, others = assist(actor, victim, service_type="legal"), assist(actor, other)
         update = contact(actor, victim, today)
         db.session.commit()
         return {"victim": victim.id, "service": service.id, "update": update.id, "others": others.id}
