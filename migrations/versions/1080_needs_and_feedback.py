@@ -12,7 +12,7 @@ from alembic import op
 from migrations.schema import create_indexes, drop_tables, foreign_key
 
 revision = "1080"
-down_revision = "1073"
+down_revision = "1084"
 
 TYPES = (
     "medical",
