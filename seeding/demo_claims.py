@@ -74,6 +74,22 @@ STORIES = [
         letters=[("received", 150), ("sent", 35)],
         informed=110,
     ),
+    # the alleged father refused to be sampled: a court may decide on his refusal
+    Story(
+        "amina.advocate",
+        "CAF",
+        "GHA",
+        "military_contingent",
+        240,
+        [
+            (S.CONSENT_OBTAINED, 235, {}),
+            (S.REFERRED, 230, REFER),
+            (S.DNA_REQUESTED, 150, {}),
+            (S.FATHER_UNAVAILABLE, 90, {"obstacle": "refused_sampling"}),
+        ],
+        letters=[("received", 170), ("received", 92)],
+        informed=85,
+    ),
     Story(
         "amina.advocate",
         "CAF",

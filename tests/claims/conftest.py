@@ -27,6 +27,7 @@ DETAILS: dict[ClaimStep, dict[str, Any]] = {
     S.REFERRED: {"channel": "permanent_mission", "reference": "NV/2026/17"},
     S.DNA_REQUESTED: {},
     S.SAMPLES_TAKEN: {},
+    S.FATHER_UNAVAILABLE: {"obstacle": "refused_sampling"},
     S.DNA_RESULT: {"result": "match"},
     S.PATERNITY_ESTABLISHED: {"basis": "acknowledgment"},
     S.SUPPORT_ORDERED: {"amount": Decimal("50.00"), "currency": "USD", "frequency": "monthly"},
@@ -103,6 +104,10 @@ def claim_at(
     claim = open_claim(actor, victim or new_victim(actor), opened_on=opened_on)
     if step is S.CLOSED:
         pipeline.advance(actor=actor, claim=claim, to=S.CLOSED, on=opened_on, reason="unresolved")
+        return claim
+    if step is S.FATHER_UNAVAILABLE:
+        for target in (S.CONSENT_OBTAINED, S.REFERRED, S.FATHER_UNAVAILABLE):
+            pipeline.advance(actor=actor, claim=claim, to=target, on=opened_on, **DETAILS[target])
         return claim
     for target in PATH:
         if claim.current_step is step:

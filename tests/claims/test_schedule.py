@@ -93,7 +93,7 @@ days = st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31))
     paid=st.lists(amounts, max_size=30),
     on=days,
 )
-def test_arrears_are_due_minus_received_and_nothing_due_is_negative(
+def test_arrears_and_credit_are_due_minus_received_never_negative(
     amount, frequency, starts_on, length, paid, on
 ):
     ends_on = None if length is None else starts_on + timedelta(days=length)
@@ -111,7 +111,10 @@ def test_arrears_are_due_minus_received_and_nothing_due_is_negative(
         assert due == received == 0
     else:
         assert (balance.due, balance.received) == (due, received)
-        assert balance.arrears == due - received
+        # never negative: money beyond what fell due is the payer's credit
+        assert balance.arrears == max(due - received, Decimal(0))
+        assert balance.credit == max(received - due, Decimal(0))
+        assert balance.arrears - balance.credit == due - received
         assert balance.due >= 0
 
 

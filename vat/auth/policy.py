@@ -36,6 +36,7 @@ class Permission(enum.StrEnum):
     REVIEW_BREAK_GLASS = "review_break_glass"  # read each use's reason, acknowledge it
     EDIT_POLICY = "edit_policy"  # allegation clock rules and similar reference data
     REVIEW_ADMIN_ACTS = "review_admin_acts"  # read and acknowledge what one administrator did alone
+    EDIT_FRAMEWORKS = "edit_frameworks"  # member states' paternity frameworks (no victim data)
 
 
 _A, _S, _F, _U, _M = (
@@ -59,6 +60,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.REVIEW_BREAK_GLASS: frozenset({_S, _U}),
     Permission.EDIT_POLICY: frozenset({_S}),
     Permission.REVIEW_ADMIN_ACTS: frozenset({_U, _M}),
+    Permission.EDIT_FRAMEWORKS: frozenset({_S, _M}),
 }
 
 # What makes an account privileged: it sees identities, moves money or administers accounts.

@@ -12,13 +12,14 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: WTForms 3.3
     DateField,
     DecimalField,
     HiddenField,
+    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from vat.allegations.models import Labelled, PersonnelCategory
@@ -26,16 +27,20 @@ from vat.claims.models import (
     ClaimLabelled,
     ClaimStep,
     ClosingReason,
+    CostPayer,
     DnaResult,
+    FatherObstacle,
+    Forum,
     Frequency,
     LetterChannel,
     LetterDirection,
     PaternityBasis,
     PaymentRoute,
+    Representation,
 )
 from vat.request_keys import KeyedForm
 from vat.victims.labels import LABELS as VICTIM_LABELS
-from vat.victims.models import Channel
+from vat.victims.models import Channel, Sex
 
 UNSET = [SelectChoice("", "—")]
 
@@ -81,6 +86,11 @@ class ClaimForm(KeyedForm):
         description=_l("Defaults to the father's nationality."),
     )
     opened_on = DateField(_l("Opened on"), validators=[Optional()])
+    expected_birth_on = DateField(
+        _l("Expected birth date (a claim opened during pregnancy)"),
+        validators=[Optional()],
+        description=_l("Leave the children unticked; link the child once born."),
+    )
     with_consent = BooleanField(
         _l("The victim consents to share the claim with the member state (recorded on her/his page)")
     )
@@ -120,6 +130,12 @@ class PaternityForm(StepForm):
     )
 
 
+class UnavailableForm(StepForm):
+    obstacle = SelectField(
+        _l("The alleged father"), choices=choices(FatherObstacle, blank=True), validators=[DataRequired()]
+    )
+
+
 class OrderForm(StepForm):
     on = DateField(_l("Order made on"), validators=[DataRequired()])
     amount = DecimalField(_l("Amount per period"), places=None, validators=[DataRequired()])
@@ -138,6 +154,7 @@ STEP_FORMS: dict[ClaimStep, type[StepForm]] = {
     ClaimStep.REFERRED: ReferForm,
     ClaimStep.DNA_REQUESTED: StepForm,
     ClaimStep.SAMPLES_TAKEN: SamplesForm,
+    ClaimStep.FATHER_UNAVAILABLE: UnavailableForm,
     ClaimStep.DNA_RESULT: ResultForm,
     ClaimStep.PATERNITY_ESTABLISHED: PaternityForm,
     ClaimStep.SUPPORT_ORDERED: OrderForm,
@@ -169,6 +186,54 @@ class PaymentForm(KeyedForm):
     received_on = DateField(_l("Received on"), validators=[DataRequired()])
     route = SelectField(_l("Route"), choices=choices(PaymentRoute), default="bank_transfer")
     reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)])
+    confirm_unusual = BooleanField(_l("I checked this amount: it is far beyond the order, and right"))
+
+
+class ReversalForm(KeyedForm):
+    payment_id = HiddenField(validators=[DataRequired()])
+    on = DateField(_l("Reversed on"), validators=[DataRequired()])
+    reason = TextAreaField(_l("Why the payment is reversed"), validators=[DataRequired(), Length(max=500)])
+
+
+class LegalForm(KeyedForm):
+    applicable_law = SelectField(_l("Applicable law (country)"), choices=[], validate_choice=True)
+    forum = SelectField(_l("Forum"), choices=choices(Forum, blank=True))
+    representation = SelectField(_l("Legal representation"), choices=choices(Representation, blank=True))
+    represented_by = StringField(
+        _l("Counsel or legal-aid provider"), validators=[Optional(), Length(max=200)]
+    )
+    filed_on = DateField(_l("Filed on"), validators=[Optional()])
+    hearing_on = DateField(_l("Hearing on"), validators=[Optional()])
+    judgment_on = DateField(_l("Judgment on"), validators=[Optional()])
+
+
+class DnaCostForm(KeyedForm):
+    amount = DecimalField(_l("DNA test cost"), places=None, validators=[DataRequired()])
+    currency = StringField(_l("Currency (ISO code)"), validators=[DataRequired(), Length(min=3, max=3)])
+    paid_by = SelectField(_l("Paid by"), choices=choices(CostPayer, blank=True), validators=[DataRequired()])
+
+
+class LinkChildForm(KeyedForm):
+    child_id = SelectField(_l("A child already on the victim's file"), choices=[], coerce=str)
+    birth_date = DateField(_l("Or the child just born: date of birth"), validators=[Optional()])
+    sex = SelectField(_l("Sex"), choices=choices(Sex), default="unknown")
+
+
+class LinkSupportForm(KeyedForm):
+    assistance_id = SelectField(_l("Service given to the victim"), choices=[], validators=[DataRequired()])
+
+
+class FrameworkForm(KeyedForm):
+    member_state = SelectField(_l("Member state"), choices=[], validate_choice=True)
+    focal_point = StringField(_l("Focal point"), validators=[Optional(), Length(max=300)])
+    forum = SelectField(_l("Usual forum"), choices=choices(Forum, blank=True))
+    documents = TextAreaField(_l("Documents required"), validators=[Optional(), Length(max=4000)])
+    laboratory = StringField(_l("DNA laboratory"), validators=[Optional(), Length(max=200)])
+    reply_days = IntegerField(_l("Typical days to reply"), validators=[Optional(), NumberRange(min=1)])
+    dna_days = IntegerField(_l("Typical days to a DNA result"), validators=[Optional(), NumberRange(min=1)])
+    decision_days = IntegerField(
+        _l("Typical days to a decision (court or agreement)"), validators=[Optional(), NumberRange(min=1)]
+    )
 
 
 class InformForm(KeyedForm):

@@ -24,7 +24,7 @@ from vat.claims.correspondence import (
     waiting,
 )
 from vat.claims.models import Claim, ClaimEvent, ClaimStep, Letter, LetterDirection, Payment, SupportOrder
-from vat.claims.support import Balance, Schedule, amounts_due, schedule
+from vat.claims.support import Balance, Schedule, Totals, amounts_due, schedule, signed_minor
 from vat.db import db
 from vat.inputs import today
 from vat.paging import MAX_PAGE, Page
@@ -219,7 +219,7 @@ class Dashboard:
     waiting_flags: dict[int, int]
     update_owed: int
     no_update: int
-    arrears: list[Balance]
+    arrears: list[Totals]
     total: int
 
 
@@ -316,7 +316,7 @@ class _OrderRow:
     currency: str
 
 
-def _support_totals(user: Actor, on: date) -> list[Balance]:
+def _support_totals(user: Actor, on: date) -> list[Totals]:
     """Child support due (from every order in scope, read as plain rows in one statement) and
     received (summed in SQL), per currency, over the claims that have an order."""
     rows = db.session.execute(
@@ -345,17 +345,20 @@ def _support_totals(user: Actor, on: date) -> list[Balance]:
         )
         for row in rows
     ]
-    totals: dict[str, Balance] = {}
-    for _, claim_orders in groupby(orders, key=lambda order: order.claim_id):
+    balances: dict[tuple[int, str], Balance] = {}
+    for claim_id, claim_orders in groupby(orders, key=lambda order: order.claim_id):
         for code, amount in amounts_due(list(claim_orders), on).items():
-            totals.setdefault(code, Balance(code)).due += amount
+            balances.setdefault((claim_id, code), Balance(code)).due += amount
     has_order = exists().where(SupportOrder.claim_id == Claim.id)
     received = db.session.execute(
-        claims_in_scope(user, Payment.currency, func.sum(Payment.amount_minor))
+        claims_in_scope(user, Payment.claim_id, Payment.currency, func.sum(signed_minor()))
         .join(Payment, Payment.claim_id == Claim.id)
         .where(has_order)
-        .group_by(Payment.currency)
+        .group_by(Payment.claim_id, Payment.currency)
     ).all()
-    for code, minor in received:
-        totals.setdefault(code, Balance(code)).received += money.from_minor(int(minor), code)
+    for claim_id, code, minor in received:
+        balances.setdefault((claim_id, code), Balance(code)).received += money.from_minor(int(minor), code)
+    totals: dict[str, Totals] = {}
+    for (_, code), balance in balances.items():
+        totals.setdefault(code, Totals(code)).add(balance)
     return sorted(totals.values(), key=lambda b: b.currency)

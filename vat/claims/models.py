@@ -9,15 +9,26 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, CheckConstraint, Column, Date, ForeignKey, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vat.allegations.models import Allegation, Labelled, PersonnelCategory
 from vat.auth.models import User
-from vat.crypto import EncryptedText, identity_column
+from vat.crypto import EncryptedDate, EncryptedText, identity_column
 from vat.db import Base, UTCDateTime, one_of, utcnow
 from vat.money import InCurrency, currency_first
-from vat.victims.models import Child, Consent, Victim
+from vat.victims.models import Assistance, Child, Consent, Victim
 
 
 class ClaimLabelled(Labelled):
@@ -34,6 +45,7 @@ class ClaimStep(ClaimLabelled):
     REFERRED = "referred"
     DNA_REQUESTED = "dna_requested"
     SAMPLES_TAKEN = "samples_taken"
+    FATHER_UNAVAILABLE = "father_unavailable"
     DNA_RESULT = "dna_result"
     PATERNITY_ESTABLISHED = "paternity_established"
     SUPPORT_ORDERED = "support_ordered"
@@ -57,6 +69,7 @@ STEP_LABELS: dict[ClaimStep, Any] = {
     ClaimStep.REFERRED: _l("Referred to the member state"),
     ClaimStep.DNA_REQUESTED: _l("DNA sampling requested"),
     ClaimStep.SAMPLES_TAKEN: _l("Samples taken"),
+    ClaimStep.FATHER_UNAVAILABLE: _l("Alleged father unavailable"),
     ClaimStep.DNA_RESULT: _l("DNA result"),
     ClaimStep.PATERNITY_ESTABLISHED: _l("Paternity established"),
     ClaimStep.SUPPORT_ORDERED: _l("Child-support order"),
@@ -69,6 +82,7 @@ STEP_ACTIONS: dict[ClaimStep, Any] = {
     ClaimStep.REFERRED: _l("Refer to the member state"),
     ClaimStep.DNA_REQUESTED: _l("Request DNA sampling"),
     ClaimStep.SAMPLES_TAKEN: _l("Record samples taken"),
+    ClaimStep.FATHER_UNAVAILABLE: _l("Record that the alleged father is unavailable"),
     ClaimStep.DNA_RESULT: _l("Record the DNA result"),
     ClaimStep.PATERNITY_ESTABLISHED: _l("Record paternity established"),
     ClaimStep.SUPPORT_ORDERED: _l("Record a child-support order"),
@@ -83,8 +97,38 @@ class DnaResult(ClaimLabelled):
 
 
 class PaternityBasis(ClaimLabelled):
-    COURT_DECISION = "court_decision"
+    COURT_DECISION = "court_decision"  # on the DNA evidence
     ACKNOWLEDGMENT = "acknowledgment"
+    COURT_PRESUMPTION = "court_presumption"  # without DNA: on a presumption the law allows
+    COURT_REFUSAL = "court_refusal"  # without DNA: on the alleged father's refusal to be sampled
+
+
+class FatherObstacle(ClaimLabelled):
+    """Why the alleged father cannot be sampled (the claim may still go on: courts decide on
+    presumption or on his refusal; a traced father can be sampled)."""
+
+    REFUSED_SAMPLING = "refused_sampling"
+    UNTRACEABLE = "untraceable"
+    LEFT_SERVICE = "left_service"
+
+
+class Forum(ClaimLabelled):
+    MEMBER_STATE_COURTS = "member_state_courts"
+    HOST_STATE_COURTS = "host_state_courts"
+    AGREEMENT = "agreement"
+
+
+class Representation(ClaimLabelled):
+    NONE = "none"
+    COUNSEL = "counsel"
+    LEGAL_AID = "legal_aid"
+
+
+class CostPayer(ClaimLabelled):
+    MEMBER_STATE = "member_state"
+    UNITED_NATIONS = "united_nations"
+    TRUST_FUND = "trust_fund"
+    OTHER = "other"
 
 
 class ClosingReason(ClaimLabelled):
@@ -134,6 +178,20 @@ CLAIM_LABELS: dict[str, Any] = {
     "inconclusive": _l("inconclusive"),
     "court_decision": _l("court decision"),
     "acknowledgment": _l("acknowledgment by the father"),
+    "court_presumption": _l("court decision on presumption (no DNA)"),
+    "court_refusal": _l("court decision on the father's refusal of sampling"),
+    "refused_sampling": _l("refuses DNA sampling"),
+    "untraceable": _l("cannot be traced"),
+    "left_service": _l("has left service"),
+    "member_state_courts": _l("courts of the member state"),
+    "host_state_courts": _l("courts of the host state"),
+    "agreement": _l("agreement between the parents"),
+    "none": _l("none"),
+    "counsel": _l("counsel"),
+    "legal_aid": _l("legal aid"),
+    "member_state": _l("the member state"),
+    "united_nations": _l("the United Nations"),
+    "trust_fund": _l("the trust fund"),
     "resolved": _l("resolved"),
     "unresolved": _l("unresolved"),
     "withdrawn": _l("withdrawn by the victim"),
@@ -176,6 +234,11 @@ class Claim(Base):
         one_of("closing_reason", ClosingReason),
         one_of("dna_result", DnaResult),
         one_of("paternity_basis", PaternityBasis),
+        one_of("father_obstacle", FatherObstacle),
+        one_of("forum", Forum),
+        one_of("representation", Representation),
+        one_of("dna_cost_paid_by", CostPayer),
+        CheckConstraint("dna_cost > 0", name="dna_cost_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -205,6 +268,20 @@ class Claim(Base):
     paternity_basis: Mapped[str | None] = mapped_column(String(20))
     paternity_established_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
+    father_obstacle: Mapped[str | None] = mapped_column(String(20))
+    father_obstacle_on: Mapped[date | None] = mapped_column(Date)
+    # The law that applies (a country code) and where the claim is decided; the dates of the case.
+    applicable_law: Mapped[str | None] = mapped_column(String(3))
+    forum: Mapped[str | None] = mapped_column(String(20))
+    representation: Mapped[str | None] = mapped_column(String(20))
+    filed_on: Mapped[date | None] = mapped_column(Date)
+    hearing_on: Mapped[date | None] = mapped_column(Date)
+    judgment_on: Mapped[date | None] = mapped_column(Date)
+    # The DNA test's cost, in minor units of its currency, and who paid it.
+    dna_cost_currency: Mapped[str | None] = mapped_column(String(3))
+    dna_cost_minor: Mapped[int | None] = mapped_column("dna_cost", BigInteger)
+    dna_cost: InCurrency[Decimal | None] = InCurrency("dna_cost_minor", "dna_cost_currency")
+    dna_cost_paid_by: Mapped[str | None] = mapped_column(String(20))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -212,12 +289,24 @@ class Claim(Base):
     father_name: Mapped[str | None] = identity_column("vat_claim.father_name")
     father_service_number: Mapped[str | None] = identity_column("vat_claim.father_service_number")
     father_unit: Mapped[str | None] = identity_column("vat_claim.father_unit")
+    # A claim opened during pregnancy: the expected birth, until the child born is linked.
+    # Encrypted like a child's birth date (it dates a birth).
+    expected_birth_on: Mapped[date | None] = mapped_column(EncryptedDate("vat_claim.expected_birth_on"))
+    # The lawyer or legal-aid provider (a person or an organisation that can name one).
+    represented_by: Mapped[str | None] = mapped_column(
+        EncryptedText("vat_claim.represented_by"), deferred=True
+    )
 
     victim: Mapped[Victim] = relationship()
     allegation: Mapped[Allegation | None] = relationship()
     share_consent: Mapped[Consent | None] = relationship()
     created_by: Mapped[User | None] = relationship()
     children: Mapped[list[Child]] = relationship(secondary=claim_child, order_by="Child.id")
+    # Interim support to mother and child: services on the victim's file (money paid by the fund
+    # reaches them only through the ledger's posting service), linked to the claim.
+    interim_support: Mapped[list[Assistance]] = relationship(
+        secondary=lambda: claim_support, order_by="Assistance.id"
+    )
     events: Mapped[list[ClaimEvent]] = relationship(
         back_populates="claim", cascade="all, delete-orphan", order_by="ClaimEvent.id"
     )
@@ -242,6 +331,11 @@ class Claim(Base):
     @property
     def current_step(self) -> ClaimStep:
         return ClaimStep(self.step)
+
+    @property
+    def expecting(self) -> bool:
+        """Opened during pregnancy, the child not linked yet."""
+        return not self.children
 
 
 EVENT_KINDS = ("step", "reopen")
@@ -317,7 +411,9 @@ class SupportOrder(Base):
 
 
 class Payment(Base):
-    """Money received for the child; `token` makes a resubmitted form book once."""
+    """Money received for the child; `token` makes a resubmitted form book once. Never edited nor
+    deleted: a mistake is undone by a reversal (a row that `reverses` it, same amount, with a
+    reason), then the right payment is recorded."""
 
     __tablename__ = "vat_claim_payment"
     __table_args__ = (one_of("route", PaymentRoute), CheckConstraint("amount > 0", name="amount_positive"))
@@ -332,10 +428,48 @@ class Payment(Base):
     route: Mapped[str] = mapped_column(String(30))
     reference: Mapped[str | None] = mapped_column(String(100))
     token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("vat_claim_payment.id"), unique=True)
+    reason: Mapped[str | None] = mapped_column(EncryptedText("vat_claim_payment.reason"), deferred=True)
+    # An amount far beyond the order was confirmed by the person who recorded it (support.py).
+    confirmed_unusual: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     claim: Mapped[Claim] = relationship(back_populates="payments")
+    reverses: Mapped[Payment | None] = relationship(remote_side=[id], foreign_keys=[reverses_id])
+
+    @property
+    def signed_amount(self) -> Decimal:
+        """What it adds to the money received: a reversal takes its payment back."""
+        return -self.amount if self.reverses_id is not None else self.amount
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**currency_first(values))
+
+
+claim_support = Table(
+    "vat_claim_support",
+    Base.metadata,
+    Column("claim_id", ForeignKey("vat_claim.id", ondelete="CASCADE"), primary_key=True),
+    Column("assistance_id", ForeignKey("vat_assistance.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Framework(Base):
+    """How paternity claims go with one member state: its focal point, the usual forum, the
+    documents it asks for, the laboratory, and the typical times (days). Shown on its claims."""
+
+    __tablename__ = "vat_claim_framework"
+    __table_args__ = (one_of("forum", Forum),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_state: Mapped[str] = mapped_column(String(3), unique=True)
+    focal_point: Mapped[str | None] = mapped_column(EncryptedText("vat_claim_framework.focal_point"))
+    forum: Mapped[str | None] = mapped_column(String(20))
+    documents: Mapped[str | None] = mapped_column(Text)
+    laboratory: Mapped[str | None] = mapped_column(String(200))
+    reply_days: Mapped[int | None] = mapped_column(Integer)
+    dna_days: Mapped[int | None] = mapped_column(Integer)
+    decision_days: Mapped[int | None] = mapped_column(Integer)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

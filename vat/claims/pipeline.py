@@ -9,7 +9,7 @@ father's identity is decrypted only here, and every reading is audited.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -24,6 +24,7 @@ from vat.claims.models import (
     ClaimStep,
     ClosingReason,
     DnaResult,
+    FatherObstacle,
     Letter,
     LetterChannel,
     LetterDirection,
@@ -39,16 +40,21 @@ from vat.victims.models import Consent, ConsentPurpose, RecipientKind, Victim
 S = ClaimStep
 
 # The state machine: from each step, the steps the law and the procedure allow next. Skips are
-# deliberate: an acknowledgment of paternity needs no DNA test, so paternity can be established
-# from any step after the referral; an inconclusive DNA result can be retested. PAYING is reached
-# by recording the first payment; a new order (a variation) takes a paying claim back to
-# SUPPORT_ORDERED until a payment under it arrives; a closed claim leaves CLOSED only by `reopen`.
+# deliberate: an acknowledgment of paternity, or a court deciding on a presumption, needs no DNA
+# test, so paternity can be established from any step after the referral (which basis is allowed
+# where: `BASIS_RULES`); an inconclusive DNA result can be retested. Before the samples are taken
+# the alleged father may turn out unavailable (refuses sampling, cannot be traced, has left
+# service): a traced or willing father is sampled after all, a court may decide on his refusal,
+# or the claim closes. PAYING is reached by recording the first payment; a new order (a variation)
+# takes a paying claim back to SUPPORT_ORDERED until a payment under it arrives; a closed claim
+# leaves CLOSED only by `reopen`.
 TRANSITIONS: dict[ClaimStep, frozenset[ClaimStep]] = {
     S.RECORDED: frozenset({S.CONSENT_OBTAINED, S.CLOSED}),
     S.CONSENT_OBTAINED: frozenset({S.REFERRED, S.CLOSED}),
-    S.REFERRED: frozenset({S.DNA_REQUESTED, S.PATERNITY_ESTABLISHED, S.CLOSED}),
-    S.DNA_REQUESTED: frozenset({S.SAMPLES_TAKEN, S.PATERNITY_ESTABLISHED, S.CLOSED}),
+    S.REFERRED: frozenset({S.DNA_REQUESTED, S.FATHER_UNAVAILABLE, S.PATERNITY_ESTABLISHED, S.CLOSED}),
+    S.DNA_REQUESTED: frozenset({S.SAMPLES_TAKEN, S.FATHER_UNAVAILABLE, S.PATERNITY_ESTABLISHED, S.CLOSED}),
     S.SAMPLES_TAKEN: frozenset({S.DNA_RESULT, S.PATERNITY_ESTABLISHED, S.CLOSED}),
+    S.FATHER_UNAVAILABLE: frozenset({S.DNA_REQUESTED, S.PATERNITY_ESTABLISHED, S.CLOSED}),
     S.DNA_RESULT: frozenset({S.DNA_REQUESTED, S.PATERNITY_ESTABLISHED, S.CLOSED}),
     S.PATERNITY_ESTABLISHED: frozenset({S.SUPPORT_ORDERED, S.CLOSED}),
     S.SUPPORT_ORDERED: frozenset({S.PAYING, S.CLOSED}),
@@ -92,11 +98,13 @@ def open_claim(
     father_category: str | None = None,
     member_state: str | None = None,
     opened_on: date | None = None,
+    expected_birth_on: date | None = None,
     with_consent: bool = False,
 ) -> Claim:
-    """Open a claim for a victim (already loaded through the actor's scope) and her/his children.
-    With `with_consent`, the victim's consent to share with the member state is taken as given
-    now and the claim moves on to "consent obtained" at once."""
+    """Open a claim for a victim (already loaded through the actor's scope) and her/his children,
+    or, during pregnancy, for the child expected on `expected_birth_on` (linked when born:
+    `vat.claims.legal.link_child`). With `with_consent`, the victim's consent to share with the
+    member state is taken as given now and the claim moves on to "consent obtained" at once."""
     if not in_scope(actor, victim.country_code, victim.mission):
         raise DomainError(_l("This victim is outside your scope."))
     nationality = country("father_nationality", father_nationality, required=False)
@@ -107,11 +115,19 @@ def open_claim(
     children = [c for c in victim.children if c.id in wanted]
     if len(children) != len(wanted):
         raise InvalidField("child_ids", _l("Choose only this victim's children."))
-    if not children:
-        raise InvalidField("child_ids", _l("Choose at least one child the claim is for."))
+    opened = past_date("opened_on", opened_on) or today()
+    expected = _expected_birth(expected_birth_on, opened)
+    if children and expected is not None:
+        raise InvalidField(
+            "expected_birth_on",
+            _l("A claim is for children born or for a pregnancy: link the child once born."),
+        )
+    if not children and expected is None:
+        raise InvalidField(
+            "child_ids", _l("Choose at least one child the claim is for, or give the expected birth date.")
+        )
     if allegation_id is not None and all(a.id != allegation_id for a in victim.allegations):
         raise InvalidField("allegation_id", _l("Choose one of this victim's allegations."))
-    opened = past_date("opened_on", opened_on) or today()
     claim = Claim(
         victim=victim,
         allegation_id=allegation_id,
@@ -125,6 +141,7 @@ def open_claim(
         step_on=opened,
         step_recorded_on=today(),
         opened_on=opened,
+        expected_birth_on=expected,
         created_by_id=actor.id,
         children=children,
     )
@@ -137,11 +154,29 @@ def open_claim(
         actor=actor,
         claim=claim,
         children=[c.id for c in children],
+        expecting=expected is not None,
         member_state=state,
     )
     if with_consent:
         advance(actor=actor, claim=claim, to=S.CONSENT_OBTAINED, on=opened)
     return claim
+
+
+# A pregnancy lasts about 280 days; a birth expected more than ten months after the claim is
+# opened, or more than a month before it, is a typing mistake.
+LATEST_BIRTH_DAYS, EARLIEST_BIRTH_DAYS = 300, 31
+
+
+def _expected_birth(value: date | None, opened: date) -> date | None:
+    when = value
+    if when is None:
+        return None
+    if not opened - timedelta(days=EARLIEST_BIRTH_DAYS) <= when <= opened + timedelta(days=LATEST_BIRTH_DAYS):
+        raise InvalidField(
+            "expected_birth_on",
+            _l("The expected birth date must fall within ten months of the claim's opening."),
+        )
+    return when
 
 
 def update_father(
@@ -252,7 +287,13 @@ def _to_dna_requested(actor: Actor, claim: Claim, on: date, details: dict[str, A
     return None
 
 
+def _needs_child(claim: Claim, target: ClaimStep) -> None:
+    if claim.expecting:
+        raise illegal_move(claim, target, _l("The child is not born yet: link the child to the claim first."))
+
+
 def _to_samples(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    _needs_child(claim, S.SAMPLES_TAKEN)
     father_on = step_date(claim, "father_sampled_on", details.get("father_sampled_on") or on)
     claim.mother_child_sampled_on = on
     claim.father_sampled_on = father_on
@@ -267,25 +308,58 @@ def _to_dna_result(actor: Actor, claim: Claim, on: date, details: dict[str, Any]
     return result
 
 
+def _to_unavailable(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    if not details.get("obstacle"):
+        raise InvalidField("obstacle", _l("Say why the alleged father is unavailable."))
+    obstacle = choice("obstacle", details.get("obstacle"), FatherObstacle)
+    claim.father_obstacle, claim.father_obstacle_on = obstacle, on
+    return obstacle
+
+
+B = PaternityBasis
+COURT_BASES = frozenset({B.COURT_DECISION, B.COURT_PRESUMPTION, B.COURT_REFUSAL})
+
+
+def _basis_refusal(claim: Claim, basis: PaternityBasis) -> Any:
+    """Why `basis` cannot establish paternity from where the claim stands (None: it can).
+    - a DNA result that excludes the alleged father: nothing establishes paternity;
+    - a court decision on the DNA evidence: only after a DNA result;
+    - a court decision on his refusal: only once he refused sampling (he is "unavailable");
+    - a court decision on a presumption the law allows, or his acknowledgment: from any step
+      after the referral (the state machine's TRANSITIONS);
+    - any court decision: not when the forum recorded is an agreement between the parents."""
+    if claim.current_step is S.DNA_RESULT and claim.dna_result == DnaResult.EXCLUSION:
+        return _l("The DNA result excluded the alleged father: close the claim.")
+    if basis is B.COURT_DECISION and claim.current_step is not S.DNA_RESULT:
+        return _l(
+            "A court decision on the DNA evidence needs a DNA result; without one, a court decides "
+            "on a presumption or on the father's refusal, or the father acknowledges paternity."
+        )
+    if basis is B.COURT_REFUSAL and not (
+        claim.current_step is S.FATHER_UNAVAILABLE
+        and claim.father_obstacle == FatherObstacle.REFUSED_SAMPLING
+    ):
+        return _l("A court decides on the father's refusal only once his refusal of sampling is recorded.")
+    if basis in COURT_BASES and claim.forum == "agreement":
+        return _l("The forum recorded is an agreement between the parents: record the forum first.")
+    return None
+
+
 def _to_paternity(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
     if not details.get("basis"):
         raise InvalidField("basis", _l("Say how paternity was established."))
-    basis = choice("basis", details.get("basis"), PaternityBasis)
-    if claim.current_step is S.DNA_RESULT and claim.dna_result == DnaResult.EXCLUSION:
-        raise illegal_move(
-            claim, S.PATERNITY_ESTABLISHED, _l("The DNA result excluded the alleged father: close the claim.")
-        )
-    if claim.current_step is not S.DNA_RESULT and basis != PaternityBasis.ACKNOWLEDGMENT:
-        raise illegal_move(
-            claim,
-            S.PATERNITY_ESTABLISHED,
-            _l("Without a DNA result, only the alleged father's acknowledgment establishes paternity."),
-        )
+    basis = PaternityBasis(choice("basis", details.get("basis"), PaternityBasis))
+    why = _basis_refusal(claim, basis)
+    if why is not None:
+        raise illegal_move(claim, S.PATERNITY_ESTABLISHED, why)
     claim.paternity_basis, claim.paternity_established_on = basis, on
+    if basis in COURT_BASES and claim.judgment_on is None:
+        claim.judgment_on = on
     return basis
 
 
 def _to_support(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
+    _needs_child(claim, S.SUPPORT_ORDERED)
     order = new_order(actor=actor, claim=claim, on=on, details=details)
     return f"{order.amount} {order.currency}"
 
@@ -317,6 +391,7 @@ ENTER: dict[ClaimStep, Callable[[Actor, Claim, date, dict[str, Any]], str | None
     S.REFERRED: _to_referred,
     S.DNA_REQUESTED: _to_dna_requested,
     S.SAMPLES_TAKEN: _to_samples,
+    S.FATHER_UNAVAILABLE: _to_unavailable,
     S.DNA_RESULT: _to_dna_result,
     S.PATERNITY_ESTABLISHED: _to_paternity,
     S.SUPPORT_ORDERED: _to_support,

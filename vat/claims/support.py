@@ -48,15 +48,45 @@ class Instalment:
         return self.amount - self.paid
 
 
+def _not_below_zero(value: Decimal, currency_code: str) -> Decimal:
+    """The value, or zero, in the currency's exponent ("0.00" USD, "0" XAF; never "-5.00")."""
+    return max(value, Decimal(0)).quantize(Decimal(1).scaleb(-money.exponent(currency_code)))
+
+
 @dataclass
 class Balance:
+    """One claim's child support in one currency. Arrears are never negative: money received
+    beyond what fell due is the payer's credit (it settles instalments as they fall due)."""
+
     currency: str
     due: Decimal = Decimal("0.00")
     received: Decimal = Decimal("0.00")
 
     @property
     def arrears(self) -> Decimal:
-        return self.due - self.received
+        return _not_below_zero(self.due - self.received, self.currency)
+
+    @property
+    def credit(self) -> Decimal:
+        return _not_below_zero(self.received - self.due, self.currency)
+
+
+@dataclass
+class Totals:
+    """Balances of many claims in one currency, added claim by claim: one claim's credit never
+    pays another claim's arrears."""
+
+    currency: str
+    due: Decimal = Decimal("0.00")
+    received: Decimal = Decimal("0.00")
+    arrears: Decimal = Decimal("0.00")
+    credit: Decimal = Decimal("0.00")
+
+    def add(self, balance: Balance) -> None:
+        self.due += balance.due
+        self.received += balance.received
+        self.arrears += balance.arrears
+        self.credit += balance.credit
 
 
 @dataclass
@@ -220,6 +250,11 @@ def amounts_due(orders: Sequence[OrderTerms], until: date) -> dict[str, Decimal]
 # --- payments and arrears ---------------------------------------------------------------------
 
 
+def signed_minor() -> ColumnElement[int]:
+    """A payment's minor units as it counts in what was received: a reversal subtracts."""
+    return case((Payment.reverses_id.is_(None), Payment.amount_minor), else_=-Payment.amount_minor)
+
+
 def schedule(orders: Sequence[SupportOrder], payments: Sequence[Payment], on: date | None = None) -> Schedule:
     """What was due, what was received, and the arrears per currency; payments settle the oldest
     instalment first."""
@@ -229,10 +264,10 @@ def schedule(orders: Sequence[SupportOrder], payments: Sequence[Payment], on: da
         balances.setdefault(item.currency, Balance(item.currency)).due += item.amount
     credit: dict[str, Decimal] = defaultdict(Decimal)
     for payment in payments:
-        balances.setdefault(payment.currency, Balance(payment.currency)).received += payment.amount
-        credit[payment.currency] += payment.amount
+        balances.setdefault(payment.currency, Balance(payment.currency)).received += payment.signed_amount
+        credit[payment.currency] += payment.signed_amount
     for item in due:
-        item.paid = min(item.amount, credit[item.currency])
+        item.paid = max(min(item.amount, credit[item.currency]), item.amount * 0)
         credit[item.currency] -= item.paid
     return Schedule(due, sorted(balances.values(), key=lambda b: b.currency), upcoming)
 
@@ -247,9 +282,11 @@ def record_payment(
     route: str | None,
     reference: str | None = None,
     token: str | None = None,
+    confirm_unusual: bool = False,
 ) -> Payment:
     """Record money received for the child. The same `token` twice books once. The first payment
-    moves the claim to "Payments"."""
+    moves the claim to "Payments". An amount far beyond the order (`unusual_above`) is refused
+    unless `confirm_unusual` says the person recording it checked it."""
     token = (token or "").strip()[:64] or None
     if token is not None:
         existing = db.session.scalar(select(Payment).where(Payment.token == token))
@@ -270,22 +307,106 @@ def record_payment(
     first_order = min(o.ordered_on for o in claim.orders)
     if when < first_order:
         raise InvalidField("received_on", _l("A payment cannot be received before the order was made."))
+    value = money.amount("amount", amount, code)
+    ceiling = unusual_above(claim, code, when)
+    if value > ceiling and not confirm_unusual:
+        raise InvalidField(
+            "confirm_unusual",
+            _l(
+                "%(amount)s %(currency)s is far beyond the order (above %(ceiling)s %(currency)s): "
+                "check the amount, and confirm it if it is right.",
+                amount=value,
+                currency=code,
+                ceiling=ceiling,
+            ),
+        )
     payment = Payment(
         currency=code,
-        amount=money.amount("amount", amount, code),
+        amount=value,
         received_on=when,
         route=choice("route", route, PaymentRoute, default="other"),
         reference=clean_text("reference", reference, max_length=100),
         token=token,
+        confirmed_unusual=value > ceiling,
         recorded_by_id=actor.id,
     )
     claim.payments.append(payment)
     db.session.flush()
     audit_claim(
-        "claim.payment", actor=actor, claim=claim, payment=payment.id, amount=payment.amount, currency=code
+        "claim.payment",
+        actor=actor,
+        claim=claim,
+        payment=payment.id,
+        amount=payment.amount,
+        currency=code,
+        confirmed_unusual=payment.confirmed_unusual,
     )
     if claim.current_step is S.SUPPORT_ORDERED:
         enter_step(
             actor=actor, claim=claim, target=S.PAYING, on=max(when, claim.step_on), note=None, kind="step"
         )
     return payment
+
+
+# An amount is "far beyond the order" above the larger of UNUSUAL_INSTALMENTS instalments of the
+# order in force and what is owed that day plus one instalment: a payer clearing arrears, or paying
+# a quarter ahead, is not stopped; 99,999,999,999 XAF against a 25,000 XAF monthly order is.
+UNUSUAL_INSTALMENTS = 3
+
+
+def unusual_above(claim: Claim, currency_code: str, on: date) -> Decimal:
+    """The largest payment in `currency_code` received on `on` that needs no confirmation."""
+    orders = [o for o in claim.orders if o.currency == currency_code]
+    in_force = [o for o in orders if o.starts_on <= on] or orders
+    instalment = max(in_force, key=lambda o: (o.starts_on, o.ordered_on)).amount
+    owed = sum(
+        (
+            b.arrears
+            for b in schedule(claim.orders, claim.payments, on).balances
+            if b.currency == currency_code
+        ),
+        instalment * 0,
+    )
+    return max(instalment * UNUSUAL_INSTALMENTS, owed + instalment)
+
+
+def reverse_payment(
+    *, actor: Actor, claim: Claim, payment_id: int, reason: str | None, on: date | None = None
+) -> Payment:
+    """Take back a payment recorded by mistake: a reversal row with the same amount and the
+    reason; the payment itself stays as it was. A payment is reversed once, a reversal never."""
+    payment = next((p for p in claim.payments if p.id == payment_id), None)
+    if payment is None:
+        raise InvalidField("payment_id", _l("Choose one of this claim's payments."))
+    if payment.reverses_id is not None:
+        raise IllegalMove(_l("A reversal cannot be reversed: record the payment again."))
+    if any(p.reverses_id == payment.id for p in claim.payments):
+        raise IllegalMove(_l("This payment was already reversed."))
+    why = clean_text("reason", reason, max_length=500)
+    if why is None:
+        raise InvalidField("reason", _l("Say why the payment is reversed."))
+    when = past_date("on", on) or today()
+    if when < payment.received_on:
+        raise InvalidField("on", _l("A reversal cannot be dated before the payment."))
+    reversal = Payment(
+        currency=payment.currency,
+        amount=payment.amount,
+        received_on=when,
+        route=payment.route,
+        reference=payment.reference,
+        reverses_id=payment.id,
+        reason=why,
+        recorded_by_id=actor.id,
+    )
+    claim.payments.append(reversal)
+    db.session.flush()
+    audit_claim(
+        "claim.payment_reversed",
+        actor=actor,
+        claim=claim,
+        payment=payment.id,
+        reversal=reversal.id,
+        amount=payment.amount,
+        currency=payment.currency,
+    )
+    return reversal

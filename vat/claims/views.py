@@ -5,19 +5,26 @@ a victim outside the user's scope answers 404)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it; its stubs predate it
 
 from vat.addresses import record_id
 from vat.auth.policy import Permission, requires
-from vat.claims import correspondence, listing, pipeline, support
+from vat.claims import case_views, correspondence, frameworks, legal, listing, pipeline, support
+from vat.claims.blueprint import (
+    bp,
+    claim_url,
+    countries,
+    inform_url,
+    load_claim,
+    record_form,
+    record_on_claim,
+)
 from vat.claims.forms import (
     STEP_FORMS,
     ChooseVictimForm,
@@ -33,44 +40,16 @@ from vat.claims.forms import (
 from vat.claims.labels import claim_label
 from vat.claims.models import Claim, ClaimStep
 from vat.db import db
-from vat.inputs import country_choices, today
+from vat.inputs import today
 from vat.paging import page_number
 from vat.submission import submit, writes
 from vat.victims import identity
 from vat.victims import listing as victim_listing
 from vat.victims.models import Victim
 
-bp = Blueprint("claims", __name__, url_prefix="/vat/claims")
+__all__ = ["bp", "case_views"]  # case_views registers its pages on bp as it is imported
 
 PER_PAGE = 50
-RECORD_FORM = "vat/claims/record_form.html"
-
-Result = TypeVar("Result")
-
-
-@bp.context_processor
-def helpers() -> dict[str, Any]:
-    return {"claim_label": claim_label}
-
-
-def load_claim(claim_id: int, *, for_update: bool = False) -> Claim:
-    """The claim in the user's scope (404 otherwise), its row locked when the request changes it."""
-    claim = listing.get_claim(current_user, claim_id, for_update=for_update)
-    if claim is None:
-        abort(404)
-    return claim
-
-
-def claim_url(claim: Claim, anchor: str = "") -> str:
-    return url_for("claims.show", claim_id=claim.id) + (f"#{anchor}" if anchor else "")
-
-
-def inform_url(claim: Claim) -> str:
-    return url_for("claims.inform", claim_id=claim.id)
-
-
-def countries(blank: str = "—") -> list[SelectChoice]:
-    return [SelectChoice("", blank)] + [SelectChoice(code, label) for code, label in country_choices()]
 
 
 # --- list and dashboard -----------------------------------------------------------------------
@@ -153,7 +132,7 @@ def new() -> str | tuple[str, int] | Response:
     victim = claim_victim(victim_id)
     form = claim_form(victim)
     form.opened_on.data = today()
-    form.child_ids.data = [c.id for c in victim.children]
+    form.child_ids.data = [c.id for c in victim.children] if request.args.get("expecting") != "1" else []
     if victim.allegations and victim.allegations[0].perpetrator_country:
         form.father_nationality.data = victim.allegations[0].perpetrator_country
     return render_template("vat/claims/new.html", form=form, victim=victim)
@@ -181,6 +160,7 @@ def open_claim() -> str | tuple[str, int] | Response:
             father_category=form.father_category.data,
             member_state=form.member_state.data,
             opened_on=form.opened_on.data,
+            expected_birth_on=form.expected_birth_on.data,
             with_consent=form.with_consent.data,
         ),
         done=lambda claim: _("Claim %(code)s opened.", code=claim.code),
@@ -227,6 +207,10 @@ def show(claim_id: int) -> str:
         no_update_days=victim_listing.no_update_days(),
         consent_in_force=claim.share_consent is not None and claim.share_consent.active,
         steps=ClaimStep,
+        framework=frameworks.framework_for(claim.member_state),
+        reversed_ids={p.reverses_id for p in claim.payments if p.reverses_id is not None},
+        can_link_child=bool(legal.unlinked_children(claim)) or claim.expecting,
+        can_link_support=bool(legal.unlinked_services(claim)),
     )
 
 
@@ -234,26 +218,6 @@ def show(claim_id: int) -> str:
 #
 # Each is a GET that shows the form (prefilled) and a POST that records it; both render
 # record_form.html with the page's title and button.
-
-
-def record_form(form: FlaskForm, claim: Claim, page: dict[str, Any]) -> str:
-    return render_template(RECORD_FORM, form=form, claim=claim, **page)
-
-
-def record_on_claim(
-    form: FlaskForm,
-    claim: Claim,
-    page: dict[str, Any],
-    run: Callable[[], Result],
-    *,
-    done: str,
-    then: Callable[[Result], str],
-) -> tuple[str, int] | Response:
-    """The POST of a form recorded on a claim (loaded for update: its row is locked until the
-    commit); a refusal shows the form again, with the message on its field."""
-    return submit(
-        form, run, done=done, then=then, template=RECORD_FORM, refused_status=200, claim=claim, **page
-    )
 
 
 def father_form() -> FatherForm:

@@ -29,7 +29,7 @@ from vat import money
 from vat.auth.actor import Actor
 from vat.claims.listing import AGE_BUCKETS
 from vat.claims.models import Claim, ClaimStep, Letter, LetterDirection, Payment, SupportOrder
-from vat.claims.support import instalments_due_sql
+from vat.claims.support import instalments_due_sql, signed_minor
 from vat.db import db
 from vat.reports.scope import VictimFilters, claim_conditions, sees_rows, threshold
 from vat.reports.sql import days_between, dialect
@@ -226,12 +226,13 @@ def _arrears_by_currency(claims: Callable[..., Select[Any]], today: date, limit:
         select(
             Payment.claim_id,
             Payment.currency,
-            cast(func.sum(type_coerce(Payment.amount, BigInteger)), BigInteger).label("received"),
+            cast(func.sum(type_coerce(signed_minor(), BigInteger)), BigInteger).label("received"),
         )
         .group_by(Payment.claim_id, Payment.currency)
         .subquery("received")
     )
     balance = func.coalesce(due.c.due, 0) - func.coalesce(received.c.received, 0)
+    # Arrears are summed claim by claim and never below zero: one claim's credit pays no other's.
     rows = db.session.execute(
         claims(
             due.c.currency,
@@ -239,6 +240,7 @@ def _arrears_by_currency(claims: Callable[..., Select[Any]], today: date, limit:
             func.sum(func.coalesce(received.c.received, 0)),
             func.sum(case((balance > 0, 1), else_=0)),
             func.count(),
+            func.sum(case((balance > 0, balance), else_=0)),
         )
         .join(due, due.c.claim_id == Claim.id)
         .outerjoin(received, and_(received.c.claim_id == Claim.id, received.c.currency == due.c.currency))
@@ -246,14 +248,14 @@ def _arrears_by_currency(claims: Callable[..., Select[Any]], today: date, limit:
         .order_by(due.c.currency)
     ).all()
     lines = []
-    for currency, due_minor, received_minor, in_arrears, with_orders in rows:
+    for currency, due_minor, received_minor, in_arrears, with_orders, arrears_minor in rows:
         hidden = int(with_orders) < limit
         lines.append(
             ArrearsLine(
                 currency=currency,
                 due=None if hidden else money.from_minor(due_minor, currency),
                 received=None if hidden else money.from_minor(received_minor, currency),
-                arrears=None if hidden else money.from_minor(due_minor - received_minor, currency),
+                arrears=None if hidden else money.from_minor(int(arrears_minor), currency),
                 claims_in_arrears=suppress_line([int(in_arrears)], threshold=limit)[0]
                 if not hidden
                 else None,

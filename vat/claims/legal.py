@@ -1,0 +1,145 @@
+"""A claim as a case at law and as the care around it: the applicable law and the forum, the
+victim's legal representation, the case's dates, the DNA test's cost and who paid it, the child
+linked once born (a claim opened during pregnancy), and the interim support to mother and child.
+
+Money is never booked here: interim support is a service already on the victim's file (the fund's
+payments reach it only through the ledger's posting service); the DNA cost is a fact recorded,
+paid by someone else's books.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from vat import money
+from vat.auth.actor import Actor
+from vat.claims.history import audit_claim
+from vat.claims.models import Claim, CostPayer, Forum, Representation
+from vat.db import db
+from vat.inputs import InvalidField, choice, clean_text, country, past_date
+from vat.victims import family
+from vat.victims.models import Assistance, Child
+
+# A hearing is often set months ahead; beyond this it is a typing mistake.
+HEARING_HORIZON_DAYS = 3 * 366
+
+
+def record_legal(
+    *,
+    actor: Actor,
+    claim: Claim,
+    applicable_law: str | None = None,
+    forum: str | None = None,
+    representation: str | None = None,
+    represented_by: str | None = None,
+    filed_on: date | None = None,
+    hearing_on: date | None = None,
+    judgment_on: date | None = None,
+) -> Claim:
+    """The case at law: which country's law applies, where it is decided, who represents the
+    victim (counsel, or legal aid and by whom), and the filing, hearing and judgment dates."""
+    cleaned: dict[str, Any] = {
+        "applicable_law": country("applicable_law", applicable_law, required=False),
+        "forum": choice("forum", forum, Forum) if forum else None,
+        "representation": choice("representation", representation, Representation)
+        if representation
+        else None,
+        "represented_by": clean_text("represented_by", represented_by, max_length=200),
+        "filed_on": past_date("filed_on", filed_on),
+        "hearing_on": hearing_on,
+        "judgment_on": past_date("judgment_on", judgment_on),
+    }
+    if cleaned["represented_by"] and cleaned["representation"] in (None, Representation.NONE):
+        raise InvalidField("representation", _l("Say whether it is counsel or legal aid."))
+    if cleaned["representation"] == Representation.LEGAL_AID and not cleaned["represented_by"]:
+        raise InvalidField("represented_by", _l("Say who gives the legal aid."))
+    if hearing_on is not None and (
+        hearing_on.year < 1900 or hearing_on > date.today() + timedelta(days=HEARING_HORIZON_DAYS)
+    ):
+        raise InvalidField("hearing_on", _l("Give the date of the hearing."))
+    filed = cleaned["filed_on"]
+    for later in ("hearing_on", "judgment_on"):
+        if filed is not None and cleaned[later] is not None and cleaned[later] < filed:
+            raise InvalidField(later, _l("This date cannot come before the filing."))
+    if cleaned["forum"] == Forum.AGREEMENT and (claim.paternity_basis or "").startswith("court"):
+        raise InvalidField("forum", _l("A court established paternity on this claim: the forum is a court."))
+    changed = sorted(k for k, v in cleaned.items() if getattr(claim, k) != v)
+    for key, value in cleaned.items():
+        setattr(claim, key, value)
+    db.session.flush()
+    audit_claim("claim.legal", actor=actor, claim=claim, fields=changed)
+    return claim
+
+
+def record_dna_cost(
+    *, actor: Actor, claim: Claim, amount: Any, currency: str | None, paid_by: str | None
+) -> Claim:
+    """What the DNA test cost, in its currency's exponent, and who paid it."""
+    code = money.currency("currency", currency)
+    value = money.amount("amount", amount, code)
+    if not paid_by:
+        raise InvalidField("paid_by", _l("Say who paid for the DNA test."))
+    claim.dna_cost_currency = code
+    claim.dna_cost = value
+    claim.dna_cost_paid_by = choice("paid_by", paid_by, CostPayer)
+    db.session.flush()
+    audit_claim(
+        "claim.dna_cost",
+        actor=actor,
+        claim=claim,
+        amount=value,
+        currency=code,
+        paid_by=claim.dna_cost_paid_by,
+    )
+    return claim
+
+
+def link_child(
+    *,
+    actor: Actor,
+    claim: Claim,
+    child_id: int | None = None,
+    birth_date: date | None = None,
+    sex: str | None = None,
+) -> Child:
+    """Link the child the claim is for: one already on the victim's file, or the child just born
+    (recorded on the victim's file here). The expected birth date stays as it was recorded."""
+    if child_id is not None:
+        child = next((c for c in claim.victim.children if c.id == child_id), None)
+        if child is None:
+            raise InvalidField("child_id", _l("Choose one of this victim's children."))
+        if child in claim.children:
+            raise InvalidField("child_id", _l("This child is already linked to the claim."))
+    else:
+        if birth_date is None:
+            raise InvalidField("birth_date", _l("Give the child's date of birth."))
+        child = family.add_child(actor=actor, victim=claim.victim, birth_date=birth_date, sex=sex)
+    claim.children.append(child)
+    db.session.flush()
+    audit_claim("claim.link_child", actor=actor, claim=claim, child=child.id)
+    return child
+
+
+def link_support(*, actor: Actor, claim: Claim, assistance_id: int) -> Assistance:
+    """Link a service given to the victim (medical, material care, shelter...) to the claim, as
+    interim support to mother and child while the claim goes on."""
+    service = next((s for s in claim.victim.services if s.id == assistance_id), None)
+    if service is None:
+        raise InvalidField("assistance_id", _l("Choose one of this victim's services."))
+    if service in claim.interim_support:
+        raise InvalidField("assistance_id", _l("This service is already linked to the claim."))
+    claim.interim_support.append(service)
+    db.session.flush()
+    audit_claim("claim.link_support", actor=actor, claim=claim, service=service.id)
+    return service
+
+
+def unlinked_services(claim: Claim) -> list[Assistance]:
+    return [s for s in claim.victim.services if s not in claim.interim_support]
+
+
+def unlinked_children(claim: Claim) -> list[Child]:
+    return [c for c in claim.victim.children if c not in claim.children]
