@@ -46,7 +46,9 @@ def test_a_payment_far_beyond_the_order_needs_a_confirmation(advocate):
         pay(advocate, claim, HUGE, currency_code="XAF", received_on=date.today())
     assert refused.value.field == "confirm_unusual"
     assert claim.payments == []
-    confirmed = pay(advocate, claim, HUGE, currency_code="XAF", received_on=date.today(), confirm_unusual=True)
+    confirmed = pay(
+        advocate, claim, HUGE, currency_code="XAF", received_on=date.today(), confirm_unusual=True
+    )
     assert confirmed.amount == Decimal(HUGE) and confirmed.confirmed_unusual
     audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "claim.payment")).all()[-1]
     assert json.loads(audit.detail)["confirmed_unusual"] is True
@@ -58,7 +60,9 @@ def test_the_unusual_rule_lets_three_instalments_or_the_arrears_through(advocate
     today = date.today()
     owed = support.schedule(claim.orders, claim.payments, today).balances[0].arrears
     assert support.unusual_above(claim, "XAF", today) == owed + Decimal(25000)
-    pay(advocate, claim, str(owed + 25000), currency_code="XAF", received_on=today)  # arrears and a month ahead
+    pay(
+        advocate, claim, str(owed + 25000), currency_code="XAF", received_on=today
+    )  # arrears and a month ahead
     # nothing owed any more: three instalments are the ceiling
     assert support.unusual_above(claim, "XAF", today) == Decimal(75000)
     pay(advocate, claim, "75000", currency_code="XAF", received_on=today)
@@ -108,9 +112,13 @@ def test_a_payment_is_corrected_by_a_reversal_with_a_reason(advocate):
     assert balance.received == right.amount == Decimal("50.00")
     stored = db.session.execute(select(Payment.reason).where(Payment.id == reversal.id)).scalar()
     assert stored == "Typed 500 for 50 (receipt MM-88)"
-    raw = db.session.connection().exec_driver_sql(
-        f"SELECT reason FROM vat_claim_payment WHERE id = {reversal.id}"  # noqa: S608 - an int id
-    ).scalar()
+    raw = (
+        db.session.connection()
+        .exec_driver_sql(
+            f"SELECT reason FROM vat_claim_payment WHERE id = {reversal.id}"  # noqa: S608 - an int id
+        )
+        .scalar()
+    )
     assert raw.startswith("v1:")  # the reason can name people: encrypted at rest
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == claim.code)).all()
     assert "claim.payment_reversed" in actions

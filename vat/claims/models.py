@@ -224,6 +224,14 @@ claim_child = Table(
 )
 
 
+claim_support = Table(
+    "vat_claim_support",
+    Base.metadata,
+    Column("claim_id", ForeignKey("vat_claim.id", ondelete="CASCADE"), primary_key=True),
+    Column("assistance_id", ForeignKey("vat_assistance.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Claim(Base):
     __tablename__ = "vat_claim"
     __table_args__ = (
@@ -305,7 +313,7 @@ class Claim(Base):
     # Interim support to mother and child: services on the victim's file (money paid by the fund
     # reaches them only through the ledger's posting service), linked to the claim.
     interim_support: Mapped[list[Assistance]] = relationship(
-        secondary=lambda: claim_support, order_by="Assistance.id"
+        secondary=claim_support, order_by="Assistance.id"
     )
     events: Mapped[list[ClaimEvent]] = relationship(
         back_populates="claim", cascade="all, delete-orphan", order_by="ClaimEvent.id"
@@ -445,14 +453,6 @@ class Payment(Base):
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**currency_first(values))
-
-
-claim_support = Table(
-    "vat_claim_support",
-    Base.metadata,
-    Column("claim_id", ForeignKey("vat_claim.id", ondelete="CASCADE"), primary_key=True),
-    Column("assistance_id", ForeignKey("vat_assistance.id", ondelete="CASCADE"), primary_key=True),
-)
 
 
 class Framework(Base):

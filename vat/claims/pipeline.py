@@ -42,7 +42,7 @@ S = ClaimStep
 # The state machine: from each step, the steps the law and the procedure allow next. Skips are
 # deliberate: an acknowledgment of paternity, or a court deciding on a presumption, needs no DNA
 # test, so paternity can be established from any step after the referral (which basis is allowed
-# where: `BASIS_RULES`); an inconclusive DNA result can be retested. Before the samples are taken
+# where: `_basis_refusal`); an inconclusive DNA result can be retested. Before the samples are taken
 # the alleged father may turn out unavailable (refuses sampling, cannot be traced, has left
 # service): a traced or willing father is sampled after all, a court may decide on his refusal,
 # or the claim closes. PAYING is reached by recording the first payment; a new order (a variation)
