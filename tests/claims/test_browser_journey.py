@@ -5,6 +5,7 @@ and the prompt to tell the victim."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -77,7 +78,7 @@ def test_claim_from_report_to_payment(app, live_server, page, make_user):
     page.goto(claim_url)
     assert "Payments" in page.get_by_role("heading", level=1).inner_text()
     arrears = page.locator("#arrears tbody tr").first.inner_text()
-    assert re.split(r"\s+", arrears.strip()) == ["USD", "50.00", "20.00", "30.00"]
+    assert re.split(r"\s+", arrears.strip()) == ["USD", "50.00", "20.00", "30.00", "0.00"]
     prompt = page.locator("#victim-update-prompt")
     assert prompt.is_visible()
     prompt.get_by_role("link", name="Record the update given to the victim").click()
@@ -86,3 +87,35 @@ def test_claim_from_report_to_payment(app, live_server, page, make_user):
     page.get_by_role("heading", name=re.compile(r"Claim PC-\d+")).wait_for()
     assert page.locator("#victim-update-prompt").count() == 0
     assert page.get_by_text("Capitaine Exemple").count() == 1
+
+
+def test_a_claim_opened_during_pregnancy_then_the_child_linked(app, live_server, page, make_user):
+    user = make_user(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        advocate = db.session.get(User, user.id)
+        secret = advocate.totp_secret
+        victim = new_victim(advocate, children=0)
+        db.session.commit()
+        victim_id = victim.id
+    expected = date.today() + timedelta(days=90)
+
+    browser_sign_in(page, live_server, user.username, secret)
+    page.goto(f"{live_server}/vat/victims/{victim_id}")
+    page.get_by_role("link", name="Open a paternity claim during pregnancy").click()
+    assert page.locator("#pregnancy-hint").is_visible()
+    page.get_by_label(re.compile("Expected birth date")).fill(expected.isoformat())
+    page.get_by_label("Nationality").select_option("BGD")
+    page.get_by_role("button", name="Open the claim").click()
+    page.get_by_role("heading", name=re.compile(r"Claim PC-\d+")).wait_for()
+    claim_url = page.url
+    assert "Link the child once born" in page.locator("#expecting").inner_text()
+    assert "not born yet" in page.locator("#facts-heading + dl").inner_text()
+
+    page.locator("#expecting").get_by_role("link", name="Link the child to the claim").click()
+    page.get_by_label(re.compile("date of birth")).fill(date.today().isoformat())
+    page.get_by_label("Sex").select_option("female")
+    page.get_by_role("button", name="Link").click()
+    page.get_by_role("heading", name=re.compile(r"Claim PC-\d+")).wait_for()
+    assert page.url.split("#")[0] == claim_url
+    assert page.locator("#expecting").count() == 0
+    assert "not born yet" not in page.locator("#facts-heading + dl").inner_text()
