@@ -58,6 +58,17 @@ def advocate(ctx: None, make_user: Callable[..., Any]) -> User:
     return db.session.get(User, user.id)
 
 
+@pytest.fixture
+def claim_id(app: Flask, make_user: Callable[..., Any]) -> int:
+    """A claim at "support order" (50.00 USD a month) for a victim in CAF, recorded by its own
+    advocate (for the pages' tests)."""
+    owner = make_user(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        claim = claim_at(db.session.get(User, owner.id), S.SUPPORT_ORDERED)
+        db.session.commit()
+        return claim.id
+
+
 def new_victim(
     actor: User, *, country: str = "CAF", consents: tuple[str, ...] = CONSENTS, children: int = 1
 ) -> Victim:

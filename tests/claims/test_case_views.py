@@ -11,21 +11,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.claims.conftest import S, claim_at, new_victim
+from tests.claims.conftest import new_victim
 from tests.conftest import make_app, sign_in
 from vat.auth.models import Role, User
 from vat.claims.models import Claim, Framework, Payment
 from vat.db import db
-
-
-@pytest.fixture
-def claim_id(app, make_user):
-    """A claim at "support order" (50.00 USD a month) for a victim in CAF."""
-    owner = make_user(Role.ADVOCATE, "CAF")
-    with app.app_context():
-        claim = claim_at(db.session.get(User, owner.id), S.SUPPORT_ORDERED)
-        db.session.commit()
-        return claim.id
 
 
 @pytest.fixture

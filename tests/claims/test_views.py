@@ -10,7 +10,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.claims.conftest import S, claim_at
 from tests.conftest import make_app
 from vat.allegations import services as allegations
 from vat.audit import AuditEvent
@@ -18,16 +17,6 @@ from vat.auth.models import Role, User
 from vat.claims.models import Claim, Payment
 from vat.db import db
 from vat.victims import outcomes
-
-
-@pytest.fixture
-def claim_id(app, make_user):
-    """A claim at "support order" for a victim in CAF, recorded by its own advocate."""
-    owner = make_user(Role.ADVOCATE, "CAF")
-    with app.app_context():
-        claim = claim_at(db.session.get(User, owner.id), S.SUPPORT_ORDERED)
-        db.session.commit()
-        return claim.id
 
 
 def routes(claim_id):

@@ -276,6 +276,13 @@ def _to_referred(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) 
     return channel
 
 
+def _required_choice(details: dict[str, Any], field: str, enum: type[Any], missing: Any) -> str:
+    """The step's detail `field`, one of `enum`'s values; `missing` says what to give."""
+    if not details.get(field):
+        raise InvalidField(field, missing)
+    return choice(field, details.get(field), enum)
+
+
 def _to_dna_requested(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
     if claim.current_step is S.DNA_RESULT and claim.dna_result != DnaResult.INCONCLUSIVE:
         raise illegal_move(claim, S.DNA_REQUESTED, _l("Only an inconclusive DNA result can be retested."))
@@ -301,17 +308,15 @@ def _to_samples(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -
 
 
 def _to_dna_result(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
-    if not details.get("result"):
-        raise InvalidField("result", _l("Give the DNA result."))
-    result = choice("result", details.get("result"), DnaResult)
+    result = _required_choice(details, "result", DnaResult, _l("Give the DNA result."))
     claim.dna_result, claim.dna_result_on = result, on
     return result
 
 
 def _to_unavailable(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
-    if not details.get("obstacle"):
-        raise InvalidField("obstacle", _l("Say why the alleged father is unavailable."))
-    obstacle = choice("obstacle", details.get("obstacle"), FatherObstacle)
+    obstacle = _required_choice(
+        details, "obstacle", FatherObstacle, _l("Say why the alleged father is unavailable.")
+    )
     claim.father_obstacle, claim.father_obstacle_on = obstacle, on
     return obstacle
 
@@ -346,9 +351,9 @@ def _basis_refusal(claim: Claim, basis: PaternityBasis) -> Any:
 
 
 def _to_paternity(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
-    if not details.get("basis"):
-        raise InvalidField("basis", _l("Say how paternity was established."))
-    basis = PaternityBasis(choice("basis", details.get("basis"), PaternityBasis))
+    basis = PaternityBasis(
+        _required_choice(details, "basis", PaternityBasis, _l("Say how paternity was established."))
+    )
     why = _basis_refusal(claim, basis)
     if why is not None:
         raise illegal_move(claim, S.PATERNITY_ESTABLISHED, why)
@@ -373,9 +378,7 @@ def _to_paying(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) ->
 
 
 def _to_closed(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> str | None:
-    if not details.get("reason"):
-        raise InvalidField("reason", _l("Say why the claim is closed."))
-    reason = choice("reason", details.get("reason"), ClosingReason)
+    reason = _required_choice(details, "reason", ClosingReason, _l("Say why the claim is closed."))
     if reason == ClosingReason.FATHER_EXCLUDED and claim.dna_result != DnaResult.EXCLUSION:
         raise illegal_move(
             claim, S.CLOSED, _l("Only a DNA result that excludes him closes a claim as “father excluded”.")

@@ -272,6 +272,21 @@ def schedule(orders: Sequence[SupportOrder], payments: Sequence[Payment], on: da
     return Schedule(due, sorted(balances.values(), key=lambda b: b.currency), upcoming)
 
 
+def _add(actor: Actor, claim: Claim, payment: Payment, action: str, **detail: Any) -> None:
+    """Add a payment (or a reversal) to the claim and audit it, amount and currency included."""
+    claim.payments.append(payment)
+    db.session.flush()
+    audit_claim(
+        action,
+        actor=actor,
+        claim=claim,
+        payment=payment.id,
+        amount=payment.amount,
+        currency=payment.currency,
+        **detail,
+    )
+
+
 def record_payment(
     *,
     actor: Actor,
@@ -330,17 +345,7 @@ def record_payment(
         confirmed_unusual=value > ceiling,
         recorded_by_id=actor.id,
     )
-    claim.payments.append(payment)
-    db.session.flush()
-    audit_claim(
-        "claim.payment",
-        actor=actor,
-        claim=claim,
-        payment=payment.id,
-        amount=payment.amount,
-        currency=code,
-        confirmed_unusual=payment.confirmed_unusual,
-    )
+    _add(actor, claim, payment, "claim.payment", confirmed_unusual=payment.confirmed_unusual)
     if claim.current_step is S.SUPPORT_ORDERED:
         enter_step(
             actor=actor, claim=claim, target=S.PAYING, on=max(when, claim.step_on), note=None, kind="step"
@@ -398,15 +403,5 @@ def reverse_payment(
         reason=why,
         recorded_by_id=actor.id,
     )
-    claim.payments.append(reversal)
-    db.session.flush()
-    audit_claim(
-        "claim.payment_reversed",
-        actor=actor,
-        claim=claim,
-        payment=payment.id,
-        reversal=reversal.id,
-        amount=payment.amount,
-        currency=payment.currency,
-    )
+    _add(actor, claim, reversal, "claim.payment_reversed", reverses=payment.id)
     return reversal
