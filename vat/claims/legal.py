@@ -19,7 +19,7 @@ from vat.auth.actor import Actor
 from vat.claims.history import audit_claim
 from vat.claims.models import Claim, CostPayer, Forum, Representation
 from vat.db import db
-from vat.inputs import InvalidField, choice, clean_text, country, past_date
+from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
 from vat.victims import family
 from vat.victims.models import Assistance, Child
 
@@ -57,7 +57,7 @@ def record_legal(
     if cleaned["representation"] == Representation.LEGAL_AID and not cleaned["represented_by"]:
         raise InvalidField("represented_by", _l("Say who gives the legal aid."))
     if hearing_on is not None and (
-        hearing_on.year < 1900 or hearing_on > date.today() + timedelta(days=HEARING_HORIZON_DAYS)
+        hearing_on.year < 1900 or hearing_on > today() + timedelta(days=HEARING_HORIZON_DAYS)
     ):
         raise InvalidField("hearing_on", _l("Give the date of the hearing."))
     filed = cleaned["filed_on"]
