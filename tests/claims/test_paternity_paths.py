@@ -294,3 +294,12 @@ def test_a_framework_per_member_state_is_saved_and_replaced(app, make_user):
         with pytest.raises(InvalidField, match="between 1 and"):
             frameworks.save_framework(actor=senior, member_state="BGD", dna_days=0)
         assert db.session.scalars(select(Framework)).all() == [saved]
+
+
+def test_a_court_decided_claim_cannot_be_recorded_as_an_agreement(advocate):
+    claim = claim_at(advocate, S.FATHER_UNAVAILABLE)
+    pipeline.advance(actor=advocate, claim=claim, to=S.PATERNITY_ESTABLISHED, basis="court_presumption")
+    with pytest.raises(InvalidField, match="the forum is a court"):
+        legal.record_legal(actor=advocate, claim=claim, forum="agreement")
+    legal.record_legal(actor=advocate, claim=claim, forum="host_state_courts")
+    assert claim.forum == "host_state_courts"

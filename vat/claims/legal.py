@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from vat import money
 from vat.auth.actor import Actor
 from vat.claims.history import audit_claim
-from vat.claims.models import Claim, CostPayer, Forum, Representation
+from vat.claims.models import COURT_BASES, Claim, CostPayer, Forum, Representation
 from vat.db import db
 from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
 from vat.victims import family
@@ -64,7 +64,7 @@ def record_legal(
     for later in ("hearing_on", "judgment_on"):
         if filed is not None and cleaned[later] is not None and cleaned[later] < filed:
             raise InvalidField(later, _l("This date cannot come before the filing."))
-    if cleaned["forum"] == Forum.AGREEMENT and (claim.paternity_basis or "").startswith("court"):
+    if cleaned["forum"] == Forum.AGREEMENT and claim.paternity_basis in COURT_BASES:
         raise InvalidField("forum", _l("A court established paternity on this claim: the forum is a court."))
     changed = sorted(k for k, v in cleaned.items() if getattr(claim, k) != v)
     for key, value in cleaned.items():

@@ -103,6 +103,11 @@ class PaternityBasis(ClaimLabelled):
     COURT_REFUSAL = "court_refusal"  # without DNA: on the alleged father's refusal to be sampled
 
 
+COURT_BASES = frozenset(
+    {PaternityBasis.COURT_DECISION, PaternityBasis.COURT_PRESUMPTION, PaternityBasis.COURT_REFUSAL}
+)
+
+
 class FatherObstacle(ClaimLabelled):
     """Why the alleged father cannot be sampled (the claim may still go on: courts decide on
     presumption or on his refusal; a traced father can be sampled)."""
@@ -298,8 +303,10 @@ class Claim(Base):
     father_service_number: Mapped[str | None] = identity_column("vat_claim.father_service_number")
     father_unit: Mapped[str | None] = identity_column("vat_claim.father_unit")
     # A claim opened during pregnancy: the expected birth, until the child born is linked.
-    # Encrypted like a child's birth date (it dates a birth).
-    expected_birth_on: Mapped[date | None] = mapped_column(EncryptedDate("vat_claim.expected_birth_on"))
+    # Encrypted like a child's birth date (it dates a birth); lists never decrypt it.
+    expected_birth_on: Mapped[date | None] = mapped_column(
+        EncryptedDate("vat_claim.expected_birth_on"), deferred=True
+    )
     # The lawyer or legal-aid provider (a person or an organisation that can name one).
     represented_by: Mapped[str | None] = mapped_column(
         EncryptedText("vat_claim.represented_by"), deferred=True

@@ -19,12 +19,14 @@ from vat.auth.actor import Actor
 from vat.auth.policy import in_scope
 from vat.claims.history import IllegalMove, audit_claim, country_name, enter_step, step_date
 from vat.claims.models import (
+    COURT_BASES,
     Claim,
     ClaimEvent,
     ClaimStep,
     ClosingReason,
     DnaResult,
     FatherObstacle,
+    Forum,
     Letter,
     LetterChannel,
     LetterDirection,
@@ -322,7 +324,6 @@ def _to_unavailable(actor: Actor, claim: Claim, on: date, details: dict[str, Any
 
 
 B = PaternityBasis
-COURT_BASES = frozenset({B.COURT_DECISION, B.COURT_PRESUMPTION, B.COURT_REFUSAL})
 
 
 def _basis_refusal(claim: Claim, basis: PaternityBasis) -> Any:
@@ -345,7 +346,7 @@ def _basis_refusal(claim: Claim, basis: PaternityBasis) -> Any:
         and claim.father_obstacle == FatherObstacle.REFUSED_SAMPLING
     ):
         return _l("A court decides on the father's refusal only once his refusal of sampling is recorded.")
-    if basis in COURT_BASES and claim.forum == "agreement":
+    if basis in COURT_BASES and claim.forum == Forum.AGREEMENT:
         return _l("The forum recorded is an agreement between the parents: record the forum first.")
     return None
 
