@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck
-from sqlalchemy import select, text
+from sqlalchemy import exists, select, text
 from werkzeug.routing import Rule
 
 from tests.conftest import _dispose_apps, database_copy, make_app, sign_in
@@ -123,11 +123,15 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
     """URL parameters filled from records of `country` (victim data) and the ledger."""
     from ledger.models import Donor, Entry, ExchangeRate, Outflow, Period, Project, Tranche, Withholding
     from vat.allegations.models import Allegation
-    from vat.claims.models import Claim
+    from vat.claims.models import Claim, Payment
     from vat.victims.models import Assistance, Child, Communication, Consent, Victim
 
     with app.app_context():
         victim = victim_with_everything(country)
+        paid = exists().where(Payment.claim_id == Claim.id)
+        claim_id = _first(
+            select(Claim.id).join(Victim).where(Victim.country_code == country).order_by(~paid, Claim.id)
+        )
         return {
             "victim_id": victim.id,
             "service_id": _first(select(Assistance.id).where(Assistance.victim_id == victim.id)),
@@ -135,7 +139,12 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
             "communication_id": _first(select(Communication.id).where(Communication.victim_id == victim.id)),
             "consent_id": _first(select(Consent.id).where(Consent.victim_id == victim.id)),
             "allegation_id": _first(select(Allegation.id).where(Allegation.country_code == country)),
-            "claim_id": _first(select(Claim.id).join(Victim).where(Victim.country_code == country)),
+            # a claim with a payment where there is one (its payment can be reversed)
+            "claim_id": claim_id,
+            "payment_id": db.session.scalar(
+                select(Payment.id).where(Payment.claim_id == claim_id).order_by(Payment.id).limit(1)
+            )
+            or 1,  # no payment: any id (the claim's scope answers first)
             "donor_id": _first(select(Donor.id).order_by(Donor.id)),
             "entry_id": _first(select(Entry.id).order_by(Entry.id.desc())),
             "period_id": _first(select(Period.id).order_by(Period.id)),
@@ -160,6 +169,7 @@ POSTING_ROLE = {
     "approve_disbursement": Role.FUND_MANAGER,
     "manage_users": Role.ADMIN,
     "edit_policy": Role.SENIOR_ADVOCATE,
+    "edit_frameworks": Role.SENIOR_ADVOCATE,
     "break_glass": Role.SENIOR_ADVOCATE,
     "review_break_glass": Role.AUDITOR,
     "review_admin_acts": Role.AUDITOR,
