@@ -16,7 +16,7 @@ from alembic import op
 from migrations.schema import drop_tables, foreign_key
 
 revision = "1082"
-down_revision = "1084"  # assigned "1073"; chained after 1084, merged on main meanwhile
+down_revision = "1080"  # assigned "1073"; chained after main's head (1084, then 1080)
 
 # Frozen here as they stand at this revision (a migration never imports the models' enums).
 STEPS_BEFORE = (

@@ -28,7 +28,7 @@ def test_1082_down_and_up_keeps_claims_and_checks_the_new_values(app, make_user)
         claims, payments = db.session.execute(text(CLAIMS)).all(), db.session.execute(text(PAYMENTS)).all()
         db.session.commit()
 
-        downgrade(revision="1084")
+        downgrade(revision="1080")
         columns = {c["name"] for c in inspect(db.engine).get_columns("vat_claim_payment")}
         assert "reverses_id" not in columns
         assert not inspect(db.engine).has_table("vat_claim_framework")
