@@ -6,7 +6,7 @@ import secrets
 
 from sqlalchemy import func, select
 
-from seeding import demo_victims
+from seeding import demo_providers, demo_victims
 from seeding.demo_claims import seed_claims
 from seeding.demo_ledger import WITHHOLDINGS, seed_ledger_demo
 from vat.auth import services as auth
@@ -34,6 +34,7 @@ def seed_demo() -> list[tuple[str, str, str]] | None:
         auth.create_user(actor=None, username=username, password=password, role=role, scope=scope)
         created.append((username, role.value, password))
     demo_victims.seed()
+    demo_providers.seed()
     seed_claims()
     demo_victims.seed_withheld_allegations((ref, country, on) for ref, country, _, on, *_ in WITHHOLDINGS)
     seed_ledger_demo(recipients=direct_support_recipients())

@@ -66,10 +66,12 @@ def register_blueprints(app: Flask) -> None:
     from vat.main import bp as main_bp
     from vat.reports.views import bp as reports_bp
     from vat.victims.views import bp as victims_bp
+    from vat.victims.views.providers import bp as providers_bp
 
     blueprints = (main_bp, auth_bp, admin_bp, ledger_bp, victims_bp, allegations_bp, claims_bp, reports_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    app.register_blueprint(providers_bp)  # the service-provider directory: not a victim's file (issue 18)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -30,6 +30,7 @@ NAVIGATION: list[tuple[str, Any, Permission]] = [
     ("victims.index", _l("Victims"), Permission.VIEW_IDENTITY),
     ("allegations.index", _l("Allegations"), Permission.VIEW_IDENTITY),
     ("claims.index", _l("Claims"), Permission.VIEW_CASES),
+    ("providers.directory", _l("Providers"), Permission.SIGNED_IN),
     ("ledger.index", _l("Trust fund"), Permission.READ_LEDGER),
     ("reports.index", _l("Reports"), Permission.VIEW_CASES),
     ("admin.users", _l("Users"), Permission.MANAGE_USERS),

@@ -124,7 +124,7 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
     from ledger.models import Donor, Entry, ExchangeRate, Outflow, Period, Project, Tranche, Withholding
     from vat.allegations.models import Allegation
     from vat.claims.models import Claim, Payment
-    from vat.victims.models import Assistance, Child, Communication, Consent, Victim
+    from vat.victims.models import Assistance, Child, Communication, Consent, Provider, Victim
 
     with app.app_context():
         victim = victim_with_everything(country)
@@ -156,6 +156,7 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
             "user_id": _first(select(User.id).order_by(User.id)),
             "grant_id": _first(select(BreakGlass.id).order_by(BreakGlass.id)),
             "request_id": _first(select(AdminRequest.id).order_by(AdminRequest.id)),
+            "provider_id": _first(select(Provider.id).where(Provider.country_code == country)),
         }
 
 
@@ -170,6 +171,7 @@ POSTING_ROLE = {
     "manage_users": Role.ADMIN,
     "edit_policy": Role.SENIOR_ADVOCATE,
     "edit_frameworks": Role.SENIOR_ADVOCATE,
+    "manage_providers": Role.SENIOR_ADVOCATE,
     "break_glass": Role.SENIOR_ADVOCATE,
     "review_break_glass": Role.AUDITOR,
     "review_admin_acts": Role.AUDITOR,

@@ -109,6 +109,8 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("GET", "reports.quality_export"): (P.VIEW_CASES, ANY),
     ("GET", "reports.claims"): (P.VIEW_CASES, ANY),
     ("GET", "reports.claims_export"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.referrals"): (P.VIEW_CASES, ANY),
+    ("GET", "reports.referrals_export"): (P.VIEW_CASES, ANY),
     ("GET", "reports.clock"): (P.VIEW_CASES, ANY),
     ("GET", "reports.clock_export"): (P.VIEW_CASES, ANY),
     ("GET", "reports.statistics_page"): (P.VIEW_CASES, ANY),
@@ -204,6 +206,12 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("GET", "victims.edit"): (P.EDIT_CASES, SCOPED),
     ("POST", "victims.update"): (P.EDIT_CASES, SCOPED),
     ("POST", "victims.set_status"): (P.EDIT_CASES, SCOPED),
+    ("GET", "providers.directory"): (P.SIGNED_IN, ANY),
+    ("GET", "providers.new"): (P.MANAGE_PROVIDERS, ANY),
+    ("POST", "providers.create"): (P.MANAGE_PROVIDERS, ANY),
+    # a senior advocate keeps the providers of their countries; another country's answers 404
+    ("GET", "providers.edit"): (P.MANAGE_PROVIDERS, SCOPED),
+    ("POST", "providers.update"): (P.MANAGE_PROVIDERS, SCOPED),
     ("GET", "victims.new"): (P.EDIT_CASES, ANY),
     ("POST", "victims.create"): (P.EDIT_CASES, ANY),
 }

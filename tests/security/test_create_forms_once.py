@@ -45,8 +45,22 @@ CREATE_FORMS = [
         "victims.create_assistance",
         "/vat/victims/{victim_id}/assistance/new",
         "vat_assistance",
-        {"service_type": "medical", "provider": "Clinic", "status": "referred", "referral_date": YESTERDAY},
+        {
+            "service_type": "medical",
+            "provider_id": "",  # typed, not chosen from the directory
+            "provider": "Clinic",
+            "status": "referred",
+            "referral_date": YESTERDAY,
+        },
         {"provider": "Another clinic"},
+    ),
+    CreateForm(
+        "providers.create",
+        "/vat/providers/new",
+        "vat_provider",
+        {"name": "Clinique de test", "country_code": IN_SCOPE, "service_types": "medical"},
+        {"name": "Autre clinique"},
+        role=Role.SENIOR_ADVOCATE,
     ),
     CreateForm(
         "victims.create_child",

@@ -37,6 +37,7 @@ class Permission(enum.StrEnum):
     EDIT_POLICY = "edit_policy"  # allegation clock rules and similar reference data
     REVIEW_ADMIN_ACTS = "review_admin_acts"  # read and acknowledge what one administrator did alone
     EDIT_FRAMEWORKS = "edit_frameworks"  # member states' paternity frameworks (no victim data)
+    MANAGE_PROVIDERS = "manage_providers"  # the service-provider directory
 
 
 _A, _S, _F, _U, _M = (
@@ -61,6 +62,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.EDIT_POLICY: frozenset({_S}),
     Permission.REVIEW_ADMIN_ACTS: frozenset({_U, _M}),
     Permission.EDIT_FRAMEWORKS: frozenset({_S, _M}),
+    Permission.MANAGE_PROVIDERS: frozenset({_S, _M}),
 }
 
 # What makes an account privileged: it sees identities, moves money or administers accounts.

@@ -15,7 +15,7 @@ from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date
-from vat.victims import needs, payments, support_summary
+from vat.victims import needs, payments, providers, support_summary
 from vat.victims.consents import ONGOING, require_consent
 from vat.victims.history import audit_victim
 from vat.victims.models import (
@@ -67,6 +67,7 @@ def _assistance_values(victim: Victim, values: dict[str, Any], *, new: bool) -> 
         ),
         "notes": clean_text("notes", values.get("notes"), max_length=5000),
     }
+    _directory_provider(victim, cleaned, values.get("provider_id"))
     cost = _money(values.get("cost"))
     # The currency first: the model reads the cost in the currency's minor units.
     cleaned["currency"] = _currency(values.get("currency"), cost)
@@ -93,6 +94,18 @@ def _assistance_values(victim: Victim, values: dict[str, Any], *, new: bool) -> 
 def new_service_columns(victim: Victim, values: dict[str, Any]) -> dict[str, Any]:
     """A new service's checked columns, written nowhere: `victim` only needs its consents."""
     return _assistance_values(victim, values, new=True)
+
+
+def _directory_provider(victim: Victim, cleaned: dict[str, Any], provider_id: Any) -> None:
+    """A provider chosen from the directory gives the referral its name; a typed name that is in
+    the directory for the victim's country is linked to it."""
+    chosen = providers.chosen_provider(victim, cleaned["service_type"], provider_id)
+    if chosen is not None and cleaned["provider"] and cleaned["provider"].lower() != chosen.name.lower():
+        raise InvalidField("provider", _l("Choose a provider from the directory or type one, not both."))
+    chosen = chosen or providers.provider_named(victim, cleaned["provider"])
+    cleaned["provider_id"] = chosen.id if chosen is not None else None
+    if chosen is not None:
+        cleaned["provider"] = chosen.name
 
 
 def record_assistance(*, actor: Actor, victim: Victim, **values: Any) -> Assistance:

@@ -26,11 +26,13 @@ from vat.request_keys import KeyedForm
 from vat.victims.labels import LABELS
 from vat.victims.models import (
     AgeGroup,
+    Availability,
     Channel,
     ConsentMethod,
     ConsentPurpose,
     FundingSource,
     NeedStatus,
+    Provider,
     RecipientKind,
     Satisfaction,
     ServiceStatus,
@@ -115,6 +117,12 @@ class WithdrawForm(FlaskForm):
 
 class AssistanceForm(KeyedForm):
     service_type = SelectField(_l("Service"), choices=choices(ServiceType))
+    provider_id = SelectField(
+        _l("Provider from the directory"),
+        choices=UNSET,
+        validate_choice=False,  # the service checks the provider's country and services
+        description=_l("Grouped by the service they offer; or type an ad-hoc provider below."),
+    )
     provider = StringField(_l("Provider"), validators=[Optional(), Length(max=200)])
     status = SelectField(_l("Status"), choices=choices(ServiceStatus), default="referred")
     referral_date = DateField(_l("Referral date"), validators=[Optional()])
@@ -205,3 +213,33 @@ class ImportForm(FlaskForm):
         ],
     )
     file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])
+
+
+def provider_choices(providers: list[Provider]) -> list[SelectChoice]:
+    """The referral form's providers of one country, grouped by the service they offer."""
+    found = [
+        SelectChoice(
+            str(p.id),
+            p.name
+            + (f" ({p.location})" if p.location else "")
+            + ("" if p.availability == Availability.AVAILABLE else f" — {LABELS[p.availability]}"),
+            optgroup=str(LABELS.get(t, t)),
+        )
+        for t in ServiceType
+        for p in providers
+        if t.value in p.service_types
+    ]
+    return UNSET + found
+
+
+class ProviderForm(KeyedForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    country_code = SelectField(_l("Country"), choices=[], validators=[DataRequired()])
+    location = StringField(_l("Location (town, province)"), validators=[Optional(), Length(max=120)])
+    service_types = MultiCheckboxField(_l("Services offered"), choices=choices(ServiceType))
+    contact = TextAreaField(
+        _l("Contact (organisation's phone, e-mail, address)"), validators=[Optional(), Length(max=500)]
+    )
+    languages = StringField(_l("Languages"), validators=[Optional(), Length(max=200)])
+    availability = SelectField(_l("Availability"), choices=choices(Availability), default="available")
+    availability_on = DateField(_l("Availability as of"), validators=[Optional()])

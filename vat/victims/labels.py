@@ -49,6 +49,8 @@ LABELS: dict[str, Any] = {
     "completed": _l("completed"),
     "declined": _l("declined by the victim"),
     "not_available": _l("not available"),
+    "available": _l("available"),
+    "limited": _l("limited"),
     "cancelled": _l("cancelled (consent withdrawn)"),
     "trust_fund_project": _l("trust-fund project"),
     "direct_trust_fund": _l("direct trust-fund support"),

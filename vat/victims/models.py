@@ -314,6 +314,8 @@ class Assistance(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("vat_provider.id"), index=True)  # directory
+
     victim: Mapped[Victim] = relationship(back_populates="services")
 
     def __init__(self, **values: Any) -> None:
@@ -553,3 +555,46 @@ class SupportSummary(Base):
     projects: Mapped[int] = mapped_column(Integer, default=0)  # projects whose payments reached them
     supported: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Availability(Labelled):
+    AVAILABLE = "available"
+    LIMITED = "limited"
+    NOT_AVAILABLE = "not_available"
+
+
+class Provider(Base):
+    """A provider in the directory (issue 18); its contact is an organisation's, stored in clear."""
+
+    __tablename__ = "vat_provider"
+    __table_args__ = (UniqueConstraint("country_code", "name"), one_of("availability", Availability))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country_code: Mapped[str] = mapped_column(String(3), index=True)
+    location: Mapped[str | None] = mapped_column(String(120))
+    contact: Mapped[str | None] = mapped_column(String(500))
+    languages: Mapped[str | None] = mapped_column(String(200))
+    availability: Mapped[str] = mapped_column(String(20), default=Availability.AVAILABLE)
+    availability_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    services: Mapped[list[ProviderService]] = relationship(
+        back_populates="provider", cascade="all, delete-orphan"
+    )
+
+    @property
+    def service_types(self) -> list[str]:
+        return sorted(s.service_type for s in self.services)
+
+
+class ProviderService(Base):  # one type of service a provider offers
+    __tablename__ = "vat_provider_service"
+    __table_args__ = (UniqueConstraint("provider_id", "service_type"), one_of("service_type", ServiceType))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("vat_provider.id", ondelete="CASCADE"), index=True)
+    service_type: Mapped[str] = mapped_column(String(20))
+
+    provider: Mapped[Provider] = relationship(back_populates="services")

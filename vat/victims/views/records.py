@@ -19,8 +19,8 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.submission import submit, writes
-from vat.victims import assistance, family, identity
-from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm
+from vat.victims import assistance, family, identity, providers
+from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm, provider_choices
 from vat.victims.models import Assistance, Child, Victim
 from vat.victims.views.blueprint import RECORD_FORM, bp, form_values, load_victim, record_on_file, victim_url
 
@@ -36,7 +36,7 @@ class OnFile(Generic[R]):
     path: str  # the URL segment below the victim
     id_name: str  # the record's id in the URL
     model: type[R]
-    form: Callable[..., FlaskForm]
+    form: Callable[..., FlaskForm]  # called with the victim (and the record's values)
     add: Callable[..., object]
     update: Callable[[R], Callable[..., object]]  # the update service, bound to the record
     anchor: str
@@ -55,17 +55,25 @@ def _on_file(victim: Victim, kind: type[R], record_id: int) -> R:
     return record
 
 
+def assistance_form(victim: Victim, **data: Any) -> AssistanceForm:
+    """The service form, offering the directory's providers of the victim's country."""
+    form = AssistanceForm(**data)
+    form.provider_id.choices = provider_choices(providers.directory(country_code=victim.country_code))
+    return form
+
+
 def _record_pages(kind: OnFile[Any]) -> None:
     """Route the four pages of one kind of record."""
 
     def new(victim_id: int) -> str:
         victim = load_victim(victim_id)
-        return render_template(RECORD_FORM, form=kind.form(), victim=victim, title=str(kind.new_title))
+        return render_template(RECORD_FORM, form=kind.form(victim), victim=victim, title=str(kind.new_title))
 
     def create(victim_id: int) -> Response | tuple[str, int]:
+        victim = load_victim(victim_id)
         return record_on_file(
-            load_victim(victim_id),
-            kind.form(),
+            victim,
+            kind.form(victim),
             kind.add,
             done=str(kind.added),
             anchor=kind.anchor,
@@ -79,14 +87,14 @@ def _record_pages(kind: OnFile[Any]) -> None:
         identity.record_read(actor=current_user, victim=victim, what=kind.name, record_id=record.id)
         db.session.commit()
         return render_template(
-            RECORD_FORM, form=kind.form(obj=record), victim=victim, title=str(kind.edit_title)
+            RECORD_FORM, form=kind.form(victim, obj=record), victim=victim, title=str(kind.edit_title)
         )
 
     def update(victim_id: int, **ids: int) -> Response | tuple[str, int]:
         victim = load_victim(victim_id)
         return record_on_file(
             victim,
-            kind.form(),
+            kind.form(victim),
             kind.update(_on_file(victim, kind.model, ids[kind.id_name])),
             done=str(kind.updated),
             anchor=kind.anchor,
@@ -109,7 +117,7 @@ _record_pages(
         path="assistance",
         id_name="service_id",
         model=Assistance,
-        form=AssistanceForm,
+        form=assistance_form,
         add=assistance.record_assistance,
         update=lambda service: partial(assistance.update_assistance, service=service),
         anchor="services",
@@ -126,7 +134,7 @@ _record_pages(
         path="children",
         id_name="child_id",
         model=Child,
-        form=ChildForm,
+        form=lambda _victim, **data: ChildForm(**data),
         add=family.add_child,
         update=lambda child: partial(family.update_child, child=child),
         anchor="children",
