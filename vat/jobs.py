@@ -156,7 +156,8 @@ def create(*, kind_name: str, owner_id: int | None) -> Job:
     """A queued job (flushed): commit it, then `enqueue` it, so the worker finds the record."""
     if kind_name not in KINDS:
         raise ValueError(f"unknown job kind {kind_name!r}")
-    job = Job(id=secrets.token_urlsafe(24), kind=kind_name, owner_id=owner_id, state="queued", rows_done=0)
+    # Hex, not URL-safe base64: an id starting with "-" would read as an option to `flask jobs show`.
+    job = Job(id=secrets.token_hex(16), kind=kind_name, owner_id=owner_id, state="queued", rows_done=0)
     db.session.add(job)
     db.session.flush()
     return job

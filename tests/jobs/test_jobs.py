@@ -6,6 +6,7 @@ consumed for real, and a consumer killed with SIGKILL mid-job."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -76,6 +77,7 @@ def test_figures_rebuild_runs_as_a_job_from_the_command_line(app, runner):
     result = runner.invoke(args=["figures", "rebuild", "--job"])
     assert result.exit_code == 0, result.output
     job_id = result.output.split("job ")[1].split()[0]
+    assert re.fullmatch(r"[0-9a-f]{32}", job_id)  # never "-…", which the command line reads as an option
     job = _job(app, job_id)
     assert (job.kind, job.state, job.rows_done, job.rows_total) == ("figures-rebuild", "finished", 2, 2)
     assert job.owner_id is None  # started from the command line
