@@ -115,6 +115,18 @@ def test_production_starts_with_real_secrets_and_hardens_cookies(monkeypatch, tm
     assert response.status_code == 400
 
 
+def test_production_sends_hsts_runs_without_debug_and_refuses_trace(monkeypatch, tmp_path):
+    production_environment(monkeypatch, tmp_path)
+    app = create_app()
+    assert app.debug is False and app.config["PROPAGATE_EXCEPTIONS"] is not True
+    client = app.test_client()
+    page = client.get("/auth/login", headers={"Host": "vat.example.org"})
+    assert page.status_code == 200
+    assert page.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+    traced = client.open("/auth/login", method="TRACE", headers={"Host": "vat.example.org"})
+    assert traced.status_code == 405 and b"TRACE" not in traced.data
+
+
 def test_development_generates_and_keeps_its_secrets(monkeypatch, tmp_path):
     from vat import config
 

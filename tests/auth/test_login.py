@@ -9,8 +9,11 @@ import time_machine
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, sign_in
+from vat.audit import AuditEvent
 from vat.auth.models import Role, User, UserSession
 from vat.db import db, utcnow
+
+NEW = "a brand new passphrase 7"
 
 
 def post_login(client, username, password=PASSWORD, **extra):
@@ -89,6 +92,21 @@ def test_deactivation_and_password_change_end_sessions(app, client, make_user):
         db.session.get(User, user.id).active = False
         db.session.commit()
     assert other.get("/").status_code == 302
+
+
+def test_a_sign_in_and_a_password_change_are_audited_a_wrong_current_password_refused(app, client, make_user):
+    user = make_user(Role.FUND_MANAGER, "")
+    post_login(client, user.username)
+    wrong = client.post("/auth/password", data={"current": "not the password", "new": NEW, "confirm": NEW})
+    assert wrong.status_code == 200 and "The current password is wrong." in wrong.get_data(as_text=True)
+    assert post_login(app.test_client(), user.username, NEW).status_code == 200  # nothing changed
+    changed = client.post("/auth/password", data={"current": PASSWORD, "new": NEW, "confirm": NEW})
+    assert changed.status_code == 302
+    with app.app_context():
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.actor_id == user.id).order_by(AuditEvent.id)
+        ).all()
+    assert actions[0] == "auth.login" and actions[-1] == "user.password_change"
 
 
 def test_common_and_short_passwords_are_refused(client, make_user):
