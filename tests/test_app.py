@@ -182,6 +182,27 @@ def test_post_without_csrf_token_is_refused(database_url, make_user):
     )
 
 
+def test_refused_access_and_refused_csrf_tokens_are_logged_without_the_address(
+    database_url, make_user, caplog
+):
+    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+    auditor = make_user(Role.AUDITOR, "")
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    login = {"username": auditor.username, "password": auditor.password, "csrf_token": token}
+    assert client.post("/auth/login", data=login).status_code == 302
+    with caplog.at_level("WARNING", logger=app.logger.name):
+        assert client.get("/admin/users?q=secret-canary").status_code == 403
+        assert client.post("/auth/logout").status_code == 400
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert refusals == [
+        f"access refused: GET admin.users by account {auditor.id}",
+        "CSRF token refused: POST auth.logout by account not yet read",
+    ]
+    assert "secret-canary" not in caplog.text
+
+
 def test_oversized_request_is_refused(client):
     response = client.post("/auth/login", data={"username": "x" * (3 * 1024 * 1024)})
     assert response.status_code == 413

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, abort, g, render_template, request
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -74,6 +75,17 @@ def refuse_nul_characters() -> None:
         abort(400)
 
 
+def log_refusal(app: Flask, what: str) -> None:
+    """A refused authorization or CSRF check, logged for whoever watches for probing: the method,
+    the endpoint and the account's id, never the address's arguments (they may carry a record)."""
+    user = g.get("_login_user")  # only the user already loaded: a refusal loads nothing more
+    if user is None:
+        account = "not yet read"
+    else:
+        account = user.get_id() if user.is_authenticated else "anonymous"
+    app.logger.warning("%s: %s %s by account %s", what, request.method, request.endpoint, account)
+
+
 def register_error_handlers(app: Flask) -> None:
     def render(status: int) -> tuple[str, int]:
         if request_ctx.url_adapter is None:  # refused before routing (e.g. an untrusted Host)
@@ -83,6 +95,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
         status = error.code or 500
+        if status == 403 or isinstance(error, CSRFError):
+            log_refusal(app, "CSRF token refused" if status == 400 else "access refused")
         if status not in ERROR_TITLES:
             return error
         return render(status)
