@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+import time_machine
 from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD, make_app, sign_in
 from vat.audit import AuditEvent
 from vat.auth.models import Role, UserSession
-from vat.db import db
+from vat.db import db, utcnow
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36"
@@ -27,6 +29,26 @@ def post_login(client, username, agent, address):
 
 def session_ids(page):
     return [int(n) for n in re.findall(r'name="session_id" value="(\d+)"', page)]
+
+
+def test_ending_another_session_needs_a_fresh_sign_in(app, make_user):
+    user = make_user(Role.FUND_MANAGER, "")
+    laptop, phone = app.test_client(), app.test_client()
+    post_login(laptop, user.username, FIREFOX, "192.0.2.1")
+    post_login(phone, user.username, PHONE, "198.51.100.7")
+    with app.app_context():
+        phone_session = db.session.scalar(select(UserSession.id).where(UserSession.user_agent == PHONE))
+    later = utcnow() + timedelta(minutes=app.config["VAT_FRESH_MINUTES"] + 1)
+    with time_machine.travel(later, tick=False):
+        laptop.get("/auth/sessions")  # still active: the session is not idle, only not fresh
+        refused = laptop.post("/auth/sessions/end", data={"session_id": phone_session})
+        assert refused.status_code == 302
+        assert refused.headers["Location"].startswith("/auth/reauthenticate?next=/auth/sessions")
+        assert phone.get("/").status_code == 200  # the other device is still signed in
+        confirmed = laptop.post("/auth/reauthenticate", data={"password": PASSWORD})
+        assert confirmed.status_code == 302
+        assert laptop.post("/auth/sessions/end", data={"session_id": phone_session}).status_code == 302
+        assert phone.get("/").status_code == 302
 
 
 def test_a_user_sees_their_own_sessions_with_device_address_and_last_seen(app, make_user):

@@ -386,6 +386,10 @@ def end_session() -> Response:
     row = db.session.get(UserSession, form.session_id.data)
     if row is None or row.user_id != current_user.id:
         abort(404)
+    if not services.is_current(row, session.get("sid")) and not services.is_fresh(g.user_session):
+        # Ending another device's session is how a stolen session would lock its owner out.
+        flash(_("Confirm it is you to continue."), "info")
+        return redirect(url_for("auth.reauthenticate", next=url_for("auth.sessions")))
     services.end_own_session(actor=current_user, row=row)
     db.session.commit()
     if services.is_current(row, session.get("sid")):
