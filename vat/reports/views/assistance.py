@@ -7,7 +7,6 @@ from typing import Any
 from flask import Response
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from vat.auth.actor import Actor
 from vat.auth.policy import Permission, requires
@@ -19,47 +18,24 @@ from vat.reports.assistance import (
 )
 from vat.reports.charts import counts_chart
 from vat.reports.forms import VictimFilterForm
-from vat.reports.scope import VictimFilters, sees_rows
-from vat.reports.views.blueprint import ReportPage, audit_export, bp, download_sheet, grouping
+from vat.reports.scope import VictimFilters
+from vat.reports.views.blueprint import ReportPage, Sheet, bp
 from vat.submission import writes
 
 PAGE = ReportPage("reports.assistance", VictimFilterForm, "victims", _l("Assistance"))
 
 
-@bp.get("/assistance")
-@requires(Permission.VIEW_CASES)
-def assistance() -> str | Response:
-    by = grouping(ASSISTANCE_GROUPS)
-
-    def make(user: Actor, filters: VictimFilters) -> AssistanceReport:
-        return assistance_report(user, filters, by=by)
-
-    def context(report: AssistanceReport, _filters: VictimFilters) -> dict[str, Any]:
-        chart = counts_chart(
-            chart_id="assistance-chart",
-            title=_("Services by %(group)s", group=ASSISTANCE_GROUPS[by]),
-            categories=report.table.row_labels,
-            name=_("services"),
-            counts=report.table.row_totals,
-        )
-        return {
-            "report": report,
-            "chart": chart,
-            "groups": ASSISTANCE_GROUPS,
-            "by": by,
-            "aggregate": not sees_rows(current_user),
-        }
-
-    return PAGE.show("reports/assistance.html", make, context, carry=("by",))
+def _chart(report: AssistanceReport, by: str) -> Any:
+    return counts_chart(
+        chart_id="assistance-chart",
+        title=_("Services by %(group)s", group=ASSISTANCE_GROUPS[by]),
+        categories=report.table.row_labels,
+        name=_("services"),
+        counts=report.table.row_totals,
+    )
 
 
-@bp.get("/assistance/export.<fmt>")
-@requires(Permission.VIEW_CASES)
-@writes
-def assistance_export(fmt: str) -> Response:
-    filters = PAGE.export_filters(fmt)
-    by = grouping(ASSISTANCE_GROUPS)
-    report = assistance_report(current_user, filters, by=by)
+def _sheet(report: AssistanceReport, by: str) -> Sheet:
     header = [
         str(ASSISTANCE_GROUPS[by]),
         *report.table.column_labels,
@@ -67,6 +43,21 @@ def assistance_export(fmt: str) -> Response:
         "median days referral to start",
         "median days start to completion",
     ]
-    rows = assistance_export_rows(report)
-    audit_export("assistance", fmt, {**filters.as_dict(), "by": by}, len(rows))
-    return download_sheet("assistance", fmt, ("Assistance", header, rows))
+    return ("Assistance", header, assistance_export_rows(report))
+
+
+def _report(user: Actor, filters: VictimFilters, by: str) -> AssistanceReport:
+    return assistance_report(user, filters, by=by)
+
+
+@bp.get("/assistance")
+@requires(Permission.VIEW_CASES)
+def assistance() -> str | Response:
+    return PAGE.show_grouped("reports/assistance.html", ASSISTANCE_GROUPS, _report, _chart)
+
+
+@bp.get("/assistance/export.<fmt>")
+@requires(Permission.VIEW_CASES)
+@writes
+def assistance_export(fmt: str) -> Response:
+    return PAGE.export_grouped("assistance", fmt, ASSISTANCE_GROUPS, _report, _sheet)

@@ -130,6 +130,43 @@ class ReportPage(Generic[FormT]):
             abort(too_few(form, self.endpoint, str(self.title), self.population, status=422))
         return filters
 
+    def show_grouped(
+        self,
+        template: str,
+        groups: dict[str, Any],
+        make: Callable[[Actor, VictimFilters, str], T],
+        chart: Callable[[T, str], Any],
+    ) -> str | Response:
+        """A page grouped by the address's `by` (one of `groups`): the report, its chart, the
+        groupings to choose from and whether the viewer sees only aggregates."""
+        by = grouping(groups)
+
+        def context(report: T, _filters: VictimFilters) -> dict[str, Any]:
+            return {
+                "report": report,
+                "chart": chart(report, by),
+                "groups": groups,
+                "by": by,
+                "aggregate": not sees_rows(current_user),
+            }
+
+        return self.show(template, lambda user, filters: make(user, filters, by), context, carry=("by",))
+
+    def export_grouped(
+        self,
+        name: str,
+        fmt: str,
+        groups: dict[str, Any],
+        make: Callable[[Actor, VictimFilters, str], T],
+        sheet: Callable[[T, str], Sheet],
+    ) -> Response:
+        """The grouped page's export, audited with its grouping."""
+        filters = self.export_filters(fmt)
+        by = grouping(groups)
+        title, header, rows = sheet(make(current_user, filters, by), by)
+        audit_export(name, fmt, {**filters.as_dict(), "by": by}, len(rows))
+        return download_sheet(name, fmt, (title, header, rows))
+
 
 def audit_export(report: str, fmt: str, filters: dict[str, Any], rows: int) -> None:
     """The export's audit row, in a short transaction of its own that takes the write lock: the
