@@ -115,6 +115,14 @@ def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
 # write fails every time, in tests, rather than now and then under load.
 
 
+def assign(row: Any, values: dict[str, Any]) -> list[str]:
+    """Set `values` on `row`; the names of those that changed, sorted, for the audit row."""
+    changed = sorted(k for k, v in values.items() if getattr(row, k) != v)
+    for key, value in values.items():
+        setattr(row, key, value)
+    return changed
+
+
 class BeginMode(enum.Enum):
     DEFERRED = "BEGIN"
     IMMEDIATE = "BEGIN IMMEDIATE"

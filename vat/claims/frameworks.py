@@ -12,7 +12,7 @@ from sqlalchemy import select
 from vat import audit
 from vat.auth.actor import Actor
 from vat.claims.models import Forum, Framework
-from vat.db import db
+from vat.db import assign, db
 from vat.inputs import InvalidField, choice, clean_text, country
 
 # Typical times are in days; beyond five years a figure is a typing mistake.
@@ -68,9 +68,7 @@ def save_framework(
     if framework is None:
         framework = Framework(member_state=state)
         db.session.add(framework)
-    changed = sorted(k for k, v in values.items() if getattr(framework, k) != v)
-    for key, value in values.items():
-        setattr(framework, key, value)
+    changed = assign(framework, values)
     framework.updated_by_id = actor.id
     db.session.flush()
     audit.record(

@@ -18,7 +18,7 @@ from vat import money
 from vat.auth.actor import Actor
 from vat.claims.history import audit_claim
 from vat.claims.models import COURT_BASES, Claim, CostPayer, Forum, Representation
-from vat.db import db
+from vat.db import assign, db
 from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
 from vat.victims import family
 from vat.victims.models import Assistance, Child
@@ -66,9 +66,7 @@ def record_legal(
             raise InvalidField(later, _l("This date cannot come before the filing."))
     if cleaned["forum"] == Forum.AGREEMENT and claim.paternity_basis in COURT_BASES:
         raise InvalidField("forum", _l("A court established paternity on this claim: the forum is a court."))
-    changed = sorted(k for k, v in cleaned.items() if getattr(claim, k) != v)
-    for key, value in cleaned.items():
-        setattr(claim, key, value)
+    changed = assign(claim, cleaned)
     db.session.flush()
     audit_claim("claim.legal", actor=actor, claim=claim, fields=changed)
     return claim

@@ -33,7 +33,7 @@ from vat.claims.models import (
     PaternityBasis,
 )
 from vat.claims.support import new_order
-from vat.db import db
+from vat.db import assign, db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
 from vat.victims import consents
@@ -198,9 +198,7 @@ def update_father(
         "father_nationality": country("father_nationality", father_nationality, required=False),
         "father_category": choice("father_category", father_category, PersonnelCategory, default="unknown"),
     }
-    changed = sorted(k for k, v in cleaned.items() if getattr(claim, k) != v)
-    for key, value in cleaned.items():
-        setattr(claim, key, value)
+    changed = assign(claim, cleaned)
     db.session.flush()
     audit_claim("claim.update_father", actor=actor, claim=claim, fields=changed)
     return claim

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from vat import money
 from vat.auth.actor import Actor
-from vat.db import db
+from vat.db import assign, db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date
 from vat.victims import needs, payments, providers, support_summary
@@ -128,9 +128,7 @@ def update_assistance(*, actor: Actor, victim: Victim, service: Assistance, **va
     if service.victim_id != victim.id:
         raise DomainError(_l("That service belongs to another victim."))
     cleaned = _assistance_values(victim, values, new=False)
-    changed = sorted(k for k, v in cleaned.items() if getattr(service, k) != v)
-    for key, value in cleaned.items():
-        setattr(service, key, value)
+    changed = assign(service, cleaned)
     db.session.flush()
     audit_victim(
         "victim.assistance_update",

@@ -10,7 +10,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from vat.auth.actor import Actor
-from vat.db import db, utcnow
+from vat.db import assign, db, utcnow
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date, today
 from vat.victims.consents import require_consent
@@ -40,9 +40,7 @@ def update_child(*, actor: Actor, victim: Victim, child: Child, **values: Any) -
     if child.victim_id != victim.id:
         raise DomainError(_l("That child is recorded for another victim."))
     cleaned = _child_values(values)
-    changed = sorted(k for k, v in cleaned.items() if getattr(child, k) != v)
-    for key, value in cleaned.items():
-        setattr(child, key, value)
+    changed = assign(child, cleaned)
     db.session.flush()
     audit_victim(
         "victim.child_update", actor=actor, victim=victim, detail={"child": child.id, "fields": changed}

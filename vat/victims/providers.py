@@ -16,7 +16,7 @@ from vat.addresses import record_id
 from vat.auth.actor import Actor
 from vat.auth.models import Role
 from vat.auth.policy import in_scope, scope_filter
-from vat.db import db
+from vat.db import assign, db
 from vat.errors import NotAllowed
 from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
 from vat.victims.models import Assistance, Availability, Provider, ProviderService, ServiceType, Victim
@@ -110,9 +110,7 @@ def update_provider(
     cleaned = _provider_values(values)
     _require_manage(actor, cleaned["country_code"])
     _refuse_duplicate(cleaned["name"], cleaned["country_code"], provider.id)
-    changed = sorted(k for k, v in cleaned.items() if getattr(provider, k) != v)
-    for key, value in cleaned.items():
-        setattr(provider, key, value)
+    changed = assign(provider, cleaned)
     wanted = _service_types(service_types)
     if wanted != provider.service_types:
         changed.append("services")
