@@ -4,7 +4,7 @@ way back to the victim's page, the choices of the victim form."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, redirect, url_for
 from flask_login import current_user
@@ -12,17 +12,27 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
 
+from vat.db import db
 from vat.submission import submit
 from vat.victims import identity, labels
 from vat.victims.forms import VictimForm
-from vat.victims.models import Victim
+from vat.victims.models import Assistance, Child, Communication, Consent, Victim
 
 bp = Blueprint("victims", __name__, url_prefix="/vat")
+R = TypeVar("R", Assistance, Child, Communication, Consent)
 
 
 @bp.app_context_processor
 def label_helpers() -> dict[str, Any]:
     return labels.HELPERS
+
+
+def on_file(victim: Victim, kind: type[R], record_id: int) -> R:
+    """A record of this victim's file; any other id answers 404, as one outside scope does."""
+    record = db.session.get(kind, record_id)
+    if record is None or record.victim_id != victim.id:
+        abort(404)
+    return record
 
 
 def form_values(form: FlaskForm, *skip: str) -> dict[str, Any]:

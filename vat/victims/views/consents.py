@@ -17,11 +17,12 @@ from vat.errors import DomainError, NotAllowed
 from vat.submission import submit
 from vat.victims import consents, timeline
 from vat.victims.forms import ConsentForm, DisclosureForm, ExportForm, WithdrawForm
-from vat.victims.models import Consent, Disclosure, Victim
+from vat.victims.models import Consent, Disclosure
 from vat.victims.views.blueprint import (
     RECORD_FORM,
     bp,
     load_victim,
+    on_file,
     record_on_file,
     to_victim_page,
     victim_url,
@@ -48,13 +49,6 @@ def create_consent(victim_id: int) -> Response | tuple[str, int]:
     )
 
 
-def _consent(victim: Victim, consent_id: int) -> Consent:
-    consent = db.session.get(Consent, consent_id)
-    if consent is None or consent.victim_id != victim.id:
-        abort(404)
-    return consent
-
-
 def _withdraw_page() -> dict[str, Any]:
     return {
         "title": _("Withdraw a consent"),
@@ -67,7 +61,7 @@ def _withdraw_page() -> dict[str, Any]:
 @requires(Permission.EDIT_CASES)
 def withdraw_consent(victim_id: int, consent_id: int) -> str:
     victim = load_victim(victim_id)
-    _consent(victim, consent_id)
+    on_file(victim, Consent, consent_id)
     return render_template(RECORD_FORM, form=WithdrawForm(), victim=victim, **_withdraw_page())
 
 
@@ -75,7 +69,7 @@ def withdraw_consent(victim_id: int, consent_id: int) -> str:
 @requires(Permission.EDIT_CASES)
 def confirm_withdrawal(victim_id: int, consent_id: int) -> Response | tuple[str, int]:
     victim = load_victim(victim_id)
-    consent = _consent(victim, consent_id)
+    consent = on_file(victim, Consent, consent_id)
     form = WithdrawForm()
     return submit(
         form,

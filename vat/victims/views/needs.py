@@ -5,18 +5,17 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from vat.auth.policy import Permission, requires
-from vat.db import db
 from vat.victims import needs
 from vat.victims.forms import FeedbackForm, NeedForm
 from vat.victims.labels import vat_label
 from vat.victims.models import Assistance, Communication, ServiceType, Victim
-from vat.victims.views.blueprint import RECORD_FORM, bp, load_victim, record_on_file
+from vat.victims.views.blueprint import RECORD_FORM, bp, load_victim, on_file, record_on_file
 
 NEED_LEDE = _l("Assessing a need already assessed replaces its status and reason.")
 
@@ -56,20 +55,6 @@ def assess_need(victim_id: int) -> Response | tuple[str, int]:
     )
 
 
-def _service(victim: Victim, service_id: int) -> Assistance:
-    service = db.session.get(Assistance, service_id)
-    if service is None or service.victim_id != victim.id:
-        abort(404)
-    return service
-
-
-def _update(victim: Victim, communication_id: int) -> Communication:
-    communication = db.session.get(Communication, communication_id)
-    if communication is None or communication.victim_id != victim.id:
-        abort(404)
-    return communication
-
-
 FEEDBACK_TITLE = _l("Record the victim's feedback")
 
 
@@ -103,14 +88,14 @@ def _about_update(communication: Communication) -> str:
 @requires(Permission.EDIT_CASES)
 def new_service_feedback(victim_id: int, service_id: int) -> str:
     victim = load_victim(victim_id)
-    return _feedback_page(victim, _about_service(_service(victim, service_id)))
+    return _feedback_page(victim, _about_service(on_file(victim, Assistance, service_id)))
 
 
 @bp.post("/victims/<int:victim_id>/assistance/<int:service_id>/feedback/new")
 @requires(Permission.EDIT_CASES)
 def record_service_feedback(victim_id: int, service_id: int) -> Response | tuple[str, int]:
     victim = load_victim(victim_id)
-    service = _service(victim, service_id)
+    service = on_file(victim, Assistance, service_id)
     return _record_feedback(victim, _about_service(service), "services", service=service)
 
 
@@ -118,14 +103,14 @@ def record_service_feedback(victim_id: int, service_id: int) -> Response | tuple
 @requires(Permission.EDIT_CASES)
 def new_update_feedback(victim_id: int, communication_id: int) -> str:
     victim = load_victim(victim_id)
-    return _feedback_page(victim, _about_update(_update(victim, communication_id)))
+    return _feedback_page(victim, _about_update(on_file(victim, Communication, communication_id)))
 
 
 @bp.post("/victims/<int:victim_id>/communications/<int:communication_id>/feedback/new")
 @requires(Permission.EDIT_CASES)
 def record_update_feedback(victim_id: int, communication_id: int) -> Response | tuple[str, int]:
     victim = load_victim(victim_id)
-    communication = _update(victim, communication_id)
+    communication = on_file(victim, Communication, communication_id)
     return _record_feedback(
         victim, _about_update(communication), "communications", communication=communication
     )

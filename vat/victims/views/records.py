@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
 
-from flask import abort, render_template
+from flask import render_template
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,7 +22,15 @@ from vat.submission import submit, writes
 from vat.victims import assistance, family, identity, providers
 from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm, provider_choices
 from vat.victims.models import Assistance, Child, Victim
-from vat.victims.views.blueprint import RECORD_FORM, bp, form_values, load_victim, record_on_file, victim_url
+from vat.victims.views.blueprint import (
+    RECORD_FORM,
+    bp,
+    form_values,
+    load_victim,
+    on_file,
+    record_on_file,
+    victim_url,
+)
 
 R = TypeVar("R", Assistance, Child)
 
@@ -45,14 +53,6 @@ class OnFile(Generic[R]):
     added: LazyString
     updated: LazyString
     refused_status: int = 422
-
-
-def _on_file(victim: Victim, kind: type[R], record_id: int) -> R:
-    """A record of this victim's file; any other id answers 404, as one outside scope does."""
-    record = db.session.get(kind, record_id)
-    if record is None or record.victim_id != victim.id:
-        abort(404)
-    return record
 
 
 def assistance_form(victim: Victim, **data: Any) -> AssistanceForm:
@@ -83,7 +83,7 @@ def _record_pages(kind: OnFile[Any]) -> None:
 
     def edit(victim_id: int, **ids: int) -> str:
         victim = load_victim(victim_id)
-        record = _on_file(victim, kind.model, ids[kind.id_name])
+        record = on_file(victim, kind.model, ids[kind.id_name])
         identity.record_read(actor=current_user, victim=victim, what=kind.name, record_id=record.id)
         db.session.commit()
         return render_template(
@@ -95,7 +95,7 @@ def _record_pages(kind: OnFile[Any]) -> None:
         return record_on_file(
             victim,
             kind.form(victim),
-            kind.update(_on_file(victim, kind.model, ids[kind.id_name])),
+            kind.update(on_file(victim, kind.model, ids[kind.id_name])),
             done=str(kind.updated),
             anchor=kind.anchor,
             title=str(kind.edit_title),
