@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from flask import Flask, abort, current_app
+from flask import Flask, Response, abort, current_app, jsonify, render_template, url_for
 from flask.cli import AppGroup
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -202,6 +202,20 @@ def status(job: Job, *, now: datetime | None = None) -> Status:
         state, error = "failed", str(INTERRUPTED)
     has_file = state == "finished" and job.result_path is not None and not _expired(job, now)
     return Status(state, job.rows_done, job.rows_total, error, has_file)
+
+
+def page(template: str, job: Job, status_endpoint: str, **context: Any) -> str:
+    """A job's page: its status now, and the address its script polls for the rest."""
+    return render_template(
+        template, status=status(job), status_url=url_for(status_endpoint, job_id=job.id), **context
+    )
+
+
+def polled(body: dict[str, Any]) -> Response:
+    """The status as the page's script reads it, never cached: it changes as the job runs."""
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _expired(job: Job, now: datetime) -> bool:

@@ -3,7 +3,7 @@ else gets 404, as for a record outside their scope)."""
 
 from __future__ import annotations
 
-from flask import Response, abort, jsonify, render_template, url_for
+from flask import Response, abort, url_for
 from flask_login import current_user
 
 from vat import jobs
@@ -18,12 +18,8 @@ def _owned(job_id: str) -> jobs.Job:
 @bp.get("/jobs/<job_id>")
 @requires(Permission.VIEW_CASES)
 def export_job(job_id: str) -> str:
-    job = _owned(job_id)
-    return render_template(
-        "reports/job.html",
-        status=jobs.status(job),
-        status_url=url_for("reports.export_job_status", job_id=job.id),
-        back_url=url_for("reports.victims"),
+    return jobs.page(
+        "reports/job.html", _owned(job_id), "reports.export_job_status", back_url=url_for("reports.victims")
     )
 
 
@@ -34,9 +30,7 @@ def export_job_status(job_id: str) -> Response:
     now = jobs.status(_owned(job_id))
     body = jobs.shown(now)
     body["file"] = url_for("reports.export_job_file", job_id=job_id) if now.has_file else None
-    response = jsonify(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jobs.polled(body)
 
 
 @bp.get("/jobs/<job_id>/file")

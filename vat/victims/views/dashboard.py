@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import jsonify, redirect, render_template, request, send_file, url_for
+from flask import redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -103,20 +103,15 @@ def _owned_import(job_id: str) -> jobs.Job:
 def import_job_page(job_id: str) -> str:
     """How far the import has got (the page polls its status), then its report."""
     job = _owned_import(job_id)
-    return render_template(
-        "vat/victims/import_job.html",
-        status=jobs.status(job),
-        report=import_job.report_of(job),
-        status_url=url_for("victims.import_job_status", job_id=job.id),
+    return jobs.page(
+        "vat/victims/import_job.html", job, "victims.import_job_status", report=import_job.report_of(job)
     )
 
 
 @bp.get("/import/jobs/<job_id>/status")
 @requires(Permission.EDIT_CASES)
 def import_job_status(job_id: str) -> Response:
-    response = jsonify(jobs.shown(jobs.status(_owned_import(job_id))))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jobs.polled(jobs.shown(jobs.status(_owned_import(job_id))))
 
 
 @bp.get("/import/template.xlsx")
