@@ -169,6 +169,8 @@ def test_the_new_forms_need_a_csrf_token(database_url, make_user, claim_id, toda
 def test_senior_advocates_and_admins_keep_the_frameworks_shown_on_claims(app, client, login, claim_id, role):
     login(role, "CAF")
     assert client.get("/vat/claims/frameworks").status_code == 200
+    if role is Role.SENIOR_ADVOCATE:  # the claims list leads to them
+        assert 'href="/vat/claims/frameworks"' in client.get("/vat/claims/").get_data(as_text=True)
     assert 'selected value="BGD"' in client.get("/vat/claims/frameworks/edit?state=BGD").get_data(
         as_text=True
     )
@@ -193,6 +195,8 @@ def test_senior_advocates_and_admins_keep_the_frameworks_shown_on_claims(app, cl
 @pytest.mark.parametrize("role", [Role.ADVOCATE, Role.FUND_MANAGER, Role.AUDITOR])
 def test_other_roles_cannot_edit_frameworks(client, login, role):
     login(role, "CAF")
+    claims = client.get("/vat/claims/")
+    assert claims.status_code != 200 or 'href="/vat/claims/frameworks"' not in claims.get_data(as_text=True)
     assert client.get("/vat/claims/frameworks").status_code == 403
     assert client.get("/vat/claims/frameworks/edit").status_code == 403
     assert client.post("/vat/claims/frameworks/edit", data={"member_state": "BGD"}).status_code == 403
