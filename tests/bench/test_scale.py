@@ -621,7 +621,7 @@ def test_export_memory(seeded: Seeded, fmt: str) -> None:
     assert mine["rows"] == reference["rows"] == VICTIMS  # the export holds every victim, once
     record(
         "6 export memory",
-        f"per-victim report, {fmt.upper()}, {VICTIMS:,} rows: RSS growth (MB) vs raw cursor to CSV",
+        f"per-victim report as a job, {fmt.upper()}, {VICTIMS:,} rows: RSS growth (MB) vs raw cursor to CSV",
         seeded.backend,
         mine["growth_mb"],
         reference["growth_mb"],

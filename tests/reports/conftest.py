@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -77,6 +78,18 @@ def csv_rows(text: str) -> list[list[str]]:
 class World:
     fund_manager_id: int
     today: date
+
+
+def exported(client, fmt: str = "csv", *, deidentified: bool = False, **query):
+    """The per-victim export as the report's button runs it: the start page's form posted (the job
+    runs inside the POST in Huey's immediate mode), then the job's file; the file's response."""
+    kind = "download-deidentified" if deidentified else "download"
+    page = client.get(f"/reports/victims/{kind}.{fmt}", query_string=query).get_data(as_text=True)
+    action = re.search(r'<form method="post" action="([^"]+)" id="start-export"', page)
+    assert action, page
+    started = client.post(action.group(1).replace("&amp;", "&"))
+    assert started.status_code == 303, started.headers.get("Location")
+    return client.get(started.headers["Location"] + "/file")
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
+from tests.reports.conftest import exported
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
 from vat.db import db
@@ -223,5 +224,5 @@ def test_advocate_rows_are_unaffected(client, login, world):
         as_text=True
     )
     assert TOO_FEW not in page and 'id="victims-total">3<' in page and "CAR-2020-0003" in page
-    response = client.get("/reports/victims/export.csv", query_string={"sex": "male"})
+    response = exported(client, "csv", sex="male")
     assert response.status_code == 200 and "CAR-2021-0004" in response.get_data(as_text=True)

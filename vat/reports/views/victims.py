@@ -3,14 +3,12 @@ suppressed aggregates for everyone else."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
-from flask import Response, abort, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import Result, Select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from vat import jobs
@@ -21,7 +19,6 @@ from vat.db import db
 from vat.paging import page_number
 from vat.reports import export_jobs
 from vat.reports.charts import counts_chart
-from vat.reports.deidentify import deidentify
 from vat.reports.exports import csv_lines, xlsx_file
 from vat.reports.forms import VictimFilterForm
 from vat.reports.needs import needs_table
@@ -35,10 +32,7 @@ from vat.reports.support import (
     aggregate_support,
     headline,
     services_by_type,
-    support_export_rows,
-    support_header,
     support_rows,
-    victims_count,
 )
 from vat.reports.views.blueprint import (
     FORMATS,
@@ -113,12 +107,14 @@ def _rows_context(
 @bp.get("/victims/export.<fmt>")
 @requires(Permission.VIEW_CASES)
 @writes
-def victims_export(fmt: str) -> Response:
+def victims_export(fmt: str) -> WerkzeugResponse:
+    """Aggregate roles download their small suppressed tables here; per-victim rows are a job now,
+    so an old bookmark for them leads (303, same filters) to the page that starts it."""
     filters = PAGE.export_filters(fmt)
     if sees_rows(current_user):
-        total = victims_count(current_user, filters)
-        audit_export("victim-support", fmt, filters.as_dict(), total)
-        return _per_victim_download("victim-support", fmt, support_rows(current_user, filters))
+        return redirect(
+            url_for("reports.victims_download", fmt=fmt, **carried(VictimFilterForm(request.args))), 303
+        )
 
     result = aggregate_support(current_user, filters)
     by_place = ("Victims by place", ["country / mission", *SUPPORT_COLUMNS, "total"])
@@ -139,47 +135,11 @@ def victims_export(fmt: str) -> Response:
 
 @bp.get("/victims/export-deidentified.<fmt>")
 @requires(Permission.VIEW_CASES)
-@writes
-def victims_export_deidentified(fmt: str) -> Response:
-    """Per-victim rows for analysts: consenting victims only, pseudonymous ids, shifted dates."""
-    if fmt not in FORMATS:
-        abort(404)
-    if not sees_rows(current_user):
-        abort(403)  # those who see only aggregates get no rows, even de-identified ones
-    _form, filters = filters_from(VictimFilterForm)
-    total = victims_count(current_user, filters, consented_only=True)
-    audit_export("victim-support-deidentified", fmt, filters.as_dict(), total)
-    query = support_rows(current_user, filters, consented_only=True)
-    return _per_victim_download("victim-support-deidentified", fmt, query, deidentified=True)
-
-
-def _per_victim_download(name: str, fmt: str, query: Select[Any], *, deidentified: bool = False) -> Response:
-    """One row per victim, streamed: CSV straight from a server-side cursor, XLSX written to a
-    temporary file from the same cursor and then streamed. (The report's pages start the same
-    export as a job instead: see `_start_export` and export_jobs.py.)"""
-
-    def table(result: Result[Any]) -> tuple[list[str], Iterable[Any]]:
-        header, rows = support_header(), support_export_rows(result)
-        if deidentified:
-            header, rows = deidentify(header, rows)
-        return header, rows
-
-    if fmt == "csv":
-
-        def generate() -> Iterator[str]:
-            result = db.session.execute(query.execution_options(yield_per=1000))
-            try:
-                yield from csv_lines(*table(result))
-            finally:  # also when the download is abandoned: release the server-side cursor
-                result.close()
-
-        return download(name, fmt, stream_with_context(generate()))
-    result = db.session.execute(query.execution_options(yield_per=1000))
-    try:
-        handle = xlsx_file([("Victim support", *table(result))])
-    finally:
-        result.close()
-    return download_file(name, fmt, handle)
+def victims_export_deidentified(fmt: str) -> WerkzeugResponse:
+    """Retired in-request export: an old bookmark leads (303, same filters) to the job's start page."""
+    _refuse_unless_rows(fmt)
+    args = carried(VictimFilterForm(request.args))
+    return redirect(url_for("reports.victims_download_deidentified", fmt=fmt, **args), 303)
 
 
 @bp.get("/victims/download.<fmt>")
