@@ -24,7 +24,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from ledger.models import DonorKind, ProjectFocus, ProjectStatus
+from ledger.models import DonorKind, ProjectFocus, ProjectStatus, SupportRoute
 from vat.addresses import MAX_ID
 from vat.inputs import today
 from vat.request_keys import KeyedForm
@@ -257,6 +257,10 @@ class RejectForm(FlaskForm):
     reason = StringField(_l("Reason for rejecting"), validators=[DataRequired(), Length(max=200)])
 
 
+def _optional_int(value: object) -> int | None:
+    return int(str(value)) if value not in (None, "") else None
+
+
 class DirectSupportForm(KeyedForm):
     case_code = StringField(
         _l("Victim's case code"),
@@ -274,6 +278,25 @@ class DirectSupportForm(KeyedForm):
     amount = amount_field()
     currency = currency_field()
     paid_on = DateField(_l("Date paid"), validators=[DataRequired(), not_future])
+    route = SelectField(
+        _l("Route to the victim"),
+        choices=[
+            SelectChoice("", "—"),
+            SelectChoice(SupportRoute.IMPLEMENTING_PARTNER.value, _l("Through an implementing partner")),
+            SelectChoice(SupportRoute.MISSION.value, _l("Through the mission")),
+        ],
+        validators=[DataRequired()],
+        description=_l("The fund does not pay victims itself."),
+    )
+    # Choices are the projects, set by the view; required by the service for the partner route.
+    project_id = SelectField(
+        _l("Implementing partner's project"), coerce=_optional_int, validators=[Optional()]
+    )
+    basis = StringField(
+        _l("Approved basis"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("e.g. the decision reference"),
+    )
 
 
 class ReversalForm(KeyedForm):

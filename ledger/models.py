@@ -422,6 +422,13 @@ class ProjectPayment(Base):
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), index=True)
 
 
+class SupportRoute(enum.StrEnum):
+    """How a direct payment reaches the victim: the fund never pays a victim itself (OIOS annex C)."""
+
+    IMPLEMENTING_PARTNER = "implementing_partner"
+    MISSION = "mission"
+
+
 class DirectSupport(Base):
     """A payment from the fund to one victim, known here by case code only."""
 
@@ -430,6 +437,7 @@ class DirectSupport(Base):
     __table_args__ = (
         Index("ix_ledger_direct_support_paid_on_id", "paid_on", "id"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
+        one_of("route", SupportRoute),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -440,6 +448,12 @@ class DirectSupport(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     paid_on: Mapped[date] = mapped_column(Date)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+    # Route and approved basis (issue 18, item 6): NULL only on payments recorded before they were
+    # asked for; the service requires both, and the project when the route is a partner's.
+    route: Mapped[str | None] = mapped_column(String(30))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_project.id"), index=True)
+    basis: Mapped[str | None] = mapped_column(String(200))
+    project: Mapped[Project | None] = relationship(lazy="joined")
 
 
 class OutflowKind(enum.StrEnum):

@@ -505,7 +505,10 @@ def _progress(*, actor: User, project: Any, status: ProjectStatus, victims: int,
 
 def _pay_direct_support(*, maker: User, checker: User, **payment: Any) -> None:
     """Pay as the maker; what the four-eyes policy holds, the second fund manager approves."""
-    support = victim_support.pay_direct_support(actor=maker, key=_key(), currency="USD", **payment)
+    # The demo's payments go through the mission on the committee's decision (issue 18, item 6).
+    support = victim_support.pay_direct_support(
+        actor=maker, key=_key(), currency="USD", route="mission", basis="Trust fund decision", **payment
+    )
     if support.entry_id is None:
         outflow = four_eyes.of_record(OutflowKind.DIRECT_SUPPORT, support.id)
         four_eyes.approve(actor=checker, outflow=cast(Outflow, outflow))

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from ledger import engine
 from ledger.engine import CASH, VICTIM_SUPPORT, EntryKind
-from ledger.models import DirectSupport, Outflow, OutflowKind
+from ledger.models import DirectSupport, Outflow, OutflowKind, Project, SupportRoute
 from ledger.services import four_eyes
 from ledger.services.booking import book, booked_by, country, pair, positive
 from vat.auth.actor import Actor
@@ -35,11 +35,16 @@ def pay_direct_support(
     currency: str,
     paid_on: date,
     purpose: str,
+    route: str | None,
+    basis: str | None,
+    project_id: int | None = None,
     country_code: str | None = None,
 ) -> DirectSupport:
     """A payment from the fund to one victim, known to the ledger by case code only. It posts at
     once within the four-eyes limits (the threshold per case code, the per-victim cap), otherwise
-    it waits for a second fund manager: until then its row has no entry and nothing is paid."""
+    it waits for a second fund manager: until then its row has no entry and nothing is paid.
+    The fund never pays a victim itself: each payment names its route (an implementing partner's
+    project, or the mission) and its approved basis."""
     positive(amount)
     currency = currency.upper()
     case_code = (case_code or "").strip().upper()
@@ -51,6 +56,9 @@ def pay_direct_support(
         "on": paid_on,
         "purpose": purpose,
         "country": country_code,
+        "route": route,
+        "project": project_id,
+        "basis": basis,
     }
     engine.lock()
     if (requested := four_eyes.existing(key, payload)) is not None:
@@ -62,8 +70,14 @@ def pay_direct_support(
         raise DomainError(_l("Give the victim's case code."))
     if not (purpose or "").strip():
         raise DomainError(_l("Give the purpose of the payment."))
+    project = _route(route, project_id)
+    if not (basis or "").strip() or len(basis or "") > 200:
+        raise DomainError(_l("Give the approved basis of the payment (e.g. the decision reference)."))
     code = country(country_code) if country_code else None
     support = DirectSupport(
+        route=route,
+        project=project,
+        basis=(basis or "").strip(),
         case_code=case_code,
         country_code=code,
         purpose=purpose.strip(),
@@ -87,6 +101,22 @@ def pay_direct_support(
         case_code=case_code,
     )
     return support
+
+
+def _route(route: str | None, project_id: int | None) -> Project | None:
+    """The project whose implementing partner carries the payment (None through the mission)."""
+    if route not in {r.value for r in SupportRoute}:
+        raise DomainError(
+            _l("Say how the payment reaches the victim: through an implementing partner or the mission.")
+        )
+    if route == SupportRoute.MISSION:
+        if project_id is not None:
+            raise DomainError(_l("A payment through the mission names no implementing partner's project."))
+        return None
+    project = db.session.get(Project, project_id) if project_id is not None else None
+    if project is None:
+        raise DomainError(_l("Choose the project of the implementing partner the payment goes through."))
+    return project
 
 
 def _post(outflow: Outflow, actor: Actor, maker: Actor | None) -> int:

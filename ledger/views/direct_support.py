@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from ledger.forms import DirectSupportFilterForm, DirectSupportForm
-from ledger.models import DirectSupport
+from ledger.models import DirectSupport, Project
 from ledger.reports import direct_support_list
 from ledger.services import victim_support
 from ledger.views.blueprint import FORM_PAGE, LIST_PAGE, View, bp, form_page, list_filters, page_number
 from vat.auth.policy import Permission, fresh_required, requires
+from vat.db import db
 from vat.paging import page_of
 from vat.submission import given, submit, text
 
@@ -54,14 +56,21 @@ def _filters(form: DirectSupportFilterForm) -> direct_support_list.DirectSupport
 @bp.get("/direct-support/new")
 @requires(Permission.RECORD_LEDGER)
 def new_direct_support() -> str:
-    return form_page(DirectSupportForm(), title=_("Direct support to a victim"))
+    return form_page(_with_projects(DirectSupportForm()), title=_("Direct support to a victim"))
+
+
+def _with_projects(form: DirectSupportForm) -> DirectSupportForm:
+    """The projects a partner-routed payment may go through, latest approved first."""
+    projects = db.session.scalars(select(Project).order_by(Project.approved_on.desc(), Project.id.desc()))
+    form.project_id.choices = [("", "—")] + [(p.id, f"{p.partner} — {p.title}") for p in projects]
+    return form
 
 
 @bp.post("/direct-support/new")
 @requires(Permission.RECORD_LEDGER)
 @fresh_required
 def pay_direct_support() -> View:
-    form = DirectSupportForm()
+    form = _with_projects(DirectSupportForm())
 
     def done(support: DirectSupport) -> str:
         if support.entry_id is None:
@@ -79,6 +88,9 @@ def pay_direct_support() -> View:
             amount=given(form.amount.data),
             currency=text(form.currency),
             paid_on=given(form.paid_on.data),
+            route=form.route.data or None,
+            project_id=form.project_id.data,
+            basis=text(form.basis),
         ),
         done=done,
         then=lambda _: url_for("ledger.direct_support"),

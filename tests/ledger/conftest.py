@@ -226,6 +226,9 @@ class Fund:
             paid_on=on,
             purpose=purpose,
             country_code=kw.get("country_code"),
+            route=kw.get("route", "mission"),
+            project_id=kw.get("project_id"),
+            basis=kw.get("basis", "TFC decision 2019/01"),
         )
 
 

@@ -34,9 +34,11 @@ def receive(client, amount: str, received_on: str, bank_reference: str = "B-1", 
     return book(client, f"/ledger/donors/{donor}/receipt", pledge_id="", currency="USD", **fields)
 
 
-def pay_victim(client, amount: str, paid_on: str, purpose: str = "relocation") -> Any:
-    """Direct support in US dollars to victim CAR-2017-0042 of the Central African Republic."""
+def pay_victim(client, amount: str, paid_on: str, purpose: str = "relocation", **route: str) -> Any:
+    """Direct support in US dollars to victim CAR-2017-0042 of the Central African Republic,
+    through the mission unless `route` says otherwise (route, project_id, basis)."""
     victim = {"case_code": "CAR-2017-0042", "country_code": "CAF"}
+    route = {"route": "mission", "basis": "TFC decision 2019/01", **route}
     return book(
         client,
         "/ledger/direct-support/new",
@@ -44,6 +46,7 @@ def pay_victim(client, amount: str, paid_on: str, purpose: str = "relocation") -
         amount=amount,
         currency="USD",
         paid_on=paid_on,
+        **route,
         **victim,
     )
 

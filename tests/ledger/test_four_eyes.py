@@ -208,6 +208,8 @@ def test_a_request_sent_twice_is_one_request(funded):
         "currency": "USD",
         "paid_on": date(2019, 2, 1),
         "purpose": "relocation",
+        "route": "mission",
+        "basis": "TFC decision 2019/01",
     }
     from ledger.services import victim_support
 

@@ -117,6 +117,8 @@ def test_a_stale_sign_in_moves_no_money_and_confirms_no_rate(app, client, manage
                     "amount": "10",
                     "currency": "USD",
                     "paid_on": "2019-01-21",
+                    "route": "mission",
+                    "basis": "TFC decision 2019/01",
                 },
             ),
             client.post(

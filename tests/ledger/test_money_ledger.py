@@ -36,6 +36,8 @@ def pay(fund: Fund, amount: str, currency: str):  # type: ignore[no-untyped-def]
         currency=currency,
         paid_on=ON,
         purpose="school fees",
+        route="mission",
+        basis="TFC decision 2019/01",
     )
 
 

@@ -196,6 +196,8 @@ class Run:
                 currency="USD",
                 paid_on=on,
                 purpose="school fees",
+                route="mission",
+                basis="TFC decision",
             )
         elif name == "reverse":
             index, on = args
