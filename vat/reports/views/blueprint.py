@@ -19,11 +19,13 @@ from flask_login import current_user
 
 from vat import audit
 from vat.auth.actor import Actor
+from vat.auth.policy import Permission, requires
 from vat.db import BeginMode, begin_mode, db
 from vat.reports import populations
 from vat.reports.exports import blocks, csv_lines, file_size, xlsx_file
-from vat.reports.forms import PeriodForm, ReportForm
+from vat.reports.forms import PeriodForm, ReportForm, VictimFilterForm
 from vat.reports.scope import VictimFilters, sees_rows, threshold
+from vat.submission import writes
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -130,42 +132,45 @@ class ReportPage(Generic[FormT]):
             abort(too_few(form, self.endpoint, str(self.title), self.population, status=422))
         return filters
 
-    def show_grouped(
-        self,
-        template: str,
-        groups: dict[str, Any],
-        make: Callable[[Actor, VictimFilters, str], T],
-        chart: Callable[[T, str], Any],
-    ) -> str | Response:
-        """A page grouped by the address's `by` (one of `groups`): the report, its chart, the
-        groupings to choose from and whether the viewer sees only aggregates."""
+
+def route_grouped(
+    name: str,
+    title: Any,
+    groups: dict[str, Any],
+    make: Callable[..., T],
+    chart: Callable[[T, str], Any],
+    sheet: Callable[[T, str], Sheet],
+) -> None:
+    """Register a report of victims grouped by the address's `by` (one of `groups`), for those who
+    view cases: its page `reports.<name>` at /<name> (template reports/<name>.html, given the
+    report, its chart, the groupings and whether the viewer sees only aggregates) and its export
+    `reports.<name>_export`, audited with its grouping. `make(user, filters, by=...)` computes it."""
+    report_page = ReportPage(f"reports.{name}", VictimFilterForm, "victims", title)
+
+    @requires(Permission.VIEW_CASES)
+    def page() -> str | Response:
         by = grouping(groups)
 
         def context(report: T, _filters: VictimFilters) -> dict[str, Any]:
-            return {
-                "report": report,
-                "chart": chart(report, by),
-                "groups": groups,
-                "by": by,
-                "aggregate": not sees_rows(current_user),
-            }
+            aggregate = not sees_rows(current_user)
+            chosen = {"groups": groups, "by": by, "aggregate": aggregate}
+            return {"name": name, "report": report, "chart": chart(report, by), **chosen}
 
-        return self.show(template, lambda user, filters: make(user, filters, by), context, carry=("by",))
+        return report_page.show(
+            f"reports/{name}.html", lambda user, f: make(user, f, by=by), context, carry=("by",)
+        )
 
-    def export_grouped(
-        self,
-        name: str,
-        fmt: str,
-        groups: dict[str, Any],
-        make: Callable[[Actor, VictimFilters, str], T],
-        sheet: Callable[[T, str], Sheet],
-    ) -> Response:
-        """The grouped page's export, audited with its grouping."""
-        filters = self.export_filters(fmt)
+    @requires(Permission.VIEW_CASES)
+    @writes
+    def export(fmt: str) -> Response:
+        filters = report_page.export_filters(fmt)
         by = grouping(groups)
-        title, header, rows = sheet(make(current_user, filters, by), by)
+        title, header, rows = sheet(make(current_user, filters, by=by), by)
         audit_export(name, fmt, {**filters.as_dict(), "by": by}, len(rows))
         return download_sheet(name, fmt, (title, header, rows))
+
+    bp.add_url_rule(f"/{name}", name, page, methods=["GET"])
+    bp.add_url_rule(f"/{name}/export.<fmt>", f"{name}_export", export, methods=["GET"])
 
 
 def audit_export(report: str, fmt: str, filters: dict[str, Any], rows: int) -> None:

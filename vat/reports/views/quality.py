@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from vat.auth.actor import Actor
-from vat.auth.policy import Permission, requires
 from vat.reports.charts import Series, bar_chart
-from vat.reports.forms import VictimFilterForm
 from vat.reports.needs import (
     QUALITY_GROUPS,
     QUALITY_HEADER,
@@ -19,11 +15,7 @@ from vat.reports.needs import (
     quality_export_rows,
     quality_report,
 )
-from vat.reports.scope import VictimFilters
-from vat.reports.views.blueprint import ReportPage, Sheet, bp
-from vat.submission import writes
-
-PAGE = ReportPage("reports.quality", VictimFilterForm, "victims", _l("Quality of the help"))
+from vat.reports.views.blueprint import Sheet, route_grouped
 
 
 def _chart(report: QualityReport, by: str) -> Any:
@@ -45,18 +37,4 @@ def _sheet(report: QualityReport, by: str) -> Sheet:
     return ("Quality", [str(QUALITY_GROUPS[by]), *QUALITY_HEADER], quality_export_rows(report))
 
 
-def _report(user: Actor, filters: VictimFilters, by: str) -> QualityReport:
-    return quality_report(user, filters, by=by)
-
-
-@bp.get("/quality")
-@requires(Permission.VIEW_CASES)
-def quality() -> str | Response:
-    return PAGE.show_grouped("reports/quality.html", QUALITY_GROUPS, _report, _chart)
-
-
-@bp.get("/quality/export.<fmt>")
-@requires(Permission.VIEW_CASES)
-@writes
-def quality_export(fmt: str) -> Response:
-    return PAGE.export_grouped("quality", fmt, QUALITY_GROUPS, _report, _sheet)
+route_grouped("quality", _l("Quality of the help"), QUALITY_GROUPS, quality_report, _chart, _sheet)
