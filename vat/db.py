@@ -15,7 +15,7 @@ from flask import current_app, has_request_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Relationship, relationship
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -113,6 +113,12 @@ def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
 # Transactions begin IMMEDIATE unless the caller chose DEFERRED (a request that only reads: see
 # vat.submission); a deferred transaction is also query-only, so a read-only request that tries to
 # write fails every time, in tests, rather than now and then under load.
+
+
+def owned(parent: str, order_by: Any = None) -> Relationship[Any]:
+    """The parent's list of rows that live and die with it: deleted with the parent, or when
+    taken out of the list. `parent` names the back reference on the child."""
+    return relationship(back_populates=parent, cascade="all, delete-orphan", order_by=order_by)
 
 
 def assign(row: Any, values: dict[str, Any]) -> list[str]:

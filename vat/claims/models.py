@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from vat.allegations.models import Allegation, Labelled, PersonnelCategory
 from vat.auth.models import User
 from vat.crypto import EncryptedDate, EncryptedText, identity_column
-from vat.db import Base, UTCDateTime, one_of, utcnow
+from vat.db import Base, UTCDateTime, one_of, owned, utcnow
 from vat.money import InCurrency, currency_first
 from vat.victims.models import Assistance, Child, Consent, Victim
 
@@ -322,22 +322,10 @@ class Claim(Base):
     interim_support: Mapped[list[Assistance]] = relationship(
         secondary=claim_support, order_by="Assistance.id"
     )
-    events: Mapped[list[ClaimEvent]] = relationship(
-        back_populates="claim", cascade="all, delete-orphan", order_by="ClaimEvent.id"
-    )
-    letters: Mapped[list[Letter]] = relationship(
-        back_populates="claim", cascade="all, delete-orphan", order_by=lambda: [Letter.dated_on, Letter.id]
-    )
-    orders: Mapped[list[SupportOrder]] = relationship(
-        back_populates="claim",
-        cascade="all, delete-orphan",
-        order_by=lambda: [SupportOrder.starts_on, SupportOrder.id],
-    )
-    payments: Mapped[list[Payment]] = relationship(
-        back_populates="claim",
-        cascade="all, delete-orphan",
-        order_by=lambda: [Payment.received_on, Payment.id],
-    )
+    events: Mapped[list[ClaimEvent]] = owned("claim", "ClaimEvent.id")
+    letters: Mapped[list[Letter]] = owned("claim", lambda: [Letter.dated_on, Letter.id])
+    orders: Mapped[list[SupportOrder]] = owned("claim", lambda: [SupportOrder.starts_on, SupportOrder.id])
+    payments: Mapped[list[Payment]] = owned("claim", lambda: [Payment.received_on, Payment.id])
 
     @property
     def code(self) -> str:

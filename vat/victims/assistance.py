@@ -17,7 +17,7 @@ from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date
 from vat.victims import needs, payments, providers, support_summary
 from vat.victims.consents import ONGOING, require_consent
-from vat.victims.history import audit_victim
+from vat.victims.history import add_audited, audit_victim
 from vat.victims.models import (
     Assistance,
     ConsentPurpose,
@@ -110,14 +110,12 @@ def _directory_provider(victim: Victim, cleaned: dict[str, Any], provider_id: An
 
 def record_assistance(*, actor: Actor, victim: Victim, **values: Any) -> Assistance:
     cleaned = _assistance_values(victim, values, new=True)
-    service = Assistance(victim=victim, **cleaned)
-    db.session.add(service)
-    db.session.flush()
-    audit_victim(
+    service = add_audited(
+        Assistance(victim=victim, **cleaned),
         "victim.assistance_create",
         actor=actor,
         victim=victim,
-        detail={"assistance": service.id, "type": service.service_type, "status": service.status},
+        detail=lambda row: {"assistance": row.id, "type": row.service_type, "status": row.status},
     )
     support_summary.refresh(victim.id)
     needs.follow_service(actor=actor, victim=victim, service=service)

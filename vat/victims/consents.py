@@ -16,7 +16,7 @@ from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField, choice, clean_text, past_date, today
 from vat.reports.exports import xlsx_bytes
 from vat.victims import support_summary
-from vat.victims.history import audit_victim
+from vat.victims.history import add_audited, audit_victim
 from vat.victims.identity import IDENTITY_FIELDS
 from vat.victims.labels import vat_label
 from vat.victims.models import (
@@ -89,16 +89,13 @@ def record_consent(
             and previous.recipient == values["recipient"]
         ):
             previous.superseded = True
-    consent = Consent(victim=victim, **values)
-    db.session.add(consent)
-    db.session.flush()
-    audit_victim(
+    return add_audited(
+        Consent(victim=victim, **values),
         "victim.consent_given",
         actor=actor,
         victim=victim,
-        detail={"purpose": purpose, "version": consent.version, "consent": consent.id},
+        detail=lambda consent: {"purpose": purpose, "version": consent.version, "consent": consent.id},
     )
-    return consent
 
 
 def consent_columns(
@@ -189,15 +186,13 @@ def record_disclosure(
         shared_on=past_date("shared_on", shared_on) or today(),
         recorded_by_id=getattr(actor, "id", None),
     )
-    db.session.add(disclosure)
-    db.session.flush()
-    audit_victim(
+    return add_audited(
+        disclosure,
         "victim.disclosure",
         actor=actor,
         victim=victim,
-        detail={"recipient_kind": kind, "disclosure": disclosure.id},
+        detail=lambda row: {"recipient_kind": kind, "disclosure": row.id},
     )
-    return disclosure
 
 
 def export_disclosure(*, actor: Actor, victim: Victim, disclosure: Disclosure) -> bytes:

@@ -14,7 +14,7 @@ from vat.db import assign, db, utcnow
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date, today
 from vat.victims.consents import require_consent
-from vat.victims.history import audit_victim
+from vat.victims.history import add_audited, audit_victim
 from vat.victims.models import Channel, Child, Communication, ConsentPurpose, Sex, Victim
 
 # --- children --------------------------------------------------------------------------------
@@ -30,10 +30,9 @@ def _child_values(values: dict[str, Any]) -> dict[str, Any]:
 
 def add_child(*, actor: Actor, victim: Victim, **values: Any) -> Child:
     child = Child(victim=victim, **_child_values(values))
-    db.session.add(child)
-    db.session.flush()
-    audit_victim("victim.child_create", actor=actor, victim=victim, detail={"child": child.id})
-    return child
+    return add_audited(
+        child, "victim.child_create", actor=actor, victim=victim, detail=lambda row: {"child": row.id}
+    )
 
 
 def update_child(*, actor: Actor, victim: Victim, child: Child, **values: Any) -> Child:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from vat.allegations.models import Allegation, Labelled, Outcome
 from vat.auth.models import User
 from vat.crypto import EncryptedDate, EncryptedText, identity_column
-from vat.db import Base, UTCDateTime, one_of, utcnow
+from vat.db import Base, UTCDateTime, one_of, owned, utcnow
 from vat.money import InCurrency, currency_first
 
 
@@ -183,33 +183,15 @@ class Victim(Base):
     notes: Mapped[str | None] = identity_column("vat_victim.notes")
 
     advocate: Mapped[User | None] = relationship()
-    allegation_links: Mapped[list[VictimAllegation]] = relationship(
-        back_populates="victim", cascade="all, delete-orphan"
-    )
-    consents: Mapped[list[Consent]] = relationship(
-        back_populates="victim", cascade="all, delete-orphan", order_by="Consent.id"
-    )
-    services: Mapped[list[Assistance]] = relationship(
-        back_populates="victim", cascade="all, delete-orphan", order_by="Assistance.id"
-    )
-    children: Mapped[list[Child]] = relationship(
-        back_populates="victim", cascade="all, delete-orphan", order_by="Child.id"
-    )
-    communications: Mapped[list[Communication]] = relationship(
-        back_populates="victim", cascade="all, delete-orphan", order_by="Communication.id"
-    )
-    tasks: Mapped[list[VictimTask]] = relationship(
-        back_populates="victim", cascade="all, delete-orphan", order_by="VictimTask.id"
-    )
-    disclosures: Mapped[list[Disclosure]] = relationship(
-        back_populates="victim", cascade="all, delete-orphan", order_by="Disclosure.id"
-    )
-    needs: Mapped[list[Need]] = relationship(
-        back_populates="victim", cascade="all, delete-orphan", order_by="Need.id"
-    )
-    feedback: Mapped[list[Feedback]] = relationship(
-        back_populates="victim", cascade="all, delete-orphan", order_by="Feedback.id"
-    )
+    allegation_links: Mapped[list[VictimAllegation]] = owned("victim")
+    consents: Mapped[list[Consent]] = owned("victim", "Consent.id")
+    services: Mapped[list[Assistance]] = owned("victim", "Assistance.id")
+    children: Mapped[list[Child]] = owned("victim", "Child.id")
+    communications: Mapped[list[Communication]] = owned("victim", "Communication.id")
+    tasks: Mapped[list[VictimTask]] = owned("victim", "VictimTask.id")
+    disclosures: Mapped[list[Disclosure]] = owned("victim", "Disclosure.id")
+    needs: Mapped[list[Need]] = owned("victim", "Need.id")
+    feedback: Mapped[list[Feedback]] = owned("victim", "Feedback.id")
 
     @property
     def allegations(self) -> list[Allegation]:

@@ -22,7 +22,7 @@ from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date, today
-from vat.victims.history import audit_victim
+from vat.victims.history import add_audited, audit_victim
 from vat.victims.models import (
     Assistance,
     Communication,
@@ -175,21 +175,19 @@ def record_feedback(
         follow_up_on=follow_up_on,
         recorded_by_id=getattr(actor, "id", None),
     )
-    db.session.add(feedback)
-    db.session.flush()
-    audit_victim(
+    return add_audited(
+        feedback,
         "victim.feedback_create",
         actor=actor,
         victim=victim,
-        detail={
-            "feedback": feedback.id,
-            "assistance": feedback.assistance_id,
-            "communication": feedback.communication_id,
-            "satisfaction": feedback.satisfaction,
-            "complaint": feedback.complaint,
+        detail=lambda row: {
+            "feedback": row.id,
+            "assistance": row.assistance_id,
+            "communication": row.communication_id,
+            "satisfaction": row.satisfaction,
+            "complaint": row.complaint,
         },
     )
-    return feedback
 
 
 def feedback_by_record(victim: Victim) -> dict[tuple[str, int], list[Feedback]]:

@@ -16,7 +16,7 @@ from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
 from vat.victims import support_summary
-from vat.victims.history import audit_victim
+from vat.victims.history import add_audited, audit_victim
 from vat.victims.identity import in_scope_condition
 from vat.victims.models import FundPayment, PaymentSource, Victim
 
@@ -72,13 +72,17 @@ def record_payment(
         paid_on=paid_on,
         reversed=False,
     )
-    db.session.add(payment)
-    db.session.flush()
-    audit_victim(
+    add_audited(
+        payment,
         "victim.fund_payment",
         actor=actor,
         victim=victim,
-        detail={"source": source.value, "entry": ledger_entry_id, "project": project_id, "usd": usd_minor},
+        detail=lambda row: {
+            "source": row.source,
+            "entry": ledger_entry_id,
+            "project": project_id,
+            "usd": usd_minor,
+        },
     )
     support_summary.refresh(victim.id)
     return payment
