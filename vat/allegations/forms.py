@@ -11,17 +11,12 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from vat.allegations.models import (
     SUB_TYPES,
     AllegationType,
-    Labelled,
     Outcome,
     PersonnelCategory,
     Urgency,
 )
 from vat.request_keys import KeyedForm
-from vat.victims.labels import LABELS
-
-
-def choices(enum: type[Labelled]) -> list[SelectChoice]:
-    return [SelectChoice(m.value, LABELS.get(m.value, m.label)) for m in enum]
+from vat.victims.labels import LABELS, choices
 
 
 class AllegationForm(KeyedForm):

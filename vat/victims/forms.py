@@ -21,9 +21,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from vat.addresses import MAX_ID
-from vat.allegations.models import Labelled
 from vat.request_keys import KeyedForm
-from vat.victims.labels import LABELS
+from vat.victims.labels import LABELS, choices
 from vat.victims.models import (
     AgeGroup,
     Availability,
@@ -43,10 +42,6 @@ from vat.victims.models import (
 )
 
 UNSET = [SelectChoice("", "—")]
-
-
-def choices(enum: type[Labelled]) -> list[SelectChoice]:
-    return [SelectChoice(m.value, LABELS.get(m.value, m.label)) for m in enum]
 
 
 class VictimForm(KeyedForm):

@@ -7,9 +7,10 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from wtforms import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it; its stubs predate it
 
 from vat.allegations.clock import StepState
-from vat.allegations.models import Step
+from vat.allegations.models import Labelled, Step
 from vat.templating import day
 
 LABELS: dict[str, Any] = {
@@ -116,6 +117,11 @@ STEPS: dict[str, Any] = {
     Step.INVESTIGATION_COMPLETED: _l("Investigation completed"),
     Step.REPORT_SUBMITTED: _l("Report submitted for action"),
 }
+
+
+def choices(enum: type[Labelled]) -> list[SelectChoice]:
+    """A form's options for an enum, each with its translated label."""
+    return [SelectChoice(m.value, LABELS.get(m.value, m.label)) for m in enum]
 
 
 def vat_label(value: str | None) -> str:
