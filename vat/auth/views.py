@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import segno
@@ -19,7 +21,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from vat.auth import resets, services, throttle
@@ -213,10 +217,37 @@ def logout() -> Response:
     return response
 
 
+@dataclass(frozen=True)
+class NarrowForm:
+    """A page of one form and a sentence about it (auth/narrow_form.html)."""
+
+    title: Any
+    note: Any
+    submit: Any
+
+
+def narrow_form(page: NarrowForm, form: FlaskForm) -> str:
+    return render_template("auth/narrow_form.html", form=form, page=page)
+
+
+REAUTHENTICATE = NarrowForm(_l("Confirm it is you"), _l("This action needs a recent sign-in."), _l("Confirm"))
+CHANGE_PASSWORD = NarrowForm(
+    _l("Change password"), _l("Changing it signs you out everywhere."), _l("Change password")
+)
+RESET_PASSWORD = NarrowForm(
+    _l("Choose a new password"),
+    _l(
+        "An administrator gave you a one-time code. With it, choose a new password; then sign in with it "
+        "(and your authenticator's code, if you have one)."
+    ),
+    _l("Set the new password"),
+)
+
+
 @bp.get("/reauthenticate")
 @signed_in
 def reauthenticate() -> str:
-    return render_template("auth/reauthenticate.html", form=ReauthForm())
+    return narrow_form(REAUTHENTICATE, ReauthForm())
 
 
 @bp.post("/reauthenticate")
@@ -224,7 +255,7 @@ def reauthenticate() -> str:
 def confirm_reauthentication() -> str | Response | tuple[str, int]:
     form = ReauthForm()
     if not form.validate_on_submit():
-        return render_template("auth/reauthenticate.html", form=form)
+        return narrow_form(REAUTHENTICATE, form)
     try:
         services.authenticate(
             username=current_user.username,
@@ -237,7 +268,7 @@ def confirm_reauthentication() -> str | Response | tuple[str, int]:
         services.refresh_session(g.user_session)
     except services.LoginRefused as refused:
         status = answer_refusal(refused)
-        return render_template("auth/reauthenticate.html", form=form), status
+        return narrow_form(REAUTHENTICATE, form), status
     db.session.commit()
     return redirect(safe_next(request.args.get("next")))
 
@@ -245,7 +276,7 @@ def confirm_reauthentication() -> str | Response | tuple[str, int]:
 @bp.get("/password")
 @signed_in
 def change_password() -> str:
-    return render_template("auth/password.html", form=PasswordForm())
+    return narrow_form(CHANGE_PASSWORD, PasswordForm())
 
 
 @bp.post("/password")
@@ -253,12 +284,12 @@ def change_password() -> str:
 def save_password() -> str | Response:
     form = PasswordForm()
     if not form.validate_on_submit():
-        return render_template("auth/password.html", form=form)
+        return narrow_form(CHANGE_PASSWORD, form)
     try:
         services.change_password(user=current_user, current=text(form.current), new=text(form.new))
     except DomainError as error:
         form.new.errors = [*form.new.errors, str(error)]
-        return render_template("auth/password.html", form=form)
+        return narrow_form(CHANGE_PASSWORD, form)
     db.session.commit()
     logout_user()
     session.clear()
@@ -332,7 +363,7 @@ def _enrolment_page(form: EnrolForm, secret: str | None = None) -> str:
 @bp.get("/reset")
 @public
 def reset_password() -> str:
-    return render_template("auth/reset.html", form=ResetPasswordForm())
+    return narrow_form(RESET_PASSWORD, ResetPasswordForm())
 
 
 @bp.post("/reset")
@@ -341,7 +372,7 @@ def use_reset_code() -> str | Response | tuple[str, int]:
     """Choose a new password with an administrator's one-time code; then sign in as usual."""
     form = ResetPasswordForm()
     if not form.validate_on_submit():
-        return render_template("auth/reset.html", form=form)
+        return narrow_form(RESET_PASSWORD, form)
     try:
         resets.use_reset_code(
             username=text(form.username),
@@ -351,11 +382,11 @@ def use_reset_code() -> str | Response | tuple[str, int]:
         )
     except services.LoginRefused as refused:
         status = answer_refusal(refused)
-        return render_template("auth/reset.html", form=form), status
+        return narrow_form(RESET_PASSWORD, form), status
     except InvalidField as refused:
         db.session.commit()  # keep the attempt counted and the failure audited
         show_refusal(form, refused)
-        return render_template("auth/reset.html", form=form), 200
+        return narrow_form(RESET_PASSWORD, form), 200
     db.session.commit()
     if current_user.is_authenticated:
         logout_user()
