@@ -194,6 +194,11 @@ class PostRoute:
         return self.rule.endpoint
 
 
+def in_address(rule: Rule) -> set[str]:
+    """The arguments a rule's address carries (not those its defaults set, which it never shows)."""
+    return rule.arguments - set(rule.defaults or {})
+
+
 def post_routes(app: Flask, skip: frozenset[str] = SKIPPED_ENDPOINTS) -> list[PostRoute]:
     """Every POST route, its URL filled with in-scope records, and the role that may post it."""
     values = {**seeded_objects(app, IN_SCOPE), **FIXED_ARGUMENTS}
@@ -203,7 +208,7 @@ def post_routes(app: Flask, skip: frozenset[str] = SKIPPED_ENDPOINTS) -> list[Po
             continue
         permission = declared_permission(app, rule.endpoint)
         assert permission is not None, rule.endpoint
-        url = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
+        url = rule.build({name: values[name] for name in in_address(rule)}, append_unknown=False)[1]
         role = None if permission is Permission.PUBLIC else POSTING_ROLE[permission.value]
         found.append(PostRoute(rule, url, values, permission, role))
     return found

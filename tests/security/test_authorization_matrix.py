@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import sign_in
-from tests.security.conftest import IN_SCOPE, OUT_OF_SCOPE, seeded_objects
+from tests.security.conftest import IN_SCOPE, OUT_OF_SCOPE, in_address, seeded_objects
 from vat.auth.models import Role
 from vat.auth.policy import SCOPED_ROLES, can, declared_permission
 from vat.auth.policy import Permission as P
@@ -302,7 +302,7 @@ def test_every_route_answers_as_the_matrix_says(app, make_user, role):
         where = MATRIX[(method, rule.endpoint)][1]
         for inside in (True, False) if where == SCOPED else (True,):
             values = {**records[inside], **FIXED_ARGUMENTS, **STATIC_FILES.get(rule.endpoint, {})}
-            url = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
+            url = rule.build({name: values[name] for name in in_address(rule)}, append_unknown=False)[1]
             # A POST, or any page of the sign-in flow, may end or change the session: use a new one.
             fresh = method == "POST" or rule.endpoint.startswith("auth.")
             client = new_client() if fresh else reused

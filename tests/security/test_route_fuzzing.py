@@ -23,6 +23,7 @@ from tests.security.conftest import (
     IN_SCOPE,
     SKIPPED_ENDPOINTS,
     Clients,
+    in_address,
     seeded_objects,
 )
 from tests.security.forms import form_fields
@@ -82,8 +83,8 @@ def roles_for(app, rule: Rule) -> list[Role | None]:
 def address(rule: Rule, values: dict[str, object], hostile: dict[str, str]) -> str:
     """The rule's URL with its in-scope values, some path parameters replaced as they are (quoted,
     not converted: a converter would refuse them before the app ever saw them)."""
-    marked = {name: 987_650_000 + i for i, name in enumerate(sorted(rule.arguments))}
-    url = rule.build({n: values[n] if n not in hostile else marked[n] for n in rule.arguments})[1]
+    marked = {name: 987_650_000 + i for i, name in enumerate(sorted(in_address(rule)))}
+    url = rule.build({n: values[n] if n not in hostile else marked[n] for n in in_address(rule)})[1]
     for name, value in hostile.items():
         url = url.replace(str(marked[name]), quote(value, safe=""))
     return url
@@ -96,7 +97,7 @@ def fuzz(
     hostile query parameters (GET) or form fields (POST); the number of requests made."""
     with clients.app.test_request_context():
         fields = form_fields(clients.app, rule, values)  # the forms the view fills from the request
-    path_names = sorted(rule.arguments)
+    path_names = sorted(in_address(rule))
     hostile_path = (
         st.dictionaries(st.sampled_from(path_names), PATH_VALUES, max_size=len(path_names))
         if path_names

@@ -142,29 +142,33 @@ def victims_export_deidentified(fmt: str) -> WerkzeugResponse:
     return redirect(url_for("reports.victims_download_deidentified", fmt=fmt, **args), 303)
 
 
-@bp.get("/victims/download.<fmt>")
+# The per-victim export, identified or de-identified: a page that starts it as a job, and the
+# POST that starts it. Each kind keeps its own addresses and endpoint names.
+
+
 @requires(Permission.VIEW_CASES)
-def victims_download(fmt: str) -> str:
+def victims_download(fmt: str, deidentified: bool) -> str:
     """The page that starts the per-victim export as a job."""
-    return _start_page("reports.start_victims_export", fmt)
+    start = "reports.start_victims_export_deidentified" if deidentified else "reports.start_victims_export"
+    return _start_page(start, fmt)
 
 
-@bp.get("/victims/download-deidentified.<fmt>")
 @requires(Permission.VIEW_CASES)
-def victims_download_deidentified(fmt: str) -> str:
-    return _start_page("reports.start_victims_export_deidentified", fmt)
+def start_victims_export(fmt: str, deidentified: bool) -> WerkzeugResponse:
+    return _start_export("victim-support-deidentified" if deidentified else "victim-support", fmt)
 
 
-@bp.post("/victims/download.<fmt>")
-@requires(Permission.VIEW_CASES)
-def start_victims_export(fmt: str) -> WerkzeugResponse:
-    return _start_export("victim-support", fmt)
+def _route_export(suffix: str, *, deidentified: bool) -> None:
+    path = f"/victims/download{suffix.replace('_', '-')}.<fmt>"
+    kind = {"deidentified": deidentified}
+    bp.add_url_rule(path, f"victims_download{suffix}", victims_download, methods=["GET"], defaults=kind)
+    bp.add_url_rule(
+        path, f"start_victims_export{suffix}", start_victims_export, methods=["POST"], defaults=kind
+    )
 
 
-@bp.post("/victims/download-deidentified.<fmt>")
-@requires(Permission.VIEW_CASES)
-def start_victims_export_deidentified(fmt: str) -> WerkzeugResponse:
-    return _start_export("victim-support-deidentified", fmt)
+_route_export("", deidentified=False)
+_route_export("_deidentified", deidentified=True)
 
 
 def _refuse_unless_rows(fmt: str) -> None:
