@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 import time_machine
 from sqlalchemy import func, select
 
@@ -27,17 +28,24 @@ def post_login(client, username, agent, address):
     )
 
 
-def session_ids(page):
-    return [int(n) for n in re.findall(r'name="session_id" value="(\d+)"', page)]
-
-
-def test_ending_another_session_needs_a_fresh_sign_in(app, make_user):
+@pytest.fixture
+def two_devices(app, make_user):
+    """A fund manager signed in on a laptop and on a phone: both clients and the phone's session id."""
     user = make_user(Role.FUND_MANAGER, "")
     laptop, phone = app.test_client(), app.test_client()
     post_login(laptop, user.username, FIREFOX, "192.0.2.1")
     post_login(phone, user.username, PHONE, "198.51.100.7")
     with app.app_context():
         phone_session = db.session.scalar(select(UserSession.id).where(UserSession.user_agent == PHONE))
+    return laptop, phone, phone_session
+
+
+def session_ids(page):
+    return [int(n) for n in re.findall(r'name="session_id" value="(\d+)"', page)]
+
+
+def test_ending_another_session_needs_a_fresh_sign_in(app, two_devices):
+    laptop, phone, phone_session = two_devices
     later = utcnow() + timedelta(minutes=app.config["VAT_FRESH_MINUTES"] + 1)
     with time_machine.travel(later, tick=False):
         laptop.get("/auth/sessions")  # still active: the session is not idle, only not fresh
@@ -64,13 +72,8 @@ def test_a_user_sees_their_own_sessions_with_device_address_and_last_seen(app, m
     assert page.count("this session") == 1
 
 
-def test_ending_another_session_signs_that_device_out(app, make_user):
-    user = make_user(Role.FUND_MANAGER, "")
-    laptop, phone = app.test_client(), app.test_client()
-    post_login(laptop, user.username, FIREFOX, "192.0.2.1")
-    post_login(phone, user.username, PHONE, "198.51.100.7")
-    with app.app_context():
-        phone_session = db.session.scalar(select(UserSession.id).where(UserSession.user_agent == PHONE))
+def test_ending_another_session_signs_that_device_out(app, two_devices):
+    laptop, phone, phone_session = two_devices
     response = laptop.post("/auth/sessions/end", data={"session_id": phone_session})
     assert response.status_code == 302 and response.headers["Location"] == "/auth/sessions"
     assert phone.get("/").status_code == 302

@@ -131,11 +131,10 @@ def add_user(
     user.scopes = [UserScope(country_code=c, mission=m) for c, m in scopes]
     db.session.add(user)
     db.session.flush()
-    audit.record(
+    audit_user(
         "user.create",
         actor=actor,
-        object_type="user",
-        object_id=user.id,
+        user=user,
         detail={"role": str(role), "scope": user.scope_label, **(detail or {})},
     )
     return user
@@ -168,11 +167,10 @@ def update_user(
     if was_active and not active:
         end_all_sessions(user)
     db.session.flush()
-    audit.record(
+    audit_user(
         "user.update",
         actor=actor,
-        object_type="user",
-        object_id=user.id,
+        user=user,
         detail={"role": str(role), "scope": user.scope_label, "active": active, **(detail or {})},
     )
     return user
@@ -203,7 +201,19 @@ def change_password(*, user: User, current: str, new: str) -> None:
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     end_all_sessions(user)
-    audit.record("user.password_change", actor=user, object_type="user", object_id=user.id)
+    audit_user("user.password_change", actor=user, user=user)
+
+
+def audit_user(
+    action: str,
+    *,
+    actor: Any,
+    user: User,
+    address: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """An audit row about one account."""
+    audit.record(action, actor=actor, object_type="user", object_id=user.id, address=address, detail=detail)
 
 
 # --- login (attempts are counted in vat.auth.throttle) ---------------------------------------
@@ -233,7 +243,7 @@ def authenticate(*, username: str, password: str, address: str | None, device: s
     throttle.clear_attempts(account_key)
     throttle.give_back_attempt(throttle.address_key(address))
     if _locked_at(user) is not None:
-        audit.record("auth.login_locked", actor=user, object_type="user", object_id=user.id, address=address)
+        audit_user("auth.login_locked", actor=user, user=user, address=address)
         raise AccountLocked(str(ACCOUNT_LOCKED_ERROR))
     return user
 
@@ -291,7 +301,7 @@ def verify_totp(*, user: User, code: str, address: str | None) -> None:
     throttle.claim_attempt(throttle.address_key(address))
     failures = _claim_code_attempt(user)
     if failures is None:
-        audit.record("auth.totp_locked", actor=user, object_type="user", object_id=user.id, address=address)
+        audit_user("auth.totp_locked", actor=user, user=user, address=address)
         raise AccountLocked(str(ACCOUNT_LOCKED_ERROR))
     well_formed = _well_formed(code)
     step = _matching_step(user.totp_secret, well_formed) if well_formed and user.totp_secret else None
@@ -300,13 +310,12 @@ def verify_totp(*, user: User, code: str, address: str | None) -> None:
         return
     if step is not None:  # the right code, already used: a replay, not a guess
         _give_back_code_attempt(user)
-        audit.record("auth.totp_replayed", actor=user, object_type="user", object_id=user.id, address=address)
+        audit_user("auth.totp_replayed", actor=user, user=user, address=address)
         raise CodeRefused(str(CODE_REFUSED_ERROR))
-    audit.record(
+    audit_user(
         "auth.totp_failed",
         actor=user,
-        object_type="user",
-        object_id=user.id,
+        user=user,
         address=address,
         detail={"malformed": well_formed is None, "failures": failures},
     )
@@ -363,9 +372,7 @@ def _lock(user: User, *, address: str | None) -> None:
     if locked:
         set_committed_value(user, "locked_at", now)
         end_all_sessions(user)
-        audit.record(
-            "auth.account_locked", actor=user, object_type="user", object_id=user.id, address=address
-        )
+        audit_user("auth.account_locked", actor=user, user=user, address=address)
 
 
 def unlock_account(*, actor: Any, user: User) -> None:
@@ -376,7 +383,7 @@ def unlock_account(*, actor: Any, user: User) -> None:
     user.totp_failures = 0
     throttle.clear_attempts(f"user:{user.username}")
     unlocked = {"was_locked": was_locked}
-    audit.record("auth.account_unlocked", actor=actor, object_type="user", object_id=user.id, detail=unlocked)
+    audit_user("auth.account_unlocked", actor=actor, user=user, detail=unlocked)
 
 
 def start_totp_enrolment(*, user: User) -> str:
@@ -422,7 +429,7 @@ def confirm_totp_enrolment(
     user.must_enrol_totp = False
     db.session.execute(delete(TotpEnrolment).where(TotpEnrolment.user_id == user.id))
     end_all_sessions(user)
-    audit.record("auth.totp_enrolled", actor=user, object_type="user", object_id=user.id, address=address)
+    audit_user("auth.totp_enrolled", actor=user, user=user, address=address)
 
 
 # --- server-side sessions --------------------------------------------------------------------
@@ -450,7 +457,7 @@ def start_session(*, user: User, address: str | None, user_agent: str | None = N
             user_agent=(user_agent or "")[:USER_AGENT_LENGTH] or None,
         )
     )
-    audit.record("auth.login", actor=user, object_type="user", object_id=user.id, address=address)
+    audit_user("auth.login", actor=user, user=user, address=address)
     return token
 
 
@@ -482,18 +489,17 @@ def end_own_session(*, actor: User, row: UserSession) -> UserSession:
         raise NotAllowed(_("That is not one of your sessions."))
     if row.ended_at is None:
         row.ended_at = utcnow()
-        audit.record("auth.session_ended", actor=actor, object_type="user", object_id=actor.id)
+        audit_user("auth.session_ended", actor=actor, user=actor)
     return row
 
 
 def end_sessions_of(*, actor: Any, user: User) -> int:
     """An administrator ends every session of `user`; returns how many were open."""
     ended = end_all_sessions(user)
-    audit.record(
+    audit_user(
         "auth.sessions_ended_by_admin",
         actor=actor,
-        object_type="user",
-        object_id=user.id,
+        user=user,
         detail={"sessions": ended},
     )
     return ended
