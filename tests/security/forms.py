@@ -30,7 +30,7 @@ def _is_form(candidate: Any) -> bool:
 
 def forms_of_view(view: Any, url_values: dict[str, Any]) -> list[type[FlaskForm]]:
     """The form classes a view names; a table of forms (e.g. one per step) gives the form for
-    the value in the URL."""
+    the value in the URL; a view registered from a row names its form in the row."""
     view = inspect.unwrap(view)
     found = []
     for name in sorted(_names(view.__code__)):
@@ -39,6 +39,10 @@ def forms_of_view(view: Any, url_values: dict[str, Any]) -> list[type[FlaskForm]
             found.append(candidate)
         elif isinstance(candidate, dict) and candidate and all(map(_is_form, candidate.values())):
             found += [form for key, form in candidate.items() if str(key) in map(str, url_values.values())]
+    for cell in view.__closure__ or ():  # a view registered from a row of a table (OnClaim)
+        form_class = getattr(cell.cell_contents, "form_class", None)
+        if _is_form(form_class):
+            found.append(form_class)
     return found
 
 

@@ -1,6 +1,7 @@
 """The claim as a case at law and the care around it (legal details, DNA cost, the child linked
 once born, interim support, payment reversals), and the member states' frameworks. Each form is a
-GET that shows it and a POST that records it through one service."""
+GET that shows it and a POST that records it through one service; most are rows registered by
+route_on_claim."""
 
 from __future__ import annotations
 
@@ -8,13 +9,23 @@ from typing import Any
 
 from flask import abort, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it; its stubs predate it
 
 from vat.auth.policy import Permission, requires
 from vat.claims import frameworks, legal, support
-from vat.claims.blueprint import bp, claim_url, countries, load_claim, record_form, record_on_claim
+from vat.claims.blueprint import (
+    OnClaim,
+    bp,
+    claim_url,
+    countries,
+    load_claim,
+    record_form,
+    record_on_claim,
+    route_on_claim,
+)
 from vat.claims.forms import (
     DnaCostForm,
     FrameworkForm,
@@ -29,25 +40,12 @@ from vat.claims.models import Claim
 from vat.inputs import today
 from vat.submission import submit
 from vat.victims.labels import vat_label
+from vat.victims.models import Child
 
 # --- the case at law ----------------------------------------------------------------------------
 
 
-def legal_form() -> LegalForm:
-    form = LegalForm()
-    form.applicable_law.choices = countries()
-    return form
-
-
-def legal_page() -> dict[str, Any]:
-    return {"title": _("Law, forum and representation"), "submit": _("Save")}
-
-
-@bp.get("/<int:claim_id>/legal")
-@requires(Permission.EDIT_CASES)
-def legal_details(claim_id: int) -> str:
-    claim = load_claim(claim_id)
-    form = legal_form()
+def _prefill_legal(form: LegalForm, claim: Claim) -> None:
     form.process(
         data={
             "applicable_law": claim.applicable_law or "",
@@ -59,33 +57,30 @@ def legal_details(claim_id: int) -> str:
             "judgment_on": claim.judgment_on,
         }
     )
-    return record_form(form, claim, legal_page())
 
 
-@bp.post("/<int:claim_id>/legal")
-@requires(Permission.EDIT_CASES)
-def save_legal(claim_id: int) -> tuple[str, int] | Response:
-    claim = load_claim(claim_id, for_update=True)
-    form = legal_form()
-    return record_on_claim(
-        form,
-        claim,
-        legal_page(),
-        lambda: legal.record_legal(actor=current_user, claim=claim, **step_details(form)),
-        done=_("Law, forum and representation saved."),
-        then=lambda saved: claim_url(saved, "legal"),
-    )
+def _law_choices(form: LegalForm, _claim: Claim) -> None:
+    form.applicable_law.choices = countries()
 
 
-def dna_cost_page() -> dict[str, Any]:
-    return {"title": _("DNA test cost"), "submit": _("Save")}
+route_on_claim(
+    "legal_details",
+    "save_legal",
+    OnClaim(
+        "legal",
+        _l("Law, forum and representation"),
+        _l("Save"),
+        LegalForm,
+        choices=_law_choices,
+        prefill=_prefill_legal,
+        record=lambda form, claim: legal.record_legal(actor=current_user, claim=claim, **step_details(form)),
+        done=lambda _claim: _("Law, forum and representation saved."),
+        then=lambda _claim, saved: claim_url(saved, "legal"),
+    ),
+)
 
 
-@bp.get("/<int:claim_id>/dna-cost")
-@requires(Permission.EDIT_CASES)
-def dna_cost(claim_id: int) -> str:
-    claim = load_claim(claim_id)
-    form = DnaCostForm()
+def _prefill_dna_cost(form: DnaCostForm, claim: Claim) -> None:
     form.process(
         data={
             "amount": claim.dna_cost,
@@ -93,29 +88,30 @@ def dna_cost(claim_id: int) -> str:
             "paid_by": claim.dna_cost_paid_by,
         }
     )
-    return record_form(form, claim, dna_cost_page())
 
 
-@bp.post("/<int:claim_id>/dna-cost")
-@requires(Permission.EDIT_CASES)
-def save_dna_cost(claim_id: int) -> tuple[str, int] | Response:
-    claim = load_claim(claim_id, for_update=True)
-    form = DnaCostForm()
-    return record_on_claim(
-        form,
-        claim,
-        dna_cost_page(),
-        lambda: legal.record_dna_cost(actor=current_user, claim=claim, **step_details(form)),
-        done=_("DNA test cost saved."),
-        then=lambda saved: claim_url(saved, "legal"),
-    )
+route_on_claim(
+    "dna_cost",
+    "save_dna_cost",
+    OnClaim(
+        "dna-cost",
+        _l("DNA test cost"),
+        _l("Save"),
+        DnaCostForm,
+        prefill=_prefill_dna_cost,
+        record=lambda form, claim: legal.record_dna_cost(
+            actor=current_user, claim=claim, **step_details(form)
+        ),
+        done=lambda _claim: _("DNA test cost saved."),
+        then=lambda _claim, saved: claim_url(saved, "legal"),
+    ),
+)
 
 
 # --- the child born, and interim support -----------------------------------------------------------
 
 
-def link_child_form(claim: Claim) -> LinkChildForm:
-    form = LinkChildForm()
+def _child_choices(form: LinkChildForm, claim: Claim) -> None:
     form.child_id.choices = [SelectChoice("", _("— the child just born (below)"))] + [
         SelectChoice(
             str(c.id),
@@ -124,45 +120,40 @@ def link_child_form(claim: Claim) -> LinkChildForm:
         )
         for c in legal.unlinked_children(claim)
     ]
-    return form
 
 
-def link_child_page() -> dict[str, Any]:
-    return {"title": _("Link the child to the claim"), "submit": _("Link")}
-
-
-@bp.get("/<int:claim_id>/children/link")
-@requires(Permission.EDIT_CASES)
-def link_child(claim_id: int) -> str:
-    claim = load_claim(claim_id)
-    form = link_child_form(claim)
+def _prefill_birth(form: LinkChildForm, _claim: Claim) -> None:
     form.birth_date.data = today()
-    return record_form(form, claim, link_child_page())
 
 
-@bp.post("/<int:claim_id>/children/link")
-@requires(Permission.EDIT_CASES)
-def save_child_link(claim_id: int) -> tuple[str, int] | Response:
-    claim = load_claim(claim_id, for_update=True)
-    form = link_child_form(claim)
-    return record_on_claim(
-        form,
-        claim,
-        link_child_page(),
-        lambda: legal.link_child(
-            actor=current_user,
-            claim=claim,
-            child_id=int(form.child_id.data) if form.child_id.data else None,
-            birth_date=form.birth_date.data,
-            sex=form.sex.data,
-        ),
-        done=_("Child linked to the claim."),
-        then=lambda _child: claim_url(claim),
+def _link_child(form: LinkChildForm, claim: Claim) -> Child:
+    return legal.link_child(
+        actor=current_user,
+        claim=claim,
+        child_id=int(form.child_id.data) if form.child_id.data else None,
+        birth_date=form.birth_date.data,
+        sex=form.sex.data,
     )
 
 
-def link_support_form(claim: Claim) -> LinkSupportForm:
-    form = LinkSupportForm()
+route_on_claim(
+    "link_child",
+    "save_child_link",
+    OnClaim(
+        "children/link",
+        _l("Link the child to the claim"),
+        _l("Link"),
+        LinkChildForm,
+        choices=_child_choices,
+        prefill=_prefill_birth,
+        record=_link_child,
+        done=lambda _claim: _("Child linked to the claim."),
+        then=lambda claim, _child: claim_url(claim),
+    ),
+)
+
+
+def _support_choices(form: LinkSupportForm, claim: Claim) -> None:
     form.assistance_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(
             str(s.id),
@@ -178,35 +169,25 @@ def link_support_form(claim: Claim) -> LinkSupportForm:
         )
         for s in legal.unlinked_services(claim)
     ]
-    return form
 
 
-def link_support_page() -> dict[str, Any]:
-    return {"title": _("Link interim support to the claim"), "submit": _("Link")}
-
-
-@bp.get("/<int:claim_id>/support/link")
-@requires(Permission.EDIT_CASES)
-def link_support(claim_id: int) -> str:
-    claim = load_claim(claim_id)
-    return record_form(link_support_form(claim), claim, link_support_page())
-
-
-@bp.post("/<int:claim_id>/support/link")
-@requires(Permission.EDIT_CASES)
-def save_support_link(claim_id: int) -> tuple[str, int] | Response:
-    claim = load_claim(claim_id, for_update=True)
-    form = link_support_form(claim)
-    return record_on_claim(
-        form,
-        claim,
-        link_support_page(),
-        lambda: legal.link_support(
+route_on_claim(
+    "link_support",
+    "save_support_link",
+    OnClaim(
+        "support/link",
+        _l("Link interim support to the claim"),
+        _l("Link"),
+        LinkSupportForm,
+        choices=_support_choices,
+        prefill=lambda _form, _claim: None,
+        record=lambda form, claim: legal.link_support(
             actor=current_user, claim=claim, assistance_id=int(form.assistance_id.data or 0)
         ),
-        done=_("Interim support linked to the claim."),
-        then=lambda _service: claim_url(claim, "interim-support"),
-    )
+        done=lambda _claim: _("Interim support linked to the claim."),
+        then=lambda claim, _service: claim_url(claim, "interim-support"),
+    ),
+)
 
 
 # --- corrections: a payment reversed ---------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it; its stubs predate it
@@ -17,6 +18,7 @@ from vat.addresses import record_id
 from vat.auth.policy import Permission, requires
 from vat.claims import case_views, correspondence, frameworks, legal, listing, pipeline, support
 from vat.claims.blueprint import (
+    OnClaim,
     bp,
     claim_url,
     countries,
@@ -24,6 +26,7 @@ from vat.claims.blueprint import (
     load_claim,
     record_form,
     record_on_claim,
+    route_on_claim,
 )
 from vat.claims.forms import (
     STEP_FORMS,
@@ -309,61 +312,47 @@ def record_step(claim_id: int, step: str) -> tuple[str, int] | Response:
     )
 
 
-def reopen_page() -> dict[str, Any]:
-    return {"title": _("Reopen the claim"), "submit": _("Reopen")}
-
-
-@bp.get("/<int:claim_id>/reopen")
-@requires(Permission.EDIT_CASES)
-def reopen(claim_id: int) -> str:
-    claim = load_claim(claim_id)
-    form = ReopenForm()
+def _prefill_reopen(form: ReopenForm, _claim: Claim) -> None:
     form.on.data = today()
-    return record_form(form, claim, reopen_page())
 
 
-@bp.post("/<int:claim_id>/reopen")
-@requires(Permission.EDIT_CASES)
-def reopen_claim(claim_id: int) -> tuple[str, int] | Response:
-    claim = load_claim(claim_id, for_update=True)
-    form = ReopenForm()
-    return record_on_claim(
-        form,
-        claim,
-        reopen_page(),
-        lambda: pipeline.reopen(actor=current_user, claim=claim, on=form.on.data),
-        done=_("Claim %(code)s reopened. Now tell the victim.", code=claim.code),
-        then=lambda _event: inform_url(claim),
-    )
+route_on_claim(
+    "reopen",
+    "reopen_claim",
+    OnClaim(
+        "reopen",
+        _l("Reopen the claim"),
+        _l("Reopen"),
+        ReopenForm,
+        prefill=_prefill_reopen,
+        record=lambda form, claim: pipeline.reopen(actor=current_user, claim=claim, on=form.on.data),
+        done=lambda claim: _("Claim %(code)s reopened. Now tell the victim.", code=claim.code),
+        then=lambda claim, _event: inform_url(claim),
+    ),
+)
 
 
-def letter_page() -> dict[str, Any]:
-    return {"title": _("Member-state correspondence"), "submit": _("Save")}
-
-
-@bp.get("/<int:claim_id>/letters/new")
-@requires(Permission.EDIT_CASES)
-def letter(claim_id: int) -> str:
-    claim = load_claim(claim_id)
-    form = LetterForm()
+def _prefill_letter(form: LetterForm, _claim: Claim) -> None:
     form.dated_on.data = today()
     form.direction.data = request.args.get("direction", "sent")
-    return record_form(form, claim, letter_page())
 
 
-@bp.post("/<int:claim_id>/letters/new")
-@requires(Permission.EDIT_CASES)
-def record_letter(claim_id: int) -> tuple[str, int] | Response:
-    claim = load_claim(claim_id, for_update=True)
-    form = LetterForm()
-    return record_on_claim(
-        form,
-        claim,
-        letter_page(),
-        lambda: correspondence.record_letter(actor=current_user, claim=claim, **step_details(form)),
-        done=_("Correspondence recorded."),
-        then=lambda _letter: claim_url(claim, "letters"),
-    )
+route_on_claim(
+    "letter",
+    "record_letter",
+    OnClaim(
+        "letters/new",
+        _l("Member-state correspondence"),
+        _l("Save"),
+        LetterForm,
+        prefill=_prefill_letter,
+        record=lambda form, claim: correspondence.record_letter(
+            actor=current_user, claim=claim, **step_details(form)
+        ),
+        done=lambda _claim: _("Correspondence recorded."),
+        then=lambda claim, _letter: claim_url(claim, "letters"),
+    ),
+)
 
 
 def payment_page() -> dict[str, Any]:
@@ -399,34 +388,25 @@ def record_payment(claim_id: int) -> tuple[str, int] | Response:
     )
 
 
-def inform_page(claim: Claim) -> dict[str, Any]:
-    return {
-        "title": _("Record the update given to the victim"),
-        "submit": _("Save"),
-        "prompt": correspondence.victim_update_owed(claim),
-    }
-
-
-@bp.get("/<int:claim_id>/inform")
-@requires(Permission.EDIT_CASES)
-def inform(claim_id: int) -> str:
-    claim = load_claim(claim_id)
-    form = InformForm()
+def _prefill_update(form: InformForm, claim: Claim) -> None:
     form.occurred_on.data = today()
     form.summary.data = correspondence.update_text(claim)
-    return record_form(form, claim, inform_page(claim))
 
 
-@bp.post("/<int:claim_id>/inform")
-@requires(Permission.EDIT_CASES)
-def record_update(claim_id: int) -> tuple[str, int] | Response:
-    claim = load_claim(claim_id, for_update=True)
-    form = InformForm()
-    return record_on_claim(
-        form,
-        claim,
-        inform_page(claim),
-        lambda: correspondence.inform_victim(actor=current_user, claim=claim, **step_details(form)),
-        done=_("Update to the victim recorded."),
-        then=lambda _communication: claim_url(claim),
-    )
+route_on_claim(
+    "inform",
+    "record_update",
+    OnClaim(
+        "inform",
+        _l("Record the update given to the victim"),
+        _l("Save"),
+        InformForm,
+        prefill=_prefill_update,
+        record=lambda form, claim: correspondence.inform_victim(
+            actor=current_user, claim=claim, **step_details(form)
+        ),
+        done=lambda _claim: _("Update to the victim recorded."),
+        then=lambda claim, _communication: claim_url(claim),
+        prompt=correspondence.victim_update_owed,
+    ),
+)
