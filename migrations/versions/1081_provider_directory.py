@@ -9,7 +9,7 @@ there and for providers typed as free text, which are linked when the provider j
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.schema import create_indexes, foreign_key
+from migrations.schema import add_reference, create_indexes, drop_reference, foreign_key
 
 revision = "1081"
 down_revision = "1082"  # assigned "1073"; chained after main's head (1084, 1080, then 1082)
@@ -53,18 +53,10 @@ def upgrade():
         sa.UniqueConstraint("provider_id", "service_type", name=op.f("uq_vat_provider_service_provider_id")),
     )
     create_indexes("vat_provider_service", "provider_id")
-    with op.batch_alter_table("vat_assistance") as batch:
-        batch.add_column(sa.Column("provider_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_vat_assistance_provider_id_vat_provider"), "vat_provider", ["provider_id"], ["id"]
-        )
-    create_indexes("vat_assistance", "provider_id")
+    add_reference("vat_assistance", "provider_id", "vat_provider.id")
 
 
 def downgrade():
-    op.drop_index(op.f("ix_vat_assistance_provider_id"), table_name="vat_assistance")
-    with op.batch_alter_table("vat_assistance") as batch:
-        batch.drop_constraint(op.f("fk_vat_assistance_provider_id_vat_provider"), type_="foreignkey")
-        batch.drop_column("provider_id")
+    drop_reference("vat_assistance", "provider_id", "vat_provider.id")
     op.drop_table("vat_provider_service")
     op.drop_table("vat_provider")

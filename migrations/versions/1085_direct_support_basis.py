@@ -10,7 +10,7 @@ false; the service requires them for every new payment.
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.schema import create_indexes
+from migrations.schema import add_reference, drop_reference
 
 revision = "1085"
 down_revision = "1081"
@@ -19,22 +19,16 @@ down_revision = "1081"
 def upgrade():
     with op.batch_alter_table("ledger_direct_support") as batch:
         batch.add_column(sa.Column("route", sa.String(length=30), nullable=True))
-        batch.add_column(sa.Column("project_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("basis", sa.String(length=200), nullable=True))
         batch.create_check_constraint(
             op.f("ck_ledger_direct_support_route"), "route IN ('implementing_partner', 'mission')"
         )
-        batch.create_foreign_key(
-            op.f("fk_ledger_direct_support_project_id_ledger_project"), "ledger_project", ["project_id"], ["id"]
-        )
-    create_indexes("ledger_direct_support", "project_id")
+    add_reference("ledger_direct_support", "project_id", "ledger_project.id")
 
 
 def downgrade():
-    op.drop_index(op.f("ix_ledger_direct_support_project_id"), table_name="ledger_direct_support")
+    drop_reference("ledger_direct_support", "project_id", "ledger_project.id")
     with op.batch_alter_table("ledger_direct_support") as batch:
-        batch.drop_constraint(op.f("fk_ledger_direct_support_project_id_ledger_project"), type_="foreignkey")
         batch.drop_constraint(op.f("ck_ledger_direct_support_route"), type_="check")
         batch.drop_column("basis")
-        batch.drop_column("project_id")
         batch.drop_column("route")
