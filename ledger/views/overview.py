@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
 
 from ledger import engine
@@ -23,16 +22,14 @@ from ledger.models import (
     Donor,
     Entry,
     Outflow,
-    OutflowStatus,
     Posting,
 )
 from ledger.reports import (
     donor_figures,
-    project_figures,
     statements,
     subledgers,
-    withheld,
 )
+from ledger.reports.overview import fund_overview
 from ledger.services import corrections
 from ledger.views.blueprint import View, bp, page_number
 from ledger.views.projects import status_labels
@@ -47,28 +44,9 @@ from vat.submission import given, submit, text
 @bp.get("/")
 @requires(Permission.READ_LEDGER)
 def index() -> str:
-    today = date.today()
-    statement, withheld, pending = _overview(today)
-    recent = db.session.scalars(select(Entry).order_by(Entry.seq.desc()).limit(8)).all()
-    projects, behind = project_figures.project_counts(today)
-    status_words = status_labels()
     return render_template(
-        "ledger/index.html",
-        position=statement.position,
-        pending=pending,
-        withheld=withheld,
-        statement=statement,
-        recent=recent,
-        projects=projects,
-        statuses=status_words,
-        behind=behind,
+        "ledger/index.html", overview=fund_overview(date.today()), statuses=status_labels()
     )
-
-
-def _overview(today: date) -> tuple[statements.FundStatement, dict[str, dict[str, Decimal]], int]:
-    """The fund statement, the withheld totals and how many disbursements await approval."""
-    pending = db.session.scalar(select(func.count(Outflow.id)).where(Outflow.status == OutflowStatus.PENDING))
-    return statements.fund_statement(), withheld.withheld_totals(today), pending or 0
 
 
 # --- journal, entries, trial balance, fund statement -----------------------------------------
