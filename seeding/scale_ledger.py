@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -293,121 +294,151 @@ class Books:
     ids: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, event: Planned) -> None:
-        refs, amount, day, kind = event.refs, event.amount, event.day, event.kind
-        key = f"scale-{event.order}"
-        batch = self.batch
-        if kind in (EntryKind.PLEDGE, EntryKind.RECEIPT):
-            pledge_id = refs["pledge_id"]
-            dims = {
+        book: Callable[[Planned], None] = {
+            EntryKind.PLEDGE: self._pledge,
+            EntryKind.RECEIPT: self._receipt,
+            EntryKind.WITHHOLDING: self._withholding,
+            EntryKind.WITHHELD_TRANSFER: self._transfer,
+            EntryKind.GRANT_APPROVAL: self._grant,
+            EntryKind.DISBURSEMENT: self._tranche,
+            EntryKind.VICTIM_SUPPORT: self._direct_support,
+        }[event.kind]
+        book(event)
+
+    def _number(self, table: str) -> int:
+        """The next id of a sub-ledger table's rows (the plan numbers pledges, withholdings, projects)."""
+        self.ids[table] += 1
+        return self.ids[table]
+
+    def _book_with_row(self, event: Planned, memo: str, lines: list[Line], table: str, **row: Any) -> int:
+        """Queue the event's entry and the sub-ledger row that names it; the entry's position."""
+        position = self.batch.book(event.kind, event.day, memo, lines, f"scale-{event.order}")
+        self.batch.naming[table].append({**row, "amount_minor": event.amount, "entry_id": position})
+        return position
+
+    def _pledge_dims(self, refs: dict[str, Any]) -> dict[str, Any]:
+        donor_id = refs["donor_id"]
+        return {
+            "donor_id": donor_id,
+            "pledge_id": refs["pledge_id"],
+            "country_code": self.donor_country[donor_id],
+        }
+
+    def _pledge(self, event: Planned) -> None:
+        refs, pledge_id = event.refs, event.refs["pledge_id"]
+        lines = _pair(engine.PLEDGES_RECEIVABLE, engine.CONTRIBUTIONS, event.amount, self._pledge_dims(refs))
+        self.batch.book(event.kind, event.day, f"Pledge {pledge_id}", lines, _key("pledge", pledge_id))
+        self.batch.named["pledge"].append(
+            {
+                "id": pledge_id,
                 "donor_id": refs["donor_id"],
-                "pledge_id": pledge_id,
-                "country_code": self.donor_country[refs["donor_id"]],
+                "currency": USD,
+                "amount_minor": event.amount,
+                "pledged_on": event.day,
+                "earmark": None,
+                "reference": f"PL-{pledge_id}",
+                "entry_id": None,
             }
-            if kind == EntryKind.PLEDGE:
-                lines = _pair(engine.PLEDGES_RECEIVABLE, engine.CONTRIBUTIONS, amount, dims)
-                batch.book(kind, day, f"Pledge {pledge_id}", lines, _key("pledge", pledge_id))
-                batch.named["pledge"].append(
-                    {
-                        "id": pledge_id,
-                        "donor_id": refs["donor_id"],
-                        "currency": USD,
-                        "amount_minor": amount,
-                        "pledged_on": day,
-                        "earmark": None,
-                        "reference": f"PL-{pledge_id}",
-                        "entry_id": None,
-                    }
-                )
-                return
-            lines = _pair(engine.CASH, engine.PLEDGES_RECEIVABLE, amount, dims)
-            self.cash += amount
-            position = batch.book(kind, day, f"Receipt on pledge {pledge_id}", lines, key)
-            self.ids["receipt"] += 1
-            batch.naming["receipt"].append(
-                {
-                    "id": self.ids["receipt"],
-                    "donor_id": refs["donor_id"],
-                    "pledge_id": pledge_id,
-                    "currency": USD,
-                    "amount_minor": amount,
-                    "received_on": day,
-                    "bank_reference": f"BANK-{self.ids['receipt']}",
-                    "rate": Decimal(1),
-                    "entry_id": position,
-                }
-            )
-        elif kind in (EntryKind.WITHHOLDING, EntryKind.WITHHELD_TRANSFER):
-            dims = {
-                "withholding_id": refs["withholding_id"],
-                "country_code": refs["country"],
+        )
+
+    def _receipt(self, event: Planned) -> None:
+        refs, pledge_id = event.refs, event.refs["pledge_id"]
+        self.cash += event.amount
+        number = self._number("receipt")
+        self._book_with_row(
+            event,
+            f"Receipt on pledge {pledge_id}",
+            _pair(engine.CASH, engine.PLEDGES_RECEIVABLE, event.amount, self._pledge_dims(refs)),
+            "receipt",
+            id=number,
+            donor_id=refs["donor_id"],
+            pledge_id=pledge_id,
+            currency=USD,
+            received_on=event.day,
+            bank_reference=f"BANK-{number}",
+            rate=Decimal(1),
+        )
+
+    @staticmethod
+    def _withheld_dims(refs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "withholding_id": refs["withholding_id"],
+            "country_code": refs["country"],
+            "allegation_ref": refs["allegation_ref"],
+        }
+
+    def _withholding(self, event: Planned) -> None:
+        refs = event.refs
+        lines = _pair(
+            engine.WITHHELD_RECEIVABLE, engine.WITHHELD_INCOME, event.amount, self._withheld_dims(refs)
+        )
+        key = _key("withholding", refs["withholding_id"])
+        self.batch.book(event.kind, event.day, f"Withheld from {refs['country']}", lines, key)
+        self.batch.named["withholding"].append(
+            {
+                "id": refs["withholding_id"],
                 "allegation_ref": refs["allegation_ref"],
+                "country_code": refs["country"],
+                "currency": USD,
+                "amount_minor": event.amount,
+                "decided_on": event.day,
+                "decision_reference": None,
+                "entry_id": None,
             }
-            if kind == EntryKind.WITHHOLDING:
-                lines = _pair(engine.WITHHELD_RECEIVABLE, engine.WITHHELD_INCOME, amount, dims)
-                key = _key("withholding", refs["withholding_id"])
-                batch.book(kind, day, f"Withheld from {refs['country']}", lines, key)
-                batch.named["withholding"].append(
-                    {
-                        "id": refs["withholding_id"],
-                        "allegation_ref": refs["allegation_ref"],
-                        "country_code": refs["country"],
-                        "currency": USD,
-                        "amount_minor": amount,
-                        "decided_on": day,
-                        "decision_reference": None,
-                        "entry_id": None,
-                    }
-                )
-                return
-            lines = _pair(engine.CASH, engine.WITHHELD_RECEIVABLE, amount, dims)
-            self.cash += amount
-            position = batch.book(kind, day, f"Transfer from {refs['country']}", lines, key)
-            self.ids["transfer"] += 1
-            batch.naming["transfer"].append(
-                {
-                    "id": self.ids["transfer"],
-                    "withholding_id": refs["withholding_id"],
-                    "amount_minor": amount,
-                    "transferred_on": day,
-                    "reference": f"TR-{self.ids['transfer']}",
-                    "entry_id": position,
-                }
+        )
+
+    def _transfer(self, event: Planned) -> None:
+        refs = event.refs
+        self.cash += event.amount
+        number = self._number("transfer")
+        self._book_with_row(
+            event,
+            f"Transfer from {refs['country']}",
+            _pair(engine.CASH, engine.WITHHELD_RECEIVABLE, event.amount, self._withheld_dims(refs)),
+            "transfer",
+            id=number,
+            withholding_id=refs["withholding_id"],
+            transferred_on=event.day,
+            reference=f"TR-{number}",
+        )
+
+    def _grant(self, event: Planned) -> None:
+        project = self.projects[event.refs["project_id"]]
+        dims = {"project_id": project["id"], "country_code": project["country_code"]}
+        lines = _pair(engine.GRANT_EXPENSE, engine.GRANTS_PAYABLE, event.amount, dims)
+        key = _key("project", project["id"])
+        self.batch.book(event.kind, event.day, f"Grant approved: {project['title']}", lines, key)
+        self.batch.named["project"].append(
+            {k: v for k, v in project.items() if k not in ("case_codes", "victim_ids")}
+        )
+        for code in project["case_codes"]:
+            self.batch.named["beneficiary"].append(
+                {"id": self._number("beneficiary"), "project_id": project["id"], "case_code": code}
             )
-        elif kind == EntryKind.GRANT_APPROVAL:
-            project = self.projects[refs["project_id"]]
-            dims = {"project_id": project["id"], "country_code": project["country_code"]}
-            lines = _pair(engine.GRANT_EXPENSE, engine.GRANTS_PAYABLE, amount, dims)
-            key = _key("project", project["id"])
-            batch.book(kind, day, f"Grant approved: {project['title']}", lines, key)
-            batch.named["project"].append(
-                {k: v for k, v in project.items() if k not in ("case_codes", "victim_ids")}
-            )
-            for code in project["case_codes"]:
-                self.ids["beneficiary"] += 1
-                batch.named["beneficiary"].append(
-                    {"id": self.ids["beneficiary"], "project_id": project["id"], "case_code": code}
-                )
-        elif kind == EntryKind.DISBURSEMENT:
-            self._tranche(event, self.projects[refs["project_id"]])
-        elif amount <= self.cash:
-            dims = {"case_code": refs["case_code"], "country_code": refs["country"]}
-            lines = _pair(engine.VICTIM_SUPPORT, engine.CASH, amount, dims)
-            self.cash -= amount
-            position = batch.book(kind, day, f"Direct support to {refs['case_code']}", lines, key)
-            self.ids["direct"] += 1
-            batch.naming["direct"].append(
-                {
-                    "id": self.ids["direct"],
-                    "case_code": refs["case_code"],
-                    "country_code": refs["country"],
-                    "purpose": "school fees",
-                    "currency": USD,
-                    "amount_minor": amount,
-                    "paid_on": day,
-                    "entry_id": position,
-                }
-            )
-            self._reached(refs["victim_id"], "direct", position, amount, day)
+
+    def _direct_support(self, event: Planned) -> None:
+        refs, amount = event.refs, event.amount
+        if amount > self.cash:
+            return
+        self.cash -= amount
+        position = self._book_with_row(
+            event,
+            f"Direct support to {refs['case_code']}",
+            _pair(
+                engine.VICTIM_SUPPORT,
+                engine.CASH,
+                amount,
+                {"case_code": refs["case_code"], "country_code": refs["country"]},
+            ),
+            "direct",
+            id=self._number("direct"),
+            case_code=refs["case_code"],
+            country_code=refs["country"],
+            purpose="school fees",
+            currency=USD,
+            paid_on=event.day,
+        )
+        self._reached(refs["victim_id"], "direct", position, amount, event.day)
 
     def _reached(
         self,
@@ -419,10 +450,9 @@ class Books:
         project_id: int | None = None,
     ) -> None:
         """The money that reached a victim, as the victims' records hold it (vat_fund_payment)."""
-        self.ids["fund_payment"] += 1
         self.batch.naming["fund_payment"].append(
             {
-                "id": self.ids["fund_payment"],
+                "id": self._number("fund_payment"),
                 "victim_id": victim_id,
                 "source": source,
                 "ledger_entry_id": position,
@@ -436,15 +466,14 @@ class Books:
             }
         )
 
-    def _tranche(self, event: Planned, project: dict[str, Any]) -> None:
+    def _tranche(self, event: Planned) -> None:
         """A disbursement and its programme support cost, as the ledger's services book them."""
-        amount, day = event.amount, event.day
+        amount, day, project = event.amount, event.day, self.projects[event.refs["project_id"]]
         psc = int((Decimal(amount) * self.psc).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
         if self.cash < amount + psc:
             return
         self.cash -= amount + psc
-        self.ids["tranche"] += 1
-        number = self.ids["tranche"]
+        number = self._number("tranche")
         key = f"scale-tranche-{project['id']}-{event.refs['number']}"
         dims = {"project_id": project["id"], "country_code": project["country_code"]}
         memo = f"Tranche to {project['partner']} for {project['title']}"
@@ -476,10 +505,9 @@ class Books:
         if project["focus"] != "direct_support":
             return
         for code in project["case_codes"][:PAID_PER_TRANCHE]:
-            self.ids["project_payment"] += 1
             self.batch.naming["project_payment"].append(
                 {
-                    "id": self.ids["project_payment"],
+                    "id": self._number("project_payment"),
                     "tranche_id": number,
                     "project_id": project["id"],
                     "case_code": code,
