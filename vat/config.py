@@ -58,6 +58,8 @@ DEFAULTS: dict[str, Any] = {
     "VAT_DB_LOCK_TIMEOUT_MS": 5000,
     "VAT_DB_STATEMENT_TIMEOUT_MS": 15000,
     "VAT_ORGANISATION": "United Nations",  # its words are refused as passwords (vat.auth.passwords)
+    # Have I Been Pwned's "SHA-1, ordered by hash" file, if downloaded: passwords in it are refused.
+    "VAT_BREACHED_PASSWORDS_FILE": None,
     # A one-admin office: with one active administrator, acts on privileged accounts need no second
     # one; each is audited as single-admin and listed for an auditor (vat.auth.admin_requests).
     "VAT_SINGLE_ADMIN_OFFICE": False,
@@ -74,6 +76,7 @@ ENVIRONMENT_KEYS = (
     "VAT_MAC_KEY",
     "VAT_ANCHOR_FILE",
     "VAT_ORGANISATION",
+    "VAT_BREACHED_PASSWORDS_FILE",
 )
 YES = ("1", "true", "yes", "on")
 # Written exactly: "Production", "prod" or " production" must not quietly run as development.
@@ -123,6 +126,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
         config["VAT_DEVICE_COOKIE_NAME"] = "__Host-vat_device"
     else:
         _fill_development_secrets(config, instance_path)
+    breached = config["VAT_BREACHED_PASSWORDS_FILE"]
+    if breached and not Path(breached).is_file():
+        raise ConfigurationError(f"VAT_BREACHED_PASSWORDS_FILE names no file: {breached}")
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=config["VAT_SESSION_ABSOLUTE_HOURS"])
     return config
 

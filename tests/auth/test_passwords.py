@@ -3,11 +3,16 @@ item 8): through the change-password form, the admin's new-user form and the com
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD, make_app, sign_in
 from vat.auth.models import Role, User, UserScope
+from vat.auth.passwords import _in_hash_file
+from vat.config import ConfigurationError
 from vat.db import db
 
 REFUSED_AS_COMMON_OR_OURS = [
@@ -106,3 +111,50 @@ def test_refusals_are_translated(client, login):
             headers={"Accept-Language": language},
         )
         assert expected in response.get_data(as_text=True), language
+
+
+# Long entries of zxcvbn's leaked-password list (the Xato corpus), one dressed as people do.
+BREACHED = ["leavemealone", "1qaz2wsx3edc", "finalfantasy", "L3av3M3alon3", "F1nalFanta$y"]
+
+
+@pytest.mark.parametrize("breached", BREACHED)
+def test_passwords_leaked_in_breaches_are_refused(client, login, breached):
+    login(Role.FUND_MANAGER, "")
+    page = change_password(client, breached).get_data(as_text=True)
+    assert "leaked in breaches" in page, breached
+
+
+def hibp_file(path, passwords, filler=3000):
+    """A file shaped like Have I Been Pwned's SHA-1 download: HASH:COUNT lines, sorted, CRLF."""
+    digests = {hashlib.sha1(p.encode(), usedforsecurity=False).hexdigest().upper() for p in passwords}
+    digests |= {secrets.token_hex(20).upper() for _ in range(filler)}
+    lines = sorted(f"{d}:{secrets.randbelow(10**6)}\r\n" for d in digests)
+    path.write_text("".join(lines), newline="")
+    return sorted(digests)
+
+
+def test_the_hash_file_search_finds_every_line_and_nothing_else(tmp_path):
+    path = tmp_path / "pwned.txt"
+    digests = hibp_file(path, [], filler=500)
+    for digest in digests:  # first, last and every line between
+        assert _in_hash_file(path, digest.encode()), digest
+    for _ in range(200):
+        assert not _in_hash_file(path, secrets.token_hex(20).upper().encode())
+    assert not _in_hash_file(path, b"0" * 40) and not _in_hash_file(path, b"F" * 40)
+
+
+def test_a_password_in_the_operators_breach_file_is_refused_offline(database_url, make_user, tmp_path):
+    leaked = "tangerine glacier notebook"  # strong by every other measure
+    path = tmp_path / "pwned.txt"
+    hibp_file(path, [leaked])
+    app = make_app(database_url, VAT_BREACHED_PASSWORDS_FILE=str(path))
+    user = make_user(Role.FUND_MANAGER, "")
+    client = app.test_client()
+    sign_in(app, client, user)
+    assert "leaked in breaches" in change_password(client, leaked).get_data(as_text=True)
+    assert change_password(client, "a brand new passphrase 7").status_code == 302
+
+
+def test_a_breach_file_that_is_not_there_refuses_to_start(database_url, tmp_path):
+    with pytest.raises(ConfigurationError, match="VAT_BREACHED_PASSWORDS_FILE"):
+        make_app(database_url, VAT_BREACHED_PASSWORDS_FILE=str(tmp_path / "absent.txt"))

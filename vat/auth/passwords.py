@@ -2,14 +2,20 @@
 password or one of this application's own words dressed with digits and symbols, and at least
 10^10 guesses by zxcvbn's estimate, told the application's words so it guesses them first.
 
-The common passwords are zxcvbn's own list (the `zxcvbn` package, pinned in requirements.txt):
-the 30,000 most frequent passwords of the Xato corpus of 10 million leaked passwords, which its
-estimate also uses, beside English words, names, surnames and film and television words."""
+Breached passwords (ASVS 6.2.12), offline: zxcvbn's own list (the `zxcvbn` package, pinned in
+requirements.txt), the 30,000 most frequent of the Xato corpus of 10 million passwords leaked in
+breaches, which its estimate also uses, beside English words, names, surnames and film and
+television words; and, where the operator has downloaded it, Have I Been Pwned's SHA-1 file
+(ordered by hash) named by VAT_BREACHED_PASSWORDS_FILE, searched on disk. The choice is
+explained in docs/security.md."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
+from pathlib import Path
+from typing import BinaryIO
 
 import pycountry
 from flask import current_app
@@ -29,6 +35,8 @@ MAX_PASSWORD_LENGTH = 128
 MIN_GUESSES_LOG10 = 10
 
 COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
+# The substitutions people make to dress a listed password: P@ssw0rd is password.
+UNLEET = str.maketrans("@4310$5!7+", "aaeiossitt")
 
 # The words of this application and of the people who use it: its names, the UN peacekeeping and
 # political missions (current and recent), and the places they work from. Countries come from
@@ -91,6 +99,40 @@ def _core(password: str) -> str:
     return re.sub(r"^[\W\d_]+|[\W\d_]+$", "", password.lower())
 
 
+def _in_hash_file(path: Path, digest: bytes) -> bool:
+    """Whether the upper-case SHA-1 hex digest starts a line of the sorted file: a binary search
+    over line starts, a few dozen reads in a 35 GB file."""
+
+    def key_at(f: BinaryIO, position: int) -> bytes:  # the first whole line starting at or after position
+        f.seek(max(position - 1, 0))
+        if position:
+            f.readline()
+        return f.readline()[:40] or b"\xff"
+
+    with path.open("rb") as f:
+        low, high = 0, path.stat().st_size
+        while low < high:
+            middle = (low + high) // 2
+            if key_at(f, middle) < digest:
+                low = middle + 1
+            else:
+                high = middle
+        return key_at(f, low) == digest
+
+
+def is_breached(password: str) -> bool:
+    """Whether the password, as typed or with its letters' usual substitutions undone, is in the
+    leaked-password list, or (exactly) in the operator's Have I Been Pwned file."""
+    lowered = password.lower()
+    if {lowered, lowered.translate(UNLEET)} & COMMON_PASSWORDS:
+        return True
+    hash_file = current_app.config.get("VAT_BREACHED_PASSWORDS_FILE")
+    if not hash_file:
+        return False
+    digest = hashlib.sha1(password.encode(), usedforsecurity=False).hexdigest().upper().encode()
+    return _in_hash_file(Path(hash_file), digest)
+
+
 def check_password_strength(password: str, *, username: str = "") -> None:
     """Refuse a password with WeakPassword, saying why; return None for one strong enough."""
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -99,9 +141,12 @@ def check_password_strength(password: str, *, username: str = "") -> None:
         raise WeakPassword(_("Use at most %(count)d characters.", count=MAX_PASSWORD_LENGTH))
     if username and username.lower() in password.lower():
         raise WeakPassword(_("The password must not contain the username."))
+    if is_breached(password):
+        raise WeakPassword(_("This password is in lists of passwords leaked in breaches; choose another."))
     words = application_words(username)
     core = _core(password)
-    if core and (core in COMMON_PASSWORDS or core in words or core.replace(" ", "") in words):
+    cores = {core, core.translate(UNLEET), core.replace(" ", "")} - {""}
+    if cores & COMMON_PASSWORDS or cores.intersection(words):
         raise WeakPassword(
             _("This is a common password, or a word of this application, with digits or symbols added.")
         )
