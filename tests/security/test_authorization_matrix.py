@@ -51,6 +51,8 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("POST", "auth.confirm_totp"): (P.SIGNED_IN, ANY),
     ("GET", "auth.sessions"): (P.SIGNED_IN, ANY),
     ("POST", "auth.end_session"): (P.SIGNED_IN, ANY),
+    ("GET", "auth.security_notices"): (P.SIGNED_IN, ANY),
+    ("POST", "auth.mark_notices_seen"): (P.SIGNED_IN, ANY),
     ("GET", "auth.reset_password"): (P.PUBLIC, ANY),
     ("POST", "auth.use_reset_code"): (P.PUBLIC, ANY),
     ("GET", "main.health"): (P.PUBLIC, ANY),

@@ -58,11 +58,12 @@ HOSTILE = st.one_of(
 BY_KIND = {"date": st.one_of(DATES, HOSTILE), "decimal": st.one_of(AMOUNTS, HOSTILE)}
 
 
-# Rows a refused submission may add: a failed sign-in, confirmation or reset code is counted and
-# audited, and a search by name (posted, to keep the name out of URLs) answers 200 and is audited.
+# Rows a refused submission may add: a failed sign-in, confirmation or reset code is counted,
+# audited and noticed to the account's owner, and a search by name (posted, to keep the name out
+# of URLs) answers 200 and is audited.
 BOOKKEEPING = {
     (table, endpoint)
-    for table in ("auth_login_throttle", "audit_event")
+    for table in ("auth_login_throttle", "audit_event", "auth_security_notice")
     for endpoint in ("auth.submit_login", "auth.confirm_reauthentication", "auth.use_reset_code")
 } | {("audit_event", "victims.by_name")}
 

@@ -124,6 +124,35 @@ class TotpEnrolment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class NoticeKind(enum.StrEnum):
+    """What a user is told about their own account (vat.auth.notices)."""
+
+    FAILED_PASSWORD = "failed_password"  # noqa: S105  # a kind of notice, not a password
+    FAILED_CODE = "failed_code"
+    NEW_DEVICE = "new_device"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105
+    PASSWORD_RESET = "password_reset"  # noqa: S105
+    SECOND_FACTOR_SET = "second_factor_set"
+    SECOND_FACTOR_RESET = "second_factor_reset"
+    ACCOUNT_UNLOCKED = "account_unlocked"
+
+
+class SecurityNotice(Base):
+    """One event on a user's account that its owner should know of, shown in the app until they
+    mark it seen: there is no e-mail to send it by."""
+
+    __tablename__ = "auth_security_notice"
+    __table_args__ = (one_of("kind", NoticeKind),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class LoginThrottle(Base):
     """Login attempts per account (or known device) and per address, kept in the database so every
     process sees them. `failures` counts attempts not yet followed by a success; `locked_until` is

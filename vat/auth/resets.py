@@ -21,8 +21,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
 
 from vat import audit
-from vat.auth import throttle
-from vat.auth.models import TotpEnrolment, User
+from vat.auth import notices, throttle
+from vat.auth.models import NoticeKind, TotpEnrolment, User
 from vat.auth.passwords import check_password_strength
 from vat.auth.services import end_all_sessions, hash_password
 from vat.db import db, utcnow
@@ -65,6 +65,7 @@ def reset_password(*, actor: Any, user: User, detail: dict[str, Any] | None = No
     db.session.flush()
     noted = {"expires_hours": RESET_HOURS, **(detail or {})}  # never the code
     audit.record("user.password_reset", actor=actor, object_type="user", object_id=user.id, detail=noted)
+    notices.notify(user=user, kind=NoticeKind.PASSWORD_RESET)
     return code
 
 
@@ -81,6 +82,7 @@ def reset_second_factor(*, actor: Any, user: User, detail: dict[str, Any] | None
     audit.record(
         "user.second_factor_reset", actor=actor, object_type="user", object_id=user.id, detail=detail or {}
     )
+    notices.notify(user=user, kind=NoticeKind.SECOND_FACTOR_RESET)
 
 
 def use_reset_code(*, username: str, code: str, new_password: str, address: str | None) -> User:

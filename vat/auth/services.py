@@ -21,8 +21,8 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from vat import audit, i18n
-from vat.auth import throttle
-from vat.auth.models import Role, TotpEnrolment, User, UserScope, UserSession
+from vat.auth import notices, throttle
+from vat.auth.models import NoticeKind, Role, TotpEnrolment, User, UserScope, UserSession
 from vat.auth.passwords import check_password_strength
 from vat.auth.scopes import Scope, parse_scope
 from vat.auth.throttle import LoginRefused
@@ -202,6 +202,7 @@ def change_password(*, user: User, current: str, new: str) -> None:
     user.password_changed_at = utcnow()
     end_all_sessions(user)
     audit_user("user.password_change", actor=user, user=user)
+    notices.notify(user=user, kind=NoticeKind.PASSWORD_CHANGED)
 
 
 def audit_user(
@@ -237,6 +238,8 @@ def authenticate(*, username: str, password: str, address: str | None, device: s
             address=address,
             detail={"username_known": user is not None, "failures": failures},
         )
+        if user is not None and user.active:
+            notices.notify(user=user, kind=NoticeKind.FAILED_PASSWORD, address=address)
         raise LoginRefused(str(GENERIC_LOGIN_ERROR))
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -319,6 +322,7 @@ def verify_totp(*, user: User, code: str, address: str | None) -> None:
         address=address,
         detail={"malformed": well_formed is None, "failures": failures},
     )
+    notices.notify(user=user, kind=NoticeKind.FAILED_CODE, address=address)
     if failures >= current_app.config["VAT_TOTP_MAX_FAILURES"]:
         _lock(user, address=address)
     if well_formed is None:
@@ -384,6 +388,7 @@ def unlock_account(*, actor: Any, user: User) -> None:
     throttle.clear_attempts(f"user:{user.username}")
     unlocked = {"was_locked": was_locked}
     audit_user("auth.account_unlocked", actor=actor, user=user, detail=unlocked)
+    notices.notify(user=user, kind=NoticeKind.ACCOUNT_UNLOCKED)
 
 
 def start_totp_enrolment(*, user: User) -> str:
@@ -430,6 +435,7 @@ def confirm_totp_enrolment(
     db.session.execute(delete(TotpEnrolment).where(TotpEnrolment.user_id == user.id))
     end_all_sessions(user)
     audit_user("auth.totp_enrolled", actor=user, user=user, address=address)
+    notices.notify(user=user, kind=NoticeKind.SECOND_FACTOR_SET, address=address)
 
 
 # --- server-side sessions --------------------------------------------------------------------
@@ -442,8 +448,11 @@ def _token_hash(token: str) -> str:
 USER_AGENT_LENGTH = 200
 
 
-def start_session(*, user: User, address: str | None, user_agent: str | None = None) -> str:
-    """Open a session and return its token (to put in the signed cookie; only its hash is kept)."""
+def start_session(
+    *, user: User, address: str | None, user_agent: str | None = None, new_device: bool = False
+) -> str:
+    """Open a session and return its token (to put in the signed cookie; only its hash is kept).
+    A device the account never signed in from (no device cookie of it) is a notice to the user."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     db.session.add(
@@ -458,6 +467,8 @@ def start_session(*, user: User, address: str | None, user_agent: str | None = N
         )
     )
     audit_user("auth.login", actor=user, user=user, address=address)
+    if new_device:
+        notices.notify(user=user, kind=NoticeKind.NEW_DEVICE, address=address, user_agent=user_agent)
     return token
 
 

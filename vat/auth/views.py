@@ -26,7 +26,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from vat.auth import resets, services, throttle
+from vat.auth import notices, resets, services, throttle
 from vat.auth.forms import (
     CodeForm,
     EndSessionForm,
@@ -98,7 +98,12 @@ def device_cookie() -> str | None:
 
 
 def _finish_login(user: User) -> Response:
-    token = services.start_session(user=user, address=client_address(), user_agent=request.user_agent.string)
+    token = services.start_session(
+        user=user,
+        address=client_address(),
+        user_agent=request.user_agent.string,
+        new_device=throttle.device_of(device_cookie(), user) is None,
+    )
     db.session.commit()
     next_url = session.get("next")
     session.clear()  # a new session for a new login: nothing from before survives
@@ -406,6 +411,31 @@ def sessions() -> str:
         rows=[(row, services.is_current(row, token)) for row in rows],
         form=EndSessionForm(),
     )
+
+
+@bp.get("/notices")
+@signed_in
+def security_notices() -> str:
+    """What happened on the user's account: failed attempts, new devices, changes to how they
+    sign in (there is no e-mail; this page is where they are told)."""
+    return render_template("auth/notices.html", rows=notices.latest(current_user), form=FlaskForm())
+
+
+@bp.post("/notices/seen")
+@signed_in
+def mark_notices_seen() -> Response:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    notices.mark_seen(user=current_user)
+    db.session.commit()
+    flash(_("Notices marked as seen."), "success")
+    return redirect(url_for("auth.security_notices"))
+
+
+@bp.app_context_processor
+def notice_helpers() -> dict[str, Any]:
+    """The count of unseen notices, asked only by pages for a signed-in user."""
+    return {"unseen_notices": lambda: notices.unseen_count(current_user), "notice_label": notices.label}
 
 
 @bp.post("/sessions/end")
