@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import subprocess
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PRODUCTION_SECRETS = {  # as `secrets.token_urlsafe(48)` makes them
     "SECRET_KEY": "q3Xv9LmT0aZ-rW7kHc2NfYs8Ue1JdPb4GoVi6ExRl5MhKtAn_QzCwByDgSu3Fj0Op",
-    "VAT_DATA_KEY": TEST_SETTINGS["VAT_DATA_KEY"],
+    "VAT_DATA_KEY": "prod1:4IBs-hu2MWSY2LkTCGCRth2CuBcOpqUzLn_8rbSOfn0=",  # random bytes
     "VAT_MAC_KEY": "Lk8-Zp2QwN5vR0tYc7HxJ3mA9sE_bU6gFd1WoKi4CnTeVrMy-SlGh0XaPq7Bj2Du",
     "TRUSTED_HOSTS": ["vat.example.org"],
 }
@@ -71,11 +72,42 @@ def test_production_refuses_a_secret_with_little_entropy(monkeypatch, tmp_path, 
 
 
 def test_random_secrets_of_128_bits_and_more_are_accepted():
-    from vat.config import MIN_SECRET_BITS, secret_bits
+    from vat.config import MIN_SECRET_BITS, _frequency_bits, secret_bits
 
+    assert MIN_SECRET_BITS == 128
     for _ in range(200):
-        assert secret_bits(secrets.token_urlsafe(48)) > 2 * MIN_SECRET_BITS
-        assert secret_bits(secrets.token_hex(16)) >= MIN_SECRET_BITS
+        assert secret_bits(secrets.token_urlsafe(48)) >= MIN_SECRET_BITS
+        assert secret_bits(secrets.token_hex(32)) >= MIN_SECRET_BITS
+        assert _frequency_bits(os.urandom(32)) >= MIN_SECRET_BITS
+
+
+def test_production_refuses_128_random_bits_it_cannot_tell_from_fewer(monkeypatch, tmp_path):
+    """32 hex digits estimate at 95 to 115 bits: refused, with how to make a longer one."""
+    production_environment(monkeypatch, tmp_path, SECRET_KEY=secrets.token_hex(16))
+    with pytest.raises(ConfigurationError, match="^SECRET_KEY is too easy to guess.*token_urlsafe"):
+        create_app()
+
+
+@pytest.mark.parametrize(
+    "key",
+    [bytes(32), b"a" * 16 + b"b" * 16, bytes(range(8)) * 4, b"not a key"],
+    ids=["zeros", "ab", "ramp", "short"],
+)
+def test_production_refuses_a_field_encryption_key_that_is_not_random(monkeypatch, tmp_path, key):
+    entry = "k9:" + base64.urlsafe_b64encode(key).decode()
+    production_environment(
+        monkeypatch, tmp_path, VAT_DATA_KEY=f"{entry},{PRODUCTION_SECRETS['VAT_DATA_KEY']}"
+    )
+    with pytest.raises(ConfigurationError, match="^VAT_DATA_KEY"):
+        create_app()
+
+
+def test_production_accepts_generated_field_encryption_keys(monkeypatch, tmp_path):
+    from vat.crypto import generate_key_entry
+
+    for _ in range(20):
+        production_environment(monkeypatch, tmp_path, VAT_DATA_KEY=generate_key_entry())
+        assert create_app().config["VAT_ENV"] == "production"
 
 
 @pytest.mark.parametrize(
