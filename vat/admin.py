@@ -151,7 +151,9 @@ def reset_password(user_id: int) -> Response | str:
 def reset_second_factor(user_id: int) -> Response | str:
     user = db.get_or_404(User, user_id)
     return _run_act(
-        lambda: admin_requests.propose_second_factor_reset(actor=current_user, user=user),
+        lambda: admin_requests.propose_second_factor_reset(
+            actor=current_user, user=user, identity_check=request.form.get("identity_check", "")
+        ),
         done=_("Second factor reset: the user enrols a new authenticator at next sign-in."),
         back=url_for("admin.edit_user", user_id=user.id),
     )

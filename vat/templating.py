@@ -14,11 +14,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from vat.auth.models import (
+    IDENTITY_CHECK_LABELS,
     REQUEST_KIND_LABELS,
     REQUEST_STATUS_LABELS,
     ROLE_LABELS,
     AdminRequestKind,
     AdminRequestStatus,
+    IdentityCheck,
     Role,
 )
 from vat.auth.policy import Permission, can
@@ -98,6 +100,8 @@ def register_template_helpers(app: Flask) -> None:
             "can": lambda name: can(current_user, Permission(name)),
             "role_label": lambda role: ROLE_LABELS[Role(role)],
             "request_kind_label": lambda kind: REQUEST_KIND_LABELS[AdminRequestKind(kind)],
+            "identity_check_label": lambda how: IDENTITY_CHECK_LABELS[IdentityCheck(how)],
+            "identity_checks": list(IDENTITY_CHECK_LABELS.items()),
             "request_status_label": lambda status: REQUEST_STATUS_LABELS[AdminRequestStatus(status)],
             "current_locale": lambda: str(get_locale()),
         }

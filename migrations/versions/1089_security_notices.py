@@ -1,7 +1,10 @@
-"""schema: notices to users of events on their own account (issue 15, ASVS 6.3.5 / 6.3.7)
+"""schema: notices to users of events on their own account; identity checked before a
+second-factor reset (issue 15, ASVS 6.3.5 / 6.3.7 / 6.4.4)
 
-auth_security_notice: a failed password or code, a sign-in from a new device, a password or second
-factor changed or reset, an unlock; shown in the app until its owner marks it seen.
+- auth_security_notice: a failed password or code, a sign-in from a new device, a password or
+  second factor changed or reset, an unlock; shown in the app until its owner marks it seen;
+- auth_admin_request.identity_check: how the administrator made sure of the person before a
+  second-factor reset (NULL for the other kinds, and for resets asked before this revision).
 """
 
 import sqlalchemy as sa
@@ -34,7 +37,16 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_security_notice")),
     )
     create_indexes(table, "user_id")
+    with op.batch_alter_table("auth_admin_request") as batch:
+        batch.add_column(sa.Column("identity_check", sa.String(20), nullable=True))
+        batch.create_check_constraint(
+            op.f("ck_auth_admin_request_identity_check"),
+            "identity_check IN ('in_person', 'video_call', 'call_back')",
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("auth_admin_request") as batch:
+        batch.drop_constraint(op.f("ck_auth_admin_request_identity_check"), type_="check")
+        batch.drop_column("identity_check")
     op.drop_table("auth_security_notice")

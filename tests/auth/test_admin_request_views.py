@@ -221,7 +221,7 @@ def test_a_second_factor_reset_sends_the_user_to_enrol(app, make_user, two_admin
     first, second = two_admins
     advocate = make_user(Role.ADVOCATE, "CAF")
     device = client_of(app, advocate)
-    first.post(f"/admin/users/{advocate.id}/reset-second-factor")
+    first.post(f"/admin/users/{advocate.id}/reset-second-factor", data={"identity_check": "video_call"})
     (asked,) = request_ids(app)
     assert second.post(f"/admin/requests/{asked}/approve").status_code == 302
     assert device.get("/").headers["Location"].startswith("/auth/login")  # its sessions ended
@@ -238,7 +238,7 @@ def test_a_fund_manager_whose_second_factor_was_reset_must_enrol_again(app, make
     app.config["VAT_SINGLE_ADMIN_OFFICE"] = True
     admin = client_of(app, make_user(Role.ADMIN, ""))
     manager = make_user(Role.FUND_MANAGER, "", totp=True)
-    admin.post(f"/admin/users/{manager.id}/reset-second-factor")
+    admin.post(f"/admin/users/{manager.id}/reset-second-factor", data={"identity_check": "in_person"})
     client = app.test_client()
     client.post("/auth/login", data={"username": manager.username, "password": PASSWORD})
     assert client.get("/ledger/").headers["Location"] == "/auth/second-factor"

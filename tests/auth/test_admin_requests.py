@@ -146,9 +146,9 @@ def test_a_refused_request_applies_nothing_and_cannot_be_approved_after(admins):
 def test_the_same_request_twice_for_one_account_is_refused(admins, make_user):
     a, b = admins
     user = person(Role.FUND_MANAGER, "")
-    admin_requests.propose_second_factor_reset(actor=a, user=user)
+    admin_requests.propose_second_factor_reset(actor=a, user=user, identity_check="in_person")
     with pytest.raises(Conflict):
-        admin_requests.propose_second_factor_reset(actor=b, user=user)
+        admin_requests.propose_second_factor_reset(actor=b, user=user, identity_check="in_person")
 
 
 CHANGES = [
@@ -263,7 +263,7 @@ def test_a_second_factor_reset_makes_the_user_enrol_again(admins, make_user):
     a, b = admins
     user = person(Role.FUND_MANAGER, "", totp=True)
     user.locked_at, user.totp_failures = utcnow(), 5
-    asked = admin_requests.propose_second_factor_reset(actor=a, user=user)
+    asked = admin_requests.propose_second_factor_reset(actor=a, user=user, identity_check="in_person")
     assert user.totp_secret is not None
     admin_requests.approve(actor=b, request=asked.request)
     assert user.totp_secret is None and user.must_enrol_totp and user.needs_totp
@@ -275,7 +275,7 @@ def test_an_administrator_resets_nothing_of_their_own(admins):
     with pytest.raises(NotAllowed):
         admin_requests.propose_password_reset(actor=a, user=a)
     with pytest.raises(NotAllowed):
-        admin_requests.propose_second_factor_reset(actor=a, user=a)
+        admin_requests.propose_second_factor_reset(actor=a, user=a, identity_check="in_person")
 
 
 def test_unlocking_clears_the_accounts_wait_after_failed_sign_ins(app, admins, make_user):

@@ -31,11 +31,11 @@ from sqlalchemy.orm import selectinload
 from vat import audit
 from vat.auth import resets, services
 from vat.auth.actor import Actor
-from vat.auth.models import AdminRequest, AdminRequestKind, AdminRequestStatus, Role, User
+from vat.auth.models import AdminRequest, AdminRequestKind, AdminRequestStatus, IdentityCheck, Role, User
 from vat.auth.policy import PRIVILEGED_ROLES, SCOPED_ROLES, permissions_of
 from vat.auth.scopes import parse_scope, widens
 from vat.db import db, utcnow
-from vat.errors import Conflict, NotAllowed
+from vat.errors import Conflict, DomainError, NotAllowed
 
 REQUEST_HOURS = 72
 
@@ -120,9 +120,10 @@ def _open(actor: Actor, kind: AdminRequestKind, user: User | None, **wanted: Any
 def _detail(request: AdminRequest) -> dict[str, Any]:
     """What the audit row of an applied request adds: which request, who asked, and whether one
     administrator did it alone."""
+    checked = {"identity_check": request.identity_check} if request.identity_check else {}
     if request.status == _ALONE:
-        return {"request": request.id, "single_admin": True}
-    return {"request": request.id, "requested_by": request.requested_by_id}
+        return {"request": request.id, "single_admin": True, **checked}
+    return {"request": request.id, "requested_by": request.requested_by_id, **checked}
 
 
 # --- asking ----------------------------------------------------------------------------------
@@ -196,14 +197,21 @@ def propose_password_reset(*, actor: Actor, user: User) -> Outcome:
     return _apply_alone(actor, _open(actor, AdminRequestKind.RESET_PASSWORD, user))
 
 
-def propose_second_factor_reset(*, actor: Actor, user: User) -> Outcome:
+def propose_second_factor_reset(*, actor: Actor, user: User, identity_check: str) -> Outcome:
+    """Reset a lost second factor once the administrator has said how they made sure the person
+    asking is the account's owner (ASVS 6.4.4); the approver sees how."""
     _require_admin(actor)
     if user.id == actor.id:
         raise NotAllowed(_l("Another administrator resets your own second factor."))
+    if identity_check not in set(IdentityCheck):
+        raise DomainError(
+            _l("Say how you checked the person's identity before resetting their second factor.")
+        )
     if not is_privileged(user.role):
-        resets.reset_second_factor(actor=actor, user=user)
+        resets.reset_second_factor(actor=actor, user=user, detail={"identity_check": identity_check})
         return Outcome(user=user)
-    return _apply_alone(actor, _open(actor, AdminRequestKind.RESET_SECOND_FACTOR, user))
+    asked = _open(actor, AdminRequestKind.RESET_SECOND_FACTOR, user, identity_check=identity_check)
+    return _apply_alone(actor, asked)
 
 
 def _apply_alone(actor: Actor, request: AdminRequest) -> Outcome:

@@ -199,6 +199,20 @@ class AdminRequestStatus(enum.StrEnum):
     ALONE = "alone"  # a one-admin office (VAT_SINGLE_ADMIN_OFFICE): done by one, listed for review
 
 
+class IdentityCheck(enum.StrEnum):
+    """How an administrator made sure it is the account's owner who lost their second factor
+    (ASVS 6.4.4): recorded with the reset, shown to the approving administrator."""
+
+    IN_PERSON = "in_person"
+    VIDEO_CALL = "video_call"
+    CALL_BACK = "call_back"
+
+
+IDENTITY_CHECK_LABELS = {
+    IdentityCheck.IN_PERSON: _l("in person, with an official photo identity document"),
+    IdentityCheck.VIDEO_CALL: _l("on a video call, face and photo identity document matched"),
+    IdentityCheck.CALL_BACK: _l("called back on the number on file, and confirmed by their supervisor"),
+}
 REQUEST_KIND_LABELS = {
     AdminRequestKind.CREATE_USER: _l("new account"),
     AdminRequestKind.CHANGE_USER: _l("role, scope or status"),
@@ -218,7 +232,11 @@ class AdminRequest(Base):
     when a second administrator approves it, never the one who asked."""
 
     __tablename__ = "auth_admin_request"
-    __table_args__ = (one_of("kind", AdminRequestKind), one_of("status", AdminRequestStatus))
+    __table_args__ = (
+        one_of("kind", AdminRequestKind),
+        one_of("status", AdminRequestStatus),
+        one_of("identity_check", IdentityCheck),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
@@ -232,6 +250,7 @@ class AdminRequest(Base):
     active: Mapped[bool | None] = mapped_column(Boolean)
     # A new account's initial password, hashed when asked (never kept in clear).
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    identity_check: Mapped[str | None] = mapped_column(String(20))  # a second-factor reset's
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
