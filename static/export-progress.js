@@ -11,6 +11,7 @@
   var bar = document.getElementById("export-bar");
   var status = document.getElementById("export-status");
   var link = document.getElementById("export-link");
+  var notice = document.getElementById("export-notice"); // the worker is not running
   var numbers;
   try {
     numbers = new Intl.NumberFormat(document.documentElement.lang.replace(/_/g, "-") || undefined);
@@ -44,6 +45,10 @@
       shown += " " + (job.error || "");
     }
     status.textContent = shown;
+    if (notice) {
+      notice.textContent = job.notice || "";
+      notice.hidden = !job.notice;
+    }
   }
 
   function poll() {

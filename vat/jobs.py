@@ -9,13 +9,22 @@ to a worker that died (kill -9, a lost machine): it reads as failed, "interrupte
 going. A job's file (an export) lives in the jobs folder for an hour at most, for its owner only,
 and is deleted once downloaded.
 
+Huey takes a message off the queue before running it: a worker killed mid-job loses the message. A
+kind registered `recoverable` keeps its parameters (sealed) in the jobs folder until it ends, and
+a running worker queues such a job again once its heartbeat is stale (at most MAX_ATTEMPTS runs);
+meanwhile it reads as waiting, not failed. Each worker beats too (`JobWorker`): a job waiting
+with no live worker says so on its page, and `flask jobs status` exits 1.
+
 Job kinds register a function with `@kind("name")`; `flask jobs worker` runs the consumer."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import secrets
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -29,10 +38,12 @@ from flask.cli import AppGroup
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from huey import Huey, RedisHuey, SqliteHuey, crontab
-from sqlalchemy import ForeignKey, Integer, String, delete, select, update
+from sqlalchemy import ForeignKey, Integer, String, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat import request_keys
+from vat.crypto import keyring
 from vat.db import Base, BeginMode, UTCDateTime, begin_mode, db, one_of, utcnow
 from vat.errors import DomainError
 
@@ -45,6 +56,12 @@ EVERY_ROWS = 1000  # write the count this often, not on every row
 INTERRUPTED = _l("Interrupted; start it again.")
 FAILED = _l("The job failed; nothing was kept. Start it again.")
 NOT_QUEUED = _l("The job could not be queued; start it again.")
+NO_WORKER = _l(
+    "The background worker is not running. Nothing is lost: the job will run when it starts. "
+    "Please tell your administrator."
+)
+MAX_ATTEMPTS = 3  # runs of a recoverable job whose worker died, before it reads as failed
+WAIT_SECONDS = 20  # a job waiting this long with no live worker says so
 Row = TypeVar("Row")
 
 
@@ -66,6 +83,17 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     result_path: Mapped[str | None] = mapped_column(String(64))  # a file name in the jobs folder
     error: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # runs begun
+
+
+class JobWorker(Base):
+    """A running `flask jobs worker` (host:pid), beating every VAT_JOBS_HEARTBEAT_SECONDS."""
+
+    __tablename__ = "job_worker"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -77,23 +105,29 @@ class Status:
     total: int | None
     error: str | None
     has_file: bool
+    notice: str | None = None  # waiting with no live worker
 
     def as_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "rows": self.rows, "total": self.total, "error": self.error}
+        body = {"state": self.state, "rows": self.rows, "total": self.total, "error": self.error}
+        return body | ({"notice": self.notice} if self.notice else {})
 
 
 # --- kinds and the queue --------------------------------------------------------------------
 
 Runner = Callable[..., str | None]  # (job=, progress=, params=) -> the result file's name, or None
 KINDS: dict[str, Runner] = {}
+RECOVERABLE: set[str] = set()
 
 
-def kind(name: str) -> Callable[[Runner], Runner]:
+def kind(name: str, *, recoverable: bool = False) -> Callable[[Runner], Runner]:
     """Register a job kind: `runner(job=, progress=, params=)` does the work, commits what it
-    changes, and returns the name of the file it wrote in `folder()` (or None)."""
+    changes, and returns the name of the file it wrote in `folder()` (or None). A recoverable
+    kind is run again after its worker died, so it must be idempotent by the job's id."""
 
     def register(runner: Runner) -> Runner:
         KINDS[name] = runner
+        if recoverable:
+            RECOVERABLE.add(name)
         return runner
 
     return register
@@ -164,9 +198,14 @@ def create(*, kind_name: str, owner_id: int | None) -> Job:
 
 
 def enqueue(job_id: str, params: dict[str, Any]) -> None:
-    """Hand a committed job to the queue; if the queue cannot take it, the job reads as failed."""
+    """Hand a committed job to the queue; if the queue cannot take it, the job reads as failed.
+    A recoverable job's parameters are kept (sealed) until it ends, to queue it again."""
     sweep()
     try:
+        with _reading() as connection:
+            if connection.scalar(select(Job.kind).where(Job.id == job_id)) in RECOVERABLE:
+                sealed = keyring().encrypt(json.dumps(params), f"{PARAMS_CONTEXT}:{job_id}")
+                (folder() / f"{job_id}.params").write_text(sealed, encoding="ascii")
         current_app.extensions["vat_jobs"][1](job_id, params)
     except Exception:
         log.exception("job %s could not be queued", job_id)
@@ -191,17 +230,37 @@ def shown(now: Status) -> dict[str, Any]:
     """The status as a page's script reads it; the error (stored in English) translated."""
     body = now.as_dict()
     body["error"] = gettext(now.error) if now.error else None
+    if now.notice:
+        body["notice"] = gettext(now.notice)
     return body
 
 
+def _stale() -> timedelta:
+    return timedelta(seconds=current_app.config["VAT_JOBS_STALE_SECONDS"])
+
+
 def status(job: Job, *, now: datetime | None = None) -> Status:
+    """A running job whose heartbeat is stale reads as failed, or as waiting if a worker will run
+    it again (recoverable); a job waiting over WAIT_SECONDS with no live worker says so."""
     now = now or utcnow()
-    stale = timedelta(seconds=current_app.config["VAT_JOBS_STALE_SECONDS"])
-    state, error = job.state, job.error
-    if state == "running" and (job.heartbeat_at is None or now - job.heartbeat_at > stale):
-        state, error = "failed", str(INTERRUPTED)
+    state, error, notice = job.state, job.error, None
+    if state == "running" and (job.heartbeat_at is None or now - job.heartbeat_at > _stale()):
+        if job.kind in RECOVERABLE and job.attempts < MAX_ATTEMPTS:
+            state = "queued"
+        else:
+            state, error = "failed", str(INTERRUPTED)
+    waiting_since = job.heartbeat_at or job.created_at
+    if state == "queued" and now - waiting_since > timedelta(seconds=WAIT_SECONDS) and not worker_alive(now):
+        notice = str(NO_WORKER)
     has_file = state == "finished" and job.result_path is not None and not _expired(job, now)
-    return Status(state, job.rows_done, job.rows_total, error, has_file)
+    return Status(state, job.rows_done, job.rows_total, error, has_file, notice)
+
+
+def worker_alive(now: datetime | None = None) -> bool:
+    """Whether some worker has beaten within VAT_JOBS_STALE_SECONDS."""
+    with _reading() as connection:
+        last = connection.scalar(select(func.max(JobWorker.heartbeat_at)))
+    return last is not None and (now or utcnow()) - last <= _stale()
 
 
 def page(template: str, job: Job, status_endpoint: str, **context: Any) -> str:
@@ -235,17 +294,28 @@ def take_file(job: Job) -> Path | None:
 
 
 def sweep() -> None:
-    """Delete job files over an hour old (taken or not, finished or left by a dead worker), and
-    job records over RECORD_LIFETIME old."""
+    """Delete job files over an hour old (taken or not, finished or left by a dead worker; not a
+    waiting or running job's upload and parameters), and job records over RECORD_LIFETIME old."""
     cutoff = utcnow() - FILE_LIFETIME
-    for path in folder().iterdir():
-        if path.stat().st_mtime < cutoff.timestamp():
-            path.unlink(missing_ok=True)
+    old = [path for path in folder().iterdir() if path.stat().st_mtime < cutoff.timestamp()]
+    if old:
+        with _reading() as connection:
+            going = set(connection.scalars(select(Job.id).where(Job.state.in_(("queued", "running")))))
+        for path in old:
+            if path.name.partition(".")[0] not in going:
+                path.unlink(missing_ok=True)
     with begin_mode(BeginMode.IMMEDIATE), db.engine.begin() as connection:
         connection.execute(
             update(Job).where(Job.result_path.is_not(None), Job.finished_at < cutoff).values(result_path=None)
         )
         connection.execute(delete(Job).where(Job.created_at < utcnow() - RECORD_LIFETIME))
+
+
+@contextlib.contextmanager
+def _reading() -> Iterator[Connection]:
+    """A connection of its own that only reads (on SQLite a deferred transaction: no write lock)."""
+    with begin_mode(BeginMode.DEFERRED), db.engine.connect() as connection:
+        yield connection
 
 
 def _write(job_id: str, *conditions: Any, **values: Any) -> bool:
@@ -309,7 +379,8 @@ class Progress:
 def execute(job_id: str, params: dict[str, Any]) -> None:
     """Run one job: claim it (queued → running), run its kind, record the outcome. A job already
     claimed, or no longer queued, is left alone."""
-    if not _write(job_id, Job.state == "queued", state="running", heartbeat_at=utcnow()):
+    claimed = {"state": "running", "heartbeat_at": utcnow(), "attempts": Job.attempts + 1}
+    if not _write(job_id, Job.state == "queued", **claimed):
         log.warning("job %s is not queued; not run", job_id)
         return
     with begin_mode(BeginMode.DEFERRED):
@@ -329,6 +400,80 @@ def execute(job_id: str, params: dict[str, Any]) -> None:
         _write(job_id, state="failed", error=str(FAILED), finished_at=utcnow())
     else:
         _write(job_id, state="finished", result_path=result, finished_at=utcnow(), heartbeat_at=utcnow())
+    (folder() / f"{job_id}.params").unlink(missing_ok=True)
+
+
+# --- workers and recovery ---------------------------------------------------------------------
+
+PARAMS_CONTEXT = "job.params"
+
+
+def _kept_params(job_id: str) -> dict[str, Any] | None:
+    path = folder() / f"{job_id}.params"
+    if not path.is_file():
+        return None
+    return json.loads(keyring().decrypt(path.read_text(encoding="ascii"), f"{PARAMS_CONTEXT}:{job_id}"))
+
+
+def recover() -> int:
+    """Queue again each recoverable job whose worker died (running, heartbeat stale), once even
+    when two workers look at the same moment; one run MAX_ATTEMPTS times, or without its
+    parameters, fails. How many were queued again."""
+    cutoff = utcnow() - _stale()
+    dead = or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff)
+    with _reading() as connection:
+        found = connection.execute(
+            select(Job.id, Job.attempts).where(Job.state == "running", Job.kind.in_(RECOVERABLE), dead)
+        ).all()
+    queued = 0
+    for job_id, attempts in found:
+        params = _kept_params(job_id) if attempts < MAX_ATTEMPTS else None
+        if params is None:
+            ended = {"state": "failed", "error": str(INTERRUPTED), "finished_at": utcnow()}
+            _write(job_id, Job.state == "running", dead, **ended)
+            (folder() / f"{job_id}.params").unlink(missing_ok=True)
+        elif _write(job_id, Job.state == "running", dead, state="queued"):
+            log.warning("job %s: its worker died; queued again (run %d)", job_id, attempts + 1)
+            current_app.extensions["vat_jobs"][1](job_id, params)
+            queued += 1
+    return queued
+
+
+def _beat_worker(name: str, started: datetime) -> None:
+    now = utcnow()
+    with begin_mode(BeginMode.IMMEDIATE), db.engine.begin() as connection:
+        beaten = connection.execute(update(JobWorker).where(JobWorker.name == name).values(heartbeat_at=now))
+        if not beaten.rowcount:
+            connection.execute(insert(JobWorker).values(name=name, started_at=started, heartbeat_at=now))
+        connection.execute(delete(JobWorker).where(JobWorker.heartbeat_at < now - timedelta(days=1)))
+
+
+def run_worker(app: Flask, consumer: Any) -> None:
+    """Run a Huey consumer with the worker's heartbeat and the recovery of jobs whose worker died
+    (at start, then at every beat); the worker's row goes when it stops."""
+    name = f"{socket.gethostname()[:60]}:{os.getpid()}"
+    started, stop = utcnow(), threading.Event()
+
+    def beat() -> None:
+        with app.app_context():
+            while True:
+                try:
+                    _beat_worker(name, started)
+                    recover()
+                except Exception:  # a busy database: the next beat tries again
+                    log.warning("jobs worker: heartbeat not written")
+                if stop.wait(app.config["VAT_JOBS_HEARTBEAT_SECONDS"]):
+                    return
+
+    thread = threading.Thread(target=beat, name="worker-heartbeat", daemon=True)
+    thread.start()
+    try:
+        consumer.run()
+    finally:
+        stop.set()
+        thread.join()
+        with app.app_context(), begin_mode(BeginMode.IMMEDIATE), db.engine.begin() as connection:
+            connection.execute(delete(JobWorker).where(JobWorker.name == name))
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -336,7 +481,25 @@ def execute(job_id: str, params: dict[str, Any]) -> None:
 
 @click.group("jobs", cls=AppGroup)
 def jobs_group() -> None:
-    """Run the jobs' worker; show a job."""
+    """Run the jobs' worker; show a job; say whether a worker runs."""
+
+
+@jobs_group.command("status")
+def jobs_status() -> None:
+    """The workers that beat, the jobs waiting and running; exit 1 if jobs wait with no live
+    worker (a health check for a supervisor or a monitor)."""
+    now, stale = utcnow(), _stale()
+    with _reading() as connection:
+        workers = connection.execute(select(JobWorker.name, JobWorker.heartbeat_at)).all()
+        counts = dict(connection.execute(select(Job.state, func.count()).group_by(Job.state)).all())
+        oldest = connection.scalar(select(func.min(Job.created_at)).where(Job.state == "queued"))
+    alive = [name for name, beat in workers if now - beat <= stale]
+    click.echo(f"workers: {len(alive)} running" + (f" ({', '.join(alive)})" if alive else ""))
+    waiting = f", the oldest for {int((now - oldest).total_seconds())} s" if oldest else ""
+    click.echo(f"jobs: {counts.get('queued', 0)} queued{waiting}, {counts.get('running', 0)} running")
+    if not alive and (counts.get("queued") or counts.get("running")):
+        click.echo("no worker is running: start `flask jobs worker`", err=True)
+        raise SystemExit(1)
 
 
 @jobs_group.command("worker")
@@ -346,7 +509,8 @@ def jobs_worker(workers: int) -> None:
     queue = queue_of(current_app)
     click.echo(f"jobs worker: {workers} threads on {type(queue).__name__} {queue.name!r}")
     # An idle worker polls the embedded queue at most a second apart (Huey's default backs off to 10 s).
-    queue.create_consumer(workers=workers, worker_type="thread", periodic=True, max_delay=1.0).run()
+    consumer = queue.create_consumer(workers=workers, worker_type="thread", periodic=True, max_delay=1.0)
+    run_worker(current_app._get_current_object(), consumer)  # type: ignore[attr-defined]
 
 
 @jobs_group.command("show")

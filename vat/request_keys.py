@@ -110,6 +110,18 @@ def _insert_once(values: dict[str, Any]) -> bool:
     return db.session.execute(statement.returning(RequestKey.key)).scalar() is not None
 
 
+def claim_once(key: str, *, endpoint: str, user_id: int | None) -> bool:
+    """Claim a key for work without a form (a job's save, by the job's id) in the current
+    transaction; False if it was taken: that work was done and committed before."""
+    return _insert_once(
+        {"key": key, "endpoint": endpoint, "user_id": user_id, "request_hash": "", "created_at": utcnow()}
+    )
+
+
+def taken(key: str) -> bool:
+    return db.session.get(RequestKey, key) is not None
+
+
 def claim(form: KeyedForm) -> Claim:
     """Claim the form's key in the current transaction. Raise `Conflict` if it was used for
     something else; otherwise say whether an earlier submission had claimed it."""

@@ -67,6 +67,15 @@ def workbook(sheets: dict[str, list[list[Any]]]) -> io.BytesIO:
     return buffer
 
 
+def upload(client: FlaskClient, sheets: dict[str, list[list[Any]]]) -> Any:
+    """POST the sheets as a workbook to the import form."""
+    return client.post(
+        "/vat/import",
+        data={"kind": "victims", "file": (workbook(sheets), "old.xlsx")},
+        content_type="multipart/form-data",
+    )
+
+
 def counts() -> tuple[int, int, int, int]:
     return tuple(  # type: ignore[return-value]
         db.session.scalar(select(func.count()).select_from(model))
@@ -157,11 +166,7 @@ def test_import_page_and_template(
     book = load_workbook(io.BytesIO(template.data))
     assert book.sheetnames == ["README", "victims", "allegations", "links", "assistance"]
     assert [c.value for c in book["links"][1]] == ["case_code", "reference"]
-    response = client.post(
-        "/vat/import",
-        data={"kind": "victims", "file": (workbook(sheets), "old.xlsx")},
-        content_type="multipart/form-data",
-    )
+    response = upload(client, sheets)
     assert response.status_code == 303 and response.location.startswith("/vat/import/jobs/")
     page = client.get(response.location).get_data(as_text=True)
     assert "2 victims" in page and "nothing was imported" not in page
@@ -189,11 +194,7 @@ def test_the_import_runs_as_a_job_for_its_owner_only(
     status counts the rows checked; another advocate gets 404 for the page and its status; a
     file refused as a whole answers 4xx before any job."""
     owner = login(Role.ADVOCATE, "CAF")
-    response = client.post(
-        "/vat/import",
-        data={"kind": "victims", "file": (workbook(sheets), "old.xlsx")},
-        content_type="multipart/form-data",
-    )
+    response = upload(client, sheets)
     job_url = response.location
     status = client.get(f"{job_url}/status").get_json()
     assert status == {"state": "finished", "rows": 6, "total": 6, "error": None}
@@ -223,11 +224,7 @@ def test_the_import_is_refused_to_other_roles_and_without_csrf(
         assert getattr(client, method)(path).status_code == 403, path
     app.config["WTF_CSRF_ENABLED"] = True
     login(Role.ADVOCATE, "CAF")
-    response = client.post(
-        "/vat/import",
-        data={"kind": "victims", "file": (workbook(sheets), "old.xlsx")},
-        content_type="multipart/form-data",
-    )
+    response = upload(client, sheets)
     assert response.status_code == 400
     with app.app_context():
         assert counts() == (0, 0, 0, 0) and db.session.scalar(select(func.count(jobs.Job.id))) == 0

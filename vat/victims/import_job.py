@@ -3,8 +3,10 @@ queues the job; the worker reads it, checks and encrypts every row while reading
 them all in one short write transaction, and writes the report for its owner's page.
 
 The report (counts, every skipped or refused row with its number and why, in the owner's language)
-is a JSON file in the jobs folder, kept for an hour like an export's file; the upload is deleted
-as soon as the worker has read it, or by the jobs' sweep within the hour if no worker ever does."""
+is a JSON file in the jobs folder, kept for an hour like an export's file. The upload is kept until
+the job ends: a worker killed mid-import leaves it for the run that a live worker starts again
+(`jobs.recover`). The save claims the request key "job:<id>" in its transaction and the report is
+written before its commit, so a run after a committed save imports nothing again."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError
 
-from vat import jobs
+from vat import jobs, request_keys
 from vat.auth.models import User
 from vat.auth.policy import Permission, can
 from vat.crypto import keyring
@@ -58,27 +60,39 @@ def report_of(job: jobs.Job) -> dict[str, Any] | None:
 
 
 def _read_upload(job: jobs.Job) -> bytes:
-    path = jobs.folder() / f"{job.id}.upload"
-    try:
-        sealed = path.read_text(encoding="ascii")
-    finally:
-        path.unlink(missing_ok=True)
+    sealed = (jobs.folder() / f"{job.id}.upload").read_text(encoding="ascii")
     return base64.b64decode(keyring().decrypt(sealed, f"{UPLOAD_CONTEXT}:{job.id}"))
 
 
-@jobs.kind(KIND)
-def run(*, job: jobs.Job, progress: jobs.Progress, params: dict[str, Any]) -> str:
-    content = _read_upload(job)
-    with begin_mode(BeginMode.DEFERRED):
-        owner = db.session.get(User, job.owner_id)
-        permitted = owner is not None and owner.active and can(owner, Permission.EDIT_CASES)
-        db.session.rollback()
-    if owner is None or not permitted:
-        raise NotAllowed(ONLY_EDITORS)
-    with force_locale(params.get("locale") or "en"):
-        report, timings = _import(owner, job, progress, content, params)
+def _save_key(job: jobs.Job) -> str:
+    return f"job:{job.id}"
+
+
+def _write_report(job: jobs.Job, report: importer.ImportReport) -> str:
     name = f"{job.id}.json"
     (jobs.folder() / name).write_text(json.dumps(importer.as_dict(report), default=str), encoding="utf-8")
+    return name
+
+
+@jobs.kind(KIND, recoverable=True)
+def run(*, job: jobs.Job, progress: jobs.Progress, params: dict[str, Any]) -> str | None:
+    try:
+        with begin_mode(BeginMode.DEFERRED):
+            owner = db.session.get(User, job.owner_id)
+            permitted = owner is not None and owner.active and can(owner, Permission.EDIT_CASES)
+            saved = request_keys.taken(_save_key(job))
+            db.session.rollback()
+        if saved:  # an earlier run committed its save (and wrote its report), then its worker died
+            log.warning("import job %s was saved by an earlier run; not imported again", job.id)
+            return f"{job.id}.json" if (jobs.folder() / f"{job.id}.json").is_file() else None
+        if owner is None or not permitted:
+            raise NotAllowed(ONLY_EDITORS)
+        content = _read_upload(job)
+        with force_locale(params.get("locale") or "en"):
+            report, timings = _import(owner, job, progress, content, params)
+            name = _write_report(job, report)
+    finally:  # the job ends here (a killed worker never gets here: the upload waits for the next run)
+        (jobs.folder() / f"{job.id}.upload").unlink(missing_ok=True)
     log.info(
         "import job %s: %d rows; %s",
         job.id,
@@ -120,7 +134,10 @@ def _import(
     began = time.perf_counter()
     with begin_mode(BeginMode.IMMEDIATE):
         try:
+            if not request_keys.claim_once(_save_key(job), endpoint=f"jobs.{KIND}", user_id=owner.id):
+                raise RuntimeError(f"import job {job.id} saved twice")  # execute() runs a job once
             importer.save(actor=owner, report=report, plan=plan, job=job.id)
+            _write_report(job, report)  # before the commit: a run after it finds both
             db.session.commit()
         except RecordsChanged as error:
             db.session.rollback()
