@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -136,6 +137,31 @@ class Client:
         except urllib.error.HTTPError as error:
             self.location = error.headers.get("Location")
             return error.code, error.read().decode()
+
+    def post_file(self, path: str, fields: dict[str, str], name: str, filename: str, content: bytes) -> int:
+        """A multipart/form-data POST of `fields` and one file (an upload form)."""
+        boundary = uuid.uuid4().hex
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+            for key, value in fields.items()
+        ]
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+            + content
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        request = urllib.request.Request(  # noqa: S310 - loopback only
+            self.base_url + path,
+            data=b"".join(parts),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            self.location = error.headers.get("Location")
+            return error.code
 
     def csrf_token(self, path: str) -> str:
         status, page = self.request(path)
