@@ -388,6 +388,7 @@ def execute(job_id: str, params: dict[str, Any]) -> None:
         db.session.expunge(job)  # a snapshot: reading it later must not begin a transaction
         db.session.rollback()
     progress = Progress(job_id)
+    RUNNING_HERE.add(job_id)
     try:
         with progress.beating():
             result = KINDS[job.kind](job=job, progress=progress, params=params)
@@ -400,12 +401,17 @@ def execute(job_id: str, params: dict[str, Any]) -> None:
         _write(job_id, state="failed", error=str(FAILED), finished_at=utcnow())
     else:
         _write(job_id, state="finished", result_path=result, finished_at=utcnow(), heartbeat_at=utcnow())
+    finally:
+        RUNNING_HERE.discard(job_id)
     (folder() / f"{job_id}.params").unlink(missing_ok=True)
 
 
 # --- workers and recovery ---------------------------------------------------------------------
 
 PARAMS_CONTEXT = "job.params"
+# Jobs this process runs: never "dead", even when their heartbeat could not be written (on SQLite
+# the beat waits for the write lock that the job's own save holds).
+RUNNING_HERE: set[str] = set()
 
 
 def _kept_params(job_id: str) -> dict[str, Any] | None:
@@ -427,6 +433,8 @@ def recover() -> int:
         ).all()
     queued = 0
     for job_id, attempts in found:
+        if job_id in RUNNING_HERE:
+            continue
         params = _kept_params(job_id) if attempts < MAX_ATTEMPTS else None
         if params is None:
             ended = {"state": "failed", "error": str(INTERRUPTED), "finished_at": utcnow()}

@@ -160,6 +160,16 @@ def test_a_recoverable_job_reads_as_waiting_until_its_runs_are_spent(queued_app,
         assert not (jobs.folder() / f"{job_id}.params").exists()
 
 
+def test_a_job_this_worker_runs_is_not_taken_for_dead(queued_app, counted_kind, monkeypatch):
+    """On SQLite a job's heartbeat waits for the write lock its own save holds: stale, not dead."""
+    job_id = _queued(queued_app, "test-counted", {"n": "x"})
+    monkeypatch.setattr(jobs, "RUNNING_HERE", {job_id})
+    with queued_app.app_context():
+        db.session.execute(update(jobs.Job).values(state="running", heartbeat_at=None, attempts=1))
+        db.session.commit()
+        assert jobs.recover() == 0 and db.session.get(jobs.Job, job_id).state == "running"
+
+
 def test_a_non_recoverable_job_whose_worker_died_is_not_queued_again(queued_app):
     job_id = _queued(queued_app)
     with queued_app.app_context():
