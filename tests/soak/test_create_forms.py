@@ -123,15 +123,8 @@ def victim_in(database_url: str, advocate_id: int) -> int:
             ("share_member_state", "FRA"),
             ("paternity_disclosure", None),
         ):
-            consents.record_consent(
-                actor=actor,
-                victim=victim,
-                purpose=purpose,
-                given_on=given,
-                method="written",
-                version="1",
-                recipient=recipient,
-            )
+            signed = {"given_on": given, "method": "written", "version": "1", "recipient": recipient}
+            consents.record_consent(actor=actor, victim=victim, purpose=purpose, **signed)
         db.session.commit()
         return victim.id
 
