@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "1091"
-down_revision = "1085"
+down_revision = "1089"
 
 
 def upgrade():
