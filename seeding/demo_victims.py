@@ -177,6 +177,7 @@ def _allegations(
             reference=_reference(rng, received),
             country_code=country,
             mission=place["mission"],
+            entity_category="peacekeeping",  # the demo's places are peacekeeping missions
             personnel_category=rng.choice(CATEGORIES),
             perpetrator_country=rng.choice(CONTRIBUTORS),
             type=kind,
@@ -198,6 +199,7 @@ def _allegations(
                 for k in (
                     "country_code",
                     "mission",
+                    "entity_category",
                     "personnel_category",
                     "perpetrator_country",
                     "type",
@@ -222,6 +224,7 @@ def seed_withheld_allegations(withheld: Iterable[tuple[str, str, date]]) -> None
             reference=reference,
             country_code="CAF",
             mission="MINUSCA",
+            entity_category="peacekeeping",
             personnel_category="military_contingent",
             perpetrator_country=country,
             type="exploitation",

@@ -24,6 +24,23 @@ class InvalidField(DomainError):
         self.field = field
 
 
+class InvalidFields(InvalidField):
+    """Several rules refused at once (each an InvalidField, in `errors`); shown as the first where a
+    form shows one, listed whole by the importer."""
+
+    def __init__(self, errors: list[InvalidField]) -> None:
+        super().__init__(errors[0].field, str(errors[0]))
+        self.errors = errors
+
+
+def refuse_all(errors: list[InvalidField]) -> None:
+    """Raise the refusals found, if any: one as itself, several as InvalidFields."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InvalidFields(errors)
+
+
 def today() -> date:
     """Today where the reader is (their time zone, else the installation's, VAT_TIME_ZONE): what
     "today" and "in the future" mean on every form. Read from the request's signed-in session, not
@@ -55,6 +72,26 @@ def choice(field: str, value: str | None, allowed: type[Any], *, default: str | 
     if cleaned is None or cleaned not in valid:
         raise InvalidField(field, _l("Choose one of: %(values)s.", values=", ".join(sorted(valid))))
     return cleaned
+
+
+def optional_choice(field: str, value: str | None, allowed: type[Any]) -> str | None:
+    """A choice that may be left empty: None, "not recorded"."""
+    if not (value or "").strip():
+        return None
+    return choice(field, value, allowed)
+
+
+def count(field: str, value: object, *, maximum: int = 100_000) -> int | None:
+    """A whole number of people or things, at least 1; None when not given."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError as error:
+        raise InvalidField(field, _l("Give a whole number.")) from error
+    if not 1 <= number <= maximum:
+        raise InvalidField(field, _l("Give a number from 1 to %(maximum)s.", maximum=maximum))
+    return number
 
 
 YES = {"yes", "y", "true", "1", "x", "oui", "是"}

@@ -25,7 +25,7 @@ from werkzeug.test import encode_multipart
 
 from vat.auth.models import Role
 from vat.db import db
-from vat.victims import importer
+from vat.victims import import_template
 from vat.victims.models import Victim
 
 VICTIMS_SHEET = "xl/worksheets/sheet2.xml"  # in the template: README is sheet1, victims sheet2
@@ -67,7 +67,7 @@ def archive(members: list[tuple[str, bytes, int, int]]) -> bytes:
 
 
 def template_members(leave_out: str = "") -> list[tuple[str, bytes, int, int]]:
-    template = zipfile.ZipFile(importer.template_workbook())
+    template = zipfile.ZipFile(import_template.template_workbook())
     return [
         (item.filename, deflated(data), zlib.crc32(data), len(data))
         for item in template.infolist()

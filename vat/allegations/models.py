@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Integer, String, false
+from sqlalchemy import Boolean, CheckConstraint, Date, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat.crypto import EncryptedText
@@ -26,6 +26,13 @@ LABELS = {
     "un_volunteer": "UN volunteer",
     "non_un_force": "non-UN force",
     "high_priority": "high priority",
+    "peacekeeping": "peacekeeping operations and special political missions",
+    "agency": "agencies, funds and programmes",
+    "national_investigation_officer": "contributing country (national investigation officer)",
+    "oios": "OIOS",
+    "national_authorities": "national authorities",
+    "under_review": "under review",
+    "closed_without_investigation": "closed without investigation",
 }
 
 
@@ -49,16 +56,61 @@ class AllegationType(Labelled):
     UNKNOWN = "unknown"
 
 
-# Sub-types named in the reports; free choice within a type is kept simple (one list).
-SUB_TYPES = [
-    ("", "—"),
-    ("rape", "rape"),
-    ("sexual_assault", "sexual assault"),
-    ("sexual_activity_with_minor", "sexual activity with a minor"),
-    ("transactional_sex", "transactional sex"),
-    ("exploitative_relationship", "exploitative relationship"),
-    ("other", "other"),
-]
+class SubType(Labelled):
+    """The sub-types the UN reports; `other` is read with its type (other exploitation, other
+    abuse)."""
+
+    TRANSACTIONAL_SEX = "transactional_sex"
+    EXPLOITATIVE_RELATIONSHIP = "exploitative_relationship"
+    RAPE = "rape"
+    SEXUAL_ASSAULT = "sexual_assault"
+    SEXUAL_ACTIVITY_WITH_MINOR = "sexual_activity_with_minor"
+    OTHER = "other"
+
+
+# Which sub-types each type has; a type not listed has none.
+SUB_TYPES_OF: dict[str, tuple[SubType, ...]] = {
+    AllegationType.EXPLOITATION: (
+        SubType.TRANSACTIONAL_SEX,
+        SubType.EXPLOITATIVE_RELATIONSHIP,
+        SubType.OTHER,
+    ),
+    AllegationType.ABUSE: (
+        SubType.RAPE,
+        SubType.SEXUAL_ASSAULT,
+        SubType.SEXUAL_ACTIVITY_WITH_MINOR,
+        SubType.OTHER,
+    ),
+}
+
+
+class EntityCategory(Labelled):
+    """The UN's four groups of entities whose personnel an allegation concerns (SG report §61–68)."""
+
+    PEACEKEEPING = "peacekeeping"
+    AGENCY = "agency"
+    IMPLEMENTING_PARTNER = "implementing_partner"
+    NON_UN_FORCE = "non_un_force"
+
+
+class InvestigatingEntity(Labelled):
+    NATIONAL_INVESTIGATION_OFFICER = "national_investigation_officer"
+    OIOS = "oios"
+    MISSION = "mission"
+    AGENCY = "agency"
+    NATIONAL_AUTHORITIES = "national_authorities"
+    JOINT = "joint"
+
+
+class InvestigationStatus(Labelled):
+    """Where the investigation stands, as the UN reports it; kept apart from the step dates, which
+    old trackers often lack."""
+
+    UNDER_REVIEW = "under_review"
+    REFERRED = "referred"
+    ONGOING = "ongoing"
+    COMPLETED = "completed"
+    CLOSED_WITHOUT_INVESTIGATION = "closed_without_investigation"
 
 
 class Urgency(Labelled):
@@ -104,7 +156,12 @@ class Allegation(Base):
     __tablename__ = "vat_allegation"
     __table_args__ = (
         one_of("personnel_category", PersonnelCategory),
+        one_of("entity_category", EntityCategory),
         one_of("type", AllegationType),
+        one_of("sub_type", SubType),
+        one_of("investigating_entity", InvestigatingEntity),
+        one_of("investigation_status", InvestigationStatus),
+        CheckConstraint("perpetrators >= 1", name="perpetrators"),
         one_of("urgency", Urgency),
         one_of("outcome", Outcome),
     )
@@ -113,8 +170,11 @@ class Allegation(Base):
     reference: Mapped[str] = mapped_column(String(40), unique=True)
     country_code: Mapped[str] = mapped_column(String(3), index=True)
     mission: Mapped[str | None] = mapped_column(String(40))
+    # NULL: not recorded (old records, and trackers that never kept it).
+    entity_category: Mapped[str | None] = mapped_column(String(30))
     personnel_category: Mapped[str] = mapped_column(String(30), default=PersonnelCategory.UNKNOWN)
     perpetrator_country: Mapped[str | None] = mapped_column(String(3))
+    perpetrators: Mapped[int | None] = mapped_column(Integer)  # alleged perpetrators; NULL: not recorded
     type: Mapped[str] = mapped_column(String(20), default=AllegationType.UNKNOWN)
     sub_type: Mapped[str | None] = mapped_column(String(40))
     urgency: Mapped[str] = mapped_column(String(20), default=Urgency.NORMAL)
@@ -124,6 +184,8 @@ class Allegation(Base):
     nio_decision_on: Mapped[date | None] = mapped_column(Date)
     investigation_completed_on: Mapped[date | None] = mapped_column(Date)
     report_submitted_on: Mapped[date | None] = mapped_column(Date)
+    investigating_entity: Mapped[str | None] = mapped_column(String(40))
+    investigation_status: Mapped[str | None] = mapped_column(String(40))
     outcome: Mapped[str] = mapped_column(String(20), default=Outcome.PENDING)
     actions_taken: Mapped[str | None] = mapped_column(EncryptedText("vat_allegation.actions_taken"))
     # Imported from a tracker that did not keep every step: a step without a date is "not

@@ -14,20 +14,34 @@ from ledger.models import Withholding
 from vat import audit
 from vat.allegations.models import (
     STEP_LABELS,
-    SUB_TYPES,
+    SUB_TYPES_OF,
     Allegation,
     AllegationType,
     ClockRule,
+    EntityCategory,
+    InvestigatingEntity,
+    InvestigationStatus,
     Outcome,
     PersonnelCategory,
     Step,
+    SubType,
     Urgency,
 )
 from vat.auth.actor import Actor
 from vat.auth.policy import in_scope, scope_filter
 from vat.db import db
 from vat.errors import DomainError
-from vat.inputs import InvalidField, choice, clean_text, country, mission, past_date, yes_no
+from vat.inputs import (
+    InvalidField,
+    choice,
+    clean_text,
+    count,
+    country,
+    mission,
+    optional_choice,
+    past_date,
+    yes_no,
+)
 
 # An outcome was recorded: the victims named in the allegation must be told. Sent within the
 # transaction that records it (sender: the allegation; `actor`); the factory connects the victims
@@ -73,23 +87,25 @@ def _validate(values: Mapping[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {
         "country_code": country("country_code", values.get("country_code")),
         "mission": mission("mission", values.get("mission")),
+        "entity_category": optional_choice("entity_category", values.get("entity_category"), EntityCategory),
         "personnel_category": choice(
             "personnel_category", values.get("personnel_category"), PersonnelCategory, default="unknown"
         ),
         "perpetrator_country": country(
             "perpetrator_country", values.get("perpetrator_country"), required=False
         ),
+        "perpetrators": count("perpetrators", values.get("perpetrators")),
         "type": choice("type", values.get("type"), AllegationType, default="unknown"),
         "urgency": choice("urgency", values.get("urgency"), Urgency, default="normal"),
+        "investigating_entity": optional_choice(
+            "investigating_entity", values.get("investigating_entity"), InvestigatingEntity
+        ),
         "outcome": choice("outcome", values.get("outcome"), Outcome, default="pending"),
         "actions_taken": clean_text("actions_taken", values.get("actions_taken"), max_length=2000),
     }
     if "historical" in values:  # set by the importer; the forms leave it as it is
         cleaned["historical"] = yes_no("historical", values["historical"])
-    sub_type = (values.get("sub_type") or "").strip().lower().replace(" ", "_") or None
-    if sub_type is not None and sub_type not in {v for v, _ in SUB_TYPES if v}:
-        raise InvalidField("sub_type", _l("Choose a listed sub-type."))
-    cleaned["sub_type"] = sub_type
+    cleaned["sub_type"] = _sub_type(cleaned, values.get("sub_type"))
     previous: tuple[str, date] | None = None
     for name in STEP_FIELDS:
         when = past_date(name, values.get(name))
@@ -102,7 +118,42 @@ def _validate(values: Mapping[str, Any]) -> dict[str, Any]:
             previous = (name, when)
     if cleaned["received_on"] is None and any(cleaned[n] for n in STEP_FIELDS[1:]):
         raise InvalidField("received_on", _l("Give the date received before later steps."))
+    cleaned["investigation_status"] = _investigation_status(cleaned, values.get("investigation_status"))
     return cleaned
+
+
+def _sub_type(cleaned: dict[str, Any], value: str | None) -> str | None:
+    """The sub-type, which must be one of its type's; a sub-type of one type only (rape, transactional
+    sex…) given with the type unknown gives the type."""
+    sub_type = optional_choice("sub_type", value, SubType)
+    if sub_type is None:
+        return None
+    owners = [kind for kind, subs in SUB_TYPES_OF.items() if sub_type in subs]
+    if cleaned["type"] == AllegationType.UNKNOWN and len(owners) == 1:
+        cleaned["type"] = owners[0]
+    if cleaned["type"] not in owners:
+        names = ", ".join(s.value for s in SUB_TYPES_OF.get(cleaned["type"], ()))
+        if not names:
+            raise InvalidField("sub_type", _l("Give a sub-type only for sexual exploitation or abuse."))
+        raise InvalidField("sub_type", _l("This type's sub-types are: %(values)s.", values=names))
+    return sub_type
+
+
+def _investigation_status(cleaned: dict[str, Any], value: str | None) -> str | None:
+    """The status given, or "completed" when the dates or the outcome say so; it may not contradict
+    them. Left empty otherwise: not recorded."""
+    status = optional_choice("investigation_status", value, InvestigationStatus)
+    finished = cleaned["investigation_completed_on"] is not None or cleaned["outcome"] != Outcome.PENDING
+    if finished and status not in (None, InvestigationStatus.COMPLETED):
+        raise InvalidField(
+            "investigation_status",
+            _l("The investigation is completed: its completion date or its outcome is recorded."),
+        )
+    if status == InvestigationStatus.UNDER_REVIEW and cleaned["referred_on"] is not None:
+        raise InvalidField(
+            "investigation_status", _l("The allegation was referred: it is no longer under review.")
+        )
+    return InvestigationStatus.COMPLETED.value if finished else status
 
 
 def _step_label(field: str) -> str:

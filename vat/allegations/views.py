@@ -27,6 +27,13 @@ from vat.victims.views.blueprint import form_values
 bp = Blueprint("allegations", __name__, url_prefix="/vat/allegations")
 
 FORM = "vat/allegations/form.html"
+NOT_RECORDED_FIELDS = (
+    "perpetrator_country",
+    "entity_category",
+    "sub_type",
+    "investigating_entity",
+    "investigation_status",
+)
 
 
 def load_allegation(allegation_id: int) -> Allegation:
@@ -131,8 +138,8 @@ def edit(allegation_id: int) -> str:
     allegation = load_allegation(allegation_id)
     form = AllegationForm(obj=allegation)
     prepare(form)
-    form.perpetrator_country.data = allegation.perpetrator_country or ""
-    form.sub_type.data = allegation.sub_type or ""
+    for name in NOT_RECORDED_FIELDS:  # NULL, not recorded: the empty choice
+        form[name].data = getattr(allegation, name) or ""
     form.reference.render_kw = {"readonly": True}
     return render_template(FORM, form=form, allegation=allegation)
 

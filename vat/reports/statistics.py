@@ -1,6 +1,7 @@
 """Statistics as the UN publishes them, for a quarter, a year or a date range: allegations by
-type and sub-type, by outcome, by mission and by personnel category (counted by the day they
-were received); victims by sex and age group with the unknowns kept apart (by the day they were
+entity category and type, by type and sub-type, by sub-type within its type, by investigating
+entity, by investigation status, by outcome, by mission and by personnel category (counted by the
+day they were received); victims by sex and age group with the unknowns kept apart (by the day they were
 registered); paternity and child-support claims by step (by the day they were opened).
 
 Every count covers everything in the viewer's reach. For fund managers and auditors each table is
@@ -9,9 +10,8 @@ only for settings the query-set-size control allows (docs/reports-privacy.md): a
 is a setting of its own, compared with its year and with the whole; a free date range could be
 subtracted from a range a day longer, so it is shown to advocates only.
 
-The UN's "entity category" (peacekeeping operations and special political missions; agencies,
-funds and programmes; implementing partners; non-UN forces) is not recorded on an allegation, so
-no table is derived for it."""
+An entity category, sub-type, investigating entity or investigation status left empty (old
+records, trackers that never kept it) is counted as "not recorded", in a row of its own."""
 
 from __future__ import annotations
 
@@ -21,7 +21,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from vat.allegations.models import Allegation, AllegationType, Outcome, PersonnelCategory
+from vat.allegations.models import (
+    SUB_TYPES_OF,
+    Allegation,
+    AllegationType,
+    EntityCategory,
+    InvestigatingEntity,
+    InvestigationStatus,
+    Outcome,
+    PersonnelCategory,
+)
 from vat.auth.actor import Actor
 from vat.claims.models import Claim, ClaimStep
 from vat.db import db
@@ -38,7 +47,7 @@ from vat.reports.sql import month_of
 from vat.reports.suppression import Setting, SuppressedTable, suppress, too_few_to_show
 from vat.victims.models import AgeGroup, Sex, Victim
 
-NOT_RECORDED = ""  # a sub-type or mission left empty
+NOT_RECORDED = ""  # a sub-type, mission or category left empty
 SUB_TYPE_COLUMNS = [
     "rape",
     "sexual_assault",
@@ -47,6 +56,11 @@ SUB_TYPE_COLUMNS = [
     "exploitative_relationship",
     "other",
     NOT_RECORDED,
+]
+SEPARATOR = "/"  # a row of the sub-type table: "<type>/<sub-type>"
+# Sub-types in the UN's order within their types; a type's row "<type>/" counts those not recorded.
+SUB_TYPE_ROWS = [
+    f"{kind}{SEPARATOR}{sub}" for kind, subs in SUB_TYPES_OF.items() for sub in [*subs, NOT_RECORDED]
 ]
 SEXES = [Sex.FEMALE.value, Sex.MALE.value, Sex.UNKNOWN.value]
 AGE_GROUPS = [AgeGroup.MINOR.value, AgeGroup.ADULT.value, AgeGroup.UNKNOWN.value]
@@ -63,7 +77,11 @@ POPULATIONS = ("allegations", "victims", "claims")
 
 @dataclass(frozen=True)
 class AllegationTables:
+    by_entity: SuppressedTable  # rows: entity categories ("" = not recorded); columns: types
     by_type: SuppressedTable  # rows: types; columns: sub-types (codes; "" = not recorded)
+    by_sub_type: SuppressedTable  # rows: "<type>/<sub-type>" (SUB_TYPE_ROWS); one column
+    by_investigating: SuppressedTable  # rows: investigating entities ("" = not recorded); one column
+    by_status: SuppressedTable  # rows: investigation statuses ("" = not recorded); one column
     by_outcome: SuppressedTable  # rows: outcomes; one column
     by_mission: SuppressedTable  # rows: missions ("" = not recorded); one column
     by_personnel: SuppressedTable  # rows: personnel categories; one column
@@ -86,7 +104,7 @@ class Statistics:
 
     @property
     def tables(self) -> int:
-        shown = [self.allegations is not None] * 4 + [self.victims is not None] * 2
+        shown = [self.allegations is not None] * 8 + [self.victims is not None] * 2
         return sum(shown) + (self.claims is not None)
 
 
@@ -122,29 +140,47 @@ def _allegations(user: Actor, filters: VictimFilters, period: Period, limit: int
         query = select(*columns, func.count()).select_from(Allegation).where(*conditions)
         return list(db.session.execute(query.group_by(*columns)).all())
 
+    def grid(rows: Any, columns: Any) -> dict[tuple[str, str], int]:
+        """Counts by two columns, an empty value counted as not recorded."""
+        cells: dict[tuple[str, str], int] = {}
+        for row, column, n in counted(rows, columns):
+            key = (row or NOT_RECORDED, column or NOT_RECORDED)
+            cells[key] = cells.get(key, 0) + int(n)
+        return cells
+
+    def table(rows: list[str], columns: list[str], cells: dict[tuple[str, str], int]) -> SuppressedTable:
+        return suppress(
+            rows, columns, [[cells.get((r, c), 0) for c in columns] for r in rows], threshold=limit
+        )
+
+    def column(rows: list[str], counts: dict[str, int]) -> SuppressedTable:
+        return _one_column("allegations", rows, counts, limit)
+
+    def single(values: Any, kinds: type[Any]) -> SuppressedTable:
+        counts: dict[str, int] = {}
+        for value, n in counted(values):
+            counts[value or NOT_RECORDED] = counts.get(value or NOT_RECORDED, 0) + int(n)
+        return column([*(k.value for k in kinds), NOT_RECORDED], counts)
+
     types = [t.value for t in AllegationType]
-    pairs: dict[tuple[str, str], int] = {}
-    for kind, sub_type, n in counted(Allegation.type, Allegation.sub_type):
-        pairs[(kind, sub_type or NOT_RECORDED)] = pairs.get((kind, sub_type or NOT_RECORDED), 0) + int(n)
-    # A sub-type outside the usual list (a newer one, an imported one) gets a column of its own.
-    others = sorted({sub for _, sub in pairs} - set(SUB_TYPE_COLUMNS))
-    sub_types = [*SUB_TYPE_COLUMNS[:-1], *others, NOT_RECORDED]
-    by_type = suppress(
-        types,
-        sub_types,
-        [[pairs.get((kind, sub), 0) for sub in sub_types] for kind in types],
-        threshold=limit,
-    )
-    outcomes = {k: int(n) for k, n in counted(Allegation.outcome)}
+    pairs = grid(Allegation.type, Allegation.sub_type)
+    by_sub_type = {f"{kind}{SEPARATOR}{sub}": n for (kind, sub), n in pairs.items()}
     missions: dict[str, int] = {}
     for mission, n in counted(Allegation.mission):
         missions[mission or NOT_RECORDED] = missions.get(mission or NOT_RECORDED, 0) + int(n)
-    categories = {k: int(n) for k, n in counted(Allegation.personnel_category)}
+    categories = [*(c.value for c in EntityCategory), NOT_RECORDED]
     return AllegationTables(
-        by_type=by_type,
-        by_outcome=_one_column("allegations", [o.value for o in Outcome], outcomes, limit),
-        by_mission=_one_column("allegations", sorted(missions), missions, limit),
-        by_personnel=_one_column("allegations", [c.value for c in PersonnelCategory], categories, limit),
+        by_entity=table(categories, types, grid(Allegation.entity_category, Allegation.type)),
+        by_type=table(types, SUB_TYPE_COLUMNS, pairs),
+        by_sub_type=column(SUB_TYPE_ROWS, by_sub_type),
+        by_investigating=single(Allegation.investigating_entity, InvestigatingEntity),
+        by_status=single(Allegation.investigation_status, InvestigationStatus),
+        by_outcome=column([o.value for o in Outcome], {k: int(n) for k, n in counted(Allegation.outcome)}),
+        by_mission=column(sorted(missions), missions),
+        by_personnel=column(
+            [c.value for c in PersonnelCategory],
+            {k: int(n) for k, n in counted(Allegation.personnel_category)},
+        ),
     )
 
 

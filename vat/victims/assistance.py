@@ -14,7 +14,7 @@ from vat import money
 from vat.auth.actor import Actor
 from vat.db import assign, db
 from vat.errors import DomainError
-from vat.inputs import InvalidField, choice, clean_text, past_date
+from vat.inputs import InvalidField, choice, clean_text, past_date, refuse_all
 from vat.victims import needs, payments, providers, support_summary
 from vat.victims.consents import ONGOING, require_consent
 from vat.victims.history import add_audited, audit_victim
@@ -54,7 +54,11 @@ def _currency(value: str | None, cost: Decimal | None) -> str | None:
     return money.currency("currency", code)
 
 
-def _assistance_values(victim: Victim, values: dict[str, Any], *, new: bool) -> dict[str, Any]:
+def _assistance_values(
+    victim: Victim, values: dict[str, Any], *, new: bool, historical: bool = False
+) -> dict[str, Any]:
+    """A service's checked columns. A historical one (from an old tracker) may lack the dates and
+    the consent those trackers never kept: they are not recorded, not missing."""
     cleaned: dict[str, Any] = {
         "service_type": choice("service_type", values.get("service_type"), ServiceType),
         "provider": clean_text("provider", values.get("provider"), max_length=200),
@@ -75,25 +79,38 @@ def _assistance_values(victim: Victim, values: dict[str, Any], *, new: bool) -> 
     referral, start, end = cleaned["referral_date"], cleaned["start_date"], cleaned["end_date"]
     if start and referral and start < referral:
         raise InvalidField("start_date", _l("The service cannot start before the referral date."))
-    if end and not start:
-        raise InvalidField("start_date", _l("Give the start date when the service has ended."))
+    errors = [] if historical else _missing_dates(cleaned["status"], start, end)
     if end and start and end < start:
-        raise InvalidField("end_date", _l("The service cannot end before it started."))
-    if cleaned["status"] == ServiceStatus.COMPLETED and not end:
-        raise InvalidField("end_date", _l("Give the end date of a completed service."))
-    if cleaned["status"] == ServiceStatus.IN_PROGRESS and not start:
-        raise InvalidField("start_date", _l("Give the start date of a service in progress."))
-    needs_consent = cleaned["status"] in ONGOING or (new and cleaned["status"] == ServiceStatus.COMPLETED)
-    if needs_consent:
-        require_consent(victim, ConsentPurpose.SERVICES)
-        if cleaned["provider"]:
-            require_consent(victim, ConsentPurpose.REFERRAL, cleaned["provider"], field="provider")
+        errors.append(InvalidField("end_date", _l("The service cannot end before it started.")))
+    completed_now = new and cleaned["status"] == ServiceStatus.COMPLETED and not historical
+    if cleaned["status"] in ONGOING or completed_now:
+        try:
+            require_consent(victim, ConsentPurpose.SERVICES)
+            if cleaned["provider"]:
+                require_consent(victim, ConsentPurpose.REFERRAL, cleaned["provider"], field="provider")
+        except InvalidField as error:
+            errors.append(error)
+    refuse_all(errors)  # every rule the service breaks, for the importer to list
     return cleaned
 
 
-def new_service_columns(victim: Victim, values: dict[str, Any]) -> dict[str, Any]:
+def _missing_dates(status: str, start: date | None, end: date | None) -> list[InvalidField]:
+    """The dates a service needs and lacks (an old tracker's historical one may lack them)."""
+    missing = []
+    if end and not start:
+        missing.append(InvalidField("start_date", _l("Give the start date when the service has ended.")))
+    if status == ServiceStatus.COMPLETED and not end:
+        missing.append(InvalidField("end_date", _l("Give the end date of a completed service.")))
+    if status == ServiceStatus.IN_PROGRESS and not start and not end:
+        missing.append(InvalidField("start_date", _l("Give the start date of a service in progress.")))
+    return missing
+
+
+def new_service_columns(
+    victim: Victim, values: dict[str, Any], *, historical: bool = False
+) -> dict[str, Any]:
     """A new service's checked columns, written nowhere: `victim` only needs its consents."""
-    return _assistance_values(victim, values, new=True)
+    return {**_assistance_values(victim, values, new=True, historical=historical), "historical": historical}
 
 
 def _directory_provider(victim: Victim, cleaned: dict[str, Any], provider_id: Any) -> None:
@@ -125,7 +142,7 @@ def record_assistance(*, actor: Actor, victim: Victim, **values: Any) -> Assista
 def update_assistance(*, actor: Actor, victim: Victim, service: Assistance, **values: Any) -> Assistance:
     if service.victim_id != victim.id:
         raise DomainError(_l("That service belongs to another victim."))
-    cleaned = _assistance_values(victim, values, new=False)
+    cleaned = _assistance_values(victim, values, new=False, historical=service.historical)
     changed = assign(service, cleaned)
     db.session.flush()
     audit_victim(

@@ -28,7 +28,7 @@ from vat.auth.actor import Actor
 from vat.crypto import ENCRYPTED_TYPES, mac, seal
 from vat.db import db
 from vat.errors import DomainError
-from vat.inputs import InvalidField
+from vat.inputs import InvalidField, yes_no
 from vat.money import to_minor
 from vat.victims import assistance, consents, identity, support_summary
 from vat.victims.models import (
@@ -251,7 +251,8 @@ def prepare_service(plan: Plan, actor: Actor, values: dict[str, Any], key: str, 
         return str(_l("A service imported before has %(why)s.", why=sameness))
     victim = victim_of(plan, actor, values.pop("case_code"))
     values.pop("row_key")
-    columns = assistance.new_service_columns(victim, values)
+    historical = yes_no("historical", values.pop("historical"))
+    columns = assistance.new_service_columns(victim, values, historical=historical)
     cost = columns.pop("cost")
     columns["cost"] = None if cost is None else to_minor(cost, columns["currency"], field="cost")
     columns["import_key"] = key

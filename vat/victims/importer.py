@@ -16,103 +16,39 @@ importing a file again creates nothing twice.
 
 from __future__ import annotations
 
-import io
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.worksheet import Worksheet
 
 from vat import audit
 from vat.allegations import services as allegations
-from vat.allegations.models import SUB_TYPES, AllegationType, Outcome, PersonnelCategory, Urgency
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
-from vat.inputs import InvalidField
+from vat.inputs import InvalidField, InvalidFields, past_date
 from vat.uploads import UploadRefused, check_workbook, csv_rows
 from vat.victims import import_rows
-from vat.victims.models import (
-    AgeGroup,
-    ConsentMethod,
-    ConsentPurpose,
-    FundingSource,
-    ServiceStatus,
-    ServiceType,
-    Sex,
+from vat.victims.import_template import COLUMNS, KINDS, is_example
+from vat.victims.import_values import (
+    COUNTRY_COLUMNS,
+    LIST_COLUMNS,
+    VOCABULARIES,
+    read_choice,
+    read_choices,
+    read_country,
 )
 
-KINDS = ("victims", "allegations", "links", "assistance")
 MAX_ROWS = 10_000
 MAX_BLANK_ROWS = 10_000  # blank rows between and after them, as spreadsheets keep formatted ones
 MAX_CELL = 5000
 
-COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
-    "victims": [
-        ("case_code", True, "e.g. CAR-2016-0007; kept as is, and the key for re-imports"),
-        ("country_code", True, "ISO 3166 alpha-3: CAF, COD, HTI, SSD…"),
-        ("mission", False, "e.g. MINUSCA"),
-        ("registered_on", False, "YYYY-MM-DD; today if empty"),
-        ("sex", False, ", ".join(m.value for m in Sex)),
-        ("age_group", False, ", ".join(m.value for m in AgeGroup)),
-        ("date_of_birth", False, "YYYY-MM-DD"),
-        ("name", False, "encrypted"),
-        ("aliases", False, "encrypted; separate names with ;"),
-        ("contact", False, "encrypted"),
-        ("location", False, "encrypted"),
-        ("notes", False, "encrypted"),
-        ("consents", False, "purposes given, separated by ; — " + ", ".join(m.value for m in ConsentPurpose)),
-        ("consent_date", False, "YYYY-MM-DD (needed with consents)"),
-        ("consent_method", False, ", ".join(m.value for m in ConsentMethod)),
-    ],
-    "allegations": [
-        ("reference", True, "e.g. 0399/15; the key for re-imports"),
-        ("country_code", True, "ISO 3166 alpha-3"),
-        ("mission", False, "entity or mission"),
-        ("personnel_category", False, ", ".join(m.value for m in PersonnelCategory)),
-        ("perpetrator_country", False, "ISO 3166 alpha-3"),
-        ("type", False, ", ".join(m.value for m in AllegationType)),
-        ("sub_type", False, ", ".join(v for v, _ in SUB_TYPES if v)),
-        ("urgency", False, ", ".join(m.value for m in Urgency)),
-        ("received_on", False, "YYYY-MM-DD"),
-        ("assessed_on", False, "YYYY-MM-DD"),
-        ("referred_on", False, "YYYY-MM-DD"),
-        ("nio_decision_on", False, "YYYY-MM-DD"),
-        ("investigation_completed_on", False, "YYYY-MM-DD"),
-        ("report_submitted_on", False, "YYYY-MM-DD"),
-        ("outcome", False, ", ".join(m.value for m in Outcome)),
-        ("actions_taken", False, "free text"),
-        (
-            "historical",
-            False,
-            "yes for a record from an old tracker: steps without a date are not recorded, not overdue",
-        ),
-    ],
-    "links": [
-        ("case_code", True, "a victim's case code"),
-        ("reference", True, "an allegation's reference number"),
-    ],
-    "assistance": [
-        ("case_code", True, "a victim's case code"),
-        ("service_type", True, ", ".join(m.value for m in ServiceType)),
-        ("provider", False, "e.g. UNFPA, an NGO"),
-        ("referral_date", False, "YYYY-MM-DD"),
-        ("start_date", False, "YYYY-MM-DD"),
-        ("end_date", False, "YYYY-MM-DD"),
-        ("status", False, ", ".join(m.value for m in ServiceStatus)),
-        ("cost", False, "a number, e.g. 120.50"),
-        ("currency", False, "ISO 4217, e.g. USD, XAF"),
-        ("funding_source", False, ", ".join(m.value for m in FundingSource)),
-        ("notes", False, "encrypted"),
-        ("row_key", False, "your own identifier of the row: rows with the same row_key are one service"),
-    ],
-}
 DATE_COLUMNS = {
     "registered_on",
     "date_of_birth",
@@ -246,18 +182,95 @@ def _date(column: str, value: Any) -> date | None:
         raise InvalidField(column, "Write dates as YYYY-MM-DD.") from error
 
 
-def _values(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+def _cell(column: str, raw: Any) -> Any:
+    """One cell as the services take it; InvalidField if it cannot be read."""
+    if column in DATE_COLUMNS:
+        return past_date(column, _date(column, raw))
+    text = _text(raw)
+    if len(text) > MAX_CELL:
+        raise InvalidField(column, f"Use at most {MAX_CELL} characters.")
+    if column in COUNTRY_COLUMNS:
+        return read_country(column, text)
+    if column in LIST_COLUMNS:
+        return read_choices(column, text)
+    if column in VOCABULARIES:
+        return read_choice(column, text)
+    return text
+
+
+def _values(kind: str, row: dict[str, Any]) -> tuple[dict[str, Any], list[InvalidField]]:
+    """A row's values, and the refusal of each cell that cannot be read (its value left empty,
+    so the rest of the row can still be checked)."""
     values: dict[str, Any] = {}
+    errors: list[InvalidField] = []
     for column, _, _ in COLUMNS[kind]:
-        raw = row.get(column)
-        if column in DATE_COLUMNS:
-            values[column] = _date(column, raw)
-        else:
-            text = _text(raw)
-            if len(text) > MAX_CELL:
-                raise InvalidField(column, f"Use at most {MAX_CELL} characters.")
-            values[column] = text
-    return values
+        try:
+            values[column] = _cell(column, row.get(column))
+        except InvalidField as error:
+            errors.append(error)
+            values[column] = _empty(column)
+    return values, errors
+
+
+def _as_written(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A row's cells as text, as written (what its identity is made of, so that a file imported
+    before labels and names were read is still recognised)."""
+    return {
+        column: (_text(row.get(column)) or None) if column in DATE_COLUMNS else _text(row.get(column))
+        for column, _, _ in COLUMNS[kind]
+    }
+
+
+def _empty(column: str) -> Any:
+    return None if column in DATE_COLUMNS else ""
+
+
+def _prepared(
+    sheet: str,
+    plan: import_rows.Plan,
+    actor: Actor,
+    values: dict[str, Any],
+    identity: tuple[str, str],
+    errors: list[InvalidField],
+) -> str | None:
+    """Run the row's checks (the services') until none is left, noting each refusal in `errors`:
+    the refused cell is set aside (emptied, or a stand-in where the rules need one) and the row
+    checked again, so one file shows every error of every row. A refusal of a cell already noted
+    ends the row (the checks after it needed that cell). Without errors: None, or why the row is
+    skipped."""
+    for column in {e.field for e in errors} & set(STAND_INS):
+        values[column] = STAND_INS[column](actor)
+    for _attempt in range(len(values) + 1):
+        try:
+            return PREPARERS[sheet](plan, actor, dict(values), *identity)
+        except InvalidField as error:
+            found = error.errors if isinstance(error, InvalidFields) else [error]
+            new = [e for e in found if not any(e.field == noted.field for noted in errors)]
+            errors += new
+            if not new or any(e.field not in values for e in new):
+                return None
+            for refused in new:
+                values[refused.field] = _set_aside(refused.field, actor)
+        except DomainError as error:
+            errors.append(InvalidField("", str(error)))
+            return None
+    return None
+
+
+def _scope_country(actor: Actor) -> str:
+    return min((s.country_code for s in actor.scopes), default="")
+
+
+# What a refused required cell becomes while the rest of its row is checked (never saved: a row
+# with an error imports nothing).
+STAND_INS: dict[str, Callable[[Actor], str]] = {
+    "country_code": _scope_country,
+    "service_type": lambda _actor: "other",
+}
+
+
+def _set_aside(column: str, actor: Actor) -> Any:
+    return STAND_INS[column](actor) if column in STAND_INS else _empty(column)
 
 
 # --- importing -------------------------------------------------------------------------------
@@ -330,30 +343,32 @@ def check_sheets(
             if not row:
                 continue
             report.rows += 1
-            try:
-                values = _values(sheet, row)
-                key, sameness = IDENTITIES[sheet](values)
-                skipped: str | None
-                if key in seen:
-                    skipped = str(_l("Row %(row)s has %(why)s.", row=seen[key], why=sameness))
-                else:
-                    seen[key] = number
-                    skipped = PREPARERS[sheet](plan, actor, values, key, sameness)
-            except InvalidField as error:
-                report.errors.append(RowError(sheet, number, error.field, str(error)))
-            except DomainError as error:
-                report.errors.append(RowError(sheet, number, "", str(error)))
+            values, errors = _values(sheet, row)
+            key, sameness = IDENTITIES[sheet](_as_written(sheet, row))
+            skipped: str | None
+            if is_example(sheet, row, _text):
+                skipped = str(_l("This is the template's example row."))
+            elif key in seen:
+                skipped = str(_l("Row %(row)s has %(why)s.", row=seen[key], why=sameness))
             else:
-                if skipped is None:
-                    report.created[sheet] += 1
-                else:
-                    report.skipped[sheet] += 1
-                    report.skipped_rows.append(RowSkipped(sheet, number, skipped))
+                seen[key] = number
+                skipped = _prepared(sheet, plan, actor, values, (key, sameness), errors)
+            report.errors += [RowError(sheet, number, e.field, str(e)) for e in errors]
+            if not errors:  # a bad row is neither created nor skipped: the file imports nothing
+                _count(report, sheet, number, skipped)
             if on_row is not None:
                 on_row(report.rows)
     if report.ok:
         import_rows.finish(plan)
     return report, plan
+
+
+def _count(report: ImportReport, sheet: str, number: int, skipped: str | None) -> None:
+    if skipped is None:
+        report.created[sheet] += 1
+    else:
+        report.skipped[sheet] += 1
+        report.skipped_rows.append(RowSkipped(sheet, number, skipped))
 
 
 def save(*, actor: Actor, report: ImportReport, plan: import_rows.Plan, job: str | None = None) -> None:
@@ -393,7 +408,9 @@ def import_file(*, actor: Actor, filename: str, stream: IO[bytes], kind: str | N
 
 
 def _service_identity(values: dict[str, Any]) -> tuple[str, str]:
-    return import_rows.service_identity(values, [name for name, _, _ in COLUMNS["assistance"]])
+    # `historical` joined the columns later: left empty, it is not part of the row's content.
+    names = [name for name, _, _ in COLUMNS["assistance"] if name != "historical" or values[name]]
+    return import_rows.service_identity(values, names)
 
 
 IDENTITIES: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
@@ -415,24 +432,3 @@ PREPARERS: dict[str, Preparer] = {
     "links": lambda plan, actor, values, _key, _same: import_rows.prepare_link(plan, actor, values),
     "assistance": import_rows.prepare_service,
 }
-
-
-def template_workbook() -> io.BytesIO:
-    """The documented template: one sheet per kind with its header row, and a README sheet."""
-    workbook = Workbook()
-    readme = cast(Worksheet, workbook.active)  # a new workbook has one sheet, its active one
-    readme.title = "README"
-    readme.append(["sheet", "column", "required", "values"])
-    for kind in KINDS:
-        sheet = workbook.create_sheet(kind)
-        sheet.append([name for name, _, _ in COLUMNS[kind]])
-        for name, required, help_text in COLUMNS[kind]:
-            readme.append([kind, name, "yes" if required else "", help_text])
-    readme.append([])
-    readme.append(
-        ["Delete no sheet you need; leave a sheet with only its header row to import nothing of that kind."]
-    )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return buffer

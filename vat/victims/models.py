@@ -263,7 +263,7 @@ class Consent(Base):
 
 
 class Assistance(Base):
-    """One service for one victim."""
+    """One service for one victim; a historical one, from an old tracker, may lack its dates and consent."""
 
     __tablename__ = "vat_assistance"
     __table_args__ = (  # whether a victim received assistance, and stuck referrals oldest first (0700)
@@ -293,9 +293,9 @@ class Assistance(Base):
     notes: Mapped[str | None] = mapped_column(EncryptedText("vat_assistance.notes"), deferred=True)
     # The keyed digest of the spreadsheet row it was imported from (vat.victims.importer).
     import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    historical: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("vat_provider.id"), index=True)  # directory
 
     victim: Mapped[Victim] = relationship(back_populates="services")

@@ -18,7 +18,7 @@ from vat.claims.models import ClaimStep
 from vat.reports.charts import counts_chart
 from vat.reports.forms import StatisticsFilterForm
 from vat.reports.scope import Period, VictimFilters, sees_rows
-from vat.reports.statistics import NOT_RECORDED, Statistics, statistics
+from vat.reports.statistics import NOT_RECORDED, SEPARATOR, Statistics, statistics
 from vat.reports.suppression import SuppressedTable
 from vat.reports.views.blueprint import FORMATS, Sheet, audit_export, bp, carried, download_sheets
 from vat.submission import writes
@@ -46,7 +46,11 @@ HEADINGS = {
     "victims": _l("victims"),
 }
 SHEETS = {
+    "entity": _l("By entity category and type"),
     "type": _l("By type and sub-type"),
+    "sub_type": _l("By sub-type"),
+    "investigating": _l("By investigating entity"),
+    "status": _l("By investigation status"),
     "outcome": _l("By status and outcome"),
     "mission": _l("By mission"),
     "personnel": _l("By personnel category"),
@@ -55,6 +59,10 @@ SHEETS = {
     "claims": _l("Paternity claims by step"),
 }
 SEX_ROWS = {"unknown": _l("sex unknown")}
+ENTITY_ROWS = {
+    "agency": _l("agencies, funds and programmes"),
+    "implementing_partner": _l("implementing partners"),
+}
 AGE_COLUMNS = {"unknown": _l("age unknown")}
 
 
@@ -173,7 +181,15 @@ def _tables(report: Statistics) -> dict[str, tuple[str, str, SuppressedTable]]:
     tables: dict[str, tuple[str, str, SuppressedTable]] = {}
     if report.allegations is not None:
         a = report.allegations
+        tables["entity"] = (_("Allegations by entity category and type"), _("entity category"), a.by_entity)
         tables["type"] = (_("Allegations by type and sub-type"), _("type"), a.by_type)
+        tables["sub_type"] = (_("Allegations by sub-type"), _("type and sub-type"), a.by_sub_type)
+        tables["investigating"] = (
+            _("Allegations by investigating entity"),
+            _("investigating entity"),
+            a.by_investigating,
+        )
+        tables["status"] = (_("Allegations by investigation status"), _("status"), a.by_status)
         tables["outcome"] = (_("Allegations by status and outcome"), _("outcome"), a.by_outcome)
         tables["mission"] = (_("Allegations by mission"), _("mission"), a.by_mission)
         tables["personnel"] = (
@@ -191,6 +207,11 @@ def _tables(report: Statistics) -> dict[str, tuple[str, str, SuppressedTable]]:
 def _row_label(key: str, value: str, names: dict[str, Any] | None = None) -> str:
     if key == "claims":
         return str(ClaimStep(value).label)
+    if key == "entity":
+        return label(value, ENTITY_ROWS)
+    if key == "sub_type":
+        kind, sub_type = value.split(SEPARATOR)
+        return f"{label(kind)}: {label(sub_type)}"
     if key == "mission" and value:
         return value
     return label(value, names)

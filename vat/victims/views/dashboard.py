@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import redirect, render_template, request, send_file, url_for
+from flask import abort, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,6 +17,7 @@ from vat.submission import submit, text
 from vat.uploads import UploadRefused
 from vat.victims import assistance, identity, import_job, importer, listing
 from vat.victims.forms import BreakGlassForm, ImportForm
+from vat.victims.import_template import KINDS, template_csv, template_workbook
 from vat.victims.views.blueprint import bp, victim_url
 
 
@@ -118,8 +119,21 @@ def import_job_status(job_id: str) -> Response:
 @requires(Permission.EDIT_CASES)
 def import_template() -> Response:
     return send_file(
-        importer.template_workbook(),
+        template_workbook(),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         as_attachment=True,
         download_name="vat-import-template.xlsx",
+    )
+
+
+@bp.get("/import/template-<kind>.csv")
+@requires(Permission.EDIT_CASES)
+def import_template_csv(kind: str) -> Response:
+    if kind not in KINDS:
+        abort(404)
+    return send_file(
+        template_csv(kind),
+        mimetype="text/csv",
+        as_attachment=True,
+        download_name=f"vat-import-{kind}.csv",
     )

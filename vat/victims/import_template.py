@@ -1,0 +1,175 @@
+"""The import's columns, and the template a tracker is copied into: an XLSX workbook (a README
+sheet, then one sheet per kind) or one CSV file per kind, each with the column headers and one
+example row. The example rows are fictitious and are skipped if they are imported unchanged."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, cast
+
+from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from vat.victims.import_values import VOCABULARIES
+
+KINDS = ("victims", "allegations", "links", "assistance")
+DATE = "YYYY-MM-DD"
+COUNTRY = "ISO 3166 alpha-2 or alpha-3 code (CF, CAF) or English or French name"
+HISTORICAL = "yes for a record from an old tracker: what it never kept is counted as not recorded"
+
+
+def _values(column: str) -> str:
+    codes = ", ".join(m.value for m in VOCABULARIES[column])
+    return f"{codes} (or the label in English, French or Chinese)"
+
+
+COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
+    "victims": [
+        ("case_code", True, "e.g. CAR-2016-0007; kept as is, and the key for re-imports"),
+        ("country_code", True, COUNTRY),
+        ("mission", False, "e.g. MINUSCA"),
+        ("registered_on", False, f"{DATE}; today if empty"),
+        ("sex", False, _values("sex")),
+        ("age_group", False, _values("age_group")),
+        ("date_of_birth", False, DATE),
+        ("name", False, "encrypted"),
+        ("aliases", False, "encrypted; separate names with ;"),
+        ("contact", False, "encrypted"),
+        ("location", False, "encrypted"),
+        ("notes", False, "encrypted"),
+        ("consents", False, "purposes given, separated by ; — " + _values("consents")),
+        ("consent_date", False, f"{DATE} (needed with consents)"),
+        ("consent_method", False, _values("consent_method")),
+    ],
+    "allegations": [
+        ("reference", True, "e.g. 0399/15; the key for re-imports"),
+        ("country_code", True, COUNTRY),
+        ("mission", False, "entity or mission, e.g. MINUSCA, UNHCR"),
+        ("entity_category", False, _values("entity_category")),
+        ("personnel_category", False, _values("personnel_category")),
+        ("perpetrator_country", False, COUNTRY),
+        ("perpetrators", False, "number of alleged perpetrators"),
+        ("type", False, _values("type") + "; sexual_exploitation and sexual_abuse too"),
+        ("sub_type", False, _values("sub_type")),
+        ("urgency", False, _values("urgency")),
+        ("received_on", False, DATE),
+        ("assessed_on", False, DATE),
+        ("referred_on", False, DATE),
+        ("nio_decision_on", False, DATE),
+        ("investigation_completed_on", False, DATE),
+        ("report_submitted_on", False, DATE),
+        ("investigating_entity", False, _values("investigating_entity")),
+        ("investigation_status", False, _values("investigation_status")),
+        ("outcome", False, _values("outcome")),
+        ("actions_taken", False, "free text"),
+        ("historical", False, HISTORICAL + " (steps without a date are not overdue)"),
+    ],
+    "links": [
+        ("case_code", True, "a victim's case code"),
+        ("reference", True, "an allegation's reference number"),
+    ],
+    "assistance": [
+        ("case_code", True, "a victim's case code"),
+        ("service_type", True, _values("service_type")),
+        ("provider", False, "e.g. UNFPA, an NGO"),
+        ("referral_date", False, DATE),
+        ("start_date", False, DATE),
+        ("end_date", False, DATE),
+        ("status", False, _values("status")),
+        ("cost", False, "a number, e.g. 120.50"),
+        ("currency", False, "ISO 4217, e.g. USD, XAF"),
+        ("funding_source", False, _values("funding_source")),
+        ("notes", False, "encrypted"),
+        ("row_key", False, "your own identifier of the row: rows with the same row_key are one service"),
+        ("historical", False, HISTORICAL + " (a completed service may lack its dates and the consent)"),
+    ],
+}
+
+# One fictitious row per sheet, written as an old tracker might hold it.
+EXAMPLES: dict[str, dict[str, str]] = {
+    "victims": {
+        "case_code": "EXAMPLE-2019-0001",
+        "country_code": "CF",
+        "mission": "MINUSCA",
+        "registered_on": "2019-03-12",
+        "sex": "femme",
+        "age_group": "minor",
+        "consents": "services;contact",
+        "consent_date": "2019-03-12",
+        "consent_method": "guardian",
+    },
+    "allegations": {
+        "reference": "EXAMPLE/19",
+        "country_code": "Central African Republic",
+        "mission": "MINUSCA",
+        "entity_category": "peacekeeping",
+        "personnel_category": "military contingent",
+        "perpetrators": "2",
+        "type": "sexual_exploitation",
+        "sub_type": "transactional sex",
+        "received_on": "2019-03-04",
+        "assessed_on": "2019-03-08",
+        "referred_on": "2019-03-11",
+        "investigating_entity": "NIO",
+        "investigation_status": "ongoing",
+        "outcome": "pending",
+        "historical": "yes",
+    },
+    "links": {"case_code": "EXAMPLE-2019-0001", "reference": "EXAMPLE/19"},
+    "assistance": {
+        "case_code": "EXAMPLE-2019-0001",
+        "service_type": "medical",
+        "referral_date": "2019-03-12",
+        "start_date": "2019-03-12",
+        "status": "completed",
+        "cost": "120.50",
+        "currency": "USD",
+        "funding_source": "mission budget",
+        "historical": "yes",
+    },
+}
+
+
+def example_row(kind: str) -> list[str]:
+    return [EXAMPLES[kind].get(name, "") for name, _, _ in COLUMNS[kind]]
+
+
+def is_example(kind: str, row: dict[str, Any], text: Any) -> bool:
+    """Whether a row is the template's example, unchanged (`text` reads a cell as the importer does)."""
+    return all(text(row.get(name)) == value for name, value in EXAMPLES[kind].items()) and all(
+        not text(row.get(name)) for name, _, _ in COLUMNS[kind] if name not in EXAMPLES[kind]
+    )
+
+
+def template_workbook() -> io.BytesIO:
+    """The documented template: a README sheet, then one sheet per kind with its header row and
+    its example row."""
+    workbook = Workbook()
+    readme = cast(Worksheet, workbook.active)  # a new workbook has one sheet, its active one
+    readme.title = "README"
+    readme.append(["sheet", "column", "required", "values"])
+    for kind in KINDS:
+        sheet = workbook.create_sheet(kind)
+        sheet.append([name for name, _, _ in COLUMNS[kind]])
+        sheet.append(example_row(kind))
+        for name, required, help_text in COLUMNS[kind]:
+            readme.append([kind, name, "yes" if required else "", help_text])
+    readme.append([])
+    readme.append(
+        ["Delete no sheet you need; leave a sheet with only its header row to import nothing of that kind."]
+    )
+    readme.append(["The second row of each sheet is a fictitious example: it is skipped if left unchanged."])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    return buffer
+
+
+def template_csv(kind: str) -> io.BytesIO:
+    """One kind's template as a UTF-8 CSV file (with a byte-order mark, for spreadsheet programs)."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow([name for name, _, _ in COLUMNS[kind]])
+    writer.writerow(example_row(kind))
+    return io.BytesIO(("\ufeff" + text.getvalue()).encode())
