@@ -176,7 +176,7 @@ POSTING_ROLE = {
     "review_break_glass": Role.AUDITOR,
     "review_admin_acts": Role.AUDITOR,
 }
-FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv", "job_id": "A" * 32}
+FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv", "kind": "victims", "job_id": "A" * 32}
 # The sign-in flow changes the session it runs in: its forms are tested in tests/auth.
 SKIPPED_ENDPOINTS = frozenset({"auth.logout", "auth.check_second_factor"})
 

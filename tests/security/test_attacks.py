@@ -107,7 +107,7 @@ def test_scripts_stored_in_every_text_field_render_escaped_everywhere(app, make_
     assert stored >= 20, stored
 
     records = seeded_objects(app, IN_SCOPE)
-    values = {**records, "step": "referred", "fmt": "csv", "job_id": "A" * 32}
+    values = {**records, "step": "referred", "fmt": "csv", "kind": "victims", "job_id": "A" * 32}
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and "static" not in rule.endpoint and "filename" not in rule.arguments:
             shown_at.add(rule.build({a: values[a] for a in in_address(rule)}, append_unknown=False)[1])

@@ -175,6 +175,7 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("GET", "victims.import_records"): (P.EDIT_CASES, ANY),
     ("POST", "victims.run_import"): (P.EDIT_CASES, ANY),
     ("GET", "victims.import_template"): (P.EDIT_CASES, ANY),
+    ("GET", "victims.import_template_csv"): (P.EDIT_CASES, ANY),
     ("GET", "victims.import_job_page"): (P.EDIT_CASES, OWNER),
     ("GET", "victims.import_job_status"): (P.EDIT_CASES, OWNER),
     ("GET", "victims.index"): (P.VIEW_IDENTITY, ANY),
@@ -232,7 +233,8 @@ REFUSED_IN_VIEW: dict[tuple[str, str], frozenset[Role]] = {
 }
 
 # Values for URL parameters that are not record ids.
-FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv", "job_id": "A" * 32}  # a job no user owns
+# "kind": an import template's; "job_id": a job no user owns
+FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv", "kind": "victims", "job_id": "A" * 32}
 STATIC_FILES = {"static": {"filename": "app.css"}, "ledger.static": {"filename": "ledger.css"}}
 
 

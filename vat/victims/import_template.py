@@ -123,7 +123,7 @@ EXAMPLES: dict[str, dict[str, str]] = {
         "referral_date": "2019-03-12",
         "start_date": "2019-03-12",
         "status": "completed",
-        "cost": "120.50",
+        "cost": "85",  # a whole number: a spreadsheet keeps it as written
         "currency": "USD",
         "funding_source": "mission budget",
         "historical": "yes",

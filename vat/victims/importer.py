@@ -3,8 +3,9 @@ links and assistance, from CSV (one kind per file) or XLSX (one sheet per kind).
 
 All or nothing: every row goes through the same checks as the forms (vat.victims.import_rows
 prepares them, reading only, then writes them in one short transaction); any bad row imports
-nothing and the report names each bad row, column and reason. In the app the import runs as a
-job (vat.victims.import_job).
+nothing and the report names every error of every row, each with its column and reason (see
+`_prepared`). Cells are read as old trackers hold them (vat.victims.import_values). In the app
+the import runs as a job (vat.victims.import_job).
 
 No row is dropped silently. Two rows are the same only when the file says so: the same key
 column (a victim's case code, an allegation's reference number, a link's pair, a service's
