@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "1086"
-down_revision = "1085"
+down_revision = "1091"
 
 ENTITY_CATEGORIES = ("peacekeeping", "agency", "implementing_partner", "non_un_force")
 SUB_TYPES = (
