@@ -22,7 +22,7 @@ from vat.allegations.models import (
     Urgency,
 )
 from vat.request_keys import KeyedForm
-from vat.victims.labels import LABELS, choices
+from vat.victims.labels import choices
 
 
 def optional(label: Any, enum: type[Labelled], **options: Any) -> SelectField:
