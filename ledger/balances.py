@@ -68,6 +68,14 @@ def _table() -> Table:
 def add(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]]) -> None:
     """Add the postings just inserted (each entry's rows, as the engine built them) to the
     balances: summed per key here, then one INSERT ... ON CONFLICT DO UPDATE."""
+    values = rows_to_add(entries, postings)
+    upsert = _upsert(db.session.get_bind().dialect.name)
+    for start in range(0, len(values), ROWS_PER_STATEMENT):
+        db.session.connection().execute(upsert, values[start : start + ROWS_PER_STATEMENT])
+
+
+def rows_to_add(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The balance rows that `entries`' postings add: one per key, its columns KEY + SUMS."""
     summed: dict[tuple[Any, ...], list[int]] = {}
     for entry, rows in zip(entries, postings, strict=True):
         month = entry["entry_date"].replace(day=1)
@@ -85,19 +93,21 @@ def add(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]]) -> 
                 sums[1] += row["usd_minor"]
                 sums[2] += max(row["usd_minor"], 0)
                 sums[3] += 1
-    values = [dict(zip(KEY + SUMS, (*key, *sums), strict=True)) for key, sums in summed.items()]
-    upsert = _upsert(db.session.get_bind().dialect.name)
-    for start in range(0, len(values), ROWS_PER_STATEMENT):
-        db.session.connection().execute(upsert, values[start : start + ROWS_PER_STATEMENT])
+    return [dict(zip(KEY + SUMS, (*key, *sums), strict=True)) for key, sums in summed.items()]
 
 
 @functools.cache
 def _upsert(dialect_name: str) -> Any:
     """Sent as one multi-row statement (insertmanyvalues); built once, so compiled once: a
     statement with its rows in it (`.values(rows)`) is compiled anew for every booking."""
-    table = _table()
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+    return adding(dialect.insert(_table()))
+
+
+def adding(statement: Any) -> Any:
+    """`statement`, an INSERT of balance rows (PostgreSQL's or SQLite's), adding each row's sums
+    to those of the row with its key, if there is one."""
+    table = _table()
     return statement.on_conflict_do_update(
         index_elements=[table.c[name] for name in KEY],
         set_={name: table.c[name] + statement.excluded[name] for name in SUMS},

@@ -32,13 +32,13 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any, cast
 
 from flask import current_app, g
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import make_transient_to_detached
 
-from ledger import balances, refusals, state
+from ledger import refusals, state, writes
 from ledger.models import Account, Currency, Entry, ExchangeRate, Period, Posting
 from ledger.state import Booked, ChartAccount, Ledger
-from vat import audit, money
+from vat import money
 from vat.auth.actor import Actor
 from vat.db import db, lock_for_chain, utcnow
 from vat.errors import Conflict, DomainError
@@ -244,8 +244,7 @@ def head() -> tuple[int, str]:
 
 def _ledger(key: str | None = None) -> Ledger:
     """The ledger as this transaction knows it, `key` looked up, under the lock."""
-    lock()  # no statement once held
-    return state.known(key)
+    return state.known(key)  # takes the lock with its first read
 
 
 def post(
@@ -348,25 +347,7 @@ def _book(actor: Actor | None, ledger: Ledger, events: list[tuple[Event, str]]) 
         entry["hash"] = prev_hash = _hash(mac, entry, rows, codes)
         entries.append(entry)
         postings.append(rows)
-    ids = _insert(entries, postings)
-    balances.add(entries, postings)  # in this transaction: the figures are exact once it commits
-    audit.record_many(
-        actor=actor,
-        events=[
-            {
-                "action": f"ledger.{entry['kind']}",
-                "object_type": "ledger_entry",
-                "object_id": entry_id,
-                "detail": {
-                    "seq": entry["seq"],
-                    "date": entry["entry_date"],
-                    "memo": entry["memo"],
-                    "key": entry["idempotency_key"],
-                },
-            }
-            for entry, entry_id in zip(entries, ids, strict=True)
-        ],
-    )
+    ids = writes.write(actor, ledger, entries, postings, _audited)
     ledger.seq, ledger.hash, ledger.running = entries[-1]["seq"], prev_hash, running
     return [entry | {"id": entry_id} for entry, entry_id in zip(entries, ids, strict=True)]
 
@@ -385,19 +366,19 @@ def _carry_running(rows: list[dict[str, Any]], running: dict[int, int], never_ne
             raise DomainError(refusals.not_enough_cash(cents(before[account_id])))
 
 
-def _insert(entries: list[dict[str, Any]], postings: list[list[dict[str, Any]]]) -> list[int]:
-    """Entries (their ids returned), then their postings, each in one executemany; the entries'
-    ids in order."""
-    entry_table, posting_table = cast(Table, Entry.__table__), cast(Table, Posting.__table__)
-    # Each id by its entry's seq: asking for them in order would cost a statement per row on SQLite.
-    returning = insert(entry_table).returning(entry_table.c.seq, entry_table.c.id)
-    by_seq: dict[int, int] = dict(db.session.connection().execute(returning, entries).all())
-    ids = [by_seq[entry["seq"]] for entry in entries]
-    rows = [
-        row | {"entry_id": entry_id} for entry_id, lines in zip(ids, postings, strict=True) for row in lines
-    ]
-    db.session.connection().execute(insert(posting_table), rows)
-    return ids
+def _audited(entry: dict[str, Any], entry_id: int) -> dict[str, Any]:
+    """The audit event of a new entry (the fields of `audit.record_many`)."""
+    return {
+        "action": f"ledger.{entry['kind']}",
+        "object_type": "ledger_entry",
+        "object_id": entry_id,
+        "detail": {
+            "seq": entry["seq"],
+            "date": entry["entry_date"],
+            "memo": entry["memo"],
+            "key": entry["idempotency_key"],
+        },
+    }
 
 
 def _convert(lines: list[Line], accounts: dict[str, ChartAccount]) -> list[dict[str, Any]]:

@@ -14,11 +14,11 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from flask import g
-from sqlalchemy import String, bindparam, cast, event, func, select
+from sqlalchemy import String, bindparam, cast, event, func, literal_column, select
 
 from ledger.models import Account, Currency, Entry, Period, Posting
 from vat import audit
-from vat.db import db, transaction_memo
+from vat.db import db, locked_read, transaction_memo
 
 
 class ChartAccount(NamedTuple):
@@ -40,16 +40,27 @@ class Ledger:
     running: dict[int, int]  # each account's US-dollar balance in minor units, by account id
     closed: set[date]  # the closed months
     keys: dict[str, Booked | None]  # the idempotency keys looked up so far (None: not booked)
+    # PostgreSQL: an entry id drawn with the last key looked up, for the booking that may follow
+    # to write everything in one statement (`ledger.writes`); spent by the next write.
+    spare_id: int | None = None
 
 
 def known(key: str | None = None) -> Ledger:
-    """The ledger as this transaction knows it, with `key` looked up. The caller holds the lock."""
+    """The ledger as this transaction knows it, with `key` looked up; the first call of the
+    transaction takes the ledger's lock with its read."""
     ledger: Ledger | None = transaction_memo().get("ledger")
+    draws = key is not None and db.session.get_bind().dialect.name == "postgresql"
     if ledger is not None:
         if key is not None and key not in ledger.keys:
-            ledger.keys |= {key: None} | booked_keys([key])
+            if draws:
+                found = db.session.execute(_key_read(), {"key": key}).one()
+                ledger.keys[key] = Booked(found.key_id, found.key_hash) if found.key_id else None
+                ledger.spare_id = found.next_id
+            else:
+                ledger.keys |= {key: None} | booked_keys([key])
         return ledger
-    rows = db.session.execute(_read(key is not None), {"key": key}).all()
+    # The ledger's lock and with it the audit chain's (every booking extends both, in this order).
+    rows = locked_read(("ledger", "audit_event"), _read(key is not None, draws), {"key": key})
     first = rows[0]
     audit.known_head(first.audit_head)
     g.setdefault("ledger_currencies", set()).update((first.currencies or "").split(","))
@@ -60,17 +71,37 @@ def known(key: str | None = None) -> Ledger:
         running={row.id: row.running or 0 for row in rows},
         closed={date.fromisoformat(month) for month in (first.closed or "").split(",") if month},
         keys={} if key is None else {key: Booked(first.key_id, first.key_hash) if first.key_id else None},
+        spare_id=first.next_id if draws else None,
     )
     transaction_memo()["ledger"] = ledger
     return ledger
 
 
+def _key_columns(draws: bool) -> list[Any]:
+    """The entry booked under the key (its id and request hash, or NULLs) and, if `draws`, the
+    next entry id from the sequence (PostgreSQL), as scalar subqueries: each runs once."""
+    booked = select(Entry.id, Entry.request_hash).where(Entry.idempotency_key == bindparam("key"))
+    columns = [
+        booked.with_only_columns(Entry.id).scalar_subquery().label("key_id"),
+        booked.with_only_columns(Entry.request_hash).scalar_subquery().label("key_hash"),
+    ]
+    if draws:
+        columns.append(
+            select(func.nextval(literal_column("'ledger_entry_id_seq'"))).scalar_subquery().label("next_id")
+        )
+    return columns
+
+
 @functools.cache
-def _read(with_key: bool) -> Any:
+def _key_read() -> Any:
+    return select(*_key_columns(draws=True))
+
+
+@functools.cache
+def _read(with_key: bool, draws: bool) -> Any:
     """One row per account with its running balance; the rest, the same on every row, as
     scalar subqueries (each runs once). Built once: a booking pays for no statement's making."""
     latest = select(Entry.seq, Entry.hash).order_by(Entry.seq.desc()).limit(1)
-    booked = select(Entry.id, Entry.request_hash).where(Entry.idempotency_key == bindparam("key"))
     return select(
         Account.id,
         Account.code,
@@ -86,14 +117,7 @@ def _read(with_key: bool) -> Any:
         select(func.aggregate_strings(cast(Period.month, String), ",")).scalar_subquery().label("closed"),
         select(func.aggregate_strings(Currency.code, ",")).scalar_subquery().label("currencies"),
         audit.head_query().scalar_subquery().label("audit_head"),
-        *(
-            []
-            if not with_key
-            else [
-                booked.with_only_columns(Entry.id).scalar_subquery().label("key_id"),
-                booked.with_only_columns(Entry.request_hash).scalar_subquery().label("key_hash"),
-            ]
-        ),
+        *(_key_columns(draws) if with_key else []),
     )
 
 

@@ -68,15 +68,21 @@ def record_many(*, actor: Any | None, events: list[dict[str, Any]]) -> None:
     one lock, one read of the chain head, one INSERT."""
     if not events:
         return
+    # The table, not the entity: the ORM's bulk insert costs more than the statement itself.
+    db.session.connection().execute(insert(cast(Table, AuditEvent.__table__)), chained(actor, events))
+
+
+def chained(actor: Any | None, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of `events` (as for `record_many`) chained after the head, which moves on to the
+    last: the caller inserts them in this transaction, in this order."""
     lock_for_chain("audit_event")
     previous = _head_hash()
     rows = []
     for fields in events:
         rows.append(_row(actor, previous, **fields))
         previous = rows[-1]["hash"]
-    # The table, not the entity: the ORM's bulk insert costs more than the statement itself.
-    db.session.connection().execute(insert(cast(Table, AuditEvent.__table__)), rows)
     transaction_memo()["audit_head"] = previous
+    return rows
 
 
 def _row(

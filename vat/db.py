@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import enum
+import functools
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -13,8 +14,10 @@ from typing import Any, cast
 
 from flask import current_app, has_request_context
 from flask_sqlalchemy import SQLAlchemy
+from psycopg.rows import namedtuple_row
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Relationship, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -228,6 +231,47 @@ def lock_for_chain(*names: str) -> None:
     calls = ", ".join(f"pg_advisory_xact_lock(hashtext(:n{i}))" for i in range(len(wanted)))
     db.session.connection().execute(text(f"SELECT {calls}"), {f"n{i}": name for i, name in enumerate(wanted)})
     transaction_memo().setdefault("locks", set()).update(wanted)
+
+
+def locked_read(names: tuple[str, ...], statement: Any, params: dict[str, Any]) -> list[Any]:
+    """`lock_for_chain(*names)`, then the rows of `statement` (a SELECT of plain columns). On
+    PostgreSQL the two travel together (psycopg's pipeline, one round trip with the BEGIN if the
+    transaction starts here), yet stay two statements: the read's snapshot is taken once the lock
+    is held, so it sees all its previous holder committed (a statement taking the lock itself
+    would read from before its wait)."""
+    memo = transaction_memo()
+    wanted = [name for name in names if name not in memo.get("locks", ())]
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql" or not wanted:
+        lock_for_chain(*names)
+        return list(connection.execute(statement, params).all())
+    # The SQL with the parameters SQLAlchemy renders at execution (a separator, say) in it.
+    expanded = _compiled(statement, connection.dialect).construct_expanded_state(params)
+    sql, values = expanded.statement, expanded.parameters
+    lock_sql = "SELECT " + ", ".join(
+        f"pg_advisory_xact_lock(hashtext(%s)) AS l{i}" for i in range(len(wanted))
+    )
+    raw = cast(Any, connection.connection.dbapi_connection)  # psycopg's Connection
+    cursor = raw.cursor(row_factory=namedtuple_row)
+    for sent, sent_values in ((lock_sql, wanted), (sql, values)):
+        for listener in connection.dispatch.before_cursor_execute:  # what counts statements sees them
+            listener(connection, cursor, sent, sent_values, None, False)
+    try:
+        with raw.pipeline():
+            cursor.execute(lock_sql, wanted)
+            cursor.execute(sql, values)
+        rows = cursor.fetchall()
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(sql, values, error, connection.dialect.loaded_dbapi.Error) from error
+    finally:
+        cursor.close()
+    transaction_memo().setdefault("locks", set()).update(wanted)
+    return list(rows)
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(statement: Any, dialect: Any) -> Any:
+    return statement.compile(dialect=dialect)
 
 
 def append_only_ddl(table: str, dialect: str) -> list[str]:

@@ -1,5 +1,9 @@
 """The shape of one booking: how many SQL statements the engine sends for it, on both backends.
-A gate on the engine's round trips (issue 14 allows six), not a timing."""
+A gate on the engine's round trips (issue 14 allows six), not a timing.
+
+PostgreSQL: the locks, the read (sent together, `vat.db.locked_read`) and one statement writing
+the entry, its postings, its balances and its audit event (`ledger.writes`). SQLite: the read, then
+one INSERT per table."""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from tests.statements import statements_sent
 from vat.auth.models import User
 from vat.db import db
 
-BUDGET = 6
+ALLOWED = 6  # issue 14
+SENT = {"postgresql": 3, "sqlite": 5}
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
@@ -56,18 +61,23 @@ def counted_in_new_request(app: Flask, user_id: int, work: Any) -> list[str]:
         return sent
 
 
-def test_a_form_booking_sends_at_most_six_statements(ctx: Flask, fund: Fund) -> None:
+def budget() -> int:
+    """What the engine sends today on this backend (within what the issue allows)."""
+    return min(ALLOWED, SENT[db.engine.dialect.name])
+
+
+def test_a_form_booking_sends_three_statements_on_postgresql_five_on_sqlite(ctx: Flask, fund: Fund) -> None:
     fund.contribute("1000")
     db.session.commit()
     sent = counted_in_new_request(ctx, fund.maker.id, lambda actor: form_booking(actor, "10"))
-    assert len(sent) <= BUDGET, sent
+    assert len(sent) <= budget(), sent
 
 
-def test_a_booking_straight_through_post_sends_at_most_six_statements(ctx: Flask, fund: Fund) -> None:
+def test_a_booking_straight_through_post_sends_as_many(ctx: Flask, fund: Fund) -> None:
     fund.contribute("1000")
     db.session.commit()
     sent = counted_in_new_request(ctx, fund.maker.id, lambda actor: book(actor, key(), "10"))
-    assert len(sent) <= BUDGET, sent
+    assert len(sent) <= budget(), sent
 
 
 def test_a_second_booking_in_the_same_transaction_reads_only_its_key(ctx: Flask, fund: Fund) -> None:
@@ -79,5 +89,7 @@ def test_a_second_booking_in_the_same_transaction_reads_only_its_key(ctx: Flask,
             second = form_booking(None, "20")
         db.session.commit()
         assert second.seq == first.seq + 1
-        reads = [s for s in sent if not s.lstrip().upper().startswith("INSERT")]
+        reads = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
         assert len(reads) == 1 and "idempotency_key" in reads[0], sent
+        if db.engine.dialect.name == "postgresql":  # the key read with a new entry id: one write
+            assert len(sent) == 2, sent
