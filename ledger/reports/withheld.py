@@ -111,6 +111,11 @@ def by_mission() -> dict[tuple[str, str], dict[str, Decimal]]:
     return _amounts_by(func.coalesce(Withholding.mission, ""))
 
 
+def by_country() -> dict[tuple[str, str], dict[str, Decimal]]:
+    """Withheld, transferred and outstanding per contributing country and currency."""
+    return _amounts_by(Withholding.country_code)
+
+
 def _amounts_by(key: Any, *where: Any) -> dict[tuple[str, str], dict[str, Decimal]]:
     paid = _transfers_by_withholding()
     query = standing(

@@ -149,6 +149,20 @@ CREATE_FORMS = [
         {"reference": "L-2"},
     ),
     CreateForm(
+        "allegations.record_cycle_step",
+        "/vat/allegations/{allegation_id}/cycle/new",
+        "vat_accountability_step",
+        {"step": "interim_measure", "measure": "suspension", "dated_on": YESTERDAY, "reference": "S-1"},
+        {"reference": "S-2"},
+    ),
+    CreateForm(
+        "allegations.record_letter",
+        "/vat/allegations/{allegation_id}/letters/new",
+        "vat_claim_letter",
+        {"dated_on": YESTERDAY, "reference": "L-1"},
+        {"reference": "L-2"},
+    ),
+    CreateForm(
         "claims.record_step",
         "/vat/claims/{ordering_claim_id}/step/support_ordered",
         "vat_claim_order",

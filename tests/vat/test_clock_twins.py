@@ -4,6 +4,7 @@ allegations the Python clock says have an overdue step."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -33,6 +34,14 @@ DAYS = st.builds(
 )
 
 
+def day_near(data: st.DataObject, deadlines: list[date]) -> date:
+    """Mostly the day before, of or after a deadline: where the twins could disagree."""
+    near = st.sampled_from(deadlines).flatmap(
+        lambda due: st.integers(-1, 1).map(lambda shift: due + timedelta(days=shift))
+    )
+    return data.draw(st.one_of(near, DAYS) if deadlines else DAYS, label="on")
+
+
 @st.composite
 def allegation_steps(draw: st.DrawFn) -> dict[str, Any]:
     day = draw(DAYS)
@@ -58,40 +67,49 @@ def _other_rules(rules: dict[str, ClockRule]) -> None:
     rules["investigation_completed"].starts_from = "received"
 
 
-def test_sql_finds_the_allegations_the_clock_says_are_overdue(ctx: Flask) -> None:
+def twins_agree(
+    allegations: st.SearchStrategy[Any],
+    compare: Callable[[list[Any], str, st.DataObject], int],
+    examples: int,
+) -> None:
+    """Runs `compare(allegations, rules_kind, data)` on drawn examples, each in a savepoint rolled
+    back after it; `compare` answers how many allegations it found overdue, and some must be."""
     overdue_found = []
 
-    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(
-        allegations=st.lists(allegation_steps(), min_size=1, max_size=8),
+        allegations=st.lists(allegations, min_size=1, max_size=8),
         rules_kind=st.sampled_from(["as seeded", "other", "none"]),
         data=st.data(),
     )
-    def agree(allegations: list[dict[str, Any]], rules_kind: str, data: st.DataObject) -> None:
+    def agree(allegations: list[Any], rules_kind: str, data: st.DataObject) -> None:
         savepoint = db.session.begin_nested()
         try:
-            rows = [
-                Allegation(reference=f"{n}/26", country_code="CAF", **v) for n, v in enumerate(allegations)
-            ]
-            db.session.add_all(rows)
-            rules = {r.step: r for r in db.session.scalars(select(ClockRule))}
-            if rules_kind == "other":
-                _other_rules(rules)
-            db.session.flush()
-            rule_list = [] if rules_kind == "none" else clock.rules()
-            # Mostly the day before, of or after a deadline: where the twins could disagree.
-            deadlines = [s.due_on for a in rows for s in clock.clock(a, rule_list=rule_list) if s.due_on]
-            near = st.sampled_from(deadlines).flatmap(
-                lambda due: st.integers(-1, 1).map(lambda shift: due + timedelta(days=shift))
-            )
-            on = data.draw(st.one_of(near, DAYS) if deadlines else DAYS, label="on")
-            overdue = clock.has_overdue_step(rule_list, on)
-            found = set(db.session.scalars(select(Allegation.id).where(overdue)))
-            computed = {a.id for a in rows if clock.overdue_steps(a, rule_list, on)}
-            assert found == computed
-            overdue_found.append(len(computed))
+            overdue_found.append(compare(allegations, rules_kind, data))
         finally:
             savepoint.rollback()
 
     agree()
     assert sum(overdue_found) > 0  # the property compared something
+
+
+def test_sql_finds_the_allegations_the_clock_says_are_overdue(ctx: Flask) -> None:
+    def compare(allegations: list[dict[str, Any]], rules_kind: str, data: st.DataObject) -> int:
+        rows = [Allegation(reference=f"{n}/26", country_code="CAF", **v) for n, v in enumerate(allegations)]
+        db.session.add_all(rows)
+        rules = {r.step: r for r in db.session.scalars(select(ClockRule))}
+        if rules_kind == "other":
+            _other_rules(rules)
+        db.session.flush()
+        rule_list = [] if rules_kind == "none" else clock.rules()
+        deadlines = [s.due_on for a in rows for s in clock.clock(a, rule_list=rule_list) if s.due_on]
+        on = day_near(data, deadlines)
+        overdue = clock.has_overdue_step(rule_list, on)
+        found = set(db.session.scalars(select(Allegation.id).where(overdue)))
+        computed = {a.id for a in rows if clock.overdue_steps(a, rule_list, on)}
+        assert found == computed
+        return len(computed)
+
+    twins_agree(allegation_steps(), compare, 200)

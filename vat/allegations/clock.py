@@ -29,7 +29,7 @@ def rules() -> list[ClockRule]:
 
 @dataclass(frozen=True)
 class StepState:
-    step: Step
+    step: str  # a Step, or a CycleStep (vat.allegations.cycle)
     label: str
     done_on: date | None
     due_on: date | None
@@ -109,7 +109,11 @@ def _step_state(
     start = allegation.step_date(Step(rule.starts_from)) if rule else None
     if rule is None or start is None:  # done, but when it was due is not known; or waiting
         return StepState(step, label, done, None, limit, "done" if done else "waiting", 0)
-    due = deadline(start, amount, unit)
+    return timed(step, label, done, deadline(start, amount, unit), limit, on)
+
+
+def timed(step: str, label: str, done: date | None, due: date, limit: str, on: date) -> StepState:
+    """A step whose deadline is known: done on time or late, or open and due or overdue on `on`."""
     if done is not None:
         late = (done - due).days
         return StepState(step, label, done, due, limit, "late" if late > 0 else "on_time", late)
@@ -132,7 +136,7 @@ def deadline(start: date, amount: int, unit: str) -> date:
     return add_months(start, amount) if unit == "months" else start + timedelta(days=amount)
 
 
-def _latest_late_start(amount: int, unit: str, on: date) -> date:
+def latest_late_start(amount: int, unit: str, on: date) -> date:
     """The latest start whose deadline is already past on `on` (a later start never has an earlier
     deadline, so every start up to this one is late too)."""
     start = add_months(on, -amount) if unit == "months" else on - timedelta(days=amount)
@@ -156,7 +160,7 @@ def has_overdue_step(rule_list: list[ClockRule], on: date) -> ColumnElement[bool
         for urgency in Urgency:
             by_amount.setdefault(_rule_limit(rule, urgency)[0], []).append(urgency.value)
         late = [
-            and_(Allegation.urgency.in_(urgencies), start <= _latest_late_start(amount, rule.unit, on))
+            and_(Allegation.urgency.in_(urgencies), start <= latest_late_start(amount, rule.unit, on))
             for amount, urgencies in by_amount.items()
         ]
         categories = [c for c in rule.applies_to.split(",") if c]

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 
 from ledger.reports import withheld
 from vat import inputs
-from vat.allegations import clock, services
+from vat.allegations import accountability, clock, services
 from vat.allegations.forms import AllegationForm, ClockRuleForm, LinkVictimForm
 from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Outcome, Step
 from vat.auth.forms import EmptyForm
@@ -129,6 +129,7 @@ def show(allegation_id: int) -> str:
         linked=linked,
         link_form=LinkVictimForm(),
         button=EmptyForm(),
+        **accountability.cycle_page(allegation),
     )
 
 

@@ -3,8 +3,10 @@ answered), and the case updates owed to the victim."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -25,22 +27,34 @@ WAITING_FLAGS = (180, 90, 30)
 # --- member-state correspondence --------------------------------------------------------------
 
 
-def record_letter(
+def record_letter(*, actor: Actor, claim: Claim, **letter: Any) -> Letter:
+    """A letter about the claim; `letter` holds new_letter's fields (direction, dated_on...)."""
+    if claim.current_step is S.CLOSED:
+        raise DomainError(_l("This claim is closed: reopen it to record more."))
+    before = _l("This letter cannot be dated before the claim was opened.")
+    row = new_letter(actor=actor, not_before=(claim.opened_on, before), **letter)
+    claim.letters.append(row)
+    db.session.flush()
+    audit_claim("claim.letter", actor=actor, claim=claim, letter=row.id, direction=row.direction)
+    return row
+
+
+def new_letter(
     *,
     actor: Actor,
-    claim: Claim,
     direction: str,
     dated_on: date | None,
     channel: str | None,
     reference: str | None = None,
     summary: str | None = None,
+    not_before: tuple[date, Any] | None = None,
 ) -> Letter:
-    if claim.current_step is S.CLOSED:
-        raise DomainError(_l("This claim is closed: reopen it to record more."))
+    """A letter to or from a member state, checked, not yet attached to its claim or allegation
+    (vat.allegations.accountability records the allegations' letters in the same log)."""
     when = past_date("dated_on", dated_on, required=True) or today()
-    if when < claim.opened_on:
-        raise InvalidField("dated_on", _l("This letter cannot be dated before the claim was opened."))
-    letter = Letter(
+    if not_before is not None and when < not_before[0]:
+        raise InvalidField("dated_on", not_before[1])
+    return Letter(
         direction=choice("direction", direction, LetterDirection),
         dated_on=when,
         channel=choice("channel", channel, LetterChannel, default="permanent_mission"),
@@ -48,10 +62,6 @@ def record_letter(
         summary=clean_text("summary", summary, max_length=2000),
         recorded_by_id=actor.id,
     )
-    claim.letters.append(letter)
-    db.session.flush()
-    audit_claim("claim.letter", actor=actor, claim=claim, letter=letter.id, direction=letter.direction)
-    return letter
 
 
 @dataclass(frozen=True)
@@ -74,15 +84,21 @@ def waiting(claim: Claim, on: date | None = None) -> Waiting | None:
     """Since the first letter the member state has not answered (None: nothing unanswered)."""
     if claim.current_step is S.CLOSED:
         return None
+    return unanswered(claim.member_state, claim.letters, on)
+
+
+def unanswered(member_state: str, letters: Iterable[Letter], on: date | None = None) -> Waiting | None:
+    """The wait on `member_state` over these letters: since the first one sent after its last reply
+    (by date, then by the order recorded)."""
     since: date | None = None
-    for letter in sorted(claim.letters, key=lambda x: (x.dated_on, x.id or 0)):
+    for letter in sorted(letters, key=lambda x: (x.dated_on, x.id or 0)):
         if letter.direction == LetterDirection.RECEIVED:
             since = None
         elif since is None:
             since = letter.dated_on
     if since is None:
         return None
-    return Waiting(claim.member_state, since, max(((on or today()) - since).days, 0))
+    return Waiting(member_state, since, max(((on or today()) - since).days, 0))
 
 
 # --- victim updates ---------------------------------------------------------------------------

@@ -369,13 +369,21 @@ class ClaimEvent(Base):
 
 
 class Letter(Base):
-    """One letter to the member state, or one reply from it."""
+    """One letter to the member state, or one reply from it, about a paternity claim or about an
+    allegation's accountability cycle (vat.allegations.accountability): one log, one wait."""
 
     __tablename__ = "vat_claim_letter"
-    __table_args__ = (one_of("direction", LetterDirection), one_of("channel", LetterChannel))
+    __table_args__ = (
+        one_of("direction", LetterDirection),
+        one_of("channel", LetterChannel),
+        CheckConstraint("(claim_id IS NULL) <> (allegation_id IS NULL)", name="one_subject"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    claim_id: Mapped[int] = mapped_column(ForeignKey("vat_claim.id", ondelete="CASCADE"), index=True)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("vat_claim.id", ondelete="CASCADE"), index=True)
+    allegation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("vat_allegation.id", ondelete="CASCADE"), index=True
+    )
     direction: Mapped[str] = mapped_column(String(10))
     dated_on: Mapped[date] = mapped_column(Date)
     channel: Mapped[str] = mapped_column(String(30))

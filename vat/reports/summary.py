@@ -12,6 +12,7 @@ from ledger.reports.statements import FundStatement, fund_balance, fund_statemen
 from vat.auth.actor import Actor
 from vat.reports.claims import waiting_on_member_states
 from vat.reports.clock import CLOCK_STATES, clock_report
+from vat.reports.member_states import overdue_cycle_steps
 from vat.reports.needs import UNMET_COLUMN, needs_table, unmet_by_type
 from vat.reports.scope import VictimFilters, sees_rows, threshold
 from vat.reports.support import Headline, headline
@@ -30,6 +31,7 @@ class Summary:
     fund: FundStatement | None  # this year to date, for those who read the ledger
     unmet_needs: int | None = 0  # victims' needs assessed unmet (None: suppressed)
     unmet_by_type: tuple[tuple[str, int | None], ...] = ()  # as the per-victim report shows them
+    overdue_cycle_steps: int | None = 0  # accountability steps past their limit (None: suppressed)
 
 
 def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Summary:
@@ -55,6 +57,7 @@ def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Su
         fund=fund,
         unmet_needs=needs.column_totals[UNMET_COLUMN],
         unmet_by_type=tuple((label, n) for label, n in unmet_by_type(needs) if n != 0),
+        overdue_cycle_steps=overdue_cycle_steps(user, today=today),
     )
 
 

@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from wtforms import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it; its stubs predate it
 
 from vat.allegations.clock import StepState
+from vat.allegations.cycle_models import CycleStep
 from vat.allegations.models import Labelled, Step
 from vat.templating import day
 
@@ -113,6 +114,31 @@ LABELS: dict[str, Any] = {
     "pending": _l("pending"),
     "substantiated": _l("substantiated"),
     "unsubstantiated": _l("unsubstantiated"),
+    # the accountability cycle's measures and outcomes (vat.allegations.cycle_models)
+    "leave_without_pay": _l("leave without pay"),
+    "administrative_leave": _l("administrative leave"),
+    "suspension": _l("suspension"),
+    "repatriation": _l("repatriation"),
+    "confined_to_barracks": _l("confined to barracks"),
+    "payments_suspended": _l("payments suspended"),
+    "dismissal": _l("dismissal"),
+    "separation": _l("separation from service"),
+    "repatriation_and_ban": _l("repatriation and ban from future operations"),
+    "demotion": _l("demotion"),
+    "fine": _l("fine"),
+    "written_censure": _l("written censure"),
+    "left_before_action": _l("left before action could be taken"),
+    "no_action": _l("no action"),
+    "imprisonment": _l("imprisonment"),
+    "reprimand": _l("reprimand"),
+    "acquitted": _l("acquitted"),
+    "ongoing": _l("proceedings ongoing"),
+    "none": _l("not referred (no grounds)"),
+    "prosecution_opened": _l("prosecution opened"),
+    "convicted": _l("convicted"),
+    "prosecution_declined": _l("prosecution declined"),
+    "investigating": _l("investigating"),
+    "no_reply_content": _l("reply without information"),
     "days": _l("days"),
     "months": _l("months"),
     "reduced_high_priority": _l("for high-priority and urgent cases"),
@@ -134,6 +160,16 @@ def choices(enum: type[Labelled]) -> list[SelectChoice]:
     return [SelectChoice(m.value, LABELS.get(m.value, m.label)) for m in enum]
 
 
+CYCLE_STEPS: dict[str, Any] = {
+    CycleStep.INTERIM_MEASURE: _l("Interim measure"),
+    CycleStep.ADMINISTRATIVE_ACTION: _l("Administrative action or sanction"),
+    CycleStep.MEMBER_STATE_REFERRAL: _l("Referred to the member state for action"),
+    CycleStep.MEMBER_STATE_OUTCOME: _l("Member state's disciplinary or judicial outcome"),
+    CycleStep.CRIMINAL_REFERRAL: _l("Referred for criminal accountability"),
+    CycleStep.CRIMINAL_RESPONSE: _l("Response to the criminal referral"),
+}
+
+
 def vat_label(value: str | None) -> str:
     if not value:
         return "—"
@@ -142,6 +178,10 @@ def vat_label(value: str | None) -> str:
 
 def step_label(step: str) -> str:
     return str(STEPS.get(Step(step), step))
+
+
+def cycle_step_label(step: str) -> str:
+    return str(CYCLE_STEPS.get(step, step))
 
 
 def step_text(state: StepState) -> str:
@@ -174,4 +214,10 @@ def limit_text(state: StepState) -> str:
     return ngettext("%(num)s day", "%(num)s days", int(amount))
 
 
-HELPERS = {"vat_label": vat_label, "step_label": step_label, "step_text": step_text, "limit_text": limit_text}
+HELPERS = {
+    "vat_label": vat_label,
+    "cycle_step_label": cycle_step_label,
+    "step_label": step_label,
+    "step_text": step_text,
+    "limit_text": limit_text,
+}

@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 
 from vat import audit
+from vat.allegations import cycle
 from vat.allegations.clock import has_overdue_step, overdue_steps, rules
 from vat.allegations.models import Allegation
 from vat.auth.actor import Actor
@@ -151,6 +152,7 @@ def find_by_name(*, actor: Actor, name: str) -> Page:
 @dataclass
 class Attention:
     overdue_steps: list[tuple[int, str, str, Any]] = field(default_factory=list)  # id, code, ref, StepState
+    overdue_cycle: list[tuple[int, str, str, Any]] = field(default_factory=list)  # the same, after the report
     stuck_services: list[tuple[int, str, str, int]] = field(default_factory=list)  # id, code, type, days
     no_assistance: list[tuple[int, str]] = field(default_factory=list)
     no_update: list[tuple[int, str, date]] = field(default_factory=list)
@@ -170,6 +172,26 @@ def _first(result: Attention, section: str, rows: list[Any]) -> list[Any]:
     if len(rows) > ATTENTION_LIMIT:
         result.more.add(section)
     return rows[:ATTENTION_LIMIT]
+
+
+def _overdue_cycle(condition: ColumnElement[bool], on: date) -> list[tuple[int, str, str, Any]]:
+    """The victims' allegations with an overdue step of the accountability cycle, found in SQL and
+    told by the cycle's clock (vat.allegations.cycle), as the allegation clock's section is."""
+    rule_list = cycle.rules()
+    found = db.session.execute(
+        select(Victim.id, Victim.case_code, Allegation)
+        .join(VictimAllegation, VictimAllegation.victim_id == Victim.id)
+        .join(Allegation, Allegation.id == VictimAllegation.allegation_id)
+        .where(condition, cycle.has_overdue_cycle_step(rule_list, on))
+        .order_by(Victim.case_code, Allegation.reference)
+        .limit(ATTENTION_LIMIT + 1)
+    ).all()
+    steps = cycle.steps_for({allegation.id for _, _, allegation in found})
+    return [
+        (victim_id, code, allegation.reference, state)
+        for victim_id, code, allegation in found
+        for state in cycle.overdue_cycle_steps(allegation, steps[allegation.id], rule_list, on)
+    ]
 
 
 def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) -> Attention:
@@ -195,6 +217,7 @@ def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) ->
         for state in overdue_steps(allegation, rule_list, on)
     ]
     result.overdue_steps = _first(result, "overdue_steps", overdue)
+    result.overdue_cycle = _first(result, "overdue_cycle", _overdue_cycle(condition, on))
     cutoff = on - timedelta(days=STUCK_DAYS)
     stuck = db.session.execute(
         select(Victim.id, Victim.case_code, Assistance.service_type, Assistance.referral_date)

@@ -121,7 +121,7 @@ def timeline(victim: Victim) -> list[Event]:
     return [event for _index, event in ranked]
 
 
-def _step(step: Step) -> str:
+def _step(step: str) -> str:
     return labels.step_label(step).lower()
 
 
