@@ -29,16 +29,16 @@ def rules() -> list[CycleRule]:
 
 
 def steps_for(allegation_ids: Iterable[int]) -> dict[int, list[AccountabilityStep]]:
-    """The recorded steps of these allegations, oldest first, in one query."""
+    """The recorded steps of these allegations, oldest first, in one query (run even for none, so
+    that a page's count of statements does not depend on the data)."""
     ids = list(allegation_ids)
     found: dict[int, list[AccountabilityStep]] = {i: [] for i in ids}
-    if ids:
-        for step in db.session.scalars(
-            select(AccountabilityStep)
-            .where(AccountabilityStep.allegation_id.in_(ids))
-            .order_by(AccountabilityStep.dated_on, AccountabilityStep.id)
-        ):
-            found[step.allegation_id].append(step)
+    for step in db.session.scalars(
+        select(AccountabilityStep)
+        .where(AccountabilityStep.allegation_id.in_(ids))
+        .order_by(AccountabilityStep.dated_on, AccountabilityStep.id)
+    ):
+        found[step.allegation_id].append(step)
     return found
 
 
