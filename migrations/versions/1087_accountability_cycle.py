@@ -16,7 +16,7 @@ from alembic import op
 from migrations.schema import create_indexes, foreign_key
 
 revision = "1087"
-down_revision = "1085"
+down_revision = "1086"
 
 STEPS = (
     "interim_measure",

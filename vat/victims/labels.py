@@ -132,7 +132,6 @@ LABELS: dict[str, Any] = {
     "imprisonment": _l("imprisonment"),
     "reprimand": _l("reprimand"),
     "acquitted": _l("acquitted"),
-    "ongoing": _l("proceedings ongoing"),
     "none": _l("not referred (no grounds)"),
     "prosecution_opened": _l("prosecution opened"),
     "convicted": _l("convicted"),
