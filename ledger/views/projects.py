@@ -231,10 +231,10 @@ def request_disbursement(project_id: int) -> View:
     row = db.get_or_404(Project, project_id)
     form = TrancheForm()
 
-    def then(tranche: Tranche) -> str:
+    def done(tranche: Tranche) -> str:
         if tranche.status == "pending":
-            flash(_("Beyond the four-eyes limits: another fund manager must approve it."), "info")
-        return url_for("ledger.project", project_id=row.id)
+            return _("Beyond the four-eyes limits: the tranche waits for another fund manager's approval.")
+        return _("Disbursement recorded.")
 
     return submit(
         form,
@@ -247,8 +247,8 @@ def request_disbursement(project_id: int) -> View:
             reference=text(form.reference),
             victim_payments=payment_lines(form.victim_payments.data),
         ),
-        done=_("Disbursement recorded."),
-        then=then,
+        done=done,
+        then=lambda _: url_for("ledger.project", project_id=row.id),
         template=FORM_PAGE,
         **_disburse_page(row),
     )

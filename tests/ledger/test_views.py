@@ -99,7 +99,9 @@ def test_maker_cannot_approve_their_own_disbursement_another_manager_can(app, cl
         tranche = db.session.scalar(select(Tranche))
         assert tranche.status == "pending"
         outflow_id = db.session.scalar(select(Outflow.id).where(Outflow.record_id == tranche.id))
-    assert "your request" in client.get("/ledger/approvals").get_data(as_text=True)
+    approvals = client.get("/ledger/approvals").get_data(as_text=True)
+    assert "waits for another fund manager" in approvals and "Disbursement recorded." not in approvals
+    assert "your request" in approvals
     refused = client.post(f"/ledger/approvals/{outflow_id}/approve")
     assert refused.status_code == 403 and "another fund manager" in refused.get_data(as_text=True)
 
@@ -121,6 +123,7 @@ def test_the_journey_updates_the_fund_balance_and_the_reconciliation(app, client
         ).status_code
         == 302
     )
+    assert "Disbursement recorded." in client.get("/ledger/projects/1").get_data(as_text=True)
     response = withhold(client, "0399/15")
     assert response.status_code == 302 and response.location.endswith("/ledger/withholdings/1")
     assert (
