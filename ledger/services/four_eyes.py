@@ -232,3 +232,15 @@ def pending() -> list[Outflow]:
             .order_by(Outflow.requested_at)
         )
     )
+
+
+def waiting_for(actor: Actor) -> int:
+    """How many requests this fund manager may approve: pending ones another person made."""
+    return (
+        db.session.scalar(
+            select(func.count(Outflow.id)).where(
+                Outflow.status == OutflowStatus.PENDING.value, Outflow.maker_id != actor.id
+            )
+        )
+        or 0
+    )

@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ledger.cli import attach
 from ledger.labels import account_name, account_type
+from ledger.services import four_eyes
 from vat import paging
 
 bp = Blueprint(
@@ -26,7 +28,12 @@ attach(bp.cli)  # type: ignore[arg-type]  # Blueprint.cli is an AppGroup, typed 
 @bp.context_processor
 def account_labels() -> dict[str, Any]:
     """Account names and types in the reader's language, for the ledger's pages."""
-    return {"account_name": account_name, "account_type": account_type}
+    return {"account_name": account_name, "account_type": account_type, "approvals_waiting": _waiting}
+
+
+def _waiting() -> int:
+    """Called by the navigation only for those who may approve: one COUNT, not cached."""
+    return four_eyes.waiting_for(current_user)
 
 
 View = str | WerkzeugResponse | tuple[str, int]

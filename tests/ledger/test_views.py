@@ -105,8 +105,13 @@ def test_maker_cannot_approve_their_own_disbursement_another_manager_can(app, cl
     refused = client.post(f"/ledger/approvals/{outflow_id}/approve")
     assert refused.status_code == 403 and "another fund manager" in refused.get_data(as_text=True)
 
+    assert "waiting</span>" not in approvals  # the maker's own request is not theirs to approve
     checker = app.test_client()
     sign_in(app, checker, make_user(Role.FUND_MANAGER, ""))
+    assert "1 waiting" in checker.get("/ledger/").get_data(as_text=True)
+    auditor = app.test_client()
+    sign_in(app, auditor, make_user(Role.AUDITOR, ""))
+    assert "waiting</span>" not in auditor.get("/ledger/").get_data(as_text=True)
     assert checker.post(f"/ledger/approvals/{outflow_id}/approve").status_code == 302
     with app.app_context():
         tranche = db.session.get(Tranche, tranche.id)
