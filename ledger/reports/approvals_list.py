@@ -27,6 +27,7 @@ class PendingOutflow:
     usd: Decimal
     maker: str
     held: str
+    reference: str = ""  # the tranche's reference; direct support and reversals have none
 
 
 def pending_outflows() -> list[PendingOutflow]:
@@ -53,6 +54,7 @@ def _describe(row: Outflow, maker: str) -> PendingOutflow:
             usd,
             maker,
             held,
+            tranche.reference,
         )
     if row.kind == OutflowKind.DIRECT_SUPPORT:
         support = db.session.get_one(DirectSupport, row.record_id)

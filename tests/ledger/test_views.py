@@ -102,6 +102,7 @@ def test_maker_cannot_approve_their_own_disbursement_another_manager_can(app, cl
     approvals = client.get("/ledger/approvals").get_data(as_text=True)
     assert "waits for another fund manager" in approvals and "Disbursement recorded." not in approvals
     assert "your request" in approvals
+    assert ">Reference</th>" in approvals and "<bdi>P-1</bdi>" in approvals and "USD 25,000.00" in approvals
     refused = client.post(f"/ledger/approvals/{outflow_id}/approve")
     assert refused.status_code == 403 and "another fund manager" in refused.get_data(as_text=True)
 
