@@ -25,6 +25,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ledger.models import DonorKind, ProjectFocus, ProjectStatus, SupportRoute
+from ledger.services.partner_reports import KIND_LABELS
 from vat.addresses import MAX_ID
 from vat.inputs import today
 from vat.request_keys import KeyedForm
@@ -179,6 +180,16 @@ class ProjectForm(KeyedForm):
     case_codes = TextAreaField(
         _l("Victims directly supported (case codes, one per line)"), validators=[Optional(), Length(max=5000)]
     )
+
+
+class ReportDueForm(KeyedForm):
+    kind = SelectField(_l("Report"), choices=[SelectChoice(k, label) for k, label in KIND_LABELS.items()])
+    due_on = DateField(_l("Due on"), validators=[DataRequired()])
+
+
+class ReportReceivedForm(FlaskForm):
+    received_on = DateField(_l("Received on"), validators=[DataRequired(), not_future])
+    reference = StringField(_l("Reference of the document"), validators=[Optional(), Length(max=120)])
 
 
 class ProjectProgressForm(FlaskForm):

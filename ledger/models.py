@@ -366,6 +366,35 @@ class ProjectBeneficiary(Base):
     case_code: Mapped[str] = mapped_column(String(40))
 
 
+class ReportKind(enum.StrEnum):
+    """What an implementing partner reports on its project (issue 18, item 5)."""
+
+    NARRATIVE = "narrative"
+    FINANCIAL = "financial"
+    BENEFICIARIES = "beneficiaries"  # what each beneficiary received, by case code
+
+
+class ProjectReport(Base):
+    """A report the implementing partner owes on its project: due on a date, received on another,
+    overdue while not received after its due date."""
+
+    __tablename__ = "ledger_project_report"
+    __table_args__ = (
+        one_of("kind", ReportKind),
+        Index("ix_ledger_project_report_received_on_due_on", "received_on", "due_on"),  # overdue ones
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    project_id: Mapped[int] = mapped_column(ForeignKey("ledger_project.id"), index=True)
+    reference: Mapped[str | None] = mapped_column(String(120))  # the document received
+    due_on: Mapped[date] = mapped_column(Date)
+    received_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    project: Mapped[Project] = relationship(lazy="joined")
+
+
 class TrancheStatus(enum.StrEnum):
     PENDING = "pending"
     POSTED = "posted"

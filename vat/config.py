@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "VAT_TOTP_MAX_FAILURES": 5,  # wrong codes (since the last right one) that lock the account
     "VAT_SUPPRESSION_THRESHOLD": 5,
     "VAT_NO_UPDATE_DAYS": 90,
+    "VAT_INFORM_OUTCOME_DAYS": 14,  # days after an outcome is recorded to tell the victim by (SG §34)
     "TRUSTED_HOSTS": None,
     "VAT_PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-* headers we trust
     "VAT_TIME_ZONE": "UTC",  # IANA name: times are shown in it to users who chose none

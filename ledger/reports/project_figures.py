@@ -119,10 +119,20 @@ def disbursed_amount(project: Project) -> Decimal:
     return from_minor(minor or 0, project.currency)
 
 
-PROJECT_KEYS = (
+_PORTFOLIO_COLUMNS = (
     "title partner country focus status planned_start planned_end actual_start actual_end "
-    "approved disbursed remaining victims_paid behind_schedule"
+    "approved disbursed remaining victims_paid paid_to_victims behind_schedule"
 ).split()
+# The share of a project's disbursements its partner reported paying to named victims (individual
+# needs, OIOS §117), the rest going to outreach, services to groups and running costs.
+PROJECT_KEYS = [*_PORTFOLIO_COLUMNS, "individual_share"]
+
+
+def individual_share(paid: Decimal, disbursed: Decimal) -> Decimal | None:
+    """Percent of `disbursed` paid to named victims, one decimal (None when nothing was disbursed)."""
+    if disbursed <= 0:
+        return None
+    return (Decimal(100) * paid / disbursed).quantize(Decimal("0.1"))
 
 
 def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str, Any]]:
@@ -158,7 +168,11 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
     )
     paid = (
         standing(
-            select(ProjectPayment.project_id, func.count(ProjectPayment.case_code.distinct()).label("paid"))
+            select(
+                ProjectPayment.project_id,
+                func.count(ProjectPayment.case_code.distinct()).label("paid"),
+                func.sum(ProjectPayment.usd_minor).label("paid_usd"),
+            )
             .join(Tranche, Tranche.id == ProjectPayment.tranche_id)
             .where(Tranche.paid_on <= end)
             .group_by(ProjectPayment.project_id),
@@ -181,6 +195,7 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
             func.coalesce(money.c.disbursed, 0),
             func.coalesce(money.c.remaining, 0),
             func.coalesce(paid.c.paid, 0),
+            func.coalesce(paid.c.paid_usd, 0),
             case((late, 1), else_=0),
         )
         .outerjoin(money, money.c.project_id == Project.id)
@@ -190,9 +205,10 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
     ).all()
     projects = []
     for row in result:
-        item = dict(zip(PROJECT_KEYS, row, strict=True))
-        for name in ("approved", "disbursed", "remaining"):
+        item = dict(zip(_PORTFOLIO_COLUMNS, row, strict=True))
+        for name in ("approved", "disbursed", "remaining", "paid_to_victims"):
             item[name] = engine.cents(item[name])
         item["behind_schedule"] = bool(item["behind_schedule"])
+        item["individual_share"] = individual_share(item["paid_to_victims"], item["disbursed"])
         projects.append(item)
     return projects

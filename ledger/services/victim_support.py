@@ -146,6 +146,8 @@ def _post(outflow: Outflow, actor: Actor, maker: Actor | None) -> int:
         usd_minor=engine.to_minor(engine.to_usd(amount, rate.rate if rate else Decimal(1)), engine.USD),
         paid_on=paid_on,
         ledger_entry_id=entry.id,
+        route=support.route,
+        basis=support.basis,
     )
     return entry.id
 

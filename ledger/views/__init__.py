@@ -1,6 +1,23 @@
 """The ledger's pages: one blueprint, a module per area."""
 
-from ledger.views import contributions, direct_support, overview, periods, projects, withholdings
+from ledger.views import (
+    contributions,
+    direct_support,
+    overview,
+    partner_reports,
+    periods,
+    projects,
+    withholdings,
+)
 from ledger.views.blueprint import bp
 
-__all__ = ["bp", "contributions", "direct_support", "overview", "periods", "projects", "withholdings"]
+__all__ = [
+    "bp",
+    "contributions",
+    "direct_support",
+    "overview",
+    "partner_reports",
+    "periods",
+    "projects",
+    "withholdings",
+]

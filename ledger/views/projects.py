@@ -17,12 +17,21 @@ from ledger.forms import (
     ProjectProgressForm,
     RejectForm,
     ReleaseForm,
+    ReportDueForm,
+    ReportReceivedForm,
     TrancheForm,
     payment_lines,
 )
-from ledger.models import Outflow, Project, ProjectFocus, ProjectPayment, ProjectStatus, Tranche
+from ledger.models import (
+    Outflow,
+    Project,
+    ProjectFocus,
+    ProjectPayment,
+    ProjectStatus,
+    Tranche,
+)
 from ledger.reports import approvals_list, project_figures
-from ledger.services import four_eyes, grants
+from ledger.services import four_eyes, grants, partner_reports
 from ledger.views.blueprint import (
     FORM_PAGE,
     LIST_PAGE,
@@ -36,6 +45,7 @@ from ledger.views.blueprint import (
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
+from vat.inputs import today
 from vat.paging import page_of
 from vat.submission import act, given, submit, text
 
@@ -72,6 +82,8 @@ def projects() -> str:
         focus={f.value: f.label for f in ProjectFocus},
         statuses=status_labels(),
         position=grants.fund_position(),
+        overdue_reports=partner_reports.overdue_reports(today()),
+        report_kinds=partner_reports.KIND_LABELS,
     )
 
 
@@ -149,6 +161,11 @@ def project(project_id: int) -> str:
         paid=paid,
         focus=ProjectFocus(row.focus).label,
         progress=progress,
+        reports=partner_reports.reports_of(row),
+        report_kinds=partner_reports.KIND_LABELS,
+        report_due=ReportDueForm(),
+        report_received=ReportReceivedForm(),
+        on=today(),
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger import engine
-from ledger.models import Entry, Outflow, Tranche
+from ledger.models import Entry, Outflow, ProjectReport, Tranche
 from tests.conftest import make_app, sign_in
 from tests.ledger.pages import (
     book,
@@ -79,8 +79,11 @@ def test_a_post_without_csrf_token_is_refused(database_url, make_user):
     sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
     response = client.post("/ledger/donors/new", data={"kind": "member_state", "country_code": "SWE"})
     assert response.status_code == 400
+    report = client.post("/ledger/projects/1/reports", data={"kind": "narrative", "due_on": "2019-06-30"})
+    assert report.status_code == 400  # a partner report's due date (issue 18, item 5)
     with app.app_context():
         assert db.session.scalar(select(func.count(Entry.id))) == 0
+        assert db.session.scalar(select(func.count(ProjectReport.id))) == 0
 
 
 def test_a_domain_refusal_is_shown_on_the_form(app, client, manager):

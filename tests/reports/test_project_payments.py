@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import func, select, text
 
 from ledger.models import DonorKind, Entry, ProjectPayment, Tranche
+from ledger.reports.project_figures import individual_share, project_portfolio
 from ledger.services import contributions, corrections, grants
 from tests.conftest import sign_in
 from tests.ledger.conftest import Fund, key
@@ -23,6 +24,7 @@ from vat.db import db
 from vat.errors import DomainError
 from vat.figures import differences
 from vat.reports import fund_money
+from vat.reports.fund import fund_statement
 from vat.reports.scope import VictimFilters
 from vat.reports.support import headline, support_rows
 from vat.victims import identity, support_summary
@@ -217,3 +219,25 @@ def test_an_advocate_cannot_disburse(client: Any, login: Callable[..., Any]) -> 
     login(Role.SENIOR_ADVOCATE, "CAF")
     response = client.post("/ledger/projects/1/disburse", data={"amount": "1", "victim_payments": "CAR-1 1"})
     assert response.status_code == 403
+
+
+def test_the_fund_statement_shows_the_share_paid_to_named_victims(people: Any) -> None:
+    """Issue 18, item 5: what partners reported paying named victims against what the projects
+    drew; a project that paid too few victims to show hides its amount and share with its count."""
+    _advocate, fund, project, (first, second, _listed) = people
+    fund.disburse(
+        project, "1000.00", ON, victim_payments=[(first, Decimal("250.00")), (second, Decimal("150.00"))]
+    )
+    db.session.commit()
+    [row] = project_portfolio(ON, today=ON)
+    assert (row["disbursed"], row["paid_to_victims"], row["individual_share"]) == (
+        Decimal("1000.00"),
+        Decimal("400.00"),
+        Decimal("40.0"),
+    )
+    shown = fund_statement(ON, ON, today=ON)
+    assert shown.individual == (Decimal("400.00"), Decimal("1000.00"), Decimal("40.0"))
+    hidden = fund_statement(ON, ON, today=ON, small_counts_below=5)
+    assert hidden.individual is None
+    assert (hidden.projects[0]["paid_to_victims"], hidden.projects[0]["individual_share"]) == (None, None)
+    assert individual_share(Decimal(0), Decimal(0)) is None

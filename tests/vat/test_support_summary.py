@@ -18,6 +18,8 @@ from tests.ledger.conftest import Fund
 from tests.vat.conftest import register
 from vat.auth.models import Role, User
 from vat.db import db
+from vat.reports.scope import VictimFilters
+from vat.reports.support import support_rows
 from vat.victims import assistance, consents, support_summary
 from vat.victims.models import Assistance, Consent, FundPayment, ServiceStatus, SupportSummary, Victim
 
@@ -126,6 +128,17 @@ def test_direct_support_paid_and_reversed_through_the_ledger(
     paid = fund.pay(victim.case_code, "250.00", on, purpose="rent")
     row = summary_of(victim)
     assert (row.direct_usd_minor, row.status_completed, row.supported) == (25000, 1, True)
+    payment = db.session.scalar(select(FundPayment).where(FundPayment.victim_id == victim.id))
+    assert payment is not None
+    assert (payment.route, payment.basis) == ("mission", "TFC decision 2019/01")
+    exported = {
+        r.case_code: r for r in db.session.execute(support_rows(actor, VictimFilters(), today=on)).all()
+    }[victim.case_code]
+    assert (exported.partner_minor, exported.mission_minor, exported.bases) == (
+        0,
+        25000,
+        "TFC decision 2019/01",
+    )
     corrections.reverse_entry(
         actor=manager, key="reverse", entry=db.session.get_one(Entry, paid.entry_id), on=on, reason="wrong"
     )

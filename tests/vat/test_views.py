@@ -22,7 +22,7 @@ from vat import audit, jobs
 from vat.allegations import services as allegations
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import assistance, consents, family, identity, import_job, outcomes
+from vat.victims import assistance, consents, family, identity, import_job, needs, outcomes
 from vat.victims.models import Assistance, Victim
 
 NAME = "Fatimé Zaïnab عائشة"
@@ -228,6 +228,12 @@ def records(app: Flask, make_user: Callable[..., Any], today: date) -> dict[str,
         child = family.add_child(actor=actor, victim=victim, sex="female")
         job = jobs.create(kind_name=import_job.KIND, owner_id=owner.id)  # the owner's import
         update = contact(actor, victim, today)
+        allegations.update_allegation(
+            actor=actor, allegation=allegation, outcome="substantiated", country_code="CAF", received_on=today
+        )
+        feedback = needs.record_feedback(
+            actor=actor, victim=victim, satisfaction="unsure", service=service, follow_up_needed=True
+        )
         db.session.commit()
         return {
             "job_id": job.id,
@@ -237,6 +243,8 @@ def records(app: Flask, make_user: Callable[..., Any], today: date) -> dict[str,
             "communication_id": update.id,
             "child_id": child.id,
             "consent_id": victim.consents[0].id,
+            "task_id": victim.tasks[0].id,
+            "feedback_id": feedback.id,
             "step": "assessed",
             "kind": "victims",  # an import template's
             "code": victim.case_code,

@@ -23,7 +23,16 @@ from flask import current_app
 MAX_SHIFT_DAYS = 30
 # Upper bounds of the money bands, in US dollars; the last band is open.
 MONEY_BANDS = (100, 500, 1_000, 2_500, 5_000, 10_000)
-MONEY_COLUMNS = ("direct support (USD)", "paid by projects (USD)", "other trust-fund services (USD)")
+MONEY_COLUMNS = (
+    "direct support (USD)",
+    "paid by projects (USD)",
+    "other trust-fund services (USD)",
+    "direct support through implementing partners (USD)",
+    "direct support through the mission (USD)",
+)
+# The mission narrows a victim down; a basis (a decision reference) is beside its case code in the
+# ledger's direct-support list.
+DROPPED_COLUMNS = ("mission", "approved bases of direct support")
 DATE_COLUMNS = ("registered on", "last case update")
 
 
@@ -67,13 +76,14 @@ def _renamed(name: str, i: int, code_at: int, date_columns: list[int], money_col
 
 def deidentify(header: list[str], rows: Iterable[list[Any]]) -> tuple[list[str], Iterator[list[Any]]]:
     """The header and rows of the per-victim export, de-identified (see the module docstring)."""
-    code_at, mission_at = header.index("case code"), header.index("mission")
+    code_at = header.index("case code")
+    dropped = {header.index(name) for name in DROPPED_COLUMNS if name in header}
     date_columns = [i for i, name in enumerate(header) if name in DATE_COLUMNS]
     money_columns = [i for i, name in enumerate(header) if name in MONEY_COLUMNS]
     new_header = [
         _renamed(name, i, code_at, date_columns, money_columns)
         for i, name in enumerate(header)
-        if i != mission_at
+        if i not in dropped
     ]
 
     def generate() -> Iterator[list[Any]]:
@@ -87,6 +97,6 @@ def deidentify(header: list[str], rows: Iterable[list[Any]]) -> tuple[list[str],
                     values[i] = f"{values[i] + shift:%Y-%m}"
             for i in money_columns:
                 values[i] = money_band(Decimal(values[i] or 0))
-            yield [v for i, v in enumerate(values) if i != mission_at]
+            yield [v for i, v in enumerate(values) if i not in dropped]
 
     return new_header, generate()

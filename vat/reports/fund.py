@@ -5,29 +5,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from ledger.reports import statements
-from ledger.reports.project_figures import PROJECT_KEYS, project_portfolio
+from ledger.reports.project_figures import PROJECT_KEYS, individual_share, project_portfolio
 
 __all__ = ["PROJECT_KEYS", "FundStatement", "fund_statement", "project_portfolio"]
 
 
 @dataclass
 class FundStatement(statements.FundStatement):
-    """The ledger's statement and the project portfolio as at its end."""
+    """The ledger's statement and the project portfolio as at its end, with the share of the
+    projects' disbursements paid to named victims (None while too few victims to show)."""
 
     projects: list[dict[str, Any]] = field(default_factory=list)
+    individual: tuple[Decimal, Decimal, Decimal | None] | None = None  # paid to victims, disbursed, %
 
 
 def fund_statement(
     start: date, end: date, *, today: date | None = None, small_counts_below: int = 1
 ) -> FundStatement:
     """The ledger's statement for [start, end] and the project portfolio as at `end`. A project's
-    count of victims paid from 1 to `small_counts_below` − 1 is hidden (None)."""
+    count of victims paid from 1 to `small_counts_below` − 1 is hidden (None), with what they
+    were paid and its share."""
     projects = project_portfolio(end, today=today or date.today())
+    paid = sum((p["paid_to_victims"] for p in projects), Decimal(0))
+    disbursed = sum((p["disbursed"] for p in projects), Decimal(0))
+    victims = sum(p["victims_paid"] for p in projects)
+    individual = (
+        None if 0 < victims < small_counts_below else (paid, disbursed, individual_share(paid, disbursed))
+    )
     for project in projects:
-        if 0 < project["victims_paid"] < small_counts_below:
-            project["victims_paid"] = None
+        if 0 < project["victims_paid"] < small_counts_below:  # a few victims' money is theirs alone
+            project["victims_paid"] = project["paid_to_victims"] = project["individual_share"] = None
     statement = statements.fund_statement(start, end)
-    return FundStatement(**vars(statement), projects=projects)
+    return FundStatement(**vars(statement), projects=projects, individual=individual)

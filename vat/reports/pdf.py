@@ -8,7 +8,7 @@ first page that other characters are shown as "?", and the app logs a warning.""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -53,11 +53,9 @@ def _text(value: Any, *, unicode: bool = True) -> str:
     return text if unicode else text.encode("latin-1", "replace").decode("latin-1")
 
 
-def fund_statement_pdf(
-    title: str, sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]], *, generated: date
-) -> bytes:
-    """One section per sheet: a heading and a table whose money columns align right."""
-    pdf = FPDF(orientation="landscape", format="A4")
+def _document(title: str, orientation: str) -> tuple[FPDF, str, Callable[[Any], str]]:
+    """An A4 document with its first page, the family to write with, and the text cleaner."""
+    pdf = FPDF(orientation=orientation, format="A4")
     unicode = unicode_fonts_installed()
     family = _use_unicode_fonts(pdf) if unicode else FALLBACK_FONT
 
@@ -68,15 +66,42 @@ def fund_statement_pdf(
     pdf.set_creator("VAT Ledger")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
+    return pdf, family, text
+
+
+def _fonts_notice(pdf: FPDF, family: str) -> None:
+    if family == FALLBACK_FONT:
+        log.warning("PDF fonts missing under %s: falling back to Helvetica (Latin-1 only)", FONTS)
+        notice = "Fonts missing on the server: characters outside Latin-1 are shown as '?'."
+        pdf.cell(0, 6, notice, new_x="LMARGIN", new_y="NEXT")
+
+
+def letter_pdf(title: str, paragraphs: Sequence[str]) -> bytes:
+    """A letter: a heading, then its paragraphs (the outcome letter to a victim)."""
+    pdf, family, text = _document(title, "portrait")
+    pdf.set_margins(25, 25, 25)
+    pdf.set_x(25)
+    _fonts_notice(pdf, family)
+    pdf.set_font(family, style="B", size=13)
+    pdf.multi_cell(0, 8, text(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, size=11)
+    for paragraph in paragraphs:
+        pdf.ln(3)
+        pdf.multi_cell(0, 6, text(paragraph), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def fund_statement_pdf(
+    title: str, sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]], *, generated: date
+) -> bytes:
+    """One section per sheet: a heading and a table whose money columns align right."""
+    pdf, family, text = _document(title, "landscape")
     pdf.set_font(family, style="B", size=16)
     pdf.cell(0, 10, text(title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, size=9)
     generated_on = gettext("US dollars. Generated on %(date)s.", date=format_date(generated, "long"))
     pdf.cell(0, 6, text(generated_on), new_x="LMARGIN", new_y="NEXT")
-    if not unicode:
-        log.warning("PDF fonts missing under %s: falling back to Helvetica (Latin-1 only)", FONTS)
-        notice = "Fonts missing on the server: characters outside Latin-1 are shown as '?'."
-        pdf.cell(0, 6, notice, new_x="LMARGIN", new_y="NEXT")
+    _fonts_notice(pdf, family)
     for name, header, rows in sheets:
         pdf.ln(4)
         pdf.set_font(family, style="B", size=12)

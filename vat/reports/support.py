@@ -30,6 +30,8 @@ from vat.victims.models import (
     Assistance,
     Communication,
     FundingSource,
+    FundPayment,
+    PaymentSource,
     ServiceStatus,
     ServiceType,
     SupportSummary,
@@ -78,6 +80,27 @@ def _communications_since(since: date, ids: Any = None) -> Any:
     )
 
 
+def _direct_routes(ids: Any = None) -> Any:
+    """Per victim: the direct support paid (US cents, reversals out) through an implementing
+    partner and through the mission, and the approved bases of those payments."""
+    direct = and_(FundPayment.source == PaymentSource.DIRECT.value, FundPayment.reversed.is_(False))
+
+    def through(route: str) -> Any:
+        return func.sum(case((FundPayment.route == route, FundPayment.usd_minor), else_=0))
+
+    return (
+        select(
+            FundPayment.victim_id.label("victim_id"),
+            through("implementing_partner").label("partner_minor"),
+            through("mission").label("mission_minor"),
+            func.aggregate_strings(FundPayment.basis, "; ").label("bases"),
+        )
+        .where(direct, *([] if ids is None else [FundPayment.victim_id.in_(ids)]))
+        .group_by(FundPayment.victim_id)
+        .subquery("direct_routes")
+    )
+
+
 def support_rows(
     user: Actor,
     filters: VictimFilters,
@@ -111,6 +134,7 @@ def support_rows(
         order = (chosen.c.country_code, chosen.c.case_code)  # sorts the page, not every victim
     services = _service_dates(ids)
     contacts = _communications_since(since, ids)
+    routes = _direct_routes(ids)
     kept = SupportSummary
     counted = [func.coalesce(getattr(kept, n), 0) for n, _ in STATUS_COLUMNS]
     return (
@@ -133,6 +157,9 @@ def support_rows(
             func.coalesce(kept.projects, 0).label("projects"),
             func.coalesce(kept.project_usd_minor, 0).label("project_minor"),
             func.coalesce(services.c.funded_minor, 0).label("funded_minor"),
+            func.coalesce(routes.c.partner_minor, 0).label("partner_minor"),
+            func.coalesce(routes.c.mission_minor, 0).label("mission_minor"),
+            routes.c.bases,
             func.coalesce(contacts.c.contacts, 0).label("recent_contacts"),
             Victim.last_update_on,
             case((kept.supported.is_(True), 1), else_=0).label("supported"),
@@ -141,6 +168,7 @@ def support_rows(
         .outerjoin(kept, kept.victim_id == Victim.id)
         .outerjoin(services, services.c.victim_id == Victim.id)
         .outerjoin(contacts, contacts.c.victim_id == Victim.id)
+        .outerjoin(routes, routes.c.victim_id == Victim.id)
         .where(*conditions)
         .order_by(*order)
     )
@@ -276,6 +304,9 @@ SUPPORT_HEADER = [
     "projects that paid the victim",
     "paid by projects (USD)",
     "other trust-fund services (USD)",
+    "direct support through implementing partners (USD)",
+    "direct support through the mission (USD)",
+    "approved bases of direct support",
     "contacts in the last {days} days",
     "last case update",
     "supported",
@@ -293,7 +324,7 @@ def support_export_rows(rows: Any) -> Any:
     for row in rows:
         values = list(row)
         direct_at = SUPPORT_HEADER.index("direct support (USD)")
-        for offset in (0, 2, 3):
+        for offset in (0, 2, 3, 4, 5):
             values[direct_at + offset] = cents(values[direct_at + offset])
         values[-1] = bool(values[-1])
         yield values

@@ -165,10 +165,13 @@ def record_trust_fund_support(
     usd_minor: int,
     paid_on: date,
     ledger_entry_id: int,
+    route: str | None = None,
+    basis: str | None = None,
 ) -> Assistance:
     """Called by the ledger when the trust fund pays a victim directly: one assistance row linked
-    to the ledger entry, and the payment that reached the victim. Calling again for the same
-    entry returns the same row."""
+    to the ledger entry, and the payment that reached the victim with its route (through an
+    implementing partner or the mission) and approved basis. Calling again for the same entry
+    returns the same row."""
     existing = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == ledger_entry_id))
     if existing is not None:
         return existing
@@ -199,6 +202,8 @@ def record_trust_fund_support(
         amount_minor=money.to_minor(amount, currency),
         usd_minor=usd_minor,
         paid_on=paid_on,
+        route=route,
+        basis=basis,
     )
     return service
 

@@ -23,6 +23,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from vat.addresses import MAX_ID
 from vat.request_keys import KeyedForm
 from vat.victims.labels import LABELS, choices
+from vat.victims.letters import LETTER_LANGUAGES
 from vat.victims.models import (
     AgeGroup,
     Availability,
@@ -146,6 +147,13 @@ class FeedbackForm(KeyedForm):
     complaint_text = TextAreaField(_l("The complaint"), validators=[Optional(), Length(max=5000)])
     follow_up_needed = BooleanField(_l("A follow-up is needed"))
     follow_up_on = DateField(_l("Follow up by"), validators=[Optional()])
+
+
+class LetterForm(FlaskForm):
+    language = SelectField(
+        _l("Language of the letter"),
+        choices=[SelectChoice(code, name) for code, name in LETTER_LANGUAGES.items()],
+    )
 
 
 class ChildForm(KeyedForm):

@@ -39,7 +39,7 @@ from vat.victims.models import (
     VictimNameKey,
     VictimTask,
 )
-from vat.victims.outcomes import INFORM_OUTCOME
+from vat.victims.outcomes import INFORM_OUTCOME, outcome_due
 
 CONSENT_COLUMNS = {"purpose": "consents", "given_on": "consent_date", "method": "consent_method"}
 CHUNK = 500  # ids in one IN (...): well under SQLite's and PostgreSQL's limits on parameters
@@ -362,8 +362,15 @@ def apply(actor: Actor, plan: Plan) -> None:
     links = [{"victim_id": victim_ids[c], "allegation_id": allegation_ids[r]} for c, r in plan.links]
     if links:
         db.session.execute(insert(cast(Table, VictimAllegation.__table__)), links)
+    due = outcome_due()
     tasks = [
-        {"victim_id": victim_ids[c], "allegation_id": allegation_ids[r], "kind": INFORM_OUTCOME, "outcome": o}
+        {
+            "victim_id": victim_ids[c],
+            "allegation_id": allegation_ids[r],
+            "kind": INFORM_OUTCOME,
+            "outcome": o,
+            "due_on": due,
+        }
         for c, r, o in plan.tasks
     ]
     task_ids = _insert(VictimTask.__table__, tasks)

@@ -22,9 +22,11 @@ from vat.inputs import today
 from vat.paging import Page
 from vat.victims.assistance import STUCK_DAYS
 from vat.victims.identity import NAME_PURPOSE, glass_breaks_for, in_scope_condition
+from vat.victims.letters import due_on
 from vat.victims.models import (
     AgeGroup,
     Assistance,
+    Feedback,
     Need,
     ServiceStatus,
     Victim,
@@ -156,7 +158,11 @@ class Attention:
     stuck_services: list[tuple[int, str, str, int]] = field(default_factory=list)  # id, code, type, days
     no_assistance: list[tuple[int, str]] = field(default_factory=list)
     no_update: list[tuple[int, str, date]] = field(default_factory=list)
-    open_tasks: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, code, ref, outcome
+    # id, code, allegation reference, outcome, to tell by, overdue
+    open_tasks: list[tuple[int, str, str, str, date, bool]] = field(default_factory=list)
+    follow_ups: list[tuple[int, str, date | None, bool, bool]] = field(
+        default_factory=list
+    )  # id, code, follow up by, a complaint, overdue
     glass_breaks: list[tuple[BreakGlass, str]] = field(default_factory=list)
     needs_not_met: list[tuple[int, str, str, str, str | None]] = field(
         default_factory=list
@@ -251,7 +257,7 @@ def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) ->
     ).all()
     result.no_update = [(i, c, d) for i, c, d in _first(result, "no_update", list(no_update))]
     open_tasks = db.session.execute(
-        select(Victim.id, Victim.case_code, Allegation.reference, VictimTask.outcome)
+        select(Victim.id, Victim.case_code, Allegation.reference, VictimTask.outcome, VictimTask)
         .join(VictimTask, VictimTask.victim_id == Victim.id)
         .outerjoin(Allegation, Allegation.id == VictimTask.allegation_id)
         .where(condition, VictimTask.closed_at.is_(None))
@@ -259,7 +265,19 @@ def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) ->
         .limit(ATTENTION_LIMIT + 1)
     ).all()
     result.open_tasks = [
-        (i, c, ref or "—", outcome) for i, c, ref, outcome in _first(result, "open_tasks", list(open_tasks))
+        (i, c, ref or "—", outcome, due_on(task), due_on(task) < on)
+        for i, c, ref, outcome, task in _first(result, "open_tasks", list(open_tasks))
+    ]
+    follow_ups = db.session.execute(
+        select(Victim.id, Victim.case_code, Feedback.follow_up_on, Feedback.complaint)
+        .join(Feedback, Feedback.victim_id == Victim.id)
+        .where(condition, Feedback.follow_up_needed.is_(True), Feedback.followed_up_on.is_(None))
+        .order_by(Feedback.follow_up_on.is_(None), Feedback.follow_up_on, Feedback.given_on)
+        .limit(ATTENTION_LIMIT + 1)
+    ).all()
+    result.follow_ups = [
+        (i, c, by, complaint, by is not None and by < on)
+        for i, c, by, complaint in _first(result, "follow_ups", list(follow_ups))
     ]
     not_met = db.session.execute(
         select(Victim.id, Victim.case_code, Need.need_type, Need.status, Need.reason)

@@ -288,8 +288,7 @@ class Assistance(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     cost: InCurrency[Decimal | None] = InCurrency("cost_minor")
     funding_source: Mapped[str] = mapped_column(String(30), default=FundingSource.UNKNOWN)
-    # The ledger entry that paid for it (a plain id: the victim domain never imports the ledger).
-    ledger_entry_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    ledger_entry_id: Mapped[int | None] = mapped_column(Integer, unique=True)  # that paid it (a plain id)
     notes: Mapped[str | None] = mapped_column(EncryptedText("vat_assistance.notes"), deferred=True)
     # The keyed digest of the spreadsheet row it was imported from (vat.victims.importer).
     import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -357,6 +356,7 @@ class VictimTask(Base):
     outcome: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_on: Mapped[date | None] = mapped_column(Date)  # to inform by; NULL on tasks opened before 1088
     closed_by_communication_id: Mapped[int | None] = mapped_column(
         ForeignKey("vat_communication.id", ondelete="SET NULL")
     )
@@ -469,6 +469,7 @@ class Feedback(Base):
     )
     follow_up_needed: Mapped[bool] = mapped_column(Boolean, default=False)
     follow_up_on: Mapped[date | None] = mapped_column(Date)
+    followed_up_on: Mapped[date | None] = mapped_column(Date)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -504,6 +505,8 @@ class FundPayment(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     usd_minor: Mapped[int] = mapped_column(BigInteger)
     paid_on: Mapped[date] = mapped_column(Date)
+    route: Mapped[str | None] = mapped_column(String(30))  # direct support: implementing_partner, mission
+    basis: Mapped[str | None] = mapped_column(String(200))  # direct support: the approved basis
     reversed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -561,7 +564,6 @@ class Provider(Base):
     availability_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
     services: Mapped[list[ProviderService]] = relationship(
         back_populates="provider", cascade="all, delete-orphan"
     )

@@ -199,3 +199,22 @@ def feedback_by_record(victim: Victim) -> dict[tuple[str, int], list[Feedback]]:
         )
         found.setdefault(key, []).append(item)
     return found
+
+
+def follow_up_done(*, actor: Actor, victim: Victim, feedback: Feedback, on: date | None = None) -> Feedback:
+    """The follow-up the victim's feedback asked for was done: it leaves *Needs attention*."""
+    if feedback.victim_id != victim.id:
+        raise DomainError(_l("That record belongs to another victim."))
+    if not feedback.follow_up_needed:
+        raise DomainError(_l("This feedback asked for no follow-up."))
+    if feedback.followed_up_on is not None:
+        raise DomainError(_l("This follow-up is already recorded as done."))
+    feedback.followed_up_on = past_date("followed_up_on", on) or today()
+    db.session.flush()
+    audit_victim(
+        "victim.feedback_followed_up",
+        actor=actor,
+        victim=victim,
+        detail={"feedback": feedback.id, "on": feedback.followed_up_on.isoformat()},
+    )
+    return feedback

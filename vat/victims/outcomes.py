@@ -4,7 +4,9 @@ outcome recorded opens a task per victim (through the allegations domain's signa
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -12,10 +14,21 @@ from vat.allegations.models import Allegation, Outcome
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
+from vat.inputs import today
 from vat.victims.history import audit_victim
 from vat.victims.models import Victim, VictimAllegation, VictimTask
 
 INFORM_OUTCOME = "inform_outcome"
+
+
+def inform_days() -> int:
+    """Days from an outcome recorded to the day the victim is to be told by (SG §34)."""
+    return int(current_app.config["VAT_INFORM_OUTCOME_DAYS"])
+
+
+def outcome_due() -> date:
+    """The deadline of a task opened today."""
+    return today() + timedelta(days=inform_days())
 
 
 def link_victim(*, actor: Actor, victim: Victim, allegation: Allegation) -> VictimAllegation:
@@ -65,6 +78,7 @@ def open_outcome_tasks(
         ).all()
     )
     created = []
+    due = outcome_due()
     for victim in targets:
         task = next(
             (t for t in victim.tasks if t.allegation_id == allegation.id and t.closed_at is None), None
@@ -73,7 +87,7 @@ def open_outcome_tasks(
             task.outcome = allegation.outcome
             continue
         task = VictimTask(
-            victim=victim, allegation=allegation, kind=INFORM_OUTCOME, outcome=allegation.outcome
+            victim=victim, allegation=allegation, kind=INFORM_OUTCOME, outcome=allegation.outcome, due_on=due
         )
         db.session.add(task)
         created.append(task)

@@ -20,6 +20,12 @@ from vat.victims.history import add_audited, audit_victim
 from vat.victims.identity import in_scope_condition
 from vat.victims.models import FundPayment, PaymentSource, Victim
 
+# How a direct payment reached the victim: the fund never pays a victim itself (OIOS annex C).
+DIRECT_ROUTES = {
+    "implementing_partner": _l("Through an implementing partner"),
+    "mission": _l("Through the mission"),
+}
+
 
 def victim_by_case_code(actor: Actor, case_code: str) -> Victim:
     code = case_code.strip().upper()
@@ -52,8 +58,13 @@ def record_payment(
     usd_minor: int,
     paid_on: date,
     project_id: int | None = None,
+    route: str | None = None,
+    basis: str | None = None,
 ) -> FundPayment:
-    """One payment that reached `victim`; the same entry announced again returns the same row."""
+    """One payment that reached `victim`; the same entry announced again returns the same row.
+    A direct payment says its route and approved basis (the ledger requires both since 1085)."""
+    if route is not None and route not in DIRECT_ROUTES:
+        raise DomainError(_l("Unknown route for a direct payment."))
     existing = db.session.scalar(
         select(FundPayment).where(
             FundPayment.ledger_entry_id == ledger_entry_id, FundPayment.victim_id == victim.id
@@ -70,6 +81,8 @@ def record_payment(
         amount_minor=amount_minor,
         usd_minor=usd_minor,
         paid_on=paid_on,
+        route=route,
+        basis=(basis or "").strip()[:200] or None,
         reversed=False,
     )
     add_audited(
@@ -82,6 +95,7 @@ def record_payment(
             "entry": ledger_entry_id,
             "project": project_id,
             "usd": usd_minor,
+            "route": route,
         },
     )
     support_summary.refresh(victim.id)

@@ -13,7 +13,7 @@ from vat.allegations.clock import overdue_steps
 from vat.allegations.models import ClockRule, Step
 from vat.db import db
 from vat.inputs import today
-from vat.victims import labels, support_summary
+from vat.victims import labels, letters, support_summary
 from vat.victims.assistance import STUCK_DAYS
 from vat.victims.labels import vat_label
 from vat.victims.listing import no_update_days
@@ -159,7 +159,9 @@ def open_items(victim: Victim, rule_list: list[ClockRule], on: date | None = Non
                 reference=task.allegation.reference if task.allegation else "—",
                 outcome=vat_label(task.outcome),
             )
-            items.append(OpenItem("task", text))
+            due = letters.due_on(task)
+            text += ", " + _("by %(date)s", date=due.isoformat())
+            items.append(OpenItem("overdue_task" if due < on else "task", text))
     for need in victim.needs:
         if need.status in NOT_MET:
             text = _(

@@ -84,10 +84,15 @@ FUND_SHEETS = {
         "disbursed US$",
         "remaining US$",
         "victims paid",
+        "paid to named victims US$",
         "behind schedule",
+        "share paid to named victims %",
     ],
     "months": ["month", "income US$", "spending US$"],
 }
+
+
+SUPPRESSED = ("victims_paid", "paid_to_victims", "individual_share")  # hidden together
 
 
 def _fund_sheets(statement: FundStatement) -> list[Sheet]:
@@ -99,8 +104,15 @@ def _fund_sheets(statement: FundStatement) -> list[Sheet]:
     summary.append(["closing fund balance", "", statement.closing_balance])
     summary.append(["opening cash", "", statement.opening_cash])
     summary.append(["closing cash", "", statement.closing_cash])
+    if statement.individual is not None:
+        paid, _disbursed, share = statement.individual
+        summary.append(["projects: paid to named victims", "", paid])
+        summary.append(["projects: share of disbursements paid to named victims (%)", "", share])
     projects = [
-        ["suppressed" if k == "victims_paid" and p[k] is None else p[k] for k in PROJECT_KEYS]
+        [
+            "suppressed" if k in SUPPRESSED and p[k] is None and p["victims_paid"] is None else p[k]
+            for k in PROJECT_KEYS
+        ]
         for p in statement.projects
     ]
     return [

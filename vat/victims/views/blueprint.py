@@ -16,10 +16,10 @@ from vat.db import db
 from vat.submission import submit
 from vat.victims import identity, labels
 from vat.victims.forms import VictimForm
-from vat.victims.models import Assistance, Child, Communication, Consent, Victim
+from vat.victims.models import Assistance, Child, Communication, Consent, Feedback, Victim, VictimTask
 
 bp = Blueprint("victims", __name__, url_prefix="/vat")
-R = TypeVar("R", Assistance, Child, Communication, Consent)
+R = TypeVar("R", Assistance, Child, Communication, Consent, Feedback, VictimTask)
 
 
 @bp.app_context_processor

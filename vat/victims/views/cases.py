@@ -20,7 +20,7 @@ from vat.auth.policy import Permission, in_scope, requires
 from vat.db import db
 from vat.paging import page_number, page_size
 from vat.submission import act, submit, writes
-from vat.victims import identity, labels, listing, needs, outcomes, payments, timeline
+from vat.victims import identity, labels, letters, listing, needs, outcomes, payments, timeline
 from vat.victims.forms import LinkAllegationForm, NameSearchForm, SearchForm, StatusForm, VictimForm
 from vat.victims.views.blueprint import (
     advocate_choices,
@@ -145,6 +145,8 @@ def show(victim_id: int) -> str:
         timeline=timeline.timeline(victim),
         open_items=timeline.open_items(victim, rule_list),
         payments=payments.payments_of(victim.id),
+        routes=payments.DIRECT_ROUTES,
+        outcomes=letters.outcomes_to_tell(victim),
         needs=needs.needs_of(victim),
         feedback=needs.feedback_by_record(victim),
         status_form=StatusForm(status=victim.status),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
 
-from flask import render_template
+from flask import render_template, request
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -162,6 +162,9 @@ def new_communication(victim_id: int) -> str:
     victim = load_victim(victim_id)
     form = communication_form(victim)
     form.by_whom.data = current_user.username
+    closes = request.args.get("closes", "")
+    if closes.isdigit() and int(closes) in {t.id for t in victim.tasks if t.closed_at is None}:
+        form.closes_tasks.data, form.case_update_given.data = [int(closes)], True  # from the letter page
     return render_template(RECORD_FORM, form=form, victim=victim, title=_("Record a communication"))
 
 
