@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from vat.auth.models import User
-from vat.claims import correspondence, pipeline, support
+from vat.claims import correspondence, frameworks, pipeline, support
 from vat.claims.models import Claim, ClaimStep
 from vat.db import db
 from vat.victims import consents, family, identity
@@ -233,10 +233,70 @@ STORIES = [
 ]
 
 
+# How claims go with a few member states (invented focal points and figures, for the demo only).
+FRAMEWORKS = [
+    (
+        "BGD",
+        "Permanent mission, legal adviser (demo)",
+        "member_state_courts",
+        "Birth certificate; DNA consent",
+        30,
+        90,
+        240,
+    ),
+    (
+        "PAK",
+        "Permanent mission, military adviser (demo)",
+        "member_state_courts",
+        "Birth certificate",
+        45,
+        120,
+        365,
+    ),
+    (
+        "URY",
+        "Ministry of Defence focal point (demo)",
+        "agreement",
+        "Mother's statement; child's photo",
+        21,
+        60,
+        120,
+    ),
+    (
+        "ZAF",
+        "Department of Defence legal office (demo)",
+        "host_state_courts",
+        "Court filing; DNA consent",
+        30,
+        75,
+        300,
+    ),
+]
+
+
+def seed_frameworks(actor: User) -> None:
+    """Member-state frameworks, shown on each claim with a father of that nationality."""
+    for state, focal_point, forum, documents, reply, dna, decision in FRAMEWORKS:
+        frameworks.save_framework(
+            actor=actor,
+            member_state=state,
+            focal_point=focal_point,
+            forum=forum,
+            documents=documents,
+            laboratory="Regional forensic laboratory (demo)",
+            reply_days=reply,
+            dna_days=dna,
+            decision_days=decision,
+        )
+
+
 def seed_claims(today: date | None = None) -> list[Claim]:
     """Claims at every step for the demo advocates' victims; nothing if they do not exist."""
     today = today or date.today()
     users = {u.username: u for u in db.session.scalars(select(User).where(User.username.like("%.advocate")))}
+    senior = db.session.scalar(select(User).where(User.username == "grace.senior"))
+    if senior is not None:
+        seed_frameworks(senior)
     claims = []
     for number, story in enumerate(STORIES, start=1):
         actor = users.get(story.advocate)

@@ -216,6 +216,8 @@ NAMING: tuple[tuple[str, FromClause], ...] = (
 # The columns of those rows that hold their event's position until the entries are booked.
 ENTRY_COLUMNS = ("entry_id", "psc_entry_id", "ledger_entry_id")
 PAID_PER_TRANCHE = 3  # victims a direct-support project's tranche pays, a tenth of it each
+# The scale data's direct support goes through the mission, on one invented committee decision.
+MISSION_ROUTE = {"route": "mission", "basis": "Trust fund committee decision (scale data)"}
 
 
 LINKED = ("project", "pledge", "withholding")
@@ -437,8 +439,9 @@ class Books:
             purpose="school fees",
             currency=USD,
             paid_on=event.day,
+            **MISSION_ROUTE,
         )
-        self._reached(refs["victim_id"], "direct", position, amount, event.day)
+        self._reached(refs["victim_id"], "direct", position, amount, event.day, route=MISSION_ROUTE)
 
     def _reached(
         self,
@@ -448,8 +451,10 @@ class Books:
         amount: int,
         day: date,
         project_id: int | None = None,
+        route: dict[str, str] | None = None,
     ) -> None:
-        """The money that reached a victim, as the victims' records hold it (vat_fund_payment)."""
+        """The money that reached a victim, as the victims' records hold it (vat_fund_payment),
+        with a direct payment's route and approved basis."""
         self.batch.naming["fund_payment"].append(
             {
                 "id": self._number("fund_payment"),
@@ -461,6 +466,8 @@ class Books:
                 "amount_minor": amount,
                 "usd_minor": amount,
                 "paid_on": day,
+                "route": (route or {}).get("route"),
+                "basis": (route or {}).get("basis"),
                 "reversed": False,
                 "created_at": noon(day),
             }

@@ -39,6 +39,7 @@ from vat.victims.models import (
     Child,
     Communication,
     Consent,
+    Need,
     Victim,
     VictimAllegation,
     VictimNameKey,
@@ -96,6 +97,7 @@ def seed_victims(loader: Loader, plan: Plan, rng: random.Random, advocates: dict
                 {"id": ids["name_key"], "victim_id": victim_id, "digest": blind_index(name, NAME_PURPOSE)}
             )
             _victim_records(rows, ids, rng, victim_id, registered)
+            _needs(rows, ids, victim_id, registered)
             pool = by_country.get(country)
             if pool:
                 ids["link"] += 1
@@ -229,6 +231,34 @@ def _victim_records(
                 "next_update_due": when + timedelta(days=90),
                 "summary": "checked on services and next steps" if rng.random() < 0.5 else None,
                 "created_at": noon(when),
+            }
+        )
+
+
+NEED_STATUSES = ["met", "partly_met", "unmet", "unmet", "declined", "no_longer_needed"]
+UNMET_REASONS = ["no_provider", "no_funds", "no_consent", "waiting_list", "victim_unreachable"]
+
+
+def _needs(rows: dict[str, list[dict[str, Any]]], ids: dict[str, int], victim_id: int, day: date) -> None:
+    """Up to three needs assessed per victim (1.5 on average), drawn from a generator of their
+    own so that adding them left every other seeded figure as it was."""
+    rng = random.Random(victim_id)  # noqa: S311 - synthetic data, reproducible on purpose
+    for need_type in rng.sample(SERVICE_TYPES, rng.randrange(0, 4)):
+        status = rng.choice(NEED_STATUSES)
+        assessed = later(day, rng, 60)
+        ids["need"] += 1
+        rows["need"].append(
+            {
+                "id": ids["need"],
+                "victim_id": victim_id,
+                "need_type": need_type,
+                "assessed_on": assessed,
+                "status": status,
+                "reason": rng.choice(UNMET_REASONS) if status in ("unmet", "partly_met") else None,
+                "note": None,
+                "assessed_by_id": None,
+                "created_at": noon(assessed),
+                "updated_at": noon(assessed),
             }
         )
 
@@ -368,6 +398,7 @@ def _flush_victims(loader: Loader, rows: dict[str, list[dict[str, Any]]]) -> Non
         ("consent", Consent.__table__),
         ("assistance", Assistance.__table__),
         ("communication", Communication.__table__),
+        ("need", Need.__table__),
         ("link", VictimAllegation.__table__),
         ("child", Child.__table__),
         ("claim", Claim.__table__),

@@ -21,7 +21,7 @@ from seeding.scale import seed_scale
 from vat.audit import AuditEvent
 from vat.db import db
 from vat.figures import differences
-from vat.victims.models import FundPayment, SupportSummary, Victim
+from vat.victims.models import FundPayment, Need, SupportSummary, Victim
 
 
 def test_seed_scale_books_through_the_engine_and_the_ledger_verifies(
@@ -75,3 +75,7 @@ def test_the_scale_data_pays_victims_and_their_summaries_say_so(app: Flask, runn
         assert in_summaries[0] == in_ledger
         assert in_summaries[1] == db.session.scalar(select(func.sum(ProjectPayment.usd_minor)))
         assert differences() == []
+        # issue 18: direct support says its route and basis; victims have needs assessed, some unmet
+        routes = db.session.execute(select(FundPayment.route).where(FundPayment.source == "direct")).scalars()
+        assert set(routes) == {"mission"}
+        assert db.session.scalar(select(func.count(Need.id)).where(Need.status == "unmet")) > 0
