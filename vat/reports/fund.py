@@ -17,7 +17,7 @@ __all__ = ["PROJECT_KEYS", "FundStatement", "fund_statement", "project_portfolio
 @dataclass
 class FundStatement(statements.FundStatement):
     """The ledger's statement and the project portfolio as at its end, with the share of the
-    projects' disbursements paid to named victims (None while too few victims to show)."""
+    projects' disbursements paid to named victims (None while a project's figures are hidden)."""
 
     projects: list[dict[str, Any]] = field(default_factory=list)
     individual: tuple[Decimal, Decimal, Decimal | None] | None = None  # paid to victims, disbursed, %
@@ -32,12 +32,14 @@ def fund_statement(
     projects = project_portfolio(end, today=today or date.today())
     paid = sum((p["paid_to_victims"] for p in projects), Decimal(0))
     disbursed = sum((p["disbursed"] for p in projects), Decimal(0))
-    victims = sum(p["victims_paid"] for p in projects)
-    individual = (
-        None if 0 < victims < small_counts_below else (paid, disbursed, individual_share(paid, disbursed))
+    individual: tuple[Decimal, Decimal, Decimal | None] | None = (
+        paid,
+        disbursed,
+        individual_share(paid, disbursed),
     )
     for project in projects:
         if 0 < project["victims_paid"] < small_counts_below:  # a few victims' money is theirs alone
             project["victims_paid"] = project["paid_to_victims"] = project["individual_share"] = None
+            individual = None  # the total less the rows shown would give the hidden ones away
     statement = statements.fund_statement(start, end)
     return FundStatement(**vars(statement), projects=projects, individual=individual)
