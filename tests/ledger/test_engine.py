@@ -423,7 +423,7 @@ def test_direct_support_announces_the_payment_inside_the_booking_transaction(fun
         received.append(payment)
 
     with victim_support.direct_support_paid.connected_to(record):
-        support = fund.pay("CAR-2017-0042", "250", purpose="school fees")
+        support = fund.pay("CAR-2017-0042", "250", purpose="school fees", basis="TFC decision 2019/04")
     assert received == [
         {
             "actor": fund.maker,
@@ -433,6 +433,8 @@ def test_direct_support_announces_the_payment_inside_the_booking_transaction(fun
             "usd_minor": 25000,
             "paid_on": date(2019, 2, 1),
             "ledger_entry_id": support.entry_id,
+            "route": "mission",
+            "basis": "TFC decision 2019/04",
         }
     ]
 

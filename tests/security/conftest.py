@@ -64,6 +64,38 @@ def _an_admin_request() -> None:
     )
 
 
+def _issue_18_records() -> None:
+    """The demo has none; the outcome-letter, follow-up and partner-report routes need one each:
+    an outcome to tell and a feedback to follow up for each scope's victim, a report due."""
+    from datetime import date
+
+    from ledger.models import Project, ProjectReport
+    from vat.db import utcnow
+    from vat.victims.models import Feedback, VictimTask
+
+    for country in (IN_SCOPE, OUT_OF_SCOPE):
+        victim = victim_with_everything(country)
+        # told already: an open task would join the communication form's choices, and a replayed
+        # communication that closed it is refused as invalid before its key is read
+        db.session.add(
+            VictimTask(
+                victim_id=victim.id, kind="inform_outcome", outcome="substantiated", closed_at=utcnow()
+            )
+        )
+        db.session.add(
+            Feedback(
+                victim_id=victim.id,
+                assistance_id=victim.services[0].id,  # feedback is about a service or an update
+                given_on=date(2026, 1, 5),
+                satisfaction="not_satisfied",
+                follow_up_needed=True,
+                follow_up_on=date(2026, 2, 5),
+            )
+        )
+    project_id = db.session.scalar(select(Project.id).order_by(Project.id))
+    db.session.add(ProjectReport(project_id=project_id, kind="narrative", due_on=date(2026, 3, 31)))
+
+
 @pytest.fixture(scope="session")
 def seeded_template(template_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The migrated template plus `flask seed-demo`, once per session."""
@@ -75,6 +107,7 @@ def seeded_template(template_database: str, tmp_path_factory: pytest.TempPathFac
             seed_demo()
             _a_use_of_the_glass()
             _an_admin_request()
+            _issue_18_records()
             db.session.commit()
         _dispose_apps()
         yield url
@@ -121,10 +154,29 @@ FUZZING = {
 
 def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
     """URL parameters filled from records of `country` (victim data) and the ledger."""
-    from ledger.models import Donor, Entry, ExchangeRate, Outflow, Period, Project, Tranche, Withholding
+    from ledger.models import (
+        Donor,
+        Entry,
+        ExchangeRate,
+        Outflow,
+        Period,
+        Project,
+        ProjectReport,
+        Tranche,
+        Withholding,
+    )
     from vat.allegations.models import Allegation
     from vat.claims.models import Claim, Payment
-    from vat.victims.models import Assistance, Child, Communication, Consent, Provider, Victim
+    from vat.victims.models import (
+        Assistance,
+        Child,
+        Communication,
+        Consent,
+        Feedback,
+        Provider,
+        Victim,
+        VictimTask,
+    )
 
     with app.app_context():
         victim = victim_with_everything(country)
@@ -157,6 +209,15 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
             "grant_id": _first(select(BreakGlass.id).order_by(BreakGlass.id)),
             "request_id": _first(select(AdminRequest.id).order_by(AdminRequest.id)),
             "provider_id": _first(select(Provider.id).where(Provider.country_code == country)),
+            "task_id": _first(
+                select(VictimTask.id)
+                .where(VictimTask.victim_id == victim.id, VictimTask.kind == "inform_outcome")
+                .order_by(VictimTask.id)
+            ),
+            "feedback_id": _first(
+                select(Feedback.id).where(Feedback.victim_id == victim.id).order_by(Feedback.id)
+            ),
+            "report_id": _first(select(ProjectReport.id).order_by(ProjectReport.id)),
         }
 
 
