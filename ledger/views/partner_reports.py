@@ -22,7 +22,7 @@ def _refused(form: FlaskForm, back: str) -> View:
     flash(
         _(
             "Check the report form: %(errors)s",
-            errors="; ".join(e for errs in form.errors.values() for e in errs),
+            errors="; ".join(str(e) for errs in form.errors.values() for e in errs),
         ),
         "error",
     )
