@@ -15,7 +15,7 @@ from alembic import op
 from migrations.schema import create_indexes, foreign_key
 
 revision = "1088"
-down_revision = "1086"
+down_revision = "1087"
 
 
 def upgrade():
