@@ -122,6 +122,15 @@ def taken(key: str) -> bool:
     return db.session.get(RequestKey, key) is not None
 
 
+def repeated(form: KeyedForm) -> RequestKey | None:
+    """The claim of an earlier submission of these very values with this key, if any: the form
+    may no longer validate because that submission changed what it offers (a task it closed)."""
+    row = db.session.get(RequestKey, str(form.key.data or ""))
+    if row is None or not hmac.compare_digest(row.request_hash, request_hash()):
+        return None
+    return row
+
+
 def claim(form: KeyedForm) -> Claim:
     """Claim the form's key in the current transaction. Raise `Conflict` if it was used for
     something else; otherwise say whether an earlier submission had claimed it."""

@@ -98,6 +98,9 @@ def submit(
         return render_template(template, form=form, **context), status
 
     if not form.validate_on_submit():
+        earlier = repeated_submission(form)
+        if earlier is not None:
+            return already_recorded(earlier)
         show_hidden_errors(form)
         return again(200)
     try:
@@ -148,6 +151,16 @@ def act(run: Callable[[], object], *, done: str, back: str, form: FlaskForm | No
 def claim_key(form: FlaskForm) -> request_keys.Claim | None:
     """Claim a create form's key in this transaction (None for a form without one)."""
     return request_keys.claim(form) if isinstance(form, KeyedForm) else None
+
+
+def repeated_submission(form: FlaskForm) -> request_keys.RequestKey | None:
+    """An invalid keyed form that repeats a submission already recorded (its CSRF token and key
+    sound): the earlier claim, so that it is answered as a repeat rather than as an error."""
+    if not (isinstance(form, KeyedForm) and form.is_submitted()):
+        return None
+    if "csrf_token" in form.errors or form.key.errors:
+        return None
+    return request_keys.repeated(form)
 
 
 def already_recorded(earlier: request_keys.RequestKey) -> Response:

@@ -162,17 +162,25 @@ def test_letter_page_download_and_the_record_of_telling(
     )
     form = client.get(f"/vat/victims/{victim}/communications/new?closes={task}").get_data(as_text=True)
     assert f'checked id="closes_tasks-0" name="closes_tasks" type="checkbox" value="{task}"' in form
-    response = client.post(
-        f"/vat/victims/{victim}/communications/new",
-        data={
-            "occurred_on": date.today().isoformat(),
-            "channel": "letter",
-            "by_whom": "VRA Bangui",
-            "case_update_given": "y",
-            "closes_tasks": str(task),
-        },
-    )
+    with app.test_request_context():  # a second outcome to tell keeps the task choices offered
+        victim_record = db.session.get_one(Victim, victim)
+        actor = db.session.get_one(User, victim_record.advocate_id)
+        substantiated(actor, victim_record, reference="13/26")
+        db.session.commit()
+    told_once = {
+        "occurred_on": date.today().isoformat(),
+        "channel": "letter",
+        "by_whom": "VRA Bangui",
+        "case_update_given": "y",
+        "closes_tasks": str(task),
+        "key": "5" * 32,
+    }
+    response = client.post(f"/vat/victims/{victim}/communications/new", data=told_once)
     assert response.status_code == 302
+    # Sent again (a double click): the task it closed is no longer a choice, yet it is a repeat.
+    again = client.post(f"/vat/victims/{victim}/communications/new", data=told_once)
+    assert again.status_code == 302 and again.headers["Location"] == response.headers["Location"]
+    assert "Already recorded" in client.get(again.headers["Location"]).get_data(as_text=True)
     told = client.get(f"/vat/victims/{victim}/outcomes/{task}").get_data(as_text=True)
     assert "by VRA Bangui (letter)" in told
     with app.app_context():
