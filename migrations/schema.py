@@ -1,8 +1,93 @@
 """Steps the migrations share. Like the migrations, this module never imports the models: a
 migration builds the schema as it stood at its revision."""
 
+from collections.abc import Iterable
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
+
+# --- enumerations frozen as they stood at the baseline (1073); later migrations build on them --
+
+CLAIM_STEPS = (
+    "recorded",
+    "consent_obtained",
+    "referred",
+    "dna_requested",
+    "samples_taken",
+    "dna_result",
+    "paternity_established",
+    "support_ordered",
+    "paying",
+    "closed",
+)
+SERVICE_TYPES = (
+    "medical",
+    "psychosocial",
+    "legal",
+    "material",
+    "shelter",
+    "education",
+    "livelihood",
+    "protection",
+    "other",
+)
+
+# --- columns and constraints, named as the models' convention names them ------------------
+
+
+def key(table: str, *columns: str) -> sa.PrimaryKeyConstraint:
+    """The primary key, on `id` unless named."""
+    return sa.PrimaryKeyConstraint(*(columns or ("id",)), name=op.f(f"pk_{table}"))
+
+
+def unique(table: str, *columns: str) -> sa.UniqueConstraint:
+    """A unique constraint, named after its first column as the models' convention does."""
+    return sa.UniqueConstraint(*columns, name=op.f(f"uq_{table}_{columns[0]}"))
+
+
+def is_one_of(column: str, values: Iterable[str]) -> str:
+    """The SQL condition that `column` holds one of `values`."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({listed})"
+
+
+def one_of(table: str, column: str, values: Iterable[str]) -> sa.CheckConstraint:
+    """The CHECK that an enumerated column holds one of `values`: ck_<table>_<column>."""
+    return check(table, column, is_one_of(column, values))
+
+
+def check(table: str, name: str, condition: str) -> sa.CheckConstraint:
+    return sa.CheckConstraint(condition, name=op.f(f"ck_{table}_{name}"))
+
+
+def integer(name: str, nullable: bool = False, **options: Any) -> sa.Column[Any]:
+    return sa.Column(name, sa.Integer(), nullable=nullable, **options)
+
+
+def minor(name: str, nullable: bool = False) -> sa.Column[Any]:
+    """An amount in its currency's minor units (or US cents)."""
+    return sa.Column(name, sa.BigInteger(), nullable=nullable)
+
+
+def string(name: str, length: int | None = None, nullable: bool = False) -> sa.Column[Any]:
+    """String(length) when a length is given, else Text."""
+    return sa.Column(name, sa.String(length=length) if length else sa.Text(), nullable=nullable)
+
+
+def day(name: str, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.Date(), nullable=nullable)
+
+
+def moment(name: str, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
+def flag(name: str, nullable: bool = False, **options: Any) -> sa.Column[Any]:
+    return sa.Column(name, sa.Boolean(), nullable=nullable, **options)
+
+
+# --- steps --------------------------------------------------------------------------------
 
 
 def create_indexes(table: str, *columns: str) -> None:

@@ -13,59 +13,28 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.schema import create_indexes, foreign_key
+from migrations.schema import (
+    CLAIM_STEPS,
+    SERVICE_TYPES,
+    check,
+    create_indexes,
+    day,
+    flag,
+    foreign_key,
+    integer,
+    key,
+    minor,
+    moment,
+    one_of,
+    string,
+    unique,
+)
 from vat.db import append_only_ddl
 
 revision = "1073"
 down_revision = None
 
 # --- small helpers: the shapes many tables share -------------------------------------------
-
-
-def key(table, *columns):
-    """The primary key, on `id` unless named."""
-    return sa.PrimaryKeyConstraint(*(columns or ("id",)), name=op.f(f"pk_{table}"))
-
-
-def unique(table, *columns):
-    """A unique constraint, named after its first column as the models' convention does."""
-    return sa.UniqueConstraint(*columns, name=op.f(f"uq_{table}_{columns[0]}"))
-
-
-def one_of(table, column, values):
-    """The CHECK that an enumerated column holds one of `values`: ck_<table>_<column>."""
-    listed = ", ".join(f"'{value}'" for value in values)
-    return sa.CheckConstraint(f"{column} IN ({listed})", name=op.f(f"ck_{table}_{column}"))
-
-
-def check(table, name, condition):
-    return sa.CheckConstraint(condition, name=op.f(f"ck_{table}_{name}"))
-
-
-def integer(name, nullable=False, **options):
-    return sa.Column(name, sa.Integer(), nullable=nullable, **options)
-
-
-def minor(name, nullable=False):
-    """An amount in its currency's minor units (or US cents)."""
-    return sa.Column(name, sa.BigInteger(), nullable=nullable)
-
-
-def string(name, length=None, nullable=False):
-    """String(length) when a length is given, else Text."""
-    return sa.Column(name, sa.String(length=length) if length else sa.Text(), nullable=nullable)
-
-
-def day(name, nullable=False):
-    return sa.Column(name, sa.Date(), nullable=nullable)
-
-
-def moment(name, nullable=False):
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
-
-
-def flag(name, nullable=False, **options):
-    return sa.Column(name, sa.Boolean(), nullable=nullable, **options)
 
 
 def booked(table):
@@ -91,6 +60,7 @@ def priced_rules(table):
 
 
 # --- enumerations, frozen as they stand at 1073 (a migration never imports the models) -----
+# (the claim steps and service types, which later migrations build on, are frozen in schema.py)
 
 PERSONNEL_CATEGORIES = (
     "military_contingent",
@@ -104,30 +74,7 @@ PERSONNEL_CATEGORIES = (
     "non_un_force",
     "unknown",
 )
-CLAIM_STEPS = (
-    "recorded",
-    "consent_obtained",
-    "referred",
-    "dna_requested",
-    "samples_taken",
-    "dna_result",
-    "paternity_established",
-    "support_ordered",
-    "paying",
-    "closed",
-)
 SERVICE_STATUSES = ("referred", "in_progress", "completed", "declined", "not_available", "cancelled")
-SERVICE_TYPES = (
-    "medical",
-    "psychosocial",
-    "legal",
-    "material",
-    "shelter",
-    "education",
-    "livelihood",
-    "protection",
-    "other",
-)
 SEXES = ("female", "male", "unknown")
 OUTCOMES = ("pending", "substantiated", "unsubstantiated")
 LETTER_CHANNELS = ("permanent_mission", "note_verbale", "embassy", "email", "meeting", "other")

@@ -6,88 +6,78 @@
   complaint (its text encrypted at rest), a follow-up owed.
 """
 
-import sqlalchemy as sa
 from alembic import op
 
-from migrations.schema import create_indexes, drop_tables, foreign_key
+from migrations.schema import (
+    SERVICE_TYPES,
+    check,
+    create_indexes,
+    day,
+    drop_tables,
+    flag,
+    foreign_key,
+    integer,
+    key,
+    moment,
+    one_of,
+    string,
+    unique,
+)
 
 revision = "1080"
 down_revision = "1084"
 
-TYPES = (
-    "medical",
-    "psychosocial",
-    "legal",
-    "material",
-    "shelter",
-    "education",
-    "livelihood",
-    "protection",
-    "other",
-)
 NEED_STATUSES = ("met", "partly_met", "unmet", "declined", "no_longer_needed")
 REASONS = ("no_provider", "no_funds", "no_consent", "waiting_list", "victim_unreachable")
 SATISFACTION = ("satisfied", "not_satisfied", "unsure")
 
 
-def _listed(values: tuple[str, ...]) -> str:
-    return ", ".join(f"'{v}'" for v in values)
-
-
 def upgrade():
     op.create_table(
         "vat_need",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("victim_id", sa.Integer(), nullable=False),
-        sa.Column("need_type", sa.String(length=20), nullable=False),
-        sa.Column("assessed_on", sa.Date(), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("reason", sa.String(length=30), nullable=True),
-        sa.Column("note", sa.Text(), nullable=True),
-        sa.Column("assessed_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(f"need_type IN ({_listed(TYPES)})", name=op.f("ck_vat_need_need_type")),
-        sa.CheckConstraint(f"status IN ({_listed(NEED_STATUSES)})", name=op.f("ck_vat_need_status")),
-        sa.CheckConstraint(f"reason IN ({_listed(REASONS)})", name=op.f("ck_vat_need_reason")),
-        sa.CheckConstraint(
-            "reason IS NULL OR status IN ('unmet', 'partly_met')", name=op.f("ck_vat_need_reason_when_unmet")
-        ),
+        integer("id"),
+        integer("victim_id"),
+        string("need_type", 20),
+        day("assessed_on"),
+        string("status", 20),
+        string("reason", 30, nullable=True),
+        string("note", nullable=True),
+        integer("assessed_by_id", nullable=True),
+        moment("created_at"),
+        moment("updated_at"),
+        one_of("vat_need", "need_type", SERVICE_TYPES),
+        one_of("vat_need", "status", NEED_STATUSES),
+        one_of("vat_need", "reason", REASONS),
+        check("vat_need", "reason_when_unmet", "reason IS NULL OR status IN ('unmet', 'partly_met')"),
         foreign_key("vat_need", "victim_id", "vat_victim.id", ondelete="CASCADE"),
         foreign_key("vat_need", "assessed_by_id", "auth_user.id"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_vat_need")),
-        sa.UniqueConstraint("victim_id", "need_type", name=op.f("uq_vat_need_victim_id")),
+        key("vat_need"),
+        unique("vat_need", "victim_id", "need_type"),
     )
     op.create_index("ix_vat_need_status_need_type", "vat_need", ["status", "need_type", "victim_id"])
 
     op.create_table(
         "vat_feedback",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("victim_id", sa.Integer(), nullable=False),
-        sa.Column("assistance_id", sa.Integer(), nullable=True),
-        sa.Column("communication_id", sa.Integer(), nullable=True),
-        sa.Column("given_on", sa.Date(), nullable=False),
-        sa.Column("satisfaction", sa.String(length=20), nullable=False),
-        sa.Column("complaint", sa.Boolean(), nullable=False),
-        sa.Column("complaint_text", sa.Text(), nullable=True),
-        sa.Column("follow_up_needed", sa.Boolean(), nullable=False),
-        sa.Column("follow_up_on", sa.Date(), nullable=True),
-        sa.Column("recorded_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            f"satisfaction IN ({_listed(SATISFACTION)})", name=op.f("ck_vat_feedback_satisfaction")
-        ),
-        sa.CheckConstraint(
-            "(assistance_id IS NULL) <> (communication_id IS NULL)", name=op.f("ck_vat_feedback_about_one_thing")
-        ),
-        sa.CheckConstraint(
-            "follow_up_on IS NULL OR follow_up_needed", name=op.f("ck_vat_feedback_follow_up_date_when_needed")
-        ),
+        integer("id"),
+        integer("victim_id"),
+        integer("assistance_id", nullable=True),
+        integer("communication_id", nullable=True),
+        day("given_on"),
+        string("satisfaction", 20),
+        flag("complaint"),
+        string("complaint_text", nullable=True),
+        flag("follow_up_needed"),
+        day("follow_up_on", nullable=True),
+        integer("recorded_by_id", nullable=True),
+        moment("created_at"),
+        one_of("vat_feedback", "satisfaction", SATISFACTION),
+        check("vat_feedback", "about_one_thing", "(assistance_id IS NULL) <> (communication_id IS NULL)"),
+        check("vat_feedback", "follow_up_date_when_needed", "follow_up_on IS NULL OR follow_up_needed"),
         foreign_key("vat_feedback", "victim_id", "vat_victim.id", ondelete="CASCADE"),
         foreign_key("vat_feedback", "assistance_id", "vat_assistance.id", ondelete="CASCADE"),
         foreign_key("vat_feedback", "communication_id", "vat_communication.id", ondelete="CASCADE"),
         foreign_key("vat_feedback", "recorded_by_id", "auth_user.id"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_vat_feedback")),
+        key("vat_feedback"),
     )
     create_indexes("vat_feedback", "victim_id", "assistance_id", "communication_id")
 

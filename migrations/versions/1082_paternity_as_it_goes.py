@@ -13,24 +13,27 @@ The step and paternity-basis CHECKs are rebuilt with the new values (SQLite copi
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.schema import drop_tables, foreign_key
+from migrations.schema import (
+    CLAIM_STEPS,
+    day,
+    drop_tables,
+    flag,
+    foreign_key,
+    integer,
+    is_one_of,
+    key,
+    minor,
+    moment,
+    one_of,
+    string,
+    unique,
+)
 
 revision = "1082"
 down_revision = "1080"  # assigned "1073"; chained after main's head (1084, then 1080)
 
 # Frozen here as they stand at this revision (a migration never imports the models' enums).
-STEPS_BEFORE = (
-    "recorded",
-    "consent_obtained",
-    "referred",
-    "dna_requested",
-    "samples_taken",
-    "dna_result",
-    "paternity_established",
-    "support_ordered",
-    "paying",
-    "closed",
-)
+STEPS_BEFORE = CLAIM_STEPS
 STEPS = (*STEPS_BEFORE, "father_unavailable")
 BASES_BEFORE = ("court_decision", "acknowledgment")
 BASES = (*BASES_BEFORE, "court_presumption", "court_refusal")
@@ -40,19 +43,19 @@ REPRESENTATIONS = ("none", "counsel", "legal_aid")
 PAYERS = ("member_state", "united_nations", "trust_fund", "other")
 
 CLAIM_COLUMNS = [
-    sa.Column("father_obstacle", sa.String(20), nullable=True),
-    sa.Column("father_obstacle_on", sa.Date(), nullable=True),
-    sa.Column("applicable_law", sa.String(3), nullable=True),
-    sa.Column("forum", sa.String(20), nullable=True),
-    sa.Column("representation", sa.String(20), nullable=True),
-    sa.Column("filed_on", sa.Date(), nullable=True),
-    sa.Column("hearing_on", sa.Date(), nullable=True),
-    sa.Column("judgment_on", sa.Date(), nullable=True),
-    sa.Column("dna_cost_currency", sa.String(3), nullable=True),
-    sa.Column("dna_cost", sa.BigInteger(), nullable=True),
-    sa.Column("dna_cost_paid_by", sa.String(20), nullable=True),
-    sa.Column("expected_birth_on", sa.Text(), nullable=True),
-    sa.Column("represented_by", sa.Text(), nullable=True),
+    string("father_obstacle", 20, nullable=True),
+    day("father_obstacle_on", nullable=True),
+    string("applicable_law", 3, nullable=True),
+    string("forum", 20, nullable=True),
+    string("representation", 20, nullable=True),
+    day("filed_on", nullable=True),
+    day("hearing_on", nullable=True),
+    day("judgment_on", nullable=True),
+    string("dna_cost_currency", 3, nullable=True),
+    minor("dna_cost", nullable=True),
+    string("dna_cost_paid_by", 20, nullable=True),
+    string("expected_birth_on", nullable=True),
+    string("represented_by", nullable=True),
 ]
 
 # table, column, values before, values after (CHECK named ck_<table>_<column>)
@@ -71,17 +74,14 @@ NEW_CHECKS = [
 ]
 
 
-def _in(column, values):
-    listed = ", ".join(f"'{value}'" for value in values)
-    return f"{column} IN ({listed})"
-
-
 def _rebuild_checks(after):
     for table in ("vat_claim", "vat_claim_event"):
         with op.batch_alter_table(table) as batch:
             for name, column, before, now in ((t, c, b, a) for t, c, b, a in REBUILT if t == table):
                 batch.drop_constraint(op.f(f"ck_{name}_{column}"), type_="check")
-                batch.create_check_constraint(op.f(f"ck_{name}_{column}"), _in(column, now if after else before))
+                batch.create_check_constraint(
+                    op.f(f"ck_{name}_{column}"), is_one_of(column, now if after else before)
+                )
 
 
 def upgrade():
@@ -89,15 +89,13 @@ def upgrade():
         for column in CLAIM_COLUMNS:
             batch.add_column(column)
         for column, values in NEW_CHECKS:
-            batch.create_check_constraint(op.f(f"ck_vat_claim_{column}"), _in(column, values))
+            batch.create_check_constraint(op.f(f"ck_vat_claim_{column}"), is_one_of(column, values))
         batch.create_check_constraint(op.f("ck_vat_claim_dna_cost_positive"), "dna_cost > 0")
     _rebuild_checks(after=True)
     with op.batch_alter_table("vat_claim_payment") as batch:
-        batch.add_column(sa.Column("reverses_id", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("reason", sa.Text(), nullable=True))
-        batch.add_column(
-            sa.Column("confirmed_unusual", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+        batch.add_column(integer("reverses_id", nullable=True))
+        batch.add_column(string("reason", nullable=True))
+        batch.add_column(flag("confirmed_unusual", server_default=sa.false()))
         batch.create_unique_constraint(op.f("uq_vat_claim_payment_reverses_id"), ["reverses_id"])
         batch.create_foreign_key(
             op.f("fk_vat_claim_payment_reverses_id_vat_claim_payment"),
@@ -107,29 +105,29 @@ def upgrade():
         )
     op.create_table(
         "vat_claim_support",
-        sa.Column("claim_id", sa.Integer(), nullable=False),
-        sa.Column("assistance_id", sa.Integer(), nullable=False),
+        integer("claim_id"),
+        integer("assistance_id"),
         foreign_key("vat_claim_support", "claim_id", "vat_claim.id", ondelete="CASCADE"),
         foreign_key("vat_claim_support", "assistance_id", "vat_assistance.id", ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("claim_id", "assistance_id", name=op.f("pk_vat_claim_support")),
+        key("vat_claim_support", "claim_id", "assistance_id"),
     )
     op.create_table(
         "vat_claim_framework",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("member_state", sa.String(3), nullable=False),
-        sa.Column("focal_point", sa.Text(), nullable=True),
-        sa.Column("forum", sa.String(20), nullable=True),
-        sa.Column("documents", sa.Text(), nullable=True),
-        sa.Column("laboratory", sa.String(200), nullable=True),
-        sa.Column("reply_days", sa.Integer(), nullable=True),
-        sa.Column("dna_days", sa.Integer(), nullable=True),
-        sa.Column("decision_days", sa.Integer(), nullable=True),
-        sa.Column("updated_by_id", sa.Integer(), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(_in("forum", FORUMS), name=op.f("ck_vat_claim_framework_forum")),
+        integer("id"),
+        string("member_state", 3),
+        string("focal_point", nullable=True),
+        string("forum", 20, nullable=True),
+        string("documents", nullable=True),
+        string("laboratory", 200, nullable=True),
+        integer("reply_days", nullable=True),
+        integer("dna_days", nullable=True),
+        integer("decision_days", nullable=True),
+        integer("updated_by_id", nullable=True),
+        moment("updated_at"),
+        one_of("vat_claim_framework", "forum", FORUMS),
         foreign_key("vat_claim_framework", "updated_by_id", "auth_user.id"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_vat_claim_framework")),
-        sa.UniqueConstraint("member_state", name=op.f("uq_vat_claim_framework_member_state")),
+        key("vat_claim_framework"),
+        unique("vat_claim_framework", "member_state"),
     )
 
 

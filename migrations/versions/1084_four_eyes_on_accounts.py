@@ -9,48 +9,46 @@
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.schema import create_indexes, foreign_key
+from migrations.schema import create_indexes, flag, foreign_key, integer, key, moment, one_of, string
 
 revision = "1084"
 down_revision = "1073"
 
-KINDS = "'create_user', 'change_user', 'reset_password', 'reset_second_factor'"
-STATUSES = "'pending', 'approved', 'refused', 'alone'"
+KINDS = ("create_user", "change_user", "reset_password", "reset_second_factor")
+STATUSES = ("pending", "approved", "refused", "alone")
 
 
 def upgrade():
     with op.batch_alter_table("auth_user") as batch:
-        batch.add_column(sa.Column("reset_code_hash", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("reset_expires_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(
-            sa.Column("must_enrol_totp", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+        batch.add_column(string("reset_code_hash", 64, nullable=True))
+        batch.add_column(moment("reset_expires_at", nullable=True))
+        batch.add_column(flag("must_enrol_totp", server_default=sa.false()))
     table = "auth_admin_request"
     op.create_table(
         table,
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(30), nullable=False),
-        sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=True),
-        sa.Column("username", sa.String(64), nullable=True),
-        sa.Column("role", sa.String(20), nullable=True),
-        sa.Column("scope", sa.String(500), nullable=True),
-        sa.Column("active", sa.Boolean(), nullable=True),
-        sa.Column("password_hash", sa.String(200), nullable=True),
-        sa.Column("requested_by_id", sa.Integer(), nullable=False),
-        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("decided_by_id", sa.Integer(), nullable=True),
-        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("reviewed_by_id", sa.Integer(), nullable=True),
-        sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(f"kind IN ({KINDS})", name=op.f("ck_auth_admin_request_kind")),
-        sa.CheckConstraint(f"status IN ({STATUSES})", name=op.f("ck_auth_admin_request_status")),
+        integer("id"),
+        string("kind", 30),
+        string("status", 20),
+        integer("user_id", nullable=True),
+        string("username", 64, nullable=True),
+        string("role", 20, nullable=True),
+        string("scope", 500, nullable=True),
+        flag("active", nullable=True),
+        string("password_hash", 200, nullable=True),
+        integer("requested_by_id"),
+        moment("requested_at"),
+        moment("expires_at"),
+        integer("decided_by_id", nullable=True),
+        moment("decided_at", nullable=True),
+        integer("reviewed_by_id", nullable=True),
+        moment("reviewed_at", nullable=True),
+        one_of(table, "kind", KINDS),
+        one_of(table, "status", STATUSES),
         foreign_key(table, "user_id", "auth_user.id"),
         foreign_key(table, "requested_by_id", "auth_user.id"),
         foreign_key(table, "decided_by_id", "auth_user.id"),
         foreign_key(table, "reviewed_by_id", "auth_user.id"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_admin_request")),
+        key(table),
     )
     create_indexes(table, "status", "user_id")
 

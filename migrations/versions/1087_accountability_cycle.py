@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.schema import create_indexes, foreign_key
+from migrations.schema import create_indexes, day, flag, foreign_key, integer, key, moment, one_of, string
 
 revision = "1087"
 down_revision = "1086"
@@ -66,49 +66,44 @@ RULES = (
 )
 
 
-def _in(column, values):
-    listed = ", ".join(f"'{value}'" for value in values)
-    return f"{column} IN ({listed})"
-
-
 def upgrade():
     op.create_table(
         "vat_accountability_step",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("allegation_id", sa.Integer(), nullable=False),
-        sa.Column("step", sa.String(length=30), nullable=False),
-        sa.Column("measure", sa.String(length=30), nullable=False),
-        sa.Column("dated_on", sa.Date(), nullable=False),
-        sa.Column("ends_on", sa.Date(), nullable=True),
-        sa.Column("reference", sa.String(length=100), nullable=True),
-        sa.Column("note", sa.Text(), nullable=True),
-        sa.Column("recorded_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(_in("step", STEPS), name=op.f("ck_vat_accountability_step_step")),
-        sa.CheckConstraint(_in("measure", sorted(MEASURES)), name=op.f("ck_vat_accountability_step_measure")),
+        integer("id"),
+        integer("allegation_id"),
+        string("step", 30),
+        string("measure", 30),
+        day("dated_on"),
+        day("ends_on", nullable=True),
+        string("reference", 100, nullable=True),
+        string("note", nullable=True),
+        integer("recorded_by_id", nullable=True),
+        moment("created_at"),
+        one_of("vat_accountability_step", "step", STEPS),
+        one_of("vat_accountability_step", "measure", sorted(MEASURES)),
         foreign_key("vat_accountability_step", "allegation_id", "vat_allegation.id", ondelete="CASCADE"),
         foreign_key("vat_accountability_step", "recorded_by_id", "auth_user.id"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_vat_accountability_step")),
+        key("vat_accountability_step"),
     )
     create_indexes("vat_accountability_step", "allegation_id")
     rules = op.create_table(
         "vat_cycle_rule",
-        sa.Column("step", sa.String(length=30), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("starts_from", sa.String(length=30), nullable=False),
-        sa.Column("amount", sa.Integer(), nullable=False),
-        sa.Column("unit", sa.String(length=10), nullable=False),
-        sa.Column("applies_to", sa.String(length=200), nullable=False),
-        sa.Column("substantiated_only", sa.Boolean(), server_default=sa.false(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("step", name=op.f("pk_vat_cycle_rule")),
+        string("step", 30),
+        integer("position"),
+        string("starts_from", 30),
+        integer("amount"),
+        string("unit", 10),
+        string("applies_to", 200),
+        flag("substantiated_only", server_default=sa.false()),
+        moment("updated_at"),
+        key("vat_cycle_rule", "step"),
     )
     names = ("step", "position", "starts_from", "amount", "unit", "applies_to", "substantiated_only")
     now = datetime.now(UTC)
     op.bulk_insert(rules, [{**dict(zip(names, row, strict=True)), "updated_at": now} for row in RULES])
     with op.batch_alter_table("vat_claim_letter") as batch:
         batch.alter_column("claim_id", existing_type=sa.Integer(), nullable=True)
-        batch.add_column(sa.Column("allegation_id", sa.Integer(), nullable=True))
+        batch.add_column(integer("allegation_id", nullable=True))
         batch.create_foreign_key(
             op.f("fk_vat_claim_letter_allegation_id_vat_allegation"),
             "vat_allegation",
