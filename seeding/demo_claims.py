@@ -234,6 +234,15 @@ STORIES = [
 
 
 # How claims go with a few member states (invented focal points and figures, for the demo only).
+FRAMEWORK_FIELDS = (
+    "member_state",
+    "focal_point",
+    "forum",
+    "documents",
+    "reply_days",
+    "dna_days",
+    "decision_days",
+)
 FRAMEWORKS = [
     (
         "BGD",
@@ -276,18 +285,9 @@ FRAMEWORKS = [
 
 def seed_frameworks(actor: User) -> None:
     """Member-state frameworks, shown on each claim with a father of that nationality."""
-    for state, focal_point, forum, documents, reply, dna, decision in FRAMEWORKS:
-        frameworks.save_framework(
-            actor=actor,
-            member_state=state,
-            focal_point=focal_point,
-            forum=forum,
-            documents=documents,
-            laboratory="Regional forensic laboratory (demo)",
-            reply_days=reply,
-            dna_days=dna,
-            decision_days=decision,
-        )
+    for values in FRAMEWORKS:
+        details: dict[str, Any] = dict(zip(FRAMEWORK_FIELDS, values, strict=True))
+        frameworks.save_framework(actor=actor, laboratory="Regional forensic laboratory (demo)", **details)
 
 
 def seed_claims(today: date | None = None) -> list[Claim]:

@@ -213,6 +213,8 @@ NAMING: tuple[tuple[str, FromClause], ...] = (
     ("project_payment", ProjectPayment.__table__),
     ("fund_payment", FundPayment.__table__),
 )
+# The column of a receipt's or a transfer's row that holds its reference, and the prefix of it.
+CASH_IN_REFERENCES = {"receipt": ("bank_reference", "BANK"), "transfer": ("reference", "TR")}
 # The columns of those rows that hold their event's position until the entries are booked.
 ENTRY_COLUMNS = ("entry_id", "psc_entry_id", "ledger_entry_id")
 PAID_PER_TRANCHE = 3  # victims a direct-support project's tranche pays, a tenth of it each
@@ -343,23 +345,29 @@ class Books:
             }
         )
 
+    def _cash_in(
+        self,
+        event: Planned,
+        table: str,
+        memo: str,
+        receivable: str,
+        dims: dict[str, Any],
+        row: dict[str, Any],
+    ) -> None:
+        """Cash received against a pledge's or a withholding's receivable, queued with its row in
+        `table` (receipt or transfer), numbered, and its reference made of that number."""
+        self.cash += event.amount
+        number = self._number(table)
+        column, prefix = CASH_IN_REFERENCES[table]
+        lines = _pair(engine.CASH, receivable, event.amount, dims)
+        self._book_with_row(event, memo, lines, table, id=number, **row, **{column: f"{prefix}-{number}"})
+
     def _receipt(self, event: Planned) -> None:
         refs, pledge_id = event.refs, event.refs["pledge_id"]
-        self.cash += event.amount
-        number = self._number("receipt")
-        self._book_with_row(
-            event,
-            f"Receipt on pledge {pledge_id}",
-            _pair(engine.CASH, engine.PLEDGES_RECEIVABLE, event.amount, self._pledge_dims(refs)),
-            "receipt",
-            id=number,
-            donor_id=refs["donor_id"],
-            pledge_id=pledge_id,
-            currency=USD,
-            received_on=event.day,
-            bank_reference=f"BANK-{number}",
-            rate=Decimal(1),
-        )
+        memo = f"Receipt on pledge {pledge_id}"
+        row = {"donor_id": refs["donor_id"], "pledge_id": pledge_id, "currency": USD, "rate": Decimal(1)}
+        row["received_on"] = event.day
+        self._cash_in(event, "receipt", memo, engine.PLEDGES_RECEIVABLE, self._pledge_dims(refs), row)
 
     @staticmethod
     def _withheld_dims(refs: dict[str, Any]) -> dict[str, Any]:
@@ -391,18 +399,9 @@ class Books:
 
     def _transfer(self, event: Planned) -> None:
         refs = event.refs
-        self.cash += event.amount
-        number = self._number("transfer")
-        self._book_with_row(
-            event,
-            f"Transfer from {refs['country']}",
-            _pair(engine.CASH, engine.WITHHELD_RECEIVABLE, event.amount, self._withheld_dims(refs)),
-            "transfer",
-            id=number,
-            withholding_id=refs["withholding_id"],
-            transferred_on=event.day,
-            reference=f"TR-{number}",
-        )
+        memo = f"Transfer from {refs['country']}"
+        row = {"withholding_id": refs["withholding_id"], "transferred_on": event.day}
+        self._cash_in(event, "transfer", memo, engine.WITHHELD_RECEIVABLE, self._withheld_dims(refs), row)
 
     def _grant(self, event: Planned) -> None:
         project = self.projects[event.refs["project_id"]]
