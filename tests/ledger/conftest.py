@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from flask import Flask
@@ -38,6 +38,7 @@ from vat.db import db
 from vat.errors import DomainError
 
 PASSWORD = "correct horse battery staple"
+T = TypeVar("T")
 
 
 def key() -> str:
@@ -86,23 +87,19 @@ class Fund:
             )
         return self.checker
 
+    def booked(self, service: Callable[..., T], **details: Any) -> T:
+        """`service` called by the maker under a new key, as each booking is a new request."""
+        return service(actor=self.maker, key=key(), **details)
+
     def contribute(
         self, amount: str = "100000", on: date = date(2019, 1, 10), donor: Donor | None = None
-    ) -> Any:
-        donor = donor or self.donor()
-        return contributions.record_receipt(
-            actor=self.maker,
-            key=key(),
-            donor=donor,
-            amount=Decimal(amount),
-            currency="USD",
-            received_on=on,
-            bank_reference="BANK-1",
-        )
+    ) -> Receipt:
+        """Unpledged US dollars received (from Norway unless another donor is named)."""
+        return self.receive(donor or self.donor(), amount, on, bank_reference="BANK-1")
 
     def pledge(self, donor: Donor, amount: str, on: date, currency: str = "USD") -> Pledge:
-        return contributions.record_pledge(
-            actor=self.maker, key=key(), donor=donor, currency=currency, amount=Decimal(amount), pledged_on=on
+        return self.booked(
+            contributions.record_pledge, donor=donor, currency=currency, amount=Decimal(amount), pledged_on=on
         )
 
     def receive(
@@ -123,9 +120,8 @@ class Fund:
             )
             if known is None:
                 self.rate(currency, on, rate, reason="test")
-        return contributions.record_receipt(
-            actor=self.maker,
-            key=key(),
+        return self.booked(
+            contributions.record_receipt,
             donor=donor,
             pledge=pledge,
             amount=Decimal(amount),
@@ -136,12 +132,11 @@ class Fund:
         )
 
     def reverse(self, entry: Entry, on: date, reason: str) -> Entry:
-        return corrections.reverse_entry(actor=self.maker, key=key(), entry=entry, on=on, reason=reason)
+        return self.booked(corrections.reverse_entry, entry=entry, on=on, reason=reason)
 
     def withhold(self, ref: str, country: str, amount: str, on: date, currency: str = "USD") -> Withholding:
-        return withholdings.record_withholding(
-            actor=self.maker,
-            key=key(),
+        return self.booked(
+            withholdings.record_withholding,
             allegation_ref=ref,
             country_code=country,
             amount=Decimal(amount),
@@ -152,9 +147,8 @@ class Fund:
     def transfer(
         self, withholding: Withholding, amount: str, on: date, reference: str = "T"
     ) -> WithholdingTransfer:
-        return withholdings.record_withholding_transfer(
-            actor=self.maker,
-            key=key(),
+        return self.booked(
+            withholdings.record_withholding_transfer,
             withholding=withholding,
             amount=Decimal(amount),
             transferred_on=on,
@@ -173,9 +167,8 @@ class Fund:
         """A CAF project approved and planned to start on `on`; `terms` may name its title,
         partner, focus and beneficiaries' case codes."""
         terms = {"title": "Livelihoods", "partner": "IRC", "focus": ProjectFocus.INCOME_GENERATION, **terms}
-        return grants.approve_project(
-            actor=self.maker,
-            key=key(),
+        return self.booked(
+            grants.approve_project,
             country_code="CAF",
             currency=currency,
             amount=Decimal(amount),

@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from tests.conftest import sign_in
+from tests.vat.big_import import ALLEGATION_COLUMNS, ASSISTANCE_COLUMNS, VICTIM_COLUMNS
 from vat import jobs
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
@@ -29,26 +30,17 @@ def sheets(today: date) -> dict[str, list[list[Any]]]:
     past, later = (today - timedelta(days=60)).isoformat(), (today - timedelta(days=50)).isoformat()
     return {
         "victims": [
-            ["case_code", "country_code", "mission", "sex", "age_group", "name", "consents", "consent_date"],
+            [*VICTIM_COLUMNS],
             ["CAR-2016-0007", "CAF", "MINUSCA", "female", "minor", "Grâce Yakité", "services;contact", past],
             ["CAR-2016-0008", "CAF", "MINUSCA", "unknown", "unknown", "مريم", "", None],
         ],
         "allegations": [
-            ["reference", "country_code", "mission", "personnel_category", "type", "received_on", "outcome"],
+            [*ALLEGATION_COLUMNS],
             ["0399/15", "CAF", "MINUSCA", "military_contingent", "abuse", past, "pending"],
         ],
         "links": [["case_code", "reference"], ["CAR-2016-0007", "0399/15"], ["CAR-2016-0008", "0399/15"]],
         "assistance": [
-            [
-                "case_code",
-                "service_type",
-                "provider",
-                "referral_date",
-                "start_date",
-                "status",
-                "cost",
-                "currency",
-            ],
+            [*ASSISTANCE_COLUMNS, "currency"],
             ["CAR-2016-0007", "medical", "", past, later, "in_progress", 120.5, "USD"],
         ],
     }
