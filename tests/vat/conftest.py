@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.victims import assistance, consents, family, identity
@@ -100,3 +101,28 @@ def share(
     """The victim's file shared with `recipient`, a provider unless told, on `on` (today if None)."""
     shared = {"recipient": recipient, "purpose": purpose, "shared_on": on}
     return consents.record_disclosure(actor=actor, victim=victim, recipient_kind=kind, **shared)
+
+
+def reported(
+    reference: str,
+    *,
+    received_on: date = date(2026, 1, 1),
+    personnel: str = "military_contingent",
+    outcome: str = "substantiated",
+    **values: Any,
+) -> Allegation:
+    """A saved CAF allegation against personnel of Pakistan, received on `received_on` and gone
+    through each step of the clock since, its report submitted 90 days after it was received."""
+    steps = {"assessed_on": 2, "referred_on": 4, "nio_decision_on": 9, "investigation_completed_on": 78}
+    days = {"received_on": 0, **steps, "report_submitted_on": 90}
+    dates = {step: received_on + timedelta(days=n) for step, n in days.items()}
+    allegation = Allegation(
+        reference=reference,
+        country_code="CAF",
+        personnel_category=personnel,
+        outcome=outcome,
+        **{**dates, "perpetrator_country": "PAK", **values},
+    )
+    db.session.add(allegation)
+    db.session.flush()
+    return allegation

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from tests.vat.conftest import reported
 from vat import audit
 from vat.allegations import accountability, cycle
 from vat.allegations.cycle_models import AccountabilityStep, CycleRule
@@ -22,30 +23,6 @@ from vat.errors import DomainError
 from vat.inputs import InvalidField
 
 ON = date(2026, 6, 30)
-
-
-def reported(
-    reference: str, *, personnel: str = "military_contingent", outcome: str = "substantiated", **values: Any
-) -> Allegation:
-    """A saved CAF allegation whose report was submitted on 1 April 2026, against personnel of Pakistan."""
-    dates = {
-        "received_on": date(2026, 1, 1),
-        "assessed_on": date(2026, 1, 3),
-        "referred_on": date(2026, 1, 5),
-        "nio_decision_on": date(2026, 1, 10),
-        "investigation_completed_on": date(2026, 3, 20),
-        "report_submitted_on": date(2026, 4, 1),
-    }
-    allegation = Allegation(
-        reference=reference,
-        country_code="CAF",
-        personnel_category=personnel,
-        outcome=outcome,
-        **{**dates, "perpetrator_country": "PAK", **values},
-    )
-    db.session.add(allegation)
-    db.session.flush()
-    return allegation
 
 
 def step(allegation: Allegation, kind: str, measure: str, on: date) -> AccountabilityStep:
@@ -139,9 +116,12 @@ def test_a_rule_changed_as_data_moves_the_deadline(ctx: Flask) -> None:
 
 def test_recording_steps_checks_them_and_audits(ctx: Flask, actor: User) -> None:
     allegation = reported("7/26")
-    row = accountability.record_step(
-        actor=actor,
-        allegation=allegation,
+
+    def record(**values: Any) -> AccountabilityStep:
+        arguments = {"step": "administrative_action", "measure": "dismissal", "dated_on": date(2026, 5, 1)}
+        return accountability.record_step(actor=actor, **{"allegation": allegation, **arguments, **values})
+
+    row = record(
         step="interim_measure",
         measure="leave_without_pay",
         dated_on=date(2026, 2, 1),
@@ -156,9 +136,8 @@ def test_recording_steps_checks_them_and_audits(ctx: Flask, actor: User) -> None
     assert row.note == "placed on leave" and "placed" not in str(event.detail)
 
     def refused(**values: Any) -> str:
-        arguments = {"step": "administrative_action", "measure": "dismissal", "dated_on": date(2026, 5, 1)}
         with pytest.raises(InvalidField) as error:
-            accountability.record_step(actor=actor, allegation=allegation, **{**arguments, **values})
+            record(**values)
         return error.value.field
 
     assert refused(measure="imprisonment") == "measure"  # a member state's outcome, not the UN's
@@ -166,25 +145,13 @@ def test_recording_steps_checks_them_and_audits(ctx: Flask, actor: User) -> None
     assert refused(dated_on=date(2025, 12, 31)) == "dated_on"  # before it was received
     assert refused(step="member_state_outcome", measure="imprisonment") == "step"  # no referral yet
     assert refused(ends_on=date(2026, 6, 1)) == "ends_on"  # only interim measures end
-    accountability.record_step(
-        actor=actor,
-        allegation=allegation,
-        step="member_state_referral",
-        measure="referred",
-        dated_on=date(2026, 4, 10),
-    )
+    record(step="member_state_referral", measure="referred", dated_on=date(2026, 4, 10))
     assert (
         refused(step="member_state_outcome", measure="imprisonment", dated_on=date(2026, 4, 9)) == "dated_on"
     )
     unknown = reported("8/26", perpetrator_country=None)
     with pytest.raises(DomainError):
-        accountability.record_step(
-            actor=actor,
-            allegation=unknown,
-            step="criminal_referral",
-            measure="referred",
-            dated_on=date(2026, 5, 1),
-        )
+        record(allegation=unknown, step="criminal_referral", measure="referred")
 
 
 def test_letters_share_the_claims_log_and_its_wait(

@@ -14,9 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import make_app, sign_in
-from tests.vat.conftest import register
+from tests.vat.conftest import register, reported
 from vat import audit
-from vat.allegations import services
 from vat.allegations.cycle_models import AccountabilityStep
 from vat.auth.models import Role, User
 from vat.claims.models import Letter
@@ -26,30 +25,21 @@ from vat.victims import outcomes
 
 @pytest.fixture
 def case(app: Flask, make_user: Callable[..., Any]) -> dict[str, Any]:
-    """A substantiated CAF allegation against a Pakistani contingent, reported 120 days ago, a
-    victim linked; made by the advocate whose id is returned with it."""
+    """A substantiated CAF allegation against a Pakistani contingent, reported 120 days ago, and a
+    victim the advocate returned with it registered and linked to it."""
     advocate = make_user(Role.ADVOCATE, "CAF")
     with app.test_request_context():
         actor = db.session.get_one(User, advocate.id)
-        day = date.today() - timedelta(days=200)
-        allegation = services.create_allegation(
-            actor=actor,
-            reference="0042/26",
-            country_code="CAF",
-            personnel_category="military_contingent",
-            perpetrator_country="PAK",
-            outcome="substantiated",
-            received_on=day,
-            assessed_on=day + timedelta(days=2),
-            referred_on=day + timedelta(days=4),
-            nio_decision_on=day + timedelta(days=6),
-            investigation_completed_on=day + timedelta(days=70),
-            report_submitted_on=day + timedelta(days=80),
-        )
+        allegation = reported("0042/26", received_on=date.today() - timedelta(days=210))
         victim = register(actor, advocate_id=actor.id)
         outcomes.link_victim(actor=actor, victim=victim, allegation=allegation)
         db.session.commit()
         return {"allegation": allegation.id, "advocate": advocate}
+
+
+def step_form(step: str = "interim_measure", measure: str = "suspension") -> dict[str, str]:
+    """The cycle form's fields for a step taken today."""
+    return {"step": step, "measure": measure, "dated_on": date.today().isoformat()}
 
 
 def _count(app: Flask, model: Any) -> int:
@@ -68,24 +58,13 @@ def test_an_advocate_records_the_cycle_and_sees_it(
     assert "Overdue accountability steps (2)" in attention  # the sanction and the referral
     form = client.get(f"{base}/cycle/new?step=administrative_action").get_data(as_text=True)
     assert "repatriation and ban" in form and "imprisonment" not in form
-    refused = client.post(
-        f"{base}/cycle/new",
-        data={
-            "step": "administrative_action",
-            "measure": "imprisonment",
-            "dated_on": date.today().isoformat(),
-        },
-    )
+    refused = client.post(f"{base}/cycle/new", data=step_form("administrative_action", "imprisonment"))
     assert refused.status_code == 200 and "Choose a measure listed for this step." in refused.get_data(
         as_text=True
     )
     done = client.post(
         f"{base}/cycle/new",
-        data={
-            "step": "administrative_action",
-            "measure": "repatriation_and_ban",
-            "dated_on": date.today().isoformat(),
-        },
+        data=step_form("administrative_action", "repatriation_and_ban"),
         follow_redirects=True,
     )
     shown = done.get_data(as_text=True)
@@ -119,8 +98,7 @@ def test_roles_without_case_editing_are_refused(
     login(role, "CAF")
     base = f"/vat/allegations/{case['allegation']}"
     assert client.get(f"{base}/cycle/new").status_code == 403
-    data = {"step": "interim_measure", "measure": "suspension", "dated_on": date.today().isoformat()}
-    assert client.post(f"{base}/cycle/new", data=data).status_code == 403
+    assert client.post(f"{base}/cycle/new", data=step_form()).status_code == 403
     assert client.post(f"{base}/letters/new", data={"direction": "sent"}).status_code == 403
     assert client.get("/vat/allegations/correspondence?member_state=PAK").status_code == 403
     assert _count(app, AccountabilityStep) == 0
@@ -132,8 +110,7 @@ def test_another_scope_gets_not_found(
     login(Role.ADVOCATE, "COD")
     base = f"/vat/allegations/{case['allegation']}"
     assert client.get(f"{base}/cycle/new").status_code == 404
-    data = {"step": "interim_measure", "measure": "suspension", "dated_on": date.today().isoformat()}
-    assert client.post(f"{base}/cycle/new", data=data).status_code == 404
+    assert client.post(f"{base}/cycle/new", data=step_form()).status_code == 404
     letter = {"direction": "sent", "dated_on": date.today().isoformat(), "channel": "email"}
     assert client.post(f"{base}/letters/new", data=letter).status_code == 404
     assert "0042/26" not in client.get("/vat/allegations/correspondence?member_state=PAK").get_data(
@@ -147,8 +124,7 @@ def test_csrf_is_required(database_url: str, case: dict[str, Any]) -> None:
     client = app.test_client()
     sign_in(app, client, case["advocate"])
     base = f"/vat/allegations/{case['allegation']}"
-    data = {"step": "interim_measure", "measure": "suspension", "dated_on": date.today().isoformat()}
-    assert client.post(f"{base}/cycle/new", data=data).status_code == 400
+    assert client.post(f"{base}/cycle/new", data=step_form()).status_code == 400
     letter = {"direction": "sent", "dated_on": date.today().isoformat(), "channel": "email"}
     assert client.post(f"{base}/letters/new", data=letter).status_code == 400
     with app.app_context():
