@@ -14,7 +14,7 @@ from vat.auth.models import Role, User
 from vat.db import db
 from vat.victims import assistance, consents, family, identity
 from vat.victims.consents import record_consent
-from vat.victims.models import Assistance, Communication, ConsentPurpose, Disclosure, Victim
+from vat.victims.models import Assistance, Communication, Consent, ConsentPurpose, Disclosure, Victim
 
 ALL_CONSENTS = [p.value for p in ConsentPurpose]
 
@@ -70,9 +70,13 @@ def give_consents(
 ) -> None:
     """The victim's written consent to each purpose, given on `given_on`."""
     for purpose in purposes:
-        record_consent(
-            actor=actor, victim=victim, purpose=purpose, given_on=given_on, method="written", version=version
-        )
+        consent(actor, victim, purpose, given_on=given_on, version=version)
+
+
+def consent(actor: User, victim: Victim, purpose: str, given_on: date, **values: Any) -> Consent:
+    """The victim's written consent to `purpose` (version 1), unless `values` say otherwise."""
+    values = {"method": "written", "version": "1", **values}
+    return record_consent(actor=actor, victim=victim, purpose=purpose, given_on=given_on, **values)
 
 
 def assist(

@@ -11,7 +11,7 @@ from functools import partial
 import pytest
 from sqlalchemy import select, text
 
-from tests.vat.conftest import assist, contact, register
+from tests.vat.conftest import assist, consent, contact, register
 from vat import audit
 from vat.allegations import clock
 from vat.allegations import services as allegations
@@ -100,24 +100,14 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(
     victim = register(actor, consents=[])
     with pytest.raises(InvalidField, match="consent to receive services"):
         assistance.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
-    consents.record_consent(
-        actor=actor, victim=victim, purpose="services", given_on=ago, method="verbal", version="2"
-    )
+    consent(actor, victim, "services", ago, method="verbal", version="2")
     assistance.record_assistance(actor=actor, victim=victim, service_type="medical", status="referred")
     with pytest.raises(InvalidField, match="named provider") as refused:
         assistance.record_assistance(
             actor=actor, victim=victim, service_type="legal", provider="Clinique Juridique", status="referred"
         )
     assert refused.value.field == "provider"
-    referral = consents.record_consent(
-        actor=actor,
-        victim=victim,
-        purpose="referral",
-        given_on=ago,
-        method="written",
-        version="1",
-        recipient="Clinique Juridique",
-    )
+    referral = consent(actor, victim, "referral", ago, recipient="Clinique Juridique")
     legal = assistance.record_assistance(
         actor=actor, victim=victim, service_type="legal", provider="clinique juridique", status="referred"
     )
@@ -133,19 +123,9 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(
     }
     with pytest.raises(InvalidField, match="member state"):
         consents.record_disclosure(actor=actor, victim=victim, **to_france)
-    share = consents.record_consent(
-        actor=actor, victim=victim, purpose="share_member_state", given_on=ago, method="written", version="1"
-    )
+    share = consent(actor, victim, "share_member_state", ago)
     disclosure = consents.record_disclosure(actor=actor, victim=victim, **to_france)
-    completed = assistance.record_assistance(
-        actor=actor,
-        victim=victim,
-        service_type="material",
-        status="completed",
-        referral_date=ago,
-        start_date=ago,
-        end_date=ago,
-    )
+    completed = assist(actor, victim, "completed", on=ago, service_type="material")
     result = consents.withdraw_consent(actor=actor, victim=victim, consent=referral)
     assert result.cancelled_services == [legal] and legal.status == ServiceStatus.CANCELLED
     consents.withdraw_consent(actor=actor, victim=victim, consent=share)
@@ -162,9 +142,7 @@ def test_consent_is_enforced_and_withdrawal_cancels_what_depended_on_it(
 def test_a_new_consent_version_supersedes_the_previous(actor: User, today: date) -> None:
     victim = register(actor, consents=["contact"])
     old = consents.active_consent(victim, "contact")
-    new = consents.record_consent(
-        actor=actor, victim=victim, purpose="contact", given_on=today, method="written", version="2026-2"
-    )
+    new = consent(actor, victim, "contact", today, version="2026-2")
     assert old is not None and old.superseded and consents.active_consent(victim, "contact") is new
 
 
@@ -191,14 +169,12 @@ def test_assistance_dates_must_be_consistent(actor: User, today: date, ago: date
             assistance.record_assistance(actor=actor, victim=victim, **values)
         assert refused.value.field == field, values
     assert victim.services == []
-    ok = assistance.record_assistance(
-        actor=actor,
-        victim=victim,
-        service_type="medical",
-        referral_date=ago,
-        start_date=ago,
+    ok = assist(
+        actor,
+        victim,
+        "completed",
+        on=ago,
         end_date=today,
-        status="completed",
         cost=Decimal("120.50"),
         currency="cdf",
         notes="Suivi à l’hôpital",
@@ -260,14 +236,7 @@ def test_communication_needs_consent_to_be_contacted(actor: User, today: date) -
     with pytest.raises(InvalidField, match="be contacted"):
         contact(actor, victim, today)
     with pytest.raises(InvalidField, match="future"):
-        consents.record_consent(
-            actor=actor,
-            victim=victim,
-            purpose="contact",
-            given_on=today + timedelta(days=1),
-            method="verbal",
-            version="1",
-        )
+        consent(actor, victim, "contact", today + timedelta(days=1), method="verbal")
 
 
 def test_filters_no_assistance_no_update_minor_status(actor: User, make_user, today, ago) -> None:  # type: ignore[no-untyped-def]
