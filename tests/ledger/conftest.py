@@ -164,18 +164,17 @@ class Fund:
         until: date = date(2020, 1, 31),
         **terms: Any,
     ) -> Project:
-        """A CAF project approved and planned to start on `on`; `terms` may name its title,
-        partner, focus and beneficiaries' case codes."""
-        terms = {"title": "Livelihoods", "partner": "IRC", "focus": ProjectFocus.INCOME_GENERATION, **terms}
+        """A CAF project approved on `on` and planned to start that day; `terms` may name its
+        title, partner, focus, planned start and beneficiaries' case codes."""
+        defaults = {"title": "Livelihoods", "partner": "IRC", "focus": ProjectFocus.INCOME_GENERATION}
         return self.booked(
             grants.approve_project,
             country_code="CAF",
             currency=currency,
             amount=Decimal(amount),
             approved_on=on,
-            planned_start=on,
             planned_end=until,
-            **terms,
+            **{**defaults, "planned_start": on, **terms},
         )
 
     def start(self, project: Project, on: date, victims: int) -> Project:
@@ -190,13 +189,15 @@ class Fund:
         )
 
     def disburse(self, project: Project, amount: str, on: date = date(2019, 3, 1), **kw: Any) -> Any:
+        """A tranche of `project` paid on `on` (`actor`, `key`, `reference` and `victim_payments`
+        may be given)."""
         return grants.request_disbursement(
             actor=kw.get("actor", self.maker),
             key=kw.get("key") or key(),
             project=project,
             amount=Decimal(amount),
             paid_on=on,
-            reference="PAY-1",
+            reference=kw.get("reference", "PAY-1"),
             victim_payments=kw.get("victim_payments", ()),
         )
 

@@ -35,7 +35,7 @@ import pytest
 
 import vat
 from ledger.models import DonorKind, Entry, ProjectFocus
-from ledger.services import contributions, grants, victim_support
+from ledger.services import contributions, victim_support
 from tests.ledger.conftest import Fund
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
@@ -160,29 +160,13 @@ def _build_world(app, make_user) -> World:
         )
         withholding = fund.withhold("0399/15", "NPL", "800.00", date(2021, 2, 10))
         fund.transfer(withholding, "500.00", date(2021, 3, 1), reference="TR-1")
-        project = grants.approve_project(
-            actor=actor,
-            key="k-project",
-            title="P1",
-            partner="IRC",
-            country_code="CAF",
-            focus=ProjectFocus.DIRECT_SUPPORT,
-            currency=usd,
-            amount=Decimal("1500.00"),
-            approved_on=date(2021, 2, 15),
-            planned_start=date(2021, 3, 1),
-            planned_end=date(2021, 12, 31),
-            case_codes=["CAR-2021-0005", "CAR-2021-0006"],
+        terms = {"title": "P1", "focus": ProjectFocus.DIRECT_SUPPORT, "planned_start": date(2021, 3, 1)}
+        beneficiaries = ["CAR-2021-0005", "CAR-2021-0006"]
+        project = fund.project(
+            "1500.00", date(2021, 2, 15), until=date(2021, 12, 31), case_codes=beneficiaries, **terms
         )
-        grants.request_disbursement(
-            actor=actor,
-            key="k-tranche",
-            project=project,
-            amount=Decimal("1000.00"),
-            paid_on=date(2021, 3, 10),
-            reference="T-1",
-            victim_payments=[("CAR-2021-0005", Decimal("500.00")), ("CAR-2021-0006", Decimal("500.00"))],
-        )
+        paid_to = [(code, Decimal("500.00")) for code in beneficiaries]
+        fund.disburse(project, "1000.00", date(2021, 3, 10), reference="T-1", victim_payments=paid_to)
         paid = fund.pay(
             "CAR-2021-0004", "250.00", date(2021, 3, 15), purpose="school fees", country_code="CAF"
         )

@@ -125,25 +125,14 @@ def test_the_portfolio_nets_a_reversed_approval_from_the_day_it_is_reversed(app,
     """The portfolio reads the balances: a project whose approval was reversed shows nothing
     approved from the reversal's day, as the reference SQL over the postings says."""
     from ledger.models import ProjectFocus
-    from ledger.services import grants
 
     backend = "sqlite" if BACKEND == "sqlite" else "postgres"
     with app.app_context():
         manager = _manager(world)
-        project = grants.approve_project(
-            actor=manager,
-            key="k-mistake",
-            title="P2",
-            partner="IRC",
-            country_code="CAF",
-            focus=ProjectFocus.SERVICES,
-            currency="USD",
-            amount=D("100.00"),
-            approved_on=date(2021, 4, 1),
-            planned_start=date(2021, 5, 1),
-            planned_end=date(2021, 12, 31),
-        )
-        Fund(manager).reverse(db.session.get_one(Entry, project.entry_id), date(2021, 5, 3), "approved twice")
+        fund = Fund(manager)
+        terms = {"title": "P2", "focus": ProjectFocus.SERVICES, "planned_start": date(2021, 5, 1)}
+        project = fund.project("100.00", date(2021, 4, 1), until=date(2021, 12, 31), **terms)
+        fund.reverse(db.session.get_one(Entry, project.entry_id), date(2021, 5, 3), "approved twice")
         db.session.commit()
         for end, approved in ((date(2021, 4, 30), D("100.00")), (date(2021, 12, 31), D("0.00"))):
             statement = fund_statement(date(2021, 1, 1), end, today=date(2021, 6, 1))
