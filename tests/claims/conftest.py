@@ -196,11 +196,12 @@ def build_claim(
     letters: tuple[tuple[str, date], ...] | list[tuple[str, date]] = (),
     orders: tuple[tuple[str, str, str, date], ...] | list[tuple[str, str, str, date]] = (),
     payments: tuple[tuple[str, str, date], ...] | list[tuple[str, str, date]] = (),
+    **values: Any,
 ) -> Claim:
     """A claim written straight to its tables, at `step` since `step_on` (the day it was opened
     unless told), without walking the pipeline: a hand-built history whose figures a test works
     out by hand. Letters are (direction, date), orders (amount, currency, frequency, start) and
-    payments (amount, currency, date)."""
+    payments (amount, currency, date); `values` set other columns (a closing reason)."""
     step_on = step_on or opened
     claim = Claim(
         victim=victim,
@@ -211,6 +212,7 @@ def build_claim(
         step_recorded_on=step_on,
         opened_on=opened,
         closed_on=step_on if step == S.CLOSED else None,
+        **values,
     )
     for direction, on in letters:
         claim.letters.append(Letter(direction=direction, dated_on=on, channel="note_verbale"))

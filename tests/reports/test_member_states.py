@@ -35,6 +35,7 @@ from vat.reports.member_states import overdue_cycle_steps, scorecard
 ON = date(2026, 6, 30)
 D = date
 REPORTED = {"received_on": D(2026, 1, 1), "assessed_on": D(2026, 1, 5), "referred_on": D(2026, 1, 7)}
+ALLEGATION_COLUMNS = "reference perpetrator_country personnel_category outcome historical dates".split()
 ALLEGATIONS = [
     ("1/26", "PAK", "military_contingent", "substantiated", False,
      {**REPORTED, "nio_decision_on": D(2026, 1, 12), "investigation_completed_on": D(2026, 3, 1),
@@ -86,20 +87,12 @@ NEPAL = {
 def world(app):
     with app.app_context():
         ids = {}
-        for reference, state, personnel, outcome, historical, dates in ALLEGATIONS:
-            allegation = Allegation(
-                reference=reference,
-                country_code="CAF",
-                mission="MINUSCA",
-                perpetrator_country=state,
-                personnel_category=personnel,
-                outcome=outcome,
-                historical=historical,
-                **dates,
-            )
+        for row in ALLEGATIONS:
+            values = dict(zip(ALLEGATION_COLUMNS, row, strict=True))
+            allegation = Allegation(country_code="CAF", mission="MINUSCA", **values.pop("dates"), **values)
             db.session.add(allegation)
             db.session.flush()
-            ids[reference] = allegation.id
+            ids[allegation.reference] = allegation.id
         for reference, step, measure, on in STEPS:
             db.session.add(
                 AccountabilityStep(allegation_id=ids[reference], step=step, measure=measure, dated_on=on)

@@ -28,11 +28,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from tests.claims.conftest import build_claim
 from tests.reports.conftest import csv_rows
 from vat.allegations.models import Allegation
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
-from vat.claims.models import Claim
 from vat.db import db
 from vat.reports.scope import Period, VictimFilters
 from vat.reports.statistics import period_cube, setting_of, statistics
@@ -42,8 +42,8 @@ from vat.victims.models import Victim
 D = date
 CAF = {"country_code": "CAF", "mission": "MINUSCA"}
 COD = {"country_code": "COD", "mission": "MONUSCO"}
+ALLEGATION_COLUMNS = "reference place type sub_type outcome personnel_category received_on".split()
 ALLEGATIONS = [
-    # reference, place, type, sub-type, outcome, personnel category, received
     ("A0", CAF, "abuse", "rape", "substantiated", "military_contingent", D(2023, 12, 31)),
     ("A1", CAF, "exploitation", None, "pending", "contractor", D(2024, 6, 30)),
     ("A2", {"country_code": "CAF", "mission": None}, "abuse", "sexual_activity_with_minor", "substantiated",
@@ -92,35 +92,17 @@ TABLES = [
 @pytest.fixture
 def records(app):
     with app.app_context():
-        for reference, place, kind, sub_type, outcome, category, received in ALLEGATIONS:
-            db.session.add(
-                Allegation(
-                    reference=reference,
-                    **place,
-                    type=kind,
-                    sub_type=sub_type,
-                    outcome=outcome,
-                    personnel_category=category,
-                    received_on=received,
-                )
-            )
+        for row in ALLEGATIONS:
+            values = dict(zip(ALLEGATION_COLUMNS, row, strict=True))
+            db.session.add(Allegation(**values.pop("place"), **values))
         victims = {}
         for code, place, sex, age, registered in VICTIMS:
             victims[code] = Victim(case_code=code, **place, sex=sex, age_group=age, registered_on=registered)
             db.session.add(victims[code])
         db.session.flush()
         for code, step, opened in CLAIMS:
-            db.session.add(
-                Claim(
-                    victim_id=victims[code].id,
-                    member_state="NPL",
-                    father_category="military_contingent",
-                    step=step,
-                    step_on=opened,
-                    step_recorded_on=opened,
-                    opened_on=opened,
-                    closing_reason="withdrawn" if step == "closed" else None,
-                )
+            build_claim(
+                victims[code], "NPL", step, opened, closing_reason="withdrawn" if step == "closed" else None
             )
         db.session.commit()
 
