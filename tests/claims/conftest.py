@@ -13,6 +13,7 @@ from flask import Flask
 from tests.vat.conftest import give_consents
 from vat.auth.models import Role, User
 from vat.claims import pipeline, support
+from vat.claims.history import IllegalMove
 from vat.claims.models import Claim, ClaimStep, Letter, Payment, SupportOrder
 from vat.db import db
 from vat.victims import family, identity
@@ -134,6 +135,17 @@ def claim_at(
         pipeline.advance(actor=actor, claim=claim, to=target, on=opened_on, **details)
     assert claim.current_step is step
     return claim
+
+
+def refuse_move(
+    actor: User, claim: Claim, to: ClaimStep, match: str, error: type[Exception] = IllegalMove, **details: Any
+) -> None:
+    """Moving `claim` to `to` is refused with a message matching `match`, and the claim stays at
+    its step."""
+    step = claim.current_step
+    with pytest.raises(error, match=match):
+        pipeline.advance(actor=actor, claim=claim, to=to, **details)
+    assert claim.current_step is step
 
 
 def order_support(actor: User, claim: Claim, **terms: Any) -> Any:
