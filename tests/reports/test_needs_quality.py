@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import io
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -84,18 +85,26 @@ def feedback_world(app: Flask, make_user: Callable[..., Any], today: date) -> No
         db.session.commit()
 
 
-def _user(made: Any) -> User:
-    user = db.session.get(User, made.id)
-    assert user is not None
-    return user
+@pytest.fixture
+def acting_as(
+    app: Flask, make_user: Callable[..., Any]
+) -> Callable[[Role, str], AbstractContextManager[User]]:
+    """A request context in which a new user of `role` and `scope` is loaded, for the reports
+    that read as that user."""
+
+    @contextmanager
+    def acting(role: Role, scope: str) -> Iterator[User]:
+        made = make_user(role, scope)
+        with app.test_request_context():
+            yield db.session.get_one(User, made.id)
+
+    return acting
 
 
 def test_quality_per_type_and_provider_for_an_advocate(
-    app: Flask, make_user: Callable[..., Any], feedback_world: None
+    acting_as: Callable[..., Any], feedback_world: None
 ) -> None:
-    made = make_user(Role.ADVOCATE, "CAF")
-    with app.test_request_context():
-        advocate = _user(made)
+    with acting_as(Role.ADVOCATE, "CAF") as advocate:
         by_type = quality_report(advocate, VictimFilters(), by="type")
         assert by_type.satisfaction.row_labels == ["medical", "legal", "case updates"]
         assert by_type.satisfaction.cells == [[3, 1, 0], [0, 0, 1], [2, 0, 0]]
@@ -113,27 +122,24 @@ def test_quality_per_type_and_provider_for_an_advocate(
 
 
 def test_needs_by_type_and_the_dashboard_figure(
-    app: Flask, make_user: Callable[..., Any], feedback_world: None
+    acting_as: Callable[..., Any], make_user: Callable[..., Any], feedback_world: None
 ) -> None:
-    made, made_wider = make_user(Role.ADVOCATE, "CAF"), make_user(Role.ADVOCATE, "CAF, COD")
-    with app.test_request_context():
-        advocate = _user(made)
+    made_wider = make_user(Role.ADVOCATE, "CAF, COD")
+    with acting_as(Role.ADVOCATE, "CAF") as advocate:
         table = needs_table(advocate, VictimFilters())
         unmet = dict(unmet_by_type(table))
         assert unmet["medical"] == 4 and unmet["legal"] == 1 and unmet["shelter"] == 0
         figures = summary(advocate, reads_ledger=False)
         assert figures.unmet_needs == 5
         assert figures.unmet_by_type == (("medical", 4), ("legal", 1))
-        wider = _user(made_wider)
+        wider = db.session.get_one(User, made_wider.id)
         assert dict(unmet_by_type(needs_table(wider, VictimFilters())))["medical"] == 5
 
 
 def test_aggregate_viewers_see_small_counts_suppressed(
-    app: Flask, make_user: Callable[..., Any], feedback_world: None
+    acting_as: Callable[..., Any], feedback_world: None
 ) -> None:
-    made = make_user(Role.AUDITOR, "")
-    with app.test_request_context():
-        auditor = _user(made)
+    with acting_as(Role.AUDITOR, "") as auditor:
         report = quality_report(auditor, VictimFilters(), by="provider")
         s, c = report.satisfaction, report.complaints
         assert all(v is None or v == 0 or v >= 5 for row in s.cells + c.cells for v in row)
