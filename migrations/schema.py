@@ -1,5 +1,6 @@
-"""Steps the migrations share. Like the migrations, this module never imports the models: a
-migration builds the schema as it stood at its revision."""
+"""What the migrations share: enumerations frozen at the baseline, column and constraint builders
+named as the models' convention names them, and steps. Like the migrations, this module never
+imports the models: a migration builds the schema as it stood at its revision."""
 
 from collections.abc import Iterable
 from typing import Any
