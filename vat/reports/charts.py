@@ -7,8 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
 
 from markupsafe import Markup, escape
+
+from vat.reports.suppression import SuppressedTable
 
 WIDTH = 640
 PLOT_TOP = 16
@@ -114,6 +117,30 @@ def counts_chart(
 ) -> Markup:
     """One series of counts, one bar per category."""
     return bar_chart(chart_id=chart_id, title=title, categories=categories, series=[Series(name, counts)])
+
+
+def table_chart(
+    chart_id: str, title: str, name: str, table: SuppressedTable, *, by: Literal["rows", "columns"]
+) -> Markup:
+    """One bar per row (or per column) of a suppressed table: its total, none where it is hidden."""
+    if by == "rows":
+        return counts_chart(
+            chart_id=chart_id, title=title, categories=table.row_labels, name=name, counts=table.row_totals
+        )
+    return counts_chart(
+        chart_id=chart_id, title=title, categories=table.column_labels, name=name, counts=table.column_totals
+    )
+
+
+def pairs_chart(chart_id: str, title: str, name: str, pairs: Sequence[tuple[str, int | None]]) -> Markup:
+    """One bar per (label, count) pair."""
+    return counts_chart(
+        chart_id=chart_id,
+        title=title,
+        categories=[label for label, _ in pairs],
+        name=name,
+        counts=[count for _, count in pairs],
+    )
 
 
 def income_and_spending_chart(

@@ -13,17 +13,17 @@ from vat.reports.assistance import (
     assistance_export_rows,
     assistance_report,
 )
-from vat.reports.charts import counts_chart
+from vat.reports.charts import table_chart
 from vat.reports.views.blueprint import Sheet, route_grouped
 
 
 def _chart(report: AssistanceReport, by: str) -> Any:
-    return counts_chart(
-        chart_id="assistance-chart",
-        title=_("Services by %(group)s", group=ASSISTANCE_GROUPS[by]),
-        categories=report.table.row_labels,
-        name=_("services"),
-        counts=report.table.row_totals,
+    return table_chart(
+        "assistance-chart",
+        _("Services by %(group)s", group=ASSISTANCE_GROUPS[by]),
+        _("services"),
+        report.table,
+        by="rows",
     )
 
 

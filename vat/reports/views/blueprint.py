@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import wraps
 from typing import IO, Any, Generic, TypeVar
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from vat import audit
 from vat.auth.actor import Actor
@@ -122,15 +124,65 @@ class ReportPage(Generic[FormT]):
         report = make(current_user, filters)
         return render_template(template, form=form, args=carried(form, *carry), **context(report, filters))
 
-    def export_filters(self, fmt: str, formats: tuple[str, ...] = FORMATS) -> VictimFilters:
-        """The filters of an export, after refusing an unknown format (404) and filters too narrow
-        for an aggregate-only viewer (422, with the page that says which to widen)."""
-        if fmt not in formats:
-            abort(404)
+    def export_filters(self) -> VictimFilters:
+        """The filters of an export, after refusing filters too narrow for an aggregate-only
+        viewer (422, with the page that says which to widen)."""
         form, filters = filters_from(self.form_class)
         if populations.too_few_to_show_for(current_user, filters, self.population):
             abort(too_few(form, self.endpoint, str(self.title), self.population, status=422))
         return filters
+
+    def route(
+        self,
+        template: str,
+        make: Callable[[Actor, VictimFilters], T],
+        context: Callable[[T, VictimFilters], dict[str, Any]],
+        export: Callable[[T], Sheet | list[Sheet]],
+        *,
+        export_as: str,
+        carry: tuple[str, ...] = (),
+        audited: Callable[[], dict[str, Any]] = dict,
+    ) -> None:
+        """Register the page (`show`n with `template`) and its export: `export(report)` gives one
+        sheet (a plain CSV) or several (a CSV of sections), downloaded and audited as `export_as`
+        with the filters and what `audited()` adds (a choice the address made)."""
+        name = self.endpoint.removeprefix("reports.")
+
+        def page() -> str | Response:
+            return self.show(template, make, context, carry=carry)
+
+        def download_export(fmt: str) -> Response:
+            filters = self.export_filters()
+            sheets = export(make(current_user, filters))
+            rows = len(sheets[2]) if isinstance(sheets, tuple) else sum(len(s[2]) for s in sheets)
+            audit_export(export_as, fmt, {**filters.as_dict(), **audited()}, rows)
+            if isinstance(sheets, tuple):
+                return download_sheet(export_as, fmt, sheets)
+            return download_sheets(export_as, fmt, sheets)
+
+        route_report(name, page, download_export, path=name)
+
+
+def route_report(
+    name: str,
+    page: Callable[[], str | Response],
+    export: Callable[[str], WerkzeugResponse],
+    *,
+    path: str,
+    page_endpoint: str | None = None,
+) -> None:
+    """Register a report for those who view cases: its page `reports.<name>` (or `page_endpoint`)
+    at /<path>, and its export `reports.<name>_export` at /<path>/export.<fmt>, which refuses a
+    format other than CSV or XLSX (404) and writes its audit row."""
+
+    def checked(fmt: str) -> WerkzeugResponse:
+        if fmt not in FORMATS:
+            abort(404)
+        return export(fmt)
+
+    bp.add_url_rule(f"/{path}", page_endpoint or name, requires(Permission.VIEW_CASES)(page), methods=["GET"])
+    export_view = requires(Permission.VIEW_CASES)(writes(wraps(export)(checked)))
+    bp.add_url_rule(f"/{path}/export.<fmt>", f"{name}_export", export_view, methods=["GET"])
 
 
 def route_grouped(
@@ -145,32 +197,21 @@ def route_grouped(
     view cases: its page `reports.<name>` at /<name> (template reports/<name>.html, given the
     report, its chart, the groupings and whether the viewer sees only aggregates) and its export
     `reports.<name>_export`, audited with its grouping. `make(user, filters, by=...)` computes it."""
-    report_page = ReportPage(f"reports.{name}", VictimFilterForm, "victims", title)
 
-    @requires(Permission.VIEW_CASES)
-    def page() -> str | Response:
+    def context(report: T, _filters: VictimFilters) -> dict[str, Any]:
         by = grouping(groups)
+        chosen = {"groups": groups, "by": by, "aggregate": not sees_rows(current_user)}
+        return {"name": name, "report": report, "chart": chart(report, by), **chosen}
 
-        def context(report: T, _filters: VictimFilters) -> dict[str, Any]:
-            aggregate = not sees_rows(current_user)
-            chosen = {"groups": groups, "by": by, "aggregate": aggregate}
-            return {"name": name, "report": report, "chart": chart(report, by), **chosen}
-
-        return report_page.show(
-            f"reports/{name}.html", lambda user, f: make(user, f, by=by), context, carry=("by",)
-        )
-
-    @requires(Permission.VIEW_CASES)
-    @writes
-    def export(fmt: str) -> Response:
-        filters = report_page.export_filters(fmt)
-        by = grouping(groups)
-        title, header, rows = sheet(make(current_user, filters, by=by), by)
-        audit_export(name, fmt, {**filters.as_dict(), "by": by}, len(rows))
-        return download_sheet(name, fmt, (title, header, rows))
-
-    bp.add_url_rule(f"/{name}", name, page, methods=["GET"])
-    bp.add_url_rule(f"/{name}/export.<fmt>", f"{name}_export", export, methods=["GET"])
+    ReportPage(f"reports.{name}", VictimFilterForm, "victims", title).route(
+        f"reports/{name}.html",
+        lambda user, filters: make(user, filters, by=grouping(groups)),
+        context,
+        lambda report: sheet(report, grouping(groups)),
+        export_as=name,
+        carry=("by",),
+        audited=lambda: {"by": grouping(groups)},
+    )
 
 
 def audit_export(report: str, fmt: str, filters: dict[str, Any], rows: int) -> None:

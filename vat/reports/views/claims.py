@@ -4,36 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
-from vat.auth.policy import Permission, requires
-from vat.reports.charts import counts_chart
+from vat.reports.charts import table_chart
 from vat.reports.claims import ClaimsReport, claims_report
 from vat.reports.forms import ClaimFilterForm
 from vat.reports.scope import VictimFilters, aggregate_export_rows
-from vat.reports.views.blueprint import ReportPage, Sheet, audit_export, bp, download_sheets
-from vat.submission import writes
+from vat.reports.views.blueprint import ReportPage, Sheet
 
 PAGE = ReportPage("reports.claims", ClaimFilterForm, "claims", _l("Paternity claims"))
 
 
-@bp.get("/claims")
-@requires(Permission.VIEW_CASES)
-def claims() -> str | Response:
-    return PAGE.show("reports/claims.html", claims_report, _context)
-
-
 def _context(report: ClaimsReport, _filters: VictimFilters) -> dict[str, Any]:
-    chart = counts_chart(
-        chart_id="claims-chart",
-        title=_("Claims by step"),
-        categories=report.by_state.column_labels,
-        name=_("claims"),
-        counts=report.by_state.column_totals,
-    )
+    chart = table_chart("claims-chart", _("Claims by step"), _("claims"), report.by_state, by="columns")
     return {"report": report, "chart": chart}
 
 
@@ -64,12 +48,4 @@ def _claims_sheets(report: ClaimsReport) -> list[Sheet]:
     ]
 
 
-@bp.get("/claims/export.<fmt>")
-@requires(Permission.VIEW_CASES)
-@writes
-def claims_export(fmt: str) -> Response:
-    filters = PAGE.export_filters(fmt)
-    report = claims_report(current_user, filters)
-    sheets = _claims_sheets(report)
-    audit_export("claims", fmt, filters.as_dict(), sum(len(rows) for _, _, rows in sheets))
-    return download_sheets("claims", fmt, sheets)
+PAGE.route("reports/claims.html", claims_report, _context, _claims_sheets, export_as="claims")

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
-from vat.auth.policy import Permission, requires
 from vat.reports.charts import Series, bar_chart
 from vat.reports.clock import CLOCK_STATES, ClockReport, clock_report
 from vat.reports.forms import AllegationFilterForm
 from vat.reports.scope import VictimFilters
-from vat.reports.views.blueprint import ReportPage, audit_export, bp, download_sheet
-from vat.submission import writes
+from vat.reports.views.blueprint import ReportPage, Sheet
 
 PAGE = ReportPage("reports.clock", AllegationFilterForm, "allegations", _l("Allegation clock"))
-
-
-@bp.get("/clock")
-@requires(Permission.VIEW_CASES)
-def clock() -> str | Response:
-    return PAGE.show("reports/clock.html", clock_report, _context)
 
 
 def _context(report: ClockReport, _filters: VictimFilters) -> dict[str, Any]:
@@ -49,12 +39,7 @@ def _sum(*values: int | None) -> int | None:
     return None if any(v is None for v in values) else sum(v for v in values if v is not None)
 
 
-@bp.get("/clock/export.<fmt>")
-@requires(Permission.VIEW_CASES)
-@writes
-def clock_export(fmt: str) -> Response:
-    filters = PAGE.export_filters(fmt)
-    report = clock_report(current_user, filters)
+def _sheet(report: ClockReport) -> Sheet:
     header = ["step", "limit", *[str(label) for _, label in CLOCK_STATES], "allegations", "average days"]
     rows = [
         [
@@ -66,5 +51,7 @@ def clock_export(fmt: str) -> Response:
         ]
         for row in report.rows
     ]
-    audit_export("allegation-clock", fmt, filters.as_dict(), len(rows))
-    return download_sheet("allegation-clock", fmt, ("Allegation clock", header, rows))
+    return ("Allegation clock", header, rows)
+
+
+PAGE.route("reports/clock.html", clock_report, _context, _sheet, export_as="allegation-clock")

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, render_template
+from flask import Response, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from vat.auth.policy import Permission, can, requires
+from vat.auth.policy import Permission, can
 from vat.reports.charts import Series, bar_chart
 from vat.reports.member_states import COUNTS, Scorecard, scorecard
-from vat.reports.views.blueprint import FORMATS, audit_export, bp, download_sheet
-from vat.submission import writes
+from vat.reports.views.blueprint import audit_export, download_sheet, route_report
 
 CHARTED = ("investigations_overdue", "results_not_sent", "sanctions_pending")
 TITLE = _l("Member-state scorecard")
@@ -23,8 +22,6 @@ def _scorecard() -> Scorecard:
     return scorecard(current_user, reads_ledger=can(current_user, Permission.READ_LEDGER))
 
 
-@bp.get("/member-states")
-@requires(Permission.VIEW_CASES)
 def member_states() -> str:
     card = _scorecard()
     labels = dict(COUNTS)
@@ -40,12 +37,7 @@ def member_states() -> str:
     return render_template("reports/member_states.html", card=card, counts=COUNTS, chart=chart, title=TITLE)
 
 
-@bp.get("/member-states/export.<fmt>")
-@requires(Permission.VIEW_CASES)
-@writes
 def member_states_export(fmt: str) -> Response:
-    if fmt not in FORMATS:
-        abort(404)
     card = _scorecard()
     header = [
         "member state",
@@ -74,3 +66,6 @@ def _row(line: Any, card: Scorecard) -> list[Any]:
             "; ".join(f"{amount} {currency}" for currency, amount in line.withheld_outstanding.items())
         )
     return row
+
+
+route_report("member_states", member_states, member_states_export, path="member-states")

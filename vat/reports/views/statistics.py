@@ -13,15 +13,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
-from vat.auth.policy import Permission, requires
 from vat.claims.models import ClaimStep
-from vat.reports.charts import counts_chart
+from vat.reports.charts import counts_chart, pairs_chart
 from vat.reports.forms import StatisticsFilterForm
 from vat.reports.scope import Period, VictimFilters, sees_rows
 from vat.reports.statistics import NOT_RECORDED, SEPARATOR, Statistics, statistics
 from vat.reports.suppression import SuppressedTable
-from vat.reports.views.blueprint import FORMATS, Sheet, audit_export, bp, carried, download_sheets
-from vat.submission import writes
+from vat.reports.views.blueprint import Sheet, audit_export, carried, download_sheets, route_report
 from vat.victims.labels import vat_label
 
 TITLE = _l("Statistics as the UN publishes them")
@@ -57,6 +55,20 @@ SHEETS = {
     "victims": _l("Victims by sex and age"),
     "groups": _l("Victims by UN group"),
     "claims": _l("Paternity claims by step"),
+}
+ALLEGATION_TABLES = {  # each table of allegations: its title, its first column and its figures
+    "entity": (_l("Allegations by entity category and type"), _l("entity category"), "by_entity"),
+    "type": (_l("Allegations by type and sub-type"), _l("type"), "by_type"),
+    "sub_type": (_l("Allegations by sub-type"), _l("type and sub-type"), "by_sub_type"),
+    "investigating": (
+        _l("Allegations by investigating entity"),
+        _l("investigating entity"),
+        "by_investigating",
+    ),
+    "status": (_l("Allegations by investigation status"), _l("status"), "by_status"),
+    "outcome": (_l("Allegations by status and outcome"), _l("outcome"), "by_outcome"),
+    "mission": (_l("Allegations by mission"), _l("mission"), "by_mission"),
+    "personnel": (_l("Allegations by personnel category"), _l("personnel category"), "by_personnel"),
 }
 SEX_ROWS = {"unknown": _l("sex unknown")}
 ENTITY_ROWS = {
@@ -98,8 +110,6 @@ def _refusal(period: Period) -> str | None:
     return None
 
 
-@bp.get("/statistics")
-@requires(Permission.VIEW_CASES)
 def statistics_page() -> str | Response:
     form, filters, period = _parsed()
     page: dict[str, Any] = {"form": form, "args": carried(form), "title": TITLE}
@@ -129,12 +139,8 @@ def _context(report: Statistics) -> dict[str, Any]:
     groups = None
     if report.victims is not None:
         groups = [(_group_label(name), n) for name, n in report.victims.groups]
-        chart = counts_chart(
-            chart_id="statistics-groups",
-            title=_("Victims: girls, women, boys, men and unknown"),
-            categories=[name for name, _ in groups],
-            name=_("victims"),
-            counts=[n for _, n in groups],
+        chart = pairs_chart(
+            "statistics-groups", _("Victims: girls, women, boys, men and unknown"), _("victims"), groups
         )
         groups_table = ShownTable(
             "groups",
@@ -180,23 +186,8 @@ def _tables(report: Statistics) -> dict[str, tuple[str, str, SuppressedTable]]:
     """Each shown table: its title, the heading of its first column, and its figures."""
     tables: dict[str, tuple[str, str, SuppressedTable]] = {}
     if report.allegations is not None:
-        a = report.allegations
-        tables["entity"] = (_("Allegations by entity category and type"), _("entity category"), a.by_entity)
-        tables["type"] = (_("Allegations by type and sub-type"), _("type"), a.by_type)
-        tables["sub_type"] = (_("Allegations by sub-type"), _("type and sub-type"), a.by_sub_type)
-        tables["investigating"] = (
-            _("Allegations by investigating entity"),
-            _("investigating entity"),
-            a.by_investigating,
-        )
-        tables["status"] = (_("Allegations by investigation status"), _("status"), a.by_status)
-        tables["outcome"] = (_("Allegations by status and outcome"), _("outcome"), a.by_outcome)
-        tables["mission"] = (_("Allegations by mission"), _("mission"), a.by_mission)
-        tables["personnel"] = (
-            _("Allegations by personnel category"),
-            _("personnel category"),
-            a.by_personnel,
-        )
+        for key, (title, first, attribute) in ALLEGATION_TABLES.items():
+            tables[key] = (str(title), str(first), getattr(report.allegations, attribute))
     if report.victims is not None:
         tables["victims"] = (_("Victims by sex and age group"), _("sex"), report.victims.by_sex_and_age)
     if report.claims is not None:
@@ -233,12 +224,7 @@ def _sheet(table: ShownTable) -> Sheet:
     return (str(SHEETS[table.key]), table.header, rows)
 
 
-@bp.get("/statistics/export.<fmt>")
-@requires(Permission.VIEW_CASES)
-@writes
 def statistics_export(fmt: str) -> Response:
-    if fmt not in FORMATS:
-        abort(404)
     form, filters, period = _parsed()
     page: dict[str, Any] = {"form": form, "args": carried(form), "title": TITLE}
     if period is None:
@@ -259,3 +245,8 @@ def statistics_export(fmt: str) -> Response:
         sum(len(rows) for _title, _header, rows in sheets),
     )
     return download_sheets(f"un-statistics-{period.name.replace('/', '_')}", fmt, sheets)
+
+
+route_report(
+    "statistics", statistics_page, statistics_export, path="statistics", page_endpoint="statistics_page"
+)

@@ -18,7 +18,7 @@ from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.paging import page_number
 from vat.reports import export_jobs
-from vat.reports.charts import counts_chart
+from vat.reports.charts import pairs_chart, table_chart
 from vat.reports.exports import csv_lines, xlsx_file
 from vat.reports.forms import VictimFilterForm
 from vat.reports.needs import needs_table
@@ -43,8 +43,8 @@ from vat.reports.views.blueprint import (
     download,
     download_file,
     filters_from,
+    route_report,
 )
-from vat.submission import writes
 
 PAGE_SIZE = 100
 
@@ -52,8 +52,6 @@ PAGE_SIZE = 100
 PAGE = ReportPage("reports.victims", VictimFilterForm, "victims", _l("Per-victim support"))
 
 
-@bp.get("/victims")
-@requires(Permission.VIEW_CASES)
 def victims() -> str | Response:
     if not sees_rows(current_user):  # counts only, small ones suppressed
         return PAGE.show("reports/victims_aggregate.html", aggregate_support, _aggregate_context)
@@ -61,12 +59,12 @@ def victims() -> str | Response:
 
 
 def _aggregate_context(result: AggregateSupport, _filters: VictimFilters) -> dict[str, Any]:
-    chart = counts_chart(
-        chart_id="services-by-type",
-        title=_("Services by type (small counts hidden)"),
-        categories=result.by_service.row_labels,
-        name=_("services"),
-        counts=result.by_service.row_totals,
+    chart = table_chart(
+        "services-by-type",
+        _("Services by type (small counts hidden)"),
+        _("services"),
+        result.by_service,
+        by="rows",
     )
     return {"result": result, "chart": chart, "needs": needs_table(current_user, _filters)}
 
@@ -83,13 +81,7 @@ def _rows_context(
     page = page_number(request.args.get("page"))
     query = support_rows(current_user, filters, page=(PAGE_SIZE, (page - 1) * PAGE_SIZE))
     rows = db.session.execute(query).all()
-    chart = counts_chart(
-        chart_id="services-by-type",
-        title=_("Services by type"),
-        categories=[label for label, _ in by_type],
-        name=_("services"),
-        counts=[count for _, count in by_type],
-    )
+    chart = pairs_chart("services-by-type", _("Services by type"), _("services"), by_type)
     return {
         "figures": figures,
         "rows": rows,
@@ -104,13 +96,10 @@ def _rows_context(
     }
 
 
-@bp.get("/victims/export.<fmt>")
-@requires(Permission.VIEW_CASES)
-@writes
 def victims_export(fmt: str) -> WerkzeugResponse:
     """Aggregate roles download their small suppressed tables here; per-victim rows are a job now,
     so an old bookmark for them leads (303, same filters) to the page that starts it."""
-    filters = PAGE.export_filters(fmt)
+    filters = PAGE.export_filters()
     if sees_rows(current_user):
         return redirect(
             url_for("reports.victims_download", fmt=fmt, **carried(VictimFilterForm(request.args))), 303
@@ -131,6 +120,9 @@ def victims_export(fmt: str) -> WerkzeugResponse:
         return download("victim-support-aggregate", fmt, "".join(lines))
     body = xlsx_file([(*by_place, place_rows), (*by_service, service_rows)])
     return download_file("victim-support-aggregate", fmt, body)
+
+
+route_report("victims", victims, victims_export, path="victims")
 
 
 @bp.get("/victims/export-deidentified.<fmt>")
