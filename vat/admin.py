@@ -22,7 +22,7 @@ from vat.db import BeginMode, begin_mode, db, utcnow
 from vat.errors import DomainError, NotAllowed
 from vat.paging import page_number
 from vat.reports.exports import csv_lines
-from vat.submission import act, submit, text
+from vat.submission import button, submit, text
 from vat.victims.models import Victim
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -243,10 +243,8 @@ def acknowledge_act(request_id: int) -> Response:
 
 
 def _button(run: Callable[[], object], done: str, back: str) -> Response:
-    """A button's POST (its form holds only the CSRF token): run, commit, back to `back`."""
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    return act(run, done=done, back=url_for(back))
+    """A button's POST: run, commit, back to the page `back`."""
+    return button(run, done=done, back=url_for(back))
 
 
 @bp.post("/users/<int:user_id>/sessions/end")

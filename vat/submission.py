@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, flash, g, redirect, render_template, request
+from flask import abort, current_app, flash, g, redirect, render_template, request
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import Field
 
 from vat import request_keys
+from vat.auth.forms import EmptyForm
 from vat.db import BeginMode, db, reset_begin_mode, set_begin_mode
 from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField
@@ -146,6 +147,13 @@ def act(run: Callable[[], object], *, done: str, back: str, form: FlaskForm | No
         db.session.commit()
         flash(done, "success")
     return redirect(back)
+
+
+def button(run: Callable[[], object], *, done: str, back: str) -> Response:
+    """A button's POST (its form holds only the CSRF token, 400 without it): `act` and go `back`."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return act(run, done=done, back=back)
 
 
 def claim_key(form: FlaskForm) -> request_keys.Claim | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
@@ -14,6 +16,9 @@ from ledger.cli import attach
 from ledger.labels import account_name, account_type
 from ledger.services import four_eyes
 from vat import paging
+from vat.auth.policy import Permission, fresh_required, requires
+from vat.db import db
+from vat.submission import submit
 
 bp = Blueprint(
     "ledger",
@@ -41,9 +46,65 @@ View = str | WerkzeugResponse | tuple[str, int]
 FORM_PAGE = "ledger/form.html"  # a form on a page of its own: a title, a note, the fields
 
 
+T = TypeVar("T")
+FormPage = tuple[Any, dict[str, Any]]  # a form and what its page shows besides (a title, a note)
+
+
 def form_page(form: FlaskForm, **context: Any) -> str:
     """The GET of a form page; its POST shows it again through `submit(..., template=FORM_PAGE)`."""
     return render_template(FORM_PAGE, form=form, **context)
+
+
+@dataclass(frozen=True)
+class Recording(Generic[T]):
+    """What a form page's POST records: `run` the service, flash `done`, go to `then(result)`."""
+
+    run: Callable[[], T]
+    done: str | Callable[[T], str]
+    then: Callable[[T], str]
+
+
+def waits_or_booked(waits: Callable[[T], bool], *, waiting: str, booked: str) -> Callable[[T], str]:
+    """The flash of an event the four-eyes rule may hold for a second fund manager's approval."""
+    return lambda result: waiting if waits(result) else booked
+
+
+def recording_page(
+    rule: str,
+    *,
+    show: str,
+    page: Callable[[Any], FormPage],
+    load: type | None = None,
+    fresh: bool = False,
+) -> Callable[[Callable[[Any, Any], Recording[Any]]], Callable[[Any, Any], Recording[Any]]]:
+    """Register a form on a page of its own for those who record in the ledger: its GET under the
+    endpoint `show`, its POST under the decorated function's name (behind a fresh login if
+    `fresh`), which `submit`s the `Recording` the function makes of the form and the row. The row
+    is the `load` model the rule's one identifier names (404 if there is none; None without
+    `load`); `page(row)` makes the form and the page's title and note."""
+
+    def loaded(ids: dict[str, int]) -> Any:
+        return db.get_or_404(load, *ids.values()) if load is not None else None
+
+    def register(record: Callable[[Any, Any], Recording[Any]]) -> Callable[[Any, Any], Recording[Any]]:
+        def get(**ids: int) -> str:
+            form, context = page(loaded(ids))
+            return form_page(form, **context)
+
+        def post(**ids: int) -> View:
+            row = loaded(ids)
+            form, context = page(row)
+            recording = record(form, row)
+            return submit(
+                form, recording.run, done=recording.done, then=recording.then, template=FORM_PAGE, **context
+            )
+
+        bp.add_url_rule(rule, show, requires(Permission.RECORD_LEDGER)(get), methods=["GET"])
+        view = requires(Permission.RECORD_LEDGER)(fresh_required(post) if fresh else post)
+        bp.add_url_rule(rule, record.__name__, view, methods=["POST"])
+        return record
+
+    return register
 
 
 def lines_of(text: str | None) -> list[str]:

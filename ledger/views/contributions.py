@@ -4,23 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
 
 from ledger.forms import DonorForm, PledgeForm, RateForm, RatesFileForm, ReceiptForm
-from ledger.models import Donor, DonorKind, ExchangeRate, Pledge, Posting
+from ledger.models import Donor, DonorKind, ExchangeRate, Pledge, Posting, Receipt
 from ledger.reports import donor_figures
 from ledger.services import contributions, months
-from ledger.views.blueprint import FORM_PAGE, LIST_PAGE, View, bp, form_page, page_number
+from ledger.views.blueprint import (
+    LIST_PAGE,
+    FormPage,
+    Recording,
+    View,
+    bp,
+    page_number,
+    recording_page,
+)
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
 from vat.errors import DomainError, NotAllowed
 from vat.paging import page_of
-from vat.submission import act, given, submit, text
+from vat.submission import button, given, submit, text
 
 # --- donors, pledges, receipts ---------------------------------------------------------------
 
@@ -43,18 +51,9 @@ def donors() -> str:
     )
 
 
-@bp.get("/donors/new")
-@requires(Permission.RECORD_LEDGER)
-def new_donor() -> str:
-    return form_page(DonorForm(), title=_("New donor"))
-
-
-@bp.post("/donors/new")
-@requires(Permission.RECORD_LEDGER)
-def create_donor() -> View:
-    form = DonorForm()
-    return submit(
-        form,
+@recording_page("/donors/new", show="new_donor", page=lambda _row: (DonorForm(), {"title": _("New donor")}))
+def create_donor(form: DonorForm, _row: None) -> Recording[Donor]:
+    return Recording(
         lambda: contributions.create_donor(
             actor=current_user,
             name=text(form.name),
@@ -63,8 +62,6 @@ def create_donor() -> View:
         ),
         done=_("Donor added."),
         then=lambda donor: url_for("ledger.donor", donor_id=donor.id),
-        template=FORM_PAGE,
-        title=_("New donor"),
     )
 
 
@@ -88,19 +85,13 @@ def donor(donor_id: int) -> str:
     )
 
 
-@bp.get("/donors/<int:donor_id>/pledge")
-@requires(Permission.RECORD_LEDGER)
-def new_pledge(donor_id: int) -> str:
-    return form_page(PledgeForm(), **_pledge_page(db.get_or_404(Donor, donor_id)))
+def _pledge_page(donor: Donor) -> FormPage:
+    return PledgeForm(), {"title": _("Pledge by %(donor)s", donor=donor.name)}
 
 
-@bp.post("/donors/<int:donor_id>/pledge")
-@requires(Permission.RECORD_LEDGER)
-def record_pledge(donor_id: int) -> View:
-    row = db.get_or_404(Donor, donor_id)
-    form = PledgeForm()
-    return submit(
-        form,
+@recording_page("/donors/<int:donor_id>/pledge", show="new_pledge", page=_pledge_page, load=Donor)
+def record_pledge(form: PledgeForm, row: Donor) -> Recording[Pledge]:
+    return Recording(
         lambda: contributions.record_pledge(
             actor=current_user,
             key=text(form.key),
@@ -113,56 +104,13 @@ def record_pledge(donor_id: int) -> View:
         ),
         done=_("Pledge recorded."),
         then=lambda _: url_for("ledger.donor", donor_id=row.id),
-        template=FORM_PAGE,
-        **_pledge_page(row),
     )
-
-
-def _pledge_page(donor: Donor) -> dict[str, Any]:
-    return {"title": _("Pledge by %(donor)s", donor=donor.name)}
 
 
 OPEN_PLEDGES_OFFERED = 100  # the receipt form's choice of pledges: the oldest open ones
 
 
-@bp.get("/donors/<int:donor_id>/receipt")
-@requires(Permission.RECORD_LEDGER)
-def new_receipt(donor_id: int) -> str:
-    form, page = _receipt_page(db.get_or_404(Donor, donor_id))
-    return form_page(form, **page)
-
-
-@bp.post("/donors/<int:donor_id>/receipt")
-@requires(Permission.RECORD_LEDGER)
-def record_receipt(donor_id: int) -> View:
-    row = db.get_or_404(Donor, donor_id)
-    form, page = _receipt_page(row)
-
-    def run() -> Any:
-        pledge = db.session.get(Pledge, int(form.pledge_id.data)) if form.pledge_id.data else None
-        return contributions.record_receipt(
-            actor=current_user,
-            key=text(form.key),
-            donor=row,
-            pledge=pledge,
-            amount=given(form.amount.data),
-            currency=text(form.currency),
-            received_on=given(form.received_on.data),
-            bank_reference=text(form.bank_reference),
-            rate=form.rate.data,
-        )
-
-    return submit(
-        form,
-        run,
-        done=_("Receipt recorded."),
-        then=lambda _: url_for("ledger.donor", donor_id=row.id),
-        template=FORM_PAGE,
-        **page,
-    )
-
-
-def _receipt_page(donor: Donor) -> tuple[ReceiptForm, dict[str, Any]]:
+def _receipt_page(donor: Donor) -> FormPage:
     """The receipt form, offering the donor's oldest open pledges (the oldest chosen on a new
     form), and the page's title and note."""
     form = ReceiptForm()
@@ -188,6 +136,27 @@ def _receipt_page(donor: Donor) -> tuple[ReceiptForm, dict[str, Any]]:
         else None
     )
     return form, {"title": _("Receipt from %(donor)s", donor=donor.name), "note": note}
+
+
+@recording_page("/donors/<int:donor_id>/receipt", show="new_receipt", page=_receipt_page, load=Donor)
+def record_receipt(form: ReceiptForm, row: Donor) -> Recording[Receipt]:
+    def run() -> Receipt:
+        pledge = db.session.get(Pledge, int(form.pledge_id.data)) if form.pledge_id.data else None
+        return contributions.record_receipt(
+            actor=current_user,
+            key=text(form.key),
+            donor=row,
+            pledge=pledge,
+            amount=given(form.amount.data),
+            currency=text(form.currency),
+            received_on=given(form.received_on.data),
+            bank_reference=text(form.bank_reference),
+            rate=form.rate.data,
+        )
+
+    return Recording(
+        run, done=_("Receipt recorded."), then=lambda _: url_for("ledger.donor", donor_id=row.id)
+    )
 
 
 # --- exchange rates --------------------------------------------------------------------------
@@ -263,9 +232,7 @@ def import_rates() -> View:
 @fresh_required
 def confirm_rate(rate_id: int) -> View:
     row = db.get_or_404(ExchangeRate, rate_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    return act(
+    return button(
         lambda: months.confirm_rate(actor=current_user, rate=row),
         done=_("Rate confirmed: it now converts."),
         back=url_for("ledger.rates"),
@@ -276,9 +243,7 @@ def confirm_rate(rate_id: int) -> View:
 @requires(Permission.RECORD_LEDGER)
 @fresh_required
 def confirm_rates() -> View:
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    return act(
+    return button(
         lambda: months.confirm_rates(actor=current_user),
         done=_("Every rate another fund manager recorded is confirmed."),
         back=url_for("ledger.rates"),

@@ -11,11 +11,20 @@ from ledger.forms import DirectSupportFilterForm, DirectSupportForm
 from ledger.models import DirectSupport, Project
 from ledger.reports import direct_support_list
 from ledger.services import victim_support
-from ledger.views.blueprint import FORM_PAGE, LIST_PAGE, View, bp, form_page, list_filters, page_number
-from vat.auth.policy import Permission, fresh_required, requires
+from ledger.views.blueprint import (
+    LIST_PAGE,
+    FormPage,
+    Recording,
+    bp,
+    list_filters,
+    page_number,
+    recording_page,
+    waits_or_booked,
+)
+from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.paging import page_of
-from vat.submission import given, submit, text
+from vat.submission import given, text
 
 # --- direct support --------------------------------------------------------------------------
 
@@ -53,32 +62,17 @@ def _filters(form: DirectSupportFilterForm) -> direct_support_list.DirectSupport
     )
 
 
-@bp.get("/direct-support/new")
-@requires(Permission.RECORD_LEDGER)
-def new_direct_support() -> str:
-    return form_page(_with_projects(DirectSupportForm()), title=_("Direct support to a victim"))
-
-
-def _with_projects(form: DirectSupportForm) -> DirectSupportForm:
-    """The projects a partner-routed payment may go through, latest approved first."""
+def _direct_support_page(_row: None) -> FormPage:
+    """The form offers the projects a partner-routed payment may go through, latest approved first."""
+    form = DirectSupportForm()
     projects = db.session.scalars(select(Project).order_by(Project.approved_on.desc(), Project.id.desc()))
     form.project_id.choices = [("", "—")] + [(p.id, f"{p.partner} — {p.title}") for p in projects]
-    return form
+    return form, {"title": _("Direct support to a victim")}
 
 
-@bp.post("/direct-support/new")
-@requires(Permission.RECORD_LEDGER)
-@fresh_required
-def pay_direct_support() -> View:
-    form = _with_projects(DirectSupportForm())
-
-    def done(support: DirectSupport) -> str:
-        if support.entry_id is None:
-            return _("Beyond the four-eyes limits: the payment waits for another fund manager's approval.")
-        return _("Payment recorded.")
-
-    return submit(
-        form,
+@recording_page("/direct-support/new", show="new_direct_support", page=_direct_support_page, fresh=True)
+def pay_direct_support(form: DirectSupportForm, _row: None) -> Recording[DirectSupport]:
+    return Recording(
         lambda: victim_support.pay_direct_support(
             actor=current_user,
             key=text(form.key),
@@ -92,8 +86,10 @@ def pay_direct_support() -> View:
             project_id=form.project_id.data,
             basis=text(form.basis),
         ),
-        done=done,
+        done=waits_or_booked(
+            lambda support: support.entry_id is None,
+            waiting=_("Beyond the four-eyes limits: the payment waits for another fund manager's approval."),
+            booked=_("Payment recorded."),
+        ),
         then=lambda _: url_for("ledger.direct_support"),
-        template=FORM_PAGE,
-        title=_("Direct support to a victim"),
     )

@@ -31,7 +31,7 @@ from ledger.reports import (
 )
 from ledger.reports.overview import fund_overview
 from ledger.services import corrections
-from ledger.views.blueprint import View, bp, page_number
+from ledger.views.blueprint import View, bp, page_number, waits_or_booked
 from ledger.views.projects import status_labels
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
@@ -132,10 +132,11 @@ def reverse(entry_id: int) -> View:
     row = db.get_or_404(Entry, entry_id)
     form = ReversalForm()
 
-    def done(result: Entry | Outflow) -> str:
-        if isinstance(result, Outflow):
-            return _("Beyond the four-eyes limits: the reversal waits for another fund manager's approval.")
-        return _("Entry reversed.")
+    done = waits_or_booked(
+        lambda result: isinstance(result, Outflow),
+        waiting=_("Beyond the four-eyes limits: the reversal waits for another fund manager's approval."),
+        booked=_("Entry reversed."),
+    )
 
     def then(result: Entry | Outflow) -> str:
         return url_for("ledger.entry", entry_id=result.id if isinstance(result, Entry) else row.id)

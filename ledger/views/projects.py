@@ -33,14 +33,16 @@ from ledger.models import (
 from ledger.reports import approvals_list, project_figures
 from ledger.services import four_eyes, grants, partner_reports
 from ledger.views.blueprint import (
-    FORM_PAGE,
     LIST_PAGE,
+    FormPage,
+    Recording,
     View,
     bp,
-    form_page,
     lines_of,
     list_filters,
     page_number,
+    recording_page,
+    waits_or_booked,
 )
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, fresh_required, requires
@@ -97,18 +99,17 @@ def status_labels() -> dict[str, str]:
     }
 
 
-@bp.get("/projects/new")
-@requires(Permission.RECORD_LEDGER)
-def new_project() -> str:
-    return form_page(ProjectForm(), **_new_project_page())
+def _new_project_page(_row: None) -> FormPage:
+    available = grants.fund_position()["available"]
+    return ProjectForm(), {
+        "title": _("Approve a project"),
+        "note": _("Available to commit: US$%(amount)s", amount=f"{available:,.2f}"),
+    }
 
 
-@bp.post("/projects/new")
-@requires(Permission.RECORD_LEDGER)
-def approve_project() -> View:
-    form = ProjectForm()
-    return submit(
-        form,
+@recording_page("/projects/new", show="new_project", page=_new_project_page)
+def approve_project(form: ProjectForm, _row: None) -> Recording[Project]:
+    return Recording(
         lambda: grants.approve_project(
             actor=current_user,
             key=text(form.key),
@@ -125,17 +126,7 @@ def approve_project() -> View:
         ),
         done=_("Project approved."),
         then=lambda p: url_for("ledger.project", project_id=p.id),
-        template=FORM_PAGE,
-        **_new_project_page(),
     )
-
-
-def _new_project_page() -> dict[str, Any]:
-    available = grants.fund_position()["available"]
-    return {
-        "title": _("Approve a project"),
-        "note": _("Available to commit: US$%(amount)s", amount=f"{available:,.2f}"),
-    }
 
 
 @bp.get("/projects/<int:project_id>")
@@ -198,19 +189,20 @@ def project_progress(project_id: int) -> View:
     )
 
 
-@bp.get("/projects/<int:project_id>/release")
-@requires(Permission.RECORD_LEDGER)
-def release_project(project_id: int) -> str:
-    return form_page(ReleaseForm(), **_release_page(db.get_or_404(Project, project_id)))
+def _release_page(project: Project) -> FormPage:
+    return ReleaseForm(), {
+        "title": _("End %(project)s", project=project.title),
+        "note": _(
+            "Undisbursed: %(currency)s %(amount)s", currency=project.currency, amount=_undisbursed(project)
+        ),
+    }
 
 
-@bp.post("/projects/<int:project_id>/release")
-@requires(Permission.RECORD_LEDGER)
-def end_project(project_id: int) -> View:
-    row = db.get_or_404(Project, project_id)
-    form = ReleaseForm()
-    return submit(
-        form,
+@recording_page(
+    "/projects/<int:project_id>/release", show="release_project", page=_release_page, load=Project
+)
+def end_project(form: ReleaseForm, row: Project) -> Recording[Any]:
+    return Recording(
         lambda: grants.release_project(
             actor=current_user,
             key=text(form.key),
@@ -221,58 +213,11 @@ def end_project(project_id: int) -> View:
         ),
         done=_("Project ended; its undisbursed balance is back in the fund."),
         then=lambda _: url_for("ledger.project", project_id=row.id),
-        template=FORM_PAGE,
-        **_release_page(row),
     )
 
 
-def _release_page(project: Project) -> dict[str, Any]:
-    return {
-        "title": _("End %(project)s", project=project.title),
-        "note": _(
-            "Undisbursed: %(currency)s %(amount)s", currency=project.currency, amount=_undisbursed(project)
-        ),
-    }
-
-
-@bp.get("/projects/<int:project_id>/disburse")
-@requires(Permission.RECORD_LEDGER)
-def disburse(project_id: int) -> str:
-    return form_page(TrancheForm(), **_disburse_page(db.get_or_404(Project, project_id)))
-
-
-@bp.post("/projects/<int:project_id>/disburse")
-@requires(Permission.RECORD_LEDGER)
-@fresh_required
-def request_disbursement(project_id: int) -> View:
-    row = db.get_or_404(Project, project_id)
-    form = TrancheForm()
-
-    def done(tranche: Tranche) -> str:
-        if tranche.status == "pending":
-            return _("Beyond the four-eyes limits: the tranche waits for another fund manager's approval.")
-        return _("Disbursement recorded.")
-
-    return submit(
-        form,
-        lambda: grants.request_disbursement(
-            actor=current_user,
-            key=text(form.key),
-            project=row,
-            amount=given(form.amount.data),
-            paid_on=given(form.paid_on.data),
-            reference=text(form.reference),
-            victim_payments=payment_lines(form.victim_payments.data),
-        ),
-        done=done,
-        then=lambda _: url_for("ledger.project", project_id=row.id),
-        template=FORM_PAGE,
-        **_disburse_page(row),
-    )
-
-
-def _disburse_page(project: Project) -> dict[str, Any]:
-    return {
+def _disburse_page(project: Project) -> FormPage:
+    return TrancheForm(), {
         "title": _("Disburse a tranche to %(partner)s", partner=project.partner),
         "note": _(
             "Undisbursed: %(currency)s %(amount)s. A programme support cost of %(rate)s%% is booked with it. "
@@ -283,6 +228,29 @@ def _disburse_page(project: Project) -> dict[str, Any]:
             threshold=f"{grants.approval_threshold():,}",
         ),
     }
+
+
+@recording_page(
+    "/projects/<int:project_id>/disburse", show="disburse", page=_disburse_page, load=Project, fresh=True
+)
+def request_disbursement(form: TrancheForm, row: Project) -> Recording[Tranche]:
+    return Recording(
+        lambda: grants.request_disbursement(
+            actor=current_user,
+            key=text(form.key),
+            project=row,
+            amount=given(form.amount.data),
+            paid_on=given(form.paid_on.data),
+            reference=text(form.reference),
+            victim_payments=payment_lines(form.victim_payments.data),
+        ),
+        done=waits_or_booked(
+            lambda tranche: tranche.status == "pending",
+            waiting=_("Beyond the four-eyes limits: the tranche waits for another fund manager's approval."),
+            booked=_("Disbursement recorded."),
+        ),
+        then=lambda _: url_for("ledger.project", project_id=row.id),
+    )
 
 
 def _undisbursed(project: Project) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,10 +14,10 @@ from ledger.forms import TransferForm, WithholdingForm
 from ledger.models import Withholding, WithholdingTransfer
 from ledger.reports import withheld
 from ledger.services import withholdings
-from ledger.views.blueprint import FORM_PAGE, LIST_PAGE, View, bp, form_page, page_number
+from ledger.views.blueprint import LIST_PAGE, FormPage, Recording, bp, page_number, recording_page
 from vat.auth.policy import Permission, requires
 from vat.db import db
-from vat.submission import given, submit, text
+from vat.submission import given, text
 
 # --- withholdings ----------------------------------------------------------------------------
 
@@ -49,20 +48,16 @@ def _bucket_labels() -> dict[str, str]:
     }
 
 
-@bp.get("/withholdings/new")
-@requires(Permission.RECORD_LEDGER)
-def new_withholding() -> str:
+def _withholding_page(_row: None) -> FormPage:
     form = WithholdingForm()
-    form.allegation_ref.data = request.args.get("allegation", "")[:40]
-    return form_page(form, title=_("Payment withheld for a substantiated allegation"))
+    if request.method == "GET":
+        form.allegation_ref.data = request.args.get("allegation", "")[:40]
+    return form, {"title": _("Payment withheld for a substantiated allegation")}
 
 
-@bp.post("/withholdings/new")
-@requires(Permission.RECORD_LEDGER)
-def record_withholding() -> View:
-    form = WithholdingForm()
-    return submit(
-        form,
+@recording_page("/withholdings/new", show="new_withholding", page=_withholding_page)
+def record_withholding(form: WithholdingForm, _row: None) -> Recording[Withholding]:
+    return Recording(
         lambda: withholdings.record_withholding(
             actor=current_user,
             key=text(form.key),
@@ -76,8 +71,6 @@ def record_withholding() -> View:
         ),
         done=_("Withholding recorded."),
         then=lambda w: url_for("ledger.withholding", withholding_id=w.id),
-        template=FORM_PAGE,
-        title=_("Payment withheld for a substantiated allegation"),
     )
 
 
@@ -99,19 +92,21 @@ def withholding(withholding_id: int) -> str:
     )
 
 
-@bp.get("/withholdings/<int:withholding_id>/transfer")
-@requires(Permission.RECORD_LEDGER)
-def new_transfer(withholding_id: int) -> str:
-    return form_page(TransferForm(), **_transfer_page(db.get_or_404(Withholding, withholding_id)))
+def _transfer_page(withholding: Withholding) -> FormPage:
+    return TransferForm(), {
+        "title": _(
+            "Transfer into the fund: %(country)s, allegation %(reference)s",
+            country=withholding.country_code,
+            reference=withholding.allegation_ref,
+        )
+    }
 
 
-@bp.post("/withholdings/<int:withholding_id>/transfer")
-@requires(Permission.RECORD_LEDGER)
-def record_transfer(withholding_id: int) -> View:
-    row = db.get_or_404(Withholding, withholding_id)
-    form = TransferForm()
-    return submit(
-        form,
+@recording_page(
+    "/withholdings/<int:withholding_id>/transfer", show="new_transfer", page=_transfer_page, load=Withholding
+)
+def record_transfer(form: TransferForm, row: Withholding) -> Recording[WithholdingTransfer]:
+    return Recording(
         lambda: withholdings.record_withholding_transfer(
             actor=current_user,
             key=text(form.key),
@@ -122,16 +117,4 @@ def record_transfer(withholding_id: int) -> View:
         ),
         done=_("Transfer recorded."),
         then=lambda _: url_for("ledger.withholding", withholding_id=row.id),
-        template=FORM_PAGE,
-        **_transfer_page(row),
     )
-
-
-def _transfer_page(withholding: Withholding) -> dict[str, Any]:
-    return {
-        "title": _(
-            "Transfer into the fund: %(country)s, allegation %(reference)s",
-            country=withholding.country_code,
-            reference=withholding.allegation_ref,
-        )
-    }
