@@ -47,7 +47,6 @@ FORM_PAGE = "ledger/form.html"  # a form on a page of its own: a title, a note, 
 
 
 T = TypeVar("T")
-FormPage = tuple[Any, dict[str, Any]]  # a form and what its page shows besides (a title, a note)
 
 
 def form_page(form: FlaskForm, **context: Any) -> str:
@@ -69,39 +68,57 @@ def waits_or_booked(waits: Callable[[T], bool], *, waiting: str, booked: str) ->
     return lambda result: waiting if waits(result) else booked
 
 
+@dataclass(frozen=True)
+class RecordingPage:
+    """A form on a page of its own for those who record in the ledger (see `recording_page`)."""
+
+    rule: str
+    show: str
+    form_class: type[FlaskForm]
+    page: Callable[[Any, Any], dict[str, Any]]
+    load: type | None
+    fresh: bool
+
+    def form_and_page(self, ids: dict[str, int]) -> tuple[Any, Any, dict[str, Any]]:
+        """The row the address names (404 if none; None without `load`), the form and the page."""
+        row = db.get_or_404(self.load, *ids.values()) if self.load is not None else None
+        form = self.form_class()
+        return row, form, self.page(form, row)
+
+    def register(self, record: Callable[[Any, Any], Recording[Any]]) -> None:
+        def get(**ids: int) -> str:
+            _row, form, context = self.form_and_page(ids)
+            return form_page(form, **context)
+
+        def post(**ids: int) -> View:
+            row, form, context = self.form_and_page(ids)
+            recording = record(form, row)
+            return submit(
+                form, recording.run, done=recording.done, then=recording.then, template=FORM_PAGE, **context
+            )
+
+        bp.add_url_rule(self.rule, self.show, requires(Permission.RECORD_LEDGER)(get), methods=["GET"])
+        view = requires(Permission.RECORD_LEDGER)(fresh_required(post) if self.fresh else post)
+        bp.add_url_rule(self.rule, record.__name__, view, methods=["POST"])
+
+
 def recording_page(
     rule: str,
+    form: type[FlaskForm],
     *,
     show: str,
-    page: Callable[[Any], FormPage],
+    page: Callable[[Any, Any], dict[str, Any]],
     load: type | None = None,
     fresh: bool = False,
 ) -> Callable[[Callable[[Any, Any], Recording[Any]]], Callable[[Any, Any], Recording[Any]]]:
     """Register a form on a page of its own for those who record in the ledger: its GET under the
     endpoint `show`, its POST under the decorated function's name (behind a fresh login if
     `fresh`), which `submit`s the `Recording` the function makes of the form and the row. The row
-    is the `load` model the rule's one identifier names (404 if there is none; None without
-    `load`); `page(row)` makes the form and the page's title and note."""
-
-    def loaded(ids: dict[str, int]) -> Any:
-        return db.get_or_404(load, *ids.values()) if load is not None else None
+    is the `load` model the rule's one identifier names; `page(form, row)` prepares the form (its
+    choices) and gives the page's title and note."""
 
     def register(record: Callable[[Any, Any], Recording[Any]]) -> Callable[[Any, Any], Recording[Any]]:
-        def get(**ids: int) -> str:
-            form, context = page(loaded(ids))
-            return form_page(form, **context)
-
-        def post(**ids: int) -> View:
-            row = loaded(ids)
-            form, context = page(row)
-            recording = record(form, row)
-            return submit(
-                form, recording.run, done=recording.done, then=recording.then, template=FORM_PAGE, **context
-            )
-
-        bp.add_url_rule(rule, show, requires(Permission.RECORD_LEDGER)(get), methods=["GET"])
-        view = requires(Permission.RECORD_LEDGER)(fresh_required(post) if fresh else post)
-        bp.add_url_rule(rule, record.__name__, view, methods=["POST"])
+        RecordingPage(rule, show, form, page, load, fresh).register(record)
         return record
 
     return register

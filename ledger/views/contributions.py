@@ -16,7 +16,6 @@ from ledger.reports import donor_figures
 from ledger.services import contributions, months
 from ledger.views.blueprint import (
     LIST_PAGE,
-    FormPage,
     Recording,
     View,
     bp,
@@ -51,7 +50,9 @@ def donors() -> str:
     )
 
 
-@recording_page("/donors/new", show="new_donor", page=lambda _row: (DonorForm(), {"title": _("New donor")}))
+@recording_page(
+    "/donors/new", DonorForm, show="new_donor", page=lambda _form, _row: {"title": _("New donor")}
+)
 def create_donor(form: DonorForm, _row: None) -> Recording[Donor]:
     return Recording(
         lambda: contributions.create_donor(
@@ -85,11 +86,11 @@ def donor(donor_id: int) -> str:
     )
 
 
-def _pledge_page(donor: Donor) -> FormPage:
-    return PledgeForm(), {"title": _("Pledge by %(donor)s", donor=donor.name)}
+def _pledge_page(_form: PledgeForm, donor: Donor) -> dict[str, Any]:
+    return {"title": _("Pledge by %(donor)s", donor=donor.name)}
 
 
-@recording_page("/donors/<int:donor_id>/pledge", show="new_pledge", page=_pledge_page, load=Donor)
+@recording_page("/donors/<int:donor_id>/pledge", PledgeForm, show="new_pledge", page=_pledge_page, load=Donor)
 def record_pledge(form: PledgeForm, row: Donor) -> Recording[Pledge]:
     return Recording(
         lambda: contributions.record_pledge(
@@ -110,10 +111,9 @@ def record_pledge(form: PledgeForm, row: Donor) -> Recording[Pledge]:
 OPEN_PLEDGES_OFFERED = 100  # the receipt form's choice of pledges: the oldest open ones
 
 
-def _receipt_page(donor: Donor) -> FormPage:
-    """The receipt form, offering the donor's oldest open pledges (the oldest chosen on a new
-    form), and the page's title and note."""
-    form = ReceiptForm()
+def _receipt_page(form: ReceiptForm, donor: Donor) -> dict[str, Any]:
+    """The receipt form offers the donor's oldest open pledges (the oldest chosen on a new form);
+    the page's title and note."""
     open_pledges = donor_figures.open_pledges(donor, limit=OPEN_PLEDGES_OFFERED + 1)
     form.pledge_id.choices = [SelectChoice("", _("Unpledged contribution"))] + [
         SelectChoice(
@@ -135,10 +135,12 @@ def _receipt_page(donor: Donor) -> FormPage:
         if len(open_pledges) > OPEN_PLEDGES_OFFERED
         else None
     )
-    return form, {"title": _("Receipt from %(donor)s", donor=donor.name), "note": note}
+    return {"title": _("Receipt from %(donor)s", donor=donor.name), "note": note}
 
 
-@recording_page("/donors/<int:donor_id>/receipt", show="new_receipt", page=_receipt_page, load=Donor)
+@recording_page(
+    "/donors/<int:donor_id>/receipt", ReceiptForm, show="new_receipt", page=_receipt_page, load=Donor
+)
 def record_receipt(form: ReceiptForm, row: Donor) -> Recording[Receipt]:
     def run() -> Receipt:
         pledge = db.session.get(Pledge, int(form.pledge_id.data)) if form.pledge_id.data else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,7 +15,6 @@ from ledger.reports import direct_support_list
 from ledger.services import victim_support
 from ledger.views.blueprint import (
     LIST_PAGE,
-    FormPage,
     Recording,
     bp,
     list_filters,
@@ -62,15 +63,16 @@ def _filters(form: DirectSupportFilterForm) -> direct_support_list.DirectSupport
     )
 
 
-def _direct_support_page(_row: None) -> FormPage:
+def _direct_support_page(form: DirectSupportForm, _row: None) -> dict[str, Any]:
     """The form offers the projects a partner-routed payment may go through, latest approved first."""
-    form = DirectSupportForm()
     projects = db.session.scalars(select(Project).order_by(Project.approved_on.desc(), Project.id.desc()))
     form.project_id.choices = [("", "—")] + [(p.id, f"{p.partner} — {p.title}") for p in projects]
-    return form, {"title": _("Direct support to a victim")}
+    return {"title": _("Direct support to a victim")}
 
 
-@recording_page("/direct-support/new", show="new_direct_support", page=_direct_support_page, fresh=True)
+@recording_page(
+    "/direct-support/new", DirectSupportForm, show="new_direct_support", page=_direct_support_page, fresh=True
+)
 def pay_direct_support(form: DirectSupportForm, _row: None) -> Recording[DirectSupport]:
     return Recording(
         lambda: victim_support.pay_direct_support(

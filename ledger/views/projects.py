@@ -34,7 +34,6 @@ from ledger.reports import approvals_list, project_figures
 from ledger.services import four_eyes, grants, partner_reports
 from ledger.views.blueprint import (
     LIST_PAGE,
-    FormPage,
     Recording,
     View,
     bp,
@@ -99,15 +98,15 @@ def status_labels() -> dict[str, str]:
     }
 
 
-def _new_project_page(_row: None) -> FormPage:
+def _new_project_page(_form: ProjectForm, _row: None) -> dict[str, Any]:
     available = grants.fund_position()["available"]
-    return ProjectForm(), {
+    return {
         "title": _("Approve a project"),
         "note": _("Available to commit: US$%(amount)s", amount=f"{available:,.2f}"),
     }
 
 
-@recording_page("/projects/new", show="new_project", page=_new_project_page)
+@recording_page("/projects/new", ProjectForm, show="new_project", page=_new_project_page)
 def approve_project(form: ProjectForm, _row: None) -> Recording[Project]:
     return Recording(
         lambda: grants.approve_project(
@@ -189,8 +188,8 @@ def project_progress(project_id: int) -> View:
     )
 
 
-def _release_page(project: Project) -> FormPage:
-    return ReleaseForm(), {
+def _release_page(_form: ReleaseForm, project: Project) -> dict[str, Any]:
+    return {
         "title": _("End %(project)s", project=project.title),
         "note": _(
             "Undisbursed: %(currency)s %(amount)s", currency=project.currency, amount=_undisbursed(project)
@@ -199,7 +198,11 @@ def _release_page(project: Project) -> FormPage:
 
 
 @recording_page(
-    "/projects/<int:project_id>/release", show="release_project", page=_release_page, load=Project
+    "/projects/<int:project_id>/release",
+    ReleaseForm,
+    show="release_project",
+    page=_release_page,
+    load=Project,
 )
 def end_project(form: ReleaseForm, row: Project) -> Recording[Any]:
     return Recording(
@@ -216,8 +219,8 @@ def end_project(form: ReleaseForm, row: Project) -> Recording[Any]:
     )
 
 
-def _disburse_page(project: Project) -> FormPage:
-    return TrancheForm(), {
+def _disburse_page(_form: TrancheForm, project: Project) -> dict[str, Any]:
+    return {
         "title": _("Disburse a tranche to %(partner)s", partner=project.partner),
         "note": _(
             "Undisbursed: %(currency)s %(amount)s. A programme support cost of %(rate)s%% is booked with it. "
@@ -231,7 +234,12 @@ def _disburse_page(project: Project) -> FormPage:
 
 
 @recording_page(
-    "/projects/<int:project_id>/disburse", show="disburse", page=_disburse_page, load=Project, fresh=True
+    "/projects/<int:project_id>/disburse",
+    TrancheForm,
+    show="disburse",
+    page=_disburse_page,
+    load=Project,
+    fresh=True,
 )
 def request_disbursement(form: TrancheForm, row: Project) -> Recording[Tranche]:
     return Recording(

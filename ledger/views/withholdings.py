@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,7 +15,7 @@ from ledger.forms import TransferForm, WithholdingForm
 from ledger.models import Withholding, WithholdingTransfer
 from ledger.reports import withheld
 from ledger.services import withholdings
-from ledger.views.blueprint import LIST_PAGE, FormPage, Recording, bp, page_number, recording_page
+from ledger.views.blueprint import LIST_PAGE, Recording, bp, page_number, recording_page
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.submission import given, text
@@ -48,14 +49,13 @@ def _bucket_labels() -> dict[str, str]:
     }
 
 
-def _withholding_page(_row: None) -> FormPage:
-    form = WithholdingForm()
+def _withholding_page(form: WithholdingForm, _row: None) -> dict[str, Any]:
     if request.method == "GET":
         form.allegation_ref.data = request.args.get("allegation", "")[:40]
-    return form, {"title": _("Payment withheld for a substantiated allegation")}
+    return {"title": _("Payment withheld for a substantiated allegation")}
 
 
-@recording_page("/withholdings/new", show="new_withholding", page=_withholding_page)
+@recording_page("/withholdings/new", WithholdingForm, show="new_withholding", page=_withholding_page)
 def record_withholding(form: WithholdingForm, _row: None) -> Recording[Withholding]:
     return Recording(
         lambda: withholdings.record_withholding(
@@ -92,8 +92,8 @@ def withholding(withholding_id: int) -> str:
     )
 
 
-def _transfer_page(withholding: Withholding) -> FormPage:
-    return TransferForm(), {
+def _transfer_page(_form: TransferForm, withholding: Withholding) -> dict[str, Any]:
+    return {
         "title": _(
             "Transfer into the fund: %(country)s, allegation %(reference)s",
             country=withholding.country_code,
@@ -103,7 +103,11 @@ def _transfer_page(withholding: Withholding) -> FormPage:
 
 
 @recording_page(
-    "/withholdings/<int:withholding_id>/transfer", show="new_transfer", page=_transfer_page, load=Withholding
+    "/withholdings/<int:withholding_id>/transfer",
+    TransferForm,
+    show="new_transfer",
+    page=_transfer_page,
+    load=Withholding,
 )
 def record_transfer(form: TransferForm, row: Withholding) -> Recording[WithholdingTransfer]:
     return Recording(
