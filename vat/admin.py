@@ -20,7 +20,7 @@ from vat.auth.policy import Permission, fresh_required, requires
 from vat.auth.resets import RESET_HOURS
 from vat.db import BeginMode, begin_mode, db, utcnow
 from vat.errors import DomainError, NotAllowed
-from vat.paging import page_number
+from vat.paging import other_args, page_number
 from vat.reports.exports import csv_lines
 from vat.submission import button, submit, text
 from vat.victims.models import Victim
@@ -311,7 +311,7 @@ def audit_log() -> str:
         max_per_page=50,
         error_out=False,
     )
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = other_args(request.args)
     return render_template(
         "admin/audit.html",
         page=page,

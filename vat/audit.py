@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from flask import current_app
 from sqlalchemy import ForeignKey, Select, String, Table, Text, insert, select
@@ -61,6 +62,20 @@ def record(
     db.session.flush()
     transaction_memo()["audit_head"] = event.hash
     return event
+
+
+Row = TypeVar("Row")
+
+
+def add_audited(
+    row: Row, action: str, *, actor: Any | None, detail: Callable[[Row], dict[str, Any]], **about: Any
+) -> Row:
+    """Add a new row and record `action` once the row is flushed, so that `detail(row)` can name
+    its id; `about` names what the event is about (`record`'s object and country)."""
+    db.session.add(row)
+    db.session.flush()
+    record(action, actor=actor, detail=detail(row), **about)
+    return row
 
 
 def record_many(*, actor: Any | None, events: list[dict[str, Any]]) -> None:

@@ -3,7 +3,7 @@ Page sizes come from a fixed set, whatever the address asks for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,11 @@ def page_number(text: str | None) -> int:
     if len(digits) > len(str(MAX_PAGE)):
         return MAX_PAGE
     return max(1, min(int(digits or "0"), MAX_PAGE))
+
+
+def other_args(args: Mapping[str, str]) -> dict[str, str]:
+    """The address's filters that a list's pager links keep: every one given, but the page."""
+    return {k: v for k, v in args.items() if k != "page" and v}
 
 
 def page_size(asked: int | None) -> int:

@@ -64,11 +64,23 @@ def text(field: Field) -> str:
     return str(field.data or "")
 
 
+def form_values(form: FlaskForm, *skip: str) -> dict[str, Any]:
+    """The form's data as a service's keyword arguments: the CSRF token and the fields in `skip` left out."""
+    return {k: v for k, v in form.data.items() if k not in ("csrf_token", *skip)}
+
+
 def given(value: T | None) -> T:
     """The value of a field its form requires, once the form is valid (never None then)."""
     if value is None:
         raise ValueError("a required field was validated empty")
     return value
+
+
+def or_404(found: T | None) -> T:
+    """A record the page names: one that does not exist, or is outside the user's scope, answers 404."""
+    if found is None:
+        abort(404)
+    return found
 
 
 def show_refusal(form: FlaskForm, error: DomainError) -> None:

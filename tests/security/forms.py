@@ -39,7 +39,7 @@ def forms_of_view(view: Any, url_values: dict[str, Any]) -> list[type[FlaskForm]
             found.append(candidate)
         elif isinstance(candidate, dict) and candidate and all(map(_is_form, candidate.values())):
             found += [form for key, form in candidate.items() if str(key) in map(str, url_values.values())]
-    for cell in view.__closure__ or ():  # a view registered from a row of a table (OnClaim)
+    for cell in view.__closure__ or ():  # a view registered from a row of a table (FormOn)
         form_class = getattr(cell.cell_contents, "form_class", None)
         if _is_form(form_class):
             found.append(form_class)

@@ -15,7 +15,7 @@ from vat import audit
 from vat.allegations.cycle import cycle
 from vat.allegations.cycle_models import MEASURES, NOT_REFERRED, AccountabilityStep, CycleStep
 from vat.allegations.models import Allegation
-from vat.allegations.services import visible_allegations
+from vat.allegations.services import about, visible_allegations
 from vat.auth.actor import Actor
 from vat.claims.correspondence import Waiting, new_letter, unanswered
 from vat.claims.models import Claim, Letter
@@ -86,10 +86,13 @@ def record_step(
         note=clean_text("note", note, max_length=2000),
         recorded_by_id=actor.id,
     )
-    db.session.add(row)
-    db.session.flush()
-    _audit("allegation.cycle_step", actor, allegation, step=kind.value, measure=cleaned_measure, id=row.id)
-    return row
+    return audit.add_audited(
+        row,
+        "allegation.cycle_step",
+        actor=actor,
+        detail=lambda step: {"step": kind.value, "measure": cleaned_measure, "id": step.id},
+        **about(allegation),
+    )
 
 
 # --- member-state correspondence about an allegation -------------------------------------------
@@ -112,20 +115,12 @@ def record_letter(*, actor: Actor, allegation: Allegation, **letter: Any) -> Let
     before = _l("This letter cannot be dated before the allegation was received.")
     row = new_letter(actor=actor, not_before=(received, before) if received else None, **letter)
     row.allegation_id = allegation.id
-    db.session.add(row)
-    db.session.flush()
-    _audit("allegation.letter", actor, allegation, letter=row.id, direction=row.direction)
-    return row
-
-
-def _audit(action: str, actor: Actor, allegation: Allegation, **detail: Any) -> None:
-    audit.record(
-        action,
+    return audit.add_audited(
+        row,
+        "allegation.letter",
         actor=actor,
-        object_type="allegation",
-        object_id=allegation.id,
-        country_code=allegation.country_code,
-        detail=detail,
+        detail=lambda letter: {"letter": letter.id, "direction": letter.direction},
+        **about(allegation),
     )
 
 

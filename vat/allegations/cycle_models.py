@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, false
+from sqlalchemy import Boolean, Date, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vat.allegations.models import Labelled
+from vat.allegations.models import Labelled, TimeLimit
 from vat.crypto import EncryptedText
 from vat.db import Base, UTCDateTime, one_of, utcnow
 
@@ -97,18 +97,11 @@ class AccountabilityStep(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class CycleRule(Base):
+class CycleRule(TimeLimit, Base):
     """How long a step of the cycle may take, counted from a step of the allegation's clock
     (`received` ... `report_submitted`) or from an earlier step of the cycle. Applies to the
     listed personnel categories (empty: all), and to substantiated allegations only if so set."""
 
     __tablename__ = "vat_cycle_rule"
 
-    step: Mapped[str] = mapped_column(String(30), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer)
-    starts_from: Mapped[str] = mapped_column(String(30))
-    amount: Mapped[int] = mapped_column(Integer)
-    unit: Mapped[str] = mapped_column(String(10))  # "days" or "months"
-    applies_to: Mapped[str] = mapped_column(String(200), default="")
     substantiated_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -4,21 +4,20 @@ letter with the member state, and each member state's correspondence log."""
 from __future__ import annotations
 
 from flask import render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.wrappers import Response
 
 from vat import inputs
 from vat.allegations import accountability
 from vat.allegations.cycle_forms import CycleStepForm
+from vat.allegations.models import Allegation
 from vat.allegations.views import bp, load_allegation
 from vat.auth.policy import Permission, requires
+from vat.claims.blueprint import letter_form
 from vat.claims.correspondence import unanswered
-from vat.claims.forms import LetterForm
 from vat.claims.labels import claim_label
+from vat.forms_on_parent import FormOn, Parent, route_form
 from vat.inputs import today
-from vat.submission import submit
-from vat.victims.views.blueprint import form_values
 
 RECORD_FORM = "vat/allegations/record_form.html"
 
@@ -29,69 +28,44 @@ def letter_labels() -> dict[str, object]:
     return {"claim_label": claim_label}
 
 
-def _step_page() -> dict[str, str]:
-    return {"title": _("Record a step of the accountability cycle"), "submit": _("Save")}
+def _load(allegation_id: int, _for_update: bool) -> Allegation:
+    return load_allegation(allegation_id)
 
 
-@bp.get("/<int:allegation_id>/cycle/new")
-@requires(Permission.EDIT_CASES)
-def cycle_step(allegation_id: int) -> str:
-    allegation = load_allegation(allegation_id)
-    form = CycleStepForm()
+def _page_url(allegation: Allegation, anchor: str) -> str:
+    return url_for("allegations.show", allegation_id=allegation.id, _anchor=anchor or None)
+
+
+ALLEGATION = Parent(
+    bp, "allegation", "/<int:allegation_id>", _load, RECORD_FORM, _page_url, refused_status=200
+)
+
+
+def _prefill_step(form: CycleStepForm, _allegation: Allegation) -> None:
     chosen = request.args.get("step", "")
     form.offer(chosen)
     form.step.data = chosen or None
     form.dated_on.data = today()
-    return render_template(RECORD_FORM, form=form, allegation=allegation, **_step_page())
 
 
-@bp.post("/<int:allegation_id>/cycle/new")
-@requires(Permission.EDIT_CASES)
-def record_cycle_step(allegation_id: int) -> Response | tuple[str, int]:
-    allegation = load_allegation(allegation_id)
-    form = CycleStepForm()
-    form.offer(None)
-    return submit(
-        form,
-        lambda: accountability.record_step(actor=current_user, allegation=allegation, **form_values(form)),
-        done=_("Step recorded."),
-        then=lambda _step: url_for("allegations.show", allegation_id=allegation.id, _anchor="cycle"),
-        template=RECORD_FORM,
-        refused_status=200,
-        allegation=allegation,
-        **_step_page(),
-    )
+route_form(
+    ALLEGATION,
+    "cycle_step",
+    "record_cycle_step",
+    FormOn(
+        path="cycle/new",
+        title=_l("Record a step of the accountability cycle"),
+        form_class=CycleStepForm,
+        choices=lambda form, _allegation: form.offer(None),
+        prefill=_prefill_step,
+        service=accountability.record_step,
+        done=_l("Step recorded."),
+        then="cycle",
+    ),
+)
 
 
-def _letter_page() -> dict[str, str]:
-    return {"title": _("Member-state correspondence"), "submit": _("Save")}
-
-
-@bp.get("/<int:allegation_id>/letters/new")
-@requires(Permission.EDIT_CASES)
-def letter(allegation_id: int) -> str:
-    allegation = load_allegation(allegation_id)
-    form = LetterForm()
-    form.dated_on.data = today()
-    form.direction.data = "received" if request.args.get("direction") == "received" else "sent"
-    return render_template(RECORD_FORM, form=form, allegation=allegation, **_letter_page())
-
-
-@bp.post("/<int:allegation_id>/letters/new")
-@requires(Permission.EDIT_CASES)
-def record_letter(allegation_id: int) -> Response | tuple[str, int]:
-    allegation = load_allegation(allegation_id)
-    form = LetterForm()
-    return submit(
-        form,
-        lambda: accountability.record_letter(actor=current_user, allegation=allegation, **form_values(form)),
-        done=_("Correspondence recorded."),
-        then=lambda _letter: url_for("allegations.show", allegation_id=allegation.id, _anchor="letters"),
-        template=RECORD_FORM,
-        refused_status=200,
-        allegation=allegation,
-        **_letter_page(),
-    )
+route_form(ALLEGATION, "letter", "record_letter", letter_form(accountability.record_letter))
 
 
 @bp.get("/correspondence")

@@ -198,19 +198,25 @@ class Allegation(Base):
         return getattr(self, f"{step.value}_on")
 
 
-class ClockRule(Base):
-    """How long a step may take, counted from an earlier step. Edited by a senior advocate, so
-    that a change of policy needs no release. `reduced_amount` applies from `reduced_from` up."""
-
-    __tablename__ = "vat_clock_rule"
+class TimeLimit:
+    """The columns of a rule for how long a step may take (the clock's and the cycle's): the step,
+    its place in the order, the step it is counted from, the limit, and whom it applies to."""
 
     step: Mapped[str] = mapped_column(String(30), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
     starts_from: Mapped[str] = mapped_column(String(30))
     amount: Mapped[int] = mapped_column(Integer)
     unit: Mapped[str] = mapped_column(String(10))  # "days" or "months"
-    reduced_amount: Mapped[int | None] = mapped_column(Integer)
-    reduced_from: Mapped[str | None] = mapped_column(String(20))  # an Urgency value
     # Comma-separated personnel categories the step applies to; empty = every allegation.
     applies_to: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ClockRule(TimeLimit, Base):
+    """How long a step may take, counted from an earlier step. Edited by a senior advocate, so
+    that a change of policy needs no release. `reduced_amount` applies from `reduced_from` up."""
+
+    __tablename__ = "vat_clock_rule"
+
+    reduced_amount: Mapped[int | None] = mapped_column(Integer)
+    reduced_from: Mapped[str | None] = mapped_column(String(20))  # an Urgency value

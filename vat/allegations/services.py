@@ -175,19 +175,18 @@ def new_allegation_columns(*, actor: Actor, reference: str, **values: Any) -> di
     return {"reference": reference, **cleaned}
 
 
+def about(allegation: Allegation) -> dict[str, Any]:
+    """What an allegation's audit rows name: its id and its country."""
+    return {"object_type": "allegation", "object_id": allegation.id, "country_code": allegation.country_code}
+
+
 def create_allegation(*, actor: Actor, reference: str, **values: Any) -> Allegation:
     columns = new_allegation_columns(actor=actor, reference=reference, **values)
-    reference = columns["reference"]
     allegation = Allegation(**columns)
     db.session.add(allegation)
     db.session.flush()
     audit.record(
-        "allegation.create",
-        actor=actor,
-        object_type="allegation",
-        object_id=allegation.id,
-        country_code=allegation.country_code,
-        detail={"reference": reference},
+        "allegation.create", actor=actor, detail={"reference": allegation.reference}, **about(allegation)
     )
     return allegation
 
@@ -200,14 +199,7 @@ def update_allegation(*, actor: Actor, allegation: Allegation, **values: Any) ->
     for key, value in cleaned.items():
         setattr(allegation, key, value)
     db.session.flush()
-    audit.record(
-        "allegation.update",
-        actor=actor,
-        object_type="allegation",
-        object_id=allegation.id,
-        country_code=allegation.country_code,
-        detail={"fields": changed},
-    )
+    audit.record("allegation.update", actor=actor, detail={"fields": changed}, **about(allegation))
     if allegation.outcome != outcome_before and allegation.outcome != Outcome.PENDING:
         outcome_recorded.send(allegation, actor=actor)
     return allegation

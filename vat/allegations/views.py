@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from collections.abc import Callable
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -17,12 +19,11 @@ from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Outcome, 
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
 from vat.db import db
-from vat.paging import page_number
-from vat.submission import act, given, submit
+from vat.paging import other_args, page_number
+from vat.submission import act, form_values, given, or_404, submit
 from vat.victims import identity, outcomes
 from vat.victims.labels import step_label
 from vat.victims.models import Victim, VictimAllegation
-from vat.victims.views.blueprint import form_values
 
 bp = Blueprint("allegations", __name__, url_prefix="/vat/allegations")
 
@@ -37,10 +38,7 @@ NOT_RECORDED_FIELDS = (
 
 
 def load_allegation(allegation_id: int) -> Allegation:
-    allegation = services.get_allegation(current_user, allegation_id)
-    if allegation is None:
-        abort(404)
-    return allegation
+    return or_404(services.get_allegation(current_user, allegation_id))
 
 
 def prepare(form: AllegationForm) -> None:
@@ -74,7 +72,7 @@ def index() -> str:
     )
     rule_list = clock.rules()
     overdue = {a.id: clock.overdue_steps(a, rule_list) for a in page.items}
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = other_args(request.args)
     return render_template(
         "vat/allegations/index.html",
         page=page,
@@ -100,14 +98,30 @@ def new() -> str:
 def create() -> Response | tuple[str, int]:
     form = AllegationForm()
     prepare(form)
-    return submit(
+    return _save(
         form,
         lambda: services.create_allegation(actor=current_user, **form_values(form)),
         done=lambda allegation: _("Allegation %(reference)s recorded.", reference=allegation.reference),
-        then=lambda allegation: url_for("allegations.show", allegation_id=allegation.id),
+        allegation=None,
+    )
+
+
+def _save(
+    form: AllegationForm,
+    run: Callable[[], Allegation],
+    *,
+    done: str | Callable[[Allegation], str],
+    allegation: Allegation | None,
+) -> Response | tuple[str, int]:
+    """The allegation form's POST: a refusal shows the form again, a save goes to the allegation."""
+    return submit(
+        form,
+        run,
+        done=done,
+        then=lambda saved: url_for("allegations.show", allegation_id=saved.id),
         template=FORM,
         refused_status=200,
-        allegation=None,
+        allegation=allegation,
     )
 
 
@@ -152,15 +166,12 @@ def update(allegation_id: int) -> Response | tuple[str, int]:
     form = AllegationForm()
     prepare(form)
     form.reference.render_kw = {"readonly": True}
-    return submit(
+    return _save(
         form,
         lambda: services.update_allegation(
             actor=current_user, allegation=allegation, **form_values(form, "reference")
         ),
         done=_("Allegation updated."),
-        then=lambda _result: url_for("allegations.show", allegation_id=allegation.id),
-        template=FORM,
-        refused_status=200,
         allegation=allegation,
     )
 
@@ -196,9 +207,7 @@ def clock_rules() -> str:
 @bp.post("/clock-rules/<step>")
 @requires(Permission.EDIT_POLICY)
 def update_clock_rule(step: str) -> Response:
-    rule = db.session.get(ClockRule, step)
-    if rule is None:
-        abort(404)
+    or_404(db.session.get(ClockRule, step))
     form = ClockRuleForm(prefix=step)
     if not form.validate_on_submit():
         flash(_("Check the limit: a whole number of days or months between 1 and 3650."), "error")

@@ -1,7 +1,7 @@
 """The claim as a case at law and the care around it (legal details, DNA cost, the child linked
 once born, interim support, payment reversals), and the member states' frameworks. Each form is a
 GET that shows it and a POST that records it through one service; most are rows registered by
-route_on_claim."""
+route_form."""
 
 from __future__ import annotations
 
@@ -17,14 +17,11 @@ from wtforms import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 ha
 from vat.auth.policy import Permission, requires
 from vat.claims import frameworks, legal, support
 from vat.claims.blueprint import (
-    OnClaim,
+    CLAIM,
     bp,
     claim_url,
     countries,
     load_claim,
-    record_form,
-    record_on_claim,
-    route_on_claim,
 )
 from vat.claims.forms import (
     DnaCostForm,
@@ -33,12 +30,12 @@ from vat.claims.forms import (
     LinkChildForm,
     LinkSupportForm,
     ReversalForm,
-    step_details,
 )
 from vat.claims.labels import claim_label
 from vat.claims.models import Claim
+from vat.forms_on_parent import FormOn, route_form
 from vat.inputs import today
-from vat.submission import submit
+from vat.submission import form_values, submit
 from vat.victims.labels import vat_label
 from vat.victims.models import Child
 
@@ -63,19 +60,19 @@ def _law_choices(form: LegalForm, _claim: Claim) -> None:
     form.applicable_law.choices = countries()
 
 
-route_on_claim(
+route_form(
+    CLAIM,
     "legal_details",
     "save_legal",
-    OnClaim(
-        "legal",
-        _l("Law, forum and representation"),
-        _l("Save"),
-        LegalForm,
+    FormOn(
+        path="legal",
+        title=_l("Law, forum and representation"),
+        form_class=LegalForm,
         choices=_law_choices,
         prefill=_prefill_legal,
-        record=lambda form, claim: legal.record_legal(actor=current_user, claim=claim, **step_details(form)),
-        done=lambda _claim: _("Law, forum and representation saved."),
-        then=lambda _claim, saved: claim_url(saved, "legal"),
+        service=legal.record_legal,
+        done=_l("Law, forum and representation saved."),
+        then="legal",
     ),
 )
 
@@ -90,20 +87,18 @@ def _prefill_dna_cost(form: DnaCostForm, claim: Claim) -> None:
     )
 
 
-route_on_claim(
+route_form(
+    CLAIM,
     "dna_cost",
     "save_dna_cost",
-    OnClaim(
-        "dna-cost",
-        _l("DNA test cost"),
-        _l("Save"),
-        DnaCostForm,
+    FormOn(
+        path="dna-cost",
+        title=_l("DNA test cost"),
+        form_class=DnaCostForm,
         prefill=_prefill_dna_cost,
-        record=lambda form, claim: legal.record_dna_cost(
-            actor=current_user, claim=claim, **step_details(form)
-        ),
-        done=lambda _claim: _("DNA test cost saved."),
-        then=lambda _claim, saved: claim_url(saved, "legal"),
+        service=legal.record_dna_cost,
+        done=_l("DNA test cost saved."),
+        then="legal",
     ),
 )
 
@@ -136,19 +131,19 @@ def _link_child(form: LinkChildForm, claim: Claim) -> Child:
     )
 
 
-route_on_claim(
+route_form(
+    CLAIM,
     "link_child",
     "save_child_link",
-    OnClaim(
-        "children/link",
-        _l("Link the child to the claim"),
-        _l("Link"),
-        LinkChildForm,
+    FormOn(
+        path="children/link",
+        title=_l("Link the child to the claim"),
+        button=_l("Link"),
+        form_class=LinkChildForm,
         choices=_child_choices,
         prefill=_prefill_birth,
         record=_link_child,
-        done=lambda _claim: _("Child linked to the claim."),
-        then=lambda claim, _child: claim_url(claim),
+        done=_l("Child linked to the claim."),
     ),
 )
 
@@ -171,21 +166,21 @@ def _support_choices(form: LinkSupportForm, claim: Claim) -> None:
     ]
 
 
-route_on_claim(
+route_form(
+    CLAIM,
     "link_support",
     "save_support_link",
-    OnClaim(
-        "support/link",
-        _l("Link interim support to the claim"),
-        _l("Link"),
-        LinkSupportForm,
+    FormOn(
+        path="support/link",
+        title=_l("Link interim support to the claim"),
+        button=_l("Link"),
+        form_class=LinkSupportForm,
         choices=_support_choices,
-        prefill=lambda _form, _claim: None,
         record=lambda form, claim: legal.link_support(
             actor=current_user, claim=claim, assistance_id=int(form.assistance_id.data or 0)
         ),
-        done=lambda _claim: _("Interim support linked to the claim."),
-        then=lambda claim, _service: claim_url(claim, "interim-support"),
+        done=_l("Interim support linked to the claim."),
+        then="interim-support",
     ),
 )
 
@@ -206,7 +201,7 @@ def reversal(claim_id: int, payment_id: int) -> str:
     form = ReversalForm()
     form.payment_id.data = str(payment_id)
     form.on.data = today()
-    return record_form(form, claim, reversal_page())
+    return CLAIM.show(form, claim, **reversal_page())
 
 
 @bp.post("/<int:claim_id>/payments/<int:payment_id>/reverse")
@@ -214,15 +209,15 @@ def reversal(claim_id: int, payment_id: int) -> str:
 def reverse_payment(claim_id: int, payment_id: int) -> tuple[str, int] | Response:
     claim = load_claim(claim_id, for_update=True)
     form = ReversalForm()
-    return record_on_claim(
+    return CLAIM.save(
         form,
         claim,
-        reversal_page(),
         lambda: support.reverse_payment(
             actor=current_user, claim=claim, payment_id=payment_id, reason=form.reason.data, on=form.on.data
         ),
         done=_("Payment reversed. Record the right payment if one was received."),
         then=lambda _reversal: claim_url(claim, "schedule"),
+        **reversal_page(),
     )
 
 
@@ -269,7 +264,7 @@ def save_framework() -> str | tuple[str, int] | Response:
     form = framework_form()
     return submit(
         form,
-        lambda: frameworks.save_framework(actor=current_user, **step_details(form)),
+        lambda: frameworks.save_framework(actor=current_user, **form_values(form)),
         done=lambda saved: _("Framework for %(state)s saved.", state=saved.member_state),
         then=lambda _saved: url_for("claims.framework_list"),
         template=FRAMEWORK_FORM,

@@ -3,8 +3,6 @@ service checks everything again, so a form only shapes input."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: WTForms 3.3 has it, its stubs do not
@@ -160,11 +158,6 @@ STEP_FORMS: dict[ClaimStep, type[StepForm]] = {
     ClaimStep.SUPPORT_ORDERED: OrderForm,
     ClaimStep.CLOSED: CloseForm,
 }
-
-
-def step_details(form: StepForm) -> dict[str, Any]:
-    """The form's data as the service's keyword arguments (the CSRF token and the key left out)."""
-    return {name: value for name, value in form.data.items() if name != "csrf_token"}
 
 
 class ReopenForm(KeyedForm):

@@ -18,15 +18,13 @@ from vat.addresses import record_id
 from vat.auth.policy import Permission, requires
 from vat.claims import case_views, correspondence, frameworks, legal, listing, pipeline, support
 from vat.claims.blueprint import (
-    OnClaim,
+    CLAIM,
     bp,
     claim_url,
     countries,
     inform_url,
+    letter_form,
     load_claim,
-    record_form,
-    record_on_claim,
-    route_on_claim,
 )
 from vat.claims.forms import (
     STEP_FORMS,
@@ -35,20 +33,20 @@ from vat.claims.forms import (
     FatherForm,
     FilterForm,
     InformForm,
-    LetterForm,
     PaymentForm,
     ReopenForm,
-    step_details,
 )
 from vat.claims.labels import claim_label
 from vat.claims.models import Claim, ClaimStep
 from vat.db import db
+from vat.forms_on_parent import FormOn, route_form
 from vat.inputs import today
-from vat.paging import page_number
-from vat.submission import submit, writes
+from vat.paging import other_args, page_number
+from vat.submission import form_values, submit, writes
 from vat.victims import identity
 from vat.victims import listing as victim_listing
 from vat.victims.models import Victim
+from vat.victims.views.blueprint import load_victim
 
 __all__ = ["bp", "case_views"]  # case_views registers its pages on bp as it is imported
 
@@ -69,7 +67,7 @@ def index() -> str:
         page=page_number(request.args.get("page")),
         per_page=PER_PAGE,
     )
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = other_args(request.args)
     return render_template(
         "vat/claims/index.html",
         form=form,
@@ -96,11 +94,10 @@ def _filters(form: FilterForm) -> listing.ClaimFilters:
 # --- open a claim -----------------------------------------------------------------------------
 
 
-def claim_victim(victim_id: int) -> Victim:
-    victim = identity.get_victim(current_user, victim_id)
-    if victim is None:
-        abort(404)
-    return victim
+def chosen_victim() -> Victim | None:
+    """The victim the address names (404 outside the user's scope); None if it names none yet."""
+    victim_id = record_id(request.args.get("victim"))
+    return None if victim_id is None else load_victim(victim_id)
 
 
 def claim_form(victim: Victim) -> ClaimForm:
@@ -129,10 +126,9 @@ def claim_form(victim: Victim) -> ClaimForm:
 @bp.get("/new")
 @requires(Permission.EDIT_CASES)
 def new() -> str | tuple[str, int] | Response:
-    victim_id = record_id(request.args.get("victim"))
-    if victim_id is None:
+    victim = chosen_victim()
+    if victim is None:
         return choose_victim()
-    victim = claim_victim(victim_id)
     form = claim_form(victim)
     form.opened_on.data = today()
     form.child_ids.data = [c.id for c in victim.children] if request.args.get("expecting") != "1" else []
@@ -144,10 +140,9 @@ def new() -> str | tuple[str, int] | Response:
 @bp.post("/new")
 @requires(Permission.EDIT_CASES)
 def open_claim() -> str | tuple[str, int] | Response:
-    victim_id = record_id(request.args.get("victim"))
-    if victim_id is None:
+    victim = chosen_victim()
+    if victim is None:
         return choose_victim()
-    victim = claim_victim(victim_id)
     form = claim_form(victim)
     return submit(
         form,
@@ -248,7 +243,7 @@ def edit_father(claim_id: int) -> str:
             "father_category": claim.father_category,
         }
     )
-    return record_form(form, claim, father_page())
+    return CLAIM.show(form, claim, **father_page())
 
 
 @bp.post("/<int:claim_id>/father")
@@ -256,13 +251,13 @@ def edit_father(claim_id: int) -> str:
 def save_father(claim_id: int) -> tuple[str, int] | Response:
     claim = load_claim(claim_id, for_update=True)
     form = father_form()
-    return record_on_claim(
+    return CLAIM.save(
         form,
         claim,
-        father_page(),
-        lambda: pipeline.update_father(actor=current_user, claim=claim, **step_details(form)),
+        lambda: pipeline.update_father(actor=current_user, claim=claim, **form_values(form)),
         done=_("Alleged father's details saved."),
         then=claim_url,
+        **father_page(),
     )
 
 
@@ -293,7 +288,7 @@ def step(claim_id: int, step: str) -> str:
             form[starts_today].data = today()
     if target not in pipeline.TRANSITIONS[claim.current_step]:
         flash(str(pipeline.illegal_move(claim, target)), "error")
-    return record_form(form, claim, step_page(target))
+    return CLAIM.show(form, claim, **step_page(target))
 
 
 @bp.post("/<int:claim_id>/step/<step>")
@@ -302,13 +297,13 @@ def record_step(claim_id: int, step: str) -> tuple[str, int] | Response:
     claim = load_claim(claim_id, for_update=True)
     target = step_target(step)
     form = STEP_FORMS[target]()
-    return record_on_claim(
+    return CLAIM.save(
         form,
         claim,
-        step_page(target),
-        lambda: pipeline.advance(actor=current_user, claim=claim, to=target, **step_details(form)),
+        lambda: pipeline.advance(actor=current_user, claim=claim, to=target, **form_values(form)),
         done=_("Claim %(code)s: %(step)s. Now tell the victim.", code=claim.code, step=target.label),
         then=lambda _event: inform_url(claim),
+        **step_page(target),
     )
 
 
@@ -316,43 +311,24 @@ def _prefill_reopen(form: ReopenForm, _claim: Claim) -> None:
     form.on.data = today()
 
 
-route_on_claim(
+route_form(
+    CLAIM,
     "reopen",
     "reopen_claim",
-    OnClaim(
-        "reopen",
-        _l("Reopen the claim"),
-        _l("Reopen"),
-        ReopenForm,
+    FormOn(
+        path="reopen",
+        title=_l("Reopen the claim"),
+        button=_l("Reopen"),
+        form_class=ReopenForm,
         prefill=_prefill_reopen,
-        record=lambda form, claim: pipeline.reopen(actor=current_user, claim=claim, on=form.on.data),
+        service=pipeline.reopen,
         done=lambda claim: _("Claim %(code)s reopened. Now tell the victim.", code=claim.code),
         then=lambda claim, _event: inform_url(claim),
     ),
 )
 
 
-def _prefill_letter(form: LetterForm, _claim: Claim) -> None:
-    form.dated_on.data = today()
-    form.direction.data = request.args.get("direction", "sent")
-
-
-route_on_claim(
-    "letter",
-    "record_letter",
-    OnClaim(
-        "letters/new",
-        _l("Member-state correspondence"),
-        _l("Save"),
-        LetterForm,
-        prefill=_prefill_letter,
-        record=lambda form, claim: correspondence.record_letter(
-            actor=current_user, claim=claim, **step_details(form)
-        ),
-        done=lambda _claim: _("Correspondence recorded."),
-        then=lambda claim, _letter: claim_url(claim, "letters"),
-    ),
-)
+route_form(CLAIM, "letter", "record_letter", letter_form(correspondence.record_letter))
 
 
 def payment_page() -> dict[str, Any]:
@@ -368,7 +344,7 @@ def payment(claim_id: int) -> str:
     form.received_on.data = today()
     if claim.orders:
         form.currency_code.data = claim.orders[-1].currency
-    return record_form(form, claim, payment_page())
+    return CLAIM.show(form, claim, **payment_page())
 
 
 @bp.post("/<int:claim_id>/payments/new")
@@ -377,14 +353,14 @@ def record_payment(claim_id: int) -> tuple[str, int] | Response:
     claim = load_claim(claim_id, for_update=True)
     form = PaymentForm()
     before = claim.step
-    return record_on_claim(
+    return CLAIM.save(
         form,
         claim,
-        payment_page(),
-        lambda: support.record_payment(actor=current_user, claim=claim, **step_details(form)),
+        lambda: support.record_payment(actor=current_user, claim=claim, **form_values(form)),
         done=_("Payment recorded."),
         # the first payment moves the claim on: the victim is owed an update
         then=lambda _payment: inform_url(claim) if claim.step != before else claim_url(claim, "schedule"),
+        **payment_page(),
     )
 
 
@@ -393,20 +369,17 @@ def _prefill_update(form: InformForm, claim: Claim) -> None:
     form.summary.data = correspondence.update_text(claim)
 
 
-route_on_claim(
+route_form(
+    CLAIM,
     "inform",
     "record_update",
-    OnClaim(
-        "inform",
-        _l("Record the update given to the victim"),
-        _l("Save"),
-        InformForm,
+    FormOn(
+        path="inform",
+        title=_l("Record the update given to the victim"),
+        form_class=InformForm,
         prefill=_prefill_update,
-        record=lambda form, claim: correspondence.inform_victim(
-            actor=current_user, claim=claim, **step_details(form)
-        ),
-        done=lambda _claim: _("Update to the victim recorded."),
-        then=lambda claim, _communication: claim_url(claim),
-        prompt=correspondence.victim_update_owed,
+        service=correspondence.inform_victim,
+        done=_l("Update to the victim recorded."),
+        more=lambda claim: {"prompt": correspondence.victim_update_owed(claim)},
     ),
 )

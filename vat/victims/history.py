@@ -8,21 +8,18 @@ from typing import Any, TypeVar
 
 from vat import audit
 from vat.auth.actor import Actor
-from vat.db import db
 from vat.victims.models import Victim
+
+
+def about_victim(victim: Victim) -> dict[str, Any]:
+    """What a victim's audit rows name: the case code, never the identity, and the country."""
+    return {"object_type": "victim", "object_id": victim.case_code, "country_code": victim.country_code}
 
 
 def audit_victim(
     action: str, *, actor: Actor | None, victim: Victim, detail: dict[str, Any] | None = None
 ) -> None:
-    audit.record(
-        action,
-        actor=actor,
-        object_type="victim",
-        object_id=victim.case_code,
-        country_code=victim.country_code,
-        detail=detail,
-    )
+    audit.record(action, actor=actor, detail=detail, **about_victim(victim))
 
 
 Row = TypeVar("Row")
@@ -33,7 +30,4 @@ def add_audited(
 ) -> Row:
     """Add a new record to the victim's file and audit it once flushed, so that `detail(row)` can
     name the new row's id."""
-    db.session.add(row)
-    db.session.flush()
-    audit_victim(action, actor=actor, victim=victim, detail=detail(row))
-    return row
+    return audit.add_audited(row, action, actor=actor, detail=detail, **about_victim(victim))

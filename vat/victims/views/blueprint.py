@@ -13,7 +13,8 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
 
 from vat.db import db
-from vat.submission import submit
+from vat.forms_on_parent import Parent
+from vat.submission import form_values, or_404
 from vat.victims import identity, labels
 from vat.victims.forms import VictimForm
 from vat.victims.models import Assistance, Child, Communication, Consent, Feedback, Victim, VictimTask
@@ -35,15 +36,8 @@ def on_file(victim: Victim, kind: type[R], record_id: int) -> R:
     return record
 
 
-def form_values(form: FlaskForm, *skip: str) -> dict[str, Any]:
-    return {k: v for k, v in form.data.items() if k not in ("csrf_token", *skip)}
-
-
 def load_victim(victim_id: int) -> Victim:
-    victim = identity.get_victim(current_user, victim_id)
-    if victim is None:
-        abort(404)
-    return victim
+    return or_404(identity.get_victim(current_user, victim_id))
 
 
 def scope_countries() -> list[SelectChoice]:
@@ -69,7 +63,11 @@ def to_victim_page(victim: Victim, anchor: str = "") -> Response:
     return redirect(victim_url(victim, anchor))
 
 
-RECORD_FORM = "vat/victims/record_form.html"
+def _load(victim_id: int, _for_update: bool) -> Victim:
+    return load_victim(victim_id)
+
+
+VICTIM = Parent(bp, "victim", "/victims/<int:victim_id>", _load, "vat/victims/record_form.html", victim_url)
 
 
 def record_on_file(
@@ -79,18 +77,15 @@ def record_on_file(
     *,
     done: str | Callable[[Any], str],
     anchor: str,
-    title: str,
     **page: Any,
 ) -> Response | tuple[str, int]:
     """The POST of a form that records on the victim's file: `record` is called with the form's
     values and the victim; back to the victim's page at `anchor`."""
-    return submit(
+    return VICTIM.save(
         form,
+        victim,
         lambda: record(actor=current_user, victim=victim, **form_values(form)),
         done=done,
         then=lambda _recorded: victim_url(victim, anchor),
-        template=RECORD_FORM,
-        victim=victim,
-        title=title,
         **page,
     )

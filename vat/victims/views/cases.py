@@ -3,6 +3,7 @@ the allegations the victim is named in."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import partial
 from typing import Any
@@ -18,14 +19,14 @@ from vat.allegations import services as allegation_services
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, in_scope, requires
 from vat.db import db
-from vat.paging import page_number, page_size
-from vat.submission import act, submit, writes
+from vat.paging import other_args, page_number, page_size
+from vat.submission import act, form_values, submit, writes
 from vat.victims import identity, labels, letters, listing, needs, outcomes, payments, timeline
 from vat.victims.forms import LinkAllegationForm, NameSearchForm, SearchForm, StatusForm, VictimForm
+from vat.victims.models import Victim
 from vat.victims.views.blueprint import (
     advocate_choices,
     bp,
-    form_values,
     load_victim,
     prepare_victim_form,
     scope_countries,
@@ -46,7 +47,7 @@ def index() -> str:
         page=page_number(request.args.get("page")),
         per_page=page_size(request.args.get("per_page", type=int)),
     )
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = other_args(request.args)
     return _index_page(form, NameSearchForm(), page, args=args)
 
 
@@ -116,14 +117,19 @@ def new() -> str:
 def create() -> Response | tuple[str, int]:
     form = VictimForm()
     prepare_victim_form(form)
-    return submit(
+    return _save(
         form,
         lambda: identity.register_victim(actor=current_user, **form_values(form)),
         done=lambda victim: _("Victim registered as %(code)s.", code=victim.case_code),
-        then=victim_url,
-        template="vat/victims/form.html",
         victim=None,
     )
+
+
+def _save(
+    form: VictimForm, run: Callable[[], Victim], *, done: str | Callable[[Victim], str], victim: Victim | None
+) -> Response | tuple[str, int]:
+    """The victim form's POST: a refusal shows the form again, a save goes to the victim's page."""
+    return submit(form, run, done=done, then=victim_url, template="vat/victims/form.html", victim=victim)
 
 
 # --- the victim page -------------------------------------------------------------------------
@@ -186,12 +192,10 @@ def edit(victim_id: int) -> str:
 def update(victim_id: int) -> Response | tuple[str, int]:
     victim = load_victim(victim_id)
     form = edit_form()
-    return submit(
+    return _save(
         form,
         lambda: identity.update_victim(actor=current_user, victim=victim, **form_values(form)),
         done=_("Victim updated."),
-        then=victim_url,
-        template="vat/victims/form.html",
         victim=victim,
     )
 

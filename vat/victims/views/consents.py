@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import abort, flash, render_template, send_file
+from flask import abort, flash, send_file
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -14,39 +15,32 @@ from vat.auth.models import Role
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
 from vat.errors import DomainError, NotAllowed
-from vat.submission import submit
+from vat.forms_on_parent import FormOn, route_form
 from vat.victims import consents, timeline
 from vat.victims.forms import ConsentForm, DisclosureForm, ExportForm, WithdrawForm
 from vat.victims.models import Consent, Disclosure
 from vat.victims.views.blueprint import (
-    RECORD_FORM,
+    VICTIM,
     bp,
     load_victim,
     on_file,
-    record_on_file,
     to_victim_page,
     victim_url,
 )
 
-
-@bp.get("/victims/<int:victim_id>/consents/new")
-@requires(Permission.EDIT_CASES)
-def new_consent(victim_id: int) -> str:
-    victim = load_victim(victim_id)
-    return render_template(RECORD_FORM, form=ConsentForm(), victim=victim, title=_("Record a consent"))
-
-
-@bp.post("/victims/<int:victim_id>/consents/new")
-@requires(Permission.EDIT_CASES)
-def create_consent(victim_id: int) -> Response | tuple[str, int]:
-    return record_on_file(
-        load_victim(victim_id),
-        ConsentForm(),
-        consents.record_consent,
-        done=_("Consent recorded."),
-        anchor="consents",
-        title=_("Record a consent"),
-    )
+route_form(
+    VICTIM,
+    "new_consent",
+    "create_consent",
+    FormOn(
+        path="consents/new",
+        title=_l("Record a consent"),
+        form_class=ConsentForm,
+        service=consents.record_consent,
+        done=_l("Consent recorded."),
+        then="consents",
+    ),
+)
 
 
 def _withdraw_page() -> dict[str, Any]:
@@ -62,7 +56,7 @@ def _withdraw_page() -> dict[str, Any]:
 def withdraw_consent(victim_id: int, consent_id: int) -> str:
     victim = load_victim(victim_id)
     on_file(victim, Consent, consent_id)
-    return render_template(RECORD_FORM, form=WithdrawForm(), victim=victim, **_withdraw_page())
+    return VICTIM.show(WithdrawForm(), victim, **_withdraw_page())
 
 
 @bp.post("/victims/<int:victim_id>/consents/<int:consent_id>/withdraw")
@@ -71,8 +65,9 @@ def confirm_withdrawal(victim_id: int, consent_id: int) -> Response | tuple[str,
     victim = load_victim(victim_id)
     consent = on_file(victim, Consent, consent_id)
     form = WithdrawForm()
-    return submit(
+    return VICTIM.save(
         form,
+        victim,
         lambda: consents.withdraw_consent(
             actor=current_user, victim=victim, consent=consent, withdrawn_on=form.withdrawn_on.data
         ),
@@ -83,31 +78,23 @@ def confirm_withdrawal(victim_id: int, consent_id: int) -> Response | tuple[str,
             shares=len(result.cancelled_disclosures),
         ),
         then=lambda _result: victim_url(victim, "consents"),
-        template=RECORD_FORM,
-        victim=victim,
         **_withdraw_page(),
     )
 
 
-@bp.get("/victims/<int:victim_id>/disclosures/new")
-@requires(Permission.EDIT_CASES)
-def new_disclosure(victim_id: int) -> str:
-    victim = load_victim(victim_id)
-    title = _("Record a share or a referral of the file")
-    return render_template(RECORD_FORM, form=DisclosureForm(), victim=victim, title=title)
-
-
-@bp.post("/victims/<int:victim_id>/disclosures/new")
-@requires(Permission.EDIT_CASES)
-def create_disclosure(victim_id: int) -> Response | tuple[str, int]:
-    return record_on_file(
-        load_victim(victim_id),
-        DisclosureForm(),
-        consents.record_disclosure,
-        done=_("Share recorded."),
-        anchor="disclosures",
-        title=_("Record a share or a referral of the file"),
-    )
+route_form(
+    VICTIM,
+    "new_disclosure",
+    "create_disclosure",
+    FormOn(
+        path="disclosures/new",
+        title=_l("Record a share or a referral of the file"),
+        form_class=DisclosureForm,
+        service=consents.record_disclosure,
+        done=_l("Share recorded."),
+        then="disclosures",
+    ),
+)
 
 
 @bp.post("/victims/<int:victim_id>/export")

@@ -2,77 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import render_template, request
+from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from vat.auth.policy import Permission, requires
+from vat.forms_on_parent import FormOn, route_form
 from vat.victims import needs
 from vat.victims.forms import FeedbackForm, NeedForm
 from vat.victims.labels import vat_label
 from vat.victims.models import Assistance, Communication, ServiceType, Victim
-from vat.victims.views.blueprint import RECORD_FORM, bp, load_victim, on_file, record_on_file
+from vat.victims.views.blueprint import VICTIM, bp, load_victim, on_file, record_on_file
 
 NEED_LEDE = _l("Assessing a need already assessed replaces its status and reason.")
 
 
-def _need_form(victim: Victim) -> NeedForm:
-    """The form, opened on a need type named in the address (the victim page's "reassess")."""
-    form = NeedForm()
+def _prefill_need(form: NeedForm, victim: Victim) -> None:
+    """The form opened on a need type named in the address (the victim page's "reassess")."""
     asked = request.args.get("need_type", "")
-    if request.method == "GET" and asked in {t.value for t in ServiceType}:
+    if asked in {t.value for t in ServiceType}:
         form.need_type.data = asked
         current = next((n for n in victim.needs if n.need_type == asked), None)
         if current is not None:
             form.status.data, form.reason.data = current.status, current.reason or ""
-    return form
 
 
-@bp.get("/victims/<int:victim_id>/needs/new")
-@requires(Permission.EDIT_CASES)
-def new_need(victim_id: int) -> str:
-    victim = load_victim(victim_id)
-    return render_template(
-        RECORD_FORM, form=_need_form(victim), victim=victim, title=_("Assess a need"), lede=NEED_LEDE
-    )
-
-
-@bp.post("/victims/<int:victim_id>/needs/new")
-@requires(Permission.EDIT_CASES)
-def assess_need(victim_id: int) -> Response | tuple[str, int]:
-    return record_on_file(
-        load_victim(victim_id),
-        NeedForm(),
-        needs.assess_need,
-        done=_("Need assessed."),
-        anchor="needs",
-        title=_("Assess a need"),
-        lede=NEED_LEDE,
-    )
+route_form(
+    VICTIM,
+    "new_need",
+    "assess_need",
+    FormOn(
+        path="needs/new",
+        title=_l("Assess a need"),
+        form_class=NeedForm,
+        prefill=_prefill_need,
+        service=needs.assess_need,
+        done=_l("Need assessed."),
+        then="needs",
+        more=lambda _victim: {"lede": NEED_LEDE},
+    ),
+)
 
 
 FEEDBACK_TITLE = _l("Record the victim's feedback")
-
-
-def _feedback_page(victim: Victim, about: str) -> str:
-    return render_template(RECORD_FORM, form=FeedbackForm(), victim=victim, title=FEEDBACK_TITLE, lede=about)
-
-
-def _record_feedback(victim: Victim, about: str, anchor: str, **record: Any) -> Response | tuple[str, int]:
-    """The feedback form's POST, about the service or the case update in `record`."""
-    return record_on_file(
-        victim,
-        FeedbackForm(),
-        partial(needs.record_feedback, **record),
-        done=_("Feedback recorded."),
-        anchor=anchor,
-        title=str(FEEDBACK_TITLE),
-        lede=about,
-    )
 
 
 def _about_service(service: Assistance) -> str:
@@ -84,33 +61,45 @@ def _about_update(communication: Communication) -> str:
     return _("About the contact of %(date)s.", date=communication.occurred_on.isoformat())
 
 
-@bp.get("/victims/<int:victim_id>/assistance/<int:service_id>/feedback/new")
-@requires(Permission.EDIT_CASES)
-def new_service_feedback(victim_id: int, service_id: int) -> str:
-    victim = load_victim(victim_id)
-    return _feedback_page(victim, _about_service(on_file(victim, Assistance, service_id)))
+About = TypeVar("About", Assistance, Communication)
 
 
-@bp.post("/victims/<int:victim_id>/assistance/<int:service_id>/feedback/new")
-@requires(Permission.EDIT_CASES)
-def record_service_feedback(victim_id: int, service_id: int) -> Response | tuple[str, int]:
-    victim = load_victim(victim_id)
-    service = on_file(victim, Assistance, service_id)
-    return _record_feedback(victim, _about_service(service), "services", service=service)
+def _feedback_pages(
+    endpoint: str,
+    kind: str,
+    model: type[About],
+    path: str,
+    about: Callable[[About], str],
+    anchor: str,
+) -> None:
+    """Route the feedback form on one kind of record of the file: `kind` is the record's keyword
+    for `needs.record_feedback` and names its id in the URL, below the victim's `path`."""
+    id_name = f"{kind}_id"
+
+    def new(victim_id: int, **ids: int) -> str:
+        victim = load_victim(victim_id)
+        lede = about(on_file(victim, model, ids[id_name]))
+        return VICTIM.show(FeedbackForm(), victim, title=FEEDBACK_TITLE, lede=lede)
+
+    def create(victim_id: int, **ids: int) -> Response | tuple[str, int]:
+        victim = load_victim(victim_id)
+        record = on_file(victim, model, ids[id_name])
+        about_record: dict[str, Any] = {kind: record}
+        return record_on_file(
+            victim,
+            FeedbackForm(),
+            partial(needs.record_feedback, **about_record),
+            done=_("Feedback recorded."),
+            anchor=anchor,
+            title=FEEDBACK_TITLE,
+            lede=about(record),
+        )
+
+    url = f"/victims/<int:victim_id>/{path}/<int:{id_name}>/feedback/new"
+    allowed = requires(Permission.EDIT_CASES)
+    bp.add_url_rule(url, f"new_{endpoint}_feedback", allowed(new), methods=["GET"])
+    bp.add_url_rule(url, f"record_{endpoint}_feedback", allowed(create), methods=["POST"])
 
 
-@bp.get("/victims/<int:victim_id>/communications/<int:communication_id>/feedback/new")
-@requires(Permission.EDIT_CASES)
-def new_update_feedback(victim_id: int, communication_id: int) -> str:
-    victim = load_victim(victim_id)
-    return _feedback_page(victim, _about_update(on_file(victim, Communication, communication_id)))
-
-
-@bp.post("/victims/<int:victim_id>/communications/<int:communication_id>/feedback/new")
-@requires(Permission.EDIT_CASES)
-def record_update_feedback(victim_id: int, communication_id: int) -> Response | tuple[str, int]:
-    victim = load_victim(victim_id)
-    communication = on_file(victim, Communication, communication_id)
-    return _record_feedback(
-        victim, _about_update(communication), "communications", communication=communication
-    )
+_feedback_pages("service", "service", Assistance, "assistance", _about_service, "services")
+_feedback_pages("update", "communication", Communication, "communications", _about_update, "communications")

@@ -12,11 +12,10 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from vat.auth.models import Role
 from vat.auth.policy import Permission, can, requires, signed_in
 from vat.inputs import country_choices
-from vat.submission import submit
+from vat.submission import form_values, submit
 from vat.victims import providers
 from vat.victims.forms import ProviderForm, choices
 from vat.victims.models import Provider, ServiceType
-from vat.victims.views.blueprint import form_values
 
 bp = Blueprint("providers", __name__, url_prefix="/vat/providers")
 

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
 
-from flask import render_template, request
+from flask import request
 from flask_babel import LazyString
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,19 +17,12 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 
 from vat.auth.policy import Permission, requires
 from vat.db import db
-from vat.submission import submit, writes
+from vat.forms_on_parent import FormOn, route_form
+from vat.submission import form_values, writes
 from vat.victims import assistance, family, identity, providers
 from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm, provider_choices
 from vat.victims.models import Assistance, Child, Victim
-from vat.victims.views.blueprint import (
-    RECORD_FORM,
-    bp,
-    form_values,
-    load_victim,
-    on_file,
-    record_on_file,
-    victim_url,
-)
+from vat.victims.views.blueprint import VICTIM, bp, load_victim, on_file, record_on_file
 
 R = TypeVar("R", Assistance, Child)
 
@@ -67,7 +59,7 @@ def _record_pages(kind: OnFile[Any]) -> None:
 
     def new(victim_id: int) -> str:
         victim = load_victim(victim_id)
-        return render_template(RECORD_FORM, form=kind.form(victim), victim=victim, title=str(kind.new_title))
+        return VICTIM.show(kind.form(victim), victim, title=kind.new_title)
 
     def create(victim_id: int) -> Response | tuple[str, int]:
         victim = load_victim(victim_id)
@@ -86,9 +78,7 @@ def _record_pages(kind: OnFile[Any]) -> None:
         record = on_file(victim, kind.model, ids[kind.id_name])
         identity.record_read(actor=current_user, victim=victim, what=kind.name, record_id=record.id)
         db.session.commit()
-        return render_template(
-            RECORD_FORM, form=kind.form(victim, obj=record), victim=victim, title=str(kind.edit_title)
-        )
+        return VICTIM.show(kind.form(victim, obj=record), victim, title=kind.edit_title)
 
     def update(victim_id: int, **ids: int) -> Response | tuple[str, int]:
         victim = load_victim(victim_id)
@@ -146,45 +136,43 @@ _record_pages(
 )
 
 
-def communication_form(victim: Victim) -> CommunicationForm:
+def _task_choices(form: CommunicationForm, victim: Victim) -> None:
     """The form offers the victim's open tasks (informing of an outcome) to close, if any."""
-    form = CommunicationForm()
     open_tasks = [t for t in victim.tasks if t.closed_at is None]
     form.closes_tasks.choices = [SelectChoice(t.id, t.label) for t in open_tasks]
     if not open_tasks:
         del form.closes_tasks
-    return form
 
 
-@bp.get("/victims/<int:victim_id>/communications/new")
-@requires(Permission.EDIT_CASES)
-def new_communication(victim_id: int) -> str:
-    victim = load_victim(victim_id)
-    form = communication_form(victim)
+def _prefill_communication(form: CommunicationForm, victim: Victim) -> None:
     form.by_whom.data = current_user.username
     closes = request.args.get("closes", "")
     if closes.isdigit() and int(closes) in {t.id for t in victim.tasks if t.closed_at is None}:
         form.closes_tasks.data, form.case_update_given.data = [int(closes)], True  # from the letter page
-    return render_template(RECORD_FORM, form=form, victim=victim, title=_("Record a communication"))
 
 
-@bp.post("/victims/<int:victim_id>/communications/new")
-@requires(Permission.EDIT_CASES)
-def create_communication(victim_id: int) -> Response | tuple[str, int]:
-    victim = load_victim(victim_id)
-    form = communication_form(victim)
+def _log_communication(form: CommunicationForm, victim: Victim) -> object:
     closes = form.closes_tasks if "closes_tasks" in form else None
-    return submit(
-        form,
-        lambda: family.log_communication(
-            actor=current_user,
-            victim=victim,
-            closes_task_ids=(closes.data or []) if closes is not None else (),
-            **form_values(form, "closes_tasks"),
-        ),
-        done=_("Communication recorded."),
-        then=lambda _communication: victim_url(victim, "communications"),
-        template=RECORD_FORM,
+    return family.log_communication(
+        actor=current_user,
         victim=victim,
-        title=_("Record a communication"),
+        closes_task_ids=(closes.data or []) if closes is not None else (),
+        **form_values(form, "closes_tasks"),
     )
+
+
+route_form(
+    VICTIM,
+    "new_communication",
+    "create_communication",
+    FormOn(
+        path="communications/new",
+        title=_l("Record a communication"),
+        form_class=CommunicationForm,
+        choices=_task_choices,
+        prefill=_prefill_communication,
+        record=_log_communication,
+        done=_l("Communication recorded."),
+        then="communications",
+    ),
+)
