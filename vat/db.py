@@ -15,10 +15,10 @@ from typing import Any, cast
 from flask import current_app, has_request_context
 from flask_sqlalchemy import SQLAlchemy
 from psycopg.rows import namedtuple_row
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, event, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Relationship, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Relationship, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -71,6 +71,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Recorded:
+    """The columns of a record kept as it was entered: who recorded it (None once that user is
+    gone, or for a job's rows) and when."""
+
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Money(TypeDecorator[Decimal]):

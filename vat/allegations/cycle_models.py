@@ -4,14 +4,14 @@ clock's rules (vat.allegations.models.ClockRule). Their clock is vat.allegations
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import Boolean, Date, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat.allegations.models import Labelled, TimeLimit
 from vat.crypto import EncryptedText
-from vat.db import Base, UTCDateTime, one_of, utcnow
+from vat.db import Base, Recorded, one_of
 
 
 class CycleStep(Labelled):
@@ -75,7 +75,7 @@ ALL_MEASURES = sorted({m for values in MEASURES.values() for m in values})
 NOT_REFERRED = "none"
 
 
-class AccountabilityStep(Base):
+class AccountabilityStep(Recorded, Base):
     """One dated step of an allegation's accountability cycle. The note is free text that may
     name people, so it is encrypted like the allegation's actions taken."""
 
@@ -93,8 +93,6 @@ class AccountabilityStep(Base):
     ends_on: Mapped[date | None] = mapped_column(Date)
     reference: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(EncryptedText("vat_accountability_step.note"), deferred=True)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CycleRule(TimeLimit, Base):

@@ -4,7 +4,9 @@ linked from the victims domain (vat.victims.models.VictimAllegation)."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Boolean, CheckConstraint, Date, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,14 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from vat.crypto import EncryptedText
 from vat.db import Base, UTCDateTime, one_of, utcnow
 
-
-class Labelled(enum.StrEnum):
-    @property
-    def label(self) -> str:
-        return LABELS.get(self.value, self.value.replace("_", " "))
-
-
-LABELS = {
+LABELS: dict[str, Any] = {
     "military_expert": "military expert on mission",
     "formed_police": "formed police unit",
     "individual_police": "individual police",
@@ -34,6 +29,33 @@ LABELS = {
     "under_review": "under review",
     "closed_without_investigation": "closed without investigation",
 }
+
+
+WORDS: dict[type, Mapping[str, Any]] = {}  # an enumeration's own words, by value (`words`)
+
+
+class Labelled(enum.StrEnum):
+    """A member reads as words: those of its enumeration (or one it extends), else the allegations'
+    LABELS, else its value with spaces."""
+
+    @property
+    def label(self) -> str:
+        own = next((WORDS[kind] for kind in type(self).__mro__ if kind in WORDS), LABELS)
+        return own.get(self.value) or self.value.replace("_", " ")
+
+
+E = TypeVar("E", bound=type[Labelled])
+
+
+def words(labels: Mapping[str, Any]) -> Callable[[E], E]:
+    """Class decorator: the words of an enumeration's members (by value) where the value with
+    spaces will not do."""
+
+    def give(enumeration: E) -> E:
+        WORDS[enumeration] = labels
+        return enumeration
+
+    return give
 
 
 class PersonnelCategory(Labelled):

@@ -23,18 +23,60 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vat.allegations.models import Allegation, Labelled, PersonnelCategory
+from vat.allegations.models import Allegation, Labelled, PersonnelCategory, words
 from vat.auth.models import User
 from vat.crypto import EncryptedDate, EncryptedText, identity_column
-from vat.db import Base, UTCDateTime, one_of, owned, utcnow
+from vat.db import Base, Recorded, UTCDateTime, one_of, owned, utcnow
 from vat.money import InCurrency, currency_first
 from vat.victims.models import Assistance, Child, Consent, Victim
 
+CLAIM_LABELS: dict[str, Any] = {
+    "match": _l("match"),
+    "exclusion": _l("exclusion"),
+    "inconclusive": _l("inconclusive"),
+    "court_decision": _l("court decision"),
+    "acknowledgment": _l("acknowledgment by the father"),
+    "court_presumption": _l("court decision on presumption (no DNA)"),
+    "court_refusal": _l("court decision on the father's refusal of sampling"),
+    "refused_sampling": _l("refuses DNA sampling"),
+    "untraceable": _l("cannot be traced"),
+    "left_service": _l("has left service"),
+    "member_state_courts": _l("courts of the member state"),
+    "host_state_courts": _l("courts of the host state"),
+    "agreement": _l("agreement between the parents"),
+    "none": _l("none"),
+    "counsel": _l("counsel"),
+    "legal_aid": _l("legal aid"),
+    "member_state": _l("the member state"),
+    "united_nations": _l("the United Nations"),
+    "trust_fund": _l("the trust fund"),
+    "resolved": _l("resolved"),
+    "unresolved": _l("unresolved"),
+    "withdrawn": _l("withdrawn by the victim"),
+    "father_excluded": _l("alleged father excluded"),
+    "monthly": _l("monthly"),
+    "quarterly": _l("quarterly"),
+    "yearly": _l("yearly"),
+    "once": _l("once (lump sum)"),
+    "sent": _l("sent to the member state"),
+    "received": _l("reply from the member state"),
+    "permanent_mission": _l("through the permanent mission"),
+    "note_verbale": _l("note verbale"),
+    "embassy": _l("embassy"),
+    "email": _l("email"),
+    "meeting": _l("meeting"),
+    "other": _l("other"),
+    "bank_transfer": _l("bank transfer"),
+    "mobile_money": _l("mobile money"),
+    "through_mission": _l("through the mission"),
+    "through_member_state": _l("through the member state"),
+    "cash": _l("cash"),
+}
 
+
+@words(CLAIM_LABELS)
 class ClaimLabelled(Labelled):
-    @property
-    def label(self) -> str:
-        return CLAIM_LABELS.get(self.value) or self.value.replace("_", " ")
+    """The claims' enumerations, in the claims' words."""
 
 
 class ClaimStep(ClaimLabelled):
@@ -175,50 +217,6 @@ class PaymentRoute(ClaimLabelled):
     THROUGH_MEMBER_STATE = "through_member_state"
     CASH = "cash"
     OTHER = "other"
-
-
-CLAIM_LABELS: dict[str, Any] = {
-    "match": _l("match"),
-    "exclusion": _l("exclusion"),
-    "inconclusive": _l("inconclusive"),
-    "court_decision": _l("court decision"),
-    "acknowledgment": _l("acknowledgment by the father"),
-    "court_presumption": _l("court decision on presumption (no DNA)"),
-    "court_refusal": _l("court decision on the father's refusal of sampling"),
-    "refused_sampling": _l("refuses DNA sampling"),
-    "untraceable": _l("cannot be traced"),
-    "left_service": _l("has left service"),
-    "member_state_courts": _l("courts of the member state"),
-    "host_state_courts": _l("courts of the host state"),
-    "agreement": _l("agreement between the parents"),
-    "none": _l("none"),
-    "counsel": _l("counsel"),
-    "legal_aid": _l("legal aid"),
-    "member_state": _l("the member state"),
-    "united_nations": _l("the United Nations"),
-    "trust_fund": _l("the trust fund"),
-    "resolved": _l("resolved"),
-    "unresolved": _l("unresolved"),
-    "withdrawn": _l("withdrawn by the victim"),
-    "father_excluded": _l("alleged father excluded"),
-    "monthly": _l("monthly"),
-    "quarterly": _l("quarterly"),
-    "yearly": _l("yearly"),
-    "once": _l("once (lump sum)"),
-    "sent": _l("sent to the member state"),
-    "received": _l("reply from the member state"),
-    "permanent_mission": _l("through the permanent mission"),
-    "note_verbale": _l("note verbale"),
-    "embassy": _l("embassy"),
-    "email": _l("email"),
-    "meeting": _l("meeting"),
-    "other": _l("other"),
-    "bank_transfer": _l("bank transfer"),
-    "mobile_money": _l("mobile money"),
-    "through_mission": _l("through the mission"),
-    "through_member_state": _l("through the member state"),
-    "cash": _l("cash"),
-}
 
 
 claim_child = Table(
@@ -368,7 +366,7 @@ class ClaimEvent(Base):
     recorded_by: Mapped[User | None] = relationship()
 
 
-class Letter(Base):
+class Letter(Recorded, Base):
     """One letter to the member state, or one reply from it, about a paternity claim or about an
     allegation's accountability cycle (vat.allegations.accountability): one log, one wait."""
 
@@ -389,13 +387,11 @@ class Letter(Base):
     channel: Mapped[str] = mapped_column(String(30))
     reference: Mapped[str | None] = mapped_column(String(100))
     summary: Mapped[str | None] = mapped_column(EncryptedText("vat_claim_letter.summary"), deferred=True)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     claim: Mapped[Claim] = relationship(back_populates="letters")
 
 
-class SupportOrder(Base):
+class SupportOrder(Recorded, Base):
     """A child-support order: `amount` due each period from `starts_on` (to `ends_on`, if set).
     A later order ends the one before it the day before it starts."""
 
@@ -412,8 +408,6 @@ class SupportOrder(Base):
     frequency: Mapped[str] = mapped_column(String(20))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     claim: Mapped[Claim] = relationship(back_populates="orders")
 
@@ -421,7 +415,7 @@ class SupportOrder(Base):
         super().__init__(**currency_first(values))
 
 
-class Payment(Base):
+class Payment(Recorded, Base):
     """Money received for the child; `token` makes a resubmitted form book once. Never edited nor
     deleted: a mistake is undone by a reversal (a row that `reverses` it, same amount, with a
     reason), then the right payment is recorded."""
@@ -443,8 +437,6 @@ class Payment(Base):
     reason: Mapped[str | None] = mapped_column(EncryptedText("vat_claim_payment.reason"), deferred=True)
     # An amount far beyond the order was confirmed by the person who recorded it (support.py).
     confirmed_unusual: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     claim: Mapped[Claim] = relationship(back_populates="payments")
     reverses: Mapped[Payment | None] = relationship(remote_side=[id], foreign_keys=[reverses_id])

@@ -20,10 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vat.allegations.models import Allegation, Labelled, Outcome
+from vat.allegations.models import Allegation, Labelled, Outcome, words
 from vat.auth.models import User
 from vat.crypto import EncryptedDate, EncryptedText, identity_column
-from vat.db import Base, UTCDateTime, one_of, owned, utcnow
+from vat.db import Base, Recorded, UTCDateTime, one_of, owned, utcnow
 from vat.money import InCurrency, currency_first
 
 
@@ -45,6 +45,17 @@ class VictimStatus(Labelled):
     LOST_CONTACT = "lost_contact"
 
 
+@words(
+    {
+        "services": "receive services",
+        "referral": "be referred to a named provider",
+        "share_member_state": "share with a member state",
+        "paternity_disclosure": "paternity disclosure",
+        "dna_testing": "DNA testing",
+        "contact": "be contacted",
+        "aggregate_reporting": "share de-identified records for analysis",
+    }
+)
 class ConsentPurpose(Labelled):
     SERVICES = "services"
     REFERRAL = "referral"
@@ -53,21 +64,6 @@ class ConsentPurpose(Labelled):
     DNA_TESTING = "dna_testing"
     CONTACT = "contact"
     AGGREGATE_REPORTING = "aggregate_reporting"
-
-    @property
-    def label(self) -> str:
-        return CONSENT_LABELS[self]
-
-
-CONSENT_LABELS = {
-    ConsentPurpose.SERVICES: "receive services",
-    ConsentPurpose.REFERRAL: "be referred to a named provider",
-    ConsentPurpose.SHARE_MEMBER_STATE: "share with a member state",
-    ConsentPurpose.PATERNITY_DISCLOSURE: "paternity disclosure",
-    ConsentPurpose.DNA_TESTING: "DNA testing",
-    ConsentPurpose.CONTACT: "be contacted",
-    ConsentPurpose.AGGREGATE_REPORTING: "share de-identified records for analysis",
-}
 
 
 class ConsentMethod(Labelled):
@@ -78,6 +74,7 @@ class ConsentMethod(Labelled):
     OTHER = "other"
 
 
+@words({"material": "material / basic needs"})
 class ServiceType(Labelled):
     MEDICAL = "medical"
     PSYCHOSOCIAL = "psychosocial"
@@ -89,11 +86,8 @@ class ServiceType(Labelled):
     PROTECTION = "protection"
     OTHER = "other"
 
-    @property
-    def label(self) -> str:
-        return "material / basic needs" if self is ServiceType.MATERIAL else self.value
 
-
+@words({"declined": "declined by the victim", "cancelled": "cancelled (consent withdrawn)"})
 class ServiceStatus(Labelled):
     REFERRED = "referred"
     IN_PROGRESS = "in_progress"
@@ -102,14 +96,8 @@ class ServiceStatus(Labelled):
     NOT_AVAILABLE = "not_available"
     CANCELLED = "cancelled"  # set when the consent it needed was withdrawn
 
-    @property
-    def label(self) -> str:
-        return {
-            ServiceStatus.DECLINED: "declined by the victim",
-            ServiceStatus.CANCELLED: "cancelled (consent withdrawn)",
-        }.get(self, self.value.replace("_", " "))
 
-
+@words({"trust_fund_project": "trust-fund project", "direct_trust_fund": "direct trust-fund support"})
 class FundingSource(Labelled):
     TRUST_FUND_PROJECT = "trust_fund_project"
     DIRECT_TRUST_FUND = "direct_trust_fund"
@@ -118,14 +106,8 @@ class FundingSource(Labelled):
     PETTY_CASH = "petty_cash"
     UNKNOWN = "unknown"
 
-    @property
-    def label(self) -> str:
-        return {
-            FundingSource.TRUST_FUND_PROJECT: "trust-fund project",
-            FundingSource.DIRECT_TRUST_FUND: "direct trust-fund support",
-        }.get(self, self.value.replace("_", " "))
 
-
+@words({"message": "text message", "third_party": "through a third party"})
 class Channel(Labelled):
     IN_PERSON = "in_person"
     PHONE = "phone"
@@ -133,12 +115,6 @@ class Channel(Labelled):
     LETTER = "letter"
     THIRD_PARTY = "third_party"
     OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return {Channel.MESSAGE: "text message", Channel.THIRD_PARTY: "through a third party"}.get(
-            self, self.value.replace("_", " ")
-        )
 
 
 class RecipientKind(Labelled):
@@ -237,7 +213,7 @@ class CaseCounter(Base):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Consent(Base):
+class Consent(Recorded, Base):
     """One consent given for one purpose; withdrawn (never deleted) when the victim says so."""
 
     __tablename__ = "vat_consent"
@@ -252,8 +228,6 @@ class Consent(Base):
     recipient: Mapped[str | None] = mapped_column(String(200))  # the named provider or state, if any
     withdrawn_on: Mapped[date | None] = mapped_column(Date)
     superseded: Mapped[bool] = mapped_column(Boolean, default=False)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     victim: Mapped[Victim] = relationship(back_populates="consents")
 
@@ -370,7 +344,7 @@ class VictimTask(Base):
         return f"Inform the victim of the outcome of allegation {ref} ({self.outcome})"
 
 
-class Disclosure(Base):
+class Disclosure(Recorded, Base):
     """The victim's file shared with a member state or referred to a named provider; it needs
     the matching consent and is cancelled when that consent is withdrawn."""
 
@@ -384,8 +358,6 @@ class Disclosure(Base):
     purpose: Mapped[str] = mapped_column(EncryptedText("vat_disclosure.purpose"))
     shared_on: Mapped[date] = mapped_column(Date)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     victim: Mapped[Victim] = relationship(back_populates="disclosures")
 
@@ -442,7 +414,7 @@ class Satisfaction(Labelled):
     UNSURE = "unsure"
 
 
-class Feedback(Base):
+class Feedback(Recorded, Base):
     """What the victim said of a service, or of a case update (a communication): satisfied or
     not, a complaint, a follow-up owed. Reported per provider and per service type."""
 
@@ -470,8 +442,6 @@ class Feedback(Base):
     follow_up_needed: Mapped[bool] = mapped_column(Boolean, default=False)
     follow_up_on: Mapped[date | None] = mapped_column(Date)
     followed_up_on: Mapped[date | None] = mapped_column(Date)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     victim: Mapped[Victim] = relationship(back_populates="feedback")
     service: Mapped[Assistance | None] = relationship()

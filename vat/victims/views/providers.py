@@ -3,6 +3,8 @@ victims); senior advocates keep it for the countries they cover, administrators 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -74,13 +76,25 @@ def new() -> str:
 @requires(Permission.MANAGE_PROVIDERS)
 def create() -> Response | tuple[str, int]:
     form = _form()
-    return submit(
+    return _save(
         form,
         lambda: providers.create_provider(actor=current_user, **form_values(form)),
         done=_("Provider added to the directory."),
+        title=_("Add a provider"),
+    )
+
+
+def _save(
+    form: ProviderForm, run: Callable[[], Provider], *, done: str, title: str
+) -> Response | tuple[str, int]:
+    """The provider form's POST: a refusal shows the form again, a save goes back to the directory."""
+    return submit(
+        form,
+        run,
+        done=done,
         then=lambda _provider: url_for("providers.directory"),
         template=PROVIDER_FORM,
-        title=_("Add a provider"),
+        title=title,
     )
 
 
@@ -97,11 +111,9 @@ def edit(provider_id: int) -> str:
 def update(provider_id: int) -> Response | tuple[str, int]:
     provider = _managed(provider_id)
     form = _form()
-    return submit(
+    return _save(
         form,
         lambda: providers.update_provider(actor=current_user, provider=provider, **form_values(form)),
         done=_("Provider updated."),
-        then=lambda _provider: url_for("providers.directory"),
-        template=PROVIDER_FORM,
         title=_("Update a provider"),
     )
