@@ -60,7 +60,7 @@ def register_converters(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from ledger.views import bp as ledger_bp
     from vat.admin import bp as admin_bp
-    from vat.allegations import cycle_views  # noqa: F401  # registers the cycle's pages on allegations_bp
+    from vat.allegations import cycle_rule_views, cycle_views  # noqa: F401  # the cycle's pages on allegations_bp
     from vat.allegations.views import bp as allegations_bp
     from vat.auth.views import bp as auth_bp
     from vat.claims.views import bp as claims_bp

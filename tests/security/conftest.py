@@ -237,7 +237,15 @@ POSTING_ROLE = {
     "review_break_glass": Role.AUDITOR,
     "review_admin_acts": Role.AUDITOR,
 }
-FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv", "kind": "victims", "job_id": "A" * 32}
+# Values for URL parameters that are not record ids: "kind" an import template's, "job_id" a job
+# no user owns.
+FIXED_ARGUMENTS = {
+    "step": "referred",
+    "cycle_step": "member_state_outcome",
+    "fmt": "csv",
+    "kind": "victims",
+    "job_id": "A" * 32,
+}
 # The sign-in flow changes the session it runs in: its forms are tested in tests/auth.
 SKIPPED_ENDPOINTS = frozenset({"auth.logout", "auth.check_second_factor"})
 

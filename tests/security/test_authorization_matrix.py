@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import sign_in
-from tests.security.conftest import IN_SCOPE, OUT_OF_SCOPE, in_address, seeded_objects
+from tests.security.conftest import FIXED_ARGUMENTS, IN_SCOPE, OUT_OF_SCOPE, in_address, seeded_objects
 from vat.auth.models import Role
 from vat.auth.policy import SCOPED_ROLES, can, declared_permission
 from vat.auth.policy import Permission as P
@@ -141,6 +141,8 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("POST", "allegations.link_victim"): (P.EDIT_CASES, SCOPED),
     ("GET", "allegations.clock_rules"): (P.VIEW_IDENTITY, ANY),
     ("POST", "allegations.update_clock_rule"): (P.EDIT_POLICY, ANY),
+    ("GET", "allegations.cycle_rules"): (P.VIEW_IDENTITY, ANY),
+    ("POST", "allegations.update_cycle_rule_view"): (P.EDIT_POLICY, ANY),
     ("GET", "allegations.new"): (P.EDIT_CASES, ANY),
     ("GET", "allegations.cycle_step"): (P.EDIT_CASES, SCOPED),
     ("POST", "allegations.record_cycle_step"): (P.EDIT_CASES, SCOPED),
@@ -244,9 +246,6 @@ REFUSED_IN_VIEW: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "victims.export_disclosure"): frozenset({Role.ADVOCATE}),
 }
 
-# Values for URL parameters that are not record ids.
-# "kind": an import template's; "job_id": a job no user owns
-FIXED_ARGUMENTS = {"step": "referred", "fmt": "csv", "kind": "victims", "job_id": "A" * 32}
 STATIC_FILES = {"static": {"filename": "app.css"}, "ledger.static": {"filename": "ledger.css"}}
 
 

@@ -1,13 +1,24 @@
-"""The forms of the accountability cycle: one dated step, one letter (the claims' letter form)."""
+"""The forms of the accountability cycle: one dated step, one letter (the claims' letter form), one
+limit of the cycle."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from vat.allegations.cycle_models import ALL_MEASURES, MEASURES, CycleStep
+from vat.allegations.models import PersonnelCategory
 from vat.request_keys import KeyedForm
 from vat.victims.labels import cycle_step_label, vat_label
 
@@ -26,3 +37,15 @@ class CycleStepForm(KeyedForm):
         self.step.choices = [SelectChoice(s.value, cycle_step_label(s.value)) for s in CycleStep]
         measures = MEASURES.get(step or "", tuple(ALL_MEASURES))
         self.measure.choices = [SelectChoice(m, vat_label(m)) for m in measures]
+
+
+class CycleRuleForm(FlaskForm):
+    amount = IntegerField(_l("Limit"), validators=[DataRequired(), NumberRange(min=1, max=3650)])
+    unit = SelectField(
+        _l("Unit"), choices=[SelectChoice("days", _l("days")), SelectChoice("months", _l("months"))]
+    )
+    applies_to = SelectMultipleField(
+        _l("Applies to (none chosen: every allegation)"),
+        choices=[SelectChoice(c.value, vat_label(c.value)) for c in PersonnelCategory],
+    )
+    substantiated_only = BooleanField(_l("Substantiated allegations only"))
