@@ -46,6 +46,15 @@ def signed(heads: Heads, reason: str) -> dict[str, Any]:
     return fields | {"mac": _mac(fields)}
 
 
+def genuine(line: Any) -> bool:
+    """Whether `line` is an anchor line signed with this installation's chain key."""
+    try:
+        fields = {name: line[name] for name in ("at", "reason", "heads")}
+        return hmac.compare_digest(str(line["mac"]), _mac(fields))
+    except (KeyError, TypeError):
+        return False
+
+
 def append(line: dict[str, Any]) -> None:
     """Add `line` to the file, on disk before this returns (opened for appending only)."""
     target = path()
@@ -83,11 +92,9 @@ def latest() -> tuple[dict[str, Any] | None, str | None]:
     for number, text in enumerate(target.read_text(encoding="utf-8").splitlines(), start=1):
         try:
             line = json.loads(text)
-            fields = {name: line[name] for name in ("at", "reason", "heads")}
-            genuine = hmac.compare_digest(str(line["mac"]), _mac(fields))
-        except (ValueError, KeyError, TypeError):
-            genuine = False
-        if not genuine:
+        except ValueError:
+            line = None
+        if not genuine(line):
             return None, f"the anchor file {target} was altered at line {number}"
         found = line
     return found, None

@@ -11,6 +11,7 @@ from vat.reports.views import (
     quality,
     referrals,
     statistics,
+    un_report,
     victims,
     withholdings,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "quality",
     "referrals",
     "statistics",
+    "un_report",
     "victims",
     "withholdings",
 ]

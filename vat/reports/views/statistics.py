@@ -3,6 +3,7 @@ a workbook of one sheet per table)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -159,12 +160,25 @@ def _context(report: Statistics) -> dict[str, Any]:
     }
 
 
-def _shown(key: str, title: str, first: str, table: SuppressedTable) -> ShownTable:
+def _shown(
+    key: str,
+    title: str,
+    first: str,
+    table: SuppressedTable,
+    *,
+    row_label: Callable[[str], str] | None = None,
+    column_label: Callable[[str], str] | None = None,
+    counted: str | None = None,
+) -> ShownTable:
+    """A table in words; `row_label`, `column_label` and `counted` (what the chart counts) for
+    tables other than this page's."""
     names = SEX_ROWS if key == "victims" else None
+    row_label = row_label or (lambda value: _row_label(key, value, names))
+    column_label = column_label or (lambda value: _column_label(key, value))
     single = len(table.column_labels) == 1
-    header = [first, *[_column_label(key, c) for c in table.column_labels]]
+    header = [first, *[column_label(c) for c in table.column_labels]]
     rows = [
-        (_row_label(key, value, names), list(cells) if single else [*cells, total])
+        (row_label(value), list(cells) if single else [*cells, total])
         for value, cells, total in zip(table.row_labels, table.cells, table.row_totals, strict=True)
     ]
     totals = list(table.column_totals) if single else [*table.column_totals, table.grand_total]
@@ -172,7 +186,7 @@ def _shown(key: str, title: str, first: str, table: SuppressedTable) -> ShownTab
         chart_id=f"statistics-{key}",
         title=title,
         categories=[name for name, _ in rows],
-        name=label(key) if key in ("victims", "claims") else _("allegations"),
+        name=counted or (label(key) if key in ("victims", "claims") else _("allegations")),
         counts=table.row_totals,
     )
     return ShownTable(key, title, header if single else [*header, _("total")], rows, totals, chart)
@@ -221,7 +235,7 @@ def _sheet(table: ShownTable) -> Sheet:
     rows = [[name, *figures(values)] for name, values in table.rows]
     if table.totals:
         rows.append([_("total"), *figures(table.totals)])
-    return (str(SHEETS[table.key]), table.header, rows)
+    return (str(SHEETS.get(table.key, table.title)), table.header, rows)
 
 
 def statistics_export(fmt: str) -> Response:

@@ -1,0 +1,301 @@
+"""The Secretary-General's annual tables and OIOS's metrics (issue 17, item 6), for a quarter, a
+year or a date range, over the allegations received in it:
+
+- allegations and alleged perpetrators by personnel group (SG §62: "41 allegations involved 101
+  military personnel"), the allegations split by whether the number of perpetrators is recorded;
+- investigation status against outcome (SG §65: referred, under review, completed and
+  substantiated or not, still under investigation);
+- victims of those allegations by entity category and by entity category and type, as the UN's
+  groups (girls, women, boys, men, unknown; SG §62, §67–68);
+- OIOS's measures: days from intake to referral against 10 (§73), months of investigation and the
+  share within 6, open allegations and their age, the substantiation rate, the share of
+  substantiated allegations sanctioned (§86–90), and the share of their victims with no assistance
+  (§110).
+
+Who sees what is the statistics page's rule (vat.reports.statistics): advocates everything; for
+fund managers and auditors each table is suppressed, a period is refused when the query-set-size
+control says so (dates ranges always), and a measure is hidden unless it stands on at least k
+allegations or victims and neither its part nor the rest is a count from 1 to k − 1."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from vat.allegations.clock import deadline
+from vat.allegations.cycle_models import MEASURES, AccountabilityStep, CycleStep
+from vat.allegations.models import (
+    Allegation,
+    AllegationType,
+    EntityCategory,
+    InvestigationStatus,
+    Outcome,
+    PersonnelCategory,
+)
+from vat.auth.actor import Actor
+from vat.db import db
+from vat.inputs import today
+from vat.reports.scope import (
+    Period,
+    VictimFilters,
+    place_conditions,
+    sees_rows,
+    share,
+    threshold,
+    victim_conditions,
+)
+from vat.reports.statistics import GROUPS, NOT_RECORDED, SEPARATOR, UNKNOWN_GROUP, too_few
+from vat.reports.suppression import SuppressedTable, suppress
+from vat.victims.models import Victim, VictimAllegation
+from vat.victims.support_summary import supported_in_summary
+
+# The SG report's groups of personnel (§62): military, police, civilian; then the others.
+PERSONNEL_GROUPS: dict[str, tuple[str, ...]] = {
+    "military": (PersonnelCategory.MILITARY_CONTINGENT, PersonnelCategory.MILITARY_EXPERT),
+    "police": (PersonnelCategory.FORMED_POLICE, PersonnelCategory.INDIVIDUAL_POLICE),
+    "civilian": (PersonnelCategory.CIVILIAN, PersonnelCategory.UN_VOLUNTEER, PersonnelCategory.CONTRACTOR),
+    "implementing_partner": (PersonnelCategory.IMPLEMENTING_PARTNER,),
+    "non_un_force": (PersonnelCategory.NON_UN_FORCE,),
+    "unknown": (PersonnelCategory.UNKNOWN,),
+}
+GROUP_OF = {category: group for group, categories in PERSONNEL_GROUPS.items() for category in categories}
+NUMBER_COLUMNS = ["number_recorded", "number_not_recorded"]
+STATUS_ROWS = [*(s.value for s in InvestigationStatus), NOT_RECORDED]
+OUTCOME_COLUMNS = [o.value for o in Outcome]
+VICTIM_COLUMNS = [*(name for name, _, _ in GROUPS), UNKNOWN_GROUP]
+CATEGORY_ROWS = [*(c.value for c in EntityCategory), NOT_RECORDED]
+CATEGORY_TYPE_ROWS = [f"{c}{SEPARATOR}{t.value}" for c in CATEGORY_ROWS for t in AllegationType]
+
+REFERRAL_DAYS = 10  # OIOS §73: intake to referral for investigation
+INVESTIGATION_MONTHS = 6  # OIOS §74 and the SG's target for investigations
+DAYS_PER_MONTH = Decimal("30.4375")  # an average month, for average durations only
+# A sanction: an administrative action or a member state's outcome that punishes (not "other",
+# which says nothing of what was done).
+SANCTIONS = {
+    CycleStep.ADMINISTRATIVE_ACTION.value: set(MEASURES[CycleStep.ADMINISTRATIVE_ACTION])
+    - {"left_before_action", "no_action", "other"},
+    CycleStep.MEMBER_STATE_OUTCOME.value: set(MEASURES[CycleStep.MEMBER_STATE_OUTCOME])
+    - {"acquitted", "no_action", "ongoing", "other"},
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One of OIOS's measures: its value (an average or a percentage; None when there is nothing
+    to measure or it is hidden), and how many allegations or victims it stands on (None: hidden)."""
+
+    key: str
+    value: Decimal | None
+    base: int | None
+
+
+@dataclass(frozen=True)
+class UnReport:
+    period: Period
+    threshold: int
+    by_personnel: SuppressedTable | None  # rows: PERSONNEL_GROUPS; columns: NUMBER_COLUMNS
+    perpetrators: SuppressedTable | None  # rows: PERSONNEL_GROUPS; one column
+    outcomes: SuppressedTable | None  # rows: STATUS_ROWS; columns: OUTCOME_COLUMNS
+    victims_by_category: SuppressedTable | None  # rows: CATEGORY_ROWS; columns: VICTIM_COLUMNS
+    victims_by_type: SuppressedTable | None  # rows: CATEGORY_TYPE_ROWS; columns: VICTIM_COLUMNS
+    measures: list[Measure]
+    refused: bool  # too few allegations for these filters: nothing is shown
+
+    @property
+    def tables(self) -> dict[str, SuppressedTable]:
+        named = {
+            "personnel_groups": self.by_personnel,
+            "perpetrators": self.perpetrators,
+            "outcomes": self.outcomes,
+            "victims_by_category": self.victims_by_category,
+            "victims_by_type": self.victims_by_type,
+        }
+        return {key: table for key, table in named.items() if table is not None}
+
+
+def un_report(user: Actor, filters: VictimFilters, period: Period, *, on: date | None = None) -> UnReport:
+    """The SG's tables and OIOS's measures for `period` over what the viewer may count (`filters`:
+    country and mission). A free date range is for advocates only: the view refuses it to others."""
+    filters = VictimFilters(country_code=filters.country_code, mission=filters.mission)
+    limit = 1 if sees_rows(user) else threshold()
+    if too_few(user, filters, period, "allegations"):
+        return UnReport(period, limit, None, None, None, None, None, [], refused=True)
+    conditions = [
+        *place_conditions(
+            user, filters, record=Allegation, record_type="allegation", dated=Allegation.received_on
+        ),
+        *period.conditions(Allegation.received_on),
+    ]
+    rows = db.session.execute(
+        select(
+            Allegation.id,
+            Allegation.personnel_category,
+            Allegation.perpetrators,
+            Allegation.investigation_status,
+            Allegation.outcome,
+            Allegation.received_on,
+            Allegation.referred_on,
+            Allegation.investigation_completed_on,
+        ).where(*conditions)
+    ).all()
+    victims = _victims(user, conditions)
+    personnel, perpetrators = _personnel(rows, limit)
+    return UnReport(
+        period=period,
+        threshold=limit,
+        by_personnel=personnel,
+        perpetrators=perpetrators,
+        outcomes=_outcomes(rows, limit),
+        victims_by_category=_victim_table(victims, CATEGORY_ROWS, lambda c, _t: c, limit),
+        victims_by_type=_victim_table(victims, CATEGORY_TYPE_ROWS, lambda c, t: f"{c}{SEPARATOR}{t}", limit),
+        measures=_measures(user, rows, conditions, limit, on or today()),
+        refused=False,
+    )
+
+
+def _personnel(rows: Sequence[Any], limit: int) -> tuple[SuppressedTable, SuppressedTable]:
+    groups = list(PERSONNEL_GROUPS)
+    counts = {(g, c): 0 for g in groups for c in NUMBER_COLUMNS}
+    people = dict.fromkeys(groups, 0)
+    for row in rows:
+        group = GROUP_OF.get(row.personnel_category, "unknown")
+        counts[(group, NUMBER_COLUMNS[row.perpetrators is None])] += 1
+        people[group] += row.perpetrators or 0
+    table = suppress(
+        groups, NUMBER_COLUMNS, [[counts[(g, c)] for c in NUMBER_COLUMNS] for g in groups], threshold=limit
+    )
+    return table, suppress(groups, ["perpetrators"], [[people[g]] for g in groups], threshold=limit)
+
+
+def _outcomes(rows: Sequence[Any], limit: int) -> SuppressedTable:
+    cells = {(s, o): 0 for s in STATUS_ROWS for o in OUTCOME_COLUMNS}
+    for row in rows:
+        cells[(row.investigation_status or NOT_RECORDED, row.outcome)] += 1
+    grid = [[cells[(s, o)] for o in OUTCOME_COLUMNS] for s in STATUS_ROWS]
+    return suppress(STATUS_ROWS, OUTCOME_COLUMNS, grid, threshold=limit)
+
+
+def _group(sex: str, age: str) -> str:
+    return next((name for name, s, a in GROUPS if (s, a) == (sex, age)), UNKNOWN_GROUP)
+
+
+def _victims(user: Actor, conditions: list[Any]) -> list[tuple[int, str, str, str]]:
+    """The victims named in the allegations, once per allegation: (victim, entity category,
+    type, UN group)."""
+    query = (
+        select(Victim.id, Allegation.entity_category, Allegation.type, Victim.sex, Victim.age_group)
+        .select_from(VictimAllegation)
+        .join(Allegation, Allegation.id == VictimAllegation.allegation_id)
+        .join(Victim, Victim.id == VictimAllegation.victim_id)
+        .where(*conditions, *victim_conditions(user, VictimFilters(), consented_only=False))
+    )
+    return [
+        (victim, category or NOT_RECORDED, kind, _group(sex, age))
+        for victim, category, kind, sex, age in db.session.execute(query)
+    ]
+
+
+def _victim_table(
+    victims: list[tuple[int, str, str, str]], rows: list[str], row_of: Any, limit: int
+) -> SuppressedTable:
+    """Each victim counted once per row (a victim named in two allegations of a row, once)."""
+    seen = {(row_of(category, kind), victim, group) for victim, category, kind, group in victims}
+    cells = {(r, c): 0 for r in rows for c in VICTIM_COLUMNS}
+    for row, _victim, group in seen:
+        cells[(row, group)] += 1
+    return suppress(
+        rows, VICTIM_COLUMNS, [[cells[(r, c)] for c in VICTIM_COLUMNS] for r in rows], threshold=limit
+    )
+
+
+def _measures(user: Actor, rows: Sequence[Any], conditions: list[Any], limit: int, on: date) -> list[Measure]:
+    def hidden(*counts: int) -> bool:
+        return any(0 < n < limit for n in counts)
+
+    def average(key: str, values: list[Decimal]) -> Measure:
+        if hidden(len(values)) or not values:
+            return Measure(key, None, None if hidden(len(values)) else 0)
+        mean = sum(values, Decimal(0)) / len(values)
+        return Measure(key, mean.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP), len(values))
+
+    def part(key: str, found: int, whole: int) -> Measure:
+        if hidden(whole, found, whole - found):
+            return Measure(key, None, None if hidden(whole) else whole)
+        return Measure(key, share(found, whole), whole)
+
+    referrals = [(r.referred_on - r.received_on).days for r in rows if r.received_on and r.referred_on]
+    investigations = [
+        (r.referred_on, r.investigation_completed_on)
+        for r in rows
+        if r.referred_on and r.investigation_completed_on
+    ]
+    open_ages = [
+        (on - r.received_on).days
+        for r in rows
+        if r.outcome == Outcome.PENDING
+        and r.investigation_status != InvestigationStatus.CLOSED_WITHOUT_INVESTIGATION
+        and r.received_on
+    ]
+    decided = [r for r in rows if r.outcome != Outcome.PENDING]
+    substantiated = {r.id for r in rows if r.outcome == Outcome.SUBSTANTIATED}
+    sanctioned = _sanctioned(substantiated)
+    supported, victims = _assisted(user, conditions)
+    return [
+        average("referral_days", [Decimal(d) for d in referrals]),
+        part("referred_within", sum(d <= REFERRAL_DAYS for d in referrals), len(referrals)),
+        average(
+            "investigation_months",
+            [Decimal((end - start).days) / DAYS_PER_MONTH for start, end in investigations],
+        ),
+        part(
+            "investigated_within",
+            sum(end <= deadline(start, INVESTIGATION_MONTHS, "months") for start, end in investigations),
+            len(investigations),
+        ),
+        Measure("open", None, None)
+        if hidden(len(open_ages))
+        else Measure("open", Decimal(len(open_ages)), len(open_ages)),
+        average("open_age_days", [Decimal(d) for d in open_ages]),
+        part("substantiated", len(substantiated), len(decided)),
+        part("sanctioned", len(sanctioned), len(substantiated)),
+        part("no_assistance", victims - supported, victims),
+    ]
+
+
+def _sanctioned(substantiated: set[int]) -> set[int]:
+    """The substantiated allegations with a sanction recorded in their accountability cycle."""
+    found: set[int] = set()
+    for step, measures in SANCTIONS.items():
+        found |= set(
+            db.session.scalars(
+                select(AccountabilityStep.allegation_id)
+                .distinct()
+                .where(
+                    AccountabilityStep.allegation_id.in_(substantiated),
+                    AccountabilityStep.step == step,
+                    AccountabilityStep.measure.in_(measures),
+                )
+            )
+        )
+    return found
+
+
+def _assisted(user: Actor, conditions: list[Any]) -> tuple[int, int]:
+    """Of the victims named in the allegations (each once), how many are supported, and how many
+    there are."""
+    named = (
+        select(VictimAllegation.victim_id)
+        .join(Allegation, Allegation.id == VictimAllegation.allegation_id)
+        .where(*conditions)
+    )
+    supported, total = db.session.execute(
+        select(func.count().filter(supported_in_summary()), func.count())
+        .select_from(Victim)
+        .where(Victim.id.in_(named), *victim_conditions(user, VictimFilters(), consented_only=False))
+    ).one()
+    return int(supported), int(total)
