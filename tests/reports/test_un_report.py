@@ -262,6 +262,7 @@ def test_oios_metrics_on_the_same_records(app, imported) -> None:
 
 def test_the_page_shows_them_in_english_and_french(client, login, imported) -> None:
     login(Role.SENIOR_ADVOCATE, "CAF")
+    assert 'href="/reports/un-report"' in client.get("/reports/").get_data(as_text=True)
     page = client.get(f"/reports/un-report?{PERIOD}").get_data(as_text=True)
     assert "Alleged perpetrators by personnel category" in page and 'id="figures-pack"' in page
     assert ">101<" in page and "65.6" in page
