@@ -52,19 +52,24 @@ def _other_rules(rules: dict[str, CycleRule]) -> None:
     rules["member_state_outcome"].amount, rules["member_state_outcome"].unit = 3, "months"
 
 
+def save_with_steps(allegations: list[dict[str, Any]]) -> list[Allegation]:
+    """Drawn allegations saved, with their recorded steps."""
+    rows = [
+        Allegation(reference=f"{n}/26", country_code="CAF", **v["columns"]) for n, v in enumerate(allegations)
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    for row, values in zip(rows, allegations, strict=True):
+        db.session.add_all(
+            AccountabilityStep(allegation_id=row.id, step=kind, measure=measure, dated_on=on)
+            for kind, measure, on in values["steps"]
+        )
+    return rows
+
+
 def test_sql_finds_the_steps_the_cycle_says_are_overdue(ctx: Flask) -> None:
     def compare(allegations: list[dict[str, Any]], rules_kind: str, data: st.DataObject) -> int:
-        rows = [
-            Allegation(reference=f"{n}/26", country_code="CAF", **v["columns"])
-            for n, v in enumerate(allegations)
-        ]
-        db.session.add_all(rows)
-        db.session.flush()
-        for row, values in zip(rows, allegations, strict=True):
-            db.session.add_all(
-                AccountabilityStep(allegation_id=row.id, step=kind, measure=measure, dated_on=on)
-                for kind, measure, on in values["steps"]
-            )
+        rows = save_with_steps(allegations)
         rules = {r.step: r for r in db.session.scalars(select(CycleRule))}
         if rules_kind == "other":
             _other_rules(rules)

@@ -116,9 +116,18 @@ def _recorded(*names: str, latest: date | None = None, starting: bool = False) -
 def overdue_condition(rule: CycleRule, rule_list: Sequence[CycleRule], on: date) -> ColumnElement[bool]:
     """SQL for "this rule's step is overdue on `on`", the deadline turned into the latest start
     that is late (as vat.allegations.clock.has_overdue_step does), so no date arithmetic runs in SQL."""
-    latest = latest_late_start(rule.amount, rule.unit, on)
+    return open_condition(rule, rule_list, started_by=latest_late_start(rule.amount, rule.unit, on))
+
+
+def open_condition(
+    rule: CycleRule, rule_list: Sequence[CycleRule], *, started_by: date | None = None
+) -> ColumnElement[bool]:
+    """SQL for "this rule's step is due or overdue" (`cycle`'s states): started (by `started_by`
+    if given), not done nor done by a later step, applicable, and not a historical record."""
+    latest = started_by
     if rule.starts_from in CLOCK_STEPS:
-        started: ColumnElement[bool] = getattr(Allegation, f"{rule.starts_from}_on") <= latest
+        start = getattr(Allegation, f"{rule.starts_from}_on")
+        started: ColumnElement[bool] = start.is_not(None) if latest is None else start <= latest
     else:
         started = _recorded(rule.starts_from, latest=latest, starting=True)
     conditions = [~_recorded(rule.step), Allegation.historical.is_(False), started]

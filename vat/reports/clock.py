@@ -90,6 +90,39 @@ def _limit_text(rule: ClockRule) -> str:
     return text
 
 
+def step_states(rule: ClockRule, today: date) -> dict[str, ColumnElement[bool]]:
+    """Where a rule's step stands on `today`, as SQL conditions on an allegation: the states of
+    vat.allegations.clock.clock, one condition each (the clock report's counts, the member-state
+    scorecard's)."""
+    done = getattr(Allegation, f"{rule.step}_on")
+    start = getattr(Allegation, f"{rule.starts_from}_on")
+    amount: ColumnElement[Any] = literal(rule.amount)
+    if rule.reduced_amount is not None and rule.reduced_from:
+        urgent = [u.value for u in Urgency if u.rank >= Urgency(rule.reduced_from).rank]
+        amount = case((Allegation.urgency.in_(urgent), rule.reduced_amount), else_=rule.amount)
+    due = _deadline(start, amount, rule.unit)
+    categories = [c for c in rule.applies_to.split(",") if c]
+    applies = Allegation.personnel_category.in_(categories) if categories else literal(True)
+    started = and_(applies, start.is_not(None))
+    # As vat.allegations.clock does: a later step's date bounds this one; a historical record
+    # without it has it "not recorded".
+    later_dates = [getattr(Allegation, f"{s.value}_on").is_not(None) for s in _after(rule.step)]
+    later = or_(*later_dates) if later_dates else false()
+    missing = and_(applies, done.is_(None))
+    open_ = and_(missing, ~later, Allegation.historical.is_(False))
+    return {
+        "on_time": and_(started, done.is_not(None), done <= due),
+        "late": and_(started, done.is_not(None), done > due),
+        "due": and_(started, open_, literal(today, Date) <= due),
+        "overdue": and_(started, open_, literal(today, Date) > due),
+        "waiting": and_(start.is_(None), open_),
+        "done": and_(applies, start.is_(None), done.is_not(None)),
+        "done_by": and_(missing, later),
+        "not_recorded": and_(missing, ~later, Allegation.historical.is_(True)),
+        "not_applicable": ~applies if categories else literal(False),
+    }
+
+
 def clock_report(user: Actor, filters: VictimFilters, *, today: date | None = None) -> ClockReport:
     """For each step of the allegation clock: how many allegations met the limit, missed it, are
     open within it or overdue; the average days taken against the prescribed limit. Fund managers
@@ -102,34 +135,10 @@ def clock_report(user: Actor, filters: VictimFilters, *, today: date | None = No
     rows = []
     total = int(db.session.scalar(select(func.count()).select_from(Allegation).where(*conditions)) or 0)
     for rule in db.session.scalars(select(ClockRule).order_by(ClockRule.position)):
+        states = step_states(rule, today)
         done = getattr(Allegation, f"{rule.step}_on")
         start = getattr(Allegation, f"{rule.starts_from}_on")
-        amount: ColumnElement[Any] = literal(rule.amount)
-        if rule.reduced_amount is not None and rule.reduced_from:
-            urgent = [u.value for u in Urgency if u.rank >= Urgency(rule.reduced_from).rank]
-            amount = case((Allegation.urgency.in_(urgent), rule.reduced_amount), else_=rule.amount)
-        due = _deadline(start, amount, rule.unit)
-        categories = [c for c in rule.applies_to.split(",") if c]
-        applies = Allegation.personnel_category.in_(categories) if categories else literal(True)
-        started = and_(applies, start.is_not(None))
-        # As vat.allegations.clock does: a later step's date bounds this one; a historical record
-        # without it has it "not recorded".
-        later_dates = [getattr(Allegation, f"{s.value}_on").is_not(None) for s in _after(rule.step)]
-        later = or_(*later_dates) if later_dates else false()
-        missing = and_(applies, done.is_(None))
-        open_ = and_(missing, ~later, Allegation.historical.is_(False))
-        states = {
-            "on_time": and_(started, done.is_not(None), done <= due),
-            "late": and_(started, done.is_not(None), done > due),
-            "due": and_(started, open_, literal(today, Date) <= due),
-            "overdue": and_(started, open_, literal(today, Date) > due),
-            "waiting": and_(start.is_(None), open_),
-            "done": and_(applies, start.is_(None), done.is_not(None)),
-            "done_by": and_(missing, later),
-            "not_recorded": and_(missing, ~later, Allegation.historical.is_(True)),
-            "not_applicable": ~applies if categories else literal(False),
-        }
-        completed = and_(started, done.is_not(None))
+        completed = or_(states["on_time"], states["late"])  # done, its start recorded
         figures = db.session.execute(
             select(
                 *[func.coalesce(func.sum(case((states[k], 1), else_=0)), 0) for k, _ in CLOCK_STATES],

@@ -3,31 +3,34 @@ response stands — national-investigator decision times, investigations overdue
 sanctions pending, paternity claims waiting on it, and (for those who read the ledger) what was
 withheld from it and not yet transferred.
 
-Each allegation's verdicts are those of its page: the allegation clock (vat.allegations.clock) and
-the accountability cycle's clock (vat.allegations.cycle), run over the allegations in the viewer's
-reach. The claims' waits are the claims report's (vat.reports.claims); the withheld amounts the
-ledger's own reconciliation (ledger.reports.withheld). For viewers outside the advocates' scope,
+Each allegation's verdicts are those of its page, counted in SQL by the twins of the allegation
+clock (vat.allegations.clock, through vat.reports.clock.step_states) and of the accountability
+cycle's clock (vat.allegations.cycle), over the allegations in the viewer's reach; no allegation
+is loaded (tests/reports/test_member_states.py compares them with the Python clocks). The claims'
+waits are the claims report's (vat.reports.claims); the withheld amounts the ledger's own
+reconciliation (ledger.reports.withheld). For viewers outside the advocates' scope,
 counts from 1 to k − 1 are hidden and an average needs k decisions (docs/reports-privacy.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select, true
 
 from ledger.reports import withheld
 from vat.allegations import clock, cycle
-from vat.allegations.cycle_models import AccountabilityStep, CycleRule, CycleStep
-from vat.allegations.models import Allegation, ClockRule, Outcome, Step
+from vat.allegations.cycle_models import AccountabilityStep, CycleStep
+from vat.allegations.models import Allegation, Outcome, Step
 from vat.auth.actor import Actor
 from vat.claims.history import country_name
 from vat.db import db
 from vat.reports.claims import waiting_on_member_states
+from vat.reports.clock import step_states
 from vat.reports.scope import VictimFilters, place_conditions, sees_rows, threshold
+from vat.reports.sql import days_between
 
 # The counted columns, in the page's and the export's order.
 COUNTS = (
@@ -66,25 +69,11 @@ def scorecard(user: Actor, *, reads_ledger: bool, today: date | None = None) -> 
     conditions = place_conditions(
         user, VictimFilters(), record=Allegation, record_type="allegation", dated=Allegation.received_on
     )
-    allegations = list(
-        db.session.scalars(
-            select(Allegation)
-            .where(*conditions, Allegation.perpetrator_country.is_not(None))
-            .order_by(Allegation.perpetrator_country, Allegation.id)
-        )
-    )
-    clock_rules, cycle_rules = clock.rules(), cycle.rules()
-    steps = cycle.steps_for(a.id for a in allegations)
     raw: dict[str, dict[str, int]] = {}
-    decision_days: dict[str, list[int]] = {}
-    for allegation in allegations:
-        country = allegation.perpetrator_country or ""
-        counts = raw.setdefault(country, dict.fromkeys((k for k, _ in COUNTS), 0))
-        _count(counts, allegation, steps[allegation.id], clock_rules, cycle_rules, today)
-        if allegation.referred_on and allegation.nio_decision_on:
-            decision_days.setdefault(country, []).append(
-                (allegation.nio_decision_on - allegation.referred_on).days
-            )
+    decision_days: dict[str, tuple[int, int]] = {}  # the days' sum and how many decisions
+    for country, counts, days, decisions in _verdicts(conditions, today):
+        raw[country] = counts
+        decision_days[country] = (days, decisions)
     waits = {line.member_state: line for line in waiting_on_member_states(user, VictimFilters(), today=today)}
     for state, wait in waits.items():
         raw.setdefault(state, dict.fromkeys((k for k, _ in COUNTS), 0))["claims_waiting"] = wait.waiting or 0
@@ -96,13 +85,13 @@ def scorecard(user: Actor, *, reads_ledger: bool, today: date | None = None) -> 
         shown: dict[str, int | None] = {k: _shown(v, limit) for k, v in raw[state].items()}
         if state in waits:  # suppressed by the claims report's own rule, so the two agree
             shown["claims_waiting"] = waits[state].waiting
-        days = decision_days.get(state, [])
+        days, decisions = decision_days.get(state, (0, 0))
         lines.append(
             ScoreLine(
                 member_state=state,
                 name=country_name(state),
                 counts=shown,
-                nio_average_days=_average(days) if days and len(days) >= limit else None,
+                nio_average_days=_average(days, decisions) if decisions and decisions >= limit else None,
                 longest_wait_days=waits[state].longest_days if state in waits else None,
                 withheld_outstanding=outstanding.get(state, {}) if reads_ledger else None,
             )
@@ -110,36 +99,71 @@ def scorecard(user: Actor, *, reads_ledger: bool, today: date | None = None) -> 
     return Scorecard(lines=lines, threshold=limit, shows_withheld=reads_ledger)
 
 
-def _count(
-    counts: dict[str, int],
-    allegation: Allegation,
-    steps: Sequence[AccountabilityStep],
-    clock_rules: list[ClockRule],
-    cycle_rules: list[CycleRule],
-    today: date,
-) -> None:
-    """Add one allegation's verdicts to its member state's counts."""
-    counts["allegations"] += 1
-    states = {s.step: s.state for s in clock.clock(allegation, rule_list=clock_rules, on=today)}
-    counts["nio_late"] += states.get(Step.NIO_DECISION) in ("late", "overdue")
-    counts["investigations_overdue"] += states.get(Step.INVESTIGATION_COMPLETED) == "overdue"
-    after = {s.step: s.state for s in cycle.cycle(allegation, steps, rule_list=cycle_rules, on=today)}
-    outcome = after.get(CycleStep.MEMBER_STATE_OUTCOME)
-    counts["results_not_sent"] += outcome in ("due", "overdue")
-    counts["results_overdue"] += outcome == "overdue"
-    counts["cycle_overdue"] += any(state == "overdue" for state in after.values())
-    sanctioned = any(s.step in SANCTIONS for s in steps)
-    counts["sanctions_pending"] += (
-        allegation.outcome == Outcome.SUBSTANTIATED and not sanctioned and not allegation.historical
+def _verdicts(
+    conditions: list[ColumnElement[bool]], today: date
+) -> list[tuple[str, dict[str, int], int, int]]:
+    """Per contributing country, each count and the national investigators' decision days (sum
+    and number), in one query: the SQL twins of the allegation's page (the clock report's step
+    states, vat.reports.clock.step_states; the cycle's vat.allegations.cycle.open_condition and
+    overdue_condition), so that no allegation is loaded."""
+    clock_rules = {r.step: r for r in clock.rules()}
+    cycle_rules = cycle.rules()
+    outcome_rule = next((r for r in cycle_rules if r.step == CycleStep.MEMBER_STATE_OUTCOME), None)
+
+    def clock_state(step: Step, *states: str) -> ColumnElement[bool]:
+        rule = clock_rules.get(step.value)
+        if rule is None:
+            return false()
+        found = step_states(rule, today)
+        return or_(*(found[state] for state in states))
+
+    sanctioned = exists().where(
+        AccountabilityStep.allegation_id == Allegation.id, AccountabilityStep.step.in_(SANCTIONS)
     )
+    decided = and_(Allegation.referred_on.is_not(None), Allegation.nio_decision_on.is_not(None))
+    verdicts: dict[str, ColumnElement[bool]] = {
+        "allegations": true(),
+        "nio_late": clock_state(Step.NIO_DECISION, "late", "overdue"),
+        "investigations_overdue": clock_state(Step.INVESTIGATION_COMPLETED, "overdue"),
+        "results_not_sent": cycle.open_condition(outcome_rule, cycle_rules) if outcome_rule else false(),
+        "results_overdue": cycle.overdue_condition(outcome_rule, cycle_rules, today)
+        if outcome_rule
+        else false(),
+        "sanctions_pending": and_(
+            Allegation.outcome == Outcome.SUBSTANTIATED, ~sanctioned, Allegation.historical.is_(False)
+        ),
+        "cycle_overdue": cycle.has_overdue_cycle_step(cycle_rules, today),
+    }
+
+    def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query = (
+        select(
+            Allegation.perpetrator_country,
+            *(counted(v) for v in verdicts.values()),
+            func.coalesce(
+                func.sum(case((decided, days_between(Allegation.nio_decision_on, Allegation.referred_on)))), 0
+            ),
+            counted(decided),
+        )
+        .where(*conditions, Allegation.perpetrator_country.is_not(None))
+        .group_by(Allegation.perpetrator_country)
+    )
+    found = []
+    for country, *figures in db.session.execute(query):
+        counts = dict.fromkeys((k for k, _ in COUNTS), 0)
+        counts.update({key: int(n) for key, n in zip(verdicts, figures[: len(verdicts)], strict=True)})
+        found.append((country or "", counts, int(figures[-2]), int(figures[-1])))
+    return found
 
 
 def _shown(value: int, limit: int) -> int | None:
     return None if 0 < value < limit else value
 
 
-def _average(days: list[int]) -> Decimal:
-    return (Decimal(sum(days)) / len(days)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+def _average(days: int, decisions: int) -> Decimal:
+    return (Decimal(days) / decisions).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def _outstanding_by_country() -> dict[str, dict[str, Decimal]]:
