@@ -331,3 +331,14 @@ def test_an_auditor_gets_small_figures_hidden_and_no_ranges(client, login, impor
         ).status_code
         == 422
     )
+
+
+def test_an_auditor_gets_a_measure_hidden_when_its_rest_is_a_small_count(app, make_user, imported) -> None:
+    auditor = make_user(Role.AUDITOR, "")
+    with app.test_request_context():
+        user = db.session.get_one(User, auditor.id)
+        report = un_report(user, VictimFilters(), Period.of_year(YEAR), on=date(YEAR + 1, 1, 31))
+    measures = {m.key: (m.value, m.base) for m in report.measures}
+    assert measures["substantiated"] == (Decimal("70.0"), 20)  # 14 and 6: both shown
+    assert measures["sanctioned"] == (None, 14)  # 10 of 14: the 4 not sanctioned would show
+    assert report.threshold == 5
