@@ -246,6 +246,7 @@ def records(app: Flask, make_user: Callable[..., Any], today: date) -> dict[str,
             "task_id": victim.tasks[0].id,
             "feedback_id": feedback.id,
             "step": "assessed",
+            "cycle_step": "member_state_outcome",
             "kind": "victims",  # an import template's
             "code": victim.case_code,
         }
@@ -291,7 +292,7 @@ def test_every_record_route_refuses_outsiders(
     login(role, scope)
     checked = 0
     for endpoint, path, arguments in vat_routes(app):
-        scoped = bool(arguments - {"step", "kind"})
+        scoped = bool(arguments - {"step", "cycle_step", "kind"})
         if expected == 404 and not scoped:
             continue  # pages without a record id show the user's own scope (tested elsewhere)
         url = build(path, records)
