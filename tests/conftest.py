@@ -22,6 +22,7 @@ import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale, gettext
 from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
@@ -269,6 +270,26 @@ def browser_sign_in(page: Any, live_server: str, username: str, secret: str | No
         page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
         page.get_by_role("button", name="Continue").click()
     page.get_by_role("heading", name="Dashboard").wait_for()
+
+
+def browser_user(
+    app: Flask, page: Any, live_server: str, user: TestUser, language: str
+) -> Callable[..., str]:
+    """Sign `user` in through the browser with their second factor, set their interface language,
+    and answer the interface's words in it (`words("Save")`)."""
+    with app.app_context():
+        secret = db.session.get_one(User, user.id).totp_secret
+    browser_sign_in(page, live_server, user.username, secret)
+    if language != "en":
+        with app.app_context():
+            db.session.get_one(User, user.id).language = language
+            db.session.commit()
+
+    def words(text: str, **values: str) -> str:
+        with app.test_request_context(), force_locale(language):
+            return gettext(text, **values)
+
+    return words
 
 
 @pytest.fixture(scope="session")

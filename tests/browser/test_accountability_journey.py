@@ -8,11 +8,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from flask_babel import force_locale, gettext
 
-from tests.conftest import browser_sign_in
-from vat.auth.models import Role, User
-from vat.db import db
+from tests.conftest import browser_user
+from vat.auth.models import Role
 
 pytestmark = pytest.mark.browser
 
@@ -21,19 +19,7 @@ pytestmark = pytest.mark.browser
 def test_record_an_allegation_and_follow_its_cycle_to_the_statistics(
     app, live_server, page, make_user, language
 ):
-    user = make_user(Role.ADVOCATE, "CAF")
-    with app.app_context():
-        secret = db.session.get_one(User, user.id).totp_secret
-
-    def words(text: str, **values: str) -> str:
-        with app.test_request_context(), force_locale(language):
-            return gettext(text, **values)
-
-    browser_sign_in(page, live_server, user.username, secret)
-    if language != "en":
-        with app.app_context():
-            db.session.get_one(User, user.id).language = language
-            db.session.commit()
+    words = browser_user(app, page, live_server, make_user(Role.ADVOCATE, "CAF"), language)
 
     received = date.today() - timedelta(days=200)
     page.goto(f"{live_server}/vat/allegations/new")
