@@ -24,6 +24,7 @@ from vat.db import Base, db
 from vat.errors import DomainError
 from vat.figures import figures, summaries
 from vat.request_keys import request_keys_group
+from vat.retention import retention_group
 
 
 def register(app: Flask) -> None:
@@ -33,6 +34,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(figures)
     app.cli.add_command(request_keys_group)
+    app.cli.add_command(retention_group)
 
 
 @click.command("create-user")

@@ -43,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "VAT_TOTP_MAX_FAILURES": 5,  # wrong codes (since the last right one) that lock the account
     "VAT_SUPPRESSION_THRESHOLD": 5,
     "VAT_NO_UPDATE_DAYS": 90,
+    # Days a closed case's identity is kept after the case (and each claim of it) was closed;
+    # then two senior advocates erase it (vat.retention). DESIGN.md sets no period: ten years.
+    "VAT_IDENTITY_RETENTION_DAYS": 3650,
     "VAT_INFORM_OUTCOME_DAYS": 14,  # days after an outcome is recorded to tell the victim by (SG §34)
     "TRUSTED_HOSTS": None,
     "VAT_PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-* headers we trust
@@ -67,7 +70,12 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Settings also read from the environment as whole numbers.
-INTEGER_ENVIRONMENT_KEYS = ("VAT_PROXY_HOPS", "VAT_DB_LOCK_TIMEOUT_MS", "VAT_DB_STATEMENT_TIMEOUT_MS")
+INTEGER_ENVIRONMENT_KEYS = (
+    "VAT_PROXY_HOPS",
+    "VAT_DB_LOCK_TIMEOUT_MS",
+    "VAT_DB_STATEMENT_TIMEOUT_MS",
+    "VAT_IDENTITY_RETENTION_DAYS",
+)
 
 # Environment variables read at start; anything else comes from DEFAULTS or the caller.
 ENVIRONMENT_KEYS = (

@@ -38,6 +38,7 @@ class Permission(enum.StrEnum):
     REVIEW_ADMIN_ACTS = "review_admin_acts"  # read and acknowledge what one administrator did alone
     EDIT_FRAMEWORKS = "edit_frameworks"  # member states' paternity frameworks (no victim data)
     MANAGE_PROVIDERS = "manage_providers"  # the service-provider directory
+    ERASE_IDENTITIES = "erase_identities"  # closed cases past retention: ask, or erase another's ask
 
 
 _A, _S, _F, _U, _M = (
@@ -63,6 +64,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.REVIEW_ADMIN_ACTS: frozenset({_U, _M}),
     Permission.EDIT_FRAMEWORKS: frozenset({_S, _M}),
     Permission.MANAGE_PROVIDERS: frozenset({_S, _M}),
+    Permission.ERASE_IDENTITIES: frozenset({_S}),
 }
 
 # What makes an account privileged: it sees identities, moves money or administers accounts.

@@ -217,6 +217,11 @@ def set_status(*, actor: Actor, victim: Victim, status: str) -> Victim:
     if status == victim.status:
         raise DomainError(_l("The case is already %(status)s.", status=vat_label(status)))
     before, victim.status = victim.status, status
+    # The retention period runs from the closing; reopening stops it and withdraws any request
+    # to erase the identity.
+    victim.closed_on = today() if status == VictimStatus.CLOSED else None
+    if status != VictimStatus.CLOSED:
+        victim.erasure_requested_by_id = victim.erasure_requested_at = None
     db.session.flush()
     audit_victim("victim.status", actor=actor, victim=victim, detail={"from": before, "to": status})
     return victim

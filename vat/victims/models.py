@@ -150,6 +150,12 @@ class Victim(Base):
     next_update_due: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Retention (vat.victims.retention): the day the case was closed (None while open), a senior
+    # advocate's request to erase the identity once the period has run, and when it was erased.
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    erasure_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"), index=True)
+    erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    identity_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     name: Mapped[str | None] = identity_column("vat_victim.name")
     aliases: Mapped[str | None] = identity_column("vat_victim.aliases")
@@ -158,7 +164,8 @@ class Victim(Base):
     location: Mapped[str | None] = identity_column("vat_victim.location")
     notes: Mapped[str | None] = identity_column("vat_victim.notes")
 
-    advocate: Mapped[User | None] = relationship()
+    advocate: Mapped[User | None] = relationship(foreign_keys=[advocate_id])
+    erasure_requested_by: Mapped[User | None] = relationship(foreign_keys=[erasure_requested_by_id])
     allegation_links: Mapped[list[VictimAllegation]] = owned("victim")
     consents: Mapped[list[Consent]] = owned("victim", "Consent.id")
     services: Mapped[list[Assistance]] = owned("victim", "Assistance.id")
