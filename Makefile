@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run install install-dev browser fonts test lint audit format bench soak translations clean
+.PHONY: run install install-dev browser fonts test lint audit sbom format bench soak translations clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,9 @@ lint: ## ruff (lint with security rules, format), mypy (vat, ledger, seeding) an
 
 audit: install-dev ## pip-audit --strict on the pinned requirements: "ok", "failed" or "skipped: vulnerability data unreachable", never a silent pass (VAT_AUDIT_REQUIRED=1: skipped fails)
 	$(BIN)/python .ci/audit.py
+
+sbom: install ## the software bill of materials: every pinned requirement as CycloneDX JSON in instance/sbom.cdx.json (offline)
+	$(BIN)/python .ci/sbom.py instance/sbom.cdx.json
 
 format:
 	$(BIN)/ruff format .

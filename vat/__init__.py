@@ -15,6 +15,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application. `config` overrides everything; with TESTING set, the environment
     is not read at all, so a developer's shell cannot point tests at a real database."""
     from vat import config as configuration
+    from vat import logs
 
     app = Flask(
         __name__,
@@ -27,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Behind a reverse proxy: take the client's address and scheme from the proxy's headers.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     register_extensions(app)
+    logs.configure(app)
     register_converters(app)
     register_blueprints(app)
     register_request_hooks(app)

@@ -67,6 +67,10 @@ DEFAULTS: dict[str, Any] = {
     # A one-admin office: with one active administrator, acts on privileged accounts need no second
     # one; each is audited as single-admin and listed for an auditor (vat.auth.admin_requests).
     "VAT_SINGLE_ADMIN_OFFICE": False,
+    # The application log: "text" on stderr (Flask's), or "json" lines on stdout; and a syslog
+    # address (/dev/log, or host:port over UDP) that receives the same JSON lines (vat.logs).
+    "VAT_LOG_FORMAT": "text",
+    "VAT_LOG_SYSLOG": None,
 }
 
 # Settings also read from the environment as whole numbers.
@@ -86,6 +90,8 @@ ENVIRONMENT_KEYS = (
     "VAT_ANCHOR_FILE",
     "VAT_ORGANISATION",
     "VAT_BREACHED_PASSWORDS_FILE",
+    "VAT_LOG_FORMAT",
+    "VAT_LOG_SYSLOG",
 )
 YES = ("1", "true", "yes", "on")
 # Written exactly: "Production", "prod" or " production" must not quietly run as development.
@@ -137,6 +143,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
         config["VAT_DEVICE_COOKIE_NAME"] = "__Host-vat_device"
     else:
         _fill_development_secrets(config, instance_path)
+    if config["VAT_LOG_FORMAT"] not in ("text", "json"):
+        raise ConfigurationError(f"VAT_LOG_FORMAT is {config['VAT_LOG_FORMAT']!r}: write text or json")
     breached = config["VAT_BREACHED_PASSWORDS_FILE"]
     if breached and not Path(breached).is_file():
         raise ConfigurationError(f"VAT_BREACHED_PASSWORDS_FILE names no file: {breached}")
