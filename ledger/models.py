@@ -529,3 +529,7 @@ class Outflow(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+    # HMACs of the request and of its decision (ledger.services.four_eyes.sign): checked before
+    # posting and by `flask ledger verify`, so an altered amount, maker or checker is refused.
+    request_mac: Mapped[str | None] = mapped_column(String(64))
+    decision_mac: Mapped[str | None] = mapped_column(String(64))

@@ -23,8 +23,9 @@ from sqlalchemy import BigInteger, ColumnElement, Select, String, except_, func,
 from sqlalchemy.orm import aliased
 
 from ledger import engine
-from ledger.models import Account, Entry, ExchangeRate, Period, Posting
+from ledger.models import Account, Entry, ExchangeRate, Outflow, Period, Posting
 from ledger.reports.subledgers import subledger_checks
+from ledger.services.four_eyes import signature_problem
 from vat import anchors, audit
 from vat.db import db
 
@@ -64,6 +65,7 @@ def verify(*, anchored: bool = True) -> VerifyReport:
         _rates,
         _subledger_limits,
         _subledgers_against_control_accounts,
+        _outflow_signatures,
         *([_anchored] if anchored else []),
     ):
         problem = check(walked)
@@ -321,4 +323,13 @@ def _subledgers_against_control_accounts(walked: VerifyReport) -> str | None:
                 f"the {check['name']} sub-ledger ({check['currency']} {check['subledger']}) differs from "
                 f"account {check['account']} ({check['control']})"
             )
+    return None
+
+
+def _outflow_signatures(walked: VerifyReport) -> str | None:
+    """Every request to move money, and its decision, as signed (ledger.services.four_eyes)."""
+    for outflow in db.session.scalars(select(Outflow).order_by(Outflow.id)):
+        problem = signature_problem(outflow)
+        if problem:
+            return problem
     return None

@@ -15,13 +15,20 @@ dates escapes the sum. Pending and posted outflows count; rejected ones do not.
 
 The services register how each kind posts once approved (`poster`); approval posts through the
 posting engine with the maker and the checker on the entry.
+
+Every request and every decision is signed (ASVS 4.1.5): an HMAC under VAT_MAC_KEY of what was
+asked (the amount in US dollars, what it pays, the payee, the maker, the time, the request's
+hash) and of what was decided (status, checker, time, entry). A request whose fields no longer
+match its signature — an amount, payee or maker changed in the database — is refused at
+approval, and `flask ledger verify` names it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from hmac import compare_digest
 from typing import Any
 
 from flask import current_app
@@ -33,6 +40,7 @@ from ledger.models import Outflow, OutflowKind, OutflowStatus
 from ledger.services.booking import record_audit
 from vat.auth.actor import Actor
 from vat.auth.models import Role, User
+from vat.crypto import mac
 from vat.db import db, utcnow
 from vat.errors import Conflict, DomainError, NotAllowed
 
@@ -121,6 +129,60 @@ def held_because(
     return None
 
 
+def _moment(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return (
+        (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    )
+
+
+def _text(*values: object) -> str:
+    return "\x1f".join("" if v is None else str(v) for v in values)
+
+
+def request_signature(outflow: Outflow) -> str:
+    """The HMAC of what was asked: the request's id, kind, what it pays, the amount in USD minor
+    units, value date, payee, project, case code, maker, time, request hash and reason."""
+    o = outflow
+    asked = _text(
+        o.id, o.kind, o.record_id, o.usd_minor, o.value_date.isoformat(), o.payee, o.project_id,
+        o.case_code, o.maker_id, _moment(o.requested_at), o.request_hash, o.reason,
+    )  # fmt: skip
+    return mac(asked, "ledger_outflow.request")
+
+
+def decision_signature(outflow: Outflow) -> str:
+    """The HMAC of what was decided, bound to the request's own signature."""
+    o = outflow
+    decided = _text(o.request_mac, o.status, o.checker_id, _moment(o.decided_at), o.entry_id, o.decision_note)
+    return mac(decided, "ledger_outflow.decision")
+
+
+def _signed_earlier(outflow: Outflow) -> bool:
+    """Whether an older outflow is signed: only outflows older than every signed one (recorded
+    before signatures, migration 1093) may be unsigned."""
+    older = select(Outflow.id).where(Outflow.id < outflow.id, Outflow.request_mac.is_not(None)).limit(1)
+    return db.session.scalar(older) is not None
+
+
+def signature_problem(outflow: Outflow) -> str | None:
+    """Why the outflow's signatures do not hold (None when they do, or it predates them)."""
+    if outflow.request_mac is None:
+        return f"outflow {outflow.id}: not signed" if _signed_earlier(outflow) else None
+    if not compare_digest(outflow.request_mac, request_signature(outflow)):
+        return f"outflow {outflow.id}: the request differs from what was signed"
+    decided = outflow.status != OutflowStatus.PENDING.value
+    if decided and not compare_digest(outflow.decision_mac or "", decision_signature(outflow)):
+        return f"outflow {outflow.id}: the decision differs from what was signed"
+    return None
+
+
+def _decided(outflow: Outflow) -> None:
+    outflow.decided_at = utcnow()
+    outflow.decision_mac = decision_signature(outflow)
+
+
 def submit(
     *,
     actor: Actor,
@@ -161,6 +223,7 @@ def submit(
     )
     db.session.add(outflow)
     db.session.flush()
+    outflow.request_mac = request_signature(outflow)
     if held is not None:
         record_audit(
             "outflow.request", actor, "outflow", outflow.id, kind=kind.value, usd=usd, held_because=held
@@ -168,7 +231,7 @@ def submit(
         return outflow
     outflow.entry_id = _posters[kind.value](outflow, actor, None)
     outflow.status = OutflowStatus.POSTED.value
-    outflow.decided_at = utcnow()
+    _decided(outflow)
     db.session.flush()
     return outflow
 
@@ -183,11 +246,14 @@ def approve(*, actor: Actor, outflow: Outflow) -> Outflow:
         raise Conflict(_l("This request is already decided (approved or rejected)."))
     if outflow.maker_id == actor.id:
         raise NotAllowed(_l("You made this request: another fund manager must approve it."))
+    if signature_problem(outflow):
+        current_app.logger.warning("refused to approve outflow %s: %s", outflow.id, "signature")
+        raise Conflict(_l("This request was changed after it was made: it cannot be approved. Reject it."))
     maker = db.session.get_one(User, outflow.maker_id)
     outflow.entry_id = _posters[outflow.kind](outflow, actor, maker)
     outflow.status = OutflowStatus.POSTED.value
     outflow.checker_id = actor.id
-    outflow.decided_at = utcnow()
+    _decided(outflow)
     db.session.flush()
     record_audit("outflow.approve", actor, "outflow", outflow.id, kind=outflow.kind, maker=maker.id)
     return outflow
@@ -205,8 +271,8 @@ def reject(*, actor: Actor, outflow: Outflow, reason: str) -> Outflow:
         raise DomainError(_l("Give a reason for rejecting."))
     outflow.status = OutflowStatus.REJECTED.value
     outflow.checker_id = actor.id
-    outflow.decided_at = utcnow()
     outflow.decision_note = reason[:300]
+    _decided(outflow)
     if outflow.kind in _on_reject:
         _on_reject[outflow.kind](outflow)
     db.session.flush()
