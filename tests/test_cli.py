@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from seeding.cli import register as register_seeding
@@ -157,3 +158,36 @@ def test_restore_is_refused_while_a_server_is_connected(app, runner, tmp_path, d
     server.dispose()
     assert result.exit_code == 1 and "1 other connections" in result.output
     assert "Nothing was restored" in result.output
+
+
+def test_restore_on_sqlite_refuses_while_another_process_has_the_database_open(
+    app, runner, tmp_path, make_user, database_url
+):
+    """Issue 16, item 6: a server or worker with the file open would answer from the history
+    being replaced; restore names it and restores nothing until it has stopped."""
+    import subprocess
+    import sys
+
+    from sqlalchemy.engine import make_url
+
+    if make_url(database_url).get_backend_name() != "sqlite":
+        pytest.skip("PostgreSQL counts the other connections (pg_stat_activity)")
+    backup = tmp_path / "backup.dump"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    make_user()
+    users = count(app, User)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('select 1');"
+         " print('open', flush=True); sys.stdin.read()", make_url(database_url).database],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        refused = runner.invoke(args=["restore", str(backup), "--yes"])
+        assert refused.exit_code != 0 and f"pids {holder.pid}" in refused.output, refused.output
+        assert "Nothing was restored" in refused.output and count(app, User) == users
+    finally:
+        holder.communicate("")
+    result = runner.invoke(args=["restore", str(backup), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert count(app, User) == users - 1

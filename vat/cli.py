@@ -4,6 +4,7 @@ are in `seeding.cli`)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -197,6 +198,8 @@ def restore(path: Path, yes: bool) -> None:
     db.engine.dispose()
     if url.get_backend_name() != "sqlite":
         _refuse_while_connected()
+    else:
+        _refuse_while_open(_sqlite_file(url))
     if url.get_backend_name() == "sqlite":
         source = sqlite3.connect(path)
         target = sqlite3.connect(_sqlite_file(url))
@@ -226,6 +229,33 @@ def _refuse_while_connected() -> None:
         raise click.ClickException(
             f"{others} other connections to this database (app servers, workers?): stop them "
             "first. Nothing was restored."
+        )
+
+
+def processes_using(database: str) -> list[int]:
+    """Other processes that hold the SQLite file (or its WAL or shared-memory file) open, read
+    from /proc (Linux; elsewhere none are found)."""
+    wanted = {os.path.realpath(database + suffix) for suffix in ("", "-wal", "-shm")}
+    found = []
+    for process in Path("/proc").glob("[0-9]*"):
+        if int(process.name) == os.getpid():
+            continue
+        try:
+            if any(os.path.realpath(fd) in wanted for fd in (process / "fd").iterdir()):
+                found.append(int(process.name))
+        except OSError:  # gone, or another user's: not ours to count
+            continue
+    return sorted(found)
+
+
+def _refuse_while_open(database: str) -> None:
+    """On SQLite, servers and workers that have the file open would go on answering from the
+    history being replaced under them (issue 16, item 6)."""
+    others = processes_using(database)
+    if others:
+        raise click.ClickException(
+            f"{len(others)} other processes have the database open (app servers, workers?; pids "
+            f"{', '.join(map(str, others))}): stop them first. Nothing was restored."
         )
 
 
