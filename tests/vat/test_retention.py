@@ -246,3 +246,31 @@ def test_through_the_pages_one_asks_another_erases_others_are_refused(database_u
     shown = checker.get(f"/vat/victims/{victim_id}").get_data(as_text=True)
     assert 'id="identity-erased"' in shown and NAME not in shown
     assert code not in checker.get("/vat/retention").get_data(as_text=True)
+
+
+def test_four_senior_advocates_erasing_at_once_erase_once(database_url, tmp_path, make_user):
+    """Real threads (run with VAT_TEST_BACKEND=postgres for PostgreSQL): one erasure, one audit row."""
+    from tests.auth.test_races import all_at_once
+
+    app = make_app(database_url, VAT_JOBS_FOLDER=str(tmp_path))
+    asker, advocate = make_user(Role.SENIOR_ADVOCATE, "CAF"), make_user(Role.ADVOCATE, "CAF")
+    checkers = [make_user(Role.SENIOR_ADVOCATE, "CAF") for _ in range(4)]
+    with app.test_request_context():
+        victim = _closed_case(db.session.get_one(User, advocate.id))
+        retention.request_erasure(actor=db.session.get_one(User, asker.id), victim=victim)
+        victim_id = victim.id
+        db.session.commit()
+    clients = []
+    for checker in checkers:
+        clients.append(app.test_client())
+        sign_in(app, clients[-1], checker)
+    statuses = all_at_once(
+        [lambda c=c: c.post(f"/vat/retention/{victim_id}/erase").status_code for c in clients]
+    )
+    assert statuses == [302] * 4, statuses  # one erases; the others are told it is already erased
+    with app.app_context():
+        erased = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "victim.identity_erased")
+        ).all()
+        assert len(erased) == 1
+        assert db.session.get_one(Victim, victim_id).identity_erased_at is not None
