@@ -236,6 +236,7 @@ POSTING_ROLE = {
     "break_glass": Role.SENIOR_ADVOCATE,
     "review_break_glass": Role.AUDITOR,
     "review_admin_acts": Role.AUDITOR,
+    "erase_identities": Role.SENIOR_ADVOCATE,
 }
 # Values for URL parameters that are not record ids: "kind" an import template's, "job_id" a job
 # no user owns.
