@@ -185,6 +185,27 @@ class ProjectForm(KeyedForm):
 class ReportDueForm(KeyedForm):
     kind = SelectField(_l("Report"), choices=[SelectChoice(k, label) for k, label in KIND_LABELS.items()])
     due_on = DateField(_l("Due on"), validators=[DataRequired()])
+    period_start = DateField(_l("Reporting period from"), validators=[Optional()])
+    period_end = DateField(_l("Reporting period to"), validators=[Optional()])
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        if (self.period_start.data is None) != (self.period_end.data is None):  # Optional stops a check
+            both = _("Give both the first and the last day of the reporting period, or neither.")
+            self.period_end.errors = [*self.period_end.errors, both]
+            return False
+        return valid
+
+    @property
+    def period(self) -> tuple[Any, Any] | None:
+        return (self.period_start.data, self.period_end.data) if self.period_start.data else None
+
+
+class ReportLinesForm(FlaskForm):
+    file = FileField(
+        _l("The partner's file (CSV or XLSX: case_code, support, amount, optional provided_on)"),
+        validators=[FileRequired()],
+    )
 
 
 class ReportReceivedForm(FlaskForm):

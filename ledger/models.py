@@ -391,8 +391,40 @@ class ProjectReport(Base):
     due_on: Mapped[date] = mapped_column(Date)
     received_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The reporting period it covers (NULL on reports scheduled before periods were asked for).
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
 
     project: Mapped[Project] = relationship(lazy="joined")
+
+
+# What a partner reports giving one beneficiary: money, or a service of the victims' service types.
+BENEFICIARY_SUPPORT = tuple(
+    "cash medical psychosocial legal material shelter education livelihood protection other".split()
+)
+
+
+class ProjectReportLine(Base):
+    """One line of a partner's per-beneficiary report: what one victim, known by case code only,
+    received in the reporting period, in the project's currency and in US cents at the rate of the
+    period's last month. Imported all at once with its report; no money moves here."""
+
+    __tablename__ = "ledger_project_report_line"
+    __table_args__ = (
+        UniqueConstraint("report_id", "case_code", "support"),
+        one_of("support", BENEFICIARY_SUPPORT),
+        CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+        CheckConstraint("usd_minor >= 0", name="usd_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    support: Mapped[str] = mapped_column(String(20))
+    provided_on: Mapped[date | None] = mapped_column(Date)
+    report_id: Mapped[int] = mapped_column(ForeignKey("ledger_project_report.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("ledger_project.id"), index=True)
+    case_code: Mapped[str] = mapped_column(String(40), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    usd_minor: Mapped[int] = mapped_column(BigInteger)
 
 
 class TrancheStatus(enum.StrEnum):

@@ -101,6 +101,7 @@ def connect_domains() -> None:
     reversal reverses them (ledger never imports victims code; it announces each, within the same
     transaction). An allegation's outcome opens a task to tell each victim named in it, the same
     way; and a withholding is refused unless its allegation is substantiated against that country."""
+    from ledger.services.beneficiary_lines import beneficiaries_named
     from ledger.services.grants import (
         project_payees_named,
         project_payments_paid,
@@ -114,6 +115,7 @@ def connect_domains() -> None:
     direct_support_paid.connect(_record_direct_support)
     direct_support_reversed.connect(_cancel_direct_support)
     project_payees_named.connect(_check_project_payees)
+    beneficiaries_named.connect(_known_payees)
     project_payments_paid.connect(_record_project_payments)
     project_payments_reversed.connect(_reverse_project_payments)
     outcome_recorded.connect(on_outcome_recorded)
@@ -136,6 +138,12 @@ def _check_project_payees(sender: object, **payees: Any) -> None:
     from vat.victims.payments import check_payees
 
     check_payees(**payees)
+
+
+def _known_payees(sender: object, **payees: Any) -> set[str]:
+    from vat.victims.payments import known_payees
+
+    return known_payees(**payees)
 
 
 def _record_project_payments(sender: object, **payments: Any) -> None:

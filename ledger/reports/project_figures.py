@@ -7,12 +7,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 
 from ledger import engine
 from ledger.balances import balances, summed
 from ledger.engine import CASH, GRANT_EXPENSE, GRANTS_PAYABLE, PROGRAMME_SUPPORT, from_minor
-from ledger.models import Balance, Entry, Project, ProjectPayment, ProjectStatus, Tranche
+from ledger.models import (
+    Balance,
+    Entry,
+    Project,
+    ProjectPayment,
+    ProjectReport,
+    ProjectReportLine,
+    ProjectStatus,
+    Tranche,
+)
 from ledger.reports.amounts import exponents
 from ledger.services.booking import standing
 from ledger.services.grants import pending_total, undisbursed
@@ -121,11 +130,13 @@ def disbursed_amount(project: Project) -> Decimal:
 
 _PORTFOLIO_COLUMNS = (
     "title partner country focus status planned_start planned_end actual_start actual_end "
-    "approved disbursed remaining victims_paid paid_to_victims behind_schedule"
+    "approved disbursed remaining victims_paid paid_to_victims behind_schedule "
+    "victims_reported reported_to_victims"
 ).split()
-# The share of a project's disbursements its partner reported paying to named victims (individual
-# needs, OIOS §117), the rest going to outreach, services to groups and running costs.
-PROJECT_KEYS = [*_PORTFOLIO_COLUMNS, "individual_share"]
+# The share of a project's disbursements paid to named victims with its tranches, and the share
+# its partner's per-beneficiary reports say reached named victims (individual needs, OIOS §117);
+# the rest went to outreach, services to groups and running costs.
+PROJECT_KEYS = [*_PORTFOLIO_COLUMNS, "individual_share", "reported_share"]
 
 
 def individual_share(paid: Decimal, disbursed: Decimal) -> Decimal | None:
@@ -166,19 +177,17 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
         .correlate(Project)
         .scalar_subquery()
     )
-    paid = (
-        standing(
-            select(
-                ProjectPayment.project_id,
-                func.count(ProjectPayment.case_code.distinct()).label("paid"),
-                func.sum(ProjectPayment.usd_minor).label("paid_usd"),
-            )
-            .join(Tranche, Tranche.id == ProjectPayment.tranche_id)
-            .where(Tranche.paid_on <= end)
-            .group_by(ProjectPayment.project_id),
-            ProjectPayment,
-        )
+    paid = standing(
+        _reached(ProjectPayment, Tranche.paid_on <= end).join(
+            Tranche, Tranche.id == ProjectPayment.tranche_id
+        ),
+        ProjectPayment,
     ).subquery("paid")
+    reported = (
+        _reached(ProjectReportLine, ProjectReport.received_on <= end)
+        .join(ProjectReport, ProjectReport.id == ProjectReportLine.report_id)
+        .subquery("reported")
+    )
     late = _behind_schedule_sql(today)
     result = db.session.execute(
         select(
@@ -194,21 +203,39 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
             case((withdrawn_on <= end, 0), else_=func.coalesce(money.c.approved, 0)),
             func.coalesce(money.c.disbursed, 0),
             func.coalesce(money.c.remaining, 0),
-            func.coalesce(paid.c.paid, 0),
-            func.coalesce(paid.c.paid_usd, 0),
+            func.coalesce(paid.c.victims, 0),
+            func.coalesce(paid.c.usd, 0),
             case((late, 1), else_=0),
+            func.coalesce(reported.c.victims, 0),
+            func.coalesce(reported.c.usd, 0),
         )
         .outerjoin(money, money.c.project_id == Project.id)
         .outerjoin(paid, paid.c.project_id == Project.id)
+        .outerjoin(reported, reported.c.project_id == Project.id)
         .where(Project.approved_on <= end)
         .order_by(Project.approved_on, Project.id)
     ).all()
     projects = []
     for row in result:
         item = dict(zip(_PORTFOLIO_COLUMNS, row, strict=True))
-        for name in ("approved", "disbursed", "remaining", "paid_to_victims"):
+        for name in ("approved", "disbursed", "remaining", "paid_to_victims", "reported_to_victims"):
             item[name] = engine.cents(item[name])
         item["behind_schedule"] = bool(item["behind_schedule"])
         item["individual_share"] = individual_share(item["paid_to_victims"], item["disbursed"])
+        item["reported_share"] = individual_share(item["reported_to_victims"], item["disbursed"])
         projects.append(item)
     return projects
+
+
+def _reached(model: Any, dated: ColumnElement[bool]) -> Select[Any]:
+    """Per project, the victims `model` (payments with tranches, or partners' report lines) names
+    and the US cents it gives them, of its rows `dated` says count (join what `dated` reads)."""
+    return (
+        select(
+            model.project_id,
+            func.count(model.case_code.distinct()).label("victims"),
+            func.sum(model.usd_minor).label("usd"),
+        )
+        .where(dated)
+        .group_by(model.project_id)
+    )

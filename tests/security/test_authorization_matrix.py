@@ -83,6 +83,8 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("GET", "ledger.projects"): (P.READ_LEDGER, ANY),
     ("POST", "ledger.schedule_report"): (P.RECORD_LEDGER, ANY),
     ("POST", "ledger.receive_report"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.project_report"): (P.READ_LEDGER, ANY),
+    ("POST", "ledger.import_report_lines"): (P.RECORD_LEDGER, ANY),
     ("GET", "ledger.project"): (P.READ_LEDGER, ANY),
     ("GET", "ledger.disburse"): (P.RECORD_LEDGER, ANY),
     ("POST", "ledger.request_disbursement"): (P.RECORD_LEDGER, ANY),

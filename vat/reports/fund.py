@@ -8,8 +8,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ledger.models import ProjectReport
 from ledger.reports import statements
 from ledger.reports.project_figures import PROJECT_KEYS, individual_share, project_portfolio
+from ledger.services import partner_reports
 
 __all__ = ["PROJECT_KEYS", "FundStatement", "fund_statement", "project_portfolio"]
 
@@ -21,6 +23,11 @@ class FundStatement(statements.FundStatement):
 
     projects: list[dict[str, Any]] = field(default_factory=list)
     individual: tuple[Decimal, Decimal, Decimal | None] | None = None  # paid to victims, disbursed, %
+    # What partners reported reaching named victims (individual needs), disbursed, % (the rest:
+    # outreach, services to groups, running costs); None while a project's figures are hidden.
+    reported: tuple[Decimal, Decimal, Decimal | None] | None = None
+    # The partner reports due in the period or still awaited at its end, with their periods.
+    reports: list[ProjectReport] = field(default_factory=list)
 
 
 def fund_statement(
@@ -37,9 +44,24 @@ def fund_statement(
         disbursed,
         individual_share(paid, disbursed),
     )
+    reached = sum((p["reported_to_victims"] for p in projects), Decimal(0))
+    reported: tuple[Decimal, Decimal, Decimal | None] | None = (
+        reached,
+        disbursed,
+        individual_share(reached, disbursed),
+    )
     for project in projects:
         if 0 < project["victims_paid"] < small_counts_below:  # a few victims' money is theirs alone
             project["victims_paid"] = project["paid_to_victims"] = project["individual_share"] = None
             individual = None  # the total less the rows shown would give the hidden ones away
+        if 0 < project["victims_reported"] < small_counts_below:
+            project["victims_reported"] = project["reported_to_victims"] = project["reported_share"] = None
+            reported = None
     statement = statements.fund_statement(start, end)
-    return FundStatement(**vars(statement), projects=projects, individual=individual)
+    return FundStatement(
+        **vars(statement),
+        projects=projects,
+        individual=individual,
+        reported=reported,
+        reports=partner_reports.reports_in(start, end),
+    )

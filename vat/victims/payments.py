@@ -47,6 +47,20 @@ def check_payees(*, actor: Actor, case_codes: list[str]) -> None:
             raise DomainError(_l("No victim has case code %(code)s.", code=code))
 
 
+def known_payees(*, actor: Actor, country_code: str, case_codes: list[str]) -> set[str]:
+    """Called by the ledger while a partner's per-beneficiary report is checked: those of
+    `case_codes` that are victims of `country_code` within the actor's scope."""
+    return set(
+        db.session.scalars(
+            select(Victim.case_code).where(
+                Victim.case_code.in_(case_codes),
+                Victim.country_code == country_code,
+                in_scope_condition(actor),
+            )
+        )
+    )
+
+
 def record_payment(
     *,
     actor: Actor,

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ledger.models import Entry
+from ledger.services.partner_reports import KIND_LABELS
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.inputs import today
@@ -63,6 +64,8 @@ def fund() -> str:
         statement=statement,
         chart=chart,
         args=carried(form),
+        report_kinds=KIND_LABELS,
+        on=today(),
     )
 
 
@@ -86,13 +89,30 @@ FUND_SHEETS = {
         "victims paid",
         "paid to named victims US$",
         "behind schedule",
+        "victims reported",
+        "reported reaching named victims US$",
         "share paid to named victims %",
+        "share reported reaching named victims %",
+    ],
+    "reports": [
+        "project",
+        "partner",
+        "report",
+        "period from",
+        "period to",
+        "due on",
+        "received on",
+        "overdue",
     ],
     "months": ["month", "income US$", "spending US$"],
 }
 
 
-SUPPRESSED = ("victims_paid", "paid_to_victims", "individual_share")  # hidden together
+# Hidden together, each with the count of victims that hides it.
+SUPPRESSED = {
+    **dict.fromkeys(("victims_paid", "paid_to_victims", "individual_share"), "victims_paid"),
+    **dict.fromkeys(("victims_reported", "reported_to_victims", "reported_share"), "victims_reported"),
+}
 
 
 def _fund_sheets(statement: FundStatement) -> list[Sheet]:
@@ -108,18 +128,40 @@ def _fund_sheets(statement: FundStatement) -> list[Sheet]:
         paid, _disbursed, share = statement.individual
         summary.append(["projects: paid to named victims", "", paid])
         summary.append(["projects: share of disbursements paid to named victims (%)", "", share])
+    if statement.reported is not None:
+        reached, _disbursed, share = statement.reported
+        summary.append(["projects: partners reported reaching named victims", "", reached])
+        summary.append(["projects: share of disbursements on individual needs (%)", "", share])
     projects = [
         [
-            "suppressed" if k in SUPPRESSED and p[k] is None and p["victims_paid"] is None else p[k]
+            "suppressed" if k in SUPPRESSED and p[k] is None and p[SUPPRESSED[k]] is None else p[k]
             for k in PROJECT_KEYS
         ]
         for p in statement.projects
     ]
+    on = min(today(), statement.end)
+    reports = []
+    for r in statement.reports:
+        received = r.received_on if r.received_on and r.received_on <= statement.end else None
+        overdue = "yes" if received is None and r.due_on < on else ""
+        reports.append(
+            [
+                r.project.title,
+                r.project.partner,
+                r.kind,
+                r.period_start,
+                r.period_end,
+                r.due_on,
+                received,
+                overdue,
+            ]
+        )
     return [
         (f"Fund {statement.start} to {statement.end}"[:31], FUND_SHEETS["summary"], summary),
         ("Pledges and receipts", FUND_SHEETS["pledges"], [list(r) for r in statement.pledges]),
         ("Withheld payments", FUND_SHEETS["withheld"], [list(r) for r in statement.withheld]),
         ("Projects", FUND_SHEETS["projects"], projects),
+        ("Partner reports", FUND_SHEETS["reports"], reports),
         ("By month", FUND_SHEETS["months"], [list(r) for r in statement.months]),
     ]
 
