@@ -292,7 +292,11 @@ def import_lines(
     """The report's lines from the partner's file, all at once: the report is recorded received
     (today, the file's name as its reference) if it was not yet; its new beneficiaries are listed
     on the project. LinesRefused (every error) or a DomainError, and nothing is saved."""
-    db.session.refresh(report, with_for_update=True)  # two imports of one report wait their turn
+    # The ledger's lock, taken as every writer of it takes it: two imports of one project's reports
+    # (or an import and a tranche's reversal) wait their turn, so neither lands lines twice or
+    # above what stands disbursed.
+    engine.lock()
+    db.session.refresh(report)
     if report.kind != ReportKind.BENEFICIARIES:
         raise DomainError(_l("Only a report of what each beneficiary received has lines to import."))
     if db.session.scalar(

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from ledger.models import ProjectBeneficiary, ProjectReport, ProjectReportLine
 from ledger.services import beneficiary_lines, partner_reports
 from ledger.services.beneficiary_lines import LinesRefused
-from tests.ledger.conftest import PASSWORD
+from tests.ledger.conftest import PASSWORD, run_together
 from vat.audit import AuditEvent
 from vat.auth import services as auth
 from vat.auth.models import Role
@@ -211,3 +211,27 @@ def test_a_workbook_is_read_like_a_csv_file(fund, project):
         ("CAR-2017-0043", 1250, date(2019, 5, 2)),
         ("CAR-2017-0042", 20000, None),
     ]
+
+
+def test_concurrent_imports_land_once_and_within_disbursed(ctx, fund, project):
+    first, second = schedule(fund, project), schedule(fund, project)
+    db.session.commit()
+
+    def importing(report_id: int, text: str) -> Any:
+        def job(actor: Any) -> Any:
+            report = db.session.get_one(ProjectReport, report_id)
+            return beneficiary_lines.import_lines(
+                actor=actor, report=report, filename="f.csv", stream=csv(text), today=TODAY
+            )
+
+        return job
+
+    # The same report from three threads: one import; and another report whose lines fit the
+    # disbursements alone but not with the first's.
+    same = importing(first.id, "CAR-2017-0042,cash,6000,")
+    other = importing(second.id, "CAR-2017-0043,cash,5000,")
+    outcomes = run_together(ctx, [(fund.maker.id, same)] * 3 + [(fund.checker.id, other)])
+    assert sorted(o.split(":")[0] for o in outcomes) == ["ok", "refused", "refused", "refused"], outcomes
+    db.session.expire_all()
+    total = db.session.scalar(select(func.sum(ProjectReportLine.amount_minor)))
+    assert (line_count(), total) in ((1, 600000), (1, 500000))
