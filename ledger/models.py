@@ -514,7 +514,34 @@ class DirectSupport(Base):
     route: Mapped[str | None] = mapped_column(String(30))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_project.id"), index=True)
     basis: Mapped[str | None] = mapped_column(String(200))
+    # The mission's rapid-response envelope it was paid from, before any approval of its own.
+    envelope_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_mission_envelope.id"), index=True)
     project: Mapped[Project | None] = relationship(lazy="joined")
+
+
+class MissionEnvelope(Base):
+    """What a mission may pay in urgent direct support to victims (OIOS §113, SG §30) before any
+    payment's own approval: opened by one fund manager, in force once a second confirms it, for a
+    period, within a total and a cap per victim (US cents). What it paid is its standing payments,
+    booked through the posting engine like any direct support."""
+
+    __tablename__ = "ledger_mission_envelope"
+    __table_args__ = (
+        CheckConstraint("usd_minor > 0", name="usd_positive"),
+        CheckConstraint("victim_cap_minor > 0", name="victim_cap_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mission: Mapped[str] = mapped_column(String(40))
+    country_code: Mapped[str] = mapped_column(String(3))
+    usd_minor: Mapped[int] = mapped_column(BigInteger)
+    victim_cap_minor: Mapped[int] = mapped_column(BigInteger)
+    opens_on: Mapped[date] = mapped_column(Date)
+    closes_on: Mapped[date] = mapped_column(Date)
+    basis: Mapped[str] = mapped_column(String(200))
+    maker_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id"))
+    checker_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutflowKind(enum.StrEnum):

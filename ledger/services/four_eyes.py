@@ -196,15 +196,20 @@ def submit(
     project_id: int | None = None,
     case_code: str | None = None,
     reason: str | None = None,
+    pre_approved: bool = False,
 ) -> Outflow:
     """Record an outflow and decide it: within the limits it posts now (the registered poster,
     with the maker alone on the entry); beyond them it waits for a second fund manager. Call
-    under the ledger lock (`engine.lock`), once the booking service has checked the request."""
+    under the ledger lock (`engine.lock`), once the booking service has checked the request.
+    `pre_approved`: two people approved it beforehand within limits of its own (a mission's
+    rapid-response envelope, `ledger.services.envelopes`); it posts now and counts as any other."""
     require_fund_manager(actor)
     usd_minor = engine.to_minor(usd, engine.USD)
-    held = held_because(
-        kind=kind, usd_minor=usd_minor, on=on, project_id=project_id, case_code=case_code, payee=payee
-    )
+    held = None
+    if not pre_approved:
+        held = held_because(
+            kind=kind, usd_minor=usd_minor, on=on, project_id=project_id, case_code=case_code, payee=payee
+        )
     outflow = Outflow(
         kind=kind.value,
         status=OutflowStatus.PENDING.value,

@@ -39,6 +39,7 @@ def pay_direct_support(
     basis: str | None,
     project_id: int | None = None,
     country_code: str | None = None,
+    envelope_id: int | None = None,
 ) -> DirectSupport:
     """A payment from the fund to one victim, known to the ledger by case code only. It posts at
     once within the four-eyes limits (the threshold per case code, the per-victim cap), otherwise
@@ -59,6 +60,7 @@ def pay_direct_support(
         "route": route,
         "project": project_id,
         "basis": basis,
+        "envelope": envelope_id,
     }
     engine.lock()
     if (requested := four_eyes.existing(key, payload)) is not None:
@@ -84,6 +86,7 @@ def pay_direct_support(
         currency=currency,
         amount_minor=engine.to_minor(amount, currency),
         paid_on=paid_on,
+        envelope_id=envelope_id,
     )
     rate = engine.rate_for(currency, paid_on)
     engine.refuse_closed_or_future(paid_on)
@@ -99,6 +102,7 @@ def pay_direct_support(
         record_id=support.id,
         payee=f"case:{case_code}",
         case_code=case_code,
+        pre_approved=envelope_id is not None,  # the envelope, confirmed by two, checked its limits
     )
     return support
 
