@@ -22,8 +22,12 @@ def _stream(body: bytes) -> bytes:
     match = _STREAM.search(body)
     if match is None:
         return b""
-    raw = match.group(1)
-    return zlib.decompress(raw) if b"/FlateDecode" in body.split(b"stream")[0] else raw
+    head = body.split(b"stream")[0]
+    # The declared length, when there is one: a stream whose last byte is a carriage return would
+    # lose it to the pattern's optional one before "endstream".
+    length = re.search(rb"/Length (\d+)\b", head)
+    raw = body[match.start(1) : match.start(1) + int(length.group(1))] if length else match.group(1)
+    return zlib.decompress(raw) if b"/FlateDecode" in head else raw
 
 
 def _unescape(literal: bytes) -> bytes:

@@ -125,7 +125,8 @@ def test_fund_statement_page_and_exports(app, client, login, world):
     assert 'aria-labelledby="fund-by-month-title fund-by-month-desc"' in page
     response = client.get("/reports/fund/export.xlsx?start=2021-01-01&end=2021-12-31")
     workbook = load_workbook(io.BytesIO(response.data))
-    assert workbook.sheetnames[1:] == ["Pledges and receipts", "Withheld payments", "Projects", "By month"]
+    sheets = ["Pledges and receipts", "Withheld payments", "Projects", "Partner reports", "By month"]
+    assert workbook.sheetnames[1:] == sheets
     summary = list(workbook.worksheets[0].iter_rows(values_only=True))
     assert summary[0] == ("item", "source", "US$")
     assert ("closing fund balance", None, 5920) in summary
@@ -157,7 +158,7 @@ def test_fund_statement_pdf_renders(app, client, login, world):
     ):
         assert expected in text
     assert [e.detail for e in _exports(app)] == [
-        '{"filters": {"end": "2021-12-31", "start": "2021-01-01"}, "format": "pdf", "rows": 19}'
+        '{"filters": {"end": "2021-12-31", "start": "2021-01-01"}, "format": "pdf", "rows": 21}'
     ]
 
 
