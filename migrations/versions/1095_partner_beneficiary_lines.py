@@ -13,7 +13,7 @@ from alembic import op
 from migrations import schema as t
 
 revision = "1095"
-down_revision = "1088"
+down_revision = "1093"
 
 SUPPORT = "cash medical psychosocial legal material shelter education livelihood protection other".split()
 
