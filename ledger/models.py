@@ -146,6 +146,8 @@ class Posting(Base):
         Index("ix_ledger_posting_account_id_id", "account_id", "id"),
         # Every donor's figures in one pass over this index alone (reports.donor_figures).
         Index("ix_ledger_posting_donor_id_figures", "donor_id", "account_id", "entry_id", "usd_minor"),
+        # What each withholding's postings hold per account, from this index alone (the reconciliation).
+        Index("ix_ledger_posting_withholding_id_figures", "withholding_id", "account_id", "amount_minor"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -159,7 +161,7 @@ class Posting(Base):
     running_usd_minor: Mapped[int] = mapped_column(BigInteger)
     donor_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_donor.id"))
     pledge_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_pledge.id"), index=True)
-    withholding_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_withholding.id"), index=True)
+    withholding_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_withholding.id"))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_project.id"), index=True)
     country_code: Mapped[str | None] = mapped_column(String(3), index=True)
     allegation_ref: Mapped[str | None] = mapped_column(String(40), index=True)

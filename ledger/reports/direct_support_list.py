@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from ledger.models import DirectSupport
+from ledger.models import DirectSupport, Project
 from ledger.reports.amounts import exponents
 from vat.db import db
 
@@ -72,3 +72,14 @@ def direct_support_totals(filters: DirectSupportFilters) -> list[SupportTotal]:
             .order_by(matching.c.currency)
         )
     ]
+
+
+def project_choices() -> list[tuple[int, str]]:
+    """The projects a partner-routed payment may go through, latest approved first, as (id,
+    "partner — title"): three columns read, no project loaded with its beneficiaries."""
+    rows = db.session.execute(
+        select(Project.id, Project.partner, Project.title).order_by(
+            Project.approved_on.desc(), Project.id.desc()
+        )
+    )
+    return [(project_id, f"{partner} — {title}") for project_id, partner, title in rows]

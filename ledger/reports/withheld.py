@@ -180,9 +180,11 @@ def _reconciliation_lines(today: date) -> list[ReconciliationLine]:
 
 def _lines_query(today: date) -> Select[Any]:
     paid = _transfers_by_withholding()
+    receivable_id = engine.account_id(WITHHELD_RECEIVABLE)
     receivable = (
         select(Posting.withholding_id.label("withholding_id"), summed(Posting.amount_minor).label("minor"))
-        .where(Posting.account_id == engine.account_id(WITHHELD_RECEIVABLE))
+        # Postings with a withholding only: a range of ix_ledger_posting_withholding_id_figures.
+        .where(Posting.withholding_id.is_not(None), Posting.account_id == receivable_id)
         .group_by(Posting.withholding_id)
         .subquery("receivable")
     )

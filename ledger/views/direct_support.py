@@ -7,10 +7,9 @@ from typing import Any
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from ledger.forms import DirectSupportFilterForm, DirectSupportForm
-from ledger.models import DirectSupport, Project
+from ledger.models import DirectSupport
 from ledger.reports import direct_support_list
 from ledger.services import victim_support
 from ledger.views.blueprint import (
@@ -23,7 +22,6 @@ from ledger.views.blueprint import (
     waits_or_booked,
 )
 from vat.auth.policy import Permission, requires
-from vat.db import db
 from vat.paging import page_of
 from vat.submission import given, text
 
@@ -65,8 +63,7 @@ def _filters(form: DirectSupportFilterForm) -> direct_support_list.DirectSupport
 
 def _direct_support_page(form: DirectSupportForm, _row: None) -> dict[str, Any]:
     """The form offers the projects a partner-routed payment may go through, latest approved first."""
-    projects = db.session.scalars(select(Project).order_by(Project.approved_on.desc(), Project.id.desc()))
-    form.project_id.choices = [("", "—")] + [(p.id, f"{p.partner} — {p.title}") for p in projects]
+    form.project_id.choices = [("", "—"), *direct_support_list.project_choices()]
     return {"title": _("Direct support to a victim")}
 
 

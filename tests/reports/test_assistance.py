@@ -1,10 +1,11 @@
-"""The assistance report: counts by grouping and status, and medians computed in SQL."""
+"""The assistance report: counts by grouping and status, and medians from one grouped query."""
 
 from __future__ import annotations
 
 import io
+import statistics
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from openpyxl import load_workbook
@@ -15,7 +16,7 @@ from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports.assistance import assistance_report
 from vat.reports.scope import VictimFilters
-from vat.victims.models import Assistance, Victim
+from vat.victims.models import Assistance, ServiceType, Victim
 
 
 @pytest.fixture
@@ -110,3 +111,45 @@ def test_assistance_is_refused_to_the_admin(client, login, role):
     login(role, "")
     assert client.get("/reports/assistance").status_code == 403
     assert client.get("/reports/assistance/export.csv").status_code == 403
+
+
+@pytest.mark.parametrize("by", ["type", "provider", "year", "country"])
+def test_every_median_is_the_median_of_the_services_waits(app, make_user, more_medical, by):
+    """The one grouped query's medians, per group and overall, against the waits of the same
+    services read one by one and sorted."""
+    uid = _user(app, make_user, Role.ADVOCATE)
+    with app.app_context():
+        report = assistance_report(db.session.get(User, uid), VictimFilters(), by=by)
+        services = db.session.scalars(
+            select(Assistance).join(Victim).where(Victim.country_code == "CAF")
+        ).all()
+
+        def key(service: Assistance) -> str:
+            return {
+                "type": service.service_type,
+                "provider": service.provider or "not recorded",
+                "year": str(service.referral_date.year) if service.referral_date else "no referral date",
+                "country": service.victim.country_code,
+            }[by]
+
+        def expected(waits: list[int]) -> Decimal | None:
+            if not waits:
+                return None
+            return Decimal(str(statistics.median(waits))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+        def waits(later: str, earlier: str, group: str | None) -> list[int]:
+            return [
+                (getattr(s, later) - getattr(s, earlier)).days
+                for s in services
+                if getattr(s, later) and getattr(s, earlier) and group in (None, key(s))
+            ]
+
+        groups = sorted({key(s) for s in services})
+        assert len(report.referral_to_start) == len(groups)
+        labels = report.table.row_labels
+        for group in groups:
+            row = labels.index(ServiceType(group).label if by == "type" else group)
+            assert report.referral_to_start[row] == expected(waits("start_date", "referral_date", group))
+            assert report.start_to_end[row] == expected(waits("end_date", "start_date", group))
+        assert report.overall_referral_to_start == expected(waits("start_date", "referral_date", None))
+        assert report.overall_start_to_end == expected(waits("end_date", "start_date", None))

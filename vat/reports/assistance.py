@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, SQLColumnExpression, func, literal, literal_column, select
+from sqlalchemy import SQLColumnExpression, func, select
 
 from vat.auth.actor import Actor
 from vat.db import db
+from vat.reports.medians import median, merged
 from vat.reports.scope import VictimFilters, aggregate_export_rows, sees_rows, threshold, victim_conditions
 from vat.reports.sql import days_between, year_of
 from vat.reports.suppression import SuppressedTable, suppress
@@ -36,34 +38,6 @@ def _assistance_group(by: str) -> SQLColumnExpression[Any]:
     return groups[by]
 
 
-def _medians(
-    group: SQLColumnExpression[Any] | None, days: ColumnElement[Any], conditions: list[Any]
-) -> dict[Any, tuple[Decimal, int]]:
-    """Median of `days` per group (or over everything when `group` is None), in SQL: number the
-    values within each group, then average the one or two in the middle.
-    Returns {group: (median, how many values)}; the key is "all" without a group."""
-    key = group if group is not None else literal_column("'all'")
-    numbered = (
-        select(
-            key.label("g"),
-            days.label("d"),
-            func.row_number().over(partition_by=group, order_by=days).label("rn"),
-            func.count().over(partition_by=group).label("n"),
-        )
-        .select_from(Assistance)
-        .join(Victim, Victim.id == Assistance.victim_id)
-        .where(*conditions, days.is_not(None))
-        .subquery("numbered")
-    )
-    middle = numbered.c.rn.in_([(numbered.c.n + 1) // 2, (numbered.c.n + 2) // 2])
-    rows = db.session.execute(
-        select(numbered.c.g, func.avg(numbered.c.d), func.max(numbered.c.n))
-        .where(middle)
-        .group_by(numbered.c.g)
-    ).all()
-    return {g: (Decimal(str(m)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP), int(n)) for g, m, n in rows}
-
-
 @dataclass(frozen=True)
 class AssistanceReport:
     by: str
@@ -84,19 +58,33 @@ def assistance_report(user: Actor, filters: VictimFilters, *, by: str = "type") 
     limit = 1 if sees_rows(user) else threshold()
     conditions = victim_conditions(user, filters, consented_only=False)
     group = _assistance_group(by)
-    counts = db.session.execute(
-        select(group, Assistance.status, func.count())
+    to_start_days = days_between(Assistance.start_date, Assistance.referral_date)
+    to_end_days = days_between(Assistance.end_date, Assistance.start_date)
+    # One pass over the services: counts by group, status and both waits, from which the grid and
+    # every median (per group and overall) are read.
+    # Read as they come (tens of thousands of small rows at scale), never all held at once.
+    rows = db.session.execute(
+        select(group, Assistance.status, to_start_days, to_end_days, func.count())
         .select_from(Assistance)
         .join(Victim, Victim.id == Assistance.victim_id)
         .where(*conditions)
-        .group_by(group, Assistance.status)
-    ).all()
-    keys = sorted({str(g) for g, _, _ in counts})
+        .group_by(group, Assistance.status, to_start_days, to_end_days)
+        .execution_options(yield_per=2000)
+    )
+    grid: Counter[tuple[str, str]] = Counter()
+    to_start: dict[str, Counter[int]] = defaultdict(Counter)
+    to_end: dict[str, Counter[int]] = defaultdict(Counter)
+    for g, status, start_days, end_days, n in rows:
+        grid[(str(g), status)] += int(n)
+        if start_days is not None:
+            to_start[str(g)][int(start_days)] += int(n)
+        if end_days is not None:
+            to_end[str(g)][int(end_days)] += int(n)
+    keys = sorted({g for g, _ in grid})
     if by == "type":
         order = [t.value for t in ServiceType]
         keys.sort(key=lambda k: order.index(k) if k in order else len(order))
     statuses = list(ServiceStatus)
-    grid = {(str(g), s): int(n) for g, s, n in counts}
     type_values = {t.value for t in ServiceType}
     labels = [ServiceType(k).label if by == "type" and k in type_values else k for k in keys]
     table = suppress(
@@ -105,13 +93,6 @@ def assistance_report(user: Actor, filters: VictimFilters, *, by: str = "type") 
         [[grid.get((k, s.value), 0) for s in statuses] for k in keys],
         threshold=limit,
     )
-    to_start = _medians(group, days_between(Assistance.start_date, Assistance.referral_date), conditions)
-    to_end = _medians(group, days_between(Assistance.end_date, Assistance.start_date), conditions)
-    everyone = literal("all")
-    overall_start = _medians(
-        everyone, days_between(Assistance.start_date, Assistance.referral_date), conditions
-    )
-    overall_end = _medians(everyone, days_between(Assistance.end_date, Assistance.start_date), conditions)
 
     def shown(found: tuple[Decimal, int] | None) -> Decimal | None:
         return found[0] if found is not None and found[1] >= limit else None
@@ -119,10 +100,10 @@ def assistance_report(user: Actor, filters: VictimFilters, *, by: str = "type") 
     return AssistanceReport(
         by=by,
         table=table,
-        referral_to_start=[shown(to_start.get(k)) for k in keys],
-        start_to_end=[shown(to_end.get(k)) for k in keys],
-        overall_referral_to_start=shown(overall_start.get("all")),
-        overall_start_to_end=shown(overall_end.get("all")),
+        referral_to_start=[shown(median(to_start[k])) for k in keys],
+        start_to_end=[shown(median(to_end[k])) for k in keys],
+        overall_referral_to_start=shown(median(merged(to_start.values()))),
+        overall_start_to_end=shown(median(merged(to_end.values()))),
     )
 
 

@@ -5,14 +5,16 @@ projects (OIOS §108, SG §28, §34–35)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from vat.auth.actor import Actor
 from vat.db import db
+from vat.reports.medians import median
 from vat.reports.scope import VictimFilters, aggregate_export_rows, sees_rows, threshold, victim_conditions
 from vat.reports.sql import days_between
 from vat.reports.suppression import SuppressedTable, suppress
@@ -53,23 +55,15 @@ def _gap() -> ColumnElement[bool]:
 
 def referral_times(user: Actor, filters: VictimFilters) -> list[ProviderTime]:
     """The median days from referral to start per provider (the directory's name, or the name
-    typed) and service type, in SQL: number the waits within each pair, then average the one or
-    two in the middle. Direct support the ledger paid is no referral and is left out. For fund
-    managers and auditors a pair with fewer waits than the threshold shows neither its count nor
-    its median."""
+    typed) and service type (vat.reports.medians, from the waits counted in one grouped query).
+    Direct support the ledger paid is no referral and is left out. For fund managers and auditors
+    a pair with fewer waits than the threshold shows neither its count nor its median."""
     limit = 1 if sees_rows(user) else threshold()
     days = days_between(Assistance.start_date, Assistance.referral_date)
     name = func.coalesce(Provider.name, Assistance.provider, NOT_RECORDED)
-    pair = (name, Assistance.service_type)
-    numbered = (
-        select(
-            name.label("provider"),
-            (func.max(Provider.id).over(partition_by=pair)).label("listed"),
-            Assistance.service_type.label("service_type"),
-            days.label("d"),
-            func.row_number().over(partition_by=pair, order_by=days).label("rn"),
-            func.count().over(partition_by=pair).label("n"),
-        )
+    # One pass: how many waits of each length per pair, in the pairs' order; medians from them.
+    rows = db.session.execute(
+        select(name, Assistance.service_type, days, func.max(Provider.id), func.count())
         .select_from(Assistance)
         .join(Victim, Victim.id == Assistance.victim_id)
         .outerjoin(Provider, Provider.id == Assistance.provider_id)
@@ -78,33 +72,27 @@ def referral_times(user: Actor, filters: VictimFilters) -> list[ProviderTime]:
             days.is_not(None),
             Assistance.ledger_entry_id.is_(None),
         )
-        .subquery("numbered")
-    )
-    middle = numbered.c.rn.in_([(numbered.c.n + 1) // 2, (numbered.c.n + 2) // 2])
-    rows = db.session.execute(
-        select(
-            numbered.c.provider,
-            func.max(numbered.c.listed),
-            numbered.c.service_type,
-            func.avg(numbered.c.d),
-            func.max(numbered.c.n),
-        )
-        .where(middle)
-        .group_by(numbered.c.provider, numbered.c.service_type)
-        .order_by(numbered.c.provider, numbered.c.service_type)
+        .group_by(name, Assistance.service_type, days)
+        .order_by(name, Assistance.service_type)
     ).all()
+    waits: dict[tuple[str, str], Counter[int]] = {}
+    listed: set[tuple[str, str]] = set()
+    for provider, service_type, wait, provider_id, n in rows:
+        pair = (str(provider), str(service_type))
+        waits.setdefault(pair, Counter())[int(wait)] += int(n)
+        if provider_id is not None:
+            listed.add(pair)
     times = []
-    for provider, listed, service_type, median, count in rows:
-        shown = int(count) >= limit
+    for pair, counts in waits.items():
+        middle, count = median(counts) or (Decimal(0), 0)
+        shown = count >= limit
         times.append(
             ProviderTime(
-                provider=str(provider),
-                in_directory=listed is not None,
-                service_type=str(service_type),
-                referrals=int(count) if shown else None,
-                median_days=Decimal(str(median)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-                if shown
-                else None,
+                provider=pair[0],
+                in_directory=pair in listed,
+                service_type=pair[1],
+                referrals=count if shown else None,
+                median_days=middle if shown else None,
             )
         )
     return times
