@@ -168,3 +168,31 @@ def test_the_fund_page_opens_on_the_funds_life(app, client, login, world):
     assert f'value="{date.today().isoformat()}"' in page
     this_year = client.get(f"/reports/fund?start={date.today().year}-01-01").get_data(as_text=True)
     assert f'value="{first.isoformat()}"' not in this_year  # a date asked for is kept
+
+
+def test_the_portfolio_is_shown_a_page_at_a_time_with_the_same_figures(app, client, login, world):
+    """Issue 14: the fund page lists its projects 50 at a time; every project still counts in the
+    statement, so the figures above and below the list are the same on every page."""
+    import re
+
+    from vat.auth.models import Role
+
+    with app.app_context():
+        fund = Fund(_manager(world))
+        for number in range(52):
+            fund.project("10", date(2021, 3, 1), until=date(2021, 12, 1), title=f"Portfolio {number:02d}")
+        db.session.commit()
+        titles = [p["title"] for p in fund_statement(date(2021, 1, 1), date(2021, 12, 31)).projects]
+    login(Role.FUND_MANAGER, "")
+    pages = [
+        client.get(f"/reports/fund?start=2021-01-01&end=2021-12-31&page={n}").get_data(as_text=True)
+        for n in (1, 2)
+    ]
+    shown = [re.findall(r'<th scope="row">([^<]+) <small>', page) for page in pages]
+    assert len(shown[0]) == 50 and shown[0] + shown[1] == titles
+    assert "page=2" in pages[0] and "start=2021-01-01" in pages[0]
+
+    statement = [page.split("<h2>Project portfolio</h2>")[0].split("</form>")[-1] for page in pages]
+    share = [re.findall(r'<p id="individual-share">(.+?)</p>', page) for page in pages]
+    assert "<table" in statement[0] and statement[0] == statement[1]
+    assert share[0] == share[1]

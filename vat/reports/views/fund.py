@@ -14,6 +14,7 @@ from ledger.services.partner_reports import KIND_LABELS
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.inputs import today
+from vat.paging import page_number, page_of_rows
 from vat.reports.charts import income_and_spending_chart
 from vat.reports.fund import PROJECT_KEYS, FundStatement, fund_statement
 from vat.reports.pdf import fund_statement_pdf
@@ -58,10 +59,13 @@ def fund() -> str:
         income=_("income"),
         spending=_("spending"),
     )
+    # The portfolio a page at a time: every project counts in the statement, 50 are shown.
+    portfolio = page_of_rows(statement.projects, page=page_number(request.args.get("page")), per_page=50)
     return render_template(
         "reports/fund.html",
         form=form,
         statement=statement,
+        portfolio=portfolio,
         chart=chart,
         args=carried(form),
         report_kinds=KIND_LABELS,
