@@ -8,7 +8,7 @@ amount_minor) answers it from the index alone, and still serves the foreign key.
 from migrations.schema import replace_index
 
 revision = "1092"
-down_revision = "1088"
+down_revision = "1095"
 
 OLD = ("ix_ledger_posting_withholding_id", ["withholding_id"])
 NEW = ("ix_ledger_posting_withholding_id_figures", ["withholding_id", "account_id", "amount_minor"])
