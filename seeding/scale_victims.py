@@ -30,9 +30,8 @@ from seeding.scale_plan import (
 )
 from vat.allegations.models import Allegation
 from vat.claims.models import Claim, ClaimEvent, Letter, Payment, SupportOrder, claim_child
-from vat.crypto import blind_index
 from vat.db import db
-from vat.victims.identity import NAME_PURPOSE, default_prefix
+from vat.victims.identity import default_prefix, name_digests
 from vat.victims.models import (
     Assistance,
     CaseCounter,
@@ -92,10 +91,9 @@ def seed_victims(loader: Loader, plan: Plan, rng: random.Random, advocates: dict
                     "notes": None,
                 }
             )
-            ids["name_key"] += 1
-            rows["name_key"].append(
-                {"id": ids["name_key"], "victim_id": victim_id, "digest": blind_index(name, NAME_PURPOSE)}
-            )
+            for digest in name_digests(name, None):
+                ids["name_key"] += 1
+                rows["name_key"].append({"id": ids["name_key"], "victim_id": victim_id, "digest": digest})
             _victim_records(rows, ids, rng, victim_id, registered)
             _needs(rows, ids, victim_id, registered)
             pool = by_country.get(country)

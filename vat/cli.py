@@ -84,6 +84,17 @@ def keys_rotate(generate_new: bool) -> None:
     click.echo(f"re-encrypted {changed} values under key {current_app.extensions['vat_keyring'].active_id}")
 
 
+@keys.command("reindex-names")
+def keys_reindex_names() -> None:
+    """Rebuild the victims' name search indexes (after VAT_MAC_KEY or the indexing changes)."""
+    from vat.victims.identity import reindex_names  # the victims' code, only when run
+
+    indexed = reindex_names()
+    audit.record("keys.reindex_names", actor=None, detail={"victims": indexed})
+    db.session.commit()
+    click.echo(f"indexed the names of {indexed} victims")
+
+
 def _prepend_development_key() -> None:
     if current_app.config["VAT_ENV"] == "production":
         raise click.ClickException("in production, put a new key first in VAT_DATA_KEY instead")

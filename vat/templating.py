@@ -3,11 +3,14 @@ numbers, amounts and dates formatted for the reader's language."""
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_skeleton
+from babel.numbers import parse_pattern
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
@@ -24,6 +27,7 @@ from vat.auth.models import (
     Role,
 )
 from vat.auth.policy import Permission, can
+from vat.money import exponent
 
 # (endpoint, label, permission) in display order; a link shows only to those who may follow it.
 NAVIGATION: list[tuple[str, Any, Permission]] = [
@@ -55,6 +59,18 @@ def money(value: Decimal | None) -> str:
         return "—"
     places = max(0, -int(value.as_tuple().exponent))
     return format_decimal(value, format="#,##0." + "0" * places if places else "#,##0")
+
+
+def in_currency(value: Decimal | None, currency_code: str) -> str:
+    """An amount with its currency the reader's way, in the currency's ISO 4217 decimals
+    (FCFA325,000 / 325 000 FCFA; $1,234.50 / 1 234,50 $US), never rounded to Babel's own digits."""
+    if value is None:
+        return "—"
+    locale = get_locale() or Locale.parse("en")
+    pattern = copy.copy(parse_pattern(locale.currency_formats["standard"]))
+    places = exponent(currency_code)
+    pattern.frac_prec = (places, places)
+    return pattern.apply(value, locale, currency=currency_code, currency_digits=False)
 
 
 def cents(minor_units: int | None) -> str:
@@ -89,7 +105,14 @@ def month(value: date | None) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
-        number=number, amount=amount, money=money, cents=cents, day=day, when=when, month=month
+        number=number,
+        amount=amount,
+        money=money,
+        in_currency=in_currency,
+        cents=cents,
+        day=day,
+        when=when,
+        month=month,
     )
 
     @app.context_processor

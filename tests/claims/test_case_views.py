@@ -89,7 +89,7 @@ def test_law_dna_cost_and_interim_support_pages(app, client, login, claim_id, to
         == 302
     )
     page = client.get(f"/vat/claims/{claim_id}").get_data(as_text=True)
-    assert "courts of the host state" in page and "Me Ndoumba" in page and "350.00 USD" in page
+    assert "courts of the host state" in page and "Me Ndoumba" in page and "$350.00" in page
     assert "Me Ndoumba" not in saved.headers["Location"]
     assert client.get(f"/vat/claims/{claim_id}/support/link").status_code == 200
     nothing = client.post(f"/vat/claims/{claim_id}/support/link", data={"assistance_id": "999"})
@@ -123,7 +123,7 @@ def test_an_unusual_payment_needs_the_box_and_a_reversal_corrects_it(app, client
     )
     assert done.status_code == 302
     page = client.get(f"/vat/claims/{claim_id}").get_data(as_text=True)
-    assert "-99999999.00 USD" in page and "reversal: typo" in page and "Credit (paid ahead)" in page
+    assert "-$99,999,999.00" in page and "reversal: typo" in page and "Credit (paid ahead)" in page
     assert client.get(f"/vat/claims/{claim_id}/payments/999/reverse").status_code == 404
 
 

@@ -187,7 +187,7 @@ def test_a_payment_submitted_twice_books_once(app, client, login, claim_id, toda
         assert len(payments) == 1
         assert db.session.get(Claim, claim_id).step == "paying"
     page = client.get(f"/vat/claims/{claim_id}").get_data(as_text=True)
-    assert "25.00 USD" in page
+    assert "$25.00" in page
 
 
 def test_list_filters(app, client, login, claim_id):

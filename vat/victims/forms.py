@@ -87,7 +87,7 @@ class SearchForm(FlaskForm):
 class NameSearchForm(FlaskForm):
     """Posted, never in the query string: a name must not reach URLs, history or server logs."""
 
-    name = StringField(_l("Exact name or other name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name or other name"), validators=[DataRequired(), Length(max=200)])
 
 
 class StatusForm(FlaskForm):

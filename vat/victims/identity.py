@@ -5,6 +5,7 @@ the glass. The only code that writes or decrypts victim identities."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,6 +28,8 @@ from vat.victims.labels import vat_label
 from vat.victims.models import AgeGroup, CaseCounter, Sex, Victim, VictimNameKey, VictimStatus
 
 NAME_PURPOSE = "vat_victim.name"
+# One word of a name, without case or accents: its own purpose, so a word never equals a whole name.
+NAME_WORD_PURPOSE = "vat_victim.name_word"
 IDENTITY_FIELDS = ("name", "aliases", "date_of_birth", "contact", "location", "notes")
 TEXT_LIMITS = {"name": 200, "aliases": 500, "contact": 500, "location": 500, "notes": 5000}
 DEFAULT_PREFIXES = {"CAF": "CAR", "COD": "DRC"}
@@ -136,9 +139,36 @@ def _index_names(victim: Victim, name: str | None, aliases: str | None, *, new: 
 
 
 def name_digests(name: str | None, aliases: str | None) -> list[str]:
-    """The blind indexes a victim is found by: the name and each alias."""
+    """The blind indexes a victim is found by: the name, each alias, and each word of them."""
     names = [name or ""] + re.split(r"[;\n]", aliases or "")
-    return sorted({blind_index(n, NAME_PURPOSE) for n in names if n.strip()})
+    whole = {blind_index(n, NAME_PURPOSE) for n in names if n.strip()}
+    return sorted(whole | {word_digest(w) for n in names for w in name_words(n)})
+
+
+def name_words(value: str) -> set[str]:
+    """The words of a name as searched: case and accents dropped ("Zaïnab" is "zainab"), split at
+    spaces, hyphens and apostrophes; a single letter is too common to tell anyone apart."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
+    return {word for word in re.split(r"[\W_]+", plain.casefold()) if len(word) > 1}
+
+
+def word_digest(word: str) -> str:
+    return blind_index(word, NAME_WORD_PURPOSE)
+
+
+def reindex_names(*, batch: int = 500) -> int:
+    """Rebuild every victim's name indexes from the decrypted names (after the MAC key or the way
+    names are indexed changes), a batch of victims at a time; returns how many were indexed."""
+    done, last = 0, 0
+    while victims := db.session.scalars(
+        select(Victim).where(Victim.id > last).order_by(Victim.id).limit(batch)
+    ).all():
+        for victim in victims:
+            _index_names(victim, victim.name, victim.aliases)
+        db.session.flush()
+        db.session.expunge_all()
+        done, last = done + len(victims), victims[-1].id
+    return done
 
 
 def register_victim(

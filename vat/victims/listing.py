@@ -1,5 +1,5 @@
-"""Victim lists without identities: filters, one page of rows (skipping or seeking), the exact
-name search (audited), and the advocate's "needs attention" dashboard."""
+"""Victim lists without identities: filters, the reader's order, one page of rows, the search by
+any words of a name (blind-indexed, audited), and the advocate's "needs attention" dashboard."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Select, and_, func, not_, select
 
 from vat import audit
 from vat.allegations import cycle
@@ -16,12 +17,12 @@ from vat.allegations.clock import has_overdue_step, overdue_steps, rules
 from vat.allegations.models import Allegation
 from vat.auth.actor import Actor
 from vat.auth.models import BreakGlass, User
-from vat.crypto import blind_index
 from vat.db import db
-from vat.inputs import today
+from vat.inputs import InvalidField, today
 from vat.paging import Page
+from vat.sorting import Sort, SortableColumns
 from vat.victims.assistance import STUCK_DAYS
-from vat.victims.identity import NAME_PURPOSE, glass_breaks_for, in_scope_condition
+from vat.victims.identity import glass_breaks_for, in_scope_condition, name_words, word_digest
 from vat.victims.letters import due_on
 from vat.victims.models import (
     AgeGroup,
@@ -49,7 +50,7 @@ def no_update_days() -> int:
 @dataclass(frozen=True)
 class VictimFilters:
     case_code: str = ""
-    name: str = ""
+    name_digests: tuple[str, ...] = ()  # every word searched for (vat.victims.identity.word_digest)
     country_code: str = ""
     status: str = ""
     advocate_id: int | None = None
@@ -73,9 +74,21 @@ def without_update_since(cutoff: date) -> ColumnElement[bool]:
 
 # The list's order, newest first: a victim's place is its (registered_on, id), compared as a pair.
 LIST_KEY = (Victim.registered_on, Victim.id)
+SORTS = SortableColumns(
+    columns={
+        "registered": Victim.registered_on,
+        "case_code": Victim.case_code,
+        "country": Victim.country_code,
+        "status": Victim.status,
+        "age_group": Victim.age_group,
+        "last_update": Victim.last_update_on,
+    },
+    default=Sort("registered", descending=True),
+    tie_breakers=(Victim.id,),
+)
 
 
-def victim_rows(user: Actor, filters: VictimFilters) -> Select[Any]:
+def victim_rows(user: Actor, filters: VictimFilters, sort: Sort = SORTS.default) -> Select[Any]:
     """The list query: case codes and categories, no identity column, one statement per page."""
     query = (
         select(
@@ -95,12 +108,14 @@ def victim_rows(user: Actor, filters: VictimFilters) -> Select[Any]:
         .where(in_scope_condition(user))
         .order_by(*(column.desc() for column in LIST_KEY))
     )
+    if sort != SORTS.default:
+        query = SORTS.apply(query, sort)
     if filters.case_code.strip():
         query = query.where(Victim.case_code == filters.case_code.strip().upper())
-    if filters.name.strip():
-        digest = blind_index(filters.name, NAME_PURPOSE)
+    for digest in filters.name_digests:
+        # An IN per word: the digest's index finds the few victims first, whatever the list's size.
         query = query.where(
-            exists().where(VictimNameKey.victim_id == Victim.id, VictimNameKey.digest == digest)
+            Victim.id.in_(select(VictimNameKey.victim_id).where(VictimNameKey.digest == digest))
         )
     if filters.country_code:
         query = query.where(Victim.country_code == filters.country_code)
@@ -120,7 +135,7 @@ def victim_rows(user: Actor, filters: VictimFilters) -> Select[Any]:
 
 
 def paginate_rows(query: Select[Any], *, page: int, per_page: int) -> Page:
-    """One page of `query` (ordered by LIST_KEY, newest first) and the list's exact total.
+    """One page of `query` (in its order, by default LIST_KEY newest first) and the list's exact total.
     Counting and skipping read victim ids alone (an index covers them); the page's other columns
     and subqueries are computed for its own rows only, not for every row skipped over."""
     ids = query.with_only_columns(Victim.id)
@@ -132,20 +147,30 @@ def paginate_rows(query: Select[Any], *, page: int, per_page: int) -> Page:
     return Page(items=list(rows), page=page, per_page=per_page, total=total, more=more)
 
 
-NAME_RESULTS = 100
+NAME_RESULTS = 100  # the matches an audit row names; the count is always recorded
+MAX_NAME_WORDS = 6
 
 
-def find_by_name(*, actor: Actor, name: str) -> Page:
-    """Victims in scope whose name or other name is exactly this one (normalised); audited,
-    because a match tells the searcher that this person is a victim. The name is not recorded."""
-    page = paginate_rows(victim_rows(actor, VictimFilters(name=name)), page=1, per_page=NAME_RESULTS)
+def search_by_name(*, actor: Actor, name: str) -> tuple[str, ...]:
+    """The blind indexes of the words of `name`, for a list of the victims in scope whose name or
+    other names hold every one of them, in any order, whatever the case and accents. Audited,
+    because a match tells the searcher that this person is a victim; the name is not recorded."""
+    words = sorted(name_words(name))
+    if not words:
+        raise InvalidField("name", _l("Give at least one name of two letters or more."))
+    if len(words) > MAX_NAME_WORDS:
+        raise InvalidField("name", _l("Give at most %(count)s names.", count=MAX_NAME_WORDS))
+    digests = tuple(word_digest(word) for word in words)
+    found = paginate_rows(
+        victim_rows(actor, VictimFilters(name_digests=digests)), page=1, per_page=NAME_RESULTS
+    )
     audit.record(
         "victim.search_by_name",
         actor=actor,
         object_type="victim",
-        detail={"matches": [row.case_code for row in page.items]},
+        detail={"matches": [row.case_code for row in found.items], "count": found.total},
     )
-    return page
+    return digests
 
 
 # --- the advocate's dashboard ----------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from flask import abort, flash, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -19,11 +19,14 @@ from vat.allegations import services as allegation_services
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, in_scope, requires
 from vat.db import db
-from vat.paging import other_args, page_number, page_size
+from vat.inputs import InvalidField
+from vat.paging import page_number, page_size
+from vat.sorting import without_sort
 from vat.submission import act, form_values, submit, writes
 from vat.victims import identity, labels, letters, listing, needs, outcomes, payments, timeline
 from vat.victims.forms import LinkAllegationForm, NameSearchForm, SearchForm, StatusForm, VictimForm
 from vat.victims.models import Victim
+from vat.victims.views import name_search
 from vat.victims.views.blueprint import (
     advocate_choices,
     bp,
@@ -42,13 +45,19 @@ from vat.victims.views.blueprint import (
 def index() -> str:
     form = _search_form(request.args)
     filters = _filters(form) if form.validate() else listing.VictimFilters()
+    found = name_search.recalled(request.args.get("found"))
+    if found is not None:
+        filters = listing.VictimFilters(name_digests=found)
+    sort = listing.SORTS.chosen(request.args)
     page = listing.paginate_rows(
-        listing.victim_rows(current_user, filters),
+        listing.victim_rows(current_user, filters, sort),
         page=page_number(request.args.get("page")),
         per_page=page_size(request.args.get("per_page", type=int)),
     )
-    args = other_args(request.args)
-    return _index_page(form, NameSearchForm(), page, args=args)
+    args = without_sort(request.args)
+    if found is None:
+        args.pop("found", None)  # a search this session no longer holds: the whole list
+    return _index_page(form, NameSearchForm(), page, args=args, sort=sort, searched_name=found is not None)
 
 
 def _filters(form: SearchForm) -> listing.VictimFilters:
@@ -67,18 +76,23 @@ def _filters(form: SearchForm) -> listing.VictimFilters:
 
 @bp.post("/victims/by-name")
 @requires(Permission.VIEW_IDENTITY)
-def by_name() -> str:
-    """Exact-name search (blind index): posted, so the name stays out of URLs; audited."""
+def by_name() -> Response | str:
+    """Search by any words of a name (blind indexes): posted, so the name stays out of URLs, and
+    audited; the list that answers carries only a token of the search held in the session."""
     name_form = NameSearchForm()
-    form = _search_form(None)
-    if not name_form.validate_on_submit():
-        page = listing.paginate_rows(
-            listing.victim_rows(current_user, listing.VictimFilters()), page=1, per_page=20
-        )
-        return _index_page(form, name_form, page)
-    page = listing.find_by_name(actor=current_user, name=name_form.name.data or "")
-    db.session.commit()
-    return _index_page(form, name_form, page, searched_name=True)
+    if name_form.validate_on_submit():
+        try:
+            digests = listing.search_by_name(actor=current_user, name=name_form.name.data or "")
+        except InvalidField as error:
+            db.session.rollback()
+            name_form.name.errors = [str(error)]
+        else:
+            db.session.commit()
+            return redirect(url_for("victims.index", found=name_search.remember(digests)))
+    page = listing.paginate_rows(
+        listing.victim_rows(current_user, listing.VictimFilters()), page=1, per_page=20
+    )
+    return _index_page(_search_form(None), name_form, page, sort=listing.SORTS.default)
 
 
 def _search_form(formdata: Any) -> SearchForm:
