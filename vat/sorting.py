@@ -48,6 +48,11 @@ class SortableColumns:
     default: Sort
     tie_breakers: Sequence[Column]
 
+    @classmethod
+    def of(cls, model: Any, keys: Sequence[str], default: Sort) -> SortableColumns:
+        """A model's columns named by their attributes, ties broken by its id."""
+        return cls({key: getattr(model, key) for key in keys}, default, (model.id,))
+
     def chosen(self, args: Mapping[str, str]) -> Sort:
         """The order an address asks for, if the list offers it; else the list's default."""
         key = args.get("sort", "")

@@ -105,15 +105,9 @@ def month(value: date | None) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
-        number=number,
-        amount=amount,
-        money=money,
-        in_currency=in_currency,
-        cents=cents,
-        day=day,
-        when=when,
-        month=month,
+        number=number, amount=amount, money=money, cents=cents, day=day, when=when, month=month
     )
+    app.jinja_env.filters["in_currency"] = in_currency
 
     @app.context_processor
     def inject() -> dict[str, Any]:

@@ -180,3 +180,25 @@ def test_amounts_are_written_the_readers_way_in_their_currencys_decimals(app: Fl
             with force_locale(language):
                 assert tuple(in_currency(value, code) for value, code in amounts) == expected, language
         assert in_currency(None, "USD") == "—"
+
+
+def test_allegations_sort_by_reference_and_received(app: Flask, client: FlaskClient, login: Any) -> None:
+    from vat.allegations import services as allegations
+
+    today = date.today()
+    with app.test_request_context():
+        actor = db.session.get(User, login(Role.ADVOCATE, "CAF").id)
+        for n, reference in enumerate(("0002/26", "0010/25", "0001/26")):
+            allegations.create_allegation(
+                actor=actor, reference=reference, country_code="CAF", received_on=today - timedelta(days=n)
+            )
+        db.session.commit()
+
+    def references(address: str) -> list[str]:
+        return re.findall(
+            r'href="/vat/allegations/\d+">([^<]+)</a>', client.get(address).get_data(as_text=True)
+        )
+
+    assert references("/vat/allegations/") == ["0002/26", "0010/25", "0001/26"]  # the latest received first
+    assert references("/vat/allegations/?sort=reference&order=asc") == ["0001/26", "0002/26", "0010/25"]
+    assert references("/vat/allegations/?sort=received_on&order=asc") == ["0001/26", "0010/25", "0002/26"]

@@ -19,7 +19,8 @@ from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Outcome, 
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
 from vat.db import db
-from vat.paging import other_args, page_number
+from vat.paging import page_number
+from vat.sorting import Sort, SortableColumns, without_sort
 from vat.submission import act, form_values, given, or_404, submit
 from vat.victims import identity, outcomes
 from vat.victims.labels import step_label
@@ -34,6 +35,12 @@ NOT_RECORDED_FIELDS = (
     "sub_type",
     "investigating_entity",
     "investigation_status",
+)
+
+ALLEGATION_SORTS = SortableColumns.of(
+    Allegation,
+    ("received_on", "reference", "country_code", "type", "outcome"),
+    Sort("received_on", descending=True),
 )
 
 
@@ -52,9 +59,8 @@ def prepare(form: AllegationForm) -> None:
 @bp.get("/")
 @requires(Permission.VIEW_IDENTITY)
 def index() -> str:
-    query = services.visible_allegations(current_user).order_by(
-        Allegation.received_on.desc(), Allegation.id.desc()
-    )
+    sort = ALLEGATION_SORTS.chosen(request.args)
+    query = ALLEGATION_SORTS.apply(services.visible_allegations(current_user), sort)
     reference = request.args.get("reference", "").strip()[:40]
     if reference:
         query = query.where(Allegation.reference == reference)
@@ -72,13 +78,13 @@ def index() -> str:
     )
     rule_list = clock.rules()
     overdue = {a.id: clock.overdue_steps(a, rule_list) for a in page.items}
-    args = other_args(request.args)
     return render_template(
         "vat/allegations/index.html",
         page=page,
+        sort=sort,
+        args=without_sort(request.args),
         victims=victims,
         overdue=overdue,
-        args=args,
         reference=reference,
         outcome=outcome,
         outcomes=Outcome,

@@ -28,6 +28,7 @@ from vat.claims.support import Balance, Schedule, Totals, amounts_due, schedule,
 from vat.db import db
 from vat.inputs import today
 from vat.paging import MAX_PAGE, Page
+from vat.sorting import Sort, SortableColumns
 from vat.victims import identity
 from vat.victims import listing as victim_listing
 from vat.victims.models import Victim
@@ -168,6 +169,12 @@ def _load_for_rows(user: Actor, ids: Sequence[int]) -> list[Claim]:
     return [by_id[claim_id] for claim_id in ids if claim_id in by_id]  # gone meanwhile: left out
 
 
+# The reader's other orders; by default, the longest waiting first (claims_page).
+SORTS = SortableColumns.of(
+    Claim, ("id", "member_state", "step", "step_on", "opened_on"), Sort("waiting", descending=False)
+)
+
+
 def claims_page(
     user: Actor,
     filters: ClaimFilters,
@@ -175,17 +182,19 @@ def claims_page(
     page: int = 1,
     per_page: int = 50,
     on: date | None = None,
+    sort: Sort = SORTS.default,
 ) -> Page:
-    """One page of the claims in scope matching the filters: open claims first, the longest
-    waiting on a member state first, then the oldest opened. Ordered and cut in SQL; only the
-    page's claims are loaded with their letters, orders and payments; the total is counted."""
+    """One page of the claims in scope matching the filters: by default open claims first, the
+    longest waiting on a member state first, then the oldest opened; else in the reader's `sort`.
+    Ordered and cut in SQL; only the page's claims are loaded with their letters, orders and
+    payments; the total is counted."""
     on = on or today()
     page = min(max(page, 1), MAX_PAGE)
     matching = _matching(user, filters)
     starts = _waiting_starts()
     closed = Claim.step == S.CLOSED.value
     since = case((closed, None), (starts.c.since > on, on), else_=starts.c.since)
-    window = db.session.scalars(
+    ordered = (
         select(Claim.id)
         .where(*matching)
         .outerjoin(starts, starts.c.claim_id == Claim.id)
@@ -196,9 +205,10 @@ def claims_page(
             Claim.opened_on,
             Claim.id,
         )
-        .limit(per_page + 1)
-        .offset((page - 1) * per_page)
-    ).all()
+    )
+    if sort != SORTS.default:
+        ordered = SORTS.apply(ordered, sort)
+    window = db.session.scalars(ordered.limit(per_page + 1).offset((page - 1) * per_page)).all()
     claims = _load_for_rows(user, window[:per_page])
 
     total = db.session.scalar(select(func.count(Claim.id)).where(*matching)) or 0

@@ -41,7 +41,8 @@ from vat.claims.models import Claim, ClaimStep
 from vat.db import db
 from vat.forms_on_parent import FormOn, route_form
 from vat.inputs import today
-from vat.paging import other_args, page_number
+from vat.paging import page_number
+from vat.sorting import without_sort
 from vat.submission import form_values, submit, writes
 from vat.victims import identity
 from vat.victims import listing as victim_listing
@@ -61,13 +62,11 @@ PER_PAGE = 50
 def index() -> str:
     form = FilterForm(request.args)
     filters = _filters(form) if form.validate() else listing.ClaimFilters()
+    sort = listing.SORTS.chosen(request.args)
     page = listing.claims_page(
-        current_user,
-        filters,
-        page=page_number(request.args.get("page")),
-        per_page=PER_PAGE,
+        current_user, filters, page=page_number(request.args.get("page")), per_page=PER_PAGE, sort=sort
     )
-    args = other_args(request.args)
+    args = without_sort(request.args)
     return render_template(
         "vat/claims/index.html",
         form=form,
@@ -76,6 +75,7 @@ def index() -> str:
         page_number=page.page,
         pages=page.pages,
         args=args,
+        sort=sort,
         summary=listing.dashboard(current_user),
         no_update_days=victim_listing.no_update_days(),
     )

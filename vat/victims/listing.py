@@ -74,17 +74,10 @@ def without_update_since(cutoff: date) -> ColumnElement[bool]:
 
 # The list's order, newest first: a victim's place is its (registered_on, id), compared as a pair.
 LIST_KEY = (Victim.registered_on, Victim.id)
-SORTS = SortableColumns(
-    columns={
-        "registered": Victim.registered_on,
-        "case_code": Victim.case_code,
-        "country": Victim.country_code,
-        "status": Victim.status,
-        "age_group": Victim.age_group,
-        "last_update": Victim.last_update_on,
-    },
-    default=Sort("registered", descending=True),
-    tie_breakers=(Victim.id,),
+SORTS = SortableColumns.of(
+    Victim,
+    ("registered_on", "case_code", "country_code", "status", "age_group", "last_update_on"),
+    Sort("registered_on", descending=True),
 )
 
 
