@@ -231,6 +231,14 @@ def sign_in(app: Flask, client: FlaskClient, user: TestUser) -> None:
         session["_user_id"] = str(user.id)
 
 
+def csrf_guarded_client(database_url: str, user: TestUser) -> FlaskClient:
+    """A client signed in as `user` on an app that checks CSRF tokens (the tests' app does not)."""
+    guarded = make_app(database_url, WTF_CSRF_ENABLED=True)
+    client = guarded.test_client()
+    sign_in(guarded, client, user)
+    return client
+
+
 @pytest.fixture
 def login(app: Flask, client: FlaskClient, make_user: Callable[..., TestUser]) -> Callable[..., TestUser]:
     """login(role, scope) → a new user of that role, signed in on `client`."""

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the server-side session
     "VAT_SESSION_IDLE_MINUTES": 15,
+    "VAT_SESSION_WARNING_SECONDS": 120,  # the warning before the idle sign-out (static/idle-warning.js)
     "VAT_SESSION_ABSOLUTE_HOURS": 12,
     "VAT_FRESH_MINUTES": 10,
     # Per account: this many failures at full speed, then a wait that starts at

@@ -11,11 +11,12 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_skeleton
 from babel.numbers import parse_pattern
-from flask import Flask
+from flask import Flask, current_app, g
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from vat.auth import services as auth_services
 from vat.auth.models import (
     IDENTITY_CHECK_LABELS,
     REQUEST_KIND_LABELS,
@@ -103,6 +104,18 @@ def month(value: date | None) -> str:
     return "—" if value is None else format_skeleton("yMMM", value, locale=get_locale())
 
 
+def idle_warning() -> dict[str, int] | None:
+    """What the warning before the idle sign-out (static/idle-warning.js) needs on a signed-in
+    page: the seconds the session has left and how long before its end to warn; else None."""
+    row = g.get("user_session")
+    if row is None:
+        return None
+    return {
+        "seconds_left": auth_services.seconds_left(row),
+        "warning": int(current_app.config["VAT_SESSION_WARNING_SECONDS"]),
+    }
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         number=number, amount=amount, money=money, cents=cents, day=day, when=when, month=month
@@ -121,4 +134,5 @@ def register_template_helpers(app: Flask) -> None:
             "identity_checks": list(IDENTITY_CHECK_LABELS.items()),
             "request_status_label": lambda status: REQUEST_STATUS_LABELS[AdminRequestStatus(status)],
             "current_locale": lambda: str(get_locale()),
+            "idle_warning": idle_warning,
         }

@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
-from tests.browser.test_admin_request_journey import sign_in
+from tests.browser.speakers import signed_in_page, translator, user_speaking
 from tests.vat.conftest import register
 from vat.auth.models import Role, User
 from vat.db import db
@@ -23,11 +22,10 @@ NAME = "Fatimé Zaïnab Ngaïkoumon"
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_an_advocate_sorts_pages_and_finds_a_victim_by_name(app, live_server, browser, make_user, language):
-    made = make_user(Role.ADVOCATE, "CAF")
+    made, secret = user_speaking(app, make_user, Role.ADVOCATE, language)
+    words = translator(app, language)
     with app.test_request_context():
         advocate = db.session.get_one(User, made.id)
-        advocate.language = language
-        secret = advocate.totp_secret
         for n in range(24):
             register(advocate, registered_on=date.today() - timedelta(days=n), name=NAME if n == 7 else None)
         db.session.commit()
@@ -35,13 +33,7 @@ def test_an_advocate_sorts_pages_and_finds_a_victim_by_name(app, live_server, br
         wanted = db.session.scalars(
             select(Victim.case_code).where(Victim.registered_on == date.today() - timedelta(days=7))
         ).one()
-
-    def words(text: str, **values: object) -> str:
-        with app.test_request_context(), force_locale(language):
-            return gettext(text, **values)
-
-    page = browser.new_context(locale=language).new_page()
-    sign_in(page, live_server, made.username, secret)
+    page = signed_in_page(app, live_server, browser, made, secret, language)
     page.goto(f"{live_server}/vat/victims")
     table = page.locator("main table")
 

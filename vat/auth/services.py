@@ -551,6 +551,22 @@ def keep_up(row: UserSession, upkeep: Upkeep) -> None:
         row.last_seen_at = utcnow()
 
 
+def keep_alive(row: UserSession) -> None:
+    """The person asked to stay signed in: seen now, whatever the 30-second touch would do."""
+    row.last_seen_at = utcnow()
+
+
+def seconds_left(row: UserSession) -> int:
+    """How long the session lasts if nothing more is asked of the server: until it has been idle
+    too long, or is too old."""
+    cfg = current_app.config
+    ends = min(
+        row.last_seen_at + timedelta(minutes=cfg["VAT_SESSION_IDLE_MINUTES"]),
+        row.created_at + timedelta(hours=cfg["VAT_SESSION_ABSOLUTE_HOURS"]),
+    )
+    return max(0, int((ends - utcnow()).total_seconds()))
+
+
 def is_fresh(row: UserSession) -> bool:
     return utcnow() - row.authenticated_at <= timedelta(minutes=current_app.config["VAT_FRESH_MINUTES"])
 

@@ -14,6 +14,7 @@ from flask import (
     current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -68,6 +69,16 @@ def identify() -> None:
         session.clear()
         return
     g.user_session = row
+
+
+@bp.post("/keep-alive")
+@signed_in
+def keep_alive() -> Response:
+    """ "Stay signed in", from the warning before the idle sign-out (static/idle-warning.js): how
+    many seconds the session now has."""
+    services.keep_alive(g.user_session)
+    db.session.commit()
+    return jsonify(seconds_left=services.seconds_left(g.user_session))
 
 
 @login_manager.user_loader

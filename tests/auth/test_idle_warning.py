@@ -1,0 +1,50 @@
+"""The warning before the idle sign-out (issue 19, item 6): every signed-in page carries what the
+script needs, and "Stay signed in" keeps the session (signed in, with a CSRF token) and says for
+how long."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import csrf_guarded_client
+from vat.auth.models import Role, UserSession
+from vat.db import db, utcnow
+
+
+def test_signed_in_pages_carry_the_warning_and_staying_signed_in_keeps_the_session(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    assert 'id="idle-warning"' not in client.get("/auth/login").get_data(as_text=True)
+    login(Role.ADVOCATE, "CAF")
+    page = client.get("/").get_data(as_text=True)
+    left = re.search(r'data-seconds-left="(\d+)"', page)
+    assert left is not None and 15 * 60 - 5 <= int(left.group(1)) <= 15 * 60
+    assert 'data-warning="120"' in page and "idle-warning.js" in page and "<script>" not in page
+    with app.app_context():
+        row = db.session.scalars(db.select(UserSession)).one()
+        row.last_seen_at = utcnow() - timedelta(minutes=14, seconds=50)  # about to end
+        db.session.commit()
+    kept = client.post("/auth/keep-alive")
+    assert kept.status_code == 200 and 15 * 60 - 5 <= kept.get_json()["seconds_left"] <= 15 * 60
+    with app.app_context():
+        assert utcnow() - db.session.scalars(db.select(UserSession)).one().last_seen_at < timedelta(seconds=5)
+
+
+def test_staying_signed_in_needs_a_live_session_and_a_csrf_token(
+    app: Flask, client: FlaskClient, login: Any, database_url: str, make_user: Any
+) -> None:
+    assert client.post("/auth/keep-alive").status_code in (302, 401)  # a stranger is sent to sign in
+    login(Role.AUDITOR, "")
+    with app.app_context():
+        row = db.session.scalars(db.select(UserSession)).one()
+        row.last_seen_at = utcnow() - timedelta(minutes=16)  # idle too long already
+        db.session.commit()
+    assert client.post("/auth/keep-alive").status_code in (302, 401)
+    guarded = csrf_guarded_client(database_url, make_user(Role.ADVOCATE, "CAF"))
+    assert guarded.post("/auth/keep-alive").status_code == 400
