@@ -161,12 +161,18 @@ def test_identity_roles_must_enrol_before_anything_else(app, client, make_user):
     assert client.get("/").headers["Location"] == "/auth/second-factor"
     page = client.get("/auth/second-factor").get_data(as_text=True)
     secret = page.split('id="totp-secret">')[1].split("<")[0]
-    response = client.post(
-        "/auth/second-factor", data={"password": PASSWORD, "code": pyotp.TOTP(secret).now()}
-    )
+    code = pyotp.TOTP(secret).now()
+    response = client.post("/auth/second-factor", data={"password": PASSWORD, "code": code})
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(User, user.id).totp_secret == secret
+    sign_in_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Second factor enrolled. Sign in again; the code you just used works once" in sign_in_page
+    post_login(client, user.username)
+    again = client.post("/auth/login/code", data={"code": code})
+    assert "That code was already used: wait for your authenticator to show the next one." in again.get_data(
+        as_text=True
+    )
 
 
 def test_next_redirects_only_to_local_paths(client, make_user):

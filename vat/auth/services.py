@@ -42,6 +42,8 @@ def _hasher() -> PasswordHasher:
 GENERIC_LOGIN_ERROR = _l("Invalid username or password.")
 ACCOUNT_LOCKED_ERROR = _l("This account is locked after too many wrong codes: ask an administrator.")
 CODE_REFUSED_ERROR = _l("That code is not valid (or was already used).")
+# The right code a second time (just after enrolling, or signing in twice within its half-minute).
+CODE_USED_ERROR = _l("That code was already used: wait for your authenticator to show the next one.")
 
 
 class AccountLocked(LoginRefused):
@@ -314,7 +316,7 @@ def verify_totp(*, user: User, code: str, address: str | None) -> None:
     if step is not None:  # the right code, already used: a replay, not a guess
         _give_back_code_attempt(user)
         audit_user("auth.totp_replayed", actor=user, user=user, address=address)
-        raise CodeRefused(str(CODE_REFUSED_ERROR))
+        raise CodeRefused(str(CODE_USED_ERROR))
     audit_user(
         "auth.totp_failed",
         actor=user,

@@ -344,10 +344,17 @@ def confirm_totp() -> str | Response | tuple[str, int]:
             db.session.commit()  # the password and current code were right: they were consumed
             form.code.errors = [*form.code.errors, str(error)]
         else:
-            flash(_("Second factor enrolled. Sign in again with a code."), "success")
             db.session.commit()
             logout_user()
             session.clear()
+            # After clearing the session, which holds the flashed messages too.
+            flash(
+                _(
+                    "Second factor enrolled. Sign in again; the code you just used works once:"
+                    " wait for your authenticator to show the next one."
+                ),
+                "success",
+            )
             return redirect(url_for("auth.login"))
     return _enrolment_page(form)
 
