@@ -16,6 +16,7 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from vat import work_queues
 from vat.auth import services as auth_services
 from vat.auth.models import (
     IDENTITY_CHECK_LABELS,
@@ -135,4 +136,5 @@ def register_template_helpers(app: Flask) -> None:
             "request_status_label": lambda status: REQUEST_STATUS_LABELS[AdminRequestStatus(status)],
             "current_locale": lambda: str(get_locale()),
             "idle_warning": idle_warning,
+            "work_waiting": lambda: work_queues.waiting(current_user),
         }

@@ -330,6 +330,20 @@ def pending() -> list[AdminRequest]:
     return list(db.session.scalars(query.order_by(AdminRequest.requested_at)))
 
 
+def waiting_for(actor: Actor) -> int:
+    """How many requests this administrator may decide: pending ones another administrator made."""
+    return int(
+        db.session.scalar(
+            select(func.count(AdminRequest.id)).where(
+                AdminRequest.status == _PENDING,
+                AdminRequest.expires_at > utcnow(),
+                AdminRequest.requested_by_id != actor.id,
+            )
+        )
+        or 0
+    )
+
+
 def recent(*, limit: int = 50) -> list[AdminRequest]:
     """The latest requests whatever became of them (expired ones included), newest first."""
     query = _listing().where(AdminRequest.status != _ALONE)
