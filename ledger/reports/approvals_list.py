@@ -1,5 +1,6 @@
 """What awaits a second fund manager: each pending outflow with what it pays, in its currency
-and in US dollars, who asked and which four-eyes limit held it."""
+and in US dollars, the programme support cost a tranche books with it, who asked and which
+four-eyes limit held it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from ledger import engine
 from ledger.models import DirectSupport, Entry, Outflow, OutflowKind, Tranche
-from ledger.services import four_eyes
+from ledger.services import four_eyes, grants
 from vat.auth.models import User
 from vat.db import db
 
@@ -28,6 +29,7 @@ class PendingOutflow:
     maker: str
     held: str
     reference: str = ""  # the tranche's reference; direct support and reversals have none
+    support_cost: Decimal | None = None  # US dollars booked with a tranche when it is approved
 
 
 def pending_outflows() -> list[PendingOutflow]:
@@ -55,6 +57,7 @@ def _describe(row: Outflow, maker: str) -> PendingOutflow:
             maker,
             held,
             tranche.reference,
+            grants.programme_support(usd),
         )
     if row.kind == OutflowKind.DIRECT_SUPPORT:
         support = db.session.get_one(DirectSupport, row.record_id)

@@ -24,9 +24,13 @@ def test_a_disbursement_waits_on_the_other_fund_managers_dashboard(
     book(client, "/ledger/projects/1/disburse", amount="25000", paid_on="2019-03-02", reference="P-1")
     mine = client.get("/").get_data(as_text=True)
     assert APPROVALS not in mine and NAV_BADGE not in mine  # not the maker's to approve
-    other = client_of(app, make_user(Role.FUND_MANAGER, "")).get("/").get_data(as_text=True)
+    checker = client_of(app, make_user(Role.FUND_MANAGER, ""))
+    other = checker.get("/").get_data(as_text=True)
     assert APPROVALS in other and 'href="/ledger/approvals"' in other
     assert f'href="/ledger/">Trust fund {NAV_BADGE}' in other
+    # The programme support cost the approval will book with the tranche, before it is posted.
+    approvals = checker.get("/ledger/approvals").get_data(as_text=True)
+    assert ">Programme support cost</th>" in approvals and "USD 3,250.00" in approvals
     auditor = client_of(app, make_user(Role.AUDITOR, "")).get("/").get_data(as_text=True)
     assert APPROVALS not in auditor and "waiting</span>" not in auditor
 
