@@ -211,8 +211,8 @@ def test_the_disbursement_form_records_what_it_paid_each_victim(
         victim_ids = [db.session.scalar(select(Victim.id).where(Victim.case_code == c)) for c in codes]
     first, second = (client.get(f"/vat/victims/{i}").get_data(as_text=True) for i in victim_ids)
     assert "Money from the trust fund" in first
-    assert ">250.00 USD<" in first and ">80.00 USD<" not in first
-    assert ">80.00 USD<" in second and ">250.00 USD<" not in second
+    assert ">$250.00<" in first and ">$80.00<" not in first
+    assert ">$80.00<" in second and ">$250.00<" not in second
 
 
 def test_an_advocate_cannot_disburse(client: Any, login: Callable[..., Any]) -> None:
