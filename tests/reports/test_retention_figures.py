@@ -17,7 +17,7 @@ from vat.db import db
 from vat.victims.models import Child, Communication, Victim
 
 # Values that change from one rendering to the next and say nothing about the figures.
-VOLATILE = re.compile(r'(name="(?:csrf_token|key)"[^>]*value=")[^"]*"')
+VOLATILE = re.compile(r'((?:name="(?:csrf_token|key)"[^>]*value=|data-(?:csrf|seconds-left)=)")[^"]*"')
 
 
 def _report_pages(app) -> list[str]:
