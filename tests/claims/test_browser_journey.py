@@ -78,7 +78,7 @@ def test_claim_from_report_to_payment(app, live_server, page, make_user):
     page.goto(claim_url)
     assert "Payments" in page.get_by_role("heading", level=1).inner_text()
     arrears = page.locator("#arrears tbody tr").first.inner_text()
-    assert re.split(r"\s+", arrears.strip()) == ["USD", "50.00", "20.00", "30.00", "0.00"]
+    assert re.split(r"\s+", arrears.strip()) == ["USD", "$50.00", "$20.00", "$30.00", "$0.00"]
     prompt = page.locator("#victim-update-prompt")
     assert prompt.is_visible()
     prompt.get_by_role("link", name="Record the update given to the victim").click()
