@@ -37,7 +37,7 @@ def seed_scale(victim_count: int, seed: int) -> None:
     and about ten ledger postings per victim. Needs a freshly migrated database."""
     if db.session.scalar(select(func.count(Victim.id))) or db.session.scalar(select(func.count(Entry.id))):
         raise click.ClickException("seed-scale needs a freshly migrated database (victims or entries exist)")
-    plan = Plan(victim_count)
+    plan = Plan.of(victim_count)
     advocates = _advocates()
     db.session.commit()
     rng = random.Random(seed)  # noqa: S311 - synthetic data, reproducible on purpose

@@ -74,30 +74,24 @@ class Plan:
     """How many rows of each kind N victims give (the ratios of issue 7)."""
 
     victims: int
+    allegations: int
+    claims: int
+    projects: int
+    pledges: int
+    withholdings: int
+    direct_support: int
 
-    @property
-    def allegations(self) -> int:
-        return max(self.victims // 5, 1)
-
-    @property
-    def claims(self) -> int:
-        return self.victims // 20
-
-    @property
-    def projects(self) -> int:
-        return max(self.victims // 50, 1)
-
-    @property
-    def pledges(self) -> int:
-        return self.victims // 2
-
-    @property
-    def withholdings(self) -> int:
-        return self.victims // 2
-
-    @property
-    def direct_support(self) -> int:
-        return 2 * self.victims
+    @classmethod
+    def of(cls, victims: int) -> Plan:
+        return cls(
+            victims,
+            allegations=max(victims // 5, 1),
+            claims=victims // 20,
+            projects=max(victims // 50, 1),
+            pledges=victims // 2,
+            withholdings=victims // 2,
+            direct_support=2 * victims,
+        )
 
 
 def as_table(clause: FromClause) -> Table:

@@ -55,9 +55,7 @@ def schedule_report(project_id: int) -> View:
 @bp.post("/projects/<int:project_id>/reports/<int:report_id>/received")
 @requires(Permission.RECORD_LEDGER)
 def receive_report(project_id: int, report_id: int) -> View:
-    report = db.get_or_404(ProjectReport, report_id)
-    if report.project_id != project_id:
-        abort(404)
+    report = _report_of(project_id, report_id)
     form, back = ReportReceivedForm(), url_for("ledger.project", project_id=project_id) + "#reports"
     if not form.validate_on_submit():
         return _refused(form, back)
