@@ -103,19 +103,27 @@ def world(app, make_user) -> World:
         vat.connect_domains()
 
 
+def add_victims(rows) -> dict[str, Victim]:
+    """Victims made from rows of (case code, place, sex, age group, registered), added to the
+    session; by case code."""
+    victims = {}
+    for code, place, sex, age, registered in rows:
+        victims[code] = Victim(case_code=code, sex=sex, age_group=age, registered_on=registered, **place)
+        db.session.add(victims[code])
+    return victims
+
+
 def _build_world(app, make_user) -> World:
     manager = make_user(Role.FUND_MANAGER, "")
     today = date.today()
     with app.app_context():
         actor = db.session.get(User, manager.id)
-        victims = {}
-        for code, place, sex, age, registered in VICTIMS:
-            victim = Victim(case_code=code, sex=sex, age_group=age, registered_on=registered, **place)
-            db.session.add(victim)
-            victims[code] = victim
+        victims = add_victims(VICTIMS)
+        for code, victim in victims.items():
             if code not in NOT_CONSENTING:
+                given_on = victim.registered_on
                 victim.consents.append(
-                    Consent(purpose="aggregate_reporting", given_on=registered, method="written", version="1")
+                    Consent(purpose="aggregate_reporting", given_on=given_on, method="written", version="1")
                 )
         for code, service_type, status, referred, started, ended, cost in SERVICES:
             victims[code].services.append(

@@ -29,7 +29,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.claims.conftest import build_claim
-from tests.reports.conftest import csv_rows
+from tests.reports.conftest import CAF, COD, add_victims, csv_rows
 from vat.allegations.models import Allegation
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
@@ -37,11 +37,8 @@ from vat.db import db
 from vat.reports.scope import Period, VictimFilters
 from vat.reports.statistics import period_cube, setting_of, statistics
 from vat.reports.suppression import population
-from vat.victims.models import Victim
 
 D = date
-CAF = {"country_code": "CAF", "mission": "MINUSCA"}
-COD = {"country_code": "COD", "mission": "MONUSCO"}
 ALLEGATION_COLUMNS = "reference place type sub_type outcome personnel_category received_on".split()
 ALLEGATIONS = [
     ("A0", CAF, "abuse", "rape", "substantiated", "military_contingent", D(2023, 12, 31)),
@@ -95,10 +92,7 @@ def records(app):
         for row in ALLEGATIONS:
             values = dict(zip(ALLEGATION_COLUMNS, row, strict=True))
             db.session.add(Allegation(**values.pop("place"), **values))
-        victims = {}
-        for code, place, sex, age, registered in VICTIMS:
-            victims[code] = Victim(case_code=code, **place, sex=sex, age_group=age, registered_on=registered)
-            db.session.add(victims[code])
+        victims = add_victims(VICTIMS)
         db.session.flush()
         for code, step, opened in CLAIMS:
             build_claim(
