@@ -80,6 +80,15 @@ def anchor_heads() -> anchors.Heads:
     return {"ledger": {"seq": seq, "hash": head_hash}, "audit": audit.anchor_head()}
 
 
+def seal(reason: str) -> dict[str, Any]:
+    """Both chains' heads in a line signed for `reason`, appended to the anchor file once the
+    transaction commits: the seal a month's close pack and a year's figures pack carry, so that
+    each can be found in the file that outlives the database."""
+    line = anchors.signed(anchor_heads(), reason)
+    anchors.append_after_commit(line)
+    return line
+
+
 def _anchored(walked: VerifyReport) -> str | None:
     """The newest entries are still there: the chain's head anchored outside the database (see
     vat/anchors.py) is an entry of the chain, with the same hash."""

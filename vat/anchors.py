@@ -83,6 +83,20 @@ def _drop_pending(session: Session) -> None:
     session.info.pop("anchors_on_commit", None)
 
 
+def holds(line: dict[str, Any]) -> bool:
+    """Whether the file holds `line` (a seal a pack carries)."""
+    target = path()
+    if not target.exists():
+        return False
+    for text in target.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(text) == line:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def latest() -> tuple[dict[str, Any] | None, str | None]:
     """The latest anchor line, and the problem with the file if a line's signature fails."""
     target = path()

@@ -19,8 +19,7 @@ from ledger.models import Entry, ExchangeRate, Period, Posting
 from ledger.reports.close_pack import close_pack, month_end
 from ledger.reports.subledgers import subledger_checks
 from ledger.services.booking import record_audit
-from ledger.verify import anchor_heads, verify
-from vat import anchors
+from ledger.verify import seal, verify
 from vat.auth.actor import Actor
 from vat.auth.models import Role
 from vat.db import db, utcnow
@@ -266,8 +265,7 @@ def close_period(*, actor: Actor, month: date) -> Period:
         )
     seq, head_hash = engine.head()
     pack = close_pack(month, head_seq=seq, head_hash=head_hash, closed_by=actor.username)
-    pack["anchor"] = anchor = anchors.signed(anchor_heads(), f"close {month:%Y-%m}")
-    anchors.append_after_commit(anchor)
+    pack["anchor"] = seal(f"close {month:%Y-%m}")
     period = Period(
         month=month,
         closed_by_id=actor.id,

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from vat import anchors
 from vat.allegations import accountability
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
@@ -306,6 +307,22 @@ def test_a_changed_pack_no_longer_verifies(app, client, login, imported) -> None
 def _read(pack: bytes, name: str) -> bytes:
     with zipfile.ZipFile(io.BytesIO(pack)) as archive:
         return archive.read(name)
+
+
+def test_the_packs_seal_is_appended_to_the_anchor_file_and_checked_there(
+    app, client, login, imported
+) -> None:
+    login(Role.SENIOR_ADVOCATE, "CAF")
+    pack = client.get(f"/reports/un-report/figures-pack.zip?{PERIOD}").data
+    seal = json.loads(_read(pack, "manifest.json"))["seal"]
+    with app.app_context():
+        path = anchors.path()
+        lines = [json.loads(text) for text in path.read_text().splitlines()]
+        assert lines[-1] == seal and seal["reason"].startswith("figures 2017 sha256:")
+        assert problem(pack) is None
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines[:-1]))
+        assert problem(pack) == "the seal is not in the anchor file"
+        assert anchors.latest()[1] is None  # the file's own check cannot see a removed line
 
 
 def test_the_pack_is_for_a_year_and_audited(client, login, imported) -> None:

@@ -1,12 +1,14 @@
 """The figures pack (issue 17, item 6; OIOS recommendation 11): a year's UN figures as a file kept
 for the annual certification that every allegation was reported, sealed as a month's close pack
-is (ledger.services.months.close_period): the chains' heads when it was made, and a line signed
-with the chain key (vat.anchors) that binds them to the digest of its files.
+is (ledger.services.months.close_period, through ledger.verify.seal): the chains' heads when it
+was made, in a line signed with the chain key that binds them to the digest of its files and is
+appended to the anchor file (vat.anchors) once the request's transaction commits.
 
 A ZIP of `figures.xlsx` (one sheet per table), one CSV per table, `figures.json` (the same
 tables) and `manifest.json`: the period, the filters, who produced it and when, the threshold
 its figures were suppressed with, each file's SHA-256, the heads and the seal. `problem` checks a
-pack: every file's hash, the digest the seal names and the seal's signature."""
+pack: every file's hash, the digest the seal names, the seal's signature, and that the anchor
+file holds the seal."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import zipfile
 from collections.abc import Sequence
 from typing import Any
 
-from ledger.verify import anchor_heads
+from ledger.verify import seal
 from vat import anchors
 from vat.db import utcnow
 from vat.reports.exports import csv_lines, xlsx_bytes
@@ -62,7 +64,7 @@ def sealed_pack(
         "threshold": threshold,
         "files": files,
         "digest": digest,
-        "seal": anchors.signed(anchor_heads(), f"{SEAL_REASON} {period} sha256:{digest}"),
+        "seal": seal(f"{SEAL_REASON} {period} sha256:{digest}"),
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as pack:
@@ -74,7 +76,8 @@ def sealed_pack(
 
 def problem(pack: bytes) -> str | None:
     """What is wrong with a pack, or None: a file changed, added or missing, a manifest changed
-    after sealing, or a seal not signed with this installation's key."""
+    after sealing, a seal not signed with this installation's key, or one the anchor file does not
+    hold (a pack made and never committed, or a line removed from the file)."""
     with zipfile.ZipFile(io.BytesIO(pack)) as archive:
         names = set(archive.namelist()) - {MANIFEST}
         manifest = json.loads(archive.read(MANIFEST))
@@ -93,4 +96,6 @@ def problem(pack: bytes) -> str | None:
         return "the manifest differs from what was sealed"
     if not anchors.genuine(seal):
         return "the seal is not signed with this installation's key"
+    if not anchors.holds(seal):
+        return "the seal is not in the anchor file"
     return None
