@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from vat import audit
 from vat.allegations.cycle import cycle
-from vat.allegations.cycle_models import MEASURES, NOT_REFERRED, AccountabilityStep, CycleStep
+from vat.allegations.cycle_models import MEASURES, NOT_REFERRED, AccountabilityStep, CycleStep, StepPerson
 from vat.allegations.models import Allegation
 from vat.allegations.services import about, visible_allegations
 from vat.auth.actor import Actor
@@ -54,8 +54,10 @@ def record_step(
     ends_on: date | None = None,
     reference: str | None = None,
     note: str | None = None,
+    persons: str | None = None,
 ) -> AccountabilityStep:
-    """One dated step of the cycle (the caller has loaded the allegation within the actor's scope)."""
+    """One dated step of the cycle (the caller has loaded the allegation within the actor's scope),
+    concerning the alleged perpetrators numbered in `persons` ("1, 3"; blank: all of them)."""
     kind = CycleStep(choice("step", step, CycleStep))
     cleaned_measure = (measure or "").strip()
     if cleaned_measure not in MEASURES[kind]:
@@ -76,6 +78,7 @@ def record_step(
         raise DomainError(_l("Record the alleged perpetrator's country on the allegation first."))
     if ends_on is not None and (kind != CycleStep.INTERIM_MEASURE or ends_on < when):
         raise InvalidField("ends_on", _l("Only an interim measure ends, and not before it starts."))
+    concerned = _persons(allegation, persons)
     row = AccountabilityStep(
         allegation_id=allegation.id,
         step=kind.value,
@@ -85,14 +88,35 @@ def record_step(
         reference=clean_text("reference", reference, max_length=100),
         note=clean_text("note", note, max_length=2000),
         recorded_by_id=actor.id,
+        persons=[StepPerson(person=n) for n in concerned],
     )
     return audit.add_audited(
         row,
         "allegation.cycle_step",
         actor=actor,
-        detail=lambda step: {"step": kind.value, "measure": cleaned_measure, "id": step.id},
+        detail=lambda step: {
+            "step": kind.value,
+            "measure": cleaned_measure,
+            "id": step.id,
+            "persons": concerned,
+        },
         **about(allegation),
     )
+
+
+def _persons(allegation: Allegation, text: str | None) -> list[int]:
+    """The alleged perpetrators' numbers in `text`, each from 1 to the allegation's number of
+    alleged perpetrators (1 when it is not recorded); blank: every one of them."""
+    most = allegation.perpetrators or 1
+    words = (text or "").replace(",", " ").split()
+    if not words:
+        return list(range(1, most + 1))
+    if not all(word.isdigit() and 1 <= int(word) <= most for word in words):
+        raise InvalidField(
+            "persons",
+            _l("Give numbers from 1 to %(most)s (the allegation's alleged perpetrators).", most=most),
+        )
+    return sorted({int(word) for word in words})
 
 
 # --- member-state correspondence about an allegation -------------------------------------------

@@ -29,6 +29,10 @@ class CycleStepForm(KeyedForm):
     dated_on = DateField(_l("Dated"), validators=[DataRequired()])
     ends_on = DateField(_l("Ended (interim measures)"), validators=[Optional()])
     reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)])
+    persons = StringField(
+        _l("Alleged perpetrators concerned (their numbers, e.g. 1, 3; blank: all)"),
+        validators=[Optional(), Length(max=200)],
+    )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
 
     def offer(self, step: str | None) -> None:

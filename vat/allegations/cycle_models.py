@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Boolean, Date, ForeignKey, String, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vat.allegations.models import Labelled, TimeLimit
 from vat.crypto import EncryptedText
@@ -93,6 +93,29 @@ class AccountabilityStep(Recorded, Base):
     ends_on: Mapped[date | None] = mapped_column(Date)
     reference: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(EncryptedText("vat_accountability_step.note"), deferred=True)
+    # Whom the step concerns: the UN counts sanctions per person (SG §66, OIOS §86–90), and the
+    # alleged perpetrators of one allegation can meet different fates.
+    persons: Mapped[list[StepPerson]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="StepPerson.person"
+    )
+
+    @property
+    def person_numbers(self) -> list[int]:
+        return [p.person for p in self.persons]
+
+
+class StepPerson(Base):
+    """One alleged perpetrator a step concerns, by their number within the allegation (1 to its
+    number of alleged perpetrators; 1 when that number is not recorded). Numbers, not names: who
+    they are stays with the investigators."""
+
+    __tablename__ = "vat_accountability_step_person"
+    __table_args__ = (CheckConstraint("person >= 1", name="person"),)
+
+    step_id: Mapped[int] = mapped_column(
+        ForeignKey("vat_accountability_step.id", ondelete="CASCADE"), primary_key=True
+    )
+    person: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
 class CycleRule(TimeLimit, Base):
