@@ -7,10 +7,14 @@ year or a date range, over the allegations received in it:
   substantiated or not, still under investigation);
 - victims of those allegations by entity category and by entity category and type, as the UN's
   groups (girls, women, boys, men, unknown; SG §62, §67–68);
+- the alleged perpetrators concerned by each action taken in the period, per personnel group,
+  counted per person (SG §66: administrative action against 25 military and 2 police personnel);
+- earlier years' allegations by year of allegation: results received and missing, member states'
+  actions reported and awaited (SG §65–66; vat.reports.un_followup);
 - OIOS's measures: days from intake to referral against 10 (§73), months of investigation and the
   share within 6, open allegations and their age, the substantiation rate, the share of
-  substantiated allegations sanctioned (§86–90), and the share of their victims with no assistance
-  (§110).
+  substantiated allegations sanctioned (§88, per allegation) and of their alleged perpetrators
+  (§90, per person), and the share of their victims with no assistance (§110).
 
 Who sees what is the statistics page's rule (vat.reports.statistics): advocates everything; for
 fund managers and auditors each table is suppressed, a period is refused when the query-set-size
@@ -19,16 +23,17 @@ allegations or victims and neither its part nor the rest is a count from 1 to k 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from vat.allegations.clock import deadline
-from vat.allegations.cycle_models import MEASURES, AccountabilityStep, CycleStep
+from vat.allegations.cycle_models import MEASURES, NOT_REFERRED, AccountabilityStep, CycleStep, StepPerson
 from vat.allegations.models import (
     Allegation,
     AllegationType,
@@ -51,6 +56,7 @@ from vat.reports.scope import (
 )
 from vat.reports.statistics import GROUPS, NOT_RECORDED, SEPARATOR, UNKNOWN_GROUP, too_few
 from vat.reports.suppression import SuppressedTable, suppress
+from vat.reports.un_followup import FollowUp, follow_up
 from vat.victims.models import Victim, VictimAllegation
 from vat.victims.support_summary import supported_in_summary
 
@@ -105,6 +111,8 @@ class UnReport:
     victims_by_type: SuppressedTable | None  # rows: CATEGORY_TYPE_ROWS; columns: VICTIM_COLUMNS
     measures: list[Measure]
     refused: bool  # too few allegations for these filters: nothing is shown
+    persons: SuppressedTable | None = None  # rows: "<step>/<measure>" taken; columns: PERSONNEL_GROUPS
+    earlier: FollowUp | None = None
 
     @property
     def tables(self) -> dict[str, SuppressedTable]:
@@ -114,7 +122,15 @@ class UnReport:
             "outcomes": self.outcomes,
             "victims_by_category": self.victims_by_category,
             "victims_by_type": self.victims_by_type,
+            "persons": self.persons,
         }
+        if self.earlier is not None:
+            named |= {
+                "results_received": self.earlier.results_received,
+                "results_missing": self.earlier.results_missing,
+                "actions_reported": self.earlier.actions_reported,
+                "actions_awaited": self.earlier.actions_awaited,
+            }
         return {key: table for key, table in named.items() if table is not None}
 
 
@@ -125,12 +141,10 @@ def un_report(user: Actor, filters: VictimFilters, period: Period, *, on: date |
     limit = 1 if sees_rows(user) else threshold()
     if too_few(user, filters, period, "allegations"):
         return UnReport(period, limit, None, None, None, None, None, [], refused=True)
-    conditions = [
-        *place_conditions(
-            user, filters, record=Allegation, record_type="allegation", dated=Allegation.received_on
-        ),
-        *period.conditions(Allegation.received_on),
-    ]
+    place = place_conditions(
+        user, filters, record=Allegation, record_type="allegation", dated=Allegation.received_on
+    )
+    conditions = [*place, *period.conditions(Allegation.received_on)]
     rows = db.session.execute(
         select(
             Allegation.id,
@@ -155,6 +169,8 @@ def un_report(user: Actor, filters: VictimFilters, period: Period, *, on: date |
         victims_by_type=_victim_table(victims, CATEGORY_TYPE_ROWS, lambda c, t: f"{c}{SEPARATOR}{t}", limit),
         measures=_measures(user, rows, conditions, limit, on or today()),
         refused=False,
+        persons=_persons(place, period, limit),
+        earlier=follow_up(place, period, limit),
     )
 
 
@@ -170,6 +186,37 @@ def _personnel(rows: Sequence[Any], limit: int) -> tuple[SuppressedTable, Suppre
         groups, NUMBER_COLUMNS, [[counts[(g, c)] for c in NUMBER_COLUMNS] for g in groups], threshold=limit
     )
     return table, suppress(groups, ["perpetrators"], [[people[g]] for g in groups], threshold=limit)
+
+
+def _persons(place: list[Any], period: Period, limit: int) -> SuppressedTable:
+    """Each alleged perpetrator once per action (step and measure) dated in the period, on the
+    allegations received by its end; a referral decided without referring is no action."""
+    found = db.session.execute(
+        select(
+            AccountabilityStep.step,
+            AccountabilityStep.measure,
+            Allegation.personnel_category,
+            Allegation.id,
+            StepPerson.person,
+        )
+        .join(Allegation, Allegation.id == AccountabilityStep.allegation_id)
+        .join(StepPerson, StepPerson.step_id == AccountabilityStep.id)
+        .where(
+            *place,
+            Allegation.received_on <= period.end,
+            AccountabilityStep.measure != NOT_REFERRED,
+            *period.conditions(AccountabilityStep.dated_on),
+        )
+    ).all()
+    seen = {
+        (f"{r.step}{SEPARATOR}{r.measure}", GROUP_OF.get(r.personnel_category, "unknown"), r.id, r.person)
+        for r in found
+    }
+    counts = Counter((action, group) for action, group, _allegation, _person in seen)
+    order = [f"{step}{SEPARATOR}{m}" for step, measures in MEASURES.items() for m in measures]
+    rows = [action for action in order if any(counts[(action, g)] for g in PERSONNEL_GROUPS)]
+    groups = list(PERSONNEL_GROUPS)
+    return suppress(rows, groups, [[counts[(r, g)] for g in groups] for r in rows], threshold=limit)
 
 
 def _outcomes(rows: Sequence[Any], limit: int) -> SuppressedTable:
@@ -244,6 +291,7 @@ def _measures(user: Actor, rows: Sequence[Any], conditions: list[Any], limit: in
     decided = [r for r in rows if r.outcome != Outcome.PENDING]
     substantiated = {r.id for r in rows if r.outcome == Outcome.SUBSTANTIATED}
     sanctioned = _sanctioned(substantiated)
+    persons = sum(r.perpetrators or 1 for r in rows if r.id in substantiated)
     supported, victims = _assisted(user, conditions)
     return [
         average("referral_days", [Decimal(d) for d in referrals]),
@@ -263,26 +311,47 @@ def _measures(user: Actor, rows: Sequence[Any], conditions: list[Any], limit: in
         average("open_age_days", [Decimal(d) for d in open_ages]),
         part("substantiated", len(substantiated), len(decided)),
         part("sanctioned", len(sanctioned), len(substantiated)),
+        part("sanctioned_persons", _sanctioned_persons(substantiated), persons),
         part("no_assistance", victims - supported, victims),
     ]
 
 
+def _a_sanction() -> ColumnElement[bool]:
+    return or_(
+        *(
+            and_(AccountabilityStep.step == step, AccountabilityStep.measure.in_(measures))
+            for step, measures in SANCTIONS.items()
+        )
+    )
+
+
 def _sanctioned(substantiated: set[int]) -> set[int]:
     """The substantiated allegations with a sanction recorded in their accountability cycle."""
-    found: set[int] = set()
-    for step, measures in SANCTIONS.items():
-        found |= set(
-            db.session.scalars(
-                select(AccountabilityStep.allegation_id)
-                .distinct()
-                .where(
-                    AccountabilityStep.allegation_id.in_(substantiated),
-                    AccountabilityStep.step == step,
-                    AccountabilityStep.measure.in_(measures),
-                )
-            )
+    return set(
+        db.session.scalars(
+            select(AccountabilityStep.allegation_id)
+            .distinct()
+            .where(AccountabilityStep.allegation_id.in_(substantiated), _a_sanction())
         )
-    return found
+    )
+
+
+def _sanctioned_persons(substantiated: set[int]) -> int:
+    """The alleged perpetrators of the substantiated allegations with a sanction recorded, each
+    once (numbers above the allegation's count, left from an earlier count, are not counted)."""
+    persons = (
+        select(AccountabilityStep.allegation_id, StepPerson.person)
+        .distinct()
+        .join(StepPerson, StepPerson.step_id == AccountabilityStep.id)
+        .join(Allegation, Allegation.id == AccountabilityStep.allegation_id)
+        .where(
+            AccountabilityStep.allegation_id.in_(substantiated),
+            _a_sanction(),
+            StepPerson.person <= func.coalesce(Allegation.perpetrators, 1),
+        )
+        .subquery()
+    )
+    return int(db.session.scalar(select(func.count()).select_from(persons)) or 0)
 
 
 def _assisted(user: Actor, conditions: list[Any]) -> tuple[int, int]:

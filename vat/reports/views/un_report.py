@@ -13,9 +13,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from vat.auth.policy import Permission, requires
+from vat.claims.history import country_name
 from vat.reports.figures_pack import sealed_pack
 from vat.reports.scope import Period, VictimFilters
 from vat.reports.statistics import SEPARATOR, statistics
+from vat.reports.un_followup import OTHER_INVESTIGATORS, UNITED_NATIONS
 from vat.reports.un_report import Measure, UnReport, un_report
 from vat.reports.views.blueprint import Sheet, audit_export, bp, carried, download_sheets
 from vat.reports.views.statistics import (
@@ -29,6 +31,7 @@ from vat.reports.views.statistics import (
     label,
 )
 from vat.submission import writes
+from vat.victims.labels import cycle_step_label
 
 TITLE = _l("The Secretary-General's tables and OIOS's metrics")
 PAGE = "reports/un_report.html"
@@ -60,8 +63,19 @@ MEASURES = {
     "open_age_days": (_l("Average age of the open allegations (days)"), _l("allegations")),
     "substantiated": (_l("Substantiated, of the allegations decided (%)"), _l("allegations")),
     "sanctioned": (_l("Substantiated allegations with a sanction recorded (%)"), _l("allegations")),
+    "sanctioned_persons": (
+        _l("Alleged perpetrators of substantiated allegations with a sanction recorded (%)"),
+        _l("alleged perpetrators"),
+    ),
     "no_assistance": (_l("Victims named who have received no assistance (%)"), _l("victims")),
 }
+
+
+INVESTIGATORS = {
+    UNITED_NATIONS: _l("United Nations (OIOS, missions, agencies, joint)"),
+    OTHER_INVESTIGATORS: _l("national authorities, or investigator not recorded"),
+}
+BY_MEMBER_STATE = ("results_missing", "actions_awaited")
 
 
 def _row_label(key: str, value: str) -> str:
@@ -70,7 +84,16 @@ def _row_label(key: str, value: str) -> str:
     if key == "victims_by_type":
         category, kind = value.split(SEPARATOR)
         return f"{label(category, ENTITY_ROWS)}: {label(kind)}"
+    if key == "persons":
+        step, measure = value.split(SEPARATOR)
+        return f"{cycle_step_label(step)}: {label(measure)}"
+    if key in BY_MEMBER_STATE:
+        return str(INVESTIGATORS[value]) if value in INVESTIGATORS else label(value and country_name(value))
     return label(value, ENTITY_ROWS)
+
+
+def _column_label(key: str, value: str) -> str:
+    return label(value, {**PERSONNEL_ROWS, **ENTITY_ROWS} if key == "persons" else COLUMNS)
 
 
 def _tables(report: UnReport) -> list[ShownTable]:
@@ -83,15 +106,34 @@ def _tables(report: UnReport) -> list[ShownTable]:
             _("Victims by entity category and type of allegation"),
             _("entity category and type"),
         ),
+        "persons": (_("Alleged perpetrators by action taken in the period"), _("action")),
+        "results_received": (
+            _("Investigation results received in the period on earlier years' allegations"),
+            _("year of allegation"),
+        ),
+        "results_missing": (
+            _("Earlier years' investigations without results at the period's end, by investigator"),
+            _("investigated by"),
+        ),
+        "actions_reported": (
+            _("Substantiated allegations on which member states reported action in the period"),
+            _("year of allegation"),
+        ),
+        "actions_awaited": (
+            _("Earlier years' substantiated allegations awaiting member-state action at the period's end"),
+            _("member state"),
+        ),
     }
+    counted = {"persons": _("alleged perpetrators"), "victims_by_category": _("victims")}
+    counted["victims_by_type"] = counted["victims_by_category"]
     return [
         _shown(
             key,
             *titles[key],
             table,
             row_label=partial(_row_label, key),
-            column_label=lambda value: label(value, COLUMNS),
-            counted=_("victims") if key.startswith("victims") else _("allegations"),
+            column_label=partial(_column_label, key),
+            counted=counted.get(key, _("allegations")),
         )
         for key, table in report.tables.items()
     ]
