@@ -1,7 +1,8 @@
 """The accountability cycle in a real browser, in English and in French (issue 17): an advocate
 records a substantiated allegation whose report went out four months ago, sees its administrative
-action overdue, records the referral to the contributing country, and opens the Secretary-General's
-tables and OIOS's metrics, where the allegation is counted."""
+action overdue, records the referral to the contributing country for two of its three alleged
+perpetrators, and opens the Secretary-General's tables and OIOS's metrics, where the allegation
+is counted, and the two persons referred."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ def test_record_an_allegation_and_follow_its_cycle_to_the_statistics(
     page.select_option("select[name=step]", "member_state_referral")
     page.select_option("select[name=measure]", "referred")
     page.fill("input[name=dated_on]", date.today().isoformat())
+    page.fill("input[name=persons]", "1, 3")  # the third perpetrator left before the referral
     page.get_by_role("button", name=words("Save")).click()
     page.get_by_text(words("Step recorded.")).wait_for()
     referral = words("Referred to the member state for action")
@@ -67,3 +69,8 @@ def test_record_an_allegation_and_follow_its_cycle_to_the_statistics(
     perpetrators = page.locator("#un-perpetrators tbody tr", has_text=words("military personnel"))
     assert perpetrators.locator("td").last.inner_text().strip() == "3"
     assert page.locator("#figures-pack").count() == 1
+
+    # Counted per person, in the year of the referral.
+    page.goto(f"{live_server}/reports/un-report?period=year&year={date.today().year}")
+    referred = page.locator("#un-persons tbody tr", has_text=referral)
+    assert referred.locator("td").first.inner_text().strip() == "2"
