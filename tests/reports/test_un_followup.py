@@ -244,3 +244,18 @@ def test_an_advocate_of_another_country_sees_none_of_them(
         tables = json.loads(archive.read("figures.json"))["tables"]
     counts = [cell for table in tables for row in table["rows"] for cell in row[1:] if isinstance(cell, int)]
     assert counts and not any(counts)
+
+
+def test_an_auditor_gets_them_suppressed_and_for_a_year_only(
+    app: Flask, make_user: Any, rebuilt: Any
+) -> None:
+    auditor = make_user(Role.AUDITOR, "")
+    with app.test_request_context():
+        user = db.session.get_one(User, auditor.id)
+        year = un_report(user, VictimFilters(), Period.of_year(YEAR))
+        quarter = un_report(user, VictimFilters(), Period.of_quarter(YEAR, 1))
+    assert not quarter.refused and quarter.persons is not None
+    assert quarter.earlier is None and "results_missing" not in quarter.tables
+    missing = _row_totals(year.earlier.results_missing)
+    assert missing["COD"] == 23 and missing["PAK"] is None  # 1 of 5: hidden
+    assert year.earlier.results_missing.threshold == 5

@@ -170,7 +170,9 @@ def un_report(user: Actor, filters: VictimFilters, period: Period, *, on: date |
         measures=_measures(user, rows, conditions, limit, on or today()),
         refused=False,
         persons=_persons(place, period, limit),
-        earlier=follow_up(place, period, limit),
+        # Counted as at the period's end: for aggregate viewers only once a year, as the SG does,
+        # so that two consecutive quarters' difference cannot show one allegation's news.
+        earlier=follow_up(place, period, limit) if limit == 1 or period.kind == "year" else None,
     )
 
 
@@ -190,7 +192,8 @@ def _personnel(rows: Sequence[Any], limit: int) -> tuple[SuppressedTable, Suppre
 
 def _persons(place: list[Any], period: Period, limit: int) -> SuppressedTable:
     """Each alleged perpetrator once per action (step and measure) dated in the period, on the
-    allegations received by its end; a referral decided without referring is no action."""
+    allegations received by its end; a referral decided without referring is no action, and a
+    number above the allegation's count (left from an earlier count) is no one."""
     found = db.session.execute(
         select(
             AccountabilityStep.step,
@@ -205,6 +208,7 @@ def _persons(place: list[Any], period: Period, limit: int) -> SuppressedTable:
             *place,
             Allegation.received_on <= period.end,
             AccountabilityStep.measure != NOT_REFERRED,
+            StepPerson.person <= func.coalesce(Allegation.perpetrators, 1),
             *period.conditions(AccountabilityStep.dated_on),
         )
     ).all()
