@@ -397,3 +397,10 @@ class ProjectFilterForm(FlaskForm):
         validators=[Optional()],
     )
     country = country_code_filter()
+
+
+class LedgerImportForm(FlaskForm):
+    file = FileField(
+        _l("The fund's history (CSV or XLSX, the template's columns)"),
+        validators=[FileRequired()],
+    )

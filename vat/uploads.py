@@ -7,6 +7,10 @@ cost: a "zip bomb" (a megabyte that unpacks to a gigabyte) is refused in millise
 
 A CSV file's fields are bounded too: a field longer than the csv module's limit is a refusal that
 names its line, not a crash.
+
+`read_table` reads a file of one table (a CSV file, or a workbook's first sheet) as the ledger's
+imports take it: every filled row with its number, cells as written; `LinesRefused` carries every
+error of every row at once.
 """
 
 from __future__ import annotations
@@ -14,12 +18,17 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from vat.errors import DomainError
+from vat.inputs import InvalidField
 
 MAX_MEMBERS = 500  # a workbook of the import's four sheets holds about 15
 MAX_UNPACKED = 64 * 1024 * 1024  # all members together, as declared: 10,000 rows need a few MB
@@ -80,3 +89,86 @@ def csv_rows(text: str) -> Iterator[list[str]]:
                 limit=MAX_CSV_FIELD,
             )
         ) from error
+
+
+# --- a file of one table ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineError:
+    row: int  # the spreadsheet's row number (the header is row 1); 0 for the file as a whole
+    column: str
+    message: str
+
+
+class LinesRefused(DomainError):
+    """The file has refused rows: nothing was imported; `errors` names each."""
+
+    def __init__(self, errors: list[LineError]) -> None:
+        super().__init__(_l("%(count)s errors in the file: nothing was imported.", count=len(errors)))
+        self.errors = errors
+
+
+def table_rows(filename: str, stream: IO[bytes]) -> Iterator[Iterable[Any]]:
+    """The rows of a CSV file, or of a workbook's first sheet, header included."""
+    name = filename.lower()
+    if name.endswith(".xlsx"):
+        check_workbook(stream)  # declared sizes first, before openpyxl unpacks anything
+        try:
+            workbook = load_workbook(stream, read_only=True, data_only=True)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+            raise UploadRefused(_l("This file is not a readable XLSX workbook.")) from error
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # rows as wide as they are, not as the declared extent
+        yield from sheet.iter_rows(values_only=True)
+        workbook.close()
+        return
+    if name.endswith(".csv"):
+        try:
+            text = stream.read().decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise UploadRefused(_l("Save the CSV file as UTF-8.")) from error
+        yield from csv_rows(text)
+        return
+    raise UploadRefused(_l("Upload a .csv or .xlsx file."))
+
+
+def read_table(
+    filename: str, stream: IO[bytes], *, limit: int
+) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """The header's column names (lower case, spaces as underscores) and the filled rows, each
+    with its row number, as {column: cell}; UploadRefused for an unreadable file or more than
+    `limit` rows. The caller checks the columns."""
+    table = table_rows(filename, stream)
+    header = [str(cell or "").strip().lower().replace(" ", "_") for cell in next(table, None) or []]
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for number, cells in enumerate(table, start=2):
+        row = {header[i]: cell for i, cell in enumerate(cells) if i < len(header) and header[i]}
+        if all(cell in (None, "") for cell in row.values()):
+            continue
+        if len(rows) == limit:
+            raise UploadRefused(_l("Import at most %(limit)s lines at a time.", limit=limit))
+        rows.append((number, row))
+    return header, rows
+
+
+def cell_text(cell: Any) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float):  # a workbook's number cell: its shortest decimal form, never a sum
+        return repr(int(cell)) if cell.is_integer() else repr(cell)
+    if isinstance(cell, datetime):
+        return cell.date().isoformat()
+    return str(cell).strip()
+
+
+def cell_date(column: str, cell: Any) -> date | None:
+    """A date cell (a workbook's date, or text written YYYY-MM-DD); None if empty."""
+    if isinstance(cell, datetime):
+        return cell.date()
+    if isinstance(cell, date) or cell in (None, ""):
+        return cell or None
+    try:
+        return date.fromisoformat(cell_text(cell))
+    except ValueError as error:
+        raise InvalidField(column, _l("Write dates as YYYY-MM-DD.")) from error

@@ -11,18 +11,14 @@ be a victim of the project's country, in the importer's scope."""
 from __future__ import annotations
 
 import re
-import zipfile
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import IO, Any
 
 from flask import current_app
 from flask.signals import Namespace
 from flask_babel import lazy_gettext as _l
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import func, select
 
 from ledger import engine
@@ -40,7 +36,7 @@ from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField
-from vat.uploads import UploadRefused, check_workbook, csv_rows
+from vat.uploads import LineError, LinesRefused, UploadRefused, cell_date, cell_text, read_table
 
 MAX_LINES = 5000
 COLUMNS = ("case_code", "support", "amount", "provided_on")
@@ -53,52 +49,13 @@ signals = Namespace()
 beneficiaries_named = signals.signal("ledger-report-beneficiaries-named")
 
 
-@dataclass(frozen=True)
-class LineError:
-    row: int  # the spreadsheet's row number (the header is row 1); 0 for the file as a whole
-    column: str
-    message: str
-
-
-class LinesRefused(DomainError):
-    """The file has refused rows: nothing was imported; `errors` names each."""
-
-    def __init__(self, errors: list[LineError]) -> None:
-        super().__init__(_l("%(count)s errors in the file: nothing was imported.", count=len(errors)))
-        self.errors = errors
-
-
 # --- reading ---------------------------------------------------------------------------------
-
-
-def _table(filename: str, stream: IO[bytes]) -> Iterator[Iterable[Any]]:
-    name = filename.lower()
-    if name.endswith(".xlsx"):
-        check_workbook(stream)  # declared sizes first, before openpyxl unpacks anything
-        try:
-            workbook = load_workbook(stream, read_only=True, data_only=True)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-            raise UploadRefused(_l("This file is not a readable XLSX workbook.")) from error
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # rows as wide as they are, not as the declared extent
-        yield from sheet.iter_rows(values_only=True)
-        workbook.close()
-        return
-    if name.endswith(".csv"):
-        try:
-            text = stream.read().decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise UploadRefused(_l("Save the CSV file as UTF-8.")) from error
-        yield from csv_rows(text)
-        return
-    raise UploadRefused(_l("Upload a .csv or .xlsx file."))
 
 
 def read_rows(filename: str, stream: IO[bytes]) -> list[tuple[int, dict[str, Any]]]:
     """The file's filled rows, each with its row number, as {column: cell}; UploadRefused for a
     file that cannot be read, lacks a column or holds one that is not asked for (a name)."""
-    table = _table(filename, stream)
-    header = [str(cell or "").strip().lower().replace(" ", "_") for cell in next(table, None) or []]
+    header, rows = read_table(filename, stream, limit=MAX_LINES)
     unknown = [column for column in header if column and column not in COLUMNS]
     if unknown:
         raise UploadRefused(
@@ -111,34 +68,11 @@ def read_rows(filename: str, stream: IO[bytes]) -> list[tuple[int, dict[str, Any
     missing = [column for column in REQUIRED if column not in header]
     if missing:
         raise UploadRefused(_l("The file has no column %(column)s.", column=missing[0]))
-    rows: list[tuple[int, dict[str, Any]]] = []
-    for number, cells in enumerate(table, start=2):
-        row = {header[i]: cell for i, cell in enumerate(cells) if i < len(header) and header[i]}
-        if all(cell in (None, "") for cell in row.values()):
-            continue
-        if len(rows) == MAX_LINES:
-            raise UploadRefused(_l("Import at most %(limit)s lines at a time.", limit=MAX_LINES))
-        rows.append((number, row))
     return rows
 
 
-def _text(cell: Any) -> str:
-    if cell is None:
-        return ""
-    if isinstance(cell, float):  # a workbook's number cell: its shortest decimal form, never a sum
-        return repr(int(cell)) if cell.is_integer() else repr(cell)
-    return str(cell).strip()
-
-
 def _day(cell: Any) -> date | None:
-    if isinstance(cell, datetime):  # a workbook's date cell
-        return cell.date()
-    if isinstance(cell, date) or cell in (None, ""):
-        return cell or None
-    try:
-        return date.fromisoformat(_text(cell))
-    except ValueError as error:
-        raise InvalidField("provided_on", _l("Write dates as YYYY-MM-DD.")) from error
+    return cell_date("provided_on", cell)
 
 
 # --- checking --------------------------------------------------------------------------------
@@ -171,13 +105,13 @@ def _line(
             return None
 
     def case_code() -> str:
-        code = _text(row.get("case_code")).upper()
+        code = cell_text(row.get("case_code")).upper()
         if not CASE_CODE.match(code):
             raise InvalidField("case_code", _l("Write the victim's case code (never a name)."))
         return code
 
     def support() -> str:
-        value = re.sub(r"[\s/-]+", "_", _text(row.get("support")).lower())
+        value = re.sub(r"[\s/-]+", "_", cell_text(row.get("support")).lower())
         if value not in BENEFICIARY_SUPPORT:
             raise InvalidField(
                 "support", _l("Use one of: %(values)s.", values=", ".join(BENEFICIARY_SUPPORT))
@@ -185,7 +119,7 @@ def _line(
         return value
 
     def amount() -> Decimal:
-        value = money.parse("amount", _text(row.get("amount")) or "0")
+        value = money.parse("amount", cell_text(row.get("amount")) or "0")
         if value < 0 or value >= money.MAX_AMOUNT:
             raise InvalidField("amount", _l("Give an amount of zero or more."))
         return money.check_places("amount", value, report.project.currency)

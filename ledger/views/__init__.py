@@ -3,6 +3,7 @@
 from ledger.views import (
     contributions,
     direct_support,
+    imports,
     overview,
     partner_reports,
     periods,
@@ -15,6 +16,7 @@ __all__ = [
     "bp",
     "contributions",
     "direct_support",
+    "imports",
     "overview",
     "partner_reports",
     "periods",

@@ -1,0 +1,342 @@
+"""A fund's history booked from one spreadsheet (issue 19, item 9: 89 forms before): donors,
+pledges, receipts, withholdings and transfers, one event a row, in the file's order, so a pledge
+may name a donor added above it and a receipt or a transfer the pledge or withholding above it.
+
+Every row goes through the service its form calls (`contributions`, `withholdings`), under the
+ledger's lock, with the same checks, rates, closed months and refusals. Four eyes: the forms hold
+none of these events (income; `four_eyes` holds money leaving the fund), and since the import
+calls the same services it would hold whatever they hold.
+
+All or nothing: each row is booked in a savepoint of its own so that a refused row does not stop
+the others being tried, and every error of every row is reported at once; if there is any, the
+whole import is rolled back. No refusal repeats a cell that can hold a name (`_safe`).
+
+Imported once: the file's SHA-256 is the import's audit row's object, looked up under the lock,
+so the same file sent twice (or by two people at once) books once. Each row's idempotency key is
+made of the file's digest and the row's number."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ledger import engine
+from ledger.models import Donor, DonorKind, Pledge, Withholding
+from ledger.services import contributions, withholdings
+from ledger.services.booking import record_audit, standing
+from vat import money
+from vat.audit import AuditEvent
+from vat.auth.actor import Actor
+from vat.db import db
+from vat.errors import DomainError
+from vat.inputs import InvalidField, country, mission, past_date
+from vat.uploads import LineError, LinesRefused, UploadRefused, cell_date, cell_text, read_table
+
+MAX_ROWS = 2000
+KINDS = ("donor", "pledge", "receipt", "withholding", "transfer")
+COLUMNS = (
+    "kind",
+    "date",
+    "donor",
+    "country_code",
+    "currency",
+    "amount",
+    "reference",
+    "pledge_reference",
+    "rate",
+    "earmark",
+    "allegation_ref",
+    "decision_reference",
+    "mission",
+)
+# The cells each kind reads (a filled cell it does not read is refused, not ignored) and needs.
+USES = {
+    "donor": ("donor", "country_code"),
+    "pledge": ("donor", "date", "currency", "amount", "reference", "earmark"),
+    "receipt": ("donor", "date", "currency", "amount", "reference", "pledge_reference", "rate"),
+    "withholding": (
+        "allegation_ref",
+        "country_code",
+        "date",
+        "currency",
+        "amount",
+        "decision_reference",
+        "mission",
+    ),
+    "transfer": ("allegation_ref", "decision_reference", "date", "amount", "reference"),
+}
+NEEDS = {
+    "donor": (),
+    "pledge": ("donor", "date", "currency", "amount"),
+    "receipt": ("donor", "date", "currency", "amount", "reference"),
+    "withholding": ("allegation_ref", "country_code", "date", "amount"),
+    "transfer": ("allegation_ref", "date", "amount", "reference"),
+}
+LENGTHS = {
+    "donor": 120,
+    "reference": 80,
+    "pledge_reference": 80,
+    "earmark": 200,
+    "allegation_ref": 40,
+    "decision_reference": 80,
+    "mission": 40,
+}
+# Cells that can hold a name (a donor's, or one typed in the wrong column): never in a refusal.
+FREE_TEXT = ("donor", "country_code", *LENGTHS.keys() - {"donor"})
+ACTION = "ledger.import"
+
+
+@dataclass(frozen=True)
+class Imported:
+    rows: int
+    counts: dict[str, int]
+
+
+def digest_of(stream: IO[bytes]) -> str:
+    data = stream.read()
+    stream.seek(0)
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- a row's cells ---------------------------------------------------------------------------
+
+
+def _cells(number: int, row: dict[str, Any]) -> tuple[dict[str, Any], list[LineError]]:
+    """The row's cells read as the services take them, and the refusal of each cell that cannot
+    be (an unknown kind refuses the row)."""
+    errors: list[LineError] = []
+    values: dict[str, Any] = {}
+    kind = cell_text(row.get("kind")).lower()
+    if kind not in KINDS:
+        return {}, [LineError(number, "kind", str(_l("Use one of: %(values)s.", values=", ".join(KINDS))))]
+    values["kind"] = kind
+    for column in COLUMNS[1:]:
+        if column not in USES[kind] and cell_text(row.get(column)):
+            message = _l("A row of this kind has no %(column)s: leave the cell empty.", column=column)
+            errors.append(LineError(number, column, str(message)))
+
+    def read(column: str, how: Callable[[str], Any]) -> None:
+        text = cell_text(row.get(column))
+        try:
+            if not text:
+                if column in NEEDS[kind]:
+                    raise InvalidField(column, _l("This cell is required for a row of this kind."))
+                values[column] = None
+                return
+            if column in LENGTHS and len(text) > LENGTHS[column]:
+                raise InvalidField(column, _l("Use at most %(count)s characters.", count=LENGTHS[column]))
+            values[column] = how(text)
+        except InvalidField as error:
+            errors.append(LineError(number, column, str(error)))
+
+    read("donor", lambda text: " ".join(text.split()))
+    read("country_code", lambda text: country("country_code", text))
+    read("currency", lambda text: money.currency("currency", text))
+    try:
+        values["date"] = past_date("date", cell_date("date", row.get("date")), required=kind != "donor")
+    except InvalidField as error:
+        errors.append(LineError(number, "date", str(error)))
+    read("amount", lambda text: money.amount("amount", text, values.get("currency") or engine.USD))
+    read("rate", lambda text: money.parse("rate", text))
+    read("mission", lambda text: mission("mission", text))
+    for column in ("reference", "pledge_reference", "earmark", "allegation_ref", "decision_reference"):
+        read(column, lambda text: text)
+    if kind == "donor" and not (values.get("donor") or values.get("country_code")):
+        errors.append(LineError(number, "donor", str(_l("Give the donor's name or a member state's code."))))
+    return values, errors
+
+
+# --- booking a row through its service -------------------------------------------------------
+
+
+def _donor(values: dict[str, Any]) -> Donor:
+    named = values["donor"]
+    found = (
+        db.session.scalar(select(Donor).where(Donor.country_code == named.upper()))
+        if len(named) == 3
+        else None
+    )
+    found = found or db.session.scalar(select(Donor).where(Donor.name == named))
+    if found is None:
+        raise InvalidField("donor", _l("No donor has this name or code (add it on a row above)."))
+    return found
+
+
+def _the_one(query: Any, column: str, *, none: Any, several: Any) -> Any:
+    """The one standing row `query` finds; InvalidField on `column` if none or several."""
+    found = db.session.scalars(query).all()
+    if len(found) != 1:
+        raise InvalidField(column, several if found else none)
+    return found[0]
+
+
+def _pledge(donor: Donor, reference: str | None) -> Pledge | None:
+    if reference is None:
+        return None
+    return _the_one(
+        standing(select(Pledge), Pledge).where(Pledge.donor_id == donor.id, Pledge.reference == reference),
+        "pledge_reference",
+        none=_l("No pledge of this donor has this reference."),
+        several=_l("Several pledges of this donor have this reference."),
+    )
+
+
+def _withholding(values: dict[str, Any]) -> Withholding:
+    query = standing(select(Withholding), Withholding).where(
+        Withholding.allegation_ref == values["allegation_ref"]
+    )
+    if values.get("decision_reference"):
+        query = query.where(Withholding.decision_reference == values["decision_reference"])
+    return _the_one(
+        query,
+        "allegation_ref",
+        none=_l("No withholding has this allegation (and decision) reference."),
+        several=_l("Several withholdings have this reference: give the decision reference."),
+    )
+
+
+def _book(actor: Actor, key: str, values: dict[str, Any]) -> None:
+    kind, on, amount = values["kind"], values["date"], values["amount"]
+    if kind == "donor":
+        member = values.get("country_code") is not None and values.get("donor") is None
+        contributions.create_donor(
+            actor=actor,
+            name=values.get("donor") or "",
+            kind=DonorKind.MEMBER_STATE if member else DonorKind.OTHER,
+            country_code=values.get("country_code"),
+        )
+    elif kind == "pledge":
+        contributions.record_pledge(
+            actor=actor,
+            key=key,
+            donor=_donor(values),
+            currency=values["currency"],
+            amount=amount,
+            pledged_on=on,
+            earmark=values.get("earmark"),
+            reference=values.get("reference"),
+        )
+    elif kind == "receipt":
+        donor = _donor(values)
+        contributions.record_receipt(
+            actor=actor,
+            key=key,
+            donor=donor,
+            pledge=_pledge(donor, values.get("pledge_reference")),
+            amount=amount,
+            currency=values["currency"],
+            received_on=on,
+            bank_reference=values["reference"],
+            rate=values.get("rate"),
+        )
+    elif kind == "withholding":
+        withholdings.record_withholding(
+            actor=actor,
+            key=key,
+            allegation_ref=values["allegation_ref"],
+            country_code=values["country_code"],
+            amount=amount,
+            currency=values.get("currency") or engine.USD,
+            decided_on=on,
+            decision_reference=values.get("decision_reference"),
+            mission=values.get("mission"),
+        )
+    else:
+        withholdings.record_withholding_transfer(
+            actor=actor,
+            key=key,
+            withholding=_withholding(values),
+            amount=amount,
+            transferred_on=on,
+            reference=values["reference"],
+        )
+
+
+def _in_order(error: LineError) -> tuple[int, int]:
+    return error.row, COLUMNS.index(error.column) if error.column in COLUMNS else -1
+
+
+def _unknown_names(number: int, values: dict[str, Any]) -> list[LineError]:
+    """A row refused for its cells: whether the donor or withholding it names is known too, so
+    that one pass shows that error as well."""
+    try:
+        if values.get("kind") in ("pledge", "receipt") and values.get("donor"):
+            _donor(values)
+        elif values.get("kind") == "transfer" and values.get("allegation_ref"):
+            _withholding(values)
+    except InvalidField as error:
+        return [LineError(number, error.field, str(error))]
+    return []
+
+
+def _safe(message: str, row: dict[str, Any]) -> str:
+    """A service's refusal without any free-text cell of the row it refuses (a donor's or
+    someone's name typed in a reference), so that no name reaches a page or a log."""
+    for column in FREE_TEXT:
+        text = cell_text(row.get(column))
+        if len(text) > 1:
+            message = message.replace(text, "…")
+    return message
+
+
+# --- the import ------------------------------------------------------------------------------
+
+
+def read_rows(filename: str, stream: IO[bytes]) -> list[tuple[int, dict[str, Any]]]:
+    """The file's rows; UploadRefused if it cannot be read, lacks `kind` or has a column not in
+    the template (named by its position, never by what its heading says)."""
+    header, rows = read_table(filename, stream, limit=MAX_ROWS)
+    for position, column in enumerate(header, start=1):
+        if column and column not in COLUMNS:
+            raise UploadRefused(
+                _l(
+                    "Column %(position)s is not one of the template's: %(columns)s.",
+                    position=position,
+                    columns=", ".join(COLUMNS),
+                )
+            )
+    if "kind" not in header:
+        raise UploadRefused(_l("The file has no column %(column)s.", column="kind"))
+    return rows
+
+
+def import_ledger(*, actor: Actor, filename: str, stream: IO[bytes]) -> Imported:
+    """Book every row of the file, or none: LinesRefused naming every error of every row, or a
+    DomainError (the file already imported, unreadable), and nothing is saved."""
+    digest = digest_of(stream)
+    engine.lock()  # every writer of the ledger waits its turn: the file is looked up, then booked
+    if db.session.scalar(
+        select(AuditEvent.id).where(AuditEvent.action == ACTION, AuditEvent.object_id == digest)
+    ):
+        raise DomainError(_l("This file has already been imported: nothing was booked again."))
+    rows = read_rows(filename, stream)
+    errors: list[LineError] = [] if rows else [LineError(0, "", str(_l("The file has no lines.")))]
+    counts: Counter[str] = Counter()
+    with db.session.begin_nested():  # rolled back with everything in it if a row is refused
+        for number, row in rows:
+            values, refused = _cells(number, row)
+            errors += refused
+            if refused:
+                errors += _unknown_names(number, values)
+                continue
+            try:
+                with db.session.begin_nested():
+                    _book(actor, f"import-{digest[:40]}-{number}", values)
+            except InvalidField as error:
+                errors.append(LineError(number, error.field, _safe(str(error), row)))
+                continue
+            except DomainError as error:
+                errors.append(LineError(number, "", _safe(str(error), row)))
+                continue
+            counts[values["kind"]] += 1
+        if errors:
+            raise LinesRefused(sorted(errors, key=_in_order))
+        # The file's digest is the audit row's object: what `import_ledger` looks up next time.
+        record_audit("import", actor, "import", digest, rows=len(rows), **counts)
+    return Imported(rows=len(rows), counts=dict(counts))
