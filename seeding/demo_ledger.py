@@ -1,7 +1,11 @@
 """The fund's history at the scale of DOMAIN.md, for demonstrations: 20 member-state donors,
 about US$2.5 million of income of which about US$600,000 withheld from contributing countries
 (much of it transferred late), and 12 projects in the DRC, the CAR and Liberia. Invented figures,
-booked through the services like any other entry."""
+booked through the services like any other entry.
+
+The tables below are written as seen on ANCHOR; every date moves by the days from ANCHOR to the
+day the demo is seeded, so the history ends today: exchange rates up to this month (a booking in
+a foreign currency works at once), projects on and behind schedule, recent direct support."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from sqlalchemy import func, select
 
 from ledger.models import DonorKind, Entry, Outflow, OutflowKind, ProjectFocus, ProjectStatus
 from ledger.services import contributions, four_eyes, grants, months, victim_support, withholdings
+from vat import inputs
 from vat.auth.models import Role, User
 from vat.db import db
 
@@ -246,6 +251,29 @@ DIRECT_SUPPORT = [
 ]
 
 CLOSE_THROUGH = date(2019, 12, 1)
+ANCHOR = date(2020, 6, 30)  # "today" in the tables above
+# Direct support paid this many days before today: recent, after the recipients registered.
+PAID_DAYS_AGO = (150, 110, 75, 40, 10)
+RECIPIENTS_REGISTERED_BEFORE = timedelta(days=max(PAID_DAYS_AGO) + 10)
+
+
+def shifted(day: date, today: date) -> date:
+    """A date of the tables, moved so that ANCHOR falls on `today`."""
+    return day + (today - ANCHOR)
+
+
+def withheld_allegations(today: date) -> list[tuple[str, str, Decimal, date, Decimal, date | None]]:
+    """WITHHOLDINGS as of `today`, each reference's year that of its allegation's receipt (the
+    UN's style, 0399/15), 240 days before its decision as `seed_withheld_allegations` records it."""
+    rows = []
+    for ref, country, amount, decided, share, transferred in WITHHOLDINGS:
+        on = shifted(decided, today)
+        number = ref.split("/")[0]
+        moved = shifted(transferred, today) if transferred else None
+        rows.append(
+            (f"{number}/{(on - timedelta(days=240)).year % 100:02d}", country, amount, on, share, moved)
+        )
+    return rows
 
 
 def _key() -> str:
@@ -272,17 +300,20 @@ def _manager(username: str) -> User:
     ).one()
 
 
-def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
-    """Book the demo history once; False if the ledger already holds entries.
+def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = (), *, today: date | None = None) -> bool:
+    """Book the demo history once, ending `today` (by default the installation's); False if the
+    ledger already holds entries.
 
     `recipients` are (case code, country) pairs of registered victims to pay direct support to, in
-    place of the invented ones (the victims' service refuses a payment to an unknown case code).
+    place of the invented ones (the victims' service refuses a payment to an unknown case code);
+    they must have registered RECIPIENTS_REGISTERED_BEFORE today at least.
     """
     if db.session.scalar(select(func.count(Entry.id))):
         return False
+    today = today or inputs.today()
     maker = _manager("omar.fund")
     checker = _manager("li.fund")
-    for index, month in enumerate(_months(date(2016, 7, 1), date(2020, 6, 1))):
+    for index, month in enumerate(_months(shifted(date(2016, 7, 1), today), today)):
         for currency, base in BASE_RATES.items():
             proposed = months.set_rate(
                 actor=maker,
@@ -309,7 +340,8 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
         events.append((day, len(events), run))
 
     donors = {}
-    for index, (code, currency, amount, pledged_on, share, instalments) in enumerate(PLEDGES):
+    for index, (code, currency, amount, pledged, share, instalments) in enumerate(PLEDGES):
+        pledged_on = shifted(pledged, today)
         donors[code] = contributions.create_donor(
             actor=maker, name="", kind=DonorKind.MEMBER_STATE, country_code=code
         )
@@ -343,8 +375,8 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
             )
 
     for code, amount, on in (
-        ("IND", D("50000"), date(2018, 12, 14)),
-        ("JPN", D("40000"), date(2019, 12, 10)),
+        ("IND", D("50000"), shifted(date(2018, 12, 14), today)),
+        ("JPN", D("40000"), shifted(date(2019, 12, 10), today)),
     ):
         unpledged: dict[str, Any] = {
             "donor": donors[code],
@@ -361,7 +393,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
             **unpledged,
         )
 
-    for ref, country, amount, decided, share, transferred_on in WITHHOLDINGS:
+    for ref, country, amount, decided, share, transferred_on in withheld_allegations(today):
         withholding = f"withholding {ref}"
         decision: dict[str, Any] = {
             "allegation_ref": ref,
@@ -400,13 +432,16 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
         country,
         focus,
         amount,
-        approved,
-        start,
-        end,
+        approved_as_written,
+        start_as_written,
+        end_as_written,
         status,
         share,
         victims,
     ) in enumerate(PROJECTS):
+        approved, start, end = (
+            shifted(d, today) for d in (approved_as_written, start_as_written, end_as_written)
+        )
         project = f"project {n}"
         direct = focus is ProjectFocus.DIRECT_SUPPORT
         codes = [f"CAR-2018-{i:04d}" for i in range(1, victims + 1)] if direct else []
@@ -437,6 +472,8 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
         for t in range(tranches if paid else 0):
             value = slice_ if t < tranches - 1 else paid - slice_ * (tranches - 1)
             on = first + timedelta(days=110 * t)
+            if on > today:  # a tranche still to come
+                break
             at(
                 on,
                 _disburse,
@@ -449,7 +486,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
             )
         ended = end + timedelta(days=75)
         at(
-            date(2020, 6, 30),
+            today,
             _progress,
             uses={"project": project},
             actor=maker,
@@ -458,9 +495,13 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
             ended=ended,
         )
 
-    payments = DIRECT_SUPPORT
+    recent = [
+        (code, country, purpose, amount, today - timedelta(days=ago))
+        for (code, country, purpose, amount, _), ago in zip(DIRECT_SUPPORT, PAID_DAYS_AGO, strict=True)
+    ]
+    payments = recent
     if recipients:
-        paired = zip(recipients, DIRECT_SUPPORT, strict=False)  # as many payments as recipients
+        paired = zip(recipients, recent, strict=False)  # as many payments as recipients
         payments = [
             (code, country, purpose, amount, paid_on)
             for (code, country), (_, _, purpose, amount, paid_on) in paired
@@ -476,7 +517,7 @@ def seed_ledger_demo(recipients: Sequence[tuple[str, str]] = ()) -> bool:
 
     for _, _, action in sorted(events, key=lambda e: (e[0], e[1])):
         action()
-    for month in _months(date(2016, 9, 1), CLOSE_THROUGH):
+    for month in _months(shifted(date(2016, 9, 1), today), shifted(CLOSE_THROUGH, today)):
         months.close_period(actor=maker, month=month)
     return True
 
@@ -492,7 +533,7 @@ def _disburse(*, maker: User, checker: User | None, project: Any, number: int, *
 
 
 def _progress(*, actor: User, project: Any, status: ProjectStatus, victims: int, ended: date) -> None:
-    """Where the project stands in mid-2020: completed (on `ended`) or ongoing; else as approved."""
+    """Where the project stands today: completed (on `ended`) or ongoing; else as approved."""
     if status in (ProjectStatus.COMPLETED, ProjectStatus.ONGOING):
         actual_end = ended if status is ProjectStatus.COMPLETED else None
         progress: dict[str, Any] = {
