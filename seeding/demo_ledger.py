@@ -61,23 +61,25 @@ PLEDGES = [
     ("USA", "USD", D("100000"), date(2019, 7, 30), D("1"), 1),
 ]
 
-# allegation reference, contributing country, amount withheld (USD), decided, share transferred, when
+# allegation reference (numbers above 999: the demo victims' own allegations draw 1 to 999, and the
+# year is that of the shifted receipt), contributing country, amount withheld (USD), decided,
+# share transferred, when
 WITHHOLDINGS = [
-    ("0311/16", "COG", D("48500"), date(2016, 10, 4), D("1"), date(2018, 11, 20)),
-    ("0347/16", "GAB", D("36200"), date(2016, 12, 12), D("1"), date(2019, 3, 15)),
-    ("0402/17", "ZAF", D("61800"), date(2017, 3, 22), D("0.5"), date(2019, 5, 10)),
-    ("0415/17", "TZA", D("52400"), date(2017, 5, 30), D("1"), date(2019, 7, 1)),
-    ("0433/17", "BDI", D("27900"), date(2017, 8, 17), D("0"), None),
-    ("0456/17", "MAR", D("44300"), date(2017, 11, 6), D("1"), date(2019, 9, 12)),
-    ("0478/18", "CMR", D("39600"), date(2018, 2, 19), D("0"), None),
-    ("0491/18", "NER", D("33100"), date(2018, 4, 25), D("1"), date(2019, 10, 30)),
-    ("0502/18", "SEN", D("41700"), date(2018, 7, 9), D("0.6"), date(2019, 12, 5)),
-    ("0517/18", "COG", D("55200"), date(2018, 9, 27), D("0"), None),
-    ("0529/19", "BFA", D("29800"), date(2019, 1, 23), D("1"), date(2020, 2, 14)),
-    ("0544/19", "ZAF", D("38900"), date(2019, 4, 16), D("0"), None),
-    ("0561/19", "GAB", D("31600"), date(2019, 8, 8), D("0"), None),
-    ("0573/19", "TZA", D("24800"), date(2019, 11, 19), D("0"), None),
-    ("0588/19", "NER", D("34200"), date(2019, 12, 2), D("0"), None),
+    ("1311/16", "COG", D("48500"), date(2016, 10, 4), D("1"), date(2018, 11, 20)),
+    ("1347/16", "GAB", D("36200"), date(2016, 12, 12), D("1"), date(2019, 3, 15)),
+    ("1402/17", "ZAF", D("61800"), date(2017, 3, 22), D("0.5"), date(2019, 5, 10)),
+    ("1415/17", "TZA", D("52400"), date(2017, 5, 30), D("1"), date(2019, 7, 1)),
+    ("1433/17", "BDI", D("27900"), date(2017, 8, 17), D("0"), None),
+    ("1456/17", "MAR", D("44300"), date(2017, 11, 6), D("1"), date(2019, 9, 12)),
+    ("1478/18", "CMR", D("39600"), date(2018, 2, 19), D("0"), None),
+    ("1491/18", "NER", D("33100"), date(2018, 4, 25), D("1"), date(2019, 10, 30)),
+    ("1502/18", "SEN", D("41700"), date(2018, 7, 9), D("0.6"), date(2019, 12, 5)),
+    ("1517/18", "COG", D("55200"), date(2018, 9, 27), D("0"), None),
+    ("1529/19", "BFA", D("29800"), date(2019, 1, 23), D("1"), date(2020, 2, 14)),
+    ("1544/19", "ZAF", D("38900"), date(2019, 4, 16), D("0"), None),
+    ("1561/19", "GAB", D("31600"), date(2019, 8, 8), D("0"), None),
+    ("1573/19", "TZA", D("24800"), date(2019, 11, 19), D("0"), None),
+    ("1588/19", "NER", D("34200"), date(2019, 12, 2), D("0"), None),
 ]
 
 # title, partner, country, focus, USD approved, approved, planned start, planned end, status,
