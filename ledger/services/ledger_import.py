@@ -278,8 +278,8 @@ def _unknown_names(number: int, values: dict[str, Any]) -> list[LineError]:
 def _safe(message: str, row: dict[str, Any]) -> str:
     """A service's refusal without any free-text cell of the row it refuses (a donor's or
     someone's name typed in a reference), so that no name reaches a page or a log."""
-    for column in FREE_TEXT:
-        text = cell_text(row.get(column))
+    cells = {cell_text(row.get(column)) for column in FREE_TEXT}
+    for text in sorted(cells, key=len, reverse=True):  # a cell inside another goes with it
         if len(text) > 1:
             message = message.replace(text, "…")
     return message

@@ -192,3 +192,12 @@ def test_importing_one_file_at_once_from_four_sessions_books_it_once(ctx, fund):
     assert db.session.scalar(select(func.count(Pledge.id))) == 2
     imports = select(func.count(AuditEvent.id)).where(AuditEvent.action == "ledger.import")
     assert db.session.scalar(imports) == 1
+
+
+def test_a_refusal_loses_every_cell_of_its_row_even_one_inside_another():
+    # The allegation reference holds the transfer's reference: the longer goes first, whole.
+    message = ledger_import._safe(
+        "No allegation has the reference Jeanne Mukendi 12.",
+        {"allegation_ref": "Jeanne Mukendi 12", "reference": "Jeanne"},
+    )
+    assert message == "No allegation has the reference …."
