@@ -22,7 +22,15 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from ledger.models import DonorKind, ProjectFocus, ProjectStatus, SupportRoute
 from ledger.services.partner_reports import KIND_LABELS
@@ -65,7 +73,7 @@ def amount_field(label: Any = None) -> DecimalField:
     return DecimalField(
         label or _l("Amount"),
         places=None,
-        validators=[DataRequired(), finite, positive(MAX_AMOUNT)],
+        validators=[InputRequired(), finite, positive(MAX_AMOUNT)],
         render_kw={"inputmode": "decimal"},
     )
 

@@ -5,6 +5,7 @@ Each refusal is an `InvalidField` that names the form field (or spreadsheet colu
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,8 +26,8 @@ class InvalidField(DomainError):
 
 
 class InvalidFields(InvalidField):
-    """Several rules refused at once (each an InvalidField, in `errors`); shown as the first where a
-    form shows one, listed whole by the importer."""
+    """Several rules refused at once (each an InvalidField, in `errors`): a form shows each on its
+    field (`vat.submission.show_refusal`), the importer lists them all."""
 
     def __init__(self, errors: list[InvalidField]) -> None:
         super().__init__(errors[0].field, str(errors[0]))
@@ -39,6 +40,25 @@ def refuse_all(errors: list[InvalidField]) -> None:
         raise errors[0]
     if errors:
         raise InvalidFields(errors)
+
+
+def each_field(
+    checks: Mapping[str, Callable[[], Any]], *, found: list[InvalidField] | None = None
+) -> dict[str, Any]:
+    """Every field's check run, not only those before the first refusal: the cleaned values by
+    name, or every refusal at once, with those the caller `found` (so a form shows each on its
+    field in one answer)."""
+    cleaned: dict[str, Any] = {}
+    errors: list[InvalidField] = list(found or [])
+    for name, check in checks.items():
+        try:
+            cleaned[name] = check()
+        except InvalidFields as refused:
+            errors.extend(refused.errors)
+        except InvalidField as refused:
+            errors.append(refused)
+    refuse_all(errors)
+    return cleaned
 
 
 def today() -> date:

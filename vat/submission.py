@@ -15,7 +15,7 @@ from vat import request_keys
 from vat.auth.forms import EmptyForm
 from vat.db import BeginMode, db, reset_begin_mode, set_begin_mode
 from vat.errors import DomainError, NotAllowed
-from vat.inputs import InvalidField
+from vat.inputs import InvalidField, InvalidFields
 from vat.request_keys import KeyedForm
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,12 +84,14 @@ def or_404(found: T | None) -> T:
 
 
 def show_refusal(form: FlaskForm, error: DomainError) -> None:
-    """Put a service's refusal on the field it names, or at the top of the page."""
-    if isinstance(error, InvalidField) and error.field in form:
-        field = form[error.field]
-        field.errors = [*field.errors, str(error)]
-    else:
-        flash(str(error), "error")
+    """Put a service's refusal on the field it names, or at the top of the page; several refusals
+    at once (`InvalidFields`) each on its own field."""
+    for refusal in error.errors if isinstance(error, InvalidFields) else [error]:
+        if isinstance(refusal, InvalidField) and refusal.field in form:
+            field = form[refusal.field]
+            field.errors = [*field.errors, str(refusal)]
+        else:
+            flash(str(refusal), "error")
 
 
 def submit(

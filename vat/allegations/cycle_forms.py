@@ -15,7 +15,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from vat.allegations.cycle_models import ALL_MEASURES, MEASURES, CycleStep
 from vat.allegations.models import PersonnelCategory
@@ -44,7 +44,7 @@ class CycleStepForm(KeyedForm):
 
 
 class CycleRuleForm(FlaskForm):
-    amount = IntegerField(_l("Limit"), validators=[DataRequired(), NumberRange(min=1, max=3650)])
+    amount = IntegerField(_l("Limit"), validators=[InputRequired(), NumberRange(min=1, max=3650)])
     unit = SelectField(
         _l("Unit"), choices=[SelectChoice("days", _l("days")), SelectChoice("months", _l("months"))]
     )

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from vat.allegations.models import (
     AllegationType,
@@ -76,7 +76,7 @@ class LinkVictimForm(KeyedForm):
 
 
 class ClockRuleForm(FlaskForm):
-    amount = IntegerField(_l("Limit"), validators=[DataRequired(), NumberRange(min=1, max=3650)])
+    amount = IntegerField(_l("Limit"), validators=[InputRequired(), NumberRange(min=1, max=3650)])
     unit = SelectField(
         _l("Unit"), choices=[SelectChoice("days", _l("days")), SelectChoice("months", _l("months"))]
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -37,6 +37,7 @@ from vat.inputs import (
     clean_text,
     count,
     country,
+    each_field,
     mission,
     optional_choice,
     past_date,
@@ -84,42 +85,68 @@ STEP_FIELDS = [f"{s.value}_on" for s in Step]
 
 
 def _validate(values: Mapping[str, Any]) -> dict[str, Any]:
-    cleaned: dict[str, Any] = {
-        "country_code": country("country_code", values.get("country_code")),
-        "mission": mission("mission", values.get("mission")),
-        "entity_category": optional_choice("entity_category", values.get("entity_category"), EntityCategory),
-        "personnel_category": choice(
-            "personnel_category", values.get("personnel_category"), PersonnelCategory, default="unknown"
-        ),
-        "perpetrator_country": country(
-            "perpetrator_country", values.get("perpetrator_country"), required=False
-        ),
-        "perpetrators": count("perpetrators", values.get("perpetrators")),
-        "type": choice("type", values.get("type"), AllegationType, default="unknown"),
-        "urgency": choice("urgency", values.get("urgency"), Urgency, default="normal"),
-        "investigating_entity": optional_choice(
-            "investigating_entity", values.get("investigating_entity"), InvestigatingEntity
-        ),
-        "outcome": choice("outcome", values.get("outcome"), Outcome, default="pending"),
-        "actions_taken": clean_text("actions_taken", values.get("actions_taken"), max_length=2000),
-    }
+    """Every field checked on its own first, then the rules between fields: each stage's refusals
+    all at once."""
+    cleaned = each_field(
+        {
+            "country_code": lambda: country("country_code", values.get("country_code")),
+            "mission": lambda: mission("mission", values.get("mission")),
+            "entity_category": lambda: optional_choice(
+                "entity_category", values.get("entity_category"), EntityCategory
+            ),
+            "personnel_category": lambda: choice(
+                "personnel_category", values.get("personnel_category"), PersonnelCategory, default="unknown"
+            ),
+            "perpetrator_country": lambda: country(
+                "perpetrator_country", values.get("perpetrator_country"), required=False
+            ),
+            "perpetrators": lambda: count("perpetrators", values.get("perpetrators")),
+            "type": lambda: choice("type", values.get("type"), AllegationType, default="unknown"),
+            "urgency": lambda: choice("urgency", values.get("urgency"), Urgency, default="normal"),
+            "investigating_entity": lambda: optional_choice(
+                "investigating_entity", values.get("investigating_entity"), InvestigatingEntity
+            ),
+            "outcome": lambda: choice("outcome", values.get("outcome"), Outcome, default="pending"),
+            "actions_taken": lambda: clean_text(
+                "actions_taken", values.get("actions_taken"), max_length=2000
+            ),
+            **{name: _step_date(values, name) for name in STEP_FIELDS},
+        }
+    )
     if "historical" in values:  # set by the importer; the forms leave it as it is
         cleaned["historical"] = yes_no("historical", values["historical"])
-    cleaned["sub_type"] = _sub_type(cleaned, values.get("sub_type"))
+    return cleaned | each_field(
+        {
+            "sub_type": lambda: _sub_type(cleaned, values.get("sub_type")),
+            "investigation_status": lambda: _investigation_status(
+                cleaned, values.get("investigation_status")
+            ),
+        },
+        found=_steps_out_of_order(cleaned),
+    )
+
+
+def _step_date(values: Mapping[str, Any], name: str) -> Callable[[], date | None]:
+    return lambda: past_date(name, values.get(name))
+
+
+def _steps_out_of_order(cleaned: dict[str, Any]) -> list[InvalidField]:
+    """The steps dated before an earlier step, and later steps without the date received."""
+    errors = []
     previous: tuple[str, date] | None = None
     for name in STEP_FIELDS:
-        when = past_date(name, values.get(name))
-        cleaned[name] = when
+        when = cleaned[name]
         if when is not None and previous is not None and when < previous[1]:
-            raise InvalidField(
-                name, _l("This step cannot come before “%(step)s”.", step=_step_label(previous[0]))
+            errors.append(
+                InvalidField(
+                    name, _l("This step cannot come before “%(step)s”.", step=_step_label(previous[0]))
+                )
             )
         if when is not None and name != "nio_decision_on":
             previous = (name, when)
     if cleaned["received_on"] is None and any(cleaned[n] for n in STEP_FIELDS[1:]):
-        raise InvalidField("received_on", _l("Give the date received before later steps."))
-    cleaned["investigation_status"] = _investigation_status(cleaned, values.get("investigation_status"))
-    return cleaned
+        errors.append(InvalidField("received_on", _l("Give the date received before later steps.")))
+    return errors
 
 
 def _sub_type(cleaned: dict[str, Any], value: str | None) -> str | None:

@@ -264,3 +264,18 @@ class AdminRequest(Base):
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+
+
+class FormDraft(Base):
+    """What a user typed in a form they had to leave (to record a missing consent): kept here,
+    encrypted, under the hash of a random token that the return address carries — never the
+    values themselves in an address or the (signed, readable) session cookie (vat.drafts)."""
+
+    __tablename__ = "auth_form_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(300))
+    fields: Mapped[str] = mapped_column(EncryptedText("auth_form_draft.fields"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,7 +17,7 @@ from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: WTForms 3.3
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from vat.allegations.models import Labelled, PersonnelCategory
@@ -136,7 +136,7 @@ class UnavailableForm(StepForm):
 
 class OrderForm(StepForm):
     on = DateField(_l("Order made on"), validators=[DataRequired()])
-    amount = DecimalField(_l("Amount per period"), places=None, validators=[DataRequired()])
+    amount = DecimalField(_l("Amount per period"), places=None, validators=[InputRequired()])
     currency = StringField(_l("Currency (ISO code)"), validators=[DataRequired(), Length(min=3, max=3)])
     frequency = SelectField(_l("Frequency"), choices=choices(Frequency), default="monthly")
     starts_on = DateField(_l("Payments start on"), validators=[DataRequired()])
@@ -174,7 +174,7 @@ class LetterForm(KeyedForm):
 
 class PaymentForm(KeyedForm):
     token = HiddenField()
-    amount = DecimalField(_l("Amount"), places=None, validators=[DataRequired()])
+    amount = DecimalField(_l("Amount"), places=None, validators=[InputRequired()])
     currency_code = StringField(_l("Currency (ISO code)"), validators=[DataRequired(), Length(min=3, max=3)])
     received_on = DateField(_l("Received on"), validators=[DataRequired()])
     route = SelectField(_l("Route"), choices=choices(PaymentRoute), default="bank_transfer")
@@ -201,7 +201,7 @@ class LegalForm(KeyedForm):
 
 
 class DnaCostForm(KeyedForm):
-    amount = DecimalField(_l("DNA test cost"), places=None, validators=[DataRequired()])
+    amount = DecimalField(_l("DNA test cost"), places=None, validators=[InputRequired()])
     currency = StringField(_l("Currency (ISO code)"), validators=[DataRequired(), Length(min=3, max=3)])
     paid_by = SelectField(_l("Paid by"), choices=choices(CostPayer, blank=True), validators=[DataRequired()])
 

@@ -16,7 +16,7 @@ from vat.db import assign, db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date, refuse_all
 from vat.victims import needs, payments, providers, support_summary
-from vat.victims.consents import ONGOING, require_consent
+from vat.victims.consents import ONGOING, missing_consent
 from vat.victims.history import add_audited, audit_victim
 from vat.victims.models import (
     Assistance,
@@ -84,12 +84,13 @@ def _assistance_values(
         errors.append(InvalidField("end_date", _l("The service cannot end before it started.")))
     completed_now = new and cleaned["status"] == ServiceStatus.COMPLETED and not historical
     if cleaned["status"] in ONGOING or completed_now:
-        try:
-            require_consent(victim, ConsentPurpose.SERVICES)
-            if cleaned["provider"]:
-                require_consent(victim, ConsentPurpose.REFERRAL, cleaned["provider"], field="provider")
-        except InvalidField as error:
-            errors.append(error)
+        # Both consents at once, so that one round trip records all that is missing.
+        needed = [missing_consent(victim, ConsentPurpose.SERVICES)]
+        if cleaned["provider"]:
+            needed.append(
+                missing_consent(victim, ConsentPurpose.REFERRAL, cleaned["provider"], field="provider")
+            )
+        errors += [refused for refused in needed if refused is not None]
     refuse_all(errors)  # every rule the service breaks, for the importer to list
     return cleaned
 

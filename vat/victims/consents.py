@@ -49,24 +49,44 @@ def active_consent(victim: Victim, purpose: str, recipient: str | None = None) -
     return None
 
 
+class ConsentMissing(InvalidField):
+    """A service refused for want of the victim's consent to `purpose` (for `recipient`): the page
+    offers to record it and to come back to the form with what was typed."""
+
+    def __init__(self, field: str, message: str, *, purpose: str, recipient: str | None) -> None:
+        super().__init__(field, message)
+        self.purpose = purpose
+        self.recipient = recipient
+
+
+def missing_consent(
+    victim: Victim, purpose: str, recipient: str | None = None, *, field: str = "status"
+) -> ConsentMissing | None:
+    """The refusal a service needing this consent meets, or None when the consent is in force."""
+    if active_consent(victim, purpose, recipient) is not None:
+        return None
+    if recipient and purpose != ConsentPurpose.SERVICES:
+        message = _l(
+            "Refused: the victim has not given (or has withdrawn) consent to %(purpose)s for "
+            "%(recipient)s. Record the consent first.",
+            purpose=vat_label(purpose),
+            recipient=recipient,
+        )
+    else:
+        message = _l(
+            "Refused: the victim has not given (or has withdrawn) consent to %(purpose)s. "
+            "Record the consent first.",
+            purpose=vat_label(purpose),
+        )
+    return ConsentMissing(field, message, purpose=purpose, recipient=recipient)
+
+
 def require_consent(
     victim: Victim, purpose: str, recipient: str | None = None, *, field: str = "status"
 ) -> None:
-    if active_consent(victim, purpose, recipient) is None:
-        if recipient and purpose != ConsentPurpose.SERVICES:
-            message = _l(
-                "Refused: the victim has not given (or has withdrawn) consent to %(purpose)s for "
-                "%(recipient)s. Record the consent first.",
-                purpose=vat_label(purpose),
-                recipient=recipient,
-            )
-        else:
-            message = _l(
-                "Refused: the victim has not given (or has withdrawn) consent to %(purpose)s. "
-                "Record the consent first.",
-                purpose=vat_label(purpose),
-            )
-        raise InvalidField(field, message)
+    refused = missing_consent(victim, purpose, recipient, field=field)
+    if refused is not None:
+        raise refused
 
 
 def record_consent(

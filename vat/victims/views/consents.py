@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from functools import partial
 from typing import Any
 
 from flask import abort, flash, send_file
@@ -27,6 +28,7 @@ from vat.victims.views.blueprint import (
     to_victim_page,
     victim_url,
 )
+from vat.victims.views.consent_return import back_to_form, prefill_consent
 
 route_form(
     VICTIM,
@@ -38,7 +40,8 @@ route_form(
         form_class=ConsentForm,
         service=consents.record_consent,
         done=_l("Consent recorded."),
-        then="consents",
+        prefill=prefill_consent,  # from a form refused for want of it, and back there after
+        then=partial(back_to_form, anchor="consents"),
     ),
 )
 

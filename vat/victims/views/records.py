@@ -23,6 +23,7 @@ from vat.victims import assistance, family, identity, providers
 from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm, provider_choices
 from vat.victims.models import Assistance, Child, Victim
 from vat.victims.views.blueprint import VICTIM, bp, load_victim, on_file, record_on_file
+from vat.victims.views.consent_return import MissingConsents, kept_values
 
 R = TypeVar("R", Assistance, Child)
 
@@ -59,19 +60,25 @@ def _record_pages(kind: OnFile[Any]) -> None:
 
     def new(victim_id: int) -> str:
         victim = load_victim(victim_id)
-        return VICTIM.show(kind.form(victim), victim, title=kind.new_title)
+        kept = kept_values()  # back from recording a missing consent: what was typed
+        form = kind.form(victim) if kept is None else kind.form(victim, formdata=kept)
+        return VICTIM.show(form, victim, title=kind.new_title)
 
     def create(victim_id: int) -> Response | tuple[str, int]:
         victim = load_victim(victim_id)
-        return record_on_file(
+        missing = MissingConsents(victim)
+        answer = record_on_file(
             victim,
             kind.form(victim),
-            kind.add,
+            missing.checking(kind.add),
             done=str(kind.added),
             anchor=kind.anchor,
             title=str(kind.new_title),
             refused_status=kind.refused_status,
+            missing_consents=missing,
         )
+        missing.keep_draft()
+        return answer
 
     def edit(victim_id: int, **ids: int) -> str:
         victim = load_victim(victim_id)

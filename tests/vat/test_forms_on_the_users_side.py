@@ -1,0 +1,184 @@
+"""Forms on the user's side (issue 19, item 6): every refusal at once, each on its field, in plain
+words; a missing consent offers to record it and comes back to the form with what was typed,
+kept server-side behind a random token (never in an address)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from tests.conftest import csrf_guarded_client, sign_in
+from tests.vat.conftest import register
+from vat.allegations import services
+from vat.auth.models import FormDraft, Role, User
+from vat.db import db
+from vat.inputs import InvalidFields
+from vat.victims.models import Assistance, Consent
+
+SERVICE = {
+    "service_type": "medical",
+    "provider": "Clinique Espoir",
+    "status": "in_progress",
+    "start_date": "2024-05-02",
+    "notes": "Douleurs depuis mars",
+}
+
+
+def errors_by_field(page: str) -> dict[str, str]:
+    """Each field shown with an error: its name and the error's words."""
+    within = r"(?:(?!</div>).)*?"  # inside the field's own block
+    found = re.findall(
+        rf'<div class="field has-error">{within}name="([a-z_]+)"{within}<p class="error"[^>]*>([^<]*)</p>',
+        page,
+        re.S,
+    )
+    return dict(found)
+
+
+def test_the_allegation_service_refuses_every_field_at_once(actor: User) -> None:
+    with pytest.raises(InvalidFields) as refused:
+        services.create_allegation(
+            actor=actor, reference="0001/24", country_code="CAF", mission="M!N", perpetrators="0"
+        )
+    assert {e.field for e in refused.value.errors} == {"mission", "perpetrators"}
+    with pytest.raises(InvalidFields) as refused:  # the rules between fields, all at once too
+        services.create_allegation(
+            actor=actor,
+            reference="0001/24",
+            country_code="CAF",
+            type="exploitation",
+            sub_type="rape",
+            referred_on=date(2024, 3, 1),
+        )
+    assert {e.field for e in refused.value.errors} == {"received_on", "sub_type"}
+
+
+def test_the_allegation_form_shows_each_refusal_on_its_field(
+    client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    login(Role.ADVOCATE, "CAF")
+    data = {
+        "reference": "0042/24",
+        "country_code": "CAF",
+        "type": "exploitation",
+        "sub_type": "rape",
+        "received_on": "2024-03-05",
+        "referred_on": "2024-03-01",
+        "outcome": "pending",
+        "personnel_category": "unknown",
+        "perpetrator_country": "",
+        "entity_category": "",
+        "investigating_entity": "",
+        "investigation_status": "",
+        "urgency": "normal",
+    }
+    page = client.post("/vat/allegations/new", data=data).get_data(as_text=True)
+    shown = errors_by_field(page)
+    assert set(shown) == {"sub_type", "referred_on"}
+    assert "sub-types are" in shown["sub_type"] and "cannot come before" in shown["referred_on"]
+
+
+def test_an_amount_of_zero_says_what_is_wrong(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    login(Role.FUND_MANAGER, "")
+    page = client.post("/ledger/donors/new", data={"kind": "other", "name": "X"})
+    assert page.status_code == 302
+    donor = page.location.rsplit("/", 1)[-1]
+    refused = client.post(
+        f"/ledger/donors/{donor}/pledge", data={"amount": "0", "currency": "USD", "pledged_on": ""}
+    ).get_data(as_text=True)
+    shown = errors_by_field(refused)
+    assert shown["amount"].startswith("Give a number above zero")
+    assert shown["pledged_on"]  # the date's refusal in the same answer
+
+
+def _victim_without_consents(app: Flask, user_id: int) -> int:
+    with app.test_request_context():
+        victim = register(db.session.get(User, user_id), consents=[])
+        db.session.commit()
+        return victim.id
+
+
+def test_a_missing_consent_is_recorded_and_the_form_comes_back_with_its_values(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    user = login(Role.ADVOCATE, "CAF")
+    victim_id = _victim_without_consents(app, user.id)
+    form_url = f"/vat/victims/{victim_id}/assistance/new"
+    refused = client.post(form_url, data=SERVICE)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 200
+    # Both consents at once, each with a link that records it; the typed values are not in them.
+    links = re.findall(r'href="([^"]*/consents/new[^"]*)"', page)
+    assert len(links) == 2 and "consent to receive services" in page and "Clinique Espoir" in page
+    assert all("Clinique" not in link and "Douleurs" not in link for link in links)
+    referral = next(link.replace("&amp;", "&") for link in links if "purpose=referral" in link)
+    token = parse_qs(urlsplit(referral).query)["draft"][0]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Assistance.id))) == 0
+        assert "Douleurs" not in db.session.scalar(
+            select(func.cast(FormDraft.fields, db.String))
+        )  # encrypted
+    consent_page = client.get(referral).get_data(as_text=True)
+    assert '<option selected value="referral">' in consent_page and 'value="Clinique Espoir"' in consent_page
+    for purpose in ("referral", "services"):
+        back = client.post(
+            f"/vat/victims/{victim_id}/consents/new?draft={token}",
+            data={
+                "purpose": purpose,
+                "given_on": "2024-05-01",
+                "method": "written",
+                "version": "1",
+                "recipient": "Clinique Espoir" if purpose == "referral" else "",
+            },
+        )
+        assert back.status_code == 302 and back.location == f"{form_url}?draft={token}"
+    again = client.get(back.location).get_data(as_text=True)
+    assert "Douleurs depuis mars</textarea>" in again and 'value="Clinique Espoir"' in again
+    assert '<option selected value="in_progress">' in again
+    data = {name: value for name, value in SERVICE.items()}
+    assert client.post(form_url, data=data).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Consent.id))) == 2
+        assert db.session.scalar(select(func.count(Assistance.id))) == 1
+
+
+def test_a_draft_is_only_its_owners_and_only_for_its_form(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any]
+) -> None:
+    user = login(Role.ADVOCATE, "CAF")
+    victim_id = _victim_without_consents(app, user.id)
+    form_url = f"/vat/victims/{victim_id}/assistance/new"
+    page = client.post(form_url, data=SERVICE).get_data(as_text=True)
+    token = re.search(r"draft=([A-Za-z0-9_-]+)", page).group(1)  # type: ignore[union-attr]
+    other = make_user(Role.ADVOCATE, "CAF")
+    sign_in(app, client, other)
+    assert "Douleurs" not in client.get(f"{form_url}?draft={token}").get_data(as_text=True)
+    sign_in(app, client, user)
+    assert "Douleurs" in client.get(f"{form_url}?draft={token}").get_data(as_text=True)
+    child_form = f"/vat/victims/{victim_id}/children/new?draft={token}"
+    assert "Douleurs" not in client.get(child_form).get_data(as_text=True)
+    assert "Douleurs" not in client.get(f"{form_url}?draft=forged").get_data(as_text=True)
+
+
+def test_the_round_trip_is_refused_to_other_roles_and_without_csrf(
+    app: Flask, database_url: str, make_user: Callable[..., Any]
+) -> None:
+    client = app.test_client()
+    user = make_user(Role.ADVOCATE, "CAF")
+    victim_id = _victim_without_consents(app, user.id)
+    sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
+    assert client.post(f"/vat/victims/{victim_id}/assistance/new", data=SERVICE).status_code == 403
+    guarded = csrf_guarded_client(database_url, make_user(Role.ADVOCATE, "CAF"))
+    assert guarded.post(f"/vat/victims/{victim_id}/assistance/new", data=SERVICE).status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(func.count(FormDraft.id))) == 0
