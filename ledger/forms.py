@@ -36,6 +36,7 @@ from ledger.models import DonorKind, ProjectFocus, ProjectStatus, SupportRoute
 from ledger.services.partner_reports import KIND_LABELS
 from vat.addresses import MAX_ID
 from vat.inputs import today
+from vat.plausibility import ConfirmAmount
 from vat.request_keys import KeyedForm
 
 MAX_AMOUNT = 10**12
@@ -128,6 +129,7 @@ class RatesFileForm(FlaskForm):
 class PledgeForm(KeyedForm):
     amount = amount_field()
     currency = currency_field()
+    amount_confirmed = ConfirmAmount()
     pledged_on = DateField(_l("Date of the pledge"), validators=[DataRequired(), not_future])
     earmark = StringField(_l("Earmark (if any)"), validators=[Optional(), Length(max=200)])
     reference = StringField(_l("Letter reference"), validators=[Optional(), Length(max=80)])
@@ -137,6 +139,7 @@ class ReceiptForm(KeyedForm):
     pledge_id = SelectField(_l("Against pledge"), coerce=str, validators=[Optional()])
     amount = amount_field()
     currency = currency_field()
+    amount_confirmed = ConfirmAmount()
     received_on = DateField(_l("Date received"), validators=[DataRequired(), not_future])
     bank_reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=80)])
     rate = DecimalField(
@@ -158,6 +161,7 @@ class WithholdingForm(KeyedForm):
     )
     amount = amount_field(_l("Amount withheld"))
     currency = currency_field()
+    amount_confirmed = ConfirmAmount()
     decided_on = DateField(_l("Date of the decision"), validators=[DataRequired(), not_future])
     decision_reference = StringField(_l("Decision reference"), validators=[Optional(), Length(max=80)])
     mission = StringField(
@@ -169,6 +173,7 @@ class WithholdingForm(KeyedForm):
 
 class TransferForm(KeyedForm):
     amount = amount_field(_l("Amount transferred"))
+    amount_confirmed = ConfirmAmount()
     transferred_on = DateField(_l("Date received by the fund"), validators=[DataRequired(), not_future])
     reference = StringField(_l("Transfer reference"), validators=[DataRequired(), Length(max=80)])
 
@@ -180,6 +185,7 @@ class ProjectForm(KeyedForm):
     focus = SelectField(_l("Focus"), choices=[SelectChoice(f.value, f.label) for f in ProjectFocus])
     amount = amount_field(_l("Approved amount"))
     currency = currency_field()
+    amount_confirmed = ConfirmAmount()
     approved_on = DateField(
         _l("Approved by the review committee on"), validators=[DataRequired(), not_future]
     )
@@ -281,6 +287,7 @@ def payments_to_victims(form: Any, field: Any) -> None:
 
 class TrancheForm(KeyedForm):
     amount = amount_field(_l("Tranche amount"))
+    amount_confirmed = ConfirmAmount()
     paid_on = DateField(_l("Payment date"), validators=[DataRequired(), not_future])
     reference = StringField(_l("Payment reference"), validators=[DataRequired(), Length(max=80)])
     victim_payments = TextAreaField(
@@ -317,6 +324,7 @@ class DirectSupportForm(KeyedForm):
     )
     amount = amount_field()
     currency = currency_field()
+    amount_confirmed = ConfirmAmount()
     paid_on = DateField(_l("Date paid"), validators=[DataRequired(), not_future])
     route = SelectField(
         _l("Route to the victim"),

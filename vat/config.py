@@ -72,6 +72,12 @@ DEFAULTS: dict[str, Any] = {
     # address (/dev/log, or host:port over UDP) that receives the same JSON lines (vat.logs).
     "VAT_LOG_FORMAT": "text",
     "VAT_LOG_SYSLOG": None,
+    # An amount more than this many times the median of its kind in its currency (once that many
+    # are recorded), or above its kind's ceiling in that currency ({"pledge": {"USD": "5000000"}},
+    # JSON in the environment), is recorded only once confirmed (vat.plausibility).
+    "VAT_UNUSUAL_AMOUNT_FACTOR": 10,
+    "VAT_UNUSUAL_AMOUNT_MIN_RECORDS": 5,
+    "VAT_AMOUNT_CEILINGS": {},
 }
 
 # Settings also read from the environment as whole numbers.
@@ -80,6 +86,8 @@ INTEGER_ENVIRONMENT_KEYS = (
     "VAT_DB_LOCK_TIMEOUT_MS",
     "VAT_DB_STATEMENT_TIMEOUT_MS",
     "VAT_IDENTITY_RETENTION_DAYS",
+    "VAT_UNUSUAL_AMOUNT_FACTOR",
+    "VAT_UNUSUAL_AMOUNT_MIN_RECORDS",
 )
 
 # Environment variables read at start; anything else comes from DEFAULTS or the caller.
@@ -126,6 +134,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
                 config[key] = os.environ[key]
         if os.environ.get("VAT_SINGLE_ADMIN_OFFICE"):
             config["VAT_SINGLE_ADMIN_OFFICE"] = os.environ["VAT_SINGLE_ADMIN_OFFICE"].strip().lower() in YES
+        if os.environ.get("VAT_AMOUNT_CEILINGS"):
+            config["VAT_AMOUNT_CEILINGS"] = json.loads(os.environ["VAT_AMOUNT_CEILINGS"])
         for key in ("VAT_JOBS_HEARTBEAT_SECONDS", "VAT_JOBS_STALE_SECONDS"):
             if os.environ.get(key):
                 config[key] = float(os.environ[key])

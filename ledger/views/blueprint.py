@@ -18,6 +18,7 @@ from ledger.services import four_eyes
 from vat import paging
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
+from vat.plausibility import Usual, checked
 from vat.submission import submit
 
 bp = Blueprint(
@@ -56,11 +57,14 @@ def form_page(form: FlaskForm, **context: Any) -> str:
 
 @dataclass(frozen=True)
 class Recording(Generic[T]):
-    """What a form page's POST records: `run` the service, flash `done`, go to `then(result)`."""
+    """What a form page's POST records: `run` the service, flash `done`, go to `then(result)`. A
+    money form names its kind of amount and its currency (`usual`): an unusual amount is recorded
+    only once confirmed (vat.plausibility)."""
 
     run: Callable[[], T]
     done: str | Callable[[T], str]
     then: Callable[[T], str]
+    usual: tuple[Usual, str] | None = None
 
 
 def waits_or_booked(waits: Callable[[T], bool], *, waiting: str, booked: str) -> Callable[[T], str]:
@@ -93,9 +97,8 @@ class RecordingPage:
         def post(**ids: int) -> View:
             row, form, context = self.form_and_page(ids)
             recording = record(form, row)
-            return submit(
-                form, recording.run, done=recording.done, then=recording.then, template=FORM_PAGE, **context
-            )
+            run = recording.run if recording.usual is None else checked(form, recording.run, *recording.usual)
+            return submit(form, run, done=recording.done, then=recording.then, template=FORM_PAGE, **context)
 
         bp.add_url_rule(self.rule, self.show, requires(Permission.RECORD_LEDGER)(get), methods=["GET"])
         view = requires(Permission.RECORD_LEDGER)(fresh_required(post) if self.fresh else post)

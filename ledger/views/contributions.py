@@ -14,6 +14,7 @@ from ledger.forms import DonorForm, PledgeForm, RateForm, RatesFileForm, Receipt
 from ledger.models import Donor, DonorKind, ExchangeRate, Pledge, Posting, Receipt
 from ledger.reports import donor_figures
 from ledger.services import contributions, months
+from ledger.usual_amounts import PLEDGES, RECEIPTS
 from ledger.views.blueprint import (
     LIST_PAGE,
     Recording,
@@ -104,6 +105,7 @@ def record_pledge(form: PledgeForm, row: Donor) -> Recording[Pledge]:
             reference=form.reference.data,
         ),
         done=_("Pledge recorded."),
+        usual=(PLEDGES, text(form.currency)),
         then=lambda _: url_for("ledger.donor", donor_id=row.id),
     )
 
@@ -157,7 +159,10 @@ def record_receipt(form: ReceiptForm, row: Donor) -> Recording[Receipt]:
         )
 
     return Recording(
-        run, done=_("Receipt recorded."), then=lambda _: url_for("ledger.donor", donor_id=row.id)
+        run,
+        done=_("Receipt recorded."),
+        then=lambda _: url_for("ledger.donor", donor_id=row.id),
+        usual=(RECEIPTS, text(form.currency)),
     )
 
 

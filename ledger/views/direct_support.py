@@ -12,6 +12,7 @@ from ledger.forms import DirectSupportFilterForm, DirectSupportForm
 from ledger.models import DirectSupport
 from ledger.reports import direct_support_list
 from ledger.services import victim_support
+from ledger.usual_amounts import DIRECT_SUPPORT
 from ledger.views.blueprint import (
     LIST_PAGE,
     Recording,
@@ -90,5 +91,6 @@ def pay_direct_support(form: DirectSupportForm, _row: None) -> Recording[DirectS
             waiting=_("Beyond the four-eyes limits: the payment waits for another fund manager's approval."),
             booked=_("Payment recorded."),
         ),
+        usual=(DIRECT_SUPPORT, text(form.currency)),
         then=lambda _: url_for("ledger.direct_support"),
     )

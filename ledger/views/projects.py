@@ -32,6 +32,7 @@ from ledger.models import (
 )
 from ledger.reports import approvals_list, project_figures
 from ledger.services import four_eyes, grants, partner_reports
+from ledger.usual_amounts import PROJECTS, TRANCHES
 from ledger.views.blueprint import (
     LIST_PAGE,
     Recording,
@@ -124,6 +125,7 @@ def approve_project(form: ProjectForm, _row: None) -> Recording[Project]:
             case_codes=lines_of(form.case_codes.data),
         ),
         done=_("Project approved."),
+        usual=(PROJECTS, text(form.currency)),
         then=lambda p: url_for("ledger.project", project_id=p.id),
     )
 
@@ -257,6 +259,7 @@ def request_disbursement(form: TrancheForm, row: Project) -> Recording[Tranche]:
             waiting=_("Beyond the four-eyes limits: the tranche waits for another fund manager's approval."),
             booked=_("Disbursement recorded."),
         ),
+        usual=(TRANCHES, row.currency),
         then=lambda _: url_for("ledger.project", project_id=row.id),
     )
 

@@ -15,6 +15,7 @@ from ledger.forms import TransferForm, WithholdingForm
 from ledger.models import Withholding, WithholdingTransfer
 from ledger.reports import withheld
 from ledger.services import withholdings
+from ledger.usual_amounts import TRANSFERS, WITHHOLDINGS
 from ledger.views.blueprint import LIST_PAGE, Recording, bp, page_number, recording_page
 from vat.auth.policy import Permission, requires
 from vat.db import db
@@ -70,6 +71,7 @@ def record_withholding(form: WithholdingForm, _row: None) -> Recording[Withholdi
             mission=form.mission.data,
         ),
         done=_("Withholding recorded."),
+        usual=(WITHHOLDINGS, text(form.currency)),
         then=lambda w: url_for("ledger.withholding", withholding_id=w.id),
     )
 
@@ -120,5 +122,6 @@ def record_transfer(form: TransferForm, row: Withholding) -> Recording[Withholdi
             reference=text(form.reference),
         ),
         done=_("Transfer recorded."),
+        usual=(TRANSFERS, row.currency),
         then=lambda _: url_for("ledger.withholding", withholding_id=row.id),
     )
