@@ -369,19 +369,21 @@ class JournalFilterForm(FlaskForm):
     country = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validators=[Optional()])
 
 
-def country_code_filter() -> StringField:
-    """A list filter by country code, as the list shows it: typed, not chosen from 250 options
-    rendered on every page of the list."""
-    return StringField(
-        _l("Country"),
-        validators=[
-            Optional(),
-            Regexp(
-                r"^[A-Za-z]{3}$", message=_l("Use an ISO 3166 three-letter country code (e.g. CAF, COD).")
-            ),
-        ],
-        filters=[lambda v: v.strip().upper() if v else v],
-    )
+COUNTRY_NAMES = {choice.value: choice.label for choice in COUNTRY_CHOICES}
+
+
+def known_values(label: Any) -> SelectField:
+    """A list filter over values the list holds: chosen from those (the view `offer`s them), not
+    typed — a handful of countries or currencies, not the 250 there are."""
+    return SelectField(label, choices=[SelectChoice("", "—")], validators=[Optional()])
+
+
+def offer(field: SelectField, values: list[str], names: dict[str, str] | None = None) -> None:
+    """Set a `known_values` filter's choices: "—" (any), then each value, named if `names` has it."""
+    field.choices = [SelectChoice("", "—")] + [
+        SelectChoice(value, f"{names[value]} ({value})" if names and value in names else value)
+        for value in values
+    ]
 
 
 class DirectSupportFilterForm(FlaskForm):
@@ -390,11 +392,8 @@ class DirectSupportFilterForm(FlaskForm):
 
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
-    currency = StringField(
-        _l("Currency"),
-        validators=[Optional(), Regexp(r"^[A-Za-z]{3}$", message=_l("Three letters, e.g. USD."))],
-    )
-    country = country_code_filter()
+    currency = known_values(_l("Currency"))
+    country = known_values(_l("Country"))
     case_code = StringField(_l("Case code"), validators=[Optional(), Length(max=40)])
 
 
@@ -412,7 +411,7 @@ class ProjectFilterForm(FlaskForm):
         choices=[SelectChoice("", "—")] + [SelectChoice(f.value, f.label) for f in ProjectFocus],
         validators=[Optional()],
     )
-    country = country_code_filter()
+    country = known_values(_l("Country"))
 
 
 class LedgerImportForm(FlaskForm):

@@ -22,6 +22,7 @@ from vat.db import BeginMode, begin_mode, db, utcnow
 from vat.errors import DomainError, NotAllowed
 from vat.paging import other_args, page_number
 from vat.reports.exports import csv_lines
+from vat.sorting import without_sort
 from vat.submission import button, submit, text
 from vat.victims.models import Victim
 
@@ -304,8 +305,9 @@ def acknowledge_break_glass(grant_id: int) -> Response:
 def audit_log() -> str:
     form = AuditFilterForm(request.args)
     filters = form.filters() if request.args else AuditFilters()
+    sort = audit_log_service.SORTS.chosen(request.args)
     page = db.paginate(
-        audit_log_service.events(current_user, filters),
+        audit_log_service.SORTS.apply(audit_log_service.events(current_user, filters), sort),
         page=page_number(request.args.get("page")),
         per_page=50,
         max_per_page=50,
@@ -317,6 +319,8 @@ def audit_log() -> str:
         page=page,
         form=form,
         args=args,
+        sort=sort,
+        sort_args=without_sort(request.args),
         action_label=audit_log_service.action_label,
         object_label=audit_log_service.object_label,
     )

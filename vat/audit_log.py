@@ -21,6 +21,7 @@ from vat.audit import AuditEvent
 from vat.auth.actor import Actor
 from vat.auth.models import Role
 from vat.db import db
+from vat.sorting import Sort, SortableColumns
 
 # The part of an action before its first dot, as a reader names it.
 DOMAINS = {
@@ -129,6 +130,14 @@ def events(user: Actor, filters: AuditFilters) -> Select[AuditEvent]:
             or_(AuditEvent.object_id == term, AuditEvent.detail.like(f"%{escaped}%", escape="\\"))
         )
     return query
+
+
+# The list's order (the export keeps the log's own, newest first).
+SORTS = SortableColumns.of(
+    AuditEvent,
+    ("id", "at", "actor_name", "action", "object_type", "country_code"),
+    Sort("id", descending=True),
+)
 
 
 def action_label(action: str) -> str:

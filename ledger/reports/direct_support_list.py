@@ -46,6 +46,19 @@ def direct_support_rows(filters: DirectSupportFilters) -> Select[Any]:
     return query
 
 
+def filter_values() -> tuple[list[str], list[str]]:
+    """The currencies and the countries the listed payments are in: the filters' choices."""
+    listed = select(DirectSupport).where(DirectSupport.entry_id.is_not(None)).subquery()
+    currencies = db.session.scalars(select(listed.c.currency).distinct().order_by(listed.c.currency)).all()
+    countries = db.session.scalars(
+        select(listed.c.country_code)
+        .where(listed.c.country_code.is_not(None))
+        .distinct()
+        .order_by(listed.c.country_code)
+    ).all()
+    return list(currencies), [c for c in countries if c]
+
+
 def with_amounts(payments: list[DirectSupport]) -> list[tuple[DirectSupport, Decimal]]:
     """Each payment with its amount in its currency (one query, whatever currencies they are in)."""
     places = exponents()

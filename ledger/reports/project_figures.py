@@ -239,3 +239,8 @@ def _reached(model: Any, dated: ColumnElement[bool]) -> Select[Any]:
         .where(dated)
         .group_by(model.project_id)
     )
+
+
+def project_countries() -> list[str]:
+    """The countries projects are in: the list's country filter offers these."""
+    return list(db.session.scalars(select(Project.country_code).distinct().order_by(Project.country_code)))

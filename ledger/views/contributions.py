@@ -28,16 +28,21 @@ from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
 from vat.errors import DomainError, NotAllowed
 from vat.paging import page_of
+from vat.sorting import Sort, SortableColumns, without_sort
 from vat.submission import button, given, submit, text
 
 # --- donors, pledges, receipts ---------------------------------------------------------------
 
 
+DONOR_SORTS = SortableColumns.of(Donor, ("name", "kind", "country_code"), Sort("name", descending=False))
+
+
 @bp.get("/donors")
 @requires(Permission.READ_LEDGER)
 def donors() -> str:
+    sort = DONOR_SORTS.chosen(request.args)
     page = page_of(
-        select(Donor).order_by(Donor.name, Donor.id),
+        DONOR_SORTS.apply(select(Donor), sort),
         page=page_number(),
         per_page=LIST_PAGE,
         count=lambda: db.session.scalar(select(func.count(Donor.id))) or 0,
@@ -48,6 +53,8 @@ def donors() -> str:
         page=page,
         rows=[(donor, figures.get(donor.id, donor_figures.DonorFigures())) for (donor,) in page.items],
         total=sum(figures.values(), donor_figures.DonorFigures()),
+        sort=sort,
+        args=without_sort(request.args),
     )
 
 

@@ -8,7 +8,7 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ledger.forms import DirectSupportFilterForm, DirectSupportForm
+from ledger.forms import COUNTRY_NAMES, DirectSupportFilterForm, DirectSupportForm, offer
 from ledger.models import DirectSupport
 from ledger.reports import direct_support_list
 from ledger.services import victim_support
@@ -24,19 +24,31 @@ from ledger.views.blueprint import (
 )
 from vat.auth.policy import Permission, requires
 from vat.paging import page_of
+from vat.sorting import Sort, SortableColumns, without_sort
 from vat.submission import given, text
 
 # --- direct support --------------------------------------------------------------------------
+
+
+DIRECT_SUPPORT_SORTS = SortableColumns.of(
+    DirectSupport,
+    ("paid_on", "case_code", "country_code", "purpose", "route"),
+    Sort("paid_on", descending=True),
+)
 
 
 @bp.get("/direct-support")
 @requires(Permission.READ_LEDGER)
 def direct_support() -> str:
     form = DirectSupportFilterForm(request.args)
+    currencies, countries = direct_support_list.filter_values()
+    offer(form.currency, currencies)
+    offer(form.country, countries, COUNTRY_NAMES)
     filters = _filters(form) if form.validate() else direct_support_list.DirectSupportFilters()
     totals = direct_support_list.direct_support_totals(filters)
+    sort = DIRECT_SUPPORT_SORTS.chosen(request.args)
     page = page_of(
-        direct_support_list.direct_support_rows(filters),
+        DIRECT_SUPPORT_SORTS.apply(direct_support_list.direct_support_rows(filters), sort),
         page=page_number(),
         per_page=LIST_PAGE,
         count=lambda: sum(t.payments for t in totals),
@@ -48,6 +60,8 @@ def direct_support() -> str:
         rows=direct_support_list.with_amounts([payment for (payment,) in page.items]),
         totals=totals,
         filters=list_filters(),
+        sort=sort,
+        args=without_sort(request.args),
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import lazyload
 
 from ledger import engine
 from ledger.forms import (
+    COUNTRY_NAMES,
     ProjectFilterForm,
     ProjectForm,
     ProjectProgressForm,
@@ -20,6 +21,7 @@ from ledger.forms import (
     ReportDueForm,
     ReportReceivedForm,
     TrancheForm,
+    offer,
     payment_lines,
 )
 from ledger.models import (
@@ -49,16 +51,26 @@ from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
 from vat.inputs import today
 from vat.paging import page_of
+from vat.sorting import Sort, SortableColumns, without_sort
 from vat.submission import act, given, submit, text
 
 # --- projects and disbursements --------------------------------------------------------------
+
+
+PROJECT_SORTS = SortableColumns.of(
+    Project,
+    ("approved_on", "title", "partner", "country_code", "focus", "status", "victims_supported"),
+    Sort("approved_on", descending=True),
+)
 
 
 @bp.get("/projects")
 @requires(Permission.READ_LEDGER)
 def projects() -> str:
     form = ProjectFilterForm(request.args)
-    query = select(Project).order_by(Project.approved_on.desc(), Project.id.desc())
+    offer(form.country, project_figures.project_countries(), COUNTRY_NAMES)
+    sort = PROJECT_SORTS.chosen(request.args)
+    query = PROJECT_SORTS.apply(select(Project), sort)
     if form.validate():
         if form.status.data:
             query = query.where(Project.status == form.status.data)
@@ -86,6 +98,8 @@ def projects() -> str:
         position=grants.fund_position(),
         overdue_reports=partner_reports.overdue_reports(today()),
         report_kinds=partner_reports.KIND_LABELS,
+        sort=sort,
+        args=without_sort(request.args),
     )
 
 
