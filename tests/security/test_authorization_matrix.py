@@ -44,6 +44,7 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("POST", "auth.check_second_factor"): (P.PUBLIC, ANY),
     ("POST", "auth.logout"): (P.SIGNED_IN, ANY),
     ("POST", "auth.keep_alive"): (P.SIGNED_IN, ANY),
+    ("GET", "auth.fresh_token"): (P.SIGNED_IN, ANY),
     ("GET", "auth.change_password"): (P.SIGNED_IN, ANY),
     ("POST", "auth.save_password"): (P.SIGNED_IN, ANY),
     ("GET", "auth.reauthenticate"): (P.SIGNED_IN, ANY),

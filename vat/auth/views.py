@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from vat.auth import notices, resets, services, throttle
@@ -79,6 +80,17 @@ def keep_alive() -> Response:
     services.keep_alive(g.user_session)
     db.session.commit()
     return jsonify(seconds_left=services.seconds_left(g.user_session))
+
+
+@bp.get("/fresh-token")
+@signed_in
+def fresh_token() -> Response:
+    """A page left open while its session ended, once its user signed in again in another tab
+    (static/idle-warning.js): the new session's CSRF token, so that what was typed on the page
+    can be sent as it is. Read only by the page's own script (same origin); never cached."""
+    answer = jsonify(csrf_token=generate_csrf(), seconds_left=services.seconds_left(g.user_session))
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
 
 
 @login_manager.user_loader
