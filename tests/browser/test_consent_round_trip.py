@@ -1,0 +1,72 @@
+"""A form on the user's side in a real browser, in English and in French (issue 19, item 6):
+recording a service without the victim's consents names both at once, each with a link that
+records it; after each the user is back on the service form with what they typed, and the
+service is recorded once both consents are."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from flask_babel import force_locale, gettext
+
+from tests.conftest import browser_sign_in
+from tests.vat.conftest import register
+from vat.auth.models import Role, User
+from vat.db import db
+
+pytestmark = pytest.mark.browser
+
+NOTE = "Douleurs depuis mars"
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_missing_consents_are_recorded_and_the_service_comes_back(
+    app, live_server, page, make_user, language
+):
+    user = make_user(Role.ADVOCATE, "CAF")
+    with app.test_request_context():
+        advocate = db.session.get(User, user.id)
+        secret = advocate.totp_secret
+        victim_id = register(advocate, consents=[]).id
+        db.session.commit()
+
+    def words(text: str, **values: str) -> str:
+        with app.test_request_context(), force_locale(language):
+            return gettext(text, **values)
+
+    browser_sign_in(page, live_server, user.username, secret)
+    if language != "en":
+        with app.app_context():
+            db.session.get(User, user.id).language = language
+            db.session.commit()
+    form_url = f"{live_server}/vat/victims/{victim_id}/assistance/new"
+    page.goto(form_url)
+    page.select_option("select[name=service_type]", "medical")
+    page.fill("input[name=provider]", "Clinique Espoir")
+    page.select_option("select[name=status]", "in_progress")
+    page.fill("input[name=start_date]", (date.today() - timedelta(days=2)).isoformat())
+    page.fill("textarea[name=notes]", NOTE)
+    page.locator("main form button[type=submit]").click()
+
+    needed = page.get_by_role("region", name=words("Consent needed"))
+    needed.wait_for()
+    links = needed.get_by_role("link", name=words("Record this consent"))
+    assert links.count() == 2  # both consents at once
+    assert NOTE not in page.url
+    for remaining in (2, 1):
+        assert links.count() == remaining
+        links.first.click()
+        page.wait_for_url(lambda url: "/consents/new" in url)
+        assert "Clinique" not in page.url and NOTE not in page.url
+        page.fill("input[name=given_on]", (date.today() - timedelta(days=3)).isoformat())
+        page.locator("main form button[type=submit]").click()
+        page.get_by_text(words("Consent recorded.")).wait_for()
+        assert page.url.startswith(form_url)  # back on the service form, as typed
+        assert page.input_value("textarea[name=notes]") == NOTE
+        assert page.input_value("input[name=provider]") == "Clinique Espoir"
+        page.locator("main form button[type=submit]").click()
+        if remaining == 2:
+            needed.wait_for()
+    page.get_by_text(words("Service recorded.")).wait_for()
+    assert f"/vat/victims/{victim_id}" in page.url
