@@ -10,7 +10,7 @@ import json
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from werkzeug.datastructures import MultiDict
 
 from vat.auth.actor import Actor
@@ -31,14 +31,9 @@ def _hash(token: str) -> str:
 
 def keep(*, actor: Actor, token: str, path: str, values: MultiDict[str, str]) -> None:
     """Keep what was typed in the form at `path` under `token`, replacing the user's earlier draft
-    of the same form; drafts past their time go. Flushed, not committed."""
+    of the same form. Flushed, not committed."""
     now = utcnow()
-    db.session.execute(
-        delete(FormDraft).where(
-            (FormDraft.created_at < now - KEPT_FOR)
-            | ((FormDraft.user_id == actor.id) & (FormDraft.path == path))
-        )
-    )
+    db.session.execute(delete(FormDraft).where(FormDraft.user_id == actor.id, FormDraft.path == path))
     fields = {name: values.getlist(name) for name in values if name not in NOT_KEPT}
     db.session.add(
         FormDraft(
@@ -46,6 +41,14 @@ def keep(*, actor: Actor, token: str, path: str, values: MultiDict[str, str]) ->
         )
     )
     db.session.flush()
+
+
+def forget_expired() -> int:
+    """Delete the drafts past their time (the jobs' worker does it daily); how many. Flushed."""
+    expired = FormDraft.created_at < utcnow() - KEPT_FOR
+    count = db.session.scalar(select(func.count()).select_from(FormDraft).where(expired)) or 0
+    db.session.execute(delete(FormDraft).where(expired))
+    return count
 
 
 def _find(actor: Actor, token: str | None) -> FormDraft | None:

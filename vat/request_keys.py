@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField
 from wtforms.validators import Optional, Regexp
 
+from vat import drafts
 from vat.db import Base, BeginMode, UTCDateTime, begin_mode, db, utcnow
 from vat.errors import Conflict
 
@@ -174,10 +175,11 @@ def prune(*, older_than: timedelta) -> int:
 
 
 def prune_expired() -> int:
-    """Forget the keys older than VAT_REQUEST_KEY_DAYS in a short transaction of their own; the
-    jobs' worker runs it every day (`vat.jobs`)."""
+    """Forget the keys older than VAT_REQUEST_KEY_DAYS, and the form drafts past their time, in a
+    short transaction of their own; the jobs' worker runs it every day (`vat.jobs`)."""
     with begin_mode(BeginMode.IMMEDIATE):
         count = prune(older_than=timedelta(days=current_app.config["VAT_REQUEST_KEY_DAYS"]))
+        drafts.forget_expired()
         db.session.commit()
     return count
 

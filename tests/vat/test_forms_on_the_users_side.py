@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 
 from tests.conftest import csrf_guarded_client, sign_in
 from tests.vat.conftest import register
+from vat import drafts, request_keys
 from vat.allegations import services
 from vat.auth.models import FormDraft, Role, User
-from vat.db import db
+from vat.db import db, utcnow
 from vat.inputs import InvalidFields
 from vat.victims.models import Assistance, Consent
 
@@ -181,4 +182,26 @@ def test_the_round_trip_is_refused_to_other_roles_and_without_csrf(
     guarded = csrf_guarded_client(database_url, make_user(Role.ADVOCATE, "CAF"))
     assert guarded.post(f"/vat/victims/{victim_id}/assistance/new", data=SERVICE).status_code == 400
     with app.app_context():
+        assert db.session.scalar(select(func.count(FormDraft.id))) == 0
+
+
+def test_drafts_past_their_time_are_forgotten_daily(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    user = login(Role.ADVOCATE, "CAF")
+    victim_id = _victim_without_consents(app, user.id)
+    page = client.post(f"/vat/victims/{victim_id}/assistance/new", data=SERVICE).get_data(as_text=True)
+    token = re.search(r"draft=([A-Za-z0-9_-]+)", page).group(1)  # type: ignore[union-attr]
+    with app.app_context():
+        request_keys.prune_expired()  # a fresh draft stays
+        assert db.session.scalar(select(func.count(FormDraft.id))) == 1
+        db.session.execute(
+            db.update(FormDraft).values(created_at=utcnow() - drafts.KEPT_FOR - timedelta(minutes=1))
+        )
+        db.session.commit()
+    assert "Douleurs" not in client.get(f"/vat/victims/{victim_id}/assistance/new?draft={token}").get_data(
+        as_text=True
+    )
+    with app.app_context():
+        request_keys.prune_expired()
         assert db.session.scalar(select(func.count(FormDraft.id))) == 0
