@@ -8,9 +8,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from flask_babel import force_locale, gettext
 
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_user
 from tests.vat.conftest import register
 from vat.auth.models import Role, User
 from vat.db import db
@@ -26,20 +25,9 @@ def test_missing_consents_are_recorded_and_the_service_comes_back(
 ):
     user = make_user(Role.ADVOCATE, "CAF")
     with app.test_request_context():
-        advocate = db.session.get(User, user.id)
-        secret = advocate.totp_secret
-        victim_id = register(advocate, consents=[]).id
+        victim_id = register(db.session.get(User, user.id), consents=[]).id
         db.session.commit()
-
-    def words(text: str, **values: str) -> str:
-        with app.test_request_context(), force_locale(language):
-            return gettext(text, **values)
-
-    browser_sign_in(page, live_server, user.username, secret)
-    if language != "en":
-        with app.app_context():
-            db.session.get(User, user.id).language = language
-            db.session.commit()
+    words = browser_user(app, page, live_server, user, language)
     form_url = f"{live_server}/vat/victims/{victim_id}/assistance/new"
     page.goto(form_url)
     page.select_option("select[name=service_type]", "medical")
