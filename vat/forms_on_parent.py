@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from vat.auth.policy import Permission, requires
+from vat.plausibility import Usual, checked
 from vat.submission import form_values, submit
 
 P = TypeVar("P")
@@ -92,6 +93,7 @@ class FormOn(Generic[P, F]):
     more: Callable[[P], dict[str, Any]] = _no_more
     refused_status: int | None = None  # the parent's, unless given
     permission: Permission = Permission.EDIT_CASES
+    usual: Callable[[F], tuple[Usual, str]] | None = None  # a money form: its kind and currency
 
     def form(self, parent: P) -> F:
         form = self.form_class()
@@ -103,7 +105,9 @@ class FormOn(Generic[P, F]):
             return self.record(form, parent)
         if self.service is None:
             raise TypeError(f"the form at {self.path} names no service")
-        return self.service(actor=current_user, **{kind.name: parent}, **form_values(form))
+        return self.service(
+            actor=current_user, **{kind.name: parent}, **form_values(form, "amount_confirmed")
+        )
 
     def page(self, parent: P) -> dict[str, Any]:
         return {"title": self.title, "submit": self.button, **self.more(parent)}
@@ -129,10 +133,11 @@ def route_form(kind: Parent[P], show: str, save: str, row: FormOn[P, Any]) -> No
     def save_form(**ids: int) -> tuple[str, int] | Response:
         parent = kind.load(ids[id_name], True)
         form = row.form(parent)
+        run: Callable[[], Any] = lambda: row.run(kind, form, parent)  # noqa: E731
         return kind.save(
             form,
             parent,
-            lambda: row.run(kind, form, parent),
+            run if row.usual is None else checked(form, run, *row.usual(form)),
             done=lambda _result: row.message(parent),
             then=lambda result: row.next_page(kind, parent, result),
             refused_status=row.refused_status,

@@ -35,7 +35,7 @@ from vat.claims.labels import claim_label
 from vat.claims.models import Claim
 from vat.forms_on_parent import FormOn, route_form
 from vat.inputs import today
-from vat.submission import form_values, submit
+from vat.submission import form_values, submit, text
 from vat.victims.labels import vat_label
 from vat.victims.models import Child
 
@@ -97,6 +97,7 @@ route_form(
         form_class=DnaCostForm,
         prefill=_prefill_dna_cost,
         service=legal.record_dna_cost,
+        usual=lambda form: (legal.DNA_COSTS, text(form.currency)),
         done=_l("DNA test cost saved."),
         then="legal",
     ),

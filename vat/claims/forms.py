@@ -36,6 +36,7 @@ from vat.claims.models import (
     PaymentRoute,
     Representation,
 )
+from vat.plausibility import ConfirmAmount
 from vat.request_keys import KeyedForm
 from vat.victims.labels import LABELS as VICTIM_LABELS
 from vat.victims.models import Channel, Sex
@@ -203,6 +204,7 @@ class LegalForm(KeyedForm):
 class DnaCostForm(KeyedForm):
     amount = DecimalField(_l("DNA test cost"), places=None, validators=[InputRequired()])
     currency = StringField(_l("Currency (ISO code)"), validators=[DataRequired(), Length(min=3, max=3)])
+    amount_confirmed = ConfirmAmount()
     paid_by = SelectField(_l("Paid by"), choices=choices(CostPayer, blank=True), validators=[DataRequired()])
 
 

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from vat import money
 from vat.auth.actor import Actor
@@ -20,6 +21,7 @@ from vat.claims.history import audit_claim
 from vat.claims.models import COURT_BASES, Claim, CostPayer, Forum, Representation
 from vat.db import assign, db
 from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
+from vat.plausibility import Usual
 from vat.victims import family
 from vat.victims.models import Assistance, Child
 
@@ -70,6 +72,15 @@ def record_legal(
     db.session.flush()
     audit_claim("claim.legal", actor=actor, claim=claim, fields=changed)
     return claim
+
+
+DNA_COSTS = Usual(
+    "dna_cost",
+    _l("DNA test costs"),
+    lambda c: select(Claim.dna_cost_minor).where(
+        Claim.dna_cost_currency == c, Claim.dna_cost_minor.is_not(None)
+    ),
+)
 
 
 def record_dna_cost(
