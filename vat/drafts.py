@@ -33,7 +33,7 @@ def keep(*, actor: Actor, token: str, path: str, values: MultiDict[str, str]) ->
     """Keep what was typed in the form at `path` under `token`, replacing the user's earlier draft
     of the same form. Flushed, not committed."""
     now = utcnow()
-    db.session.execute(delete(FormDraft).where(FormDraft.user_id == actor.id, FormDraft.path == path))
+    forget(actor=actor, path=path)
     fields = {name: values.getlist(name) for name in values if name not in NOT_KEPT}
     db.session.add(
         FormDraft(
@@ -41,6 +41,11 @@ def keep(*, actor: Actor, token: str, path: str, values: MultiDict[str, str]) ->
         )
     )
     db.session.flush()
+
+
+def forget(*, actor: Actor, path: str) -> None:
+    """The user's draft of the form at `path` is no longer needed (the form was recorded). Flushed."""
+    db.session.execute(delete(FormDraft).where(FormDraft.user_id == actor.id, FormDraft.path == path))
 
 
 def forget_expired() -> int:

@@ -146,9 +146,9 @@ def test_a_missing_consent_is_recorded_and_the_form_comes_back_with_its_values(
     again = client.get(back.location).get_data(as_text=True)
     assert "Douleurs depuis mars</textarea>" in again and 'value="Clinique Espoir"' in again
     assert '<option selected value="in_progress">' in again
-    data = {name: value for name, value in SERVICE.items()}
-    assert client.post(form_url, data=data).status_code == 302
+    assert client.post(f"{form_url}?draft={token}", data=SERVICE).status_code == 302  # as the page posts
     with app.app_context():
+        assert db.session.scalar(select(func.count(FormDraft.id))) == 0  # recorded: the draft is gone
         assert db.session.scalar(select(func.count(Consent.id))) == 2
         assert db.session.scalar(select(func.count(Assistance.id))) == 1
 

@@ -12,6 +12,7 @@ from flask import request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
 
 from vat import drafts
 from vat.db import db
@@ -62,11 +63,16 @@ class MissingConsents:
             for refused in self.refusals
         ]
 
-    def keep_draft(self) -> None:
-        """After the refusal's rollback: keep what was typed, in a transaction of its own."""
+    def settle(self, answer: Response | tuple[str, int]) -> None:
+        """After the POST, in a transaction of its own: keep what was typed when a consent was
+        missing; once the form came back from its draft and was recorded, forget the draft."""
         if self.refusals:
             drafts.keep(actor=current_user, token=self.token, path=request.path, values=request.form)
-            db.session.commit()
+        elif request.args.get("draft") and isinstance(answer, Response) and answer.status_code == 302:
+            drafts.forget(actor=current_user, path=request.path)
+        else:
+            return
+        db.session.commit()
 
 
 def kept_values() -> MultiDict[str, str] | None:

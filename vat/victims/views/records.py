@@ -77,7 +77,7 @@ def _record_pages(kind: OnFile[Any]) -> None:
             refused_status=kind.refused_status,
             missing_consents=missing,
         )
-        missing.keep_draft()
+        missing.settle(answer)
         return answer
 
     def edit(victim_id: int, **ids: int) -> str:
