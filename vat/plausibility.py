@@ -87,14 +87,18 @@ class Usual:
         )
 
 
-def checked(form: FlaskForm, run: Callable[[], T], usual: Usual, currency: str) -> Callable[[], T]:
-    """`run`, once `form`'s amount is usual for its kind in `currency` or confirmed as right; else
-    refused on the amount field, and the confirmation is asked for."""
+def checked(
+    form: FlaskForm, run: Callable[[], T], usual: Usual, currency: str, *, field: str = "amount"
+) -> Callable[[], T]:
+    """`run`, once `form`'s amount (its `field`; none given: nothing to check) is usual for its
+    kind in `currency` or confirmed as right; else refused on that field, and the confirmation
+    is asked for."""
 
     def plausible_run() -> T:
         confirm = form["amount_confirmed"]
-        if not confirm.data:
-            refused = usual.refusal(form["amount"].data, currency.strip().upper())
+        amount = form[field].data
+        if amount is not None and not confirm.data:
+            refused = usual.refusal(amount, currency.strip().upper(), field)
             if refused is not None:
                 confirm.asked = True
                 raise refused

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_guarded_client, sign_in
-from tests.vat.conftest import register
+from tests.vat.conftest import assist, register
 from vat import drafts, request_keys
 from vat.allegations import services
 from vat.auth.models import FormDraft, Role, User
@@ -205,3 +206,27 @@ def test_drafts_past_their_time_are_forgotten_daily(
     with app.app_context():
         request_keys.prune_expired()
         assert db.session.scalar(select(func.count(FormDraft.id))) == 0
+
+
+def test_a_service_cost_far_beyond_its_types_usual_needs_confirming(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    user = login(Role.ADVOCATE, "CAF")
+    with app.test_request_context():
+        advocate = db.session.get(User, user.id)
+        victim = register(advocate)
+        for _ in range(5):
+            assist(advocate, victim, cost=Decimal("100"), currency="USD")
+        db.session.commit()
+        victim_id = victim.id
+    form_url = f"/vat/victims/{victim_id}/assistance/new"
+    costly = {"service_type": "medical", "status": "referred", "cost": "5000", "currency": "USD"}
+    refused = client.post(form_url, data=costly).get_data(as_text=True)
+    shown = errors_by_field(refused)
+    assert "more than 10 times the usual costs of this type of service in USD" in shown["cost"]
+    assert 'name="amount_confirmed"' in refused
+    assert client.post(form_url, data={**costly, "amount_confirmed": "y"}).status_code == 302
+    other_type = {**costly, "service_type": "psychosocial"}  # none costed yet: nothing to compare with
+    assert client.post(form_url, data=other_type).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Assistance.id))) == 7

@@ -15,6 +15,7 @@ from vat.auth.actor import Actor
 from vat.db import assign, db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date, refuse_all
+from vat.plausibility import Usual
 from vat.victims import needs, payments, providers, support_summary
 from vat.victims.consents import ONGOING, missing_consent
 from vat.victims.history import add_audited, audit_victim
@@ -29,6 +30,20 @@ from vat.victims.models import (
 )
 
 STUCK_DAYS = 30
+
+
+def usual_costs(service_type: str) -> Usual:
+    """What services of this type usually cost, per currency (vat.plausibility): a medical visit
+    and a livelihood grant are not compared."""
+    return Usual(
+        f"service_{service_type}",
+        _l("costs of this type of service"),
+        lambda c: select(Assistance.cost_minor).where(
+            Assistance.service_type == service_type,
+            Assistance.currency == c,
+            Assistance.cost_minor.is_not(None),
+        ),
+    )
 
 
 def _money(value: Any) -> Decimal | None:

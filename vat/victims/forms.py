@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from vat.addresses import MAX_ID
+from vat.plausibility import ConfirmAmount
 from vat.request_keys import KeyedForm
 from vat.victims.labels import LABELS, choices
 from vat.victims.letters import LETTER_LANGUAGES
@@ -126,6 +127,7 @@ class AssistanceForm(KeyedForm):
     end_date = DateField(_l("End"), validators=[Optional()])
     cost = DecimalField(_l("Cost (if known)"), validators=[Optional(), NumberRange(min=0)], places=None)
     currency = StringField(_l("Currency (ISO code, e.g. USD, XAF)"), validators=[Optional(), Length(max=3)])
+    amount_confirmed = ConfirmAmount()
     funding_source = SelectField(_l("Funding source"), choices=choices(FundingSource), default="unknown")
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
 

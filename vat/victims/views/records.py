@@ -18,7 +18,8 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.forms_on_parent import FormOn, route_form
-from vat.submission import form_values, writes
+from vat.plausibility import Usual, checked
+from vat.submission import form_values, text, writes
 from vat.victims import assistance, family, identity, providers
 from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm, provider_choices
 from vat.victims.models import Assistance, Child, Victim
@@ -46,6 +47,22 @@ class OnFile(Generic[R]):
     added: LazyString
     updated: LazyString
     refused_status: int = 422
+    # A record with a cost: the kind of that amount for the form's values, and the form's fields
+    # that hold the amount and its currency (vat.plausibility).
+    usual: Callable[[FlaskForm], Usual] | None = None
+
+
+def priced(kind: OnFile[Any], form: FlaskForm, record: Callable[..., object]) -> Callable[..., object]:
+    """`record`, once the form's cost is usual for its kind or confirmed as right."""
+    if kind.usual is None:
+        return record
+    usual = kind.usual
+
+    def run(**values: Any) -> object:
+        values.pop("amount_confirmed", None)
+        return checked(form, lambda: record(**values), usual(form), text(form["currency"]), field="cost")()
+
+    return run
 
 
 def assistance_form(victim: Victim, **data: Any) -> AssistanceForm:
@@ -67,10 +84,11 @@ def _record_pages(kind: OnFile[Any]) -> None:
     def create(victim_id: int) -> Response | tuple[str, int]:
         victim = load_victim(victim_id)
         missing = MissingConsents(victim)
+        form = kind.form(victim)
         answer = record_on_file(
             victim,
-            kind.form(victim),
-            missing.checking(kind.add),
+            form,
+            priced(kind, form, missing.checking(kind.add)),
             done=str(kind.added),
             anchor=kind.anchor,
             title=str(kind.new_title),
@@ -123,6 +141,7 @@ _record_pages(
         added=_l("Service recorded."),
         updated=_l("Service updated."),
         refused_status=200,  # the form is shown again as it always was
+        usual=lambda form: assistance.usual_costs(str(form["service_type"].data)),
     )
 )
 _record_pages(
