@@ -230,3 +230,9 @@ def test_a_service_cost_far_beyond_its_types_usual_needs_confirming(
     assert client.post(form_url, data=other_type).status_code == 302
     with app.app_context():
         assert db.session.scalar(select(func.count(Assistance.id))) == 7
+
+
+def test_registering_a_victim_refuses_every_field_at_once(actor: User) -> None:
+    with pytest.raises(InvalidFields) as refused:
+        register(actor, mission="M!N", sex="robot", name="x" * 500, date_of_birth=date(1850, 1, 1))
+    assert {e.field for e in refused.value.errors} == {"mission", "sex", "name", "date_of_birth"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from vat.auth.policy import in_scope, scope_filter
 from vat.crypto import blind_index
 from vat.db import db, utcnow
 from vat.errors import DomainError
-from vat.inputs import InvalidField, choice, clean_text, country, mission, past_date, today
+from vat.inputs import InvalidField, choice, clean_text, country, each_field, mission, past_date, today
 from vat.victims import support_summary
 from vat.victims.history import audit_victim
 from vat.victims.labels import vat_label
@@ -99,20 +100,39 @@ def next_case_code(prefix: str, year: int) -> str:
 # --- victims ---------------------------------------------------------------------------------
 
 
+def _checked(actor: Actor, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The victim's categories and identity, every field's refusal at once."""
+    both = each_field(
+        {"categories": lambda: _categories(actor, values), "identity": lambda: _identity(values)}
+    )
+    return both["categories"], both["identity"]
+
+
+def _text_check(values: dict[str, Any], name: str, limit: int) -> Callable[[], str | None]:
+    return lambda: clean_text(name, values.get(name), max_length=limit)
+
+
 def _identity(values: dict[str, Any]) -> dict[str, Any]:
-    cleaned = {k: clean_text(k, values.get(k), max_length=n) for k, n in TEXT_LIMITS.items()}
-    born = past_date("date_of_birth", values.get("date_of_birth"))
+    cleaned = each_field(
+        {
+            **{name: _text_check(values, name, limit) for name, limit in TEXT_LIMITS.items()},
+            "date_of_birth": lambda: past_date("date_of_birth", values.get("date_of_birth")),
+        }
+    )
+    born = cleaned["date_of_birth"]
     cleaned["date_of_birth"] = born.isoformat() if born else None
     return cleaned
 
 
 def _categories(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
-    cleaned: dict[str, Any] = {
-        "country_code": country("country_code", values.get("country_code")),
-        "mission": mission("mission", values.get("mission")),
-        "sex": choice("sex", values.get("sex"), Sex, default="unknown"),
-        "age_group": choice("age_group", values.get("age_group"), AgeGroup, default="unknown"),
-    }
+    cleaned = each_field(
+        {
+            "country_code": lambda: country("country_code", values.get("country_code")),
+            "mission": lambda: mission("mission", values.get("mission")),
+            "sex": lambda: choice("sex", values.get("sex"), Sex, default="unknown"),
+            "age_group": lambda: choice("age_group", values.get("age_group"), AgeGroup, default="unknown"),
+        }
+    )
     if not in_scope(actor, cleaned["country_code"], cleaned["mission"]):
         raise InvalidField("country_code", _l("This country or mission is outside your scope."))
     advocate_id = values.get("advocate_id")
@@ -205,8 +225,7 @@ def new_victim_columns(
 ) -> dict[str, Any]:
     """A new victim's checked columns, written nowhere (the importer inserts many at once);
     `case_code` empty when one is still to be made."""
-    categories = _categories(actor, values)
-    identity = _identity(values)
+    categories, identity = _checked(actor, values)
     registered_on = past_date("registered_on", registered_on) or today()
     if case_code:
         case_code = case_code.strip().upper()
@@ -230,8 +249,7 @@ def _is_advocate(user: Actor) -> bool:
 
 
 def update_victim(*, actor: Actor, victim: Victim, **values: Any) -> Victim:
-    categories = _categories(actor, values)
-    identity = _identity(values)
+    categories, identity = _checked(actor, values)
     changed = [k for k, v in {**categories, **identity}.items() if getattr(victim, k) != v]
     for key, value in {**categories, **identity}.items():
         setattr(victim, key, value)
