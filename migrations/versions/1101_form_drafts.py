@@ -7,7 +7,7 @@ from alembic import op
 from migrations.schema import create_indexes, foreign_key, integer, key, moment, string, unique
 
 revision = "1101"
-down_revision = "1092"
+down_revision = "1099"
 
 
 def upgrade():
