@@ -24,9 +24,9 @@ class Summary(Protocol):
 def summaries() -> dict[str, Summary]:
     """Every kept summary, by name."""
     from ledger import balances
-    from vat.victims import support_summary
+    from vat.victims import service_tally, support_summary
 
-    return {"ledger balances": balances, "victim support": support_summary}
+    return {"ledger balances": balances, "victim support": support_summary, "service tally": service_tally}
 
 
 class Check(Protocol):

@@ -40,7 +40,7 @@ from tests.ledger.conftest import Fund
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import support_summary
+from vat.victims import service_tally, support_summary
 from vat.victims.models import Assistance, Communication, Consent, FundPayment, Victim
 
 CAF, COD = {"country_code": "CAF", "mission": "MINUSCA"}, {"country_code": "COD", "mission": "MONUSCO"}
@@ -201,5 +201,6 @@ def _build_world(app, make_user) -> World:
             )
         db.session.flush()
         support_summary.rebuild()
+        service_tally.rebuild()
         db.session.commit()
     return World(manager.id, today)

@@ -16,6 +16,7 @@ from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports.assistance import assistance_report
 from vat.reports.scope import VictimFilters
+from vat.victims import service_tally
 from vat.victims.models import Assistance, ServiceType, Victim
 
 
@@ -36,6 +37,7 @@ def more_medical(app, world):
                     end_date=end,
                 )
             )
+        service_tally.rebuild()  # rows inserted outside the app's services
         db.session.commit()
 
 

@@ -16,6 +16,7 @@ from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports.referrals import referral_report
 from vat.reports.scope import VictimFilters
+from vat.victims import service_tally
 from vat.victims.models import Assistance, Provider, ProviderService, Victim
 
 REFERRED = date(2021, 3, 1)
@@ -52,6 +53,7 @@ def pathways(app, world):
         db.session.add(
             Assistance(victim=victims["DRC-2021-0002"], service_type="legal", status="not_available")
         )
+        service_tally.rebuild()  # rows inserted outside the app's services
         db.session.commit()
 
 

@@ -8,15 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import SQLColumnExpression, func, select
 
 from vat.auth.actor import Actor
-from vat.db import db
 from vat.reports.medians import median, merged
-from vat.reports.scope import VictimFilters, aggregate_export_rows, sees_rows, threshold, victim_conditions
-from vat.reports.sql import days_between, year_of
+from vat.reports.scope import VictimFilters, aggregate_export_rows, sees_rows, threshold
 from vat.reports.suppression import SuppressedTable, suppress
-from vat.victims.models import Assistance, ServiceStatus, ServiceType, Victim
+from vat.reports.tallies import tallied
+from vat.victims.models import ServiceStatus, ServiceType
 
 ASSISTANCE_GROUPS = {
     "type": _l("service type"),
@@ -27,15 +25,15 @@ ASSISTANCE_GROUPS = {
 }
 
 
-def _assistance_group(by: str) -> SQLColumnExpression[Any]:
-    groups: dict[str, SQLColumnExpression[Any]] = {
-        "type": Assistance.service_type,
-        "provider": func.coalesce(Assistance.provider, "not recorded"),
-        "country": Victim.country_code,
-        "mission": func.coalesce(Victim.mission, "—"),
-        "year": func.coalesce(year_of(Assistance.referral_date), "no referral date"),
-    }
-    return groups[by]
+# Each grouping: the tally facet it reads, the column holding the group, and the group's name
+# when the column holds "" (no provider typed, no mission, no referral date).
+_GROUPINGS: dict[str, tuple[str, str, str]] = {
+    "type": ("type", "value", ""),
+    "provider": ("provider", "value", "not recorded"),
+    "country": ("type", "country_code", ""),
+    "mission": ("type", "mission", "—"),
+    "year": ("year", "value", "no referral date"),
+}
 
 
 @dataclass(frozen=True)
@@ -56,30 +54,21 @@ def assistance_report(user: Actor, filters: VictimFilters, *, by: str = "type") 
     if by not in ASSISTANCE_GROUPS:
         raise ValueError(f"unknown grouping {by!r}")
     limit = 1 if sees_rows(user) else threshold()
-    conditions = victim_conditions(user, filters, consented_only=False)
-    group = _assistance_group(by)
-    to_start_days = days_between(Assistance.start_date, Assistance.referral_date)
-    to_end_days = days_between(Assistance.end_date, Assistance.start_date)
-    # One pass over the services: counts by group, status and both waits, from which the grid and
-    # every median (per group and overall) are read.
-    # Read as they come (tens of thousands of small rows at scale), never all held at once.
-    rows = db.session.execute(
-        select(group, Assistance.status, to_start_days, to_end_days, func.count())
-        .select_from(Assistance)
-        .join(Victim, Victim.id == Assistance.victim_id)
-        .where(*conditions)
-        .group_by(group, Assistance.status, to_start_days, to_end_days)
-        .execution_options(yield_per=2000)
-    )
+    facet, column, unnamed = _GROUPINGS[by]
+    # Counts kept per group, status and wait (vat.victims.service_tally): the grid and every
+    # median (per group and overall) are read off them.
+    counts = tallied(user, filters, facet, (column, "status", "wait", "days"))
     grid: Counter[tuple[str, str]] = Counter()
     to_start: dict[str, Counter[int]] = defaultdict(Counter)
     to_end: dict[str, Counter[int]] = defaultdict(Counter)
-    for g, status, start_days, end_days, n in rows:
-        grid[(str(g), status)] += int(n)
-        if start_days is not None:
-            to_start[str(g)][int(start_days)] += int(n)
-        if end_days is not None:
-            to_end[str(g)][int(end_days)] += int(n)
+    for (value, status, wait, days), n in counts.items():
+        group = str(value) or unnamed
+        if wait == "start":
+            to_start[group][int(days)] += n
+        elif wait == "end":
+            to_end[group][int(days)] += n
+        else:
+            grid[(group, status)] += n
     keys = sorted({g for g, _ in grid})
     if by == "type":
         order = [t.value for t in ServiceType]

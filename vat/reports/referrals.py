@@ -10,16 +10,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import select
 
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.reports.medians import median
-from vat.reports.scope import VictimFilters, aggregate_export_rows, sees_rows, threshold, victim_conditions
-from vat.reports.sql import days_between
+from vat.reports.scope import VictimFilters, aggregate_export_rows, sees_rows, threshold
 from vat.reports.suppression import SuppressedTable, suppress
+from vat.reports.tallies import tallied
 from vat.victims.labels import vat_label
-from vat.victims.models import Assistance, Provider, ServiceStatus, ServiceType, Victim
+from vat.victims.models import Provider, ServiceType
 
 NOT_RECORDED = "not recorded"
 
@@ -40,51 +40,33 @@ class ReferralReport:
     gap_service_types: list[str]
 
 
-def _gap() -> ColumnElement[bool]:
-    """A referral that found no service: recorded as not available, or still waiting with no
-    provider named (neither from the directory nor typed)."""
-    return or_(
-        Assistance.status == ServiceStatus.NOT_AVAILABLE,
-        and_(
-            Assistance.status == ServiceStatus.REFERRED,
-            Assistance.provider_id.is_(None),
-            Assistance.provider.is_(None),
-        ),
-    )
+def _providers(ids: set[int]) -> dict[int, Provider]:
+    """The directory's providers by id: names and places are read now, so a renamed or moved
+    provider shows its current name and place."""
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.scalars(select(Provider).where(Provider.id.in_(sorted(ids))))}
 
 
 def referral_times(user: Actor, filters: VictimFilters) -> list[ProviderTime]:
     """The median days from referral to start per provider (the directory's name, or the name
-    typed) and service type (vat.reports.medians, from the waits counted in one grouped query).
-    Direct support the ledger paid is no referral and is left out. For fund managers and auditors
-    a pair with fewer waits than the threshold shows neither its count nor its median."""
+    typed) and service type (vat.reports.medians, from the waits the tally keeps). Direct support
+    the ledger paid is no referral and is left out. For fund managers and auditors a pair with
+    fewer waits than the threshold shows neither its count nor its median."""
     limit = 1 if sees_rows(user) else threshold()
-    days = days_between(Assistance.start_date, Assistance.referral_date)
-    name = func.coalesce(Provider.name, Assistance.provider, NOT_RECORDED)
-    # One pass: how many waits of each length per pair, in the pairs' order; medians from them.
-    rows = db.session.execute(
-        select(name, Assistance.service_type, days, func.max(Provider.id), func.count())
-        .select_from(Assistance)
-        .join(Victim, Victim.id == Assistance.victim_id)
-        .outerjoin(Provider, Provider.id == Assistance.provider_id)
-        .where(
-            *victim_conditions(user, filters, consented_only=False),
-            days.is_not(None),
-            Assistance.ledger_entry_id.is_(None),
-        )
-        .group_by(name, Assistance.service_type, days)
-        .order_by(name, Assistance.service_type)
-    ).all()
+    counts = tallied(user, filters, "referral", ("value", "provider_id", "service_type", "days"))
+    names = _providers({pid for _, pid, _, _ in counts if pid})
     waits: dict[tuple[str, str], Counter[int]] = {}
     listed: set[tuple[str, str]] = set()
-    for provider, service_type, wait, provider_id, n in rows:
-        pair = (str(provider), str(service_type))
-        waits.setdefault(pair, Counter())[int(wait)] += int(n)
-        if provider_id is not None:
+    for (typed_name, provider_id, service_type, wait), n in counts.items():
+        name = names[provider_id].name if provider_id else typed_name or NOT_RECORDED
+        pair = (str(name), str(service_type))
+        waits.setdefault(pair, Counter())[int(wait)] += n
+        if provider_id:
             listed.add(pair)
     times = []
-    for pair, counts in waits.items():
-        middle, count = median(counts) or (Decimal(0), 0)
+    for pair, days in sorted(waits.items()):
+        middle, count = median(days) or (Decimal(0), 0)
         shown = count >= limit
         times.append(
             ProviderTime(
@@ -99,27 +81,24 @@ def referral_times(user: Actor, filters: VictimFilters) -> list[ProviderTime]:
 
 
 def gap_map(user: Actor, filters: VictimFilters) -> tuple[SuppressedTable, list[str]]:
-    """Referrals that found no service, by country and location against the service type. The
-    location is the directory provider's when one was chosen, else the victim's mission: the
-    victim's own location is an encrypted identity field and is never grouped on."""
+    """Referrals that found no service — recorded as not available, or still waiting with no
+    provider named (neither from the directory nor typed) — by country and location against the
+    service type. The location is the directory provider's when one was chosen, else the victim's
+    mission: the victim's own location is an encrypted identity field and is never grouped on."""
     limit = 1 if sees_rows(user) else threshold()
-    location = func.coalesce(Provider.location, Victim.mission, "—")
-    counts = db.session.execute(
-        select(Victim.country_code, location, Assistance.service_type, func.count())
-        .select_from(Assistance)
-        .join(Victim, Victim.id == Assistance.victim_id)
-        .outerjoin(Provider, Provider.id == Assistance.provider_id)
-        .where(*victim_conditions(user, filters, consented_only=False), _gap())
-        .group_by(Victim.country_code, location, Assistance.service_type)
-    ).all()
-    places = sorted({(str(c), str(p)) for c, p, _, _ in counts})
-    found = {str(t) for _, _, t, _ in counts}
+    counts = tallied(user, filters, "gap", ("country_code", "mission", "provider_id", "service_type"))
+    places = _providers({pid for _, _, pid, _ in counts if pid})
+    grid: Counter[tuple[str, str, str]] = Counter()
+    for (country, mission, provider_id, service_type), n in counts.items():
+        location = places[provider_id].location if provider_id else None
+        grid[(str(country), location or mission or "—", str(service_type))] += n
+    rows = sorted({(c, p) for c, p, _ in grid})
+    found = {t for _, _, t in grid}
     types: list[str] = [t.value for t in ServiceType if t.value in found]
-    grid = {(str(c), str(p), str(t)): int(n) for c, p, t, n in counts}
     table = suppress(
-        [f"{country} · {place}" for country, place in places],
+        [f"{country} · {place}" for country, place in rows],
         [vat_label(t) for t in types],
-        [[grid.get((c, p, t), 0) for t in types] for c, p in places],
+        [[grid.get((c, p, t), 0) for t in types] for c, p in rows],
         threshold=limit,
     )
     return table, types

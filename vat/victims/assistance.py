@@ -16,7 +16,7 @@ from vat.db import assign, db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date, refuse_all
 from vat.plausibility import Usual
-from vat.victims import needs, payments, providers, support_summary
+from vat.victims import needs, payments, providers, service_tally, support_summary
 from vat.victims.consents import ONGOING, missing_consent
 from vat.victims.history import add_audited, audit_victim
 from vat.victims.models import (
@@ -143,13 +143,14 @@ def _directory_provider(victim: Victim, cleaned: dict[str, Any], provider_id: An
 
 def record_assistance(*, actor: Actor, victim: Victim, **values: Any) -> Assistance:
     cleaned = _assistance_values(victim, values, new=True)
-    service = add_audited(
-        Assistance(victim=victim, **cleaned),
-        "victim.assistance_create",
-        actor=actor,
-        victim=victim,
-        detail=lambda row: {"assistance": row.id, "type": row.service_type, "status": row.status},
-    )
+    with service_tally.recounting([victim.id]):
+        service = add_audited(
+            Assistance(victim=victim, **cleaned),
+            "victim.assistance_create",
+            actor=actor,
+            victim=victim,
+            detail=lambda row: {"assistance": row.id, "type": row.service_type, "status": row.status},
+        )
     support_summary.refresh(victim.id)
     needs.follow_service(actor=actor, victim=victim, service=service)
     return service
@@ -159,8 +160,8 @@ def update_assistance(*, actor: Actor, victim: Victim, service: Assistance, **va
     if service.victim_id != victim.id:
         raise DomainError(_l("That service belongs to another victim."))
     cleaned = _assistance_values(victim, values, new=False, historical=service.historical)
-    changed = assign(service, cleaned)
-    db.session.flush()
+    with service_tally.recounting([victim.id]):
+        changed = assign(service, cleaned)
     audit_victim(
         "victim.assistance_update",
         actor=actor,
@@ -207,8 +208,8 @@ def record_trust_fund_support(
         currency=currency,
         funding_source=FundingSource.DIRECT_TRUST_FUND,
     )
-    service.ledger_entry_id = ledger_entry_id
-    db.session.flush()
+    with service_tally.recounting([victim.id]):  # paid by the ledger: no referral
+        service.ledger_entry_id = ledger_entry_id
     payments.record_payment(
         actor=actor,
         victim=victim,
@@ -232,8 +233,8 @@ def cancel_trust_fund_support(*, actor: Actor, ledger_entry_id: int) -> Assistan
     service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == ledger_entry_id))
     if service is None or service.status == ServiceStatus.CANCELLED:
         return service
-    service.status = ServiceStatus.CANCELLED
-    db.session.flush()
+    with service_tally.recounting([service.victim_id]):
+        service.status = ServiceStatus.CANCELLED
     audit_victim(
         "victim.assistance_update",
         actor=actor,

@@ -11,11 +11,10 @@ from flask_babel import lazy_gettext as _l
 
 from vat.auth.actor import Actor
 from vat.auth.models import Role
-from vat.db import db
 from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField, choice, clean_text, past_date, today
 from vat.reports.exports import xlsx_bytes
-from vat.victims import support_summary
+from vat.victims import service_tally, support_summary
 from vat.victims.history import add_audited, audit_victim
 from vat.victims.identity import IDENTITY_FIELDS
 from vat.victims.labels import vat_label
@@ -152,24 +151,26 @@ def withdraw_consent(
         raise InvalidField("withdrawn_on", _l("A consent cannot be withdrawn before it was given."))
     consent.withdrawn_on = when
     result = Withdrawal(consent)
-    for service in victim.services:
-        if service.status not in ONGOING:
-            continue
-        needs: list[tuple[ConsentPurpose, str | None]] = [(ConsentPurpose.SERVICES, None)]
-        if service.provider:
-            needs.append((ConsentPurpose.REFERRAL, service.provider))
-        if any(active_consent(victim, p, r) is None for p, r in needs):
-            service.status = ServiceStatus.CANCELLED
-            result.cancelled_services.append(service)
-    for disclosure in victim.disclosures:
-        if (
-            disclosure.cancelled_on is None
-            and active_consent(victim, DISCLOSURE_CONSENT[disclosure.recipient_kind], disclosure.recipient)
-            is None
-        ):
-            disclosure.cancelled_on = when
-            result.cancelled_disclosures.append(disclosure)
-    db.session.flush()
+    with service_tally.recounting([victim.id]):
+        for service in victim.services:
+            if service.status not in ONGOING:
+                continue
+            needs: list[tuple[ConsentPurpose, str | None]] = [(ConsentPurpose.SERVICES, None)]
+            if service.provider:
+                needs.append((ConsentPurpose.REFERRAL, service.provider))
+            if any(active_consent(victim, p, r) is None for p, r in needs):
+                service.status = ServiceStatus.CANCELLED
+                result.cancelled_services.append(service)
+        for disclosure in victim.disclosures:
+            if (
+                disclosure.cancelled_on is None
+                and active_consent(
+                    victim, DISCLOSURE_CONSENT[disclosure.recipient_kind], disclosure.recipient
+                )
+                is None
+            ):
+                disclosure.cancelled_on = when
+                result.cancelled_disclosures.append(disclosure)
     if result.cancelled_services:
         support_summary.refresh(victim.id)
     audit_victim(

@@ -30,7 +30,7 @@ from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, yes_no
 from vat.money import to_minor
-from vat.victims import assistance, consents, identity, support_summary
+from vat.victims import assistance, consents, identity, service_tally, support_summary
 from vat.victims.models import (
     Assistance,
     Consent,
@@ -378,6 +378,7 @@ def apply(actor: Actor, plan: Plan) -> None:
         db.session.execute(update(VictimTask).where(VictimTask.id == task_id).values(outcome=outcome))
     services = [{**s, "victim_id": victim_ids[code]} for code, s in plan.services]
     service_ids = _insert(Assistance.__table__, services)
+    service_tally.count_added(service_ids)
     ids: dict[str, Callable[[Any], Any]] = {
         "consent": positions.__getitem__,
         "allegation": allegation_ids.__getitem__,

@@ -519,6 +519,40 @@ class SupportSummary(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+TALLY_KEY = (
+    "facet", "detail", "country_code", "mission", "registered_year", "sex", "minor",
+    "value", "provider_id", "service_type", "status", "wait", "days",
+)  # fmt: skip
+
+
+class ServiceTally(Base):
+    """Services counted per victim cell (country, mission, year registered, sex, minor) and per
+    facet of the service (vat.victims.service_tally): kept in the transaction of each change by
+    atomic increments; the assistance and referral reports and the ad-hoc providers read it."""
+
+    __tablename__ = "vat_service_tally"
+    __table_args__ = (
+        # The key, facet first: the reports read one facet's total or detail rows of a country.
+        UniqueConstraint(*TALLY_KEY),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    detail: Mapped[bool] = mapped_column(Boolean)  # False: a total row (year, sex, minor all 0/"")
+    country_code: Mapped[str] = mapped_column(String(3))
+    mission: Mapped[str] = mapped_column(String(40))  # "" when the victim has none
+    registered_year: Mapped[int] = mapped_column(Integer)
+    sex: Mapped[str] = mapped_column(String(10))
+    minor: Mapped[bool] = mapped_column(Boolean)
+    facet: Mapped[str] = mapped_column(String(10))
+    value: Mapped[str] = mapped_column(String(200))
+    provider_id: Mapped[int] = mapped_column(Integer)  # 0: none chosen from the directory
+    service_type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    wait: Mapped[str] = mapped_column(String(5))  # "", "start" (referral to start), "end" (start to end)
+    days: Mapped[int] = mapped_column(Integer)
+    services: Mapped[int] = mapped_column(Integer)
+
+
 class Availability(Labelled):
     AVAILABLE = "available"
     LIMITED = "limited"

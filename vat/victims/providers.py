@@ -15,10 +15,11 @@ from vat import audit
 from vat.addresses import record_id
 from vat.auth.actor import Actor
 from vat.auth.models import Role
-from vat.auth.policy import in_scope, scope_filter
+from vat.auth.policy import in_scope
 from vat.db import assign, db
 from vat.errors import NotAllowed
 from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
+from vat.victims import service_tally
 from vat.victims.models import Assistance, Availability, Provider, ProviderService, ServiceType, Victim
 
 
@@ -75,16 +76,19 @@ def link_free_text(provider: Provider) -> int:
     """Link the referrals that typed this provider's name (any case, surrounding spaces aside) for
     a victim of its country and chose no provider; returns how many were linked."""
     in_country = select(Victim.id).where(Victim.country_code == provider.country_code)
-    result = db.session.execute(
-        update(Assistance)
-        .where(
-            Assistance.provider_id.is_(None),
-            Assistance.victim_id.in_(in_country),
-            _same_name(provider.name),
+    named = [
+        Assistance.provider_id.is_(None),
+        Assistance.victim_id.in_(in_country),
+        _same_name(provider.name),
+    ]
+    victims = db.session.scalars(select(Assistance.victim_id).where(*named).distinct())
+    with service_tally.recounting(victims):
+        result = db.session.execute(
+            update(Assistance)
+            .where(*named)
+            .values(provider_id=provider.id)
+            .execution_options(synchronize_session="fetch")
         )
-        .values(provider_id=provider.id)
-        .execution_options(synchronize_session="fetch")
-    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -152,20 +156,8 @@ def get_provider(provider_id: int) -> Provider | None:
 def ad_hoc_providers(actor: Actor) -> list[tuple[str, str, int]]:
     """Providers typed as free text and not (yet) in the directory, for the countries the actor
     keeps and can see: (country, one spelling of the name, referrals), most referred first."""
-    name_key = func.lower(func.trim(Assistance.provider))
-    rows = db.session.execute(
-        select(Victim.country_code, func.min(Assistance.provider), func.count())
-        .join(Victim, Victim.id == Assistance.victim_id)
-        .where(
-            Assistance.provider_id.is_(None),
-            Assistance.provider.is_not(None),
-            scope_filter(actor, Victim.country_code, Victim.mission),
-        )
-        .group_by(Victim.country_code, name_key)
-        .order_by(func.count().desc(), Victim.country_code, name_key)
-        .limit(50)
-    ).all()
-    return [(c, str(n).strip(), int(k)) for c, n, k in rows if may_manage(actor, c)]
+    rows = service_tally.typed_providers(actor, limit=50)
+    return [(c, n.strip(), k) for c, n, k in rows if may_manage(actor, c)]
 
 
 def chosen_provider(victim: Victim, service_type: str, provider_id: Any) -> Provider | None:
