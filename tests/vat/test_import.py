@@ -20,7 +20,7 @@ from vat import jobs
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import identity, import_rows, importer
+from vat.victims import identity, import_rows, importer, service_tally
 from vat.victims.models import Assistance, Victim, VictimAllegation
 
 
@@ -83,6 +83,7 @@ def test_a_good_workbook_imports_and_a_second_import_creates_nothing(
     assert dict(report.created) == {"victims": 2, "allegations": 1, "links": 2, "assistance": 1}
     db.session.commit()
     assert counts() == (2, 1, 2, 1)
+    assert service_tally.differences() == []  # the imported service is counted in the same transaction
     victim = identity.find_by_case_code(actor, "CAR-2016-0007")
     assert victim is not None and identity.read_identity(actor=actor, victim=victim)["name"] == "Grâce Yakité"
     assert victim.services[0].cost is not None and str(victim.services[0].cost) == "120.50"

@@ -109,6 +109,11 @@ def _build(actor: User, senior: User, seed: int = 7) -> None:
         paid_on=date(2025, 3, 1),
         ledger_entry_id=4242,
     )
+    paid_twice = {"amount": Decimal("5.00"), "currency": "USD", "usd_minor": 500, "paid_on": date(2025, 3, 2)}
+    assistance.record_trust_fund_support(
+        actor=actor, case_code=victims[2].case_code, ledger_entry_id=4243, **paid_twice
+    )
+    assistance.cancel_trust_fund_support(actor=actor, ledger_entry_id=4243)  # reversed: cancelled
     db.session.commit()
 
 
