@@ -10,7 +10,7 @@ from alembic import op
 from migrations import schema as t
 
 revision = "1096"
-down_revision = "1099"
+down_revision = "1101"
 
 TABLE = "vat_service_tally"
 KEY = (
