@@ -24,9 +24,15 @@ class Summary(Protocol):
 def summaries() -> dict[str, Summary]:
     """Every kept summary, by name."""
     from ledger import balances
-    from vat.victims import service_tally, support_summary
+    from vat.victims import service_tally, support_counts, support_summary
 
-    return {"ledger balances": balances, "victim support": support_summary, "service tally": service_tally}
+    # In this order: the counts add up the per-victim summary, so it is rebuilt first.
+    return {
+        "ledger balances": balances,
+        "victim support": support_summary,
+        "victim counts": support_counts,
+        "service tally": service_tally,
+    }
 
 
 class Check(Protocol):

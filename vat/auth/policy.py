@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
 from vat.auth.actor import Actor
 from vat.auth.models import BreakGlass, Role
@@ -168,6 +168,15 @@ def _after_confirming() -> str | None:
     return request.form.get("back")
 
 
+def glass_granted(user: Actor, record_type: str) -> Select[Any]:
+    """The ids of the records of `record_type` this user opened by breaking the glass, unexpired."""
+    return select(BreakGlass.record_id).where(
+        BreakGlass.user_id == user.id,
+        BreakGlass.record_type == record_type,
+        BreakGlass.expires_at > utcnow(),
+    )
+
+
 def scope_filter(
     user: Actor,
     country_column: Any,
@@ -186,12 +195,7 @@ def scope_filter(
         return true() if role in (Role.FUND_MANAGER, Role.AUDITOR) else false()
     clauses: list[ColumnElement[bool]] = []
     if record_type is not None and id_column is not None and role is Role.SENIOR_ADVOCATE:
-        granted = select(BreakGlass.record_id).where(
-            BreakGlass.user_id == user.id,
-            BreakGlass.record_type == record_type,
-            BreakGlass.expires_at > utcnow(),
-        )
-        clauses.append(id_column.in_(granted))
+        clauses.append(id_column.in_(glass_granted(user, record_type)))
     for scope in user.scopes:
         if scope.mission:
             clauses.append(and_(country_column == scope.country_code, mission_column == scope.mission))

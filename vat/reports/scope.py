@@ -13,14 +13,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import ColumnElement, exists, not_
 
 from vat.auth.actor import Actor
 from vat.auth.models import Role
-from vat.auth.policy import SCOPED_ROLES, scope_filter
+from vat.auth.policy import SCOPED_ROLES, glass_granted, scope_filter
 from vat.claims.models import Claim
 from vat.reports.suppression import SuppressedTable
 from vat.victims.models import AgeGroup, Consent, ConsentPurpose, Victim
+from vat.victims.support_counts import counts
 
 HUNDRED = Decimal(100)
 
@@ -108,14 +109,32 @@ def place_conditions(
     """The viewer's scope and the place and year filters on a victim or an allegation (`record`,
     with its country_code, mission and id; `dated`: the day the year filter reads)."""
     conditions = [
-        scope_filter(user, record.country_code, record.mission, record_type=record_type, id_column=record.id)
+        scope_filter(user, record.country_code, record.mission, record_type=record_type, id_column=record.id),
+        *_place_filters(filters, record),
     ]
+    if filters.year:
+        conditions += in_year(dated, filters.year)
+    return conditions
+
+
+def _place_filters(filters: VictimFilters, record: Any) -> list[ColumnElement[bool]]:
+    conditions = []
     if filters.country_code:
         conditions.append(record.country_code == filters.country_code.upper())
     if filters.mission:
         conditions.append(record.mission == filters.mission)
-    if filters.year:
-        conditions += in_year(dated, filters.year)
+    return conditions
+
+
+def _person_filters(filters: VictimFilters, record: Any) -> list[ColumnElement[bool]]:
+    """The sex and minor filters on `record` (the victims, or their support counts)."""
+    conditions = []
+    if filters.sex:
+        conditions.append(record.sex == filters.sex)
+    if filters.minor is True:
+        conditions.append(record.age_group == AgeGroup.MINOR.value)
+    elif filters.minor is False:
+        conditions.append(record.age_group != AgeGroup.MINOR.value)
     return conditions
 
 
@@ -127,12 +146,7 @@ def victim_conditions(
     conditions = place_conditions(
         user, filters, record=Victim, record_type="victim", dated=Victim.registered_on
     )
-    if filters.sex:
-        conditions.append(Victim.sex == filters.sex)
-    if filters.minor is True:
-        conditions.append(Victim.age_group == AgeGroup.MINOR.value)
-    elif filters.minor is False:
-        conditions.append(Victim.age_group != AgeGroup.MINOR.value)
+    conditions += _person_filters(filters, Victim)
     if consented_only:
         conditions.append(
             exists().where(
@@ -142,6 +156,37 @@ def victim_conditions(
                 Consent.superseded.is_(False),
             )
         )
+    return conditions
+
+
+def counts_conditions(user: Actor, filters: VictimFilters) -> list[ColumnElement[bool]]:
+    """`victim_conditions` on the support counts (vat.victims.support_counts), whose rows are
+    places and categories: every victim in the viewer's scope matching `filters`, except those a
+    senior advocate opened by breaking the glass (`glass_conditions`)."""
+    row = counts.c
+    conditions = [
+        scope_filter(user, row.country_code, row.mission),
+        *_place_filters(filters, row),
+        *_person_filters(filters, row),
+    ]
+    if filters.year:
+        conditions.append(row.year == filters.year)
+    return conditions
+
+
+def glass_conditions(user: Actor, filters: VictimFilters) -> list[ColumnElement[bool]] | None:
+    """The victims matching `filters` that a senior advocate opened by breaking the glass and that
+    are outside their scope (None for every other role: nobody else breaks the glass)."""
+    if Role(user.role) is not Role.SENIOR_ADVOCATE:
+        return None
+    conditions = [
+        Victim.id.in_(glass_granted(user, "victim")),
+        not_(scope_filter(user, Victim.country_code, Victim.mission)),
+        *_place_filters(filters, Victim),
+        *_person_filters(filters, Victim),
+    ]
+    if filters.year:
+        conditions += in_year(Victim.registered_on, filters.year)
     return conditions
 
 

@@ -3,14 +3,13 @@ and the headline figures of who was supported."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
-    BigInteger,
     Select,
     SQLColumnExpression,
     and_,
@@ -18,18 +17,24 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    type_coerce,
 )
 
 from vat.auth.actor import Actor
 from vat.db import db
-from vat.reports.scope import VictimFilters, cents, share, threshold, victim_conditions
+from vat.reports.scope import (
+    VictimFilters,
+    cents,
+    counts_conditions,
+    glass_conditions,
+    share,
+    threshold,
+    victim_conditions,
+)
 from vat.reports.sql import days_between
 from vat.reports.suppression import SuppressedTable, suppress
 from vat.victims.models import (
     Assistance,
     Communication,
-    FundingSource,
     FundPayment,
     PaymentSource,
     ServiceStatus,
@@ -37,31 +42,19 @@ from vat.victims.models import (
     SupportSummary,
     Victim,
 )
+from vat.victims.support_counts import NO_MISSION, SUMS, by_key, summed
+from vat.victims.support_counts import counts as support_counts
 from vat.victims.support_summary import STATUS_COLUMNS, TYPE_COLUMNS, supported_in_summary
-
-TRUST_FUND_SOURCES = (FundingSource.TRUST_FUND_PROJECT.value, FundingSource.DIRECT_TRUST_FUND.value)
 
 
 def _service_dates(ids: Any = None) -> Any:
-    """Per victim: the first referral and first start (days to service), and the cost of trust-fund
-    services the ledger did not pay itself. Counts and money come from the support summary."""
-    funded_cost = case(
-        (
-            and_(
-                Assistance.funding_source.in_(TRUST_FUND_SOURCES),
-                Assistance.ledger_entry_id.is_(None),
-                Assistance.currency == "USD",
-            ),
-            type_coerce(Assistance.cost, BigInteger),
-        ),
-        else_=0,
-    )
+    """Per victim: the first referral and first start (days to service). Counts and money come
+    from the support summary."""
     return (
         select(
             Assistance.victim_id.label("victim_id"),
             func.min(Assistance.referral_date).label("first_referral"),
             func.min(Assistance.start_date).label("first_start"),
-            func.sum(func.coalesce(funded_cost, 0)).label("funded_minor"),
         )
         .where(*([] if ids is None else [Assistance.victim_id.in_(ids)]))
         .group_by(Assistance.victim_id)
@@ -156,7 +149,7 @@ def support_rows(
             func.coalesce(kept.direct_usd_minor, 0).label("direct_minor"),
             func.coalesce(kept.projects, 0).label("projects"),
             func.coalesce(kept.project_usd_minor, 0).label("project_minor"),
-            func.coalesce(services.c.funded_minor, 0).label("funded_minor"),
+            func.coalesce(kept.funded_usd_minor, 0).label("funded_minor"),
             func.coalesce(routes.c.partner_minor, 0).label("partner_minor"),
             func.coalesce(routes.c.mission_minor, 0).label("mission_minor"),
             routes.c.bases,
@@ -190,41 +183,38 @@ def _supported_count() -> Any:
     return func.coalesce(func.sum(case((supported_in_summary(), 1), else_=0)), 0)
 
 
+def counted(user: Actor, filters: VictimFilters) -> dict[str, int]:
+    """The support counts (vat.victims.support_counts) added up over the victims in the viewer's
+    reach matching `filters`: their number, how many are supported, services by type and status,
+    and the fund's money that reached them (US cents). A few hundred rows, not every victim."""
+    row = db.session.execute(
+        select(*[func.coalesce(func.sum(support_counts.c[n]), 0) for n in SUMS]).where(
+            *counts_conditions(user, filters)
+        )
+    ).one()
+    totals = {n: int(v) for n, v in zip(SUMS, row, strict=True)}
+    glass = glass_conditions(user, filters)
+    if glass is not None:  # victims opened by breaking the glass: their own summary rows
+        for extra in by_key(db.session.execute(summed(select(Victim.id).where(*glass)))).values():
+            totals = {n: totals[n] + extra[n] for n in SUMS}
+    return totals
+
+
 def headline(
     user: Actor, filters: VictimFilters, *, today: date | None = None, money: bool = True
 ) -> Headline:
     """Victims supported vs not supported at all, with the share that got nothing, and (unless
     `money` is false: the dashboards show counts only) the trust-fund money that reached them."""
-    conditions = victim_conditions(user, filters, consented_only=False)
-    total, supported = db.session.execute(
-        select(func.count(), _supported_count()).select_from(Victim).where(*conditions)
-    ).one()
-    total, supported = int(total), int(supported)
+    totals = counted(user, filters)
+    total, supported = totals["victims"], totals["supported"]
+    figures = Headline(total, supported, total - supported, share(total - supported, total))
     if not money:
-        return Headline(total, supported, total - supported, share(total - supported, total))
-    direct_minor, project_minor = db.session.execute(
-        select(func.sum(SupportSummary.direct_usd_minor), func.sum(SupportSummary.project_usd_minor))
-        .join(Victim, Victim.id == SupportSummary.victim_id)
-        .where(*conditions)
-    ).one()
-    funded_minor = db.session.scalar(
-        select(func.sum(type_coerce(Assistance.cost, BigInteger)))
-        .join(Victim, Victim.id == Assistance.victim_id)
-        .where(
-            *conditions,
-            Assistance.funding_source.in_(TRUST_FUND_SOURCES),
-            Assistance.ledger_entry_id.is_(None),
-            Assistance.currency == "USD",
-        )
-    )
-    return Headline(
-        victims=total,
-        supported=supported,
-        not_supported=total - supported,
-        not_supported_share=share(total - supported, total),
-        direct_usd=cents(direct_minor),
-        project_usd=cents(project_minor),
-        funded_usd=cents(funded_minor),
+        return figures
+    return replace(
+        figures,
+        direct_usd=cents(totals["direct_usd_minor"]),
+        project_usd=cents(totals["project_usd_minor"]),
+        funded_usd=cents(totals["funded_usd_minor"]),
     )
 
 
@@ -241,11 +231,14 @@ SUPPORT_COLUMNS = ["supported", "not supported"]
 
 
 def aggregate_support(user: Actor, filters: VictimFilters, *, today: date | None = None) -> AggregateSupport:
-    place = Victim.country_code + literal(" / ") + func.coalesce(Victim.mission, "—")
+    # Read off the support counts; aggregate viewers break no glass, so their scope is all there is.
+    row = support_counts.c
+    place = row.country_code + literal(" / ") + case((row.mission == NO_MISSION, "—"), else_=row.mission)
     grouped = db.session.execute(
-        select(place.label("place"), _supported_count(), func.count())
-        .where(*victim_conditions(user, filters, consented_only=False))
+        select(place.label("place"), func.sum(row.supported), func.sum(row.victims))
+        .where(*counts_conditions(user, filters))
         .group_by(place)
+        .having(func.sum(row.victims) > 0)
         .order_by(place)
     ).all()
     places = [str(p) for p, _, _ in grouped]
@@ -332,15 +325,8 @@ def support_export_rows(rows: Any) -> Any:
 
 def services_by_type(user: Actor, filters: VictimFilters) -> list[tuple[str, int]]:
     """How many services of each type the victims in scope were referred to or received."""
-    counts = dict(
-        db.session.execute(
-            select(Assistance.service_type, func.count())
-            .join(Victim, Victim.id == Assistance.victim_id)
-            .where(*victim_conditions(user, filters, consented_only=False))
-            .group_by(Assistance.service_type)
-        ).all()
-    )
-    return [(t.label, int(counts.get(t.value, 0))) for t in ServiceType]
+    totals = counted(user, filters)
+    return [(t.label, totals[name]) for name, t in TYPE_COLUMNS]
 
 
 def victims_count(user: Actor, filters: VictimFilters, *, consented_only: bool = False) -> int:

@@ -515,6 +515,8 @@ class SupportSummary(Base):
     direct_usd_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     project_usd_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     projects: Mapped[int] = mapped_column(Integer, default=0)  # projects whose payments reached them
+    # US services paid from the trust fund outside the ledger (cost in cents): the headline's third sum.
+    funded_usd_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     supported: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

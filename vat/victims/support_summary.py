@@ -24,8 +24,10 @@ from sqlalchemy import (
 )
 
 from vat.db import UTCDateTime, db, utcnow
+from vat.victims import support_counts
 from vat.victims.models import (
     Assistance,
+    FundingSource,
     FundPayment,
     PaymentSource,
     ServiceStatus,
@@ -68,7 +70,18 @@ def supported_sql(victim_id: Any) -> ColumnElement[bool]:
 STATUS_COLUMNS = [(f"status_{s.value}", s) for s in ServiceStatus]
 TYPE_COLUMNS = [(f"type_{t.value}", t) for t in ServiceType]
 COUNTED = [name for name, _ in STATUS_COLUMNS + TYPE_COLUMNS]
-FIGURES = [*COUNTED, "direct_usd_minor", "project_usd_minor", "projects", "supported"]
+FIGURES = [*COUNTED, "direct_usd_minor", "project_usd_minor", "projects", "supported", "funded_usd_minor"]
+TRUST_FUND_SOURCES = (FundingSource.TRUST_FUND_PROJECT.value, FundingSource.DIRECT_TRUST_FUND.value)
+
+
+def funded_cost() -> ColumnElement[int]:
+    """A service's cost in US cents when the trust fund paid it outside the ledger, else 0."""
+    paid_outside = and_(
+        Assistance.funding_source.in_(TRUST_FUND_SOURCES),
+        Assistance.ledger_entry_id.is_(None),
+        Assistance.currency == "USD",
+    )
+    return case((paid_outside, func.coalesce(Assistance.cost_minor, 0)), else_=0)
 
 
 def _source_rows(victim_ids: Any = None) -> Select[*tuple[Any, ...]]:
@@ -83,6 +96,7 @@ def _source_rows(victim_ids: Any = None) -> Select[*tuple[Any, ...]]:
                 func.sum(case((Assistance.service_type == t.value, 1), else_=0)).label(n)
                 for n, t in TYPE_COLUMNS
             ],
+            func.sum(funded_cost()).label("funded_usd_minor"),
         )
         .where(*([] if victim_ids is None else [Assistance.victim_id.in_(victim_ids)]))
         .group_by(Assistance.victim_id)
@@ -114,6 +128,7 @@ def _source_rows(victim_ids: Any = None) -> Select[*tuple[Any, ...]]:
             cast(func.coalesce(payments.c.project_usd_minor, 0), BigInteger).label("project_usd_minor"),
             func.coalesce(payments.c.projects, 0).label("projects"),
             supported_sql(Victim.id).label("supported"),
+            cast(func.coalesce(services.c.funded_usd_minor, 0), BigInteger).label("funded_usd_minor"),
         )
         .outerjoin(services, services.c.victim_id == Victim.id)
         .outerjoin(payments, payments.c.victim_id == Victim.id)
@@ -131,6 +146,7 @@ def refresh(victim_id: int) -> SupportSummary:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    before = support_counts.figures_of(row)
     if row is None:
         row = SupportSummary(victim_id=victim_id)
         db.session.add(row)
@@ -145,6 +161,8 @@ def refresh(victim_id: int) -> SupportSummary:
     if changed or row.updated_at is None:
         row.updated_at = utcnow()
     db.session.flush()
+    key = support_counts.key_of(db.session.get_one(Victim, victim_id))
+    support_counts.changed(key, before, support_counts.figures_of(row))
     return row
 
 
@@ -154,6 +172,7 @@ def refresh_many(victim_ids: list[int]) -> None:
     columns = ["victim_id", *FIGURES, "updated_at"]
     for start_at in range(0, len(victim_ids), 500):
         ids = victim_ids[start_at : start_at + 500]
+        before = support_counts.by_key(db.session.execute(support_counts.summed(ids)))
         db.session.execute(delete(SupportSummary).where(SupportSummary.victim_id.in_(ids)))
         source = (
             _source_rows(ids).add_columns(literal(utcnow(), UTCDateTime()).label("updated_at")).subquery()
@@ -162,6 +181,8 @@ def refresh_many(victim_ids: list[int]) -> None:
             insert(SupportSummary).from_select(columns, select(*[source.c[n] for n in columns])),
             execution_options={"synchronize_session": False},
         )
+        after = support_counts.by_key(db.session.execute(support_counts.summed(ids)))
+        support_counts.replaced(before, after)
 
 
 def start(victim_id: int) -> None:
@@ -169,6 +190,7 @@ def start(victim_id: int) -> None:
     figures: dict[str, Any] = dict.fromkeys(FIGURES, 0) | {"supported": False}
     db.session.add(SupportSummary(victim_id=victim_id, **figures, updated_at=utcnow()))
     db.session.flush()
+    support_counts.add([(support_counts.key_of(db.session.get_one(Victim, victim_id)), {"victims": 1})])
 
 
 def supported(victim_id: int) -> bool:
