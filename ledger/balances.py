@@ -137,7 +137,7 @@ def _labelled(columns: list[Any]) -> list[Any]:
     return [column.label(name) for column, name in zip(columns, DIMENSIONS, strict=True)]
 
 
-def _postings_on(first: date, last: date, detail: bool) -> Any:
+def _postings_on(first: date, last: date, detail: bool, projects_only: bool = False) -> Any:
     """The postings dated from `first` to `last` (within one month), negated and shaped like
     balance rows: what a range that starts or ends inside that month leaves out of it."""
     return (
@@ -153,25 +153,46 @@ def _postings_on(first: date, last: date, detail: bool) -> Any:
             literal(-1, Integer).label("postings"),
         )
         .join(Entry, Entry.id == Posting.entry_id)
-        .where(Entry.entry_date.between(first, last))
+        .where(
+            Entry.entry_date.between(first, last),
+            *([Posting.project_id.is_not(None)] if projects_only else []),
+        )
     )
 
 
-def balances(start: date | None = None, end: date | None = None, *, detail: bool = False) -> Subquery:
+def balances(
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    detail: bool = False,
+    projects_only: bool = False,
+    columns: tuple[str, ...] | None = None,
+) -> Subquery:
     """The total rows (or with `detail` the detail rows) of the postings dated from `start` to
     `end` (inclusive; open when None), with the columns of `ledger_balance`: group and sum them
-    as a report needs. An absent dimension is 0 or '' (see `DIMENSIONS` and `MARKED`)."""
+    as a report needs. An absent dimension is 0 or '' (see `DIMENSIONS` and `MARKED`). With
+    `projects_only` (detail rows), only the rows of postings on a project: the condition is inside
+    each part of the union, where an index serves it, not on the union as a whole; with `columns`,
+    only those columns."""
     table = _table()
     kept = select(*(table.c[name] for name in KEY + SUMS)).where(table.c.detail == detail)
+    if projects_only:
+        kept = kept.where(table.c.project_id > 0)  # project ids are positive; 0 is none, -1 marked
     parts = []
     if start is not None:
         kept = kept.where(table.c.month >= start.replace(day=1))
         if start.day > 1:
-            parts.append(_postings_on(start.replace(day=1), date.fromordinal(start.toordinal() - 1), detail))
+            first, last = start.replace(day=1), date.fromordinal(start.toordinal() - 1)
+            parts.append(_postings_on(first, last, detail, projects_only))
     if end is not None:
         kept = kept.where(table.c.month <= end.replace(day=1))
         if end < month_end(end):
-            parts.append(_postings_on(date.fromordinal(end.toordinal() + 1), month_end(end), detail))
+            first, last = date.fromordinal(end.toordinal() + 1), month_end(end)
+            parts.append(_postings_on(first, last, detail, projects_only))
+    if columns is not None:  # only these: an index that holds them answers without the rows
+        kept = kept.with_only_columns(*(table.c[name] for name in columns))
+        narrowed = [part.subquery() for part in parts]
+        parts = [select(*(part.c[name] for name in columns)) for part in narrowed]
     if not parts:
         return kept.subquery("balance")
     return union_all(kept, *parts).subquery("balance")

@@ -192,7 +192,16 @@ class Balance(Base):
             "allegation_ref",
             "case_code",
         ),
-        Index("ix_ledger_balance_project_id", "project_id", "account_id"),
+        # The project portfolio reads its sums from this index alone (migration 1097).
+        Index(
+            "ix_ledger_balance_project_id",
+            "project_id",
+            "account_id",
+            "detail",
+            "month",
+            "usd_minor",
+            "usd_debit_minor",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -146,6 +146,10 @@ def individual_share(paid: Decimal, disbursed: Decimal) -> Decimal | None:
     return (Decimal(100) * paid / disbursed).quantize(Decimal("0.1"))
 
 
+# What the portfolio reads of the balances: the projects' index holds these (migration 1097).
+PORTFOLIO_BALANCE = ("project_id", "account_id", "usd_minor", "usd_debit_minor")
+
+
 def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str, Any]]:
     """Every project approved by `end`: approved, disbursed and remaining (US dollars, reversals
     netted against what they reverse), schedule, and how many victims its tranches paid (count
@@ -153,7 +157,7 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
     only an approval debits grant expense; the cash a project drew is its tranches and their
     programme support cost; grants payable is what remains."""
     today = today or date.today()
-    kept = balances(end=end, detail=True)
+    kept = balances(end=end, detail=True, projects_only=True, columns=PORTFOLIO_BALANCE)
     c = kept.c
 
     def on(account: str, column: Any) -> ColumnElement[Any]:

@@ -1,4 +1,5 @@
-"""victims: support added up by place and category, kept in the summary's transaction (issue 14)
+"""victims: support added up by place and category, kept in the summary's transaction; the
+project portfolio's balances from one index (issue 14)
 
 The dashboards, the per-victim report's totals and its headline counted every victim in reach,
 and summed every service's cost, on each view (0.2–0.9 s each at 100,000 victims). They now read
@@ -6,6 +7,9 @@ and summed every service's cost, on each view (0.2–0.9 s each at 100,000 victi
 registration, sex and age group. The summary gains the cost of services the trust fund paid
 outside the ledger (the headline's third sum), so the counts can hold it too. Both are filled
 here from the rows already there, as `flask figures rebuild` would.
+
+The project portfolio summed its money from every detail balance row (a million at 100,000
+victims); it now reads only the rows on a project, and this index holds what it sums.
 """
 
 import sqlalchemy as sa
@@ -23,9 +27,18 @@ COUNTED = [f"status_{s}" for s in SERVICE_STATUSES] + [f"type_{t}" for t in SERV
 KEY = ("country_code", "mission", "year", "sex", "age_group")
 SUMS = ("victims", *COUNTED, "direct_usd_minor", "project_usd_minor", "supported", "funded_usd_minor")
 TRUST_FUND = "('trust_fund_project', 'direct_trust_fund')"
+PROJECTS = "ix_ledger_balance_project_id"  # the same name, wider
+OLD_INDEX = ["project_id", "account_id"]
+NEW_INDEX = ["project_id", "account_id", "detail", "month", "usd_minor", "usd_debit_minor"]
+
+
+def _project_index(columns):
+    op.drop_index(PROJECTS, table_name="ledger_balance")
+    op.create_index(PROJECTS, "ledger_balance", columns)
 
 
 def upgrade():
+    _project_index(NEW_INDEX)
     with op.batch_alter_table(SUMMARY) as batch:
         batch.add_column(minor("funded_usd_minor", nullable=True))
     op.execute(
@@ -63,6 +76,7 @@ def upgrade():
 
 
 def downgrade():
+    _project_index(OLD_INDEX)
     op.drop_table(COUNTS)
     with op.batch_alter_table(SUMMARY) as batch:
         batch.drop_column("funded_usd_minor")

@@ -184,3 +184,36 @@ def test_a_key_already_booked_adds_nothing(fund):
     db.session.commit()
     assert kept_usd(engine.VICTIM_SUPPORT) == 100_00
     assert balances.differences() == []
+
+
+def test_the_projects_rows_alone_sum_as_every_rows_on_a_project(fund):
+    """`projects_only` and `columns` (the portfolio's narrow read) give, for any range, the same
+    sums per project and account as every detail row filtered afterwards."""
+    book_a_bit_of_everything(fund)
+    fund.disburse(fund.project("1000", on=date(2019, 3, 5)), "400", on=date(2019, 3, 20))
+    db.session.commit()
+
+    def per_project(kept, projects_only):
+        rows = db.session.execute(
+            select(
+                kept.c.project_id,
+                kept.c.account_id,
+                func.sum(kept.c.usd_minor),
+                func.sum(kept.c.usd_debit_minor),
+            )
+            .where(*([] if projects_only else [kept.c.project_id > 0]))
+            .group_by(kept.c.project_id, kept.c.account_id)
+        ).all()
+        return {(p, a): (int(u), int(d)) for p, a, u, d in rows}
+
+    columns = ("project_id", "account_id", "usd_minor", "usd_debit_minor")
+    for start, end in (
+        (None, None),
+        (None, date(2019, 2, 13)),
+        (date(2019, 2, 12), date(2019, 3, 10)),
+        (None, date(2019, 3, 31)),
+    ):
+        narrow = balances.balances(start, end, detail=True, projects_only=True, columns=columns)
+        whole = balances.balances(start, end, detail=True)
+        assert per_project(narrow, True) == per_project(whole, False), (start, end)
+        assert per_project(narrow, True)  # the range holds project rows: the comparison is not empty
