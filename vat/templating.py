@@ -117,6 +117,14 @@ def idle_warning() -> dict[str, int] | None:
     }
 
 
+def _work_waiting() -> list[Any]:
+    """The queues waiting for the signed-in user, counted once per request (the navigation and
+    the dashboard both show them)."""
+    if "work_waiting" not in g:
+        g.work_waiting = work_queues.waiting(current_user)
+    return list(g.work_waiting)
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         number=number, amount=amount, money=money, cents=cents, day=day, when=when, month=month
@@ -136,5 +144,5 @@ def register_template_helpers(app: Flask) -> None:
             "request_status_label": lambda status: REQUEST_STATUS_LABELS[AdminRequestStatus(status)],
             "current_locale": lambda: str(get_locale()),
             "idle_warning": idle_warning,
-            "work_waiting": lambda: work_queues.waiting(current_user),
+            "work_waiting": _work_waiting,
         }

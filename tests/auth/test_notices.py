@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tests.auth.test_login import NEW, post_login, totp_for
 from tests.conftest import PASSWORD, sign_in
+from tests.statements import counting
 from vat.audit import AuditEvent
 from vat.auth import resets, services
 from vat.auth.models import NoticeKind, Role, SecurityNotice, User
@@ -156,3 +157,19 @@ def test_an_unknown_username_makes_no_notice(app, client):
     post_login(client, "nobody-at-all", "not the password!!")
     with app.app_context():
         assert db.session.scalars(select(SecurityNotice)).all() == []
+
+
+def test_the_banner_and_the_queues_cost_no_statement_of_their_own(app, client, login):
+    """The unseen count is read with the session (one statement), and the queues waiting for the
+    user are counted once although the navigation and the dashboard both show them."""
+    user = login(Role.FUND_MANAGER, "")
+    post_login(app.test_client(), user.username, "not the password!!")
+    with counting(app) as sent:
+        page = client.get("/").get_data(as_text=True)
+    assert BANNER in page and ": 1<" in page
+    notices = [s for s in sent if "auth_security_notice" in s]
+    assert len(notices) == 1 and "auth_session" in notices[0]  # folded into the session's lookup
+    assert sum("ledger_outflow" in s for s in sent) == 1  # disbursements to approve, counted once
+    with counting(app) as sent:
+        client.get("/auth/notices")
+    assert sum("count(" in s.lower() and "auth_security_notice" in s for s in sent) == 1

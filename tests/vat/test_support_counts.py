@@ -33,6 +33,17 @@ FILTERS = [
 ]
 
 
+REFERRED: dict[str, Any] = {
+    "service_type": "medical",
+    "status": "referred",
+    "referral_date": date(2026, 1, 5),
+}
+PAID_OUTSIDE_THE_LEDGER = REFERRED | {
+    "service_type": "shelter", "status": "completed", "start_date": date(2026, 1, 6),
+    "end_date": date(2026, 1, 20), "funding_source": "direct_trust_fund", "currency": "USD", "cost": "120.50",
+}  # fmt: skip
+
+
 def from_sources(user: Actor, filters: VictimFilters) -> tuple[int, int, int, dict[str, int]]:
     """Victims, supported, trust-fund cost paid outside the ledger (cents) and services by type,
     counted from the victims' and services' own rows."""
@@ -70,43 +81,17 @@ def test_every_change_keeps_the_counts_exact(actor: User, manager: User) -> None
     first = register(actor, sex="female", age_group="minor")
     second = register(actor, country_code="COD", mission="MONUSCO", sex="male", age_group="adult")
     assert_counts_agree(actor, manager)
-    service = assistance.record_assistance(
-        actor=actor, victim=first, service_type="medical", status="referred", referral_date=date(2026, 1, 5)
-    )
-    assistance.record_assistance(
-        actor=actor,
-        victim=second,
-        service_type="shelter",
-        status="completed",
-        referral_date=date(2026, 1, 5),
-        start_date=date(2026, 1, 6),
-        end_date=date(2026, 1, 20),
-        funding_source="direct_trust_fund",
-        currency="USD",
-        cost="120.50",
-    )
+    service = assistance.record_assistance(actor=actor, victim=first, **REFERRED)
+    assistance.record_assistance(actor=actor, victim=second, **PAID_OUTSIDE_THE_LEDGER)
     assert_counts_agree(actor, manager)
-    assistance.update_assistance(
-        actor=actor,
-        victim=first,
-        service=service,
-        service_type="legal",
-        status="in_progress",
-        referral_date=date(2026, 1, 5),
-        start_date=date(2026, 1, 9),
-    )
+    started = REFERRED | {"service_type": "legal", "status": "in_progress", "start_date": date(2026, 1, 9)}
+    assistance.update_assistance(actor=actor, victim=first, service=service, **started)
     assert_counts_agree(actor, manager)
     # The second victim moves to the CAF, mission MINUSCA, and is recorded as a minor: their
     # figures leave one row of the counts for another.
-    identity.update_victim(
-        actor=actor,
-        victim=second,
-        country_code="CAF",
-        mission="MINUSCA",
-        sex="male",
-        age_group="minor",
-        **{name: getattr(second, name) for name in identity.IDENTITY_FIELDS},
-    )
+    identities = {name: getattr(second, name) for name in identity.IDENTITY_FIELDS}
+    moved = {"country_code": "CAF", "mission": "MINUSCA", "sex": "male", "age_group": "minor"}
+    identity.update_victim(actor=actor, victim=second, **moved, **identities)
     assert_counts_agree(actor, manager)
     rows = db.session.execute(select(support_counts.counts)).all()
     assert sum(row.victims for row in rows) == 2
@@ -142,7 +127,9 @@ def test_a_glass_broken_victim_is_counted_for_its_senior_advocate(
     db.session.commit()
     senior = db.session.get_one(User, make_user(Role.SENIOR_ADVOCATE, "CAF").id)
     before = headline(senior, VictimFilters())
-    identity.break_glass_victim(actor=senior, case_code=outside.case_code, reason="urgent medical care needed tonight")
+    identity.break_glass_victim(
+        actor=senior, case_code=outside.case_code, reason="urgent medical care needed tonight"
+    )
     db.session.flush()
     after = headline(senior, VictimFilters())
     assert (before.victims, after.victims) == (1, 2)

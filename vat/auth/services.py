@@ -518,13 +518,15 @@ def end_sessions_of(*, actor: Any, user: User) -> int:
     return ended
 
 
-def find_session(token: str) -> UserSession | None:
-    """The session for this token, not ended, with its user and their scopes (reads only)."""
-    return db.session.scalar(
-        select(UserSession)
+def find_session(token: str) -> tuple[UserSession | None, int]:
+    """The session for this token, not ended, with its user and their scopes, and how many of
+    the user's notices are unseen (reads only)."""
+    found = db.session.execute(
+        select(UserSession, notices.unseen_sql(UserSession.user_id))
         .where(UserSession.token_hash == _token_hash(token), UserSession.ended_at.is_(None))
         .options(joinedload(UserSession.user).selectinload(User.scopes))
-    )
+    ).first()
+    return (None, 0) if found is None else (found[0], int(found[1]))
 
 
 class Upkeep(enum.Enum):

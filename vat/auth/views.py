@@ -59,7 +59,7 @@ def identify() -> None:
     token = session.get("sid")
     if not token or request.endpoint is None or request.endpoint.endswith("static"):
         return
-    row = services.find_session(token)
+    row, g.unseen_notices = services.find_session(token)
     upkeep = services.upkeep_due(row) if row is not None and row.user.active else services.Upkeep.END
     if row is not None and upkeep is not services.Upkeep.NONE:
         db.session.commit()  # end the reading transaction; the write begins its own
@@ -465,7 +465,7 @@ def mark_notices_seen() -> Response:
 @bp.app_context_processor
 def notice_helpers() -> dict[str, Any]:
     """The count of unseen notices, asked only by pages for a signed-in user."""
-    return {"unseen_notices": lambda: notices.unseen_count(current_user), "notice_label": notices.label}
+    return {"unseen_notices": lambda: g.get("unseen_notices", 0), "notice_label": notices.label}
 
 
 @bp.post("/sessions/end")
