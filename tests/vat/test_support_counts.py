@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import BigInteger, func, select, text, type_coerce
+from sqlalchemy import case, func, select, text
 
 from tests.vat.conftest import register
 from vat.auth.actor import Actor
@@ -49,7 +49,7 @@ def from_sources(user: Actor, filters: VictimFilters) -> tuple[int, int, int, di
     counted from the victims' and services' own rows."""
     conditions = victim_conditions(user, filters, consented_only=False)
     victims, supported = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(type_coerce(supported_sql(Victim.id), BigInteger)), 0))
+        select(func.count(), func.coalesce(func.sum(case((supported_sql(Victim.id), 1), else_=0)), 0))
         .select_from(Victim)
         .where(*conditions)
     ).one()
