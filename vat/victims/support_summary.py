@@ -248,5 +248,6 @@ def rebuild() -> int:
         insert(SupportSummary).from_select(columns, select(*[source.c[n] for n in columns])),
         execution_options={"synchronize_session": False},
     )
+    support_counts.rebuild()  # added up from these rows, so rebuilt with them
     db.session.expire_all()
     return int(db.session.scalar(select(func.count()).select_from(SupportSummary)) or 0)
