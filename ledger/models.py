@@ -171,6 +171,9 @@ class Posting(Base):
     account: Mapped[Account] = relationship(lazy="joined")
 
 
+PORTFOLIO_INDEX = ("project_id", "account_id", "detail", "month", "usd_minor", "usd_debit_minor")
+
+
 class Balance(Base):
     """The sum of the postings of one account, month, currency and combination of dimensions,
     written by the posting engine in the transaction that posts them (ledger.balances): a detail
@@ -192,16 +195,7 @@ class Balance(Base):
             "allegation_ref",
             "case_code",
         ),
-        # The project portfolio reads its sums from this index alone (migration 1097).
-        Index(
-            "ix_ledger_balance_project_id",
-            "project_id",
-            "account_id",
-            "detail",
-            "month",
-            "usd_minor",
-            "usd_debit_minor",
-        ),
+        Index("ix_ledger_balance_project_id", *PORTFOLIO_INDEX),  # the portfolio reads it alone
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
