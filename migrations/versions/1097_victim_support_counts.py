@@ -18,7 +18,7 @@ from alembic import op
 from migrations.schema import SERVICE_TYPES, integer, key, minor, string
 
 revision = "1097"
-down_revision = "1101"
+down_revision = "1096"
 
 SUMMARY = "vat_victim_support_summary"
 COUNTS = "vat_victim_support_count"
