@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import click
-from flask import current_app, request
+from flask import abort, current_app, flash, redirect, request
 from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -27,6 +27,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import ForeignKey, Integer, String, delete, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.wrappers import Response
 from wtforms import HiddenField
 from wtforms.validators import Optional, Regexp
 
@@ -63,6 +64,18 @@ class KeyedForm(FlaskForm):
         super().__init__(*args, **kwargs)
         if not self.key.data:
             self.key.data = uuid.uuid4().hex
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Validate; but a submission already recorded under this key with these values is answered
+        at once as a repeat (302 to its result), valid or not: the first one may have changed what
+        the form offers (a task it closed), and every handler, `submit`, `act` or its own, is spared
+        telling a repeat from an error."""
+        valid = bool(super().validate(extra_validators))
+        if "csrf_token" not in self.errors and not self.key.errors:
+            earlier = repeated(self)
+            if earlier is not None:
+                abort(already_recorded(earlier))
+        return valid
 
     @property
     def data(self) -> dict[str, Any]:
@@ -130,6 +143,13 @@ def repeated(form: KeyedForm) -> RequestKey | None:
     if row is None or not hmac.compare_digest(row.request_hash, request_hash()):
         return None
     return row
+
+
+def already_recorded(earlier: RequestKey) -> Response:
+    """A second submission of a form: nothing more is done; back to what the first one recorded."""
+    db.session.rollback()
+    flash(str(ALREADY_RECORDED), "success")
+    return redirect(earlier.target or request.path)
 
 
 def claim(form: KeyedForm) -> Claim:

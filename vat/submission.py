@@ -16,7 +16,7 @@ from vat.auth.forms import EmptyForm
 from vat.db import BeginMode, db, reset_begin_mode, set_begin_mode
 from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField, InvalidFields
-from vat.request_keys import KeyedForm
+from vat.request_keys import KeyedForm, already_recorded
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -113,9 +113,6 @@ def submit(
         return render_template(template, form=form, **context), status
 
     if not form.validate_on_submit():
-        earlier = repeated_submission(form)
-        if earlier is not None:
-            return already_recorded(earlier)
         show_hidden_errors(form)
         return again(200)
     try:
@@ -173,23 +170,6 @@ def button(run: Callable[[], object], *, done: str, back: str) -> Response:
 def claim_key(form: FlaskForm) -> request_keys.Claim | None:
     """Claim a create form's key in this transaction (None for a form without one)."""
     return request_keys.claim(form) if isinstance(form, KeyedForm) else None
-
-
-def repeated_submission(form: FlaskForm) -> request_keys.RequestKey | None:
-    """An invalid keyed form that repeats a submission already recorded (its CSRF token and key
-    sound): the earlier claim, so that it is answered as a repeat rather than as an error."""
-    if not (isinstance(form, KeyedForm) and form.is_submitted()):
-        return None
-    if "csrf_token" in form.errors or form.key.errors:
-        return None
-    return request_keys.repeated(form)
-
-
-def already_recorded(earlier: request_keys.RequestKey) -> Response:
-    """A second submission of a form: nothing more is done; back to what the first one recorded."""
-    db.session.rollback()
-    flash(str(request_keys.ALREADY_RECORDED), "success")
-    return redirect(earlier.target or request.path)
 
 
 def show_hidden_errors(form: FlaskForm) -> None:

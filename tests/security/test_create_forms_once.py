@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.security.conftest import IN_SCOPE, Clients, table_counts, victim_with_everything
 from tests.security.forms import rendered_values
@@ -319,3 +319,64 @@ def test_every_create_form_is_tested_here(app):
         if "POST" in rule.methods and rule.rule.endswith("/new") and not rule.endpoint.startswith("ledger.")
     }
     assert creating - tested == set()
+
+
+def test_a_small_form_repeated_after_its_choice_went_is_answered_as_a_repeat(database_url: str):
+    """A small form handled by `act` (shown on another page) and sent twice: the first submission
+    closed the task it names, so the second no longer validates; it is still a repeat (302 to the
+    result, "Already recorded"), not an error, and nothing is applied twice."""
+    from flask import Blueprint, flash, redirect
+    from wtforms import SelectField
+
+    from tests.conftest import make_app
+    from vat import audit
+    from vat.auth.policy import public
+    from vat.request_keys import KeyedForm
+    from vat.submission import act
+
+    open_tasks = {"a", "b"}
+
+    class CloseForm(KeyedForm):
+        task = SelectField()
+
+    def close(task: str) -> None:
+        audit.record("test.task_closed", actor=None)
+        open_tasks.discard(task)
+
+    bp = Blueprint("small_form_test", __name__)
+
+    @bp.post("/small-form-test")
+    @public
+    def close_task() -> Any:
+        form = CloseForm()
+        form.task.choices = sorted(open_tasks)
+        if not form.validate_on_submit():
+            flash("Choose an open task.", "error")
+            return redirect("/small-form-test/page")
+        return act(lambda: close(form.task.data), done="Closed.", back="/small-form-test/page", form=form)
+
+    application = make_app(database_url)
+    application.register_blueprint(bp)
+    client = application.test_client()
+
+    def closed() -> int:
+        with application.app_context():
+            return (
+                db.session.scalar(select(func.count()).where(audit.AuditEvent.action == "test.task_closed"))
+                or 0
+            )
+
+    def flashes() -> list[str]:
+        with client.session_transaction() as session:
+            return [message for _category, message in session.pop("_flashes", [])]
+
+    data = {"task": "a", "key": "7" * 32}
+    first = client.post("/small-form-test", data=data)
+    assert first.status_code == 302 and flashes() == ["Closed."]
+    again = client.post("/small-form-test", data=data)
+    assert again.status_code == 302 and again.headers["Location"] == first.headers["Location"]
+    assert [m[:17] for m in flashes()] == ["Already recorded:"]
+    assert closed() == 1 and open_tasks == {"b"}
+    # Another key with the task gone is an error, not a repeat.
+    assert client.post("/small-form-test", data={**data, "key": "8" * 32}).status_code == 302
+    assert flashes() == ["Choose an open task."] and closed() == 1
