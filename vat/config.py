@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "VAT_LOGIN_MEMORY_HOURS": 24,
     "VAT_LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
     "VAT_DEVICE_COOKIE_DAYS": 90,
+    # ASVS 2.4.2: each user sends the ledger at most this many money requests (bookings, approvals,
+    # rates, closes, imports) in a window of this many minutes; the web only (ledger/views/blueprint.py).
+    "VAT_MONEY_REQUESTS_PER_WINDOW": 60,
+    "VAT_MONEY_WINDOW_MINUTES": 10,
     "VAT_TOTP_MAX_FAILURES": 5,  # wrong codes (since the last right one) that lock the account
     "VAT_SUPPRESSION_THRESHOLD": 5,
     "VAT_NO_UPDATE_DAYS": 90,
@@ -88,6 +92,8 @@ INTEGER_ENVIRONMENT_KEYS = (
     "VAT_IDENTITY_RETENTION_DAYS",
     "VAT_UNUSUAL_AMOUNT_FACTOR",
     "VAT_UNUSUAL_AMOUNT_MIN_RECORDS",
+    "VAT_MONEY_REQUESTS_PER_WINDOW",
+    "VAT_MONEY_WINDOW_MINUTES",
 )
 
 # Environment variables read at start; anything else comes from DEFAULTS or the caller.
@@ -156,6 +162,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
         _fill_development_secrets(config, instance_path)
     if config["VAT_LOG_FORMAT"] not in ("text", "json"):
         raise ConfigurationError(f"VAT_LOG_FORMAT is {config['VAT_LOG_FORMAT']!r}: write text or json")
+    for key in ("VAT_MONEY_REQUESTS_PER_WINDOW", "VAT_MONEY_WINDOW_MINUTES"):
+        if int(config[key]) < 1:
+            raise ConfigurationError(f"{key} is {config[key]!r}: write a whole number, 1 or more")
     breached = config["VAT_BREACHED_PASSWORDS_FILE"]
     if breached and not Path(breached).is_file():
         raise ConfigurationError(f"VAT_BREACHED_PASSWORDS_FILE names no file: {breached}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -15,11 +17,14 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from ledger.cli import attach
 from ledger.labels import account_name, account_type
 from ledger.services import four_eyes
-from vat import paging
+from vat import audit, paging
+from vat.auth import throttle
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
+from vat.errors import ERROR_TITLES
 from vat.plausibility import Usual, checked
-from vat.submission import submit
+from vat.submission import READING_METHODS, submit
+from vat.templating import when
 
 bp = Blueprint(
     "ledger",
@@ -43,6 +48,46 @@ def _waiting() -> int:
 
 
 View = str | WerkzeugResponse | tuple[str, int]
+
+
+@bp.before_request
+def limit_money_requests() -> tuple[str, int] | None:
+    """ASVS 2.4.2: every request that writes to the ledger (a booking, an approval, a rate, a close,
+    an import) counts against its user's VAT_MONEY_REQUESTS_PER_WINDOW in VAT_MONEY_WINDOW_MINUTES,
+    kept in the database so that every worker and server shares it; beyond, it is refused before
+    anything is read or done, and audited. Counted and committed first, in a transaction of its own,
+    so that a refused or repeated form counts too. The services (seeding, commands) are not limited."""
+    if request.method in READING_METHODS or not current_user.is_authenticated:
+        return None
+    limit, minutes = (
+        current_app.config["VAT_MONEY_REQUESTS_PER_WINDOW"],
+        current_app.config["VAT_MONEY_WINDOW_MINUTES"],
+    )
+    until = throttle.count_request(f"money:{current_user.id}", limit=limit, window=timedelta(minutes=minutes))
+    if until is not None:
+        audit.record(
+            "ledger.rate_limited",
+            actor=current_user,
+            detail={
+                "endpoint": request.endpoint,
+                "limit": limit,
+                "minutes": minutes,
+                "until": until.isoformat(),
+            },
+        )
+    db.session.commit()
+    if until is None:
+        return None
+    current_app.logger.warning("money requests limited: %s by account %s", request.endpoint, current_user.id)
+    message = _(
+        "You have sent %(limit)d money requests in %(minutes)d minutes, the most allowed. This one was "
+        "not done: nothing was saved. You can send it again from %(time)s.",
+        limit=limit,
+        minutes=minutes,
+        time=when(until),
+    )
+    return render_template("errors/error.html", status=429, title=ERROR_TITLES[429], message=message), 429
+
 
 FORM_PAGE = "ledger/form.html"  # a form on a page of its own: a title, a note, the fields
 

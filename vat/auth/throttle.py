@@ -4,12 +4,15 @@ password or code is checked. See docs/security.md, "Login limits".
 Every attempt is counted first, in one statement (INSERT .. ON CONFLICT DO UPDATE .. WHERE the key
 may try now); a success then takes its count back. A concurrent attempt on the same key waits for
 the row (PostgreSQL) or the write lock (SQLite) and then sees the count and the wait: no more
-attempts are checked than the limits allow, and there is no race on the first failure's insert."""
+attempts are checked than the limits allow, and there is no race on the first failure's insert.
+
+The same counter limits a signed-in user's requests of one kind (`count_request`: money requests
+to the ledger, ASVS 2.4.2), in the same table so that every worker and server shares it."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -45,6 +48,29 @@ def _insert() -> Any:
     return sqlite_insert
 
 
+def _count(key: str, *, memory: timedelta, now: datetime, may_try: Any = None) -> Any:
+    """Count one attempt for `key` in one statement and return its row's (count, window start), or
+    None when `may_try` (a condition on the row) refuses it, counting nothing. Attempts older
+    than `memory` are forgotten: the count starts again at 1."""
+    table = LoginThrottle.__table__
+    at_now = literal(now, UTCDateTime())
+    forgotten = table.c.window_started_at < literal(now - memory, UTCDateTime())
+    statement = (
+        _insert()(table)
+        .values(key=key, failures=1, window_started_at=now, locked_until=None)
+        .on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "failures": case((forgotten, 1), else_=table.c.failures + 1),
+                "window_started_at": case((forgotten, at_now), else_=table.c.window_started_at),
+            },
+            where=may_try,
+        )
+        .returning(table.c.failures, table.c.window_started_at)
+    )
+    return db.session.execute(statement).one_or_none()
+
+
 def claim_attempt(key: str) -> int:
     """Count one attempt for `key` and return the attempts counted (this one included); raise
     LoginThrottled, counting nothing, while the key must wait."""
@@ -57,30 +83,28 @@ def claim_attempt(key: str) -> int:
         if is_address
         else timedelta(hours=cfg["VAT_LOGIN_MEMORY_HOURS"])
     )
-    at_now = literal(now, UTCDateTime())
-    forgotten = table.c.window_started_at < literal(now - memory, UTCDateTime())
-    statement = (
-        _insert()(table)
-        .values(key=key, failures=1, window_started_at=now, locked_until=None)
-        .on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
-                "failures": case((forgotten, 1), else_=table.c.failures + 1),
-                "window_started_at": case((forgotten, at_now), else_=table.c.window_started_at),
-            },
-            where=or_(table.c.locked_until.is_(None), table.c.locked_until <= at_now),
-        )
-        .returning(table.c.failures)
-    )
-    failures = db.session.execute(statement).scalar_one_or_none()
-    if failures is None:
+    may_try = or_(table.c.locked_until.is_(None), table.c.locked_until <= literal(now, UTCDateTime()))
+    counted = _count(key, memory=memory, now=now, may_try=may_try)
+    if counted is None:
         raise LoginThrottled(str(LOCKED_ERROR))
+    failures = int(counted.failures)
     wait = _wait_after(failures, is_address=is_address)
     if wait is not None:
         db.session.execute(
             update(LoginThrottle).where(LoginThrottle.key == key).values(locked_until=now + wait)
         )
-    return int(failures)
+    return failures
+
+
+def count_request(key: str, *, limit: int, window: timedelta) -> datetime | None:
+    """Count one request for `key` (a user's requests of one kind) in a window that opens with the
+    first request after the last window closed; None while at most `limit` were counted in it, else
+    when the window closes (the next request is counted again from then)."""
+    counted = _count(key, memory=window, now=utcnow())
+    if counted.failures <= limit:
+        return None
+    started: datetime = counted.window_started_at
+    return started + window
 
 
 def _wait_after(failures: int, *, is_address: bool) -> timedelta | None:
