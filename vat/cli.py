@@ -191,7 +191,7 @@ def backup(path: Path) -> None:
         source.close()
         target.close()
     else:
-        _run_pg("pg_dump", "--format=custom", f"--file={path}", _libpq_url(url))
+        _run_pg("pg_dump", url, "--format=custom", f"--file={path}")
     click.echo(f"backup written to {path}")
 
 
@@ -219,9 +219,7 @@ def restore(path: Path, yes: bool) -> None:
         source.close()
         target.close()
     else:
-        _run_pg(
-            "pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_libpq_url(url)}", str(path)
-        )
+        _run_pg("pg_restore", url, "--clean", "--if-exists", "--no-owner", str(path))
     click.echo(f"restored from {path}")
     _after_restore(path)
 
@@ -286,11 +284,19 @@ def _after_restore(path: Path) -> None:
     click.echo("ledger and audit log verify; heads anchored")
 
 
-def _libpq_url(url: object) -> str:
-    return make_url(str(url)).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _run_pg(program: str, *args: str) -> None:
+def _run_pg(program: str, url: URL, *args: str) -> None:
+    """Run a PostgreSQL client tool on the database at `url`. Its password goes in the child's
+    environment (PGPASSWORD), never on the command line, which every user of the machine can read
+    in the process list and which a failure's message repeats."""
     if shutil.which(program) is None:
         raise click.ClickException(f"{program} is not installed (PostgreSQL client tools)")
-    subprocess.run([program, *args], check=True)  # noqa: S603 - fixed program, our own arguments
+    target = url.set(drivername="postgresql")
+    environment = dict(os.environ)
+    if target.password is not None:
+        environment["PGPASSWORD"] = str(target.password)
+    bare = URL.create(
+        "postgresql", target.username, None, target.host, target.port, target.database, target.query
+    ).render_as_string(hide_password=False)
+    command = [program, f"--dbname={bare}", *args]
+    if subprocess.run(command, env=environment, check=False).returncode != 0:  # noqa: S603 - our own arguments
+        raise click.ClickException(f"{program} failed; nothing more was done")

@@ -99,15 +99,16 @@ INTEGER_ENVIRONMENT_KEYS = (
 # Environment variables read at start; anything else comes from DEFAULTS or the caller.
 ENVIRONMENT_KEYS = (
     "VAT_ENV",
-    "SECRET_KEY",
-    "VAT_DATA_KEY",
-    "VAT_MAC_KEY",
     "VAT_ANCHOR_FILE",
     "VAT_ORGANISATION",
     "VAT_BREACHED_PASSWORDS_FILE",
     "VAT_LOG_FORMAT",
     "VAT_LOG_SYSLOG",
 )
+# ASVS 13.3.1: each of these may instead be read from the file that <NAME>_FILE names (a Docker or
+# Kubernetes secret, a file a secrets manager's agent writes), so the value stays out of the
+# environment, the process list and the deployment's files. Never echoed in a message.
+SECRET_VARIABLES = ("SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY", "DATABASE_URL", "VAT_JOBS_REDIS_URL")
 YES = ("1", "true", "yes", "on")
 # Written exactly: "Production", "prod" or " production" must not quietly run as development.
 ENVIRONMENTS = ("development", "production")
@@ -130,12 +131,14 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
     from_environment = overrides is None or not overrides.get("TESTING")
     if from_environment:
         config.update({k: os.environ[k] for k in ENVIRONMENT_KEYS if os.environ.get(k)})
-        if os.environ.get("DATABASE_URL"):
-            config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+        secrets_given = {name: environment_secret(name) for name in SECRET_VARIABLES}
+        config.update({k: v for k, v in secrets_given.items() if v and k != "DATABASE_URL"})
+        if secrets_given["DATABASE_URL"]:
+            config["SQLALCHEMY_DATABASE_URI"] = secrets_given["DATABASE_URL"]
         if os.environ.get("TRUSTED_HOSTS"):
             config["TRUSTED_HOSTS"] = os.environ["TRUSTED_HOSTS"].split(",")
         config.update({k: int(os.environ[k]) for k in INTEGER_ENVIRONMENT_KEYS if os.environ.get(k)})
-        for key in ("VAT_JOBS_REDIS_URL", "VAT_JOBS_FOLDER", "VAT_JOBS_QUEUE_NAME"):
+        for key in ("VAT_JOBS_FOLDER", "VAT_JOBS_QUEUE_NAME"):
             if os.environ.get(key):
                 config[key] = os.environ[key]
         if os.environ.get("VAT_SINGLE_ADMIN_OFFICE"):
@@ -172,6 +175,25 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
     return config
 
 
+def environment_secret(name: str) -> str | None:
+    """`name` from the environment, or the contents of the file `<name>_FILE` names (spaces and
+    line ends around it taken off). Both set, or a file that cannot be read or is empty, refuse to
+    start; the message names the variable and the file, never what it holds."""
+    value = os.environ.get(name)
+    file_name = os.environ.get(f"{name}_FILE")
+    if not file_name:
+        return value or None
+    if value:
+        raise ConfigurationError(f"{name} and {name}_FILE are both set: keep one")
+    try:
+        content = Path(file_name).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"{name}_FILE: cannot read {file_name} ({type(error).__name__})") from None
+    if not content:
+        raise ConfigurationError(f"{name}_FILE: {file_name} is empty")
+    return content
+
+
 def _with_psycopg(url: str) -> str:
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
@@ -182,7 +204,7 @@ def _with_psycopg(url: str) -> str:
 def _require_production_settings(config: dict[str, Any]) -> None:
     missing = [k for k in ("SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY") if not config.get(k)]
     if missing:
-        raise ConfigurationError(f"production needs these set in the environment: {missing}")
+        raise ConfigurationError(f"production needs these set in the environment (or <NAME>_FILE): {missing}")
     for key in ("SECRET_KEY", "VAT_MAC_KEY"):
         if problem := weak_secret(config[key]):
             raise ConfigurationError(
