@@ -5,18 +5,22 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run install install-dev browser fonts test lint audit sbom format bench soak translations clean
+.PHONY: run install install-dev hashes browser fonts test lint audit sbom format bench soak translations clean
 
+# The virtualenv's own pip (bundled with Python, nothing downloaded) installs the pins; every file
+# it installs must match the SHA-256 pinned beside it (--require-hashes; `make hashes` renews them).
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
 install: $(BIN)/activate ## runtime dependencies and the compiled French and Chinese catalogues
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	$(BIN)/pybabel compile --directory translations --statistics
 
 install-dev: install ## runtime, test and lint dependencies
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
+
+hashes: ## after changing a pin: the SHA-256 of each file pip installs on this platform, beside each pin
+	$(PYTHON) .ci/hashes.py
 
 run: install ## migrate, seed demo data on first start, serve on http://127.0.0.1:5000 with the jobs worker
 	$(FLASK) db upgrade

@@ -33,8 +33,8 @@ def pins(path: Path) -> list[tuple[str, str]]:
     """(name, version) of each `name==version` line; a line that pins nothing is an error."""
     found = []
     for number, raw in enumerate(path.read_text().splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line or line.startswith("-r"):
+        line = raw.split("#", 1)[0].strip().removesuffix("\\").strip()
+        if not line or line.startswith(("-r", "--hash=")):  # a pin's hash, on the line after it
             continue
         match = PIN.match(line)
         if match is None:
