@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,16 @@ def test_an_unpinned_line_is_refused(tmp_path):
     loose.write_text("flask==3.1.3\nwerkzeug>=3\n")
     with pytest.raises(SystemExit, match="requirements.txt:2: not pinned"):
         _module().pins(loose)
+
+
+def test_every_pin_carries_a_hash_and_make_installs_with_require_hashes():
+    """A pin added without its hash would make `make install` refuse everything: caught here first."""
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        text = (ROOT / name).read_text()
+        pinned = [line for line in text.splitlines() if "==" in line.split("#", 1)[0]]
+        assert pinned and all(line.endswith(" \\") for line in pinned), name
+        hashes = re.findall(r"^    --hash=sha256:[0-9a-f]{64}$", text, flags=re.MULTILINE)
+        assert len(hashes) == len(pinned) == len(_module().pins(ROOT / name)), name
+    makefile = (ROOT / "Makefile").read_text()
+    installs = re.findall(r"pip install .*-r requirements.*\.txt", makefile)
+    assert len(installs) == 2 and all("--require-hashes" in line for line in installs)
