@@ -21,3 +21,12 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 timeout = (LOCK_TIMEOUT_MS + STATEMENT_TIMEOUT_MS) // 1000 + MARGIN_SECONDS
 graceful_timeout = 30  # a stopping worker finishes its request (and commits) before it goes
 keepalive = 5  # behind a proxy on the same network
+
+# An access log, when asked for (--access-logfile, or VAT_LOG_FORMAT=json), names no query string
+# (a search may hold a name), referrer (its query) or user agent, and, as the app's log, no
+# address. With VAT_LOG_FORMAT=json, gunicorn's own lines and its access log (on stdout) are the
+# app's JSON lines (vat.logs.GunicornJsonLogger).
+access_log_format = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+if os.environ.get("VAT_LOG_FORMAT") == "json":
+    logger_class = "vat.logs.GunicornJsonLogger"
+    accesslog = "-"
