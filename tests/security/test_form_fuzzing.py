@@ -115,7 +115,9 @@ def fuzz(app, clients: Clients, route, failures: list, tally: Counter) -> None:
             changed = {
                 table: (count, after)
                 for (table, count), after in zip(before.items(), table_counts(app).values(), strict=True)
-                if count != after and (table, route.endpoint) not in BOOKKEEPING
+                if count != after
+                and (table, route.endpoint) not in BOOKKEEPING
+                and not (table == "auth_login_throttle" and route.endpoint.startswith("ledger."))  # counted
             }
             if changed:
                 failures.append((route.url, status, "partial save", changed, hostile))
@@ -125,6 +127,9 @@ def fuzz(app, clients: Clients, route, failures: list, tally: Counter) -> None:
 
 
 def test_every_form_survives_hostile_input(app, make_user):
+    # Hundreds of hostile forms from one fund manager: the money requests' limit is not what is
+    # tested here (tests/ledger/test_money_rate_limit.py); every ledger POST is still counted.
+    app.config["VAT_MONEY_REQUESTS_PER_WINDOW"] = 1_000_000
     clients = Clients(app, make_user)
     failures: list = []
     tally: Counter = Counter()
