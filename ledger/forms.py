@@ -308,8 +308,8 @@ def _optional_int(value: object) -> int | None:
     return int(str(value)) if value not in (None, "") else None
 
 
-class DirectSupportForm(KeyedForm):
-    case_code = StringField(
+def case_code_field() -> StringField:
+    return StringField(
         _l("Victim's case code"),
         validators=[
             DataRequired(),
@@ -318,10 +318,18 @@ class DirectSupportForm(KeyedForm):
         ],
         description=_l("e.g. CAR-2017-0042 — never a name."),
     )
-    country_code = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validators=[Optional()])
-    purpose = StringField(
+
+
+def purpose_field() -> StringField:
+    return StringField(
         _l("Purpose"), validators=[DataRequired(), Length(max=200)], description=_l("e.g. school fees, rent")
     )
+
+
+class DirectSupportForm(KeyedForm):
+    case_code = case_code_field()
+    country_code = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validators=[Optional()])
+    purpose = purpose_field()
     amount = amount_field()
     currency = currency_field()
     amount_confirmed = ConfirmAmount()
@@ -345,6 +353,30 @@ class DirectSupportForm(KeyedForm):
         validators=[DataRequired(), Length(max=200)],
         description=_l("e.g. the decision reference"),
     )
+
+
+class EnvelopeForm(KeyedForm):
+    mission = StringField(
+        _l("Mission"), validators=[DataRequired(), Length(max=40)], description=_l("e.g. MINUSCA")
+    )
+    country_code = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validators=[DataRequired()])
+    usd = amount_field(_l("Envelope (US$)"))
+    victim_cap = amount_field(_l("Cap per victim (US$)"))
+    opens_on = DateField(_l("Opens on"), validators=[DataRequired()])
+    closes_on = DateField(_l("Closes on"), validators=[DataRequired()])
+    basis = StringField(
+        _l("Approved basis"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("e.g. the decision reference"),
+    )
+
+
+class UrgentPaymentForm(KeyedForm):
+    case_code = case_code_field()
+    purpose = purpose_field()
+    amount = amount_field()
+    currency = currency_field()
+    paid_on = DateField(_l("Date paid"), validators=[DataRequired(), not_future])
 
 
 class ReversalForm(KeyedForm):

@@ -11,6 +11,7 @@ made at the same moment cannot overspend it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -83,21 +84,59 @@ def confirm_envelope(*, actor: Actor, envelope: MissionEnvelope) -> MissionEnvel
     return envelope
 
 
-def paid_minor(envelope: MissionEnvelope, case_code: str | None = None) -> int:
-    """US cents the envelope paid (to one victim, with `case_code`): its payments that stand."""
-    query = standing(
-        select(func.coalesce(func.sum(Outflow.usd_minor), 0))
+def _paid(*columns: Any) -> Any:
+    """`columns` over the standing direct-support payments made from an envelope."""
+    return standing(
+        select(*columns)
         .join(DirectSupport, DirectSupport.id == Outflow.record_id)
         .where(
             Outflow.kind == OutflowKind.DIRECT_SUPPORT.value,
             Outflow.status == OutflowStatus.POSTED.value,
-            DirectSupport.envelope_id == envelope.id,
+            DirectSupport.envelope_id.is_not(None),
         ),
         DirectSupport,
+    )
+
+
+def paid_minor(envelope: MissionEnvelope, case_code: str | None = None) -> int:
+    """US cents the envelope paid (to one victim, with `case_code`): its payments that stand."""
+    query = _paid(func.coalesce(func.sum(Outflow.usd_minor), 0)).where(
+        DirectSupport.envelope_id == envelope.id
     )
     if case_code is not None:
         query = query.where(DirectSupport.case_code == case_code)
     return int(db.session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class EnvelopeRow:
+    """An envelope as its list shows it: what it may pay, what it paid and to how many victims."""
+
+    envelope: MissionEnvelope
+    paid_minor: int
+    victims: int
+
+    @property
+    def left_minor(self) -> int:
+        return self.envelope.usd_minor - self.paid_minor
+
+
+def envelope_rows() -> list[EnvelopeRow]:
+    """Every envelope by mission, the latest first, with what it paid (one grouped query)."""
+    paid = {
+        envelope_id: (int(total), int(victims))
+        for envelope_id, total, victims in db.session.execute(
+            _paid(
+                DirectSupport.envelope_id,
+                func.sum(Outflow.usd_minor),
+                func.count(func.distinct(DirectSupport.case_code)),
+            ).group_by(DirectSupport.envelope_id)
+        )
+    }
+    envelopes = db.session.scalars(
+        select(MissionEnvelope).order_by(MissionEnvelope.mission, MissionEnvelope.opens_on.desc())
+    )
+    return [EnvelopeRow(e, *paid.get(e.id, (0, 0))) for e in envelopes]
 
 
 def pay_urgent(

@@ -3,6 +3,7 @@
 from ledger.views import (
     contributions,
     direct_support,
+    envelopes,
     imports,
     overview,
     partner_reports,
@@ -16,6 +17,7 @@ __all__ = [
     "bp",
     "contributions",
     "direct_support",
+    "envelopes",
     "imports",
     "overview",
     "partner_reports",

@@ -65,11 +65,12 @@ def _an_admin_request() -> None:
 
 
 def _issue_18_records() -> None:
-    """The demo has none; the outcome-letter, follow-up and partner-report routes need one each:
-    an outcome to tell and a feedback to follow up for each scope's victim, a report due."""
+    """The demo has none; the outcome-letter, follow-up, partner-report and envelope routes need
+    one each: an outcome to tell and a feedback to follow up for each scope's victim, a report
+    due, a mission's envelope awaiting confirmation."""
     from datetime import date
 
-    from ledger.models import Project, ProjectReport
+    from ledger.models import MissionEnvelope, Project, ProjectReport
     from vat.db import utcnow
     from vat.victims.models import Feedback, VictimTask
 
@@ -94,6 +95,10 @@ def _issue_18_records() -> None:
         )
     project_id = db.session.scalar(select(Project.id).order_by(Project.id))
     db.session.add(ProjectReport(project_id=project_id, kind="narrative", due_on=date(2026, 3, 31)))
+    maker = db.session.scalar(select(User.id).where(User.role == Role.FUND_MANAGER).order_by(User.id))
+    terms = {"usd_minor": 100000, "victim_cap_minor": 40000, "basis": "Seeded for the authorization tests."}
+    period = {"opens_on": date(2026, 1, 1), "closes_on": date(2026, 12, 31)}
+    db.session.add(MissionEnvelope(mission="MINUSCA", country_code="CAF", maker_id=maker, **terms, **period))
 
 
 @pytest.fixture(scope="session")
@@ -158,6 +163,7 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
         Donor,
         Entry,
         ExchangeRate,
+        MissionEnvelope,
         Outflow,
         Period,
         Project,
@@ -218,6 +224,7 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
                 select(Feedback.id).where(Feedback.victim_id == victim.id).order_by(Feedback.id)
             ),
             "report_id": _first(select(ProjectReport.id).order_by(ProjectReport.id)),
+            "envelope_id": _first(select(MissionEnvelope.id).order_by(MissionEnvelope.id)),
         }
 
 
