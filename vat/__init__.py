@@ -98,10 +98,11 @@ def register_request_hooks(app: Flask) -> None:
 def connect_domains() -> None:
     """A direct-support payment in the ledger records the assistance it paid for, and its reversal
     cancels it; a tranche's payments to victims record the money that reached each, and its
-    reversal reverses them (ledger never imports victims code; it announces each, within the same
-    transaction). An allegation's outcome opens a task to tell each victim named in it, the same
-    way; and a withholding is refused unless its allegation is substantiated against that country."""
-    from ledger.services.beneficiary_lines import beneficiaries_named
+    reversal reverses them; a partner's per-beneficiary lines are recorded on each victim (ledger
+    never imports victims code; it announces each, within the same transaction). An allegation's
+    outcome opens a task to tell each victim named in it, the same way; and a withholding is
+    refused unless its allegation is substantiated against that country."""
+    from ledger.services.beneficiary_lines import beneficiaries_named, beneficiary_lines_imported
     from ledger.services.grants import (
         project_payees_named,
         project_payments_paid,
@@ -116,6 +117,7 @@ def connect_domains() -> None:
     direct_support_reversed.connect(_cancel_direct_support)
     project_payees_named.connect(_check_project_payees)
     beneficiaries_named.connect(_known_payees)
+    beneficiary_lines_imported.connect(_record_partner_lines)
     project_payments_paid.connect(_record_project_payments)
     project_payments_reversed.connect(_reverse_project_payments)
     outcome_recorded.connect(on_outcome_recorded)
@@ -144,6 +146,12 @@ def _known_payees(sender: object, **payees: Any) -> set[str]:
     from vat.victims.payments import known_payees
 
     return known_payees(**payees)
+
+
+def _record_partner_lines(sender: object, **report: Any) -> None:
+    from vat.victims.payments import record_partner_lines
+
+    record_partner_lines(**report)
 
 
 def _record_project_payments(sender: object, **payments: Any) -> None:

@@ -47,6 +47,9 @@ CASE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9/-]{2,39}$")
 # are victims of `country_code` within the actor's scope. With no receiver, none is known.
 signals = Namespace()
 beneficiaries_named = signals.signal("ledger-report-beneficiaries-named")
+# Sent, inside the import's transaction, with the lines saved: the victims' side records each on
+# the victim it names as support received (a refusal there rolls the whole import back).
+beneficiary_lines_imported = signals.signal("ledger-report-lines-imported")
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -261,6 +264,24 @@ def import_lines(
         report.reference = report.reference or filename[-120:]
     db.session.flush()
     db.session.expire(project, ["beneficiaries"])
+    beneficiary_lines_imported.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        actor=actor,
+        project_id=project.id,
+        report_id=report.id,
+        currency=project.currency,
+        reported_on=report.received_on,
+        lines=[
+            {
+                "line_id": row.id,
+                "case_code": row.case_code,
+                "support": row.support,
+                "provided_on": row.provided_on,
+            }
+            | {"amount_minor": row.amount_minor, "usd_minor": row.usd_minor}
+            for row in rows
+        ],
+    )
     record_audit(
         "project.report_lines",
         actor,

@@ -21,12 +21,21 @@ from vat.db import db
 from vat.reports.scope import VictimFilters
 from vat.reports.support import support_rows
 from vat.victims import assistance, consents, support_summary
-from vat.victims.models import Assistance, Consent, FundPayment, ServiceStatus, SupportSummary, Victim
+from vat.victims.models import (
+    Assistance,
+    Consent,
+    FundPayment,
+    PartnerSupport,
+    ServiceStatus,
+    SupportSummary,
+    Victim,
+)
 
 STATUSES = [s.value for s in ServiceStatus]
 victim_facts = st.tuples(
     st.lists(st.sampled_from(STATUSES), max_size=4),  # services' statuses
     st.lists(st.tuples(st.sampled_from(["direct", "project"]), st.booleans()), max_size=3),  # payments
+    st.lists(st.integers(min_value=0, max_value=500), max_size=2),  # partners' reported lines (US cents)
 )
 
 
@@ -35,11 +44,11 @@ def test_python_and_sql_agree_and_the_summary_agrees_with_both(ctx: Flask) -> No
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(victims=st.lists(victim_facts, min_size=1, max_size=6))
-    def agree(victims: list[tuple[list[str], list[tuple[str, bool]]]]) -> None:
+    def agree(victims: list[tuple[list[str], list[tuple[str, bool]], list[int]]]) -> None:
         savepoint = db.session.begin_nested()
         try:
             rows = []
-            for n, (statuses, payments) in enumerate(victims):
+            for n, (statuses, payments, reported) in enumerate(victims):
                 victim = Victim(case_code=f"T-{n}", country_code="CAF", registered_on=date(2024, 1, 1))
                 victim.services = [Assistance(service_type="medical", status=s) for s in statuses]
                 db.session.add(victim)
@@ -58,6 +67,20 @@ def test_python_and_sql_agree_and_the_summary_agrees_with_both(ctx: Flask) -> No
                     )
                     for k, (source, reversed_) in enumerate(payments)
                 )
+                db.session.add_all(
+                    PartnerSupport(
+                        victim_id=victim.id,
+                        project_id=7,
+                        report_id=3,
+                        report_line_id=100 * n + k,
+                        support="cash" if usd else "medical",
+                        currency="USD",
+                        amount_minor=usd,
+                        usd_minor=usd,
+                        reported_on=date(2024, 3, 1),
+                    )
+                    for k, usd in enumerate(reported)
+                )
                 rows.append(victim)
             db.session.flush()
             support_summary.rebuild()
@@ -69,9 +92,14 @@ def test_python_and_sql_agree_and_the_summary_agrees_with_both(ctx: Flask) -> No
                 v.id
                 for v in rows
                 for payments in [db.session.scalars(select(FundPayment).where(FundPayment.victim_id == v.id))]
-                if support_summary.is_supported(v.services, payments)
+                for lines in [
+                    db.session.scalars(select(PartnerSupport).where(PartnerSupport.victim_id == v.id))
+                ]
+                if support_summary.is_supported(v.services, payments, lines)
             }
             assert in_sql == in_python == kept
+            reported_usd = {v.id: sum(facts[2]) for v, facts in zip(rows, victims, strict=True)}
+            assert {v.id: summary_of(v).reported_usd_minor for v in rows} == reported_usd
             assert support_summary.differences() == []
             compared.append(len(in_python))
         finally:

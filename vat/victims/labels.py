@@ -59,6 +59,7 @@ LABELS: dict[str, Any] = {
     "mission_budget": _l("mission budget"),
     "agency": _l("agency"),
     "petty_cash": _l("petty cash"),
+    "cash": _l("cash"),  # a partner's per-beneficiary line of money
     # needs
     "met": _l("met"),
     "partly_met": _l("partly met"),

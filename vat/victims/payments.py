@@ -1,6 +1,7 @@
 """The fund's money that reached a victim, as the ledger announces it through its signals (the
-ledger never imports this code): direct support paid or reversed, and a tranche's payments to a
-project's beneficiaries or their reversal. Each keeps the victims' support summaries exact."""
+ledger never imports this code): direct support paid or reversed, a tranche's payments to a
+project's beneficiaries or their reversal, and the lines of a partner's per-beneficiary report.
+Each keeps the victims' support summaries exact."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from vat.errors import DomainError
 from vat.victims import support_summary
 from vat.victims.history import add_audited, audit_victim
 from vat.victims.identity import in_scope_condition
-from vat.victims.models import FundPayment, PaymentSource, Victim
+from vat.victims.models import FundPayment, PartnerSupport, PaymentSource, Victim
 
 # How a direct payment reached the victim: the fund never pays a victim itself (OIOS annex C).
 DIRECT_ROUTES = {
@@ -162,6 +163,54 @@ def reverse_payments(*, actor: Actor, ledger_entry_id: int) -> list[FundPayment]
         )
         support_summary.refresh(victim.id)
     return reversed_now
+
+
+def record_partner_lines(
+    *,
+    actor: Actor,
+    project_id: int,
+    report_id: int,
+    currency: str,
+    reported_on: date,
+    lines: list[dict[str, Any]],
+) -> list[PartnerSupport]:
+    """Called by the ledger when a partner's per-beneficiary report is imported: each line (its
+    `line_id`, `case_code`, `support`, `amount_minor`, `usd_minor`, `provided_on`) recorded on the
+    victim it names as support received; one audit row per victim; their summaries refreshed."""
+    codes = sorted({line["case_code"] for line in lines})
+    victims = {
+        victim.case_code: victim
+        for victim in db.session.scalars(
+            select(Victim).where(Victim.case_code.in_(codes), in_scope_condition(actor))
+        )
+    }
+    for code in codes:
+        if code not in victims:
+            raise DomainError(_l("No victim has case code %(code)s.", code=code))
+    rows = [
+        PartnerSupport(
+            victim_id=victims[line["case_code"]].id,
+            project_id=project_id,
+            report_id=report_id,
+            report_line_id=line["line_id"],
+            support=line["support"],
+            currency=currency,
+            amount_minor=int(line["amount_minor"]),
+            usd_minor=int(line["usd_minor"]),
+            provided_on=line["provided_on"],
+            reported_on=reported_on,
+        )
+        for line in lines
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    for code in codes:
+        mine = [row for row in rows if row.victim_id == victims[code].id]
+        detail = {"project": project_id, "report": report_id, "lines": len(mine)}
+        detail["usd"] = sum(row.usd_minor for row in mine)
+        audit_victim("victim.partner_support", actor=actor, victim=victims[code], detail=detail)
+    support_summary.refresh_many(sorted(victim.id for victim in victims.values()))
+    return rows
 
 
 def payments_of(victim_id: int) -> list[tuple[FundPayment, Decimal]]:

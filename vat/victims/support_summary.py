@@ -29,6 +29,7 @@ from vat.victims.models import (
     Assistance,
     FundingSource,
     FundPayment,
+    PartnerSupport,
     PaymentSource,
     ServiceStatus,
     ServiceType,
@@ -50,11 +51,18 @@ class _Payment(Protocol):
 # --- the definition, twice --------------------------------------------------------------------
 
 
-def is_supported(services: Iterable[_Service], payments: Iterable[_Payment]) -> bool:
-    """A victim is supported when they received a service (in progress or completed) or money from
-    the fund reached them (a direct or project payment recorded for them and not reversed). Being
-    listed as a project's beneficiary is not support."""
-    return any(s.status in DELIVERED for s in services) or any(not p.reversed for p in payments)
+def is_supported(
+    services: Iterable[_Service], payments: Iterable[_Payment], reported: Iterable[object]
+) -> bool:
+    """A victim is supported when they received a service (in progress or completed), money from
+    the fund reached them (a direct or project payment recorded for them and not reversed), or an
+    implementing partner reported giving them money or a service (a line of its per-beneficiary
+    report). Being listed as a project's beneficiary is not support."""
+    return (
+        any(s.status in DELIVERED for s in services)
+        or any(not p.reversed for p in payments)
+        or any(True for _line in reported)
+    )
 
 
 def supported_sql(victim_id: Any) -> ColumnElement[bool]:
@@ -62,6 +70,7 @@ def supported_sql(victim_id: Any) -> ColumnElement[bool]:
     return or_(
         exists().where(Assistance.victim_id == victim_id, Assistance.status.in_(DELIVERED)),
         exists().where(FundPayment.victim_id == victim_id, FundPayment.reversed.is_(False)),
+        exists().where(PartnerSupport.victim_id == victim_id),
     )
 
 
@@ -70,7 +79,7 @@ def supported_sql(victim_id: Any) -> ColumnElement[bool]:
 STATUS_COLUMNS = [(f"status_{s.value}", s) for s in ServiceStatus]
 TYPE_COLUMNS = [(f"type_{t.value}", t) for t in ServiceType]
 COUNTED = [name for name, _ in STATUS_COLUMNS + TYPE_COLUMNS]
-FIGURES = [*COUNTED, "direct_usd_minor", "project_usd_minor", "projects", "supported", "funded_usd_minor"]
+FIGURES = [*COUNTED, "direct_usd_minor", "project_usd_minor", "reported_usd_minor", "projects", "supported", "funded_usd_minor"]
 TRUST_FUND_SOURCES = (FundingSource.TRUST_FUND_PROJECT.value, FundingSource.DIRECT_TRUST_FUND.value)
 
 
@@ -120,18 +129,26 @@ def _source_rows(victim_ids: Any = None) -> Select[*tuple[Any, ...]]:
         .group_by(FundPayment.victim_id)
         .subquery("payments")
     )
+    reported = (
+        select(PartnerSupport.victim_id.label("victim_id"), func.sum(PartnerSupport.usd_minor).label("usd"))
+        .where(*([] if victim_ids is None else [PartnerSupport.victim_id.in_(victim_ids)]))
+        .group_by(PartnerSupport.victim_id)
+        .subquery("reported")
+    )
     return (
         select(
             Victim.id.label("victim_id"),
             *[func.coalesce(services.c[n], 0).label(n) for n in COUNTED],
             cast(func.coalesce(payments.c.direct_usd_minor, 0), BigInteger).label("direct_usd_minor"),
             cast(func.coalesce(payments.c.project_usd_minor, 0), BigInteger).label("project_usd_minor"),
+            cast(func.coalesce(reported.c.usd, 0), BigInteger).label("reported_usd_minor"),
             func.coalesce(payments.c.projects, 0).label("projects"),
             supported_sql(Victim.id).label("supported"),
             cast(func.coalesce(services.c.funded_usd_minor, 0), BigInteger).label("funded_usd_minor"),
         )
         .outerjoin(services, services.c.victim_id == Victim.id)
         .outerjoin(payments, payments.c.victim_id == Victim.id)
+        .outerjoin(reported, reported.c.victim_id == Victim.id)
         .where(*only)
     )
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from vat import money
 from vat.allegations.clock import overdue_steps
 from vat.allegations.models import ClockRule, Step
 from vat.db import db
@@ -38,6 +40,8 @@ class Event:
     kind: str
     title: str
     detail: str = ""
+    amount: Decimal | None = None  # money received, in `currency` (shown the reader's way)
+    currency: str = ""
 
 
 def load_victim_file(victim: Victim) -> None:
@@ -55,6 +59,7 @@ def load_victim_file(victim: Victim) -> None:
             selectinload(Victim.disclosures),
             selectinload(Victim.needs).undefer(Need.note),
             selectinload(Victim.feedback).undefer(Feedback.complaint_text),
+            selectinload(Victim.partner_support),
             selectinload(Victim.allegation_links).selectinload(VictimAllegation.allegation),
         )
         .execution_options(populate_existing=True)  # undefer notes of rows already in the session
@@ -115,6 +120,14 @@ def timeline(victim: Victim) -> list[Event]:
             recipient=disclosure.recipient,
         )
         events.append(Event(disclosure.shared_on, "disclosure", title))
+    for line in victim.partner_support:
+        title = _(
+            "An implementing partner reported %(support)s support (project %(project)s)",
+            support=vat_label(line.support),
+            project=line.project_id,
+        )
+        paid = money.from_minor(line.amount_minor, line.currency) if line.amount_minor else None
+        events.append(Event(line.provided_on or line.reported_on, "service", title, "", paid, line.currency))
     # Newest first; within one day, in the order things happen (registered, consented, referred, told).
     order = {"case": 0, "consent": 1, "allegation": 2, "disclosure": 3, "service": 4, "child": 5}
     ranked = sorted(enumerate(events), key=lambda p: (p[1].on, order.get(p[1].kind, 6), p[0]), reverse=True)
