@@ -246,13 +246,15 @@ POSTING_ROLE = {
     "erase_identities": Role.SENIOR_ADVOCATE,
 }
 # Values for URL parameters that are not record ids: "kind" an import template's, "job_id" a job
-# no user owns.
+# no user owns, "letter" and "language" a letter template's.
 FIXED_ARGUMENTS = {
     "step": "referred",
     "cycle_step": "member_state_outcome",
     "fmt": "csv",
     "kind": "victims",
     "job_id": "A" * 32,
+    "letter": "outcome",
+    "language": "fr",
 }
 # The sign-in flow changes the session it runs in: its forms are tested in tests/auth.
 SKIPPED_ENDPOINTS = frozenset({"auth.logout", "auth.check_second_factor"})

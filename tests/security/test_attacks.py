@@ -12,6 +12,7 @@ from werkzeug.test import encode_multipart
 
 from tests.conftest import PASSWORD, make_app
 from tests.security.conftest import (
+    FIXED_ARGUMENTS,
     IN_SCOPE,
     Clients,
     in_address,
@@ -107,7 +108,7 @@ def test_scripts_stored_in_every_text_field_render_escaped_everywhere(app, make_
     assert stored >= 20, stored
 
     records = seeded_objects(app, IN_SCOPE)
-    values = {**records, "step": "referred", "fmt": "csv", "kind": "victims", "job_id": "A" * 32}
+    values = {**records, **FIXED_ARGUMENTS}
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and "static" not in rule.endpoint and "filename" not in rule.arguments:
             shown_at.add(rule.build({a: values[a] for a in in_address(rule)}, append_unknown=False)[1])

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it; its stubs predate it
 
 from vat.auth.policy import Permission, requires
-from vat.claims import frameworks, legal, support
+from vat.claims import correspondence, frameworks, legal, support
 from vat.claims.blueprint import (
     CLAIM,
     bp,
@@ -36,8 +36,10 @@ from vat.claims.models import Claim
 from vat.forms_on_parent import FormOn, route_form
 from vat.inputs import today
 from vat.submission import form_values, submit, text
+from vat.victims.forms import LetterForm
 from vat.victims.labels import vat_label
 from vat.victims.models import Child
+from vat.victims.views.letters import letter_download
 
 # --- the case at law ----------------------------------------------------------------------------
 
@@ -270,4 +272,29 @@ def save_framework() -> str | tuple[str, int] | Response:
         then=lambda _saved: url_for("claims.framework_list"),
         template=FRAMEWORK_FORM,
         refused_status=200,
+    )
+
+
+# --- the letter telling the victim the claim's step ---------------------------------------------
+
+
+def _step_letter_page(claim: Claim, form: LetterForm) -> str:
+    return render_template("vat/claims/step_letter.html", claim=claim, form=form)
+
+
+@bp.get("/<int:claim_id>/step-letter")
+@requires(Permission.EDIT_CASES)
+def step_letter_page(claim_id: int) -> str:
+    return _step_letter_page(load_claim(claim_id), LetterForm())
+
+
+@bp.post("/<int:claim_id>/step-letter")
+@requires(Permission.EDIT_CASES)
+def step_letter(claim_id: int) -> Response | tuple[str, int]:
+    claim, form = load_claim(claim_id), LetterForm()
+    return letter_download(
+        form,
+        lambda: correspondence.step_letter(actor=current_user, claim=claim, language=form.language.data),
+        again=lambda: _step_letter_page(claim, form),
+        name=f"{claim.code}-step-letter-{claim.current_step.value}",
     )

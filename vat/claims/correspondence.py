@@ -1,5 +1,5 @@
 """Who waits on whom: the letters exchanged with the member state (and how long it has not
-answered), and the case updates owed to the victim."""
+answered), the case updates owed to the victim and the letter telling them a claim's step."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from vat.auth.actor import Actor
@@ -16,8 +17,9 @@ from vat.claims.models import Claim, ClaimStep, Letter, LetterChannel, LetterDir
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, past_date, today
-from vat.victims import family
+from vat.victims import family, letters
 from vat.victims import listing as victim_listing
+from vat.victims.letter_templates import LETTER_LANGUAGES
 from vat.victims.models import Communication
 
 S = ClaimStep
@@ -143,6 +145,23 @@ def update_text(claim: Claim) -> str:
         else "closed.",
     }
     return f"Paternity claim {claim.code}, {claim.step_on.isoformat()}: {texts[claim.current_step]}"
+
+
+def step_letter(*, actor: Actor, claim: Claim, language: str) -> list[str]:
+    """The letter telling the victim the step their claim reached, from the template in use in
+    `language` (the step named in that language); written and audited by the victims service."""
+    with force_locale(language if language in LETTER_LANGUAGES else "en"):
+        step = str(claim.current_step.label)
+    values = {
+        "claim": claim.code,
+        "step": step,
+        "step_code": claim.current_step.value,
+        "step_on": claim.step_on,
+        "member_state": country_name(claim.member_state),
+    }
+    return letters.write_letter(
+        actor=actor, victim=claim.victim, kind="claim_step", language=language, values=values, claim=claim.id
+    )
 
 
 def inform_victim(

@@ -24,7 +24,7 @@ from vat.addresses import MAX_ID
 from vat.plausibility import ConfirmAmount
 from vat.request_keys import KeyedForm
 from vat.victims.labels import LABELS, choices
-from vat.victims.letters import LETTER_LANGUAGES
+from vat.victims.letter_templates import LETTER_LANGUAGES
 from vat.victims.models import (
     AgeGroup,
     Availability,
@@ -155,6 +155,15 @@ class LetterForm(FlaskForm):
     language = SelectField(
         _l("Language of the letter"),
         choices=[SelectChoice(code, name) for code, name in LETTER_LANGUAGES.items()],
+    )
+
+
+class LetterTemplateForm(FlaskForm):
+    body = TextAreaField(
+        _l("The letter"),
+        validators=[DataRequired(), Length(max=20_000)],
+        description=_l("Blank lines separate paragraphs; the first paragraph is the title."),
+        render_kw={"rows": 24},
     )
 
 

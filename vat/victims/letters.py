@@ -2,25 +2,25 @@
 investigation, whatever its outcome). An outcome recorded opens a task per victim with a deadline
 (VAT_INFORM_OUTCOME_DAYS); the letter is written from a template in the victim's language and
 printed as a PDF; when, how and by whom the victim was told is the case-update communication that
-closes the task (vat.victims.family)."""
+closes the task (vat.victims.family). `write_letter` writes any letter to a victim from its
+template (vat.victims.letter_templates), the claims' step letters too."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from flask import render_template
 from flask_babel import lazy_gettext as _l
 
 from vat.auth.actor import Actor
 from vat.errors import DomainError
 from vat.inputs import InvalidField, today
+from vat.victims import letter_templates
 from vat.victims.history import audit_victim
+from vat.victims.letter_templates import LETTER_LANGUAGES
 from vat.victims.models import Communication, Victim, VictimTask
 from vat.victims.outcomes import INFORM_OUTCOME, inform_days
-
-# The languages a letter template exists in (templates/vat/letters/outcome.<code>.txt).
-LETTER_LANGUAGES = {"en": "English", "fr": "Français", "zh": "中文"}
 
 
 def due_on(task: VictimTask) -> date:
@@ -55,26 +55,33 @@ def outcomes_to_tell(victim: Victim, on: date | None = None) -> list[OutcomeToTe
 
 
 def outcome_letter(*, actor: Actor, victim: Victim, task: VictimTask, language: str) -> list[str]:
-    """The letter's paragraphs (the first is its title), written from the template of `language`.
-    It holds the victim's name, decrypted here and audited (by case code, never the name)."""
+    """The outcome letter's paragraphs (the first is its title), in `language`."""
     if task.victim_id != victim.id or task.kind != INFORM_OUTCOME:
         raise DomainError(_l("That task belongs to another victim."))
+    reference = task.allegation.reference if task.allegation else "—"
+    values = {"reference": reference, "outcome": task.outcome}
+    return write_letter(
+        actor=actor, victim=victim, kind="outcome", language=language, values=values, task=task.id
+    )
+
+
+def write_letter(
+    *, actor: Actor, victim: Victim, kind: str, language: str, values: dict[str, Any], **about: Any
+) -> list[str]:
+    """A letter to `victim` of `kind` in `language` from the template in use, with `values` and
+    what every letter holds. It holds the victim's name, decrypted here and audited (by case
+    code and `about`, never the name)."""
     if language not in LETTER_LANGUAGES:
         raise InvalidField("language", _l("Choose a language the letter is written in."))
-    reference = task.allegation.reference if task.allegation else "—"
-    text = render_template(
-        f"vat/letters/outcome.{language}.txt",
-        name=victim.name or victim.case_code,
-        case_code=victim.case_code,
-        reference=reference,
-        outcome=task.outcome,
-        on=today(),
-        advocate=victim.advocate.username if victim.advocate else "",
-    )
-    audit_victim(
-        "victim.outcome_letter",
-        actor=actor,
-        victim=victim,
-        detail={"task": task.id, "allegation": reference, "language": language},
-    )
-    return [" ".join(part.split()) for part in text.split("\n\n") if part.strip()]
+    common = {
+        "name": victim.name or victim.case_code,
+        "case_code": victim.case_code,
+        "on": today(),
+        "advocate": victim.advocate.username if victim.advocate else "",
+    }
+    written = letter_templates.paragraphs(kind, language, {**values, **common})
+    detail = {"kind": kind, "language": language, **about}
+    if kind == "outcome":
+        detail["allegation"] = values["reference"]
+    audit_victim(f"victim.{kind}_letter", actor=actor, victim=victim, detail=detail)
+    return written
