@@ -248,6 +248,8 @@ def records(app: Flask, make_user: Callable[..., Any], today: date) -> dict[str,
             "step": "assessed",
             "cycle_step": "member_state_outcome",
             "kind": "victims",  # an import template's
+            "letter": "outcome",  # a letter template's kind and language
+            "language": "fr",
             "code": victim.case_code,
         }
 
@@ -292,7 +294,7 @@ def test_every_record_route_refuses_outsiders(
     login(role, scope)
     checked = 0
     for endpoint, path, arguments in vat_routes(app):
-        scoped = bool(arguments - {"step", "cycle_step", "kind"})
+        scoped = bool(arguments - {"step", "cycle_step", "kind", "letter", "language"})
         if expected == 404 and not scoped:
             continue  # pages without a record id show the user's own scope (tested elsewhere)
         url = build(path, records)
