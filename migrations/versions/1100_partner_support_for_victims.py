@@ -13,7 +13,7 @@ from alembic import op
 from migrations import schema as t
 
 revision = "1100"
-down_revision = "1092"
+down_revision = "1099"
 
 SUPPORT = ("cash", *t.SERVICE_TYPES)
 TABLE = "vat_partner_support"
