@@ -4,7 +4,9 @@ vat_partner_support: each line of an implementing partner's per-beneficiary repo
 it names (by the ledger's plain ids of project, report and line), kept by the victims' side when the
 ledger imports the report. vat_victim_support_summary.reported_usd_minor: the US cents partners
 reported giving the victim. Lines imported before this revision are copied across, and the
-summaries they change are brought up to date (a partner's line is support received).
+summaries they change are brought up to date (a partner's line is support received); the
+summaries' sums per place (vat_victim_support_count) gain the column, and a database that held
+partner lines before this revision needs `flask figures rebuild` for those sums.
 """
 
 import sqlalchemy as sa
@@ -13,7 +15,7 @@ from alembic import op
 from migrations import schema as t
 
 revision = "1100"
-down_revision = "1099"
+down_revision = "1097"
 
 SUPPORT = ("cash", *t.SERVICE_TYPES)
 TABLE = "vat_partner_support"
@@ -41,8 +43,11 @@ def upgrade():
         t.unique(TABLE, "report_line_id"),
     )
     t.create_indexes(TABLE, "victim_id")
-    with op.batch_alter_table("vat_victim_support_summary") as batch:
-        batch.add_column(sa.Column("reported_usd_minor", sa.BigInteger(), nullable=False, server_default="0"))
+    for table in ("vat_victim_support_summary", "vat_victim_support_count"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(
+                sa.Column("reported_usd_minor", sa.BigInteger(), nullable=False, server_default="0")
+            )
     op.execute(
         f"""
         INSERT INTO {TABLE} (victim_id, project_id, report_id, report_line_id, support, currency,
@@ -67,6 +72,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("vat_victim_support_summary") as batch:
-        batch.drop_column("reported_usd_minor")
+    for table in ("vat_victim_support_count", "vat_victim_support_summary"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("reported_usd_minor")
     op.drop_table(TABLE)

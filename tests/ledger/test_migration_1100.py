@@ -28,7 +28,7 @@ def test_1100_copies_the_lines_imported_before_it(fund, project):  # noqa: F811
     assert len(lines) == 2 and sum(1 for row in summaries if row.supported) == 2
     db.session.commit()
 
-    downgrade(revision="1099")
+    downgrade(revision="1097")
     assert not inspect(db.engine).has_table("vat_partner_support")
     # Before 1100 a partner's line was not support: these victims had nothing else.
     db.session.execute(text("UPDATE vat_victim_support_summary SET supported = FALSE"))

@@ -79,7 +79,15 @@ def supported_sql(victim_id: Any) -> ColumnElement[bool]:
 STATUS_COLUMNS = [(f"status_{s.value}", s) for s in ServiceStatus]
 TYPE_COLUMNS = [(f"type_{t.value}", t) for t in ServiceType]
 COUNTED = [name for name, _ in STATUS_COLUMNS + TYPE_COLUMNS]
-FIGURES = [*COUNTED, "direct_usd_minor", "project_usd_minor", "reported_usd_minor", "projects", "supported", "funded_usd_minor"]
+FIGURES = [
+    *COUNTED,
+    "direct_usd_minor",
+    "project_usd_minor",
+    "reported_usd_minor",
+    "projects",
+    "supported",
+    "funded_usd_minor",
+]
 TRUST_FUND_SOURCES = (FundingSource.TRUST_FUND_PROJECT.value, FundingSource.DIRECT_TRUST_FUND.value)
 
 
