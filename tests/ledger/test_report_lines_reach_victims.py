@@ -16,7 +16,8 @@ from vat.auth.models import Role
 from vat.db import db
 from vat.reports import fund_money
 from vat.victims import support_summary
-from vat.victims.models import PartnerSupport, SupportSummary, Victim
+from vat.victims.models import SupportSummary, Victim
+from vat.victims.partner_support import PartnerSupport
 
 LINES = ("CAR-2017-0042,cash,300.00,2019-04-02", "CAR-2017-0042,Medical,0,", "CAR-2017-0043,shelter,150.5,")
 

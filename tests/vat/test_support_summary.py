@@ -25,11 +25,11 @@ from vat.victims.models import (
     Assistance,
     Consent,
     FundPayment,
-    PartnerSupport,
     ServiceStatus,
     SupportSummary,
     Victim,
 )
+from vat.victims.partner_support import PartnerSupport
 
 STATUSES = [s.value for s in ServiceStatus]
 victim_facts = st.tuples(

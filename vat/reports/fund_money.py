@@ -12,7 +12,8 @@ from ledger.models import Account, AccountType, Posting, ProjectPayment, Project
 from ledger.reports.amounts import effective_kind, postings, summed
 from ledger.services.booking import standing
 from vat.db import db
-from vat.victims.models import FundPayment, PartnerSupport, PaymentSource, Victim
+from vat.victims.models import FundPayment, PaymentSource, Victim
+from vat.victims.partner_support import PartnerSupport
 
 NAME = "payments to victims"
 

@@ -19,7 +19,8 @@ from vat.errors import DomainError
 from vat.victims import support_summary
 from vat.victims.history import add_audited, audit_victim
 from vat.victims.identity import in_scope_condition
-from vat.victims.models import FundPayment, PartnerSupport, PaymentSource, Victim
+from vat.victims.models import FundPayment, PaymentSource, Victim
+from vat.victims.partner_support import PartnerSupport
 
 # How a direct payment reached the victim: the fund never pays a victim itself (OIOS annex C).
 DIRECT_ROUTES = {

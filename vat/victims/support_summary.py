@@ -29,13 +29,13 @@ from vat.victims.models import (
     Assistance,
     FundingSource,
     FundPayment,
-    PartnerSupport,
     PaymentSource,
     ServiceStatus,
     ServiceType,
     SupportSummary,
     Victim,
 )
+from vat.victims.partner_support import PartnerSupport
 
 DELIVERED = (ServiceStatus.IN_PROGRESS, ServiceStatus.COMPLETED)
 

@@ -32,6 +32,7 @@ from vat.victims.models import (
     VictimTask,
 )
 from vat.victims.needs import NOT_MET
+from vat.victims.partner_support import PartnerSupport
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,6 @@ def load_victim_file(victim: Victim) -> None:
             selectinload(Victim.disclosures),
             selectinload(Victim.needs).undefer(Need.note),
             selectinload(Victim.feedback).undefer(Feedback.complaint_text),
-            selectinload(Victim.partner_support),
             selectinload(Victim.allegation_links).selectinload(VictimAllegation.allegation),
         )
         .execution_options(populate_existing=True)  # undefer notes of rows already in the session
@@ -120,7 +120,8 @@ def timeline(victim: Victim) -> list[Event]:
             recipient=disclosure.recipient,
         )
         events.append(Event(disclosure.shared_on, "disclosure", title))
-    for line in victim.partner_support:
+    reported = select(PartnerSupport).where(PartnerSupport.victim_id == victim.id).order_by(PartnerSupport.id)
+    for line in db.session.scalars(reported):
         title = _(
             "An implementing partner reported %(support)s support (project %(project)s)",
             support=vat_label(line.support),
