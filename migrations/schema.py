@@ -34,6 +34,36 @@ SERVICE_TYPES = (
     "other",
 )
 
+# The accountability cycle's measures as 1087 created them (1105 adds the disciplinary referrals).
+CYCLE_MEASURES = (
+    "acquitted",
+    "administrative_leave",
+    "confined_to_barracks",
+    "convicted",
+    "prosecution_declined",
+    "demotion",
+    "dismissal",
+    "fine",
+    "imprisonment",
+    "investigating",
+    "leave_without_pay",
+    "left_before_action",
+    "no_action",
+    "no_reply_content",
+    "none",
+    "ongoing",
+    "other",
+    "payments_suspended",
+    "prosecution_opened",
+    "referred",
+    "repatriation",
+    "repatriation_and_ban",
+    "reprimand",
+    "separation",
+    "suspension",
+    "written_censure",
+)
+
 # --- columns and constraints, named as the models' convention names them ------------------
 
 

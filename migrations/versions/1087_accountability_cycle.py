@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
+from migrations.schema import CYCLE_MEASURES as MEASURES
 from migrations.schema import create_indexes, day, flag, foreign_key, integer, key, moment, one_of, string
 
 revision = "1087"
@@ -25,34 +26,6 @@ STEPS = (
     "member_state_outcome",
     "criminal_referral",
     "criminal_response",
-)
-MEASURES = (
-    "acquitted",
-    "administrative_leave",
-    "confined_to_barracks",
-    "convicted",
-    "prosecution_declined",
-    "demotion",
-    "dismissal",
-    "fine",
-    "imprisonment",
-    "investigating",
-    "leave_without_pay",
-    "left_before_action",
-    "no_action",
-    "no_reply_content",
-    "none",
-    "ongoing",
-    "other",
-    "payments_suspended",
-    "prosecution_opened",
-    "referred",
-    "repatriation",
-    "repatriation_and_ban",
-    "reprimand",
-    "separation",
-    "suspension",
-    "written_censure",
 )
 CONTINGENTS = "military_contingent,formed_police"
 OFFICIALS_AND_EXPERTS = "civilian,military_expert,individual_police"

@@ -25,6 +25,11 @@ class CycleStep(Labelled):
     CRIMINAL_RESPONSE = "criminal_response"  # the state's answer to that referral
 
 
+# Civilian personnel are referred for disciplinary action rather than sanctioned by the mission:
+# staff to OHRM, UN Volunteers to their programme, an agency's personnel to its own process (SG §66:
+# 5 persons to OHRM, 2 to the UNV programme). A referral, not a sanction.
+DISCIPLINARY_REFERRALS = ("referred_to_ohrm", "referred_to_unv", "referred_to_entity")
+
 # What each step may record; "none" on a referral means the step was decided without referring:
 # it meets its own limit and starts no later one.
 MEASURES: dict[str, tuple[str, ...]] = {
@@ -44,6 +49,7 @@ MEASURES: dict[str, tuple[str, ...]] = {
         "demotion",
         "fine",
         "written_censure",
+        *DISCIPLINARY_REFERRALS,
         "left_before_action",
         "no_action",
         "other",

@@ -8,7 +8,8 @@ year or a date range, over the allegations received in it:
 - victims of those allegations by entity category and by entity category and type, as the UN's
   groups (girls, women, boys, men, unknown; SG §62, §67–68);
 - the alleged perpetrators concerned by each action taken in the period, per personnel group,
-  counted per person (SG §66: administrative action against 25 military and 2 police personnel);
+  counted per person (SG §66: administrative action against 25 military and 2 police personnel;
+  5 civilians referred to OHRM and 2 to the UN Volunteers programme for disciplinary action);
 - earlier years' allegations by year of allegation: results received and missing, member states'
   actions reported and awaited (SG §65–66; vat.reports.un_followup);
 - OIOS's measures: days from intake to referral against 10 (§73), months of investigation and the
@@ -33,7 +34,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from vat.allegations.clock import deadline
-from vat.allegations.cycle_models import MEASURES, NOT_REFERRED, AccountabilityStep, CycleStep, StepPerson
+from vat.allegations.cycle_models import (
+    DISCIPLINARY_REFERRALS,
+    MEASURES,
+    NOT_REFERRED,
+    AccountabilityStep,
+    CycleStep,
+    StepPerson,
+)
 from vat.allegations.models import (
     Allegation,
     AllegationType,
@@ -81,10 +89,10 @@ REFERRAL_DAYS = 10  # OIOS §73: intake to referral for investigation
 INVESTIGATION_MONTHS = 6  # OIOS §74 and the SG's target for investigations
 DAYS_PER_MONTH = Decimal("30.4375")  # an average month, for average durations only
 # A sanction: an administrative action or a member state's outcome that punishes (not "other",
-# which says nothing of what was done).
+# which says nothing of what was done, nor a referral for disciplinary action, still to be decided).
 SANCTIONS = {
     CycleStep.ADMINISTRATIVE_ACTION.value: set(MEASURES[CycleStep.ADMINISTRATIVE_ACTION])
-    - {"left_before_action", "no_action", "other"},
+    - {"left_before_action", "no_action", "other", *DISCIPLINARY_REFERRALS},
     CycleStep.MEMBER_STATE_OUTCOME.value: set(MEASURES[CycleStep.MEMBER_STATE_OUTCOME])
     - {"acquitted", "no_action", "ongoing", "other"},
 }
