@@ -4,8 +4,8 @@ and those against 2 to the UN Volunteers programme. Counted per person on the UN
 report counts them; a referral is not a sanction.
 
 The report does not say how the 5 spread over allegations: the rebuilt records choose (one
-allegation with two of its three alleged perpetrators referred), and a referral dated after the
-period, or of an allegation's person who is no one, is not counted."""
+allegation of 2016 with two of its three alleged perpetrators referred); a referral dated after
+the period is not counted."""
 
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ def rebuilt(app: Flask, make_user: Callable[..., Any]) -> Any:
     with app.test_request_context():
         records = Records(db.session.get_one(User, senior.id))
         staff = {"personnel_category": "civilian", "outcome": "substantiated"}
-        for _ in range(3):  # 3 staff members, one per allegation, one of them of 2016
+        for _ in range(3):  # 3 staff members, one per allegation
             allegation = records.allegation(YEAR, perpetrators=1, **staff)
             records.step(allegation, "administrative_action", "referred_to_ohrm", date(YEAR, 8, 1))
-        # Two of three staff members of one allegation; the third is no one (beyond the count).
+        # Two of the three staff members of an allegation of 2016; the third is not referred.
         three = records.allegation(2016, perpetrators=3, **staff)
         records.step(three, "administrative_action", "referred_to_ohrm", date(YEAR, 9, 1), "1, 2")
         volunteers = {**staff, "personnel_category": "un_volunteer"}
