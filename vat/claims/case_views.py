@@ -279,7 +279,8 @@ def save_framework() -> str | tuple[str, int] | Response:
 
 
 def _step_letter_page(claim: Claim, form: LetterForm) -> str:
-    return render_template("vat/claims/step_letter.html", claim=claim, form=form)
+    told = next(iter(correspondence.steps_to_tell(claim)), None)  # the open one first
+    return render_template("vat/claims/step_letter.html", claim=claim, form=form, told=told)
 
 
 @bp.get("/<int:claim_id>/step-letter")

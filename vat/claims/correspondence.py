@@ -21,6 +21,7 @@ from vat.victims import family, letters
 from vat.victims import listing as victim_listing
 from vat.victims.letter_templates import LETTER_LANGUAGES
 from vat.victims.models import Communication
+from vat.victims.outcomes import INFORM_CLAIM_STEP
 
 S = ClaimStep
 WAITING_FLAGS = (180, 90, 30)
@@ -164,6 +165,13 @@ def step_letter(*, actor: Actor, claim: Claim, language: str) -> list[str]:
     )
 
 
+def steps_to_tell(claim: Claim, on: date | None = None) -> list[letters.OutcomeToTell]:
+    """The claim's steps the victim is owed, open first: the deadline, and when, how and by whom
+    the victim was told."""
+    rows = letters.outcomes_to_tell(claim.victim, on, kind=INFORM_CLAIM_STEP)
+    return [row for row in rows if row.task.claim_id == claim.id]
+
+
 def inform_victim(
     *,
     actor: Actor,
@@ -172,8 +180,10 @@ def inform_victim(
     channel: str,
     summary: str | None,
     language: str | None = None,
+    by_whom: str | None = None,
 ) -> Communication:
-    """Record the case update given to the victim, through the victims service."""
+    """Record the case update given to the victim, through the victims service; it tells the
+    victim the claim's step, so it closes the claim's open task to tell it."""
     communication = family.log_communication(
         actor=actor,
         victim=claim.victim,
@@ -182,6 +192,8 @@ def inform_victim(
         summary=summary,
         case_update_given=True,
         language=language,
+        by_whom=by_whom,
+        closes_task_ids=[row.task.id for row in steps_to_tell(claim) if row.task.closed_at is None],
     )
     audit_claim("claim.victim_informed", actor=actor, claim=claim, communication=communication.id)
     return communication

@@ -235,6 +235,7 @@ class InformForm(KeyedForm):
     occurred_on = DateField(_l("Date"), validators=[DataRequired()])
     channel = SelectField(_l("Channel"), choices=choices(Channel), default="in_person")
     language = StringField(_l("Language"), validators=[Optional(), Length(max=40)])
+    by_whom = StringField(_l("By whom"), validators=[Optional(), Length(max=120)])
     summary = TextAreaField(_l("What the victim was told"), validators=[Optional(), Length(max=5000)])
 
 

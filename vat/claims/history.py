@@ -15,6 +15,7 @@ from vat.claims.models import Claim, ClaimEvent, ClaimStep
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, past_date, today
+from vat.victims import outcomes
 
 
 class IllegalMove(DomainError):
@@ -70,4 +71,5 @@ def enter_step(
     db.session.add(event)
     db.session.flush()
     audit_claim(f"claim.{kind}", actor=actor, claim=claim, step_from=before, step_to=target.value, on=on)
+    outcomes.open_claim_step_task(actor=actor, victim=claim.victim, claim_id=claim.id, step=target.value)
     return event

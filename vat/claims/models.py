@@ -29,6 +29,7 @@ from vat.crypto import EncryptedDate, EncryptedText, identity_column
 from vat.db import Base, Recorded, UTCDateTime, one_of, owned, utcnow
 from vat.money import InCurrency, currency_first
 from vat.victims.models import Assistance, Child, Consent, Victim
+from vat.victims.outcomes import claim_code
 
 CLAIM_LABELS: dict[str, Any] = {
     "match": _l("match"),
@@ -327,7 +328,7 @@ class Claim(Base):
 
     @property
     def code(self) -> str:
-        return f"PC-{self.id:05d}"
+        return claim_code(self.id)
 
     @property
     def current_step(self) -> ClaimStep:

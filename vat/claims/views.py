@@ -201,6 +201,7 @@ def show(claim_id: int) -> str:
         waiting=correspondence.waiting(claim),
         plan=plan,
         update_owed=correspondence.victim_update_owed(claim),
+        steps_told=correspondence.steps_to_tell(claim),
         no_update=correspondence.victim_without_update(claim),
         no_update_days=victim_listing.no_update_days(),
         consent_in_force=claim.share_consent is not None and claim.share_consent.active,

@@ -37,8 +37,11 @@ class OutcomeToTell:
     informed_by: Communication | None  # the case update that closed the task: when, how, by whom
 
 
-def outcomes_to_tell(victim: Victim, on: date | None = None) -> list[OutcomeToTell]:
-    """Each outcome the victim is owed, open ones first, with its deadline and how it was told."""
+def outcomes_to_tell(
+    victim: Victim, on: date | None = None, kind: str = INFORM_OUTCOME
+) -> list[OutcomeToTell]:
+    """Each outcome (or claim step: `kind`) the victim is owed, open ones first, with its
+    deadline and how it was told."""
     on = on or today()
     told = {c.id: c for c in victim.communications}
     rows = [
@@ -49,7 +52,7 @@ def outcomes_to_tell(victim: Victim, on: date | None = None) -> list[OutcomeToTe
             informed_by=told.get(task.closed_by_communication_id or 0),
         )
         for task in victim.tasks
-        if task.kind == INFORM_OUTCOME
+        if task.kind == kind
     ]
     return sorted(rows, key=lambda row: (row.task.closed_at is not None, row.due_on, row.task.id))
 

@@ -37,6 +37,7 @@ from vat.victims.models import (
     VictimTask,
 )
 from vat.victims.needs import NOT_MET, has_need_not_met
+from vat.victims.outcomes import task_reference
 from vat.victims.support_summary import supported_in_summary
 
 
@@ -176,8 +177,8 @@ class Attention:
     stuck_services: list[tuple[int, str, str, int]] = field(default_factory=list)  # id, code, type, days
     no_assistance: list[tuple[int, str]] = field(default_factory=list)
     no_update: list[tuple[int, str, date]] = field(default_factory=list)
-    # id, code, allegation reference, outcome, to tell by, overdue
-    open_tasks: list[tuple[int, str, str, str, date, bool]] = field(default_factory=list)
+    # (victim, case code, allegation or claim, outcome (None: a claim's step to tell), due, overdue)
+    open_tasks: list[tuple[int, str, str, str | None, date, bool]] = field(default_factory=list)
     follow_ups: list[tuple[int, str, date | None, bool, bool]] = field(
         default_factory=list
     )  # id, code, follow up by, a complaint, overdue
@@ -283,7 +284,7 @@ def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) ->
         .limit(ATTENTION_LIMIT + 1)
     ).all()
     result.open_tasks = [
-        (i, c, ref or "—", outcome, due_on(task), due_on(task) < on)
+        (i, c, ref or task_reference(task), outcome, due_on(task), due_on(task) < on)
         for i, c, ref, outcome, task in _first(result, "open_tasks", list(open_tasks))
     ]
     follow_ups = db.session.execute(

@@ -341,14 +341,11 @@ class VictimTask(Base):
     closed_by_communication_id: Mapped[int | None] = mapped_column(
         ForeignKey("vat_communication.id", ondelete="SET NULL")
     )
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("vat_claim.id"), index=True)  # a step to tell
+    claim_step: Mapped[str | None] = mapped_column(String(30))  # checked by the claims service
 
     victim: Mapped[Victim] = relationship(back_populates="tasks")
     allegation: Mapped[Allegation | None] = relationship()
-
-    @property
-    def label(self) -> str:
-        ref = self.allegation.reference if self.allegation else "—"
-        return f"Inform the victim of the outcome of allegation {ref} ({self.outcome})"
 
 
 class Disclosure(Recorded, Base):

@@ -3,8 +3,9 @@ outcome recorded opens a task per victim (through the allegations domain's signa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -19,6 +20,27 @@ from vat.victims.history import audit_victim
 from vat.victims.models import Victim, VictimAllegation, VictimTask
 
 INFORM_OUTCOME = "inform_outcome"
+INFORM_CLAIM_STEP = "inform_claim_step"
+
+
+def claim_code(claim_id: int) -> str:
+    """A paternity claim's code (Claim.code), here because the victims room never imports claims."""
+    return f"PC-{claim_id:05d}"
+
+
+def task_reference(task: VictimTask) -> str:
+    """The allegation's reference, or the claim's code."""
+    if task.claim_id is not None:
+        return claim_code(task.claim_id)
+    return task.allegation.reference if task.allegation else "—"
+
+
+def task_label(task: VictimTask) -> str:
+    """What the task owes the victim (the choices of the communication that closes it)."""
+    if task.claim_id is not None:
+        return str(_l("Tell the victim the step claim %(code)s reached", code=task_reference(task)))
+    ref = task_reference(task)
+    return f"Inform the victim of the outcome of allegation {ref} ({task.outcome})"
 
 
 def inform_days() -> int:
@@ -77,20 +99,19 @@ def open_outcome_tasks(
             .order_by(VictimAllegation.id)
         ).all()
     )
-    created = []
-    due = outcome_due()
-    for victim in targets:
-        task = next(
-            (t for t in victim.tasks if t.allegation_id == allegation.id and t.closed_at is None), None
+    created = [
+        task
+        for victim in targets
+        if (
+            task := _open_task(
+                victim,
+                INFORM_OUTCOME,
+                lambda t: t.allegation_id == allegation.id,
+                allegation=allegation,
+                outcome=allegation.outcome,
+            )
         )
-        if task is not None:
-            task.outcome = allegation.outcome
-            continue
-        task = VictimTask(
-            victim=victim, allegation=allegation, kind=INFORM_OUTCOME, outcome=allegation.outcome, due_on=due
-        )
-        db.session.add(task)
-        created.append(task)
+    ]
     db.session.flush()
     for task in created:
         audit_victim(
@@ -100,3 +121,34 @@ def open_outcome_tasks(
             detail={"task": task.id, "kind": INFORM_OUTCOME, "allegation": allegation.reference},
         )
     return created
+
+
+def open_claim_step_task(*, actor: Actor, victim: Victim, claim_id: int, step: str) -> VictimTask:
+    """A claim reached `step`: the victim must be told, by the same deadline as an outcome. One
+    open task per claim; a further step before the victim was told updates it."""
+    task = _open_task(
+        victim, INFORM_CLAIM_STEP, lambda t: t.claim_id == claim_id, claim_id=claim_id, claim_step=step
+    )
+    if task is None:
+        return next(t for t in victim.tasks if t.claim_id == claim_id and t.closed_at is None)
+    db.session.flush()
+    audit_victim(
+        "victim.task_open", actor=actor, victim=victim, detail={"task": task.id, "kind": INFORM_CLAIM_STEP}
+    )
+    return task
+
+
+def _open_task(
+    victim: Victim, kind: str, about: Callable[[VictimTask], bool], **values: Any
+) -> VictimTask | None:
+    """A new task of `kind` with `values`, or None when one `about` the same allegation or claim
+    is open already (then updated with the `values` told)."""
+    task = next((t for t in victim.tasks if t.kind == kind and t.closed_at is None and about(t)), None)
+    if task is not None:
+        for name in ("outcome", "claim_step"):
+            if name in values:
+                setattr(task, name, values[name])
+        return None
+    task = VictimTask(victim=victim, kind=kind, due_on=outcome_due(), **values)
+    db.session.add(task)
+    return task

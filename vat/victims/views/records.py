@@ -20,7 +20,7 @@ from vat.db import db
 from vat.forms_on_parent import FormOn, route_form
 from vat.plausibility import Usual, checked
 from vat.submission import form_values, text, writes
-from vat.victims import assistance, family, identity, providers
+from vat.victims import assistance, family, identity, outcomes, providers
 from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm, provider_choices
 from vat.victims.models import Assistance, Child, Victim
 from vat.victims.views.blueprint import VICTIM, bp, load_victim, on_file, record_on_file
@@ -165,7 +165,7 @@ _record_pages(
 def _task_choices(form: CommunicationForm, victim: Victim) -> None:
     """The form offers the victim's open tasks (informing of an outcome) to close, if any."""
     open_tasks = [t for t in victim.tasks if t.closed_at is None]
-    form.closes_tasks.choices = [SelectChoice(t.id, t.label) for t in open_tasks]
+    form.closes_tasks.choices = [SelectChoice(t.id, outcomes.task_label(t)) for t in open_tasks]
     if not open_tasks:
         del form.closes_tasks
 
