@@ -14,6 +14,7 @@ from tests.claims.conftest import DETAILS, S, claim_at
 from tests.conftest import make_app, sign_in
 from vat.auth.models import Role, User
 from vat.claims import correspondence, pipeline
+from vat.claims.models import Claim
 from vat.db import db
 from vat.victims import listing
 from vat.victims.models import VictimTask
@@ -72,6 +73,11 @@ def test_the_claim_page_says_when_how_and_by_whom_the_victim_was_told(app, clien
     table = page[page.index('id="steps-told-table"') :]
     assert "not yet" in table[: table.index("</table>")]
     assert "To tell the victim by" in client.get(f"/vat/claims/{claim_id}/step-letter").get_data(as_text=True)
+    with app.app_context():
+        claim = db.session.get(Claim, claim_id)
+        victim_id, code = claim.victim_id, claim.code
+    owed = f"Tell the victim the step claim {code} reached"
+    assert owed in client.get(f"/vat/victims/{victim_id}").get_data(as_text=True)
     today = date.today()
     response = client.post(
         f"/vat/claims/{claim_id}/inform",
