@@ -10,7 +10,7 @@ from alembic import op
 from migrations import schema as t
 
 revision = "1106"
-down_revision = "1104"
+down_revision = "1105"
 
 TABLE = "vat_victim_task"
 
