@@ -3,6 +3,7 @@ recorded when the ledger pays it (and cancelled when the ledger reverses it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -14,7 +15,7 @@ from vat import money
 from vat.auth.actor import Actor
 from vat.db import assign, db
 from vat.errors import DomainError
-from vat.inputs import InvalidField, choice, clean_text, past_date, refuse_all
+from vat.inputs import InvalidField, choice, clean_text, each_field, past_date, refuse_all
 from vat.plausibility import Usual
 from vat.victims import needs, payments, providers, service_tally, support_summary
 from vat.victims.consents import ONGOING, missing_consent
@@ -60,13 +61,17 @@ def _money(value: Any) -> Decimal | None:
     return amount
 
 
-def _currency(value: str | None, cost: Decimal | None) -> str | None:
+def _currency(value: str | None, cost_given: bool) -> str | None:
     code = (value or "").strip().upper()
     if not code:
-        if cost is not None:
+        if cost_given:
             raise InvalidField("currency", _l("Give the currency of the cost (e.g. USD, XAF)."))
         return None
     return money.currency("currency", code)
+
+
+def _date_check(values: dict[str, Any], name: str) -> Callable[[], date | None]:
+    return lambda: past_date(name, values.get(name))
 
 
 def _assistance_values(
@@ -74,27 +79,29 @@ def _assistance_values(
 ) -> dict[str, Any]:
     """A service's checked columns. A historical one (from an old tracker) may lack the dates and
     the consent those trackers never kept: they are not recorded, not missing."""
-    cleaned: dict[str, Any] = {
-        "service_type": choice("service_type", values.get("service_type"), ServiceType),
-        "provider": clean_text("provider", values.get("provider"), max_length=200),
-        "referral_date": past_date("referral_date", values.get("referral_date")),
-        "start_date": past_date("start_date", values.get("start_date")),
-        "end_date": past_date("end_date", values.get("end_date")),
-        "status": choice("status", values.get("status"), ServiceStatus, default="referred"),
-        "funding_source": choice(
-            "funding_source", values.get("funding_source"), FundingSource, default="unknown"
-        ),
-        "notes": clean_text("notes", values.get("notes"), max_length=5000),
-    }
+    cleaned = each_field(
+        {
+            "service_type": lambda: choice("service_type", values.get("service_type"), ServiceType),
+            "provider": lambda: clean_text("provider", values.get("provider"), max_length=200),
+            **{name: _date_check(values, name) for name in ("referral_date", "start_date", "end_date")},
+            "status": lambda: choice("status", values.get("status"), ServiceStatus, default="referred"),
+            "funding_source": lambda: choice(
+                "funding_source", values.get("funding_source"), FundingSource, default="unknown"
+            ),
+            "notes": lambda: clean_text("notes", values.get("notes"), max_length=5000),
+            # The currency before the cost: the model reads the cost in the currency's minor units.
+            # It is needed when a cost is typed, even one refused: both refusals in one answer.
+            "currency": lambda: _currency(values.get("currency"), values.get("cost") not in (None, "")),
+            "cost": lambda: _money(values.get("cost")),
+        }
+    )
     _directory_provider(victim, cleaned, values.get("provider_id"))
-    cost = _money(values.get("cost"))
-    # The currency first: the model reads the cost in the currency's minor units.
-    cleaned["currency"] = _currency(values.get("currency"), cost)
+    cost = cleaned["cost"]
     cleaned["cost"] = None if cost is None else money.check_places("cost", cost, cleaned["currency"])
     referral, start, end = cleaned["referral_date"], cleaned["start_date"], cleaned["end_date"]
-    if start and referral and start < referral:
-        raise InvalidField("start_date", _l("The service cannot start before the referral date."))
     errors = [] if historical else _missing_dates(cleaned["status"], start, end)
+    if start and referral and start < referral:
+        errors.append(InvalidField("start_date", _l("The service cannot start before the referral date.")))
     if end and start and end < start:
         errors.append(InvalidField("end_date", _l("The service cannot end before it started.")))
     completed_now = new and cleaned["status"] == ServiceStatus.COMPLETED and not historical

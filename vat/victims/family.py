@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from vat.auth.actor import Actor
 from vat.db import assign, db, utcnow
 from vat.errors import DomainError
-from vat.inputs import InvalidField, choice, clean_text, past_date, today
+from vat.inputs import InvalidField, choice, clean_text, each_field, past_date, refuse_all, today
 from vat.victims.consents import require_consent
 from vat.victims.history import add_audited, audit_victim
 from vat.victims.models import Channel, Child, Communication, ConsentPurpose, Sex, Victim
@@ -63,28 +63,40 @@ def log_communication(
     next_update_due: date | None = None,
     closes_task_ids: Iterable[int] = (),
 ) -> Communication:
-    occurred = past_date("occurred_on", occurred_on, required=True) or today()
-    require_consent(victim, ConsentPurpose.CONTACT, field="channel")
-    if next_update_due is not None and next_update_due < occurred:
-        raise InvalidField("next_update_due", _l("The next update cannot be due before this contact."))
+    checked = each_field(
+        {
+            "occurred_on": lambda: past_date("occurred_on", occurred_on, required=True) or today(),
+            "consent": lambda: require_consent(victim, ConsentPurpose.CONTACT, field="channel"),
+            "channel": lambda: choice("channel", channel, Channel),
+            "language": lambda: clean_text("language", language, max_length=40),
+            "by_whom": lambda: clean_text("by_whom", by_whom, max_length=120),
+            "summary": lambda: clean_text("summary", summary, max_length=5000),
+        }
+    )
+    occurred = checked["occurred_on"]
     open_tasks = {t.id: t for t in victim.tasks if t.closed_at is None}
     closing = [int(i) for i in closes_task_ids]
-    if any(i not in open_tasks for i in closing):
-        raise InvalidField("closes_tasks", _l("Choose only this victim's open tasks."))
-    if closing and not case_update_given:
-        raise InvalidField(
-            "case_update_given", _l("Informing the victim of an outcome is a case update: tick it.")
+    between: list[InvalidField] = []
+    if next_update_due is not None and next_update_due < occurred:
+        between.append(
+            InvalidField("next_update_due", _l("The next update cannot be due before this contact."))
         )
+    if any(i not in open_tasks for i in closing):
+        between.append(InvalidField("closes_tasks", _l("Choose only this victim's open tasks.")))
+    if closing and not case_update_given:
+        tick = _l("Informing the victim of an outcome is a case update: tick it.")
+        between.append(InvalidField("case_update_given", tick))
+    refuse_all(between)
     communication = Communication(
         victim=victim,
         occurred_on=occurred,
-        channel=choice("channel", channel, Channel),
-        language=clean_text("language", language, max_length=40),
-        by_whom=clean_text("by_whom", by_whom, max_length=120) or getattr(actor, "username", "system"),
+        channel=checked["channel"],
+        language=checked["language"],
+        by_whom=checked["by_whom"] or getattr(actor, "username", "system"),
         recorded_by_id=getattr(actor, "id", None),
         case_update_given=bool(case_update_given),
         next_update_due=next_update_due,
-        summary=clean_text("summary", summary, max_length=5000),
+        summary=checked["summary"],
     )
     db.session.add(communication)
     db.session.flush()

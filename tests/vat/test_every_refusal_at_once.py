@@ -1,0 +1,77 @@
+"""Every refusal of a victim's record forms in one answer, each on its own field (issue 19, item
+6): services and communications check all their fields before refusing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from tests.vat.conftest import register
+from tests.vat.test_forms_on_the_users_side import errors_by_field
+from vat.auth.models import Role, User
+from vat.db import db
+from vat.victims.models import Assistance, Communication
+
+LATER = (date.today() + timedelta(days=30)).isoformat()
+
+
+def _victim(app: Flask, user_id: int, consents: list[str] | None = None) -> int:
+    with app.test_request_context():
+        victim = register(db.session.get(User, user_id), consents=consents)
+        db.session.commit()
+        return victim.id
+
+
+def _count(app: Flask, model: Any) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(model.id))) or 0
+
+
+def test_a_service_shows_every_refusal_on_its_field(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    victim_id = _victim(app, login(Role.ADVOCATE, "CAF").id)
+    data = {
+        "service_type": "medical",
+        "status": "referred",
+        "funding_source": "unknown",
+        "start_date": LATER,
+        "end_date": LATER,
+        "cost": "120",
+        "currency": "ZZZ",
+    }
+    page = client.post(f"/vat/victims/{victim_id}/assistance/new", data=data).get_data(as_text=True)
+    shown = errors_by_field(page)
+    assert set(shown) == {"start_date", "end_date", "currency"}
+    assert "future" in shown["start_date"] and "future" in shown["end_date"]
+    assert _count(app, Assistance) == 0
+
+
+def test_a_cost_refused_still_asks_for_its_currency(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    victim_id = _victim(app, login(Role.ADVOCATE, "CAF").id)
+    data = {"service_type": "medical", "status": "referred", "cost": "1e14", "referral_date": LATER}
+    shown = errors_by_field(
+        client.post(f"/vat/victims/{victim_id}/assistance/new", data=data).get_data(as_text=True)
+    )
+    assert set(shown) == {"cost", "currency", "referral_date"}
+    assert "too large" in shown["cost"] and "currency" in shown["currency"]
+
+
+def test_a_communication_shows_every_refusal_on_its_field(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    victim_id = _victim(app, login(Role.ADVOCATE, "CAF").id, consents=[])  # no consent to contact
+    data = {"occurred_on": LATER, "channel": "phone", "by_whom": "Awa"}
+    shown = errors_by_field(
+        client.post(f"/vat/victims/{victim_id}/communications/new", data=data).get_data(as_text=True)
+    )
+    assert set(shown) == {"occurred_on", "channel"}
+    assert "consent" in shown["channel"]
+    assert _count(app, Communication) == 0
