@@ -15,7 +15,7 @@ from tests.vat.conftest import register
 from tests.vat.test_forms_on_the_users_side import errors_by_field
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims.models import Assistance, Communication
+from vat.victims.models import Assistance, Communication, Feedback, Need
 
 LATER = (date.today() + timedelta(days=30)).isoformat()
 
@@ -75,3 +75,24 @@ def test_a_communication_shows_every_refusal_on_its_field(
     assert set(shown) == {"occurred_on", "channel"}
     assert "consent" in shown["channel"]
     assert _count(app, Communication) == 0
+
+
+def test_a_need_and_a_feedback_show_every_refusal_on_its_field(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    victim_id = _victim(app, login(Role.ADVOCATE, "CAF").id)
+    service = {"service_type": "medical", "status": "referred"}
+    assert client.post(f"/vat/victims/{victim_id}/assistance/new", data=service).status_code == 302
+    with app.app_context():
+        service_id = db.session.scalar(select(func.max(Assistance.id)))
+    data = {"need_type": "legal", "status": "met", "reason": "no_funds", "assessed_on": LATER}
+    shown = errors_by_field(
+        client.post(f"/vat/victims/{victim_id}/needs/new", data=data).get_data(as_text=True)
+    )
+    assert set(shown) == {"reason", "assessed_on"}
+    data = {"satisfaction": "unsure", "complaint_text": "Rude", "follow_up_on": LATER, "given_on": LATER}
+    page = client.post(f"/vat/victims/{victim_id}/assistance/{service_id}/feedback/new", data=data)
+    shown = errors_by_field(page.get_data(as_text=True))
+    assert set(shown) == {"complaint", "follow_up_needed", "given_on"}
+    assert "Tick the complaint box" in shown["complaint"] and "future" in shown["given_on"]
+    assert _count(app, Need) == _count(app, Feedback) == 0

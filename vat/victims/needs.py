@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, exists, select
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
-from vat.inputs import InvalidField, choice, clean_text, past_date, today
+from vat.inputs import InvalidField, choice, clean_text, each_field, past_date, today
 from vat.victims.history import add_audited, audit_victim
 from vat.victims.models import (
     Assistance,
@@ -43,6 +43,21 @@ NEED_ORDER = [t.value for t in ServiceType]
 # --- needs ------------------------------------------------------------------------------------
 
 
+def _reason(reason: str | None, status: str) -> str | None:
+    """Why a need is unmet, given only for one unmet or partly met (checked with the other fields:
+    a status that is no choice at all is refused on its own field)."""
+    if not (reason or "").strip():
+        return None
+    why = choice("reason", reason, UnmetReason)
+    try:
+        state = choice("status", status, NeedStatus)
+    except InvalidField:
+        return why
+    if state not in NOT_MET:
+        raise InvalidField("reason", _l("Give a reason only for a need unmet or partly met."))
+    return why
+
+
 def assess_need(
     *,
     actor: Actor,
@@ -54,25 +69,24 @@ def assess_need(
     note: str | None = None,
 ) -> Need:
     """Record the assessment of one need: a new row, or the victim's row for that need updated."""
-    kind = choice("need_type", need_type, ServiceType)
-    state = choice("status", status, NeedStatus)
-    why = choice("reason", reason, UnmetReason) if (reason or "").strip() else None
-    if why is not None and state not in NOT_MET:
-        raise InvalidField("reason", _l("Give a reason only for a need unmet or partly met."))
-    values = {
-        "assessed_on": past_date("assessed_on", assessed_on) or today(),
-        "status": state,
-        "reason": why,
-        "note": clean_text("note", note, max_length=2000),
-    }
+    checked = each_field(
+        {
+            "need_type": lambda: choice("need_type", need_type, ServiceType),
+            "status": lambda: choice("status", status, NeedStatus),
+            "reason": lambda: _reason(reason, status),
+            "assessed_on": lambda: past_date("assessed_on", assessed_on) or today(),
+            "note": lambda: clean_text("note", note, max_length=2000),
+        }
+    )
+    kind, state, why = checked.pop("need_type"), checked["status"], checked["reason"]
     need = db.session.scalar(select(Need).where(Need.victim_id == victim.id, Need.need_type == kind))
     action = "victim.need_update"
     if need is None:
-        need = Need(victim=victim, need_type=kind, **values)
+        need = Need(victim=victim, need_type=kind, **checked)
         db.session.add(need)
         action = "victim.need_create"
     else:
-        for key, value in values.items():
+        for key, value in checked.items():
             setattr(need, key, value)
     need.assessed_by_id = getattr(actor, "id", None)
     db.session.flush()
@@ -155,12 +169,20 @@ def record_feedback(
     about = service if service is not None else communication
     if about is None or about.victim_id != victim.id:
         raise DomainError(_l("That record belongs to another victim."))
-    text = clean_text("complaint_text", complaint_text, max_length=5000)
-    if text and not complaint:
-        raise InvalidField("complaint", _l("Tick the complaint box to record what the complaint is."))
+    ticks = []  # what was typed without ticking its box, refused with the fields' own refusals
+    if (complaint_text or "").strip() and not complaint:
+        ticks.append(InvalidField("complaint", _l("Tick the complaint box to record what the complaint is.")))
     if follow_up_on is not None and not follow_up_needed:
-        raise InvalidField("follow_up_needed", _l("A follow-up date needs a follow-up: tick it."))
-    given = past_date("given_on", given_on) or today()
+        ticks.append(InvalidField("follow_up_needed", _l("A follow-up date needs a follow-up: tick it.")))
+    checked = each_field(
+        {
+            "complaint_text": lambda: clean_text("complaint_text", complaint_text, max_length=5000),
+            "given_on": lambda: past_date("given_on", given_on) or today(),
+            "satisfaction": lambda: choice("satisfaction", satisfaction, Satisfaction),
+        },
+        found=ticks,
+    )
+    given = checked["given_on"]
     if follow_up_on is not None and follow_up_on < given:
         raise InvalidField("follow_up_on", _l("The follow-up cannot be due before the feedback was given."))
     feedback = Feedback(
@@ -168,9 +190,9 @@ def record_feedback(
         assistance_id=service.id if service is not None else None,
         communication_id=communication.id if communication is not None else None,
         given_on=given,
-        satisfaction=choice("satisfaction", satisfaction, Satisfaction),
+        satisfaction=checked["satisfaction"],
         complaint=bool(complaint),
-        complaint_text=text,
+        complaint_text=checked["complaint_text"],
         follow_up_needed=bool(follow_up_needed),
         follow_up_on=follow_up_on,
         recorded_by_id=getattr(actor, "id", None),
