@@ -1,5 +1,5 @@
-"""Every refusal of a victim's record forms in one answer, each on its own field (issue 19, item
-6): services and communications check all their fields before refusing."""
+"""Every refusal of a victim's record forms in one answer, each on its own field (issue 19,
+item 6): services, communications, needs, feedback and providers check all their fields first."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.vat.conftest import register
 from tests.vat.test_forms_on_the_users_side import errors_by_field
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims.models import Assistance, Communication, Feedback, Need
+from vat.victims.models import Assistance, Communication, Feedback, Need, Provider
 
 LATER = (date.today() + timedelta(days=30)).isoformat()
 
@@ -96,3 +96,19 @@ def test_a_need_and_a_feedback_show_every_refusal_on_its_field(
     assert set(shown) == {"complaint", "follow_up_needed", "given_on"}
     assert "Tick the complaint box" in shown["complaint"] and "future" in shown["given_on"]
     assert _count(app, Need) == _count(app, Feedback) == 0
+
+
+def test_a_provider_shows_every_refusal_on_its_field(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    login(Role.SENIOR_ADVOCATE, "CAF")
+    data = {
+        "name": "Clinique Espoir",
+        "country_code": "CAF",
+        "availability": "available",
+        "availability_on": LATER,
+    }
+    shown = errors_by_field(client.post("/vat/providers/new", data=data).get_data(as_text=True))
+    assert set(shown) == {"service_types", "availability_on"}
+    assert "at least one service" in shown["service_types"]
+    assert _count(app, Provider) == 0

@@ -18,7 +18,7 @@ from vat.auth.models import Role
 from vat.auth.policy import in_scope
 from vat.db import assign, db
 from vat.errors import NotAllowed
-from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
+from vat.inputs import InvalidField, choice, clean_text, country, each_field, past_date, today
 from vat.victims import service_tally
 from vat.victims.models import Assistance, Availability, Provider, ProviderService, ServiceType, Victim
 
@@ -44,18 +44,22 @@ def _service_types(values: Iterable[str] | None) -> list[str]:
     return chosen
 
 
-def _provider_values(values: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": clean_text("name", values.get("name"), max_length=200, required=True),
-        "country_code": country("country_code", values.get("country_code")),
-        "location": clean_text("location", values.get("location"), max_length=120),
-        "contact": clean_text("contact", values.get("contact"), max_length=500),
-        "languages": clean_text("languages", values.get("languages"), max_length=200),
-        "availability": choice(
-            "availability", values.get("availability"), Availability, default=Availability.AVAILABLE
-        ),
-        "availability_on": past_date("availability_on", values.get("availability_on")) or today(),
-    }
+def _provider_values(values: dict[str, Any], service_types: Iterable[str] | None) -> dict[str, Any]:
+    """A provider's checked columns and its services ("service_types"), every refusal at once."""
+    return each_field(
+        {
+            "name": lambda: clean_text("name", values.get("name"), max_length=200, required=True),
+            "country_code": lambda: country("country_code", values.get("country_code")),
+            "location": lambda: clean_text("location", values.get("location"), max_length=120),
+            "contact": lambda: clean_text("contact", values.get("contact"), max_length=500),
+            "languages": lambda: clean_text("languages", values.get("languages"), max_length=200),
+            "availability": lambda: choice(
+                "availability", values.get("availability"), Availability, default=Availability.AVAILABLE
+            ),
+            "availability_on": lambda: past_date("availability_on", values.get("availability_on")) or today(),
+            "service_types": lambda: _service_types(service_types),
+        }
+    )
 
 
 def _same_name(name: str) -> Any:
@@ -95,11 +99,12 @@ def link_free_text(provider: Provider) -> int:
 def create_provider(*, actor: Actor, service_types: Iterable[str] | None, **values: Any) -> Provider:
     """Add a provider to the directory; referrals that named it as free text are linked to it
     (the promotion of an ad-hoc provider)."""
-    cleaned = _provider_values(values)
+    cleaned = _provider_values(values, service_types)
+    wanted = cleaned.pop("service_types")
     _require_manage(actor, cleaned["country_code"])
     _refuse_duplicate(cleaned["name"], cleaned["country_code"])
     provider = Provider(**cleaned)
-    provider.services = [ProviderService(service_type=t) for t in _service_types(service_types)]
+    provider.services = [ProviderService(service_type=t) for t in wanted]
     db.session.add(provider)
     db.session.flush()
     linked = link_free_text(provider)
@@ -111,11 +116,11 @@ def update_provider(
     *, actor: Actor, provider: Provider, service_types: Iterable[str] | None, **values: Any
 ) -> Provider:
     _require_manage(actor, provider.country_code)
-    cleaned = _provider_values(values)
+    cleaned = _provider_values(values, service_types)
+    wanted = cleaned.pop("service_types")
     _require_manage(actor, cleaned["country_code"])
     _refuse_duplicate(cleaned["name"], cleaned["country_code"], provider.id)
     changed = assign(provider, cleaned)
-    wanted = _service_types(service_types)
     if wanted != provider.service_types:
         changed.append("services")
         kept = [s for s in provider.services if s.service_type in wanted]
