@@ -20,7 +20,7 @@ from vat.auth.actor import Actor
 from vat.claims.history import audit_claim
 from vat.claims.models import COURT_BASES, Claim, CostPayer, Forum, Representation
 from vat.db import assign, db
-from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
+from vat.inputs import InvalidField, choice, clean_text, country, each_field, past_date, refuse_all, today
 from vat.plausibility import Usual
 from vat.victims import family
 from vat.victims.models import Assistance, Child
@@ -43,35 +43,51 @@ def record_legal(
 ) -> Claim:
     """The case at law: which country's law applies, where it is decided, who represents the
     victim (counsel, or legal aid and by whom), and the filing, hearing and judgment dates."""
-    cleaned: dict[str, Any] = {
-        "applicable_law": country("applicable_law", applicable_law, required=False),
-        "forum": choice("forum", forum, Forum) if forum else None,
-        "representation": choice("representation", representation, Representation)
-        if representation
-        else None,
-        "represented_by": clean_text("represented_by", represented_by, max_length=200),
-        "filed_on": past_date("filed_on", filed_on),
-        "hearing_on": hearing_on,
-        "judgment_on": past_date("judgment_on", judgment_on),
-    }
-    if cleaned["represented_by"] and cleaned["representation"] in (None, Representation.NONE):
-        raise InvalidField("representation", _l("Say whether it is counsel or legal aid."))
-    if cleaned["representation"] == Representation.LEGAL_AID and not cleaned["represented_by"]:
-        raise InvalidField("represented_by", _l("Say who gives the legal aid."))
-    if hearing_on is not None and (
-        hearing_on.year < 1900 or hearing_on > today() + timedelta(days=HEARING_HORIZON_DAYS)
-    ):
-        raise InvalidField("hearing_on", _l("Give the date of the hearing."))
-    filed = cleaned["filed_on"]
-    for later in ("hearing_on", "judgment_on"):
-        if filed is not None and cleaned[later] is not None and cleaned[later] < filed:
-            raise InvalidField(later, _l("This date cannot come before the filing."))
-    if cleaned["forum"] == Forum.AGREEMENT and claim.paternity_basis in COURT_BASES:
-        raise InvalidField("forum", _l("A court established paternity on this claim: the forum is a court."))
+    cleaned = each_field(
+        {
+            "applicable_law": lambda: country("applicable_law", applicable_law, required=False),
+            "forum": lambda: choice("forum", forum, Forum) if forum else None,
+            "representation": lambda: (
+                choice("representation", representation, Representation) if representation else None
+            ),
+            "represented_by": lambda: clean_text("represented_by", represented_by, max_length=200),
+            "filed_on": lambda: past_date("filed_on", filed_on),
+            "hearing_on": lambda: _hearing(hearing_on),
+            "judgment_on": lambda: past_date("judgment_on", judgment_on),
+        }
+    )
+    refuse_all(_legal_rules(claim, cleaned))
     changed = assign(claim, cleaned)
     db.session.flush()
     audit_claim("claim.legal", actor=actor, claim=claim, fields=changed)
     return claim
+
+
+def _hearing(hearing_on: date | None) -> date | None:
+    """A hearing may be ahead, but not beyond the horizon a court lists its hearings."""
+    if hearing_on is not None and (
+        hearing_on.year < 1900 or hearing_on > today() + timedelta(days=HEARING_HORIZON_DAYS)
+    ):
+        raise InvalidField("hearing_on", _l("Give the date of the hearing."))
+    return hearing_on
+
+
+def _legal_rules(claim: Claim, cleaned: dict[str, Any]) -> list[InvalidField]:
+    """The rules between the case's fields, each broken one a refusal."""
+    broken = []
+    if cleaned["represented_by"] and cleaned["representation"] in (None, Representation.NONE):
+        broken.append(InvalidField("representation", _l("Say whether it is counsel or legal aid.")))
+    if cleaned["representation"] == Representation.LEGAL_AID and not cleaned["represented_by"]:
+        broken.append(InvalidField("represented_by", _l("Say who gives the legal aid.")))
+    filed = cleaned["filed_on"]
+    for later in ("hearing_on", "judgment_on"):
+        if filed is not None and cleaned[later] is not None and cleaned[later] < filed:
+            broken.append(InvalidField(later, _l("This date cannot come before the filing.")))
+    if cleaned["forum"] == Forum.AGREEMENT and claim.paternity_basis in COURT_BASES:
+        broken.append(
+            InvalidField("forum", _l("A court established paternity on this claim: the forum is a court."))
+        )
+    return broken
 
 
 DNA_COSTS = Usual(

@@ -1,0 +1,50 @@
+"""A claim's forms show every refusal in one answer, each on its own field (issue 19, item 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.vat.test_forms_on_the_users_side import errors_by_field
+from vat.auth.models import Role
+from vat.claims.models import Claim
+from vat.db import db
+
+
+def test_the_case_at_law_shows_every_refusal_on_its_field(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], claim_id: int, today: date
+) -> None:
+    login(Role.ADVOCATE, "CAF")
+    later = (today + timedelta(days=30)).isoformat()
+    data = {
+        "applicable_law": "BGD",
+        "forum": "",
+        "representation": "",
+        "filed_on": later,
+        "judgment_on": later,
+        "hearing_on": (today + timedelta(days=365 * 30)).isoformat(),
+    }
+    page = client.post(f"/vat/claims/{claim_id}/legal", data=data).get_data(as_text=True)
+    shown = errors_by_field(page)
+    assert set(shown) == {"filed_on", "judgment_on", "hearing_on"}
+    assert "future" in shown["filed_on"] and "hearing" in shown["hearing_on"]
+    # The rules between fields, all at once too, once each field is right.
+    data = {
+        "applicable_law": "BGD",
+        "forum": "",
+        "representation": "legal_aid",
+        "filed_on": today.isoformat(),
+    }
+    earlier = (today - timedelta(days=3)).isoformat()
+    shown = errors_by_field(
+        client.post(f"/vat/claims/{claim_id}/legal", data={**data, "judgment_on": earlier}).get_data(
+            as_text=True
+        )
+    )
+    assert set(shown) == {"represented_by", "judgment_on"}
+    with app.app_context():
+        assert db.session.get_one(Claim, claim_id).filed_on is None
