@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from sqlalchemy import select
 
 from vat import audit
 from vat.audit import AuditEvent
-from vat.auth.models import Role
+from vat.auth.models import Role, User
 from vat.db import db
 
 
@@ -82,3 +83,32 @@ def test_an_advocate_may_not_read_or_export_the_log(client, login):
     login(Role.ADVOCATE, "CAF")
     assert client.get("/admin/audit").status_code == 403
     assert client.get("/admin/audit/export.csv").status_code == 403
+
+
+def _who_choices(client) -> list[str]:
+    page = client.get("/admin/audit").get_data(as_text=True)
+    select_html = re.search(r'<select[^>]*name="who".*?</select>', page, re.S)
+    assert select_html is not None
+    return re.findall(r'value="([^"]*)"', select_html.group(0))
+
+
+def test_who_offers_only_the_names_in_the_events_one_may_read(app, client, login, make_user):
+    _events(app)
+    in_cod = make_user(Role.ADVOCATE, "COD")
+    with app.app_context():
+        actor = db.session.get(User, in_cod.id)
+        audit.record(
+            "victim.update", actor=actor, object_type="victim", object_id="DRC-2021-0003", country_code="COD"
+        )
+        db.session.commit()
+    login(Role.AUDITOR, "")
+    offered = _who_choices(client)
+    assert offered[0] == "" and offered[1:] == sorted(offered[1:])  # "any", then the names in order
+    assert {"system", in_cod.username} <= set(offered)
+    mine = client.get(f"/admin/audit?who={in_cod.username}").get_data(as_text=True)
+    assert "DRC-2021-0003" in mine and "CAR-2020-0001" not in mine
+    login(Role.SENIOR_ADVOCATE, "CAF")
+    offered = _who_choices(client)
+    assert "system" in offered and in_cod.username not in offered  # who acted outside this scope
+    refused = client.get(f"/admin/audit?who={in_cod.username}").get_data(as_text=True)
+    assert "DRC-2021-0003" not in refused and "Not a valid choice" in refused

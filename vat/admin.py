@@ -303,7 +303,7 @@ def acknowledge_break_glass(grant_id: int) -> Response:
 @bp.get("/audit")
 @requires(Permission.READ_AUDIT)
 def audit_log() -> str:
-    form = AuditFilterForm(request.args)
+    form = AuditFilterForm.of(current_user, request.args)
     filters = form.filters() if request.args else AuditFilters()
     sort = audit_log_service.SORTS.chosen(request.args)
     page = db.paginate(
@@ -331,7 +331,7 @@ def audit_log() -> str:
 def audit_export() -> Response:
     """The filtered log as CSV, streamed; the export is itself an event of the log, written in a
     short transaction of its own (as the reports' exports are)."""
-    form = AuditFilterForm(request.args)
+    form = AuditFilterForm.of(current_user, request.args)
     filters = form.filters() if request.args else AuditFilters()
     rows = audit_log_service.count(current_user, filters)
     db.session.commit()  # end the reading transaction

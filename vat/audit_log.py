@@ -19,7 +19,7 @@ from wtforms.validators import Length, Optional
 from vat import audit
 from vat.audit import AuditEvent
 from vat.auth.actor import Actor
-from vat.auth.models import Role
+from vat.auth.models import Role, User
 from vat.db import db
 from vat.sorting import Sort, SortableColumns
 
@@ -75,12 +75,19 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    who = StringField(_l("Who (user name)"), validators=[Optional(), Length(max=64)])
+    who = SelectField(_l("Who (user name)"), choices=[], default="")
     domain = SelectField(_l("Action"), choices=_choices(DOMAINS), default="")
     object_type = SelectField(_l("Object"), choices=_choices(OBJECTS), default="")
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
     search = StringField(_l("Case code, reference or id"), validators=[Optional(), Length(max=80)])
+
+    @classmethod
+    def of(cls, reader: Actor, args: Any) -> AuditFilterForm:
+        """The form for `reader`: "who" offers the names in the events they may read."""
+        form = cls(args)
+        form.who.choices = _choices({name: name for name in actors(reader)})
+        return form
 
     def filters(self) -> AuditFilters:
         """The filters, or none if the form does not validate (its errors are shown)."""
@@ -106,6 +113,16 @@ def visible_events(user: Actor) -> Select[AuditEvent]:
         countries = [s.country_code for s in user.scopes]
         return query.where(AuditEvent.country_code.in_(countries))
     return query
+
+
+def actors(user: Actor) -> list[str]:
+    """The names of those who acted in the events `user` may read: each user found through the
+    actor's index (the log is long; the users are few), and the names of acts without a user."""
+    visible = visible_events(user).order_by(None)
+    acted = visible.where(AuditEvent.actor_id == User.id).exists()
+    users = db.session.scalars(select(User.username).where(acted)).all()
+    unnamed = visible.where(AuditEvent.actor_id.is_(None)).with_only_columns(AuditEvent.actor_name).distinct()
+    return sorted({*users, *db.session.scalars(unnamed)})
 
 
 def events(user: Actor, filters: AuditFilters) -> Select[AuditEvent]:
