@@ -48,3 +48,22 @@ def test_the_case_at_law_shows_every_refusal_on_its_field(
     assert set(shown) == {"represented_by", "judgment_on"}
     with app.app_context():
         assert db.session.get_one(Claim, claim_id).filed_on is None
+
+
+def test_a_payment_shows_every_refusal_on_its_field(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], claim_id: int, today: date
+) -> None:
+    login(Role.ADVOCATE, "CAF")
+    data = {
+        "amount": "100.00",
+        "currency_code": "EUR",  # the order is in US dollars
+        "received_on": (today + timedelta(days=30)).isoformat(),
+        "route": "cash",
+    }
+    shown = errors_by_field(
+        client.post(f"/vat/claims/{claim_id}/payments/new", data=data).get_data(as_text=True)
+    )
+    assert set(shown) == {"currency_code", "received_on"}
+    assert "currency (USD)" in shown["currency_code"] and "future" in shown["received_on"]
+    with app.app_context():
+        assert db.session.get_one(Claim, claim_id).payments == []

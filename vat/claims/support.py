@@ -28,7 +28,7 @@ from vat.claims.history import IllegalMove, audit_claim, enter_step
 from vat.claims.models import Claim, ClaimStep, Frequency, Payment, PaymentRoute, SupportOrder
 from vat.db import db
 from vat.errors import Conflict
-from vat.inputs import InvalidField, choice, clean_text, past_date, today
+from vat.inputs import InvalidField, choice, clean_text, each_field, past_date, today
 
 S = ClaimStep
 
@@ -311,17 +311,15 @@ def record_payment(
             return existing
     if claim.current_step not in (S.SUPPORT_ORDERED, S.PAYING):
         raise IllegalMove(_l("Payments are recorded once a child-support order is set (and before closing)."))
-    code = money.currency("currency_code", currency_code)
-    if code not in {o.currency for o in claim.orders}:
-        currencies = ", ".join(sorted({o.currency for o in claim.orders}))
-        raise InvalidField(
-            "currency_code",
-            _l("Record the payment in the order's currency (%(currencies)s).", currencies=currencies),
-        )
-    when = past_date("received_on", received_on, required=True) or today()
-    first_order = min(o.ordered_on for o in claim.orders)
-    if when < first_order:
-        raise InvalidField("received_on", _l("A payment cannot be received before the order was made."))
+    checked = each_field(
+        {
+            "currency_code": lambda: _order_currency(claim, currency_code),
+            "received_on": lambda: _received(claim, received_on),
+            "route": lambda: choice("route", route, PaymentRoute, default="other"),
+            "reference": lambda: clean_text("reference", reference, max_length=100),
+        }
+    )
+    code, when = checked["currency_code"], checked["received_on"]
     value = money.amount("amount", amount, code)
     ceiling = unusual_above(claim, code, when)
     if value > ceiling and not confirm_unusual:
@@ -339,8 +337,8 @@ def record_payment(
         currency=code,
         amount=value,
         received_on=when,
-        route=choice("route", route, PaymentRoute, default="other"),
-        reference=clean_text("reference", reference, max_length=100),
+        route=checked["route"],
+        reference=checked["reference"],
         token=token,
         confirmed_unusual=value > ceiling,
         recorded_by_id=actor.id,
@@ -351,6 +349,24 @@ def record_payment(
             actor=actor, claim=claim, target=S.PAYING, on=max(when, claim.step_on), note=None, kind="step"
         )
     return payment
+
+
+def _order_currency(claim: Claim, currency_code: str | None) -> str:
+    code = money.currency("currency_code", currency_code)
+    if code not in {o.currency for o in claim.orders}:
+        currencies = ", ".join(sorted({o.currency for o in claim.orders}))
+        raise InvalidField(
+            "currency_code",
+            _l("Record the payment in the order's currency (%(currencies)s).", currencies=currencies),
+        )
+    return code
+
+
+def _received(claim: Claim, received_on: date | None) -> date:
+    when = past_date("received_on", received_on, required=True) or today()
+    if when < min(o.ordered_on for o in claim.orders):
+        raise InvalidField("received_on", _l("A payment cannot be received before the order was made."))
+    return when
 
 
 # An amount is "far beyond the order" above the larger of UNUSUAL_INSTALMENTS instalments of the
