@@ -162,6 +162,10 @@ def test_letter_page_download_and_the_record_of_telling(
     )
     form = client.get(f"/vat/victims/{victim}/communications/new?closes={task}").get_data(as_text=True)
     assert f'checked id="closes_tasks-0" name="closes_tasks" type="checkbox" value="{task}"' in form
+    french = client.get(
+        f"/vat/victims/{victim}/communications/new?closes={task}", headers={"Accept-Language": "fr"}
+    ).get_data(as_text=True)
+    assert "Informer la victime de l&#39;issue de l&#39;allégation 12/26 (étayée)" in french
     with app.test_request_context():  # a second outcome to tell keeps the task choices offered
         victim_record = db.session.get_one(Victim, victim)
         actor = db.session.get_one(User, victim_record.advocate_id)

@@ -17,6 +17,7 @@ from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import today
 from vat.victims.history import audit_victim
+from vat.victims.labels import vat_label
 from vat.victims.models import Victim, VictimAllegation, VictimTask
 
 INFORM_OUTCOME = "inform_outcome"
@@ -39,8 +40,13 @@ def task_label(task: VictimTask) -> str:
     """What the task owes the victim (the choices of the communication that closes it)."""
     if task.claim_id is not None:
         return str(_l("Tell the victim the step claim %(code)s reached", code=task_reference(task)))
-    ref = task_reference(task)
-    return f"Inform the victim of the outcome of allegation {ref} ({task.outcome})"
+    return str(
+        _l(
+            "Inform the victim of the outcome of allegation %(reference)s (%(outcome)s)",
+            reference=task_reference(task),
+            outcome=vat_label(task.outcome),
+        )
+    )
 
 
 def inform_days() -> int:

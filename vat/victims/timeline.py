@@ -32,7 +32,7 @@ from vat.victims.models import (
     VictimTask,
 )
 from vat.victims.needs import NOT_MET
-from vat.victims.outcomes import task_reference
+from vat.victims.outcomes import task_label
 from vat.victims.partner_support import PartnerSupport
 
 
@@ -169,15 +169,7 @@ def open_items(victim: Victim, rule_list: list[ClockRule], on: date | None = Non
             items.append(OpenItem("stuck_service", text))
     for task in victim.tasks:
         if task.closed_at is None:
-            text = (
-                _("Tell the victim the step claim %(code)s reached", code=task_reference(task))
-                if task.claim_id is not None
-                else _(
-                    "Inform the victim of the outcome of allegation %(reference)s (%(outcome)s)",
-                    reference=task_reference(task),
-                    outcome=vat_label(task.outcome),
-                )
-            )
+            text = task_label(task)
             due = letters.due_on(task)
             text += ", " + _("by %(date)s", date=due.isoformat())
             items.append(OpenItem("overdue_task" if due < on else "task", text))
