@@ -139,6 +139,7 @@ class OrderForm(StepForm):
     on = DateField(_l("Order made on"), validators=[DataRequired()])
     amount = DecimalField(_l("Amount per period"), places=None, validators=[InputRequired()])
     currency = StringField(_l("Currency (ISO code)"), validators=[DataRequired(), Length(min=3, max=3)])
+    amount_confirmed = ConfirmAmount()
     frequency = SelectField(_l("Frequency"), choices=choices(Frequency), default="monthly")
     starts_on = DateField(_l("Payments start on"), validators=[DataRequired()])
     ends_on = DateField(_l("Payments end on (if set)"), validators=[Optional()])

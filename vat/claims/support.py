@@ -29,8 +29,16 @@ from vat.claims.models import Claim, ClaimStep, Frequency, Payment, PaymentRoute
 from vat.db import db
 from vat.errors import Conflict
 from vat.inputs import InvalidField, choice, clean_text, each_field, past_date, today
+from vat.plausibility import Usual
 
 S = ClaimStep
+
+# The amounts per period of the court orders made so far: an order far beyond them needs confirming.
+ORDERS = Usual(
+    "support_order",
+    _l("support orders"),
+    lambda c: select(SupportOrder.amount_minor).where(SupportOrder.currency == c),
+)
 
 
 # --- orders and schedules ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ a victim outside the user's scope answers 404)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -33,6 +34,7 @@ from vat.claims.forms import (
     FatherForm,
     FilterForm,
     InformForm,
+    OrderForm,
     PaymentForm,
     ReopenForm,
 )
@@ -42,6 +44,7 @@ from vat.db import db
 from vat.forms_on_parent import FormOn, route_form
 from vat.inputs import today
 from vat.paging import page_number
+from vat.plausibility import checked
 from vat.sorting import without_sort
 from vat.submission import form_values, submit, writes
 from vat.victims import identity
@@ -298,10 +301,15 @@ def record_step(claim_id: int, step: str) -> tuple[str, int] | Response:
     claim = load_claim(claim_id, for_update=True)
     target = step_target(step)
     form = STEP_FORMS[target]()
+    run: Callable[[], Any] = lambda: pipeline.advance(  # noqa: E731
+        actor=current_user, claim=claim, to=target, **form_values(form, "amount_confirmed")
+    )
+    if isinstance(form, OrderForm):  # a court order's amount: far beyond the usual, confirmed first
+        run = checked(form, run, support.ORDERS, form.currency.data or "")
     return CLAIM.save(
         form,
         claim,
-        lambda: pipeline.advance(actor=current_user, claim=claim, to=target, **form_values(form)),
+        run,
         done=_("Claim %(code)s: %(step)s. Now tell the victim.", code=claim.code, step=target.label),
         then=lambda _event: inform_url(claim),
         **step_page(target),
