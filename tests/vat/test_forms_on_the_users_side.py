@@ -230,6 +230,21 @@ def test_a_service_cost_far_beyond_its_types_usual_needs_confirming(
     assert client.post(form_url, data=other_type).status_code == 302
     with app.app_context():
         assert db.session.scalar(select(func.count(Assistance.id))) == 7
+        usual_id = db.session.scalar(select(func.min(Assistance.id)))
+        costly_id = db.session.scalar(
+            select(Assistance.id).where(Assistance.cost_minor == 500000, Assistance.service_type == "medical")
+        )
+    # An edit that raises a cost far beyond the usual asks the same question; one that keeps a
+    # cost already confirmed does not ask it again.
+    raised = client.post(f"/vat/victims/{victim_id}/assistance/{usual_id}", data=costly)
+    assert "more than 10 times the usual" in errors_by_field(raised.get_data(as_text=True))["cost"]
+    with app.app_context():
+        assert db.session.get_one(Assistance, usual_id).cost == 100
+    kept = client.post(
+        f"/vat/victims/{victim_id}/assistance/{costly_id}",
+        data={**costly, "status": "in_progress", "start_date": date.today().isoformat()},
+    )
+    assert kept.status_code == 302
 
 
 def test_registering_a_victim_refuses_every_field_at_once(actor: User) -> None:

@@ -52,9 +52,16 @@ class OnFile(Generic[R]):
     usual: Callable[[FlaskForm], Usual] | None = None
 
 
-def priced(kind: OnFile[Any], form: FlaskForm, record: Callable[..., object]) -> Callable[..., object]:
-    """`record`, once the form's cost is usual for its kind or confirmed as right."""
-    if kind.usual is None:
+def priced(
+    kind: OnFile[Any], form: FlaskForm, record: Callable[..., object], was: object = None
+) -> Callable[..., object]:
+    """`record`, once the form's cost is usual for its kind or confirmed as right; an edit that
+    keeps the record's (`was`) cost and currency asks nothing again."""
+    if kind.usual is None or (
+        was is not None
+        and getattr(was, "cost", None) == form["cost"].data
+        and getattr(was, "currency", None) == text(form["currency"]).upper()
+    ):
         return record
     usual = kind.usual
 
@@ -107,10 +114,11 @@ def _record_pages(kind: OnFile[Any]) -> None:
 
     def update(victim_id: int, **ids: int) -> Response | tuple[str, int]:
         victim = load_victim(victim_id)
+        form, record = kind.form(victim), on_file(victim, kind.model, ids[kind.id_name])
         return record_on_file(
             victim,
-            kind.form(victim),
-            kind.update(on_file(victim, kind.model, ids[kind.id_name])),
+            form,
+            priced(kind, form, kind.update(record), was=record),
             done=str(kind.updated),
             anchor=kind.anchor,
             title=str(kind.edit_title),
