@@ -231,12 +231,21 @@ def sign_in(app: Flask, client: FlaskClient, user: TestUser) -> None:
         session["_user_id"] = str(user.id)
 
 
-def csrf_guarded_client(database_url: str, user: TestUser) -> FlaskClient:
-    """A client signed in as `user` on an app that checks CSRF tokens (the tests' app does not)."""
-    guarded = make_app(database_url, WTF_CSRF_ENABLED=True)
-    client = guarded.test_client()
-    sign_in(guarded, client, user)
-    return client
+@pytest.fixture
+def csrf_client(database_url: str, make_user: Callable[..., TestUser]) -> Callable[..., FlaskClient]:
+    """csrf_client(role, scope) or csrf_client(user) → a new client signed in on an app that checks
+    CSRF tokens (the tests' app does not). A test's clients share that app (`client.application`)."""
+    guarded: list[Flask] = []
+
+    def signed_in(who: Role | TestUser = Role.ADVOCATE, scope: str = "CAF", **kwargs: Any) -> FlaskClient:
+        if not guarded:
+            guarded.append(make_app(database_url, WTF_CSRF_ENABLED=True))
+        user = who if isinstance(who, TestUser) else make_user(who, scope, **kwargs)
+        client = guarded[0].test_client()
+        sign_in(guarded[0], client, user)
+        return client
+
+    return signed_in
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import csrf_guarded_client, make_app, sign_in
+from tests.conftest import sign_in
 from vat.auth.models import Role, UserSession
 from vat.db import db, utcnow
 
@@ -37,7 +37,7 @@ def test_signed_in_pages_carry_the_warning_and_staying_signed_in_keeps_the_sessi
 
 
 def test_staying_signed_in_needs_a_live_session_and_a_csrf_token(
-    app: Flask, client: FlaskClient, login: Any, database_url: str, make_user: Any
+    app: Flask, client: FlaskClient, login: Any, csrf_client: Callable[..., FlaskClient]
 ) -> None:
     assert client.post("/auth/keep-alive").status_code in (302, 401)  # a stranger is sent to sign in
     login(Role.AUDITOR, "")
@@ -46,20 +46,17 @@ def test_staying_signed_in_needs_a_live_session_and_a_csrf_token(
         row.last_seen_at = utcnow() - timedelta(minutes=16)  # idle too long already
         db.session.commit()
     assert client.post("/auth/keep-alive").status_code in (302, 401)
-    guarded = csrf_guarded_client(database_url, make_user(Role.ADVOCATE, "CAF"))
-    assert guarded.post("/auth/keep-alive").status_code == 400
+    assert csrf_client(Role.ADVOCATE, "CAF").post("/auth/keep-alive").status_code == 400
 
 
 def test_a_page_left_open_gets_the_new_sessions_token_once_signed_in_again(
-    client: FlaskClient, database_url: str, make_user: Any
+    client: FlaskClient, make_user: Any, csrf_client: Callable[..., FlaskClient]
 ) -> None:
     """The token the page's script asks for after signing in again in another tab: only for a
     signed-in session, never cached, and with it the page's form is sent as it was typed."""
     assert client.get("/auth/fresh-token").status_code in (302, 401)
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    guarded = app.test_client()
     user = make_user(Role.ADVOCATE, "CAF")
-    sign_in(app, guarded, user)
+    guarded = csrf_client(user)
     page = guarded.get("/vat/allegations/new").get_data(as_text=True)
     assert 'data-token-url="/auth/fresh-token"' in page
     typed = {
@@ -77,7 +74,7 @@ def test_a_page_left_open_gets_the_new_sessions_token_once_signed_in_again(
     with guarded.session_transaction() as session:  # signed out while idle, as `identify` does
         session.clear()
     assert guarded.get("/auth/fresh-token").status_code in (302, 401)
-    sign_in(app, guarded, user)  # in another tab: the same cookies
+    sign_in(guarded.application, guarded, user)  # in another tab: the same cookies
     assert guarded.post("/vat/allegations/new", data=typed).status_code == 400  # the page's old token
     answer = guarded.get("/auth/fresh-token")
     assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"

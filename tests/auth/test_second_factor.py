@@ -11,7 +11,7 @@ import pytest
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import func, select, text
 
-from tests.conftest import PASSWORD, make_app, sign_in
+from tests.conftest import PASSWORD, sign_in
 from vat.audit import AuditEvent
 from vat.auth.models import Role, TotpEnrolment, User, UserSession
 from vat.db import db, utcnow
@@ -189,11 +189,9 @@ def test_the_enrolment_secret_never_travels_in_the_cookie(app, client, make_user
     assert new_secret(client) == secret  # the page again shows the same pending key
 
 
-def test_enrolment_without_csrf_token_is_refused(database_url, make_user):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+def test_enrolment_without_csrf_token_is_refused(app, make_user, csrf_client):
     user = make_user(Role.SENIOR_ADVOCATE, "CAF", totp=False)
-    client = app.test_client()
-    sign_in(app, client, user)
+    client = csrf_client(user)
     secret = new_secret(client)
     response = client.post(
         "/auth/second-factor", data={"password": PASSWORD, "code": pyotp.TOTP(secret).now()}

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD, make_app, sign_in
+from tests.conftest import PASSWORD, sign_in
 from vat.audit import AuditEvent
 from vat.auth.models import Role, UserSession
 from vat.db import db, utcnow
@@ -111,12 +111,9 @@ def test_hostile_session_ids_are_refused_with_400(app, make_user):
     assert client.post("/auth/sessions/end", data={"session_id": "١٢٣٤٥"}).status_code == 404
 
 
-def test_ending_a_session_without_a_csrf_token_is_refused(database_url, make_user):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+def test_ending_a_session_without_a_csrf_token_is_refused(make_user, csrf_client):
     user = make_user(Role.FUND_MANAGER, "")
-    laptop, phone = app.test_client(), app.test_client()
-    sign_in(app, laptop, user)
-    sign_in(app, phone, user)
+    laptop, phone = csrf_client(user), csrf_client(user)
     ids = session_ids(laptop.get("/auth/sessions").get_data(as_text=True))
     for session_id in ids:
         assert laptop.post("/auth/sessions/end", data={"session_id": session_id}).status_code == 400
@@ -165,11 +162,8 @@ def test_only_administrators_end_a_users_sessions(app, make_user):
     assert device.get("/").status_code == 200
 
 
-def test_ending_a_users_sessions_without_a_csrf_token_is_refused(database_url, make_user):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+def test_ending_a_users_sessions_without_a_csrf_token_is_refused(make_user, csrf_client):
     user = make_user(Role.FUND_MANAGER, "")
-    device, admin = app.test_client(), app.test_client()
-    sign_in(app, device, user)
-    sign_in(app, admin, make_user(Role.ADMIN, ""))
+    device, admin = csrf_client(user), csrf_client(Role.ADMIN, "")
     assert admin.post(f"/admin/users/{user.id}/sessions/end").status_code == 400
     assert device.get("/").status_code == 200

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from tests.claims.conftest import new_victim
-from tests.conftest import make_app, sign_in
 from vat.auth.models import Role, User
 from vat.claims.models import Claim, Framework, Payment
 from vat.db import db
@@ -145,10 +144,8 @@ def test_another_scope_answers_404(client, login, claim_id):
             assert client.open(f"/vat/claims/{claim_id}/{route}", method=method, data={}).status_code == 404
 
 
-def test_the_new_forms_need_a_csrf_token(database_url, make_user, claim_id, today):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
+def test_the_new_forms_need_a_csrf_token(app, csrf_client, claim_id, today):
+    client = csrf_client(Role.ADVOCATE, "CAF")
     posts = {
         "legal": {"forum": "agreement"},
         "dna-cost": {"amount": "10", "currency": "USD", "paid_by": "other"},
@@ -156,9 +153,8 @@ def test_the_new_forms_need_a_csrf_token(database_url, make_user, claim_id, toda
     }
     for route, data in posts.items():
         assert client.post(f"/vat/claims/{claim_id}/{route}", data=data).status_code == 400, route
-    admin = make_user(Role.ADMIN, "CAF")
-    sign_in(app, client, admin)
-    assert client.post("/vat/claims/frameworks/edit", data={"member_state": "BGD"}).status_code == 400
+    admin = csrf_client(Role.ADMIN, "CAF")
+    assert admin.post("/vat/claims/frameworks/edit", data={"member_state": "BGD"}).status_code == 400
     with app.app_context():
         claim = db.session.get(Claim, claim_id)
         assert (claim.forum, claim.dna_cost, len(claim.children)) == (None, None, 1)

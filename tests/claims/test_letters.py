@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.claims.conftest import S, claim_at
-from tests.conftest import make_app, sign_in
+from tests.conftest import sign_in
 from tests.vat.conftest import register
 from tests.vat.test_outcome_letters import substantiated
 from vat.audit import AuditEvent
@@ -137,11 +137,8 @@ def test_the_step_letter_page_gives_a_pdf_in_scope_only(app, client, login, clai
         assert len(audit_rows("victim.claim_step_letter")) == 1
 
 
-def test_posts_without_csrf_token_are_refused(database_url: str, make_user: Any, claim_id: int):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    senior, advocate = app.test_client(), app.test_client()
-    sign_in(app, senior, make_user(Role.SENIOR_ADVOCATE, "CAF"))
-    sign_in(app, advocate, make_user(Role.ADVOCATE, "CAF"))
+def test_posts_without_csrf_token_are_refused(app, csrf_client: Any, claim_id: int):
+    senior, advocate = csrf_client(Role.SENIOR_ADVOCATE, "CAF"), csrf_client(Role.ADVOCATE, "CAF")
     assert (
         senior.post("/vat/letter-templates/outcome/en", data={"body": "Hello {{ name }}"}).status_code == 400
     )

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.claims.conftest import DETAILS, S, claim_at
-from tests.conftest import make_app, sign_in
+from tests.conftest import sign_in
 from vat.auth.models import Role, User
 from vat.claims import correspondence, pipeline
 from vat.claims.models import Claim
@@ -98,16 +98,15 @@ def test_the_claim_page_says_when_how_and_by_whom_the_victim_was_told(app, clien
         assert [is_open for _step, is_open in step_tasks(claim_id)] == [False]
 
 
-def test_others_cannot_record_the_victim_told(app, database_url: str, make_user: Any, claim_id: int) -> None:
+def test_others_cannot_record_the_victim_told(app, make_user: Any, csrf_client: Any, claim_id: int) -> None:
     data = {"occurred_on": date.today().isoformat(), "channel": "phone", "summary": "Told."}
     auditor, other = app.test_client(), app.test_client()
     sign_in(app, auditor, make_user(Role.AUDITOR, "CAF"))
     sign_in(app, other, make_user(Role.ADVOCATE, "COD"))
     assert auditor.post(f"/vat/claims/{claim_id}/inform", data=data).status_code == 403
     assert other.post(f"/vat/claims/{claim_id}/inform", data=data).status_code == 404
-    guarded = make_app(database_url, WTF_CSRF_ENABLED=True)
-    advocate = guarded.test_client()
-    sign_in(guarded, advocate, make_user(Role.ADVOCATE, "CAF"))
-    assert advocate.post(f"/vat/claims/{claim_id}/inform", data=data).status_code == 400
+    assert (
+        csrf_client(Role.ADVOCATE, "CAF").post(f"/vat/claims/{claim_id}/inform", data=data).status_code == 400
+    )
     with app.app_context():
         assert [is_open for _step, is_open in step_tasks(claim_id)] == [True]

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import make_app
 from vat.allegations import services as allegations
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
@@ -208,13 +207,8 @@ def test_list_filters(app, client, login, claim_id):
     )
 
 
-def test_forms_need_a_csrf_token(database_url, make_user, claim_id, today):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    from tests.conftest import sign_in
-
-    sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
-    response = client.post(
+def test_forms_need_a_csrf_token(app, csrf_client, claim_id, today):
+    response = csrf_client(Role.ADVOCATE, "CAF").post(
         f"/vat/claims/{claim_id}/step/closed", data={"on": today.isoformat(), "reason": "withdrawn"}
     )
     assert response.status_code == 400
@@ -355,12 +349,8 @@ def test_roles_that_do_not_edit_cases_cannot_look_up_a_case_code(client, login, 
     assert chosen.case_code not in response.get_data(as_text=True)
 
 
-def test_opening_a_claim_needs_a_csrf_token(database_url, make_user, chosen):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    from tests.conftest import sign_in
-
-    sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
+def test_opening_a_claim_needs_a_csrf_token(app, csrf_client, chosen):
+    client = csrf_client(Role.ADVOCATE, "CAF")
     form_path = f"/vat/claims/new?victim={chosen.victim_id}"
     values = claim_values(chosen, chosen.allegation_id)
     assert client.post(form_path, data=values).status_code == 400

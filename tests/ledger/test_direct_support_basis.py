@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.models import DirectSupport
-from tests.conftest import make_app, sign_in
 from tests.ledger.pages import pay_victim, seed_cash_and_project
 from vat.auth.models import Role
 from vat.db import db
@@ -69,12 +68,8 @@ def test_the_wrong_role_cannot_pay(app, client, login):
         assert db.session.scalar(select(func.count(DirectSupport.id))) == 0
 
 
-def test_paying_without_a_csrf_token_is_refused(database_url, make_user):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    manager = make_user(Role.FUND_MANAGER, "")
-    client = app.test_client()
-    sign_in(app, client, manager)
-    response = client.post(
+def test_paying_without_a_csrf_token_is_refused(app, csrf_client):
+    response = csrf_client(Role.FUND_MANAGER, "").post(
         "/ledger/direct-support/new",
         data={
             "case_code": "CAR-2017-0042",

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.models import DirectSupport, MissionEnvelope
-from tests.conftest import make_app, sign_in
+from tests.conftest import sign_in
 from tests.ledger.pages import book, entry_count, minted_key, receive
 from vat.auth.models import Role
 from vat.db import db
@@ -100,11 +100,8 @@ def test_an_unknown_envelope_is_404(client, manager):
     assert client.post("/ledger/envelopes/9/confirm").status_code == 404
 
 
-def test_posts_without_csrf_token_are_refused(database_url, make_user):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    maker, second = app.test_client(), app.test_client()
-    sign_in(app, maker, make_user(Role.FUND_MANAGER, ""))
-    sign_in(app, second, make_user(Role.FUND_MANAGER, ""))
+def test_posts_without_csrf_token_are_refused(app, csrf_client):
+    maker, second = csrf_client(Role.FUND_MANAGER, ""), csrf_client(Role.FUND_MANAGER, "")
     assert maker.post("/ledger/envelopes/new", data=TERMS).status_code == 400
     with app.app_context():
         assert db.session.scalar(select(func.count(MissionEnvelope.id))) == 0

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from ledger.models import DirectSupport, Entry, ExchangeRate, Outflow
 from ledger.services import months
-from tests.conftest import make_app, sign_in
+from tests.conftest import sign_in
 from tests.ledger.pages import pay_victim, record_rate, seed_cash_and_project
 from vat.auth.models import Role, User
 from vat.db import db, utcnow
@@ -67,8 +67,7 @@ def test_other_roles_cannot_approve_or_confirm(app, client, manager, make_user, 
         assert not db.session.get_one(ExchangeRate, 1).confirmed
 
 
-def test_approving_or_confirming_without_a_csrf_token_is_refused(database_url, make_user):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+def test_approving_or_confirming_without_a_csrf_token_is_refused(app, make_user, csrf_client):
     maker, checker = make_user(Role.FUND_MANAGER, ""), make_user(Role.FUND_MANAGER, "")
     with app.app_context():
         months.set_rate(
@@ -79,8 +78,7 @@ def test_approving_or_confirming_without_a_csrf_token_is_refused(database_url, m
             source="UN",
         )
         db.session.commit()
-    client = app.test_client()
-    sign_in(app, client, checker)
+    client = csrf_client(checker)
     assert client.post("/ledger/rates/1/confirm").status_code == 400
     assert client.post("/ledger/rates/confirm").status_code == 400
     assert client.post("/ledger/approvals/1/approve").status_code == 400

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from ledger.models import Donor, Pledge
 from ledger.services import ledger_import
-from tests.conftest import make_app, sign_in
 from vat.auth.models import Role
 from vat.db import db
 
@@ -71,9 +70,6 @@ def test_other_roles_cannot_import(app, client, login, role):
     assert booked(app) == [0, 0]
 
 
-def test_an_import_without_csrf_token_is_refused(database_url, make_user):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
-    assert send(client, GOOD).status_code == 400
+def test_an_import_without_csrf_token_is_refused(app, csrf_client):
+    assert send(csrf_client(Role.FUND_MANAGER, ""), GOOD).status_code == 400
     assert booked(app) == [0, 0]

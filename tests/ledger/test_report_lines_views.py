@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.models import ProjectReport, ProjectReportLine
-from tests.conftest import make_app, sign_in
 from tests.ledger.pages import book, seed_cash_and_project
 from vat.auth.models import Role, User
 from vat.db import db
@@ -116,10 +115,8 @@ def test_other_roles_cannot_import(app, client, report, login, role):
     assert lines(app) == 0
 
 
-def test_an_import_without_csrf_token_is_refused(database_url, make_user):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
+def test_an_import_without_csrf_token_is_refused(app, csrf_client):
+    client = csrf_client(Role.FUND_MANAGER, "")
     text = "case_code,support,amount\nCAR-2017-0042,cash,3\n"
     assert client.post(LINES, data=upload(text), content_type="multipart/form-data").status_code == 400
     assert lines(app) == 0

@@ -21,7 +21,6 @@ from ledger.usual_amounts import (
     TRANSFERS,
     WITHHOLDINGS,
 )
-from tests.conftest import make_app, sign_in
 from tests.ledger.conftest import Fund
 from tests.ledger.pages import book, minted_key, seed_cash_and_project
 from vat.auth.models import Role
@@ -114,13 +113,11 @@ def test_an_unusual_tranche_waits_too(client, manager) -> None:  # type: ignore[
 
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.ADVOCATE])
 def test_other_roles_are_refused_and_csrf_is_checked(  # type: ignore[no-untyped-def]
-    app: Flask, client, login, database_url: str, make_user, role: Role
+    app: Flask, client, login, csrf_client, role: Role
 ) -> None:
     login(role, "CAF")
     assert client.post(PLEDGE_FORM, data={"amount": "1", "amount_confirmed": "y"}).status_code == 403
-    guarded = make_app(database_url, WTF_CSRF_ENABLED=True)
-    other = guarded.test_client()
-    sign_in(guarded, other, make_user(Role.FUND_MANAGER, ""))
+    other = csrf_client(Role.FUND_MANAGER, "")
     other.post("/ledger/donors/new", data={"kind": "member_state", "country_code": "SWE"})
     assert (
         other.post(PLEDGE_FORM, data={"amount": "1", "currency": "USD", "amount_confirmed": "y"}).status_code

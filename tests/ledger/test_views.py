@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ledger import engine
 from ledger.models import Entry, Outflow, ProjectReport, Tranche
-from tests.conftest import make_app, sign_in
+from tests.conftest import sign_in
 from tests.ledger.pages import (
     book,
     entry_count,
@@ -73,10 +73,8 @@ def test_each_rendering_mints_a_new_key(client, manager):
     assert first != second
 
 
-def test_a_post_without_csrf_token_is_refused(database_url, make_user):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
+def test_a_post_without_csrf_token_is_refused(app, csrf_client):
+    client = csrf_client(Role.FUND_MANAGER, "")
     response = client.post("/ledger/donors/new", data={"kind": "member_state", "country_code": "SWE"})
     assert response.status_code == 400
     report = client.post("/ledger/projects/1/reports", data={"kind": "narrative", "due_on": "2019-06-30"})

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import make_app, sign_in
+from tests.conftest import sign_in
 from tests.vat.conftest import register, reported
 from vat import audit
 from vat.allegations.cycle_models import AccountabilityStep
@@ -119,16 +119,10 @@ def test_another_scope_gets_not_found(
     assert (_count(app, AccountabilityStep), _count(app, Letter)) == (0, 0)
 
 
-def test_csrf_is_required(database_url: str, case: dict[str, Any]) -> None:
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    sign_in(app, client, case["advocate"])
+def test_csrf_is_required(app: Flask, csrf_client: Callable[..., FlaskClient], case: dict[str, Any]) -> None:
+    client = csrf_client(case["advocate"])
     base = f"/vat/allegations/{case['allegation']}"
     assert client.post(f"{base}/cycle/new", data=step_form()).status_code == 400
     letter = {"direction": "sent", "dated_on": date.today().isoformat(), "channel": "email"}
     assert client.post(f"{base}/letters/new", data=letter).status_code == 400
-    with app.app_context():
-        saved = (_count(app, AccountabilityStep), _count(app, Letter))
-        db.session.remove()
-        db.engine.dispose()
-    assert saved == (0, 0)
+    assert (_count(app, AccountabilityStep), _count(app, Letter)) == (0, 0)

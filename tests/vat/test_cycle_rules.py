@@ -13,7 +13,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import make_app, sign_in
 from vat.allegations.cycle import cycle
 from vat.allegations.cycle_models import AccountabilityStep, CycleRule
 from vat.allegations.cycle_rules import update_cycle_rule
@@ -132,11 +131,10 @@ def test_other_roles_may_not_change_a_limit(
     assert _rule(app) == before
 
 
-def test_a_change_without_a_csrf_token_is_refused(database_url: str, make_user: Callable[..., Any]) -> None:
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    senior = make_user(Role.SENIOR_ADVOCATE, "CAF")
-    client = app.test_client()
-    sign_in(app, client, senior)
+def test_a_change_without_a_csrf_token_is_refused(
+    app: Flask, csrf_client: Callable[..., FlaskClient]
+) -> None:
+    client = csrf_client(Role.SENIOR_ADVOCATE, "CAF")
     before = _rule(app)
     assert client.post(f"/vat/allegations/cycle-rules/{STEP}", data=_form()).status_code == 400
     assert _rule(app) == before

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import csrf_guarded_client, sign_in
+from tests.conftest import sign_in
 from tests.vat.conftest import assist, register
 from vat import drafts, request_keys
 from vat.allegations import services
@@ -173,15 +173,17 @@ def test_a_draft_is_only_its_owners_and_only_for_its_form(
 
 
 def test_the_round_trip_is_refused_to_other_roles_and_without_csrf(
-    app: Flask, database_url: str, make_user: Callable[..., Any]
+    app: Flask,
+    make_user: Callable[..., Any],
+    login: Callable[..., Any],
+    client: FlaskClient,
+    csrf_client: Callable[..., FlaskClient],
 ) -> None:
-    client = app.test_client()
-    user = make_user(Role.ADVOCATE, "CAF")
-    victim_id = _victim_without_consents(app, user.id)
-    sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
-    assert client.post(f"/vat/victims/{victim_id}/assistance/new", data=SERVICE).status_code == 403
-    guarded = csrf_guarded_client(database_url, make_user(Role.ADVOCATE, "CAF"))
-    assert guarded.post(f"/vat/victims/{victim_id}/assistance/new", data=SERVICE).status_code == 400
+    victim_id = _victim_without_consents(app, make_user(Role.ADVOCATE, "CAF").id)
+    path = f"/vat/victims/{victim_id}/assistance/new"
+    login(Role.FUND_MANAGER, "")
+    assert client.post(path, data=SERVICE).status_code == 403
+    assert csrf_client(Role.ADVOCATE, "CAF").post(path, data=SERVICE).status_code == 400
     with app.app_context():
         assert db.session.scalar(select(func.count(FormDraft.id))) == 0
 

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
-from tests.conftest import csrf_guarded_client, sign_in
+from tests.conftest import sign_in
 from tests.vat.conftest import register
 from vat import audit
 from vat.auth.models import Role, User
@@ -118,8 +118,7 @@ def test_a_name_search_needs_a_real_word_the_right_role_and_a_csrf_token(
     app: Flask,
     client: FlaskClient,
     login: Callable[..., Any],
-    database_url: str,
-    make_user: Callable[..., Any],
+    csrf_client: Callable[..., FlaskClient],
 ) -> None:
     login(Role.ADVOCATE, "CAF")
     refused = client.post("/vat/victims/by-name", data={"name": "J ."})
@@ -132,8 +131,10 @@ def test_a_name_search_needs_a_real_word_the_right_role_and_a_csrf_token(
     login(Role.FUND_MANAGER, "")
     assert client.post("/vat/victims/by-name", data={"name": "fatime"}).status_code == 403
     assert client.get("/vat/victims?sort=case_code").status_code == 403
-    guarded = csrf_guarded_client(database_url, make_user(Role.ADVOCATE, "CAF"))
-    assert guarded.post("/vat/victims/by-name", data={"name": "fatime"}).status_code == 400
+    assert (
+        csrf_client(Role.ADVOCATE, "CAF").post("/vat/victims/by-name", data={"name": "fatime"}).status_code
+        == 400
+    )
 
 
 def test_reindexing_names_lets_victims_indexed_before_words_be_found(

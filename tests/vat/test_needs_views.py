@@ -14,7 +14,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import make_app, sign_in
 from tests.vat.conftest import assist, contact, register
 from vat.auth.models import Role, User
 from vat.db import db
@@ -143,10 +142,8 @@ def test_another_victims_service_or_update_is_not_found(
         assert db.session.scalar(select(func.count(Feedback.id))) == 0
 
 
-def test_csrf_is_required(database_url: str, make_user: Callable[..., Any], file: dict[str, int]) -> None:
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
+def test_csrf_is_required(app: Flask, csrf_client: Callable[..., FlaskClient], file: dict[str, int]) -> None:
+    client = csrf_client(Role.ADVOCATE, "CAF")
     victim = file["victim"]
     assert (
         client.post(
@@ -161,6 +158,4 @@ def test_csrf_is_required(database_url: str, make_user: Callable[..., Any], file
             db.session.scalar(select(func.count(Need.id))),
             db.session.scalar(select(func.count(Feedback.id))),
         )
-        db.session.remove()
-        db.engine.dispose()
     assert saved == (0, 0)

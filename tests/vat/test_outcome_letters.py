@@ -15,7 +15,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import make_app, sign_in
 from tests.vat.conftest import assist, contact, register
 from vat.allegations import services as allegations
 from vat.audit import AuditEvent
@@ -226,10 +225,8 @@ def test_follow_up_done_from_the_victim_page(
     assert "already recorded as done" in again.get_data(as_text=True)
 
 
-def test_csrf_is_required(database_url: str, make_user: Callable[..., Any], file: dict[str, int]) -> None:
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
+def test_csrf_is_required(app: Flask, csrf_client: Callable[..., FlaskClient], file: dict[str, int]) -> None:
+    client = csrf_client(Role.ADVOCATE, "CAF")
     victim = file["victim"]
     letter = client.post(f"/vat/victims/{victim}/outcomes/{file['task']}/letter", data={"language": "en"})
     done = client.post(f"/vat/victims/{victim}/feedback/{file['feedback']}/followed-up")
@@ -237,6 +234,4 @@ def test_csrf_is_required(database_url: str, make_user: Callable[..., Any], file
     with app.app_context():
         written = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "victim.outcome_letter"))
         followed = db.session.scalar(select(needs.Feedback.followed_up_on))
-        db.session.remove()
-        db.engine.dispose()
     assert (written, followed) == (None, None)

@@ -13,7 +13,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import make_app, sign_in
 from tests.vat.conftest import register
 from vat import audit
 from vat.auth.models import Role, User
@@ -260,17 +259,11 @@ def test_other_roles_read_the_directory_but_cannot_keep_it(
 
 
 def test_a_provider_form_without_its_csrf_token_is_refused(
-    database_url: str, make_user: Callable[..., Any]
+    app: Flask, csrf_client: Callable[..., FlaskClient]
 ) -> None:
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.SENIOR_ADVOCATE, "CAF"))
-    assert client.post("/vat/providers/new", data=FORM).status_code == 400
+    assert csrf_client(Role.SENIOR_ADVOCATE, "CAF").post("/vat/providers/new", data=FORM).status_code == 400
     with app.app_context():
-        saved = db.session.scalar(select(func.count(Provider.id)))
-        db.session.remove()
-        db.engine.dispose()
-    assert saved == 0
+        assert db.session.scalar(select(func.count(Provider.id))) == 0
 
 
 def test_the_service_form_offers_the_victims_countrys_providers_by_service(

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from tests.conftest import make_app, sign_in
+from tests.conftest import sign_in
 from tests.statements import counting
 from tests.vat.conftest import assist, contact, register, share
 from vat import audit, jobs
@@ -193,18 +193,11 @@ def test_assistance_date_error_shows_on_the_form(
         assert db.session.scalar(select(func.count(Assistance.id))) == 0
 
 
-def test_csrf_is_required(database_url: str, make_user: Callable[..., Any]) -> None:
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    user = make_user(Role.ADVOCATE, "CAF")
-    sign_in(app, client, user)
-    response = client.post("/vat/victims/new", data={"country_code": "CAF"})
+def test_csrf_is_required(app: Flask, csrf_client: Callable[..., FlaskClient]) -> None:
+    response = csrf_client(Role.ADVOCATE, "CAF").post("/vat/victims/new", data={"country_code": "CAF"})
     assert response.status_code == 400
     with app.app_context():
-        saved = db.session.scalar(select(func.count(Victim.id)))
-        db.session.remove()
-        db.engine.dispose()
-    assert saved == 0
+        assert db.session.scalar(select(func.count(Victim.id))) == 0
 
 
 # --- every route, as another scope and as every other role -----------------------------------
