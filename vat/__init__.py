@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,59 +113,30 @@ def connect_domains() -> None:
     from ledger.services.victim_support import direct_support_paid, direct_support_reversed
     from ledger.services.withholdings import withholding_requested
     from vat.allegations.services import check_withholding, outcome_recorded
+    from vat.victims import assistance, payments
     from vat.victims.outcomes import on_outcome_recorded
 
-    direct_support_paid.connect(_record_direct_support)
-    direct_support_reversed.connect(_cancel_direct_support)
-    project_payees_named.connect(_check_project_payees)
-    beneficiaries_named.connect(_known_payees)
-    beneficiary_lines_imported.connect(_record_partner_lines)
-    project_payments_paid.connect(_record_project_payments)
-    project_payments_reversed.connect(_reverse_project_payments)
+    direct_support_paid.connect(_without_sender(assistance.record_trust_fund_support))
+    direct_support_reversed.connect(_without_sender(assistance.cancel_trust_fund_support))
+    project_payees_named.connect(_without_sender(payments.check_payees))
+    beneficiaries_named.connect(_without_sender(payments.known_payees))
+    beneficiary_lines_imported.connect(_without_sender(payments.record_partner_lines))
+    project_payments_paid.connect(_without_sender(payments.record_project_payments))
+    project_payments_reversed.connect(_without_sender(payments.reverse_payments))
     outcome_recorded.connect(on_outcome_recorded)
     withholding_requested.connect(check_withholding)
 
 
-def _record_direct_support(sender: object, **payment: Any) -> None:
-    from vat.victims.assistance import record_trust_fund_support
+@functools.cache
+def _without_sender(service: Callable[..., Any]) -> Callable[..., Any]:
+    """A victims service as a receiver: blinker passes the sender first, the services take keyword
+    arguments only. One receiver per service (cached), so connecting again connects nothing twice,
+    and the cache keeps it alive (blinker holds receivers weakly)."""
 
-    record_trust_fund_support(**payment)
+    def receive(sender: object, **values: Any) -> Any:
+        return service(**values)
 
-
-def _cancel_direct_support(sender: object, **reversal: Any) -> None:
-    from vat.victims.assistance import cancel_trust_fund_support
-
-    cancel_trust_fund_support(**reversal)
-
-
-def _check_project_payees(sender: object, **payees: Any) -> None:
-    from vat.victims.payments import check_payees
-
-    check_payees(**payees)
-
-
-def _known_payees(sender: object, **payees: Any) -> set[str]:
-    from vat.victims.payments import known_payees
-
-    return known_payees(**payees)
-
-
-def _record_partner_lines(sender: object, **report: Any) -> None:
-    from vat.victims.payments import record_partner_lines
-
-    record_partner_lines(**report)
-
-
-def _record_project_payments(sender: object, **payments: Any) -> None:
-    from vat.victims.payments import record_project_payments
-
-    record_project_payments(**payments)
-
-
-def _reverse_project_payments(sender: object, **reversal: Any) -> None:
-    from vat.victims.payments import reverse_payments
-
-    reverse_payments(**reversal)
+    return receive
 
 
 def register_commands(app: Flask) -> None:

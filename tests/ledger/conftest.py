@@ -295,12 +295,13 @@ def ledger_alone(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
     in tests marked `linked_domains`."""
     import vat
     from vat.allegations.services import check_withholding
+    from vat.victims.assistance import cancel_trust_fund_support, record_trust_fund_support
 
     if request.node.get_closest_marker("linked_domains"):
         yield
         return
-    victim_support.direct_support_paid.disconnect(vat._record_direct_support)
-    victim_support.direct_support_reversed.disconnect(vat._cancel_direct_support)
+    victim_support.direct_support_paid.disconnect(vat._without_sender(record_trust_fund_support))
+    victim_support.direct_support_reversed.disconnect(vat._without_sender(cancel_trust_fund_support))
     withholdings.withholding_requested.disconnect(check_withholding)
     try:
         yield
