@@ -24,6 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale, gettext
 from flask_migrate import upgrade
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
@@ -219,6 +220,12 @@ def make_user(app: Flask) -> Callable[..., TestUser]:
             return TestUser(user.id, user.username, Role(role))
 
     return create
+
+
+def row_count(app: Flask, what: Any, *where: Any) -> int:
+    """How many rows of `what` (a model or a table) match `where`, read in a context of `app`."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(what).where(*where)) or 0
 
 
 def sign_in(app: Flask, client: FlaskClient, user: TestUser) -> None:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from seeding.cli import register as register_seeding
+from tests.conftest import row_count
 from vat.audit import AuditEvent
 from vat.auth.models import User
 from vat.db import db
-
-
-def count(app, model):
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
 
 
 def test_create_user_command(app, runner):
@@ -29,7 +25,7 @@ def test_create_user_command(app, runner):
 
 def test_create_user_refuses_a_weak_password(app, runner):
     result = runner.invoke(args=["create-user", "weak", "--role", "admin"], input="password\npassword\n")
-    assert result.exit_code != 0 and count(app, User) == 0
+    assert result.exit_code != 0 and row_count(app, User) == 0
 
 
 def test_seed_demo_prints_passwords_once_and_is_idempotent(app, runner):
@@ -37,10 +33,10 @@ def test_seed_demo_prints_passwords_once_and_is_idempotent(app, runner):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     assert "admin" in first.output and "demo-" in first.output
-    users = count(app, User)
+    users = row_count(app, User)
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0 and "already loaded" in second.output and "demo-" not in second.output
-    assert count(app, User) == users
+    assert row_count(app, User) == users
 
 
 def test_demo_users_shows_the_passwords_again_and_resets_them(app, runner):
@@ -70,16 +66,16 @@ def test_demo_users_shows_the_passwords_again_and_resets_them(app, runner):
 
 def test_backup_then_restore_gives_back_the_same_rows(app, runner, tmp_path, make_user):
     make_user()
-    before = (count(app, User), count(app, AuditEvent))
+    before = (row_count(app, User), row_count(app, AuditEvent))
     backup = tmp_path / "backup.dump"
     assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
     make_user()
     make_user()
-    assert count(app, User) == before[0] + 2
+    assert row_count(app, User) == before[0] + 2
     assert runner.invoke(args=["restore", str(backup)]).exit_code != 0  # needs --yes
     result = runner.invoke(args=["restore", str(backup), "--yes"])
     assert result.exit_code == 0, result.output
-    assert (count(app, User), count(app, AuditEvent)) == before
+    assert (row_count(app, User), row_count(app, AuditEvent)) == before
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
 
 
@@ -175,7 +171,7 @@ def test_restore_on_sqlite_refuses_while_another_process_has_the_database_open(
     backup = tmp_path / "backup.dump"
     assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
     make_user()
-    users = count(app, User)
+    users = row_count(app, User)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('select 1');"
          " print('open', flush=True); sys.stdin.read()", make_url(database_url).database],
@@ -185,9 +181,9 @@ def test_restore_on_sqlite_refuses_while_another_process_has_the_database_open(
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
         refused = runner.invoke(args=["restore", str(backup), "--yes"])
         assert refused.exit_code != 0 and f"pids {holder.pid}" in refused.output, refused.output
-        assert "Nothing was restored" in refused.output and count(app, User) == users
+        assert "Nothing was restored" in refused.output and row_count(app, User) == users
     finally:
         holder.communicate("")
     result = runner.invoke(args=["restore", str(backup), "--yes"])
     assert result.exit_code == 0, result.output
-    assert count(app, User) == users - 1
+    assert row_count(app, User) == users - 1

@@ -6,9 +6,9 @@ import sqlite3
 
 import pycountry
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 
-from tests.conftest import BACKEND, PASSWORD
+from tests.conftest import BACKEND, PASSWORD, row_count
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
 from vat.db import db
@@ -16,14 +16,9 @@ from vat.db import db
 pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite-specific fault injection")
 
 
-def rows(app, model):
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
-
-
 def test_full_database_refuses_the_write_cleanly(app, client, login):
     login(Role.ADMIN, "")
-    before = (rows(app, User), rows(app, AuditEvent))
+    before = (row_count(app, User), row_count(app, AuditEvent))
     with app.app_context():
         engine = db.engine
         engine.dispose()
@@ -48,7 +43,7 @@ def test_full_database_refuses_the_write_cleanly(app, client, login):
     with app.app_context():
         event.remove(db.engine, "connect", cap_size)
         db.engine.dispose()
-    assert (rows(app, User), rows(app, AuditEvent)) == before
+    assert (row_count(app, User), row_count(app, AuditEvent)) == before
 
 
 def test_locked_database_answers_try_again_and_writes_nothing(app, client, make_user):

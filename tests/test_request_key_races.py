@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import sign_in
+from tests.conftest import row_count, sign_in
 from tests.vat.conftest import register
 from vat import jobs
 from vat.auth.models import Role, User
@@ -100,8 +100,7 @@ def test_a_victim_registered_20_times_at_once_is_registered_once(app, advocate):
 
     assert {status for status, _ in answers} == {302}, answers
     assert len({location for _, location in answers}) == 1
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Victim.id))) == before + 1
+    assert row_count(app, Victim) == before + 1
 
 
 def keys_aged(app, ages: dict[str, int]) -> None:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.auth.test_races import all_at_once
-from tests.conftest import PASSWORD, make_app, sign_in
+from tests.conftest import PASSWORD, make_app, row_count, sign_in
 from vat.audit import AuditEvent
 from vat.auth.models import AdminRequest, Role, User
 from vat.db import db
@@ -92,8 +92,7 @@ def test_two_approvals_at_once_apply_once(app, make_user):
         [lambda c=client: c.post(f"/admin/requests/{asked}/approve").status_code for client in approvers]
     )
     assert statuses == [302] * 4, statuses  # one applies; the others are told it is decided
-    with app.app_context():
-        assert db.session.scalar(select(func.count(User.id)).where(User.username == "raced.senior")) == 1
+    assert row_count(app, User, User.username == "raced.senior") == 1
     assert count(app, "admin_request.approve") == 1
     assert count(app, "user.create") == 6  # five administrators and the one account
 

@@ -7,9 +7,8 @@ import hashlib
 import secrets
 
 import pytest
-from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD, make_app, sign_in
+from tests.conftest import PASSWORD, make_app, row_count, sign_in
 from vat.auth.models import Role, User, UserScope
 from vat.auth.passwords import _in_hash_file
 from vat.config import ConfigurationError
@@ -88,8 +87,7 @@ def test_the_admin_cannot_create_an_account_with_a_weak_password(app, client, lo
     response = client.post("/admin/users/new", data=data)
     assert response.status_code == 200
     assert "a word of this application" in response.get_data(as_text=True)
-    with app.app_context():
-        assert db.session.scalar(select(func.count(User.id)).where(User.username == "newmanager")) == 0
+    assert row_count(app, User, User.username == "newmanager") == 0
     data["password"] = "tangerine glacier notebook"
     assert client.post("/admin/users/new", data=data).status_code == 302
 

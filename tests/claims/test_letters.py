@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.claims.conftest import S, claim_at
-from tests.conftest import sign_in
+from tests.conftest import row_count, sign_in
 from tests.vat.conftest import register
 from tests.vat.test_outcome_letters import substantiated
 from vat.audit import AuditEvent
@@ -111,8 +111,7 @@ def test_other_roles_cannot_edit_templates(app, client, login, role):
     assert (
         client.post("/vat/letter-templates/outcome/en", data={"body": "Hello {{ name }}"}).status_code == 403
     )
-    with app.app_context():
-        assert db.session.scalar(select(func.count(LetterTemplate.id))) == 0
+    assert row_count(app, LetterTemplate) == 0
 
 
 def test_the_step_letter_page_gives_a_pdf_in_scope_only(app, client, login, claim_id, make_user):

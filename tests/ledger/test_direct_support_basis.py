@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.models import DirectSupport
+from tests.conftest import row_count
 from tests.ledger.pages import pay_victim, seed_cash_and_project
 from vat.auth.models import Role
 from vat.db import db
@@ -55,8 +56,7 @@ def test_the_form_records_route_and_basis_and_the_list_shows_them(app, client, m
     )
     page = client.get("/ledger/direct-support").get_data(as_text=True)
     assert "Through IRC" in page and "TFC decision 2019/01" in page
-    with app.app_context():
-        assert db.session.scalar(select(func.count(DirectSupport.id))) == 1
+    assert row_count(app, DirectSupport) == 1
 
 
 def test_the_wrong_role_cannot_pay(app, client, login):
@@ -64,8 +64,7 @@ def test_the_wrong_role_cannot_pay(app, client, login):
     assert client.get("/ledger/direct-support/new").status_code == 403
     response = client.post("/ledger/direct-support/new", data={"route": "mission", "basis": "TFC 1"})
     assert response.status_code == 403
-    with app.app_context():
-        assert db.session.scalar(select(func.count(DirectSupport.id))) == 0
+    assert row_count(app, DirectSupport) == 0
 
 
 def test_paying_without_a_csrf_token_is_refused(app, csrf_client):
@@ -82,5 +81,4 @@ def test_paying_without_a_csrf_token_is_refused(app, csrf_client):
         },
     )
     assert response.status_code == 400
-    with app.app_context():
-        assert db.session.scalar(select(func.count(DirectSupport.id))) == 0
+    assert row_count(app, DirectSupport) == 0

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ledger.models import DirectSupport, MissionEnvelope
-from tests.conftest import sign_in
+from tests.conftest import row_count, sign_in
 from tests.ledger.pages import book, entry_count, minted_key, receive
 from vat.auth.models import Role
 from vat.db import db
@@ -103,8 +103,7 @@ def test_an_unknown_envelope_is_404(client, manager):
 def test_posts_without_csrf_token_are_refused(app, csrf_client):
     maker, second = csrf_client(Role.FUND_MANAGER, ""), csrf_client(Role.FUND_MANAGER, "")
     assert maker.post("/ledger/envelopes/new", data=TERMS).status_code == 400
-    with app.app_context():
-        assert db.session.scalar(select(func.count(MissionEnvelope.id))) == 0
+    assert row_count(app, MissionEnvelope) == 0
     assert book(maker, "/ledger/envelopes/new", csrf_token=_token(maker), **TERMS).status_code == 302
     assert second.post("/ledger/envelopes/1/confirm").status_code == 400
     with app.app_context():
@@ -131,6 +130,5 @@ def test_each_form_submitted_twice_records_once(app, client, manager, checker):
     checker.post("/ledger/envelopes/1/confirm")
     urgent = {"case_code": "CAR-2019-0001", "purpose": "rent", "currency": "USD", "paid_on": "2019-02-01"}
     posted_twice(client, "/ledger/envelopes/1/pay", amount="100", **urgent)
-    with app.app_context():
-        assert db.session.scalar(select(func.count(MissionEnvelope.id))) == 1
-        assert db.session.scalar(select(func.count(DirectSupport.id))) == 1
+    assert row_count(app, MissionEnvelope) == 1
+    assert row_count(app, DirectSupport) == 1

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from ledger.models import DirectSupport, Entry, ExchangeRate, Outflow
 from ledger.services import months
-from tests.conftest import sign_in
+from tests.conftest import row_count, sign_in
 from tests.ledger.pages import pay_victim, record_rate, seed_cash_and_project
 from vat.auth.models import Role, User
 from vat.db import db, utcnow
@@ -160,5 +160,4 @@ def test_a_bad_rates_file_says_which_line(app, client, manager):
         content_type="multipart/form-data",
     )
     assert response.status_code == 422 and "Line 3" in response.get_data(as_text=True)
-    with app.app_context():
-        assert db.session.scalar(select(func.count(ExchangeRate.id))) == 0
+    assert row_count(app, ExchangeRate) == 0

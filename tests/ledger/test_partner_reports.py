@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ledger.models import ProjectReport
 from ledger.services import partner_reports
+from tests.conftest import row_count
 from tests.ledger.pages import seed_cash_and_project
 from vat.auth.models import Role
 from vat.db import db
@@ -68,5 +69,4 @@ def test_the_wrong_role_cannot_record_reports(app, client, login, role):
     response = client.post("/ledger/projects/1/reports", data={"kind": "narrative", "due_on": "2019-06-30"})
     assert response.status_code in (403, 404)
     assert client.post("/ledger/projects/1/reports/1/received", data={}).status_code in (403, 404)
-    with app.app_context():
-        assert db.session.scalar(select(func.count(ProjectReport.id))) == 0
+    assert row_count(app, ProjectReport) == 0

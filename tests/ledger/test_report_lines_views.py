@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.models import ProjectReport, ProjectReportLine
+from tests.conftest import row_count
 from tests.ledger.pages import book, seed_cash_and_project
 from vat.auth.models import Role, User
 from vat.db import db
@@ -82,8 +83,7 @@ def test_a_period_needs_both_its_days(app, client, report):
     half = {**REPORT, "period_end": ""}
     response = client.post("/ledger/projects/1/reports", data=half, follow_redirects=True)
     assert "Give both the first and the last day" in response.get_data(as_text=True)
-    with app.app_context():
-        assert db.session.scalar(select(func.count(ProjectReport.id))) == 1  # the fixture's only
+    assert row_count(app, ProjectReport) == 1  # the fixture's only
 
 
 def test_every_error_is_shown_and_nothing_saved(app, client, report):

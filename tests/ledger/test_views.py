@@ -6,11 +6,11 @@ import re
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ledger import engine
 from ledger.models import Entry, Outflow, ProjectReport, Tranche
-from tests.conftest import sign_in
+from tests.conftest import row_count, sign_in
 from tests.ledger.pages import (
     book,
     entry_count,
@@ -79,9 +79,8 @@ def test_a_post_without_csrf_token_is_refused(app, csrf_client):
     assert response.status_code == 400
     report = client.post("/ledger/projects/1/reports", data={"kind": "narrative", "due_on": "2019-06-30"})
     assert report.status_code == 400  # a partner report's due date (issue 18, item 5)
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Entry.id))) == 0
-        assert db.session.scalar(select(func.count(ProjectReport.id))) == 0
+    assert row_count(app, Entry) == 0
+    assert row_count(app, ProjectReport) == 0
 
 
 def test_a_domain_refusal_is_shown_on_the_form(app, client, manager):

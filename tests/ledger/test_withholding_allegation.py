@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ledger.models import Withholding
 from ledger.services import withholdings
+from tests.conftest import row_count
 from tests.ledger.conftest import key
 from tests.ledger.pages import withhold
 from vat.allegations.models import Allegation
@@ -69,8 +70,7 @@ def test_the_form_shows_the_refusal_and_books_nothing(app, client, login):
     response = withhold(client, "0002/18")
     assert response.status_code == 422
     assert "Allegation 0002/18 is not substantiated" in response.get_data(as_text=True)
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Withholding.id))) == 0
+    assert row_count(app, Withholding) == 0
 
 
 def test_the_allegation_page_shows_withheld_transferred_outstanding(app, client, login, fund):

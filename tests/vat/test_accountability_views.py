@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tests.conftest import sign_in
+from tests.conftest import row_count, sign_in
 from tests.vat.conftest import register, reported
 from vat import audit
 from vat.allegations.cycle_models import AccountabilityStep
@@ -40,11 +40,6 @@ def case(app: Flask, make_user: Callable[..., Any]) -> dict[str, Any]:
 def step_form(step: str = "interim_measure", measure: str = "suspension") -> dict[str, str]:
     """The cycle form's fields for a step taken today."""
     return {"step": step, "measure": measure, "dated_on": date.today().isoformat()}
-
-
-def _count(app: Flask, model: Any) -> int:
-    with app.app_context():
-        return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def test_an_advocate_records_the_cycle_and_sees_it(
@@ -101,7 +96,7 @@ def test_roles_without_case_editing_are_refused(
     assert client.post(f"{base}/cycle/new", data=step_form()).status_code == 403
     assert client.post(f"{base}/letters/new", data={"direction": "sent"}).status_code == 403
     assert client.get("/vat/allegations/correspondence?member_state=PAK").status_code == 403
-    assert _count(app, AccountabilityStep) == 0
+    assert row_count(app, AccountabilityStep) == 0
 
 
 def test_another_scope_gets_not_found(
@@ -116,7 +111,7 @@ def test_another_scope_gets_not_found(
     assert "0042/26" not in client.get("/vat/allegations/correspondence?member_state=PAK").get_data(
         as_text=True
     )
-    assert (_count(app, AccountabilityStep), _count(app, Letter)) == (0, 0)
+    assert (row_count(app, AccountabilityStep), row_count(app, Letter)) == (0, 0)
 
 
 def test_csrf_is_required(app: Flask, csrf_client: Callable[..., FlaskClient], case: dict[str, Any]) -> None:
@@ -125,4 +120,4 @@ def test_csrf_is_required(app: Flask, csrf_client: Callable[..., FlaskClient], c
     assert client.post(f"{base}/cycle/new", data=step_form()).status_code == 400
     letter = {"direction": "sent", "dated_on": date.today().isoformat(), "channel": "email"}
     assert client.post(f"{base}/letters/new", data=letter).status_code == 400
-    assert (_count(app, AccountabilityStep), _count(app, Letter)) == (0, 0)
+    assert (row_count(app, AccountabilityStep), row_count(app, Letter)) == (0, 0)

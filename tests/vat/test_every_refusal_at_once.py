@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from tests.conftest import row_count
 from tests.vat.conftest import register
 from tests.vat.test_forms_on_the_users_side import errors_by_field
 from vat.auth.models import Role, User
@@ -25,11 +26,6 @@ def _victim(app: Flask, user_id: int, consents: list[str] | None = None) -> int:
         victim = register(db.session.get(User, user_id), consents=consents)
         db.session.commit()
         return victim.id
-
-
-def _count(app: Flask, model: Any) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(model.id))) or 0
 
 
 def test_a_service_shows_every_refusal_on_its_field(
@@ -49,7 +45,7 @@ def test_a_service_shows_every_refusal_on_its_field(
     shown = errors_by_field(page)
     assert set(shown) == {"start_date", "end_date", "currency"}
     assert "future" in shown["start_date"] and "future" in shown["end_date"]
-    assert _count(app, Assistance) == 0
+    assert row_count(app, Assistance) == 0
 
 
 def test_a_cost_refused_still_asks_for_its_currency(
@@ -74,7 +70,7 @@ def test_a_communication_shows_every_refusal_on_its_field(
     )
     assert set(shown) == {"occurred_on", "channel"}
     assert "consent" in shown["channel"]
-    assert _count(app, Communication) == 0
+    assert row_count(app, Communication) == 0
 
 
 def test_a_need_and_a_feedback_show_every_refusal_on_its_field(
@@ -95,7 +91,7 @@ def test_a_need_and_a_feedback_show_every_refusal_on_its_field(
     shown = errors_by_field(page.get_data(as_text=True))
     assert set(shown) == {"complaint", "follow_up_needed", "given_on"}
     assert "Tick the complaint box" in shown["complaint"] and "future" in shown["given_on"]
-    assert _count(app, Need) == _count(app, Feedback) == 0
+    assert row_count(app, Need) == row_count(app, Feedback) == 0
 
 
 def test_a_provider_shows_every_refusal_on_its_field(
@@ -111,4 +107,4 @@ def test_a_provider_shows_every_refusal_on_its_field(
     shown = errors_by_field(client.post("/vat/providers/new", data=data).get_data(as_text=True))
     assert set(shown) == {"service_types", "availability_on"}
     assert "at least one service" in shown["service_types"]
-    assert _count(app, Provider) == 0
+    assert row_count(app, Provider) == 0

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import sign_in
+from tests.conftest import row_count, sign_in
 from tests.vat.conftest import assist, register
 from vat import drafts, request_keys
 from vat.allegations import services
@@ -148,10 +148,9 @@ def test_a_missing_consent_is_recorded_and_the_form_comes_back_with_its_values(
     assert "Douleurs depuis mars</textarea>" in again and 'value="Clinique Espoir"' in again
     assert '<option selected value="in_progress">' in again
     assert client.post(f"{form_url}?draft={token}", data=SERVICE).status_code == 302  # as the page posts
-    with app.app_context():
-        assert db.session.scalar(select(func.count(FormDraft.id))) == 0  # recorded: the draft is gone
-        assert db.session.scalar(select(func.count(Consent.id))) == 2
-        assert db.session.scalar(select(func.count(Assistance.id))) == 1
+    assert row_count(app, FormDraft) == 0  # recorded: the draft is gone
+    assert row_count(app, Consent) == 2
+    assert row_count(app, Assistance) == 1
 
 
 def test_a_draft_is_only_its_owners_and_only_for_its_form(
@@ -184,8 +183,7 @@ def test_the_round_trip_is_refused_to_other_roles_and_without_csrf(
     login(Role.FUND_MANAGER, "")
     assert client.post(path, data=SERVICE).status_code == 403
     assert csrf_client(Role.ADVOCATE, "CAF").post(path, data=SERVICE).status_code == 400
-    with app.app_context():
-        assert db.session.scalar(select(func.count(FormDraft.id))) == 0
+    assert row_count(app, FormDraft) == 0
 
 
 def test_drafts_past_their_time_are_forgotten_daily(

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from tests.conftest import sign_in
+from tests.conftest import row_count, sign_in
 from tests.vat.big_import import ALLEGATION_COLUMNS, ASSISTANCE_COLUMNS, VICTIM_COLUMNS
 from vat import jobs
 from vat.allegations.models import Allegation
@@ -172,8 +172,7 @@ def test_import_page_and_template(
     )
     page = response.get_data(as_text=True)
     assert "nothing was imported" in page and "<td>sex</td>" in page
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Victim.id))) == 2
+    assert row_count(app, Victim) == 2
 
 
 def test_the_import_runs_as_a_job_for_its_owner_only(

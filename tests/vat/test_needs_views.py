@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from tests.conftest import row_count
 from tests.vat.conftest import assist, contact, register
 from vat.auth.models import Role, User
 from vat.db import db
@@ -138,8 +139,7 @@ def test_another_victims_service_or_update_is_not_found(
     assert client.post(other_victim_service, data={"satisfaction": "satisfied"}).status_code == 404
     missing = f"/vat/victims/{file['victim']}/communications/999999/feedback/new"
     assert client.post(missing, data={"satisfaction": "satisfied"}).status_code == 404
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Feedback.id))) == 0
+    assert row_count(app, Feedback) == 0
 
 
 def test_csrf_is_required(app: Flask, csrf_client: Callable[..., FlaskClient], file: dict[str, int]) -> None:

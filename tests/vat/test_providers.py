@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from tests.conftest import row_count
 from tests.vat.conftest import register
 from vat import audit
 from vat.auth.models import Role, User
@@ -239,8 +240,7 @@ def test_another_countrys_provider_is_not_found_for_a_senior_advocate(
     )
     refused = client.post("/vat/providers/new", data={**FORM, "country_code": "COD"})
     assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True)
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Provider.id))) == 1
+    assert row_count(app, Provider) == 1
 
 
 @pytest.mark.parametrize("role", [Role.ADVOCATE, Role.FUND_MANAGER, Role.AUDITOR])
@@ -254,16 +254,14 @@ def test_other_roles_read_the_directory_but_cannot_keep_it(
     assert client.get("/vat/providers/new").status_code == 403
     assert client.post("/vat/providers/new", data={**FORM, "country_code": "COD"}).status_code == 403
     assert client.get(f"/vat/providers/{cod_provider}").status_code == 403
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Provider.id))) == 1
+    assert row_count(app, Provider) == 1
 
 
 def test_a_provider_form_without_its_csrf_token_is_refused(
     app: Flask, csrf_client: Callable[..., FlaskClient]
 ) -> None:
     assert csrf_client(Role.SENIOR_ADVOCATE, "CAF").post("/vat/providers/new", data=FORM).status_code == 400
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Provider.id))) == 0
+    assert row_count(app, Provider) == 0
 
 
 def test_the_service_form_offers_the_victims_countrys_providers_by_service(

@@ -13,9 +13,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tests.conftest import sign_in
+from tests.conftest import row_count, sign_in
 from tests.statements import counting
 from tests.vat.conftest import assist, contact, register, share
 from vat import audit, jobs
@@ -166,8 +166,7 @@ def test_form_errors_name_the_field_and_save_nothing(
         response = client.post("/vat/victims/new", data=data)
         assert response.status_code == 200, data
         assert 'class="error"' in response.get_data(as_text=True), data
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Victim.id))) == 0
+    assert row_count(app, Victim) == 0
 
 
 def test_assistance_date_error_shows_on_the_form(
@@ -189,15 +188,13 @@ def test_assistance_date_error_shows_on_the_form(
     )
     assert response.status_code == 200
     assert "The service cannot start before the referral date." in response.get_data(as_text=True)
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Assistance.id))) == 0
+    assert row_count(app, Assistance) == 0
 
 
 def test_csrf_is_required(app: Flask, csrf_client: Callable[..., FlaskClient]) -> None:
     response = csrf_client(Role.ADVOCATE, "CAF").post("/vat/victims/new", data={"country_code": "CAF"})
     assert response.status_code == 400
-    with app.app_context():
-        assert db.session.scalar(select(func.count(Victim.id))) == 0
+    assert row_count(app, Victim) == 0
 
 
 # --- every route, as another scope and as every other role -----------------------------------
