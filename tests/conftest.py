@@ -238,6 +238,21 @@ def sign_in(app: Flask, client: FlaskClient, user: TestUser) -> None:
         session["_user_id"] = str(user.id)
 
 
+def post_login(
+    client: FlaskClient, username: str, password: str = PASSWORD, address: str = "127.0.0.1", **extra: Any
+) -> Any:
+    """The sign-in form posted from `address` (the test client's own by default)."""
+    data = {"username": username, "password": password}
+    return client.post("/auth/login", data=data, environ_base={"REMOTE_ADDR": address}, **extra)
+
+
+def signed_in_client(app: Flask, user: TestUser) -> FlaskClient:
+    """A new client of `app`, signed in as `user` (see sign_in)."""
+    client = app.test_client()
+    sign_in(app, client, user)
+    return client
+
+
 @pytest.fixture
 def csrf_client(database_url: str, make_user: Callable[..., TestUser]) -> Callable[..., FlaskClient]:
     """csrf_client(role, scope) or csrf_client(user) → a new client signed in on an app that checks
@@ -248,9 +263,7 @@ def csrf_client(database_url: str, make_user: Callable[..., TestUser]) -> Callab
         if not guarded:
             guarded.append(make_app(database_url, WTF_CSRF_ENABLED=True))
         user = who if isinstance(who, TestUser) else make_user(who, scope, **kwargs)
-        client = guarded[0].test_client()
-        sign_in(guarded[0], client, user)
-        return client
+        return signed_in_client(guarded[0], user)
 
     return signed_in
 

@@ -10,11 +10,11 @@ import time
 
 import psycopg
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from tests.conftest import BACKEND, sign_in
+from tests.conftest import BACKEND, row_count, sign_in
 from vat.auth.models import Role
 from vat.db import db
 from vat.victims.models import Victim
@@ -44,8 +44,7 @@ def victim_form(client, advocate) -> dict[str, str]:
 
 
 def victims(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(Victim.id))) or 0
+    return row_count(app, Victim)
 
 
 def statements_after_failure(app):

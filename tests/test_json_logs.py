@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import make_app, sign_in
+from tests.conftest import make_app, signed_in_client
 from vat.auth.models import Role
 from vat.config import ConfigurationError
 from vat.logs import APP_LOGGERS
@@ -49,8 +49,7 @@ def test_a_refusal_is_one_json_line_on_stdout_and_a_datagram_to_syslog(
     app = make_app(
         database_url, VAT_LOG_FORMAT="json", VAT_LOG_SYSLOG=f"127.0.0.1:{port}", VAT_JOBS_FOLDER=str(tmp_path)
     )
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
+    client = signed_in_client(app, make_user(Role.FUND_MANAGER, ""))
     capsys.readouterr()
     assert client.get("/admin/users?q=Canary-Secret").status_code == 403
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import row_count, sign_in
+from tests.conftest import row_count, sign_in, signed_in_client
 from tests.vat.conftest import register
 from vat import jobs
 from vat.auth.models import Role, User
@@ -59,8 +59,7 @@ def test_a_service_posted_20_times_at_once_is_recorded_once(app, advocate):
     with app.test_request_context():
         victim_id = register(db.session.get(User, advocate.id), name="Race").id
         db.session.commit()
-    page = app.test_client()
-    sign_in(app, page, advocate)
+    page = signed_in_client(app, advocate)
     path = f"/vat/victims/{victim_id}/assistance/new"
     data = {
         "key": minted_key(page.get(path).get_data(as_text=True)),
@@ -82,8 +81,7 @@ def test_a_service_posted_20_times_at_once_is_recorded_once(app, advocate):
 
 
 def test_a_victim_registered_20_times_at_once_is_registered_once(app, advocate):
-    page = app.test_client()
-    sign_in(app, page, advocate)
+    page = signed_in_client(app, advocate)
     data = {
         "key": minted_key(page.get("/vat/victims/new").get_data(as_text=True)),
         "country_code": "CAF",

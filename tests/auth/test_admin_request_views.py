@@ -9,22 +9,16 @@ from datetime import timedelta
 
 import pyotp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tests.auth.test_races import all_at_once
-from tests.conftest import PASSWORD, make_app, row_count, sign_in
+from tests.conftest import PASSWORD, make_app, row_count, signed_in_client
 from vat.audit import AuditEvent
 from vat.auth.models import AdminRequest, Role, User
 from vat.db import db
 
 NEW_PASSWORD = "tangerine glacier notebook"
 CODE = re.compile(r"<code>([A-Z0-9-]{29})</code>")
-
-
-def client_of(app, user):
-    client = app.test_client()
-    sign_in(app, client, user)
-    return client
 
 
 def request_ids(app) -> list[int]:
@@ -38,19 +32,12 @@ def user_named(app, username) -> User | None:
 
 
 def count(app, action) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == action))
+    return row_count(app, AuditEvent, AuditEvent.action == action)
 
 
 def ask_for_senior(client, username="new.senior"):
     data = {"username": username, "password": PASSWORD, "role": "senior_advocate", "scope": "CAF"}
     return client.post("/admin/users/new", data=data)
-
-
-@pytest.fixture
-def two_admins(app, make_user):
-    a, b = make_user(Role.ADMIN, ""), make_user(Role.ADMIN, "")
-    return client_of(app, a), client_of(app, b)
 
 
 def test_a_senior_advocate_is_created_only_when_a_second_admin_approves(app, two_admins):
@@ -84,10 +71,10 @@ def test_elevating_an_account_waits_and_the_form_says_so(app, two_admins, make_u
 
 def test_two_approvals_at_once_apply_once(app, make_user):
     """Real threads (run with VAT_TEST_BACKEND=postgres for PostgreSQL)."""
-    asker = client_of(app, make_user(Role.ADMIN, ""))
+    asker = signed_in_client(app, make_user(Role.ADMIN, ""))
     ask_for_senior(asker, "raced.senior")
     (asked,) = request_ids(app)
-    approvers = [client_of(app, make_user(Role.ADMIN, "")) for _ in range(4)]
+    approvers = [signed_in_client(app, make_user(Role.ADMIN, "")) for _ in range(4)]
     statuses = all_at_once(
         [lambda c=client: c.post(f"/admin/requests/{asked}/approve").status_code for client in approvers]
     )
@@ -99,10 +86,10 @@ def test_two_approvals_at_once_apply_once(app, make_user):
 
 def test_an_expired_request_is_not_applied(app, make_user, clock):
     asker, approver = make_user(Role.ADMIN, ""), make_user(Role.ADMIN, "")
-    ask_for_senior(client_of(app, asker), "late.senior")
+    ask_for_senior(signed_in_client(app, asker), "late.senior")
     (asked,) = request_ids(app)
     clock.shift(timedelta(hours=73))
-    late = client_of(app, approver)
+    late = signed_in_client(app, approver)
     response = late.post(f"/admin/requests/{asked}/approve", follow_redirects=True)
     assert "has expired" in response.get_data(as_text=True)
     assert user_named(app, "late.senior") is None
@@ -130,7 +117,7 @@ def test_approving_without_a_csrf_token_is_refused(database_url, make_user):
         db.session.commit()
         asked = request.id
     other = make_user(Role.ADMIN, "")
-    client = client_of(app, other)
+    client = signed_in_client(app, other)
     assert client.post(f"/admin/requests/{asked}/approve").status_code == 400
     assert client.post(f"/admin/requests/{asked}/refuse").status_code == 400
     assert client.post(f"/admin/users/{asker.id}/reset-password").status_code == 400
@@ -141,7 +128,7 @@ def test_approving_without_a_csrf_token_is_refused(database_url, make_user):
 @pytest.mark.parametrize("role", [Role.ADVOCATE, Role.SENIOR_ADVOCATE, Role.FUND_MANAGER, Role.AUDITOR])
 def test_only_administrators_ask_approve_and_reset(app, make_user, role):
     target = make_user(Role.FUND_MANAGER, "")
-    client = client_of(app, make_user(role, "CAF"))
+    client = signed_in_client(app, make_user(role, "CAF"))
     for path in (
         "/admin/requests/1/approve",
         "/admin/requests/1/refuse",
@@ -168,7 +155,7 @@ def reset(client, username, code, password=NEW_PASSWORD):
 
 
 def test_an_auditors_password_reset_is_shown_once_and_works_once(app, make_user, clock):
-    admin = client_of(app, make_user(Role.ADMIN, ""))
+    admin = signed_in_client(app, make_user(Role.ADMIN, ""))
     auditor = make_user(Role.AUDITOR, "")
     response = admin.post(f"/admin/users/{auditor.id}/reset-password")
     assert response.status_code == 200
@@ -191,7 +178,7 @@ def test_an_auditors_password_reset_is_shown_once_and_works_once(app, make_user,
 
 
 def test_an_expired_reset_code_is_refused(app, make_user, clock):
-    admin = client_of(app, make_user(Role.ADMIN, ""))
+    admin = signed_in_client(app, make_user(Role.ADMIN, ""))
     auditor = make_user(Role.AUDITOR, "")
     (code,) = CODE.findall(admin.post(f"/admin/users/{auditor.id}/reset-password").get_data(as_text=True))
     clock.shift(timedelta(hours=24, seconds=1))
@@ -219,7 +206,7 @@ def test_a_fund_managers_password_reset_goes_to_the_second_admin(app, make_user,
 def test_a_second_factor_reset_sends_the_user_to_enrol(app, make_user, two_admins):
     first, second = two_admins
     advocate = make_user(Role.ADVOCATE, "CAF")
-    device = client_of(app, advocate)
+    device = signed_in_client(app, advocate)
     first.post(f"/admin/users/{advocate.id}/reset-second-factor", data={"identity_check": "video_call"})
     (asked,) = request_ids(app)
     assert second.post(f"/admin/requests/{asked}/approve").status_code == 302
@@ -235,7 +222,7 @@ def test_a_second_factor_reset_sends_the_user_to_enrol(app, make_user, two_admin
 
 def test_a_fund_manager_whose_second_factor_was_reset_must_enrol_again(app, make_user):
     app.config["VAT_SINGLE_ADMIN_OFFICE"] = True
-    admin = client_of(app, make_user(Role.ADMIN, ""))
+    admin = signed_in_client(app, make_user(Role.ADMIN, ""))
     manager = make_user(Role.FUND_MANAGER, "", totp=True)
     admin.post(f"/admin/users/{manager.id}/reset-second-factor", data={"identity_check": "in_person"})
     client = app.test_client()
@@ -260,7 +247,7 @@ def test_unlocking_lets_a_locked_out_user_sign_in(app, make_user):
         owner.post("/auth/login", data={"username": manager.username, "password": PASSWORD}).status_code
         == 429
     )
-    admin = client_of(app, make_user(Role.ADMIN, ""))
+    admin = signed_in_client(app, make_user(Role.ADMIN, ""))
     assert admin.post(f"/admin/users/{manager.id}/unlock").status_code == 302
     assert (
         owner.post("/auth/login", data={"username": manager.username, "password": PASSWORD}).status_code
@@ -273,7 +260,7 @@ def test_unlocking_lets_a_locked_out_user_sign_in(app, make_user):
 
 def test_a_one_admin_office_acts_alone_and_an_auditor_reviews_it(app, make_user):
     app.config["VAT_SINGLE_ADMIN_OFFICE"] = True
-    admin = client_of(app, make_user(Role.ADMIN, ""))
+    admin = signed_in_client(app, make_user(Role.ADMIN, ""))
     response = ask_for_senior(admin, "alone.senior")
     assert response.headers["Location"] == "/admin/users"
     assert user_named(app, "alone.senior") is not None
@@ -281,17 +268,17 @@ def test_a_one_admin_office_acts_alone_and_an_auditor_reviews_it(app, make_user)
     page = admin.get("/admin/acted-alone").get_data(as_text=True)
     assert "alone.senior" in page and "waiting for someone else" in page
     admin.post(f"/admin/acted-alone/{done}/acknowledge")
-    auditor = client_of(app, make_user(Role.AUDITOR, ""))
+    auditor = signed_in_client(app, make_user(Role.AUDITOR, ""))
     assert auditor.post(f"/admin/acted-alone/{done}/acknowledge").status_code == 302
     with app.app_context():
         reviewed = db.session.get(AdminRequest, done)
         assert reviewed.reviewed_by.role == Role.AUDITOR
     for role in (Role.ADVOCATE, Role.SENIOR_ADVOCATE, Role.FUND_MANAGER):
-        assert client_of(app, make_user(role, "CAF")).get("/admin/acted-alone").status_code == 403
+        assert signed_in_client(app, make_user(role, "CAF")).get("/admin/acted-alone").status_code == 403
 
 
 def test_without_the_setting_one_admin_waits_for_a_second(app, make_user):
-    admin = client_of(app, make_user(Role.ADMIN, ""))
+    admin = signed_in_client(app, make_user(Role.ADMIN, ""))
     ask_for_senior(admin, "waiting.senior")
     assert user_named(app, "waiting.senior") is None
     assert "one active administrator" in admin.get("/admin/requests").get_data(as_text=True)
@@ -302,7 +289,7 @@ def test_without_the_setting_one_admin_waits_for_a_second(app, make_user):
     [("XYZ", "not an ISO 3166 country code"), ("CAF/ATLANTIS", "not a mission this application knows")],
 )
 def test_an_invalid_scope_is_shown_on_the_field(app, make_user, scope, shown):
-    admin = client_of(app, make_user(Role.ADMIN, ""))
+    admin = signed_in_client(app, make_user(Role.ADMIN, ""))
     data = {"username": "scoped.reader", "password": PASSWORD, "role": "auditor", "scope": scope}
     response = admin.post("/admin/users/new", data=data)
     page = response.get_data(as_text=True)

@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import select
 
-from tests.auth.test_admin_request_views import ask_for_senior, client_of, count, request_ids, user_named
+from tests.auth.test_admin_request_views import ask_for_senior, count, request_ids, user_named
+from tests.conftest import signed_in_client
 from vat.audit import AuditEvent
 from vat.auth.models import AdminRequest, Role
 from vat.db import db
-
-
-@pytest.fixture
-def two_admins(app, make_user):
-    return client_of(app, make_user(Role.ADMIN, "")), client_of(app, make_user(Role.ADMIN, ""))
 
 
 def reset_second_factor(client, user_id: int, how: str | None):
@@ -48,7 +43,7 @@ def test_a_second_factor_reset_needs_the_identity_check_and_the_approver_sees_it
 
 
 def test_an_auditors_second_factor_reset_alone_records_the_check_too(app, make_user):
-    admin = client_of(app, make_user(Role.ADMIN, ""))
+    admin = signed_in_client(app, make_user(Role.ADMIN, ""))
     auditor = make_user(Role.AUDITOR, "", totp=True)
     assert "Say how you checked" in reset_second_factor(admin, auditor.id, None).get_data(as_text=True)
     assert count(app, "user.second_factor_reset") == 0

@@ -8,16 +8,12 @@ import pyotp
 import time_machine
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, sign_in
+from tests.conftest import PASSWORD, post_login, sign_in
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User, UserSession
 from vat.db import db, utcnow
 
 NEW = "a brand new passphrase 7"
-
-
-def post_login(client, username, password=PASSWORD, **extra):
-    return client.post("/auth/login", data={"username": username, "password": password}, **extra)
 
 
 def totp_for(app, user):

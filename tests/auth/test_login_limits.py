@@ -8,18 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD
+from tests.conftest import post_login
 from vat.audit import AuditEvent
 from vat.auth.models import Role
 from vat.db import db
-
-
-def post_login(client, username, password=PASSWORD, address="127.0.0.1"):
-    return client.post(
-        "/auth/login",
-        data={"username": username, "password": password},
-        environ_base={"REMOTE_ADDR": address},
-    )
 
 
 def checked_passwords(app):

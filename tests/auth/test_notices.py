@@ -8,8 +8,8 @@ import json
 import pyotp
 from sqlalchemy import select
 
-from tests.auth.test_login import NEW, post_login, totp_for
-from tests.conftest import PASSWORD, sign_in
+from tests.auth.test_login import NEW, totp_for
+from tests.conftest import PASSWORD, post_login, sign_in
 from tests.statements import counting
 from vat.audit import AuditEvent
 from vat.auth import resets, services
@@ -44,7 +44,7 @@ def test_wrong_passwords_are_shown_to_the_owner_at_the_next_sign_in(app, client,
     user = make_user(Role.FUND_MANAGER, "")
     stranger = app.test_client()
     for _ in range(2):
-        post_login(stranger, user.username, "not the password!!", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+        post_login(stranger, user.username, "not the password!!", address="203.0.113.9")
     assert kinds(app, user) == ["failed_password", "failed_password"]
     post_login(client, user.username)
     page = client.get("/").get_data(as_text=True)
@@ -136,9 +136,7 @@ def test_marking_seen_needs_the_token_clears_the_banner_and_is_audited(app, clie
 
 def test_a_user_sees_only_their_own_notices(app, client, make_user, login):
     other = make_user(Role.FUND_MANAGER, "")
-    post_login(
-        app.test_client(), other.username, "not the password!!", environ_base={"REMOTE_ADDR": "198.51.100.7"}
-    )
+    post_login(app.test_client(), other.username, "not the password!!", address="198.51.100.7")
     login(Role.FUND_MANAGER, "")
     page = client.get("/auth/notices").get_data(as_text=True)
     assert "198.51.100.7" not in page and "No notices." in page

@@ -8,7 +8,7 @@ import secrets
 
 import pytest
 
-from tests.conftest import PASSWORD, make_app, row_count, sign_in
+from tests.conftest import PASSWORD, make_app, row_count, signed_in_client
 from vat.auth.models import Role, User, UserScope
 from vat.auth.passwords import _in_hash_file
 from vat.config import ConfigurationError
@@ -69,8 +69,7 @@ def test_the_organisation_and_the_installations_missions_are_words_of_ours(datab
         db.session.add(UserScope(user_id=user.id, country_code="CAF", mission="ZORBANIA"))
         db.session.commit()
     for word in ("Zentravia2026!!", "Zorbania2026!!"):
-        client = app.test_client()
-        sign_in(app, client, user)
+        client = signed_in_client(app, user)
         page = change_password(client, word).get_data(as_text=True)
         assert "a word of this application" in page, word
 
@@ -147,8 +146,7 @@ def test_a_password_in_the_operators_breach_file_is_refused_offline(database_url
     hibp_file(path, [leaked])
     app = make_app(database_url, VAT_BREACHED_PASSWORDS_FILE=str(path))
     user = make_user(Role.FUND_MANAGER, "")
-    client = app.test_client()
-    sign_in(app, client, user)
+    client = signed_in_client(app, user)
     assert "leaked in breaches" in change_password(client, leaked).get_data(as_text=True)
     assert change_password(client, "a brand new passphrase 7").status_code == 302
 

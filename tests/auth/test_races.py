@@ -11,7 +11,7 @@ from typing import Any
 import pyotp
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD
+from tests.conftest import post_login
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User, UserSession
 from vat.db import db
@@ -35,10 +35,6 @@ def all_at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
     for thread in threads:
         thread.join(timeout=120)
     return results
-
-
-def post_login(client, username, password=PASSWORD):
-    return client.post("/auth/login", data={"username": username, "password": password})
 
 
 def count(app, statement):

@@ -11,14 +11,10 @@ import pytest
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import func, select, text
 
-from tests.conftest import PASSWORD, sign_in
+from tests.conftest import PASSWORD, post_login, sign_in, signed_in_client
 from vat.audit import AuditEvent
 from vat.auth.models import Role, TotpEnrolment, User, UserSession
 from vat.db import db, utcnow
-
-
-def post_login(client, username, password=PASSWORD):
-    return client.post("/auth/login", data={"username": username, "password": password})
 
 
 def post_code(client, code):
@@ -119,8 +115,7 @@ def test_an_administrator_unlocks_a_locked_account(app, client, make_user):
     post_login(client, user.username)
     for _ in range(5):
         post_code(client, "abcdef")
-    admin_client = app.test_client()
-    sign_in(app, admin_client, make_user(Role.ADMIN, ""))
+    admin_client = signed_in_client(app, make_user(Role.ADMIN, ""))
     page = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
     assert "Unlock" in page
     assert admin_client.post(f"/admin/users/{user.id}/unlock").status_code == 302
@@ -133,8 +128,7 @@ def test_an_administrator_unlocks_a_locked_account(app, client, make_user):
 def test_only_an_administrator_unlocks(app, make_user):
     user = make_user(Role.ADVOCATE, "CAF")
     for role in (Role.ADVOCATE, Role.SENIOR_ADVOCATE, Role.FUND_MANAGER, Role.AUDITOR):
-        other = app.test_client()
-        sign_in(app, other, make_user(role, "CAF"))
+        other = signed_in_client(app, make_user(role, "CAF"))
         assert other.post(f"/admin/users/{user.id}/unlock").status_code == 403, role
 
 

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD, sign_in
+from tests.conftest import PASSWORD, post_login, sign_in, signed_in_client
 from vat.audit import AuditEvent
 from vat.auth.models import Role, UserSession
 from vat.db import db, utcnow
@@ -19,22 +19,13 @@ FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.
 PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36"
 
 
-def post_login(client, username, agent, address):
-    return client.post(
-        "/auth/login",
-        data={"username": username, "password": PASSWORD},
-        headers={"User-Agent": agent},
-        environ_base={"REMOTE_ADDR": address},
-    )
-
-
 @pytest.fixture
 def two_devices(app, make_user):
     """A fund manager signed in on a laptop and on a phone: both clients and the phone's session id."""
     user = make_user(Role.FUND_MANAGER, "")
     laptop, phone = app.test_client(), app.test_client()
-    post_login(laptop, user.username, FIREFOX, "192.0.2.1")
-    post_login(phone, user.username, PHONE, "198.51.100.7")
+    post_login(laptop, user.username, address="192.0.2.1", headers={"User-Agent": FIREFOX})
+    post_login(phone, user.username, address="198.51.100.7", headers={"User-Agent": PHONE})
     with app.app_context():
         phone_session = db.session.scalar(select(UserSession.id).where(UserSession.user_agent == PHONE))
     return laptop, phone, phone_session
@@ -62,9 +53,9 @@ def test_ending_another_session_needs_a_fresh_sign_in(app, two_devices):
 def test_a_user_sees_their_own_sessions_with_device_address_and_last_seen(app, make_user):
     user, other = make_user(Role.FUND_MANAGER, ""), make_user(Role.FUND_MANAGER, "")
     laptop, phone, stranger = app.test_client(), app.test_client(), app.test_client()
-    post_login(laptop, user.username, FIREFOX, "192.0.2.1")
-    post_login(phone, user.username, PHONE, "198.51.100.7")
-    post_login(stranger, other.username, FIREFOX, "203.0.113.9")
+    post_login(laptop, user.username, address="192.0.2.1", headers={"User-Agent": FIREFOX})
+    post_login(phone, user.username, address="198.51.100.7", headers={"User-Agent": PHONE})
+    post_login(stranger, other.username, address="203.0.113.9", headers={"User-Agent": FIREFOX})
     page = laptop.get("/auth/sessions").get_data(as_text=True)
     assert FIREFOX in page and PHONE in page
     assert "192.0.2.1" in page and "198.51.100.7" in page and "203.0.113.9" not in page
@@ -86,7 +77,7 @@ def test_ending_another_session_signs_that_device_out(app, two_devices):
 def test_ending_the_current_session_signs_out(app, make_user):
     user = make_user(Role.FUND_MANAGER, "")
     client = app.test_client()
-    post_login(client, user.username, FIREFOX, "192.0.2.1")
+    post_login(client, user.username, address="192.0.2.1", headers={"User-Agent": FIREFOX})
     (mine,) = session_ids(client.get("/auth/sessions").get_data(as_text=True))
     response = client.post("/auth/sessions/end", data={"session_id": mine})
     assert response.headers["Location"] == "/auth/login"
@@ -96,16 +87,15 @@ def test_ending_the_current_session_signs_out(app, make_user):
 def test_another_users_session_cannot_be_ended(app, make_user):
     user, victim = make_user(Role.FUND_MANAGER, ""), make_user(Role.FUND_MANAGER, "")
     attacker, target = app.test_client(), app.test_client()
-    post_login(attacker, user.username, FIREFOX, "192.0.2.1")
-    post_login(target, victim.username, PHONE, "198.51.100.7")
+    post_login(attacker, user.username, address="192.0.2.1", headers={"User-Agent": FIREFOX})
+    post_login(target, victim.username, address="198.51.100.7", headers={"User-Agent": PHONE})
     (theirs,) = session_ids(target.get("/auth/sessions").get_data(as_text=True))
     assert attacker.post("/auth/sessions/end", data={"session_id": theirs}).status_code == 404
     assert target.get("/").status_code == 200
 
 
 def test_hostile_session_ids_are_refused_with_400(app, make_user):
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
+    client = signed_in_client(app, make_user(Role.FUND_MANAGER, ""))
     for hostile in ("99999999999999999999", "-1", "0", "x", "1e3", ""):
         assert client.post("/auth/sessions/end", data={"session_id": hostile}).status_code == 400, hostile
     assert client.post("/auth/sessions/end", data={"session_id": "١٢٣٤٥"}).status_code == 404
@@ -137,8 +127,7 @@ def test_an_administrator_ends_all_of_a_users_sessions(app, make_user):
     devices = [app.test_client() for _ in range(3)]
     for device in devices:
         sign_in(app, device, user)
-    admin = app.test_client()
-    sign_in(app, admin, make_user(Role.ADMIN, ""))
+    admin = signed_in_client(app, make_user(Role.ADMIN, ""))
     assert "End all sessions" in admin.get(f"/admin/users/{user.id}").get_data(as_text=True)
     response = admin.post(f"/admin/users/{user.id}/sessions/end")
     assert response.status_code == 302
@@ -153,11 +142,9 @@ def test_an_administrator_ends_all_of_a_users_sessions(app, make_user):
 
 def test_only_administrators_end_a_users_sessions(app, make_user):
     user = make_user(Role.FUND_MANAGER, "")
-    device = app.test_client()
-    sign_in(app, device, user)
+    device = signed_in_client(app, user)
     for role in (Role.ADVOCATE, Role.SENIOR_ADVOCATE, Role.FUND_MANAGER, Role.AUDITOR):
-        other = app.test_client()
-        sign_in(app, other, make_user(role, "CAF"))
+        other = signed_in_client(app, make_user(role, "CAF"))
         assert other.post(f"/admin/users/{user.id}/sessions/end").status_code == 403, role
     assert device.get("/").status_code == 200
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.claims.conftest import S, claim_at
-from tests.conftest import row_count, sign_in
+from tests.conftest import row_count, signed_in_client
 from tests.vat.conftest import register
 from tests.vat.test_outcome_letters import substantiated
 from vat.audit import AuditEvent
@@ -125,12 +125,10 @@ def test_the_step_letter_page_gives_a_pdf_in_scope_only(app, client, login, clai
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert "Amani" not in pdf.headers["Content-Disposition"]
     assert client.post(f"/vat/claims/{claim_id}/step-letter", data={"language": "de"}).status_code == 422
-    other = app.test_client()
-    sign_in(app, other, make_user(Role.ADVOCATE, "COD"))
+    other = signed_in_client(app, make_user(Role.ADVOCATE, "COD"))
     assert other.get(f"/vat/claims/{claim_id}/step-letter").status_code == 404
     assert other.post(f"/vat/claims/{claim_id}/step-letter", data={"language": "en"}).status_code == 404
-    auditor = app.test_client()
-    sign_in(app, auditor, make_user(Role.AUDITOR, "CAF"))
+    auditor = signed_in_client(app, make_user(Role.AUDITOR, "CAF"))
     assert auditor.post(f"/vat/claims/{claim_id}/step-letter", data={"language": "en"}).status_code == 403
     with app.app_context():
         assert len(audit_rows("victim.claim_step_letter")) == 1

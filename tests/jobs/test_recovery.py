@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.conftest import make_app
+from tests.conftest import make_app, signed_in_client
 from tests.vat import test_import
 from tests.vat.test_import import upload
 from vat import jobs
@@ -197,10 +197,7 @@ def test_an_import_saved_before_its_worker_died_is_not_imported_again(app, clien
 
 
 def test_the_import_page_says_when_no_worker_runs(queued_app, make_user, sheets):
-    from tests.conftest import sign_in
-
-    client = queued_app.test_client()
-    sign_in(queued_app, client, make_user(Role.ADVOCATE, "CAF"))
+    client = signed_in_client(queued_app, make_user(Role.ADVOCATE, "CAF"))
     response = upload(client, sheets)
     assert response.status_code == 303
     with queued_app.app_context():

@@ -31,7 +31,9 @@ from ledger.models import (
     WithholdingTransfer,
 )
 from ledger.services import contributions, corrections, grants, months, victim_support, withholdings
-from tests.conftest import sign_in
+from ledger.views import contributions as contribution_pages
+from ledger.views import direct_support, projects
+from tests.conftest import signed_in_client
 from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.db import db
@@ -265,9 +267,15 @@ def manager(login: Any) -> User:
 @pytest.fixture
 def checker(app: Flask, make_user: Any) -> Any:
     """A second test client, signed in as another fund manager (the four eyes' second pair)."""
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
+    client = signed_in_client(app, make_user(Role.FUND_MANAGER, ""))
     return client
+
+
+@pytest.fixture
+def two_a_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The donors', projects' and direct support's lists two rows a page."""
+    for page_module in (contribution_pages, direct_support, projects):
+        monkeypatch.setattr(page_module, "LIST_PAGE", 2)
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import func, select
-
 from ledger.models import Entry
-from vat.db import db
+from tests.conftest import row_count
 
 
 def minted_key(html: str) -> str:
@@ -19,8 +17,7 @@ def minted_key(html: str) -> str:
 
 
 def entry_count(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(Entry.id)))
+    return row_count(app, Entry)
 
 
 def book(client, path: str, **data) -> Any:

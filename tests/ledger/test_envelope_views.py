@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from ledger.models import DirectSupport, MissionEnvelope
-from tests.conftest import row_count, sign_in
+from tests.conftest import row_count, signed_in_client
 from tests.ledger.pages import book, entry_count, minted_key, receive
 from vat.auth.models import Role
 from vat.db import db
@@ -77,8 +77,7 @@ def test_one_opens_another_confirms_and_payments_post_within_it(app, client, man
 
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.SENIOR_ADVOCATE])
 def test_readers_see_the_envelopes_but_cannot_open_confirm_or_pay(app, client, login, make_user, role):
-    manager = app.test_client()
-    sign_in(app, manager, make_user(Role.FUND_MANAGER, ""))
+    manager = signed_in_client(app, make_user(Role.FUND_MANAGER, ""))
     assert open_envelope(manager).status_code == 302
     login(role, "CAF")
     listed = client.get("/ledger/envelopes")

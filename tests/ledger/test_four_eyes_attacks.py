@@ -4,16 +4,16 @@ now: nothing posts until a second fund manager approves."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ledger.models import DirectSupport, Entry, ExchangeRate, Tranche
+from tests.conftest import row_count
 from tests.ledger.pages import approve_project, book, pay_victim, record_rate, seed_cash_and_project
 from vat.db import db
 
 
 def _entries_of(app, kind: str) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(Entry.id)).where(Entry.kind == kind)) or 0
+    return row_count(app, Entry, Entry.kind == kind)
 
 
 def test_us_150000_of_direct_support_does_not_post_on_one_managers_word(app, client, manager):

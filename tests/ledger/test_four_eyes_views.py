@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from ledger.models import DirectSupport, Entry, ExchangeRate, Outflow
 from ledger.services import months
-from tests.conftest import row_count, sign_in
+from tests.conftest import row_count, signed_in_client
 from tests.ledger.pages import pay_victim, record_rate, seed_cash_and_project
 from vat.auth.models import Role, User
 from vat.db import db, utcnow
@@ -29,8 +29,7 @@ def held_support(app, client) -> int:
 
 
 def support_entries(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(Entry.id)).where(Entry.kind == "victim_support")) or 0
+    return row_count(app, Entry, Entry.kind == "victim_support")
 
 
 def test_the_maker_cannot_approve_the_checker_can(app, client, manager, checker):
@@ -56,8 +55,7 @@ def test_a_rejected_payment_posts_nothing(app, client, manager, checker):
 def test_other_roles_cannot_approve_or_confirm(app, client, manager, make_user, role):
     outflow_id = held_support(app, client)
     assert record_rate(client).status_code == 302
-    other = app.test_client()
-    sign_in(app, other, make_user(role, "CAF"))
+    other = signed_in_client(app, make_user(role, "CAF"))
     assert other.post(f"/ledger/approvals/{outflow_id}/approve").status_code == 403
     assert other.post(f"/ledger/approvals/{outflow_id}/reject", data={"reason": "x"}).status_code == 403
     assert other.post("/ledger/rates/1/confirm").status_code == 403

@@ -6,14 +6,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
-import pytest
-
 from ledger import engine
 from ledger.models import DonorKind, Entry
 from ledger.reports import direct_support_list, donor_figures, project_figures
 from ledger.services import contributions, grants
-from ledger.views import contributions as contribution_pages
-from ledger.views import direct_support, projects
 from tests.ledger.conftest import Fund
 from vat.auth.models import Role
 from vat.db import db
@@ -101,12 +97,6 @@ def test_projects_figures_read_the_given_projects_only(fund):
 
 
 # --- the pages -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def two_a_page(monkeypatch):
-    for page_module in (contribution_pages, direct_support, projects):
-        monkeypatch.setattr(page_module, "LIST_PAGE", 2)
 
 
 def test_direct_support_is_listed_a_page_at_a_time_with_the_totals_of_all_matching(

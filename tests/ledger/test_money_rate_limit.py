@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from ledger.models import Donor, DonorKind
 from ledger.services import contributions
-from tests.conftest import make_app, sign_in
+from tests.conftest import make_app, row_count, signed_in_client
 from vat.audit import AuditEvent
 from vat.auth.models import LoginThrottle, Role, User
 from vat.config import ConfigurationError
@@ -36,15 +36,8 @@ def limited_app(database_url: str, limit: int = LIMIT) -> Flask:
     return make_app(database_url, VAT_MONEY_REQUESTS_PER_WINDOW=limit, VAT_MONEY_WINDOW_MINUTES=10)
 
 
-def signed_in(app: Flask, user) -> FlaskClient:
-    client = app.test_client()
-    sign_in(app, client, user)
-    return client
-
-
 def donors(app: Flask) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(Donor.id))) or 0
+    return row_count(app, Donor)
 
 
 def refusals(app: Flask) -> list[AuditEvent]:
@@ -55,7 +48,7 @@ def refusals(app: Flask) -> list[AuditEvent]:
 def test_beyond_the_limit_a_money_request_is_refused_in_plain_words_and_audited(database_url, make_user):
     app = limited_app(database_url)
     manager = make_user(Role.FUND_MANAGER, "")
-    client = signed_in(app, manager)
+    client = signed_in_client(app, manager)
     for _ in range(LIMIT):
         assert client.post("/ledger/donors/new", data=new_donor()).status_code == 302
     for _ in range(5):  # reading is not counted
@@ -73,7 +66,7 @@ def test_beyond_the_limit_a_money_request_is_refused_in_plain_words_and_audited(
     assert [(e.actor_id, e.action) for e in events] == [(manager.id, "ledger.rate_limited")] * 2
     assert '"endpoint": "ledger.create_donor"' in events[0].detail
     # Another fund manager has a count of their own.
-    other = signed_in(app, make_user(Role.FUND_MANAGER, ""))
+    other = signed_in_client(app, make_user(Role.FUND_MANAGER, ""))
     assert other.post("/ledger/donors/new", data=new_donor()).status_code == 302
     assert donors(app) == LIMIT + 1
 
@@ -82,7 +75,7 @@ def test_the_count_is_shared_by_every_app_object_on_the_database(database_url, m
     """Two app objects stand for two workers or servers: the count is the database's."""
     first, second = limited_app(database_url), limited_app(database_url)
     manager = make_user(Role.FUND_MANAGER, "")
-    on_first, on_second = signed_in(first, manager), signed_in(second, manager)
+    on_first, on_second = signed_in_client(first, manager), signed_in_client(second, manager)
     assert on_first.post("/ledger/donors/new", data=new_donor()).status_code == 302
     assert on_second.post("/ledger/donors/new", data=new_donor()).status_code == 302
     assert on_first.post("/ledger/donors/new", data=new_donor()).status_code == 302
@@ -96,7 +89,7 @@ def test_parallel_requests_pass_the_limit_exactly(database_url, make_user):
     limit = 4
     apps = [limited_app(database_url, limit), limited_app(database_url, limit)]
     manager = make_user(Role.FUND_MANAGER, "")
-    clients = [signed_in(apps[n % 2], manager) for n in range(10)]
+    clients = [signed_in_client(apps[n % 2], manager) for n in range(10)]
     barrier = threading.Barrier(len(clients))
     statuses: list[int] = []
     lock = threading.Lock()
@@ -120,7 +113,7 @@ def test_parallel_requests_pass_the_limit_exactly(database_url, make_user):
 def test_a_new_window_opens_when_the_last_one_closes(database_url, make_user):
     app = limited_app(database_url, limit=1)
     manager = make_user(Role.FUND_MANAGER, "")
-    client = signed_in(app, manager)
+    client = signed_in_client(app, manager)
     assert client.post("/ledger/donors/new", data=new_donor()).status_code == 302
     assert client.post("/ledger/donors/new", data=new_donor()).status_code == 429
     with app.app_context():  # ten minutes and a second later
@@ -136,12 +129,12 @@ def test_requests_refused_before_the_ledger_are_not_counted(database_url, make_u
     """Wrong role (403) and a missing CSRF token (400) are answered before the count."""
     app = limited_app(database_url, limit=1)
     advocate = make_user(Role.ADVOCATE)
-    assert signed_in(app, advocate).post("/ledger/donors/new", data=new_donor()).status_code == 403
+    assert signed_in_client(app, advocate).post("/ledger/donors/new", data=new_donor()).status_code == 403
     manager = make_user(Role.FUND_MANAGER, "")
     assert csrf_client(manager).post("/ledger/donors/new", data=new_donor()).status_code == 400
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(LoginThrottle.key.like("money:%"))) == 0
-    assert signed_in(app, manager).post("/ledger/donors/new", data=new_donor()).status_code == 302
+    assert signed_in_client(app, manager).post("/ledger/donors/new", data=new_donor()).status_code == 302
 
 
 def test_the_services_are_not_limited(database_url, make_user):

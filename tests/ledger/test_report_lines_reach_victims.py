@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import delete, select
 
-from tests.conftest import sign_in
+from tests.conftest import signed_in_client
 from tests.ledger.test_report_lines import csv, do_import, project, schedule  # noqa: F401  (fixture)
 from vat.auth.models import Role
 from vat.db import db
@@ -77,8 +77,7 @@ def test_the_victim_page_shows_the_reported_support(app, fund, project, make_use
     do_import(fund, schedule(fund, project), csv(*LINES))
     victim_id = victim("CAR-2017-0042").id
     db.session.commit()
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
+    client = signed_in_client(app, make_user(Role.ADVOCATE, "CAF"))
     page = client.get(f"/vat/victims/{victim_id}").get_data(as_text=True)
     assert "An implementing partner reported cash support (project 1)" in page
     assert "An implementing partner reported medical support (project 1)" in page

@@ -9,7 +9,6 @@ import io
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from ledger.models import ProjectReport, ProjectReportLine
 from tests.conftest import row_count
@@ -49,8 +48,7 @@ def report(app, client, manager, make_user) -> None:
 
 
 def lines(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(ProjectReportLine.id))) or 0
+    return row_count(app, ProjectReportLine)
 
 
 def test_a_fund_manager_imports_the_lines(app, client, report, login):

@@ -8,20 +8,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import pytest
-
 from ledger.models import DonorKind
 from ledger.services import contributions
-from ledger.views import contributions as contribution_pages
-from ledger.views import direct_support, projects
 from vat.auth.models import Role
 from vat.db import db
-
-
-@pytest.fixture
-def two_a_page(monkeypatch):
-    for page_module in (contribution_pages, direct_support, projects):
-        monkeypatch.setattr(page_module, "LIST_PAGE", 2)
 
 
 def order(page: str, pattern: str) -> list[str]:

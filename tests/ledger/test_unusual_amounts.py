@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
 
 from ledger.models import Pledge
 from ledger.usual_amounts import (
@@ -21,6 +20,7 @@ from ledger.usual_amounts import (
     TRANSFERS,
     WITHHOLDINGS,
 )
+from tests.conftest import row_count
 from tests.ledger.conftest import Fund
 from tests.ledger.pages import book, minted_key, seed_cash_and_project
 from vat.auth.models import Role
@@ -48,8 +48,7 @@ def usual_pledges(client) -> None:  # type: ignore[no-untyped-def]
 
 
 def pledge_count(app: Flask) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(Pledge.id))) or 0
+    return row_count(app, Pledge)
 
 
 def test_the_median_of_a_kind_is_per_currency_and_needs_enough_records(ctx: Flask, fund: Fund) -> None:

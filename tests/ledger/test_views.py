@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ledger import engine
 from ledger.models import Entry, Outflow, ProjectReport, Tranche
-from tests.conftest import row_count, sign_in
+from tests.conftest import row_count, signed_in_client
 from tests.ledger.pages import (
     book,
     entry_count,
@@ -107,11 +107,9 @@ def test_maker_cannot_approve_their_own_disbursement_another_manager_can(app, cl
     assert refused.status_code == 403 and "another fund manager" in refused.get_data(as_text=True)
 
     assert "waiting</span>" not in approvals  # the maker's own request is not theirs to approve
-    checker = app.test_client()
-    sign_in(app, checker, make_user(Role.FUND_MANAGER, ""))
+    checker = signed_in_client(app, make_user(Role.FUND_MANAGER, ""))
     assert "1 waiting" in checker.get("/ledger/").get_data(as_text=True)
-    auditor = app.test_client()
-    sign_in(app, auditor, make_user(Role.AUDITOR, ""))
+    auditor = signed_in_client(app, make_user(Role.AUDITOR, ""))
     assert "waiting</span>" not in auditor.get("/ledger/").get_data(as_text=True)
     assert checker.post(f"/ledger/approvals/{outflow_id}/approve").status_code == 302
     with app.app_context():
@@ -199,8 +197,7 @@ def test_case_codes_link_to_victims_only_for_those_who_may_open_them(app, client
     seed_cash_and_project(client)
     page = client.get("/ledger/projects/1").get_data(as_text=True)
     assert "<code>CAR-2017-0042</code>" in page and "/vat/victims" not in page
-    senior = app.test_client()
-    sign_in(app, senior, make_user(Role.SENIOR_ADVOCATE, "CAF"))
+    senior = signed_in_client(app, make_user(Role.SENIOR_ADVOCATE, "CAF"))
     page = senior.get("/ledger/projects/1").get_data(as_text=True)
     assert "case_code=CAR-2017-0042" in page
 

@@ -8,7 +8,8 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.auth.test_admin_request_views import ask_for_senior, client_of
+from tests.auth.test_admin_request_views import ask_for_senior
+from tests.conftest import signed_in_client
 from tests.ledger.pages import book, seed_cash_and_project
 from vat.auth.models import Role
 
@@ -24,19 +25,19 @@ def test_a_disbursement_waits_on_the_other_fund_managers_dashboard(
     book(client, "/ledger/projects/1/disburse", amount="25000", paid_on="2019-03-02", reference="P-1")
     mine = client.get("/").get_data(as_text=True)
     assert APPROVALS not in mine and NAV_BADGE not in mine  # not the maker's to approve
-    checker = client_of(app, make_user(Role.FUND_MANAGER, ""))
+    checker = signed_in_client(app, make_user(Role.FUND_MANAGER, ""))
     other = checker.get("/").get_data(as_text=True)
     assert APPROVALS in other and 'href="/ledger/approvals"' in other
     assert f'href="/ledger/">Trust fund {NAV_BADGE}' in other
     # The programme support cost the approval will book with the tranche, before it is posted.
     approvals = checker.get("/ledger/approvals").get_data(as_text=True)
     assert ">Programme support cost</th>" in approvals and "USD 3,250.00" in approvals
-    auditor = client_of(app, make_user(Role.AUDITOR, "")).get("/").get_data(as_text=True)
+    auditor = signed_in_client(app, make_user(Role.AUDITOR, "")).get("/").get_data(as_text=True)
     assert APPROVALS not in auditor and "waiting</span>" not in auditor
 
 
 def test_an_account_request_waits_on_the_other_administrators_dashboard(app: Flask, make_user: Any) -> None:
-    first, second = (client_of(app, make_user(Role.ADMIN, "")) for _ in range(2))
+    first, second = (signed_in_client(app, make_user(Role.ADMIN, "")) for _ in range(2))
     assert ask_for_senior(first).status_code == 302
     assert REQUESTS not in first.get("/").get_data(as_text=True)
     page = second.get("/admin/requests").get_data(as_text=True)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from ledger.models import Donor
-from tests.conftest import make_app, sign_in
+from tests.conftest import make_app, sign_in, signed_in_client
 from tests.reports.test_same_figures import headline
 from vat.auth.models import Role, User
 from vat.db import db
@@ -71,8 +71,7 @@ def instances(app, database_url, make_user, world):
     senior, manager = make_user(Role.SENIOR_ADVOCATE, "CAF, COD"), make_user(Role.FUND_MANAGER, "")
     clients = []
     for user in (senior, manager):
-        client = reader.test_client()
-        sign_in(reader, client, user)
+        client = signed_in_client(reader, user)
         clients.append(client)
     return senior, manager, clients
 

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from tests.conftest import make_app, sign_in
+from tests.conftest import make_app, sign_in, signed_in_client
 from vat import jobs
 from vat.audit import AuditEvent
 from vat.auth.models import Role
@@ -121,8 +121,7 @@ def test_a_file_older_than_an_hour_is_gone(app, client, login, world, monkeypatc
 
 def test_starting_an_export_needs_the_csrf_token(database_url, make_user, tmp_path, world):
     app = make_app(database_url, WTF_CSRF_ENABLED=True, VAT_JOBS_FOLDER=str(tmp_path / "jobs"))
-    client = app.test_client()
-    sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
+    client = signed_in_client(app, make_user(Role.ADVOCATE, "CAF"))
     for path in ("/reports/victims/download.csv", "/reports/victims/download-deidentified.xlsx"):
         assert client.post(path).status_code == 400
     with app.app_context():

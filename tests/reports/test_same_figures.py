@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import sign_in
+from tests.conftest import signed_in_client
 from vat.auth.models import Role
 from vat.db import db
 from vat.victims import support_summary
@@ -52,8 +52,7 @@ def ten_victims(app, world):
 def test_viewers_entitled_to_the_same_victims_see_the_same_headline(app, make_user, ten_victims, path):
     seen = {}
     for role, scope in ((Role.SENIOR_ADVOCATE, "CAF, COD"), (Role.FUND_MANAGER, ""), (Role.AUDITOR, "")):
-        client = app.test_client()
-        sign_in(app, client, make_user(role, scope))
+        client = signed_in_client(app, make_user(role, scope))
         response = client.get(path)
         assert response.status_code == 200
         seen[role] = headline(response.get_data(as_text=True))

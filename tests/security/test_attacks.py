@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.test import encode_multipart
 
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import PASSWORD, make_app, post_login
 from tests.security.conftest import (
     FIXED_ARGUMENTS,
     IN_SCOPE,
@@ -22,15 +22,6 @@ from tests.security.conftest import (
 )
 from tests.security.forms import form_fields, starting_values
 from vat.auth.models import Role
-
-
-def post_login(client, username, password=PASSWORD, address="127.0.0.1"):
-    return client.post(
-        "/auth/login",
-        data={"username": username, "password": password},
-        environ_base={"REMOTE_ADDR": address},
-    )
-
 
 # --- CSRF --------------------------------------------------------------------------------------
 

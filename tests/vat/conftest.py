@@ -20,6 +20,12 @@ ALL_CONSENTS = [p.value for p in ConsentPurpose]
 
 
 @pytest.fixture
+def ago(today: date) -> date:
+    """Forty days before today: a past day for the services' dates."""
+    return today - timedelta(days=40)
+
+
+@pytest.fixture
 def ctx(app: Flask) -> Iterator[Flask]:
     with app.test_request_context():  # services' messages are translated: they need a locale
         yield app

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
-from tests.conftest import sign_in
+from tests.conftest import signed_in_client
 from tests.vat.conftest import register
 from vat import audit
 from vat.auth.models import Role, User
@@ -109,8 +109,7 @@ def test_a_search_token_works_only_in_the_session_that_made_it(
         db.session.commit()
     location = client.post("/vat/victims/by-name", data={"name": "fatime"}).headers["Location"]
     assert len(codes(client.get(location).get_data(as_text=True))) == 1
-    colleague = app.test_client()
-    sign_in(app, colleague, make_user(Role.ADVOCATE, "CAF"))
+    colleague = signed_in_client(app, make_user(Role.ADVOCATE, "CAF"))
     assert len(codes(colleague.get(location).get_data(as_text=True))) == 2  # the whole list, not the search
 
 

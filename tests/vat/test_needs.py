@@ -20,11 +20,6 @@ from vat.victims import assistance, listing, needs, timeline
 from vat.victims.models import Assistance, Need, NeedStatus, Victim
 
 
-@pytest.fixture
-def ago(today: date) -> date:
-    return today - timedelta(days=40)
-
-
 def _events(victim: Victim) -> list[tuple[str, dict]]:
     rows = db.session.scalars(
         select(audit.AuditEvent)

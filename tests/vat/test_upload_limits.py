@@ -19,12 +19,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from tests.conftest import row_count
 from vat.auth.models import Role
-from vat.db import db
 from vat.victims import import_template
 from vat.victims.models import Victim
 
@@ -162,8 +161,7 @@ def upload(client: FlaskClient, content: bytes, name: str, language: str = "en")
 
 
 def victims(app: Flask) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(Victim.id))) or 0
+    return row_count(app, Victim)
 
 
 # --- the tests ---------------------------------------------------------------------------------

@@ -23,11 +23,6 @@ from vat.victims import assistance, consents, family, identity, listing, outcome
 from vat.victims.models import Assistance, ServiceStatus, Victim, VictimStatus
 
 
-@pytest.fixture
-def ago(today: date) -> date:
-    return today - timedelta(days=40)
-
-
 def test_case_codes_count_per_prefix_and_year(actor: User, today: date) -> None:
     first = register(actor)
     second = register(actor)
