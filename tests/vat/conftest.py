@@ -71,6 +71,14 @@ def register(actor: User, *, consents: list[str] | None = None, **values: Any) -
     return victim
 
 
+def registered(app: Flask, user_id: int, **values: Any) -> int:
+    """The id of a victim registered (see `register`) by the user whose id is given, committed."""
+    with app.test_request_context():
+        victim = register(db.session.get_one(User, user_id), **values)
+        db.session.commit()
+        return victim.id
+
+
 def give_consents(
     actor: User, victim: Victim, purposes: Iterable[str], *, given_on: date, version: str = "1"
 ) -> None:

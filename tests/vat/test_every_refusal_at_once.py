@@ -12,26 +12,19 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import row_count
-from tests.vat.conftest import register
+from tests.vat.conftest import registered
 from tests.vat.test_forms_on_the_users_side import errors_by_field
-from vat.auth.models import Role, User
+from vat.auth.models import Role
 from vat.db import db
 from vat.victims.models import Assistance, Communication, Feedback, Need, Provider
 
 LATER = (date.today() + timedelta(days=30)).isoformat()
 
 
-def _victim(app: Flask, user_id: int, consents: list[str] | None = None) -> int:
-    with app.test_request_context():
-        victim = register(db.session.get(User, user_id), consents=consents)
-        db.session.commit()
-        return victim.id
-
-
 def test_a_service_shows_every_refusal_on_its_field(
     app: Flask, client: FlaskClient, login: Callable[..., Any]
 ) -> None:
-    victim_id = _victim(app, login(Role.ADVOCATE, "CAF").id)
+    victim_id = registered(app, login(Role.ADVOCATE, "CAF").id)
     data = {
         "service_type": "medical",
         "status": "referred",
@@ -51,7 +44,7 @@ def test_a_service_shows_every_refusal_on_its_field(
 def test_a_cost_refused_still_asks_for_its_currency(
     app: Flask, client: FlaskClient, login: Callable[..., Any]
 ) -> None:
-    victim_id = _victim(app, login(Role.ADVOCATE, "CAF").id)
+    victim_id = registered(app, login(Role.ADVOCATE, "CAF").id)
     data = {"service_type": "medical", "status": "referred", "cost": "1e14", "referral_date": LATER}
     shown = errors_by_field(
         client.post(f"/vat/victims/{victim_id}/assistance/new", data=data).get_data(as_text=True)
@@ -63,7 +56,7 @@ def test_a_cost_refused_still_asks_for_its_currency(
 def test_a_communication_shows_every_refusal_on_its_field(
     app: Flask, client: FlaskClient, login: Callable[..., Any]
 ) -> None:
-    victim_id = _victim(app, login(Role.ADVOCATE, "CAF").id, consents=[])  # no consent to contact
+    victim_id = registered(app, login(Role.ADVOCATE, "CAF").id, consents=[])  # no consent to contact
     data = {"occurred_on": LATER, "channel": "phone", "by_whom": "Awa"}
     shown = errors_by_field(
         client.post(f"/vat/victims/{victim_id}/communications/new", data=data).get_data(as_text=True)
@@ -76,7 +69,7 @@ def test_a_communication_shows_every_refusal_on_its_field(
 def test_a_need_and_a_feedback_show_every_refusal_on_its_field(
     app: Flask, client: FlaskClient, login: Callable[..., Any]
 ) -> None:
-    victim_id = _victim(app, login(Role.ADVOCATE, "CAF").id)
+    victim_id = registered(app, login(Role.ADVOCATE, "CAF").id)
     service = {"service_type": "medical", "status": "referred"}
     assert client.post(f"/vat/victims/{victim_id}/assistance/new", data=service).status_code == 302
     with app.app_context():

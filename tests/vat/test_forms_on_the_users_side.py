@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import row_count, sign_in
-from tests.vat.conftest import assist, register
+from tests.vat.conftest import assist, register, registered
 from vat import drafts, request_keys
 from vat.allegations import services
 from vat.auth.models import FormDraft, Role, User
@@ -103,18 +103,11 @@ def test_an_amount_of_zero_says_what_is_wrong(
     assert shown["pledged_on"]  # the date's refusal in the same answer
 
 
-def _victim_without_consents(app: Flask, user_id: int) -> int:
-    with app.test_request_context():
-        victim = register(db.session.get(User, user_id), consents=[])
-        db.session.commit()
-        return victim.id
-
-
 def test_a_missing_consent_is_recorded_and_the_form_comes_back_with_its_values(
     app: Flask, client: FlaskClient, login: Callable[..., Any]
 ) -> None:
     user = login(Role.ADVOCATE, "CAF")
-    victim_id = _victim_without_consents(app, user.id)
+    victim_id = registered(app, user.id, consents=[])
     form_url = f"/vat/victims/{victim_id}/assistance/new"
     refused = client.post(form_url, data=SERVICE)
     page = refused.get_data(as_text=True)
@@ -157,7 +150,7 @@ def test_a_draft_is_only_its_owners_and_only_for_its_form(
     app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any]
 ) -> None:
     user = login(Role.ADVOCATE, "CAF")
-    victim_id = _victim_without_consents(app, user.id)
+    victim_id = registered(app, user.id, consents=[])
     form_url = f"/vat/victims/{victim_id}/assistance/new"
     page = client.post(form_url, data=SERVICE).get_data(as_text=True)
     token = re.search(r"draft=([A-Za-z0-9_-]+)", page).group(1)  # type: ignore[union-attr]
@@ -178,7 +171,7 @@ def test_the_round_trip_is_refused_to_other_roles_and_without_csrf(
     client: FlaskClient,
     csrf_client: Callable[..., FlaskClient],
 ) -> None:
-    victim_id = _victim_without_consents(app, make_user(Role.ADVOCATE, "CAF").id)
+    victim_id = registered(app, make_user(Role.ADVOCATE, "CAF").id, consents=[])
     path = f"/vat/victims/{victim_id}/assistance/new"
     login(Role.FUND_MANAGER, "")
     assert client.post(path, data=SERVICE).status_code == 403
@@ -190,7 +183,7 @@ def test_drafts_past_their_time_are_forgotten_daily(
     app: Flask, client: FlaskClient, login: Callable[..., Any]
 ) -> None:
     user = login(Role.ADVOCATE, "CAF")
-    victim_id = _victim_without_consents(app, user.id)
+    victim_id = registered(app, user.id, consents=[])
     page = client.post(f"/vat/victims/{victim_id}/assistance/new", data=SERVICE).get_data(as_text=True)
     token = re.search(r"draft=([A-Za-z0-9_-]+)", page).group(1)  # type: ignore[union-attr]
     with app.app_context():

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.vat.conftest import register
+from tests.vat.conftest import register, registered
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.inputs import InvalidField
@@ -74,10 +74,7 @@ def test_a_kwd_direct_support_payment_is_the_victims_assistance(actor: User, mak
 def test_the_assistance_form_takes_kwd_and_refuses_a_fourth_decimal(
     app: Flask, client: FlaskClient, login: Callable[..., Any]
 ) -> None:
-    user = login(Role.ADVOCATE, "CAF")
-    with app.app_context():
-        victim_id = register(db.session.get(User, user.id)).id
-        db.session.commit()
+    victim_id = registered(app, login(Role.ADVOCATE, "CAF").id)
     form = {
         "service_type": "medical",
         "status": "completed",

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.vat.conftest import assist, contact, register
+from tests.vat.conftest import assist, contact, register, registered
 from vat.allegations import services as allegations
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
@@ -197,9 +197,7 @@ def test_the_letter_of_another_victims_task_answers_404(
     file: dict[str, int],
     make_user: Callable[..., Any],
 ) -> None:
-    with app.test_request_context():
-        other = register(db.session.get_one(User, make_user(Role.ADVOCATE, "CAF").id)).id
-        db.session.commit()
+    other = registered(app, make_user(Role.ADVOCATE, "CAF").id)
     login(Role.ADVOCATE, "CAF")
     assert client.get(f"/vat/victims/{other}/outcomes/{file['task']}").status_code == 404
     assert (
