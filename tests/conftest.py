@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -236,6 +237,20 @@ def sign_in(app: Flask, client: FlaskClient, user: TestUser) -> None:
     with client.session_transaction() as session:
         session["sid"] = token
         session["_user_id"] = str(user.id)
+
+
+def csrf_token_in(html: str) -> str:
+    """The CSRF token of the (first) form of a page."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "the page carries no CSRF token"
+    return match.group(1)
+
+
+def minted_key(html: str) -> str:
+    """The key a create form was given (`KeyedForm`), which makes sending it twice a repeat."""
+    match = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', html)
+    assert match, "the form carries no key"
+    return match.group(1)
 
 
 def post_login(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_SETTINGS, make_app
+from tests.conftest import TEST_SETTINGS, csrf_token_in, make_app
 from vat import create_app
 from vat.auth.models import Role
 from vat.auth.policy import public
@@ -221,8 +221,7 @@ def test_refused_access_and_refused_csrf_tokens_are_logged_without_the_address(
     auditor = make_user(Role.AUDITOR, "")
     client = app.test_client()
     page = client.get("/auth/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    login = {"username": auditor.username, "password": auditor.password, "csrf_token": token}
+    login = {"username": auditor.username, "password": auditor.password, "csrf_token": csrf_token_in(page)}
     assert client.post("/auth/login", data=login).status_code == 302
     with caplog.at_level("WARNING", logger=app.logger.name):
         assert client.get("/admin/users?q=secret-canary").status_code == 403

@@ -5,14 +5,13 @@ on SQLite writers take turns."""
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import row_count, sign_in, signed_in_client
+from tests.conftest import minted_key, row_count, sign_in, signed_in_client
 from tests.vat.conftest import register
 from vat import jobs
 from vat.auth.models import Role, User
@@ -21,12 +20,6 @@ from vat.request_keys import RequestKey
 from vat.victims.models import Assistance, Victim
 
 SUBMISSIONS = 20
-
-
-def minted_key(html: str) -> str:
-    match = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', html)
-    assert match, "the form carries no key"
-    return match.group(1)
 
 
 def post_at_once(app, user, path: str, data: dict[str, str]) -> list[tuple[int, str]]:

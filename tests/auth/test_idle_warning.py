@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import sign_in
+from tests.conftest import csrf_token_in, sign_in
 from vat.auth.models import Role, UserSession
 from vat.db import db, utcnow
 
@@ -69,7 +69,7 @@ def test_a_page_left_open_gets_the_new_sessions_token_once_signed_in_again(
         "type": "unknown",
         "urgency": "normal",
         "outcome": "pending",
-        "csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1),  # type: ignore[union-attr]
+        "csrf_token": csrf_token_in(page),
     }
     with guarded.session_transaction() as session:  # signed out while idle, as `identify` does
         session.clear()

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import csrf_token_in
 from vat.allegations import services as allegations
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
@@ -355,10 +356,8 @@ def test_opening_a_claim_needs_a_csrf_token(app, csrf_client, chosen):
     values = claim_values(chosen, chosen.allegation_id)
     assert client.post(form_path, data=values).status_code == 400
     assert claims_of(app, chosen.victim_id) == []
-    token = re.search(
-        r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(form_path).get_data(as_text=True)
-    )
-    assert client.post(form_path, data={**values, "csrf_token": token.group(1)}).status_code == 302
+    token = csrf_token_in(client.get(form_path).get_data(as_text=True))
+    assert client.post(form_path, data={**values, "csrf_token": token}).status_code == 302
     assert len(claims_of(app, chosen.victim_id)) == 1
 
 

@@ -3,17 +3,10 @@ and the values a test does not care about, so a test names only what it is about
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ledger.models import Entry
-from tests.conftest import row_count
-
-
-def minted_key(html: str) -> str:
-    match = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', html)
-    assert match, "the form carries no idempotency key"
-    return match.group(1)
+from tests.conftest import minted_key, row_count
 
 
 def entry_count(app) -> int:

@@ -4,13 +4,11 @@ the roles without the ledger's permissions and a post without its CSRF token are
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
 from ledger.models import DirectSupport, MissionEnvelope
-from tests.conftest import row_count, signed_in_client
+from tests.conftest import csrf_token_in, row_count, signed_in_client
 from tests.ledger.pages import book, entry_count, minted_key, receive
 from vat.auth.models import Role
 from vat.db import db
@@ -103,17 +101,11 @@ def test_posts_without_csrf_token_are_refused(app, csrf_client):
     maker, second = csrf_client(Role.FUND_MANAGER, ""), csrf_client(Role.FUND_MANAGER, "")
     assert maker.post("/ledger/envelopes/new", data=TERMS).status_code == 400
     assert row_count(app, MissionEnvelope) == 0
-    assert book(maker, "/ledger/envelopes/new", csrf_token=_token(maker), **TERMS).status_code == 302
+    token = csrf_token_in(maker.get("/ledger/envelopes/new").get_data(as_text=True))
+    assert book(maker, "/ledger/envelopes/new", csrf_token=token, **TERMS).status_code == 302
     assert second.post("/ledger/envelopes/1/confirm").status_code == 400
     with app.app_context():
         assert db.session.get_one(MissionEnvelope, 1).confirmed_at is None
-
-
-def _token(client) -> str:
-    page = client.get("/ledger/envelopes/new").get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert match
-    return match.group(1)
 
 
 def posted_twice(client, path: str, **data: str) -> None:
