@@ -32,6 +32,7 @@ from vat.reports.scope import (
 )
 from vat.reports.sql import days_between
 from vat.reports.suppression import SuppressedTable, suppress
+from vat.reports.tallies import tallied
 from vat.victims.models import (
     Assistance,
     Communication,
@@ -249,13 +250,12 @@ def aggregate_support(user: Actor, filters: VictimFilters, *, today: date | None
         threshold=threshold(),
     )
 
-    service_counts = db.session.execute(
-        select(Assistance.service_type, Assistance.status, func.count())
-        .join(Victim, Victim.id == Assistance.victim_id)
-        .where(*victim_conditions(user, filters, consented_only=False))
-        .group_by(Assistance.service_type, Assistance.status)
-    ).all()
-    counts = {(t, s): int(n) for t, s, n in service_counts}
+    # Services by type and status, from the counts kept per victim cell (vat.victims.service_tally).
+    counts = {
+        (kind, status): n
+        for (kind, status, wait), n in tallied(user, filters, "type", ("value", "status", "wait")).items()
+        if not wait
+    }
     types = [t for t in ServiceType if any(k[0] == t.value for k in counts)]
     statuses = list(ServiceStatus)
     by_service = suppress(
