@@ -167,13 +167,16 @@ def balances(
     detail: bool = False,
     projects_only: bool = False,
     columns: tuple[str, ...] | None = None,
+    grouped: tuple[str, ...] = (),
 ) -> Subquery:
     """The total rows (or with `detail` the detail rows) of the postings dated from `start` to
     `end` (inclusive; open when None), with the columns of `ledger_balance`: group and sum them
     as a report needs. An absent dimension is 0 or '' (see `DIMENSIONS` and `MARKED`). With
     `projects_only` (detail rows), only the rows of postings on a project: the condition is inside
     each part of the union, where an index serves it, not on the union as a whole; with `columns`,
-    only those columns."""
+    only those columns; with `grouped` (some of `columns`), each part already summed by those
+    columns: the kept rows grouped in the order of an index that starts with them, so a report
+    adds up a few rows per group, not every month's."""
     table = _table()
     kept = select(*(table.c[name] for name in KEY + SUMS)).where(table.c.detail == detail)
     if projects_only:
@@ -190,12 +193,24 @@ def balances(
             first, last = date.fromordinal(end.toordinal() + 1), month_end(end)
             parts.append(_postings_on(first, last, detail, projects_only))
     if columns is not None:  # only these: an index that holds them answers without the rows
-        kept = kept.with_only_columns(*(table.c[name] for name in columns))
+        kept = kept.with_only_columns(*_summed_by(table.c, columns, grouped)).group_by(
+            *(table.c[name] for name in grouped)
+        )
         narrowed = [part.subquery() for part in parts]
-        parts = [select(*(part.c[name] for name in columns)) for part in narrowed]
+        parts = [
+            select(*_summed_by(part.c, columns, grouped)).group_by(*(part.c[name] for name in grouped))
+            for part in narrowed
+        ]
     if not parts:
         return kept.subquery("balance")
     return union_all(kept, *parts).subquery("balance")
+
+
+def _summed_by(c: Any, columns: tuple[str, ...], grouped: tuple[str, ...]) -> list[Any]:
+    """`columns` of `c`, those not in `grouped` summed (unless nothing is grouped)."""
+    if not grouped:
+        return [c[name] for name in columns]
+    return [c[name] if name in grouped else func.sum(c[name]).label(name) for name in columns]
 
 
 def summed(column: Any) -> ColumnElement[int]:

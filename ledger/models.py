@@ -477,11 +477,12 @@ class ProjectPayment(Base):
         UniqueConstraint("tranche_id", "case_code"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("usd_minor >= 0", name="usd_not_negative"),
+        Index(None, "project_id", "tranche_id", "entry_id", "case_code", "usd_minor"),  # portfolio (1115)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tranche_id: Mapped[int] = mapped_column(ForeignKey("ledger_tranche.id"), index=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("ledger_project.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("ledger_project.id"))
     case_code: Mapped[str] = mapped_column(String(40), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     usd_minor: Mapped[int] = mapped_column(BigInteger)

@@ -157,7 +157,9 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
     only an approval debits grant expense; the cash a project drew is its tranches and their
     programme support cost; grants payable is what remains."""
     today = today or date.today()
-    kept = balances(end=end, detail=True, projects_only=True, columns=PORTFOLIO_BALANCE)
+    kept = balances(
+        end=end, detail=True, projects_only=True, columns=PORTFOLIO_BALANCE, grouped=PORTFOLIO_BALANCE[:2]
+    )
     c = kept.c
 
     def on(account: str, column: Any) -> ColumnElement[Any]:

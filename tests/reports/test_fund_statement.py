@@ -196,3 +196,85 @@ def test_the_portfolio_is_shown_a_page_at_a_time_with_the_same_figures(app, clie
     share = [re.findall(r'<p id="individual-share">(.+?)</p>', page) for page in pages]
     assert "<table" in statement[0] and statement[0] == statement[1]
     assert share[0] == share[1]
+
+
+def _portfolio_from_postings(end):
+    """Each project's approved, disbursed and remaining (US cents) and its victims paid and their
+    money, added up here from every posting and payment dated by `end`."""
+    from ledger import engine
+    from ledger.models import Posting, Project, ProjectPayment, Tranche
+
+    reversed_ids = set(db.session.scalars(select(Entry.reverses_id).where(Entry.reverses_id.is_not(None))))
+    withdrawn = {
+        entry.reverses_id: entry.entry_date
+        for entry in db.session.scalars(select(Entry).where(Entry.reverses_id.is_not(None)))
+    }
+    account = {name: engine.account_id(name) for name in (engine.GRANT_EXPENSE, engine.CASH)}
+    account |= {name: engine.account_id(name) for name in (engine.PROGRAMME_SUPPORT, engine.GRANTS_PAYABLE)}
+    money = {}
+    for posting, day in db.session.execute(select(Posting, Entry.entry_date).join(Entry)):
+        if posting.project_id is None or day > end:
+            continue
+        figures = money.setdefault(posting.project_id, [0, 0, 0])
+        if posting.account_id == account[engine.GRANT_EXPENSE] and posting.usd_minor > 0:
+            figures[0] += posting.usd_minor
+        if posting.account_id in (account[engine.CASH], account[engine.PROGRAMME_SUPPORT]):
+            figures[1] -= posting.usd_minor
+        if posting.account_id == account[engine.GRANTS_PAYABLE]:
+            figures[2] -= posting.usd_minor
+    paid = {}
+    for payment, paid_on in db.session.execute(select(ProjectPayment, Tranche.paid_on).join(Tranche)):
+        if payment.entry_id is None or payment.entry_id in reversed_ids or paid_on > end:
+            continue
+        codes, usd = paid.setdefault(payment.project_id, (set(), [0]))
+        codes.add(payment.case_code)
+        usd[0] += payment.usd_minor
+    rows = []
+    for project in db.session.scalars(select(Project).where(Project.approved_on <= end)):
+        approved, disbursed, remaining = money.get(project.id, [0, 0, 0])
+        if withdrawn.get(project.entry_id, date.max) <= end:
+            approved = 0
+        codes, usd = paid.get(project.id, (set(), [0]))
+        rows.append((project.title, approved, disbursed, remaining, len(codes), usd[0]))
+    return sorted(rows)
+
+
+def test_the_portfolio_equals_its_postings_added_up_after_new_and_reversed_tranches(app, world):
+    """Issue 14: the portfolio reads the balances already summed per project and account; its
+    figures equal the postings and payments added up one by one, for ends inside and at the end of
+    a month (where the balances' month is less the postings after the end), after a project
+    approved, tranches paid and one reversed."""
+    from ledger.models import ProjectFocus
+    from ledger.reports.project_figures import project_portfolio
+
+    ends = [date(2021, 3, 9), date(2021, 3, 10), date(2021, 4, 15), date(2021, 4, 20)]
+    ends += [date(2021, 5, 15), date(2021, 5, 19), date(2021, 5, 31), date(2021, 12, 31)]
+
+    def compared():
+        for end in ends:
+            shown = sorted(
+                (
+                    p["title"],
+                    int(p["approved"] * 100),
+                    int(p["disbursed"] * 100),
+                    int(p["remaining"] * 100),
+                    p["victims_paid"],
+                    int(p["paid_to_victims"] * 100),
+                )
+                for p in project_portfolio(end, today=date(2021, 6, 1))
+            )
+            assert shown == _portfolio_from_postings(end), end
+
+    with app.app_context():
+        compared()
+        fund = Fund(_manager(world))
+        terms = {"title": "P3", "focus": ProjectFocus.SERVICES, "planned_start": date(2021, 4, 10)}
+        project = fund.project("300.00", date(2021, 4, 10), until=date(2021, 12, 31), **terms)
+        fund.disburse(project, "100.00", date(2021, 4, 20), reference="P3-1")
+        tranche = fund.disburse(project, "50.00", date(2021, 5, 12), reference="P3-2")
+        db.session.commit()
+        compared()
+        fund.reverse(db.session.get_one(Entry, tranche.entry_id), date(2021, 5, 20), "paid twice")
+        db.session.commit()
+        compared()
+        assert any(row[0] == "P3" and row[2] for row in _portfolio_from_postings(date(2021, 5, 15)))
