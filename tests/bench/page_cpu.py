@@ -1,5 +1,5 @@
 """CPU and SQL per page view, in a fresh process: `python -m tests.bench.page_cpu DATABASE_URL
-ROLE:PAGE ...` (ROLE: sa senior advocate, fm fund manager) on a seeded database. For each page,
+ROLE:PAGE ...` (ROLE: sa senior advocate, fm fund manager, au auditor) on a seeded database. For each page,
 its first view and one repeat: wall clock, the process's CPU time (SQLite's work included, since
 it runs in the process: the figure that moves least with the machine's load), the SQL statements'
 time and number, and after the repeat its six slowest statements. Used for docs/benchmarks.md
@@ -19,7 +19,7 @@ from tests.conftest import make_app
 from vat.auth.models import Role
 from vat.db import db
 
-ROLES = {"sa": Role.SENIOR_ADVOCATE, "fm": Role.FUND_MANAGER}
+ROLES = {"sa": Role.SENIOR_ADVOCATE, "fm": Role.FUND_MANAGER, "au": Role.AUDITOR}
 
 
 def main(url: str, pages: list[str]) -> None:

@@ -233,3 +233,48 @@ def test_the_new_pages_are_translated(
     assert {"fr": "Besoins non satisfaits ou en partie satisfaits", "zh": "未满足或部分满足的需求"}[
         language
     ] in attention
+
+
+def test_needs_by_type_equal_the_needs_counted_one_by_one_for_every_viewer_and_filter(
+    app: Flask, acting_as: Callable[..., Any], feedback_world: None
+) -> None:
+    """Issue 14: a fund manager's or an auditor's unfiltered table is read off the needs alone (no
+    join to the victims); every viewer's, filtered or not, equals the needs counted here one by
+    one, after a need changed and one added."""
+    from vat.auth.policy import in_scope
+    from vat.victims.models import Need, NeedStatus, ServiceType, Victim
+
+    app.config["VAT_SUPPRESSION_THRESHOLD"] = 1  # every count shown, so every count is compared
+    filters = [VictimFilters(), VictimFilters(country_code="cod"), VictimFilters(sex="male")]
+    filters += [VictimFilters(minor=False), VictimFilters(year=date.today().year)]
+
+    def counted(user: User, chosen: VictimFilters) -> list[list[int]]:
+        grid = {(t.value, s.value): 0 for t in ServiceType for s in NeedStatus}
+        for need, victim in db.session.execute(select(Need, Victim).join(Victim)).all():
+            if not in_scope(user, victim.country_code, victim.mission):
+                continue
+            if chosen.country_code and victim.country_code != chosen.country_code.upper():
+                continue
+            if chosen.sex and victim.sex != chosen.sex:
+                continue
+            if chosen.minor is not None and (victim.age_group == "minor") != chosen.minor:
+                continue
+            if chosen.year and victim.registered_on.year != chosen.year:
+                continue
+            grid[(need.need_type, need.status)] += 1
+        return [[grid[(t.value, s.value)] for s in NeedStatus] for t in ServiceType]
+
+    def compared() -> None:
+        for role, scope in ((Role.FUND_MANAGER, ""), (Role.AUDITOR, ""), (Role.ADVOCATE, "CAF")):
+            with acting_as(role, scope) as viewer:
+                for chosen in filters:
+                    assert needs_table(viewer, chosen).cells == counted(viewer, chosen), (role, chosen)
+
+    compared()
+    with acting_as(Role.ADVOCATE, "CAF, COD") as actor:
+        victim = db.session.scalars(select(Victim).where(Victim.country_code == "COD")).first()
+        assert victim is not None
+        needs.assess_need(actor=actor, victim=victim, need_type="medical", status="met")
+        needs.assess_need(actor=actor, victim=victim, need_type="legal", status="unmet", reason="no_funds")
+        db.session.commit()
+    compared()

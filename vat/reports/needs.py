@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, SQLColumnExpression, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, True_, func, select
 
 from vat.auth.actor import Actor
 from vat.db import db
@@ -38,15 +38,15 @@ def _limit(user: Actor) -> int:
 def needs_table(user: Actor, filters: VictimFilters) -> SuppressedTable:
     """Needs assessed, by type (rows) and status (columns): one need per victim and type, so each
     count is a count of victims."""
-    counts = {
-        (kind, status): int(n)
-        for kind, status, n in db.session.execute(
-            select(Need.need_type, Need.status, func.count())
-            .join(Victim, Victim.id == Need.victim_id)
-            .where(*victim_conditions(user, filters, consented_only=False))
-            .group_by(Need.need_type, Need.status)
-        )
-    }
+    query = select(Need.need_type, Need.status, func.count()).group_by(Need.need_type, Need.status)
+    # Every need has its victim (a required key, deleted with it): with nothing to ask of the
+    # victims (a fund manager or an auditor, unfiltered) the needs' own index answers alone.
+    conditions = [
+        c for c in victim_conditions(user, filters, consented_only=False) if not isinstance(c, True_)
+    ]
+    if conditions:
+        query = query.join(Victim, Victim.id == Need.victim_id).where(*conditions)
+    counts = {(kind, status): int(n) for kind, status, n in db.session.execute(query)}
     statuses = list(NeedStatus)
     return suppress(
         [vat_label(t.value) for t in ServiceType],

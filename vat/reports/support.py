@@ -251,11 +251,7 @@ def aggregate_support(user: Actor, filters: VictimFilters, *, today: date | None
     )
 
     # Services by type and status, from the counts kept per victim cell (vat.victims.service_tally).
-    counts = {
-        (kind, status): n
-        for (kind, status, wait), n in tallied(user, filters, "type", ("value", "status", "wait")).items()
-        if not wait
-    }
+    counts = tallied(user, filters, "type", ("value", "status"), wait="")
     types = [t for t in ServiceType if any(k[0] == t.value for k in counts)]
     statuses = list(ServiceStatus)
     by_service = suppress(

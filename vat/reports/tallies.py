@@ -22,15 +22,20 @@ def _detail(filters: VictimFilters) -> bool:
     return bool(filters.year or filters.sex or filters.minor is not None)
 
 
-def tallied(user: Actor, filters: VictimFilters, facet: str, by: tuple[str, ...]) -> Counter[tuple[Any, ...]]:
+def tallied(
+    user: Actor, filters: VictimFilters, facet: str, by: tuple[str, ...], *, wait: str | None = None
+) -> Counter[tuple[Any, ...]]:
     """The services (or waits) of `facet` counted by the columns `by`, for the victims in the
-    viewer's reach that match `filters` — the same victims `victim_conditions` selects."""
+    viewer's reach that match `filters` — the same victims `victim_conditions` selects; with
+    `wait`, only the rows of that wait ("": the services by status)."""
     detail = _detail(filters)
     conditions = [
         ServiceTally.facet == facet,
         ServiceTally.detail.is_(detail),
         scope_filter(user, ServiceTally.country_code, ServiceTally.mission),
     ]
+    if wait is not None:
+        conditions.append(ServiceTally.wait == wait)
     if filters.country_code:
         conditions.append(ServiceTally.country_code == filters.country_code.upper())
     if filters.mission:
@@ -48,7 +53,7 @@ def tallied(user: Actor, filters: VictimFilters, facet: str, by: tuple[str, ...]
     counts: Counter[tuple[Any, ...]] = Counter({tuple(row[:-1]): int(row[-1]) for row in rows})
     for key, n in _opened_by_glass(user, filters).items():
         parts = dict(zip(TALLY_KEY, key, strict=True))
-        if parts["facet"] == facet and parts["detail"] is detail:
+        if parts["facet"] == facet and parts["detail"] is detail and wait in (None, parts["wait"]):
             counts[tuple(parts[name] for name in by)] += n
     return +counts  # counts kept at 0 after their services changed are no group
 
