@@ -11,9 +11,11 @@ All or nothing: each row is booked in a savepoint of its own so that a refused r
 the others being tried, and every error of every row is reported at once; if there is any, the
 whole import is rolled back. No refusal repeats a cell that can hold a name (`_safe`).
 
-Imported once: the file's SHA-256 is the import's audit row's object, looked up under the lock,
-so the same file sent twice (or by two people at once) books once. Each row's idempotency key is
-made of the file's digest and the row's number."""
+Imported once: the file's SHA-256 is kept in `ledger_import_file` (UNIQUE) in the import's
+transaction, and looked up under the lock, so the same file sent twice (or by two people at once,
+on any server) books once: the lookup gives the clear refusal, the constraint makes it certain.
+It is also the import's audit row's object. Each row's idempotency key is made of the file's
+digest and the row's number."""
 
 from __future__ import annotations
 
@@ -21,19 +23,21 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger import engine
 from ledger.models import Donor, DonorKind, Pledge, Withholding
 from ledger.services import contributions, withholdings
 from ledger.services.booking import record_audit, standing
 from vat import money
-from vat.audit import AuditEvent
 from vat.auth.actor import Actor
-from vat.db import db
+from vat.db import Base, UTCDateTime, db, utcnow
 from vat.errors import DomainError
 from vat.inputs import InvalidField, country, mission, past_date
 from vat.uploads import LineError, LinesRefused, UploadRefused, cell_date, cell_text, read_table
@@ -90,12 +94,39 @@ LENGTHS = {
 # Cells that can hold a name (a donor's, or one typed in the wrong column): never in a refusal.
 FREE_TEXT = ("donor", "country_code", *LENGTHS.keys() - {"donor"})
 ACTION = "ledger.import"
+ALREADY = _l("This file has already been imported: nothing was booked again.")
+
+
+class ImportedFile(Base):
+    """A file imported into the ledger, by its SHA-256: one row a file, ever."""
+
+    __tablename__ = "ledger_import_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 @dataclass(frozen=True)
 class Imported:
     rows: int
     counts: dict[str, int]
+
+
+def already_imported(digest: str) -> bool:
+    return db.session.scalar(select(ImportedFile.id).where(ImportedFile.digest == digest)) is not None
+
+
+def _keep_once(digest: str, actor: Actor) -> None:
+    """The file's row, or DomainError if another import of it committed first (or commits while
+    this one waits on the constraint: PostgreSQL makes the second insert wait for the first)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(ImportedFile(digest=digest, imported_by_id=actor.id))
+            db.session.flush()
+    except IntegrityError as error:
+        raise DomainError(ALREADY) from error
 
 
 def digest_of(stream: IO[bytes]) -> str:
@@ -306,20 +337,23 @@ def read_rows(filename: str, stream: IO[bytes]) -> list[tuple[int, dict[str, Any
     return rows
 
 
-def import_ledger(*, actor: Actor, filename: str, stream: IO[bytes]) -> Imported:
+def import_ledger(
+    *, actor: Actor, filename: str, stream: IO[bytes], on_row: Callable[[int], None] | None = None
+) -> Imported:
     """Book every row of the file, or none: LinesRefused naming every error of every row, or a
-    DomainError (the file already imported, unreadable), and nothing is saved."""
+    DomainError (the file already imported, unreadable), and nothing is saved. `on_row(rows)` is
+    told how many rows it has taken up, as it takes each."""
     digest = digest_of(stream)
     engine.lock()  # every writer of the ledger waits its turn: the file is looked up, then booked
-    if db.session.scalar(
-        select(AuditEvent.id).where(AuditEvent.action == ACTION, AuditEvent.object_id == digest)
-    ):
-        raise DomainError(_l("This file has already been imported: nothing was booked again."))
+    if already_imported(digest):
+        raise DomainError(ALREADY)
     rows = read_rows(filename, stream)
     errors: list[LineError] = [] if rows else [LineError(0, "", str(_l("The file has no lines.")))]
     counts: Counter[str] = Counter()
     with db.session.begin_nested():  # rolled back with everything in it if a row is refused
-        for number, row in rows:
+        for tried, (number, row) in enumerate(rows, start=1):
+            if on_row is not None:
+                on_row(tried)
             values, refused = _cells(number, row)
             errors += refused
             if refused:
@@ -337,6 +371,6 @@ def import_ledger(*, actor: Actor, filename: str, stream: IO[bytes]) -> Imported
             counts[values["kind"]] += 1
         if errors:
             raise LinesRefused(sorted(errors, key=_in_order))
-        # The file's digest is the audit row's object: what `import_ledger` looks up next time.
+        _keep_once(digest, actor)
         record_audit("import", actor, "import", digest, rows=len(rows), **counts)
     return Imported(rows=len(rows), counts=dict(counts))

@@ -1,5 +1,6 @@
-"""The fund's history imported from one spreadsheet (`ledger.services.ledger_import`), and the
-template it reads."""
+"""The fund's history imported from one spreadsheet (`ledger.services.ledger_import`) as a job
+(`ledger.services.ledger_import_job`), its page of progress and outcome, and the template it
+reads."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ import csv
 import io
 from typing import Any
 
-from flask import Response, render_template, url_for
+from flask import Response, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl import Workbook
 
 from ledger.forms import LedgerImportForm
-from ledger.services import ledger_import
+from ledger.services import ledger_import, ledger_import_job
 from ledger.views.blueprint import View, bp
+from vat import jobs, upload_jobs
 from vat.auth.policy import Permission, requires
-from vat.submission import submit
-from vat.uploads import LineError, LinesRefused
+from vat.db import db
+from vat.errors import DomainError
+from vat.uploads import LineError, UploadRefused
 
 PAGE = "ledger/import.html"
 
@@ -54,27 +58,51 @@ def import_page() -> str:
 @bp.post("/import")
 @requires(Permission.RECORD_LEDGER)
 def import_history() -> View:
+    """Store the file and queue its booking (by the jobs' worker); follow it. A file that cannot
+    be read, or was imported already, is refused here at once (the job checks again under the
+    ledger's lock)."""
     form = LedgerImportForm()
-    errors: list[LineError] = []
-
-    def run() -> ledger_import.Imported:
-        upload = form.file.data
-        try:
-            return ledger_import.import_ledger(
-                actor=current_user, filename=upload.filename or "", stream=upload.stream
-            )
-        except LinesRefused as refused:
-            errors.extend(refused.errors)  # shown on the page submit renders again
-            raise
-
-    return submit(
-        form,
-        run,
-        done=lambda done: _("%(count)s rows imported.", count=done.rows),
-        then=lambda _done: url_for("ledger.index"),
-        template=PAGE,
-        **_page(errors),
+    if not form.validate_on_submit():
+        return render_template(PAGE, form=form, **_page([])), 422
+    upload = form.file.data
+    filename = upload.filename or ""
+    try:
+        content = upload.read()
+        ledger_import.read_rows(filename, io.BytesIO(content))
+        if ledger_import.already_imported(ledger_import.digest_of(io.BytesIO(content))):
+            raise DomainError(ledger_import.ALREADY)
+    except DomainError as error:
+        status = error.status if isinstance(error, UploadRefused) else 422
+        return render_template(PAGE, form=form, **_page([LineError(0, "", str(error))])), status
+    finally:
+        upload.close()
+    job, params = ledger_import_job.start(
+        actor=current_user, filename=filename, content=content, locale=str(get_locale() or "en")
     )
+    db.session.commit()
+    jobs.enqueue(job.id, params)
+    return redirect(url_for("ledger.import_job_page", job_id=job.id), 303)
+
+
+def _owned_import(job_id: str) -> jobs.Job:
+    return jobs.owned_or_404(job_id, current_user.id, (ledger_import_job.KIND,))
+
+
+@bp.get("/import/jobs/<job_id>")
+@requires(Permission.RECORD_LEDGER)
+def import_job_page(job_id: str) -> str:
+    """How far the booking has got (the page polls its status), then what was booked or every
+    error of every row."""
+    job = _owned_import(job_id)
+    return jobs.page(
+        "ledger/import_job.html", job, "ledger.import_job_status", report=upload_jobs.report_of(job)
+    )
+
+
+@bp.get("/import/jobs/<job_id>/status")
+@requires(Permission.RECORD_LEDGER)
+def import_job_status(job_id: str) -> Response:
+    return jobs.polled(jobs.shown(jobs.status(_owned_import(job_id))))
 
 
 @bp.get("/import/template.csv")

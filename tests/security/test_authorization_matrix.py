@@ -108,6 +108,8 @@ MATRIX: dict[tuple[str, str], tuple[P, str]] = {
     ("POST", "ledger.import_history"): (P.RECORD_LEDGER, ANY),
     ("GET", "ledger.import_template_csv"): (P.RECORD_LEDGER, ANY),
     ("GET", "ledger.import_template_xlsx"): (P.RECORD_LEDGER, ANY),
+    ("GET", "ledger.import_job_page"): (P.RECORD_LEDGER, OWNER),
+    ("GET", "ledger.import_job_status"): (P.RECORD_LEDGER, OWNER),
     ("POST", "ledger.confirm_rate"): (P.RECORD_LEDGER, ANY),
     ("POST", "ledger.confirm_rates"): (P.RECORD_LEDGER, ANY),
     ("GET", "ledger.statement"): (P.READ_LEDGER, ANY),
