@@ -1,10 +1,12 @@
 """What each kind of amount the ledger's forms record usually is, per currency (vat.plausibility):
-the amounts recorded of that kind, in minor units of one currency."""
+the amounts recorded of that kind, in minor units of one currency. A kind read from one table has
+an index on (currency, amount): its count and its median are read from the index alone (the
+median an indexed OFFSET), not from a scan and a sort of every amount."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Index, select
 
 from ledger.models import (
     DirectSupport,
@@ -17,6 +19,11 @@ from ledger.models import (
     WithholdingTransfer,
 )
 from vat.plausibility import Usual
+
+USUAL_INDEXES = [
+    Index(f"ix_{model.__tablename__}_currency_amount_minor", model.currency, model.amount_minor)
+    for model in (Pledge, Receipt, Withholding, DirectSupport)
+]
 
 PLEDGES = Usual("pledge", _l("pledges"), lambda c: select(Pledge.amount_minor).where(Pledge.currency == c))
 RECEIPTS = Usual(

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Index, select
 
 from vat import money
 from vat.auth.actor import Actor
@@ -31,6 +31,15 @@ from vat.victims.models import (
 )
 
 STUCK_DAYS = 30
+
+
+# A type's usual cost in a currency is read from this index alone (vat.plausibility's median).
+USUAL_COSTS_INDEX = Index(
+    "ix_vat_assistance_service_type_currency_cost",
+    Assistance.service_type,
+    Assistance.currency,
+    Assistance.cost_minor,
+)
 
 
 def usual_costs(service_type: str) -> Usual:
