@@ -2,8 +2,8 @@
 a fund manager downloads the template and imports a file, followed on the job's page; a refused
 file lists every error there (nothing booked, no name repeated); the same file sent again is
 refused at once, and by the job when two are queued (and by the schema without the lookup); a
-job that crashes or whose worker died reads as failed; other roles get 403, another fund manager
-404; a post without its CSRF token 400."""
+job that crashes, whose worker died or whose owner lost the right reads as failed; other roles
+get 403, another fund manager 404; a post without its CSRF token 400."""
 
 from __future__ import annotations
 
@@ -164,3 +164,24 @@ def test_an_import_without_csrf_token_is_refused(app, csrf_client):
     assert booked(app) == [0, 0]
     with app.app_context():
         assert db.session.scalar(select(func.count(jobs.Job.id))) == 0
+
+
+def test_an_import_whose_owner_lost_the_right_fails_and_books_nothing(app, manager):
+    with app.test_request_context():
+        owner = db.session.get_one(User, manager.id)
+        job, params = ledger_import_job.start(
+            actor=owner, filename="h.csv", content=GOOD.encode(), locale="fr"
+        )
+        upload = jobs.folder() / f"{job.id}.upload"
+        assert upload.is_file() and b"NOR" not in upload.read_bytes()  # stored sealed
+        owner.active = False
+        db.session.commit()
+        jobs.enqueue(job.id, params)
+        db.session.expire_all()  # the worker wrote the record on its own connection
+        now = jobs.status(db.session.get_one(jobs.Job, job.id))
+        assert (now.state, now.error) == (
+            "failed",
+            "Only an active fund manager may import the fund's history.",
+        )
+        assert not upload.exists()
+    assert booked(app) == [0, 0]
