@@ -11,7 +11,7 @@ from alembic import op
 from migrations import schema as t
 
 revision = "1130"
-down_revision = "1106"
+down_revision = "1115"
 
 TABLE = "ledger_import_file"
 
