@@ -24,6 +24,7 @@ class Summary(Protocol):
 def summaries() -> dict[str, Summary]:
     """Every kept summary, by name."""
     from ledger import balances
+    from vat.allegations import clock_counts
     from vat.victims import service_tally, support_counts, support_summary
 
     # In this order: the counts add up the per-victim summary, so it is rebuilt first.
@@ -32,6 +33,7 @@ def summaries() -> dict[str, Summary]:
         "victim support": support_summary,
         "victim counts": support_counts,
         "service tally": service_tally,
+        "allegation clock counts": clock_counts,
     }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 
 from ledger.models import Withholding
 from vat import audit
+from vat.allegations import clock_counts
 from vat.allegations.models import (
     STEP_LABELS,
     SUB_TYPES_OF,
@@ -212,6 +213,7 @@ def create_allegation(*, actor: Actor, reference: str, **values: Any) -> Allegat
     allegation = Allegation(**columns)
     db.session.add(allegation)
     db.session.flush()
+    clock_counts.count_added([allegation.id])
     audit.record(
         "allegation.create", actor=actor, detail={"reference": allegation.reference}, **about(allegation)
     )
@@ -223,9 +225,9 @@ def update_allegation(*, actor: Actor, allegation: Allegation, **values: Any) ->
     _require_scope(actor, cleaned["country_code"], cleaned["mission"])
     changed = [k for k, v in cleaned.items() if getattr(allegation, k) != v]
     outcome_before = allegation.outcome
-    for key, value in cleaned.items():
-        setattr(allegation, key, value)
-    db.session.flush()
+    with clock_counts.recounting([allegation.id]):
+        for key, value in cleaned.items():
+            setattr(allegation, key, value)
     audit.record("allegation.update", actor=actor, detail={"fields": changed}, **about(allegation))
     if allegation.outcome != outcome_before and allegation.outcome != Outcome.PENDING:
         outcome_recorded.send(allegation, actor=actor)
@@ -299,7 +301,7 @@ def update_rule(
     rule.amount, rule.unit = amount, unit
     rule.reduced_amount = reduced_amount
     rule.reduced_from = reduced_from if reduced_amount is not None else None
-    db.session.flush()
+    clock_counts.recount_step(step)
     audit.record(
         "clock_rule.update",
         actor=actor,

@@ -11,7 +11,7 @@ from decimal import Decimal
 from ledger.reports.statements import FundStatement, fund_balance, fund_statement
 from vat.auth.actor import Actor
 from vat.reports.claims import waiting_on_member_states
-from vat.reports.clock import CLOCK_STATES, clock_report
+from vat.reports.clock import overdue_steps
 from vat.reports.member_states import overdue_cycle_steps
 from vat.reports.needs import UNMET_COLUMN, needs_table, unmet_by_type
 from vat.reports.scope import VictimFilters, sees_rows, threshold
@@ -40,9 +40,6 @@ def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Su
     figures = headline(user, VictimFilters(), money=False)
     if aggregate:
         figures = _small_counts_hidden(figures, threshold())
-    clock = clock_report(user, VictimFilters(), today=today)
-    overdue_at = [k for k, _ in CLOCK_STATES].index("overdue")
-    overdue = [row.counts[overdue_at] for row in clock.rows]
     waiting = [line.waiting for line in waiting_on_member_states(user, VictimFilters(), today=today)]
     # The ledger's own figures, read from its balances (no project portfolio: it is not shown).
     balance = fund_balance(today) if reads_ledger else None
@@ -51,7 +48,7 @@ def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Su
     return Summary(
         headline=figures,
         aggregate=aggregate,
-        overdue_steps=None if any(n is None for n in overdue) else sum(n for n in overdue if n is not None),
+        overdue_steps=overdue_steps(user, today=today),
         waiting_on_member_states=None if any(n is None for n in waiting) else sum(n for n in waiting if n),
         fund_balance=balance,
         fund=fund,
