@@ -4,23 +4,32 @@ the viewer's reach; for those outside the advocates' scope small counts are supp
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, SQLColumnExpression, True_, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, select
 
 from vat.auth.actor import Actor
 from vat.db import db
-from vat.reports.scope import VictimFilters, sees_rows, share, threshold, victim_conditions
+from vat.reports.scope import (
+    VictimFilters,
+    counts_conditions,
+    glass_conditions,
+    sees_rows,
+    share,
+    threshold,
+    victim_conditions,
+)
 from vat.reports.suppression import SuppressedTable, suppress, suppress_sharing_row_totals
+from vat.victims import need_counts
 from vat.victims.labels import vat_label
 from vat.victims.models import (
     Assistance,
     Communication,
     Feedback,
-    Need,
     NeedStatus,
     Satisfaction,
     ServiceType,
@@ -37,16 +46,19 @@ def _limit(user: Actor) -> int:
 
 def needs_table(user: Actor, filters: VictimFilters) -> SuppressedTable:
     """Needs assessed, by type (rows) and status (columns): one need per victim and type, so each
-    count is a count of victims."""
-    query = select(Need.need_type, Need.status, func.count()).group_by(Need.need_type, Need.status)
-    # Every need has its victim (a required key, deleted with it): with nothing to ask of the
-    # victims (a fund manager or an auditor, unfiltered) the needs' own index answers alone.
-    conditions = [
-        c for c in victim_conditions(user, filters, consented_only=False) if not isinstance(c, True_)
-    ]
-    if conditions:
-        query = query.join(Victim, Victim.id == Need.victim_id).where(*conditions)
-    counts = {(kind, status): int(n) for kind, status, n in db.session.execute(query)}
+    count is a count of victims. Read from the counts the needs keep (vat.victims.need_counts)."""
+    row = need_counts.counts.c
+    counts: Counter[tuple[str, str]] = Counter()
+    for kind, status, n in db.session.execute(
+        select(row.need_type, row.status, func.sum(row.victims))
+        .where(*counts_conditions(user, filters, need_counts.counts))
+        .group_by(row.need_type, row.status)
+    ):
+        counts[(kind, status)] += int(n or 0)
+    glass = glass_conditions(user, filters)
+    if glass is not None:  # victims opened by breaking the glass: their own needs
+        for *key, n in db.session.execute(need_counts.summed(select(Victim.id).where(*glass))):
+            counts[(key[-2], key[-1])] += int(n)
     statuses = list(NeedStatus)
     return suppress(
         [vat_label(t.value) for t in ServiceType],

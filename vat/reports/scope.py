@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, exists, not_
+from sqlalchemy import ColumnElement, Table, exists, func, not_
 
 from vat.auth.actor import Actor
 from vat.auth.models import Role
@@ -21,7 +21,7 @@ from vat.auth.policy import SCOPED_ROLES, glass_granted, scope_filter
 from vat.claims.models import Claim
 from vat.reports.suppression import SuppressedTable
 from vat.victims.models import AgeGroup, Consent, ConsentPurpose, Victim
-from vat.victims.support_counts import counts
+from vat.victims.support_counts import NO_MISSION, counts
 
 HUNDRED = Decimal(100)
 
@@ -159,11 +159,13 @@ def victim_conditions(
     return conditions
 
 
-def counts_conditions(user: Actor, filters: VictimFilters) -> list[ColumnElement[bool]]:
+def counts_conditions(
+    user: Actor, filters: VictimFilters, table: Table = counts
+) -> list[ColumnElement[bool]]:
     """`victim_conditions` on the support counts (vat.victims.support_counts), whose rows are
     places and categories: every victim in the viewer's scope matching `filters`, except those a
     senior advocate opened by breaking the glass (`glass_conditions`)."""
-    row = counts.c
+    row = table.c
     conditions = [
         scope_filter(user, row.country_code, row.mission),
         *_place_filters(filters, row),
@@ -181,7 +183,8 @@ def glass_conditions(user: Actor, filters: VictimFilters) -> list[ColumnElement[
         return None
     conditions = [
         Victim.id.in_(glass_granted(user, "victim")),
-        not_(scope_filter(user, Victim.country_code, Victim.mission)),
+        # As the counts' rows have it: a victim without a mission is outside a mission's scope.
+        not_(scope_filter(user, Victim.country_code, func.coalesce(Victim.mission, NO_MISSION))),
         *_place_filters(filters, Victim),
         *_person_filters(filters, Victim),
     ]

@@ -22,6 +22,7 @@ from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, each_field, past_date, today
+from vat.victims import need_counts
 from vat.victims.history import add_audited, audit_victim
 from vat.victims.models import (
     Assistance,
@@ -79,17 +80,17 @@ def assess_need(
         }
     )
     kind, state, why = checked.pop("need_type"), checked["status"], checked["reason"]
-    need = db.session.scalar(select(Need).where(Need.victim_id == victim.id, Need.need_type == kind))
-    action = "victim.need_update"
-    if need is None:
-        need = Need(victim=victim, need_type=kind, **checked)
-        db.session.add(need)
-        action = "victim.need_create"
-    else:
-        for key, value in checked.items():
-            setattr(need, key, value)
-    need.assessed_by_id = getattr(actor, "id", None)
-    db.session.flush()
+    with need_counts.recounting([victim.id]):
+        need = db.session.scalar(select(Need).where(Need.victim_id == victim.id, Need.need_type == kind))
+        action = "victim.need_update"
+        if need is None:
+            need = Need(victim=victim, need_type=kind, **checked)
+            db.session.add(need)
+            action = "victim.need_create"
+        else:
+            for key, value in checked.items():
+                setattr(need, key, value)
+        need.assessed_by_id = getattr(actor, "id", None)
     audit_victim(action, actor=actor, victim=victim, detail={"need": kind, "status": state, "reason": why})
     return need
 
@@ -101,6 +102,11 @@ def needs_of(victim: Victim) -> list[Need]:
 
 def follow_service(*, actor: Actor, victim: Victim, service: Assistance) -> Need | None:
     """Keep the need of the service's type current (the rule in the module docstring)."""
+    with need_counts.recounting([victim.id]):
+        return _follow_service(actor=actor, victim=victim, service=service)
+
+
+def _follow_service(*, actor: Actor, victim: Victim, service: Assistance) -> Need | None:
     need = db.session.scalar(
         select(Need).where(Need.victim_id == victim.id, Need.need_type == service.service_type)
     )

@@ -159,7 +159,7 @@ def _add(changes: Counter[Key]) -> None:
         db.session.connection().execute(upsert, values[start : start + 1000])
 
 
-def _lock_victims(victim_ids: list[int]) -> None:
+def lock_victims(victim_ids: list[int]) -> None:
     """Hold the victims' rows until the transaction ends (PostgreSQL; SQLite's writer already holds
     its lock): a victim's services are counted with the cell its row says, so a change to the
     victim and a change to one of its services never count from each other's old state."""
@@ -183,7 +183,7 @@ def recounting(victim_ids: Iterable[int]) -> Iterator[None]:
     what it changes in the counts is added to them when the block ends, in the same transaction."""
     ids = sorted(set(victim_ids))
     db.session.flush()
-    _lock_victims(ids)
+    lock_victims(ids)
     before = counted(victim_ids=ids)
     yield
     db.session.flush()
@@ -197,7 +197,7 @@ def count_added(service_ids: list[int]) -> None:
     for start in range(0, len(service_ids), CHUNK):
         chunk = service_ids[start : start + CHUNK]
         victims = db.session.scalars(select(Assistance.victim_id).where(Assistance.id.in_(chunk)).distinct())
-        _lock_victims(sorted(victims))
+        lock_victims(sorted(victims))
     _add(counted(service_ids=service_ids))
 
 

@@ -1,0 +1,211 @@
+"""The needs' kept counts (vat/victims/need_counts.py) keep the needs table of the dashboard and the
+per-victim report exact: after each kind of change — a need assessed and assessed again, a service
+that meets it, a victim moved — they equal a recount of every need, and the table equals the count
+of the needs in SQL it was before, for every role and filter; for a senior advocate who broke the
+glass; `figures verify` names a changed row and `rebuild` mends it; migration 1111 fills them;
+threads at once keep them exact."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import func, select, text
+
+from tests.vat.conftest import assist, register
+from vat import figures
+from vat.auth.models import Role, User
+from vat.db import db
+from vat.reports.needs import needs_table
+from vat.reports.scope import VictimFilters, sees_rows, threshold, victim_conditions
+from vat.reports.suppression import suppress
+from vat.victims import identity, need_counts, needs
+from vat.victims.labels import vat_label
+from vat.victims.models import Need, NeedStatus, ServiceType, Victim
+
+PEOPLE = [
+    ("CAF", "MINUSCA", "female", "adult"),
+    ("CAF", None, "male", "minor"),
+    ("COD", "MONUSCO", "female", "minor"),
+    ("CAF", "MINUSCA", "unknown", "unknown"),
+]
+VIEWERS = [
+    (Role.ADVOCATE, "CAF"),
+    (Role.SENIOR_ADVOCATE, "CAF/MINUSCA"),
+    (Role.ADVOCATE, "COD"),
+    (Role.FUND_MANAGER, ""),
+    (Role.AUDITOR, ""),
+]
+FILTERS = [
+    VictimFilters(),
+    VictimFilters(country_code="CAF"),
+    VictimFilters(mission="MINUSCA"),
+    VictimFilters(sex="female"),
+    VictimFilters(minor=True),
+    VictimFilters(year=2025),
+]
+
+
+def _before(user: User, filters: VictimFilters) -> Any:
+    """The table as it was computed before the counts were kept: every need in reach, grouped."""
+    counts = {
+        (kind, status): int(n)
+        for kind, status, n in db.session.execute(
+            select(Need.need_type, Need.status, func.count())
+            .join(Victim, Victim.id == Need.victim_id)
+            .where(*victim_conditions(user, filters, consented_only=False))
+            .group_by(Need.need_type, Need.status)
+        )
+    }
+    statuses = list(NeedStatus)
+    return suppress(
+        [vat_label(t.value) for t in ServiceType],
+        [vat_label(s.value) for s in statuses],
+        [[counts.get((t.value, s.value), 0) for s in statuses] for t in ServiceType],
+        threshold=1 if sees_rows(user) else threshold(),
+    )
+
+
+def _agree(viewers: list[User]) -> int:
+    assert need_counts.differences() == []
+    seen = 0
+    for user in viewers:
+        for filters in FILTERS:
+            table = needs_table(user, filters)
+            assert table == _before(user, filters), (user.role, user.scope_label, filters)
+            seen += table.grand_total or 0
+    return seen
+
+
+@pytest.fixture
+def built(ctx: Flask, make_user: Any) -> tuple[User, list[User]]:
+    ctx.config["VAT_SUPPRESSION_THRESHOLD"] = 5
+    writer = make_user(Role.SENIOR_ADVOCATE, "CAF, COD").id
+    viewer_ids = [make_user(role, scope).id for role, scope in VIEWERS]
+    viewers = [db.session.get_one(User, i) for i in viewer_ids]
+    actor = db.session.get_one(User, writer)
+    for n in range(12):
+        country, mission, sex, age = PEOPLE[n % len(PEOPLE)]
+        victim = register(
+            actor,
+            name=f"Needs {n}",
+            country_code=country,
+            mission=mission,
+            sex=sex,
+            age_group=age,
+            registered_on=date(2024 + n % 2, 3, 1 + n),
+        )
+        for kind, status in [("medical", "unmet"), ("legal", "partly_met"), ("shelter", "met")][: 1 + n % 3]:
+            needs.assess_need(actor=actor, victim=victim, need_type=kind, status=status)
+    db.session.commit()
+    return actor, viewers
+
+
+def test_each_kind_of_change_keeps_the_counts_and_the_table_exact(built: tuple[User, list[User]]) -> None:
+    actor, viewers = built
+    assert _agree(viewers) > 0
+    victims = list(db.session.scalars(select(Victim).order_by(Victim.id)))
+    # Assessed again: another status; a new need.
+    needs.assess_need(actor=actor, victim=victims[0], need_type="medical", status="met")
+    needs.assess_need(actor=actor, victim=victims[1], need_type="education", status="unmet")
+    db.session.commit()
+    _agree(viewers)
+    # A service of the need's type: in progress, the need partly met.
+    assist(actor, victims[3], status="in_progress", on=date(2026, 1, 5))
+    db.session.commit()
+    assert (
+        db.session.scalar(
+            select(Need.status).where(Need.victim_id == victims[3].id, Need.need_type == "medical")
+        )
+        == "partly_met"
+    )
+    _agree(viewers)
+    # Moved: another country, a minor recorded, another year of registration.
+    second = victims[5]
+    identities = {name: getattr(second, name) for name in identity.IDENTITY_FIELDS}
+    moved = {"country_code": "COD", "mission": "MONUSCO", "sex": "male", "age_group": "minor"}
+    identity.update_victim(actor=actor, victim=second, **moved, **identities)
+    db.session.commit()
+    _agree(viewers)
+
+
+def test_a_victim_opened_by_breaking_the_glass_is_counted_for_that_senior_advocate(
+    built: tuple[User, list[User]],
+) -> None:
+    _, viewers = built
+    senior = viewers[1]  # CAF/MINUSCA: the CAF victims without a mission are outside
+    outside = db.session.scalars(
+        select(Victim).where(Victim.country_code == "CAF", Victim.mission.is_(None)).order_by(Victim.id)
+    ).first()
+    assert outside is not None and outside.needs
+    before = needs_table(senior, VictimFilters()).grand_total or 0
+    identity.break_glass_victim(actor=senior, case_code=outside.case_code, reason="urgent medical care")
+    db.session.commit()
+    assert needs_table(senior, VictimFilters()).grand_total == before + len(outside.needs)
+    _agree([senior])
+
+
+def test_verify_names_a_changed_row_and_rebuild_mends_it(built: tuple[User, list[User]]) -> None:
+    db.session.execute(text("UPDATE vat_need_count SET victims = victims + 1 WHERE need_type = 'legal'"))
+    found = [line for line in figures.differences() if line.startswith("need counts: ")]
+    assert found and all(" legal " in line for line in found)
+    assert figures.summaries()["need counts"].rebuild() > 0
+    assert figures.differences() == []
+
+
+def test_migration_1111_fills_the_counts_from_the_needs(built: tuple[User, list[User]]) -> None:
+    _, viewers = built
+    shown = [needs_table(user, VictimFilters()) for user in viewers]
+    db.session.remove()
+    downgrade(revision="1110")
+    upgrade(revision="heads")
+    assert need_counts.differences() == []
+    assert [needs_table(user, VictimFilters()) for user in viewers] == shown
+
+
+def test_concurrent_changes_to_one_cell_keep_every_count(app: Flask, make_user: Any) -> None:
+    """Eight threads, each its own victim and transaction, assess the same need of victims of one
+    cell at once, then meet it: every count stays exact."""
+    user = make_user(Role.ADVOCATE, "CAF").id
+    with app.test_request_context():
+        actor = db.session.get_one(User, user)
+        ids = [
+            register(
+                actor, name=f"Race {n}", sex="female", age_group="adult", registered_on=date(2025, 1, 1)
+            ).id
+            for n in range(8)
+        ]
+        db.session.commit()
+    barrier = threading.Barrier(len(ids))
+    errors: list[BaseException] = []
+
+    def change(victim_id: int) -> None:
+        try:
+            with app.test_request_context():
+                actor = db.session.get_one(User, user)
+                victim = db.session.get_one(Victim, victim_id)
+                db.session.commit()  # hold no transaction (nor SQLite's write lock) while waiting
+                barrier.wait(timeout=10)
+                needs.assess_need(actor=actor, victim=victim, need_type="medical", status="unmet")
+                db.session.commit()
+                needs.assess_need(actor=actor, victim=victim, need_type="medical", status="met")
+                db.session.commit()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=change, args=(victim_id,)) for victim_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with app.test_request_context():
+        assert need_counts.differences() == []
+        kept = db.session.execute(
+            text("SELECT status, victims FROM vat_need_count WHERE need_type = 'medical' AND victims <> 0")
+        ).all()
+        assert dict(kept) == {"met": 8}

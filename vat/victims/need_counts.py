@@ -1,0 +1,119 @@
+"""Victims' needs counted per cell of the support counts (country, mission, year of registration,
+sex, age group), need type and status (`vat_need_count`), kept exact in the transaction of each
+change, so that the needs table of the dashboard and of the per-victim report reads a few rows
+instead of every need in reach. One definition: `summed` groups the needs in SQL. The needs
+services and a victim's move call `recounting` around a change (the victims' counts before it taken
+away, those after it added: one atomic increment per row); `differences` and `rebuild` compare with
+and recompute from every need (`flask figures verify` / `rebuild`)."""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Column, Integer, Select, String, Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from vat.db import Base, db
+from vat.victims import support_counts
+from vat.victims.models import Need, Victim
+from vat.victims.service_tally import lock_victims
+
+KEY = (*support_counts.KEY, "need_type", "status")
+Key = tuple[Any, ...]
+CHUNK = 500  # victims per statement: under SQLite's and psycopg's parameter limits
+
+counts = Table(
+    "vat_need_count",
+    Base.metadata,
+    Column("country_code", String(3), primary_key=True),
+    Column("mission", String(40), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("sex", String(10), primary_key=True),
+    Column("age_group", String(10), primary_key=True),
+    Column("need_type", String(20), primary_key=True),
+    Column("status", String(20), primary_key=True),
+    Column("victims", Integer, nullable=False),
+)
+
+
+def summed(victim_ids: Any = None) -> Select[Any]:
+    """The needs (all, or those of `victim_ids`: a list or a SELECT of ids) counted per KEY."""
+    keys = [*support_counts.key_columns(), Need.need_type.label("need_type"), Need.status.label("status")]
+    query = select(*keys, func.count().label("victims")).join(Victim, Victim.id == Need.victim_id)
+    if victim_ids is not None:
+        query = query.where(Need.victim_id.in_(victim_ids))
+    return query.group_by(*keys)
+
+
+def _counted(victim_ids: list[int]) -> Counter[Key]:
+    found: Counter[Key] = Counter()
+    for start in range(0, len(victim_ids), CHUNK):
+        for *key, n in db.session.execute(summed(victim_ids[start : start + CHUNK])):
+            found[tuple(key)] += int(n)
+    return found
+
+
+@functools.cache
+def _upsert(dialect_name: str) -> Any:
+    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(counts)
+    return insert.on_conflict_do_update(
+        index_elements=[counts.c[name] for name in KEY],
+        set_={"victims": counts.c.victims + insert.excluded.victims},
+    )
+
+
+def _add(changes: Counter[Key]) -> None:
+    # Keys in one order, so that two transactions adding to the same rows lock them in one order.
+    values = [dict(zip((*KEY, "victims"), (*key, n), strict=True)) for key, n in sorted(changes.items()) if n]
+    if values:
+        db.session.connection().execute(_upsert(db.session.get_bind().dialect.name), values)
+
+
+@contextmanager
+def recounting(victim_ids: Iterable[int]) -> Iterator[None]:
+    """Around a change to these victims or their needs: what it changes in the counts is added to
+    them when the block ends, in the same transaction (the victims' rows locked on PostgreSQL)."""
+    ids = sorted(set(victim_ids))
+    db.session.flush()
+    lock_victims(ids)
+    before = _counted(ids)
+    yield
+    db.session.flush()
+    after = _counted(ids)
+    after.subtract(before)
+    _add(after)
+
+
+# --- verify and rebuild (registered with `flask figures`) -----------------------------------------
+
+NAME = "need counts"
+
+
+def _by_key(rows: Iterable[Any]) -> Counter[Key]:
+    found: Counter[Key] = Counter()
+    for *key, n in rows:
+        found[tuple(key)] += int(n)
+    return found
+
+
+def differences() -> list[str]:
+    """Each count that disagrees with the needs, named by its key."""
+    kept = _by_key(db.session.execute(select(*[counts.c[n] for n in (*KEY, "victims")])))
+    expected = _by_key(db.session.execute(summed()))
+    return [
+        f"{NAME}: {' '.join(str(part) for part in key if part != support_counts.NO_MISSION)}"
+        f" is {kept.get(key, 0)}, should be {expected.get(key, 0)}"
+        for key in sorted(kept.keys() | expected.keys(), key=repr)
+        if kept.get(key, 0) != expected.get(key, 0)
+    ]
+
+
+def rebuild() -> int:
+    """Rewrite every row from the needs; how many rows there are."""
+    db.session.execute(delete(counts))
+    db.session.execute(counts.insert().from_select([*KEY, "victims"], summed()))
+    return int(db.session.scalar(select(func.count()).select_from(counts)) or 0)
