@@ -15,7 +15,7 @@ from alembic import op
 from migrations import schema as t
 
 revision = "1110"
-down_revision = "1106"
+down_revision = "1131"
 
 TABLE = "vat_allegation_clock_count"
 KEY = ("country_code", "mission", "step", "state", "due_on")

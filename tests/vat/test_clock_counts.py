@@ -293,7 +293,7 @@ def test_migration_1110_fills_the_counts_from_the_allegations(built: tuple[User,
     db.session.commit()
     shown = _agree(viewers, ON)
     db.session.remove()
-    downgrade(revision="1106")
+    downgrade(revision="1131")
     upgrade(revision="heads")
     assert clock_counts.differences() == []
     assert [overdue_steps(user, today=ON) for user in viewers] == shown
