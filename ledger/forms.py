@@ -1,5 +1,7 @@
 """Forms of the ledger. Every form that books money is a `KeyedForm`: it carries a key minted when
-the form is rendered, so a second submission of the same page books nothing more."""
+the form is rendered, so a second submission of the same page books nothing more. Every form that
+moves money or sets rates is a `MoneyForm`: its key also says when it was served, and a submission
+sent sooner than a person could is refused (vat.human_time)."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from wtforms.validators import (
 from ledger.models import DonorKind, ProjectFocus, ProjectStatus, SupportRoute
 from ledger.services.partner_reports import KIND_LABELS
 from vat.addresses import MAX_ID
+from vat.human_time import HumanTime
 from vat.inputs import today
 from vat.plausibility import ConfirmAmount
 from vat.request_keys import KeyedForm
@@ -87,6 +90,17 @@ def currency_field(default: str = "USD") -> StringField:
     )
 
 
+class MoneyForm(HumanTime, KeyedForm):
+    """A form that moves money or sets a rate: recorded once, and only if sent in human time."""
+
+
+class MoneyFileForm(MoneyForm):
+    """A file that moves money or sets rates: sent in human time; what it records once is the
+    service's to say (the key's digest does not see the file)."""
+
+    record_once = False
+
+
 class DonorForm(KeyedForm):
     kind = SelectField(
         _l("Kind"),
@@ -99,7 +113,7 @@ class DonorForm(KeyedForm):
     name = StringField(_l("Name (other donors)"), validators=[Optional(), Length(max=120)])
 
 
-class RateForm(FlaskForm):
+class RateForm(MoneyForm):
     currency = currency_field("EUR")
     month = DateField(_l("Month (any day in it)"), validators=[DataRequired()])
     rate = DecimalField(
@@ -116,7 +130,7 @@ class RateForm(FlaskForm):
     )
 
 
-class RatesFileForm(FlaskForm):
+class RatesFileForm(MoneyFileForm):
     file = FileField(
         _l("UN operational rates file (CSV: currency_code, rate_per_usd, effective_date, optional reason)"),
         validators=[FileRequired()],
@@ -126,7 +140,7 @@ class RatesFileForm(FlaskForm):
     )
 
 
-class PledgeForm(KeyedForm):
+class PledgeForm(MoneyForm):
     amount = amount_field()
     currency = currency_field()
     amount_confirmed = ConfirmAmount()
@@ -135,7 +149,7 @@ class PledgeForm(KeyedForm):
     reference = StringField(_l("Letter reference"), validators=[Optional(), Length(max=80)])
 
 
-class ReceiptForm(KeyedForm):
+class ReceiptForm(MoneyForm):
     pledge_id = SelectField(_l("Against pledge"), coerce=str, validators=[Optional()])
     amount = amount_field()
     currency = currency_field()
@@ -150,7 +164,7 @@ class ReceiptForm(KeyedForm):
     )
 
 
-class WithholdingForm(KeyedForm):
+class WithholdingForm(MoneyForm):
     allegation_ref = StringField(
         _l("Allegation reference"),
         validators=[DataRequired(), Length(max=40)],
@@ -171,14 +185,14 @@ class WithholdingForm(KeyedForm):
     )
 
 
-class TransferForm(KeyedForm):
+class TransferForm(MoneyForm):
     amount = amount_field(_l("Amount transferred"))
     amount_confirmed = ConfirmAmount()
     transferred_on = DateField(_l("Date received by the fund"), validators=[DataRequired(), not_future])
     reference = StringField(_l("Transfer reference"), validators=[DataRequired(), Length(max=80)])
 
 
-class ProjectForm(KeyedForm):
+class ProjectForm(MoneyForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     partner = StringField(_l("Implementing partner"), validators=[DataRequired(), Length(max=120)])
     country_code = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validators=[DataRequired()])
@@ -244,7 +258,7 @@ class ProjectProgressForm(FlaskForm):
     case_codes = TextAreaField(_l("Add case codes (one per line)"), validators=[Optional(), Length(max=5000)])
 
 
-class ReleaseForm(KeyedForm):
+class ReleaseForm(MoneyForm):
     status = SelectField(
         _l("End the project as"),
         choices=[
@@ -285,7 +299,7 @@ def payments_to_victims(form: Any, field: Any) -> None:
     payment_lines(field.data)
 
 
-class TrancheForm(KeyedForm):
+class TrancheForm(MoneyForm):
     amount = amount_field(_l("Tranche amount"))
     amount_confirmed = ConfirmAmount()
     paid_on = DateField(_l("Payment date"), validators=[DataRequired(), not_future])
@@ -326,7 +340,7 @@ def purpose_field() -> StringField:
     )
 
 
-class DirectSupportForm(KeyedForm):
+class DirectSupportForm(MoneyForm):
     case_code = case_code_field()
     country_code = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validators=[Optional()])
     purpose = purpose_field()
@@ -355,7 +369,7 @@ class DirectSupportForm(KeyedForm):
     )
 
 
-class EnvelopeForm(KeyedForm):
+class EnvelopeForm(MoneyForm):
     mission = StringField(
         _l("Mission"), validators=[DataRequired(), Length(max=40)], description=_l("e.g. MINUSCA")
     )
@@ -371,7 +385,7 @@ class EnvelopeForm(KeyedForm):
     )
 
 
-class UrgentPaymentForm(KeyedForm):
+class UrgentPaymentForm(MoneyForm):
     case_code = case_code_field()
     purpose = purpose_field()
     amount = amount_field()
@@ -379,7 +393,7 @@ class UrgentPaymentForm(KeyedForm):
     paid_on = DateField(_l("Date paid"), validators=[DataRequired(), not_future])
 
 
-class ReversalForm(KeyedForm):
+class ReversalForm(MoneyForm):
     on = DateField(_l("Date of the reversal"), validators=[DataRequired(), not_future])
     reason = StringField(_l("Why is it reversed?"), validators=[DataRequired(), Length(max=200)])
 
@@ -446,7 +460,7 @@ class ProjectFilterForm(FlaskForm):
     country = known_values(_l("Country"))
 
 
-class LedgerImportForm(FlaskForm):
+class LedgerImportForm(MoneyFileForm):
     file = FileField(
         _l("The fund's history (CSV or XLSX, the template's columns)"),
         validators=[FileRequired()],

@@ -46,6 +46,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "WTF_CSRF_ENABLED": False,
     "VAT_FAST_PASSWORD_HASHING": True,
     "VAT_JOBS_IMMEDIATE": True,  # a job runs at once, inside the request or command that starts it
+    "VAT_MONEY_FORM_MIN_SECONDS": 0,  # tests post at once; tests/ledger/test_human_time.py sets it
 }
 PASSWORD = "correct horse battery staple"
 

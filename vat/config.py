@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     # rates, closes, imports) in a window of this many minutes; the web only (ledger/views/blueprint.py).
     "VAT_MONEY_REQUESTS_PER_WINDOW": 60,
     "VAT_MONEY_WINDOW_MINUTES": 10,
+    # ASVS 2.4.2: a money form sent sooner than this many seconds after it was served is refused
+    # (vat.human_time); 0: not checked.
+    "VAT_MONEY_FORM_MIN_SECONDS": 2,
     "VAT_TOTP_MAX_FAILURES": 5,  # wrong codes (since the last right one) that lock the account
     "VAT_SUPPRESSION_THRESHOLD": 5,
     "VAT_NO_UPDATE_DAYS": 90,
@@ -94,6 +97,7 @@ INTEGER_ENVIRONMENT_KEYS = (
     "VAT_UNUSUAL_AMOUNT_MIN_RECORDS",
     "VAT_MONEY_REQUESTS_PER_WINDOW",
     "VAT_MONEY_WINDOW_MINUTES",
+    "VAT_MONEY_FORM_MIN_SECONDS",
 )
 
 # Environment variables read at start; anything else comes from DEFAULTS or the caller.
@@ -168,6 +172,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
     for key in ("VAT_MONEY_REQUESTS_PER_WINDOW", "VAT_MONEY_WINDOW_MINUTES"):
         if int(config[key]) < 1:
             raise ConfigurationError(f"{key} is {config[key]!r}: write a whole number, 1 or more")
+    if int(config["VAT_MONEY_FORM_MIN_SECONDS"]) < 0:
+        minimum = config["VAT_MONEY_FORM_MIN_SECONDS"]
+        raise ConfigurationError(f"VAT_MONEY_FORM_MIN_SECONDS is {minimum!r}: write 0 (not checked) or more")
     breached = config["VAT_BREACHED_PASSWORDS_FILE"]
     if breached and not Path(breached).is_file():
         raise ConfigurationError(f"VAT_BREACHED_PASSWORDS_FILE names no file: {breached}")

@@ -16,7 +16,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 from flask import abort, current_app, flash, redirect, request
@@ -56,14 +56,21 @@ class RequestKey(Base):
 
 class KeyedForm(FlaskForm):
     """A create form: `key` is new each time the page is rendered. A client that sends none gets a
-    new one, as a page rendered afresh would (the key protects the form's own resubmissions)."""
+    new one, as a page rendered afresh would (the key protects the form's own resubmissions). A
+    form that does not `record_once` (a file loaded: the key's digest does not see the file) only
+    carries the key, for what else it says (vat.human_time)."""
 
+    record_once: ClassVar[bool] = True
     key = HiddenField(validators=[Optional(), Regexp(KEY_PATTERN, message=_l("This form has expired."))])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.key.data:
-            self.key.data = uuid.uuid4().hex
+            self.key.data = self.new_key()
+
+    def new_key(self) -> str:
+        """The key of a form rendered afresh (a money form's carries when: vat.human_time)."""
+        return uuid.uuid4().hex
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Validate; but a submission already recorded under this key with these values is answered
@@ -71,7 +78,7 @@ class KeyedForm(FlaskForm):
         the form offers (a task it closed), and every handler, `submit`, `act` or its own, is spared
         telling a repeat from an error."""
         valid = bool(super().validate(extra_validators))
-        if "csrf_token" not in self.errors and not self.key.errors:
+        if self.record_once and "csrf_token" not in self.errors and not self.key.errors:
             earlier = repeated(self)
             if earlier is not None:
                 abort(already_recorded(earlier))

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import Field
 
-from vat import request_keys
+from vat import human_time, request_keys
 from vat.auth.forms import EmptyForm
 from vat.db import BeginMode, db, reset_begin_mode, set_begin_mode
 from vat.errors import DomainError, NotAllowed
@@ -114,7 +114,7 @@ def submit(
 
     if not form.validate_on_submit():
         show_hidden_errors(form)
-        return again(200)
+        return again(human_time.invalid_status(form))
     try:
         claimed = claim_key(form)
         if claimed is not None and claimed.earlier is not None:
@@ -169,7 +169,7 @@ def button(run: Callable[[], object], *, done: str, back: str) -> Response:
 
 def claim_key(form: FlaskForm) -> request_keys.Claim | None:
     """Claim a create form's key in this transaction (None for a form without one)."""
-    return request_keys.claim(form) if isinstance(form, KeyedForm) else None
+    return request_keys.claim(form) if isinstance(form, KeyedForm) and form.record_once else None
 
 
 def show_hidden_errors(form: FlaskForm) -> None:

@@ -23,13 +23,14 @@ from ledger.views.blueprint import (
     page_number,
     recording_page,
 )
+from vat import human_time
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
 from vat.errors import DomainError, NotAllowed
 from vat.paging import page_of
 from vat.sorting import Sort, SortableColumns, without_sort
-from vat.submission import button, given, submit, text
+from vat.submission import button, given, show_hidden_errors, submit, text
 
 # --- donors, pledges, receipts ---------------------------------------------------------------
 
@@ -216,7 +217,8 @@ def import_rates() -> View:
     form = RatesFileForm()
     page = _rates_page() | {"upload": form}
     if not form.validate_on_submit():
-        return render_template("ledger/rates.html", **page), 200
+        show_hidden_errors(form)
+        return render_template("ledger/rates.html", **page), human_time.invalid_status(form)
     data = form.file.data.stream.read(MAX_RATES_FILE + 1)
     try:
         if len(data) > MAX_RATES_FILE:

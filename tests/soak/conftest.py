@@ -53,6 +53,7 @@ def server_environment(database_url: str) -> dict[str, str]:
         # The soak's clients book thousands of receipts each: it measures durability, not the
         # money requests' limit (tests/ledger/test_money_rate_limit.py does).
         VAT_MONEY_REQUESTS_PER_WINDOW="1000000",
+        VAT_MONEY_FORM_MIN_SECONDS="0",  # nor the money forms' minimum time (tests/ledger/test_human_time.py)
     )
     return env
 
