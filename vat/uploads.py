@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any
+from xml.etree.ElementTree import ParseError  # nosec B405  # the class only: openpyxl parses with defusedxml
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
@@ -116,12 +117,16 @@ def table_rows(filename: str, stream: IO[bytes]) -> Iterator[Iterable[Any]]:
         check_workbook(stream)  # declared sizes first, before openpyxl unpacks anything
         try:
             workbook = load_workbook(stream, read_only=True, data_only=True)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, ParseError) as error:
             raise UploadRefused(_l("This file is not a readable XLSX workbook.")) from error
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # rows as wide as they are, not as the declared extent
-        yield from sheet.iter_rows(values_only=True)
-        workbook.close()
+        try:
+            yield from sheet.iter_rows(values_only=True)
+        except (ParseError, ValueError) as error:  # defusedxml's refusals of entities are ValueErrors
+            raise UploadRefused(_l("This file is not a readable XLSX workbook.")) from error
+        finally:
+            workbook.close()
         return
     if name.endswith(".csv"):
         try:
