@@ -21,6 +21,7 @@ from vat import jobs, upload_jobs
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.errors import DomainError
+from vat.submission import show_hidden_errors
 from vat.uploads import LineError, UploadRefused
 
 PAGE = "ledger/import.html"
@@ -63,6 +64,7 @@ def import_history() -> View:
     ledger's lock)."""
     form = LedgerImportForm()
     if not form.validate_on_submit():
+        show_hidden_errors(form)
         return render_template(PAGE, form=form, **_page([])), 422
     upload = form.file.data
     filename = upload.filename or ""
