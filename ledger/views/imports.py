@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from ledger.forms import LedgerImportForm
 from ledger.services import ledger_import, ledger_import_job
 from ledger.views.blueprint import View, bp
-from vat import jobs, upload_jobs
+from vat import human_time, jobs, upload_jobs
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.errors import DomainError
@@ -65,7 +65,7 @@ def import_history() -> View:
     form = LedgerImportForm()
     if not form.validate_on_submit():
         show_hidden_errors(form)
-        return render_template(PAGE, form=form, **_page([])), 422
+        return render_template(PAGE, form=form, **_page([])), human_time.invalid_status(form)
     upload = form.file.data
     filename = upload.filename or ""
     try:
