@@ -119,7 +119,7 @@ class RateForm(MoneyForm):
     rate = DecimalField(
         _l("Units of the currency per US dollar"),
         places=None,
-        validators=[DataRequired(), finite, positive(10**9)],
+        validators=[InputRequired(), finite, positive(10**9)],
     )
     source = StringField(
         _l("Source"), default="UN operational rates of exchange", validators=[DataRequired(), Length(max=120)]

@@ -4,6 +4,7 @@ rate it was booked at."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -15,28 +16,93 @@ from sqlalchemy import Select, func, select
 from ledger import engine
 from ledger.engine import EXCHANGE_DIFFERENCES, Line
 from ledger.models import Entry, ExchangeRate, Posting
-from vat import audit
+from vat import audit, money
 from vat.auth.actor import Actor
 from vat.db import db
-from vat.errors import DomainError
+from vat.errors import Conflict, DomainError, NotAllowed
+from vat.inputs import InvalidField
 
 T = TypeVar("T")
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 
-def positive(amount: Decimal) -> None:
+def positive(amount: Decimal, field: str = "amount") -> None:
     if not isinstance(amount, Decimal):
         raise TypeError("money must be a Decimal")
     if amount <= 0:
-        raise DomainError(_l("The amount must be more than zero."))
+        raise InvalidField(field, _l("The amount must be more than zero."))
 
 
-def country(code: str) -> str:
+def country(code: str, field: str = "country_code") -> str:
     """The ISO 3166 alpha-3 code, checked."""
     found = pycountry.countries.get(alpha_3=(code or "").upper())
     if found is None:
-        raise DomainError(_l("Unknown country code %(code)r.", code=code))
+        raise InvalidField(field, _l("Unknown country code %(code)r.", code=code))
     return str(found.alpha_3)
+
+
+# --- a form's fields, each checked (vat.inputs.each_field: every refusal at once) --------------
+
+
+def on_field(field: str, check: Callable[[], T]) -> Callable[[], T]:
+    """`check` as the check of `field`: its refusal is shown on that field. A conflict with what
+    is recorded, or a refusal of the actor, stays what it is (answered for the whole form)."""
+
+    def run() -> T:
+        try:
+            return check()
+        except (InvalidField, Conflict, NotAllowed):
+            raise
+        except DomainError as refused:
+            raise InvalidField(field, refused.args[0]) from refused
+
+    return run
+
+
+def known_currency(currency: str) -> bool:
+    """Whether the fund deals in `currency` (the currency field says so when not)."""
+    try:
+        engine.exponent(currency)
+    except DomainError:
+        return False
+    return True
+
+
+def currency_field(currency: str, field: str = "currency") -> Callable[[], str]:
+    """The check of a currency field: one the fund deals in."""
+
+    def check() -> str:
+        engine.exponent(currency)
+        return currency
+
+    return on_field(field, check)
+
+
+def amount_field(amount: Decimal, currency: str, field: str = "amount") -> Callable[[], Decimal]:
+    """The check of an amount field: above zero, with no more decimals than its currency has (an
+    unknown currency is refused on its own field, not here)."""
+
+    def check() -> Decimal:
+        positive(amount, field)
+        return money.check_places(field, amount, currency) if known_currency(currency) else amount
+
+    return check
+
+
+def day_field(day: date, field: str) -> Callable[[], date]:
+    """The check of a booking's date: in an open month, not in the future."""
+
+    def check() -> date:
+        engine.refuse_closed_or_future(day)
+        return day
+
+    return on_field(field, check)
+
+
+def rate_field(currency: str, day: date, field: str = "currency") -> Callable[[], ExchangeRate | None]:
+    """The check that the month of `day` has a confirmed rate for `currency` (on the currency
+    field: the currency the fund does not know is said there once)."""
+    return on_field(field, lambda: engine.rate_for(currency, day) if known_currency(currency) else None)
 
 
 def country_name(code: str) -> str:

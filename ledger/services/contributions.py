@@ -15,21 +15,25 @@ from ledger import engine
 from ledger.engine import CASH, CONTRIBUTIONS, PLEDGES_RECEIVABLE, EntryKind, Line
 from ledger.models import Donor, DonorKind, Pledge, Receipt
 from ledger.services.booking import (
+    amount_field,
     book,
     booked_by,
     clearing_line,
     country,
     country_name,
+    currency_field,
+    day_field,
     is_reversed,
     pair,
-    positive,
+    rate_field,
     record_audit,
     with_exchange_difference,
 )
-from ledger.services.months import rate_with
+from ledger.services.months import typed_rate
 from vat.auth.actor import Actor
 from vat.db import db
-from vat.errors import Conflict, DomainError
+from vat.errors import Conflict
+from vat.inputs import InvalidField, clean_text, each_field
 
 
 def create_donor(*, actor: Actor, name: str, kind: DonorKind, country_code: str | None = None) -> Donor:
@@ -42,7 +46,7 @@ def create_donor(*, actor: Actor, name: str, kind: DonorKind, country_code: str 
         code = None
         name = " ".join((name or "").split())
         if not name:
-            raise DomainError(_l("Give the donor's name."))
+            raise InvalidField("name", _l("Give the donor's name."))
     same = Donor.name == name
     if code is not None:  # (comparing with None would match every donor that is not a state)
         same = same | (Donor.country_code == code)
@@ -66,7 +70,6 @@ def record_pledge(
     earmark: str | None = None,
     reference: str | None = None,
 ) -> Pledge:
-    positive(amount)
     currency = currency.upper()
     payload = {
         "event": "pledge",
@@ -79,7 +82,17 @@ def record_pledge(
     }
     if done := engine.begin(key, payload):
         return booked_by(Pledge, done)
-    rate = engine.rate_for(currency, pledged_on)
+    checked = each_field(
+        {
+            "currency": currency_field(currency),
+            "amount": amount_field(amount, currency),
+            "pledged_on": day_field(pledged_on, "pledged_on"),
+            "rate": rate_field(currency, pledged_on),
+            "earmark": lambda: clean_text("earmark", earmark, max_length=200),
+            "reference": lambda: clean_text("reference", reference, max_length=80),
+        }
+    )
+    rate = checked["rate"]
     pledge = Pledge(
         donor_id=donor.id,
         currency=currency,
@@ -108,30 +121,44 @@ def pledge_outstanding(pledge: Pledge) -> Decimal:
     return engine.currency_balance(PLEDGES_RECEIVABLE, pledge.currency, pledge_id=pledge.id)
 
 
-def _check_against_pledge(pledge: Pledge, *, donor: Donor, currency: str, amount: Decimal, on: date) -> None:
+def _against_pledge(
+    pledge: Pledge | None, *, donor: Donor, currency: str, amount: Decimal, on: date
+) -> Pledge | None:
+    """A receipt's rules against its pledge, each on the field to change: all of them at once."""
+    if pledge is None:
+        return None
     if pledge.donor_id != donor.id:
-        raise DomainError(_l("That pledge is another donor's."))
-    if pledge.currency != currency:
-        raise DomainError(
-            _l(
-                "The pledge is in %(currency)s: record the receipt in %(currency)s.",
-                currency=pledge.currency,
-            )
-        )
+        raise InvalidField("pledge_id", _l("That pledge is another donor's."))
     if is_reversed(pledge.entry_id):
-        raise DomainError(_l("That pledge was reversed."))
-    if on < pledge.pledged_on:
-        raise DomainError(_l("A receipt cannot predate its pledge."))
-    outstanding = pledge_outstanding(pledge)
-    if amount > outstanding:
-        raise DomainError(
-            _l(
-                "Only %(currency)s %(amount)s of this pledge is outstanding; record the excess as an "
-                "unpledged contribution.",
-                currency=currency,
-                amount=f"{outstanding:,}",
+        raise InvalidField("pledge_id", _l("That pledge was reversed."))
+    found: list[InvalidField] = []
+    if pledge.currency != currency:
+        found.append(
+            InvalidField(
+                "currency",
+                _l(
+                    "The pledge is in %(currency)s: record the receipt in %(currency)s.",
+                    currency=pledge.currency,
+                ),
             )
         )
+    if on < pledge.pledged_on:
+        found.append(InvalidField("received_on", _l("A receipt cannot predate its pledge.")))
+    outstanding = pledge_outstanding(pledge)
+    if pledge.currency == currency and amount > outstanding:
+        found.append(
+            InvalidField(
+                "amount",
+                _l(
+                    "Only %(currency)s %(amount)s of this pledge is outstanding; record the excess as an "
+                    "unpledged contribution.",
+                    currency=currency,
+                    amount=f"{outstanding:,}",
+                ),
+            )
+        )
+    each_field({}, found=found)
+    return pledge
 
 
 def record_receipt(
@@ -148,7 +175,6 @@ def record_receipt(
 ) -> Receipt:
     """Money in from a donor: against a pledge (clearing it at the pledge's dollar value and
     booking the realised exchange difference), or unpledged (straight to contributions)."""
-    positive(amount)
     currency = currency.upper()
     payload = {
         "event": "receipt",
@@ -162,11 +188,22 @@ def record_receipt(
     }
     if done := engine.begin(key, payload):
         return booked_by(Receipt, done)
-    if not (bank_reference or "").strip():
-        raise DomainError(_l("Give the bank reference."))
-    if pledge is not None:
-        _check_against_pledge(pledge, donor=donor, currency=currency, amount=amount, on=received_on)
-    cash_rate = rate_with(currency, received_on, rate, f"entered with receipt {bank_reference}", actor)
+    checked = each_field(
+        {
+            "currency": currency_field(currency),
+            "amount": amount_field(amount, currency),
+            "received_on": day_field(received_on, "received_on"),
+            "bank_reference": lambda: clean_text(
+                "bank_reference", bank_reference, max_length=80, required=True
+            ),
+            "rate": lambda: typed_rate(currency, received_on, rate),
+            "month_rate": rate_field(currency, received_on),
+            "pledge": lambda: _against_pledge(
+                pledge, donor=donor, currency=currency, amount=amount, on=received_on
+            ),
+        }
+    )
+    cash_rate = checked["month_rate"]
     receipt = Receipt(
         donor_id=donor.id,
         pledge_id=pledge.id if pledge else None,

@@ -27,12 +27,13 @@ from ledger.models import (
     WithholdingTransfer,
 )
 from ledger.services import four_eyes
-from ledger.services.booking import booked_by, standing_count
+from ledger.services.booking import booked_by, day_field, on_field, standing_count
 from ledger.services.grants import pending_total, project_payments_reversed
 from ledger.services.victim_support import direct_support_reversed
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import Conflict, DomainError
+from vat.inputs import InvalidField, each_field
 
 # The kinds of entry that bring income in: reversing one takes it back out of the fund.
 INCOME_KINDS = frozenset(
@@ -54,10 +55,16 @@ def reverse_entry(*, actor: Actor, key: str, entry: Entry, on: date, reason: str
         return db.session.get_one(Entry, requested.entry_id) if requested.entry_id else requested
     if done := engine.begin(key, payload):
         return done
-    _check_reversible(entry, reason)
+    each_field(
+        {
+            "reason": lambda: _reason(reason),
+            "on": day_field(on, "on"),
+            # Not a field's rule: shown above the form, with the fields' refusals.
+            "entry": on_field("entry", lambda: _check_reversible(entry)),
+        }
+    )
     if entry.kind in INCOME_KINDS:
         four_eyes.require_fund_manager(actor)
-        engine.refuse_closed_or_future(on)
         if engine.reversal_of(entry) is not None:
             raise Conflict(refusals.reversed_already(entry.seq))
         asked = four_eyes.of_record(OutflowKind.REVERSAL, entry.id)
@@ -103,7 +110,7 @@ def _payee(entry: Entry) -> str:
 
 def _post_approved(outflow: Outflow, actor: Actor, maker: Actor | None) -> int:
     entry = db.session.get_one(Entry, outflow.record_id)
-    _check_reversible(entry, outflow.reason or "")
+    _check_reversible(entry)
     reversal = _reverse(
         actor=actor,
         key=outflow.idempotency_key,
@@ -119,9 +126,13 @@ def _post_approved(outflow: Outflow, actor: Actor, maker: Actor | None) -> int:
 four_eyes.register(OutflowKind.REVERSAL, post=_post_approved)
 
 
-def _check_reversible(entry: Entry, reason: str) -> None:
+def _reason(reason: str) -> str:
     if not reason:
-        raise DomainError(_l("Say why the entry is reversed."))
+        raise InvalidField("reason", _l("Say why the entry is reversed."))
+    return reason
+
+
+def _check_reversible(entry: Entry) -> Entry:
     if entry.kind == EntryKind.PROGRAMME_SUPPORT:
         raise DomainError(_l("Reverse the disbursement: its programme support cost is reversed with it."))
     if entry.kind == EntryKind.GRANT_RELEASE:
@@ -138,6 +149,7 @@ def _check_reversible(entry: Entry, reason: str) -> None:
         project = booked_by(Project, entry)
         if standing_count(Tranche, project_id=project.id) or pending_total(project):
             raise DomainError(_l("Disbursements stand against this project: reverse or decide them first."))
+    return entry
 
 
 def _reverse(

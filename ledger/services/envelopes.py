@@ -22,10 +22,20 @@ from sqlalchemy import func, select
 from ledger import engine
 from ledger.models import DirectSupport, MissionEnvelope, Outflow, OutflowKind, OutflowStatus
 from ledger.services import four_eyes, victim_support
-from ledger.services.booking import country, positive, record_audit, standing
+from ledger.services.booking import (
+    amount_field,
+    country,
+    currency_field,
+    day_field,
+    positive,
+    rate_field,
+    record_audit,
+    standing,
+)
 from vat.auth.actor import Actor
 from vat.db import db, utcnow
 from vat.errors import Conflict, DomainError, NotAllowed
+from vat.inputs import InvalidField, clean_text, each_field
 from vat.inputs import mission as mission_name
 
 
@@ -42,31 +52,51 @@ def open_envelope(
 ) -> MissionEnvelope:
     """An envelope for `mission`, in force once a second fund manager confirms it."""
     four_eyes.require_fund_manager(actor)
-    name = mission_name("mission", mission)
-    if name is None:
-        raise DomainError(_l("Name the mission."))
-    for amount in (usd, victim_cap):
-        positive(amount)
-    if victim_cap > usd:
-        raise DomainError(_l("The cap per victim is more than the whole envelope."))
-    if closes_on < opens_on:
-        raise DomainError(_l("The envelope closes before it opens."))
-    if not (basis or "").strip() or len(basis) > 200:
-        raise DomainError(_l("Give the approved basis of the envelope (e.g. the decision reference)."))
+    checked = each_field(
+        {
+            "mission": lambda: _mission(mission),
+            "country_code": lambda: country(country_code),
+            "usd": lambda: positive(usd, "usd"),
+            "victim_cap": lambda: _cap(usd, victim_cap),
+            "closes_on": lambda: _closes(opens_on, closes_on),
+            "basis": lambda: clean_text("basis", basis, max_length=200, required=True),
+        }
+    )
+    name = checked["mission"]
     envelope = MissionEnvelope(
         mission=name,
-        country_code=country(country_code),
+        country_code=checked["country_code"],
         usd_minor=engine.to_minor(usd, engine.USD),
         victim_cap_minor=engine.to_minor(victim_cap, engine.USD),
         opens_on=opens_on,
         closes_on=closes_on,
-        basis=basis.strip(),
+        basis=checked["basis"],
         maker_id=actor.id,
     )
     db.session.add(envelope)
     db.session.flush()
     record_audit("envelope.open", actor, "envelope", envelope.id, mission=name, usd=usd, cap=victim_cap)
     return envelope
+
+
+def _mission(mission: str) -> str:
+    name = mission_name("mission", mission)
+    if name is None:
+        raise InvalidField("mission", _l("Name the mission."))
+    return name
+
+
+def _cap(usd: Decimal, victim_cap: Decimal) -> Decimal:
+    positive(victim_cap, "victim_cap")
+    if usd > 0 and victim_cap > usd:
+        raise InvalidField("victim_cap", _l("The cap per victim is more than the whole envelope."))
+    return victim_cap
+
+
+def _closes(opens_on: date, closes_on: date) -> date:
+    if closes_on < opens_on:
+        raise InvalidField("closes_on", _l("The envelope closes before it opens."))
+    return closes_on
 
 
 def confirm_envelope(*, actor: Actor, envelope: MissionEnvelope) -> MissionEnvelope:
@@ -173,20 +203,46 @@ def pay_urgent(
 
 
 def _within(envelope: MissionEnvelope, case_code: str, amount: Decimal, currency: str, paid_on: date) -> None:
+    """The payment's fields, each checked against the envelope too: every refusal at once."""
     if envelope.confirmed_at is None:
         raise DomainError(_l("This envelope is not confirmed by a second fund manager yet."))
+    each_field(
+        {
+            "case_code": lambda: clean_text("case_code", case_code, max_length=40, required=True),
+            "currency": currency_field(currency),
+            "paid_on": lambda: _open_on(envelope, paid_on),
+            "rate": rate_field(currency, paid_on),
+            "amount": lambda: _left(envelope, case_code, amount, currency, paid_on),
+        }
+    )
+
+
+def _open_on(envelope: MissionEnvelope, paid_on: date) -> date:
     if not envelope.opens_on <= paid_on <= envelope.closes_on:
-        raise DomainError(_l("The envelope is not open on that day."))
-    positive(amount)
-    rate = engine.rate_for(currency, paid_on)
+        raise InvalidField("paid_on", _l("The envelope is not open on that day."))
+    return day_field(paid_on, "paid_on")()
+
+
+def _left(
+    envelope: MissionEnvelope, case_code: str, amount: Decimal, currency: str, paid_on: date
+) -> Decimal:
+    amount_field(amount, currency)()
+    try:
+        rate = engine.rate_for(currency, paid_on)
+    except DomainError:
+        return amount  # said on the currency
     usd_minor = engine.to_minor(engine.to_usd(amount, rate.rate if rate else Decimal(1)), engine.USD)
     left = envelope.usd_minor - paid_minor(envelope)
     if usd_minor > left:
-        raise DomainError(_l("Only US$%(left)s is left in the envelope.", left=f"{engine.cents(left):,.2f}"))
+        raise InvalidField(
+            "amount", _l("Only US$%(left)s is left in the envelope.", left=f"{engine.cents(left):,.2f}")
+        )
     if paid_minor(envelope, case_code) + usd_minor > envelope.victim_cap_minor:
-        raise DomainError(
+        raise InvalidField(
+            "amount",
             _l(
                 "This would pay the victim more than the envelope's cap of US$%(cap)s.",
                 cap=f"{engine.cents(envelope.victim_cap_minor):,.2f}",
-            )
+            ),
         )
+    return amount

@@ -27,20 +27,26 @@ from ledger.models import (
 )
 from ledger.services import four_eyes
 from ledger.services.booking import (
+    amount_field,
     book,
     booked_by,
     booked_rate,
     clearing_line,
     country,
+    currency_field,
+    day_field,
     is_reversed,
+    on_field,
     pair,
     positive,
+    rate_field,
     record_audit,
     with_exchange_difference,
 )
 from vat.auth.actor import Actor
 from vat.db import db, utcnow
 from vat.errors import Conflict, DomainError
+from vat.inputs import InvalidField, clean_text, each_field
 
 DEFAULT_PSC_RATE = Decimal("0.13")
 
@@ -94,7 +100,6 @@ def approve_project(
     case_codes: list[str] | None = None,
 ) -> Project:
     """A grant approved by the review committee, within what is available to commit."""
-    positive(amount)
     currency = currency.upper()
     codes = sorted({c.strip().upper() for c in case_codes or [] if c.strip()})
     payload = {
@@ -112,27 +117,22 @@ def approve_project(
     }
     if done := engine.begin(key, payload):
         return booked_by(Project, done)
-    if not title.strip() or not partner.strip():
-        raise DomainError(_l("Give the project's title and implementing partner."))
-    if planned_end < planned_start:
-        raise DomainError(_l("The planned end is before the planned start."))
-    code = country(country_code)
-    rate = engine.rate_for(currency, approved_on)
-    usd = engine.to_usd(amount, rate.rate if rate else Decimal(1))
-    available = fund_position()["available"]
-    needed = usd + programme_support(usd)
-    if needed > available:
-        raise DomainError(
-            _l(
-                "Not enough to commit: US$%(available)s is available; this grant and its programme "
-                "support cost need US$%(needed)s.",
-                available=f"{available:,.2f}",
-                needed=f"{needed:,.2f}",
-            )
-        )
+    checked = each_field(
+        {
+            "title": lambda: clean_text("title", title, max_length=200, required=True),
+            "partner": lambda: clean_text("partner", partner, max_length=120, required=True),
+            "country_code": lambda: country(country_code),
+            "currency": currency_field(currency),
+            "approved_on": day_field(approved_on, "approved_on"),
+            "rate": rate_field(currency, approved_on),
+            "planned_end": lambda: _planned_end(planned_start, planned_end),
+            "amount": lambda: _committable(amount, currency, approved_on),
+        }
+    )
+    code, rate = checked["country_code"], checked["rate"]
     project = Project(
-        title=title.strip(),
-        partner=partner.strip(),
+        title=checked["title"],
+        partner=checked["partner"],
         country_code=code,
         focus=focus.value,
         currency=currency,
@@ -159,6 +159,35 @@ def approve_project(
         lines=pair(GRANT_EXPENSE, GRANTS_PAYABLE, currency, amount, rate, dims),
     )
     return project
+
+
+def _planned_end(start: date, end: date) -> date:
+    if end < start:
+        raise InvalidField("planned_end", _l("The planned end is before the planned start."))
+    return end
+
+
+def _committable(amount: Decimal, currency: str, on: date) -> Decimal:
+    """An amount the fund can commit: it and its programme support cost within what is available."""
+    amount_field(amount, currency)()
+    try:
+        rate = engine.rate_for(currency, on)
+    except DomainError:
+        return amount  # said on the currency
+    usd = engine.to_usd(amount, rate.rate if rate else Decimal(1))
+    available = fund_position()["available"]
+    needed = usd + programme_support(usd)
+    if needed > available:
+        raise InvalidField(
+            "amount",
+            _l(
+                "Not enough to commit: US$%(available)s is available; this grant and its programme "
+                "support cost need US$%(needed)s.",
+                available=f"{available:,.2f}",
+                needed=f"{needed:,.2f}",
+            ),
+        )
+    return amount
 
 
 def undisbursed(project: Project) -> Decimal:
@@ -280,8 +309,11 @@ def request_disbursement(
     rate), otherwise left pending until another fund manager approves it (`four_eyes`).
     `victim_payments` is what the tranche paid victims, by case code (in the project's currency,
     at most the tranche): each counts as money that reached its victim once the tranche posts."""
-    positive(amount)
-    paid = _victim_payments(victim_payments, amount, project.currency)
+    payees_refused: list[InvalidField] = []
+    try:
+        paid = _victim_payments(victim_payments, amount, project.currency)
+    except DomainError as refused:
+        payees_refused, paid = [InvalidField("victim_payments", refused.args[0])], []
     payload: dict[str, object] = {
         "event": "disbursement",
         "project": project.id,
@@ -299,24 +331,22 @@ def request_disbursement(
         if existing.request_hash != engine.request_hash(payload):
             raise Conflict(_l("This form was already submitted with different values; open it again."))
         return existing
-    if not (reference or "").strip():
-        raise DomainError(_l("Give the payment reference."))
     if project.status in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
         raise DomainError(
             _l("The project has ended (cancelled or completed): nothing more can be disbursed.")
         )
-    engine.refuse_closed_or_future(paid_on)
-    room = undisbursed(project) - pending_total(project)
-    if amount > room:
-        raise DomainError(
-            _l(
-                "Only %(currency)s %(amount)s of the approved amount is undisbursed "
-                "(after pending requests).",
-                currency=project.currency,
-                amount=f"{room:,}",
-            )
-        )
-    rate = engine.rate_for(project.currency, paid_on)
+    checked = each_field(
+        {
+            "reference": lambda: clean_text("reference", reference, max_length=80, required=True),
+            "paid_on": day_field(paid_on, "paid_on"),
+            "rate": rate_field(project.currency, paid_on, "paid_on"),
+            "amount": lambda: _disbursable(project, amount),
+            # checked when requested, not only when a pending tranche is approved
+            "payees": on_field("victim_payments", lambda: _payees_named(actor, paid)),
+        },
+        found=payees_refused,
+    )
+    rate = checked["rate"]
     usd = engine.to_usd(amount, rate.rate if rate else Decimal(1))
     tranche = Tranche(
         project_id=project.id,
@@ -328,12 +358,6 @@ def request_disbursement(
         status="pending",
         maker_id=actor.id,
     )
-    if paid:  # checked when requested, not only when a pending tranche is approved
-        project_payees_named.send(
-            current_app._get_current_object(),  # type: ignore[attr-defined]
-            actor=actor,
-            case_codes=[code for code, _ in paid],
-        )
     db.session.add(tranche)
     db.session.flush()
     _record_victim_payments(project, tranche, paid)
@@ -349,6 +373,32 @@ def request_disbursement(
         project_id=project.id,
     )
     return tranche
+
+
+def _payees_named(actor: Actor, paid: list[tuple[str, Decimal]]) -> list[tuple[str, Decimal]]:
+    if paid:
+        project_payees_named.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            actor=actor,
+            case_codes=[code for code, _ in paid],
+        )
+    return paid
+
+
+def _disbursable(project: Project, amount: Decimal) -> Decimal:
+    amount_field(amount, project.currency)()
+    room = undisbursed(project) - pending_total(project)
+    if amount > room:
+        raise InvalidField(
+            "amount",
+            _l(
+                "Only %(currency)s %(amount)s of the approved amount is undisbursed "
+                "(after pending requests).",
+                currency=project.currency,
+                amount=f"{room:,}",
+            ),
+        )
+    return amount
 
 
 def _victim_payments(

@@ -289,6 +289,17 @@ def _book(actor: Actor, key: str, values: dict[str, Any]) -> None:
         )
 
 
+# The services' fields that are other columns of the file: where a refusal is shown.
+COLUMN_OF = {
+    "pledged_on": "date",
+    "received_on": "date",
+    "decided_on": "date",
+    "transferred_on": "date",
+    "bank_reference": "reference",
+    "pledge_id": "pledge_reference",
+}
+
+
 def _in_order(error: LineError) -> tuple[int, int]:
     return error.row, COLUMNS.index(error.column) if error.column in COLUMNS else -1
 
@@ -363,7 +374,10 @@ def import_ledger(
                 with db.session.begin_nested():
                     _book(actor, f"import-{digest[:40]}-{number}", values)
             except InvalidField as error:
-                errors.append(LineError(number, error.field, _safe(str(error), row)))
+                errors += [
+                    LineError(number, COLUMN_OF.get(each.field, each.field), _safe(str(each), row))
+                    for each in getattr(error, "errors", [error])
+                ]
                 continue
             except DomainError as error:
                 errors.append(LineError(number, "", _safe(str(error), row)))

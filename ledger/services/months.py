@@ -24,7 +24,7 @@ from vat.auth.actor import Actor
 from vat.auth.models import Role
 from vat.db import db, utcnow
 from vat.errors import Conflict, DomainError, NotAllowed
-from vat.inputs import today
+from vat.inputs import InvalidField, clean_text, each_field, today
 
 # --- exchange rates ----------------------------------------------------------------------------
 #
@@ -59,31 +59,17 @@ def set_rate(
     effect once another fund manager confirms it (`confirm_rate`)."""
     require_fund_manager(actor)
     currency = currency.upper()
-    reason = (reason or "").strip() or None
-    if currency == USD:
-        raise DomainError(_l("The US dollar is the fund's currency: its rate is always 1."))
-    engine.exponent(currency)
-    if not isinstance(rate, Decimal) or rate <= 0:
-        raise DomainError(_l("The rate must be a positive number."))
-    if rate != rate.quantize(Decimal(1).scaleb(-engine.RATE_PLACES)):
-        raise DomainError(_l("A rate has at most %(places)s decimal places.", places=engine.RATE_PLACES))
     month = engine.month_of(month)
-    if engine.is_closed(month):
-        raise Conflict(
-            _l("%(month)s is closed: its rates are sealed in its close pack.", month=f"{month:%Y-%m}")
-        )
-    previous = previous_rate(currency, month)
-    if previous is not None and abs(rate - previous.rate) > previous.rate * rate_band() and not reason:
-        raise DomainError(
-            _l(
-                "%(currency)s %(rate)s is more than %(band)s%% from the previous month's %(previous)s: "
-                "give the reason for it.",
-                currency=currency,
-                rate=rate.normalize(),
-                band=f"{rate_band() * 100:.0f}",
-                previous=previous.rate.normalize(),
-            )
-        )
+    checked = each_field(
+        {
+            "currency": lambda: _rated_currency(currency),
+            "month": lambda: _open_month(month),
+            "rate": lambda: _rate_value(rate),
+            "source": lambda: clean_text("source", source, max_length=120, required=True),
+            "reason": lambda: _reason(currency, month, rate, reason),
+        }
+    )
+    reason = checked["reason"]
     row = db.session.scalar(
         select(ExchangeRate).where(ExchangeRate.currency == currency, ExchangeRate.month == month)
     )
@@ -119,6 +105,56 @@ def set_rate(
     db.session.flush()
     record_audit("rate.record", actor, "rate", row.id, currency=currency, month=month, rate=rate)
     return row
+
+
+def _rated_currency(currency: str) -> str:
+    if currency == USD:
+        raise InvalidField("currency", _l("The US dollar is the fund's currency: its rate is always 1."))
+    try:
+        engine.exponent(currency)
+    except DomainError as refused:
+        raise InvalidField("currency", refused.args[0]) from refused
+    return currency
+
+
+def _open_month(month: date) -> date:
+    if engine.is_closed(month):
+        raise InvalidField(
+            "month",
+            _l("%(month)s is closed: its rates are sealed in its close pack.", month=f"{month:%Y-%m}"),
+        )
+    return month
+
+
+def _rate_value(rate: Decimal) -> Decimal:
+    if not isinstance(rate, Decimal) or rate <= 0:
+        raise InvalidField("rate", _l("The rate must be a positive number."))
+    if rate != rate.quantize(Decimal(1).scaleb(-engine.RATE_PLACES)):
+        raise InvalidField(
+            "rate", _l("A rate has at most %(places)s decimal places.", places=engine.RATE_PLACES)
+        )
+    return rate
+
+
+def _reason(currency: str, month: date, rate: Decimal, given: str | None) -> str | None:
+    """The reason, needed for a rate further than the band from the previous month's."""
+    reason = clean_text("reason", given, max_length=300)
+    previous = previous_rate(currency, month)
+    if reason or previous is None or not isinstance(rate, Decimal) or rate <= 0:
+        return reason
+    if abs(rate - previous.rate) > previous.rate * rate_band():
+        raise InvalidField(
+            "reason",
+            _l(
+                "%(currency)s %(rate)s is more than %(band)s%% from the previous month's %(previous)s: "
+                "give the reason for it.",
+                currency=currency,
+                rate=rate.normalize(),
+                band=f"{rate_band() * 100:.0f}",
+                previous=previous.rate.normalize(),
+            ),
+        )
+    return reason
 
 
 def confirm_rate(*, actor: Actor, rate: ExchangeRate) -> ExchangeRate:
@@ -209,30 +245,27 @@ def import_rates(*, actor: Actor, data: str, source: str) -> list[ExchangeRate]:
     return rows
 
 
-def rate_with(
-    currency: str, day: date, given: Decimal | None, source: str, actor: Actor
-) -> ExchangeRate | None:
-    """The month's confirmed rate; a rate typed on the form must agree with it (the operational
-    rate is fixed per month, and set with four eyes under Exchange rates, never from a form that
-    books an entry)."""
-    if currency == USD:
-        return None
+def typed_rate(currency: str, day: date, given: Decimal | None) -> None:
+    """A rate typed on a form that books an entry must be the month's (the operational rate is
+    fixed per month, and set with four eyes under Exchange rates, never from such a form)."""
+    if currency == USD or given is None:
+        return
     row = db.session.scalar(
         select(ExchangeRate).where(
             ExchangeRate.currency == currency, ExchangeRate.month == engine.month_of(day)
         )
     )
-    if row is not None and given is not None and given != row.rate:
-        raise DomainError(
+    if row is not None and given != row.rate:
+        raise InvalidField(
+            "rate",
             _l(
                 "The UN operational rate for %(currency)s in %(month)s is %(rate)s; "
                 "leave the rate empty to use it.",
                 currency=currency,
                 month=f"{day:%Y-%m}",
                 rate=row.rate.normalize(),
-            )
+            ),
         )
-    return engine.rate_for(currency, day)
 
 
 def require_fund_manager(actor: Actor) -> None:

@@ -13,10 +13,19 @@ from ledger import engine
 from ledger.engine import CASH, VICTIM_SUPPORT, EntryKind
 from ledger.models import DirectSupport, Outflow, OutflowKind, Project, SupportRoute
 from ledger.services import four_eyes
-from ledger.services.booking import book, booked_by, country, pair, positive
+from ledger.services.booking import (
+    amount_field,
+    book,
+    booked_by,
+    country,
+    currency_field,
+    day_field,
+    pair,
+    rate_field,
+)
 from vat.auth.actor import Actor
 from vat.db import db
-from vat.errors import DomainError
+from vat.inputs import InvalidField, clean_text, each_field
 
 # Sent, inside the booking transaction, when the fund pays a victim directly (or the payment is
 # reversed); the victims domain connects to them to record the matching assistance (the ledger
@@ -46,7 +55,6 @@ def pay_direct_support(
     it waits for a second fund manager: until then its row has no entry and nothing is paid.
     The fund never pays a victim itself: each payment names its route (an implementing partner's
     project, or the mission) and its approved basis."""
-    positive(amount)
     currency = currency.upper()
     case_code = (case_code or "").strip().upper()
     payload = {
@@ -68,28 +76,32 @@ def pay_direct_support(
     if done := engine.begin(key, payload):
         return booked_by(DirectSupport, done)
     four_eyes.require_fund_manager(actor)
-    if not case_code or len(case_code) > 40:
-        raise DomainError(_l("Give the victim's case code."))
-    if not (purpose or "").strip():
-        raise DomainError(_l("Give the purpose of the payment."))
-    project = _route(route, project_id)
-    if not (basis or "").strip() or len(basis or "") > 200:
-        raise DomainError(_l("Give the approved basis of the payment (e.g. the decision reference)."))
-    code = country(country_code) if country_code else None
+    checked = each_field(
+        {
+            "case_code": lambda: _case_code(case_code),
+            "purpose": lambda: clean_text("purpose", purpose, max_length=200, required=True),
+            "project": lambda: _route(route, project_id),
+            "basis": lambda: _basis(basis),
+            "country_code": lambda: country(country_code) if country_code else None,
+            "currency": currency_field(currency),
+            "amount": amount_field(amount, currency),
+            "paid_on": day_field(paid_on, "paid_on"),
+            "rate": rate_field(currency, paid_on),
+        }
+    )
+    rate = checked["rate"]
     support = DirectSupport(
         route=route,
-        project=project,
-        basis=(basis or "").strip(),
+        project=checked["project"],
+        basis=checked["basis"],
         case_code=case_code,
-        country_code=code,
-        purpose=purpose.strip(),
+        country_code=checked["country_code"],
+        purpose=checked["purpose"],
         currency=currency,
         amount_minor=engine.to_minor(amount, currency),
         paid_on=paid_on,
         envelope_id=envelope_id,
     )
-    rate = engine.rate_for(currency, paid_on)
-    engine.refuse_closed_or_future(paid_on)
     db.session.add(support)
     db.session.flush()
     four_eyes.submit(
@@ -107,19 +119,38 @@ def pay_direct_support(
     return support
 
 
+def _case_code(case_code: str) -> str:
+    if not case_code or len(case_code) > 40:
+        raise InvalidField("case_code", _l("Give the victim's case code."))
+    return case_code
+
+
+def _basis(basis: str | None) -> str:
+    if not (basis or "").strip() or len(basis or "") > 200:
+        raise InvalidField(
+            "basis", _l("Give the approved basis of the payment (e.g. the decision reference).")
+        )
+    return (basis or "").strip()
+
+
 def _route(route: str | None, project_id: int | None) -> Project | None:
     """The project whose implementing partner carries the payment (None through the mission)."""
     if route not in {r.value for r in SupportRoute}:
-        raise DomainError(
-            _l("Say how the payment reaches the victim: through an implementing partner or the mission.")
+        raise InvalidField(
+            "route",
+            _l("Say how the payment reaches the victim: through an implementing partner or the mission."),
         )
     if route == SupportRoute.MISSION:
         if project_id is not None:
-            raise DomainError(_l("A payment through the mission names no implementing partner's project."))
+            raise InvalidField(
+                "project_id", _l("A payment through the mission names no implementing partner's project.")
+            )
         return None
     project = db.session.get(Project, project_id) if project_id is not None else None
     if project is None:
-        raise DomainError(_l("Choose the project of the implementing partner the payment goes through."))
+        raise InvalidField(
+            "project_id", _l("Choose the project of the implementing partner the payment goes through.")
+        )
     return project
 
 

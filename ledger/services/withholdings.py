@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from flask.signals import Namespace
 from flask_babel import lazy_gettext as _l
@@ -13,25 +14,31 @@ from ledger import engine
 from ledger.engine import CASH, USD, WITHHELD_INCOME, WITHHELD_RECEIVABLE, EntryKind, Line
 from ledger.models import Withholding, WithholdingTransfer
 from ledger.services.booking import (
+    amount_field,
     book,
     booked_by,
     clearing_line,
     country,
+    currency_field,
+    day_field,
     is_reversed,
+    on_field,
     pair,
-    positive,
+    rate_field,
     with_exchange_difference,
 )
 from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
+from vat.inputs import InvalidField, clean_text, each_field
 from vat.inputs import mission as mission_name
 
 signals = Namespace()
 # Sent before a withholding is booked, with `allegation_ref` and `country_code`: the victims' side
-# (connected by the app factory) refuses, by raising DomainError, a reference it does not know, an
-# allegation not substantiated, or a country other than the allegation's contributing country,
-# and answers with the allegation's mission. The ledger imports no victims code; it asks.
+# (connected by the app factory) refuses, by raising InvalidField on the field to change, a
+# reference it does not know, an allegation not substantiated, or a country other than the
+# allegation's contributing country, and answers with the allegation's mission. The ledger
+# imports no victims code; it asks.
 withholding_requested = signals.signal("ledger-withholding-requested")
 
 
@@ -49,7 +56,6 @@ def record_withholding(
 ) -> Withholding:
     """A payment withheld from a contributing country for a substantiated allegation, held by a
     mission (OIOS §115: who holds the money must be known): the one given, else the allegation's."""
-    positive(amount)
     currency = currency.upper()
     allegation_ref = (allegation_ref or "").strip()
     payload = {
@@ -64,19 +70,27 @@ def record_withholding(
     }
     if done := engine.begin(key, payload):
         return booked_by(Withholding, done)
-    if not allegation_ref:
-        raise DomainError(_l("Give the allegation's reference number."))
-    code = country(country_code)
-    answers = withholding_requested.send(None, allegation_ref=allegation_ref, country_code=code)
-    holding = mission_name("mission", mission) or next((m for _, m in answers if m), None)
-    rate = engine.rate_for(currency, decided_on)
+    checked = each_field(
+        {
+            "country_code": lambda: country(country_code),
+            "currency": currency_field(currency),
+            "amount": amount_field(amount, currency),
+            "decided_on": day_field(decided_on, "decided_on"),
+            "rate": rate_field(currency, decided_on),
+            "decision_reference": lambda: clean_text("decision_reference", decision_reference, max_length=80),
+            "mission": lambda: mission_name("mission", mission),
+        }
+        | _allegation_check(allegation_ref, country_code)
+    )
+    code, rate = checked["country_code"], checked["rate"]
+    holding = checked["mission"] or checked["allegation_mission"]
     withholding = Withholding(
         allegation_ref=allegation_ref,
         country_code=code,
         currency=currency,
         amount_minor=engine.to_minor(amount, currency),
         decided_on=decided_on,
-        decision_reference=decision_reference or None,
+        decision_reference=checked["decision_reference"],
         mission=holding,
     )
     db.session.add(withholding)
@@ -95,6 +109,19 @@ def record_withholding(
     return withholding
 
 
+def _allegation_check(allegation_ref: str, country_code: str) -> dict[str, Any]:
+    """The allegation's check (answering its mission), asked of the victims' side."""
+
+    def check() -> str | None:
+        if not allegation_ref:
+            raise InvalidField("allegation_ref", _l("Give the allegation's reference number."))
+        code = (country_code or "").upper()
+        answers = withholding_requested.send(None, allegation_ref=allegation_ref, country_code=code)
+        return next((m for _, m in answers if m), None)
+
+    return {"allegation_mission": on_field("allegation_ref", check)}
+
+
 def withholding_outstanding(withholding: Withholding) -> Decimal:
     return engine.currency_balance(WITHHELD_RECEIVABLE, withholding.currency, withholding_id=withholding.id)
 
@@ -109,7 +136,6 @@ def record_withholding_transfer(
     reference: str,
 ) -> WithholdingTransfer:
     """A withheld amount (or part of it) that reached the fund."""
-    positive(amount)
     payload = {
         "event": "withheld_transfer",
         "withholding": withholding.id,
@@ -119,21 +145,15 @@ def record_withholding_transfer(
     }
     if done := engine.begin(key, payload):
         return booked_by(WithholdingTransfer, done)
-    if not (reference or "").strip():
-        raise DomainError(_l("Give the transfer's reference."))
     if is_reversed(withholding.entry_id):
         raise DomainError(_l("That withholding was reversed."))
-    if transferred_on < withholding.decided_on:
-        raise DomainError(_l("A transfer cannot predate the withholding decision."))
-    outstanding = withholding_outstanding(withholding)
-    if amount > outstanding:
-        raise DomainError(
-            _l(
-                "Only %(currency)s %(amount)s of this withholding is outstanding.",
-                currency=withholding.currency,
-                amount=f"{outstanding:,}",
-            )
-        )
+    each_field(
+        {
+            "amount": lambda: _transferable(withholding, amount),
+            "transferred_on": lambda: _transferred_on(withholding, transferred_on),
+            "reference": lambda: clean_text("reference", reference, max_length=80, required=True),
+        }
+    )
     currency = withholding.currency
     transfer = WithholdingTransfer(
         withholding_id=withholding.id,
@@ -163,3 +183,27 @@ def record_withholding_transfer(
         lines=with_exchange_difference([cash, cleared], currency, dims),
     )
     return transfer
+
+
+def _transferable(withholding: Withholding, amount: Decimal) -> Decimal:
+    amount_field(amount, withholding.currency)()
+    outstanding = withholding_outstanding(withholding)
+    if amount > outstanding:
+        raise InvalidField(
+            "amount",
+            _l(
+                "Only %(currency)s %(amount)s of this withholding is outstanding.",
+                currency=withholding.currency,
+                amount=f"{outstanding:,}",
+            ),
+        )
+    return amount
+
+
+def _transferred_on(withholding: Withholding, day: date) -> date:
+    if day < withholding.decided_on:
+        raise InvalidField("transferred_on", _l("A transfer cannot predate the withholding decision."))
+    day_field(day, "transferred_on")()
+    # The withholding's currency has a rate in the month received (its own field is not on the form).
+    on_field("transferred_on", lambda: engine.rate_for(withholding.currency, day))()
+    return day

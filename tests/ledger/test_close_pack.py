@@ -15,6 +15,7 @@ from ledger.services import months
 from vat.auth.models import Role
 from vat.db import db
 from vat.errors import Conflict, DomainError
+from vat.inputs import InvalidField
 
 
 def pack_of(period) -> dict:
@@ -106,8 +107,9 @@ def test_a_closed_month_refuses_rows_dated_in_it_so_its_pack_stays_true(fund):
         fund.withhold("0399/15", "ZAF", "400", date(2019, 1, 12))
     with pytest.raises(DomainError, match="January 2019 is closed"):
         fund.pledge(fund.donor(), "700", date(2019, 1, 25))
-    with pytest.raises(Conflict, match="2019-01 is closed"):
+    with pytest.raises(InvalidField, match="2019-01 is closed") as refused:  # shown on the month
         fund.rate("EUR", date(2019, 1, 1), "0.8")
+    assert refused.value.field == "month"
     # Recorded later, dated later: in the open month, and in its pack, not January's.
     fund.withhold("0399/15", "ZAF", "400", date(2019, 2, 12))
     assert period.close_pack == sealed

@@ -104,7 +104,7 @@ def test_every_error_of_every_row_and_nothing_saved(fund):
     assert (3, "kind") in columns
     assert {(4, "date"), (4, "amount")} <= columns  # both cells of one row
     assert (5, "amount") in columns  # USD has two decimals
-    assert (6, "") in columns  # the service's refusal: no rate for February
+    assert (6, "currency") in columns  # the service's refusal, on its column: no rate for February
     assert {(7, "currency")} <= columns  # a transfer is in its withholding's currency
     assert (8, "date") in columns
     assert counts() == before  # Norway, on the first row, was not kept either

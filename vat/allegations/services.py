@@ -262,21 +262,25 @@ def check_withholding(sender: object, *, allegation_ref: str, country_code: str)
     it concerns. Answers the allegation's mission (the one that holds the money, by default)."""
     allegation = find_by_reference_anywhere(allegation_ref)
     if allegation is None:
-        raise DomainError(_l("No allegation has the reference %(reference)s.", reference=allegation_ref))
+        raise InvalidField(
+            "allegation_ref", _l("No allegation has the reference %(reference)s.", reference=allegation_ref)
+        )
     if allegation.outcome != Outcome.SUBSTANTIATED:
-        raise DomainError(
+        raise InvalidField(
+            "allegation_ref",
             _l(
                 "Allegation %(reference)s is not substantiated: nothing can be withheld for it yet.",
                 reference=allegation_ref,
-            )
+            ),
         )
     if allegation.perpetrator_country != country_code:
-        raise DomainError(
+        raise InvalidField(
+            "country_code",
             _l(
                 "Allegation %(reference)s concerns personnel of %(country)s: withhold from that country.",
                 reference=allegation_ref,
                 country=allegation.perpetrator_country or "—",
-            )
+            ),
         )
     return allegation.mission
 
