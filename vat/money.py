@@ -39,6 +39,13 @@ def currency(field: str, value: str | None) -> str:
     return code
 
 
+def known(value: str | None) -> str | None:
+    """The ISO 4217 code typed, or None when it is none (its own field says so): what an amount
+    beside it is checked in."""
+    code = (value or "").strip().upper()
+    return code if code and pycountry.currencies.get(alpha_3=code) is not None else None
+
+
 def exponent(currency_code: str) -> int:
     """How many decimals the currency's minor unit has (ISO 4217)."""
     return NOT_TWO_DECIMALS.get(currency_code, 2)
@@ -73,16 +80,20 @@ def parse(field: str, value: Any) -> Decimal:
     return amount
 
 
-def amount(field: str, value: Any, currency_code: str, *, maximum: Decimal = MAX_AMOUNT) -> Decimal:
-    """A positive amount in `currency_code`, at most its ISO 4217 decimals, below `maximum`."""
+def amount(field: str, value: Any, currency_code: str | None, *, maximum: Decimal = MAX_AMOUNT) -> Decimal:
+    """A positive amount in `currency_code`, at most its ISO 4217 decimals, below `maximum`
+    (without a currency — one refused on its own field — its decimals are not checked)."""
     if value is None or value == "":
         raise InvalidField(field, _l("Give an amount."))
     parsed = parse(field, value)
     if parsed <= 0:
         raise InvalidField(field, _l("The amount must be more than zero."))
-    check_places(field, parsed, currency_code)
+    if currency_code is not None:
+        check_places(field, parsed, currency_code)
     if parsed >= maximum:
         raise InvalidField(field, _l("This amount is too large."))
+    if currency_code is None:
+        return parsed
     return parsed.quantize(Decimal(1).scaleb(-exponent(currency_code)))
 
 

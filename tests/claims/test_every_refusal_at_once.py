@@ -6,13 +6,17 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.claims.conftest import S, claim_at
 from tests.vat.test_forms_on_the_users_side import errors_by_field
-from vat.auth.models import Role
+from vat.auth.models import Role, User
+from vat.claims import support
 from vat.claims.models import Claim
 from vat.db import db
+from vat.inputs import InvalidFields
 
 
 def test_the_case_at_law_shows_every_refusal_on_its_field(
@@ -67,3 +71,59 @@ def test_a_payment_shows_every_refusal_on_its_field(
     assert "currency (USD)" in shown["currency_code"] and "future" in shown["received_on"]
     with app.app_context():
         assert db.session.get_one(Claim, claim_id).payments == []
+
+
+def test_a_dna_cost_shows_every_refusal_on_its_field(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], claim_id: int
+) -> None:
+    login(Role.ADVOCATE, "CAF")
+    data = {"amount": "-5", "currency": "ZZZ", "paid_by": "other"}
+    shown = errors_by_field(client.post(f"/vat/claims/{claim_id}/dna-cost", data=data).get_data(as_text=True))
+    assert set(shown) == {"amount", "currency"}
+    assert "more than zero" in shown["amount"] and "ISO 4217" in shown["currency"]
+    with app.app_context():
+        assert db.session.get_one(Claim, claim_id).dna_cost is None
+
+
+def test_a_support_order_shows_every_refusal_on_its_field(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], today: date
+) -> None:
+    advocate = login(Role.ADVOCATE, "CAF")
+    with app.app_context():
+        claim = claim_at(db.session.get(User, advocate.id), S.PATERNITY_ESTABLISHED)
+        db.session.commit()
+        claim_id = claim.id
+    data = {
+        "on": today.isoformat(),
+        "amount": "10.001",
+        "currency": "ZZZ",
+        "frequency": "monthly",
+        "starts_on": today.isoformat(),
+        "ends_on": (today - timedelta(days=1)).isoformat(),
+    }
+    page = client.post(f"/vat/claims/{claim_id}/step/support_ordered", data=data).get_data(as_text=True)
+    assert set(errors_by_field(page)) == {"currency", "ends_on"}
+    with app.app_context():
+        assert db.session.get_one(Claim, claim_id).orders == []
+
+
+def test_a_payment_reversal_refuses_every_field_at_once(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], claim_id: int, today: date
+) -> None:
+    """The form itself asks for a reason (the service alone refuses a date ahead): the service,
+    called directly, refuses both at once."""
+    advocate = login(Role.ADVOCATE, "CAF")
+    paid = {"amount": "50.00", "currency_code": "USD", "received_on": today.isoformat(), "route": "cash"}
+    assert client.post(f"/vat/claims/{claim_id}/payments/new", data=paid).status_code == 302
+    with app.test_request_context():
+        claim = db.session.get_one(Claim, claim_id)
+        with pytest.raises(InvalidFields) as refused:
+            support.reverse_payment(
+                actor=db.session.get_one(User, advocate.id),
+                claim=claim,
+                payment_id=claim.payments[0].id,
+                reason=" ",
+                on=today + timedelta(days=3),
+            )
+        assert {e.field for e in refused.value.errors} == {"reason", "on"}
+        db.session.rollback()

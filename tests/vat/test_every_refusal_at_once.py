@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -14,9 +15,11 @@ from sqlalchemy import func, select
 from tests.conftest import row_count
 from tests.vat.conftest import registered
 from tests.vat.test_forms_on_the_users_side import errors_by_field
-from vat.auth.models import Role
+from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims.models import Assistance, Communication, Feedback, Need, Provider
+from vat.inputs import InvalidFields
+from vat.victims import family
+from vat.victims.models import Assistance, Communication, Feedback, Need, Provider, Victim
 
 LATER = (date.today() + timedelta(days=30)).isoformat()
 
@@ -101,3 +104,22 @@ def test_a_provider_shows_every_refusal_on_its_field(
     assert set(shown) == {"service_types", "availability_on"}
     assert "at least one service" in shown["service_types"]
     assert row_count(app, Provider) == 0
+
+
+def test_a_child_refuses_every_field_at_once(app: Flask, login: Callable[..., Any]) -> None:
+    """The form offers only its sexes and lengths (the service alone refuses a birth date ahead):
+    the service, called directly as the importer does, refuses every field at once."""
+    user_id = login(Role.ADVOCATE, "CAF").id
+    victim_id = registered(app, user_id)
+    with app.test_request_context():
+        victim = db.session.get_one(Victim, victim_id)
+        with pytest.raises(InvalidFields) as refused:
+            family.add_child(
+                actor=db.session.get_one(User, user_id),
+                victim=victim,
+                birth_date=date.today() + timedelta(days=30),
+                sex="x",
+                notes="n" * 5001,
+            )
+        assert {e.field for e in refused.value.errors} == {"birth_date", "sex", "notes"}
+        db.session.rollback()

@@ -103,13 +103,17 @@ def record_dna_cost(
     *, actor: Actor, claim: Claim, amount: Any, currency: str | None, paid_by: str | None
 ) -> Claim:
     """What the DNA test cost, in its currency's exponent, and who paid it."""
-    code = money.currency("currency", currency)
-    value = money.amount("amount", amount, code)
-    if not paid_by:
-        raise InvalidField("paid_by", _l("Say who paid for the DNA test."))
+    checked = each_field(
+        {
+            "currency": lambda: money.currency("currency", currency),
+            "amount": lambda: money.amount("amount", amount, money.known(currency)),
+            "paid_by": lambda: _paid_by(paid_by),
+        }
+    )
+    code, value = checked["currency"], checked["amount"]
     claim.dna_cost_currency = code
     claim.dna_cost = value
-    claim.dna_cost_paid_by = choice("paid_by", paid_by, CostPayer)
+    claim.dna_cost_paid_by = checked["paid_by"]
     db.session.flush()
     audit_claim(
         "claim.dna_cost",
@@ -120,6 +124,12 @@ def record_dna_cost(
         paid_by=claim.dna_cost_paid_by,
     )
     return claim
+
+
+def _paid_by(paid_by: str | None) -> str:
+    if not paid_by:
+        raise InvalidField("paid_by", _l("Say who paid for the DNA test."))
+    return choice("paid_by", paid_by, CostPayer)
 
 
 def link_child(

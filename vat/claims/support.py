@@ -126,11 +126,32 @@ Terms = TypeVar("Terms", bound=OrderTerms)
 
 def new_order(*, actor: Actor, claim: Claim, on: date, details: dict[str, Any]) -> SupportOrder:
     """A child-support order made on `on` with the terms in `details`, added to the claim."""
-    frequency = choice("frequency", details.get("frequency"), Frequency, default="monthly")
     starts_on = details.get("starts_on") or on
-    ends_on = details.get("ends_on")
-    if ends_on is not None and ends_on < starts_on:
-        raise InvalidField("ends_on", _l("The order cannot end before it starts."))
+    checked = each_field(
+        {
+            "frequency": lambda: choice("frequency", details.get("frequency"), Frequency, default="monthly"),
+            "starts_on": lambda: _order_starts(claim, on, starts_on),
+            "ends_on": lambda: _order_ends(starts_on, details.get("ends_on")),
+            "currency": lambda: money.currency("currency", details.get("currency")),
+            "amount": lambda: money.amount(
+                "amount", details.get("amount"), money.known(details.get("currency"))
+            ),
+        }
+    )
+    order = SupportOrder(
+        ordered_on=on,
+        currency=checked["currency"],
+        amount=checked["amount"],
+        frequency=checked["frequency"],
+        starts_on=starts_on,
+        ends_on=checked["ends_on"],
+        recorded_by_id=actor.id,
+    )
+    claim.orders.append(order)
+    return order
+
+
+def _order_starts(claim: Claim, on: date, starts_on: date) -> date:
     if starts_on.year < 1900 or starts_on > on + timedelta(days=3660):
         raise InvalidField("starts_on", _l("Give the date the order starts."))
     latest = max((o.starts_on for o in claim.orders), default=None)
@@ -139,18 +160,13 @@ def new_order(*, actor: Actor, claim: Claim, on: date, details: dict[str, Any]) 
             "starts_on",
             _l("A new order must start after the one in force (from %(date)s).", date=latest.isoformat()),
         )
-    code = money.currency("currency", details.get("currency"))
-    order = SupportOrder(
-        ordered_on=on,
-        currency=code,
-        amount=money.amount("amount", details.get("amount"), code),
-        frequency=frequency,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        recorded_by_id=actor.id,
-    )
-    claim.orders.append(order)
-    return order
+    return starts_on
+
+
+def _order_ends(starts_on: date, ends_on: date | None) -> date | None:
+    if ends_on is not None and ends_on < starts_on:
+        raise InvalidField("ends_on", _l("The order cannot end before it starts."))
+    return ends_on
 
 
 def _order_periods(orders: Sequence[Terms]) -> list[tuple[Terms, date | None]]:
@@ -377,6 +393,20 @@ def _received(claim: Claim, received_on: date | None) -> date:
     return when
 
 
+def _reversal_reason(reason: str | None) -> str:
+    why = clean_text("reason", reason, max_length=500)
+    if why is None:
+        raise InvalidField("reason", _l("Say why the payment is reversed."))
+    return why
+
+
+def _reversed_on(payment: Payment, on: date | None) -> date:
+    when = past_date("on", on) or today()
+    if when < payment.received_on:
+        raise InvalidField("on", _l("A reversal cannot be dated before the payment."))
+    return when
+
+
 # An amount is "far beyond the order" above the larger of UNUSUAL_INSTALMENTS instalments of the
 # order in force and what is owed that day plus one instalment: a payer clearing arrears, or paying
 # a quarter ahead, is not stopped; 99,999,999,999 XAF against a 25,000 XAF monthly order is.
@@ -411,12 +441,13 @@ def reverse_payment(
         raise IllegalMove(_l("A reversal cannot be reversed: record the payment again."))
     if any(p.reverses_id == payment.id for p in claim.payments):
         raise IllegalMove(_l("This payment was already reversed."))
-    why = clean_text("reason", reason, max_length=500)
-    if why is None:
-        raise InvalidField("reason", _l("Say why the payment is reversed."))
-    when = past_date("on", on) or today()
-    if when < payment.received_on:
-        raise InvalidField("on", _l("A reversal cannot be dated before the payment."))
+    checked = each_field(
+        {
+            "reason": lambda: _reversal_reason(reason),
+            "on": lambda: _reversed_on(payment, on),
+        }
+    )
+    why, when = checked["reason"], checked["on"]
     reversal = Payment(
         currency=payment.currency,
         amount=payment.amount,

@@ -21,11 +21,13 @@ from vat.victims.models import Channel, Child, Communication, ConsentPurpose, Se
 
 
 def _child_values(values: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "birth_date": past_date("birth_date", values.get("birth_date")),
-        "sex": choice("sex", values.get("sex"), Sex, default="unknown"),
-        "notes": clean_text("notes", values.get("notes"), max_length=5000),
-    }
+    return each_field(
+        {
+            "birth_date": lambda: past_date("birth_date", values.get("birth_date")),
+            "sex": lambda: choice("sex", values.get("sex"), Sex, default="unknown"),
+            "notes": lambda: clean_text("notes", values.get("notes"), max_length=5000),
+        }
+    )
 
 
 def add_child(*, actor: Actor, victim: Victim, **values: Any) -> Child:
