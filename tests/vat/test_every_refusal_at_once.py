@@ -61,11 +61,10 @@ def test_a_communication_shows_every_refusal_on_its_field(
 ) -> None:
     victim_id = registered(app, login(Role.ADVOCATE, "CAF").id, consents=[])  # no consent to contact
     data = {"occurred_on": LATER, "channel": "phone", "by_whom": "Awa"}
-    shown = errors_by_field(
-        client.post(f"/vat/victims/{victim_id}/communications/new", data=data).get_data(as_text=True)
-    )
-    assert set(shown) == {"occurred_on", "channel"}
-    assert "consent" in shown["channel"]
+    page = client.post(f"/vat/victims/{victim_id}/communications/new", data=data).get_data(as_text=True)
+    assert set(errors_by_field(page)) == {"occurred_on"}
+    # The missing consent in the same answer, with the link that records it (and comes back).
+    assert "consent to be contacted" in page and "purpose=contact" in page
     assert row_count(app, Communication) == 0
 
 

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from vat.auth.actor import Actor
 from vat.db import assign, db, utcnow
 from vat.errors import DomainError
-from vat.inputs import InvalidField, choice, clean_text, each_field, past_date, refuse_all, today
+from vat.inputs import InvalidField, choice, clean_text, each_field, past_date, today
 from vat.victims.consents import require_consent
 from vat.victims.history import add_audited, audit_victim
 from vat.victims.models import Channel, Child, Communication, ConsentPurpose, Sex, Victim
@@ -52,6 +52,26 @@ def update_child(*, actor: Actor, victim: Victim, child: Child, **values: Any) -
 # --- communications and the right to be informed --------------------------------------------
 
 
+def _communication_rules(
+    occurred_on: date | None,
+    next_update_due: date | None,
+    closing: list[int],
+    open_tasks: dict[int, Any],
+    case_update_given: bool,
+) -> list[InvalidField]:
+    found: list[InvalidField] = []
+    if next_update_due is not None and next_update_due < (occurred_on or today()):
+        found.append(
+            InvalidField("next_update_due", _l("The next update cannot be due before this contact."))
+        )
+    if any(i not in open_tasks for i in closing):
+        found.append(InvalidField("closes_tasks", _l("Choose only this victim's open tasks.")))
+    if closing and not case_update_given:
+        tick = _l("Informing the victim of an outcome is a case update: tick it.")
+        found.append(InvalidField("case_update_given", tick))
+    return found
+
+
 def log_communication(
     *,
     actor: Actor,
@@ -65,6 +85,8 @@ def log_communication(
     next_update_due: date | None = None,
     closes_task_ids: Iterable[int] = (),
 ) -> Communication:
+    open_tasks = {t.id: t for t in victim.tasks if t.closed_at is None}
+    closing = [int(i) for i in closes_task_ids]
     checked = each_field(
         {
             "occurred_on": lambda: past_date("occurred_on", occurred_on, required=True) or today(),
@@ -73,22 +95,11 @@ def log_communication(
             "language": lambda: clean_text("language", language, max_length=40),
             "by_whom": lambda: clean_text("by_whom", by_whom, max_length=120),
             "summary": lambda: clean_text("summary", summary, max_length=5000),
-        }
+        },
+        # The rules between fields in the same answer (a missing consent does not hide them).
+        found=_communication_rules(occurred_on, next_update_due, closing, open_tasks, case_update_given),
     )
     occurred = checked["occurred_on"]
-    open_tasks = {t.id: t for t in victim.tasks if t.closed_at is None}
-    closing = [int(i) for i in closes_task_ids]
-    between: list[InvalidField] = []
-    if next_update_due is not None and next_update_due < occurred:
-        between.append(
-            InvalidField("next_update_due", _l("The next update cannot be due before this contact."))
-        )
-    if any(i not in open_tasks for i in closing):
-        between.append(InvalidField("closes_tasks", _l("Choose only this victim's open tasks.")))
-    if closing and not case_update_given:
-        tick = _l("Informing the victim of an outcome is a case update: tick it.")
-        between.append(InvalidField("case_update_given", tick))
-    refuse_all(between)
     communication = Communication(
         victim=victim,
         occurred_on=occurred,

@@ -17,9 +17,8 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 
 from vat.auth.policy import Permission, requires
 from vat.db import db
-from vat.forms_on_parent import FormOn, route_form
 from vat.plausibility import Usual, checked
-from vat.submission import form_values, text, writes
+from vat.submission import text, writes
 from vat.victims import assistance, family, identity, outcomes, providers
 from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm, provider_choices
 from vat.victims.models import Assistance, Child, Victim
@@ -185,28 +184,48 @@ def _prefill_communication(form: CommunicationForm, victim: Victim) -> None:
         form.closes_tasks.data, form.case_update_given.data = [int(closes)], True  # from the letter page
 
 
-def _log_communication(form: CommunicationForm, victim: Victim) -> object:
-    closes = form.closes_tasks if "closes_tasks" in form else None
-    return family.log_communication(
-        actor=current_user,
-        victim=victim,
-        closes_task_ids=(closes.data or []) if closes is not None else (),
-        **form_values(form, "closes_tasks"),
+def _log_communication(**values: Any) -> object:
+    """The service, called with the form's values: the tasks ticked are the tasks it closes."""
+    closes = values.pop("closes_tasks", None)
+    return family.log_communication(closes_task_ids=closes or (), **values)
+
+
+def _communication_form(victim: Victim, **data: Any) -> CommunicationForm:
+    form = CommunicationForm(**data)
+    _task_choices(form, victim)
+    return form
+
+
+NEW_COMMUNICATION = _l("Record a communication")
+
+
+@bp.get("/victims/<int:victim_id>/communications/new", endpoint="new_communication")
+@requires(Permission.EDIT_CASES)
+def new_communication(victim_id: int) -> str:
+    victim = load_victim(victim_id)
+    kept = kept_values()  # back from recording the consent to contact: what was typed
+    if kept is not None:
+        return VICTIM.show(_communication_form(victim, formdata=kept), victim, title=NEW_COMMUNICATION)
+    form = _communication_form(victim)
+    _prefill_communication(form, victim)
+    return VICTIM.show(form, victim, title=NEW_COMMUNICATION)
+
+
+@bp.post("/victims/<int:victim_id>/communications/new", endpoint="create_communication")
+@requires(Permission.EDIT_CASES)
+def create_communication(victim_id: int) -> Response | tuple[str, int]:
+    """A communication needs the victim's consent to contact: without it, the page offers to record
+    it and to come back with what was typed, as the service form does."""
+    victim = load_victim(victim_id)
+    missing = MissingConsents(victim)
+    answer = record_on_file(
+        victim,
+        _communication_form(victim),
+        missing.checking(_log_communication),
+        done=str(_l("Communication recorded.")),
+        anchor="communications",
+        title=str(NEW_COMMUNICATION),
+        missing_consents=missing,
     )
-
-
-route_form(
-    VICTIM,
-    "new_communication",
-    "create_communication",
-    FormOn(
-        path="communications/new",
-        title=_l("Record a communication"),
-        form_class=CommunicationForm,
-        choices=_task_choices,
-        prefill=_prefill_communication,
-        record=_log_communication,
-        done=_l("Communication recorded."),
-        then="communications",
-    ),
-)
+    missing.settle(answer)
+    return answer
