@@ -1,7 +1,8 @@
-"""A form on the user's side in a real browser, in English and in French (issue 19, item 6):
+"""Forms on the user's side in a real browser, in English and in French (issue 19, item 6):
 recording a service without the victim's consents names both at once, each with a link that
 records it; after each the user is back on the service form with what they typed, and the
-service is recorded once both consents are."""
+service is recorded once both consents are. A communication without the consent to contact goes
+the same way."""
 
 from __future__ import annotations
 
@@ -57,4 +58,42 @@ def test_missing_consents_are_recorded_and_the_service_comes_back(
         if remaining == 2:
             needed.wait_for()
     page.get_by_text(words("Service recorded.")).wait_for()
+    assert f"/vat/victims/{victim_id}" in page.url
+
+
+SUMMARY = "Appel sur la suite du dossier"
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_communication_without_consent_comes_back_once_it_is_recorded(
+    app, live_server, page, make_user, language
+):
+    user = make_user(Role.ADVOCATE, "CAF")
+    with app.test_request_context():
+        victim_id = register(db.session.get(User, user.id), consents=[]).id
+        db.session.commit()
+    words = browser_user(app, page, live_server, user, language)
+    form_url = f"{live_server}/vat/victims/{victim_id}/communications/new"
+    page.goto(form_url)
+    page.fill("input[name=occurred_on]", (date.today() - timedelta(days=1)).isoformat())
+    page.select_option("select[name=channel]", "phone")
+    page.fill("input[name=language]", "Sango")
+    page.fill("textarea[name=summary]", SUMMARY)
+    page.locator("main form button[type=submit]").click()
+
+    needed = page.get_by_role("region", name=words("Consent needed"))
+    needed.wait_for()
+    needed.get_by_role("link", name=words("Record this consent")).click()
+    page.wait_for_url(lambda url: "/consents/new" in url)
+    assert "Sango" not in page.url and "Appel" not in page.url
+    assert page.input_value("select[name=purpose]") == "contact"
+    page.fill("input[name=given_on]", (date.today() - timedelta(days=3)).isoformat())
+    page.locator("main form button[type=submit]").click()
+    page.get_by_text(words("Consent recorded.")).wait_for()
+    assert page.url.startswith(form_url)  # back on the communication form, as typed
+    assert page.input_value("textarea[name=summary]") == SUMMARY
+    assert page.input_value("input[name=language]") == "Sango"
+    assert page.input_value("select[name=channel]") == "phone"
+    page.locator("main form button[type=submit]").click()
+    page.get_by_text(words("Communication recorded.")).wait_for()
     assert f"/vat/victims/{victim_id}" in page.url
