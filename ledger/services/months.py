@@ -239,7 +239,8 @@ def import_rates(*, actor: Actor, data: str, source: str) -> list[ExchangeRate]:
                 )
             )
         except DomainError as refused:
-            raise DomainError(_l("Line %(line)s: %(problem)s", line=line, problem=str(refused))) from None
+            problems = " ".join(str(each) for each in getattr(refused, "errors", [refused]))
+            raise DomainError(_l("Line %(line)s: %(problem)s", line=line, problem=problems)) from None
     if not rows:
         raise DomainError(_l("The rates file holds no rate."))
     return rows

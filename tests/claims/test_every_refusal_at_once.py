@@ -127,3 +127,31 @@ def test_a_payment_reversal_refuses_every_field_at_once(
             )
         assert {e.field for e in refused.value.errors} == {"reason", "on"}
         db.session.rollback()
+
+
+def test_zero_and_negative_amounts_say_what_is_wrong(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], claim_id: int, today: date
+) -> None:
+    """Never "This field is required." for an amount typed: the claim's money forms and a
+    victim's service cost say what is wrong with it."""
+    login(Role.ADVOCATE, "CAF")
+    posts = {
+        f"/vat/claims/{claim_id}/dna-cost": {"currency": "USD", "paid_by": "other"},
+        f"/vat/claims/{claim_id}/payments/new": {
+            "currency_code": "USD",
+            "received_on": today.isoformat(),
+            "route": "cash",
+        },
+    }
+    for path, data in posts.items():
+        for amount in ("0", "-5"):
+            page = client.post(path, data={**data, "amount": amount}).get_data(as_text=True)
+            said = errors_by_field(page)["amount"]
+            assert said == "The amount must be more than zero.", (path, amount, said)
+    with app.app_context():
+        victim_id = db.session.get_one(Claim, claim_id).victim_id
+    page = client.post(
+        f"/vat/victims/{victim_id}/assistance/new",
+        data={"service_type": "medical", "status": "referred", "cost": "-5", "currency": "USD"},
+    ).get_data(as_text=True)
+    assert errors_by_field(page)["cost"] == "The cost cannot be negative."

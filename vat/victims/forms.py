@@ -125,7 +125,11 @@ class AssistanceForm(KeyedForm):
     referral_date = DateField(_l("Referral date"), validators=[Optional()])
     start_date = DateField(_l("Start"), validators=[Optional()])
     end_date = DateField(_l("End"), validators=[Optional()])
-    cost = DecimalField(_l("Cost (if known)"), validators=[Optional(), NumberRange(min=0)], places=None)
+    cost = DecimalField(
+        _l("Cost (if known)"),
+        validators=[Optional(), NumberRange(min=0, message=_l("The cost cannot be negative."))],
+        places=None,
+    )
     currency = StringField(_l("Currency (ISO code, e.g. USD, XAF)"), validators=[Optional(), Length(max=3)])
     amount_confirmed = ConfirmAmount()
     funding_source = SelectField(_l("Funding source"), choices=choices(FundingSource), default="unknown")
