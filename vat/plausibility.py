@@ -20,7 +20,8 @@ from sqlalchemy import Select, func, select
 from wtforms import BooleanField
 
 from vat.db import db
-from vat.inputs import InvalidField
+from vat.errors import DomainError
+from vat.inputs import InvalidField, InvalidFields
 from vat.money import from_minor
 from vat.templating import in_currency
 
@@ -101,7 +102,24 @@ def checked(
             refused = usual.refusal(amount, currency.strip().upper(), field)
             if refused is not None:
                 confirm.asked = True
-                raise refused
+                raise with_the_services_refusals(refused, run)
         return run()
 
     return plausible_run
+
+
+def with_the_services_refusals(refused: InvalidField, run: Callable[[], object]) -> InvalidField:
+    """The unusual amount's refusal, with what the service refuses of the other fields in the same
+    answer (each on its field): the service is run in a savepoint that is always rolled back, so
+    nothing it does stays."""
+    savepoint = db.session.begin_nested()
+    try:
+        run()
+    except InvalidField as also:
+        return InvalidFields([refused, *getattr(also, "errors", [also])])
+    except DomainError:
+        pass  # a refusal of the whole form: said once the amount is confirmed
+    finally:
+        if savepoint.is_active:
+            savepoint.rollback()
+    return refused

@@ -11,9 +11,18 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from ledger.models import DirectSupport, ExchangeRate, MissionEnvelope, Pledge, Project, Receipt, Withholding
+from ledger.models import (
+    DirectSupport,
+    ExchangeRate,
+    MissionEnvelope,
+    Pledge,
+    Project,
+    Receipt,
+    Tranche,
+    Withholding,
+)
 from tests.conftest import make_app, sign_in
-from tests.ledger.pages import approve_project, book, entry_count, receive, record_rate
+from tests.ledger.pages import approve_project, book, entry_count, receive, record_rate, seed_cash_and_project
 from tests.ledger.test_envelope_views import TERMS, open_envelope
 from tests.vat.test_forms_on_the_users_side import errors_by_field
 from vat.auth.models import Role
@@ -215,3 +224,24 @@ def test_the_forms_stay_refused_to_other_roles_and_without_csrf(
     for path in ("/ledger/withholdings/new", "/ledger/rates", "/ledger/envelopes/new"):
         assert other.post(path, data={"amount": "10.5", "currency": "JPY"}).status_code == 400
     assert count(app, Withholding) == 0
+
+
+def test_an_unusual_amount_is_asked_with_the_other_refusals(app: Flask, client: Any, manager: Any) -> None:
+    """The unusual amount asks its confirmation in the same answer as the service's refusals of
+    the other fields (the service ran in a savepoint rolled back: nothing is booked)."""
+    seed_cash_and_project(client, "150000")
+    path = "/ledger/projects/1/disburse"
+    for n in range(5):
+        assert book(client, path, amount="1000", paid_on="2019-03-01", reference=f"T-{n}").status_code == 302
+    entries = entry_count(app)
+    data = {"amount": "20000", "paid_on": "2019-03-01", "reference": "T-9"}
+    response = book(client, path, victim_payments="CAR-2017-0042 30000", **data)
+    errors = shown(response)
+    assert set(errors) == {"amount", "victim_payments"}
+    assert (
+        "the usual tranches in USD" in errors["amount"]
+        and "more than the tranche" in errors["victim_payments"]
+    )
+    assert 'name="amount_confirmed"' in response.get_data(as_text=True)
+    assert entry_count(app) == entries and count(app, Tranche) == 5
+    assert book(client, path, **data, amount_confirmed="y").status_code == 302  # once right, booked
