@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, NoReturn
 
 from flask import current_app
 from flask.signals import Namespace
@@ -256,16 +257,17 @@ def release_project(
     }
     if engine.begin(key, payload):
         return project
-    if status not in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
-        raise DomainError(_l("A project is released when it is cancelled or completed."))
-    if project.status in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
-        raise DomainError(_l("The project has already ended (cancelled or completed)."))
-    if is_reversed(project.entry_id):
-        raise DomainError(_l("The project's approval was reversed."))
-    if not reason:
-        raise DomainError(_l("Say why the project ends with money undisbursed."))
-    if pending_total(project):
-        raise DomainError(_l("Decide the pending disbursements of this project first."))
+    each_field(
+        {
+            "status": lambda: _ends_as(status),
+            "reason": lambda: (
+                clean_text("reason", reason, max_length=200)
+                or _refused("reason", _l("Say why the project ends with money undisbursed."))
+            ),
+            "on": lambda: day_field(on, "on")() if undisbursed(project) else on,
+            "project": on_field("project", lambda: _releasable(project)),  # shown above the form
+        }
+    )
     left = undisbursed(project)
     project.status = status.value
     if status is ProjectStatus.COMPLETED:
@@ -292,6 +294,26 @@ def release_project(
         "project.release", actor, "project", project.id, released=left, status=status.value, reason=reason
     )
     return project
+
+
+def _ends_as(status: ProjectStatus) -> ProjectStatus:
+    if status not in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
+        _refused("status", _l("A project is released when it is cancelled or completed."))
+    return status
+
+
+def _releasable(project: Project) -> Project:
+    if project.status in (ProjectStatus.CANCELLED, ProjectStatus.COMPLETED):
+        raise DomainError(_l("The project has already ended (cancelled or completed)."))
+    if is_reversed(project.entry_id):
+        raise DomainError(_l("The project's approval was reversed."))
+    if pending_total(project):
+        raise DomainError(_l("Decide the pending disbursements of this project first."))
+    return project
+
+
+def _refused(field: str, message: Any) -> NoReturn:
+    raise InvalidField(field, message)
 
 
 def request_disbursement(

@@ -245,3 +245,14 @@ def test_an_unusual_amount_is_asked_with_the_other_refusals(app: Flask, client: 
     assert 'name="amount_confirmed"' in response.get_data(as_text=True)
     assert entry_count(app) == entries and count(app, Tranche) == 5
     assert book(client, path, **data, amount_confirmed="y").status_code == 302  # once right, booked
+
+
+def test_a_release_dated_in_a_closed_month_says_so_on_its_date(app: Flask, client: Any, manager: Any) -> None:
+    seed_cash_and_project(client)  # cash in January 2019, the project approved on 1 February
+    for month in ("2019-01-01", "2019-02-01"):
+        assert client.post("/ledger/periods", data={"month": month}).status_code == 302
+    entries = entry_count(app)
+    data = {"status": "cancelled", "on": "2019-02-15", "reason": "partner withdrew"}
+    errors = shown(book(client, "/ledger/projects/1/release", **data))
+    assert set(errors) == {"on"} and "February 2019 is closed" in errors["on"]
+    assert entry_count(app) == entries
