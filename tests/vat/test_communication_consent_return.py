@@ -14,10 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import csrf_guarded_client, sign_in
-from tests.vat.conftest import register
+from tests.conftest import row_count, sign_in
+from tests.vat.conftest import registered
 from tests.vat.test_forms_on_the_users_side import errors_by_field
-from vat.auth.models import FormDraft, Role, User
+from vat.auth.models import FormDraft, Role
 from vat.db import db
 from vat.victims.models import Communication, Consent
 
@@ -25,22 +25,10 @@ SUMMARY = "Appel sur la suite du dossier"
 CALL = {"occurred_on": (date.today() - timedelta(days=1)).isoformat(), "channel": "phone", "summary": SUMMARY}
 
 
-def _victim(app: Flask, user_id: int) -> int:
-    with app.test_request_context():
-        victim = register(db.session.get(User, user_id), consents=[])
-        db.session.commit()
-        return victim.id
-
-
-def _count(app: Flask, model: Any) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(model.id))) or 0
-
-
 def test_the_consent_to_contact_is_recorded_and_the_communication_comes_back(
     app: Flask, client: FlaskClient, login: Callable[..., Any]
 ) -> None:
-    victim_id = _victim(app, login(Role.ADVOCATE, "CAF").id)
+    victim_id = registered(app, login(Role.ADVOCATE, "CAF").id, consents=[])
     form_url = f"/vat/victims/{victim_id}/communications/new"
     later = (date.today() + timedelta(days=30)).isoformat()
     refused = client.post(form_url, data={**CALL, "language": "Sango", "next_update_due": "2000-01-01"})
@@ -50,7 +38,7 @@ def test_the_consent_to_contact_is_recorded_and_the_communication_comes_back(
     links = re.findall(r'href="([^"]*/consents/new[^"]*)"', page)
     assert len(links) == 1 and "purpose=contact" in links[0] and "Sango" not in links[0]
     token = parse_qs(urlsplit(links[0].replace("&amp;", "&")).query)["draft"][0]
-    assert _count(app, Communication) == 0
+    assert row_count(app, Communication) == 0
     with app.app_context():
         assert SUMMARY not in db.session.scalar(select(func.cast(FormDraft.fields, db.String)))
     consent_page = client.get(links[0].replace("&amp;", "&")).get_data(as_text=True)
@@ -65,15 +53,15 @@ def test_the_consent_to_contact_is_recorded_and_the_communication_comes_back(
     assert '<option selected value="phone">' in again
     data = {**CALL, "language": "Sango", "next_update_due": later}
     assert client.post(f"{form_url}?draft={token}", data=data).status_code == 302
-    assert _count(app, FormDraft) == 0  # recorded: the draft is gone
-    assert _count(app, Consent) == 1 and _count(app, Communication) == 1
+    assert row_count(app, FormDraft) == 0  # recorded: the draft is gone
+    assert row_count(app, Consent) == 1 and row_count(app, Communication) == 1
 
 
 def test_the_round_trip_keeps_each_draft_to_its_owner(
     app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any]
 ) -> None:
     user = login(Role.ADVOCATE, "CAF")
-    victim_id = _victim(app, user.id)
+    victim_id = registered(app, user.id, consents=[])
     form_url = f"/vat/victims/{victim_id}/communications/new"
     page = client.post(form_url, data=CALL).get_data(as_text=True)
     token = re.search(r"draft=([A-Za-z0-9_-]+)", page).group(1)  # type: ignore[union-attr]
@@ -84,15 +72,15 @@ def test_the_round_trip_keeps_each_draft_to_its_owner(
 
 
 def test_the_communication_form_stays_refused_to_other_roles_scopes_and_without_csrf(
-    app: Flask, database_url: str, make_user: Callable[..., Any]
+    app: Flask, make_user: Callable[..., Any], csrf_client: Callable[..., FlaskClient]
 ) -> None:
     client = app.test_client()
-    victim_id = _victim(app, make_user(Role.ADVOCATE, "CAF").id)
+    victim_id = registered(app, make_user(Role.ADVOCATE, "CAF").id, consents=[])
     form_url = f"/vat/victims/{victim_id}/communications/new"
     sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
     assert client.get(form_url).status_code == 403 and client.post(form_url, data=CALL).status_code == 403
     sign_in(app, client, make_user(Role.ADVOCATE, "COD"))
     assert client.get(form_url).status_code == 404 and client.post(form_url, data=CALL).status_code == 404
-    guarded = csrf_guarded_client(database_url, make_user(Role.ADVOCATE, "CAF"))
+    guarded = csrf_client(Role.ADVOCATE, "CAF")
     assert guarded.post(form_url, data=CALL).status_code == 400
-    assert _count(app, FormDraft) == 0 and _count(app, Communication) == 0
+    assert row_count(app, FormDraft) == 0 and row_count(app, Communication) == 0
