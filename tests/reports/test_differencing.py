@@ -19,7 +19,8 @@ from vat.db import db
 from vat.reports.populations import filter_setting, too_few_to_show_for, victim_cube
 from vat.reports.scope import VictimFilters, threshold, victim_conditions
 from vat.reports.suppression import population, too_few_to_show
-from vat.victims.models import Consent, Victim
+from vat.victims import support_summary
+from vat.victims.models import Consent, SupportSummary, Victim
 
 DOMAINS = (("A", "B"), ("M1", "M2", None), (2024, 2025), ("f", "m"), (1, 0, None))
 
@@ -115,6 +116,7 @@ def _filters(setting) -> VictimFilters:
 
 def _replace_victims(victims) -> None:
     db.session.execute(delete(Consent))
+    db.session.execute(delete(SupportSummary))
     db.session.execute(delete(Victim))
     for number, ((country, mission), year, sex, age, consented) in enumerate(victims):
         victim = Victim(
@@ -131,6 +133,8 @@ def _replace_victims(victims) -> None:
             )
             victim.consents.append(consent)
         db.session.add(victim)
+    db.session.flush()
+    support_summary.rebuild()  # the cube reads the counts the summary adds up to
     db.session.commit()
 
 

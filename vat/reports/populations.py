@@ -15,14 +15,16 @@ from vat.db import db
 from vat.reports.scope import (
     VictimFilters,
     claim_conditions,
+    counts_conditions,
+    glass_conditions,
     place_conditions,
     sees_rows,
     threshold,
-    victim_conditions,
 )
 from vat.reports.sql import year_of
 from vat.reports.suppression import Setting, too_few_to_show
 from vat.victims.models import AgeGroup, Victim
+from vat.victims.support_counts import NO_MISSION, counts
 
 
 def _minor_flag(age_group: Any) -> ColumnElement[Any]:
@@ -46,15 +48,34 @@ def _cube(
 
 
 def victim_cube(user: Actor) -> dict[Setting, int]:
-    """Victims in reach, by country, mission, year registered, sex and minor."""
-    columns = [
-        Victim.country_code,
-        Victim.mission,
-        year_of(Victim.registered_on),
-        Victim.sex,
-        _minor_flag(Victim.age_group),
-    ]
-    return _cube(columns, Victim, victim_conditions(user, VictimFilters(), consented_only=False))
+    """Victims in reach, by country, mission, year registered, sex and minor: read off the support
+    counts (vat.victims.support_counts, one row per victim in the summary they add up), plus the
+    victims a senior advocate opened by breaking the glass outside their scope (a few rows)."""
+    row = counts.c
+    columns = [row.country_code, row.mission, row.year, row.sex, _minor_flag(row.age_group)]
+    victims = func.sum(row.victims)
+    rows = db.session.execute(
+        select(*columns, victims)
+        .where(*counts_conditions(user, VictimFilters()))
+        .group_by(*columns)
+        .having(victims > 0)  # a row kept at 0 after its victims moved holds nobody
+    )
+    cube: dict[Setting, int] = {}
+    for country, mission, year, sex, minor, n in map(tuple, rows):
+        key: Setting = (country, mission if mission != NO_MISSION else None, int(year), sex, int(minor))
+        cube[key] = cube.get(key, 0) + int(n)
+    glass = glass_conditions(user, VictimFilters())
+    if glass is not None:
+        victim_columns = [
+            Victim.country_code,
+            Victim.mission,
+            year_of(Victim.registered_on),
+            Victim.sex,
+            _minor_flag(Victim.age_group),
+        ]
+        for opened, n in _cube(victim_columns, Victim, glass).items():
+            cube[opened] = cube.get(opened, 0) + n
+    return cube
 
 
 def claim_cube(user: Actor) -> dict[Setting, int]:
