@@ -523,10 +523,6 @@ TALLY_KEY = (
     "facet", "detail", "country_code", "mission", "registered_year", "sex", "minor",
     "value", "provider_id", "service_type", "status", "wait", "days",
 )  # fmt: skip
-TALLY_DETAIL_INDEX = (
-    "facet", "detail", "registered_year", "sex", "minor", "country_code", "mission",
-    "value", "provider_id", "service_type", "status", "wait", "days", "services",
-)  # fmt: skip
 
 
 class ServiceTally(Base):
@@ -538,9 +534,6 @@ class ServiceTally(Base):
     __table_args__ = (
         # The key, facet first: the reports read one facet's total or detail rows of a country.
         UniqueConstraint(*TALLY_KEY),
-        # A filter on the year registered, sex or minor reads every detail row of a facet: from
-        # this index alone (the count included), the year's rows only when it is filtered.
-        Index("ix_vat_service_tally_detail", *TALLY_DETAIL_INDEX),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
