@@ -177,6 +177,11 @@ def glass_granted(user: Actor, record_type: str) -> Select[Any]:
     )
 
 
+def reaches_everywhere(user: Actor) -> bool:
+    """Whether the user's reach is every victim of every country (fund managers and auditors)."""
+    return Role(user.role) in (Role.FUND_MANAGER, Role.AUDITOR)
+
+
 def scope_filter(
     user: Actor,
     country_column: Any,
@@ -192,7 +197,7 @@ def scope_filter(
     """
     role = Role(user.role)
     if role not in SCOPED_ROLES:
-        return true() if role in (Role.FUND_MANAGER, Role.AUDITOR) else false()
+        return true() if reaches_everywhere(user) else false()
     clauses: list[ColumnElement[bool]] = []
     if record_type is not None and id_column is not None and role is Role.SENIOR_ADVOCATE:
         clauses.append(id_column.in_(glass_granted(user, record_type)))
@@ -208,7 +213,7 @@ def in_scope(user: Actor, country_code: str, mission: str | None) -> bool:
     """The same rule as `scope_filter`, for one record already loaded."""
     role = Role(user.role)
     if role not in SCOPED_ROLES:
-        return role in (Role.FUND_MANAGER, Role.AUDITOR)
+        return reaches_everywhere(user)
     return any(
         s.country_code == country_code and (s.mission is None or s.mission == mission) for s in user.scopes
     )

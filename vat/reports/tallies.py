@@ -10,16 +10,23 @@ from sqlalchemy import func, select
 
 from vat.auth.actor import Actor
 from vat.auth.models import BreakGlass, Role
-from vat.auth.policy import scope_filter
+from vat.auth.policy import reaches_everywhere, scope_filter
 from vat.db import db, utcnow
 from vat.reports.scope import VictimFilters, victim_conditions
 from vat.victims.models import TALLY_KEY, ServiceTally, Victim
-from vat.victims.service_tally import counted
+from vat.victims.service_tally import EVERYWHERE, counted
 
 
 def _detail(filters: VictimFilters) -> bool:
     """Total rows serve every filter but the year registered, sex and minor."""
     return bool(filters.year or filters.sex or filters.minor is not None)
+
+
+def _everywhere(user: Actor, filters: VictimFilters, by: tuple[str, ...]) -> bool:
+    """Whether the detail rows that add up every place serve: the viewer reaches every country,
+    filters on no place and groups by none."""
+    places = {"country_code", "mission"}
+    return reaches_everywhere(user) and not (filters.country_code or filters.mission or places & set(by))
 
 
 def tallied(
@@ -29,11 +36,14 @@ def tallied(
     viewer's reach that match `filters` — the same victims `victim_conditions` selects; with
     `wait`, only the rows of that wait ("": the services by status)."""
     detail = _detail(filters)
-    conditions = [
-        ServiceTally.facet == facet,
-        ServiceTally.detail.is_(detail),
-        scope_filter(user, ServiceTally.country_code, ServiceTally.mission),
-    ]
+    conditions = [ServiceTally.facet == facet, ServiceTally.detail.is_(detail)]
+    if detail and _everywhere(user, filters, by):
+        conditions.append(ServiceTally.country_code == EVERYWHERE)
+    else:
+        conditions += [
+            ServiceTally.country_code != EVERYWHERE,
+            scope_filter(user, ServiceTally.country_code, ServiceTally.mission),
+        ]
     if wait is not None:
         conditions.append(ServiceTally.wait == wait)
     if filters.country_code:
@@ -53,7 +63,12 @@ def tallied(
     counts: Counter[tuple[Any, ...]] = Counter({tuple(row[:-1]): int(row[-1]) for row in rows})
     for key, n in _opened_by_glass(user, filters).items():
         parts = dict(zip(TALLY_KEY, key, strict=True))
-        if parts["facet"] == facet and parts["detail"] is detail and wait in (None, parts["wait"]):
+        if (
+            parts["facet"] == facet
+            and parts["detail"] is detail
+            and parts["country_code"] != EVERYWHERE
+            and wait in (None, parts["wait"])
+        ):
             counts[tuple(parts[name] for name in by)] += n
     return +counts  # counts kept at 0 after their services changed are no group
 

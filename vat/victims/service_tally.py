@@ -5,6 +5,8 @@ ad-hoc providers read a few counts instead of a pass over every service.
 A cell is what the reports filter and scope on: the victim's country and mission, and — in detail
 rows only — the year registered, sex and whether a minor. Total rows (`detail` false) leave those
 three out, as the ledger's balances keep total rows: an unfiltered page reads a few rows a country.
+Detail rows are kept a second time with every place added up (country EVERYWHERE, no mission), for
+readers who reach every country and filter on those three alone.
 A facet is what a report groups on: `type`, `provider` (as typed) and `year` (of referral) count
 services by status and count each wait in whole days (`start`: referral to start, `end`: start to
 completion), from which `vat.reports.medians` reads exact medians; `referral` counts the waits to
@@ -36,6 +38,9 @@ from vat.victims.models import TALLY_KEY, AgeGroup, Assistance, ServiceStatus, S
 
 Key = tuple[Any, ...]  # TALLY_KEY's values
 WAITS = (("start", "to_start"), ("end", "to_end"))
+# The country of the detail rows that add up every place: what a reader whose reach is everywhere
+# reads for a filter on the year registered, sex or minor alone (a few rows a place would be many).
+EVERYWHERE = "*"
 CHUNK = 500  # victims or services per statement: under SQLite's and psycopg's parameter limits
 
 
@@ -116,15 +121,10 @@ def counted(
     for conditions in chunks:
         for row in _service_rows(conditions):
             mission = row.mission or ""
+            person = (row.registered_on.year, row.sex, row.age_group == AgeGroup.MINOR)
             cells = (
-                (
-                    True,
-                    row.country_code,
-                    mission,
-                    row.registered_on.year,
-                    row.sex,
-                    row.age_group == AgeGroup.MINOR,
-                ),
+                (True, row.country_code, mission, *person),
+                (True, EVERYWHERE, "", *person),
                 (False, row.country_code, mission, 0, "", False),
             )
             for facet, *rest in _facets(row):
