@@ -109,25 +109,27 @@ def _service_tally(year, four_digits, days):
                {days.format("a.end_date", "a.start_date")} AS to_end
         FROM vat_assistance a JOIN vat_victim v ON v.id = a.victim_id
     """
-    key = ", ".join(FACET + CELL)
+    # In the key's order (service_tally.rebuild's): a report reads a country's rows side by side.
+    key = ", ".join(("facet", *CELL, *FACET[1:]))
     op.execute(f"DELETE FROM {TALLY}")  # noqa: S608
     op.execute(
         f"WITH s AS ({services}), f AS ({_facets()})"  # noqa: S608
         f" INSERT INTO {TALLY} (detail, {key}, services)"
-        f" SELECT TRUE, {key}, COUNT(*) FROM f GROUP BY {key}"
+        f" SELECT TRUE, {key}, COUNT(*) FROM f GROUP BY {key} ORDER BY {key}"
     )
     # Total rows leave the year registered, sex and minor out: the detail rows added up.
-    total = ", ".join(("country_code", "mission", *FACET))
+    total = ", ".join(("facet", "country_code", "mission", *FACET[1:]))
     op.execute(
         f"INSERT INTO {TALLY} (detail, registered_year, sex, minor, {total}, services)"  # noqa: S608
-        f" SELECT FALSE, 0, '', FALSE, {total}, SUM(services) FROM {TALLY} WHERE detail GROUP BY {total}"
+        f" SELECT FALSE, 0, '', FALSE, {total}, SUM(services) FROM {TALLY} WHERE detail"
+        f" GROUP BY {total} ORDER BY {total}"
     )
     # The detail rows with every place added up (service_tally.EVERYWHERE), from the same rows.
-    everywhere = ", ".join(("registered_year", "sex", "minor", *FACET))
+    everywhere = ", ".join(("facet", "registered_year", "sex", "minor", *FACET[1:]))
     op.execute(
         f"INSERT INTO {TALLY} (detail, country_code, mission, {everywhere}, services)"  # noqa: S608
         f" SELECT TRUE, '{EVERYWHERE}', '', {everywhere}, SUM(services) FROM {TALLY}"
-        f" WHERE detail AND country_code <> '{EVERYWHERE}' GROUP BY {everywhere}"
+        f" WHERE detail AND country_code <> '{EVERYWHERE}' GROUP BY {everywhere} ORDER BY {everywhere}"
     )
 
 

@@ -40,10 +40,11 @@ def tallied(
     if detail and _everywhere(user, filters, by):
         conditions.append(ServiceTally.country_code == EVERYWHERE)
     else:
-        conditions += [
-            ServiceTally.country_code != EVERYWHERE,
-            scope_filter(user, ServiceTally.country_code, ServiceTally.mission),
-        ]
+        conditions.append(scope_filter(user, ServiceTally.country_code, ServiceTally.mission))
+        if detail and reaches_everywhere(user):
+            # A scope names its countries, so only this reader needs the places-only condition (in
+            # a scope's OR it would keep SQLite from seeking each country in the key).
+            conditions.append(ServiceTally.country_code != EVERYWHERE)
     if wait is not None:
         conditions.append(ServiceTally.wait == wait)
     if filters.country_code:
