@@ -16,7 +16,7 @@ place's detail rows (272,775 of one facet at 100,000 victims); it reads these.
 from alembic import op
 
 revision = "1120"
-down_revision = "1106"
+down_revision = "1111"
 
 SUMMARY = "vat_victim_support_summary"
 COUNTS = "vat_victim_support_count"
