@@ -22,6 +22,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from vat.db import UTCDateTime, db, utcnow
 from vat.victims import support_counts
@@ -193,21 +194,40 @@ def refresh(victim_id: int) -> SupportSummary:
 
 def refresh_many(victim_ids: list[int]) -> None:
     """Bring these victims' summaries up to date in a few statements (the importer's victims and
-    services), in the caller's transaction: their rows are replaced by what the sources say."""
+    services, partners' lines), in the caller's transaction. Their rows are locked first, in id
+    order, as `refresh` locks its one, and then updated in place: a `refresh` of one of them at
+    once waits and then counts this change (a row deleted and inserted again would be gone for
+    it, and a sum read before its lock would miss its change)."""
     columns = ["victim_id", *FIGURES, "updated_at"]
     for start_at in range(0, len(victim_ids), 500):
-        ids = victim_ids[start_at : start_at + 500]
+        ids = sorted(victim_ids[start_at : start_at + 500])
+        db.session.execute(
+            select(SupportSummary.victim_id)
+            .where(SupportSummary.victim_id.in_(ids))
+            .order_by(SupportSummary.victim_id)
+            .with_for_update()
+        )
         before = support_counts.by_key(db.session.execute(support_counts.summed(ids)))
-        db.session.execute(delete(SupportSummary).where(SupportSummary.victim_id.in_(ids)))
         source = (
             _source_rows(ids).add_columns(literal(utcnow(), UTCDateTime()).label("updated_at")).subquery()
         )
+        upsert = _dialect_insert()(SupportSummary).from_select(
+            columns, select(*[source.c[n] for n in columns]).order_by(source.c.victim_id)
+        )
         db.session.execute(
-            insert(SupportSummary).from_select(columns, select(*[source.c[n] for n in columns])),
+            upsert.on_conflict_do_update(
+                index_elements=[SupportSummary.victim_id],
+                set_={n: upsert.excluded[n] for n in columns[1:]},
+            ),
             execution_options={"synchronize_session": False},
         )
         after = support_counts.by_key(db.session.execute(support_counts.summed(ids)))
         support_counts.replaced(before, after)
+
+
+def _dialect_insert() -> Any:
+    """The backend's INSERT, which knows ON CONFLICT."""
+    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def start(victim_id: int) -> None:
