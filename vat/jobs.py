@@ -40,6 +40,7 @@ from flask_babel import lazy_gettext as _l
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import ForeignKey, Integer, String, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat import request_keys
@@ -336,10 +337,18 @@ class Progress:
         self.job_id = job_id
 
     def total(self, rows: int) -> None:
-        _write(self.job_id, rows_total=rows, rows_done=0, heartbeat_at=utcnow())
+        self._count(rows_total=rows, rows_done=0)
 
     def done(self, rows: int) -> None:
-        _write(self.job_id, Job.state == "running", rows_done=rows, heartbeat_at=utcnow())
+        self._count(Job.state == "running", rows_done=rows)
+
+    def _count(self, *conditions: Any, **values: Any) -> None:
+        """A count is news, not the job's work: one a busy database refuses (SQLite's writers
+        holding the lock past busy_timeout) is skipped, and the next one says more."""
+        try:
+            _write(self.job_id, *conditions, **values, heartbeat_at=utcnow())
+        except OperationalError:
+            log.warning("job %s: count not written (database busy)", self.job_id)
 
     def counted(self, rows: Iterable[Row]) -> Iterator[Row]:
         """The rows, unchanged, with the count written every EVERY_ROWS rows."""
