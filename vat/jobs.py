@@ -54,6 +54,7 @@ STATES = ("queued", "running", "finished", "failed")
 FILE_LIFETIME = timedelta(hours=1)
 RECORD_LIFETIME = timedelta(days=30)  # a job's record is how far it got, not an audit row
 EVERY_ROWS = 1000  # write the count this often, not on every row
+SURE_ATTEMPTS = 6  # a job's claim and outcome: each attempt waits up to busy_timeout
 INTERRUPTED = _l("Interrupted; start it again.")
 FAILED = _l("The job failed; nothing was kept. Start it again.")
 NOT_QUEUED = _l("The job could not be queued; start it again.")
@@ -327,6 +328,19 @@ def _write(job_id: str, *conditions: Any, **values: Any) -> bool:
         return result.rowcount == 1
 
 
+def _write_surely(job_id: str, *conditions: Any, **values: Any) -> bool:
+    """`_write` for a job's claim and outcome, which must not be lost: a busy database (SQLite's
+    writers holding the lock past busy_timeout) is asked again, a few times, before giving up."""
+    for attempt in range(SURE_ATTEMPTS):
+        try:
+            return _write(job_id, *conditions, **values)
+        except OperationalError:
+            if attempt == SURE_ATTEMPTS - 1:
+                raise
+            log.warning("job %s: record not written (database busy); trying again", job_id)
+    raise AssertionError("unreachable")
+
+
 # --- running a job (in the worker) ------------------------------------------------------------
 
 
@@ -389,7 +403,7 @@ def execute(job_id: str, params: dict[str, Any]) -> None:
     """Run one job: claim it (queued → running), run its kind, record the outcome. A job already
     claimed, or no longer queued, is left alone."""
     claimed = {"state": "running", "heartbeat_at": utcnow(), "attempts": Job.attempts + 1}
-    if not _write(job_id, Job.state == "queued", **claimed):
+    if not _write_surely(job_id, Job.state == "queued", **claimed):
         log.warning("job %s is not queued; not run", job_id)
         return
     with begin_mode(BeginMode.DEFERRED):
@@ -403,13 +417,15 @@ def execute(job_id: str, params: dict[str, Any]) -> None:
             result = KINDS[job.kind](job=job, progress=progress, params=params)
     except DomainError as refusal:
         db.session.rollback()
-        _write(job_id, state="failed", error=str(refusal)[:200], finished_at=utcnow())
+        _write_surely(job_id, state="failed", error=str(refusal)[:200], finished_at=utcnow())
     except Exception:
         db.session.rollback()
         log.exception("job %s (%s) failed", job_id, job.kind)
-        _write(job_id, state="failed", error=str(FAILED), finished_at=utcnow())
+        _write_surely(job_id, state="failed", error=str(FAILED), finished_at=utcnow())
     else:
-        _write(job_id, state="finished", result_path=result, finished_at=utcnow(), heartbeat_at=utcnow())
+        _write_surely(
+            job_id, state="finished", result_path=result, finished_at=utcnow(), heartbeat_at=utcnow()
+        )
     finally:
         RUNNING_HERE.discard(job_id)
     (folder() / f"{job_id}.params").unlink(missing_ok=True)

@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -24,7 +25,7 @@ from sqlalchemy.engine import make_url
 from tests.conftest import BACKEND, make_app
 from tests.jobs.worker import SLOW_KIND, settings, slow_count
 from vat import jobs
-from vat.db import db, utcnow
+from vat.db import SQLITE_BUSY_TIMEOUT_MS, db, utcnow
 from vat.figures import summaries
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -235,3 +236,33 @@ def test_a_count_a_busy_database_refuses_does_not_fail_the_job(app, monkeypatch)
     job_id = _queued(app, "counting")
     now = _status(app, job_id)
     assert (now.state, now.rows) == ("finished", 2000)
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's one writer and its busy_timeout")
+def test_a_claim_a_busy_database_refuses_is_asked_again(app, monkeypatch):
+    """Writers holding SQLite's lock past busy_timeout when the worker claims a job: the claim is
+    asked again rather than the job dropped (it stayed "queued" for good at 100,000 victims)."""
+    runs = []
+    monkeypatch.setitem(jobs.KINDS, "counted", lambda **_kwargs: runs.append(1))
+    with app.app_context():
+        job = jobs.create(kind_name="counted", owner_id=None)
+        db.session.commit()
+        job_id = job.id
+    path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    holding = threading.Event()
+
+    def hold() -> None:
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        holding.set()
+        time.sleep(SQLITE_BUSY_TIMEOUT_MS / 1000 + 1.5)  # past one claim's wait
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(10)
+    with app.app_context():
+        jobs.execute(job_id, {})
+    holder.join()
+    assert runs == [1] and _status(app, job_id).state == "finished"
