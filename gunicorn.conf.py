@@ -30,3 +30,10 @@ access_log_format = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 if os.environ.get("VAT_LOG_FORMAT") == "json":
     logger_class = "vat.logs.GunicornJsonLogger"
     accesslog = "-"
+
+
+def on_starting(server: object) -> None:
+    """Each worker compiles every template and loads every language when it starts, before its
+    first request (vat.warm_start; VAT_WARM_START=0 turns it off). Set in gunicorn's master, which
+    the workers inherit, rather than when this file is read, so reading it changes nothing."""
+    os.environ.setdefault("VAT_WARM_START", "1")

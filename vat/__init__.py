@@ -36,6 +36,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_request_hooks(app)
     register_commands(app)
     connect_domains()
+    if app.config["VAT_WARM_START"]:
+        from vat.warm_start import warm
+
+        warm(app)
     return app
 
 

@@ -85,6 +85,9 @@ DEFAULTS: dict[str, Any] = {
     "VAT_UNUSUAL_AMOUNT_FACTOR": 10,
     "VAT_UNUSUAL_AMOUNT_MIN_RECORDS": 5,
     "VAT_AMOUNT_CEILINGS": {},
+    # Compile every template and load every language at start, so a worker's first view of a page
+    # costs what a repeat does (vat.warm_start); gunicorn.conf.py turns it on.
+    "VAT_WARM_START": False,
 }
 
 # Settings also read from the environment as whole numbers.
@@ -145,8 +148,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any
         for key in ("VAT_JOBS_FOLDER", "VAT_JOBS_QUEUE_NAME"):
             if os.environ.get(key):
                 config[key] = os.environ[key]
-        if os.environ.get("VAT_SINGLE_ADMIN_OFFICE"):
-            config["VAT_SINGLE_ADMIN_OFFICE"] = os.environ["VAT_SINGLE_ADMIN_OFFICE"].strip().lower() in YES
+        for key in ("VAT_SINGLE_ADMIN_OFFICE", "VAT_WARM_START"):
+            if os.environ.get(key):
+                config[key] = os.environ[key].strip().lower() in YES
         if os.environ.get("VAT_AMOUNT_CEILINGS"):
             config["VAT_AMOUNT_CEILINGS"] = json.loads(os.environ["VAT_AMOUNT_CEILINGS"])
         for key in ("VAT_JOBS_HEARTBEAT_SECONDS", "VAT_JOBS_STALE_SECONDS"):

@@ -6,7 +6,8 @@ In a process started for this one role: its first view, then VIEWS views each ri
 allegation's step recorded through the allegations service (so each is the first view after a
 change), then VIEWS repeats; each as CPU time of the process (`time.process_time()`, SQLite's work
 included) and wall clock. Run it with the code of two commits on copies of one database (the
-"before" copy at its own migration) to compare."""
+"before" copy at its own migration) to compare. VAT_BENCH_WARM_START=1 starts the app as gunicorn
+does (VAT_WARM_START: templates compiled, languages loaded)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from vat.allegations.models import Allegation, Step
 from vat.auth.models import Role, User
 from vat.db import db
 
+WARM_START = os.environ.get("VAT_BENCH_WARM_START") == "1"
 VIEWS = int(os.environ.get("VAT_BENCH_DASHBOARD_VIEWS", "3"))
 FIELDS = (
     "country_code mission entity_category personnel_category perpetrator_country perpetrators type"
@@ -61,7 +63,7 @@ def record_step(user_id: int, n: int) -> None:
 
 
 def main(url: str, role: Role, profile: bool) -> None:
-    app = make_app(url)
+    app = make_app(url, VAT_WARM_START=WARM_START)
     client = signed_in_client(app, session_user(app, role))
     writer = session_user(app, Role.SENIOR_ADVOCATE)
     if profile:
@@ -87,7 +89,7 @@ def main(url: str, role: Role, profile: bool) -> None:
     def wall(views: list[tuple[float, float]]) -> list[float]:
         return [round(w, 3) for _, w in views]
 
-    row = {"page": "/", "role": role.value, "load": os.getloadavg()[0]}
+    row = {"page": "/", "role": role.value, "warm_start": WARM_START, "load": os.getloadavg()[0]}
     row |= {"first_cpu": cpu([first])[0], "first_wall": wall([first])[0]}
     row |= {"after_change_cpu": cpu(after_change), "after_change_wall": wall(after_change)}
     print(json.dumps(row | {"repeat_cpu": cpu(repeats), "repeat_wall": wall(repeats)}), flush=True)

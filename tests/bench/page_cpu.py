@@ -3,10 +3,12 @@ ROLE:PAGE ...` (ROLE: sa senior advocate, fm fund manager, au auditor) on a seed
 its first view and one repeat: wall clock, the process's CPU time (SQLite's work included, since
 it runs in the process: the figure that moves least with the machine's load), the SQL statements'
 time and number, and after the repeat its six slowest statements. Used for docs/benchmarks.md
-when a whole `make bench` is too long for the machine."""
+when a whole `make bench` is too long for the machine. VAT_BENCH_WARM_START=1 starts the app as
+gunicorn does (VAT_WARM_START: templates compiled, languages loaded)."""
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -19,11 +21,12 @@ from tests.conftest import make_app
 from vat.auth.models import Role
 from vat.db import db
 
+WARM_START = os.environ.get("VAT_BENCH_WARM_START") == "1"
 ROLES = {"sa": Role.SENIOR_ADVOCATE, "fm": Role.FUND_MANAGER, "au": Role.AUDITOR}
 
 
 def main(url: str, pages: list[str]) -> None:
-    app = make_app(url)
+    app = make_app(url, VAT_WARM_START=WARM_START)
     sent: list[tuple[float, str]] = []
 
     def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
