@@ -21,6 +21,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 timeout = (LOCK_TIMEOUT_MS + STATEMENT_TIMEOUT_MS) // 1000 + MARGIN_SECONDS
 graceful_timeout = 30  # a stopping worker finishes its request (and commits) before it goes
 keepalive = 5  # behind a proxy on the same network
+# Each worker compiles every template and loads every language before its first request
+# (vat.warm_start), unless VAT_WARM_START=0. gunicorn sets raw_env in the master before it loads
+# the app (with --preload too) and the workers inherit it; `-e` on the command line replaces this
+# list, so add `-e VAT_WARM_START=1` there.
+raw_env = [f"VAT_WARM_START={os.environ.get('VAT_WARM_START', '1')}"]
 
 # An access log, when asked for (--access-logfile, or VAT_LOG_FORMAT=json), names no query string
 # (a search may hold a name), referrer (its query) or user agent, and, as the app's log, no
@@ -30,10 +35,3 @@ access_log_format = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 if os.environ.get("VAT_LOG_FORMAT") == "json":
     logger_class = "vat.logs.GunicornJsonLogger"
     accesslog = "-"
-
-
-def on_starting(server: object) -> None:
-    """Each worker compiles every template and loads every language when it starts, before its
-    first request (vat.warm_start; VAT_WARM_START=0 turns it off). Set in gunicorn's master, which
-    the workers inherit, rather than when this file is read, so reading it changes nothing."""
-    os.environ.setdefault("VAT_WARM_START", "1")

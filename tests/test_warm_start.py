@@ -63,18 +63,18 @@ def test_a_cold_app_compiles_on_its_first_view(database_url, make_user, app):
         client.get("/")
 
 
-def test_gunicorn_turns_the_warm_start_on_when_it_starts(monkeypatch, tmp_path):
+def test_gunicorn_turns_the_warm_start_on(monkeypatch, tmp_path):
     from vat import config
 
-    for key in ("SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY", "VAT_ENV", "DATABASE_URL"):
+    for key in ("SECRET_KEY", "VAT_DATA_KEY", "VAT_MAC_KEY", "VAT_ENV", "DATABASE_URL", "VAT_WARM_START"):
         monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("VAT_WARM_START", "")  # restored (removed) after the test
-    monkeypatch.delenv("VAT_WARM_START")
-    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    assert "VAT_WARM_START" not in os.environ  # reading the file changes nothing
     assert config.load(tmp_path, {})["VAT_WARM_START"] is False
-    settings["on_starting"](None)
-    assert config.load(tmp_path, {})["VAT_WARM_START"] is True
-    monkeypatch.setenv("VAT_WARM_START", "0")
-    settings["on_starting"](None)
-    assert config.load(tmp_path, {})["VAT_WARM_START"] is False
+    for given, expected in ((None, True), ("0", False), ("1", True)):
+        if given is not None:
+            monkeypatch.setenv("VAT_WARM_START", given)
+        settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+        assert os.environ.get("VAT_WARM_START") == given  # reading the file changes nothing
+        for entry in settings["raw_env"]:  # as gunicorn's master does, before it loads the app
+            monkeypatch.setenv(*entry.split("=", 1))
+        assert config.load(tmp_path, {})["VAT_WARM_START"] is expected
+        monkeypatch.delenv("VAT_WARM_START")
