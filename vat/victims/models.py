@@ -131,6 +131,8 @@ class Victim(Base):
         Index("ix_vat_victim_scope", "status", "country_code", "mission", "advocate_id"),
         # An advocate's victims in case-code order: the "needs attention" page stops at its limit (0700).
         Index("ix_vat_victim_advocate_id_case_code", "advocate_id", "case_code"),
+        # The statistics page's count by place and month reads this alone (migration 1145).
+        Index("ix_vat_victim_place_registered_on", "country_code", "mission", "registered_on"),
         one_of("status", VictimStatus),
         one_of("sex", Sex),
         one_of("age_group", AgeGroup),
