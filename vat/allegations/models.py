@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Index, Integer, String, false
+from sqlalchemy import Boolean, CheckConstraint, Date, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat.crypto import EncryptedText
@@ -186,8 +186,6 @@ class Allegation(Base):
         CheckConstraint("perpetrators >= 1", name="perpetrators"),
         one_of("urgency", Urgency),
         one_of("outcome", Outcome),
-        # The statistics page's count by place and month reads this alone (migration 1145).
-        Index("ix_vat_allegation_place_received_on", "country_code", "mission", "received_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
