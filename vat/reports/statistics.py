@@ -136,16 +136,37 @@ def _allegations(user: Actor, filters: VictimFilters, period: Period, limit: int
         *period.conditions(Allegation.received_on),
     ]
 
-    def counted(*columns: Any) -> list[Any]:
-        query = select(*columns, func.count()).select_from(Allegation).where(*conditions)
-        return list(db.session.execute(query.group_by(*columns)).all())
+    names = ("entity", "type", "sub_type", "investigating", "status", "outcome", "mission", "personnel")
+    columns = [
+        Allegation.entity_category,
+        Allegation.type,
+        Allegation.sub_type,
+        Allegation.investigating_entity,
+        Allegation.investigation_status,
+        Allegation.outcome,
+        Allegation.mission,
+        Allegation.personnel_category,
+    ]
+    # One pass over the period's allegations, added up into every table below (not a pass each).
+    query = select(*columns, func.count()).select_from(Allegation).where(*conditions).group_by(*columns)
+    groups: list[tuple[dict[str, str | None], int]] = [
+        (dict(zip(names, values, strict=True)), int(n)) for *values, n in db.session.execute(query)
+    ]
 
-    def grid(rows: Any, columns: Any) -> dict[tuple[str, str], int]:
+    def counted(name: str) -> dict[str, int]:
+        """Counts by one column, an empty value counted as not recorded."""
+        counts: dict[str, int] = {}
+        for values, n in groups:
+            key = values[name] or NOT_RECORDED
+            counts[key] = counts.get(key, 0) + n
+        return counts
+
+    def grid(rows: str, columns: str) -> dict[tuple[str, str], int]:
         """Counts by two columns, an empty value counted as not recorded."""
         cells: dict[tuple[str, str], int] = {}
-        for row, column, n in counted(rows, columns):
-            key = (row or NOT_RECORDED, column or NOT_RECORDED)
-            cells[key] = cells.get(key, 0) + int(n)
+        for values, n in groups:
+            key = (values[rows] or NOT_RECORDED, values[columns] or NOT_RECORDED)
+            cells[key] = cells.get(key, 0) + n
         return cells
 
     def table(rows: list[str], columns: list[str], cells: dict[tuple[str, str], int]) -> SuppressedTable:
@@ -156,31 +177,23 @@ def _allegations(user: Actor, filters: VictimFilters, period: Period, limit: int
     def column(rows: list[str], counts: dict[str, int]) -> SuppressedTable:
         return _one_column("allegations", rows, counts, limit)
 
-    def single(values: Any, kinds: type[Any]) -> SuppressedTable:
-        counts: dict[str, int] = {}
-        for value, n in counted(values):
-            counts[value or NOT_RECORDED] = counts.get(value or NOT_RECORDED, 0) + int(n)
-        return column([*(k.value for k in kinds), NOT_RECORDED], counts)
+    def single(name: str, kinds: type[Any]) -> SuppressedTable:
+        return column([*(k.value for k in kinds), NOT_RECORDED], counted(name))
 
     types = [t.value for t in AllegationType]
-    pairs = grid(Allegation.type, Allegation.sub_type)
+    pairs = grid("type", "sub_type")
     by_sub_type = {f"{kind}{SEPARATOR}{sub}": n for (kind, sub), n in pairs.items()}
-    missions: dict[str, int] = {}
-    for mission, n in counted(Allegation.mission):
-        missions[mission or NOT_RECORDED] = missions.get(mission or NOT_RECORDED, 0) + int(n)
+    missions = counted("mission")
     categories = [*(c.value for c in EntityCategory), NOT_RECORDED]
     return AllegationTables(
-        by_entity=table(categories, types, grid(Allegation.entity_category, Allegation.type)),
+        by_entity=table(categories, types, grid("entity", "type")),
         by_type=table(types, SUB_TYPE_COLUMNS, pairs),
         by_sub_type=column(SUB_TYPE_ROWS, by_sub_type),
-        by_investigating=single(Allegation.investigating_entity, InvestigatingEntity),
-        by_status=single(Allegation.investigation_status, InvestigationStatus),
-        by_outcome=column([o.value for o in Outcome], {k: int(n) for k, n in counted(Allegation.outcome)}),
+        by_investigating=single("investigating", InvestigatingEntity),
+        by_status=single("status", InvestigationStatus),
+        by_outcome=column([o.value for o in Outcome], counted("outcome")),
         by_mission=column(sorted(missions), missions),
-        by_personnel=column(
-            [c.value for c in PersonnelCategory],
-            {k: int(n) for k, n in counted(Allegation.personnel_category)},
-        ),
+        by_personnel=column([c.value for c in PersonnelCategory], counted("personnel")),
     )
 
 
