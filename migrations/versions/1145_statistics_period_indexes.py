@@ -12,7 +12,7 @@ date ranges through it and the rows one by one; not kept.)
 from alembic import op
 
 revision = "1145"
-down_revision = "1111"
+down_revision = "1120"
 
 INDEXES = {
     "ix_vat_victim_place_registered_on": ("vat_victim", ["country_code", "mission", "registered_on"]),
