@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from flask.signals import Namespace
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from ledger.models import Withholding
 from vat import audit
@@ -44,6 +45,7 @@ from vat.inputs import (
     past_date,
     yes_no,
 )
+from vat.paging import Page, page_of
 
 # An outcome was recorded: the victims named in the allegation must be told. Sent within the
 # transaction that records it (sender: the allegation; `actor`); the factory connects the victims
@@ -238,22 +240,25 @@ def update_allegation(*, actor: Actor, allegation: Allegation, **values: Any) ->
 CONTINGENTS = (PersonnelCategory.MILITARY_CONTINGENT, PersonnelCategory.FORMED_POLICE)
 
 
-def withholding_proposals() -> list[Allegation]:
+def withholding_proposals(*, page: int, per_page: int) -> Page:
     """Substantiated allegations against a contingent, its contributing country known, for which
-    nothing has been withheld yet: what the fund managers should withhold for, oldest first."""
+    nothing has been withheld yet: what the fund managers should withhold for, oldest first, a
+    page at a time (the list grows with every such allegation)."""
     withheld = select(Withholding.id).where(Withholding.allegation_ref == Allegation.reference)
-    return list(
-        db.session.scalars(
-            select(Allegation)
-            .where(
-                Allegation.outcome == Outcome.SUBSTANTIATED,
-                Allegation.personnel_category.in_(CONTINGENTS),
-                Allegation.perpetrator_country.is_not(None),
-                ~withheld.exists(),
-            )
-            .order_by(Allegation.report_submitted_on, Allegation.received_on, Allegation.id)
-        )
+    wanted = (
+        Allegation.outcome == Outcome.SUBSTANTIATED,
+        Allegation.personnel_category.in_(CONTINGENTS),
+        Allegation.perpetrator_country.is_not(None),
+        ~withheld.exists(),
     )
+    query = (
+        select(Allegation)
+        .where(*wanted)
+        .order_by(Allegation.report_submitted_on, Allegation.received_on, Allegation.id)
+    )
+    counted = select(func.count()).select_from(Allegation).where(*wanted)
+    found = page_of(query, page=page, per_page=per_page, count=lambda: db.session.scalar(counted) or 0)
+    return replace(found, items=[row[0] for row in found.items])
 
 
 def check_withholding(sender: object, *, allegation_ref: str, country_code: str) -> str | None:

@@ -8,7 +8,7 @@ exports for fund managers and auditors are suppressed (see vat/reports/suppressi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import wraps
@@ -23,6 +23,7 @@ from vat import audit
 from vat.auth.actor import Actor
 from vat.auth.policy import Permission, requires
 from vat.db import BeginMode, begin_mode, db
+from vat.paging import PAGE_SIZES, Page, page_number, page_of_rows
 from vat.reports import populations
 from vat.reports.exports import blocks, csv_lines, file_size, xlsx_file
 from vat.reports.forms import PeriodForm, ReportForm, VictimFilterForm
@@ -66,6 +67,17 @@ def carried(form: ReportForm, *extra: str) -> dict[str, Any]:
     stray `fmt` or `page` from the address)."""
     names = {field.name for field in form} | set(extra)
     return {k: v for k, v in request.args.items() if k in names}
+
+
+def paged(param: str, rows: Sequence[Any]) -> Page:
+    """One page of a report table that grows with the data (one row per member state, place,
+    provider…), the page named `param` in the address: the report's figures count every row."""
+    return page_of_rows(rows, page=page_number(request.args.get(param)), per_page=PAGE_SIZES[1])
+
+
+def paged_args(form_class: type[ReportForm], *params: str) -> dict[str, Any]:
+    """The address a report's pager links keep: its filters and every paged table's page."""
+    return carried(form_class(request.args), *params)
 
 
 def grouping(groups: dict[str, Any], default: str = "type") -> str:

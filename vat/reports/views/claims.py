@@ -11,14 +11,20 @@ from vat.reports.charts import table_chart
 from vat.reports.claims import ClaimsReport, claims_report
 from vat.reports.forms import ClaimFilterForm
 from vat.reports.scope import VictimFilters, aggregate_export_rows
-from vat.reports.views.blueprint import ReportPage, Sheet
+from vat.reports.views.blueprint import ReportPage, Sheet, paged, paged_args
 
 PAGE = ReportPage("reports.claims", ClaimFilterForm, "claims", _l("Paternity claims"))
 
 
 def _context(report: ClaimsReport, _filters: VictimFilters) -> dict[str, Any]:
     chart = table_chart("claims-chart", _("Claims by step"), _("claims"), report.by_state, by="columns")
-    return {"report": report, "chart": chart}
+    return {
+        "report": report,
+        "chart": chart,
+        "states": paged("states_page", range(len(report.by_state.row_labels))),
+        "waiting": paged("waiting_page", report.waiting),
+        "paged_args": paged_args(ClaimFilterForm, "states_page", "waiting_page"),
+    }
 
 
 def _claims_sheets(report: ClaimsReport) -> list[Sheet]:

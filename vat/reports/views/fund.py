@@ -14,7 +14,6 @@ from ledger.services.partner_reports import KIND_LABELS
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.inputs import today
-from vat.paging import page_number, page_of_rows
 from vat.reports.charts import income_and_spending_chart
 from vat.reports.fund import PROJECT_KEYS, FundStatement, fund_statement
 from vat.reports.pdf import fund_statement_pdf
@@ -26,6 +25,7 @@ from vat.reports.views.blueprint import (
     carried,
     download,
     download_sheets,
+    paged,
     period,
     small_counts_below,
 )
@@ -59,15 +59,22 @@ def fund() -> str:
         income=_("income"),
         spending=_("spending"),
     )
-    # The portfolio a page at a time: every project counts in the statement, 50 are shown.
-    portfolio = page_of_rows(statement.projects, page=page_number(request.args.get("page")), per_page=50)
+    # Every table that grows with the fund a page at a time, each with its own page in the address:
+    # every project, donor, country and report counts in the statement.
+    pages = {
+        "portfolio": paged("page", statement.projects),
+        "pledges": paged("donors_page", statement.pledges),
+        "withheld": paged("countries_page", statement.withheld),
+        "reports": paged("reports_page", statement.reports),
+    }
     return render_template(
         "reports/fund.html",
         form=form,
         statement=statement,
-        portfolio=portfolio,
         chart=chart,
         args=carried(form),
+        paged_args=carried(form, "page", "donors_page", "countries_page", "reports_page"),
+        **pages,
         report_kinds=KIND_LABELS,
         on=today(),
     )

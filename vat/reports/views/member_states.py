@@ -12,7 +12,7 @@ from flask_login import current_user
 from vat.auth.policy import Permission, can
 from vat.reports.charts import Series, bar_chart
 from vat.reports.member_states import COUNTS, Scorecard, scorecard
-from vat.reports.views.blueprint import audit_export, download_sheet, route_report
+from vat.reports.views.blueprint import audit_export, download_sheet, paged, route_report
 
 CHARTED = ("investigations_overdue", "results_not_sent", "sanctions_pending")
 TITLE = _l("Member-state scorecard")
@@ -34,7 +34,11 @@ def member_states() -> str:
             for n, key in enumerate(CHARTED, start=1)
         ],
     )
-    return render_template("reports/member_states.html", card=card, counts=COUNTS, chart=chart, title=TITLE)
+    # The chart draws every member state; the table shows them a page at a time.
+    lines = paged("page", card.lines)
+    return render_template(
+        "reports/member_states.html", card=card, lines=lines, counts=COUNTS, chart=chart, title=TITLE
+    )
 
 
 def member_states_export(fmt: str) -> Response:
