@@ -55,10 +55,12 @@ def amount(value: Decimal | None) -> str:
     return "—" if value is None else format_decimal(value, format="#,##0.00")
 
 
-def money(value: Decimal | None) -> str:
-    """An amount in its own currency's precision (USD 1,234.50; JPY 1,234), grouped the reader's way."""
+def money(value: Decimal | str | None) -> str:
+    """An amount in its own currency's precision (USD 1,234.50; JPY 1,234), grouped the reader's way;
+    also one written out as text (a close pack's JSON keeps amounts as exact decimal strings)."""
     if value is None:
         return "—"
+    value = Decimal(value)
     places = max(0, -int(value.as_tuple().exponent))
     return format_decimal(value, format="#,##0." + "0" * places if places else "#,##0")
 

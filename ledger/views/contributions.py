@@ -31,6 +31,7 @@ from vat.errors import DomainError, NotAllowed
 from vat.paging import page_of
 from vat.sorting import Sort, SortableColumns, without_sort
 from vat.submission import button, given, show_hidden_errors, submit, text
+from vat.templating import money
 
 # --- donors, pledges, receipts ---------------------------------------------------------------
 
@@ -132,7 +133,7 @@ def _receipt_page(form: ReceiptForm, donor: Donor) -> dict[str, Any]:
                 "%(day)s · %(currency)s %(amount)s outstanding",
                 day=pledge.pledged_on,
                 currency=pledge.currency,
-                amount=f"{outstanding:,}",
+                amount=money(outstanding),
             ),
         )
         for pledge, outstanding in open_pledges[:OPEN_PLEDGES_OFFERED]

@@ -140,3 +140,20 @@ def test_closing_out_of_order_is_refused_in_the_readers_language(fund, client, l
     assert response.status_code == 422
     assert "Clôturez d&#39;abord 2019-01" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Period.id))) == 0
+
+
+@pytest.mark.parametrize(("language", "cash"), [("en", "1,150.00"), ("fr", "1\u202f150,00")])
+def test_the_pack_on_screen_shows_amounts_the_readers_way(fund, client, login, language, cash):
+    """Issue 19, item 3: the pack's page shows its amounts through the money filter, not the JSON's
+    decimal strings (1150.00)."""
+    fund.contribute("1000", on=date(2019, 1, 10))
+    january = fund.withhold("0399/15", "ZAF", "400", date(2019, 1, 12))
+    fund.transfer(january, "150", date(2019, 1, 20))
+    period = months.close_period(actor=fund.maker, month=date(2019, 1, 1))
+    db.session.commit()
+    login(Role.FUND_MANAGER, "")
+    page = client.get(f"/ledger/periods/{period.id}", headers={"Accept-Language": language})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f'<td class="num">{cash}</td>' in text  # cash at bank, on the trial balance
+    assert "1150.00" not in text and "1000.00" not in text

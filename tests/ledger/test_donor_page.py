@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from flask_babel import refresh
 
 from ledger.models import Donor, Entry, Pledge
 from ledger.reports import donor_figures
@@ -124,3 +125,6 @@ def test_the_receipt_form_offers_the_oldest_open_pledges_first_chosen(norway, cl
     bounded = client.get(path).get_data(as_text=True)
     assert "USD 150.00 outstanding" in bounded and "USD 400.00 outstanding" not in bounded
     assert "Only the 1 oldest pledges not yet fully received are listed." in bounded
+    refresh()  # the locale the earlier requests cached in the app context this fixture keeps
+    french = client.get(path, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "USD 150,00" in french and "150.00" not in french  # the reader's way (issue 19, item 3)

@@ -73,6 +73,7 @@ def test_the_donors_of_the_fund_statement_come_a_page_at_a_time(app, client, log
     _in(language, app, login(Role.FUND_MANAGER, ""))
     period = "start=2021-01-01&end=2021-12-31"
     first = client.get(f"/reports/fund?{period}").get_data(as_text=True)
+    assert f'<html lang="{language}"' in first
     assert len(_rows(first, "pledges-table")) == 50
     [following] = _links(first, "donors_page")
     assert "donors_page=2" in following and "start=2021-01-01" in following and "end=2021-12-31" in following
@@ -95,6 +96,7 @@ def test_the_member_state_scorecard_comes_a_page_at_a_time(app, client, login, l
     _contingent_allegations(app)
     _in(language, app, login(Role.ADVOCATE, "CAF"))
     first = client.get("/reports/member-states").get_data(as_text=True)
+    assert f'<html lang="{language}"' in first
     assert len(_rows(first, "member-states-table")) == 50
     [following] = _links(first, "page")
     second = client.get(following).get_data(as_text=True)

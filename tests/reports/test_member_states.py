@@ -179,5 +179,9 @@ def test_dashboard_and_auditor_page(app, client, login, world):
     login(Role.AUDITOR, "")
     page = client.get("/reports/member-states").get_data(as_text=True)
     assert "suppressed" in page
+    # Withheld and not yet transferred, in its currency the reader's way (issue 19, item 3).
+    assert '<span class="money">$500.00</span>' in page
+    french = client.get("/reports/member-states", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert '<span class="money">500,00\xa0$US</span>' in french
     dashboard = client.get("/").get_data(as_text=True)
     assert 'id="summary-overdue-cycle"' in dashboard
