@@ -44,6 +44,11 @@ ADVOCATE_PAGES = [
     "/reports/quality?by=provider",
     "/reports/clock",
     "/reports/claims",
+    "/reports/claims?states_page=2&waiting_page=2",
+    "/reports/member-states",
+    "/reports/member-states?page=2",
+    "/reports/referrals",
+    "/reports/referrals?places_page=2&times_page=2",
 ]
 FUND_PAGES = [
     "/",
@@ -73,6 +78,9 @@ FUND_PAGES = [
     "/reports/clock",
     "/reports/claims",
     "/reports/fund",
+    "/reports/fund?donors_page=2&countries_page=2&reports_page=2",
+    "/reports/withholdings-to-record",
+    "/reports/withholdings-to-record?page=2",
 ]
 
 
