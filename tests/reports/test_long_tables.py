@@ -9,6 +9,7 @@ from datetime import date
 
 import pycountry
 import pytest
+from flask import render_template_string
 
 from ledger.models import DonorKind
 from ledger.services import contributions
@@ -17,6 +18,8 @@ from vat.allegations.models import Allegation
 from vat.allegations.services import withholding_proposals
 from vat.auth.models import Role, User
 from vat.db import db
+from vat.reports.suppression import SuppressedTable
+from vat.reports.views.blueprint import paged
 
 ROWS = 55  # one more page than the 50 a page shows
 COUNTRIES = sorted(c.alpha_3 for c in pycountry.countries)[:ROWS]
@@ -116,3 +119,30 @@ def test_the_withholdings_to_record_come_a_page_at_a_time(app, client, login):
     assert len(references[0]) == 50 and len(references[1]) == ROWS - 50
     assert sorted(references[0] + references[1]) == sorted(f"{n}/21" for n in range(ROWS))
     assert "page=2" in first
+
+
+def test_a_suppressed_table_shows_one_page_of_its_rows_and_every_rows_totals(app):
+    """The claims report's member states and the referral gap map's places: the page's rows only,
+    under the totals of them all."""
+    places = [f"Place {n:02d}" for n in range(ROWS)]
+    table = SuppressedTable(
+        row_labels=places,
+        column_labels=["a", "b"],
+        cells=[[n, 1] for n in range(ROWS)],
+        row_totals=[n + 1 for n in range(ROWS)],
+        column_totals=[sum(range(ROWS)), ROWS],
+        grand_total=sum(range(ROWS)) + ROWS,
+        hidden=frozenset(),
+        threshold=1,
+    )
+    with app.test_request_context("/reports/referrals?places_page=2"):
+        rows = paged("places_page", range(ROWS))
+        shown = render_template_string(
+            '{% from "reports/_reports.html" import suppressed_table %}'
+            '<div id="gaps">{{ suppressed_table(table, "gaps", "place", rows) }}</div>',
+            table=table,
+            rows=rows,
+        )
+    assert (rows.page, rows.per_page, rows.total) == (2, 50, ROWS)
+    assert _rows(shown, "gaps") == places[50:] + ["total"]
+    assert '<td class="num">1,540</td>' in shown  # 0 + 1 + … + 54, and 55 ones
