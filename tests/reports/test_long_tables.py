@@ -14,14 +14,17 @@ from flask import render_template_string
 from ledger.models import DonorKind
 from ledger.services import contributions
 from tests.ledger.conftest import Fund
+from tests.reports.conftest import add_victims
 from vat.allegations.models import Allegation
 from vat.allegations.services import withholding_proposals
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports.suppression import SuppressedTable
 from vat.reports.views.blueprint import paged
+from vat.victims import service_tally, support_summary
 
 ROWS = 55  # one more page than the 50 a page shows
+CODES = [f"CAR-2021-{n}" for n in range(8001, 8106)]  # 105 victims: two pages of the per-victim table
 COUNTRIES = sorted(c.alpha_3 for c in pycountry.countries)[:ROWS]
 
 
@@ -146,3 +149,26 @@ def test_a_suppressed_table_shows_one_page_of_its_rows_and_every_rows_totals(app
     assert (rows.page, rows.per_page, rows.total) == (2, 50, ROWS)
     assert _rows(shown, "gaps") == places[50:] + ["total"]
     assert '<td class="num">1,540</td>' in shown  # 0 + 1 + … + 54, and 55 ones
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_per_victim_table_comes_a_page_at_a_time_with_its_filters(app, client, login, world, language):
+    """The per-victim report (issue 19's example): 100 rows a page; page 2 keeps the filters."""
+    with app.app_context():
+        add_victims(
+            (code, {"country_code": "CAF", "mission": "MINUSCA"}, "female", "adult", date(2021, 1, 1))
+            for code in CODES
+        )
+        db.session.flush()
+        support_summary.rebuild()
+        service_tally.rebuild()
+        db.session.commit()
+    _in(language, app, login(Role.SENIOR_ADVOCATE, "CAF, COD"))
+    first = client.get("/reports/victims?country=CAF&year=2021").get_data(as_text=True)
+    assert f'<html lang="{language}"' in first
+    assert len(_rows(first, "support-rows")) == 100
+    [following] = _links(first, "page")
+    assert "page=2" in following and "country=CAF" in following and "year=2021" in following
+    second = client.get(following).get_data(as_text=True)
+    codes = _rows(first, "support-rows") + _rows(second, "support-rows")
+    assert set(CODES) <= set(codes) and len(codes) == len(set(codes))  # (and the world's, each once)
