@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pycountry
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -38,7 +39,7 @@ from ledger.models import DonorKind, ProjectFocus, ProjectStatus, SupportRoute
 from ledger.services.partner_reports import KIND_LABELS
 from vat.addresses import MAX_ID
 from vat.human_time import HumanTime
-from vat.inputs import today
+from vat.inputs import country_label, today
 from vat.plausibility import ConfirmAmount
 from vat.request_keys import KeyedForm
 
@@ -49,9 +50,10 @@ STATUS_LABELS = {
     ProjectStatus.COMPLETED: _l("Completed"),
     ProjectStatus.CANCELLED: _l("Cancelled"),
 }
+# Named when shown, in the reader's language.
 COUNTRY_CHOICES = [SelectChoice("", "—")] + [
-    SelectChoice(code, name)
-    for code, name in sorted(((c.alpha_3, c.name) for c in pycountry.countries), key=lambda c: c[1])
+    SelectChoice(code, LazyString(country_label, code))
+    for code, _name in sorted(((c.alpha_3, c.name) for c in pycountry.countries), key=lambda c: c[1])
 ]
 
 

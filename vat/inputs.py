@@ -5,13 +5,16 @@ Each refusal is an `InvalidField` that names the form field (or spreadsheet colu
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pycountry
 from flask import current_app, g, has_app_context, has_request_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from vat.errors import DomainError
@@ -162,5 +165,32 @@ def mission(field: str, value: str | None) -> str | None:
     return value
 
 
+# pycountry's catalogue of country names for each language the app speaks besides English.
+COUNTRY_CATALOGUES = {"fr": "fr", "zh": "zh_CN"}
+
+
+@cache
+def _country_catalogue(language: str) -> gettext.NullTranslations:
+    if language not in COUNTRY_CATALOGUES:
+        return gettext.NullTranslations()
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[COUNTRY_CATALOGUES[language]])
+
+
+def country_label(code: str) -> str:
+    """The country's ISO 3166 name in the reader's language (English outside a request)."""
+    found = pycountry.countries.get(alpha_3=code)
+    if found is None:
+        return code
+    return _country_catalogue(str(get_locale() or "en")).gettext(found.name)
+
+
+@cache
+def _country_choices(language: str) -> tuple[tuple[str, str], ...]:
+    catalogue = _country_catalogue(language)
+    named = ((c.alpha_3, f"{catalogue.gettext(c.name)} ({c.alpha_3})") for c in pycountry.countries)
+    return tuple(sorted(named, key=lambda c: c[1]))
+
+
 def country_choices() -> list[tuple[str, str]]:
-    return sorted(((c.alpha_3, f"{c.name} ({c.alpha_3})") for c in pycountry.countries), key=lambda c: c[1])
+    """Every country, named in the reader's language, in that language's order of names."""
+    return list(_country_choices(str(get_locale() or "en")))

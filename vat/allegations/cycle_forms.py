@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from vat.allegations.cycle_models import ALL_MEASURES, MEASURES, CycleStep
 from vat.allegations.models import PersonnelCategory
 from vat.request_keys import KeyedForm
-from vat.victims.labels import cycle_step_label, vat_label
+from vat.victims.labels import choices, cycle_step_label, vat_label
 
 
 class CycleStepForm(KeyedForm):
@@ -50,6 +50,6 @@ class CycleRuleForm(FlaskForm):
     )
     applies_to = SelectMultipleField(
         _l("Applies to (none chosen: every allegation)"),
-        choices=[SelectChoice(c.value, vat_label(c.value)) for c in PersonnelCategory],
+        choices=choices(PersonnelCategory),  # labels translated when shown
     )
     substantiated_only = BooleanField(_l("Substantiated allegations only"))

@@ -14,6 +14,7 @@ from vat.reports.medians import median, merged
 from vat.reports.scope import VictimFilters, aggregate_export_rows, sees_rows, threshold
 from vat.reports.suppression import SuppressedTable, suppress
 from vat.reports.tallies import tallied
+from vat.victims.labels import vat_label
 from vat.victims.models import ServiceStatus, ServiceType
 
 ASSISTANCE_GROUPS = {
@@ -75,10 +76,10 @@ def assistance_report(user: Actor, filters: VictimFilters, *, by: str = "type") 
         keys.sort(key=lambda k: order.index(k) if k in order else len(order))
     statuses = list(ServiceStatus)
     type_values = {t.value for t in ServiceType}
-    labels = [ServiceType(k).label if by == "type" and k in type_values else k for k in keys]
+    labels = [vat_label(k) if by == "type" and k in type_values else k for k in keys]
     table = suppress(
         labels,
-        [s.label for s in statuses],
+        [vat_label(s.value) for s in statuses],
         [[grid.get((k, s.value), 0) for s in statuses] for k in keys],
         threshold=limit,
     )

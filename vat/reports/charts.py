@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from vat.reports.suppression import SuppressedTable
@@ -41,7 +42,9 @@ def bar_chart(*, chart_id: str, title: str, categories: Sequence[str], series: S
     """A grouped bar chart of non-negative values, one group per category."""
     known = [Decimal(v) for s in series for v in s.values if v is not None]
     if not any(v > 0 for v in known):
-        return Markup('<p class="help chart-empty">Nothing to chart: every figure is zero or suppressed.</p>')
+        return Markup('<p class="help chart-empty">{}</p>').format(
+            _("Nothing to chart: every figure is zero or suppressed.")
+        )
     slanted = len(categories) > 4  # long lists of labels slant so they do not overlap
     longest = max((len(_short(c)) for c in categories), default=0)
     label_space = LABEL_SPACE + 4 * longest if slanted else LABEL_SPACE
@@ -105,11 +108,11 @@ def _description(categories: Sequence[str], series: Sequence[Series]) -> str:
     described = []
     for line in series:
         values = ", ".join(
-            f"{c}: {'hidden' if v is None else _figure(v)}"
+            f"{c}: {_('hidden') if v is None else _figure(v)}"
             for c, v in zip(categories, line.values, strict=False)
         )
         described.append(f"{line.name} — {values}")
-    return "; ".join(described) + ". The same figures are in the table below the chart."
+    return "; ".join(described) + ". " + _("The same figures are in the table below the chart.")
 
 
 def counts_chart(

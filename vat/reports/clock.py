@@ -9,6 +9,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
@@ -28,7 +29,7 @@ from sqlalchemy import (
 
 from vat.allegations import clock_counts
 from vat.allegations.clock import rules
-from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Step, Urgency
+from vat.allegations.models import Allegation, ClockRule, Step, Urgency
 from vat.auth.actor import Actor
 from vat.auth.models import Role
 from vat.auth.policy import glass_granted, scope_filter
@@ -36,6 +37,7 @@ from vat.db import db
 from vat.reports.scope import VictimFilters, place_conditions, sees_rows, threshold
 from vat.reports.sql import days_between, dialect
 from vat.reports.suppression import suppress_line
+from vat.victims.labels import step_label, vat_label
 
 CLOCK_STATES = [
     ("on_time", _l("on time")),
@@ -90,9 +92,17 @@ def _after(step: str) -> list[Step]:
 
 
 def _limit_text(rule: ClockRule) -> str:
-    text = f"{rule.amount} {rule.unit}"
+    unit = vat_label(rule.unit)
+    text = f"{rule.amount} {unit}"
     if rule.reduced_amount is not None and rule.reduced_from:
-        text += f" ({rule.reduced_amount} {rule.unit} if {Urgency(rule.reduced_from).label} or more urgent)"
+        urgency = vat_label(Urgency(rule.reduced_from).value)
+        reduced = _(
+            "%(amount)s %(unit)s if %(urgency)s or more urgent",
+            amount=rule.reduced_amount,
+            unit=unit,
+            urgency=urgency,
+        )
+        text += f" ({reduced})"
     return text
 
 
@@ -157,7 +167,7 @@ def clock_report(user: Actor, filters: VictimFilters, *, today: date | None = No
         rows.append(
             ClockRow(
                 step=rule.step,
-                label=STEP_LABELS[Step(rule.step)],
+                label=step_label(rule.step),
                 limit=_limit_text(rule),
                 counts=suppress_line(counts, threshold=limit),
                 allegations=total,

@@ -25,8 +25,8 @@ from vat.allegations import clock, cycle
 from vat.allegations.cycle_models import AccountabilityStep, CycleStep
 from vat.allegations.models import Allegation, Outcome, Step
 from vat.auth.actor import Actor
-from vat.claims.history import country_name
 from vat.db import db
+from vat.inputs import country_label
 from vat.reports.claims import waiting_on_member_states
 from vat.reports.clock import step_states
 from vat.reports.scope import VictimFilters, place_conditions, sees_rows, threshold
@@ -89,7 +89,7 @@ def scorecard(user: Actor, *, reads_ledger: bool, today: date | None = None) -> 
         lines.append(
             ScoreLine(
                 member_state=state,
-                name=country_name(state),
+                name=country_label(state),
                 counts=shown,
                 nio_average_days=_average(days, decisions) if decisions and decisions >= limit else None,
                 longest_wait_days=waits[state].longest_days if state in waits else None,

@@ -33,6 +33,7 @@ from vat.reports.scope import (
 from vat.reports.sql import days_between
 from vat.reports.suppression import SuppressedTable, suppress
 from vat.reports.tallies import tallied
+from vat.victims.labels import vat_label
 from vat.victims.models import (
     Assistance,
     Communication,
@@ -255,8 +256,8 @@ def aggregate_support(user: Actor, filters: VictimFilters, *, today: date | None
     types = [t for t in ServiceType if any(k[0] == t.value for k in counts)]
     statuses = list(ServiceStatus)
     by_service = suppress(
-        [t.label for t in types],
-        [s.label for s in statuses],
+        [vat_label(t.value) for t in types],
+        [vat_label(s.value) for s in statuses],
         [[counts.get((t.value, s.value), 0) for s in statuses] for t in types],
         threshold=threshold(),
     )
@@ -322,7 +323,7 @@ def support_export_rows(rows: Any) -> Any:
 def services_by_type(user: Actor, filters: VictimFilters) -> list[tuple[str, int]]:
     """How many services of each type the victims in scope were referred to or received."""
     totals = counted(user, filters)
-    return [(t.label, totals[name]) for name, t in TYPE_COLUMNS]
+    return [(vat_label(t.value), totals[name]) for name, t in TYPE_COLUMNS]
 
 
 def victims_count(user: Actor, filters: VictimFilters, *, consented_only: bool = False) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ledger.models import Entry
@@ -119,6 +120,86 @@ FUND_SHEETS = {
 }
 
 
+# The PDF is read by people, the CSV and workbook by programs too: the PDF shows the sheets'
+# names, headings and fixed items in the reader's language, the sheets keep their stable words.
+PDF_WORDS = {
+    "item": _l("item"),
+    "source": _l("source"),
+    "US$": _l("US$"),
+    "donor": _l("donor"),
+    "pledged US$": _l("pledged US$"),
+    "received US$": _l("received US$"),
+    "outstanding US$": _l("outstanding US$"),
+    "contributing country": _l("contributing country"),
+    "withheld US$": _l("withheld US$"),
+    "transferred US$": _l("transferred US$"),
+    "title": _l("title"),
+    "partner": _l("partner"),
+    "country": _l("country"),
+    "focus": _l("focus"),
+    "status": _l("status"),
+    "planned start": _l("planned start"),
+    "planned end": _l("planned end"),
+    "actual start": _l("actual start"),
+    "actual end": _l("actual end"),
+    "approved US$": _l("approved US$"),
+    "disbursed US$": _l("disbursed US$"),
+    "remaining US$": _l("remaining US$"),
+    "victims paid": _l("victims paid"),
+    "paid to named victims US$": _l("paid to named victims US$"),
+    "behind schedule": _l("behind schedule"),
+    "victims reported": _l("victims reported"),
+    "reported reaching named victims US$": _l("reported reaching named victims US$"),
+    "share paid to named victims %": _l("share paid to named victims %"),
+    "share reported reaching named victims %": _l("share reported reaching named victims %"),
+    "project": _l("project"),
+    "report": _l("report"),
+    "period from": _l("period from"),
+    "period to": _l("period to"),
+    "due on": _l("due on"),
+    "received on": _l("received on"),
+    "overdue": _l("overdue"),
+    "month": _l("month"),
+    "income US$": _l("income US$"),
+    "spending US$": _l("spending US$"),
+    "opening fund balance": _l("opening fund balance"),
+    "total income": _l("total income"),
+    "total expenses": _l("total expenses"),
+    "closing fund balance": _l("closing fund balance"),
+    "opening cash": _l("opening cash"),
+    "closing cash": _l("closing cash"),
+    "projects: paid to named victims": _l("projects: paid to named victims"),
+    "projects: share of disbursements paid to named victims (%)": _l(
+        "projects: share of disbursements paid to named victims (%)"
+    ),
+    "projects: partners reported reaching named victims": _l(
+        "projects: partners reported reaching named victims"
+    ),
+    "projects: share of disbursements on individual needs (%)": _l(
+        "projects: share of disbursements on individual needs (%)"
+    ),
+    "suppressed": _l("suppressed"),
+    "yes": _l("yes"),
+    "Pledges and receipts": _l("Pledges and receipts"),
+    "Withheld payments": _l("Withheld payments"),
+    "Projects": _l("Projects"),
+    "Partner reports": _l("Partner reports"),
+    "By month": _l("By month"),
+}
+
+
+def _for_reading(sheets: list[Sheet], start: date, end: date) -> list[Sheet]:
+    def word(value: Any) -> Any:
+        return str(PDF_WORDS[value]) if isinstance(value, str) and value in PDF_WORDS else value
+
+    read = [
+        (word(name), [word(h) for h in header], [[word(v) for v in row] for row in rows])
+        for name, header, rows in sheets
+    ]
+    read[0] = (_("Fund %(start)s to %(end)s", start=start, end=end), *read[0][1:])
+    return read
+
+
 # Hidden together, each with the count of victims that hides it.
 SUPPRESSED = {
     **dict.fromkeys(("victims_paid", "paid_to_victims", "individual_share"), "victims_paid"),
@@ -188,6 +269,7 @@ def fund_export(fmt: str) -> Response:
     sheets = _fund_sheets(statement)
     audit_export("fund-statement", fmt, {"start": start, "end": end}, sum(len(rows) for _, _, rows in sheets))
     if fmt == "pdf":
-        title = f"Fund statement, {start.isoformat()} to {end.isoformat()}"
-        return download("fund-statement", fmt, fund_statement_pdf(title, sheets, generated=date.today()))
+        title = _("Fund statement, %(start)s to %(end)s", start=start.isoformat(), end=end.isoformat())
+        pdf = fund_statement_pdf(title, _for_reading(sheets, start, end), generated=date.today())
+        return download("fund-statement", fmt, pdf)
     return download_sheets("fund-statement", fmt, sheets)
