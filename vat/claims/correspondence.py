@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from vat.auth.actor import Actor
@@ -16,9 +17,10 @@ from vat.claims.history import audit_claim, country_name
 from vat.claims.models import Claim, ClaimStep, Letter, LetterChannel, LetterDirection
 from vat.db import db
 from vat.errors import DomainError
-from vat.inputs import InvalidField, choice, clean_text, past_date, today
+from vat.inputs import InvalidField, choice, clean_text, country_label, past_date, today
 from vat.victims import family, letters
 from vat.victims import listing as victim_listing
+from vat.victims.labels import vat_label
 from vat.victims.letter_templates import LETTER_LANGUAGES
 from vat.victims.models import Communication
 from vat.victims.outcomes import INFORM_CLAIM_STEP
@@ -122,30 +124,40 @@ def victim_without_update(claim: Claim, on: date | None = None) -> bool:
 
 
 def update_text(claim: Claim) -> str:
-    """A suggested summary of the update owed to the victim (no names)."""
-    state = country_name(claim.member_state)
+    """A suggested summary of the update owed to the victim (no names), in the writer's language."""
+    state = country_label(claim.member_state)
     order = claim.orders[-1] if claim.orders else None
-    basis = (claim.paternity_basis or "").replace("_", " ")
+    basis = vat_label(claim.paternity_basis)
     texts = {
-        S.RECORDED: "recorded.",
-        S.CONSENT_OBTAINED: f"consent recorded; the claim can now be referred to {state}.",
-        S.REFERRED: f"referred to {state}.",
-        S.DNA_REQUESTED: "DNA sampling requested.",
-        S.SAMPLES_TAKEN: "DNA samples taken.",
-        S.DNA_RESULT: f"DNA result received ({claim.dna_result}).",
-        S.PATERNITY_ESTABLISHED: f"paternity established ({basis}).",
+        S.RECORDED: _("recorded."),
+        S.CONSENT_OBTAINED: _("consent recorded; the claim can now be referred to %(state)s.", state=state),
+        S.REFERRED: _("referred to %(state)s.", state=state),
+        S.DNA_REQUESTED: _("DNA sampling requested."),
+        S.SAMPLES_TAKEN: _("DNA samples taken."),
+        S.DNA_RESULT: _("DNA result received (%(result)s).", result=vat_label(claim.dna_result)),
+        S.PATERNITY_ESTABLISHED: _("paternity established (%(basis)s).", basis=basis),
         S.SUPPORT_ORDERED: (
-            f"child-support order made: {order.amount} {order.currency} {order.frequency} "
-            f"from {order.starts_on.isoformat()}."
+            _(
+                "child-support order made: %(amount)s %(currency)s %(frequency)s from %(start)s.",
+                amount=order.amount,
+                currency=order.currency,
+                frequency=vat_label(order.frequency),
+                start=order.starts_on.isoformat(),
+            )
             if order
-            else "child-support order made."
+            else _("child-support order made.")
         ),
-        S.PAYING: "payments have started.",
-        S.CLOSED: f"closed ({claim.closing_reason.replace('_', ' ')})."
+        S.PAYING: _("payments have started."),
+        S.CLOSED: _("closed (%(reason)s).", reason=vat_label(claim.closing_reason))
         if claim.closing_reason
-        else "closed.",
+        else _("closed."),
     }
-    return f"Paternity claim {claim.code}, {claim.step_on.isoformat()}: {texts[claim.current_step]}"
+    return _(
+        "Paternity claim %(code)s, %(date)s: %(step)s",
+        code=claim.code,
+        date=claim.step_on.isoformat(),
+        step=texts[claim.current_step],
+    )
 
 
 def step_letter(*, actor: Actor, claim: Claim, language: str) -> list[str]:
