@@ -22,19 +22,12 @@ from tests.security.conftest import FIXED_ARGUMENTS, IN_SCOPE, Clients, in_addre
 from vat.auth.models import Role
 from vat.auth.policy import can, declared_permission
 from vat.db import Base, db
-from vat.victims.import_template import COLUMNS
 from vat.victims.import_values import VOCABULARIES
 
 ROOT = Path(__file__).resolve().parents[2]
 # Files and the health probe show no page to read; downloads other than the PDF are skipped.
 SKIPPED = frozenset({"static", "ledger.static", "main.health"})
 PDF = "reports.fund_export"  # the fund statement, as a PDF
-
-
-# Known gaps, English still shown in French or Chinese (issue 19, item 1 left to do): removed
-# from the text before the check; delete once translated. The victims import's column notes
-# (vat/victims/import_template.py) are English only.
-KNOWN_IMPORT_GAPS = tuple(note for sheet in COLUMNS.values() for _column, _required, note in sheet)
 
 
 def codes() -> list[str]:
@@ -103,7 +96,7 @@ def read(response: Any) -> str | None:
 @pytest.mark.parametrize("language", ["fr", "zh"])
 def test_every_page_reads_in_the_language_asked_for(app, make_user, language):
     typed = sorted(
-        {*demo_strings(app), *KNOWN_IMPORT_GAPS, *codes()},
+        {*demo_strings(app), *codes()},
         key=len,
         reverse=True,
     )

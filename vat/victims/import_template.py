@@ -8,6 +8,8 @@ import csv
 import io
 from typing import Any, cast
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -15,42 +17,50 @@ from vat.victims.import_values import VOCABULARIES
 
 KINDS = ("victims", "allegations", "links", "assistance")
 DATE = "YYYY-MM-DD"
-COUNTRY = "ISO 3166 alpha-2 or alpha-3 code (CF, CAF) or English or French name"
-HISTORICAL = "yes for a record from an old tracker: what it never kept is counted as not recorded"
+COUNTRY = _l("ISO 3166 alpha-2 or alpha-3 code (CF, CAF) or English or French name")
+HISTORICAL = _l("yes for a record from an old tracker: what it never kept is counted as not recorded")
+ENCRYPTED = _l("encrypted")
+CASE_CODE = _l("a victim's case code")
 
 
-def _values(column: str) -> str:
+def _joined(*parts: Any) -> LazyString:
+    """A note of several pieces, each translated when the note is shown."""
+    return LazyString(lambda: "".join(str(part) for part in parts))
+
+
+def _values(column: str) -> LazyString:
     codes = ", ".join(m.value for m in VOCABULARIES[column])
-    return f"{codes} (or the label in English, French or Chinese)"
+    return _joined(codes, " (", _l("or the label in English, French or Chinese"), ")")
 
 
-COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
+# Each column: its name, whether it is required, and a note on its values (shown translated).
+COLUMNS: dict[str, list[tuple[str, bool, Any]]] = {
     "victims": [
-        ("case_code", True, "e.g. CAR-2016-0007; kept as is, and the key for re-imports"),
+        ("case_code", True, _l("e.g. CAR-2016-0007; kept as is, and the key for re-imports")),
         ("country_code", True, COUNTRY),
-        ("mission", False, "e.g. MINUSCA"),
-        ("registered_on", False, f"{DATE}; today if empty"),
+        ("mission", False, _l("e.g. MINUSCA")),
+        ("registered_on", False, _l("YYYY-MM-DD; today if empty")),
         ("sex", False, _values("sex")),
         ("age_group", False, _values("age_group")),
         ("date_of_birth", False, DATE),
-        ("name", False, "encrypted"),
-        ("aliases", False, "encrypted; separate names with ;"),
-        ("contact", False, "encrypted"),
-        ("location", False, "encrypted"),
-        ("notes", False, "encrypted"),
-        ("consents", False, "purposes given, separated by ; — " + _values("consents")),
-        ("consent_date", False, f"{DATE} (needed with consents)"),
+        ("name", False, ENCRYPTED),
+        ("aliases", False, _l("encrypted; separate names with ;")),
+        ("contact", False, ENCRYPTED),
+        ("location", False, ENCRYPTED),
+        ("notes", False, ENCRYPTED),
+        ("consents", False, _joined(_l("purposes given, separated by ;"), " — ", _values("consents"))),
+        ("consent_date", False, _l("YYYY-MM-DD (needed with consents)")),
         ("consent_method", False, _values("consent_method")),
     ],
     "allegations": [
-        ("reference", True, "e.g. 0399/15; the key for re-imports"),
+        ("reference", True, _l("e.g. 0399/15; the key for re-imports")),
         ("country_code", True, COUNTRY),
-        ("mission", False, "entity or mission, e.g. MINUSCA, UNHCR"),
+        ("mission", False, _l("entity or mission, e.g. MINUSCA, UNHCR")),
         ("entity_category", False, _values("entity_category")),
         ("personnel_category", False, _values("personnel_category")),
         ("perpetrator_country", False, COUNTRY),
-        ("perpetrators", False, "number of alleged perpetrators"),
-        ("type", False, _values("type") + "; sexual_exploitation and sexual_abuse too"),
+        ("perpetrators", False, _l("number of alleged perpetrators")),
+        ("type", False, _joined(_values("type"), "; ", _l("sexual_exploitation and sexual_abuse too"))),
         ("sub_type", False, _values("sub_type")),
         ("urgency", False, _values("urgency")),
         ("received_on", False, DATE),
@@ -62,27 +72,35 @@ COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
         ("investigating_entity", False, _values("investigating_entity")),
         ("investigation_status", False, _values("investigation_status")),
         ("outcome", False, _values("outcome")),
-        ("actions_taken", False, "free text"),
-        ("historical", False, HISTORICAL + " (steps without a date are not overdue)"),
+        ("actions_taken", False, _l("free text")),
+        ("historical", False, _joined(HISTORICAL, " (", _l("steps without a date are not overdue"), ")")),
     ],
     "links": [
-        ("case_code", True, "a victim's case code"),
-        ("reference", True, "an allegation's reference number"),
+        ("case_code", True, CASE_CODE),
+        ("reference", True, _l("an allegation's reference number")),
     ],
     "assistance": [
-        ("case_code", True, "a victim's case code"),
+        ("case_code", True, CASE_CODE),
         ("service_type", True, _values("service_type")),
-        ("provider", False, "e.g. UNFPA, an NGO"),
+        ("provider", False, _l("e.g. UNFPA, an NGO")),
         ("referral_date", False, DATE),
         ("start_date", False, DATE),
         ("end_date", False, DATE),
         ("status", False, _values("status")),
-        ("cost", False, "a number, e.g. 120.50"),
-        ("currency", False, "ISO 4217, e.g. USD, XAF"),
+        ("cost", False, _l("a number, e.g. 120.50")),
+        ("currency", False, _l("ISO 4217, e.g. USD, XAF")),
         ("funding_source", False, _values("funding_source")),
-        ("notes", False, "encrypted"),
-        ("row_key", False, "your own identifier of the row: rows with the same row_key are one service"),
-        ("historical", False, HISTORICAL + " (a completed service may lack its dates and the consent)"),
+        ("notes", False, ENCRYPTED),
+        (
+            "row_key",
+            False,
+            _l("your own identifier of the row: rows with the same row_key are one service"),
+        ),
+        (
+            "historical",
+            False,
+            _joined(HISTORICAL, " (", _l("a completed service may lack its dates and the consent"), ")"),
+        ),
     ],
 }
 
@@ -154,7 +172,7 @@ def template_workbook() -> io.BytesIO:
         sheet.append([name for name, _, _ in COLUMNS[kind]])
         sheet.append(example_row(kind))
         for name, required, help_text in COLUMNS[kind]:
-            readme.append([kind, name, "yes" if required else "", help_text])
+            readme.append([kind, name, "yes" if required else "", str(help_text)])
     readme.append([])
     readme.append(
         ["Delete no sheet you need; leave a sheet with only its header row to import nothing of that kind."]
