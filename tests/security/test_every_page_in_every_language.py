@@ -8,6 +8,7 @@ data, not ours: the demo's own stored strings are taken out of the page before t
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import String, Text, select
 
+from tests.english_left import _english as english_pieces
 from tests.english_left import english_left, shown_text
 from tests.reports.pdf_text import pdf_text
 from tests.security.conftest import FIXED_ARGUMENTS, IN_SCOPE, Clients, in_address, seeded_objects
@@ -30,6 +32,16 @@ SKIPPED = frozenset({"static", "ledger.static", "main.health"})
 PDF = "reports.fund_export"  # the fund statement, as a PDF
 
 
+# Known gaps (issue 19, item 1, left to do): the memos ledger/services/grants.py writes in English
+# when it books (stored, then shown as stored by the journal and the ledger's pages). Removed from
+# the text before the check; delete an entry once its memo is translated at display.
+KNOWN_GAPS = (
+    re.compile(r"Grant approved: "),
+    re.compile(r"Tranche to .+? for .+?, ref\. "),
+    re.compile(r"Programme support cost at [\d.]+% on entry \d+"),
+)
+
+
 def codes() -> list[str]:
     """The import's lists of stored codes, which stay as they are in every language."""
     return [", ".join(m.value for m in vocabulary) for vocabulary in VOCABULARIES.values()]
@@ -42,10 +54,9 @@ class _RoleOnly:
         self.role = role
 
 
-def demo_strings(app: Flask) -> list[str]:
-    """Every string of the demo of three words or more, longest first: the data the pages show as
-    typed. Those stored in plain columns, and the demo's own literals (what it encrypts: notes,
-    complaints)."""
+def demo_literals() -> set[str]:
+    """The strings of three words or more the demo types (seeding/demo*.py): names, titles, notes,
+    complaints, including those it encrypts."""
     found: set[str] = set()
     for module in sorted((ROOT / "seeding").glob("demo*.py")):
         for node in ast.walk(ast.parse(module.read_text())):
@@ -55,6 +66,12 @@ def demo_strings(app: Flask) -> list[str]:
                 and len(node.value.split()) >= 3
             ):
                 found.add(node.value)
+    return found
+
+
+def stored_strings(app: Flask) -> set[str]:
+    """The strings of three words or more stored in plain columns of the seeded database."""
+    found: set[str] = set()
     with app.app_context():
         for table in Base.metadata.sorted_tables:
             columns = [c for c in table.columns if isinstance(c.type, String | Text)]
@@ -63,7 +80,15 @@ def demo_strings(app: Flask) -> list[str]:
             for row in db.session.execute(select(*columns)):
                 found.update(v for v in row if isinstance(v, str) and len(v.split()) >= 3 and len(v) < 2000)
         db.session.rollback()
-    return sorted(found, key=len, reverse=True)
+    return found
+
+
+def data_shown(app: Flask, language: str) -> list[str]:
+    """What pages show as data, longest first: what the demo typed, and what is stored unless it
+    holds a sentence of our catalogue (our code wrote it: an English memo, an account's name)."""
+    ours = english_pieces(language)
+    stored = {text for text in stored_strings(app) if not any(piece in text for piece in ours)}
+    return sorted({*demo_literals(), *stored, *codes()}, key=len, reverse=True)
 
 
 def get_routes(app: Flask, language: str) -> list[tuple[str, str, Any]]:
@@ -95,15 +120,12 @@ def read(response: Any) -> str | None:
 
 @pytest.mark.parametrize("language", ["fr", "zh"])
 def test_every_page_reads_in_the_language_asked_for(app, make_user, language):
-    typed = sorted(
-        {*demo_strings(app), *codes()},
-        key=len,
-        reverse=True,
-    )
+    typed = data_shown(app, language)
     routes = get_routes(app, language)
     clients = Clients(app, make_user)
     left: dict[str, set[str]] = defaultdict(set)  # an English sentence → where it was read
     read_pages = 0
+    failed: list[str] = []  # a page that breaks in this language
     for role in [None, *Role]:
         client = clients.signed_in(role)
         for endpoint, url, permission in routes:
@@ -112,15 +134,20 @@ def test_every_page_reads_in_the_language_asked_for(app, make_user, language):
             if role is not None and (permission.value == "public" or not can(_RoleOnly(role), permission)):
                 continue
             response = client.get(url, headers={"Accept-Language": language})
+            if response.status_code >= 500:
+                failed.append(f"{role.value if role else 'anonymous'} {url} {response.status_code}")
             text = read(response)
             response.close()
             if text is None:
                 continue
             read_pages += 1
+            for gap in KNOWN_GAPS:
+                text = gap.sub(" ", text)
             for value in typed:
                 text = text.replace(value, " ")
             for sentence in english_left(text, language):
                 left[sentence].add(f"{role.value if role else 'anonymous'} {endpoint} {response.status_code}")
     report = "\n".join(f"{sentence!r}: {sorted(where)[:3]}" for sentence, where in sorted(left.items()))
+    assert not failed, failed
     assert not left, f"{len(left)} English sentences left in {language}:\n{report}"
     assert read_pages > 200

@@ -62,8 +62,9 @@ def xlsx_file(sheets: Sheets) -> IO[bytes]:
     sheet goes to disk row by row) into an anonymous temporary file, rewound. The caller closes it
     (closing removes it)."""
     workbook = Workbook(write_only=True)
+    used: set[str] = set()
     for title, header, rows in sheets:
-        sheet = workbook.create_sheet(title=_sheet_title(title))
+        sheet = workbook.create_sheet(title=_unique_title(_sheet_title(title), used))
         sheet.append([_xlsx_cell(neutralise(h)) for h in header])
         for row in rows:
             sheet.append([_xlsx_cell(neutralise(v)) for v in row])
@@ -98,6 +99,17 @@ def blocks(handle: IO[bytes]) -> Iterator[bytes]:
 
 def _xlsx_cell(value: Cell) -> Cell:
     return XLSX_ILLEGAL.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+def _unique_title(title: str, used: set[str]) -> str:
+    """A title no other sheet has, within 31 characters: two translated titles may share their
+    first 31 (openpyxl's own suffix would make one longer than spreadsheet programs read)."""
+    unique, number = title, 1
+    while unique.casefold() in used:
+        number += 1
+        unique = f"{title[: 31 - len(str(number)) - 1]} {number}"
+    used.add(unique.casefold())
+    return unique
 
 
 def _sheet_title(title: str) -> str:
