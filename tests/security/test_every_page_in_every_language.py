@@ -3,7 +3,8 @@ read in French and in Chinese hold no English sentence of ours (`tests.english_l
 signs in (a new user of the demo's scope, no language of their own) and its browser asks for the
 language; every GET route of the URL map is opened with its arguments filled from the demo's
 records in that scope (`seeded_objects`). Text the demo's people typed (names, notes, reasons) is
-data, not ours: the demo's own stored strings are taken out of the page before the check."""
+data, not ours, and is taken out of the page before the check (`data_shown`); so are the known
+gaps (`KNOWN_GAPS`). A page that answers 5xx in the language fails too."""
 
 from __future__ import annotations
 
