@@ -11,7 +11,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ledger import engine
+from ledger import engine, memos
 from ledger.engine import CASH, CONTRIBUTIONS, PLEDGES_RECEIVABLE, EntryKind, Line
 from ledger.models import Donor, DonorKind, Pledge, Receipt
 from ledger.services.booking import (
@@ -111,7 +111,9 @@ def record_pledge(
         payload=payload,
         kind=EntryKind.PLEDGE,
         on=pledged_on,
-        memo=f"Pledge by {donor.name}" + (f" (earmarked: {earmark})" if earmark else ""),
+        memo=memos.PLEDGE_EARMARKED.write(donor=donor.name, earmark=earmark)
+        if earmark
+        else memos.PLEDGE.write(donor=donor.name),
         lines=pair(PLEDGES_RECEIVABLE, CONTRIBUTIONS, currency, amount, rate, dims),
     )
     return pledge
@@ -233,7 +235,7 @@ def record_receipt(
         payload=payload,
         kind=EntryKind.RECEIPT,
         on=received_on,
-        memo=f"Receipt from {donor.name}, ref. {receipt.bank_reference}",
+        memo=memos.RECEIPT.write(donor=donor.name, reference=receipt.bank_reference),
         lines=lines,
     )
     return receipt

@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ledger import engine, refusals
+from ledger import engine, memos, refusals
 from ledger.engine import CASH, CONTRIBUTIONS, WITHHELD_INCOME, EntryKind, Line
 from ledger.models import (
     Account,
@@ -224,7 +224,7 @@ def _mirror(
         payload=dict(payload),
         kind=EntryKind.REVERSAL,
         entry_date=on,
-        memo=f"Reversal of entry {entry.seq}: {memo}",
+        memo=memos.REVERSAL.write(seq=entry.seq, memo=memo),
         lines=lines,
         reverses=entry,
         maker=maker,

@@ -13,7 +13,7 @@ from flask.signals import Namespace
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from ledger import engine
+from ledger import engine, memos
 from ledger.engine import CASH, GRANT_EXPENSE, GRANTS_PAYABLE, PROGRAMME_SUPPORT, USD, EntryKind, Line
 from ledger.models import (
     ExchangeRate,
@@ -156,7 +156,7 @@ def approve_project(
         payload=payload,
         kind=EntryKind.GRANT_APPROVAL,
         on=approved_on,
-        memo=f"Grant approved: {project.title} ({project.partner})",
+        memo=memos.GRANT.write(title=project.title, partner=project.partner),
         lines=pair(GRANT_EXPENSE, GRANTS_PAYABLE, currency, amount, rate, dims),
     )
     return project
@@ -282,7 +282,7 @@ def release_project(
             payload=payload,
             kind=EntryKind.GRANT_RELEASE,
             entry_date=on,
-            memo=f"Undisbursed grant released ({status.value}): {project.title}. {reason}"[:300],
+            memo=memos.RELEASE.write(status=status.value, title=project.title, reason=reason),
             lines=[
                 Line(GRANTS_PAYABLE, project.currency, left, rate, usd=usd, dims=dims),
                 Line(GRANT_EXPENSE, project.currency, -left, rate, usd=-usd, dims=dims),
@@ -534,7 +534,7 @@ def _post_tranche(*, actor: Actor, tranche: Tranche, maker: Actor | None) -> Non
         payload=payload,
         kind=EntryKind.DISBURSEMENT,
         entry_date=tranche.paid_on,
-        memo=f"Tranche to {project.partner} for {project.title}, ref. {tranche.reference}",
+        memo=memos.TRANCHE.write(partner=project.partner, title=project.title, reference=tranche.reference),
         lines=lines,
         maker=maker,
     )
@@ -549,7 +549,7 @@ def _post_tranche(*, actor: Actor, tranche: Tranche, maker: Actor | None) -> Non
             payload=payload,
             kind=EntryKind.PROGRAMME_SUPPORT,
             entry_date=tranche.paid_on,
-            memo=f"Programme support cost at {psc_rate() * 100:.2f}% on entry {entry.seq}",
+            memo=memos.SUPPORT_COST.write(rate=f"{psc_rate() * 100:.2f}", seq=entry.seq),
             lines=pair(PROGRAMME_SUPPORT, CASH, USD, psc, None, dims),
             maker=maker,
         )

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.signals import Namespace
 from flask_babel import lazy_gettext as _l
 
-from ledger import engine
+from ledger import engine, memos
 from ledger.engine import CASH, VICTIM_SUPPORT, EntryKind
 from ledger.models import DirectSupport, Outflow, OutflowKind, Project, SupportRoute
 from ledger.services import four_eyes
@@ -168,7 +168,7 @@ def _post(outflow: Outflow, actor: Actor, maker: Actor | None) -> int:
         payload={"event": "victim_support", "outflow": outflow.id},
         kind=EntryKind.VICTIM_SUPPORT,
         on=paid_on,
-        memo=f"Direct support to {support.case_code}: {support.purpose}"[:300],
+        memo=memos.DIRECT_SUPPORT.write(case_code=support.case_code, purpose=support.purpose),
         lines=pair(VICTIM_SUPPORT, CASH, currency, amount, rate, dims),
         maker=maker,
     )

@@ -10,7 +10,7 @@ from typing import Any
 from flask.signals import Namespace
 from flask_babel import lazy_gettext as _l
 
-from ledger import engine
+from ledger import engine, memos
 from ledger.engine import CASH, USD, WITHHELD_INCOME, WITHHELD_RECEIVABLE, EntryKind, Line
 from ledger.models import Withholding, WithholdingTransfer
 from ledger.services.booking import (
@@ -103,7 +103,7 @@ def record_withholding(
         payload=payload,
         kind=EntryKind.WITHHOLDING,
         on=decided_on,
-        memo=f"Withheld from {code} for allegation {allegation_ref}",
+        memo=memos.WITHHELD.write(country=code, allegation=allegation_ref),
         lines=pair(WITHHELD_RECEIVABLE, WITHHELD_INCOME, currency, amount, rate, dims),
     )
     return withholding
@@ -179,7 +179,7 @@ def record_withholding_transfer(
         payload=payload,
         kind=EntryKind.WITHHELD_TRANSFER,
         on=transferred_on,
-        memo=f"Transfer of amount withheld from {withholding.country_code} ({withholding.allegation_ref})",
+        memo=memos.TRANSFER.write(country=withholding.country_code, allegation=withholding.allegation_ref),
         lines=with_exchange_difference([cash, cleared], currency, dims),
     )
     return transfer

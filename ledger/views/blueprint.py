@@ -14,6 +14,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from ledger import memos
 from ledger.cli import attach
 from ledger.labels import account_name, account_type
 from ledger.services import four_eyes
@@ -34,6 +35,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 attach(bp.cli)  # type: ignore[arg-type]  # Blueprint.cli is an AppGroup, typed as a Group
+bp.add_app_template_filter(memos.shown, "memo")  # a stored memo in the reader's language
 
 
 @bp.context_processor
