@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, se
 from ledger import engine
 from ledger.balances import balances
 from ledger.engine import WITHHELD_RECEIVABLE, from_minor
-from ledger.models import Posting, Withholding, WithholdingTransfer
+from ledger.models import Account, Posting, Withholding, WithholdingTransfer
 from ledger.reports.amounts import exponents, summed
 from ledger.services.booking import standing
 from vat.db import db
@@ -111,9 +111,27 @@ def by_mission() -> dict[tuple[str, str], dict[str, Decimal]]:
     return _amounts_by(func.coalesce(Withholding.mission, ""))
 
 
-def by_country() -> dict[tuple[str, str], dict[str, Decimal]]:
-    """Withheld, transferred and outstanding per contributing country and currency."""
-    return _amounts_by(Withholding.country_code)
+def outstanding_by_country() -> dict[tuple[str, str], Decimal]:
+    """Withheld and not yet transferred per contributing country and currency, where not zero:
+    the withheld-receivable account's kept balances (total rows), a few per month. Equal to the
+    standing withholdings less their standing transfers: every posting to the receivable carries
+    its withholding's country and currency (a withholding debits it, a transfer credits it, a
+    reversal mirrors either), and a withholding is reversed only once no transfer stands on it."""
+    kept = balances(columns=("account_id", "currency", "country_code", "amount_minor"))
+    query = (
+        select(kept.c.country_code, kept.c.currency, summed(kept.c.amount_minor))
+        .where(
+            kept.c.account_id
+            == select(Account.id).where(Account.code == WITHHELD_RECEIVABLE).scalar_subquery()
+        )
+        .group_by(kept.c.country_code, kept.c.currency)
+    )
+    found = {
+        (country, currency): from_minor(minor, currency)
+        for country, currency, minor in db.session.execute(query)
+        if minor
+    }
+    return dict(sorted(found.items()))
 
 
 def _amounts_by(key: Any, *where: Any) -> dict[tuple[str, str], dict[str, Decimal]]:

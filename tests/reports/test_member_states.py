@@ -23,7 +23,10 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
+from ledger.engine import from_minor
+from ledger.models import Entry, Withholding, WithholdingTransfer
 from tests.ledger.conftest import Fund
 from vat.allegations.cycle_models import AccountabilityStep
 from vat.allegations.models import Allegation
@@ -185,3 +188,77 @@ def test_dashboard_and_auditor_page(app, client, login, world):
     assert '<span class="money">500,00\xa0$US</span>' in french
     dashboard = client.get("/").get_data(as_text=True)
     assert 'id="summary-overdue-cycle"' in dashboard
+
+
+def _outstanding_from_rows() -> dict[str, dict[str, Decimal]]:
+    """Withheld less transferred per country and currency, recomputed from the withholding and
+    transfer rows: those whose entry stands (booked and not reversed), without the ledger."""
+    reversed_ids = set(db.session.scalars(select(Entry.reverses_id).where(Entry.reverses_id.is_not(None))))
+    standing = {
+        w.id: w
+        for w in db.session.scalars(select(Withholding))
+        if w.entry_id is not None and w.entry_id not in reversed_ids
+    }
+    minor: dict[tuple[str, str], int] = {}
+    for w in standing.values():
+        minor[(w.country_code, w.currency)] = minor.get((w.country_code, w.currency), 0) + w.amount_minor
+    for t in db.session.scalars(select(WithholdingTransfer)):
+        w = standing.get(t.withholding_id)
+        if w is not None and t.entry_id is not None and t.entry_id not in reversed_ids:
+            minor[(w.country_code, w.currency)] -= t.amount_minor
+    found: dict[str, dict[str, Decimal]] = {}
+    for (country, currency), amount in sorted(minor.items()):
+        if amount:
+            found.setdefault(country, {})[currency] = from_minor(amount, currency)
+    return found
+
+
+@pytest.fixture
+def booked_more(app, world):
+    """On top of the world's withholding: one in euros partly transferred (and a transfer
+    reversed), a second month's for Pakistan (and a transfer reversed), a withholding reversed,
+    and one transferred in full."""
+    with app.app_context():
+        fund = Fund(*db.session.scalars(select(User).where(User.username.in_(("fund1", "fund2")))))
+        for month in (D(2026, 4, 1), D(2026, 5, 1), D(2026, 6, 1)):
+            fund.rate("EUR", month, "1.1")
+        euros = fund.withhold("4/26", "PAK", "1000", D(2026, 4, 15), currency="EUR")
+        fund.transfer(euros, "400", D(2026, 5, 10))
+        fund.reverse(db.session.get(Entry, fund.transfer(euros, "100", D(2026, 5, 12)).entry_id), ON, "typo")
+        first = db.session.scalar(select(Withholding).where(Withholding.allegation_ref == "1/26"))
+        fund.withhold("1/26", "PAK", "50", D(2026, 6, 2))
+        fund.reverse(db.session.get(Entry, fund.transfer(first, "70", D(2026, 6, 3)).entry_id), ON, "typo")
+        fund.reverse(
+            db.session.get(Entry, fund.withhold("5/26", "NPL", "250", D(2026, 5, 1)).entry_id), ON, "x"
+        )
+        fund.transfer(fund.withhold("6/26", "NPL", "120", D(2026, 5, 2)), "120", D(2026, 6, 1))
+        db.session.commit()
+        expected = _outstanding_from_rows()
+    assert expected == {"PAK": {"EUR": Decimal("600.00"), "USD": Decimal("550.00")}}
+    return expected
+
+
+@pytest.mark.parametrize("role, scope", [(Role.FUND_MANAGER, ""), (Role.AUDITOR, "")])
+def test_withheld_outstanding_equals_the_rows(app, client, login, make_user, booked_more, role, scope):
+    """Every withheld figure of the scorecard and of its page's export, read from the ledger's
+    kept balances, equals the recomputation from the withholding and transfer rows."""
+    card = _card(app, make_user, role, scope=scope, reads_ledger=True)
+    assert card.shows_withheld
+    shown = {line.member_state: line.withheld_outstanding for line in card.lines}
+    assert {state: amounts for state, amounts in shown.items() if amounts} == booked_more
+    assert all(shown[state] == {} for state in shown if state not in booked_more)
+    login(role, scope)
+    page = client.get("/reports/member-states").get_data(as_text=True)
+    assert '<span class="money">$550.00</span>' in page  # Pakistan's dollars, the reader's way
+    rows = list(
+        csv.reader(io.StringIO(client.get("/reports/member-states/export.csv").get_data(as_text=True)))
+    )
+    column = [name.lstrip("\ufeff") for name in rows[0]].index("withheld outstanding")
+    exported = {
+        row[0]: {
+            currency: Decimal(amount) for amount, currency in (p.split() for p in row[column].split("; "))
+        }
+        for row in rows[1:]
+        if row[column]
+    }
+    assert exported == booked_more

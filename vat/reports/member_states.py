@@ -167,11 +167,11 @@ def _average(days: int, decisions: int) -> Decimal:
 
 
 def _outstanding_by_country() -> dict[str, dict[str, Decimal]]:
-    """Withheld and not yet transferred, per contributing country and currency: the ledger's figures."""
+    """Withheld and not yet transferred, per contributing country and currency: the ledger's
+    kept balances (ledger.reports.withheld.outstanding_by_country)."""
     found: dict[str, dict[str, Decimal]] = {}
-    for (country, currency), amounts in withheld.by_country().items():
-        if amounts["outstanding"]:
-            found.setdefault(country, {})[currency] = amounts["outstanding"]
+    for (country, currency), outstanding in withheld.outstanding_by_country().items():
+        found.setdefault(country, {})[currency] = outstanding
     return found
 
 
