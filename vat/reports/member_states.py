@@ -7,9 +7,10 @@ Each allegation's verdicts are those of its page, counted in SQL by the twins of
 clock (vat.allegations.clock, through vat.reports.clock.step_states) and of the accountability
 cycle's clock (vat.allegations.cycle), over the allegations in the viewer's reach; no allegation
 is loaded (tests/reports/test_member_states.py compares them with the Python clocks). The claims'
-waits are the claims report's (vat.reports.claims); the withheld amounts the ledger's own
-reconciliation (ledger.reports.withheld). For viewers outside the advocates' scope,
-counts from 1 to k − 1 are hidden and an average needs k decisions (docs/reports-privacy.md)."""
+waits are the claims report's (vat.reports.claims); the withheld amounts the ledger's kept
+balances of the withheld receivable (ledger.reports.withheld). For viewers outside the
+advocates' scope, counts from 1 to k − 1 are hidden and an average needs k decisions
+(docs/reports-privacy.md)."""
 
 from __future__ import annotations
 
