@@ -39,7 +39,8 @@ from ledger.models import DonorKind, ProjectFocus, ProjectStatus, SupportRoute
 from ledger.services.partner_reports import KIND_LABELS
 from vat.addresses import MAX_ID
 from vat.human_time import HumanTime
-from vat.inputs import country_label, today
+from vat.inputs import country_choices, country_label, today
+from vat.money import shown
 from vat.plausibility import ConfirmAmount
 from vat.request_keys import KeyedForm
 
@@ -50,11 +51,12 @@ STATUS_LABELS = {
     ProjectStatus.COMPLETED: _l("Completed"),
     ProjectStatus.CANCELLED: _l("Cancelled"),
 }
-# Named when shown, in the reader's language.
-COUNTRY_CHOICES = [SelectChoice("", "—")] + [
-    SelectChoice(code, LazyString(country_label, code))
-    for code, _name in sorted(((c.alpha_3, c.name) for c in pycountry.countries), key=lambda c: c[1])
-]
+
+
+def country_select() -> list[SelectChoice]:
+    """ "—", then every country named and ordered in the reader's language, as the whole app lists
+    them (vat.inputs.country_choices); a callable, so each form asks in its own request's language."""
+    return [SelectChoice("", "—")] + [SelectChoice(code, name) for code, name in country_choices()]
 
 
 def finite(form: Any, field: Any) -> None:
@@ -65,7 +67,7 @@ def finite(form: Any, field: Any) -> None:
 def positive(limit: int) -> Callable[[Any, Any], None]:
     def check(form: Any, field: Any) -> None:
         if field.data is not None and field.data.is_finite() and not 0 < field.data <= limit:
-            raise ValidationError(_("Give a number above zero and at most %(limit)s.", limit=f"{limit:,}"))
+            raise ValidationError(_("Give a number above zero and at most %(limit)s.", limit=shown(limit)))
 
     return check
 
@@ -111,7 +113,7 @@ class DonorForm(KeyedForm):
             SelectChoice(DonorKind.OTHER.value, _l("Other donor")),
         ],
     )
-    country_code = SelectField(_l("Member state"), choices=COUNTRY_CHOICES, validators=[Optional()])
+    country_code = SelectField(_l("Member state"), choices=country_select, validators=[Optional()])
     name = StringField(_l("Name (other donors)"), validators=[Optional(), Length(max=120)])
 
 
@@ -173,7 +175,7 @@ class WithholdingForm(MoneyForm):
         description=_l("e.g. 0399/15"),
     )
     country_code = SelectField(
-        _l("Contributing country"), choices=COUNTRY_CHOICES, validators=[DataRequired()]
+        _l("Contributing country"), choices=country_select, validators=[DataRequired()]
     )
     amount = amount_field(_l("Amount withheld"))
     currency = currency_field()
@@ -197,7 +199,7 @@ class TransferForm(MoneyForm):
 class ProjectForm(MoneyForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     partner = StringField(_l("Implementing partner"), validators=[DataRequired(), Length(max=120)])
-    country_code = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validators=[DataRequired()])
+    country_code = SelectField(_l("Country"), choices=country_select, validators=[DataRequired()])
     focus = SelectField(_l("Focus"), choices=[SelectChoice(f.value, f.label) for f in ProjectFocus])
     amount = amount_field(_l("Approved amount"))
     currency = currency_field()
@@ -344,7 +346,7 @@ def purpose_field() -> StringField:
 
 class DirectSupportForm(MoneyForm):
     case_code = case_code_field()
-    country_code = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validators=[Optional()])
+    country_code = SelectField(_l("Country"), choices=country_select, validators=[Optional()])
     purpose = purpose_field()
     amount = amount_field()
     currency = currency_field()
@@ -375,7 +377,7 @@ class EnvelopeForm(MoneyForm):
     mission = StringField(
         _l("Mission"), validators=[DataRequired(), Length(max=40)], description=_l("e.g. MINUSCA")
     )
-    country_code = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validators=[DataRequired()])
+    country_code = SelectField(_l("Country"), choices=country_select, validators=[DataRequired()])
     usd = amount_field(_l("Envelope (US$)"))
     victim_cap = amount_field(_l("Cap per victim (US$)"))
     opens_on = DateField(_l("Opens on"), validators=[DataRequired()])
@@ -414,10 +416,11 @@ class JournalFilterForm(FlaskForm):
     kind = SelectField(_l("Source"), validators=[Optional()])
     project = IntegerField(_l("Project no."), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
     donor = SelectField(_l("Donor"), validators=[Optional()])
-    country = SelectField(_l("Country"), choices=COUNTRY_CHOICES, validators=[Optional()])
+    country = SelectField(_l("Country"), choices=country_select, validators=[Optional()])
 
 
-COUNTRY_NAMES = {choice.value: choice.label for choice in COUNTRY_CHOICES}
+# Named when shown, in the reader's language.
+COUNTRY_NAMES = {c.alpha_3: LazyString(country_label, c.alpha_3) for c in pycountry.countries}
 
 
 def known_values(label: Any) -> SelectField:

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar, overload
 
 import pycountry
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from vat.inputs import InvalidField
@@ -49,6 +50,15 @@ def known(value: str | None) -> str | None:
 def exponent(currency_code: str) -> int:
     """How many decimals the currency's minor unit has (ISO 4217)."""
     return NOT_TWO_DECIMALS.get(currency_code, 2)
+
+
+def shown(value: Decimal | int | str) -> str:
+    """A decimal grouped the reader's way with every decimal it has, never rounded (USD 1,234.50 /
+    1 234,50; JPY 1,234; a rate 655.957 / 655,957); also one written out as text (a close pack's
+    JSON keeps amounts and rates as exact decimal strings). Refusals name amounts with it too."""
+    value = Decimal(value)
+    places = max(0, -int(value.as_tuple().exponent))
+    return format_decimal(value, format="#,##0." + "0" * places if places else "#,##0")
 
 
 def check_places(field: str, amount: Decimal, currency_code: str) -> Decimal:

@@ -29,7 +29,7 @@ from vat.auth.models import (
     Role,
 )
 from vat.auth.policy import Permission, can
-from vat.money import exponent
+from vat.money import exponent, shown
 
 # (endpoint, label, permission) in display order; a link shows only to those who may follow it.
 NAVIGATION: list[tuple[str, Any, Permission]] = [
@@ -56,13 +56,9 @@ def amount(value: Decimal | None) -> str:
 
 
 def money(value: Decimal | str | None) -> str:
-    """An amount in its own currency's precision (USD 1,234.50; JPY 1,234), grouped the reader's way;
-    also one written out as text (a close pack's JSON keeps amounts as exact decimal strings)."""
-    if value is None:
-        return "—"
-    value = Decimal(value)
-    places = max(0, -int(value.as_tuple().exponent))
-    return format_decimal(value, format="#,##0." + "0" * places if places else "#,##0")
+    """An amount in its own currency's precision (USD 1,234.50; JPY 1,234), or an exchange rate with
+    all its decimals, grouped the reader's way (`vat.money.shown`)."""
+    return "—" if value is None else shown(value)
 
 
 def in_currency(value: Decimal | None, currency_code: str) -> str:

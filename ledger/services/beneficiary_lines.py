@@ -214,8 +214,8 @@ def _within_disbursed(report: ProjectReport, lines: list[_Line]) -> list[LineErr
         "The project's reported lines add up to %(currency)s %(total)s, more than the %(currency)s "
         "%(disbursed)s disbursed to it.",
         currency=project.currency,
-        total=f"{total:,}",
-        disbursed=f"{disbursed:,}",
+        total=money.shown(total),
+        disbursed=money.shown(disbursed),
     )
     return [LineError(0, "amount", str(message))]
 

@@ -34,6 +34,7 @@ from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import Conflict
 from vat.inputs import InvalidField, clean_text, each_field
+from vat.money import shown
 
 
 def create_donor(*, actor: Actor, name: str, kind: DonorKind, country_code: str | None = None) -> Donor:
@@ -155,7 +156,7 @@ def _against_pledge(
                     "Only %(currency)s %(amount)s of this pledge is outstanding; record the excess as an "
                     "unpledged contribution.",
                     currency=currency,
-                    amount=f"{outstanding:,}",
+                    amount=shown(outstanding),
                 ),
             )
         )

@@ -48,6 +48,7 @@ from vat.auth.actor import Actor
 from vat.db import db, utcnow
 from vat.errors import Conflict, DomainError
 from vat.inputs import InvalidField, clean_text, each_field
+from vat.money import shown
 
 DEFAULT_PSC_RATE = Decimal("0.13")
 
@@ -417,7 +418,7 @@ def _disbursable(project: Project, amount: Decimal) -> Decimal:
                 "Only %(currency)s %(amount)s of the approved amount is undisbursed "
                 "(after pending requests).",
                 currency=project.currency,
-                amount=f"{room:,}",
+                amount=shown(room),
             ),
         )
     return amount
@@ -445,8 +446,8 @@ def _victim_payments(
                 "The payments to victims (%(currency)s %(total)s) are more than the tranche "
                 "(%(currency)s %(amount)s).",
                 currency=currency,
-                total=f"{total:,}",
-                amount=f"{tranche:,}",
+                total=shown(total),
+                amount=shown(tranche),
             )
         )
     return sorted(checked)
@@ -516,7 +517,7 @@ def _post_tranche(*, actor: Actor, tranche: Tranche, maker: Actor | None) -> Non
             _l(
                 "Only %(currency)s %(amount)s of the approved amount is undisbursed.",
                 currency=project.currency,
-                amount=f"{undisbursed(project):,}",
+                amount=shown(undisbursed(project)),
             )
         )
     dims = {"project_id": project.id, "country_code": project.country_code}

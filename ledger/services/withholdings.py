@@ -32,6 +32,7 @@ from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, clean_text, each_field
 from vat.inputs import mission as mission_name
+from vat.money import shown
 
 signals = Namespace()
 # Sent before a withholding is booked, with `allegation_ref` and `country_code`: the victims' side
@@ -194,7 +195,7 @@ def _transferable(withholding: Withholding, amount: Decimal) -> Decimal:
             _l(
                 "Only %(currency)s %(amount)s of this withholding is outstanding.",
                 currency=withholding.currency,
-                amount=f"{outstanding:,}",
+                amount=shown(outstanding),
             ),
         )
     return amount

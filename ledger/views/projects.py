@@ -50,6 +50,7 @@ from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
 from vat.inputs import today
+from vat.money import shown
 from vat.paging import page_of
 from vat.sorting import Sort, SortableColumns, without_sort
 from vat.submission import act, given, submit, text
@@ -244,7 +245,7 @@ def _disburse_page(_form: TrancheForm, project: Project) -> dict[str, Any]:
             currency=project.currency,
             amount=_undisbursed(project),
             rate=f"{grants.psc_rate() * 100:.0f}",
-            threshold=f"{grants.approval_threshold():,}",
+            threshold=shown(grants.approval_threshold()),
         ),
     }
 
@@ -279,7 +280,7 @@ def request_disbursement(form: TrancheForm, row: Project) -> Recording[Tranche]:
 
 
 def _undisbursed(project: Project) -> str:
-    return f"{grants.undisbursed(project):,}"
+    return shown(grants.undisbursed(project))
 
 
 @bp.get("/approvals")

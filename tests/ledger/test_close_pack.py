@@ -142,10 +142,14 @@ def test_closing_out_of_order_is_refused_in_the_readers_language(fund, client, l
     assert db.session.scalar(select(func.count(Period.id))) == 0
 
 
-@pytest.mark.parametrize(("language", "cash"), [("en", "1,150.00"), ("fr", "1\u202f150,00")])
-def test_the_pack_on_screen_shows_amounts_the_readers_way(fund, client, login, language, cash):
-    """Issue 19, item 3: the pack's page shows its amounts through the money filter, not the JSON's
-    decimal strings (1150.00)."""
+@pytest.mark.parametrize(
+    ("language", "cash", "rate"),
+    [("en", "1,150.00", "1,234.56789"), ("fr", "1\u202f150,00", "1\u202f234,56789")],
+)
+def test_the_pack_on_screen_shows_amounts_the_readers_way(fund, client, login, language, cash, rate):
+    """Issue 19, item 3: the pack's page shows its amounts and rates through the money filter, not
+    the JSON's decimal strings (1150.00); a rate keeps every decimal it has (none rounded off)."""
+    fund.rate("XAF", date(2019, 1, 1), "1234.56789")
     fund.contribute("1000", on=date(2019, 1, 10))
     january = fund.withhold("0399/15", "ZAF", "400", date(2019, 1, 12))
     fund.transfer(january, "150", date(2019, 1, 20))
@@ -157,3 +161,4 @@ def test_the_pack_on_screen_shows_amounts_the_readers_way(fund, client, login, l
     assert page.status_code == 200
     assert f'<td class="num">{cash}</td>' in text  # cash at bank, on the trial balance
     assert "1150.00" not in text and "1000.00" not in text
+    assert f'<td>XAF</td><td class="num">{rate}</td>' in text and "1234.56789" not in text

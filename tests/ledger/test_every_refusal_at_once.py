@@ -102,6 +102,18 @@ def test_a_transfer_shows_every_refusal_on_its_field(app: Flask, client: Any, ma
     assert entry_count(app) == entries
 
 
+def test_a_refusals_amount_is_written_the_readers_way(app: Flask, client: Any, manager: Any) -> None:
+    """Issue 19, item 3: the amount a refusal names is grouped as the reader writes numbers
+    (20 000,00 in French), not Python's English 20,000.00."""
+    data = {"country_code": "ZAF", "currency": "USD", "amount": "20000", "decided_on": "2019-02-01"}
+    assert book(client, "/ledger/withholdings/new", allegation_ref="0399/15", **data).status_code == 302
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    transfer = {"amount": "30000", "transferred_on": "2019-02-15", "reference": "TRF-1"}
+    errors = shown(book(client, "/ledger/withholdings/1/transfer", **transfer))
+    assert "Il ne reste que USD 20\u202f000,00 à virer sur cette retenue" in errors["amount"]
+    assert "20,000" not in errors["amount"]
+
+
 def test_a_project_shows_every_refusal_on_its_field(app: Flask, client: Any, manager: Any) -> None:
     terms = {"title": "Livelihoods", "partner": "IRC", "country_code": "CAF", "focus": "income_generation"}
     dates = {"approved_on": "2019-02-01", "planned_start": "2019-03-01", "planned_end": "2019-01-01"}

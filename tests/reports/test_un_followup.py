@@ -232,6 +232,10 @@ def test_the_page_the_export_and_the_pack_carry_them(client: FlaskClient, login:
         as_text=True
     )
     assert "Auteurs présumés par mesure prise pendant la période" in french
+    # The member states' rows named in the reader's language, not pycountry's English.
+    assert "République démocratique du Congo" in french and "Congo, The Democratic" not in french
+    chinese = client.get(f"/reports/un-report?{PERIOD}", headers={"Accept-Language": "zh"})
+    assert "刚果民主共和国" in chinese.get_data(as_text=True)
     csv = client.get(f"/reports/un-report/export.csv?{PERIOD}").get_data(as_text=True)
     assert "Investigation results received in the period" in csv
     awaited = pack_table(client, "Earlier years' substantiated")

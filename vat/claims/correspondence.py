@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from vat.auth.actor import Actor
-from vat.claims.history import audit_claim, country_name
+from vat.claims.history import audit_claim
 from vat.claims.models import Claim, ClaimStep, Letter, LetterChannel, LetterDirection
 from vat.db import db
 from vat.errors import DomainError
@@ -165,12 +165,13 @@ def step_letter(*, actor: Actor, claim: Claim, language: str) -> list[str]:
     `language` (the step named in that language); written and audited by the victims service."""
     with force_locale(language if language in LETTER_LANGUAGES else "en"):
         step = str(claim.current_step.label)
+        member_state = country_label(claim.member_state)
     values = {
         "claim": claim.code,
         "step": step,
         "step_code": claim.current_step.value,
         "step_on": claim.step_on,
-        "member_state": country_name(claim.member_state),
+        "member_state": member_state,
     }
     return letters.write_letter(
         actor=actor, victim=claim.victim, kind="claim_step", language=language, values=values, claim=claim.id

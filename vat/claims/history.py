@@ -34,6 +34,8 @@ def audit_claim(action: str, *, actor: Actor, claim: Claim, **detail: Any) -> No
 
 
 def country_name(code: str) -> str:
+    """The country's English ISO name, as records keep it (consent recipients, the disclosure
+    log): a stored key, the same whoever wrote it. What readers see is `vat.inputs.country_label`."""
     found = pycountry.countries.get(alpha_3=code)
     return getattr(found, "name", code) if found else code
 

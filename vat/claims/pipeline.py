@@ -35,7 +35,7 @@ from vat.claims.models import (
 from vat.claims.support import new_order
 from vat.db import assign, db
 from vat.errors import DomainError
-from vat.inputs import InvalidField, choice, clean_text, country, past_date, today
+from vat.inputs import InvalidField, choice, clean_text, country, country_label, past_date, today
 from vat.victims import consents
 from vat.victims.models import Consent, ConsentPurpose, RecipientKind, Victim
 
@@ -230,7 +230,7 @@ def _consents_in_force(claim: Claim) -> Consent:
     missing = [
         label
         for label, consent in (
-            (_l("to share with %(country)s", country=country_name(claim.member_state)), share),
+            (_l("to share with %(country)s", country=country_label(claim.member_state)), share),
             (_l("to paternity disclosure"), disclosure),
         )
         if consent is None

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from vat.auth.policy import Permission, requires
-from vat.claims.history import country_name
+from vat.inputs import country_label
 from vat.reports.figures_pack import sealed_pack
 from vat.reports.scope import Period, VictimFilters
 from vat.reports.statistics import SEPARATOR, statistics
@@ -88,7 +88,7 @@ def _row_label(key: str, value: str) -> str:
         step, measure = value.split(SEPARATOR)
         return f"{cycle_step_label(step)}: {label(measure)}"
     if key in BY_MEMBER_STATE:
-        return str(INVESTIGATORS[value]) if value in INVESTIGATORS else label(value and country_name(value))
+        return str(INVESTIGATORS[value]) if value in INVESTIGATORS else label(value and country_label(value))
     return label(value, ENTITY_ROWS)
 
 
