@@ -145,7 +145,7 @@ def fund_statement(start: date | None = None, end: date | None = None) -> FundSt
     to_end = _by_account(None, end)
     during = {k: v - before.get(k, 0) for k, v in to_end.items()}
     kept = balances(start, end)
-    donors = dict(db_rows(select(Donor.id, Donor.name)))
+    donors = {d.id: d.shown_name for d in db.session.scalars(select(Donor))}
     voluntary = _credits(kept, kept.c.donor_id, ids[engine.CONTRIBUTIONS])
     withheld = _credits(kept, kept.c.country_code, ids[engine.WITHHELD_INCOME])
     cash = cents(to_end.get(ids[engine.CASH], 0))

@@ -97,7 +97,7 @@ def donor(donor_id: int) -> str:
 
 
 def _pledge_page(_form: PledgeForm, donor: Donor) -> dict[str, Any]:
-    return {"title": _("Pledge by %(donor)s", donor=donor.name)}
+    return {"title": _("Pledge by %(donor)s", donor=donor.shown_name)}
 
 
 @recording_page("/donors/<int:donor_id>/pledge", PledgeForm, show="new_pledge", page=_pledge_page, load=Donor)
@@ -146,7 +146,7 @@ def _receipt_page(form: ReceiptForm, donor: Donor) -> dict[str, Any]:
         if len(open_pledges) > OPEN_PLEDGES_OFFERED
         else None
     )
-    return {"title": _("Receipt from %(donor)s", donor=donor.name), "note": note}
+    return {"title": _("Receipt from %(donor)s", donor=donor.shown_name), "note": note}
 
 
 @recording_page(

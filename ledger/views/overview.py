@@ -64,7 +64,7 @@ def journal() -> str:
         SelectChoice(k, label) for k, label in _kind_labels().items()
     ]
     form.donor.choices = [SelectChoice("", _("All"))] + [
-        SelectChoice(str(d.id), d.name) for d in db.session.scalars(select(Donor).order_by(Donor.name))
+        SelectChoice(str(d.id), d.shown_name) for d in db.session.scalars(select(Donor).order_by(Donor.name))
     ]
     query = select(Entry).order_by(Entry.seq.desc())
     filters = {}

@@ -128,3 +128,15 @@ def test_the_receipt_form_offers_the_oldest_open_pledges_first_chosen(norway, cl
     refresh()  # the locale the earlier requests cached in the app context this fixture keeps
     french = client.get(path, headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "USD 150,00" in french and "150.00" not in french  # the reader's way (issue 19, item 3)
+
+
+def test_a_member_state_donor_is_named_in_the_readers_language(fund, client, login):
+    """Issue 19, item 1: the donor keeps its English name as its key; pages name it the reader's way."""
+    donor = fund.donor("NOR")
+    db.session.commit()
+    login(Role.FUND_MANAGER, "")
+    french = {"Accept-Language": "fr"}
+    listing = client.get("/ledger/donors", headers=french).get_data(as_text=True)
+    page = client.get(f"/ledger/donors/{donor.id}", headers=french).get_data(as_text=True)
+    assert "<bdi>Norvège</bdi>" in listing and "<bdi>Norvège</bdi>" in page
+    assert "Norway" not in listing and "Norway" not in page
