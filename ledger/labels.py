@@ -1,5 +1,6 @@
-"""Names of the chart of accounts in the reader's language. The accounts are stored with an
-English name (the migration seeds it); pages show the name for the account's code, translated."""
+"""Names of the chart of accounts and of member-state donors in the reader's language. Both are
+stored with an English name (the migration seeds the accounts; a state's donor row keeps
+pycountry's name as the key that finds it again); pages show the name for the code, translated."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from ledger import engine
+from ledger.models import Donor
+from vat.inputs import country_label
 
 ACCOUNT_NAMES: dict[str, Any] = {
     engine.CASH: _l("Cash at bank"),
@@ -39,3 +42,8 @@ def account_name(code: str, stored: str = "") -> str:
 
 def account_type(kind: str) -> str:
     return str(ACCOUNT_TYPES.get(kind, kind.replace("_", " ")))
+
+
+def donor_name(donor: Donor) -> str:
+    """A member state named in the reader's language (Norvège); another donor as written."""
+    return country_label(donor.country_code) if donor.country_code else donor.name

@@ -26,7 +26,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vat.db import Base, Money, UTCDateTime, one_of, utcnow
-from vat.inputs import country_label
 
 # An exchange rate is an exact decimal with up to 8 places, stored like money (integer units).
 Rate = Money(8)
@@ -235,12 +234,6 @@ class Donor(Base):
     kind: Mapped[str] = mapped_column(String(20))
     country_code: Mapped[str | None] = mapped_column(String(3), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    @property
-    def shown_name(self) -> str:
-        """A member state named in the reader's language (`name` keeps its English name, the key
-        that finds it again); another donor as written."""
-        return country_label(self.country_code) if self.country_code else self.name
 
 
 class Pledge(Base):

@@ -21,6 +21,7 @@ from sqlalchemy import case, select
 from ledger import engine
 from ledger.balances import balances, summed
 from ledger.engine import cents
+from ledger.labels import donor_name
 from ledger.models import Account, AccountType, Donor
 from ledger.reports.donor_figures import donor_figures
 from ledger.services.grants import programme_support, psc_rate
@@ -145,7 +146,7 @@ def fund_statement(start: date | None = None, end: date | None = None) -> FundSt
     to_end = _by_account(None, end)
     during = {k: v - before.get(k, 0) for k, v in to_end.items()}
     kept = balances(start, end)
-    donors = {d.id: d.shown_name for d in db.session.scalars(select(Donor))}
+    donors = {d.id: donor_name(d) for d in db.session.scalars(select(Donor))}
     voluntary = _credits(kept, kept.c.donor_id, ids[engine.CONTRIBUTIONS])
     withheld = _credits(kept, kept.c.country_code, ids[engine.WITHHELD_INCOME])
     cash = cents(to_end.get(ids[engine.CASH], 0))

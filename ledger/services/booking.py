@@ -107,7 +107,7 @@ def rate_field(currency: str, day: date, field: str = "currency") -> Callable[[]
 
 def country_name(code: str) -> str:
     """A member state's English ISO name, kept as its donor's name (the key that finds it again);
-    pages name it the reader's way (`Donor.shown_name`)."""
+    pages name it the reader's way (`ledger.labels.donor_name`)."""
     return str(pycountry.countries.lookup(country(code)).name)
 
 

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ledger import memos
 from ledger.cli import attach
-from ledger.labels import account_name, account_type
+from ledger.labels import account_name, account_type, donor_name
 from ledger.services import four_eyes
 from vat import audit, paging
 from vat.auth import throttle
@@ -40,8 +40,13 @@ bp.add_app_template_filter(memos.shown, "memo")  # a stored memo in the reader's
 
 @bp.context_processor
 def account_labels() -> dict[str, Any]:
-    """Account names and types in the reader's language, for the ledger's pages."""
-    return {"account_name": account_name, "account_type": account_type, "approvals_waiting": _waiting}
+    """Account names and types, and donors' names, in the reader's language, for the ledger's pages."""
+    return {
+        "account_name": account_name,
+        "account_type": account_type,
+        "donor_name": donor_name,
+        "approvals_waiting": _waiting,
+    }
 
 
 def _waiting() -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs are of wtforms 3.2
 
 from ledger.forms import DonorForm, PledgeForm, RateForm, RatesFileForm, ReceiptForm
+from ledger.labels import donor_name
 from ledger.models import Donor, DonorKind, ExchangeRate, Pledge, Posting, Receipt
 from ledger.reports import donor_figures
 from ledger.services import contributions, months
@@ -97,7 +98,7 @@ def donor(donor_id: int) -> str:
 
 
 def _pledge_page(_form: PledgeForm, donor: Donor) -> dict[str, Any]:
-    return {"title": _("Pledge by %(donor)s", donor=donor.shown_name)}
+    return {"title": _("Pledge by %(donor)s", donor=donor_name(donor))}
 
 
 @recording_page("/donors/<int:donor_id>/pledge", PledgeForm, show="new_pledge", page=_pledge_page, load=Donor)
@@ -146,7 +147,7 @@ def _receipt_page(form: ReceiptForm, donor: Donor) -> dict[str, Any]:
         if len(open_pledges) > OPEN_PLEDGES_OFFERED
         else None
     )
-    return {"title": _("Receipt from %(donor)s", donor=donor.shown_name), "note": note}
+    return {"title": _("Receipt from %(donor)s", donor=donor_name(donor)), "note": note}
 
 
 @recording_page(

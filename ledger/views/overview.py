@@ -16,7 +16,7 @@ from ledger.forms import (
     JournalFilterForm,
     ReversalForm,
 )
-from ledger.labels import account_name
+from ledger.labels import account_name, donor_name
 from ledger.models import (
     Account,
     Donor,
@@ -64,7 +64,7 @@ def journal() -> str:
         SelectChoice(k, label) for k, label in _kind_labels().items()
     ]
     form.donor.choices = [SelectChoice("", _("All"))] + [
-        SelectChoice(str(d.id), d.shown_name) for d in db.session.scalars(select(Donor).order_by(Donor.name))
+        SelectChoice(str(d.id), donor_name(d)) for d in db.session.scalars(select(Donor).order_by(Donor.name))
     ]
     query = select(Entry).order_by(Entry.seq.desc())
     filters = {}
