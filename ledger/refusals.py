@@ -11,6 +11,8 @@ from babel.dates import format_skeleton
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from vat.money import shown
+
 FORM_EXPIRED = _l("This form has expired: open it again.")
 RESUBMITTED_DIFFERENTLY = _l("This form was already submitted with different values; open it again.")
 FUTURE_DATE = _l("The date is in the future.")
@@ -52,7 +54,7 @@ def closed_month(day: date) -> Any:
 
 
 def not_enough_cash(held: Decimal) -> Any:
-    return _l("Not enough cash: the fund holds US$%(amount)s.", amount=f"{held:,.2f}")
+    return _l("Not enough cash: the fund holds US$%(amount)s.", amount=shown(held))
 
 
 def reversed_already(seq: int) -> Any:

@@ -37,6 +37,7 @@ from vat.db import db, utcnow
 from vat.errors import Conflict, DomainError, NotAllowed
 from vat.inputs import InvalidField, clean_text, each_field
 from vat.inputs import mission as mission_name
+from vat.money import shown
 
 
 def open_envelope(
@@ -235,14 +236,14 @@ def _left(
     left = envelope.usd_minor - paid_minor(envelope)
     if usd_minor > left:
         raise InvalidField(
-            "amount", _l("Only US$%(left)s is left in the envelope.", left=f"{engine.cents(left):,.2f}")
+            "amount", _l("Only US$%(left)s is left in the envelope.", left=shown(engine.cents(left)))
         )
     if paid_minor(envelope, case_code) + usd_minor > envelope.victim_cap_minor:
         raise InvalidField(
             "amount",
             _l(
                 "This would pay the victim more than the envelope's cap of US$%(cap)s.",
-                cap=f"{engine.cents(envelope.victim_cap_minor):,.2f}",
+                cap=shown(engine.cents(envelope.victim_cap_minor)),
             ),
         )
     return amount

@@ -185,8 +185,8 @@ def _committable(amount: Decimal, currency: str, on: date) -> Decimal:
             _l(
                 "Not enough to commit: US$%(available)s is available; this grant and its programme "
                 "support cost need US$%(needed)s.",
-                available=f"{available:,.2f}",
-                needed=f"{needed:,.2f}",
+                available=shown(available),
+                needed=shown(needed),
             ),
         )
     return amount

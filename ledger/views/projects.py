@@ -118,7 +118,7 @@ def _new_project_page(_form: ProjectForm, _row: None) -> dict[str, Any]:
     available = grants.fund_position()["available"]
     return {
         "title": _("Approve a project"),
-        "note": _("Available to commit: US$%(amount)s", amount=f"{available:,.2f}"),
+        "note": _("Available to commit: US$%(amount)s", amount=shown(available)),
     }
 
 

@@ -183,3 +183,11 @@ def test_the_new_project_form_says_what_is_available_to_commit(fund, client, log
     login(Role.FUND_MANAGER, "")
     page = client.get("/ledger/projects/new").get_data(as_text=True)
     assert "Available to commit: US$1,000.00" in page
+
+
+def test_the_new_project_form_says_it_the_readers_way(fund, client, login):
+    fund.contribute("1000")
+    db.session.commit()
+    login(Role.FUND_MANAGER, "")
+    page = client.get("/ledger/projects/new", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Disponible pour engagement : US$1\u202f000,00" in page

@@ -26,6 +26,7 @@ from vat.auth.actor import Actor
 from vat.db import Base, UTCDateTime, db, one_of, utcnow
 from vat.errors import DomainError
 from vat.inputs import InvalidField
+from vat.money import shown
 
 # The languages a letter is written in.
 LETTER_LANGUAGES = {"en": "English", "fr": "Français", "zh": "中文"}
@@ -122,7 +123,7 @@ def check(kind: str, body: str) -> None:
     if not body.strip():
         raise InvalidField("body", _l("Write the letter."))
     if len(body) > MAX_CHARS:
-        raise InvalidField("body", _l("A letter has at most %(count)s characters.", count=f"{MAX_CHARS:,}"))
+        raise InvalidField("body", _l("A letter has at most %(count)s characters.", count=shown(MAX_CHARS)))
     try:
         parsed = _SANDBOX.parse(body)
     except TemplateSyntaxError as error:
