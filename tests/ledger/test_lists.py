@@ -191,3 +191,12 @@ def test_the_new_project_form_says_it_the_readers_way(fund, client, login):
     login(Role.FUND_MANAGER, "")
     page = client.get("/ledger/projects/new", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "Disponible pour engagement : US$1\u202f000,00" in page
+
+
+def test_the_country_list_is_in_the_readers_language_and_order(client, login):
+    """Issue 19, item 1: sorted by the name the reader sees (Afrique du Sud before Allemagne),
+    not by pycountry's English (Germany before South Africa)."""
+    login(Role.FUND_MANAGER, "")
+    form = client.get("/ledger/withholdings/new", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    south_africa = form.index('<option value="ZAF">Afrique du Sud (ZAF)</option>')
+    assert south_africa < form.index('<option value="DEU">Allemagne (DEU)</option>')
