@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, extract, func, or_, select
 
 from vat.allegations.cycle_models import NOT_REFERRED, AccountabilityStep, CycleStep
 from vat.allegations.models import Allegation, InvestigatingEntity, InvestigationStatus, Outcome
@@ -61,13 +61,15 @@ def follow_up(place: list[ColumnElement[bool]], period: Period, limit: int) -> F
     """The four tables over the allegations `place` selects (the viewer's scope and filters)."""
     earlier = [*place, Allegation.received_on < period.start]
     result_day = func.coalesce(Allegation.investigation_completed_on, Allegation.report_submitted_on)
+    year = extract("year", Allegation.received_on)  # never NULL here: every query bounds it
     received = db.session.execute(
-        select(Allegation.received_on, Allegation.outcome).where(
-            *earlier, Allegation.outcome != Outcome.PENDING, *period.conditions(result_day)
-        )
+        select(year, Allegation.outcome, func.count())
+        .where(*earlier, Allegation.outcome != Outcome.PENDING, *period.conditions(result_day))
+        .group_by(year, Allegation.outcome)
     ).all()
     missing = db.session.execute(
-        select(Allegation.received_on, Allegation.investigating_entity, Allegation.perpetrator_country).where(
+        select(year, Allegation.investigating_entity, Allegation.perpetrator_country, func.count())
+        .where(
             *earlier,
             or_(
                 Allegation.investigation_status.is_(None),
@@ -75,32 +77,37 @@ def follow_up(place: list[ColumnElement[bool]], period: Period, limit: int) -> F
             ),
             or_(Allegation.outcome == Outcome.PENDING, result_day > period.end),
         )
+        .group_by(year, Allegation.investigating_entity, Allegation.perpetrator_country)
     ).all()
     reported = db.session.execute(
-        select(Allegation.received_on).where(
+        select(year, func.count())
+        .where(
             *place,
             Allegation.received_on <= period.end,
             Allegation.outcome == Outcome.SUBSTANTIATED,
             _step(CycleStep.MEMBER_STATE_OUTCOME, STILL_GOING, period.start, period.end),
         )
+        .group_by(year)
     ).all()
     awaited = db.session.execute(
-        select(Allegation.received_on, Allegation.perpetrator_country).where(
+        select(year, Allegation.perpetrator_country, func.count())
+        .where(
             *earlier,
             Allegation.outcome == Outcome.SUBSTANTIATED,
             _step(CycleStep.MEMBER_STATE_REFERRAL, NOT_REFERRED, None, period.end),
             ~_step(CycleStep.MEMBER_STATE_OUTCOME, STILL_GOING, None, period.end),
         )
+        .group_by(year, Allegation.perpetrator_country)
     ).all()
     return FollowUp(
-        results_received=_by_year(((r.received_on, r.outcome) for r in received), RESULT_COLUMNS, limit),
+        results_received=_by_year(((y, outcome, n) for y, outcome, n in received), RESULT_COLUMNS, limit),
         results_missing=_crossed(
-            ((_party(r), r.received_on) for r in missing), limit, last=(UNITED_NATIONS, OTHER_INVESTIGATORS)
+            ((_party(entity, country), y, n) for y, entity, country, n in missing),
+            limit,
+            last=(UNITED_NATIONS, OTHER_INVESTIGATORS),
         ),
-        actions_reported=_by_year(((r.received_on, COUNTED[0]) for r in reported), COUNTED, limit),
-        actions_awaited=_crossed(
-            ((r.perpetrator_country or NOT_RECORDED, r.received_on) for r in awaited), limit
-        ),
+        actions_reported=_by_year(((y, COUNTED[0], n) for y, n in reported), COUNTED, limit),
+        actions_awaited=_crossed(((country or NOT_RECORDED, y, n) for y, country, n in awaited), limit),
     )
 
 
@@ -117,27 +124,31 @@ def _step(step: CycleStep, but_not: str, start: date | None, end: date) -> Colum
     return exists().where(*conditions)
 
 
-def _years(days: Iterable[date]) -> list[str]:
-    return [str(year) for year in sorted({day.year for day in days})]
-
-
-def _by_year(found: Iterable[tuple[date, str]], columns: list[str], limit: int) -> SuppressedTable:
-    counts = Counter((str(day.year), column) for day, column in found)
+def _by_year(found: Iterable[tuple[Any, str, int]], columns: list[str], limit: int) -> SuppressedTable:
+    """Counted (year, column, n) as rows by year; a year as SQL's extract gives it, a number."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for year, column, n in found:
+        counts[(str(int(year)), column)] += int(n)
     years = sorted({year for year, _ in counts})
     return suppress(years, columns, [[counts[(y, c)] for c in columns] for y in years], threshold=limit)
 
 
-def _party(row: Any) -> str:
-    if row.investigating_entity == InvestigatingEntity.NATIONAL_INVESTIGATION_OFFICER:
-        return row.perpetrator_country or OTHER_INVESTIGATORS
-    return UNITED_NATIONS if row.investigating_entity in UN_INVESTIGATORS else OTHER_INVESTIGATORS
+def _party(entity: str | None, country: str | None) -> str:
+    if entity == InvestigatingEntity.NATIONAL_INVESTIGATION_OFFICER:
+        return country or OTHER_INVESTIGATORS
+    return UNITED_NATIONS if entity in UN_INVESTIGATORS else OTHER_INVESTIGATORS
 
 
-def _crossed(found: Iterable[tuple[str, date]], limit: int, *, last: tuple[str, ...] = ()) -> SuppressedTable:
-    """Rows (member states, in code order, then `last` whether or not they hold any) by year of
-    allegation."""
-    pairs = list(found)
-    counts = Counter((row, str(day.year)) for row, day in pairs)
-    years = _years(day for _, day in pairs)
-    rows = [*sorted({row for row, _ in pairs} - set(last)), *last] if years else []
-    return suppress(rows, years, [[counts[(r, y)] for y in years] for r in rows], threshold=limit)
+def _crossed(
+    found: Iterable[tuple[str, Any, int]], limit: int, *, last: tuple[str, ...] = ()
+) -> SuppressedTable:
+    """Counted (row, year, n) as rows (member states, in code order, then `last` whether or not
+    they hold any) by year of allegation."""
+    counts: Counter[tuple[str, int]] = Counter()
+    for row, year, n in found:
+        counts[(row, int(year))] += int(n)
+    numbers = sorted({year for _, year in counts})
+    years = [str(year) for year in numbers]
+    rows = [*sorted({row for row, _ in counts} - set(last)), *last] if years else []
+    grid = [[counts[(r, y)] for y in numbers] for r in rows]
+    return suppress(rows, years, grid, threshold=limit)

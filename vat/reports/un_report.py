@@ -31,7 +31,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all
 
 from vat.allegations.clock import deadline
 from vat.allegations.cycle_models import (
@@ -165,16 +165,16 @@ def un_report(user: Actor, filters: VictimFilters, period: Period, *, on: date |
             Allegation.investigation_completed_on,
         ).where(*conditions)
     ).all()
-    victims = _victims(user, conditions)
     personnel, perpetrators = _personnel(rows, limit)
+    by_category, by_type = _victim_tables(user, conditions, limit)
     return UnReport(
         period=period,
         threshold=limit,
         by_personnel=personnel,
         perpetrators=perpetrators,
         outcomes=_outcomes(rows, limit),
-        victims_by_category=_victim_table(victims, CATEGORY_ROWS, lambda c, _t: c, limit),
-        victims_by_type=_victim_table(victims, CATEGORY_TYPE_ROWS, lambda c, t: f"{c}{SEPARATOR}{t}", limit),
+        victims_by_category=by_category,
+        victims_by_type=by_type,
         measures=_measures(user, rows, conditions, limit, on or today()),
         refused=False,
         persons=_persons(place, period, limit),
@@ -239,37 +239,51 @@ def _outcomes(rows: Sequence[Any], limit: int) -> SuppressedTable:
     return suppress(STATUS_ROWS, OUTCOME_COLUMNS, grid, threshold=limit)
 
 
-def _group(sex: str, age: str) -> str:
-    return next((name for name, s, a in GROUPS if (s, a) == (sex, age)), UNKNOWN_GROUP)
+# The UN group of a victim's (sex, age group); any other pair is "unknown".
+GROUP_OF_PERSON = {(sex, age): name for name, sex, age in reversed(GROUPS)}
 
 
-def _victims(user: Actor, conditions: list[Any]) -> list[tuple[int, str, str, str]]:
-    """The victims named in the allegations, once per allegation: (victim, entity category,
-    type, UN group)."""
-    query = (
-        select(Victim.id, Allegation.entity_category, Allegation.type, Victim.sex, Victim.age_group)
+def _victim_tables(user: Actor, conditions: list[Any], limit: int) -> tuple[SuppressedTable, SuppressedTable]:
+    """The victims named in the allegations by entity category, and by category and type, per UN
+    group; each victim counted once per row (a victim named in two allegations of a row, once).
+    One statement: the distinct (victim, category, type) pairs once, counted per category and type
+    and, distinct victims, per category; a victim's (sex, age group) falls in one group."""
+    named = (
+        select(
+            Victim.id.label("victim"),
+            func.coalesce(Allegation.entity_category, NOT_RECORDED).label("category"),
+            Allegation.type.label("kind"),
+            Victim.sex.label("sex"),
+            Victim.age_group.label("age"),
+        )
+        .distinct()
         .select_from(VictimAllegation)
         .join(Allegation, Allegation.id == VictimAllegation.allegation_id)
         .join(Victim, Victim.id == VictimAllegation.victim_id)
-        .where(*conditions, *victim_conditions(user, VictimFilters(), consented_only=False))
+        .where(
+            *conditions,
+            *victim_conditions(user, VictimFilters(), consented_only=False),
+            # Implied by the join; lets SQLite start from the period's allegations, not every victim.
+            VictimAllegation.allegation_id.in_(select(Allegation.id).where(*conditions).correlate(None)),
+        )
+        .cte("named")
     )
-    return [
-        (victim, category or NOT_RECORDED, kind, _group(sex, age))
-        for victim, category, kind, sex, age in db.session.execute(query)
-    ]
-
-
-def _victim_table(
-    victims: list[tuple[int, str, str, str]], rows: list[str], row_of: Any, limit: int
-) -> SuppressedTable:
-    """Each victim counted once per row (a victim named in two allegations of a row, once)."""
-    seen = {(row_of(category, kind), victim, group) for victim, category, kind, group in victims}
-    cells = {(r, c): 0 for r in rows for c in VICTIM_COLUMNS}
-    for row, _victim, group in seen:
-        cells[(row, group)] += 1
-    return suppress(
-        rows, VICTIM_COLUMNS, [[cells[(r, c)] for c in VICTIM_COLUMNS] for r in rows], threshold=limit
+    by_type = select(named.c.category, named.c.kind, named.c.sex, named.c.age, func.count()).group_by(
+        named.c.category, named.c.kind, named.c.sex, named.c.age
     )
+    by_category = select(
+        named.c.category, literal(None), named.c.sex, named.c.age, func.count(named.c.victim.distinct())
+    ).group_by(named.c.category, named.c.sex, named.c.age)
+    cells: Counter[tuple[str, str]] = Counter()
+    for category, kind, sex, age, n in db.session.execute(union_all(by_type, by_category)):
+        row = category if kind is None else f"{category}{SEPARATOR}{kind}"
+        cells[(row, GROUP_OF_PERSON.get((sex, age), UNKNOWN_GROUP))] += int(n)
+
+    def table(rows: list[str]) -> SuppressedTable:
+        grid = [[cells[(r, c)] for c in VICTIM_COLUMNS] for r in rows]
+        return suppress(rows, VICTIM_COLUMNS, grid, threshold=limit)
+
+    return table(CATEGORY_ROWS), table(CATEGORY_TYPE_ROWS)
 
 
 def _measures(user: Actor, rows: Sequence[Any], conditions: list[Any], limit: int, on: date) -> list[Measure]:

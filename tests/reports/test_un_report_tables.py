@@ -1,0 +1,204 @@
+"""The SG's victim tables and the earlier years' tables (vat.reports.un_report, un_followup),
+counted in SQL, against a plain pass over the records on random data: victims named in several
+allegations of one category (of one type or of two), categories and countries not recorded,
+results and actions before, in and after the period."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Flask
+
+from vat.allegations import accountability
+from vat.allegations.cycle_models import AccountabilityStep
+from vat.allegations.models import (
+    Allegation,
+    AllegationType,
+    EntityCategory,
+    InvestigatingEntity,
+    InvestigationStatus,
+    Outcome,
+)
+from vat.auth.models import Role, User
+from vat.db import db
+from vat.reports.scope import Period, VictimFilters
+from vat.reports.statistics import GROUPS, SEPARATOR, UNKNOWN_GROUP
+from vat.reports.suppression import SuppressedTable
+from vat.reports.un_followup import INVESTIGATING, OTHER_INVESTIGATORS, UN_INVESTIGATORS, UNITED_NATIONS
+from vat.reports.un_report import un_report
+from vat.victims.models import AgeGroup, Sex, Victim, VictimAllegation
+
+YEAR = 2017
+START, END = date(YEAR, 1, 1), date(YEAR, 12, 31)
+
+
+def _maybe(rng: random.Random, values: list[Any]) -> Any:
+    return rng.choice([*values, None])
+
+
+def _day(rng: random.Random, first: int, last: int) -> date:
+    return date(first, 1, 1) + timedelta(days=rng.randrange((date(last, 12, 31) - date(first, 1, 1)).days))
+
+
+def _build(rng: random.Random, actor: User) -> None:
+    allegations = []
+    for number in range(160):
+        completed = _day(rng, YEAR - 1, YEAR + 1) if rng.random() < 0.5 else None
+        allegation = Allegation(
+            reference=f"R-{number:04d}",
+            country_code="CAF",
+            mission="MINUSCA",
+            received_on=_day(rng, YEAR - 5, YEAR),
+            entity_category=_maybe(rng, [c.value for c in EntityCategory]),
+            type=rng.choice([t.value for t in AllegationType][:3]),
+            investigating_entity=_maybe(rng, [e.value for e in InvestigatingEntity]),
+            perpetrator_country=_maybe(rng, ["PAK", "NER", "COD"]),
+            investigation_status=_maybe(rng, [s.value for s in InvestigationStatus]),
+            outcome=rng.choice([o.value for o in Outcome]),
+            investigation_completed_on=completed,
+            report_submitted_on=_day(rng, YEAR - 1, YEAR + 1) if rng.random() < 0.3 else None,
+        )
+        db.session.add(allegation)
+        allegations.append(allegation)
+    db.session.flush()
+    for allegation in allegations:
+        if (
+            allegation.outcome == Outcome.SUBSTANTIATED
+            and allegation.perpetrator_country
+            and rng.random() < 0.8
+        ):
+            on = allegation.received_on + timedelta(days=rng.randrange(2000))
+            referred = rng.choice(["referred", "referred", "none"])
+            accountability.record_step(
+                actor=actor,
+                allegation=allegation,
+                step="member_state_referral",
+                measure=referred,
+                dated_on=on,
+            )
+            if referred == "referred" and rng.random() < 0.6:
+                accountability.record_step(
+                    actor=actor,
+                    allegation=allegation,
+                    step="member_state_outcome",
+                    measure=rng.choice(["imprisonment", "ongoing", "dismissal"]),
+                    dated_on=on + timedelta(days=rng.randrange(400)),
+                )
+    for number in range(120):
+        victim = Victim(
+            case_code=f"CAR-2017-{number:04d}",
+            country_code="CAF",
+            mission="MINUSCA",
+            sex=rng.choice(list(Sex)).value,
+            age_group=rng.choice(list(AgeGroup)).value,
+            registered_on=date(YEAR, 1, 1),
+        )
+        db.session.add(victim)
+        db.session.flush()
+        in_year = [a for a in allegations if a.received_on.year == YEAR]
+        for allegation in {*rng.sample(in_year, rng.randint(1, 4)), rng.choice(allegations)}:
+            db.session.add(VictimAllegation(victim_id=victim.id, allegation_id=allegation.id))
+    db.session.commit()
+
+
+def _cells(table: SuppressedTable | None) -> dict[tuple[str, str], int | None]:
+    assert table is not None
+    return {
+        (r, c): n
+        for r, row in zip(table.row_labels, table.cells, strict=True)
+        for c, n in zip(table.column_labels, row, strict=True)
+        if n
+    }
+
+
+def _expected_victims() -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
+    group = {(sex, age): name for name, sex, age in GROUPS}
+    in_period = {
+        a.id: a
+        for a in db.session.scalars(
+            db.select(Allegation).where(Allegation.received_on >= START, Allegation.received_on <= END)
+        )
+    }
+    by_category: set[tuple[str, int, str]] = set()
+    by_type: set[tuple[str, int, str]] = set()
+    for link in db.session.scalars(db.select(VictimAllegation)):
+        allegation = in_period.get(link.allegation_id)
+        if allegation is None:
+            continue
+        victim = db.session.get_one(Victim, link.victim_id)
+        person = group.get((victim.sex, victim.age_group), UNKNOWN_GROUP)
+        category = allegation.entity_category or ""
+        by_category.add((category, victim.id, person))
+        by_type.add((f"{category}{SEPARATOR}{allegation.type}", victim.id, person))
+    return (
+        Counter((row, person) for row, _, person in by_category),
+        Counter((row, person) for row, _, person in by_type),
+    )
+
+
+def _expected_follow_up() -> dict[str, Counter[tuple[str, str]]]:
+    received: Counter[tuple[str, str]] = Counter()
+    missing: Counter[tuple[str, str]] = Counter()
+    reported: Counter[tuple[str, str]] = Counter()
+    awaited: Counter[tuple[str, str]] = Counter()
+    steps = list(db.session.scalars(db.select(AccountabilityStep)))
+    for a in db.session.scalars(db.select(Allegation)):
+        year = str(a.received_on.year)
+        result = a.investigation_completed_on or a.report_submitted_on
+        earlier = a.received_on < START
+        if earlier and a.outcome != Outcome.PENDING and result and START <= result <= END:
+            received[(year, a.outcome)] += 1
+        owes = a.investigation_status is None or a.investigation_status in INVESTIGATING
+        if earlier and owes and (a.outcome == Outcome.PENDING or (result is not None and result > END)):
+            if a.investigating_entity == InvestigatingEntity.NATIONAL_INVESTIGATION_OFFICER:
+                party = a.perpetrator_country or OTHER_INVESTIGATORS
+            else:
+                party = UNITED_NATIONS if a.investigating_entity in UN_INVESTIGATORS else OTHER_INVESTIGATORS
+            missing[(party, year)] += 1
+        if a.outcome != Outcome.SUBSTANTIATED:
+            continue
+        mine = [s for s in steps if s.allegation_id == a.id]
+        actions = [s for s in mine if s.step == "member_state_outcome" and s.measure != "ongoing"]
+        if any(START <= s.dated_on <= END for s in actions):
+            reported[(year, "allegations")] += 1
+        referred = [s for s in mine if s.step == "member_state_referral" and s.measure != "none"]
+        if (
+            earlier
+            and any(s.dated_on <= END for s in referred)
+            and not any(s.dated_on <= END for s in actions)
+        ):
+            awaited[(a.perpetrator_country or "", year)] += 1
+    return {
+        "results_received": received,
+        "results_missing": missing,
+        "actions_reported": reported,
+        "actions_awaited": awaited,
+    }
+
+
+def test_the_tables_counted_in_sql_are_the_pass_over_the_records(
+    app: Flask, make_user: Callable[..., Any]
+) -> None:
+    senior = make_user(Role.SENIOR_ADVOCATE, "CAF")
+    for seed in range(3):
+        with app.test_request_context():
+            db.session.execute(db.delete(VictimAllegation))
+            db.session.execute(db.delete(Victim))
+            for allegation in db.session.scalars(db.select(Allegation)):
+                db.session.delete(allegation)
+            db.session.commit()
+            actor = db.session.get_one(User, senior.id)
+            _build(random.Random(seed), actor)
+            report = un_report(actor, VictimFilters(), Period.of_year(YEAR))
+            tables = report.tables
+            by_category, by_type = _expected_victims()
+            assert _cells(report.victims_by_category) == dict(by_category)
+            assert _cells(report.victims_by_type) == dict(by_type)
+            assert sum(by_type.values()) > sum(by_category.values())  # victims in two types of a category
+            for key, expected in _expected_follow_up().items():
+                assert expected, key
+                assert _cells(tables[key]) == dict(expected), key
