@@ -25,12 +25,12 @@ from vat.allegations.models import (
 )
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.reports.scope import Period, VictimFilters
+from vat.reports.scope import Period, VictimFilters, share
 from vat.reports.statistics import GROUPS, SEPARATOR, UNKNOWN_GROUP
 from vat.reports.suppression import SuppressedTable
 from vat.reports.un_followup import INVESTIGATING, OTHER_INVESTIGATORS, UN_INVESTIGATORS, UNITED_NATIONS
-from vat.reports.un_report import un_report
-from vat.victims.models import AgeGroup, Sex, Victim, VictimAllegation
+from vat.reports.un_report import Measure, un_report
+from vat.victims.models import AgeGroup, Sex, SupportSummary, Victim, VictimAllegation
 
 YEAR = 2017
 START, END = date(YEAR, 1, 1), date(YEAR, 12, 31)
@@ -99,6 +99,8 @@ def _build(rng: random.Random, actor: User) -> None:
         )
         db.session.add(victim)
         db.session.flush()
+        if rng.random() < 0.7:
+            db.session.add(SupportSummary(victim_id=victim.id, supported=rng.random() < 0.5))
         in_year = [a for a in allegations if a.received_on.year == YEAR]
         for allegation in {*rng.sample(in_year, rng.randint(1, 4)), rng.choice(allegations)}:
             db.session.add(VictimAllegation(victim_id=victim.id, allegation_id=allegation.id))
@@ -137,6 +139,16 @@ def _expected_victims() -> tuple[Counter[tuple[str, str]], Counter[tuple[str, st
     return (
         Counter((row, person) for row, _, person in by_category),
         Counter((row, person) for row, _, person in by_type),
+    )
+
+
+def _links_in_period() -> list[VictimAllegation]:
+    return list(
+        db.session.scalars(
+            db.select(VictimAllegation)
+            .join(Allegation, Allegation.id == VictimAllegation.allegation_id)
+            .where(Allegation.received_on >= START, Allegation.received_on <= END)
+        )
     )
 
 
@@ -187,6 +199,7 @@ def test_the_tables_counted_in_sql_are_the_pass_over_the_records(
     for seed in range(3):
         with app.test_request_context():
             db.session.execute(db.delete(VictimAllegation))
+            db.session.execute(db.delete(SupportSummary))
             db.session.execute(db.delete(Victim))
             for allegation in db.session.scalars(db.select(Allegation)):
                 db.session.delete(allegation)
@@ -199,6 +212,13 @@ def test_the_tables_counted_in_sql_are_the_pass_over_the_records(
             assert _cells(report.victims_by_category) == dict(by_category)
             assert _cells(report.victims_by_type) == dict(by_type)
             assert sum(by_type.values()) > sum(by_category.values())  # victims in two types of a category
+            named = {link.victim_id for link in _links_in_period()}
+            supported = {s.victim_id for s in db.session.scalars(db.select(SupportSummary)) if s.supported}
+            no_assistance = next(m for m in report.measures if m.key == "no_assistance")
+            assert no_assistance == Measure(
+                "no_assistance", share(len(named - supported), len(named)), len(named)
+            )
+            assert 0 < len(named & supported) < len(named)
             for key, expected in _expected_follow_up().items():
                 assert expected, key
                 assert _cells(tables[key]) == dict(expected), key

@@ -31,7 +31,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
 
 from vat.allegations.clock import deadline
 from vat.allegations.cycle_models import (
@@ -166,7 +166,7 @@ def un_report(user: Actor, filters: VictimFilters, period: Period, *, on: date |
         ).where(*conditions)
     ).all()
     personnel, perpetrators = _personnel(rows, limit)
-    by_category, by_type = _victim_tables(user, conditions, limit)
+    by_category, by_type, assisted = _victim_tables(user, conditions, limit)
     return UnReport(
         period=period,
         threshold=limit,
@@ -175,7 +175,7 @@ def un_report(user: Actor, filters: VictimFilters, period: Period, *, on: date |
         outcomes=_outcomes(rows, limit),
         victims_by_category=by_category,
         victims_by_type=by_type,
-        measures=_measures(user, rows, conditions, limit, on or today()),
+        measures=_measures(rows, assisted, limit, on or today()),
         refused=False,
         persons=_persons(place, period, limit),
         # Counted as at the period's end: for aggregate viewers only once a year, as the SG does,
@@ -243,11 +243,14 @@ def _outcomes(rows: Sequence[Any], limit: int) -> SuppressedTable:
 GROUP_OF_PERSON = {(sex, age): name for name, sex, age in reversed(GROUPS)}
 
 
-def _victim_tables(user: Actor, conditions: list[Any], limit: int) -> tuple[SuppressedTable, SuppressedTable]:
+def _victim_tables(
+    user: Actor, conditions: list[Any], limit: int
+) -> tuple[SuppressedTable, SuppressedTable, tuple[int, int]]:
     """The victims named in the allegations by entity category, and by category and type, per UN
-    group; each victim counted once per row (a victim named in two allegations of a row, once).
-    One statement: the distinct (victim, category, type) pairs once, counted per category and type
-    and, distinct victims, per category; a victim's (sex, age group) falls in one group."""
+    group; each victim counted once per row (a victim named in two allegations of a row, once);
+    and of those victims (each once) how many are supported, and how many there are. One
+    statement: the distinct (victim, category, type) pairs once, counted per category and type
+    and, distinct victims, per category and in all; a victim's (sex, age group) falls in one group."""
     named = (
         select(
             Victim.id.label("victim"),
@@ -274,8 +277,25 @@ def _victim_tables(user: Actor, conditions: list[Any], limit: int) -> tuple[Supp
     by_category = select(
         named.c.category, literal(None), named.c.sex, named.c.age, func.count(named.c.victim.distinct())
     ).group_by(named.c.category, named.c.sex, named.c.age)
+    # The category is never NULL in the CTE: a NULL one marks these two counts.
+    everyone = select(
+        literal(None), literal("named"), literal(None), literal(None), func.count(named.c.victim.distinct())
+    )
+    supported = select(
+        literal(None),
+        literal("supported"),
+        literal(None),
+        literal(None),
+        func.count(case((supported_in_summary(named.c.victim), named.c.victim)).distinct()),
+    )
     cells: Counter[tuple[str, str]] = Counter()
-    for category, kind, sex, age, n in db.session.execute(union_all(by_type, by_category)):
+    counted = {"named": 0, "supported": 0}
+    for category, kind, sex, age, n in db.session.execute(
+        union_all(by_type, by_category, everyone, supported)
+    ):
+        if category is None:
+            counted[kind] = int(n)
+            continue
         row = category if kind is None else f"{category}{SEPARATOR}{kind}"
         cells[(row, GROUP_OF_PERSON.get((sex, age), UNKNOWN_GROUP))] += int(n)
 
@@ -283,10 +303,13 @@ def _victim_tables(user: Actor, conditions: list[Any], limit: int) -> tuple[Supp
         grid = [[cells[(r, c)] for c in VICTIM_COLUMNS] for r in rows]
         return suppress(rows, VICTIM_COLUMNS, grid, threshold=limit)
 
-    return table(CATEGORY_ROWS), table(CATEGORY_TYPE_ROWS)
+    return table(CATEGORY_ROWS), table(CATEGORY_TYPE_ROWS), (counted["supported"], counted["named"])
 
 
-def _measures(user: Actor, rows: Sequence[Any], conditions: list[Any], limit: int, on: date) -> list[Measure]:
+def _measures(rows: Sequence[Any], assisted: tuple[int, int], limit: int, on: date) -> list[Measure]:
+    """OIOS's measures over the period's allegations; `assisted`: of the victims named in them
+    (each once), how many are supported, and how many there are."""
+
     def hidden(*counts: int) -> bool:
         return any(0 < n < limit for n in counts)
 
@@ -318,7 +341,7 @@ def _measures(user: Actor, rows: Sequence[Any], conditions: list[Any], limit: in
     substantiated = {r.id for r in rows if r.outcome == Outcome.SUBSTANTIATED}
     sanctioned = _sanctioned(substantiated)
     persons = sum(r.perpetrators or 1 for r in rows if r.id in substantiated)
-    supported, victims = _assisted(user, conditions)
+    supported, victims = assisted
     return [
         average("referral_days", [Decimal(d) for d in referrals]),
         part("referred_within", sum(d <= REFERRAL_DAYS for d in referrals), len(referrals)),
@@ -378,19 +401,3 @@ def _sanctioned_persons(substantiated: set[int]) -> int:
         .subquery()
     )
     return int(db.session.scalar(select(func.count()).select_from(persons)) or 0)
-
-
-def _assisted(user: Actor, conditions: list[Any]) -> tuple[int, int]:
-    """Of the victims named in the allegations (each once), how many are supported, and how many
-    there are."""
-    named = (
-        select(VictimAllegation.victim_id)
-        .join(Allegation, Allegation.id == VictimAllegation.allegation_id)
-        .where(*conditions)
-    )
-    supported, total = db.session.execute(
-        select(func.count().filter(supported_in_summary()), func.count())
-        .select_from(Victim)
-        .where(Victim.id.in_(named), *victim_conditions(user, VictimFilters(), consented_only=False))
-    ).one()
-    return int(supported), int(total)
