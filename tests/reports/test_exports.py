@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from openpyxl import load_workbook
 
 from vat.reports.charts import Series, bar_chart
@@ -95,3 +96,12 @@ def test_long_category_lists_slant_and_shorten_their_labels():
     svg = str(bar_chart(chart_id="c3", title="t", categories=labels, series=[Series("s", [1] * 6)]))
     assert svg.count('transform="rotate(-35') == 6
     assert "a very long category …" in svg
+
+
+@pytest.mark.parametrize(("locale", "grouped"), [("en", "12,345.50"), ("fr", "12\u202f345,50")])
+def test_a_charts_figures_are_grouped_the_readers_way(app, locale, grouped):
+    with app.test_request_context(), force_locale(locale):
+        svg = str(
+            bar_chart(chart_id="c3", title="t", categories=["a"], series=[Series("s", [Decimal("12345.50")])])
+        )
+    assert f"s: {grouped}</title>" in svg

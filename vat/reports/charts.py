@@ -12,6 +12,7 @@ from typing import Literal
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from vat.money import shown
 from vat.reports.suppression import SuppressedTable
 
 WIDTH = 640
@@ -35,7 +36,7 @@ def _coordinate(value: Decimal) -> str:
 
 
 def _figure(value: Decimal | int) -> str:
-    return f"{value:,}"
+    return shown(value)  # grouped the reader's way, every decimal kept
 
 
 def bar_chart(*, chart_id: str, title: str, categories: Sequence[str], series: Sequence[Series]) -> Markup:
