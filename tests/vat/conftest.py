@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -77,6 +78,41 @@ def registered(app: Flask, user_id: int, **values: Any) -> int:
         victim = register(db.session.get_one(User, user_id), **values)
         db.session.commit()
         return victim.id
+
+
+def change_at_once(
+    app: Flask, user_id: int, make: Callable[[User, int], Any], *steps: Callable[[User, Any], object]
+) -> None:
+    """Eight rows made (`make(actor, n)`, committed) by the user whose id is given, then one thread
+    a row, each with its own session, all let go at once: each runs `steps` in turn on that user
+    and its row, committing after each step. Fails with the errors the threads met, if any."""
+    with app.test_request_context():
+        actor = db.session.get_one(User, user_id)
+        made = [make(actor, n) for n in range(8)]
+        db.session.commit()
+        model, ids = type(made[0]), [row.id for row in made]
+    barrier = threading.Barrier(len(ids))
+    errors: list[BaseException] = []
+
+    def change(row_id: int) -> None:
+        try:
+            with app.test_request_context():
+                actor = db.session.get_one(User, user_id)
+                row = db.session.get_one(model, row_id)
+                db.session.commit()  # hold no transaction (nor SQLite's write lock) while waiting
+                barrier.wait(timeout=10)
+                for step in steps:
+                    step(actor, row)
+                    db.session.commit()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=change, args=(row_id,)) for row_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
 
 
 def give_consents(

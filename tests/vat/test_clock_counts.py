@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import random
-import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
+from tests.vat.conftest import change_at_once
 from vat import figures
 from vat.allegations import clock, clock_counts
 from vat.allegations import services as allegations
@@ -303,42 +303,21 @@ def test_concurrent_changes_to_one_place_keep_every_count(app: Flask, make_user:
     """Eight threads, each its own allegation and transaction, record the same step on the same day
     in the same place at once: every count stays exact."""
     user = make_user(Role.SENIOR_ADVOCATE, "CAF").id
-    with app.test_request_context():
-        actor = db.session.get_one(User, user)
-        ids = [
-            allegations.create_allegation(
-                actor=actor,
-                reference=f"R{n}/26",
-                country_code="CAF",
-                mission="MINUSCA",
-                received_on=date(2026, 5, 1),
-            ).id
-            for n in range(8)
-        ]
-        db.session.commit()
-    barrier = threading.Barrier(len(ids))
-    errors: list[BaseException] = []
-
-    def change(allegation_id: int) -> None:
-        try:
-            with app.test_request_context():
-                actor = db.session.get_one(User, user)
-                allegation = db.session.get_one(Allegation, allegation_id)
-                db.session.commit()  # hold no transaction (nor SQLite's write lock) while waiting
-                barrier.wait(timeout=10)
-                _update(actor, allegation, assessed_on=date(2026, 5, 20))
-                db.session.commit()
-                _update(actor, allegation, assessed_on=date(2026, 5, 20), referred_on=date(2026, 5, 21))
-                db.session.commit()
-        except BaseException as error:  # reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=change, args=(allegation_id,)) for allegation_id in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    change_at_once(
+        app,
+        user,
+        lambda actor, n: allegations.create_allegation(
+            actor=actor,
+            reference=f"R{n}/26",
+            country_code="CAF",
+            mission="MINUSCA",
+            received_on=date(2026, 5, 1),
+        ),
+        lambda actor, allegation: _update(actor, allegation, assessed_on=date(2026, 5, 20)),
+        lambda actor, allegation: _update(
+            actor, allegation, assessed_on=date(2026, 5, 20), referred_on=date(2026, 5, 21)
+        ),
+    )
     with app.test_request_context():
         assert clock_counts.differences() == []
         kept = db.session.execute(

@@ -7,7 +7,6 @@ threads at once keep them exact."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from typing import Any
 
@@ -16,7 +15,7 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select, text
 
-from tests.vat.conftest import assist, register
+from tests.vat.conftest import assist, change_at_once, register
 from vat import figures
 from vat.auth.models import Role, User
 from vat.db import db
@@ -171,38 +170,19 @@ def test_concurrent_changes_to_one_cell_keep_every_count(app: Flask, make_user: 
     """Eight threads, each its own victim and transaction, assess the same need of victims of one
     cell at once, then meet it: every count stays exact."""
     user = make_user(Role.ADVOCATE, "CAF").id
-    with app.test_request_context():
-        actor = db.session.get_one(User, user)
-        ids = [
-            register(
-                actor, name=f"Race {n}", sex="female", age_group="adult", registered_on=date(2025, 1, 1)
-            ).id
-            for n in range(8)
-        ]
-        db.session.commit()
-    barrier = threading.Barrier(len(ids))
-    errors: list[BaseException] = []
-
-    def change(victim_id: int) -> None:
-        try:
-            with app.test_request_context():
-                actor = db.session.get_one(User, user)
-                victim = db.session.get_one(Victim, victim_id)
-                db.session.commit()  # hold no transaction (nor SQLite's write lock) while waiting
-                barrier.wait(timeout=10)
-                needs.assess_need(actor=actor, victim=victim, need_type="medical", status="unmet")
-                db.session.commit()
-                needs.assess_need(actor=actor, victim=victim, need_type="medical", status="met")
-                db.session.commit()
-        except BaseException as error:  # reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=change, args=(victim_id,)) for victim_id in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    change_at_once(
+        app,
+        user,
+        lambda actor, n: register(
+            actor, name=f"Race {n}", sex="female", age_group="adult", registered_on=date(2025, 1, 1)
+        ),
+        lambda actor, victim: needs.assess_need(
+            actor=actor, victim=victim, need_type="medical", status="unmet"
+        ),
+        lambda actor, victim: needs.assess_need(
+            actor=actor, victim=victim, need_type="medical", status="met"
+        ),
+    )
     with app.test_request_context():
         assert need_counts.differences() == []
         kept = db.session.execute(

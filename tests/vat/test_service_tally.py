@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import statistics
-import threading
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,7 +20,7 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from tests.conftest import make_app
-from tests.vat.conftest import register
+from tests.vat.conftest import change_at_once, register
 from vat.auth.models import Role, User
 from vat.auth.policy import in_scope
 from vat.db import db
@@ -349,41 +348,28 @@ def test_concurrent_changes_to_one_group_keep_every_count(app: Flask, make_user:
     """Eight threads, each its own victim and transaction, add services of the same place, type,
     provider, status and wait at once, and change another's status: every count stays exact."""
     user = make_user(Role.ADVOCATE, "CAF")
-    with app.test_request_context():
-        actor = db.session.get_one(User, user.id)
-        ids = [register(actor, name=f"Race {n}", sex="female", age_group="adult").id for n in range(8)]
-        db.session.commit()
-    barrier = threading.Barrier(len(ids))
-    errors: list[BaseException] = []
     same = {"service_type": "medical", "provider": "MSF", "referral_date": date(2025, 1, 1)}
 
-    def change(victim_id: int) -> None:
-        try:
-            with app.test_request_context():
-                actor = db.session.get_one(User, user.id)
-                victim = db.session.get_one(Victim, victim_id)
-                db.session.commit()  # hold no transaction (nor SQLite's write lock) while waiting
-                barrier.wait(timeout=10)
-                service = assistance.record_assistance(actor=actor, victim=victim, status="referred", **same)
-                db.session.commit()
-                assistance.update_assistance(
-                    actor=actor,
-                    victim=victim,
-                    service=service,
-                    status="in_progress",
-                    start_date=date(2025, 1, 8),
-                    **same,
-                )
-                db.session.commit()
-        except BaseException as error:  # reported below
-            errors.append(error)
+    def start(actor: User, victim: Victim) -> None:
+        service = db.session.scalars(select(Assistance).filter_by(victim_id=victim.id)).one()
+        assistance.update_assistance(
+            actor=actor,
+            victim=victim,
+            service=service,
+            status="in_progress",
+            start_date=date(2025, 1, 8),
+            **same,
+        )
 
-    threads = [threading.Thread(target=change, args=(victim_id,)) for victim_id in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    change_at_once(
+        app,
+        user.id,
+        lambda actor, n: register(actor, name=f"Race {n}", sex="female", age_group="adult"),
+        lambda actor, victim: assistance.record_assistance(
+            actor=actor, victim=victim, status="referred", **same
+        ),
+        start,
+    )
     with app.test_request_context():
         assert service_tally.differences() == []
         kept = db.session.execute(
