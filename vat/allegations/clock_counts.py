@@ -13,19 +13,17 @@ the importer `count_added`; a rule's change recounts its step (`recount_step`). 
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import date
-from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Date, Integer, String, Table, and_, case, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from vat.allegations.clock import clock, rules
 from vat.allegations.models import Allegation, Step
 from vat.db import Base, db, lock_for_chain
+from vat.kept_counts import KeptCounts, lock_rows
 
 OPEN = "open"  # the clock's "due" and "overdue": which of the two depends on the day it is read
 NO_DEADLINE = date(1, 1, 1)  # the key's deadline for every state but OPEN (NULL never matches a key)
@@ -44,6 +42,7 @@ counts = Table(
     Column("due_on", Date, primary_key=True),
     Column("allegations", Integer, nullable=False),
 )
+KEPT = KeptCounts(counts, KEY, "allegations")
 
 # What the clock reads of an allegation.
 COLUMNS = (
@@ -104,63 +103,22 @@ def states_on(found: Counter[Key], on: date) -> dict[str, Counter[str]]:
 # --- kept by the allegation services ----------------------------------------------------------------
 
 
-@functools.cache
-def _upsert(dialect_name: str) -> Any:
-    """One INSERT ... ON CONFLICT DO UPDATE adding to the row of the key: atomic, so that changes
-    to allegations of one place at once each add their own count."""
-    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(counts)
-    return insert.on_conflict_do_update(
-        index_elements=[counts.c[name] for name in KEY],
-        set_={"allegations": counts.c.allegations + insert.excluded.allegations},
-    )
-
-
-def _add(changes: Counter[Key]) -> None:
-    # Keys in one order, so that two transactions adding to the same rows lock them in one order.
-    values = [
-        dict(zip((*KEY, "allegations"), (*key, n), strict=True)) for key, n in sorted(changes.items()) if n
-    ]
-    upsert = _upsert(db.session.get_bind().dialect.name)
-    for start in range(0, len(values), 1000):
-        db.session.connection().execute(upsert, values[start : start + 1000])
-
-
 def _lock(allegation_ids: list[int]) -> None:
-    """Hold the allegations' rows until the transaction ends (PostgreSQL; SQLite's writer already
-    holds its lock), so that two changes to one allegation never count from each other's old
-    state. Every such change is audited: the audit chain's lock first, as every writer takes it."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    lock_for_chain("audit_event")
-    for start in range(0, len(allegation_ids), CHUNK):
-        db.session.execute(
-            select(Allegation.id)
-            .where(Allegation.id.in_(allegation_ids[start : start + CHUNK]))
-            .order_by(Allegation.id)
-            .with_for_update()
-        )
+    # An allegation is counted as its row says: two changes to it never count from each other's old state.
+    lock_rows(Allegation.id, allegation_ids)
 
 
-@contextmanager
-def recounting(allegation_ids: Iterable[int]) -> Iterator[None]:
+def recounting(allegation_ids: Iterable[int]) -> AbstractContextManager[None]:
     """Around a change to these allegations: what it changes in the counts is added to them when
     the block ends, in the same transaction."""
-    ids = sorted(set(allegation_ids))
-    db.session.flush()
-    _lock(ids)
-    before = counted(allegation_ids=ids)
-    yield
-    db.session.flush()
-    after = counted(allegation_ids=ids)
-    after.subtract(before)
-    _add(after)
+    return KEPT.recounting(allegation_ids, lock=_lock, counted=lambda ids: counted(allegation_ids=ids))
 
 
 def count_added(allegation_ids: list[int]) -> None:
     """Add the counts of allegations just inserted (one created, or the importer's)."""
     db.session.flush()
     lock_for_chain("audit_event")
-    _add(counted(allegation_ids=allegation_ids))
+    KEPT.add(counted(allegation_ids=allegation_ids))
 
 
 def recount_step(step: str) -> None:
@@ -168,7 +126,7 @@ def recount_step(step: str) -> None:
     db.session.flush()
     lock_for_chain("audit_event")
     db.session.execute(delete(counts).where(counts.c.step == step))
-    _add(counted(steps=[step]))
+    KEPT.add(counted(steps=[step]))
 
 
 # --- read by the reports --------------------------------------------------------------------------
@@ -220,5 +178,5 @@ def rebuild() -> int:
     """Recompute every count from the allegations; returns how many rows were written."""
     found = counted()
     db.session.execute(delete(counts))
-    _add(found)
+    KEPT.add(found)
     return len(found)

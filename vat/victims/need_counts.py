@@ -8,16 +8,15 @@ and recompute from every need (`flask figures verify` / `rebuild`)."""
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Column, Integer, Select, String, Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from vat.db import Base, db
+from vat.kept_counts import KeptCounts
 from vat.victims import support_counts
 from vat.victims.models import Need, Victim
 from vat.victims.service_tally import lock_victims
@@ -38,6 +37,7 @@ counts = Table(
     Column("status", String(20), primary_key=True),
     Column("victims", Integer, nullable=False),
 )
+KEPT = KeptCounts(counts, KEY, "victims")
 
 
 def summed(victim_ids: Any = None) -> Select[Any]:
@@ -57,35 +57,10 @@ def _counted(victim_ids: list[int]) -> Counter[Key]:
     return found
 
 
-@functools.cache
-def _upsert(dialect_name: str) -> Any:
-    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(counts)
-    return insert.on_conflict_do_update(
-        index_elements=[counts.c[name] for name in KEY],
-        set_={"victims": counts.c.victims + insert.excluded.victims},
-    )
-
-
-def _add(changes: Counter[Key]) -> None:
-    # Keys in one order, so that two transactions adding to the same rows lock them in one order.
-    values = [dict(zip((*KEY, "victims"), (*key, n), strict=True)) for key, n in sorted(changes.items()) if n]
-    if values:
-        db.session.connection().execute(_upsert(db.session.get_bind().dialect.name), values)
-
-
-@contextmanager
-def recounting(victim_ids: Iterable[int]) -> Iterator[None]:
+def recounting(victim_ids: Iterable[int]) -> AbstractContextManager[None]:
     """Around a change to these victims or their needs: what it changes in the counts is added to
     them when the block ends, in the same transaction (the victims' rows locked on PostgreSQL)."""
-    ids = sorted(set(victim_ids))
-    db.session.flush()
-    lock_victims(ids)
-    before = _counted(ids)
-    yield
-    db.session.flush()
-    after = _counted(ids)
-    after.subtract(before)
-    _add(after)
+    return KEPT.recounting(victim_ids, lock=lock_victims, counted=_counted)
 
 
 # --- verify and rebuild (registered with `flask figures`) -----------------------------------------

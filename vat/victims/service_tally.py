@@ -20,20 +20,19 @@ after it added: one atomic increment per row, never read-modify-write); `differe
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any
 from typing import cast as typed
 
 from sqlalchemy import ColumnElement, Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from vat.auth.actor import Actor
 from vat.auth.policy import scope_filter
-from vat.db import db, lock_for_chain
+from vat.db import db
+from vat.kept_counts import KeptCounts, lock_rows
 from vat.victims.models import TALLY_KEY, AgeGroup, Assistance, ServiceStatus, ServiceTally, Victim
 
 Key = tuple[Any, ...]  # TALLY_KEY's values
@@ -44,8 +43,7 @@ EVERYWHERE = "*"
 CHUNK = 500  # victims or services per statement: under SQLite's and psycopg's parameter limits
 
 
-def _table() -> Table:
-    return typed(Table, ServiceTally.__table__)
+KEPT = KeptCounts(typed(Table, ServiceTally.__table__), TALLY_KEY, "services")
 
 
 # --- the one definition: service rows to counts --------------------------------------------------
@@ -136,60 +134,17 @@ def counted(
 # --- kept by the victim services -----------------------------------------------------------------
 
 
-@functools.cache
-def _upsert(dialect_name: str) -> Any:
-    """One INSERT ... ON CONFLICT DO UPDATE adding to the row of the key: atomic, so changes to
-    services of one group at once each add their own count."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    table = _table()
-    statement = dialect.insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=[table.c[name] for name in TALLY_KEY],
-        set_={"services": table.c.services + statement.excluded.services},
-    )
-
-
-def _add(changes: Counter[Key]) -> None:
-    # Keys in one order, so two transactions touching the same rows lock them in the same order.
-    values = [
-        dict(zip((*TALLY_KEY, "services"), (*key, n), strict=True)) for key, n in sorted(changes.items()) if n
-    ]
-    upsert = _upsert(db.session.get_bind().dialect.name)
-    for start in range(0, len(values), 1000):
-        db.session.connection().execute(upsert, values[start : start + 1000])
-
-
 def lock_victims(victim_ids: list[int]) -> None:
     """Hold the victims' rows until the transaction ends (PostgreSQL; SQLite's writer already holds
     its lock): a victim's services are counted with the cell its row says, so a change to the
     victim and a change to one of its services never count from each other's old state."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    # Every change counted here is audited in its transaction: the audit chain's lock first, so
-    # every writer takes it before any count row's (one order: no deadlock between writers).
-    lock_for_chain("audit_event")
-    for start in range(0, len(victim_ids), CHUNK):
-        db.session.execute(
-            select(Victim.id)
-            .where(Victim.id.in_(victim_ids[start : start + CHUNK]))
-            .order_by(Victim.id)
-            .with_for_update()
-        )
+    lock_rows(Victim.id, victim_ids)
 
 
-@contextmanager
-def recounting(victim_ids: Iterable[int]) -> Iterator[None]:
+def recounting(victim_ids: Iterable[int]) -> AbstractContextManager[None]:
     """Around a change to these victims or their services (added, changed, linked to a provider):
     what it changes in the counts is added to them when the block ends, in the same transaction."""
-    ids = sorted(set(victim_ids))
-    db.session.flush()
-    lock_victims(ids)
-    before = counted(victim_ids=ids)
-    yield
-    db.session.flush()
-    after = counted(victim_ids=ids)
-    after.subtract(before)
-    _add(after)
+    return KEPT.recounting(victim_ids, lock=lock_victims, counted=lambda ids: counted(victim_ids=ids))
 
 
 def count_added(service_ids: list[int]) -> None:
@@ -198,7 +153,7 @@ def count_added(service_ids: list[int]) -> None:
         chunk = service_ids[start : start + CHUNK]
         victims = db.session.scalars(select(Assistance.victim_id).where(Assistance.id.in_(chunk)).distinct())
         lock_victims(sorted(victims))
-    _add(counted(service_ids=service_ids))
+    KEPT.add(counted(service_ids=service_ids))
 
 
 # --- read by the directory -----------------------------------------------------------------------
@@ -262,6 +217,6 @@ def rebuild() -> int:
     """Recompute every count from the services; returns how many rows were written."""
     counts = counted()
     db.session.execute(delete(ServiceTally))
-    _add(counts)
+    KEPT.add(counts)
     db.session.expire_all()
     return len(counts)

@@ -1,0 +1,91 @@
+"""Counts kept exact in the transaction of each change (the allegation clock counts, the service
+tally, the need counts): a table of rows by key, each with one count, to which a change adds its
+difference in one atomic INSERT ... ON CONFLICT DO UPDATE per row, so that changes to rows of one
+key at once each add their own count; and the recount around a change (the counts of the changed
+records before it taken away, those after it added)."""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import InstrumentedAttribute
+
+from vat.db import db, lock_for_chain
+
+Key = tuple[Any, ...]
+BATCH = 1000  # rows per statement: under SQLite's and psycopg's parameter limits
+CHUNK = 500  # ids per IN (...): likewise
+
+
+@dataclass(frozen=True, eq=False)
+class KeptCounts:
+    """`table`'s rows, by the columns `key`, each counting in the column `count`."""
+
+    table: Table
+    key: tuple[str, ...]
+    count: str
+
+    def add(self, changes: Counter[Key]) -> None:
+        """Add each key's change to its row (a row made when there is none); zeros left out."""
+        # Keys in one order, so that two transactions adding to the same rows lock them in one order.
+        names = (*self.key, self.count)
+        values = [dict(zip(names, (*key, n), strict=True)) for key, n in sorted(changes.items()) if n]
+        upsert = _upsert(self, db.session.get_bind().dialect.name)
+        for start in range(0, len(values), BATCH):
+            db.session.connection().execute(upsert, values[start : start + BATCH])
+
+    @contextmanager
+    def recounting(
+        self,
+        ids: Iterable[int],
+        *,
+        lock: Callable[[list[int]], None],
+        counted: Callable[[list[int]], Counter[Key]],
+    ) -> Iterator[None]:
+        """Around a change to the records of `ids`: they are locked (`lock`), counted before and
+        after (`counted`), and the difference added when the block ends, in the same transaction."""
+        listed = sorted(set(ids))
+        db.session.flush()
+        lock(listed)
+        before = counted(listed)
+        yield
+        db.session.flush()
+        after = counted(listed)
+        after.subtract(before)
+        self.add(after)
+
+
+def lock_rows(id_column: InstrumentedAttribute[int], ids: list[int]) -> None:
+    """Hold the rows of these ids (sorted) until the transaction ends (PostgreSQL; SQLite's writer
+    already holds its lock), so that two changes to one record never count from each other's old
+    state."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    # Every change counted is audited in its transaction: the audit chain's lock first, so every
+    # writer takes it before any count row's (one order: no deadlock between writers).
+    lock_for_chain("audit_event")
+    for start in range(0, len(ids), CHUNK):
+        db.session.execute(
+            select(id_column)
+            .where(id_column.in_(ids[start : start + CHUNK]))
+            .order_by(id_column)
+            .with_for_update()
+        )
+
+
+@functools.cache
+def _upsert(kept: KeptCounts, dialect_name: str) -> Any:
+    """The INSERT ... ON CONFLICT DO UPDATE adding to the row of the key (built once a dialect)."""
+    table = kept.table
+    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[name] for name in kept.key],
+        set_={kept.count: table.c[kept.count] + insert.excluded[kept.count]},
+    )
