@@ -20,17 +20,37 @@ pytestmark = pytest.mark.browser
 NOTE = "Douleurs depuis mars"
 
 
-@pytest.mark.parametrize("language", ["en", "fr"])
-def test_missing_consents_are_recorded_and_the_service_comes_back(
-    app, live_server, page, make_user, language
-):
+def _open_form(app, live_server, page, make_user, language, form):
+    """A victim with no consent, an advocate signed in in `language`, and the victim's `form`
+    (assistance, communications) open: (words in that language, the victim's id, the form's URL)."""
     user = make_user(Role.ADVOCATE, "CAF")
     with app.test_request_context():
         victim_id = register(db.session.get(User, user.id), consents=[]).id
         db.session.commit()
     words = browser_user(app, page, live_server, user, language)
-    form_url = f"{live_server}/vat/victims/{victim_id}/assistance/new"
+    form_url = f"{live_server}/vat/victims/{victim_id}/{form}/new"
     page.goto(form_url)
+    return words, victim_id, form_url
+
+
+def _record_the_consent(page, words, form_url, typed, purpose=None):
+    """On the consent form a "Record this consent" link opened (none of what was `typed` in its
+    URL, the `purpose` chosen if given): record it, and be back on the form at `form_url`."""
+    page.wait_for_url(lambda url: "/consents/new" in url)
+    assert all(text not in page.url for text in typed)
+    if purpose is not None:
+        assert page.input_value("select[name=purpose]") == purpose
+    page.fill("input[name=given_on]", (date.today() - timedelta(days=3)).isoformat())
+    page.locator("main form button[type=submit]").click()
+    page.get_by_text(words("Consent recorded.")).wait_for()
+    assert page.url.startswith(form_url)  # back on the form, as typed
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_missing_consents_are_recorded_and_the_service_comes_back(
+    app, live_server, page, make_user, language
+):
+    words, victim_id, form_url = _open_form(app, live_server, page, make_user, language, "assistance")
     page.select_option("select[name=service_type]", "medical")
     page.fill("input[name=provider]", "Clinique Espoir")
     page.select_option("select[name=status]", "in_progress")
@@ -46,12 +66,7 @@ def test_missing_consents_are_recorded_and_the_service_comes_back(
     for remaining in (2, 1):
         assert links.count() == remaining
         links.first.click()
-        page.wait_for_url(lambda url: "/consents/new" in url)
-        assert "Clinique" not in page.url and NOTE not in page.url
-        page.fill("input[name=given_on]", (date.today() - timedelta(days=3)).isoformat())
-        page.locator("main form button[type=submit]").click()
-        page.get_by_text(words("Consent recorded.")).wait_for()
-        assert page.url.startswith(form_url)  # back on the service form, as typed
+        _record_the_consent(page, words, form_url, typed=("Clinique", NOTE))
         assert page.input_value("textarea[name=notes]") == NOTE
         assert page.input_value("input[name=provider]") == "Clinique Espoir"
         page.locator("main form button[type=submit]").click()
@@ -68,13 +83,7 @@ SUMMARY = "Appel sur la suite du dossier"
 def test_a_communication_without_consent_comes_back_once_it_is_recorded(
     app, live_server, page, make_user, language
 ):
-    user = make_user(Role.ADVOCATE, "CAF")
-    with app.test_request_context():
-        victim_id = register(db.session.get(User, user.id), consents=[]).id
-        db.session.commit()
-    words = browser_user(app, page, live_server, user, language)
-    form_url = f"{live_server}/vat/victims/{victim_id}/communications/new"
-    page.goto(form_url)
+    words, victim_id, form_url = _open_form(app, live_server, page, make_user, language, "communications")
     page.fill("input[name=occurred_on]", (date.today() - timedelta(days=1)).isoformat())
     page.select_option("select[name=channel]", "phone")
     page.fill("input[name=language]", "Sango")
@@ -84,13 +93,7 @@ def test_a_communication_without_consent_comes_back_once_it_is_recorded(
     needed = page.get_by_role("region", name=words("Consent needed"))
     needed.wait_for()
     needed.get_by_role("link", name=words("Record this consent")).click()
-    page.wait_for_url(lambda url: "/consents/new" in url)
-    assert "Sango" not in page.url and "Appel" not in page.url
-    assert page.input_value("select[name=purpose]") == "contact"
-    page.fill("input[name=given_on]", (date.today() - timedelta(days=3)).isoformat())
-    page.locator("main form button[type=submit]").click()
-    page.get_by_text(words("Consent recorded.")).wait_for()
-    assert page.url.startswith(form_url)  # back on the communication form, as typed
+    _record_the_consent(page, words, form_url, typed=("Sango", "Appel"), purpose="contact")
     assert page.input_value("textarea[name=summary]") == SUMMARY
     assert page.input_value("input[name=language]") == "Sango"
     assert page.input_value("select[name=channel]") == "phone"
