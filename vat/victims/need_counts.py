@@ -28,11 +28,7 @@ CHUNK = 500  # victims per statement: under SQLite's and psycopg's parameter lim
 counts = Table(
     "vat_need_count",
     Base.metadata,
-    Column("country_code", String(3), primary_key=True),
-    Column("mission", String(40), primary_key=True),
-    Column("year", Integer, primary_key=True),
-    Column("sex", String(10), primary_key=True),
-    Column("age_group", String(10), primary_key=True),
+    *support_counts.key_table_columns(),
     Column("need_type", String(20), primary_key=True),
     Column("status", String(20), primary_key=True),
     Column("victims", Integer, nullable=False),

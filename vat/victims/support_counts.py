@@ -40,14 +40,22 @@ SUMMED = tuple(
 )
 SUMS = ("victims", *SUMMED)
 
+
+def key_table_columns() -> list[Column[Any]]:
+    """KEY's columns of a table of rows by cell (new ones each call: a column is one table's)."""
+    return [
+        Column("country_code", String(3), primary_key=True),
+        Column("mission", String(40), primary_key=True),
+        Column("year", Integer, primary_key=True),
+        Column("sex", String(10), primary_key=True),
+        Column("age_group", String(10), primary_key=True),
+    ]
+
+
 counts = Table(
     "vat_victim_support_count",
     Base.metadata,
-    Column("country_code", String(3), primary_key=True),
-    Column("mission", String(40), primary_key=True),
-    Column("year", Integer, primary_key=True),
-    Column("sex", String(10), primary_key=True),
-    Column("age_group", String(10), primary_key=True),
+    *key_table_columns(),
     *[Column(n, BigInteger if n.endswith("_minor") else Integer, nullable=False) for n in SUMS],
 )
 
