@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
@@ -9,7 +10,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
+from tests.conftest import sign_in
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
@@ -61,6 +64,30 @@ def people(app: Flask) -> Callable[..., list[str]]:
             return [victim.case_code for victim in victims]
 
     return register_people
+
+
+@pytest.fixture
+def drafted_for_its_owner(
+    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any]
+) -> Callable[..., tuple[int, str, str]]:
+    """Has an advocate post `data` to the `form` (assistance, communications) of a victim with no
+    consent, which keeps it as a draft; checks that another advocate of the same scope does not
+    get back what was `typed` and its owner does; returns (the victim's id, the form's URL, the
+    draft's token), the owner signed in."""
+
+    def drafted(form: str, data: dict[str, str], typed: str) -> tuple[int, str, str]:
+        user = login(Role.ADVOCATE, "CAF")
+        victim_id = registered(app, user.id, consents=[])
+        form_url = f"/vat/victims/{victim_id}/{form}/new"
+        page = client.post(form_url, data=data).get_data(as_text=True)
+        token = re.search(r"draft=([A-Za-z0-9_-]+)", page).group(1)  # type: ignore[union-attr]
+        sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
+        assert typed not in client.get(f"{form_url}?draft={token}").get_data(as_text=True)
+        sign_in(app, client, user)
+        assert typed in client.get(f"{form_url}?draft={token}").get_data(as_text=True)
+        return victim_id, form_url, token
+
+    return drafted
 
 
 def register(actor: User, *, consents: list[str] | None = None, **values: Any) -> Victim:

@@ -58,17 +58,9 @@ def test_the_consent_to_contact_is_recorded_and_the_communication_comes_back(
 
 
 def test_the_round_trip_keeps_each_draft_to_its_owner(
-    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any]
+    drafted_for_its_owner: Callable[..., tuple[int, str, str]],
 ) -> None:
-    user = login(Role.ADVOCATE, "CAF")
-    victim_id = registered(app, user.id, consents=[])
-    form_url = f"/vat/victims/{victim_id}/communications/new"
-    page = client.post(form_url, data=CALL).get_data(as_text=True)
-    token = re.search(r"draft=([A-Za-z0-9_-]+)", page).group(1)  # type: ignore[union-attr]
-    sign_in(app, client, make_user(Role.ADVOCATE, "CAF"))
-    assert SUMMARY not in client.get(f"{form_url}?draft={token}").get_data(as_text=True)
-    sign_in(app, client, user)
-    assert SUMMARY in client.get(f"{form_url}?draft={token}").get_data(as_text=True)
+    drafted_for_its_owner("communications", CALL, SUMMARY)
 
 
 def test_the_communication_form_stays_refused_to_other_roles_scopes_and_without_csrf(

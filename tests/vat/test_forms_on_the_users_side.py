@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import row_count, sign_in
+from tests.conftest import row_count
 from tests.vat.conftest import assist, register, registered
 from vat import drafts, request_keys
 from vat.allegations import services
@@ -147,18 +147,9 @@ def test_a_missing_consent_is_recorded_and_the_form_comes_back_with_its_values(
 
 
 def test_a_draft_is_only_its_owners_and_only_for_its_form(
-    app: Flask, client: FlaskClient, login: Callable[..., Any], make_user: Callable[..., Any]
+    client: FlaskClient, drafted_for_its_owner: Callable[..., tuple[int, str, str]]
 ) -> None:
-    user = login(Role.ADVOCATE, "CAF")
-    victim_id = registered(app, user.id, consents=[])
-    form_url = f"/vat/victims/{victim_id}/assistance/new"
-    page = client.post(form_url, data=SERVICE).get_data(as_text=True)
-    token = re.search(r"draft=([A-Za-z0-9_-]+)", page).group(1)  # type: ignore[union-attr]
-    other = make_user(Role.ADVOCATE, "CAF")
-    sign_in(app, client, other)
-    assert "Douleurs" not in client.get(f"{form_url}?draft={token}").get_data(as_text=True)
-    sign_in(app, client, user)
-    assert "Douleurs" in client.get(f"{form_url}?draft={token}").get_data(as_text=True)
+    victim_id, form_url, token = drafted_for_its_owner("assistance", SERVICE, "Douleurs")
     child_form = f"/vat/victims/{victim_id}/children/new?draft={token}"
     assert "Douleurs" not in client.get(child_form).get_data(as_text=True)
     assert "Douleurs" not in client.get(f"{form_url}?draft=forged").get_data(as_text=True)
