@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from ledger.models import Donor, Pledge
 from ledger.services import ledger_import, ledger_import_job
 from tests.conftest import sign_in
+from tests.upload_jobs import failed_once_its_owner_is_inactive
 from vat import jobs
 from vat.auth.models import Role, User
 from vat.db import db, utcnow
@@ -169,19 +170,12 @@ def test_an_import_without_csrf_token_is_refused(app, csrf_client):
 def test_an_import_whose_owner_lost_the_right_fails_and_books_nothing(app, manager):
     with app.test_request_context():
         owner = db.session.get_one(User, manager.id)
-        job, params = ledger_import_job.start(
-            actor=owner, filename="h.csv", content=GOOD.encode(), locale="fr"
+        error = failed_once_its_owner_is_inactive(
+            owner,
+            lambda actor: ledger_import_job.start(
+                actor=actor, filename="h.csv", content=GOOD.encode(), locale="fr"
+            ),
+            b"NOR",
         )
-        upload = jobs.folder() / f"{job.id}.upload"
-        assert upload.is_file() and b"NOR" not in upload.read_bytes()  # stored sealed
-        owner.active = False
-        db.session.commit()
-        jobs.enqueue(job.id, params)
-        db.session.expire_all()  # the worker wrote the record on its own connection
-        now = jobs.status(db.session.get_one(jobs.Job, job.id))
-        assert (now.state, now.error) == (
-            "failed",
-            "Only an active fund manager may import the fund's history.",
-        )
-        assert not upload.exists()
+        assert error == "Only an active fund manager may import the fund's history."
     assert booked(app) == [0, 0]

@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from tests.conftest import row_count, sign_in
+from tests.upload_jobs import failed_once_its_owner_is_inactive
 from tests.vat.big_import import ALLEGATION_COLUMNS, ASSISTANCE_COLUMNS, VICTIM_COLUMNS
 from vat import jobs
 from vat.allegations.models import Allegation
@@ -381,16 +382,13 @@ def test_an_import_whose_owner_lost_the_right_fails_and_its_upload_is_deleted(
 
     user = make_user(Role.ADVOCATE, "CAF")
     with app.test_request_context():
-        owner = db.session.get(User, user.id)
-        job, params = import_job.start(
-            actor=owner, filename="old.xlsx", content=workbook(sheets).getvalue(), kind=None, locale="fr"
+        owner = db.session.get_one(User, user.id)
+        content = workbook(sheets).getvalue()
+        error = failed_once_its_owner_is_inactive(
+            owner,
+            lambda actor: import_job.start(
+                actor=actor, filename="old.xlsx", content=content, kind=None, locale="fr"
+            ),
+            b"CAR-2016",
         )
-        upload = jobs.folder() / f"{job.id}.upload"
-        assert upload.is_file() and b"CAR-2016" not in upload.read_bytes()  # stored encrypted
-        owner.active = False
-        db.session.commit()
-        jobs.enqueue(job.id, params)
-        db.session.expire_all()  # the worker wrote the record on its own connection
-        now = jobs.status(db.session.get(jobs.Job, job.id))
-        assert (now.state, now.error) == ("failed", "Only an active advocate may import records.")
-        assert not upload.exists() and counts() == (0, 0, 0, 0)
+        assert error == "Only an active advocate may import records." and counts() == (0, 0, 0, 0)
