@@ -46,6 +46,19 @@ def _links(page: str, param: str) -> list[str]:
     return [href for href in hrefs if re.search(rf"[?&]{param}=\d", href)]
 
 
+def _two_pages(client, language, url, table_id, per_page, param, kept):
+    """The first two pages of the table `table_id` of `url`, in `language`: the first holds
+    `per_page` rows and one link to the next, by `param`, keeping `kept` (parts of the query).
+    Returns (the first page, the second, the row headings of both)."""
+    first = client.get(url).get_data(as_text=True)
+    assert f'<html lang="{language}"' in first
+    assert len(_rows(first, table_id)) == per_page
+    [following] = _links(first, param)
+    assert f"{param}=2" in following and all(part in following for part in kept)
+    second = client.get(following).get_data(as_text=True)
+    return first, second, _rows(first, table_id) + _rows(second, table_id)
+
+
 def _contingent_allegations(app) -> None:
     with app.app_context():
         for number, country in enumerate(COUNTRIES):
@@ -78,13 +91,15 @@ def test_the_donors_of_the_fund_statement_come_a_page_at_a_time(app, client, log
         db.session.commit()
     _in(language, app, login(Role.FUND_MANAGER, ""))
     period = "start=2021-01-01&end=2021-12-31"
-    first = client.get(f"/reports/fund?{period}").get_data(as_text=True)
-    assert f'<html lang="{language}"' in first
-    assert len(_rows(first, "pledges-table")) == 50
-    [following] = _links(first, "donors_page")
-    assert "donors_page=2" in following and "start=2021-01-01" in following and "end=2021-12-31" in following
-    second = client.get(following).get_data(as_text=True)
-    donors = _rows(first, "pledges-table") + _rows(second, "pledges-table")
+    first, second, donors = _two_pages(
+        client,
+        language,
+        f"/reports/fund?{period}",
+        "pledges-table",
+        50,
+        "donors_page",
+        ("start=2021-01-01", "end=2021-12-31"),
+    )
     assert {f"Donor {n:02d}" for n in range(ROWS)} <= set(donors)
     assert len(donors) == len(set(donors))  # (with the world's own donors, each once)
     # The other tables keep their own page; the statement above them counts every donor.
@@ -164,11 +179,13 @@ def test_the_per_victim_table_comes_a_page_at_a_time_with_its_filters(app, clien
         service_tally.rebuild()
         db.session.commit()
     _in(language, app, login(Role.SENIOR_ADVOCATE, "CAF, COD"))
-    first = client.get("/reports/victims?country=CAF&year=2021").get_data(as_text=True)
-    assert f'<html lang="{language}"' in first
-    assert len(_rows(first, "support-rows")) == 100
-    [following] = _links(first, "page")
-    assert "page=2" in following and "country=CAF" in following and "year=2021" in following
-    second = client.get(following).get_data(as_text=True)
-    codes = _rows(first, "support-rows") + _rows(second, "support-rows")
+    _, _, codes = _two_pages(
+        client,
+        language,
+        "/reports/victims?country=CAF&year=2021",
+        "support-rows",
+        100,
+        "page",
+        ("country=CAF", "year=2021"),
+    )
     assert set(CODES) <= set(codes) and len(codes) == len(set(codes))  # (and the world's, each once)
