@@ -15,6 +15,8 @@ place's detail rows (272,775 of one facet at 100,000 victims); it reads these.
 
 from alembic import op
 
+from migrations import schema
+
 revision = "1120"
 down_revision = "1111"
 
@@ -22,17 +24,7 @@ SUMMARY = "vat_victim_support_summary"
 COUNTS = "vat_victim_support_count"
 TALLY = "vat_service_tally"
 STATUSES = ("referred", "in_progress", "completed", "declined", "not_available", "cancelled")
-TYPES = (
-    "medical",
-    "psychosocial",
-    "legal",
-    "material",
-    "shelter",
-    "education",
-    "livelihood",
-    "protection",
-    "other",
-)
+TYPES = schema.SERVICE_TYPES  # unchanged since the baseline
 MONEY = ("direct_usd_minor", "project_usd_minor", "reported_usd_minor", "funded_usd_minor")
 SUMMED = (*[f"status_{s}" for s in STATUSES], *[f"type_{t}" for t in TYPES], *MONEY)
 CELL = ("country_code", "mission", "registered_year", "sex", "minor")
