@@ -127,6 +127,18 @@ def create_indexes(table: str, *columns: str) -> None:
         op.create_index(op.f(f"ix_{table}_{column}"), table, [column], unique=False)
 
 
+def create_named_indexes(indexes: dict[str, tuple[str, list[str]]]) -> None:
+    """Each index, by name: (its table, its columns)."""
+    for name, (table, columns) in indexes.items():
+        op.create_index(name, table, columns)
+
+
+def drop_named_indexes(indexes: dict[str, tuple[str, list[str]]]) -> None:
+    """What `create_named_indexes` made, dropped."""
+    for name, (table, _columns) in indexes.items():
+        op.drop_index(name, table_name=table)
+
+
 def drop_tables(*tables: str) -> None:
     """Drop the tables in this order (referencing tables first); their indexes go with them."""
     for table in tables:

@@ -8,7 +8,7 @@ median an indexed OFFSET. (A transfer's and a tranche's currency is their withho
 project's: joined, they are sorted still.)
 """
 
-from alembic import op
+from migrations import schema
 
 revision = "1131"
 down_revision = "1130"
@@ -23,10 +23,8 @@ INDEXES = {
 
 
 def upgrade():
-    for name, (table, columns) in INDEXES.items():
-        op.create_index(name, table, columns)
+    schema.create_named_indexes(INDEXES)
 
 
 def downgrade():
-    for name, (table, _columns) in INDEXES.items():
-        op.drop_index(name, table_name=table)
+    schema.drop_named_indexes(INDEXES)

@@ -9,7 +9,7 @@ saved the statistics page ~15 ms but cost the UN report ~20 ms: SQLite then read
 date ranges through it and the rows one by one; not kept.)
 """
 
-from alembic import op
+from migrations import schema
 
 revision = "1145"
 down_revision = "1120"
@@ -20,10 +20,8 @@ INDEXES = {
 
 
 def upgrade():
-    for name, (table, columns) in INDEXES.items():
-        op.create_index(name, table, columns)
+    schema.create_named_indexes(INDEXES)
 
 
 def downgrade():
-    for name, (table, _columns) in INDEXES.items():
-        op.drop_index(name, table_name=table)
+    schema.drop_named_indexes(INDEXES)
