@@ -17,6 +17,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from flask import Response, redirect, url_for
+from werkzeug.wrappers import Response as Redirect
+
 from vat import jobs, request_keys
 from vat.crypto import keyring
 from vat.db import BeginMode, begin_mode, db
@@ -97,3 +100,25 @@ def report_of(job: jobs.Job) -> dict[str, Any] | None:
         return None
     path = jobs.folder() / job.result_path
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+# --- the pages of an import job ------------------------------------------------------------------
+
+
+def queued(job: jobs.Job, params: dict[str, Any], page_endpoint: str) -> Redirect:
+    """The started job committed, then queued (the worker reads the committed row); the user is
+    sent to its page."""
+    db.session.commit()
+    jobs.enqueue(job.id, params)
+    return redirect(url_for(page_endpoint, job_id=job.id), 303)
+
+
+def page(kind_name: str, job_id: str, owner_id: int, template: str, status_endpoint: str) -> str:
+    """The owner's job page: how far it has got (the page polls its status), then its report."""
+    job = jobs.owned_or_404(job_id, owner_id, (kind_name,))
+    return jobs.page(template, job, status_endpoint, report=report_of(job))
+
+
+def polled_status(kind_name: str, job_id: str, owner_id: int) -> Response:
+    """The owner's job status as its page's script reads it."""
+    return jobs.polled(jobs.shown(jobs.status(jobs.owned_or_404(job_id, owner_id, (kind_name,)))))

@@ -8,7 +8,7 @@ import csv
 import io
 from typing import Any
 
-from flask import Response, redirect, render_template, url_for
+from flask import Response, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,9 +17,8 @@ from openpyxl import Workbook
 from ledger.forms import LedgerImportForm
 from ledger.services import ledger_import, ledger_import_job
 from ledger.views.blueprint import View, bp
-from vat import human_time, jobs, upload_jobs
+from vat import human_time, upload_jobs
 from vat.auth.policy import Permission, requires
-from vat.db import db
 from vat.errors import DomainError
 from vat.submission import show_hidden_errors
 from vat.uploads import LineError, UploadRefused
@@ -81,30 +80,23 @@ def import_history() -> View:
     job, params = ledger_import_job.start(
         actor=current_user, filename=filename, content=content, locale=str(get_locale() or "en")
     )
-    db.session.commit()
-    jobs.enqueue(job.id, params)
-    return redirect(url_for("ledger.import_job_page", job_id=job.id), 303)
-
-
-def _owned_import(job_id: str) -> jobs.Job:
-    return jobs.owned_or_404(job_id, current_user.id, (ledger_import_job.KIND,))
+    return upload_jobs.queued(job, params, "ledger.import_job_page")
 
 
 @bp.get("/import/jobs/<job_id>")
 @requires(Permission.RECORD_LEDGER)
 def import_job_page(job_id: str) -> str:
-    """How far the booking has got (the page polls its status), then what was booked or every
-    error of every row."""
-    job = _owned_import(job_id)
-    return jobs.page(
-        "ledger/import_job.html", job, "ledger.import_job_status", report=upload_jobs.report_of(job)
+    """How far the booking has got, then what was booked or every error of every row."""
+    kind = ledger_import_job.KIND
+    return upload_jobs.page(
+        kind, job_id, current_user.id, "ledger/import_job.html", "ledger.import_job_status"
     )
 
 
 @bp.get("/import/jobs/<job_id>/status")
 @requires(Permission.RECORD_LEDGER)
 def import_job_status(job_id: str) -> Response:
-    return jobs.polled(jobs.shown(jobs.status(_owned_import(job_id))))
+    return upload_jobs.polled_status(ledger_import_job.KIND, job_id, current_user.id)
 
 
 @bp.get("/import/template.csv")

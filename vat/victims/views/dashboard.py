@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, redirect, render_template, request, send_file, url_for
+from flask import abort, render_template, request, send_file
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from vat import jobs
+from vat import upload_jobs
 from vat.auth.policy import Permission, requires
-from vat.db import db
 from vat.submission import submit, text
 from vat.uploads import UploadRefused
 from vat.victims import assistance, identity, import_job, importer, listing
@@ -90,29 +89,21 @@ def run_import() -> str | Response | tuple[str, int]:
         kind=form.kind.data,
         locale=str(get_locale() or "en"),
     )
-    db.session.commit()
-    jobs.enqueue(job.id, params)
-    return redirect(url_for("victims.import_job_page", job_id=job.id), 303)
-
-
-def _owned_import(job_id: str) -> jobs.Job:
-    return jobs.owned_or_404(job_id, current_user.id, (import_job.KIND,))
+    return upload_jobs.queued(job, params, "victims.import_job_page")
 
 
 @bp.get("/import/jobs/<job_id>")
 @requires(Permission.EDIT_CASES)
 def import_job_page(job_id: str) -> str:
-    """How far the import has got (the page polls its status), then its report."""
-    job = _owned_import(job_id)
-    return jobs.page(
-        "vat/victims/import_job.html", job, "victims.import_job_status", report=import_job.report_of(job)
-    )
+    """How far the import has got, then its report."""
+    template, status = "vat/victims/import_job.html", "victims.import_job_status"
+    return upload_jobs.page(import_job.KIND, job_id, current_user.id, template, status)
 
 
 @bp.get("/import/jobs/<job_id>/status")
 @requires(Permission.EDIT_CASES)
 def import_job_status(job_id: str) -> Response:
-    return jobs.polled(jobs.shown(jobs.status(_owned_import(job_id))))
+    return upload_jobs.polled_status(import_job.KIND, job_id, current_user.id)
 
 
 @bp.get("/import/template.xlsx")
