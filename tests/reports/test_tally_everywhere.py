@@ -10,11 +10,11 @@ from itertools import product
 
 from sqlalchemy import select
 
+from tests.vat.conftest import assist, consent
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports.scope import VictimFilters
 from vat.reports.tallies import tallied
-from vat.victims import assistance, consents
 from vat.victims.models import TALLY_KEY, Victim
 from vat.victims.service_tally import EVERYWHERE, counted
 
@@ -55,22 +55,8 @@ def test_every_filter_reads_the_same_counts(app, make_user, world):
     with app.app_context():
         actor = db.session.get_one(User, advocate.id)
         victim = db.session.scalar(select(Victim).where(Victim.case_code == "CAR-2021-0004"))
-        consents.record_consent(
-            actor=actor,
-            victim=victim,
-            purpose="services",
-            given_on=date(2021, 1, 10),
-            method="written",
-            version="1",
-        )
-        assistance.record_assistance(
-            actor=actor,
-            victim=victim,
-            service_type="medical",
-            status="in_progress",
-            referral_date=date(2021, 2, 1),
-            start_date=date(2021, 2, 4),
-        )
+        consent(actor, victim, "services", given_on=date(2021, 1, 10))
+        assist(actor, victim, "in_progress", referral_date=date(2021, 2, 1), start_date=date(2021, 2, 4))
         db.session.commit()
         assert any(key[TALLY_KEY.index("country_code")] == EVERYWHERE for key in counted())
         for viewer in viewers:
