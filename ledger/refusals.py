@@ -11,7 +11,7 @@ from babel.dates import format_skeleton
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from vat.money import shown
+from vat.money import exponent, shown
 
 FORM_EXPIRED = _l("This form has expired: open it again.")
 RESUBMITTED_DIFFERENTLY = _l("This form was already submitted with different values; open it again.")
@@ -54,7 +54,8 @@ def closed_month(day: date) -> Any:
 
 
 def not_enough_cash(held: Decimal) -> Any:
-    return _l("Not enough cash: the fund holds US$%(amount)s.", amount=shown(held))
+    cents = Decimal(1).scaleb(-exponent("USD"))  # US$0.00, not US$0, when the fund holds nothing
+    return _l("Not enough cash: the fund holds US$%(amount)s.", amount=shown(held.quantize(cents)))
 
 
 def reversed_already(seq: int) -> Any:

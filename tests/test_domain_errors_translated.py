@@ -86,7 +86,7 @@ def test_a_message_built_from_other_messages_is_translated_whole(app):
 
 ENGINE_REFUSALS = {
     "en": "Not enough cash: the fund holds US$0.00.",
-    "fr": "Trésorerie insuffisante : le fonds détient 0.00 dollars des États-Unis.",
+    "fr": "Trésorerie insuffisante : le fonds détient 0,00 dollars des États-Unis.",
     "zh": "现金不足：基金持有 0.00 美元。",
 }
 
