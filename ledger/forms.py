@@ -97,6 +97,18 @@ def currency_field(default: str = "USD") -> StringField:
 class MoneyForm(HumanTime, KeyedForm):
     """A form that moves money or sets a rate: recorded once, and only if sent in human time."""
 
+    def values(self, *skip: str) -> dict[str, Any]:
+        """The key and the fields as its service's keyword arguments of the same names (read once
+        the form is valid: a required field is never None then, the key always set): not the CSRF
+        token, nor the unusual amount's confirmation (the view's to check), nor those in `skip`
+        (the view converts them)."""
+        values = {"key": self.key.data, **self.data}
+        return {
+            name: value
+            for name, value in values.items()
+            if name not in ("csrf_token", "amount_confirmed", *skip)
+        }
+
 
 class MoneyFileForm(MoneyForm):
     """A file that moves money or sets rates: sent in human time; what it records once is the

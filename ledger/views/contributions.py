@@ -104,16 +104,7 @@ def _pledge_page(_form: PledgeForm, donor: Donor) -> dict[str, Any]:
 @recording_page("/donors/<int:donor_id>/pledge", PledgeForm, show="new_pledge", page=_pledge_page, load=Donor)
 def record_pledge(form: PledgeForm, row: Donor) -> Recording[Pledge]:
     return Recording(
-        lambda: contributions.record_pledge(
-            actor=current_user,
-            key=text(form.key),
-            donor=row,
-            currency=text(form.currency),
-            amount=given(form.amount.data),
-            pledged_on=given(form.pledged_on.data),
-            earmark=form.earmark.data,
-            reference=form.reference.data,
-        ),
+        lambda: contributions.record_pledge(actor=current_user, donor=row, **form.values()),
         done=_("Pledge recorded."),
         usual=(PLEDGES, text(form.currency)),
         then=lambda _: url_for("ledger.donor", donor_id=row.id),
@@ -157,15 +148,7 @@ def record_receipt(form: ReceiptForm, row: Donor) -> Recording[Receipt]:
     def run() -> Receipt:
         pledge = db.session.get(Pledge, int(form.pledge_id.data)) if form.pledge_id.data else None
         return contributions.record_receipt(
-            actor=current_user,
-            key=text(form.key),
-            donor=row,
-            pledge=pledge,
-            amount=given(form.amount.data),
-            currency=text(form.currency),
-            received_on=given(form.received_on.data),
-            bank_reference=text(form.bank_reference),
-            rate=form.rate.data,
+            actor=current_user, donor=row, pledge=pledge, **form.values("pledge_id")
         )
 
     return Recording(

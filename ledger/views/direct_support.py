@@ -25,7 +25,7 @@ from ledger.views.blueprint import (
 from vat.auth.policy import Permission, requires
 from vat.paging import page_of
 from vat.sorting import Sort, SortableColumns, without_sort
-from vat.submission import given, text
+from vat.submission import text
 
 # --- direct support --------------------------------------------------------------------------
 
@@ -89,16 +89,9 @@ def pay_direct_support(form: DirectSupportForm, _row: None) -> Recording[DirectS
     return Recording(
         lambda: victim_support.pay_direct_support(
             actor=current_user,
-            key=text(form.key),
-            case_code=text(form.case_code),
             country_code=form.country_code.data or None,
-            purpose=text(form.purpose),
-            amount=given(form.amount.data),
-            currency=text(form.currency),
-            paid_on=given(form.paid_on.data),
             route=form.route.data or None,
-            project_id=form.project_id.data,
-            basis=text(form.basis),
+            **form.values("country_code", "route"),
         ),
         done=waits_or_booked(
             lambda support: support.entry_id is None,

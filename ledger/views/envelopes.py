@@ -16,7 +16,7 @@ from ledger.views.blueprint import Recording, View, bp, recording_page
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
-from vat.submission import button, given, text
+from vat.submission import button
 
 
 @bp.get("/envelopes")
@@ -38,16 +38,8 @@ def _new_envelope_page(_form: EnvelopeForm, _row: None) -> dict[str, Any]:
 @recording_page("/envelopes/new", EnvelopeForm, show="new_envelope", page=_new_envelope_page, fresh=True)
 def open_envelope(form: EnvelopeForm, _row: None) -> Recording[MissionEnvelope]:
     return Recording(
-        lambda: envelopes.open_envelope(
-            actor=current_user,
-            mission=text(form.mission),
-            country_code=text(form.country_code),
-            usd=given(form.usd.data),
-            victim_cap=given(form.victim_cap.data),
-            opens_on=given(form.opens_on.data),
-            closes_on=given(form.closes_on.data),
-            basis=text(form.basis),
-        ),
+        # Its service takes no key: `submit` records the form once by it.
+        lambda: envelopes.open_envelope(actor=current_user, **form.values("key")),
         done=_("Envelope opened: another fund manager must confirm it."),
         then=lambda _: url_for("ledger.envelope_list"),
     )
@@ -86,16 +78,7 @@ def _pay_page(_form: UrgentPaymentForm, envelope: MissionEnvelope) -> dict[str, 
 )
 def pay_from_envelope(form: UrgentPaymentForm, envelope: MissionEnvelope) -> Recording[DirectSupport]:
     return Recording(
-        lambda: envelopes.pay_urgent(
-            actor=current_user,
-            key=text(form.key),
-            envelope=envelope,
-            case_code=text(form.case_code),
-            amount=given(form.amount.data),
-            currency=text(form.currency),
-            paid_on=given(form.paid_on.data),
-            purpose=text(form.purpose),
-        ),
+        lambda: envelopes.pay_urgent(actor=current_user, envelope=envelope, **form.values()),
         done=_("Urgent payment recorded."),
         then=lambda _: url_for("ledger.envelope_list"),
     )

@@ -36,7 +36,7 @@ from ledger.views.projects import status_labels
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
 from vat.inputs import today
-from vat.submission import given, submit, text
+from vat.submission import submit
 
 # --- overview --------------------------------------------------------------------------------
 
@@ -143,13 +143,7 @@ def reverse(entry_id: int) -> View:
 
     return submit(
         form,
-        lambda: corrections.reverse_entry(
-            actor=current_user,
-            key=text(form.key),
-            entry=row,
-            on=given(form.on.data),
-            reason=text(form.reason),
-        ),
+        lambda: corrections.reverse_entry(actor=current_user, entry=row, **form.values()),
         done=done,
         then=then,
         template="ledger/entry.html",

@@ -53,7 +53,7 @@ from vat.inputs import today
 from vat.money import shown
 from vat.paging import page_of
 from vat.sorting import Sort, SortableColumns, without_sort
-from vat.submission import act, given, submit, text
+from vat.submission import act, submit, text
 
 # --- projects and disbursements --------------------------------------------------------------
 
@@ -127,17 +127,9 @@ def approve_project(form: ProjectForm, _row: None) -> Recording[Project]:
     return Recording(
         lambda: grants.approve_project(
             actor=current_user,
-            key=text(form.key),
-            title=text(form.title),
-            partner=text(form.partner),
-            country_code=form.country_code.data,
             focus=ProjectFocus(form.focus.data),
-            currency=text(form.currency),
-            amount=given(form.amount.data),
-            approved_on=given(form.approved_on.data),
-            planned_start=given(form.planned_start.data),
-            planned_end=given(form.planned_end.data),
             case_codes=lines_of(form.case_codes.data),
+            **form.values("focus", "case_codes"),
         ),
         done=_("Project approved."),
         usual=(PROJECTS, text(form.currency)),
@@ -224,12 +216,7 @@ def _release_page(_form: ReleaseForm, project: Project) -> dict[str, Any]:
 def end_project(form: ReleaseForm, row: Project) -> Recording[Any]:
     return Recording(
         lambda: grants.release_project(
-            actor=current_user,
-            key=text(form.key),
-            project=row,
-            on=given(form.on.data),
-            reason=text(form.reason),
-            status=ProjectStatus(form.status.data),
+            actor=current_user, project=row, status=ProjectStatus(form.status.data), **form.values("status")
         ),
         done=_("Project ended; its undisbursed balance is back in the fund."),
         then=lambda _: url_for("ledger.project", project_id=row.id),
@@ -262,12 +249,9 @@ def request_disbursement(form: TrancheForm, row: Project) -> Recording[Tranche]:
     return Recording(
         lambda: grants.request_disbursement(
             actor=current_user,
-            key=text(form.key),
             project=row,
-            amount=given(form.amount.data),
-            paid_on=given(form.paid_on.data),
-            reference=text(form.reference),
             victim_payments=payment_lines(form.victim_payments.data),
+            **form.values("victim_payments"),
         ),
         done=waits_or_booked(
             lambda tranche: tranche.status == "pending",

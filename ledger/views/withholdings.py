@@ -19,7 +19,7 @@ from ledger.usual_amounts import TRANSFERS, WITHHOLDINGS
 from ledger.views.blueprint import LIST_PAGE, Recording, bp, page_number, recording_page
 from vat.auth.policy import Permission, requires
 from vat.db import db
-from vat.submission import given, text
+from vat.submission import text
 
 # --- withholdings ----------------------------------------------------------------------------
 
@@ -59,17 +59,7 @@ def _withholding_page(form: WithholdingForm, _row: None) -> dict[str, Any]:
 @recording_page("/withholdings/new", WithholdingForm, show="new_withholding", page=_withholding_page)
 def record_withholding(form: WithholdingForm, _row: None) -> Recording[Withholding]:
     return Recording(
-        lambda: withholdings.record_withholding(
-            actor=current_user,
-            key=text(form.key),
-            allegation_ref=text(form.allegation_ref),
-            country_code=form.country_code.data,
-            amount=given(form.amount.data),
-            currency=text(form.currency),
-            decided_on=given(form.decided_on.data),
-            decision_reference=form.decision_reference.data,
-            mission=form.mission.data,
-        ),
+        lambda: withholdings.record_withholding(actor=current_user, **form.values()),
         done=_("Withholding recorded."),
         usual=(WITHHOLDINGS, text(form.currency)),
         then=lambda w: url_for("ledger.withholding", withholding_id=w.id),
@@ -114,12 +104,7 @@ def _transfer_page(_form: TransferForm, withholding: Withholding) -> dict[str, A
 def record_transfer(form: TransferForm, row: Withholding) -> Recording[WithholdingTransfer]:
     return Recording(
         lambda: withholdings.record_withholding_transfer(
-            actor=current_user,
-            key=text(form.key),
-            withholding=row,
-            amount=given(form.amount.data),
-            transferred_on=given(form.transferred_on.data),
-            reference=text(form.reference),
+            actor=current_user, withholding=row, **form.values()
         ),
         done=_("Transfer recorded."),
         usual=(TRANSFERS, row.currency),
