@@ -105,6 +105,17 @@ def rate_field(currency: str, day: date, field: str = "currency") -> Callable[[]
     return on_field(field, lambda: engine.rate_for(currency, day) if known_currency(currency) else None)
 
 
+def money_fields(currency: str, amount: Decimal, day: date, day_name: str) -> dict[str, Callable[[], Any]]:
+    """The checks of an amount in a currency booked on a day: the currency, the amount, the day
+    (on the field `day_name`) and, as "rate", the confirmed rate of its month."""
+    return {
+        "currency": currency_field(currency),
+        "amount": amount_field(amount, currency),
+        day_name: day_field(day, day_name),
+        "rate": rate_field(currency, day),
+    }
+
+
 def country_name(code: str) -> str:
     """A member state's English ISO name, kept as its donor's name (the key that finds it again);
     pages name it the reader's way (`ledger.labels.donor_name`)."""

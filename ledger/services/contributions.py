@@ -24,6 +24,7 @@ from ledger.services.booking import (
     currency_field,
     day_field,
     is_reversed,
+    money_fields,
     pair,
     rate_field,
     record_audit,
@@ -84,11 +85,8 @@ def record_pledge(
     if done := engine.begin(key, payload):
         return booked_by(Pledge, done)
     checked = each_field(
-        {
-            "currency": currency_field(currency),
-            "amount": amount_field(amount, currency),
-            "pledged_on": day_field(pledged_on, "pledged_on"),
-            "rate": rate_field(currency, pledged_on),
+        money_fields(currency, amount, pledged_on, "pledged_on")
+        | {
             "earmark": lambda: clean_text("earmark", earmark, max_length=200),
             "reference": lambda: clean_text("reference", reference, max_length=80),
         }

@@ -14,14 +14,11 @@ from ledger.engine import CASH, VICTIM_SUPPORT, EntryKind
 from ledger.models import DirectSupport, Outflow, OutflowKind, Project, SupportRoute
 from ledger.services import four_eyes
 from ledger.services.booking import (
-    amount_field,
     book,
     booked_by,
     country,
-    currency_field,
-    day_field,
+    money_fields,
     pair,
-    rate_field,
 )
 from vat.auth.actor import Actor
 from vat.db import db
@@ -83,11 +80,8 @@ def pay_direct_support(
             "project": lambda: _route(route, project_id),
             "basis": lambda: _basis(basis),
             "country_code": lambda: country(country_code) if country_code else None,
-            "currency": currency_field(currency),
-            "amount": amount_field(amount, currency),
-            "paid_on": day_field(paid_on, "paid_on"),
-            "rate": rate_field(currency, paid_on),
         }
+        | money_fields(currency, amount, paid_on, "paid_on")
     )
     rate = checked["rate"]
     support = DirectSupport(

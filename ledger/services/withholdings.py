@@ -19,12 +19,11 @@ from ledger.services.booking import (
     booked_by,
     clearing_line,
     country,
-    currency_field,
     day_field,
     is_reversed,
+    money_fields,
     on_field,
     pair,
-    rate_field,
     with_exchange_difference,
 )
 from vat.auth.actor import Actor
@@ -72,12 +71,9 @@ def record_withholding(
     if done := engine.begin(key, payload):
         return booked_by(Withholding, done)
     checked = each_field(
-        {
-            "country_code": lambda: country(country_code),
-            "currency": currency_field(currency),
-            "amount": amount_field(amount, currency),
-            "decided_on": day_field(decided_on, "decided_on"),
-            "rate": rate_field(currency, decided_on),
+        {"country_code": lambda: country(country_code)}
+        | money_fields(currency, amount, decided_on, "decided_on")
+        | {
             "decision_reference": lambda: clean_text("decision_reference", decision_reference, max_length=80),
             "mission": lambda: mission_name("mission", mission),
         }
