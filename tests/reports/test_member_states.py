@@ -28,6 +28,7 @@ from sqlalchemy import select
 from ledger.engine import from_minor
 from ledger.models import Entry, Withholding, WithholdingTransfer
 from tests.ledger.conftest import Fund
+from vat.allegations import cycle_counts
 from vat.allegations.cycle_models import AccountabilityStep
 from vat.allegations.models import Allegation
 from vat.auth import services as auth
@@ -100,6 +101,7 @@ def world(app):
             db.session.add(
                 AccountabilityStep(allegation_id=ids[reference], step=step, measure=measure, dated_on=on)
             )
+        cycle_counts.rebuild()  # rows inserted outside the app's services
         users = [
             auth.create_user(
                 actor=None, username=f"fund{n}", password="a long enough password 1", role=Role.FUND_MANAGER

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from vat import audit
+from vat.allegations import cycle_counts
 from vat.allegations.cycle import cycle
 from vat.allegations.cycle_models import MEASURES, NOT_REFERRED, AccountabilityStep, CycleStep, StepPerson
 from vat.allegations.models import Allegation
@@ -90,18 +91,20 @@ def record_step(
         recorded_by_id=actor.id,
         persons=[StepPerson(person=n) for n in concerned],
     )
-    return audit.add_audited(
-        row,
-        "allegation.cycle_step",
-        actor=actor,
-        detail=lambda step: {
-            "step": kind.value,
-            "measure": cleaned_measure,
-            "id": step.id,
-            "persons": concerned,
-        },
-        **about(allegation),
-    )
+    with cycle_counts.recounting([allegation.id]):
+        recorded = audit.add_audited(
+            row,
+            "allegation.cycle_step",
+            actor=actor,
+            detail=lambda step: {
+                "step": kind.value,
+                "measure": cleaned_measure,
+                "id": step.id,
+                "persons": concerned,
+            },
+            **about(allegation),
+        )
+    return recorded
 
 
 def _persons(allegation: Allegation, text: str | None) -> list[int]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from flask_babel import lazy_gettext as _l
 
 from vat import audit
+from vat.allegations import cycle_counts
 from vat.allegations.cycle_models import CycleRule
 from vat.allegations.models import PersonnelCategory
 from vat.auth.actor import Actor
@@ -45,7 +46,7 @@ def update_cycle_rule(
     before = _values(rule)
     rule.amount, rule.unit = amount, unit
     rule.applies_to, rule.substantiated_only = categories, substantiated_only
-    db.session.flush()
+    cycle_counts.recount_step(step)
     change = {"before": before, "after": _values(rule)}
     audit.record("cycle_rule.update", actor=actor, object_type="cycle_rule", object_id=step, detail=change)
     return rule

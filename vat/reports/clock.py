@@ -204,15 +204,23 @@ def overdue_steps(user: Actor, *, today: date) -> int | None:
 def _opened_by_breaking_the_glass(user: Actor, today: date) -> dict[str, Counter[str]]:
     """A senior advocate's allegations outside their scope, opened by breaking the glass (the kept
     counts are per place): counted by the same definition."""
-    if Role(user.role) is not Role.SENIOR_ADVOCATE:
-        return {}
-    mission = func.coalesce(Allegation.mission, clock_counts.NO_MISSION)  # as the counts' key has it
-    outside = db.session.scalars(
-        select(Allegation.id).where(
-            Allegation.id.in_(glass_granted(user, "allegation")),
-            not_(scope_filter(user, Allegation.country_code, mission)),
-        )
-    ).all()
+    outside = opened_outside_scope(user)
     if not outside:
         return {}
     return clock_counts.states_on(clock_counts.counted(allegation_ids=outside), today)
+
+
+def opened_outside_scope(user: Actor) -> list[int]:
+    """The allegations outside a senior advocate's places that they opened by breaking the glass
+    (none for other roles): what the counts kept per place leave out of their reach."""
+    if Role(user.role) is not Role.SENIOR_ADVOCATE:
+        return []
+    mission = func.coalesce(Allegation.mission, clock_counts.NO_MISSION)  # as the counts' key has it
+    return list(
+        db.session.scalars(
+            select(Allegation.id).where(
+                Allegation.id.in_(glass_granted(user, "allegation")),
+                not_(scope_filter(user, Allegation.country_code, mission)),
+            )
+        )
+    )

@@ -22,14 +22,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select, true
 
 from ledger.reports import withheld
-from vat.allegations import clock, cycle
+from vat.allegations import clock, cycle, cycle_counts
 from vat.allegations.cycle_models import AccountabilityStep, CycleStep
 from vat.allegations.models import Allegation, Outcome, Step
 from vat.auth.actor import Actor
+from vat.auth.policy import scope_filter
 from vat.db import db
 from vat.inputs import country_label
 from vat.reports.claims import waiting_on_member_states
-from vat.reports.clock import step_states
+from vat.reports.clock import opened_outside_scope, step_states
 from vat.reports.scope import VictimFilters, place_conditions, sees_rows, threshold
 from vat.reports.sql import days_between
 
@@ -178,22 +179,11 @@ def _outstanding_by_country() -> dict[str, dict[str, Decimal]]:
 
 def overdue_cycle_steps(user: Actor, *, today: date | None = None) -> int | None:
     """How many accountability steps are overdue among the allegations in the viewer's reach (the
-    dashboard's figure), counted in SQL one rule at a time; hidden from 1 to k − 1 for aggregate
-    viewers."""
+    dashboard's figure), read from the counts the allegations keep (vat.allegations.cycle_counts);
+    hidden from 1 to k − 1 for aggregate viewers."""
     today = today or date.today()
-    conditions = place_conditions(
-        user, VictimFilters(), record=Allegation, record_type="allegation", dated=Allegation.received_on
-    )
-    rule_list = cycle.rules()
-    total = sum(
-        int(
-            db.session.scalar(
-                select(func.count())
-                .select_from(Allegation)
-                .where(*conditions, cycle.overdue_condition(rule, rule_list, today))
-            )
-            or 0
-        )
-        for rule in rule_list
-    )
+    row = cycle_counts.counts.c
+    total = cycle_counts.overdue([scope_filter(user, row.country_code, row.mission)], today)
+    if outside := opened_outside_scope(user):
+        total += cycle_counts.overdue_on(cycle_counts.counted(allegation_ids=outside), today)
     return _shown(total, 1 if sees_rows(user) else threshold())

@@ -1,0 +1,142 @@
+"""allegations: counted per place, accountability-cycle step, state and deadline day, kept in each
+change's transaction (issue 14)
+
+The dashboard counted the overdue steps of the accountability cycle in SQL over every allegation
+in reach, one query a rule, on each view. It now reads `vat_cycle_count`
+(vat.allegations.cycle_counts): allegations per country, mission, limited step of the cycle, where
+the step stands and, for a step still open, the day it falls due. Filled here in SQL from the
+allegations, their recorded steps and the cycle's rules as they are, as `flask figures rebuild`
+would (the cycle's clock, vat.allegations.cycle, written once more in SQL for this upgrade), so
+that an upgraded database is right at once.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from migrations import schema as t
+
+revision = "1146"
+down_revision = "1145"
+
+TABLE = "vat_cycle_count"
+KEY = ("country_code", "mission", "step", "state", "due_on")
+CLOCK_STEPS = (
+    "received",
+    "assessed",
+    "referred",
+    "nio_decision",
+    "investigation_completed",
+    "report_submitted",
+)
+NOT_REFERRED = "none"
+NO_DEADLINE = "0001-01-01"
+
+
+def upgrade():
+    op.create_table(
+        TABLE,
+        t.string("country_code", 3),
+        t.string("mission", 40),
+        t.string("step", 30),
+        t.string("state", 20),
+        t.day("due_on"),
+        t.integer("allegations"),
+        t.key(TABLE, *KEY),
+    )
+    bind = op.get_bind()
+    rules = bind.execute(
+        sa.text(
+            "SELECT step, starts_from, amount, unit, applies_to, substantiated_only"
+            " FROM vat_cycle_rule ORDER BY position"
+        )
+    ).all()
+    postgres = bind.dialect.name == "postgresql"
+    for rule in rules:
+        later = [r.step for r in rules if r.starts_from == rule.step]
+        bind.execute(sa.text(_fill(rule, later, postgres)), _parameters(rule, later))
+
+
+def _parameters(rule, later):
+    parameters = {
+        "step": rule.step,
+        "starts_from": rule.starts_from,
+        "amount": rule.amount,
+        "none": NOT_REFERRED,
+    }
+    categories = [c for c in (rule.applies_to or "").split(",") if c]
+    parameters |= {f"c{i}": category for i, category in enumerate(categories)}
+    parameters |= {f"l{i}": step for i, step in enumerate(later)}
+    return parameters
+
+
+def _deadline(start, unit, postgres):
+    """`start` plus :amount days or calendar months, clamped to the month's end (add_months)."""
+    amount = "CAST(:amount AS INTEGER)"
+    if postgres:
+        if unit == "months":
+            return f"CAST({start} + make_interval(0, {amount}) AS DATE)"
+        return f"({start} + {amount})"
+    if unit == "months":
+        plain = f"date({start}, '+' || CAST({amount} AS TEXT) || ' months')"
+        months = f"'+' || CAST({amount} + 1 AS TEXT) || ' months'"
+        month_end = f"date({start}, 'start of month', {months}, '-1 day')"
+        return f"min({plain}, {month_end})"
+    return f"date({start}, '+' || CAST({amount} AS TEXT) || ' days')"
+
+
+def _first(step, *, starting=False):
+    """The first date a step of the allegation `a` was recorded (one that starts a limit: not "none")."""
+    measure = " AND s.measure <> :none" if starting else ""
+    return (
+        "(SELECT MIN(s.dated_on) FROM vat_accountability_step s"  # noqa: S608
+        f" WHERE s.allegation_id = a.id AND s.step = {step}{measure})"
+    )
+
+
+def _fill(rule, later, postgres):
+    """One INSERT ... SELECT of a rule's step: vat.allegations.cycle._state in SQL."""
+    if rule.starts_from in CLOCK_STEPS:
+        start = f"a.{rule.starts_from}_on"
+    else:
+        start = _first(":starts_from", starting=True)
+    listed_later = ", ".join(f":l{i}" for i in range(len(later)))
+    next_done = (
+        f"EXISTS (SELECT 1 FROM vat_accountability_step n WHERE n.allegation_id = a.id AND n.step IN ({listed_later}))"
+        if later
+        else "FALSE"
+    )
+    categories = [c for c in (rule.applies_to or "").split(",") if c]
+    listed = ", ".join(f":c{i}" for i in range(len(categories)))
+    applies = f"COALESCE(personnel_category, '') IN ({listed})" if categories else "TRUE"
+    substantiated = "COALESCE(outcome, '') = 'substantiated'" if rule.substantiated_only else "TRUE"
+    sentinel = f"CAST('{NO_DEADLINE}' AS DATE)" if postgres else f"'{NO_DEADLINE}'"
+    state = (
+        f"CASE WHEN NOT ({applies}) THEN 'not_applicable'"
+        f" WHEN done IS NULL AND NOT ({substantiated}) THEN 'not_applicable'"
+        " WHEN done IS NULL AND next_done THEN 'done_by'"
+        " WHEN done IS NULL AND historical THEN 'not_recorded'"
+        " WHEN start IS NULL AND done IS NOT NULL THEN 'done'"
+        " WHEN start IS NULL THEN 'waiting'"
+        " WHEN done IS NOT NULL AND done <= due THEN 'on_time'"
+        " WHEN done IS NOT NULL THEN 'late'"
+        " ELSE 'open' END"
+    )
+    allegations = (
+        "SELECT a.country_code, COALESCE(a.mission, '') AS mission, a.personnel_category, a.outcome,"
+        f" a.historical, {_first(':step')} AS done, {start} AS start, {next_done} AS next_done"
+        " FROM vat_allegation a"
+    )
+    rows = (
+        f"SELECT country_code, mission, {state} AS state,"
+        f" CASE WHEN {state} = 'open' THEN due ELSE {sentinel} END AS due_on"
+        f" FROM (SELECT b.*, {_deadline('b.start', rule.unit, postgres)} AS due FROM ({allegations}) AS b) AS c"
+    )
+    return (
+        f"INSERT INTO {TABLE} ({', '.join(KEY)}, allegations)"  # noqa: S608
+        f" SELECT country_code, mission, :step, state, due_on, COUNT(*) FROM ({rows}) AS d"
+        " GROUP BY country_code, mission, state, due_on"
+    )
+
+
+def downgrade():
+    t.drop_tables(TABLE)

@@ -1,0 +1,174 @@
+"""Allegations counted per place (country, mission), limited step of the accountability cycle, where
+the step stands and, for a step still open, the day it falls due (`vat_cycle_count`), kept exact in
+the transaction of each change, as the allegation clock's are (vat.allegations.clock_counts): the
+dashboard's "overdue accountability steps" is a sum over the open steps whose deadline is before
+today, exact as the days pass with no job to run.
+
+One definition: `counted` runs the Python cycle (`vat.allegations.cycle.cycle`, the allegation
+page's) over the allegations and their recorded steps. The allegation services and the recording
+of a step call `recounting` around a change, the importer `count_added`; a rule's change recounts
+its step (`recount_step`). `differences` and `rebuild` compare with and recompute from every
+allegation (`flask figures verify` / `rebuild`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from datetime import date
+
+from sqlalchemy import Column, ColumnElement, Date, Integer, String, Table, delete, func, select
+
+from vat.allegations import cycle
+from vat.allegations.clock_counts import COLUMNS as CLOCK_COLUMNS
+from vat.allegations.clock_counts import NO_DEADLINE, NO_MISSION, OPEN
+from vat.allegations.cycle_models import AccountabilityStep
+from vat.allegations.models import Allegation
+from vat.db import Base, db, lock_for_chain
+from vat.kept_counts import KeptCounts, lock_rows
+
+KEY = ("country_code", "mission", "step", "state", "due_on")
+Key = tuple[str, str, str, str, date]
+CHUNK = 500  # allegations per statement: under SQLite's and psycopg's parameter limits
+
+counts = Table(
+    "vat_cycle_count",
+    Base.metadata,
+    Column("country_code", String(3), primary_key=True),
+    Column("mission", String(40), primary_key=True),
+    Column("step", String(30), primary_key=True),
+    Column("state", String(20), primary_key=True),
+    Column("due_on", Date, primary_key=True),
+    Column("allegations", Integer, nullable=False),
+)
+KEPT = KeptCounts(counts, KEY, "allegations")
+
+# What the cycle reads of an allegation: the clock's columns (its step dates) and the outcome.
+COLUMNS = (*CLOCK_COLUMNS, "outcome")
+STEP_COLUMNS = ("id", "allegation_id", "step", "measure", "dated_on")
+
+
+# --- the one definition: allegations and their steps to counts -------------------------------------
+
+
+def counted(
+    *, allegation_ids: Iterable[int] | None = None, steps: Iterable[str] | None = None
+) -> Counter[Key]:
+    """The counts the cycle says (every allegation, or those of `allegation_ids`; every rule's
+    step, or those of `steps`), by KEY; read with the caller's transaction."""
+    rule_list = cycle.rules()
+    wanted = {rule.step for rule in rule_list} if steps is None else set(steps)
+    if allegation_ids is None:
+        chunks: list[list[int] | None] = [None]
+    else:
+        listed = sorted(set(allegation_ids))
+        chunks = [listed[i : i + CHUNK] for i in range(0, len(listed), CHUNK)]
+    found: Counter[Key] = Counter()
+    columns = [Allegation.__table__.c[name] for name in COLUMNS]
+    step_columns = [AccountabilityStep.__table__.c[name] for name in STEP_COLUMNS]
+    for ids in chunks:
+        # Copies outside the session: the cycle reads the rows as stored, whatever the session holds.
+        recorded: dict[int, list[AccountabilityStep]] = {}
+        step_rows = select(*step_columns).order_by(AccountabilityStep.dated_on, AccountabilityStep.id)
+        conditions = [] if ids is None else [Allegation.id.in_(ids)]
+        if ids is not None:
+            step_rows = step_rows.where(AccountabilityStep.allegation_id.in_(ids))
+        for row in db.session.execute(step_rows):
+            recorded.setdefault(row.allegation_id, []).append(AccountabilityStep(**row._asdict()))
+        rows = db.session.execute(select(*columns).where(*conditions).execution_options(yield_per=5000))
+        for row in rows:
+            allegation = Allegation(**row._asdict())
+            place = (allegation.country_code, allegation.mission or NO_MISSION)
+            steps_of = recorded.get(allegation.id, [])
+            for state in cycle.cycle(allegation, steps_of, rule_list=rule_list, on=NO_DEADLINE):
+                if state.step not in wanted:
+                    continue
+                if state.state in ("due", "overdue") and state.due_on is not None:
+                    found[(*place, str(state.step), OPEN, state.due_on)] += 1
+                else:
+                    found[(*place, str(state.step), state.state, NO_DEADLINE)] += 1
+    return found
+
+
+def overdue_on(found: Counter[Key], on: date) -> int:
+    """How many steps of `found` are overdue on `on`."""
+    return sum(n for (_, _, _, state, due_on), n in found.items() if state == OPEN and due_on < on)
+
+
+# --- kept by the allegation services ----------------------------------------------------------------
+
+
+def _lock(allegation_ids: list[int]) -> None:
+    lock_rows(Allegation.id, allegation_ids)
+
+
+def recounting(allegation_ids: Iterable[int]) -> AbstractContextManager[None]:
+    """Around a change to these allegations or their steps: what it changes in the counts is added
+    to them when the block ends, in the same transaction."""
+    return KEPT.recounting(allegation_ids, lock=_lock, counted=lambda ids: counted(allegation_ids=ids))
+
+
+def count_added(allegation_ids: list[int]) -> None:
+    """Add the counts of allegations just inserted (one created, or the importer's)."""
+    db.session.flush()
+    lock_for_chain("audit_event")
+    KEPT.add(counted(allegation_ids=allegation_ids))
+
+
+def recount_step(step: str) -> None:
+    """A rule changed: its step's counts again, from every allegation."""
+    db.session.flush()
+    lock_for_chain("audit_event")
+    db.session.execute(delete(counts).where(counts.c.step == step))
+    KEPT.add(counted(steps=[step]))
+
+
+# --- read by the reports --------------------------------------------------------------------------
+
+
+def overdue(conditions: list[ColumnElement[bool]], on: date) -> int:
+    """The open steps whose deadline is before `on`, added up over the rows matching `conditions`."""
+    row = counts.c
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(row.allegations), 0)).where(
+                *conditions, row.state == OPEN, row.due_on < on
+            )
+        )
+        or 0
+    )
+
+
+# --- verify and rebuild (registered with `flask figures`) -----------------------------------------
+
+NAME = "accountability cycle counts"
+
+
+def _kept() -> Counter[Key]:
+    kept: Counter[Key] = Counter()
+    for *key, n in db.session.execute(select(*[counts.c[name] for name in (*KEY, "allegations")])):
+        kept[(key[0], key[1], key[2], key[3], key[4])] += int(n)
+    return kept
+
+
+def differences() -> list[str]:
+    """Each count that disagrees with the allegations and their steps, named by its key."""
+    expected, kept = counted(), _kept()
+    found = []
+    for key in sorted(expected.keys() | kept.keys()):
+        if kept.get(key, 0) != expected.get(key, 0):
+            country, mission, step, state, due_on = key
+            place = f"{country} {mission}".strip()
+            due = f" due {due_on.isoformat()}" if state == OPEN else ""
+            found.append(
+                f"{NAME}: {place} {step} {state}{due} is {kept.get(key, 0)}, should be {expected.get(key, 0)}"
+            )
+    return found
+
+
+def rebuild() -> int:
+    """Recompute every count from the allegations and their steps; returns how many rows were written."""
+    found = counted()
+    db.session.execute(delete(counts))
+    KEPT.add(found)
+    return len(found)
