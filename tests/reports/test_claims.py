@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -15,7 +17,7 @@ from tests.claims.conftest import EUR_PAID, LUMP_SUM_UNPAID, MONTHLY_USD, build_
 from vat.auth.models import Role, User
 from vat.claims import listing
 from vat.db import db
-from vat.reports.claims import claims_report
+from vat.reports.claims import claims_report, waiting_on_member_states, waiting_total
 from vat.reports.scope import VictimFilters
 from vat.victims.models import Victim
 
@@ -113,3 +115,41 @@ def test_claims_page_and_export(client, login, claims):
     usd = next(row for row in money if row[0] == "USD")  # as at today: more instalments have fallen due
     assert usd[2] == 250 and usd[3] == usd[1] - 250 and usd[4] == 2
     assert client.get("/reports/claims/export.csv").status_code == 200
+
+
+LETTER_DAYS = st.dates(min_value=D(2021, 1, 1), max_value=D(2021, 1, 6))  # few days: ties in date
+CLAIM_HISTORY = st.tuples(
+    st.sampled_from(["NPL", "BGD", "PAK"]),
+    st.sampled_from(["referred", "support_ordered", "closed"]),
+    st.lists(st.tuples(st.sampled_from(["sent", "received"]), LETTER_DAYS), max_size=4),
+)
+
+
+def test_the_dashboards_waiting_total_is_the_claims_reports(app, make_user, world):
+    """The dashboard reads "waiting" as "the last letter is one sent"; the claims report dates the
+    wait from the first letter sent after the last reply: for any letters, in any order and on the
+    same days, they count the same claims, with the same suppression."""
+    viewers = [make_user(Role.ADVOCATE, "CAF").id, make_user(Role.AUDITOR, "").id]
+    compared = []
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(histories=st.lists(CLAIM_HISTORY, min_size=1, max_size=8))
+    def agree(histories):
+        savepoint = db.session.begin_nested()
+        try:
+            victims = db.session.scalars(select(Victim).order_by(Victim.id).limit(len(histories))).all()
+            for victim, (state, step, letters) in zip(victims, histories, strict=False):
+                build_claim(victim, state, step, D(2020, 12, 1), letters=letters)
+            for uid in viewers:
+                user = db.session.get_one(User, uid)
+                lines = waiting_on_member_states(user, VictimFilters(), today=TODAY)
+                waiting = [line.waiting for line in lines]
+                before = None if any(n is None for n in waiting) else sum(n for n in waiting if n)
+                assert waiting_total(user) == before
+                compared.append(before or 0)
+        finally:
+            savepoint.rollback()
+
+    with app.app_context():
+        agree()
+    assert sum(compared) > 0  # some claims were waiting

@@ -133,6 +133,33 @@ def waiting_on_member_states(
     return _waiting_by_state(_claims_in_reach(user, filters), today or date.today(), limit)
 
 
+def waiting_total(user: Actor) -> int | None:
+    """The dashboard's figure: the open claims in the viewer's reach waiting for a member state's
+    reply, added up over the member states (each line suppressed as `waiting_on_member_states`
+    does; None when one is hidden). A claim waits when its last letter, by date then by the order
+    recorded, is one sent: exactly when `_waiting_by_state` finds a sent letter after the last
+    reply, read with one index search a claim instead of dating each wait."""
+    limit = 1 if sees_rows(user) else threshold()
+    last = (
+        select(Letter.direction)
+        .where(Letter.claim_id == Claim.id)
+        .order_by(Letter.dated_on.desc(), Letter.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    claims = _claims_in_reach(user, VictimFilters())
+    waiting = func.count(case((last == LetterDirection.SENT.value, 1)))
+    total = 0
+    for open_claims, waits in db.session.execute(
+        claims(func.count(), waiting).where(IS_OPEN).group_by(Claim.member_state)
+    ):
+        shown = suppress_line([int(open_claims) - int(waits), int(waits)], threshold=limit)[1]
+        if shown is None:
+            return None
+        total += shown
+    return total
+
+
 def _waiting_by_state(claims: Callable[..., Select[Any]], today: date, limit: int) -> list[WaitingLine]:
     """The first sent letter after the last reply (by date, then by the order recorded) starts the
     wait, as in the claims service."""

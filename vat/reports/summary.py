@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from ledger.reports.statements import FundStatement, fund_balance, fund_statement
 from vat.auth.actor import Actor
-from vat.reports.claims import waiting_on_member_states
+from vat.reports.claims import waiting_total
 from vat.reports.clock import overdue_steps
 from vat.reports.member_states import overdue_cycle_steps
 from vat.reports.needs import UNMET_COLUMN, needs_table, unmet_by_type
@@ -40,7 +40,6 @@ def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Su
     figures = headline(user, VictimFilters(), money=False)
     if aggregate:
         figures = _small_counts_hidden(figures, threshold())
-    waiting = [line.waiting for line in waiting_on_member_states(user, VictimFilters(), today=today)]
     # The ledger's own figures, read from its balances (no project portfolio: it is not shown).
     balance = fund_balance(today) if reads_ledger else None
     fund = fund_statement(date(today.year, 1, 1), today) if reads_ledger else None
@@ -49,7 +48,7 @@ def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Su
         headline=figures,
         aggregate=aggregate,
         overdue_steps=overdue_steps(user, today=today),
-        waiting_on_member_states=None if any(n is None for n in waiting) else sum(n for n in waiting if n),
+        waiting_on_member_states=waiting_total(user),
         fund_balance=balance,
         fund=fund,
         unmet_needs=needs.column_totals[UNMET_COLUMN],
