@@ -74,9 +74,10 @@ EXPENSES = (
 
 
 @dataclass
-class FundStatement:
-    """The fund's statement for the days from `start` (since inception when None) to `end`, in
-    US dollars; pledges, withheld payments and the position as at `end`."""
+class FundFlows:
+    """The fund's income and expenses for the days from `start` (since inception when None) to
+    `end`, in US dollars, between its balances at either end: the statement without the positions
+    as at `end` (what the dashboard shows of it)."""
 
     start: date | None
     end: date
@@ -88,11 +89,7 @@ class FundStatement:
     withheld_income: list[tuple[str, Decimal]]  # income: withheld payments by contributing country
     exchange: Decimal  # income: realised exchange differences and rounding
     expenses: list[tuple[Any, Decimal]]  # (category, amount)
-    pledges: list[tuple[str, Decimal, Decimal, Decimal]]  # donor, pledged, received, outstanding
-    withheld: list[tuple[str, Decimal, Decimal, Decimal]]  # country, withheld, transferred, outstanding
     months: list[tuple[str, Decimal, Decimal]]  # month, income, spending
-    position: dict[str, Decimal]  # cash, commitments, psc_reserve, available
-    psc_rate: Decimal
 
     @property
     def income(self) -> list[tuple[Any, str, Decimal]]:
@@ -119,6 +116,16 @@ class FundStatement:
         return self.total_income - self.total_expenses
 
 
+@dataclass
+class FundStatement(FundFlows):
+    """The fund's statement: its flows, and pledges, withheld payments and the position as at `end`."""
+
+    pledges: list[tuple[str, Decimal, Decimal, Decimal]]  # donor, pledged, received, outstanding
+    withheld: list[tuple[str, Decimal, Decimal, Decimal]]  # country, withheld, transferred, outstanding
+    position: dict[str, Decimal]  # cash, commitments, psc_reserve, available
+    psc_rate: Decimal
+
+
 def _by_account(start: date | None, end: date | None) -> dict[int, int]:
     kept = balances(start, end)
     return dict(db_rows(select(kept.c.account_id, summed(kept.c.usd_minor)).group_by(kept.c.account_id)))
@@ -139,6 +146,32 @@ def fund_statement(start: date | None = None, end: date | None = None) -> FundSt
     """The statement for [start, end] (since inception to today by default): a few grouped reads
     of the balances, whatever the number of postings."""
     end = end or date.today()
+    flows, ids, donors, to_end = _flows(start, end)
+    commitments = -cents(to_end.get(ids[engine.GRANTS_PAYABLE], 0))
+    reserve = programme_support(commitments)
+    return FundStatement(
+        **vars(flows),
+        pledges=_pledges(end, donors),
+        withheld=_withheld(end, ids),
+        position={
+            "cash": flows.closing_cash,
+            "commitments": commitments,
+            "psc_reserve": reserve,
+            "available": flows.closing_cash - commitments - reserve,
+        },
+        psc_rate=psc_rate(),
+    )
+
+
+def fund_flows(start: date | None = None, end: date | None = None) -> FundFlows:
+    """The statement's income, expenses and balances for [start, end], without its positions as at
+    `end`: its closing balance is `fund_balance(end)`."""
+    return _flows(start, end or date.today())[0]
+
+
+def _flows(start: date | None, end: date) -> tuple[FundFlows, dict[str, int], dict[int, str], dict[int, int]]:
+    """The flows, the accounts' ids by code, the donors' names by id and the balances at the end
+    by account (minor units)."""
     accounts = {a.code: a for a in db_rows(select(Account.id, Account.code, Account.type))}
     ids = {code: a.id for code, a in accounts.items()}
     in_fund = {a.id for a in accounts.values() if a.type in FUND_BALANCE_TYPES}
@@ -149,31 +182,20 @@ def fund_statement(start: date | None = None, end: date | None = None) -> FundSt
     donors = {d.id: donor_name(d) for d in db.session.scalars(select(Donor))}
     voluntary = _credits(kept, kept.c.donor_id, ids[engine.CONTRIBUTIONS])
     withheld = _credits(kept, kept.c.country_code, ids[engine.WITHHELD_INCOME])
-    cash = cents(to_end.get(ids[engine.CASH], 0))
-    commitments = -cents(to_end.get(ids[engine.GRANTS_PAYABLE], 0))
-    reserve = programme_support(commitments)
-    return FundStatement(
+    flows = FundFlows(
         start=start,
         end=end,
         opening_balance=_fund_total(before, in_fund),
         closing_balance=_fund_total(to_end, in_fund),
         opening_cash=cents(before.get(ids[engine.CASH], 0)),
-        closing_cash=cash,
+        closing_cash=cents(to_end.get(ids[engine.CASH], 0)),
         voluntary=sorted(((donors.get(d, "—"), v) for d, v in voluntary.items()), key=_by_name),
         withheld_income=sorted(((c or "—", v) for c, v in withheld.items()), key=_by_name),
         exchange=-cents(sum(during.get(ids[code], 0) for code in EXCHANGE_ACCOUNTS)),
         expenses=[(label, cents(during[ids[code]])) for code, label in EXPENSES if during.get(ids[code])],
-        pledges=_pledges(end, donors),
-        withheld=_withheld(end, ids),
         months=_months(kept, accounts),
-        position={
-            "cash": cash,
-            "commitments": commitments,
-            "psc_reserve": reserve,
-            "available": cash - commitments - reserve,
-        },
-        psc_rate=psc_rate(),
     )
+    return flows, ids, donors, to_end
 
 
 def _by_name(line: tuple[str, Decimal]) -> str:

@@ -50,6 +50,10 @@ def test_the_statement_overview_report_and_dashboard_agree(app, client, login, f
     mid_month = statements.fund_statement(date(2019, 1, 16), today)
     assert mid_month.opening_balance == statements.fund_balance(date(2019, 1, 15))
     assert mid_month.closing_balance == mid_month.opening_balance + mid_month.surplus == balance
+    # What the dashboard reads: the statement's flows alone, the same figures.
+    flows = statements.fund_flows(date(2019, 1, 16), today)
+    assert vars(flows) == {name: value for name, value in vars(mid_month).items() if name in vars(flows)}
+    assert flows.months and flows.expenses and flows.voluntary and flows.closing_balance == balance
     # 100,000 received; a pledge of 9,000 euros at 0.90 (10,000) and 555.56 gained receiving 4,000
     # of it at 0.80; 2,500 and 800 withheld; a grant of 20,000 and 650 programme support cost on
     # its tranche; direct support paid and reversed

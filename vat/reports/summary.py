@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ledger.reports.statements import FundStatement, fund_balance, fund_statement
+from ledger.reports.statements import FundFlows, fund_flows
 from vat.auth.actor import Actor
 from vat.reports.claims import waiting_total
 from vat.reports.clock import overdue_steps
@@ -28,7 +28,7 @@ class Summary:
     overdue_steps: int | None  # allegation steps past their limit and not done (None: suppressed)
     waiting_on_member_states: int | None  # open claims with a letter unanswered
     fund_balance: Decimal | None  # today, for those who read the ledger
-    fund: FundStatement | None  # this year to date, for those who read the ledger
+    fund: FundFlows | None  # this year to date, for those who read the ledger
     unmet_needs: int | None = 0  # victims' needs assessed unmet (None: suppressed)
     unmet_by_type: tuple[tuple[str, int | None], ...] = ()  # as the per-victim report shows them
     overdue_cycle_steps: int | None = 0  # accountability steps past their limit (None: suppressed)
@@ -40,9 +40,10 @@ def summary(user: Actor, *, reads_ledger: bool, today: date | None = None) -> Su
     figures = headline(user, VictimFilters(), money=False)
     if aggregate:
         figures = _small_counts_hidden(figures, threshold())
-    # The ledger's own figures, read from its balances (no project portfolio: it is not shown).
-    balance = fund_balance(today) if reads_ledger else None
-    fund = fund_statement(date(today.year, 1, 1), today) if reads_ledger else None
+    # The ledger's own figures, read from its balances: the statement's flows this year, whose
+    # closing balance is the fund balance today (no pledges nor positions: they are not shown).
+    fund = fund_flows(date(today.year, 1, 1), today) if reads_ledger else None
+    balance = fund.closing_balance if fund is not None else None
     needs = needs_table(user, VictimFilters())  # suppressed as on the report, so the two agree
     return Summary(
         headline=figures,
