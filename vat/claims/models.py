@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -376,6 +377,8 @@ class Letter(Recorded, Base):
         one_of("direction", LetterDirection),
         one_of("channel", LetterChannel),
         CheckConstraint("(claim_id IS NULL) <> (allegation_id IS NULL)", name="one_subject"),
+        # A claim's last letter (the dashboard's "waiting") read from the index alone.
+        Index("ix_vat_claim_letter_last", "claim_id", "dated_on", "id", "direction"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
