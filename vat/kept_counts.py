@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -40,6 +40,20 @@ class KeptCounts:
         upsert = _upsert(self, db.session.get_bind().dialect.name)
         for start in range(0, len(values), BATCH):
             db.session.connection().execute(upsert, values[start : start + BATCH])
+
+    def rows(self) -> Counter[Key]:
+        """The kept rows, by key."""
+        kept: Counter[Key] = Counter()
+        columns = [self.table.c[name] for name in (*self.key, self.count)]
+        for *key, n in db.session.execute(select(*columns)):
+            kept[tuple(key)] += int(n)
+        return kept
+
+    def replace(self, found: Counter[Key]) -> int:
+        """Every row rewritten from `found`; how many keys it has."""
+        db.session.execute(delete(self.table))
+        self.add(found)
+        return len(found)
 
     @contextmanager
     def recounting(

@@ -152,16 +152,14 @@ def states_by_step(conditions: list[ColumnElement[bool]], on: date) -> dict[str,
 NAME = "allegation clock counts"
 
 
-def _kept() -> Counter[Key]:
-    kept: Counter[Key] = Counter()
-    for *key, n in db.session.execute(select(*[counts.c[name] for name in (*KEY, "allegations")])):
-        kept[(key[0], key[1], key[2], key[3], key[4])] += int(n)
-    return kept
-
-
 def differences() -> list[str]:
     """Each count that disagrees with the allegations, named by its key."""
-    expected, kept = counted(), _kept()
+    return named_differences(NAME, counted(), KEPT.rows())
+
+
+def named_differences(name: str, expected: Counter[Key], kept: Counter[Key]) -> list[str]:
+    """Each key whose kept count is not the expected one (counts by place, step, state and
+    deadline day), named."""
     found = []
     for key in sorted(expected.keys() | kept.keys()):
         if kept.get(key, 0) != expected.get(key, 0):
@@ -169,14 +167,11 @@ def differences() -> list[str]:
             place = f"{country} {mission}".strip()
             due = f" due {due_on.isoformat()}" if state == OPEN else ""
             found.append(
-                f"{NAME}: {place} {step} {state}{due} is {kept.get(key, 0)}, should be {expected.get(key, 0)}"
+                f"{name}: {place} {step} {state}{due} is {kept.get(key, 0)}, should be {expected.get(key, 0)}"
             )
     return found
 
 
 def rebuild() -> int:
     """Recompute every count from the allegations; returns how many rows were written."""
-    found = counted()
-    db.session.execute(delete(counts))
-    KEPT.add(found)
-    return len(found)
+    return KEPT.replace(counted())

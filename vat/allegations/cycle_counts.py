@@ -21,7 +21,7 @@ from sqlalchemy import Column, ColumnElement, Date, Integer, String, Table, dele
 
 from vat.allegations import cycle
 from vat.allegations.clock_counts import COLUMNS as CLOCK_COLUMNS
-from vat.allegations.clock_counts import NO_DEADLINE, NO_MISSION, OPEN
+from vat.allegations.clock_counts import NO_DEADLINE, NO_MISSION, OPEN, named_differences
 from vat.allegations.cycle_models import AccountabilityStep
 from vat.allegations.models import Allegation
 from vat.db import Base, db, lock_for_chain
@@ -144,31 +144,11 @@ def overdue(conditions: list[ColumnElement[bool]], on: date) -> int:
 NAME = "accountability cycle counts"
 
 
-def _kept() -> Counter[Key]:
-    kept: Counter[Key] = Counter()
-    for *key, n in db.session.execute(select(*[counts.c[name] for name in (*KEY, "allegations")])):
-        kept[(key[0], key[1], key[2], key[3], key[4])] += int(n)
-    return kept
-
-
 def differences() -> list[str]:
     """Each count that disagrees with the allegations and their steps, named by its key."""
-    expected, kept = counted(), _kept()
-    found = []
-    for key in sorted(expected.keys() | kept.keys()):
-        if kept.get(key, 0) != expected.get(key, 0):
-            country, mission, step, state, due_on = key
-            place = f"{country} {mission}".strip()
-            due = f" due {due_on.isoformat()}" if state == OPEN else ""
-            found.append(
-                f"{NAME}: {place} {step} {state}{due} is {kept.get(key, 0)}, should be {expected.get(key, 0)}"
-            )
-    return found
+    return named_differences(NAME, counted(), KEPT.rows())
 
 
 def rebuild() -> int:
     """Recompute every count from the allegations and their steps; returns how many rows were written."""
-    found = counted()
-    db.session.execute(delete(counts))
-    KEPT.add(found)
-    return len(found)
+    return KEPT.replace(counted())
