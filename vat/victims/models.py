@@ -133,6 +133,8 @@ class Victim(Base):
         Index("ix_vat_victim_advocate_id_case_code", "advocate_id", "case_code"),
         # The statistics page's count by place and month reads this alone (migration 1145).
         Index("ix_vat_victim_place_registered_on", "country_code", "mission", "registered_on"),
+        # The per-victim report's page, in country and case-code order within the scope (migration 1148).
+        Index("ix_vat_victim_country_code_case_code", "country_code", "case_code", "mission"),
         one_of("status", VictimStatus),
         one_of("sex", Sex),
         one_of("age_group", AgeGroup),

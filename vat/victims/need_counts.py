@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Column, Integer, Select, String, Table, delete, func, select
+from sqlalchemy import Column, Index, Integer, Select, String, Table, delete, func, select
 
 from vat.db import Base, db
 from vat.kept_counts import KeptCounts
@@ -32,6 +32,18 @@ counts = Table(
     Column("need_type", String(20), primary_key=True),
     Column("status", String(20), primary_key=True),
     Column("victims", Integer, nullable=False),
+    # The needs table sums by type and status from this alone, without sorting (migration 1148).
+    Index(
+        "ix_vat_need_count_need_type_status",
+        "need_type",
+        "status",
+        "country_code",
+        "mission",
+        "year",
+        "sex",
+        "age_group",
+        "victims",
+    ),
 )
 KEPT = KeptCounts(counts, KEY, "victims")
 
