@@ -1,10 +1,12 @@
 """How the posting engine writes what it checked: the entries, their postings, the balances they
-add to (`ledger.balances`) and one audit event per entry, all in the caller's transaction.
+add to (`ledger.balances`, and for postings on a project `ledger.project_balances`) and one audit
+event per entry, all in the caller's transaction.
 
 On PostgreSQL a single booking whose entry id was drawn with its key (`ledger.state`) goes in one
 statement: each insert a data-modifying CTE of the audit event's INSERT, so a form's booking is
 three round trips (lock, read, write) and the commit. Otherwise (SQLite, batches, a second
-booking of a transaction with no id drawn) one statement per table, each entry's id returned."""
+booking of a transaction with no id drawn) one statement per table, each entry's id returned (the
+projects' totals only when a posting is on a project)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.dialects import postgresql
 
-from ledger import balances
+from ledger import balances, project_balances
 from ledger.models import Balance, Entry, Posting
 from ledger.state import Ledger
 from vat import audit
@@ -38,6 +40,7 @@ def write(
         return [spare]
     ids = _insert(entries, postings)
     balances.add(entries, postings)  # in this transaction: the figures are exact once it commits
+    project_balances.add(entries, postings)
     audit.record_many(
         actor=actor, events=[audited(entry, entry_id) for entry, entry_id in zip(entries, ids, strict=True)]
     )
@@ -69,8 +72,10 @@ def _write_at_once(
         "e": [entry | {"id": entry_id}],
         "p": [row | {"entry_id": entry_id} for row in postings],
         "b": sums,
+        "t": project_balances.rows_to_add([entry], [postings]),
         "a": events,
     }
+    parts = {name: rows for name, rows in parts.items() if rows}  # a booking on no project adds no total
     shape = tuple((name, tuple(rows[0]), len(rows)) for name, rows in parts.items())
     values = {
         f"{name}{i}_{column}": value
@@ -89,6 +94,7 @@ def _tables() -> dict[str, Table]:
         "e": cast(Table, Entry.__table__),
         "p": cast(Table, Posting.__table__),
         "b": cast(Table, Balance.__table__),
+        "t": project_balances.totals,
         "a": cast(Table, AuditEvent.__table__),
     }
 
@@ -107,10 +113,11 @@ def _at_once(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> tuple[str, 
         ]
         binds += [bind for row in rows for bind in row.values()]
         statement = postgresql.insert(table).values(rows)
-        inserts[name] = balances.adding(statement) if name == "b" else statement
+        adding = {"b": balances.adding, "t": project_balances.adding}.get(name)
+        inserts[name] = adding(statement) if adding else statement
     # Rows of one statement's CTEs are not visible to each other, but the foreign keys are checked
     # at its end, when the entry is there for its postings.
-    statement = inserts["a"].add_cte(inserts["e"].cte("e"), inserts["p"].cte("p"), inserts["b"].cte("b"))
+    statement = inserts["a"].add_cte(*(insert.cte(name) for name, insert in inserts.items() if name != "a"))
     # Compiled here, once: SQLAlchemy's own cache compiles these CTEs again for every booking.
     dialect = db.session.get_bind().dialect
     processors = {bind.key: bind.type.bind_processor(dialect) for bind in binds}

@@ -23,13 +23,14 @@ class Summary(Protocol):
 
 def summaries() -> dict[str, Summary]:
     """Every kept summary, by name."""
-    from ledger import balances
+    from ledger import balances, project_balances
     from vat.allegations import clock_counts, cycle_counts
     from vat.victims import need_counts, service_tally, support_counts, support_summary
 
     # In this order: the counts add up the per-victim summary, so it is rebuilt first.
     return {
         "ledger balances": balances,
+        "project balances": project_balances,
         "victim support": support_summary,
         "victim counts": support_counts,
         "service tally": service_tally,

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 
-from ledger import engine
+from ledger import engine, project_balances
 from ledger.balances import balances, summed
 from ledger.engine import CASH, GRANT_EXPENSE, GRANTS_PAYABLE, PROGRAMME_SUPPORT, from_minor
 from ledger.models import (
@@ -155,11 +155,15 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
     netted against what they reverse), schedule, and how many victims its tranches paid (count
     only). The money is read from the balances the engine keeps, one row per project and account:
     only an approval debits grant expense; the cash a project drew is its tranches and their
-    programme support cost; grants payable is what remains."""
+    programme support cost; grants payable is what remains. When nothing on a project is dated
+    after `end`, each project's totals kept per account (ledger.project_balances) are those rows."""
     today = today or date.today()
-    kept = balances(
-        end=end, detail=True, projects_only=True, columns=PORTFOLIO_BALANCE, grouped=PORTFOLIO_BALANCE[:2]
-    )
+    if project_balances.covers(end):  # nothing posted on a project after `end`: its totals are it
+        kept = select(*(project_balances.totals.c[name] for name in PORTFOLIO_BALANCE)).subquery("balance")
+    else:
+        kept = balances(
+            end=end, detail=True, projects_only=True, columns=PORTFOLIO_BALANCE, grouped=PORTFOLIO_BALANCE[:2]
+        )
     c = kept.c
 
     def on(account: str, column: Any) -> ColumnElement[Any]:
