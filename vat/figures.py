@@ -24,7 +24,7 @@ class Summary(Protocol):
 def summaries() -> dict[str, Summary]:
     """Every kept summary, by name."""
     from ledger import balances, project_balances
-    from vat.allegations import clock_counts, cycle_counts
+    from vat.allegations import clock_counts, cycle_counts, month_counts
     from vat.victims import need_counts, service_tally, support_counts, support_summary
 
     # In this order: the counts add up the per-victim summary, so it is rebuilt first.
@@ -36,6 +36,7 @@ def summaries() -> dict[str, Summary]:
         "service tally": service_tally,
         "allegation clock counts": clock_counts,
         "accountability cycle counts": cycle_counts,
+        "allegation month counts": month_counts,
         "need counts": need_counts,
     }
 

@@ -1,4 +1,4 @@
-"""issue 14: the per-victim report's page and the needs table from indexes, projects' totals kept
+"""issue 14: report pages from indexes; projects' totals and allegations by month kept
 
 A senior advocate's /reports/victims chooses its page of victims in country and case-code order
 over every victim in their scope; SQLite walked the victims by country and sorted the case codes of
@@ -15,6 +15,11 @@ at 100,000 victims). `ledger_project_balance` (ledger.project_balances) keeps ea
 postings summed per account over all time, with the day of the latest, in the posting engine's
 transaction; the portfolio as at a day on or after every latest posting reads it. Filled here
 from the postings, as `flask figures rebuild` would.
+
+The statistics page and the UN report judge whether a quarter or a year may be shown from the
+allegations counted by country, mission and month received, which grouped every allegation on each
+view. `vat_allegation_month_count` (vat.allegations.month_counts) keeps those counts in the
+transaction of each change; filled here from the allegations.
 
 On SQLite, a database whose planner has statistics (`ANALYZE`, as `make bench` runs it) gets them
 for the two tables again: with statistics for the other indexes and none for these, SQLite chose
@@ -37,12 +42,12 @@ INDEXES = {
         ["need_type", "status", "country_code", "mission", "year", "sex", "age_group", "victims"],
     ),
 }
-
-
 TOTALS = "ledger_project_balance"
+MONTHS = "vat_allegation_month_count"
 
 
 def upgrade():
+    bind = op.get_bind()
     schema.create_named_indexes(INDEXES)
     op.create_table(
         TOTALS,
@@ -60,7 +65,23 @@ def upgrade():
         " FROM ledger_posting p JOIN ledger_entry e ON e.id = p.entry_id"
         " WHERE p.project_id IS NOT NULL GROUP BY p.project_id, p.account_id"
     )
-    bind = op.get_bind()
+    op.create_table(
+        MONTHS,
+        schema.string("country_code", 3),
+        schema.string("mission", 40),
+        schema.string("month", 7),
+        schema.integer("allegations"),
+        schema.key(MONTHS, "country_code", "mission", "month"),
+    )
+    if bind.dialect.name == "postgresql":
+        month = "TO_CHAR(received_on, 'YYYY-MM')"
+    else:
+        month = "STRFTIME('%Y-%m', received_on)"
+    keys = f"country_code, COALESCE(mission, ''), COALESCE({month}, '')"
+    op.execute(
+        f"INSERT INTO {MONTHS} (country_code, mission, month, allegations)"  # noqa: S608
+        f" SELECT {keys}, COUNT(*) FROM vat_allegation GROUP BY {keys}"
+    )
     if bind.dialect.name == "sqlite" and bind.scalar(
         sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
     ):
@@ -69,5 +90,5 @@ def upgrade():
 
 
 def downgrade():
-    schema.drop_tables(TOTALS)
+    schema.drop_tables(MONTHS, TOTALS)
     schema.drop_named_indexes(INDEXES)

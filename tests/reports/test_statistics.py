@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from tests.claims.conftest import build_claim
 from tests.reports.conftest import CAF, COD, add_victims, csv_rows
+from vat.allegations import month_counts
 from vat.allegations.models import Allegation
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
@@ -98,6 +99,7 @@ def records(app):
             build_claim(
                 victims[code], "NPL", step, opened, closing_reason="withdrawn" if step == "closed" else None
             )
+        month_counts.rebuild()  # allegations added as rows, not through the services
         db.session.commit()
 
 
@@ -202,6 +204,8 @@ def _more_2023_allegations(app, count):
     with app.app_context():
         for n in range(count):
             db.session.add(Allegation(reference=f"OLD-{n}", **CAF, received_on=D(2023, 3, 1)))
+        db.session.flush()
+        month_counts.rebuild()
         db.session.commit()
 
 

@@ -23,6 +23,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.reports.conftest import csv_rows
+from vat.allegations import month_counts
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
@@ -79,6 +80,8 @@ def records(app):
             db.session.add(
                 Allegation(reference=f"2016-{n:03d}", country_code="CAF", received_on=date(2016, 5, 5))
             )
+        db.session.flush()
+        month_counts.rebuild()  # allegations added as rows, not through the services
         db.session.commit()
 
 

@@ -30,7 +30,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from vat.allegations import accountability
+from vat.allegations import accountability, month_counts
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
@@ -69,6 +69,7 @@ class Records:
         )
         db.session.add(row)
         db.session.flush()
+        month_counts.count_added([row.id])  # added as a row, not through the services
         return row
 
     def step(self, allegation: Allegation, step: str, measure: str, on: date, persons: str = "") -> None:

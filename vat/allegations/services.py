@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, select
 
 from ledger.models import Withholding
 from vat import audit
-from vat.allegations import clock_counts, cycle_counts
+from vat.allegations import clock_counts, cycle_counts, month_counts
 from vat.allegations.models import (
     STEP_LABELS,
     SUB_TYPES_OF,
@@ -217,6 +217,7 @@ def create_allegation(*, actor: Actor, reference: str, **values: Any) -> Allegat
     db.session.flush()
     clock_counts.count_added([allegation.id])
     cycle_counts.count_added([allegation.id])
+    month_counts.count_added([allegation.id])
     audit.record(
         "allegation.create", actor=actor, detail={"reference": allegation.reference}, **about(allegation)
     )
@@ -228,7 +229,11 @@ def update_allegation(*, actor: Actor, allegation: Allegation, **values: Any) ->
     _require_scope(actor, cleaned["country_code"], cleaned["mission"])
     changed = [k for k, v in cleaned.items() if getattr(allegation, k) != v]
     outcome_before = allegation.outcome
-    with clock_counts.recounting([allegation.id]), cycle_counts.recounting([allegation.id]):
+    with (
+        clock_counts.recounting([allegation.id]),
+        cycle_counts.recounting([allegation.id]),
+        month_counts.recounting([allegation.id]),
+    ):
         for key, value in cleaned.items():
             setattr(allegation, key, value)
     audit.record("allegation.update", actor=actor, detail={"fields": changed}, **about(allegation))

@@ -22,7 +22,7 @@ from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.orm import selectinload
 
 from vat import audit
-from vat.allegations import clock_counts, cycle_counts
+from vat.allegations import clock_counts, cycle_counts, month_counts
 from vat.allegations import services as allegations
 from vat.allegations.models import Allegation, Outcome
 from vat.auth.actor import Actor
@@ -361,6 +361,7 @@ def apply(actor: Actor, plan: Plan) -> None:
     allegation_ids.update(zip(plan.allegations, new_allegations, strict=True))
     clock_counts.count_added(new_allegations)
     cycle_counts.count_added(new_allegations)
+    month_counts.count_added(new_allegations)
     links = [{"victim_id": victim_ids[c], "allegation_id": allegation_ids[r]} for c, r in plan.links]
     if links:
         db.session.execute(insert(cast(Table, VictimAllegation.__table__)), links)
