@@ -55,6 +55,18 @@ class KeptCounts:
         self.add(found)
         return len(found)
 
+    def differences(self, name: str, expected: Iterable[Any], *, blank: Any) -> list[str]:
+        """Each row that disagrees with `expected` (rows of the key's values and a count), named
+        by its key (parts equal to `blank`, which stands for none, left out)."""
+        kept = by_key(db.session.execute(select(*[self.table.c[n] for n in (*self.key, self.count)])))
+        wanted = by_key(expected)
+        return [
+            f"{name}: {' '.join(str(part) for part in key if part != blank)} is {kept.get(key, 0)},"
+            f" should be {wanted.get(key, 0)}"
+            for key in sorted(kept.keys() | wanted.keys(), key=repr)
+            if kept.get(key, 0) != wanted.get(key, 0)
+        ]
+
     @contextmanager
     def recounting(
         self,
@@ -74,6 +86,23 @@ class KeptCounts:
         after = counted(listed)
         after.subtract(before)
         self.add(after)
+
+
+def by_key(rows: Iterable[Any]) -> Counter[Key]:
+    """Rows of a key's values and a count, added up by key."""
+    found: Counter[Key] = Counter()
+    for *key, n in rows:
+        found[tuple(key)] += int(n)
+    return found
+
+
+def counted_in_chunks(summed: Callable[[list[int]], Any], ids: list[int]) -> Counter[Key]:
+    """`summed(ids)` (a statement counting those records' rows by key) run CHUNK ids at a time,
+    its counts added up by key."""
+    found: Counter[Key] = Counter()
+    for start in range(0, len(ids), CHUNK):
+        found.update(by_key(db.session.execute(summed(ids[start : start + CHUNK]))))
+    return found
 
 
 def lock_rows(id_column: InstrumentedAttribute[int], ids: list[int]) -> None:

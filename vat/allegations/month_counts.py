@@ -17,12 +17,11 @@ from sqlalchemy import Column, Integer, Select, String, Table, delete, func, sel
 
 from vat.allegations.models import Allegation
 from vat.db import Base, db, lock_for_chain
-from vat.kept_counts import KeptCounts, lock_rows
+from vat.kept_counts import KeptCounts, counted_in_chunks, lock_rows
 from vat.reports.sql import month_of
 
 KEY = ("country_code", "mission", "month")
 NONE = ""  # no mission, or no day received (NULL never matches a key)
-CHUNK = 500  # allegations per statement: under SQLite's and psycopg's parameter limits
 Key = tuple[Any, ...]
 
 counts = Table(
@@ -50,11 +49,7 @@ def summed(allegation_ids: list[int] | None = None) -> Select[Any]:
 
 
 def _counted(allegation_ids: list[int]) -> Counter[Key]:
-    found: Counter[Key] = Counter()
-    for start in range(0, len(allegation_ids), CHUNK):
-        for *key, n in db.session.execute(summed(allegation_ids[start : start + CHUNK])):
-            found[tuple(key)] += int(n)
-    return found
+    return counted_in_chunks(summed, allegation_ids)
 
 
 def recounting(allegation_ids: Iterable[int]) -> AbstractContextManager[None]:
@@ -75,23 +70,9 @@ def count_added(allegation_ids: list[int]) -> None:
 NAME = "allegation month counts"
 
 
-def _by_key(rows: Iterable[Any]) -> Counter[Key]:
-    found: Counter[Key] = Counter()
-    for *key, n in rows:
-        found[tuple(key)] += int(n)
-    return found
-
-
 def differences() -> list[str]:
     """Each count that disagrees with the allegations, named by its key."""
-    kept = _by_key(db.session.execute(select(*[counts.c[n] for n in (*KEY, "allegations")])))
-    expected = _by_key(db.session.execute(summed()))
-    return [
-        f"{NAME}: {' '.join(part for part in key if part != NONE)} is {kept.get(key, 0)},"
-        f" should be {expected.get(key, 0)}"
-        for key in sorted(kept.keys() | expected.keys())
-        if kept.get(key, 0) != expected.get(key, 0)
-    ]
+    return KEPT.differences(NAME, db.session.execute(summed()), blank=NONE)
 
 
 def rebuild() -> int:

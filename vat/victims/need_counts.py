@@ -16,14 +16,13 @@ from typing import Any
 from sqlalchemy import Column, Index, Integer, Select, String, Table, delete, func, select
 
 from vat.db import Base, db
-from vat.kept_counts import KeptCounts
+from vat.kept_counts import KeptCounts, counted_in_chunks
 from vat.victims import support_counts
 from vat.victims.models import Need, Victim
 from vat.victims.service_tally import lock_victims
 
 KEY = (*support_counts.KEY, "need_type", "status")
 Key = tuple[Any, ...]
-CHUNK = 500  # victims per statement: under SQLite's and psycopg's parameter limits
 
 counts = Table(
     "vat_need_count",
@@ -58,11 +57,7 @@ def summed(victim_ids: Any = None) -> Select[Any]:
 
 
 def _counted(victim_ids: list[int]) -> Counter[Key]:
-    found: Counter[Key] = Counter()
-    for start in range(0, len(victim_ids), CHUNK):
-        for *key, n in db.session.execute(summed(victim_ids[start : start + CHUNK])):
-            found[tuple(key)] += int(n)
-    return found
+    return counted_in_chunks(summed, victim_ids)
 
 
 def recounting(victim_ids: Iterable[int]) -> AbstractContextManager[None]:
@@ -76,23 +71,9 @@ def recounting(victim_ids: Iterable[int]) -> AbstractContextManager[None]:
 NAME = "need counts"
 
 
-def _by_key(rows: Iterable[Any]) -> Counter[Key]:
-    found: Counter[Key] = Counter()
-    for *key, n in rows:
-        found[tuple(key)] += int(n)
-    return found
-
-
 def differences() -> list[str]:
     """Each count that disagrees with the needs, named by its key."""
-    kept = _by_key(db.session.execute(select(*[counts.c[n] for n in (*KEY, "victims")])))
-    expected = _by_key(db.session.execute(summed()))
-    return [
-        f"{NAME}: {' '.join(str(part) for part in key if part != support_counts.NO_MISSION)}"
-        f" is {kept.get(key, 0)}, should be {expected.get(key, 0)}"
-        for key in sorted(kept.keys() | expected.keys(), key=repr)
-        if kept.get(key, 0) != expected.get(key, 0)
-    ]
+    return KEPT.differences(NAME, db.session.execute(summed()), blank=support_counts.NO_MISSION)
 
 
 def rebuild() -> int:
