@@ -33,7 +33,7 @@ from alembic import op
 from migrations import schema
 
 revision = "1148"
-down_revision = "1145"
+down_revision = "1147"
 
 INDEXES = {
     "ix_vat_victim_country_code_case_code": ("vat_victim", ["country_code", "case_code", "mission"]),
