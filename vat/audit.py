@@ -113,6 +113,24 @@ def _row(
     """The columns of a new event that follows `prev_hash`, its hash included."""
     row = {
         "at": utcnow(),
+        **_columns(actor, action, object_type, object_id, country_code, address, detail),
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = _digest(SimpleNamespace(**row))
+    return row
+
+
+def _columns(
+    actor: Any | None,
+    action: str,
+    object_type: str | None = None,
+    object_id: object = None,
+    country_code: str | None = None,
+    address: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A new event's columns but its time and its place in the chain."""
+    return {
         "actor_id": getattr(actor, "id", None),
         "actor_name": getattr(actor, "username", None) or "system",
         "action": action,
@@ -121,10 +139,44 @@ def _row(
         "country_code": country_code,
         "address": address,
         "detail": json.dumps(detail or {}, sort_keys=True, default=str),
-        "prev_hash": prev_hash,
     }
-    row["hash"] = _digest(SimpleNamespace(**row))
-    return row
+
+
+@dataclass(frozen=True)
+class Unchained:
+    """An event built before the chain's lock is taken: its columns but its time and place in the
+    chain, and the part of its hash's message those do not change."""
+
+    columns: dict[str, Any]
+    tail: str
+
+
+def unchained(actor: Any | None, events: list[dict[str, Any]]) -> list[Unchained]:
+    """The events (as for `record_many`) ready to be chained by `append`: a writer of thousands
+    (the importer) builds them before it takes the chain's lock, which it then holds only to hash
+    and insert them."""
+    built = []
+    for fields in events:
+        columns = _columns(actor, **fields)
+        built.append(Unchained(columns, _tail(SimpleNamespace(**columns))))
+    return built
+
+
+def append(events: list[Unchained]) -> None:
+    """Chain `unchained` events after the head, all at one time, and insert them in the caller's
+    transaction: one lock, one read of the chain head, one INSERT."""
+    if not events:
+        return
+    lock_for_chain("audit_event")
+    at = utcnow()
+    previous = _head_hash()
+    rows = []
+    for event in events:
+        digest = _hmac(_message(previous, at, event.tail))
+        rows.append({**event.columns, "at": at, "prev_hash": previous, "hash": digest})
+        previous = digest
+    transaction_memo()["audit_head"] = previous
+    db.session.connection().execute(insert(cast(Table, AuditEvent.__table__)), rows)
 
 
 def head_query() -> Select[str]:
@@ -146,9 +198,12 @@ def _head_hash() -> str:
 
 
 def _digest(event: Any) -> str:
+    return _hmac(_message(event.prev_hash, event.at, _tail(event)))
+
+
+def _tail(event: Any) -> str:
+    """The hashed fields after the previous hash and the time, as JSON (a list)."""
     fields = [
-        event.prev_hash,
-        event.at.isoformat(),
         str(event.actor_id),
         event.actor_name,
         event.action,
@@ -158,9 +213,18 @@ def _digest(event: Any) -> str:
         str(event.address),
         event.detail,
     ]
-    message = json.dumps(fields, ensure_ascii=False).encode()
+    return json.dumps(fields, ensure_ascii=False)
+
+
+def _message(prev_hash: str, at: datetime, tail: str) -> str:
+    """The JSON list [prev_hash, at, *tail's fields], as `json.dumps` writes it (", " between items)."""
+    head = json.dumps([prev_hash, at.isoformat()], ensure_ascii=False)
+    return f"{head[:-1]}, {tail[1:]}"
+
+
+def _hmac(message: str) -> str:
     key = current_app.config["VAT_MAC_KEY"].encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

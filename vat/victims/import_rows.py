@@ -27,11 +27,11 @@ from vat.allegations import services as allegations
 from vat.allegations.models import Allegation, Outcome
 from vat.auth.actor import Actor
 from vat.crypto import ENCRYPTED_TYPES, mac, seal
-from vat.db import db
+from vat.db import db, lock_for_chain
 from vat.errors import DomainError
 from vat.inputs import InvalidField, yes_no
 from vat.money import to_minor
-from vat.victims import assistance, consents, identity, service_tally, support_summary
+from vat.victims import assistance, consents, identity, service_tally, support_counts, support_summary
 from vat.victims.models import (
     Assistance,
     Consent,
@@ -318,53 +318,73 @@ def fingerprint(plan: Plan) -> str:
 # --- apply: one short transaction ---------------------------------------------------------------
 
 
-def _insert(table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert the rows with ids taken beforehand (one statement, no RETURNING: psycopg's ordered
-    RETURNING made 10,000 rows take 10 s); their ids, in order."""
-    if not rows:
+def _ids(table: Any, count: int) -> list[int]:
+    """Ids for `count` new rows of `table`, taken before they are inserted (no RETURNING:
+    psycopg's ordered RETURNING made 10,000 rows take 10 s)."""
+    if not count:
         return []
     if db.session.get_bind().dialect.name == "postgresql":
-        ids = list(
+        return list(
             db.session.scalars(
                 text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
-                {"table": table.name, "n": len(rows)},
+                {"table": table.name, "n": count},
             )
         )
-    else:  # writers take turns (this transaction holds the write lock): the next ids are free
-        first = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
-        ids = list(range(first, first + len(rows)))
-    db.session.execute(insert(table), [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)])
-    return ids
+    # Writers take turns (this transaction holds the write lock): the next ids are free.
+    first = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
+    return list(range(first, first + count))
+
+
+def _insert(table: Any, rows: list[dict[str, Any]], ids: list[int]) -> None:
+    if rows:
+        db.session.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+
+
+def _split(
+    rows: list[dict[str, Any]], ids: list[int], unseen: list[bool]
+) -> tuple[tuple[list[dict[str, Any]], list[int]], tuple[list[dict[str, Any]], list[int]]]:
+    """(rows, ids) that hang only on new records, then those that name records already kept."""
+    parts: tuple[tuple[list[dict[str, Any]], list[int]], ...] = (([], []), ([], []))
+    for row, row_id, alone in zip(rows, ids, unseen, strict=True):
+        part = parts[0 if alone else 1]
+        part[0].append(row)
+        part[1].append(row_id)
+    return parts[0], parts[1]
 
 
 def apply(actor: Actor, plan: Plan) -> None:
-    """Write the plan, in the caller's transaction; RecordsChanged if what it relied on moved."""
+    """Write the plan, in the caller's transaction; RecordsChanged if what it relied on moved.
+
+    Other writers wait only for the audit chain's lock (PostgreSQL), so the save does all it can
+    before taking it: every id taken, the rows that hang only on records this import creates
+    inserted (no other writer sees them), their counts and summaries computed, the audit rows
+    built. Under the lock, in the order every writer takes its locks (the chain, then victims'
+    rows, then the counts): the rows naming records already kept (a foreign key's check locks the
+    row it names, which a writer holding the chain's lock may be about to lock), the counts, the
+    chain. SQLite's one writer holds its lock throughout."""
     if fingerprint(plan) != plan.fingerprint:
         raise RecordsChanged(CHANGED)
-    victim_ids = dict(plan.victim_ids)
-    new_ids = _insert(Victim.__table__, list(plan.victims.values()))
-    victim_ids.update(zip(plan.victims, new_ids, strict=True))
+    new_victims = _ids(Victim.__table__, len(plan.victims))
+    victim_ids = dict(plan.victim_ids) | dict(zip(plan.victims, new_victims, strict=True))
+    new_allegations = _ids(Allegation.__table__, len(plan.allegations))
+    allegation_ids = dict(plan.allegation_ids) | dict(zip(plan.allegations, new_allegations, strict=True))
+    consent_ids = _ids(Consent.__table__, len(plan.consents))
+    task_ids = _ids(VictimTask.__table__, len(plan.tasks))
+    service_ids = _ids(Assistance.__table__, len(plan.services))
+
+    _insert(Victim.__table__, list(plan.victims.values()), new_victims)
     keys = [
         {"victim_id": victim_ids[code], "digest": d} for code, digests in plan.names.items() for d in digests
     ]
     if keys:
         db.session.execute(insert(cast(Table, VictimNameKey.__table__)), keys)
-    consent_rows = [{**c, "victim_id": victim_ids[code]} for code, c in plan.consents]
-    consent_ids = _insert(Consent.__table__, consent_rows)
-    positions: dict[tuple[str, int], int] = {}
-    counter: dict[str, int] = {}
-    for (code, _), consent_id in zip(plan.consents, consent_ids, strict=True):
-        positions[(code, counter.get(code, 0))] = consent_id
-        counter[code] = counter.get(code, 0) + 1
-    allegation_ids = dict(plan.allegation_ids)
-    new_allegations = _insert(Allegation.__table__, list(plan.allegations.values()))
-    allegation_ids.update(zip(plan.allegations, new_allegations, strict=True))
-    clock_counts.count_added(new_allegations)
-    cycle_counts.count_added(new_allegations)
-    month_counts.count_added(new_allegations)
+    # Consents come only with the file's own victims.
+    _insert(
+        Consent.__table__, [{**c, "victim_id": victim_ids[code]} for code, c in plan.consents], consent_ids
+    )
+    _insert(Allegation.__table__, list(plan.allegations.values()), new_allegations)
     links = [{"victim_id": victim_ids[c], "allegation_id": allegation_ids[r]} for c, r in plan.links]
-    if links:
-        db.session.execute(insert(cast(Table, VictimAllegation.__table__)), links)
+    link_ids = _ids(VictimAllegation.__table__, len(links))
     due = outcome_due()
     tasks = [
         {
@@ -376,21 +396,42 @@ def apply(actor: Actor, plan: Plan) -> None:
         }
         for c, r, o in plan.tasks
     ]
-    task_ids = _insert(VictimTask.__table__, tasks)
-    for task_id, outcome in plan.task_updates.items():
-        db.session.execute(update(VictimTask).where(VictimTask.id == task_id).values(outcome=outcome))
     services = [{**s, "victim_id": victim_ids[code]} for code, s in plan.services]
-    service_ids = _insert(Assistance.__table__, services)
-    service_tally.count_added(service_ids)
+    alone = [
+        _split(links, link_ids, [c in plan.victims and r in plan.allegations for c, r in plan.links]),
+        _split(tasks, task_ids, [c in plan.victims and r in plan.allegations for c, r, _ in plan.tasks]),
+        _split(services, service_ids, [code in plan.victims for code, _ in plan.services]),
+    ]
+    tables = (VictimAllegation.__table__, VictimTask.__table__, Assistance.__table__)
+    for table, (unseen, _) in zip(tables, alone, strict=True):
+        _insert(table, *unseen)
+    new_services = service_tally.counted(service_ids=alone[2][0][1])
+    new_support = support_summary.start_many(sorted(new_victims))
+    positions: dict[tuple[str, int], int] = {}
+    counter: dict[str, int] = {}
+    for (code, _), consent_id in zip(plan.consents, consent_ids, strict=True):
+        positions[(code, counter.get(code, 0))] = consent_id
+        counter[code] = counter.get(code, 0) + 1
     ids: dict[str, Callable[[Any], Any]] = {
         "consent": positions.__getitem__,
         "allegation": allegation_ids.__getitem__,
         "task": task_ids.__getitem__,
         "service": service_ids.__getitem__,
     }
-    audit.record_many(actor=actor, events=[_audit_fields(event, ids) for event in plan.events])
-    touched = {victim_ids[code] for code in plan.victims} | {victim_ids[code] for code, _ in plan.services}
-    support_summary.refresh_many(sorted(touched))
+    events = audit.unchained(actor, [_audit_fields(event, ids) for event in plan.events])
+
+    lock_for_chain("audit_event")
+    for table, (_, seen) in zip(tables, alone, strict=True):
+        _insert(table, *seen)
+    for task_id, outcome in plan.task_updates.items():
+        db.session.execute(update(VictimTask).where(VictimTask.id == task_id).values(outcome=outcome))
+    clock_counts.count_added(new_allegations)
+    cycle_counts.count_added(new_allegations)
+    month_counts.count_added(new_allegations)
+    service_tally.count_added(alone[2][1][1], counted_before=new_services)
+    audit.append(events)
+    support_summary.refresh_many(sorted({victim_ids[code] for code, _ in plan.services} - set(new_victims)))
+    support_counts.add(new_support.items())
     db.session.expire_all()  # objects read while preparing do not know these rows
 
 

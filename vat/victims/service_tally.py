@@ -147,13 +147,18 @@ def recounting(victim_ids: Iterable[int]) -> AbstractContextManager[None]:
     return KEPT.recounting(victim_ids, lock=lock_victims, counted=lambda ids: counted(victim_ids=ids))
 
 
-def count_added(service_ids: list[int]) -> None:
-    """Add the counts of services just inserted in bulk (the importer's), their victims locked."""
+def count_added(service_ids: list[int], *, counted_before: Counter[Key] | None = None) -> None:
+    """Add the counts of services just inserted in bulk (the importer's), their victims locked, and
+    `counted_before`: counts of services no other writer can see yet (new victims'), counted
+    before the caller took the audit chain's lock."""
+    victims: set[int] = set()
     for start in range(0, len(service_ids), CHUNK):
         chunk = service_ids[start : start + CHUNK]
-        victims = db.session.scalars(select(Assistance.victim_id).where(Assistance.id.in_(chunk)).distinct())
-        lock_victims(sorted(victims))
-    KEPT.add(counted(service_ids=service_ids))
+        victims.update(
+            db.session.scalars(select(Assistance.victim_id).where(Assistance.id.in_(chunk)).distinct())
+        )
+    lock_victims(sorted(victims))
+    KEPT.add(counted(service_ids=service_ids) + (counted_before or Counter()))
 
 
 # --- read by the directory -----------------------------------------------------------------------

@@ -225,6 +225,28 @@ def refresh_many(victim_ids: list[int]) -> None:
         support_counts.replaced(before, after)
 
 
+def start_many(victim_ids: list[int]) -> dict[Any, dict[str, int]]:
+    """New victims' summaries (the importer's), written from their services in a few statements
+    before the caller takes the audit chain's lock (no other writer sees these victims yet), and
+    what they add to the support counts, by key, for the caller to `support_counts.add` under it."""
+    columns = ["victim_id", *FIGURES, "updated_at"]
+    added: dict[Any, dict[str, int]] = {}
+    for start_at in range(0, len(victim_ids), 500):
+        ids = sorted(victim_ids[start_at : start_at + 500])
+        source = (
+            _source_rows(ids).add_columns(literal(utcnow(), UTCDateTime()).label("updated_at")).subquery()
+        )
+        db.session.execute(
+            insert(SupportSummary).from_select(columns, select(*[source.c[n] for n in columns])),
+            execution_options={"synchronize_session": False},
+        )
+        for key, sums in support_counts.by_key(db.session.execute(support_counts.summed(ids))).items():
+            kept = added.setdefault(key, dict.fromkeys(sums, 0))
+            for name, value in sums.items():
+                kept[name] += value
+    return added
+
+
 def _dialect_insert() -> Any:
     """The backend's INSERT, which knows ON CONFLICT."""
     return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
