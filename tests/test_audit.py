@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
+import json
 
 import pytest
 from sqlalchemy import select, text
@@ -88,3 +91,27 @@ def test_events_recorded_together_continue_the_chain_in_order(app):
     tamper(app, f"UPDATE audit_event SET detail = '{{\"n\": 1}}' WHERE id = {rows[3].id}")
     with app.app_context():
         assert audit.verify().problem.startswith(f"row {rows[3].id}:")
+
+
+def test_events_built_before_the_lock_continue_the_chain_and_hash_as_always(app):
+    """`unchained` then `append` (the importer's way) chains like `record`, and every hash is the
+    HMAC of the JSON list of the row's fields it always was (chains written before still verify)."""
+    write_events(app, count=2)
+    with app.app_context():
+        built = audit.unchained(
+            None,
+            [{"action": "test.built", "object_id": n, "detail": {"name": "Zoë", "n": n}} for n in (1, 2)],
+        )
+        audit.append(built)
+        audit.record("test.event", actor=None, object_id="after")
+        db.session.commit()
+        rows = db.session.scalars(select(audit.AuditEvent).order_by(audit.AuditEvent.id)).all()
+        assert [r.object_id for r in rows] == ["0", "1", "1", "2", "after"]
+        assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(rows))
+        assert audit.verify().problem is None and audit.verify().rows == 5
+        key = app.config["VAT_MAC_KEY"].encode()
+        for row in rows:
+            fields = [row.prev_hash, row.at.isoformat(), str(row.actor_id), row.actor_name, row.action]
+            fields += [str(row.object_type), str(row.object_id), str(row.country_code), str(row.address)]
+            message = json.dumps([*fields, row.detail], ensure_ascii=False).encode()
+            assert row.hash == hmac.new(key, message, hashlib.sha256).hexdigest()

@@ -100,22 +100,10 @@ def chained(actor: Any | None, events: list[dict[str, Any]]) -> list[dict[str, A
     return rows
 
 
-def _row(
-    actor: Any | None,
-    prev_hash: str,
-    action: str,
-    object_type: str | None = None,
-    object_id: object = None,
-    country_code: str | None = None,
-    address: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The columns of a new event that follows `prev_hash`, its hash included."""
-    row = {
-        "at": utcnow(),
-        **_columns(actor, action, object_type, object_id, country_code, address, detail),
-        "prev_hash": prev_hash,
-    }
+def _row(actor: Any | None, prev_hash: str, *args: Any, **fields: Any) -> dict[str, Any]:
+    """The columns of a new event (`args` and `fields`: `_columns`' own) that follows
+    `prev_hash`, its hash included."""
+    row = {"at": utcnow(), **_columns(actor, *args, **fields), "prev_hash": prev_hash}
     row["hash"] = _digest(SimpleNamespace(**row))
     return row
 

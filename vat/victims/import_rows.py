@@ -397,15 +397,21 @@ def apply(actor: Actor, plan: Plan) -> None:
         for c, r, o in plan.tasks
     ]
     services = [{**s, "victim_id": victim_ids[code]} for code, s in plan.services]
-    alone = [
-        _split(links, link_ids, [c in plan.victims and r in plan.allegations for c, r in plan.links]),
-        _split(tasks, task_ids, [c in plan.victims and r in plan.allegations for c, r, _ in plan.tasks]),
-        _split(services, service_ids, [code in plan.victims for code, _ in plan.services]),
-    ]
-    tables = (VictimAllegation.__table__, VictimTask.__table__, Assistance.__table__)
-    for table, (unseen, _) in zip(tables, alone, strict=True):
+    parts = {  # table → (rows, ids) hanging only on new records, then those naming kept ones
+        VictimAllegation.__table__: _split(
+            links, link_ids, [c in plan.victims and r in plan.allegations for c, r in plan.links]
+        ),
+        VictimTask.__table__: _split(
+            tasks, task_ids, [c in plan.victims and r in plan.allegations for c, r, _ in plan.tasks]
+        ),
+        Assistance.__table__: _split(
+            services, service_ids, [code in plan.victims for code, _ in plan.services]
+        ),
+    }
+    for table, (unseen, _) in parts.items():
         _insert(table, *unseen)
-    new_services = service_tally.counted(service_ids=alone[2][0][1])
+    (_, new_services), (_, kept_services) = parts[Assistance.__table__]
+    new_tally = service_tally.counted(service_ids=new_services)
     new_support = support_summary.start_many(sorted(new_victims))
     positions: dict[tuple[str, int], int] = {}
     counter: dict[str, int] = {}
@@ -420,15 +426,15 @@ def apply(actor: Actor, plan: Plan) -> None:
     }
     events = audit.unchained(actor, [_audit_fields(event, ids) for event in plan.events])
 
-    lock_for_chain("audit_event")
-    for table, (_, seen) in zip(tables, alone, strict=True):
+    lock_for_chain("audit_event")  # every audited writer waits from here to the commit
+    for table, (_, seen) in parts.items():
         _insert(table, *seen)
     for task_id, outcome in plan.task_updates.items():
         db.session.execute(update(VictimTask).where(VictimTask.id == task_id).values(outcome=outcome))
     clock_counts.count_added(new_allegations)
     cycle_counts.count_added(new_allegations)
     month_counts.count_added(new_allegations)
-    service_tally.count_added(alone[2][1][1], counted_before=new_services)
+    service_tally.count_added(kept_services, counted_before=new_tally)
     audit.append(events)
     support_summary.refresh_many(sorted({victim_ids[code] for code, _ in plan.services} - set(new_victims)))
     support_counts.add(new_support.items())
