@@ -5,6 +5,7 @@ Each keeps the victims' support summaries exact."""
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -29,12 +30,28 @@ DIRECT_ROUTES = {
 }
 
 
+def _all_known(case_codes: Iterable[str], found: Container[str]) -> None:
+    """Refuse the first of `case_codes` that is not `found` among the actor's victims."""
+    for code in case_codes:
+        if code not in found:
+            raise DomainError(_l("No victim has case code %(code)s.", code=code))
+
+
+def _victims_by_case_code(actor: Actor, case_codes: list[str]) -> dict[str, Victim]:
+    """The actor's victims with these case codes, by code; refused if any code names none."""
+    found = {
+        victim.case_code: victim
+        for victim in db.session.scalars(
+            select(Victim).where(Victim.case_code.in_(case_codes), in_scope_condition(actor))
+        )
+    }
+    _all_known(case_codes, found)
+    return found
+
+
 def victim_by_case_code(actor: Actor, case_code: str) -> Victim:
     code = case_code.strip().upper()
-    victim = db.session.scalar(select(Victim).where(Victim.case_code == code, in_scope_condition(actor)))
-    if victim is None:
-        raise DomainError(_l("No victim has case code %(code)s.", code=code))
-    return victim
+    return _victims_by_case_code(actor, [code])[code]
 
 
 def check_payees(*, actor: Actor, case_codes: list[str]) -> None:
@@ -44,9 +61,7 @@ def check_payees(*, actor: Actor, case_codes: list[str]) -> None:
             select(Victim.case_code).where(Victim.case_code.in_(case_codes), in_scope_condition(actor))
         )
     )
-    for code in case_codes:
-        if code not in found:
-            raise DomainError(_l("No victim has case code %(code)s.", code=code))
+    _all_known(case_codes, found)
 
 
 def known_payees(*, actor: Actor, country_code: str, case_codes: list[str]) -> set[str]:
@@ -179,15 +194,7 @@ def record_partner_lines(
     `line_id`, `case_code`, `support`, `amount_minor`, `usd_minor`, `provided_on`) recorded on the
     victim it names as support received; one audit row per victim; their summaries refreshed."""
     codes = sorted({line["case_code"] for line in lines})
-    victims = {
-        victim.case_code: victim
-        for victim in db.session.scalars(
-            select(Victim).where(Victim.case_code.in_(codes), in_scope_condition(actor))
-        )
-    }
-    for code in codes:
-        if code not in victims:
-            raise DomainError(_l("No victim has case code %(code)s.", code=code))
+    victims = _victims_by_case_code(actor, codes)
     rows = [
         PartnerSupport(
             victim_id=victims[line["case_code"]].id,
