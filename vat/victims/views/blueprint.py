@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -59,7 +59,10 @@ def victim_url(victim: Victim, anchor: str = "") -> str:
     return url_for("victims.show", victim_id=victim.id) + (f"#{anchor}" if anchor else "")
 
 
-def to_victim_page(victim: Victim, anchor: str = "") -> Response:
+def to_victim_page(victim: Victim, anchor: str = "", *, refusal: str = "") -> Response:
+    """Back to the victim's page (at `anchor`), with the `refusal` that sends it there flashed."""
+    if refusal:
+        flash(refusal, "error")
     return redirect(victim_url(victim, anchor))
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -220,8 +220,7 @@ def set_status(victim_id: int) -> Response:
     victim = load_victim(victim_id)
     form = StatusForm()
     if not form.validate_on_submit():
-        flash(_("Choose a listed status."), "error")
-        return to_victim_page(victim)
+        return to_victim_page(victim, refusal=_("Choose a listed status."))
     status = form.status.data
     return act(
         partial(identity.set_status, actor=current_user, victim=victim, status=status),
@@ -239,12 +238,12 @@ def link_allegation(victim_id: int) -> Response:
     victim = load_victim(victim_id)
     form = LinkAllegationForm()
     if not form.validate_on_submit():
-        flash(_("Give an allegation reference number."), "error")
-        return to_victim_page(victim, "allegations")
+        return to_victim_page(victim, "allegations", refusal=_("Give an allegation reference number."))
     allegation = allegation_services.find_by_reference(current_user, form.reference.data or "")
     if allegation is None:
-        flash(_("No allegation in your scope has that reference number."), "error")
-        return to_victim_page(victim, "allegations")
+        return to_victim_page(
+            victim, "allegations", refusal=_("No allegation in your scope has that reference number.")
+        )
     return act(
         partial(outcomes.link_victim, actor=current_user, victim=victim, allegation=allegation),
         done=_("Linked to allegation %(reference)s.", reference=allegation.reference),

@@ -6,7 +6,7 @@ import io
 from functools import partial
 from typing import Any
 
-from flask import abort, flash, send_file
+from flask import abort, send_file
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -111,8 +111,7 @@ def export_disclosure(victim_id: int) -> Response:
     form = ExportForm()
     disclosure = db.session.get(Disclosure, form.disclosure_id.data) if form.validate_on_submit() else None
     if disclosure is None or disclosure.victim_id != victim.id:
-        flash(_("Choose one of this victim's shares."), "error")
-        return to_victim_page(victim, "disclosures")
+        return to_victim_page(victim, "disclosures", refusal=_("Choose one of this victim's shares."))
     timeline.load_victim_file(victim)
     try:
         workbook = consents.export_disclosure(actor=current_user, victim=victim, disclosure=disclosure)
@@ -121,8 +120,7 @@ def export_disclosure(victim_id: int) -> Response:
         abort(403)
     except DomainError as error:
         db.session.rollback()
-        flash(str(error), "error")
-        return to_victim_page(victim, "disclosures")
+        return to_victim_page(victim, "disclosures", refusal=str(error))
     db.session.commit()
     return send_file(
         io.BytesIO(workbook),
