@@ -109,8 +109,8 @@ def open_claim(
     member state is taken as given now and the claim moves on to "consent obtained" at once."""
     if not in_scope(actor, victim.country_code, victim.mission):
         raise DomainError(_l("This victim is outside your scope."))
-    nationality = country("father_nationality", father_nationality, required=False)
-    state = country("member_state", member_state, required=False) or nationality
+    father = _father(father_name, father_service_number, father_unit, father_nationality, father_category)
+    state = country("member_state", member_state, required=False) or father["father_nationality"]
     if state is None:
         raise InvalidField("member_state", _l("Give the member state (or the alleged father's nationality)."))
     wanted = {int(i) for i in child_ids}
@@ -134,11 +134,7 @@ def open_claim(
         victim=victim,
         allegation_id=allegation_id,
         member_state=state,
-        father_nationality=nationality,
-        father_category=choice("father_category", father_category, PersonnelCategory, default="unknown"),
-        father_name=clean_text("father_name", father_name, max_length=200),
-        father_service_number=clean_text("father_service_number", father_service_number, max_length=100),
-        father_unit=clean_text("father_unit", father_unit, max_length=200),
+        **father,
         step=S.RECORDED,
         step_on=opened,
         step_recorded_on=today(),
@@ -162,6 +158,23 @@ def open_claim(
     if with_consent:
         advance(actor=actor, claim=claim, to=S.CONSENT_OBTAINED, on=opened)
     return claim
+
+
+def _father(
+    name: str | None,
+    service_number: str | None,
+    unit: str | None,
+    nationality: str | None,
+    category: str | None,
+) -> dict[str, Any]:
+    """The alleged father's columns as a claim keeps them, whether given at its opening or later."""
+    return {
+        "father_name": clean_text("father_name", name, max_length=200),
+        "father_service_number": clean_text("father_service_number", service_number, max_length=100),
+        "father_unit": clean_text("father_unit", unit, max_length=200),
+        "father_nationality": country("father_nationality", nationality, required=False),
+        "father_category": choice("father_category", category, PersonnelCategory, default="unknown"),
+    }
 
 
 # A pregnancy lasts about 280 days; a birth expected more than ten months after the claim is
@@ -191,14 +204,9 @@ def update_father(
     father_nationality: str | None,
     father_category: str | None,
 ) -> Claim:
-    cleaned = {
-        "father_name": clean_text("father_name", father_name, max_length=200),
-        "father_service_number": clean_text("father_service_number", father_service_number, max_length=100),
-        "father_unit": clean_text("father_unit", father_unit, max_length=200),
-        "father_nationality": country("father_nationality", father_nationality, required=False),
-        "father_category": choice("father_category", father_category, PersonnelCategory, default="unknown"),
-    }
-    changed = assign(claim, cleaned)
+    changed = assign(
+        claim, _father(father_name, father_service_number, father_unit, father_nationality, father_category)
+    )
     db.session.flush()
     audit_claim("claim.update_father", actor=actor, claim=claim, fields=changed)
     return claim
