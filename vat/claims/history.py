@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from vat import audit
 from vat.auth.actor import Actor
 from vat.claims.models import Claim, ClaimEvent, ClaimStep
-from vat.db import db
+from vat.db import assign, db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, past_date, today
 from vat.victims import outcomes
@@ -31,6 +31,14 @@ def audit_claim(action: str, *, actor: Actor, claim: Claim, **detail: Any) -> No
         country_code=claim.victim.country_code,
         detail={"victim": claim.victim.case_code, **detail},
     )
+
+
+def change_claim(action: str, *, actor: Actor, claim: Claim, values: dict[str, Any]) -> Claim:
+    """Set `values` on the claim and audit which of them changed."""
+    changed = assign(claim, values)
+    db.session.flush()
+    audit_claim(action, actor=actor, claim=claim, fields=changed)
+    return claim
 
 
 def country_name(code: str) -> str:

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from vat import money
 from vat.auth.actor import Actor
-from vat.claims.history import audit_claim
+from vat.claims.history import audit_claim, change_claim
 from vat.claims.models import COURT_BASES, Claim, CostPayer, Forum, Representation
-from vat.db import assign, db
+from vat.db import db
 from vat.inputs import InvalidField, choice, clean_text, country, each_field, past_date, refuse_all, today
 from vat.plausibility import Usual
 from vat.victims import family
@@ -57,10 +57,7 @@ def record_legal(
         }
     )
     refuse_all(_legal_rules(claim, cleaned))
-    changed = assign(claim, cleaned)
-    db.session.flush()
-    audit_claim("claim.legal", actor=actor, claim=claim, fields=changed)
-    return claim
+    return change_claim("claim.legal", actor=actor, claim=claim, values=cleaned)
 
 
 def _hearing(hearing_on: date | None) -> date | None:

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from vat.allegations.models import PersonnelCategory
 from vat.auth.actor import Actor
 from vat.auth.policy import in_scope
-from vat.claims.history import IllegalMove, audit_claim, country_name, enter_step, step_date
+from vat.claims.history import IllegalMove, audit_claim, change_claim, country_name, enter_step, step_date
 from vat.claims.models import (
     COURT_BASES,
     Claim,
@@ -33,7 +33,7 @@ from vat.claims.models import (
     PaternityBasis,
 )
 from vat.claims.support import new_order
-from vat.db import assign, db
+from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, country, country_label, past_date, today
 from vat.victims import consents
@@ -204,12 +204,8 @@ def update_father(
     father_nationality: str | None,
     father_category: str | None,
 ) -> Claim:
-    changed = assign(
-        claim, _father(father_name, father_service_number, father_unit, father_nationality, father_category)
-    )
-    db.session.flush()
-    audit_claim("claim.update_father", actor=actor, claim=claim, fields=changed)
-    return claim
+    father = _father(father_name, father_service_number, father_unit, father_nationality, father_category)
+    return change_claim("claim.update_father", actor=actor, claim=claim, values=father)
 
 
 # --- the state machine ------------------------------------------------------------------------
