@@ -9,12 +9,15 @@ import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
-from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Step, Urgency
+from vat.allegations.models import STEP_LABELS, Allegation, ClockRule, Step, TimeLimit, Urgency
 from vat.db import db
-from vat.inputs import today
+from vat.errors import DomainError
+from vat.inputs import InvalidField, today
 
 
 def add_months(start: date, months: int) -> date:
@@ -25,6 +28,24 @@ def add_months(start: date, months: int) -> date:
 
 def rules() -> list[ClockRule]:
     return list(db.session.scalars(select(ClockRule).order_by(ClockRule.position)))
+
+
+UNITS = ("days", "months")
+LONGEST = 3650
+Limit = TypeVar("Limit", bound=TimeLimit)
+
+
+def rule_to_change(kind: type[Limit], step: str, amount: int, unit: str) -> Limit:
+    """The rule of `step` (a clock's or the cycle's) whose limit becomes `amount` `unit`, once
+    that is a limit a rule may have."""
+    rule = db.session.get(kind, step)
+    if rule is None:
+        raise DomainError(_l("No such step."))
+    if unit not in UNITS:
+        raise InvalidField("unit", _l("Use days or months."))
+    if not 0 < amount <= LONGEST:
+        raise InvalidField("amount", _l("Give a limit between 1 and 3650."))
+    return rule
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,11 @@ from flask_babel import lazy_gettext as _l
 
 from vat import audit
 from vat.allegations import cycle_counts
+from vat.allegations.clock import rule_to_change
 from vat.allegations.cycle_models import CycleRule
 from vat.allegations.models import PersonnelCategory
 from vat.auth.actor import Actor
-from vat.db import db
-from vat.errors import DomainError
 from vat.inputs import InvalidField
-
-UNITS = ("days", "months")
-LONGEST = 3650
 
 
 def update_cycle_rule(
@@ -31,13 +27,7 @@ def update_cycle_rule(
     applies_to: Sequence[str],
     substantiated_only: bool,
 ) -> CycleRule:
-    rule = db.session.get(CycleRule, step)
-    if rule is None:
-        raise DomainError(_l("No such step."))
-    if unit not in UNITS:
-        raise InvalidField("unit", _l("Use days or months."))
-    if not 0 < amount <= LONGEST:
-        raise InvalidField("amount", _l("Give a limit between 1 and 3650."))
+    rule = rule_to_change(CycleRule, step, amount, unit)
     known = {c.value for c in PersonnelCategory}
     unknown = sorted(set(applies_to) - known)
     if unknown:

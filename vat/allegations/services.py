@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, select
 
 from ledger.models import Withholding
 from vat import audit
-from vat.allegations import clock_counts, cycle_counts, month_counts
+from vat.allegations import clock, clock_counts, cycle_counts, month_counts
 from vat.allegations.models import (
     STEP_LABELS,
     SUB_TYPES_OF,
@@ -32,7 +32,6 @@ from vat.allegations.models import (
 from vat.auth.actor import Actor
 from vat.auth.policy import in_scope, scope_filter
 from vat.db import db
-from vat.errors import DomainError
 from vat.inputs import (
     InvalidField,
     choice,
@@ -299,13 +298,7 @@ def check_withholding(sender: object, *, allegation_ref: str, country_code: str)
 def update_rule(
     *, actor: Actor, step: str, amount: int, unit: str, reduced_amount: int | None, reduced_from: str | None
 ) -> ClockRule:
-    rule = db.session.get(ClockRule, step)
-    if rule is None:
-        raise DomainError(_l("No such step."))
-    if unit not in ("days", "months"):
-        raise InvalidField("unit", _l("Use days or months."))
-    if not 0 < amount <= 3650:
-        raise InvalidField("amount", _l("Give a limit between 1 and 3650."))
+    rule = clock.rule_to_change(ClockRule, step, amount, unit)
     if reduced_amount is not None and not 0 < reduced_amount <= amount:
         raise InvalidField(
             "reduced_amount", _l("The shortened limit must be positive and no longer than the limit.")
