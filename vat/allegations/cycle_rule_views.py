@@ -3,7 +3,7 @@ cycle, changed by those who set policy (like the clock's rules, vat.allegations.
 
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -15,7 +15,7 @@ from vat.allegations.cycle_rules import update_cycle_rule
 from vat.allegations.views import bp
 from vat.auth.policy import Permission, requires
 from vat.db import db
-from vat.submission import act
+from vat.submission import act, or_404
 from vat.victims.labels import cycle_step_label
 
 PAGE = "vat/allegations/cycle_rules.html"
@@ -45,10 +45,7 @@ def cycle_rules() -> str:
 @requires(Permission.EDIT_POLICY)
 def update_cycle_rule_view(cycle_step: str) -> Response | tuple[str, int]:
     step = cycle_step
-    rule = db.session.get(CycleRule, step)
-    if rule is None:
-        abort(404)
-    form = _form(rule)
+    form = _form(or_404(db.session.get(CycleRule, step)))
     if not form.validate_on_submit():
         rule_list = rules()
         forms = {r.step: form if r.step == step else _form(r) for r in rule_list}
