@@ -38,199 +38,112 @@ class Story:
 
 
 REFER = {"channel": "permanent_mission", "reference": "NV/DEMO"}
-USD_ORDER = {"amount": Decimal("60.00"), "currency": "USD", "frequency": "monthly"}
+Step = tuple[ClaimStep, int, dict[str, Any]]  # (step, days ago, its details)
 
+
+def referred(consent: int, referral: int, *later: Step) -> list[Step]:
+    """The victim's consent, then the referral to the member state: how every story past its
+    opening goes on (days ago), then its `later` steps."""
+    return [(S.CONSENT_OBTAINED, consent, {}), (S.REFERRED, referral, REFER), *later]
+
+
+def dna(requested: int, sampled: int | None = None, result: tuple[str, int] | None = None) -> list[Step]:
+    """A DNA test requested, then (days ago) the samples taken and its (result, day), as far as it went."""
+    steps: list[Step] = [(S.DNA_REQUESTED, requested, {})]
+    if sampled is not None:
+        steps.append((S.SAMPLES_TAKEN, sampled, {}))
+    if result is not None:
+        steps.append((S.DNA_RESULT, result[1], {"result": result[0]}))
+    return steps
+
+
+def in_court(requested: int, sampled: int, matched: int, decided: int) -> list[Step]:
+    """A DNA test that matched (days ago), then a court's decision establishing paternity."""
+    court = {"basis": "court_decision"}
+    return [*dna(requested, sampled, ("match", matched)), (S.PATERNITY_ESTABLISHED, decided, court)]
+
+
+def ordered(days: int, amount: str, currency: str, frequency: str, starts: int) -> Step:
+    """Support ordered `days` ago, paid from `starts` days ago."""
+    order = {"amount": Decimal(amount), "currency": currency, "frequency": frequency}
+    return (S.SUPPORT_ORDERED, days, {**order, "starts_on_days": starts})
+
+
+# One story a few lines: who and where (opened days ago), its steps, then its letters and updates.
+# fmt: off
 STORIES = [
     Story("amina.advocate", "CAF", "BGD", "military_contingent", 20, consents=("contact",), informed=15),
-    Story(
-        "amina.advocate", "CAF", "PAK", "military_contingent", 45, [(S.CONSENT_OBTAINED, 40, {})], informed=40
-    ),
+    Story("amina.advocate", "CAF", "PAK", "military_contingent", 45, [(S.CONSENT_OBTAINED, 40, {})],
+          informed=40),
     # referred long ago and never answered: flagged at 180 days, and the victim was never told
+    Story("amina.advocate", "CAF", "BGD", "military_contingent", 260, referred(250, 210)),
     Story(
-        "amina.advocate",
-        "CAF",
-        "BGD",
-        "military_contingent",
-        260,
-        [(S.CONSENT_OBTAINED, 250, {}), (S.REFERRED, 210, REFER)],
+        "amina.advocate", "CAF", "NPL", "formed_police", 150,
+        referred(145, 140),
+        letters=[("received", 100), ("sent", 95)], informed=95,
     ),
     Story(
-        "amina.advocate",
-        "CAF",
-        "NPL",
-        "formed_police",
-        150,
-        [(S.CONSENT_OBTAINED, 145, {}), (S.REFERRED, 140, REFER)],
-        letters=[("received", 100), ("sent", 95)],
-        informed=95,
-    ),
-    Story(
-        "amina.advocate",
-        "CAF",
-        "RWA",
-        "military_contingent",
-        200,
-        [(S.CONSENT_OBTAINED, 195, {}), (S.REFERRED, 190, REFER), (S.DNA_REQUESTED, 120, {})],
-        letters=[("received", 150), ("sent", 35)],
-        informed=110,
+        "amina.advocate", "CAF", "RWA", "military_contingent", 200,
+        referred(195, 190, *dna(120)),
+        letters=[("received", 150), ("sent", 35)], informed=110,
     ),
     # the alleged father refused to be sampled: a court may decide on his refusal
     Story(
-        "amina.advocate",
-        "CAF",
-        "GHA",
-        "military_contingent",
-        240,
-        [
-            (S.CONSENT_OBTAINED, 235, {}),
-            (S.REFERRED, 230, REFER),
-            (S.DNA_REQUESTED, 150, {}),
-            (S.FATHER_UNAVAILABLE, 90, {"obstacle": "refused_sampling"}),
-        ],
-        letters=[("received", 170), ("received", 92)],
-        informed=85,
+        "amina.advocate", "CAF", "GHA", "military_contingent", 240,
+        referred(235, 230, *dna(150), (S.FATHER_UNAVAILABLE, 90, {"obstacle": "refused_sampling"})),
+        letters=[("received", 170), ("received", 92)], informed=85,
     ),
     Story(
-        "amina.advocate",
-        "CAF",
-        "ZMB",
-        "military_contingent",
-        300,
-        [
-            (S.CONSENT_OBTAINED, 295, {}),
-            (S.REFERRED, 290, REFER),
-            (S.DNA_REQUESTED, 200, {}),
-            (S.SAMPLES_TAKEN, 150, {}),
-        ],
-        letters=[("received", 210)],
-        informed=140,
+        "amina.advocate", "CAF", "ZMB", "military_contingent", 300,
+        referred(295, 290, *dna(200, 150)),
+        letters=[("received", 210)], informed=140,
     ),
     Story(
-        "amina.advocate",
-        "CAF",
-        "BGD",
-        "military_contingent",
-        400,
-        [
-            (S.CONSENT_OBTAINED, 395, {}),
-            (S.REFERRED, 390, REFER),
-            (S.DNA_REQUESTED, 300, {}),
-            (S.SAMPLES_TAKEN, 260, {}),
-            (S.DNA_RESULT, 200, {"result": "inconclusive"}),
-        ],
-        letters=[("received", 320)],
-        informed=60,
+        "amina.advocate", "CAF", "BGD", "military_contingent", 400,
+        referred(395, 390, *dna(300, 260, ("inconclusive", 200))),
+        letters=[("received", 320)], informed=60,
     ),
     # an acknowledgment establishes paternity without any DNA test
     Story(
-        "jean.advocate",
-        "COD",
-        "URY",
-        "military_expert",
-        240,
-        [
-            (S.CONSENT_OBTAINED, 235, {}),
-            (S.REFERRED, 230, REFER),
-            (S.PATERNITY_ESTABLISHED, 120, {"basis": "acknowledgment"}),
-        ],
-        letters=[("received", 125)],
-        informed=118,
+        "jean.advocate", "COD", "URY", "military_expert", 240,
+        referred(235, 230, (S.PATERNITY_ESTABLISHED, 120, {"basis": "acknowledgment"})),
+        letters=[("received", 125)], informed=118,
     ),
     Story(
-        "jean.advocate",
-        "COD",
-        "ZAF",
-        "military_contingent",
-        500,
-        [
-            (S.CONSENT_OBTAINED, 495, {}),
-            (S.REFERRED, 490, REFER),
-            (S.DNA_REQUESTED, 400, {}),
-            (S.SAMPLES_TAKEN, 380, {}),
-            (S.DNA_RESULT, 330, {"result": "match"}),
-            (S.PATERNITY_ESTABLISHED, 250, {"basis": "court_decision"}),
-            (S.SUPPORT_ORDERED, 100, {**USD_ORDER, "starts_on_days": 95}),
-        ],
-        letters=[("received", 420)],
-        informed=90,
+        "jean.advocate", "COD", "ZAF", "military_contingent", 500,
+        referred(495, 490, *in_court(400, 380, 330, 250), ordered(100, "60.00", "USD", "monthly", 95)),
+        letters=[("received", 420)], informed=90,
     ),
     Story(
-        "amina.advocate",
-        "CAF",
-        "MAR",
-        "military_contingent",
-        700,
-        [
-            (S.CONSENT_OBTAINED, 690, {}),
-            (S.REFERRED, 680, REFER),
-            (S.DNA_REQUESTED, 600, {}),
-            (S.SAMPLES_TAKEN, 580, {}),
-            (S.DNA_RESULT, 500, {"result": "match"}),
-            (S.PATERNITY_ESTABLISHED, 420, {"basis": "court_decision"}),
-            (
-                S.SUPPORT_ORDERED,
-                380,
-                {
-                    "amount": Decimal("25000.00"),
-                    "currency": "XAF",
-                    "frequency": "monthly",
-                    "starts_on_days": 365,
-                },
-            ),
-        ],
+        "amina.advocate", "CAF", "MAR", "military_contingent", 700,
+        referred(690, 680, *in_court(600, 580, 500, 420), ordered(380, "25000.00", "XAF", "monthly", 365)),
         letters=[("received", 600)],
         payments=[("25000.00", 360), ("25000.00", 330), ("50000.00", 240), ("25000.00", 100)],
         informed=30,
     ),
     Story(
-        "amina.advocate",
-        "CAF",
-        "TZA",
-        "military_contingent",
-        420,
-        [
-            (S.CONSENT_OBTAINED, 415, {}),
-            (S.REFERRED, 410, REFER),
-            (S.DNA_REQUESTED, 330, {}),
-            (S.SAMPLES_TAKEN, 300, {}),
-            (S.DNA_RESULT, 260, {"result": "exclusion"}),
-            (S.CLOSED, 255, {"reason": "father_excluded"}),
-        ],
-        letters=[("received", 350)],
-        informed=250,
+        "amina.advocate", "CAF", "TZA", "military_contingent", 420,
+        referred(
+            415, 410, *dna(330, 300, ("exclusion", 260)), (S.CLOSED, 255, {"reason": "father_excluded"})
+        ),
+        letters=[("received", 350)], informed=250,
     ),
     Story(
-        "jean.advocate",
-        "HTI",
-        "BRA",
-        "formed_police",
-        900,
-        [
-            (S.CONSENT_OBTAINED, 890, {}),
-            (S.REFERRED, 880, REFER),
-            (S.PATERNITY_ESTABLISHED, 700, {"basis": "acknowledgment"}),
-            (
-                S.SUPPORT_ORDERED,
-                650,
-                {"amount": Decimal("1500.00"), "currency": "USD", "frequency": "once", "starts_on_days": 640},
-            ),
-        ],
-        letters=[("received", 760)],
-        payments=[("1500.00", 600)],
-        informed=500,
+        "jean.advocate", "HTI", "BRA", "formed_police", 900,
+        referred(
+            890, 880, (S.PATERNITY_ESTABLISHED, 700, {"basis": "acknowledgment"}),
+            ordered(650, "1500.00", "USD", "once", 640),
+        ),
+        letters=[("received", 760)], payments=[("1500.00", 600)], informed=500,
     ),
     # withdrawn by the victim, then reopened when she changed her mind
     Story(
-        "amina.advocate",
-        "CAF",
-        "SEN",
-        "civilian",
-        180,
-        [(S.CONSENT_OBTAINED, 175, {}), (S.REFERRED, 170, REFER), (S.CLOSED, 120, {"reason": "withdrawn"})],
-        informed=10,
-        reopen=12,
+        "amina.advocate", "CAF", "SEN", "civilian", 180,
+        referred(175, 170, (S.CLOSED, 120, {"reason": "withdrawn"})),
+        informed=10, reopen=12,
     ),
 ]
+# fmt: on
 
 
 # How claims go with a few member states (invented focal points and figures, for the demo only).
