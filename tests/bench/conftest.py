@@ -11,6 +11,8 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -213,6 +215,25 @@ def logged_queries(app: Flask) -> Iterator[QueryLog]:
         yield log
     finally:
         event.remove(engine, "before_cursor_execute", log)
+
+
+def run_script(script: Path, *args: str, timeout: float, **output: Any) -> subprocess.CompletedProcess[str]:
+    """One of our scripts, run to its end by this interpreter from the repository's root (so that
+    it imports the app), its output captured as text unless `output` sends it elsewhere."""
+    return subprocess.run(  # noqa: S603 - our interpreter and script
+        [sys.executable, str(script), *args],
+        text=True,
+        timeout=timeout,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        **(output or {"capture_output": True}),
+    )
+
+
+def last_json(output: str) -> Any:
+    """The figures a script prints as JSON on its last line."""
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def timed(run: Callable[[], Any], repeat: int = 1) -> list[float]:

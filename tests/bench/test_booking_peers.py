@@ -7,7 +7,6 @@ transactions. Nothing is asserted about time; what is asserted is that each did 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -25,7 +24,7 @@ from ledger import engine
 from ledger.engine import CASH, EntryKind
 from ledger.models import Account, Entry, Posting
 from ledger.verify import verify
-from tests.bench.conftest import ROOT, copy_database, drop_copy, make_app, record
+from tests.bench.conftest import ROOT, copy_database, drop_copy, last_json, make_app, record
 from tests.bench.test_scale import _bench_event, _driver_row, _insert_sql
 from tests.conftest import _admin_connection, _postgres_url
 from vat.db import db
@@ -116,7 +115,7 @@ def _peer(script: str, *args: str) -> dict[str, Any]:
     done = subprocess.run(  # noqa: S603 - our own script, in the peers' virtualenv
         [str(PEERS_PYTHON), str(PEERS / script), *args], capture_output=True, text=True, check=True
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return last_json(done.stdout)
 
 
 def _beancount_file(app: Flask, path: Path) -> None:

@@ -7,13 +7,10 @@ nothing booked between them: the ratio is what being first costs."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.bench.conftest import ROOT, Seeded, copy_database, drop_copy, p95, record, session_user
+from tests.bench.conftest import ROOT, Seeded, copy_database, drop_copy, p95, record, run_script, session_user
 from tests.bench.test_scale import PAGE_VIEWS, ROLES
 
 pytestmark = pytest.mark.timeout(4 * 3600)  # bounded by the pages' number and sizes
@@ -28,14 +25,7 @@ def test_first_views_and_memory(seeded: Seeded) -> None:
     lines = ROOT / "instance" / "bench" / f"first-views-{seeded.backend}.jsonl"
     try:
         with lines.open("w") as out:
-            subprocess.run(  # noqa: S603 - our interpreter and script
-                [sys.executable, str(SCRIPT), url, str(PAGE_VIEWS)],
-                stdout=out,
-                timeout=4 * 3600,
-                check=True,
-                cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
+            run_script(SCRIPT, url, str(PAGE_VIEWS), timeout=4 * 3600, stdout=out)
     finally:
         drop_copy(url)
     rows = [json.loads(line) for line in lines.read_text().splitlines() if line.startswith("{")]

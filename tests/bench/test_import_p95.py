@@ -7,15 +7,20 @@ zero."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import tempfile
 
 import pytest
 
-from tests.bench.conftest import ROOT, Seeded, copy_database, drop_copy, record, session_user
+from tests.bench.conftest import (
+    ROOT,
+    Seeded,
+    copy_database,
+    drop_copy,
+    last_json,
+    record,
+    run_script,
+    session_user,
+)
 from vat.auth.models import Role
 
 pytestmark = pytest.mark.timeout(3600)
@@ -28,18 +33,10 @@ def test_pages_and_bookings_during_an_import(seeded: Seeded) -> None:
     url = copy_database(seeded.url, "import-p95")
     try:
         with tempfile.TemporaryDirectory() as folder:
-            out = subprocess.run(  # noqa: S603 - our interpreter and script
-                [sys.executable, str(SCRIPT), url, folder, "0"],
-                capture_output=True,
-                text=True,
-                timeout=3600,
-                check=True,
-                cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
+            out = run_script(SCRIPT, url, folder, "0", timeout=3600)
     finally:
         drop_copy(url)
-    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    figures = last_json(out.stdout)
     assert figures["import"] == {"state": "finished", "rows": 10000, "total": 10000}
     ledger = figures["ledger"]
     assert ledger["found_once"] == ledger["acknowledged"] > 0 and ledger["trial_balance_zero"]

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from datetime import date, timedelta
@@ -32,11 +31,13 @@ from tests.bench.conftest import (
     cookie_of,
     copy_database,
     drop_copy,
+    last_json,
     logged_queries,
     make_app,
     median,
     p95,
     record,
+    run_script,
     session_user,
     signed_in_client,
     timed,
@@ -601,16 +602,7 @@ EXPORT_SCRIPT = ROOT / "tests" / "bench" / "export_rss.py"
 
 
 def _peak(url: str, mode: str) -> dict[str, Any]:
-    output = subprocess.run(  # noqa: S603 - our interpreter and script
-        [sys.executable, str(EXPORT_SCRIPT), url, mode],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return last_json(run_script(EXPORT_SCRIPT, url, mode, timeout=1800).stdout)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
