@@ -40,6 +40,7 @@ from tests.ledger.conftest import Fund
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
+from vat.reports.suppression import SuppressedTable
 from vat.victims import assistance, service_tally, support_summary
 from vat.victims.models import Assistance, Communication, Consent, FundPayment, Victim
 
@@ -72,6 +73,18 @@ SERVICES = [
 def csv_rows(text: str) -> list[list[str]]:
     """A CSV export's rows, without the byte-order mark written for Excel."""
     return list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+def cells_of(table: SuppressedTable | None, *, nonzero: bool = False) -> dict[tuple[str, str], int | None]:
+    """A report table's cells by (row, column), None where hidden; with `nonzero`, only the cells
+    shown and not zero."""
+    assert table is not None
+    cells = {
+        (row, column): value
+        for row, values in zip(table.row_labels, table.cells, strict=True)
+        for column, value in zip(table.column_labels, values, strict=True)
+    }
+    return {key: value for key, value in cells.items() if value} if nonzero else cells
 
 
 @dataclass(frozen=True)

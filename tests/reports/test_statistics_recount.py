@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event, select
 
 from tests.claims.conftest import build_claim
+from tests.reports.conftest import cells_of
 from vat.allegations import month_counts
 from vat.allegations.models import (
     SUB_TYPES_OF,
@@ -167,17 +168,8 @@ def _matches(key: tuple[Any, ...], day: date, filters: VictimFilters, period: Pe
     )
 
 
-def _shown(table: Any) -> dict[str, Any]:
-    """A suppressed table's cells by (row, column), None where hidden."""
-    return {
-        (row, column): cells[i]
-        for row, cells in zip(table.row_labels, table.cells, strict=True)
-        for i, column in enumerate(table.column_labels)
-    }
-
-
 def _agrees(table: Any, expected: Counter[Any], one_column: bool, strict: bool) -> None:
-    cells = _shown(table)
+    cells = cells_of(table)
     total = 0
     for (row, column), shown in cells.items():
         want = expected.get(row if one_column else (row, column), 0)

@@ -30,6 +30,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.reports.conftest import cells_of
 from vat.allegations import accountability, month_counts
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
@@ -151,15 +152,6 @@ def rebuilt(app: Flask, make_user: Callable[..., Any]) -> Any:
         return senior
 
 
-def _cells(table: SuppressedTable | None) -> dict[tuple[str, str], int | None]:
-    assert table is not None
-    return {
-        (row, column): value
-        for row, values in zip(table.row_labels, table.cells, strict=True)
-        for column, value in zip(table.column_labels, values, strict=True)
-    }
-
-
 def _row_totals(table: SuppressedTable | None) -> dict[str, int | None]:
     assert table is not None
     return dict(zip(table.row_labels, table.row_totals, strict=True))
@@ -185,7 +177,7 @@ def _report(app: Flask, user_id: int) -> Any:
 
 def test_results_by_year_of_allegation_as_paragraph_65_gives_them(app: Flask, rebuilt: Any) -> None:
     earlier = _report(app, rebuilt.id).earlier
-    received = _cells(earlier.results_received)
+    received = cells_of(earlier.results_received)
     assert {
         y: (received[(str(y), "substantiated")], received[(str(y), "unsubstantiated")])
         for y in RESULTS_RECEIVED
@@ -201,7 +193,7 @@ def test_results_by_year_of_allegation_as_paragraph_65_gives_them(app: Flask, re
 
 def test_member_states_actions_as_paragraph_66_gives_them(app: Flask, rebuilt: Any) -> None:
     earlier = _report(app, rebuilt.id).earlier
-    reported = _cells(earlier.actions_reported)
+    reported = cells_of(earlier.actions_reported)
     assert {int(y): n for (y, _), n in reported.items()} == ACTIONS_REPORTED
     assert earlier.actions_reported.grand_total == 21
     awaited = earlier.actions_awaited
@@ -211,7 +203,7 @@ def test_member_states_actions_as_paragraph_66_gives_them(app: Flask, rebuilt: A
 
 def test_sanctions_counted_per_person_as_the_un_counts_them(app: Flask, rebuilt: Any) -> None:
     report = _report(app, rebuilt.id)
-    persons = _cells(report.persons)
+    persons = cells_of(report.persons)
     repatriated = "administrative_action/repatriation_and_ban"
     assert (persons[(repatriated, "military")], persons[(repatriated, "police")]) == (25, 2)
     assert persons[("criminal_referral/referred", "civilian")] == 1
