@@ -18,10 +18,25 @@ def book(client, path: str, **data) -> Any:
     return client.post(path, data=data)
 
 
-def receive(client, amount: str, received_on: str, bank_reference: str = "B-1", donor: int = 1) -> Any:
-    """A receipt in US dollars from donor `donor`, outside any pledge."""
+def receive(
+    client, amount: str, received_on: str, bank_reference: str = "B-1", donor: int = 1, pledge: str = ""
+) -> Any:
+    """A receipt in US dollars from donor `donor`, outside any pledge unless `pledge` is one's id."""
     fields = {"amount": amount, "received_on": received_on, "bank_reference": bank_reference}
-    return book(client, f"/ledger/donors/{donor}/receipt", pledge_id="", currency="USD", **fields)
+    return book(client, f"/ledger/donors/{donor}/receipt", pledge_id=pledge, currency="USD", **fields)
+
+
+def pledge(client, amount: str, pledged_on: str, currency: str = "USD", donor: int = 1, **more: str) -> Any:
+    """A pledge of donor `donor`, in US dollars unless told."""
+    terms = {"amount": amount, "currency": currency, "pledged_on": pledged_on, **more}
+    return book(client, f"/ledger/donors/{donor}/pledge", **terms)
+
+
+def disburse(client, amount: str, reference: str = "P", paid_on: str = "2019-03-02", project: int = 1) -> Any:
+    """A tranche of project `project` (the first unless told), paid on 2 March 2019 unless told."""
+    return book(
+        client, f"/ledger/projects/{project}/disburse", amount=amount, paid_on=paid_on, reference=reference
+    )
 
 
 def pay_victim(client, amount: str, paid_on: str, purpose: str = "relocation", **route: str) -> Any:

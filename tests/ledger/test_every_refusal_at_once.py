@@ -22,7 +22,15 @@ from ledger.models import (
     Withholding,
 )
 from tests.conftest import make_app, sign_in
-from tests.ledger.pages import approve_project, book, entry_count, receive, record_rate, seed_cash_and_project
+from tests.ledger.pages import (
+    approve_project,
+    book,
+    entry_count,
+    pledge,
+    receive,
+    record_rate,
+    seed_cash_and_project,
+)
 from tests.ledger.test_envelope_views import TERMS, open_envelope
 from tests.vat.test_forms_on_the_users_side import errors_by_field
 from vat.auth.models import Role
@@ -60,16 +68,8 @@ def test_a_receipt_shows_its_pledges_rules_on_the_fields_to_change(
     app: Flask, client: Any, manager: Any
 ) -> None:
     donor(client)
-    pledged = {"amount": "100", "currency": "USD", "pledged_on": "2019-02-01"}
-    assert book(client, "/ledger/donors/1/pledge", **pledged).status_code == 302
-    data = {
-        "pledge_id": "1",
-        "amount": "500",
-        "currency": "USD",
-        "received_on": "2019-01-15",
-        "bank_reference": "B",
-    }
-    errors = shown(book(client, "/ledger/donors/1/receipt", **data))
+    assert pledge(client, "100", "2019-02-01").status_code == 302
+    errors = shown(receive(client, "500", "2019-01-15", "B", pledge="1"))
     assert set(errors) == {"amount", "received_on"}
     assert "Only USD 100.00 of this pledge is outstanding" in errors["amount"]
     assert "cannot predate its pledge" in errors["received_on"]
@@ -179,21 +179,9 @@ def test_a_reversal_shows_the_date_on_its_field_and_the_entrys_rule_above(
     app: Flask, client: Any, manager: Any
 ) -> None:
     donor(client)
-    assert (
-        book(
-            client, "/ledger/donors/1/pledge", amount="100", currency="USD", pledged_on="2019-01-05"
-        ).status_code
-        == 302
-    )
+    assert pledge(client, "100", "2019-01-05").status_code == 302
     assert receive(client, "50", "2019-01-10").status_code == 302
-    data = {
-        "pledge_id": "1",
-        "amount": "50",
-        "currency": "USD",
-        "received_on": "2019-01-12",
-        "bank_reference": "B",
-    }
-    assert book(client, "/ledger/donors/1/receipt", **data).status_code == 302
+    assert receive(client, "50", "2019-01-12", "B", pledge="1").status_code == 302
     assert client.post("/ledger/periods", data={"month": "2019-01-01"}).status_code == 302
     entries = entry_count(app)
     response = book(client, "/ledger/entries/1", on="2019-01-20", reason="typed twice")

@@ -5,7 +5,7 @@ rejected). No figure is kept per worker: they read the balances the engine keeps
 from __future__ import annotations
 
 from tests.bench.conftest import logged_queries
-from tests.ledger.pages import book, seed_cash_and_project
+from tests.ledger.pages import disburse, seed_cash_and_project
 
 
 def _page(client, path: str) -> str:
@@ -25,7 +25,7 @@ def test_the_overview_and_trial_balance_follow_each_booking(app, client, manager
     trial = _page(client, "/ledger/trial-balance")
     assert "200,000.00" in trial and "badge-bad" not in trial
     assert "200,000.00" not in _page(client, "/ledger/trial-balance?as_of=2019-01-01")
-    response = book(client, "/ledger/projects/1/disburse", amount="5000", paid_on="2019-03-02", reference="P")
+    response = disburse(client, "5000")
     assert response.status_code == 302
     # 200,000 in, 5,000 out plus 13% programme support cost; only that cost is a new expense
     index = _page(client, "/ledger/")
@@ -77,9 +77,7 @@ def test_the_overview_counts_disbursements_requested_and_rejected_without_an_ent
     seed_cash_and_project(client)
     awaiting = "Disbursements awaiting a second approval: 1"
     assert awaiting not in _page(client, "/ledger/")
-    response = book(
-        client, "/ledger/projects/1/disburse", amount="20000", paid_on="2019-03-02", reference="P"
-    )
+    response = disburse(client, "20000")
     assert response.status_code == 302
     assert awaiting in _page(client, "/ledger/")
     assert client.post("/ledger/approvals/1/reject", data={"reason": "wrong partner"}).status_code == 302

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ledger.models import DirectSupport, Entry, ExchangeRate, Tranche
 from tests.conftest import row_count
-from tests.ledger.pages import approve_project, book, pay_victim, record_rate, seed_cash_and_project
+from tests.ledger.pages import approve_project, disburse, pay_victim, record_rate, seed_cash_and_project
 from vat.db import db
 
 
@@ -30,9 +30,7 @@ def test_us_150000_of_direct_support_does_not_post_on_one_managers_word(app, cli
 def test_five_tranches_of_9600_do_not_all_post_under_a_10000_threshold(app, client, manager):
     seed_cash_and_project(client)
     for n in range(5):
-        response = book(
-            client, "/ledger/projects/1/disburse", amount="9600", paid_on="2019-03-02", reference=f"P-{n}"
-        )
+        response = disburse(client, "9600", f"P-{n}")
         assert response.status_code == 302
     assert _entries_of(app, "disbursement") == 1  # the first; the 2nd onward wait for approval
     with app.app_context():
@@ -50,9 +48,7 @@ def test_a_rate_set_by_one_manager_cannot_carry_a_tranche_under_the_threshold(ap
     assert response.status_code == 302, response.get_data(as_text=True)
     # The manager alone records March's EUR at 100,000 per dollar: EUR 50,000 would be US$0.50.
     assert record_rate(client, "2019-03-01", "100000", reason="market moved").status_code == 302
-    response = book(
-        client, "/ledger/projects/2/disburse", amount="50000", paid_on="2019-03-05", reference="EUR-1"
-    )
+    response = disburse(client, "50000", "EUR-1", paid_on="2019-03-05", project=2)
     assert response.status_code == 422
     assert "awaits confirmation" in response.get_data(as_text=True)
     assert _entries_of(app, "disbursement") == 0

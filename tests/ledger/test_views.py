@@ -13,6 +13,7 @@ from ledger.models import Entry, Outflow, ProjectReport, Tranche
 from tests.conftest import row_count, signed_in_client
 from tests.ledger.pages import (
     book,
+    disburse,
     entry_count,
     minted_key,
     pay_victim,
@@ -91,9 +92,7 @@ def test_a_domain_refusal_is_shown_on_the_form(app, client, manager):
 
 def test_maker_cannot_approve_their_own_disbursement_another_manager_can(app, client, manager, make_user):
     seed_cash_and_project(client)
-    response = book(
-        client, "/ledger/projects/1/disburse", amount="25000", paid_on="2019-03-02", reference="P-1"
-    )
+    response = disburse(client, "25000", "P-1")
     assert response.status_code == 302
     with app.app_context():
         tranche = db.session.scalar(select(Tranche))
@@ -121,12 +120,7 @@ def test_maker_cannot_approve_their_own_disbursement_another_manager_can(app, cl
 
 def test_the_journey_updates_the_fund_balance_and_the_reconciliation(app, client, manager):
     seed_cash_and_project(client)
-    assert (
-        book(
-            client, "/ledger/projects/1/disburse", amount="5000", paid_on="2019-03-02", reference="P"
-        ).status_code
-        == 302
-    )
+    assert disburse(client, "5000").status_code == 302
     assert "Disbursement recorded." in client.get("/ledger/projects/1").get_data(as_text=True)
     response = withhold(client, "0399/15")
     assert response.status_code == 302 and response.location.endswith("/ledger/withholdings/1")

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from tests.auth.test_admin_request_views import ask_for_senior
 from tests.conftest import signed_in_client
-from tests.ledger.pages import book, seed_cash_and_project
+from tests.ledger.pages import disburse, seed_cash_and_project
 from vat.auth.models import Role
 
 APPROVALS = "Disbursements to approve: <strong>1</strong>"
@@ -22,7 +22,7 @@ def test_a_disbursement_waits_on_the_other_fund_managers_dashboard(
     app: Flask, client: FlaskClient, manager: Any, make_user: Any
 ) -> None:
     seed_cash_and_project(client)
-    book(client, "/ledger/projects/1/disburse", amount="25000", paid_on="2019-03-02", reference="P-1")
+    disburse(client, "25000", "P-1")
     mine = client.get("/").get_data(as_text=True)
     assert APPROVALS not in mine and NAV_BADGE not in mine  # not the maker's to approve
     checker = signed_in_client(app, make_user(Role.FUND_MANAGER, ""))
