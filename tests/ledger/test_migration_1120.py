@@ -11,10 +11,11 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
 from tests.ledger.test_report_lines import csv, do_import, project, schedule  # noqa: F401  (fixture)
+from tests.vat.conftest import assist, consent
 from vat import figures
 from vat.auth.models import User
 from vat.db import db
-from vat.victims import assistance, consents, identity, service_tally, support_counts
+from vat.victims import identity, service_tally, support_counts
 from vat.victims.models import Victim
 
 SERVICES = [
@@ -47,33 +48,17 @@ def _record_services() -> None:
     other = db.session.scalar(select(User).where(User.username == "sacod"))
     providers = {code: {provider} for code, _, _, provider, *_ in SERVICES if provider}
     for victim in db.session.scalars(select(Victim)):
+        actor = advocate if victim.country_code == "CAF" else other
         for purpose, recipient in [("services", None)] + [
             ("referral", name) for name in sorted(providers.get(victim.case_code, ()))
         ]:
-            consents.record_consent(
-                actor=advocate if victim.country_code == "CAF" else other,
-                victim=victim,
-                purpose=purpose,
-                recipient=recipient,
-                given_on=date(2019, 1, 2),
-                method="written",
-                version="v1",
-            )
+            consent(actor, victim, purpose, date(2019, 1, 2), recipient=recipient, version="v1")
     for code, kind, status, provider, referred, started, ended, cost in SERVICES:
         victim = db.session.scalar(select(Victim).where(Victim.case_code == code))
         actor = advocate if victim.country_code == "CAF" else other
-        funded = {"cost": Decimal(cost or 0), "currency": "USD", "funding_source": "trust_fund_project"}
-        assistance.record_assistance(
-            actor=actor,
-            victim=victim,
-            service_type=kind,
-            status=status,
-            provider=provider,
-            referral_date=referred,
-            start_date=started,
-            end_date=ended,
-            **(funded if cost else {}),
-        )
+        paid = {"cost": Decimal(cost or 0), "currency": "USD", "funding_source": "trust_fund_project"}
+        dates = {"referral_date": referred, "start_date": started, "end_date": ended}
+        assist(actor, victim, status, service_type=kind, provider=provider, **dates, **(paid if cost else {}))
 
 
 def test_an_upgrade_from_1092_leaves_every_kept_count_exact(fund, project):  # noqa: F811
