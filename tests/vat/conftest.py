@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from tests.conftest import sign_in
 from vat.allegations.models import Allegation
@@ -140,6 +141,14 @@ def change_at_once(
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def kept_rows(app: Flask, differences: Callable[[], list[str]], sql: str, **params: Any) -> list[Any]:
+    """The rows `sql` reads from a kept summary, once its `differences` find it agrees with the
+    records it counts."""
+    with app.test_request_context():
+        assert differences() == []
+        return list(db.session.execute(text(sql), params).all())
 
 
 def give_consents(
