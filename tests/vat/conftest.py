@@ -53,6 +53,13 @@ def manager(ctx: Flask, make_user: Callable[..., Any]) -> User:
 
 
 @pytest.fixture
+def own_victim(app: Flask, login: Callable[..., Any]) -> int:
+    """The id of a victim (every consent given) registered by a CAF advocate, signed in on the
+    test's client."""
+    return registered(app, login(Role.ADVOCATE, "CAF").id)
+
+
+@pytest.fixture
 def people(app: Flask) -> Callable[..., list[str]]:
     """Registers `count` victims named Person `first`, Person `first + 1`… for the user whose id
     it is given, commits, and returns their case codes."""

@@ -24,10 +24,7 @@ from vat.victims.models import Assistance, Communication, Feedback, Need, Provid
 LATER = (date.today() + timedelta(days=30)).isoformat()
 
 
-def test_a_service_shows_every_refusal_on_its_field(
-    app: Flask, client: FlaskClient, login: Callable[..., Any]
-) -> None:
-    victim_id = registered(app, login(Role.ADVOCATE, "CAF").id)
+def test_a_service_shows_every_refusal_on_its_field(app: Flask, client: FlaskClient, own_victim: int) -> None:
     data = {
         "service_type": "medical",
         "status": "referred",
@@ -37,20 +34,17 @@ def test_a_service_shows_every_refusal_on_its_field(
         "cost": "120",
         "currency": "ZZZ",
     }
-    page = client.post(f"/vat/victims/{victim_id}/assistance/new", data=data).get_data(as_text=True)
+    page = client.post(f"/vat/victims/{own_victim}/assistance/new", data=data).get_data(as_text=True)
     shown = errors_by_field(page)
     assert set(shown) == {"start_date", "end_date", "currency"}
     assert "future" in shown["start_date"] and "future" in shown["end_date"]
     assert row_count(app, Assistance) == 0
 
 
-def test_a_cost_refused_still_asks_for_its_currency(
-    app: Flask, client: FlaskClient, login: Callable[..., Any]
-) -> None:
-    victim_id = registered(app, login(Role.ADVOCATE, "CAF").id)
+def test_a_cost_refused_still_asks_for_its_currency(app: Flask, client: FlaskClient, own_victim: int) -> None:
     data = {"service_type": "medical", "status": "referred", "cost": "1e14", "referral_date": LATER}
     shown = errors_by_field(
-        client.post(f"/vat/victims/{victim_id}/assistance/new", data=data).get_data(as_text=True)
+        client.post(f"/vat/victims/{own_victim}/assistance/new", data=data).get_data(as_text=True)
     )
     assert set(shown) == {"cost", "currency", "referral_date"}
     assert "too large" in shown["cost"] and "currency" in shown["currency"]
@@ -69,20 +63,19 @@ def test_a_communication_shows_every_refusal_on_its_field(
 
 
 def test_a_need_and_a_feedback_show_every_refusal_on_its_field(
-    app: Flask, client: FlaskClient, login: Callable[..., Any]
+    app: Flask, client: FlaskClient, own_victim: int
 ) -> None:
-    victim_id = registered(app, login(Role.ADVOCATE, "CAF").id)
     service = {"service_type": "medical", "status": "referred"}
-    assert client.post(f"/vat/victims/{victim_id}/assistance/new", data=service).status_code == 302
+    assert client.post(f"/vat/victims/{own_victim}/assistance/new", data=service).status_code == 302
     with app.app_context():
         service_id = db.session.scalar(select(func.max(Assistance.id)))
     data = {"need_type": "legal", "status": "met", "reason": "no_funds", "assessed_on": LATER}
     shown = errors_by_field(
-        client.post(f"/vat/victims/{victim_id}/needs/new", data=data).get_data(as_text=True)
+        client.post(f"/vat/victims/{own_victim}/needs/new", data=data).get_data(as_text=True)
     )
     assert set(shown) == {"reason", "assessed_on"}
     data = {"satisfaction": "unsure", "complaint_text": "Rude", "follow_up_on": LATER, "given_on": LATER}
-    page = client.post(f"/vat/victims/{victim_id}/assistance/{service_id}/feedback/new", data=data)
+    page = client.post(f"/vat/victims/{own_victim}/assistance/{service_id}/feedback/new", data=data)
     shown = errors_by_field(page.get_data(as_text=True))
     assert set(shown) == {"complaint", "follow_up_needed", "given_on"}
     assert "Tick the complaint box" in shown["complaint"] and "future" in shown["given_on"]

@@ -3,7 +3,6 @@ booked by the ledger that records the victim's assistance; KWD 12.3456 is refuse
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.vat.conftest import register, registered
+from tests.vat.conftest import register
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.inputs import InvalidField
@@ -72,9 +71,8 @@ def test_a_kwd_direct_support_payment_is_the_victims_assistance(actor: User, mak
 
 
 def test_the_assistance_form_takes_kwd_and_refuses_a_fourth_decimal(
-    app: Flask, client: FlaskClient, login: Callable[..., Any]
+    app: Flask, client: FlaskClient, own_victim: int
 ) -> None:
-    victim_id = registered(app, login(Role.ADVOCATE, "CAF").id)
     form = {
         "service_type": "medical",
         "status": "completed",
@@ -84,10 +82,10 @@ def test_the_assistance_form_takes_kwd_and_refuses_a_fourth_decimal(
         "funding_source": "agency",
         "currency": "KWD",
     }
-    refused = client.post(f"/vat/victims/{victim_id}/assistance/new", data={**form, "cost": "12.3456"})
+    refused = client.post(f"/vat/victims/{own_victim}/assistance/new", data={**form, "cost": "12.3456"})
     assert refused.status_code == 200
     assert "KWD amounts have at most 3 decimal places." in refused.get_data(as_text=True)
-    saved = client.post(f"/vat/victims/{victim_id}/assistance/new", data={**form, "cost": "12.345"})
+    saved = client.post(f"/vat/victims/{own_victim}/assistance/new", data={**form, "cost": "12.345"})
     assert saved.status_code == 302
     with app.app_context():
         assert db.session.scalars(select(Assistance.cost_minor)).all() == [12345]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from tests.conftest import row_count, sign_in
 from tests.statements import counting
-from tests.vat.conftest import assist, contact, register, registered, share
+from tests.vat.conftest import assist, contact, register, share
 from vat import audit, jobs
 from vat.allegations import services as allegations
 from vat.auth.models import Role, User
@@ -170,11 +170,10 @@ def test_form_errors_name_the_field_and_save_nothing(
 
 
 def test_assistance_date_error_shows_on_the_form(
-    app: Flask, client: FlaskClient, login: Callable[..., Any], iso: Callable[[int], str]
+    app: Flask, client: FlaskClient, own_victim: int, iso: Callable[[int], str]
 ) -> None:
-    victim_id = registered(app, login(Role.ADVOCATE, "CAF").id)
     response = client.post(
-        f"/vat/victims/{victim_id}/assistance/new",
+        f"/vat/victims/{own_victim}/assistance/new",
         data={
             "service_type": "medical",
             "status": "in_progress",
