@@ -19,7 +19,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.reports.test_un_followup import PERIOD, YEAR, Records, _cells, _report, pack_table
+from tests.reports.conftest import cells_of
+from tests.reports.test_un_followup import PERIOD, YEAR, Records, _report, pack_table
 from vat.auth.models import Role, User
 from vat.db import db
 
@@ -55,7 +56,7 @@ def rebuilt(app: Flask, make_user: Callable[..., Any]) -> Any:
 
 def test_referrals_counted_per_person_as_paragraph_66_gives_them(app: Flask, rebuilt: Any) -> None:
     report = _report(app, rebuilt.id)
-    persons = _cells(report.persons)
+    persons = cells_of(report.persons)
     assert (persons[(OHRM, "civilian")], persons[(UNV, "civilian")]) == (5, 2)
     assert persons[(OWN, "civilian")] == 1 and persons[(OHRM, "military")] == 0
     # Referred, not yet sanctioned: none of the 2017 allegations counts as sanctioned.
