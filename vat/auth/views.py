@@ -319,10 +319,7 @@ def save_password() -> str | Response:
         form.new.errors = [*form.new.errors, str(error)]
         return narrow_form(CHANGE_PASSWORD, form)
     db.session.commit()
-    logout_user()
-    session.clear()
-    flash(_("Password changed. Every session has ended: sign in with the new password."), "success")
-    return redirect(url_for("auth.login"))
+    return _signed_out(_("Password changed. Every session has ended: sign in with the new password."))
 
 
 @bp.get("/second-factor")
@@ -357,17 +354,12 @@ def confirm_totp() -> str | Response | tuple[str, int]:
             form.code.errors = [*form.code.errors, str(error)]
         else:
             db.session.commit()
-            logout_user()
-            session.clear()
-            # After clearing the session, which holds the flashed messages too.
-            flash(
+            return _signed_out(
                 _(
                     "Second factor enrolled. Sign in again; the code you just used works once:"
                     " wait for your authenticator to show the next one."
-                ),
-                "success",
+                )
             )
-            return redirect(url_for("auth.login"))
     return _enrolment_page(form)
 
 
@@ -423,10 +415,17 @@ def use_reset_code() -> str | Response | tuple[str, int]:
         show_refusal(form, refused)
         return narrow_form(RESET_PASSWORD, form), 200
     db.session.commit()
+    return _signed_out(_("Password set. Sign in with it."))
+
+
+def _signed_out(message: str) -> Response:
+    """After a change of password or second factor: end this session (every other one has ended
+    with it) and send the user to sign in again with what they just set."""
     if current_user.is_authenticated:
         logout_user()
     session.clear()
-    flash(_("Password set. Sign in with it."), "success")
+    # After clearing the session, which holds the flashed messages too.
+    flash(message, "success")
     return redirect(url_for("auth.login"))
 
 
