@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from datetime import date
 
-from sqlalchemy import Column, ColumnElement, Date, Integer, String, Table, and_, case, delete, func, select
+from sqlalchemy import Column, ColumnElement, Date, Integer, String, Table, and_, case, func, select
 
 from vat.allegations.clock import clock, rules
 from vat.allegations.models import Allegation, Step
-from vat.db import Base, db, lock_for_chain
-from vat.kept_counts import KeptCounts, lock_rows
+from vat.allegations.step_counts import StepCounts
+from vat.db import Base, db
+from vat.kept_counts import KeptCounts
 
 OPEN = "open"  # the clock's "due" and "overdue": which of the two depends on the day it is read
 NO_DEADLINE = date(1, 1, 1)  # the key's deadline for every state but OPEN (NULL never matches a key)
@@ -103,30 +103,10 @@ def states_on(found: Counter[Key], on: date) -> dict[str, Counter[str]]:
 # --- kept by the allegation services ----------------------------------------------------------------
 
 
-def _lock(allegation_ids: list[int]) -> None:
-    # An allegation is counted as its row says: two changes to it never count from each other's old state.
-    lock_rows(Allegation.id, allegation_ids)
-
-
-def recounting(allegation_ids: Iterable[int]) -> AbstractContextManager[None]:
-    """Around a change to these allegations: what it changes in the counts is added to them when
-    the block ends, in the same transaction."""
-    return KEPT.recounting(allegation_ids, lock=_lock, counted=lambda ids: counted(allegation_ids=ids))
-
-
-def count_added(allegation_ids: list[int]) -> None:
-    """Add the counts of allegations just inserted (one created, or the importer's)."""
-    db.session.flush()
-    lock_for_chain("audit_event")
-    KEPT.add(counted(allegation_ids=allegation_ids))
-
-
-def recount_step(step: str) -> None:
-    """A rule changed: its step's counts again, from every allegation."""
-    db.session.flush()
-    lock_for_chain("audit_event")
-    db.session.execute(delete(counts).where(counts.c.step == step))
-    KEPT.add(counted(steps=[step]))
+STEP_COUNTS = StepCounts(KEPT, counted)
+recounting = STEP_COUNTS.recounting
+count_added = STEP_COUNTS.count_added
+recount_step = STEP_COUNTS.recount_step
 
 
 # --- read by the reports --------------------------------------------------------------------------
