@@ -77,7 +77,10 @@ def twins_agree(
     overdue_found = []
 
     @settings(
-        max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,  # the same examples on every run: "some must be overdue" cannot flake
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
     )
     @given(
         allegations=st.lists(allegations, min_size=1, max_size=8),
