@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -156,6 +157,15 @@ def kept_rows(app: Flask, differences: Callable[[], list[str]], sql: str, **para
     with app.test_request_context():
         assert differences() == []
         return list(db.session.execute(text(sql), params).all())
+
+
+@pytest.fixture
+def built(
+    request: pytest.FixtureRequest, app: Flask, make_user: Callable[..., Any], clock: time_machine.Coordinates
+) -> Iterator[tuple[User, list[User]]]:
+    """The writer and the viewers of the allegations the test module's `OVERDUE` (an OverdueFigure
+    of tests/vat/step_count_checks.py) starts from, written on the test's clock."""
+    yield from request.module.OVERDUE.written(app, make_user)
 
 
 def give_consents(

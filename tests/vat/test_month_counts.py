@@ -6,7 +6,6 @@ allegation, and a fund manager's and an auditor's cube equals one counted from t
 
 from __future__ import annotations
 
-import io
 import random
 from collections import Counter
 from datetime import date
@@ -15,14 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from tests.vat.test_clock_counts import _create, _update, built, viewers  # noqa: F401 (fixtures)
+from tests.vat.step_count_checks import import_allegations, update
+from tests.vat.test_clock_counts import OVERDUE, _create  # noqa: F401 (OVERDUE: what `built` writes)
 from vat import figures
 from vat.allegations import month_counts
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports.statistics import period_cube
-from vat.victims import importer
 
 pytestmark = pytest.mark.clock("2026-06-30T12:00:00Z")
 
@@ -50,32 +49,26 @@ def agree(users: list[User]) -> None:
             assert period_cube(user, "allegations") == recounted(), user.role
 
 
-def test_each_kind_of_change_keeps_the_counts_exact(built: tuple[User, list[User]]) -> None:  # noqa: F811
+def test_each_kind_of_change_keeps_the_counts_exact(built: tuple[User, list[User]]) -> None:
     actor, users = built
     agree(users)
     found = list(db.session.scalars(select(Allegation).order_by(Allegation.id)))
-    _update(actor, found[0], received_on=date(2025, 1, 15))  # earlier: another month, year and quarter
-    _update(actor, found[1], country_code="COD", mission="MONUSCO")
-    _update(actor, found[2], mission=None)
+    update(actor, found[0], received_on=date(2025, 1, 15))  # earlier: another month, year and quarter
+    update(actor, found[1], country_code="COD", mission="MONUSCO")
+    update(actor, found[2], mission=None)
     db.session.commit()
     agree(users)
     _create(actor, 50, random.Random(5), received_on=date(2026, 4, 1))
-    report = importer.import_file(
-        actor=actor,
-        filename="a.csv",
-        stream=io.BytesIO(
-            b"reference,country_code,mission,received_on,historical\n"
-            b"0200/15,COD,MONUSCO,2015-03-02,oui\n"
-            b"0201/26,CAF,,2026-06-25,\n"
-        ),
-        kind="allegations",
+    import_allegations(
+        actor,
+        b"reference,country_code,mission,received_on,historical\n"
+        b"0200/15,COD,MONUSCO,2015-03-02,oui\n"
+        b"0201/26,CAF,,2026-06-25,\n",
     )
-    assert report.ok, report.errors
-    db.session.commit()
     agree(users)
 
 
-def test_verify_names_a_changed_row_and_rebuild_mends_it(built: tuple[User, list[User]]) -> None:  # noqa: F811
+def test_verify_names_a_changed_row_and_rebuild_mends_it(built: tuple[User, list[User]]) -> None:
     _actor, users = built
     db.session.rollback()  # the altering happens behind the app, on a connection of its own
     with db.engine.begin() as connection:
