@@ -17,10 +17,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, redirect, url_for
+from flask import Blueprint, Response, redirect, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response as Redirect
 
 from vat import jobs, request_keys
+from vat.auth.policy import Permission, requires
 from vat.crypto import keyring
 from vat.db import BeginMode, begin_mode, db
 
@@ -113,12 +115,22 @@ def queued(job: jobs.Job, params: dict[str, Any], page_endpoint: str) -> Redirec
     return redirect(url_for(page_endpoint, job_id=job.id), 303)
 
 
-def page(kind_name: str, job_id: str, owner_id: int, template: str, status_endpoint: str) -> str:
-    """The owner's job page: how far it has got (the page polls its status), then its report."""
-    job = jobs.owned_or_404(job_id, owner_id, (kind_name,))
-    return jobs.page(template, job, status_endpoint, report=report_of(job))
+def route_job_pages(bp: Blueprint, kind_name: str, permission: Permission, template: str) -> None:
+    """Register an import's job pages on `bp`: `import_job_page`, how far the job has got (the page
+    polls its status), then its report; and `import_job_status`, the status its script reads.
+    Only the job's owner sees either; anyone else's job answers 404."""
 
+    def owned(job_id: str) -> jobs.Job:
+        return jobs.owned_or_404(job_id, current_user.id, (kind_name,))
 
-def polled_status(kind_name: str, job_id: str, owner_id: int) -> Response:
-    """The owner's job status as its page's script reads it."""
-    return jobs.polled(jobs.shown(jobs.status(jobs.owned_or_404(job_id, owner_id, (kind_name,)))))
+    @requires(permission)
+    def import_job_page(job_id: str) -> str:
+        job = owned(job_id)
+        return jobs.page(template, job, f"{bp.name}.import_job_status", report=report_of(job))
+
+    @requires(permission)
+    def import_job_status(job_id: str) -> Response:
+        return jobs.polled(jobs.shown(jobs.status(owned(job_id))))
+
+    bp.get("/import/jobs/<job_id>")(import_job_page)
+    bp.get("/import/jobs/<job_id>/status")(import_job_status)

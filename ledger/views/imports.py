@@ -83,20 +83,8 @@ def import_history() -> View:
     return upload_jobs.queued(job, params, "ledger.import_job_page")
 
 
-@bp.get("/import/jobs/<job_id>")
-@requires(Permission.RECORD_LEDGER)
-def import_job_page(job_id: str) -> str:
-    """How far the booking has got, then what was booked or every error of every row."""
-    kind = ledger_import_job.KIND
-    return upload_jobs.page(
-        kind, job_id, current_user.id, "ledger/import_job.html", "ledger.import_job_status"
-    )
-
-
-@bp.get("/import/jobs/<job_id>/status")
-@requires(Permission.RECORD_LEDGER)
-def import_job_status(job_id: str) -> Response:
-    return upload_jobs.polled_status(ledger_import_job.KIND, job_id, current_user.id)
+# How far the booking has got, then what was booked or every error of every row.
+upload_jobs.route_job_pages(bp, ledger_import_job.KIND, Permission.RECORD_LEDGER, "ledger/import_job.html")
 
 
 @bp.get("/import/template.csv")

@@ -92,18 +92,8 @@ def run_import() -> str | Response | tuple[str, int]:
     return upload_jobs.queued(job, params, "victims.import_job_page")
 
 
-@bp.get("/import/jobs/<job_id>")
-@requires(Permission.EDIT_CASES)
-def import_job_page(job_id: str) -> str:
-    """How far the import has got, then its report."""
-    template, status = "vat/victims/import_job.html", "victims.import_job_status"
-    return upload_jobs.page(import_job.KIND, job_id, current_user.id, template, status)
-
-
-@bp.get("/import/jobs/<job_id>/status")
-@requires(Permission.EDIT_CASES)
-def import_job_status(job_id: str) -> Response:
-    return upload_jobs.polled_status(import_job.KIND, job_id, current_user.id)
+# How far the import has got, then its report.
+upload_jobs.route_job_pages(bp, import_job.KIND, Permission.EDIT_CASES, "vat/victims/import_job.html")
 
 
 @bp.get("/import/template.xlsx")
