@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -20,15 +19,15 @@ from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.paging import page_number
+from vat.record_form import RecordForm
 from vat.sorting import Sort, SortableColumns, without_sort
-from vat.submission import act, form_values, given, or_404, submit
+from vat.submission import act, given, or_404
 from vat.victims import identity, outcomes
 from vat.victims.labels import step_label
 from vat.victims.models import Victim, VictimAllegation
 
 bp = Blueprint("allegations", __name__, url_prefix="/vat/allegations")
 
-FORM = "vat/allegations/form.html"
 NOT_RECORDED_FIELDS = (
     "perpetrator_country",
     "entity_category",
@@ -54,6 +53,28 @@ def prepare(form: AllegationForm) -> None:
     form.perpetrator_country.choices = [SelectChoice("", "— unknown —")] + [
         SelectChoice(code, name) for code, name in inputs.country_choices()
     ]
+
+
+def _allegation_form(allegation: Allegation | None) -> AllegationForm:
+    form = AllegationForm()
+    prepare(form)
+    if allegation is not None:
+        form.reference.render_kw = {"readonly": True}
+    return form
+
+
+ALLEGATION_FORM: RecordForm[Allegation, AllegationForm] = RecordForm(
+    template="vat/allegations/form.html",
+    name="allegation",
+    form=_allegation_form,
+    create=services.create_allegation,
+    update=services.update_allegation,
+    created=lambda allegation: _("Allegation %(reference)s recorded.", reference=allegation.reference),
+    updated=_l("Allegation updated."),
+    then=lambda allegation: url_for("allegations.show", allegation_id=allegation.id),
+    kept=("reference",),
+    refused_status=200,
+)
 
 
 @bp.get("/")
@@ -94,41 +115,13 @@ def index() -> str:
 @bp.get("/new")
 @requires(Permission.EDIT_CASES)
 def new() -> str:
-    form = AllegationForm()
-    prepare(form)
-    return render_template(FORM, form=form, allegation=None)
+    return ALLEGATION_FORM.show(ALLEGATION_FORM.form(None), None)
 
 
 @bp.post("/new")
 @requires(Permission.EDIT_CASES)
 def create() -> Response | tuple[str, int]:
-    form = AllegationForm()
-    prepare(form)
-    return _save(
-        form,
-        lambda: services.create_allegation(actor=current_user, **form_values(form)),
-        done=lambda allegation: _("Allegation %(reference)s recorded.", reference=allegation.reference),
-        allegation=None,
-    )
-
-
-def _save(
-    form: AllegationForm,
-    run: Callable[[], Allegation],
-    *,
-    done: str | Callable[[Allegation], str],
-    allegation: Allegation | None,
-) -> Response | tuple[str, int]:
-    """The allegation form's POST: a refusal shows the form again, a save goes to the allegation."""
-    return submit(
-        form,
-        run,
-        done=done,
-        then=lambda saved: url_for("allegations.show", allegation_id=saved.id),
-        template=FORM,
-        refused_status=200,
-        allegation=allegation,
-    )
+    return ALLEGATION_FORM.save_new()
 
 
 @bp.get("/<int:allegation_id>")
@@ -162,24 +155,13 @@ def edit(allegation_id: int) -> str:
     for name in NOT_RECORDED_FIELDS:  # NULL, not recorded: the empty choice
         form[name].data = getattr(allegation, name) or ""
     form.reference.render_kw = {"readonly": True}
-    return render_template(FORM, form=form, allegation=allegation)
+    return ALLEGATION_FORM.show(form, allegation)
 
 
 @bp.post("/<int:allegation_id>/edit")
 @requires(Permission.EDIT_CASES)
 def update(allegation_id: int) -> Response | tuple[str, int]:
-    allegation = load_allegation(allegation_id)
-    form = AllegationForm()
-    prepare(form)
-    form.reference.render_kw = {"readonly": True}
-    return _save(
-        form,
-        lambda: services.update_allegation(
-            actor=current_user, allegation=allegation, **form_values(form, "reference")
-        ),
-        done=_("Allegation updated."),
-        allegation=allegation,
-    )
+    return ALLEGATION_FORM.save_edit(load_allegation(allegation_id))
 
 
 @bp.post("/<int:allegation_id>/victims")

@@ -3,13 +3,13 @@ the allegations the victim is named in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from functools import partial
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
@@ -21,8 +21,9 @@ from vat.auth.policy import Permission, in_scope, requires
 from vat.db import db
 from vat.inputs import InvalidField
 from vat.paging import page_number, page_size
+from vat.record_form import RecordForm
 from vat.sorting import without_sort
-from vat.submission import act, form_values, submit, writes
+from vat.submission import act, writes
 from vat.victims import identity, labels, letters, listing, needs, outcomes, payments, timeline
 from vat.victims.forms import LinkAllegationForm, NameSearchForm, SearchForm, StatusForm, VictimForm
 from vat.victims.models import Victim
@@ -117,33 +118,38 @@ def _index_page(
     )
 
 
+def _victim_form(victim: Victim | None) -> VictimForm:
+    form = VictimForm()
+    prepare_victim_form(form)
+    if victim is not None:
+        del form.prefix  # the case code stays
+    return form
+
+
+VICTIM_FORM: RecordForm[Victim, VictimForm] = RecordForm(
+    template="vat/victims/form.html",
+    name="victim",
+    form=_victim_form,
+    create=identity.register_victim,
+    update=identity.update_victim,
+    created=lambda victim: _("Victim registered as %(code)s.", code=victim.case_code),
+    updated=_l("Victim updated."),
+    then=victim_url,
+)
+
+
 @bp.get("/victims/new")
 @requires(Permission.EDIT_CASES)
 def new() -> str:
-    form = VictimForm()
-    prepare_victim_form(form)
+    form = VICTIM_FORM.form(None)
     form.advocate_id.data = str(current_user.id)
-    return render_template("vat/victims/form.html", form=form, victim=None)
+    return VICTIM_FORM.show(form, None)
 
 
 @bp.post("/victims/new")
 @requires(Permission.EDIT_CASES)
 def create() -> Response | tuple[str, int]:
-    form = VictimForm()
-    prepare_victim_form(form)
-    return _save(
-        form,
-        lambda: identity.register_victim(actor=current_user, **form_values(form)),
-        done=lambda victim: _("Victim registered as %(code)s.", code=victim.case_code),
-        victim=None,
-    )
-
-
-def _save(
-    form: VictimForm, run: Callable[[], Victim], *, done: str | Callable[[Victim], str], victim: Victim | None
-) -> Response | tuple[str, int]:
-    """The victim form's POST: a refusal shows the form again, a save goes to the victim's page."""
-    return submit(form, run, done=done, then=victim_url, template="vat/victims/form.html", victim=victim)
+    return VICTIM_FORM.save_new()
 
 
 # --- the victim page -------------------------------------------------------------------------
@@ -176,19 +182,12 @@ def show(victim_id: int) -> str:
     )
 
 
-def edit_form() -> VictimForm:
-    form = VictimForm()
-    prepare_victim_form(form)
-    del form.prefix  # the case code stays
-    return form
-
-
 @bp.get("/victims/<int:victim_id>/edit")
 @requires(Permission.EDIT_CASES)
 @writes
 def edit(victim_id: int) -> str:
     victim = load_victim(victim_id)
-    form = edit_form()
+    form = VICTIM_FORM.form(victim)
     person = identity.read_identity(actor=current_user, victim=victim)
     db.session.commit()
     form.process(data={**person, "date_of_birth": None})
@@ -198,20 +197,13 @@ def edit(victim_id: int) -> str:
     form.advocate_id.data = str(victim.advocate_id or "")
     if person["date_of_birth"]:
         form.date_of_birth.data = date.fromisoformat(person["date_of_birth"])
-    return render_template("vat/victims/form.html", form=form, victim=victim)
+    return VICTIM_FORM.show(form, victim)
 
 
 @bp.post("/victims/<int:victim_id>/edit")
 @requires(Permission.EDIT_CASES)
 def update(victim_id: int) -> Response | tuple[str, int]:
-    victim = load_victim(victim_id)
-    form = edit_form()
-    return _save(
-        form,
-        lambda: identity.update_victim(actor=current_user, victim=victim, **form_values(form)),
-        done=_("Victim updated."),
-        victim=victim,
-    )
+    return VICTIM_FORM.save_edit(load_victim(victim_id))
 
 
 @bp.post("/victims/<int:victim_id>/status")

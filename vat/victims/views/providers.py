@@ -3,10 +3,8 @@ victims); senior advocates keep it for the countries they cover, administrators 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask import Blueprint, abort, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
@@ -14,14 +12,12 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from vat.auth.models import Role
 from vat.auth.policy import Permission, can, requires, signed_in
 from vat.inputs import country_choices
-from vat.submission import form_values, submit
+from vat.record_form import RecordForm
 from vat.victims import providers
 from vat.victims.forms import ProviderForm, choices
 from vat.victims.models import Provider, ServiceType
 
 bp = Blueprint("providers", __name__, url_prefix="/vat/providers")
-
-PROVIDER_FORM = "vat/providers/form.html"
 
 
 def _country_choices() -> list[SelectChoice]:
@@ -64,56 +60,40 @@ def directory() -> str:
     )
 
 
+PROVIDER_FORM: RecordForm[Provider, ProviderForm] = RecordForm(
+    template="vat/providers/form.html",
+    name="provider",
+    form=lambda _provider: _form(),
+    create=providers.create_provider,
+    update=providers.update_provider,
+    created=_l("Provider added to the directory."),
+    updated=_l("Provider updated."),
+    then=lambda _provider: url_for("providers.directory"),
+)
+
+
 @bp.get("/new")
 @requires(Permission.MANAGE_PROVIDERS)
 def new() -> str:
     # An ad-hoc provider promoted from the directory page arrives with its name and country.
     form = _form(name=request.args.get("name", "")[:200], country_code=request.args.get("country", "")[:3])
-    return render_template(PROVIDER_FORM, form=form, title=_("Add a provider"))
+    return PROVIDER_FORM.show(form, None)
 
 
 @bp.post("/new")
 @requires(Permission.MANAGE_PROVIDERS)
 def create() -> Response | tuple[str, int]:
-    form = _form()
-    return _save(
-        form,
-        lambda: providers.create_provider(actor=current_user, **form_values(form)),
-        done=_("Provider added to the directory."),
-        title=_("Add a provider"),
-    )
-
-
-def _save(
-    form: ProviderForm, run: Callable[[], Provider], *, done: str, title: str
-) -> Response | tuple[str, int]:
-    """The provider form's POST: a refusal shows the form again, a save goes back to the directory."""
-    return submit(
-        form,
-        run,
-        done=done,
-        then=lambda _provider: url_for("providers.directory"),
-        template=PROVIDER_FORM,
-        title=title,
-    )
+    return PROVIDER_FORM.save_new()
 
 
 @bp.get("/<int:provider_id>")
 @requires(Permission.MANAGE_PROVIDERS)
 def edit(provider_id: int) -> str:
     provider = _managed(provider_id)
-    form = _form(obj=provider, service_types=provider.service_types)
-    return render_template(PROVIDER_FORM, form=form, title=_("Update a provider"))
+    return PROVIDER_FORM.show(_form(obj=provider, service_types=provider.service_types), provider)
 
 
 @bp.post("/<int:provider_id>")
 @requires(Permission.MANAGE_PROVIDERS)
 def update(provider_id: int) -> Response | tuple[str, int]:
-    provider = _managed(provider_id)
-    form = _form()
-    return _save(
-        form,
-        lambda: providers.update_provider(actor=current_user, provider=provider, **form_values(form)),
-        done=_("Provider updated."),
-        title=_("Update a provider"),
-    )
+    return PROVIDER_FORM.save_edit(_managed(provider_id))

@@ -1,0 +1,74 @@
+"""A record's own form page (an allegation, a victim, a provider), to create the record and to edit
+it: one template, one form, one service for each, and `submit`'s handling of the POST."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from flask import render_template
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from vat.submission import form_values, submit
+
+R = TypeVar("R")
+F = TypeVar("F", bound=FlaskForm)
+
+
+@dataclass(frozen=True)
+class RecordForm(Generic[R, F]):
+    """The page shows `template` with the form and the record as `name` (None while it is new).
+    `form(record)` makes the form with its choices, for a new record (None) or the one edited.
+    A save calls `create`, or `update` with the record as `name`, with the acting user and the
+    form's values (less the `kept` fields, which an edit does not change), flashes `created` or
+    `updated` and goes on to `then(record)`; a refusal shows the form again, its message on its
+    field, answered `refused_status`."""
+
+    template: str
+    name: str
+    form: Callable[[R | None], F]
+    create: Callable[..., R]
+    update: Callable[..., R]
+    created: Any  # a (lazy) message, or a function of the record that makes it
+    updated: Any  # a (lazy) message
+    then: Callable[[R], str]
+    kept: tuple[str, ...] = ()
+    refused_status: int = 422
+
+    def show(self, form: F, record: R | None) -> str:
+        return render_template(self.template, form=form, **{self.name: record})
+
+    def save_new(self) -> Response | tuple[str, int]:
+        form = self.form(None)
+        created = self.created
+
+        def done(record: R) -> str:
+            return str(created(record) if callable(created) else created)
+
+        return self._save(form, None, lambda: self.create(actor=current_user, **form_values(form)), done)
+
+    def save_edit(self, record: R) -> Response | tuple[str, int]:
+        form = self.form(record)
+        values = {self.name: record}
+        return self._save(
+            form,
+            record,
+            lambda: self.update(actor=current_user, **values, **form_values(form, *self.kept)),
+            str(self.updated),
+        )
+
+    def _save(
+        self, form: F, record: R | None, run: Callable[[], R], done: str | Callable[[R], str]
+    ) -> Response | tuple[str, int]:
+        return submit(
+            form,
+            run,
+            done=done,
+            then=self.then,
+            template=self.template,
+            refused_status=self.refused_status,
+            **{self.name: record},
+        )
