@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import segno
@@ -50,6 +51,9 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 PENDING_SECONDS = 300
 MAX_NEXT = 2000  # a longer `next` is no page of ours
+
+T = TypeVar("T")
+Answer = str | Response | tuple[str, int]
 
 
 def identify() -> None:
@@ -160,6 +164,31 @@ def answer_refusal(refused: services.LoginRefused) -> int:
     return 200
 
 
+def login_step(
+    form: FlaskForm,
+    page: Callable[[FlaskForm], str],
+    step: Callable[[], T],
+    then: Callable[[T], Answer],
+    *,
+    invalid_status: int = 200,
+) -> Answer:
+    """A sign-in step's POST: an invalid form is shown again (`invalid_status`); a refused step
+    keeps its failure count and shows the form again with its status (`answer_refusal`); a step
+    that passes goes on to `then(result)`."""
+    if not form.validate_on_submit():
+        return page(form), invalid_status
+    try:
+        result = step()
+    except services.LoginRefused as refused:
+        status = answer_refusal(refused)
+        return page(form), status
+    return then(result)
+
+
+def _login_page(form: FlaskForm) -> str:
+    return render_template("auth/login.html", form=form)
+
+
 @bp.get("/login")
 @public
 def login() -> str | Response:
@@ -167,7 +196,7 @@ def login() -> str | Response:
         return redirect(url_for("main.dashboard"))
     if request.args.get("next"):
         session["next"] = safe_next(request.args["next"])
-    return render_template("auth/login.html", form=LoginForm())
+    return _login_page(LoginForm())
 
 
 @bp.post("/login")
@@ -176,18 +205,20 @@ def submit_login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = LoginForm()
-    if not form.validate_on_submit():
-        return render_template("auth/login.html", form=form)
-    try:
-        user = services.authenticate(
+    return login_step(
+        form,
+        _login_page,
+        lambda: services.authenticate(
             username=text(form.username),
             password=text(form.password),
             address=client_address(),
             device=device_cookie(),
-        )
-    except services.LoginRefused as refused:
-        status = answer_refusal(refused)
-        return render_template("auth/login.html", form=form), status
+        ),
+        _after_password,
+    )
+
+
+def _after_password(user: User) -> Response:
     db.session.commit()
     if user.totp_secret:
         next_url = session.get("next")
@@ -212,7 +243,7 @@ def _pending_user() -> User | None:
 def second_factor() -> str | Response:
     if _pending_user() is None:
         return redirect(url_for("auth.login"))
-    return render_template("auth/code.html", form=CodeForm())
+    return _code_page(CodeForm())
 
 
 @bp.post("/login/code")
@@ -222,14 +253,17 @@ def check_second_factor() -> str | Response | tuple[str, int]:
     if user is None:
         return redirect(url_for("auth.login"))
     form = CodeForm()
-    if not form.validate_on_submit():
-        return render_template("auth/code.html", form=form), 400
-    try:
-        services.verify_totp(user=user, code=text(form.code), address=client_address())
-    except services.LoginRefused as refused:
-        status = answer_refusal(refused)
-        return render_template("auth/code.html", form=form), status
-    return _finish_login(user)
+    return login_step(
+        form,
+        _code_page,
+        lambda: services.verify_totp(user=user, code=text(form.code), address=client_address()),
+        lambda _verified: _finish_login(user),
+        invalid_status=400,
+    )
+
+
+def _code_page(form: FlaskForm) -> str:
+    return render_template("auth/code.html", form=form)
 
 
 @bp.post("/logout")
@@ -247,22 +281,35 @@ def logout() -> Response:
 
 @dataclass(frozen=True)
 class NarrowForm:
-    """A page of one form and a sentence about it (auth/narrow_form.html)."""
+    """A page of one form (`form_class`) and a sentence about it (auth/narrow_form.html)."""
 
+    form_class: type[FlaskForm]
     title: Any
     note: Any
     submit: Any
 
+    def show(self, form: FlaskForm) -> str:
+        return render_template("auth/narrow_form.html", form=form, page=self)
 
-def narrow_form(page: NarrowForm, form: FlaskForm) -> str:
-    return render_template("auth/narrow_form.html", form=form, page=page)
+    def route_empty(
+        self, url: str, endpoint: str, allowed: Callable[[Callable[[], str]], Callable[[], str]]
+    ) -> None:
+        """Register the page's GET, the empty form, for those `allowed`."""
+
+        def empty() -> str:
+            return self.show(self.form_class())
+
+        bp.add_url_rule(url, endpoint, allowed(empty), methods=["GET"])
 
 
-REAUTHENTICATE = NarrowForm(_l("Confirm it is you"), _l("This action needs a recent sign-in."), _l("Confirm"))
+REAUTHENTICATE = NarrowForm(
+    ReauthForm, _l("Confirm it is you"), _l("This action needs a recent sign-in."), _l("Confirm")
+)
 CHANGE_PASSWORD = NarrowForm(
-    _l("Change password"), _l("Changing it signs you out everywhere."), _l("Change password")
+    PasswordForm, _l("Change password"), _l("Changing it signs you out everywhere."), _l("Change password")
 )
 RESET_PASSWORD = NarrowForm(
+    ResetPasswordForm,
     _l("Choose a new password"),
     _l(
         "An administrator gave you a one-time code. With it, choose a new password; then sign in with it "
@@ -272,19 +319,15 @@ RESET_PASSWORD = NarrowForm(
 )
 
 
-@bp.get("/reauthenticate")
-@signed_in
-def reauthenticate() -> str:
-    return narrow_form(REAUTHENTICATE, ReauthForm())
+REAUTHENTICATE.route_empty("/reauthenticate", "reauthenticate", signed_in)
 
 
 @bp.post("/reauthenticate")
 @signed_in
 def confirm_reauthentication() -> str | Response | tuple[str, int]:
     form = ReauthForm()
-    if not form.validate_on_submit():
-        return narrow_form(REAUTHENTICATE, form)
-    try:
+
+    def confirm() -> None:
         services.authenticate(
             username=current_user.username,
             password=text(form.password),
@@ -294,17 +337,16 @@ def confirm_reauthentication() -> str | Response | tuple[str, int]:
         if current_user.totp_secret:
             services.verify_totp(user=current_user, code=text(form.code), address=client_address())
         services.refresh_session(g.user_session)
-    except services.LoginRefused as refused:
-        status = answer_refusal(refused)
-        return narrow_form(REAUTHENTICATE, form), status
+
+    return login_step(form, REAUTHENTICATE.show, confirm, _back_to_next)
+
+
+def _back_to_next(_confirmed: None) -> Response:
     db.session.commit()
     return redirect(safe_next(request.args.get("next")))
 
 
-@bp.get("/password")
-@signed_in
-def change_password() -> str:
-    return narrow_form(CHANGE_PASSWORD, PasswordForm())
+CHANGE_PASSWORD.route_empty("/password", "change_password", signed_in)
 
 
 @bp.post("/password")
@@ -312,12 +354,12 @@ def change_password() -> str:
 def save_password() -> str | Response:
     form = PasswordForm()
     if not form.validate_on_submit():
-        return narrow_form(CHANGE_PASSWORD, form)
+        return CHANGE_PASSWORD.show(form)
     try:
         services.change_password(user=current_user, current=text(form.current), new=text(form.new))
     except DomainError as error:
         form.new.errors = [*form.new.errors, str(error)]
-        return narrow_form(CHANGE_PASSWORD, form)
+        return CHANGE_PASSWORD.show(form)
     db.session.commit()
     return _signed_out(_("Password changed. Every session has ended: sign in with the new password."))
 
@@ -387,10 +429,7 @@ def _enrolment_page(form: EnrolForm, secret: str | None = None) -> str:
     )
 
 
-@bp.get("/reset")
-@public
-def reset_password() -> str:
-    return narrow_form(RESET_PASSWORD, ResetPasswordForm())
+RESET_PASSWORD.route_empty("/reset", "reset_password", public)
 
 
 @bp.post("/reset")
@@ -398,24 +437,27 @@ def reset_password() -> str:
 def use_reset_code() -> str | Response | tuple[str, int]:
     """Choose a new password with an administrator's one-time code; then sign in as usual."""
     form = ResetPasswordForm()
-    if not form.validate_on_submit():
-        return narrow_form(RESET_PASSWORD, form)
-    try:
-        resets.use_reset_code(
-            username=text(form.username),
-            code=text(form.code),
-            new_password=text(form.new),
-            address=client_address(),
-        )
-    except services.LoginRefused as refused:
-        status = answer_refusal(refused)
-        return narrow_form(RESET_PASSWORD, form), status
-    except InvalidField as refused:
-        db.session.commit()  # keep the attempt counted and the failure audited
-        show_refusal(form, refused)
-        return narrow_form(RESET_PASSWORD, form), 200
-    db.session.commit()
-    return _signed_out(_("Password set. Sign in with it."))
+
+    def use() -> InvalidField | None:
+        try:
+            resets.use_reset_code(
+                username=text(form.username),
+                code=text(form.code),
+                new_password=text(form.new),
+                address=client_address(),
+            )
+        except InvalidField as refused:
+            return refused
+        return None
+
+    def after(refused: InvalidField | None) -> Answer:
+        db.session.commit()  # a refused code too: keep the attempt counted and the failure audited
+        if refused is not None:
+            show_refusal(form, refused)
+            return RESET_PASSWORD.show(form), 200
+        return _signed_out(_("Password set. Sign in with it."))
+
+    return login_step(form, RESET_PASSWORD.show, use, after)
 
 
 def _signed_out(message: str) -> Response:
