@@ -1,5 +1,6 @@
 """A record's own form page (an allegation, a victim, a provider), to create the record and to edit
-it: one template, one form, one service for each, and `submit`'s handling of the POST."""
+it: one template, one form, one service for each, and `submit`'s handling of the POST.
+`RecordForm.route` registers the four routes (new, create, edit, update) from one declaration."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from flask import render_template
+from flask import Blueprint, render_template
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from vat.submission import form_values, submit
+from vat.auth.policy import Permission, requires
+from vat.submission import form_values, submit, writes
 
 R = TypeVar("R")
 F = TypeVar("F", bound=FlaskForm)
@@ -21,9 +23,11 @@ F = TypeVar("F", bound=FlaskForm)
 @dataclass(frozen=True)
 class RecordForm(Generic[R, F]):
     """The page shows `template` with the form and the record as `name` (None while it is new).
-    `form(record)` makes the form with its choices, for a new record (None) or the one edited.
-    A save calls `create`, or `update` with the record as `name`, with the acting user and the
-    form's values (less the `kept` fields, which an edit does not change), flashes `created` or
+    `form(record)` makes the form with its choices, for a new record (None) or the one edited;
+    `page_form(record)` the form the page's GET shows, filled (`form`'s when not given;
+    `edit_writes` when filling it for an edit writes, e.g. audits an identity read). A save
+    calls `create`, or `update` with the record as `name`, with the acting user and the form's
+    values (less the `kept` fields, which an edit does not change), flashes `created` or
     `updated` and goes on to `then(record)`; a refusal shows the form again, its message on its
     field, answered `refused_status`."""
 
@@ -35,6 +39,8 @@ class RecordForm(Generic[R, F]):
     created: Any  # a (lazy) message, or a function of the record that makes it
     updated: Any  # a (lazy) message
     then: Callable[[R], str]
+    page_form: Callable[[R | None], F] | None = None
+    edit_writes: bool = False
     kept: tuple[str, ...] = ()
     refused_status: int = 422
 
@@ -72,3 +78,40 @@ class RecordForm(Generic[R, F]):
             refused_status=self.refused_status,
             **{self.name: record},
         )
+
+    def route(
+        self,
+        bp: Blueprint,
+        permission: Permission,
+        *,
+        new_url: str,
+        edit_url: str,
+        load: Callable[[int], R],
+    ) -> None:
+        """Register `new` (GET) and `create` (POST) at `new_url`, `edit` (GET) and `update` (POST)
+        at `edit_url`, which names `<int:{name}_id>`; `load` finds the record (404 outside the
+        user's reach)."""
+        id_name = f"{self.name}_id"
+
+        shown = self.form if self.page_form is None else self.page_form
+
+        def new() -> str:
+            return self.show(shown(None), None)
+
+        def create() -> Response | tuple[str, int]:
+            return self.save_new()
+
+        def edit(**ids: int) -> str:
+            record = load(ids[id_name])
+            return self.show(shown(record), record)
+
+        def update(**ids: int) -> Response | tuple[str, int]:
+            return self.save_edit(load(ids[id_name]))
+
+        allowed = requires(permission)
+        bp.add_url_rule(new_url, "new", allowed(new), methods=["GET"])
+        bp.add_url_rule(new_url, "create", allowed(create), methods=["POST"])
+        bp.add_url_rule(
+            edit_url, "edit", allowed(writes(edit) if self.edit_writes else edit), methods=["GET"]
+        )
+        bp.add_url_rule(edit_url, "update", allowed(update), methods=["POST"])

@@ -63,6 +63,17 @@ def _allegation_form(allegation: Allegation | None) -> AllegationForm:
     return form
 
 
+def _allegation_page_form(allegation: Allegation | None) -> AllegationForm:
+    if allegation is None:
+        return _allegation_form(None)
+    form = AllegationForm(obj=allegation)
+    prepare(form)
+    for name in NOT_RECORDED_FIELDS:  # NULL, not recorded: the empty choice
+        form[name].data = getattr(allegation, name) or ""
+    form.reference.render_kw = {"readonly": True}
+    return form
+
+
 ALLEGATION_FORM: RecordForm[Allegation, AllegationForm] = RecordForm(
     template="vat/allegations/form.html",
     name="allegation",
@@ -72,8 +83,12 @@ ALLEGATION_FORM: RecordForm[Allegation, AllegationForm] = RecordForm(
     created=lambda allegation: _("Allegation %(reference)s recorded.", reference=allegation.reference),
     updated=_l("Allegation updated."),
     then=lambda allegation: url_for("allegations.show", allegation_id=allegation.id),
+    page_form=_allegation_page_form,
     kept=("reference",),
     refused_status=200,
+)
+ALLEGATION_FORM.route(
+    bp, Permission.EDIT_CASES, new_url="/new", edit_url="/<int:allegation_id>/edit", load=load_allegation
 )
 
 
@@ -112,18 +127,6 @@ def index() -> str:
     )
 
 
-@bp.get("/new")
-@requires(Permission.EDIT_CASES)
-def new() -> str:
-    return ALLEGATION_FORM.show(ALLEGATION_FORM.form(None), None)
-
-
-@bp.post("/new")
-@requires(Permission.EDIT_CASES)
-def create() -> Response | tuple[str, int]:
-    return ALLEGATION_FORM.save_new()
-
-
 @bp.get("/<int:allegation_id>")
 @requires(Permission.VIEW_IDENTITY)
 def show(allegation_id: int) -> str:
@@ -144,24 +147,6 @@ def show(allegation_id: int) -> str:
         button=EmptyForm(),
         **accountability.cycle_page(allegation),
     )
-
-
-@bp.get("/<int:allegation_id>/edit")
-@requires(Permission.EDIT_CASES)
-def edit(allegation_id: int) -> str:
-    allegation = load_allegation(allegation_id)
-    form = AllegationForm(obj=allegation)
-    prepare(form)
-    for name in NOT_RECORDED_FIELDS:  # NULL, not recorded: the empty choice
-        form[name].data = getattr(allegation, name) or ""
-    form.reference.render_kw = {"readonly": True}
-    return ALLEGATION_FORM.show(form, allegation)
-
-
-@bp.post("/<int:allegation_id>/edit")
-@requires(Permission.EDIT_CASES)
-def update(allegation_id: int) -> Response | tuple[str, int]:
-    return ALLEGATION_FORM.save_edit(load_allegation(allegation_id))
 
 
 @bp.post("/<int:allegation_id>/victims")

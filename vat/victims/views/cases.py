@@ -126,6 +126,24 @@ def _victim_form(victim: Victim | None) -> VictimForm:
     return form
 
 
+def _victim_page_form(victim: Victim | None) -> VictimForm:
+    """A new victim's advocate is the user; an edit shows the identity, its reading audited."""
+    form = _victim_form(victim)
+    if victim is None:
+        form.advocate_id.data = str(current_user.id)
+        return form
+    person = identity.read_identity(actor=current_user, victim=victim)
+    db.session.commit()
+    form.process(data={**person, "date_of_birth": None})
+    form.country_code.data = victim.country_code
+    form.mission.data = victim.mission
+    form.sex.data, form.age_group.data = victim.sex, victim.age_group
+    form.advocate_id.data = str(victim.advocate_id or "")
+    if person["date_of_birth"]:
+        form.date_of_birth.data = date.fromisoformat(person["date_of_birth"])
+    return form
+
+
 VICTIM_FORM: RecordForm[Victim, VictimForm] = RecordForm(
     template="vat/victims/form.html",
     name="victim",
@@ -135,21 +153,16 @@ VICTIM_FORM: RecordForm[Victim, VictimForm] = RecordForm(
     created=lambda victim: _("Victim registered as %(code)s.", code=victim.case_code),
     updated=_l("Victim updated."),
     then=victim_url,
+    page_form=_victim_page_form,
+    edit_writes=True,
 )
-
-
-@bp.get("/victims/new")
-@requires(Permission.EDIT_CASES)
-def new() -> str:
-    form = VICTIM_FORM.form(None)
-    form.advocate_id.data = str(current_user.id)
-    return VICTIM_FORM.show(form, None)
-
-
-@bp.post("/victims/new")
-@requires(Permission.EDIT_CASES)
-def create() -> Response | tuple[str, int]:
-    return VICTIM_FORM.save_new()
+VICTIM_FORM.route(
+    bp,
+    Permission.EDIT_CASES,
+    new_url="/victims/new",
+    edit_url="/victims/<int:victim_id>/edit",
+    load=load_victim,
+)
 
 
 # --- the victim page -------------------------------------------------------------------------
@@ -180,30 +193,6 @@ def show(victim_id: int) -> str:
         button=EmptyForm(),
         through_glass=not in_scope(current_user, victim.country_code, victim.mission),
     )
-
-
-@bp.get("/victims/<int:victim_id>/edit")
-@requires(Permission.EDIT_CASES)
-@writes
-def edit(victim_id: int) -> str:
-    victim = load_victim(victim_id)
-    form = VICTIM_FORM.form(victim)
-    person = identity.read_identity(actor=current_user, victim=victim)
-    db.session.commit()
-    form.process(data={**person, "date_of_birth": None})
-    form.country_code.data = victim.country_code
-    form.mission.data = victim.mission
-    form.sex.data, form.age_group.data = victim.sex, victim.age_group
-    form.advocate_id.data = str(victim.advocate_id or "")
-    if person["date_of_birth"]:
-        form.date_of_birth.data = date.fromisoformat(person["date_of_birth"])
-    return VICTIM_FORM.show(form, victim)
-
-
-@bp.post("/victims/<int:victim_id>/edit")
-@requires(Permission.EDIT_CASES)
-def update(victim_id: int) -> Response | tuple[str, int]:
-    return VICTIM_FORM.save_edit(load_victim(victim_id))
 
 
 @bp.post("/victims/<int:victim_id>/status")

@@ -6,11 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
 
 from vat.auth.models import Role
-from vat.auth.policy import Permission, can, requires, signed_in
+from vat.auth.policy import Permission, can, signed_in
 from vat.inputs import country_choices
 from vat.record_form import RecordForm
 from vat.victims import providers
@@ -60,6 +59,15 @@ def directory() -> str:
     )
 
 
+def _page_form(provider: Provider | None) -> ProviderForm:
+    if provider is None:
+        # An ad-hoc provider promoted from the directory page arrives with its name and country.
+        return _form(
+            name=request.args.get("name", "")[:200], country_code=request.args.get("country", "")[:3]
+        )
+    return _form(obj=provider, service_types=provider.service_types)
+
+
 PROVIDER_FORM: RecordForm[Provider, ProviderForm] = RecordForm(
     template="vat/providers/form.html",
     name="provider",
@@ -69,31 +77,8 @@ PROVIDER_FORM: RecordForm[Provider, ProviderForm] = RecordForm(
     created=_l("Provider added to the directory."),
     updated=_l("Provider updated."),
     then=lambda _provider: url_for("providers.directory"),
+    page_form=_page_form,
 )
-
-
-@bp.get("/new")
-@requires(Permission.MANAGE_PROVIDERS)
-def new() -> str:
-    # An ad-hoc provider promoted from the directory page arrives with its name and country.
-    form = _form(name=request.args.get("name", "")[:200], country_code=request.args.get("country", "")[:3])
-    return PROVIDER_FORM.show(form, None)
-
-
-@bp.post("/new")
-@requires(Permission.MANAGE_PROVIDERS)
-def create() -> Response | tuple[str, int]:
-    return PROVIDER_FORM.save_new()
-
-
-@bp.get("/<int:provider_id>")
-@requires(Permission.MANAGE_PROVIDERS)
-def edit(provider_id: int) -> str:
-    provider = _managed(provider_id)
-    return PROVIDER_FORM.show(_form(obj=provider, service_types=provider.service_types), provider)
-
-
-@bp.post("/<int:provider_id>")
-@requires(Permission.MANAGE_PROVIDERS)
-def update(provider_id: int) -> Response | tuple[str, int]:
-    return PROVIDER_FORM.save_edit(_managed(provider_id))
+PROVIDER_FORM.route(
+    bp, Permission.MANAGE_PROVIDERS, new_url="/new", edit_url="/<int:provider_id>", load=_managed
+)
