@@ -29,7 +29,7 @@ from vat.auth.models import User
 from vat.crypto import EncryptedDate, EncryptedText, identity_column
 from vat.db import Base, Recorded, UTCDateTime, one_of, owned, utcnow
 from vat.money import InCurrency, currency_first
-from vat.victims.models import Assistance, Child, Consent, Victim
+from vat.victims.models import Assistance, Child, Consent, OfVictim, Victim
 from vat.victims.outcomes import claim_code
 
 CLAIM_LABELS: dict[str, Any] = {
@@ -237,7 +237,7 @@ claim_support = Table(
 )
 
 
-class Claim(Base):
+class Claim(OfVictim, Base):
     __tablename__ = "vat_claim"
     __table_args__ = (
         one_of("father_category", PersonnelCategory),
@@ -254,8 +254,6 @@ class Claim(Base):
         CheckConstraint("dna_cost > 0", name="dna_cost_positive"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
     allegation_id: Mapped[int | None] = mapped_column(ForeignKey("vat_allegation.id", ondelete="SET NULL"))
     # The consent to share the claim with the member state (the victims domain keeps consents).
     share_consent_id: Mapped[int | None] = mapped_column(ForeignKey("vat_consent.id", ondelete="SET NULL"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -18,7 +18,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from vat.allegations.models import Allegation, Labelled, Outcome, words
 from vat.auth.models import User
@@ -122,6 +122,21 @@ class RecipientKind(Labelled):
     PROVIDER = "provider"
 
 
+class OfVictim:
+    """The columns a row of a victim's file starts with: its own id, and the victim's (the row is
+    deleted with the victim), indexed unless an index of the table's own leads with it."""
+
+    victim_id_indexed: ClassVar[bool] = True
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
+
+    @declared_attr
+    def victim_id(cls) -> Mapped[int]:
+        return mapped_column(
+            ForeignKey("vat_victim.id", ondelete="CASCADE"), index=cls.victim_id_indexed, sort_order=-1
+        )
+
+
 class Victim(Base):
     __tablename__ = "vat_victim"
     __table_args__ = (  # the list pages and counts from these alone (migration 0500)
@@ -185,15 +200,13 @@ class Victim(Base):
         return [link.allegation for link in self.allegation_links]
 
 
-class VictimAllegation(Base):
+class VictimAllegation(OfVictim, Base):
     """A victim named in an allegation (many-to-many). Kept on the victims' side: this domain
     knows allegations, the allegations domain does not know victims."""
 
     __tablename__ = "vat_victim_allegation"
     __table_args__ = (UniqueConstraint("victim_id", "allegation_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
     allegation_id: Mapped[int] = mapped_column(
         ForeignKey("vat_allegation.id", ondelete="CASCADE"), index=True
     )
@@ -203,14 +216,12 @@ class VictimAllegation(Base):
     victim: Mapped[Victim] = relationship(back_populates="allegation_links")
 
 
-class VictimNameKey(Base):
+class VictimNameKey(OfVictim, Base):
     """Blind indexes of a victim's name and aliases, for exact-match search without decryption."""
 
     __tablename__ = "vat_victim_name_key"
     __table_args__ = (UniqueConstraint("victim_id", "digest"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
     digest: Mapped[str] = mapped_column(String(64), index=True)
 
 
@@ -224,14 +235,12 @@ class CaseCounter(Base):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Consent(Recorded, Base):
+class Consent(OfVictim, Recorded, Base):
     """One consent given for one purpose; withdrawn (never deleted) when the victim says so."""
 
     __tablename__ = "vat_consent"
     __table_args__ = (one_of("purpose", ConsentPurpose), one_of("method", ConsentMethod))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(30))
     given_on: Mapped[date] = mapped_column(Date)
     method: Mapped[str] = mapped_column(String(20))
@@ -247,7 +256,7 @@ class Consent(Recorded, Base):
         return self.withdrawn_on is None and not self.superseded
 
 
-class Assistance(Base):
+class Assistance(OfVictim, Base):
     """One service for one victim; a historical one, from an old tracker, may lack its dates and consent."""
 
     __tablename__ = "vat_assistance"
@@ -259,9 +268,7 @@ class Assistance(Base):
         one_of("funding_source", FundingSource),
         CheckConstraint("cost >= 0", name="cost_not_negative"),
     )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"))
+    victim_id_indexed = False  # ix_vat_assistance_victim_id_status leads with it
     service_type: Mapped[str] = mapped_column(String(20))
     provider: Mapped[str | None] = mapped_column(String(200))
     referral_date: Mapped[date | None] = mapped_column(Date)
@@ -288,14 +295,12 @@ class Assistance(Base):
         super().__init__(**currency_first(values))
 
 
-class Child(Base):
+class Child(OfVictim, Base):
     """A child born as a result of SEA (a paternity claim links to it in the claims domain)."""
 
     __tablename__ = "vat_child"
     __table_args__ = (one_of("sex", Sex),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
     birth_date: Mapped[date | None] = mapped_column(EncryptedDate("vat_child.birth_date"))
     sex: Mapped[str] = mapped_column(String(10), default=Sex.UNKNOWN)
     notes: Mapped[str | None] = mapped_column(EncryptedText("vat_child.notes"), deferred=True)
@@ -304,14 +309,12 @@ class Child(Base):
     victim: Mapped[Victim] = relationship(back_populates="children")
 
 
-class Communication(Base):
+class Communication(OfVictim, Base):
     """One contact with the victim."""
 
     __tablename__ = "vat_communication"
     __table_args__ = (one_of("channel", Channel),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
     occurred_on: Mapped[date] = mapped_column(Date)
     channel: Mapped[str] = mapped_column(String(20))
     language: Mapped[str | None] = mapped_column(String(40))
@@ -325,7 +328,7 @@ class Communication(Base):
     victim: Mapped[Victim] = relationship(back_populates="communications")
 
 
-class VictimTask(Base):
+class VictimTask(OfVictim, Base):
     """Something owed to the victim, open until done: "inform the victim of the outcome"."""
 
     __tablename__ = "vat_victim_task"
@@ -334,8 +337,6 @@ class VictimTask(Base):
         one_of("outcome", Outcome),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
     allegation_id: Mapped[int | None] = mapped_column(ForeignKey("vat_allegation.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(30))
     outcome: Mapped[str | None] = mapped_column(String(20))
@@ -352,15 +353,13 @@ class VictimTask(Base):
     allegation: Mapped[Allegation | None] = relationship()
 
 
-class Disclosure(Recorded, Base):
+class Disclosure(OfVictim, Recorded, Base):
     """The victim's file shared with a member state or referred to a named provider; it needs
     the matching consent and is cancelled when that consent is withdrawn."""
 
     __tablename__ = "vat_disclosure"
     __table_args__ = (one_of("recipient_kind", RecipientKind),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
     recipient_kind: Mapped[str] = mapped_column(String(20))
     recipient: Mapped[str] = mapped_column(EncryptedText("vat_disclosure.recipient"))
     purpose: Mapped[str] = mapped_column(EncryptedText("vat_disclosure.purpose"))
@@ -386,7 +385,7 @@ class UnmetReason(Labelled):
     VICTIM_UNREACHABLE = "victim_unreachable"
 
 
-class Need(Base):
+class Need(OfVictim, Base):
     """One of the victim's individual needs (the 2008 strategy's medical, legal, psychosocial and
     immediate material care, and the rest), as last assessed or as the services since keep it.
     The kinds are the service types, so a service keeps the need of its own type current."""
@@ -401,9 +400,7 @@ class Need(Base):
         one_of("reason", UnmetReason),
         CheckConstraint("reason IS NULL OR status IN ('unmet', 'partly_met')", name="reason_when_unmet"),
     )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"))
+    victim_id_indexed = False  # its unique (victim_id, need_type) leads with it
     need_type: Mapped[str] = mapped_column(String(20))
     assessed_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))
@@ -422,7 +419,7 @@ class Satisfaction(Labelled):
     UNSURE = "unsure"
 
 
-class Feedback(Recorded, Base):
+class Feedback(OfVictim, Recorded, Base):
     """What the victim said of a service, or of a case update (a communication): satisfied or
     not, a complaint, a follow-up owed. Reported per provider and per service type."""
 
@@ -433,8 +430,6 @@ class Feedback(Recorded, Base):
         CheckConstraint("follow_up_on IS NULL OR follow_up_needed", name="follow_up_date_when_needed"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
     assistance_id: Mapped[int | None] = mapped_column(
         ForeignKey("vat_assistance.id", ondelete="CASCADE"), index=True
     )
@@ -461,7 +456,7 @@ class PaymentSource(Labelled):
     PROJECT = "project"  # a project's payment to the victim, out of a tranche
 
 
-class FundPayment(Base):
+class FundPayment(OfVictim, Base):
     """Money from the trust fund that reached a victim, as the ledger announced it (its entry and
     project are plain ids: this domain never imports the ledger). A reversed entry marks it
     reversed; the row stays for the record."""
@@ -474,8 +469,6 @@ class FundPayment(Base):
         CheckConstraint("usd_minor >= 0", name="usd_not_negative"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
     source: Mapped[str] = mapped_column(String(10))
     ledger_entry_id: Mapped[int] = mapped_column(Integer, index=True)
     project_id: Mapped[int | None] = mapped_column(Integer)

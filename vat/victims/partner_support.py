@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat.db import Base, one_of
-from vat.victims.models import ServiceType
+from vat.victims.models import OfVictim, ServiceType
 
 # What an implementing partner reports giving a beneficiary: money, or a service of ServiceType.
 PARTNER_SUPPORT = ("cash", *(t.value for t in ServiceType))
 
 
-class PartnerSupport(Base):
+class PartnerSupport(OfVictim, Base):
     """One line of an implementing partner's per-beneficiary report, as the ledger announced it
     when the report was imported (its project, report and line are plain ids: this domain never
     imports the ledger): what the victim received in the reporting period, in the project's
@@ -28,8 +28,6 @@ class PartnerSupport(Base):
         CheckConstraint("usd_minor >= 0", name="usd_not_negative"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[int] = mapped_column(Integer)
     report_id: Mapped[int] = mapped_column(Integer)
     report_line_id: Mapped[int] = mapped_column(Integer, unique=True)
