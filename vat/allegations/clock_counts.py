@@ -17,31 +17,24 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Column, ColumnElement, Date, Integer, String, Table, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 
 from vat.allegations.clock import clock, rules
 from vat.allegations.models import Allegation, Step
-from vat.allegations.step_counts import StepCounts
-from vat.db import Base, db
-from vat.kept_counts import KeptCounts
-
-OPEN = "open"  # the clock's "due" and "overdue": which of the two depends on the day it is read
-NO_DEADLINE = date(1, 1, 1)  # the key's deadline for every state but OPEN (NULL never matches a key)
-NO_MISSION = ""
-KEY = ("country_code", "mission", "step", "state", "due_on")
-Key = tuple[str, str, str, str, date]
-CHUNK = 500  # allegations per statement: under SQLite's and psycopg's parameter limits
-
-counts = Table(
-    "vat_allegation_clock_count",
-    Base.metadata,
-    Column("country_code", String(3), primary_key=True),
-    Column("mission", String(40), primary_key=True),
-    Column("step", String(30), primary_key=True),
-    Column("state", String(20), primary_key=True),
-    Column("due_on", Date, primary_key=True),
-    Column("allegations", Integer, nullable=False),
+from vat.allegations.step_counts import (
+    KEY,
+    NO_DEADLINE,
+    OPEN,
+    Key,
+    StepCounts,
+    count_states,
+    counts_table,
 )
+from vat.db import db
+from vat.kept_counts import CHUNK, KeptCounts
+
+NAME = "allegation clock counts"
+counts = counts_table("vat_allegation_clock_count")
 KEPT = KeptCounts(counts, KEY, "allegations")
 
 # What the clock reads of an allegation.
@@ -79,14 +72,7 @@ def counted(
         for row in rows:
             # A copy outside the session: the clock reads the row as stored, whatever the session holds.
             allegation = Allegation(**row._asdict())
-            place = (allegation.country_code, allegation.mission or NO_MISSION)
-            for state in clock(allegation, rule_list=rule_list, on=NO_DEADLINE):
-                if state.step not in timed:
-                    continue
-                if state.state in ("due", "overdue") and state.due_on is not None:
-                    found[(*place, str(state.step), OPEN, state.due_on)] += 1
-                else:
-                    found[(*place, str(state.step), state.state, NO_DEADLINE)] += 1
+            count_states(found, allegation, clock(allegation, rule_list=rule_list, on=NO_DEADLINE), timed)
     return found
 
 
@@ -103,7 +89,7 @@ def states_on(found: Counter[Key], on: date) -> dict[str, Counter[str]]:
 # --- kept by the allegation services ----------------------------------------------------------------
 
 
-STEP_COUNTS = StepCounts(KEPT, counted)
+STEP_COUNTS = StepCounts(NAME, KEPT, counted)
 recounting = STEP_COUNTS.recounting
 count_added = STEP_COUNTS.count_added
 recount_step = STEP_COUNTS.recount_step
@@ -129,29 +115,5 @@ def states_by_step(conditions: list[ColumnElement[bool]], on: date) -> dict[str,
 
 # --- verify and rebuild (registered with `flask figures`) -----------------------------------------
 
-NAME = "allegation clock counts"
-
-
-def differences() -> list[str]:
-    """Each count that disagrees with the allegations, named by its key."""
-    return named_differences(NAME, counted(), KEPT.rows())
-
-
-def named_differences(name: str, expected: Counter[Key], kept: Counter[Key]) -> list[str]:
-    """Each key whose kept count is not the expected one (counts by place, step, state and
-    deadline day), named."""
-    found = []
-    for key in sorted(expected.keys() | kept.keys()):
-        if kept.get(key, 0) != expected.get(key, 0):
-            country, mission, step, state, due_on = key
-            place = f"{country} {mission}".strip()
-            due = f" due {due_on.isoformat()}" if state == OPEN else ""
-            found.append(
-                f"{name}: {place} {step} {state}{due} is {kept.get(key, 0)}, should be {expected.get(key, 0)}"
-            )
-    return found
-
-
-def rebuild() -> int:
-    """Recompute every count from the allegations; returns how many rows were written."""
-    return KEPT.replace(counted())
+differences = STEP_COUNTS.differences
+rebuild = STEP_COUNTS.rebuild

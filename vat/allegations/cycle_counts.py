@@ -16,31 +16,18 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Column, ColumnElement, Date, Integer, String, Table, func, select
+from sqlalchemy import ColumnElement, func, select
 
 from vat.allegations import cycle
 from vat.allegations.clock_counts import COLUMNS as CLOCK_COLUMNS
-from vat.allegations.clock_counts import NO_DEADLINE, NO_MISSION, OPEN, named_differences
 from vat.allegations.cycle_models import AccountabilityStep
 from vat.allegations.models import Allegation
-from vat.allegations.step_counts import StepCounts
-from vat.db import Base, db
-from vat.kept_counts import KeptCounts
+from vat.allegations.step_counts import KEY, NO_DEADLINE, OPEN, Key, StepCounts, count_states, counts_table
+from vat.db import db
+from vat.kept_counts import CHUNK, KeptCounts
 
-KEY = ("country_code", "mission", "step", "state", "due_on")
-Key = tuple[str, str, str, str, date]
-CHUNK = 500  # allegations per statement: under SQLite's and psycopg's parameter limits
-
-counts = Table(
-    "vat_cycle_count",
-    Base.metadata,
-    Column("country_code", String(3), primary_key=True),
-    Column("mission", String(40), primary_key=True),
-    Column("step", String(30), primary_key=True),
-    Column("state", String(20), primary_key=True),
-    Column("due_on", Date, primary_key=True),
-    Column("allegations", Integer, nullable=False),
-)
+NAME = "accountability cycle counts"
+counts = counts_table("vat_cycle_count")
 KEPT = KeptCounts(counts, KEY, "allegations")
 
 # What the cycle reads of an allegation: the clock's columns (its step dates) and the outcome.
@@ -78,15 +65,10 @@ def counted(
         rows = db.session.execute(select(*columns).where(*conditions).execution_options(yield_per=5000))
         for row in rows:
             allegation = Allegation(**row._asdict())
-            place = (allegation.country_code, allegation.mission or NO_MISSION)
-            steps_of = recorded.get(allegation.id, [])
-            for state in cycle.cycle(allegation, steps_of, rule_list=rule_list, on=NO_DEADLINE):
-                if state.step not in wanted:
-                    continue
-                if state.state in ("due", "overdue") and state.due_on is not None:
-                    found[(*place, str(state.step), OPEN, state.due_on)] += 1
-                else:
-                    found[(*place, str(state.step), state.state, NO_DEADLINE)] += 1
+            states = cycle.cycle(
+                allegation, recorded.get(allegation.id, []), rule_list=rule_list, on=NO_DEADLINE
+            )
+            count_states(found, allegation, states, wanted)
     return found
 
 
@@ -98,7 +80,7 @@ def overdue_on(found: Counter[Key], on: date) -> int:
 # --- kept by the allegation services ----------------------------------------------------------------
 
 
-STEP_COUNTS = StepCounts(KEPT, counted)
+STEP_COUNTS = StepCounts(NAME, KEPT, counted)
 recounting = STEP_COUNTS.recounting
 count_added = STEP_COUNTS.count_added
 recount_step = STEP_COUNTS.recount_step
@@ -122,14 +104,5 @@ def overdue(conditions: list[ColumnElement[bool]], on: date) -> int:
 
 # --- verify and rebuild (registered with `flask figures`) -----------------------------------------
 
-NAME = "accountability cycle counts"
-
-
-def differences() -> list[str]:
-    """Each count that disagrees with the allegations and their steps, named by its key."""
-    return named_differences(NAME, counted(), KEPT.rows())
-
-
-def rebuild() -> int:
-    """Recompute every count from the allegations and their steps; returns how many rows were written."""
-    return KEPT.replace(counted())
+differences = STEP_COUNTS.differences
+rebuild = STEP_COUNTS.rebuild

@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
 )
 
-from vat.allegations import clock_counts
+from vat.allegations import clock_counts, step_counts
 from vat.allegations.clock import rules
 from vat.allegations.models import Allegation, ClockRule, Step, Urgency
 from vat.auth.actor import Actor
@@ -215,7 +215,7 @@ def opened_outside_scope(user: Actor) -> list[int]:
     (none for other roles): what the counts kept per place leave out of their reach."""
     if Role(user.role) is not Role.SENIOR_ADVOCATE:
         return []
-    mission = func.coalesce(Allegation.mission, clock_counts.NO_MISSION)  # as the counts' key has it
+    mission = func.coalesce(Allegation.mission, step_counts.NO_MISSION)  # as the counts' key has it
     return list(
         db.session.scalars(
             select(Allegation.id).where(
