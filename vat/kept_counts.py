@@ -2,18 +2,19 @@
 tally, the need counts): a table of rows by key, each with one count, to which a change adds its
 difference in one atomic INSERT ... ON CONFLICT DO UPDATE per row, so that changes to rows of one
 key at once each add their own count; and the recount around a change (the counts of the changed
-records before it taken away, those after it added)."""
+records before it taken away, those after it added). `SummedCounts`: counts that one statement sums
+from their records (the allegation month counts, the need counts), checked and rebuilt from it."""
 
 from __future__ import annotations
 
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Select, Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -86,6 +87,37 @@ class KeptCounts:
         after = counted(listed)
         after.subtract(before)
         self.add(after)
+
+
+@dataclass(frozen=True, eq=False)
+class SummedCounts:
+    """Kept counts that one statement sums from their records: `summed(ids)` counts by key the
+    rows of the records of `ids` (a list or a SELECT of ids), or of every record given none."""
+
+    name: str  # in `flask figures verify`'s lines
+    kept: KeptCounts
+    summed: Callable[..., Select[Any]]
+    lock: Callable[[list[int]], None]  # holds the records of the ids until the transaction ends
+    blank: Any  # a key's part that stands for none (left out of a difference's name)
+
+    def counted(self, ids: list[int]) -> Counter[Key]:
+        return counted_in_chunks(self.summed, ids)
+
+    def recounting(self, ids: Iterable[int]) -> AbstractContextManager[None]:
+        """Around a change to these records: what it changes in the counts is added to them when
+        the block ends, in the same transaction."""
+        return self.kept.recounting(ids, lock=self.lock, counted=self.counted)
+
+    def differences(self) -> list[str]:
+        """Each count that disagrees with its records, named by its key."""
+        return self.kept.differences(self.name, db.session.execute(self.summed()), blank=self.blank)
+
+    def rebuild(self) -> int:
+        """Rewrite every row from the records; how many rows there are."""
+        table = self.kept.table
+        db.session.execute(delete(table))
+        db.session.execute(table.insert().from_select([*self.kept.key, self.kept.count], self.summed()))
+        return int(db.session.scalar(select(func.count()).select_from(table)) or 0)
 
 
 def by_key(rows: Iterable[Any]) -> Counter[Key]:

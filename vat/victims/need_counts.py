@@ -8,21 +8,17 @@ and recompute from every need (`flask figures verify` / `rebuild`)."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Column, Index, Integer, Select, String, Table, delete, func, select
+from sqlalchemy import Column, Index, Integer, Select, String, Table, func, select
 
-from vat.db import Base, db
-from vat.kept_counts import KeptCounts, counted_in_chunks
+from vat.db import Base
+from vat.kept_counts import KeptCounts, SummedCounts
 from vat.victims import support_counts
 from vat.victims.models import Need, Victim
 from vat.victims.service_tally import lock_victims
 
 KEY = (*support_counts.KEY, "need_type", "status")
-Key = tuple[Any, ...]
 
 counts = Table(
     "vat_need_count",
@@ -56,28 +52,12 @@ def summed(victim_ids: Any = None) -> Select[Any]:
     return query.group_by(*keys)
 
 
-def _counted(victim_ids: list[int]) -> Counter[Key]:
-    return counted_in_chunks(summed, victim_ids)
-
-
-def recounting(victim_ids: Iterable[int]) -> AbstractContextManager[None]:
-    """Around a change to these victims or their needs: what it changes in the counts is added to
-    them when the block ends, in the same transaction (the victims' rows locked on PostgreSQL)."""
-    return KEPT.recounting(victim_ids, lock=lock_victims, counted=_counted)
-
+NAME = "need counts"
+# A change to victims or their needs recounts them with the victims' rows locked on PostgreSQL.
+SUMMED = SummedCounts(NAME, KEPT, summed, lock=lock_victims, blank=support_counts.NO_MISSION)
+recounting = SUMMED.recounting
 
 # --- verify and rebuild (registered with `flask figures`) -----------------------------------------
 
-NAME = "need counts"
-
-
-def differences() -> list[str]:
-    """Each count that disagrees with the needs, named by its key."""
-    return KEPT.differences(NAME, db.session.execute(summed()), blank=support_counts.NO_MISSION)
-
-
-def rebuild() -> int:
-    """Rewrite every row from the needs; how many rows there are."""
-    db.session.execute(delete(counts))
-    db.session.execute(counts.insert().from_select([*KEY, "victims"], summed()))
-    return int(db.session.scalar(select(func.count()).select_from(counts)) or 0)
+differences = SUMMED.differences
+rebuild = SUMMED.rebuild
