@@ -22,6 +22,15 @@ CLAIM_STEPS = (
     "paying",
     "closed",
 )
+# The allegation clock's dated steps, in order (each is the date column <step>_on of vat_allegation).
+CLOCK_STEPS = (
+    "received",
+    "assessed",
+    "referred",
+    "nio_decision",
+    "investigation_completed",
+    "report_submitted",
+)
 SERVICE_TYPES = (
     "medical",
     "psychosocial",
@@ -118,6 +127,24 @@ def flag(name: str, nullable: bool = False, **options: Any) -> sa.Column[Any]:
     return sa.Column(name, sa.Boolean(), nullable=nullable, **options)
 
 
+# --- SQL ----------------------------------------------------------------------------------
+
+
+def plus_days_or_months(start: str, amount: str, unit: str, postgres: bool) -> str:
+    """The SQL of the day `start` plus `amount` (an integer expression) days, or calendar months
+    clamped to the month's end as the clock's add_months does, on PostgreSQL or SQLite."""
+    if postgres:
+        if unit == "months":
+            return f"CAST({start} + make_interval(0, {amount}) AS DATE)"
+        return f"({start} + {amount})"
+    if unit == "months":
+        plain = f"date({start}, '+' || CAST({amount} AS TEXT) || ' months')"
+        months = f"'+' || CAST({amount} + 1 AS TEXT) || ' months'"
+        month_end = f"date({start}, 'start of month', {months}, '-1 day')"
+        return f"min({plain}, {month_end})"
+    return f"date({start}, '+' || CAST({amount} AS TEXT) || ' days')"
+
+
 # --- steps --------------------------------------------------------------------------------
 
 
@@ -137,6 +164,22 @@ def drop_named_indexes(indexes: dict[str, tuple[str, list[str]]]) -> None:
     """What `create_named_indexes` made, dropped."""
     for name, (table, _columns) in indexes.items():
         op.drop_index(name, table_name=table)
+
+
+def create_step_counts(table: str) -> None:
+    """A table of allegations counted per place, step, state and deadline day (the clock's, 1110;
+    the accountability cycle's, 1146)."""
+    key_columns = ("country_code", "mission", "step", "state", "due_on")
+    op.create_table(
+        table,
+        string("country_code", 3),
+        string("mission", 40),
+        string("step", 30),
+        string("state", 20),
+        day("due_on"),
+        integer("allegations"),
+        key(table, *key_columns),
+    )
 
 
 def drop_tables(*tables: str) -> None:

@@ -15,6 +15,7 @@ from alembic import op
 
 from migrations.schema import (
     CLAIM_STEPS,
+    CLOCK_STEPS,
     SERVICE_TYPES,
     check,
     create_indexes,
@@ -921,14 +922,7 @@ def _allegations():
         string("urgency", 20),
         *[
             day(f"{step}_on", nullable=True)
-            for step in (
-                "received",
-                "assessed",
-                "referred",
-                "nio_decision",
-                "investigation_completed",
-                "report_submitted",
-            )
+            for step in CLOCK_STEPS
         ],
         string("outcome", 20),
         string("actions_taken", nullable=True),  # encrypted

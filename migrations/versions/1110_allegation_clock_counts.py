@@ -19,22 +19,13 @@ down_revision = "1131"
 
 TABLE = "vat_allegation_clock_count"
 KEY = ("country_code", "mission", "step", "state", "due_on")
-STEPS = ("received", "assessed", "referred", "nio_decision", "investigation_completed", "report_submitted")
 URGENCIES = ("normal", "high_priority", "urgent")  # in rank order
+STEPS = t.CLOCK_STEPS
 NO_DEADLINE = "0001-01-01"
 
 
 def upgrade():
-    op.create_table(
-        TABLE,
-        t.string("country_code", 3),
-        t.string("mission", 40),
-        t.string("step", 30),
-        t.string("state", 20),
-        t.day("due_on"),
-        t.integer("allegations"),
-        t.key(TABLE, *KEY),
-    )
+    t.create_step_counts(TABLE)
     bind = op.get_bind()
     rules = bind.execute(
         sa.text(
@@ -56,20 +47,6 @@ def _parameters(rule):
     return parameters
 
 
-def _deadline(start, amount, unit, postgres):
-    """`start` plus `amount` days or calendar months, clamped to the month's end (add_months)."""
-    if postgres:
-        if unit == "months":
-            return f"CAST({start} + make_interval(0, {amount}) AS DATE)"
-        return f"({start} + {amount})"
-    if unit == "months":
-        plain = f"date({start}, '+' || CAST({amount} AS TEXT) || ' months')"
-        months = f"'+' || CAST({amount} + 1 AS TEXT) || ' months'"
-        month_end = f"date({start}, 'start of month', {months}, '-1 day')"
-        return f"min({plain}, {month_end})"
-    return f"date({start}, '+' || CAST({amount} AS TEXT) || ' days')"
-
-
 def _fill(rule, postgres):
     """One INSERT ... SELECT of a rule's step: vat.allegations.clock._step_state in SQL."""
     done, start = f"{rule.step}_on", f"{rule.starts_from}_on"
@@ -83,6 +60,7 @@ def _fill(rule, postgres):
     listed = ", ".join(f":c{i}" for i in range(len(categories)))
     applies = f"personnel_category IN ({listed})" if categories else "TRUE"
     sentinel = f"CAST('{NO_DEADLINE}' AS DATE)" if postgres else f"'{NO_DEADLINE}'"
+    deadline = t.plus_days_or_months(start, amount, rule.unit, postgres)
     state = (
         f"CASE WHEN NOT ({applies}) THEN 'not_applicable'"
         f" WHEN {done} IS NULL AND ({later}) THEN 'done_by'"
@@ -96,7 +74,7 @@ def _fill(rule, postgres):
     rows = (
         f"SELECT country_code, COALESCE(mission, '') AS mission, {state} AS state,"
         f" CASE WHEN {state} = 'open' THEN due ELSE {sentinel} END AS due_on"
-        f" FROM (SELECT *, {_deadline(start, amount, rule.unit, postgres)} AS due FROM vat_allegation) AS a"
+        f" FROM (SELECT *, {deadline} AS due FROM vat_allegation) AS a"
     )
     return (
         f"INSERT INTO {TABLE} ({', '.join(KEY)}, allegations)"  # noqa: S608

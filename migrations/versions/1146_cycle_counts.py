@@ -20,29 +20,12 @@ down_revision = "1145"
 
 TABLE = "vat_cycle_count"
 KEY = ("country_code", "mission", "step", "state", "due_on")
-CLOCK_STEPS = (
-    "received",
-    "assessed",
-    "referred",
-    "nio_decision",
-    "investigation_completed",
-    "report_submitted",
-)
 NOT_REFERRED = "none"
 NO_DEADLINE = "0001-01-01"
 
 
 def upgrade():
-    op.create_table(
-        TABLE,
-        t.string("country_code", 3),
-        t.string("mission", 40),
-        t.string("step", 30),
-        t.string("state", 20),
-        t.day("due_on"),
-        t.integer("allegations"),
-        t.key(TABLE, *KEY),
-    )
+    t.create_step_counts(TABLE)
     bind = op.get_bind()
     rules = bind.execute(
         sa.text(
@@ -69,21 +52,6 @@ def _parameters(rule, later):
     return parameters
 
 
-def _deadline(start, unit, postgres):
-    """`start` plus :amount days or calendar months, clamped to the month's end (add_months)."""
-    amount = "CAST(:amount AS INTEGER)"
-    if postgres:
-        if unit == "months":
-            return f"CAST({start} + make_interval(0, {amount}) AS DATE)"
-        return f"({start} + {amount})"
-    if unit == "months":
-        plain = f"date({start}, '+' || CAST({amount} AS TEXT) || ' months')"
-        months = f"'+' || CAST({amount} + 1 AS TEXT) || ' months'"
-        month_end = f"date({start}, 'start of month', {months}, '-1 day')"
-        return f"min({plain}, {month_end})"
-    return f"date({start}, '+' || CAST({amount} AS TEXT) || ' days')"
-
-
 def _first(step, *, starting=False):
     """The first date a step of the allegation `a` was recorded (one that starts a limit: not "none")."""
     measure = " AND s.measure <> :none" if starting else ""
@@ -95,7 +63,7 @@ def _first(step, *, starting=False):
 
 def _fill(rule, later, postgres):
     """One INSERT ... SELECT of a rule's step: vat.allegations.cycle._state in SQL."""
-    if rule.starts_from in CLOCK_STEPS:
+    if rule.starts_from in t.CLOCK_STEPS:
         start = f"a.{rule.starts_from}_on"
     else:
         start = _first(":starts_from", starting=True)
@@ -110,6 +78,7 @@ def _fill(rule, later, postgres):
     applies = f"COALESCE(personnel_category, '') IN ({listed})" if categories else "TRUE"
     substantiated = "COALESCE(outcome, '') = 'substantiated'" if rule.substantiated_only else "TRUE"
     sentinel = f"CAST('{NO_DEADLINE}' AS DATE)" if postgres else f"'{NO_DEADLINE}'"
+    deadline = t.plus_days_or_months("b.start", "CAST(:amount AS INTEGER)", rule.unit, postgres)
     state = (
         f"CASE WHEN NOT ({applies}) THEN 'not_applicable'"
         f" WHEN done IS NULL AND NOT ({substantiated}) THEN 'not_applicable'"
@@ -129,7 +98,7 @@ def _fill(rule, later, postgres):
     rows = (
         f"SELECT country_code, mission, {state} AS state,"
         f" CASE WHEN {state} = 'open' THEN due ELSE {sentinel} END AS due_on"
-        f" FROM (SELECT b.*, {_deadline('b.start', rule.unit, postgres)} AS due FROM ({allegations}) AS b) AS c"
+        f" FROM (SELECT b.*, {deadline} AS due FROM ({allegations}) AS b) AS c"
     )
     return (
         f"INSERT INTO {TABLE} ({', '.join(KEY)}, allegations)"  # noqa: S608
