@@ -81,6 +81,13 @@ class Recorded:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Timestamped:
+    """When a record was created and last changed."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 class Money(TypeDecorator[Decimal]):
     """A Decimal stored as an integer count of minor units (SQLite keeps NUMERIC as a float).
 

@@ -163,3 +163,11 @@ class InCurrency(Generic[AmountT]):
 def currency_first(values: dict[str, Any]) -> dict[str, Any]:
     """Constructor arguments reordered so the currency is set before the amount it scales."""
     return dict(sorted(values.items(), key=lambda item: item[0] != "currency"))
+
+
+class CurrencyFirst:
+    """A model with an amount `InCurrency` of its `currency`: its constructor sets the currency
+    first, whatever the order of the arguments."""
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**currency_first(values))

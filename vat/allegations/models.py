@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, CheckConstraint, Date, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat.crypto import EncryptedText
-from vat.db import Base, UTCDateTime, one_of, utcnow
+from vat.db import Base, Timestamped, UTCDateTime, one_of, utcnow
 
 LABELS: dict[str, Any] = {
     "military_expert": "military expert on mission",
@@ -174,7 +174,7 @@ STEP_LABELS = {
 }
 
 
-class Allegation(Base):
+class Allegation(Timestamped, Base):
     __tablename__ = "vat_allegation"
     __table_args__ = (
         one_of("personnel_category", PersonnelCategory),
@@ -213,8 +213,6 @@ class Allegation(Base):
     # Imported from a tracker that did not keep every step: a step without a date is "not
     # recorded", never overdue.
     historical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     def step_date(self, step: Step) -> date | None:
         return getattr(self, f"{step.value}_on")

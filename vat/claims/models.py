@@ -28,7 +28,7 @@ from vat.allegations.models import Allegation, Labelled, PersonnelCategory, word
 from vat.auth.models import User
 from vat.crypto import EncryptedDate, EncryptedText, identity_column
 from vat.db import Base, Recorded, UTCDateTime, one_of, owned, utcnow
-from vat.money import InCurrency, currency_first
+from vat.money import CurrencyFirst, InCurrency
 from vat.victims.models import Assistance, Child, Consent, OfVictim, Victim
 from vat.victims.outcomes import claim_code
 
@@ -393,7 +393,7 @@ class Letter(Recorded, Base):
     claim: Mapped[Claim] = relationship(back_populates="letters")
 
 
-class SupportOrder(Recorded, Base):
+class SupportOrder(Recorded, CurrencyFirst, Base):
     """A child-support order: `amount` due each period from `starts_on` (to `ends_on`, if set).
     A later order ends the one before it the day before it starts."""
 
@@ -413,11 +413,8 @@ class SupportOrder(Recorded, Base):
 
     claim: Mapped[Claim] = relationship(back_populates="orders")
 
-    def __init__(self, **values: Any) -> None:
-        super().__init__(**currency_first(values))
 
-
-class Payment(Recorded, Base):
+class Payment(Recorded, CurrencyFirst, Base):
     """Money received for the child; `token` makes a resubmitted form book once. Never edited nor
     deleted: a mistake is undone by a reversal (a row that `reverses` it, same amount, with a
     reason), then the right payment is recorded."""
@@ -447,9 +444,6 @@ class Payment(Recorded, Base):
     def signed_amount(self) -> Decimal:
         """What it adds to the money received: a reversal takes its payment back."""
         return -self.amount if self.reverses_id is not None else self.amount
-
-    def __init__(self, **values: Any) -> None:
-        super().__init__(**currency_first(values))
 
 
 class Framework(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -23,8 +23,8 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from vat.allegations.models import Allegation, Labelled, Outcome, words
 from vat.auth.models import User
 from vat.crypto import EncryptedDate, EncryptedText, identity_column
-from vat.db import Base, Recorded, UTCDateTime, one_of, owned, utcnow
-from vat.money import InCurrency, currency_first
+from vat.db import Base, Recorded, Timestamped, UTCDateTime, one_of, owned, utcnow
+from vat.money import CurrencyFirst, InCurrency
 
 
 class Sex(Labelled):
@@ -256,7 +256,7 @@ class Consent(OfVictim, Recorded, Base):
         return self.withdrawn_on is None and not self.superseded
 
 
-class Assistance(OfVictim, Base):
+class Assistance(OfVictim, CurrencyFirst, Base):
     """One service for one victim; a historical one, from an old tracker, may lack its dates and consent."""
 
     __tablename__ = "vat_assistance"
@@ -290,9 +290,6 @@ class Assistance(OfVictim, Base):
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("vat_provider.id"), index=True)  # directory
 
     victim: Mapped[Victim] = relationship(back_populates="services")
-
-    def __init__(self, **values: Any) -> None:
-        super().__init__(**currency_first(values))
 
 
 class Child(OfVictim, Base):
@@ -385,7 +382,7 @@ class UnmetReason(Labelled):
     VICTIM_UNREACHABLE = "victim_unreachable"
 
 
-class Need(OfVictim, Base):
+class Need(OfVictim, Timestamped, Base):
     """One of the victim's individual needs (the 2008 strategy's medical, legal, psychosocial and
     immediate material care, and the rest), as last assessed or as the services since keep it.
     The kinds are the service types, so a service keeps the need of its own type current."""
@@ -407,8 +404,6 @@ class Need(OfVictim, Base):
     reason: Mapped[str | None] = mapped_column(String(30))  # why unmet or partly met, if known
     note: Mapped[str | None] = mapped_column(EncryptedText("vat_need.note"), deferred=True)
     assessed_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     victim: Mapped[Victim] = relationship(back_populates="needs")
 
@@ -556,7 +551,7 @@ class Availability(Labelled):
     NOT_AVAILABLE = "not_available"
 
 
-class Provider(Base):
+class Provider(Timestamped, Base):
     """A provider in the directory (issue 18); its contact is an organisation's, stored in clear."""
 
     __tablename__ = "vat_provider"
@@ -570,8 +565,6 @@ class Provider(Base):
     languages: Mapped[str | None] = mapped_column(String(200))
     availability: Mapped[str] = mapped_column(String(20), default=Availability.AVAILABLE)
     availability_on: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     services: Mapped[list[ProviderService]] = relationship(
         back_populates="provider", cascade="all, delete-orphan"
     )
