@@ -216,8 +216,13 @@ class Balance(Base):
 
 
 # --- sub-ledgers -----------------------------------------------------------------------------
-# A sub-ledger row is written first (its id is a dimension of the postings) and its `entry_id` set
-# in the same transaction once the entry is posted; NULL is never committed.
+
+
+class Booked:
+    """A sub-ledger row booked by one entry: written first (its id is a dimension of the postings),
+    its `entry_id` set in the same transaction once the entry is posted; NULL is never committed."""
+
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
 
 
 class DonorKind(enum.StrEnum):
@@ -236,7 +241,7 @@ class Donor(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Pledge(Base):
+class Pledge(Booked, Base):
     __tablename__ = "ledger_pledge"
     __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
 
@@ -247,12 +252,11 @@ class Pledge(Base):
     pledged_on: Mapped[date] = mapped_column(Date)
     earmark: Mapped[str | None] = mapped_column(String(200))
     reference: Mapped[str | None] = mapped_column(String(80))
-    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
 
     donor: Mapped[Donor] = relationship(lazy="joined")
 
 
-class Receipt(Base):
+class Receipt(Booked, Base):
     """Money received from a donor, against a pledge or unpledged."""
 
     __tablename__ = "ledger_receipt"
@@ -266,12 +270,11 @@ class Receipt(Base):
     received_on: Mapped[date] = mapped_column(Date)
     bank_reference: Mapped[str] = mapped_column(String(80))
     rate: Mapped[Decimal] = mapped_column(Rate)
-    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
 
     donor: Mapped[Donor] = relationship(lazy="joined")
 
 
-class Withholding(Base):
+class Withholding(Booked, Base):
     """A payment withheld from a contributing country for a substantiated allegation."""
 
     __tablename__ = "ledger_withholding"
@@ -285,10 +288,9 @@ class Withholding(Base):
     decided_on: Mapped[date] = mapped_column(Date)
     decision_reference: Mapped[str | None] = mapped_column(String(80))
     mission: Mapped[str | None] = mapped_column(String(40))  # the mission holding the money
-    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
 
 
-class WithholdingTransfer(Base):
+class WithholdingTransfer(Booked, Base):
     __tablename__ = "ledger_withholding_transfer"
     __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
 
@@ -297,7 +299,6 @@ class WithholdingTransfer(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     transferred_on: Mapped[date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(80))
-    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
 
 
 class ProjectStatus(enum.StrEnum):
@@ -325,7 +326,7 @@ class ProjectFocus(enum.StrEnum):
         }[self.value]
 
 
-class Project(Base):
+class Project(Booked, Base):
     """A grant approved by the review committee. Status and actual dates change as it runs;
     the money (approval, tranches, cancellation) moves only through entries."""
 
@@ -353,7 +354,6 @@ class Project(Base):
     victims_supported: Mapped[int] = mapped_column(Integer, default=0)
     # The undisbursed balance given back to the fund when the project was cancelled or completed.
     released_minor: Mapped[int] = mapped_column(BigInteger, default=0)
-    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
 
     beneficiaries: Mapped[list[ProjectBeneficiary]] = relationship(
         order_by="ProjectBeneficiary.case_code", lazy="selectin"
