@@ -21,7 +21,16 @@ from sqlalchemy import ForeignKey, Select, String, Table, Text, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat import anchors
-from vat.db import Base, UTCDateTime, db, lock_for_chain, transaction_memo, utcnow
+from vat.db import (
+    Base,
+    UTCDateTime,
+    db,
+    driver_rows,
+    insert_driver_rows,
+    lock_for_chain,
+    transaction_memo,
+    utcnow,
+)
 
 GENESIS = "0" * 64
 
@@ -157,14 +166,16 @@ def append(events: list[Unchained]) -> None:
         return
     lock_for_chain("audit_event")
     at = utcnow()
+    stamp = _stamp(at)  # the same for every row: made once
+    key = _mac_key()
     previous = _head_hash()
     rows = []
     for event in events:
-        digest = _hmac(_message(previous, at, event.tail))
-        rows.append({**event.columns, "at": at, "prev_hash": previous, "hash": digest})
-        previous = digest
+        digest = hmac.new(key, _stamped_message(previous, stamp, event.tail).encode(), hashlib.sha256)
+        rows.append({**event.columns, "at": at, "prev_hash": previous, "hash": digest.hexdigest()})
+        previous = rows[-1]["hash"]
     transaction_memo()["audit_head"] = previous
-    db.session.connection().execute(insert(cast(Table, AuditEvent.__table__)), rows)
+    insert_driver_rows(driver_rows(cast(Table, AuditEvent.__table__), rows))
 
 
 def head_query() -> Select[str]:
@@ -206,13 +217,24 @@ def _tail(event: Any) -> str:
 
 def _message(prev_hash: str, at: datetime, tail: str) -> str:
     """The JSON list [prev_hash, at, *tail's fields], as `json.dumps` writes it (", " between items)."""
-    head = json.dumps([prev_hash, at.isoformat()], ensure_ascii=False)
-    return f"{head[:-1]}, {tail[1:]}"
+    return _stamped_message(prev_hash, _stamp(at), tail)
+
+
+def _stamp(at: datetime) -> str:
+    return json.dumps(at.isoformat(), ensure_ascii=False)
+
+
+def _stamped_message(prev_hash: str, stamp: str, tail: str) -> str:
+    # prev_hash is hexadecimal (or GENESIS): JSON writes it as it is, between quotes.
+    return f'["{prev_hash}", {stamp}, {tail[1:]}'
+
+
+def _mac_key() -> bytes:
+    return cast(str, current_app.config["VAT_MAC_KEY"]).encode()
 
 
 def _hmac(message: str) -> str:
-    key = current_app.config["VAT_MAC_KEY"].encode()
-    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_mac_key(), message.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

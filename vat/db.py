@@ -7,7 +7,8 @@ import contextvars
 import enum
 import functools
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -15,7 +16,7 @@ from typing import Any, cast
 from flask import current_app, has_request_context
 from flask_sqlalchemy import SQLAlchemy
 from psycopg.rows import namedtuple_row
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, event, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, Table, event, insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Relationship, mapped_column, relationship
@@ -287,6 +288,67 @@ def locked_read(names: tuple[str, ...], statement: Any, params: dict[str, Any]) 
 @functools.lru_cache(maxsize=16)
 def _compiled(statement: Any, dialect: Any) -> Any:
     return statement.compile(dialect=dialect)
+
+
+@dataclass(frozen=True)
+class DriverRows:
+    """An INSERT of many rows with every value already as the driver takes it: built before a
+    write lock is taken (`driver_rows`), it then runs (`insert_driver_rows`) at the cost of the
+    database's own work, without SQLAlchemy's processing of each row under the lock."""
+
+    sql: str
+    values: list[Any]
+
+
+def driver_rows(table: Table, rows: list[dict[str, Any]]) -> DriverRows | None:
+    """`rows` (dicts with the same keys) as `insert(table)` would send them on the session's
+    backend: each column through its type's bind processing; a column left out that has a Python
+    default gets it, evaluated once for all the rows (they are written as one)."""
+    if not rows:
+        return None
+    dialect = db.session.get_bind().dialect
+    defaults: dict[str, Any] = {}
+    for column in table.columns:
+        if column.key in rows[0] or column.default is None:
+            continue
+        default: Any = column.default
+        if not (default.is_scalar or default.is_callable):
+            raise ValueError(f"{table.name}.{column.key}: only scalar and callable defaults")
+        defaults[column.key] = default.arg(None) if default.is_callable else default.arg
+    names = [c.key for c in table.columns if c.key in rows[0] or c.key in defaults]
+    compiled = insert(table).compile(dialect=dialect, column_keys=names)
+    order = list(compiled.positiontup or ()) if compiled.positional else names
+    if sorted(order) != sorted(names):
+        raise ValueError(f"{table.name}: unexpected parameters {order}")
+    columns = []
+    for name in order:
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if name in defaults:
+            value = defaults[name] if process is None else process(defaults[name])
+            columns.append([value] * len(rows))
+        else:
+            given = [row[name] for row in rows]
+            columns.append(given if process is None else _each_processed(process, given))
+    values: list[Any] = list(zip(*columns, strict=True))
+    if not compiled.positional:
+        values = [dict(zip(order, row, strict=True)) for row in values]
+    return DriverRows(compiled.string, values)
+
+
+def _each_processed(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """`process` applied to each value; a value repeated (one time for many rows) is processed once."""
+    out, last, last_out = [], object(), None
+    for value in values:
+        if value is not last:
+            last, last_out = value, process(value)
+        out.append(last_out)
+    return out
+
+
+def insert_driver_rows(rows: DriverRows | None) -> None:
+    """Run `driver_rows`' INSERT in the session's transaction (one executemany)."""
+    if rows is not None:
+        db.session.connection().exec_driver_sql(rows.sql, rows.values)
 
 
 def append_only_ddl(table: str, dialect: str) -> list[str]:

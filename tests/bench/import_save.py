@@ -6,16 +6,21 @@ are checked as the job checks them (one reading transaction), then saved as the 
 and CPU seconds of the process for the whole save and for each part (a part called inside another
 counts in both), and the seconds the audit chain's lock was held: on PostgreSQL from the first
 `pg_advisory_xact_lock` naming it to the commit's end, on SQLite (whose one write lock the save
-holds from its BEGIN IMMEDIATE) the whole save. A measurement, not a test."""
+holds from its BEGIN IMMEDIATE) the whole save. The rows are built before the save's transaction
+(`import_rows.ready`, as the job does) when the code has it. Of the save's wall time, the seconds
+on a CPU and those spent runnable but waiting for one (other processes on the same cores); the
+load average when it began. A measurement, not a test."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -58,6 +63,13 @@ def wrapped(times: dict[str, list[float]], name: str, function: Callable[..., An
     return timed
 
 
+def _scheduled() -> tuple[float, float]:
+    """This thread's seconds on a CPU and waiting for one while runnable (Linux's schedstat): the
+    rest of a wall time is waiting on something else (the disk, a lock)."""
+    on_cpu, waiting, _ = Path("/proc/thread-self/schedstat").read_text().split()
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
 def main(url: str) -> None:
     app = make_app(url)
     owner_id = session_user(app, Role.ADVOCATE)
@@ -93,11 +105,22 @@ def main(url: str) -> None:
         assert report.ok, report.errors[:3]
         times.clear()
         locked.clear()
-        wall, cpu = time.perf_counter(), time.process_time()
+        built = time.perf_counter()
+        if hasattr(import_rows, "ready"):  # the code before the change builds in the save
+            with begin_mode(BeginMode.DEFERRED):
+                import_rows.ready(owner, plan)
+                db.session.rollback()
+        built = time.perf_counter() - built
+        load = os.getloadavg()[0]
+        wall, cpu, (on_cpu, queued) = time.perf_counter(), time.process_time(), _scheduled()
         with begin_mode(BeginMode.IMMEDIATE):
             importer.save(actor=owner, report=report, plan=plan)
+            committing = time.perf_counter()
             db.session.commit()
         ended, cpu_spent = time.perf_counter(), time.process_time() - cpu
+        on_cpu, queued = (
+            after - before for after, before in zip(_scheduled(), (on_cpu, queued), strict=True)
+        )
         held = ended - (locked[0] if locked and engine.dialect.name == "postgresql" else wall)
     print(
         json.dumps(
@@ -105,9 +128,14 @@ def main(url: str) -> None:
                 "backend": engine.dialect.name,
                 "rows": report.rows,
                 "check_s": round(check, 2),
+                "built_before_s": round(built, 2),
+                "load": round(load, 1),
                 "save_wall_s": round(ended - wall, 2),
                 "save_cpu_s": round(cpu_spent, 2),
                 "lock_held_s": round(held, 2),
+                "on_cpu_s": round(on_cpu, 2),
+                "runnable_waiting_s": round(queued, 2),
+                "commit_s": round(ended - committing, 2),
                 "before_lock_s": round(ended - wall - held, 2),
                 "parts": {k: [round(v[0], 2), round(v[1], 2)] for k, v in sorted(times.items())},
             }

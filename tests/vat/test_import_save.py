@@ -7,24 +7,25 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from datetime import date, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import Table, insert, select, text
+from sqlalchemy import event as sql_event
 
 from tests.conftest import BACKEND
 from tests.vat.big_import import ALLEGATION_COLUMNS, ASSISTANCE_COLUMNS, VICTIM_COLUMNS
-from tests.vat.conftest import register
+from tests.vat.conftest import assist, register
 from tests.vat.test_import import workbook
 from vat import audit
 from vat.allegations import clock_counts
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
-from vat.db import db
-from vat.victims import importer, service_tally, support_counts, support_summary
-from vat.victims.models import Assistance, Victim, VictimTask
+from vat.db import db, driver_rows
+from vat.victims import consents, import_rows, importer, service_tally, support_counts, support_summary
+from vat.victims.models import Assistance, Consent, Victim, VictimTask
 
 
 def sheets_of(today: date, *, victims: list[str], allegations: list[tuple[str, str]], **rest: Any) -> Any:
@@ -52,14 +53,28 @@ def sheets_of(today: date, *, victims: list[str], allegations: list[tuple[str, s
     }
 
 
-def imported(actor: User, sheets: Any) -> None:
-    report = importer.import_file(actor=actor, filename="old.xlsx", stream=workbook(sheets))
+def imported(actor: User, sheets: Any, *, built_before: bool = False) -> None:
+    """Imported in the caller's transaction, or (`built_before`) as the job saves: its rows built
+    in a reading transaction first, then saved in one of their own."""
+    if not built_before:
+        report = importer.import_file(actor=actor, filename="old.xlsx", stream=workbook(sheets))
+        assert report.ok, report.errors
+        db.session.commit()
+        return
+    read = importer.read_file("old.xlsx", workbook(sheets), None)
+    report, plan = importer.check_sheets(actor=actor, sheets=read)
     assert report.ok, report.errors
+    db.session.rollback()
+    import_rows.ready(actor, plan)
+    assert plan.built is not None
+    db.session.rollback()
+    importer.save(actor=actor, report=report, plan=plan)
     db.session.commit()
 
 
+@pytest.mark.parametrize("built_before", [False, True], ids=["built-in-the-save", "built-before"])
 def test_new_and_kept_records_mixed_keep_every_count_and_the_chain(
-    ctx: Flask, actor: User, today: date
+    ctx: Flask, actor: User, today: date, built_before: bool
 ) -> None:
     kept = register(actor, name="Kept", case_code="CAR-2016-0100")
     db.session.commit()
@@ -78,6 +93,7 @@ def test_new_and_kept_records_mixed_keep_every_count_and_the_chain(
             ],
             services=[("CAR-2016-0100", "in_progress"), ("CAR-2016-0101", "in_progress")],
         ),
+        built_before=built_before,
     )
     assert service_tally.differences() == []
     assert support_summary.differences() == []
@@ -143,3 +159,74 @@ def test_another_writer_records_an_audited_change_while_the_save_prepares(
         actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
         assert actions.index("test.other_writer") < actions.index("victim.create")
         assert audit.verify(anchored=False).problem is None
+
+
+def test_ids_taken_by_another_writer_after_the_rows_were_built_are_left_to_it(
+    ctx: Flask, actor: User, today: date
+) -> None:
+    """A victim registered, with a service, between the rows built and their save: the save
+    builds them again (on SQLite the ids it took are no longer free), every row and event names
+    its own record, every count stays exact."""
+    sheets = sheets_of(
+        today,
+        victims=["CAR-2016-0300"],
+        allegations=[],
+        services=[("CAR-2016-0300", "in_progress")],
+    )
+    read = importer.read_file("new.xlsx", workbook(sheets), None)
+    report, plan = importer.check_sheets(actor=actor, sheets=read)
+    db.session.rollback()
+    import_rows.ready(actor, plan)
+    db.session.rollback()
+    other = register(actor, name="Other", case_code="CAR-2016-0301")
+    assist(actor, other, "in_progress", on=today - timedelta(days=10))
+    db.session.commit()
+    importer.save(actor=actor, report=report, plan=plan)
+    db.session.commit()
+
+    imported_victim = db.session.scalars(select(Victim).where(Victim.case_code == "CAR-2016-0300")).one()
+    assert imported_victim.id != other.id
+    services = dict(db.session.execute(select(Assistance.id, Assistance.victim_id)).all())
+    assert sorted(services.values()) == sorted([other.id, imported_victim.id])
+    created = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "victim.assistance_create"))
+    for event in created:
+        victim_id = services[json.loads(event.detail)["assistance"]]
+        assert event.object_id == ("CAR-2016-0300" if victim_id == imported_victim.id else "CAR-2016-0301")
+    assert service_tally.differences() == []
+    assert support_summary.differences() == []
+    assert support_counts.differences() == []
+    assert audit.verify(anchored=False).problem is None
+
+
+def test_rows_built_for_the_driver_are_what_an_insert_of_them_sends(ctx: Flask, actor: User) -> None:
+    """`driver_rows` converts each value as SQLAlchemy's own INSERT of the same rows does (dates,
+    times, booleans, enumerations, on either backend), in the same statement."""
+    victim = register(actor, name="Sent", case_code="CAR-2016-0400", consents=[])
+    db.session.commit()
+    at = datetime.now(UTC)
+    rows = [
+        consents.consent_columns(
+            actor=actor,
+            purpose=purpose,
+            given_on=date(2026, 1, 2),
+            method="verbal",
+            version="v",
+            recipient=None,
+        )
+        | {"victim_id": victim.id, "superseded": superseded, "withdrawn_on": withdrawn, "created_at": at}
+        for purpose, superseded, withdrawn in (("services", False, None), ("contact", True, date(2026, 2, 3)))
+    ]
+    table = cast(Table, Consent.__table__)
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        sent.append((statement, [tuple(p) if isinstance(p, tuple | list) else p for p in parameters]))
+
+    sql_event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        db.session.execute(insert(table), rows)
+    finally:
+        sql_event.remove(db.engine, "before_cursor_execute", capture)
+    built = driver_rows(table, rows)
+    assert built is not None and [(built.sql, built.values)] == [s for s in sent if s[0].startswith("INSERT")]
+    db.session.rollback()

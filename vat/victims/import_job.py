@@ -23,7 +23,7 @@ from vat.auth.policy import Permission, can
 from vat.db import BeginMode, begin_mode, db
 from vat.errors import NotAllowed
 from vat.uploads import UploadRefused
-from vat.victims import importer
+from vat.victims import import_rows, importer
 from vat.victims.import_rows import RecordsChanged
 
 KIND = "victims-import"
@@ -73,8 +73,8 @@ def _import(
     owner: User, job: jobs.Job, progress: jobs.Progress, content: bytes, params: dict[str, Any]
 ) -> tuple[importer.ImportReport, dict[str, float]]:
     """Read and check while reading only (one deferred transaction: on PostgreSQL a repeatable-read
-    snapshot, on SQLite WAL's), then save in one IMMEDIATE transaction. Returns the report and how
-    long each part took."""
+    snapshot, on SQLite WAL's), build the rows to write, then save them in one IMMEDIATE
+    transaction. Returns the report and how long each part took."""
     timings: dict[str, float] = {}
     began = time.perf_counter()
     try:
@@ -98,6 +98,11 @@ def _import(
     timings["check"] = time.perf_counter() - began
     if not report.ok:
         return report, timings
+    began = time.perf_counter()
+    with begin_mode(BeginMode.DEFERRED):  # the rows built before the write lock is taken
+        import_rows.ready(owner, plan)
+        db.session.rollback()
+    timings["ready"] = time.perf_counter() - began
     began = time.perf_counter()
     with begin_mode(BeginMode.IMMEDIATE):
         try:

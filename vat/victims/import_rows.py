@@ -12,13 +12,15 @@ outcomes and links of the records it touches) and refuses the whole file if anyt
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.orm import selectinload
 
 from vat import audit
@@ -27,7 +29,7 @@ from vat.allegations import services as allegations
 from vat.allegations.models import Allegation, Outcome
 from vat.auth.actor import Actor
 from vat.crypto import ENCRYPTED_TYPES, mac, seal
-from vat.db import db, lock_for_chain
+from vat.db import DriverRows, db, driver_rows, insert_driver_rows, lock_for_chain
 from vat.errors import DomainError
 from vat.inputs import InvalidField, yes_no
 from vat.money import to_minor
@@ -86,6 +88,7 @@ class Plan:
     victim_ids: dict[str, int] = field(default_factory=dict)  # case code → id, of known victims
     allegation_ids: dict[str, int] = field(default_factory=dict)  # reference → id, of known ones
     fingerprint: str = ""
+    built: Built | None = None  # its rows, made before the save's transaction (`ready`)
 
 
 def chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -318,6 +321,55 @@ def fingerprint(plan: Plan) -> str:
 # --- apply: one short transaction ---------------------------------------------------------------
 
 
+@dataclass
+class Built:
+    """The plan's rows as they will be written, once ids are taken: each table's rows as the
+    driver takes them (those hanging only on records the file creates, then those naming records
+    already kept), the audit rows but their place in the chain."""
+
+    first_ids: dict[str, int]  # table → the first id taken
+    victim_ids: dict[str, int]  # case code → id, kept and new
+    new_victims: list[int]
+    new_allegations: list[int]
+    new_services: list[int]  # services of new victims, then those of kept ones
+    kept_services: list[int]
+    alone: list[DriverRows | None]
+    seen: list[DriverRows | None]
+    events: list[audit.Unchained]
+
+
+def ready(actor: Actor, plan: Plan) -> None:
+    """Build the save's rows before its write transaction begins (in a reading one), so that the
+    save holds its locks only to write them: SQLite's one write lock is held from the save's
+    BEGIN IMMEDIATE. The ids are taken now: PostgreSQL's from their sequences; SQLite's are the
+    next free ones, which `apply` checks are still free, or builds again."""
+    plan.built = _built(actor, plan, _ids_taken(plan))
+
+
+def _ids_taken(plan: Plan) -> dict[str, list[int]]:
+    counts = {
+        Victim.__table__: len(plan.victims),
+        Allegation.__table__: len(plan.allegations),
+        Consent.__table__: len(plan.consents),
+        VictimAllegation.__table__: len(plan.links),
+        VictimTask.__table__: len(plan.tasks),
+        Assistance.__table__: len(plan.services),
+    }
+    return {cast(Table, table).name: _ids(table, count) for table, count in counts.items()}
+
+
+def _still_free(built: Built) -> bool:
+    """Whether no other writer has taken the ids `ready` took (SQLite: writers take the next id)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return True
+    models = (Victim, Allegation, Consent, VictimAllegation, VictimTask, Assistance)
+    tables = {cast(Table, model.__table__).name: cast(Table, model.__table__) for model in models}
+    return all(
+        (db.session.scalar(select(func.max(tables[name].c.id))) or 0) < first
+        for name, first in built.first_ids.items()
+    )
+
+
 def _ids(table: Any, count: int) -> list[int]:
     """Ids for `count` new rows of `table`, taken before they are inserted (no RETURNING:
     psycopg's ordered RETURNING made 10,000 rows take 10 s)."""
@@ -330,61 +382,37 @@ def _ids(table: Any, count: int) -> list[int]:
                 {"table": table.name, "n": count},
             )
         )
-    # Writers take turns (this transaction holds the write lock): the next ids are free.
+    # The next ids: free while this transaction holds the write lock, or checked again under it.
     first = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
     return list(range(first, first + count))
 
 
-def _insert(table: Any, rows: list[dict[str, Any]], ids: list[int]) -> None:
-    if rows:
-        db.session.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+def _with_ids(rows: list[dict[str, Any]], ids: list[int]) -> list[dict[str, Any]]:
+    return [{**row, "id": i} for row, i in zip(rows, ids, strict=True)]
 
 
 def _split(
     rows: list[dict[str, Any]], ids: list[int], unseen: list[bool]
-) -> tuple[tuple[list[dict[str, Any]], list[int]], tuple[list[dict[str, Any]], list[int]]]:
-    """(rows, ids) that hang only on new records, then those that name records already kept."""
-    parts: tuple[tuple[list[dict[str, Any]], list[int]], ...] = (([], []), ([], []))
-    for row, row_id, alone in zip(rows, ids, unseen, strict=True):
-        part = parts[0 if alone else 1]
-        part[0].append(row)
-        part[1].append(row_id)
-    return parts[0], parts[1]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows with their ids: those that hang only on new records, then those that name records
+    already kept."""
+    parts: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+    for row, alone in zip(_with_ids(rows, ids), unseen, strict=True):
+        parts[0 if alone else 1].append(row)
+    return parts
 
 
-def apply(actor: Actor, plan: Plan) -> None:
-    """Write the plan, in the caller's transaction; RecordsChanged if what it relied on moved.
-
-    Other writers wait only for the audit chain's lock (PostgreSQL), so the save does all it can
-    before taking it: every id taken, the rows that hang only on records this import creates
-    inserted (no other writer sees them), their counts and summaries computed, the audit rows
-    built. Under the lock, in the order every writer takes its locks (the chain, then victims'
-    rows, then the counts): the rows naming records already kept (a foreign key's check locks the
-    row it names, which a writer holding the chain's lock may be about to lock), the counts, the
-    chain. SQLite's one writer holds its lock throughout."""
-    if fingerprint(plan) != plan.fingerprint:
-        raise RecordsChanged(CHANGED)
-    new_victims = _ids(Victim.__table__, len(plan.victims))
+def _built(actor: Actor, plan: Plan, ids: dict[str, list[int]]) -> Built:
+    new_victims, new_allegations = ids["vat_victim"], ids["vat_allegation"]
+    consent_ids, task_ids, service_ids = ids["vat_consent"], ids["vat_victim_task"], ids["vat_assistance"]
     victim_ids = dict(plan.victim_ids) | dict(zip(plan.victims, new_victims, strict=True))
-    new_allegations = _ids(Allegation.__table__, len(plan.allegations))
     allegation_ids = dict(plan.allegation_ids) | dict(zip(plan.allegations, new_allegations, strict=True))
-    consent_ids = _ids(Consent.__table__, len(plan.consents))
-    task_ids = _ids(VictimTask.__table__, len(plan.tasks))
-    service_ids = _ids(Assistance.__table__, len(plan.services))
-
-    _insert(Victim.__table__, list(plan.victims.values()), new_victims)
     keys = [
         {"victim_id": victim_ids[code], "digest": d} for code, digests in plan.names.items() for d in digests
     ]
-    if keys:
-        db.session.execute(insert(cast(Table, VictimNameKey.__table__)), keys)
     # Consents come only with the file's own victims.
-    _insert(
-        Consent.__table__, [{**c, "victim_id": victim_ids[code]} for code, c in plan.consents], consent_ids
-    )
-    _insert(Allegation.__table__, list(plan.allegations.values()), new_allegations)
+    consents = [{**c, "victim_id": victim_ids[code]} for code, c in plan.consents]
     links = [{"victim_id": victim_ids[c], "allegation_id": allegation_ids[r]} for c, r in plan.links]
-    link_ids = _ids(VictimAllegation.__table__, len(links))
     due = outcome_due()
     tasks = [
         {
@@ -397,48 +425,106 @@ def apply(actor: Actor, plan: Plan) -> None:
         for c, r, o in plan.tasks
     ]
     services = [{**s, "victim_id": victim_ids[code]} for code, s in plan.services]
-    parts = {  # table → (rows, ids) hanging only on new records, then those naming kept ones
-        VictimAllegation.__table__: _split(
-            links, link_ids, [c in plan.victims and r in plan.allegations for c, r in plan.links]
-        ),
-        VictimTask.__table__: _split(
-            tasks, task_ids, [c in plan.victims and r in plan.allegations for c, r, _ in plan.tasks]
-        ),
-        Assistance.__table__: _split(
-            services, service_ids, [code in plan.victims for code, _ in plan.services]
-        ),
-    }
-    for table, (unseen, _) in parts.items():
-        _insert(table, *unseen)
-    (_, new_services), (_, kept_services) = parts[Assistance.__table__]
-    new_tally = service_tally.counted(service_ids=new_services)
-    new_support = support_summary.start_many(sorted(new_victims))
+    new_links = _split(
+        links,
+        ids["vat_victim_allegation"],
+        [c in plan.victims and r in plan.allegations for c, r in plan.links],
+    )
+    new_tasks = _split(
+        tasks, task_ids, [c in plan.victims and r in plan.allegations for c, r, _ in plan.tasks]
+    )
+    unseen = [code in plan.victims for code, _ in plan.services]
+    new_services = _split(services, service_ids, unseen)
+    split = list(
+        zip(
+            (VictimAllegation.__table__, VictimTask.__table__, Assistance.__table__),
+            (new_links, new_tasks, new_services),
+            strict=True,
+        )
+    )
     positions: dict[tuple[str, int], int] = {}
     counter: dict[str, int] = {}
     for (code, _), consent_id in zip(plan.consents, consent_ids, strict=True):
         positions[(code, counter.get(code, 0))] = consent_id
         counter[code] = counter.get(code, 0) + 1
-    ids: dict[str, Callable[[Any], Any]] = {
+    named: dict[str, Callable[[Any], Any]] = {
         "consent": positions.__getitem__,
         "allegation": allegation_ids.__getitem__,
         "task": task_ids.__getitem__,
         "service": service_ids.__getitem__,
     }
-    events = audit.unchained(actor, [_audit_fields(event, ids) for event in plan.events])
+    return Built(
+        first_ids={name: taken[0] for name, taken in ids.items() if taken},
+        victim_ids=victim_ids,
+        new_victims=new_victims,
+        new_allegations=new_allegations,
+        new_services=[i for i, alone in zip(service_ids, unseen, strict=True) if alone],
+        kept_services=[i for i, alone in zip(service_ids, unseen, strict=True) if not alone],
+        alone=[
+            driver_rows(cast(Table, Victim.__table__), _with_ids(list(plan.victims.values()), new_victims)),
+            driver_rows(cast(Table, VictimNameKey.__table__), keys),
+            driver_rows(cast(Table, Consent.__table__), _with_ids(consents, consent_ids)),
+            driver_rows(
+                cast(Table, Allegation.__table__), _with_ids(list(plan.allegations.values()), new_allegations)
+            ),
+            *[driver_rows(cast(Table, table), rows) for table, (rows, _) in split],
+        ],
+        seen=[driver_rows(cast(Table, table), rows) for table, (_, rows) in split],
+        events=audit.unchained(actor, [_audit_fields(event, named) for event in plan.events]),
+    )
 
-    lock_for_chain("audit_event")  # every audited writer waits from here to the commit
-    for table, (_, seen) in parts.items():
-        _insert(table, *seen)
-    for task_id, outcome in plan.task_updates.items():
-        db.session.execute(update(VictimTask).where(VictimTask.id == task_id).values(outcome=outcome))
-    clock_counts.count_added(new_allegations)
-    cycle_counts.count_added(new_allegations)
-    month_counts.count_added(new_allegations)
-    service_tally.count_added(kept_services, counted_before=new_tally)
-    audit.append(events)
-    support_summary.refresh_many(sorted({victim_ids[code] for code, _ in plan.services} - set(new_victims)))
-    support_counts.add(new_support.items())
-    db.session.expire_all()  # objects read while preparing do not know these rows
+
+@contextlib.contextmanager
+def _cycles_uncollected() -> Iterator[None]:
+    """Python's cycle collector paused while the save runs: the save makes some 200,000 objects,
+    which would start it hundreds of times, each time walking what the job holds, while the write
+    lock is held (docs/benchmarks.md). The save makes no garbage cycles worth collecting sooner."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def apply(actor: Actor, plan: Plan) -> None:
+    """Write the plan, in the caller's transaction; RecordsChanged if what it relied on moved.
+
+    Its rows are built before the transaction when the caller ran `ready` (and built here if not,
+    or if the ids it took are no longer free). Other writers wait only for the audit chain's lock
+    (PostgreSQL), so the save writes what it can before taking it: the rows that hang only on
+    records this import creates (no other writer sees them), their counts and summaries. Under
+    the lock, in the order every writer takes its locks (the chain, then victims' rows, then the
+    counts): the rows naming records already kept (a foreign key's check locks the row it names,
+    which a writer holding the chain's lock may be about to lock), the counts, the chain.
+    SQLite's one writer holds its lock throughout."""
+    with _cycles_uncollected():
+        if fingerprint(plan) != plan.fingerprint:
+            raise RecordsChanged(CHANGED)
+        built = plan.built
+        if built is None or not _still_free(built):
+            built = _built(actor, plan, _ids_taken(plan))
+        plan.built = None  # its ids are used: a second save builds again
+        for rows in built.alone:
+            insert_driver_rows(rows)
+        new_tally = service_tally.counted(service_ids=built.new_services)
+        new_support = support_summary.start_many(sorted(built.new_victims))
+
+        lock_for_chain("audit_event")  # every audited writer waits from here to the commit
+        for rows in built.seen:
+            insert_driver_rows(rows)
+        for task_id, outcome in plan.task_updates.items():
+            db.session.execute(update(VictimTask).where(VictimTask.id == task_id).values(outcome=outcome))
+        clock_counts.count_added(built.new_allegations)
+        cycle_counts.count_added(built.new_allegations)
+        month_counts.count_added(built.new_allegations)
+        service_tally.count_added(built.kept_services, counted_before=new_tally)
+        audit.append(built.events)
+        kept = {built.victim_ids[code] for code, _ in plan.services} - set(built.new_victims)
+        support_summary.refresh_many(sorted(kept))
+        support_counts.add(new_support.items())
+        db.session.expire_all()  # objects read while preparing do not know these rows
 
 
 def _audit_fields(event: Event, ids: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
