@@ -38,6 +38,8 @@ from vat.victims import import_rows, importer, service_tally, support_summary
 PARTS = (
     (import_rows, "fingerprint"),
     (import_rows, "_insert"),
+    (import_rows, "ready"),
+    (import_rows, "insert_driver_rows"),
     (audit, "unchained"),
     (audit, "append"),
     (audit, "record_many"),
@@ -45,6 +47,7 @@ PARTS = (
     (clock_counts, "count_added"),
     (service_tally, "count_added"),
     (service_tally, "counted"),
+    (service_tally, "counted_rows"),
     (support_summary, "start_many"),
     (support_summary, "refresh_many"),
 )

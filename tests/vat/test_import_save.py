@@ -122,11 +122,11 @@ def test_new_and_kept_records_mixed_keep_every_count_and_the_chain(
 def test_another_writer_records_an_audited_change_while_the_save_prepares(
     app: Flask, make_user: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, today: date
 ) -> None:
-    """The save's first count of its services (the new victims', before it takes the chain's lock)
-    lets another connection append to the audit chain and commit, within a short lock_timeout."""
+    """The save's summaries of its new victims (written before it takes the chain's lock) let
+    another connection append to the audit chain and commit, within a short lock_timeout."""
     user = make_user(Role.ADVOCATE, "CAF")
     outcome: list[Any] = []
-    counted = service_tally.counted
+    start_many = support_summary.start_many
 
     def other_writer() -> None:
         try:
@@ -138,14 +138,14 @@ def test_another_writer_records_an_audited_change_while_the_save_prepares(
         except BaseException as error:  # reported to the test
             outcome.append(error)
 
-    def first_count(**kwargs: Any) -> Any:
+    def first_summaries(victim_ids: list[int]) -> Any:
         if not outcome:
             writer = threading.Thread(target=other_writer)
             writer.start()
             writer.join(20)
-        return counted(**kwargs)
+        return start_many(victim_ids)
 
-    monkeypatch.setattr(service_tally, "counted", first_count)
+    monkeypatch.setattr(support_summary, "start_many", first_summaries)
     with app.test_request_context():
         actor = db.session.get_one(User, user.id)
         sheets = sheets_of(

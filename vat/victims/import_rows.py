@@ -15,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
 from flask_babel import lazy_gettext as _l
@@ -45,6 +47,12 @@ from vat.victims.models import (
 from vat.victims.outcomes import INFORM_OUTCOME, outcome_due
 
 CONSENT_COLUMNS = {"purpose": "consents", "given_on": "consent_date", "method": "consent_method"}
+# The columns of a new victim's service the service tally counts by (`service_tally.counted_rows`).
+TALLIED_VICTIM = ("country_code", "mission", "registered_on", "sex", "age_group")
+TALLIED = (
+    *("service_type", "status", "provider", "provider_id"),
+    *("referral_date", "start_date", "end_date", "ledger_entry_id"),
+)
 CHUNK = 500  # ids in one IN (...): well under SQLite's and PostgreSQL's limits on parameters
 T = TypeVar("T")
 
@@ -331,7 +339,7 @@ class Built:
     victim_ids: dict[str, int]  # case code → id, kept and new
     new_victims: list[int]
     new_allegations: list[int]
-    new_services: list[int]  # services of new victims, then those of kept ones
+    new_tally: Counter[service_tally.Key]  # what the new victims' services add to the tally
     kept_services: list[int]
     alone: list[DriverRows | None]
     seen: list[DriverRows | None]
@@ -458,7 +466,13 @@ def _built(actor: Actor, plan: Plan, ids: dict[str, list[int]]) -> Built:
         victim_ids=victim_ids,
         new_victims=new_victims,
         new_allegations=new_allegations,
-        new_services=[i for i, alone in zip(service_ids, unseen, strict=True) if alone],
+        new_tally=service_tally.counted_rows(
+            SimpleNamespace(
+                **{n: plan.victims[code][n] for n in TALLIED_VICTIM}, **{n: s.get(n) for n in TALLIED}
+            )
+            for code, s in plan.services
+            if code in plan.victims
+        ),
         kept_services=[i for i, alone in zip(service_ids, unseen, strict=True) if not alone],
         alone=[
             driver_rows(cast(Table, Victim.__table__), _with_ids(list(plan.victims.values()), new_victims)),
@@ -508,7 +522,6 @@ def apply(actor: Actor, plan: Plan) -> None:
         plan.built = None  # its ids are used: a second save builds again
         for rows in built.alone:
             insert_driver_rows(rows)
-        new_tally = service_tally.counted(service_ids=built.new_services)
         new_support = support_summary.start_many(sorted(built.new_victims))
 
         lock_for_chain("audit_event")  # every audited writer waits from here to the commit
@@ -519,7 +532,7 @@ def apply(actor: Actor, plan: Plan) -> None:
         clock_counts.count_added(built.new_allegations)
         cycle_counts.count_added(built.new_allegations)
         month_counts.count_added(built.new_allegations)
-        service_tally.count_added(built.kept_services, counted_before=new_tally)
+        service_tally.count_added(built.kept_services, counted_before=built.new_tally)
         audit.append(built.events)
         kept = {built.victim_ids[code] for code, _ in plan.services} - set(built.new_victims)
         support_summary.refresh_many(sorted(kept))

@@ -117,17 +117,25 @@ def counted(
         chunks = [[column.in_(listed[i : i + CHUNK])] for i in range(0, len(listed), CHUNK)]
     counts: Counter[Key] = Counter()
     for conditions in chunks:
-        for row in _service_rows(conditions):
-            mission = row.mission or ""
-            person = (row.registered_on.year, row.sex, row.age_group == AgeGroup.MINOR)
-            cells = (
-                (True, row.country_code, mission, *person),
-                (True, EVERYWHERE, "", *person),
-                (False, row.country_code, mission, 0, "", False),
-            )
-            for facet, *rest in _facets(row):
-                for cell in cells:
-                    counts[(facet, *cell, *rest)] += 1
+        counts += counted_rows(_service_rows(conditions))
+    return counts
+
+
+def counted_rows(rows: Iterable[Any]) -> Counter[Key]:
+    """The counts of service rows given as `_service_rows` reads them (a service's columns and its
+    victim's): the importer counts its new victims' services before they are written."""
+    counts: Counter[Key] = Counter()
+    for row in rows:
+        mission = row.mission or ""
+        person = (row.registered_on.year, row.sex, row.age_group == AgeGroup.MINOR)
+        cells = (
+            (True, row.country_code, mission, *person),
+            (True, EVERYWHERE, "", *person),
+            (False, row.country_code, mission, 0, "", False),
+        )
+        for facet, *rest in _facets(row):
+            for cell in cells:
+                counts[(facet, *cell, *rest)] += 1
     return counts
 
 
