@@ -199,8 +199,8 @@ def test_ids_taken_by_another_writer_after_the_rows_were_built_are_left_to_it(
 
 
 def test_rows_built_for_the_driver_are_what_an_insert_of_them_sends(ctx: Flask, actor: User) -> None:
-    """`driver_rows` converts each value as SQLAlchemy's own INSERT of the same rows does (dates,
-    times, booleans, enumerations, on either backend), in the same statement."""
+    """`driver_rows` converts each value as SQLAlchemy's own INSERT of the same rows (ids given, as
+    the importer gives them) does: dates, times, booleans, on either backend, in the same statement."""
     victim = register(actor, name="Sent", case_code="CAR-2016-0400", consents=[])
     db.session.commit()
     at = datetime.now(UTC)
@@ -213,8 +213,11 @@ def test_rows_built_for_the_driver_are_what_an_insert_of_them_sends(ctx: Flask, 
             version="v",
             recipient=None,
         )
-        | {"victim_id": victim.id, "superseded": superseded, "withdrawn_on": withdrawn, "created_at": at}
-        for purpose, superseded, withdrawn in (("services", False, None), ("contact", True, date(2026, 2, 3)))
+        | {"id": 900 + n, "victim_id": victim.id, "superseded": superseded, "withdrawn_on": withdrawn}
+        | {"created_at": at}
+        for n, (purpose, superseded, withdrawn) in enumerate(
+            (("services", False, None), ("contact", True, date(2026, 2, 3)))
+        )
     ]
     table = cast(Table, Consent.__table__)
     sent: list[tuple[str, Any]] = []
