@@ -8,6 +8,8 @@ the services would have written, and brings the support summaries of the victims
 to date. Between the two, other people keep working: `apply` first checks that nothing the plan
 relied on has changed (case codes, reference numbers and services taken since; consents,
 outcomes and links of the records it touches) and refuses the whole file if anything has.
+The job calls `ready` just before the save's transaction: the rows and audit rows are built
+then, so that the save (on SQLite, the one write lock) lasts only as long as writing them.
 """
 
 from __future__ import annotations
