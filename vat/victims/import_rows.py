@@ -14,8 +14,6 @@ then, so that the save (on SQLite, the one write lock) lasts only as long as wri
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -490,20 +488,6 @@ def _built(actor: Actor, plan: Plan, ids: dict[str, list[int]]) -> Built:
     )
 
 
-@contextlib.contextmanager
-def _cycles_uncollected() -> Iterator[None]:
-    """Python's cycle collector paused while the save runs: the save makes some 200,000 objects,
-    which would start it hundreds of times, each time walking what the job holds, while the write
-    lock is held (docs/benchmarks.md). The save makes no garbage cycles worth collecting sooner."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def apply(actor: Actor, plan: Plan) -> None:
     """Write the plan, in the caller's transaction; RecordsChanged if what it relied on moved.
 
@@ -515,31 +499,30 @@ def apply(actor: Actor, plan: Plan) -> None:
     counts): the rows naming records already kept (a foreign key's check locks the row it names,
     which a writer holding the chain's lock may be about to lock), the counts, the chain.
     SQLite's one writer holds its lock throughout."""
-    with _cycles_uncollected():
-        if fingerprint(plan) != plan.fingerprint:
-            raise RecordsChanged(CHANGED)
-        built = plan.built
-        if built is None or not _still_free(built):
-            built = _built(actor, plan, _ids_taken(plan))
-        plan.built = None  # its ids are used: a second save builds again
-        for rows in built.alone:
-            insert_driver_rows(rows)
-        new_support = support_summary.start_many(sorted(built.new_victims))
+    if fingerprint(plan) != plan.fingerprint:
+        raise RecordsChanged(CHANGED)
+    built = plan.built
+    if built is None or not _still_free(built):
+        built = _built(actor, plan, _ids_taken(plan))
+    plan.built = None  # its ids are used: a second save builds again
+    for rows in built.alone:
+        insert_driver_rows(rows)
+    new_support = support_summary.start_many(sorted(built.new_victims))
 
-        lock_for_chain("audit_event")  # every audited writer waits from here to the commit
-        for rows in built.seen:
-            insert_driver_rows(rows)
-        for task_id, outcome in plan.task_updates.items():
-            db.session.execute(update(VictimTask).where(VictimTask.id == task_id).values(outcome=outcome))
-        clock_counts.count_added(built.new_allegations)
-        cycle_counts.count_added(built.new_allegations)
-        month_counts.count_added(built.new_allegations)
-        service_tally.count_added(built.kept_services, counted_before=built.new_tally)
-        audit.append(built.events)
-        kept = {built.victim_ids[code] for code, _ in plan.services} - set(built.new_victims)
-        support_summary.refresh_many(sorted(kept))
-        support_counts.add(new_support.items())
-        db.session.expire_all()  # objects read while preparing do not know these rows
+    lock_for_chain("audit_event")  # every audited writer waits from here to the commit
+    for rows in built.seen:
+        insert_driver_rows(rows)
+    for task_id, outcome in plan.task_updates.items():
+        db.session.execute(update(VictimTask).where(VictimTask.id == task_id).values(outcome=outcome))
+    clock_counts.count_added(built.new_allegations)
+    cycle_counts.count_added(built.new_allegations)
+    month_counts.count_added(built.new_allegations)
+    service_tally.count_added(built.kept_services, counted_before=built.new_tally)
+    audit.append(built.events)
+    kept = {built.victim_ids[code] for code, _ in plan.services} - set(built.new_victims)
+    support_summary.refresh_many(sorted(kept))
+    support_counts.add(new_support.items())
+    db.session.expire_all()  # objects read while preparing do not know these rows
 
 
 def _audit_fields(event: Event, ids: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
