@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
 
 from ledger import engine, project_balances
 from ledger.balances import balances, summed
@@ -158,7 +158,8 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
     programme support cost; grants payable is what remains. When nothing on a project is dated
     after `end`, each project's totals kept per account (ledger.project_balances) are those rows."""
     today = today or date.today()
-    if project_balances.covers(end):  # nothing posted on a project after `end`: its totals are it
+    covered = project_balances.covers(end)
+    if covered:  # nothing posted on a project after `end`: its totals are it
         kept = select(*(project_balances.totals.c[name] for name in PORTFOLIO_BALANCE)).subquery("balance")
     else:
         kept = balances(
@@ -187,8 +188,12 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
         .correlate(Project)
         .scalar_subquery()
     )
+    # A standing payment's entry is its tranche's disbursement, dated the day the tranche paid and
+    # posted on the project: with nothing on a project after `end`, every one was paid by then.
     paid = standing(
-        _reached(ProjectPayment, Tranche.paid_on <= end).join(
+        _reached(ProjectPayment, true())
+        if covered
+        else _reached(ProjectPayment, Tranche.paid_on <= end).join(
             Tranche, Tranche.id == ProjectPayment.tranche_id
         ),
         ProjectPayment,

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
 
+from ledger import project_balances
 from ledger.models import DonorKind, Entry, ProjectPayment, Tranche
 from ledger.reports.project_figures import individual_share, project_portfolio
 from ledger.services import contributions, corrections, grants
@@ -241,3 +243,61 @@ def test_the_fund_statement_shows_the_share_paid_to_named_victims(people: Any) -
     assert hidden.individual is None
     assert (hidden.projects[0]["paid_to_victims"], hidden.projects[0]["individual_share"]) == (None, None)
     assert individual_share(Decimal(0), Decimal(0)) is None
+
+
+def recounted_payments(end: date) -> dict[str, tuple[int, int]]:
+    """Per project title: the victims its standing tranches paid by `end` and their US cents,
+    counted here from the payments, their tranches and the reversals."""
+    reversed_ids = set(db.session.scalars(select(Entry.reverses_id).where(Entry.reverses_id.is_not(None))))
+    found: dict[str, tuple[set[str], int]] = {}
+    rows = db.session.execute(
+        select(ProjectPayment.case_code, ProjectPayment.usd_minor, ProjectPayment.entry_id, Tranche).join(
+            Tranche, Tranche.id == ProjectPayment.tranche_id
+        )
+    ).all()
+    for code, usd, entry_id, tranche in rows:
+        if entry_id is None or entry_id in reversed_ids or tranche.paid_on > end:
+            continue
+        codes, total = found.setdefault(tranche.project.title, (set(), 0))
+        found[tranche.project.title] = (codes | {code}, total + usd)
+    return {title: (len(codes), total) for title, (codes, total) in found.items()}
+
+
+def test_the_portfolio_counts_the_victims_paid_by_its_end_read_either_way(people: Any) -> None:
+    """As at a day on or after every posting on a project the portfolio counts the payments
+    without their tranches' days (ledger.project_balances.covers): the same figures as reading
+    each tranche's day, and as a recount, for ends before, between and after the payments."""
+    _advocate, fund, project, (first, second, third) = people
+    other = fund.project(
+        "5000.00", ON, until=ON + timedelta(days=200), title="School fees", case_codes=[third]
+    )
+    fund.disburse(project, "500.00", ON, victim_payments=[(first, Decimal("100.00"))])
+    fund.disburse(
+        project,
+        "600.00",
+        ON + timedelta(days=1),
+        victim_payments=[(first, Decimal("50.00")), (second, Decimal("20.00"))],
+    )
+    fund.disburse(other, "300.00", ON + timedelta(days=1), victim_payments=[(third, Decimal("30.00"))])
+    undone = fund.disburse(
+        other, "200.00", ON + timedelta(days=2), victim_payments=[(third, Decimal("40.00"))]
+    )
+    fund.reverse(db.session.get_one(Entry, undone.entry_id), ON + timedelta(days=3), "paid twice")
+    db.session.commit()
+    covered = []
+    for end in (ON - timedelta(days=1), *(ON + timedelta(days=n) for n in range(5))):
+        covered.append(project_balances.covers(end))
+        read = project_portfolio(end, today=end)
+        with mock.patch.object(project_balances, "covers", return_value=False):
+            assert read == project_portfolio(end, today=end), end
+        paid = {
+            p["title"]: (p["victims_paid"], int(p["paid_to_victims"] * 100))
+            for p in read
+            if p["victims_paid"]
+        }
+        assert paid == recounted_payments(end), end
+    assert covered == [False, False, False, False, True, True]
+    assert recounted_payments(ON + timedelta(days=4)) == {
+        "Cash for rent": (2, 17000),
+        "School fees": (1, 3000),
+    }

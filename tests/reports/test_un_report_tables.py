@@ -11,7 +11,9 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
+from sqlalchemy import event
 
 from tests.reports.conftest import cells_of
 from vat.allegations import accountability
@@ -212,3 +214,36 @@ def test_the_tables_counted_in_sql_are_the_pass_over_the_records(
             for key, expected in _expected_follow_up().items():
                 assert expected, key
                 assert cells_of(tables[key], nonzero=True) == dict(expected), key
+
+
+def test_the_victims_named_are_read_from_the_indexes_alone(app: Flask, make_user: Callable[..., Any]) -> None:
+    """Each (victim, allegation) pair's victim and each victim's group and place come from an
+    index holding them (migration 1151), not from the rows: a fresh process would read a page of
+    those large tables for nearly every pair. With the planner's statistics, as `make bench` leaves
+    the database (without them, SQLite reads the victims by their key)."""
+    senior = make_user(Role.SENIOR_ADVOCATE, "CAF")
+    with app.test_request_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's plan; PostgreSQL's depends on its statistics and visibility map")
+        actor = db.session.get_one(User, senior.id)
+        _build(random.Random(0), actor)
+        db.session.commit()
+        sent: list[tuple[str, Any]] = []
+
+        def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+            if statement.startswith("WITH named"):
+                sent.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            un_report(actor, VictimFilters(), Period.of_year(YEAR))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        db.session.connection().exec_driver_sql("ANALYZE")
+        [(statement, parameters)] = sent
+        plan = [
+            row[-1]
+            for row in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        ]
+        assert any("vat_victim_allegation USING COVERING INDEX" in step for step in plan), plan
+        assert any("vat_victim USING COVERING INDEX ix_vat_victim_id_person" in step for step in plan), plan

@@ -150,6 +150,8 @@ class Victim(Base):
         Index("ix_vat_victim_place_registered_on", "country_code", "mission", "registered_on"),
         # The per-victim report's page, in country and case-code order within the scope (migration 1148).
         Index("ix_vat_victim_country_code_case_code", "country_code", "case_code", "mission"),
+        # The UN report reads each named victim's group and place from this alone (migration 1151).
+        Index("ix_vat_victim_id_person", "id", "sex", "age_group", "country_code", "mission"),
         one_of("status", VictimStatus),
         one_of("sex", Sex),
         one_of("age_group", AgeGroup),
@@ -205,11 +207,13 @@ class VictimAllegation(OfVictim, Base):
     knows allegations, the allegations domain does not know victims."""
 
     __tablename__ = "vat_victim_allegation"
-    __table_args__ = (UniqueConstraint("victim_id", "allegation_id"),)
-
-    allegation_id: Mapped[int] = mapped_column(
-        ForeignKey("vat_allegation.id", ondelete="CASCADE"), index=True
+    __table_args__ = (
+        UniqueConstraint("victim_id", "allegation_id"),
+        # An allegation's victims from the index alone: the UN report's victims (migration 1151).
+        Index(None, "allegation_id", "victim_id"),
     )
+
+    allegation_id: Mapped[int] = mapped_column(ForeignKey("vat_allegation.id", ondelete="CASCADE"))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     allegation: Mapped[Allegation] = relationship()
