@@ -25,7 +25,7 @@ down_revision = "1148"
 PAIRS = "vat_victim_allegation"
 PAIRS_INDEX = "ix_vat_victim_allegation_allegation_id"  # the models' name for it, with either columns
 INDEXES = {
-    "ix_vat_victim_id_person": ("vat_victim", ["id", "sex", "age_group", "country_code", "mission"]),
+    "ix_vat_victim_id": ("vat_victim", ["id", "sex", "age_group", "country_code", "mission"]),
 }
 
 

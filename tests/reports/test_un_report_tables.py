@@ -246,4 +246,4 @@ def test_the_victims_named_are_read_from_the_indexes_alone(app: Flask, make_user
             for row in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
         ]
         assert any("vat_victim_allegation USING COVERING INDEX" in step for step in plan), plan
-        assert any("vat_victim USING COVERING INDEX ix_vat_victim_id_person" in step for step in plan), plan
+        assert any("vat_victim USING COVERING INDEX ix_vat_victim_id " in step for step in plan), plan

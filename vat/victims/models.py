@@ -150,8 +150,7 @@ class Victim(Base):
         Index("ix_vat_victim_place_registered_on", "country_code", "mission", "registered_on"),
         # The per-victim report's page, in country and case-code order within the scope (migration 1148).
         Index("ix_vat_victim_country_code_case_code", "country_code", "case_code", "mission"),
-        # The UN report reads each named victim's group and place from this alone (migration 1151).
-        Index("ix_vat_victim_id_person", "id", "sex", "age_group", "country_code", "mission"),
+        Index(None, "id", "sex", "age_group", "country_code", "mission"),  # the UN report's victims (1151)
         one_of("status", VictimStatus),
         one_of("sex", Sex),
         one_of("age_group", AgeGroup),
@@ -209,8 +208,7 @@ class VictimAllegation(OfVictim, Base):
     __tablename__ = "vat_victim_allegation"
     __table_args__ = (
         UniqueConstraint("victim_id", "allegation_id"),
-        # An allegation's victims from the index alone: the UN report's victims (migration 1151).
-        Index(None, "allegation_id", "victim_id"),
+        Index(None, "allegation_id", "victim_id"),  # the UN report's victims from it alone (1151)
     )
 
     allegation_id: Mapped[int] = mapped_column(ForeignKey("vat_allegation.id", ondelete="CASCADE"))
