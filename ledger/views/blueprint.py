@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -24,7 +24,7 @@ from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
 from vat.errors import ERROR_TITLES
 from vat.plausibility import Usual, checked
-from vat.submission import READING_METHODS, submit
+from vat.submission import READING_METHODS, act, submit
 from vat.templating import when
 
 bp = Blueprint(
@@ -137,7 +137,7 @@ class RecordingPage:
 
     def form_and_page(self, ids: dict[str, int]) -> tuple[Any, Any, dict[str, Any]]:
         """The row the address names (404 if none; None without `load`), the form and the page."""
-        row = db.get_or_404(self.load, *ids.values()) if self.load is not None else None
+        row = named_row(self.load, ids) if self.load is not None else None
         form = self.form_class()
         return row, form, self.page(form, row)
 
@@ -177,6 +177,40 @@ def recording_page(
         return record
 
     return register
+
+
+def named_row(load: type[T], ids: dict[str, int]) -> T:
+    """The `load` row the address's one identifier names (404 if none)."""
+    return db.get_or_404(load, *ids.values())
+
+
+def post_on_row(
+    rule: str, load: type[T], permission: Permission, *, fresh: bool = False
+) -> Callable[[Callable[[T], View]], Callable[[T], View]]:
+    """Register a POST on the `load` row the rule's one identifier names (a button or a small form
+    about that row) under the decorated function's name, which is given the row (behind a fresh
+    login if `fresh`)."""
+
+    def register(act_on: Callable[[T], View]) -> Callable[[T], View]:
+        def post(**ids: int) -> View:
+            return act_on(named_row(load, ids))
+
+        view = requires(permission)(fresh_required(post) if fresh else post)
+        bp.add_url_rule(rule, act_on.__name__, view, methods=["POST"])
+        return act_on
+
+    return register
+
+
+def small_form(
+    form: FlaskForm, run: Callable[[], object], *, done: str, back: str, refused: Callable[[str], str]
+) -> View:
+    """A small form shown on another page: once valid, `act` on it (a create form records once);
+    if not, flash `refused` of its errors and go `back`."""
+    if not form.validate_on_submit():
+        flash(refused("; ".join(str(e) for errs in form.errors.values() for e in errs)), "error")
+        return redirect(back)
+    return act(run, done=done, back=back, form=form)
 
 
 def lines_of(text: str | None) -> list[str]:

@@ -22,6 +22,7 @@ from ledger.views.blueprint import (
     View,
     bp,
     page_number,
+    post_on_row,
     recording_page,
 )
 from vat import human_time
@@ -228,11 +229,8 @@ def import_rates() -> View:
     return redirect(url_for("ledger.rates"))
 
 
-@bp.post("/rates/<int:rate_id>/confirm")
-@requires(Permission.RECORD_LEDGER)
-@fresh_required
-def confirm_rate(rate_id: int) -> View:
-    row = db.get_or_404(ExchangeRate, rate_id)
+@post_on_row("/rates/<int:rate_id>/confirm", ExchangeRate, Permission.RECORD_LEDGER, fresh=True)
+def confirm_rate(row: ExchangeRate) -> View:
     return button(
         lambda: months.confirm_rate(actor=current_user, rate=row),
         done=_("Rate confirmed: it now converts."),

@@ -12,10 +12,9 @@ from flask_login import current_user
 from ledger.forms import EnvelopeForm, UrgentPaymentForm
 from ledger.models import DirectSupport, MissionEnvelope
 from ledger.services import envelopes
-from ledger.views.blueprint import Recording, View, bp, recording_page
+from ledger.views.blueprint import Recording, View, bp, post_on_row, recording_page
 from vat.auth.forms import EmptyForm
-from vat.auth.policy import Permission, fresh_required, requires
-from vat.db import db
+from vat.auth.policy import Permission, requires
 from vat.submission import button
 
 
@@ -45,11 +44,10 @@ def open_envelope(form: EnvelopeForm, _row: None) -> Recording[MissionEnvelope]:
     )
 
 
-@bp.post("/envelopes/<int:envelope_id>/confirm")
-@requires(Permission.APPROVE_DISBURSEMENT)
-@fresh_required
-def confirm_envelope(envelope_id: int) -> View:
-    envelope = db.get_or_404(MissionEnvelope, envelope_id)
+@post_on_row(
+    "/envelopes/<int:envelope_id>/confirm", MissionEnvelope, Permission.APPROVE_DISBURSEMENT, fresh=True
+)
+def confirm_envelope(envelope: MissionEnvelope) -> View:
     return button(
         lambda: envelopes.confirm_envelope(actor=current_user, envelope=envelope),
         done=_("Envelope confirmed: its payments now post at once."),

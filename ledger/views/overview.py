@@ -31,9 +31,9 @@ from ledger.reports import (
 )
 from ledger.reports.overview import fund_overview
 from ledger.services import corrections
-from ledger.views.blueprint import View, bp, page_number, waits_or_booked
+from ledger.views.blueprint import View, bp, page_number, post_on_row, waits_or_booked
 from ledger.views.projects import status_labels
-from vat.auth.policy import Permission, fresh_required, requires
+from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.inputs import today
 from vat.submission import submit
@@ -125,11 +125,8 @@ def entry(entry_id: int) -> str:
     return render_template("ledger/entry.html", form=form, **_entry_context(row))
 
 
-@bp.post("/entries/<int:entry_id>")
-@requires(Permission.RECORD_LEDGER)
-@fresh_required
-def reverse(entry_id: int) -> View:
-    row = db.get_or_404(Entry, entry_id)
+@post_on_row("/entries/<int:entry_id>", Entry, Permission.RECORD_LEDGER, fresh=True)
+def reverse(row: Entry) -> View:
     form = ReversalForm()
 
     done = waits_or_booked(

@@ -5,40 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from ledger.forms import ReportDueForm, ReportLinesForm, ReportReceivedForm
 from ledger.models import Project, ProjectReport, ProjectReportLine
 from ledger.services import beneficiary_lines, partner_reports
-from ledger.views.blueprint import View, bp
+from ledger.views.blueprint import View, bp, post_on_row, small_form
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.inputs import today
-from vat.submission import act, submit
+from vat.submission import form_values, submit
 
 
-def _refused(form: FlaskForm, back: str) -> View:
-    flash(
-        _(
-            "Check the report form: %(errors)s",
-            errors="; ".join(str(e) for errs in form.errors.values() for e in errs),
-        ),
-        "error",
-    )
-    return redirect(back)
+def _refused(errors: str) -> str:
+    return _("Check the report form: %(errors)s", errors=errors)
 
 
-@bp.post("/projects/<int:project_id>/reports")
-@requires(Permission.RECORD_LEDGER)
-def schedule_report(project_id: int) -> View:
-    project = db.get_or_404(Project, project_id)
-    form, back = ReportDueForm(), url_for("ledger.project", project_id=project.id) + "#reports"
-    if not form.validate_on_submit():
-        return _refused(form, back)
-    return act(
+@post_on_row("/projects/<int:project_id>/reports", Project, Permission.RECORD_LEDGER)
+def schedule_report(project: Project) -> View:
+    form = ReportDueForm()
+    return small_form(
+        form,
         lambda: partner_reports.schedule_report(
             actor=current_user,
             project=project,
@@ -47,8 +36,8 @@ def schedule_report(project_id: int) -> View:
             period=form.period,
         ),
         done=_("Report due date recorded."),
-        back=back,
-        form=form,
+        back=_reports_of(project.id),
+        refused=_refused,
     )
 
 
@@ -56,19 +45,15 @@ def schedule_report(project_id: int) -> View:
 @requires(Permission.RECORD_LEDGER)
 def receive_report(project_id: int, report_id: int) -> View:
     report = _report_of(project_id, report_id)
-    form, back = ReportReceivedForm(), url_for("ledger.project", project_id=project_id) + "#reports"
-    if not form.validate_on_submit():
-        return _refused(form, back)
-    return act(
+    form = ReportReceivedForm()
+    return small_form(
+        form,
         lambda: partner_reports.receive_report(
-            actor=current_user,
-            report=report,
-            received_on=form.received_on.data,
-            reference=form.reference.data,
-            today=today(),
+            actor=current_user, report=report, today=today(), **form_values(form)
         ),
         done=_("Report recorded as received."),
-        back=back,
+        back=_reports_of(project_id),
+        refused=_refused,
     )
 
 
@@ -110,6 +95,11 @@ def import_report_lines(project_id: int, report_id: int) -> View:
         template="ledger/project_report.html",
         **_report_context(report, errors),
     )
+
+
+def _reports_of(project_id: int) -> str:
+    """The reports on the project's page."""
+    return url_for("ledger.project", project_id=project_id) + "#reports"
 
 
 def _report_of(project_id: int, report_id: int) -> ProjectReport:

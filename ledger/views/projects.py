@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -43,17 +43,19 @@ from ledger.views.blueprint import (
     lines_of,
     list_filters,
     page_number,
+    post_on_row,
     recording_page,
+    small_form,
     waits_or_booked,
 )
 from vat.auth.forms import EmptyForm
-from vat.auth.policy import Permission, fresh_required, requires
+from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.inputs import today
 from vat.money import shown
 from vat.paging import page_of
 from vat.sorting import Sort, SortableColumns, without_sort
-from vat.submission import act, submit, text
+from vat.submission import submit, text
 
 # --- projects and disbursements --------------------------------------------------------------
 
@@ -168,21 +170,11 @@ def project(project_id: int) -> str:
     )
 
 
-@bp.post("/projects/<int:project_id>/progress")
-@requires(Permission.RECORD_LEDGER)
-def project_progress(project_id: int) -> View:
-    row = db.get_or_404(Project, project_id)
+@post_on_row("/projects/<int:project_id>/progress", Project, Permission.RECORD_LEDGER)
+def project_progress(row: Project) -> View:
     form = ProjectProgressForm()
-    if not form.validate_on_submit():
-        flash(
-            _(
-                "Check the progress form: %(errors)s",
-                errors="; ".join(e for errs in form.errors.values() for e in errs),
-            ),
-            "error",
-        )
-        return redirect(url_for("ledger.project", project_id=row.id))
-    return act(
+    return small_form(
+        form,
         lambda: grants.update_project(
             actor=current_user,
             project=row,
@@ -194,6 +186,7 @@ def project_progress(project_id: int) -> View:
         ),
         done=_("Project updated."),
         back=url_for("ledger.project", project_id=row.id),
+        refused=lambda errors: _("Check the progress form: %(errors)s", errors=errors),
     )
 
 
@@ -273,11 +266,8 @@ def approvals() -> str:
     return render_template("ledger/approvals.html", form=EmptyForm(), **_approvals_page())
 
 
-@bp.post("/approvals/<int:outflow_id>/approve")
-@requires(Permission.APPROVE_DISBURSEMENT)
-@fresh_required
-def approve(outflow_id: int) -> View:
-    outflow = db.get_or_404(Outflow, outflow_id)
+@post_on_row("/approvals/<int:outflow_id>/approve", Outflow, Permission.APPROVE_DISBURSEMENT, fresh=True)
+def approve(outflow: Outflow) -> View:
     return submit(
         EmptyForm(),
         lambda: four_eyes.approve(actor=current_user, outflow=outflow),
@@ -293,17 +283,13 @@ def _approvals_page() -> dict[str, Any]:
     return {"rows": approvals_list.pending_outflows(), "reject": RejectForm()}
 
 
-@bp.post("/approvals/<int:outflow_id>/reject")
-@requires(Permission.APPROVE_DISBURSEMENT)
-@fresh_required
-def reject(outflow_id: int) -> View:
-    outflow = db.get_or_404(Outflow, outflow_id)
+@post_on_row("/approvals/<int:outflow_id>/reject", Outflow, Permission.APPROVE_DISBURSEMENT, fresh=True)
+def reject(outflow: Outflow) -> View:
     form = RejectForm()
-    if not form.validate_on_submit():
-        flash(_("Give a reason for rejecting."), "error")
-        return redirect(url_for("ledger.approvals"))
-    return act(
+    return small_form(
+        form,
         lambda: four_eyes.reject(actor=current_user, outflow=outflow, reason=text(form.reason)),
         done=_("Request rejected: nothing was posted."),
         back=url_for("ledger.approvals"),
+        refused=lambda _errors: _("Give a reason for rejecting."),
     )
