@@ -260,7 +260,11 @@ def post(
     maker: Actor | None = None,
 ) -> Entry:
     """Book one balanced entry. Call `begin` first (it takes the lock and checks the key)."""
-    event = Event(key, payload, kind, entry_date, memo, lines, reverses, maker)
+    return post_event(actor, Event(key, payload, kind, entry_date, memo, lines, reverses, maker))
+
+
+def post_event(actor: Actor | None, event: Event) -> Entry:
+    """`post` the entry of one `event`."""
     ids, written = _post(actor, [event])
     if ids[0] not in written:  # booked before, under this key
         return db.session.get_one(Entry, ids[0])

@@ -5,6 +5,7 @@ rate it was booked at."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -209,23 +210,42 @@ def pair(
     return [Line(debit, currency, amount, rate, dims=dims), Line(credit, currency, -amount, rate, dims=dims)]
 
 
-def book(
-    record: Any,
-    *,
-    actor: Actor,
-    key: str,
-    payload: dict[str, Any],
-    kind: str,
-    on: date,
-    memo: str,
-    lines: list[Line],
-    maker: Actor | None = None,
-) -> Entry:
-    """Post the entry of a sub-ledger `record` (already flushed) and link the record to it
-    (`maker`: who asked, when `actor` is the second fund manager approving it)."""
-    entry = engine.post(
-        actor=actor, key=key, payload=payload, kind=kind, entry_date=on, memo=memo, lines=lines, maker=maker
-    )
-    record.entry_id = entry.id
-    db.session.flush()
-    return entry
+@dataclass(frozen=True)
+class Booking:
+    """A fund's event as its service is asked to book it: by `actor` (`maker` asked for it when
+    `actor` is the second fund manager approving it), under `key` for the request `payload`. A
+    service makes it once; the key is checked on the way in and every entry of the event posts
+    under it."""
+
+    actor: Actor
+    key: str
+    payload: dict[str, Any]
+    maker: Actor | None = None
+
+    def begin(self) -> Entry | None:
+        """Take the ledger lock, then: the entry booked under the key for this same request (an
+        event submitted twice), or None if the key is new (`engine.begin`)."""
+        return engine.begin(self.key, self.payload)
+
+    def booked_before(self, model: type[T]) -> T | None:
+        """`begin`, with the `model` record the entry booked before, if any."""
+        done = self.begin()
+        return None if done is None else booked_by(model, done)
+
+    def book(
+        self,
+        record: Any = None,
+        *,
+        kind: str,
+        on: date,
+        memo: str,
+        lines: list[Line],
+        reverses: Entry | None = None,
+    ) -> Entry:
+        """Post the event's entry, and link the sub-ledger `record` it books (already flushed) to it."""
+        event = engine.Event(self.key, self.payload, kind, on, memo, lines, reverses, self.maker)
+        entry = engine.post_event(self.actor, event)
+        if record is not None:
+            record.entry_id = entry.id
+            db.session.flush()
+        return entry

@@ -15,9 +15,8 @@ from ledger import engine, memos
 from ledger.engine import CASH, CONTRIBUTIONS, PLEDGES_RECEIVABLE, EntryKind, Line
 from ledger.models import Donor, DonorKind, Pledge, Receipt
 from ledger.services.booking import (
+    Booking,
     amount_field,
-    book,
-    booked_by,
     clearing_line,
     country,
     country_name,
@@ -82,8 +81,9 @@ def record_pledge(
         "earmark": earmark,
         "reference": reference,
     }
-    if done := engine.begin(key, payload):
-        return booked_by(Pledge, done)
+    booking = Booking(actor, key, payload)
+    if done := booking.booked_before(Pledge):
+        return done
     checked = each_field(
         money_fields(currency, amount, pledged_on, "pledged_on")
         | {
@@ -103,11 +103,8 @@ def record_pledge(
     db.session.add(pledge)
     db.session.flush()
     dims = {"donor_id": donor.id, "pledge_id": pledge.id, "country_code": donor.country_code}
-    book(
+    booking.book(
         pledge,
-        actor=actor,
-        key=key,
-        payload=payload,
         kind=EntryKind.PLEDGE,
         on=pledged_on,
         memo=memos.PLEDGE_EARMARKED.write(donor=donor.name, earmark=earmark)
@@ -187,8 +184,9 @@ def record_receipt(
         "reference": bank_reference,
         "rate": rate,
     }
-    if done := engine.begin(key, payload):
-        return booked_by(Receipt, done)
+    booking = Booking(actor, key, payload)
+    if done := booking.booked_before(Receipt):
+        return done
     checked = each_field(
         {
             "currency": currency_field(currency),
@@ -227,11 +225,8 @@ def record_receipt(
         lines = with_exchange_difference(
             [Line(CASH, currency, amount, cash_rate, dims=dims), cleared], currency, dims
         )
-    book(
+    booking.book(
         receipt,
-        actor=actor,
-        key=key,
-        payload=payload,
         kind=EntryKind.RECEIPT,
         on=received_on,
         memo=memos.RECEIPT.write(donor=donor.name, reference=receipt.bank_reference),

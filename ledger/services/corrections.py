@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -27,7 +28,7 @@ from ledger.models import (
     WithholdingTransfer,
 )
 from ledger.services import four_eyes
-from ledger.services.booking import booked_by, day_field, on_field, standing_count
+from ledger.services.booking import Booking, booked_by, day_field, on_field, standing_count
 from ledger.services.grants import pending_total, project_payments_reversed
 from ledger.services.victim_support import direct_support_reversed
 from vat.auth.actor import Actor
@@ -49,11 +50,11 @@ def reverse_entry(*, actor: Actor, key: str, entry: Entry, on: date, reason: str
     under the four-eyes policy: beyond the limits for its payee (the donor or the contributing
     country) it waits for a second fund manager, and the pending request is returned."""
     reason = (reason or "").strip()
-    payload = {"event": "reversal", "entry": entry.id, "on": on, "reason": reason}
+    booking = Booking(actor, key, {"event": "reversal", "entry": entry.id, "on": on, "reason": reason})
     engine.lock()
-    if (requested := four_eyes.existing(key, payload)) is not None:
+    if (requested := four_eyes.existing(booking)) is not None:
         return db.session.get_one(Entry, requested.entry_id) if requested.entry_id else requested
-    if done := engine.begin(key, payload):
+    if done := booking.begin():
         return done
     each_field(
         {
@@ -71,10 +72,8 @@ def reverse_entry(*, actor: Actor, key: str, entry: Entry, on: date, reason: str
         if asked is not None and asked.status == OutflowStatus.PENDING:
             raise Conflict(_l("A reversal of this entry already awaits approval."))
         outflow = four_eyes.submit(
-            actor=actor,
+            booking,
             kind=OutflowKind.REVERSAL,
-            key=key,
-            payload=payload,
             usd=_income_taken_back(entry),
             on=on,
             record_id=entry.id,
@@ -82,7 +81,7 @@ def reverse_entry(*, actor: Actor, key: str, entry: Entry, on: date, reason: str
             reason=reason[:300],
         )
         return db.session.get_one(Entry, outflow.entry_id) if outflow.entry_id else outflow
-    return _reverse(actor=actor, key=key, payload=payload, entry=entry, on=on, reason=reason, maker=None)
+    return _reverse(booking, entry, on, reason)
 
 
 def _income_taken_back(entry: Entry) -> Decimal:
@@ -111,16 +110,8 @@ def _payee(entry: Entry) -> str:
 def _post_approved(outflow: Outflow, actor: Actor, maker: Actor | None) -> int:
     entry = db.session.get_one(Entry, outflow.record_id)
     _check_reversible(entry)
-    reversal = _reverse(
-        actor=actor,
-        key=outflow.idempotency_key,
-        payload={"event": "reversal", "outflow": outflow.id},
-        entry=entry,
-        on=outflow.value_date,
-        reason=outflow.reason or "",
-        maker=maker,
-    )
-    return reversal.id
+    booking = Booking(actor, outflow.idempotency_key, {"event": "reversal", "outflow": outflow.id}, maker)
+    return _reverse(booking, entry, outflow.value_date, outflow.reason or "").id
 
 
 four_eyes.register(OutflowKind.REVERSAL, post=_post_approved)
@@ -152,56 +143,36 @@ def _check_reversible(entry: Entry) -> Entry:
     return entry
 
 
-def _reverse(
-    *,
-    actor: Actor,
-    key: str,
-    payload: dict[str, object],
-    entry: Entry,
-    on: date,
-    reason: str,
-    maker: Actor | None,
-) -> Entry:
+def _reverse(booking: Booking, entry: Entry, on: date, reason: str) -> Entry:
+    """Book the mirror image of `entry`, and of its programme support cost with it, on `on`."""
     project = booked_by(Project, entry) if entry.kind == EntryKind.GRANT_APPROVAL else None
     tranche = booked_by(Tranche, entry) if entry.kind == EntryKind.DISBURSEMENT else None
-    reversal = _mirror(actor=actor, key=key, payload=payload, entry=entry, on=on, memo=reason, maker=maker)
+    reversal = _mirror(booking, entry, on, reason)
     if tranche is not None:
         tranche.status = "reversed"
         if tranche.psc_entry_id:
             psc = db.session.get_one(Entry, tranche.psc_entry_id)
-            _mirror(
-                actor=actor, key=key + ":psc", payload=payload, entry=psc, on=on, memo=reason, maker=maker
-            )
+            _mirror(replace(booking, key=booking.key + ":psc"), psc, on, reason)
     if project is not None:
         project.status = ProjectStatus.CANCELLED.value
     db.session.flush()
     if tranche is not None:  # what it paid victims no longer reached them
         project_payments_reversed.send(
             current_app._get_current_object(),  # type: ignore[attr-defined]
-            actor=actor,
+            actor=booking.actor,
             ledger_entry_id=entry.id,
         )
     if entry.kind == EntryKind.VICTIM_SUPPORT:
         direct_support_reversed.send(
             current_app._get_current_object(),  # type: ignore[attr-defined]
-            actor=actor,
+            actor=booking.actor,
             ledger_entry_id=entry.id,
         )
     return reversal
 
 
-def _mirror(
-    *,
-    actor: Actor,
-    key: str,
-    payload: dict[str, object],
-    entry: Entry,
-    on: date,
-    memo: str,
-    maker: Actor | None,
-) -> Entry:
-    """Book the mirror image of `entry` (same dollar values, rates and dimensions); `maker` asked
-    for it when `actor` is the second fund manager approving it."""
+def _mirror(booking: Booking, entry: Entry, on: date, reason: str) -> Entry:
+    """Book the mirror image of `entry` (same dollar values, rates and dimensions)."""
     if entry.kind == EntryKind.REVERSAL:
         raise DomainError(refusals.REVERSING_A_REVERSAL)
     if engine.reversal_of(entry) is not None:
@@ -218,14 +189,10 @@ def _mirror(
         )
         for p in entry.postings
     ]
-    return engine.post(
-        actor=actor,
-        key=key,
-        payload=dict(payload),
+    return booking.book(
         kind=EntryKind.REVERSAL,
-        entry_date=on,
-        memo=memos.REVERSAL.write(seq=entry.seq, memo=memo),
+        on=on,
+        memo=memos.REVERSAL.write(seq=entry.seq, memo=reason),
         lines=lines,
         reverses=entry,
-        maker=maker,
     )

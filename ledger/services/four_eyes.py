@@ -29,7 +29,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from hmac import compare_digest
-from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -37,7 +36,7 @@ from sqlalchemy import func, or_, select
 
 from ledger import engine
 from ledger.models import Outflow, OutflowKind, OutflowStatus
-from ledger.services.booking import record_audit
+from ledger.services.booking import Booking, record_audit
 from vat.auth.actor import Actor
 from vat.auth.models import Role, User
 from vat.crypto import mac
@@ -79,12 +78,12 @@ def require_fund_manager(actor: Actor) -> None:
         raise NotAllowed(_l("Only a fund manager moves the fund's money."))
 
 
-def existing(key: str, payload: dict[str, Any]) -> Outflow | None:
-    """The outflow already requested under `key` for this same request (None if the key is new);
-    the same key with a different request is a conflict. Call under the ledger lock."""
-    engine.check_key(key)
-    found = db.session.scalar(select(Outflow).where(Outflow.idempotency_key == key))
-    if found is not None and found.request_hash != engine.request_hash(payload):
+def existing(booking: Booking) -> Outflow | None:
+    """The outflow already requested under the booking's key for this same request (None if the
+    key is new); the same key with a different request is a conflict. Call under the ledger lock."""
+    engine.check_key(booking.key)
+    found = db.session.scalar(select(Outflow).where(Outflow.idempotency_key == booking.key))
+    if found is not None and found.request_hash != engine.request_hash(booking.payload):
         raise Conflict(_l("This form was already submitted with different values; open it again."))
     return found
 
@@ -184,11 +183,9 @@ def _decided(outflow: Outflow) -> None:
 
 
 def submit(
+    booking: Booking,
     *,
-    actor: Actor,
     kind: OutflowKind,
-    key: str,
-    payload: dict[str, Any],
     usd: Decimal,
     on: date,
     record_id: int,
@@ -203,6 +200,7 @@ def submit(
     under the ledger lock (`engine.lock`), once the booking service has checked the request.
     `pre_approved`: two people approved it beforehand within limits of its own (a mission's
     rapid-response envelope, `ledger.services.envelopes`); it posts now and counts as any other."""
+    actor = booking.actor
     require_fund_manager(actor)
     usd_minor = engine.to_minor(usd, engine.USD)
     held = None
@@ -213,8 +211,8 @@ def submit(
     outflow = Outflow(
         kind=kind.value,
         status=OutflowStatus.PENDING.value,
-        idempotency_key=key,
-        request_hash=engine.request_hash(payload),
+        idempotency_key=booking.key,
+        request_hash=engine.request_hash(booking.payload),
         usd_minor=usd_minor,
         value_date=on,
         project_id=project_id,

@@ -4,6 +4,7 @@ tranches paid to partners (with maker–checker above a threshold and the progra
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, NoReturn
@@ -28,9 +29,8 @@ from ledger.models import (
 )
 from ledger.services import four_eyes
 from ledger.services.booking import (
+    Booking,
     amount_field,
-    book,
-    booked_by,
     booked_rate,
     clearing_line,
     country,
@@ -117,8 +117,9 @@ def approve_project(
         "end": planned_end,
         "cases": codes,
     }
-    if done := engine.begin(key, payload):
-        return booked_by(Project, done)
+    booking = Booking(actor, key, payload)
+    if done := booking.booked_before(Project):
+        return done
     checked = each_field(
         {
             "title": lambda: clean_text("title", title, max_length=200, required=True),
@@ -150,11 +151,8 @@ def approve_project(
     for case_code in codes:
         db.session.add(ProjectBeneficiary(project_id=project.id, case_code=case_code))
     dims = {"project_id": project.id, "country_code": code}
-    book(
+    booking.book(
         project,
-        actor=actor,
-        key=key,
-        payload=payload,
         kind=EntryKind.GRANT_APPROVAL,
         on=approved_on,
         memo=memos.GRANT.write(title=project.title, partner=project.partner),
@@ -256,7 +254,8 @@ def release_project(
         "reason": reason,
         "status": status.value,
     }
-    if engine.begin(key, payload):
+    booking = Booking(actor, key, payload)
+    if booking.begin():
         return project
     each_field(
         {
@@ -277,12 +276,9 @@ def release_project(
         dims = {"project_id": project.id, "country_code": project.country_code}
         usd = -engine.usd_balance(GRANTS_PAYABLE, project_id=project.id)
         rate = booked_rate(GRANTS_PAYABLE, project_id=project.id)
-        engine.post(
-            actor=actor,
-            key=key,
-            payload=payload,
+        booking.book(
             kind=EntryKind.GRANT_RELEASE,
-            entry_date=on,
+            on=on,
             memo=memos.RELEASE.write(status=status.value, title=project.title, reason=reason),
             lines=[
                 Line(GRANTS_PAYABLE, project.currency, left, rate, usd=usd, dims=dims),
@@ -385,10 +381,8 @@ def request_disbursement(
     db.session.flush()
     _record_victim_payments(project, tranche, paid)
     four_eyes.submit(
-        actor=actor,
+        Booking(actor, key, payload),
         kind=OutflowKind.TRANCHE,
-        key=key,
-        payload=payload,
         usd=usd,
         on=paid_on,
         record_id=tranche.id,
@@ -521,7 +515,7 @@ def _post_tranche(*, actor: Actor, tranche: Tranche, maker: Actor | None) -> Non
             )
         )
     dims = {"project_id": project.id, "country_code": project.country_code}
-    payload = {"event": "disbursement", "tranche": tranche.id}
+    booking = Booking(actor, tranche.idempotency_key, {"event": "disbursement", "tranche": tranche.id}, maker)
     cleared = clearing_line(
         GRANTS_PAYABLE, project.currency, amount, record={"project_id": project.id}, dims=dims, sign=1
     )
@@ -529,30 +523,22 @@ def _post_tranche(*, actor: Actor, tranche: Tranche, maker: Actor | None) -> Non
         CASH, project.currency, -amount, engine.rate_for(project.currency, tranche.paid_on), dims=dims
     )
     lines = with_exchange_difference([cleared, cash], project.currency, dims)
-    entry = engine.post(
-        actor=actor,
-        key=tranche.idempotency_key,
-        payload=payload,
+    entry = booking.book(
         kind=EntryKind.DISBURSEMENT,
-        entry_date=tranche.paid_on,
+        on=tranche.paid_on,
         memo=memos.TRANCHE.write(partner=project.partner, title=project.title, reference=tranche.reference),
         lines=lines,
-        maker=maker,
     )
     cash_id = engine.account_id(CASH)
     paid_usd = -sum(p.usd_minor for p in entry.postings if p.account_id == cash_id)
     psc = programme_support(engine.cents(paid_usd))
     psc_entry = None
     if psc:
-        psc_entry = engine.post(
-            actor=actor,
-            key=tranche.idempotency_key + ":psc",
-            payload=payload,
+        psc_entry = replace(booking, key=booking.key + ":psc").book(
             kind=EntryKind.PROGRAMME_SUPPORT,
-            entry_date=tranche.paid_on,
+            on=tranche.paid_on,
             memo=memos.SUPPORT_COST.write(rate=f"{psc_rate() * 100:.2f}", seq=entry.seq),
             lines=pair(PROGRAMME_SUPPORT, CASH, USD, psc, None, dims),
-            maker=maker,
         )
     _post_victim_payments(actor=actor, tranche=tranche, entry_id=entry.id, rate=cash.rate)
     tranche.status = "posted"

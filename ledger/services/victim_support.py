@@ -14,8 +14,7 @@ from ledger.engine import CASH, VICTIM_SUPPORT, EntryKind
 from ledger.models import DirectSupport, Outflow, OutflowKind, Project, SupportRoute
 from ledger.services import four_eyes
 from ledger.services.booking import (
-    book,
-    booked_by,
+    Booking,
     country,
     money_fields,
     pair,
@@ -67,11 +66,12 @@ def pay_direct_support(
         "basis": basis,
         "envelope": envelope_id,
     }
+    booking = Booking(actor, key, payload)
     engine.lock()
-    if (requested := four_eyes.existing(key, payload)) is not None:
+    if (requested := four_eyes.existing(booking)) is not None:
         return db.session.get_one(DirectSupport, requested.record_id)
-    if done := engine.begin(key, payload):
-        return booked_by(DirectSupport, done)
+    if done := booking.booked_before(DirectSupport):
+        return done
     four_eyes.require_fund_manager(actor)
     checked = each_field(
         {
@@ -99,10 +99,8 @@ def pay_direct_support(
     db.session.add(support)
     db.session.flush()
     four_eyes.submit(
-        actor=actor,
+        booking,
         kind=OutflowKind.DIRECT_SUPPORT,
-        key=key,
-        payload=payload,
         usd=engine.to_usd(amount, rate.rate if rate else Decimal(1)),
         on=paid_on,
         record_id=support.id,
@@ -155,16 +153,13 @@ def _post(outflow: Outflow, actor: Actor, maker: Actor | None) -> int:
     amount = engine.from_minor(support.amount_minor, currency)
     rate = engine.rate_for(currency, paid_on)
     dims = {"case_code": support.case_code, "country_code": support.country_code}
-    entry = book(
+    payload = {"event": "victim_support", "outflow": outflow.id}
+    entry = Booking(actor, outflow.idempotency_key, payload, maker).book(
         support,
-        actor=actor,
-        key=outflow.idempotency_key,
-        payload={"event": "victim_support", "outflow": outflow.id},
         kind=EntryKind.VICTIM_SUPPORT,
         on=paid_on,
         memo=memos.DIRECT_SUPPORT.write(case_code=support.case_code, purpose=support.purpose),
         lines=pair(VICTIM_SUPPORT, CASH, currency, amount, rate, dims),
-        maker=maker,
     )
     direct_support_paid.send(
         current_app._get_current_object(),  # type: ignore[attr-defined]

@@ -14,9 +14,8 @@ from ledger import engine, memos
 from ledger.engine import CASH, USD, WITHHELD_INCOME, WITHHELD_RECEIVABLE, EntryKind, Line
 from ledger.models import Withholding, WithholdingTransfer
 from ledger.services.booking import (
+    Booking,
     amount_field,
-    book,
-    booked_by,
     clearing_line,
     country,
     day_field,
@@ -68,8 +67,9 @@ def record_withholding(
         "decision": decision_reference,
         "mission": mission,
     }
-    if done := engine.begin(key, payload):
-        return booked_by(Withholding, done)
+    booking = Booking(actor, key, payload)
+    if done := booking.booked_before(Withholding):
+        return done
     checked = each_field(
         {"country_code": lambda: country(country_code)}
         | money_fields(currency, amount, decided_on, "decided_on")
@@ -93,11 +93,8 @@ def record_withholding(
     db.session.add(withholding)
     db.session.flush()
     dims = {"withholding_id": withholding.id, "country_code": code, "allegation_ref": allegation_ref}
-    book(
+    booking.book(
         withholding,
-        actor=actor,
-        key=key,
-        payload=payload,
         kind=EntryKind.WITHHOLDING,
         on=decided_on,
         memo=memos.WITHHELD.write(country=code, allegation=allegation_ref),
@@ -140,8 +137,9 @@ def record_withholding_transfer(
         "on": transferred_on,
         "reference": reference,
     }
-    if done := engine.begin(key, payload):
-        return booked_by(WithholdingTransfer, done)
+    booking = Booking(actor, key, payload)
+    if done := booking.booked_before(WithholdingTransfer):
+        return done
     if is_reversed(withholding.entry_id):
         raise DomainError(_l("That withholding was reversed."))
     each_field(
@@ -169,11 +167,8 @@ def record_withholding_transfer(
     cleared = clearing_line(
         WITHHELD_RECEIVABLE, currency, amount, record={"withholding_id": withholding.id}, dims=dims, sign=-1
     )
-    book(
+    booking.book(
         transfer,
-        actor=actor,
-        key=key,
-        payload=payload,
         kind=EntryKind.WITHHELD_TRANSFER,
         on=transferred_on,
         memo=memos.TRANSFER.write(country=withholding.country_code, allegation=withholding.allegation_ref),
