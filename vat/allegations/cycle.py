@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 
 from vat.allegations.clock import StepState, deadline, latest_late_start, timed
 from vat.allegations.cycle_models import NOT_REFERRED, AccountabilityStep, CycleRule
@@ -105,12 +105,14 @@ def overdue_cycle_steps(
 def _recorded(*names: str, latest: date | None = None, starting: bool = False) -> ColumnElement[bool]:
     """An allegation has a step of one of `names` (dated up to `latest`; one that starts the next
     step's limit, i.e. not recorded as "none", if `starting`)."""
-    conditions = [AccountabilityStep.allegation_id == Allegation.id, AccountabilityStep.step.in_(names)]
+    conditions: list[ColumnElement[bool]] = [AccountabilityStep.step.in_(names)]
     if latest is not None:
         conditions.append(AccountabilityStep.dated_on <= latest)
     if starting:
         conditions.append(AccountabilityStep.measure != NOT_REFERRED)
-    return exists().where(*conditions)
+    # Not correlated: read once per statement and probed per allegation (PostgreSQL hashes it),
+    # where an EXISTS inside a CASE ran once per allegation for each step named.
+    return Allegation.id.in_(select(AccountabilityStep.allegation_id).where(*conditions))
 
 
 def overdue_condition(rule: CycleRule, rule_list: Sequence[CycleRule], on: date) -> ColumnElement[bool]:
