@@ -264,3 +264,34 @@ def test_the_victims_cube_reads_the_place_and_date_index_alone(app, make_user, w
         statement, parameters = sent[-1]
         plan = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
         assert any("COVERING INDEX ix_vat_victim_place_registered_on" in row[-1] for row in plan), plan
+
+
+def test_the_cube_adds_up_records_sharing_a_day_and_a_month(app, make_user):
+    """The cube counts by day before naming the month: several records on one day at one place,
+    and others on other days of that month and quarter, all land in one cell each."""
+    days = [date(2024, 2, 9)] * 3 + [date(2024, 2, 27), date(2024, 3, 1), date(2024, 4, 1)]
+    places = [("CAF", "MINUSCA"), ("CAF", None)]
+    with app.app_context():
+        for n, (day, (country, mission)) in enumerate((d, p) for p in places for d in days):
+            victim = Victim(case_code=f"S-{n:03d}", country_code=country, mission=mission, registered_on=day)
+            db.session.add(victim)
+            db.session.flush()
+            build_claim(victim, "NPL", "recorded", day)
+            db.session.add(
+                Allegation(reference=f"SA-{n:03d}", country_code=country, mission=mission, received_on=day)
+            )
+        db.session.add(Allegation(reference="SA-NONE", country_code="CAF", mission=None, received_on=None))
+        db.session.flush()
+        month_counts.rebuild()
+        db.session.commit()
+    users = [make_user(role, scope).id for role, scope in ROLES]
+    expected = {
+        (country, mission, 2024, quarter): n for country, mission in places for quarter, n in ((1, 5), (2, 1))
+    }
+    with app.test_request_context():
+        for uid in users:
+            user = db.session.get_one(User, uid)
+            for population in POPULATIONS:
+                cube = period_cube(user, population)
+                extra = {("CAF", None, None, None): 1} if population == "allegations" else {}
+                assert cube == {**expected, **extra}, (user.role, population)

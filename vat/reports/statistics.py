@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from vat.allegations import month_counts
 from vat.allegations.models import (
@@ -246,35 +247,55 @@ def _claims(user: Actor, filters: VictimFilters, period: Period, limit: int) -> 
 
 def period_cube(user: Actor, population: str) -> dict[Setting, int]:
     """A population in the viewer's reach by country, mission, year and quarter of its date."""
-    everything = VictimFilters()
     if population == "allegations" and not sees_rows(user):  # nobody else breaks the glass
         row = month_counts.counts.c
         none = month_counts.NONE  # the kept counts' "no mission", "no day received": NULL here
         shown = [row.country_code, func.nullif(row.mission, none), func.nullif(row.month, none)]
-        query = select(*shown, func.sum(row.allegations)).having(func.sum(row.allegations) > 0)
-        columns: list[Any] = [row.country_code, row.mission, row.month]
-        conditions = [scope_filter(user, row.country_code, row.mission)]
-    elif population == "allegations":
-        columns = [Allegation.country_code, Allegation.mission, month_of(Allegation.received_on)]
-        query = select(*columns, func.count()).select_from(Allegation)
+        query = (
+            select(*shown, func.sum(row.allegations))
+            .where(scope_filter(user, row.country_code, row.mission))
+            .group_by(row.country_code, row.mission, row.month)
+            .having(func.sum(row.allegations) > 0)
+        )
+    else:
+        # Grouped by day first and the month named once per day, not per record: PostgreSQL's
+        # to_char casts every day to a timestamp with time zone, SQLite's strftime parses it.
+        days = _by_day(user, population).subquery()
+        month = month_of(days.c.day)
+        query = select(days.c.country_code, days.c.mission, month, func.sum(days.c.records)).group_by(
+            days.c.country_code, days.c.mission, month
+        )
+    cube: dict[Setting, int] = {}
+    for found in db.session.execute(query):
+        country, mission, month_name, n = tuple(found)
+        year, quarter = (int(month_name[:4]), (int(month_name[5:7]) + 2) // 3) if month_name else (None, None)
+        key = (country, mission, year, quarter)
+        cube[key] = cube.get(key, 0) + int(n)
+    return cube
+
+
+def _by_day(user: Actor, population: str) -> Select[str, str | None, date | None, int]:
+    """A population's records in the viewer's reach counted by country, mission and day."""
+    everything = VictimFilters()
+    if population == "allegations":
+        place, day = (Allegation.country_code, Allegation.mission), Allegation.received_on
+        query = select(*place, day.label("day"), func.count().label("records")).select_from(Allegation)
         conditions = place_conditions(
             user, everything, record=Allegation, record_type="allegation", dated=Allegation.received_on
         )
     elif population == "victims":
-        columns = [Victim.country_code, Victim.mission, month_of(Victim.registered_on)]
-        query = select(*columns, func.count()).select_from(Victim)
+        place, day = (Victim.country_code, Victim.mission), Victim.registered_on
+        query = select(*place, day.label("day"), func.count().label("records")).select_from(Victim)
         conditions = victim_conditions(user, everything, consented_only=False)
     else:
-        columns = [Victim.country_code, Victim.mission, month_of(Claim.opened_on)]
-        query = select(*columns, func.count()).select_from(Claim).join(Victim, Victim.id == Claim.victim_id)
+        place, day = (Victim.country_code, Victim.mission), Claim.opened_on
+        query = (
+            select(*place, day.label("day"), func.count().label("records"))
+            .select_from(Claim)
+            .join(Victim, Victim.id == Claim.victim_id)
+        )
         conditions = claim_conditions(user, everything, consented_only=False)
-    cube: dict[Setting, int] = {}
-    for found in db.session.execute(query.where(*conditions).group_by(*columns)):
-        country, mission, month, n = tuple(found)
-        year, quarter = (int(month[:4]), (int(month[5:7]) + 2) // 3) if month else (None, None)
-        key = (country, mission, year, quarter)
-        cube[key] = cube.get(key, 0) + int(n)
-    return cube
+    return query.where(*conditions).group_by(*place, day)
 
 
 def setting_of(filters: VictimFilters, period: Period) -> Setting:
