@@ -3,6 +3,7 @@ behind schedule (a rule written in Python for one project and in SQL for the cou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -150,14 +151,68 @@ def individual_share(paid: Decimal, disbursed: Decimal) -> Decimal | None:
 PORTFOLIO_BALANCE = ("project_id", "account_id", "usd_minor", "usd_debit_minor")
 
 
-def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str, Any]]:
-    """Every project approved by `end`: approved, disbursed and remaining (US dollars, reversals
-    netted against what they reverse), schedule, and how many victims its tranches paid (count
-    only). The money is read from the balances the engine keeps, one row per project and account:
-    only an approval debits grant expense; the cash a project drew is its tranches and their
-    programme support cost; grants payable is what remains. When nothing on a project is dated
-    after `end`, each project's totals kept per account (ledger.project_balances) are those rows."""
-    today = today or date.today()
+def project_portfolio(
+    end: date, *, today: date | None = None, offset: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Every project approved by `end` (or `limit` of them from `offset`, in the same order):
+    approved, disbursed and remaining (US dollars, reversals netted against what they reverse),
+    schedule, and how many victims its tranches paid (count only)."""
+    query = _portfolio(end, today or date.today()).order_by(Project.approved_on, Project.id)
+    if limit is not None:  # a page: the rows the page shows, not the whole portfolio's
+        query = query.limit(limit).offset(offset)
+    projects = []
+    for row in db.session.execute(query).all():
+        item = dict(zip(_PORTFOLIO_COLUMNS, row, strict=True))
+        for name in ("approved", "disbursed", "remaining", "paid_to_victims", "reported_to_victims"):
+            item[name] = engine.cents(item[name])
+        item["behind_schedule"] = bool(item["behind_schedule"])
+        item["individual_share"] = individual_share(item["paid_to_victims"], item["disbursed"])
+        item["reported_share"] = individual_share(item["reported_to_victims"], item["disbursed"])
+        projects.append(item)
+    return projects
+
+
+@dataclass(frozen=True)
+class PortfolioTotals:
+    """The whole portfolio's count and sums (US dollars), and how many of its projects paid, or
+    were reported reaching, from 1 to `few_below` − 1 victims."""
+
+    projects: int
+    disbursed: Decimal
+    paid_to_victims: Decimal
+    reported_to_victims: Decimal
+    few_paid: int
+    few_reported: int
+
+
+def portfolio_totals(end: date, *, few_below: int = 1) -> PortfolioTotals:
+    """`project_portfolio(end)`'s count and sums in one aggregate statement, without its rows."""
+    rows = _portfolio(end, date.today()).subquery("portfolio")
+
+    def few(victims: Any) -> ColumnElement[int]:
+        return summed(case((and_(victims > 0, victims < few_below), 1), else_=0))
+
+    count, disbursed, paid, reported, few_paid, few_reported = db.session.execute(
+        select(
+            func.count(),
+            summed(rows.c.disbursed),
+            summed(rows.c.paid_to_victims),
+            summed(rows.c.reported_to_victims),
+            few(rows.c.victims_paid),
+            few(rows.c.victims_reported),
+        )
+    ).one()
+    # A sum over no rows in Python is Decimal(0), over some the cents' exponent: as the rows' sum reads.
+    money = engine.cents if count else Decimal
+    return PortfolioTotals(count, money(disbursed), money(paid), money(reported), few_paid, few_reported)
+
+
+def _portfolio(end: date, today: date) -> Select[*tuple[Any, ...]]:
+    """The portfolio's rows, unordered, one column per `_PORTFOLIO_COLUMNS` name. The money is
+    read from the balances the engine keeps, one row per project and account: only an approval
+    debits grant expense; the cash a project drew is its tranches and their programme support
+    cost; grants payable is what remains. When nothing on a project is dated after `end`, each
+    project's totals kept per account (ledger.project_balances) are those rows."""
     covered = project_balances.covers(end)
     if covered:  # nothing posted on a project after `end`: its totals are it
         kept = select(*(project_balances.totals.c[name] for name in PORTFOLIO_BALANCE)).subquery("balance")
@@ -204,42 +259,32 @@ def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str,
         .subquery("reported")
     )
     late = _behind_schedule_sql(today)
-    result = db.session.execute(
-        select(
-            Project.title,
-            Project.partner,
-            Project.country_code,
-            Project.focus,
-            Project.status,
-            Project.planned_start,
-            Project.planned_end,
-            Project.actual_start,
-            Project.actual_end,
-            case((withdrawn_on <= end, 0), else_=func.coalesce(money.c.approved, 0)),
-            func.coalesce(money.c.disbursed, 0),
-            func.coalesce(money.c.remaining, 0),
-            func.coalesce(paid.c.victims, 0),
-            func.coalesce(paid.c.usd, 0),
-            case((late, 1), else_=0),
-            func.coalesce(reported.c.victims, 0),
-            func.coalesce(reported.c.usd, 0),
-        )
+    columns = (
+        Project.title,
+        Project.partner,
+        Project.country_code,
+        Project.focus,
+        Project.status,
+        Project.planned_start,
+        Project.planned_end,
+        Project.actual_start,
+        Project.actual_end,
+        case((withdrawn_on <= end, 0), else_=func.coalesce(money.c.approved, 0)),
+        func.coalesce(money.c.disbursed, 0),
+        func.coalesce(money.c.remaining, 0),
+        func.coalesce(paid.c.victims, 0),
+        func.coalesce(paid.c.usd, 0),
+        case((late, 1), else_=0),
+        func.coalesce(reported.c.victims, 0),
+        func.coalesce(reported.c.usd, 0),
+    )
+    return (
+        select(*(column.label(name) for column, name in zip(columns, _PORTFOLIO_COLUMNS, strict=True)))
         .outerjoin(money, money.c.project_id == Project.id)
         .outerjoin(paid, paid.c.project_id == Project.id)
         .outerjoin(reported, reported.c.project_id == Project.id)
         .where(Project.approved_on <= end)
-        .order_by(Project.approved_on, Project.id)
-    ).all()
-    projects = []
-    for row in result:
-        item = dict(zip(_PORTFOLIO_COLUMNS, row, strict=True))
-        for name in ("approved", "disbursed", "remaining", "paid_to_victims", "reported_to_victims"):
-            item[name] = engine.cents(item[name])
-        item["behind_schedule"] = bool(item["behind_schedule"])
-        item["individual_share"] = individual_share(item["paid_to_victims"], item["disbursed"])
-        item["reported_share"] = individual_share(item["reported_to_victims"], item["disbursed"])
-        projects.append(item)
-    return projects
+    )
 
 
 def _reached(model: Any, dated: ColumnElement[bool]) -> Select[Any]:

@@ -301,3 +301,44 @@ def test_the_portfolio_counts_the_victims_paid_by_its_end_read_either_way(people
         "Cash for rent": (2, 17000),
         "School fees": (1, 3000),
     }
+
+
+def test_the_portfolio_read_a_page_at_a_time_gives_the_whole_portfolios_rows_and_totals(
+    people: Any,
+) -> None:
+    """Issue 14: the fund page reads only its page of the portfolio (ordered, cut in SQL) and the
+    totals from an aggregate statement: over every page, the same rows in the same order with the
+    same small counts hidden, and on each page the whole portfolio's count, sums and shares."""
+    _advocate, fund, project, (first, second, third) = people
+    fund.disburse(
+        project, "900.00", ON, victim_payments=[(first, Decimal("100.00")), (second, Decimal("5.00"))]
+    )
+    one = fund.project("700.00", ON, until=ON + timedelta(days=90), title="One paid", case_codes=[third])
+    fund.disburse(one, "300.00", ON + timedelta(days=1), victim_payments=[(third, Decimal("30.00"))])
+    for title in ("Nothing paid", "Not yet drawn", "Last"):
+        fund.project("100.00", ON + timedelta(days=1), until=ON + timedelta(days=90), title=title)
+    db.session.commit()
+    for end in (ON, ON + timedelta(days=1)):  # before the last postings (the balances) and after
+        every = project_portfolio(end, today=end)
+        paid = sum((p["paid_to_victims"] for p in every), Decimal(0))
+        disbursed = sum((p["disbursed"] for p in every), Decimal(0))
+        assert disbursed > 0 and len(every) in (2, 5)
+        for below in (1, 2, 3):
+            whole = fund_statement(ON, end, today=end, small_counts_below=below)
+            few = [p for p in every if 0 < p["victims_paid"] < below]
+            assert whole.individual == (None if few else (paid, disbursed, individual_share(paid, disbursed)))
+            assert whole.project_count == len(whole.projects) == len(every)
+            pages = [
+                fund_statement(ON, end, today=end, small_counts_below=below, page=(offset, 2))
+                for offset in (0, 2, 4, 6)
+            ]
+            assert [len(page.projects) for page in pages] == [
+                min(2, max(0, len(every) - o)) for o in (0, 2, 4, 6)
+            ]
+            assert [p for page in pages for p in page.projects] == whole.projects, (end, below)
+            for page in pages:
+                assert (page.project_count, page.individual, page.reported) == (
+                    whole.project_count,
+                    whole.individual,
+                    whole.reported,
+                )

@@ -15,6 +15,7 @@ from ledger.services.partner_reports import KIND_LABELS
 from vat.auth.policy import Permission, requires
 from vat.db import db
 from vat.inputs import today
+from vat.paging import PAGE_SIZES, Page, page_number
 from vat.reports.charts import income_and_spending_chart
 from vat.reports.fund import PROJECT_KEYS, FundStatement, fund_statement
 from vat.reports.pdf import fund_statement_pdf
@@ -48,7 +49,11 @@ def fund_period() -> tuple[Any, date, date]:
 @requires(Permission.READ_LEDGER)
 def fund() -> str:
     form, start, end = fund_period()
-    statement = fund_statement(start, end, small_counts_below=small_counts_below())
+    # The portfolio's page is cut in SQL (its totals from an aggregate): ~2,000 projects at scale.
+    number, per_page = page_number(request.args.get("page")), PAGE_SIZES[1]
+    statement = fund_statement(
+        start, end, small_counts_below=small_counts_below(), page=((number - 1) * per_page, per_page)
+    )
     chart = income_and_spending_chart(
         chart_id="fund-by-month",
         title=_(
@@ -63,7 +68,13 @@ def fund() -> str:
     # Every table that grows with the fund a page at a time, each with its own page in the address:
     # every project, donor, country and report counts in the statement.
     pages = {
-        "portfolio": paged("page", statement.projects),
+        "portfolio": Page(
+            items=statement.projects,
+            page=number,
+            per_page=per_page,
+            total=statement.project_count,
+            more=statement.project_count > number * per_page,
+        ),
         "pledges": paged("donors_page", statement.pledges),
         "withheld": paged("countries_page", statement.withheld),
         "reports": paged("reports_page", statement.reports),
