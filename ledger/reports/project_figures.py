@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, case, cast, func, or_, select, true
 
 from ledger import engine, project_balances
 from ledger.balances import balances, summed
@@ -151,25 +151,12 @@ def individual_share(paid: Decimal, disbursed: Decimal) -> Decimal | None:
 PORTFOLIO_BALANCE = ("project_id", "account_id", "usd_minor", "usd_debit_minor")
 
 
-def project_portfolio(
-    end: date, *, today: date | None = None, offset: int = 0, limit: int | None = None
-) -> list[dict[str, Any]]:
-    """Every project approved by `end` (or `limit` of them from `offset`, in the same order):
-    approved, disbursed and remaining (US dollars, reversals netted against what they reverse),
-    schedule, and how many victims its tranches paid (count only)."""
+def project_portfolio(end: date, *, today: date | None = None) -> list[dict[str, Any]]:
+    """Every project approved by `end`: approved, disbursed and remaining (US dollars, reversals
+    netted against what they reverse), schedule, and how many victims its tranches paid (count
+    only)."""
     query = _portfolio(end, today or date.today()).order_by(Project.approved_on, Project.id)
-    if limit is not None:  # a page: the rows the page shows, not the whole portfolio's
-        query = query.limit(limit).offset(offset)
-    projects = []
-    for row in db.session.execute(query).all():
-        item = dict(zip(_PORTFOLIO_COLUMNS, row, strict=True))
-        for name in ("approved", "disbursed", "remaining", "paid_to_victims", "reported_to_victims"):
-            item[name] = engine.cents(item[name])
-        item["behind_schedule"] = bool(item["behind_schedule"])
-        item["individual_share"] = individual_share(item["paid_to_victims"], item["disbursed"])
-        item["reported_share"] = individual_share(item["reported_to_victims"], item["disbursed"])
-        projects.append(item)
-    return projects
+    return [_project(row) for row in db.session.execute(query).all()]
 
 
 @dataclass(frozen=True)
@@ -185,30 +172,84 @@ class PortfolioTotals:
     few_reported: int
 
 
+def portfolio_page(
+    end: date, *, offset: int, limit: int, today: date | None = None, few_below: int = 1
+) -> tuple[list[dict[str, Any]], PortfolioTotals]:
+    """`limit` of `project_portfolio(end)`'s rows from `offset`, in its order, and the whole
+    portfolio's totals: one statement, the totals summed over every row before the LIMIT."""
+    query = _portfolio(end, today or date.today(), few_below=few_below).order_by(
+        Project.approved_on, Project.id
+    )
+    rows = db.session.execute(query.limit(limit).offset(offset)).all()
+    if not rows:  # past the last page, or no project: no row to carry the totals
+        return [], portfolio_totals(end, few_below=few_below)
+    shown = len(_PORTFOLIO_COLUMNS)
+    return [_project(row[:shown]) for row in rows], _totals(*rows[0][shown:])
+
+
 def portfolio_totals(end: date, *, few_below: int = 1) -> PortfolioTotals:
-    """`project_portfolio(end)`'s count and sums in one aggregate statement, without its rows."""
+    """`project_portfolio(end)`'s totals in one aggregate statement, without its rows."""
     rows = _portfolio(end, date.today()).subquery("portfolio")
 
     def few(victims: Any) -> ColumnElement[int]:
         return summed(case((and_(victims > 0, victims < few_below), 1), else_=0))
 
-    count, disbursed, paid, reported, few_paid, few_reported = db.session.execute(
-        select(
-            func.count(),
-            summed(rows.c.disbursed),
-            summed(rows.c.paid_to_victims),
-            summed(rows.c.reported_to_victims),
-            few(rows.c.victims_paid),
-            few(rows.c.victims_reported),
-        )
-    ).one()
+    return _totals(
+        *db.session.execute(
+            select(
+                func.count(),
+                summed(rows.c.disbursed),
+                summed(rows.c.paid_to_victims),
+                summed(rows.c.reported_to_victims),
+                few(rows.c.victims_paid),
+                few(rows.c.victims_reported),
+            )
+        ).one()
+    )
+
+
+def totals_of(projects: list[dict[str, Any]], few_below: int = 1) -> PortfolioTotals:
+    """`portfolio_totals` of the rows at hand (the whole portfolio's)."""
+
+    def added(name: str) -> Decimal:
+        return sum((p[name] for p in projects), Decimal(0))
+
+    def few(name: str) -> int:
+        return sum(1 for p in projects if 0 < p[name] < few_below)
+
+    return PortfolioTotals(
+        len(projects),
+        added("disbursed"),
+        added("paid_to_victims"),
+        added("reported_to_victims"),
+        few("victims_paid"),
+        few("victims_reported"),
+    )
+
+
+def _project(row: Any) -> dict[str, Any]:
+    item = dict(zip(_PORTFOLIO_COLUMNS, row, strict=True))
+    for name in ("approved", "disbursed", "remaining", "paid_to_victims", "reported_to_victims"):
+        item[name] = engine.cents(item[name])
+    item["behind_schedule"] = bool(item["behind_schedule"])
+    item["individual_share"] = individual_share(item["paid_to_victims"], item["disbursed"])
+    item["reported_share"] = individual_share(item["reported_to_victims"], item["disbursed"])
+    return item
+
+
+def _totals(
+    count: int, disbursed: int, paid: int, reported: int, few_paid: int, few_reported: int
+) -> PortfolioTotals:
     # A sum over no rows in Python is Decimal(0), over some the cents' exponent: as the rows' sum reads.
     money = engine.cents if count else Decimal
-    return PortfolioTotals(count, money(disbursed), money(paid), money(reported), few_paid, few_reported)
+    return PortfolioTotals(
+        count, money(disbursed), money(paid), money(reported), int(few_paid), int(few_reported)
+    )
 
 
-def _portfolio(end: date, today: date) -> Select[*tuple[Any, ...]]:
-    """The portfolio's rows, unordered, one column per `_PORTFOLIO_COLUMNS` name. The money is
+def _portfolio(end: date, today: date, *, few_below: int | None = None) -> Select[*tuple[Any, ...]]:
+    """The portfolio's rows, unordered, one column per `_PORTFOLIO_COLUMNS` name (and with
+    `few_below`, the whole portfolio's totals after them on every row). The money is
     read from the balances the engine keeps, one row per project and account: only an approval
     debits grant expense; the cash a project drew is its tranches and their programme support
     cost; grants payable is what remains. When nothing on a project is dated after `end`, each
@@ -259,27 +300,44 @@ def _portfolio(end: date, today: date) -> Select[*tuple[Any, ...]]:
         .subquery("reported")
     )
     late = _behind_schedule_sql(today)
-    columns = (
-        Project.title,
-        Project.partner,
-        Project.country_code,
-        Project.focus,
-        Project.status,
-        Project.planned_start,
-        Project.planned_end,
-        Project.actual_start,
-        Project.actual_end,
-        case((withdrawn_on <= end, 0), else_=func.coalesce(money.c.approved, 0)),
-        func.coalesce(money.c.disbursed, 0),
-        func.coalesce(money.c.remaining, 0),
-        func.coalesce(paid.c.victims, 0),
-        func.coalesce(paid.c.usd, 0),
-        case((late, 1), else_=0),
-        func.coalesce(reported.c.victims, 0),
-        func.coalesce(reported.c.usd, 0),
-    )
+    named = {
+        "title": Project.title,
+        "partner": Project.partner,
+        "country": Project.country_code,
+        "focus": Project.focus,
+        "status": Project.status,
+        "planned_start": Project.planned_start,
+        "planned_end": Project.planned_end,
+        "actual_start": Project.actual_start,
+        "actual_end": Project.actual_end,
+        "approved": case((withdrawn_on <= end, 0), else_=func.coalesce(money.c.approved, 0)),
+        "disbursed": func.coalesce(money.c.disbursed, 0),
+        "remaining": func.coalesce(money.c.remaining, 0),
+        "victims_paid": func.coalesce(paid.c.victims, 0),
+        "paid_to_victims": func.coalesce(paid.c.usd, 0),
+        "behind_schedule": case((late, 1), else_=0),
+        "victims_reported": func.coalesce(reported.c.victims, 0),
+        "reported_to_victims": func.coalesce(reported.c.usd, 0),
+    }
+    columns: list[ColumnElement[Any]] = [named[name].label(name) for name in _PORTFOLIO_COLUMNS]
+    if few_below is not None:  # window sums: computed over every row, before a LIMIT cuts a page
+
+        def total(column: Any) -> ColumnElement[int]:
+            return cast(func.coalesce(func.sum(column).over(), 0), BigInteger)
+
+        def few(victims: Any) -> ColumnElement[int]:
+            return total(case((and_(victims > 0, victims < few_below), 1), else_=0))
+
+        columns += [
+            func.count().over(),
+            total(named["disbursed"]),
+            total(named["paid_to_victims"]),
+            total(named["reported_to_victims"]),
+            few(named["victims_paid"]),
+            few(named["victims_reported"]),
+        ]
     return (
-        select(*(column.label(name) for column, name in zip(columns, _PORTFOLIO_COLUMNS, strict=True)))
+        select(*columns)
         .outerjoin(money, money.c.project_id == Project.id)
         .outerjoin(paid, paid.c.project_id == Project.id)
         .outerjoin(reported, reported.c.project_id == Project.id)
