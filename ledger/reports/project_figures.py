@@ -173,10 +173,11 @@ class PortfolioTotals:
 
 
 def portfolio_page(
-    end: date, *, offset: int, limit: int, today: date | None = None, few_below: int = 1
+    end: date, *, offset: int, limit: int | None, today: date | None = None, few_below: int = 1
 ) -> tuple[list[dict[str, Any]], PortfolioTotals]:
-    """`limit` of `project_portfolio(end)`'s rows from `offset`, in its order, and the whole
-    portfolio's totals: one statement, the totals summed over every row before the LIMIT."""
+    """`limit` (None: every one) of `project_portfolio(end)`'s rows from `offset`, in its order,
+    and the whole portfolio's totals: one statement, the totals summed over every row before the
+    LIMIT."""
     query = _portfolio(end, today or date.today(), few_below=few_below).order_by(
         Project.approved_on, Project.id
     )
@@ -208,25 +209,6 @@ def portfolio_totals(end: date, *, few_below: int = 1) -> PortfolioTotals:
     )
 
 
-def totals_of(projects: list[dict[str, Any]], few_below: int = 1) -> PortfolioTotals:
-    """`portfolio_totals` of the rows at hand (the whole portfolio's)."""
-
-    def added(name: str) -> Decimal:
-        return sum((p[name] for p in projects), Decimal(0))
-
-    def few(name: str) -> int:
-        return sum(1 for p in projects if 0 < p[name] < few_below)
-
-    return PortfolioTotals(
-        len(projects),
-        added("disbursed"),
-        added("paid_to_victims"),
-        added("reported_to_victims"),
-        few("victims_paid"),
-        few("victims_reported"),
-    )
-
-
 def _project(row: Any) -> dict[str, Any]:
     item = dict(zip(_PORTFOLIO_COLUMNS, row, strict=True))
     for name in ("approved", "disbursed", "remaining", "paid_to_victims", "reported_to_victims"):
@@ -240,7 +222,7 @@ def _project(row: Any) -> dict[str, Any]:
 def _totals(
     count: int, disbursed: int, paid: int, reported: int, few_paid: int, few_reported: int
 ) -> PortfolioTotals:
-    # A sum over no rows in Python is Decimal(0), over some the cents' exponent: as the rows' sum reads.
+    # No project: a plain zero; some: the cents' exponent, as their rows' sum reads.
     money = engine.cents if count else Decimal
     return PortfolioTotals(
         count, money(disbursed), money(paid), money(reported), int(few_paid), int(few_reported)

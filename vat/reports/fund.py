@@ -14,12 +14,10 @@ from ledger.reports.project_figures import (
     PROJECT_KEYS,
     individual_share,
     portfolio_page,
-    project_portfolio,
-    totals_of,
 )
 from ledger.services import partner_reports
 
-__all__ = ["PROJECT_KEYS", "FundStatement", "fund_statement", "project_portfolio"]
+__all__ = ["PROJECT_KEYS", "FundStatement", "fund_statement"]
 
 
 @dataclass
@@ -49,15 +47,10 @@ def fund_statement(
     project, or the (offset, limit) `page` of them; `project_count` counts every one). A
     project's count of victims paid from 1 to `small_counts_below` − 1 is hidden (None), with
     what they were paid and its share."""
-    today = today or date.today()
-    if page is None:
-        projects = project_portfolio(end, today=today)
-        totals = totals_of(projects, small_counts_below)
-    else:
-        offset, limit = page
-        projects, totals = portfolio_page(
-            end, offset=offset, limit=limit, today=today, few_below=small_counts_below
-        )
+    offset, limit = page or (0, None)
+    projects, totals = portfolio_page(
+        end, offset=offset, limit=limit, today=today or date.today(), few_below=small_counts_below
+    )
     individual: tuple[Decimal, Decimal, Decimal | None] | None = (
         totals.paid_to_victims,
         totals.disbursed,
