@@ -17,7 +17,7 @@ Rules it enforces (each also checked from scratch by `flask ledger verify`):
 
 The transaction holding the lock reads what the checks need once (`ledger.state`), so a booking
 only writes. `post` books one entry; `post_many` books a list of events in one transaction with
-the same checks (one INSERT per table); `post` is `post_many` of one.
+the same checks (one INSERT per table); `post` is `post_many` of one event.
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def refuse_closed_or_future(*days: date, closed: set[date] | None = None) -> Non
 
 @dataclass
 class Event:
-    """One entry to book with `post_many`: the arguments of `post`, less the actor."""
+    """One entry to book with `post` or `post_many`."""
 
     key: str
     payload: dict[str, Any]
@@ -247,24 +247,9 @@ def _ledger(key: str | None = None) -> Ledger:
     return state.known(key)  # takes the lock with its first read
 
 
-def post(
-    *,
-    actor: Actor | None,
-    key: str,
-    payload: dict[str, Any],
-    kind: str,
-    entry_date: date,
-    memo: str,
-    lines: list[Line],
-    reverses: Entry | None = None,
-    maker: Actor | None = None,
-) -> Entry:
-    """Book one balanced entry. Call `begin` first (it takes the lock and checks the key)."""
-    return post_event(actor, Event(key, payload, kind, entry_date, memo, lines, reverses, maker))
-
-
-def post_event(actor: Actor | None, event: Event) -> Entry:
-    """`post` the entry of one `event`."""
+def post(actor: Actor | None, event: Event) -> Entry:
+    """Book the balanced entry of one `event`. Call `begin` first (it takes the lock and checks the
+    key)."""
     ids, written = _post(actor, [event])
     if ids[0] not in written:  # booked before, under this key
         return db.session.get_one(Entry, ids[0])

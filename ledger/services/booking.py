@@ -244,7 +244,7 @@ class Booking:
     ) -> Entry:
         """Post the event's entry, and link the sub-ledger `record` it books (already flushed) to it."""
         event = engine.Event(self.key, self.payload, kind, on, memo, lines, reverses, self.maker)
-        entry = engine.post_event(self.actor, event)
+        entry = engine.post(self.actor, event)
         if record is not None:
             record.entry_id = entry.id
             db.session.flush()

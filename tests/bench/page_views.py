@@ -42,13 +42,15 @@ def book(number: int) -> None:
     key = f"first-view-{number}"
     assert engine.begin(key, {"n": number}) is None
     engine.post(
-        actor=None,
-        key=key,
-        payload={"n": number},
-        kind=EntryKind.RECEIPT,
-        entry_date=date.today(),
-        memo="benchmark: first view after a booking",
-        lines=[Line(CASH, "USD", amount), Line(CONTRIBUTIONS, "USD", -amount)],
+        None,
+        engine.Event(
+            key=key,
+            payload={"n": number},
+            kind=EntryKind.RECEIPT,
+            entry_date=date.today(),
+            memo="benchmark: first view after a booking",
+            lines=[Line(CASH, "USD", amount), Line(CONTRIBUTIONS, "USD", -amount)],
+        ),
     )
     db.session.commit()
 

@@ -55,15 +55,7 @@ def _book_ours(app: Flask, day: date) -> tuple[float, float]:
         for number in range(BOOKINGS):
             event = _event(number, day)
             assert engine.begin(event.key, event.payload) is None
-            engine.post(
-                actor=None,
-                key=event.key,
-                payload=event.payload,
-                kind=event.kind,
-                entry_date=event.entry_date,
-                memo=event.memo,
-                lines=event.lines,
-            )
+            engine.post(None, event)
             db.session.commit()
         single = time.perf_counter() - started
         started = time.perf_counter()

@@ -50,13 +50,10 @@ def key() -> str:
 def post_receipt(lines: list[Line]) -> Entry:
     """Book `lines` straight through the engine, as no user (the engine's own checks only)."""
     return engine.post(
-        actor=None,
-        key=key(),
-        payload={},
-        kind=EntryKind.RECEIPT,
-        entry_date=date(2019, 1, 1),
-        memo="",
-        lines=lines,
+        None,
+        engine.Event(
+            key=key(), payload={}, kind=EntryKind.RECEIPT, entry_date=date(2019, 1, 1), memo="", lines=lines
+        ),
     )
 
 

@@ -57,17 +57,19 @@ def test_rounding_residual_goes_to_a_zero_line_on_the_rounding_account(fund):
     k = key()
     assert engine.begin(k, {}) is None
     entry = engine.post(
-        actor=fund.maker,
-        key=k,
-        payload={},
-        kind=EntryKind.RECEIPT,
-        entry_date=date(2019, 1, 15),
-        memo="three lines at a rate that leaves a cent",
-        lines=[
-            Line(engine.CASH, "EUR", D("0.02"), rate),  # 0.0067 → 0.01
-            Line(engine.CONTRIBUTIONS, "EUR", D("-0.01"), rate),  # 0.0033 → 0.00
-            Line(engine.CONTRIBUTIONS, "EUR", D("-0.01"), rate),
-        ],
+        fund.maker,
+        engine.Event(
+            key=k,
+            payload={},
+            kind=EntryKind.RECEIPT,
+            entry_date=date(2019, 1, 15),
+            memo="three lines at a rate that leaves a cent",
+            lines=[
+                Line(engine.CASH, "EUR", D("0.02"), rate),  # 0.0067 → 0.01
+                Line(engine.CONTRIBUTIONS, "EUR", D("-0.01"), rate),  # 0.0033 → 0.00
+                Line(engine.CONTRIBUTIONS, "EUR", D("-0.01"), rate),
+            ],
+        ),
     )
     residual = [p for p in entry.postings if p.account_id == engine.account_id(engine.ROUNDING)]
     assert len(residual) == 1 and residual[0].amount_minor == 0 and residual[0].usd_minor == -1

@@ -70,7 +70,7 @@ def test_a_batch_books_each_event_as_its_own_chained_entry(fund):
 
 def test_post_returns_the_entry_with_its_postings(fund):
     fund.contribute("1000")
-    entry = engine.post(actor=fund.maker, **vars(payment("10")))
+    entry = engine.post(fund.maker, payment("10"))
     assert isinstance(entry, Entry) and len(entry.postings) == 2
     assert sum(p.usd_minor for p in entry.postings) == 0
 

@@ -33,13 +33,15 @@ def statements() -> AbstractContextManager[list[str]]:
 
 def book(actor: User | None, booking_key: str, amount: str) -> Any:
     return engine.post(
-        actor=actor,
-        key=booking_key,
-        payload={"amount": amount},
-        kind=EntryKind.RECEIPT,
-        entry_date=date(2019, 1, 15),
-        memo="counted",
-        lines=[Line(CASH, "USD", Decimal(amount)), Line(CONTRIBUTIONS, "USD", -Decimal(amount))],
+        actor,
+        engine.Event(
+            key=booking_key,
+            payload={"amount": amount},
+            kind=EntryKind.RECEIPT,
+            entry_date=date(2019, 1, 15),
+            memo="counted",
+            lines=[Line(CASH, "USD", Decimal(amount)), Line(CONTRIBUTIONS, "USD", -Decimal(amount))],
+        ),
     )
 
 

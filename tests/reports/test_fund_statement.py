@@ -55,13 +55,15 @@ def test_an_exchange_gain_has_its_own_line_and_counts_in_the_balance(app, world)
         payload = {"event": "test gain"}
         assert engine.begin("gain", payload) is None
         engine.post(
-            actor=_manager(world),
-            key="gain",
-            payload=payload,
-            kind=engine.EntryKind.RECEIPT,  # exchange differences ride on receipts and transfers
-            entry_date=date(2021, 5, 3),
-            memo="exchange gain",
-            lines=[Line(engine.CASH, "USD", D("12.34")), Line(gain.code, "USD", D("-12.34"))],
+            _manager(world),
+            engine.Event(
+                key="gain",
+                payload=payload,
+                kind=engine.EntryKind.RECEIPT,
+                entry_date=date(2021, 5, 3),
+                memo="exchange gain",
+                lines=[Line(engine.CASH, "USD", D("12.34")), Line(gain.code, "USD", D("-12.34"))],
+            ),
         )
         db.session.commit()
         statement = fund_statement(*YEAR, today=date(2021, 6, 1))
