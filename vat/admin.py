@@ -253,12 +253,11 @@ def _button(run: Callable[[], object], done: str, back: str) -> Response:
 @fresh_required
 def end_user_sessions(user_id: int) -> Response:
     user = db.get_or_404(User, user_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    ended = services.end_sessions_of(actor=current_user, user=user)
-    db.session.commit()
-    flash(_("Sessions ended: %(count)d.", count=ended), "success")
-    return redirect(url_for("admin.edit_user", user_id=user.id))
+    return button(
+        lambda: services.end_sessions_of(actor=current_user, user=user),
+        done=lambda ended: _("Sessions ended: %(count)d.", count=ended),
+        back=url_for("admin.edit_user", user_id=user.id),
+    )
 
 
 @bp.post("/users/<int:user_id>/unlock")
@@ -266,12 +265,11 @@ def end_user_sessions(user_id: int) -> Response:
 @fresh_required
 def unlock_user(user_id: int) -> Response:
     user = db.get_or_404(User, user_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    services.unlock_account(actor=current_user, user=user)
-    db.session.commit()
-    flash(_("Account unlocked."), "success")
-    return redirect(url_for("admin.edit_user", user_id=user.id))
+    return button(
+        lambda: services.unlock_account(actor=current_user, user=user),
+        done=_("Account unlocked."),
+        back=url_for("admin.edit_user", user_id=user.id),
+    )
 
 
 @bp.get("/break-glass")

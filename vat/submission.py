@@ -140,10 +140,12 @@ def submit(
     return redirect(target)
 
 
-def act(run: Callable[[], object], *, done: str, back: str, form: FlaskForm | None = None) -> Response:
+def act(
+    run: Callable[[], T], *, done: str | Callable[[T], str], back: str, form: FlaskForm | None = None
+) -> Response:
     """A button or a small form shown on another page: run the service, commit once, and go
-    `back` to that page either way, with `done` or the refusal flashed (rolled back). A keyed
-    `form` (a small create form) records once, however often it is submitted."""
+    `back` to that page either way, with `done` (or `done(result)`) or the refusal flashed (rolled
+    back). A keyed `form` (a small create form) records once, however often it is submitted."""
     try:
         claimed = claim_key(form) if form is not None else None
         if claimed is not None and claimed.earlier is not None:
@@ -156,11 +158,11 @@ def act(run: Callable[[], object], *, done: str, back: str, form: FlaskForm | No
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(done, "success")
+        flash(done(result) if callable(done) else done, "success")
     return redirect(back)
 
 
-def button(run: Callable[[], object], *, done: str, back: str) -> Response:
+def button(run: Callable[[], T], *, done: str | Callable[[T], str], back: str) -> Response:
     """A button's POST (its form holds only the CSRF token, 400 without it): `act` and go `back`."""
     if not EmptyForm().validate_on_submit():
         abort(400)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import abort, render_template, url_for
+from flask import render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from vat import retention
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, requires
-from vat.submission import act
+from vat.submission import button
 from vat.victims.views.blueprint import bp, load_victim
 
 
@@ -30,12 +30,11 @@ def retention_due() -> str:
 
 
 def _button(victim_id: int, run: Callable[..., object], done: str) -> Response:
-    """A button's POST (its form holds only the CSRF token) on one victim in the user's scope."""
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    victim = load_victim(victim_id)
-    return act(
-        lambda: run(actor=current_user, victim=victim), done=done, back=url_for("victims.retention_due")
+    """A button's POST on one victim in the user's scope (404 outside it), back to the list."""
+    return button(
+        lambda: run(actor=current_user, victim=load_victim(victim_id)),
+        done=done,
+        back=url_for("victims.retention_due"),
     )
 
 
