@@ -40,10 +40,15 @@ fonts: ## DejaVu Sans and WenQuanYi Micro Hei (Latin, Chinese) for the fund stat
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-dejavu-core fonts-wqy-microhei; \
 	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-dejavu-core fonts-wqy-microhei; fi; }
 
+# Tests run in one process per core (at most 4; TEST_PROCESSES=0 for one): each test has its own
+# database copy, and much of their time is waiting (browsers, servers, timeouts).
+TEST_PROCESSES ?= auto
+TEST_SPREAD := --numprocesses $(TEST_PROCESSES) --maxprocesses 4
+
 test: install-dev browser fonts lint ## the whole suite on SQLite, then on PostgreSQL if VAT_TEST_POSTGRES_URL is set
-	$(BIN)/pytest
+	$(BIN)/pytest $(TEST_SPREAD)
 	@if [ -n "$$VAT_TEST_POSTGRES_URL" ]; then \
-	  echo "== again on PostgreSQL =="; VAT_TEST_BACKEND=postgres $(BIN)/pytest -m "not browser"; \
+	  echo "== again on PostgreSQL =="; VAT_TEST_BACKEND=postgres $(BIN)/pytest $(TEST_SPREAD) -m "not browser"; \
 	fi
 
 # The peers the booking benchmark compares with (django-hordak, beancount), in a virtualenv of its own.

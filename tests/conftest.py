@@ -128,8 +128,11 @@ def compiled_translations() -> None:
     for po_path in translations.glob("*/LC_MESSAGES/messages.po"):
         with open(po_path, "rb") as source:
             catalogue = read_po(source, locale=po_path.parts[-3])
-        with open(po_path.with_suffix(".mo"), "wb") as target:
+        # Written aside, then renamed: another test process may be reading the catalogue.
+        written = po_path.with_suffix(f".{os.getpid()}.mo")
+        with open(written, "wb") as target:
             write_mo(target, catalogue)
+        os.replace(written, po_path.with_suffix(".mo"))
 
 
 @pytest.fixture(scope="session")
