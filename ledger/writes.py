@@ -22,7 +22,7 @@ from ledger.models import Balance, Entry, Posting
 from ledger.state import Ledger
 from vat import audit
 from vat.audit import AuditEvent
-from vat.db import db
+from vat.db import db, execute_numbered, numbered
 
 Rows = list[dict[str, Any]]
 # The audit event's fields (as for `audit.record_many`) for an entry's row and its id.
@@ -83,10 +83,10 @@ def _write_at_once(
         for i, row in enumerate(rows)
         for column, value in row.items()
     }
-    sql, processors = _at_once(shape)
+    sql, order, processors = _at_once(shape)
     for name, process in processors.items():
         values[name] = process(values[name])
-    db.session.connection().exec_driver_sql(sql, values)
+    execute_numbered(sql, [values[name] for name in order])
 
 
 def _tables() -> dict[str, Table]:
@@ -100,9 +100,10 @@ def _tables() -> dict[str, Table]:
 
 
 @functools.lru_cache(maxsize=64)
-def _at_once(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> tuple[str, dict[str, Any]]:
-    """The SQL for one shape (each part's columns and number of rows), with the parameters'
-    converters (money, rates, times) by name: built and compiled once per shape."""
+def _at_once(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> tuple[str, list[str], dict[str, Any]]:
+    """The SQL for one shape (each part's columns and number of rows), the names of its
+    parameters in order, and their converters (money, rates, times) by name: built and compiled
+    once per shape."""
     tables = _tables()
     inserts, binds = {}, []
     for name, columns, count in shape:
@@ -121,4 +122,5 @@ def _at_once(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> tuple[str, 
     # Compiled here, once: SQLAlchemy's own cache compiles these CTEs again for every booking.
     dialect = db.session.get_bind().dialect
     processors = {bind.key: bind.type.bind_processor(dialect) for bind in binds}
-    return statement.compile(dialect=dialect).string, {k: p for k, p in processors.items() if p is not None}
+    sql, order = numbered(statement, dialect)
+    return sql, order, {k: p for k, p in processors.items() if p is not None}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
 import enum
 import functools
 import logging
@@ -15,6 +16,7 @@ from typing import Any, cast
 
 from flask import current_app, has_request_context
 from flask_sqlalchemy import SQLAlchemy
+from psycopg import RawCursor
 from psycopg.rows import namedtuple_row
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, Table, event, insert, text
 from sqlalchemy.engine import Engine
@@ -283,6 +285,29 @@ def locked_read(names: tuple[str, ...], statement: Any, params: dict[str, Any]) 
         cursor.close()
     transaction_memo().setdefault("locks", set()).update(wanted)
     return list(rows)
+
+
+def execute_numbered(sql: str, values: list[Any]) -> None:
+    """Run `sql`, written with PostgreSQL's own placeholders ($1, $2…, `numbered`), through
+    SQLAlchemy (its events, its errors) on a psycopg `RawCursor`, which sends it as it is:
+    psycopg's usual cursor parses a long statement's named placeholders anew at every execution
+    (it keeps only short statements' parse)."""
+    connection = db.session.connection()
+    raw = cast(Any, connection.connection.dbapi_connection)  # psycopg's Connection
+    usual, raw.cursor_factory = raw.cursor_factory, RawCursor
+    try:
+        connection.exec_driver_sql(sql, tuple(values))
+    finally:
+        raw.cursor_factory = usual
+
+
+def numbered(statement: Any, dialect: Any) -> tuple[str, list[str]]:
+    """`statement` compiled for `dialect` with PostgreSQL's placeholders, for `execute_numbered`,
+    and the names of its parameters in their order."""
+    dollar = copy.copy(dialect)
+    dollar.paramstyle, dollar.positional = "numeric_dollar", True
+    compiled = statement.compile(dialect=dollar)
+    return compiled.string, list(compiled.positiontup)
 
 
 @functools.lru_cache(maxsize=16)
