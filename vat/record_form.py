@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from flask import Blueprint, render_template
+from flask_babel import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -36,8 +37,8 @@ class RecordForm(Generic[R, F]):
     form: Callable[[R | None], F]
     create: Callable[..., R]
     update: Callable[..., R]
-    created: Any  # a (lazy) message, or a function of the record that makes it
-    updated: Any  # a (lazy) message
+    created: str | LazyString | Callable[[R], str]  # a message, or a function of the record
+    updated: str | LazyString
     then: Callable[[R], str]
     page_form: Callable[[R | None], F] | None = None
     edit_writes: bool = False
