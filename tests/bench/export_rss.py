@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -21,7 +20,7 @@ from typing import BinaryIO
 
 from openpyxl import load_workbook
 
-from tests.bench.conftest import session_user, signed_in_client
+from tests.bench.conftest import peak_rss_mb, session_user, signed_in_client
 from tests.bench.sql import support_sql
 from tests.conftest import make_app
 from tests.reports.conftest import exported
@@ -29,16 +28,12 @@ from vat.auth.models import Role
 from vat.db import db
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main(url: str, mode: str) -> None:
     app = make_app(url)
     client = signed_in_client(app, session_user(app, Role.SENIOR_ADVOCATE))
     assert client.get("/reports/victims").status_code == 200  # imports and caches warmed
     backend = "sqlite" if url.startswith("sqlite") else "postgres"
-    before = peak_mb()
+    before = peak_rss_mb()
     started = time.perf_counter()
     size = 0
     with tempfile.TemporaryFile() as written:  # on disk, so that keeping it costs no memory
@@ -64,7 +59,7 @@ def main(url: str, mode: str) -> None:
                 size += written.write(chunk if isinstance(chunk, bytes) else chunk.encode())
             response.close()
         elapsed = time.perf_counter() - started
-        growth = peak_mb() - before
+        growth = peak_rss_mb() - before
         written.seek(0)
         rows = data_rows(written, mode)
     print(json.dumps({"mode": mode, "rows": rows, "bytes": size, "seconds": elapsed, "growth_mb": growth}))

@@ -9,14 +9,13 @@ gunicorn does (VAT_WARM_START: templates compiled, languages loaded)."""
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import time
 from typing import Any
 
 from sqlalchemy import event
 
-from tests.bench.conftest import session_user, signed_in_client
+from tests.bench.conftest import peak_rss_mb, session_user, signed_in_client
 from tests.conftest import make_app
 from vat.auth.models import Role
 from vat.db import db
@@ -50,7 +49,7 @@ def main(url: str, pages: list[str]) -> None:
             status = clients[role].get(page).status_code
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             sql = sum(seconds for seconds, _ in sent)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+            peak = round(peak_rss_mb())
             print(
                 f"{spec} {view}: {status} wall {wall * 1000:.0f} ms cpu {cpu * 1000:.0f} ms"
                 f" sql {sql * 1000:.0f} ms in {len(sent)} statements, peak rss {peak} MB"

@@ -12,7 +12,6 @@ whatever is asked for."""
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from datetime import date
@@ -21,7 +20,7 @@ from typing import Any
 
 from ledger import engine
 from ledger.engine import CASH, CONTRIBUTIONS, EntryKind, Line
-from tests.bench.conftest import session_user, signed_in_client
+from tests.bench.conftest import peak_rss_mb, session_user, signed_in_client
 from tests.bench.test_scale import ROLES, _every_page
 from tests.conftest import make_app
 from vat.db import db
@@ -30,10 +29,6 @@ from vat.paging import MAX_PAGE, PAGE_SIZES
 # Lists as large as they get: every size offered, one not offered, past the end, and filters.
 LISTS = ("/vat/victims", "/ledger/entries", "/vat/claims", "/vat/allegations")
 FILTERS = ("status=active", "minor=y", "no_assistance=y", "no_update=y", "needs_not_met=y", "case_code=V")
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def book(number: int) -> None:
@@ -87,7 +82,7 @@ def main(url: str, views: int) -> None:
             assert status == 200, (page, status)
             repeat.append(seconds)
         row = {"url": page, "role": role.value, "first": first, "after_booking": after_booking}
-        print(json.dumps(row | {"repeat": repeat, "rss_mb": peak_mb()}), flush=True)
+        print(json.dumps(row | {"repeat": repeat, "rss_mb": peak_rss_mb()}), flush=True)
     asked = [f"{page}?per_page={size}" for page in LISTS for size in (*PAGE_SIZES, 100_000)]
     asked += [f"{page}?per_page=100&page={MAX_PAGE}" for page in LISTS]
     asked += [f"/vat/victims?per_page=100&{query}" for query in FILTERS]
@@ -98,7 +93,7 @@ def main(url: str, views: int) -> None:
             if status == 200:
                 slowest = max(slowest, seconds)
                 break
-    print(json.dumps({"rss_mb": peak_mb(), "asked": len(asked), "slowest_asked": slowest}), flush=True)
+    print(json.dumps({"rss_mb": peak_rss_mb(), "asked": len(asked), "slowest_asked": slowest}), flush=True)
 
 
 if __name__ == "__main__":
