@@ -1,6 +1,6 @@
 """How the posting engine writes what it checked: the entries, their postings, the balances they
 add to (`ledger.balances`, and for postings on a project `ledger.project_balances`) and one audit
-event per entry, all in the caller's transaction.
+event per entry (with its actor's row, `vat.audit.AuditActor`), all in the caller's transaction.
 
 On PostgreSQL a single booking whose entry id was drawn with its key (`ledger.state`) goes in one
 statement: each insert a data-modifying CTE of the audit event's INSERT, so a form's booking is
@@ -21,7 +21,7 @@ from ledger import balances, project_balances
 from ledger.models import Balance, Entry, Posting
 from ledger.state import Ledger
 from vat import audit
-from vat.audit import AuditEvent
+from vat.audit import AuditActor, AuditEvent
 from vat.db import db, execute_numbered, numbered
 
 Rows = list[dict[str, Any]]
@@ -74,6 +74,7 @@ def _write_at_once(
         "b": sums,
         "t": project_balances.rows_to_add([entry], [postings]),
         "a": events,
+        "w": audit.actor_rows(events),
     }
     parts = {name: rows for name, rows in parts.items() if rows}  # a booking on no project adds no total
     shape = tuple((name, tuple(rows[0]), len(rows)) for name, rows in parts.items())
@@ -89,6 +90,10 @@ def _write_at_once(
     execute_numbered(sql, [values[name] for name in order])
 
 
+def _if_new(statement: postgresql.Insert) -> postgresql.Insert:
+    return statement.on_conflict_do_nothing()
+
+
 def _tables() -> dict[str, Table]:
     return {
         "e": cast(Table, Entry.__table__),
@@ -96,6 +101,7 @@ def _tables() -> dict[str, Table]:
         "b": cast(Table, Balance.__table__),
         "t": project_balances.totals,
         "a": cast(Table, AuditEvent.__table__),
+        "w": cast(Table, AuditActor.__table__),
     }
 
 
@@ -114,7 +120,7 @@ def _at_once(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> tuple[str, 
         ]
         binds += [bind for row in rows for bind in row.values()]
         statement = postgresql.insert(table).values(rows)
-        adding = {"b": balances.adding, "t": project_balances.adding}.get(name)
+        adding = {"b": balances.adding, "t": project_balances.adding, "w": _if_new}.get(name)
         inserts[name] = adding(statement) if adding else statement
     # Rows of one statement's CTEs are not visible to each other, but the foreign keys are checked
     # at its end, when the entry is there for its postings.

@@ -17,7 +17,8 @@ from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import ForeignKey, Select, String, Table, Text, insert, select
+from sqlalchemy import ForeignKey, Insert, Select, String, Table, Text, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat import anchors
@@ -52,6 +53,22 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class AuditActor(Base):
+    """Who acted, by the kind of object and the country they acted on ('' for none): what the
+    audit log's "who" filter offers a reader of some events reads from these few rows, not from
+    the log (it walked the log once per user). Each writer of events adds their rows in its
+    transaction (`vat.audit_actors` checks and rebuilds them)."""
+
+    __tablename__ = "audit_actor"
+
+    actor_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    country_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+
+
+ACTOR_KEY = ("actor_name", "object_type", "country_code")
+
+
 def record(
     action: str,
     *,
@@ -64,12 +81,12 @@ def record(
 ) -> AuditEvent:
     """Append one event to the chain (in the caller's transaction)."""
     lock_for_chain("audit_event")
-    event = AuditEvent(
-        **_row(actor, _head_hash(), action, object_type, object_id, country_code, address, detail)
-    )
+    row = _row(actor, _head_hash(), action, object_type, object_id, country_code, address, detail)
+    event = AuditEvent(**row)
     db.session.add(event)
     db.session.flush()
     transaction_memo()["audit_head"] = event.hash
+    _add_actors([row])
     return event
 
 
@@ -93,7 +110,9 @@ def record_many(*, actor: Any | None, events: list[dict[str, Any]]) -> None:
     if not events:
         return
     # The table, not the entity: the ORM's bulk insert costs more than the statement itself.
-    db.session.connection().execute(insert(cast(Table, AuditEvent.__table__)), chained(actor, events))
+    rows = chained(actor, events)
+    db.session.connection().execute(insert(cast(Table, AuditEvent.__table__)), rows)
+    _add_actors(rows)
 
 
 def chained(actor: Any | None, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -176,6 +195,24 @@ def append(events: list[Unchained]) -> None:
         previous = rows[-1]["hash"]
     transaction_memo()["audit_head"] = previous
     insert_driver_rows(driver_rows(cast(Table, AuditEvent.__table__), rows))
+    _add_actors(rows)
+
+
+def actor_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `AuditActor` rows of `events` (their columns), each once and in one order, as every
+    writer adds them (two writers never wait on each other's rows)."""
+    keys = {(e["actor_name"], e["object_type"] or "", e["country_code"] or "") for e in events}
+    return [dict(zip(ACTOR_KEY, key, strict=True)) for key in sorted(keys)]
+
+
+def adding_actors(dialect: str) -> Insert:
+    """The INSERT of `actor_rows` that adds those not there yet (the others: nothing changes)."""
+    table = cast(Table, AuditActor.__table__)
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table).on_conflict_do_nothing()
+
+
+def _add_actors(events: list[dict[str, Any]]) -> None:
+    db.session.connection().execute(adding_actors(db.session.get_bind().dialect.name), actor_rows(events))
 
 
 def head_query() -> Select[str]:

@@ -24,6 +24,7 @@ class Summary(Protocol):
 def summaries() -> dict[str, Summary]:
     """Every kept summary, by name."""
     from ledger import balances, project_balances
+    from vat import audit_actors
     from vat.allegations import clock_counts, cycle_counts, month_counts
     from vat.victims import need_counts, service_tally, support_counts, support_summary
 
@@ -38,6 +39,7 @@ def summaries() -> dict[str, Summary]:
         "accountability cycle counts": cycle_counts,
         "allegation month counts": month_counts,
         "need counts": need_counts,
+        "audit actors": audit_actors,
     }
 
 

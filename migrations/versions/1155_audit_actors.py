@@ -1,0 +1,40 @@
+"""issue 14: who acted on what kept beside the audit log, for its "who" filter
+
+The audit log's filter offers the names of those who acted in the events its reader may read. It
+asked the log, per user, whether such an event had them as actor, and listed the names of events
+without one: a walk of the log (526,000 events at 100,000 victims) for each user, 721 ms for a
+senior advocate and 1,004 ms for a fund manager. `audit_actor` keeps each (name, kind of object,
+country) that acted, added by every writer of events in its transaction; the filter reads those
+few rows. Filled here from the log, as `flask figures rebuild` would.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from migrations import schema
+
+revision = "1155"
+down_revision = "1151"
+
+TABLE = "audit_actor"
+
+
+def upgrade():
+    op.create_table(
+        TABLE,
+        schema.string("actor_name", 64),
+        schema.string("object_type", 40),
+        schema.string("country_code", 3),
+        schema.key(TABLE, "actor_name", "object_type", "country_code"),
+    )
+    op.execute(
+        sa.text(
+            f"INSERT INTO {TABLE} (actor_name, object_type, country_code)"
+            " SELECT DISTINCT actor_name, coalesce(object_type, ''), coalesce(country_code, '')"
+            " FROM audit_event"
+        )
+    )
+
+
+def downgrade():
+    op.drop_table(TABLE)
