@@ -90,10 +90,6 @@ def _write_at_once(
     execute_numbered(sql, [values[name] for name in order])
 
 
-def _if_new(statement: postgresql.Insert) -> postgresql.Insert:
-    return statement.on_conflict_do_nothing()
-
-
 def _tables() -> dict[str, Table]:
     return {
         "e": cast(Table, Entry.__table__),
@@ -120,7 +116,7 @@ def _at_once(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> tuple[str, 
         ]
         binds += [bind for row in rows for bind in row.values()]
         statement = postgresql.insert(table).values(rows)
-        adding = {"b": balances.adding, "t": project_balances.adding, "w": _if_new}.get(name)
+        adding = {"b": balances.adding, "t": project_balances.adding, "w": audit.ACTORS.adding}.get(name)
         inserts[name] = adding(statement) if adding else statement
     # Rows of one statement's CTEs are not visible to each other, but the foreign keys are checked
     # at its end, when the entry is there for its postings.

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -112,3 +113,14 @@ def test_who_offers_only_the_names_in_the_events_one_may_read(app, client, login
     assert "system" in offered and in_cod.username not in offered  # who acted outside this scope
     refused = client.get(f"/admin/audit?who={in_cod.username}").get_data(as_text=True)
     assert "DRC-2021-0003" not in refused and "Not a valid choice" in refused
+
+
+def test_the_date_filter_narrows_the_list_and_its_total(app, client, login):
+    _events(app)
+    login(Role.AUDITOR, "")
+    today = date.today()
+    within = client.get(f"/admin/audit?start={today - timedelta(days=1)}&end={today}")
+    assert within.status_code == 200 and "CAR-2020-0001" in within.get_data(as_text=True)
+    before = client.get(f"/admin/audit?end={today - timedelta(days=2)}").get_data(as_text=True)
+    assert "CAR-2020-0001" not in before and "(0 events)" in before
+    assert _rows(client, f"?start={today + timedelta(days=1)}") == []

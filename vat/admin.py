@@ -304,13 +304,7 @@ def audit_log() -> str:
     form = AuditFilterForm.of(current_user, request.args)
     filters = form.filters() if request.args else AuditFilters()
     sort = audit_log_service.SORTS.chosen(request.args)
-    page = db.paginate(
-        audit_log_service.SORTS.apply(audit_log_service.events(current_user, filters), sort),
-        page=page_number(request.args.get("page")),
-        per_page=50,
-        max_per_page=50,
-        error_out=False,
-    )
+    page = audit_log_service.page(current_user, filters, sort, page_number(request.args.get("page")))
     args = other_args(request.args)
     return render_template(
         "admin/audit.html",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +18,7 @@ from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import ForeignKey, Insert, Select, String, Table, Text, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ForeignKey, Select, String, Table, Text, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat import anchors
@@ -32,6 +32,7 @@ from vat.db import (
     transaction_memo,
     utcnow,
 )
+from vat.kept_counts import KeptCounts
 
 GENESIS = "0" * 64
 
@@ -54,19 +55,22 @@ class AuditEvent(Base):
 
 
 class AuditActor(Base):
-    """Who acted, by the kind of object and the country they acted on ('' for none): what the
-    audit log's "who" filter offers a reader of some events reads from these few rows, not from
-    the log (it walked the log once per user). Each writer of events adds their rows in its
-    transaction (`vat.audit_actors` checks and rebuilds them)."""
+    """The events counted by who acted, the kind of object and the country they acted on ('' for
+    none): the audit log's "who" filter and its totals read these few rows, not the log, which is
+    long. Each writer of events adds to them in its transaction (`vat.audit_actors` checks and
+    rebuilds them)."""
 
     __tablename__ = "audit_actor"
 
     actor_name: Mapped[str] = mapped_column(String(64), primary_key=True)
     object_type: Mapped[str] = mapped_column(String(40), primary_key=True)
     country_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    events: Mapped[int]
 
 
-ACTOR_KEY = ("actor_name", "object_type", "country_code")
+ACTORS = KeptCounts(
+    cast(Table, AuditActor.__table__), ("actor_name", "object_type", "country_code"), "events"
+)
 
 
 def record(
@@ -198,21 +202,19 @@ def append(events: list[Unchained]) -> None:
     _add_actors(rows)
 
 
+def actor_counts(events: list[dict[str, Any]]) -> Counter[tuple[str, str, str]]:
+    """`events` (their columns) counted by the key of `ACTORS`."""
+    return Counter((e["actor_name"], e["object_type"] or "", e["country_code"] or "") for e in events)
+
+
 def actor_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The `AuditActor` rows of `events` (their columns), each once and in one order, as every
-    writer adds them (two writers never wait on each other's rows)."""
-    keys = {(e["actor_name"], e["object_type"] or "", e["country_code"] or "") for e in events}
-    return [dict(zip(ACTOR_KEY, key, strict=True)) for key in sorted(keys)]
-
-
-def adding_actors(dialect: str) -> Insert:
-    """The INSERT of `actor_rows` that adds those not there yet (the others: nothing changes)."""
-    table = cast(Table, AuditActor.__table__)
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table).on_conflict_do_nothing()
+    """The `ACTORS` rows that `events` add, in one order (as `KeptCounts.add` writes them)."""
+    names = (*ACTORS.key, ACTORS.count)
+    return [dict(zip(names, (*key, n), strict=True)) for key, n in sorted(actor_counts(events).items())]
 
 
 def _add_actors(events: list[dict[str, Any]]) -> None:
-    db.session.connection().execute(adding_actors(db.session.get_bind().dialect.name), actor_rows(events))
+    ACTORS.add(actor_counts(events))
 
 
 def head_query() -> Select[str]:

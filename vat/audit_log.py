@@ -5,13 +5,13 @@ itself audited). What each role may read is `visible_events`; the filters only n
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, Table, func, or_, select, true
 from sqlalchemy.orm import QueryableAttribute
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
@@ -22,6 +22,7 @@ from vat.audit import AuditActor, AuditEvent
 from vat.auth.actor import Actor
 from vat.auth.models import Role
 from vat.db import db
+from vat.paging import Page, page_of
 from vat.sorting import Sort, SortableColumns
 
 # The part of an action before its first dot, as a reader names it.
@@ -50,6 +51,7 @@ OBJECTS = {
     "period": _l("period"),
     "report": _l("report"),
 }
+PAGE_SIZE = 50
 EXPORT_HEADER = ["id", "at (UTC)", "who", "action", "object type", "object", "country", "address", "detail"]
 
 
@@ -141,9 +143,11 @@ def events(user: Actor, filters: AuditFilters) -> Select[AuditEvent]:
     if filters.object_type:
         query = query.where(AuditEvent.object_type == filters.object_type)
     if filters.start:
-        query = query.where(AuditEvent.at >= datetime.combine(filters.start, time.min))
+        query = query.where(AuditEvent.at >= datetime.combine(filters.start, time.min, tzinfo=UTC))
     if filters.end:
-        query = query.where(AuditEvent.at < datetime.combine(filters.end + timedelta(days=1), time.min))
+        query = query.where(
+            AuditEvent.at < datetime.combine(filters.end + timedelta(days=1), time.min, tzinfo=UTC)
+        )
     term = filters.search.strip()
     if term:
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -192,7 +196,23 @@ def export_rows(user: Actor, filters: AuditFilters) -> Iterator[list[Any]]:
         ]
 
 
+def page(user: Actor, filters: AuditFilters, sort: Sort, number: int) -> Page:
+    """Page `number` of `events` in the order `sort`, with their total (`count`): each event a row
+    of the log's columns, which the page reads as it would the event."""
+    query = SORTS.apply(events(user, filters), sort).with_only_columns(*cast(Table, AuditEvent.__table__).c)
+    return page_of(query, page=number, per_page=PAGE_SIZE, count=lambda: count(user, filters))
+
+
 def count(user: Actor, filters: AuditFilters) -> int:
+    """How many events `events` finds: read from the kept counts when no filter but "who" narrows
+    them (the log is long), else counted in the log."""
+    if replace(filters, who="") == AuditFilters():
+        kept = select(func.sum(AuditActor.events)).where(
+            _reach(user, AuditActor.object_type, AuditActor.country_code)
+        )
+        if filters.who:
+            kept = kept.where(AuditActor.actor_name == filters.who)
+        return int(db.session.scalar(kept) or 0)
     return int(db.session.scalar(select(func.count()).select_from(events(user, filters).subquery())) or 0)
 
 

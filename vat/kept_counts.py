@@ -42,6 +42,14 @@ class KeptCounts:
         for start in range(0, len(values), BATCH):
             db.session.connection().execute(upsert, values[start : start + BATCH])
 
+    def adding(self, insert: Any) -> Any:
+        """`insert`, an INSERT of rows (PostgreSQL's or SQLite's), adding each row's count to that
+        of the row with its key, if there is one."""
+        return insert.on_conflict_do_update(
+            index_elements=[self.table.c[name] for name in self.key],
+            set_={self.count: self.table.c[self.count] + insert.excluded[self.count]},
+        )
+
     def rows(self) -> Counter[Key]:
         """The kept rows, by key."""
         kept: Counter[Key] = Counter()
@@ -158,9 +166,4 @@ def lock_rows(id_column: InstrumentedAttribute[int], ids: list[int]) -> None:
 @functools.cache
 def _upsert(kept: KeptCounts, dialect_name: str) -> Any:
     """The INSERT ... ON CONFLICT DO UPDATE adding to the row of the key (built once a dialect)."""
-    table = kept.table
-    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
-    return insert.on_conflict_do_update(
-        index_elements=[table.c[name] for name in kept.key],
-        set_={kept.count: table.c[kept.count] + insert.excluded[kept.count]},
-    )
+    return kept.adding((postgresql if dialect_name == "postgresql" else sqlite).insert(kept.table))
