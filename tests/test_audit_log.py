@@ -124,3 +124,22 @@ def test_the_date_filter_narrows_the_list_and_its_total(app, client, login):
     before = client.get(f"/admin/audit?end={today - timedelta(days=2)}").get_data(as_text=True)
     assert "CAR-2020-0001" not in before and "(0 events)" in before
     assert _rows(client, f"?start={today + timedelta(days=1)}") == []
+
+
+def test_a_fund_manager_is_offered_only_who_acted_on_the_ledger(app, client, login, make_user):
+    on_victims = make_user(Role.ADVOCATE, "COD")
+    on_ledger = make_user(Role.FUND_MANAGER, "")
+    with app.app_context():
+        audit.record(
+            "victim.update",
+            actor=db.session.get(User, on_victims.id),
+            object_type="victim",
+            country_code="COD",
+        )
+        audit.record("ledger.receipt", actor=db.session.get(User, on_ledger.id), object_type="ledger_entry")
+        db.session.commit()
+    login(Role.FUND_MANAGER, "")
+    offered = _who_choices(client)
+    assert on_ledger.username in offered and on_victims.username not in offered
+    login(Role.AUDITOR, "")
+    assert {on_ledger.username, on_victims.username} <= set(_who_choices(client))
