@@ -278,7 +278,10 @@ class Withholding(Booked, Base):
     """A payment withheld from a contributing country for a substantiated allegation."""
 
     __tablename__ = "ledger_withholding"
-    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        Index(None, "decided_on", "id"),  # the reconciliation's lines, a page at a time (1152)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     allegation_ref: Mapped[str] = mapped_column(String(40), index=True)
@@ -292,10 +295,14 @@ class Withholding(Booked, Base):
 
 class WithholdingTransfer(Booked, Base):
     __tablename__ = "ledger_withholding_transfer"
-    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        # A withholding's live transfers summed from the index alone (the reconciliation, 1152).
+        Index(None, "withholding_id", "entry_id", "amount_minor", "transferred_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    withholding_id: Mapped[int] = mapped_column(ForeignKey("ledger_withholding.id"), index=True)
+    withholding_id: Mapped[int] = mapped_column(ForeignKey("ledger_withholding.id"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     transferred_on: Mapped[date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(80))
@@ -503,6 +510,10 @@ class DirectSupport(Base):
     # The list's order, latest paid first: a page reads its own rows, not a sort of them all.
     __table_args__ = (
         Index("ix_ledger_direct_support_paid_on_id", "paid_on", "id"),
+        # The usual amount's median (ledger.usual_amounts) and the list's totals of the booked
+        # payments, from the index alone; the list's countries likewise (1152).
+        Index("ix_ledger_direct_support_currency_amount_minor", "currency", "amount_minor", "entry_id"),
+        Index(None, "country_code", "entry_id"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         one_of("route", SupportRoute),
     )

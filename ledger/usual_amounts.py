@@ -22,8 +22,8 @@ from vat.plausibility import Usual
 
 USUAL_INDEXES = [
     Index(f"ix_{model.__tablename__}_currency_amount_minor", model.currency, model.amount_minor)
-    for model in (Pledge, Receipt, Withholding, DirectSupport)
-]
+    for model in (Pledge, Receipt, Withholding)
+]  # direct support's, which holds its entry too, is the model's own
 
 PLEDGES = Usual("pledge", _l("pledges"), lambda c: select(Pledge.amount_minor).where(Pledge.currency == c))
 RECEIPTS = Usual(

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, not_, or_, select, union_all
 
 from ledger import engine
 from ledger.balances import balances
@@ -19,7 +19,7 @@ from ledger.models import Account, Posting, Withholding, WithholdingTransfer
 from ledger.reports.amounts import exponents, summed
 from ledger.services.booking import standing
 from vat.db import db
-from vat.paging import Page, page_of
+from vat.paging import Page
 
 AGEING_BUCKETS = (
     (0, 90, "0–90 days"),
@@ -61,6 +61,9 @@ class Reconciliation:
     ageing: dict[str, Decimal]
     totals: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # per currency
     ledger: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # per currency, from accounts
+    by_mission: dict[tuple[str, str], dict[str, Decimal]] = field(default_factory=dict)
+    line_count: int = 0  # the live withholdings: the lines, on every page
+    owing_count: int = 0  # those of them with something outstanding, listed first
 
     @property
     def differences(self) -> dict[str, dict[str, Decimal]]:
@@ -81,22 +84,25 @@ def reconciliation(today: date | None = None, *, lines: bool = True) -> Reconcil
     sub-ledger records, the days outstanding and their ageing bucket — with totals set against the
     withheld-income, withheld-receivable and cash accounts, which must agree. One grouped query per
     table of the page: the lines (none with `lines=False`, for a page that reads them a page at a
-    time with `line_page`), the countries with their ageing, the accounts."""
+    time with `line_page`), the countries with their ageing and the missions, the accounts."""
     today = today or date.today()
-    by_country, ageing, totals = _withholding_summary(today)
+    summary = _withholding_summary(today)
     return Reconciliation(
         lines=_reconciliation_lines(today) if lines else [],
-        by_country=by_country,
-        ageing=ageing,
-        totals=totals,
+        by_country=summary.by_country,
+        ageing=summary.ageing,
+        totals=summary.totals,
         ledger=_withholding_ledger_totals(),
+        by_mission=summary.by_mission,
+        line_count=summary.line_count,
+        owing_count=summary.owing_count,
     )
 
 
 def withheld_totals(today: date | None = None) -> dict[str, dict[str, Decimal]]:
     """The reconciliation's totals per currency (withheld, transferred, outstanding from the
     records) without its lines: for pages that show only the totals."""
-    return _withholding_summary(today or date.today())[2]
+    return _withholding_summary(today or date.today()).totals
 
 
 def for_allegation(allegation_ref: str) -> dict[str, dict[str, Decimal]]:
@@ -108,7 +114,7 @@ def for_allegation(allegation_ref: str) -> dict[str, dict[str, Decimal]]:
 def by_mission() -> dict[tuple[str, str], dict[str, Decimal]]:
     """Withheld, transferred and outstanding per holding mission ("" if none recorded) and
     currency: what each mission holds for the fund (OIOS §115)."""
-    return _amounts_by(func.coalesce(Withholding.mission, ""))
+    return _withholding_summary(date.today()).by_mission
 
 
 def outstanding_by_country() -> dict[tuple[str, str], Decimal]:
@@ -180,15 +186,84 @@ def _ageing_bucket(decided_on: Any, today: date) -> ColumnElement[int]:
     return case(*limits, else_=len(AGEING_BUCKETS) - 1)
 
 
-def line_page(today: date, *, page: int, per_page: int) -> Page:
-    """One page of the reconciliation's lines, in their order (the page reads its own rows)."""
-    found = page_of(
-        _lines_query(today),
+def line_page(recon: Reconciliation, today: date, *, page: int, per_page: int) -> Page:
+    """One page of the reconciliation's lines, in their order, from the counts of `recon` (made
+    for `today` without its lines): those with something outstanding, then the others, each read
+    oldest first along an index on (decided_on, id) and only as far as the page's end — not every
+    line summed and sorted for one page — and the receivable of the page's lines alone."""
+    start, wanted = (page - 1) * per_page, per_page + 1
+    owing = _lines_owing(today, owing=True, part=0)
+    rest = _lines_owing(today, owing=False, part=1)
+    # Each part reads no further than the page needs of it (nothing, past its end or before its start).
+    owing = owing.offset(start).limit(wanted if start < recon.owing_count else 0)
+    rest = rest.offset(max(0, start - recon.owing_count))
+    rest = rest.limit(wanted if start + wanted > recon.owing_count else 0)
+    both = union_all(select(owing.subquery()), select(rest.subquery())).subquery("page")
+    receivable = (
+        select(func.coalesce(summed(Posting.amount_minor), 0))
+        .where(
+            Posting.withholding_id == both.c.id,
+            Posting.account_id
+            == select(Account.id).where(Account.code == WITHHELD_RECEIVABLE).scalar_subquery(),
+        )
+        .scalar_subquery()
+    )
+    query = (
+        select(*[both.c[name] for name in _LINE_COLUMNS[:-1]], receivable, both.c.age)
+        .order_by(both.c.part, both.c.decided_on, both.c.id)
+        .limit(wanted)
+    )
+    rows = db.session.execute(query).all()
+    return Page(
+        items=_lines(rows[:per_page], today),
         page=page,
         per_page=per_page,
-        count=lambda: db.session.scalar(standing(select(func.count(Withholding.id)), Withholding)) or 0,
+        total=recon.line_count,
+        more=len(rows) > per_page,
     )
-    return replace(found, items=_lines(found.items, today))
+
+
+_LINE_COLUMNS = (
+    "id",
+    "allegation_ref",
+    "country_code",
+    "currency",
+    "decided_on",
+    "withheld",
+    "paid",
+    "last_on",
+    "age",
+)
+
+
+def _lines_owing(today: date, *, owing: bool, part: int) -> Select[Any]:
+    """The live withholdings with (`owing`) or without something outstanding, oldest first, each
+    with what its live transfers brought in and the last day (`_LINE_COLUMNS`), and `part`."""
+    transfers = lambda column: standing(  # noqa: E731
+        select(column).where(WithholdingTransfer.withholding_id == Withholding.id), WithholdingTransfer
+    ).scalar_subquery()
+    transferred = func.coalesce(transfers(summed(WithholdingTransfer.amount_minor)), 0)
+    outstanding = Withholding.amount_minor - transferred > 0
+    columns: list[Any] = [
+        Withholding.id,
+        Withholding.allegation_ref,
+        Withholding.country_code,
+        Withholding.currency,
+        Withholding.decided_on,
+        Withholding.amount_minor,
+        transferred,
+        transfers(func.max(WithholdingTransfer.transferred_on)),
+        _ageing_bucket(Withholding.decided_on, today),
+    ]
+    return standing(
+        select(
+            *[column.label(name) for column, name in zip(columns, _LINE_COLUMNS, strict=True)],
+            literal(part).label("part"),
+        )
+        .where(outstanding if owing else not_(outstanding))
+        .order_by(Withholding.decided_on, Withholding.id),
+        Withholding,
+    )
 
 
 def _reconciliation_lines(today: date) -> list[ReconciliationLine]:
@@ -256,35 +331,45 @@ def _amounts() -> dict[str, Decimal]:
     return {"withheld": Decimal(0), "transferred": Decimal(0), "outstanding": Decimal(0)}
 
 
-def _withholding_summary(
-    today: date,
-) -> tuple[list[dict[str, Any]], dict[str, Decimal], dict[str, dict[str, Decimal]]]:
-    """By contributing country and currency, the ageing of what is outstanding in US dollars, and
-    the totals per currency — from one query grouped by country, currency and ageing bucket."""
-    paid = _transfers_by_withholding()
-    transferred = func.coalesce(paid.c.paid, 0)
-    outstanding = Withholding.amount_minor - transferred
-    age = _ageing_bucket(Withholding.decided_on, today)
-    query = standing(
-        select(
-            Withholding.country_code,
-            Withholding.currency,
-            age,
-            func.count(),
-            summed(Withholding.amount_minor),
-            summed(transferred),
-            func.min(case((outstanding != 0, Withholding.decided_on))),
-        )
-        .outerjoin(paid, paid.c.withholding_id == Withholding.id)
-        .group_by(Withholding.country_code, Withholding.currency, age),
-        Withholding,
-    )
+@dataclass
+class _Summary:
+    by_country: list[dict[str, Any]]
+    ageing: dict[str, Decimal]
+    totals: dict[str, dict[str, Decimal]]
+    by_mission: dict[tuple[str, str], dict[str, Decimal]]
+    line_count: int
+    owing_count: int
+
+
+def _withholding_summary(today: date) -> _Summary:
+    """By contributing country and currency, the ageing of what is outstanding in US dollars, the
+    totals per currency, by holding mission and currency, and how many lines there are and owe —
+    from one query: each live withholding with its transfers, grouped by country, currency,
+    mission and ageing bucket (the withholdings read once, not once per table of the page)."""
+    each = _each_withholding(today)
+    owed = each.c.withheld - each.c.transferred
+    query = select(
+        each.c.country_code,
+        each.c.currency,
+        each.c.mission,
+        each.c.age,
+        func.count(),
+        summed(each.c.withheld),
+        summed(each.c.transferred),
+        func.count(case((owed > 0, 1))),
+        func.min(case((owed != 0, each.c.decided_on))),
+    ).group_by(each.c.country_code, each.c.currency, each.c.mission, each.c.age)
     labels = [label for _, _, label in AGEING_BUCKETS]
     by_country: dict[tuple[str, str], dict[str, Any]] = {}
     ageing = {label: Decimal(0) for label in labels}
     totals: dict[str, dict[str, Decimal]] = defaultdict(_amounts)
+    missions: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    line_count = owing_count = 0
     rows = db.session.execute(query)
-    for country, currency, age_index, count, withheld_minor, paid_minor, oldest in rows:
+    for country, currency, mission, age_index, count, withheld_minor, paid_minor, owing, oldest in rows:
+        line_count, owing_count = line_count + count, owing_count + owing
+        held = missions[(mission, currency)]
+        held[0], held[1] = held[0] + withheld_minor, held[1] + paid_minor
         amounts = {
             "withheld": from_minor(withheld_minor, currency),
             "transferred": from_minor(paid_minor, currency),
@@ -303,7 +388,39 @@ def _withholding_summary(
         if currency == engine.USD and amounts["outstanding"]:
             ageing[labels[age_index]] += amounts["outstanding"]
     countries = sorted(by_country.values(), key=lambda r: (-r["outstanding"], r["country"], r["currency"]))
-    return countries, ageing, dict(sorted(totals.items()))
+    by_mission = {}
+    for (mission, currency), (withheld_minor, paid_minor) in sorted(missions.items()):
+        withheld, transferred = from_minor(withheld_minor, currency), from_minor(paid_minor, currency)
+        by_mission[(mission, currency)] = {
+            "withheld": withheld,
+            "transferred": transferred,
+            "outstanding": withheld - transferred,
+        }
+    return _Summary(countries, ageing, dict(sorted(totals.items())), by_mission, line_count, owing_count)
+
+
+def _each_withholding(today: date) -> Any:
+    """Each live withholding once, with what its live transfers brought in (`transferred`): its
+    transfers joined and summed per withholding, read along their index on the withholding."""
+    live_transfer = and_(
+        WithholdingTransfer.withholding_id == Withholding.id,
+        WithholdingTransfer.entry_id.is_not(None),
+        WithholdingTransfer.entry_id.not_in(engine.reversed_ids()),
+    )
+    return standing(
+        select(
+            Withholding.country_code.label("country_code"),
+            Withholding.currency.label("currency"),
+            func.coalesce(Withholding.mission, "").label("mission"),
+            _ageing_bucket(Withholding.decided_on, today).label("age"),
+            Withholding.decided_on.label("decided_on"),
+            Withholding.amount_minor.label("withheld"),
+            func.coalesce(summed(WithholdingTransfer.amount_minor), 0).label("transferred"),
+        )
+        .outerjoin(WithholdingTransfer, live_transfer)
+        .group_by(Withholding.id),
+        Withholding,
+    ).subquery("each")
 
 
 def _withholding_ledger_totals() -> dict[str, dict[str, Decimal]]:

@@ -30,12 +30,12 @@ def reconciliation() -> str:
     """The totals, ageing and countries, and one page of the lines (50,000 at 100,000 victims)."""
     today = date.today()
     recon = withheld.reconciliation(today, lines=False)
-    page = withheld.line_page(today, page=page_number(), per_page=LIST_PAGE)
+    page = withheld.line_page(recon, today, page=page_number(), per_page=LIST_PAGE)
     return render_template(
         "ledger/reconciliation.html",
         recon=recon,
         page=page,
-        by_mission=withheld.by_mission(),
+        by_mission=recon.by_mission,
         buckets=withheld.AGEING_BUCKETS,
         bucket_labels=_bucket_labels(),
     )

@@ -6,11 +6,15 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
+import pytest
+
 from ledger import engine
-from ledger.models import DonorKind, Entry
+from ledger.models import DirectSupport, DonorKind, Entry
 from ledger.reports import direct_support_list, donor_figures, project_figures
 from ledger.services import contributions, grants
+from tests.conftest import BACKEND
 from tests.ledger.conftest import Fund
+from tests.statements import statements_sent
 from vat.auth.models import Role
 from vat.db import db
 
@@ -94,6 +98,44 @@ def test_projects_figures_read_the_given_projects_only(fund):
         D("15000"),
     )
     assert project_figures.projects_figures([]) == []
+
+
+def test_the_filters_offer_each_currency_and_country_of_the_listed_payments_once(fund):
+    """Read a value at a time, each the least after the one before: every currency and country
+    of a listed payment once, in order; none of a payment awaiting its approval, no country
+    where none was recorded."""
+    fund.contribute("10000")
+    fund.rate("EUR", date(2019, 2, 1), "0.8")
+    fund.pay("CAR-1", "100", date(2019, 2, 1), country_code="COD")
+    fund.pay("CAR-2", "100", date(2019, 2, 1), currency="EUR", country_code="CAF")
+    fund.pay("CAR-3", "100", date(2019, 2, 1), country_code="COD")
+    fund.pay("CAR-4", "100", date(2019, 2, 1))
+    waiting = DirectSupport(
+        case_code="CAR-5", country_code="SOM", purpose="rent", currency="CHF", amount_minor=100,
+        paid_on=date(2019, 2, 1), route="mission", basis="TFC decision 2019/01",
+    )  # fmt: skip
+    db.session.add(waiting)
+    db.session.flush()
+    assert direct_support_list.filter_values() == (["EUR", "USD"], ["CAF", "COD"])
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="the plans of SQLite's planner")
+def test_the_direct_support_totals_and_filters_are_read_from_indexes(fund):
+    """The list's totals per currency and the currencies and countries it offers as filters read
+    every booked payment: from an index that holds the columns they read and the payment's entry,
+    not from each payment's row."""
+    fund.contribute("10000")
+    pay(fund, "CAR-1", "100", date(2019, 2, 1))
+    everything = direct_support_list.DirectSupportFilters()
+    with statements_sent(db.engine, lambda sql: "ledger_direct_support" in sql) as sent:
+        direct_support_list.filter_values()
+        direct_support_list.direct_support_totals(everything)
+    assert len(sent) == 3
+    for statement in sent:
+        plan = " | ".join(
+            row[-1] for row in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}")
+        )
+        assert "COVERING INDEX" in plan and "TEMP B-TREE" not in plan, plan
 
 
 # --- the pages -------------------------------------------------------------------------------

@@ -228,3 +228,50 @@ def test_the_lines_come_a_page_at_a_time_in_their_order(recon, client, login, mo
     assert all(f"<td>{code}</td>" in countries for code in ("ZAF", "NPL", "RWA")), (
         "every line counts, on every page"
     )
+
+
+@pytest.mark.parametrize("per_page", [1, 2, 3, 6, 7, 8, 9])
+def test_line_pages_walk_the_lines_in_their_order_whatever_the_page_size(recon, per_page):
+    """A page is read from the owing lines, the others or both (the last owing line, I, and the
+    transferred E meet on page 7 of 1, 4 of 2, 3 of 3, 2 of 6, 1 of 9): the pages laid end to end
+    are the lines, each with its figures, and each page knows whether another follows."""
+    summary = withheld.reconciliation(TODAY, lines=False)
+    assert (summary.line_count, summary.owing_count, summary.lines) == (8, 7, [])
+    shown, number = [], 1
+    while True:
+        page = withheld.line_page(summary, TODAY, page=number, per_page=per_page)
+        assert page.total == 8 and len(page.items) == min(per_page, 8 - len(shown))
+        shown += page.items
+        if not page.has_next:
+            break
+        number += 1
+    assert number == -(-8 // per_page)
+    assert shown == recon.lines
+    assert withheld.line_page(summary, TODAY, page=number + 1, per_page=per_page).items == []
+
+
+def test_the_summary_counts_each_mission_as_the_lines_add_up(recon, fund):
+    """The missions, the countries and the line counts come from one pass over the withholdings:
+    each mission's figures are its lines' figures, whatever country they are in."""
+    fund.withhold("J", "NPL", "4000", TODAY - timedelta(days=20)).mission = "MINUSCA"
+    k = fund.withhold("K", "ZAF", "6000", TODAY - timedelta(days=200))
+    k.mission = "MINUSCA"
+    transfer(fund, k, "6000", TODAY - timedelta(days=100))
+    db.session.flush()
+    summary = withheld.reconciliation(TODAY)
+    lines = {line.allegation_ref: line for line in summary.lines}
+    missions = {"": [ref for ref in lines if ref not in "JK"], "MINUSCA": ["J", "K"]}
+    expected = {}
+    for mission, refs in missions.items():
+        for currency in ("EUR", "USD"):
+            mine = [lines[ref] for ref in refs if lines[ref].currency == currency]
+            if mine:
+                withheld_, transferred = sum(x.withheld for x in mine), sum(x.transferred for x in mine)
+                expected[(mission, currency)] = {
+                    "withheld": withheld_,
+                    "transferred": transferred,
+                    "outstanding": withheld_ - transferred,
+                }
+    assert summary.by_mission == expected == withheld.by_mission()
+    assert list(summary.by_mission) == [("", "EUR"), ("", "USD"), ("MINUSCA", "USD")]
+    assert (summary.line_count, summary.owing_count) == (10, 8)
