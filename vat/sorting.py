@@ -62,14 +62,14 @@ class SortableColumns:
 
     def apply(self, query: Select[Any], sort: Sort) -> Select[Any]:
         column = self.columns[sort.key]
-        # NULLs sort as the smallest value on every database, as SQLite does.
+        # NULLs sort as the smallest value on every database, as SQLite does. A column that cannot
+        # hold one is left without: PostgreSQL reads "DESC NULLS LAST" along no index, and sorts.
+        nullable = getattr(column.expression, "nullable", True)
         if sort.descending:
-            return query.order_by(None).order_by(
-                column.desc().nulls_last(), *(c.desc() for c in self.tie_breakers)
-            )
-        return query.order_by(None).order_by(
-            column.asc().nulls_first(), *(c.asc() for c in self.tie_breakers)
-        )
+            first = column.desc().nulls_last() if nullable else column.desc()
+            return query.order_by(None).order_by(first, *(c.desc() for c in self.tie_breakers))
+        first = column.asc().nulls_first() if nullable else column.asc()
+        return query.order_by(None).order_by(first, *(c.asc() for c in self.tie_breakers))
 
 
 def without_sort(args: Mapping[str, str]) -> dict[str, str]:

@@ -8,10 +8,15 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from ledger.models import DonorKind
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+
+from ledger.models import DirectSupport, DonorKind
 from ledger.services import contributions
+from ledger.views.direct_support import DIRECT_SUPPORT_SORTS
 from vat.auth.models import Role
 from vat.db import db
+from vat.sorting import Sort
 
 
 def order(page: str, pattern: str) -> list[str]:
@@ -97,3 +102,20 @@ def test_an_advocate_may_not_sort_the_ledgers_lists(client, login):
         "/ledger/direct-support?sort=paid_on",
     ):
         assert client.get(path).status_code == 403
+
+
+def test_a_column_that_cannot_be_null_is_sorted_without_a_nulls_clause():
+    """PostgreSQL reads `paid_on DESC, id DESC` backwards along the list's index, but sorts every
+    row for `paid_on DESC NULLS LAST`: a column that cannot hold a NULL is left without the clause
+    that places them; one that can keeps it (NULLs the smallest, as SQLite has them)."""
+
+    def sql(sort: Sort) -> str:
+        query = DIRECT_SUPPORT_SORTS.apply(select(DirectSupport.id), sort)
+        return str(query.compile(dialect=postgresql.dialect())).split("ORDER BY")[1].strip()
+
+    paid_on = "ledger_direct_support.paid_on"
+    assert sql(Sort("paid_on", descending=True)) == f"{paid_on} DESC, ledger_direct_support.id DESC"
+    assert sql(Sort("paid_on", descending=False)) == f"{paid_on} ASC, ledger_direct_support.id ASC"
+    country = "ledger_direct_support.country_code"
+    assert sql(Sort("country_code", descending=True)).startswith(f"{country} DESC NULLS LAST")
+    assert sql(Sort("country_code", descending=False)).startswith(f"{country} ASC NULLS FIRST")
