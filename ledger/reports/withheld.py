@@ -82,9 +82,10 @@ class Reconciliation:
 def reconciliation(today: date | None = None, *, lines: bool = True) -> Reconciliation:
     """Per allegation and per contributing country: withheld, transferred and outstanding from the
     sub-ledger records, the days outstanding and their ageing bucket — with totals set against the
-    withheld-income, withheld-receivable and cash accounts, which must agree. One grouped query per
-    table of the page: the lines (none with `lines=False`, for a page that reads them a page at a
-    time with `line_page`), the countries with their ageing and the missions, the accounts."""
+    withheld-income, withheld-receivable and cash accounts, which must agree. Three grouped
+    queries: the lines (none with `lines=False`, for a page that reads them a page at a time with
+    `line_page`); the countries with their ageing, the missions and the lines' counts, together;
+    the accounts."""
     today = today or date.today()
     summary = _withholding_summary(today)
     return Reconciliation(
