@@ -243,7 +243,11 @@ class Donor(Base):
 
 class Pledge(Booked, Base):
     __tablename__ = "ledger_pledge"
-    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        # The sub-ledger check's open total from this alone (ledger.reports.subledgers, 1153).
+        Index("ix_ledger_pledge_currency_entry_id", "currency", "entry_id", "amount_minor"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     donor_id: Mapped[int] = mapped_column(ForeignKey("ledger_donor.id"), index=True)
@@ -260,7 +264,11 @@ class Receipt(Booked, Base):
     """Money received from a donor, against a pledge or unpledged."""
 
     __tablename__ = "ledger_receipt"
-    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        # The same (1153).
+        Index("ix_ledger_receipt_currency_entry_id", "currency", "entry_id", "pledge_id", "amount_minor"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     donor_id: Mapped[int] = mapped_column(ForeignKey("ledger_donor.id"), index=True)
@@ -281,6 +289,8 @@ class Withholding(Booked, Base):
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         Index(None, "decided_on", "id"),  # the reconciliation's lines, a page at a time (1152)
+        # The sub-ledger's open total for the trial balance, from the index alone (1153).
+        Index("ix_ledger_withholding_currency_entry_id", "currency", "entry_id", "amount_minor"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -297,7 +307,8 @@ class WithholdingTransfer(Booked, Base):
     __tablename__ = "ledger_withholding_transfer"
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="amount_positive"),
-        # A withholding's live transfers summed from the index alone (the reconciliation, 1152).
+        # A withholding's live transfers summed from the index alone (the reconciliation, 1152;
+        # the trial balance's sub-ledger check too).
         Index(None, "withholding_id", "entry_id", "amount_minor", "transferred_on"),
     )
 
@@ -454,6 +465,8 @@ class Tranche(Base):
     __table_args__ = (
         one_of("status", TrancheStatus),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
+        # The same (1153).
+        Index("ix_ledger_tranche_project_id_status", "project_id", "status", "entry_id", "amount_minor"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

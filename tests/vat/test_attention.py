@@ -104,3 +104,48 @@ def test_the_page_says_when_a_section_shows_only_its_first_rows(
     monkeypatch.setattr(listing, "ATTENTION_LIMIT", 3)
     page = client.get("/vat/attention").get_data(as_text=True)
     assert "Only the first" not in page and f">{codes[2]}</a>" in page
+
+
+def test_stuck_referrals_and_victims_without_assistance_mine_or_all_in_scope(
+    actor: User, make_user: Callable[..., Any], today: date
+) -> None:
+    """Mine are found from my victims, all in scope from the referrals in date order: the same
+    rules either way, and none for a senior advocate with no victims of their own."""
+    db.session.commit()  # make_user writes on a connection of its own
+    colleague_id, senior_id = make_user(Role.ADVOCATE, "CAF").id, make_user(Role.SENIOR_ADVOCATE, "CAF").id
+    colleague, senior = db.session.get_one(User, colleague_id), db.session.get_one(User, senior_id)
+    old = today - timedelta(days=120)
+    mine = register(actor, registered_on=old)
+    assist(actor, mine, on=today - timedelta(days=40))
+    closed = register(actor, registered_on=old)
+    assist(actor, closed, on=today - timedelta(days=50))
+    identity.set_status(actor=actor, victim=closed, status="closed")
+    assist(actor, register(actor, registered_on=old), status="in_progress", on=today - timedelta(days=60))
+    assist(actor, register(actor, registered_on=old), on=today - timedelta(days=5))  # not stuck yet
+    unassisted = register(actor, registered_on=old)
+    theirs = register(colleague, registered_on=old)
+    assist(colleague, theirs, on=today - timedelta(days=45))
+    theirs_unassisted = register(colleague, registered_on=old)
+    db.session.commit()
+
+    def stuck(attention: listing.Attention) -> list[tuple[str, int]]:
+        return [(code, days) for _, code, _, days in attention.stuck_services]
+
+    def unassisted_codes(attention: listing.Attention) -> set[str]:
+        return {code for _, code in attention.no_assistance} & {
+            unassisted.case_code,
+            theirs_unassisted.case_code,
+        }
+
+    assert stuck(listing.attention(actor)) == [(mine.case_code, 40)]
+    assert stuck(listing.attention(actor, mine_only=False)) == [(theirs.case_code, 45), (mine.case_code, 40)]
+    assert stuck(listing.attention(senior)) == [] and listing.attention(senior).no_assistance == []
+    assert stuck(listing.attention(senior, mine_only=False)) == stuck(
+        listing.attention(actor, mine_only=False)
+    )
+    assert unassisted_codes(listing.attention(actor)) == {unassisted.case_code}
+    assert unassisted_codes(listing.attention(colleague)) == {theirs_unassisted.case_code}
+    assert unassisted_codes(listing.attention(actor, mine_only=False)) == {
+        unassisted.case_code,
+        theirs_unassisted.case_code,
+    }

@@ -219,6 +219,42 @@ def _overdue_cycle(condition: ColumnElement[bool], on: date) -> list[tuple[int, 
     ]
 
 
+def _stuck_referrals(condition: ColumnElement[bool], mine_only: bool, cutoff: date) -> list[Any]:
+    """The first referrals made by `cutoff` and not started, oldest first, of the victims that
+    meet `condition`: (victim id, case code, service type, referral day)."""
+    stuck = and_(
+        Assistance.status == ServiceStatus.REFERRED,
+        Assistance.start_date.is_(None),
+        Assistance.referral_date <= cutoff,
+    )
+    if not mine_only:  # walked in date order: in a scope, most are the reader's at once
+        return list(
+            db.session.execute(
+                select(Victim.id, Victim.case_code, Assistance.service_type, Assistance.referral_date)
+                .join(Assistance, Assistance.victim_id == Victim.id)
+                .where(condition, stuck)
+                .order_by(Assistance.referral_date)
+                .limit(ATTENTION_LIMIT + 1)
+            )
+        )
+    # Found from my victims (a caseload at most; none for a senior advocate with no victims of
+    # their own, where the walk read every stuck referral), and only the page's case codes read.
+    first = (
+        select(Assistance.victim_id, Assistance.service_type, Assistance.referral_date)
+        .where(Assistance.victim_id.in_(select(Victim.id).where(condition)), stuck)
+        .order_by(Assistance.referral_date)
+        .limit(ATTENTION_LIMIT + 1)
+        .subquery()
+    )
+    return list(
+        db.session.execute(
+            select(Victim.id, Victim.case_code, first.c.service_type, first.c.referral_date)
+            .join(first, first.c.victim_id == Victim.id)
+            .order_by(first.c.referral_date)
+        )
+    )
+
+
 def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) -> Attention:
     """My victims (or all in my scope) that need something done: each section its first
     ATTENTION_LIMIT rows, in a fixed number of queries whatever the number of victims."""
@@ -243,19 +279,7 @@ def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) ->
     ]
     result.overdue_steps = _first(result, "overdue_steps", overdue)
     result.overdue_cycle = _first(result, "overdue_cycle", _overdue_cycle(condition, on))
-    cutoff = on - timedelta(days=STUCK_DAYS)
-    stuck = db.session.execute(
-        select(Victim.id, Victim.case_code, Assistance.service_type, Assistance.referral_date)
-        .join(Assistance, Assistance.victim_id == Victim.id)
-        .where(
-            condition,
-            Assistance.status == ServiceStatus.REFERRED,
-            Assistance.start_date.is_(None),
-            Assistance.referral_date <= cutoff,
-        )
-        .order_by(Assistance.referral_date)
-        .limit(ATTENTION_LIMIT + 1)
-    ).all()
+    stuck = _stuck_referrals(condition, mine_only, on - timedelta(days=STUCK_DAYS))
     result.stuck_services = [
         (victim_id, code, kind, (on - referred).days)
         for victim_id, code, kind, referred in _first(result, "stuck_services", list(stuck))

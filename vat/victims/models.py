@@ -146,6 +146,16 @@ class Victim(Base):
         Index("ix_vat_victim_scope", "status", "country_code", "mission", "advocate_id"),
         # An advocate's victims in case-code order: the "needs attention" page stops at its limit (0700).
         Index("ix_vat_victim_advocate_id_case_code", "advocate_id", "case_code"),
+        # An advocate's victims of a status in registration order, with the scope's columns: the
+        # unassisted section of needs attention, which stops at its limit (migration 1153).
+        Index(
+            "ix_vat_victim_advocate_id_status",
+            "advocate_id",
+            "status",
+            "registered_on",
+            "country_code",
+            "mission",
+        ),
         # The statistics page's count by place and month reads this alone (migration 1145).
         Index("ix_vat_victim_place_registered_on", "country_code", "mission", "registered_on"),
         # The per-victim report's page, in country and case-code order within the scope (migration 1148).
