@@ -106,24 +106,33 @@ def _limit_text(rule: ClockRule) -> str:
     return text
 
 
-def step_states(rule: ClockRule, today: date) -> dict[str, ColumnElement[bool]]:
-    """Where a rule's step stands on `today`, as SQL conditions on an allegation: the states of
-    vat.allegations.clock.clock, one condition each (the clock report's counts, the member-state
-    scorecard's)."""
+def _rule_parts(rule: ClockRule) -> tuple[Any, Any, ColumnElement[Any], ColumnElement[bool], bool]:
+    """A rule's step date, the date it is counted from, its deadline, whether it applies to an
+    allegation, and whether it names the personnel categories it applies to, in SQL."""
     done = getattr(Allegation, f"{rule.step}_on")
     start = getattr(Allegation, f"{rule.starts_from}_on")
     amount: ColumnElement[Any] = literal(rule.amount)
     if rule.reduced_amount is not None and rule.reduced_from:
         urgent = [u.value for u in Urgency if u.rank >= Urgency(rule.reduced_from).rank]
         amount = case((Allegation.urgency.in_(urgent), rule.reduced_amount), else_=rule.amount)
-    due = _deadline(start, amount, rule.unit)
     categories = [c for c in rule.applies_to.split(",") if c]
     applies = Allegation.personnel_category.in_(categories) if categories else literal(True)
-    started = and_(applies, start.is_not(None))
-    # As vat.allegations.clock does: a later step's date bounds this one; a historical record
-    # without it has it "not recorded".
+    return done, start, _deadline(start, amount, rule.unit), applies, bool(categories)
+
+
+def _later(rule: ClockRule) -> ColumnElement[bool]:
+    """As vat.allegations.clock does: a later step's date bounds this one; a historical record
+    without it has it "not recorded"."""
     later_dates = [getattr(Allegation, f"{s.value}_on").is_not(None) for s in _after(rule.step)]
-    later = or_(*later_dates) if later_dates else false()
+    return or_(*later_dates) if later_dates else false()
+
+
+def step_states(rule: ClockRule, today: date) -> dict[str, ColumnElement[bool]]:
+    """Where a rule's step stands on `today`, as SQL conditions on an allegation: the states of
+    vat.allegations.clock.clock, one condition each (the member-state scorecard's counts)."""
+    done, start, due, applies, by_category = _rule_parts(rule)
+    started = and_(applies, start.is_not(None))
+    later = _later(rule)
     missing = and_(applies, done.is_(None))
     open_ = and_(missing, ~later, Allegation.historical.is_(False))
     return {
@@ -135,8 +144,29 @@ def step_states(rule: ClockRule, today: date) -> dict[str, ColumnElement[bool]]:
         "done": and_(applies, start.is_(None), done.is_not(None)),
         "done_by": and_(missing, later),
         "not_recorded": and_(missing, ~later, Allegation.historical.is_(True)),
-        "not_applicable": ~applies if categories else literal(False),
+        "not_applicable": ~applies if by_category else literal(False),
     }
+
+
+def step_state(rule: ClockRule, today: date) -> ColumnElement[str | None]:
+    """`step_states` as one expression: the name of the state a rule's step is in on `today`.
+    The states exclude each other, so one CASE tells them apart, in an order that reads the
+    deadline (several date functions) at most twice an allegation, not once per state."""
+    done, start, due, applies, by_category = _rule_parts(rule)
+    today_ = literal(today, Date)
+    return case(
+        (~applies if by_category else false(), "not_applicable"),
+        (and_(done.is_not(None), start.is_(None)), "done"),
+        (and_(done.is_not(None), done <= due), "on_time"),
+        (and_(done.is_not(None), done > due), "late"),
+        (done.is_not(None), None),  # no deadline: in no state, as in step_states
+        (_later(rule), "done_by"),
+        (Allegation.historical.is_(True), "not_recorded"),
+        (start.is_(None), "waiting"),
+        (today_ <= due, "due"),
+        (today_ > due, "overdue"),
+        else_=None,
+    )
 
 
 def clock_report(user: Actor, filters: VictimFilters, *, today: date | None = None) -> ClockReport:
@@ -148,32 +178,43 @@ def clock_report(user: Actor, filters: VictimFilters, *, today: date | None = No
         user, filters, record=Allegation, record_type="allegation", dated=Allegation.received_on
     )
     limit = 1 if sees_rows(user) else threshold()
+    rule_list = list(db.session.scalars(select(ClockRule).order_by(ClockRule.position)))
+    # One pass over the allegations for every step: each allegation's state in each step, and the
+    # days a completed step took, grouped by the states (outside, by name, for PostgreSQL).
+    columns: list[ColumnElement[Any]] = []
+    for number, rule in enumerate(rule_list):
+        done, start, _due, applies, _by_category = _rule_parts(rule)
+        completed = and_(applies, start.is_not(None), done.is_not(None))
+        columns.append(step_state(rule, today).label(f"state_{number}"))
+        columns.append(case((completed, days_between(done, start)), else_=None).label(f"days_{number}"))
+    per_allegation = select(*columns, literal(1).label("one")).where(*conditions).subquery()
+    states = [per_allegation.c[f"state_{n}"] for n in range(len(rule_list))]
+    days = [func.sum(per_allegation.c[f"days_{n}"]) for n in range(len(rule_list))]
+    counts: list[Counter[str]] = [Counter() for _ in rule_list]
+    days_taken = [0] * len(rule_list)
+    total = 0
+    for found in db.session.execute(
+        select(*states, *days, func.count(per_allegation.c.one)).group_by(*states)
+    ):
+        n = int(found[-1])
+        total += n
+        for number in range(len(rule_list)):
+            counts[number][found[number]] += n
+            days_taken[number] += int(found[len(rule_list) + number] or 0)
     rows = []
-    total = int(db.session.scalar(select(func.count()).select_from(Allegation).where(*conditions)) or 0)
-    for rule in db.session.scalars(select(ClockRule).order_by(ClockRule.position)):
-        states = step_states(rule, today)
-        done = getattr(Allegation, f"{rule.step}_on")
-        start = getattr(Allegation, f"{rule.starts_from}_on")
-        completed = or_(states["on_time"], states["late"])  # done, its start recorded
-        figures = db.session.execute(
-            select(
-                *[func.coalesce(func.sum(case((states[k], 1), else_=0)), 0) for k, _ in CLOCK_STATES],
-                func.avg(case((completed, days_between(done, start)), else_=None)),
-                func.coalesce(func.sum(case((completed, 1), else_=0)), 0),
-            ).where(*conditions)
-        ).one()
-        counts = [int(n) for n in figures[: len(CLOCK_STATES)]]
-        average, finished = figures[-2], int(figures[-1])
+    for number, rule in enumerate(rule_list):
+        line = [counts[number][k] for k, _ in CLOCK_STATES]
+        finished = counts[number]["on_time"] + counts[number]["late"]
         rows.append(
             ClockRow(
                 step=rule.step,
                 label=step_label(rule.step),
                 limit=_limit_text(rule),
-                counts=suppress_line(counts, threshold=limit),
+                counts=suppress_line(line, threshold=limit),
                 allegations=total,
                 average_days=(
-                    Decimal(str(average)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-                    if average is not None and finished >= limit
+                    (Decimal(days_taken[number]) / finished).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+                    if finished and finished >= limit
                     else None
                 ),
             )
