@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, extract, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, extract, func, or_, select
 
 from vat.allegations.cycle_models import NOT_REFERRED, AccountabilityStep, CycleStep
 from vat.allegations.models import Allegation, InvestigatingEntity, InvestigationStatus, Outcome
@@ -59,55 +59,61 @@ class FollowUp:
 
 def follow_up(place: list[ColumnElement[bool]], period: Period, limit: int) -> FollowUp:
     """The four tables over the allegations `place` selects (the viewer's scope and filters)."""
-    earlier = [*place, Allegation.received_on < period.start]
+    earlier = Allegation.received_on < period.start
     result_day = func.coalesce(Allegation.investigation_completed_on, Allegation.report_submitted_on)
-    year = extract("year", Allegation.received_on)  # never NULL here: every query bounds it
-    received = db.session.execute(
-        select(year, Allegation.outcome, func.count())
-        .where(*earlier, Allegation.outcome != Outcome.PENDING, *period.conditions(result_day))
-        .group_by(year, Allegation.outcome)
-    ).all()
-    missing = db.session.execute(
-        select(year, Allegation.investigating_entity, Allegation.perpetrator_country, func.count())
-        .where(
-            *earlier,
+    tables = {
+        "received": and_(earlier, Allegation.outcome != Outcome.PENDING, *period.conditions(result_day)),
+        "missing": and_(
+            earlier,
             or_(
                 Allegation.investigation_status.is_(None),
                 Allegation.investigation_status.in_(INVESTIGATING),
             ),
             or_(Allegation.outcome == Outcome.PENDING, result_day > period.end),
-        )
-        .group_by(year, Allegation.investigating_entity, Allegation.perpetrator_country)
-    ).all()
-    reported = db.session.execute(
-        select(year, func.count())
-        .where(
-            *place,
-            Allegation.received_on <= period.end,
+        ),
+        "reported": and_(
             Allegation.outcome == Outcome.SUBSTANTIATED,
             _step(CycleStep.MEMBER_STATE_OUTCOME, STILL_GOING, period.start, period.end),
-        )
-        .group_by(year)
-    ).all()
-    awaited = db.session.execute(
-        select(year, Allegation.perpetrator_country, func.count())
-        .where(
-            *earlier,
+        ),
+        "awaited": and_(
+            earlier,
             Allegation.outcome == Outcome.SUBSTANTIATED,
             _step(CycleStep.MEMBER_STATE_REFERRAL, NOT_REFERRED, None, period.end),
             ~_step(CycleStep.MEMBER_STATE_OUTCOME, STILL_GOING, None, period.end),
-        )
-        .group_by(year, Allegation.perpetrator_country)
-    ).all()
-    return FollowUp(
-        results_received=_by_year(((y, outcome, n) for y, outcome, n in received), RESULT_COLUMNS, limit),
-        results_missing=_crossed(
-            ((_party(entity, country), y, n) for y, entity, country, n in missing),
-            limit,
-            last=(UNITED_NATIONS, OTHER_INVESTIGATORS),
         ),
-        actions_reported=_by_year(((y, COUNTED[0], n) for y, n in reported), COUNTED, limit),
-        actions_awaited=_crossed(((country or NOT_RECORDED, y, n) for y, country, n in awaited), limit),
+    }
+    # One pass over the allegations for the four tables, each row flagged with the tables it
+    # counts in; grouped outside, by the flags' names, so that PostgreSQL groups by columns.
+    flagged = (
+        select(
+            extract("year", Allegation.received_on).label("year"),  # never NULL: bounded below
+            Allegation.outcome,
+            Allegation.investigating_entity,
+            Allegation.perpetrator_country,
+            *(case((counts_in, 1), else_=0).label(name) for name, counts_in in tables.items()),
+        )
+        .where(*place, Allegation.received_on <= period.end, or_(*tables.values()))
+        .subquery()
+    )
+    columns = list(flagged.c)
+    received, missing, reported, awaited = [], [], [], []
+    for year, outcome, entity, country, *flags, n in db.session.execute(
+        select(*columns, func.count()).group_by(*columns)
+    ):
+        in_received, in_missing, in_reported, in_awaited = flags
+        if in_received:
+            received.append((year, outcome, n))
+        if in_missing:
+            missing.append((_party(entity, country), year, n))
+        if in_reported:
+            reported.append((year, COUNTED[0], n))
+        if in_awaited:
+            awaited.append((country or NOT_RECORDED, year, n))
+    return FollowUp(
+        results_received=_by_year(received, RESULT_COLUMNS, limit),
+        results_missing=_crossed(missing, limit, last=(UNITED_NATIONS, OTHER_INVESTIGATORS)),
+        actions_reported=_by_year(reported, COUNTED, limit),
+        actions_awaited=_crossed(awaited, limit),
     )
 
 
