@@ -21,7 +21,7 @@ LATEST_ENTRIES = 8
 @dataclass(frozen=True)
 class Overview:
     statement: statements.FundStatement
-    withheld: dict[str, dict[str, Decimal]]  # per currency: withheld, transferred, outstanding
+    withheld: dict[str, Decimal]  # per currency: withheld and not yet transferred
     pending: int  # outflows awaiting a second fund manager's approval
     recent: Sequence[Entry]  # the latest entries, newest first
     projects: dict[str, int]  # how many in each status, in the statuses' order
@@ -35,7 +35,7 @@ class Overview:
 def fund_overview(today: date) -> Overview:
     pending = db.session.scalar(select(func.count(Outflow.id)).where(Outflow.status == OutflowStatus.PENDING))
     statement = statements.fund_statement()
-    totals = withheld.withheld_totals(today)
+    totals = withheld.outstanding_by_currency()
     recent = db.session.scalars(select(Entry).order_by(Entry.seq.desc()).limit(LATEST_ENTRIES)).all()
     projects, behind = project_figures.project_counts(today)
     return Overview(statement, totals, pending or 0, recent, projects, behind)

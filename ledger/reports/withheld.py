@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, not_, o
 from ledger import engine
 from ledger.balances import balances
 from ledger.engine import WITHHELD_RECEIVABLE, from_minor
-from ledger.models import Account, Posting, Withholding, WithholdingTransfer
+from ledger.models import Account, Currency, Posting, Withholding, WithholdingTransfer
 from ledger.reports.amounts import exponents, summed
 from ledger.services.booking import standing
 from vat.db import db
@@ -100,10 +100,30 @@ def reconciliation(today: date | None = None, *, lines: bool = True) -> Reconcil
     )
 
 
-def withheld_totals(today: date | None = None) -> dict[str, dict[str, Decimal]]:
-    """The reconciliation's totals per currency (withheld, transferred, outstanding from the
-    records) without its lines: for pages that show only the totals."""
-    return _withholding_summary(today or date.today()).totals
+def outstanding_by_currency() -> dict[str, Decimal]:
+    """Withheld and not yet transferred per currency, for each currency a withholding stands in
+    (nothing outstanding included): the reconciliation's outstanding totals, read as
+    `outstanding_by_country` reads them, from the receivable's kept balances, and not from every
+    withholding joined to its transfers (for pages that show only those totals)."""
+    kept = balances(columns=("account_id", "currency", "amount_minor"))
+    receivable = select(Account.id).where(Account.code == WITHHELD_RECEIVABLE).scalar_subquery()
+    owed: dict[str, int] = {
+        currency: minor
+        for currency, minor in db.session.execute(
+            select(kept.c.currency, summed(kept.c.amount_minor))
+            .where(kept.c.account_id == receivable)
+            .group_by(kept.c.currency)
+        )
+    }
+    # A withholding stands only in a currency posted on the receivable: those few are asked.
+    held = select(Currency.code).where(
+        Currency.code.in_(owed),
+        standing(select(Withholding.id).where(Withholding.currency == Currency.code), Withholding).exists(),
+    )
+    return {
+        currency: from_minor(owed[currency], currency)
+        for currency in db.session.scalars(held.order_by(Currency.code))
+    }
 
 
 def for_allegation(allegation_ref: str) -> dict[str, dict[str, Decimal]]:
