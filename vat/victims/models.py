@@ -161,6 +161,8 @@ class Victim(Base):
         # The per-victim report's page, in country and case-code order within the scope (migration 1148).
         Index("ix_vat_victim_country_code_case_code", "country_code", "case_code", "mission"),
         Index(None, "id", "sex", "age_group", "country_code", "mission"),  # the UN report's victims (1151)
+        # Victims registered in a period by sex and age group, in the scope (statistics, figures pack; 1154).
+        Index(None, "registered_on", "country_code", "mission", "sex", "age_group"),
         one_of("status", VictimStatus),
         one_of("sex", Sex),
         one_of("age_group", AgeGroup),
