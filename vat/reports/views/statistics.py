@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from flask import Response, abort, render_template, request
@@ -125,14 +126,19 @@ def statistics_page() -> str | Response:
 
 @dataclass(frozen=True)
 class ShownTable:
-    """A table as the page shows it: words for every label, None for a hidden count."""
+    """A table as the page shows it: words for every label, None for a hidden count; its chart
+    drawn when a page shows it (an export or the figures pack never does)."""
 
     key: str
     title: str
     header: list[str]
     rows: list[tuple[str, list[int | None]]]
     totals: list[int | None]
-    chart: Markup
+    draw: Callable[[], Markup]
+
+    @property
+    def chart(self) -> Markup:
+        return self.draw()
 
 
 def _context(report: Statistics) -> dict[str, Any]:
@@ -140,8 +146,12 @@ def _context(report: Statistics) -> dict[str, Any]:
     groups = None
     if report.victims is not None:
         groups = [(_group_label(name), n) for name, n in report.victims.groups]
-        chart = pairs_chart(
-            "statistics-groups", _("Victims: girls, women, boys, men and unknown"), _("victims"), groups
+        chart = partial(
+            pairs_chart,
+            "statistics-groups",
+            _("Victims: girls, women, boys, men and unknown"),
+            _("victims"),
+            groups,
         )
         groups_table = ShownTable(
             "groups",
@@ -182,7 +192,8 @@ def _shown(
         for value, cells, total in zip(table.row_labels, table.cells, table.row_totals, strict=True)
     ]
     totals = list(table.column_totals) if single else [*table.column_totals, table.grand_total]
-    chart = counts_chart(
+    chart = partial(
+        counts_chart,
         chart_id=f"statistics-{key}",
         title=title,
         categories=[name for name, _ in rows],
