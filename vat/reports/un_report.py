@@ -31,7 +31,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all
 
 from vat.allegations.clock import deadline
 from vat.allegations.cycle_models import (
@@ -65,8 +65,7 @@ from vat.reports.scope import (
 from vat.reports.statistics import GROUPS, NOT_RECORDED, SEPARATOR, UNKNOWN_GROUP, too_few
 from vat.reports.suppression import SuppressedTable, suppress
 from vat.reports.un_followup import FollowUp, follow_up
-from vat.victims.models import Victim, VictimAllegation
-from vat.victims.support_summary import supported_in_summary
+from vat.victims.models import SupportSummary, Victim, VictimAllegation
 
 # The SG report's groups of personnel (§62): military, police, civilian; then the others.
 PERSONNEL_GROUPS: dict[str, tuple[str, ...]] = {
@@ -281,12 +280,17 @@ def _victim_tables(
     everyone = select(
         literal(None), literal("named"), literal(None), literal(None), func.count(named.c.victim.distinct())
     )
+    # The named victims' summary rows that count them supported (supported_in_summary's rule;
+    # one row a victim): read from the summary's index on the flag, not its rows one by one.
     supported = select(
         literal(None),
         literal("supported"),
         literal(None),
         literal(None),
-        func.count(case((supported_in_summary(named.c.victim), named.c.victim)).distinct()),
+        select(func.count())
+        .select_from(SupportSummary)
+        .where(SupportSummary.supported.is_(True), SupportSummary.victim_id.in_(select(named.c.victim)))
+        .scalar_subquery(),
     )
     cells: Counter[tuple[str, str]] = Counter()
     counted = {"named": 0, "supported": 0}
