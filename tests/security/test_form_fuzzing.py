@@ -59,13 +59,14 @@ BY_KIND = {"date": st.one_of(DATES, HOSTILE), "decimal": st.one_of(AMOUNTS, HOST
 
 
 # Rows a refused submission may add: a failed sign-in, confirmation or reset code is counted,
-# audited and noticed to the account's owner, and a search by name (posted, to keep the name out
-# of URLs) answers 200 and is audited.
+# audited (the event, and its count by who acted) and noticed to the account's owner, and a search
+# by name (posted, to keep the name out of URLs) answers 200 and is audited.
+AUDITED = ("audit_event", "audit_actor")
 BOOKKEEPING = {
     (table, endpoint)
-    for table in ("auth_login_throttle", "audit_event", "auth_security_notice")
+    for table in ("auth_login_throttle", *AUDITED, "auth_security_notice")
     for endpoint in ("auth.submit_login", "auth.confirm_reauthentication", "auth.use_reset_code")
-} | {("audit_event", "victims.by_name")}
+} | {(table, "victims.by_name") for table in AUDITED}
 
 
 def hostile_data(fields: dict[str, str]):
