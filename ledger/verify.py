@@ -23,7 +23,8 @@ from sqlalchemy import BigInteger, ColumnElement, Select, String, except_, func,
 from sqlalchemy.orm import aliased
 
 from ledger import engine
-from ledger.models import Account, Entry, ExchangeRate, Outflow, Period, Posting
+from ledger.models import Account, Entry, ExchangeRate, Period, Posting
+from ledger.outflows import Outflow
 from ledger.reports.subledgers import subledger_checks
 from ledger.services.four_eyes import signature_problem
 from vat import anchors, audit

@@ -18,7 +18,8 @@ from typing import Any, cast
 
 from sqlalchemy import func, select
 
-from ledger.models import DonorKind, Entry, Outflow, OutflowKind, ProjectFocus, ProjectStatus
+from ledger.models import DonorKind, Entry, ProjectFocus, ProjectStatus
+from ledger.outflows import Outflow, OutflowKind
 from ledger.services import contributions, four_eyes, grants, months, victim_support, withholdings
 from vat import inputs
 from vat.auth.models import Role, User

@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ledger import engine
-from ledger.models import DirectSupport, Entry, Outflow, OutflowKind, Tranche
+from ledger.models import DirectSupport, Entry, Tranche
+from ledger.outflows import Outflow, OutflowKind
 from ledger.services import four_eyes, grants
 from vat.auth.models import User
 from vat.db import db

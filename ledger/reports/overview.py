@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from ledger.models import Entry, Outflow, OutflowStatus
+from ledger.models import Entry
+from ledger.outflows import Outflow, OutflowStatus
 from ledger.reports import project_figures, statements, withheld
 from vat.db import db
 

@@ -16,9 +16,6 @@ from ledger.models import (
     Account,
     Entry,
     ExchangeRate,
-    Outflow,
-    OutflowKind,
-    OutflowStatus,
     Pledge,
     Project,
     ProjectStatus,
@@ -27,6 +24,7 @@ from ledger.models import (
     Withholding,
     WithholdingTransfer,
 )
+from ledger.outflows import Outflow, OutflowKind, OutflowStatus
 from ledger.services import four_eyes
 from ledger.services.booking import Booking, booked_by, day_field, on_field, standing_count
 from ledger.services.grants import pending_total, project_payments_reversed

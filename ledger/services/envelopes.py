@@ -20,7 +20,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ledger import engine
-from ledger.models import DirectSupport, MissionEnvelope, Outflow, OutflowKind, OutflowStatus
+from ledger.models import DirectSupport, MissionEnvelope
+from ledger.outflows import Outflow, OutflowKind, OutflowStatus
 from ledger.services import four_eyes, victim_support
 from ledger.services.booking import (
     amount_field,

@@ -35,7 +35,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from ledger import engine
-from ledger.models import Outflow, OutflowKind, OutflowStatus
+from ledger.outflows import Outflow, OutflowKind, OutflowStatus
 from ledger.services.booking import Booking, record_audit
 from vat.auth.actor import Actor
 from vat.auth.models import Role, User

@@ -18,8 +18,6 @@ from ledger import engine, memos
 from ledger.engine import CASH, GRANT_EXPENSE, GRANTS_PAYABLE, PROGRAMME_SUPPORT, USD, EntryKind, Line
 from ledger.models import (
     ExchangeRate,
-    Outflow,
-    OutflowKind,
     Project,
     ProjectBeneficiary,
     ProjectFocus,
@@ -27,6 +25,7 @@ from ledger.models import (
     ProjectStatus,
     Tranche,
 )
+from ledger.outflows import Outflow, OutflowKind
 from ledger.services import four_eyes
 from ledger.services.booking import (
     Booking,

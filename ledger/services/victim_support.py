@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 
 from ledger import engine, memos
 from ledger.engine import CASH, VICTIM_SUPPORT, EntryKind
-from ledger.models import DirectSupport, Outflow, OutflowKind, Project, SupportRoute
+from ledger.models import DirectSupport, Project, SupportRoute
+from ledger.outflows import Outflow, OutflowKind
 from ledger.services import four_eyes
 from ledger.services.booking import (
     Booking,

@@ -17,13 +17,8 @@ from ledger.forms import (
     ReversalForm,
 )
 from ledger.labels import account_name, donor_name
-from ledger.models import (
-    Account,
-    Donor,
-    Entry,
-    Outflow,
-    Posting,
-)
+from ledger.models import Account, Donor, Entry, Posting
+from ledger.outflows import Outflow
 from ledger.reports import (
     donor_figures,
     statements,

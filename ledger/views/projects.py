@@ -24,14 +24,8 @@ from ledger.forms import (
     offer,
     payment_lines,
 )
-from ledger.models import (
-    Outflow,
-    Project,
-    ProjectFocus,
-    ProjectPayment,
-    ProjectStatus,
-    Tranche,
-)
+from ledger.models import Project, ProjectFocus, ProjectPayment, ProjectStatus, Tranche
+from ledger.outflows import Outflow
 from ledger.reports import approvals_list, project_figures
 from ledger.services import four_eyes, grants, partner_reports
 from ledger.usual_amounts import PROJECTS, TRANCHES

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from ledger.models import Entry, MissionEnvelope, Outflow
+from ledger.models import Entry, MissionEnvelope
+from ledger.outflows import Outflow
 from ledger.services import envelopes
 from ledger.verify import verify
 from tests.ledger.conftest import key, run_together

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger import engine
-from ledger.models import Entry, Outflow, OutflowStatus, Tranche
+from ledger.models import Entry, Tranche
+from ledger.outflows import Outflow, OutflowStatus
 from ledger.services import contributions, four_eyes, grants, months
 from tests.ledger.conftest import PASSWORD, key
 from vat.auth import services as auth

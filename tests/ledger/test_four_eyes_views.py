@@ -12,7 +12,8 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from ledger.models import DirectSupport, Entry, ExchangeRate, Outflow
+from ledger.models import DirectSupport, Entry, ExchangeRate
+from ledger.outflows import Outflow
 from ledger.services import months
 from tests.conftest import row_count, signed_in_client
 from tests.ledger.pages import pay_victim, record_rate, seed_cash_and_project

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, text, update
 
-from ledger.models import Outflow
+from ledger.outflows import Outflow
 from ledger.services import four_eyes
 from ledger.verify import verify
 from tests.ledger.pages import pay_victim, seed_cash_and_project

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from ledger import engine
-from ledger.models import Entry, Outflow, ProjectReport, Tranche
+from ledger.models import Entry, ProjectReport, Tranche
+from ledger.outflows import Outflow
 from tests.conftest import row_count, signed_in_client
 from tests.ledger.pages import (
     book,

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger import engine
-from ledger.models import Entry, Outflow, OutflowStatus, Withholding
+from ledger.models import Entry, Withholding
+from ledger.outflows import Outflow, OutflowStatus
 from ledger.services import four_eyes
 from ledger.verify import verify
 from tests.ledger.conftest import PASSWORD, key, run_together

@@ -164,13 +164,13 @@ def seeded_objects(app: Flask, country: str) -> dict[str, int | str]:
         Entry,
         ExchangeRate,
         MissionEnvelope,
-        Outflow,
         Period,
         Project,
         ProjectReport,
         Tranche,
         Withholding,
     )
+    from ledger.outflows import Outflow
     from vat.allegations.models import Allegation
     from vat.claims.models import Claim, Payment
     from vat.victims.models import (

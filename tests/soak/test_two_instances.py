@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from ledger.models import Outflow, Project, Tranche
+from ledger.models import Project, Tranche
+from ledger.outflows import Outflow
 from ledger.services import grants
 from tests.conftest import PASSWORD
 from tests.soak.conftest import Client
