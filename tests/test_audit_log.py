@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from tests.statements import counting
 from vat import audit
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
@@ -143,3 +144,15 @@ def test_a_fund_manager_is_offered_only_who_acted_on_the_ledger(app, client, log
     assert on_ledger.username in offered and on_victims.username not in offered
     login(Role.AUDITOR, "")
     assert {on_ledger.username, on_victims.username} <= set(_who_choices(client))
+
+
+def test_a_reach_with_no_events_is_not_looked_for_in_the_log(app, client, login):
+    _events(app)
+    login(Role.SENIOR_ADVOCATE, "NPL")  # no event in the log is about Nepal
+    with counting(app) as sent:
+        page = client.get("/admin/audit").get_data(as_text=True)
+    assert "(0 events)" in page and "CAR-2020-0001" not in page
+    assert not [statement for statement in sent if "FROM audit_event" in statement]
+    login(Role.SENIOR_ADVOCATE, "CAF")
+    assert "CAR-2020-0001" in client.get("/admin/audit").get_data(as_text=True)
+    assert "CAR-2020-0001" not in client.get("/admin/audit?page=2").get_data(as_text=True)

@@ -198,9 +198,13 @@ def export_rows(user: Actor, filters: AuditFilters) -> Iterator[list[Any]]:
 
 def page(user: Actor, filters: AuditFilters, sort: Sort, number: int) -> Page:
     """Page `number` of `events` in the order `sort`, with their total (`count`): each event a row
-    of the log's columns, which the page reads as it would the event."""
+    of the log's columns, which the page reads as it would the event. None are looked for past
+    the total: a reach with no events (a scope new to the log) would walk the whole log for them."""
+    total = count(user, filters)
+    if (number - 1) * PAGE_SIZE >= total:
+        return Page(items=[], page=number, per_page=PAGE_SIZE, total=total)
     query = SORTS.apply(events(user, filters), sort).with_only_columns(*cast(Table, AuditEvent.__table__).c)
-    return page_of(query, page=number, per_page=PAGE_SIZE, count=lambda: count(user, filters))
+    return page_of(query, page=number, per_page=PAGE_SIZE, count=lambda: total)
 
 
 def count(user: Actor, filters: AuditFilters) -> int:
