@@ -257,6 +257,17 @@ _LINE_COLUMNS = (
 )
 
 
+# A reconciliation line's columns from the withholding's own row, in the lines' order.
+_RECORD_COLUMNS = (
+    Withholding.id,
+    Withholding.allegation_ref,
+    Withholding.country_code,
+    Withholding.currency,
+    Withholding.decided_on,
+    Withholding.amount_minor,
+)
+
+
 def _lines_owing(today: date, *, owing: bool, part: int) -> Select[Any]:
     """The live withholdings with (`owing`) or without something outstanding, oldest first, each
     with what its live transfers brought in and the last day (`_LINE_COLUMNS`), and `part`."""
@@ -266,12 +277,7 @@ def _lines_owing(today: date, *, owing: bool, part: int) -> Select[Any]:
     transferred = func.coalesce(transfers(summed(WithholdingTransfer.amount_minor)), 0)
     outstanding = Withholding.amount_minor - transferred > 0
     columns: list[Any] = [
-        Withholding.id,
-        Withholding.allegation_ref,
-        Withholding.country_code,
-        Withholding.currency,
-        Withholding.decided_on,
-        Withholding.amount_minor,
+        *_RECORD_COLUMNS,
         transferred,
         transfers(func.max(WithholdingTransfer.transferred_on)),
         _ageing_bucket(Withholding.decided_on, today),
@@ -305,12 +311,7 @@ def _lines_query(today: date) -> Select[Any]:
     transferred = func.coalesce(paid.c.paid, 0)
     return standing(
         select(
-            Withholding.id,
-            Withholding.allegation_ref,
-            Withholding.country_code,
-            Withholding.currency,
-            Withholding.decided_on,
-            Withholding.amount_minor,
+            *_RECORD_COLUMNS,
             transferred,
             paid.c.last_on,
             func.coalesce(receivable.c.minor, 0),
