@@ -16,7 +16,6 @@ amount) now holds the entry, and one on (country, entry) is new, so both are rea
 On SQLite, a database whose planner has statistics gets them for the three tables again, as in 1148.
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 from migrations import schema
@@ -45,14 +44,9 @@ INDEXES = {
 
 
 def upgrade():
-    bind = op.get_bind()
     _replace(after=True)
     schema.create_named_indexes(INDEXES)
-    if bind.dialect.name == "sqlite" and bind.scalar(
-        sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
-    ):
-        for table in ("ledger_withholding", TRANSFERS, DIRECT_SUPPORT):
-            bind.execute(sa.text(f"ANALYZE {table}"))
+    schema.analyze_if_planned("ledger_withholding", TRANSFERS, DIRECT_SUPPORT)
 
 
 def downgrade():

@@ -14,9 +14,6 @@ one 1152 gave them).
 On SQLite, a database whose planner has statistics gets them for these tables again, as in 1148.
 """
 
-import sqlalchemy as sa
-from alembic import op
-
 from migrations import schema
 
 revision = "1153"
@@ -44,13 +41,8 @@ INDEXES = {
 
 
 def upgrade():
-    bind = op.get_bind()
     schema.create_named_indexes(INDEXES)
-    if bind.dialect.name == "sqlite" and bind.scalar(
-        sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
-    ):
-        for table in sorted({table for table, _columns in INDEXES.values()}):
-            bind.execute(sa.text(f"ANALYZE {table}"))
+    schema.analyze_if_planned(*sorted({table for table, _columns in INDEXES.values()}))
 
 
 def downgrade():

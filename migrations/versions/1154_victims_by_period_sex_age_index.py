@@ -11,9 +11,6 @@ alone. The figures are the same rows' counts.
 On SQLite, a database whose planner has statistics gets them for the table again, as in 1151.
 """
 
-import sqlalchemy as sa
-from alembic import op
-
 from migrations import schema
 
 revision = "1154"
@@ -28,12 +25,8 @@ INDEXES = {
 
 
 def upgrade():
-    bind = op.get_bind()
     schema.create_named_indexes(INDEXES)
-    if bind.dialect.name == "sqlite" and bind.scalar(
-        sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
-    ):
-        bind.execute(sa.text("ANALYZE vat_victim"))
+    schema.analyze_if_planned("vat_victim")
 
 
 def downgrade():
