@@ -43,22 +43,16 @@ class PlaceFilterForm(ReportForm):
     )
 
 
+def any_or(label: Any, options: dict[str, Any]) -> SelectField:
+    """A value to filter by, one of `options` (value → label), or "any" to filter nothing."""
+    choices = [SelectChoice("", _l("any")), *(SelectChoice(value, text) for value, text in options.items())]
+    return SelectField(label, choices=choices, default="")
+
+
 class VictimFilterForm(PlaceFilterForm):
     year = year_field(_l("Year registered"))
-    sex = SelectField(
-        _l("Sex"),
-        choices=[SelectChoice("", _l("any"))] + [SelectChoice(s.value, s.label) for s in Sex],
-        default="",
-    )
-    minor = SelectField(
-        _l("Minor at the time"),
-        choices=[
-            SelectChoice("", _l("any")),
-            SelectChoice("yes", _l("minors")),
-            SelectChoice("no", _l("not minors")),
-        ],
-        default="",
-    )
+    sex = any_or(_l("Sex"), {s.value: s.label for s in Sex})
+    minor = any_or(_l("Minor at the time"), {"yes": _l("minors"), "no": _l("not minors")})
 
 
 class AllegationFilterForm(PlaceFilterForm):
