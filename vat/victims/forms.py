@@ -23,6 +23,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from vat.addresses import MAX_ID
 from vat.plausibility import ConfirmAmount
 from vat.request_keys import KeyedForm
+from vat.victims.import_template import KINDS
 from vat.victims.labels import LABELS, choices
 from vat.victims.letter_templates import LETTER_LANGUAGES
 from vat.victims.models import (
@@ -223,12 +224,7 @@ class BreakGlassForm(FlaskForm):
 class ImportForm(FlaskForm):
     kind = SelectField(
         _l("What a CSV file holds (an XLSX workbook holds one sheet per kind)"),
-        choices=[
-            SelectChoice("victims", _l("victims")),
-            SelectChoice("allegations", _l("allegations")),
-            SelectChoice("links", _l("victim–allegation links")),
-            SelectChoice("assistance", _l("assistance")),
-        ],
+        choices=[SelectChoice(kind, label) for kind, label in KINDS.items()],
     )
     file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])
 

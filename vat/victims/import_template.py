@@ -15,7 +15,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from vat.victims.import_values import VOCABULARIES
 
-KINDS = ("victims", "allegations", "links", "assistance")
+# What can be imported, in the template's order: a CSV file holds one kind, a workbook a sheet of each.
+KINDS = {
+    "victims": _l("victims"),
+    "allegations": _l("allegations"),
+    "links": _l("victim–allegation links"),
+    "assistance": _l("assistance"),
+}
 DATE = "YYYY-MM-DD"
 COUNTRY = _l("ISO 3166 alpha-2 or alpha-3 code (CF, CAF) or English or French name")
 HISTORICAL = _l("yes for a record from an old tracker: what it never kept is counted as not recorded")
