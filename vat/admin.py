@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
@@ -23,10 +24,11 @@ from vat.errors import DomainError, NotAllowed
 from vat.paging import other_args, page_number
 from vat.reports.exports import csv_lines
 from vat.sorting import without_sort
-from vat.submission import button, submit, text
+from vat.submission import button, post_on_row, submit, text
 from vat.victims.models import Victim
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+on_row = partial(post_on_row, bp)  # a POST about one account, request or grant
 
 
 @bp.get("/users")
@@ -106,11 +108,8 @@ def _user_page(form: EditUserForm, user: User) -> str:
     )
 
 
-@bp.post("/users/<int:user_id>")
-@requires(Permission.MANAGE_USERS)
-@fresh_required
-def update_user(user_id: int) -> Response | tuple[str, int]:
-    user = db.get_or_404(User, user_id)
+@on_row("/users/<int:user_id>", User, Permission.MANAGE_USERS, fresh=True)
+def update_user(user: User) -> Response | tuple[str, int]:
     form = EditUserForm()
     return submit(
         form,
@@ -132,13 +131,10 @@ def update_user(user_id: int) -> Response | tuple[str, int]:
     )
 
 
-@bp.post("/users/<int:user_id>/reset-password")
-@requires(Permission.MANAGE_USERS)
-@fresh_required
-def reset_password(user_id: int) -> Response | str:
+@on_row("/users/<int:user_id>/reset-password", User, Permission.MANAGE_USERS, fresh=True)
+def reset_password(user: User) -> Response | str:
     """Reset a password: the one-time code is on this response only (never flashed: the flash
     travels in the readable session cookie); a privileged account's reset waits for approval."""
-    user = db.get_or_404(User, user_id)
     return _run_act(
         lambda: admin_requests.propose_password_reset(actor=current_user, user=user),
         done=_("Password reset."),
@@ -146,11 +142,8 @@ def reset_password(user_id: int) -> Response | str:
     )
 
 
-@bp.post("/users/<int:user_id>/reset-second-factor")
-@requires(Permission.MANAGE_USERS)
-@fresh_required
-def reset_second_factor(user_id: int) -> Response | str:
-    user = db.get_or_404(User, user_id)
+@on_row("/users/<int:user_id>/reset-second-factor", User, Permission.MANAGE_USERS, fresh=True)
+def reset_second_factor(user: User) -> Response | str:
     return _run_act(
         lambda: admin_requests.propose_second_factor_reset(
             actor=current_user, user=user, identity_check=request.form.get("identity_check", "")
@@ -198,22 +191,16 @@ def requests() -> str:
     )
 
 
-@bp.post("/requests/<int:request_id>/approve")
-@requires(Permission.MANAGE_USERS)
-@fresh_required
-def approve_request(request_id: int) -> Response | str:
-    asked = db.get_or_404(AdminRequest, request_id)
+@on_row("/requests/<int:request_id>/approve", AdminRequest, Permission.MANAGE_USERS, fresh=True)
+def approve_request(asked: AdminRequest) -> Response | str:
     approved, back = _("Approved and applied."), url_for("admin.requests")
     return _run_act(
         lambda: admin_requests.approve(actor=current_user, request=asked), done=approved, back=back
     )
 
 
-@bp.post("/requests/<int:request_id>/refuse")
-@requires(Permission.MANAGE_USERS)
-@fresh_required
-def refuse_request(request_id: int) -> Response:
-    asked = db.get_or_404(AdminRequest, request_id)
+@on_row("/requests/<int:request_id>/refuse", AdminRequest, Permission.MANAGE_USERS, fresh=True)
+def refuse_request(asked: AdminRequest) -> Response:
     refused = _("Refused: nothing was changed.")
     return _button(
         lambda: admin_requests.refuse(actor=current_user, request=asked), refused, "admin.requests"
@@ -233,10 +220,8 @@ def acted_alone() -> str:
     )
 
 
-@bp.post("/acted-alone/<int:request_id>/acknowledge")
-@requires(Permission.REVIEW_ADMIN_ACTS)
-def acknowledge_act(request_id: int) -> Response:
-    done_alone = db.get_or_404(AdminRequest, request_id)
+@on_row("/acted-alone/<int:request_id>/acknowledge", AdminRequest, Permission.REVIEW_ADMIN_ACTS)
+def acknowledge_act(done_alone: AdminRequest) -> Response:
     read = _("Acknowledged.")
     return _button(
         lambda: admin_requests.acknowledge(actor=current_user, request=done_alone), read, "admin.acted_alone"
@@ -248,11 +233,8 @@ def _button(run: Callable[[], object], done: str, back: str) -> Response:
     return button(run, done=done, back=url_for(back))
 
 
-@bp.post("/users/<int:user_id>/sessions/end")
-@requires(Permission.MANAGE_USERS)
-@fresh_required
-def end_user_sessions(user_id: int) -> Response:
-    user = db.get_or_404(User, user_id)
+@on_row("/users/<int:user_id>/sessions/end", User, Permission.MANAGE_USERS, fresh=True)
+def end_user_sessions(user: User) -> Response:
     return button(
         lambda: services.end_sessions_of(actor=current_user, user=user),
         done=lambda ended: _("Sessions ended: %(count)d.", count=ended),
@@ -260,11 +242,8 @@ def end_user_sessions(user_id: int) -> Response:
     )
 
 
-@bp.post("/users/<int:user_id>/unlock")
-@requires(Permission.MANAGE_USERS)
-@fresh_required
-def unlock_user(user_id: int) -> Response:
-    user = db.get_or_404(User, user_id)
+@on_row("/users/<int:user_id>/unlock", User, Permission.MANAGE_USERS, fresh=True)
+def unlock_user(user: User) -> Response:
     return button(
         lambda: services.unlock_account(actor=current_user, user=user),
         done=_("Account unlocked."),
@@ -288,10 +267,8 @@ def break_glass_review() -> str:
     )
 
 
-@bp.post("/break-glass/<int:grant_id>/acknowledge")
-@requires(Permission.REVIEW_BREAK_GLASS)
-def acknowledge_break_glass(grant_id: int) -> Response:
-    grant = db.get_or_404(BreakGlass, grant_id)
+@on_row("/break-glass/<int:grant_id>/acknowledge", BreakGlass, Permission.REVIEW_BREAK_GLASS)
+def acknowledge_break_glass(grant: BreakGlass) -> Response:
     read = _("Acknowledged.")
     return _button(
         lambda: break_glass.acknowledge(actor=current_user, grant=grant), read, "admin.break_glass_review"

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import abort, current_app, flash, g, redirect, render_template, request
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import Field
 
 from vat import human_time, request_keys
 from vat.auth.forms import EmptyForm
+from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import BeginMode, db, reset_begin_mode, set_begin_mode
 from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField, InvalidFields
@@ -20,6 +22,7 @@ from vat.request_keys import KeyedForm, already_recorded
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
+V = TypeVar("V", bound=ResponseReturnValue)  # what a view returns
 
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -180,3 +183,21 @@ def show_hidden_errors(form: FlaskForm) -> None:
         if field.type == "HiddenField":
             for error in field.errors:
                 flash(str(error), "error")
+
+
+def post_on_row(
+    bp: Blueprint, rule: str, load: type[T], permission: Permission, *, fresh: bool = False
+) -> Callable[[Callable[[T], V]], Callable[[T], V]]:
+    """Register on `bp` a POST about the `load` row the rule's one identifier names (a button or a
+    small form about that row) under the decorated function's name, which is given the row (404 if
+    none; behind `permission`, and a fresh login if `fresh`, checked before the row is read)."""
+
+    def register(act_on: Callable[[T], V]) -> Callable[[T], V]:
+        def post(**ids: int) -> V:
+            return act_on(db.get_or_404(load, *ids.values()))
+
+        view = requires(permission)(fresh_required(post) if fresh else post)
+        bp.add_url_rule(rule, act_on.__name__, view, methods=["POST"])
+        return act_on
+
+    return register

@@ -18,7 +18,7 @@ from ledger import memos
 from ledger.cli import attach
 from ledger.labels import account_name, account_type, donor_name
 from ledger.services import four_eyes
-from vat import audit, paging
+from vat import audit, paging, submission
 from vat.auth import throttle
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.db import db
@@ -187,19 +187,8 @@ def named_row(load: type[T], ids: dict[str, int]) -> T:
 def post_on_row(
     rule: str, load: type[T], permission: Permission, *, fresh: bool = False
 ) -> Callable[[Callable[[T], View]], Callable[[T], View]]:
-    """Register a POST on the `load` row the rule's one identifier names (a button or a small form
-    about that row) under the decorated function's name, which is given the row (behind a fresh
-    login if `fresh`)."""
-
-    def register(act_on: Callable[[T], View]) -> Callable[[T], View]:
-        def post(**ids: int) -> View:
-            return act_on(named_row(load, ids))
-
-        view = requires(permission)(fresh_required(post) if fresh else post)
-        bp.add_url_rule(rule, act_on.__name__, view, methods=["POST"])
-        return act_on
-
-    return register
+    """`submission.post_on_row` on the ledger's blueprint."""
+    return submission.post_on_row(bp, rule, load, permission, fresh=fresh)
 
 
 def small_form(
