@@ -91,6 +91,16 @@ def test_the_claim_page_shows_identity_and_audits_it(app, client, login, claim_i
         assert actions[-1] == "claim.view_identity"
 
 
+def test_the_father_form_shows_identity_audited_and_takes_the_write_lock(app, client, login, claim_id):
+    login(Role.ADVOCATE, "CAF")
+    page = client.get(f"/vat/claims/{claim_id}/father").get_data(as_text=True)
+    assert 'value="Sgt Example"' in page
+    assert getattr(app.view_functions["claims.edit_father"], "vat_writes", False)
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "claim")).all()
+        assert actions[-1] == "claim.view_identity"
+
+
 def test_open_a_claim_move_it_and_tell_the_victim(app, client, login, make_user, today):
     user = login(Role.ADVOCATE, "CAF")
     with app.app_context():

@@ -222,24 +222,14 @@ def show(claim_id: int) -> str:
 # record_form.html with the page's title and button.
 
 
-def father_form() -> FatherForm:
-    form = FatherForm()
+def _father_choices(form: FatherForm, _claim: Claim) -> None:
     form.father_nationality.choices = countries()
-    return form
 
 
-def father_page() -> dict[str, Any]:
-    return {"title": _("Alleged father"), "submit": _("Save")}
-
-
-@bp.get("/<int:claim_id>/father")
-@requires(Permission.EDIT_CASES)
-@writes  # the father's identity shown is audited
-def edit_father(claim_id: int) -> str:
-    claim = load_claim(claim_id)
+def _prefill_father(form: FatherForm, claim: Claim) -> None:
+    """The father's identity shown is audited, and the audit row committed before the page."""
     identity_shown = pipeline.read_father_identity(actor=current_user, claim=claim)
     db.session.commit()
-    form = father_form()
     form.process(
         data={
             **identity_shown,
@@ -247,22 +237,24 @@ def edit_father(claim_id: int) -> str:
             "father_category": claim.father_category,
         }
     )
-    return CLAIM.show(form, claim, **father_page())
 
 
-@bp.post("/<int:claim_id>/father")
-@requires(Permission.EDIT_CASES)
-def save_father(claim_id: int) -> tuple[str, int] | Response:
-    claim = load_claim(claim_id, for_update=True)
-    form = father_form()
-    return CLAIM.save(
-        form,
-        claim,
-        lambda: pipeline.update_father(actor=current_user, claim=claim, **form_values(form)),
-        done=_("Alleged father's details saved."),
-        then=claim_url,
-        **father_page(),
-    )
+route_form(
+    CLAIM,
+    "edit_father",
+    "save_father",
+    FormOn(
+        path="father",
+        title=_l("Alleged father"),
+        button=_l("Save"),
+        form_class=FatherForm,
+        choices=_father_choices,
+        prefill=_prefill_father,
+        prefill_writes=True,
+        service=pipeline.update_father,
+        done=_l("Alleged father's details saved."),
+    ),
+)
 
 
 def step_target(step: str) -> ClaimStep:
@@ -340,37 +332,36 @@ route_form(
 route_form(CLAIM, "letter", "record_letter", letter_form(correspondence.record_letter))
 
 
-def payment_page() -> dict[str, Any]:
-    return {"title": _("Record a payment"), "submit": _("Save")}
-
-
-@bp.get("/<int:claim_id>/payments/new")
-@requires(Permission.EDIT_CASES)
-def payment(claim_id: int) -> str:
-    claim = load_claim(claim_id)
-    form = PaymentForm()
+def _prefill_payment(form: PaymentForm, claim: Claim) -> None:
     form.token.data = secrets.token_urlsafe(24)
     form.received_on.data = today()
     if claim.orders:
         form.currency_code.data = claim.orders[-1].currency
-    return CLAIM.show(form, claim, **payment_page())
 
 
-@bp.post("/<int:claim_id>/payments/new")
-@requires(Permission.EDIT_CASES)
-def record_payment(claim_id: int) -> tuple[str, int] | Response:
-    claim = load_claim(claim_id, for_update=True)
-    form = PaymentForm()
+def _record_payment(form: PaymentForm, claim: Claim) -> bool:
+    """Record the payment; whether it moved the claim on (the first payment does)."""
     before = claim.step
-    return CLAIM.save(
-        form,
-        claim,
-        lambda: support.record_payment(actor=current_user, claim=claim, **form_values(form)),
-        done=_("Payment recorded."),
-        # the first payment moves the claim on: the victim is owed an update
-        then=lambda _payment: inform_url(claim) if claim.step != before else claim_url(claim, "schedule"),
-        **payment_page(),
-    )
+    support.record_payment(actor=current_user, claim=claim, **form_values(form))
+    return claim.step != before
+
+
+route_form(
+    CLAIM,
+    "payment",
+    "record_payment",
+    FormOn(
+        path="payments/new",
+        title=_l("Record a payment"),
+        button=_l("Save"),
+        form_class=PaymentForm,
+        prefill=_prefill_payment,
+        record=_record_payment,
+        done=_l("Payment recorded."),
+        # a claim moved on owes the victim an update
+        then=lambda claim, moved: inform_url(claim) if moved else claim_url(claim, "schedule"),
+    ),
+)
 
 
 def _prefill_update(form: InformForm, claim: Claim) -> None:
