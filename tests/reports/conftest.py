@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from enum import Enum
 
 import pytest
 
@@ -37,7 +39,13 @@ import vat
 from ledger.models import DonorKind, Entry, ProjectFocus
 from ledger.services import contributions, victim_support
 from tests.ledger.conftest import Fund
-from vat.allegations.models import Allegation
+from vat.allegations.models import (
+    Allegation,
+    EntityCategory,
+    InvestigatingEntity,
+    InvestigationStatus,
+    Outcome,
+)
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports.suppression import SuppressedTable
@@ -85,6 +93,21 @@ def cells_of(table: SuppressedTable | None, *, nonzero: bool = False) -> dict[tu
         for column, value in zip(table.column_labels, values, strict=True)
     }
     return {key: value for key, value in cells.items() if value} if nonzero else cells
+
+
+def classified_at_random(rng: random.Random) -> dict[str, str | None]:
+    """An allegation's outcome, and its entity category, investigating entity and investigation
+    status, drawn by `rng`; each of the three may be left not recorded (None)."""
+
+    def recorded_or_not(kind: type[Enum]) -> str | None:
+        return rng.choice([*(member.value for member in kind), None])
+
+    return {
+        "entity_category": recorded_or_not(EntityCategory),
+        "investigating_entity": recorded_or_not(InvestigatingEntity),
+        "investigation_status": recorded_or_not(InvestigationStatus),
+        "outcome": rng.choice([outcome.value for outcome in Outcome]),
+    }
 
 
 @dataclass(frozen=True)

@@ -15,18 +15,9 @@ import pytest
 from sqlalchemy import event, select
 
 from tests.claims.conftest import build_claim
-from tests.reports.conftest import cells_of
+from tests.reports.conftest import cells_of, classified_at_random
 from vat.allegations import month_counts
-from vat.allegations.models import (
-    SUB_TYPES_OF,
-    Allegation,
-    AllegationType,
-    EntityCategory,
-    InvestigatingEntity,
-    InvestigationStatus,
-    Outcome,
-    PersonnelCategory,
-)
+from vat.allegations.models import SUB_TYPES_OF, Allegation, AllegationType, PersonnelCategory
 from vat.auth.models import Role, User
 from vat.auth.policy import in_scope
 from vat.claims.models import Claim
@@ -97,10 +88,7 @@ def world(app):
                     mission=mission,
                     type=kind,
                     sub_type=rng.choice([*subs, None]) if subs else None,
-                    outcome=rng.choice([o.value for o in Outcome]),
-                    entity_category=rng.choice([*(c.value for c in EntityCategory), None]),
-                    investigating_entity=rng.choice([*(c.value for c in InvestigatingEntity), None]),
-                    investigation_status=rng.choice([*(c.value for c in InvestigationStatus), None]),
+                    **classified_at_random(rng),
                     personnel_category=rng.choice([c.value for c in PersonnelCategory]),
                     received_on=_day(rng),
                 )

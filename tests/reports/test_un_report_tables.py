@@ -15,17 +15,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from tests.reports.conftest import cells_of
+from tests.reports.conftest import cells_of, classified_at_random
 from vat.allegations import accountability
 from vat.allegations.cycle_models import AccountabilityStep
-from vat.allegations.models import (
-    Allegation,
-    AllegationType,
-    EntityCategory,
-    InvestigatingEntity,
-    InvestigationStatus,
-    Outcome,
-)
+from vat.allegations.models import Allegation, AllegationType, InvestigatingEntity, Outcome
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports.scope import Period, VictimFilters, share
@@ -36,10 +29,6 @@ from vat.victims.models import AgeGroup, Sex, SupportSummary, Victim, VictimAlle
 
 YEAR = 2017
 START, END = date(YEAR, 1, 1), date(YEAR, 12, 31)
-
-
-def _maybe(rng: random.Random, values: list[Any]) -> Any:
-    return rng.choice([*values, None])
 
 
 def _day(rng: random.Random, first: int, last: int) -> date:
@@ -55,12 +44,9 @@ def _build(rng: random.Random, actor: User) -> None:
             country_code="CAF",
             mission="MINUSCA",
             received_on=_day(rng, YEAR - 5, YEAR),
-            entity_category=_maybe(rng, [c.value for c in EntityCategory]),
             type=rng.choice([t.value for t in AllegationType][:3]),
-            investigating_entity=_maybe(rng, [e.value for e in InvestigatingEntity]),
-            perpetrator_country=_maybe(rng, ["PAK", "NER", "COD"]),
-            investigation_status=_maybe(rng, [s.value for s in InvestigationStatus]),
-            outcome=rng.choice([o.value for o in Outcome]),
+            perpetrator_country=rng.choice(["PAK", "NER", "COD", None]),
+            **classified_at_random(rng),
             investigation_completed_on=completed,
             report_submitted_on=_day(rng, YEAR - 1, YEAR + 1) if rng.random() < 0.3 else None,
         )
