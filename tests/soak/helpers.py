@@ -110,10 +110,6 @@ def sharing(client: Client, base_url: str) -> Client:
     return other
 
 
-def form_token(client: Client, path: str) -> str:
-    return client.csrf_token(path)
-
-
 def post_receipt(client: Client, fund: Fund, key: str, token: str, amount: str = "10") -> int:
     status, _ = client.request(
         f"/ledger/donors/{fund.donor_id}/receipt",

@@ -5,14 +5,11 @@ from __future__ import annotations
 import threading
 import uuid
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from ledger.models import Entry
 from tests.conftest import BACKEND, _admin_connection, _postgres_url
-from tests.soak.helpers import Verifier, connected, flask, form_token, open_fund, post_receipt, signed_in
+from tests.soak.helpers import Verifier, entry_count, flask, open_fund, post_receipt, signed_in
 from vat.auth.models import Role
-from vat.db import db
 
 
 def empty_database(tmp_path, name: str) -> str:
@@ -30,11 +27,6 @@ def drop(url: str) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
-def entries(url: str) -> int:
-    with connected(url):
-        return db.session.scalar(select(func.count(Entry.id))) or 0
-
-
 def test_backups_taken_under_writes_restore_to_databases_that_verify(
     start_server, make_user, database_url, tmp_path
 ):
@@ -42,7 +34,7 @@ def test_backups_taken_under_writes_restore_to_databases_that_verify(
     fund = open_fund(database_url, manager.id)
     server = start_server(workers=2)
     client = signed_in(server.url, manager.username)
-    token = form_token(client, f"/ledger/donors/{fund.donor_id}/receipt")
+    token = client.csrf_token(f"/ledger/donors/{fund.donor_id}/receipt")
     stop = threading.Event()
     booked: list[int] = []
 
@@ -74,10 +66,11 @@ def test_backups_taken_under_writes_restore_to_databases_that_verify(
             verifier = Verifier(url)
             assert verifier.check() == []
             verifier.close()
-            assert 1 <= entries(url) <= entries(database_url)
+            assert 1 <= entry_count(url) <= entry_count(database_url)
         print(
             f"backup: {len(backups)} backups under {booked.count(302)} receipts booked meanwhile; "
-            f"restored entries {[entries(u) for u in restored]} of {entries(database_url)}; all verify"
+            f"restored entries {[entry_count(u) for u in restored]} of {entry_count(database_url)};"
+            " all verify"
         )
     finally:
         for url in restored:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from ledger.models import Entry, Receipt
 from tests.conftest import BACKEND
 from tests.security.forms import rendered_values
-from tests.soak.helpers import Verifier, connected, form_token, open_fund, post_receipt, signed_in
+from tests.soak.helpers import Verifier, connected, open_fund, post_receipt, signed_in
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.victims import identity
@@ -79,7 +79,7 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(start_server, make
     verifier = Verifier(database_url)
 
     booker = signed_in(server.url, manager.username)
-    receipt_token = form_token(booker, f"/ledger/donors/{fund.donor_id}/receipt")
+    receipt_token = booker.csrf_token(f"/ledger/donors/{fund.donor_id}/receipt")
     editor = signed_in(server.url, advocate.username, secret_of(database_url, advocate.id))
     status, page = editor.request(f"/vat/victims/{victim_id}/edit")
     assert status == 200

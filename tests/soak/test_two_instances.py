@@ -18,7 +18,6 @@ from tests.soak.helpers import (
     connected,
     entries_with,
     entry_count,
-    form_token,
     open_fund,
     post_receipt,
     post_tranche,
@@ -67,7 +66,7 @@ def test_one_form_sent_to_both_instances_books_once(start_server, make_user, dat
     fund = open_fund(database_url, manager.id)
     first, second = start_server(), start_server()
     on_first = signed_in(first.url, manager.username)
-    token = form_token(on_first, f"/ledger/donors/{fund.donor_id}/receipt")
+    token = on_first.csrf_token(f"/ledger/donors/{fund.donor_id}/receipt")
     clients = [sharing(on_first, server.url) for server in (first, second) for _ in range(5)]
     for _ in range(3):
         key = uuid.uuid4().hex
@@ -82,7 +81,7 @@ def test_maker_checker_holds_across_instances(start_server, make_user, database_
     fund = open_fund(database_url, maker.id, project="100000")
     first, second = start_server(), start_server()
     maker_on_first = signed_in(first.url, maker.username)
-    token = form_token(maker_on_first, f"/ledger/projects/{fund.project_id}/disburse")
+    token = maker_on_first.csrf_token(f"/ledger/projects/{fund.project_id}/disburse")
     key = uuid.uuid4().hex
     status, _ = post_tranche(maker_on_first, fund.project_id, key, token, "25000")  # above the threshold
     assert status == 302
