@@ -92,7 +92,7 @@ class RenderedForm(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._textarea and self.values[self._textarea] == [""]:
-            self.values[self._textarea] = [data.strip("\n")]
+            self.values[self._textarea] = [data.strip("\r\n")]
 
 
 def rendered_values(html: str) -> dict[str, list[str]]:

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.conftest import row_count, sign_in
+from tests.security.forms import rendered_values
 from tests.statements import counting
 from tests.vat.conftest import assist, contact, register, share
 from vat import audit, jobs
@@ -443,16 +444,7 @@ def test_edit_close_reopen_and_withdraw_through_the_pages(
     form = client.get(f"/vat/victims/{victim_id}/edit").get_data(as_text=True)
     assert 'value="2004-05-06"' in form and 'value="Awa"' in form
     response = client.post(
-        f"/vat/victims/{victim_id}/edit",
-        data={
-            "country_code": "CAF",
-            "mission": "MINUSCA",
-            "sex": "female",
-            "age_group": "adult",
-            "name": "Awa Zanga",
-            "date_of_birth": "2004-05-06",
-            "advocate_id": str(user.id),
-        },
+        f"/vat/victims/{victim_id}/edit", data=rendered_values(form) | {"name": "Awa Zanga"}
     )
     assert response.status_code == 302
     assert client.post(f"/vat/victims/{victim_id}/status", data={"status": "closed"}).status_code == 302
