@@ -23,6 +23,18 @@ from vat.victims.consents import record_consent
 from vat.victims.models import Assistance, Communication, Consent, ConsentPurpose, Disclosure, Victim
 
 ALL_CONSENTS = [p.value for p in ConsentPurpose]
+# Who reads a kept count's figures in its tests: every role, a country, a mission of it and another
+# country; then two entitled to what an earlier one is, who must see the same.
+VIEWERS = [
+    (Role.ADVOCATE, "CAF"),
+    (Role.SENIOR_ADVOCATE, "CAF"),
+    (Role.ADVOCATE, "CAF/MINUSCA"),
+    (Role.ADVOCATE, "COD"),
+    (Role.FUND_MANAGER, ""),
+    (Role.AUDITOR, ""),
+    (Role.ADVOCATE, "CAF"),  # entitled to what the first is
+    (Role.AUDITOR, ""),
+]
 
 
 @pytest.fixture

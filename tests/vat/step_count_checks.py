@@ -19,7 +19,7 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
-from tests.vat.conftest import change_at_once, kept_rows
+from tests.vat.conftest import VIEWERS, change_at_once, kept_rows
 from vat import figures
 from vat.allegations import services as allegations
 from vat.allegations.models import Allegation, Step
@@ -33,16 +33,6 @@ from vat.victims import importer
 
 ON = date(2026, 6, 30)
 PLACES = [("CAF", "MINUSCA"), ("CAF", None), ("COD", "MONUSCO")]
-VIEWERS = [
-    (Role.ADVOCATE, "CAF"),
-    (Role.SENIOR_ADVOCATE, "CAF"),
-    (Role.ADVOCATE, "CAF/MINUSCA"),
-    (Role.ADVOCATE, "COD"),
-    (Role.FUND_MANAGER, ""),
-    (Role.AUDITOR, ""),
-    (Role.ADVOCATE, "CAF"),  # entitled to what the first is
-    (Role.AUDITOR, ""),
-]
 FIELDS = (
     "country_code mission entity_category personnel_category perpetrator_country perpetrators type"
     " sub_type urgency investigating_entity investigation_status outcome"
