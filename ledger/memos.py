@@ -1,9 +1,10 @@
 """Entry memos: stored in English, as the hash chain sealed them, and shown in the reader's language.
 
-Each kind of memo the services write is declared once, as the English the ledger stores and its
-translation, so `shown` can read a stored memo back into its parts and say it in the reader's
-language (as account names, stored as codes, are translated at display). A memo of no known shape
-(typed by a user, or cut at the column's length) is shown as stored."""
+Each kind of memo the services write is declared once, in English with %(name)s fields: filled in,
+it is what the ledger stores; as it is, it is the catalogue's message. So `shown` can read a stored
+memo back into its parts and say it in the reader's language (as account names, stored as codes,
+are translated at display). A memo of no known shape (typed by a user, or cut at the column's
+length) is shown as stored."""
 
 from __future__ import annotations
 
@@ -11,23 +12,28 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext
 
 MAX_LENGTH = 300  # Entry.memo's column
 # Values that are codes or numbers never hold the words around them.
 FIELDS = {"seq": r"\d+", "rate": r"[\d.]+", "case_code": r"\S+", "country": r"\S+", "status": r"\w+"}
 
 
+def N_(message: str) -> str:
+    """`message` marked for the catalogue (one of pybabel's keywords) and kept as it is: a memo is
+    stored in English and translated only when shown."""
+    return message
+
+
 @dataclass(frozen=True)
 class Shape:
-    english: str  # str.format fields: what the ledger stores
-    translated: Any  # the same sentence for the catalogue, with %(name)s fields
+    english: str  # with %(name)s fields: what the ledger stores, and the catalogue's message
     pattern: re.Pattern[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        parts = re.split(r"\{(\w+)\}", self.english)
+        parts = re.split(r"%\((\w+)\)s", self.english)
         regex = "".join(
-            re.escape(part) if i % 2 == 0 else f"(?P<{part}>{FIELDS.get(part, '.+?')})"
+            re.escape(part.replace("%%", "%")) if i % 2 == 0 else f"(?P<{part}>{FIELDS.get(part, '.+?')})"
             for i, part in enumerate(parts)
         )
         object.__setattr__(self, "pattern", re.compile(regex, re.DOTALL))
@@ -41,39 +47,20 @@ class Shape:
         return None if found is None else found.groupdict()
 
     def write(self, **values: Any) -> str:
-        return self.english.format(**values)[:MAX_LENGTH]
+        return (self.english % values)[:MAX_LENGTH]
 
 
-PLEDGE_EARMARKED = Shape(
-    "Pledge by {donor} (earmarked: {earmark})", _l("Pledge by %(donor)s (earmarked: %(earmark)s)")
-)
-PLEDGE = Shape("Pledge by {donor}", _l("Pledge by %(donor)s"))
-RECEIPT = Shape("Receipt from {donor}, ref. {reference}", _l("Receipt from %(donor)s, ref. %(reference)s"))
-WITHHELD = Shape(
-    "Withheld from {country} for allegation {allegation}",
-    _l("Withheld from %(country)s for allegation %(allegation)s"),
-)
-TRANSFER = Shape(
-    "Transfer of amount withheld from {country} ({allegation})",
-    _l("Transfer of amount withheld from %(country)s (%(allegation)s)"),
-)
-GRANT = Shape("Grant approved: {title} ({partner})", _l("Grant approved: %(title)s (%(partner)s)"))
-RELEASE = Shape(
-    "Undisbursed grant released ({status}): {title}. {reason}",
-    _l("Undisbursed grant released (%(status)s): %(title)s. %(reason)s"),
-)
-TRANCHE = Shape(
-    "Tranche to {partner} for {title}, ref. {reference}",
-    _l("Tranche to %(partner)s for %(title)s, ref. %(reference)s"),
-)
-SUPPORT_COST = Shape(
-    "Programme support cost at {rate}% on entry {seq}",
-    _l("Programme support cost at %(rate)s%% on entry %(seq)s"),
-)
-DIRECT_SUPPORT = Shape(
-    "Direct support to {case_code}: {purpose}", _l("Direct support to %(case_code)s: %(purpose)s")
-)
-REVERSAL = Shape("Reversal of entry {seq}: {memo}", _l("Reversal of entry %(seq)s: %(memo)s"))
+PLEDGE_EARMARKED = Shape(N_("Pledge by %(donor)s (earmarked: %(earmark)s)"))
+PLEDGE = Shape(N_("Pledge by %(donor)s"))
+RECEIPT = Shape(N_("Receipt from %(donor)s, ref. %(reference)s"))
+WITHHELD = Shape(N_("Withheld from %(country)s for allegation %(allegation)s"))
+TRANSFER = Shape(N_("Transfer of amount withheld from %(country)s (%(allegation)s)"))
+GRANT = Shape(N_("Grant approved: %(title)s (%(partner)s)"))
+RELEASE = Shape(N_("Undisbursed grant released (%(status)s): %(title)s. %(reason)s"))
+TRANCHE = Shape(N_("Tranche to %(partner)s for %(title)s, ref. %(reference)s"))
+SUPPORT_COST = Shape(N_("Programme support cost at %(rate)s%% on entry %(seq)s"))
+DIRECT_SUPPORT = Shape(N_("Direct support to %(case_code)s: %(purpose)s"))
+REVERSAL = Shape(N_("Reversal of entry %(seq)s: %(memo)s"))
 
 # The more specific first: a pledge's earmark would otherwise read as part of its donor's name.
 SHAPES = (
@@ -100,5 +87,5 @@ def shown(memo: str | None) -> str:
         if values is not None:
             if shape is REVERSAL:
                 values["memo"] = shown(values["memo"])
-            return str(shape.translated) % values
+            return gettext(shape.english) % values
     return memo
