@@ -257,14 +257,14 @@ class ReportReceivedForm(FlaskForm):
     reference = StringField(_l("Reference of the document"), validators=[Optional(), Length(max=120)])
 
 
+def status_field(label: Any, *statuses: ProjectStatus) -> SelectField:
+    """A choice of the project statuses a form may set, each named as the ledger's pages name it."""
+    return SelectField(label, choices=[SelectChoice(s.value, STATUS_LABELS[s]) for s in statuses])
+
+
 class ProjectProgressForm(FlaskForm):
-    status = SelectField(
-        _l("Status"),
-        choices=[
-            SelectChoice(s.value, s.value.capitalize())
-            for s in ProjectStatus
-            if s is not ProjectStatus.CANCELLED
-        ],
+    status = status_field(
+        _l("Status"), ProjectStatus.APPROVED, ProjectStatus.ONGOING, ProjectStatus.COMPLETED
     )
     actual_start = DateField(_l("Actual start"), validators=[Optional(), not_future])
     actual_end = DateField(_l("Actual end"), validators=[Optional(), not_future])
@@ -275,13 +275,7 @@ class ProjectProgressForm(FlaskForm):
 
 
 class ReleaseForm(MoneyForm):
-    status = SelectField(
-        _l("End the project as"),
-        choices=[
-            SelectChoice(ProjectStatus.COMPLETED.value, _l("Completed")),
-            SelectChoice(ProjectStatus.CANCELLED.value, _l("Cancelled")),
-        ],
-    )
+    status = status_field(_l("End the project as"), ProjectStatus.COMPLETED, ProjectStatus.CANCELLED)
     on = DateField(_l("Date"), validators=[DataRequired(), not_future])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
 
