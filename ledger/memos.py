@@ -14,15 +14,11 @@ from typing import Any
 
 from flask_babel import gettext
 
+from vat.i18n import N_
+
 MAX_LENGTH = 300  # Entry.memo's column
 # Values that are codes or numbers never hold the words around them.
 FIELDS = {"seq": r"\d+", "rate": r"[\d.]+", "case_code": r"\S+", "country": r"\S+", "status": r"\w+"}
-
-
-def N_(message: str) -> str:
-    """`message` marked for the catalogue (one of pybabel's keywords) and kept as it is: a memo is
-    stored in English and translated only when shown."""
-    return message
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,15 @@ from ledger.models import Account, Currency, Posting, Withholding, WithholdingTr
 from ledger.reports.amounts import exponents, summed
 from ledger.services.booking import standing
 from vat.db import db
+from vat.i18n import N_
 from vat.paging import Page
 
+# Named in English (the figures' keys) and translated where shown.
 AGEING_BUCKETS = (
-    (0, 90, "0–90 days"),
-    (91, 180, "91–180 days"),
-    (181, 365, "181–365 days"),
-    (366, None, "over 365 days"),
+    (0, 90, N_("0–90 days")),
+    (91, 180, N_("91–180 days")),
+    (181, 365, N_("181–365 days")),
+    (366, None, N_("over 365 days")),
 )
 
 

@@ -37,17 +37,7 @@ def reconciliation() -> str:
         page=page,
         by_mission=recon.by_mission,
         buckets=withheld.AGEING_BUCKETS,
-        bucket_labels=_bucket_labels(),
     )
-
-
-def _bucket_labels() -> dict[str, str]:
-    return {
-        "0–90 days": _("0–90 days"),
-        "91–180 days": _("91–180 days"),
-        "181–365 days": _("181–365 days"),
-        "over 365 days": _("over 365 days"),
-    }
 
 
 def _withholding_page(form: WithholdingForm, _row: None) -> dict[str, Any]:
