@@ -166,10 +166,14 @@ def drop_named_indexes(indexes: dict[str, tuple[str, list[str]]]) -> None:
         op.drop_index(name, table_name=table)
 
 
+STEP_COUNT_KEY = ("country_code", "mission", "step", "state", "due_on")
+# The deadline day counted for a step that is not open: due_on is part of the key, never NULL.
+NO_DEADLINE = "0001-01-01"
+
+
 def create_step_counts(table: str) -> None:
     """A table of allegations counted per place, step, state and deadline day (the clock's, 1110;
     the accountability cycle's, 1146)."""
-    key_columns = ("country_code", "mission", "step", "state", "due_on")
     op.create_table(
         table,
         string("country_code", 3),
@@ -178,7 +182,54 @@ def create_step_counts(table: str) -> None:
         string("state", 20),
         day("due_on"),
         integer("allegations"),
-        key(table, *key_columns),
+        key(table, *STEP_COUNT_KEY),
+    )
+
+
+def step_rules(table: str, columns: str) -> list[Any]:
+    """The rows of a table of deadline rules (the clock's, the cycle's), in their order."""
+    query = f"SELECT {columns} FROM {table} ORDER BY position"  # noqa: S608
+    return list(op.get_bind().execute(sa.text(query)).all())
+
+
+def rule_categories(applies_to: str | None) -> list[str]:
+    """The personnel categories a rule applies to, stored comma-separated (none: every category)."""
+    return [category for category in (applies_to or "").split(",") if category]
+
+
+def step_state(*, not_applicable: str, done: str, start: str, done_by: str) -> str:
+    """The SQL of where an allegation's step stands, as the clock and the cycle judge it: `done`
+    and `start` are the days the step and the one it runs from were recorded, `done_by` whether
+    a later step was, and `due` the day the step falls due."""
+    return (
+        f"CASE WHEN {not_applicable} THEN 'not_applicable'"
+        f" WHEN {done} IS NULL AND ({done_by}) THEN 'done_by'"
+        f" WHEN {done} IS NULL AND historical THEN 'not_recorded'"
+        f" WHEN {start} IS NULL AND {done} IS NOT NULL THEN 'done'"
+        f" WHEN {start} IS NULL THEN 'waiting'"
+        f" WHEN {done} IS NOT NULL AND {done} <= due THEN 'on_time'"
+        f" WHEN {done} IS NOT NULL THEN 'late'"
+        " ELSE 'open' END"
+    )
+
+
+def count_steps(table: str, allegations: str, *, state: str, deadline: str, postgres: bool) -> str:
+    """The INSERT into a step-count table (`create_step_counts`) of the step :step of each of
+    `allegations` (a table, or a SELECT in brackets): where it stands (`state`, see `step_state`)
+    and, for a step still open, the day it falls due (`deadline`), counted per place."""
+    no_deadline = f"CAST('{NO_DEADLINE}' AS DATE)" if postgres else f"'{NO_DEADLINE}'"
+    states = (
+        f"SELECT country_code, COALESCE(mission, '') AS mission, {state} AS state, due"
+        f" FROM (SELECT a.*, {deadline} AS due FROM {allegations} AS a) AS b"
+    )
+    rows = (
+        f"SELECT country_code, mission, state, CASE WHEN state = 'open' THEN due ELSE {no_deadline} END"
+        f" AS due_on FROM ({states}) AS c"
+    )
+    return (
+        f"INSERT INTO {table} ({', '.join(STEP_COUNT_KEY)}, allegations)"  # noqa: S608
+        f" SELECT country_code, mission, :step, state, due_on, COUNT(*) FROM ({rows}) AS d"
+        " GROUP BY country_code, mission, state, due_on"
     )
 
 

@@ -18,21 +18,16 @@ revision = "1110"
 down_revision = "1131"
 
 TABLE = "vat_allegation_clock_count"
-KEY = ("country_code", "mission", "step", "state", "due_on")
 URGENCIES = ("normal", "high_priority", "urgent")  # in rank order
 STEPS = t.CLOCK_STEPS
-NO_DEADLINE = "0001-01-01"
 
 
 def upgrade():
     t.create_step_counts(TABLE)
+    rules = t.step_rules(
+        "vat_clock_rule", "step, starts_from, amount, unit, applies_to, reduced_amount, reduced_from"
+    )
     bind = op.get_bind()
-    rules = bind.execute(
-        sa.text(
-            "SELECT step, starts_from, amount, unit, applies_to, reduced_amount, reduced_from"
-            " FROM vat_clock_rule ORDER BY position"
-        )
-    ).all()
     postgres = bind.dialect.name == "postgresql"
     for rule in rules:
         if rule.step not in STEPS[1:] or rule.starts_from not in STEPS:
@@ -42,7 +37,7 @@ def upgrade():
 
 def _parameters(rule):
     parameters = {"step": rule.step, "amount": rule.amount or 0, "reduced": rule.reduced_amount or 0}
-    categories = [c for c in (rule.applies_to or "").split(",") if c]
+    categories = t.rule_categories(rule.applies_to)
     parameters |= {f"c{i}": category for i, category in enumerate(categories)}
     return parameters
 
@@ -56,31 +51,12 @@ def _fill(rule, postgres):
         urgent = ", ".join(f"'{u}'" for u in URGENCIES[URGENCIES.index(rule.reduced_from) :])
         amount = f"(CASE WHEN urgency IN ({urgent}) THEN :reduced ELSE :amount END)"
     amount = f"CAST({amount} AS INTEGER)"
-    categories = [c for c in (rule.applies_to or "").split(",") if c]
+    categories = t.rule_categories(rule.applies_to)
     listed = ", ".join(f":c{i}" for i in range(len(categories)))
     applies = f"personnel_category IN ({listed})" if categories else "TRUE"
-    sentinel = f"CAST('{NO_DEADLINE}' AS DATE)" if postgres else f"'{NO_DEADLINE}'"
     deadline = t.plus_days_or_months(start, amount, rule.unit, postgres)
-    state = (
-        f"CASE WHEN NOT ({applies}) THEN 'not_applicable'"
-        f" WHEN {done} IS NULL AND ({later}) THEN 'done_by'"
-        f" WHEN {done} IS NULL AND historical THEN 'not_recorded'"
-        f" WHEN {start} IS NULL AND {done} IS NOT NULL THEN 'done'"
-        f" WHEN {start} IS NULL THEN 'waiting'"
-        f" WHEN {done} IS NOT NULL AND {done} <= due THEN 'on_time'"
-        f" WHEN {done} IS NOT NULL THEN 'late'"
-        " ELSE 'open' END"
-    )
-    rows = (
-        f"SELECT country_code, COALESCE(mission, '') AS mission, {state} AS state,"
-        f" CASE WHEN {state} = 'open' THEN due ELSE {sentinel} END AS due_on"
-        f" FROM (SELECT *, {deadline} AS due FROM vat_allegation) AS a"
-    )
-    return (
-        f"INSERT INTO {TABLE} ({', '.join(KEY)}, allegations)"  # noqa: S608
-        f" SELECT country_code, mission, :step, state, due_on, COUNT(*) FROM ({rows}) AS s"
-        " GROUP BY country_code, mission, state, due_on"
-    )
+    state = t.step_state(not_applicable=f"NOT ({applies})", done=done, start=start, done_by=later)
+    return t.count_steps(TABLE, "vat_allegation", state=state, deadline=deadline, postgres=postgres)
 
 
 def downgrade():

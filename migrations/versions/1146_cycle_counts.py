@@ -19,20 +19,13 @@ revision = "1146"
 down_revision = "1145"
 
 TABLE = "vat_cycle_count"
-KEY = ("country_code", "mission", "step", "state", "due_on")
 NOT_REFERRED = "none"
-NO_DEADLINE = "0001-01-01"
 
 
 def upgrade():
     t.create_step_counts(TABLE)
+    rules = t.step_rules("vat_cycle_rule", "step, starts_from, amount, unit, applies_to, substantiated_only")
     bind = op.get_bind()
-    rules = bind.execute(
-        sa.text(
-            "SELECT step, starts_from, amount, unit, applies_to, substantiated_only"
-            " FROM vat_cycle_rule ORDER BY position"
-        )
-    ).all()
     postgres = bind.dialect.name == "postgresql"
     for rule in rules:
         later = [r.step for r in rules if r.starts_from == rule.step]
@@ -46,7 +39,7 @@ def _parameters(rule, later):
         "amount": rule.amount,
         "none": NOT_REFERRED,
     }
-    categories = [c for c in (rule.applies_to or "").split(",") if c]
+    categories = t.rule_categories(rule.applies_to)
     parameters |= {f"c{i}": category for i, category in enumerate(categories)}
     parameters |= {f"l{i}": step for i, step in enumerate(later)}
     return parameters
@@ -73,38 +66,19 @@ def _fill(rule, later, postgres):
         if later
         else "FALSE"
     )
-    categories = [c for c in (rule.applies_to or "").split(",") if c]
+    categories = t.rule_categories(rule.applies_to)
     listed = ", ".join(f":c{i}" for i in range(len(categories)))
     applies = f"COALESCE(personnel_category, '') IN ({listed})" if categories else "TRUE"
     substantiated = "COALESCE(outcome, '') = 'substantiated'" if rule.substantiated_only else "TRUE"
-    sentinel = f"CAST('{NO_DEADLINE}' AS DATE)" if postgres else f"'{NO_DEADLINE}'"
-    deadline = t.plus_days_or_months("b.start", "CAST(:amount AS INTEGER)", rule.unit, postgres)
-    state = (
-        f"CASE WHEN NOT ({applies}) THEN 'not_applicable'"
-        f" WHEN done IS NULL AND NOT ({substantiated}) THEN 'not_applicable'"
-        " WHEN done IS NULL AND next_done THEN 'done_by'"
-        " WHEN done IS NULL AND historical THEN 'not_recorded'"
-        " WHEN start IS NULL AND done IS NOT NULL THEN 'done'"
-        " WHEN start IS NULL THEN 'waiting'"
-        " WHEN done IS NOT NULL AND done <= due THEN 'on_time'"
-        " WHEN done IS NOT NULL THEN 'late'"
-        " ELSE 'open' END"
-    )
+    deadline = t.plus_days_or_months("start", "CAST(:amount AS INTEGER)", rule.unit, postgres)
+    not_applicable = f"NOT ({applies}) OR (done IS NULL AND NOT ({substantiated}))"
+    state = t.step_state(not_applicable=not_applicable, done="done", start="start", done_by="next_done")
     allegations = (
-        "SELECT a.country_code, COALESCE(a.mission, '') AS mission, a.personnel_category, a.outcome,"
+        "SELECT a.country_code, a.mission, a.personnel_category, a.outcome,"
         f" a.historical, {_first(':step')} AS done, {start} AS start, {next_done} AS next_done"
         " FROM vat_allegation a"
     )
-    rows = (
-        f"SELECT country_code, mission, {state} AS state,"
-        f" CASE WHEN {state} = 'open' THEN due ELSE {sentinel} END AS due_on"
-        f" FROM (SELECT b.*, {deadline} AS due FROM ({allegations}) AS b) AS c"
-    )
-    return (
-        f"INSERT INTO {TABLE} ({', '.join(KEY)}, allegations)"  # noqa: S608
-        f" SELECT country_code, mission, :step, state, due_on, COUNT(*) FROM ({rows}) AS d"
-        " GROUP BY country_code, mission, state, due_on"
-    )
+    return t.count_steps(TABLE, f"({allegations})", state=state, deadline=deadline, postgres=postgres)
 
 
 def downgrade():
