@@ -160,6 +160,11 @@ def create_named_indexes(indexes: dict[str, tuple[str, list[str]]]) -> None:
         op.create_index(name, table, columns)
 
 
+def indexed_tables(indexes: dict[str, tuple[str, list[str]]]) -> list[str]:
+    """The tables that the indexes of `create_named_indexes` are on, each once, in name order."""
+    return sorted({table for table, _columns in indexes.values()})
+
+
 def drop_named_indexes(indexes: dict[str, tuple[str, list[str]]]) -> None:
     """What `create_named_indexes` made, dropped."""
     for name, (table, _columns) in indexes.items():

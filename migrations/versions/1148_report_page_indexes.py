@@ -27,7 +27,6 @@ the new victims' index for the scope's claims and the report's filtered pages an
 than before. One without statistics is left without (its plans use these indexes well).
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 from migrations import schema
@@ -82,11 +81,7 @@ def upgrade():
         f"INSERT INTO {MONTHS} (country_code, mission, month, allegations)"  # noqa: S608
         f" SELECT {keys}, COUNT(*) FROM vat_allegation GROUP BY {keys}"
     )
-    if bind.dialect.name == "sqlite" and bind.scalar(
-        sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
-    ):
-        for table in sorted({table for table, _columns in INDEXES.values()}):
-            bind.execute(sa.text(f"ANALYZE {table}"))
+    schema.analyze_if_planned(*schema.indexed_tables(INDEXES))
 
 
 def downgrade():

@@ -14,7 +14,6 @@ not kept: once `ANALYZE` had seen it, SQLite read the earlier-years tables throu
 On SQLite, a database whose planner has statistics gets them for the two tables again, as in 1148.
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 from migrations import schema
@@ -30,14 +29,9 @@ INDEXES = {
 
 
 def upgrade():
-    bind = op.get_bind()
     _pairs_index(["allegation_id", "victim_id"])
     schema.create_named_indexes(INDEXES)
-    if bind.dialect.name == "sqlite" and bind.scalar(
-        sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
-    ):
-        for table in ("vat_victim", PAIRS):
-            bind.execute(sa.text(f"ANALYZE {table}"))
+    schema.analyze_if_planned("vat_victim", PAIRS)
 
 
 def downgrade():

@@ -42,7 +42,7 @@ INDEXES = {
 
 def upgrade():
     schema.create_named_indexes(INDEXES)
-    schema.analyze_if_planned(*sorted({table for table, _columns in INDEXES.values()}))
+    schema.analyze_if_planned(*schema.indexed_tables(INDEXES))
 
 
 def downgrade():
