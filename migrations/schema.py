@@ -197,9 +197,17 @@ def step_rules(table: str, columns: str) -> list[Any]:
     return list(op.get_bind().execute(sa.text(query)).all())
 
 
-def rule_categories(applies_to: str | None) -> list[str]:
-    """The personnel categories a rule applies to, stored comma-separated (none: every category)."""
-    return [category for category in (applies_to or "").split(",") if category]
+def rule_categories(applies_to: str | None) -> dict[str, str]:
+    """The personnel categories a rule applies to (stored comma-separated; none: every category),
+    as the bound parameters :c0, :c1, … that `in_rule_categories` names."""
+    categories = [category for category in (applies_to or "").split(",") if category]
+    return {f"c{i}": category for i, category in enumerate(categories)}
+
+
+def in_rule_categories(column: str, applies_to: str | None) -> str:
+    """The SQL condition that `column` holds one of a rule's categories (TRUE when it names none)."""
+    names = rule_categories(applies_to)
+    return f"{column} IN ({', '.join(f':{name}' for name in names)})" if names else "TRUE"
 
 
 def step_state(*, not_applicable: str, done: str, start: str, done_by: str) -> str:

@@ -13,6 +13,8 @@ vat_assistance gains `historical`: a service from an old tracker, which kept no 
 import sqlalchemy as sa
 from alembic import op
 
+from migrations.schema import is_one_of
+
 revision = "1086"
 down_revision = "1091"
 
@@ -37,10 +39,6 @@ INVESTIGATION_STATUSES = ("under_review", "referred", "ongoing", "completed", "c
 UNIFORMED = ("military_contingent", "military_expert", "formed_police", "individual_police")
 
 
-def listed(values):
-    return ", ".join(f"'{value}'" for value in values)
-
-
 def upgrade():
     with op.batch_alter_table("vat_allegation") as batch:
         batch.add_column(sa.Column("entity_category", sa.String(length=30), nullable=True))
@@ -53,12 +51,10 @@ def upgrade():
             ("investigating_entity", INVESTIGATING_ENTITIES),
             ("investigation_status", INVESTIGATION_STATUSES),
         ):
-            batch.create_check_constraint(
-                op.f(f"ck_vat_allegation_{column}"), f"{column} IN ({listed(values)})"
-            )
+            batch.create_check_constraint(op.f(f"ck_vat_allegation_{column}"), is_one_of(column, values))
         batch.create_check_constraint(op.f("ck_vat_allegation_perpetrators"), "perpetrators >= 1")
     op.execute(
-        f"UPDATE vat_allegation SET entity_category = 'peacekeeping' WHERE personnel_category IN ({listed(UNIFORMED)})"
+        f"UPDATE vat_allegation SET entity_category = 'peacekeeping' WHERE {is_one_of('personnel_category', UNIFORMED)}"
     )
     op.execute(
         "UPDATE vat_allegation SET entity_category = personnel_category "

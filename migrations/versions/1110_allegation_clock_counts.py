@@ -37,9 +37,7 @@ def upgrade():
 
 def _parameters(rule):
     parameters = {"step": rule.step, "amount": rule.amount or 0, "reduced": rule.reduced_amount or 0}
-    categories = t.rule_categories(rule.applies_to)
-    parameters |= {f"c{i}": category for i, category in enumerate(categories)}
-    return parameters
+    return parameters | t.rule_categories(rule.applies_to)
 
 
 def _fill(rule, postgres):
@@ -48,12 +46,10 @@ def _fill(rule, postgres):
     later = " OR ".join(f"{s}_on IS NOT NULL" for s in STEPS[STEPS.index(rule.step) + 1 :]) or "FALSE"
     amount = ":amount"
     if rule.reduced_amount is not None and rule.reduced_from in URGENCIES:
-        urgent = ", ".join(f"'{u}'" for u in URGENCIES[URGENCIES.index(rule.reduced_from) :])
-        amount = f"(CASE WHEN urgency IN ({urgent}) THEN :reduced ELSE :amount END)"
+        urgent = t.is_one_of("urgency", URGENCIES[URGENCIES.index(rule.reduced_from) :])
+        amount = f"(CASE WHEN {urgent} THEN :reduced ELSE :amount END)"
     amount = f"CAST({amount} AS INTEGER)"
-    categories = t.rule_categories(rule.applies_to)
-    listed = ", ".join(f":c{i}" for i in range(len(categories)))
-    applies = f"personnel_category IN ({listed})" if categories else "TRUE"
+    applies = t.in_rule_categories("personnel_category", rule.applies_to)
     deadline = t.plus_days_or_months(start, amount, rule.unit, postgres)
     state = t.step_state(not_applicable=f"NOT ({applies})", done=done, start=start, done_by=later)
     return t.count_steps(TABLE, "vat_allegation", state=state, deadline=deadline, postgres=postgres)

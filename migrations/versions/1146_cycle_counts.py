@@ -39,8 +39,7 @@ def _parameters(rule, later):
         "amount": rule.amount,
         "none": NOT_REFERRED,
     }
-    categories = t.rule_categories(rule.applies_to)
-    parameters |= {f"c{i}": category for i, category in enumerate(categories)}
+    parameters |= t.rule_categories(rule.applies_to)
     parameters |= {f"l{i}": step for i, step in enumerate(later)}
     return parameters
 
@@ -66,9 +65,7 @@ def _fill(rule, later, postgres):
         if later
         else "FALSE"
     )
-    categories = t.rule_categories(rule.applies_to)
-    listed = ", ".join(f":c{i}" for i in range(len(categories)))
-    applies = f"COALESCE(personnel_category, '') IN ({listed})" if categories else "TRUE"
+    applies = t.in_rule_categories("COALESCE(personnel_category, '')", rule.applies_to)
     substantiated = "COALESCE(outcome, '') = 'substantiated'" if rule.substantiated_only else "TRUE"
     deadline = t.plus_days_or_months("start", "CAST(:amount AS INTEGER)", rule.unit, postgres)
     not_applicable = f"NOT ({applies}) OR (done IS NULL AND NOT ({substantiated}))"
