@@ -27,6 +27,14 @@ keepalive = 5  # behind a proxy on the same network
 # list, so add `-e VAT_WARM_START=1` there.
 raw_env = [f"VAT_WARM_START={os.environ.get('VAT_WARM_START', '1')}"]
 
+
+def post_worker_init(worker: object) -> None:
+    """The app is loaded (and warm): what it holds for good leaves the collector's walks."""
+    from vat.warm_start import settle
+
+    settle()
+
+
 # An access log, when asked for (--access-logfile, or VAT_LOG_FORMAT=json), names no query string
 # (a search may hold a name), referrer (its query) or user agent, and, as the app's log, no
 # address. With VAT_LOG_FORMAT=json, gunicorn's own lines and its access log (on stdout) are the

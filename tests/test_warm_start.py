@@ -4,9 +4,11 @@ turns it on, tests and commands leave it off."""
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import runpy
+import weakref
 
 import pytest
 
@@ -78,3 +80,26 @@ def test_gunicorn_turns_the_warm_start_on(monkeypatch, tmp_path):
             monkeypatch.setenv(*entry.split("=", 1))
         assert config.load(tmp_path, {})["VAT_WARM_START"] is expected
         monkeypatch.delenv("VAT_WARM_START")
+
+
+def test_a_gunicorn_worker_settles_what_it_loaded_and_keeps_collecting():
+    """post_worker_init moves what the loaded app holds out of the collector's walks, after a
+    collection; the collector stays on, and collects a cycle made afterwards."""
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        assert gc.get_freeze_count() == 0
+        settings["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 0 and gc.isenabled()
+
+        class Node:
+            pass
+
+        made_after = Node()
+        made_after.itself = made_after  # a cycle: only the collector frees it
+        gone = weakref.ref(made_after)
+        del made_after
+        gc.collect()
+        assert gone() is None
+    finally:
+        gc.unfreeze()

@@ -33,6 +33,7 @@ from tests.conftest import TEST_SETTINGS, _admin_connection, _postgres_url, make
 from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.db import db
+from vat.warm_start import settle
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = os.environ.get("VAT_BENCH") == "1"
@@ -61,6 +62,19 @@ def peak_rss_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere than Linux
+
+
+# VAT_BENCH_WARM_START=1: the scripts start the app as a gunicorn worker does (gunicorn.conf.py).
+WARM_START = os.environ.get("VAT_BENCH_WARM_START") == "1"
+
+
+def started_app(url: str) -> Flask:
+    """The app on `url`, started as a gunicorn worker starts it when VAT_BENCH_WARM_START=1
+    (templates compiled, languages loaded, then `settle`d, as post_worker_init does), else bare."""
+    app = make_app(url, VAT_WARM_START=WARM_START)
+    if WARM_START:
+        settle()
+    return app
 
 
 # --- seeded databases ------------------------------------------------------------------------

@@ -23,14 +23,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.bench.conftest import session_user, signed_in_client
-from tests.conftest import make_app
+from tests.bench.conftest import WARM_START, session_user, signed_in_client, started_app
 from vat.allegations import services as allegations
 from vat.allegations.models import Allegation, Step
 from vat.auth.models import Role, User
 from vat.db import db
 
-WARM_START = os.environ.get("VAT_BENCH_WARM_START") == "1"
 VIEWS = int(os.environ.get("VAT_BENCH_DASHBOARD_VIEWS", "3"))
 FIELDS = (
     "country_code mission entity_category personnel_category perpetrator_country perpetrators type"
@@ -63,7 +61,7 @@ def record_step(user_id: int, n: int) -> None:
 
 
 def main(url: str, role: Role, profile: bool) -> None:
-    app = make_app(url, VAT_WARM_START=WARM_START)
+    app = started_app(url)
     client = signed_in_client(app, session_user(app, role))
     writer = session_user(app, Role.SENIOR_ADVOCATE)
     if profile:

@@ -4,28 +4,25 @@ its first view and one repeat: wall clock, the process's CPU time (SQLite's work
 it runs in the process: the figure that moves least with the machine's load), the SQL statements'
 time and number, and after the repeat its six slowest statements. Used for docs/benchmarks.md
 when a whole `make bench` is too long for the machine. VAT_BENCH_WARM_START=1 starts the app as
-gunicorn does (VAT_WARM_START: templates compiled, languages loaded)."""
+a gunicorn worker does (`tests.bench.conftest.started_app`)."""
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from typing import Any
 
 from sqlalchemy import event
 
-from tests.bench.conftest import peak_rss_mb, session_user, signed_in_client
-from tests.conftest import make_app
+from tests.bench.conftest import peak_rss_mb, session_user, signed_in_client, started_app
 from vat.auth.models import Role
 from vat.db import db
 
-WARM_START = os.environ.get("VAT_BENCH_WARM_START") == "1"
 ROLES = {"sa": Role.SENIOR_ADVOCATE, "fm": Role.FUND_MANAGER, "au": Role.AUDITOR}
 
 
 def main(url: str, pages: list[str]) -> None:
-    app = make_app(url, VAT_WARM_START=WARM_START)
+    app = started_app(url)
     sent: list[tuple[float, str]] = []
 
     def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:

@@ -1,6 +1,6 @@
 """First views in a fresh process, and its memory: `python tests/bench/page_views.py DATABASE_URL
 VIEWS` on a scratch copy of a seeded database (it books). Prints one JSON line per page, then one
-with the process's peak RSS.
+with the process's peak RSS. VAT_BENCH_WARM_START=1 starts the app as a gunicorn worker does.
 
 For each page of benchmark 2b, in a process started for this (nothing imported, read or kept
 before but what the pages before it left): its first view after the start, then VIEWS views each
@@ -20,9 +20,8 @@ from typing import Any
 
 from ledger import engine
 from ledger.engine import CASH, CONTRIBUTIONS, EntryKind, Line
-from tests.bench.conftest import peak_rss_mb, session_user, signed_in_client
+from tests.bench.conftest import peak_rss_mb, session_user, signed_in_client, started_app
 from tests.bench.test_scale import ROLES, _every_page
-from tests.conftest import make_app
 from vat.db import db
 from vat.paging import MAX_PAGE, PAGE_SIZES
 
@@ -57,7 +56,7 @@ def timed_get(client: Any, url: str) -> tuple[float, int]:
 
 
 def main(url: str, views: int) -> None:
-    app = make_app(url)
+    app = started_app(url)
     clients = {role: signed_in_client(app, session_user(app, role)) for role in ROLES}
     booked = 0
     for page in _every_page(app):
