@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import QueryableAttribute
 
 ASCENDING, DESCENDING = "asc", "desc"
 Column = ColumnElement[Any] | QueryableAttribute[Any]
+Query = TypeVar("Query", bound="Select[*tuple[Any, ...]]")
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class SortableColumns:
             return self.default
         return Sort(key, args.get("order") == DESCENDING)
 
-    def apply(self, query: Select[Any], sort: Sort) -> Select[Any]:
+    def apply(self, query: Query, sort: Sort) -> Query:
         column = self.columns[sort.key]
         # NULLs sort as the smallest value on every database, as SQLite does. A column that cannot
         # hold one is left without: PostgreSQL reads "DESC NULLS LAST" along no index, and sorts.

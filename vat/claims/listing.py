@@ -7,14 +7,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
-from itertools import groupby
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Row, Select, and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
-from vat import money
 from vat.auth.actor import Actor
 from vat.claims.correspondence import (
     WAITING_FLAGS,
@@ -23,8 +20,8 @@ from vat.claims.correspondence import (
     victim_without_update,
     waiting,
 )
-from vat.claims.models import Claim, ClaimEvent, ClaimStep, Letter, LetterDirection, Payment, SupportOrder
-from vat.claims.support import Balance, Schedule, Totals, amounts_due, schedule, signed_minor
+from vat.claims.models import Claim, ClaimEvent, ClaimStep, Letter, LetterDirection
+from vat.claims.support import Balance, Totals, support_balances, support_totals
 from vat.db import db
 from vat.inputs import today
 from vat.paging import MAX_PAGE, Page
@@ -144,14 +141,13 @@ def _matching(user: Actor, filters: ClaimFilters) -> list[ColumnElement[bool]]:
 def claim_row(claim: Claim, on: date) -> ClaimRow:
     """A list row: the claim with what it waits for and owes (its letters, orders and payments
     loaded)."""
-    plan = schedule(claim.orders, claim.payments, on) if claim.orders else Schedule()
     return ClaimRow(
         claim=claim,
         waiting=waiting(claim, on),
         age_days=(on - claim.opened_on).days,
         update_owed=victim_update_owed(claim),
         no_update=victim_without_update(claim, on),
-        balances=plan.balances,
+        balances=support_balances(claim.orders, claim.payments, on) if claim.orders else [],
     )
 
 
@@ -186,8 +182,8 @@ def claims_page(
 ) -> Page:
     """One page of the claims in scope matching the filters: by default open claims first, the
     longest waiting on a member state first, then the oldest opened; else in the reader's `sort`.
-    Ordered and cut in SQL; only the page's claims are loaded with their letters, orders and
-    payments; the total is counted."""
+    Ordered and cut in SQL, the total counted in the same statement; only the page's claims are
+    loaded with their letters, orders and payments."""
     on = on or today()
     page = min(max(page, 1), MAX_PAGE)
     matching = _matching(user, filters)
@@ -195,7 +191,7 @@ def claims_page(
     closed = Claim.step == S.CLOSED.value
     since = case((closed, None), (starts.c.since > on, on), else_=starts.c.since)
     ordered = (
-        select(Claim.id)
+        select(Claim.id, func.count().over())
         .where(*matching)
         .outerjoin(starts, starts.c.claim_id == Claim.id)
         .order_by(
@@ -208,10 +204,12 @@ def claims_page(
     )
     if sort != SORTS.default:
         ordered = SORTS.apply(ordered, sort)
-    window = db.session.scalars(ordered.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    claims = _load_for_rows(user, window[:per_page])
-
-    total = db.session.scalar(select(func.count(Claim.id)).where(*matching)) or 0
+    window = db.session.execute(ordered.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    claims = _load_for_rows(user, [claim_id for claim_id, _ in window[:per_page]])
+    # Every row carries the total, counted as the claims are ordered; a page past the end has none.
+    total = (
+        window[0][1] if window else (db.session.scalar(select(func.count(Claim.id)).where(*matching)) or 0)
+    )
     return Page(
         items=[claim_row(claim, on) for claim in claims],
         page=page,
@@ -237,45 +235,50 @@ OLDEST_AGE = "over 2 years"
 AGE_LABELS = [label for _, label in AGE_BUCKETS] + [OLDEST_AGE]
 
 
-def _count(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def dashboard(user: Actor, on: date | None = None) -> Dashboard:
     """Every claim in scope summed up: by step; open claims by member state (with the longest
     wait), by age and by waiting flag; victims owed an update; child support due and received."""
     on = on or today()
-    groups = _claims_by_step_and_member_state(user, on)
-    open_groups = [g for g in groups if g["step"] is not S.CLOSED]
     steps: dict[ClaimStep, int] = defaultdict(int)
     states: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for group in groups:
-        steps[group["step"]] += group["claims"]
-    for group in open_groups:
-        state = states[group["member_state"]]
-        state[0] += group["claims"]
-        state[1] = max(state[1], group["longest"])
-    ages = {label: sum(g[label] for g in open_groups) for label in AGE_LABELS}
+    ages = dict.fromkeys(AGE_LABELS, 0)
+    flags = dict.fromkeys(WAITING_FLAGS, 0)
+    update_owed = no_update = 0
+    for group in _claims_grouped(user, on):
+        step = ClaimStep(group.step)
+        steps[step] += group.claims
+        update_owed += group.update_owed
+        if step is S.CLOSED:
+            continue
+        state = states[group.member_state]
+        state[0] += group.claims
+        if group.since is not None:
+            state[1] = max(state[1], (on - group.since).days)
+        ages[group.age] += group.claims
+        if group.flag:
+            flags[group.flag] += group.claims
+        no_update += group.no_update
     return Dashboard(
         by_step=[(s, steps[s]) for s in ClaimStep if steps[s]],
         by_member_state=sorted(
             ((k, n, days) for k, (n, days) in states.items()), key=lambda x: (-x[2], x[0])
         ),
         by_age=[(label, ages[label]) for label in AGE_LABELS if ages[label]],
-        waiting_flags={f: sum(g[f] for g in open_groups) for f in WAITING_FLAGS},
-        update_owed=sum(g["update_owed"] for g in groups),
-        no_update=sum(g["no_update"] for g in open_groups),
-        arrears=_support_totals(user, on),
+        waiting_flags=flags,
+        update_owed=update_owed,
+        no_update=no_update,
+        arrears=support_totals(lambda *columns: claims_in_scope(user, *columns), on),
         total=sum(steps.values()),
     )
 
 
-def _claims_by_step_and_member_state(user: Actor, on: date) -> list[dict[Any, Any]]:
-    """One grouped statement: per step and member state, how many claims, how many victims owed
-    an update, the longest wait in days, how many victims had no update for too long, and how
-    many claims fall in each age bucket and at each waiting flag (meaningful for open claims)."""
+def _claims_grouped(user: Actor, on: date) -> Sequence[Row[Any]]:
+    """One grouped statement: per step, member state, age bucket and waiting flag (0: none),
+    how many claims, how many victims owed an update, the earliest wait's start, and how many
+    victims had no update for too long. Each claim's bucket and flag are worked out once, in a
+    subquery, and grouped on: summing a condition per bucket and flag worked them out again for
+    every sum."""
     starts = _waiting_starts()
-    since = starts.c.since
 
     def days_ago(days: int) -> date:
         return on - timedelta(days=days)
@@ -283,92 +286,33 @@ def _claims_by_step_and_member_state(user: Actor, on: date) -> list[dict[Any, An
     age = case(
         *[(Claim.opened_on >= days_ago(limit), label) for limit, label in AGE_BUCKETS], else_=OLDEST_AGE
     )
-    flag = case(*[(since <= days_ago(f), f) for f in WAITING_FLAGS], else_=0)
-    rows = db.session.execute(
+    flag = case(*[(starts.c.since <= days_ago(f), f) for f in WAITING_FLAGS], else_=0)
+    owed = or_(Victim.last_update_on.is_(None), Victim.last_update_on < Claim.step_on)
+    no_update = func.coalesce(Victim.last_update_on, Claim.opened_on) <= days_ago(
+        victim_listing.no_update_days()
+    )
+    claims = (
         claims_in_scope(
             user,
             Claim.step,
             Claim.member_state,
-            func.count(Claim.id),
-            _count(or_(Victim.last_update_on.is_(None), Victim.last_update_on < Claim.step_on)),
-            func.min(since),
-            _count(
-                func.coalesce(Victim.last_update_on, Claim.opened_on)
-                <= days_ago(victim_listing.no_update_days())
-            ),
-            *[_count(age == label) for label in AGE_LABELS],
-            *[_count(flag == f) for f in WAITING_FLAGS],
+            age.label("age"),
+            flag.label("flag"),
+            case((owed, 1), else_=0).label("owed"),
+            starts.c.since,
+            case((no_update, 1), else_=0).label("no_update"),
         )
         .join(Claim.victim)
         .outerjoin(starts, starts.c.claim_id == Claim.id)
-        .group_by(Claim.step, Claim.member_state)
+        .subquery("claims")
+    )
+    keys = (claims.c.step, claims.c.member_state, claims.c.age, claims.c.flag)
+    return db.session.execute(
+        select(
+            *keys,
+            func.count().label("claims"),
+            func.sum(claims.c.owed).label("update_owed"),
+            func.min(claims.c.since).label("since"),
+            func.sum(claims.c.no_update).label("no_update"),
+        ).group_by(*keys)
     ).all()
-    groups = []
-    for step, state, claims, owed, first_since, no_update, *counts in rows:
-        longest = max((on - first_since).days, 0) if first_since is not None else 0
-        group: dict[Any, Any] = {"step": ClaimStep(step), "member_state": state, "claims": int(claims)}
-        group.update(update_owed=int(owed), longest=longest, no_update=int(no_update))
-        group.update(zip([*AGE_LABELS, *WAITING_FLAGS], (int(n) for n in counts), strict=True))
-        groups.append(group)
-    return groups
-
-
-@dataclass(frozen=True)
-class _OrderRow:
-    """A support order's terms read as plain columns, its amount scaled by its currency."""
-
-    claim_id: int
-    ordered_on: date
-    starts_on: date
-    ends_on: date | None
-    frequency: str
-    amount: Decimal
-    currency: str
-
-
-def _support_totals(user: Actor, on: date) -> list[Totals]:
-    """Child support due (from every order in scope, read as plain rows in one statement) and
-    received (summed in SQL), per currency, over the claims that have an order."""
-    rows = db.session.execute(
-        claims_in_scope(
-            user,
-            SupportOrder.claim_id,
-            SupportOrder.starts_on,
-            SupportOrder.ordered_on,
-            SupportOrder.ends_on,
-            SupportOrder.frequency,
-            SupportOrder.amount_minor,
-            SupportOrder.currency,
-        )
-        .join(SupportOrder, SupportOrder.claim_id == Claim.id)
-        .order_by(SupportOrder.claim_id)
-    ).all()
-    orders = [
-        _OrderRow(
-            claim_id=row.claim_id,
-            ordered_on=row.ordered_on,
-            starts_on=row.starts_on,
-            ends_on=row.ends_on,
-            frequency=row.frequency,
-            amount=money.from_minor(row.amount_minor, row.currency),
-            currency=row.currency,
-        )
-        for row in rows
-    ]
-    balances: dict[tuple[int, str], Balance] = {}
-    for claim_id, claim_orders in groupby(orders, key=lambda order: order.claim_id):
-        for code, amount in amounts_due(list(claim_orders), on).items():
-            balances.setdefault((claim_id, code), Balance(code)).due += amount
-    has_order = exists().where(SupportOrder.claim_id == Claim.id)
-    received = db.session.execute(
-        claims_in_scope(user, Payment.claim_id, Payment.currency, func.sum(signed_minor()))
-        .join(Payment, Payment.claim_id == Claim.id)
-        .where(has_order)
-        .group_by(Payment.claim_id, Payment.currency)
-    ).all()
-    for claim_id, code, minor in received:
-        balances.setdefault((claim_id, code), Balance(code)).received += money.from_minor(int(minor), code)
-    totals: dict[str, Totals] = {}
-    for (_, code), balance in balances.items():
-        totals.setdefault(code, Totals(code)).add(balance)
-    return sorted(totals.values(), key=lambda b: b.currency)

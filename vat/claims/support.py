@@ -3,23 +3,37 @@ payments received, and the arrears.
 
 The instalment rule is written three times, side by side below: `instalments` lists each
 instalment (the claim page's schedule); `instalments_due` counts them by arithmetic, so
-`amounts_due` can sum every order in scope without listing (the dashboard); and
-`instalments_due_sql` counts them in SQL (the reports). tests/claims/test_schedule.py holds the
-property test that they agree.
+`amounts_due` sums one claim's orders without listing (the claims list's rows); and
+`instalments_due_sql` counts them in SQL (`support_totals`: the claims dashboard and the claims
+report). tests/claims/test_schedule.py holds the property test that they agree.
 """
 
 from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Date, Integer, case, cast, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 
 from vat import money
 from vat.allegations.clock import add_months
@@ -89,12 +103,8 @@ class Totals:
     received: Decimal = Decimal("0.00")
     arrears: Decimal = Decimal("0.00")
     credit: Decimal = Decimal("0.00")
-
-    def add(self, balance: Balance) -> None:
-        self.due += balance.due
-        self.received += balance.received
-        self.arrears += balance.arrears
-        self.credit += balance.credit
+    claims: int = 0  # with an order in this currency
+    claims_in_arrears: int = 0
 
 
 @dataclass
@@ -259,6 +269,15 @@ def _next_day(day: ColumnElement[Any]) -> ColumnElement[Any]:
     return cast(day + 1, Date) if _postgresql() else func.date(day, "+1 day")
 
 
+def _previous_day(day: ColumnElement[Any]) -> ColumnElement[Any]:
+    return cast(day - 1, Date) if _postgresql() else func.date(day, "-1 day")
+
+
+def _least(*values: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The smallest of the values (SQLite's scalar min, PostgreSQL's least)."""
+    return func.least(*values) if _postgresql() else func.min(*values)
+
+
 def amounts_due(orders: Sequence[OrderTerms], until: date) -> dict[str, Decimal]:
     """What fell due under one claim's orders up to `until`, per currency (the sum of
     `instalments`' amounts); currencies with nothing due yet are left out."""
@@ -274,9 +293,90 @@ def amounts_due(orders: Sequence[OrderTerms], until: date) -> dict[str, Decimal]
 # --- payments and arrears ---------------------------------------------------------------------
 
 
+def support_balances(orders: Sequence[OrderTerms], payments: Sequence[Payment], on: date) -> list[Balance]:
+    """One claim's balances per currency as `schedule` finds them, without listing the
+    instalments (a list row shows only the arrears)."""
+    found = {code: Balance(code, due=due) for code, due in amounts_due(orders, on).items()}
+    for payment in payments:
+        found.setdefault(payment.currency, Balance(payment.currency)).received += payment.signed_amount
+    return sorted(found.values(), key=lambda b: b.currency)
+
+
 def signed_minor() -> ColumnElement[int]:
     """A payment's minor units as it counts in what was received: a reversal subtracts."""
     return case((Payment.reverses_id.is_(None), Payment.amount_minor), else_=-Payment.amount_minor)
+
+
+def support_totals(claims: Callable[..., Select[Any]], on: date) -> list[Totals]:
+    """Child support due up to `on`, received, in arrears and paid ahead, per currency, over the
+    claims `claims(*columns)` selects that have an order in that currency: one statement, the
+    balances added claim by claim (one claim's credit never pays another's arrears) and the
+    instalments counted by `instalments_due_sql`, each order ending where the next one starts."""
+    next_start = func.lead(SupportOrder.starts_on).over(
+        partition_by=SupportOrder.claim_id, order_by=(SupportOrder.starts_on, SupportOrder.ordered_on)
+    )
+    orders = select(
+        SupportOrder.claim_id,
+        SupportOrder.currency,
+        type_coerce(SupportOrder.amount, BigInteger).label("amount"),
+        SupportOrder.frequency,
+        SupportOrder.starts_on,
+        SupportOrder.ends_on,
+        next_start.label("next_start"),
+    ).subquery("orders")
+    until = literal(on, Date)
+    last_day = _least(
+        until,
+        func.coalesce(orders.c.ends_on, until),
+        func.coalesce(_previous_day(orders.c.next_start), until),
+    )
+    instalments = instalments_due_sql(orders.c.starts_on, last_day, orders.c.frequency)
+    due = (
+        select(
+            orders.c.claim_id,
+            orders.c.currency,
+            cast(func.sum(instalments * orders.c.amount), BigInteger).label("due"),
+        )
+        .group_by(orders.c.claim_id, orders.c.currency)
+        .subquery("due")
+    )
+    received = (
+        select(
+            Payment.claim_id,
+            Payment.currency,
+            cast(func.sum(type_coerce(signed_minor(), BigInteger)), BigInteger).label("received"),
+        )
+        .group_by(Payment.claim_id, Payment.currency)
+        .subquery("received")
+    )
+    balance = func.coalesce(due.c.due, 0) - func.coalesce(received.c.received, 0)
+    rows = db.session.execute(
+        claims(
+            due.c.currency,
+            func.sum(func.coalesce(due.c.due, 0)),
+            func.sum(func.coalesce(received.c.received, 0)),
+            func.sum(case((balance > 0, balance), else_=0)),
+            func.sum(case((balance < 0, -balance), else_=0)),
+            func.count(),
+            func.sum(case((balance > 0, 1), else_=0)),
+        )
+        .join(due, due.c.claim_id == Claim.id)
+        .outerjoin(received, and_(received.c.claim_id == Claim.id, received.c.currency == due.c.currency))
+        .group_by(due.c.currency)
+        .order_by(due.c.currency)
+    ).all()
+    return [
+        Totals(
+            code,
+            due=money.from_minor(int(due_minor), code),
+            received=money.from_minor(int(received_minor), code),
+            arrears=money.from_minor(int(arrears_minor), code),
+            credit=money.from_minor(int(credit_minor), code),
+            claims=int(with_orders),
+            claims_in_arrears=int(in_arrears),
+        )
+        for code, due_minor, received_minor, arrears_minor, credit_minor, with_orders, in_arrears in rows
+    ]
 
 
 def schedule(orders: Sequence[SupportOrder], payments: Sequence[Payment], on: date | None = None) -> Schedule:

@@ -9,42 +9,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Date,
-    Select,
-    and_,
-    case,
-    cast,
-    func,
-    literal,
-    or_,
-    select,
-    type_coerce,
-)
+from sqlalchemy import Date, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from vat import money
 from vat.auth.actor import Actor
 from vat.auth.policy import reaches_everywhere
 from vat.claims.listing import AGE_BUCKETS
-from vat.claims.models import Claim, ClaimStep, Letter, LetterDirection, Payment, SupportOrder
-from vat.claims.support import instalments_due_sql, signed_minor
+from vat.claims.models import Claim, ClaimStep, Letter, LetterDirection
+from vat.claims.support import support_totals
 from vat.db import db
 from vat.reports.scope import VictimFilters, claim_conditions, sees_rows, threshold
-from vat.reports.sql import days_between, dialect
+from vat.reports.sql import days_between
 from vat.reports.suppression import SuppressedTable, suppress, suppress_line
 from vat.victims.models import Victim
-
-
-def _least(*values: Any) -> ColumnElement[Any]:
-    """The smallest of the values (SQLite's scalar min, PostgreSQL's least)."""
-    return func.least(*values) if dialect() == "postgresql" else func.min(*values)
-
-
-def _previous_day(day: Any) -> ColumnElement[Any]:
-    return cast(day - 1, Date) if dialect() == "postgresql" else func.date(day, "-1 day")
 
 
 @dataclass(frozen=True)
@@ -228,71 +205,18 @@ def _waiting_by_state(claims: Callable[..., Select[Any]], today: date, limit: in
 
 
 def _arrears_by_currency(claims: Callable[..., Select[Any]], today: date, limit: int) -> list[ArrearsLine]:
-    ends = func.lead(SupportOrder.starts_on).over(
-        partition_by=SupportOrder.claim_id, order_by=(SupportOrder.starts_on, SupportOrder.ordered_on)
-    )
-    orders = select(
-        SupportOrder.claim_id,
-        SupportOrder.currency,
-        type_coerce(SupportOrder.amount, BigInteger).label("amount"),
-        SupportOrder.frequency,
-        SupportOrder.starts_on,
-        SupportOrder.ends_on,
-        ends.label("next_start"),
-    ).subquery("orders")
-    today_value = literal(today, Date)
-    until = _least(
-        today_value,
-        func.coalesce(orders.c.ends_on, today_value),
-        func.coalesce(_previous_day(orders.c.next_start), today_value),
-    )
-    instalments = instalments_due_sql(orders.c.starts_on, until, orders.c.frequency)
-    due = (
-        select(
-            orders.c.claim_id,
-            orders.c.currency,
-            cast(func.sum(instalments * orders.c.amount), BigInteger).label("due"),
-        )
-        .group_by(orders.c.claim_id, orders.c.currency)
-        .subquery("due")
-    )
-    received = (
-        select(
-            Payment.claim_id,
-            Payment.currency,
-            cast(func.sum(type_coerce(signed_minor(), BigInteger)), BigInteger).label("received"),
-        )
-        .group_by(Payment.claim_id, Payment.currency)
-        .subquery("received")
-    )
-    balance = func.coalesce(due.c.due, 0) - func.coalesce(received.c.received, 0)
-    # Arrears are summed claim by claim and never below zero: one claim's credit pays no other's.
-    rows = db.session.execute(
-        claims(
-            due.c.currency,
-            func.sum(func.coalesce(due.c.due, 0)),
-            func.sum(func.coalesce(received.c.received, 0)),
-            func.sum(case((balance > 0, 1), else_=0)),
-            func.count(),
-            func.sum(case((balance > 0, balance), else_=0)),
-        )
-        .join(due, due.c.claim_id == Claim.id)
-        .outerjoin(received, and_(received.c.claim_id == Claim.id, received.c.currency == due.c.currency))
-        .group_by(due.c.currency)
-        .order_by(due.c.currency)
-    ).all()
     lines = []
-    for currency, due_minor, received_minor, in_arrears, with_orders, arrears_minor in rows:
-        hidden = int(with_orders) < limit
+    for totals in support_totals(claims, today):
+        hidden = totals.claims < limit
         lines.append(
             ArrearsLine(
-                currency=currency,
-                due=None if hidden else money.from_minor(due_minor, currency),
-                received=None if hidden else money.from_minor(received_minor, currency),
-                arrears=None if hidden else money.from_minor(int(arrears_minor), currency),
-                claims_in_arrears=suppress_line([int(in_arrears)], threshold=limit)[0]
-                if not hidden
-                else None,
+                currency=totals.currency,
+                due=None if hidden else totals.due,
+                received=None if hidden else totals.received,
+                arrears=None if hidden else totals.arrears,
+                claims_in_arrears=None
+                if hidden
+                else suppress_line([totals.claims_in_arrears], threshold=limit)[0],
             )
         )
     return lines
