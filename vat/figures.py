@@ -26,7 +26,7 @@ def summaries() -> dict[str, Summary]:
     from ledger import balances, project_balances
     from vat import audit_actors
     from vat.allegations import clock_counts, cycle_counts, month_counts
-    from vat.victims import need_counts, service_tally, support_counts, support_summary
+    from vat.victims import feedback_counts, need_counts, service_tally, support_counts, support_summary
 
     # In this order: the counts add up the per-victim summary, so it is rebuilt first.
     return {
@@ -39,6 +39,7 @@ def summaries() -> dict[str, Summary]:
         "accountability cycle counts": cycle_counts,
         "allegation month counts": month_counts,
         "need counts": need_counts,
+        "feedback counts": feedback_counts,
         "audit actors": audit_actors,
     }
 

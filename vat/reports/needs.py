@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, SQLColumnExpression, func, select
+from sqlalchemy import func, select
 
 from vat.auth.actor import Actor
 from vat.db import db
@@ -24,11 +24,11 @@ from vat.reports.scope import (
     victim_conditions,
 )
 from vat.reports.suppression import SuppressedTable, suppress, suppress_sharing_row_totals
-from vat.victims import need_counts
+from vat.victims import feedback_counts, need_counts
+from vat.victims.feedback_counts import CASE_UPDATES
 from vat.victims.labels import vat_label
 from vat.victims.models import (
     Assistance,
-    Communication,
     Feedback,
     NeedStatus,
     Satisfaction,
@@ -79,7 +79,6 @@ def unmet_by_type(table: SuppressedTable) -> list[tuple[str, int | None]]:
 # --- the quality of the help -----------------------------------------------------------------
 
 QUALITY_GROUPS = {"type": _l("service type"), "provider": _l("provider")}
-CASE_UPDATES = "case_updates"  # the row of feedback on case updates, grouped by type
 SATISFACTION = list(Satisfaction)
 COMPLAINT_COLUMNS = [_l("complaint"), _l("no complaint")]
 
@@ -97,40 +96,52 @@ def _shown_share(part: int | None, whole: int | None) -> Decimal | None:
     return None if part is None or whole is None else share(part, whole)
 
 
-def _grouped(
-    group: SQLColumnExpression[Any] | None, about: Any, on: ColumnElement[bool], conditions: list[Any]
-) -> list[tuple[Any, str, bool, int]]:
-    """Feedback on `about` (services or case updates) counted by satisfaction and complaint, and
-    by `group` if one is given (else every row's group is None)."""
-    keys = [group] if group is not None else []
+def _by_type(user: Actor, filters: VictimFilters) -> list[tuple[str, str, bool, int]]:
+    """Feedback by group (service type or case updates), satisfaction and complaint, read from the
+    counts the feedback keeps (vat.victims.feedback_counts)."""
+    row = feedback_counts.counts.c
+    keys = (row.grouping, row.satisfaction, row.complaint)
+    found = [
+        (str(group), str(said), bool(complained), int(n or 0))
+        for group, said, complained, n in db.session.execute(
+            select(*keys, func.sum(row.feedback))
+            .where(*counts_conditions(user, filters, feedback_counts.counts))
+            .group_by(*keys)
+        )
+        if n  # a row emptied by a change stays, and shows no group
+    ]
+    glass = glass_conditions(user, filters)
+    if glass is not None:  # victims opened by breaking the glass: their own feedback
+        for *key, n in db.session.execute(feedback_counts.summed(select(Victim.id).where(*glass))):
+            found.append((str(key[-3]), str(key[-2]), bool(key[-1]), int(n)))
+    return found
+
+
+def _by_provider(user: Actor, filters: VictimFilters) -> list[tuple[str, str, bool, int]]:
+    """Feedback on services by provider (free text as typed, so no kept counts: read from the
+    rows), satisfaction and complaint."""
+    provider = func.coalesce(Assistance.provider, "not recorded")
     found = db.session.execute(
-        select(*keys, Feedback.satisfaction, Feedback.complaint, func.count())
+        select(provider, Feedback.satisfaction, Feedback.complaint, func.count())
         .select_from(Feedback)
-        .join(about, on)
+        .join(Assistance, Assistance.id == Feedback.assistance_id)
         .join(Victim, Victim.id == Feedback.victim_id)
-        .where(*conditions)
-        .group_by(*keys, Feedback.satisfaction, Feedback.complaint)
-    ).all()
-    if group is None:
-        return [(None, str(row[0]), bool(row[1]), int(row[2])) for row in found]
-    return [(row[0], str(row[1]), bool(row[2]), int(row[3])) for row in found]
+        .where(*victim_conditions(user, filters, consented_only=False))
+        .group_by(provider, Feedback.satisfaction, Feedback.complaint)
+    )
+    return [(str(group), str(said), bool(complained), int(n)) for group, said, complained, n in found]
 
 
 def quality_report(user: Actor, filters: VictimFilters, *, by: str = "type") -> QualityReport:
     """The victims' feedback per service type (with a row for case updates) or per provider (the
     provider as typed on the service): how many were satisfied, not satisfied or unsure, and how
-    many complained."""
+    many complained. By type it reads the counts the feedback keeps; by provider, free text that no
+    kept row could key, it counts the feedback rows in reach as they are."""
     if by not in QUALITY_GROUPS:
         raise ValueError(f"unknown grouping {by!r}")
-    conditions = victim_conditions(user, filters, consented_only=False)
-    group = Assistance.service_type if by == "type" else func.coalesce(Assistance.provider, "not recorded")
-    rows = _grouped(group, Assistance, Assistance.id == Feedback.assistance_id, conditions)
-    if by == "type":
-        rows += _grouped(None, Communication, Communication.id == Feedback.communication_id, conditions)
     counts: dict[tuple[str, str, bool], int] = {}
-    for key, said, complained, n in rows:
-        cell = (CASE_UPDATES if key is None else str(key), said, complained)
-        counts[cell] = counts.get(cell, 0) + n
+    for key, said, complained, n in _by_type(user, filters) if by == "type" else _by_provider(user, filters):
+        counts[(key, said, complained)] = counts.get((key, said, complained), 0) + n
     keys = sorted({k for k, _, _ in counts})
     if by == "type":
         order = [t.value for t in ServiceType] + [CASE_UPDATES]

@@ -17,7 +17,7 @@ from vat.db import assign, db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, each_field, past_date, refuse_all
 from vat.plausibility import Usual
-from vat.victims import needs, payments, providers, service_tally, support_summary
+from vat.victims import feedback_counts, needs, payments, providers, service_tally, support_summary
 from vat.victims.consents import ONGOING, missing_consent
 from vat.victims.history import add_audited, audit_victim
 from vat.victims.models import (
@@ -176,7 +176,8 @@ def update_assistance(*, actor: Actor, victim: Victim, service: Assistance, **va
     if service.victim_id != victim.id:
         raise DomainError(_l("That service belongs to another victim."))
     cleaned = _assistance_values(victim, values, new=False, historical=service.historical)
-    with service_tally.recounting([victim.id]):
+    # The feedback on the service is counted under its type.
+    with service_tally.recounting([victim.id]), feedback_counts.recounting([victim.id]):
         changed = assign(service, cleaned)
     audit_victim(
         "victim.assistance_update",

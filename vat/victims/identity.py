@@ -23,7 +23,7 @@ from vat.crypto import blind_index
 from vat.db import db, utcnow
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, country, each_field, mission, past_date, today
-from vat.victims import need_counts, service_tally, support_counts, support_summary
+from vat.victims import feedback_counts, need_counts, service_tally, support_counts, support_summary
 from vat.victims.history import audit_victim
 from vat.victims.labels import vat_label
 from vat.victims.models import AgeGroup, CaseCounter, Sex, Victim, VictimNameKey, VictimStatus
@@ -252,8 +252,12 @@ def update_victim(*, actor: Actor, victim: Victim, **values: Any) -> Victim:
     categories, identity = _checked(actor, values)
     changed = [k for k, v in {**categories, **identity}.items() if getattr(victim, k) != v]
     counted_in = support_counts.key_of(victim)
-    # The services and the needs are counted in the victim's place.
-    with service_tally.recounting([victim.id]), need_counts.recounting([victim.id]):
+    # The services, the needs and the feedback are counted in the victim's place.
+    with (
+        service_tally.recounting([victim.id]),
+        need_counts.recounting([victim.id]),
+        feedback_counts.recounting([victim.id]),
+    ):
         for key, value in {**categories, **identity}.items():
             setattr(victim, key, value)
     if "name" in changed or "aliases" in changed:

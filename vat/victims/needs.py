@@ -22,7 +22,7 @@ from vat.auth.actor import Actor
 from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, each_field, past_date, today
-from vat.victims import need_counts
+from vat.victims import feedback_counts, need_counts
 from vat.victims.history import add_audited, audit_victim
 from vat.victims.models import (
     Assistance,
@@ -191,31 +191,32 @@ def record_feedback(
     given = checked["given_on"]
     if follow_up_on is not None and follow_up_on < given:
         raise InvalidField("follow_up_on", _l("The follow-up cannot be due before the feedback was given."))
-    feedback = Feedback(
-        victim=victim,
-        assistance_id=service.id if service is not None else None,
-        communication_id=communication.id if communication is not None else None,
-        given_on=given,
-        satisfaction=checked["satisfaction"],
-        complaint=bool(complaint),
-        complaint_text=checked["complaint_text"],
-        follow_up_needed=bool(follow_up_needed),
-        follow_up_on=follow_up_on,
-        recorded_by_id=getattr(actor, "id", None),
-    )
-    return add_audited(
-        feedback,
-        "victim.feedback_create",
-        actor=actor,
-        victim=victim,
-        detail=lambda row: {
-            "feedback": row.id,
-            "assistance": row.assistance_id,
-            "communication": row.communication_id,
-            "satisfaction": row.satisfaction,
-            "complaint": row.complaint,
-        },
-    )
+    with feedback_counts.recounting([victim.id]):
+        feedback = Feedback(
+            victim=victim,
+            assistance_id=service.id if service is not None else None,
+            communication_id=communication.id if communication is not None else None,
+            given_on=given,
+            satisfaction=checked["satisfaction"],
+            complaint=bool(complaint),
+            complaint_text=checked["complaint_text"],
+            follow_up_needed=bool(follow_up_needed),
+            follow_up_on=follow_up_on,
+            recorded_by_id=getattr(actor, "id", None),
+        )
+        return add_audited(
+            feedback,
+            "victim.feedback_create",
+            actor=actor,
+            victim=victim,
+            detail=lambda row: {
+                "feedback": row.id,
+                "assistance": row.assistance_id,
+                "communication": row.communication_id,
+                "satisfaction": row.satisfaction,
+                "complaint": row.complaint,
+            },
+        )
 
 
 def feedback_by_record(victim: Victim) -> dict[tuple[str, int], list[Feedback]]:

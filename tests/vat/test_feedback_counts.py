@@ -1,0 +1,205 @@
+"""The feedback's kept counts (vat/victims/feedback_counts.py) keep the quality report by service
+type exact: after each kind of change — feedback recorded on a service and on a case update, a
+service's type changed, a victim moved — they equal a recount of every feedback, and the report
+equals the one counted from the feedback rows before, for every role and filter; for a senior
+advocate who broke the glass; `figures verify` names a changed row and `rebuild` mends it;
+migration 1158 fills them; threads at once keep them exact."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import func, select, text
+
+from tests.vat.conftest import VIEWERS, assist, change_at_once, contact, kept_rows, register
+from vat import figures
+from vat.auth.models import Role, User
+from vat.db import db
+from vat.reports import needs as report
+from vat.reports.needs import CASE_UPDATES, QualityReport, quality_report
+from vat.reports.scope import VictimFilters, victim_conditions
+from vat.victims import assistance, feedback_counts, identity, needs
+from vat.victims.models import Assistance, Communication, Feedback, Victim
+
+PEOPLE = [
+    ("CAF", "MINUSCA", "female", "adult"),
+    ("CAF", None, "male", "minor"),
+    ("COD", "MONUSCO", "female", "minor"),
+    ("CAF", "MINUSCA", "unknown", "unknown"),
+]
+FILTERS = [
+    VictimFilters(),
+    VictimFilters(country_code="CAF"),
+    VictimFilters(mission="MINUSCA"),
+    VictimFilters(sex="female"),
+    VictimFilters(minor=True),
+    VictimFilters(year=2025),
+]
+SAID = [("satisfied", False), ("not_satisfied", True), ("unsure", False), ("satisfied", True)]
+
+
+def _rows_before(user: User, filters: VictimFilters) -> list[tuple[str, str, bool, int]]:
+    """The feedback by type as it was counted before the counts were kept: every feedback in
+    reach, joined to its service or case update."""
+    reach = victim_conditions(user, filters, consented_only=False)
+    found = []
+    for group, about, on in (
+        (Assistance.service_type, Assistance, Assistance.id == Feedback.assistance_id),
+        (None, Communication, Communication.id == Feedback.communication_id),
+    ):
+        keys = [group] if group is not None else []
+        for *key, said, complained, n in db.session.execute(
+            select(*keys, Feedback.satisfaction, Feedback.complaint, func.count())
+            .select_from(Feedback)
+            .join(about, on)
+            .join(Victim, Victim.id == Feedback.victim_id)
+            .where(*reach)
+            .group_by(*keys, Feedback.satisfaction, Feedback.complaint)
+        ):
+            found.append((str(key[0]) if key else CASE_UPDATES, str(said), bool(complained), int(n)))
+    return found
+
+
+def _before(user: User, filters: VictimFilters, monkeypatch: pytest.MonkeyPatch) -> QualityReport:
+    with monkeypatch.context() as patched:
+        patched.setattr(report, "_by_type", _rows_before)
+        return quality_report(user, filters)
+
+
+def _agree(viewers: list[User], monkeypatch: pytest.MonkeyPatch) -> int:
+    assert feedback_counts.differences() == []
+    seen = 0
+    for user in viewers:
+        for filters in FILTERS:
+            shown = quality_report(user, filters)
+            assert shown == _before(user, filters, monkeypatch), (user.role, user.scope_label, filters)
+            seen += shown.satisfaction.grand_total or 0
+    return seen
+
+
+@pytest.fixture
+def built(ctx: Flask, make_user: Any) -> tuple[User, list[User]]:
+    ctx.config["VAT_SUPPRESSION_THRESHOLD"] = 5
+    writer = make_user(Role.SENIOR_ADVOCATE, "CAF, COD").id
+    viewer_ids = [make_user(role, scope).id for role, scope in VIEWERS]
+    viewers = [db.session.get_one(User, i) for i in viewer_ids]
+    actor = db.session.get_one(User, writer)
+    for n in range(12):
+        country, mission, sex, age = PEOPLE[n % len(PEOPLE)]
+        victim = register(
+            actor,
+            name=f"Feedback {n}",
+            country_code=country,
+            mission=mission,
+            sex=sex,
+            age_group=age,
+            registered_on=date(2024 + n % 2, 3, 1 + n),
+        )
+        service = assist(actor, victim, service_type=("medical", "legal", "shelter")[n % 3])
+        said, complained = SAID[n % len(SAID)]
+        needs.record_feedback(
+            actor=actor, victim=victim, service=service, satisfaction=said, complaint=complained
+        )
+    db.session.commit()
+    return actor, viewers
+
+
+def test_each_kind_of_change_keeps_the_counts_and_the_report_exact(
+    built: tuple[User, list[User]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actor, viewers = built
+    assert _agree(viewers, monkeypatch) > 0
+    victims = list(db.session.scalars(select(Victim).order_by(Victim.id)))
+    # Feedback on a case update, and more on a service.
+    update = contact(actor, victims[0], date(2026, 1, 5))
+    needs.record_feedback(actor=actor, victim=victims[0], communication=update, satisfaction="unsure")
+    needs.record_feedback(
+        actor=actor, victim=victims[1], service=victims[1].services[0], satisfaction="not_satisfied"
+    )
+    db.session.commit()
+    _agree(viewers, monkeypatch)
+    # A service's type changed: its feedback moves to the new type's row.
+    service = victims[2].services[0]
+    assistance.update_assistance(
+        actor=actor, victim=victims[2], service=service, service_type="education", status="referred"
+    )
+    db.session.commit()
+    assert db.session.scalar(
+        select(func.sum(feedback_counts.counts.c.feedback)).where(
+            feedback_counts.counts.c.grouping == "education"
+        )
+    )
+    _agree(viewers, monkeypatch)
+    # Moved: another country, a minor recorded.
+    second = victims[5]
+    identities = {name: getattr(second, name) for name in identity.IDENTITY_FIELDS}
+    moved = {"country_code": "COD", "mission": "MONUSCO", "sex": "male", "age_group": "minor"}
+    identity.update_victim(actor=actor, victim=second, **moved, **identities)
+    db.session.commit()
+    _agree(viewers, monkeypatch)
+
+
+def test_a_victim_opened_by_breaking_the_glass_is_counted_for_that_senior_advocate(
+    built: tuple[User, list[User]], make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Of CAF/MINUSCA: the CAF victims without a mission are outside.
+    senior = db.session.get_one(User, make_user(Role.SENIOR_ADVOCATE, "CAF/MINUSCA").id)
+    outside = db.session.scalars(
+        select(Victim).where(Victim.country_code == "CAF", Victim.mission.is_(None)).order_by(Victim.id)
+    ).first()
+    assert outside is not None and outside.feedback
+    before = quality_report(senior, VictimFilters()).satisfaction.grand_total or 0
+    identity.break_glass_victim(actor=senior, case_code=outside.case_code, reason="urgent medical care")
+    db.session.commit()
+    after = quality_report(senior, VictimFilters()).satisfaction.grand_total
+    assert after == before + len(outside.feedback)
+    _agree([senior], monkeypatch)
+
+
+def test_verify_names_a_changed_row_and_rebuild_mends_it(built: tuple[User, list[User]]) -> None:
+    db.session.execute(text("UPDATE vat_feedback_count SET feedback = feedback + 1 WHERE grouping = 'legal'"))
+    found = [line for line in figures.differences() if line.startswith("feedback counts: ")]
+    assert found and all(" legal " in line for line in found)
+    assert figures.summaries()["feedback counts"].rebuild() > 0
+    assert figures.differences() == []
+
+
+def test_migration_1158_fills_the_counts_from_the_feedback(built: tuple[User, list[User]]) -> None:
+    actor, viewers = built
+    victim = db.session.scalars(select(Victim).order_by(Victim.id)).first()
+    assert victim is not None
+    update = contact(actor, victim, date(2026, 1, 5))
+    needs.record_feedback(actor=actor, victim=victim, communication=update, satisfaction="satisfied")
+    db.session.commit()
+    shown = [quality_report(user, VictimFilters()) for user in viewers]
+    db.session.remove()
+    downgrade(revision="1154")
+    upgrade(revision="heads")
+    assert feedback_counts.differences() == []
+    assert [quality_report(user, VictimFilters()) for user in viewers] == shown
+
+
+def test_concurrent_changes_to_one_cell_keep_every_count(app: Flask, make_user: Any) -> None:
+    """Eight threads, each its own victim and transaction, record feedback on a service of victims
+    of one cell at once: every count stays exact."""
+    user = make_user(Role.ADVOCATE, "CAF").id
+    change_at_once(
+        app,
+        user,
+        lambda actor, n: register(
+            actor, name=f"Race {n}", sex="female", age_group="adult", registered_on=date(2025, 1, 1)
+        ),
+        lambda actor, victim: needs.record_feedback(
+            actor=actor, victim=victim, service=assist(actor, victim), satisfaction="satisfied"
+        ),
+    )
+    kept = kept_rows(
+        app,
+        feedback_counts.differences,
+        "SELECT satisfaction, feedback FROM vat_feedback_count WHERE grouping = 'medical' AND feedback <> 0",
+    )
+    assert dict(kept) == {"satisfied": 8}
