@@ -282,6 +282,18 @@ class Receipt(Booked, Base):
     donor: Mapped[Donor] = relationship(lazy="joined")
 
 
+# What the reconciliation's summary reads of each withholding, in its index's order (1156).
+SUMMARY_COLUMNS = (
+    "country_code",
+    "currency",
+    "mission",
+    "decided_on",
+    "amount_minor",
+    "transferred_minor",
+    "entry_id",
+)
+
+
 class Withholding(Booked, Base):
     """A payment withheld from a contributing country for a substantiated allegation."""
 
@@ -291,16 +303,20 @@ class Withholding(Booked, Base):
         Index(None, "decided_on", "id"),  # the reconciliation's lines, a page at a time (1152)
         # The sub-ledger's open total for the trial balance, from the index alone (1153).
         Index("ix_ledger_withholding_currency_entry_id", "currency", "entry_id", "amount_minor"),
+        # The reconciliation's summary from the index alone; it serves lookups by country too (1156).
+        Index(None, *SUMMARY_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     allegation_ref: Mapped[str] = mapped_column(String(40), index=True)
-    country_code: Mapped[str] = mapped_column(String(3), index=True)
+    country_code: Mapped[str] = mapped_column(String(3))
     currency: Mapped[str] = mapped_column(ForeignKey("ledger_currency.code"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     decided_on: Mapped[date] = mapped_column(Date)
     decision_reference: Mapped[str | None] = mapped_column(String(80))
     mission: Mapped[str | None] = mapped_column(String(40))  # the mission holding the money
+    # What its standing transfers brought in, kept by `ledger.withheld_transferred` (1156).
+    transferred_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class WithholdingTransfer(Booked, Base):

@@ -23,7 +23,7 @@ class Summary(Protocol):
 
 def summaries() -> dict[str, Summary]:
     """Every kept summary, by name."""
-    from ledger import balances, project_balances
+    from ledger import balances, project_balances, withheld_transferred
     from vat import audit_actors
     from vat.allegations import clock_counts, cycle_counts, month_counts
     from vat.victims import feedback_counts, need_counts, service_tally, support_counts, support_summary
@@ -32,6 +32,7 @@ def summaries() -> dict[str, Summary]:
     return {
         "ledger balances": balances,
         "project balances": project_balances,
+        "withholding transfers": withheld_transferred,
         "victim support": support_summary,
         "victim counts": support_counts,
         "service tally": service_tally,

@@ -368,8 +368,9 @@ class _Summary:
 def _withholding_summary(today: date) -> _Summary:
     """By contributing country and currency, the ageing of what is outstanding in US dollars, the
     totals per currency, by holding mission and currency, and how many lines there are and owe —
-    from one query: each live withholding with its transfers, grouped by country, currency,
-    mission and ageing bucket (the withholdings read once, not once per table of the page)."""
+    from one query: each live withholding with what its transfers brought in (kept on it), grouped
+    by country, currency, mission and ageing bucket (one index read, not once per table of the
+    page)."""
     each = _each_withholding(today)
     owed = each.c.withheld - each.c.transferred
     query = select(
@@ -424,13 +425,9 @@ def _withholding_summary(today: date) -> _Summary:
 
 
 def _each_withholding(today: date) -> Any:
-    """Each live withholding once, with what its live transfers brought in (`transferred`): its
-    transfers joined and summed per withholding, read along their index on the withholding."""
-    live_transfer = and_(
-        WithholdingTransfer.withholding_id == Withholding.id,
-        WithholdingTransfer.entry_id.is_not(None),
-        WithholdingTransfer.entry_id.not_in(engine.reversed_ids()),
-    )
+    """Each standing withholding once, with what its standing transfers brought in (`transferred`,
+    kept on it by `ledger.withheld_transferred`): read from its index on the country alone, its
+    transfers not joined."""
     return standing(
         select(
             Withholding.country_code.label("country_code"),
@@ -439,10 +436,8 @@ def _each_withholding(today: date) -> Any:
             _ageing_bucket(Withholding.decided_on, today).label("age"),
             Withholding.decided_on.label("decided_on"),
             Withholding.amount_minor.label("withheld"),
-            func.coalesce(summed(WithholdingTransfer.amount_minor), 0).label("transferred"),
-        )
-        .outerjoin(WithholdingTransfer, live_transfer)
-        .group_by(Withholding.id),
+            Withholding.transferred_minor.label("transferred"),
+        ),
         Withholding,
     ).subquery("each")
 

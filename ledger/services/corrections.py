@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ledger import engine, memos, refusals
+from ledger import engine, memos, refusals, withheld_transferred
 from ledger.engine import CASH, CONTRIBUTIONS, WITHHELD_INCOME, EntryKind, Line
 from ledger.models import (
     Account,
@@ -153,6 +153,9 @@ def _reverse(booking: Booking, entry: Entry, on: date, reason: str) -> Entry:
             _mirror(replace(booking, key=booking.key + ":psc"), psc, on, reason)
     if project is not None:
         project.status = ProjectStatus.CANCELLED.value
+    if entry.kind == EntryKind.WITHHELD_TRANSFER:  # what it brought in no longer stands
+        transfer = booked_by(WithholdingTransfer, entry)
+        withheld_transferred.add(transfer.withholding_id, -transfer.amount_minor)
     db.session.flush()
     if tranche is not None:  # what it paid victims no longer reached them
         project_payments_reversed.send(

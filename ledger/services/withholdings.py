@@ -10,7 +10,7 @@ from typing import Any
 from flask.signals import Namespace
 from flask_babel import lazy_gettext as _l
 
-from ledger import engine, memos
+from ledger import engine, memos, withheld_transferred
 from ledger.engine import CASH, USD, WITHHELD_INCOME, WITHHELD_RECEIVABLE, EntryKind, Line
 from ledger.models import Withholding, WithholdingTransfer
 from ledger.services.booking import (
@@ -174,6 +174,7 @@ def record_withholding_transfer(
         memo=memos.TRANSFER.write(country=withholding.country_code, allegation=withholding.allegation_ref),
         lines=with_exchange_difference([cash, cleared], currency, dims),
     )
+    withheld_transferred.add(withholding.id, transfer.amount_minor)
     return transfer
 
 

@@ -9,8 +9,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from ledger import withheld_transferred
 from ledger.models import Account, Entry, Withholding, WithholdingTransfer
 from ledger.reports import withheld
 from tests.bench.sql import ageing_limits, bind, reconciliation_sql
@@ -122,7 +123,8 @@ def test_totals_per_currency_tie_to_the_accounts(recon):
 
 def test_a_ledger_that_disagrees_with_the_records_shows_the_difference(recon, fund):
     """A transfer recorded in the sub-ledger whose cash posting is missing (as after a failed
-    import) leaves the records and the accounts apart by its amount."""
+    import run outside the app, then `flask figures rebuild`) leaves the records and the accounts
+    apart by its amount."""
     withholding = db.session.scalar(select(Withholding).where(Withholding.allegation_ref == "B"))
     last_entry = db.session.scalar(select(Entry.id).order_by(Entry.id.desc()).limit(1))
     db.session.add(
@@ -135,6 +137,9 @@ def test_a_ledger_that_disagrees_with_the_records_shows_the_difference(recon, fu
         )
     )
     db.session.flush()
+    [named] = withheld_transferred.differences()
+    assert f"withholding {withholding.id} holds 0; its standing transfers add up to 250000" in named
+    withheld_transferred.rebuild()
     changed = withheld.reconciliation(TODAY)
     assert not changed.ties
     assert changed.differences["USD"] == {
@@ -275,3 +280,26 @@ def test_the_summary_counts_each_mission_as_the_lines_add_up(recon, fund):
     assert summary.by_mission == expected == withheld.by_mission()
     assert list(summary.by_mission) == [("", "EUR"), ("", "USD"), ("MINUSCA", "USD")]
     assert (summary.line_count, summary.owing_count) == (10, 8)
+
+
+def test_each_withholding_keeps_what_its_standing_transfers_brought_in(recon):
+    """Added to as a transfer is booked, taken off as one is reversed (D's), in that transaction."""
+    kept = dict(db.session.execute(select(Withholding.allegation_ref, Withholding.transferred_minor)).all())
+    assert kept == dict.fromkeys("BCDFGHI", 0) | {"A": 6_000_000, "E": 500_000}
+    assert withheld_transferred.differences() == []
+
+
+def test_verify_names_a_withholding_altered_behind_the_app_and_rebuild_mends_it(recon, runner):
+    assert runner.invoke(args=["figures", "verify"]).exit_code == 0
+    db.session.rollback()  # the altering happens behind the app, on a connection of its own
+    with db.engine.begin() as connection:
+        altered = "UPDATE ledger_withholding SET transferred_minor = transferred_minor + 7"
+        connection.execute(text(f"{altered} WHERE allegation_ref = 'A'"))
+    result = runner.invoke(args=["figures", "verify"])
+    assert result.exit_code == 1
+    assert "withholding transfers: withholding" in result.output
+    assert "holds 6000007; its standing transfers add up to 6000000" in result.output
+    rebuilt = runner.invoke(args=["figures", "rebuild"])
+    assert rebuilt.exit_code == 0 and "withholding transfers: 9 rows" in rebuilt.output
+    assert runner.invoke(args=["figures", "verify"]).exit_code == 0
+    assert withheld.reconciliation(TODAY).totals == recon.totals
