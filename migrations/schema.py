@@ -171,6 +171,30 @@ def drop_named_indexes(indexes: dict[str, tuple[str, list[str]]]) -> None:
         op.drop_index(name, table_name=table)
 
 
+# A victim's cell in the counts kept per victim place and category (vat.victims.support_counts).
+VICTIM_CELL = ("country_code", "mission", "year", "sex", "age_group")
+
+
+def victim_cell_columns() -> list[sa.Column[Any]]:
+    """The cell's columns of a table of such counts (the first of its primary key)."""
+    return [
+        string("country_code", 3),
+        string("mission", 40),
+        integer("year"),
+        string("sex", 10),
+        string("age_group", 10),
+    ]
+
+
+def victim_cell(victim: str) -> str:
+    """The SQL of the cell of the victim row `victim`, as the counts' services compute it."""
+    if op.get_bind().dialect.name == "postgresql":
+        year = f"CAST(EXTRACT(YEAR FROM {victim}.registered_on) AS INTEGER)"
+    else:
+        year = f"CAST(STRFTIME('%Y', {victim}.registered_on) AS INTEGER)"
+    return f"{victim}.country_code, COALESCE({victim}.mission, ''), {year}, {victim}.sex, {victim}.age_group"
+
+
 STEP_COUNT_KEY = ("country_code", "mission", "step", "state", "due_on")
 # The deadline day counted for a step that is not open: due_on is part of the key, never NULL.
 NO_DEADLINE = "0001-01-01"

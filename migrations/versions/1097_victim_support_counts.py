@@ -15,7 +15,7 @@ victims); it now reads only the rows on a project, and this index holds what it 
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.schema import SERVICE_TYPES, integer, key, minor, string
+from migrations.schema import SERVICE_TYPES, VICTIM_CELL, integer, key, minor, victim_cell, victim_cell_columns
 
 revision = "1097"
 down_revision = "1096"
@@ -24,7 +24,7 @@ SUMMARY = "vat_victim_support_summary"
 COUNTS = "vat_victim_support_count"
 SERVICE_STATUSES = ("referred", "in_progress", "completed", "declined", "not_available", "cancelled")
 COUNTED = [f"status_{s}" for s in SERVICE_STATUSES] + [f"type_{t}" for t in SERVICE_TYPES]
-KEY = ("country_code", "mission", "year", "sex", "age_group")
+KEY = VICTIM_CELL
 SUMS = ("victims", *COUNTED, "direct_usd_minor", "project_usd_minor", "supported", "funded_usd_minor")
 TRUST_FUND = "('trust_fund_project', 'direct_trust_fund')"
 PROJECTS = "ix_ledger_balance_project_id"  # the same name, wider
@@ -51,27 +51,20 @@ def upgrade():
 
     op.create_table(
         COUNTS,
-        string("country_code", 3),
-        string("mission", 40),
-        integer("year"),
-        string("sex", 10),
-        string("age_group", 10),
+        *victim_cell_columns(),
         *[minor(n) if n.endswith("_minor") else integer(n) for n in SUMS],
         key(COUNTS, *KEY),
     )
-    if op.get_bind().dialect.name == "postgresql":
-        year = "CAST(EXTRACT(YEAR FROM v.registered_on) AS INTEGER)"
-    else:
-        year = "CAST(STRFTIME('%Y', v.registered_on) AS INTEGER)"
+    cell = victim_cell("v")
     sums = ", ".join(
         "SUM(CASE WHEN s.supported THEN 1 ELSE 0 END)" if n == "supported" else f"SUM(s.{n})"
         for n in SUMS[1:]
     )
     op.execute(
         f"INSERT INTO {COUNTS} ({', '.join(KEY + SUMS)})"  # noqa: S608
-        f" SELECT v.country_code, COALESCE(v.mission, ''), {year}, v.sex, v.age_group, COUNT(*), {sums}"
+        f" SELECT {cell}, COUNT(*), {sums}"
         f" FROM {SUMMARY} s JOIN vat_victim v ON v.id = s.victim_id"
-        f" GROUP BY v.country_code, COALESCE(v.mission, ''), {year}, v.sex, v.age_group"
+        f" GROUP BY {cell}"
     )
 
 

@@ -15,27 +15,19 @@ revision = "1111"
 down_revision = "1110"
 
 TABLE = "vat_need_count"
-KEY = ("country_code", "mission", "year", "sex", "age_group", "need_type", "status")
+KEY = (*t.VICTIM_CELL, "need_type", "status")
 
 
 def upgrade():
     op.create_table(
         TABLE,
-        t.string("country_code", 3),
-        t.string("mission", 40),
-        t.integer("year"),
-        t.string("sex", 10),
-        t.string("age_group", 10),
+        *t.victim_cell_columns(),
         t.string("need_type", 20),
         t.string("status", 20),
         t.integer("victims"),
         t.key(TABLE, *KEY),
     )
-    if op.get_bind().dialect.name == "postgresql":
-        year = "CAST(EXTRACT(YEAR FROM v.registered_on) AS INTEGER)"
-    else:
-        year = "CAST(STRFTIME('%Y', v.registered_on) AS INTEGER)"
-    keys = f"v.country_code, COALESCE(v.mission, ''), {year}, v.sex, v.age_group, n.need_type, n.status"
+    keys = f"{t.victim_cell('v')}, n.need_type, n.status"
     op.execute(
         f"INSERT INTO {TABLE} ({', '.join(KEY)}, victims)"  # noqa: S608
         f" SELECT {keys}, COUNT(*) FROM vat_need n JOIN vat_victim v ON v.id = n.victim_id GROUP BY {keys}"

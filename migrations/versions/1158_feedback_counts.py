@@ -17,31 +17,20 @@ revision = "1158"
 down_revision = "1154"
 
 TABLE = "vat_feedback_count"
-KEY = ("country_code", "mission", "year", "sex", "age_group", "grouping", "satisfaction", "complaint")
+KEY = (*t.VICTIM_CELL, "grouping", "satisfaction", "complaint")
 
 
 def upgrade():
     op.create_table(
         TABLE,
-        t.string("country_code", 3),
-        t.string("mission", 40),
-        t.integer("year"),
-        t.string("sex", 10),
-        t.string("age_group", 10),
+        *t.victim_cell_columns(),
         t.string("grouping", 20),
         t.string("satisfaction", 20),
         t.flag("complaint"),
         t.integer("feedback"),
         t.key(TABLE, *KEY),
     )
-    if op.get_bind().dialect.name == "postgresql":
-        year = "CAST(EXTRACT(YEAR FROM v.registered_on) AS INTEGER)"
-    else:
-        year = "CAST(STRFTIME('%Y', v.registered_on) AS INTEGER)"
-    keys = (
-        f"v.country_code, COALESCE(v.mission, ''), {year}, v.sex, v.age_group,"
-        " COALESCE(a.service_type, 'case_updates'), f.satisfaction, f.complaint"
-    )
+    keys = f"{t.victim_cell('v')}, COALESCE(a.service_type, 'case_updates'), f.satisfaction, f.complaint"
     op.execute(
         f"INSERT INTO {TABLE} ({', '.join(KEY)}, feedback)"  # noqa: S608
         f" SELECT {keys}, COUNT(*) FROM vat_feedback f JOIN vat_victim v ON v.id = f.victim_id"
