@@ -12,12 +12,15 @@ import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
 from tests.conftest import sign_in
+from vat import figures
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
+from vat.reports.scope import VictimFilters
 from vat.victims import assistance, consents, family, identity
 from vat.victims.consents import record_consent
 from vat.victims.models import Assistance, Communication, Consent, ConsentPurpose, Disclosure, Victim
@@ -35,6 +38,69 @@ VIEWERS = [
     (Role.ADVOCATE, "CAF"),  # entitled to what the first is
     (Role.AUDITOR, ""),
 ]
+
+
+# The victims a kept count's tests register, in turn (country, mission, sex, age group), and the
+# filters its figures are read with, for every viewer.
+CELL_PEOPLE = [
+    ("CAF", "MINUSCA", "female", "adult"),
+    ("CAF", None, "male", "minor"),
+    ("COD", "MONUSCO", "female", "minor"),
+    ("CAF", "MINUSCA", "unknown", "unknown"),
+]
+CELL_FILTERS = [
+    VictimFilters(),
+    VictimFilters(country_code="CAF"),
+    VictimFilters(mission="MINUSCA"),
+    VictimFilters(sex="female"),
+    VictimFilters(minor=True),
+    VictimFilters(year=2025),
+]
+
+
+def writer_and_viewers(make_user: Callable[..., Any]) -> tuple[User, list[User]]:
+    """A senior advocate for CAF and COD who records, and the VIEWERS, loaded in this context."""
+    writer = make_user(Role.SENIOR_ADVOCATE, "CAF, COD").id
+    viewer_ids = [make_user(role, scope).id for role, scope in VIEWERS]
+    return db.session.get_one(User, writer), [db.session.get_one(User, i) for i in viewer_ids]
+
+
+def register_people(actor: User, label: str, count: int = 12) -> Iterator[Victim]:
+    """`count` victims, each the next of CELL_PEOPLE, registered in 2024 or 2025."""
+    for n in range(count):
+        country, mission, sex, age = CELL_PEOPLE[n % len(CELL_PEOPLE)]
+        yield register(
+            actor,
+            name=f"{label} {n}",
+            country_code=country,
+            mission=mission,
+            sex=sex,
+            age_group=age,
+            registered_on=date(2024 + n % 2, 3, 1 + n),
+        )
+
+
+def verify_names_and_rebuild_mends(alteration: str, summary: str, word: str) -> None:
+    """`alteration` (SQL) changes the kept counts of `summary` behind the app: `figures verify`
+    names each changed row (by `word`, a value of its key), and `rebuild` mends them."""
+    db.session.execute(text(alteration))
+    found = [line for line in figures.differences() if line.startswith(f"{summary}: ")]
+    assert found and all(f" {word} " in line for line in found)
+    assert figures.summaries()[summary].rebuild() > 0
+    assert figures.differences() == []
+
+
+def refilled_by_migration(
+    before: str, differences: Callable[[], list[str]], shown: Callable[[User], Any], viewers: list[User]
+) -> None:
+    """Down to the revision `before` a count's migration, and up again: the counts it fills agree
+    with their source rows, and each viewer is `shown` what they were before."""
+    seen = [shown(user) for user in viewers]
+    db.session.remove()
+    downgrade(revision=before)
+    upgrade(revision="heads")
+    assert differences() == []
+    assert [shown(user) for user in viewers] == seen
 
 
 @pytest.fixture

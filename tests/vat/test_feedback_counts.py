@@ -12,11 +12,20 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask_migrate import downgrade, upgrade
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from tests.vat.conftest import VIEWERS, assist, change_at_once, contact, kept_rows, register
-from vat import figures
+from tests.vat.conftest import (
+    CELL_FILTERS,
+    assist,
+    change_at_once,
+    contact,
+    kept_rows,
+    refilled_by_migration,
+    register,
+    register_people,
+    verify_names_and_rebuild_mends,
+    writer_and_viewers,
+)
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports import needs as report
@@ -25,20 +34,6 @@ from vat.reports.scope import VictimFilters, victim_conditions
 from vat.victims import assistance, feedback_counts, identity, needs
 from vat.victims.models import Assistance, Communication, Feedback, Victim
 
-PEOPLE = [
-    ("CAF", "MINUSCA", "female", "adult"),
-    ("CAF", None, "male", "minor"),
-    ("COD", "MONUSCO", "female", "minor"),
-    ("CAF", "MINUSCA", "unknown", "unknown"),
-]
-FILTERS = [
-    VictimFilters(),
-    VictimFilters(country_code="CAF"),
-    VictimFilters(mission="MINUSCA"),
-    VictimFilters(sex="female"),
-    VictimFilters(minor=True),
-    VictimFilters(year=2025),
-]
 SAID = [("satisfied", False), ("not_satisfied", True), ("unsure", False), ("satisfied", True)]
 
 
@@ -74,7 +69,7 @@ def _agree(viewers: list[User], monkeypatch: pytest.MonkeyPatch) -> int:
     assert feedback_counts.differences() == []
     seen = 0
     for user in viewers:
-        for filters in FILTERS:
+        for filters in CELL_FILTERS:
             shown = quality_report(user, filters)
             assert shown == _before(user, filters, monkeypatch), (user.role, user.scope_label, filters)
             seen += shown.satisfaction.grand_total or 0
@@ -84,21 +79,8 @@ def _agree(viewers: list[User], monkeypatch: pytest.MonkeyPatch) -> int:
 @pytest.fixture
 def built(ctx: Flask, make_user: Any) -> tuple[User, list[User]]:
     ctx.config["VAT_SUPPRESSION_THRESHOLD"] = 5
-    writer = make_user(Role.SENIOR_ADVOCATE, "CAF, COD").id
-    viewer_ids = [make_user(role, scope).id for role, scope in VIEWERS]
-    viewers = [db.session.get_one(User, i) for i in viewer_ids]
-    actor = db.session.get_one(User, writer)
-    for n in range(12):
-        country, mission, sex, age = PEOPLE[n % len(PEOPLE)]
-        victim = register(
-            actor,
-            name=f"Feedback {n}",
-            country_code=country,
-            mission=mission,
-            sex=sex,
-            age_group=age,
-            registered_on=date(2024 + n % 2, 3, 1 + n),
-        )
+    actor, viewers = writer_and_viewers(make_user)
+    for n, victim in enumerate(register_people(actor, "Feedback")):
         service = assist(actor, victim, service_type=("medical", "legal", "shelter")[n % 3])
         said, complained = SAID[n % len(SAID)]
         needs.record_feedback(
@@ -161,11 +143,11 @@ def test_a_victim_opened_by_breaking_the_glass_is_counted_for_that_senior_advoca
 
 
 def test_verify_names_a_changed_row_and_rebuild_mends_it(built: tuple[User, list[User]]) -> None:
-    db.session.execute(text("UPDATE vat_feedback_count SET feedback = feedback + 1 WHERE grouping = 'legal'"))
-    found = [line for line in figures.differences() if line.startswith("feedback counts: ")]
-    assert found and all(" legal " in line for line in found)
-    assert figures.summaries()["feedback counts"].rebuild() > 0
-    assert figures.differences() == []
+    verify_names_and_rebuild_mends(
+        "UPDATE vat_feedback_count SET feedback = feedback + 1 WHERE grouping = 'legal'",
+        "feedback counts",
+        "legal",
+    )
 
 
 def test_migration_1158_fills_the_counts_from_the_feedback(built: tuple[User, list[User]]) -> None:
@@ -175,12 +157,9 @@ def test_migration_1158_fills_the_counts_from_the_feedback(built: tuple[User, li
     update = contact(actor, victim, date(2026, 1, 5))
     needs.record_feedback(actor=actor, victim=victim, communication=update, satisfaction="satisfied")
     db.session.commit()
-    shown = [quality_report(user, VictimFilters()) for user in viewers]
-    db.session.remove()
-    downgrade(revision="1154")
-    upgrade(revision="heads")
-    assert feedback_counts.differences() == []
-    assert [quality_report(user, VictimFilters()) for user in viewers] == shown
+    refilled_by_migration(
+        "1154", feedback_counts.differences, lambda user: quality_report(user, VictimFilters()), viewers
+    )
 
 
 def test_concurrent_changes_to_one_cell_keep_every_count(app: Flask, make_user: Any) -> None:

@@ -12,11 +12,19 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask_migrate import downgrade, upgrade
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from tests.vat.conftest import VIEWERS, assist, change_at_once, kept_rows, register
-from vat import figures
+from tests.vat.conftest import (
+    CELL_FILTERS,
+    assist,
+    change_at_once,
+    kept_rows,
+    refilled_by_migration,
+    register,
+    register_people,
+    verify_names_and_rebuild_mends,
+    writer_and_viewers,
+)
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports.needs import needs_table
@@ -25,21 +33,6 @@ from vat.reports.suppression import suppress
 from vat.victims import identity, need_counts, needs
 from vat.victims.labels import vat_label
 from vat.victims.models import Need, NeedStatus, ServiceType, Victim
-
-PEOPLE = [
-    ("CAF", "MINUSCA", "female", "adult"),
-    ("CAF", None, "male", "minor"),
-    ("COD", "MONUSCO", "female", "minor"),
-    ("CAF", "MINUSCA", "unknown", "unknown"),
-]
-FILTERS = [
-    VictimFilters(),
-    VictimFilters(country_code="CAF"),
-    VictimFilters(mission="MINUSCA"),
-    VictimFilters(sex="female"),
-    VictimFilters(minor=True),
-    VictimFilters(year=2025),
-]
 
 
 def _before(user: User, filters: VictimFilters) -> Any:
@@ -66,7 +59,7 @@ def _agree(viewers: list[User]) -> int:
     assert need_counts.differences() == []
     seen = 0
     for user in viewers:
-        for filters in FILTERS:
+        for filters in CELL_FILTERS:
             table = needs_table(user, filters)
             assert table == _before(user, filters), (user.role, user.scope_label, filters)
             seen += table.grand_total or 0
@@ -76,21 +69,8 @@ def _agree(viewers: list[User]) -> int:
 @pytest.fixture
 def built(ctx: Flask, make_user: Any) -> tuple[User, list[User]]:
     ctx.config["VAT_SUPPRESSION_THRESHOLD"] = 5
-    writer = make_user(Role.SENIOR_ADVOCATE, "CAF, COD").id
-    viewer_ids = [make_user(role, scope).id for role, scope in VIEWERS]
-    viewers = [db.session.get_one(User, i) for i in viewer_ids]
-    actor = db.session.get_one(User, writer)
-    for n in range(12):
-        country, mission, sex, age = PEOPLE[n % len(PEOPLE)]
-        victim = register(
-            actor,
-            name=f"Needs {n}",
-            country_code=country,
-            mission=mission,
-            sex=sex,
-            age_group=age,
-            registered_on=date(2024 + n % 2, 3, 1 + n),
-        )
+    actor, viewers = writer_and_viewers(make_user)
+    for n, victim in enumerate(register_people(actor, "Needs")):
         for kind, status in [("medical", "unmet"), ("legal", "partly_met"), ("shelter", "met")][: 1 + n % 3]:
             needs.assess_need(actor=actor, victim=victim, need_type=kind, status=status)
     db.session.commit()
@@ -142,21 +122,16 @@ def test_a_victim_opened_by_breaking_the_glass_is_counted_for_that_senior_advoca
 
 
 def test_verify_names_a_changed_row_and_rebuild_mends_it(built: tuple[User, list[User]]) -> None:
-    db.session.execute(text("UPDATE vat_need_count SET victims = victims + 1 WHERE need_type = 'legal'"))
-    found = [line for line in figures.differences() if line.startswith("need counts: ")]
-    assert found and all(" legal " in line for line in found)
-    assert figures.summaries()["need counts"].rebuild() > 0
-    assert figures.differences() == []
+    verify_names_and_rebuild_mends(
+        "UPDATE vat_need_count SET victims = victims + 1 WHERE need_type = 'legal'", "need counts", "legal"
+    )
 
 
 def test_migration_1111_fills_the_counts_from_the_needs(built: tuple[User, list[User]]) -> None:
     _, viewers = built
-    shown = [needs_table(user, VictimFilters()) for user in viewers]
-    db.session.remove()
-    downgrade(revision="1110")
-    upgrade(revision="heads")
-    assert need_counts.differences() == []
-    assert [needs_table(user, VictimFilters()) for user in viewers] == shown
+    refilled_by_migration(
+        "1110", need_counts.differences, lambda user: needs_table(user, VictimFilters()), viewers
+    )
 
 
 def test_concurrent_changes_to_one_cell_keep_every_count(app: Flask, make_user: Any) -> None:
