@@ -296,7 +296,12 @@ def amounts_due(orders: Sequence[OrderTerms], until: date) -> dict[str, Decimal]
 def support_balances(orders: Sequence[OrderTerms], payments: Sequence[Payment], on: date) -> list[Balance]:
     """One claim's balances per currency as `schedule` finds them, without listing the
     instalments (a list row shows only the arrears)."""
-    found = {code: Balance(code, due=due) for code, due in amounts_due(orders, on).items()}
+    return _balances(amounts_due(orders, on), payments)
+
+
+def _balances(due: dict[str, Decimal], payments: Sequence[Payment]) -> list[Balance]:
+    """Per currency, what was `due` and what the payments (reversals subtracted) brought in."""
+    found = {code: Balance(code, due=amount) for code, amount in due.items()}
     for payment in payments:
         found.setdefault(payment.currency, Balance(payment.currency)).received += payment.signed_amount
     return sorted(found.values(), key=lambda b: b.currency)
@@ -383,17 +388,16 @@ def schedule(orders: Sequence[SupportOrder], payments: Sequence[Payment], on: da
     """What was due, what was received, and the arrears per currency; payments settle the oldest
     instalment first."""
     due, upcoming = instalments(orders, on or today())
-    balances: dict[str, Balance] = {}
+    owed: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))  # as a Balance starts
     for item in due:
-        balances.setdefault(item.currency, Balance(item.currency)).due += item.amount
+        owed[item.currency] += item.amount
     credit: dict[str, Decimal] = defaultdict(Decimal)
     for payment in payments:
-        balances.setdefault(payment.currency, Balance(payment.currency)).received += payment.signed_amount
         credit[payment.currency] += payment.signed_amount
     for item in due:
         item.paid = max(min(item.amount, credit[item.currency]), item.amount * 0)
         credit[item.currency] -= item.paid
-    return Schedule(due, sorted(balances.values(), key=lambda b: b.currency), upcoming)
+    return Schedule(due, _balances(owed, payments), upcoming)
 
 
 def _add(actor: Actor, claim: Claim, payment: Payment, action: str, **detail: Any) -> None:
