@@ -1,7 +1,7 @@
 """The plausibility median read from an index (issue 19, item 10 at scale): each kind's count and
 median in a currency are index ranges, with no sort of every amount (at 100,000 victims the sort
-cost 124 ms CPU per submission: docs/benchmarks.md). Transfers and tranches (their currency is
-their withholding's and project's) are still sorted: not checked here."""
+cost 124 ms CPU per submission: docs/benchmarks-log.md, issue 19). Transfers and tranches (their
+currency is their withholding's and project's) are still sorted: not checked here."""
 
 from __future__ import annotations
 
