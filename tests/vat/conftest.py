@@ -13,7 +13,7 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tests.conftest import sign_in
 from vat import figures
@@ -88,6 +88,48 @@ def verify_names_and_rebuild_mends(alteration: str, summary: str, word: str) -> 
     assert found and all(f" {word} " in line for line in found)
     assert figures.summaries()[summary].rebuild() > 0
     assert figures.differences() == []
+
+
+def agree_for_every_viewer(
+    differences: Callable[[], list[str]],
+    shown: Callable[[User, VictimFilters], Any],
+    before: Callable[[User, VictimFilters], Any],
+    viewers: list[User],
+) -> list[Any]:
+    """A kept count agrees with its source rows, and each viewer, with each of CELL_FILTERS, is
+    `shown` what was computed `before` the counts were kept; returns what they were shown."""
+    assert differences() == []
+    found = []
+    for user in viewers:
+        for filters in CELL_FILTERS:
+            figure = shown(user, filters)
+            assert figure == before(user, filters), (user.role, user.scope_label, filters)
+            found.append(figure)
+    return found
+
+
+def move(actor: User, victim: Victim, **place: Any) -> None:
+    """The victim's record changed to `place` (country, mission, sex, age group), the rest kept."""
+    identities = {name: getattr(victim, name) for name in identity.IDENTITY_FIELDS}
+    identity.update_victim(actor=actor, victim=victim, **place, **identities)
+
+
+def glass_broken_on_a_victim_without_mission(
+    make_user: Callable[..., Any], total: Callable[[User], int], rows_of: Callable[[Victim], int]
+) -> User:
+    """A senior advocate of CAF/MINUSCA breaks the glass on the first of register_people's CAF
+    victims without a mission, outside their scope: the `total` they are shown grows by that
+    victim's rows (`rows_of`, some). Returns the senior advocate."""
+    senior = db.session.get_one(User, make_user(Role.SENIOR_ADVOCATE, "CAF/MINUSCA").id)
+    outside = db.session.scalars(
+        select(Victim).where(Victim.country_code == "CAF", Victim.mission.is_(None)).order_by(Victim.id)
+    ).first()
+    assert outside is not None and rows_of(outside)
+    before = total(senior)
+    identity.break_glass_victim(actor=senior, case_code=outside.case_code, reason="urgent medical care")
+    db.session.commit()
+    assert total(senior) == before + rows_of(outside)
+    return senior
 
 
 def refilled_by_migration(
@@ -227,6 +269,12 @@ def change_at_once(
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def of_one_cell(actor: User, n: int) -> Victim:
+    """The `n`th victim of one cell (a CAF, MINUSCA adult woman registered on 1 January 2025), as
+    change_at_once makes them."""
+    return register(actor, name=f"Race {n}", sex="female", age_group="adult", registered_on=date(2025, 1, 1))
 
 
 def kept_rows(app: Flask, differences: Callable[[], list[str]], sql: str, **params: Any) -> list[Any]:

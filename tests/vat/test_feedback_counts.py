@@ -15,13 +15,15 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.vat.conftest import (
-    CELL_FILTERS,
+    agree_for_every_viewer,
     assist,
     change_at_once,
     contact,
+    glass_broken_on_a_victim_without_mission,
     kept_rows,
+    move,
+    of_one_cell,
     refilled_by_migration,
-    register,
     register_people,
     verify_names_and_rebuild_mends,
     writer_and_viewers,
@@ -31,7 +33,7 @@ from vat.db import db
 from vat.reports import needs as report
 from vat.reports.needs import CASE_UPDATES, QualityReport, quality_report
 from vat.reports.scope import VictimFilters, victim_conditions
-from vat.victims import assistance, feedback_counts, identity, needs
+from vat.victims import assistance, feedback_counts, needs
 from vat.victims.models import Assistance, Communication, Feedback, Victim
 
 SAID = [("satisfied", False), ("not_satisfied", True), ("unsure", False), ("satisfied", True)]
@@ -66,14 +68,13 @@ def _before(user: User, filters: VictimFilters, monkeypatch: pytest.MonkeyPatch)
 
 
 def _agree(viewers: list[User], monkeypatch: pytest.MonkeyPatch) -> int:
-    assert feedback_counts.differences() == []
-    seen = 0
-    for user in viewers:
-        for filters in CELL_FILTERS:
-            shown = quality_report(user, filters)
-            assert shown == _before(user, filters, monkeypatch), (user.role, user.scope_label, filters)
-            seen += shown.satisfaction.grand_total or 0
-    return seen
+    shown = agree_for_every_viewer(
+        feedback_counts.differences,
+        quality_report,
+        lambda user, filters: _before(user, filters, monkeypatch),
+        viewers,
+    )
+    return sum(report.satisfaction.grand_total or 0 for report in shown)
 
 
 @pytest.fixture
@@ -117,10 +118,7 @@ def test_each_kind_of_change_keeps_the_counts_and_the_report_exact(
     )
     _agree(viewers, monkeypatch)
     # Moved: another country, a minor recorded.
-    second = victims[5]
-    identities = {name: getattr(second, name) for name in identity.IDENTITY_FIELDS}
-    moved = {"country_code": "COD", "mission": "MONUSCO", "sex": "male", "age_group": "minor"}
-    identity.update_victim(actor=actor, victim=second, **moved, **identities)
+    move(actor, victims[5], country_code="COD", mission="MONUSCO", sex="male", age_group="minor")
     db.session.commit()
     _agree(viewers, monkeypatch)
 
@@ -128,17 +126,11 @@ def test_each_kind_of_change_keeps_the_counts_and_the_report_exact(
 def test_a_victim_opened_by_breaking_the_glass_is_counted_for_that_senior_advocate(
     built: tuple[User, list[User]], make_user: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Of CAF/MINUSCA: the CAF victims without a mission are outside.
-    senior = db.session.get_one(User, make_user(Role.SENIOR_ADVOCATE, "CAF/MINUSCA").id)
-    outside = db.session.scalars(
-        select(Victim).where(Victim.country_code == "CAF", Victim.mission.is_(None)).order_by(Victim.id)
-    ).first()
-    assert outside is not None and outside.feedback
-    before = quality_report(senior, VictimFilters()).satisfaction.grand_total or 0
-    identity.break_glass_victim(actor=senior, case_code=outside.case_code, reason="urgent medical care")
-    db.session.commit()
-    after = quality_report(senior, VictimFilters()).satisfaction.grand_total
-    assert after == before + len(outside.feedback)
+    senior = glass_broken_on_a_victim_without_mission(
+        make_user,
+        lambda user: quality_report(user, VictimFilters()).satisfaction.grand_total or 0,
+        lambda victim: len(victim.feedback),
+    )
     _agree([senior], monkeypatch)
 
 
@@ -169,9 +161,7 @@ def test_concurrent_changes_to_one_cell_keep_every_count(app: Flask, make_user: 
     change_at_once(
         app,
         user,
-        lambda actor, n: register(
-            actor, name=f"Race {n}", sex="female", age_group="adult", registered_on=date(2025, 1, 1)
-        ),
+        of_one_cell,
         lambda actor, victim: needs.record_feedback(
             actor=actor, victim=victim, service=assist(actor, victim), satisfaction="satisfied"
         ),

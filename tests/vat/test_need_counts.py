@@ -15,12 +15,14 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.vat.conftest import (
-    CELL_FILTERS,
+    agree_for_every_viewer,
     assist,
     change_at_once,
+    glass_broken_on_a_victim_without_mission,
     kept_rows,
+    move,
+    of_one_cell,
     refilled_by_migration,
-    register,
     register_people,
     verify_names_and_rebuild_mends,
     writer_and_viewers,
@@ -30,7 +32,7 @@ from vat.db import db
 from vat.reports.needs import needs_table
 from vat.reports.scope import VictimFilters, sees_rows, threshold, victim_conditions
 from vat.reports.suppression import suppress
-from vat.victims import identity, need_counts, needs
+from vat.victims import need_counts, needs
 from vat.victims.labels import vat_label
 from vat.victims.models import Need, NeedStatus, ServiceType, Victim
 
@@ -56,14 +58,8 @@ def _before(user: User, filters: VictimFilters) -> Any:
 
 
 def _agree(viewers: list[User]) -> int:
-    assert need_counts.differences() == []
-    seen = 0
-    for user in viewers:
-        for filters in CELL_FILTERS:
-            table = needs_table(user, filters)
-            assert table == _before(user, filters), (user.role, user.scope_label, filters)
-            seen += table.grand_total or 0
-    return seen
+    shown = agree_for_every_viewer(need_counts.differences, needs_table, _before, viewers)
+    return sum(table.grand_total or 0 for table in shown)
 
 
 @pytest.fixture
@@ -97,10 +93,7 @@ def test_each_kind_of_change_keeps_the_counts_and_the_table_exact(built: tuple[U
     )
     _agree(viewers)
     # Moved: another country, a minor recorded, another year of registration.
-    second = victims[5]
-    identities = {name: getattr(second, name) for name in identity.IDENTITY_FIELDS}
-    moved = {"country_code": "COD", "mission": "MONUSCO", "sex": "male", "age_group": "minor"}
-    identity.update_victim(actor=actor, victim=second, **moved, **identities)
+    move(actor, victims[5], country_code="COD", mission="MONUSCO", sex="male", age_group="minor")
     db.session.commit()
     _agree(viewers)
 
@@ -108,16 +101,11 @@ def test_each_kind_of_change_keeps_the_counts_and_the_table_exact(built: tuple[U
 def test_a_victim_opened_by_breaking_the_glass_is_counted_for_that_senior_advocate(
     built: tuple[User, list[User]], make_user: Any
 ) -> None:
-    # Of CAF/MINUSCA: the CAF victims without a mission are outside.
-    senior = db.session.get_one(User, make_user(Role.SENIOR_ADVOCATE, "CAF/MINUSCA").id)
-    outside = db.session.scalars(
-        select(Victim).where(Victim.country_code == "CAF", Victim.mission.is_(None)).order_by(Victim.id)
-    ).first()
-    assert outside is not None and outside.needs
-    before = needs_table(senior, VictimFilters()).grand_total or 0
-    identity.break_glass_victim(actor=senior, case_code=outside.case_code, reason="urgent medical care")
-    db.session.commit()
-    assert needs_table(senior, VictimFilters()).grand_total == before + len(outside.needs)
+    senior = glass_broken_on_a_victim_without_mission(
+        make_user,
+        lambda user: needs_table(user, VictimFilters()).grand_total or 0,
+        lambda victim: len(victim.needs),
+    )
     _agree([senior])
 
 
@@ -141,9 +129,7 @@ def test_concurrent_changes_to_one_cell_keep_every_count(app: Flask, make_user: 
     change_at_once(
         app,
         user,
-        lambda actor, n: register(
-            actor, name=f"Race {n}", sex="female", age_group="adult", registered_on=date(2025, 1, 1)
-        ),
+        of_one_cell,
         lambda actor, victim: needs.assess_need(
             actor=actor, victim=victim, need_type="medical", status="unmet"
         ),

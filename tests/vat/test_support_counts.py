@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import case, func, select, text
 
-from tests.vat.conftest import register
+from tests.vat.conftest import move, register
 from vat.auth.actor import Actor
 from vat.auth.models import Role, User
 from vat.db import db
@@ -89,9 +89,7 @@ def test_every_change_keeps_the_counts_exact(actor: User, manager: User) -> None
     assert_counts_agree(actor, manager)
     # The second victim moves to the CAF, mission MINUSCA, and is recorded as a minor: their
     # figures leave one row of the counts for another.
-    identities = {name: getattr(second, name) for name in identity.IDENTITY_FIELDS}
-    moved = {"country_code": "CAF", "mission": "MINUSCA", "sex": "male", "age_group": "minor"}
-    identity.update_victim(actor=actor, victim=second, **moved, **identities)
+    move(actor, second, country_code="CAF", mission="MINUSCA", sex="male", age_group="minor")
     assert_counts_agree(actor, manager)
     rows = db.session.execute(select(support_counts.counts)).all()
     assert sum(row.victims for row in rows) == 2
