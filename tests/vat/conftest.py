@@ -12,15 +12,12 @@ import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import downgrade, upgrade
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from tests.conftest import sign_in
-from vat import figures
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.reports.scope import VictimFilters
 from vat.victims import assistance, consents, family, identity
 from vat.victims.consents import record_consent
 from vat.victims.models import Assistance, Communication, Consent, ConsentPurpose, Disclosure, Victim
@@ -40,109 +37,10 @@ VIEWERS = [
 ]
 
 
-# The victims a kept count's tests register, in turn (country, mission, sex, age group), and the
-# filters its figures are read with, for every viewer.
-CELL_PEOPLE = [
-    ("CAF", "MINUSCA", "female", "adult"),
-    ("CAF", None, "male", "minor"),
-    ("COD", "MONUSCO", "female", "minor"),
-    ("CAF", "MINUSCA", "unknown", "unknown"),
-]
-CELL_FILTERS = [
-    VictimFilters(),
-    VictimFilters(country_code="CAF"),
-    VictimFilters(mission="MINUSCA"),
-    VictimFilters(sex="female"),
-    VictimFilters(minor=True),
-    VictimFilters(year=2025),
-]
-
-
-def writer_and_viewers(make_user: Callable[..., Any]) -> tuple[User, list[User]]:
-    """A senior advocate for CAF and COD who records, and the VIEWERS, loaded in this context."""
-    writer = make_user(Role.SENIOR_ADVOCATE, "CAF, COD").id
-    viewer_ids = [make_user(role, scope).id for role, scope in VIEWERS]
-    return db.session.get_one(User, writer), [db.session.get_one(User, i) for i in viewer_ids]
-
-
-def register_people(actor: User, label: str, count: int = 12) -> Iterator[Victim]:
-    """`count` victims, each the next of CELL_PEOPLE, registered in 2024 or 2025."""
-    for n in range(count):
-        country, mission, sex, age = CELL_PEOPLE[n % len(CELL_PEOPLE)]
-        yield register(
-            actor,
-            name=f"{label} {n}",
-            country_code=country,
-            mission=mission,
-            sex=sex,
-            age_group=age,
-            registered_on=date(2024 + n % 2, 3, 1 + n),
-        )
-
-
-def verify_names_and_rebuild_mends(alteration: str, summary: str, word: str) -> None:
-    """`alteration` (SQL) changes the kept counts of `summary` behind the app: `figures verify`
-    names each changed row (by `word`, a value of its key), and `rebuild` mends them."""
-    db.session.execute(text(alteration))
-    found = [line for line in figures.differences() if line.startswith(f"{summary}: ")]
-    assert found and all(f" {word} " in line for line in found)
-    assert figures.summaries()[summary].rebuild() > 0
-    assert figures.differences() == []
-
-
-def agree_for_every_viewer(
-    differences: Callable[[], list[str]],
-    shown: Callable[[User, VictimFilters], Any],
-    before: Callable[[User, VictimFilters], Any],
-    viewers: list[User],
-) -> list[Any]:
-    """A kept count agrees with its source rows, and each viewer, with each of CELL_FILTERS, is
-    `shown` what was computed `before` the counts were kept; returns what they were shown."""
-    assert differences() == []
-    found = []
-    for user in viewers:
-        for filters in CELL_FILTERS:
-            figure = shown(user, filters)
-            assert figure == before(user, filters), (user.role, user.scope_label, filters)
-            found.append(figure)
-    return found
-
-
 def move(actor: User, victim: Victim, **place: Any) -> None:
     """The victim's record changed to `place` (country, mission, sex, age group), the rest kept."""
     identities = {name: getattr(victim, name) for name in identity.IDENTITY_FIELDS}
     identity.update_victim(actor=actor, victim=victim, **place, **identities)
-
-
-def glass_broken_on_a_victim_without_mission(
-    make_user: Callable[..., Any], total: Callable[[User], int], rows_of: Callable[[Victim], int]
-) -> User:
-    """A senior advocate of CAF/MINUSCA breaks the glass on the first of register_people's CAF
-    victims without a mission, outside their scope: the `total` they are shown grows by that
-    victim's rows (`rows_of`, some). Returns the senior advocate."""
-    senior = db.session.get_one(User, make_user(Role.SENIOR_ADVOCATE, "CAF/MINUSCA").id)
-    outside = db.session.scalars(
-        select(Victim).where(Victim.country_code == "CAF", Victim.mission.is_(None)).order_by(Victim.id)
-    ).first()
-    assert outside is not None and rows_of(outside)
-    before = total(senior)
-    identity.break_glass_victim(actor=senior, case_code=outside.case_code, reason="urgent medical care")
-    db.session.commit()
-    assert total(senior) == before + rows_of(outside)
-    return senior
-
-
-def refilled_by_migration(
-    before: str, differences: Callable[[], list[str]], shown: Callable[[User], Any], viewers: list[User]
-) -> None:
-    """Down to the revision `before` a count's migration, and up again: the counts it fills agree
-    with their source rows, and each viewer is `shown` what they were before."""
-    seen = [shown(user) for user in viewers]
-    db.session.remove()
-    downgrade(revision=before)
-    upgrade(revision="heads")
-    assert differences() == []
-    assert [shown(user) for user in viewers] == seen
 
 
 @pytest.fixture
@@ -269,12 +167,6 @@ def change_at_once(
     for thread in threads:
         thread.join()
     assert errors == []
-
-
-def of_one_cell(actor: User, n: int) -> Victim:
-    """The `n`th victim of one cell (a CAF, MINUSCA adult woman registered on 1 January 2025), as
-    change_at_once makes them."""
-    return register(actor, name=f"Race {n}", sex="female", age_group="adult", registered_on=date(2025, 1, 1))
 
 
 def kept_rows(app: Flask, differences: Callable[[], list[str]], sql: str, **params: Any) -> list[Any]:
