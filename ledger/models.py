@@ -301,8 +301,14 @@ class Withholding(Booked, Base):
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         Index(None, "decided_on", "id"),  # the reconciliation's lines, a page at a time (1152)
-        # The sub-ledger's open total for the trial balance, from the index alone (1153).
-        Index("ix_ledger_withholding_currency_entry_id", "currency", "entry_id", "amount_minor"),
+        # The sub-ledger's open total for the trial balance, from the index alone (1153, 1162).
+        Index(
+            "ix_ledger_withholding_currency_entry_id",
+            "currency",
+            "entry_id",
+            "amount_minor",
+            "transferred_minor",
+        ),
         # The reconciliation's summary from the index alone; it serves lookups by country too (1156).
         Index(None, *SUMMARY_COLUMNS),
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 
 from ledger import engine
 from ledger.balances import balances, summed
 from ledger.engine import GRANTS_PAYABLE, PLEDGES_RECEIVABLE, WITHHELD_RECEIVABLE, from_minor
-from ledger.models import Pledge, Project, Receipt, Tranche, Withholding, WithholdingTransfer
-from ledger.services.booking import standing
+from ledger.models import Pledge, Project, Receipt, Tranche, Withholding
+from ledger.services.booking import standing, stands
 from vat.db import db
 
 
@@ -59,19 +59,14 @@ def subledger_checks() -> list[dict[str, Any]]:
     )
     compare("pledges", PLEDGES_RECEIVABLE, net(pledged, received), 1)
 
-    withheld = sums(
-        standing(select(Withholding.currency, func.sum(Withholding.amount_minor)), Withholding).group_by(
-            Withholding.currency
-        )
-    )
-    transferred = sums(
-        standing(
-            select(Withholding.currency, func.sum(WithholdingTransfer.amount_minor)), WithholdingTransfer
-        )
-        .join(Withholding, Withholding.id == WithholdingTransfer.withholding_id)
-        .group_by(Withholding.currency)
-    )
-    compare("withholdings", WITHHELD_RECEIVABLE, net(withheld, transferred), 1)
+    # What the standing withholdings hold, less what every withholding's standing transfers brought
+    # in (kept on its row: ledger.withheld_transferred), in one pass over the withholdings.
+    withheld = select(
+        Withholding.currency,
+        func.sum(case((stands(Withholding), Withholding.amount_minor), else_=0))
+        - func.sum(Withholding.transferred_minor),
+    ).group_by(Withholding.currency)
+    compare("withholdings", WITHHELD_RECEIVABLE, sums(withheld), 1)
 
     live_projects = standing(select(Project.id), Project)
     committed = sums(

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import pycountry
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from ledger import engine
 from ledger.engine import EXCHANGE_DIFFERENCES, Line
@@ -145,9 +145,14 @@ def is_reversed(entry_id: int | None) -> bool:
     )
 
 
+def stands(model: Any) -> ColumnElement[bool]:
+    """True for the sub-ledger rows whose entry stands (is booked and not reversed)."""
+    return and_(model.entry_id.is_not(None), model.entry_id.not_in(engine.reversed_ids()))
+
+
 def standing(query: Q, model: Any) -> Q:
-    """`query` narrowed to the sub-ledger rows whose entry stands (is booked and not reversed)."""
-    return query.where(model.entry_id.is_not(None), model.entry_id.not_in(engine.reversed_ids()))
+    """`query` narrowed to the sub-ledger rows whose entry stands."""
+    return query.where(stands(model))
 
 
 def standing_count(model: Any, **where: Any) -> int:

@@ -529,3 +529,26 @@ def test_subledger_checks_name_a_record_that_differs_from_its_control_account(fu
         (c["name"], c["currency"]): c["difference"] for c in subledgers.subledger_checks() if c["difference"]
     }
     assert differences == {("grant commitments", "USD"): D("1.00")}
+
+
+def test_the_withholdings_check_reads_what_each_withholdings_transfers_brought_in(fund):
+    kept = fund.withhold("0399/15", "ZAF", "1000", date(2019, 1, 10))
+    reversed_later = fund.withhold("0412/17", "ZAF", "500", date(2019, 2, 10))
+    fund.transfer(kept, "300", date(2019, 6, 1), reference="T-1")
+    undone = fund.transfer(kept, "200", date(2019, 6, 2), reference="T-2")
+    fund.reverse(db.session.get(Entry, undone.entry_id), date(2019, 6, 3), "sent twice")
+    fund.reverse(db.session.get(Entry, reversed_later.entry_id), date(2019, 6, 4), "recorded twice")
+
+    def withholdings() -> list[tuple[D, D]]:
+        return [
+            (c["subledger"], c["control"])
+            for c in subledgers.subledger_checks()
+            if c["name"] == "withholdings"
+        ]
+
+    assert withholdings() == [(D("700"), D("700"))]
+    # The figure kept on the withholding, changed behind the app, is what the check reads:
+    db.session.execute(
+        text("UPDATE ledger_withholding SET transferred_minor = 0 WHERE id = :id"), {"id": kept.id}
+    )
+    assert withholdings() == [(D("1000"), D("700"))]
