@@ -15,7 +15,7 @@ from tests.vat.conftest import assist, register
 from vat.allegations import services as allegations
 from vat.auth.models import Role, User
 from vat.db import db
-from vat.victims import identity, listing, outcomes
+from vat.victims import identity, listing, needs, outcomes
 
 
 def _overdue_victims(actor: User, today: date, count: int, series: str = "X") -> list[str]:
@@ -149,3 +149,65 @@ def test_stuck_referrals_and_victims_without_assistance_mine_or_all_in_scope(
         unassisted.case_code,
         theirs_unassisted.case_code,
     }
+
+
+def test_a_whole_scope_s_needs_not_met_and_follow_ups_are_its_first_in_order(
+    actor: User, make_user: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, today: date
+) -> None:
+    """Over a whole scope the needs not met are walked by day and cut at the first ones in reach,
+    then ordered by case code: the cut is exact when several fall on its last day."""
+    db.session.commit()  # SQLite: the other users are made on a connection of their own
+    made = [make_user(Role.ADVOCATE, scope).id for scope in ("CAF", "SSD")]
+    colleague, elsewhere = (db.session.get_one(User, user_id) for user_id in made)
+    day = today - timedelta(days=20)
+    expected_needs, expected_follow_ups = [], []
+    for number, (owner, assessed_on, need_type) in enumerate(
+        [
+            (actor, day, "legal"),
+            (colleague, day, "medical"),
+            (actor, day - timedelta(days=1), "shelter"),
+            (colleague, day, "legal"),
+            (actor, day + timedelta(days=1), "education"),
+        ]
+    ):
+        victim = register(owner)
+        needs.assess_need(
+            actor=owner, victim=victim, need_type=need_type, status="unmet", assessed_on=assessed_on
+        )
+        expected_needs.append((assessed_on, victim.case_code, need_type))
+        follow_up_on = None if number == 2 else today + timedelta(days=10 - number)
+        needs.record_feedback(
+            actor=owner,
+            victim=victim,
+            service=assist(owner, victim),
+            satisfaction="not_satisfied",
+            follow_up_needed=True,
+            follow_up_on=follow_up_on,
+        )
+        expected_follow_ups.append((follow_up_on is None, follow_up_on or today, victim.case_code))
+    met = register(actor)
+    needs.assess_need(actor=actor, victim=met, need_type="legal", status="met", assessed_on=day)
+    outside = register(elsewhere, country_code="SSD", mission="UNMISS")
+    needs.assess_need(actor=elsewhere, victim=outside, need_type="legal", status="unmet", assessed_on=day)
+    needs.record_feedback(
+        actor=elsewhere,
+        victim=outside,
+        service=assist(elsewhere, outside),
+        satisfaction="not_satisfied",
+        follow_up_needed=True,
+        follow_up_on=today,
+    )
+    db.session.commit()
+    expected_needs.sort()
+    expected_follow_ups.sort()
+    for limit in (1, 2, 3, 4, 5, 6):
+        monkeypatch.setattr(listing, "ATTENTION_LIMIT", limit)
+        found = listing.attention(actor, mine_only=False)
+        assert [(code, kind) for _i, code, kind, _s, _r in found.needs_not_met] == [
+            (code, kind) for _day, code, kind in expected_needs[:limit]
+        ], limit
+        assert [code for _i, code, *_ in found.follow_ups] == [
+            code for *_, code in expected_follow_ups[:limit]
+        ], limit
+        assert ("needs_not_met" in found.more) == (limit < 5)
+        assert ("follow_ups" in found.more) == (limit < 5)

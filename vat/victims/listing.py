@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, func, not_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 
 from vat import audit
 from vat.allegations import cycle
@@ -255,12 +255,71 @@ def _stuck_referrals(condition: ColumnElement[bool], mine_only: bool, cutoff: da
     )
 
 
+def _follow_ups(condition: ColumnElement[bool], mine_only: bool) -> list[Any]:
+    """The first feedback awaiting its follow-up, soonest due first, of the victims that meet
+    `condition`: (victim id, case code, follow up by, a complaint). In a whole scope, found from
+    the feedback awaiting one (each victim's looked up by its key), not from every victim's."""
+    awaiting = and_(Feedback.follow_up_needed.is_(True), Feedback.followed_up_on.is_(None))
+    if mine_only:
+        order = (Feedback.follow_up_on.is_(None), Feedback.follow_up_on, Feedback.given_on)
+        return list(
+            db.session.execute(
+                select(Victim.id, Victim.case_code, Feedback.follow_up_on, Feedback.complaint)
+                .join(Feedback, Feedback.victim_id == Victim.id)
+                .where(condition, awaiting)
+                .order_by(*order)
+                .limit(ATTENTION_LIMIT + 1)
+            )
+        )
+    first = (
+        select(Feedback.victim_id, Feedback.follow_up_on, Feedback.complaint, Feedback.given_on)
+        .where(awaiting, exists().where(Victim.id == Feedback.victim_id, condition))
+        .order_by(Feedback.follow_up_on.is_(None), Feedback.follow_up_on, Feedback.given_on)
+        .limit(ATTENTION_LIMIT + 1)
+        .subquery()
+    )
+    return list(
+        db.session.execute(
+            select(Victim.id, Victim.case_code, first.c.follow_up_on, first.c.complaint)
+            .join(first, first.c.victim_id == Victim.id)
+            .order_by(first.c.follow_up_on.is_(None), first.c.follow_up_on, first.c.given_on)
+        )
+    )
+
+
+def _needs_not_met(condition: ColumnElement[bool], mine_only: bool) -> list[Any]:
+    """The first needs assessed unmet or partly met, oldest assessed first, then by case code, of
+    the victims that meet `condition`: (victim id, case code, type, status, reason). In a whole
+    scope most needs are in reach: the needs are walked by day (an index) up to the day of the
+    first ATTENTION_LIMIT + 1 in reach, and only those up to that day are ordered by case code."""
+    not_met = Need.status.in_(NOT_MET)
+    rows = (
+        select(Victim.id, Victim.case_code, Need.need_type, Need.status, Need.reason)
+        .join(Need, Need.victim_id == Victim.id)
+        .where(condition, not_met)
+    )
+    if not mine_only:
+        first_days = (
+            select(Need.assessed_on)
+            .where(not_met, exists().where(Victim.id == Need.victim_id, condition))
+            .order_by(Need.assessed_on)
+            .limit(ATTENTION_LIMIT + 1)
+            .subquery()
+        )
+        last_day = db.session.scalar(select(func.max(first_days.c.assessed_on)))
+        if last_day is None:
+            return []
+        rows = rows.where(Need.assessed_on <= last_day)
+    order = (Need.assessed_on, Victim.case_code, Need.need_type)
+    return list(db.session.execute(rows.order_by(*order).limit(ATTENTION_LIMIT + 1)))
+
+
 def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) -> Attention:
     """My victims (or all in my scope) that need something done: each section its first
     ATTENTION_LIMIT rows, in a fixed number of queries whatever the number of victims."""
     on = on or today()
-    mine: ColumnElement[bool] = Victim.advocate_id == user.id if mine_only else in_scope_condition(user)
-    condition = and_(in_scope_condition(user), mine, Victim.status != VictimStatus.CLOSED)
+    mine = [Victim.advocate_id == user.id] if mine_only else []
+    condition = and_(in_scope_condition(user), *mine, Victim.status != VictimStatus.CLOSED)
     result = Attention()
     rule_list = rules()
     # SQL picks the allegations with an overdue step (one more than a page of them: each has at
@@ -311,24 +370,12 @@ def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) ->
         (i, c, ref or task_reference(task), outcome, due_on(task), due_on(task) < on)
         for i, c, ref, outcome, task in _first(result, "open_tasks", list(open_tasks))
     ]
-    follow_ups = db.session.execute(
-        select(Victim.id, Victim.case_code, Feedback.follow_up_on, Feedback.complaint)
-        .join(Feedback, Feedback.victim_id == Victim.id)
-        .where(condition, Feedback.follow_up_needed.is_(True), Feedback.followed_up_on.is_(None))
-        .order_by(Feedback.follow_up_on.is_(None), Feedback.follow_up_on, Feedback.given_on)
-        .limit(ATTENTION_LIMIT + 1)
-    ).all()
+    follow_ups = _follow_ups(condition, mine_only)
     result.follow_ups = [
         (i, c, by, complaint, by is not None and by < on)
-        for i, c, by, complaint in _first(result, "follow_ups", list(follow_ups))
+        for i, c, by, complaint in _first(result, "follow_ups", follow_ups)
     ]
-    not_met = db.session.execute(
-        select(Victim.id, Victim.case_code, Need.need_type, Need.status, Need.reason)
-        .join(Need, Need.victim_id == Victim.id)
-        .where(condition, Need.status.in_(NOT_MET))
-        .order_by(Need.assessed_on, Victim.case_code, Need.need_type)
-        .limit(ATTENTION_LIMIT + 1)
-    ).all()
-    result.needs_not_met = [tuple(row) for row in _first(result, "needs_not_met", list(not_met))]
+    not_met = _needs_not_met(condition, mine_only)
+    result.needs_not_met = [tuple(row) for row in _first(result, "needs_not_met", not_met)]
     result.glass_breaks = glass_breaks_for(user)
     return result

@@ -406,6 +406,7 @@ class Need(OfVictim, Timestamped, Base):
         UniqueConstraint("victim_id", "need_type"),
         # Victims with a need in a given state, by type: the lists, attention and reports (1080).
         Index("ix_vat_need_status_need_type", "status", "need_type", "victim_id"),
+        Index(None, "assessed_on", "status", "victim_id"),  # attention's needs not met, by day (1163)
         one_of("need_type", ServiceType),
         one_of("status", NeedStatus),
         one_of("reason", UnmetReason),
