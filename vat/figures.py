@@ -26,6 +26,7 @@ def summaries() -> dict[str, Summary]:
     from ledger import balances, project_balances, withheld_transferred
     from vat import audit_actors
     from vat.allegations import clock_counts, cycle_counts, month_counts
+    from vat.claims import waits
     from vat.victims import feedback_counts, need_counts, service_tally, support_counts, support_summary
 
     # In this order: the counts add up the per-victim summary, so it is rebuilt first.
@@ -41,6 +42,7 @@ def summaries() -> dict[str, Summary]:
         "allegation month counts": month_counts,
         "need counts": need_counts,
         "feedback counts": feedback_counts,
+        "claim waits": waits,
         "audit actors": audit_actors,
     }
 

@@ -12,7 +12,7 @@ from flask import Flask
 
 from tests.vat.conftest import give_consents
 from vat.auth.models import Role, User
-from vat.claims import pipeline, support
+from vat.claims import pipeline, support, waits
 from vat.claims.history import IllegalMove
 from vat.claims.models import Claim, ClaimStep, Letter, Payment, SupportOrder
 from vat.db import db
@@ -228,6 +228,7 @@ def build_claim(
     )
     for direction, on in letters:
         claim.letters.append(Letter(direction=direction, dated_on=on, channel="note_verbale"))
+    claim.waiting_since = waits.first_unanswered(claim.letters)  # in the order given
     for amount, currency, frequency, starts in orders:
         claim.orders.append(support_order(amount, currency, frequency, starts))
     for amount, currency, on in payments:

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from tests.claims.conftest import S, claim_at, new_victim, pay
 from tests.statements import counting
 from vat.auth.models import Role, User
-from vat.claims import correspondence, listing
+from vat.claims import correspondence, listing, waits
 from vat.claims.models import Claim, Letter, Payment, SupportOrder
 from vat.db import db
 
@@ -106,6 +106,7 @@ def bulk_claims(app, user_id: int, how_many: int) -> None:
                 for claim_id in ids
             ],
         )
+        waits.rebuild()  # the letters were written around the service that keeps the waits
         db.session.commit()
 
 

@@ -13,9 +13,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from vat.auth.actor import Actor
+from vat.claims import waits
 from vat.claims.history import audit_claim
 from vat.claims.models import Claim, ClaimStep, Letter, LetterChannel, LetterDirection
-from vat.db import db
 from vat.errors import DomainError
 from vat.inputs import InvalidField, choice, clean_text, country_label, past_date, today
 from vat.victims import family, letters
@@ -38,8 +38,7 @@ def record_letter(*, actor: Actor, claim: Claim, **letter: Any) -> Letter:
         raise DomainError(_l("This claim is closed: reopen it to record more."))
     before = _l("This letter cannot be dated before the claim was opened.")
     row = new_letter(actor=actor, not_before=(claim.opened_on, before), **letter)
-    claim.letters.append(row)
-    db.session.flush()
+    waits.add_letter(claim, row)
     audit_claim("claim.letter", actor=actor, claim=claim, letter=row.id, direction=row.direction)
     return row
 
@@ -86,21 +85,21 @@ class Waiting:
 
 
 def waiting(claim: Claim, on: date | None = None) -> Waiting | None:
-    """Since the first letter the member state has not answered (None: nothing unanswered)."""
+    """Since the first letter the member state has not answered, as the claim keeps it (None:
+    nothing unanswered, or the claim is closed)."""
     if claim.current_step is S.CLOSED:
         return None
-    return unanswered(claim.member_state, claim.letters, on)
+    return waiting_since(claim.member_state, claim.waiting_since, on)
 
 
 def unanswered(member_state: str, letters: Iterable[Letter], on: date | None = None) -> Waiting | None:
     """The wait on `member_state` over these letters: since the first one sent after its last reply
     (by date, then by the order recorded)."""
-    since: date | None = None
-    for letter in sorted(letters, key=lambda x: (x.dated_on, x.id or 0)):
-        if letter.direction == LetterDirection.RECEIVED:
-            since = None
-        elif since is None:
-            since = letter.dated_on
+    return waiting_since(member_state, waits.first_unanswered(letters), on)
+
+
+def waiting_since(member_state: str, since: date | None, on: date | None = None) -> Waiting | None:
+    """The wait on `member_state` that began on `since` (None: no wait), as of `on`."""
     if since is None:
         return None
     return Waiting(member_state, since, max(((on or today()) - since).days, 0))

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, exists, func, or_, select, true
-from sqlalchemy.orm import aliased, contains_eager, selectinload
+from sqlalchemy import ColumnElement, Row, Select, case, func, or_, select, true
+from sqlalchemy.orm import contains_eager, selectinload
 
 from vat.auth.actor import Actor
 from vat.claims.correspondence import (
@@ -20,7 +20,7 @@ from vat.claims.correspondence import (
     victim_without_update,
     waiting,
 )
-from vat.claims.models import Claim, ClaimEvent, ClaimStep, Letter, LetterDirection
+from vat.claims.models import Claim, ClaimEvent, ClaimStep
 from vat.claims.support import Balance, Totals, support_balances, support_totals
 from vat.db import db
 from vat.inputs import today
@@ -81,9 +81,10 @@ def get_claim(user: Actor, claim_id: int, *, for_update: bool = False) -> Claim 
 # --- lists and the dashboard ------------------------------------------------------------------
 #
 # Both are computed in SQL over the claims in scope: the list reads one page of claims (ordered
-# and cut in SQL) and works out each row's waiting time, flags and balances from that page's
-# letters, orders and payments only; the dashboard's counts are grouped in SQL. Days are compared
-# as dates computed in Python (`on - 90 days`), so no SQL needs a dialect's date arithmetic.
+# and cut in SQL) and works out each row's waiting time and flags from the wait the claim keeps
+# (vat.claims.waits) and its balances from that page's orders and payments only; the dashboard's
+# counts are grouped in SQL. Days are compared as dates computed in Python (`on - 90 days`), so no
+# SQL needs a dialect's date arithmetic.
 
 
 @dataclass
@@ -108,23 +109,6 @@ class ClaimFilters:
     victim_id: int | None = None
 
 
-def _waiting_starts() -> Any:
-    """Per claim with an unanswered letter: the date of the first sent letter that no reply
-    follows (by date, then by the order recorded), as `waiting` finds it letter by letter."""
-    sent, reply = aliased(Letter), aliased(Letter)
-    later_reply = exists().where(
-        reply.claim_id == sent.claim_id,
-        reply.direction == LetterDirection.RECEIVED.value,
-        or_(reply.dated_on > sent.dated_on, and_(reply.dated_on == sent.dated_on, reply.id > sent.id)),
-    )
-    return (
-        select(sent.claim_id.label("claim_id"), func.min(sent.dated_on).label("since"))
-        .where(sent.direction == LetterDirection.SENT.value, ~later_reply)
-        .group_by(sent.claim_id)
-        .subquery("waiting_starts")
-    )
-
-
 def _matching(user: Actor, filters: ClaimFilters) -> list[ColumnElement[bool]]:
     """Conditions on the claim alone: in scope, and matching the filters."""
     country = [Victim.country_code == filters.country_code] if filters.country_code else []
@@ -139,8 +123,7 @@ def _matching(user: Actor, filters: ClaimFilters) -> list[ColumnElement[bool]]:
 
 
 def claim_row(claim: Claim, on: date) -> ClaimRow:
-    """A list row: the claim with what it waits for and owes (its letters, orders and payments
-    loaded)."""
+    """A list row: the claim with what it waits for and owes (its orders and payments loaded)."""
     return ClaimRow(
         claim=claim,
         waiting=waiting(claim, on),
@@ -152,14 +135,14 @@ def claim_row(claim: Claim, on: date) -> ClaimRow:
 
 
 def _load_for_rows(user: Actor, ids: Sequence[int]) -> list[Claim]:
-    """The claims with these ids, in this order, each with its victim, letters, orders and
-    payments (what a list row shows)."""
+    """The claims with these ids, in this order, each with its victim, orders and payments (what
+    a list row shows)."""
     if not ids:
         return []
     loaded = db.session.scalars(
         visible_claims(user)
         .where(Claim.id.in_(ids))
-        .options(selectinload(Claim.letters), selectinload(Claim.orders), selectinload(Claim.payments))
+        .options(selectinload(Claim.orders), selectinload(Claim.payments))
     ).all()
     by_id = {claim.id: claim for claim in loaded}
     return [by_id[claim_id] for claim_id in ids if claim_id in by_id]  # gone meanwhile: left out
@@ -183,17 +166,15 @@ def claims_page(
     """One page of the claims in scope matching the filters: by default open claims first, the
     longest waiting on a member state first, then the oldest opened; else in the reader's `sort`.
     Ordered and cut in SQL, the total counted in the same statement; only the page's claims are
-    loaded with their letters, orders and payments."""
+    loaded with their orders and payments."""
     on = on or today()
     page = min(max(page, 1), MAX_PAGE)
     matching = _matching(user, filters)
-    starts = _waiting_starts()
     closed = Claim.step == S.CLOSED.value
-    since = case((closed, None), (starts.c.since > on, on), else_=starts.c.since)
+    since = case((closed, None), (Claim.waiting_since > on, on), else_=Claim.waiting_since)
     ordered = (
         select(Claim.id, func.count().over())
         .where(*matching)
-        .outerjoin(starts, starts.c.claim_id == Claim.id)
         .order_by(
             case((closed, 1), else_=0),
             case((since.is_(None), 1), else_=0),
@@ -278,7 +259,7 @@ def _claims_grouped(user: Actor, on: date) -> Sequence[Row[Any]]:
     victims had no update for too long. Each claim's bucket and flag are worked out once, in a
     subquery, and grouped on: summing a condition per bucket and flag worked them out again for
     every sum."""
-    starts = _waiting_starts()
+    since = Claim.waiting_since
 
     def days_ago(days: int) -> date:
         return on - timedelta(days=days)
@@ -286,7 +267,7 @@ def _claims_grouped(user: Actor, on: date) -> Sequence[Row[Any]]:
     age = case(
         *[(Claim.opened_on >= days_ago(limit), label) for limit, label in AGE_BUCKETS], else_=OLDEST_AGE
     )
-    flag = case(*[(starts.c.since <= days_ago(f), f) for f in WAITING_FLAGS], else_=0)
+    flag = case(*[(since <= days_ago(f), f) for f in WAITING_FLAGS], else_=0)
     owed = or_(Victim.last_update_on.is_(None), Victim.last_update_on < Claim.step_on)
     no_update = func.coalesce(Victim.last_update_on, Claim.opened_on) <= days_ago(
         victim_listing.no_update_days()
@@ -299,11 +280,10 @@ def _claims_grouped(user: Actor, on: date) -> Sequence[Row[Any]]:
             age.label("age"),
             flag.label("flag"),
             case((owed, 1), else_=0).label("owed"),
-            starts.c.since,
+            since.label("since"),
             case((no_update, 1), else_=0).label("no_update"),
         )
         .join(Claim.victim)
-        .outerjoin(starts, starts.c.claim_id == Claim.id)
         .subquery("claims")
     )
     keys = (claims.c.step, claims.c.member_state, claims.c.age, claims.c.flag)

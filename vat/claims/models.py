@@ -266,6 +266,9 @@ class Claim(OfVictim, Base):
     step_on: Mapped[date] = mapped_column(Date)
     step_recorded_on: Mapped[date] = mapped_column(Date)
     opened_on: Mapped[date] = mapped_column(Date, index=True)
+    # When the wait on the member state began: the first letter sent that no reply follows (None:
+    # nothing unanswered), kept as letters are added (vat.claims.waits).
+    waiting_since: Mapped[date | None] = mapped_column(Date)
     closing_reason: Mapped[str | None] = mapped_column(String(20))
     step_before_close: Mapped[str | None] = mapped_column(String(30))
     referral_channel: Mapped[str | None] = mapped_column(String(30))

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from vat.allegations.models import PersonnelCategory
 from vat.auth.actor import Actor
 from vat.auth.policy import in_scope
+from vat.claims import waits
 from vat.claims.history import IllegalMove, audit_claim, change_claim, country_name, enter_step, step_date
 from vat.claims.models import (
     COURT_BASES,
@@ -259,7 +260,8 @@ def _to_referred(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) 
     channel = choice("channel", details.get("channel"), LetterChannel, default="permanent_mission")
     reference = clean_text("reference", details.get("reference"), max_length=100)
     claim.referral_channel, claim.referral_reference, claim.referred_on = channel, reference, on
-    claim.letters.append(
+    waits.add_letter(
+        claim,
         Letter(
             direction=LetterDirection.SENT,
             dated_on=on,
@@ -267,7 +269,7 @@ def _to_referred(actor: Actor, claim: Claim, on: date, details: dict[str, Any]) 
             reference=reference,
             summary="Referral of the paternity claim",
             recorded_by_id=actor.id,
-        )
+        ),
     )
     consents.record_disclosure(
         actor=actor,
