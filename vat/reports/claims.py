@@ -9,13 +9,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Select, and_, case, func, literal, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Date, Select, and_, case, func, literal, select
 
 from vat.auth.actor import Actor
 from vat.auth.policy import reaches_everywhere
 from vat.claims.listing import AGE_BUCKETS
-from vat.claims.models import Claim, ClaimStep, Letter, LetterDirection
+from vat.claims.models import Claim, ClaimStep
 from vat.claims.support import support_totals
 from vat.db import db
 from vat.reports.scope import VictimFilters, claim_conditions, sees_rows, threshold
@@ -120,19 +119,10 @@ def waiting_on_member_states(
 def waiting_total(user: Actor) -> int | None:
     """The dashboard's figure: the open claims in the viewer's reach waiting for a member state's
     reply, added up over the member states (each line suppressed as `waiting_on_member_states`
-    does; None when one is hidden). A claim waits when its last letter, by date then by the order
-    recorded, is one sent: exactly when `_waiting_by_state` finds a sent letter after the last
-    reply, read with one index search a claim instead of dating each wait."""
+    does; None when one is hidden), from the wait each claim keeps (vat.claims.waits)."""
     limit = 1 if sees_rows(user) else threshold()
-    last = (
-        select(Letter.direction)
-        .where(Letter.claim_id == Claim.id)
-        .order_by(Letter.dated_on.desc(), Letter.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
     claims = _claims_in_reach(user, VictimFilters())
-    waiting = func.count(case((last == LetterDirection.SENT.value, 1)))
+    waiting = func.count(Claim.waiting_since)
     total = 0
     for open_claims, waits in db.session.execute(
         claims(func.count(), waiting).where(IS_OPEN).group_by(Claim.member_state)
@@ -145,47 +135,18 @@ def waiting_total(user: Actor) -> int | None:
 
 
 def _waiting_by_state(claims: Callable[..., Select[Any]], today: date, limit: int) -> list[WaitingLine]:
-    """The first sent letter after the last reply (by date, then by the order recorded) starts the
-    wait, as in the claims service."""
-    replies = (
-        select(
-            Letter.claim_id,
-            Letter.dated_on,
-            Letter.id,
-            func.row_number()
-            .over(partition_by=Letter.claim_id, order_by=(Letter.dated_on.desc(), Letter.id.desc()))
-            .label("rn"),
-        )
-        .where(Letter.direction == LetterDirection.RECEIVED.value)
-        .subquery("replies")
-    )
-    last_reply = (
-        select(replies.c.claim_id, replies.c.dated_on, replies.c.id).where(replies.c.rn == 1).subquery()
-    )
-    sent = aliased(Letter)
-    since = (
-        select(sent.claim_id.label("claim_id"), func.min(sent.dated_on).label("since"))
-        .outerjoin(last_reply, last_reply.c.claim_id == sent.claim_id)
-        .where(
-            sent.direction == LetterDirection.SENT.value,
-            or_(
-                last_reply.c.claim_id.is_(None),
-                sent.dated_on > last_reply.c.dated_on,
-                and_(sent.dated_on == last_reply.c.dated_on, sent.id > last_reply.c.id),
-            ),
-        )
-        .group_by(sent.claim_id)
-        .subquery("since")
-    )
-    days = days_between(literal(today, Date), since.c.since)
+    """Per member state, its open claims, how many wait for its reply and the longest wait, from
+    the wait each claim keeps (vat.claims.waits: since the first letter sent after the last
+    reply, by date then by the order recorded)."""
+    since = Claim.waiting_since
+    days = days_between(literal(today, Date), since)
     rows = db.session.execute(
         claims(
             Claim.member_state,
             func.count(),
-            func.count(since.c.since),
+            func.count(since),
             func.max(case((days > 0, days), else_=0)),
         )
-        .outerjoin(since, since.c.claim_id == Claim.id)
         .where(IS_OPEN)
         .group_by(Claim.member_state)
         .order_by(Claim.member_state)
