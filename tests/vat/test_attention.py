@@ -16,6 +16,7 @@ from vat.allegations import services as allegations
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.victims import identity, listing, needs, outcomes
+from vat.victims.models import Victim
 
 
 def _overdue_victims(actor: User, today: date, count: int, series: str = "X") -> list[str]:
@@ -151,6 +152,19 @@ def test_stuck_referrals_and_victims_without_assistance_mine_or_all_in_scope(
     }
 
 
+def awaiting_follow_up(actor: User, victim: Victim, on: date | None) -> None:
+    """Feedback on a new service of the victim's that asks for a follow-up by `on`."""
+    service = assist(actor, victim)
+    needs.record_feedback(
+        actor=actor,
+        victim=victim,
+        service=service,
+        satisfaction="not_satisfied",
+        follow_up_needed=True,
+        follow_up_on=on,
+    )
+
+
 def test_a_whole_scope_s_needs_not_met_and_follow_ups_are_its_first_in_order(
     actor: User, make_user: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, today: date
 ) -> None:
@@ -176,27 +190,13 @@ def test_a_whole_scope_s_needs_not_met_and_follow_ups_are_its_first_in_order(
         )
         expected_needs.append((assessed_on, victim.case_code, need_type))
         follow_up_on = None if number == 2 else today + timedelta(days=10 - number)
-        needs.record_feedback(
-            actor=owner,
-            victim=victim,
-            service=assist(owner, victim),
-            satisfaction="not_satisfied",
-            follow_up_needed=True,
-            follow_up_on=follow_up_on,
-        )
+        awaiting_follow_up(owner, victim, follow_up_on)
         expected_follow_ups.append((follow_up_on is None, follow_up_on or today, victim.case_code))
     met = register(actor)
     needs.assess_need(actor=actor, victim=met, need_type="legal", status="met", assessed_on=day)
     outside = register(elsewhere, country_code="SSD", mission="UNMISS")
     needs.assess_need(actor=elsewhere, victim=outside, need_type="legal", status="unmet", assessed_on=day)
-    needs.record_feedback(
-        actor=elsewhere,
-        victim=outside,
-        service=assist(elsewhere, outside),
-        satisfaction="not_satisfied",
-        follow_up_needed=True,
-        follow_up_on=today,
-    )
+    awaiting_follow_up(elsewhere, outside, today)
     db.session.commit()
     expected_needs.sort()
     expected_follow_ups.sort()

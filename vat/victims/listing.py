@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, exists, func, not_, select
 
 from vat import audit
 from vat.allegations import cycle
@@ -246,11 +246,17 @@ def _stuck_referrals(condition: ColumnElement[bool], mine_only: bool, cutoff: da
         .limit(ATTENTION_LIMIT + 1)
         .subquery()
     )
+    return _with_case_codes(first, ("service_type", "referral_date"), (first.c.referral_date,))
+
+
+def _with_case_codes(first: Subquery, shown: tuple[str, ...], order: tuple[Any, ...]) -> list[Any]:
+    """The rows of `first` (a section's first rows, each with its `victim_id`) in `order`, as
+    (victim id, case code, *`shown` columns): only those victims' case codes are read."""
     return list(
         db.session.execute(
-            select(Victim.id, Victim.case_code, first.c.service_type, first.c.referral_date)
+            select(Victim.id, Victim.case_code, *(first.c[name] for name in shown))
             .join(first, first.c.victim_id == Victim.id)
-            .order_by(first.c.referral_date)
+            .order_by(*order)
         )
     )
 
@@ -278,13 +284,8 @@ def _follow_ups(condition: ColumnElement[bool], mine_only: bool) -> list[Any]:
         .limit(ATTENTION_LIMIT + 1)
         .subquery()
     )
-    return list(
-        db.session.execute(
-            select(Victim.id, Victim.case_code, first.c.follow_up_on, first.c.complaint)
-            .join(first, first.c.victim_id == Victim.id)
-            .order_by(first.c.follow_up_on.is_(None), first.c.follow_up_on, first.c.given_on)
-        )
-    )
+    soonest_due = (first.c.follow_up_on.is_(None), first.c.follow_up_on, first.c.given_on)
+    return _with_case_codes(first, ("follow_up_on", "complaint"), soonest_due)
 
 
 def _needs_not_met(condition: ColumnElement[bool], mine_only: bool) -> list[Any]:
