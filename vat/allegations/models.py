@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Integer, String, false
+from sqlalchemy import Boolean, CheckConstraint, Date, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat.crypto import EncryptedText
@@ -186,6 +186,24 @@ class Allegation(Timestamped, Base):
         CheckConstraint("perpetrators >= 1", name="perpetrators"),
         one_of("urgency", Urgency),
         one_of("outcome", Outcome),
+        # The UN report's four reads of the allegations, from this alone (migration 1161).
+        Index(
+            None,
+            "received_on",
+            "country_code",
+            "mission",
+            "outcome",
+            "investigation_status",
+            "investigating_entity",
+            "perpetrator_country",
+            "investigation_completed_on",
+            "report_submitted_on",
+            "personnel_category",
+            "perpetrators",
+            "referred_on",
+            "entity_category",
+            "type",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
