@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all
 
@@ -97,6 +97,21 @@ SANCTIONS = {
 }
 
 
+class Received(NamedTuple):
+    """One of the period's allegations, as the tables and measures read it: a plain tuple, whose
+    fields are read several times each for every allegation (a result row's by name cost ten
+    times as much: ~10 ms a view for the 1,927 allegations of a year at 100,000 victims)."""
+
+    id: int
+    personnel_category: str
+    perpetrators: int | None
+    investigation_status: str | None
+    outcome: str
+    received_on: date | None
+    referred_on: date | None
+    investigation_completed_on: date | None
+
+
 @dataclass(frozen=True)
 class Measure:
     """One of OIOS's measures: its value (an average or a percentage; None when there is nothing
@@ -159,18 +174,12 @@ def un_report(user: Actor, filters: VictimFilters, period: Period, *, on: date |
     def conditions() -> list[ColumnElement[bool]]:
         return [*place(), *period.conditions(Allegation.received_on)]
 
-    rows = db.session.execute(
-        select(
-            Allegation.id,
-            Allegation.personnel_category,
-            Allegation.perpetrators,
-            Allegation.investigation_status,
-            Allegation.outcome,
-            Allegation.received_on,
-            Allegation.referred_on,
-            Allegation.investigation_completed_on,
-        ).where(*conditions())
-    ).all()
+    rows = [
+        Received._make(row)
+        for row in db.session.execute(
+            select(*(getattr(Allegation, name) for name in Received._fields)).where(*conditions())
+        )
+    ]
     personnel, perpetrators = _personnel(rows, limit)
     by_category, by_type, assisted = _victim_tables(user, conditions, limit)
     return UnReport(
@@ -190,7 +199,7 @@ def un_report(user: Actor, filters: VictimFilters, period: Period, *, on: date |
     )
 
 
-def _personnel(rows: Sequence[Any], limit: int) -> tuple[SuppressedTable, SuppressedTable]:
+def _personnel(rows: Sequence[Received], limit: int) -> tuple[SuppressedTable, SuppressedTable]:
     groups = list(PERSONNEL_GROUPS)
     counts = {(g, c): 0 for g in groups for c in NUMBER_COLUMNS}
     people = dict.fromkeys(groups, 0)
@@ -237,7 +246,7 @@ def _persons(place: list[Any], period: Period, limit: int) -> SuppressedTable:
     return suppress(rows, groups, [[counts[(r, g)] for g in groups] for r in rows], threshold=limit)
 
 
-def _outcomes(rows: Sequence[Any], limit: int) -> SuppressedTable:
+def _outcomes(rows: Sequence[Received], limit: int) -> SuppressedTable:
     cells = {(s, o): 0 for s in STATUS_ROWS for o in OUTCOME_COLUMNS}
     for row in rows:
         cells[(row.investigation_status or NOT_RECORDED, row.outcome)] += 1
@@ -317,7 +326,7 @@ def _victim_tables(
     return table(CATEGORY_ROWS), table(CATEGORY_TYPE_ROWS), (counted["supported"], counted["named"])
 
 
-def _measures(rows: Sequence[Any], assisted: tuple[int, int], limit: int, on: date) -> list[Measure]:
+def _measures(rows: Sequence[Received], assisted: tuple[int, int], limit: int, on: date) -> list[Measure]:
     """OIOS's measures over the period's allegations; `assisted`: of the victims named in them
     (each once), how many are supported, and how many there are."""
 
