@@ -1,9 +1,10 @@
-"""The UN report reads the allegations from their index on the day received, which holds every
-column its statements read (migration 1161), not from the allegations' wide rows: the period's
-rows for the tables and measures, the period's ids for the victims named, and every allegation
-received by the period's end for the earlier years' tables. With the planner's statistics, as
-`make bench` leaves them. The figures are checked against a plain pass over the records in
-test_un_report_tables.py."""
+"""The UN report and the statistics page read the allegations from their index on the day
+received, which holds every column their statements read (migration 1161), not from the
+allegations' wide rows: the period's rows for the tables and measures, the period's ids for the
+victims named, every allegation received by the period's end for the earlier years' tables, and
+the statistics' period's allegations by category, type and the rest. With the planner's
+statistics, as `make bench` leaves them. The figures are checked against a plain pass over the
+records in test_un_report_tables.py and test_statistics_recount.py."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from flask import Flask
 
 from tests.reports.test_un_report_tables import YEAR, sqlite_plan
 from vat.reports.scope import Period, VictimFilters
+from vat.reports.statistics import statistics
 from vat.reports.un_report import un_report
 
 INDEX = "vat_allegation USING COVERING INDEX ix_vat_allegation_received_on"
@@ -34,3 +36,15 @@ def test_the_allegations_are_read_from_their_index_alone(
     )
     assert any(INDEX in step for step in plan), plan
     assert not any(step == "SCAN vat_allegation" for step in plan), plan
+
+
+def test_the_statistics_read_the_period_s_allegations_from_the_index_alone(
+    app: Flask, make_user: Callable[..., Any]
+) -> None:
+    _report, plan = sqlite_plan(
+        app,
+        make_user,
+        lambda actor: statistics(actor, VictimFilters(), Period.of_year(YEAR)),
+        "SELECT vat_allegation.entity_category",
+    )
+    assert any(INDEX in step for step in plan), plan

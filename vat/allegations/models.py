@@ -186,7 +186,7 @@ class Allegation(Timestamped, Base):
         CheckConstraint("perpetrators >= 1", name="perpetrators"),
         one_of("urgency", Urgency),
         one_of("outcome", Outcome),
-        # The UN report's four reads of the allegations, from this alone (migration 1161).
+        # The UN report's and the statistics page's reads of the allegations, from this alone (1161).
         Index(
             None,
             "received_on",
@@ -203,6 +203,7 @@ class Allegation(Timestamped, Base):
             "referred_on",
             "entity_category",
             "type",
+            "sub_type",
         ),
     )
 
