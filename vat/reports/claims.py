@@ -90,19 +90,19 @@ IS_OPEN = Claim.step != ClaimStep.CLOSED.value
 
 
 def _claims_in_reach(user: Actor, filters: VictimFilters) -> Callable[..., Select[Any]]:
-    """`claims(*columns)`: those columns over the claims in the viewer's reach matching `filters`."""
-    conditions = claim_conditions(user, filters, consented_only=False)
+    """`claims(*columns)`: those columns over the claims in the viewer's reach matching `filters`.
+    Each statement gets conditions of its own: a subquery shared by two statements (the broken-glass
+    grants) gave one of them a different cache key on each view, compiled again every time."""
     joined = reaches_everywhere(user)
-    if not joined:
-        # A scope is an OR of places: joined, PostgreSQL filtered every victim by it to hash
-        # them, work that grew with the victims. Each claim's victim is looked up by its key.
-        conditions = [select(and_(*conditions)).where(Victim.id == Claim.victim_id).scalar_subquery()]
 
     def claims(*columns: Any) -> Select[Any]:
+        conditions = claim_conditions(user, filters, consented_only=False)
         query = select(*columns).select_from(Claim)
         if joined:
-            query = query.join(Victim, Victim.id == Claim.victim_id)
-        return query.where(*conditions)
+            return query.join(Victim, Victim.id == Claim.victim_id).where(*conditions)
+        # A scope is an OR of places: joined, PostgreSQL filtered every victim by it to hash
+        # them, work that grew with the victims. Each claim's victim is looked up by its key.
+        return query.where(select(and_(*conditions)).where(Victim.id == Claim.victim_id).scalar_subquery())
 
     return claims
 

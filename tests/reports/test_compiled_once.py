@@ -1,8 +1,9 @@
-"""The UN report's statements are compiled on a process's first view only: each view after it
-finds every statement in SQLAlchemy's compiled cache. The viewer's place conditions are built
-anew for each statement; one subquery object (the senior advocate's broken-glass grants) shared
-by several statements made one of them miss the cache, a different one on each view, and be
-compiled again (~10 ms of CPU at 100,000 victims)."""
+"""Pages whose statements each read the viewer's reach are compiled on a process's first view
+only: each view after it finds every statement in SQLAlchemy's compiled cache. The reach's
+conditions are built anew for each statement; one subquery object (the senior advocate's
+broken-glass grants) shared by several statements made one of them miss the cache, a different
+one on each view, and be compiled again (~5-10 ms of CPU a view at 100,000 victims): the UN
+report and its figures pack, the claims report, the needs-attention page."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from flask.testing import FlaskClient
 from vat.auth.models import Role
 from vat.db import db
 
-PAGES = ["/reports/un-report", "/reports/un-report/figures-pack.zip?period=year&year=2017"]
+PAGES = [
+    "/reports/un-report",
+    "/reports/un-report/figures-pack.zip?period=year&year=2017",
+    "/reports/claims",
+    "/vat/attention",
+    "/vat/attention?all=1",
+]
 
 
 @pytest.mark.parametrize("page", PAGES)
