@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.vat.conftest import assist, register
+from tests.vat.conftest import assist, contact, register
 from vat.allegations import services as allegations
 from vat.auth.models import Role, User
 from vat.db import db
@@ -211,3 +211,28 @@ def test_a_whole_scope_s_needs_not_met_and_follow_ups_are_its_first_in_order(
         ], limit
         assert ("needs_not_met" in found.more) == (limit < 5)
         assert ("follow_ups" in found.more) == (limit < 5)
+
+
+def test_victims_without_an_update_are_the_longest_without_one_first(
+    actor: User, monkeypatch: pytest.MonkeyPatch, today: date
+) -> None:
+    """Updated and never-updated victims are found apart and merged: the cut takes the first of
+    both by the day of the last update, or of registration when there is none."""
+    cutoff = today - timedelta(days=listing.no_update_days())
+    expected = []
+    for registered, updated in [(200, None), (300, 150), (250, None), (400, 100), (500, 220), (350, 40)]:
+        victim = register(actor, registered_on=today - timedelta(days=registered))
+        if updated is not None:
+            contact(actor, victim, today - timedelta(days=updated))
+        since = today - timedelta(days=updated if updated is not None else registered)
+        if since <= cutoff:
+            expected.append((since, victim.case_code))
+    db.session.commit()
+    expected.sort()
+    assert len(expected) == 5  # the one updated 40 days ago is not due
+    for limit in range(1, 7):
+        monkeypatch.setattr(listing, "ATTENTION_LIMIT", limit)
+        for mine_only in (True, False):
+            found = listing.attention(actor, mine_only=mine_only)
+            assert [(since, code) for _i, code, since in found.no_update] == expected[:limit]
+            assert ("no_update" in found.more) == (limit < 5)

@@ -289,6 +289,26 @@ def _follow_ups(condition: ColumnElement[bool], mine_only: bool) -> list[Any]:
     return _with_case_codes(first, ("follow_up_on", "complaint"), soonest_due)
 
 
+def _without_update(condition: Callable[[], ColumnElement[bool]], cutoff: date) -> list[Any]:
+    """The first victims without an update since `cutoff`, the longest without one first: (victim
+    id, case code, the day of their last update, or of their registration if none). Two walks of
+    at most ATTENTION_LIMIT + 1 each, merged: the victims updated, by the day of their last update
+    (an index), and those never updated, by the day registered (an index): no index holds the
+    day the two make together, by which all of them were sorted."""
+    found: list[Any] = []
+    for day, kind in (
+        (Victim.last_update_on, Victim.last_update_on.is_not(None)),
+        (Victim.registered_on, Victim.last_update_on.is_(None)),
+    ):
+        found += db.session.execute(
+            select(Victim.id, Victim.case_code, day)
+            .where(condition(), without_update_since(cutoff), kind)
+            .order_by(day)
+            .limit(ATTENTION_LIMIT + 1)
+        ).all()
+    return sorted(found, key=lambda row: row[2])[: ATTENTION_LIMIT + 1]
+
+
 def _needs_not_met(condition: Callable[[], ColumnElement[bool]], mine_only: bool) -> list[Any]:
     """The first needs assessed unmet or partly met, oldest assessed first, then by case code, of
     the victims that meet `condition()` (built anew for each statement, as `attention` says):
@@ -358,14 +378,8 @@ def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) ->
         .limit(ATTENTION_LIMIT + 1)
     ).all()
     result.no_assistance = [(i, c) for i, c in _first(result, "no_assistance", list(no_assistance))]
-    since = func.coalesce(Victim.last_update_on, Victim.registered_on)
-    no_update = db.session.execute(
-        select(Victim.id, Victim.case_code, since)
-        .where(condition(), without_update_since(on - timedelta(days=no_update_days())))
-        .order_by(since)
-        .limit(ATTENTION_LIMIT + 1)
-    ).all()
-    result.no_update = [(i, c, d) for i, c, d in _first(result, "no_update", list(no_update))]
+    no_update = _without_update(condition, on - timedelta(days=no_update_days()))
+    result.no_update = [(i, c, d) for i, c, d in _first(result, "no_update", no_update)]
     open_tasks = db.session.execute(
         select(Victim.id, Victim.case_code, Allegation.reference, VictimTask.outcome, VictimTask)
         .join(VictimTask, VictimTask.victim_id == Victim.id)
