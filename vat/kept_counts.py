@@ -32,15 +32,29 @@ class KeptCounts:
     table: Table
     key: tuple[str, ...]
     count: str
+    # The same counts with part of the key added up (its key: some of this key's columns, in
+    # their order), kept by every change to these: a few rows for the readers who need no more.
+    coarser: KeptCounts | None = None
 
     def add(self, changes: Counter[Key]) -> None:
-        """Add each key's change to its row (a row made when there is none); zeros left out."""
+        """Add each key's change to its row (a row made when there is none), and to the coarser
+        counts' rows; zeros left out."""
         # Keys in one order, so that two transactions adding to the same rows lock them in one order.
         names = (*self.key, self.count)
         values = [dict(zip(names, (*key, n), strict=True)) for key, n in sorted(changes.items()) if n]
         upsert = _upsert(self, db.session.get_bind().dialect.name)
         for start in range(0, len(values), BATCH):
             db.session.connection().execute(upsert, values[start : start + BATCH])
+        if self.coarser is not None:
+            self.coarser.add(self.coarser.rolled_up(changes, self.key))
+
+    def rolled_up(self, counts: Counter[Key], key: tuple[str, ...]) -> Counter[Key]:
+        """`counts`, by the finer `key`, added up by this key (some of its columns)."""
+        parts = [key.index(name) for name in self.key]
+        rolled: Counter[Key] = Counter()
+        for values, n in counts.items():
+            rolled[tuple(values[i] for i in parts)] += n
+        return rolled
 
     def adding(self, insert: Any) -> Any:
         """`insert`, an INSERT of rows (PostgreSQL's or SQLite's), adding each row's count to that
@@ -59,8 +73,10 @@ class KeptCounts:
         return kept
 
     def replace(self, found: Counter[Key]) -> int:
-        """Every row rewritten from `found`; how many keys it has."""
+        """Every row rewritten from `found` (the coarser counts' too); how many keys it has."""
         db.session.execute(delete(self.table))
+        if self.coarser is not None:
+            db.session.execute(delete(self.coarser.table))
         self.add(found)
         return len(found)
 
@@ -117,14 +133,37 @@ class SummedCounts:
         return self.kept.recounting(ids, lock=self.lock, counted=self.counted)
 
     def differences(self) -> list[str]:
-        """Each count that disagrees with its records, named by its key."""
-        return self.kept.differences(self.name, db.session.execute(self.summed()), blank=self.blank)
+        """Each count that disagrees with its records (the coarser counts' too), named by its key."""
+        found = by_key(db.session.execute(self.summed()))
+        rows = [(*key, n) for key, n in found.items()]
+        differences = self.kept.differences(self.name, rows, blank=self.blank)
+        coarser = self.kept.coarser
+        if coarser is not None:
+            rolled = coarser.rolled_up(found, self.kept.key)
+            differences += coarser.differences(
+                f"{self.name} ({coarser.table.name})",
+                [(*key, n) for key, n in rolled.items()],
+                blank=self.blank,
+            )
+        return differences
 
     def rebuild(self) -> int:
-        """Rewrite every row from the records; how many rows there are."""
-        table = self.kept.table
+        """Rewrite every row from the records (the coarser counts' from those rows); how many rows
+        there are."""
+        kept = self.kept
+        table = kept.table
         db.session.execute(delete(table))
-        db.session.execute(table.insert().from_select([*self.kept.key, self.kept.count], self.summed()))
+        db.session.execute(table.insert().from_select([*kept.key, kept.count], self.summed()))
+        if kept.coarser is not None:
+            coarser = kept.coarser
+            keys = [table.c[name] for name in coarser.key]
+            db.session.execute(delete(coarser.table))
+            db.session.execute(
+                coarser.table.insert().from_select(
+                    [*coarser.key, coarser.count],
+                    select(*keys, func.sum(table.c[kept.count])).group_by(*keys),
+                )
+            )
         return int(db.session.scalar(select(func.count()).select_from(table)) or 0)
 
 

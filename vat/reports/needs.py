@@ -46,12 +46,15 @@ def _limit(user: Actor) -> int:
 
 def needs_table(user: Actor, filters: VictimFilters) -> SuppressedTable:
     """Needs assessed, by type (rows) and status (columns): one need per victim and type, so each
-    count is a count of victims. Read from the counts the needs keep (vat.victims.need_counts)."""
-    row = need_counts.counts.c
+    count is a count of victims. Read from the counts the needs keep (vat.victims.need_counts): by
+    place alone when no year, sex or age filter needs their finer rows."""
+    by_place = not (filters.year or filters.sex or filters.minor is not None)
+    table = need_counts.by_place if by_place else need_counts.counts
+    row = table.c
     counts: Counter[tuple[str, str]] = Counter()
     for kind, status, n in db.session.execute(
         select(row.need_type, row.status, func.sum(row.victims))
-        .where(*counts_conditions(user, filters, need_counts.counts))
+        .where(*counts_conditions(user, filters, table))
         .group_by(row.need_type, row.status)
     ):
         counts[(kind, status)] += int(n or 0)
