@@ -44,9 +44,9 @@ def donor_figures(end: date | None = None) -> dict[int, DonorFigures]:
     rows = db.session.execute(
         select(
             c.donor_id,
-            total(and_(c.account_id == engine.account_id(engine.CONTRIBUTIONS), c.pledge_id != 0)),
-            total(c.account_id == engine.account_id(engine.CASH)),
-            total(c.account_id == engine.account_id(PLEDGES_RECEIVABLE)),
+            total(and_(c.account_id == engine.account_id_read(engine.CONTRIBUTIONS), c.pledge_id != 0)),
+            total(c.account_id == engine.account_id_read(engine.CASH)),
+            total(c.account_id == engine.account_id_read(PLEDGES_RECEIVABLE)),
         )
         .where(c.donor_id != 0)
         .group_by(c.donor_id)

@@ -246,7 +246,7 @@ def _portfolio(end: date, today: date, *, few_below: int | None = None) -> Selec
     c = kept.c
 
     def on(account: str, column: Any) -> ColumnElement[Any]:
-        return summed(case((c.account_id == engine.account_id(account), column), else_=0))
+        return summed(case((c.account_id == engine.account_id_read(account), column), else_=0))
 
     money = (
         select(
