@@ -14,9 +14,11 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.claims.conftest import EUR_PAID, LUMP_SUM_UNPAID, MONTHLY_USD, build_claim
+from tests.statements import counting
 from vat.auth.models import Role, User
 from vat.claims import listing
 from vat.db import db
+from vat.reports import claims as claims_module
 from vat.reports.claims import claims_report, waiting_on_member_states, waiting_total
 from vat.reports.scope import VictimFilters
 from vat.victims.models import Victim
@@ -96,6 +98,27 @@ def test_an_auditor_gets_the_claims_suppressed(app, make_user, claims):
     assert all(v is None or v == 0 or v >= 5 for row in report.by_state.cells for v in row)
     assert all(a.due is None for a in report.arrears)  # fewer than five claims with orders
     assert all(w.longest_days is None for w in report.waiting)
+
+
+@pytest.mark.parametrize("role", [Role.FUND_MANAGER, Role.AUDITOR])
+def test_every_claim_in_reach_is_counted_without_reading_the_victims(
+    app, make_user, claims, role, monkeypatch
+):
+    """Those who reach every victim, unfiltered or by the year opened, count the claims alone, and
+    are shown what the claims found through their victims give; a place filter reads the victims."""
+    uid = make_user(role, "").id
+    with app.app_context():
+        user = db.session.get_one(User, uid)
+        for filters in [VictimFilters(), VictimFilters(year=2021)]:
+            with counting(app) as sent:
+                figures = claims_report(user, filters, today=TODAY), waiting_total(user)
+            assert not any("vat_victim" in statement for statement in sent)
+            with monkeypatch.context() as patched:
+                patched.setattr(claims_module, "_through_victims", lambda *_: True)
+                assert figures == (claims_report(user, filters, today=TODAY), waiting_total(user))
+        with counting(app) as sent:
+            claims_report(user, VictimFilters(country_code="CAF"), today=TODAY)
+        assert any("vat_victim" in statement for statement in sent)
 
 
 def test_claims_page_and_export(client, login, claims):

@@ -4,7 +4,7 @@ member states' silence, and child support due, received and in arrears."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,7 +17,7 @@ from vat.claims.listing import AGE_BUCKETS
 from vat.claims.models import Claim, ClaimStep
 from vat.claims.support import support_totals
 from vat.db import db
-from vat.reports.scope import VictimFilters, claim_conditions, sees_rows, threshold
+from vat.reports.scope import VictimFilters, claim_conditions, in_year, sees_rows, threshold
 from vat.reports.sql import days_between
 from vat.reports.suppression import SuppressedTable, suppress, suppress_line
 from vat.victims.models import Victim
@@ -93,6 +93,13 @@ def _claims_in_reach(user: Actor, filters: VictimFilters) -> Callable[..., Selec
     """`claims(*columns)`: those columns over the claims in the viewer's reach matching `filters`.
     Each statement gets conditions of its own: a subquery shared by two statements (the broken-glass
     grants) gave one of them a different cache key on each view, compiled again every time."""
+    if not _through_victims(user, filters):
+
+        def every_claim(*columns: Any) -> Select[Any]:
+            opened = in_year(Claim.opened_on, filters.year) if filters.year else []
+            return select(*columns).select_from(Claim).where(*opened)
+
+        return every_claim
     joined = reaches_everywhere(user)
 
     def claims(*columns: Any) -> Select[Any]:
@@ -105,6 +112,12 @@ def _claims_in_reach(user: Actor, filters: VictimFilters) -> Callable[..., Selec
         return query.where(select(and_(*conditions)).where(Victim.id == Claim.victim_id).scalar_subquery())
 
     return claims
+
+
+def _through_victims(user: Actor, filters: VictimFilters) -> bool:
+    """Whether the claims in reach matching `filters` are found through their victims: not for those
+    who reach every victim, unfiltered or by the year opened (each claim's key names a victim)."""
+    return not (reaches_everywhere(user) and replace(filters, year=None) == VictimFilters())
 
 
 def waiting_on_member_states(
