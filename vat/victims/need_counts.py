@@ -49,8 +49,7 @@ PLACE_KEY = ("country_code", "mission", "need_type", "status")
 by_place = Table(
     "vat_need_place_count",
     Base.metadata,
-    Column("country_code", String(3), primary_key=True),
-    Column("mission", String(40), primary_key=True),
+    *support_counts.place_table_columns(),
     Column("need_type", String(20), primary_key=True),
     Column("status", String(20), primary_key=True),
     Column("victims", Integer, nullable=False),

@@ -41,11 +41,19 @@ SUMMED = tuple(
 SUMS = ("victims", *SUMMED)
 
 
-def key_table_columns() -> list[Column[Any]]:
-    """KEY's columns of a table of rows by cell (new ones each call: a column is one table's)."""
+def place_table_columns() -> list[Column[Any]]:
+    """A place's columns (country, mission) of a table of rows by place (new ones each call: a
+    column is one table's)."""
     return [
         Column("country_code", String(3), primary_key=True),
         Column("mission", String(40), primary_key=True),
+    ]
+
+
+def key_table_columns() -> list[Column[Any]]:
+    """KEY's columns of a table of rows by cell (new ones each call: a column is one table's)."""
+    return [
+        *place_table_columns(),
         Column("year", Integer, primary_key=True),
         Column("sex", String(10), primary_key=True),
         Column("age_group", String(10), primary_key=True),
