@@ -121,11 +121,12 @@ def month_end(day: date) -> date:
     return day.replace(day=monthrange(day.year, day.month)[1])
 
 
-def _dimensions(detail: bool) -> list[Any]:
-    """The postings' dimensions as the detail or the total rows hold them (unlabelled)."""
+def _dimensions(detail: bool, posting: Any = Posting) -> list[Any]:
+    """The postings' dimensions as the detail or the total rows hold them (unlabelled), from
+    `posting`: the model, or its table's columns."""
     columns: list[Any] = []
     for name, none in DIMENSIONS.items():
-        column = getattr(Posting, name)
+        column = getattr(posting, name)
         if detail or name not in MARKED:
             columns.append(func.coalesce(column, none))
         else:
@@ -139,23 +140,27 @@ def _labelled(columns: list[Any]) -> list[Any]:
 
 def _postings_on(first: date, last: date, detail: bool, projects_only: bool = False) -> Any:
     """The postings dated from `first` to `last` (within one month), negated and shaped like
-    balance rows: what a range that starts or ends inside that month leaves out of it."""
+    balance rows: what a range that starts or ends inside that month leaves out of it. A Core
+    select (the tables' columns): a report reads one range in several statements, and compiling
+    one of them set the ORM's compile options on an ORM select inside, which changed the others'
+    cache keys, so that they were compiled again on the next views."""
+    posting, entry = Posting.__table__.c, Entry.__table__.c
     return (
         select(
             literal(detail).label("detail"),
-            Posting.account_id,
+            posting.account_id,
             literal(first.replace(day=1), Date).label("month"),
-            Posting.currency,
-            *_labelled(_dimensions(detail)),
-            (-Posting.amount_minor).label("amount_minor"),
-            (-Posting.usd_minor).label("usd_minor"),
-            (-case((Posting.usd_minor > 0, Posting.usd_minor), else_=0)).label("usd_debit_minor"),
+            posting.currency,
+            *_labelled(_dimensions(detail, posting)),
+            (-posting.amount_minor).label("amount_minor"),
+            (-posting.usd_minor).label("usd_minor"),
+            (-case((posting.usd_minor > 0, posting.usd_minor), else_=0)).label("usd_debit_minor"),
             literal(-1, Integer).label("postings"),
         )
-        .join(Entry, Entry.id == Posting.entry_id)
+        .join(Entry.__table__, entry.id == posting.entry_id)
         .where(
-            Entry.entry_date.between(first, last),
-            *([Posting.project_id.is_not(None)] if projects_only else []),
+            entry.entry_date.between(first, last),
+            *([posting.project_id.is_not(None)] if projects_only else []),
         )
     )
 

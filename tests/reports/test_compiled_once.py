@@ -1,9 +1,10 @@
 """Pages whose statements each read the viewer's reach are compiled on a process's first view
-only: each view after it finds every statement in SQLAlchemy's compiled cache. The reach's
-conditions are built anew for each statement; one subquery object (the senior advocate's
-broken-glass grants) shared by several statements made one of them miss the cache, a different
-one on each view, and be compiled again (~5-10 ms of CPU a view at 100,000 victims): the UN
-report and its figures pack, the claims report, the needs-attention page."""
+only: each view after it finds every statement in SQLAlchemy's compiled cache. One condition may
+serve several statements of a page: the senior advocate's broken-glass grants inside it are a Core
+subquery (`vat.auth.policy.glass_granted`). As an ORM subquery, the first statement's compile
+changed the others' cache keys, and one of them was compiled again on every view (~5-10 ms of CPU
+a view at 100,000 victims): the UN report and its figures pack, the claims report, the
+needs-attention page."""
 
 from __future__ import annotations
 

@@ -169,11 +169,16 @@ def _after_confirming() -> str | None:
 
 
 def glass_granted(user: Actor, record_type: str) -> Select[Any]:
-    """The ids of the records of `record_type` this user opened by breaking the glass, unexpired."""
-    return select(BreakGlass.record_id).where(
-        BreakGlass.user_id == user.id,
-        BreakGlass.record_type == record_type,
-        BreakGlass.expires_at > utcnow(),
+    """The ids of the records of `record_type` this user opened by breaking the glass, unexpired.
+
+    A Core select, not an ORM one, so that one condition may serve several statements: compiling
+    an ORM statement set the ORM's compile options on an ORM subquery inside it, which changed the
+    cache key of the next statement sharing it, and that one was compiled again on every view."""
+    grants = BreakGlass.__table__.c
+    return select(grants.record_id).where(
+        grants.user_id == user.id,
+        grants.record_type == record_type,
+        grants.expires_at > utcnow(),
     )
 
 

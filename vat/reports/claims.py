@@ -90,9 +90,7 @@ IS_OPEN = Claim.step != ClaimStep.CLOSED.value
 
 
 def _claims_in_reach(user: Actor, filters: VictimFilters) -> Callable[..., Select[Any]]:
-    """`claims(*columns)`: those columns over the claims in the viewer's reach matching `filters`.
-    Each statement gets conditions of its own: a subquery shared by two statements (the broken-glass
-    grants) gave one of them a different cache key on each view, compiled again every time."""
+    """`claims(*columns)`: those columns over the claims in the viewer's reach matching `filters`."""
     if not _through_victims(user, filters):
 
         def every_claim(*columns: Any) -> Select[Any]:
@@ -101,9 +99,9 @@ def _claims_in_reach(user: Actor, filters: VictimFilters) -> Callable[..., Selec
 
         return every_claim
     joined = reaches_everywhere(user)
+    conditions = claim_conditions(user, filters, consented_only=False)
 
     def claims(*columns: Any) -> Select[Any]:
-        conditions = claim_conditions(user, filters, consented_only=False)
         query = select(*columns).select_from(Claim)
         if joined:
             return query.join(Victim, Victim.id == Claim.victim_id).where(*conditions)

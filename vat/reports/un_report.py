@@ -25,7 +25,7 @@ allegations or victims and neither its part nor the rest is a count from 1 to k 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -164,20 +164,15 @@ def un_report(user: Actor, filters: VictimFilters, period: Period, *, on: date |
     if too_few(user, filters, period, "allegations"):
         return UnReport(period, limit, None, None, None, None, None, [], refused=True)
 
-    # Built anew for each statement: a subquery shared by two statements (the broken-glass grants)
-    # gave one of them a different cache key on each view, so it was compiled again every time.
-    def place() -> list[ColumnElement[bool]]:
-        return place_conditions(
-            user, filters, record=Allegation, record_type="allegation", dated=Allegation.received_on
-        )
-
-    def conditions() -> list[ColumnElement[bool]]:
-        return [*place(), *period.conditions(Allegation.received_on)]
+    place = place_conditions(
+        user, filters, record=Allegation, record_type="allegation", dated=Allegation.received_on
+    )
+    conditions = [*place, *period.conditions(Allegation.received_on)]
 
     rows = [
         Received._make(row)
         for row in db.session.execute(
-            select(*(getattr(Allegation, name) for name in Received._fields)).where(*conditions())
+            select(*(getattr(Allegation, name) for name in Received._fields)).where(*conditions)
         )
     ]
     personnel, perpetrators = _personnel(rows, limit)
@@ -192,10 +187,10 @@ def un_report(user: Actor, filters: VictimFilters, period: Period, *, on: date |
         victims_by_type=by_type,
         measures=_measures(rows, assisted, limit, on or today()),
         refused=False,
-        persons=_persons(place(), period, limit),
+        persons=_persons(place, period, limit),
         # Counted as at the period's end: for aggregate viewers only once a year, as the SG does,
         # so that two consecutive quarters' difference cannot show one allegation's news.
-        earlier=follow_up(place(), period, limit) if limit == 1 or period.kind == "year" else None,
+        earlier=follow_up(place, period, limit) if limit == 1 or period.kind == "year" else None,
     )
 
 
@@ -259,7 +254,7 @@ GROUP_OF_PERSON = {(sex, age): name for name, sex, age in reversed(GROUPS)}
 
 
 def _victim_tables(
-    user: Actor, conditions: Callable[[], list[ColumnElement[bool]]], limit: int
+    user: Actor, conditions: list[ColumnElement[bool]], limit: int
 ) -> tuple[SuppressedTable, SuppressedTable, tuple[int, int]]:
     """The victims named in the allegations by entity category, and by category and type, per UN
     group; each victim counted once per row (a victim named in two allegations of a row, once);
@@ -279,10 +274,10 @@ def _victim_tables(
         .join(Allegation, Allegation.id == VictimAllegation.allegation_id)
         .join(Victim, Victim.id == VictimAllegation.victim_id)
         .where(
-            *conditions(),
+            *conditions,
             *victim_conditions(user, VictimFilters(), consented_only=False),
             # Implied by the join; lets SQLite start from the period's allegations, not every victim.
-            VictimAllegation.allegation_id.in_(select(Allegation.id).where(*conditions()).correlate(None)),
+            VictimAllegation.allegation_id.in_(select(Allegation.id).where(*conditions).correlate(None)),
         )
         .cte("named")
     )

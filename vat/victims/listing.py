@@ -3,7 +3,6 @@ any words of a name (blind-indexed, audited), and the advocate's "needs attentio
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -289,7 +288,7 @@ def _follow_ups(condition: ColumnElement[bool], mine_only: bool) -> list[Any]:
     return _with_case_codes(first, ("follow_up_on", "complaint"), soonest_due)
 
 
-def _without_update(condition: Callable[[], ColumnElement[bool]], cutoff: date) -> list[Any]:
+def _without_update(condition: ColumnElement[bool], cutoff: date) -> list[Any]:
     """The first victims without an update since `cutoff`, the longest without one first: (victim
     id, case code, the day of their last update, or of their registration if none). Two walks of
     at most ATTENTION_LIMIT + 1 each, merged: the victims updated, by the day of their last update
@@ -302,16 +301,16 @@ def _without_update(condition: Callable[[], ColumnElement[bool]], cutoff: date) 
     ):
         found += db.session.execute(
             select(Victim.id, Victim.case_code, day)
-            .where(condition(), without_update_since(cutoff), kind)
+            .where(condition, without_update_since(cutoff), kind)
             .order_by(day)
             .limit(ATTENTION_LIMIT + 1)
         ).all()
     return sorted(found, key=lambda row: row[2])[: ATTENTION_LIMIT + 1]
 
 
-def _needs_not_met(condition: Callable[[], ColumnElement[bool]], mine_only: bool) -> list[Any]:
+def _needs_not_met(condition: ColumnElement[bool], mine_only: bool) -> list[Any]:
     """The first needs assessed unmet or partly met, oldest assessed first, then by case code, of
-    the victims that meet `condition()` (built anew for each statement, as `attention` says):
+    the victims that meet `condition`:
     (victim id, case code, type, status, reason). In a whole scope most needs are in reach: the
     needs are walked by day (an index) up to the day of the first ATTENTION_LIMIT + 1 in reach,
     and only those up to that day are ordered by case code."""
@@ -319,12 +318,12 @@ def _needs_not_met(condition: Callable[[], ColumnElement[bool]], mine_only: bool
     rows = (
         select(Victim.id, Victim.case_code, Need.need_type, Need.status, Need.reason)
         .join(Need, Need.victim_id == Victim.id)
-        .where(condition(), not_met)
+        .where(condition, not_met)
     )
     if not mine_only:
         first_days = (
             select(Need.assessed_on)
-            .where(not_met, exists().where(Victim.id == Need.victim_id, condition()))
+            .where(not_met, exists().where(Victim.id == Need.victim_id, condition))
             .order_by(Need.assessed_on)
             .limit(ATTENTION_LIMIT + 1)
             .subquery()
@@ -342,11 +341,8 @@ def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) ->
     ATTENTION_LIMIT rows, in a fixed number of queries whatever the number of victims."""
     on = on or today()
 
-    # Built anew for each statement: a subquery shared by two statements (the broken-glass grants)
-    # gave one of them a different cache key on each view, so it was compiled again every time.
-    def condition() -> ColumnElement[bool]:
-        mine = [Victim.advocate_id == user.id] if mine_only else []
-        return and_(in_scope_condition(user), *mine, Victim.status != VictimStatus.CLOSED)
+    mine = [Victim.advocate_id == user.id] if mine_only else []
+    condition = and_(in_scope_condition(user), *mine, Victim.status != VictimStatus.CLOSED)
 
     result = Attention()
     rule_list = rules()
@@ -358,22 +354,22 @@ def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) ->
             select(Victim.id, Victim.case_code, Allegation)
             .join(VictimAllegation, VictimAllegation.victim_id == Victim.id)
             .join(Allegation, Allegation.id == VictimAllegation.allegation_id)
-            .where(condition(), has_overdue_step(rule_list, on))
+            .where(condition, has_overdue_step(rule_list, on))
             .order_by(Victim.case_code, Allegation.reference)
             .limit(ATTENTION_LIMIT + 1)
         )
         for state in overdue_steps(allegation, rule_list, on)
     ]
     result.overdue_steps = _first(result, "overdue_steps", overdue)
-    result.overdue_cycle = _first(result, "overdue_cycle", _overdue_cycle(condition(), on))
-    stuck = _stuck_referrals(condition(), mine_only, on - timedelta(days=STUCK_DAYS))
+    result.overdue_cycle = _first(result, "overdue_cycle", _overdue_cycle(condition, on))
+    stuck = _stuck_referrals(condition, mine_only, on - timedelta(days=STUCK_DAYS))
     result.stuck_services = [
         (victim_id, code, kind, (on - referred).days)
         for victim_id, code, kind, referred in _first(result, "stuck_services", list(stuck))
     ]
     no_assistance = db.session.execute(
         select(Victim.id, Victim.case_code)
-        .where(condition(), Victim.status == VictimStatus.ACTIVE, not_(received_assistance()))
+        .where(condition, Victim.status == VictimStatus.ACTIVE, not_(received_assistance()))
         .order_by(Victim.registered_on)
         .limit(ATTENTION_LIMIT + 1)
     ).all()
@@ -384,7 +380,7 @@ def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) ->
         select(Victim.id, Victim.case_code, Allegation.reference, VictimTask.outcome, VictimTask)
         .join(VictimTask, VictimTask.victim_id == Victim.id)
         .outerjoin(Allegation, Allegation.id == VictimTask.allegation_id)
-        .where(condition(), VictimTask.closed_at.is_(None))
+        .where(condition, VictimTask.closed_at.is_(None))
         .order_by(VictimTask.created_at)
         .limit(ATTENTION_LIMIT + 1)
     ).all()
@@ -392,7 +388,7 @@ def attention(user: Actor, *, mine_only: bool = True, on: date | None = None) ->
         (i, c, ref or task_reference(task), outcome, due_on(task), due_on(task) < on)
         for i, c, ref, outcome, task in _first(result, "open_tasks", list(open_tasks))
     ]
-    follow_ups = _follow_ups(condition(), mine_only)
+    follow_ups = _follow_ups(condition, mine_only)
     result.follow_ups = [
         (i, c, by, complaint, by is not None and by < on)
         for i, c, by, complaint in _first(result, "follow_ups", follow_ups)
