@@ -171,6 +171,12 @@ def drop_named_indexes(indexes: dict[str, tuple[str, list[str]]]) -> None:
         op.drop_index(name, table_name=table)
 
 
+def recreate_index(name: str, table: str, columns: list[str]) -> None:
+    """The index `name` on `table`, made again on `columns` (an upgrade's, or a downgrade's)."""
+    op.drop_index(name, table_name=table)
+    op.create_index(name, table, columns)
+
+
 # A victim's cell in the counts kept per victim place and category (vat.victims.support_counts).
 VICTIM_CELL = ("country_code", "mission", "year", "sex", "age_group")
 

@@ -10,8 +10,6 @@ the pass reads the index alone.
 On SQLite, a database whose planner has statistics gets them for the table again, as in 1153.
 """
 
-from alembic import op
-
 from migrations import schema
 
 revision = "1162"
@@ -24,14 +22,9 @@ AFTER = ["currency", "entry_id", "amount_minor", "transferred_minor"]
 
 
 def upgrade():
-    _index(AFTER)
+    schema.recreate_index(INDEX, TABLE, AFTER)
     schema.analyze_if_planned(TABLE)
 
 
 def downgrade():
-    _index(BEFORE)
-
-
-def _index(columns):
-    op.drop_index(INDEX, table_name=TABLE)
-    op.create_index(INDEX, TABLE, columns)
+    schema.recreate_index(INDEX, TABLE, BEFORE)

@@ -31,7 +31,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true, union_all
 
 from vat.allegations.clock import deadline
 from vat.allegations.cycle_models import (
@@ -300,7 +300,7 @@ def _victim_tables(
         literal(None),
         select(func.count())
         .select_from(SupportSummary)
-        .where(SupportSummary.supported.is_(True), SupportSummary.victim_id.in_(select(named.c.victim)))
+        .where(SupportSummary.supported == true(), SupportSummary.victim_id.in_(select(named.c.victim)))
         .scalar_subquery(),
     )
     cells: Counter[tuple[str, str]] = Counter()

@@ -522,8 +522,10 @@ class SupportSummary(Base):
     projects: Mapped[int] = mapped_column(Integer, default=0)  # projects whose payments reached them
     # US services paid from the trust fund outside the ledger (cost in cents): the headline's third sum.
     funded_usd_minor: Mapped[int] = mapped_column(BigInteger, default=0)
-    supported: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    supported: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # With the victim: PostgreSQL answers "supported?" of a victim, or of many, from the index.
+    __table_args__ = (Index("ix_vat_victim_support_summary_supported", "supported", "victim_id"),)
 
 
 TALLY_KEY = (

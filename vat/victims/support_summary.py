@@ -21,6 +21,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -273,7 +274,7 @@ def supported_in_summary(victim_id: Any = Victim.id) -> ColumnElement[bool]:
     # count every victim once per row of the enclosing query, or in a query without victims, once).
     return (
         exists()
-        .where(and_(SupportSummary.victim_id == victim_id, SupportSummary.supported.is_(True)))
+        .where(and_(SupportSummary.victim_id == victim_id, SupportSummary.supported == true()))
         .correlate_except(SupportSummary)
     )
 
