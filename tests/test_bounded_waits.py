@@ -185,6 +185,33 @@ def test_a_connection_terminated_mid_request_answers_503_then_recovers(app, clie
     assert client.get("/vat/victims").status_code == 200
 
 
+@on_postgres
+def test_a_pooled_connection_the_server_closed_is_not_handed_out(app, client, advocate):
+    """A connection waiting in the pool when its backend is terminated (as a restart does) is
+    replaced before a request uses it: the page loads, on another backend."""
+    with app.app_context():
+        with db.engine.connect() as connection:
+            pid = connection.connection.dbapi_connection.info.backend_pid
+    with admin_connection(app) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        deadline = time.monotonic() + 5
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    seen: list[int] = []
+
+    @event.listens_for(Session, "after_begin")
+    def backend(session, transaction, connection):
+        seen.append(connection.connection.dbapi_connection.info.backend_pid)
+
+    try:
+        assert client.get("/vat/victims").status_code == 200
+    finally:
+        event.remove(Session, "after_begin", backend)
+    assert seen
+    assert pid not in seen
+
+
 # --- gunicorn ----------------------------------------------------------------------------------
 
 

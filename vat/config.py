@@ -17,7 +17,7 @@ from vat.crypto import KeyRing, generate_key_entry
 
 DEFAULTS: dict[str, Any] = {
     "VAT_ENV": "development",
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+    "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},  # no pre-ping: vat.db asks the socket
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,

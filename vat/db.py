@@ -8,6 +8,7 @@ import copy
 import enum
 import functools
 import logging
+import select
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,8 +21,9 @@ from psycopg import RawCursor
 from psycopg.rows import namedtuple_row
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, Table, event, insert, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Relationship, mapped_column, relationship
+from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -173,6 +175,23 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+@event.listens_for(Pool, "checkout")
+def _refuse_closed_by_server(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+    """A pooled connection that the server closed (restarted, backend terminated, idle timeout)
+    is not handed out: the pool replaces it. The server's last message or the end of the stream
+    waits on its socket, where a live idle connection has nothing to read; asking the socket
+    costs no round trip, where a ping (`pool_pre_ping`) cost one per transaction. Anything else
+    unread (none is expected) only makes the pool connect anew."""
+    if not hasattr(dbapi_connection, "fileno"):  # SQLite: no server
+        return
+    if dbapi_connection.closed:
+        raise DisconnectionError("the connection is closed")
+    socket = select.poll()
+    socket.register(dbapi_connection.fileno(), select.POLLIN)
+    if socket.poll(0):
+        raise DisconnectionError("the server closed the connection")
 
 
 @event.listens_for(Engine, "begin")
