@@ -1,6 +1,8 @@
 """First views in a fresh process, and its memory: `python tests/bench/page_views.py DATABASE_URL
-VIEWS` on a scratch copy of a seeded database (it books). Prints one JSON line per page, then one
-with the process's peak RSS. VAT_BENCH_WARM_START=1 starts the app as a gunicorn worker does.
+VIEWS` on a scratch copy of a seeded database (it books). Prints one JSON line per page (each
+view's wall seconds, and under "cpu" the same views' process CPU seconds: on SQLite the
+database's work too, the figure that moves least with the machine's load), then one with the
+peak RSS. VAT_BENCH_WARM_START=1 starts the app as a gunicorn worker does.
 
 For each page of benchmark 2b, in a process started for this (nothing imported, read or kept
 before but what the pages before it left): its first view after the start, then VIEWS views each
@@ -50,38 +52,44 @@ def book(number: int) -> None:
 
 
 def timed_get(client: Any, url: str) -> tuple[float, int]:
-    started = time.perf_counter()
+    seconds, _cpu, status = timed_cpu_get(client, url)
+    return seconds, status
+
+
+def timed_cpu_get(client: Any, url: str) -> tuple[float, float, int]:
+    """The wall and the process CPU seconds of one GET, and its status."""
+    started, cpu = time.perf_counter(), time.process_time()
     status = client.get(url).status_code
-    return time.perf_counter() - started, status
+    return time.perf_counter() - started, time.process_time() - cpu, status
 
 
-def main(url: str, views: int) -> None:
+def main(url: str, views_each: int) -> None:
     app = started_app(url)
     clients = {role: signed_in_client(app, session_user(app, role)) for role in ROLES}
     booked = 0
     for page in _every_page(app):
-        first, role = 0.0, None
+        first, first_cpu, role = 0.0, 0.0, None
         for candidate, client in clients.items():
-            first, status = timed_get(client, page)
+            first, first_cpu, status = timed_cpu_get(client, page)
             if status == 200:
                 role = candidate
                 break
         if role is None:
             continue  # a form or download that needs more than a GET
-        after_booking, repeat = [], []
-        for _ in range(views):
-            with app.app_context():
-                book(booked)
-            booked += 1
-            seconds, status = timed_get(clients[role], page)
-            assert status == 200, (page, status)
-            after_booking.append(seconds)
-        for _ in range(views):
-            seconds, status = timed_get(clients[role], page)
-            assert status == 200, (page, status)
-            repeat.append(seconds)
-        row = {"url": page, "role": role.value, "first": first, "after_booking": after_booking}
-        print(json.dumps(row | {"repeat": repeat, "rss_mb": peak_rss_mb()}), flush=True)
+        views: dict[str, list[tuple[float, float]]] = {"after_booking": [], "repeat": []}
+        for kind in views:
+            for _ in range(views_each):
+                if kind == "after_booking":
+                    with app.app_context():
+                        book(booked)
+                    booked += 1
+                seconds, cpu, status = timed_cpu_get(clients[role], page)
+                assert status == 200, (page, status)
+                views[kind].append((seconds, cpu))
+        row: dict[str, Any] = {"url": page, "role": role.value, "first": first}
+        row |= {kind: [wall for wall, _ in timed] for kind, timed in views.items()}
+        row["cpu"] = {"first": first_cpu} | {kind: [cpu for _, cpu in timed] for kind, timed in views.items()}
+        print(json.dumps(row | {"rss_mb": peak_rss_mb()}), flush=True)
     asked = [f"{page}?per_page={size}" for page in LISTS for size in (*PAGE_SIZES, 100_000)]
     asked += [f"{page}?per_page=100&page={MAX_PAGE}" for page in LISTS]
     asked += [f"/vat/victims?per_page=100&{query}" for query in FILTERS]
