@@ -499,6 +499,8 @@ class SupportSummary(Base):
     recomputes it from the services and payments."""
 
     __tablename__ = "vat_victim_support_summary"
+    # With the victim: PostgreSQL answers "supported?" of a victim, or of many, from the index.
+    __table_args__ = (Index("ix_vat_victim_support_summary_supported", "supported", "victim_id"),)
 
     victim_id: Mapped[int] = mapped_column(ForeignKey("vat_victim.id", ondelete="CASCADE"), primary_key=True)
     status_referred: Mapped[int] = mapped_column(Integer, default=0)
@@ -524,14 +526,10 @@ class SupportSummary(Base):
     funded_usd_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     supported: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # With the victim: PostgreSQL answers "supported?" of a victim, or of many, from the index.
-    __table_args__ = (Index("ix_vat_victim_support_summary_supported", "supported", "victim_id"),)
 
 
-TALLY_KEY = (
-    "facet", "detail", "country_code", "mission", "registered_year", "sex", "minor",
-    "value", "provider_id", "service_type", "status", "wait", "days",
-)  # fmt: skip
+TALLY_KEY = ("facet", "detail", "country_code", "mission", "registered_year", "sex", "minor", "value",
+             "provider_id", "service_type", "status", "wait", "days")  # fmt: skip
 
 
 class ServiceTally(Base):
