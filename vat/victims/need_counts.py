@@ -23,13 +23,22 @@ from vat.victims.service_tally import lock_victims
 
 KEY = (*support_counts.KEY, "need_type", "status")
 
+
+def _need_columns() -> list[Column[Any]]:
+    """A need's type and status, and the victims counted (new ones each call: a column is one
+    table's)."""
+    return [
+        Column("need_type", String(20), primary_key=True),
+        Column("status", String(20), primary_key=True),
+        Column("victims", Integer, nullable=False),
+    ]
+
+
 counts = Table(
     "vat_need_count",
     Base.metadata,
     *support_counts.key_table_columns(),
-    Column("need_type", String(20), primary_key=True),
-    Column("status", String(20), primary_key=True),
-    Column("victims", Integer, nullable=False),
+    *_need_columns(),
     # The needs table sums by type and status from this alone, without sorting (migration 1148).
     Index(
         "ix_vat_need_count_need_type_status",
@@ -50,9 +59,7 @@ by_place = Table(
     "vat_need_place_count",
     Base.metadata,
     *support_counts.place_table_columns(),
-    Column("need_type", String(20), primary_key=True),
-    Column("status", String(20), primary_key=True),
-    Column("victims", Integer, nullable=False),
+    *_need_columns(),
 )
 KEPT = KeptCounts(counts, KEY, "victims", coarser=KeptCounts(by_place, PLACE_KEY, "victims"))
 
