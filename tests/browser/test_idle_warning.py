@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.speakers import sign_in, signed_in_page, translator, user_speaking
 from vat.auth.models import Role
@@ -46,7 +47,7 @@ def test_the_idle_warning_keeps_or_ends_the_session(app, live_server, browser, m
     )
     dialog.wait_for(timeout=15_000)
     page.get_by_text(signed_out).wait_for(timeout=25_000)
-    assert dialog.get_by_role("link", name=words("Sign in again in a new tab")).is_visible()
+    expect(dialog.get_by_role("link", name=words("Sign in again in a new tab"))).to_be_visible()
     time.sleep(1)  # the server's clock and the page's may differ by a moment
     page.reload()
     assert "/auth/login" in page.url

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyotp
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, browser_sign_in
@@ -45,14 +46,15 @@ def test_auditor_reads_the_fund_on_the_dashboard_and_exports_the_statement(
     auditor = make_user(Role.AUDITOR, "")
     browser_sign_in(page, live_server, auditor.username)
     assert page.locator("#summary-fund-balance").inner_text() == "US$5,920.00"
-    assert page.locator("#summary-victims").is_visible()
+    expect(page.locator("#summary-victims")).to_be_visible()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
     page.get_by_role("link", name="Fund statement").click()
     page.get_by_label("From", exact=True).fill("2021-01-01")
     page.get_by_label("To", exact=True).fill("2021-12-31")
     page.get_by_role("button", name="Show").click()
-    assert page.get_by_role("img", name="Income and spending by month").is_visible()
+    page.wait_for_url("**end=2021-12-31**")
+    expect(page.get_by_role("img", name="Income and spending by month")).to_be_visible()
 
     path = _download(page, page.get_by_role("link", name="CSV", exact=True), tmp_path)
     assert path.name.startswith("fund-statement-")
@@ -98,7 +100,7 @@ def test_senior_advocate_exports_the_support_report_and_a_shared_file_after_a_fr
     victim_id = _victim_with_a_share(app, senior.id)
     browser_sign_in(page, live_server, senior.username, secret)
     assert page.locator("#summary-victims").inner_text() == "8"  # the world's 7 in CAF, and hers
-    assert page.locator("#summary-not-supported").is_visible()
+    expect(page.locator("#summary-not-supported")).to_be_visible()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
     page.get_by_role("link", name="Per-victim support").click()

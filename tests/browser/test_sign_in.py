@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import browser_sign_in
 from vat.auth.models import Role, User
@@ -21,7 +22,7 @@ def test_sign_in_see_dashboard_sign_out(app, live_server, page, make_user):
     browser_sign_in(page, live_server, user.username, secret)
     assert "senior advocate" in page.content()
     navigation = page.get_by_role("navigation", name="Main")
-    assert navigation.get_by_role("link", name="Trust fund").is_visible()
+    expect(navigation.get_by_role("link", name="Trust fund")).to_be_visible()
     assert navigation.get_by_role("link", name="Users").count() == 0
 
     page.get_by_role("button", name="Sign out").click()

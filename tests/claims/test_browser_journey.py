@@ -8,6 +8,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.claims.conftest import new_victim
 from tests.conftest import browser_sign_in
@@ -41,7 +42,7 @@ def test_claim_from_report_to_payment(app, live_server, page, make_user):
     page.get_by_role("heading", name=re.compile(r"Claim PC-\d+")).wait_for()
     claim_url = page.url
     assert "Exemple" not in claim_url
-    assert page.locator("bdi", has_text="Capitaine Exemple").is_visible()
+    expect(page.locator("bdi", has_text="Capitaine Exemple")).to_be_visible()
 
     def step(link: str, fill: dict[str, str] | None = None) -> None:
         page.goto(claim_url)
@@ -80,7 +81,7 @@ def test_claim_from_report_to_payment(app, live_server, page, make_user):
     arrears = page.locator("#arrears tbody tr").first.inner_text()
     assert re.split(r"\s+", arrears.strip()) == ["USD", "$50.00", "$20.00", "$30.00", "$0.00"]
     prompt = page.locator("#victim-update-prompt")
-    assert prompt.is_visible()
+    expect(prompt).to_be_visible()
     prompt.get_by_role("link", name="Record the update given to the victim").click()
     assert "payments have started" in page.get_by_label("What the victim was told").input_value()
     page.get_by_role("button", name="Save").click()
@@ -102,7 +103,7 @@ def test_a_claim_opened_during_pregnancy_then_the_child_linked(app, live_server,
     browser_sign_in(page, live_server, user.username, secret)
     page.goto(f"{live_server}/vat/victims/{victim_id}")
     page.get_by_role("link", name="Open a paternity claim during pregnancy").click()
-    assert page.locator("#pregnancy-hint").is_visible()
+    expect(page.locator("#pregnancy-hint")).to_be_visible()
     page.get_by_label(re.compile("Expected birth date")).fill(expected.isoformat())
     page.get_by_label("Nationality").select_option("BGD")
     page.get_by_role("button", name="Open the claim").click()

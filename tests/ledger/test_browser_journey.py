@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import browser_sign_in
 from vat.auth.models import Role
@@ -95,7 +96,7 @@ def test_fund_manager_journey(live_server, page, make_user):
     fund.get_by_role("link", name="Withheld payments").click()
     ties = page.locator("#ties")
     assert re.search(r"Difference\s+0\.00\s+0\.00\s+0\.00", ties.inner_text())
-    assert page.get_by_text("Records and ledger agree.").is_visible()
+    expect(page.get_by_text("Records and ledger agree.")).to_be_visible()
     row = page.locator("#by-allegation tbody tr", has_text="0399/15")
     assert "USD 5,000.00" in row.inner_text()
     assert refused == []

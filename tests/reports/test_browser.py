@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from tests.conftest import browser_sign_in
 from vat.auth.models import Role, User
@@ -50,7 +51,7 @@ def test_fund_manager_reads_the_fund_statement_and_downloads_it(
     _shot(page, "victims-aggregate")
     page.goto(f"{live_server}/reports/fund?start=2021-01-01&end=2021-12-31")
     chart = page.get_by_role("img", name="Income and spending by month")
-    assert chart.is_visible()
+    expect(chart).to_be_visible()
     assert (
         page.locator("svg.chart rect.bar.series-1").first.evaluate("e => getComputedStyle(e).fill")
         != "rgb(0, 0, 0)"
