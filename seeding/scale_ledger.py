@@ -50,6 +50,7 @@ from seeding.scale_plan import (
     later,
     noon,
     random_day,
+    reached,
 )
 from vat.db import db
 from vat.victims.models import FundPayment
@@ -162,8 +163,9 @@ def plan_ledger(plan: Plan, rng: random.Random, people: People) -> tuple[list[Pl
                 "victim_ids": victims,
             }
         )
-    for _ in range(plan.direct_support):
-        victim = rng.randrange(len(people.case_codes))
+    reachable = [n for n in range(len(people.case_codes)) if reached(n + 1)]
+    for _ in range(plan.direct_support if reachable else 0):
+        victim = rng.choice(reachable)
         add(
             random_day(rng, date(2019, 7, 1)),
             EntryKind.VICTIM_SUPPORT,
@@ -510,7 +512,8 @@ class Books:
         )
         if project["focus"] != "direct_support":
             return
-        for code in project["case_codes"][:PAID_PER_TRANCHE]:
+        paid = [code for code in project["case_codes"] if reached(project["victim_ids"][code])]
+        for code in paid[:PAID_PER_TRANCHE]:
             self.batch.naming["project_payment"].append(
                 {
                     "id": self._number("project_payment"),

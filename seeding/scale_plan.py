@@ -57,6 +57,17 @@ FUNDING = ["trust_fund_project", "direct_trust_fund", "mission_budget", "agency"
 CLAIM_STEPS = [s.value for s in ClaimStep]
 
 
+# OIOS found 133 of 356 victims (37%) had received no assistance at all (DOMAIN.md, para. 110):
+# the scale data leaves the same share of victims with no service delivered and no money paid.
+NOT_REACHED_PER_MILLE = 374
+
+
+def reached(victim_id: int) -> bool:
+    """Whether a scale victim gets any support: 626 in 1,000, spread evenly over the ids (a
+    multiplicative hash, so every chunk and every country holds its share)."""
+    return (victim_id * 2_654_435_761) % 1_000 >= NOT_REACHED_PER_MILLE
+
+
 def random_day(rng: random.Random, start: date = FIRST_DAY, end: date = LAST_DAY) -> date:
     return start + timedelta(days=rng.randrange((end - start).days + 1))
 

@@ -27,6 +27,7 @@ from seeding.scale_plan import (
     later,
     noon,
     random_day,
+    reached,
 )
 from vat.allegations.models import Allegation
 from vat.claims.models import Claim, ClaimEvent, Letter, Payment, SupportOrder, claim_child
@@ -43,6 +44,7 @@ from vat.victims.models import (
     VictimAllegation,
     VictimNameKey,
 )
+from vat.victims.support_summary import DELIVERED
 
 
 def seed_victims(loader: Loader, plan: Plan, rng: random.Random, advocates: dict[str, int]) -> People:
@@ -192,6 +194,8 @@ def _victim_records(
         ids["assistance"] += 1
         referral = later(day, rng, 120)
         status = rng.choice(SERVICE_STATUSES)
+        if status in DELIVERED and not reached(victim_id):
+            status = "referred"  # referred, never delivered: the victim OIOS counts as unassisted
         started = later(referral, rng, 60) if status in ("in_progress", "completed") else None
         rows["assistance"].append(
             {
