@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,7 +14,7 @@ from flask import Flask
 
 from tests.vat.conftest import give_consents
 from vat.auth.models import Role, User
-from vat.claims import pipeline, support, waits
+from vat.claims import listing, pipeline, support, waits
 from vat.claims.history import IllegalMove
 from vat.claims.models import Claim, ClaimStep, Letter, Payment, SupportOrder
 from vat.db import db
@@ -135,6 +137,48 @@ def claim_at(
         pipeline.advance(actor=actor, claim=claim, to=target, on=opened_on, **details)
     assert claim.current_step is step
     return claim
+
+
+Change = Callable[[User, Claim], object]
+
+
+def taking_turns(
+    app: Flask, make_user: Callable[..., Any], step: ClaimStep, first: Change, second: Change
+) -> int:
+    """A claim at `step` and two CAF advocates changing it at once, each in a request and a
+    transaction of their own: the first takes the claim's row and holds it, uncommitted, while the
+    second arrives and waits for it; each commits in turn. The claim's id; whatever either request
+    raised fails the test."""
+    users = [make_user(Role.ADVOCATE, "CAF").id for _ in range(2)]
+    with app.app_context():
+        claim_id = claim_at(db.session.get_one(User, users[0]), step).id
+        db.session.commit()
+    holding = threading.Event()
+    errors: list[BaseException] = []
+
+    def change_in_a_request(user_id: int, change: Change, hold: bool) -> None:
+        try:
+            with app.test_request_context():
+                actor = db.session.get_one(User, user_id)
+                claim = listing.get_claim(actor, claim_id, for_update=True)
+                assert claim is not None
+                change(actor, claim)
+                if hold:
+                    holding.set()
+                    time.sleep(0.5)  # the other request arrives while this one holds the claim
+                db.session.commit()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    holder = threading.Thread(target=change_in_a_request, args=(users[0], first, True))
+    holder.start()
+    holding.wait(5)
+    waiter = threading.Thread(target=change_in_a_request, args=(users[1], second, False))
+    waiter.start()
+    holder.join(10)
+    waiter.join(10)
+    assert not errors, errors
+    return claim_id
 
 
 def refuse_move(

@@ -7,8 +7,6 @@ already there."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import date, timedelta
 
 from flask import Flask
@@ -16,8 +14,8 @@ from flask.testing import FlaskCliRunner
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
-from tests.claims.conftest import S, claim_at
-from vat.auth.models import Role, User
+from tests.claims.conftest import S, claim_at, taking_turns
+from vat.auth.models import User
 from vat.claims import correspondence, listing, pipeline, waits
 from vat.claims.models import Claim
 from vat.db import db
@@ -80,35 +78,13 @@ def test_a_closed_claim_keeps_its_wait_but_shows_none_until_reopened(advocate: U
 def test_two_letters_at_once_take_turns_and_keep_the_wait(app: Flask, make_user) -> None:
     """A reply is recorded and held uncommitted while a later letter sent arrives: the second
     request waits for the claim's row, then keeps the wait from both letters."""
-    first, second = make_user(Role.ADVOCATE, "CAF"), make_user(Role.ADVOCATE, "CAF")
-    with app.app_context():
-        claim_id = claim_at(db.session.get_one(User, first.id), S.REFERRED).id
-        db.session.commit()
-    holding = threading.Event()
-    errors: list[BaseException] = []
-
-    def record(user_id: int, direction: str, on: date, hold: bool) -> None:
-        try:
-            with app.test_request_context():
-                actor = db.session.get_one(User, user_id)
-                claim = listing.get_claim(actor, claim_id, for_update=True)
-                assert claim is not None
-                letter(actor, claim, direction, on)
-                if hold:
-                    holding.set()
-                    time.sleep(0.5)  # the other request arrives while this one holds the claim
-                db.session.commit()
-        except BaseException as error:  # reported below
-            errors.append(error)
-
-    replying = threading.Thread(target=record, args=(first.id, "received", days_ago(20), True))
-    replying.start()
-    holding.wait(5)
-    sending = threading.Thread(target=record, args=(second.id, "sent", days_ago(10), False))
-    sending.start()
-    replying.join(10)
-    sending.join(10)
-    assert not errors, errors
+    claim_id = taking_turns(
+        app,
+        make_user,
+        S.REFERRED,
+        lambda actor, claim: letter(actor, claim, "received", days_ago(20)),
+        lambda actor, claim: letter(actor, claim, "sent", days_ago(10)),
+    )
     with app.app_context():
         assert kept(claim_id) == days_ago(10)
         assert waits.differences() == []
