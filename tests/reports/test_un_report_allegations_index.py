@@ -14,10 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.reports.test_un_report_tables import YEAR, sqlite_plan
-from vat.reports.scope import Period, VictimFilters
-from vat.reports.statistics import statistics
-from vat.reports.un_report import un_report
+from tests.reports.test_un_report_tables import sqlite_plan, the_year_s_report, the_year_s_statistics
 
 INDEX = "vat_allegation USING COVERING INDEX ix_vat_allegation_received_on"
 STATEMENTS = {
@@ -31,9 +28,7 @@ STATEMENTS = {
 def test_the_allegations_are_read_from_their_index_alone(
     app: Flask, make_user: Callable[..., Any], starts: str
 ) -> None:
-    _report, plan = sqlite_plan(
-        app, make_user, lambda actor: un_report(actor, VictimFilters(), Period.of_year(YEAR)), starts
-    )
+    _report, plan = sqlite_plan(app, make_user, the_year_s_report, starts)
     assert any(INDEX in step for step in plan), plan
     assert not any(step == "SCAN vat_allegation" for step in plan), plan
 
@@ -42,9 +37,6 @@ def test_the_statistics_read_the_period_s_allegations_from_the_index_alone(
     app: Flask, make_user: Callable[..., Any]
 ) -> None:
     _report, plan = sqlite_plan(
-        app,
-        make_user,
-        lambda actor: statistics(actor, VictimFilters(), Period.of_year(YEAR)),
-        "SELECT vat_allegation.entity_category",
+        app, make_user, the_year_s_statistics, "SELECT vat_allegation.entity_category"
     )
     assert any(INDEX in step for step in plan), plan

@@ -10,17 +10,13 @@ from typing import Any
 
 from flask import Flask
 
-from tests.reports.test_un_report_tables import YEAR, sqlite_plan
-from vat.reports.scope import Period, VictimFilters
-from vat.reports.un_report import un_report
+from tests.reports.test_un_report_tables import sqlite_plan, the_year_s_report
 
 
 def test_the_supported_victims_are_counted_from_the_summary_s_index(
     app: Flask, make_user: Callable[..., Any]
 ) -> None:
-    report, plan = sqlite_plan(
-        app, make_user, lambda actor: un_report(actor, VictimFilters(), Period.of_year(YEAR)), "WITH named"
-    )
+    report, plan = sqlite_plan(app, make_user, the_year_s_report, "WITH named")
     assert any(m.key == "no_assistance" and m.base for m in report.measures)
     index = "vat_victim_support_summary USING COVERING INDEX ix_vat_victim_support_summary_supported"
     assert any(index in step for step in plan), plan

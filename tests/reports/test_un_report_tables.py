@@ -22,13 +22,23 @@ from vat.allegations.models import Allegation, AllegationType, InvestigatingEnti
 from vat.auth.models import Role, User
 from vat.db import db
 from vat.reports.scope import Period, VictimFilters, share
-from vat.reports.statistics import GROUPS, SEPARATOR, UNKNOWN_GROUP
+from vat.reports.statistics import GROUPS, SEPARATOR, UNKNOWN_GROUP, Statistics, statistics
 from vat.reports.un_followup import INVESTIGATING, OTHER_INVESTIGATORS, UN_INVESTIGATORS, UNITED_NATIONS
-from vat.reports.un_report import Measure, un_report
+from vat.reports.un_report import Measure, UnReport, un_report
 from vat.victims.models import AgeGroup, Sex, SupportSummary, Victim, VictimAllegation
 
 YEAR = 2017
 START, END = date(YEAR, 1, 1), date(YEAR, 12, 31)
+
+
+def the_year_s_report(actor: User) -> UnReport:
+    """The UN report of YEAR over everything `actor` may count."""
+    return un_report(actor, VictimFilters(), Period.of_year(YEAR))
+
+
+def the_year_s_statistics(actor: User) -> Statistics:
+    """The statistics page's breakdowns for YEAR over everything `actor` may count."""
+    return statistics(actor, VictimFilters(), Period.of_year(YEAR))
 
 
 def _day(rng: random.Random, first: int, last: int) -> date:
@@ -184,7 +194,7 @@ def test_the_tables_counted_in_sql_are_the_pass_over_the_records(
             db.session.commit()
             actor = db.session.get_one(User, senior.id)
             _build(random.Random(seed), actor)
-            report = un_report(actor, VictimFilters(), Period.of_year(YEAR))
+            report = the_year_s_report(actor)
             tables = report.tables
             by_category, by_type = _expected_victims()
             assert cells_of(report.victims_by_category, nonzero=True) == dict(by_category)
@@ -237,8 +247,6 @@ def test_the_victims_named_are_read_from_the_indexes_alone(app: Flask, make_user
     index holding them (migration 1151), not from the rows: a fresh process would read a page of
     those large tables for nearly every pair (without the statistics, SQLite reads the victims by
     their key)."""
-    _, plan = sqlite_plan(
-        app, make_user, lambda actor: un_report(actor, VictimFilters(), Period.of_year(YEAR)), "WITH named"
-    )
+    _, plan = sqlite_plan(app, make_user, the_year_s_report, "WITH named")
     assert any("vat_victim_allegation USING COVERING INDEX" in step for step in plan), plan
     assert any("vat_victim USING COVERING INDEX ix_vat_victim_id " in step for step in plan), plan

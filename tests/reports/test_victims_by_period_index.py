@@ -10,19 +10,14 @@ from typing import Any
 
 from flask import Flask
 
-from tests.reports.test_un_report_tables import YEAR, sqlite_plan
-from vat.reports.scope import Period, VictimFilters
-from vat.reports.statistics import statistics
+from tests.reports.test_un_report_tables import sqlite_plan, the_year_s_statistics
 
 
 def test_the_period_s_victims_are_counted_from_the_index_alone(
     app: Flask, make_user: Callable[..., Any]
 ) -> None:
     counted, plan = sqlite_plan(
-        app,
-        make_user,
-        lambda actor: statistics(actor, VictimFilters(), Period.of_year(YEAR)),
-        "SELECT vat_victim.sex, vat_victim.age_group, count(*)",
+        app, make_user, the_year_s_statistics, "SELECT vat_victim.sex, vat_victim.age_group, count(*)"
     )
     assert counted.victims is not None and counted.victims.by_sex_and_age.grand_total
     index = "vat_victim USING COVERING INDEX ix_vat_victim_registered_on "
