@@ -16,7 +16,7 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
-from tests.vat.conftest import VIEWERS, register
+from tests.vat.conftest import VIEWERS, change_at_once, kept_rows, register
 from vat import figures
 from vat.auth.models import Role, User
 from vat.db import db
@@ -124,6 +124,15 @@ class CellFigure:
         assert found and all(f" {word} " in line for line in found)
         assert figures.summaries()[name].rebuild() > 0
         assert figures.differences() == []
+
+    def changed_at_once(
+        self, app: Flask, make_user: Callable[..., Any], *steps: Callable[[User, Victim], object], read: str
+    ) -> list[Any]:
+        """Eight victims of one cell (`of_one_cell`), each changed by `steps` in a thread of its own,
+        all at once (`change_at_once`), by a CAF advocate: the rows `read` (SQL) finds in the kept
+        counts, once every count agrees with its records."""
+        change_at_once(app, make_user(Role.ADVOCATE, "CAF").id, of_one_cell, *steps)
+        return kept_rows(app, self.counts.differences, read)
 
     def refilled(self, viewers: list[User], revision: str) -> None:
         """Down to `revision` (before the counts' migration) and up again: the counts it fills

@@ -15,9 +15,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.vat.cell_count_checks import CellFigure, of_one_cell
-from tests.vat.conftest import assist, change_at_once, contact, kept_rows, move
-from vat.auth.models import Role, User
+from tests.vat.cell_count_checks import CellFigure
+from tests.vat.conftest import assist, contact, move
+from vat.auth.models import User
 from vat.db import db
 from vat.reports import needs as report
 from vat.reports.needs import CASE_UPDATES, QualityReport, quality_report
@@ -124,18 +124,13 @@ def test_migration_1158_fills_the_counts_from_the_feedback(built: tuple[User, li
 def test_concurrent_changes_to_one_cell_keep_every_count(app: Flask, make_user: Any) -> None:
     """Eight threads, each its own victim and transaction, record feedback on a service of victims
     of one cell at once: every count stays exact."""
-    user = make_user(Role.ADVOCATE, "CAF").id
-    change_at_once(
+    kept = FEEDBACK.changed_at_once(
         app,
-        user,
-        of_one_cell,
+        make_user,
         lambda actor, victim: needs.record_feedback(
             actor=actor, victim=victim, service=assist(actor, victim), satisfaction="satisfied"
         ),
-    )
-    kept = kept_rows(
-        app,
-        feedback_counts.differences,
-        "SELECT satisfaction, feedback FROM vat_feedback_count WHERE grouping = 'medical' AND feedback <> 0",
+        read="SELECT satisfaction, feedback FROM vat_feedback_count"
+        " WHERE grouping = 'medical' AND feedback <> 0",
     )
     assert dict(kept) == {"satisfied": 8}

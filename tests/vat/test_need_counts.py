@@ -16,10 +16,10 @@ from flask import Flask
 from sqlalchemy import func, select, text
 
 from tests.statements import counting
-from tests.vat.cell_count_checks import CellFigure, of_one_cell
-from tests.vat.conftest import assist, change_at_once, kept_rows, move
+from tests.vat.cell_count_checks import CellFigure
+from tests.vat.conftest import assist, move
 from vat import figures
-from vat.auth.models import Role, User
+from vat.auth.models import User
 from vat.db import db
 from vat.reports.needs import needs_table
 from vat.reports.scope import VictimFilters, sees_rows, threshold, victim_conditions
@@ -103,22 +103,16 @@ def test_migration_1111_fills_the_counts_from_the_needs(built: tuple[User, list[
 def test_concurrent_changes_to_one_cell_keep_every_count(app: Flask, make_user: Any) -> None:
     """Eight threads, each its own victim and transaction, assess the same need of victims of one
     cell at once, then meet it: every count stays exact."""
-    user = make_user(Role.ADVOCATE, "CAF").id
-    change_at_once(
+    kept = NEEDS.changed_at_once(
         app,
-        user,
-        of_one_cell,
+        make_user,
         lambda actor, victim: needs.assess_need(
             actor=actor, victim=victim, need_type="medical", status="unmet"
         ),
         lambda actor, victim: needs.assess_need(
             actor=actor, victim=victim, need_type="medical", status="met"
         ),
-    )
-    kept = kept_rows(
-        app,
-        need_counts.differences,
-        "SELECT status, victims FROM vat_need_count WHERE need_type = 'medical' AND victims <> 0",
+        read="SELECT status, victims FROM vat_need_count WHERE need_type = 'medical' AND victims <> 0",
     )
     assert dict(kept) == {"met": 8}
 
