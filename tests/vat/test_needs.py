@@ -146,10 +146,9 @@ def test_victims_with_a_need_not_met_are_listed_and_need_attention(actor: User) 
     needs.assess_need(actor=actor, victim=met, need_type="medical", status="met")
     needs.assess_need(actor=actor, victim=unmet, need_type="legal", status="unmet", reason="no_funds")
     needs.assess_need(actor=actor, victim=partly, need_type="shelter", status="partly_met")
-    listed = listing.paginate_rows(
-        listing.victim_rows(actor, listing.VictimFilters(needs_not_met=True)), page=1, per_page=20
-    )
+    listed = listing.victims_page(actor, listing.VictimFilters(needs_not_met=True), page=1, per_page=20)
     assert {row.case_code for row in listed.items} == {unmet.case_code, partly.case_code}
+    assert listed.total == 2  # counted from the needs' set, listed victim by victim: the same two
     attention = listing.attention(actor, mine_only=False)
     assert {(code, kind, status, reason) for _i, code, kind, status, reason in attention.needs_not_met} == {
         (unmet.case_code, "legal", "unmet", "no_funds"),

@@ -36,9 +36,9 @@ from vat.victims.models import (
     VictimStatus,
     VictimTask,
 )
-from vat.victims.needs import NOT_MET, has_need_not_met
+from vat.victims.needs import NOT_MET, has_need_not_met, victims_with_need_not_met
 from vat.victims.outcomes import task_reference
-from vat.victims.support_summary import supported_in_summary
+from vat.victims.support_summary import supported_in_summary, supported_victims
 
 
 def no_update_days() -> int:
@@ -82,8 +82,14 @@ SORTS = SortableColumns.of(
 )
 
 
-def victim_rows(user: Actor, filters: VictimFilters, sort: Sort = SORTS.default) -> Select[Any]:
-    """The list query: case codes and categories, no identity column, one statement per page."""
+def victim_rows(
+    user: Actor, filters: VictimFilters, sort: Sort = SORTS.default, *, counting: bool = False
+) -> Select[Any]:
+    """The list query: case codes and categories, no identity column, one statement per page.
+    `counting`: its filters on assistance and needs as sets read once (an IN), the way SQLite
+    counts every victim fastest; a page's ids, which walk the list's order and stop at the page's
+    end, go fastest testing victim by victim (an EXISTS), and so does PostgreSQL's count, whose
+    planner makes the EXISTS a join over the whole set itself (docs/benchmarks-log.md, session 12)."""
     query = (
         select(
             Victim.id,
@@ -120,24 +126,41 @@ def victim_rows(user: Actor, filters: VictimFilters, sort: Sort = SORTS.default)
     if filters.minor:
         query = query.where(Victim.age_group == AgeGroup.MINOR)
     if filters.no_assistance:
-        query = query.where(not_(received_assistance()))
+        query = query.where(
+            Victim.id.not_in(supported_victims()) if counting else not_(received_assistance())
+        )
     if filters.no_update:
         query = query.where(without_update_since(today() - timedelta(days=no_update_days())))
     if filters.needs_not_met:
-        query = query.where(has_need_not_met(Victim.id))
+        query = query.where(
+            Victim.id.in_(victims_with_need_not_met()) if counting else has_need_not_met(Victim.id)
+        )
     return query
 
 
-def paginate_rows(query: Select[Any], *, page: int, per_page: int) -> Page:
-    """One page of `query` (in its order, by default LIST_KEY newest first) and the list's exact total.
-    Counting and skipping read victim ids alone (an index covers them); the page's other columns
-    and subqueries are computed for its own rows only, not for every row skipped over."""
+def victims_page(
+    user: Actor, filters: VictimFilters, sort: Sort = SORTS.default, *, page: int, per_page: int
+) -> Page:
+    """One page of the list and its exact total, each asked the way it goes fastest."""
+    on_sqlite = db.session.get_bind().dialect.name == "sqlite"
+    counted = victim_rows(user, filters, counting=True) if on_sqlite else None
+    return paginate_rows(victim_rows(user, filters, sort), page=page, per_page=per_page, counted=counted)
+
+
+def paginate_rows(
+    query: Select[Any], *, page: int, per_page: int, counted: Select[Any] | None = None
+) -> Page:
+    """One page of `query` (in its order, by default LIST_KEY newest first) and the list's exact total
+    (of `counted`, the same victims asked another way, if given). Counting and skipping read
+    victim ids alone (an index covers them); the page's other columns and subqueries are computed
+    for its own rows only, not for every row skipped over."""
     ids = query.with_only_columns(Victim.id)
     window = list(db.session.scalars(ids.limit(per_page + 1).offset((page - 1) * per_page)))
     more = len(window) > per_page
     window = window[:per_page]
     rows = db.session.execute(query.where(Victim.id.in_(window))).all() if window else []
-    total = db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
+    counted_ids = (ids if counted is None else counted.with_only_columns(Victim.id)).order_by(None)
+    total = db.session.scalar(select(func.count()).select_from(counted_ids.subquery())) or 0
     return Page(items=list(rows), page=page, per_page=per_page, total=total, more=more)
 
 
@@ -155,9 +178,7 @@ def search_by_name(*, actor: Actor, name: str) -> tuple[str, ...]:
     if len(words) > MAX_NAME_WORDS:
         raise InvalidField("name", _l("Give at most %(count)s names.", count=MAX_NAME_WORDS))
     digests = tuple(word_digest(word) for word in words)
-    found = paginate_rows(
-        victim_rows(actor, VictimFilters(name_digests=digests)), page=1, per_page=NAME_RESULTS
-    )
+    found = victims_page(actor, VictimFilters(name_digests=digests), page=1, per_page=NAME_RESULTS)
     audit.record(
         "victim.search_by_name",
         actor=actor,

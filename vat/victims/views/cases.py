@@ -50,8 +50,10 @@ def index() -> str:
     if found is not None:
         filters = listing.VictimFilters(name_digests=found)
     sort = listing.SORTS.chosen(request.args)
-    page = listing.paginate_rows(
-        listing.victim_rows(current_user, filters, sort),
+    page = listing.victims_page(
+        current_user,
+        filters,
+        sort,
         page=page_number(request.args.get("page")),
         per_page=page_size(request.args.get("per_page", type=int)),
     )
@@ -90,9 +92,7 @@ def by_name() -> Response | str:
         else:
             db.session.commit()
             return redirect(url_for("victims.index", found=name_search.remember(digests)))
-    page = listing.paginate_rows(
-        listing.victim_rows(current_user, listing.VictimFilters()), page=1, per_page=20
-    )
+    page = listing.victims_page(current_user, listing.VictimFilters(), page=1, per_page=20)
     return _index_page(_search_form(None), name_form, page, sort=listing.SORTS.default)
 
 
