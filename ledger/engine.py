@@ -32,7 +32,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any, cast
 
 from flask import current_app, g
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ScalarSelect, func, literal, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from ledger import refusals, state, writes
@@ -228,13 +228,7 @@ class Event:
 
 
 def running_usd(account_id: int) -> int:
-    value = db.session.scalar(
-        select(Posting.running_usd_minor)
-        .where(Posting.account_id == account_id)
-        .order_by(Posting.id.desc())
-        .limit(1)
-    )
-    return value or 0
+    return db.session.scalar(state.running_balance(literal(account_id))) or 0
 
 
 def head() -> tuple[int, str]:

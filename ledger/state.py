@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from flask import g
-from sqlalchemy import String, bindparam, case, cast, event, func, literal_column, select, tuple_
+from sqlalchemy import Select, String, bindparam, case, cast, event, func, literal_column, select, tuple_
 
 from ledger.models import Account, Currency, Entry, Period, Posting
 from vat import audit
@@ -99,27 +99,30 @@ def _key_read() -> Any:
     return select(*_key_columns(draws=True))
 
 
+def running_balance(account_id: Any) -> Select[Any]:
+    """The US-dollar balance after the last posting of the account `account_id` (a column to
+    correlate with, or a value), from the one index ordered by (account, id): the latest posting at
+    or before (this account, the largest id), which is this account's if it has any. Asked as
+    "WHERE account_id = ? ORDER BY id DESC LIMIT 1", PostgreSQL's planner may walk the primary key
+    backwards past every other account's postings instead (docs/benchmarks-log.md, session 12)."""
+    return (
+        select(case((Posting.account_id == account_id, Posting.running_usd_minor)))
+        .where(tuple_(Posting.account_id, Posting.id) <= tuple_(account_id, literal_column(str(LAST_ID))))
+        .order_by(Posting.account_id.desc(), Posting.id.desc())
+        .limit(1)
+    )
+
+
 @functools.cache
 def _read(with_key: bool, draws: bool) -> Any:
     """One row per account with its running balance; the rest, the same on every row, as
     scalar subqueries (each runs once). Built once: a booking pays for no statement's making."""
     latest = select(Entry.seq, Entry.hash).order_by(Entry.seq.desc()).limit(1)
-    # The account's last posting, from the one index ordered by (account, id): the latest posting
-    # at or before (this account, the largest id), which is this account's if it has any. Asked as
-    # "WHERE account_id = ? ORDER BY id DESC LIMIT 1", PostgreSQL's planner may walk the primary
-    # key backwards past every other account's postings instead (docs/benchmarks-log.md, session 12).
-    last = (
-        select(case((Posting.account_id == Account.id, Posting.running_usd_minor)))
-        .where(tuple_(Posting.account_id, Posting.id) <= tuple_(Account.id, literal_column(str(LAST_ID))))
-        .order_by(Posting.account_id.desc(), Posting.id.desc())
-        .limit(1)
-        .correlate(Account)
-    )
     return select(
         Account.id,
         Account.code,
         Account.residual,
-        last.scalar_subquery().label("running"),
+        running_balance(Account.id).correlate(Account).scalar_subquery().label("running"),
         latest.with_only_columns(Entry.seq).scalar_subquery().label("head_seq"),
         latest.with_only_columns(Entry.hash).scalar_subquery().label("head_hash"),
         select(func.aggregate_strings(cast(Period.month, String), ",")).scalar_subquery().label("closed"),
