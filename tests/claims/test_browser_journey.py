@@ -33,7 +33,7 @@ def test_claim_from_report_to_payment(app, live_server, page, make_user):
     page.get_by_role("link", name="Open a claim").click()
     page.get_by_label("Victim's case code").fill(case_code.lower())
     page.get_by_role("button", name="Continue").click()
-    assert page.url.endswith(f"?victim={victim_id}")
+    page.wait_for_url(f"**?victim={victim_id}")
     page.get_by_label("Alleged father's name").fill("Capitaine Exemple")
     page.get_by_label("Service number").fill("SN-42")
     page.get_by_label("Nationality").select_option("PAK")
@@ -62,7 +62,8 @@ def test_claim_from_report_to_payment(app, live_server, page, make_user):
     page.get_by_role("link", name="Record a reply").click()
     page.get_by_label("Reference").fill("PAK/REPLY/1")
     page.get_by_role("button", name="Save").click()
-    assert page.locator("#waiting").count() == 0
+    page.get_by_role("heading", name=re.compile(r"^Claim PC-\d+")).wait_for()  # back on the claim
+    expect(page.locator("#waiting")).to_have_count(0)
 
     step("Request DNA sampling")
     step("Record samples taken")
