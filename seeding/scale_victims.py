@@ -196,7 +196,7 @@ def _victim_records(
         status = rng.choice(SERVICE_STATUSES)
         if status in DELIVERED and not reached(victim_id):
             status = "referred"  # referred, never delivered: the victim OIOS counts as unassisted
-        started = later(referral, rng, 60) if status in ("in_progress", "completed") else None
+        started = later(referral, rng, 60) if status in DELIVERED else None
         rows["assistance"].append(
             {
                 "id": ids["assistance"],

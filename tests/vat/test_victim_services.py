@@ -255,7 +255,7 @@ def test_filters_no_assistance_no_update_minor_status(actor: User, make_user, to
     identity.set_status(actor=actor, victim=closed, status="closed")
 
     def ids(**filters: object) -> set[int]:
-        found = listing.VictimFilters(**filters)  # type: ignore[arg-type]
+        found = listing.VictimFilters(**filters)
         rows = db.session.execute(listing.victim_rows(actor, found)).all()
         counted = db.session.scalars(listing.victim_rows(actor, found, counting=True)).all()
         assert sorted(counted) == sorted(row.id for row in rows)  # the count's sets, the same victims

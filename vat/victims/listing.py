@@ -144,12 +144,10 @@ def victims_page(
     """One page of the list and its exact total, each asked the way it goes fastest."""
     on_sqlite = db.session.get_bind().dialect.name == "sqlite"
     counted = victim_rows(user, filters, counting=True) if on_sqlite else None
-    return paginate_rows(victim_rows(user, filters, sort), page=page, per_page=per_page, counted=counted)
+    return _paginate(victim_rows(user, filters, sort), page=page, per_page=per_page, counted=counted)
 
 
-def paginate_rows(
-    query: Select[Any], *, page: int, per_page: int, counted: Select[Any] | None = None
-) -> Page:
+def _paginate(query: Select[Any], *, page: int, per_page: int, counted: Select[Any] | None = None) -> Page:
     """One page of `query` (in its order, by default LIST_KEY newest first) and the list's exact total
     (of `counted`, the same victims asked another way, if given). Counting and skipping read
     victim ids alone (an index covers them); the page's other columns and subqueries are computed
