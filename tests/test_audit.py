@@ -93,25 +93,91 @@ def test_events_recorded_together_continue_the_chain_in_order(app):
         assert audit.verify().problem.startswith(f"row {rows[3].id}:")
 
 
-def test_events_built_before_the_lock_continue_the_chain_and_hash_as_always(app):
-    """`unchained` then `append` (the importer's way) chains like `record`, and every hash is the
-    HMAC of the JSON list of the row's fields it always was (chains written before still verify)."""
+def write_batch(app, objects=(1, 2, 3)):
+    """Two events, a batch of `objects` committed to the chain, one event after."""
     write_events(app, count=2)
     with app.app_context():
         built = audit.unchained(
             None,
-            [{"action": "test.built", "object_id": n, "detail": {"name": "Zoë", "n": n}} for n in (1, 2)],
+            [{"action": "test.built", "object_id": n, "detail": {"name": "Zoë", "n": n}} for n in objects],
         )
-        audit.append(built)
+        audit.commit_batch(audit.insert_batch(built), actor=None)
         audit.record("test.event", actor=None, object_id="after")
         db.session.commit()
-        rows = db.session.scalars(select(audit.AuditEvent).order_by(audit.AuditEvent.id)).all()
-        assert [r.object_id for r in rows] == ["0", "1", "1", "2", "after"]
-        assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(rows))
-        assert audit.verify().problem is None and audit.verify().rows == 5
-        key = app.config["VAT_MAC_KEY"].encode()
-        for row in rows:
-            fields = [row.prev_hash, row.at.isoformat(), str(row.actor_id), row.actor_name, row.action]
-            fields += [str(row.object_type), str(row.object_id), str(row.country_code), str(row.address)]
-            message = json.dumps([*fields, row.detail], ensure_ascii=False).encode()
-            assert row.hash == hmac.new(key, message, hashlib.sha256).hexdigest()
+        return db.session.scalars(select(audit.AuditEvent).order_by(audit.AuditEvent.id)).all()
+
+
+def message(row, *first):
+    fields = [*first, row.prev_hash, row.at.isoformat(), str(row.actor_id), row.actor_name, row.action]
+    fields += [str(row.object_type), str(row.object_id), str(row.country_code), str(row.address)]
+    return json.dumps([*fields, row.detail], ensure_ascii=False).encode()
+
+
+def test_a_batch_is_chained_on_its_own_and_committed_to_the_chain_by_one_event(app):
+    """`unchained`, `insert_batch`, `commit_batch` (the importer's way): the batch's rows chained
+    among themselves from GENESIS, the chain's rows each after the one before, the commitment
+    naming the batch's rows and last hash; every hash the HMAC of the JSON list of the row's
+    fields (after the batch's key for a batch's row), so chains written before still verify."""
+    rows = write_batch(app)
+    batch, chain = [r for r in rows if r.batch], [r for r in rows if not r.batch]
+    assert [r.object_id for r in batch] == ["1", "2", "3"] and len({r.batch for r in batch}) == 1
+    assert [r.action for r in chain] == ["test.event", "test.event", audit.BATCH, "test.event"]
+    assert batch[0].prev_hash == audit.GENESIS
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(batch))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(chain))
+    commitment = chain[2]
+    assert commitment.object_id == batch[0].batch
+    assert json.loads(commitment.detail) == {"rows": 3, "last_hash": batch[-1].hash}
+    with app.app_context():
+        report = audit.verify()
+        assert report.problem is None and report.rows == 7 and report.head == chain[-1].hash
+    key = app.config["VAT_MAC_KEY"].encode()
+    for row in chain:
+        assert row.hash == hmac.new(key, message(row), hashlib.sha256).hexdigest()
+    for row in batch:
+        assert row.hash == hmac.new(key, message(row, row.batch), hashlib.sha256).hexdigest()
+
+
+def test_verify_names_a_batch_row_edited_removed_or_moved_and_a_batch_removed(app):
+    rows = write_batch(app)
+    batch = [r for r in rows if r.batch]
+    commitment = next(r for r in rows if r.action == audit.BATCH)
+    tamper(app, f"UPDATE audit_event SET detail = '{{\"n\": 9}}' WHERE id = {batch[1].id}")
+    with app.app_context():
+        assert audit.verify().problem == f"row {batch[1].id}: its content was altered"
+        db.session.execute(text(f"DELETE FROM audit_event WHERE id = {batch[1].id}"))
+        db.session.commit()
+        assert audit.verify().problem == f"row {batch[2].id}: a row before it was removed or altered"
+        db.session.execute(text(f"DELETE FROM audit_event WHERE id = {batch[2].id}"))
+        db.session.commit()  # the batch's tail gone: only the commitment can tell
+        problem = f"row {commitment.id}: the batch it commits lost, gained or changed rows"
+        assert audit.verify().problem == problem
+        db.session.execute(text(f"DELETE FROM audit_event WHERE batch = '{batch[0].batch}'"))
+        db.session.commit()
+        assert audit.verify().problem == problem
+
+
+def test_verify_names_a_batch_never_committed_and_a_commitment_removed(app):
+    rows = write_batch(app)
+    batch = [r for r in rows if r.batch]
+    commitment = next(r for r in rows if r.action == audit.BATCH)
+    tamper(app, f"DELETE FROM audit_event WHERE id = {commitment.id}")
+    with app.app_context():
+        assert audit.verify().problem == f"row {rows[-1].id}: a row before it was removed or altered"
+        db.session.execute(text(f"DELETE FROM audit_event WHERE id = {rows[-1].id}"))
+        db.session.commit()  # the chain whole again, the batch committed by nothing
+        assert audit.verify().problem == f"row {batch[0].id}: its batch was never committed"
+
+
+def test_verify_names_a_row_added_to_a_batch_after_its_commitment(app):
+    rows = write_batch(app)
+    last = next(r for r in rows if r.batch and r.object_id == "3")
+    tamper(
+        app,
+        "INSERT INTO audit_event (at, actor_name, action, detail, batch, prev_hash, hash)"
+        f" SELECT at, actor_name, action, detail, batch, hash, '{'f' * 64}' FROM audit_event"
+        f" WHERE id = {last.id}",
+    )
+    with app.app_context():
+        added = db.session.scalar(select(audit.AuditEvent.id).order_by(audit.AuditEvent.id.desc()).limit(1))
+        assert audit.verify().problem == f"row {added}: written to a batch after its commitment"

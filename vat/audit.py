@@ -3,6 +3,11 @@
 Each row's hash covers its own fields and the previous row's hash, keyed with VAT_MAC_KEY (kept
 outside the database), so an edited, inserted or removed row breaks the chain at that point.
 Details never hold identities: name the object by its id or case code.
+
+A writer of thousands of events (the importer) writes them as a batch before it takes the chain's
+lock, chained among themselves, and holds the lock for one event that names the batch's rows and
+last hash (`insert_batch`, `commit_batch`): every other audited writer waits for that one row, not
+for thousands. `verify` checks each batch against the event that commits it.
 """
 
 from __future__ import annotations
@@ -10,15 +15,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import ForeignKey, Select, String, Table, Text, insert, select
+from sqlalchemy import ColumnElement, ForeignKey, Index, Select, String, Table, Text, insert, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat import anchors
@@ -35,10 +41,20 @@ from vat.db import (
 from vat.kept_counts import KeptCounts
 
 GENESIS = "0" * 64
+BATCH = "audit.batch"
 
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
+    __table_args__ = (
+        # The chain's head, newest first, past no batch's rows (migration 1166).
+        Index(
+            "ix_audit_event_chain_id",
+            "id",
+            sqlite_where=text("batch IS NULL"),
+            postgresql_where=text("batch IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -50,6 +66,8 @@ class AuditEvent(Base):
     country_code: Mapped[str | None] = mapped_column(String(3), index=True)
     address: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="{}")
+    # The batch it was written in (`insert_batch`); none for an event of the chain itself.
+    batch: Mapped[str | None] = mapped_column(String(32))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -172,9 +190,8 @@ class Unchained:
 
 
 def unchained(actor: Any | None, events: list[dict[str, Any]]) -> list[Unchained]:
-    """The events (as for `record_many`) ready to be chained by `append`: a writer of thousands
-    (the importer) builds them before it takes the chain's lock, which it then holds only to hash
-    and insert them."""
+    """The events (as for `record_many`) ready for `insert_batch`, built by a writer of thousands
+    (the importer) before its save."""
     built = []
     for fields in events:
         columns = _columns(actor, **fields)
@@ -182,24 +199,44 @@ def unchained(actor: Any | None, events: list[dict[str, Any]]) -> list[Unchained
     return built
 
 
-def append(events: list[Unchained]) -> None:
-    """Chain `unchained` events after the head, all at one time, and insert them in the caller's
-    transaction: one lock, one read of the chain head, one INSERT."""
+@dataclass(frozen=True)
+class Batch:
+    """Events inserted by `insert_batch`, for `commit_batch`."""
+
+    key: str
+    rows: int
+    last_hash: str
+    actors: Counter[tuple[str, str, str]]
+
+
+def insert_batch(events: list[Unchained]) -> Batch | None:
+    """Insert `unchained` events in the caller's transaction without the chain's lock, as one batch:
+    chained among themselves from GENESIS, each hash covering the batch's key too. The caller then
+    takes the lock and calls `commit_batch`; readers see both in one commit."""
     if not events:
-        return
-    lock_for_chain("audit_event")
-    at = utcnow()
-    stamp = _stamp(at)  # the same for every row: made once
-    key = _mac_key()
-    previous = _head_hash()
+        return None
+    key = uuid.uuid4().hex
+    stamp = _stamp(at := utcnow())  # the same for every row: made once
+    mac = _mac_key()
+    previous = GENESIS
     rows = []
     for event in events:
-        digest = hmac.new(key, _stamped_message(previous, stamp, event.tail).encode(), hashlib.sha256)
-        rows.append({**event.columns, "at": at, "prev_hash": previous, "hash": digest.hexdigest()})
-        previous = rows[-1]["hash"]
-    transaction_memo()["audit_head"] = previous
+        message = _stamped_message(previous, stamp, event.tail, batch=key)
+        digest = hmac.new(mac, message.encode(), hashlib.sha256).hexdigest()
+        rows.append({**event.columns, "at": at, "batch": key, "prev_hash": previous, "hash": digest})
+        previous = digest
     insert_driver_rows(driver_rows(cast(Table, AuditEvent.__table__), rows))
-    _add_actors(rows)
+    return Batch(key, len(rows), previous, actor_counts(rows))
+
+
+def commit_batch(batch: Batch | None, *, actor: Any | None) -> None:
+    """Append to the chain the event that names `batch`'s rows and last hash (taking the chain's
+    lock), and count the batch's events by who acted."""
+    if batch is None:
+        return
+    detail = {"rows": batch.rows, "last_hash": batch.last_hash}
+    record(BATCH, actor=actor, object_type="audit_batch", object_id=batch.key, detail=detail)
+    ACTORS.add(batch.actors)
 
 
 def actor_counts(events: list[dict[str, Any]]) -> Counter[tuple[str, str, str]]:
@@ -219,7 +256,12 @@ def _add_actors(events: list[dict[str, Any]]) -> None:
 
 def head_query() -> Select[str]:
     """The hash of the chain's last event (no row: the chain is empty)."""
-    return select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    return select(AuditEvent.hash).where(_in_chain()).order_by(AuditEvent.id.desc()).limit(1)
+
+
+def _in_chain() -> ColumnElement[bool]:
+    """An event of the chain itself, not of a batch: the condition of the chain's index."""
+    return AuditEvent.batch.is_(None)
 
 
 def known_head(head: str | None) -> None:
@@ -236,7 +278,8 @@ def _head_hash() -> str:
 
 
 def _digest(event: Any) -> str:
-    return _hmac(_message(event.prev_hash, event.at, _tail(event)))
+    message = _stamped_message(event.prev_hash, _stamp(event.at), _tail(event), getattr(event, "batch", None))
+    return _hmac(message)
 
 
 def _tail(event: Any) -> str:
@@ -254,18 +297,16 @@ def _tail(event: Any) -> str:
     return json.dumps(fields, ensure_ascii=False)
 
 
-def _message(prev_hash: str, at: datetime, tail: str) -> str:
-    """The JSON list [prev_hash, at, *tail's fields], as `json.dumps` writes it (", " between items)."""
-    return _stamped_message(prev_hash, _stamp(at), tail)
-
-
 def _stamp(at: datetime) -> str:
     return json.dumps(at.isoformat(), ensure_ascii=False)
 
 
-def _stamped_message(prev_hash: str, stamp: str, tail: str) -> str:
-    # prev_hash is hexadecimal (or GENESIS): JSON writes it as it is, between quotes.
-    return f'["{prev_hash}", {stamp}, {tail[1:]}'
+def _stamped_message(prev_hash: str, stamp: str, tail: str, batch: str | None = None) -> str:
+    """The JSON list [prev_hash, at, *tail's fields], as `json.dumps` writes it (", " between
+    items), after the batch's key for an event of a batch."""
+    # prev_hash and the key are hexadecimal (or GENESIS): JSON writes them as they are, quoted.
+    message = f'["{prev_hash}", {stamp}, {tail[1:]}'
+    return message if batch is None else f'["{batch}", {message[1:]}'
 
 
 def _mac_key() -> bytes:
@@ -285,17 +326,59 @@ class ChainReport:
 
 def verify(*, anchored: bool = True) -> ChainReport:
     """Walk the chain from the start; report the first row that does not verify, then (unless
-    `anchored` is false) check the chain against the latest anchor."""
-    previous = GENESIS
+    `anchored` is false) check the chain against the latest anchor. A batch's rows are walked
+    along their own chain and checked against the event that commits it."""
+    walk = _Walk()
     count = 0
     for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
         count += 1
-        if event.prev_hash != previous:
-            return ChainReport(count, previous, f"row {event.id}: a row before it was removed or altered")
+        problem = walk.step(event)
+        if problem:
+            return ChainReport(count, walk.head, f"row {event.id}: {problem}")
+    if walk.uncommitted:
+        first = min(found.first_id for found in walk.uncommitted.values())
+        return ChainReport(count, walk.head, f"row {first}: its batch was never committed")
+    return ChainReport(count, walk.head, anchors.check("audit", "id", _hash_of) if anchored else None)
+
+
+@dataclass
+class _BatchSeen:
+    first_id: int
+    rows: int = 0
+    last_hash: str = GENESIS
+
+
+@dataclass
+class _Walk:
+    """`verify`'s place in the chain and in each batch it has met and not yet seen committed."""
+
+    head: str = GENESIS
+    uncommitted: dict[str, _BatchSeen] = field(default_factory=dict)
+    committed: set[str] = field(default_factory=set)
+
+    def step(self, event: AuditEvent) -> str | None:
+        """What is wrong with `event`, the next row by id, if anything; then move past it."""
+        if event.batch in self.committed:
+            return "written to a batch after its commitment"
+        seen = None if event.batch is None else self.uncommitted.setdefault(event.batch, _BatchSeen(event.id))
+        if event.prev_hash != (self.head if seen is None else seen.last_hash):
+            return "a row before it was removed or altered"
         if not hmac.compare_digest(event.hash, _digest(event)):
-            return ChainReport(count, previous, f"row {event.id}: its content was altered")
-        previous = event.hash
-    return ChainReport(count, previous, anchors.check("audit", "id", _hash_of) if anchored else None)
+            return "its content was altered"
+        if seen is not None:
+            seen.rows, seen.last_hash = seen.rows + 1, event.hash
+            return None
+        self.head = event.hash
+        return self._commit(event) if event.action == BATCH else None
+
+    def _commit(self, event: AuditEvent) -> str | None:
+        key = str(event.object_id)
+        seen = self.uncommitted.pop(key, None)
+        self.committed.add(key)
+        named = json.loads(event.detail)
+        if seen is None or (seen.rows, seen.last_hash) != (named.get("rows"), named.get("last_hash")):
+            return "the batch it commits lost, gained or changed rows"
+        return None
 
 
 def _hash_of(event_id: int) -> str | None:
@@ -304,6 +387,6 @@ def _hash_of(event_id: int) -> str | None:
 
 def anchor_head() -> dict[str, Any]:
     """The chain's head as an anchor names it (see vat/anchors.py)."""
-    newest = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    newest = select(AuditEvent.id, AuditEvent.hash).where(_in_chain()).order_by(AuditEvent.id.desc()).limit(1)
     row = db.session.execute(newest).first()
     return {"id": row[0], "hash": row[1]} if row else {"id": 0, "hash": GENESIS}

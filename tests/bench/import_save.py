@@ -42,6 +42,8 @@ PARTS = (
     (import_rows, "insert_driver_rows"),
     (audit, "unchained"),
     (audit, "append"),
+    (audit, "insert_batch"),
+    (audit, "commit_batch"),
     (audit, "record_many"),
     (audit, "chained"),
     (clock_counts, "count_added"),

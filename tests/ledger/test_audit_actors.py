@@ -46,7 +46,7 @@ def test_every_writer_of_events_counts_who_acted_at_once(fund, database_url):
         ],
     )
     imported = [{"action": "victim.import", "object_type": "victim", "country_code": "NPL"}]
-    audit.append(audit.unchained(advocate, imported))
+    audit.commit_batch(audit.insert_batch(audit.unchained(advocate, imported)), actor=advocate)
     with mock.patch.object(writes, "_write_at_once", wraps=writes._write_at_once) as at_once:
         book_a_bit_of_everything(fund)
     assert at_once.called == database_url.startswith("postgresql")  # the one-statement booking covered
@@ -57,6 +57,7 @@ def test_every_writer_of_events_counts_who_acted_at_once(fund, database_url):
     name = fund.maker.username
     assert counted[("system", "victim", "CAF")] == 1 and counted[(name, "victim", "COD")] == 2
     assert counted[(name, "", "")] == 1 and counted[(name, "victim", "NPL")] == 1
+    assert counted[(name, "audit_batch", "")] == 1  # the event that commits the batch
     assert counted[(name, "ledger_entry", "")] >= 10  # a bit of everything: an event a booking
     assert audit_actors.differences() == []
 

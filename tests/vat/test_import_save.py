@@ -122,11 +122,13 @@ def test_new_and_kept_records_mixed_keep_every_count_and_the_chain(
 def test_another_writer_records_an_audited_change_while_the_save_prepares(
     app: Flask, make_user: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, today: date
 ) -> None:
-    """The save's summaries of its new victims (written before it takes the chain's lock) let
-    another connection append to the audit chain and commit, within a short lock_timeout."""
+    """Everything the save writes before it takes the chain's lock (its new victims, their
+    summaries, its audit events as a batch) lets another connection append to the audit chain and
+    commit, within a short lock_timeout: the other event lands between the batch's rows and the
+    event that commits the batch, and the chain verifies."""
     user = make_user(Role.ADVOCATE, "CAF")
     outcome: list[Any] = []
-    start_many = support_summary.start_many
+    insert_batch = audit.insert_batch
 
     def other_writer() -> None:
         try:
@@ -138,14 +140,15 @@ def test_another_writer_records_an_audited_change_while_the_save_prepares(
         except BaseException as error:  # reported to the test
             outcome.append(error)
 
-    def first_summaries(victim_ids: list[int]) -> Any:
+    def other_writer_next(*args: Any, **kwargs: Any) -> Any:
+        batch = insert_batch(*args, **kwargs)
         if not outcome:
             writer = threading.Thread(target=other_writer)
             writer.start()
             writer.join(20)
-        return start_many(victim_ids)
+        return batch
 
-    monkeypatch.setattr(support_summary, "start_many", first_summaries)
+    monkeypatch.setattr(audit, "insert_batch", other_writer_next)
     with app.test_request_context():
         actor = db.session.get_one(User, user.id)
         sheets = sheets_of(
@@ -157,7 +160,9 @@ def test_another_writer_records_an_audited_change_while_the_save_prepares(
         imported(actor, sheets)
         assert outcome == ["saved"]
         actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
-        assert actions.index("test.other_writer") < actions.index("victim.create")
+        assert (
+            actions.index("victim.create") < actions.index("test.other_writer") < actions.index(audit.BATCH)
+        )
         assert audit.verify(anchored=False).problem is None
 
 

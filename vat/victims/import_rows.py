@@ -494,10 +494,11 @@ def apply(actor: Actor, plan: Plan) -> None:
     Its rows are built before the transaction when the caller ran `ready` (and built here if not,
     or if the ids it took are no longer free). Other writers wait only for the audit chain's lock
     (PostgreSQL), so the save writes what it can before taking it: the rows that hang only on
-    records this import creates (no other writer sees them), their counts and summaries. Under
-    the lock, in the order every writer takes its locks (the chain, then victims' rows, then the
-    counts): the rows naming records already kept (a foreign key's check locks the row it names,
-    which a writer holding the chain's lock may be about to lock), the counts, the chain.
+    records this import creates (no other writer sees them), their counts and summaries, and its
+    audit events as a batch. Under the lock, in the order every writer takes its locks (the chain,
+    then victims' rows, then the counts): the rows naming records already kept (a foreign key's
+    check locks the row it names, which a writer holding the chain's lock may be about to lock),
+    the counts, the one event that commits the batch to the chain.
     SQLite's one writer holds its lock throughout."""
     if fingerprint(plan) != plan.fingerprint:
         raise RecordsChanged(CHANGED)
@@ -508,6 +509,7 @@ def apply(actor: Actor, plan: Plan) -> None:
     for rows in built.alone:
         insert_driver_rows(rows)
     new_support = support_summary.start_many(sorted(built.new_victims))
+    events = audit.insert_batch(built.events)
 
     lock_for_chain("audit_event")  # every audited writer waits from here to the commit
     for rows in built.seen:
@@ -518,7 +520,7 @@ def apply(actor: Actor, plan: Plan) -> None:
     cycle_counts.count_added(built.new_allegations)
     month_counts.count_added(built.new_allegations)
     service_tally.count_added(built.kept_services, counted_before=built.new_tally)
-    audit.append(built.events)
+    audit.commit_batch(events, actor=actor)
     kept = {built.victim_ids[code] for code, _ in plan.services} - set(built.new_victims)
     support_summary.refresh_many(sorted(kept))
     support_counts.add(new_support.items())
