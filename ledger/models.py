@@ -247,15 +247,19 @@ class Pledge(Booked, Base):
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         # The sub-ledger check's open total from this alone (ledger.reports.subledgers, 1153).
         Index("ix_ledger_pledge_currency_entry_id", "currency", "entry_id", "amount_minor"),
+        # A donor's open pledges oldest first, and its pledges newest first, from this (1167).
+        Index(None, "donor_id", "pledged_on", "id", "outstanding_minor"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    donor_id: Mapped[int] = mapped_column(ForeignKey("ledger_donor.id"), index=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("ledger_donor.id"))
     currency: Mapped[str] = mapped_column(ForeignKey("ledger_currency.code"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     pledged_on: Mapped[date] = mapped_column(Date)
     earmark: Mapped[str | None] = mapped_column(String(200))
     reference: Mapped[str | None] = mapped_column(String(80))
+    # Its balance on pledges receivable, in its currency, kept by `ledger.pledged_outstanding` (1167).
+    outstanding_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     donor: Mapped[Donor] = relationship(lazy="joined")
 

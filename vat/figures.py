@@ -23,7 +23,7 @@ class Summary(Protocol):
 
 def summaries() -> dict[str, Summary]:
     """Every kept summary, by name."""
-    from ledger import balances, project_balances, withheld_transferred
+    from ledger import balances, pledged_outstanding, project_balances, withheld_transferred
     from vat import audit_actors
     from vat.allegations import clock_counts, cycle_counts, month_counts
     from vat.claims import waits
@@ -34,6 +34,7 @@ def summaries() -> dict[str, Summary]:
         "ledger balances": balances,
         "project balances": project_balances,
         "withholding transfers": withheld_transferred,
+        "pledges outstanding": pledged_outstanding,
         "victim support": support_summary,
         "victim counts": support_counts,
         "service tally": service_tally,

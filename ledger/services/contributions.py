@@ -11,7 +11,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ledger import engine, memos
+from ledger import engine, memos, pledged_outstanding
 from ledger.engine import CASH, CONTRIBUTIONS, PLEDGES_RECEIVABLE, EntryKind, Line
 from ledger.models import Donor, DonorKind, Pledge, Receipt
 from ledger.services.booking import (
@@ -92,10 +92,12 @@ def record_pledge(
         }
     )
     rate = checked["rate"]
+    amount_minor = engine.to_minor(amount, currency)
     pledge = Pledge(
         donor_id=donor.id,
         currency=currency,
-        amount_minor=engine.to_minor(amount, currency),
+        amount_minor=amount_minor,
+        outstanding_minor=amount_minor,  # all of it, as its entry books it (ledger.pledged_outstanding)
         pledged_on=pledged_on,
         earmark=earmark or None,
         reference=reference or None,
@@ -232,4 +234,6 @@ def record_receipt(
         memo=memos.RECEIPT.write(donor=donor.name, reference=receipt.bank_reference),
         lines=lines,
     )
+    if pledge is not None:
+        pledged_outstanding.add(pledge.id, -receipt.amount_minor)
     return receipt

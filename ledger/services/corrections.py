@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ledger import engine, memos, refusals, withheld_transferred
+from ledger import engine, memos, pledged_outstanding, refusals, withheld_transferred
 from ledger.engine import CASH, CONTRIBUTIONS, WITHHELD_INCOME, EntryKind, Line
 from ledger.models import (
     Account,
@@ -156,6 +156,13 @@ def _reverse(booking: Booking, entry: Entry, on: date, reason: str) -> Entry:
     if entry.kind == EntryKind.WITHHELD_TRANSFER:  # what it brought in no longer stands
         transfer = booked_by(WithholdingTransfer, entry)
         withheld_transferred.add(transfer.withholding_id, -transfer.amount_minor)
+    if entry.kind == EntryKind.PLEDGE:  # nothing of it is due any more
+        pledge = booked_by(Pledge, entry)
+        pledged_outstanding.add(pledge.id, -pledge.amount_minor)
+    if entry.kind == EntryKind.RECEIPT:  # what it cleared of its pledge is due again
+        receipt = db.session.scalar(select(Receipt).where(Receipt.entry_id == entry.id))
+        if receipt is not None and receipt.pledge_id is not None:
+            pledged_outstanding.add(receipt.pledge_id, receipt.amount_minor)
     db.session.flush()
     if tranche is not None:  # what it paid victims no longer reached them
         project_payments_reversed.send(
