@@ -10,24 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from ledger import engine
+from ledger.kept_column import KeptColumn
 from ledger.models import Pledge, Posting
-from vat.db import db, lock_for_chain
-
-NAME = "pledges outstanding"
-
-
-def add(pledge_id: int, minor: int) -> None:
-    """Add `minor` (less than zero for a receipt, or for the pledge reversed) to what is
-    outstanding of the pledge: in the database, not from a value read earlier (two bookings
-    cannot both add to one they read)."""
-    db.session.execute(
-        update(Pledge)
-        .where(Pledge.id == pledge_id)
-        .values(outstanding_minor=Pledge.outstanding_minor + minor)
-    )
 
 
 def _from_postings() -> Any:
@@ -43,26 +30,10 @@ def _from_postings() -> Any:
     )
 
 
-def differences() -> list[str]:
-    """Each pledge whose kept figure differs from its balance on pledges receivable."""
-    lock_for_chain("ledger")  # no booking between the two reads
-    computed = _from_postings()
-    query = (
-        select(Pledge.id, Pledge.outstanding_minor, computed)
-        .where(Pledge.outstanding_minor != computed)
-        .order_by(Pledge.id)
-    )
-    return [
-        f"{NAME}: pledge {pledge_id} holds {kept}; its postings on pledges receivable add up to {summed}"
-        for pledge_id, kept, summed in db.session.execute(query)
-    ]
-
-
-def rebuild() -> int:
-    """Write every pledge's figure anew from its postings; how many pledges there are."""
-    lock_for_chain("ledger")
-    db.session.execute(
-        update(Pledge).values(outstanding_minor=_from_postings()).execution_options(synchronize_session=False)
-    )
-    db.session.expire_all()
-    return int(db.session.scalar(select(func.count()).select_from(Pledge)) or 0)
+KEPT = KeptColumn(
+    "pledges outstanding",
+    Pledge.outstanding_minor,
+    _from_postings,
+    row_noun="pledge",
+    source_words="its postings on pledges receivable",
+)

@@ -107,6 +107,11 @@ def write_batch(app, objects=(1, 2, 3)):
         return db.session.scalars(select(audit.AuditEvent).order_by(audit.AuditEvent.id)).all()
 
 
+def batch_and_commitment(rows):
+    """The batch's rows and the event that commits it, of `write_batch`'s rows."""
+    return [r for r in rows if r.batch], next(r for r in rows if r.action == audit.BATCH)
+
+
 def message(row, *first):
     fields = [*first, row.prev_hash, row.at.isoformat(), str(row.actor_id), row.actor_name, row.action]
     fields += [str(row.object_type), str(row.object_id), str(row.country_code), str(row.address)]
@@ -140,8 +145,7 @@ def test_a_batch_is_chained_on_its_own_and_committed_to_the_chain_by_one_event(a
 
 def test_verify_names_a_batch_row_edited_removed_or_moved_and_a_batch_removed(app):
     rows = write_batch(app)
-    batch = [r for r in rows if r.batch]
-    commitment = next(r for r in rows if r.action == audit.BATCH)
+    batch, commitment = batch_and_commitment(rows)
     tamper(app, f"UPDATE audit_event SET detail = '{{\"n\": 9}}' WHERE id = {batch[1].id}")
     with app.app_context():
         assert audit.verify().problem == f"row {batch[1].id}: its content was altered"
@@ -159,8 +163,7 @@ def test_verify_names_a_batch_row_edited_removed_or_moved_and_a_batch_removed(ap
 
 def test_verify_names_a_batch_never_committed_and_a_commitment_removed(app):
     rows = write_batch(app)
-    batch = [r for r in rows if r.batch]
-    commitment = next(r for r in rows if r.action == audit.BATCH)
+    batch, commitment = batch_and_commitment(rows)
     tamper(app, f"DELETE FROM audit_event WHERE id = {commitment.id}")
     with app.app_context():
         assert audit.verify().problem == f"row {rows[-1].id}: a row before it was removed or altered"

@@ -33,8 +33,8 @@ def summaries() -> dict[str, Summary]:
     return {
         "ledger balances": balances,
         "project balances": project_balances,
-        "withholding transfers": withheld_transferred,
-        "pledges outstanding": pledged_outstanding,
+        "withholding transfers": withheld_transferred.KEPT,
+        "pledges outstanding": pledged_outstanding.KEPT,
         "victim support": support_summary,
         "victim counts": support_counts,
         "service tally": service_tally,

@@ -235,5 +235,5 @@ def record_receipt(
         lines=lines,
     )
     if pledge is not None:
-        pledged_outstanding.add(pledge.id, -receipt.amount_minor)
+        pledged_outstanding.KEPT.add(pledge.id, -receipt.amount_minor)
     return receipt

@@ -155,14 +155,14 @@ def _reverse(booking: Booking, entry: Entry, on: date, reason: str) -> Entry:
         project.status = ProjectStatus.CANCELLED.value
     if entry.kind == EntryKind.WITHHELD_TRANSFER:  # what it brought in no longer stands
         transfer = booked_by(WithholdingTransfer, entry)
-        withheld_transferred.add(transfer.withholding_id, -transfer.amount_minor)
+        withheld_transferred.KEPT.add(transfer.withholding_id, -transfer.amount_minor)
     if entry.kind == EntryKind.PLEDGE:  # nothing of it is due any more
         pledge = booked_by(Pledge, entry)
-        pledged_outstanding.add(pledge.id, -pledge.amount_minor)
+        pledged_outstanding.KEPT.add(pledge.id, -pledge.amount_minor)
     if entry.kind == EntryKind.RECEIPT:  # what it cleared of its pledge is due again
         receipt = db.session.scalar(select(Receipt).where(Receipt.entry_id == entry.id))
         if receipt is not None and receipt.pledge_id is not None:
-            pledged_outstanding.add(receipt.pledge_id, receipt.amount_minor)
+            pledged_outstanding.KEPT.add(receipt.pledge_id, receipt.amount_minor)
     db.session.flush()
     if tranche is not None:  # what it paid victims no longer reached them
         project_payments_reversed.send(

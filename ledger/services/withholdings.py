@@ -174,7 +174,7 @@ def record_withholding_transfer(
         memo=memos.TRANSFER.write(country=withholding.country_code, allegation=withholding.allegation_ref),
         lines=with_exchange_difference([cash, cleared], currency, dims),
     )
-    withheld_transferred.add(withholding.id, transfer.amount_minor)
+    withheld_transferred.KEPT.add(withholding.id, transfer.amount_minor)
     return transfer
 
 

@@ -96,9 +96,16 @@ class Fund:
         """Unpledged US dollars received (from Norway unless another donor is named)."""
         return self.receive(donor or self.donor(), amount, on, bank_reference="BANK-1")
 
-    def pledge(self, donor: Donor, amount: str, on: date, currency: str = "USD") -> Pledge:
+    def pledge(
+        self, donor: Donor, amount: str, on: date, currency: str = "USD", reference: str | None = None
+    ) -> Pledge:
         return self.booked(
-            contributions.record_pledge, donor=donor, currency=currency, amount=Decimal(amount), pledged_on=on
+            contributions.record_pledge,
+            donor=donor,
+            currency=currency,
+            amount=Decimal(amount),
+            pledged_on=on,
+            reference=reference,
         )
 
     def receive(
