@@ -28,6 +28,14 @@ keepalive = 5  # behind a proxy on the same network
 raw_env = [f"VAT_WARM_START={os.environ.get('VAT_WARM_START', '1')}"]
 
 
+def on_starting(server: object) -> None:
+    """In the master, before the app is loaded: the workers' commits leave SQLite's WAL to the
+    jobs worker's checkpoints."""
+    from vat.db import leave_checkpoints_to_the_worker
+
+    leave_checkpoints_to_the_worker()
+
+
 def post_worker_init(worker: object) -> None:
     """The app is loaded (and warm): what it holds for good leaves the collector's walks."""
     from vat.warm_start import settle

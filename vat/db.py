@@ -9,6 +9,8 @@ import enum
 import functools
 import logging
 import select
+import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +23,7 @@ from psycopg import RawCursor
 from psycopg.rows import namedtuple_row
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, Table, event, insert, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Relationship, mapped_column, relationship
 from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
@@ -162,6 +164,32 @@ _begin_mode: contextvars.ContextVar[BeginMode] = contextvars.ContextVar(
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long SQLite's WAL may grow before a web server's commit copies it into the database file
+# itself (`leave_checkpoints_to_the_worker`): ~80 MB of 4 KB pages, above a 10,000-row import's.
+SERVER_CHECKPOINT_PAGES = 20_000
+_checkpoint_pages: int | None = None  # SQLite's own (1,000 pages) unless a server set it
+
+
+def leave_checkpoints_to_the_worker() -> None:
+    """In a web server (gunicorn's `on_starting`, before the app or a connection is made): its
+    commits leave SQLite's WAL to the jobs worker's checkpoints (`checkpoint_wal`, every minute),
+    unless it grows past SERVER_CHECKPOINT_PAGES. By default the first commit past 1,000 pages
+    copies all of it: after an import's 60 MB, a booking or a victim's page paid 0.5-2 s for it."""
+    global _checkpoint_pages
+    _checkpoint_pages = SERVER_CHECKPOINT_PAGES
+
+
+def checkpoint_wal() -> tuple[int, int] | None:
+    """Copy what SQLite's WAL holds into the database file, as far as no reader still needs it
+    (PASSIVE: waits for no one); the WAL's frames and those copied. None on PostgreSQL."""
+    if db.engine.dialect.name != "sqlite":
+        return None
+    connection = db.engine.raw_connection()  # outside a transaction, where a checkpoint runs
+    try:
+        _busy, frames, copied = connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        connection.close()
+    return int(frames), int(copied)
 
 
 @event.listens_for(Engine, "connect")
@@ -174,6 +202,8 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    if _checkpoint_pages is not None:
+        cursor.execute(f"PRAGMA wal_autocheckpoint={_checkpoint_pages}")
     cursor.close()
 
 
@@ -204,7 +234,37 @@ def _sqlite_on_begin(connection: Any) -> None:
         # on the driver's connection: a mode switch is not one of the request's statements
         connection.connection.driver_connection.execute(f"PRAGMA query_only={int(query_only)}")
         connection.info["vat_query_only"] = query_only
-    connection.exec_driver_sql(mode.value)
+    if mode is BeginMode.IMMEDIATE:
+        _begin_immediate(connection)
+    else:
+        connection.exec_driver_sql(mode.value)
+
+
+def _begin_immediate(connection: Any) -> None:
+    """BEGIN IMMEDIATE, asked again every millisecond while another writer holds SQLite's write
+    lock, until the busy timeout. SQLite's own wait sleeps longer and longer between its tries (up
+    to 100 ms each), so a writer that comes straight back (a client opening victims' pages, each
+    view audited) took the lock again and again first: a booking beside one waited up to 1-3 s."""
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        try:
+            connection.exec_driver_sql(BeginMode.IMMEDIATE.value)
+            return
+        except OperationalError as error:
+            if "database is locked" not in str(error.orig):
+                raise
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            time.sleep(0.001)
+            try:  # again on the driver's connection: a try costs microseconds, not a statement's events
+                driver.execute(BeginMode.IMMEDIATE.value)
+                return
+            except sqlite3.OperationalError as error:
+                if "database is locked" not in str(error) or time.monotonic() >= deadline:
+                    raise OperationalError(BeginMode.IMMEDIATE.value, None, error) from error
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 @event.listens_for(Engine, "begin")

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vat import request_keys
 from vat.crypto import keyring
-from vat.db import Base, BeginMode, UTCDateTime, begin_mode, db, one_of, utcnow
+from vat.db import Base, BeginMode, UTCDateTime, begin_mode, checkpoint_wal, db, one_of, utcnow
 from vat.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,9 @@ def kind(name: str, *, recoverable: bool = False) -> Callable[[Runner], Runner]:
 
 
 def init_app(app: Flask) -> None:
-    """The app's queue and its tasks: run a job; every five minutes sweep old files; every day
-    forget expired request keys."""
+    """The app's queue and its tasks: run a job; every minute copy SQLite's WAL into the database
+    file (the web servers leave it to the worker: `vat.db.leave_checkpoints_to_the_worker`);
+    every five minutes sweep old files; every day forget expired request keys."""
     name, immediate = app.config["VAT_JOBS_QUEUE_NAME"], app.config["VAT_JOBS_IMMEDIATE"]
     queue: Huey
     if immediate:  # tests: a job runs at once, in the caller, on Huey's memory storage
@@ -156,6 +157,11 @@ def init_app(app: Flask) -> None:
     def sweep_task() -> None:
         with app.app_context():
             sweep()
+
+    @queue.periodic_task(crontab(minute="*"), name="vat.db.checkpoint")
+    def checkpoint_task() -> None:
+        with app.app_context():
+            checkpoint_wal()
 
     @queue.periodic_task(crontab(hour="3", minute="17"), name="vat.request_keys.prune")
     def prune_request_keys_task() -> None:

@@ -135,6 +135,9 @@ def copy_database(url: str, suffix: str) -> str:
         shutil.copyfile(source, target)
         if Path(f"{source}-wal").exists():
             shutil.copyfile(f"{source}-wal", f"{target}-wal")
+        # On the disk before anything is measured: the copy's 1.5 GB written back during a run
+        # held every commit's fsync for seconds.
+        os.sync()
         return f"sqlite:///{target}"
     name = f"{parsed.database}_{suffix}"
     with _admin_connection() as conn:
