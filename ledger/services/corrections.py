@@ -160,8 +160,8 @@ def _reverse(booking: Booking, entry: Entry, on: date, reason: str) -> Entry:
         pledge = booked_by(Pledge, entry)
         pledged_outstanding.KEPT.add(pledge.id, -pledge.amount_minor)
     if entry.kind == EntryKind.RECEIPT:  # what it cleared of its pledge is due again
-        receipt = db.session.scalar(select(Receipt).where(Receipt.entry_id == entry.id))
-        if receipt is not None and receipt.pledge_id is not None:
+        receipt = booked_by(Receipt, entry)
+        if receipt.pledge_id is not None:
             pledged_outstanding.KEPT.add(receipt.pledge_id, receipt.amount_minor)
     db.session.flush()
     if tranche is not None:  # what it paid victims no longer reached them
