@@ -14,10 +14,9 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Integer, Select, String, Table, func, select
 
 from vat.db import Base
-from vat.kept_counts import KeptCounts, SummedCounts
+from vat.kept_counts import KeptCounts
 from vat.victims import support_counts
 from vat.victims.models import Assistance, Feedback, Victim
-from vat.victims.service_tally import lock_victims
 
 CASE_UPDATES = "case_updates"  # the group of feedback on a case update (a communication)
 KEY = (*support_counts.KEY, "grouping", "satisfaction", "complaint")
@@ -48,14 +47,12 @@ def summed(victim_ids: Any = None) -> Select[Any]:
         .join(Victim, Victim.id == Feedback.victim_id)
         .outerjoin(Assistance, Assistance.id == Feedback.assistance_id)
     )
-    if victim_ids is not None:
-        query = query.where(Feedback.victim_id.in_(victim_ids))
-    return query.group_by(*keys)
+    return support_counts.of_victims(query, Feedback.victim_id, victim_ids, keys)
 
 
 NAME = "feedback counts"
 # A change to victims, their services or their feedback recounts them with the victims' rows locked.
-SUMMED = SummedCounts(NAME, KEPT, summed, lock=lock_victims, blank=support_counts.NO_MISSION)
+SUMMED = support_counts.kept_by_cell(NAME, KEPT, summed)
 recounting = SUMMED.recounting
 
 # --- verify and rebuild (registered with `flask figures`) -----------------------------------------

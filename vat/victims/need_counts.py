@@ -16,10 +16,9 @@ from typing import Any
 from sqlalchemy import Column, Index, Integer, Select, String, Table, func, select
 
 from vat.db import Base
-from vat.kept_counts import KeptCounts, SummedCounts
+from vat.kept_counts import KeptCounts
 from vat.victims import support_counts
 from vat.victims.models import Need, Victim
-from vat.victims.service_tally import lock_victims
 
 KEY = (*support_counts.KEY, "need_type", "status")
 
@@ -68,14 +67,12 @@ def summed(victim_ids: Any = None) -> Select[Any]:
     """The needs (all, or those of `victim_ids`: a list or a SELECT of ids) counted per KEY."""
     keys = [*support_counts.key_columns(), Need.need_type.label("need_type"), Need.status.label("status")]
     query = select(*keys, func.count().label("victims")).join(Victim, Victim.id == Need.victim_id)
-    if victim_ids is not None:
-        query = query.where(Need.victim_id.in_(victim_ids))
-    return query.group_by(*keys)
+    return support_counts.of_victims(query, Need.victim_id, victim_ids, keys)
 
 
 NAME = "need counts"
 # A change to victims or their needs recounts them with the victims' rows locked on PostgreSQL.
-SUMMED = SummedCounts(NAME, KEPT, summed, lock=lock_victims, blank=support_counts.NO_MISSION)
+SUMMED = support_counts.kept_by_cell(NAME, KEPT, summed)
 recounting = SUMMED.recounting
 
 # --- verify and rebuild (registered with `flask figures`) -----------------------------------------

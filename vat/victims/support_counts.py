@@ -9,7 +9,7 @@ verify` adds the summary up again and names each row that differs; `rebuild` rew
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -30,7 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vat.db import Base, db
+from vat.kept_counts import KeptCounts, SummedCounts
 from vat.victims.models import SupportSummary, Victim
+from vat.victims.service_tally import lock_victims
 
 KEY = ("country_code", "mission", "year", "sex", "age_group")
 NO_MISSION = ""  # the key's mission for a victim with none (NULL would never match in a key)
@@ -149,9 +151,23 @@ def summed(victim_ids: Any = None) -> Select[Any]:
     ]
     keys = key_columns()
     query = select(*keys, *sums).join(Victim, Victim.id == SupportSummary.victim_id)
+    return of_victims(query, SupportSummary.victim_id, victim_ids, keys)
+
+
+def of_victims(
+    query: Select[Any], victim_id: Any, victim_ids: Any, keys: list[ColumnElement[Any]]
+) -> Select[Any]:
+    """`query` over the rows whose `victim_id` is one of `victim_ids` (a list or a SELECT of ids;
+    every victim's given None), grouped by `keys`."""
     if victim_ids is not None:
-        query = query.where(SupportSummary.victim_id.in_(victim_ids))
+        query = query.where(victim_id.in_(victim_ids))
     return query.group_by(*keys)
+
+
+def kept_by_cell(name: str, kept: KeptCounts, summed: Callable[..., Select[Any]]) -> SummedCounts:
+    """Counts kept per cell of these (KEY, then their own parts), summed from the victims' records:
+    recounted with the victims' rows locked, a victim without a mission under NO_MISSION."""
+    return SummedCounts(name, kept, summed, lock=lock_victims, blank=NO_MISSION)
 
 
 def by_key(rows: Iterable[Any]) -> dict[Key, dict[str, int]]:
