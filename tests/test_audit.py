@@ -22,13 +22,18 @@ def write_events(app, count=5):
         db.session.commit()
 
 
-def tamper(app, statement):
-    """Bypass the application: drop the triggers the way someone with database rights could."""
+def tamper(app, *statements):
+    """Bypass the application: drop the triggers the way someone with database rights could, then
+    run `statements`, each committed; what `audit.verify()` finds after each."""
     with app.app_context():
         for ddl in drop_append_only_ddl("audit_event", db.engine.dialect.name):
             db.session.execute(text(ddl))
-        db.session.execute(text(statement))
-        db.session.commit()
+        problems = []
+        for statement in statements:
+            db.session.execute(text(statement))
+            db.session.commit()
+            problems.append(audit.verify().problem)
+        return problems
 
 
 def test_chain_verifies_when_untouched(app):
@@ -51,18 +56,16 @@ def test_database_refuses_updates_and_deletes(app, statement):
 
 def test_verify_names_an_edited_row(app, runner):
     write_events(app)
-    tamper(app, "UPDATE audit_event SET detail = '{\"n\": 99}' WHERE id = 3")
-    with app.app_context():
-        assert audit.verify().problem.startswith("row 3:")
+    [problem] = tamper(app, "UPDATE audit_event SET detail = '{\"n\": 99}' WHERE id = 3")
+    assert problem.startswith("row 3:")
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and "row 3" in result.output
 
 
 def test_verify_names_the_row_after_a_removed_one(app, runner):
     write_events(app)
-    tamper(app, "DELETE FROM audit_event WHERE id = 3")
-    with app.app_context():
-        assert audit.verify().problem.startswith("row 4:")
+    [problem] = tamper(app, "DELETE FROM audit_event WHERE id = 3")
+    assert problem.startswith("row 4:")
     assert runner.invoke(args=["audit", "verify"]).exit_code == 1
 
 
@@ -88,9 +91,8 @@ def test_events_recorded_together_continue_the_chain_in_order(app):
         assert [r.object_id for r in rows] == ["0", "1", "7", "8", "9", "after"]
         assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(rows))
         assert audit.verify().problem is None and audit.verify().rows == 6
-    tamper(app, f"UPDATE audit_event SET detail = '{{\"n\": 1}}' WHERE id = {rows[3].id}")
-    with app.app_context():
-        assert audit.verify().problem.startswith(f"row {rows[3].id}:")
+    [problem] = tamper(app, f"UPDATE audit_event SET detail = '{{\"n\": 1}}' WHERE id = {rows[3].id}")
+    assert problem.startswith(f"row {rows[3].id}:")
 
 
 def write_batch(app, objects=(1, 2, 3)):
@@ -146,36 +148,42 @@ def test_a_batch_is_chained_on_its_own_and_committed_to_the_chain_by_one_event(a
 def test_verify_names_a_batch_row_edited_removed_or_moved_and_a_batch_removed(app):
     rows = write_batch(app)
     batch, commitment = batch_and_commitment(rows)
-    tamper(app, f"UPDATE audit_event SET detail = '{{\"n\": 9}}' WHERE id = {batch[1].id}")
-    with app.app_context():
-        assert audit.verify().problem == f"row {batch[1].id}: its content was altered"
-        db.session.execute(text(f"DELETE FROM audit_event WHERE id = {batch[1].id}"))
-        db.session.commit()
-        assert audit.verify().problem == f"row {batch[2].id}: a row before it was removed or altered"
-        db.session.execute(text(f"DELETE FROM audit_event WHERE id = {batch[2].id}"))
-        db.session.commit()  # the batch's tail gone: only the commitment can tell
-        problem = f"row {commitment.id}: the batch it commits lost, gained or changed rows"
-        assert audit.verify().problem == problem
-        db.session.execute(text(f"DELETE FROM audit_event WHERE batch = '{batch[0].batch}'"))
-        db.session.commit()
-        assert audit.verify().problem == problem
+    problems = tamper(
+        app,
+        f"UPDATE audit_event SET detail = '{{\"n\": 9}}' WHERE id = {batch[1].id}",
+        f"DELETE FROM audit_event WHERE id = {batch[1].id}",
+        # The batch's tail gone: only the commitment can tell.
+        f"DELETE FROM audit_event WHERE id = {batch[2].id}",
+        f"DELETE FROM audit_event WHERE batch = '{batch[0].batch}'",
+    )
+    lost = f"row {commitment.id}: the batch it commits lost, gained or changed rows"
+    assert problems == [
+        f"row {batch[1].id}: its content was altered",
+        f"row {batch[2].id}: a row before it was removed or altered",
+        lost,
+        lost,
+    ]
 
 
 def test_verify_names_a_batch_never_committed_and_a_commitment_removed(app):
     rows = write_batch(app)
     batch, commitment = batch_and_commitment(rows)
-    tamper(app, f"DELETE FROM audit_event WHERE id = {commitment.id}")
-    with app.app_context():
-        assert audit.verify().problem == f"row {rows[-1].id}: a row before it was removed or altered"
-        db.session.execute(text(f"DELETE FROM audit_event WHERE id = {rows[-1].id}"))
-        db.session.commit()  # the chain whole again, the batch committed by nothing
-        assert audit.verify().problem == f"row {batch[0].id}: its batch was never committed"
+    problems = tamper(
+        app,
+        f"DELETE FROM audit_event WHERE id = {commitment.id}",
+        # The chain whole again, the batch committed by nothing.
+        f"DELETE FROM audit_event WHERE id = {rows[-1].id}",
+    )
+    assert problems == [
+        f"row {rows[-1].id}: a row before it was removed or altered",
+        f"row {batch[0].id}: its batch was never committed",
+    ]
 
 
 def test_verify_names_a_row_added_to_a_batch_after_its_commitment(app):
     rows = write_batch(app)
     last = next(r for r in rows if r.batch and r.object_id == "3")
-    tamper(
+    [problem] = tamper(
         app,
         "INSERT INTO audit_event (at, actor_name, action, detail, batch, prev_hash, hash)"
         f" SELECT at, actor_name, action, detail, batch, hash, '{'f' * 64}' FROM audit_event"
@@ -183,4 +191,4 @@ def test_verify_names_a_row_added_to_a_batch_after_its_commitment(app):
     )
     with app.app_context():
         added = db.session.scalar(select(audit.AuditEvent.id).order_by(audit.AuditEvent.id.desc()).limit(1))
-        assert audit.verify().problem == f"row {added}: written to a batch after its commitment"
+    assert problem == f"row {added}: written to a batch after its commitment"
