@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import itertools
 import json
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select, text
@@ -95,23 +96,30 @@ def test_events_recorded_together_continue_the_chain_in_order(app):
     assert problem.startswith(f"row {rows[3].id}:")
 
 
-def write_batch(app, objects=(1, 2, 3)):
-    """Two events, a batch of `objects` committed to the chain, one event after."""
+@dataclass(frozen=True)
+class Written:
+    """The audit rows the `written` fixture wrote."""
+
+    rows: list[audit.AuditEvent]  # every row, in order
+    batch: list[audit.AuditEvent]  # the batch's rows
+    commitment: audit.AuditEvent  # the event that commits the batch
+
+
+@pytest.fixture
+def written(app):
+    """Two events, a batch of three committed to the chain, one event after."""
     write_events(app, count=2)
     with app.app_context():
         built = audit.unchained(
             None,
-            [{"action": "test.built", "object_id": n, "detail": {"name": "Zoë", "n": n}} for n in objects],
+            [{"action": "test.built", "object_id": n, "detail": {"name": "Zoë", "n": n}} for n in (1, 2, 3)],
         )
         audit.commit_batch(audit.insert_batch(built), actor=None)
         audit.record("test.event", actor=None, object_id="after")
         db.session.commit()
-        return db.session.scalars(select(audit.AuditEvent).order_by(audit.AuditEvent.id)).all()
-
-
-def batch_and_commitment(rows):
-    """The batch's rows and the event that commits it, of `write_batch`'s rows."""
-    return [r for r in rows if r.batch], next(r for r in rows if r.action == audit.BATCH)
+        rows = db.session.scalars(select(audit.AuditEvent).order_by(audit.AuditEvent.id)).all()
+    commitment = next(r for r in rows if r.action == audit.BATCH)
+    return Written(list(rows), [r for r in rows if r.batch], commitment)
 
 
 def message(row, *first):
@@ -120,13 +128,12 @@ def message(row, *first):
     return json.dumps([*fields, row.detail], ensure_ascii=False).encode()
 
 
-def test_a_batch_is_chained_on_its_own_and_committed_to_the_chain_by_one_event(app):
+def test_a_batch_is_chained_on_its_own_and_committed_to_the_chain_by_one_event(app, written):
     """`unchained`, `insert_batch`, `commit_batch` (the importer's way): the batch's rows chained
     among themselves from GENESIS, the chain's rows each after the one before, the commitment
     naming the batch's rows and last hash; every hash the HMAC of the JSON list of the row's
     fields (after the batch's key for a batch's row), so chains written before still verify."""
-    rows = write_batch(app)
-    batch, chain = [r for r in rows if r.batch], [r for r in rows if not r.batch]
+    batch, chain = written.batch, [r for r in written.rows if not r.batch]
     assert [r.object_id for r in batch] == ["1", "2", "3"] and len({r.batch for r in batch}) == 1
     assert [r.action for r in chain] == ["test.event", "test.event", audit.BATCH, "test.event"]
     assert batch[0].prev_hash == audit.GENESIS
@@ -145,9 +152,8 @@ def test_a_batch_is_chained_on_its_own_and_committed_to_the_chain_by_one_event(a
         assert row.hash == hmac.new(key, message(row, row.batch), hashlib.sha256).hexdigest()
 
 
-def test_verify_names_a_batch_row_edited_removed_or_moved_and_a_batch_removed(app):
-    rows = write_batch(app)
-    batch, commitment = batch_and_commitment(rows)
+def test_verify_names_a_batch_row_edited_removed_or_moved_and_a_batch_removed(app, written):
+    batch = written.batch
     problems = tamper(
         app,
         f"UPDATE audit_event SET detail = '{{\"n\": 9}}' WHERE id = {batch[1].id}",
@@ -156,7 +162,7 @@ def test_verify_names_a_batch_row_edited_removed_or_moved_and_a_batch_removed(ap
         f"DELETE FROM audit_event WHERE id = {batch[2].id}",
         f"DELETE FROM audit_event WHERE batch = '{batch[0].batch}'",
     )
-    lost = f"row {commitment.id}: the batch it commits lost, gained or changed rows"
+    lost = f"row {written.commitment.id}: the batch it commits lost, gained or changed rows"
     assert problems == [
         f"row {batch[1].id}: its content was altered",
         f"row {batch[2].id}: a row before it was removed or altered",
@@ -165,24 +171,22 @@ def test_verify_names_a_batch_row_edited_removed_or_moved_and_a_batch_removed(ap
     ]
 
 
-def test_verify_names_a_batch_never_committed_and_a_commitment_removed(app):
-    rows = write_batch(app)
-    batch, commitment = batch_and_commitment(rows)
+def test_verify_names_a_batch_never_committed_and_a_commitment_removed(app, written):
+    after = written.rows[-1]
     problems = tamper(
         app,
-        f"DELETE FROM audit_event WHERE id = {commitment.id}",
+        f"DELETE FROM audit_event WHERE id = {written.commitment.id}",
         # The chain whole again, the batch committed by nothing.
-        f"DELETE FROM audit_event WHERE id = {rows[-1].id}",
+        f"DELETE FROM audit_event WHERE id = {after.id}",
     )
     assert problems == [
-        f"row {rows[-1].id}: a row before it was removed or altered",
-        f"row {batch[0].id}: its batch was never committed",
+        f"row {after.id}: a row before it was removed or altered",
+        f"row {written.batch[0].id}: its batch was never committed",
     ]
 
 
-def test_verify_names_a_row_added_to_a_batch_after_its_commitment(app):
-    rows = write_batch(app)
-    last = next(r for r in rows if r.batch and r.object_id == "3")
+def test_verify_names_a_row_added_to_a_batch_after_its_commitment(app, written):
+    last = next(r for r in written.batch if r.object_id == "3")
     [problem] = tamper(
         app,
         "INSERT INTO audit_event (at, actor_name, action, detail, batch, prev_hash, hash)"
