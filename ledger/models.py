@@ -148,6 +148,8 @@ class Posting(Base):
         Index("ix_ledger_posting_donor_id_figures", "donor_id", "account_id", "entry_id", "usd_minor"),
         # What each withholding's postings hold per account, from this index alone (the reconciliation).
         Index("ix_ledger_posting_withholding_id_figures", "withholding_id", "account_id", "amount_minor"),
+        # Each pledge's balance on an account from this index alone (ledger.pledged_outstanding).
+        Index("ix_ledger_posting_pledge_id_figures", "pledge_id", "account_id", "currency", "amount_minor"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,7 +162,7 @@ class Posting(Base):
     usd_minor: Mapped[int] = mapped_column(BigInteger)
     running_usd_minor: Mapped[int] = mapped_column(BigInteger)
     donor_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_donor.id"))
-    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_pledge.id"), index=True)
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_pledge.id"))
     withholding_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_withholding.id"))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_project.id"), index=True)
     country_code: Mapped[str | None] = mapped_column(String(3), index=True)

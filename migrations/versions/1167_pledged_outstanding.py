@@ -29,7 +29,9 @@ PLEDGES_RECEIVABLE = "1100"
 BALANCE = (
     "SELECT coalesce(sum(p.amount_minor), 0) FROM ledger_posting AS p"
     f" WHERE p.pledge_id = {TABLE}.id AND p.currency = {TABLE}.currency"
-    f" AND p.account_id = (SELECT id FROM ledger_account WHERE code = '{PLEDGES_RECEIVABLE}')"
+    # The unary plus keeps SQLite off the index on (account, id) when it has no statistics: it
+    # would scan every posting on the account for each pledge (1168 gives it a better index).
+    f" AND +p.account_id = (SELECT id FROM ledger_account WHERE code = '{PLEDGES_RECEIVABLE}')"
 )
 
 
