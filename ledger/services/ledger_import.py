@@ -3,9 +3,11 @@ pledges, receipts, withholdings and transfers, one event a row, in the file's or
 may name a donor added above it and a receipt or a transfer the pledge or withholding above it.
 
 Every row goes through the service its form calls (`contributions`, `withholdings`), under the
-ledger's lock, with the same checks, rates, closed months and refusals. Four eyes: the forms hold
-none of these events (income; `four_eyes` holds money leaving the fund), and since the import
-calls the same services it would hold whatever they hold.
+ledger's lock, with the same checks, rates, closed months and refusals. The file is read and each
+row's cells checked before the lock is taken (`check_file`): that needs no ledger state, and every
+other writer waits for the lock. Four eyes: the forms hold none of these events (income;
+`four_eyes` holds money leaving the fund), and since the import calls the same services it would
+hold whatever they hold.
 
 All or nothing: each row is booked in a savepoint of its own so that a refused row does not stop
 the others being tried, and every error of every row is reported at once; if there is any, the
@@ -348,26 +350,51 @@ def read_rows(filename: str, stream: IO[bytes]) -> list[tuple[int, dict[str, Any
     return rows
 
 
-def import_ledger(
-    *, actor: Actor, filename: str, stream: IO[bytes], on_row: Callable[[int], None] | None = None
-) -> Imported:
-    """Book every row of the file, or none: LinesRefused naming every error of every row, or a
-    DomainError (the file already imported, unreadable), and nothing is saved. `on_row(rows)` is
-    told how many rows it has taken up, as it takes each."""
+@dataclass(frozen=True)
+class Row:
+    """A row of the file as read (`cells`, for `_safe`), its cells as the services take them
+    (`values`) and the refusal of each that cannot be (`refused`): plain values only."""
+
+    number: int
+    cells: dict[str, Any]
+    values: dict[str, Any]
+    refused: list[LineError]
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    digest: str
+    rows: list[Row]
+
+
+def check_file(filename: str, stream: IO[bytes]) -> CheckedFile:
+    """The file read and each row's cells checked: what needs no ledger state, so no lock (the job
+    does it before taking the ledger's). UploadRefused if the file cannot be read (`read_rows`)."""
     digest = digest_of(stream)
+    return CheckedFile(
+        digest, [Row(number, row, *_cells(number, row)) for number, row in read_rows(filename, stream)]
+    )
+
+
+def import_ledger(
+    *, actor: Actor, checked: CheckedFile, on_row: Callable[[int], None] | None = None
+) -> Imported:
+    """Book every row of the `checked` file, or none: LinesRefused naming every error of every
+    row, or DomainError (the file already imported), and nothing is saved. `on_row(rows)` is told
+    how many rows it has taken up, as it takes each."""
+    digest, rows = checked.digest, checked.rows
     engine.lock()  # every writer of the ledger waits its turn: the file is looked up, then booked
     if already_imported(digest):
         raise DomainError(ALREADY)
-    rows = read_rows(filename, stream)
     errors: list[LineError] = [] if rows else [LineError(0, "", str(_l("The file has no lines.")))]
     counts: Counter[str] = Counter()
     with db.session.begin_nested():  # rolled back with everything in it if a row is refused
-        for tried, (number, row) in enumerate(rows, start=1):
+        for tried, row in enumerate(rows, start=1):
             if on_row is not None:
                 on_row(tried)
-            values, refused = _cells(number, row)
-            errors += refused
-            if refused:
+            number, values = row.number, row.values
+            errors += row.refused
+            if row.refused:
                 errors += _unknown_names(number, values)
                 continue
             try:
@@ -375,12 +402,12 @@ def import_ledger(
                     _book(actor, f"import-{digest[:40]}-{number}", values)
             except InvalidField as error:
                 errors += [
-                    LineError(number, COLUMN_OF.get(each.field, each.field), _safe(str(each), row))
+                    LineError(number, COLUMN_OF.get(each.field, each.field), _safe(str(each), row.cells))
                     for each in getattr(error, "errors", [error])
                 ]
                 continue
             except DomainError as error:
-                errors.append(LineError(number, "", _safe(str(error), row)))
+                errors.append(LineError(number, "", _safe(str(error), row.cells)))
                 continue
             counts[values["kind"]] += 1
         if errors:

@@ -42,7 +42,8 @@ def csv_file(*rows: str, header: str = HEADER) -> io.BytesIO:
 
 
 def do_import(fund: Any, stream: io.BytesIO, filename: str = "history.csv") -> Any:
-    return ledger_import.import_ledger(actor=fund.maker, filename=filename, stream=stream)
+    checked = ledger_import.check_file(filename, stream)
+    return ledger_import.import_ledger(actor=fund.maker, checked=checked)
 
 
 def refused(fund: Any, stream: io.BytesIO) -> list[tuple[int, str, str]]:
@@ -184,7 +185,8 @@ def test_importing_one_file_at_once_from_four_sessions_books_it_once(ctx, fund):
     rows = ("pledge,2019-01-05,NOR,,USD,100,,,,,,,", "pledge,2019-01-06,NOR,,USD,200,,,,,,,")
 
     def job(actor: Any) -> Any:
-        return ledger_import.import_ledger(actor=actor, filename="h.csv", stream=csv_file(*rows))
+        checked = ledger_import.check_file("h.csv", csv_file(*rows))
+        return ledger_import.import_ledger(actor=actor, checked=checked)
 
     outcomes = run_together(ctx, [(fund.maker.id, job)] * 2 + [(fund.checker.id, job)] * 2)
     assert sorted(o.split(":")[0] for o in outcomes) == ["ok", "refused", "refused", "refused"], outcomes
