@@ -188,16 +188,23 @@ def _cells(number: int, row: dict[str, Any]) -> tuple[dict[str, Any], list[LineE
 # --- booking a row through its service -------------------------------------------------------
 
 
-def _donor(values: dict[str, Any]) -> Donor:
+def _donor(values: dict[str, Any], found_before: dict[str, Donor]) -> Donor:
+    """The donor the row names: a member state by its code, else a donor by its name. Those the
+    import has found are kept in `found_before` (a donor is never renamed nor removed), except a
+    three-letter name found by name: a member state with that code, added later, would come first."""
     named = values["donor"]
-    found = (
+    if named in found_before:
+        return found_before[named]
+    by_code = (
         db.session.scalar(select(Donor).where(Donor.country_code == named.upper()))
         if len(named) == 3
         else None
     )
-    found = found or db.session.scalar(select(Donor).where(Donor.name == named))
+    found = by_code or db.session.scalar(select(Donor).where(Donor.name == named))
     if found is None:
         raise InvalidField("donor", _l("No donor has this name or code (add it on a row above)."))
+    if by_code is not None or len(named) != 3:
+        found_before[named] = found
     return found
 
 
@@ -234,7 +241,7 @@ def _withholding(values: dict[str, Any]) -> Withholding:
     )
 
 
-def _book(actor: Actor, key: str, values: dict[str, Any]) -> None:
+def _book(actor: Actor, key: str, values: dict[str, Any], donors: dict[str, Donor]) -> None:
     kind, on, amount = values["kind"], values["date"], values["amount"]
     if kind == "donor":
         member = values.get("country_code") is not None and values.get("donor") is None
@@ -248,7 +255,7 @@ def _book(actor: Actor, key: str, values: dict[str, Any]) -> None:
         contributions.record_pledge(
             actor=actor,
             key=key,
-            donor=_donor(values),
+            donor=_donor(values, donors),
             currency=values["currency"],
             amount=amount,
             pledged_on=on,
@@ -256,7 +263,7 @@ def _book(actor: Actor, key: str, values: dict[str, Any]) -> None:
             reference=values.get("reference"),
         )
     elif kind == "receipt":
-        donor = _donor(values)
+        donor = _donor(values, donors)
         contributions.record_receipt(
             actor=actor,
             key=key,
@@ -306,12 +313,12 @@ def _in_order(error: LineError) -> tuple[int, int]:
     return error.row, COLUMNS.index(error.column) if error.column in COLUMNS else -1
 
 
-def _unknown_names(number: int, values: dict[str, Any]) -> list[LineError]:
+def _unknown_names(number: int, values: dict[str, Any], donors: dict[str, Donor]) -> list[LineError]:
     """A row refused for its cells: whether the donor or withholding it names is known too, so
     that one pass shows that error as well."""
     try:
         if values.get("kind") in ("pledge", "receipt") and values.get("donor"):
-            _donor(values)
+            _donor(values, donors)
         elif values.get("kind") == "transfer" and values.get("allegation_ref"):
             _withholding(values)
     except InvalidField as error:
@@ -388,6 +395,7 @@ def import_ledger(
         raise DomainError(ALREADY)
     errors: list[LineError] = [] if rows else [LineError(0, "", str(_l("The file has no lines.")))]
     counts: Counter[str] = Counter()
+    donors: dict[str, Donor] = {}  # by the name or code rows give, as found (`_donor`)
     with db.session.begin_nested():  # rolled back with everything in it if a row is refused
         for tried, row in enumerate(rows, start=1):
             if on_row is not None:
@@ -395,11 +403,11 @@ def import_ledger(
             number, values = row.number, row.values
             errors += row.refused
             if row.refused:
-                errors += _unknown_names(number, values)
+                errors += _unknown_names(number, values, donors)
                 continue
             try:
                 with db.session.begin_nested():
-                    _book(actor, f"import-{digest[:40]}-{number}", values)
+                    _book(actor, f"import-{digest[:40]}-{number}", values, donors)
             except InvalidField as error:
                 errors += [
                     LineError(number, COLUMN_OF.get(each.field, each.field), _safe(str(each), row.cells))

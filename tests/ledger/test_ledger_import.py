@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 
 from ledger import engine
 from ledger.engine import CASH, PLEDGES_RECEIVABLE, WITHHELD_RECEIVABLE
-from ledger.models import Donor, Entry, Pledge, Receipt, Withholding, WithholdingTransfer
-from ledger.services import ledger_import
+from ledger.models import Donor, DonorKind, Entry, Pledge, Receipt, Withholding, WithholdingTransfer
+from ledger.services import contributions, ledger_import
 from tests.ledger.conftest import run_together
+from tests.statements import statements_sent
 from vat.audit import AuditEvent
 from vat.db import db
 from vat.errors import DomainError
@@ -194,6 +195,34 @@ def test_importing_one_file_at_once_from_four_sessions_books_it_once(ctx, fund):
     assert db.session.scalar(select(func.count(Pledge.id))) == 2
     imports = select(func.count(AuditEvent.id)).where(AuditEvent.action == "ledger.import")
     assert db.session.scalar(imports) == 1
+
+
+def test_each_donor_is_looked_up_once_for_all_its_rows(fund):
+    fund.donor("NOR")
+    contributions.create_donor(actor=fund.maker, name="Friends of the Fund", kind=DonorKind.OTHER)
+    rows = [
+        f"pledge,2019-01-{day:02d},{donor},,USD,100,,,,,,,"
+        for day in (5, 6, 7)
+        for donor in ("NOR", "Friends of the Fund")
+    ]
+    with statements_sent(db.engine, lambda sql: "FROM ledger_donor" in sql) as looked_up:
+        assert do_import(fund, csv_file(*rows)).counts == {"pledge": 6}
+    assert len(looked_up) == 2
+
+
+def test_a_three_letter_name_names_the_member_state_added_after_it(fund):
+    # "Nor" is another donor's name until Norway, whose code it is, is added: then it is Norway.
+    contributions.create_donor(actor=fund.maker, name="Nor", kind=DonorKind.OTHER)
+    do_import(
+        fund,
+        csv_file(
+            "pledge,2019-01-05,Nor,,USD,100,,,,,,,",
+            "donor,,,NOR,,,,,,,,,",
+            "pledge,2019-01-06,Nor,,USD,200,,,,,,,",
+        ),
+    )
+    pledged = select(Donor.name, Pledge.amount_minor).join(Donor, Donor.id == Pledge.donor_id)
+    assert db.session.execute(pledged.order_by(Pledge.id)).all() == [("Nor", 10000), ("Norway", 20000)]
 
 
 def test_a_refusal_loses_every_cell_of_its_row_even_one_inside_another():
