@@ -64,7 +64,6 @@ DEFAULTS: dict[str, Any] = {
     "VAT_JOBS_IMMEDIATE": False,  # run a job in the caller at once (tests)
     "VAT_JOBS_HEARTBEAT_SECONDS": 5,
     "VAT_JOBS_STALE_SECONDS": 60,  # a running job silent this long reads as interrupted
-    "VAT_JOBS_NICENESS": 10,  # how far below the web servers a job's reading work runs; 0: level
     "VAT_REQUEST_KEY_DAYS": 30,  # the worker forgets the keys of forms submitted longer ago (daily)
     # PostgreSQL: how long a request's statement waits for a lock, and runs at most, before the
     # request answers 503 "nothing was saved" (gunicorn.conf.py's worker timeout is above both).
@@ -93,7 +92,6 @@ DEFAULTS: dict[str, Any] = {
 
 # Settings also read from the environment as whole numbers.
 INTEGER_ENVIRONMENT_KEYS = (
-    "VAT_JOBS_NICENESS",
     "VAT_PROXY_HOPS",
     "VAT_DB_LOCK_TIMEOUT_MS",
     "VAT_DB_STATEMENT_TIMEOUT_MS",

@@ -1,8 +1,8 @@
 """The fund's history imported as a job (issue 16, item 2): the request stores the file and queues
-the job; the worker reads the file and checks its cells first, at a lower priority and holding
-no lock, then books it through `ledger_import` in one transaction under the ledger's lock, all or
-nothing, and writes the report its owner's page shows: how many rows of each kind were booked,
-or every error of every row (nothing booked), in the owner's language.
+the job; the worker reads the file and checks its cells first, holding no lock, then books it
+through `ledger_import` in one transaction under the ledger's lock, all or nothing, and writes
+the report its owner's page shows: how many rows of each kind were booked, or every error of
+every row (nothing booked), in the owner's language.
 
 Storing the upload, the report and the once-only save are `vat.upload_jobs`'s, as for the
 victims' import. Progress: the rows taken up, written every PROGRESS_EVERY rows on PostgreSQL; on
@@ -20,7 +20,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from ledger.services import ledger_import
-from vat import jobs, low_priority, upload_jobs
+from vat import jobs, upload_jobs
 from vat.auth.models import User
 from vat.auth.policy import Permission, can
 from vat.db import BeginMode, begin_mode, db
@@ -74,11 +74,11 @@ def run(*, job: jobs.Job, progress: jobs.Progress, params: dict[str, Any]) -> st
 def _book(
     owner: User, job: jobs.Job, progress: jobs.Progress, content: bytes, filename: str
 ) -> dict[str, Any]:
-    """Read the file and check its rows' cells in a thread of lower priority (`vat.low_priority`),
-    without a transaction, then book it in one IMMEDIATE transaction (the save key claimed and the
-    report written in it, before its commit); a refused file's report, with nothing booked."""
+    """Read the file and check its rows' cells outside any transaction, then book it in one
+    IMMEDIATE transaction (the save key claimed and the report written in it, before its commit);
+    a refused file's report, with nothing booked."""
     try:
-        checked = low_priority.run(lambda: ledger_import.check_file(filename, io.BytesIO(content)))
+        checked = ledger_import.check_file(filename, io.BytesIO(content))
     except DomainError as error:
         return _report(errors=[LineError(0, "", str(error))])
     total = len(checked.rows)

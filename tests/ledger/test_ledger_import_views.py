@@ -8,7 +8,6 @@ get 403, another fund manager 404; a post without its CSRF token 400."""
 from __future__ import annotations
 
 import io
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -77,25 +76,24 @@ def test_a_refused_file_lists_every_error_and_books_nothing(app, client, manager
 
 def test_the_job_checks_every_rows_cells_before_it_takes_the_ledgers_lock(app, client, manager, monkeypatch):
     # Other writers wait for the lock (on SQLite, for the job's write transaction): the cells,
-    # which need no ledger state, are read and checked before it, in another thread (of lower
-    # priority), and a refused cell is still reported with the rest of the file's errors.
-    seen: list[tuple[str, int]] = []
+    # which need no ledger state, are read and checked before it, outside any transaction, and a
+    # refused cell is still reported with the rest of the file's errors.
+    seen: list[tuple[str, bool]] = []
     cells, lock = ledger_import._cells, engine.lock
 
     def checking(number: int, row: dict[str, Any]) -> Any:
-        seen.append(("cells", threading.get_ident()))
+        seen.append(("cells", db.session().in_transaction()))
         return cells(number, row)
 
     def locking() -> None:
-        seen.append(("lock", threading.get_ident()))
+        seen.append(("lock", db.session().in_transaction()))
         lock()
 
     monkeypatch.setattr(ledger_import, "_cells", checking)
     monkeypatch.setattr(engine, "lock", locking)
     text = f"{HEADER}\ndonor,,,NOR,,,,,,,,,\npledge,2019-01-05,Amina Diallo,,USD,0,,,,,,,\n"
     page = client.get(send(client, text).location).get_data(as_text=True)
-    assert [what for what, _ in seen] == ["cells", "cells", "lock"]
-    assert seen[0][1] == seen[1][1] != seen[2][1]
+    assert seen == [("cells", False), ("cells", False), ("lock", True)]
     assert page.count("<tr><td>3</td>") == 2  # the amount (its cell) and the donor (the ledger)
     assert booked(app) == [0, 0]
 

@@ -1,8 +1,7 @@
 """The per-victim export as a job: the worker counts the rows, audits the export as the owner (who,
 which report, which filters, how many rows), then writes the file row by row from a server-side
 cursor into the jobs folder, counting into the job's record. Its reads run in a deferred
-transaction, so the export never holds the write lock, and at a lower priority than the web
-servers (`vat.low_priority`); the owner downloads the file once."""
+transaction, so the export never holds the write lock; the owner downloads the file once."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Result
 
-from vat import audit, jobs, low_priority
+from vat import audit, jobs
 from vat.auth.models import User
 from vat.db import BeginMode, begin_mode, db
 from vat.errors import NotAllowed
@@ -68,30 +67,16 @@ def _run(*, job: jobs.Job, progress: jobs.Progress, params: dict[str, Any]) -> s
     progress.total(total)
     name = f"{job.id}.{fmt}"
     partial = jobs.folder() / f"{name}.partial"
-    owner_id = owner.id  # the writing thread reads the owner in a session of its own
-    low_priority.run(lambda: _export(owner_id, filters, progress, partial, fmt, deidentified=deidentified))
-    os.replace(partial, jobs.folder() / name)
-    return name
-
-
-def _export(
-    owner_id: int,
-    filters: VictimFilters,
-    progress: jobs.Progress,
-    path: Path,
-    fmt: str,
-    *,
-    deidentified: bool,
-) -> None:
     with begin_mode(BeginMode.DEFERRED):
-        owner = db.session.get_one(User, owner_id)
         query = support_rows(owner, filters, consented_only=deidentified)
         result = db.session.execute(query.execution_options(yield_per=1000))
         try:
-            _write_file(path, fmt, *_table(result, progress, deidentified=deidentified))
+            _write_file(partial, fmt, *_table(result, progress, deidentified=deidentified))
         finally:
             result.close()
             db.session.rollback()
+    os.replace(partial, jobs.folder() / name)
+    return name
 
 
 def _table(

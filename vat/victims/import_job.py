@@ -17,7 +17,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError
 
-from vat import jobs, low_priority, upload_jobs
+from vat import jobs, upload_jobs
 from vat.auth.models import User
 from vat.auth.policy import Permission, can
 from vat.db import BeginMode, begin_mode, db
@@ -72,13 +72,37 @@ def run(*, job: jobs.Job, progress: jobs.Progress, params: dict[str, Any]) -> st
 def _import(
     owner: User, job: jobs.Job, progress: jobs.Progress, content: bytes, params: dict[str, Any]
 ) -> tuple[importer.ImportReport, dict[str, float]]:
-    """Read, check and build the rows while reading only, at a lower priority than the web
-    servers (`vat.low_priority`), then save them in one IMMEDIATE transaction at theirs. Returns
-    the report and how long each part took."""
-    owner_id = job.owner_id  # the job's snapshot: no object of this session crosses threads
-    report, plan, timings = low_priority.run(lambda: _checked(owner_id, progress, content, params))
-    if plan is None:
+    """Read and check while reading only (one deferred transaction: on PostgreSQL a repeatable-read
+    snapshot, on SQLite WAL's), build the rows to write, then save them in one IMMEDIATE
+    transaction. Returns the report and how long each part took."""
+    timings: dict[str, float] = {}
+    began = time.perf_counter()
+    try:
+        sheets = importer.read_file(f"upload{params['suffix']}", io.BytesIO(content), params.get("kind"))
+    except UploadRefused as error:
+        return importer.refused(error), timings
+    progress.total(importer.row_count(sheets))
+    timings["read"] = time.perf_counter() - began
+
+    def counted(rows: int) -> None:
+        if rows % jobs.EVERY_ROWS == 0:
+            progress.done(rows)
+
+    began = time.perf_counter()
+    with begin_mode(BeginMode.DEFERRED):
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        report, plan = importer.check_sheets(actor=owner, sheets=sheets, on_row=counted)
+        db.session.rollback()
+    progress.done(report.rows)
+    timings["check"] = time.perf_counter() - began
+    if not report.ok:
         return report, timings
+    began = time.perf_counter()
+    with begin_mode(BeginMode.DEFERRED):  # the rows built before the write lock is taken
+        import_rows.ready(owner, plan)
+        db.session.rollback()
+    timings["ready"] = time.perf_counter() - began
     began = time.perf_counter()
     with begin_mode(BeginMode.IMMEDIATE):
         try:
@@ -94,41 +118,3 @@ def _import(
             raise
     timings["save"] = time.perf_counter() - began
     return report, timings
-
-
-def _checked(
-    owner_id: int | None, progress: jobs.Progress, content: bytes, params: dict[str, Any]
-) -> tuple[importer.ImportReport, import_rows.Plan | None, dict[str, float]]:
-    """The file read and checked (one deferred transaction: on PostgreSQL a repeatable-read
-    snapshot, on SQLite WAL's), and the save's rows built in another; the plan is None if the file
-    is refused."""
-    timings: dict[str, float] = {}
-    began = time.perf_counter()
-    try:
-        sheets = importer.read_file(f"upload{params['suffix']}", io.BytesIO(content), params.get("kind"))
-    except UploadRefused as error:
-        return importer.refused(error), None, timings
-    progress.total(importer.row_count(sheets))
-    timings["read"] = time.perf_counter() - began
-
-    def counted(rows: int) -> None:
-        if rows % jobs.EVERY_ROWS == 0:
-            progress.done(rows)
-
-    began = time.perf_counter()
-    with begin_mode(BeginMode.DEFERRED):
-        if db.session.get_bind().dialect.name == "postgresql":
-            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        owner = db.session.get_one(User, owner_id)
-        report, plan = importer.check_sheets(actor=owner, sheets=sheets, on_row=counted)
-        db.session.rollback()
-    progress.done(report.rows)
-    timings["check"] = time.perf_counter() - began
-    if not report.ok:
-        return report, None, timings
-    began = time.perf_counter()
-    with begin_mode(BeginMode.DEFERRED):  # the rows built before the write lock is taken
-        import_rows.ready(owner, plan)
-        db.session.rollback()
-    timings["ready"] = time.perf_counter() - began
-    return report, plan, timings
