@@ -38,7 +38,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from ledger import refusals, state, writes
 from ledger.models import Account, Currency, Entry, ExchangeRate, Period, Posting
 from ledger.state import Booked, ChartAccount, Ledger
-from vat import money
+from vat import audit, money
 from vat.auth.actor import Actor
 from vat.db import db, lock_for_chain, utcnow
 from vat.errors import Conflict, DomainError
@@ -169,8 +169,9 @@ def request_hash(payload: dict[str, Any]) -> str:
 
 def lock() -> None:
     """Serialise every writer of the ledger until the transaction ends; with it the audit log's
-    chain, which every booking extends (in this order, as every writer takes them)."""
-    lock_for_chain("ledger", "audit_event")
+    chain, which every booking extends (in this order, as every writer takes them), unless its
+    events go to a batch (`vat.audit.batched`)."""
+    lock_for_chain("ledger", *audit.chain_locks())
 
 
 def check_key(key: str) -> None:

@@ -144,11 +144,9 @@ class Posting(Base):
     __table_args__ = (
         # An account's latest posting (its running balance) in one probe, on PostgreSQL too.
         Index("ix_ledger_posting_account_id_id", "account_id", "id"),
-        # Every donor's figures in one pass over this index alone (reports.donor_figures).
+        # Donors', withholdings' and pledges' figures, each from one of these indexes alone.
         Index("ix_ledger_posting_donor_id_figures", "donor_id", "account_id", "entry_id", "usd_minor"),
-        # What each withholding's postings hold per account, from this index alone (the reconciliation).
         Index("ix_ledger_posting_withholding_id_figures", "withholding_id", "account_id", "amount_minor"),
-        # Each pledge's balance on an account from this index alone (ledger.pledged_outstanding).
         Index("ix_ledger_posting_pledge_id_figures", "pledge_id", "account_id", "currency", "amount_minor"),
     )
 

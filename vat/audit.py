@@ -12,19 +12,32 @@ for thousands. `verify` checks each batch against the event that commits it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import ColumnElement, ForeignKey, Index, Select, String, Table, Text, insert, select, text
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vat import anchors
@@ -53,6 +66,14 @@ class AuditEvent(Base):
             "id",
             sqlite_where=text("batch IS NULL"),
             postgresql_where=text("batch IS NULL"),
+        ),
+        # A batch's rows, its last first (`batched`; migration 1169).
+        Index(
+            "ix_audit_event_batch_id",
+            "batch",
+            "id",
+            sqlite_where=text("batch IS NOT NULL"),
+            postgresql_where=text("batch IS NOT NULL"),
         ),
     )
 
@@ -101,13 +122,14 @@ def record(
     address: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain (in the caller's transaction)."""
-    lock_for_chain("audit_event")
-    row = _row(actor, _head_hash(), action, object_type, object_id, country_code, address, detail)
+    """Append one event to the chain (in the caller's transaction), or to the batch being written
+    (`batched`)."""
+    previous, key = _position()
+    row = _row(actor, previous, action, object_type, object_id, country_code, address, detail, batch=key)
     event = AuditEvent(**row)
     db.session.add(event)
     db.session.flush()
-    transaction_memo()["audit_head"] = event.hash
+    _moved_to(event.hash, key)
     _add_actors([row])
     return event
 
@@ -138,24 +160,82 @@ def record_many(*, actor: Any | None, events: list[dict[str, Any]]) -> None:
 
 
 def chained(actor: Any | None, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows of `events` (as for `record_many`) chained after the head, which moves on to the
-    last: the caller inserts them in this transaction, in this order."""
-    lock_for_chain("audit_event")
-    previous = _head_hash()
+    """The rows of `events` (as for `record_many`) chained after the head (or the batch's last
+    row, `batched`), which moves on to the last: the caller inserts them in this transaction, in
+    this order."""
+    previous, key = _position()
     rows = []
     for fields in events:
-        rows.append(_row(actor, previous, **fields))
+        rows.append(_row(actor, previous, **fields, batch=key))
         previous = rows[-1]["hash"]
-    transaction_memo()["audit_head"] = previous
+    _moved_to(previous, key)
     return rows
 
 
-def _row(actor: Any | None, prev_hash: str, *args: Any, **fields: Any) -> dict[str, Any]:
+def _row(
+    actor: Any | None, prev_hash: str, *args: Any, batch: str | None = None, **fields: Any
+) -> dict[str, Any]:
     """The columns of a new event (`args` and `fields`: `_columns`' own) that follows
-    `prev_hash`, its hash included."""
+    `prev_hash`, in `batch` if one is given, its hash included."""
     row = {"at": utcnow(), **_columns(actor, *args, **fields), "prev_hash": prev_hash}
+    if batch is not None:
+        row["batch"] = batch
     row["hash"] = _digest(SimpleNamespace(**row))
     return row
+
+
+# --- a long writer's events as a batch ---------------------------------------------------------
+
+BATCHING = "audit_batch"  # the session's info: the key of the batch being written
+
+
+@contextlib.contextmanager
+def batched(*, actor: Any | None) -> Iterator[None]:
+    """Every event recorded inside goes to one batch, chained among themselves and written
+    without the chain's lock, which every audited writer waits for; once the body has run, one
+    event under the lock commits the batch to the chain (`commit_batch`). For a writer that holds
+    its transaction open for long (the ledger's import): others' audited writes go on meanwhile.
+    If the body raises, nothing is committed (the caller rolls the batch back with the rest)."""
+    session = db.session()
+    if BATCHING in session.info:
+        raise RuntimeError("audit batches do not nest")
+    key = session.info[BATCHING] = uuid.uuid4().hex
+    try:
+        yield
+    finally:
+        del session.info[BATCHING]
+    last = db.session.execute(
+        select(AuditEvent.hash, func.count().over())
+        .where(AuditEvent.batch == key)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None:  # counted by who acted as each was written
+        commit_batch(Batch(key, last[1], last[0], Counter()), actor=actor)
+
+
+def chain_locks() -> tuple[str, ...]:
+    """The locks a writer of events takes (`vat.db.lock_for_chain`): the chain's, but none inside
+    `batched`."""
+    return () if BATCHING in db.session().info else ("audit_event",)
+
+
+def _position() -> tuple[str, str | None]:
+    """Where the next event goes: after the chain's head (taking its lock), or inside `batched`
+    after the batch's last row, read again in each savepoint (one rolled back takes its rows)."""
+    key = db.session().info.get(BATCHING)
+    if key is None:
+        lock_for_chain("audit_event")
+        return _head_hash(), None
+    memo = transaction_memo()
+    if "batch_head" not in memo:
+        last = select(AuditEvent.hash).where(AuditEvent.batch == key).order_by(AuditEvent.id.desc()).limit(1)
+        memo["batch_head"] = db.session.scalar(last) or GENESIS
+    return cast(str, memo["batch_head"]), key
+
+
+def _moved_to(head: str, batch: str | None) -> None:
+    transaction_memo()["batch_head" if batch is not None else "audit_head"] = head
 
 
 def _columns(

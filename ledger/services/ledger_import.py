@@ -37,7 +37,7 @@ from ledger import engine
 from ledger.models import Donor, DonorKind, Pledge, Withholding
 from ledger.services import contributions, withholdings
 from ledger.services.booking import record_audit, standing
-from vat import money
+from vat import audit, money
 from vat.auth.actor import Actor
 from vat.db import Base, UTCDateTime, db, utcnow
 from vat.errors import DomainError
@@ -390,36 +390,39 @@ def import_ledger(
     row, or DomainError (the file already imported), and nothing is saved. `on_row(rows)` is told
     how many rows it has taken up, as it takes each."""
     digest, rows = checked.digest, checked.rows
-    engine.lock()  # every writer of the ledger waits its turn: the file is looked up, then booked
-    if already_imported(digest):
-        raise DomainError(ALREADY)
-    errors: list[LineError] = [] if rows else [LineError(0, "", str(_l("The file has no lines.")))]
-    counts: Counter[str] = Counter()
-    donors: dict[str, Donor] = {}  # by the name or code rows give, as found (`_donor`)
-    with db.session.begin_nested():  # rolled back with everything in it if a row is refused
-        for tried, row in enumerate(rows, start=1):
-            if on_row is not None:
-                on_row(tried)
-            number, values = row.number, row.values
-            errors += row.refused
-            if row.refused:
-                errors += _unknown_names(number, values, donors)
-                continue
-            try:
-                with db.session.begin_nested():
-                    _book(actor, f"import-{digest[:40]}-{number}", values, donors)
-            except InvalidField as error:
-                errors += [
-                    LineError(number, COLUMN_OF.get(each.field, each.field), _safe(str(each), row.cells))
-                    for each in getattr(error, "errors", [error])
-                ]
-                continue
-            except DomainError as error:
-                errors.append(LineError(number, "", _safe(str(error), row.cells)))
-                continue
-            counts[values["kind"]] += 1
-        if errors:
-            raise LinesRefused(sorted(errors, key=_in_order))
-        _keep_once(digest, actor)
-        record_audit("import", actor, "import", digest, rows=len(rows), **counts)
+    # Its events go to a batch, committed to the audit chain at the end: every audited writer
+    # waits for the chain's lock, and the import holds its transaction for seconds.
+    with audit.batched(actor=actor):
+        engine.lock()  # every writer of the ledger waits its turn: the file is looked up, then booked
+        if already_imported(digest):
+            raise DomainError(ALREADY)
+        errors: list[LineError] = [] if rows else [LineError(0, "", str(_l("The file has no lines.")))]
+        counts: Counter[str] = Counter()
+        donors: dict[str, Donor] = {}  # by the name or code rows give, as found (`_donor`)
+        with db.session.begin_nested():  # rolled back with everything in it if a row is refused
+            for tried, row in enumerate(rows, start=1):
+                if on_row is not None:
+                    on_row(tried)
+                number, values = row.number, row.values
+                errors += row.refused
+                if row.refused:
+                    errors += _unknown_names(number, values, donors)
+                    continue
+                try:
+                    with db.session.begin_nested():
+                        _book(actor, f"import-{digest[:40]}-{number}", values, donors)
+                except InvalidField as error:
+                    errors += [
+                        LineError(number, COLUMN_OF.get(each.field, each.field), _safe(str(each), row.cells))
+                        for each in getattr(error, "errors", [error])
+                    ]
+                    continue
+                except DomainError as error:
+                    errors.append(LineError(number, "", _safe(str(error), row.cells)))
+                    continue
+                counts[values["kind"]] += 1
+            if errors:
+                raise LinesRefused(sorted(errors, key=_in_order))
+            _keep_once(digest, actor)
+            record_audit("import", actor, "import", digest, rows=len(rows), **counts)
     return Imported(rows=len(rows), counts=dict(counts))

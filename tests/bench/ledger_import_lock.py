@@ -17,7 +17,9 @@ longest write transaction held the locks (SQLite: from its BEGIN IMMEDIATE to it
 rollback; PostgreSQL: from its first pg_advisory_xact_lock to its commit or rollback) and the
 statements it ran meanwhile (a figure the machine's load does not change), with the sum of the
 seconds over every such transaction of the run; and the seconds spent reading the file and
-checking its rows' cells, under the locks and not. A measurement, not a test."""
+checking its rows' cells, under the locks and not; on PostgreSQL, the longest time a transaction
+held the audit chain's lock, which every audited writer (a victim's page) waits for. A
+measurement, not a test."""
 
 from __future__ import annotations
 
@@ -106,15 +108,23 @@ def prepared(url: str, folder: str) -> tuple[Any, int]:
         return app, maker.id
 
 
-def held_locks(engine: Any, taken: dict[int, tuple[float, list[int]]]) -> list[tuple[float, int]]:
+def held_locks(
+    engine: Any, taken: dict[int, tuple[float, list[int]]]
+) -> tuple[list[tuple[float, int]], list[float]]:
     """The seconds each write transaction held the locks and the statements it ran meanwhile, as
-    the engine's connections report; `taken` holds the transactions holding them now."""
+    the engine's connections report (`taken` holds the transactions holding them now), and on
+    PostgreSQL the seconds each held the audit chain's lock, which every audited writer waits for."""
     held: list[tuple[float, int]] = []
+    chain_taken: dict[int, float] = {}
+    chain_held: list[float] = []
     postgres = engine.dialect.name == "postgresql"
 
     @event.listens_for(engine, "before_cursor_execute")
     def _locked(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
         raw = id(conn.connection.dbapi_connection)
+        names = params.values() if isinstance(params, dict) else params or ()
+        if postgres and "pg_advisory_xact_lock" in statement and "audit_event" in names:
+            chain_taken.setdefault(raw, time.perf_counter())
         if raw in taken:
             taken[raw][1][0] += 1
         elif ("pg_advisory_xact_lock" in statement) if postgres else statement == "BEGIN IMMEDIATE":
@@ -126,12 +136,16 @@ def held_locks(engine: Any, taken: dict[int, tuple[float, list[int]]]) -> list[t
         def ended(dbapi_connection: Any, ends: Any = ends) -> None:
             ends(dbapi_connection)
             # (SQLAlchemy hands the pool's proxy of the driver's connection)
-            began = taken.pop(id(getattr(dbapi_connection, "dbapi_connection", dbapi_connection)), None)
+            raw = id(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+            began = taken.pop(raw, None)
             if began is not None:
                 held.append((time.perf_counter() - began[0], began[1][0]))
+            chained = chain_taken.pop(raw, None)
+            if chained is not None:
+                chain_held.append(time.perf_counter() - chained)
 
         setattr(engine.dialect, name, ended)
-    return held
+    return held, chain_held
 
 
 def timed_checks(taken: dict[int, tuple[float, list[int]]]) -> dict[str, float]:
@@ -165,7 +179,7 @@ def main(backend: str) -> None:
         db.session.commit()
         job_id = job.id
         taken: dict[int, tuple[float, list[int]]] = {}
-        held = held_locks(db.engine, taken)
+        held, chain_held = held_locks(db.engine, taken)
         checking = timed_checks(taken)
         load = os.getloadavg()[0]
         began, cpu = time.perf_counter(), time.process_time()
@@ -189,6 +203,7 @@ def main(backend: str) -> None:
                 "checks_locked_s": round(checking["locked"], 2),
                 "checks_unlocked_s": round(checking["unlocked"], 2),
                 "transactions_locked": len(held),
+                "audit_chain_lock_held_s": round(max(chain_held), 3) if chain_held else None,
             }
         )
     )
