@@ -40,7 +40,7 @@ from ledger.models import Account, Currency, Entry, ExchangeRate, Period, Postin
 from ledger.state import Booked, ChartAccount, Ledger
 from vat import audit, money
 from vat.auth.actor import Actor
-from vat.db import db, lock_for_chain, utcnow
+from vat.db import db, lock_for_chain, transaction_memo, utcnow
 from vat.errors import Conflict, DomainError
 from vat.inputs import today
 
@@ -199,8 +199,10 @@ def is_closed(day: date) -> bool:
 
 
 def refuse_closed_or_future(*days: date, closed: set[date] | None = None) -> None:
-    """Refuse if any of `days` is in a closed month (of `closed`, or else read in one query for
-    them all) or in the future."""
+    """Refuse if any of `days` is in a closed month (of `closed`, else of those this transaction
+    knows under the ledger's lock, else read in one query for them all) or in the future."""
+    if closed is None and (known := transaction_memo().get("ledger")) is not None:
+        closed = known.closed  # read under the ledger's lock, kept as months close
     if closed is None:
         months = sorted({month_of(day) for day in days})
         closed = set(db.session.scalars(select(Period.month).where(Period.month.in_(months))))
@@ -508,6 +510,9 @@ def reversed_ids() -> Any:
 
 
 def account_id(code: str) -> int:
+    known = transaction_memo().get("ledger")  # read under the ledger's lock, if taken yet
+    if known is not None and code in known.accounts:
+        return cast(int, known.accounts[code].id)
     value = db.session.scalar(select(Account.id).where(Account.code == code))
     if value is None:
         raise ValueError(f"unknown account {code}")

@@ -9,7 +9,7 @@ same statement and handed to `vat.audit`, which carries it the same way."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -45,6 +45,10 @@ class Ledger:
     # PostgreSQL: an entry id drawn with the last key looked up, for the booking that may follow
     # to write everything in one statement (`ledger.writes`); spent by the next write.
     spare_id: int | None = None
+
+    def copy(self) -> Ledger:
+        """Its own copy, for a savepoint (`vat.db.transaction_memo`): what changes in place copied."""
+        return replace(self, running=dict(self.running), closed=set(self.closed), keys=dict(self.keys))
 
 
 def known(key: str | None = None) -> Ledger:

@@ -24,7 +24,7 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, Table, event, insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Relationship, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Relationship, Session, mapped_column, relationship
 from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
@@ -303,17 +303,50 @@ def begin_mode(mode: BeginMode) -> Iterator[None]:
         reset_begin_mode(token)
 
 
+MEMOS = "transaction_memos"  # the session's info: each open transaction's memo
+
+
 def transaction_memo() -> dict[str, Any]:
-    """What the current transaction (the innermost: a savepoint has its own) has learnt under
-    its locks, such as a chain's head; forgotten when it ends, so no other transaction sees it."""
+    """What the current transaction (the innermost) has learnt under its locks, such as a chain's
+    head; forgotten when it ends, so no other transaction sees it. A savepoint starts from a copy
+    of what its transaction knew (its locks are held, nobody else wrote meanwhile): released, its
+    memo is the transaction's; rolled back, its copy goes with what it wrote."""
     session = db.session()
     transaction = session.get_nested_transaction() or session.get_transaction()
     if transaction is None:
         return {}
-    memo = session.info.get("transaction_memo")
-    if memo is None or memo[0] is not transaction:
-        memo = session.info["transaction_memo"] = (transaction, {})
-    return cast(dict[str, Any], memo[1])
+    memos: dict[Any, dict[str, Any]] = session.info.setdefault(MEMOS, {})
+    memo = memos.get(transaction)
+    if memo is None:
+        known = memos.get(transaction.parent) if transaction.nested else None
+        memo = memos[transaction] = {name: _copied(value) for name, value in (known or {}).items()}
+    return memo
+
+
+def _copied(value: Any) -> Any:
+    """A memo's value as a savepoint may change it: its own copy of what changes in place."""
+    return value.copy() if hasattr(value, "copy") else value
+
+
+@event.listens_for(Session, "after_commit")
+def _savepoint_released(session: Session) -> None:
+    """A savepoint released: what it learnt is its transaction's now (after_commit runs for a
+    savepoint too, while it is still the innermost)."""
+    memos = session.info.get(MEMOS)
+    transaction = session.get_nested_transaction()
+    if memos is not None and transaction is not None and transaction in memos:
+        memos[transaction.parent] = memos.pop(transaction)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: Any) -> None:
+    memos = session.info.get(MEMOS)
+    if memos is None:
+        return
+    if transaction.parent is None:
+        session.info.pop(MEMOS)  # the whole transaction over: every savepoint's memo with it
+    else:
+        memos.pop(transaction, None)  # a savepoint rolled back (a released one gave it away)
 
 
 def lock_for_chain(*names: str) -> None:
