@@ -222,7 +222,7 @@ def chain_locks() -> tuple[str, ...]:
 
 def _position() -> tuple[str, str | None]:
     """Where the next event goes: after the chain's head (taking its lock), or inside `batched`
-    after the batch's last row, read again in each savepoint (one rolled back takes its rows)."""
+    after the batch's last row, read once a transaction and carried as the chain's head is."""
     key = db.session().info.get(BATCHING)
     if key is None:
         lock_for_chain("audit_event")

@@ -4,8 +4,8 @@ The ledger's import holds its transaction open while it books up to 2,000 rows t
 services; it held the audit chain's lock throughout, so every audited writer (a victim's page, a
 booking) waited for it. Its events now go to a batch, written without that lock and committed to
 the chain by one event at the end (`vat.audit.batched`). Each event follows the batch's last row,
-read again after each row's savepoint: this partial index holds only batches' rows, so that read
-is one probe, whatever the size of the log.
+and the batch is counted when it is committed: this partial index holds only batches' rows, so
+each read is a range of it, whatever the size of the log.
 """
 
 import sqlalchemy as sa
