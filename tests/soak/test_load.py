@@ -124,19 +124,23 @@ def test_contending_writers_succeed_or_are_told_to_try_again_and_nothing_is_lost
 
     blocker = None
     if BACKEND == "sqlite":
-        # Another process holds the write lock past the busy timeout for part of the run.
+        # Another process holds the write lock past the busy timeout for part of the run. It takes
+        # the lock before the writers start: once they run, the servers' writers (asking every
+        # millisecond) may leave its BEGIN IMMEDIATE no gap until they are done.
         blocker = sqlite3.connect(
             database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
         )
+        held = threading.Event()
 
         def hold() -> None:
-            time.sleep(0.5)
             blocker.execute("BEGIN IMMEDIATE")
+            held.set()
             time.sleep(7)
             blocker.execute("ROLLBACK")
 
         holder = threading.Thread(target=hold)
         holder.start()
+        assert held.wait(timeout=10), "the blocker could not take the write lock"
     threads = [threading.Thread(target=writer, args=(c,)) for c in clients]
     for thread in threads:
         thread.start()
