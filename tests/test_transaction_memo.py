@@ -44,6 +44,15 @@ def test_a_savepoint_rolled_back_leaves_its_transactions_memo_as_it_was(ctx):
     assert transaction_memo() == {"locks": {"ledger"}}
 
 
+def test_a_savepoint_inside_one_that_never_asked_starts_from_its_transactions_memo(ctx):
+    db.session.execute(text("SELECT 1"))
+    transaction_memo()["locks"] = {"ledger"}
+    with db.session.begin_nested(), db.session.begin_nested():
+        assert transaction_memo() == {"locks": {"ledger"}}
+        transaction_memo()["head"] = "deeper"
+    assert transaction_memo() == {"locks": {"ledger"}, "head": "deeper"}
+
+
 def test_the_transactions_end_forgets_every_memo(ctx):
     db.session.execute(text("SELECT 1"))
     transaction_memo()["head"] = "known"

@@ -318,9 +318,17 @@ def transaction_memo() -> dict[str, Any]:
     memos: dict[Any, dict[str, Any]] = session.info.setdefault(MEMOS, {})
     memo = memos.get(transaction)
     if memo is None:
-        known = memos.get(transaction.parent) if transaction.nested else None
-        memo = memos[transaction] = {name: _copied(value) for name, value in (known or {}).items()}
+        known = next((memos[t] for t in _enclosing(transaction) if t in memos), {})
+        memo = memos[transaction] = {name: _copied(value) for name, value in known.items()}
     return memo
+
+
+def _enclosing(transaction: Any) -> Iterator[Any]:
+    """The transactions `transaction` is a savepoint of, the nearest first (a savepoint that never
+    asked for its memo has none: what its transaction knew still holds)."""
+    while transaction.nested and transaction.parent is not None:
+        transaction = transaction.parent
+        yield transaction
 
 
 def _copied(value: Any) -> Any:
