@@ -86,6 +86,16 @@ def known(key: str | None = None) -> Ledger:
     return ledger
 
 
+def look_up(keys: list[str]) -> None:
+    """Look up at once the `keys` the bookings of this transaction will use (an import's rows),
+    unless each booking reads its key with the entry id it draws (PostgreSQL: `known`)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return
+    ledger = known()
+    unknown = [key for key in keys if key not in ledger.keys]
+    ledger.keys |= dict.fromkeys(unknown) | booked_keys(unknown)
+
+
 def _key_columns(draws: bool) -> list[Any]:
     """The entry booked under the key (its id and request hash, or NULLs) and, if `draws`, the
     next entry id from the sequence (PostgreSQL), as scalar subqueries: each runs once."""

@@ -210,8 +210,11 @@ def batched(*, actor: Any | None) -> Iterator[None]:
         .order_by(AuditEvent.id.desc())
         .limit(1)
     ).first()
-    if last is not None:  # counted by who acted as each was written
-        commit_batch(Batch(key, last[1], last[0], Counter()), actor=actor)
+    memo = transaction_memo()
+    memo.pop("batch_head", None)
+    actors = memo.pop("batch_actors", Counter())
+    if last is not None:
+        commit_batch(Batch(key, last[1], last[0], actors), actor=actor)
 
 
 def chain_locks() -> tuple[str, ...]:
@@ -331,7 +334,12 @@ def actor_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _add_actors(events: list[dict[str, Any]]) -> None:
-    ACTORS.add(actor_counts(events))
+    """Count `events` by who acted: at once, or inside `batched` once the batch is committed (one
+    statement, not one an event)."""
+    if BATCHING in db.session().info:
+        transaction_memo().setdefault("batch_actors", Counter()).update(actor_counts(events))
+    else:
+        ACTORS.add(actor_counts(events))
 
 
 def head_query() -> Select[str]:

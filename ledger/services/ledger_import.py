@@ -9,9 +9,10 @@ other writer waits for the lock. Four eyes: the forms hold none of these events 
 `four_eyes` holds money leaving the fund), and since the import calls the same services it would
 hold whatever they hold.
 
-All or nothing: each row is booked in a savepoint of its own so that a refused row does not stop
-the others being tried, and every error of every row is reported at once; if there is any, the
-whole import is rolled back. No refusal repeats a cell that can hold a name (`_safe`).
+All or nothing: every error of every row is reported at once, and if there is any, nothing is
+booked. A file is booked in one pass, and only if a row is refused booked again, each row in a
+savepoint of its own so that a refused row does not stop the others being tried. No refusal
+repeats a cell that can hold a name (`_safe`).
 
 Imported once: the file's SHA-256 is kept in `ledger_import_file` (UNIQUE) in the import's
 transaction, and looked up under the lock, so the same file sent twice (or by two people at once,
@@ -33,7 +34,7 @@ from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger import engine
+from ledger import engine, state
 from ledger.models import Donor, DonorKind, Pledge, Withholding
 from ledger.services import contributions, withholdings
 from ledger.services.booking import record_audit, standing
@@ -390,39 +391,84 @@ def import_ledger(
     row, or DomainError (the file already imported), and nothing is saved. `on_row(rows)` is told
     how many rows it has taken up, as it takes each."""
     digest, rows = checked.digest, checked.rows
+    if not rows:
+        raise LinesRefused([LineError(0, "", str(_l("The file has no lines.")))])
+    keys = {row.number: f"import-{digest[:40]}-{row.number}" for row in rows}
+    furthest = 0
+
+    def taken_up(tried: int) -> None:  # the second pass tells only of rows the first did not reach
+        nonlocal furthest
+        if on_row is not None and tried > furthest:
+            furthest = tried
+            on_row(tried)
+
     # Its events go to a batch, committed to the audit chain at the end: every audited writer
     # waits for the chain's lock, and the import holds its transaction for seconds.
     with audit.batched(actor=actor):
         engine.lock()  # every writer of the ledger waits its turn: the file is looked up, then booked
         if already_imported(digest):
             raise DomainError(ALREADY)
-        errors: list[LineError] = [] if rows else [LineError(0, "", str(_l("The file has no lines.")))]
-        counts: Counter[str] = Counter()
-        donors: dict[str, Donor] = {}  # by the name or code rows give, as found (`_donor`)
-        with db.session.begin_nested():  # rolled back with everything in it if a row is refused
-            for tried, row in enumerate(rows, start=1):
-                if on_row is not None:
-                    on_row(tried)
-                number, values = row.number, row.values
-                errors += row.refused
-                if row.refused:
-                    errors += _unknown_names(number, values, donors)
-                    continue
-                try:
-                    with db.session.begin_nested():
-                        _book(actor, f"import-{digest[:40]}-{number}", values, donors)
-                except InvalidField as error:
-                    errors += [
-                        LineError(number, COLUMN_OF.get(each.field, each.field), _safe(str(each), row.cells))
-                        for each in getattr(error, "errors", [error])
-                    ]
-                    continue
-                except DomainError as error:
-                    errors.append(LineError(number, "", _safe(str(error), row.cells)))
-                    continue
-                counts[values["kind"]] += 1
-            if errors:
-                raise LinesRefused(sorted(errors, key=_in_order))
-            _keep_once(digest, actor)
-            record_audit("import", actor, "import", digest, rows=len(rows), **counts)
+        state.look_up(list(keys.values()))
+        # A file without errors is booked in one pass; one with any is booked again row by row,
+        # each in a savepoint of its own, to name every error (a savepoint a row costs time under
+        # the lock that every other writer waits for).
+        counts = None if any(row.refused for row in rows) else _book_all(actor, rows, keys, taken_up)
+        if counts is None:
+            raise LinesRefused(sorted(_every_error(actor, rows, keys, taken_up), key=_in_order))
+        _keep_once(digest, actor)
+        record_audit("import", actor, "import", digest, rows=len(rows), **counts)
     return Imported(rows=len(rows), counts=dict(counts))
+
+
+def _book_all(
+    actor: Actor, rows: list[Row], keys: dict[int, str], taken_up: Callable[[int], None]
+) -> Counter[str] | None:
+    """Every row booked in turn, each kind counted; None, with nothing booked, at the first row
+    refused."""
+    counts: Counter[str] = Counter()
+    donors: dict[str, Donor] = {}  # by the name or code rows give, as found (`_donor`)
+    known = set(db.session.identity_map.keys())
+    savepoint = db.session.begin_nested()
+    try:
+        for tried, row in enumerate(rows, start=1):
+            taken_up(tried)
+            _book(actor, keys[row.number], row.values, donors)
+            counts[row.values["kind"]] += 1
+    except (InvalidField, DomainError):
+        savepoint.rollback()
+        # The rows the pass wrote and read back are gone with it, and SQLite gives their ids again.
+        for key in set(db.session.identity_map.keys()) - known:
+            if (gone := db.session.identity_map.get(key)) is not None:  # (a weak map: it may be)
+                db.session.expunge(gone)
+        return None
+    savepoint.commit()
+    return counts
+
+
+def _every_error(
+    actor: Actor, rows: list[Row], keys: dict[int, str], taken_up: Callable[[int], None]
+) -> list[LineError]:
+    """Every error of every row: each row booked in a savepoint of its own, so that a refused row
+    does not stop the others being tried, and all rolled back."""
+    errors: list[LineError] = []
+    donors: dict[str, Donor] = {}
+    everything = db.session.begin_nested()
+    for tried, row in enumerate(rows, start=1):
+        taken_up(tried)
+        number, values = row.number, row.values
+        errors += row.refused
+        if row.refused:
+            errors += _unknown_names(number, values, donors)
+            continue
+        try:
+            with db.session.begin_nested():
+                _book(actor, keys[number], values, donors)
+        except InvalidField as error:
+            errors += [
+                LineError(number, COLUMN_OF.get(each.field, each.field), _safe(str(each), row.cells))
+                for each in getattr(error, "errors", [error])
+            ]
+        except DomainError as error:
+            errors.append(LineError(number, "", _safe(str(error), row.cells)))
+    everything.rollback()
+    return errors

@@ -62,6 +62,24 @@ def test_every_writer_of_events_counts_who_acted_at_once(fund, database_url):
     assert audit_actors.differences() == []
 
 
+def test_a_batchs_events_are_counted_with_its_commitment_and_a_rolled_back_savepoints_not(fund):
+    advocate = fund.maker
+    event = {"action": "victim.update", "object_type": "victim", "country_code": "COD"}
+    with audit.batched(actor=advocate):
+        audit.record(actor=advocate, **event)
+        with db.session.begin_nested():
+            audit.record_many(actor=advocate, events=[event, event])
+        savepoint = db.session.begin_nested()
+        audit.record(actor=advocate, **event)  # rolled back: neither logged nor counted
+        savepoint.rollback()
+        assert kept()[(advocate.username, "victim", "COD")] == 0  # counted once the batch commits
+    db.session.commit()
+
+    assert kept() == logged()
+    assert kept()[(advocate.username, "victim", "COD")] == 3
+    assert audit_actors.differences() == []
+
+
 def test_verify_names_a_count_altered_behind_the_app_and_rebuild_mends_it(fund):
     fund.contribute()
     db.session.commit()

@@ -133,6 +133,30 @@ def test_a_row_naming_what_is_not_there_says_so_without_the_name(fund):
     assert not any("Jeanne" in message or "Norway" in message for *_, message in errors)
 
 
+def test_a_file_refused_only_by_the_services_names_each_error_once_told_of_each_row_once(fund):
+    fund.rate("NOK", date(2019, 1, 1), "8.5")  # none for February
+    before = counts()
+    rows = [
+        "donor,,,NOR,,,,,,,,,",
+        "pledge,2019-01-05,NOR,,NOK,800000,LTR-1,,,Education,,,",
+        "receipt,2019-02-11,NOR,,NOK,500000,BANK-7,LTR-1,,,,,",  # no rate for February
+        "receipt,2019-01-12,NOR,,NOK,900000,BANK-8,LTR-1,,,,,",  # more than is outstanding
+        "receipt,2019-01-13,NOR,,USD,100,BANK-9,,,,,,",
+    ]
+    told: list[int] = []
+    checked = ledger_import.check_file("history.csv", csv_file(*rows))
+    assert not any(row.refused for row in checked.rows)  # every cell reads: the services refuse
+    try:
+        ledger_import.import_ledger(actor=fund.maker, checked=checked, on_row=told.append)
+    except LinesRefused as error:
+        errors = [(e.row, e.column) for e in error.errors]
+    else:
+        raise AssertionError("the file was imported")
+    assert errors == [(4, "currency"), (5, "amount")]
+    assert told == [1, 2, 3, 4, 5]  # the rows taken up, each once, though some were booked twice
+    assert counts() == before
+
+
 def test_a_cell_a_kind_does_not_read_is_refused_not_ignored(fund):
     errors = refused(fund, csv_file("donor,,Friends of the Fund,,USD,100,,,,,,,"))
     assert [(row, column) for row, column, _ in errors] == [(2, "currency"), (2, "amount")]
