@@ -247,10 +247,13 @@ class Booking:
         lines: list[Line],
         reverses: Entry | None = None,
     ) -> Entry:
-        """Post the event's entry, and link the sub-ledger `record` it books (already flushed) to it."""
+        """Post the event's entry, and link the sub-ledger `record` it books to it. A record the
+        postings name is flushed before; one they do not is best left out of the session until
+        then: it is inserted with its entry's id, one statement instead of an insert and an update."""
         event = engine.Event(self.key, self.payload, kind, on, memo, lines, reverses, self.maker)
         entry = engine.post(self.actor, event)
         if record is not None:
             record.entry_id = entry.id
+            db.session.add(record)
             db.session.flush()
         return entry

@@ -214,8 +214,6 @@ def record_receipt(
         bank_reference=bank_reference.strip(),
         rate=cash_rate.rate if cash_rate else Decimal(1),
     )
-    db.session.add(receipt)
-    db.session.flush()
     dims: dict[str, Any] = {"donor_id": donor.id, "country_code": donor.country_code}
     if pledge is None:
         lines = pair(CASH, CONTRIBUTIONS, currency, amount, cash_rate, dims)

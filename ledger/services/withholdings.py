@@ -156,8 +156,6 @@ def record_withholding_transfer(
         transferred_on=transferred_on,
         reference=reference.strip(),
     )
-    db.session.add(transfer)
-    db.session.flush()
     dims = {
         "withholding_id": withholding.id,
         "country_code": withholding.country_code,
