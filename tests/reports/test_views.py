@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.reports.conftest import csv_rows, exported
+from tests.conftest import BACKEND
+from tests.reports.conftest import csv_rows, exported, read_without_the_write_lock
 from tests.reports.pdf_text import pdf_text
 from vat.audit import AuditEvent
 from vat.auth.models import Role
@@ -140,6 +141,12 @@ def test_fund_statement_page_and_exports(app, client, login, world):
 def test_unknown_export_format_is_404(client, login):
     login(Role.SENIOR_ADVOCATE, "CAF")
     assert client.get("/reports/victims/export.pdf").status_code == 404
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's one write lock")
+def test_the_fund_statements_export_reads_its_figures_without_the_write_lock(app, client, login, world):
+    login(Role.FUND_MANAGER, "")
+    read_without_the_write_lock(app, client, "/reports/fund/export.xlsx?start=2021-01-01&end=2021-12-31")
 
 
 def test_fund_statement_pdf_renders(app, client, login, world):

@@ -31,7 +31,6 @@ from vat.reports.views.blueprint import (
     period,
     small_counts_below,
 )
-from vat.submission import writes
 
 
 def fund_period() -> tuple[Any, date, date]:
@@ -271,7 +270,6 @@ def _fund_sheets(statement: FundStatement) -> list[Sheet]:
 
 @bp.get("/fund/export.<fmt>")
 @requires(Permission.READ_LEDGER)
-@writes
 def fund_export(fmt: str) -> Response:
     if fmt not in (*FORMATS, "pdf"):
         abort(404)

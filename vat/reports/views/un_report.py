@@ -30,7 +30,6 @@ from vat.reports.views.statistics import (
     _shown,
     label,
 )
-from vat.submission import writes
 from vat.victims.labels import cycle_step_label
 
 TITLE = _l("The Secretary-General's tables and OIOS's metrics")
@@ -202,7 +201,6 @@ def _report_or_refusal() -> tuple[VictimFilters, Period, UnReport]:
 
 @bp.get("/un-report/export.<any(csv, xlsx):fmt>")
 @requires(Permission.VIEW_CASES)
-@writes
 def un_report_export(fmt: str) -> Response:
     filters, period, report = _report_or_refusal()
     sheets = _sheets(report)
@@ -214,7 +212,6 @@ def un_report_export(fmt: str) -> Response:
 
 @bp.get("/un-report/figures-pack.zip")
 @requires(Permission.VIEW_CASES)
-@writes
 def figures_pack() -> Response:
     """A year's figures: this page's tables and metrics and the statistics page's, sealed."""
     filters, period, report = _report_or_refusal()
