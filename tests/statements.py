@@ -33,3 +33,29 @@ def counting(app: Flask) -> AbstractContextManager[list[str]]:
     with app.app_context():
         engine = db.engine
     return statements_sent(engine)
+
+
+def write_transactions(app: Flask, client: Any, url: str) -> list[list[str]]:
+    """The statements of each IMMEDIATE transaction a GET of `url` ran (on SQLite, those that held
+    the one write lock, which every other writer waits for); asserts it answered 200."""
+    with counting(app) as sent:
+        assert client.get(url).status_code == 200
+    runs: list[list[str]] = []
+    current: list[str] | None = None
+    for sql in sent:
+        if sql.startswith("BEGIN"):  # a commit is not a statement: each runs till the next BEGIN
+            current = [] if sql == "BEGIN IMMEDIATE" else None
+            if current is not None:
+                runs.append(current)
+        elif current is not None:
+            current.append(sql)
+    return runs
+
+
+def locked_for_its_audit_row(app: Flask, client: Any, url: str, *, reading: str | None = None) -> None:
+    """A GET of `url` answers 200, having held SQLite's write lock for its audit row alone (and
+    the identity it shows, read from the table `reading` with it), not for the page."""
+    (audited,) = write_transactions(app, client, url)
+    touched = ("audit_",) if reading is None else ("audit_", reading)
+    assert any(sql.startswith("INSERT INTO audit_event") for sql in audited), audited
+    assert all(any(name in sql for name in touched) for sql in audited), audited

@@ -19,12 +19,12 @@ from vat.auth.forms import EditUserForm, EmptyForm, NewUserForm
 from vat.auth.models import AdminRequest, BreakGlass, Role, User
 from vat.auth.policy import Permission, fresh_required, requires
 from vat.auth.resets import RESET_HOURS
-from vat.db import BeginMode, begin_mode, db, utcnow
+from vat.db import db, utcnow
 from vat.errors import DomainError, NotAllowed
 from vat.paging import other_args, page_number
 from vat.reports.exports import csv_lines
 from vat.sorting import without_sort
-from vat.submission import button, post_on_row, submit, text
+from vat.submission import button, post_on_row, submit, text, written_apart
 from vat.victims.models import Victim
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -303,10 +303,8 @@ def audit_export() -> Response:
     form = AuditFilterForm.of(current_user, request.args)
     filters = form.filters() if request.args else AuditFilters()
     rows = audit_log_service.count(current_user, filters)
-    db.session.commit()  # end the reading transaction
-    with begin_mode(BeginMode.IMMEDIATE):
+    with written_apart():
         audit_log_service.record_export(current_user, filters, rows)
-        db.session.commit()
     lines = csv_lines(audit_log_service.EXPORT_HEADER, audit_log_service.export_rows(current_user, filters))
     response = Response(stream_with_context(lines), mimetype="text/csv")
     filename = f"audit-log-{date.today().isoformat()}.csv"  # made here, never from the request

@@ -3,7 +3,8 @@ one shape of a form handler (validate, call one service, commit once, redirect).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request
@@ -15,7 +16,7 @@ from wtforms import Field
 from vat import human_time, request_keys
 from vat.auth.forms import EmptyForm
 from vat.auth.policy import Permission, fresh_required, requires
-from vat.db import BeginMode, db, reset_begin_mode, set_begin_mode
+from vat.db import BeginMode, begin_mode, db, reset_begin_mode, set_begin_mode
 from vat.errors import DomainError, NotAllowed
 from vat.inputs import InvalidField, InvalidFields
 from vat.request_keys import KeyedForm, already_recorded
@@ -46,6 +47,18 @@ def choose_begin_mode() -> None:
     any other begins them IMMEDIATE, so it reads what it is about to change under the lock."""
     mode = BeginMode.IMMEDIATE if request_writes() else BeginMode.DEFERRED
     g.vat_begin_mode = set_begin_mode(mode)
+
+
+@contextmanager
+def written_apart() -> Iterator[None]:
+    """A reading request's one write (the audit row of what it shows or exports, a session's
+    upkeep): the reading transaction ended, then a short IMMEDIATE transaction of its own,
+    committed on the way out. SQLite's write lock, which every other writer waits for, is held
+    for the write alone, not for the page."""
+    db.session.commit()  # end the reading transaction
+    with begin_mode(BeginMode.IMMEDIATE):
+        yield
+        db.session.commit()
 
 
 def restore_begin_mode(_error: BaseException | None) -> None:

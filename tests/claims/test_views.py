@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import csrf_token_in
+from tests.conftest import BACKEND, csrf_token_in
+from tests.statements import locked_for_its_audit_row
 from vat.allegations import services as allegations
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User
@@ -89,6 +90,12 @@ def test_the_claim_page_shows_identity_and_audits_it(app, client, login, claim_i
     with app.app_context():
         actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "claim")).all()
         assert actions[-1] == "claim.view_identity"
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's one write lock")
+def test_the_claim_page_takes_the_write_lock_for_its_audit_row_alone(app, client, login, claim_id):
+    login(Role.ADVOCATE, "CAF")
+    locked_for_its_audit_row(app, client, f"/vat/claims/{claim_id}", reading="vat_claim")
 
 
 def test_the_father_form_shows_identity_audited_and_takes_the_write_lock(app, client, login, claim_id):

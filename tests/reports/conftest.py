@@ -39,7 +39,6 @@ import vat
 from ledger.models import DonorKind, Entry, ProjectFocus
 from ledger.services import contributions, victim_support
 from tests.ledger.conftest import Fund
-from tests.statements import counting
 from vat.allegations.models import (
     Allegation,
     EntityCategory,
@@ -127,15 +126,6 @@ def exported(client, fmt: str = "csv", *, deidentified: bool = False, **query):
     started = client.post(action.group(1).replace("&amp;", "&"))
     assert started.status_code == 303, started.headers.get("Location")
     return client.get(started.headers["Location"] + "/file")
-
-
-def read_without_the_write_lock(app, client, url: str) -> None:
-    """`url` answers 200, having read its figures in a reading transaction (every other writer
-    waits while one holds SQLite's write lock), then written its audit row in a short one."""
-    with counting(app) as sent:
-        assert client.get(url).status_code == 200
-    assert [sql for sql in sent if sql.startswith("BEGIN")] == ["BEGIN", "BEGIN IMMEDIATE"]
-    assert sent.index("BEGIN IMMEDIATE") > len(sent) - 10  # the audit row's statements only
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import BACKEND
-from tests.reports.conftest import read_without_the_write_lock
+from tests.statements import locked_for_its_audit_row
 from vat import anchors
 from vat.allegations import accountability
 from vat.allegations.models import Allegation
@@ -342,7 +342,7 @@ def test_the_pack_is_for_a_year_and_audited(client, login, imported) -> None:
 @pytest.mark.parametrize("export", ["export.csv", "figures-pack.zip"])
 def test_an_export_reads_its_figures_without_the_write_lock(app, client, login, imported, export) -> None:
     login(Role.SENIOR_ADVOCATE, "CAF")
-    read_without_the_write_lock(app, client, f"/reports/un-report/{export}?{PERIOD}")
+    locked_for_its_audit_row(app, client, f"/reports/un-report/{export}?{PERIOD}")
 
 
 def test_an_auditor_gets_small_figures_hidden_and_no_ranges(client, login, imported) -> None:

@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.conftest import BACKEND
-from tests.reports.conftest import csv_rows, exported, read_without_the_write_lock
+from tests.reports.conftest import csv_rows, exported
 from tests.reports.pdf_text import pdf_text
+from tests.statements import locked_for_its_audit_row
 from vat.audit import AuditEvent
 from vat.auth.models import Role
 from vat.db import db
@@ -146,7 +147,7 @@ def test_unknown_export_format_is_404(client, login):
 @pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's one write lock")
 def test_the_fund_statements_export_reads_its_figures_without_the_write_lock(app, client, login, world):
     login(Role.FUND_MANAGER, "")
-    read_without_the_write_lock(app, client, "/reports/fund/export.xlsx?start=2021-01-01&end=2021-12-31")
+    locked_for_its_audit_row(app, client, "/reports/fund/export.xlsx?start=2021-01-01&end=2021-12-31")
 
 
 def test_fund_statement_pdf_renders(app, client, login, world):

@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.conftest import row_count, sign_in
+from tests.conftest import BACKEND, row_count, sign_in
 from tests.security.forms import rendered_values
-from tests.statements import counting
+from tests.statements import counting, locked_for_its_audit_row
 from tests.vat.conftest import assist, contact, register, share
 from vat import audit, jobs
 from vat.allegations import services as allegations
@@ -149,6 +149,16 @@ def test_journey_register_link_refer_complete_inform_and_see_the_timeline(
         "allegation.link_victim",
     } <= set(actions)
     assert NAME not in client.get("/vat/victims").get_data(as_text=True)  # lists show case codes
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's one write lock")
+def test_a_victims_page_takes_the_write_lock_for_its_audit_row_alone(
+    app: Flask, client: FlaskClient, own_victim: int
+) -> None:
+    """Every other writer waits while one holds SQLite's write lock: the page reads without it,
+    and the identity is shown once its reading is recorded, in a short transaction of its own."""
+    locked_for_its_audit_row(app, client, f"/vat/victims/{own_victim}", reading="vat_victim")
+    assert row_count(app, audit.AuditEvent, audit.AuditEvent.action == "victim.view_identity") == 1
 
 
 def test_form_errors_name_the_field_and_save_nothing(

@@ -41,11 +41,11 @@ from vat.auth.forms import (
 )
 from vat.auth.models import User, UserSession
 from vat.auth.policy import public, signed_in
-from vat.db import BeginMode, begin_mode, db, utcnow
+from vat.db import db, utcnow
 from vat.errors import DomainError
 from vat.extensions import login_manager
 from vat.inputs import InvalidField
-from vat.submission import show_refusal, text, writes
+from vat.submission import show_refusal, text, writes, written_apart
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -66,10 +66,8 @@ def identify() -> None:
     row, g.unseen_notices = services.find_session(token)
     upkeep = services.upkeep_due(row) if row is not None and row.user.active else services.Upkeep.END
     if row is not None and upkeep is not services.Upkeep.NONE:
-        db.session.commit()  # end the reading transaction; the write begins its own
-        with begin_mode(BeginMode.IMMEDIATE):
+        with written_apart():
             services.keep_up(row, upkeep)
-            db.session.commit()
     if upkeep is services.Upkeep.END:
         session.clear()
         return

@@ -46,7 +46,7 @@ from vat.inputs import today
 from vat.paging import page_number
 from vat.plausibility import checked
 from vat.sorting import without_sort
-from vat.submission import form_values, submit, writes
+from vat.submission import form_values, submit, written_apart
 from vat.victims import identity
 from vat.victims import listing as victim_listing
 from vat.victims.models import Victim
@@ -190,11 +190,10 @@ def choose_victim() -> str | tuple[str, int] | Response:
 
 @bp.get("/<int:claim_id>")
 @requires(Permission.VIEW_IDENTITY)
-@writes  # the father's identity shown is audited
 def show(claim_id: int) -> str:
     claim = load_claim(claim_id)
-    identity_shown = pipeline.read_father_identity(actor=current_user, claim=claim)
-    db.session.commit()
+    with written_apart():  # the father's identity shown once its reading is recorded
+        identity_shown = pipeline.read_father_identity(actor=current_user, claim=claim)
     plan = support.schedule(claim.orders, claim.payments) if claim.orders else None
     return render_template(
         "vat/claims/show.html",

@@ -22,13 +22,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from vat import audit
 from vat.auth.actor import Actor
 from vat.auth.policy import Permission, requires
-from vat.db import BeginMode, begin_mode, db
 from vat.paging import PAGE_SIZES, Page, page_number, page_of_rows
 from vat.reports import populations
 from vat.reports.exports import blocks, csv_lines, file_size, xlsx_file
 from vat.reports.forms import PeriodForm, ReportForm, VictimFilterForm
 from vat.reports.scope import VictimFilters, sees_rows, threshold
-from vat.submission import writes
+from vat.submission import writes, written_apart
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -229,8 +228,7 @@ def route_grouped(
 def audit_export(report: str, fmt: str, filters: dict[str, Any], rows: int) -> None:
     """The export's audit row, in a short transaction of its own that takes the write lock: the
     request read its figures without it."""
-    db.session.commit()  # end the reading transaction
-    with begin_mode(BeginMode.IMMEDIATE):
+    with written_apart():
         audit.record(
             "report.export",
             actor=current_user,
@@ -239,7 +237,6 @@ def audit_export(report: str, fmt: str, filters: dict[str, Any], rows: int) -> N
             address=request.remote_addr,
             detail={"format": fmt, "filters": filters, "rows": rows},
         )
-        db.session.commit()
 
 
 def download(name: str, fmt: str, body: Any) -> Response:

@@ -23,7 +23,7 @@ from vat.inputs import InvalidField
 from vat.paging import page_number, page_size
 from vat.record_form import RecordForm
 from vat.sorting import without_sort
-from vat.submission import act, writes
+from vat.submission import act, written_apart
 from vat.victims import identity, labels, letters, listing, needs, outcomes, payments, timeline
 from vat.victims.forms import LinkAllegationForm, NameSearchForm, SearchForm, StatusForm, VictimForm
 from vat.victims.models import Victim
@@ -170,12 +170,11 @@ VICTIM_FORM.route(
 
 @bp.get("/victims/<int:victim_id>")
 @requires(Permission.VIEW_IDENTITY)
-@writes
 def show(victim_id: int) -> str:
     victim = load_victim(victim_id)
     timeline.load_victim_file(victim)
-    person = identity.read_identity(actor=current_user, victim=victim)
-    db.session.commit()
+    with written_apart():  # the identity shown once its reading is recorded
+        person = identity.read_identity(actor=current_user, victim=victim)
     rule_list = clock.rules()
     return render_template(
         "vat/victims/show.html",
