@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from vat.auth.policy import Permission, requires
 from vat.plausibility import Usual, checked
-from vat.submission import form_values, submit, writes
+from vat.submission import form_values, submit
 
 P = TypeVar("P")
 F = TypeVar("F", bound=FlaskForm)
@@ -78,8 +78,8 @@ class FormOn(Generic[P, F]):
     its POST records it through one service, flashes `done` and goes on to the parent's page at
     the anchor `then` (or to `then(parent, result)`). The service is `service`, called with the
     acting user, the parent (by the parent's name) and the form's values; or `record(form, parent)`
-    where it needs more. Both pages show `title`, `button` and what `more` adds. `prefill_writes`
-    when filling the form writes (e.g. audits an identity read and commits it)."""
+    where it needs more. Both pages show `title`, `button` and what `more` adds. A `prefill` that
+    writes (audits an identity it shows) does so in `vat.submission.written_apart`."""
 
     path: str  # below the parent's URL
     title: Any  # lazy strings, translated as the page renders
@@ -90,7 +90,6 @@ class FormOn(Generic[P, F]):
     record: Callable[[F, P], Any] | None = None
     button: Any = None
     prefill: Callable[[F, P], None] = _nothing
-    prefill_writes: bool = False
     choices: Callable[[F, P], None] = _nothing  # the options that depend on the parent
     more: Callable[[P], dict[str, Any]] = _no_more
     refused_status: int | None = None  # the parent's, unless given
@@ -148,7 +147,5 @@ def route_form(kind: Parent[P], show: str, save: str, row: FormOn[P, Any]) -> No
 
     allowed = requires(row.permission)
     url = f"{kind.url}/{row.path}"
-    kind.bp.add_url_rule(
-        url, show, allowed(writes(show_form) if row.prefill_writes else show_form), methods=["GET"]
-    )
+    kind.bp.add_url_rule(url, show, allowed(show_form), methods=["GET"])
     kind.bp.add_url_rule(url, save, allowed(save_form), methods=["POST"])

@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from vat.auth.policy import Permission, requires
-from vat.submission import form_values, submit, writes
+from vat.submission import form_values, submit
 
 R = TypeVar("R")
 F = TypeVar("F", bound=FlaskForm)
@@ -25,8 +25,8 @@ F = TypeVar("F", bound=FlaskForm)
 class RecordForm(Generic[R, F]):
     """The page shows `template` with the form and the record as `name` (None while it is new).
     `form(record)` makes the form with its choices, for a new record (None) or the one edited;
-    `page_form(record)` the form the page's GET shows, filled (`form`'s when not given;
-    `edit_writes` when filling it for an edit writes, e.g. audits an identity read). A save
+    `page_form(record)` the form the page's GET shows, filled (`form`'s when not given; one that
+    writes, auditing an identity it shows, does so in `vat.submission.written_apart`). A save
     calls `create`, or `update` with the record as `name`, with the acting user and the form's
     values (less the `kept` fields, which an edit does not change), flashes `created` or
     `updated` and goes on to `then(record)`; a refusal shows the form again, its message on its
@@ -41,7 +41,6 @@ class RecordForm(Generic[R, F]):
     updated: str | LazyString
     then: Callable[[R], str]
     page_form: Callable[[R | None], F] | None = None
-    edit_writes: bool = False
     kept: tuple[str, ...] = ()
     refused_status: int = 422
 
@@ -112,7 +111,5 @@ class RecordForm(Generic[R, F]):
         allowed = requires(permission)
         bp.add_url_rule(new_url, "new", allowed(new), methods=["GET"])
         bp.add_url_rule(new_url, "create", allowed(create), methods=["POST"])
-        bp.add_url_rule(
-            edit_url, "edit", allowed(writes(edit) if self.edit_writes else edit), methods=["GET"]
-        )
+        bp.add_url_rule(edit_url, "edit", allowed(edit), methods=["GET"])
         bp.add_url_rule(edit_url, "update", allowed(update), methods=["POST"])

@@ -152,13 +152,21 @@ def test_journey_register_link_refer_complete_inform_and_see_the_timeline(
 
 
 @pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's one write lock")
-def test_a_victims_page_takes_the_write_lock_for_its_audit_row_alone(
+def test_a_victims_pages_take_the_write_lock_for_their_audit_row_alone(
     app: Flask, client: FlaskClient, own_victim: int
 ) -> None:
-    """Every other writer waits while one holds SQLite's write lock: the page reads without it,
-    and the identity is shown once its reading is recorded, in a short transaction of its own."""
+    """Every other writer waits while one holds SQLite's write lock: the victim's page, its edit
+    form and a service's read without it, and show the identity (or the service's notes) once its
+    reading is recorded, in a short transaction of its own."""
+    with app.app_context():
+        victim = db.session.get_one(Victim, own_victim)
+        service_id = assist(victim.advocate, victim).id
+        db.session.commit()
     locked_for_its_audit_row(app, client, f"/vat/victims/{own_victim}", reading="vat_victim")
-    assert row_count(app, audit.AuditEvent, audit.AuditEvent.action == "victim.view_identity") == 1
+    locked_for_its_audit_row(app, client, f"/vat/victims/{own_victim}/edit", reading="vat_victim")
+    locked_for_its_audit_row(app, client, f"/vat/victims/{own_victim}/assistance/{service_id}")
+    assert row_count(app, audit.AuditEvent, audit.AuditEvent.action == "victim.view_identity") == 2
+    assert row_count(app, audit.AuditEvent, audit.AuditEvent.action == "victim.view_record") == 1
 
 
 def test_form_errors_name_the_field_and_save_nothing(

@@ -40,7 +40,6 @@ from vat.claims.forms import (
 )
 from vat.claims.labels import claim_label
 from vat.claims.models import Claim, ClaimStep
-from vat.db import db
 from vat.forms_on_parent import FormOn, route_form
 from vat.inputs import today
 from vat.paging import page_number
@@ -227,8 +226,8 @@ def _father_choices(form: FatherForm, _claim: Claim) -> None:
 
 def _prefill_father(form: FatherForm, claim: Claim) -> None:
     """The father's identity shown is audited, and the audit row committed before the page."""
-    identity_shown = pipeline.read_father_identity(actor=current_user, claim=claim)
-    db.session.commit()
+    with written_apart():
+        identity_shown = pipeline.read_father_identity(actor=current_user, claim=claim)
     form.process(
         data={
             **identity_shown,
@@ -249,7 +248,6 @@ route_form(
         form_class=FatherForm,
         choices=_father_choices,
         prefill=_prefill_father,
-        prefill_writes=True,
         service=pipeline.update_father,
         done=_l("Alleged father's details saved."),
     ),

@@ -132,8 +132,8 @@ def _victim_page_form(victim: Victim | None) -> VictimForm:
     if victim is None:
         form.advocate_id.data = str(current_user.id)
         return form
-    person = identity.read_identity(actor=current_user, victim=victim)
-    db.session.commit()
+    with written_apart():
+        person = identity.read_identity(actor=current_user, victim=victim)
     form.process(data={**person, "date_of_birth": None})
     form.country_code.data = victim.country_code
     form.mission.data = victim.mission
@@ -154,7 +154,6 @@ VICTIM_FORM: RecordForm[Victim, VictimForm] = RecordForm(
     updated=_l("Victim updated."),
     then=victim_url,
     page_form=_victim_page_form,
-    edit_writes=True,
 )
 VICTIM_FORM.route(
     bp,

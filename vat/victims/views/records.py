@@ -16,9 +16,8 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # in WTForms 3.3, not its 3.2 stubs
 
 from vat.auth.policy import Permission, requires
-from vat.db import db
 from vat.plausibility import Usual, checked
-from vat.submission import text, writes
+from vat.submission import text, written_apart
 from vat.victims import assistance, family, identity, outcomes, providers
 from vat.victims.forms import AssistanceForm, ChildForm, CommunicationForm, provider_choices
 from vat.victims.models import Assistance, Child, Victim
@@ -107,8 +106,8 @@ def _record_pages(kind: OnFile[Any]) -> None:
     def edit(victim_id: int, **ids: int) -> str:
         victim = load_victim(victim_id)
         record = on_file(victim, kind.model, ids[kind.id_name])
-        identity.record_read(actor=current_user, victim=victim, what=kind.name, record_id=record.id)
-        db.session.commit()
+        with written_apart():
+            identity.record_read(actor=current_user, victim=victim, what=kind.name, record_id=record.id)
         return VICTIM.show(kind.form(victim, obj=record), victim, title=kind.edit_title)
 
     def update(victim_id: int, **ids: int) -> Response | tuple[str, int]:
@@ -129,7 +128,7 @@ def _record_pages(kind: OnFile[Any]) -> None:
     allowed = requires(Permission.EDIT_CASES)
     bp.add_url_rule(f"{many}/new", f"new_{kind.name}", allowed(new), methods=["GET"])
     bp.add_url_rule(f"{many}/new", f"create_{kind.name}", allowed(create), methods=["POST"])
-    bp.add_url_rule(one, f"edit_{kind.name}", allowed(writes(edit)), methods=["GET"])
+    bp.add_url_rule(one, f"edit_{kind.name}", allowed(edit), methods=["GET"])
     bp.add_url_rule(one, f"update_{kind.name}", allowed(update), methods=["POST"])
 
 
