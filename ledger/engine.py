@@ -335,6 +335,7 @@ def _book(actor: Actor | None, ledger: Ledger, events: list[tuple[Event, str]]) 
         postings.append(rows)
     ids = writes.write(actor, ledger, entries, postings, _audited)
     ledger.seq, ledger.hash, ledger.running = entries[-1]["seq"], prev_hash, running
+    ledger.sums.clear()
     return [entry | {"id": entry_id} for entry, entry_id in zip(entries, ids, strict=True)]
 
 
@@ -527,19 +528,28 @@ def account_id_read(code: str) -> ScalarSelect[int]:
 
 def usd_balance(code: str, **dims: Any) -> Decimal:
     """An account's US-dollar balance, debit positive, optionally for one dimension value."""
-    query = select(func.coalesce(func.sum(Posting.usd_minor), 0)).where(
-        Posting.account_id == account_id(code)
-    )
-    for name, value in dims.items():
-        query = query.where(getattr(Posting, name) == value)
-    return cents(db.session.scalar(query) or 0)
+    return cents(_summed(Posting.usd_minor, code, None, dims))
 
 
 def currency_balance(code: str, currency: str, **dims: Any) -> Decimal:
     """An account's balance in one original currency, debit positive."""
-    query = select(func.coalesce(func.sum(Posting.amount_minor), 0)).where(
-        Posting.account_id == account_id(code), Posting.currency == currency
-    )
+    return from_minor(_summed(Posting.amount_minor, code, currency, dims), currency)
+
+
+def _summed(column: Any, code: str, currency: str | None, dims: dict[str, Any]) -> int:
+    """The sum of `column` over the account's postings (in `currency`, if given) matching `dims`;
+    under the ledger's lock read once until the transaction writes postings (a receipt's check
+    and its clearing line ask the same)."""
+    known = transaction_memo().get("ledger")
+    asked = (column.key, code, currency, *sorted(dims.items()))
+    if known is not None and asked in known.sums:
+        return known.sums[asked]
+    query = select(func.coalesce(func.sum(column), 0)).where(Posting.account_id == account_id(code))
+    if currency is not None:
+        query = query.where(Posting.currency == currency)
     for name, value in dims.items():
         query = query.where(getattr(Posting, name) == value)
-    return from_minor(db.session.scalar(query) or 0, currency)
+    summed = int(db.session.scalar(query) or 0)
+    if known is not None:
+        known.sums[asked] = summed
+    return summed

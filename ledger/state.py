@@ -1,5 +1,6 @@
 """What a transaction holding the ledger's lock knows of the ledger: the chain's head, each
-account and its running balance, the closed months and the idempotency keys looked up.
+account and its running balance, the closed months, the idempotency keys looked up and the
+balances summed.
 
 Read once, in one statement, and carried from booking to booking by the engine: nobody else can
 change the ledger until the transaction ends (the lock), and the transaction forgets it when it
@@ -9,7 +10,7 @@ same statement and handed to `vat.audit`, which carries it the same way."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -42,13 +43,22 @@ class Ledger:
     running: dict[int, int]  # each account's US-dollar balance in minor units, by account id
     closed: set[date]  # the closed months
     keys: dict[str, Booked | None]  # the idempotency keys looked up so far (None: not booked)
+    # Balances summed so far (`engine.currency_balance`, `usd_balance`), in minor units, by what
+    # was asked; forgotten whenever postings are written.
+    sums: dict[tuple[Any, ...], int] = field(default_factory=dict)
     # PostgreSQL: an entry id drawn with the last key looked up, for the booking that may follow
     # to write everything in one statement (`ledger.writes`); spent by the next write.
     spare_id: int | None = None
 
     def copy(self) -> Ledger:
         """Its own copy, for a savepoint (`vat.db.transaction_memo`): what changes in place copied."""
-        return replace(self, running=dict(self.running), closed=set(self.closed), keys=dict(self.keys))
+        return replace(
+            self,
+            running=dict(self.running),
+            closed=set(self.closed),
+            keys=dict(self.keys),
+            sums=dict(self.sums),
+        )
 
 
 def known(key: str | None = None) -> Ledger:

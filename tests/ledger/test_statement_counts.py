@@ -95,3 +95,30 @@ def test_a_second_booking_in_the_same_transaction_reads_only_its_key(ctx: Flask,
         assert len(reads) == 1 and "idempotency_key" in reads[0], sent
         if db.engine.dialect.name == "postgresql":  # the key read with a new entry id: one write
             assert len(sent) == 2, sent
+
+
+def test_a_balance_is_summed_once_under_the_lock_until_postings_are_written(ctx: Flask, fund: Fund) -> None:
+    """A receipt against a pledge checks what is outstanding and then clears it at the same
+    balance: read once. A booking in between is seen, in the savepoint it was written in and in
+    its transaction once released; a savepoint rolled back takes its view with it."""
+    fund.contribute("1000")
+    db.session.commit()
+    with ctx.app_context():
+        engine.lock()
+        engine.begin(key(), {})  # the ledger read under the lock
+        with statements() as sent:
+            assert engine.currency_balance(CASH, "USD") == Decimal("1000")
+            assert engine.usd_balance(CASH) == Decimal("1000")
+            assert engine.currency_balance(CASH, "USD") == Decimal("1000")
+            assert engine.usd_balance(CASH) == Decimal("1000")
+        assert len(sent) == 2, sent  # each sum once
+        with db.session.begin_nested():
+            form_booking(None, "10")
+            assert engine.currency_balance(CASH, "USD") == Decimal("1010")
+        assert engine.currency_balance(CASH, "USD") == engine.usd_balance(CASH) == Decimal("1010")
+        savepoint = db.session.begin_nested()
+        form_booking(None, "5")
+        assert engine.currency_balance(CASH, "USD") == Decimal("1015")
+        savepoint.rollback()
+        assert engine.currency_balance(CASH, "USD") == Decimal("1010")
+        db.session.commit()
