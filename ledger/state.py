@@ -46,9 +46,10 @@ class Ledger:
     # Balances summed so far (`engine.currency_balance`, `usd_balance`), in minor units, by what
     # was asked; forgotten whenever postings are written.
     sums: dict[tuple[Any, ...], int] = field(default_factory=dict)
-    # PostgreSQL: an entry id drawn with the last key looked up, for the booking that may follow
-    # to write everything in one statement (`ledger.writes`); spent by the next write.
-    spare_id: int | None = None
+    # PostgreSQL: entry ids drawn with the keys looked up, in the order drawn, for the bookings
+    # that may follow to write everything in one statement (`ledger.writes`); each single booking
+    # spends the first, another write forgets them.
+    spare_ids: list[int] = field(default_factory=list)
 
     def copy(self) -> Ledger:
         """Its own copy, for a savepoint (`vat.db.transaction_memo`): what changes in place copied."""
@@ -58,6 +59,7 @@ class Ledger:
             closed=set(self.closed),
             keys=dict(self.keys),
             sums=dict(self.sums),
+            spare_ids=list(self.spare_ids),
         )
 
 
@@ -71,7 +73,7 @@ def known(key: str | None = None) -> Ledger:
             if draws:
                 found = db.session.execute(_key_read(), {"key": key}).one()
                 ledger.keys[key] = Booked(found.key_id, found.key_hash) if found.key_id else None
-                ledger.spare_id = found.next_id
+                ledger.spare_ids.append(found.next_id)
             else:
                 ledger.keys |= {key: None} | booked_keys([key])
         return ledger
@@ -90,7 +92,7 @@ def known(key: str | None = None) -> Ledger:
         running={row.id: row.running or 0 for row in rows},
         closed={date.fromisoformat(month) for month in (first.closed or "").split(",") if month},
         keys={} if key is None else {key: Booked(first.key_id, first.key_hash) if first.key_id else None},
-        spare_id=first.next_id if draws else None,
+        spare_ids=[first.next_id] if draws else [],
     )
     transaction_memo()["ledger"] = ledger
     return ledger
@@ -98,12 +100,16 @@ def known(key: str | None = None) -> Ledger:
 
 def look_up(keys: list[str]) -> None:
     """Look up at once the `keys` the bookings of this transaction will use (an import's rows),
-    unless each booking reads its key with the entry id it draws (PostgreSQL: `known`)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return
+    and on PostgreSQL draw an entry id for each new one, so that each booking writes in one
+    statement without a read of its own (`known`)."""
     ledger = known()
     unknown = [key for key in keys if key not in ledger.keys]
     ledger.keys |= dict.fromkeys(unknown) | booked_keys(unknown)
+    if unknown and db.session.get_bind().dialect.name == "postgresql":
+        draws = select(func.nextval(literal_column("'ledger_entry_id_seq'"))).select_from(
+            func.generate_series(1, len(unknown))
+        )
+        ledger.spare_ids += db.session.scalars(draws).all()
 
 
 def _key_columns(draws: bool) -> list[Any]:

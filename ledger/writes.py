@@ -34,10 +34,12 @@ def write(
 ) -> list[int]:
     """Write `entries` (each with its `postings`), their balances and audit events; the entries'
     ids in order. Spends the id drawn in advance, if any."""
-    spare, ledger.spare_id = ledger.spare_id, None
-    if spare is not None and len(entries) == 1:
+    if ledger.spare_ids and len(entries) == 1:
+        # The smallest: an entry's id follows the one before it in the chain (`ledger verify`).
+        spare = ledger.spare_ids.pop(0)
         _write_at_once(actor, spare, entries[0], postings[0], audited)
         return [spare]
+    ledger.spare_ids.clear()  # the sequence's next ids go to these entries: those drawn are below
     ids = _insert(entries, postings)
     balances.add(entries, postings)  # in this transaction: the figures are exact once it commits
     project_balances.add(entries, postings)

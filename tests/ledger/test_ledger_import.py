@@ -18,6 +18,7 @@ from ledger import engine
 from ledger.engine import CASH, PLEDGES_RECEIVABLE, WITHHELD_RECEIVABLE
 from ledger.models import Donor, DonorKind, Entry, Pledge, Receipt, Withholding, WithholdingTransfer
 from ledger.services import contributions, ledger_import
+from ledger.verify import verify
 from tests.ledger.conftest import run_together
 from tests.statements import statements_sent
 from vat.audit import AuditEvent
@@ -85,6 +86,8 @@ def test_a_history_books_through_the_services(fund):
     entries = db.session.scalars(select(Entry)).all()
     assert len(entries) == 5  # a donor books nothing; rates are not entries
     assert {e.maker_id for e in entries} <= {fund.maker.id}
+    db.session.commit()
+    assert verify(anchored=False).problem is None  # entry ids in chain order, each hash and sum
 
 
 def test_every_error_of_every_row_and_nothing_saved(fund):
