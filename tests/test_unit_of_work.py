@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +20,7 @@ from tests import conftest
 from tests.conftest import BACKEND, make_app, sign_in
 from tests.statements import statements_sent
 from vat import audit
-from vat.auth.models import LoginThrottle, Role, User
+from vat.auth.models import LoginThrottle, Role, User, UserSession
 from vat.auth.policy import public
 from vat.db import db, utcnow
 from vat.submission import writes
@@ -194,3 +196,32 @@ def test_a_saved_write_is_never_answered_busy(
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     with app.app_context():
         assert saved(db.session.get(User, user.id))
+
+
+def test_a_reading_page_leaves_the_sessions_touch_to_later_while_another_writer_holds_the_lock(
+    app: Flask, client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    """The 30-second note that a session was seen is not worth a wait: while another writer holds
+    SQLite's write lock a page that reads answers at once and leaves it to a later request."""
+    login(Role.ADVOCATE, "CAF")
+
+    def seen_ago() -> timedelta:
+        with app.app_context():
+            return utcnow() - db.session.scalars(select(UserSession)).one().last_seen_at
+
+    with app.app_context():
+        db.session.scalars(select(UserSession)).one().last_seen_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()  # a touch is due
+    blocker = sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    blocker.isolation_level = None
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        began = time.monotonic()
+        assert client.get("/vat/victims").status_code == 200
+        assert time.monotonic() - began < 2  # not the 5 s any writer waits
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert seen_ago() > timedelta(seconds=50)  # left for later
+    assert client.get("/vat/victims").status_code == 200
+    assert seen_ago() < timedelta(seconds=5)

@@ -164,6 +164,7 @@ _begin_mode: contextvars.ContextVar[BeginMode] = contextvars.ContextVar(
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+_waits_its_turn: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_waits_its_turn", default=True)
 # How long SQLite's WAL may grow before a web server's commit copies it into the database file
 # itself (`leave_checkpoints_to_the_worker`): ~80 MB of 4 KB pages, above a 10,000-row import's.
 SERVER_CHECKPOINT_PAGES = 20_000
@@ -252,7 +253,7 @@ def _begin_immediate(connection: Any) -> None:
             connection.exec_driver_sql(BeginMode.IMMEDIATE.value)
             return
         except OperationalError as error:
-            if "database is locked" not in str(error.orig):
+            if "database is locked" not in str(error.orig) or not _waits_its_turn.get():
                 raise
         deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
         while True:
@@ -291,6 +292,22 @@ def set_begin_mode(mode: BeginMode) -> contextvars.Token[BeginMode]:
 
 def reset_begin_mode(token: contextvars.Token[BeginMode]) -> None:
     _begin_mode.reset(token)
+
+
+@contextlib.contextmanager
+def only_if_free() -> Iterator[None]:
+    """SQLite: an IMMEDIATE transaction begun within asks for the write lock once and, if another
+    writer holds it, fails at once ("database is locked") instead of waiting its turn."""
+    token = _waits_its_turn.set(False)
+    try:
+        yield
+    finally:
+        _waits_its_turn.reset(token)
+
+
+def is_locked(error: OperationalError) -> bool:
+    """The error of a transaction refused SQLite's write lock (another writer holds it)."""
+    return "database is locked" in str(error.orig)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
 from vat.auth import notices, resets, services, throttle
@@ -41,7 +42,7 @@ from vat.auth.forms import (
 )
 from vat.auth.models import User, UserSession
 from vat.auth.policy import public, signed_in
-from vat.db import db, utcnow
+from vat.db import db, is_locked, only_if_free, utcnow
 from vat.errors import DomainError
 from vat.extensions import login_manager
 from vat.inputs import InvalidField
@@ -65,13 +66,28 @@ def identify() -> None:
         return
     row, g.unseen_notices = services.find_session(token)
     upkeep = services.upkeep_due(row) if row is not None and row.user.active else services.Upkeep.END
-    if row is not None and upkeep is not services.Upkeep.NONE:
+    if row is not None and upkeep is services.Upkeep.END:
         with written_apart():
             services.keep_up(row, upkeep)
+    elif row is not None and upkeep is services.Upkeep.TOUCH:
+        _touch(row)
     if upkeep is services.Upkeep.END:
         session.clear()
         return
     g.user_session = row
+
+
+def _touch(row: UserSession) -> None:
+    """Record that the session was seen, unless another writer holds SQLite's write lock (an
+    import's save, a booking): a touch is only a note, left to a later request, so that a page
+    that reads never waits for the lock. Left out, the session can only end sooner, not later."""
+    try:
+        with only_if_free(), written_apart():
+            services.keep_up(row, services.Upkeep.TOUCH)
+    except OperationalError as error:
+        if not is_locked(error):
+            raise
+        db.session.rollback()
 
 
 @bp.post("/keep-alive")
