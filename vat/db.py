@@ -241,6 +241,11 @@ def _sqlite_on_begin(connection: Any) -> None:
         connection.exec_driver_sql(mode.value)
 
 
+def is_locked(error: OperationalError) -> bool:
+    """The error of a transaction refused SQLite's write lock (another writer holds it)."""
+    return "database is locked" in str(error.orig)
+
+
 def _begin_immediate(connection: Any) -> None:
     """BEGIN IMMEDIATE, asked again every millisecond while another writer holds SQLite's write
     lock, until the busy timeout. SQLite's own wait sleeps longer and longer between its tries (up
@@ -253,7 +258,7 @@ def _begin_immediate(connection: Any) -> None:
             connection.exec_driver_sql(BeginMode.IMMEDIATE.value)
             return
         except OperationalError as error:
-            if "database is locked" not in str(error.orig) or not _waits_its_turn.get():
+            if not is_locked(error) or not _waits_its_turn.get():
                 raise
         deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
         while True:
@@ -303,11 +308,6 @@ def only_if_free() -> Iterator[None]:
         yield
     finally:
         _waits_its_turn.reset(token)
-
-
-def is_locked(error: OperationalError) -> bool:
-    """The error of a transaction refused SQLite's write lock (another writer holds it)."""
-    return "database is locked" in str(error.orig)
 
 
 @contextlib.contextmanager
