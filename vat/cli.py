@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import click
@@ -224,16 +225,23 @@ def restore(path: Path, yes: bool) -> None:
     _after_restore(path)
 
 
-def _refuse_while_connected() -> None:
-    """Servers connected to the database would answer from a history being replaced under them."""
-    with db.engine.connect() as connection:
-        others = connection.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+def _refuse_while_connected(grace: float = 2.0) -> None:
+    """Servers connected to the database would answer from a history being replaced under them.
+    Only client backends count (autovacuum visits any database), and a client that has just
+    hung up (a backup's pg_dump) is given a moment to leave the list."""
+    deadline = time.monotonic() + grace
+    while True:
+        with db.engine.connect() as connection:
+            others = connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                )
             )
-        )
-    db.engine.dispose()
+        db.engine.dispose()
+        if not others or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
     if others:
         raise click.ClickException(
             f"{others} other connections to this database (app servers, workers?): stop them "
