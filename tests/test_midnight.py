@@ -81,3 +81,58 @@ def test_fixtures_made_before_midnight_hold_after_it(
         data={"purpose": "services", "given_on": today.isoformat(), "method": "written", "version": "1"},
     )
     assert response.status_code == 302  # yesterday's date is not refused as in the future
+
+
+# The calls that read the day or the time; at import they freeze it for the whole run.
+CLOCK_READS = {"today", "now", "utcnow", "time"}
+
+
+def _read_at_import(tree: Any) -> list[int]:
+    """Lines of `tree` (a module) that read the clock when the module is imported: anywhere but
+    inside a function's or a lambda's body (decorators and default values run at import)."""
+    import ast
+
+    found: list[int] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for part in [*node.decorator_list, *node.args.defaults, *node.args.kw_defaults]:
+                if part is not None:
+                    visit(part)
+            return
+        if isinstance(node, ast.Lambda):
+            return
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+            if name in CLOCK_READS:
+                found.append(node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def test_no_test_module_reads_the_day_at_import() -> None:
+    import ast
+    from pathlib import Path
+
+    frozen = [
+        f"{path.relative_to(Path(__file__).parent)}:{line}"
+        for path in sorted(Path(__file__).parent.rglob("*.py"))
+        for line in _read_at_import(ast.parse(path.read_text(), str(path)))
+    ]
+    assert frozen == [], "read the day in the test (the `today` or `clock` fixture), not at import"
+
+
+def test_the_check_finds_a_day_read_at_import() -> None:
+    import ast
+
+    source = (
+        "TODAY = date.today()\n"
+        "@pytest.mark.parametrize('on', [datetime.now(UTC)])\n"
+        "def test_it(on=time.time()):\n"
+        "    return date.today()\n"
+        "later = lambda: date.today()\n"
+    )
+    assert _read_at_import(ast.parse(source)) == [1, 2, 3]

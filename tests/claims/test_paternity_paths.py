@@ -23,14 +23,17 @@ from vat.errors import DomainError
 from vat.inputs import InvalidField
 from vat.victims import assistance
 
-TODAY = date.today()
+pytestmark = pytest.mark.usefixtures("clock")  # the day stands still through each test
+
+
+def days_from_today(days: int = 0) -> date:
+    """Read when the test runs, never at import: a run may cross midnight."""
+    return date.today() + timedelta(days=days)
 
 
 def pregnancy_claim(advocate, expected: date | None = None) -> Claim:  # type: ignore[no-untyped-def]
     victim = new_victim(advocate, children=0)
-    return open_claim(
-        advocate, victim, child_ids=[], expected_birth_on=expected or TODAY + timedelta(days=90)
-    )
+    return open_claim(advocate, victim, child_ids=[], expected_birth_on=expected or days_from_today(90))
 
 
 def walk(advocate, claim: Claim, *steps: tuple[S, dict]) -> Claim:  # type: ignore[no-untyped-def]
@@ -46,11 +49,11 @@ REFER = (S.REFERRED, {"channel": "note_verbale"})
 
 
 def test_a_claim_opens_during_pregnancy_with_the_expected_birth(advocate):
-    claim = pregnancy_claim(advocate, TODAY + timedelta(days=120))
+    claim = pregnancy_claim(advocate, days_from_today(120))
     db.session.commit()
     db.session.expire_all()
     assert claim.expecting and claim.children == []
-    assert claim.expected_birth_on == TODAY + timedelta(days=120)
+    assert claim.expected_birth_on == days_from_today(120)
     stored = db.session.execute(
         text(f"SELECT expected_birth_on FROM vat_claim WHERE id = {claim.id}")
     ).scalar()  # noqa: S608
@@ -60,19 +63,23 @@ def test_a_claim_opens_during_pregnancy_with_the_expected_birth(advocate):
 def test_a_claim_needs_children_or_an_expected_birth_not_both_nor_neither(advocate):
     victim = new_victim(advocate)
     with pytest.raises(InvalidField, match="or for a pregnancy"):
-        open_claim(advocate, victim, expected_birth_on=TODAY + timedelta(days=30))
+        open_claim(advocate, victim, expected_birth_on=days_from_today(30))
     with pytest.raises(InvalidField, match="or give the expected birth date"):
         open_claim(advocate, victim, child_ids=[])
     with pytest.raises(InvalidField, match="within ten months"):
         open_claim(
-            advocate, victim, child_ids=[], opened_on=TODAY, expected_birth_on=TODAY + timedelta(days=400)
+            advocate,
+            victim,
+            child_ids=[],
+            opened_on=days_from_today(),
+            expected_birth_on=days_from_today(400),
         )
 
 
 def test_sampling_and_an_order_wait_for_the_child_then_the_child_is_linked(advocate):
     claim = walk(advocate, pregnancy_claim(advocate), (S.CONSENT_OBTAINED, {}), REFER, (S.DNA_REQUESTED, {}))
     refuse_move(advocate, claim, S.SAMPLES_TAKEN, "not born yet")
-    child = legal.link_child(actor=advocate, claim=claim, birth_date=TODAY, sex="female")
+    child = legal.link_child(actor=advocate, claim=claim, birth_date=days_from_today(), sex="female")
     assert claim.children == [child] and child in claim.victim.children and not claim.expecting
     assert claim.expected_birth_on is not None  # the expectation stays as it was recorded
     pipeline.advance(actor=advocate, claim=claim, to=S.SAMPLES_TAKEN)
@@ -193,8 +200,8 @@ def test_law_forum_representation_and_dates(advocate):
         forum="member_state_courts",
         representation="legal_aid",
         represented_by="Legal Aid Clinic, Dhaka (Ms R. Karim)",
-        filed_on=TODAY - timedelta(days=30),
-        hearing_on=TODAY + timedelta(days=60),
+        filed_on=days_from_today(-30),
+        hearing_on=days_from_today(60),
     )
     db.session.commit()
     db.session.expire_all()
@@ -204,7 +211,7 @@ def test_law_forum_representation_and_dates(advocate):
         "legal_aid",
     )
     assert claim.represented_by == "Legal Aid Clinic, Dhaka (Ms R. Karim)"
-    assert claim.hearing_on == TODAY + timedelta(days=60)  # a hearing may be ahead
+    assert claim.hearing_on == days_from_today(60)  # a hearing may be ahead
     raw = db.session.execute(text(f"SELECT represented_by FROM vat_claim WHERE id = {claim.id}")).scalar()  # noqa: S608
     assert str(raw).startswith("v1:")
     audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "claim.legal")).one()
@@ -216,14 +223,15 @@ def test_law_forum_representation_and_dates(advocate):
     [
         ({"representation": "legal_aid"}, "represented_by"),
         ({"representation": "none", "represented_by": "Someone"}, "representation"),
-        ({"filed_on": TODAY, "judgment_on": TODAY - timedelta(days=1)}, "judgment_on"),
-        ({"judgment_on": TODAY + timedelta(days=1)}, "judgment_on"),
-        ({"hearing_on": TODAY + timedelta(days=4000)}, "hearing_on"),
+        ({"filed_on": 0, "judgment_on": -1}, "judgment_on"),  # dates: days from the test's day
+        ({"judgment_on": 1}, "judgment_on"),
+        ({"hearing_on": 4000}, "hearing_on"),
         ({"forum": "the moon"}, "forum"),
     ],
 )
 def test_legal_details_refused(advocate, values, field):
     claim = claim_at(advocate, S.REFERRED)
+    values = {name: days_from_today(v) if name.endswith("_on") else v for name, v in values.items()}
     with pytest.raises(InvalidField) as refused:
         legal.record_legal(actor=advocate, claim=claim, **values)
     assert refused.value.field == field
@@ -249,13 +257,13 @@ def test_the_dna_cost_keeps_its_currency_decimals_and_its_payer(advocate):
 
 def test_interim_support_is_a_service_on_the_victims_file_linked_to_the_claim(advocate):
     claim = claim_at(advocate, S.REFERRED)
-    give_consents(advocate, claim.victim, ("services",), given_on=TODAY - timedelta(days=20), version="v1")
+    give_consents(advocate, claim.victim, ("services",), given_on=days_from_today(-20), version="v1")
     service = assistance.record_assistance(
         actor=advocate,
         victim=claim.victim,
         service_type="material",
         status="referred",
-        referral_date=TODAY - timedelta(days=10),
+        referral_date=days_from_today(-10),
     )
     assert legal.unlinked_services(claim) == [service]
     legal.link_support(actor=advocate, claim=claim, assistance_id=service.id)

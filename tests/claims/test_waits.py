@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from flask_migrate import downgrade, upgrade
@@ -21,11 +22,12 @@ from vat.claims import correspondence, listing, pipeline, waits
 from vat.claims.models import Claim
 from vat.db import db
 
-TODAY = date.today()
+pytestmark = pytest.mark.usefixtures("clock")  # the day stands still through each test
 
 
 def days_ago(n: int) -> date:
-    return TODAY - timedelta(days=n)
+    """Read when the test runs, never at import: a run may cross midnight."""
+    return date.today() - timedelta(days=n)
 
 
 def letter(actor: User, claim: Claim, direction: str, on: date) -> None:

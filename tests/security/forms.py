@@ -119,7 +119,6 @@ def field_kind(field: Any) -> str:
 
 
 DEFAULTS = {
-    "date": (date.today() - timedelta(days=30)).isoformat(),
     "decimal": "10",
     "integer": "1",
     "boolean": "y",
@@ -136,6 +135,8 @@ def starting_values(fields: dict[str, str], page: str | None) -> dict[str, list[
             continue
         if proposed.get(name, [""]) != [""]:
             values[name] = proposed[name]
+        elif kind == "date":  # read as the form is filled: a run may cross midnight
+            values[name] = [(date.today() - timedelta(days=30)).isoformat()]
         elif kind in DEFAULTS:
             values[name] = [DEFAULTS[kind]]
     return values

@@ -18,7 +18,7 @@ from tests.security.forms import rendered_values
 from vat.auth.models import Role
 from vat.db import db
 
-YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+YESTERDAY = "{yesterday}"  # filled as the test runs (`records`)
 
 
 @dataclass
@@ -244,6 +244,7 @@ def records(app: Flask) -> dict[str, str | int]:
         )
         paying = next(c for c in claims if c.orders and c.current_step is not ClaimStep.CLOSED)
         return {
+            "yesterday": (date.today() - timedelta(days=1)).isoformat(),
             "victim_id": victim.id,
             "service_id": db.session.scalars(
                 select(Assistance.id).where(Assistance.victim_id == victim.id)

@@ -22,7 +22,15 @@ from vat.db import db
 from vat.victims.models import Communication, Consent
 
 SUMMARY = "Appel sur la suite du dossier"
-CALL = {"occurred_on": (date.today() - timedelta(days=1)).isoformat(), "channel": "phone", "summary": SUMMARY}
+
+
+def call() -> dict[str, str]:
+    """A call made yesterday, the day read when the test runs."""
+    return {
+        "occurred_on": (date.today() - timedelta(days=1)).isoformat(),
+        "channel": "phone",
+        "summary": SUMMARY,
+    }
 
 
 def test_the_consent_to_contact_is_recorded_and_the_communication_comes_back(
@@ -31,7 +39,7 @@ def test_the_consent_to_contact_is_recorded_and_the_communication_comes_back(
     victim_id = registered(app, login(Role.ADVOCATE, "CAF").id, consents=[])
     form_url = f"/vat/victims/{victim_id}/communications/new"
     later = (date.today() + timedelta(days=30)).isoformat()
-    refused = client.post(form_url, data={**CALL, "language": "Sango", "next_update_due": "2000-01-01"})
+    refused = client.post(form_url, data={**call(), "language": "Sango", "next_update_due": "2000-01-01"})
     page = refused.get_data(as_text=True)
     assert refused.status_code == 422
     assert set(errors_by_field(page)) == {"next_update_due"}  # the other refusal, on its field
@@ -51,7 +59,7 @@ def test_the_consent_to_contact_is_recorded_and_the_communication_comes_back(
     again = client.get(back.location).get_data(as_text=True)
     assert f"{SUMMARY}</textarea>" in again and 'value="Sango"' in again
     assert '<option selected value="phone">' in again
-    data = {**CALL, "language": "Sango", "next_update_due": later}
+    data = {**call(), "language": "Sango", "next_update_due": later}
     assert client.post(f"{form_url}?draft={token}", data=data).status_code == 302
     assert row_count(app, FormDraft) == 0  # recorded: the draft is gone
     assert row_count(app, Consent) == 1 and row_count(app, Communication) == 1
@@ -60,7 +68,7 @@ def test_the_consent_to_contact_is_recorded_and_the_communication_comes_back(
 def test_the_round_trip_keeps_each_draft_to_its_owner(
     drafted_for_its_owner: Callable[..., tuple[int, str, str]],
 ) -> None:
-    drafted_for_its_owner("communications", CALL, SUMMARY)
+    drafted_for_its_owner("communications", call(), SUMMARY)
 
 
 def test_the_communication_form_stays_refused_to_other_roles_scopes_and_without_csrf(
@@ -70,9 +78,9 @@ def test_the_communication_form_stays_refused_to_other_roles_scopes_and_without_
     victim_id = registered(app, make_user(Role.ADVOCATE, "CAF").id, consents=[])
     form_url = f"/vat/victims/{victim_id}/communications/new"
     sign_in(app, client, make_user(Role.FUND_MANAGER, ""))
-    assert client.get(form_url).status_code == 403 and client.post(form_url, data=CALL).status_code == 403
+    assert client.get(form_url).status_code == 403 and client.post(form_url, data=call()).status_code == 403
     sign_in(app, client, make_user(Role.ADVOCATE, "COD"))
-    assert client.get(form_url).status_code == 404 and client.post(form_url, data=CALL).status_code == 404
+    assert client.get(form_url).status_code == 404 and client.post(form_url, data=call()).status_code == 404
     guarded = csrf_client(Role.ADVOCATE, "CAF")
-    assert guarded.post(form_url, data=CALL).status_code == 400
+    assert guarded.post(form_url, data=call()).status_code == 400
     assert row_count(app, FormDraft) == 0 and row_count(app, Communication) == 0

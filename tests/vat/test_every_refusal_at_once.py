@@ -21,7 +21,10 @@ from vat.inputs import InvalidFields
 from vat.victims import family
 from vat.victims.models import Assistance, Communication, Feedback, Need, Provider, Victim
 
-LATER = (date.today() + timedelta(days=30)).isoformat()
+
+def later() -> str:
+    """A day ahead, read when the test runs."""
+    return (date.today() + timedelta(days=30)).isoformat()
 
 
 def test_a_service_shows_every_refusal_on_its_field(app: Flask, client: FlaskClient, own_victim: int) -> None:
@@ -29,8 +32,8 @@ def test_a_service_shows_every_refusal_on_its_field(app: Flask, client: FlaskCli
         "service_type": "medical",
         "status": "referred",
         "funding_source": "unknown",
-        "start_date": LATER,
-        "end_date": LATER,
+        "start_date": later(),
+        "end_date": later(),
         "cost": "120",
         "currency": "ZZZ",
     }
@@ -42,7 +45,7 @@ def test_a_service_shows_every_refusal_on_its_field(app: Flask, client: FlaskCli
 
 
 def test_a_cost_refused_still_asks_for_its_currency(app: Flask, client: FlaskClient, own_victim: int) -> None:
-    data = {"service_type": "medical", "status": "referred", "cost": "1e14", "referral_date": LATER}
+    data = {"service_type": "medical", "status": "referred", "cost": "1e14", "referral_date": later()}
     shown = errors_by_field(
         client.post(f"/vat/victims/{own_victim}/assistance/new", data=data).get_data(as_text=True)
     )
@@ -54,7 +57,7 @@ def test_a_communication_shows_every_refusal_on_its_field(
     app: Flask, client: FlaskClient, login: Callable[..., Any]
 ) -> None:
     victim_id = registered(app, login(Role.ADVOCATE, "CAF").id, consents=[])  # no consent to contact
-    data = {"occurred_on": LATER, "channel": "phone", "by_whom": "Awa"}
+    data = {"occurred_on": later(), "channel": "phone", "by_whom": "Awa"}
     page = client.post(f"/vat/victims/{victim_id}/communications/new", data=data).get_data(as_text=True)
     assert set(errors_by_field(page)) == {"occurred_on"}
     # The missing consent in the same answer, with the link that records it (and comes back).
@@ -69,12 +72,12 @@ def test_a_need_and_a_feedback_show_every_refusal_on_its_field(
     assert client.post(f"/vat/victims/{own_victim}/assistance/new", data=service).status_code == 302
     with app.app_context():
         service_id = db.session.scalar(select(func.max(Assistance.id)))
-    data = {"need_type": "legal", "status": "met", "reason": "no_funds", "assessed_on": LATER}
+    data = {"need_type": "legal", "status": "met", "reason": "no_funds", "assessed_on": later()}
     shown = errors_by_field(
         client.post(f"/vat/victims/{own_victim}/needs/new", data=data).get_data(as_text=True)
     )
     assert set(shown) == {"reason", "assessed_on"}
-    data = {"satisfaction": "unsure", "complaint_text": "Rude", "follow_up_on": LATER, "given_on": LATER}
+    data = {"satisfaction": "unsure", "complaint_text": "Rude", "follow_up_on": later(), "given_on": later()}
     page = client.post(f"/vat/victims/{own_victim}/assistance/{service_id}/feedback/new", data=data)
     shown = errors_by_field(page.get_data(as_text=True))
     assert set(shown) == {"complaint", "follow_up_needed", "given_on"}
@@ -90,7 +93,7 @@ def test_a_provider_shows_every_refusal_on_its_field(
         "name": "Clinique Espoir",
         "country_code": "CAF",
         "availability": "available",
-        "availability_on": LATER,
+        "availability_on": later(),
     }
     shown = errors_by_field(client.post("/vat/providers/new", data=data).get_data(as_text=True))
     assert set(shown) == {"service_types", "availability_on"}

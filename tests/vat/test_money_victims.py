@@ -19,16 +19,18 @@ from vat.inputs import InvalidField
 from vat.victims import assistance
 from vat.victims.models import Assistance
 
-AGO = date.today() - timedelta(days=40)
+
+def forty_days_ago() -> date:
+    return date.today() - timedelta(days=40)
 
 
 def completed(**values: Any) -> dict[str, Any]:
     return {
         "service_type": "material",
         "status": "completed",
-        "referral_date": AGO,
-        "start_date": AGO,
-        "end_date": AGO,
+        "referral_date": forty_days_ago(),
+        "start_date": forty_days_ago(),
+        "end_date": forty_days_ago(),
         "funding_source": "agency",
         **values,
     }
@@ -60,14 +62,14 @@ def test_a_kwd_direct_support_payment_is_the_victims_assistance(actor: User, mak
     manager = db.session.get(User, make_user(Role.FUND_MANAGER, "").id)
     fund = Fund(manager)
     donor = contributions.create_donor(actor=manager, name="Donor K", kind=DonorKind.OTHER)
-    fund.rate("KWD", AGO.replace(day=1), "0.30")
-    fund.receive(donor, "1000.000", AGO, currency="KWD", bank_reference="BR-K")
-    payment = fund.pay(victim.case_code, "12.345", AGO, purpose="school fees", currency="KWD")
+    fund.rate("KWD", forty_days_ago().replace(day=1), "0.30")
+    fund.receive(donor, "1000.000", forty_days_ago(), currency="KWD", bank_reference="BR-K")
+    payment = fund.pay(victim.case_code, "12.345", forty_days_ago(), purpose="school fees", currency="KWD")
     assert payment.amount_minor == 12345
     service = db.session.scalar(select(Assistance).where(Assistance.ledger_entry_id == payment.entry_id))
     assert service is not None and (service.cost, service.currency) == (Decimal("12.345"), "KWD")
     with pytest.raises(InvalidField, match="KWD amounts have at most 3 decimal places"):
-        fund.pay(victim.case_code, "12.3456", AGO, purpose="school fees", currency="KWD")
+        fund.pay(victim.case_code, "12.3456", forty_days_ago(), purpose="school fees", currency="KWD")
 
 
 def test_the_assistance_form_takes_kwd_and_refuses_a_fourth_decimal(
@@ -76,9 +78,9 @@ def test_the_assistance_form_takes_kwd_and_refuses_a_fourth_decimal(
     form = {
         "service_type": "medical",
         "status": "completed",
-        "referral_date": AGO.isoformat(),
-        "start_date": AGO.isoformat(),
-        "end_date": AGO.isoformat(),
+        "referral_date": forty_days_ago().isoformat(),
+        "start_date": forty_days_ago().isoformat(),
+        "end_date": forty_days_ago().isoformat(),
         "funding_source": "agency",
         "currency": "KWD",
     }
