@@ -275,6 +275,47 @@ def timed(run: Callable[[], Any], repeat: int = 1) -> list[float]:
     return times
 
 
+def timed_get(client: FlaskClient, url: str) -> tuple[float, float]:
+    """One view of `url` (200 expected): the process's CPU seconds and the wall clock's."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    assert client.get(url).status_code == 200, url
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def views_after_changes(
+    app: Flask,
+    client: FlaskClient,
+    url: str,
+    first: tuple[float, float],
+    change: Callable[[int], None],
+    views: int,
+) -> dict[str, Any]:
+    """After the `first` view of `url`: `views` views each right after `change(n)` (so each is the
+    first view after a change), then `views` repeats. Each view's CPU and wall seconds, rounded to
+    the millisecond, as the CPU scripts print them."""
+    after_change = []
+    for n in range(views):
+        with app.test_request_context():
+            change(n)
+        after_change.append(timed_get(client, url))
+    repeats = [timed_get(client, url) for _ in range(views)]
+
+    def cpu(timings: list[tuple[float, float]]) -> list[float]:
+        return [round(c, 3) for c, _ in timings]
+
+    def wall(timings: list[tuple[float, float]]) -> list[float]:
+        return [round(w, 3) for _, w in timings]
+
+    return {
+        "first_cpu": cpu([first])[0],
+        "first_wall": wall([first])[0],
+        "after_change_cpu": cpu(after_change),
+        "after_change_wall": wall(after_change),
+        "repeat_cpu": cpu(repeats),
+        "repeat_wall": wall(repeats),
+    }
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]

@@ -17,13 +17,19 @@ import json
 import os
 import pstats
 import sys
-import time
 from datetime import date
-from typing import Any
+from functools import partial
 
 from sqlalchemy import select
 
-from tests.bench.conftest import WARM_START, session_user, signed_in_client, started_app
+from tests.bench.conftest import (
+    WARM_START,
+    session_user,
+    signed_in_client,
+    started_app,
+    timed_get,
+    views_after_changes,
+)
 from vat.allegations import services as allegations
 from vat.allegations.models import Allegation, Step
 from vat.auth.models import Role, User
@@ -34,12 +40,6 @@ FIELDS = (
     "country_code mission entity_category personnel_category perpetrator_country perpetrators type"
     " sub_type urgency investigating_entity investigation_status outcome"
 ).split()
-
-
-def timed_get(client: Any, url: str) -> tuple[float, float]:
-    cpu, wall = time.process_time(), time.perf_counter()
-    assert client.get(url).status_code == 200, url
-    return time.process_time() - cpu, time.perf_counter() - wall
 
 
 def record_step(user_id: int, n: int) -> None:
@@ -74,23 +74,9 @@ def main(url: str, role: Role, profile: bool) -> None:
         stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
         stats.print_stats(r"/(vat|ledger)/", 40)
         print(out.getvalue(), file=sys.stderr)
-    after_change = []
-    for n in range(VIEWS):
-        with app.test_request_context():
-            record_step(writer, n)
-        after_change.append(timed_get(client, "/"))
-    repeats = [timed_get(client, "/") for _ in range(VIEWS)]
-
-    def cpu(views: list[tuple[float, float]]) -> list[float]:
-        return [round(c, 3) for c, _ in views]
-
-    def wall(views: list[tuple[float, float]]) -> list[float]:
-        return [round(w, 3) for _, w in views]
-
+    figures = views_after_changes(app, client, "/", first, partial(record_step, writer), VIEWS)
     row = {"page": "/", "role": role.value, "warm_start": WARM_START, "load": os.getloadavg()[0]}
-    row |= {"first_cpu": cpu([first])[0], "first_wall": wall([first])[0]}
-    row |= {"after_change_cpu": cpu(after_change), "after_change_wall": wall(after_change)}
-    print(json.dumps(row | {"repeat_cpu": cpu(repeats), "repeat_wall": wall(repeats)}), flush=True)
+    print(json.dumps(row | figures), flush=True)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from datetime import date
-from typing import Any
+from functools import partial
 
 from sqlalchemy import select
 
-from tests.bench.conftest import session_user, signed_in_client
+from tests.bench.conftest import session_user, signed_in_client, timed_get, views_after_changes
 from tests.conftest import make_app
 from vat.auth.models import Role, User
 from vat.db import db
@@ -26,12 +25,6 @@ from vat.victims import assistance
 from vat.victims.models import Consent, Victim
 
 VIEWS = 3
-
-
-def timed_get(client: Any, url: str) -> tuple[float, float]:
-    cpu, wall = time.process_time(), time.perf_counter()
-    assert client.get(url).status_code == 200, url
-    return time.process_time() - cpu, time.perf_counter() - wall
 
 
 def record_service(user_id: int, n: int) -> None:
@@ -62,22 +55,8 @@ def main(url: str, page: str, role: Role) -> None:
     client = signed_in_client(app, session_user(app, role))
     writer = session_user(app, Role.SENIOR_ADVOCATE)
     first = timed_get(client, page)
-    after_change = []
-    for n in range(VIEWS):
-        with app.test_request_context():
-            record_service(writer, n)
-        after_change.append(timed_get(client, page))
-    repeats = [timed_get(client, page) for _ in range(VIEWS)]
-
-    def cpu(views: list[tuple[float, float]]) -> list[float]:
-        return [round(c, 3) for c, _ in views]
-
-    def wall(views: list[tuple[float, float]]) -> list[float]:
-        return [round(w, 3) for _, w in views]
-
-    row = {"page": page, "role": role.value, "first_cpu": cpu([first])[0], "first_wall": wall([first])[0]}
-    row |= {"after_change_cpu": cpu(after_change), "after_change_wall": wall(after_change)}
-    print(json.dumps(row | {"repeat_cpu": cpu(repeats), "repeat_wall": wall(repeats)}), flush=True)
+    figures = views_after_changes(app, client, page, first, partial(record_service, writer), VIEWS)
+    print(json.dumps({"page": page, "role": role.value} | figures), flush=True)
 
 
 if __name__ == "__main__":
