@@ -429,8 +429,14 @@ def browser_user(
         with app.app_context():
             db.session.get_one(User, user.id).language = language
             db.session.commit()
+    return translator(app, language)
 
-    def words(text: str, **values: str) -> str:
+
+def translator(app: Flask, language: str) -> Callable[..., str]:
+    """The interface's words in `language`: the catalogue's translation of an English message
+    (`words("Save")`), with its values."""
+
+    def words(text: str, **values: object) -> str:
         with app.test_request_context(), force_locale(language):
             return gettext(text, **values)
 

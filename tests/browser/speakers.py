@@ -1,5 +1,5 @@
-"""A signed-in browser page for a new user who reads the interface in `language`, and the words
-that user reads (the catalogue's translation of an English message)."""
+"""A signed-in browser page for a new user who reads the interface in `language` (the words that
+user reads: `tests.conftest.translator`)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from flask_babel import force_locale, gettext
 
 from tests.browser.test_admin_request_journey import sign_in
 from vat.auth.models import Role, User
 from vat.db import db
-
-
-def translator(app: Flask, language: str) -> Callable[..., str]:
-    def words(text: str, **values: object) -> str:
-        with app.test_request_context(), force_locale(language):
-            return gettext(text, **values)
-
-    return words
 
 
 def user_speaking(app: Flask, make_user: Callable[..., Any], role: Role, language: str) -> tuple[Any, str]:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, translator
 from vat.auth.models import AdminRequest, Role, User
 from vat.db import db
 
@@ -43,9 +42,7 @@ def test_one_admin_asks_for_a_fund_manager_and_a_second_approves(
         db.session.commit()
     newcomer = f"fm{language}{admins[0].id}"
 
-    def words(text: str, **values: object) -> str:
-        with app.test_request_context(), force_locale(language):
-            return gettext(text, **values)
+    words = translator(app, language)
 
     def account() -> User | None:
         with app.app_context():

@@ -9,7 +9,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.speakers import sign_in, signed_in_page, translator, user_speaking
+from tests.browser.speakers import sign_in, signed_in_page, user_speaking
+from tests.conftest import translator
 from vat.auth.models import Role
 
 pytestmark = pytest.mark.browser

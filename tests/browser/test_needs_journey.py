@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from flask_babel import force_locale, gettext
 
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_user
 from tests.vat.conftest import register
 from vat.auth.models import Role, User
 from vat.db import db
@@ -24,20 +23,9 @@ def day(days_ago: int) -> str:
 def test_assess_a_need_meet_it_and_record_feedback(app, live_server, page, make_user, language):
     user = make_user(Role.ADVOCATE, "CAF")
     with app.test_request_context():
-        advocate = db.session.get(User, user.id)
-        secret = advocate.totp_secret
-        victim_id = register(advocate).id
+        victim_id = register(db.session.get_one(User, user.id)).id
         db.session.commit()
-
-    def words(text: str, **values: str) -> str:
-        with app.test_request_context(), force_locale(language):
-            return gettext(text, **values)
-
-    browser_sign_in(page, live_server, user.username, secret)
-    if language != "en":  # the reader's choice, as the language page saves it
-        with app.app_context():
-            db.session.get(User, user.id).language = language
-            db.session.commit()
+    words = browser_user(app, page, live_server, user, language)
     page.goto(f"{live_server}/vat/victims/{victim_id}")
     page.get_by_role("heading", name=words("Needs"), exact=True).wait_for()
     assert page.locator("#needs-table").get_by_text(words("No need assessed yet.")).count() == 1

@@ -7,9 +7,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from flask_babel import force_locale, gettext
 
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_user
 from tests.vat.conftest import register
 from tests.vat.test_outcome_letters import substantiated
 from vat.auth.models import Role, User
@@ -24,22 +23,12 @@ def test_download_the_outcome_letter_and_record_telling_the_victim(
 ):
     user = make_user(Role.ADVOCATE, "CAF")
     with app.test_request_context():
-        advocate = db.session.get(User, user.id)
-        secret = advocate.totp_secret
+        advocate = db.session.get_one(User, user.id)
         victim = register(advocate, name="Amina Letterwoman")
         substantiated(advocate, victim, reference="31/26")
         victim_id = victim.id
         db.session.commit()
-
-    def words(text: str, **values: str) -> str:
-        with app.test_request_context(), force_locale(language):
-            return gettext(text, **values)
-
-    browser_sign_in(page, live_server, user.username, secret)
-    if language != "en":
-        with app.app_context():
-            db.session.get(User, user.id).language = language
-            db.session.commit()
+    words = browser_user(app, page, live_server, user, language)
     page.goto(f"{live_server}/vat/victims/{victim_id}")
     outcomes = page.locator("#outcomes-table")
     assert outcomes.get_by_text(words("not yet")).count() == 1

@@ -9,7 +9,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.browser.speakers import signed_in_page, translator, user_speaking
+from tests.browser.speakers import signed_in_page, user_speaking
+from tests.conftest import translator
 from tests.vat.conftest import register
 from vat.auth.models import Role, User
 from vat.db import db
