@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -55,21 +57,28 @@ LOAD_SECONDS = int(os.environ.get("VAT_BENCH_LOAD_SECONDS", "30"))
 COMMIT_EVERY = 100
 
 
-def _raw(app: Flask, sql: str, params: Any = None, *, many: bool = False) -> int:
-    """Run hand-written SQL through the bare driver; return the rows fetched."""
+@contextmanager
+def driver_cursor(app: Flask) -> Iterator[Any]:
+    """A cursor of the bare driver, for the reference figures; what it read is rolled back."""
     with app.app_context():
         connection = db.engine.raw_connection()
         try:
             cursor = connection.cursor()
-            cursor.execute(sql, params or {})
-            count = 0
-            while rows := cursor.fetchmany(5000):
-                count += len(rows)
+            yield cursor
             cursor.close()
             connection.rollback()
-            return count
         finally:
             connection.close()
+
+
+def _raw(app: Flask, sql: str, params: Any = None, *, many: bool = False) -> int:
+    """Run hand-written SQL through the bare driver; return the rows fetched."""
+    with driver_cursor(app) as cursor:
+        cursor.execute(sql, params or {})
+        count = 0
+        while rows := cursor.fetchmany(5000):
+            count += len(rows)
+    return count
 
 
 def _since(app: Flask) -> date:
@@ -125,19 +134,13 @@ def test_support_report(seeded: Seeded) -> None:
 
 def _replay(app: Flask, statements: list[tuple[str, Any]]) -> float:
     """The page's SELECT statements, sent again through the bare driver (the reference)."""
-    with app.app_context():
-        connection = db.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            started = time.perf_counter()
-            for statement, parameters in statements:
-                cursor.execute(statement, parameters)
-                cursor.fetchall()
-            elapsed = time.perf_counter() - started
-            connection.rollback()
-            return elapsed
-        finally:
-            connection.close()
+    with driver_cursor(app) as cursor:
+        started = time.perf_counter()
+        for statement, parameters in statements:
+            cursor.execute(statement, parameters)
+            cursor.fetchall()
+        elapsed = time.perf_counter() - started
+    return elapsed
 
 
 def test_pages(seeded: Seeded) -> None:
