@@ -276,6 +276,14 @@ def app(database_url: str, tmp_path: Path) -> Flask:
 
 
 @pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    """The app, its context pushed for a test that calls services directly; rolled back after."""
+    with app.app_context():
+        yield app
+        db.session.rollback()
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

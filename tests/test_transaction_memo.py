@@ -4,20 +4,9 @@ transaction's; rolled back, the transaction's stays as it was; the transaction's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from flask import Flask
 from sqlalchemy import text
 
 from vat.db import MEMOS, db, transaction_memo
-
-
-@pytest.fixture
-def ctx(app: Flask) -> Iterator[Flask]:
-    with app.app_context():
-        yield app
-        db.session.rollback()
 
 
 def test_a_released_savepoint_hands_its_memo_to_its_transaction(ctx):

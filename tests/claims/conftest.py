@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -49,14 +49,7 @@ PATH = [
 
 
 @pytest.fixture
-def ctx(app: Flask) -> Iterator[None]:
-    with app.app_context():
-        yield
-        db.session.rollback()
-
-
-@pytest.fixture
-def advocate(ctx: None, make_user: Callable[..., Any]) -> User:
+def advocate(ctx: Flask, make_user: Callable[..., Any]) -> User:
     user = make_user(Role.ADVOCATE, "CAF")
     return db.session.get(User, user.id)
 

@@ -283,13 +283,6 @@ def two_a_page(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def ctx(app: Flask) -> Iterator[Flask]:
-    with app.app_context():
-        yield app
-        db.session.rollback()
-
-
-@pytest.fixture
 def fund(ctx: Flask) -> Fund:
     users = [
         auth.create_user(actor=None, username=f"fund{n}", password=PASSWORD, role=Role.FUND_MANAGER)
