@@ -239,14 +239,20 @@ def submit(
     return outflow
 
 
-def approve(*, actor: Actor, outflow: Outflow) -> Outflow:
-    """The second fund manager's approval: posts the outflow through the posting engine. The
-    maker may not approve their own request."""
+def _still_pending(actor: Actor, outflow: Outflow) -> None:
+    """A fund manager deciding `outflow`: it is read again under the engine's lock, and must still
+    wait for its decision."""
     require_fund_manager(actor)
     engine.lock()
     db.session.refresh(outflow)
     if outflow.status != OutflowStatus.PENDING.value:
         raise Conflict(_l("This request is already decided (approved or rejected)."))
+
+
+def approve(*, actor: Actor, outflow: Outflow) -> Outflow:
+    """The second fund manager's approval: posts the outflow through the posting engine. The
+    maker may not approve their own request."""
+    _still_pending(actor, outflow)
     if outflow.maker_id == actor.id:
         raise NotAllowed(_l("You made this request: another fund manager must approve it."))
     if signature_problem(outflow):
@@ -264,11 +270,7 @@ def approve(*, actor: Actor, outflow: Outflow) -> Outflow:
 
 def reject(*, actor: Actor, outflow: Outflow, reason: str) -> Outflow:
     """A second fund manager refuses the request (the maker may withdraw their own): nothing posts."""
-    require_fund_manager(actor)
-    engine.lock()
-    db.session.refresh(outflow)
-    if outflow.status != OutflowStatus.PENDING.value:
-        raise Conflict(_l("This request is already decided (approved or rejected)."))
+    _still_pending(actor, outflow)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("Give a reason for rejecting."))
