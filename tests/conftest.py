@@ -330,6 +330,27 @@ def row_count(app: Flask, what: Any, *where: Any) -> int:
         return db.session.scalar(select(func.count()).select_from(what).where(*where)) or 0
 
 
+def all_at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
+    """Run every job in its own thread, released together; their results in order (a job's
+    exception stands as its result)."""
+    barrier = threading.Barrier(len(jobs))
+    results: list[Any] = [None] * len(jobs)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = jobs[index]()
+        except Exception as error:  # noqa: BLE001 - reported as the job's result, then asserted on
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
 def sign_in(app: Flask, client: FlaskClient, user: TestUser) -> None:
     """A signed-in session without going through the forms (tests of the forms do that)."""
     with app.app_context():

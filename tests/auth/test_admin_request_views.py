@@ -11,8 +11,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from tests.auth.test_races import all_at_once
-from tests.conftest import PASSWORD, make_app, row_count, signed_in_client
+from tests.conftest import PASSWORD, all_at_once, make_app, row_count, signed_in_client
 from vat.audit import AuditEvent
 from vat.auth.models import AdminRequest, Role, User
 from vat.db import db

@@ -4,37 +4,13 @@ guesses never check more than the limit nor answer 500."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pyotp
 from sqlalchemy import func, select
 
-from tests.conftest import post_login
+from tests.conftest import all_at_once, post_login
 from vat.audit import AuditEvent
 from vat.auth.models import Role, User, UserSession
 from vat.db import db
-
-
-def all_at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Run every job in its own thread, released together; return their results in order."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = jobs[index]()
-        except Exception as error:  # noqa: BLE001 - reported as the job's result, then asserted on
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def count(app, statement):

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.models import Entry
+from tests.conftest import all_at_once
 from tests.security.forms import rendered_values
-from tests.soak.helpers import connected, open_fund, sharing, signed_in, together
+from tests.soak.helpers import connected, open_fund, sharing, signed_in
 from tests.soak.test_crash import secret_of
 from vat.allegations.models import Allegation
 from vat.auth.models import Role, User
@@ -175,7 +176,7 @@ def test_twenty_clients_submitting_a_create_form_at_once_double_nothing_and_lose
             (lambda c=c, k=k, n=100 * (round_ + 1) + i: submit(c, k, n))
             for i, (c, k) in enumerate(zip(clients[CLIENTS // 2 :], own, strict=True))
         ]
-        answers += together(jobs)
+        answers += all_at_once(jobs)
 
     assert set(answers) == {SUCCESS}, answers  # every submission acknowledged, in the end
     saved = saved_keys(database_url, keys)

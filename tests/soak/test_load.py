@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from ledger.models import Project, Tranche
 from ledger.services import grants
-from tests.conftest import BACKEND
+from tests.conftest import BACKEND, all_at_once
 from tests.soak.helpers import (
     connected,
     entries_with,
@@ -27,7 +27,6 @@ from tests.soak.helpers import (
     sharing,
     signed_in,
     start_verifiers,
-    together,
 )
 from vat.auth.models import Role
 from vat.db import db
@@ -63,7 +62,7 @@ def test_twenty_clients_double_and_triple_submitting_one_form_book_it_once(
             for n, c in enumerate(clients)
             for _ in range(2 + (n + round_) % 2)
         ]
-        statuses = together(jobs)
+        statuses = all_at_once(jobs)
         assert all(s in (SUCCESS, 503) for s in statuses), statuses
         assert SUCCESS in statuses
         assert entries_with(database_url, [key]) == {key}
@@ -75,7 +74,7 @@ def test_twenty_clients_double_and_triple_submitting_one_form_book_it_once(
         for n, c in enumerate(clients)
         for _ in range(2 + n % 2)
     ]
-    statuses = together(jobs)
+    statuses = all_at_once(jobs)
     assert all(s in (SUCCESS, 503) for s in statuses), statuses
     assert tranches_with(database_url, key) == 1
     assert undisbursed(database_url, fund.project_id) == before - Decimal("700")
@@ -90,7 +89,7 @@ def test_two_managers_racing_for_the_last_dollars_never_overspend(start_server, 
     tokens = [c.csrf_token(f"/ledger/projects/{fund.project_id}/disburse") for c in clients]
     succeeded = 0
     for _ in range(5):
-        statuses = together(
+        statuses = all_at_once(
             [
                 (lambda c=c, t=t: post_tranche(c, fund.project_id, uuid.uuid4().hex, t, "3000")[0])
                 for c, t in zip(clients, tokens, strict=True)

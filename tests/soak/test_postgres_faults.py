@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from tests.conftest import BACKEND
-from tests.soak.helpers import connected, sharing, signed_in, together
+from tests.conftest import BACKEND, all_at_once
+from tests.soak.helpers import connected, sharing, signed_in
 from tests.soak.test_crash import secret_of
 from vat.auth.models import Role
 from vat.db import db
@@ -93,7 +93,7 @@ def test_a_held_lock_and_terminated_connections_answer_503_and_then_save_once(
 
         thread = threading.Thread(target=terminate_the_waiting)
         thread.start()
-        answers = together([(lambda c=c, k=k: register(c, k)) for c, k in zip(clients, keys, strict=True)])
+        answers = all_at_once([(lambda c=c, k=k: register(c, k)) for c, k in zip(clients, keys, strict=True)])
         thread.join(20)
         holder.execute("ROLLBACK")
     assert [status for status, _ in answers] == [503] * WAITING, answers

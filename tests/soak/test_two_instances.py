@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ledger.models import Project, Tranche
 from ledger.outflows import Outflow
 from ledger.services import grants
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, all_at_once
 from tests.soak.conftest import Client
 from tests.soak.helpers import (
     connected,
@@ -23,7 +23,6 @@ from tests.soak.helpers import (
     post_tranche,
     sharing,
     signed_in,
-    together,
 )
 from vat.auth.models import Role
 from vat.db import db
@@ -70,7 +69,7 @@ def test_one_form_sent_to_both_instances_books_once(start_server, make_user, dat
     clients = [sharing(on_first, server.url) for server in (first, second) for _ in range(5)]
     for _ in range(3):
         key = uuid.uuid4().hex
-        statuses = together([lambda c=c, k=key: post_receipt(c, fund, k, token) for c in clients])
+        statuses = all_at_once([lambda c=c, k=key: post_receipt(c, fund, k, token) for c in clients])
         assert set(statuses) <= {302, 503} and 302 in statuses, statuses
         assert entries_with(database_url, [key]) == {key}
     assert entry_count(database_url) == 1 + 3
@@ -99,7 +98,7 @@ def test_maker_checker_holds_across_instances(start_server, make_user, database_
     assert approve(maker_on_second) == 403  # the maker, on the other instance, still may not approve
 
     checkers = [signed_in(first.url, checker.username), signed_in(second.url, other.username)]
-    statuses = together([lambda c=c: approve(c) for c in checkers])
+    statuses = all_at_once([lambda c=c: approve(c) for c in checkers])
     assert sorted(statuses) == [302, 409], statuses  # one approval posts it; the other finds it done
     with connected(database_url):
         tranche = db.session.get(Tranche, tranche.id)

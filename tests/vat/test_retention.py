@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import make_app, sign_in
+from tests.conftest import all_at_once, make_app, sign_in
 from tests.vat.conftest import assist, contact, register, share
 from vat import retention
 from vat.audit import AuditEvent, verify
@@ -250,8 +250,6 @@ def test_through_the_pages_one_asks_another_erases_others_are_refused(database_u
 
 def test_four_senior_advocates_erasing_at_once_erase_once(database_url, tmp_path, make_user):
     """Real threads (run with VAT_TEST_BACKEND=postgres for PostgreSQL): one erasure, one audit row."""
-    from tests.auth.test_races import all_at_once
-
     app = make_app(database_url, VAT_JOBS_FOLDER=str(tmp_path))
     asker, advocate = make_user(Role.SENIOR_ADVOCATE, "CAF"), make_user(Role.ADVOCATE, "CAF")
     checkers = [make_user(Role.SENIOR_ADVOCATE, "CAF") for _ in range(4)]
