@@ -5,13 +5,13 @@ on SQLite writers take turns."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import minted_key, row_count, sign_in, signed_in_client
+from tests.conftest import all_at_once, minted_key, row_count, sign_in, signed_in_client
 from tests.vat.conftest import register
 from vat import jobs
 from vat.auth.models import Role, User
@@ -27,20 +27,12 @@ def post_at_once(app, user, path: str, data: dict[str, str]) -> list[tuple[int, 
     clients = [app.test_client() for _ in range(SUBMISSIONS)]
     for client in clients:
         sign_in(app, client, user)
-    start = threading.Barrier(SUBMISSIONS)
-    answers: list[tuple[int, str]] = []
 
-    def submit(client) -> None:
-        start.wait(10)
+    def submit(client) -> tuple[int, str]:
         response = client.post(path, data=data)
-        answers.append((response.status_code, response.headers.get("Location", "")))
+        return response.status_code, response.headers.get("Location", "")
 
-    threads = [threading.Thread(target=submit, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return answers
+    return all_at_once([partial(submit, client) for client in clients])
 
 
 @pytest.fixture

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 import pytest
@@ -33,7 +33,7 @@ from ledger.models import (
 from ledger.services import contributions, corrections, grants, months, victim_support, withholdings
 from ledger.views import contributions as contribution_pages
 from ledger.views import direct_support, projects
-from tests.conftest import signed_in_client
+from tests.conftest import all_at_once, signed_in_client
 from vat.auth import services as auth
 from vat.auth.models import Role, User
 from vat.db import db
@@ -235,31 +235,20 @@ class Fund:
 def run_together(app: Flask, jobs: list[tuple[int, Callable[[User], object]]]) -> list[str]:
     """Start every (user id, job) at once, each in a thread with its own session, the job given
     that user and its transaction committed; return the outcomes ("ok" or "refused: ...")."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def worker(user_id: int, job: Callable[[User], object]) -> None:
+    def outcome(user_id: int, job: Callable[[User], object]) -> str:
         with app.app_context():
-            barrier.wait()
             try:
                 job(db.session.get_one(User, user_id))
                 db.session.commit()
-                outcome = "ok"
+                return "ok"
             except DomainError as error:
                 db.session.rollback()
-                outcome = f"refused: {error}"
+                return f"refused: {error}"
             finally:
                 db.session.remove()
-        with lock:
-            outcomes.append(outcome)
 
-    threads = [threading.Thread(target=worker, args=job) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    return all_at_once([partial(outcome, user_id, job) for user_id, job in jobs])
 
 
 @pytest.fixture

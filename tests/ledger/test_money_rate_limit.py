@@ -7,8 +7,8 @@ limited."""
 from __future__ import annotations
 
 import itertools
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from flask import Flask
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from ledger.models import Donor, DonorKind
 from ledger.services import contributions
-from tests.conftest import make_app, row_count, signed_in_client
+from tests.conftest import all_at_once, make_app, row_count, signed_in_client
 from vat.audit import AuditEvent
 from vat.auth.models import LoginThrottle, Role, User
 from vat.config import ConfigurationError
@@ -90,21 +90,11 @@ def test_parallel_requests_pass_the_limit_exactly(database_url, make_user):
     apps = [limited_app(database_url, limit), limited_app(database_url, limit)]
     manager = make_user(Role.FUND_MANAGER, "")
     clients = [signed_in_client(apps[n % 2], manager) for n in range(10)]
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
-    lock = threading.Lock()
 
-    def send(client: FlaskClient) -> None:
-        barrier.wait()
-        status = client.post("/ledger/donors/new", data=new_donor()).status_code
-        with lock:
-            statuses.append(status)
+    def send(client: FlaskClient) -> int:
+        return client.post("/ledger/donors/new", data=new_donor()).status_code
 
-    threads = [threading.Thread(target=send, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    statuses = all_at_once([partial(send, client) for client in clients])
     assert sorted(statuses) == [302] * limit + [429] * (10 - limit)
     assert donors(apps[0]) == limit
     assert len(refusals(apps[0])) == 10 - limit
