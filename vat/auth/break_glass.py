@@ -52,17 +52,15 @@ def break_glass(
         reason=reason,
         expires_at=utcnow() + timedelta(hours=BREAK_GLASS_HOURS),
     )
-    db.session.add(grant)
-    db.session.flush()
-    audit.record(
+    return audit.add_audited(
+        grant,
         "auth.break_glass",
         actor=actor,
+        detail=lambda row: {"grant": row.id},
         object_type=record_type,
         object_id=record_id,
         country_code=country_code,
-        detail={"grant": grant.id},
     )
-    return grant
 
 
 def to_review(*, unacknowledged_only: bool = True) -> list[BreakGlass]:
