@@ -38,15 +38,15 @@ from vat.victims import identity, support_summary
 from vat.victims.consents import record_consent
 from vat.victims.models import FundPayment, SupportSummary, Victim
 
-pytestmark = pytest.mark.usefixtures("clock")  # the day stands still through each test
 
-
-def five_days_ago() -> date:
-    return date.today() - timedelta(days=5)
+@pytest.fixture
+def on(today: date) -> date:
+    """The day the fund's events are dated: five days before the test's (read as it runs)."""
+    return today - timedelta(days=5)
 
 
 @pytest.fixture
-def people(app: Flask, make_user: Callable[..., Any]) -> Any:
+def people(app: Flask, make_user: Callable[..., Any], on: date) -> Any:
     advocate_id = make_user(Role.SENIOR_ADVOCATE, "CAF").id
     manager_id = make_user(Role.FUND_MANAGER, "").id
     checker_id = make_user(Role.FUND_MANAGER, "").id
@@ -60,13 +60,9 @@ def people(app: Flask, make_user: Callable[..., Any]) -> Any:
         ]
         donor = contributions.create_donor(actor=manager, name="Donor", kind=DonorKind.OTHER)
         fund = Fund(manager, checker)
-        fund.receive(donor, "100000.00", five_days_ago(), bank_reference="B-1")
+        fund.receive(donor, "100000.00", on, bank_reference="B-1")
         project = fund.project(
-            "20000.00",
-            five_days_ago(),
-            until=five_days_ago() + timedelta(days=200),
-            title="Cash for rent",
-            case_codes=codes,
+            "20000.00", on, until=on + timedelta(days=200), title="Cash for rent", case_codes=codes
         )
         db.session.commit()
         yield advocate, fund, project, codes
@@ -83,12 +79,12 @@ def report_rows(advocate: User) -> dict[str, Any]:
     return {row.case_code: row for row in db.session.execute(support_rows(advocate, VictimFilters()))}
 
 
-def test_a_tranche_paying_two_victims_different_amounts(people: Any) -> None:
+def test_a_tranche_paying_two_victims_different_amounts(people: Any, on: date) -> None:
     advocate, fund, project, (first, second, listed_only) = people
     tranche = fund.disburse(
         project,
         "1000.00",
-        five_days_ago(),
+        on,
         victim_payments=[(first.lower(), Decimal("250.00")), (second, Decimal("75.50"))],
     )
     db.session.commit()
@@ -110,11 +106,7 @@ def test_a_tranche_paying_two_victims_different_amounts(people: Any) -> None:
     assert differences() == []
 
     corrections.reverse_entry(
-        actor=fund.maker,
-        key=key(),
-        entry=db.session.get_one(Entry, tranche.entry_id),
-        on=five_days_ago(),
-        reason="wrong",
+        actor=fund.maker, key=key(), entry=db.session.get_one(Entry, tranche.entry_id), on=on, reason="wrong"
     )
     db.session.commit()
     for code in (first, second):
@@ -128,17 +120,14 @@ def test_a_tranche_paying_two_victims_different_amounts(people: Any) -> None:
     assert differences() == []
 
 
-def test_a_tranche_above_the_threshold_pays_its_victims_when_approved(people: Any) -> None:
+def test_a_tranche_above_the_threshold_pays_its_victims_when_approved(people: Any, on: date) -> None:
     advocate, fund, project, (first, *_) = people
     with pytest.raises(DomainError, match="No victim has case code NOBODY-2"):
         fund.disburse(
-            project,
-            "15000.00",
-            five_days_ago(),
-            victim_payments=[(first, Decimal("1")), ("NOBODY-2", Decimal("1"))],
+            project, "15000.00", on, victim_payments=[(first, Decimal("1")), ("NOBODY-2", Decimal("1"))]
         )
     db.session.rollback()
-    tranche = fund.disburse(project, "15000.00", five_days_ago(), victim_payments=[(first, Decimal("500"))])
+    tranche = fund.disburse(project, "15000.00", on, victim_payments=[(first, Decimal("500"))])
     db.session.commit()
     assert tranche.status == "pending"
     assert not summary(first).supported  # waiting with its tranche
@@ -157,29 +146,26 @@ def test_a_tranche_above_the_threshold_pays_its_victims_when_approved(people: An
         ([(None, "10")], "No victim has case code NOBODY-1"),
     ],
 )
-def test_refused_payments_book_nothing(people: Any, payments: Any, message: str) -> None:
+def test_refused_payments_book_nothing(people: Any, payments: Any, message: str, on: date) -> None:
     advocate, fund, project, codes = people
     named = [("NOBODY-1" if n is None else codes[n], Decimal(v)) for n, v in payments]
     with pytest.raises(DomainError, match=message):
-        fund.disburse(project, "1000.00", five_days_ago(), victim_payments=named)
+        fund.disburse(project, "1000.00", on, victim_payments=named)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Tranche)) == 0
     assert db.session.scalar(select(func.count()).select_from(ProjectPayment)) == 0
 
 
-def test_verify_names_a_payment_altered_behind_the_app(app: Flask, people: Any, runner: Any) -> None:
+def test_verify_names_a_payment_altered_behind_the_app(
+    app: Flask, people: Any, runner: Any, on: date
+) -> None:
     advocate, fund, project, (first, second, _) = people
     victim = db.session.scalars(select(Victim).where(Victim.case_code == first)).one()
     record_consent(
-        actor=advocate,
-        victim=victim,
-        purpose="services",
-        given_on=five_days_ago(),
-        method="written",
-        version="1",
+        actor=advocate, victim=victim, purpose="services", given_on=on, method="written", version="1"
     )
-    fund.pay(first, "120.00", five_days_ago(), purpose="rent")
-    fund.disburse(project, "1000.00", five_days_ago(), victim_payments=[(second, Decimal("40"))])
+    fund.pay(first, "120.00", on, purpose="rent")
+    fund.disburse(project, "1000.00", on, victim_payments=[(second, Decimal("40"))])
     db.session.commit()
     assert fund_money.differences() == []
     db.session.execute(text("UPDATE vat_fund_payment SET usd_minor = usd_minor + 1"))
@@ -199,7 +185,7 @@ def test_verify_names_a_payment_altered_behind_the_app(app: Flask, people: Any, 
 
 
 def test_the_disbursement_form_records_what_it_paid_each_victim(
-    app: Flask, client: Any, login: Callable[..., Any], make_user: Callable[..., Any]
+    app: Flask, client: Any, login: Callable[..., Any], make_user: Callable[..., Any], on: date
 ) -> None:
     advocate_user = make_user(Role.SENIOR_ADVOCATE, "CAF")
     advocate_id = advocate_user.id
@@ -212,7 +198,7 @@ def test_the_disbursement_form_records_what_it_paid_each_victim(
     path = "/ledger/projects/1/disburse"
     page = client.get(path).get_data(as_text=True)
     assert "Paid to victims" in page
-    form = {"amount": "1000", "paid_on": five_days_ago().isoformat(), "reference": "P-1"}
+    form = {"amount": "1000", "paid_on": on.isoformat(), "reference": "P-1"}
     refused = book(client, path, **form, victim_payments=f"{codes[0]} two hundred")
     assert refused.status_code == 200 and "Line 1: give a case code and an amount" in refused.get_data(
         as_text=True
@@ -248,26 +234,23 @@ def test_an_advocate_cannot_disburse(client: Any, login: Callable[..., Any]) -> 
     assert response.status_code == 403
 
 
-def test_the_fund_statement_shows_the_share_paid_to_named_victims(people: Any) -> None:
+def test_the_fund_statement_shows_the_share_paid_to_named_victims(people: Any, on: date) -> None:
     """Issue 18, item 5: what partners reported paying named victims against what the projects
     drew; a project that paid too few victims to show hides its amount and share with its count."""
     _advocate, fund, project, (first, second, _listed) = people
     fund.disburse(
-        project,
-        "1000.00",
-        five_days_ago(),
-        victim_payments=[(first, Decimal("250.00")), (second, Decimal("150.00"))],
+        project, "1000.00", on, victim_payments=[(first, Decimal("250.00")), (second, Decimal("150.00"))]
     )
     db.session.commit()
-    [row] = project_portfolio(five_days_ago(), today=five_days_ago())
+    [row] = project_portfolio(on, today=on)
     assert (row["disbursed"], row["paid_to_victims"], row["individual_share"]) == (
         Decimal("1000.00"),
         Decimal("400.00"),
         Decimal("40.0"),
     )
-    shown = fund_statement(five_days_ago(), five_days_ago(), today=five_days_ago())
+    shown = fund_statement(on, on, today=on)
     assert shown.individual == (Decimal("400.00"), Decimal("1000.00"), Decimal("40.0"))
-    hidden = fund_statement(five_days_ago(), five_days_ago(), today=five_days_ago(), small_counts_below=5)
+    hidden = fund_statement(on, on, today=on, small_counts_below=5)
     assert hidden.individual is None
     assert (hidden.projects[0]["paid_to_victims"], hidden.projects[0]["individual_share"]) == (None, None)
     assert individual_share(Decimal(0), Decimal(0)) is None
@@ -291,40 +274,29 @@ def recounted_payments(end: date) -> dict[str, tuple[int, int]]:
     return {title: (len(codes), total) for title, (codes, total) in found.items()}
 
 
-def test_the_portfolio_counts_the_victims_paid_by_its_end_read_either_way(people: Any) -> None:
+def test_the_portfolio_counts_the_victims_paid_by_its_end_read_either_way(people: Any, on: date) -> None:
     """As at a day on or after every posting on a project the portfolio counts the payments
     without their tranches' days (ledger.project_balances.covers): the same figures as reading
     each tranche's day, and as a recount, for ends before, between and after the payments."""
     _advocate, fund, project, (first, second, third) = people
     other = fund.project(
-        "5000.00",
-        five_days_ago(),
-        until=five_days_ago() + timedelta(days=200),
-        title="School fees",
-        case_codes=[third],
+        "5000.00", on, until=on + timedelta(days=200), title="School fees", case_codes=[third]
     )
-    fund.disburse(project, "500.00", five_days_ago(), victim_payments=[(first, Decimal("100.00"))])
+    fund.disburse(project, "500.00", on, victim_payments=[(first, Decimal("100.00"))])
     fund.disburse(
         project,
         "600.00",
-        five_days_ago() + timedelta(days=1),
+        on + timedelta(days=1),
         victim_payments=[(first, Decimal("50.00")), (second, Decimal("20.00"))],
     )
-    fund.disburse(
-        other, "300.00", five_days_ago() + timedelta(days=1), victim_payments=[(third, Decimal("30.00"))]
-    )
+    fund.disburse(other, "300.00", on + timedelta(days=1), victim_payments=[(third, Decimal("30.00"))])
     undone = fund.disburse(
-        other, "200.00", five_days_ago() + timedelta(days=2), victim_payments=[(third, Decimal("40.00"))]
+        other, "200.00", on + timedelta(days=2), victim_payments=[(third, Decimal("40.00"))]
     )
-    fund.reverse(
-        db.session.get_one(Entry, undone.entry_id), five_days_ago() + timedelta(days=3), "paid twice"
-    )
+    fund.reverse(db.session.get_one(Entry, undone.entry_id), on + timedelta(days=3), "paid twice")
     db.session.commit()
     covered = []
-    for end in (
-        five_days_ago() - timedelta(days=1),
-        *(five_days_ago() + timedelta(days=n) for n in range(5)),
-    ):
+    for end in (on - timedelta(days=1), *(on + timedelta(days=n) for n in range(5))):
         covered.append(project_balances.covers(end))
         read = project_portfolio(end, today=end)
         with mock.patch.object(project_balances, "covers", return_value=False):
@@ -336,7 +308,7 @@ def test_the_portfolio_counts_the_victims_paid_by_its_end_read_either_way(people
         }
         assert paid == recounted_payments(end), end
     assert covered == [False, False, False, False, True, True]
-    assert recounted_payments(five_days_ago() + timedelta(days=4)) == {
+    assert recounted_payments(on + timedelta(days=4)) == {
         "Cash for rent": (2, 17000),
         "School fees": (1, 3000),
     }
@@ -344,51 +316,33 @@ def test_the_portfolio_counts_the_victims_paid_by_its_end_read_either_way(people
 
 def test_the_portfolio_read_a_page_at_a_time_gives_the_whole_portfolios_rows_and_totals(
     people: Any,
+    on: date,
 ) -> None:
     """Issue 14: the fund page reads only its page of the portfolio (ordered, cut in SQL) and the
     totals from an aggregate statement: over every page, the same rows in the same order with the
     same small counts hidden, and on each page the whole portfolio's count, sums and shares."""
     _advocate, fund, project, (first, second, third) = people
     fund.disburse(
-        project,
-        "900.00",
-        five_days_ago(),
-        victim_payments=[(first, Decimal("100.00")), (second, Decimal("5.00"))],
+        project, "900.00", on, victim_payments=[(first, Decimal("100.00")), (second, Decimal("5.00"))]
     )
-    one = fund.project(
-        "700.00",
-        five_days_ago(),
-        until=five_days_ago() + timedelta(days=90),
-        title="One paid",
-        case_codes=[third],
-    )
-    fund.disburse(
-        one, "300.00", five_days_ago() + timedelta(days=1), victim_payments=[(third, Decimal("30.00"))]
-    )
+    one = fund.project("700.00", on, until=on + timedelta(days=90), title="One paid", case_codes=[third])
+    fund.disburse(one, "300.00", on + timedelta(days=1), victim_payments=[(third, Decimal("30.00"))])
     for title in ("Nothing paid", "Not yet drawn", "Last"):
-        fund.project(
-            "100.00",
-            five_days_ago() + timedelta(days=1),
-            until=five_days_ago() + timedelta(days=90),
-            title=title,
-        )
+        fund.project("100.00", on + timedelta(days=1), until=on + timedelta(days=90), title=title)
     db.session.commit()
-    for end in (
-        five_days_ago(),
-        five_days_ago() + timedelta(days=1),
-    ):  # before the last postings (the balances) and after
+    for end in (on, on + timedelta(days=1)):  # before the last postings (the balances) and after
         every = project_portfolio(end, today=end)
         paid = sum((p["paid_to_victims"] for p in every), Decimal(0))
         disbursed = sum((p["disbursed"] for p in every), Decimal(0))
         assert disbursed > 0 and len(every) in (2, 5)
         for below in (1, 2, 3):
-            whole = fund_statement(five_days_ago(), end, today=end, small_counts_below=below)
+            whole = fund_statement(on, end, today=end, small_counts_below=below)
             few = [p for p in every if 0 < p["victims_paid"] < below]
             assert whole.individual == (None if few else (paid, disbursed, individual_share(paid, disbursed)))
             assert whole.project_count == len(whole.projects) == len(every)
             assert portfolio_totals(end, few_below=below) == _summed(every, below)  # a page past the end
             pages = [
-                fund_statement(five_days_ago(), end, today=end, small_counts_below=below, page=(offset, 2))
+                fund_statement(on, end, today=end, small_counts_below=below, page=(offset, 2))
                 for offset in (0, 2, 4, 6)
             ]
             assert [len(page.projects) for page in pages] == [
